@@ -1,0 +1,64 @@
+/*
+ * ingest_internal.h - the parser interface shared by the format files.
+ *
+ * A format parses one line at a time.  It claims observation slots with
+ * ingest_obs_new() and returns INGEST_OK, INGEST_SKIP (valid line with
+ * nothing to record) or INGEST_HEADER (not a data line), or calls
+ * ingest_reject() and returns its result.  When a line is rejected every
+ * slot it claimed is released, so a line is recorded whole or not at all.
+ */
+#ifndef INFRAPIVOT_INGEST_INTERNAL_H
+#define INFRAPIVOT_INGEST_INTERNAL_H
+
+#include <jansson.h>
+
+#include "ingest.h"
+
+enum { INGEST_OK = 0, INGEST_SKIP = 1, INGEST_HEADER = 2, INGEST_REJECT = -1 };
+
+struct ingest_ctx {
+	const struct ingest_opts *opts;
+	const char *input;   /* name for reports */
+	uint64_t line;       /* current line number */
+	void *state;         /* per-input state of the format, or NULL */
+	void *run_state;     /* per-stream state of the format (joins) */
+	char reason[256];
+	struct ingest_stream *st;
+};
+
+struct ingest_format {
+	const char *name;
+	/* Higher is a better match for this first line; 0 = not this format. */
+	int (*detect)(const char *line, size_t len);
+	int (*line)(struct ingest_ctx *c, char *line, size_t len);
+	/* Per-input state: created lazily by the format, freed here. */
+	void (*state_free)(void *state);
+	void (*run_state_free)(void *state);
+};
+
+/* Formats register here (ingest/formats.c). */
+const struct ingest_format *ingest_format_find(const char *name);
+const struct ingest_format *ingest_format_detect(const char *line, size_t len);
+
+/* A zeroed observation slot in the current batch, with the default
+ * sensor filled in; NULL when the line already claimed too many. */
+struct store_obs *ingest_obs_new(struct ingest_ctx *c);
+/* Certificate metadata owned by the batch (freed after the write). */
+struct store_cert_meta *ingest_meta_new(struct ingest_ctx *c);
+/* Record why the current line is rejected; returns INGEST_REJECT. */
+int ingest_reject(struct ingest_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Helpers shared by the JSON formats (ingest/jsonutil.c). */
+/* A time from a JSON number (epoch, fraction allowed) or a string
+ * (epoch or ISO 8601).  Returns 0 or STORE_EBADTIME. */
+int ingest_json_time(json_t *v, int64_t *out);
+/* Fill a DNS observation: name, type and rdata normalised; returns 0
+ * or a store error code with c->reason filled. */
+int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrname,
+		    size_t rrname_len, uint16_t rrtype, const char *rdata, size_t rdata_len);
+/* Fill the certificate part of an observation from a JSON object with
+ * cert_sha1 / cert_sha256 / cert_pem / cert_der_b64. */
+int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * jsonutil.c - helpers shared by the JSON line formats.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ingest_internal.h"
+
+int ingest_json_time(json_t *v, int64_t *out)
+{
+	if (json_is_integer(v)) {
+		json_int_t t = json_integer_value(v);
+		if (t < 0 || t > (json_int_t)UINT32_MAX)
+			return STORE_EBADTIME;
+		*out = (int64_t)t;
+		return 0;
+	}
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		if (!isfinite(d) || d < 0 || d > (double)UINT32_MAX)
+			return STORE_EBADTIME;
+		*out = (int64_t)d;
+		return 0;
+	}
+	if (json_is_string(v)) {
+		int64_t t;
+		if (store_time_parse(json_string_value(v), (int64_t)time(NULL), &t) != 0)
+			return STORE_EBADTIME;
+		if (t < 0 || t > (int64_t)UINT32_MAX)
+			return STORE_EBADTIME;
+		*out = t;
+		return 0;
+	}
+	return STORE_EBADTIME;
+}
+
+int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrname,
+		    size_t rrname_len, uint16_t rrtype, const char *rdata, size_t rdata_len)
+{
+	o->kind = STORE_OBS_DNS;
+	int err = store_name_norm(rrname, rrname_len, o->dns.rrname, false);
+	if (err != 0) {
+		ingest_reject(c, "rrname %.*s: %s", (int)(rrname_len > 80 ? 80 : rrname_len),
+			      rrname, store_strerror(err));
+		return err;
+	}
+	o->dns.rrtype = rrtype;
+	char norm[STORE_RDATA_MAX + STORE_ADDR_BUF];
+	if (rdata_len >= STORE_RDATA_MAX) {
+		ingest_reject(c, "rdata longer than %d bytes", STORE_RDATA_MAX - 1);
+		return STORE_ETOOLONG;
+	}
+	err = store_rdata_norm(rrtype, rdata, rdata_len, norm);
+	if (err != 0) {
+		char tb[16];
+		ingest_reject(c, "rdata %.*s is not valid %s rdata: %s",
+			      (int)(rdata_len > 80 ? 80 : rdata_len), rdata,
+			      store_rrtype_name(rrtype, tb), store_strerror(err));
+		return err;
+	}
+	if (rrtype == STORE_RR_A || rrtype == STORE_RR_AAAA) {
+		store_addr_parse(norm, strlen(norm), o->dns.addr);
+		o->dns.rdata[0] = '\0';
+	} else {
+		/* the rr key holds name + type + rdata within LMDB's 511 bytes */
+		size_t room = 511 - (strlen(o->dns.rrname) + 2) - 2;
+		if (room > STORE_RDATA_MAX - 1)
+			room = STORE_RDATA_MAX - 1;
+		if (strlen(norm) > room) {
+			ingest_reject(c, "rdata of %zu bytes is too long to index with this name "
+					 "(max %zu)", strlen(norm), room);
+			return STORE_ETOOLONG;
+		}
+		memcpy(o->dns.rdata, norm, strlen(norm) + 1); /* fits: checked above */
+	}
+	return 0;
+}
+
+static int hash_field(struct ingest_ctx *c, json_t *obj, const char *key, size_t want,
+		      uint8_t *out, bool *has)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v == NULL || json_is_null(v))
+		return 0;
+	size_t hl = 0;
+	uint8_t h[32];
+	if (!json_is_string(v) ||
+	    store_hash_parse(json_string_value(v), json_string_length(v), h, &hl) != 0 ||
+	    hl != want) {
+		ingest_reject(c, "%s is not %zu hex digits", key, want * 2);
+		return -1;
+	}
+	memcpy(out, h, want);
+	*has = true;
+	return 0;
+}
+
+/* Decode standard base64 (whitespace ignored).  Returns length or -1. */
+static long b64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		int v;
+		if (ch >= 'A' && ch <= 'Z')
+			v = ch - 'A';
+		else if (ch >= 'a' && ch <= 'z')
+			v = ch - 'a' + 26;
+		else if (ch >= '0' && ch <= '9')
+			v = ch - '0' + 52;
+		else if (ch == '+' || ch == '-')
+			v = 62;
+		else if (ch == '/' || ch == '_')
+			v = 63;
+		else if (ch == '=')
+			break;
+		else if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
+			continue;
+		else
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= cap)
+				return -1;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (long)o;
+}
+
+int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj)
+{
+	struct store_cert_meta *m = ingest_meta_new(c);
+	if (m == NULL)
+		return ingest_reject(c, "out of memory");
+	o->kind = STORE_OBS_CERT;
+	o->cert.meta = m;
+	bool has1 = false, has256 = false;
+	uint8_t sha1[20], sha256[32];
+	if (hash_field(c, obj, "cert_sha1", 20, sha1, &has1) != 0 ||
+	    hash_field(c, obj, "cert_sha256", 32, sha256, &has256) != 0)
+		return INGEST_REJECT;
+	json_t *pem = json_object_get(obj, "cert_pem");
+	json_t *der = json_object_get(obj, "cert_der_b64");
+	if (pem != NULL && !json_is_string(pem))
+		return ingest_reject(c, "cert_pem is not a string");
+	if (der != NULL && !json_is_string(der))
+		return ingest_reject(c, "cert_der_b64 is not a string");
+	if (pem != NULL || der != NULL) {
+		int err;
+		if (pem != NULL) {
+			size_t used;
+			err = ingest_x509_pem(json_string_value(pem), json_string_length(pem), m,
+					      &used);
+		} else {
+			size_t cap = json_string_length(der);
+			uint8_t *buf = malloc(cap + 1);
+			if (buf == NULL)
+				return ingest_reject(c, "out of memory");
+			long n = b64_decode(json_string_value(der), cap, buf, cap);
+			err = n <= 0 ? STORE_EBADCERT : ingest_x509_der(buf, (size_t)n, m);
+			free(buf);
+		}
+		if (err != 0)
+			return ingest_reject(c, "%s: %s", pem ? "cert_pem" : "cert_der_b64",
+					     store_strerror(err));
+		if (has1 && memcmp(sha1, m->sha1, 20) != 0)
+			return ingest_reject(c, "cert_sha1 does not match the certificate");
+		if (has256 && memcmp(sha256, m->sha256, 32) != 0)
+			return ingest_reject(c, "cert_sha256 does not match the certificate");
+		o->cert.has_meta = true;
+	} else {
+		if (!has1 && !has256)
+			return ingest_reject(c, "no certificate: need cert_sha1, cert_sha256, "
+						"cert_pem or cert_der_b64");
+		m->has_sha1 = has1;
+		m->has_sha256 = has256;
+		if (has1)
+			memcpy(m->sha1, sha1, 20);
+		if (has256)
+			memcpy(m->sha256, sha256, 32);
+	}
+	return 0;
+}

@@ -1,0 +1,109 @@
+/*
+ * pivot.h - the pivot engine: from one seed (domain, IP or certificate)
+ * expand breadth-first over resolves/cname/serves/san/sni edges, with
+ * noise control, budgets, provenance and freshness; render the graph as
+ * JSON, Graphviz DOT, STIX 2.1 or a table.  Reads the store only.
+ */
+#ifndef INFRAPIVOT_PIVOT_H
+#define INFRAPIVOT_PIVOT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+enum pivot_node_type { PIVOT_NODE_AUTO = 0, PIVOT_NODE_DOMAIN, PIVOT_NODE_IP, PIVOT_NODE_CERT };
+
+enum pivot_edge_type {
+	PIVOT_EDGE_RESOLVES = 1 << 0, /* domain - ip (A/AAAA) */
+	PIVOT_EDGE_CNAME = 1 << 1,    /* domain - domain */
+	PIVOT_EDGE_SERVES = 1 << 2,   /* ip - cert (seen on ip:port) */
+	PIVOT_EDGE_SAN = 1 << 3,      /* cert - domain (SAN or CN) */
+	PIVOT_EDGE_SNI = 1 << 4,      /* domain - cert (seen with that SNI) */
+	PIVOT_EDGE_ALL = 0x1f,
+};
+
+#define PIVOT_MAX_DEPTH 6
+#define PIVOT_HARD_MAX_NODES 10000
+
+struct pivot_params {
+	char seed[STORE_NAME_BUF + 8];
+	enum pivot_node_type seed_type; /* AUTO: detected from the seed */
+	unsigned depth;                 /* default 3, max 6 */
+	int64_t since, until;           /* edge sightings must overlap; INT64_MIN/MAX */
+	unsigned edges;                 /* mask of pivot_edge_type, default ALL */
+	uint64_t max_ip_domains;        /* default 100 */
+	uint64_t max_cert_ips;          /* default 50 */
+	uint64_t max_domain_ips;        /* default 50 */
+	uint64_t max_san;               /* default 80 */
+	unsigned max_nodes;             /* default 500, hard cap 10000 */
+	unsigned max_ms;                /* default 2000 */
+	int64_t now;                    /* for age_days; 0 = time(NULL) */
+};
+
+void pivot_params_init(struct pivot_params *p);
+/* Set one parameter by name, as the CLI (--max-ip-domains, dashes) and
+ * HTTP (max_ip_domains, underscores) spell it: seed, type, depth, since,
+ * until, edges, max_ip_domains, max_cert_ips, max_domain_ips, max_san,
+ * max_nodes, max_ms, now.  Returns 0, 1 for an unknown name, or
+ * STORE_E* with msg naming the parameter and the problem. */
+int pivot_params_set(struct pivot_params *p, const char *name, const char *value, char *msg,
+		     size_t msgcap);
+
+struct pivot_node {
+	unsigned id;
+	enum pivot_node_type type;
+	char value[STORE_NAME_BUF + 8]; /* name, canonical address, or hex hash */
+	unsigned depth;
+	int64_t first_seen, last_seen;  /* over the edges that touch it */
+	uint64_t degree;                /* prevalence: names on an IP, IPs of a name/cert, SANs */
+	const char *pruned;             /* NULL, or the reason it was not expanded */
+	unsigned *path; unsigned path_len; /* edge ids from the seed */
+	/* certificates */
+	bool has_sha256;
+	uint8_t sha1[20], sha256[32];
+	bool cert_has_meta;
+	char subject[512], issuer[512], serial[128];
+	int64_t not_before, not_after;
+	/* IPs: ports certificates were seen on */
+	uint16_t ports[16]; unsigned nports;
+};
+
+struct pivot_edge {
+	unsigned id;
+	enum pivot_edge_type type;
+	unsigned src, dst; /* node ids */
+	int64_t first_seen, last_seen;
+	uint64_t count;
+	uint16_t port;     /* serves */
+};
+
+struct pivot_result;
+
+/* Expand from p->seed.  *out is freed with pivot_result_free().  Returns 0
+ * (the result may be truncated), or an error with msg set (bad seed...). */
+int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **out, char *msg,
+	      size_t msgcap);
+void pivot_result_free(struct pivot_result *r);
+
+size_t pivot_node_count(const struct pivot_result *r);
+const struct pivot_node *pivot_node_at(const struct pivot_result *r, size_t i);
+size_t pivot_edge_count(const struct pivot_result *r);
+const struct pivot_edge *pivot_edge_at(const struct pivot_result *r, size_t i);
+bool pivot_truncated(const struct pivot_result *r, const char **budget);
+
+const char *pivot_node_type_name(enum pivot_node_type t);
+const char *pivot_edge_type_name(enum pivot_edge_type t);
+
+/* Renderers.  JSON/STIX return new references; DOT and table return
+ * malloc'd strings the caller frees. */
+json_t *pivot_to_json(const struct pivot_result *r);
+char *pivot_to_dot(const struct pivot_result *r);
+json_t *pivot_to_stix(const struct pivot_result *r);
+char *pivot_to_table(const struct pivot_result *r);
+
+/* UUIDv5 (RFC 4122) of name in namespace ns, as text (37 bytes). */
+void pivot_uuid5(const uint8_t ns[16], const char *name, size_t len, char *out);
+
+#endif

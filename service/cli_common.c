@@ -1,0 +1,72 @@
+/*
+ * cli_common.c - helpers shared by the subcommands.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc.h"
+
+store_t *svc_open_db(const char *dir_opt, bool rdonly)
+{
+	const char *dir = store_default_dir(dir_opt);
+	store_t *s = NULL;
+	size_t mapsize = 0;
+	const char *ms = getenv("INFRAPIVOT_MAPSIZE");
+	uint64_t v;
+	if (ms != NULL && svc_parse_size(ms, &v) == 0)
+		mapsize = (size_t)v;
+	int err = store_open(&s, dir, rdonly ? STORE_RDONLY : 0, mapsize);
+	if (err != 0) {
+		const char *detail = store_last_error();
+		if (rdonly && err == -ENOENT)
+			fprintf(stderr, "infrapivot: no database at %s (create one with "
+					"`infrapivot ingest`)\n", dir);
+		else
+			fprintf(stderr, "infrapivot: cannot open database %s: %s%s%s\n", dir,
+				store_strerror(err), *detail ? ": " : "", detail);
+		return NULL;
+	}
+	return s;
+}
+
+int svc_parse_u64(const char *s, uint64_t *out)
+{
+	if (s == NULL || *s == '\0')
+		return -1;
+	uint64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int svc_parse_size(const char *s, uint64_t *out)
+{
+	char num[32];
+	size_t l = strlen(s);
+	if (l == 0 || l >= sizeof(num))
+		return -1;
+	memcpy(num, s, l + 1);
+	uint64_t mult = 1;
+	char u = num[l - 1];
+	if (u == 'k' || u == 'K')
+		mult = 1ull << 10;
+	else if (u == 'm' || u == 'M')
+		mult = 1ull << 20;
+	else if (u == 'g' || u == 'G')
+		mult = 1ull << 30;
+	if (mult != 1)
+		num[l - 1] = '\0';
+	uint64_t v;
+	if (svc_parse_u64(num, &v) != 0 || v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}

@@ -1,0 +1,159 @@
+/*
+ * cli_ingest.c - `infrapivot ingest`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest.h"
+#include "svc.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: infrapivot ingest [OPTIONS] FILE... | -\n"
+		"\n"
+		"Record DNS resolutions and certificate sightings from sensor output.\n"
+		"Each FILE may be gzip-compressed (read transparently) or a directory\n"
+		"(its files are read in name order); - reads standard input.\n"
+		"\n"
+		"Options:\n"
+		"  --db DIR            database directory (default $INFRAPIVOT_DB, else\n"
+		"                      ./infrapivot-data); created when missing\n"
+		"  --format NAME       input format: %s\n"
+		"                      (auto detects each input from its first line)\n"
+		"  --sensor ID         sensor id for lines that carry none\n"
+		"  --rejects FILE      write every rejected line as NDJSON\n"
+		"                      {input, line, reason, text} to FILE\n"
+		"  --batch N           observations per transaction (default 10000)\n"
+		"  --max-line BYTES    longest line accepted (default 1048576)\n"
+		"  --progress          show a progress bar even when stderr is not a terminal\n"
+		"  --no-progress       never show the progress bar\n"
+		"  -q, --quiet         do not print rejected lines on stderr\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"Input lines (observations format):\n"
+		"  COF:  {\"rrname\":\"www.example.com\",\"rrtype\":\"A\",\"rdata\":\"192.0.2.1\",\n"
+		"         \"time_first\":1700000000,\"time_last\":1700003600,\"count\":3,\n"
+		"         \"bailiwick\":\"example.com\",\"sensor_id\":\"s1\"}\n"
+		"  cert: {\"ip\":\"203.0.113.5\",\"port\":443,\"cert_sha1\":\"...\",\n"
+		"         \"time_first\":...,\"time_last\":...,\"count\":1,\"sni\":\"x.example\"}\n"
+		"        cert_sha256 instead of or with cert_sha1; cert_pem or cert_der_b64\n"
+		"        carry the certificate itself (metadata only without ip).\n"
+		"\n"
+		"Exit status: 0 all lines accepted, 1 some lines rejected, 2 an input\n"
+		"could not be read or the database failed.\n",
+		ingest_format_list());
+}
+
+int svc_cmd_ingest(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "sensor", required_argument, NULL, 's' },
+		{ "rejects", required_argument, NULL, 'r' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "max-line", required_argument, NULL, 'L' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "no-progress", no_argument, NULL, 'N' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ingest_opts o;
+	ingest_opts_init(&o);
+	const char *db = NULL, *rejects = NULL;
+	int progress = -1;
+	int c;
+	uint64_t v;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'f':
+			if (!ingest_format_known(optarg)) {
+				fprintf(stderr, "infrapivot ingest: unknown format '%s' (known: %s)\n",
+					optarg, ingest_format_list());
+				return 2;
+			}
+			o.format = optarg;
+			break;
+		case 's':
+			if (strlen(optarg) == 0 || strlen(optarg) >= STORE_SENSOR_MAX) {
+				fprintf(stderr, "infrapivot ingest: --sensor must be 1-%d bytes\n",
+					STORE_SENSOR_MAX - 1);
+				return 2;
+			}
+			o.sensor = optarg;
+			break;
+		case 'r': rejects = optarg; break;
+		case 'b':
+			if (svc_parse_u64(optarg, &v) != 0 || v == 0 || v > 1000000) {
+				fprintf(stderr, "infrapivot ingest: --batch must be 1-1000000\n");
+				return 2;
+			}
+			o.batch = (size_t)v;
+			break;
+		case 'L':
+			if (svc_parse_size(optarg, &v) != 0 || v < 64 || v > (1u << 30)) {
+				fprintf(stderr, "infrapivot ingest: --max-line must be 64 bytes - 1G\n");
+				return 2;
+			}
+			o.max_line = (size_t)v;
+			break;
+		case 'P': progress = 1; break;
+		case 'N': progress = 0; break;
+		case 'q': o.quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "infrapivot ingest: no input (give FILE... or - for stdin)\n");
+		usage(stderr);
+		return 2;
+	}
+	o.progress = progress == -1 ? isatty(2) : progress == 1;
+	FILE *rf = NULL;
+	if (rejects != NULL) {
+		rf = fopen(rejects, "w");
+		if (rf == NULL) {
+			perror(rejects);
+			return 2;
+		}
+		o.rejects = rf;
+	}
+	store_t *s = svc_open_db(db, false);
+	if (s == NULL) {
+		if (rf)
+			fclose(rf);
+		return 2;
+	}
+	struct ingest_summary sum;
+	int err = ingest_files(s, argv + optind, argc - optind, &o, &sum);
+	store_close(s);
+	if (rf != NULL && fclose(rf) != 0)
+		perror(rejects);
+	double rate = sum.seconds > 0 ? (double)sum.records / sum.seconds : 0;
+	fprintf(stderr,
+		"ingest: %llu lines read, %llu accepted, %llu rejected, %llu skipped; "
+		"%llu records (%llu new, %llu merged) in %.2f s, %.0f records/s\n",
+		(unsigned long long)sum.lines, (unsigned long long)sum.accepted,
+		(unsigned long long)sum.rejected, (unsigned long long)sum.skipped,
+		(unsigned long long)sum.records,
+		(unsigned long long)(sum.ws.dns_new + sum.ws.sight_new),
+		(unsigned long long)(sum.ws.dns_merged + sum.ws.sight_merged), sum.seconds, rate);
+	if (err != 0) {
+		const char *d = store_last_error();
+		fprintf(stderr, "infrapivot ingest: database error: %s%s%s (nothing of the "
+				"failed batch was committed)\n",
+			store_strerror(err), *d ? ": " : "", d);
+		return 2;
+	}
+	if (sum.unreadable > 0)
+		return 2;
+	return sum.rejected > 0 ? 1 : 0;
+}

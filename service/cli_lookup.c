@@ -1,0 +1,350 @@
+/*
+ * cli_lookup.c - `infrapivot lookup`, `stats` and `compact`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc.h"
+
+static void lookup_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: infrapivot lookup domain|ip|cert VALUE [OPTIONS]\n"
+		"\n"
+		"  lookup domain www.example.com   resolutions of the name\n"
+		"  lookup domain '*.example.com'   resolutions of every name under it\n"
+		"  lookup ip 192.0.2.7             names that resolved to it, certificates seen on it\n"
+		"  lookup ip 192.0.2.0/24          the same for a prefix (IPv4 /16-/32, IPv6 /48-/128)\n"
+		"  lookup cert SHA1|SHA256         metadata, ip:port sightings, SAN/SNI names\n"
+		"\n"
+		"Options:\n"
+		"  --db DIR              database directory\n"
+		"  --rrtype TYPE         only this RR type (domain lookups)\n"
+		"  --first-after T       time_first >= T\n"
+		"  --first-before T      time_first <= T\n"
+		"  --last-after T        time_last >= T\n"
+		"  --last-before T       time_last <= T\n"
+		"  --since T             seen within the window: time_last >= T\n"
+		"  --until T             seen within the window: time_first <= T\n"
+		"                        T: epoch seconds, 2024-01-31, 2024-01-31T12:00:00Z,\n"
+		"                        or relative -7d, -12h, -30m, -2w\n"
+		"  --limit N             at most N results (default 10000, 0 = no limit)\n"
+		"  --offset N            skip the first N results\n"
+		"  --format json|table   COF NDJSON / JSON lines (default) or a table\n"
+		"  -h, --help            this help\n"
+		"\n"
+		"Results go to standard output; messages to standard error.\n");
+}
+
+struct print_ctx {
+	bool table;
+	bool header_rr, header_si;
+};
+
+static void fmt_time(json_t *v, char *out, size_t cap)
+{
+	store_time_format(json_integer_value(v), out, cap);
+	/* table form: "2024-01-31 12:00:00" */
+	out[10] = ' ';
+	out[19] = '\0';
+}
+
+static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
+{
+	struct print_ctx *p = ctx;
+	if (!p->table) {
+		char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (s != NULL) {
+			fputs(s, stdout);
+			fputc('\n', stdout);
+			free(s);
+		}
+		json_decref(obj);
+		return 0;
+	}
+	char tf[32], tl[32];
+	if (kind == SVC_RES_RR) {
+		if (!p->header_rr) {
+			printf("%-19s  %-19s  %8s  %-40s %-6s %s\n", "first seen", "last seen", "count",
+			       "rrname", "type", "rdata");
+			p->header_rr = true;
+		}
+		fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
+		fmt_time(json_object_get(obj, "time_last"), tl, sizeof(tl));
+		printf("%-19s  %-19s  %8lld  %-40s %-6s %s\n", tf, tl,
+		       (long long)json_integer_value(json_object_get(obj, "count")),
+		       json_string_value(json_object_get(obj, "rrname")),
+		       json_string_value(json_object_get(obj, "rrtype")),
+		       json_string_value(json_object_get(obj, "rdata")));
+	} else if (kind == SVC_RES_SIGHTING) {
+		if (!p->header_si) {
+			printf("\n%-19s  %-19s  %8s  %-45s %-40s %s\n", "first seen", "last seen",
+			       "count", "ip:port", "certificate", "sni");
+			p->header_si = true;
+		}
+		fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
+		fmt_time(json_object_get(obj, "time_last"), tl, sizeof(tl));
+		char ipport[80];
+		const char *ip = json_string_value(json_object_get(obj, "ip"));
+		long long port = json_integer_value(json_object_get(obj, "port"));
+		if (strchr(ip, ':'))
+			snprintf(ipport, sizeof(ipport), "[%s]:%lld", ip, port);
+		else
+			snprintf(ipport, sizeof(ipport), "%s:%lld", ip, port);
+		json_t *h = json_object_get(obj, "cert_sha1");
+		if (h == NULL)
+			h = json_object_get(obj, "cert_sha256");
+		char sni[512] = "";
+		size_t i, o = 0;
+		json_t *v;
+		json_array_foreach(json_object_get(obj, "sni"), i, v)
+		{
+			o += (size_t)snprintf(sni + o, o < sizeof(sni) ? sizeof(sni) - o : 0, "%s%s",
+					      i ? "," : "", json_string_value(v));
+			if (o >= sizeof(sni))
+				break;
+		}
+		printf("%-19s  %-19s  %8lld  %-45s %-40s %s\n", tf, tl,
+		       (long long)json_integer_value(json_object_get(obj, "count")), ipport,
+		       json_string_value(h), sni);
+	} else {
+		const char *keys[] = { "cert_sha1", "cert_sha256", "subject", "issuer", "serial",
+				       "not_before", "not_after", "ip_count" };
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			json_t *v = json_object_get(obj, keys[i]);
+			if (v == NULL)
+				continue;
+			char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
+			printf("%-12s %s\n", keys[i], s ? s : json_string_value(v));
+			free(s);
+		}
+		const char *lists[] = { "san_dns", "san_ip", "sni" };
+		for (size_t i = 0; i < 3; i++) {
+			json_t *a = json_object_get(obj, lists[i]);
+			if (a == NULL)
+				continue;
+			printf("%-12s", lists[i]);
+			size_t j;
+			json_t *v;
+			json_array_foreach(a, j, v)
+			{
+				printf("%s%s", j ? ", " : " ", json_string_value(v));
+			}
+			printf("\n");
+		}
+	}
+	json_decref(obj);
+	return 0;
+}
+
+int svc_cmd_lookup(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "rrtype", required_argument, NULL, 't' },
+		{ "first-after", required_argument, NULL, 1 },
+		{ "first-before", required_argument, NULL, 2 },
+		{ "last-after", required_argument, NULL, 3 },
+		{ "last-before", required_argument, NULL, 4 },
+		{ "since", required_argument, NULL, 5 },
+		{ "until", required_argument, NULL, 6 },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct svc_lookup_req req = { .limit = 10000, .include_certs = true };
+	store_fence_init(&req.fence);
+	const char *db = NULL;
+	struct print_ctx pc = { 0 };
+	int c, idx;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 't':
+			if (store_rrtype_parse(optarg, strlen(optarg), &req.rrtype) != 0) {
+				fprintf(stderr, "infrapivot lookup: --rrtype: unknown type '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 1: case 2: case 3: case 4: case 5: case 6:
+			if (svc_fence_set(&req.fence, longopts[idx].name, optarg) != 0) {
+				fprintf(stderr, "infrapivot lookup: --%s: '%s' is not a time (epoch "
+						"seconds, ISO 8601 date or date-time, or -7d style)\n",
+					longopts[idx].name, optarg);
+				return 2;
+			}
+			break;
+		case 'l':
+			if (svc_parse_u64(optarg, &req.limit) != 0) {
+				fprintf(stderr, "infrapivot lookup: --limit: not a number: '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'o':
+			if (svc_parse_u64(optarg, &req.offset) != 0) {
+				fprintf(stderr, "infrapivot lookup: --offset: not a number: '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'f':
+			if (strcmp(optarg, "table") == 0)
+				pc.table = true;
+			else if (strcmp(optarg, "json") != 0) {
+				fprintf(stderr, "infrapivot lookup: --format json|table\n");
+				return 2;
+			}
+			break;
+		case 'h': lookup_usage(stdout); return 0;
+		default: lookup_usage(stderr); return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		lookup_usage(stderr);
+		return 2;
+	}
+	const char *what = argv[optind];
+	req.value = argv[optind + 1];
+	if (strcmp(what, "domain") == 0 || strcmp(what, "name") == 0)
+		req.kind = SVC_LOOKUP_DOMAIN;
+	else if (strcmp(what, "ip") == 0)
+		req.kind = SVC_LOOKUP_IP;
+	else if (strcmp(what, "cert") == 0)
+		req.kind = SVC_LOOKUP_CERT;
+	else {
+		fprintf(stderr, "infrapivot lookup: unknown lookup '%s' (domain, ip or cert)\n", what);
+		return 2;
+	}
+	char msg[256];
+	if (svc_lookup_check(&req, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "infrapivot lookup: %s\n", msg);
+		return 2;
+	}
+	store_t *s = svc_open_db(db, true);
+	if (s == NULL)
+		return 2;
+	struct svc_lookup_res res;
+	int err = svc_lookup(s, &req, print_result, &pc, &res);
+	store_close(s);
+	if (err != 0) {
+		fprintf(stderr, "infrapivot lookup: %s\n", store_strerror(err));
+		return 2;
+	}
+	if (res.limited)
+		fprintf(stderr, "infrapivot lookup: limit of %llu results reached; more exist "
+				"(raise --limit or use --offset %llu)\n",
+			(unsigned long long)req.limit,
+			(unsigned long long)(req.offset + res.emitted));
+	if (res.emitted == 0)
+		fprintf(stderr, "infrapivot lookup: no results\n");
+	return 0;
+}
+
+static void stats_usage(FILE *f)
+{
+	fprintf(f, "Usage: infrapivot stats [--db DIR] [--json]\n\n"
+		   "Counts of every kind of record and the database size.\n");
+}
+
+int svc_cmd_stats(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *db = NULL;
+	bool js = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'j': js = true; break;
+		case 'h': stats_usage(stdout); return 0;
+		default: stats_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		stats_usage(stderr);
+		return 2;
+	}
+	store_t *s = svc_open_db(db, true);
+	if (s == NULL)
+		return 2;
+	struct store_stats st;
+	int err = store_stats(s, &st);
+	store_close(s);
+	if (err != 0) {
+		fprintf(stderr, "infrapivot stats: %s\n", store_strerror(err));
+		return 2;
+	}
+	const struct {
+		const char *name;
+		uint64_t v;
+	} rows[] = {
+		{ "resolutions", st.resolutions },      { "address_index", st.addr_index },
+		{ "target_index", st.target_index },    { "certificates", st.certificates },
+		{ "cert_sightings", st.sightings },     { "ip_cert_index", st.ip_cert_index },
+		{ "name_cert_index", st.name_cert_index }, { "sha256_aliases", st.aliases },
+		{ "sensors", st.sensors },              { "db_bytes", st.db_bytes },
+		{ "used_bytes", st.used_bytes },        { "map_bytes", st.map_bytes },
+	};
+	if (js) {
+		json_t *o = json_object();
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+			json_object_set_new(o, rows[i].name, json_integer((json_int_t)rows[i].v));
+		char *out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+		puts(out);
+		free(out);
+		json_decref(o);
+	} else {
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+			printf("%-16s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+	}
+	return 0;
+}
+
+int svc_cmd_compact(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *db = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'h':
+			printf("Usage: infrapivot compact [--db DIR] OUT_DIR\n\n"
+			       "Write a compacted copy of the database into OUT_DIR (created when\n"
+			       "missing; must not hold a database).  Safe while others read or write.\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "Usage: infrapivot compact [--db DIR] OUT_DIR\n");
+		return 2;
+	}
+	store_t *s = svc_open_db(db, true);
+	if (s == NULL)
+		return 2;
+	int err = store_compact(s, argv[optind]);
+	store_close(s);
+	if (err != 0) {
+		const char *d = store_last_error();
+		fprintf(stderr, "infrapivot compact: %s%s%s\n", store_strerror(err), *d ? ": " : "",
+			d);
+		return 2;
+	}
+	return 0;
+}

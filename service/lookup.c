@@ -1,0 +1,305 @@
+/*
+ * lookup.c - lookups by domain, address or certificate, rendered as JSON
+ * objects.  Shared by `infrapivot lookup` and the HTTP API.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "svc.h"
+
+void svc_certref_hex(const struct store_cert_ref *ref, char *out)
+{
+	store_hex(ref->hash, ref->kind == 1 ? 20 : 32, out);
+}
+
+static json_t *sensors_json(unsigned n, const char *const *names)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(a, json_string(names[i]));
+	return a;
+}
+
+json_t *svc_rr_json(const struct store_rr *rr)
+{
+	char tb[16];
+	json_t *o = json_object();
+	json_object_set_new(o, "rrname", json_string(rr->rrname));
+	json_object_set_new(o, "rrtype", json_string(store_rrtype_name(rr->rrtype, tb)));
+	json_object_set_new(o, "rdata", json_string(rr->rdata));
+	json_object_set_new(o, "time_first", json_integer(rr->time_first));
+	json_object_set_new(o, "time_last", json_integer(rr->time_last));
+	json_object_set_new(o, "count", json_integer((json_int_t)rr->count));
+	if (rr->bailiwick != NULL && rr->bailiwick[0] != '\0')
+		json_object_set_new(o, "bailiwick", json_string(rr->bailiwick));
+	if (rr->nsensors > 0) {
+		json_object_set_new(o, "sensor_id", json_string(rr->sensors[0]));
+		json_object_set_new(o, "sensors", sensors_json(rr->nsensors, rr->sensors));
+	}
+	if (rr->sensors_more > 0)
+		json_object_set_new(o, "sensors_more", json_integer(rr->sensors_more));
+	return o;
+}
+
+json_t *svc_sighting_json(const struct store_sighting *si)
+{
+	char hex[65], ip[STORE_ADDR_BUF];
+	svc_certref_hex(&si->ref, hex);
+	store_addr_format(si->ip, ip);
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("cert_sighting"));
+	json_object_set_new(o, "ip", json_string(ip));
+	json_object_set_new(o, "port", json_integer(si->port));
+	json_object_set_new(o, si->ref.kind == 1 ? "cert_sha1" : "cert_sha256", json_string(hex));
+	json_object_set_new(o, "time_first", json_integer(si->time_first));
+	json_object_set_new(o, "time_last", json_integer(si->time_last));
+	json_object_set_new(o, "count", json_integer((json_int_t)si->count));
+	json_t *sni = json_array();
+	for (unsigned i = 0; i < si->nsni; i++)
+		json_array_append_new(sni, json_string(si->sni[i]));
+	json_object_set_new(o, "sni", sni);
+	json_object_set_new(o, "sensors", sensors_json(si->nsensors, si->sensors));
+	if (si->sensors_more > 0)
+		json_object_set_new(o, "sensors_more", json_integer(si->sensors_more));
+	return o;
+}
+
+static json_t *list_json(const char *p, size_t n)
+{
+	json_t *a = json_array();
+	size_t i = 0;
+	while (i < n) {
+		size_t l = strnlen(p + i, n - i);
+		if (l > 0)
+			json_array_append_new(a, json_stringn(p + i, l));
+		i += l + 1;
+	}
+	return a;
+}
+
+static json_t *time_json(int64_t t)
+{
+	if (t == 0)
+		return json_null();
+	char buf[32];
+	store_time_format(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+json_t *svc_cert_json(const struct store_cert_info *ci)
+{
+	char hex[65];
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("certificate"));
+	if (ci->has_sha1) {
+		store_hex(ci->sha1, 20, hex);
+		json_object_set_new(o, "cert_sha1", json_string(hex));
+	} else {
+		json_object_set_new(o, "cert_sha1", json_null());
+	}
+	if (ci->has_sha256) {
+		store_hex(ci->sha256, 32, hex);
+		json_object_set_new(o, "cert_sha256", json_string(hex));
+	} else {
+		json_object_set_new(o, "cert_sha256", json_null());
+	}
+	if (ci->has_meta) {
+		json_object_set_new(o, "subject", json_string(ci->subject));
+		json_object_set_new(o, "issuer", json_string(ci->issuer));
+		json_object_set_new(o, "serial", json_string(ci->serial));
+		json_object_set_new(o, "not_before", time_json(ci->not_before));
+		json_object_set_new(o, "not_after", time_json(ci->not_after));
+		json_object_set_new(o, "san_dns", list_json(ci->san_dns, ci->san_dns_len));
+		json_object_set_new(o, "san_ip", list_json(ci->san_ip, ci->san_ip_len));
+	}
+	json_object_set_new(o, "der_stored", json_boolean(ci->der != NULL));
+	return o;
+}
+
+int svc_fence_set(struct store_fence *f, const char *name, const char *val)
+{
+	int64_t *dst = NULL;
+	char n[32];
+	size_t l = strlen(name);
+	if (l >= sizeof(n))
+		return 1;
+	for (size_t i = 0; i <= l; i++)
+		n[i] = name[i] == '-' ? '_' : name[i];
+	if (strcmp(n, "first_after") == 0)
+		dst = &f->first_after;
+	else if (strcmp(n, "first_before") == 0)
+		dst = &f->first_before;
+	else if (strcmp(n, "last_after") == 0)
+		dst = &f->last_after;
+	else if (strcmp(n, "last_before") == 0)
+		dst = &f->last_before;
+	else if (strcmp(n, "since") == 0)
+		dst = &f->since;
+	else if (strcmp(n, "until") == 0)
+		dst = &f->until;
+	else
+		return 1;
+	return store_time_parse(val, (int64_t)time(NULL), dst) == 0 ? 0 : STORE_EBADTIME;
+}
+
+int svc_lookup_check(const struct svc_lookup_req *req, char *msg, size_t msgcap)
+{
+	const char *v = req->value;
+	size_t len = strlen(v);
+	char name[STORE_NAME_BUF];
+	uint8_t a[32];
+	unsigned plen;
+	size_t hl;
+	int err = 0;
+	switch (req->kind) {
+	case SVC_LOOKUP_DOMAIN:
+		err = store_name_norm(v, len, name, true);
+		if (err != 0)
+			snprintf(msg, msgcap, "'%.80s' is not a valid domain name (%s)", v,
+				 store_strerror(err));
+		break;
+	case SVC_LOOKUP_IP:
+		err = store_prefix_parse(v, len, a, &plen);
+		if (err != 0) {
+			snprintf(msg, msgcap, "'%.80s' is not an IP address or prefix", v);
+		} else if (store_addr_is_v4(a) ? (plen < 96 + 16) : (plen < 48)) {
+			snprintf(msg, msgcap, "prefix too wide: IPv4 /16-/32, IPv6 /48-/128");
+			err = STORE_ELIMIT;
+		}
+		break;
+	case SVC_LOOKUP_CERT:
+		err = store_hash_parse(v, len, a, &hl);
+		if (err != 0)
+			snprintf(msg, msgcap, "'%.80s' is not a SHA-1 (40 hex digits) or SHA-256 "
+					      "(64 hex digits)", v);
+		break;
+	}
+	return err;
+}
+
+struct emit_ctx {
+	const struct svc_lookup_req *req;
+	svc_result_cb cb;
+	void *ctx;
+	uint64_t seen;
+	struct svc_lookup_res *res;
+	int err;
+};
+
+/* Apply offset and limit; STORE_STOP once one past the limit was seen. */
+static int emit(struct emit_ctx *e, enum svc_result_kind kind, json_t *obj)
+{
+	e->seen++;
+	if (e->seen <= e->req->offset) {
+		json_decref(obj);
+		return 0;
+	}
+	if (e->req->limit > 0 && e->res->emitted >= e->req->limit) {
+		e->res->limited = true;
+		json_decref(obj);
+		return STORE_STOP;
+	}
+	e->res->emitted++;
+	int r = e->cb(kind, obj, e->ctx);
+	if (r != 0) {
+		e->err = r;
+		return STORE_STOP;
+	}
+	return 0;
+}
+
+static int on_rr(const struct store_rr *rr, void *ctx)
+{
+	return emit(ctx, SVC_RES_RR, svc_rr_json(rr));
+}
+
+static int on_sight(const struct store_sighting *si, void *ctx)
+{
+	return emit(ctx, SVC_RES_SIGHTING, svc_sighting_json(si));
+}
+
+/* union of SNI names over the certificate's sightings */
+static int collect_sni(const struct store_sighting *si, void *ctx)
+{
+	json_t *arr = ctx;
+	for (unsigned i = 0; i < si->nsni; i++) {
+		bool dup = false;
+		size_t j;
+		json_t *v;
+		json_array_foreach(arr, j, v)
+		{
+			if (strcmp(json_string_value(v), si->sni[i]) == 0)
+				dup = true;
+		}
+		if (!dup && json_array_size(arr) < 1000)
+			json_array_append_new(arr, json_string(si->sni[i]));
+	}
+	return 0;
+}
+
+int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, void *ctx,
+	       struct svc_lookup_res *res)
+{
+	char msg[256];
+	int err = svc_lookup_check(req, msg, sizeof(msg));
+	if (err != 0)
+		return err;
+	memset(res, 0, sizeof(*res));
+	struct emit_ctx e = { .req = req, .cb = cb, .ctx = ctx, .res = res };
+	store_rtxn_t *r;
+	err = store_read_begin(s, &r);
+	if (err != 0)
+		return err;
+	const char *v = req->value;
+	size_t len = strlen(v);
+	switch (req->kind) {
+	case SVC_LOOKUP_DOMAIN: {
+		char name[STORE_NAME_BUF];
+		store_name_norm(v, len, name, true);
+		err = store_rr_by_name(r, name, req->rrtype, &req->fence, on_rr, &e);
+		break;
+	}
+	case SVC_LOOKUP_IP: {
+		uint8_t a[16];
+		unsigned plen;
+		store_prefix_parse(v, len, a, &plen);
+		err = store_rr_by_addr(r, a, plen, &req->fence, on_rr, &e);
+		if (err == 0 && !res->limited && e.err == 0 && req->include_certs)
+			err = store_sight_by_addr(r, a, plen, &req->fence, on_sight, &e);
+		break;
+	}
+	case SVC_LOOKUP_CERT: {
+		uint8_t h[32];
+		size_t hl;
+		struct store_cert_ref ref;
+		store_hash_parse(v, len, h, &hl);
+		err = store_cert_resolve(r, h, hl, &ref);
+		if (err == STORE_ENOTFOUND) {
+			err = 0;
+			break;
+		}
+		struct store_cert_info ci;
+		if (err == 0)
+			err = store_cert_get(r, &ref, &ci);
+		if (err != 0)
+			break;
+		json_t *meta = svc_cert_json(&ci);
+		json_t *sni = json_array();
+		err = store_sight_by_cert(r, &ref, NULL, collect_sni, sni);
+		json_object_set_new(meta, "sni", sni);
+		uint64_t nip = 0;
+		store_prev_cert_ips(r, &ref, &nip);
+		json_object_set_new(meta, "ip_count", json_integer((json_int_t)nip));
+		if (err == 0 && emit(&e, SVC_RES_CERT, meta) == 0 && e.err == 0)
+			err = store_sight_by_cert(r, &ref, &req->fence, on_sight, &e);
+		break;
+	}
+	}
+	store_read_end(r);
+	if (err == 0)
+		err = e.err;
+	return err;
+}

@@ -1,0 +1,51 @@
+/*
+ * main.c - the infrapivot binary: one command, subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "svc.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "ingest", svc_cmd_ingest, "record sightings from sensor logs, COF and certificate lines" },
+	{ "lookup", svc_cmd_lookup, "what the store knows of a domain, an IP/prefix or a certificate" },
+	{ "stats", svc_cmd_stats, "counts of every kind of record and the database size" },
+	{ "compact", svc_cmd_compact, "write a compacted copy of the database" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: infrapivot COMMAND [OPTIONS] [ARGS]\n\n"
+		   "Passive DNS and TLS-certificate pivot service.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n`infrapivot COMMAND --help` describes each command's options.\n"
+		   "The database is --db DIR, else $INFRAPIVOT_DB, else ./infrapivot-data.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("infrapivot 0.1.0\n");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "infrapivot: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

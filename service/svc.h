@@ -1,0 +1,69 @@
+/*
+ * svc.h - the service module: the binary's subcommands, the lookup
+ * renderers shared by the CLI and the HTTP API.  Nothing includes this
+ * header from another module.
+ */
+#ifndef INFRAPIVOT_SVC_H
+#define INFRAPIVOT_SVC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* ---- lookups (service/lookup.c) ------------------------------------- */
+enum svc_lookup_kind { SVC_LOOKUP_DOMAIN, SVC_LOOKUP_IP, SVC_LOOKUP_CERT };
+
+/* One result: a resolution (COF object), a certificate sighting, or the
+ * certificate's metadata.  kind tells which. */
+enum svc_result_kind { SVC_RES_RR, SVC_RES_SIGHTING, SVC_RES_CERT };
+typedef int (*svc_result_cb)(enum svc_result_kind kind, json_t *obj, void *ctx);
+
+struct svc_lookup_req {
+	enum svc_lookup_kind kind;
+	const char *value;        /* name, "*.zone", addr[/len], or hash */
+	uint16_t rrtype;          /* 0 = any (domain lookups) */
+	struct store_fence fence;
+	uint64_t limit;           /* results after offset; 0 = no limit */
+	uint64_t offset;          /* results to skip (pagination) */
+	bool include_certs;       /* ip/domain lookups also list certificates */
+};
+struct svc_lookup_res {
+	uint64_t emitted;
+	bool limited;             /* more results exist beyond limit */
+};
+
+/* Validate req->value for its kind: 0 or a store error with msg set. */
+int svc_lookup_check(const struct svc_lookup_req *req, char *msg, size_t msgcap);
+/* Run a lookup; each result goes to cb as a new JSON object that cb
+ * must json_decref().  Returns 0 or a store error. */
+int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, void *ctx,
+	       struct svc_lookup_res *res);
+
+/* JSON renderers (new references). */
+json_t *svc_rr_json(const struct store_rr *rr);
+json_t *svc_sighting_json(const struct store_sighting *si);
+json_t *svc_cert_json(const struct store_cert_info *ci);
+/* Lower-case hex of a cert reference's hash, and its hash name. */
+void svc_certref_hex(const struct store_cert_ref *ref, char *out);
+
+/* Parse a fence option value into f (name: first_after, first-after,
+ * since ...).  Returns 0, 1 when name is not a fence option, or <0. */
+int svc_fence_set(struct store_fence *f, const char *name, const char *val);
+
+/* ---- CLI subcommands --------------------------------------------------- */
+int svc_cmd_ingest(int argc, char **argv);
+int svc_cmd_lookup(int argc, char **argv);
+int svc_cmd_stats(int argc, char **argv);
+int svc_cmd_compact(int argc, char **argv);
+
+/* Open the database named by --db / $INFRAPIVOT_DB, with a message on
+ * failure.  Returns NULL on failure (message printed). */
+store_t *svc_open_db(const char *dir_opt, bool rdonly);
+/* Size strings like "64M", "1G"; returns 0 or -1. */
+int svc_parse_size(const char *s, uint64_t *out);
+/* Non-negative decimal; returns 0 or -1. */
+int svc_parse_u64(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,846 @@
+/*
+ * cert.c - certificates: metadata, sightings on ip:port, the ip, name and
+ * SHA-256 indexes, and joining a SHA-256-only certificate to its SHA-1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+void certref_enc(const struct store_cert_ref *ref, uint8_t out[SCHEMA_CERTREF_LEN])
+{
+	memset(out, 0, SCHEMA_CERTREF_LEN);
+	out[0] = ref->kind;
+	memcpy(out + 1, ref->hash, ref->kind == 1 ? 20 : 32);
+}
+
+void certref_dec(const uint8_t in[SCHEMA_CERTREF_LEN], struct store_cert_ref *ref)
+{
+	memset(ref, 0, sizeof(*ref));
+	ref->kind = in[0];
+	memcpy(ref->hash, in + 1, ref->kind == 1 ? 20 : 32);
+}
+
+/* ---- CERTVAL ------------------------------------------------------------ */
+enum { CV_SHA1 = 1, CV_SHA256 = 2, CV_META = 4 };
+
+struct certval {
+	uint8_t flags;
+	uint8_t sha1[20], sha256[32];
+	int64_t nb, na;
+	const uint8_t *str[5]; /* subject issuer serial san_dns san_ip */
+	size_t len[5];
+	const uint8_t *der;
+	size_t der_len;
+};
+
+static int certval_dec(const MDB_val *v, struct certval *c)
+{
+	const uint8_t *p = v->mv_data;
+	size_t n = v->mv_size, o = 69;
+	if (n < o)
+		return STORE_ECORRUPT;
+	c->flags = p[0];
+	memcpy(c->sha1, p + 1, 20);
+	memcpy(c->sha256, p + 21, 32);
+	memcpy(&c->nb, p + 53, 8);
+	memcpy(&c->na, p + 61, 8);
+	for (int i = 0; i < 5; i++) {
+		uint16_t l;
+		if (o + 2 > n)
+			return STORE_ECORRUPT;
+		memcpy(&l, p + o, 2);
+		o += 2;
+		if (o + l > n)
+			return STORE_ECORRUPT;
+		c->str[i] = p + o;
+		c->len[i] = l;
+		o += l;
+	}
+	uint32_t dl;
+	if (o + 4 > n)
+		return STORE_ECORRUPT;
+	memcpy(&dl, p + o, 4);
+	o += 4;
+	if (o + dl > n)
+		return STORE_ECORRUPT;
+	c->der = dl ? p + o : NULL;
+	c->der_len = dl;
+	return 0;
+}
+
+/* Encode into a fresh heap buffer (caller frees). */
+static uint8_t *certval_enc(const struct certval *c, size_t *outlen)
+{
+	size_t n = 69 + 4 + c->der_len;
+	for (int i = 0; i < 5; i++)
+		n += 2 + c->len[i];
+	uint8_t *p = malloc(n);
+	if (p == NULL)
+		return NULL;
+	p[0] = c->flags;
+	memcpy(p + 1, c->sha1, 20);
+	memcpy(p + 21, c->sha256, 32);
+	memcpy(p + 53, &c->nb, 8);
+	memcpy(p + 61, &c->na, 8);
+	size_t o = 69;
+	for (int i = 0; i < 5; i++) {
+		uint16_t l = (uint16_t)c->len[i];
+		memcpy(p + o, &l, 2);
+		o += 2;
+		if (l)
+			memcpy(p + o, c->str[i], l);
+		o += l;
+	}
+	uint32_t dl = (uint32_t)c->der_len;
+	memcpy(p + o, &dl, 4);
+	o += 4;
+	if (dl)
+		memcpy(p + o, c->der, dl);
+	*outlen = n;
+	return p;
+}
+
+/* Fill what `into` lacks from `from`; meta fields of `from` win only
+ * when `from_wins` (fresh metadata from the certificate itself). */
+static void certval_merge(struct certval *into, const struct certval *from, bool from_wins)
+{
+	if ((from->flags & CV_SHA1) && !(into->flags & CV_SHA1))
+		memcpy(into->sha1, from->sha1, 20);
+	if ((from->flags & CV_SHA256) && !(into->flags & CV_SHA256))
+		memcpy(into->sha256, from->sha256, 32);
+	bool take = (from->flags & CV_META) && (from_wins || !(into->flags & CV_META));
+	if (take) {
+		for (int i = 0; i < 5; i++) {
+			if (from->len[i] > 0 || !(into->flags & CV_META)) {
+				into->str[i] = from->str[i];
+				into->len[i] = from->len[i];
+			}
+		}
+		if (from->nb)
+			into->nb = from->nb;
+		if (from->na)
+			into->na = from->na;
+	}
+	if (from->der_len && !into->der_len) {
+		into->der = from->der;
+		into->der_len = from->der_len;
+	}
+	into->flags |= from->flags;
+}
+
+static void certval_from_meta(const struct store_obs *o, struct certval *c)
+{
+	const struct store_cert_meta *m = o->cert.meta;
+	memset(c, 0, sizeof(*c));
+	if (m->has_sha1) {
+		c->flags |= CV_SHA1;
+		memcpy(c->sha1, m->sha1, 20);
+	}
+	if (m->has_sha256) {
+		c->flags |= CV_SHA256;
+		memcpy(c->sha256, m->sha256, 32);
+	}
+	if (o->cert.has_meta) {
+		c->flags |= CV_META;
+		c->str[0] = (const uint8_t *)m->subject;
+		c->len[0] = strnlen(m->subject, sizeof(m->subject));
+		c->str[1] = (const uint8_t *)m->issuer;
+		c->len[1] = strnlen(m->issuer, sizeof(m->issuer));
+		c->str[2] = (const uint8_t *)m->serial;
+		c->len[2] = strnlen(m->serial, sizeof(m->serial));
+		c->str[3] = (const uint8_t *)m->san_dns;
+		c->len[3] = m->san_dns_len;
+		c->str[4] = (const uint8_t *)m->san_ip;
+		c->len[4] = m->san_ip_len;
+		c->nb = m->not_before;
+		c->na = m->not_after;
+	}
+	if (m->der != NULL) {
+		c->der = m->der;
+		c->der_len = m->der_len;
+	}
+}
+
+/* ---- name index ----------------------------------------------------------- */
+
+static void namecert_op(struct store_wtxn *w, const char *name, size_t nlen,
+			const uint8_t ref[SCHEMA_CERTREF_LEN], uint8_t kind, bool del)
+{
+	char norm[STORE_NAME_BUF];
+	if (store_name_norm(name, nlen, norm, true) != 0)
+		return; /* not a host name (e.g. a CN that is a label) */
+	uint8_t nk[SCHEMA_NAMEKEY_MAX];
+	int l = namekey_enc(norm, nk);
+	if (l < 0)
+		return;
+	uint8_t val[SCHEMA_CERTREF_LEN + 1];
+	memcpy(val, ref, SCHEMA_CERTREF_LEN);
+	val[SCHEMA_CERTREF_LEN] = kind;
+	MDB_val k = { (size_t)l, nk }, v = { sizeof(val), val };
+	if (del)
+		w_del(w, DB_NAMECERT, &k, &v);
+	else
+		w_put(w, DB_NAMECERT, &k, &v, MDB_NODUPDATA);
+}
+
+/* The CN of a subject in either "CN=x, O=y", "CN=x,O=y" or "/O=y/CN=x". */
+static bool subject_cn(const uint8_t *s, size_t n, const char **cn, size_t *cnl)
+{
+	for (size_t i = 0; i + 3 <= n; i++) {
+		bool at_start = i == 0 || s[i - 1] == ',' || s[i - 1] == '/' || s[i - 1] == ' ';
+		if (at_start && memcmp(s + i, "CN=", 3) == 0) {
+			size_t j = i + 3;
+			while (j < n && s[j] != ',' && s[j] != '/')
+				j++;
+			*cn = (const char *)s + i + 3;
+			*cnl = j - i - 3;
+			return *cnl > 0;
+		}
+	}
+	return false;
+}
+
+static void index_san(struct store_wtxn *w, const struct certval *c,
+		      const uint8_t ref[SCHEMA_CERTREF_LEN], bool del)
+{
+	if (!(c->flags & CV_META))
+		return;
+	const char *p = (const char *)c->str[3];
+	size_t n = c->len[3];
+	size_t i = 0;
+	while (i < n) {
+		size_t l = strnlen(p + i, n - i);
+		if (l > 0)
+			namecert_op(w, p + i, l, ref, STORE_NC_SAN, del);
+		i += l + 1;
+	}
+	const char *cn;
+	size_t cnl;
+	if (subject_cn(c->str[0], c->len[0], &cn, &cnl))
+		namecert_op(w, cn, cnl, ref, STORE_NC_SAN, del);
+}
+
+/* ---- sightings ------------------------------------------------------------ */
+
+struct sightval {
+	uint32_t tf, tl;
+	uint64_t count;
+	unsigned nsens, more, nsni;
+	uint16_t sens[STORE_SENSORS_KEPT];
+	char sni[STORE_SNI_KEPT][STORE_NAME_BUF];
+};
+
+static int sightval_dec(const MDB_val *v, struct sightval *s)
+{
+	const uint8_t *p = v->mv_data;
+	if (v->mv_size < 20)
+		return STORE_ECORRUPT;
+	memcpy(&s->tf, p, 4);
+	memcpy(&s->tl, p + 4, 4);
+	memcpy(&s->count, p + 8, 8);
+	s->nsens = p[16];
+	s->nsni = p[17];
+	uint16_t more;
+	memcpy(&more, p + 18, 2);
+	s->more = more;
+	size_t o = 20;
+	if (s->nsens > STORE_SENSORS_KEPT || s->nsni > STORE_SNI_KEPT ||
+	    o + 2 * s->nsens > v->mv_size)
+		return STORE_ECORRUPT;
+	memcpy(s->sens, p + o, 2 * s->nsens);
+	o += 2 * s->nsens;
+	for (unsigned i = 0; i < s->nsni; i++) {
+		if (o >= v->mv_size || o + 1 + p[o] > v->mv_size)
+			return STORE_ECORRUPT;
+		memcpy(s->sni[i], p + o + 1, p[o]);
+		s->sni[i][p[o]] = '\0';
+		o += 1 + p[o];
+	}
+	return 0;
+}
+
+static size_t sightval_enc(const struct sightval *s, uint8_t *p)
+{
+	memcpy(p, &s->tf, 4);
+	memcpy(p + 4, &s->tl, 4);
+	memcpy(p + 8, &s->count, 8);
+	p[16] = (uint8_t)s->nsens;
+	p[17] = (uint8_t)s->nsni;
+	uint16_t more = (uint16_t)s->more;
+	memcpy(p + 18, &more, 2);
+	size_t o = 20;
+	memcpy(p + o, s->sens, 2 * s->nsens);
+	o += 2 * s->nsens;
+	for (unsigned i = 0; i < s->nsni; i++) {
+		size_t l = strlen(s->sni[i]);
+		p[o++] = (uint8_t)l;
+		memcpy(p + o, s->sni[i], l);
+		o += l;
+	}
+	return o;
+}
+#define SIGHTVAL_MAX (20 + 2 * STORE_SENSORS_KEPT + STORE_SNI_KEPT * STORE_NAME_BUF)
+
+static uint32_t clamp_time(int64_t t)
+{
+	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+static bool sni_add(struct sightval *s, const char *sni)
+{
+	for (unsigned i = 0; i < s->nsni; i++)
+		if (strcmp(s->sni[i], sni) == 0)
+			return false;
+	if (s->nsni >= STORE_SNI_KEPT)
+		return false;
+	snprintf(s->sni[s->nsni++], STORE_NAME_BUF, "%s", sni);
+	return true;
+}
+
+static void sightval_merge(struct sightval *into, const struct sightval *from)
+{
+	if (from->tf < into->tf)
+		into->tf = from->tf;
+	if (from->tl > into->tl)
+		into->tl = from->tl;
+	into->count = into->count + from->count < into->count ? UINT64_MAX
+							       : into->count + from->count;
+	for (unsigned i = 0; i < from->nsens; i++)
+		sensors_merge(into->sens, &into->nsens, &into->more, from->sens[i]);
+	into->more += from->more;
+	for (unsigned i = 0; i < from->nsni; i++)
+		sni_add(into, from->sni[i]);
+}
+
+/* Does the certificate have any sighting on ip (any port)? */
+static bool cert_has_ip(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN],
+			const uint8_t ip[16])
+{
+	if (w->err)
+		return false;
+	uint8_t pfx[SCHEMA_CERTREF_LEN + 16];
+	memcpy(pfx, ref, SCHEMA_CERTREF_LEN);
+	memcpy(pfx + SCHEMA_CERTREF_LEN, ip, 16);
+	MDB_cursor *c;
+	if (mdb_cursor_open(w->txn, w->s->dbi[DB_SIGHT], &c) != 0)
+		return false;
+	MDB_val k = { sizeof(pfx), pfx }, v;
+	int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	bool found = rc == 0 && k.mv_size >= sizeof(pfx) && memcmp(k.mv_data, pfx, sizeof(pfx)) == 0;
+	mdb_cursor_close(c);
+	return found;
+}
+
+static void ipcert_op(struct store_wtxn *w, const uint8_t ip[16],
+		      const uint8_t ref[SCHEMA_CERTREF_LEN], uint16_t port, bool del)
+{
+	uint8_t val[SCHEMA_CERTREF_LEN + 2];
+	memcpy(val, ref, SCHEMA_CERTREF_LEN);
+	be16(val + SCHEMA_CERTREF_LEN, port);
+	MDB_val k = { 16, (void *)ip }, v = { sizeof(val), val };
+	if (del)
+		w_del(w, DB_IPCERT, &k, &v);
+	else
+		w_put(w, DB_IPCERT, &k, &v, MDB_NODUPDATA);
+}
+
+static void prev_set(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN], uint32_t n,
+		     bool del)
+{
+	uint8_t pk[1 + SCHEMA_CERTREF_LEN];
+	pk[0] = 'C';
+	memcpy(pk + 1, ref, SCHEMA_CERTREF_LEN);
+	MDB_val k = { sizeof(pk), pk }, v = { 4, &n };
+	if (del)
+		w_del(w, DB_PREV, &k, NULL);
+	else
+		w_put(w, DB_PREV, &k, &v, 0);
+}
+
+static uint32_t prev_get(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN])
+{
+	uint8_t pk[1 + SCHEMA_CERTREF_LEN];
+	pk[0] = 'C';
+	memcpy(pk + 1, ref, SCHEMA_CERTREF_LEN);
+	MDB_val k = { sizeof(pk), pk }, v;
+	uint32_t n = 0;
+	if (w_get(w, DB_PREV, &k, &v) == 0 && v.mv_size == 4)
+		memcpy(&n, v.mv_data, 4);
+	return n;
+}
+
+/* Merge one sighting row into (ref, ip, port); maintains the indexes. */
+static void sight_merge_row(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN],
+			    const uint8_t ip[16], uint16_t port, const struct sightval *add)
+{
+	uint8_t key[SCHEMA_CERTREF_LEN + 18];
+	memcpy(key, ref, SCHEMA_CERTREF_LEN);
+	memcpy(key + SCHEMA_CERTREF_LEN, ip, 16);
+	be16(key + SCHEMA_CERTREF_LEN + 16, port);
+	MDB_val k = { sizeof(key), key }, v;
+	struct sightval *cur = malloc(sizeof(*cur));
+	if (cur == NULL) {
+		w->err = ENOMEM;
+		return;
+	}
+	bool fresh = w_get(w, DB_SIGHT, &k, &v) != 0;
+	if (w->err)
+		goto out;
+	if (fresh) {
+		*cur = *add;
+		if (!cert_has_ip(w, ref, ip))
+			prev_set(w, ref, prev_get(w, ref) + 1, false);
+		ipcert_op(w, ip, ref, port, false);
+		w->st->sight_new++;
+	} else {
+		if (sightval_dec(&v, cur) != 0) {
+			w->err = MDB_CORRUPTED;
+			goto out;
+		}
+		sightval_merge(cur, add);
+		w->st->sight_merged++;
+	}
+	for (unsigned i = 0; i < add->nsni; i++)
+		namecert_op(w, add->sni[i], strlen(add->sni[i]), ref, STORE_NC_SNI, false);
+	uint8_t vb[SIGHTVAL_MAX];
+	MDB_val nv = { sightval_enc(cur, vb), vb };
+	w_put(w, DB_SIGHT, &k, &nv, 0);
+out:
+	free(cur);
+}
+
+/* Move everything stored under the SHA-256-only reference `from` to the
+ * SHA-1 reference `to`. */
+static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN],
+		      const uint8_t to[SCHEMA_CERTREF_LEN])
+{
+	MDB_val fk = { SCHEMA_CERTREF_LEN, (void *)from }, fv;
+	if (w_get(w, DB_CERT, &fk, &fv) != 0)
+		return; /* never seen under the SHA-256 alone */
+	/* metadata: fill the SHA-1 record from the old one */
+	struct certval old;
+	uint8_t *oldcopy = malloc(fv.mv_size);
+	if (oldcopy == NULL) {
+		w->err = ENOMEM;
+		return;
+	}
+	memcpy(oldcopy, fv.mv_data, fv.mv_size);
+	MDB_val ov = { fv.mv_size, oldcopy };
+	if (certval_dec(&ov, &old) != 0) {
+		free(oldcopy);
+		return;
+	}
+	index_san(w, &old, from, true);
+	MDB_val tk = { SCHEMA_CERTREF_LEN, (void *)to }, tv;
+	struct certval cur;
+	uint8_t *curcopy = NULL;
+	if (w_get(w, DB_CERT, &tk, &tv) == 0) {
+		curcopy = malloc(tv.mv_size);
+		if (curcopy == NULL) {
+			w->err = ENOMEM;
+			free(oldcopy);
+			return;
+		}
+		memcpy(curcopy, tv.mv_data, tv.mv_size);
+		MDB_val cv = { tv.mv_size, curcopy };
+		certval_dec(&cv, &cur);
+		certval_merge(&cur, &old, false);
+	} else {
+		cur = old;
+	}
+	size_t nl;
+	uint8_t *enc = certval_enc(&cur, &nl);
+	if (enc == NULL) {
+		w->err = ENOMEM;
+	} else {
+		MDB_val nv = { nl, enc };
+		w_put(w, DB_CERT, &tk, &nv, 0);
+		index_san(w, &cur, to, false);
+		free(enc);
+	}
+	w_del(w, DB_CERT, &fk, NULL);
+	free(curcopy);
+	free(oldcopy);
+
+	/* sightings: collect the rows first, then move them */
+	MDB_cursor *c;
+	if (w->err || mdb_cursor_open(w->txn, w->s->dbi[DB_SIGHT], &c) != 0)
+		return;
+	struct row {
+		uint8_t ip[16];
+		uint16_t port;
+		struct sightval sv;
+	};
+	size_t nrows = 0, cap = 0;
+	struct row *rows = NULL;
+	MDB_val k = { SCHEMA_CERTREF_LEN, (void *)from }, v;
+	int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == SCHEMA_CERTREF_LEN + 18 &&
+	       memcmp(k.mv_data, from, SCHEMA_CERTREF_LEN) == 0) {
+		if (nrows == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct row *nr = realloc(rows, cap * sizeof(*rows));
+			if (nr == NULL) {
+				w->err = ENOMEM;
+				break;
+			}
+			rows = nr;
+		}
+		const uint8_t *kp = k.mv_data;
+		memcpy(rows[nrows].ip, kp + SCHEMA_CERTREF_LEN, 16);
+		rows[nrows].port = rd_be16(kp + SCHEMA_CERTREF_LEN + 16);
+		if (sightval_dec(&v, &rows[nrows].sv) == 0)
+			nrows++;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	for (size_t i = 0; i < nrows && !w->err; i++) {
+		uint8_t key[SCHEMA_CERTREF_LEN + 18];
+		memcpy(key, from, SCHEMA_CERTREF_LEN);
+		memcpy(key + SCHEMA_CERTREF_LEN, rows[i].ip, 16);
+		be16(key + SCHEMA_CERTREF_LEN + 16, rows[i].port);
+		MDB_val dk = { sizeof(key), key };
+		w_del(w, DB_SIGHT, &dk, NULL);
+		ipcert_op(w, rows[i].ip, from, rows[i].port, true);
+		for (unsigned j = 0; j < rows[i].sv.nsni; j++)
+			namecert_op(w, rows[i].sv.sni[j], strlen(rows[i].sv.sni[j]), from,
+				    STORE_NC_SNI, true);
+		sight_merge_row(w, to, rows[i].ip, rows[i].port, &rows[i].sv);
+	}
+	free(rows);
+	prev_set(w, from, 0, true);
+	w->st->certs_joined++;
+}
+
+int cert_put(struct store_wtxn *w, const struct store_obs *o)
+{
+	const struct store_cert_meta *m = o->cert.meta;
+	if (m == NULL || (!m->has_sha1 && !m->has_sha256))
+		return STORE_EBADHASH;
+	struct store_cert_ref ref = { 0 };
+	uint8_t refb[SCHEMA_CERTREF_LEN];
+	if (m->has_sha1) {
+		ref.kind = 1;
+		memcpy(ref.hash, m->sha1, 20);
+		certref_enc(&ref, refb);
+		if (m->has_sha256) {
+			MDB_val ak = { 32, (void *)m->sha256 }, av;
+			if (w_get(w, DB_ALIAS, &ak, &av) != 0) {
+				MDB_val nv = { 20, (void *)m->sha1 };
+				w_put(w, DB_ALIAS, &ak, &nv, 0);
+				struct store_cert_ref t = { .kind = 2 };
+				memcpy(t.hash, m->sha256, 32);
+				uint8_t tb[SCHEMA_CERTREF_LEN];
+				certref_enc(&t, tb);
+				cert_join(w, tb, refb);
+			}
+		}
+	} else {
+		MDB_val ak = { 32, (void *)m->sha256 }, av;
+		if (w_get(w, DB_ALIAS, &ak, &av) == 0 && av.mv_size == 20) {
+			ref.kind = 1;
+			memcpy(ref.hash, av.mv_data, 20);
+		} else {
+			ref.kind = 2;
+			memcpy(ref.hash, m->sha256, 32);
+		}
+		certref_enc(&ref, refb);
+	}
+	if (w->err)
+		return 0;
+
+	/* metadata record (always present for a known certificate) */
+	struct certval add;
+	certval_from_meta(o, &add);
+	MDB_val k = { SCHEMA_CERTREF_LEN, refb }, v;
+	struct certval cur;
+	uint8_t *copy = NULL;
+	bool fresh = w_get(w, DB_CERT, &k, &v) != 0;
+	if (w->err)
+		return 0;
+	bool changed = true;
+	if (fresh) {
+		cur = add;
+		w->st->certs_new++;
+	} else {
+		copy = malloc(v.mv_size);
+		if (copy == NULL) {
+			w->err = ENOMEM;
+			return 0;
+		}
+		memcpy(copy, v.mv_data, v.mv_size);
+		MDB_val cv = { v.mv_size, copy };
+		if (certval_dec(&cv, &cur) != 0) {
+			free(copy);
+			return STORE_ECORRUPT;
+		}
+		uint8_t before = cur.flags;
+		size_t before_der = cur.der_len;
+		certval_merge(&cur, &add, o->cert.has_meta);
+		changed = o->cert.has_meta || cur.flags != before || cur.der_len != before_der;
+	}
+	if (changed) {
+		size_t nl;
+		uint8_t *enc = certval_enc(&cur, &nl);
+		if (enc == NULL) {
+			free(copy);
+			w->err = ENOMEM;
+			return 0;
+		}
+		MDB_val nv = { nl, enc };
+		w_put(w, DB_CERT, &k, &nv, 0);
+		free(enc);
+		if (o->cert.has_meta)
+			index_san(w, &add, refb, false);
+	}
+	free(copy);
+
+	if (!o->cert.sighting)
+		return 0;
+	struct sightval *sv = calloc(1, sizeof(*sv));
+	if (sv == NULL) {
+		w->err = ENOMEM;
+		return 0;
+	}
+	sv->tf = clamp_time(o->time_first);
+	sv->tl = clamp_time(o->time_last);
+	sv->count = o->count;
+	uint16_t sid;
+	if (o->sensor[0] != '\0' && sensor_id(w, o->sensor, &sid) == 0)
+		sensors_merge(sv->sens, &sv->nsens, &sv->more, sid);
+	if (o->cert.sni[0] != '\0')
+		sni_add(sv, o->cert.sni);
+	sight_merge_row(w, refb, o->cert.ip, o->cert.port, sv);
+	free(sv);
+	return 0;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+int store_cert_resolve(store_rtxn_t *r, const uint8_t *hash, size_t hlen,
+		       struct store_cert_ref *ref)
+{
+	memset(ref, 0, sizeof(*ref));
+	if (hlen == 32) {
+		MDB_val ak = { 32, (void *)hash }, av;
+		int rc = mdb_get(r->txn, r->s->dbi[DB_ALIAS], &ak, &av);
+		if (rc == 0 && av.mv_size == 20) {
+			ref->kind = 1;
+			memcpy(ref->hash, av.mv_data, 20);
+		} else if (rc != 0 && rc != MDB_NOTFOUND) {
+			return store_lmdb_err(rc, "alias");
+		} else {
+			ref->kind = 2;
+			memcpy(ref->hash, hash, 32);
+		}
+	} else if (hlen == 20) {
+		ref->kind = 1;
+		memcpy(ref->hash, hash, 20);
+	} else {
+		return STORE_EBADHASH;
+	}
+	uint8_t rb[SCHEMA_CERTREF_LEN];
+	certref_enc(ref, rb);
+	MDB_val k = { sizeof(rb), rb }, v;
+	int rc = mdb_get(r->txn, r->s->dbi[DB_CERT], &k, &v);
+	return store_lmdb_err(rc, "cert");
+}
+
+int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref,
+		   struct store_cert_info *out)
+{
+	uint8_t rb[SCHEMA_CERTREF_LEN];
+	certref_enc(ref, rb);
+	MDB_val k = { sizeof(rb), rb }, v;
+	int rc = mdb_get(r->txn, r->s->dbi[DB_CERT], &k, &v);
+	if (rc != 0)
+		return store_lmdb_err(rc, "cert");
+	struct certval c;
+	if (certval_dec(&v, &c) != 0)
+		return STORE_ECORRUPT;
+	memset(out, 0, sizeof(*out));
+	out->ref = *ref;
+	out->has_sha1 = c.flags & CV_SHA1;
+	out->has_sha256 = c.flags & CV_SHA256;
+	out->has_meta = c.flags & CV_META;
+	memcpy(out->sha1, c.sha1, 20);
+	memcpy(out->sha256, c.sha256, 32);
+	out->not_before = c.nb;
+	out->not_after = c.na;
+	/* strings are not NUL-terminated in the map: copy into a
+	 * thread-local buffer that lives until the next call */
+	static _Thread_local char buf[3][1024];
+	const char **dst[3] = { &out->subject, &out->issuer, &out->serial };
+	for (int i = 0; i < 3; i++) {
+		size_t l = c.len[i] < sizeof(buf[i]) - 1 ? c.len[i] : sizeof(buf[i]) - 1;
+		memcpy(buf[i], c.str[i], l);
+		buf[i][l] = '\0';
+		*dst[i] = buf[i];
+	}
+	out->san_dns = (const char *)c.str[3];
+	out->san_dns_len = c.len[3];
+	out->san_ip = (const char *)c.str[4];
+	out->san_ip_len = c.len[4];
+	out->der = c.der;
+	out->der_len = c.der_len;
+	return 0;
+}
+
+static int emit_sight(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
+		      const struct store_fence *f, store_sight_cb cb, void *ctx)
+{
+	struct sightval *sv = malloc(sizeof(*sv));
+	if (sv == NULL)
+		return STORE_ECORRUPT;
+	int ret = 0;
+	if (k->mv_size != SCHEMA_CERTREF_LEN + 18 || sightval_dec(v, sv) != 0) {
+		ret = STORE_ECORRUPT;
+		goto out;
+	}
+	if (!store_fence_match(f, sv->tf, sv->tl))
+		goto out;
+	struct store_sighting s;
+	memset(&s, 0, sizeof(s));
+	const uint8_t *kp = k->mv_data;
+	certref_dec(kp, &s.ref);
+	memcpy(s.ip, kp + SCHEMA_CERTREF_LEN, 16);
+	s.port = rd_be16(kp + SCHEMA_CERTREF_LEN + 16);
+	s.time_first = sv->tf;
+	s.time_last = sv->tl;
+	s.count = sv->count;
+	s.nsensors = sv->nsens;
+	for (unsigned i = 0; i < sv->nsens; i++)
+		s.sensors[i] = sensor_name(r->txn, r->s, sv->sens[i]);
+	s.sensors_more = sv->more;
+	s.nsni = sv->nsni;
+	for (unsigned i = 0; i < sv->nsni; i++)
+		s.sni[i] = sv->sni[i];
+	ret = cb(&s, ctx);
+out:
+	free(sv);
+	return ret;
+}
+
+int store_sight_by_cert(store_rtxn_t *r, const struct store_cert_ref *ref,
+			const struct store_fence *f, store_sight_cb cb, void *ctx)
+{
+	uint8_t rb[SCHEMA_CERTREF_LEN];
+	certref_enc(ref, rb);
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_SIGHT], &c);
+	if (rc != 0)
+		return store_lmdb_err(rc, "cursor");
+	MDB_val k = { sizeof(rb), rb }, v;
+	int ret = 0;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size > sizeof(rb) && memcmp(k.mv_data, rb, sizeof(rb)) == 0) {
+		ret = emit_sight(r, &k, &v, f, cb, ctx);
+		if (ret != 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (ret == STORE_STOP)
+		return 0;
+	if (ret != 0)
+		return ret;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walk");
+}
+
+int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
+			const struct store_fence *f, store_sight_cb cb, void *ctx)
+{
+	if (plen > 128)
+		return STORE_EBADADDR;
+	uint8_t lo[16], hi[16];
+	memcpy(lo, addr, 16);
+	memcpy(hi, addr, 16);
+	for (unsigned bit = plen; bit < 128; bit++) {
+		lo[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		hi[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
+	}
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_IPCERT], &c);
+	if (rc != 0)
+		return store_lmdb_err(rc, "cursor");
+	MDB_val k = { 16, lo }, v;
+	int ret = 0;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, hi, 16) <= 0) {
+		if (v.mv_size != SCHEMA_CERTREF_LEN + 2) {
+			ret = STORE_ECORRUPT;
+			break;
+		}
+		uint8_t key[SCHEMA_CERTREF_LEN + 18];
+		memcpy(key, v.mv_data, SCHEMA_CERTREF_LEN);
+		memcpy(key + SCHEMA_CERTREF_LEN, k.mv_data, 16);
+		memcpy(key + SCHEMA_CERTREF_LEN + 16, (uint8_t *)v.mv_data + SCHEMA_CERTREF_LEN, 2);
+		MDB_val sk = { sizeof(key), key }, sv;
+		rc = mdb_get(r->txn, r->s->dbi[DB_SIGHT], &sk, &sv);
+		if (rc == 0) {
+			ret = emit_sight(r, &sk, &sv, f, cb, ctx);
+			if (ret != 0)
+				break;
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (ret == STORE_STOP)
+		return 0;
+	if (ret != 0)
+		return ret;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walk");
+}
+
+int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb, void *ctx)
+{
+	uint8_t nk[SCHEMA_NAMEKEY_MAX];
+	int l = namekey_enc(name, nk);
+	if (l < 0)
+		return l;
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_NAMECERT], &c);
+	if (rc != 0)
+		return store_lmdb_err(rc, "cursor");
+	MDB_val k = { (size_t)l, nk }, v;
+	int ret = 0;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+	while (rc == 0) {
+		if (v.mv_size != SCHEMA_CERTREF_LEN + 1) {
+			ret = STORE_ECORRUPT;
+			break;
+		}
+		struct store_cert_ref ref;
+		certref_dec(v.mv_data, &ref);
+		ret = cb(&ref, ((uint8_t *)v.mv_data)[SCHEMA_CERTREF_LEN], ctx);
+		if (ret != 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(c);
+	if (ret == STORE_STOP)
+		return 0;
+	if (ret != 0)
+		return ret;
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walk");
+}
+
+int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref, uint64_t *n)
+{
+	uint8_t pk[1 + SCHEMA_CERTREF_LEN];
+	pk[0] = 'C';
+	certref_enc(ref, pk + 1);
+	MDB_val k = { sizeof(pk), pk }, v;
+	*n = 0;
+	int rc = mdb_get(r->txn, r->s->dbi[DB_PREV], &k, &v);
+	if (rc == 0 && v.mv_size == 4) {
+		uint32_t c;
+		memcpy(&c, v.mv_data, 4);
+		*n = c;
+		return 0;
+	}
+	return rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "prevalence");
+}

@@ -1,0 +1,553 @@
+/*
+ * env.c - opening the environment, the batch writer with map growth,
+ * read transactions, meta records, stats and compaction.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+static _Thread_local char last_error[512];
+
+void store_set_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+}
+
+const char *store_last_error(void)
+{
+	return last_error;
+}
+
+int store_lmdb_err(int rc, const char *what)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return STORE_ENOTFOUND;
+	case MDB_MAP_FULL:
+		return STORE_ENOSPACE;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+		store_set_error("%s: %s", what, mdb_strerror(rc));
+		return STORE_ECORRUPT;
+	case MDB_VERSION_MISMATCH:
+		store_set_error("%s: %s", what, mdb_strerror(rc));
+		return STORE_EVERSION;
+	default:
+		store_set_error("%s: %s", what, mdb_strerror(rc));
+		if (rc > 0 && rc < 1000)
+			return -rc; /* errno */
+		return STORE_ELMDB;
+	}
+}
+
+const char *store_default_dir(const char *dir_opt)
+{
+	if (dir_opt != NULL && *dir_opt != '\0')
+		return dir_opt;
+	const char *env = getenv("INFRAPIVOT_DB");
+	if (env != NULL && *env != '\0')
+		return env;
+	return "./infrapivot-data";
+}
+
+static const struct {
+	const char *name;
+	unsigned flags;
+} db_defs[DB_COUNT] = {
+	[DB_META] = { "meta", 0 },
+	[DB_RR] = { "rr", 0 },
+	[DB_ADDR] = { "addr", MDB_DUPSORT },
+	[DB_TARGET] = { "target", MDB_DUPSORT },
+	[DB_SIGHT] = { "sight", 0 },
+	[DB_IPCERT] = { "ipcert", MDB_DUPSORT | MDB_DUPFIXED },
+	[DB_CERT] = { "cert", 0 },
+	[DB_NAMECERT] = { "namecert", MDB_DUPSORT | MDB_DUPFIXED },
+	[DB_ALIAS] = { "alias", 0 },
+	[DB_PREV] = { "prev", 0 },
+};
+
+#define VERSION_KEY "schema_version"
+
+static int open_dbs(store_t *s)
+{
+	bool rdonly = s->flags & STORE_RDONLY;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
+	if (rc != 0)
+		return store_lmdb_err(rc, "begin");
+	for (int i = 0; i < DB_COUNT; i++) {
+		unsigned fl = db_defs[i].flags | (rdonly ? 0 : MDB_CREATE);
+		rc = mdb_dbi_open(txn, db_defs[i].name, fl, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && rdonly) {
+			store_set_error("not an infrapivot database (no '%s' table)",
+					db_defs[i].name);
+			mdb_txn_abort(txn);
+			return STORE_EVERSION;
+		}
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return store_lmdb_err(rc, "open table");
+		}
+	}
+	MDB_val k = { strlen(VERSION_KEY), (void *)VERSION_KEY };
+	MDB_val v;
+	rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+	if (rc == MDB_NOTFOUND && !rdonly) {
+		uint32_t ver = STORE_SCHEMA_VERSION;
+		v.mv_size = sizeof(ver);
+		v.mv_data = &ver;
+		rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return store_lmdb_err(rc, "write schema version");
+		}
+	} else if (rc != 0) {
+		mdb_txn_abort(txn);
+		if (rc == MDB_NOTFOUND) {
+			store_set_error("not an infrapivot database (no schema version)");
+			return STORE_EVERSION;
+		}
+		return store_lmdb_err(rc, "read schema version");
+	} else {
+		uint32_t ver = 0;
+		if (v.mv_size == sizeof(ver))
+			memcpy(&ver, v.mv_data, sizeof(ver));
+		if (ver != STORE_SCHEMA_VERSION) {
+			mdb_txn_abort(txn);
+			store_set_error("database schema version %u is not supported "
+					"(this build reads version %u)",
+					ver, STORE_SCHEMA_VERSION);
+			return STORE_EVERSION;
+		}
+	}
+	/* commit even when read-only: dbi handles of an aborted txn are lost */
+	rc = mdb_txn_commit(txn);
+	return store_lmdb_err(rc, "commit");
+}
+
+int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
+{
+	store_t *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->flags = flags;
+	pthread_rwlock_init(&s->grow_lock, NULL);
+	if (!(flags & STORE_RDONLY) && mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		store_set_error("cannot create %s: %s", dir, strerror(errno));
+		int err = -errno;
+		free(s);
+		return err;
+	}
+	int rc = mdb_env_create(&s->env);
+	if (rc != 0)
+		goto fail_free;
+	mdb_env_set_maxdbs(s->env, DB_COUNT + 8);
+	mdb_env_set_maxreaders(s->env, 512);
+	if (mapsize == 0)
+		mapsize = (size_t)1 << 30;
+	/* Never shrink an existing, larger database. */
+	rc = mdb_env_set_mapsize(s->env, mapsize);
+	if (rc != 0)
+		goto fail_env;
+	unsigned eflags = MDB_NOTLS | MDB_NORDAHEAD;
+	if (flags & STORE_RDONLY)
+		eflags |= MDB_RDONLY;
+	if (flags & STORE_NOSYNC)
+		eflags |= MDB_NOSYNC;
+	rc = mdb_env_open(s->env, dir, eflags, 0640);
+	if (rc != 0) {
+		int err = store_lmdb_err(rc, "open");
+		store_set_error("cannot open database %s: %s", dir, mdb_strerror(rc));
+		mdb_env_close(s->env);
+		free(s);
+		return err;
+	}
+	/* adopt the size recorded in the file when it is larger */
+	MDB_envinfo info;
+	mdb_env_info(s->env, &info);
+	if (info.me_mapsize < mapsize)
+		mdb_env_set_mapsize(s->env, mapsize);
+	int err = open_dbs(s);
+	if (err != 0) {
+		mdb_env_close(s->env);
+		free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+fail_env:
+	mdb_env_close(s->env);
+fail_free:
+	free(s);
+	return store_lmdb_err(rc, "open");
+}
+
+void store_close(store_t *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->grow_lock);
+	free(s);
+}
+
+void store_set_write_hook(store_t *s, store_write_hook hook, void *ctx)
+{
+	s->hook = hook;
+	s->hook_ctx = ctx;
+}
+
+/* Begin a txn with the grow lock held shared; handles MAP_RESIZED. */
+static int txn_begin_locked(store_t *s, unsigned flags, MDB_txn **txn)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		pthread_rwlock_rdlock(&s->grow_lock);
+		int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&s->grow_lock);
+		if (rc == MDB_MAP_RESIZED) {
+			pthread_rwlock_wrlock(&s->grow_lock);
+			mdb_env_set_mapsize(s->env, 0);
+			pthread_rwlock_unlock(&s->grow_lock);
+			continue;
+		}
+		if (rc == MDB_READERS_FULL) {
+			int dead = 0;
+			mdb_reader_check(s->env, &dead);
+			if (dead > 0)
+				continue;
+		}
+		return store_lmdb_err(rc, "begin transaction");
+	}
+	return STORE_EBUSY;
+}
+
+static int grow_map(store_t *s)
+{
+	pthread_rwlock_wrlock(&s->grow_lock);
+	MDB_envinfo info;
+	mdb_env_info(s->env, &info);
+	size_t next = info.me_mapsize * 2;
+	if (next < info.me_mapsize || next > ((size_t)1 << 44)) {
+		pthread_rwlock_unlock(&s->grow_lock);
+		store_set_error("database map cannot grow beyond %zu bytes", info.me_mapsize);
+		return STORE_ENOSPACE;
+	}
+	int rc = mdb_env_set_mapsize(s->env, next);
+	pthread_rwlock_unlock(&s->grow_lock);
+	return store_lmdb_err(rc, "grow map");
+}
+
+void w_put(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v, unsigned flags)
+{
+	if (w->err != 0)
+		return;
+	int rc = mdb_put(w->txn, w->s->dbi[db], k, v, flags);
+	if (rc == MDB_KEYEXIST && (flags & (MDB_NODUPDATA | MDB_NOOVERWRITE)))
+		return;
+	if (rc != 0)
+		w->err = rc;
+}
+
+int w_get(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v)
+{
+	if (w->err != 0)
+		return STORE_ENOTFOUND;
+	int rc = mdb_get(w->txn, w->s->dbi[db], k, v);
+	if (rc == MDB_NOTFOUND)
+		return STORE_ENOTFOUND;
+	if (rc != 0) {
+		w->err = rc;
+		return STORE_ENOTFOUND;
+	}
+	return 0;
+}
+
+void w_del(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v)
+{
+	if (w->err != 0)
+		return;
+	int rc = mdb_del(w->txn, w->s->dbi[db], k, v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		w->err = rc;
+}
+
+int store_write(store_t *s, const struct store_obs *obs, size_t n,
+		const struct store_meta_put *meta, size_t nmeta,
+		struct store_write_stats *stats)
+{
+	if (s->flags & STORE_RDONLY)
+		return -EROFS;
+	struct store_write_stats local;
+	unsigned retries = 0;
+	for (;;) {
+		memset(&local, 0, sizeof(local));
+		struct store_wtxn w = { .s = s, .st = &local };
+		int err = txn_begin_locked(s, 0, &w.txn);
+		if (err != 0)
+			return err;
+		w.reader = (struct store_rtxn){ .s = s, .txn = w.txn, .own = false };
+		for (size_t i = 0; i < n && w.err == 0; i++) {
+			int e = 0;
+			if (obs[i].kind == STORE_OBS_DNS)
+				e = rr_put(&w, &obs[i]);
+			else if (obs[i].kind == STORE_OBS_CERT)
+				e = cert_put(&w, &obs[i]);
+			if (e < 0 && w.err == 0) {
+				/* a validation error: the caller should have checked */
+				mdb_txn_abort(w.txn);
+				pthread_rwlock_unlock(&s->grow_lock);
+				return e;
+			}
+			if (w.err == 0 && s->hook != NULL) {
+				e = s->hook(&w, &obs[i], s->hook_ctx);
+				if (e < 0 && w.err == 0) {
+					mdb_txn_abort(w.txn);
+					pthread_rwlock_unlock(&s->grow_lock);
+					return e;
+				}
+			}
+		}
+		for (size_t i = 0; i < nmeta && w.err == 0; i++) {
+			MDB_val k = { meta[i].klen, (void *)meta[i].key };
+			MDB_val v = { meta[i].vlen, (void *)meta[i].val };
+			w_put(&w, DB_META, &k, &v, 0);
+		}
+		int rc = w.err;
+		if (rc == 0)
+			rc = mdb_txn_commit(w.txn);
+		else
+			mdb_txn_abort(w.txn);
+		pthread_rwlock_unlock(&s->grow_lock);
+		if (rc == MDB_MAP_FULL) {
+			err = grow_map(s);
+			if (err != 0)
+				return err;
+			retries++;
+			continue;
+		}
+		if (rc != 0)
+			return store_lmdb_err(rc, "write batch");
+		local.retries = retries;
+		if (stats != NULL) {
+			stats->dns_new += local.dns_new;
+			stats->dns_merged += local.dns_merged;
+			stats->sight_new += local.sight_new;
+			stats->sight_merged += local.sight_merged;
+			stats->certs_new += local.certs_new;
+			stats->certs_joined += local.certs_joined;
+			stats->retries += retries;
+		}
+		return 0;
+	}
+}
+
+int store_meta_get(store_t *s, const void *key, size_t klen, void *val, size_t vcap,
+		   size_t *vlen)
+{
+	store_rtxn_t *r;
+	int err = store_read_begin(s, &r);
+	if (err != 0)
+		return err;
+	MDB_val k = { klen, (void *)key };
+	MDB_val v;
+	int rc = mdb_get(r->txn, s->dbi[DB_META], &k, &v);
+	if (rc == 0) {
+		if (v.mv_size > vcap) {
+			err = STORE_ETOOLONG;
+		} else {
+			memcpy(val, v.mv_data, v.mv_size);
+			*vlen = v.mv_size;
+		}
+	} else {
+		err = store_lmdb_err(rc, "meta get");
+	}
+	store_read_end(r);
+	return err;
+}
+
+int store_read_begin(store_t *s, store_rtxn_t **out)
+{
+	store_rtxn_t *r = malloc(sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	r->s = s;
+	r->own = true;
+	int err = txn_begin_locked(s, MDB_RDONLY, &r->txn);
+	if (err != 0) {
+		free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+void store_read_end(store_rtxn_t *r)
+{
+	if (r == NULL || !r->own)
+		return;
+	mdb_txn_abort(r->txn);
+	pthread_rwlock_unlock(&r->s->grow_lock);
+	free(r);
+}
+
+/* ---- sensors ------------------------------------------------------------ */
+
+int sensor_id(struct store_wtxn *w, const char *name, uint16_t *id)
+{
+	for (unsigned i = 0; i < w->nsc; i++) {
+		if (strcmp(w->sc[i].name, name) == 0) {
+			*id = w->sc[i].id;
+			return 0;
+		}
+	}
+	uint8_t kb[STORE_SENSOR_MAX + 1];
+	size_t nl = strlen(name);
+	kb[0] = 'S';
+	memcpy(kb + 1, name, nl);
+	MDB_val k = { nl + 1, kb };
+	MDB_val v;
+	if (w_get(w, DB_META, &k, &v) == 0 && v.mv_size == 2) {
+		memcpy(id, v.mv_data, 2);
+	} else {
+		if (w->err != 0)
+			return STORE_ELMDB;
+		uint16_t next = 1;
+		MDB_val nk = { 11, (void *)"sensor_next" };
+		if (w_get(w, DB_META, &nk, &v) == 0 && v.mv_size == 2)
+			memcpy(&next, v.mv_data, 2);
+		if (next == 0xffff)
+			return STORE_ELIMIT;
+		*id = next;
+		next++;
+		MDB_val nv = { 2, &next };
+		w_put(w, DB_META, &nk, &nv, 0);
+		MDB_val iv = { 2, id };
+		w_put(w, DB_META, &k, &iv, 0);
+		uint8_t ik[3] = { 'I', (uint8_t)(*id >> 8), (uint8_t)*id };
+		MDB_val ikv = { 3, ik };
+		MDB_val namev = { nl, (void *)name };
+		w_put(w, DB_META, &ikv, &namev, 0);
+	}
+	if (w->nsc < sizeof(w->sc) / sizeof(w->sc[0])) {
+		memcpy(w->sc[w->nsc].name, name, nl + 1);
+		w->sc[w->nsc].id = *id;
+		w->nsc++;
+	}
+	return 0;
+}
+
+const char *sensor_name(MDB_txn *txn, store_t *s, uint16_t id)
+{
+	uint8_t ik[3] = { 'I', (uint8_t)(id >> 8), (uint8_t)id };
+	MDB_val k = { 3, ik };
+	MDB_val v;
+	/* The name is stored without NUL; LMDB memory is read-only, so the
+	 * caller gets a thread-local copy ring. */
+	static _Thread_local char ring[STORE_SENSORS_KEPT * 2][STORE_SENSOR_MAX];
+	static _Thread_local unsigned pos;
+	if (mdb_get(txn, s->dbi[DB_META], &k, &v) != 0 || v.mv_size >= STORE_SENSOR_MAX)
+		return "?";
+	char *out = ring[pos++ % (STORE_SENSORS_KEPT * 2)];
+	memcpy(out, v.mv_data, v.mv_size);
+	out[v.mv_size] = '\0';
+	return out;
+}
+
+void sensors_merge(uint16_t *ids, unsigned *n, unsigned *more, uint16_t id)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (ids[i] == id)
+			return;
+	if (*n < STORE_SENSORS_KEPT) {
+		ids[(*n)++] = id;
+		return;
+	}
+	/* Without remembering every sensor this over-counts a sensor that
+	 * reports again; "more" is a lower bound we do not inflate twice
+	 * within one record's lifetime beyond 65535. */
+	if (*more < 0xffff)
+		(*more)++;
+}
+
+/* ---- stats, compaction ------------------------------------------------- */
+
+int store_stats(store_t *s, struct store_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	store_rtxn_t *r;
+	int err = store_read_begin(s, &r);
+	if (err != 0)
+		return err;
+	uint64_t *dst[DB_COUNT] = {
+		[DB_RR] = &st->resolutions, [DB_ADDR] = &st->addr_index,
+		[DB_TARGET] = &st->target_index, [DB_SIGHT] = &st->sightings,
+		[DB_IPCERT] = &st->ip_cert_index, [DB_CERT] = &st->certificates,
+		[DB_NAMECERT] = &st->name_cert_index, [DB_ALIAS] = &st->aliases,
+	};
+	MDB_stat ms;
+	uint64_t pages = 0;
+	for (int i = 0; i < DB_COUNT; i++) {
+		if (mdb_stat(r->txn, s->dbi[i], &ms) != 0)
+			continue;
+		if (dst[i] != NULL)
+			*dst[i] = ms.ms_entries;
+		pages += ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages;
+	}
+	/* sensors: count 'I' keys */
+	MDB_cursor *c;
+	if (mdb_cursor_open(r->txn, s->dbi[DB_META], &c) == 0) {
+		MDB_val k = { 1, (void *)"I" }, v;
+		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		while (rc == 0 && k.mv_size == 3 && ((uint8_t *)k.mv_data)[0] == 'I') {
+			st->sensors++;
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(c);
+	}
+	MDB_envinfo info;
+	mdb_env_info(s->env, &info);
+	mdb_env_stat(s->env, &ms);
+	st->used_bytes = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	st->map_bytes = info.me_mapsize;
+	(void)pages;
+	store_read_end(r);
+	const char *path;
+	if (mdb_env_get_path(s->env, &path) == 0) {
+		char file[4096];
+		snprintf(file, sizeof(file), "%s/data.mdb", path);
+		struct stat sb;
+		if (stat(file, &sb) == 0)
+			st->db_bytes = (uint64_t)sb.st_blocks * 512;
+	}
+	return 0;
+}
+
+int store_compact(store_t *s, const char *outdir)
+{
+	if (mkdir(outdir, 0750) != 0 && errno != EEXIST) {
+		store_set_error("cannot create %s: %s", outdir, strerror(errno));
+		return -errno;
+	}
+	char file[4096];
+	snprintf(file, sizeof(file), "%s/data.mdb", outdir);
+	if (access(file, F_OK) == 0) {
+		store_set_error("%s already holds a database", outdir);
+		return STORE_EEXIST;
+	}
+	int rc = mdb_env_copy2(s->env, outdir, MDB_CP_COMPACT);
+	return store_lmdb_err(rc, "compact");
+}

@@ -1,0 +1,492 @@
+/*
+ * norm.c - normalisation of names, addresses, hashes, RR types and times.
+ * Pure functions: no LMDB here, so every module can share them.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+const char *store_strerror(int err)
+{
+	switch (err) {
+	case STORE_EOK: return "ok";
+	case STORE_ENOTFOUND: return "not found";
+	case STORE_ENOSPACE: return "no space (database map full)";
+	case STORE_EVERSION: return "unknown database schema version";
+	case STORE_ECORRUPT: return "corrupt record";
+	case STORE_EBADNAME: return "invalid domain name";
+	case STORE_EBADADDR: return "invalid IP address";
+	case STORE_EBADHASH: return "invalid certificate hash (want 40 or 64 hex digits)";
+	case STORE_ETOOLONG: return "field too long";
+	case STORE_EMISMATCH: return "hash does not match the certificate";
+	case STORE_EBADTIME: return "invalid time";
+	case STORE_EBADTYPE: return "invalid type";
+	case STORE_EBADCERT: return "certificate does not parse";
+	case STORE_ELMDB: return "database error";
+	case STORE_EBUSY: return "database busy";
+	case STORE_ELIMIT: return "limit reached";
+	case STORE_EEXIST: return "already exists";
+	default:
+		break;
+	}
+	if (err < 0 && err > -1000)
+		return strerror(-err);
+	return "unknown error";
+}
+
+static int label_char_ok(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+int store_name_norm(const char *in, size_t len, char *out, bool allow_wildcard)
+{
+	if (len > 0 && in[len - 1] == '.')
+		len--;
+	if (len == 0)
+		return STORE_EBADNAME;
+	if (len > 253)
+		return STORE_ETOOLONG;
+	size_t label = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (c == '.') {
+			if (label == 0)
+				return STORE_EBADNAME;
+			label = 0;
+		} else if (c == '*') {
+			/* only as the whole leftmost label */
+			if (!allow_wildcard || i != 0 || (len > 1 && in[1] != '.'))
+				return STORE_EBADNAME;
+			label++;
+		} else {
+			if (!label_char_ok(c))
+				return STORE_EBADNAME;
+			if (++label > 63)
+				return STORE_ETOOLONG;
+		}
+		out[i] = (char)c;
+	}
+	if (label == 0)
+		return STORE_EBADNAME;
+	out[len] = '\0';
+	if (out[0] == '*' && len == 1)
+		return STORE_EBADNAME; /* "*" alone names everything: refuse */
+	return 0;
+}
+
+bool store_addr_is_v4(const uint8_t a[16])
+{
+	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	return memcmp(a, pfx, 12) == 0;
+}
+
+int store_addr_parse(const char *in, size_t len, uint8_t out[16])
+{
+	char buf[STORE_ADDR_BUF];
+	if (len == 0 || len >= sizeof(buf))
+		return STORE_EBADADDR;
+	memcpy(buf, in, len);
+	buf[len] = '\0';
+	/* "[::1]" as in URLs */
+	char *p = buf;
+	if (p[0] == '[' && len > 2 && p[len - 1] == ']') {
+		p[len - 1] = '\0';
+		p++;
+	}
+	struct in_addr v4;
+	if (strchr(p, ':') == NULL) {
+		if (inet_pton(AF_INET, p, &v4) != 1)
+			return STORE_EBADADDR;
+		memset(out, 0, 10);
+		out[10] = 0xff;
+		out[11] = 0xff;
+		memcpy(out + 12, &v4, 4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, p, out) != 1)
+		return STORE_EBADADDR;
+	return 0;
+}
+
+int store_prefix_parse(const char *in, size_t len, uint8_t out[16], unsigned *plen)
+{
+	const char *slash = memchr(in, '/', len);
+	if (slash == NULL)
+		slash = memchr(in, ',', len); /* DNSDB writes addr,len */
+	size_t alen = slash ? (size_t)(slash - in) : len;
+	int ret = store_addr_parse(in, alen, out);
+	if (ret != 0)
+		return ret;
+	bool v4 = store_addr_is_v4(out);
+	unsigned p = v4 ? 32 : 128;
+	if (slash) {
+		const char *d = slash + 1;
+		size_t dl = len - alen - 1;
+		if (dl == 0 || dl > 3)
+			return STORE_EBADADDR;
+		p = 0;
+		for (size_t i = 0; i < dl; i++) {
+			if (d[i] < '0' || d[i] > '9')
+				return STORE_EBADADDR;
+			p = p * 10 + (unsigned)(d[i] - '0');
+		}
+		if (p > (v4 ? 32u : 128u))
+			return STORE_EBADADDR;
+	}
+	*plen = v4 ? p + 96 : p;
+	/* clear host bits so the prefix is canonical */
+	for (unsigned bit = *plen; bit < 128; bit++)
+		out[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+	return 0;
+}
+
+void store_addr_format(const uint8_t a[16], char *out)
+{
+	if (store_addr_is_v4(a)) {
+		inet_ntop(AF_INET, a + 12, out, STORE_ADDR_BUF);
+		return;
+	}
+	/* glibc's inet_ntop follows RFC 5952 (longest zero run, lower case) */
+	inet_ntop(AF_INET6, a, out, STORE_ADDR_BUF);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int store_hash_parse(const char *in, size_t len, uint8_t out[32], size_t *hlen)
+{
+	size_t n = 0;
+	size_t i = 0;
+	bool colons = len > 2 && in[2] == ':';
+	while (i < len) {
+		if (n == 32)
+			return STORE_EBADHASH;
+		int hi = hexval((unsigned char)in[i]);
+		int lo = i + 1 < len ? hexval((unsigned char)in[i + 1]) : -1;
+		if (hi < 0 || lo < 0)
+			return STORE_EBADHASH;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		i += 2;
+		if (colons && i < len) {
+			if (in[i] != ':')
+				return STORE_EBADHASH;
+			i++;
+			if (i == len)
+				return STORE_EBADHASH;
+		}
+	}
+	if (n != 20 && n != 32)
+		return STORE_EBADHASH;
+	*hlen = n;
+	return 0;
+}
+
+void store_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static const struct {
+	uint16_t type;
+	const char *name;
+} rrtypes[] = {
+	{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" }, { 12, "PTR" },
+	{ 13, "HINFO" }, { 15, "MX" }, { 16, "TXT" }, { 17, "RP" },
+	{ 18, "AFSDB" }, { 24, "SIG" }, { 25, "KEY" }, { 28, "AAAA" },
+	{ 29, "LOC" }, { 33, "SRV" }, { 35, "NAPTR" }, { 37, "CERT" },
+	{ 39, "DNAME" }, { 43, "DS" }, { 44, "SSHFP" }, { 46, "RRSIG" },
+	{ 47, "NSEC" }, { 48, "DNSKEY" }, { 50, "NSEC3" }, { 51, "NSEC3PARAM" },
+	{ 52, "TLSA" }, { 59, "CDS" }, { 60, "CDNSKEY" }, { 64, "SVCB" },
+	{ 65, "HTTPS" }, { 99, "SPF" }, { 255, "ANY" }, { 257, "CAA" },
+};
+
+int store_rrtype_parse(const char *in, size_t len, uint16_t *type)
+{
+	char buf[16];
+	if (len == 0 || len >= sizeof(buf))
+		return STORE_EBADTYPE;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)toupper((unsigned char)in[i]);
+	buf[len] = '\0';
+	for (size_t i = 0; i < sizeof(rrtypes) / sizeof(rrtypes[0]); i++) {
+		if (strcmp(buf, rrtypes[i].name) == 0) {
+			*type = rrtypes[i].type;
+			return 0;
+		}
+	}
+	const char *digits = buf;
+	if (strncmp(buf, "TYPE", 4) == 0)
+		digits = buf + 4;
+	if (*digits == '\0')
+		return STORE_EBADTYPE;
+	unsigned long v = 0;
+	for (const char *p = digits; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return STORE_EBADTYPE;
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > 65535)
+			return STORE_EBADTYPE;
+	}
+	if (v == 0)
+		return STORE_EBADTYPE;
+	*type = (uint16_t)v;
+	return 0;
+}
+
+const char *store_rrtype_name(uint16_t type, char *buf)
+{
+	for (size_t i = 0; i < sizeof(rrtypes) / sizeof(rrtypes[0]); i++)
+		if (rrtypes[i].type == type)
+			return rrtypes[i].name;
+	snprintf(buf, 16, "TYPE%u", (unsigned)type);
+	return buf;
+}
+
+bool store_rrtype_has_target(uint16_t type)
+{
+	return type == STORE_RR_CNAME || type == STORE_RR_NS || type == STORE_RR_MX ||
+	       type == STORE_RR_PTR || type == STORE_RR_SRV || type == STORE_RR_DNAME;
+}
+
+/* Copy "NUM[ NUM...] name": the leading numeric fields kept, the name
+ * normalised.  nums is how many numeric fields precede the name. */
+static int norm_numbered_name(const char *in, size_t len, char *out, int nums)
+{
+	size_t o = 0;
+	size_t i = 0;
+	for (int k = 0; k < nums; k++) {
+		while (i < len && in[i] == ' ')
+			i++;
+		size_t start = i;
+		while (i < len && in[i] >= '0' && in[i] <= '9')
+			i++;
+		if (i == start || i - start > 5 || i >= len || in[i] != ' ')
+			return STORE_EBADNAME;
+		memcpy(out + o, in + start, i - start);
+		o += i - start;
+		out[o++] = ' ';
+	}
+	while (i < len && in[i] == ' ')
+		i++;
+	if (len - i == 1 && in[i] == '.') {
+		out[o++] = '.'; /* MX 0 . : null MX */
+		out[o] = '\0';
+		return 0;
+	}
+	return store_name_norm(in + i, len - i, out + o, false);
+}
+
+int store_rdata_norm(uint16_t type, const char *in, size_t len, char *out)
+{
+	while (len > 0 && (in[0] == ' ' || in[0] == '\t')) {
+		in++;
+		len--;
+	}
+	while (len > 0 && (in[len - 1] == ' ' || in[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return STORE_EBADNAME;
+	uint8_t a[16];
+	switch (type) {
+	case STORE_RR_A:
+	case STORE_RR_AAAA:
+		if (store_addr_parse(in, len, a) != 0)
+			return STORE_EBADADDR;
+		if ((type == STORE_RR_A) != store_addr_is_v4(a))
+			return STORE_EBADADDR;
+		store_addr_format(a, out);
+		return 0;
+	case STORE_RR_CNAME:
+	case STORE_RR_NS:
+	case STORE_RR_PTR:
+	case STORE_RR_DNAME:
+		return store_name_norm(in, len, out, false);
+	case STORE_RR_MX:
+		return norm_numbered_name(in, len, out, 1);
+	case STORE_RR_SRV:
+		return norm_numbered_name(in, len, out, 3);
+	default:
+		if (len >= STORE_RDATA_MAX)
+			return STORE_ETOOLONG;
+		memcpy(out, in, len);
+		out[len] = '\0';
+		return 0;
+	}
+}
+
+/* ---- time ------------------------------------------------------------- */
+
+/* Howard Hinnant's days_from_civil: proleptic Gregorian, UTC. */
+int64_t store_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+void store_time_format(int64_t t, char *out, size_t outlen)
+{
+	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	int64_t secs = t - days * 86400;
+	int64_t y;
+	unsigned m, d;
+	civil_from_days(days, &y, &m, &d);
+	snprintf(out, outlen, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, m, d,
+		 (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+}
+
+static int parse_uint(const char **p, int digits, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < digits; i++) {
+		char c = (*p)[i];
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (unsigned)(c - '0');
+	}
+	*p += digits;
+	*out = v;
+	return 0;
+}
+
+int store_time_parse(const char *in, int64_t now, int64_t *out)
+{
+	size_t len = strlen(in);
+	if (len == 0 || len > 40)
+		return STORE_EBADTIME;
+	/* relative: -7d, -12h, -30m, -90s, -2w */
+	if (in[0] == '-' && len >= 3) {
+		char unit = in[len - 1];
+		int64_t mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600
+			     : unit == 'd' ? 86400 : unit == 'w' ? 604800 : 0;
+		if (mult != 0) {
+			int64_t v = 0;
+			for (size_t i = 1; i + 1 < len; i++) {
+				if (in[i] < '0' || in[i] > '9' || v > (int64_t)1e12)
+					return STORE_EBADTIME;
+				v = v * 10 + (in[i] - '0');
+			}
+			*out = now - v * mult;
+			return 0;
+		}
+	}
+	/* epoch seconds (digits, optional fraction) */
+	bool digits_only = true;
+	for (size_t i = 0; i < len; i++) {
+		if (!(in[i] >= '0' && in[i] <= '9') && !(in[i] == '.' && i > 0)) {
+			digits_only = false;
+			break;
+		}
+	}
+	if (digits_only && strchr(in, '-') == NULL) {
+		int64_t v = 0;
+		for (size_t i = 0; i < len && in[i] != '.'; i++) {
+			if (v > (int64_t)1e15)
+				return STORE_EBADTIME;
+			v = v * 10 + (in[i] - '0');
+		}
+		*out = v;
+		return 0;
+	}
+	/* ISO 8601: YYYY-MM-DD[THH:MM[:SS[.frac]]][Z|+hh:mm|-hh:mm|+hhmm] */
+	const char *p = in;
+	unsigned y, mo, d, h = 0, mi = 0, s = 0;
+	if (parse_uint(&p, 4, &y) || *p++ != '-' || parse_uint(&p, 2, &mo) || *p++ != '-' ||
+	    parse_uint(&p, 2, &d))
+		return STORE_EBADTIME;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31)
+		return STORE_EBADTIME;
+	int64_t offset = 0;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (parse_uint(&p, 2, &h) || *p++ != ':' || parse_uint(&p, 2, &mi))
+			return STORE_EBADTIME;
+		if (*p == ':') {
+			p++;
+			if (parse_uint(&p, 2, &s))
+				return STORE_EBADTIME;
+			if (*p == '.') {
+				p++;
+				if (*p < '0' || *p > '9')
+					return STORE_EBADTIME;
+				while (*p >= '0' && *p <= '9')
+					p++;
+			}
+		}
+		if (h > 23 || mi > 59 || s > 60)
+			return STORE_EBADTIME;
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int sign = *p == '-' ? -1 : 1;
+			unsigned oh, om = 0;
+			p++;
+			if (parse_uint(&p, 2, &oh))
+				return STORE_EBADTIME;
+			if (*p == ':')
+				p++;
+			if (*p != '\0' && parse_uint(&p, 2, &om))
+				return STORE_EBADTIME;
+			offset = sign * (int64_t)(oh * 3600 + om * 60);
+		}
+	}
+	if (*p != '\0')
+		return STORE_EBADTIME;
+	*out = store_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
+	return 0;
+}
+
+void store_fence_init(struct store_fence *f)
+{
+	f->first_after = INT64_MIN;
+	f->first_before = INT64_MAX;
+	f->last_after = INT64_MIN;
+	f->last_before = INT64_MAX;
+	f->since = INT64_MIN;
+	f->until = INT64_MAX;
+}
+
+bool store_fence_match(const struct store_fence *f, int64_t tf, int64_t tl)
+{
+	if (f == NULL)
+		return true;
+	return tf >= f->first_after && tf <= f->first_before && tl >= f->last_after &&
+	       tl <= f->last_before && tl >= f->since && tf <= f->until;
+}

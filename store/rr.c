@@ -1,0 +1,512 @@
+/*
+ * rr.c - DNS resolutions: the rr table, the address and target indexes,
+ * the per-name prevalence counter, and the lookups over them.
+ */
+#include <string.h>
+
+#include "store_internal.h"
+
+int namekey_enc(const char *name, uint8_t *out)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > 253)
+		return STORE_EBADNAME;
+	size_t o = 0;
+	size_t end = len;
+	/* walk labels right to left */
+	while (end > 0) {
+		size_t start = end;
+		while (start > 0 && name[start - 1] != '.')
+			start--;
+		size_t ll = end - start;
+		if (ll == 0)
+			return STORE_EBADNAME;
+		memcpy(out + o, name + start, ll);
+		o += ll;
+		out[o++] = 0;
+		end = start > 0 ? start - 1 : 0;
+		if (start == 0)
+			break;
+	}
+	out[o++] = 0;
+	return (int)o;
+}
+
+int namekey_dec(const uint8_t *buf, size_t len, char *name)
+{
+	/* collect label offsets, then write them in reverse */
+	size_t offs[128];
+	size_t lens[128];
+	unsigned n = 0;
+	size_t i = 0;
+	while (i < len && buf[i] != 0) {
+		if (n == 128)
+			return STORE_ECORRUPT;
+		offs[n] = i;
+		while (i < len && buf[i] != 0)
+			i++;
+		if (i >= len)
+			return STORE_ECORRUPT;
+		lens[n] = i - offs[n];
+		n++;
+		i++;
+	}
+	if (i >= len || n == 0)
+		return STORE_ECORRUPT;
+	size_t o = 0;
+	for (unsigned k = n; k-- > 0;) {
+		if (o + lens[k] + 1 >= STORE_NAME_BUF)
+			return STORE_ECORRUPT;
+		memcpy(name + o, buf + offs[k], lens[k]);
+		o += lens[k];
+		if (k > 0)
+			name[o++] = '.';
+	}
+	name[o] = '\0';
+	return (int)(i + 1);
+}
+
+/* RRVAL layout, see schema.h */
+struct rrval {
+	uint32_t tf, tl;
+	uint64_t count;
+	unsigned nsens, more;
+	uint16_t sens[STORE_SENSORS_KEPT];
+	uint8_t bail[SCHEMA_NAMEKEY_MAX];
+	unsigned bail_len;
+};
+
+static int rrval_dec(const MDB_val *v, struct rrval *r)
+{
+	const uint8_t *p = v->mv_data;
+	if (v->mv_size < 20)
+		return STORE_ECORRUPT;
+	memcpy(&r->tf, p, 4);
+	memcpy(&r->tl, p + 4, 4);
+	memcpy(&r->count, p + 8, 8);
+	r->nsens = p[16];
+	uint8_t flags = p[17];
+	uint16_t more;
+	memcpy(&more, p + 18, 2);
+	r->more = more;
+	size_t o = 20;
+	if (r->nsens > STORE_SENSORS_KEPT || o + 2 * r->nsens > v->mv_size)
+		return STORE_ECORRUPT;
+	memcpy(r->sens, p + o, 2 * r->nsens);
+	o += 2 * r->nsens;
+	r->bail_len = 0;
+	if (flags & 1) {
+		if (o >= v->mv_size || o + 1 + p[o] > v->mv_size)
+			return STORE_ECORRUPT;
+		r->bail_len = p[o];
+		memcpy(r->bail, p + o + 1, r->bail_len);
+	}
+	return 0;
+}
+
+static size_t rrval_enc(const struct rrval *r, uint8_t *p)
+{
+	memcpy(p, &r->tf, 4);
+	memcpy(p + 4, &r->tl, 4);
+	memcpy(p + 8, &r->count, 8);
+	p[16] = (uint8_t)r->nsens;
+	p[17] = r->bail_len > 0 ? 1 : 0;
+	uint16_t more = (uint16_t)r->more;
+	memcpy(p + 18, &more, 2);
+	size_t o = 20;
+	memcpy(p + o, r->sens, 2 * r->nsens);
+	o += 2 * r->nsens;
+	if (r->bail_len > 0) {
+		p[o++] = (uint8_t)r->bail_len;
+		memcpy(p + o, r->bail, r->bail_len);
+		o += r->bail_len;
+	}
+	return o;
+}
+
+static uint32_t clamp_time(int64_t t)
+{
+	if (t < 0)
+		return 0;
+	if (t > (int64_t)UINT32_MAX)
+		return UINT32_MAX;
+	return (uint32_t)t;
+}
+
+/* The name an rdata text points at (CNAME/NS/PTR/DNAME: all of it;
+ * MX: after the preference; SRV: after three numbers). */
+static const char *rdata_target(uint16_t type, const char *rdata)
+{
+	int skip = type == STORE_RR_MX ? 1 : type == STORE_RR_SRV ? 3 : 0;
+	const char *p = rdata;
+	for (int i = 0; i < skip; i++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return NULL;
+		p++;
+	}
+	if (*p == '\0' || strcmp(p, ".") == 0)
+		return NULL;
+	return p;
+}
+
+static void prev_bump(struct store_wtxn *w, const uint8_t *key, size_t klen)
+{
+	uint8_t kb[1 + SCHEMA_NAMEKEY_MAX + SCHEMA_CERTREF_LEN];
+	memcpy(kb, key, klen);
+	MDB_val k = { klen, kb };
+	MDB_val v;
+	uint32_t n = 0;
+	if (w_get(w, DB_PREV, &k, &v) == 0 && v.mv_size == 4)
+		memcpy(&n, v.mv_data, 4);
+	n++;
+	MDB_val nv = { 4, &n };
+	w_put(w, DB_PREV, &k, &nv, 0);
+}
+
+int rr_put(struct store_wtxn *w, const struct store_obs *o)
+{
+	uint8_t key[SCHEMA_KEY_MAX + 64];
+	int nk = namekey_enc(o->dns.rrname, key);
+	if (nk < 0)
+		return nk;
+	size_t klen = (size_t)nk;
+	be16(key + klen, o->dns.rrtype);
+	klen += 2;
+	bool is_addr = o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA;
+	if (is_addr) {
+		memcpy(key + klen, o->dns.addr, 16);
+		klen += 16;
+	} else {
+		size_t rl = strlen(o->dns.rdata);
+		if (klen + rl > SCHEMA_KEY_MAX)
+			return STORE_ETOOLONG;
+		memcpy(key + klen, o->dns.rdata, rl);
+		klen += rl;
+	}
+	uint16_t sid = 0;
+	if (o->sensor[0] != '\0' && sensor_id(w, o->sensor, &sid) != 0)
+		return w->err ? 0 : STORE_ELIMIT;
+
+	MDB_val k = { klen, key };
+	MDB_val v;
+	struct rrval r;
+	bool fresh = w_get(w, DB_RR, &k, &v) != 0;
+	if (w->err != 0)
+		return 0;
+	if (fresh) {
+		memset(&r, 0, sizeof(r));
+		r.tf = clamp_time(o->time_first);
+		r.tl = clamp_time(o->time_last);
+		r.count = o->count;
+	} else {
+		if (rrval_dec(&v, &r) != 0)
+			return STORE_ECORRUPT;
+		uint32_t tf = clamp_time(o->time_first), tl = clamp_time(o->time_last);
+		if (tf < r.tf)
+			r.tf = tf;
+		if (tl > r.tl)
+			r.tl = tl;
+		r.count = r.count + o->count < r.count ? UINT64_MAX : r.count + o->count;
+	}
+	if (sid != 0)
+		sensors_merge(r.sens, &r.nsens, &r.more, sid);
+	if (o->dns.bailiwick[0] != '\0' && r.bail_len == 0) {
+		int bl = namekey_enc(o->dns.bailiwick, r.bail);
+		if (bl > 0)
+			r.bail_len = (unsigned)bl;
+	}
+	uint8_t vb[20 + 2 * STORE_SENSORS_KEPT + 1 + SCHEMA_NAMEKEY_MAX];
+	MDB_val nv = { rrval_enc(&r, vb), vb };
+	w_put(w, DB_RR, &k, &nv, 0);
+	if (!fresh) {
+		w->st->dns_merged++;
+		return 0;
+	}
+	w->st->dns_new++;
+	/* a new (name, type, rdata): maintain the indexes */
+	if (is_addr) {
+		MDB_val ak = { 16, (void *)o->dns.addr };
+		MDB_val av = { (size_t)nk, key };
+		w_put(w, DB_ADDR, &ak, &av, MDB_NODUPDATA);
+		uint8_t pk[1 + SCHEMA_NAMEKEY_MAX];
+		pk[0] = 'N';
+		memcpy(pk + 1, key, (size_t)nk);
+		prev_bump(w, pk, 1 + (size_t)nk);
+	} else if (store_rrtype_has_target(o->dns.rrtype)) {
+		const char *t = rdata_target(o->dns.rrtype, o->dns.rdata);
+		uint8_t tk[SCHEMA_NAMEKEY_MAX];
+		int tl = t ? namekey_enc(t, tk) : -1;
+		if (tl > 0) {
+			uint8_t tv[2 + SCHEMA_NAMEKEY_MAX];
+			be16(tv, o->dns.rrtype);
+			memcpy(tv + 2, key, (size_t)nk);
+			MDB_val tkv = { (size_t)tl, tk };
+			MDB_val tvv = { 2 + (size_t)nk, tv };
+			w_put(w, DB_TARGET, &tkv, &tvv, MDB_NODUPDATA);
+		}
+	}
+	return 0;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Decode an rr record and hand it to cb. */
+static int emit_rr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
+		   const struct store_fence *f, store_rr_cb cb, void *ctx)
+{
+	struct rrval rv;
+	if (rrval_dec(v, &rv) != 0)
+		return STORE_ECORRUPT;
+	if (!store_fence_match(f, rv.tf, rv.tl))
+		return 0;
+	char name[STORE_NAME_BUF];
+	const uint8_t *kp = k->mv_data;
+	int used = namekey_dec(kp, k->mv_size, name);
+	if (used < 0 || (size_t)used + 2 > k->mv_size)
+		return STORE_ECORRUPT;
+	struct store_rr rr;
+	memset(&rr, 0, sizeof(rr));
+	rr.rrname = name;
+	rr.rrtype = rd_be16(kp + used);
+	const uint8_t *rd = kp + used + 2;
+	size_t rdl = k->mv_size - (size_t)used - 2;
+	char rdata[STORE_RDATA_MAX + STORE_ADDR_BUF];
+	if ((rr.rrtype == STORE_RR_A || rr.rrtype == STORE_RR_AAAA) && rdl == 16) {
+		memcpy(rr.addr, rd, 16);
+		store_addr_format(rr.addr, rdata);
+	} else {
+		if (rdl >= sizeof(rdata))
+			return STORE_ECORRUPT;
+		memcpy(rdata, rd, rdl);
+		rdata[rdl] = '\0';
+	}
+	rr.rdata = rdata;
+	rr.time_first = rv.tf;
+	rr.time_last = rv.tl;
+	rr.count = rv.count;
+	char bail[STORE_NAME_BUF] = "";
+	if (rv.bail_len > 0 && namekey_dec(rv.bail, rv.bail_len, bail) < 0)
+		bail[0] = '\0';
+	rr.bailiwick = bail;
+	rr.nsensors = rv.nsens;
+	for (unsigned i = 0; i < rv.nsens; i++)
+		rr.sensors[i] = sensor_name(r->txn, r->s, rv.sens[i]);
+	rr.sensors_more = rv.more;
+	return cb(&rr, ctx);
+}
+
+/* Walk keys with the given prefix; skip_exact skips keys whose byte
+ * after the prefix is 0 (the zone itself in a wildcard walk). */
+static int walk_prefix(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen,
+		       bool skip_exact, const struct store_fence *f, store_rr_cb cb,
+		       void *ctx)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(r->txn, r->s->dbi[db], &c);
+	if (rc != 0)
+		return store_lmdb_err(rc, "cursor");
+	MDB_val k = { plen, (void *)pfx }, v;
+	int ret = 0;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		if (k.mv_size < plen || memcmp(k.mv_data, pfx, plen) != 0)
+			break;
+		if (!(skip_exact && k.mv_size > plen && ((uint8_t *)k.mv_data)[plen] == 0)) {
+			ret = emit_rr(r, &k, &v, f, cb, ctx);
+			if (ret != 0)
+				break;
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (ret == STORE_STOP)
+		return 0;
+	if (ret != 0)
+		return ret;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_lmdb_err(rc, "walk");
+	return 0;
+}
+
+int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
+		     const struct store_fence *f, store_rr_cb cb, void *ctx)
+{
+	uint8_t key[SCHEMA_NAMEKEY_MAX + 2];
+	bool wild = name[0] == '*' && name[1] == '.';
+	int nk = namekey_enc(wild ? name + 2 : name, key);
+	if (nk < 0)
+		return nk;
+	size_t plen = (size_t)nk;
+	if (wild) {
+		/* "com\0example\0" without the terminator */
+		return walk_prefix(r, DB_RR, key, plen - 1, true, f, cb, ctx);
+	}
+	if (rrtype != 0) {
+		be16(key + plen, rrtype);
+		plen += 2;
+	}
+	return walk_prefix(r, DB_RR, key, plen, false, f, cb, ctx);
+}
+
+/* Fetch one rr record by its full key and emit it. */
+static int emit_key(store_rtxn_t *r, const uint8_t *key, size_t klen,
+		    const struct store_fence *f, store_rr_cb cb, void *ctx)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	int rc = mdb_get(r->txn, r->s->dbi[DB_RR], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0; /* index without record: ignore */
+	if (rc != 0)
+		return store_lmdb_err(rc, "get");
+	return emit_rr(r, &k, &v, f, cb, ctx);
+}
+
+int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
+		     const struct store_fence *f, store_rr_cb cb, void *ctx)
+{
+	if (plen > 128)
+		return STORE_EBADADDR;
+	uint8_t lo[16], hi[16];
+	memcpy(lo, addr, 16);
+	memcpy(hi, addr, 16);
+	for (unsigned bit = plen; bit < 128; bit++) {
+		lo[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		hi[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
+	}
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_ADDR], &c);
+	if (rc != 0)
+		return store_lmdb_err(rc, "cursor");
+	MDB_val k = { 16, lo }, v;
+	int ret = 0;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, hi, 16) <= 0) {
+		uint8_t key[SCHEMA_KEY_MAX];
+		if (v.mv_size + 18 > sizeof(key)) {
+			ret = STORE_ECORRUPT;
+			break;
+		}
+		memcpy(key, v.mv_data, v.mv_size);
+		uint16_t type = store_addr_is_v4(k.mv_data) ? STORE_RR_A : STORE_RR_AAAA;
+		be16(key + v.mv_size, type);
+		memcpy(key + v.mv_size + 2, k.mv_data, 16);
+		ret = emit_key(r, key, v.mv_size + 18, f, cb, ctx);
+		if (ret != 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (ret == STORE_STOP)
+		return 0;
+	if (ret != 0)
+		return ret;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_lmdb_err(rc, "walk");
+	return 0;
+}
+
+int store_rr_by_target(store_rtxn_t *r, const char *target,
+		       const struct store_fence *f, store_rr_cb cb, void *ctx)
+{
+	uint8_t tk[SCHEMA_NAMEKEY_MAX];
+	int tl = namekey_enc(target, tk);
+	if (tl < 0)
+		return tl;
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_TARGET], &c);
+	if (rc != 0)
+		return store_lmdb_err(rc, "cursor");
+	MDB_val k = { (size_t)tl, tk }, v;
+	int ret = 0;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+	while (rc == 0) {
+		/* value: u16 type, owner NAMEKEY; rebuild the rr prefix and walk
+		 * the records of that owner and type whose rdata names target */
+		const uint8_t *vp = v.mv_data;
+		if (v.mv_size < 4) {
+			ret = STORE_ECORRUPT;
+			break;
+		}
+		uint16_t type = rd_be16(vp);
+		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
+		memcpy(pfx, vp + 2, v.mv_size - 2);
+		be16(pfx + v.mv_size - 2, type);
+		MDB_cursor *c2;
+		rc = mdb_cursor_open(r->txn, r->s->dbi[DB_RR], &c2);
+		if (rc != 0)
+			break;
+		MDB_val k2 = { v.mv_size, pfx }, v2;
+		int rc2 = mdb_cursor_get(c2, &k2, &v2, MDB_SET_RANGE);
+		while (rc2 == 0 && k2.mv_size >= v.mv_size &&
+		       memcmp(k2.mv_data, pfx, v.mv_size) == 0) {
+			const char *rd = (const char *)k2.mv_data + v.mv_size;
+			size_t rdl = k2.mv_size - v.mv_size;
+			char rdata[STORE_RDATA_MAX + 1];
+			if (rdl < sizeof(rdata)) {
+				memcpy(rdata, rd, rdl);
+				rdata[rdl] = '\0';
+				const char *t = rdata_target(type, rdata);
+				if (t != NULL && strcmp(t, target) == 0) {
+					ret = emit_rr(r, &k2, &v2, f, cb, ctx);
+					if (ret != 0)
+						break;
+				}
+			}
+			rc2 = mdb_cursor_get(c2, &k2, &v2, MDB_NEXT);
+		}
+		mdb_cursor_close(c2);
+		if (ret != 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(c);
+	if (ret == STORE_STOP)
+		return 0;
+	if (ret != 0)
+		return ret;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_lmdb_err(rc, "walk");
+	return 0;
+}
+
+int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n)
+{
+	MDB_cursor *c;
+	*n = 0;
+	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_ADDR], &c);
+	if (rc != 0)
+		return store_lmdb_err(rc, "cursor");
+	MDB_val k = { 16, (void *)ip }, v;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+	if (rc == 0) {
+		size_t cnt = 0;
+		rc = mdb_cursor_count(c, &cnt);
+		*n = cnt;
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return store_lmdb_err(rc, "count");
+}
+
+int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n)
+{
+	uint8_t pk[1 + SCHEMA_NAMEKEY_MAX];
+	*n = 0;
+	pk[0] = 'N';
+	int nk = namekey_enc(name, pk + 1);
+	if (nk < 0)
+		return nk;
+	MDB_val k = { 1 + (size_t)nk, pk }, v;
+	int rc = mdb_get(r->txn, r->s->dbi[DB_PREV], &k, &v);
+	if (rc == 0 && v.mv_size == 4) {
+		uint32_t c;
+		memcpy(&c, v.mv_data, 4);
+		*n = c;
+		return 0;
+	}
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return store_lmdb_err(rc, "prevalence");
+}

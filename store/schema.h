@@ -1,0 +1,58 @@
+/*
+ * schema.h - the on-disk layout of an infrapivot database (schema 1).
+ *
+ * One LMDB environment, named sub-databases.  Integers inside keys are
+ * big-endian so they sort; integers inside values are little-endian.
+ *
+ *   NAMEKEY(n)  labels of n reversed, each followed by 0x00, then one more
+ *               0x00: "www.example.com" -> "com\0example\0www\0\0".  A zone
+ *               and everything under it share the prefix "com\0example\0",
+ *               so "*.example.com" is one prefix scan (keys whose next
+ *               byte is not the terminator).
+ *   CERTREF     33 bytes: kind (1 = SHA-1, 2 = SHA-256 only) then the hash,
+ *               SHA-1 zero-padded to 32 bytes.
+ *   IP          16 bytes, IPv4 as ::ffff:a.b.c.d.
+ *
+ * | db       | flags           | key                           | value                      |
+ * |----------|-----------------|-------------------------------|----------------------------|
+ * | meta     |                 | "schema_version"              | u32                        |
+ * |          |                 | 'S' sensor-name               | u16 sensor id              |
+ * |          |                 | 'I' u16 id                    | sensor name                |
+ * |          |                 | "sensor_next"                 | u16                        |
+ * |          |                 | 'F' path / 'K' feed (callers) | opaque (follow, checkpoint)|
+ * | rr       |                 | NAMEKEY u16 rrtype rdata      | RRVAL                      |
+ * | addr     | DUPSORT         | IP                            | NAMEKEY (A/AAAA owner)     |
+ * | target   | DUPSORT         | NAMEKEY(target)               | u16 rrtype NAMEKEY(owner)  |
+ * | sight    |                 | CERTREF IP u16 port           | SIGHTVAL                   |
+ * | ipcert   | DUPSORT DUPFIXED| IP                            | CERTREF u16 port           |
+ * | cert     |                 | CERTREF                       | CERTVAL                    |
+ * | namecert | DUPSORT DUPFIXED| NAMEKEY                       | CERTREF u8 kind (1 SAN/CN, 2 SNI) |
+ * | alias    |                 | SHA-256 (32)                  | SHA-1 (20)                 |
+ * | prev     |                 | 'N' NAMEKEY / 'C' CERTREF     | u32 distinct IPs           |
+ *
+ * rdata in an rr key: A/AAAA the 16-byte IP; other types the normalised
+ * presentation text (MX "10 mx.example.com", names without trailing dot).
+ *
+ * RRVAL:    u32 time_first, u32 time_last, u64 count, u8 nsensors,
+ *           u8 flags (1 = bailiwick follows), u16 sensors_more,
+ *           u16 sensor ids[nsensors], [u8 len, bailiwick NAMEKEY].
+ * SIGHTVAL: u32 time_first, u32 time_last, u64 count, u8 nsensors,
+ *           u8 nsni, u16 sensors_more, u16 sensor ids[nsensors],
+ *           { u8 len, sni name }[nsni].
+ * CERTVAL:  u8 flags (1 sha1, 2 sha256, 4 meta), sha1[20], sha256[32],
+ *           i64 not_before, i64 not_after, then u16-length-prefixed
+ *           subject, issuer, serial, san_dns (NUL-separated),
+ *           san_ip (NUL-separated), and u32-length-prefixed DER.
+ *
+ * Prevalence: distinct names per IP is the duplicate count of `addr`
+ * (mdb_cursor_count, kept by LMDB on insert); distinct IPs per name and
+ * per certificate are the `prev` counters, bumped when a new pair lands.
+ */
+#ifndef INFRAPIVOT_STORE_SCHEMA_H
+#define INFRAPIVOT_STORE_SCHEMA_H
+
+#define SCHEMA_NAMEKEY_MAX 256 /* 253-char name -> 255 bytes + terminator */
+#define SCHEMA_CERTREF_LEN 33
+#define SCHEMA_KEY_MAX 511     /* LMDB's default maximum key size */
+
+#endif

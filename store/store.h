@@ -1,0 +1,319 @@
+/*
+ * store.h - the infrapivot store: an LMDB environment holding DNS
+ * resolutions, TLS certificate sightings, certificate metadata and the
+ * indexes the pivot engine walks.  This is the only public header of the
+ * store module and the only module that talks to LMDB (see schema.h for
+ * the key layout).
+ *
+ * Threading: a store_t may be shared by threads.  Read transactions are
+ * independent (MDB_NOTLS); writes are serialised by LMDB's writer lock.
+ */
+#ifndef INFRAPIVOT_STORE_H
+#define INFRAPIVOT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- errors: 0 ok, -errno, or project codes from -1000 down ---------- */
+enum store_err {
+	STORE_EOK = 0,
+	STORE_ENOTFOUND = -1000, /* no such record */
+	STORE_ENOSPACE = -1001,  /* map full and cannot grow */
+	STORE_EVERSION = -1002,  /* database of an unknown schema version */
+	STORE_ECORRUPT = -1003,  /* a record that does not decode */
+	STORE_EBADNAME = -1004,  /* not a valid domain name */
+	STORE_EBADADDR = -1005,  /* not a valid IPv4/IPv6 address */
+	STORE_EBADHASH = -1006,  /* not a SHA-1/SHA-256 in hex */
+	STORE_ETOOLONG = -1007,  /* a field longer than its limit */
+	STORE_EMISMATCH = -1008, /* a given hash does not match the certificate */
+	STORE_EBADTIME = -1009,  /* not a time we understand */
+	STORE_EBADTYPE = -1010,  /* unknown RR type or record type */
+	STORE_EBADCERT = -1011,  /* certificate does not parse */
+	STORE_ELMDB = -1012,     /* other LMDB failure (message logged) */
+	STORE_EBUSY = -1013,     /* database in use (lock) */
+	STORE_ELIMIT = -1014,    /* a configured limit was hit */
+	STORE_EEXIST = -1015,    /* already exists */
+};
+
+/* Returns a static message for an error code from any module. */
+const char *store_strerror(int err);
+
+/* ---- limits ----------------------------------------------------------- */
+#define STORE_NAME_BUF 256   /* presentation name (max 253) + NUL */
+#define STORE_ADDR_BUF 48    /* INET6_ADDRSTRLEN + slack */
+#define STORE_RDATA_MAX 384  /* rdata text stored in a key (511 key limit) */
+#define STORE_SENSOR_MAX 64  /* sensor id length incl. NUL */
+#define STORE_SENSORS_KEPT 16
+#define STORE_SNI_KEPT 8     /* SNI names kept per certificate sighting */
+#define STORE_SCHEMA_VERSION 1
+
+/* ---- normalisation (store/norm.c) ------------------------------------- */
+/* Normalise a domain name: lower-case, trailing dot dropped, labels 1-63
+ * octets, total <= 253, [a-z0-9-_] only.  With allow_wildcard a leftmost
+ * "*" label is accepted and kept.  out must hold STORE_NAME_BUF bytes.
+ * Returns 0 or STORE_EBADNAME/STORE_ETOOLONG. */
+int store_name_norm(const char *in, size_t len, char *out, bool allow_wildcard);
+
+/* Parse an IPv4 or IPv6 address (any textual form, v4-mapped accepted)
+ * into 16 bytes (IPv4 as ::ffff:a.b.c.d).  Returns 0 or STORE_EBADADDR. */
+int store_addr_parse(const char *in, size_t len, uint8_t out[16]);
+/* Parse "ADDR/LEN": prefix lengths count on the IPv4 scale for IPv4.
+ * Without "/LEN" the prefix is the full address (32 or 128). */
+int store_prefix_parse(const char *in, size_t len, uint8_t out[16], unsigned *plen);
+bool store_addr_is_v4(const uint8_t a[16]);
+/* Canonical text (dotted quad, RFC 5952 for IPv6) into out[STORE_ADDR_BUF]. */
+void store_addr_format(const uint8_t a[16], char *out);
+
+/* Parse 40 or 64 hex digits, colons allowed between octets, any case.
+ * *hlen receives 20 or 32.  Returns 0 or STORE_EBADHASH. */
+int store_hash_parse(const char *in, size_t len, uint8_t out[32], size_t *hlen);
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void store_hex(const uint8_t *in, size_t n, char *out);
+
+/* RR types: mnemonic or "TYPEnnn" or decimal.  Returns 0 or STORE_EBADTYPE. */
+int store_rrtype_parse(const char *in, size_t len, uint16_t *type);
+/* Mnemonic for a type ("A", "TYPE65534"); buf of 16 bytes. */
+const char *store_rrtype_name(uint16_t type, char *buf);
+enum { STORE_RR_A = 1, STORE_RR_NS = 2, STORE_RR_CNAME = 5, STORE_RR_SOA = 6,
+       STORE_RR_PTR = 12, STORE_RR_MX = 15, STORE_RR_TXT = 16,
+       STORE_RR_AAAA = 28, STORE_RR_SRV = 33, STORE_RR_DNAME = 39 };
+/* True for types whose rdata is (or ends in) a host name we index. */
+bool store_rrtype_has_target(uint16_t type);
+
+/* Normalise rdata of the given type to its stored text form: addresses
+ * (A/AAAA) are checked and canonicalised, names normalised, MX/SRV keep
+ * their numbers with the name normalised, other types kept as given
+ * (trimmed).  out holds STORE_RDATA_MAX bytes. */
+int store_rdata_norm(uint16_t type, const char *in, size_t len, char *out);
+
+/* Times: epoch seconds, "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.frac][Z|+hh:mm]",
+ * or relative "-7d" / "-12h" / "-30m" / "-90s" / "-2w" from now.
+ * Returns 0 or STORE_EBADTIME. */
+int store_time_parse(const char *in, int64_t now, int64_t *out);
+/* "2024-01-31T12:00:00Z" into out (>= 21 bytes). */
+void store_time_format(int64_t t, char *out, size_t outlen);
+/* UTC calendar <-> epoch without gmtime (banned). */
+int64_t store_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* ---- time fences (DNSDB semantics) ------------------------------------ */
+struct store_fence {
+	int64_t first_after;  /* time_first >= first_after */
+	int64_t first_before; /* time_first <= first_before */
+	int64_t last_after;   /* time_last >= last_after */
+	int64_t last_before;  /* time_last <= last_before */
+	int64_t since;        /* overlap: time_last >= since */
+	int64_t until;        /* overlap: time_first <= until */
+};
+/* A fence that lets everything through. */
+void store_fence_init(struct store_fence *f);
+bool store_fence_match(const struct store_fence *f, int64_t tf, int64_t tl);
+
+/* ---- observations (what ingest hands to the writer) ------------------- */
+enum store_obs_kind {
+	STORE_OBS_DNS = 1,  /* a resolution */
+	STORE_OBS_CERT = 2, /* a certificate: metadata and/or a sighting */
+};
+
+/* Certificate metadata.  Strings are NUL-terminated; the lists are
+ * NUL-separated ("a\0b\0") with their byte length. */
+struct store_cert_meta {
+	bool has_sha1, has_sha256;
+	uint8_t sha1[20];
+	uint8_t sha256[32];
+	char subject[512];
+	char issuer[512];
+	char serial[128];  /* hex, as the source gives it */
+	int64_t not_before, not_after; /* 0 when unknown */
+	char san_dns[2048]; size_t san_dns_len;
+	char san_ip[512];   size_t san_ip_len;
+	uint8_t *der; size_t der_len; /* optional, owned by whoever made it */
+};
+
+struct store_obs {
+	uint8_t kind;
+	int64_t time_first, time_last;
+	uint64_t count;
+	char sensor[STORE_SENSOR_MAX]; /* "" when none */
+	union {
+		struct {
+			char rrname[STORE_NAME_BUF];
+			char bailiwick[STORE_NAME_BUF]; /* "" when none */
+			uint16_t rrtype;
+			uint8_t addr[16];           /* A/AAAA */
+			char rdata[STORE_RDATA_MAX]; /* other types: normalised text */
+		} dns;
+		struct {
+			bool sighting;           /* false: metadata only */
+			bool has_meta;           /* meta fields below are filled */
+			uint8_t ip[16];
+			uint16_t port;
+			char sni[STORE_NAME_BUF]; /* "" when none */
+			struct store_cert_meta *meta; /* hashes always; rest if has_meta */
+		} cert;
+	};
+};
+
+/* ---- the environment -------------------------------------------------- */
+typedef struct store store_t;
+
+enum store_open_flags {
+	STORE_RDONLY = 1 << 0,
+	STORE_NOSYNC = 1 << 1, /* benchmarks only: never for real data */
+};
+
+/* Open (creating when missing and writable) the database directory dir.
+ * mapsize 0 means the default (1 GiB, grown on demand).  Fails with
+ * STORE_EVERSION on an unknown schema version.  Caller frees with
+ * store_close(). */
+int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize);
+void store_close(store_t *s);
+/* The directory to use: dir_opt, else $INFRAPIVOT_DB, else ./infrapivot-data */
+const char *store_default_dir(const char *dir_opt);
+/* Last detailed message for the most recent failure in this thread. */
+const char *store_last_error(void);
+
+/* Extra key/value records committed with a batch (follow positions,
+ * feed checkpoints).  Keys are meta keys chosen by the caller. */
+struct store_meta_put {
+	const void *key; size_t klen;
+	const void *val; size_t vlen;
+};
+
+/* Hook called inside the write transaction after each observation was
+ * merged (for standing pivots).  Return <0 to fail the batch. */
+struct store_wtxn;
+typedef int (*store_write_hook)(struct store_wtxn *w, const struct store_obs *o,
+				void *ctx);
+void store_set_write_hook(store_t *s, store_write_hook hook, void *ctx);
+
+struct store_write_stats {
+	uint64_t dns_new, dns_merged;
+	uint64_t sight_new, sight_merged;
+	uint64_t certs_new, certs_joined;
+	unsigned retries; /* map growths */
+};
+
+/* Merge n observations and the meta records in one write transaction.
+ * On MDB_MAP_FULL the map grows and the batch is retried whole.  Either
+ * everything is committed or nothing is.  stats may be NULL. */
+int store_write(store_t *s, const struct store_obs *obs, size_t n,
+		const struct store_meta_put *meta, size_t nmeta,
+		struct store_write_stats *stats);
+
+/* Read a meta record written with store_write.  *val points into a
+ * buffer of vcap bytes; *vlen receives the length. */
+int store_meta_get(store_t *s, const void *key, size_t klen, void *val,
+		   size_t vcap, size_t *vlen);
+
+/* ---- reading ---------------------------------------------------------- */
+typedef struct store_rtxn store_rtxn_t;
+/* Begin a short read-only transaction; end it with store_read_end(). */
+int store_read_begin(store_t *s, store_rtxn_t **out);
+void store_read_end(store_rtxn_t *r);
+
+/* A resolution as read.  Pointers are valid during the callback only. */
+struct store_rr {
+	const char *rrname;        /* presentation, no trailing dot */
+	uint16_t rrtype;
+	const char *rdata;         /* presentation (address text for A/AAAA) */
+	uint8_t addr[16];          /* A/AAAA only */
+	int64_t time_first, time_last;
+	uint64_t count;
+	const char *bailiwick;     /* "" when none */
+	unsigned nsensors;         /* <= STORE_SENSORS_KEPT */
+	const char *sensors[STORE_SENSORS_KEPT];
+	unsigned sensors_more;     /* distinct sensors beyond those kept */
+};
+/* Return 0 to go on, STORE_STOP to stop, <0 to fail. */
+#define STORE_STOP 1
+typedef int (*store_rr_cb)(const struct store_rr *rr, void *ctx);
+
+/* Resolutions of name (rrtype 0 = any).  A name "*.zone" walks every
+ * name under zone (not the zone itself). */
+int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
+		     const struct store_fence *f, store_rr_cb cb, void *ctx);
+/* A/AAAA resolutions whose address lies in addr/plen (plen on the
+ * 128-bit scale: IPv4 /24 is 96+24). */
+int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
+		     const struct store_fence *f, store_rr_cb cb, void *ctx);
+/* Resolutions whose rdata names target (CNAME, NS, MX, PTR, SRV, DNAME). */
+int store_rr_by_target(store_rtxn_t *r, const char *target,
+		       const struct store_fence *f, store_rr_cb cb, void *ctx);
+
+/* Certificate identity: SHA-1 when known, else the SHA-256. */
+struct store_cert_ref {
+	uint8_t kind; /* 1 = SHA-1, 2 = SHA-256 only */
+	uint8_t hash[32];
+};
+
+/* Metadata as read; strings point into the transaction's memory. */
+struct store_cert_info {
+	struct store_cert_ref ref;
+	bool has_sha1, has_sha256, has_meta;
+	uint8_t sha1[20], sha256[32];
+	const char *subject, *issuer, *serial; /* "" when unknown */
+	int64_t not_before, not_after;
+	const char *san_dns; size_t san_dns_len; /* NUL-separated */
+	const char *san_ip; size_t san_ip_len;   /* NUL-separated */
+	const uint8_t *der; size_t der_len;      /* NULL when not stored */
+};
+
+/* Resolve a hash (20 or 32 bytes) to the certificate reference it is
+ * stored under, following the SHA-256 -> SHA-1 alias.  STORE_ENOTFOUND
+ * when the store has never seen it. */
+int store_cert_resolve(store_rtxn_t *r, const uint8_t *hash, size_t hlen,
+		       struct store_cert_ref *ref);
+/* Metadata of a certificate (has_meta false when only sightings exist). */
+int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref,
+		   struct store_cert_info *out);
+
+struct store_sighting {
+	struct store_cert_ref ref;
+	uint8_t ip[16];
+	uint16_t port;
+	int64_t time_first, time_last;
+	uint64_t count;
+	unsigned nsensors;
+	const char *sensors[STORE_SENSORS_KEPT];
+	unsigned sensors_more;
+	unsigned nsni;
+	const char *sni[STORE_SNI_KEPT];
+};
+typedef int (*store_sight_cb)(const struct store_sighting *s, void *ctx);
+
+/* Every (ip, port) a certificate was seen on. */
+int store_sight_by_cert(store_rtxn_t *r, const struct store_cert_ref *ref,
+			const struct store_fence *f, store_sight_cb cb, void *ctx);
+/* Every certificate seen on addresses in addr/plen (128-bit scale). */
+int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
+			const struct store_fence *f, store_sight_cb cb, void *ctx);
+
+enum store_name_cert_kind { STORE_NC_SAN = 1, STORE_NC_SNI = 2 };
+typedef int (*store_namecert_cb)(const struct store_cert_ref *ref,
+				 unsigned kind, void *ctx);
+/* Certificates naming `name` in their SAN/CN (kind SAN) or seen with it
+ * as SNI (kind SNI). */
+int store_certs_by_name(store_rtxn_t *r, const char *name,
+			store_namecert_cb cb, void *ctx);
+
+/* Prevalence counters, kept on insert: one read each. */
+int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n);
+int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n);
+int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref,
+			uint64_t *n);
+
+struct store_stats {
+	uint64_t resolutions, addr_index, target_index;
+	uint64_t sightings, ip_cert_index, certificates, name_cert_index;
+	uint64_t aliases, sensors;
+	uint64_t db_bytes;   /* file size */
+	uint64_t used_bytes; /* pages in use */
+	uint64_t map_bytes;
+};
+int store_stats(store_t *s, struct store_stats *st);
+
+/* Write a compacted copy of the environment into an empty directory. */
+int store_compact(store_t *s, const char *outdir);
+
+#endif
