@@ -1,0 +1,25 @@
+# tests/lib.sh - shared by the shell integration tests.
+#   . "$(dirname "$0")/../lib.sh"
+# Needs INFRAPIVOT (the binary) in the environment (CTest sets it).
+set -u
+PASS=0
+FAIL=0
+: "${INFRAPIVOT:?INFRAPIVOT must name the infrapivot binary}"
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FIXTURES="$TESTS_DIR/fixtures"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/infrapivot-it-XXXXXX")
+trap 'rm -rf "$WORK"; [ -n "${CLEANUP_EXTRA:-}" ] && eval "$CLEANUP_EXTRA"' EXIT
+
+ok() { PASS=$((PASS + 1)); }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
+# check DESCRIPTION COMMAND...: the command must succeed
+check() { local d=$1; shift; if "$@"; then ok; else bad "$d"; fi; }
+# check_eq DESCRIPTION ACTUAL EXPECTED
+check_eq() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
+# check_rc DESCRIPTION EXPECTED_RC COMMAND...
+check_rc() { local d=$1 want=$2; shift 2; "$@" >/dev/null 2>&1; local rc=$?; check_eq "$d (exit status)" "$rc" "$want"; }
+# check_grep DESCRIPTION PATTERN FILE
+check_grep() { if grep -qE -- "$2" "$3"; then ok; else bad "$1: /$2/ not in $3"; sed 's/^/  | /' "$3" | head -20 >&2; fi; }
+finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]; exit $?; }
+# A free loopback TCP port.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
