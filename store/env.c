@@ -300,14 +300,17 @@ int store_write(store_t *s, const struct store_obs *obs, size_t n,
 		if (err != 0)
 			return err;
 		w.reader = (struct store_rtxn){ .s = s, .txn = w.txn, .own = false };
+		int e = rr_put_batch(&w, obs, n);
+		if (e < 0 && w.err == 0) {
+			/* a validation error: the caller should have checked */
+			mdb_txn_abort(w.txn);
+			pthread_rwlock_unlock(&s->grow_lock);
+			return e;
+		}
 		for (size_t i = 0; i < n && w.err == 0; i++) {
-			int e = 0;
-			if (obs[i].kind == STORE_OBS_DNS)
-				e = rr_put(&w, &obs[i]);
-			else if (obs[i].kind == STORE_OBS_CERT)
+			if (obs[i].kind == STORE_OBS_CERT)
 				e = cert_put(&w, &obs[i]);
 			if (e < 0 && w.err == 0) {
-				/* a validation error: the caller should have checked */
 				mdb_txn_abort(w.txn);
 				pthread_rwlock_unlock(&s->grow_lock);
 				return e;

@@ -2,6 +2,8 @@
  * rr.c - DNS resolutions: the rr table, the address and target indexes,
  * the per-name prevalence counter, and the lookups over them.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
@@ -150,7 +152,7 @@ static const char *rdata_target(uint16_t type, const char *rdata)
 	return p;
 }
 
-static void prev_bump(struct store_wtxn *w, const uint8_t *key, size_t klen)
+static void prev_bump(struct store_wtxn *w, const uint8_t *key, size_t klen, uint32_t add)
 {
 	uint8_t kb[1 + SCHEMA_NAMEKEY_MAX + SCHEMA_CERTREF_LEN];
 	memcpy(kb, key, klen);
@@ -159,94 +161,216 @@ static void prev_bump(struct store_wtxn *w, const uint8_t *key, size_t klen)
 	uint32_t n = 0;
 	if (w_get(w, DB_PREV, &k, &v) == 0 && v.mv_size == 4)
 		memcpy(&n, v.mv_data, 4);
-	n++;
+	n += add;
 	MDB_val nv = { 4, &n };
 	w_put(w, DB_PREV, &k, &nv, 0);
 }
 
-int rr_put(struct store_wtxn *w, const struct store_obs *o)
+/* One DNS observation's rr key, built before anything is written. */
+struct rrkey {
+	uint32_t idx; /* position in the batch: keeps merges in arrival order */
+	uint16_t klen;
+	uint16_t nk;  /* NAMEKEY length (prefix of key) */
+	uint8_t key[SCHEMA_KEY_MAX + 1];
+};
+
+static int build_key(const struct store_obs *o, struct rrkey *k)
 {
-	uint8_t key[SCHEMA_KEY_MAX + 64];
-	int nk = namekey_enc(o->dns.rrname, key);
+	int nk = namekey_enc(o->dns.rrname, k->key);
 	if (nk < 0)
 		return nk;
 	size_t klen = (size_t)nk;
-	be16(key + klen, o->dns.rrtype);
+	be16(k->key + klen, o->dns.rrtype);
 	klen += 2;
-	bool is_addr = o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA;
-	if (is_addr) {
-		memcpy(key + klen, o->dns.addr, 16);
+	if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
+		memcpy(k->key + klen, o->dns.addr, 16);
 		klen += 16;
 	} else {
-		size_t rl = strlen(o->dns.rdata);
-		if (klen + rl > SCHEMA_KEY_MAX)
+		size_t rl = strnlen(o->dns.rdata, sizeof(o->dns.rdata));
+		if (rl == 0 || klen + rl > SCHEMA_KEY_MAX)
 			return STORE_ETOOLONG;
-		memcpy(key + klen, o->dns.rdata, rl);
+		memcpy(k->key + klen, o->dns.rdata, rl);
 		klen += rl;
 	}
-	uint16_t sid = 0;
-	if (o->sensor[0] != '\0' && sensor_id(w, o->sensor, &sid) != 0)
-		return w->err ? 0 : STORE_ELIMIT;
-
-	MDB_val k = { klen, key };
-	MDB_val v;
-	struct rrval r;
-	bool fresh = w_get(w, DB_RR, &k, &v) != 0;
-	if (w->err != 0)
-		return 0;
-	if (fresh) {
-		memset(&r, 0, sizeof(r));
-		r.tf = clamp_time(o->time_first);
-		r.tl = clamp_time(o->time_last);
-		r.count = o->count;
-	} else {
-		if (rrval_dec(&v, &r) != 0)
-			return STORE_ECORRUPT;
-		uint32_t tf = clamp_time(o->time_first), tl = clamp_time(o->time_last);
-		if (tf < r.tf)
-			r.tf = tf;
-		if (tl > r.tl)
-			r.tl = tl;
-		r.count = r.count + o->count < r.count ? UINT64_MAX : r.count + o->count;
-	}
-	if (sid != 0)
-		sensors_merge(r.sens, &r.nsens, &r.more, sid);
-	if (o->dns.bailiwick[0] != '\0' && r.bail_len == 0) {
-		int bl = namekey_enc(o->dns.bailiwick, r.bail);
-		if (bl > 0)
-			r.bail_len = (unsigned)bl;
-	}
-	uint8_t vb[20 + 2 * STORE_SENSORS_KEPT + 1 + SCHEMA_NAMEKEY_MAX];
-	MDB_val nv = { rrval_enc(&r, vb), vb };
-	w_put(w, DB_RR, &k, &nv, 0);
-	if (!fresh) {
-		w->st->dns_merged++;
-		return 0;
-	}
-	w->st->dns_new++;
-	/* a new (name, type, rdata): maintain the indexes */
-	if (is_addr) {
-		MDB_val ak = { 16, (void *)o->dns.addr };
-		MDB_val av = { (size_t)nk, key };
-		w_put(w, DB_ADDR, &ak, &av, MDB_NODUPDATA);
-		uint8_t pk[1 + SCHEMA_NAMEKEY_MAX];
-		pk[0] = 'N';
-		memcpy(pk + 1, key, (size_t)nk);
-		prev_bump(w, pk, 1 + (size_t)nk);
-	} else if (store_rrtype_has_target(o->dns.rrtype)) {
-		const char *t = rdata_target(o->dns.rrtype, o->dns.rdata);
-		uint8_t tk[SCHEMA_NAMEKEY_MAX];
-		int tl = t ? namekey_enc(t, tk) : -1;
-		if (tl > 0) {
-			uint8_t tv[2 + SCHEMA_NAMEKEY_MAX];
-			be16(tv, o->dns.rrtype);
-			memcpy(tv + 2, key, (size_t)nk);
-			MDB_val tkv = { (size_t)tl, tk };
-			MDB_val tvv = { 2 + (size_t)nk, tv };
-			w_put(w, DB_TARGET, &tkv, &tvv, MDB_NODUPDATA);
-		}
-	}
+	k->klen = (uint16_t)klen;
+	k->nk = (uint16_t)nk;
 	return 0;
+}
+
+static int cmp_rrkey(const void *a, const void *b)
+{
+	const struct rrkey *x = *(const struct rrkey *const *)a;
+	const struct rrkey *y = *(const struct rrkey *const *)b;
+	size_t l = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(x->key, y->key, l);
+	if (c != 0)
+		return c;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Index work collected while merging, applied in key order afterwards. */
+struct idxwork {
+	uint8_t key[SCHEMA_NAMEKEY_MAX];
+	uint8_t val[2 + SCHEMA_NAMEKEY_MAX];
+	uint16_t klen, vlen;
+	uint8_t db; /* DB_ADDR or DB_TARGET */
+};
+
+static int cmp_idxwork(const void *a, const void *b)
+{
+	const struct idxwork *x = a, *y = b;
+	if (x->db != y->db)
+		return x->db < y->db ? -1 : 1;
+	size_t l = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(x->key, y->key, l);
+	if (c != 0)
+		return c;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	l = x->vlen < y->vlen ? x->vlen : y->vlen;
+	c = memcmp(x->val, y->val, l);
+	return c != 0 ? c : (x->vlen > y->vlen) - (x->vlen < y->vlen);
+}
+
+/* Merge every DNS observation of a batch.  Observations are sorted by
+ * rr key so that repeats of a resolution within the batch cost one get
+ * and one put, and the B-tree is walked in order (far fewer page faults
+ * and dirty-page list churn than arrival order). */
+int rr_put_batch(struct store_wtxn *w, const struct store_obs *obs, size_t n)
+{
+	size_t ndns = 0;
+	for (size_t i = 0; i < n; i++)
+		ndns += obs[i].kind == STORE_OBS_DNS;
+	if (ndns == 0)
+		return 0;
+	int ret = 0;
+	struct rrkey *keys = malloc(ndns * sizeof(*keys));
+	struct rrkey **order = malloc(ndns * sizeof(*order));
+	struct idxwork *work = malloc(ndns * sizeof(*work));
+	if (keys == NULL || order == NULL || work == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (obs[i].kind != STORE_OBS_DNS)
+			continue;
+		keys[k].idx = (uint32_t)i;
+		ret = build_key(&obs[i], &keys[k]);
+		if (ret != 0)
+			goto out;
+		order[k] = &keys[k];
+		k++;
+	}
+	qsort(order, ndns, sizeof(*order), cmp_rrkey);
+
+	size_t nwork = 0;
+	/* prevalence: new addresses per name, flushed when the name changes */
+	uint8_t prev_name[1 + SCHEMA_NAMEKEY_MAX];
+	size_t prev_len = 0;
+	uint32_t prev_add = 0;
+	for (size_t a = 0; a < ndns && w->err == 0;) {
+		size_t b = a + 1;
+		while (b < ndns && order[b]->klen == order[a]->klen &&
+		       memcmp(order[b]->key, order[a]->key, order[a]->klen) == 0)
+			b++;
+		struct rrkey *rk = order[a];
+		MDB_val key = { rk->klen, rk->key };
+		MDB_val v;
+		struct rrval r;
+		bool fresh = w_get(w, DB_RR, &key, &v) != 0;
+		if (w->err != 0)
+			break;
+		if (!fresh && rrval_dec(&v, &r) != 0) {
+			ret = STORE_ECORRUPT;
+			goto out;
+		}
+		for (size_t g = a; g < b; g++) {
+			const struct store_obs *o = &obs[order[g]->idx];
+			uint32_t tf = clamp_time(o->time_first), tl = clamp_time(o->time_last);
+			if (fresh && g == a) {
+				memset(&r, 0, sizeof(r));
+				r.tf = tf;
+				r.tl = tl;
+				r.count = o->count;
+			} else {
+				if (tf < r.tf)
+					r.tf = tf;
+				if (tl > r.tl)
+					r.tl = tl;
+				r.count = r.count + o->count < r.count ? UINT64_MAX : r.count + o->count;
+			}
+			uint16_t sid;
+			if (o->sensor[0] != '\0') {
+				if (sensor_id(w, o->sensor, &sid) != 0) {
+					if (w->err == 0)
+						ret = STORE_ELIMIT;
+					goto out;
+				}
+				sensors_merge(r.sens, &r.nsens, &r.more, sid);
+			}
+			if (o->dns.bailiwick[0] != '\0' && r.bail_len == 0) {
+				int bl = namekey_enc(o->dns.bailiwick, r.bail);
+				if (bl > 0)
+					r.bail_len = (unsigned)bl;
+			}
+		}
+		uint8_t vb[20 + 2 * STORE_SENSORS_KEPT + 1 + SCHEMA_NAMEKEY_MAX];
+		MDB_val nv = { rrval_enc(&r, vb), vb };
+		w_put(w, DB_RR, &key, &nv, 0);
+		w->st->dns_merged += b - a - (fresh ? 1 : 0);
+		if (fresh) {
+			w->st->dns_new++;
+			const struct store_obs *o = &obs[rk->idx];
+			struct idxwork *iw = &work[nwork];
+			if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
+				memcpy(iw->key, o->dns.addr, 16);
+				iw->klen = 16;
+				memcpy(iw->val, rk->key, rk->nk);
+				iw->vlen = rk->nk;
+				iw->db = DB_ADDR;
+				nwork++;
+				if (prev_len != (size_t)rk->nk + 1 ||
+				    memcmp(prev_name + 1, rk->key, rk->nk) != 0) {
+					if (prev_add > 0)
+						prev_bump(w, prev_name, prev_len, prev_add);
+					prev_name[0] = 'N';
+					memcpy(prev_name + 1, rk->key, rk->nk);
+					prev_len = (size_t)rk->nk + 1;
+					prev_add = 0;
+				}
+				prev_add++;
+			} else if (store_rrtype_has_target(o->dns.rrtype)) {
+				const char *t = rdata_target(o->dns.rrtype, o->dns.rdata);
+				int tl = t ? namekey_enc(t, iw->key) : -1;
+				if (tl > 0) {
+					iw->klen = (uint16_t)tl;
+					be16(iw->val, o->dns.rrtype);
+					memcpy(iw->val + 2, rk->key, rk->nk);
+					iw->vlen = (uint16_t)(2 + rk->nk);
+					iw->db = DB_TARGET;
+					nwork++;
+				}
+			}
+		}
+		a = b;
+	}
+	if (prev_add > 0)
+		prev_bump(w, prev_name, prev_len, prev_add);
+	/* the address and target indexes, each in key order */
+	qsort(work, nwork, sizeof(*work), cmp_idxwork);
+	for (size_t i = 0; i < nwork && w->err == 0; i++) {
+		MDB_val ik = { work[i].klen, work[i].key };
+		MDB_val iv = { work[i].vlen, work[i].val };
+		w_put(w, work[i].db, &ik, &iv, MDB_NODUPDATA);
+	}
+out:
+	free(keys);
+	free(order);
+	free(work);
+	return ret;
 }
 
 /* ---- reading ------------------------------------------------------------ */

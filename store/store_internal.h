@@ -72,7 +72,8 @@ const char *sensor_name(MDB_txn *txn, store_t *s, uint16_t id);
 /* Merge a sensor id into a kept list (max STORE_SENSORS_KEPT). */
 void sensors_merge(uint16_t *ids, unsigned *n, unsigned *more, uint16_t id);
 
-int rr_put(struct store_wtxn *w, const struct store_obs *o);
+/* Merge every DNS observation of a batch (sorted, repeats aggregated). */
+int rr_put_batch(struct store_wtxn *w, const struct store_obs *obs, size_t n);
 int cert_put(struct store_wtxn *w, const struct store_obs *o);
 
 static inline void be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
