@@ -38,9 +38,11 @@ static int fill(json_t *j, struct store_obs *o, struct store_cert_meta *m)
 	if (ip == NULL || h == NULL)
 		return -1;
 	size_t hl;
+	uint8_t hash[32];
 	memset(m, 0, sizeof(*m));
-	if (store_hash_parse(h, strlen(h), m->sha1, &hl) != 0 || hl != 20)
+	if (store_hash_parse(h, strlen(h), hash, &hl) != 0 || hl != 20)
 		return -1;
+	memcpy(m->sha1, hash, 20);
 	m->has_sha1 = true;
 	o->kind = STORE_OBS_CERT;
 	o->cert.meta = m;
