@@ -78,54 +78,71 @@ struct rrval {
 	unsigned bail_len;
 };
 
+/* RRVAL (schema.h): u32 time_first, varint time_last - time_first,
+ * varint count, u8 flags (bits 0-4 sensors kept, 0x20 bailiwick, 0x40
+ * sensors_more), [varint sensors_more], varint sensor ids, [u8 len,
+ * bailiwick NAMEKEY].  Typically 10-15 bytes. */
+enum { RV_BAIL = 0x20, RV_MORE = 0x40 };
+
 static int rrval_dec(const MDB_val *v, struct rrval *r)
 {
-	const uint8_t *p = v->mv_data;
-	if (v->mv_size < 20)
+	const uint8_t *p = v->mv_data, *end = p + v->mv_size;
+	uint64_t x;
+	if (v->mv_size < 7)
 		return STORE_ECORRUPT;
 	memcpy(&r->tf, p, 4);
-	memcpy(&r->tl, p + 4, 4);
-	memcpy(&r->count, p + 8, 8);
-	r->nsens = p[16];
-	uint8_t flags = p[17];
-	uint16_t more;
-	memcpy(&more, p + 18, 2);
-	r->more = more;
-	size_t o = 20;
-	if (r->nsens > STORE_SENSORS_KEPT || o + 2 * r->nsens > v->mv_size)
+	p += 4;
+	if (varint_get(&p, end, &x) != 0 || x > UINT32_MAX - r->tf)
 		return STORE_ECORRUPT;
-	memcpy(r->sens, p + o, 2 * r->nsens);
-	o += 2 * r->nsens;
-	r->bail_len = 0;
-	if (flags & 1) {
-		if (o >= v->mv_size || o + 1 + p[o] > v->mv_size)
+	r->tl = r->tf + (uint32_t)x;
+	if (varint_get(&p, end, &r->count) != 0 || p >= end)
+		return STORE_ECORRUPT;
+	uint8_t flags = *p++;
+	r->nsens = flags & 0x1f;
+	r->more = 0;
+	if (r->nsens > STORE_SENSORS_KEPT)
+		return STORE_ECORRUPT;
+	if (flags & RV_MORE) {
+		if (varint_get(&p, end, &x) != 0)
 			return STORE_ECORRUPT;
-		r->bail_len = p[o];
-		memcpy(r->bail, p + o + 1, r->bail_len);
+		r->more = (unsigned)(x > 0xffff ? 0xffff : x);
+	}
+	for (unsigned i = 0; i < r->nsens; i++) {
+		if (varint_get(&p, end, &x) != 0 || x > 0xffff)
+			return STORE_ECORRUPT;
+		r->sens[i] = (uint16_t)x;
+	}
+	r->bail_len = 0;
+	if (flags & RV_BAIL) {
+		if (p >= end || p + 1 + p[0] > end)
+			return STORE_ECORRUPT;
+		r->bail_len = p[0];
+		memcpy(r->bail, p + 1, r->bail_len);
 	}
 	return 0;
 }
 
+/* p must hold RRVAL_MAX bytes. */
+#define RRVAL_MAX (4 + 10 + 10 + 1 + 3 + 3 * STORE_SENSORS_KEPT + 1 + SCHEMA_NAMEKEY_MAX)
 static size_t rrval_enc(const struct rrval *r, uint8_t *p)
 {
-	memcpy(p, &r->tf, 4);
-	memcpy(p + 4, &r->tl, 4);
-	memcpy(p + 8, &r->count, 8);
-	p[16] = (uint8_t)r->nsens;
-	p[17] = r->bail_len > 0 ? 1 : 0;
-	uint16_t more = (uint16_t)r->more;
-	memcpy(p + 18, &more, 2);
-	size_t o = 20;
-	memcpy(p + o, r->sens, 2 * r->nsens);
-	o += 2 * r->nsens;
+	uint8_t *o = p;
+	memcpy(o, &r->tf, 4);
+	o += 4;
+	o = varint_put(o, r->tl - r->tf);
+	o = varint_put(o, r->count);
+	*o++ = (uint8_t)(r->nsens | (r->bail_len > 0 ? RV_BAIL : 0) | (r->more > 0 ? RV_MORE : 0));
+	if (r->more > 0)
+		o = varint_put(o, r->more);
+	for (unsigned i = 0; i < r->nsens; i++)
+		o = varint_put(o, r->sens[i]);
 	if (r->bail_len > 0) {
-		p[o++] = (uint8_t)r->bail_len;
-		memcpy(p + o, r->bail, r->bail_len);
+		*o++ = (uint8_t)r->bail_len;
+		memcpy(o, r->bail, r->bail_len);
 		o += r->bail_len;
 	}
-	return o;
+	return (size_t)(o - p);
 }
-
 
 /* The name an rdata text points at (CNAME/NS/PTR/DNAME: all of it;
  * MX: after the preference; SRV: after three numbers). */
@@ -144,16 +161,52 @@ static const char *rdata_target(uint16_t type, const char *rdata)
 	return p;
 }
 
-static void prev_bump(struct store_wtxn *w, const uint8_t *key, size_t klen, uint32_t add)
+/* A/AAAA records of a name (NAMEKEY nk bytes), counted up to limit. */
+static uint64_t count_addr_rr(MDB_txn *txn, MDB_dbi dbi, const uint8_t *nk, size_t nklen,
+			      uint64_t limit)
 {
-	uint8_t kb[1 + SCHEMA_NAMEKEY_MAX + SCHEMA_CERTREF_LEN];
-	memcpy(kb, key, klen);
-	MDB_val k = { klen, kb };
+	uint64_t n = 0;
+	MDB_cursor *c;
+	if (mdb_cursor_open(txn, dbi, &c) != 0)
+		return 0;
+	uint16_t types[2] = { STORE_RR_A, STORE_RR_AAAA };
+	for (int t = 0; t < 2 && n < limit; t++) {
+		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
+		memcpy(pfx, nk, nklen);
+		be16(pfx + nklen, types[t]);
+		MDB_val k = { nklen + 2, pfx }, v;
+		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		while (rc == 0 && n < limit && k.mv_size == nklen + 18 &&
+		       memcmp(k.mv_data, pfx, nklen + 2) == 0) {
+			n++;
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		}
+	}
+	mdb_cursor_close(c);
+	return n;
+}
+
+/* Distinct IPs per name: the counter exists only from two addresses on
+ * (most names have one, and a counter for each would cost more than
+ * the rr record); below that the rr records themselves are counted. */
+static void name_ips_add(struct store_wtxn *w, const uint8_t *pk, size_t pklen, uint32_t add)
+{
+	MDB_val k = { pklen, (void *)pk };
 	MDB_val v;
 	uint32_t n = 0;
-	if (w_get(w, DB_PREV, &k, &v) == 0 && v.mv_size == 4)
+	if (w_get(w, DB_PREV, &k, &v) == 0 && v.mv_size == 4) {
 		memcpy(&n, v.mv_data, 4);
-	n += add;
+		n += add;
+	} else {
+		if (w->err)
+			return;
+		/* absent: the name had at most one address before this batch,
+		 * and its new records are already in rr */
+		n = (uint32_t)count_addr_rr(w->txn, w->s->dbi[DB_RR], pk + 1, pklen - 1,
+					    (uint64_t)add + 2);
+		if (n < 2)
+			return;
+	}
 	MDB_val nv = { 4, &n };
 	w_put(w, DB_PREV, &k, &nv, 0);
 }
@@ -336,7 +389,7 @@ int rr_put_batch(struct store_wtxn *w, const struct store_batch *b)
 				r.bail_len = o->bail_len;
 			}
 		}
-		uint8_t vb[20 + 2 * STORE_SENSORS_KEPT + 1 + SCHEMA_NAMEKEY_MAX];
+		uint8_t vb[RRVAL_MAX];
 		MDB_val nv = { rrval_enc(&r, vb), vb };
 		w_put(w, DB_RR, &key, &nv, 0);
 		w->st->dns_merged += e - a - (fresh ? 1 : 0);
@@ -357,7 +410,7 @@ int rr_put_batch(struct store_wtxn *w, const struct store_batch *b)
 			memcpy(p + 16, rk->key, rk->nk);
 			if (prev_len != (size_t)rk->nk + 1 || memcmp(prev_name + 1, rk->key, rk->nk) != 0) {
 				if (prev_add > 0)
-					prev_bump(w, prev_name, prev_len, prev_add);
+					name_ips_add(w, prev_name, prev_len, prev_add);
 				prev_name[0] = 'N';
 				memcpy(prev_name + 1, rk->key, rk->nk);
 				prev_len = (size_t)rk->nk + 1;
@@ -384,7 +437,7 @@ int rr_put_batch(struct store_wtxn *w, const struct store_batch *b)
 		}
 	}
 	if (prev_add > 0)
-		prev_bump(w, prev_name, prev_len, prev_add);
+		name_ips_add(w, prev_name, prev_len, prev_add);
 	/* the address and target indexes, each in key order */
 	qsort_r(wb.offs, wb.n, sizeof(size_t), cmp_work, wb.buf);
 	for (size_t i = 0; i < wb.n && w->err == 0; i++) {
@@ -659,7 +712,10 @@ int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n)
 		*n = c;
 		return 0;
 	}
-	if (rc == MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND) {
+		/* no counter: zero or one address, count them */
+		*n = count_addr_rr(r->txn, r->s->dbi[DB_RR], pk + 1, (size_t)nk, 2);
 		return 0;
+	}
 	return store_lmdb_err(rc, "prevalence");
 }
