@@ -28,7 +28,7 @@ static void usage(FILE *f)
 		"  --rejects FILE      write every rejected line as NDJSON\n"
 		"                      {input, line, reason, text} to FILE\n"
 		"  --batch N           observations per transaction (default: sized to the\n"
-		"                      database, 200000 while small; each commit is durable)\n"
+		"                      database, 100000 while small; each commit is durable)\n"
 		"  --max-line BYTES    longest line accepted (default 1048576)\n"
 		"  --progress          show a progress bar even when stderr is not a terminal\n"
 		"  --no-progress       never show the progress bar\n"

@@ -24,6 +24,7 @@ struct store {
 	pthread_rwlock_t grow_lock;
 	store_write_hook hook;
 	void *hook_ctx;
+	char datafile[4096]; /* realpath of data.mdb, for store_drop_mapped */
 };
 
 struct store_rtxn {
@@ -41,6 +42,7 @@ struct store_wtxn {
 	store_t *s;
 	MDB_txn *txn;
 	int err; /* first failure; later operations are no-ops */
+	unsigned long ops;
 	struct store_rtxn reader;
 	struct store_write_stats *st;
 	struct sensor_cache_ent sc[32];
