@@ -51,6 +51,12 @@ void pivot_buf_add(struct pivot_buf *b, const char *s, size_t n);
 /* The text (caller frees), or NULL after a failure (buffer released). */
 char *pivot_buf_finish(struct pivot_buf *b);
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+size_t pivot_utf8_len(const unsigned char *s, size_t n);
+/* Copy in into out[cap] with every invalid UTF-8 byte replaced by U+FFFD
+ * (jansson refuses strings that are not UTF-8). */
+void pivot_utf8_clean(const char *in, char *out, size_t cap);
+
 /* The STIX namespace for SCO ids. */
 extern const uint8_t pivot_stix_ns[16];
 

@@ -10,39 +10,6 @@
 
 #include "pivot_internal.h"
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* Append s escaped for a DOT quoted string, at most maxch characters. */
 static void dot_str(struct pivot_buf *b, const char *s, size_t maxch)
 {
@@ -54,7 +21,7 @@ static void dot_str(struct pivot_buf *b, const char *s, size_t maxch)
 			return;
 		}
 		unsigned char c = p[i];
-		size_t l = utf8_len(p + i, n - i);
+		size_t l = pivot_utf8_len(p + i, n - i);
 		if (l == 0) {
 			pivot_buf_add(b, "?", 1);
 			i++;

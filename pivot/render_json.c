@@ -96,9 +96,13 @@ static json_t *node_json(const struct pivot_result *r, const struct pivot_node *
 			json_object_set_new(o, "sha256", json_string(hex));
 		}
 		if (n->cert_has_meta) {
-			json_object_set_new(o, "subject", json_string(n->subject));
-			json_object_set_new(o, "issuer", json_string(n->issuer));
-			json_object_set_new(o, "serial", json_string(n->serial));
+			char clean[3 * 512];
+			pivot_utf8_clean(n->subject, clean, sizeof(clean));
+			json_object_set_new(o, "subject", json_string(clean));
+			pivot_utf8_clean(n->issuer, clean, sizeof(clean));
+			json_object_set_new(o, "issuer", json_string(clean));
+			pivot_utf8_clean(n->serial, clean, sizeof(clean));
+			json_object_set_new(o, "serial", json_string(clean));
 			json_object_set_new(o, "not_before", time_json(n->not_before));
 			json_object_set_new(o, "not_after", time_json(n->not_after));
 			json_object_set_new(o, "san_count", json_integer((json_int_t)n->san_count));
@@ -220,9 +224,11 @@ char *pivot_to_table(const struct pivot_result *r)
 				o += (size_t)snprintf(via + o, sizeof(via) - o, "; PRUNED %s (%s)",
 						      n->pruned, det);
 			}
-			if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && o < sizeof(via))
-				o += (size_t)snprintf(via + o, sizeof(via) - o, "; subject %.100s",
-						      n->subject);
+			if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && o < sizeof(via)) {
+				char clean[3 * 100 + 1];
+				pivot_utf8_clean(n->subject, clean, sizeof(clean));
+				o += (size_t)snprintf(via + o, sizeof(via) - o, "; subject %s", clean);
+			}
 			if (n->type == PIVOT_NODE_IP && n->nports > 0 && o < sizeof(via)) {
 				o += (size_t)snprintf(via + o, sizeof(via) - o, "; ports");
 				for (unsigned k = 0; k < n->nports && o < sizeof(via); k++)

@@ -73,8 +73,11 @@ static json_t *sco(const struct pivot_node *n, char *id, size_t idcap)
 			json_object_set_new(one, "SHA-256", json_string(hex));
 		}
 		json_object_set_new(contrib, "hashes", one);
-		if (n->cert_has_meta && n->serial[0])
-			json_object_set_new(contrib, "serial_number", json_string(n->serial));
+		if (n->cert_has_meta && n->serial[0]) {
+			char clean[3 * 128];
+			pivot_utf8_clean(n->serial, clean, sizeof(clean));
+			json_object_set_new(contrib, "serial_number", json_string(clean));
+		}
 	}
 	char *canon = json_dumps(contrib, JSON_COMPACT | JSON_SORT_KEYS);
 	char u[40] = "";
@@ -100,12 +103,19 @@ static json_t *sco(const struct pivot_node *n, char *id, size_t idcap)
 		json_object_set_new(o, "hashes", h);
 		if (n->cert_has_meta) {
 			char t[40];
-			if (n->serial[0])
-				json_object_set_new(o, "serial_number", json_string(n->serial));
-			if (n->issuer[0])
-				json_object_set_new(o, "issuer", json_string(n->issuer));
-			if (n->subject[0])
-				json_object_set_new(o, "subject", json_string(n->subject));
+			char clean[3 * 512];
+			if (n->serial[0]) {
+				pivot_utf8_clean(n->serial, clean, sizeof(clean));
+				json_object_set_new(o, "serial_number", json_string(clean));
+			}
+			if (n->issuer[0]) {
+				pivot_utf8_clean(n->issuer, clean, sizeof(clean));
+				json_object_set_new(o, "issuer", json_string(clean));
+			}
+			if (n->subject[0]) {
+				pivot_utf8_clean(n->subject, clean, sizeof(clean));
+				json_object_set_new(o, "subject", json_string(clean));
+			}
 			if (n->not_before != 0) {
 				ts(n->not_before, false, t, sizeof(t));
 				json_object_set_new(o, "validity_not_before", json_string(t));
