@@ -13,7 +13,8 @@
  * The noise: the seed also resolves to a shared-hosting IP with 5,000
  * unrelated names; the seed was seen as SNI on a CDN certificate served
  * by 300 IPs; 198.51.100.10:8443 serves a default "localhost"
- * certificate seen on 2,000 more IPs; a year ago the seed resolved to
+ * certificate seen on 2,000 more IPs; the seed resolves to 192.0.2.90,
+ * which hosted 150 names more than a year ago and 5 now; a year ago the seed resolved to
  * 192.0.2.200 (then hosting old-parking.example) and the actor
  * certificate was seen on 198.51.100.99.
  */
@@ -180,6 +181,17 @@ static inline int scn_build(const char *dir)
 	for (int i = 0; i < 4999; i++) {
 		snprintf(name, sizeof(name), "site%04d.shared-host.example", i);
 		scn_dns(&c, name, "192.0.2.80", now - 200 * d, now - 1 * d);
+	}
+	/* an IP that hosted 150 names a year and more ago and 5 now (the seed
+	 * among them): shared hosting over all time, not within the last month */
+	scn_dns(&c, "login-verify.duckdns.org", "192.0.2.90", now - 8 * d, now - 2 * d);
+	for (int i = 0; i < 150; i++) {
+		snprintf(name, sizeof(name), "oldsite%03d.reused-host.example", i);
+		scn_dns(&c, name, "192.0.2.90", now - 500 * d, now - 400 * d);
+	}
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "fresh%d.reused-host.example", i);
+		scn_dns(&c, name, "192.0.2.90", now - 20 * d, now - 2 * d);
 	}
 	/* noise: a CDN certificate on 300 IPs, one of them seen for the seed */
 	static const char *const cdn_sans[] = { "cdn-provider.example", "*.cdn-provider.example",
