@@ -15,6 +15,9 @@
 
 #include "pivot_internal.h"
 
+/* Sightings read to date an SNI edge to a too-prevalent certificate. */
+#define SNI_SCAN_CAP 1024
+
 /* A neighbour found while expanding one node. */
 struct cand {
 	uint8_t etype;  /* enum pivot_edge_type */
@@ -44,6 +47,7 @@ struct run {
 	const char *match_name; /* SNI walk from the domain side */
 	struct cand *acc;
 	bool acc_found;
+	uint64_t scanned, scan_cap;
 	uint64_t counted, count_limit;
 	uint8_t last_ip[16];
 	bool shared_target;
@@ -218,6 +222,8 @@ static int cb_sni_match(const struct store_sighting *s, void *ctx)
 	struct run *x = ctx;
 	if (tick(x))
 		return STORE_STOP;
+	if (x->scan_cap != 0 && ++x->scanned > x->scan_cap)
+		return STORE_STOP;
 	for (unsigned i = 0; i < s->nsni; i++) {
 		char norm[STORE_NAME_BUF];
 		if (store_name_norm(s->sni[i], strlen(s->sni[i]), norm, false) != 0)
@@ -276,11 +282,27 @@ static int cb_domain_cert(const struct store_cert_ref *ref, unsigned kind, void 
 		memset(&acc, 0, sizeof(acc));
 		x->acc = &acc;
 		x->acc_found = false;
-		int err = store_sight_by_cert(x->rt, ref, &x->fence, cb_sni_match, x);
+		x->scanned = 0;
+		x->scan_cap = 0;
+		/* A certificate over max_cert_ips is noise that will not be
+		 * expanded: reading all its sightings (a CDN's are thousands) to
+		 * date this one edge would cost more than the rest of the pivot,
+		 * so only the first SNI_SCAN_CAP are read for the times. */
+		uint64_t ips = 0;
+		int err = store_prev_cert_ips(x->rt, ref, &ips);
 		if (err != 0)
 			return err;
-		if (!x->acc_found)
+		bool capped = x->p->max_cert_ips != 0 && ips > x->p->max_cert_ips;
+		if (capped)
+			x->scan_cap = SNI_SCAN_CAP;
+		err = store_sight_by_cert(x->rt, ref, &x->fence, cb_sni_match, x);
+		x->scan_cap = 0;
+		if (err != 0)
+			return err;
+		if (!x->acc_found && !(capped && x->scanned > SNI_SCAN_CAP))
 			return 0;
+		/* capped without a match: the index says the name was seen with
+		 * it; the edge stays, its times unknown */
 		struct cand *c = cand_push(x, PIVOT_EDGE_SNI, PIVOT_NODE_CERT, false);
 		if (c == NULL)
 			return x->cand_overflow ? STORE_STOP : -ENOMEM;
