@@ -714,7 +714,7 @@ static int node_measure(struct run *x, struct pivot_xnode *xn, bool seed)
 	return 0;
 }
 
-static int node_add(struct run *x, unsigned type, const char *value, const struct cand *c,
+static int node_add(struct run *x, unsigned type, const char *value,
 		    const struct store_cert_ref *ref, const uint8_t *ip, unsigned depth,
 		    unsigned *id)
 {
@@ -740,7 +740,6 @@ static int node_add(struct run *x, unsigned type, const char *value, const struc
 		xn->ref = *ref;
 	if (ip != NULL)
 		memcpy(xn->ip, ip, 16);
-	(void)c;
 	err = node_measure(x, xn, r->nnodes == 0);
 	if (err != 0)
 		return err;
@@ -845,7 +844,7 @@ static int seed_add(struct run *x, char *msg, size_t msgcap)
 		}
 		char v[STORE_NAME_BUF];
 		cert_value(&ref, v);
-		return node_add(x, PIVOT_NODE_CERT, v, NULL, &ref, NULL, 0, &id);
+		return node_add(x, PIVOT_NODE_CERT, v, &ref, NULL, 0, &id);
 	}
 	if (t == PIVOT_NODE_IP) {
 		if (store_addr_parse(s, len, ip) != 0) {
@@ -854,7 +853,7 @@ static int seed_add(struct run *x, char *msg, size_t msgcap)
 		}
 		char v[STORE_ADDR_BUF];
 		store_addr_format(ip, v);
-		return node_add(x, PIVOT_NODE_IP, v, NULL, NULL, ip, 0, &id);
+		return node_add(x, PIVOT_NODE_IP, v, NULL, ip, 0, &id);
 	}
 	char norm[STORE_NAME_BUF];
 	int err = store_name_norm(s, len, norm, false);
@@ -867,7 +866,7 @@ static int seed_add(struct run *x, char *msg, size_t msgcap)
 			 s);
 		return err;
 	}
-	return node_add(x, PIVOT_NODE_DOMAIN, norm, NULL, NULL, NULL, 0, &id);
+	return node_add(x, PIVOT_NODE_DOMAIN, norm, NULL, NULL, 0, &id);
 }
 
 /* ---- the walk ------------------------------------------------------------ */
@@ -908,7 +907,7 @@ static int expand_one(struct run *x, size_t i, bool *stop)
 				break;
 			}
 			unsigned id;
-			err = node_add(x, c->ntype, c->value, c, &c->ref, c->ip, cur.n.depth + 1, &id);
+			err = node_add(x, c->ntype, c->value, &c->ref, c->ip, cur.n.depth + 1, &id);
 			if (err != 0)
 				return err;
 			nb = (long)id;
