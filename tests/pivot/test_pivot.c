@@ -212,7 +212,7 @@ static void test_hunt(void)
 		T_CHECK(find(r, PIVOT_NODE_DOMAIN, names[i]) != NULL);
 	static const char *const ips[] = { "198.51.100.10", "203.0.113.21", "203.0.113.22",
 					   "203.0.113.23",  "203.0.113.24", "203.0.113.25",
-					   "203.0.113.40" };
+					   "203.0.113.40",  "2001:db8::23" };
 	for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
 		const struct pivot_node *n = find(r, PIVOT_NODE_IP, ips[i]);
 		T_CHECK(n != NULL && n->pruned == NULL);
@@ -268,7 +268,7 @@ static void test_hunt(void)
 	T_CHECK(n != NULL && (SCN_NOW - n->last_seen) / SCN_DAY == 365);
 	T_CHECK(find(r, PIVOT_NODE_DOMAIN, "old-parking.example") != NULL);
 	T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.99") != NULL);
-	T_EQ_INT(pivot_node_count(r), 23);
+	T_EQ_INT(pivot_node_count(r), 24);
 
 	/* edges carry the underlying sighting */
 	bool found = false;
@@ -536,6 +536,8 @@ static void test_renderers(void)
 		if (strcmp(t, "relationship") == 0 &&
 		    strcmp(json_string_value(json_object_get(v, "relationship_type")), "resolves-to") == 0)
 			saw_rel = true;
+		if (strcmp(t, "ipv6-addr") == 0)
+			T_EQ_STR(json_string_value(json_object_get(v, "value")), "2001:db8::23");
 		if (strcmp(t, "x509-certificate") == 0 &&
 		    json_object_get(json_object_get(v, "hashes"), "SHA-256") != NULL)
 			saw_x509 = true;
