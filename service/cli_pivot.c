@@ -102,9 +102,15 @@ int svc_cmd_pivot(int argc, char **argv)
 	enum fmt fmt = FMT_JSON;
 	char msg[256];
 	/* --now first, so that relative --since/--until count from it */
-	for (int i = 1; i + 1 < argc; i++) {
-		if (strcmp(argv[i], "--now") == 0 &&
-		    pivot_params_set(&p, "now", argv[i + 1], msg, sizeof(msg)) != 0) {
+	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
+		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc)
+			v = argv[i + 1];
+		else if (strncmp(argv[i], "--now=", 6) == 0)
+			v = argv[i] + 6;
+		else if (strcmp(argv[i], "--") == 0)
+			break;
+		if (v != NULL && pivot_params_set(&p, "now", v, msg, sizeof(msg)) != 0) {
 			fprintf(stderr, "infrapivot pivot: --%s\n", msg);
 			return 2;
 		}
