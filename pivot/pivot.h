@@ -47,7 +47,10 @@ void pivot_params_init(struct pivot_params *p);
  * HTTP (max_ip_domains, underscores) spell it: seed, type, depth, since,
  * until, edges, max_ip_domains, max_cert_ips, max_domain_ips, max_san,
  * max_nodes, max_ms, now.  Returns 0, 1 for an unknown name, or
- * STORE_E* with msg naming the parameter and the problem. */
+ * STORE_E* (or -EINVAL for a malformed number) with msg naming the
+ * parameter and the problem.  Relative since/until ("-7d") count from
+ * p->now when it was set before them, else from the current time.
+ * The noise limits accept 0 (limit off). */
 int pivot_params_set(struct pivot_params *p, const char *name, const char *value, char *msg,
 		     size_t msgcap);
 /* Added: checks across parameters (seed given, since <= until).  Returns

@@ -382,6 +382,25 @@ static void test_seeds_and_edges(void)
 	r = run("0123456789abcdef0123456789abcdef01234567", "type", "domain", NULL);
 	T_CHECK(r != NULL && pivot_node_at(r, 0)->type == PIVOT_NODE_DOMAIN);
 	pivot_result_free(r);
+	/* depth 0: the seed alone; names are normalised; IPv6 and colon hashes */
+	r = run("Login-Verify.DuckDNS.org.", "depth", "0", NULL);
+	T_CHECK(r != NULL && pivot_node_count(r) == 1 && pivot_edge_count(r) == 0);
+	T_CHECK(r != NULL && strcmp(pivot_node_at(r, 0)->value, "login-verify.duckdns.org") == 0);
+	T_CHECK(r != NULL && pivot_node_at(r, 0)->degree == 4);
+	pivot_result_free(r);
+	r = run("2001:DB8:0::23", "depth", "1", NULL);
+	T_CHECK(r != NULL && strcmp(pivot_node_at(r, 0)->value, "2001:db8::23") == 0);
+	T_CHECK(r != NULL && find(r, PIVOT_NODE_DOMAIN, "cdn-update-service.xyz") != NULL);
+	pivot_result_free(r);
+	char colons[64];
+	size_t o = 0;
+	for (size_t k = 0; k < 40; k += 2)
+		o += (size_t)snprintf(colons + o, sizeof(colons) - o, "%s%c%c", k ? ":" : "",
+				      actor[k] - 32 * (actor[k] >= 'a'), actor[k + 1]);
+	r = run(colons, "depth", "1", NULL);
+	T_CHECK(r != NULL && strcmp(pivot_node_at(r, 0)->value, actor) == 0);
+	T_CHECK(r != NULL && pivot_node_count(r) > 5);
+	pivot_result_free(r);
 	/* DNS edges only: no certificates */
 	r = run("login-verify.duckdns.org", "depth", "4", "edges", "resolves,cname", NULL);
 	T_CHECK(r != NULL);
@@ -572,6 +591,105 @@ static void test_renderers(void)
 	pivot_result_free(b);
 }
 
+/* Small database for the rules the hunt does not reach: a CNAME target
+ * shared by many names, and window-aware pruning of certificates and
+ * fast-flux names. */
+static int build_rules(const char *dir)
+{
+	const int64_t now = SCN_NOW, d = SCN_DAY;
+	static struct store_cert_meta m;
+	struct scn c = { .cap = 512 };
+	int err = store_open(&c.s, dir, STORE_NOSYNC, 0);
+	if (err != 0)
+		return err;
+	c.obs = calloc(c.cap, sizeof(*c.obs));
+	char name[64], ip[48];
+	scn_cname(&c, "a.rules.example", "ghs.hosting.example", now - 5 * d, now - d);
+	for (int i = 0; i < 150; i++) {
+		snprintf(name, sizeof(name), "tenant%03d.example", i);
+		scn_cname(&c, name, "ghs.hosting.example", now - 5 * d, now - d);
+	}
+	scn_dns(&c, "ghs.hosting.example", "192.0.2.1", now - 5 * d, now - d);
+	/* b.rules.example: on 203.0.113.9, whose certificate was on 60 IPs a
+	 * year ago and is on 3 now; and a CNAME of flux.example, which had 60
+	 * IPs a year ago and 2 now */
+	scn_dns(&c, "b.rules.example", "203.0.113.9", now - 5 * d, now - d);
+	scn_meta(&m, "rules-cert", "CN=b.rules.example", "CN=b.rules.example", "07", NULL,
+		 now - 900 * d, now + 900 * d);
+	scn_sight(&c, &m, true, "203.0.113.9", 443, NULL, now - 5 * d, now - d);
+	for (int i = 0; i < 60; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%d", 100 + i);
+		scn_sight(&c, &m, false, ip, 443, NULL, now - 500 * d, now - 400 * d);
+		scn_dns(&c, "flux.example", ip, now - 500 * d, now - 400 * d);
+	}
+	scn_sight(&c, &m, false, "203.0.113.10", 443, NULL, now - 5 * d, now - d);
+	scn_sight(&c, &m, false, "203.0.113.11", 443, NULL, now - 5 * d, now - d);
+	scn_cname(&c, "b.rules.example.cdn.example", "flux.example", now - 5 * d, now - d);
+	scn_dns(&c, "flux.example", "203.0.113.12", now - 5 * d, now - d);
+	scn_dns(&c, "flux.example", "203.0.113.13", now - 5 * d, now - d);
+	scn_cname(&c, "b.rules.example", "b.rules.example.cdn.example", now - 5 * d, now - d);
+	scn_flush(&c);
+	err = c.err;
+	free(c.obs);
+	store_close(c.s);
+	return err;
+}
+
+static void test_rules(void)
+{
+	store_t *keep = db;
+	const char *dir = t_tmpdir();
+	T_EQ_INT(build_rules(dir), 0);
+	T_EQ_INT(store_open(&db, dir, STORE_RDONLY, 0), 0);
+	struct pivot_result *r = run("a.rules.example", "depth", "3", NULL);
+	T_CHECK(r != NULL);
+	if (r != NULL) {
+		const struct pivot_node *n = find(r, PIVOT_NODE_DOMAIN, "ghs.hosting.example");
+		T_CHECK(n != NULL && n->pruned != NULL &&
+			strcmp(n->pruned, "shared_cname_target") == 0);
+		T_CHECK(!has_value_prefix(r, "tenant"));
+		T_CHECK(find(r, PIVOT_NODE_IP, "192.0.2.1") == NULL);
+		pivot_result_free(r);
+	}
+	/* the seed is expanded however many names alias it */
+	r = run("ghs.hosting.example", "depth", "1", NULL);
+	T_CHECK(r != NULL && pivot_node_count(r) == 153);
+	pivot_result_free(r);
+
+	char cert[41];
+	hex_of("rules-cert", cert);
+	/* all time: the certificate and the name are noise */
+	r = run("b.rules.example", "depth", "3", NULL);
+	T_CHECK(r != NULL);
+	if (r != NULL) {
+		const struct pivot_node *n = find(r, PIVOT_NODE_CERT, cert);
+		T_CHECK(n != NULL && n->pruned != NULL && strcmp(n->pruned, "cdn_or_default_cert") == 0);
+		T_EQ_INT(n ? n->degree : 0, 63);
+		n = find(r, PIVOT_NODE_DOMAIN, "flux.example");
+		T_CHECK(n != NULL && n->pruned != NULL &&
+			strcmp(n->pruned, "cdn_or_fast_flux_name") == 0);
+		T_EQ_INT(n ? n->degree : 0, 62);
+		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.10") == NULL);
+		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.12") == NULL);
+		pivot_result_free(r);
+	}
+	/* within the last month they are small: expanded */
+	r = run("b.rules.example", "depth", "3", "since", "-30d", NULL);
+	T_CHECK(r != NULL);
+	if (r != NULL) {
+		const struct pivot_node *n = find(r, PIVOT_NODE_CERT, cert);
+		T_CHECK(n != NULL && n->pruned == NULL);
+		n = find(r, PIVOT_NODE_DOMAIN, "flux.example");
+		T_CHECK(n != NULL && n->pruned == NULL);
+		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.10") != NULL);
+		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.12") != NULL);
+		T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.100") == NULL);
+		pivot_result_free(r);
+	}
+	store_close(db);
+	db = keep;
+}
+
 int main(void)
 {
 	const char *dir = t_tmpdir();
@@ -586,6 +704,7 @@ int main(void)
 	test_seeds_and_edges();
 	test_budgets();
 	test_renderers();
+	test_rules();
 	store_close(db);
 	return t_done();
 }
