@@ -1,6 +1,6 @@
 /*
- * pivot_internal.h - the result structure, shared by the engine and the
- * renderers of the pivot module only.
+ * pivot_internal.h - the result structure and the engine's working state,
+ * shared by the files of the pivot module only.
  */
 #ifndef INFRAPIVOT_PIVOT_INTERNAL_H
 #define INFRAPIVOT_PIVOT_INTERNAL_H
