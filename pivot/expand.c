@@ -150,26 +150,22 @@ static int expand_one(struct pivot_run *x, size_t i, bool *stop)
 	return 0;
 }
 
-/* Times over the edges that touch a node (SAN edges, which carry a
- * certificate's validity rather than a sighting, only when nothing else
- * does), ports of IPs, and the provenance paths. */
+/* Times over the sightings that touch a node: san edges carry a
+ * certificate's validity, not a sighting (it may end years ahead), so a
+ * node touched by nothing else has no seen times.  Also ports of IPs, and
+ * the provenance paths. */
 static int finalize(struct pivot_result *r)
 {
 	size_t n = r->nnodes;
-	int64_t(*san)[2] = calloc(n ? n : 1, sizeof(*san));
-	if (san == NULL)
-		return -ENOMEM;
 	for (size_t i = 0; i < r->nedges; i++) {
 		const struct pivot_edge *e = &r->edges[i];
 		unsigned ends[2] = { e->src, e->dst };
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; e->type != PIVOT_EDGE_SAN && k < 2; k++) {
 			struct pivot_node *nd = &r->nodes[ends[k]].n;
-			int64_t *tf = e->type == PIVOT_EDGE_SAN ? &san[ends[k]][0] : &nd->first_seen;
-			int64_t *tl = e->type == PIVOT_EDGE_SAN ? &san[ends[k]][1] : &nd->last_seen;
-			if (e->first_seen != 0 && (*tf == 0 || e->first_seen < *tf))
-				*tf = e->first_seen;
-			if (e->last_seen > *tl)
-				*tl = e->last_seen;
+			if (e->first_seen != 0 && (nd->first_seen == 0 || e->first_seen < nd->first_seen))
+				nd->first_seen = e->first_seen;
+			if (e->last_seen > nd->last_seen)
+				nd->last_seen = e->last_seen;
 		}
 		if (e->type == PIVOT_EDGE_SERVES) {
 			struct pivot_node *ipn = &r->nodes[e->src].n;
@@ -188,15 +184,10 @@ static int finalize(struct pivot_result *r)
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct pivot_node *nd = &r->nodes[i].n;
-		if (nd->first_seen == 0 && nd->last_seen == 0) {
-			nd->first_seen = san[i][0];
-			nd->last_seen = san[i][1];
-		}
 		total += nd->depth;
 		if (nd->pruned != NULL)
 			r->pruned++;
 	}
-	free(san);
 	r->paths = malloc((total ? total : 1) * sizeof(unsigned));
 	if (r->paths == NULL)
 		return -ENOMEM;

@@ -62,7 +62,7 @@ struct pivot_node {
 	enum pivot_node_type type;
 	char value[STORE_NAME_BUF + 8]; /* name, canonical address, or hex hash */
 	unsigned depth;
-	int64_t first_seen, last_seen;  /* over the edges that touch it */
+	int64_t first_seen, last_seen;  /* over the edges that touch it (not san: 0 if only san) */
 	uint64_t degree;                /* prevalence: names on an IP, IPs of a name/cert, SANs */
 	const char *pruned;             /* NULL, or the reason it was not expanded */
 	unsigned *path; unsigned path_len; /* edge ids from the seed */

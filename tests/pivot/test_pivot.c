@@ -222,6 +222,10 @@ static void test_hunt(void)
 	T_CHECK(c1 != NULL && c1->has_sha1 && c1->has_sha256 && c1->cert_has_meta);
 	T_CHECK(c1 != NULL && strcmp(c1->subject, "CN=login-verify.duckdns.org") == 0);
 	T_CHECK(find(r, PIVOT_NODE_CERT, actor2) != NULL);
+	/* named in a certificate only: a validity period is not a sighting */
+	const struct pivot_node *sano = find(r, PIVOT_NODE_DOMAIN, "mail.secure-mail-login.top");
+	T_CHECK(sano != NULL && sano->first_seen == 0 && sano->last_seen == 0);
+	T_CHECK(c1 != NULL && c1->last_seen == SCN_NOW - SCN_DAY);
 
 	/* the seed and the node it was found from */
 	const struct pivot_node *seed = pivot_node_at(r, 0);
