@@ -152,7 +152,7 @@ static int node_measure(struct pivot_run *x, struct pivot_xnode *xn, bool seed)
 	struct pivot_node *n = &xn->n;
 	const struct pivot_params *p = x->p;
 	int err = 0;
-	uint64_t limit = 0;
+	uint64_t limit = UINT64_MAX;
 	const char *reason = NULL;
 	switch (n->type) {
 	case PIVOT_NODE_DOMAIN:
@@ -209,7 +209,7 @@ static int node_measure(struct pivot_run *x, struct pivot_xnode *xn, bool seed)
 	}
 	if (err != 0 || seed)
 		return err;
-	if (limit != 0 && n->degree > limit) {
+	if (n->degree > limit) {
 		bool over;
 		err = window_over(x, xn, limit, &over);
 		if (err != 0)
@@ -219,7 +219,7 @@ static int node_measure(struct pivot_run *x, struct pivot_xnode *xn, bool seed)
 			return 0;
 		}
 	}
-	if (n->type == PIVOT_NODE_CERT && p->max_san != 0 && n->san_count > p->max_san)
+	if (n->type == PIVOT_NODE_CERT && n->san_count > p->max_san)
 		n->pruned = "multi_tenant_cert";
 	return 0;
 }

@@ -162,7 +162,7 @@ static int cb_domain_target(const struct store_rr *rr, void *ctx)
 		return 0;
 	x->counted++;
 	/* many names aliased to one: a shared service, not infrastructure */
-	if (!x->is_seed && x->count_limit != 0 && x->counted > x->count_limit) {
+	if (!x->is_seed && x->counted > x->count_limit) {
 		x->shared_target = true;
 		return STORE_STOP;
 	}
@@ -252,7 +252,7 @@ static int cb_domain_cert(const struct store_cert_ref *ref, unsigned kind, void 
 		int err = store_prev_cert_ips(x->rt, ref, &ips);
 		if (err != 0)
 			return err;
-		bool capped = x->p->max_cert_ips != 0 && ips > x->p->max_cert_ips;
+		bool capped = ips > x->p->max_cert_ips;
 		if (capped)
 			x->scan_cap = SNI_SCAN_CAP;
 		err = store_sight_by_cert(x->rt, ref, &x->fence, cb_sni_match, x);

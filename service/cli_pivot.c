@@ -42,7 +42,7 @@ static void pivot_usage(FILE *f)
 		"  --max-domain-ips N      a name on more IPs is a CDN/fast-flux name (default 50)\n"
 		"  --max-san N             a certificate with more SAN names is multi-tenant\n"
 		"                          (default 80)\n"
-		"                          0 switches a noise limit off\n"
+		"                          (up to 4294967295; a large value lifts a limit)\n"
 		"  --max-nodes N           stop after N nodes (default 500, at most 10000)\n"
 		"  --max-ms N              stop after N milliseconds (default 2000)\n"
 		"                          a result cut by a budget says truncated and which\n"

@@ -415,8 +415,8 @@ static void test_seeds_and_edges(void)
 		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.21") == NULL);
 		pivot_result_free(r);
 	}
-	/* limits off: the shared IP is walked (and the node budget stops it) */
-	r = run("login-verify.duckdns.org", "depth", "2", "max_ip_domains", "0", NULL);
+	/* a lifted limit: the shared IP is walked (and the node budget stops it) */
+	r = run("login-verify.duckdns.org", "depth", "2", "max_ip_domains", "4294967295", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		const char *budget = NULL;
@@ -426,12 +426,21 @@ static void test_seeds_and_edges(void)
 		T_EQ_STR(budget, "max_nodes");
 		pivot_result_free(r);
 	}
-	/* a tighter SAN limit prunes the CDN certificate from the IP side too */
-	r = run("login-verify.duckdns.org", "depth", "2", "max_san", "0", NULL);
+	/* 0 is a limit like any other: every linked node is over it */
+	r = run("login-verify.duckdns.org", "depth", "2", "max_ip_domains", "0", "max_cert_ips",
+		"0", "max_domain_ips", "0", NULL);
 	T_CHECK(r != NULL && !pivot_truncated(r, NULL));
-	pivot_result_free(r);
-	r = run("login-verify.duckdns.org", "depth", "2", "max_cert_ips", "0", "max_san", "1",
-		NULL);
+	if (r != NULL) {
+		for (size_t k = 1; k < pivot_node_count(r); k++) {
+			const struct pivot_node *n = pivot_node_at(r, k);
+			T_CHECK(n->depth == 1);
+			T_CHECK((n->pruned != NULL) == (n->degree > 0));
+		}
+		pivot_result_free(r);
+	}
+	/* a tighter SAN limit prunes the CDN certificate (lifted IP limit) */
+	r = run("login-verify.duckdns.org", "depth", "2", "max_cert_ips", "4294967295", "max_san",
+		"1", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		char cdn[41];
@@ -464,8 +473,9 @@ static void test_budgets(void)
 		pivot_result_free(r);
 	}
 	/* a time budget of 1 ms cannot walk 5,000 names and all behind them */
-	r = run("192.0.2.80", "depth", "6", "max_ip_domains", "0", "max_cert_ips", "0",
-		"max_domain_ips", "0", "max_san", "0", "max_nodes", "10000", "max_ms", "1", NULL);
+	r = run("192.0.2.80", "depth", "6", "max_ip_domains", "4294967295", "max_cert_ips",
+		"4294967295", "max_domain_ips", "4294967295", "max_san", "4294967295", "max_nodes",
+		"10000", "max_ms", "1", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		T_CHECK(pivot_truncated(r, &budget));
