@@ -1,0 +1,352 @@
+/*
+ * expand.c - the pivot engine: breadth-first expansion from a seed over
+ * the store's indexes, with noise control, budgets and provenance.
+ *
+ * Determinism: nodes are expanded in id order (breadth-first), and the
+ * neighbours found for one node are sorted before they are added, so ids
+ * and output depend only on the database and the parameters (and on the
+ * clock only when the max_ms budget is hit).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pivot_internal.h"
+
+/* Edges are bounded with the node budget: at most this many per node. */
+#define PIVOT_EDGES_PER_NODE 64
+
+/* ---- seed ------------------------------------------------------------------------- */
+
+static int seed_add(struct pivot_run *x, char *msg, size_t msgcap)
+{
+	const struct pivot_params *p = x->p;
+	const char *s = p->seed;
+	size_t len = strlen(s);
+	enum pivot_node_type t = p->seed_type;
+	uint8_t hash[32];
+	size_t hlen = 0;
+	uint8_t ip[16];
+	if (t == PIVOT_NODE_AUTO) {
+		if (store_hash_parse(s, len, hash, &hlen) == 0)
+			t = PIVOT_NODE_CERT;
+		else if (store_addr_parse(s, len, ip) == 0)
+			t = PIVOT_NODE_IP;
+		else
+			t = PIVOT_NODE_DOMAIN;
+	}
+	unsigned id;
+	if (t == PIVOT_NODE_CERT) {
+		if (store_hash_parse(s, len, hash, &hlen) != 0) {
+			snprintf(msg, msgcap,
+				 "seed: '%.80s' is not a certificate SHA-1 or SHA-256 (40 or 64 hex "
+				 "digits)",
+				 s);
+			return STORE_EBADHASH;
+		}
+		struct store_cert_ref ref;
+		int err = store_cert_resolve(x->rt, hash, hlen, &ref);
+		if (err == STORE_ENOTFOUND) {
+			/* unknown to the store: the seed alone, under the given hash */
+			memset(&ref, 0, sizeof(ref));
+			ref.kind = hlen == 20 ? 1 : 2;
+			memcpy(ref.hash, hash, hlen);
+		} else if (err != 0) {
+			snprintf(msg, msgcap, "%s", store_strerror(err));
+			return err;
+		}
+		char v[STORE_NAME_BUF];
+		pivot_cert_value(&ref, v);
+		return pivot_node_add(x, PIVOT_NODE_CERT, v, &ref, NULL, 0, &id);
+	}
+	if (t == PIVOT_NODE_IP) {
+		if (store_addr_parse(s, len, ip) != 0) {
+			snprintf(msg, msgcap, "seed: '%.80s' is not an IPv4 or IPv6 address", s);
+			return STORE_EBADADDR;
+		}
+		char v[STORE_ADDR_BUF];
+		store_addr_format(ip, v);
+		return pivot_node_add(x, PIVOT_NODE_IP, v, NULL, ip, 0, &id);
+	}
+	char norm[STORE_NAME_BUF];
+	int err = store_name_norm(s, len, norm, false);
+	if (err != 0) {
+		snprintf(msg, msgcap,
+			 p->seed_type == PIVOT_NODE_AUTO
+				 ? "seed: '%.80s' is not a domain name, an IP address, or a "
+				   "certificate SHA-1/SHA-256"
+				 : "seed: '%.80s' is not a valid domain name",
+			 s);
+		return err;
+	}
+	return pivot_node_add(x, PIVOT_NODE_DOMAIN, norm, NULL, NULL, 0, &id);
+}
+
+/* ---- the walk ------------------------------------------------------------ */
+
+static int expand_one(struct pivot_run *x, size_t i, bool *stop)
+{
+	struct pivot_result *r = x->r;
+	x->nc = 0;
+	x->is_seed = i == 0;
+	x->shared_target = false;
+	int err = 0;
+	/* a copy: adding nodes below may move the array */
+	struct pivot_xnode cur = r->nodes[i];
+	switch (cur.n.type) {
+	case PIVOT_NODE_DOMAIN: err = pivot_walk_domain(x, &cur); break;
+	case PIVOT_NODE_IP: err = pivot_walk_ip(x, &cur); break;
+	case PIVOT_NODE_CERT: err = pivot_walk_cert(x, &cur); break;
+	default: break;
+	}
+	if (err != 0)
+		return err;
+	if (x->shared_target) {
+		r->nodes[i].n.pruned = "shared_cname_target";
+		return 0;
+	}
+	r->nodes[i].expanded = true;
+	r->expanded++;
+	pivot_cand_sort_merge(x);
+	for (size_t k = 0; k < x->nc; k++) {
+		const struct pivot_cand *c = &x->c[k];
+		if (r->nedges >= (size_t)x->p->max_nodes * PIVOT_EDGES_PER_NODE) {
+			r->truncated = true;
+			r->budget = "max_nodes";
+			*stop = true;
+			break;
+		}
+		long nb = pivot_node_find(r, c->ntype, c->value);
+		bool fresh = nb < 0;
+		if (fresh) {
+			if (r->nnodes >= x->p->max_nodes) {
+				r->truncated = true;
+				r->budget = "max_nodes";
+				*stop = true;
+				break;
+			}
+			unsigned id;
+			err = pivot_node_add(x, c->ntype, c->value, &c->ref, c->ip, cur.n.depth + 1, &id);
+			if (err != 0)
+				return err;
+			nb = (long)id;
+		}
+		unsigned src = c->nb_is_src ? (unsigned)nb : (unsigned)i;
+		unsigned dst = c->nb_is_src ? (unsigned)i : (unsigned)nb;
+		unsigned eid;
+		bool added;
+		err = pivot_edge_add(r, c, src, dst, &eid, &added);
+		if (err != 0)
+			return err;
+		if (fresh)
+			r->nodes[nb].parent_edge = eid;
+	}
+	if (x->cand_overflow && !r->truncated) {
+		r->truncated = true;
+		r->budget = "max_nodes";
+	}
+	return 0;
+}
+
+/* Times over the sightings that touch a node: san edges carry a
+ * certificate's validity, not a sighting (it may end years ahead), so a
+ * node touched by nothing else has no seen times.  Also ports of IPs, and
+ * the provenance paths. */
+static int finalize(struct pivot_result *r)
+{
+	size_t n = r->nnodes;
+	for (size_t i = 0; i < r->nedges; i++) {
+		const struct pivot_edge *e = &r->edges[i];
+		unsigned ends[2] = { e->src, e->dst };
+		for (int k = 0; e->type != PIVOT_EDGE_SAN && k < 2; k++) {
+			struct pivot_node *nd = &r->nodes[ends[k]].n;
+			if (e->first_seen != 0 && (nd->first_seen == 0 || e->first_seen < nd->first_seen))
+				nd->first_seen = e->first_seen;
+			if (e->last_seen > nd->last_seen)
+				nd->last_seen = e->last_seen;
+		}
+		if (e->type == PIVOT_EDGE_SERVES) {
+			struct pivot_node *ipn = &r->nodes[e->src].n;
+			unsigned j = 0;
+			while (j < ipn->nports && ipn->ports[j] < e->port)
+				j++;
+			if ((j == ipn->nports || ipn->ports[j] != e->port) &&
+			    ipn->nports < sizeof(ipn->ports) / sizeof(ipn->ports[0])) {
+				memmove(ipn->ports + j + 1, ipn->ports + j,
+					(ipn->nports - j) * sizeof(ipn->ports[0]));
+				ipn->ports[j] = e->port;
+				ipn->nports++;
+			}
+		}
+	}
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pivot_node *nd = &r->nodes[i].n;
+		total += nd->depth;
+		if (nd->pruned != NULL)
+			r->pruned++;
+	}
+	r->paths = malloc((total ? total : 1) * sizeof(unsigned));
+	if (r->paths == NULL)
+		return -ENOMEM;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pivot_xnode *xn = &r->nodes[i];
+		xn->n.path = r->paths + o;
+		xn->n.path_len = xn->n.depth;
+		if (xn->n.depth > 0) {
+			const struct pivot_edge *e = &r->edges[xn->parent_edge];
+			unsigned parent = e->src == i ? e->dst : e->src;
+			const struct pivot_node *pn = &r->nodes[parent].n;
+			memcpy(xn->n.path, pn->path, pn->path_len * sizeof(unsigned));
+			xn->n.path[pn->path_len] = xn->parent_edge;
+		}
+		o += xn->n.depth;
+	}
+	return 0;
+}
+
+int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **out, char *msg,
+	      size_t msgcap)
+{
+	*out = NULL;
+	if (msgcap > 0)
+		msg[0] = '\0';
+	int err = pivot_params_check(p, msg, msgcap);
+	if (err != 0)
+		return err;
+	struct pivot_result *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	r->params = *p;
+	if (r->params.now == 0)
+		r->params.now = (int64_t)time(NULL);
+	struct pivot_run x;
+	memset(&x, 0, sizeof(x));
+	x.r = r;
+	x.p = &r->params;
+	store_fence_init(&x.fence);
+	x.fence.since = p->since;
+	x.fence.until = p->until;
+	x.windowed = p->since != INT64_MIN || p->until != INT64_MAX;
+	x.maxc = 4 * (size_t)p->max_nodes + 4096;
+	clock_gettime(CLOCK_MONOTONIC, &x.t0);
+
+	err = store_read_begin(s, &x.rt);
+	if (err != 0) {
+		snprintf(msg, msgcap, "%s", store_strerror(err));
+		goto free_result;
+	}
+	err = seed_add(&x, msg, msgcap);
+	if (err != 0)
+		goto end_read;
+	bool stop = false;
+	for (size_t i = 0; i < r->nnodes && !stop; i++) {
+		const struct pivot_node *n = &r->nodes[i].n;
+		if (n->depth >= p->depth)
+			break; /* breadth-first: every later node is as deep */
+		if (n->pruned != NULL)
+			continue;
+		if (pivot_over_time(&x))
+			break;
+		err = expand_one(&x, i, &stop);
+		if (err != 0) {
+			snprintf(msg, msgcap, "%s", store_strerror(err));
+			goto end_read;
+		}
+		if (x.timed_out)
+			break;
+	}
+	if (x.timed_out) {
+		r->truncated = true;
+		r->budget = "max_ms";
+	}
+	store_read_end(x.rt);
+	x.rt = NULL;
+	err = finalize(r);
+	if (err != 0) {
+		snprintf(msg, msgcap, "%s", store_strerror(err));
+		goto free_result;
+	}
+	free(x.c);
+	*out = r;
+	return 0;
+
+end_read:
+	store_read_end(x.rt);
+free_result:
+	free(x.c);
+	pivot_result_free(r);
+	return err;
+}
+
+void pivot_result_free(struct pivot_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->nodes);
+	free(r->edges);
+	free(r->node_ix);
+	free(r->edge_ix);
+	free(r->paths);
+	free(r);
+}
+
+size_t pivot_node_count(const struct pivot_result *r)
+{
+	return r->nnodes;
+}
+
+const struct pivot_node *pivot_node_at(const struct pivot_result *r, size_t i)
+{
+	return i < r->nnodes ? &r->nodes[i].n : NULL;
+}
+
+size_t pivot_edge_count(const struct pivot_result *r)
+{
+	return r->nedges;
+}
+
+const struct pivot_edge *pivot_edge_at(const struct pivot_result *r, size_t i)
+{
+	return i < r->nedges ? &r->edges[i] : NULL;
+}
+
+bool pivot_truncated(const struct pivot_result *r, const char **budget)
+{
+	if (budget != NULL)
+		*budget = r->budget;
+	return r->truncated;
+}
+
+const struct pivot_params *pivot_result_params(const struct pivot_result *r)
+{
+	return &r->params;
+}
+
+void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *n, char *out,
+			 size_t cap)
+{
+	const struct pivot_params *p = &r->params;
+	unsigned long long d = (unsigned long long)n->degree;
+	const char *reason = n->pruned ? n->pruned : "";
+	if (strcmp(reason, "shared_hosting") == 0)
+		snprintf(out, cap, "%llu names on this IP > max_ip_domains %llu", d,
+			 (unsigned long long)p->max_ip_domains);
+	else if (strcmp(reason, "cdn_or_default_cert") == 0)
+		snprintf(out, cap, "served on %llu IPs > max_cert_ips %llu", d,
+			 (unsigned long long)p->max_cert_ips);
+	else if (strcmp(reason, "cdn_or_fast_flux_name") == 0)
+		snprintf(out, cap, "resolves to %llu IPs > max_domain_ips %llu", d,
+			 (unsigned long long)p->max_domain_ips);
+	else if (strcmp(reason, "multi_tenant_cert") == 0)
+		snprintf(out, cap, "%llu SAN names > max_san %llu",
+			 (unsigned long long)n->san_count, (unsigned long long)p->max_san);
+	else if (strcmp(reason, "shared_cname_target") == 0)
+		snprintf(out, cap, "more than %llu names are CNAMEs of it (max_ip_domains)",
+			 (unsigned long long)p->max_ip_domains);
+	else if (cap > 0)
+		out[0] = '\0';
+}

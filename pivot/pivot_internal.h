@@ -1,0 +1,128 @@
+/*
+ * pivot_internal.h - the result structure and the engine's working state,
+ * shared by the files of the pivot module only.
+ */
+#ifndef INFRAPIVOT_PIVOT_INTERNAL_H
+#define INFRAPIVOT_PIVOT_INTERNAL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "pivot.h"
+
+/* A node with what the engine needs to expand it. */
+struct pivot_xnode {
+	struct pivot_node n;
+	struct store_cert_ref ref; /* certificates */
+	uint8_t ip[16];            /* IPs */
+	unsigned parent_edge;      /* valid when n.depth > 0 */
+	bool expanded;
+};
+
+struct pivot_result {
+	struct pivot_params params; /* now resolved */
+	struct pivot_xnode *nodes;
+	size_t nnodes, capnodes;
+	struct pivot_edge *edges;
+	size_t nedges, capedges;
+	/* open-addressing indexes: slot holds id + 1, 0 is empty */
+	uint32_t *node_ix, *edge_ix;
+	size_t node_ix_cap, edge_ix_cap;
+	unsigned *paths; /* all node paths, one allocation */
+	bool truncated;
+	const char *budget; /* "max_nodes" or "max_ms" */
+	unsigned expanded, pruned, depth_reached;
+};
+
+/* A neighbour found while expanding one node. */
+struct pivot_cand {
+	uint8_t etype;  /* enum pivot_edge_type */
+	uint8_t ntype;  /* enum pivot_node_type of the neighbour */
+	bool nb_is_src; /* the neighbour is the edge's source */
+	uint16_t port;
+	int64_t tf, tl;
+	uint64_t count;
+	struct store_cert_ref ref;
+	uint8_t ip[16];
+	char value[STORE_NAME_BUF + 8];
+};
+
+/* One pivot in progress: the read transaction, budgets, the candidates
+ * of the node being expanded, and the state of the walk in progress. */
+struct pivot_run {
+	store_rtxn_t *rt;
+	struct pivot_result *r;
+	const struct pivot_params *p;
+	struct store_fence fence;
+	bool windowed;
+	struct timespec t0;
+	bool timed_out;
+	unsigned ticks;
+	struct pivot_cand *c;
+	size_t nc, capc, maxc;
+	bool cand_overflow;
+	/* the walk in progress */
+	const char *match_name; /* SNI walk from the domain side */
+	struct pivot_cand *acc;
+	bool acc_found;
+	uint64_t scanned, scan_cap;
+	uint64_t counted, count_limit;
+	uint8_t last_ip[16];
+	bool shared_target;
+	bool is_seed;
+};
+
+/* ---- walk.c ---- */
+/* Has the max_ms budget run out?  (sticky: sets x->timed_out) */
+bool pivot_over_time(struct pivot_run *x);
+/* Once per record a walk visits; true when the walk should stop. */
+bool pivot_tick(struct pivot_run *x);
+/* Neighbours of a node into x->c (0 or a store error). */
+int pivot_walk_domain(struct pivot_run *x, const struct pivot_xnode *xn);
+int pivot_walk_ip(struct pivot_run *x, const struct pivot_xnode *xn);
+int pivot_walk_cert(struct pivot_run *x, const struct pivot_xnode *xn);
+/* Sort the candidates and fold duplicates. */
+void pivot_cand_sort_merge(struct pivot_run *x);
+/* Hex of a certificate reference into out[65]. */
+void pivot_cert_value(const struct store_cert_ref *ref, char *out);
+
+/* ---- graph.c ---- */
+/* The id of the node (type, value), or -1. */
+long pivot_node_find(const struct pivot_result *r, unsigned type, const char *value);
+/* Add a node at depth: measures its degree, reads certificate metadata,
+ * applies the noise rules (not to the seed, node 0). */
+int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
+		   const struct store_cert_ref *ref, const uint8_t *ip, unsigned depth,
+		   unsigned *id);
+/* Add an edge from candidate c unless known; *id is the edge either way. */
+int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned src,
+		   unsigned dst, unsigned *id, bool *added);
+
+/* "5000 names on this IP > max_ip_domains 100" for a pruned node. */
+void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *n, char *out,
+			 size_t cap);
+
+/* A bounded text buffer (curl dynbuf): an append past max fails and the
+ * failure sticks; pivot_buf_finish then returns NULL. */
+struct pivot_buf {
+	char *p;
+	size_t len, cap, max;
+	bool failed;
+};
+int pivot_buf_init(struct pivot_buf *b, size_t max);
+void pivot_buf_printf(struct pivot_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pivot_buf_add(struct pivot_buf *b, const char *s, size_t n);
+/* The text (caller frees), or NULL after a failure (buffer released). */
+char *pivot_buf_finish(struct pivot_buf *b);
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+size_t pivot_utf8_len(const unsigned char *s, size_t n);
+/* Copy in into out[cap] with every invalid UTF-8 byte replaced by U+FFFD
+ * (jansson refuses strings that are not UTF-8). */
+void pivot_utf8_clean(const char *in, char *out, size_t cap);
+
+/* The STIX namespace for SCO ids. */
+extern const uint8_t pivot_stix_ns[16];
+
+#endif
