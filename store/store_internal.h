@@ -59,7 +59,7 @@ void store_drop_mapped(store_t *s);
 
 /* Map an LMDB error to a store error, remember the message. */
 int store_lmdb_err(int rc, const char *what);
-void store_set_error(const char *fmt, ...);
+void store_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Sticky-error wrappers: no-ops once w->err is set. */
 void w_put(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v, unsigned flags);
