@@ -307,6 +307,12 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 			return err;
 		}
 	}
+	const char *fmt = po->format ? po->format : o->format;
+	if (fmt != NULL && strcmp(fmt, "auto") != 0 && ingest_format_find(fmt) == NULL) {
+		msg_set(r, "format %s is not available in this build (known: %s)", fmt,
+			ingest_format_list());
+		return -EINVAL;
+	}
 	CURLU *u = curl_url();
 	if (u == NULL)
 		return -ENOMEM;
@@ -417,8 +423,11 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 	}
 	if (cr != CURLE_OK) {
 		err = INGEST_ETRANSFER;
-		msg_set(r, "%s: %s after %" PRIu64 " bytes; nothing recorded", name,
-			errbuf[0] ? errbuf : curl_easy_strerror(cr), x.bytes);
+		char got[64] = "";
+		if (x.bytes > 0)
+			snprintf(got, sizeof(got), " after %" PRIu64 " bytes", x.bytes);
+		msg_set(r, "%s: %s%s; nothing recorded", name,
+			errbuf[0] ? errbuf : curl_easy_strerror(cr), got);
 		goto free_curl;
 	}
 	if (fflush(x.spool) != 0) {

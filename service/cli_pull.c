@@ -230,6 +230,10 @@ int svc_cmd_pull(int argc, char **argv)
 				return 2;
 			}
 			o.format = optarg;
+			/* the Zeek parser may read JSON logs under its own name */
+			if (strcmp(optarg, "zeek-json") == 0 && !ingest_format_known(optarg) &&
+			    ingest_format_known("zeek"))
+				o.format = "zeek";
 			break;
 		case 's':
 			if (strlen(optarg) == 0 || strlen(optarg) >= STORE_SENSOR_MAX) {
@@ -401,7 +405,7 @@ int svc_cmd_pull(int argc, char **argv)
 			err = ingest_pull(s, &po, &o, &r);
 			if (err == 0 || pull_stop)
 				break;
-			fprintf(stderr, "infrapivot pull: %s\n", r.msg);
+			fprintf(stderr, "infrapivot pull: %s\n", r.msg[0] ? r.msg : ingest_strerror(err));
 			if (!ingest_pull_retryable(err, &r) || attempt >= retries)
 				break;
 			double wait;
