@@ -121,6 +121,7 @@ struct ingest_pull_opts {
 
 struct ingest_pull_result {
 	long http_status;         /* 0 when no response */
+	int curl_code;            /* CURLcode of the transfer */
 	double retry_after;       /* seconds from Retry-After, -1 when absent */
 	int saf_cond;             /* INGEST_SAF_* of the last condition line */
 	char msg[512];            /* what went wrong (or the SAF limited msg) */
@@ -138,7 +139,7 @@ struct ingest_pull_result {
 int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct ingest_opts *o,
 		struct ingest_pull_result *r);
 /* True when a failed pull is worth retrying (5xx, 429, 408, transfer
- * errors, truncated streams). */
+ * errors but certificate verification and bad URLs, truncated streams). */
 bool ingest_pull_retryable(int err, const struct ingest_pull_result *r);
 /* Read checkpoint `name` (-1 when none).  Returns 0 or a store error. */
 int ingest_pull_checkpoint_get(store_t *s, const char *name, int64_t *out);
@@ -162,7 +163,8 @@ struct ingest_probe_result {
 /* Connect to ip:port (sockaddr from getaddrinfo), send sni when not NULL
  * or empty, accept any certificate and fill r.  timeout_ms bounds the
  * connect and the handshake each.  Returns 0 or -1 with r->error set.
- * Free r with ingest_probe_result_free(). */
+ * Free r with ingest_probe_result_free().  Thread-safe; the process
+ * should ignore SIGPIPE (a peer may close mid-handshake). */
 int ingest_probe(const void *sa, size_t salen, const char *sni, int timeout_ms,
 		 struct ingest_probe_result *r);
 void ingest_probe_result_free(struct ingest_probe_result *r);

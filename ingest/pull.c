@@ -191,7 +191,24 @@ int ingest_pull_checkpoint_get(store_t *s, const char *name, int64_t *out)
 
 bool ingest_pull_retryable(int err, const struct ingest_pull_result *r)
 {
-	if (err == INGEST_ETRANSFER || err == INGEST_ETRUNCATED)
+	if (err == INGEST_ETRANSFER) {
+		/* asking again will not change the answer */
+		switch (r->curl_code) {
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CRL_BADFILE:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_URL_MALFORMAT:
+		case CURLE_UNSUPPORTED_PROTOCOL:
+		case CURLE_LOGIN_DENIED:
+			return false;
+		default:
+			return true;
+		}
+	}
+	if (err == INGEST_ETRUNCATED)
 		return true;
 	if (err == INGEST_EHTTP)
 		return r->http_status >= 500 || r->http_status == 429 || r->http_status == 408;
@@ -390,6 +407,7 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 
 	CURLcode cr = curl_easy_perform(c);
+	r->curl_code = (int)cr;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->http_status);
 	r->retry_after = x.retry_after;
 	r->body_bytes = x.bytes;
@@ -473,8 +491,14 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 	err = parse_spool(s, x.spool, name, saf ? "saf" : format, po, o, r);
 	if (err != 0 && r->msg[0] == '\0') {
 		const char *d = store_last_error();
-		msg_set(r, "%s: database error: %s%s%s", name, store_strerror(err), *d ? ": " : "",
-			d);
+		char partial[200] = "";
+		/* batches before the failed one are durable without the checkpoint */
+		if (r->sum.records > 0)
+			snprintf(partial, sizeof(partial),
+				 " (%" PRIu64 " records were committed before it without the "
+				 "checkpoint: pulling again adds them again)", r->sum.records);
+		msg_set(r, "%s: database error: %s%s%s%s", name, store_strerror(err),
+			*d ? ": " : "", d, partial);
 	}
 free_curl:
 	curl_slist_free_all(hl);

@@ -185,8 +185,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/srv.key" -out "$WORK/sr
 start_server "$WORK/port-tls" --cert "$WORK/srv.pem" --key "$WORK/srv.key"
 PS=$PORT
 US=https://127.0.0.1:$PS
-"$IP" pull --db "$WORK/db15" --retries 0 "$US/open/cof.ndjson" 2> "$WORK/err"
+"$IP" pull --db "$WORK/db15" "$US/open/cof.ndjson" 2> "$WORK/err"
 check_eq "https self-signed, default: exit 2" $? 2
+check "https verification failure is not retried" sh -c "! grep -q retry '$WORK/err'"
 check_grep "https: certificate problem named" "[Cc]ertificate" "$WORK/err"
 check_eq "https unverified: nothing recorded" "$(resolutions "$WORK/db15")" 0
 check_rc "https --cacert" 0 "$IP" pull --db "$WORK/db15" --cacert "$WORK/srv.pem" -H 'X-API-Key: secret-key' "$US/key/saf.ndjson"
