@@ -2,9 +2,6 @@
  * test_saf.c - the SAF format (ingest/saf.c) and the stream's newest
  * time_last (checkpoints), on a real LMDB in a temporary directory.
  */
-/* testutil.h's t_cleanup() trips GCC's -Wformat-truncation range analysis
- * under -O2 -Werror (t_dir_buf rows are 256 bytes; cmd is 300). */
-#pragma GCC diagnostic ignored "-Wformat-truncation"
 #include "../testutil.h"
 #include "ingest.h"
 
