@@ -179,6 +179,17 @@ check_eq "interval: exit 0" $? 0
 check_grep "interval: round 2 uses the checkpoint" "/open/cof.ndjson\?time_last_after=3000 200" "$F/requests.log"
 check_eq "interval: counted once" "$(count_of "$WORK/db14" c.feed.test)" 7
 
+# --- SIGTERM ends an --interval loop between pulls, promptly and cleanly
+"$IP" pull --db "$WORK/db17" --checkpoint sig --interval 60 "$U/open/cof.ndjson" 2> "$WORK/err17" &
+lp=$!
+for _ in $(seq 100); do grep -q "^pull: HTTP 200" "$WORK/err17" && break; sleep 0.05; done
+t0=$(date +%s)
+kill -TERM $lp
+wait $lp
+check_eq "SIGTERM during --interval: exit status of the last pull" $? 0
+check "SIGTERM: stopped within 2 s" test $(( $(date +%s) - t0 )) -le 2
+check_eq "SIGTERM: first pull recorded" "$(count_of "$WORK/db17" c.feed.test)" 7
+
 # --- HTTPS: verification on by default, --cacert, --insecure
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/srv.key" -out "$WORK/srv.pem" -days 2 \
 	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
