@@ -456,9 +456,13 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 	const char *format = po->format ? po->format : o->format;
 	bool saf = format != NULL && strcmp(format, "saf") == 0;
 	if (format == NULL || strcmp(format, "auto") == 0) {
-		char *nl = memchr(x.head, '\n', x.headlen);
-		size_t fl = nl ? (size_t)(nl - x.head) : x.headlen;
-		const struct ingest_format *f = ingest_format_detect(x.head, fl);
+		/* the first non-blank line, as the stream would detect it */
+		size_t h = 0;
+		while (h < x.headlen && x.head[h] != '\0' && strchr(" \t\r\n", x.head[h]) != NULL)
+			h++;
+		char *nl = memchr(x.head + h, '\n', x.headlen - h);
+		size_t fl = nl ? (size_t)(nl - (x.head + h)) : x.headlen - h;
+		const struct ingest_format *f = ingest_format_detect(x.head + h, fl);
 		saf = f != NULL && strcmp(f->name, "saf") == 0;
 	}
 	if (saf) {

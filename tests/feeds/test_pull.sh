@@ -118,6 +118,11 @@ check_eq "truncated SAF: nothing recorded" "$(resolutions "$WORK/db7")" 0
 "$IP" pull --db "$WORK/db7" --retries 1 --backoff 0.05 --checkpoint t "$U/open/saf_trunc.ndjson" 2> "$WORK/err"
 check_eq "truncated SAF is retried, then fails" "$(requests /open/saf_trunc.ndjson)" 3
 check_eq "truncated SAF: checkpoint not set" "$(resolutions "$WORK/db7")" 0
+{ echo; cat "$F/saf_trunc.ndjson"; } > "$F/saf_trunc2.ndjson"
+"$IP" pull --db "$WORK/db7" --retries 0 "$U/open/saf_trunc2.ndjson" 2> "$WORK/err"
+check_eq "truncated SAF after a blank line, format auto: exit 2" $? 2
+check_grep "truncated SAF detected with --format auto" "SAF stream truncated" "$WORK/err"
+check_eq "truncated SAF, auto: nothing recorded" "$(resolutions "$WORK/db7")" 0
 "$IP" pull --db "$WORK/db7" "$U/open/saf_limited.ndjson" 2> "$WORK/err"
 check_eq "limited SAF: exit 1" $? 1
 check_grep "limited SAF: reported" "limited the results: Result limit reached" "$WORK/err"
@@ -180,6 +185,7 @@ check_grep "interval: round 2 uses the checkpoint" "/open/cof.ndjson\?time_last_
 check_eq "interval: counted once" "$(count_of "$WORK/db14" c.feed.test)" 7
 
 # --- SIGTERM ends an --interval loop between pulls, promptly and cleanly
+: > "$WORK/err17"
 "$IP" pull --db "$WORK/db17" --checkpoint sig --interval 60 "$U/open/cof.ndjson" 2> "$WORK/err17" &
 lp=$!
 for _ in $(seq 100); do grep -q "^pull: HTTP 200" "$WORK/err17" && break; sleep 0.05; done
