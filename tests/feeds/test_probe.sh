@@ -106,6 +106,21 @@ check_grep "chain lists the CA" "\"chain\":\\[\\{[^]]*\"sha1\":\"$FPCA\"" out4.j
 "$IP" lookup --db db cert "$FPCA" > cert4.json
 check_grep "chain certificate metadata recorded" 'Test Root CA' cert4.json
 
+# --- IPv6 loopback, [addr]:port syntax (when ::1 exists)
+P6=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)); print(s.getsockname()[1])' 2>/dev/null)
+if [ -n "$P6" ]; then
+	openssl s_server -accept "[::1]:$P6" -cert two.pem -key two.key -quiet \
+		< /dev/null > sserver6.log 2>&1 &
+	PIDS="$PIDS $!"
+	for _ in $(seq 100); do (exec 3<>"/dev/tcp/::1/$P6") 2>/dev/null && break; sleep 0.05; done
+	"$IP" probe --db db "[::1]:$P6" > out6v.json 2> err6v
+	check_eq "IPv6 probe: exit 0" $? 0
+	check_eq "IPv6 probe: address" "$(field out6v.json ip)" "::1"
+	check_eq "IPv6 probe: SHA-1" "$(field out6v.json sha1)" "$FP2"
+	"$IP" lookup --db db ip ::1 > look6.json
+	check_grep "IPv6 sighting recorded" "\"cert_sha1\":\"$FP2\"" look6.json
+fi
+
 # --- --no-record
 before=$(count_stat db cert_sightings)
 check_rc "--no-record" 0 "$IP" probe --db db --no-record --sni one.test "127.0.0.1:$P"
