@@ -7,10 +7,12 @@
 
 extern const struct ingest_format ingest_fmt_observations;
 extern const struct ingest_format ingest_fmt_cof;
+extern const struct ingest_format ingest_fmt_saf;
 
 static const struct ingest_format *const formats[] = {
 	&ingest_fmt_observations,
 	&ingest_fmt_cof,
+	&ingest_fmt_saf,
 };
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))
 
@@ -29,7 +31,7 @@ bool ingest_format_known(const char *name)
 
 const char *ingest_format_list(void)
 {
-	return "auto, observations, cof";
+	return "auto, observations, cof, saf";
 }
 
 const struct ingest_format *ingest_format_detect(const char *line, size_t len)

@@ -58,6 +58,7 @@ struct ingest_stream {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct ingest_summary sum;
+	int64_t newest; /* largest time_last of the accepted lines; -1 none */
 	struct timespec t0;
 	double last_progress;
 	bool progress_shown;
@@ -130,6 +131,7 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
 		return -ENOMEM;
 	st->store = s;
 	st->opts = *o;
+	st->newest = -1;
 	if (st->opts.max_line == 0)
 		st->opts.max_line = 1 << 20;
 	if (st->opts.format == NULL)
@@ -375,6 +377,9 @@ static void process_line(struct ingest_stream *st, char *line, size_t len)
 		st->sum.skipped++;
 	else
 		st->sum.accepted++;
+	for (size_t i = 0; i < st->nlobs; i++)
+		if (st->lobs[i].time_last > st->newest)
+			st->newest = st->lobs[i].time_last;
 	if (store_batch_len(st->cur->sb) >= st->budget)
 		hand_over(st);
 }
@@ -514,6 +519,11 @@ int ingest_stream_end(ingest_stream_t *st)
 uint64_t ingest_stream_line(const ingest_stream_t *st)
 {
 	return st->ctx.line;
+}
+
+int64_t ingest_stream_newest(const ingest_stream_t *st)
+{
+	return st->newest;
 }
 
 int ingest_stream_commit(ingest_stream_t *st, const struct store_meta_put *meta, size_t nmeta)
