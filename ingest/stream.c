@@ -63,6 +63,7 @@ struct ingest_stream {
 	struct timespec t0;
 	double last_progress;
 	bool progress_shown;
+	bool manual;
 };
 
 static double now_s(void)
@@ -144,7 +145,7 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
 		st->opts.max_line = 1 << 20;
 	if (st->opts.format == NULL)
 		st->opts.format = "auto";
-	if (strcmp(st->opts.format, "auto") != 0) {
+	if (strcmp(st->opts.format, "auto") != 0 && strcmp(st->opts.format, "x509") != 0) {
 		st->default_fmt = ingest_format_find(st->opts.format);
 		if (st->default_fmt == NULL) {
 			free(st);
@@ -229,6 +230,11 @@ struct store_cert_meta *ingest_meta_new(struct ingest_ctx *c)
 		return NULL;
 	b->metas[b->nmetas++] = m;
 	return m;
+}
+
+void ingest_note_rdata_skipped(struct ingest_ctx *c, uint64_t n)
+{
+	c->st->sum.rdata_skipped += n;
 }
 
 int ingest_reject(struct ingest_ctx *c, const char *fmt, ...)
@@ -348,8 +354,59 @@ static void process_line(struct ingest_stream *st, char *line, size_t len)
 		st->sum.skipped++;
 	else
 		st->sum.accepted++;
-	if (st->cur->n >= st->opts.batch)
+	if (st->cur->n >= st->opts.batch && !st->manual)
 		flush_batch(st, false);
+}
+
+int ingest_stream_unit(ingest_stream_t *st, uint64_t lineno, const char *text,
+		       int (*fn)(struct ingest_ctx *c, void *arg), void *arg)
+{
+	struct ingest_ctx *c = &st->ctx;
+	c->line = lineno;
+	st->line_start = st->cur->n;
+	st->line_meta_start = st->cur->nmetas;
+	c->reason[0] = '\0';
+	int r = fn(c, arg);
+	st->sum.lines++;
+	if (r == INGEST_REJECT) {
+		struct batch *b = st->cur;
+		for (size_t i = st->line_meta_start; i < b->nmetas; i++) {
+			ingest_cert_meta_free(b->metas[i]);
+			free(b->metas[i]);
+		}
+		b->nmetas = st->line_meta_start;
+		b->n = st->line_start;
+		if (c->reason[0] == '\0')
+			snprintf(c->reason, sizeof(c->reason), "invalid input");
+		report_reject(st, text, strlen(text));
+	} else if (r == INGEST_SKIP) {
+		st->sum.skipped++;
+	} else {
+		st->sum.accepted++;
+	}
+	if (st->cur->n >= st->opts.batch && !st->manual)
+		flush_batch(st, false);
+	return st->fatal;
+}
+
+const char *ingest_stream_format(const ingest_stream_t *st)
+{
+	return st->opts.format;
+}
+
+void ingest_stream_set_line(ingest_stream_t *st, uint64_t n)
+{
+	st->ctx.line = n;
+}
+
+void ingest_stream_set_manual(ingest_stream_t *st, bool manual)
+{
+	st->manual = manual;
+}
+
+size_t ingest_stream_pending(const ingest_stream_t *st)
+{
+	return st->cur->n;
 }
 
 int ingest_stream_begin(ingest_stream_t *st, const char *name, const char *format,
