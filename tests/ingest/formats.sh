@@ -9,7 +9,12 @@ TAB=$(printf '\t')
 # summary FILE... -> "lines accepted rejected skipped records" (fresh db)
 summary() {
 	local db; db=$(mktemp -d "$WORK/db-XXXXXX")
-	"$IP" ingest -q --db "$db" "$@" 2>&1 | sed -nE \
+	"$IP" ingest -q --db "$db" "$@" >"$WORK/last.out" 2>&1
+	if grep -qE 'Sanitizer|runtime error' "$WORK/last.out"; then
+		bad "sanitizer report for $*"
+		cat "$WORK/last.out" >&2
+	fi
+	sed -nE <"$WORK/last.out" \
 		's/^ingest: ([0-9]+) lines read, ([0-9]+) accepted, ([0-9]+) rejected, ([0-9]+) skipped; ([0-9]+) records.*/\1 \2 \3 \4 \5/p'
 }
 expect() { # FILE "lines acc rej skip records" [FORMAT]
