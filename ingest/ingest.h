@@ -37,6 +37,7 @@ struct ingest_opts {
 	 * at the file's modification time (NULL = metadata only) */
 	const char *cert_ip;
 	uint16_t cert_port; /* 0 = 443 */
+	bool dry_run;       /* parse and count, write nothing (store may be NULL) */
 };
 void ingest_opts_init(struct ingest_opts *o);
 

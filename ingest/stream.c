@@ -108,7 +108,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&st->mu);
 		int err = 0;
 		struct store_write_stats ws = { 0 };
-		if (st->fatal == 0)
+		if (st->fatal == 0 && !st->opts.dry_run)
 			err = store_write(st->store, b->obs, b->n, b->meta, b->nmeta, &ws);
 		pthread_mutex_lock(&st->mu);
 		if (err != 0 && st->fatal == 0)
