@@ -62,6 +62,12 @@ static int cert_one(struct ingest_ctx *c, void *arg)
 }
 
 
+static int no_cert(struct ingest_ctx *c, void *arg)
+{
+	(void)arg;
+	return ingest_reject(c, "no CERTIFICATE block in this file");
+}
+
 int ingest_certfile(ingest_stream_t *st, const char *name, const uint8_t *buf, size_t len,
 		    int64_t mtime)
 {
@@ -79,6 +85,7 @@ int ingest_certfile(ingest_stream_t *st, const char *name, const uint8_t *buf, s
 	const char *text = (const char *)buf;
 	size_t off = 0, counted = 0;
 	uint64_t line = 1;
+	unsigned units = 0;
 	while (off < len && err == 0) {
 		const char *b = memmem(text + off, len - off, "-----BEGIN CERTIFICATE-----", 27);
 		if (b == NULL)
@@ -90,9 +97,12 @@ int ingest_certfile(ingest_stream_t *st, const char *name, const uint8_t *buf, s
 		u.used = 0;
 		u.done = false;
 		err = ingest_stream_unit(st, line, "-----BEGIN CERTIFICATE-----", cert_one, &u);
+		units++;
 		if (u.done || u.used == 0)
 			break;
 		off = (size_t)(b - text) + u.used;
 	}
+	if (err == 0 && units == 0)
+		err = ingest_stream_unit(st, 1, "", no_cert, NULL);
 	return err != 0 ? err : ingest_stream_end(st);
 }

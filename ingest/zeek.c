@@ -909,7 +909,8 @@ static int zeek_detect(const char *line, size_t len)
 	if (len == 0 || line[0] != '{' || memmem(line, len, "\"event_type\"", 12) != NULL)
 		return 0;
 	if (memmem(line, len, "\"id.resp_h\"", 11) != NULL ||
-	    memmem(line, len, "\"certificate.", 13) != NULL)
+	    memmem(line, len, "\"certificate.", 13) != NULL ||
+	    (memmem(line, len, "\"fuid\"", 6) != NULL && memmem(line, len, "\"ts\"", 4) != NULL))
 		return 60;
 	return 0;
 }

@@ -116,6 +116,11 @@ expect "$WORK/leaf.der" "1 1 0 0 1" x509
 printf -- '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n' >"$WORK/bad.pem"
 cat "$Z/certs/ecdhe-leaf.pem" >>"$WORK/bad.pem"
 expect "$WORK/bad.pem" "2 1 1 0 1"
+printf -- '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' >"$WORK/key.pem"
+expect "$WORK/key.pem" "1 0 1 0 0"
+mkdir "$WORK/certdir" && cp "$Z/certs/"*.pem "$WORK/leaf.der" "$WORK/certdir/"
+gzip -c "$Z/certs/ecdhe-leaf.pem" >"$WORK/certdir/z.pem.gz"
+expect "$WORK/certdir" "4 4 0 0 4"
 
 # ---- passivedns options and JSON
 sed 's/||/;/g' "$FIXTURES/passivedns/passivedns-sample.log" >"$WORK/semi.log"
