@@ -215,17 +215,19 @@ static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 	o->time_first = ts;
 	o->time_last = ts;
 	eve_sensor(ev, o);
-	size_t n;
-	const char *v;
-	if ((v = jstr(tls, "subject", &n)) != NULL) {
+	size_t n = 0;
+	const char *v = jstr(tls, "subject", &n);
+	if (v != NULL) {
 		snprintf(m->subject, sizeof(m->subject), "%.*s", (int)n, v);
 		o->cert.has_meta = true;
 	}
-	if ((v = jstr(tls, "issuerdn", &n)) != NULL) {
+	v = jstr(tls, "issuerdn", &n);
+	if (v != NULL) {
 		snprintf(m->issuer, sizeof(m->issuer), "%.*s", (int)n, v);
 		o->cert.has_meta = true;
 	}
-	if ((v = jstr(tls, "serial", &n)) != NULL)
+	v = jstr(tls, "serial", &n);
+	if (v != NULL)
 		serial_copy(m->serial, sizeof(m->serial), v, n);
 	json_t *t = json_object_get(tls, "notbefore");
 	if (t != NULL && ingest_json_time(t, &m->not_before) != 0)

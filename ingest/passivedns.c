@@ -256,16 +256,16 @@ static int pdns_json(struct ingest_ctx *c, char *line, size_t len)
 		}
 		r.count = (uint64_t)json_integer_value(cnt);
 	}
-	const char *ip;
-	size_t il;
-	uint8_t a[16];
-	if ((ip = jget(obj, "client", &il)) != NULL && store_addr_parse(ip, il, a) != 0) {
-		ingest_reject(c, "client %.*s is not an IP address", (int)(il > 60 ? 60 : il), ip);
-		goto out;
-	}
-	if ((ip = jget(obj, "server", &il)) != NULL && store_addr_parse(ip, il, a) != 0) {
-		ingest_reject(c, "server %.*s is not an IP address", (int)(il > 60 ? 60 : il), ip);
-		goto out;
+	static const char *const addr_keys[] = { "client", "server" };
+	for (int i = 0; i < 2; i++) {
+		size_t il = 0;
+		uint8_t a[16];
+		const char *ip = jget(obj, addr_keys[i], &il);
+		if (ip != NULL && store_addr_parse(ip, il, a) != 0) {
+			ingest_reject(c, "%s %.*s is not an IP address", addr_keys[i],
+				      (int)(il > 60 ? 60 : il), ip);
+			goto out;
+		}
 	}
 	rc = pdns_record(c, &r);
 out:

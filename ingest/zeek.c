@@ -3,70 +3,13 @@
  * of pre-4.2 certificates), from the ASCII (TSV) writer with its header
  * directives or from the JSON writer (LogAscii::use_json).
  *
- * Both writers are reduced to one row of the columns we use, so the
- * record logic below does not care which writer produced a line.
+ * zeek_read.c reduces both writers to one row of the columns we use, so
+ * the record logic here does not care which writer produced a line.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest_internal.h"
-
-#define ZEEK_MAX_FIELDS 256  /* columns in #fields */
-#define ZEEK_MAX_ELEMS 2048  /* vector elements in one line, all columns */
-#define ZEEK_JOIN_MAX 100000 /* file ids remembered for the pre-4.2 join */
-#define ZEEK_PENDING_MAX 256 /* distinct sightings waiting on one file id */
-
-enum zcol {
-	ZC_TS, ZC_QUERY, ZC_QTYPE, ZC_QTYPE_NAME, ZC_RCODE, ZC_RCODE_NAME, ZC_ANSWERS,
-	ZC_REJECTED, ZC_RESP_H, ZC_RESP_P, ZC_SERVER_NAME, ZC_CHAIN_FPS, ZC_CHAIN_FUIDS,
-	ZC_FINGERPRINT, ZC_ID, ZC_SERIAL, ZC_SUBJECT, ZC_ISSUER, ZC_NVB, ZC_NVA, ZC_SAN_DNS,
-	ZC_SAN_IP, ZC_FUID, ZC_SHA1, ZC_SHA256, ZC_NCOLS
-};
-static const char *const zcol_names[ZC_NCOLS] = {
-	"ts", "query", "qtype", "qtype_name", "rcode", "rcode_name", "answers",
-	"rejected", "id.resp_h", "id.resp_p", "server_name", "cert_chain_fps", "cert_chain_fuids",
-	"fingerprint", "id", "certificate.serial", "certificate.subject", "certificate.issuer",
-	"certificate.not_valid_before", "certificate.not_valid_after", "san.dns",
-	"san.ip", "fuid", "sha1", "sha256",
-};
-static const bool zcol_vector[ZC_NCOLS] = {
-	[ZC_ANSWERS] = true, [ZC_CHAIN_FPS] = true, [ZC_CHAIN_FUIDS] = true,
-	[ZC_SAN_DNS] = true, [ZC_SAN_IP] = true,
-};
-
-enum zkind { ZK_UNKNOWN, ZK_DNS, ZK_SSL, ZK_X509, ZK_FILES, ZK_OTHER };
-enum zst { Z_ABSENT = 0, Z_UNSET, Z_EMPTY, Z_VAL };
-
-struct zspan {
-	const char *p;
-	size_t n;
-};
-
-/* One line reduced to the columns we use. */
-struct zrow {
-	enum zst st[ZC_NCOLS];
-	struct zspan v[ZC_NCOLS];       /* scalar value (unescaped) */
-	unsigned e0[ZC_NCOLS], en[ZC_NCOLS]; /* vector elements in elems[] */
-	struct zspan elems[ZEEK_MAX_ELEMS];
-	unsigned nelems;
-	char num[ZC_NCOLS][48]; /* JSON numbers as text */
-};
-
-/* Per-input state: the header directives of a TSV log. */
-struct zeek_state {
-	bool json;
-	char sep[8];
-	size_t seplen;
-	char set_sep[8];
-	size_t set_seplen;
-	char empty[32];
-	char unset[32];
-	bool have_fields;
-	enum zkind kind;
-	int nfields;
-	int colidx[ZC_NCOLS]; /* column of each zcol, -1 when absent */
-	struct zrow row;
-};
+#include "zeek_internal.h"
 
 /* ---- the pre-4.2 join: cert_chain_fuids <-> x509 id / files fuid ---- */
 struct zpend {
@@ -180,304 +123,11 @@ static void zeek_run_free(void *p)
 	free(r);
 }
 
-static void zeek_state_free(void *p)
-{
-	free(p);
-}
-
-/* ---- reducing a line to a row ---------------------------------------- */
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Undo the ASCII writer's escapes (\xNN, \\) in place; returns the length. */
-static size_t unescape(char *s, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\' && i + 3 < n + 0 && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
-		    hexval(s[i + 3]) >= 0) {
-			s[o++] = (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
-			i += 3;
-		} else if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\\') {
-			s[o++] = '\\';
-			i++;
-		} else {
-			s[o++] = s[i];
-		}
-	}
-	return o;
-}
-
-/* A directive value like "\x09" into bytes. */
-static size_t directive_value(const char *in, size_t n, char *out, size_t cap)
-{
-	char tmp[64];
-	if (n >= sizeof(tmp))
-		n = sizeof(tmp) - 1;
-	memcpy(tmp, in, n);
-	n = unescape(tmp, n);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(out, tmp, n);
-	out[n] = '\0';
-	return n;
-}
-
-static enum zkind kind_from_path(const char *p, size_t n)
-{
-	if (n == 3 && memcmp(p, "dns", 3) == 0)
-		return ZK_DNS;
-	if (n == 3 && memcmp(p, "ssl", 3) == 0)
-		return ZK_SSL;
-	if (n == 4 && memcmp(p, "x509", 4) == 0)
-		return ZK_X509;
-	if (n == 5 && memcmp(p, "files", 5) == 0)
-		return ZK_FILES;
-	return ZK_OTHER;
-}
-
-/* The kind of log from the columns it has (no #path, or the JSON writer). */
-static enum zkind kind_from_cols(const bool has[ZC_NCOLS])
-{
-	if (has[ZC_QUERY] && (has[ZC_ANSWERS] || has[ZC_RCODE] || has[ZC_QTYPE]))
-		return ZK_DNS;
-	if (has[ZC_CHAIN_FPS] || has[ZC_CHAIN_FUIDS] || has[ZC_SERVER_NAME])
-		return ZK_SSL;
-	if (has[ZC_SUBJECT] || (has[ZC_FINGERPRINT] && has[ZC_SERIAL]))
-		return ZK_X509;
-	if (has[ZC_FUID] && (has[ZC_SHA1] || has[ZC_SHA256]))
-		return ZK_FILES;
-	return ZK_OTHER;
-}
-
-static struct zeek_state *state_get(struct ingest_ctx *c)
-{
-	struct zeek_state *s = c->state;
-	if (s != NULL)
-		return s;
-	s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return NULL;
-	s->sep[0] = '\t';
-	s->seplen = 1;
-	s->set_sep[0] = ',';
-	s->set_seplen = 1;
-	memcpy(s->empty, "(empty)", 8);
-	memcpy(s->unset, "-", 2);
-	c->state = s;
-	return s;
-}
-
-/* Next separator-delimited token of [*p, end). */
-static struct zspan next_tok(const char **p, const char *end, const char *sep, size_t seplen)
-{
-	struct zspan t = { *p, 0 };
-	const char *s = seplen ? memmem(*p, (size_t)(end - *p), sep, seplen) : NULL;
-	if (s == NULL) {
-		t.n = (size_t)(end - *p);
-		*p = end + 1;
-	} else {
-		t.n = (size_t)(s - *p);
-		*p = s + seplen;
-	}
-	return t;
-}
-
-static int tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *line, size_t len)
-{
-	const char *end = line + len;
-	if (len > 11 && memcmp(line, "#separator ", 11) == 0) {
-		s->seplen = directive_value(line + 11, len - 11, s->sep, sizeof(s->sep));
-		if (s->seplen == 0)
-			return ingest_reject(c, "#separator is empty");
-		return INGEST_HEADER;
-	}
-	const char *p = line;
-	struct zspan name = next_tok(&p, end, s->sep, s->seplen);
-	if (p > end)
-		return INGEST_HEADER; /* a comment */
-	struct zspan val = { p, (size_t)(end - p) };
-#define IS(lit) (name.n == sizeof(lit) - 1 && memcmp(name.p, lit, name.n) == 0)
-	if (IS("#set_separator")) {
-		s->set_seplen = directive_value(val.p, val.n, s->set_sep, sizeof(s->set_sep));
-	} else if (IS("#empty_field")) {
-		directive_value(val.p, val.n, s->empty, sizeof(s->empty));
-	} else if (IS("#unset_field")) {
-		directive_value(val.p, val.n, s->unset, sizeof(s->unset));
-	} else if (IS("#path")) {
-		s->kind = kind_from_path(val.p, val.n);
-	} else if (IS("#fields")) {
-		bool has[ZC_NCOLS] = { false };
-		for (int i = 0; i < ZC_NCOLS; i++)
-			s->colidx[i] = -1;
-		s->nfields = 0;
-		while (p <= end) {
-			struct zspan f = next_tok(&p, end, s->sep, s->seplen);
-			if (s->nfields >= ZEEK_MAX_FIELDS) {
-				s->have_fields = false;
-				return ingest_reject(c, "#fields declares more than %d columns",
-						     ZEEK_MAX_FIELDS);
-			}
-			for (int i = 0; i < ZC_NCOLS; i++) {
-				if (strlen(zcol_names[i]) == f.n &&
-				    memcmp(zcol_names[i], f.p, f.n) == 0) {
-					s->colidx[i] = s->nfields;
-					has[i] = true;
-				}
-			}
-			s->nfields++;
-		}
-		if (s->kind == ZK_UNKNOWN)
-			s->kind = kind_from_cols(has);
-		s->have_fields = true;
-	}
-#undef IS
-	return INGEST_HEADER;
-}
-
-static int add_elem(struct ingest_ctx *c, struct zrow *r, const char *p, size_t n)
-{
-	if (r->nelems >= ZEEK_MAX_ELEMS)
-		return ingest_reject(c, "more than %d vector elements in one line",
-				     ZEEK_MAX_ELEMS);
-	r->elems[r->nelems++] = (struct zspan){ p, n };
-	return 0;
-}
-
-static int tsv_row(struct ingest_ctx *c, struct zeek_state *s, char *line, size_t len)
-{
-	struct zrow *r = &s->row;
-	char *fields[ZEEK_MAX_FIELDS];
-	size_t flen[ZEEK_MAX_FIELDS];
-	int nf = 0;
-	const char *p = line;
-	const char *end = line + len;
-	while (p <= end) {
-		struct zspan t = next_tok(&p, end, s->sep, s->seplen);
-		if (nf < ZEEK_MAX_FIELDS) {
-			fields[nf] = (char *)t.p;
-			flen[nf] = t.n;
-		}
-		nf++;
-	}
-	if (nf != s->nfields)
-		return ingest_reject(c, "%d fields where #fields declares %d", nf, s->nfields);
-	r->nelems = 0;
-	size_t unl = strlen(s->unset), eml = strlen(s->empty);
-	for (int i = 0; i < ZC_NCOLS; i++) {
-		int k = s->colidx[i];
-		r->en[i] = 0;
-		if (k < 0) {
-			r->st[i] = Z_ABSENT;
-			continue;
-		}
-		char *f = fields[k];
-		size_t n = flen[k];
-		if (n == unl && memcmp(f, s->unset, n) == 0) {
-			r->st[i] = Z_UNSET;
-			continue;
-		}
-		if (n == eml && memcmp(f, s->empty, n) == 0) {
-			r->st[i] = Z_EMPTY;
-			continue;
-		}
-		r->st[i] = Z_VAL;
-		if (!zcol_vector[i]) {
-			r->v[i] = (struct zspan){ f, unescape(f, n) };
-			continue;
-		}
-		r->e0[i] = r->nelems;
-		const char *q = f;
-		const char *fe = f + n;
-		while (q <= fe) {
-			struct zspan e = next_tok(&q, fe, s->set_sep, s->set_seplen);
-			if (add_elem(c, r, e.p, unescape((char *)e.p, e.n)) != 0)
-				return INGEST_REJECT;
-		}
-		r->en[i] = r->nelems - r->e0[i];
-	}
-	return 0;
-}
-
-static int json_scalar(struct zrow *r, int i, json_t *v)
-{
-	if (json_is_string(v)) {
-		r->v[i] = (struct zspan){ json_string_value(v), json_string_length(v) };
-	} else if (json_is_integer(v)) {
-		int n = snprintf(r->num[i], sizeof(r->num[i]), "%lld",
-				 (long long)json_integer_value(v));
-		r->v[i] = (struct zspan){ r->num[i], (size_t)n };
-	} else if (json_is_real(v)) {
-		int n = snprintf(r->num[i], sizeof(r->num[i]), "%.6f", json_real_value(v));
-		if (n < 0 || (size_t)n >= sizeof(r->num[i]))
-			n = 0;
-		r->v[i] = (struct zspan){ r->num[i], (size_t)n };
-	} else if (json_is_boolean(v)) {
-		r->v[i] = (struct zspan){ json_is_true(v) ? "T" : "F", 1 };
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
-static int json_row(struct ingest_ctx *c, struct zeek_state *s, json_t *obj)
-{
-	struct zrow *r = &s->row;
-	r->nelems = 0;
-	bool has[ZC_NCOLS] = { false };
-	for (int i = 0; i < ZC_NCOLS; i++) {
-		json_t *v = json_object_get(obj, zcol_names[i]);
-		r->en[i] = 0;
-		r->st[i] = Z_ABSENT;
-		if (v == NULL)
-			continue;
-		has[i] = true;
-		if (json_is_null(v)) {
-			r->st[i] = Z_UNSET;
-			continue;
-		}
-		if (zcol_vector[i]) {
-			if (!json_is_array(v))
-				return ingest_reject(c, "%s is not an array", zcol_names[i]);
-			if (json_array_size(v) == 0) {
-				r->st[i] = Z_EMPTY;
-				continue;
-			}
-			r->st[i] = Z_VAL;
-			r->e0[i] = r->nelems;
-			size_t k;
-			json_t *e;
-			json_array_foreach(v, k, e) {
-				if (!json_is_string(e))
-					return ingest_reject(c, "%s holds a non-string", zcol_names[i]);
-				if (add_elem(c, r, json_string_value(e), json_string_length(e)) != 0)
-					return INGEST_REJECT;
-			}
-			r->en[i] = r->nelems - r->e0[i];
-			continue;
-		}
-		if (json_scalar(r, i, v) != 0)
-			return ingest_reject(c, "%s is not a string, number or boolean",
-					     zcol_names[i]);
-		r->st[i] = Z_VAL;
-	}
-	s->kind = kind_from_cols(has);
-	return 0;
-}
-
 /* ---- records ----------------------------------------------------------- */
 static int row_time(struct ingest_ctx *c, struct zrow *r, int col, int64_t *out)
 {
 	if (r->st[col] != Z_VAL)
-		return ingest_reject(c, "%s is %s", zcol_names[col],
+		return ingest_reject(c, "%s is %s", ingest_zeek_col_names[col],
 				     r->st[col] == Z_ABSENT ? "missing" : "unset");
 	const struct zspan *v = &r->v[col];
 	if (ingest_epoch_parse(v->p, v->n, out) == 0)
@@ -485,7 +135,7 @@ static int row_time(struct ingest_ctx *c, struct zrow *r, int col, int64_t *out)
 	if (v->n > 0 && v->n < 64 && (v->p[0] == 'X' || v->p[0] == 'x') &&
 	    strspn(v->p, "Xx.") >= v->n)
 		return ingest_reject(c, "%s %.*s is masked (a test baseline), not a time",
-				     zcol_names[col], (int)v->n, v->p);
+				     ingest_zeek_col_names[col], (int)v->n, v->p);
 	/* the JSON writer may use ISO 8601 (JSON::TS_ISO8601) */
 	char tmp[64];
 	if (v->n < sizeof(tmp) && v->n >= 10 && v->p[4] == '-') {
@@ -495,7 +145,7 @@ static int row_time(struct ingest_ctx *c, struct zrow *r, int col, int64_t *out)
 		    *out <= (int64_t)UINT32_MAX)
 			return 0;
 	}
-	return ingest_reject(c, "%s '%.*s' is not an epoch time", zcol_names[col],
+	return ingest_reject(c, "%s '%.*s' is not an epoch time", ingest_zeek_col_names[col],
 			     (int)(v->n > 40 ? 40 : v->n), v->p);
 }
 
@@ -839,7 +489,7 @@ static int zeek_files(struct ingest_ctx *c, struct zrow *r)
 		return INGEST_REJECT;
 	uint8_t h[32];
 	size_t hl;
-	if (parse_hash(c, &r->v[col], zcol_names[col], h, &hl) != 0)
+	if (parse_hash(c, &r->v[col], ingest_zeek_col_names[col], h, &hl) != 0)
 		return INGEST_REJECT;
 	struct zjoin *e = join_get(c, &r->v[ZC_FUID], true);
 	if (e == NULL)
@@ -871,7 +521,7 @@ static int zeek_record(struct ingest_ctx *c, struct zeek_state *s)
 
 static int zeek_line(struct ingest_ctx *c, char *line, size_t len)
 {
-	struct zeek_state *s = state_get(c);
+	struct zeek_state *s = ingest_zeek_state_get(c);
 	if (s == NULL)
 		return ingest_reject(c, "out of memory");
 	if (line[0] == '{') {
@@ -882,7 +532,7 @@ static int zeek_line(struct ingest_ctx *c, char *line, size_t len)
 		int r;
 		if (!json_is_object(obj))
 			r = ingest_reject(c, "not a JSON object");
-		else if (json_row(c, s, obj) != 0)
+		else if (ingest_zeek_json_row(c, s, obj) != 0)
 			r = INGEST_REJECT;
 		else
 			r = zeek_record(c, s);
@@ -890,10 +540,10 @@ static int zeek_line(struct ingest_ctx *c, char *line, size_t len)
 		return r;
 	}
 	if (line[0] == '#')
-		return tsv_header(c, s, line, len);
+		return ingest_zeek_tsv_header(c, s, line, len);
 	if (!s->have_fields)
 		return ingest_reject(c, "data line before a #fields header");
-	if (tsv_row(c, s, line, len) != 0)
+	if (ingest_zeek_tsv_row(c, s, line, len) != 0)
 		return INGEST_REJECT;
 	return zeek_record(c, s);
 }
@@ -919,6 +569,6 @@ const struct ingest_format ingest_fmt_zeek = {
 	.name = "zeek",
 	.detect = zeek_detect,
 	.line = zeek_line,
-	.state_free = zeek_state_free,
+	.state_free = ingest_zeek_state_free,
 	.run_state_free = zeek_run_free,
 };
