@@ -230,7 +230,21 @@ int ingest_follow(store_t *s, const char *path, const struct ingest_opts *o,
 {
 	memset(sum, 0, sizeof(*sum));
 	struct follow f = { .o = o, .fd = -1 };
-	if (realpath(path, f.path) == NULL)
+	/* absolute but not resolved: a sensor's "current" symlink that is
+	 * re-pointed on rotation must look like a rotation */
+	if (path[0] == '/') {
+		if (strlen(path) >= sizeof(f.path))
+			return -ENAMETOOLONG;
+		memcpy(f.path, path, strlen(path) + 1);
+	} else {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return -errno;
+		int n = snprintf(f.path, sizeof(f.path), "%s/%s", cwd, path);
+		if (n < 0 || (size_t)n >= sizeof(f.path))
+			return -ENAMETOOLONG;
+	}
+	if (access(f.path, R_OK) != 0)
 		return -errno;
 	f.key[0] = 'F';
 	f.klen = 1 + strlen(f.path);

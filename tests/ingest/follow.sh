@@ -98,6 +98,24 @@ echo 'garbage||line' >>"$LOG"
 "$IP" ingest --db "$DB" --follow "$LOG" --exit-idle 1 --poll 20 2>"$WORK/rej.err"
 check_grep "line numbers continue across restarts" 'sensor.log:2502: rejected' "$WORK/rej.err"
 
+# a "current" symlink re-pointed on rotation is a rotation
+mkdir "$WORK/sym" && cd "$WORK/sym"
+DB=$WORK/symdb
+LOG=$WORK/sym/a.log
+add 2
+ln -s a.log current
+"$IP" ingest --db "$DB" --follow current --poll 20 2>/dev/null &
+PID=$!
+check "symlink: first file" wait_count 2
+LOG=$WORK/sym/b.log
+add 3
+ln -sfn b.log current
+check "symlink re-pointed: second file" wait_count 5
+kill -TERM "$PID"
+wait "$PID"
+PID=
+cd "$WORK"
+
 check_rc "missing file" 2 "$IP" ingest --db "$DB" --follow "$WORK/nope.log" --exit-idle 1
 check_rc "--follow with other inputs" 2 "$IP" ingest --db "$DB" --follow "$LOG" "$LOG"
 finish
