@@ -61,11 +61,8 @@ static int eve_answer(struct ingest_ctx *c, json_t *ev, int64_t ts, json_t *a,
 	if (name == NULL || type == NULL)
 		return ingest_reject(c, "an answer without rrname or rrtype");
 	uint16_t t;
-	if (store_rrtype_parse(type, tl, &t) != 0)
-		return ingest_reject(c, "answer rrtype %.*s is not a known type",
-				     (int)(tl > 40 ? 40 : tl), type);
-	if (rdata == NULL || rl == 0) {
-		(*skipped)++; /* SOA/SRV objects, empty rdata */
+	if (store_rrtype_parse(type, tl, &t) != 0 || rdata == NULL || rl == 0) {
+		(*skipped)++; /* unknown types, SOA/SRV objects, empty rdata */
 		return 0;
 	}
 	if (add_rr(c, ev, ts, name, nl, t, rdata, rl) != 0)
