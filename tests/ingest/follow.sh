@@ -3,7 +3,7 @@
 # Every line is the same resolution, so its count in the store is exactly
 # the number of lines recorded: a lost or double-counted line shows.
 . "$(dirname "$0")/../lib.sh"
-IP="$INFRAPIVOT"
+IP=$(realpath "$INFRAPIVOT")
 DB=$WORK/db
 LOG=$WORK/sensor.log
 LINE='1322849924.408856||10.1.1.1||8.8.8.8||IN||f.example.com.||A||192.0.2.1||60||1'

@@ -2,7 +2,7 @@
 # Sensor formats end to end: every fixture with exact counts, what lookups
 # return afterwards, auto-detection, gzip, certificate files, bad input.
 . "$(dirname "$0")/../lib.sh"
-IP="$INFRAPIVOT"
+IP=$(realpath "$INFRAPIVOT")
 Z=$FIXTURES/zeek
 TAB=$(printf '\t')
 
