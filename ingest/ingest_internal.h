@@ -55,6 +55,10 @@ int ingest_reject(struct ingest_ctx *c, const char *fmt, ...)
 int ingest_stream_unit(ingest_stream_t *st, uint64_t lineno, const char *text,
 		       int (*fn)(struct ingest_ctx *c, void *arg), void *arg);
 
+/* Free the formats' per-run states (the Zeek file-id join): what comes
+ * next is a new run.  Call between inputs only. */
+void ingest_stream_reset_runs(ingest_stream_t *st);
+
 /* The stream's --format ("auto" when detecting). */
 const char *ingest_stream_format(const ingest_stream_t *st);
 

@@ -394,6 +394,18 @@ const char *ingest_stream_format(const ingest_stream_t *st)
 	return st->opts.format;
 }
 
+void ingest_stream_reset_runs(ingest_stream_t *st)
+{
+	for (unsigned i = 0; i < sizeof(st->runs) / sizeof(st->runs[0]); i++) {
+		if (st->runs[i].fmt != NULL && st->runs[i].fmt->run_state_free != NULL &&
+		    st->runs[i].state != NULL)
+			st->runs[i].fmt->run_state_free(st->runs[i].state);
+		st->runs[i].fmt = NULL;
+		st->runs[i].state = NULL;
+	}
+	st->ctx.run_state = NULL;
+}
+
 void ingest_stream_set_line(ingest_stream_t *st, uint64_t n)
 {
 	st->ctx.line = n;
