@@ -9,6 +9,7 @@
 #ifndef INFRAPIVOT_INGEST_H
 #define INFRAPIVOT_INGEST_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,11 @@ struct ingest_opts {
 	/* passivedns settings (NULL = sensor defaults "||", "SMcsCQTAtn") */
 	const char *pdns_delimiter;
 	const char *pdns_fields;
+	/* certificate files (PEM/DER): also a sighting on cert_ip:cert_port
+	 * at the file's modification time (NULL = metadata only) */
+	const char *cert_ip;
+	uint16_t cert_port; /* 0 = 443 */
+	bool dry_run;       /* parse and count, write nothing (store may be NULL) */
 };
 void ingest_opts_init(struct ingest_opts *o);
 
@@ -42,6 +48,7 @@ struct ingest_summary {
 	uint64_t accepted; /* lines that produced records or were valid */
 	uint64_t rejected;
 	uint64_t skipped;  /* valid lines with nothing to record (other event types, NXDOMAIN...) */
+	uint64_t rdata_skipped; /* answers not recorded (RRSIG, TXT... in Zeek dns.log) */
 	uint64_t records;  /* observations written */
 	uint64_t bytes;
 	uint64_t unreadable; /* inputs that could not be read at all */
@@ -74,11 +81,46 @@ uint64_t ingest_stream_line(const ingest_stream_t *st);
 /* Largest time_last of every observation accepted by this stream so far
  * (feed checkpoints); -1 when none. */
 int64_t ingest_stream_newest(const ingest_stream_t *st);
+/* Continue the line numbering of the current input from n (a resumed
+ * follow).  */
+void ingest_stream_set_line(ingest_stream_t *st, uint64_t n);
+/* With manual set, full batches are not written on their own: the caller
+ * commits (follow mode, so records and position share a transaction). */
+void ingest_stream_set_manual(ingest_stream_t *st, bool manual);
+/* Observations parsed and not yet handed to the writer. */
+size_t ingest_stream_pending(const ingest_stream_t *st);
 
 /* Ingest files (a path of "-" is stdin; directories walk their files;
  * ".gz" is decompressed).  Fills sum; returns 0 or a fatal store error. */
 int ingest_files(store_t *s, char *const *paths, int n, const struct ingest_opts *o,
 		 struct ingest_summary *sum);
+
+/* Ingest a whole certificate file already in memory: one PEM block or
+ * more, or one DER certificate.  mtime is the sighting time with
+ * opts cert_ip.  Counts one line per certificate.  Returns 0 or a fatal
+ * store error. */
+int ingest_certfile(ingest_stream_t *st, const char *name, const uint8_t *buf, size_t len,
+		    int64_t mtime);
+/* True when buf starts like a certificate file (PEM or DER). */
+bool ingest_certfile_detect(const uint8_t *buf, size_t len);
+/* A passivedns field string the parser understands. */
+bool ingest_pdns_fields_valid(const char *fields);
+
+/* ---- follow mode (ingest/follow.c) ---------------------------------- */
+struct ingest_follow_opts {
+	unsigned poll_ms;        /* idle poll interval (200) */
+	unsigned commit_ms;      /* longest time between commits while busy (1000) */
+	unsigned exit_idle_ms;   /* stop after this long without new data; 0 = never */
+	volatile sig_atomic_t *stop; /* set (by a signal handler) to stop; may be NULL */
+};
+void ingest_follow_opts_init(struct ingest_follow_opts *fo);
+/* Follow path like tail -F: read appended lines, survive rotation and
+ * truncation, and keep the position (device, inode, offset, line) in the
+ * store's meta record 'F'+absolute path, committed in the same
+ * transaction as the records, so a restart resumes exactly.  Returns 0
+ * when stopped, or a fatal error (an unreadable path at start, store). */
+int ingest_follow(store_t *s, const char *path, const struct ingest_opts *o,
+		  const struct ingest_follow_opts *fo, struct ingest_summary *sum);
 
 /* Known format names, for --help and validation. */
 bool ingest_format_known(const char *name);
