@@ -15,6 +15,7 @@ static const struct {
 	{ "lookup", svc_cmd_lookup, "what the store knows of a domain, an IP/prefix or a certificate" },
 	{ "stats", svc_cmd_stats, "counts of every kind of record and the database size" },
 	{ "compact", svc_cmd_compact, "write a compacted copy of the database" },
+	{ "serve", svc_cmd_serve, "the HTTP API (REST, DNSDB v2 and CIRCL compatible)" },
 };
 
 static void usage(FILE *f)
