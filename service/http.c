@@ -603,6 +603,11 @@ static const struct route *prepare(struct svc_http_req *rq, const char *url, con
 	if (rq->pending_status != 0)
 		return r;
 	if (r->id == SVC_R_OBSERVATIONS) {
+		char msg[256];
+		if (!svc_http_observations_check(rq, msg, sizeof(msg))) {
+			set_pending(rq, 400, "bad_parameter", "%s", msg);
+			return r;
+		}
 		const char *cl = svc_http_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		uint64_t n;
 		if (cl != NULL && svc_parse_u64(cl, &n) == 0 && n > rq->srv->conf.max_body) {

@@ -12,6 +12,7 @@
 
 #define RESPONSE_MAX (256u << 20) /* a materialised response never grows past this */
 #define ERRORS_KEPT 100
+#define DISCARD_MAX (16u << 20) /* body bytes past the limit we drop before closing */
 
 enum MHD_Result svc_http_healthz(struct svc_http_req *rq)
 {
@@ -303,22 +304,37 @@ static void on_reject(const char *input, uint64_t line, const char *reason, void
 	json_array_append_new(rq->errors, e);
 }
 
-static enum MHD_Result obs_start(struct svc_http_req *rq)
+bool svc_http_observations_check(struct svc_http_req *rq, char *msg, size_t cap)
 {
-	enum MHD_Result ret;
 	const char *format = svc_http_param(rq, "format");
 	const char *sensor = svc_http_param(rq, "sensor");
-	if (format != NULL && !ingest_format_known(format))
-		return svc_http_bad_param(rq, "format", "unknown format '%.40s' (known: %s)", format,
-					  ingest_format_list());
-	if (sensor != NULL && (sensor[0] == '\0' || strlen(sensor) >= STORE_SENSOR_MAX))
-		return svc_http_bad_param(rq, "sensor", "1 to %d characters", STORE_SENSOR_MAX - 1);
-	if (svc_http_reject_unused(rq, &ret))
-		return ret;
+	if (format != NULL && !ingest_format_known(format)) {
+		snprintf(msg, cap, "format: unknown format '%.40s' (known: %s)", format,
+			 ingest_format_list());
+		return false;
+	}
+	if (sensor != NULL && (sensor[0] == '\0' || strlen(sensor) >= STORE_SENSOR_MAX)) {
+		snprintf(msg, cap, "sensor: 1 to %d characters", STORE_SENSOR_MAX - 1);
+		return false;
+	}
+	for (unsigned i = 0; i < rq->nparams; i++) {
+		if (!rq->params[i].used) {
+			snprintf(msg, cap, "%.60s: unknown parameter", rq->params[i].name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Runs on the first call with body data: errors cannot be answered then,
+ * so they are kept for the end of the body. */
+static int obs_start(struct svc_http_req *rq)
+{
 	struct ingest_opts o;
 	ingest_opts_init(&o);
+	const char *format = svc_http_param(rq, "format");
 	o.format = format != NULL ? format : "auto";
-	o.sensor = sensor;
+	o.sensor = svc_http_param(rq, "sensor");
 	o.quiet = true;
 	o.stderr_rejects = 0;
 	o.batch = 2000;
@@ -328,17 +344,15 @@ static enum MHD_Result obs_start(struct svc_http_req *rq)
 	int err = ingest_stream_new(&rq->ingest, rq->srv->store, &o);
 	if (err == 0)
 		err = ingest_stream_begin(rq->ingest, "body", NULL, 0);
-	if (err != 0)
-		return svc_http_error(rq, 500, "internal", "cannot start ingest: %s",
-				      store_strerror(err));
-	return MHD_YES;
+	return err;
 }
 
 /* Flush, commit and report.  The accepted lines are durable when this
  * returns. */
-static int obs_finish(struct svc_http_req *rq, struct ingest_summary *sum)
+static int obs_finish(struct svc_http_req *rq, struct ingest_summary *sum, bool cut)
 {
-	int err = ingest_stream_end(rq->ingest);
+	/* a cut body: a partial last line is dropped, not parsed */
+	int err = cut ? 0 : ingest_stream_end(rq->ingest);
 	int err2 = ingest_stream_finish(rq->ingest, sum);
 	ingest_stream_free(rq->ingest);
 	rq->ingest = NULL;
@@ -364,19 +378,42 @@ static json_t *obs_summary(struct svc_http_req *rq, const struct ingest_summary 
 
 enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data, size_t *size)
 {
-	if (rq->ingest == NULL) {
-		enum MHD_Result r = obs_start(rq);
-		if (rq->responded || r != MHD_YES)
-			return r;
+	if (rq->ingest == NULL && !rq->too_large && rq->deferred == NULL) {
+		int err = obs_start(rq);
+		if (err != 0) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "cannot start ingest: %s", store_strerror(err));
+			json_t *e = json_object();
+			json_object_set_new(e, "code", json_string("internal"));
+			json_object_set_new(e, "message", json_string(msg));
+			rq->deferred = json_object();
+			json_object_set_new(rq->deferred, "error", e);
+			rq->deferred_status = 500;
+			rq->too_large = true; /* drop the body */
+		}
+	}
+	if (*size > 0 && rq->too_large) {
+		/* libmicrohttpd cannot answer while body data is being delivered:
+		 * drop the rest and answer at its end, unless it goes on and on */
+		rq->discarded += *size;
+		*size = 0;
+		return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
 	if (*size > 0) {
 		uint64_t max = rq->srv->conf.max_body;
 		if (rq->body_bytes + *size > max) {
-			/* a chunked body that grew past the limit: what came before the
-			 * limit in complete lines is committed and reported */
+			/* a chunked body that grew past the limit: the complete lines
+			 * before the limit are committed and reported */
 			atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
+			size_t room = (size_t)(max - rq->body_bytes);
+			const char *nl = room > 0 ? memrchr(data, '\n', room) : NULL;
+			int err = 0;
+			if (nl != NULL)
+				err = ingest_stream_feed(rq->ingest, data, (size_t)(nl - data) + 1);
 			struct ingest_summary sum;
-			int err = obs_finish(rq, &sum);
+			int err2 = obs_finish(rq, &sum, true);
+			if (err == 0)
+				err = err2;
 			json_t *o = obs_summary(rq, &sum);
 			json_t *e = json_object();
 			json_object_set_new(e, "code", json_string("payload_too_large"));
@@ -386,8 +423,12 @@ enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data,
 				 (unsigned long long)max, err == 0 ? "committed" : "not committed");
 			json_object_set_new(e, "message", json_string(msg));
 			json_object_set_new(o, "error", e);
+			rq->deferred = o;
+			rq->deferred_status = 413;
+			rq->too_large = true;
+			rq->discarded = *size;
 			*size = 0;
-			return svc_http_send_json(rq, 413, o);
+			return MHD_YES;
 		}
 		rq->body_bytes += *size;
 		int err = ingest_stream_feed(rq->ingest, data, *size);
@@ -396,8 +437,13 @@ enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data,
 			rq->ingest_failed = true;
 		return MHD_YES;
 	}
+	if (rq->too_large) {
+		json_t *o = rq->deferred;
+		rq->deferred = NULL;
+		return svc_http_send_json(rq, rq->deferred_status, o);
+	}
 	struct ingest_summary sum;
-	int err = obs_finish(rq, &sum);
+	int err = obs_finish(rq, &sum, false);
 	if (err != 0 || rq->ingest_failed) {
 		const char *d = store_last_error();
 		return svc_http_error(rq, err == STORE_ENOSPACE ? 507 : 500, "store_failed",
@@ -416,4 +462,6 @@ void svc_http_observations_cleanup(struct svc_http_req *rq)
 	}
 	json_decref(rq->errors);
 	rq->errors = NULL;
+	json_decref(rq->deferred);
+	rq->deferred = NULL;
 }

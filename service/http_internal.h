@@ -149,6 +149,9 @@ struct svc_http_req {
 	json_t *errors;
 	uint64_t errors_total;
 	bool too_large;
+	uint64_t discarded;       /* body bytes dropped past the limit */
+	json_t *deferred;         /* the 413 answer, sent once the body ended */
+	unsigned deferred_status;
 	bool ingest_failed;
 };
 
@@ -203,6 +206,8 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq);
 enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data,
 				      size_t *size);
 void svc_http_observations_cleanup(struct svc_http_req *rq);
+/* Check the query parameters of a push before the body is read. */
+bool svc_http_observations_check(struct svc_http_req *rq, char *msg, size_t cap);
 enum MHD_Result svc_http_dnsdb_ping(struct svc_http_req *rq);
 enum MHD_Result svc_http_dnsdb_rate(struct svc_http_req *rq);
 enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq);

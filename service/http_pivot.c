@@ -31,8 +31,6 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 			format = v;
 			continue;
 		}
-		if (strcmp(n, "now") == 0)
-			return svc_http_bad_param(rq, n, "unknown parameter");
 		msg[0] = '\0';
 		int r = pivot_params_set(&p, n, v, msg, sizeof(msg));
 		if (r == 1)
