@@ -172,10 +172,14 @@ static enum MHD_Result error_v(struct svc_http_req *rq, unsigned status, const c
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	json_t *e = json_object();
 	json_object_set_new(e, "code", json_string(code));
-	/* the message may quote input that is not UTF-8 */
+	/* the message may quote input that is not UTF-8 (or cut a character) */
 	json_t *m = json_string(msg);
-	if (m == NULL)
-		m = json_string("(message not representable)");
+	if (m == NULL) {
+		for (char *p = msg; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		m = json_string(msg);
+	}
 	json_object_set_new(e, "message", m);
 	json_t *o = json_object();
 	json_object_set_new(o, "error", e);
