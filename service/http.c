@@ -725,8 +725,9 @@ int svc_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t 
 		host[e - s - 1] = '\0';
 		port = e + 2;
 	} else {
-		const char *c = strrchr(s, ':');
-		if (c == NULL || (size_t)(c - s) >= sizeof(host))
+		/* IPv6 needs brackets: "::1:80" is ambiguous */
+		const char *c = strchr(s, ':');
+		if (c == NULL || strchr(c + 1, ':') != NULL || (size_t)(c - s) >= sizeof(host))
 			return -1;
 		memcpy(host, s, (size_t)(c - s));
 		host[c - s] = '\0';
