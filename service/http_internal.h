@@ -155,7 +155,17 @@ struct svc_http_req {
 	bool ingest_failed;
 };
 
-/* ---- responses (http.c) ------------------------------------------------- */
+/* ---- request handling (http_request.c) ---------------------------------- */
+/* Decode, route and authenticate; errors are kept as pending. */
+void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *method);
+/* Answer the pending error. */
+enum MHD_Result svc_http_send_pending(struct svc_http_req *rq);
+/* The request announces a body (Content-Length > 0 or Transfer-Encoding). */
+bool svc_http_has_body(struct svc_http_req *rq);
+/* Call the route's handler. */
+enum MHD_Result svc_http_dispatch(struct svc_http_req *rq);
+
+/* ---- responses (http_response.c) ------------------------------------------------- */
 /* Queue a response owning the malloc'd buf (freed by MHD).  Returns an
  * MHD_Result for the access handler. */
 enum MHD_Result svc_http_send(struct svc_http_req *rq, unsigned status, const char *ctype,
@@ -168,6 +178,10 @@ enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, jso
 /* Queue {"error":{"code":code,"message":...}}. */
 enum MHD_Result svc_http_error(struct svc_http_req *rq, unsigned status, const char *code,
 			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* svc_http_error with extra headers (as svc_http_send_h). */
+enum MHD_Result svc_http_error_h(struct svc_http_req *rq, unsigned status, const char *code,
+				 const char *const *hdrs, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* 400 naming the parameter. */
 enum MHD_Result svc_http_bad_param(struct svc_http_req *rq, const char *param,
 				   const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -5,6 +5,8 @@
  * fast resolution renderer against svc_rr_json.
  */
 #include "../../service/http.c"
+#include "../../service/http_request.c"
+#include "../../service/http_response.c"
 #include "../../service/http_api.c"
 #include "../../service/http_dnsdb.c"
 #include "../../service/http_auth.c"
