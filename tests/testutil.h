@@ -67,8 +67,8 @@ static inline const char *t_tmpdir(void)
 static inline void t_cleanup(void)
 {
 	for (unsigned i = 0; i < t_ndirs && i < 8; i++) {
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t_dir_buf[i]);
+		char cmd[sizeof(t_dir_buf[0]) + 16];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%.255s'", t_dir_buf[i]);
 		if (system(cmd) != 0)
 			fprintf(stderr, "cleanup of %s failed\n", t_dir_buf[i]);
 	}

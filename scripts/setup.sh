@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# scripts/setup.sh - install what infrapivot needs on Debian 12, then
+# configure and build it in ./build.  Safe to run again: packages are
+# installed only when missing (after one `apt-get update`).
+#   BUILD_DIR=build  CMAKE_ARGS="..."  scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+	build-essential cmake pkg-config git
+	liblmdb-dev lmdb-utils libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
+	libssl-dev zlib1g-dev openssl ca-certificates
+	# tests: real clients and tools
+	curl python3 python3-jsonschema graphviz procps
+	# fuzzing (libFuzzer) and benchmarks
+	clang libclang-rt-14-dev wrk
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	echo "setup: installing ${missing[*]}" >&2
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+# shellcheck disable=SC2086
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINFRAPIVOT_WERROR=ON ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+echo "setup: built $BUILD_DIR/service/infrapivot" >&2

@@ -1,0 +1,494 @@
+/*
+ * test_store.c - the store on a real LMDB in a temporary directory:
+ * merge semantics, indexes, wildcard and CIDR walks, fences, prevalence
+ * counters, SHA-256 -> SHA-1 joining, map growth, schema versions and
+ * all-or-nothing batches.
+ */
+#include <lmdb.h>
+
+#include "../testutil.h"
+#include "store.h"
+
+static struct store_obs dns(const char *name, const char *type, const char *rdata, int64_t tf,
+			    int64_t tl, uint64_t count, const char *sensor)
+{
+	struct store_obs o;
+	memset(&o, 0, sizeof(o));
+	o.kind = STORE_OBS_DNS;
+	o.time_first = tf;
+	o.time_last = tl;
+	o.count = count;
+	snprintf(o.sensor, sizeof(o.sensor), "%s", sensor ? sensor : "");
+	store_name_norm(name, strlen(name), o.dns.rrname, false);
+	store_rrtype_parse(type, strlen(type), &o.dns.rrtype);
+	if (o.dns.rrtype == STORE_RR_A || o.dns.rrtype == STORE_RR_AAAA)
+		store_addr_parse(rdata, strlen(rdata), o.dns.addr);
+	else
+		store_rdata_norm(o.dns.rrtype, rdata, strlen(rdata), o.dns.rdata);
+	return o;
+}
+
+static struct store_cert_meta metas[64];
+static unsigned nmetas;
+
+static struct store_obs sight(const char *hash, const char *ip, uint16_t port, int64_t tf,
+			      int64_t tl, const char *sni)
+{
+	struct store_obs o;
+	memset(&o, 0, sizeof(o));
+	o.kind = STORE_OBS_CERT;
+	o.time_first = tf;
+	o.time_last = tl;
+	o.count = 1;
+	struct store_cert_meta *m = &metas[nmetas++];
+	memset(m, 0, sizeof(*m));
+	uint8_t h[32];
+	size_t hl = 0;
+	store_hash_parse(hash, strlen(hash), h, &hl);
+	if (hl == 20) {
+		m->has_sha1 = true;
+		memcpy(m->sha1, h, 20);
+	} else {
+		m->has_sha256 = true;
+		memcpy(m->sha256, h, 32);
+	}
+	o.cert.meta = m;
+	if (ip != NULL) {
+		o.cert.sighting = true;
+		store_addr_parse(ip, strlen(ip), o.cert.ip);
+		o.cert.port = port;
+	}
+	if (sni != NULL) /* observations arrive normalised */
+		store_name_norm(sni, strlen(sni), o.cert.sni, false);
+	return o;
+}
+
+struct collect {
+	unsigned n;
+	char names[64][STORE_NAME_BUF];
+	char rdata[64][STORE_RDATA_MAX];
+	int64_t tf[64], tl[64];
+	uint64_t count[64];
+	unsigned nsens[64], more[64];
+	char sensor0[64][STORE_SENSOR_MAX];
+};
+
+static int collect_rr(const struct store_rr *rr, void *ctx)
+{
+	struct collect *c = ctx;
+	if (c->n < 64) {
+		snprintf(c->names[c->n], STORE_NAME_BUF, "%s", rr->rrname);
+		snprintf(c->rdata[c->n], STORE_RDATA_MAX, "%s", rr->rdata);
+		c->tf[c->n] = rr->time_first;
+		c->tl[c->n] = rr->time_last;
+		c->count[c->n] = rr->count;
+		c->nsens[c->n] = rr->nsensors;
+		c->more[c->n] = rr->sensors_more;
+		snprintf(c->sensor0[c->n], STORE_SENSOR_MAX, "%s", rr->nsensors ? rr->sensors[0] : "");
+	}
+	c->n++;
+	return 0;
+}
+
+static int collect_sight(const struct store_sighting *s, void *ctx)
+{
+	struct collect *c = ctx;
+	if (c->n < 64) {
+		store_addr_format(s->ip, c->names[c->n]);
+		c->count[c->n] = s->count;
+		c->tf[c->n] = s->time_first;
+		c->tl[c->n] = s->time_last;
+		snprintf(c->rdata[c->n], STORE_RDATA_MAX, "%u:%s", s->port, s->nsni ? s->sni[0] : "");
+	}
+	c->n++;
+	return 0;
+}
+
+static store_t *open_new(size_t mapsize)
+{
+	store_t *s = NULL;
+	int err = store_open(&s, t_tmpdir(), 0, mapsize);
+	T_EQ_INT(err, 0);
+	if (s == NULL)
+		exit(1);
+	return s;
+}
+
+static void test_merge(void)
+{
+	store_t *s = open_new(0);
+	struct store_obs o[3] = {
+		dns("www.example.com", "A", "192.0.2.1", 1000, 2000, 3, "s1"),
+		dns("WWW.EXAMPLE.COM.", "A", "192.0.2.1", 500, 1500, 2, "s2"),
+		dns("www.example.com", "A", "192.0.2.1", 1200, 3000, 1, "s1"),
+	};
+	struct store_write_stats ws = { 0 };
+	T_EQ_INT(store_write(s, o, 3, NULL, 0, &ws), 0);
+	T_EQ_INT(ws.dns_new, 1);
+	T_EQ_INT(ws.dns_merged, 2);
+	store_rtxn_t *r;
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	struct collect c = { 0 };
+	T_EQ_INT(store_rr_by_name(r, "www.example.com", 0, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.tf[0], 500);
+	T_EQ_INT(c.tl[0], 3000);
+	T_EQ_INT(c.count[0], 6);
+	T_EQ_INT(c.nsens[0], 2);
+	T_EQ_STR(c.names[0], "www.example.com");
+	T_EQ_STR(c.rdata[0], "192.0.2.1");
+	store_read_end(r);
+
+	/* 20 sensors: 16 kept, 4 more */
+	struct store_obs many[20];
+	for (int i = 0; i < 20; i++) {
+		char sid[16];
+		snprintf(sid, sizeof(sid), "sensor-%02d", i);
+		many[i] = dns("busy.example.com", "A", "192.0.2.9", 1, 2, 1, sid);
+	}
+	T_EQ_INT(store_write(s, many, 20, NULL, 0, NULL), 0);
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	memset(&c, 0, sizeof(c));
+	store_rr_by_name(r, "busy.example.com", STORE_RR_A, NULL, collect_rr, &c);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.nsens[0], 16);
+	T_EQ_INT(c.more[0], 4);
+	T_EQ_INT(c.count[0], 20);
+	T_EQ_STR(c.sensor0[0], "sensor-00");
+	store_read_end(r);
+	store_close(s);
+}
+
+static void test_indexes(void)
+{
+	store_t *s = open_new(0);
+	struct store_obs o[] = {
+		dns("example.com", "A", "192.0.2.1", 100, 200, 1, NULL),
+		dns("www.example.com", "A", "192.0.2.1", 100, 200, 1, NULL),
+		dns("mail.example.com", "A", "192.0.2.200", 100, 200, 1, NULL),
+		dns("deep.sub.example.com", "AAAA", "2001:db8::5", 100, 200, 1, NULL),
+		dns("badexample.com", "A", "192.0.3.1", 100, 200, 1, NULL),
+		dns("example.com.evil.net", "A", "198.51.100.1", 100, 200, 1, NULL),
+		dns("alias.example.net", "CNAME", "www.example.com", 100, 200, 1, NULL),
+		dns("example.org", "MX", "10 mail.example.com", 100, 200, 1, NULL),
+		dns("old.example.com", "A", "192.0.2.2", 10, 20, 1, NULL),
+	};
+	size_t n = sizeof(o) / sizeof(o[0]);
+	T_EQ_INT(store_write(s, o, n, NULL, 0, NULL), 0);
+	store_rtxn_t *r;
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	struct collect c = { 0 };
+
+	/* wildcard: names under example.com, not the apex, not lookalikes */
+	T_EQ_INT(store_rr_by_name(r, "*.example.com", 0, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 4);
+	bool apex = false, lookalike = false;
+	for (unsigned i = 0; i < c.n && i < 64; i++) {
+		apex |= strcmp(c.names[i], "example.com") == 0;
+		lookalike |= strcmp(c.names[i], "badexample.com") == 0;
+	}
+	T_CHECK(!apex);
+	T_CHECK(!lookalike);
+
+	/* address index */
+	memset(&c, 0, sizeof(c));
+	uint8_t a[16];
+	unsigned plen;
+	store_prefix_parse("192.0.2.1", 9, a, &plen);
+	T_EQ_INT(store_rr_by_addr(r, a, plen, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 2);
+	/* CIDR /24 */
+	memset(&c, 0, sizeof(c));
+	store_prefix_parse("192.0.2.0/24", 12, a, &plen);
+	T_EQ_INT(store_rr_by_addr(r, a, plen, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 4); /* .1 twice, .200, .2 ; not 192.0.3.1 */
+	/* IPv6 /48 */
+	memset(&c, 0, sizeof(c));
+	store_prefix_parse("2001:db8::/48", 13, a, &plen);
+	T_EQ_INT(store_rr_by_addr(r, a, plen, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 1);
+	T_EQ_STR(c.names[0], "deep.sub.example.com");
+	T_EQ_STR(c.rdata[0], "2001:db8::5");
+
+	/* target index: CNAME and MX */
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(store_rr_by_target(r, "www.example.com", NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 1);
+	T_EQ_STR(c.names[0], "alias.example.net");
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(store_rr_by_target(r, "mail.example.com", NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 1);
+	T_EQ_STR(c.rdata[0], "10 mail.example.com");
+
+	/* fences */
+	struct store_fence f;
+	store_fence_init(&f);
+	f.last_after = 100;
+	memset(&c, 0, sizeof(c));
+	store_prefix_parse("192.0.2.0/24", 12, a, &plen);
+	store_rr_by_addr(r, a, plen, &f, collect_rr, &c);
+	T_EQ_INT(c.n, 3); /* old.example.com (last 20) fenced out */
+	store_fence_init(&f);
+	f.until = 50;
+	memset(&c, 0, sizeof(c));
+	store_rr_by_addr(r, a, plen, &f, collect_rr, &c);
+	T_EQ_INT(c.n, 1);
+	T_EQ_STR(c.names[0], "old.example.com");
+
+	/* prevalence */
+	uint64_t cnt;
+	store_prefix_parse("192.0.2.1", 9, a, &plen);
+	T_EQ_INT(store_prev_ip_names(r, a, &cnt), 0);
+	T_EQ_INT(cnt, 2);
+	store_read_end(r);
+
+	/* the same resolutions again do not bump the counters */
+	T_EQ_INT(store_write(s, o, n, NULL, 0, NULL), 0);
+	struct store_obs more[] = {
+		dns("www.example.com", "A", "192.0.2.77", 100, 200, 1, NULL),
+		dns("www.example.com", "AAAA", "2001:db8::77", 100, 200, 1, NULL),
+	};
+	T_EQ_INT(store_write(s, more, 2, NULL, 0, NULL), 0);
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	T_EQ_INT(store_prev_name_ips(r, "www.example.com", &cnt), 0);
+	T_EQ_INT(cnt, 3);
+	store_prefix_parse("192.0.2.1", 9, a, &plen);
+	T_EQ_INT(store_prev_ip_names(r, a, &cnt), 0);
+	T_EQ_INT(cnt, 2);
+	T_EQ_INT(store_prev_name_ips(r, "nothing.example", &cnt), 0);
+	T_EQ_INT(cnt, 0);
+	T_EQ_INT(store_prev_name_ips(r, "mail.example.com", &cnt), 0); /* one: no counter */
+	T_EQ_INT(cnt, 1);
+	T_EQ_INT(store_prev_name_ips(r, "alias.example.net", &cnt), 0); /* CNAME only */
+	T_EQ_INT(cnt, 0);
+	store_read_end(r);
+	store_close(s);
+}
+
+static void test_certs_and_join(void)
+{
+	store_t *s = open_new(0);
+	const char *sha1 = "82437e7830614e2500679d121590d25381de1dac";
+	const char *sha256 = "a580247a25324adf4add5af648de4ac5798030dfd622f26a5f2280d7528ae244";
+	nmetas = 0;
+	struct store_obs o[] = {
+		/* Zeek 4.2+: only the SHA-256, on two IPs */
+		sight(sha256, "74.125.224.79", 443, 1000, 2000, "ssl.gstatic.com"),
+		sight(sha256, "74.125.224.80", 443, 1100, 2100, NULL),
+		/* Suricata: the SHA-1 on one of them and on another port */
+		sight(sha1, "74.125.224.79", 443, 900, 1500, "ssl.gstatic.com."),
+		sight(sha1, "74.125.224.79", 8443, 900, 1500, NULL),
+	};
+	T_EQ_INT(store_write(s, o, 4, NULL, 0, NULL), 0);
+	store_rtxn_t *r;
+	uint8_t h[32];
+	size_t hl;
+	struct store_cert_ref ref;
+	uint64_t cnt;
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	store_hash_parse(sha256, 64, h, &hl);
+	T_EQ_INT(store_cert_resolve(r, h, hl, &ref), 0);
+	T_EQ_INT(ref.kind, 2); /* not joined yet */
+	store_prev_cert_ips(r, &ref, &cnt);
+	T_EQ_INT(cnt, 2);
+	store_hash_parse(sha1, 40, h, &hl);
+	T_EQ_INT(store_cert_resolve(r, h, hl, &ref), 0);
+	store_prev_cert_ips(r, &ref, &cnt);
+	T_EQ_INT(cnt, 1); /* two ports, one IP */
+	store_read_end(r);
+
+	/* a source with both hashes joins them */
+	struct store_obs both = sight(sha1, NULL, 0, 0, 0, NULL);
+	both.cert.meta->has_sha256 = true;
+	store_hash_parse(sha256, 64, both.cert.meta->sha256, &hl);
+	both.cert.has_meta = true;
+	snprintf(both.cert.meta->subject, sizeof(both.cert.meta->subject),
+		 "CN=*.gstatic.com, O=Google Inc, L=Mountain View, ST=California, C=US");
+	memcpy(both.cert.meta->san_dns, "*.gstatic.com\0gstatic.com\0", 26);
+	both.cert.meta->san_dns_len = 26;
+	struct store_write_stats ws = { 0 };
+	T_EQ_INT(store_write(s, &both, 1, NULL, 0, &ws), 0);
+	T_EQ_INT(ws.certs_joined, 1);
+
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	store_hash_parse(sha256, 64, h, &hl);
+	T_EQ_INT(store_cert_resolve(r, h, hl, &ref), 0);
+	T_EQ_INT(ref.kind, 1);
+	char hex[65];
+	store_hex(ref.hash, 20, hex);
+	T_EQ_STR(hex, sha1);
+	struct collect c = { 0 };
+	T_EQ_INT(store_sight_by_cert(r, &ref, NULL, collect_sight, &c), 0);
+	T_EQ_INT(c.n, 3); /* .79:443 merged, .79:8443, .80:443 */
+	for (unsigned i = 0; i < c.n; i++) {
+		if (strcmp(c.names[i], "74.125.224.79") == 0 && strncmp(c.rdata[i], "443:", 4) == 0) {
+			T_EQ_INT(c.count[i], 2);
+			T_EQ_INT(c.tf[i], 900);
+			T_EQ_INT(c.tl[i], 2000);
+			T_EQ_STR(c.rdata[i], "443:ssl.gstatic.com");
+		}
+	}
+	T_EQ_INT(store_prev_cert_ips(r, &ref, &cnt), 0);
+	T_EQ_INT(cnt, 2);
+	/* the ip index points at the SHA-1 now */
+	memset(&c, 0, sizeof(c));
+	uint8_t a[16];
+	unsigned plen;
+	store_prefix_parse("74.125.224.80", 13, a, &plen);
+	T_EQ_INT(store_sight_by_addr(r, a, plen, NULL, collect_sight, &c), 0);
+	T_EQ_INT(c.n, 1);
+	struct store_cert_info ci;
+	T_EQ_INT(store_cert_get(r, &ref, &ci), 0);
+	T_CHECK(ci.has_sha1 && ci.has_sha256 && ci.has_meta);
+	store_read_end(r);
+	store_close(s);
+}
+
+static int count_nc(const struct store_cert_ref *ref, unsigned kind, void *ctx)
+{
+	unsigned *k = ctx;
+	k[kind == STORE_NC_SAN ? 0 : 1]++;
+	(void)ref;
+	return 0;
+}
+
+static void test_name_cert_index(void)
+{
+	store_t *s = open_new(0);
+	nmetas = 0;
+	struct store_obs o = sight("e2fb0771ee6fc0d0e324bc863c02b57921257c86", "74.125.239.97", 443,
+				   1, 2, "www.google.com");
+	o.cert.has_meta = true;
+	snprintf(o.cert.meta->subject, sizeof(o.cert.meta->subject), "CN=*.google.com, O=Google Inc");
+	memcpy(o.cert.meta->san_dns, "*.google.com\0www.google.com\0", 28);
+	o.cert.meta->san_dns_len = 28;
+	T_EQ_INT(store_write(s, &o, 1, NULL, 0, NULL), 0);
+	store_rtxn_t *r;
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	unsigned k[2] = { 0, 0 };
+	T_EQ_INT(store_certs_by_name(r, "www.google.com", count_nc, k), 0);
+	T_EQ_INT(k[0], 1); /* SAN */
+	T_EQ_INT(k[1], 1); /* SNI */
+	k[0] = k[1] = 0;
+	T_EQ_INT(store_certs_by_name(r, "*.google.com", count_nc, k), 0);
+	T_EQ_INT(k[0], 1); /* from the SAN list and the CN: one entry */
+	store_read_end(r);
+	store_close(s);
+}
+
+static void test_map_growth(void)
+{
+	/* a tiny map must grow, batch by batch, without losing anything */
+	store_t *s = open_new(64 * 1024);
+	static struct store_obs o[2000];
+	for (int i = 0; i < 2000; i++) {
+		char name[64], ip[32];
+		snprintf(name, sizeof(name), "host%04d.growth.example", i);
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", i / 65536, (i / 256) % 256, i % 256);
+		o[i] = dns(name, "A", ip, i, i + 10, 1, "grow");
+	}
+	struct store_write_stats ws = { 0 };
+	T_EQ_INT(store_write(s, o, 2000, NULL, 0, &ws), 0);
+	T_CHECK(ws.retries > 0);
+	T_EQ_INT(ws.dns_new, 2000);
+	store_rtxn_t *r;
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	struct collect c = { 0 };
+	store_rr_by_name(r, "*.growth.example", 0, NULL, collect_rr, &c);
+	T_EQ_INT(c.n, 2000);
+	store_read_end(r);
+	struct store_stats st;
+	T_EQ_INT(store_stats(s, &st), 0);
+	T_EQ_INT(st.resolutions, 2000);
+	T_EQ_INT(st.addr_index, 2000);
+	T_EQ_INT(st.sensors, 1);
+	T_CHECK(st.map_bytes > 64 * 1024);
+	store_close(s);
+}
+
+static void test_batch_atomic(void)
+{
+	store_t *s = open_new(0);
+	struct store_obs o[2] = {
+		dns("good.example", "A", "192.0.2.1", 1, 2, 1, NULL),
+		dns("good2.example", "A", "192.0.2.2", 1, 2, 1, NULL),
+	};
+	o[1].dns.rrname[0] = '\0'; /* invalid: the whole batch must fail */
+	T_CHECK(store_write(s, o, 2, NULL, 0, NULL) != 0);
+	store_rtxn_t *r;
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	struct collect c = { 0 };
+	store_rr_by_name(r, "good.example", 0, NULL, collect_rr, &c);
+	T_EQ_INT(c.n, 0);
+	store_read_end(r);
+	/* meta records ride with a batch */
+	struct store_meta_put mp = { "Ktest", 5, "12345", 5 };
+	T_EQ_INT(store_write(s, o, 1, &mp, 1, NULL), 0);
+	char buf[16];
+	size_t bl = 0;
+	T_EQ_INT(store_meta_get(s, "Ktest", 5, buf, sizeof(buf), &bl), 0);
+	T_EQ_INT(bl, 5);
+	T_CHECK(memcmp(buf, "12345", 5) == 0);
+	T_EQ_INT(store_meta_get(s, "Knone", 5, buf, sizeof(buf), &bl), STORE_ENOTFOUND);
+	store_close(s);
+}
+
+static void test_schema_version(void)
+{
+	const char *dir = t_tmpdir();
+	store_t *s;
+	T_EQ_INT(store_open(&s, dir, 0, 0), 0);
+	store_close(s);
+	/* rewrite the version behind the store's back */
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 32);
+	T_EQ_INT(mdb_env_open(env, dir, 0, 0640), 0);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	mdb_dbi_open(txn, "meta", 0, &dbi);
+	uint32_t v = 99;
+	MDB_val k = { 14, (void *)"schema_version" }, val = { 4, &v };
+	T_EQ_INT(mdb_put(txn, dbi, &k, &val, 0), 0);
+	mdb_txn_commit(txn);
+	mdb_env_close(env);
+	s = NULL;
+	T_EQ_INT(store_open(&s, dir, 0, 0), STORE_EVERSION);
+	T_CHECK(s == NULL);
+	T_CHECK(strstr(store_last_error(), "version 99") != NULL);
+	T_EQ_INT(store_open(&s, dir, STORE_RDONLY, 0), STORE_EVERSION);
+	/* a directory that holds no database, read-only */
+	T_CHECK(store_open(&s, "/nonexistent/infrapivot", STORE_RDONLY, 0) != 0);
+}
+
+static void test_compact(void)
+{
+	store_t *s = open_new(0);
+	struct store_obs o = dns("c.example", "A", "192.0.2.1", 1, 2, 1, NULL);
+	T_EQ_INT(store_write(s, &o, 1, NULL, 0, NULL), 0);
+	char out[300];
+	snprintf(out, sizeof(out), "%s/copy", t_tmpdir());
+	T_EQ_INT(store_compact(s, out), 0);
+	T_EQ_INT(store_compact(s, out), STORE_EEXIST); /* never overwrite */
+	store_close(s);
+	store_t *c;
+	T_EQ_INT(store_open(&c, out, STORE_RDONLY, 0), 0);
+	struct store_stats st;
+	store_stats(c, &st);
+	T_EQ_INT(st.resolutions, 1);
+	store_close(c);
+}
+
+int main(void)
+{
+	test_merge();
+	test_indexes();
+	test_certs_and_join();
+	test_name_cert_index();
+	test_map_growth();
+	test_batch_atomic();
+	test_schema_version();
+	test_compact();
+	return t_done();
+}
