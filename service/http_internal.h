@@ -140,7 +140,7 @@ struct svc_http_req {
 	unsigned pending_status;
 	char pending_code[32];
 	char pending_msg[256];
-	char pending_allow[32];   /* Allow: for a 405 */
+	char pending_allow[64];   /* Allow: for a 405 */
 	unsigned status;          /* of the response queued, for metrics */
 	struct timespec t0;
 	/* POST /api/v1/observations */
