@@ -137,6 +137,9 @@ enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, jso
 
 static enum MHD_Result error_v(struct svc_http_req *rq, unsigned status, const char *code,
 			       const char *const *hdrs, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
+static enum MHD_Result error_v(struct svc_http_req *rq, unsigned status, const char *code,
+			       const char *const *hdrs, const char *fmt, va_list ap)
 {
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
