@@ -1,0 +1,249 @@
+/*
+ * http.c - the HTTP server core: the libmicrohttpd daemon, its access
+ * handler and completion callback, start and graceful stop.
+ *
+ * Keep-alive: libmicrohttpd answers "Connection: close" when a response
+ * is queued on the first call of the access handler, so the first call
+ * only parses and checks the request; the response goes out on the second.
+ * The exception is a request with a body that we refuse (401/403/413):
+ * answering at once means the body is never read.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "http_internal.h"
+
+void svc_http_conf_init(struct svc_http_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	c->threads = n > 0 ? (unsigned)n : 2;
+	c->max_connections = 512;
+	c->timeout = 30;
+	c->max_body = 64ull << 20;
+	c->max_header = 32 * 1024;
+	c->max_url = 4096;
+	c->max_limit = 100000;
+	c->default_limit = 1000;
+	c->pivot_max_nodes = 2000;
+	c->pivot_max_ms = 5000;
+	c->pivot_max_fanout = 1000;
+	c->drain_seconds = 30;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *size, void **con_cls)
+{
+	struct svc_http_server *srv = cls;
+	struct svc_http_req *rq = *con_cls;
+	if (rq == NULL) {
+		rq = calloc(1, sizeof(*rq));
+		if (rq == NULL)
+			return MHD_NO;
+		*con_cls = rq;
+		rq->srv = srv;
+		rq->conn = conn;
+		rq->method = method;
+		rq->is_head = strcmp(method, "HEAD") == 0;
+		clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+		atomic_fetch_add(&srv->active, 1);
+		svc_http_prepare(rq, url, method);
+		/* refuse a body we will not read before the client sends it */
+		if (rq->pending_status != 0 && svc_http_has_body(rq))
+			return svc_http_send_pending(rq);
+		return MHD_YES;
+	}
+	if (rq->responded) {
+		*size = 0; /* the rest of a refused body */
+		return MHD_YES;
+	}
+	if (rq->pending_status != 0)
+		return svc_http_send_pending(rq);
+	if (rq->route == SVC_R_OBSERVATIONS)
+		return svc_http_observations(rq, data, size);
+	if (*size != 0) {
+		*size = 0; /* a body on a GET means nothing to us */
+		return MHD_YES;
+	}
+	return svc_http_dispatch(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct svc_http_server *srv = cls;
+	struct svc_http_req *rq = *con_cls;
+	if (rq == NULL)
+		return;
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double el = (double)(t1.tv_sec - rq->t0.tv_sec) + (t1.tv_nsec - rq->t0.tv_nsec) / 1e9;
+	if (rq->status != 0)
+		svc_metrics_observe(srv->metrics, rq->route, rq->status, el);
+	svc_http_observations_cleanup(rq);
+	for (unsigned i = 0; i < rq->nsegs; i++)
+		free(rq->segs[i]);
+	for (unsigned i = 0; i < rq->nparams; i++) {
+		free(rq->params[i].name);
+		free(rq->params[i].value);
+	}
+	free(rq);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->active, 1);
+}
+
+/* Leave decoding to us: we want the raw bytes to reject bad encodings. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	return strlen(s);
+}
+
+/* ---- start and stop --------------------------------------------------------- */
+int svc_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl,
+			  bool *loopback)
+{
+	char host[256];
+	const char *port;
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (e == NULL || e[1] != ':' || (size_t)(e - s - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = '\0';
+		port = e + 2;
+	} else {
+		/* IPv6 needs brackets: "::1:80" is ambiguous */
+		const char *c = strchr(s, ':');
+		if (c == NULL || strchr(c + 1, ':') != NULL || (size_t)(c - s) >= sizeof(host))
+			return -1;
+		memcpy(host, s, (size_t)(c - s));
+		host[c - s] = '\0';
+		port = c + 1;
+	}
+	uint64_t pn;
+	if (svc_parse_u64(port, &pn) != 0 || pn > 65535)
+		return -1;
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)pn);
+		*sl = sizeof(*v4);
+		*loopback = (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)pn);
+		*sl = sizeof(*v6);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
+		return 0;
+	}
+	return -1;
+}
+
+static int listen_socket(const struct sockaddr_storage *ss, socklen_t sl, char *msg,
+			 size_t msgcap)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(msg, msgcap, "socket: %s", strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, sl) != 0) {
+		snprintf(msg, msgcap, "cannot bind: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, 511) != 0) {
+		snprintf(msg, msgcap, "listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool loopback;
+	if (svc_http_parse_listen(srv->conf.listen, &ss, &sl, &loopback) != 0) {
+		snprintf(msg, msgcap, "--listen: '%s' is not ADDR:PORT or [IPV6]:PORT",
+			 srv->conf.listen);
+		return -1;
+	}
+	if (!loopback && srv->tokens == NULL) {
+		snprintf(msg, msgcap, "refusing to listen on %s without --tokens: an open API "
+				      "only on loopback addresses (127.0.0.0/8, ::1)",
+			 srv->conf.listen);
+		return -1;
+	}
+	int fd = listen_socket(&ss, sl, msg, msgcap);
+	if (fd < 0)
+		return -1;
+	srv->metrics = calloc(1, sizeof(*srv->metrics));
+	if (srv->metrics == NULL) {
+		close(fd);
+		snprintf(msg, msgcap, "out of memory");
+		return -1;
+	}
+	srv->started = time(NULL);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	unsigned threads = srv->conf.threads > 0 ? srv->conf.threads : 1;
+	srv->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+		srv->conf.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->conf.timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->conf.max_header,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+		no_unescape, NULL, MHD_OPTION_END);
+	if (srv->daemon == NULL) {
+		close(fd);
+		free(srv->metrics);
+		srv->metrics = NULL;
+		snprintf(msg, msgcap, "libmicrohttpd failed to start (see above)");
+		return -1;
+	}
+	return 0;
+}
+
+void svc_http_stop(struct svc_http_server *srv)
+{
+	if (srv->daemon == NULL)
+		return;
+	atomic_store(&srv->draining, true);
+	MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	/* requests in flight finish; idle keep-alive connections are closed
+	 * by MHD_stop_daemon */
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	for (unsigned i = 0; i < srv->conf.drain_seconds * 50u; i++) {
+		if (atomic_load(&srv->active) == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(srv->daemon);
+	srv->daemon = NULL;
+	free(srv->metrics);
+	srv->metrics = NULL;
+}
