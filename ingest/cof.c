@@ -57,7 +57,7 @@ static int get_common(struct ingest_ctx *c, json_t *obj, bool times_required, in
 			snprintf(sensor, STORE_SENSOR_MAX, "%lld", (long long)json_integer_value(sid));
 		} else if (json_is_string(sid) && json_string_length(sid) > 0 &&
 			   json_string_length(sid) < STORE_SENSOR_MAX) {
-			snprintf(sensor, STORE_SENSOR_MAX, "%s", json_string_value(sid));
+			memcpy(sensor, json_string_value(sid), json_string_length(sid) + 1);
 		} else {
 			return ingest_reject(c, "sensor_id is not a string of 1-%d bytes",
 					     STORE_SENSOR_MAX - 1);

@@ -71,6 +71,24 @@ int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrnam
 		return err;
 	}
 	o->dns.rrtype = rrtype;
+	if (rrtype == STORE_RR_A || rrtype == STORE_RR_AAAA) {
+		/* the common case, straight into the 16 bytes the store keeps */
+		while (rdata_len > 0 && (rdata[0] == ' ' || rdata[0] == '\t')) {
+			rdata++;
+			rdata_len--;
+		}
+		while (rdata_len > 0 && (rdata[rdata_len - 1] == ' ' || rdata[rdata_len - 1] == '\t'))
+			rdata_len--;
+		if (store_addr_parse(rdata, rdata_len, o->dns.addr) != 0 ||
+		    (rrtype == STORE_RR_A) != store_addr_is_v4(o->dns.addr)) {
+			ingest_reject(c, "rdata %.*s is not valid %s rdata: %s",
+				      (int)(rdata_len > 80 ? 80 : rdata_len), rdata,
+				      rrtype == STORE_RR_A ? "A" : "AAAA", store_strerror(STORE_EBADADDR));
+			return STORE_EBADADDR;
+		}
+		o->dns.rdata[0] = '\0';
+		return 0;
+	}
 	char norm[STORE_RDATA_MAX + STORE_ADDR_BUF];
 	if (rdata_len >= STORE_RDATA_MAX) {
 		ingest_reject(c, "rdata longer than %d bytes", STORE_RDATA_MAX - 1);
@@ -84,21 +102,17 @@ int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrnam
 			      store_rrtype_name(rrtype, tb), store_strerror(err));
 		return err;
 	}
-	if (rrtype == STORE_RR_A || rrtype == STORE_RR_AAAA) {
-		store_addr_parse(norm, strlen(norm), o->dns.addr);
-		o->dns.rdata[0] = '\0';
-	} else {
-		/* the rr key holds name + type + rdata within LMDB's 511 bytes */
-		size_t room = 511 - (strlen(o->dns.rrname) + 2) - 2;
-		if (room > STORE_RDATA_MAX - 1)
-			room = STORE_RDATA_MAX - 1;
-		if (strlen(norm) > room) {
-			ingest_reject(c, "rdata of %zu bytes is too long to index with this name "
-					 "(max %zu)", strlen(norm), room);
-			return STORE_ETOOLONG;
-		}
-		memcpy(o->dns.rdata, norm, strlen(norm) + 1); /* fits: checked above */
+	/* the rr key holds name + type + rdata within LMDB's 511 bytes */
+	size_t room = 511 - (strlen(o->dns.rrname) + 2) - 2;
+	if (room > STORE_RDATA_MAX - 1)
+		room = STORE_RDATA_MAX - 1;
+	size_t nl = strlen(norm);
+	if (nl > room) {
+		ingest_reject(c, "rdata of %zu bytes is too long to index with this name "
+				 "(max %zu)", nl, room);
+		return STORE_ETOOLONG;
 	}
+	memcpy(o->dns.rdata, norm, nl + 1); /* fits: checked above */
 	return 0;
 }
 
