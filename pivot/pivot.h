@@ -50,6 +50,9 @@ void pivot_params_init(struct pivot_params *p);
  * STORE_E* with msg naming the parameter and the problem. */
 int pivot_params_set(struct pivot_params *p, const char *name, const char *value, char *msg,
 		     size_t msgcap);
+/* Added: checks across parameters (seed given, since <= until).  Returns
+ * 0 or STORE_E* with msg set; pivot_run calls it too. */
+int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap);
 
 struct pivot_node {
 	unsigned id;
@@ -61,6 +64,8 @@ struct pivot_node {
 	const char *pruned;             /* NULL, or the reason it was not expanded */
 	unsigned *path; unsigned path_len; /* edge ids from the seed */
 	/* certificates */
+	bool has_sha1; /* added: false for a certificate known by SHA-256 only */
+	uint64_t san_count; /* added: DNS names in its SAN list */
 	bool has_sha256;
 	uint8_t sha1[20], sha256[32];
 	bool cert_has_meta;
@@ -92,6 +97,8 @@ const struct pivot_node *pivot_node_at(const struct pivot_result *r, size_t i);
 size_t pivot_edge_count(const struct pivot_result *r);
 const struct pivot_edge *pivot_edge_at(const struct pivot_result *r, size_t i);
 bool pivot_truncated(const struct pivot_result *r, const char **budget);
+/* Added: the parameters the result was computed with (now resolved). */
+const struct pivot_params *pivot_result_params(const struct pivot_result *r);
 
 const char *pivot_node_type_name(enum pivot_node_type t);
 const char *pivot_edge_type_name(enum pivot_edge_type t);

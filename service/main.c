@@ -13,6 +13,7 @@ static const struct {
 } commands[] = {
 	{ "ingest", svc_cmd_ingest, "record sightings from sensor logs, COF and certificate lines" },
 	{ "lookup", svc_cmd_lookup, "what the store knows of a domain, an IP/prefix or a certificate" },
+	{ "pivot", svc_cmd_pivot, "expand a domain, IP or certificate into the infrastructure behind it" },
 	{ "stats", svc_cmd_stats, "counts of every kind of record and the database size" },
 	{ "compact", svc_cmd_compact, "write a compacted copy of the database" },
 };

@@ -55,6 +55,7 @@ int svc_fence_set(struct store_fence *f, const char *name, const char *val);
 /* ---- CLI subcommands --------------------------------------------------- */
 int svc_cmd_ingest(int argc, char **argv);
 int svc_cmd_lookup(int argc, char **argv);
+int svc_cmd_pivot(int argc, char **argv);
 int svc_cmd_stats(int argc, char **argv);
 int svc_cmd_compact(int argc, char **argv);
 

@@ -1,0 +1,338 @@
+/*
+ * params.c - pivot parameters: defaults, parsing by name (shared by the
+ * CLI and the HTTP API), names of node and edge types, UUIDv5.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "pivot.h"
+
+void pivot_params_init(struct pivot_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->seed_type = PIVOT_NODE_AUTO;
+	p->depth = 3;
+	p->since = INT64_MIN;
+	p->until = INT64_MAX;
+	p->edges = PIVOT_EDGE_ALL;
+	p->max_ip_domains = 100;
+	p->max_cert_ips = 50;
+	p->max_domain_ips = 50;
+	p->max_san = 80;
+	p->max_nodes = 500;
+	p->max_ms = 2000;
+	p->now = 0;
+}
+
+const char *pivot_node_type_name(enum pivot_node_type t)
+{
+	switch (t) {
+	case PIVOT_NODE_DOMAIN: return "domain";
+	case PIVOT_NODE_IP: return "ip";
+	case PIVOT_NODE_CERT: return "cert";
+	case PIVOT_NODE_AUTO: break;
+	}
+	return "auto";
+}
+
+static const struct {
+	const char *name;
+	enum pivot_edge_type type;
+} edge_names[] = {
+	{ "resolves", PIVOT_EDGE_RESOLVES }, { "cname", PIVOT_EDGE_CNAME },
+	{ "serves", PIVOT_EDGE_SERVES },     { "san", PIVOT_EDGE_SAN },
+	{ "sni", PIVOT_EDGE_SNI },
+};
+
+const char *pivot_edge_type_name(enum pivot_edge_type t)
+{
+	for (size_t i = 0; i < sizeof(edge_names) / sizeof(edge_names[0]); i++)
+		if (edge_names[i].type == t)
+			return edge_names[i].name;
+	return "unknown";
+}
+
+/* "max-ip-domains" and "max_ip_domains" are the same parameter. */
+static bool name_is(const char *name, const char *want)
+{
+	for (; *name && *want; name++, want++) {
+		char c = *name == '-' ? '_' : *name;
+		if (c != *want)
+			return false;
+	}
+	return *name == '\0' && *want == '\0';
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	if (s == NULL || *s == '\0')
+		return -1;
+	uint64_t v = 0;
+	for (const char *q = s; *q; q++) {
+		if (*q < '0' || *q > '9')
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*q - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* A number in [lo, hi] for parameter `name`. */
+static int set_number(const char *name, const char *value, uint64_t lo, uint64_t hi,
+		      uint64_t *out, char *msg, size_t msgcap)
+{
+	uint64_t v;
+	if (parse_u64(value, &v) != 0) {
+		snprintf(msg, msgcap, "%s: '%s' is not a non-negative whole number", name, value);
+		return -EINVAL;
+	}
+	if (v < lo || v > hi) {
+		snprintf(msg, msgcap, "%s: %llu is out of range (%llu to %llu)", name,
+			 (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
+		return STORE_ELIMIT;
+	}
+	*out = v;
+	return 0;
+}
+
+static int set_edges(struct pivot_params *p, const char *value, char *msg, size_t msgcap)
+{
+	unsigned mask = 0;
+	const char *q = value;
+	if (strcmp(value, "all") == 0) {
+		p->edges = PIVOT_EDGE_ALL;
+		return 0;
+	}
+	while (*q) {
+		const char *end = strchr(q, ',');
+		size_t len = end ? (size_t)(end - q) : strlen(q);
+		bool found = false;
+		for (size_t i = 0; i < sizeof(edge_names) / sizeof(edge_names[0]); i++) {
+			if (strlen(edge_names[i].name) == len &&
+			    memcmp(edge_names[i].name, q, len) == 0) {
+				mask |= edge_names[i].type;
+				found = true;
+			}
+		}
+		if (!found) {
+			snprintf(msg, msgcap,
+				 "edges: unknown edge type '%.*s' (resolves, cname, serves, san, "
+				 "sni, or all)",
+				 (int)(len > 64 ? 64 : len), q);
+			return STORE_EBADTYPE;
+		}
+		q += len;
+		if (*q == ',')
+			q++;
+	}
+	if (mask == 0) {
+		snprintf(msg, msgcap, "edges: empty list (resolves, cname, serves, san, sni, or all)");
+		return STORE_EBADTYPE;
+	}
+	p->edges = mask;
+	return 0;
+}
+
+int pivot_params_set(struct pivot_params *p, const char *name, const char *value, char *msg,
+		     size_t msgcap)
+{
+	uint64_t v;
+	int err;
+	if (msgcap > 0)
+		msg[0] = '\0';
+	if (value == NULL)
+		value = "";
+	if (name_is(name, "seed")) {
+		size_t len = strlen(value);
+		if (len == 0) {
+			snprintf(msg, msgcap, "seed: empty");
+			return STORE_EBADNAME;
+		}
+		if (len >= sizeof(p->seed)) {
+			snprintf(msg, msgcap, "seed: longer than %zu characters", sizeof(p->seed) - 1);
+			return STORE_ETOOLONG;
+		}
+		memcpy(p->seed, value, len + 1);
+		return 0;
+	}
+	if (name_is(name, "type")) {
+		if (strcmp(value, "domain") == 0 || strcmp(value, "name") == 0)
+			p->seed_type = PIVOT_NODE_DOMAIN;
+		else if (strcmp(value, "ip") == 0)
+			p->seed_type = PIVOT_NODE_IP;
+		else if (strcmp(value, "cert") == 0)
+			p->seed_type = PIVOT_NODE_CERT;
+		else if (strcmp(value, "auto") == 0)
+			p->seed_type = PIVOT_NODE_AUTO;
+		else {
+			snprintf(msg, msgcap, "type: '%.64s' is not domain, ip, cert or auto", value);
+			return STORE_EBADTYPE;
+		}
+		return 0;
+	}
+	if (name_is(name, "depth")) {
+		err = set_number("depth", value, 0, PIVOT_MAX_DEPTH, &v, msg, msgcap);
+		if (err == 0)
+			p->depth = (unsigned)v;
+		return err;
+	}
+	if (name_is(name, "since") || name_is(name, "until")) {
+		int64_t now = p->now != 0 ? p->now : (int64_t)time(NULL);
+		int64_t t;
+		bool since = name_is(name, "since");
+		if (store_time_parse(value, now, &t) != 0) {
+			snprintf(msg, msgcap,
+				 "%s: '%.64s' is not a time (epoch seconds, 2024-01-31, "
+				 "2024-01-31T12:00:00Z, or relative -7d, -12h, -30m, -2w)",
+				 since ? "since" : "until", value);
+			return STORE_EBADTIME;
+		}
+		if (since)
+			p->since = t;
+		else
+			p->until = t;
+		return 0;
+	}
+	if (name_is(name, "edges"))
+		return set_edges(p, value, msg, msgcap);
+	/* 0 switches a noise limit off */
+	if (name_is(name, "max_ip_domains"))
+		return set_number("max_ip_domains", value, 0, UINT32_MAX, &p->max_ip_domains, msg,
+				  msgcap);
+	if (name_is(name, "max_cert_ips"))
+		return set_number("max_cert_ips", value, 0, UINT32_MAX, &p->max_cert_ips, msg,
+				  msgcap);
+	if (name_is(name, "max_domain_ips"))
+		return set_number("max_domain_ips", value, 0, UINT32_MAX, &p->max_domain_ips, msg,
+				  msgcap);
+	if (name_is(name, "max_san"))
+		return set_number("max_san", value, 0, UINT32_MAX, &p->max_san, msg, msgcap);
+	if (name_is(name, "max_nodes")) {
+		err = set_number("max_nodes", value, 1, PIVOT_HARD_MAX_NODES, &v, msg, msgcap);
+		if (err == 0)
+			p->max_nodes = (unsigned)v;
+		return err;
+	}
+	if (name_is(name, "max_ms")) {
+		err = set_number("max_ms", value, 1, 600000, &v, msg, msgcap);
+		if (err == 0)
+			p->max_ms = (unsigned)v;
+		return err;
+	}
+	if (name_is(name, "now")) {
+		int64_t t;
+		if (store_time_parse(value, (int64_t)time(NULL), &t) != 0 || t <= 0) {
+			snprintf(msg, msgcap, "now: '%.64s' is not a time", value);
+			return STORE_EBADTIME;
+		}
+		p->now = t;
+		return 0;
+	}
+	snprintf(msg, msgcap, "unknown parameter '%.64s'", name);
+	return 1;
+}
+
+int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap)
+{
+	if (p->seed[0] == '\0') {
+		snprintf(msg, msgcap, "seed: missing (a domain, an IP address, or a SHA-1/SHA-256)");
+		return STORE_EBADNAME;
+	}
+	/* the seed's syntax, so that callers can refuse it before opening a store */
+	const char *sd = p->seed;
+	size_t len = strnlen(sd, sizeof(p->seed));
+	uint8_t buf[32];
+	size_t hlen;
+	char norm[STORE_NAME_BUF];
+	bool is_hash = store_hash_parse(sd, len, buf, &hlen) == 0;
+	bool is_addr = store_addr_parse(sd, len, buf) == 0;
+	bool is_name = store_name_norm(sd, len, norm, false) == 0;
+	switch (p->seed_type) {
+	case PIVOT_NODE_AUTO:
+		if (!is_hash && !is_addr && !is_name) {
+			snprintf(msg, msgcap,
+				 "seed: '%.80s' is not a domain name, an IP address, or a certificate "
+				 "SHA-1/SHA-256",
+				 sd);
+			return STORE_EBADNAME;
+		}
+		break;
+	case PIVOT_NODE_DOMAIN:
+		if (!is_name) {
+			snprintf(msg, msgcap, "seed: '%.80s' is not a valid domain name", sd);
+			return STORE_EBADNAME;
+		}
+		break;
+	case PIVOT_NODE_IP:
+		if (!is_addr) {
+			snprintf(msg, msgcap, "seed: '%.80s' is not an IPv4 or IPv6 address", sd);
+			return STORE_EBADADDR;
+		}
+		break;
+	case PIVOT_NODE_CERT:
+		if (!is_hash) {
+			snprintf(msg, msgcap,
+				 "seed: '%.80s' is not a certificate SHA-1 or SHA-256 (40 or 64 hex "
+				 "digits)",
+				 sd);
+			return STORE_EBADHASH;
+		}
+		break;
+	}
+	if (p->depth > PIVOT_MAX_DEPTH) {
+		snprintf(msg, msgcap, "depth: %u is out of range (0 to %d)", p->depth,
+			 PIVOT_MAX_DEPTH);
+		return STORE_ELIMIT;
+	}
+	if (p->max_nodes < 1 || p->max_nodes > PIVOT_HARD_MAX_NODES) {
+		snprintf(msg, msgcap, "max_nodes: %u is out of range (1 to %d)", p->max_nodes,
+			 PIVOT_HARD_MAX_NODES);
+		return STORE_ELIMIT;
+	}
+	if (p->max_ms < 1) {
+		snprintf(msg, msgcap, "max_ms: must be at least 1");
+		return STORE_ELIMIT;
+	}
+	if ((p->edges & PIVOT_EDGE_ALL) == 0) {
+		snprintf(msg, msgcap, "edges: no edge type selected");
+		return STORE_EBADTYPE;
+	}
+	if (p->since > p->until) {
+		char a[32], b[32];
+		store_time_format(p->since, a, sizeof(a));
+		store_time_format(p->until, b, sizeof(b));
+		snprintf(msg, msgcap, "since (%s) is after until (%s): the window is empty", a, b);
+		return STORE_EBADTIME;
+	}
+	return 0;
+}
+
+void pivot_uuid5(const uint8_t ns[16], const char *name, size_t len, char *out)
+{
+	uint8_t h[EVP_MAX_MD_SIZE];
+	unsigned hl = 0;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	bool ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha1(), NULL) == 1 &&
+		  EVP_DigestUpdate(c, ns, 16) == 1 && EVP_DigestUpdate(c, name, len) == 1 &&
+		  EVP_DigestFinal_ex(c, h, &hl) == 1 && hl == 20;
+	EVP_MD_CTX_free(c);
+	if (!ok)
+		memset(h, 0, sizeof(h)); /* only on allocation failure; still a valid form */
+	h[6] = (uint8_t)((h[6] & 0x0f) | 0x50);
+	h[8] = (uint8_t)((h[8] & 0x3f) | 0x80);
+	static const char hx[] = "0123456789abcdef";
+	size_t o = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hx[h[i] >> 4];
+		out[o++] = hx[h[i] & 15];
+	}
+	out[o] = '\0';
+}

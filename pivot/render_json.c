@@ -1,0 +1,244 @@
+/*
+ * render_json.c - the pivot result as JSON, and as a table for people.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stdarg.h>
+
+#include "pivot_internal.h"
+
+static json_t *time_json(int64_t t)
+{
+	if (t == 0)
+		return json_null();
+	char buf[32];
+	store_time_format(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *bound_json(int64_t t)
+{
+	if (t == INT64_MIN || t == INT64_MAX)
+		return json_null();
+	char buf[32];
+	store_time_format(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *age_json(const struct pivot_result *r, int64_t last)
+{
+	if (last == 0)
+		return json_null();
+	int64_t d = r->params.now - last;
+	if (d < 0)
+		d = 0;
+	return json_integer(d / 86400);
+}
+
+static json_t *params_json(const struct pivot_result *r)
+{
+	const struct pivot_params *p = &r->params;
+	json_t *o = json_object();
+	json_object_set_new(o, "depth", json_integer(p->depth));
+	json_object_set_new(o, "since", bound_json(p->since));
+	json_object_set_new(o, "until", bound_json(p->until));
+	json_t *e = json_array();
+	for (unsigned b = 1; b <= PIVOT_EDGE_SNI; b <<= 1)
+		if (p->edges & b)
+			json_array_append_new(e, json_string(pivot_edge_type_name(b)));
+	json_object_set_new(o, "edges", e);
+	json_object_set_new(o, "max_ip_domains", json_integer((json_int_t)p->max_ip_domains));
+	json_object_set_new(o, "max_cert_ips", json_integer((json_int_t)p->max_cert_ips));
+	json_object_set_new(o, "max_domain_ips", json_integer((json_int_t)p->max_domain_ips));
+	json_object_set_new(o, "max_san", json_integer((json_int_t)p->max_san));
+	json_object_set_new(o, "max_nodes", json_integer(p->max_nodes));
+	json_object_set_new(o, "max_ms", json_integer(p->max_ms));
+	return o;
+}
+
+static json_t *node_json(const struct pivot_result *r, const struct pivot_node *n)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(n->id));
+	json_object_set_new(o, "type", json_string(pivot_node_type_name(n->type)));
+	json_object_set_new(o, "value", json_string(n->value));
+	json_object_set_new(o, "depth", json_integer(n->depth));
+	json_object_set_new(o, "first_seen", time_json(n->first_seen));
+	json_object_set_new(o, "last_seen", time_json(n->last_seen));
+	json_object_set_new(o, "age_days", age_json(r, n->last_seen));
+	json_object_set_new(o, "degree", json_integer((json_int_t)n->degree));
+	json_object_set_new(o, "pruned", n->pruned ? json_string(n->pruned) : json_null());
+	if (n->pruned != NULL) {
+		char d[160];
+		pivot_pruned_detail(r, n, d, sizeof(d));
+		json_object_set_new(o, "pruned_detail", json_string(d));
+	}
+	json_t *path = json_array();
+	for (unsigned i = 0; i < n->path_len; i++)
+		json_array_append_new(path, json_integer(n->path[i]));
+	json_object_set_new(o, "path", path);
+	if (n->type == PIVOT_NODE_IP) {
+		json_t *ports = json_array();
+		for (unsigned i = 0; i < n->nports; i++)
+			json_array_append_new(ports, json_integer(n->ports[i]));
+		json_object_set_new(o, "ports", ports);
+	}
+	if (n->type == PIVOT_NODE_CERT) {
+		char hex[65];
+		if (n->has_sha1) {
+			store_hex(n->sha1, 20, hex);
+			json_object_set_new(o, "sha1", json_string(hex));
+		}
+		if (n->has_sha256) {
+			store_hex(n->sha256, 32, hex);
+			json_object_set_new(o, "sha256", json_string(hex));
+		}
+		if (n->cert_has_meta) {
+			char clean[3 * 512];
+			pivot_utf8_clean(n->subject, clean, sizeof(clean));
+			json_object_set_new(o, "subject", json_string(clean));
+			pivot_utf8_clean(n->issuer, clean, sizeof(clean));
+			json_object_set_new(o, "issuer", json_string(clean));
+			pivot_utf8_clean(n->serial, clean, sizeof(clean));
+			json_object_set_new(o, "serial", json_string(clean));
+			json_object_set_new(o, "not_before", time_json(n->not_before));
+			json_object_set_new(o, "not_after", time_json(n->not_after));
+			json_object_set_new(o, "san_count", json_integer((json_int_t)n->san_count));
+		}
+	}
+	return o;
+}
+
+static json_t *edge_json(const struct pivot_edge *e)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(e->id));
+	json_object_set_new(o, "type", json_string(pivot_edge_type_name(e->type)));
+	json_object_set_new(o, "src", json_integer(e->src));
+	json_object_set_new(o, "dst", json_integer(e->dst));
+	json_object_set_new(o, "first_seen", time_json(e->first_seen));
+	json_object_set_new(o, "last_seen", time_json(e->last_seen));
+	json_object_set_new(o, "count", json_integer((json_int_t)e->count));
+	if (e->type == PIVOT_EDGE_SERVES)
+		json_object_set_new(o, "port", json_integer(e->port));
+	return o;
+}
+
+json_t *pivot_to_json(const struct pivot_result *r)
+{
+	json_t *o = json_object();
+	if (o == NULL)
+		return NULL;
+	const struct pivot_node *seed = &r->nodes[0].n;
+	json_t *sd = json_object();
+	json_object_set_new(sd, "type", json_string(pivot_node_type_name(seed->type)));
+	json_object_set_new(sd, "value", json_string(seed->value));
+	json_object_set_new(o, "seed", sd);
+	json_object_set_new(o, "params", params_json(r));
+	json_object_set_new(o, "truncated", json_boolean(r->truncated));
+	json_object_set_new(o, "truncated_by", r->budget ? json_string(r->budget) : json_null());
+	json_t *nodes = json_array();
+	for (size_t i = 0; i < r->nnodes; i++)
+		json_array_append_new(nodes, node_json(r, &r->nodes[i].n));
+	json_object_set_new(o, "nodes", nodes);
+	json_t *edges = json_array();
+	for (size_t i = 0; i < r->nedges; i++)
+		json_array_append_new(edges, edge_json(&r->edges[i]));
+	json_object_set_new(o, "edges", edges);
+	unsigned by[4] = { 0 };
+	for (size_t i = 0; i < r->nnodes; i++)
+		by[r->nodes[i].n.type & 3]++;
+	json_t *st = json_object();
+	json_object_set_new(st, "nodes", json_integer((json_int_t)r->nnodes));
+	json_object_set_new(st, "edges", json_integer((json_int_t)r->nedges));
+	json_object_set_new(st, "domains", json_integer(by[PIVOT_NODE_DOMAIN]));
+	json_object_set_new(st, "ips", json_integer(by[PIVOT_NODE_IP]));
+	json_object_set_new(st, "certs", json_integer(by[PIVOT_NODE_CERT]));
+	json_object_set_new(st, "expanded", json_integer(r->expanded));
+	json_object_set_new(st, "pruned", json_integer(r->pruned));
+	json_object_set_new(st, "depth_reached", json_integer(r->depth_reached));
+	json_object_set_new(o, "stats", st);
+	return o;
+}
+
+/* ---- table ---------------------------------------------------------------- */
+
+static void day(int64_t t, char *out, size_t cap)
+{
+	if (t == 0) {
+		snprintf(out, cap, "-");
+		return;
+	}
+	char buf[32];
+	store_time_format(t, buf, sizeof(buf));
+	snprintf(out, cap, "%.10s", buf);
+}
+
+char *pivot_to_table(const struct pivot_result *r)
+{
+	struct pivot_buf b;
+	if (pivot_buf_init(&b, (size_t)64 << 20) != 0)
+		return NULL;
+	const struct pivot_node *seed = &r->nodes[0].n;
+	pivot_buf_printf(&b, "pivot from %s %s, depth %u: %zu nodes, %zu edges, %u pruned%s%s\n",
+		  pivot_node_type_name(seed->type), seed->value, r->params.depth, r->nnodes,
+		  r->nedges, r->pruned, r->truncated ? ", TRUNCATED by " : "",
+		  r->truncated ? r->budget : "");
+	for (unsigned d = 0; d <= r->depth_reached; d++) {
+		pivot_buf_printf(&b, "\ndepth %u\n", d);
+		pivot_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7s  %s\n", "type", "value", "first",
+			  "last", "age", "degree", "via / notes");
+		for (size_t i = 0; i < r->nnodes; i++) {
+			const struct pivot_node *n = &r->nodes[i].n;
+			if (n->depth != d)
+				continue;
+			char f[16], l[16], age[24], via[400] = "";
+			day(n->first_seen, f, sizeof(f));
+			day(n->last_seen, l, sizeof(l));
+			if (n->last_seen == 0)
+				snprintf(age, sizeof(age), "-");
+			else
+				snprintf(age, sizeof(age), "%lldd",
+					 (long long)((r->params.now - n->last_seen > 0
+							      ? r->params.now - n->last_seen
+							      : 0) /
+						     86400));
+			size_t o = 0;
+			if (n->path_len > 0) {
+				const struct pivot_edge *e = &r->edges[n->path[n->path_len - 1]];
+				unsigned other = e->src == n->id ? e->dst : e->src;
+				o += (size_t)snprintf(via, sizeof(via), "%s %s",
+						      pivot_edge_type_name(e->type),
+						      r->nodes[other].n.value);
+				if (e->type == PIVOT_EDGE_SERVES && o < sizeof(via))
+					o += (size_t)snprintf(via + o, sizeof(via) - o, " port %u",
+							      e->port);
+			} else {
+				o += (size_t)snprintf(via, sizeof(via), "seed");
+			}
+			if (n->pruned != NULL && o < sizeof(via)) {
+				char det[160];
+				pivot_pruned_detail(r, n, det, sizeof(det));
+				o += (size_t)snprintf(via + o, sizeof(via) - o, "; PRUNED %s (%s)",
+						      n->pruned, det);
+			}
+			if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && o < sizeof(via)) {
+				char clean[3 * 100 + 1];
+				pivot_utf8_clean(n->subject, clean, sizeof(clean));
+				o += (size_t)snprintf(via + o, sizeof(via) - o, "; subject %s", clean);
+			}
+			if (n->type == PIVOT_NODE_IP && n->nports > 0 && o < sizeof(via)) {
+				o += (size_t)snprintf(via + o, sizeof(via) - o, "; ports");
+				for (unsigned k = 0; k < n->nports && o < sizeof(via); k++)
+					o += (size_t)snprintf(via + o, sizeof(via) - o, "%s%u",
+							      k ? "," : " ", n->ports[k]);
+			}
+			pivot_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7llu  %s\n",
+				  pivot_node_type_name(n->type), n->value, f, l, age,
+				  (unsigned long long)n->degree, via);
+		}
+	}
+	return pivot_buf_finish(&b);
+}

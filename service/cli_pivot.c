@@ -1,0 +1,200 @@
+/*
+ * cli_pivot.c - `infrapivot pivot`: expand a seed into the infrastructure
+ * behind it.  Options go through pivot_params_set, as HTTP parameters do.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pivot.h"
+#include "svc.h"
+
+static void pivot_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: infrapivot pivot SEED [OPTIONS]\n"
+		"\n"
+		"From one seed, find the infrastructure behind it: breadth-first over\n"
+		"  resolves  domain - IP (A/AAAA)        cname  domain - domain (CNAME)\n"
+		"  serves    IP - certificate (ip:port)  san    certificate - domain (SAN/CN)\n"
+		"  sni       domain - certificate (the certificate seen for that SNI)\n"
+		"with noise control: a node over a limit below is included, marked pruned\n"
+		"with the reason and its degree, and not expanded (the seed always is).\n"
+		"\n"
+		"SEED is a domain name, an IPv4/IPv6 address, or a certificate SHA-1 or\n"
+		"SHA-256 (hex, colons allowed); the type is detected unless --type is given.\n"
+		"\n"
+		"Options:\n"
+		"  --db DIR                database directory\n"
+		"  --type auto|domain|ip|cert   the seed's type (default auto)\n"
+		"  --depth N               hops from the seed, 0-6 (default 3: domain -> IP ->\n"
+		"                          certificate -> the other IPs serving it)\n"
+		"  --since T               only edges seen within the window: last seen >= T\n"
+		"  --until T               ... and first seen <= T\n"
+		"                          T: epoch seconds, 2024-01-31, 2024-01-31T12:00:00Z,\n"
+		"                          or relative -7d, -12h, -30m, -2w\n"
+		"  --edges LIST            edge types to walk, comma-separated (default all):\n"
+		"                          resolves,cname,serves,san,sni\n"
+		"  --max-ip-domains N      an IP with more names is shared hosting (default 100)\n"
+		"  --max-cert-ips N        a certificate on more IPs is a CDN or default\n"
+		"                          certificate (default 50)\n"
+		"  --max-domain-ips N      a name on more IPs is a CDN/fast-flux name (default 50)\n"
+		"  --max-san N             a certificate with more SAN names is multi-tenant\n"
+		"                          (default 80)\n"
+		"                          0 switches a noise limit off\n"
+		"  --max-nodes N           stop after N nodes (default 500, at most 10000)\n"
+		"  --max-ms N              stop after N milliseconds (default 2000)\n"
+		"                          a result cut by a budget says truncated and which\n"
+		"  --now T                 the time age_days counts from (default: now)\n"
+		"  --format FMT            json (default), dot (Graphviz), stix (STIX 2.1\n"
+		"                          bundle) or table\n"
+		"  -h, --help              this help\n"
+		"\n"
+		"Examples:\n"
+		"  infrapivot pivot login-update.duckdns.org --depth 4\n"
+		"  infrapivot pivot 203.0.113.7 --since -30d --format table\n"
+		"  infrapivot pivot 3f0c...e1 --format dot | dot -Tsvg > graph.svg\n"
+		"\n"
+		"The graph goes to standard output; messages to standard error.  Exit\n"
+		"status 0 (also when truncated or empty), 2 on a usage or database error.\n");
+}
+
+enum fmt { FMT_JSON, FMT_DOT, FMT_STIX, FMT_TABLE };
+
+static int print_json(json_t *j)
+{
+	if (j == NULL)
+		return -1;
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (s == NULL)
+		return -1;
+	fputs(s, stdout);
+	fputc('\n', stdout);
+	free(s);
+	return 0;
+}
+
+int svc_cmd_pivot(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "type", required_argument, NULL, 1 },
+		{ "depth", required_argument, NULL, 1 },
+		{ "since", required_argument, NULL, 1 },
+		{ "until", required_argument, NULL, 1 },
+		{ "edges", required_argument, NULL, 1 },
+		{ "max-ip-domains", required_argument, NULL, 1 },
+		{ "max-cert-ips", required_argument, NULL, 1 },
+		{ "max-domain-ips", required_argument, NULL, 1 },
+		{ "max-san", required_argument, NULL, 1 },
+		{ "max-nodes", required_argument, NULL, 1 },
+		{ "max-ms", required_argument, NULL, 1 },
+		{ "now", required_argument, NULL, 1 },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pivot_params p;
+	pivot_params_init(&p);
+	const char *db = NULL;
+	enum fmt fmt = FMT_JSON;
+	char msg[256];
+	/* --now first, so that relative --since/--until count from it */
+	for (int i = 1; i + 1 < argc; i++) {
+		if (strcmp(argv[i], "--now") == 0 &&
+		    pivot_params_set(&p, "now", argv[i + 1], msg, sizeof(msg)) != 0) {
+			fprintf(stderr, "infrapivot pivot: --%s\n", msg);
+			return 2;
+		}
+	}
+	int c, idx;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				fmt = FMT_JSON;
+			else if (strcmp(optarg, "dot") == 0)
+				fmt = FMT_DOT;
+			else if (strcmp(optarg, "stix") == 0)
+				fmt = FMT_STIX;
+			else if (strcmp(optarg, "table") == 0)
+				fmt = FMT_TABLE;
+			else {
+				fprintf(stderr, "infrapivot pivot: --format: '%s' is not json, dot, "
+						"stix or table\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 1:
+			if (pivot_params_set(&p, longopts[idx].name, optarg, msg, sizeof(msg)) != 0) {
+				/* messages name the parameter as HTTP spells it; show the option */
+				for (char *q = msg; *q && *q != ':'; q++)
+					if (*q == '_')
+						*q = '-';
+				fprintf(stderr, "infrapivot pivot: --%s\n", msg);
+				return 2;
+			}
+			break;
+		case 'h': pivot_usage(stdout); return 0;
+		default:
+			fprintf(stderr, "Try `infrapivot pivot --help`.\n");
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, argc - optind == 0 ? "infrapivot pivot: no SEED given\n"
+						   : "infrapivot pivot: one SEED only\n");
+		fprintf(stderr, "Usage: infrapivot pivot SEED [OPTIONS] (see --help)\n");
+		return 2;
+	}
+	if (pivot_params_set(&p, "seed", argv[optind], msg, sizeof(msg)) != 0 ||
+	    pivot_params_check(&p, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "infrapivot pivot: %s\n", msg);
+		return 2;
+	}
+	store_t *s = svc_open_db(db, true);
+	if (s == NULL)
+		return 2;
+	struct pivot_result *r = NULL;
+	int err = pivot_run(s, &p, &r, msg, sizeof(msg));
+	store_close(s);
+	if (err != 0) {
+		fprintf(stderr, "infrapivot pivot: %s\n", *msg ? msg : store_strerror(err));
+		return 2;
+	}
+	int rc = 0;
+	char *text;
+	switch (fmt) {
+	case FMT_JSON: rc = print_json(pivot_to_json(r)); break;
+	case FMT_STIX: rc = print_json(pivot_to_stix(r)); break;
+	case FMT_DOT:
+	case FMT_TABLE:
+		text = fmt == FMT_DOT ? pivot_to_dot(r) : pivot_to_table(r);
+		if (text == NULL) {
+			rc = -1;
+			break;
+		}
+		fputs(text, stdout);
+		free(text);
+		break;
+	}
+	const char *budget;
+	if (pivot_truncated(r, &budget))
+		fprintf(stderr, "infrapivot pivot: truncated: the %s budget was reached (raise "
+				"--%s)\n",
+			budget, strcmp(budget, "max_ms") == 0 ? "max-ms" : "max-nodes");
+	if (pivot_edge_count(r) == 0)
+		fprintf(stderr, "infrapivot pivot: nothing is linked to %s in the store\n",
+			pivot_node_at(r, 0)->value);
+	pivot_result_free(r);
+	if (rc != 0) {
+		fprintf(stderr, "infrapivot pivot: out of memory while rendering\n");
+		return 2;
+	}
+	return 0;
+}
