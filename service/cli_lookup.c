@@ -277,36 +277,26 @@ int svc_cmd_stats(int argc, char **argv)
 	store_t *s = svc_open_db(db, true);
 	if (s == NULL)
 		return 2;
-	struct store_stats st;
-	int err = store_stats(s, &st);
+	json_t *o = NULL;
+	int err = svc_stats_json(s, &o);
 	store_close(s);
 	if (err != 0) {
 		fprintf(stderr, "infrapivot stats: %s\n", store_strerror(err));
 		return 2;
 	}
-	const struct {
-		const char *name;
-		uint64_t v;
-	} rows[] = {
-		{ "resolutions", st.resolutions },      { "address_index", st.addr_index },
-		{ "target_index", st.target_index },    { "certificates", st.certificates },
-		{ "cert_sightings", st.sightings },     { "ip_cert_index", st.ip_cert_index },
-		{ "name_cert_index", st.name_cert_index }, { "sha256_aliases", st.aliases },
-		{ "sensors", st.sensors },              { "db_bytes", st.db_bytes },
-		{ "used_bytes", st.used_bytes },        { "map_bytes", st.map_bytes },
-	};
 	if (js) {
-		json_t *o = json_object();
-		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-			json_object_set_new(o, rows[i].name, json_integer((json_int_t)rows[i].v));
 		char *out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_INDENT(2));
 		puts(out);
 		free(out);
-		json_decref(o);
 	} else {
-		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-			printf("%-16s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+		const char *k;
+		json_t *v;
+		json_object_foreach(o, k, v)
+		{
+			printf("%-16s %llu\n", k, (unsigned long long)json_integer_value(v));
+		}
 	}
+	json_decref(o);
 	return 0;
 }
 

@@ -303,3 +303,27 @@ int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, v
 		err = e.err;
 	return err;
 }
+
+int svc_stats_json(store_t *s, json_t **out)
+{
+	struct store_stats st;
+	int err = store_stats(s, &st);
+	if (err != 0)
+		return err;
+	const struct {
+		const char *name;
+		uint64_t v;
+	} rows[] = {
+		{ "resolutions", st.resolutions },      { "address_index", st.addr_index },
+		{ "target_index", st.target_index },    { "certificates", st.certificates },
+		{ "cert_sightings", st.sightings },     { "ip_cert_index", st.ip_cert_index },
+		{ "name_cert_index", st.name_cert_index }, { "sha256_aliases", st.aliases },
+		{ "sensors", st.sensors },              { "db_bytes", st.db_bytes },
+		{ "used_bytes", st.used_bytes },        { "map_bytes", st.map_bytes },
+	};
+	json_t *o = json_object();
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		json_object_set_new(o, rows[i].name, json_integer((json_int_t)rows[i].v));
+	*out = o;
+	return 0;
+}

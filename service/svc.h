@@ -52,12 +52,17 @@ void svc_certref_hex(const struct store_cert_ref *ref, char *out);
  * since ...).  Returns 0, 1 when name is not a fence option, or <0. */
 int svc_fence_set(struct store_fence *f, const char *name, const char *val);
 
+/* Counts of every kind of record and the sizes, as a JSON object in a
+ * fixed key order (new reference in *out).  Returns 0 or a store error. */
+int svc_stats_json(store_t *s, json_t **out);
+
 /* ---- CLI subcommands --------------------------------------------------- */
 int svc_cmd_ingest(int argc, char **argv);
 int svc_cmd_lookup(int argc, char **argv);
 int svc_cmd_pivot(int argc, char **argv);
 int svc_cmd_stats(int argc, char **argv);
 int svc_cmd_compact(int argc, char **argv);
+int svc_cmd_serve(int argc, char **argv);
 
 /* Open the database named by --db / $INFRAPIVOT_DB, with a message on
  * failure.  Returns NULL on failure (message printed). */

@@ -1,0 +1,467 @@
+/*
+ * http_api.c - the native /api/v1 routes: health, stats, lookups with
+ * cursor pagination, and observation pushes streamed into the store.
+ */
+#include <errno.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_internal.h"
+
+#define RESPONSE_MAX (256u << 20) /* a materialised response never grows past this */
+#define ERRORS_KEPT 100
+#define DISCARD_MAX (16u << 20) /* body bytes past the limit we drop before closing */
+
+enum MHD_Result svc_http_healthz(struct svc_http_req *rq)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "status", json_string("ok"));
+	json_object_set_new(o, "version", json_string("0.1.0"));
+	json_object_set_new(o, "uptime_seconds",
+			    json_integer((json_int_t)(time(NULL) - rq->srv->started)));
+	return svc_http_send_json(rq, 200, o);
+}
+
+enum MHD_Result svc_http_stats(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	json_t *o = NULL;
+	int err = svc_stats_json(rq->srv->store, &o);
+	if (err != 0)
+		return svc_http_store_error(rq, err, "stats");
+	return svc_http_send_json(rq, 200, o);
+}
+
+/* ---- cursors ----------------------------------------------------------------
+ * An opaque cursor is base64url(offset as 8 bytes big-endian, the first 8
+ * bytes of a SHA-256 of the query).  A cursor is only accepted for the
+ * query that produced it. */
+static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void b64u_encode(const uint8_t *in, size_t n, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = b64u[(v >> 18) & 63];
+		out[o++] = b64u[(v >> 12) & 63];
+		if (i + 1 < n)
+			out[o++] = b64u[(v >> 6) & 63];
+		if (i + 2 < n)
+			out[o++] = b64u[v & 63];
+	}
+	out[o] = '\0';
+}
+
+static int b64u_decode(const char *in, uint8_t *out, size_t cap, size_t *n)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t o = 0;
+	for (const char *p = in; *p; p++) {
+		const char *q = strchr(b64u, *p);
+		if (q == NULL || *p == '\0')
+			return -1;
+		acc = (acc << 6) | (uint32_t)(q - b64u);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= cap)
+				return -1;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	*n = o;
+	return 0;
+}
+
+static void query_digest(const struct svc_lookup_req *req, uint8_t out[8])
+{
+	uint8_t buf[1 + STORE_NAME_BUF + 64 + 2 + sizeof(struct store_fence)];
+	size_t vl = strnlen(req->value, STORE_NAME_BUF + 63);
+	size_t o = 0;
+	buf[o++] = (uint8_t)req->kind;
+	memcpy(buf + o, req->value, vl);
+	o += vl;
+	buf[o++] = 0;
+	buf[o++] = (uint8_t)(req->rrtype >> 8);
+	buf[o++] = (uint8_t)req->rrtype;
+	memcpy(buf + o, &req->fence, sizeof(req->fence));
+	o += sizeof(req->fence);
+	uint8_t d[SHA256_DIGEST_LENGTH];
+	SHA256(buf, o, d);
+	memcpy(out, d, 8);
+}
+
+static void cursor_make(const struct svc_lookup_req *req, uint64_t offset, char *out)
+{
+	uint8_t raw[16];
+	for (int i = 0; i < 8; i++)
+		raw[i] = (uint8_t)(offset >> (56 - 8 * i));
+	query_digest(req, raw + 8);
+	b64u_encode(raw, sizeof(raw), out);
+}
+
+static int cursor_parse(const struct svc_lookup_req *req, const char *s, uint64_t *offset)
+{
+	uint8_t raw[24], d[8];
+	size_t n;
+	if (strlen(s) != 22 || b64u_decode(s, raw, sizeof(raw), &n) != 0 || n != 16)
+		return -1;
+	query_digest(req, d);
+	if (memcmp(d, raw + 8, 8) != 0)
+		return -2;
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | raw[i];
+	*offset = v;
+	return 0;
+}
+
+/* ---- lookups ----------------------------------------------------------------- */
+struct lookup_out {
+	struct svc_buf buf;
+	bool ndjson;
+	uint64_t n;
+	int err;
+};
+
+static int lookup_emit(enum svc_result_kind kind, json_t *obj, void *ctx)
+{
+	struct lookup_out *o = ctx;
+	int err = 0;
+	if (!o->ndjson && o->n > 0)
+		err = svc_buf_add(&o->buf, ",", 1);
+	if (err == 0)
+		err = svc_buf_add_json(&o->buf, obj);
+	if (err == 0 && o->ndjson)
+		err = svc_buf_add(&o->buf, "\n", 1);
+	json_decref(obj);
+	o->n++;
+	if (err != 0) {
+		o->err = err;
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const fence_names[] = { "first_after", "first_before", "last_after",
+					   "last_before", "since", "until" };
+
+/* Parse the time-fence parameters into f; false with an error queued. */
+bool svc_http_fences(struct svc_http_req *rq, struct store_fence *f, enum MHD_Result *ret)
+{
+	for (size_t i = 0; i < sizeof(fence_names) / sizeof(fence_names[0]); i++) {
+		const char *v = svc_http_param(rq, fence_names[i]);
+		if (v == NULL)
+			continue;
+		if (svc_fence_set(f, fence_names[i], v) != 0) {
+			*ret = svc_http_bad_param(rq, fence_names[i],
+						  "'%.40s' is not a time (epoch seconds, 2024-01-31, "
+						  "2024-01-31T12:00:00Z or -7d style)", v);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* limit=: default from the configuration, 0 or anything above the cap
+ * means the cap. */
+bool svc_http_limit(struct svc_http_req *rq, uint64_t *limit, enum MHD_Result *ret)
+{
+	uint64_t v = rq->srv->conf.default_limit;
+	if (!svc_http_u64_param(rq, "limit", &v, ret))
+		return false;
+	if (v == 0 || v > rq->srv->conf.max_limit)
+		v = rq->srv->conf.max_limit;
+	*limit = v;
+	return true;
+}
+
+static bool wants_ndjson(struct svc_http_req *rq)
+{
+	const char *a = svc_http_header(rq, MHD_HTTP_HEADER_ACCEPT);
+	return a != NULL && strstr(a, "application/x-ndjson") != NULL;
+}
+
+enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	struct svc_lookup_req req = { .include_certs = true };
+	store_fence_init(&req.fence);
+	char value[STORE_NAME_BUF + 64];
+	const char *what = "domain";
+	switch (rq->route) {
+	case SVC_R_LOOKUP_DOMAIN:
+		req.kind = SVC_LOOKUP_DOMAIN;
+		snprintf(value, sizeof(value), "%s", svc_http_arg(rq, 0));
+		break;
+	case SVC_R_LOOKUP_IP:
+		req.kind = SVC_LOOKUP_IP;
+		what = "ip";
+		if (svc_http_nargs(rq) == 2)
+			snprintf(value, sizeof(value), "%s/%s", svc_http_arg(rq, 0), svc_http_arg(rq, 1));
+		else
+			snprintf(value, sizeof(value), "%s", svc_http_arg(rq, 0));
+		break;
+	default:
+		req.kind = SVC_LOOKUP_CERT;
+		what = "cert";
+		snprintf(value, sizeof(value), "%s", svc_http_arg(rq, 0));
+		break;
+	}
+	if (strlen(svc_http_arg(rq, 0)) >= STORE_NAME_BUF + 32)
+		return svc_http_error(rq, 400, "bad_request", "%s: value too long", what);
+	req.value = value;
+	if (req.kind == SVC_LOOKUP_DOMAIN) {
+		const char *t = svc_http_param(rq, "rrtype");
+		if (t != NULL && strcasecmp(t, "ANY") != 0 &&
+		    store_rrtype_parse(t, strlen(t), &req.rrtype) != 0)
+			return svc_http_bad_param(rq, "rrtype", "unknown RR type '%.20s'", t);
+	}
+	if (!svc_http_fences(rq, &req.fence, &ret) || !svc_http_limit(rq, &req.limit, &ret))
+		return ret;
+	const char *offs = svc_http_param(rq, "offset");
+	const char *cursor = svc_http_param(rq, "cursor");
+	if (offs != NULL && cursor != NULL)
+		return svc_http_bad_param(rq, "cursor", "give either cursor or offset, not both");
+	if (!svc_http_u64_param(rq, "offset", &req.offset, &ret))
+		return ret;
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	char msg[256];
+	if (svc_lookup_check(&req, msg, sizeof(msg)) != 0)
+		return svc_http_error(rq, 400, "bad_request", "%s: %s", what, msg);
+	if (cursor != NULL) {
+		int c = cursor_parse(&req, cursor, &req.offset);
+		if (c == -1)
+			return svc_http_bad_param(rq, "cursor", "not a cursor from this server");
+		if (c == -2)
+			return svc_http_bad_param(rq, "cursor", "belongs to a different query");
+	}
+	struct lookup_out out = { .ndjson = wants_ndjson(rq) };
+	svc_buf_init(&out.buf, RESPONSE_MAX);
+	if (!out.ndjson) {
+		json_t *q = json_object();
+		json_object_set_new(q, "type", json_string(what));
+		json_object_set_new(q, "value", json_string(value));
+		svc_buf_adds(&out.buf, "{\"query\":");
+		svc_buf_add_json(&out.buf, q);
+		svc_buf_adds(&out.buf, ",\"results\":[");
+		json_decref(q);
+	}
+	/* the lookup reads in one short transaction and materialises; the
+	 * response is sent after the transaction ended */
+	struct svc_lookup_res res;
+	int err = svc_lookup(rq->srv->store, &req, lookup_emit, &out, &res);
+	if (out.err != 0)
+		err = out.err;
+	else if (err == -1)
+		err = STORE_ELMDB;
+	if (err != 0) {
+		svc_buf_free(&out.buf);
+		return svc_http_store_error(rq, err, what);
+	}
+	char next[32] = "";
+	if (res.limited)
+		cursor_make(&req, req.offset + res.emitted, next);
+	if (!out.ndjson) {
+		char tail[160];
+		snprintf(tail, sizeof(tail), "],\"count\":%llu,\"limited\":%s,\"next_cursor\":%s%s%s}\n",
+			 (unsigned long long)res.emitted, res.limited ? "true" : "false",
+			 res.limited ? "\"" : "", res.limited ? next : "null", res.limited ? "\"" : "");
+		if (svc_buf_adds(&out.buf, tail) != 0) {
+			svc_buf_free(&out.buf);
+			return svc_http_store_error(rq, -E2BIG, what);
+		}
+	}
+	size_t len;
+	char *body = svc_buf_take(&out.buf, &len);
+	const char *hdrs[] = { "X-Next-Cursor", next, NULL };
+	return svc_http_send_h(rq, 200, out.ndjson ? "application/x-ndjson" : "application/json",
+			       body, len, res.limited ? hdrs : NULL);
+}
+
+/* ---- observations ----------------------------------------------------------- */
+static void on_reject(const char *input, uint64_t line, const char *reason, void *ctx)
+{
+	struct svc_http_req *rq = ctx;
+	rq->errors_total++;
+	if (json_array_size(rq->errors) >= ERRORS_KEPT)
+		return;
+	json_t *e = json_object();
+	json_object_set_new(e, "line", json_integer((json_int_t)line));
+	json_t *r = json_string(reason);
+	json_object_set_new(e, "reason", r ? r : json_string("invalid line"));
+	json_array_append_new(rq->errors, e);
+}
+
+bool svc_http_observations_check(struct svc_http_req *rq, char *msg, size_t cap)
+{
+	const char *format = svc_http_param(rq, "format");
+	const char *sensor = svc_http_param(rq, "sensor");
+	if (format != NULL && !ingest_format_known(format)) {
+		snprintf(msg, cap, "format: unknown format '%.40s' (known: %s)", format,
+			 ingest_format_list());
+		return false;
+	}
+	if (sensor != NULL && (sensor[0] == '\0' || strlen(sensor) >= STORE_SENSOR_MAX)) {
+		snprintf(msg, cap, "sensor: 1 to %d characters", STORE_SENSOR_MAX - 1);
+		return false;
+	}
+	for (unsigned i = 0; i < rq->nparams; i++) {
+		if (!rq->params[i].used) {
+			snprintf(msg, cap, "%.60s: unknown parameter", rq->params[i].name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Runs on the first call with body data: errors cannot be answered then,
+ * so they are kept for the end of the body. */
+static int obs_start(struct svc_http_req *rq)
+{
+	struct ingest_opts o;
+	ingest_opts_init(&o);
+	const char *format = svc_http_param(rq, "format");
+	o.format = format != NULL ? format : "auto";
+	o.sensor = svc_http_param(rq, "sensor");
+	o.quiet = true;
+	o.stderr_rejects = 0;
+	o.batch = 2000;
+	o.on_reject = on_reject;
+	o.reject_ctx = rq;
+	rq->errors = json_array();
+	int err = ingest_stream_new(&rq->ingest, rq->srv->store, &o);
+	if (err == 0)
+		err = ingest_stream_begin(rq->ingest, "body", NULL, 0);
+	return err;
+}
+
+/* Flush, commit and report.  The accepted lines are durable when this
+ * returns. */
+static int obs_finish(struct svc_http_req *rq, struct ingest_summary *sum, bool cut)
+{
+	/* a cut body: a partial last line is dropped, not parsed */
+	int err = cut ? 0 : ingest_stream_end(rq->ingest);
+	int err2 = ingest_stream_finish(rq->ingest, sum);
+	ingest_stream_free(rq->ingest);
+	rq->ingest = NULL;
+	struct svc_metrics *m = rq->srv->metrics;
+	atomic_fetch_add(&m->records_ingested, sum->records);
+	atomic_fetch_add(&m->lines_accepted, sum->accepted);
+	atomic_fetch_add(&m->lines_rejected, sum->rejected);
+	return err2 != 0 ? err2 : err;
+}
+
+static json_t *obs_summary(struct svc_http_req *rq, const struct ingest_summary *sum)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "accepted", json_integer((json_int_t)(sum->accepted + sum->skipped)));
+	json_object_set_new(o, "rejected", json_integer((json_int_t)sum->rejected));
+	json_object_set_new(o, "records", json_integer((json_int_t)sum->records));
+	json_object_set_new(o, "skipped", json_integer((json_int_t)sum->skipped));
+	json_object_set_new(o, "errors", json_incref(rq->errors));
+	if (rq->errors_total > ERRORS_KEPT)
+		json_object_set_new(o, "errors_truncated", json_true());
+	return o;
+}
+
+enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data, size_t *size)
+{
+	if (rq->ingest == NULL && !rq->too_large && rq->deferred == NULL) {
+		int err = obs_start(rq);
+		if (err != 0) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "cannot start ingest: %s", store_strerror(err));
+			json_t *e = json_object();
+			json_object_set_new(e, "code", json_string("internal"));
+			json_object_set_new(e, "message", json_string(msg));
+			rq->deferred = json_object();
+			json_object_set_new(rq->deferred, "error", e);
+			rq->deferred_status = 500;
+			rq->too_large = true; /* drop the body */
+		}
+	}
+	if (*size > 0 && rq->too_large) {
+		/* libmicrohttpd cannot answer while body data is being delivered:
+		 * drop the rest and answer at its end, unless it goes on and on */
+		rq->discarded += *size;
+		*size = 0;
+		return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (*size > 0) {
+		uint64_t max = rq->srv->conf.max_body;
+		if (rq->body_bytes + *size > max) {
+			/* a chunked body that grew past the limit: the complete lines
+			 * before the limit are committed and reported */
+			atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
+			size_t room = (size_t)(max - rq->body_bytes);
+			const char *nl = room > 0 ? memrchr(data, '\n', room) : NULL;
+			int err = 0;
+			if (nl != NULL)
+				err = ingest_stream_feed(rq->ingest, data, (size_t)(nl - data) + 1);
+			struct ingest_summary sum;
+			int err2 = obs_finish(rq, &sum, true);
+			if (err == 0)
+				err = err2;
+			json_t *o = obs_summary(rq, &sum);
+			json_t *e = json_object();
+			json_object_set_new(e, "code", json_string("payload_too_large"));
+			char msg[200];
+			snprintf(msg, sizeof(msg), "the body is over the limit of %llu bytes; lines "
+						   "before the limit were %s",
+				 (unsigned long long)max, err == 0 ? "committed" : "not committed");
+			json_object_set_new(e, "message", json_string(msg));
+			json_object_set_new(o, "error", e);
+			rq->deferred = o;
+			rq->deferred_status = 413;
+			rq->too_large = true;
+			rq->discarded = *size;
+			*size = 0;
+			return MHD_YES;
+		}
+		rq->body_bytes += *size;
+		int err = ingest_stream_feed(rq->ingest, data, *size);
+		*size = 0;
+		if (err != 0)
+			rq->ingest_failed = true;
+		return MHD_YES;
+	}
+	if (rq->too_large) {
+		json_t *o = rq->deferred;
+		rq->deferred = NULL;
+		return svc_http_send_json(rq, rq->deferred_status, o);
+	}
+	struct ingest_summary sum;
+	int err = obs_finish(rq, &sum, false);
+	if (err != 0 || rq->ingest_failed) {
+		const char *d = store_last_error();
+		return svc_http_error(rq, err == STORE_ENOSPACE ? 507 : 500, "store_failed",
+				      "the store failed; nothing after the failure was committed: "
+				      "%s%s%s", store_strerror(err), *d ? ": " : "", d);
+	}
+	return svc_http_send_json(rq, 200, obs_summary(rq, &sum));
+}
+
+void svc_http_observations_cleanup(struct svc_http_req *rq)
+{
+	if (rq->ingest != NULL) {
+		/* the client went away mid-body */
+		ingest_stream_free(rq->ingest);
+		rq->ingest = NULL;
+	}
+	json_decref(rq->errors);
+	rq->errors = NULL;
+	json_decref(rq->deferred);
+	rq->deferred = NULL;
+}

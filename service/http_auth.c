@@ -1,0 +1,181 @@
+/*
+ * http_auth.c - API tokens: a file of "TOKEN ROLE [NAME]" lines.
+ *
+ * Only SHA-256 digests of the tokens are kept.  A presented token is
+ * hashed and compared with every entry using CRYPTO_memcmp, without
+ * stopping at a match, so neither the position of a match nor the length
+ * of a token shows in the time taken.
+ */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "http_internal.h"
+
+#define TOKENS_MAX 4096
+#define TOKEN_MIN_LEN 16
+
+struct svc_token {
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+	enum svc_role role;
+	char name[64];
+};
+
+struct svc_tokens {
+	struct svc_token *v;
+	size_t n;
+};
+
+const char *svc_role_name(enum svc_role r)
+{
+	switch (r) {
+	case SVC_ROLE_READ: return "read";
+	case SVC_ROLE_WRITE: return "write";
+	case SVC_ROLE_ADMIN: return "admin";
+	default: return "none";
+	}
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Next whitespace-separated field of line at *pos: start and length. */
+static size_t field(const char *line, size_t *pos, const char **start)
+{
+	size_t i = *pos;
+	while (line[i] != '\0' && is_space(line[i]))
+		i++;
+	*start = line + i;
+	size_t b = i;
+	while (line[i] != '\0' && !is_space(line[i]))
+		i++;
+	*pos = i;
+	return i - b;
+}
+
+int svc_tokens_load(const char *path, struct svc_tokens **out, char *msg, size_t msgcap)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(msg, msgcap, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 0004) != 0)
+		fprintf(stderr, "infrapivot serve: warning: %s is world-readable "
+				"(chmod 600 it)\n", path);
+	struct svc_tokens *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		fclose(f);
+		snprintf(msg, msgcap, "out of memory");
+		return -1;
+	}
+	char line[1024];
+	unsigned lineno = 0;
+	int err = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		size_t len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			snprintf(msg, msgcap, "%s:%u: line too long", path, lineno);
+			err = -1;
+			break;
+		}
+		size_t pos = 0;
+		const char *tok, *role, *name, *extra;
+		size_t tl = field(line, &pos, &tok);
+		if (tl == 0 || tok[0] == '#')
+			continue;
+		size_t rl = field(line, &pos, &role);
+		size_t nl = field(line, &pos, &name);
+		size_t xl = field(line, &pos, &extra);
+		if (rl == 0 || xl != 0) {
+			snprintf(msg, msgcap, "%s:%u: expected TOKEN ROLE [NAME]", path, lineno);
+			err = -1;
+			break;
+		}
+		if (tl < TOKEN_MIN_LEN) {
+			snprintf(msg, msgcap, "%s:%u: token shorter than %d characters", path, lineno,
+				 TOKEN_MIN_LEN);
+			err = -1;
+			break;
+		}
+		struct svc_token e = { 0 };
+		if (rl == 4 && memcmp(role, "read", 4) == 0)
+			e.role = SVC_ROLE_READ;
+		else if (rl == 5 && memcmp(role, "write", 5) == 0)
+			e.role = SVC_ROLE_WRITE;
+		else if (rl == 5 && memcmp(role, "admin", 5) == 0)
+			e.role = SVC_ROLE_ADMIN;
+		else {
+			snprintf(msg, msgcap, "%s:%u: unknown role '%.*s' (read, write or admin)", path,
+				 lineno, (int)(rl > 20 ? 20 : rl), role);
+			err = -1;
+			break;
+		}
+		if (t->n >= TOKENS_MAX) {
+			snprintf(msg, msgcap, "%s: more than %d tokens", path, TOKENS_MAX);
+			err = -1;
+			break;
+		}
+		SHA256((const unsigned char *)tok, tl, e.digest);
+		snprintf(e.name, sizeof(e.name), "%.*s", (int)(nl > 63 ? 63 : nl), nl ? name : "");
+		struct svc_token *nv = realloc(t->v, (t->n + 1) * sizeof(*nv));
+		if (nv == NULL) {
+			snprintf(msg, msgcap, "out of memory");
+			err = -1;
+			break;
+		}
+		t->v = nv;
+		t->v[t->n++] = e;
+		OPENSSL_cleanse(line, sizeof(line));
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	fclose(f);
+	if (err == 0 && t->n == 0) {
+		snprintf(msg, msgcap, "%s: no tokens", path);
+		err = -1;
+	}
+	if (err != 0) {
+		svc_tokens_free(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+void svc_tokens_free(struct svc_tokens *t)
+{
+	if (t == NULL)
+		return;
+	if (t->v != NULL)
+		OPENSSL_cleanse(t->v, t->n * sizeof(*t->v));
+	free(t->v);
+	free(t);
+}
+
+size_t svc_tokens_count(const struct svc_tokens *t)
+{
+	return t ? t->n : 0;
+}
+
+enum svc_role svc_tokens_check(const struct svc_tokens *t, const char *tok, size_t len)
+{
+	uint8_t d[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)tok, len, d);
+	unsigned role = SVC_ROLE_NONE;
+	for (size_t i = 0; i < t->n; i++) {
+		/* mask is all ones on a match, zero otherwise: no branch on the secret */
+		unsigned eq = (unsigned)(CRYPTO_memcmp(d, t->v[i].digest, sizeof(d)) == 0);
+		unsigned mask = 0u - eq;
+		role |= (unsigned)t->v[i].role & mask;
+	}
+	OPENSSL_cleanse(d, sizeof(d));
+	return (enum svc_role)role;
+}

@@ -1,0 +1,487 @@
+/*
+ * http_dnsdb.c - DNSDB API v2 compatible routes, so DNSDB clients (dnsdbq,
+ * the Python and Go libraries) work against infrapivot.
+ *
+ * Responses use SAF framing: {"cond":"begin"}, one {"obj":{...}} line per
+ * result, then {"cond":"succeeded"} or {"cond":"limited","msg":...}.
+ * Names carry trailing dots as DNSDB prints them.
+ *
+ * rrset semantics: infrapivot stores single records.  An rrset is rebuilt
+ * as the records of one owner name, type and bailiwick that were always
+ * seen together: the same time_first, time_last and count.  rrset results
+ * carry rdata as an array; rdata results carry one record and rdata as a
+ * string, as DNSDB does.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http_internal.h"
+
+#define RESPONSE_MAX (256u << 20)
+#define DNSDB_DEFAULT_LIMIT 10000
+#define RUN_MAX 4096 /* records of one name and type grouped at a time */
+
+
+enum MHD_Result svc_http_dnsdb_ping(struct svc_http_req *rq)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "ping", json_string("ok"));
+	return svc_http_send_json(rq, 200, o);
+}
+
+enum MHD_Result svc_http_dnsdb_rate(struct svc_http_req *rq)
+{
+	json_t *r = json_object();
+	json_object_set_new(r, "reset", json_string("n/a"));
+	json_object_set_new(r, "limit", json_string("unlimited"));
+	json_object_set_new(r, "remaining", json_string("n/a"));
+	json_t *o = json_object();
+	json_object_set_new(o, "rate", r);
+	return svc_http_send_json(rq, 200, o);
+}
+
+/* Add the trailing dot to the name fields of rdata. */
+static void rdata_dotted(uint16_t type, const char *rdata, char *out, size_t cap)
+{
+	size_t l = strlen(rdata);
+	int names_from = -1, names_upto = 0; /* token range that holds names */
+	switch (type) {
+	case STORE_RR_CNAME:
+	case STORE_RR_NS:
+	case STORE_RR_PTR:
+	case STORE_RR_DNAME:
+		names_from = 0;
+		names_upto = 1;
+		break;
+	case STORE_RR_MX:
+		names_from = 1;
+		names_upto = 2;
+		break;
+	case STORE_RR_SRV:
+		names_from = 3;
+		names_upto = 4;
+		break;
+	case STORE_RR_SOA:
+		names_from = 0;
+		names_upto = 2;
+		break;
+	default:
+		break;
+	}
+	if (names_from < 0 || l == 0) {
+		snprintf(out, cap, "%s", rdata);
+		return;
+	}
+	size_t o = 0;
+	int tok = 0;
+	size_t i = 0;
+	while (i < l && o + 2 < cap) {
+		size_t b = i;
+		while (i < l && rdata[i] != ' ')
+			i++;
+		size_t tl = i - b;
+		if (o + tl + 2 >= cap)
+			break;
+		memcpy(out + o, rdata + b, tl);
+		o += tl;
+		if (tok >= names_from && tok < names_upto && tl > 0 && rdata[i - 1] != '.')
+			out[o++] = '.';
+		while (i < l && rdata[i] == ' ' && o + 1 < cap) {
+			out[o++] = ' ';
+			i++;
+		}
+		tok++;
+	}
+	out[o] = '\0';
+}
+
+static void name_dotted(const char *name, char *out, size_t cap)
+{
+	size_t l = strlen(name);
+	if (l == 0 || name[l - 1] == '.')
+		snprintf(out, cap, "%s", l ? name : ".");
+	else
+		snprintf(out, cap, "%s.", name);
+}
+
+struct group {
+	char bailiwick[STORE_NAME_BUF];
+	int64_t tf, tl;
+	uint64_t count;
+	json_t *rdata; /* array */
+};
+
+struct dnsdb_ctx {
+	bool rrset, summarize, humantime;
+	uint16_t rrtype;       /* 0 = any */
+	bool has_bw;
+	char bailiwick[STORE_NAME_BUF];
+	uint64_t offset, limit, max_count;
+	uint64_t seen, emitted;
+	bool limited, stopped;
+	const char *limit_msg;
+	/* summarize */
+	uint64_t sum_count, num_results;
+	int64_t tf_min, tl_max;
+	/* the current run of one name and type (rrset grouping) */
+	char run_name[STORE_NAME_BUF];
+	uint16_t run_type;
+	struct group *groups;
+	size_t ngroups, cap_groups, run_records;
+	struct svc_buf *out;
+	int err;
+};
+
+static json_t *time_value(const struct dnsdb_ctx *c, int64_t t)
+{
+	if (!c->humantime)
+		return json_integer(t);
+	char buf[32];
+	store_time_format(t, buf, sizeof(buf));
+	/* DNSDB's human form: "2024-01-31 12:00:00" */
+	buf[10] = ' ';
+	buf[19] = '\0';
+	return json_string(buf);
+}
+
+/* Apply offset, limit and max_count to one result; obj is consumed. */
+static int emit_obj(struct dnsdb_ctx *c, json_t *obj, uint64_t count, int64_t tf, int64_t tl)
+{
+	c->seen++;
+	if (c->seen <= c->offset) {
+		json_decref(obj);
+		return 0;
+	}
+	if (c->emitted >= c->limit) {
+		c->limited = true;
+		c->limit_msg = "Result limit reached";
+		c->stopped = true;
+		json_decref(obj);
+		return STORE_STOP;
+	}
+	c->emitted++;
+	if (c->summarize) {
+		json_decref(obj);
+		c->sum_count += count;
+		c->num_results++;
+		if (c->num_results == 1 || tf < c->tf_min)
+			c->tf_min = tf;
+		if (c->num_results == 1 || tl > c->tl_max)
+			c->tl_max = tl;
+		if (c->max_count > 0 && c->sum_count >= c->max_count) {
+			c->limited = true;
+			c->limit_msg = "max_count reached";
+			c->stopped = true;
+			return STORE_STOP;
+		}
+		return 0;
+	}
+	int err = svc_buf_adds(c->out, "{\"obj\":");
+	if (err == 0)
+		err = svc_buf_add_json(c->out, obj);
+	if (err == 0)
+		err = svc_buf_adds(c->out, "}\n");
+	json_decref(obj);
+	if (err != 0) {
+		c->err = err;
+		c->stopped = true;
+		return STORE_STOP;
+	}
+	return 0;
+}
+
+static json_t *obj_head(const struct dnsdb_ctx *c, uint64_t count, int64_t tf, int64_t tl,
+			const char *rrname, uint16_t rrtype)
+{
+	char nb[STORE_NAME_BUF + 2], tb[16];
+	json_t *o = json_object();
+	json_object_set_new(o, "count", json_integer((json_int_t)count));
+	json_object_set_new(o, "time_first", time_value(c, tf));
+	json_object_set_new(o, "time_last", time_value(c, tl));
+	name_dotted(rrname, nb, sizeof(nb));
+	json_object_set_new(o, "rrname", json_string(nb));
+	json_object_set_new(o, "rrtype", json_string(store_rrtype_name(rrtype, tb)));
+	return o;
+}
+
+static int flush_run(struct dnsdb_ctx *c)
+{
+	int r = 0;
+	for (size_t i = 0; i < c->ngroups; i++) {
+		struct group *g = &c->groups[i];
+		if (r == 0 && !c->stopped) {
+			json_t *o = obj_head(c, g->count, g->tf, g->tl, c->run_name, c->run_type);
+			if (g->bailiwick[0] != '\0') {
+				char bb[STORE_NAME_BUF + 2];
+				name_dotted(g->bailiwick, bb, sizeof(bb));
+				json_object_set_new(o, "bailiwick", json_string(bb));
+			}
+			json_object_set_new(o, "rdata", json_incref(g->rdata));
+			r = emit_obj(c, o, g->count, g->tf, g->tl);
+		}
+		json_decref(g->rdata);
+	}
+	c->ngroups = 0;
+	c->run_records = 0;
+	return r;
+}
+
+static int on_rrset(const struct store_rr *rr, void *ctx)
+{
+	struct dnsdb_ctx *c = ctx;
+	if (c->rrtype != 0 && rr->rrtype != c->rrtype)
+		return 0;
+	const char *bw = rr->bailiwick ? rr->bailiwick : "";
+	if (c->has_bw && strcmp(bw, c->bailiwick) != 0)
+		return 0;
+	if (c->run_records >= RUN_MAX || rr->rrtype != c->run_type ||
+	    strcmp(rr->rrname, c->run_name) != 0) {
+		int r = flush_run(c);
+		if (r != 0)
+			return r;
+		snprintf(c->run_name, sizeof(c->run_name), "%s", rr->rrname);
+		c->run_type = rr->rrtype;
+	}
+	struct group *g = NULL;
+	for (size_t i = 0; i < c->ngroups; i++) {
+		struct group *h = &c->groups[i];
+		if (h->tf == rr->time_first && h->tl == rr->time_last && h->count == rr->count &&
+		    strcmp(h->bailiwick, bw) == 0) {
+			g = h;
+			break;
+		}
+	}
+	if (g == NULL) {
+		if (c->ngroups == c->cap_groups) {
+			size_t nc = c->cap_groups ? c->cap_groups * 2 : 16;
+			struct group *ng = realloc(c->groups, nc * sizeof(*ng));
+			if (ng == NULL) {
+				c->err = -ENOMEM;
+				return STORE_STOP;
+			}
+			c->groups = ng;
+			c->cap_groups = nc;
+		}
+		g = &c->groups[c->ngroups++];
+		snprintf(g->bailiwick, sizeof(g->bailiwick), "%s", bw);
+		g->tf = rr->time_first;
+		g->tl = rr->time_last;
+		g->count = rr->count;
+		g->rdata = json_array();
+	}
+	char rd[STORE_RDATA_MAX + 8];
+	rdata_dotted(rr->rrtype, rr->rdata, rd, sizeof(rd));
+	json_t *s = json_string(rd);
+	json_array_append_new(g->rdata, s ? s : json_string(""));
+	c->run_records++;
+	return 0;
+}
+
+static int on_rdata(const struct store_rr *rr, void *ctx)
+{
+	struct dnsdb_ctx *c = ctx;
+	if (c->rrtype != 0 && rr->rrtype != c->rrtype)
+		return 0;
+	json_t *o = obj_head(c, rr->count, rr->time_first, rr->time_last, rr->rrname, rr->rrtype);
+	char rd[STORE_RDATA_MAX + 8];
+	rdata_dotted(rr->rrtype, rr->rdata, rd, sizeof(rd));
+	json_t *s = json_string(rd);
+	json_object_set_new(o, "rdata", s ? s : json_string(""));
+	return emit_obj(c, o, rr->count, rr->time_first, rr->time_last);
+}
+
+/* DNSDB times: epoch seconds, or a negative number of seconds before now.
+ * ISO dates and -7d style are accepted too. */
+static int dnsdb_time(const char *v, int64_t *out)
+{
+	const char *p = v;
+	bool neg = false;
+	if (*p == '-') {
+		neg = true;
+		p++;
+	}
+	uint64_t n;
+	if (svc_parse_u64(p, &n) == 0 && n <= (uint64_t)INT64_MAX / 2) {
+		*out = neg ? (int64_t)time(NULL) - (int64_t)n : (int64_t)n;
+		return 0;
+	}
+	return store_time_parse(v, (int64_t)time(NULL), out);
+}
+
+static bool bool_param(struct svc_http_req *rq, const char *name, bool *out, enum MHD_Result *ret)
+{
+	const char *v = svc_http_param(rq, name);
+	if (v == NULL)
+		return true;
+	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "") == 0)
+		*out = true;
+	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = false;
+	else {
+		*ret = svc_http_bad_param(rq, name, "'%.20s' is not true or false", v);
+		return false;
+	}
+	return true;
+}
+
+enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	struct dnsdb_ctx c = { .summarize = rq->route == SVC_R_DNSDB_SUMMARIZE };
+	const char *kind = svc_http_arg(rq, 0), *by = svc_http_arg(rq, 1);
+	const char *value = svc_http_arg(rq, 2);
+	unsigned nargs = svc_http_nargs(rq);
+	enum { BY_NAME, BY_TARGET, BY_ADDR } mode;
+	if (strcmp(kind, "rrset") == 0 && strcmp(by, "name") == 0) {
+		mode = BY_NAME;
+		c.rrset = true;
+	} else if (strcmp(kind, "rdata") == 0 && strcmp(by, "name") == 0 && nargs <= 4) {
+		mode = BY_TARGET;
+	} else if (strcmp(kind, "rdata") == 0 && strcmp(by, "ip") == 0 && nargs == 3) {
+		mode = BY_ADDR;
+	} else {
+		return svc_http_error(rq, 404, "not_found",
+				      "supported: lookup|summarize /rrset/name/NAME[/TYPE[/BAILIWICK]], "
+				      "/rdata/name/NAME[/TYPE], /rdata/ip/ADDR[,PREFIXLEN]");
+	}
+	/* parameters */
+	struct store_fence fence;
+	store_fence_init(&fence);
+	static const struct {
+		const char *name;
+		size_t off;
+	} tf[] = {
+		{ "time_first_before", offsetof(struct store_fence, first_before) },
+		{ "time_first_after", offsetof(struct store_fence, first_after) },
+		{ "time_last_before", offsetof(struct store_fence, last_before) },
+		{ "time_last_after", offsetof(struct store_fence, last_after) },
+	};
+	for (size_t i = 0; i < sizeof(tf) / sizeof(tf[0]); i++) {
+		const char *v = svc_http_param(rq, tf[i].name);
+		if (v == NULL)
+			continue;
+		int64_t t;
+		if (dnsdb_time(v, &t) != 0)
+			return svc_http_bad_param(rq, tf[i].name,
+						  "'%.40s' is not epoch seconds or -SECONDS", v);
+		memcpy((char *)&fence + tf[i].off, &t, sizeof(t));
+	}
+	uint64_t limit = DNSDB_DEFAULT_LIMIT;
+	if (!svc_http_u64_param(rq, "limit", &limit, &ret))
+		return ret;
+	if (limit == 0 || limit > rq->srv->conf.max_limit)
+		limit = rq->srv->conf.max_limit;
+	c.limit = limit;
+	if (!svc_http_u64_param(rq, "offset", &c.offset, &ret) ||
+	    !svc_http_u64_param(rq, "max_count", &c.max_count, &ret))
+		return ret;
+	bool aggr = true;
+	if (!bool_param(rq, "aggr", &aggr, &ret) || !bool_param(rq, "humantime", &c.humantime, &ret))
+		return ret;
+	if (c.max_count > 0 && !c.summarize)
+		return svc_http_bad_param(rq, "max_count", "only for summarize");
+	/* other parameters (swclient, version, id ...) are what DNSDB clients
+	 * add; they are ignored */
+	/* path arguments */
+	char name[STORE_NAME_BUF];
+	uint8_t addr[16];
+	unsigned plen = 0;
+	if (mode == BY_ADDR) {
+		char v[STORE_ADDR_BUF + 8];
+		if (strlen(value) >= sizeof(v))
+			return svc_http_error(rq, 400, "bad_request", "ip: too long");
+		snprintf(v, sizeof(v), "%s", value);
+		char *comma = strchr(v, ',');
+		if (comma != NULL)
+			*comma = '/';
+		if (strchr(v, '-') != NULL)
+			return svc_http_error(rq, 400, "bad_request",
+					      "ip: address ranges are not supported; use ADDR,PREFIXLEN");
+		struct svc_lookup_req lr = { .kind = SVC_LOOKUP_IP, .value = v };
+		char msg[256];
+		if (svc_lookup_check(&lr, msg, sizeof(msg)) != 0)
+			return svc_http_error(rq, 400, "bad_request", "ip: %s", msg);
+		store_prefix_parse(v, strlen(v), addr, &plen);
+	} else {
+		int err = store_name_norm(value, strlen(value), name, mode == BY_NAME);
+		if (err != 0) {
+			const char *hint = strchr(value, '*') != NULL
+						   ? (mode == BY_NAME ? " (only left-hand wildcards "
+									"*.example.com are supported)"
+								      : " (wildcards are not supported "
+									"in rdata lookups)")
+						   : "";
+			return svc_http_error(rq, 400, "bad_request", "name: '%.80s' is not a valid "
+				"domain name%s", value, hint);
+		}
+	}
+	if (nargs >= 4) {
+		const char *t = svc_http_arg(rq, 3);
+		if (strcasecmp(t, "ANY") != 0 && store_rrtype_parse(t, strlen(t), &c.rrtype) != 0)
+			return svc_http_error(rq, 400, "bad_request", "rrtype: unknown type '%.20s'", t);
+	}
+	if (nargs == 5) {
+		const char *b = svc_http_arg(rq, 4);
+		if (store_name_norm(b, strlen(b), c.bailiwick, false) != 0)
+			return svc_http_error(rq, 400, "bad_request",
+					      "bailiwick: '%.80s' is not a domain name", b);
+		c.has_bw = true;
+	}
+	(void)aggr; /* records are stored aggregated: aggr=false gives the same */
+	struct svc_buf out;
+	svc_buf_init(&out, RESPONSE_MAX);
+	c.out = &out;
+	svc_buf_adds(&out, "{\"cond\":\"begin\"}\n");
+	store_rtxn_t *r;
+	int err = store_read_begin(rq->srv->store, &r);
+	if (err == 0) {
+		if (mode == BY_NAME) {
+			err = store_rr_by_name(r, name, c.rrtype, &fence, on_rrset, &c);
+			if (err != 0 || c.err != 0)
+				c.stopped = true;
+			flush_run(&c); /* the last run; only frees when stopped */
+		} else if (mode == BY_TARGET) {
+			err = store_rr_by_target(r, name, &fence, on_rdata, &c);
+		} else {
+			err = store_rr_by_addr(r, addr, plen, &fence, on_rdata, &c);
+		}
+		store_read_end(r);
+	}
+	free(c.groups);
+	if (err == 0)
+		err = c.err;
+	if (err != 0) {
+		svc_buf_free(&out);
+		return svc_http_store_error(rq, err, "lookup");
+	}
+	if (c.summarize) {
+		json_t *o = json_object();
+		json_object_set_new(o, "count", json_integer((json_int_t)c.sum_count));
+		json_object_set_new(o, "num_results", json_integer((json_int_t)c.num_results));
+		if (c.num_results > 0) {
+			json_object_set_new(o, "time_first", time_value(&c, c.tf_min));
+			json_object_set_new(o, "time_last", time_value(&c, c.tl_max));
+		}
+		svc_buf_adds(&out, "{\"obj\":");
+		svc_buf_add_json(&out, o);
+		svc_buf_adds(&out, "}\n");
+		json_decref(o);
+	}
+	if (c.limited) {
+		json_t *o = json_object();
+		json_object_set_new(o, "cond", json_string("limited"));
+		json_object_set_new(o, "msg", json_string(c.limit_msg));
+		svc_buf_add_json(&out, o);
+		svc_buf_adds(&out, "\n");
+		json_decref(o);
+	} else {
+		svc_buf_adds(&out, "{\"cond\":\"succeeded\"}\n");
+	}
+	size_t len;
+	char *body = svc_buf_take(&out, &len);
+	return svc_http_send(rq, 200, "application/x-ndjson", body, len);
+}

@@ -1,0 +1,226 @@
+/*
+ * http_internal.h - shared by the service/http*.c files: the server, the
+ * request state, routing, responses, auth and metrics.  Nothing outside
+ * service/ includes it.
+ */
+#ifndef INFRAPIVOT_HTTP_INTERNAL_H
+#define INFRAPIVOT_HTTP_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <sys/socket.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ingest.h"
+#include "svc.h"
+
+/* ---- configuration ----------------------------------------------------- */
+struct svc_http_conf {
+	char listen[300];           /* "ADDR:PORT" as given */
+	unsigned threads;           /* worker threads (thread pool) */
+	unsigned max_connections;
+	unsigned timeout;           /* seconds a connection may idle */
+	uint64_t max_body;          /* POST body limit */
+	size_t max_header;          /* per-connection memory: request line + headers */
+	size_t max_url;             /* longest request target accepted */
+	uint64_t max_limit;         /* cap on limit= (lookups, DNSDB) */
+	uint64_t default_limit;     /* limit when none is given */
+	unsigned pivot_max_nodes;   /* server cap on max_nodes */
+	unsigned pivot_max_ms;      /* server cap on max_ms */
+	uint64_t pivot_max_fanout;  /* cap on max_ip_domains & co */
+	unsigned drain_seconds;     /* how long SIGTERM waits for requests in flight */
+	const char *tokens_path;
+};
+void svc_http_conf_init(struct svc_http_conf *c);
+
+/* ---- a growing buffer with a hard limit (curl dynbuf) ------------------- */
+struct svc_buf {
+	char *p;
+	size_t len, cap, max;
+};
+void svc_buf_init(struct svc_buf *b, size_t max);
+/* Append n bytes; -ENOMEM or -E2BIG (past max) leave the buffer as it was. */
+int svc_buf_add(struct svc_buf *b, const void *data, size_t n);
+int svc_buf_adds(struct svc_buf *b, const char *s);
+/* Append the compact JSON of obj (obj is not consumed). */
+int svc_buf_add_json(struct svc_buf *b, const json_t *obj);
+/* Hand the bytes over (the caller frees them) and reset the buffer. */
+char *svc_buf_take(struct svc_buf *b, size_t *len);
+void svc_buf_free(struct svc_buf *b);
+
+/* ---- tokens (http_auth.c) ---------------------------------------------- */
+enum svc_role { SVC_ROLE_NONE = 0, SVC_ROLE_READ = 1, SVC_ROLE_WRITE = 2, SVC_ROLE_ADMIN = 3 };
+struct svc_tokens;
+/* Load a tokens file (TOKEN ROLE [NAME] lines).  On failure msg says which
+ * line and why.  Free with svc_tokens_free(). */
+int svc_tokens_load(const char *path, struct svc_tokens **out, char *msg, size_t msgcap);
+void svc_tokens_free(struct svc_tokens *t);
+size_t svc_tokens_count(const struct svc_tokens *t);
+/* The role of a presented token, SVC_ROLE_NONE when unknown.  Every entry
+ * is compared, in constant time, whatever matches. */
+enum svc_role svc_tokens_check(const struct svc_tokens *t, const char *tok, size_t len);
+const char *svc_role_name(enum svc_role r);
+
+/* ---- routes ------------------------------------------------------------- */
+enum svc_route_id {
+	SVC_R_NONE = 0, /* unknown route: 404 */
+	SVC_R_HEALTHZ,
+	SVC_R_METRICS,
+	SVC_R_STATS,
+	SVC_R_LOOKUP_DOMAIN,
+	SVC_R_LOOKUP_IP,
+	SVC_R_LOOKUP_CERT,
+	SVC_R_PIVOT,
+	SVC_R_OBSERVATIONS,
+	SVC_R_DNSDB_PING,
+	SVC_R_DNSDB_RATE,
+	SVC_R_DNSDB_LOOKUP,
+	SVC_R_DNSDB_SUMMARIZE,
+	SVC_R_CIRCL_PDNS,
+	SVC_R_CIRCL_QUERY,
+	SVC_R_CIRCL_CQUERY,
+	SVC_R_CIRCL_CFETCH,
+	SVC_R_COUNT
+};
+
+#define SVC_HTTP_MAX_SEGS 12
+#define SVC_HTTP_MAX_PARAMS 32
+
+/* ---- metrics (http_metrics.c) ------------------------------------------ */
+#define SVC_HIST_BUCKETS 12
+struct svc_metrics {
+	atomic_uint_fast64_t requests[SVC_R_COUNT][500]; /* status 100..599 */
+	atomic_uint_fast64_t hist[SVC_R_COUNT][SVC_HIST_BUCKETS + 1];
+	atomic_uint_fast64_t hist_sum_us[SVC_R_COUNT];
+	atomic_uint_fast64_t records_ingested;
+	atomic_uint_fast64_t lines_accepted;
+	atomic_uint_fast64_t lines_rejected;
+	atomic_uint_fast64_t bodies_too_large;
+};
+void svc_metrics_observe(struct svc_metrics *m, enum svc_route_id r, unsigned status,
+			 double seconds);
+
+/* ---- the server ---------------------------------------------------------- */
+struct svc_http_server {
+	struct svc_http_conf conf;
+	store_t *store;
+	struct svc_tokens *tokens; /* NULL: no auth (loopback only) */
+	struct MHD_Daemon *daemon;
+	struct svc_metrics *metrics;
+	atomic_int active;         /* requests in flight */
+	atomic_bool draining;      /* SIGTERM seen: answer with Connection: close */
+	time_t started;
+};
+
+struct svc_http_param {
+	char *name, *value; /* decoded, NUL-terminated, owned by the request */
+	bool used;
+};
+
+/* One request: created on the first call of the access handler, freed
+ * when MHD reports the request completed. */
+struct svc_http_req {
+	struct svc_http_server *srv;
+	struct MHD_Connection *conn;
+	const char *method;
+	bool is_head;
+	bool started;
+	bool responded;
+	enum svc_route_id route;
+	enum svc_role role;       /* of the token presented (ADMIN without tokens) */
+	char *segs[SVC_HTTP_MAX_SEGS]; /* decoded path segments */
+	unsigned nsegs;
+	unsigned args_at;         /* first variable segment of the route */
+	struct svc_http_param params[SVC_HTTP_MAX_PARAMS];
+	unsigned nparams;
+	/* an error found before the body was read, answered on the next call */
+	unsigned pending_status;
+	char pending_code[32];
+	char pending_msg[256];
+	char pending_allow[32];   /* Allow: for a 405 */
+	unsigned status;          /* of the response queued, for metrics */
+	struct timespec t0;
+	/* POST /api/v1/observations */
+	ingest_stream_t *ingest;
+	uint64_t body_bytes;
+	json_t *errors;
+	uint64_t errors_total;
+	bool too_large;
+	uint64_t discarded;       /* body bytes dropped past the limit */
+	json_t *deferred;         /* the 413 answer, sent once the body ended */
+	unsigned deferred_status;
+	bool ingest_failed;
+};
+
+/* ---- responses (http.c) ------------------------------------------------- */
+/* Queue a response owning the malloc'd buf (freed by MHD).  Returns an
+ * MHD_Result for the access handler. */
+enum MHD_Result svc_http_send(struct svc_http_req *rq, unsigned status, const char *ctype,
+			      char *buf, size_t len);
+/* Same with extra headers: hdrs is NULL or "Name", "value", ..., NULL. */
+enum MHD_Result svc_http_send_h(struct svc_http_req *rq, unsigned status, const char *ctype,
+				char *buf, size_t len, const char *const *hdrs);
+/* Queue obj as JSON (obj is consumed). */
+enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, json_t *obj);
+/* Queue {"error":{"code":code,"message":...}}. */
+enum MHD_Result svc_http_error(struct svc_http_req *rq, unsigned status, const char *code,
+			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* 400 naming the parameter. */
+enum MHD_Result svc_http_bad_param(struct svc_http_req *rq, const char *param,
+				   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Map a store error to a status and answer it. */
+enum MHD_Result svc_http_store_error(struct svc_http_req *rq, int err, const char *what);
+
+/* The decoded value of query parameter name (marks it used), NULL when absent. */
+const char *svc_http_param(struct svc_http_req *rq, const char *name);
+/* 400 for the first parameter no handler asked for; MHD_YES... when all
+ * were used.  Returns true when an error response was queued. */
+bool svc_http_reject_unused(struct svc_http_req *rq, enum MHD_Result *ret);
+/* The variable path segment i of the route (0-based), NULL past the end. */
+const char *svc_http_arg(const struct svc_http_req *rq, unsigned i);
+unsigned svc_http_nargs(const struct svc_http_req *rq);
+/* A request header, NULL when absent. */
+const char *svc_http_header(struct svc_http_req *rq, const char *name);
+/* Parse limit= (capped by the server), offset= and cursor=-independent
+ * numbers; 400 on a bad value (returns false and sets *ret). */
+bool svc_http_u64_param(struct svc_http_req *rq, const char *name, uint64_t *out,
+			enum MHD_Result *ret);
+
+/* Time-fence parameters (first_after ... until) into f; limit= with the
+ * server's default and cap.  false with a 400 queued in *ret. */
+bool svc_http_fences(struct svc_http_req *rq, struct store_fence *f, enum MHD_Result *ret);
+bool svc_http_limit(struct svc_http_req *rq, uint64_t *limit, enum MHD_Result *ret);
+/* The metrics label of a route. */
+const char *svc_http_route_label(enum svc_route_id id);
+
+/* ---- handlers ------------------------------------------------------------ */
+enum MHD_Result svc_http_healthz(struct svc_http_req *rq);
+enum MHD_Result svc_http_metrics(struct svc_http_req *rq);
+enum MHD_Result svc_http_stats(struct svc_http_req *rq);
+enum MHD_Result svc_http_lookup(struct svc_http_req *rq);
+enum MHD_Result svc_http_pivot(struct svc_http_req *rq);
+/* observations: called for each chunk, then once with size 0 */
+enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data,
+				      size_t *size);
+void svc_http_observations_cleanup(struct svc_http_req *rq);
+/* Check the query parameters of a push before the body is read. */
+bool svc_http_observations_check(struct svc_http_req *rq, char *msg, size_t cap);
+enum MHD_Result svc_http_dnsdb_ping(struct svc_http_req *rq);
+enum MHD_Result svc_http_dnsdb_rate(struct svc_http_req *rq);
+enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq);
+enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq);
+enum MHD_Result svc_http_circl_pssl(struct svc_http_req *rq);
+
+/* Start and stop (http.c).  svc_http_start returns 0 or -1 with msg. */
+int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap);
+/* Stop accepting, wait up to conf.drain_seconds for requests in flight,
+ * stop the daemon. */
+void svc_http_stop(struct svc_http_server *srv);
+/* Split "ADDR:PORT" / "[V6]:PORT" into a socket address. */
+int svc_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl,
+			  bool *loopback);
+
+#endif

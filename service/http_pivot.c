@@ -1,0 +1,102 @@
+/*
+ * http_pivot.c - GET /api/v1/pivot: the pivot engine over HTTP, with the
+ * same parameters as `infrapivot pivot` (underscores for dashes) and the
+ * budgets capped by the server.  Built without the pivot module (no
+ * ippivot target) the route answers 501.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_internal.h"
+
+#ifdef SVC_HAVE_PIVOT
+#include "pivot.h"
+
+enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
+{
+	const struct svc_http_conf *conf = &rq->srv->conf;
+	struct pivot_params p;
+	pivot_params_init(&p);
+	const char *format = "json";
+	bool have_seed = false;
+	char msg[256];
+	for (unsigned i = 0; i < rq->nparams; i++) {
+		const char *n = rq->params[i].name, *v = rq->params[i].value;
+		rq->params[i].used = true;
+		if (strcmp(n, "format") == 0) {
+			if (strcmp(v, "json") != 0 && strcmp(v, "dot") != 0 && strcmp(v, "stix") != 0)
+				return svc_http_bad_param(rq, "format", "'%.20s': json, dot or stix", v);
+			format = v;
+			continue;
+		}
+		msg[0] = '\0';
+		int r = pivot_params_set(&p, n, v, msg, sizeof(msg));
+		if (r == 1)
+			return svc_http_bad_param(rq, n, "unknown parameter");
+		if (r != 0)
+			return svc_http_error(rq, 400, "bad_parameter", "%s",
+					      msg[0] ? msg : store_strerror(r));
+		if (strcmp(n, "seed") == 0)
+			have_seed = true;
+	}
+	if (!have_seed)
+		return svc_http_bad_param(rq, "seed", "required (a domain, an IP or a certificate "
+						      "hash)");
+	/* server-side caps on what one request may cost */
+	if (p.max_nodes > conf->pivot_max_nodes)
+		p.max_nodes = conf->pivot_max_nodes;
+	if (p.max_ms == 0 || p.max_ms > conf->pivot_max_ms)
+		p.max_ms = conf->pivot_max_ms;
+	if (p.max_ip_domains > conf->pivot_max_fanout)
+		p.max_ip_domains = conf->pivot_max_fanout;
+	if (p.max_cert_ips > conf->pivot_max_fanout)
+		p.max_cert_ips = conf->pivot_max_fanout;
+	if (p.max_domain_ips > conf->pivot_max_fanout)
+		p.max_domain_ips = conf->pivot_max_fanout;
+	if (p.max_san > conf->pivot_max_fanout)
+		p.max_san = conf->pivot_max_fanout;
+	struct pivot_result *res = NULL;
+	msg[0] = '\0';
+	int err = pivot_run(rq->srv->store, &p, &res, msg, sizeof(msg));
+	if (err != 0) {
+		if (msg[0] == '\0')
+			return svc_http_store_error(rq, err, "pivot");
+		unsigned st = err == STORE_ENOTFOUND ? 404 : (err == STORE_ELMDB || err == -ENOMEM) ? 500 : 400;
+		return svc_http_error(rq, st, st == 400 ? "bad_parameter" : st == 404 ? "not_found" : "internal",
+				      "%s", msg);
+	}
+	enum MHD_Result ret;
+	if (strcmp(format, "dot") == 0) {
+		char *dot = pivot_to_dot(res);
+		pivot_result_free(res);
+		if (dot == NULL)
+			return svc_http_error(rq, 500, "internal", "rendering failed");
+		ret = svc_http_send(rq, 200, "text/vnd.graphviz; charset=utf-8", dot, strlen(dot));
+	} else {
+		json_t *o = strcmp(format, "stix") == 0 ? pivot_to_stix(res) : pivot_to_json(res);
+		pivot_result_free(res);
+		if (o == NULL)
+			return svc_http_error(rq, 500, "internal", "rendering failed");
+		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(o);
+		if (s == NULL)
+			return svc_http_error(rq, 500, "internal", "rendering failed");
+		ret = svc_http_send(rq, 200,
+				    strcmp(format, "stix") == 0 ? "application/stix+json;version=2.1"
+								: "application/json",
+				    s, strlen(s));
+	}
+	return ret;
+}
+
+#else
+
+enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
+{
+	return svc_http_error(rq, 501, "not_implemented",
+			      "this build has no pivot engine");
+}
+
+#endif
