@@ -16,6 +16,7 @@ static const struct {
 	{ "pivot", svc_cmd_pivot, "expand a domain, IP or certificate into the infrastructure behind it" },
 	{ "stats", svc_cmd_stats, "counts of every kind of record and the database size" },
 	{ "compact", svc_cmd_compact, "write a compacted copy of the database" },
+	{ "watchlist", svc_cmd_watchlist, "pivot results for sensors: expiry, provenance, standing pivots, exports" },
 	{ "serve", svc_cmd_serve, "the HTTP API (REST, DNSDB v2 and CIRCL compatible)" },
 };
 

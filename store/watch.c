@@ -726,6 +726,8 @@ int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_ite
 	prov_copy(&e.prov_first, it->prov);
 	if (e.prov_first.at == 0)
 		e.prov_first.at = now;
+	if (e.prov_first.note[0] == '\0')
+		text_copy(e.prov_first.note, sizeof(e.prov_first.note), it->source);
 	went_set(w, wl, &ik, have ? &old : NULL, &e);
 	return STORE_WATCH_ADDED;
 }
