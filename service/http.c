@@ -428,6 +428,18 @@ static const struct route {
 	  svc_http_circl_pssl },
 	{ SVC_R_CIRCL_CFETCH, "/v2pssl/cfetch", "v2pssl/cfetch", 1, 1, "GET", SVC_ROLE_READ,
 	  svc_http_circl_pssl },
+	{ SVC_R_WATCHLISTS, "/api/v1/watchlists", "api/v1/watchlists", 0, 0, "GET", SVC_ROLE_READ,
+	  svc_http_watchlists },
+	{ SVC_R_WATCHLIST_GET, "/api/v1/watchlists/{name}", "api/v1/watchlists", 1, 1, "GET",
+	  SVC_ROLE_READ, svc_http_watchlist_get },
+	{ SVC_R_WATCHLIST_PUT, "/api/v1/watchlists/{name}:put", "api/v1/watchlists", 1, 1, "PUT",
+	  SVC_ROLE_WRITE, svc_http_watchlist_put },
+	{ SVC_R_WATCHLIST_DELETE, "/api/v1/watchlists/{name}:delete", "api/v1/watchlists", 1, 1,
+	  "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_delete },
+	{ SVC_R_WATCHLIST_POST, "/api/v1/watchlists/{name}/entries|pivot", "api/v1/watchlists", 2,
+	  2, "POST", SVC_ROLE_WRITE, svc_http_watchlist_post },
+	{ SVC_R_WATCHLIST_ENTRY_DELETE, "/api/v1/watchlists/{name}/entries/{indicator}",
+	  "api/v1/watchlists", 3, 3, "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_entry_delete },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -490,8 +502,10 @@ static const struct route *find_route(struct svc_http_req *rq, const char *metho
 			rq->args_at = k;
 			return r;
 		}
+		/* a path several routes share (watchlists) allows each one's method */
 		path_match = r;
-		snprintf(allow, sizeof(allow), "%s%s", r->method,
+		size_t al = strlen(allow);
+		snprintf(allow + al, sizeof(allow) - al, "%s%s%s", al ? ", " : "", r->method,
 			 strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
 	}
 	if (path_match != NULL) {
@@ -528,7 +542,9 @@ static void authenticate(struct svc_http_req *rq, const struct route *r)
 	}
 	if (tok == NULL)
 		tok = svc_http_header(rq, "X-API-Key");
-	rq->role = tok != NULL ? svc_tokens_check(t, tok, strlen(tok)) : SVC_ROLE_NONE;
+	rq->role = tok != NULL ? svc_tokens_check_name(t, tok, strlen(tok), rq->token_name,
+						       sizeof(rq->token_name))
+			       : SVC_ROLE_NONE;
 	if (r->role == SVC_ROLE_NONE)
 		return;
 	if (tok == NULL)
@@ -602,6 +618,14 @@ static const struct route *prepare(struct svc_http_req *rq, const char *url, con
 	authenticate(rq, r);
 	if (rq->pending_status != 0)
 		return r;
+	if (r->id == SVC_R_WATCHLIST_PUT || r->id == SVC_R_WATCHLIST_POST) {
+		const char *cl = svc_http_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		uint64_t n;
+		if (cl != NULL && svc_parse_u64(cl, &n) == 0 && n > SVC_HTTP_WATCH_MAX_BODY)
+			set_pending(rq, 413, "payload_too_large",
+				    "the body (%llu bytes) is over the limit of %u bytes",
+				    (unsigned long long)n, SVC_HTTP_WATCH_MAX_BODY);
+	}
 	if (r->id == SVC_R_OBSERVATIONS) {
 		char msg[256];
 		if (!svc_http_observations_check(rq, msg, sizeof(msg))) {
@@ -666,6 +690,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return send_pending(rq);
 	if (rq->route == SVC_R_OBSERVATIONS)
 		return svc_http_observations(rq, data, size);
+	if (*size != 0 && (rq->route == SVC_R_WATCHLIST_PUT || rq->route == SVC_R_WATCHLIST_POST)) {
+		/* a JSON body, read whole up to its limit; the rest is dropped and
+		 * answered with 413 once the body ended */
+		if (!rq->body_too_large) {
+			if (rq->body.max == 0)
+				svc_buf_init(&rq->body, SVC_HTTP_WATCH_MAX_BODY);
+			if (svc_buf_add(&rq->body, data, *size) != 0)
+				rq->body_too_large = true;
+		}
+		*size = 0;
+		return MHD_YES;
+	}
+	if (rq->body_too_large)
+		return svc_http_error(rq, 413, "payload_too_large",
+				      "the body is over the limit of %u bytes", SVC_HTTP_WATCH_MAX_BODY);
 	if (*size != 0) {
 		*size = 0; /* a body on a GET means nothing to us */
 		return MHD_YES;
@@ -689,6 +728,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (rq->status != 0)
 		svc_metrics_observe(srv->metrics, rq->route, rq->status, el);
 	svc_http_observations_cleanup(rq);
+	svc_buf_free(&rq->body);
 	for (unsigned i = 0; i < rq->nsegs; i++)
 		free(rq->segs[i]);
 	for (unsigned i = 0; i < rq->nparams; i++) {
