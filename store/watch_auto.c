@@ -95,6 +95,31 @@ static bool watched_entry(struct store_wtxn *w, const struct wl *wl, const struc
 	return false;
 }
 
+/* Whether node n is in list id's reverse index (live, or expired and not
+ * yet recorded). */
+static bool in_list(struct store_wtxn *w, uint32_t id, const struct node *n)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		const char *text = pass == 0 ? n->text : n->alt;
+		struct wikey ik;
+		if (*text == '\0' || wikey_enc(n->type, text, &ik) != 0)
+			continue;
+		uint8_t kb[1 + WIKEY_MAX], ib[4];
+		kb[0] = ik.type;
+		memcpy(kb + 1, ik.k, ik.len);
+		wbe32(ib, id);
+		MDB_val k = { 1 + ik.len, kb }, v = { 4, ib };
+		MDB_cursor *c;
+		if (mdb_cursor_open(w->txn, w->s->dbi[DB_WIND], &c) != 0)
+			return true; /* let the full check decide */
+		int rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH);
+		mdb_cursor_close(c);
+		if (rc == 0)
+			return true;
+	}
+	return false;
+}
+
 static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 		       const struct node *x, const struct node *y)
 {
@@ -104,10 +129,12 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	if (!(wl.info.set.auto_edges & l->edge))
 		return 0;
 	static _Thread_local struct store_watch_entry xe, ye;
+	/* the common case, a sighting of what the list already has, costs
+	 * one index probe */
+	if (in_list(w, id, y) && watched_entry(w, &wl, y, &ye, l->now))
+		return 0;
 	if (!watched_entry(w, &wl, x, &xe, l->now) || xe.gen >= wl.info.set.auto_max_gen)
 		return 0;
-	if (watched_entry(w, &wl, y, &ye, l->now))
-		return 0; /* already on the list */
 	char why[STORE_WATCH_TEXT_BUF];
 	bool skip = noisy(w, &wl, y, why, sizeof(why)) || noisy(w, &wl, x, why, sizeof(why));
 	if (!skip && l->edge == STORE_WEDGE_SAN && x->type == STORE_WATCH_CERT &&

@@ -5,6 +5,8 @@
  * tombstone pruning, delete and re-create, and the standing-pivot hook
  * (a watched certificate on a new IP; on a shared-hosting IP).
  */
+#include <lmdb.h>
+
 #include "../testutil.h"
 #include "store.h"
 #include "watch.h"
@@ -368,14 +370,60 @@ static void test_standing(store_t *s)
 		 STORE_ENOTFOUND);
 }
 
+
 static int count_lists(const struct store_watch_info *info, void *ctx)
 {
 	(*(unsigned *)ctx)++;
 	return 0;
 }
 
+/* A database from before watchlists: the w* tables dropped. */
+static void test_old_db(void)
+{
+	const char *dir = t_tmpdir();
+	store_t *s = NULL;
+	T_EQ_INT(store_open(&s, dir, 0, 0), 0);
+	store_close(s);
+	MDB_env *env;
+	MDB_txn *txn;
+	T_EQ_INT(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 32);
+	T_EQ_INT(mdb_env_open(env, dir, 0, 0640), 0);
+	T_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	const char *names[] = { "wlist", "wentry", "wver", "wtime", "wind" };
+	for (int i = 0; i < 5; i++) {
+		MDB_dbi dbi;
+		T_EQ_INT(mdb_dbi_open(txn, names[i], 0, &dbi), 0);
+		T_EQ_INT(mdb_drop(txn, dbi, 1), 0);
+	}
+	T_EQ_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	/* read-only: opens, no lists */
+	T_EQ_INT(store_open(&s, dir, STORE_RDONLY, 0), 0);
+	if (s != NULL) {
+		unsigned n = 0;
+		T_EQ_INT(store_watch_list(s, 0, count_lists, &n), 0);
+		T_EQ_INT(n, 0);
+		struct store_watch_info info;
+		T_EQ_INT(store_watch_get(s, "x", 0, &info), STORE_ENOTFOUND);
+		struct store_stats st;
+		T_EQ_INT(store_stats(s, &st), 0);
+		store_close(s);
+	}
+	/* writable: the tables come back */
+	T_EQ_INT(store_open(&s, dir, 0, 0), 0);
+	if (s != NULL) {
+		struct store_watch_settings set;
+		store_watch_settings_init(&set);
+		snprintf(set.name, sizeof(set.name), "back");
+		T_EQ_INT(store_watch_put(s, &set, 0, NULL), 0);
+		store_close(s);
+	}
+}
+
 int main(void)
 {
+	test_old_db();
 	test_norm();
 	store_t *s = NULL;
 	T_EQ_INT(store_open(&s, t_tmpdir(), 0, 0), 0);
