@@ -201,7 +201,7 @@ int pivot_params_set(struct pivot_params *p, const char *name, const char *value
 	}
 	if (name_is(name, "edges"))
 		return set_edges(p, value, msg, msgcap);
-	/* 0 switches a noise limit off */
+	/* no magic value: a limit is a number, 0 prunes every linked node */
 	if (name_is(name, "max_ip_domains"))
 		return set_number("max_ip_domains", value, 0, UINT32_MAX, &p->max_ip_domains, msg,
 				  msgcap);

@@ -47,7 +47,11 @@ void pivot_params_init(struct pivot_params *p);
  * HTTP (max_ip_domains, underscores) spell it: seed, type, depth, since,
  * until, edges, max_ip_domains, max_cert_ips, max_domain_ips, max_san,
  * max_nodes, max_ms, now.  Returns 0, 1 for an unknown name, or
- * STORE_E* with msg naming the parameter and the problem. */
+ * STORE_E* (or -EINVAL for a malformed number) with msg naming the
+ * parameter and the problem.  Relative since/until ("-7d") count from
+ * p->now when it was set before them, else from the current time.
+ * A noise limit N prunes nodes over N (0 prunes any node with a
+ * neighbour); there is no "off" value: pass a large number. */
 int pivot_params_set(struct pivot_params *p, const char *name, const char *value, char *msg,
 		     size_t msgcap);
 /* Added: checks across parameters (seed given, since <= until).  Returns
@@ -59,7 +63,7 @@ struct pivot_node {
 	enum pivot_node_type type;
 	char value[STORE_NAME_BUF + 8]; /* name, canonical address, or hex hash */
 	unsigned depth;
-	int64_t first_seen, last_seen;  /* over the edges that touch it */
+	int64_t first_seen, last_seen;  /* over the edges that touch it (not san: 0 if only san) */
 	uint64_t degree;                /* prevalence: names on an IP, IPs of a name/cert, SANs */
 	const char *pruned;             /* NULL, or the reason it was not expanded */
 	unsigned *path; unsigned path_len; /* edge ids from the seed */

@@ -1,11 +1,12 @@
 /*
- * pivot_internal.h - the result structure, shared by the engine and the
- * renderers of the pivot module only.
+ * pivot_internal.h - the result structure and the engine's working state,
+ * shared by the files of the pivot module only.
  */
 #ifndef INFRAPIVOT_PIVOT_INTERNAL_H
 #define INFRAPIVOT_PIVOT_INTERNAL_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "pivot.h"
 
@@ -32,6 +33,70 @@ struct pivot_result {
 	const char *budget; /* "max_nodes" or "max_ms" */
 	unsigned expanded, pruned, depth_reached;
 };
+
+/* A neighbour found while expanding one node. */
+struct pivot_cand {
+	uint8_t etype;  /* enum pivot_edge_type */
+	uint8_t ntype;  /* enum pivot_node_type of the neighbour */
+	bool nb_is_src; /* the neighbour is the edge's source */
+	uint16_t port;
+	int64_t tf, tl;
+	uint64_t count;
+	struct store_cert_ref ref;
+	uint8_t ip[16];
+	char value[STORE_NAME_BUF + 8];
+};
+
+/* One pivot in progress: the read transaction, budgets, the candidates
+ * of the node being expanded, and the state of the walk in progress. */
+struct pivot_run {
+	store_rtxn_t *rt;
+	struct pivot_result *r;
+	const struct pivot_params *p;
+	struct store_fence fence;
+	bool windowed;
+	struct timespec t0;
+	bool timed_out;
+	unsigned ticks;
+	struct pivot_cand *c;
+	size_t nc, capc, maxc;
+	bool cand_overflow;
+	/* the walk in progress */
+	const char *match_name; /* SNI walk from the domain side */
+	struct pivot_cand *acc;
+	bool acc_found;
+	uint64_t scanned, scan_cap;
+	uint64_t counted, count_limit;
+	uint8_t last_ip[16];
+	bool shared_target;
+	bool is_seed;
+};
+
+/* ---- walk.c ---- */
+/* Has the max_ms budget run out?  (sticky: sets x->timed_out) */
+bool pivot_over_time(struct pivot_run *x);
+/* Once per record a walk visits; true when the walk should stop. */
+bool pivot_tick(struct pivot_run *x);
+/* Neighbours of a node into x->c (0 or a store error). */
+int pivot_walk_domain(struct pivot_run *x, const struct pivot_xnode *xn);
+int pivot_walk_ip(struct pivot_run *x, const struct pivot_xnode *xn);
+int pivot_walk_cert(struct pivot_run *x, const struct pivot_xnode *xn);
+/* Sort the candidates and fold duplicates. */
+void pivot_cand_sort_merge(struct pivot_run *x);
+/* Hex of a certificate reference into out[65]. */
+void pivot_cert_value(const struct store_cert_ref *ref, char *out);
+
+/* ---- graph.c ---- */
+/* The id of the node (type, value), or -1. */
+long pivot_node_find(const struct pivot_result *r, unsigned type, const char *value);
+/* Add a node at depth: measures its degree, reads certificate metadata,
+ * applies the noise rules (not to the seed, node 0). */
+int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
+		   const struct store_cert_ref *ref, const uint8_t *ip, unsigned depth,
+		   unsigned *id);
+/* Add an edge from candidate c unless known; *id is the edge either way. */
+int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned src,
+		   unsigned dst, unsigned *id, bool *added);
 
 /* "5000 names on this IP > max_ip_domains 100" for a pruned node. */
 void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *n, char *out,

@@ -164,10 +164,12 @@ json_t *pivot_to_stix(const struct pivot_result *r)
 		}
 		json_array_append_new(refs, json_string(ids[e->dst]));
 	}
-	/* the latest time in the graph stands in for unknown edge times */
+	/* The latest sighting in the graph stands in where an edge has no
+	 * sighting time: a san edge carries the certificate's validity, which
+	 * may lie in the future, and created/modified must not. */
 	int64_t latest = 0;
 	for (size_t i = 0; i < r->nedges; i++)
-		if (r->edges[i].last_seen > latest)
+		if (r->edges[i].type != PIVOT_EDGE_SAN && r->edges[i].last_seen > latest)
 			latest = r->edges[i].last_seen;
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(objs, scos[i]);
@@ -209,8 +211,9 @@ json_t *pivot_to_stix(const struct pivot_result *r)
 		json_object_set_new(o, "type", json_string("relationship"));
 		json_object_set_new(o, "spec_version", json_string("2.1"));
 		json_object_set_new(o, "id", json_string(id));
-		int64_t created = e->first_seen ? e->first_seen : latest;
-		int64_t modified = e->last_seen > created ? e->last_seen : created;
+		bool sighted = e->type != PIVOT_EDGE_SAN && e->first_seen != 0;
+		int64_t created = sighted ? e->first_seen : latest;
+		int64_t modified = sighted && e->last_seen > created ? e->last_seen : created;
 		ts(created, true, t, sizeof(t));
 		json_object_set_new(o, "created", json_string(t));
 		ts(modified, true, t, sizeof(t));

@@ -42,7 +42,7 @@ static void pivot_usage(FILE *f)
 		"  --max-domain-ips N      a name on more IPs is a CDN/fast-flux name (default 50)\n"
 		"  --max-san N             a certificate with more SAN names is multi-tenant\n"
 		"                          (default 80)\n"
-		"                          0 switches a noise limit off\n"
+		"                          (up to 4294967295; a large value lifts a limit)\n"
 		"  --max-nodes N           stop after N nodes (default 500, at most 10000)\n"
 		"  --max-ms N              stop after N milliseconds (default 2000)\n"
 		"                          a result cut by a budget says truncated and which\n"
@@ -102,9 +102,15 @@ int svc_cmd_pivot(int argc, char **argv)
 	enum fmt fmt = FMT_JSON;
 	char msg[256];
 	/* --now first, so that relative --since/--until count from it */
-	for (int i = 1; i + 1 < argc; i++) {
-		if (strcmp(argv[i], "--now") == 0 &&
-		    pivot_params_set(&p, "now", argv[i + 1], msg, sizeof(msg)) != 0) {
+	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
+		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc)
+			v = argv[i + 1];
+		else if (strncmp(argv[i], "--now=", 6) == 0)
+			v = argv[i] + 6;
+		else if (strcmp(argv[i], "--") == 0)
+			break;
+		if (v != NULL && pivot_params_set(&p, "now", v, msg, sizeof(msg)) != 0) {
 			fprintf(stderr, "infrapivot pivot: --%s\n", msg);
 			return 2;
 		}

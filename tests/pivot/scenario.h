@@ -6,7 +6,8 @@
  * 198.51.100.10, which serves a self-signed certificate (CN = the seed).
  * The same certificate was served by five more IPs last week
  * (203.0.113.21-25); those host more actor names; one of them also
- * resolves to 203.0.113.40, which hosts a fifth-hop name.
+ * resolves to 203.0.113.40, which hosts a fifth-hop name, another to
+ * 2001:db8::23.
  * portal.verify-id.online is a CNAME of the seed.  203.0.113.22:8443
  * serves a second actor certificate whose subject needs escaping.
  *
@@ -168,6 +169,7 @@ static inline int scn_build(const char *dir)
 		scn_dns(&c, actor_names[i], ip, now - 7 * d, now - 1 * d);
 	}
 	scn_dns(&c, "secure-mail-login.top", "203.0.113.40", now - 5 * d, now - 1 * d);
+	scn_dns(&c, "cdn-update-service.xyz", "2001:db8::23", now - 5 * d, now - 1 * d);
 	scn_dns(&c, "next-stage.example-actor.net", "203.0.113.40", now - 4 * d, now - 1 * d);
 	static const char *const sans2[] = { "mail.secure-mail-login.top", NULL };
 	scn_meta(&scn_actor2, "actor-cert-2",

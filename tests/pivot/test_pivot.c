@@ -212,7 +212,7 @@ static void test_hunt(void)
 		T_CHECK(find(r, PIVOT_NODE_DOMAIN, names[i]) != NULL);
 	static const char *const ips[] = { "198.51.100.10", "203.0.113.21", "203.0.113.22",
 					   "203.0.113.23",  "203.0.113.24", "203.0.113.25",
-					   "203.0.113.40" };
+					   "203.0.113.40",  "2001:db8::23" };
 	for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
 		const struct pivot_node *n = find(r, PIVOT_NODE_IP, ips[i]);
 		T_CHECK(n != NULL && n->pruned == NULL);
@@ -222,6 +222,10 @@ static void test_hunt(void)
 	T_CHECK(c1 != NULL && c1->has_sha1 && c1->has_sha256 && c1->cert_has_meta);
 	T_CHECK(c1 != NULL && strcmp(c1->subject, "CN=login-verify.duckdns.org") == 0);
 	T_CHECK(find(r, PIVOT_NODE_CERT, actor2) != NULL);
+	/* named in a certificate only: a validity period is not a sighting */
+	const struct pivot_node *sano = find(r, PIVOT_NODE_DOMAIN, "mail.secure-mail-login.top");
+	T_CHECK(sano != NULL && sano->first_seen == 0 && sano->last_seen == 0);
+	T_CHECK(c1 != NULL && c1->last_seen == SCN_NOW - SCN_DAY);
 
 	/* the seed and the node it was found from */
 	const struct pivot_node *seed = pivot_node_at(r, 0);
@@ -268,7 +272,7 @@ static void test_hunt(void)
 	T_CHECK(n != NULL && (SCN_NOW - n->last_seen) / SCN_DAY == 365);
 	T_CHECK(find(r, PIVOT_NODE_DOMAIN, "old-parking.example") != NULL);
 	T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.99") != NULL);
-	T_EQ_INT(pivot_node_count(r), 23);
+	T_EQ_INT(pivot_node_count(r), 24);
 
 	/* edges carry the underlying sighting */
 	bool found = false;
@@ -382,6 +386,25 @@ static void test_seeds_and_edges(void)
 	r = run("0123456789abcdef0123456789abcdef01234567", "type", "domain", NULL);
 	T_CHECK(r != NULL && pivot_node_at(r, 0)->type == PIVOT_NODE_DOMAIN);
 	pivot_result_free(r);
+	/* depth 0: the seed alone; names are normalised; IPv6 and colon hashes */
+	r = run("Login-Verify.DuckDNS.org.", "depth", "0", NULL);
+	T_CHECK(r != NULL && pivot_node_count(r) == 1 && pivot_edge_count(r) == 0);
+	T_CHECK(r != NULL && strcmp(pivot_node_at(r, 0)->value, "login-verify.duckdns.org") == 0);
+	T_CHECK(r != NULL && pivot_node_at(r, 0)->degree == 4);
+	pivot_result_free(r);
+	r = run("2001:DB8:0::23", "depth", "1", NULL);
+	T_CHECK(r != NULL && strcmp(pivot_node_at(r, 0)->value, "2001:db8::23") == 0);
+	T_CHECK(r != NULL && find(r, PIVOT_NODE_DOMAIN, "cdn-update-service.xyz") != NULL);
+	pivot_result_free(r);
+	char colons[64];
+	size_t o = 0;
+	for (size_t k = 0; k < 40; k += 2)
+		o += (size_t)snprintf(colons + o, sizeof(colons) - o, "%s%c%c", k ? ":" : "",
+				      actor[k] - 32 * (actor[k] >= 'a'), actor[k + 1]);
+	r = run(colons, "depth", "1", NULL);
+	T_CHECK(r != NULL && strcmp(pivot_node_at(r, 0)->value, actor) == 0);
+	T_CHECK(r != NULL && pivot_node_count(r) > 5);
+	pivot_result_free(r);
 	/* DNS edges only: no certificates */
 	r = run("login-verify.duckdns.org", "depth", "4", "edges", "resolves,cname", NULL);
 	T_CHECK(r != NULL);
@@ -392,8 +415,8 @@ static void test_seeds_and_edges(void)
 		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.21") == NULL);
 		pivot_result_free(r);
 	}
-	/* limits off: the shared IP is walked (and the node budget stops it) */
-	r = run("login-verify.duckdns.org", "depth", "2", "max_ip_domains", "0", NULL);
+	/* a lifted limit: the shared IP is walked (and the node budget stops it) */
+	r = run("login-verify.duckdns.org", "depth", "2", "max_ip_domains", "4294967295", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		const char *budget = NULL;
@@ -403,12 +426,21 @@ static void test_seeds_and_edges(void)
 		T_EQ_STR(budget, "max_nodes");
 		pivot_result_free(r);
 	}
-	/* a tighter SAN limit prunes the CDN certificate from the IP side too */
-	r = run("login-verify.duckdns.org", "depth", "2", "max_san", "0", NULL);
+	/* 0 is a limit like any other: every linked node is over it */
+	r = run("login-verify.duckdns.org", "depth", "2", "max_ip_domains", "0", "max_cert_ips",
+		"0", "max_domain_ips", "0", NULL);
 	T_CHECK(r != NULL && !pivot_truncated(r, NULL));
-	pivot_result_free(r);
-	r = run("login-verify.duckdns.org", "depth", "2", "max_cert_ips", "0", "max_san", "1",
-		NULL);
+	if (r != NULL) {
+		for (size_t k = 1; k < pivot_node_count(r); k++) {
+			const struct pivot_node *n = pivot_node_at(r, k);
+			T_CHECK(n->depth == 1);
+			T_CHECK((n->pruned != NULL) == (n->degree > 0));
+		}
+		pivot_result_free(r);
+	}
+	/* a tighter SAN limit prunes the CDN certificate (lifted IP limit) */
+	r = run("login-verify.duckdns.org", "depth", "2", "max_cert_ips", "4294967295", "max_san",
+		"1", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		char cdn[41];
@@ -441,8 +473,9 @@ static void test_budgets(void)
 		pivot_result_free(r);
 	}
 	/* a time budget of 1 ms cannot walk 5,000 names and all behind them */
-	r = run("192.0.2.80", "depth", "6", "max_ip_domains", "0", "max_cert_ips", "0",
-		"max_domain_ips", "0", "max_san", "0", "max_nodes", "10000", "max_ms", "1", NULL);
+	r = run("192.0.2.80", "depth", "6", "max_ip_domains", "4294967295", "max_cert_ips",
+		"4294967295", "max_domain_ips", "4294967295", "max_san", "4294967295", "max_nodes",
+		"10000", "max_ms", "1", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		T_CHECK(pivot_truncated(r, &budget));
@@ -536,6 +569,8 @@ static void test_renderers(void)
 		if (strcmp(t, "relationship") == 0 &&
 		    strcmp(json_string_value(json_object_get(v, "relationship_type")), "resolves-to") == 0)
 			saw_rel = true;
+		if (strcmp(t, "ipv6-addr") == 0)
+			T_EQ_STR(json_string_value(json_object_get(v, "value")), "2001:db8::23");
 		if (strcmp(t, "x509-certificate") == 0 &&
 		    json_object_get(json_object_get(v, "hashes"), "SHA-256") != NULL)
 			saw_x509 = true;
@@ -570,6 +605,105 @@ static void test_renderers(void)
 	pivot_result_free(b);
 }
 
+/* Small database for the rules the hunt does not reach: a CNAME target
+ * shared by many names, and window-aware pruning of certificates and
+ * fast-flux names. */
+static int build_rules(const char *dir)
+{
+	const int64_t now = SCN_NOW, d = SCN_DAY;
+	static struct store_cert_meta m;
+	struct scn c = { .cap = 512 };
+	int err = store_open(&c.s, dir, STORE_NOSYNC, 0);
+	if (err != 0)
+		return err;
+	c.obs = calloc(c.cap, sizeof(*c.obs));
+	char name[64], ip[48];
+	scn_cname(&c, "a.rules.example", "ghs.hosting.example", now - 5 * d, now - d);
+	for (int i = 0; i < 150; i++) {
+		snprintf(name, sizeof(name), "tenant%03d.example", i);
+		scn_cname(&c, name, "ghs.hosting.example", now - 5 * d, now - d);
+	}
+	scn_dns(&c, "ghs.hosting.example", "192.0.2.1", now - 5 * d, now - d);
+	/* b.rules.example: on 203.0.113.9, whose certificate was on 60 IPs a
+	 * year ago and is on 3 now; and a CNAME of flux.example, which had 60
+	 * IPs a year ago and 2 now */
+	scn_dns(&c, "b.rules.example", "203.0.113.9", now - 5 * d, now - d);
+	scn_meta(&m, "rules-cert", "CN=b.rules.example", "CN=b.rules.example", "07", NULL,
+		 now - 900 * d, now + 900 * d);
+	scn_sight(&c, &m, true, "203.0.113.9", 443, NULL, now - 5 * d, now - d);
+	for (int i = 0; i < 60; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%d", 100 + i);
+		scn_sight(&c, &m, false, ip, 443, NULL, now - 500 * d, now - 400 * d);
+		scn_dns(&c, "flux.example", ip, now - 500 * d, now - 400 * d);
+	}
+	scn_sight(&c, &m, false, "203.0.113.10", 443, NULL, now - 5 * d, now - d);
+	scn_sight(&c, &m, false, "203.0.113.11", 443, NULL, now - 5 * d, now - d);
+	scn_cname(&c, "b.rules.example.cdn.example", "flux.example", now - 5 * d, now - d);
+	scn_dns(&c, "flux.example", "203.0.113.12", now - 5 * d, now - d);
+	scn_dns(&c, "flux.example", "203.0.113.13", now - 5 * d, now - d);
+	scn_cname(&c, "b.rules.example", "b.rules.example.cdn.example", now - 5 * d, now - d);
+	scn_flush(&c);
+	err = c.err;
+	free(c.obs);
+	store_close(c.s);
+	return err;
+}
+
+static void test_rules(void)
+{
+	store_t *keep = db;
+	const char *dir = t_tmpdir();
+	T_EQ_INT(build_rules(dir), 0);
+	T_EQ_INT(store_open(&db, dir, STORE_RDONLY, 0), 0);
+	struct pivot_result *r = run("a.rules.example", "depth", "3", NULL);
+	T_CHECK(r != NULL);
+	if (r != NULL) {
+		const struct pivot_node *n = find(r, PIVOT_NODE_DOMAIN, "ghs.hosting.example");
+		T_CHECK(n != NULL && n->pruned != NULL &&
+			strcmp(n->pruned, "shared_cname_target") == 0);
+		T_CHECK(!has_value_prefix(r, "tenant"));
+		T_CHECK(find(r, PIVOT_NODE_IP, "192.0.2.1") == NULL);
+		pivot_result_free(r);
+	}
+	/* the seed is expanded however many names alias it */
+	r = run("ghs.hosting.example", "depth", "1", NULL);
+	T_CHECK(r != NULL && pivot_node_count(r) == 153);
+	pivot_result_free(r);
+
+	char cert[41];
+	hex_of("rules-cert", cert);
+	/* all time: the certificate and the name are noise */
+	r = run("b.rules.example", "depth", "3", NULL);
+	T_CHECK(r != NULL);
+	if (r != NULL) {
+		const struct pivot_node *n = find(r, PIVOT_NODE_CERT, cert);
+		T_CHECK(n != NULL && n->pruned != NULL && strcmp(n->pruned, "cdn_or_default_cert") == 0);
+		T_EQ_INT(n ? n->degree : 0, 63);
+		n = find(r, PIVOT_NODE_DOMAIN, "flux.example");
+		T_CHECK(n != NULL && n->pruned != NULL &&
+			strcmp(n->pruned, "cdn_or_fast_flux_name") == 0);
+		T_EQ_INT(n ? n->degree : 0, 62);
+		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.10") == NULL);
+		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.12") == NULL);
+		pivot_result_free(r);
+	}
+	/* within the last month they are small: expanded */
+	r = run("b.rules.example", "depth", "3", "since", "-30d", NULL);
+	T_CHECK(r != NULL);
+	if (r != NULL) {
+		const struct pivot_node *n = find(r, PIVOT_NODE_CERT, cert);
+		T_CHECK(n != NULL && n->pruned == NULL);
+		n = find(r, PIVOT_NODE_DOMAIN, "flux.example");
+		T_CHECK(n != NULL && n->pruned == NULL);
+		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.10") != NULL);
+		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.12") != NULL);
+		T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.100") == NULL);
+		pivot_result_free(r);
+	}
+	store_close(db);
+	db = keep;
+}
+
 int main(void)
 {
 	const char *dir = t_tmpdir();
@@ -584,6 +718,7 @@ int main(void)
 	test_seeds_and_edges();
 	test_budgets();
 	test_renderers();
+	test_rules();
 	store_close(db);
 	return t_done();
 }

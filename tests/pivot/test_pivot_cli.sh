@@ -15,7 +15,7 @@ check "json" P "$SEED" --depth 4 >"$WORK/a.json" 2>"$WORK/a.err"
 P "$SEED" --depth 4 >"$WORK/b.json" 2>/dev/null
 check "json is byte-identical" cmp -s "$WORK/a.json" "$WORK/b.json"
 check "json parses" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/a.json"
-check_eq "json: node count" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["nodes"]))' "$WORK/a.json")" 23
+check_eq "json: node count" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["nodes"]))' "$WORK/a.json")" 24
 check_grep "json: shared hosting pruned" '"pruned": "shared_hosting"' "$WORK/a.json"
 check_grep "json: CDN certificate pruned" '"pruned": "cdn_or_default_cert"' "$WORK/a.json"
 check_grep "json: truncated false" '"truncated": false' "$WORK/a.json"
@@ -50,6 +50,17 @@ P "$SEED" --depth 4 --format stix >"$WORK/s.json" 2>/dev/null
 P "$SEED" --depth 4 --format stix >"$WORK/s2.json" 2>/dev/null
 check "stix is byte-identical" cmp -s "$WORK/s.json" "$WORK/s2.json"
 check "stix validates" "$VALIDATE" "$WORK/s.json"
+check_grep "stix: ipv6-addr" '"type": "ipv6-addr"' "$WORK/s.json"
+check_grep "stix: resolves_to_refs" '"resolves_to_refs"' "$WORK/s.json"
+# ids as STIX 2.1 section 2.9 computes them (Python's uuid5 over canonical JSON)
+X509_ID=$(python3 -c 'import uuid,json,hashlib
+ns=uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
+c={"hashes":{"SHA-1":hashlib.sha1(b"actor-cert").hexdigest()},"serial_number":"1a2b3c"}
+print("x509-certificate--%s" % uuid.uuid5(ns, json.dumps(c, separators=(",",":"), sort_keys=True)))')
+check_grep "stix: x509-certificate id per the spec" "\"id\": \"$X509_ID\"" "$WORK/s.json"
+IP_ID=$(python3 -c 'import uuid
+print("ipv6-addr--%s" % uuid.uuid5(uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7"), "{\"value\":\"2001:db8::23\"}"))')
+check_grep "stix: ipv6-addr id per the spec" "\"id\": \"$IP_ID\"" "$WORK/s.json"
 P 198.51.100.10 --depth 2 --since -30d --format stix >"$WORK/s3.json" 2>/dev/null
 P "$SEED" --depth 4 --max-nodes 4 --format stix >"$WORK/s4.json" 2>/dev/null
 # one validator run for both (the schemas take seconds to load)

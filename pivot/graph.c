@@ -1,0 +1,314 @@
+/*
+ * graph.c - the result graph: node and edge indexes, adding nodes with
+ * their prevalence and certificate metadata, and the noise rules.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pivot_internal.h"
+
+/* ---- indexes ------------------------------------------------------------------ */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static uint64_t node_hash(unsigned type, const char *value)
+{
+	uint8_t t = (uint8_t)type;
+	return fnv(fnv(14695981039346656037ull, &t, 1), value, strlen(value));
+}
+
+static uint64_t edge_hash(unsigned type, unsigned src, unsigned dst, uint16_t port)
+{
+	uint32_t k[4] = { type, src, dst, port };
+	return fnv(14695981039346656037ull, k, sizeof(k));
+}
+
+/* Grow an index to twice its size when it is half full. */
+static int ix_grow(uint32_t **ix, size_t *cap, size_t used, bool nodes, struct pivot_result *r)
+{
+	if (used * 2 < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 256;
+	uint32_t *n = calloc(ncap, sizeof(*n));
+	if (n == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < *cap; i++) {
+		uint32_t id1 = (*ix)[i];
+		if (id1 == 0)
+			continue;
+		uint64_t h;
+		if (nodes) {
+			const struct pivot_node *nd = &r->nodes[id1 - 1].n;
+			h = node_hash(nd->type, nd->value);
+		} else {
+			const struct pivot_edge *e = &r->edges[id1 - 1];
+			h = edge_hash(e->type, e->src, e->dst, e->port);
+		}
+		size_t s = (size_t)h & (ncap - 1);
+		while (n[s] != 0)
+			s = (s + 1) & (ncap - 1);
+		n[s] = id1;
+	}
+	free(*ix);
+	*ix = n;
+	*cap = ncap;
+	return 0;
+}
+
+long pivot_node_find(const struct pivot_result *r, unsigned type, const char *value)
+{
+	if (r->node_ix_cap == 0)
+		return -1;
+	size_t s = (size_t)node_hash(type, value) & (r->node_ix_cap - 1);
+	while (r->node_ix[s] != 0) {
+		const struct pivot_node *n = &r->nodes[r->node_ix[s] - 1].n;
+		if (n->type == type && strcmp(n->value, value) == 0)
+			return (long)r->node_ix[s] - 1;
+		s = (s + 1) & (r->node_ix_cap - 1);
+	}
+	return -1;
+}
+
+/* ---- prevalence ------------------------------------------------------------ */
+
+static int cb_count_rr(const struct store_rr *rr, void *ctx)
+{
+	struct pivot_run *x = ctx;
+	(void)rr;
+	if (pivot_tick(x))
+		return STORE_STOP;
+	return ++x->counted > x->count_limit ? STORE_STOP : 0;
+}
+
+static int cb_count_sight(const struct store_sighting *s, void *ctx)
+{
+	struct pivot_run *x = ctx;
+	if (pivot_tick(x))
+		return STORE_STOP;
+	/* rows come sorted by IP then port: count distinct IPs */
+	if (x->counted > 0 && memcmp(s->ip, x->last_ip, 16) == 0)
+		return 0;
+	memcpy(x->last_ip, s->ip, 16);
+	return ++x->counted > x->count_limit ? STORE_STOP : 0;
+}
+
+/* With a time window, is the node still over `limit` counting only what
+ * was seen in the window?  Only asked when the all-time counter is over
+ * the limit, and the walk stops at limit + 1. */
+static int window_over(struct pivot_run *x, const struct pivot_xnode *xn, uint64_t limit, bool *over)
+{
+	int err = 0;
+	*over = true;
+	if (!x->windowed)
+		return 0;
+	x->counted = 0;
+	x->count_limit = limit;
+	switch (xn->n.type) {
+	case PIVOT_NODE_IP:
+		err = store_rr_by_addr(x->rt, xn->ip, 128, &x->fence, cb_count_rr, x);
+		break;
+	case PIVOT_NODE_DOMAIN:
+		err = store_rr_by_name(x->rt, xn->n.value, STORE_RR_A, &x->fence, cb_count_rr, x);
+		if (err == 0 && x->counted <= limit)
+			err = store_rr_by_name(x->rt, xn->n.value, STORE_RR_AAAA, &x->fence,
+					       cb_count_rr, x);
+		break;
+	case PIVOT_NODE_CERT:
+		err = store_sight_by_cert(x->rt, &xn->ref, &x->fence, cb_count_sight, x);
+		break;
+	default:
+		break;
+	}
+	*over = x->counted > limit;
+	return err;
+}
+
+static uint64_t count_list(const char *p, size_t n)
+{
+	uint64_t c = 0;
+	size_t i = 0;
+	while (i < n) {
+		size_t l = strnlen(p + i, n - i);
+		if (l > 0)
+			c++;
+		i += l + 1;
+	}
+	return c;
+}
+
+/* Fill degree, certificate metadata, and decide whether the node is noise. */
+static int node_measure(struct pivot_run *x, struct pivot_xnode *xn, bool seed)
+{
+	struct pivot_node *n = &xn->n;
+	const struct pivot_params *p = x->p;
+	int err = 0;
+	uint64_t limit = UINT64_MAX;
+	const char *reason = NULL;
+	switch (n->type) {
+	case PIVOT_NODE_DOMAIN:
+		if (n->value[0] != '*')
+			err = store_prev_name_ips(x->rt, n->value, &n->degree);
+		limit = p->max_domain_ips;
+		reason = "cdn_or_fast_flux_name";
+		break;
+	case PIVOT_NODE_IP:
+		err = store_prev_ip_names(x->rt, xn->ip, &n->degree);
+		limit = p->max_ip_domains;
+		reason = "shared_hosting";
+		break;
+	case PIVOT_NODE_CERT: {
+		err = store_prev_cert_ips(x->rt, &xn->ref, &n->degree);
+		if (err != 0)
+			return err;
+		n->has_sha1 = xn->ref.kind == 1;
+		if (n->has_sha1)
+			memcpy(n->sha1, xn->ref.hash, 20);
+		else {
+			n->has_sha256 = true;
+			memcpy(n->sha256, xn->ref.hash, 32);
+		}
+		struct store_cert_info ci;
+		err = store_cert_get(x->rt, &xn->ref, &ci);
+		if (err == STORE_ENOTFOUND) {
+			err = 0;
+		} else if (err == 0) {
+			if (ci.has_sha1) {
+				n->has_sha1 = true;
+				memcpy(n->sha1, ci.sha1, 20);
+			}
+			if (ci.has_sha256) {
+				n->has_sha256 = true;
+				memcpy(n->sha256, ci.sha256, 32);
+			}
+			n->cert_has_meta = ci.has_meta;
+			if (ci.has_meta) {
+				snprintf(n->subject, sizeof(n->subject), "%s", ci.subject);
+				snprintf(n->issuer, sizeof(n->issuer), "%s", ci.issuer);
+				snprintf(n->serial, sizeof(n->serial), "%s", ci.serial);
+				n->not_before = ci.not_before;
+				n->not_after = ci.not_after;
+				n->san_count = count_list(ci.san_dns, ci.san_dns_len);
+			}
+		}
+		limit = p->max_cert_ips;
+		reason = "cdn_or_default_cert";
+		break;
+	}
+	default:
+		break;
+	}
+	if (err != 0 || seed)
+		return err;
+	if (n->degree > limit) {
+		bool over;
+		err = window_over(x, xn, limit, &over);
+		if (err != 0)
+			return err;
+		if (over) {
+			n->pruned = reason;
+			return 0;
+		}
+	}
+	if (n->type == PIVOT_NODE_CERT && n->san_count > p->max_san)
+		n->pruned = "multi_tenant_cert";
+	return 0;
+}
+
+int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
+		    const struct store_cert_ref *ref, const uint8_t *ip, unsigned depth,
+		    unsigned *id)
+{
+	struct pivot_result *r = x->r;
+	int err = ix_grow(&r->node_ix, &r->node_ix_cap, r->nnodes + 1, true, r);
+	if (err != 0)
+		return err;
+	if (r->nnodes == r->capnodes) {
+		size_t cap = r->capnodes ? r->capnodes * 2 : 32;
+		struct pivot_xnode *nn = realloc(r->nodes, cap * sizeof(*nn));
+		if (nn == NULL)
+			return -ENOMEM;
+		r->nodes = nn;
+		r->capnodes = cap;
+	}
+	struct pivot_xnode *xn = &r->nodes[r->nnodes];
+	memset(xn, 0, sizeof(*xn));
+	xn->n.id = (unsigned)r->nnodes;
+	xn->n.type = (enum pivot_node_type)type;
+	snprintf(xn->n.value, sizeof(xn->n.value), "%s", value);
+	xn->n.depth = depth;
+	if (ref != NULL)
+		xn->ref = *ref;
+	if (ip != NULL)
+		memcpy(xn->ip, ip, 16);
+	err = node_measure(x, xn, r->nnodes == 0);
+	if (err != 0)
+		return err;
+	size_t s = (size_t)node_hash(type, xn->n.value) & (r->node_ix_cap - 1);
+	while (r->node_ix[s] != 0)
+		s = (s + 1) & (r->node_ix_cap - 1);
+	r->node_ix[s] = (uint32_t)r->nnodes + 1;
+	*id = xn->n.id;
+	r->nnodes++;
+	if (depth > r->depth_reached)
+		r->depth_reached = depth;
+	return 0;
+}
+
+/* Add the edge unless it is known; *added tells which. */
+int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned src, unsigned dst,
+		    unsigned *id, bool *added)
+{
+	uint16_t port = c->etype == PIVOT_EDGE_SERVES ? c->port : 0;
+	*added = false;
+	if (r->edge_ix_cap > 0) {
+		size_t s = (size_t)edge_hash(c->etype, src, dst, port) & (r->edge_ix_cap - 1);
+		while (r->edge_ix[s] != 0) {
+			const struct pivot_edge *e = &r->edges[r->edge_ix[s] - 1];
+			if ((unsigned)e->type == c->etype && e->src == src && e->dst == dst &&
+			    e->port == port) {
+				*id = e->id;
+				return 0;
+			}
+			s = (s + 1) & (r->edge_ix_cap - 1);
+		}
+	}
+	int err = ix_grow(&r->edge_ix, &r->edge_ix_cap, r->nedges + 1, false, r);
+	if (err != 0)
+		return err;
+	if (r->nedges == r->capedges) {
+		size_t cap = r->capedges ? r->capedges * 2 : 64;
+		struct pivot_edge *ne = realloc(r->edges, cap * sizeof(*ne));
+		if (ne == NULL)
+			return -ENOMEM;
+		r->edges = ne;
+		r->capedges = cap;
+	}
+	struct pivot_edge *e = &r->edges[r->nedges];
+	memset(e, 0, sizeof(*e));
+	e->id = (unsigned)r->nedges;
+	e->type = (enum pivot_edge_type)c->etype;
+	e->src = src;
+	e->dst = dst;
+	e->first_seen = c->tf;
+	e->last_seen = c->tl;
+	e->count = c->count;
+	e->port = port;
+	size_t s = (size_t)edge_hash(e->type, src, dst, port) & (r->edge_ix_cap - 1);
+	while (r->edge_ix[s] != 0)
+		s = (s + 1) & (r->edge_ix_cap - 1);
+	r->edge_ix[s] = (uint32_t)r->nedges + 1;
+	r->nedges++;
+	*id = e->id;
+	*added = true;
+	return 0;
+}
