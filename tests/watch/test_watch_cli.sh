@@ -146,12 +146,18 @@ for e in w["entries"]:
     elif e["type"] == "domain":
         assert "[domain-name:value = '%s']" % e["indicator"] in pats
     else:
-        assert "[ipv4-addr:value = '%s']" % e["indicator"] in pats
+        kind = "ipv6-addr" if ":" in e["indicator"] else "ipv4-addr"
+        assert "[%s:value = '%s']" % (kind, e["indicator"]) in pats
 for o in objs:
     assert o["valid_until"] > o["valid_from"]
 EOF
 W export hunt --format text --type ip >"$WORK/ips"
-check_eq "text: one IP a line" "$(grep -cvE '^[0-9.]+$' "$WORK/ips")" 0
+check "text: one IP a line" python3 -c '
+import ipaddress,sys
+l=open(sys.argv[1]).read().split("\n")
+assert l[-1]=="" and len(l)>2
+for a in l[:-1]: ipaddress.ip_address(a)
+' "$WORK/ips"
 
 # --- standing pivots through `infrapivot ingest`
 export INFRAPIVOT_DB="$WORK/sp"
