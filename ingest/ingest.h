@@ -23,7 +23,8 @@ struct ingest_opts {
 	const char *sensor;     /* sensor id for lines that carry none; NULL */
 	FILE *rejects;          /* every rejected line as NDJSON; NULL */
 	unsigned stderr_rejects; /* how many rejects to print on stderr (20) */
-	size_t batch;           /* observations per transaction (10000) */
+	size_t batch;           /* observations per transaction; 0 = sized to the
+	                         * database (store_batch_budget, >= 10000) */
 	size_t max_line;        /* longest line accepted (1 MiB) */
 	bool progress;          /* progress bar on stderr */
 	bool quiet;             /* no reject lines on stderr at all */

@@ -12,17 +12,14 @@
 
 #include "ingest_internal.h"
 
-#define LINE_SLACK 4096 /* observations one line may produce */
+#define LINE_SLACK 1024 /* observations one line may produce */
 
-struct batch {
-	struct store_obs *obs;
-	size_t n, cap;
-	struct store_cert_meta **metas;
-	size_t nmetas, capmetas;
-	struct store_meta_put meta[4];
-	void *meta_copy[8];
-	size_t nmeta;
+/* Two store batches: the parser fills one while the writer thread
+ * commits the other. */
+struct wbatch {
+	store_batch_t *sb;
 	uint64_t seq;
+	size_t records;
 };
 
 struct ingest_stream {
@@ -32,33 +29,34 @@ struct ingest_stream {
 	char name[1024];
 	const struct ingest_format *fmt;
 	const struct ingest_format *default_fmt;
-	bool auto_detect;
 	struct ingest_ctx ctx;
 	char *line;
 	size_t line_len, line_cap;
 	bool overlong;
 	uint64_t size_hint, input_bytes;
-	/* run states of formats, indexed by format pointer */
+	/* run states of formats (joins across inputs of one stream) */
 	struct {
 		const struct ingest_format *fmt;
 		void *state;
 	} runs[16];
-	/* batches: cur is filled by the parser, the writer takes full ones */
-	struct batch pool[3];
-	struct batch *cur;
-	struct batch *queue[3];
-	unsigned qhead, qlen;
-	struct batch *freel[3];
-	unsigned nfree;
+	/* the observations of the line being parsed */
+	struct store_obs *lobs;
+	size_t nlobs;
+	struct store_cert_meta **lmetas;
+	size_t nlmetas, caplmetas;
+	/* batches */
+	struct wbatch pool[2];
+	struct wbatch *cur;      /* filled by the parser */
+	struct wbatch *queued;   /* handed to the writer, NULL when none */
+	struct wbatch *spare;    /* free, NULL while the writer holds it */
 	uint64_t next_seq, done_seq;
+	size_t budget;
 	bool stop;
 	int fatal;
 	pthread_t writer;
 	bool writer_running;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	size_t line_start; /* first slot of the line being parsed */
-	size_t line_meta_start;
 	struct ingest_summary sum;
 	struct timespec t0;
 	double last_progress;
@@ -77,21 +75,8 @@ void ingest_opts_init(struct ingest_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->format = "auto";
 	o->stderr_rejects = 20;
-	o->batch = 10000;
+	o->batch = 0; /* sized to the database: see store_batch_budget() */
 	o->max_line = 1 << 20;
-}
-
-static void batch_reset(struct batch *b)
-{
-	for (size_t i = 0; i < b->nmetas; i++) {
-		ingest_cert_meta_free(b->metas[i]);
-		free(b->metas[i]);
-	}
-	b->nmetas = 0;
-	for (size_t i = 0; i < b->nmeta * 2; i++)
-		free(b->meta_copy[i]);
-	b->nmeta = 0;
-	b->n = 0;
 }
 
 static void *writer_main(void *arg)
@@ -99,32 +84,39 @@ static void *writer_main(void *arg)
 	struct ingest_stream *st = arg;
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
-		while (st->qlen == 0 && !st->stop)
+		while (st->queued == NULL && !st->stop)
 			pthread_cond_wait(&st->cv, &st->mu);
-		if (st->qlen == 0 && st->stop)
+		if (st->queued == NULL && st->stop)
 			break;
-		struct batch *b = st->queue[st->qhead];
+		struct wbatch *wb = st->queued;
+		int fatal = st->fatal;
 		pthread_mutex_unlock(&st->mu);
-		int err = 0;
 		struct store_write_stats ws = { 0 };
-		if (st->fatal == 0)
-			err = store_write(st->store, b->obs, b->n, b->meta, b->nmeta, &ws);
+		int err = 0;
+		size_t budget = 0;
+		if (fatal == 0) {
+			err = store_write_batch(st->store, wb->sb, &ws);
+			budget = st->opts.batch ? st->opts.batch : store_batch_budget(st->store);
+		}
+		store_batch_reset(wb->sb);
 		pthread_mutex_lock(&st->mu);
 		if (err != 0 && st->fatal == 0)
 			st->fatal = err;
-		st->sum.records += err == 0 ? b->n : 0;
-		st->sum.ws.dns_new += ws.dns_new;
-		st->sum.ws.dns_merged += ws.dns_merged;
-		st->sum.ws.sight_new += ws.sight_new;
-		st->sum.ws.sight_merged += ws.sight_merged;
-		st->sum.ws.certs_new += ws.certs_new;
-		st->sum.ws.certs_joined += ws.certs_joined;
-		st->sum.ws.retries += ws.retries;
-		st->qhead = (st->qhead + 1) % 3;
-		st->qlen--;
-		st->done_seq = b->seq;
-		batch_reset(b);
-		st->freel[st->nfree++] = b;
+		if (err == 0 && fatal == 0) {
+			st->sum.records += wb->records;
+			st->sum.ws.dns_new += ws.dns_new;
+			st->sum.ws.dns_merged += ws.dns_merged;
+			st->sum.ws.sight_new += ws.sight_new;
+			st->sum.ws.sight_merged += ws.sight_merged;
+			st->sum.ws.certs_new += ws.certs_new;
+			st->sum.ws.certs_joined += ws.certs_joined;
+			st->sum.ws.retries += ws.retries;
+			st->budget = budget;
+		}
+		wb->records = 0;
+		st->done_seq = wb->seq;
+		st->queued = NULL;
+		st->spare = wb;
 		pthread_cond_broadcast(&st->cv);
 	}
 	pthread_mutex_unlock(&st->mu);
@@ -138,8 +130,6 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
 		return -ENOMEM;
 	st->store = s;
 	st->opts = *o;
-	if (st->opts.batch == 0)
-		st->opts.batch = 10000;
 	if (st->opts.max_line == 0)
 		st->opts.max_line = 1 << 20;
 	if (st->opts.format == NULL)
@@ -151,83 +141,98 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
 			return -EINVAL;
 		}
 	}
-	for (int i = 0; i < 3; i++) {
-		st->pool[i].cap = st->opts.batch + LINE_SLACK;
-		st->pool[i].obs = malloc(st->pool[i].cap * sizeof(struct store_obs));
-		if (st->pool[i].obs == NULL)
-			goto fail;
-		if (i > 0)
-			st->freel[st->nfree++] = &st->pool[i];
-	}
-	st->cur = &st->pool[0];
+	st->lobs = malloc(LINE_SLACK * sizeof(*st->lobs));
 	st->line_cap = 4096;
 	st->line = malloc(st->line_cap + 1);
-	if (st->line == NULL)
+	if (st->lobs == NULL || st->line == NULL ||
+	    store_batch_new(&st->pool[0].sb) != 0 || store_batch_new(&st->pool[1].sb) != 0)
 		goto fail;
+	st->cur = &st->pool[0];
+	st->spare = &st->pool[1];
+	st->budget = st->opts.batch ? st->opts.batch : store_batch_budget(s);
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
-	if (pthread_create(&st->writer, NULL, writer_main, st) != 0)
+	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {
+		pthread_mutex_destroy(&st->mu);
+		pthread_cond_destroy(&st->cv);
 		goto fail;
+	}
 	st->writer_running = true;
 	clock_gettime(CLOCK_MONOTONIC, &st->t0);
 	*out = st;
 	return 0;
 fail:
-	for (int i = 0; i < 3; i++)
-		free(st->pool[i].obs);
+	store_batch_free(st->pool[0].sb);
+	store_batch_free(st->pool[1].sb);
+	free(st->lobs);
 	free(st->line);
 	free(st);
 	return -ENOMEM;
 }
 
-/* Hand the current batch to the writer and take a free one. */
-static int flush_batch(struct ingest_stream *st, bool force)
+/* Hand the batch being filled to the writer and take the spare one.
+ * Returns the sequence number the handed batch will be done at. */
+static uint64_t hand_over(struct ingest_stream *st)
 {
-	if (st->cur->n == 0 && st->cur->nmeta == 0 && !force)
-		return st->fatal;
 	pthread_mutex_lock(&st->mu);
-	st->cur->seq = ++st->next_seq;
-	st->queue[(st->qhead + st->qlen) % 3] = st->cur;
-	st->qlen++;
-	pthread_cond_broadcast(&st->cv);
-	while (st->nfree == 0)
+	while (st->spare == NULL)
 		pthread_cond_wait(&st->cv, &st->mu);
-	st->cur = st->freel[--st->nfree];
-	int fatal = st->fatal;
+	uint64_t seq = ++st->next_seq;
+	st->cur->seq = seq;
+	st->queued = st->cur;
+	st->cur = st->spare;
+	st->spare = NULL;
+	pthread_cond_broadcast(&st->cv);
 	pthread_mutex_unlock(&st->mu);
-	return fatal;
+	return seq;
+}
+
+static void free_line_metas(struct ingest_stream *st)
+{
+	for (size_t i = 0; i < st->nlmetas; i++) {
+		ingest_cert_meta_free(st->lmetas[i]);
+		free(st->lmetas[i]);
+	}
+	st->nlmetas = 0;
 }
 
 struct store_obs *ingest_obs_new(struct ingest_ctx *c)
 {
 	struct ingest_stream *st = c->st;
-	struct batch *b = st->cur;
-	if (b->n >= b->cap || b->n - st->line_start >= LINE_SLACK)
+	if (st->nlobs >= LINE_SLACK)
 		return NULL;
-	struct store_obs *o = &b->obs[b->n++];
-	memset(o, 0, offsetof(struct store_obs, dns));
-	memset(&o->dns, 0, sizeof(o->dns) > sizeof(o->cert) ? sizeof(o->dns) : sizeof(o->cert));
+	struct store_obs *o = &st->lobs[st->nlobs++];
+	/* zero the header and the certificate part (it overlaps the start of
+	 * the DNS part), then the DNS fields beyond it */
+	memset(o, 0, offsetof(struct store_obs, dns) + sizeof(o->cert));
+	o->dns.bailiwick[0] = '\0';
+	o->dns.rrtype = 0;
+	o->dns.rdata[0] = '\0';
+	memset(o->dns.addr, 0, sizeof(o->dns.addr));
 	o->count = 1;
-	if (st->opts.sensor != NULL)
-		snprintf(o->sensor, sizeof(o->sensor), "%s", st->opts.sensor);
+	if (st->opts.sensor != NULL) {
+		size_t l = strnlen(st->opts.sensor, STORE_SENSOR_MAX - 1);
+		memcpy(o->sensor, st->opts.sensor, l);
+		o->sensor[l] = '\0';
+	}
 	return o;
 }
 
 struct store_cert_meta *ingest_meta_new(struct ingest_ctx *c)
 {
-	struct batch *b = c->st->cur;
-	if (b->nmetas == b->capmetas) {
-		size_t nc = b->capmetas ? b->capmetas * 2 : 64;
-		struct store_cert_meta **nm = realloc(b->metas, nc * sizeof(*nm));
+	struct ingest_stream *st = c->st;
+	if (st->nlmetas == st->caplmetas) {
+		size_t nc = st->caplmetas ? st->caplmetas * 2 : 16;
+		struct store_cert_meta **nm = realloc(st->lmetas, nc * sizeof(*nm));
 		if (nm == NULL)
 			return NULL;
-		b->metas = nm;
-		b->capmetas = nc;
+		st->lmetas = nm;
+		st->caplmetas = nc;
 	}
 	struct store_cert_meta *m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return NULL;
-	b->metas[b->nmetas++] = m;
+	st->lmetas[st->nlmetas++] = m;
 	return m;
 }
 
@@ -299,6 +304,32 @@ static void run_state_save(struct ingest_stream *st, const struct ingest_format 
 	}
 }
 
+/* Copy the accepted line's observations into the batch being filled.
+ * Returns 0, or a reason (in c->reason) to reject the line after all. */
+static int add_line(struct ingest_stream *st)
+{
+	struct store_batch_mark mark;
+	store_batch_mark(st->cur->sb, &mark);
+	for (size_t i = 0; i < st->nlobs; i++) {
+		int err = store_batch_add(st->cur->sb, &st->lobs[i]);
+		if (err == STORE_ELIMIT) {
+			/* the batch's sensor table is full: hand the batch over
+			 * without this line and start the line again */
+			store_batch_truncate(st->cur->sb, &mark);
+			hand_over(st);
+			store_batch_mark(st->cur->sb, &mark);
+			i = (size_t)-1;
+			continue;
+		}
+		if (err != 0) {
+			store_batch_truncate(st->cur->sb, &mark);
+			return ingest_reject(&st->ctx, "%s", store_strerror(err));
+		}
+	}
+	st->cur->records += st->nlobs;
+	return 0;
+}
+
 static void process_line(struct ingest_stream *st, char *line, size_t len)
 {
 	struct ingest_ctx *c = &st->ctx;
@@ -321,24 +352,20 @@ static void process_line(struct ingest_stream *st, char *line, size_t len)
 		}
 		c->run_state = run_state_slot(st, st->fmt);
 	}
-	st->line_start = st->cur->n;
-	st->line_meta_start = st->cur->nmetas;
+	st->nlobs = 0;
 	c->reason[0] = '\0';
 	int r = st->fmt->line(c, line, len);
 	if (c->run_state != NULL)
 		run_state_save(st, st->fmt, c->run_state);
-	if (r == INGEST_HEADER)
+	if (r == INGEST_HEADER) {
+		free_line_metas(st);
 		return;
+	}
 	st->sum.lines++;
+	if (r != INGEST_REJECT && st->nlobs > 0 && add_line(st) != 0)
+		r = INGEST_REJECT;
+	free_line_metas(st); /* the batch holds its own copies */
 	if (r == INGEST_REJECT) {
-		/* drop whatever the line claimed */
-		struct batch *b = st->cur;
-		for (size_t i = st->line_meta_start; i < b->nmetas; i++) {
-			ingest_cert_meta_free(b->metas[i]);
-			free(b->metas[i]);
-		}
-		b->nmetas = st->line_meta_start;
-		b->n = st->line_start;
 		if (c->reason[0] == '\0')
 			snprintf(c->reason, sizeof(c->reason), "invalid line");
 		report_reject(st, line, len);
@@ -348,8 +375,8 @@ static void process_line(struct ingest_stream *st, char *line, size_t len)
 		st->sum.skipped++;
 	else
 		st->sum.accepted++;
-	if (st->cur->n >= st->opts.batch)
-		flush_batch(st, false);
+	if (store_batch_len(st->cur->sb) >= st->budget)
+		hand_over(st);
 }
 
 int ingest_stream_begin(ingest_stream_t *st, const char *name, const char *format,
@@ -491,39 +518,26 @@ uint64_t ingest_stream_line(const ingest_stream_t *st)
 
 int ingest_stream_commit(ingest_stream_t *st, const struct store_meta_put *meta, size_t nmeta)
 {
-	struct batch *b = st->cur;
-	if (nmeta > 4)
-		return -EINVAL;
 	for (size_t i = 0; i < nmeta; i++) {
-		void *k = malloc(meta[i].klen ? meta[i].klen : 1);
-		void *v = malloc(meta[i].vlen ? meta[i].vlen : 1);
-		if (k == NULL || v == NULL) {
-			free(k);
-			free(v);
-			return -ENOMEM;
-		}
-		memcpy(k, meta[i].key, meta[i].klen);
-		memcpy(v, meta[i].val, meta[i].vlen);
-		b->meta_copy[2 * i] = k;
-		b->meta_copy[2 * i + 1] = v;
-		b->meta[i] = (struct store_meta_put){ k, meta[i].klen, v, meta[i].vlen };
+		int err = store_batch_meta(st->cur->sb, &meta[i]);
+		if (err != 0)
+			return err;
 	}
-	b->nmeta = nmeta;
-	if (b->n == 0 && nmeta == 0)
+	if (store_batch_empty(st->cur->sb))
 		return st->fatal;
-	int err = flush_batch(st, true);
-	uint64_t seq = st->next_seq;
+	uint64_t seq = hand_over(st);
 	pthread_mutex_lock(&st->mu);
-	while (st->done_seq < seq && st->fatal == 0)
+	while (st->done_seq < seq)
 		pthread_cond_wait(&st->cv, &st->mu);
-	err = st->fatal;
+	int err = st->fatal;
 	pthread_mutex_unlock(&st->mu);
 	return err;
 }
 
 int ingest_stream_finish(ingest_stream_t *st, struct ingest_summary *sum)
 {
-	flush_batch(st, false);
+	if (!store_batch_empty(st->cur->sb))
+		hand_over(st);
 	pthread_mutex_lock(&st->mu);
 	st->stop = true;
 	pthread_cond_broadcast(&st->cv);
@@ -548,17 +562,17 @@ void ingest_stream_free(ingest_stream_t *st)
 		pthread_mutex_unlock(&st->mu);
 		pthread_join(st->writer, NULL);
 	}
-	for (int i = 0; i < 3; i++) {
-		batch_reset(&st->pool[i]);
-		free(st->pool[i].obs);
-		free(st->pool[i].metas);
-	}
 	for (unsigned i = 0; i < sizeof(st->runs) / sizeof(st->runs[0]); i++)
 		if (st->runs[i].fmt != NULL && st->runs[i].fmt->run_state_free != NULL &&
 		    st->runs[i].state != NULL)
 			st->runs[i].fmt->run_state_free(st->runs[i].state);
 	if (st->fmt != NULL && st->fmt->state_free != NULL && st->ctx.state != NULL)
 		st->fmt->state_free(st->ctx.state);
+	free_line_metas(st);
+	free(st->lmetas);
+	store_batch_free(st->pool[0].sb);
+	store_batch_free(st->pool[1].sb);
+	free(st->lobs);
 	free(st->line);
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->cv);

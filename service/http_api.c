@@ -134,23 +134,48 @@ struct lookup_out {
 	int err;
 };
 
-static int lookup_emit(enum svc_result_kind kind, json_t *obj, void *ctx)
+static int lookup_put(struct lookup_out *o, const char *text, size_t n)
 {
-	struct lookup_out *o = ctx;
 	int err = 0;
 	if (!o->ndjson && o->n > 0)
 		err = svc_buf_add(&o->buf, ",", 1);
 	if (err == 0)
-		err = svc_buf_add_json(&o->buf, obj);
+		err = svc_buf_add(&o->buf, text, n);
 	if (err == 0 && o->ndjson)
 		err = svc_buf_add(&o->buf, "\n", 1);
-	json_decref(obj);
 	o->n++;
 	if (err != 0) {
 		o->err = err;
 		return -1;
 	}
 	return 0;
+}
+
+static int lookup_emit(enum svc_result_kind kind, json_t *obj, void *ctx)
+{
+	struct lookup_out *o = ctx;
+	char tmp[4096];
+	size_t n = json_dumpb(obj, tmp, sizeof(tmp), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int r;
+	if (n > 0 && n <= sizeof(tmp)) {
+		r = lookup_put(o, tmp, n);
+	} else {
+		char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		r = s != NULL ? lookup_put(o, s, strlen(s)) : (o->err = -ENOMEM, -1);
+		free(s);
+	}
+	json_decref(obj);
+	return r;
+}
+
+/* Resolutions skip jansson: the text is the same, the cost a fraction. */
+static int lookup_emit_rr(const struct store_rr *rr, void *ctx)
+{
+	char tmp[4096];
+	int n = svc_rr_text(rr, tmp, sizeof(tmp));
+	if (n < 0)
+		return lookup_emit(SVC_RES_RR, svc_rr_json(rr), ctx);
+	return lookup_put(ctx, tmp, (size_t)n);
 }
 
 static const char *const fence_names[] = { "first_after", "first_before", "last_after",
@@ -195,7 +220,7 @@ static bool wants_ndjson(struct svc_http_req *rq)
 enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
-	struct svc_lookup_req req = { .include_certs = true };
+	struct svc_lookup_req req = { .include_certs = true, .rr_cb = lookup_emit_rr };
 	store_fence_init(&req.fence);
 	char value[STORE_NAME_BUF + 64];
 	const char *what = "domain";

@@ -150,7 +150,7 @@ struct svc_http_req {
 	unsigned pending_status;
 	char pending_code[32];
 	char pending_msg[256];
-	char pending_allow[32];   /* Allow: for a 405 */
+	char pending_allow[64];   /* Allow: for a 405 */
 	unsigned status;          /* of the response queued, for metrics */
 	struct timespec t0;
 	/* POST /api/v1/observations */
@@ -169,7 +169,17 @@ struct svc_http_req {
 	char token_name[64];      /* NAME of the token presented, "" when none */
 };
 
-/* ---- responses (http.c) ------------------------------------------------- */
+/* ---- request handling (http_request.c) ---------------------------------- */
+/* Decode, route and authenticate; errors are kept as pending. */
+void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *method);
+/* Answer the pending error. */
+enum MHD_Result svc_http_send_pending(struct svc_http_req *rq);
+/* The request announces a body (Content-Length > 0 or Transfer-Encoding). */
+bool svc_http_has_body(struct svc_http_req *rq);
+/* Call the route's handler. */
+enum MHD_Result svc_http_dispatch(struct svc_http_req *rq);
+
+/* ---- responses (http_response.c) ------------------------------------------------- */
 /* Queue a response owning the malloc'd buf (freed by MHD).  Returns an
  * MHD_Result for the access handler. */
 enum MHD_Result svc_http_send(struct svc_http_req *rq, unsigned status, const char *ctype,
@@ -182,6 +192,10 @@ enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, jso
 /* Queue {"error":{"code":code,"message":...}}. */
 enum MHD_Result svc_http_error(struct svc_http_req *rq, unsigned status, const char *code,
 			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* svc_http_error with extra headers (as svc_http_send_h). */
+enum MHD_Result svc_http_error_h(struct svc_http_req *rq, unsigned status, const char *code,
+				 const char *const *hdrs, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* 400 naming the parameter. */
 enum MHD_Result svc_http_bad_param(struct svc_http_req *rq, const char *param,
 				   const char *fmt, ...) __attribute__((format(printf, 3, 4)));

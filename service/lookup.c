@@ -44,6 +44,94 @@ json_t *svc_rr_json(const struct store_rr *rr)
 	return o;
 }
 
+struct text {
+	char *p;
+	size_t len, cap;
+	bool bad;
+};
+
+static void t_raw(struct text *t, const char *s, size_t n)
+{
+	if (t->bad || n > t->cap - t->len) {
+		t->bad = true;
+		return;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+}
+
+/* A JSON string as jansson prints it, for printable ASCII only. */
+static void t_str(struct text *t, const char *s)
+{
+	t_raw(t, "\"", 1);
+	for (const char *c = s; *c != '\0' && !t->bad; c++) {
+		unsigned char u = (unsigned char)*c;
+		if (u < 0x20 || u >= 0x7f) {
+			t->bad = true;
+			return;
+		}
+		if (u == '"' || u == '\\')
+			t_raw(t, "\\", 1);
+		t_raw(t, c, 1);
+	}
+	t_raw(t, "\"", 1);
+}
+
+static void t_int(struct text *t, int64_t v)
+{
+	char b[24];
+	int i = (int)sizeof(b);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do {
+		b[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		b[--i] = '-';
+	t_raw(t, b + i, sizeof(b) - (size_t)i);
+}
+
+int svc_rr_text(const struct store_rr *rr, char *out, size_t cap)
+{
+	char tb[16];
+	struct text t = { .p = out, .cap = cap };
+	if (rr->count > (uint64_t)INT64_MAX)
+		return -1;
+	t_raw(&t, "{\"rrname\":", 10);
+	t_str(&t, rr->rrname);
+	t_raw(&t, ",\"rrtype\":", 10);
+	t_str(&t, store_rrtype_name(rr->rrtype, tb));
+	t_raw(&t, ",\"rdata\":", 9);
+	t_str(&t, rr->rdata);
+	t_raw(&t, ",\"time_first\":", 14);
+	t_int(&t, rr->time_first);
+	t_raw(&t, ",\"time_last\":", 13);
+	t_int(&t, rr->time_last);
+	t_raw(&t, ",\"count\":", 9);
+	t_int(&t, (int64_t)rr->count);
+	if (rr->bailiwick != NULL && rr->bailiwick[0] != '\0') {
+		t_raw(&t, ",\"bailiwick\":", 13);
+		t_str(&t, rr->bailiwick);
+	}
+	if (rr->nsensors > 0) {
+		t_raw(&t, ",\"sensor_id\":", 13);
+		t_str(&t, rr->sensors[0]);
+		t_raw(&t, ",\"sensors\":[", 12);
+		for (unsigned i = 0; i < rr->nsensors; i++) {
+			if (i > 0)
+				t_raw(&t, ",", 1);
+			t_str(&t, rr->sensors[i]);
+		}
+		t_raw(&t, "]", 1);
+	}
+	if (rr->sensors_more > 0) {
+		t_raw(&t, ",\"sensors_more\":", 16);
+		t_int(&t, rr->sensors_more);
+	}
+	t_raw(&t, "}", 1);
+	return t.bad ? -1 : (int)t.len;
+}
+
 json_t *svc_sighting_json(const struct store_sighting *si)
 {
 	char hex[65], ip[STORE_ADDR_BUF];
@@ -189,20 +277,29 @@ struct emit_ctx {
 	int err;
 };
 
-/* Apply offset and limit; STORE_STOP once one past the limit was seen. */
-static int emit(struct emit_ctx *e, enum svc_result_kind kind, json_t *obj)
+/* Apply offset and limit: ADMIT_TAKE to deliver the result, 0 to skip
+ * it, STORE_STOP once one past the limit was seen. */
+#define ADMIT_TAKE 2
+static int admit(struct emit_ctx *e)
 {
 	e->seen++;
-	if (e->seen <= e->req->offset) {
-		json_decref(obj);
+	if (e->seen <= e->req->offset)
 		return 0;
-	}
 	if (e->req->limit > 0 && e->res->emitted >= e->req->limit) {
 		e->res->limited = true;
-		json_decref(obj);
 		return STORE_STOP;
 	}
 	e->res->emitted++;
+	return ADMIT_TAKE;
+}
+
+static int emit(struct emit_ctx *e, enum svc_result_kind kind, json_t *obj)
+{
+	int a = admit(e);
+	if (a != ADMIT_TAKE) {
+		json_decref(obj);
+		return a;
+	}
 	int r = e->cb(kind, obj, e->ctx);
 	if (r != 0) {
 		e->err = r;
@@ -213,7 +310,18 @@ static int emit(struct emit_ctx *e, enum svc_result_kind kind, json_t *obj)
 
 static int on_rr(const struct store_rr *rr, void *ctx)
 {
-	return emit(ctx, SVC_RES_RR, svc_rr_json(rr));
+	struct emit_ctx *e = ctx;
+	if (e->req->rr_cb == NULL)
+		return emit(e, SVC_RES_RR, svc_rr_json(rr));
+	int a = admit(e);
+	if (a != ADMIT_TAKE)
+		return a;
+	int r = e->req->rr_cb(rr, e->ctx);
+	if (r != 0) {
+		e->err = r;
+		return STORE_STOP;
+	}
+	return 0;
 }
 
 static int on_sight(const struct store_sighting *si, void *ctx)

@@ -20,6 +20,10 @@ enum svc_lookup_kind { SVC_LOOKUP_DOMAIN, SVC_LOOKUP_IP, SVC_LOOKUP_CERT };
 enum svc_result_kind { SVC_RES_RR, SVC_RES_SIGHTING, SVC_RES_CERT };
 typedef int (*svc_result_cb)(enum svc_result_kind kind, json_t *obj, void *ctx);
 
+/* Optional fast path for resolutions: gets the record itself instead of
+ * a JSON object (offset and limit still apply).  Return 0 to go on. */
+typedef int (*svc_rr_cb)(const struct store_rr *rr, void *ctx);
+
 struct svc_lookup_req {
 	enum svc_lookup_kind kind;
 	const char *value;        /* name, "*.zone", addr[/len], or hash */
@@ -28,6 +32,7 @@ struct svc_lookup_req {
 	uint64_t limit;           /* results after offset; 0 = no limit */
 	uint64_t offset;          /* results to skip (pagination) */
 	bool include_certs;       /* ip/domain lookups also list certificates */
+	svc_rr_cb rr_cb;          /* NULL: resolutions go to cb as JSON too */
 };
 struct svc_lookup_res {
 	uint64_t emitted;
@@ -43,6 +48,12 @@ int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, v
 
 /* JSON renderers (new references). */
 json_t *svc_rr_json(const struct store_rr *rr);
+/* The compact JSON text of svc_rr_json(rr) (as json_dumps with
+ * JSON_COMPACT | JSON_PRESERVE_ORDER prints it) written into out without
+ * building the object.  Returns the length, or -1 when the record needs
+ * the general renderer (a string with non-ASCII or control bytes, or
+ * more than cap bytes). */
+int svc_rr_text(const struct store_rr *rr, char *out, size_t cap);
 json_t *svc_sighting_json(const struct store_sighting *si);
 json_t *svc_cert_json(const struct store_cert_info *ci);
 /* Lower-case hex of a cert reference's hash, and its hash name. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -222,7 +223,7 @@ void store_set_write_hook(store_t *s, store_write_hook hook, void *ctx)
 }
 
 /* Begin a txn with the grow lock held shared; handles MAP_RESIZED. */
-static int txn_begin_locked(store_t *s, unsigned flags, MDB_txn **txn)
+int store_txn_begin_locked(store_t *s, unsigned flags, MDB_txn **txn)
 {
 	for (int tries = 0; tries < 8; tries++) {
 		pthread_rwlock_rdlock(&s->grow_lock);
@@ -247,7 +248,7 @@ static int txn_begin_locked(store_t *s, unsigned flags, MDB_txn **txn)
 	return STORE_EBUSY;
 }
 
-static int grow_map(store_t *s)
+int store_grow_map(store_t *s)
 {
 	pthread_rwlock_wrlock(&s->grow_lock);
 	MDB_envinfo info;
@@ -297,79 +298,6 @@ void w_del(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v)
 		w->err = rc;
 }
 
-int store_write(store_t *s, const struct store_obs *obs, size_t n,
-		const struct store_meta_put *meta, size_t nmeta,
-		struct store_write_stats *stats)
-{
-	if (s->flags & STORE_RDONLY)
-		return -EROFS;
-	struct store_write_stats local;
-	unsigned retries = 0;
-	for (;;) {
-		memset(&local, 0, sizeof(local));
-		struct store_wtxn w = { .s = s, .st = &local };
-		int err = txn_begin_locked(s, 0, &w.txn);
-		if (err != 0)
-			return err;
-		w.reader = (struct store_rtxn){ .s = s, .txn = w.txn, .own = false };
-		int e = rr_put_batch(&w, obs, n);
-		if (e < 0 && w.err == 0) {
-			/* a validation error: the caller should have checked */
-			mdb_txn_abort(w.txn);
-			pthread_rwlock_unlock(&s->grow_lock);
-			return e;
-		}
-		for (size_t i = 0; i < n && w.err == 0; i++) {
-			if (obs[i].kind == STORE_OBS_CERT)
-				e = cert_put(&w, &obs[i]);
-			if (e < 0 && w.err == 0) {
-				mdb_txn_abort(w.txn);
-				pthread_rwlock_unlock(&s->grow_lock);
-				return e;
-			}
-			if (w.err == 0 && s->hook != NULL) {
-				e = s->hook(&w, &obs[i], s->hook_ctx);
-				if (e < 0 && w.err == 0) {
-					mdb_txn_abort(w.txn);
-					pthread_rwlock_unlock(&s->grow_lock);
-					return e;
-				}
-			}
-		}
-		for (size_t i = 0; i < nmeta && w.err == 0; i++) {
-			MDB_val k = { meta[i].klen, (void *)meta[i].key };
-			MDB_val v = { meta[i].vlen, (void *)meta[i].val };
-			w_put(&w, DB_META, &k, &v, 0);
-		}
-		int rc = w.err;
-		if (rc == 0)
-			rc = mdb_txn_commit(w.txn);
-		else
-			mdb_txn_abort(w.txn);
-		pthread_rwlock_unlock(&s->grow_lock);
-		if (rc == MDB_MAP_FULL) {
-			err = grow_map(s);
-			if (err != 0)
-				return err;
-			retries++;
-			continue;
-		}
-		if (rc != 0)
-			return store_lmdb_err(rc, "write batch");
-		local.retries = retries;
-		if (stats != NULL) {
-			stats->dns_new += local.dns_new;
-			stats->dns_merged += local.dns_merged;
-			stats->sight_new += local.sight_new;
-			stats->sight_merged += local.sight_merged;
-			stats->certs_new += local.certs_new;
-			stats->certs_joined += local.certs_joined;
-			stats->retries += retries;
-		}
-		return 0;
-	}
-}
-
 int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void *ctx)
 {
 	if (s->flags & STORE_RDONLY)
@@ -378,7 +306,7 @@ int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void 
 	for (;;) {
 		memset(&local, 0, sizeof(local));
 		struct store_wtxn w = { .s = s, .st = &local };
-		int err = txn_begin_locked(s, 0, &w.txn);
+		int err = store_txn_begin_locked(s, 0, &w.txn);
 		if (err != 0)
 			return err;
 		w.reader = (struct store_rtxn){ .s = s, .txn = w.txn, .own = false };
@@ -395,7 +323,7 @@ int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void 
 			mdb_txn_abort(w.txn);
 		pthread_rwlock_unlock(&s->grow_lock);
 		if (rc == MDB_MAP_FULL) {
-			err = grow_map(s);
+			err = store_grow_map(s);
 			if (err != 0)
 				return err;
 			continue;
@@ -437,7 +365,7 @@ int store_read_begin(store_t *s, store_rtxn_t **out)
 		return -ENOMEM;
 	r->s = s;
 	r->own = true;
-	int err = txn_begin_locked(s, MDB_RDONLY, &r->txn);
+	int err = store_txn_begin_locked(s, MDB_RDONLY, &r->txn);
 	if (err != 0) {
 		free(r);
 		return err;
@@ -453,6 +381,21 @@ void store_read_end(store_rtxn_t *r)
 	mdb_txn_abort(r->txn);
 	pthread_rwlock_unlock(&r->s->grow_lock);
 	free(r);
+}
+
+void store_drop_mapped(store_t *s)
+{
+	/* Pages of the map this process touched count in its RSS although
+	 * they are only page cache.  After a bulk write, drop them from our
+	 * page tables (the page cache keeps them); readers fault them back
+	 * in.  Keeps a large ingest's RSS independent of the database size. */
+	MDB_envinfo info;
+	MDB_stat ms;
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
+		return;
+	size_t used = (size_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	if (info.me_mapaddr != NULL && used > 0)
+		madvise(info.me_mapaddr, used, MADV_DONTNEED);
 }
 
 /* ---- sensors ------------------------------------------------------------ */
@@ -601,4 +544,77 @@ int store_compact(store_t *s, const char *outdir)
 	}
 	int rc = mdb_env_copy2(s->env, outdir, MDB_CP_COMPACT);
 	return store_lmdb_err(rc, "compact");
+}
+
+int store_repack(store_t *s, const char *outdir)
+{
+	if (mkdir(outdir, 0750) != 0 && errno != EEXIST) {
+		store_set_error("cannot create %s: %s", outdir, strerror(errno));
+		return -errno;
+	}
+	char file[4096];
+	snprintf(file, sizeof(file), "%s/data.mdb", outdir);
+	if (access(file, F_OK) == 0) {
+		store_set_error("%s already holds a database", outdir);
+		return STORE_EEXIST;
+	}
+	MDB_envinfo info;
+	mdb_env_info(s->env, &info);
+	MDB_env *dst;
+	int rc = mdb_env_create(&dst);
+	if (rc != 0)
+		return store_lmdb_err(rc, "repack");
+	mdb_env_set_maxdbs(dst, DB_COUNT + 8);
+	mdb_env_set_mapsize(dst, info.me_mapsize);
+	rc = mdb_env_open(dst, outdir, MDB_NOSYNC, 0640);
+	if (rc != 0) {
+		mdb_env_close(dst);
+		return store_lmdb_err(rc, "repack open");
+	}
+	store_rtxn_t *r;
+	int err = store_read_begin(s, &r);
+	if (err != 0) {
+		mdb_env_close(dst);
+		return err;
+	}
+	/* Every table in key order with MDB_APPEND: pages fill completely
+	 * instead of the ~2/3 that random inserts leave. */
+	for (int i = 0; i < DB_COUNT && rc == 0; i++) {
+		MDB_txn *wt;
+		MDB_dbi ddbi;
+		rc = mdb_txn_begin(dst, NULL, 0, &wt);
+		if (rc != 0)
+			break;
+		rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
+		MDB_cursor *c = NULL;
+		if (rc == 0)
+			rc = mdb_cursor_open(r->txn, s->dbi[i], &c);
+		MDB_val k, v;
+		bool dup = db_defs[i].flags & MDB_DUPSORT;
+		int grc = rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : rc;
+		size_t n = 0;
+		while (rc == 0 && grc == 0) {
+			rc = mdb_put(wt, ddbi, &k, &v, dup ? MDB_APPENDDUP : MDB_APPEND);
+			if (rc == 0 && ++n % 100000 == 0) {
+				/* keep each transaction's dirty pages bounded */
+				rc = mdb_txn_commit(wt);
+				if (rc == 0)
+					rc = mdb_txn_begin(dst, NULL, 0, &wt);
+			}
+			grc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		}
+		if (c != NULL)
+			mdb_cursor_close(c);
+		if (rc == 0 && grc != MDB_NOTFOUND)
+			rc = grc;
+		if (rc == 0)
+			rc = mdb_txn_commit(wt);
+		else
+			mdb_txn_abort(wt);
+	}
+	store_read_end(r);
+	if (rc == 0)
+		rc = mdb_env_sync(dst, 1);
+	mdb_env_close(dst);
+	return store_lmdb_err(rc, "repack");
 }

@@ -78,61 +78,70 @@ struct rrval {
 	unsigned bail_len;
 };
 
+/* RRVAL (schema.h): u32 time_first, varint time_last - time_first,
+ * varint count, u8 flags (bits 0-4 sensors kept, 0x20 bailiwick, 0x40
+ * sensors_more), [varint sensors_more], varint sensor ids, [u8 len,
+ * bailiwick NAMEKEY].  Typically 10-15 bytes. */
+enum { RV_BAIL = 0x20, RV_MORE = 0x40 };
+
 static int rrval_dec(const MDB_val *v, struct rrval *r)
 {
-	const uint8_t *p = v->mv_data;
-	if (v->mv_size < 20)
+	const uint8_t *p = v->mv_data, *end = p + v->mv_size;
+	uint64_t x;
+	if (v->mv_size < 7)
 		return STORE_ECORRUPT;
 	memcpy(&r->tf, p, 4);
-	memcpy(&r->tl, p + 4, 4);
-	memcpy(&r->count, p + 8, 8);
-	r->nsens = p[16];
-	uint8_t flags = p[17];
-	uint16_t more;
-	memcpy(&more, p + 18, 2);
-	r->more = more;
-	size_t o = 20;
-	if (r->nsens > STORE_SENSORS_KEPT || o + 2 * r->nsens > v->mv_size)
+	p += 4;
+	if (varint_get(&p, end, &x) != 0 || x > UINT32_MAX - r->tf)
 		return STORE_ECORRUPT;
-	memcpy(r->sens, p + o, 2 * r->nsens);
-	o += 2 * r->nsens;
-	r->bail_len = 0;
-	if (flags & 1) {
-		if (o >= v->mv_size || o + 1 + p[o] > v->mv_size)
+	r->tl = r->tf + (uint32_t)x;
+	if (varint_get(&p, end, &r->count) != 0 || p >= end)
+		return STORE_ECORRUPT;
+	uint8_t flags = *p++;
+	r->nsens = flags & 0x1f;
+	r->more = 0;
+	if (r->nsens > STORE_SENSORS_KEPT)
+		return STORE_ECORRUPT;
+	if (flags & RV_MORE) {
+		if (varint_get(&p, end, &x) != 0)
 			return STORE_ECORRUPT;
-		r->bail_len = p[o];
-		memcpy(r->bail, p + o + 1, r->bail_len);
+		r->more = (unsigned)(x > 0xffff ? 0xffff : x);
+	}
+	for (unsigned i = 0; i < r->nsens; i++) {
+		if (varint_get(&p, end, &x) != 0 || x > 0xffff)
+			return STORE_ECORRUPT;
+		r->sens[i] = (uint16_t)x;
+	}
+	r->bail_len = 0;
+	if (flags & RV_BAIL) {
+		if (p >= end || p + 1 + p[0] > end)
+			return STORE_ECORRUPT;
+		r->bail_len = p[0];
+		memcpy(r->bail, p + 1, r->bail_len);
 	}
 	return 0;
 }
 
+/* p must hold RRVAL_MAX bytes. */
+#define RRVAL_MAX (4 + 10 + 10 + 1 + 3 + 3 * STORE_SENSORS_KEPT + 1 + SCHEMA_NAMEKEY_MAX)
 static size_t rrval_enc(const struct rrval *r, uint8_t *p)
 {
-	memcpy(p, &r->tf, 4);
-	memcpy(p + 4, &r->tl, 4);
-	memcpy(p + 8, &r->count, 8);
-	p[16] = (uint8_t)r->nsens;
-	p[17] = r->bail_len > 0 ? 1 : 0;
-	uint16_t more = (uint16_t)r->more;
-	memcpy(p + 18, &more, 2);
-	size_t o = 20;
-	memcpy(p + o, r->sens, 2 * r->nsens);
-	o += 2 * r->nsens;
+	uint8_t *o = p;
+	memcpy(o, &r->tf, 4);
+	o += 4;
+	o = varint_put(o, r->tl - r->tf);
+	o = varint_put(o, r->count);
+	*o++ = (uint8_t)(r->nsens | (r->bail_len > 0 ? RV_BAIL : 0) | (r->more > 0 ? RV_MORE : 0));
+	if (r->more > 0)
+		o = varint_put(o, r->more);
+	for (unsigned i = 0; i < r->nsens; i++)
+		o = varint_put(o, r->sens[i]);
 	if (r->bail_len > 0) {
-		p[o++] = (uint8_t)r->bail_len;
-		memcpy(p + o, r->bail, r->bail_len);
+		*o++ = (uint8_t)r->bail_len;
+		memcpy(o, r->bail, r->bail_len);
 		o += r->bail_len;
 	}
-	return o;
-}
-
-static uint32_t clamp_time(int64_t t)
-{
-	if (t < 0)
-		return 0;
-	if (t > (int64_t)UINT32_MAX)
-		return UINT32_MAX;
-	return (uint32_t)t;
+	return (size_t)(o - p);
 }
 
 /* The name an rdata text points at (CNAME/NS/PTR/DNAME: all of it;
@@ -152,132 +161,204 @@ static const char *rdata_target(uint16_t type, const char *rdata)
 	return p;
 }
 
-static void prev_bump(struct store_wtxn *w, const uint8_t *key, size_t klen, uint32_t add)
+/* A/AAAA records of a name (NAMEKEY nk bytes), counted up to limit. */
+static uint64_t count_addr_rr(MDB_txn *txn, MDB_dbi dbi, const uint8_t *nk, size_t nklen,
+			      uint64_t limit)
 {
-	uint8_t kb[1 + SCHEMA_NAMEKEY_MAX + SCHEMA_CERTREF_LEN];
-	memcpy(kb, key, klen);
-	MDB_val k = { klen, kb };
+	uint64_t n = 0;
+	MDB_cursor *c;
+	if (mdb_cursor_open(txn, dbi, &c) != 0)
+		return 0;
+	uint16_t types[2] = { STORE_RR_A, STORE_RR_AAAA };
+	for (int t = 0; t < 2 && n < limit; t++) {
+		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
+		memcpy(pfx, nk, nklen);
+		be16(pfx + nklen, types[t]);
+		MDB_val k = { nklen + 2, pfx }, v;
+		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		while (rc == 0 && n < limit && k.mv_size == nklen + 18 &&
+		       memcmp(k.mv_data, pfx, nklen + 2) == 0) {
+			n++;
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		}
+	}
+	mdb_cursor_close(c);
+	return n;
+}
+
+/* Distinct IPs per name: the counter exists only from two addresses on
+ * (most names have one, and a counter for each would cost more than
+ * the rr record); below that the rr records themselves are counted. */
+static void name_ips_add(struct store_wtxn *w, const uint8_t *pk, size_t pklen, uint32_t add)
+{
+	MDB_val k = { pklen, (void *)pk };
 	MDB_val v;
 	uint32_t n = 0;
-	if (w_get(w, DB_PREV, &k, &v) == 0 && v.mv_size == 4)
+	if (w_get(w, DB_PREV, &k, &v) == 0 && v.mv_size == 4) {
 		memcpy(&n, v.mv_data, 4);
-	n += add;
+		n += add;
+	} else {
+		if (w->err)
+			return;
+		/* absent: the name had at most one address before this batch,
+		 * and its new records are already in rr */
+		n = (uint32_t)count_addr_rr(w->txn, w->s->dbi[DB_RR], pk + 1, pklen - 1,
+					    (uint64_t)add + 2);
+		if (n < 2)
+			return;
+	}
 	MDB_val nv = { 4, &n };
 	w_put(w, DB_PREV, &k, &nv, 0);
 }
 
-/* One DNS observation's rr key, built before anything is written. */
-struct rrkey {
-	uint32_t idx; /* position in the batch: keeps merges in arrival order */
-	uint16_t klen;
-	uint16_t nk;  /* NAMEKEY length (prefix of key) */
-	uint8_t key[SCHEMA_KEY_MAX + 1];
-};
-
-static int build_key(const struct store_obs *o, struct rrkey *k)
+int rr_key(const struct store_obs *o, uint8_t *key, uint16_t *nkp)
 {
-	int nk = namekey_enc(o->dns.rrname, k->key);
+	int nk = namekey_enc(o->dns.rrname, key);
 	if (nk < 0)
 		return nk;
 	size_t klen = (size_t)nk;
-	be16(k->key + klen, o->dns.rrtype);
+	be16(key + klen, o->dns.rrtype);
 	klen += 2;
 	if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
-		memcpy(k->key + klen, o->dns.addr, 16);
+		memcpy(key + klen, o->dns.addr, 16);
 		klen += 16;
 	} else {
 		size_t rl = strnlen(o->dns.rdata, sizeof(o->dns.rdata));
 		if (rl == 0 || klen + rl > SCHEMA_KEY_MAX)
 			return STORE_ETOOLONG;
-		memcpy(k->key + klen, o->dns.rdata, rl);
+		memcpy(key + klen, o->dns.rdata, rl);
 		klen += rl;
 	}
-	k->klen = (uint16_t)klen;
-	k->nk = (uint16_t)nk;
-	return 0;
+	*nkp = (uint16_t)nk;
+	return (int)klen;
 }
 
-static int cmp_rrkey(const void *a, const void *b)
+void rr_rec_obs(const struct store_batch *b, const struct brec *r, struct store_obs *o)
 {
-	const struct rrkey *x = *(const struct rrkey *const *)a;
-	const struct rrkey *y = *(const struct rrkey *const *)b;
+	memset(o, 0, sizeof(*o));
+	o->kind = STORE_OBS_DNS;
+	o->time_first = r->tf;
+	o->time_last = r->tl;
+	o->count = r->count;
+	if (r->sensor)
+		memcpy(o->sensor, b->sensors[r->sensor - 1], STORE_SENSOR_MAX);
+	namekey_dec(r->key, r->nk, o->dns.rrname);
+	o->dns.rrtype = rd_be16(r->key + r->nk);
+	const uint8_t *rd = r->key + r->nk + 2;
+	size_t rdl = r->klen - r->nk - 2u;
+	if ((o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) && rdl == 16) {
+		memcpy(o->dns.addr, rd, 16);
+	} else if (rdl < sizeof(o->dns.rdata)) {
+		memcpy(o->dns.rdata, rd, rdl);
+		o->dns.rdata[rdl] = '\0';
+	}
+	if (r->bail_len > 0)
+		namekey_dec(r->key + r->klen, r->bail_len, o->dns.bailiwick);
+}
+
+static int cmp_brec(const void *a, const void *b)
+{
+	const struct brec *x = *(const struct brec *const *)a;
+	const struct brec *y = *(const struct brec *const *)b;
 	size_t l = x->klen < y->klen ? x->klen : y->klen;
 	int c = memcmp(x->key, y->key, l);
 	if (c != 0)
 		return c;
 	if (x->klen != y->klen)
 		return x->klen < y->klen ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Index work collected while merging, applied in key order afterwards. */
-struct idxwork {
-	uint8_t key[SCHEMA_NAMEKEY_MAX];
-	uint8_t val[2 + SCHEMA_NAMEKEY_MAX];
-	uint16_t klen, vlen;
-	uint8_t db; /* DB_ADDR or DB_TARGET */
+/* Index work collected while merging, applied in key order afterwards:
+ * entries { u8 db, u8 klen, u16 vlen, key, val } packed in one buffer. */
+struct workbuf {
+	uint8_t *buf;
+	size_t len, cap;
+	size_t *offs;
+	size_t n;
 };
 
-static int cmp_idxwork(const void *a, const void *b)
+static uint8_t *work_add(struct workbuf *wb, uint8_t db, size_t klen, size_t vlen)
 {
-	const struct idxwork *x = a, *y = b;
-	if (x->db != y->db)
-		return x->db < y->db ? -1 : 1;
-	size_t l = x->klen < y->klen ? x->klen : y->klen;
-	int c = memcmp(x->key, y->key, l);
-	if (c != 0)
-		return c;
-	if (x->klen != y->klen)
-		return x->klen < y->klen ? -1 : 1;
-	l = x->vlen < y->vlen ? x->vlen : y->vlen;
-	c = memcmp(x->val, y->val, l);
-	return c != 0 ? c : (x->vlen > y->vlen) - (x->vlen < y->vlen);
+	size_t need = 4 + klen + vlen;
+	if (wb->len + need > wb->cap) {
+		size_t nc = wb->cap ? wb->cap * 2 : 1 << 16;
+		while (nc < wb->len + need)
+			nc *= 2;
+		uint8_t *nb = realloc(wb->buf, nc);
+		if (nb == NULL)
+			return NULL;
+		wb->buf = nb;
+		wb->cap = nc;
+	}
+	uint8_t *p = wb->buf + wb->len;
+	p[0] = db;
+	p[1] = (uint8_t)klen;
+	uint16_t vl = (uint16_t)vlen;
+	memcpy(p + 2, &vl, 2);
+	wb->offs[wb->n++] = wb->len;
+	wb->len += need;
+	return p + 4;
 }
 
-/* Merge every DNS observation of a batch.  Observations are sorted by
- * rr key so that repeats of a resolution within the batch cost one get
- * and one put, and the B-tree is walked in order (far fewer page faults
- * and dirty-page list churn than arrival order). */
-int rr_put_batch(struct store_wtxn *w, const struct store_obs *obs, size_t n)
+static int cmp_work(const void *a, const void *b, void *ctx)
 {
-	size_t ndns = 0;
-	for (size_t i = 0; i < n; i++)
-		ndns += obs[i].kind == STORE_OBS_DNS;
-	if (ndns == 0)
+	const uint8_t *base = ctx;
+	const uint8_t *x = base + *(const size_t *)a, *y = base + *(const size_t *)b;
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	uint16_t xv, yv;
+	memcpy(&xv, x + 2, 2);
+	memcpy(&yv, y + 2, 2);
+	size_t xl = (size_t)x[1] + xv, yl = (size_t)y[1] + yv;
+	if (x[1] != y[1]) {
+		size_t l = x[1] < y[1] ? x[1] : y[1];
+		int c = memcmp(x + 4, y + 4, l);
+		return c != 0 ? c : (x[1] < y[1] ? -1 : 1);
+	}
+	size_t l = xl < yl ? xl : yl;
+	int c = memcmp(x + 4, y + 4, l);
+	return c != 0 ? c : (xl > yl) - (xl < yl);
+}
+
+/* Merge every DNS record of a batch.  Records are sorted by rr key so
+ * that repeats of a resolution cost one get and one put, and the B-tree
+ * is walked in key order (far fewer page touches than arrival order). */
+int rr_put_batch(struct store_wtxn *w, const struct store_batch *b)
+{
+	size_t n = b->nrecs;
+	if (n == 0)
 		return 0;
 	int ret = 0;
-	struct rrkey *keys = malloc(ndns * sizeof(*keys));
-	struct rrkey **order = malloc(ndns * sizeof(*order));
-	struct idxwork *work = malloc(ndns * sizeof(*work));
-	if (keys == NULL || order == NULL || work == NULL) {
+	struct brec **order = malloc(n * sizeof(*order));
+	struct workbuf wb = { .offs = malloc(n * sizeof(size_t)) };
+	uint16_t sid[BATCH_SENSORS + 1] = { 0 };
+	if (order == NULL || wb.offs == NULL) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (obs[i].kind != STORE_OBS_DNS)
-			continue;
-		keys[k].idx = (uint32_t)i;
-		ret = build_key(&obs[i], &keys[k]);
-		if (ret != 0)
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct brec *)(b->arena + b->recs[i]);
+	qsort(order, n, sizeof(*order), cmp_brec);
+	for (unsigned i = 0; i < b->nsensors; i++) {
+		if (sensor_id(w, b->sensors[i], &sid[i + 1]) != 0) {
+			if (w->err == 0)
+				ret = STORE_ELIMIT;
 			goto out;
-		order[k] = &keys[k];
-		k++;
+		}
 	}
-	qsort(order, ndns, sizeof(*order), cmp_rrkey);
 
-	size_t nwork = 0;
 	/* prevalence: new addresses per name, flushed when the name changes */
 	uint8_t prev_name[1 + SCHEMA_NAMEKEY_MAX];
 	size_t prev_len = 0;
 	uint32_t prev_add = 0;
-	for (size_t a = 0; a < ndns && w->err == 0;) {
-		size_t b = a + 1;
-		while (b < ndns && order[b]->klen == order[a]->klen &&
-		       memcmp(order[b]->key, order[a]->key, order[a]->klen) == 0)
-			b++;
-		struct rrkey *rk = order[a];
-		MDB_val key = { rk->klen, rk->key };
+	for (size_t a = 0; a < n && w->err == 0;) {
+		size_t e = a + 1;
+		while (e < n && order[e]->klen == order[a]->klen &&
+		       memcmp(order[e]->key, order[a]->key, order[a]->klen) == 0)
+			e++;
+		const struct brec *rk = order[a];
+		MDB_val key = { rk->klen, (void *)rk->key };
 		MDB_val v;
 		struct rrval r;
 		bool fresh = w_get(w, DB_RR, &key, &v) != 0;
@@ -287,89 +368,90 @@ int rr_put_batch(struct store_wtxn *w, const struct store_obs *obs, size_t n)
 			ret = STORE_ECORRUPT;
 			goto out;
 		}
-		for (size_t g = a; g < b; g++) {
-			const struct store_obs *o = &obs[order[g]->idx];
-			uint32_t tf = clamp_time(o->time_first), tl = clamp_time(o->time_last);
+		for (size_t g = a; g < e; g++) {
+			const struct brec *o = order[g];
 			if (fresh && g == a) {
 				memset(&r, 0, sizeof(r));
-				r.tf = tf;
-				r.tl = tl;
+				r.tf = o->tf;
+				r.tl = o->tl;
 				r.count = o->count;
 			} else {
-				if (tf < r.tf)
-					r.tf = tf;
-				if (tl > r.tl)
-					r.tl = tl;
+				if (o->tf < r.tf)
+					r.tf = o->tf;
+				if (o->tl > r.tl)
+					r.tl = o->tl;
 				r.count = r.count + o->count < r.count ? UINT64_MAX : r.count + o->count;
 			}
-			uint16_t sid;
-			if (o->sensor[0] != '\0') {
-				if (sensor_id(w, o->sensor, &sid) != 0) {
-					if (w->err == 0)
-						ret = STORE_ELIMIT;
-					goto out;
-				}
-				sensors_merge(r.sens, &r.nsens, &r.more, sid);
-			}
-			if (o->dns.bailiwick[0] != '\0' && r.bail_len == 0) {
-				int bl = namekey_enc(o->dns.bailiwick, r.bail);
-				if (bl > 0)
-					r.bail_len = (unsigned)bl;
+			if (o->sensor)
+				sensors_merge(r.sens, &r.nsens, &r.more, sid[o->sensor]);
+			if (o->bail_len > 0 && r.bail_len == 0) {
+				memcpy(r.bail, o->key + o->klen, o->bail_len);
+				r.bail_len = o->bail_len;
 			}
 		}
-		uint8_t vb[20 + 2 * STORE_SENSORS_KEPT + 1 + SCHEMA_NAMEKEY_MAX];
+		uint8_t vb[RRVAL_MAX];
 		MDB_val nv = { rrval_enc(&r, vb), vb };
 		w_put(w, DB_RR, &key, &nv, 0);
-		w->st->dns_merged += b - a - (fresh ? 1 : 0);
-		if (fresh) {
-			w->st->dns_new++;
-			const struct store_obs *o = &obs[rk->idx];
-			struct idxwork *iw = &work[nwork];
-			if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
-				memcpy(iw->key, o->dns.addr, 16);
-				iw->klen = 16;
-				memcpy(iw->val, rk->key, rk->nk);
-				iw->vlen = rk->nk;
-				iw->db = DB_ADDR;
-				nwork++;
-				if (prev_len != (size_t)rk->nk + 1 ||
-				    memcmp(prev_name + 1, rk->key, rk->nk) != 0) {
-					if (prev_add > 0)
-						prev_bump(w, prev_name, prev_len, prev_add);
-					prev_name[0] = 'N';
-					memcpy(prev_name + 1, rk->key, rk->nk);
-					prev_len = (size_t)rk->nk + 1;
-					prev_add = 0;
+		w->st->dns_merged += e - a - (fresh ? 1 : 0);
+		a = e;
+		if (!fresh)
+			continue;
+		w->st->dns_new++;
+		uint16_t type = rd_be16(rk->key + rk->nk);
+		const uint8_t *rd = rk->key + rk->nk + 2;
+		size_t rdl = rk->klen - rk->nk - 2u;
+		if (type == STORE_RR_A || type == STORE_RR_AAAA) {
+			uint8_t *p = work_add(&wb, DB_ADDR, 16, rk->nk);
+			if (p == NULL) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			memcpy(p, rd, 16);
+			memcpy(p + 16, rk->key, rk->nk);
+			if (prev_len != (size_t)rk->nk + 1 || memcmp(prev_name + 1, rk->key, rk->nk) != 0) {
+				if (prev_add > 0)
+					name_ips_add(w, prev_name, prev_len, prev_add);
+				prev_name[0] = 'N';
+				memcpy(prev_name + 1, rk->key, rk->nk);
+				prev_len = (size_t)rk->nk + 1;
+				prev_add = 0;
+			}
+			prev_add++;
+		} else if (store_rrtype_has_target(type) && rdl < STORE_RDATA_MAX) {
+			char rdata[STORE_RDATA_MAX];
+			memcpy(rdata, rd, rdl);
+			rdata[rdl] = '\0';
+			const char *t = rdata_target(type, rdata);
+			uint8_t tk[SCHEMA_NAMEKEY_MAX];
+			int tl = t ? namekey_enc(t, tk) : -1;
+			if (tl > 0) {
+				uint8_t *p = work_add(&wb, DB_TARGET, (size_t)tl, 2u + rk->nk);
+				if (p == NULL) {
+					ret = -ENOMEM;
+					goto out;
 				}
-				prev_add++;
-			} else if (store_rrtype_has_target(o->dns.rrtype)) {
-				const char *t = rdata_target(o->dns.rrtype, o->dns.rdata);
-				int tl = t ? namekey_enc(t, iw->key) : -1;
-				if (tl > 0) {
-					iw->klen = (uint16_t)tl;
-					be16(iw->val, o->dns.rrtype);
-					memcpy(iw->val + 2, rk->key, rk->nk);
-					iw->vlen = (uint16_t)(2 + rk->nk);
-					iw->db = DB_TARGET;
-					nwork++;
-				}
+				memcpy(p, tk, (size_t)tl);
+				be16(p + tl, type);
+				memcpy(p + tl + 2, rk->key, rk->nk);
 			}
 		}
-		a = b;
 	}
 	if (prev_add > 0)
-		prev_bump(w, prev_name, prev_len, prev_add);
+		name_ips_add(w, prev_name, prev_len, prev_add);
 	/* the address and target indexes, each in key order */
-	qsort(work, nwork, sizeof(*work), cmp_idxwork);
-	for (size_t i = 0; i < nwork && w->err == 0; i++) {
-		MDB_val ik = { work[i].klen, work[i].key };
-		MDB_val iv = { work[i].vlen, work[i].val };
-		w_put(w, work[i].db, &ik, &iv, MDB_NODUPDATA);
+	qsort_r(wb.offs, wb.n, sizeof(size_t), cmp_work, wb.buf);
+	for (size_t i = 0; i < wb.n && w->err == 0; i++) {
+		uint8_t *p = wb.buf + wb.offs[i];
+		uint16_t vl;
+		memcpy(&vl, p + 2, 2);
+		MDB_val ik = { p[1], p + 4 };
+		MDB_val iv = { vl, p + 4 + p[1] };
+		w_put(w, p[0], &ik, &iv, MDB_NODUPDATA);
 	}
 out:
-	free(keys);
 	free(order);
-	free(work);
+	free(wb.offs);
+	free(wb.buf);
 	return ret;
 }
 
@@ -630,7 +712,10 @@ int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n)
 		*n = c;
 		return 0;
 	}
-	if (rc == MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND) {
+		/* no counter: zero or one address, count them */
+		*n = count_addr_rr(r->txn, r->s->dbi[DB_RR], pk + 1, (size_t)nk, 2);
 		return 0;
+	}
 	return store_lmdb_err(rc, "prevalence");
 }

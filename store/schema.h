@@ -41,9 +41,10 @@
  * rdata in an rr key: A/AAAA the 16-byte IP; other types the normalised
  * presentation text (MX "10 mx.example.com", names without trailing dot).
  *
- * RRVAL:    u32 time_first, u32 time_last, u64 count, u8 nsensors,
- *           u8 flags (1 = bailiwick follows), u16 sensors_more,
- *           u16 sensor ids[nsensors], [u8 len, bailiwick NAMEKEY].
+ * RRVAL:    u32 time_first, varint (time_last - time_first), varint count,
+ *           u8 flags (bits 0-4 sensors kept, 0x20 bailiwick follows, 0x40
+ *           sensors_more follows), [varint sensors_more], varint sensor ids,
+ *           [u8 len, bailiwick NAMEKEY].  Varints are LEB128.
  * SIGHTVAL: u32 time_first, u32 time_last, u64 count, u8 nsensors,
  *           u8 nsni, u16 sensors_more, u16 sensor ids[nsensors],
  *           { u8 len, sni name }[nsni].
@@ -80,6 +81,8 @@
  * Prevalence: distinct names per IP is the duplicate count of `addr`
  * (mdb_cursor_count, kept by LMDB on insert); distinct IPs per name and
  * per certificate are the `prev` counters, bumped when a new pair lands.
+ * A name's counter exists only from its second address on: without it
+ * the name's A/AAAA records (zero or one) are counted directly.
  */
 #ifndef INFRAPIVOT_STORE_SCHEMA_H
 #define INFRAPIVOT_STORE_SCHEMA_H

@@ -201,6 +201,39 @@ int store_write(store_t *s, const struct store_obs *obs, size_t n,
 		const struct store_meta_put *meta, size_t nmeta,
 		struct store_write_stats *stats);
 
+/* A batch: observations copied compactly (a DNS observation costs its key
+ * and times, not a whole struct store_obs), kept until written so that a
+ * transaction can be retried whole after the map grows.  Repeats of a
+ * resolution are aggregated when written. */
+typedef struct store_batch store_batch_t;
+int store_batch_new(store_batch_t **out);
+void store_batch_free(store_batch_t *b);
+/* Empty the batch for reuse (keeps its memory). */
+void store_batch_reset(store_batch_t *b);
+/* Copy one observation in.  Returns 0, a validation error (the
+ * observation is not added), or STORE_ELIMIT when the batch must be
+ * written before more can be added. */
+int store_batch_add(store_batch_t *b, const struct store_obs *o);
+/* Copy a meta record in (committed with the batch); max 8 a batch. */
+int store_batch_meta(store_batch_t *b, const struct store_meta_put *m);
+size_t store_batch_len(const store_batch_t *b);
+/* A position in a batch, to drop what was added after it (a line that
+ * turns out bad after some of its observations were added). */
+struct store_batch_mark {
+	size_t nrecs, ncerts, alen;
+	uint32_t seq;
+};
+void store_batch_mark(const store_batch_t *b, struct store_batch_mark *m);
+void store_batch_truncate(store_batch_t *b, const struct store_batch_mark *m);
+/* True when the batch holds neither observations nor meta records. */
+bool store_batch_empty(const store_batch_t *b);
+/* Write the batch in one transaction (map growth and retry included).
+ * The batch is left as it was; reset it to reuse. */
+int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *stats);
+/* Observations per transaction that keep the dirty pages of one write
+ * transaction around 96 MiB for this database's size. */
+size_t store_batch_budget(store_t *s);
+
 /* Read a meta record written with store_write.  *val points into a
  * buffer of vcap bytes; *vlen receives the length. */
 int store_meta_get(store_t *s, const void *key, size_t klen, void *val,
@@ -313,7 +346,12 @@ struct store_stats {
 };
 int store_stats(store_t *s, struct store_stats *st);
 
-/* Write a compacted copy of the environment into an empty directory. */
+/* Write a compacted copy of the environment into an empty directory
+ * (mdb_env_copy2 with MDB_CP_COMPACT: free pages dropped). */
 int store_compact(store_t *s, const char *outdir);
+/* Write a repacked copy: every table rebuilt in key order with
+ * MDB_APPEND, so pages are full (random inserts leave them ~2/3 full).
+ * Slower than store_compact; a consistent snapshot all the same. */
+int store_repack(store_t *s, const char *outdir);
 
 #endif

@@ -58,6 +58,13 @@ struct store_wtxn {
  * the map grows and fn runs again from the start, so fn must set its
  * outputs afresh each time. */
 int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void *ctx);
+/* Begin a transaction holding the grow lock shared (MAP_RESIZED and
+ * READERS_FULL handled); the caller unlocks after commit/abort. */
+int store_txn_begin_locked(store_t *s, unsigned flags, MDB_txn **txn);
+/* Double the map; no transaction of this process may be open. */
+int store_grow_map(store_t *s);
+/* Drop the map's pages from this process's page tables. */
+void store_drop_mapped(store_t *s);
 
 /* Map an LMDB error to a store error, remember the message. */
 int store_lmdb_err(int rc, const char *what);
@@ -84,9 +91,76 @@ const char *sensor_name(MDB_txn *txn, store_t *s, uint16_t id);
 /* Merge a sensor id into a kept list (max STORE_SENSORS_KEPT). */
 void sensors_merge(uint16_t *ids, unsigned *n, unsigned *more, uint16_t id);
 
-/* Merge every DNS observation of a batch (sorted, repeats aggregated). */
-int rr_put_batch(struct store_wtxn *w, const struct store_obs *obs, size_t n);
+/* A DNS observation inside a store_batch (8-byte aligned in its arena). */
+struct brec {
+	uint64_t count;
+	uint32_t tf, tl;
+	uint32_t seq;     /* arrival order: merges happen in it */
+	uint16_t klen, nk; /* rr key length, NAMEKEY prefix length */
+	uint8_t sensor;   /* 1 + index in the batch's sensor table; 0 = none */
+	uint8_t bail_len; /* bailiwick NAMEKEY follows the key */
+	uint8_t key[];
+};
+
+/* A certificate observation inside a store_batch. */
+struct bcert {
+	uint32_t seq;
+	struct store_obs o;            /* o.cert.meta points at meta or full */
+	struct store_cert_meta *full;  /* owned copy when it carries metadata */
+};
+
+#define BATCH_SENSORS 255
+struct store_batch {
+	uint8_t *arena;
+	size_t alen, acap;
+	uint32_t *recs; /* offsets of brec in arena */
+	size_t nrecs, caprecs;
+	struct bcert *certs;
+	size_t ncerts, capcerts;
+	char sensors[BATCH_SENSORS][STORE_SENSOR_MAX];
+	unsigned nsensors, last_sensor;
+	struct store_meta_put meta[8];
+	void *meta_mem[16];
+	size_t nmeta;
+	uint32_t seq;
+};
+
+/* Merge every DNS record of a batch (sorted, repeats aggregated). */
+int rr_put_batch(struct store_wtxn *w, const struct store_batch *b);
+/* Build the rr key of a DNS observation; returns key length or <0;
+ * *nk receives the NAMEKEY length. */
+int rr_key(const struct store_obs *o, uint8_t *key, uint16_t *nk);
+/* The observation a DNS record stands for (for write hooks). */
+void rr_rec_obs(const struct store_batch *b, const struct brec *r, struct store_obs *o);
 int cert_put(struct store_wtxn *w, const struct store_obs *o);
+
+/* LEB128 varints for values. */
+static inline uint8_t *varint_put(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+static inline int varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t x = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (p >= end)
+			return -1;
+		uint8_t b = *p++;
+		x |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*pp = p;
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
 
 static inline void be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static inline uint16_t rd_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }

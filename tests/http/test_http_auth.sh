@@ -47,6 +47,14 @@ check_eq "admin reads metrics" "$(status GET "$U/metrics" -H "X-API-Key: $A")" 2
 check_eq "404 still 404 with token" "$(status GET "$U/nope" -H "X-API-Key: $R")" 404
 stop_server
 
+# the example tokens file in scripts/ loads
+EX=$(cd "$HERE/../../scripts" && pwd)/tokens.example
+cp "$EX" "$WORK/ex"; chmod 600 "$WORK/ex"
+start_server --tokens "$WORK/ex" || exit 1
+check_eq "example read token" "$(status GET "$U/api/v1/stats" -H "X-API-Key: 3b1f0c9e5a7d4e2f8c6b1a0d9e8f7c6b5a4d3e2f1a0b9c8d")" 200
+check_eq "example write token pushes" "$(status POST "$U/api/v1/observations" -H "X-API-Key: d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1" --data-binary "$OBS")" 200
+stop_server
+
 # tokens file errors
 printf 'short read\n' >"$WORK/t2"
 check_rc "short token refused" 2 "$INFRAPIVOT" serve --db "$DB" --tokens "$WORK/t2" --listen 127.0.0.1:1

@@ -257,6 +257,10 @@ static void test_indexes(void)
 	T_EQ_INT(cnt, 2);
 	T_EQ_INT(store_prev_name_ips(r, "nothing.example", &cnt), 0);
 	T_EQ_INT(cnt, 0);
+	T_EQ_INT(store_prev_name_ips(r, "mail.example.com", &cnt), 0); /* one: no counter */
+	T_EQ_INT(cnt, 1);
+	T_EQ_INT(store_prev_name_ips(r, "alias.example.net", &cnt), 0); /* CNAME only */
+	T_EQ_INT(cnt, 0);
 	store_read_end(r);
 	store_close(s);
 }

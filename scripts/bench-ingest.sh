@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# scripts/bench-ingest.sh - ingest benchmark (a script, not a timed test).
+#
+# Generates a deterministic COF dataset (scripts/gen-dataset: LINES
+# observations, default 2,000,000, over about LINES/5 unique resolutions,
+# power-law name and IP popularity, certificate sightings), then measures
+# in the same run, RUNS times each (default 3), and prints medians:
+#   - jansson parse-only lines/s of the same file (tests/bench/parse_only)
+#   - ingest records/s into a fresh database, and its ratio to parse-only
+#   - peak RSS of the ingest
+#   - bytes on disk per unique resolution after `infrapivot compact`
+# With SENSORS=1 it also ingests the same dataset rendered as a Zeek
+# dns.log, a Suricata EVE file and passivedns lines, beside the store-only
+# upsert rate of the same records (tests/bench/store_only).
+# LARGE=N additionally checks peak RSS for an N-line ingest (e.g. 20000000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LINES=${LINES:-2000000}
+RUNS=${RUNS:-3}
+WORK=${BENCH_DIR:-${TMPDIR:-/tmp}/infrapivot-bench}
+mkdir -p "$WORK"
+[ -x build/service/infrapivot ] || scripts/setup.sh >/dev/null
+IP=$PWD/build/service/infrapivot
+MEASURE=$PWD/scripts/measure.py
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+DATA=$WORK/cof-$LINES.ndjson
+[ -s "$DATA" ] || { echo "generating $LINES observations..." >&2; scripts/gen-dataset --lines "$LINES" >"$DATA"; }
+echo "dataset: $DATA ($(du -h "$DATA" | cut -f1), $LINES lines)"
+
+parse_rates=() ingest_rates=() rss=()
+for r in $(seq "$RUNS"); do
+	parse_rates+=("$(build/tests/bench/bench_parse_only "$DATA" | awk '{print $3}')")
+	rm -rf "$WORK/db"
+	out=$("$MEASURE" "$IP" ingest --no-progress -q --db "$WORK/db" "$DATA" 2>&1)
+	wall=$(echo "$out" | tail -1 | awk '{print $1}')
+	rss+=("$(echo "$out" | tail -1 | awk '{print $2}')")
+	ingest_rates+=("$(awk -v n="$LINES" -v t="$wall" 'BEGIN {printf "%.0f", n / t}')")
+	echo "run $r: parse-only ${parse_rates[-1]} lines/s, ingest ${ingest_rates[-1]} records/s (wall ${wall}s), peak RSS ${rss[-1]} KiB"
+done
+P=$(printf '%s\n' "${parse_rates[@]}" | median)
+I=$(printf '%s\n' "${ingest_rates[@]}" | median)
+R=$(printf '%s\n' "${rss[@]}" | median)
+rm -rf "$WORK/compact"
+"$IP" compact --db "$WORK/db" "$WORK/compact"
+UNIQUE=$("$IP" stats --json --db "$WORK/db" | python3 -c 'import json,sys; print(json.load(sys.stdin)["resolutions"])')
+BYTES=$(stat -c %s "$WORK/compact/data.mdb")
+echo
+echo "median parse-only:      $P lines/s"
+echo "median ingest:          $I records/s"
+echo "ratio ingest/parse:     $(awk -v a="$I" -v b="$P" 'BEGIN {printf "%.2f", a / b}')   (target >= 0.90)"
+echo "median peak RSS:        $((R / 1024)) MiB   (target < 200 MiB)"
+echo "unique resolutions:     $UNIQUE"
+echo "compacted database:     $BYTES bytes = $(awk -v a="$BYTES" -v b="$UNIQUE" 'BEGIN {printf "%.1f", a / b}') bytes per unique resolution (target <= 150, all indexes and certificates included)"
+
+if [ "${SENSORS:-0}" = 1 ]; then
+	echo
+	so=()
+	for r in $(seq "$RUNS"); do
+		rm -rf "$WORK/db-so"
+		so+=("$(build/tests/bench/bench_store_only "$DATA" "$WORK/db-so" | awk '{print $3}')")
+	done
+	SO=$(printf '%s\n' "${so[@]}" | median)
+	echo "median store-only upsert: $SO records/s"
+	for fmt in zeek eve passivedns; do
+		F=$WORK/$fmt-$LINES.log
+		[ -s "$F" ] || scripts/gen-dataset --lines "$LINES" --format "$fmt" >"$F"
+		rates=()
+		for r in $(seq "$RUNS"); do
+			rm -rf "$WORK/db-$fmt"
+			out=$("$MEASURE" "$IP" ingest --no-progress -q --db "$WORK/db-$fmt" "$F" 2>&1)
+			wall=$(echo "$out" | tail -1 | awk '{print $1}')
+			rates+=("$(awk -v n="$LINES" -v t="$wall" 'BEGIN {printf "%.0f", n / t}')")
+		done
+		M=$(printf '%s\n' "${rates[@]}" | median)
+		line="median $fmt ingest: $M records/s = $(awk -v a="$M" -v b="$SO" 'BEGIN {printf "%.2f", a / b}') x store-only"
+		if [ "$fmt" = eve ]; then
+			pe=()
+			for r in $(seq "$RUNS"); do pe+=("$(build/tests/bench/bench_parse_only "$F" | awk '{print $3}')"); done
+			PE=$(printf '%s\n' "${pe[@]}" | median)
+			line="$line, $(awk -v a="$M" -v b="$PE" 'BEGIN {printf "%.2f", a / b}') x jansson parse-only ($PE lines/s)"
+		fi
+		echo "$line"
+	done
+fi
+
+if [ -n "${LARGE:-}" ]; then
+	BIG=$WORK/cof-$LARGE.ndjson
+	[ -s "$BIG" ] || scripts/gen-dataset --lines "$LARGE" >"$BIG"
+	rm -rf "$WORK/db-large"
+	out=$("$MEASURE" "$IP" ingest --no-progress -q --db "$WORK/db-large" "$BIG" 2>&1)
+	echo "large ($LARGE lines): wall $(echo "$out" | tail -1 | awk '{print $1}') s, peak RSS $(( $(echo "$out" | tail -1 | awk '{print $2}') / 1024 )) MiB"
+	rm -rf "$WORK/db-large"
+fi

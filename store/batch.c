@@ -1,0 +1,381 @@
+/*
+ * batch.c - compact batches of observations and the write transaction
+ * that merges one: growth of the map and retry, write hooks, meta records.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "store_internal.h"
+
+int store_batch_new(store_batch_t **out)
+{
+	store_batch_t *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return -ENOMEM;
+	*out = b;
+	return 0;
+}
+
+static void free_certs(store_batch_t *b)
+{
+	for (size_t i = 0; i < b->ncerts; i++) {
+		if (b->certs[i].full != NULL) {
+			free(b->certs[i].full->der);
+			free(b->certs[i].full);
+		}
+	}
+	b->ncerts = 0;
+}
+
+void store_batch_reset(store_batch_t *b)
+{
+	free_certs(b);
+	for (size_t i = 0; i < b->nmeta * 2; i++)
+		free(b->meta_mem[i]);
+	b->nmeta = 0;
+	b->alen = 0;
+	b->nrecs = 0;
+	b->nsensors = 0;
+	b->last_sensor = 0;
+	b->seq = 0;
+}
+
+void store_batch_free(store_batch_t *b)
+{
+	if (b == NULL)
+		return;
+	store_batch_reset(b);
+	free(b->arena);
+	free(b->recs);
+	free(b->certs);
+	free(b);
+}
+
+size_t store_batch_len(const store_batch_t *b)
+{
+	return b->nrecs + b->ncerts;
+}
+
+void store_batch_mark(const store_batch_t *b, struct store_batch_mark *m)
+{
+	m->nrecs = b->nrecs;
+	m->ncerts = b->ncerts;
+	m->alen = b->alen;
+	m->seq = b->seq;
+}
+
+void store_batch_truncate(store_batch_t *b, const struct store_batch_mark *m)
+{
+	for (size_t i = m->ncerts; i < b->ncerts; i++) {
+		if (b->certs[i].full != NULL) {
+			free(b->certs[i].full->der);
+			free(b->certs[i].full);
+		}
+	}
+	b->ncerts = m->ncerts;
+	b->nrecs = m->nrecs;
+	b->alen = m->alen;
+	b->seq = m->seq;
+}
+
+bool store_batch_empty(const store_batch_t *b)
+{
+	return b->nrecs + b->ncerts + b->nmeta == 0;
+}
+
+/* 1 + index of the sensor in the batch table; 0 for none; -1 when full. */
+static int sensor_slot(store_batch_t *b, const char *name)
+{
+	if (name[0] == '\0')
+		return 0;
+	if (b->last_sensor > 0 && strcmp(b->sensors[b->last_sensor - 1], name) == 0)
+		return (int)b->last_sensor;
+	for (unsigned i = 0; i < b->nsensors; i++) {
+		if (strcmp(b->sensors[i], name) == 0) {
+			b->last_sensor = i + 1;
+			return (int)i + 1;
+		}
+	}
+	if (b->nsensors == BATCH_SENSORS)
+		return -1;
+	snprintf(b->sensors[b->nsensors], STORE_SENSOR_MAX, "%s", name);
+	b->last_sensor = ++b->nsensors;
+	return (int)b->nsensors;
+}
+
+static uint32_t clamp_time(int64_t t)
+{
+	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+static int add_dns(store_batch_t *b, const struct store_obs *o)
+{
+	uint8_t key[SCHEMA_KEY_MAX + 1];
+	uint16_t nk;
+	int klen = rr_key(o, key, &nk);
+	if (klen < 0)
+		return klen;
+	uint8_t bail[SCHEMA_NAMEKEY_MAX];
+	int bl = 0;
+	if (o->dns.bailiwick[0] != '\0') {
+		bl = namekey_enc(o->dns.bailiwick, bail);
+		if (bl < 0)
+			return bl;
+	}
+	int slot = sensor_slot(b, o->sensor);
+	if (slot < 0)
+		return STORE_ELIMIT;
+	size_t need = (sizeof(struct brec) + (size_t)klen + (size_t)bl + 7) & ~(size_t)7;
+	if (b->alen + need > b->acap) {
+		size_t nc = b->acap ? b->acap * 2 : 1 << 20;
+		while (nc < b->alen + need)
+			nc *= 2;
+		uint8_t *na = realloc(b->arena, nc);
+		if (na == NULL)
+			return -ENOMEM;
+		b->arena = na;
+		b->acap = nc;
+	}
+	if (b->nrecs == b->caprecs) {
+		size_t nc = b->caprecs ? b->caprecs * 2 : 4096;
+		uint32_t *nr = realloc(b->recs, nc * sizeof(*nr));
+		if (nr == NULL)
+			return -ENOMEM;
+		b->recs = nr;
+		b->caprecs = nc;
+	}
+	if (b->alen > UINT32_MAX - need)
+		return STORE_ELIMIT;
+	struct brec *r = (struct brec *)(b->arena + b->alen);
+	r->count = o->count;
+	r->tf = clamp_time(o->time_first);
+	r->tl = clamp_time(o->time_last);
+	r->seq = b->seq++;
+	r->klen = (uint16_t)klen;
+	r->nk = nk;
+	r->sensor = (uint8_t)slot;
+	r->bail_len = (uint8_t)bl;
+	memcpy(r->key, key, (size_t)klen);
+	if (bl > 0)
+		memcpy(r->key + klen, bail, (size_t)bl);
+	b->recs[b->nrecs++] = (uint32_t)b->alen;
+	b->alen += need;
+	return 0;
+}
+
+static int add_cert(store_batch_t *b, const struct store_obs *o)
+{
+	const struct store_cert_meta *m = o->cert.meta;
+	if (m == NULL || (!m->has_sha1 && !m->has_sha256))
+		return STORE_EBADHASH;
+	if (b->ncerts == b->capcerts) {
+		size_t nc = b->capcerts ? b->capcerts * 2 : 256;
+		struct bcert *n = realloc(b->certs, nc * sizeof(*n));
+		if (n == NULL)
+			return -ENOMEM;
+		b->certs = n;
+		b->capcerts = nc;
+	}
+	struct bcert *c = &b->certs[b->ncerts];
+	c->seq = b->seq;
+	c->o = *o;
+	c->full = malloc(sizeof(*c->full));
+	if (c->full == NULL)
+		return -ENOMEM;
+	/* a sighting with hashes only needs no strings: copy what matters */
+	if (o->cert.has_meta || m->der != NULL) {
+		*c->full = *m;
+		c->full->der = NULL;
+		c->full->der_len = 0;
+		if (m->der != NULL) {
+			c->full->der = malloc(m->der_len);
+			if (c->full->der == NULL) {
+				free(c->full);
+				return -ENOMEM;
+			}
+			memcpy(c->full->der, m->der, m->der_len);
+			c->full->der_len = m->der_len;
+		}
+	} else {
+		memset(c->full, 0, offsetof(struct store_cert_meta, subject));
+		c->full->has_sha1 = m->has_sha1;
+		c->full->has_sha256 = m->has_sha256;
+		memcpy(c->full->sha1, m->sha1, 20);
+		memcpy(c->full->sha256, m->sha256, 32);
+		c->full->subject[0] = c->full->issuer[0] = c->full->serial[0] = '\0';
+		c->full->san_dns_len = c->full->san_ip_len = 0;
+		c->full->not_before = c->full->not_after = 0;
+		c->full->der = NULL;
+		c->full->der_len = 0;
+	}
+	c->o.cert.meta = c->full;
+	b->seq++;
+	b->ncerts++;
+	return 0;
+}
+
+int store_batch_add(store_batch_t *b, const struct store_obs *o)
+{
+	if (o->kind == STORE_OBS_DNS)
+		return add_dns(b, o);
+	if (o->kind == STORE_OBS_CERT)
+		return add_cert(b, o);
+	return STORE_EBADTYPE;
+}
+
+int store_batch_meta(store_batch_t *b, const struct store_meta_put *m)
+{
+	if (b->nmeta == sizeof(b->meta) / sizeof(b->meta[0]))
+		return STORE_ELIMIT;
+	void *k = malloc(m->klen ? m->klen : 1);
+	void *v = malloc(m->vlen ? m->vlen : 1);
+	if (k == NULL || v == NULL) {
+		free(k);
+		free(v);
+		return -ENOMEM;
+	}
+	memcpy(k, m->key, m->klen);
+	memcpy(v, m->val, m->vlen);
+	/* a later record under the same key replaces the earlier one */
+	for (size_t i = 0; i < b->nmeta; i++) {
+		if (b->meta[i].klen == m->klen && memcmp(b->meta[i].key, k, m->klen) == 0) {
+			free(b->meta_mem[2 * i]);
+			free(b->meta_mem[2 * i + 1]);
+			b->meta_mem[2 * i] = k;
+			b->meta_mem[2 * i + 1] = v;
+			b->meta[i] = (struct store_meta_put){ k, m->klen, v, m->vlen };
+			return 0;
+		}
+	}
+	b->meta_mem[2 * b->nmeta] = k;
+	b->meta_mem[2 * b->nmeta + 1] = v;
+	b->meta[b->nmeta++] = (struct store_meta_put){ k, m->klen, v, m->vlen };
+	return 0;
+}
+
+/* Run the write hook for every record, DNS then certificates. */
+static int run_hooks(struct store_wtxn *w, const store_batch_t *b)
+{
+	store_t *s = w->s;
+	if (s->hook == NULL)
+		return 0;
+	struct store_obs *o = malloc(sizeof(*o));
+	if (o == NULL)
+		return -ENOMEM;
+	int e = 0;
+	for (size_t i = 0; i < b->nrecs && e >= 0 && w->err == 0; i++) {
+		rr_rec_obs(b, (const struct brec *)(b->arena + b->recs[i]), o);
+		e = s->hook(w, o, s->hook_ctx);
+	}
+	for (size_t i = 0; i < b->ncerts && e >= 0 && w->err == 0; i++)
+		e = s->hook(w, &b->certs[i].o, s->hook_ctx);
+	free(o);
+	return e < 0 ? e : 0;
+}
+
+size_t store_batch_budget(store_t *s)
+{
+	/* Each new record dirties about one leaf page in rr, addr and prev;
+	 * a transaction can dirty at most every leaf.  Keep it near 96 MiB. */
+	const uint64_t max_dirty = (96u << 20) / 4096;
+	store_rtxn_t *r;
+	if (store_read_begin(s, &r) != 0)
+		return 10000;
+	uint64_t leaves = 0;
+	MDB_stat ms;
+	int dbs[] = { DB_RR, DB_ADDR, DB_PREV, DB_TARGET, DB_SIGHT, DB_IPCERT };
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if (mdb_stat(r->txn, s->dbi[dbs[i]], &ms) == 0)
+			leaves += ms.ms_leaf_pages + ms.ms_branch_pages;
+	store_read_end(r);
+	if (leaves <= max_dirty)
+		return 200000;
+	return (size_t)(max_dirty / 3);
+}
+
+int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *stats)
+{
+	if (s->flags & STORE_RDONLY)
+		return -EROFS;
+	struct store_write_stats local;
+	unsigned retries = 0;
+	for (;;) {
+		memset(&local, 0, sizeof(local));
+		struct store_wtxn w = { .s = s, .st = &local };
+		int err = store_txn_begin_locked(s, 0, &w.txn);
+		if (err != 0)
+			return err;
+		w.reader = (struct store_rtxn){ .s = s, .txn = w.txn, .own = false };
+		int e = rr_put_batch(&w, b);
+		for (size_t i = 0; i < b->ncerts && e >= 0 && w.err == 0; i++)
+			e = cert_put(&w, &b->certs[i].o);
+		if (e >= 0 && w.err == 0)
+			e = run_hooks(&w, b);
+		if (e < 0 && w.err == 0) {
+			mdb_txn_abort(w.txn);
+			pthread_rwlock_unlock(&s->grow_lock);
+			return e;
+		}
+		for (size_t i = 0; i < b->nmeta && w.err == 0; i++) {
+			MDB_val k = { b->meta[i].klen, (void *)b->meta[i].key };
+			MDB_val v = { b->meta[i].vlen, (void *)b->meta[i].val };
+			w_put(&w, DB_META, &k, &v, 0);
+		}
+		int rc = w.err;
+		if (rc == 0)
+			rc = mdb_txn_commit(w.txn);
+		else
+			mdb_txn_abort(w.txn);
+		pthread_rwlock_unlock(&s->grow_lock);
+		if (rc == MDB_MAP_FULL) {
+			err = store_grow_map(s);
+			if (err != 0)
+				return err;
+			retries++;
+			continue;
+		}
+		if (rc != 0)
+			return store_lmdb_err(rc, "write batch");
+		if (store_batch_len(b) >= 10000)
+			store_drop_mapped(s);
+		if (stats != NULL) {
+			stats->dns_new += local.dns_new;
+			stats->dns_merged += local.dns_merged;
+			stats->sight_new += local.sight_new;
+			stats->sight_merged += local.sight_merged;
+			stats->certs_new += local.certs_new;
+			stats->certs_joined += local.certs_joined;
+			stats->retries += retries;
+		}
+		return 0;
+	}
+}
+
+int store_write(store_t *s, const struct store_obs *obs, size_t n,
+		const struct store_meta_put *meta, size_t nmeta,
+		struct store_write_stats *stats)
+{
+	store_batch_t *b;
+	int err = store_batch_new(&b);
+	if (err != 0)
+		return err;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		err = store_batch_add(b, &obs[i]);
+		if (err == STORE_ELIMIT) {
+			/* sensor table full: write what we have, go on */
+			err = store_write_batch(s, b, stats);
+			store_batch_reset(b);
+			if (err == 0)
+				err = store_batch_add(b, &obs[i]);
+		}
+	}
+	for (size_t i = 0; i < nmeta && err == 0; i++)
+		err = store_batch_meta(b, &meta[i]);
+	if (err == 0)
+		err = store_write_batch(s, b, stats);
+	store_batch_free(b);
+	return err;
+}

@@ -1,0 +1,203 @@
+/*
+ * test_http_unit.c - the pieces of the HTTP service that parse untrusted
+ * input or must match another renderer byte for byte: percent-decoding,
+ * --listen parsing, tokens, cursors, DNSDB name dots and times, and the
+ * fast resolution renderer against svc_rr_json.
+ */
+#include "../../service/http.c"
+#include "../../service/http_request.c"
+#include "../../service/http_response.c"
+#include "../../service/http_api.c"
+#include "../../service/http_dnsdb.c"
+#include "../../service/http_auth.c"
+
+#include "../testutil.h"
+
+static void test_pct_decode(void)
+{
+	char *s = pct_decode("a%2Fb%41", 8);
+	T_EQ_STR(s, "a/bA");
+	free(s);
+	const char *bad[] = { "%", "%2", "%zz", "a%G0", "%00", "%0a", "%7f", "\x01" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s = pct_decode(bad[i], strlen(bad[i]));
+		T_CHECK(s == NULL);
+		free(s);
+	}
+	s = pct_decode("", 0);
+	T_EQ_STR(s, "");
+	free(s);
+}
+
+static void test_listen(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool lo;
+	T_EQ_INT(svc_http_parse_listen("127.0.0.1:8080", &ss, &sl, &lo), 0);
+	T_CHECK(lo);
+	T_EQ_INT(svc_http_parse_listen("127.8.9.1:1", &ss, &sl, &lo), 0);
+	T_CHECK(lo);
+	T_EQ_INT(svc_http_parse_listen("[::1]:8080", &ss, &sl, &lo), 0);
+	T_CHECK(lo && ss.ss_family == AF_INET6);
+	T_EQ_INT(svc_http_parse_listen("0.0.0.0:80", &ss, &sl, &lo), 0);
+	T_CHECK(!lo);
+	T_EQ_INT(svc_http_parse_listen("[2001:db8::1]:80", &ss, &sl, &lo), 0);
+	T_CHECK(!lo);
+	T_EQ_INT(svc_http_parse_listen("localhost:80", &ss, &sl, &lo), 0);
+	T_CHECK(lo);
+	const char *bad[] = { "", "8080", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "[::1]8080",
+			      "[::1", "host.example:80", "1.2.3.4:-1", "::1:80" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		T_CHECK(svc_http_parse_listen(bad[i], &ss, &sl, &lo) != 0);
+}
+
+static void test_tokens(void)
+{
+	const char *d = t_tmpdir();
+	char path[300], msg[256];
+	snprintf(path, sizeof(path), "%s/tokens", d);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "# c\n\n  rrrrrrrrrrrrrrrr read a\nwwwwwwwwwwwwwwww\twrite\naaaaaaaaaaaaaaaa admin x\n");
+	fclose(f);
+	chmod(path, 0600);
+	struct svc_tokens *t = NULL;
+	T_EQ_INT(svc_tokens_load(path, &t, msg, sizeof(msg)), 0);
+	T_EQ_INT(svc_tokens_count(t), 3);
+	T_EQ_INT(svc_tokens_check(t, "rrrrrrrrrrrrrrrr", 16), SVC_ROLE_READ);
+	T_EQ_INT(svc_tokens_check(t, "wwwwwwwwwwwwwwww", 16), SVC_ROLE_WRITE);
+	T_EQ_INT(svc_tokens_check(t, "aaaaaaaaaaaaaaaa", 16), SVC_ROLE_ADMIN);
+	T_EQ_INT(svc_tokens_check(t, "aaaaaaaaaaaaaaa", 15), SVC_ROLE_NONE);
+	T_EQ_INT(svc_tokens_check(t, "", 0), SVC_ROLE_NONE);
+	svc_tokens_free(t);
+	const char *bad[] = { "short read\n", "rrrrrrrrrrrrrrrr\n", "rrrrrrrrrrrrrrrr root\n",
+			      "rrrrrrrrrrrrrrrr read a b\n", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = fopen(path, "w");
+		fputs(bad[i], f);
+		fclose(f);
+		t = NULL;
+		T_CHECK(svc_tokens_load(path, &t, msg, sizeof(msg)) != 0);
+		T_CHECK(t == NULL);
+	}
+}
+
+static void test_cursor(void)
+{
+	struct svc_lookup_req a = { .kind = SVC_LOOKUP_DOMAIN, .value = "www.example.com" };
+	store_fence_init(&a.fence);
+	struct svc_lookup_req b = a;
+	b.value = "other.example.com";
+	char c[32];
+	uint64_t off = 0;
+	cursor_make(&a, 123456789012ull, c);
+	T_EQ_INT(strlen(c), 22);
+	T_EQ_INT(cursor_parse(&a, c, &off), 0);
+	T_EQ_INT(off, 123456789012ull);
+	T_EQ_INT(cursor_parse(&b, c, &off), -2);
+	struct svc_lookup_req f = a;
+	f.fence.since = 5;
+	T_EQ_INT(cursor_parse(&f, c, &off), -2);
+	T_EQ_INT(cursor_parse(&a, "AAAA", &off), -1);
+	T_EQ_INT(cursor_parse(&a, "!!!!!!!!!!!!!!!!!!!!!!", &off), -1);
+}
+
+static void test_dnsdb(void)
+{
+	char out[512];
+	rdata_dotted(STORE_RR_CNAME, "www.example.com", out, sizeof(out));
+	T_EQ_STR(out, "www.example.com.");
+	rdata_dotted(STORE_RR_MX, "10 mx.example.com", out, sizeof(out));
+	T_EQ_STR(out, "10 mx.example.com.");
+	rdata_dotted(STORE_RR_SRV, "0 5 5060 sip.example.com", out, sizeof(out));
+	T_EQ_STR(out, "0 5 5060 sip.example.com.");
+	rdata_dotted(STORE_RR_SOA, "ns.example.com host.example.com 1 2 3 4 5", out, sizeof(out));
+	T_EQ_STR(out, "ns.example.com. host.example.com. 1 2 3 4 5");
+	rdata_dotted(STORE_RR_NS, "ns1.example.com.", out, sizeof(out));
+	T_EQ_STR(out, "ns1.example.com.");
+	rdata_dotted(STORE_RR_A, "192.0.2.1", out, sizeof(out));
+	T_EQ_STR(out, "192.0.2.1");
+	rdata_dotted(STORE_RR_TXT, "v=spf1 -all", out, sizeof(out));
+	T_EQ_STR(out, "v=spf1 -all");
+	name_dotted("example.com", out, sizeof(out));
+	T_EQ_STR(out, "example.com.");
+	int64_t t;
+	T_EQ_INT(dnsdb_time("1700000000", &t), 0);
+	T_EQ_INT(t, 1700000000);
+	T_EQ_INT(dnsdb_time("-60", &t), 0);
+	T_CHECK(t <= (int64_t)time(NULL) - 60 && t > (int64_t)time(NULL) - 70);
+	T_CHECK(dnsdb_time("soon", &t) != 0);
+	T_CHECK(dnsdb_time("-", &t) != 0);
+}
+
+static void check_rr_text(const struct store_rr *rr)
+{
+	char buf[4096];
+	json_t *o = svc_rr_json(rr);
+	char *want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int n = svc_rr_text(rr, buf, sizeof(buf));
+	T_CHECK(n > 0);
+	if (n > 0) {
+		buf[n] = '\0';
+		T_EQ_STR(buf, want);
+	}
+	free(want);
+	json_decref(o);
+}
+
+static void test_rr_text(void)
+{
+	struct store_rr rr = { .rrname = "www.example.com", .rrtype = 1, .rdata = "192.0.2.1",
+			       .time_first = 1700000000, .time_last = 1700003600, .count = 3,
+			       .bailiwick = "" };
+	check_rr_text(&rr);
+	rr.bailiwick = "example.com";
+	rr.nsensors = 2;
+	rr.sensors[0] = "s1";
+	rr.sensors[1] = "sensor \"two\" \\ x";
+	rr.sensors_more = 7;
+	check_rr_text(&rr);
+	rr.rrtype = 16;
+	rr.rdata = "\"v=spf1 include:_spf.example.com ~all\"";
+	rr.time_first = -5;
+	rr.count = 0;
+	check_rr_text(&rr);
+	rr.rrtype = 65534;
+	check_rr_text(&rr);
+	/* the general renderer's cases: non-ASCII, control bytes, no room */
+	char buf[4096];
+	rr.rdata = "caf\xc3\xa9";
+	T_EQ_INT(svc_rr_text(&rr, buf, sizeof(buf)), -1);
+	rr.rdata = "a\tb";
+	T_EQ_INT(svc_rr_text(&rr, buf, sizeof(buf)), -1);
+	rr.rdata = "x";
+	T_EQ_INT(svc_rr_text(&rr, buf, 20), -1);
+}
+
+static void test_buf(void)
+{
+	struct svc_buf b;
+	svc_buf_init(&b, 10);
+	T_EQ_INT(svc_buf_add(&b, "12345", 5), 0);
+	T_EQ_INT(svc_buf_add(&b, "123456", 6), -E2BIG);
+	T_EQ_INT(b.len, 5);
+	T_EQ_INT(svc_buf_add(&b, "12345", 5), 0);
+	T_EQ_STR(b.p, "1234512345");
+	size_t n;
+	char *p = svc_buf_take(&b, &n);
+	T_EQ_INT(n, 10);
+	free(p);
+	svc_buf_free(&b);
+}
+
+int main(void)
+{
+	test_pct_decode();
+	test_listen();
+	test_tokens();
+	test_cursor();
+	test_dnsdb();
+	test_rr_text();
+	test_buf();
+	return t_done();
+}
