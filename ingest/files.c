@@ -8,11 +8,59 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "ingest_internal.h"
 
 #define READ_CHUNK (256 * 1024)
+
+#define CERTFILE_MAX (64u << 20) /* a certificate file read whole */
+
+/* A PEM/DER certificate file: read it whole (bounded), then parse. */
+static int ingest_one_certfile(ingest_stream_t *st, gzFile gz, const char *name,
+			       const char *first, size_t nfirst, struct ingest_summary *sum)
+{
+	size_t cap = nfirst + READ_CHUNK, len = nfirst;
+	uint8_t *all = malloc(cap);
+	if (all == NULL) {
+		gzclose(gz);
+		return -ENOMEM;
+	}
+	memcpy(all, first, nfirst);
+	for (;;) {
+		if (len == cap) {
+			if (cap >= CERTFILE_MAX) {
+				fprintf(stderr, "infrapivot: %s: a certificate file larger than %u "
+						"bytes: not read\n", name, CERTFILE_MAX);
+				sum->unreadable++;
+				free(all);
+				gzclose(gz);
+				return 0;
+			}
+			uint8_t *na = realloc(all, cap * 2);
+			if (na == NULL) {
+				free(all);
+				gzclose(gz);
+				return -ENOMEM;
+			}
+			all = na;
+			cap *= 2;
+		}
+		int n = gzread(gz, all + len, (unsigned)(cap - len));
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	gzclose(gz);
+	struct stat sb;
+	int64_t mtime = (int64_t)time(NULL);
+	if (strcmp(name, "<stdin>") != 0 && stat(name, &sb) == 0)
+		mtime = (int64_t)sb.st_mtime;
+	int err = ingest_certfile(st, name, all, len, mtime);
+	free(all);
+	return err;
+}
 
 static int ingest_one(ingest_stream_t *st, const char *path, struct ingest_summary *sum,
 		      char *buf)
@@ -37,10 +85,20 @@ static int ingest_one(ingest_stream_t *st, const char *path, struct ingest_summa
 	/* a .gz file's size is compressed bytes: progress then counts the
 	 * compressed offset */
 	bool compressed = !gzdirect(gz);
-	ingest_stream_begin(st, is_stdin ? "<stdin>" : path, NULL, compressed ? 0 : size);
+	const char *name = is_stdin ? "<stdin>" : path;
+	int first = gzread(gz, buf, READ_CHUNK);
+	const char *fmt = ingest_stream_format(st);
+	if (first > 0 && (strcmp(fmt, "x509") == 0 ||
+			  (strcmp(fmt, "auto") == 0 &&
+			   ingest_certfile_detect((const uint8_t *)buf, (size_t)first))))
+		return ingest_one_certfile(st, gz, name, buf, (size_t)first, sum);
+	ingest_stream_begin(st, name, NULL, compressed ? 0 : size);
 	int err = 0;
 	for (;;) {
-		int n = gzread(gz, buf, READ_CHUNK);
+		int n = first;
+		first = -2;
+		if (n == -2)
+			n = gzread(gz, buf, READ_CHUNK);
 		if (n < 0) {
 			int zerr;
 			const char *msg = gzerror(gz, &zerr);

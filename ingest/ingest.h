@@ -9,6 +9,7 @@
 #ifndef INFRAPIVOT_INGEST_H
 #define INFRAPIVOT_INGEST_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,11 @@ struct ingest_opts {
 	/* passivedns settings (NULL = sensor defaults "||", "SMcsCQTAtn") */
 	const char *pdns_delimiter;
 	const char *pdns_fields;
+	/* certificate files (PEM/DER): also a sighting on cert_ip:cert_port
+	 * at the file's modification time (NULL = metadata only) */
+	const char *cert_ip;
+	uint16_t cert_port; /* 0 = 443 */
+	bool dry_run;       /* parse and count, write nothing (store may be NULL) */
 };
 void ingest_opts_init(struct ingest_opts *o);
 
@@ -42,6 +48,7 @@ struct ingest_summary {
 	uint64_t accepted; /* lines that produced records or were valid */
 	uint64_t rejected;
 	uint64_t skipped;  /* valid lines with nothing to record (other event types, NXDOMAIN...) */
+	uint64_t rdata_skipped; /* answers not recorded (RRSIG, TXT... in Zeek dns.log) */
 	uint64_t records;  /* observations written */
 	uint64_t bytes;
 	uint64_t unreadable; /* inputs that could not be read at all */
@@ -71,15 +78,138 @@ int ingest_stream_finish(ingest_stream_t *st, struct ingest_summary *sum);
 void ingest_stream_free(ingest_stream_t *st);
 /* Current line number of the input (lines begun). */
 uint64_t ingest_stream_line(const ingest_stream_t *st);
+/* Largest time_last of every observation accepted by this stream so far
+ * (feed checkpoints); -1 when none. */
+int64_t ingest_stream_newest(const ingest_stream_t *st);
+/* Continue the line numbering of the current input from n (a resumed
+ * follow).  */
+void ingest_stream_set_line(ingest_stream_t *st, uint64_t n);
+/* With manual set, full batches are not written on their own: the caller
+ * commits (follow mode, so records and position share a transaction). */
+void ingest_stream_set_manual(ingest_stream_t *st, bool manual);
+/* Observations parsed and not yet handed to the writer. */
+size_t ingest_stream_pending(const ingest_stream_t *st);
 
 /* Ingest files (a path of "-" is stdin; directories walk their files;
  * ".gz" is decompressed).  Fills sum; returns 0 or a fatal store error. */
 int ingest_files(store_t *s, char *const *paths, int n, const struct ingest_opts *o,
 		 struct ingest_summary *sum);
 
+/* Ingest a whole certificate file already in memory: one PEM block or
+ * more, or one DER certificate.  mtime is the sighting time with
+ * opts cert_ip.  Counts one line per certificate.  Returns 0 or a fatal
+ * store error. */
+int ingest_certfile(ingest_stream_t *st, const char *name, const uint8_t *buf, size_t len,
+		    int64_t mtime);
+/* True when buf starts like a certificate file (PEM or DER). */
+bool ingest_certfile_detect(const uint8_t *buf, size_t len);
+/* A passivedns field string the parser understands. */
+bool ingest_pdns_fields_valid(const char *fields);
+
+/* ---- follow mode (ingest/follow.c) ---------------------------------- */
+struct ingest_follow_opts {
+	unsigned poll_ms;        /* idle poll interval (200) */
+	unsigned commit_ms;      /* longest time between commits while busy (1000) */
+	unsigned exit_idle_ms;   /* stop after this long without new data; 0 = never */
+	volatile sig_atomic_t *stop; /* set (by a signal handler) to stop; may be NULL */
+};
+void ingest_follow_opts_init(struct ingest_follow_opts *fo);
+/* Follow path like tail -F: read appended lines, survive rotation and
+ * truncation, and keep the position (device, inode, offset, line) in the
+ * store's meta record 'F'+absolute path, committed in the same
+ * transaction as the records, so a restart resumes exactly.  Returns 0
+ * when stopped, or a fatal error (an unreadable path at start, store). */
+int ingest_follow(store_t *s, const char *path, const struct ingest_opts *o,
+		  const struct ingest_follow_opts *fo, struct ingest_summary *sum);
+
 /* Known format names, for --help and validation. */
 bool ingest_format_known(const char *name);
 const char *ingest_format_list(void);
+
+/* ---- SAF, DNSDB's streaming framing (ingest/saf.c) ----------------- */
+enum { INGEST_SAF_NONE = 0, INGEST_SAF_BEGIN, INGEST_SAF_ONGOING, INGEST_SAF_SUCCEEDED,
+       INGEST_SAF_LIMITED, INGEST_SAF_FAILED, INGEST_SAF_UNKNOWN };
+/* Classify one line: INGEST_SAF_NONE when it is no {"cond":...} object,
+ * else the condition (INGEST_SAF_UNKNOWN for a name we do not know); its
+ * "msg" goes into msg (truncated to msgcap). */
+int ingest_saf_cond(const char *line, size_t len, char *msg, size_t msgcap);
+
+/* ---- pulling feeds over HTTP(S) (ingest/pull.c) --------------------- */
+/* Project error codes of the puller (returned negated like store codes). */
+enum {
+	INGEST_EHTTP = -1100,      /* the server answered with an error status */
+	INGEST_ETRANSFER = -1101,  /* connection, TLS or timeout failure */
+	INGEST_ETOOBIG = -1102,    /* response larger than max_bytes */
+	INGEST_ETRUNCATED = -1103, /* SAF stream without succeeded/limited */
+	INGEST_ESAFFAILED = -1104, /* SAF stream ended with "failed" */
+	INGEST_ESTOPPED = -1105,   /* interrupted (signal) */
+};
+
+struct ingest_pull_opts {
+	const char *url;
+	const char *format;         /* passed to the stream ("auto" allowed) */
+	const char *const *headers; /* "Name: value" lines; NULL-terminated or NULL */
+	const char *userpwd;        /* "user:password" for basic auth; NULL */
+	const char *cacert;         /* CA bundle file; NULL = system default */
+	bool insecure;              /* do not verify the server's certificate */
+	long connect_timeout;       /* seconds, 0 = 30 */
+	long timeout;               /* seconds for the whole transfer, 0 = none */
+	uint64_t max_bytes;         /* largest body accepted (decoded), 0 = none */
+	const char *checkpoint;     /* feed name for the checkpoint, NULL = none */
+	const char *since_param;    /* URL parameter for the checkpoint */
+	const char *spool_dir;      /* where the body is spooled; NULL = $TMPDIR|/tmp */
+	volatile const int *stop;   /* set non-zero (signal) to abort; NULL */
+};
+
+struct ingest_pull_result {
+	long http_status;         /* 0 when no response */
+	int curl_code;            /* CURLcode of the transfer */
+	double retry_after;       /* seconds from Retry-After, -1 when absent */
+	int saf_cond;             /* INGEST_SAF_* of the last condition line */
+	char msg[512];            /* what went wrong (or the SAF limited msg) */
+	uint64_t body_bytes;
+	int64_t since;            /* checkpoint used for this pull, -1 none */
+	int64_t checkpoint;       /* checkpoint after this pull, -1 none */
+	struct ingest_summary sum;
+};
+
+/* One pull: download url into a spool file (the body never sits in
+ * memory), and only when the response is complete and successful (2xx,
+ * whole body, SAF ending in succeeded/limited) parse it into the store and
+ * commit the checkpoint with the last batch.  A failed pull writes
+ * nothing.  Returns 0, a store error, or an INGEST_E* code with r->msg. */
+int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct ingest_opts *o,
+		struct ingest_pull_result *r);
+/* True when a failed pull is worth retrying (5xx, 429, 408, transfer
+ * errors but certificate verification and bad URLs, truncated streams). */
+bool ingest_pull_retryable(int err, const struct ingest_pull_result *r);
+/* Read checkpoint `name` (-1 when none).  Returns 0 or a store error. */
+int ingest_pull_checkpoint_get(store_t *s, const char *name, int64_t *out);
+/* Message for an INGEST_E* code (store codes go to store_strerror). */
+const char *ingest_strerror(int err);
+
+/* ---- active TLS probe (ingest/probe.c) ------------------------------ */
+struct ingest_probe_result {
+	uint8_t ip[16];
+	char ip_text[STORE_ADDR_BUF];
+	uint16_t port;
+	char sni[STORE_NAME_BUF];      /* "" when none was sent */
+	char tls_version[32];
+	char cipher[96];
+	struct store_cert_meta leaf;   /* leaf.der malloc'd */
+	struct store_cert_meta *chain; /* certificates after the leaf, malloc'd */
+	size_t nchain;
+	int64_t time;                  /* when the handshake finished */
+	char error[512];               /* "" on success */
+};
+/* Connect to ip:port (sockaddr from getaddrinfo), send sni when not NULL
+ * or empty, accept any certificate and fill r.  timeout_ms bounds the
+ * connect and the handshake each.  Returns 0 or -1 with r->error set.
+ * Free r with ingest_probe_result_free().  Thread-safe; the process
+ * should ignore SIGPIPE (a peer may close mid-handshake). */
+int ingest_probe(const void *sa, size_t salen, const char *sni, int timeout_ms,
+		 struct ingest_probe_result *r);
+void ingest_probe_result_free(struct ingest_probe_result *r);
 
 /* ---- X.509 (ingest/x509.c) ----------------------------------------- */
 /* Fill m from a DER certificate: both hashes, subject, issuer, serial,

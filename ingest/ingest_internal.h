@@ -49,10 +49,29 @@ struct store_cert_meta *ingest_meta_new(struct ingest_ctx *c);
 int ingest_reject(struct ingest_ctx *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Run fn as one "line" of the current input numbered lineno: slots it
+ * claims are released when it returns INGEST_REJECT, and it is counted
+ * as accepted, skipped or rejected like a line.  For whole-file formats. */
+int ingest_stream_unit(ingest_stream_t *st, uint64_t lineno, const char *text,
+		       int (*fn)(struct ingest_ctx *c, void *arg), void *arg);
+
+/* Free the formats' per-run states (the Zeek file-id join): what comes
+ * next is a new run.  Call between inputs only. */
+void ingest_stream_reset_runs(ingest_stream_t *st);
+
+/* The stream's --format ("auto" when detecting). */
+const char *ingest_stream_format(const ingest_stream_t *st);
+
 /* Helpers shared by the JSON formats (ingest/jsonutil.c). */
 /* A time from a JSON number (epoch, fraction allowed) or a string
  * (epoch or ISO 8601).  Returns 0 or STORE_EBADTIME. */
 int ingest_json_time(json_t *v, int64_t *out);
+/* Epoch seconds as text: digits with an optional fraction (dropped), at
+ * most 2^32-1.  Returns 0 or STORE_EBADTIME. */
+int ingest_epoch_parse(const char *s, size_t n, int64_t *out);
+/* Count answers a line could not record (rdata of a type we cannot tell
+ * or do not keep); shown in the summary. */
+void ingest_note_rdata_skipped(struct ingest_ctx *c, uint64_t n);
 /* Fill a DNS observation: name, type and rdata normalised; returns 0
  * or a store error code with c->reason filled. */
 int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrname,

@@ -36,6 +36,30 @@ int ingest_json_time(json_t *v, int64_t *out)
 	return STORE_EBADTIME;
 }
 
+int ingest_epoch_parse(const char *s, size_t n, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i = 0;
+	if (n == 0 || s[0] < '0' || s[0] > '9')
+		return STORE_EBADTIME;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		v = v * 10 + (s[i] - '0');
+		if (v > (int64_t)UINT32_MAX)
+			return STORE_EBADTIME;
+	}
+	if (i < n && s[i] == '.') {
+		i++;
+		if (i == n)
+			return STORE_EBADTIME;
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+	}
+	if (i != n)
+		return STORE_EBADTIME;
+	*out = v;
+	return 0;
+}
+
 int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrname,
 		    size_t rrname_len, uint16_t rrtype, const char *rdata, size_t rdata_len)
 {

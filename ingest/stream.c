@@ -58,9 +58,11 @@ struct ingest_stream {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct ingest_summary sum;
+	int64_t newest; /* largest time_last of the accepted lines; -1 none */
 	struct timespec t0;
 	double last_progress;
 	bool progress_shown;
+	bool manual;
 };
 
 static double now_s(void)
@@ -93,8 +95,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&st->mu);
 		struct store_write_stats ws = { 0 };
 		int err = 0;
-		size_t budget = 0;
-		if (fatal == 0) {
+		size_t budget = st->budget;
+		if (fatal == 0 && !st->opts.dry_run) {
 			err = store_write_batch(st->store, wb->sb, &ws);
 			budget = st->opts.batch ? st->opts.batch : store_batch_budget(st->store);
 		}
@@ -130,11 +132,12 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
 		return -ENOMEM;
 	st->store = s;
 	st->opts = *o;
+	st->newest = -1;
 	if (st->opts.max_line == 0)
 		st->opts.max_line = 1 << 20;
 	if (st->opts.format == NULL)
 		st->opts.format = "auto";
-	if (strcmp(st->opts.format, "auto") != 0) {
+	if (strcmp(st->opts.format, "auto") != 0 && strcmp(st->opts.format, "x509") != 0) {
 		st->default_fmt = ingest_format_find(st->opts.format);
 		if (st->default_fmt == NULL) {
 			free(st);
@@ -236,6 +239,11 @@ struct store_cert_meta *ingest_meta_new(struct ingest_ctx *c)
 	return m;
 }
 
+void ingest_note_rdata_skipped(struct ingest_ctx *c, uint64_t n)
+{
+	c->st->sum.rdata_skipped += n;
+}
+
 int ingest_reject(struct ingest_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -330,6 +338,32 @@ static int add_line(struct ingest_stream *st)
 	return 0;
 }
 
+/* Count a parsed line (or unit), move its observations into the batch
+ * or report why it is rejected, and hand a full batch to the writer. */
+static void line_done(struct ingest_stream *st, int r, const char *text, size_t len)
+{
+	struct ingest_ctx *c = &st->ctx;
+	st->sum.lines++;
+	if (r != INGEST_REJECT && st->nlobs > 0 && add_line(st) != 0)
+		r = INGEST_REJECT;
+	free_line_metas(st); /* the batch holds its own copies */
+	if (r == INGEST_REJECT) {
+		if (c->reason[0] == '\0')
+			snprintf(c->reason, sizeof(c->reason), "invalid line");
+		report_reject(st, text, len);
+		return;
+	}
+	if (r == INGEST_SKIP)
+		st->sum.skipped++;
+	else
+		st->sum.accepted++;
+	for (size_t i = 0; i < st->nlobs; i++)
+		if (st->lobs[i].time_last > st->newest)
+			st->newest = st->lobs[i].time_last;
+	if (!st->manual && store_batch_len(st->cur->sb) >= st->budget)
+		hand_over(st);
+}
+
 static void process_line(struct ingest_stream *st, char *line, size_t len)
 {
 	struct ingest_ctx *c = &st->ctx;
@@ -361,22 +395,51 @@ static void process_line(struct ingest_stream *st, char *line, size_t len)
 		free_line_metas(st);
 		return;
 	}
-	st->sum.lines++;
-	if (r != INGEST_REJECT && st->nlobs > 0 && add_line(st) != 0)
-		r = INGEST_REJECT;
-	free_line_metas(st); /* the batch holds its own copies */
-	if (r == INGEST_REJECT) {
-		if (c->reason[0] == '\0')
-			snprintf(c->reason, sizeof(c->reason), "invalid line");
-		report_reject(st, line, len);
-		return;
+	line_done(st, r, line, len);
+}
+
+int ingest_stream_unit(ingest_stream_t *st, uint64_t lineno, const char *text,
+		       int (*fn)(struct ingest_ctx *c, void *arg), void *arg)
+{
+	struct ingest_ctx *c = &st->ctx;
+	c->line = lineno;
+	st->nlobs = 0;
+	c->reason[0] = '\0';
+	int r = fn(c, arg);
+	line_done(st, r, text, strlen(text));
+	return st->fatal;
+}
+
+const char *ingest_stream_format(const ingest_stream_t *st)
+{
+	return st->opts.format;
+}
+
+void ingest_stream_reset_runs(ingest_stream_t *st)
+{
+	for (unsigned i = 0; i < sizeof(st->runs) / sizeof(st->runs[0]); i++) {
+		if (st->runs[i].fmt != NULL && st->runs[i].fmt->run_state_free != NULL &&
+		    st->runs[i].state != NULL)
+			st->runs[i].fmt->run_state_free(st->runs[i].state);
+		st->runs[i].fmt = NULL;
+		st->runs[i].state = NULL;
 	}
-	if (r == INGEST_SKIP)
-		st->sum.skipped++;
-	else
-		st->sum.accepted++;
-	if (store_batch_len(st->cur->sb) >= st->budget)
-		hand_over(st);
+	st->ctx.run_state = NULL;
+}
+
+void ingest_stream_set_line(ingest_stream_t *st, uint64_t n)
+{
+	st->ctx.line = n;
+}
+
+void ingest_stream_set_manual(ingest_stream_t *st, bool manual)
+{
+	st->manual = manual;
+}
+
+size_t ingest_stream_pending(const ingest_stream_t *st)
+{
+	return store_batch_len(st->cur->sb);
 }
 
 int ingest_stream_begin(ingest_stream_t *st, const char *name, const char *format,
@@ -514,6 +577,11 @@ int ingest_stream_end(ingest_stream_t *st)
 uint64_t ingest_stream_line(const ingest_stream_t *st)
 {
 	return st->ctx.line;
+}
+
+int64_t ingest_stream_newest(const ingest_stream_t *st)
+{
+	return st->newest;
 }
 
 int ingest_stream_commit(ingest_stream_t *st, const struct store_meta_put *meta, size_t nmeta)

@@ -389,23 +389,6 @@ static int cb_cert_sight(const struct store_sighting *s, void *ctx)
 	return 0;
 }
 
-/* The CN of "CN=x, O=y", "CN=x,O=y" or "/O=y/CN=x" (as the store indexes it). */
-static bool subject_cn(const char *s, const char **cn, size_t *cnl)
-{
-	size_t n = strlen(s);
-	for (size_t i = 0; i + 3 <= n; i++) {
-		bool at_start = i == 0 || s[i - 1] == ',' || s[i - 1] == '/' || s[i - 1] == ' ';
-		if (at_start && memcmp(s + i, "CN=", 3) == 0) {
-			size_t j = i + 3;
-			while (j < n && s[j] != ',' && s[j] != '/')
-				j++;
-			*cn = s + i + 3;
-			*cnl = j - i - 3;
-			return *cnl > 0;
-		}
-	}
-	return false;
-}
 
 static int san_cand(struct pivot_run *x, const char *name, size_t len, int64_t nb, int64_t na)
 {
@@ -451,7 +434,7 @@ int pivot_walk_cert(struct pivot_run *x, const struct pivot_xnode *xn)
 	}
 	const char *cn;
 	size_t cnl;
-	if (subject_cn(ci.subject, &cn, &cnl)) {
+	if (store_subject_cn(ci.subject, strlen(ci.subject), &cn, &cnl)) {
 		err = san_cand(x, cn, cnl, ci.not_before, ci.not_after);
 		if (err != 0)
 			return err == STORE_STOP ? 0 : err;

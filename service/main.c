@@ -14,6 +14,8 @@ static const struct {
 	{ "ingest", svc_cmd_ingest, "record sightings from sensor logs, COF and certificate lines" },
 	{ "lookup", svc_cmd_lookup, "what the store knows of a domain, an IP/prefix or a certificate" },
 	{ "pivot", svc_cmd_pivot, "expand a domain, IP or certificate into the infrastructure behind it" },
+	{ "pull", svc_cmd_pull, "fetch a passive DNS feed over HTTP(S) (COF, DNSDB SAF, ...)" },
+	{ "probe", svc_cmd_probe, "connect to HOST[:PORT] with TLS and record its certificate" },
 	{ "stats", svc_cmd_stats, "counts of every kind of record and the database size" },
 	{ "compact", svc_cmd_compact, "write a compacted copy of the database" },
 	{ "watchlist", svc_cmd_watchlist, "pivot results for sensors: expiry, provenance, standing pivots, exports" },

@@ -292,7 +292,7 @@ size_t store_batch_budget(store_t *s)
 			leaves += ms.ms_leaf_pages + ms.ms_branch_pages;
 	store_read_end(r);
 	if (leaves <= max_dirty)
-		return 200000;
+		return 100000;
 	return (size_t)(max_dirty / 3);
 }
 

@@ -186,22 +186,6 @@ static void namecert_op(struct store_wtxn *w, const char *name, size_t nlen,
 		w_put(w, DB_NAMECERT, &k, &v, MDB_NODUPDATA);
 }
 
-/* The CN of a subject in either "CN=x, O=y", "CN=x,O=y" or "/O=y/CN=x". */
-static bool subject_cn(const uint8_t *s, size_t n, const char **cn, size_t *cnl)
-{
-	for (size_t i = 0; i + 3 <= n; i++) {
-		bool at_start = i == 0 || s[i - 1] == ',' || s[i - 1] == '/' || s[i - 1] == ' ';
-		if (at_start && memcmp(s + i, "CN=", 3) == 0) {
-			size_t j = i + 3;
-			while (j < n && s[j] != ',' && s[j] != '/')
-				j++;
-			*cn = (const char *)s + i + 3;
-			*cnl = j - i - 3;
-			return *cnl > 0;
-		}
-	}
-	return false;
-}
 
 static void index_san(struct store_wtxn *w, const struct certval *c,
 		      const uint8_t ref[SCHEMA_CERTREF_LEN], bool del)
@@ -219,7 +203,7 @@ static void index_san(struct store_wtxn *w, const struct certval *c,
 	}
 	const char *cn;
 	size_t cnl;
-	if (subject_cn(c->str[0], c->len[0], &cn, &cnl))
+	if (store_subject_cn((const char *)c->str[0], c->len[0], &cn, &cnl))
 		namecert_op(w, cn, cnl, ref, STORE_NC_SAN, del);
 }
 
@@ -756,12 +740,7 @@ int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 	if (plen > 128)
 		return STORE_EBADADDR;
 	uint8_t lo[16], hi[16];
-	memcpy(lo, addr, 16);
-	memcpy(hi, addr, 16);
-	for (unsigned bit = plen; bit < 128; bit++) {
-		lo[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
-		hi[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
-	}
+	store_prefix_bounds(addr, plen, lo, hi);
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_IPCERT], &c);
 	if (rc != 0)

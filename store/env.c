@@ -3,6 +3,7 @@
  * read transactions, meta records, stats and compaction.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,11 @@ int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
 		free(s);
 		return err;
 	}
+	char rp[PATH_MAX];
+	char df[PATH_MAX + 16];
+	snprintf(df, sizeof(df), "%s/data.mdb", dir);
+	if (realpath(df, rp) != NULL)
+		snprintf(s->datafile, sizeof(s->datafile), "%s", rp);
 	/* adopt the size recorded in the file when it is larger */
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
@@ -264,10 +270,21 @@ int store_grow_map(store_t *s)
 	return store_lmdb_err(rc, "grow map");
 }
 
+/* Every so many operations of a write transaction, drop the map's pages
+ * from our RSS (store_drop_mapped): bulk writes walk in key order, so the
+ * pages behind the walk are rarely needed again. */
+#define DROP_EVERY 16384
+static inline void w_count(struct store_wtxn *w)
+{
+	if (++w->ops % DROP_EVERY == 0)
+		store_drop_mapped(w->s);
+}
+
 void w_put(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v, unsigned flags)
 {
 	if (w->err != 0)
 		return;
+	w_count(w);
 	int rc = mdb_put(w->txn, w->s->dbi[db], k, v, flags);
 	if (rc == MDB_KEYEXIST && (flags & (MDB_NODUPDATA | MDB_NOOVERWRITE)))
 		return;
@@ -279,6 +296,7 @@ int w_get(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v)
 {
 	if (w->err != 0)
 		return STORE_ENOTFOUND;
+	w_count(w);
 	int rc = mdb_get(w->txn, w->s->dbi[db], k, v);
 	if (rc == MDB_NOTFOUND)
 		return STORE_ENOTFOUND;
@@ -386,16 +404,30 @@ void store_read_end(store_rtxn_t *r)
 void store_drop_mapped(store_t *s)
 {
 	/* Pages of the map this process touched count in its RSS although
-	 * they are only page cache.  After a bulk write, drop them from our
-	 * page tables (the page cache keeps them); readers fault them back
-	 * in.  Keeps a large ingest's RSS independent of the database size. */
-	MDB_envinfo info;
-	MDB_stat ms;
-	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &ms) != 0)
+	 * they are only page cache.  During and after a bulk write, drop them
+	 * from our page tables (the page cache keeps them, pointers into the
+	 * map stay valid and fault them back in).  Keeps a large ingest's RSS
+	 * independent of the database size.  LMDB does not expose the map's
+	 * address (me_mapaddr is only set with MDB_FIXEDMAP), so find the
+	 * mapping of data.mdb in /proc/self/maps. */
+	if (s->datafile[0] == '\0')
 		return;
-	size_t used = (size_t)(info.me_last_pgno + 1) * ms.ms_psize;
-	if (info.me_mapaddr != NULL && used > 0)
-		madvise(info.me_mapaddr, used, MADV_DONTNEED);
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (f == NULL)
+		return;
+	char line[4096 + 128];
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *path = strchr(line, '/');
+		if (path == NULL)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		if (strcmp(path, s->datafile) != 0)
+			continue;
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && hi > lo)
+			madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	fclose(f);
 }
 
 /* ---- sensors ------------------------------------------------------------ */

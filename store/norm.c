@@ -490,3 +490,29 @@ bool store_fence_match(const struct store_fence *f, int64_t tf, int64_t tl)
 	return tf >= f->first_after && tf <= f->first_before && tl >= f->last_after &&
 	       tl <= f->last_before && tl >= f->since && tf <= f->until;
 }
+
+bool store_subject_cn(const char *s, size_t n, const char **cn, size_t *cnl)
+{
+	for (size_t i = 0; i + 3 <= n; i++) {
+		bool at_start = i == 0 || s[i - 1] == ',' || s[i - 1] == '/' || s[i - 1] == ' ';
+		if (at_start && memcmp(s + i, "CN=", 3) == 0) {
+			size_t j = i + 3;
+			while (j < n && s[j] != ',' && s[j] != '/')
+				j++;
+			*cn = s + i + 3;
+			*cnl = j - i - 3;
+			return *cnl > 0;
+		}
+	}
+	return false;
+}
+
+void store_prefix_bounds(const uint8_t addr[16], unsigned plen, uint8_t lo[16], uint8_t hi[16])
+{
+	memcpy(lo, addr, 16);
+	memcpy(hi, addr, 16);
+	for (unsigned bit = plen; bit < 128; bit++) {
+		lo[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		hi[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
+	}
+}

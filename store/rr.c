@@ -574,12 +574,7 @@ int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 	if (plen > 128)
 		return STORE_EBADADDR;
 	uint8_t lo[16], hi[16];
-	memcpy(lo, addr, 16);
-	memcpy(hi, addr, 16);
-	for (unsigned bit = plen; bit < 128; bit++) {
-		lo[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
-		hi[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
-	}
+	store_prefix_bounds(addr, plen, lo, hi);
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_ADDR], &c);
 	if (rc != 0)

@@ -65,6 +65,12 @@ bool store_addr_is_v4(const uint8_t a[16]);
 /* Canonical text (dotted quad, RFC 5952 for IPv6) into out[STORE_ADDR_BUF]. */
 void store_addr_format(const uint8_t a[16], char *out);
 
+/* The first and last address of addr/plen (plen on the 128-bit scale). */
+void store_prefix_bounds(const uint8_t addr[16], unsigned plen, uint8_t lo[16], uint8_t hi[16]);
+/* The CN of a certificate subject written "CN=x, O=y", "CN=x,O=y" or
+ * "/O=y/CN=x" (n bytes, not necessarily NUL-terminated). */
+bool store_subject_cn(const char *s, size_t n, const char **cn, size_t *cnl);
+
 /* Parse 40 or 64 hex digits, colons allowed between octets, any case.
  * *hlen receives 20 or 32.  Returns 0 or STORE_EBADHASH. */
 int store_hash_parse(const char *in, size_t len, uint8_t out[32], size_t *hlen);

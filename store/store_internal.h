@@ -30,6 +30,7 @@ struct store {
 	store_write_hook hook;
 	void *hook_ctx;
 	bool no_watch; /* read-only open of a database without the w* tables */
+	char datafile[4096]; /* realpath of data.mdb, for store_drop_mapped */
 };
 
 struct store_rtxn {
@@ -47,6 +48,7 @@ struct store_wtxn {
 	store_t *s;
 	MDB_txn *txn;
 	int err; /* first failure; later operations are no-ops */
+	unsigned long ops;
 	struct store_rtxn reader;
 	struct store_write_stats *st;
 	struct sensor_cache_ent sc[32];
@@ -68,7 +70,7 @@ void store_drop_mapped(store_t *s);
 
 /* Map an LMDB error to a store error, remember the message. */
 int store_lmdb_err(int rc, const char *what);
-void store_set_error(const char *fmt, ...);
+void store_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Sticky-error wrappers: no-ops once w->err is set. */
 void w_put(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v, unsigned flags);

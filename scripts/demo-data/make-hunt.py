@@ -40,7 +40,7 @@ actor_domains = ["cdn-sync.ddns.net", "api-telemetry.hopto.org", "static-files.s
                  "login-portal.duckdns.org", "mail-relay.zapto.org"]
 for k, ip in enumerate(actor_ips):
     cert(ip, ACTOR_CERT, now - (7 - k) * day, now - (k % 3) * day, count=3 + k)
-    dns(actor_domains[k], "AAAA" if ":" in ip else "A", ip, now - (6 - k) * day, now - k * day, 5 + k)
+    dns(actor_domains[k], "AAAA" if ":" in ip else "A", ip, now - (8 - k) * day, now - (k % 3) * day, 5 + k)
 dns("www.cdn-sync.ddns.net", "CNAME", "cdn-sync.ddns.net", now - 5 * day, now - 2 * day, 3)
 # noise: a shared-hosting IP with many names, one of them an actor domain
 for k in range(150):

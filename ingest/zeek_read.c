@@ -1,0 +1,312 @@
+/*
+ * zeek_read.c - Zeek's two writers reduced to one row: the ASCII writer's
+ * header directives and escaped TSV lines, and the JSON writer's objects.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "zeek_internal.h"
+
+const char *const ingest_zeek_col_names[ZC_NCOLS] = {
+	"ts", "query", "qtype", "qtype_name", "rcode", "rcode_name", "answers",
+	"rejected", "id.resp_h", "id.resp_p", "server_name", "cert_chain_fps", "cert_chain_fuids",
+	"fingerprint", "id", "certificate.serial", "certificate.subject", "certificate.issuer",
+	"certificate.not_valid_before", "certificate.not_valid_after", "san.dns",
+	"san.ip", "fuid", "sha1", "sha256",
+};
+static const bool zcol_vector[ZC_NCOLS] = {
+	[ZC_ANSWERS] = true, [ZC_CHAIN_FPS] = true, [ZC_CHAIN_FUIDS] = true,
+	[ZC_SAN_DNS] = true, [ZC_SAN_IP] = true,
+};
+
+void ingest_zeek_state_free(void *p)
+{
+	free(p);
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Undo the ASCII writer's escapes (\xNN, \\) in place; returns the length. */
+static size_t unescape(char *s, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 3 < n + 0 && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
+		    hexval(s[i + 3]) >= 0) {
+			s[o++] = (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
+			i += 3;
+		} else if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\\') {
+			s[o++] = '\\';
+			i++;
+		} else {
+			s[o++] = s[i];
+		}
+	}
+	return o;
+}
+
+/* A directive value like "\x09" into bytes. */
+static size_t directive_value(const char *in, size_t n, char *out, size_t cap)
+{
+	char tmp[64];
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	memcpy(tmp, in, n);
+	n = unescape(tmp, n);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, tmp, n);
+	out[n] = '\0';
+	return n;
+}
+
+static enum zkind kind_from_path(const char *p, size_t n)
+{
+	if (n == 3 && memcmp(p, "dns", 3) == 0)
+		return ZK_DNS;
+	if (n == 3 && memcmp(p, "ssl", 3) == 0)
+		return ZK_SSL;
+	if (n == 4 && memcmp(p, "x509", 4) == 0)
+		return ZK_X509;
+	if (n == 5 && memcmp(p, "files", 5) == 0)
+		return ZK_FILES;
+	return ZK_OTHER;
+}
+
+/* The kind of log from the columns it has (no #path, or the JSON writer). */
+static enum zkind kind_from_cols(const bool has[ZC_NCOLS])
+{
+	if (has[ZC_QUERY] && (has[ZC_ANSWERS] || has[ZC_RCODE] || has[ZC_QTYPE]))
+		return ZK_DNS;
+	if (has[ZC_CHAIN_FPS] || has[ZC_CHAIN_FUIDS] || has[ZC_SERVER_NAME])
+		return ZK_SSL;
+	if (has[ZC_SUBJECT] || (has[ZC_FINGERPRINT] && has[ZC_SERIAL]))
+		return ZK_X509;
+	if (has[ZC_FUID] && (has[ZC_SHA1] || has[ZC_SHA256]))
+		return ZK_FILES;
+	return ZK_OTHER;
+}
+
+struct zeek_state *ingest_zeek_state_get(struct ingest_ctx *c)
+{
+	struct zeek_state *s = c->state;
+	if (s != NULL)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->sep[0] = '\t';
+	s->seplen = 1;
+	s->set_sep[0] = ',';
+	s->set_seplen = 1;
+	memcpy(s->empty, "(empty)", 8);
+	memcpy(s->unset, "-", 2);
+	c->state = s;
+	return s;
+}
+
+/* Next separator-delimited token of [*p, end). */
+static struct zspan next_tok(const char **p, const char *end, const char *sep, size_t seplen)
+{
+	struct zspan t = { *p, 0 };
+	const char *s = seplen ? memmem(*p, (size_t)(end - *p), sep, seplen) : NULL;
+	if (s == NULL) {
+		t.n = (size_t)(end - *p);
+		*p = end + 1;
+	} else {
+		t.n = (size_t)(s - *p);
+		*p = s + seplen;
+	}
+	return t;
+}
+
+int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *line, size_t len)
+{
+	const char *end = line + len;
+	if (len > 11 && memcmp(line, "#separator ", 11) == 0) {
+		s->seplen = directive_value(line + 11, len - 11, s->sep, sizeof(s->sep));
+		if (s->seplen == 0)
+			return ingest_reject(c, "#separator is empty");
+		return INGEST_HEADER;
+	}
+	const char *p = line;
+	struct zspan name = next_tok(&p, end, s->sep, s->seplen);
+	if (p > end)
+		return INGEST_HEADER; /* a comment */
+	struct zspan val = { p, (size_t)(end - p) };
+#define IS(lit) (name.n == sizeof(lit) - 1 && memcmp(name.p, lit, name.n) == 0)
+	if (IS("#set_separator")) {
+		s->set_seplen = directive_value(val.p, val.n, s->set_sep, sizeof(s->set_sep));
+	} else if (IS("#empty_field")) {
+		directive_value(val.p, val.n, s->empty, sizeof(s->empty));
+	} else if (IS("#unset_field")) {
+		directive_value(val.p, val.n, s->unset, sizeof(s->unset));
+	} else if (IS("#path")) {
+		s->kind = kind_from_path(val.p, val.n);
+	} else if (IS("#fields")) {
+		bool has[ZC_NCOLS] = { false };
+		for (int i = 0; i < ZC_NCOLS; i++)
+			s->colidx[i] = -1;
+		s->nfields = 0;
+		while (p <= end) {
+			struct zspan f = next_tok(&p, end, s->sep, s->seplen);
+			if (s->nfields >= ZEEK_MAX_FIELDS) {
+				s->have_fields = false;
+				return ingest_reject(c, "#fields declares more than %d columns",
+						     ZEEK_MAX_FIELDS);
+			}
+			for (int i = 0; i < ZC_NCOLS; i++) {
+				if (strlen(ingest_zeek_col_names[i]) == f.n &&
+				    memcmp(ingest_zeek_col_names[i], f.p, f.n) == 0) {
+					s->colidx[i] = s->nfields;
+					has[i] = true;
+				}
+			}
+			s->nfields++;
+		}
+		if (s->kind == ZK_UNKNOWN)
+			s->kind = kind_from_cols(has);
+		s->have_fields = true;
+	}
+#undef IS
+	return INGEST_HEADER;
+}
+
+static int add_elem(struct ingest_ctx *c, struct zrow *r, const char *p, size_t n)
+{
+	if (r->nelems >= ZEEK_MAX_ELEMS)
+		return ingest_reject(c, "more than %d vector elements in one line",
+				     ZEEK_MAX_ELEMS);
+	r->elems[r->nelems++] = (struct zspan){ p, n };
+	return 0;
+}
+
+int ingest_zeek_tsv_row(struct ingest_ctx *c, struct zeek_state *s, char *line, size_t len)
+{
+	struct zrow *r = &s->row;
+	char *fields[ZEEK_MAX_FIELDS];
+	size_t flen[ZEEK_MAX_FIELDS];
+	int nf = 0;
+	const char *p = line;
+	const char *end = line + len;
+	while (p <= end) {
+		struct zspan t = next_tok(&p, end, s->sep, s->seplen);
+		if (nf < ZEEK_MAX_FIELDS) {
+			fields[nf] = (char *)t.p;
+			flen[nf] = t.n;
+		}
+		nf++;
+	}
+	if (nf != s->nfields)
+		return ingest_reject(c, "%d fields where #fields declares %d", nf, s->nfields);
+	r->nelems = 0;
+	size_t unl = strlen(s->unset), eml = strlen(s->empty);
+	for (int i = 0; i < ZC_NCOLS; i++) {
+		int k = s->colidx[i];
+		r->en[i] = 0;
+		if (k < 0) {
+			r->st[i] = Z_ABSENT;
+			continue;
+		}
+		char *f = fields[k];
+		size_t n = flen[k];
+		if (n == unl && memcmp(f, s->unset, n) == 0) {
+			r->st[i] = Z_UNSET;
+			continue;
+		}
+		if (n == eml && memcmp(f, s->empty, n) == 0) {
+			r->st[i] = Z_EMPTY;
+			continue;
+		}
+		r->st[i] = Z_VAL;
+		if (!zcol_vector[i]) {
+			r->v[i] = (struct zspan){ f, unescape(f, n) };
+			continue;
+		}
+		r->e0[i] = r->nelems;
+		const char *q = f;
+		const char *fe = f + n;
+		while (q <= fe) {
+			struct zspan e = next_tok(&q, fe, s->set_sep, s->set_seplen);
+			if (add_elem(c, r, e.p, unescape((char *)e.p, e.n)) != 0)
+				return INGEST_REJECT;
+		}
+		r->en[i] = r->nelems - r->e0[i];
+	}
+	return 0;
+}
+
+static int json_scalar(struct zrow *r, int i, json_t *v)
+{
+	if (json_is_string(v)) {
+		r->v[i] = (struct zspan){ json_string_value(v), json_string_length(v) };
+	} else if (json_is_integer(v)) {
+		int n = snprintf(r->num[i], sizeof(r->num[i]), "%lld",
+				 (long long)json_integer_value(v));
+		r->v[i] = (struct zspan){ r->num[i], (size_t)n };
+	} else if (json_is_real(v)) {
+		int n = snprintf(r->num[i], sizeof(r->num[i]), "%.6f", json_real_value(v));
+		if (n < 0 || (size_t)n >= sizeof(r->num[i]))
+			n = 0;
+		r->v[i] = (struct zspan){ r->num[i], (size_t)n };
+	} else if (json_is_boolean(v)) {
+		r->v[i] = (struct zspan){ json_is_true(v) ? "T" : "F", 1 };
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+int ingest_zeek_json_row(struct ingest_ctx *c, struct zeek_state *s, json_t *obj)
+{
+	struct zrow *r = &s->row;
+	r->nelems = 0;
+	bool has[ZC_NCOLS] = { false };
+	for (int i = 0; i < ZC_NCOLS; i++) {
+		json_t *v = json_object_get(obj, ingest_zeek_col_names[i]);
+		r->en[i] = 0;
+		r->st[i] = Z_ABSENT;
+		if (v == NULL)
+			continue;
+		has[i] = true;
+		if (json_is_null(v)) {
+			r->st[i] = Z_UNSET;
+			continue;
+		}
+		if (zcol_vector[i]) {
+			if (!json_is_array(v))
+				return ingest_reject(c, "%s is not an array", ingest_zeek_col_names[i]);
+			if (json_array_size(v) == 0) {
+				r->st[i] = Z_EMPTY;
+				continue;
+			}
+			r->st[i] = Z_VAL;
+			r->e0[i] = r->nelems;
+			size_t k;
+			json_t *e;
+			json_array_foreach(v, k, e) {
+				if (!json_is_string(e))
+					return ingest_reject(c, "%s holds a non-string", ingest_zeek_col_names[i]);
+				if (add_elem(c, r, json_string_value(e), json_string_length(e)) != 0)
+					return INGEST_REJECT;
+			}
+			r->en[i] = r->nelems - r->e0[i];
+			continue;
+		}
+		if (json_scalar(r, i, v) != 0)
+			return ingest_reject(c, "%s is not a string, number or boolean",
+					     ingest_zeek_col_names[i]);
+		r->st[i] = Z_VAL;
+	}
+	s->kind = kind_from_cols(has);
+	return 0;
+}

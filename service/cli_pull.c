@@ -1,0 +1,446 @@
+/*
+ * cli_pull.c - `infrapivot pull`: fetch a feed over HTTP(S), once or
+ * every --interval seconds, with retries and a checkpoint.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ingest.h"
+#include "svc.h"
+
+#define MAX_HEADERS 32
+#define TOKEN_MAX 8192
+
+static volatile int pull_stop;
+
+static void on_signal(int sig)
+{
+	pull_stop = sig;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: infrapivot pull URL [OPTIONS]\n"
+		"\n"
+		"Fetch a passive DNS / certificate feed over HTTP(S) and record it.\n"
+		"The body streams to a temporary spool file (never into memory); only a\n"
+		"complete, successful response is recorded, so a failed pull records\n"
+		"nothing and a retry counts nothing twice.\n"
+		"\n"
+		"Input:\n"
+		"  --format NAME         %s, zeek-json\n"
+		"                        (default auto; saf = DNSDB API v2 streaming framing)\n"
+		"  --sensor ID           sensor id for records that carry none\n"
+		"  --rejects FILE        write every rejected line as NDJSON to FILE\n"
+		"  --batch N             observations per transaction (default: sized to\n"
+		"                        the database, 100000 while small)\n"
+		"  --max-line BYTES      longest line accepted (default 1048576)\n"
+		"  --max-bytes SIZE      largest response accepted, e.g. 500M (default 1G;\n"
+		"                        0 = no limit); a larger one records nothing\n"
+		"Authentication and transport:\n"
+		"  -H, --header 'NAME: VALUE'  extra request header (repeatable), e.g.\n"
+		"                        'X-API-Key: ...' for DNSDB\n"
+		"  -u, --user USER:PASS  HTTP basic authentication (CIRCL passive DNS)\n"
+		"  --token-file FILE     read a secret from FILE: a header line\n"
+		"                        ('X-API-Key: ...', 'Authorization: Bearer ...')\n"
+		"                        or a bare key, sent as 'X-API-Key: KEY'\n"
+		"  --cacert FILE         trust the CA certificates in FILE (PEM)\n"
+		"  -k, --insecure        do not verify the server's certificate (tests only)\n"
+		"  --connect-timeout S   seconds to connect (default 30)\n"
+		"  --timeout S           seconds for the whole transfer (default none; a\n"
+		"                        stream that stalls for 300 s fails anyway)\n"
+		"Incremental pulls and repetition:\n"
+		"  --checkpoint NAME     remember the newest time_last recorded from this\n"
+		"                        feed (stored in the database with the records) and\n"
+		"                        ask only for newer records next time\n"
+		"  --since-param NAME    URL parameter carrying the checkpoint\n"
+		"                        (default time_last_after, as DNSDB)\n"
+		"  --interval S          pull again every S seconds until interrupted\n"
+		"  --count N             stop after N pulls (with --interval)\n"
+		"  --retries N           retries of a failed pull: 5xx, 429, 408, connection\n"
+		"                        errors, truncated streams (default 3)\n"
+		"  --backoff S           first retry delay; doubles each retry, with jitter\n"
+		"                        (default 1; fractions allowed)\n"
+		"  --max-backoff S       longest retry delay (default 300); Retry-After\n"
+		"                        on 429/503 is honoured as given (up to a day)\n"
+		"Other:\n"
+		"  --db DIR              database directory\n"
+		"  -q, --quiet           do not print rejected lines on stderr\n"
+		"  -h, --help            this help\n"
+		"\n"
+		"Exit status: 0 recorded completely, 1 recorded but some lines were\n"
+		"rejected or the server limited the results (SAF \"limited\"), 2 nothing\n"
+		"recorded (HTTP error, transfer failure, truncated or failed stream, too\n"
+		"large, database error).  With --interval: the status of the last pull.\n",
+		ingest_format_list());
+}
+
+/* A token file holds a header line or a bare key; it stays off argv. */
+static int read_token(const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "infrapivot pull: cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077) != 0)
+		fprintf(stderr, "infrapivot pull: warning: %s is readable by other users\n", path);
+	char buf[TOKEN_MAX];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	bool more = fgetc(f) != EOF;
+	fclose(f);
+	if (more) {
+		fprintf(stderr, "infrapivot pull: %s is larger than %d bytes\n", path, TOKEN_MAX);
+		return -1;
+	}
+	buf[n] = '\0';
+	/* first non-blank line, trimmed */
+	char *p = buf;
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	size_t l = strcspn(p, "\r\n");
+	while (l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t'))
+		l--;
+	p[l] = '\0';
+	if (l == 0) {
+		fprintf(stderr, "infrapivot pull: %s is empty\n", path);
+		return -1;
+	}
+	size_t name = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+	int w;
+	if (name > 0 && p[name] == ':')
+		w = snprintf(out, cap, "%s", p);
+	else
+		w = snprintf(out, cap, "X-API-Key: %s", p);
+	if (w < 0 || (size_t)w >= cap)
+		return -1;
+	return 0;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v < 0 || v > 86400 * 365)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Sleep up to secs, waking early on a signal. */
+static void nap(double secs)
+{
+	double left = secs;
+	while (left > 0 && !pull_stop) {
+		double step = left < 0.1 ? left : 0.1;
+		struct timespec ts = { (time_t)step, (long)((step - (double)(time_t)step) * 1e9) };
+		nanosleep(&ts, NULL);
+		left -= step;
+	}
+}
+
+static double backoff_delay(double base, double max, unsigned attempt, unsigned *seed)
+{
+	double d = base * pow(2.0, attempt < 30 ? attempt : 30);
+	if (d > max)
+		d = max;
+	/* "equal jitter": half fixed, half random, so clients spread out */
+	return d / 2 + d / 2 * ((double)rand_r(seed) / RAND_MAX);
+}
+
+static void print_summary(const char *url, const struct ingest_pull_result *r)
+{
+	const struct ingest_summary *s = &r->sum;
+	char cp[64] = "";
+	if (r->checkpoint >= 0 || r->since >= 0)
+		snprintf(cp, sizeof(cp), "; checkpoint %" PRId64 " -> %" PRId64, r->since,
+			 r->checkpoint);
+	fprintf(stderr,
+		"pull: HTTP %ld, %" PRIu64 " bytes; %" PRIu64 " lines read, %" PRIu64
+		" accepted, %" PRIu64 " rejected, %" PRIu64 " skipped; %" PRIu64
+		" records (%" PRIu64 " new, %" PRIu64 " merged)%s\n",
+		r->http_status, r->body_bytes, s->lines, s->accepted, s->rejected, s->skipped,
+		s->records, s->ws.dns_new + s->ws.sight_new, s->ws.dns_merged + s->ws.sight_merged,
+		cp);
+}
+
+int svc_cmd_pull(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "sensor", required_argument, NULL, 's' },
+		{ "rejects", required_argument, NULL, 'r' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "max-line", required_argument, NULL, 'L' },
+		{ "max-bytes", required_argument, NULL, 'M' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "token-file", required_argument, NULL, 'T' },
+		{ "cacert", required_argument, NULL, 'C' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "connect-timeout", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "checkpoint", required_argument, NULL, 'K' },
+		{ "since-param", required_argument, NULL, 'S' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "retries", required_argument, NULL, 'R' },
+		{ "backoff", required_argument, NULL, 'B' },
+		{ "max-backoff", required_argument, NULL, 'X' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ingest_opts o;
+	ingest_opts_init(&o);
+	struct ingest_pull_opts po = { 0 };
+	po.max_bytes = 1ull << 30;
+	po.since_param = "time_last_after";
+	const char *headers[MAX_HEADERS + 2] = { 0 };
+	size_t nheaders = 0;
+	static char token[TOKEN_MAX + 32];
+	const char *db = NULL, *rejects = NULL, *token_file = NULL;
+	double interval = 0, backoff = 1, max_backoff = 300, d;
+	uint64_t count = 0, retries = 3, v;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "H:u:kqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'f':
+			/* eve and zeek-json come with the sensor formats; the stream
+			 * validates the name */
+			if (!ingest_format_known(optarg) && strcmp(optarg, "eve") != 0 &&
+			    strcmp(optarg, "zeek-json") != 0) {
+				fprintf(stderr, "infrapivot pull: unknown format '%s' (known: %s)\n",
+					optarg, ingest_format_list());
+				return 2;
+			}
+			o.format = optarg;
+			/* the Zeek parser may read JSON logs under its own name */
+			if (strcmp(optarg, "zeek-json") == 0 && !ingest_format_known(optarg) &&
+			    ingest_format_known("zeek"))
+				o.format = "zeek";
+			break;
+		case 's':
+			if (strlen(optarg) == 0 || strlen(optarg) >= STORE_SENSOR_MAX) {
+				fprintf(stderr, "infrapivot pull: --sensor must be 1-%d bytes\n",
+					STORE_SENSOR_MAX - 1);
+				return 2;
+			}
+			o.sensor = optarg;
+			break;
+		case 'r': rejects = optarg; break;
+		case 'b':
+			if (svc_parse_u64(optarg, &v) != 0 || v == 0 || v > 1000000) {
+				fprintf(stderr, "infrapivot pull: --batch must be 1-1000000\n");
+				return 2;
+			}
+			o.batch = (size_t)v;
+			break;
+		case 'L':
+			if (svc_parse_size(optarg, &v) != 0 || v < 64 || v > (1u << 30)) {
+				fprintf(stderr, "infrapivot pull: --max-line must be 64 bytes - 1G\n");
+				return 2;
+			}
+			o.max_line = (size_t)v;
+			break;
+		case 'M':
+			if (svc_parse_size(optarg, &v) != 0) {
+				fprintf(stderr, "infrapivot pull: --max-bytes takes a size (500M, 2G, 0)\n");
+				return 2;
+			}
+			po.max_bytes = v;
+			break;
+		case 'H':
+			if (nheaders == MAX_HEADERS) {
+				fprintf(stderr, "infrapivot pull: at most %d --header\n", MAX_HEADERS);
+				return 2;
+			}
+			if (strchr(optarg, ':') == NULL || strpbrk(optarg, "\r\n") != NULL) {
+				fprintf(stderr, "infrapivot pull: --header takes 'NAME: VALUE'\n");
+				return 2;
+			}
+			headers[nheaders++] = optarg;
+			break;
+		case 'u':
+			if (strchr(optarg, ':') == NULL) {
+				fprintf(stderr, "infrapivot pull: --user takes USER:PASSWORD\n");
+				return 2;
+			}
+			po.userpwd = optarg;
+			break;
+		case 'T': token_file = optarg; break;
+		case 'C': po.cacert = optarg; break;
+		case 'k': po.insecure = true; break;
+		case 'c':
+		case 't':
+			if (svc_parse_u64(optarg, &v) != 0 || v > 86400) {
+				fprintf(stderr, "infrapivot pull: --%s takes seconds (0-86400)\n",
+					c == 'c' ? "connect-timeout" : "timeout");
+				return 2;
+			}
+			if (c == 'c')
+				po.connect_timeout = (long)v;
+			else
+				po.timeout = (long)v;
+			break;
+		case 'K': po.checkpoint = optarg; break;
+		case 'S':
+			if (*optarg == '\0' || strpbrk(optarg, "&=?# ") != NULL) {
+				fprintf(stderr, "infrapivot pull: --since-param takes a parameter name\n");
+				return 2;
+			}
+			po.since_param = optarg;
+			break;
+		case 'i':
+		case 'B':
+		case 'X':
+			if (parse_seconds(optarg, &d) != 0) {
+				fprintf(stderr, "infrapivot pull: --%s takes seconds\n",
+					c == 'i' ? "interval" : c == 'B' ? "backoff" : "max-backoff");
+				return 2;
+			}
+			if (c == 'i')
+				interval = d;
+			else if (c == 'B')
+				backoff = d;
+			else
+				max_backoff = d;
+			break;
+		case 'n':
+			if (svc_parse_u64(optarg, &count) != 0 || count == 0) {
+				fprintf(stderr, "infrapivot pull: --count takes a positive number\n");
+				return 2;
+			}
+			break;
+		case 'R':
+			if (svc_parse_u64(optarg, &retries) != 0 || retries > 1000) {
+				fprintf(stderr, "infrapivot pull: --retries takes 0-1000\n");
+				return 2;
+			}
+			break;
+		case 'q': o.quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "infrapivot pull: give exactly one URL\n");
+		usage(stderr);
+		return 2;
+	}
+	po.url = argv[optind];
+	if (strncmp(po.url, "http://", 7) != 0 && strncmp(po.url, "https://", 8) != 0) {
+		fprintf(stderr, "infrapivot pull: URL must start with http:// or https://\n");
+		return 2;
+	}
+	if (po.checkpoint != NULL && (strlen(po.checkpoint) == 0 || strlen(po.checkpoint) > 200)) {
+		fprintf(stderr, "infrapivot pull: --checkpoint NAME must be 1-200 bytes\n");
+		return 2;
+	}
+	if (token_file != NULL) {
+		if (nheaders == MAX_HEADERS || read_token(token_file, token, sizeof(token)) != 0)
+			return 2;
+		headers[nheaders++] = token;
+	}
+	po.headers = headers;
+	po.stop = &pull_stop;
+	if (count == 0)
+		count = interval > 0 ? UINT64_MAX : 1;
+	o.progress = false;
+
+	FILE *rf = NULL;
+	if (rejects != NULL) {
+		rf = fopen(rejects, "w");
+		if (rf == NULL) {
+			perror(rejects);
+			return 2;
+		}
+		o.rejects = rf;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "infrapivot pull: cannot initialise libcurl\n");
+		if (rf)
+			fclose(rf);
+		return 2;
+	}
+	store_t *s = svc_open_db(db, false);
+	if (s == NULL) {
+		curl_global_cleanup();
+		if (rf)
+			fclose(rf);
+		return 2;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+
+	int status = 0;
+	for (uint64_t round = 0; round < count && !pull_stop; round++) {
+		if (round > 0)
+			nap(interval);
+		if (pull_stop)
+			break;
+		struct ingest_pull_result r;
+		int err = 0;
+		for (unsigned attempt = 0;; attempt++) {
+			err = ingest_pull(s, &po, &o, &r);
+			if (err == 0 || pull_stop)
+				break;
+			fprintf(stderr, "infrapivot pull: %s\n", r.msg[0] ? r.msg : ingest_strerror(err));
+			if (!ingest_pull_retryable(err, &r) || attempt >= retries)
+				break;
+			double wait;
+			if ((r.http_status == 429 || r.http_status == 503) && r.retry_after >= 0)
+				wait = r.retry_after > 86400 ? 86400 : r.retry_after;
+			else
+				wait = backoff_delay(backoff, max_backoff, attempt, &seed);
+			fprintf(stderr, "infrapivot pull: retry %u of %" PRIu64 " in %.1f s\n",
+				attempt + 1, retries, wait);
+			nap(wait);
+			if (pull_stop)
+				break;
+		}
+		if (err == 0) {
+			print_summary(po.url, &r);
+			if (r.saf_cond == INGEST_SAF_LIMITED)
+				fprintf(stderr, "infrapivot pull: warning: %s (records were recorded; "
+						"the rest of the result set was not sent)\n", r.msg);
+			status = r.sum.rejected > 0 || r.saf_cond == INGEST_SAF_LIMITED ? 1 : 0;
+		} else {
+			if (err == INGEST_ESTOPPED || pull_stop)
+				fprintf(stderr, "infrapivot pull: interrupted; nothing of this pull "
+						"was recorded\n");
+			else if (!ingest_pull_retryable(err, &r) || retries == 0)
+				; /* message already printed */
+			else
+				fprintf(stderr, "infrapivot pull: giving up after %" PRIu64
+						" retries\n", retries);
+			status = 2;
+		}
+	}
+	store_close(s);
+	curl_global_cleanup();
+	if (rf != NULL && fclose(rf) != 0)
+		perror(rejects);
+	return status;
+}

@@ -1,0 +1,8 @@
+/* fuzz_eve.c - libFuzzer target for the eve line format. */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_lines("eve", data, size);
+	return 0;
+}

@@ -1,0 +1,8 @@
+/* fuzz_passivedns.c - libFuzzer target for the passivedns line format. */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_lines("passivedns", data, size);
+	return 0;
+}

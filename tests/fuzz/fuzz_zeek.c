@@ -1,0 +1,8 @@
+/* fuzz_zeek.c - libFuzzer target for the zeek line format. */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_lines("zeek", data, size);
+	return 0;
+}
