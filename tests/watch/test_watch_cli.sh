@@ -223,6 +223,11 @@ W create standing --auto-generations 2 >/dev/null 2>&1
 "$IP" ingest -q "$WORK/sp3.ndjson" 2>/dev/null
 W export standing --format text >"$WORK/sp.txt"
 check_grep "with --auto-generations 2 the chain goes on" "^new.actor.example$" "$WORK/sp.txt"
+# follow mode on a Suricata EVE log: the same hook (every write goes through the store)
+FP=$(echo "$CERT" | sed 's/../&:/g; s/:$//')
+echo "{\"timestamp\":\"2026-09-22T18:00:00.000000+0000\",\"flow_id\":1,\"event_type\":\"tls\",\"src_ip\":\"10.0.0.5\",\"src_port\":50000,\"dest_ip\":\"198.51.100.4\",\"dest_port\":443,\"proto\":\"TCP\",\"tls\":{\"subject\":\"CN=x.example\",\"issuerdn\":\"CN=x.example\",\"fingerprint\":\"$FP\",\"version\":\"TLS 1.2\"}}" >"$WORK/eve.json"
+check_rc "follow an EVE log" 0 "$IP" ingest --follow "$WORK/eve.json" --exit-idle 1 --poll 20
+check_grep "follow mode: the new IP joined" "^198.51.100.4$" <(W export standing --format text)
 # a list without the rule does not grow
 W create quiet >/dev/null 2>&1
 W add quiet "$CERT" >/dev/null 2>&1
