@@ -54,6 +54,14 @@ static inline uint64_t wrd_be64(const uint8_t *p)
 int wikey_enc(unsigned type, const char *text, struct wikey *out);
 int wikey_dec(unsigned type, const uint8_t *k, size_t len, char *text);
 
+/* Keys: wlist 'N'/'I'/'D' + name, and wentry id + type + INDKEY.  Return
+ * the key length. */
+size_t wl_name_key(uint8_t cls, const char *name, uint8_t *k);
+size_t went_key(uint32_t id, const struct wikey *ik, uint8_t *k);
+/* ENTVAL of e into buf; 0 when it does not fit. */
+size_t went_enc(const struct store_watch_entry *e, uint8_t *buf, size_t cap);
+#define ENTVAL_MAX 16384
+
 /* Load a list by name or id from any transaction.  0 or STORE_ENOTFOUND. */
 int wl_load(MDB_txn *txn, store_t *s, const char *name, struct wl *out);
 int wl_load_id(MDB_txn *txn, store_t *s, uint32_t id, struct wl *out);
