@@ -383,6 +383,12 @@ int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsig
 		free(b->source);
 		return -ENOMEM;
 	}
+	if (expires > 0 && expires <= now) {
+		free(b->reason);
+		free(b->source);
+		msgf(msg, cap, "'%.80s': expires is not in the future", indicator);
+		return -EINVAL;
+	}
 	int64_t exp;
 	if (expires > 0)
 		exp = expires;

@@ -226,6 +226,9 @@ int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_ite
 			e.expires = it->expires;
 		e.updated = now;
 		e.version = *opver;
+		/* added again by a person or a pivot: expandable like theirs */
+		if (gen < e.gen)
+			e.gen = (uint8_t)gen;
 		if (it->reason != NULL && *it->reason != '\0')
 			text_copy(e.reason, sizeof(e.reason), it->reason);
 		prov_copy(&e.prov_latest, it->prov);

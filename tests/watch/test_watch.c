@@ -368,6 +368,14 @@ static void test_standing(store_t *s)
 	T_EQ_INT(store_write(s, &o3, 1, NULL, 0, NULL), 0);
 	T_EQ_INT(store_watch_entry_get(s, "standing", STORE_WATCH_IP, "198.51.100.99", 0, &e),
 		 STORE_ENOTFOUND);
+
+	/* an auto entry added again by a person: generation 0, first source kept */
+	struct store_watch_item man = item("198.51.100.7", 0, "alice", NULL);
+	T_EQ_INT(store_watch_add(s, "standing", &man, 1, 0, NULL, NULL), 0);
+	T_EQ_INT(store_watch_entry_get(s, "standing", STORE_WATCH_IP, "198.51.100.7", 0, &e), 0);
+	T_EQ_INT(e.gen, 0);
+	T_EQ_STR(e.source, "auto");
+	T_EQ_STR(e.prov_latest.note, "alice");
 }
 
 

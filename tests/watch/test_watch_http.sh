@@ -122,6 +122,7 @@ check_eq "bad JSON" "$(status PUT "$L/s2" "${WH[@]}" --data '{bad')" 400
 check_eq "unknown setting" "$(status PUT "$L/s2" "${WH[@]}" --data '{"colour":"red"}')" 400
 check_grep "unknown setting named" 'colour' "$B"
 check_eq "bad edge" "$(status PUT "$L/s2" "${WH[@]}" --data '{"auto_expand":{"edges":["teleport"]}}')" 400
+check_eq "expiry in the past" "$(status POST "$L/s1/entries" "${WH[@]}" --data '[{"indicator":"late.example","expires":"2001-01-01"}]')" 400
 check_eq "bad indicator" "$(status POST "$L/s1/entries" "${WH[@]}" --data '[{"indicator":"bad..name"}]')" 400
 check_grep "bad indicator names the element" 'entries\[0\]' "$B"
 check_eq "nothing added on a bad batch" "$(status POST "$L/s1/entries" "${WH[@]}" --data '[{"indicator":"ok.example"},{"indicator":"x","type":"ip"}]')" 400
