@@ -228,6 +228,18 @@ FP=$(echo "$CERT" | sed 's/../&:/g; s/:$//')
 echo "{\"timestamp\":\"2026-09-22T18:00:00.000000+0000\",\"flow_id\":1,\"event_type\":\"tls\",\"src_ip\":\"10.0.0.5\",\"src_port\":50000,\"dest_ip\":\"198.51.100.4\",\"dest_port\":443,\"proto\":\"TCP\",\"tls\":{\"subject\":\"CN=x.example\",\"issuerdn\":\"CN=x.example\",\"fingerprint\":\"$FP\",\"version\":\"TLS 1.2\"}}" >"$WORK/eve.json"
 check_rc "follow an EVE log" 0 "$IP" ingest --follow "$WORK/eve.json" --exit-idle 1 --poll 20
 check_grep "follow mode: the new IP joined" "^198.51.100.4$" <(W export standing --format text)
+# a watched domain resolving to a new IP (resolves)
+W add standing c2.actor.example >/dev/null 2>&1
+echo '{"rrname":"c2.actor.example","rrtype":"A","rdata":"198.51.100.60","time_first":1790500000,"time_last":1790500000,"sensor_id":"dns-1"}' >"$WORK/sp5.ndjson"
+"$IP" ingest -q "$WORK/sp5.ndjson" 2>/dev/null
+W export standing >"$WORK/sp5.json"
+check "watched domain on a new IP: the IP joined" python3 -c '
+import json,sys
+e=[x for x in json.load(open(sys.argv[1]))["entries"] if x["indicator"]=="198.51.100.60"]
+assert len(e)==1 and e[0]["source"]=="auto", e
+assert e[0]["provenance"][0]["note"].startswith("auto: resolves with c2.actor.example, seen "), e
+assert e[0]["provenance"][0]["note"].endswith(" by dns-1"), e
+' "$WORK/sp5.json"
 # a list without the rule does not grow
 W create quiet >/dev/null 2>&1
 W add quiet "$CERT" >/dev/null 2>&1
