@@ -28,6 +28,19 @@ for p in cof zeek eve passivedns certfile saf; do
 			sed 's/^/  /'
 	fi
 done
+# client-supplied HTTP inputs (paths, queries, headers)
+if cmake --build "$OUT" -j"$JOBS" --target fuzz_http_input >/dev/null 2>&1; then
+	rm -rf "$OUT/corpus-http"
+	mkdir -p "$OUT/corpus-http"
+	cp "$ROOT/tests/http/corpus/"* "$OUT/corpus-http/"
+	echo "fuzz_http_input: ${SECS}s"
+	if ! (cd "$OUT" && "$OUT/tests/http/fuzz_http_input" -max_total_time="$SECS" \
+		-rss_limit_mb=2048 -print_final_stats=1 "$OUT/corpus-http" >"$OUT/fuzz_http.log" 2>&1); then
+		echo "fuzz_http_input: FAILED (see $OUT/fuzz_http.log)" >&2
+		tail -40 "$OUT/fuzz_http.log" >&2
+		rc=1
+	fi
+fi
 # the pivot parameters and renderers (no seed corpus: parameters are short)
 if cmake --build "$OUT" -j"$JOBS" --target fuzz_pivot_params >/dev/null 2>&1; then
 	mkdir -p "$OUT/corpus-pivot"

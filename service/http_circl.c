@@ -206,7 +206,6 @@ enum MHD_Result svc_http_circl_pssl(struct svc_http_req *rq)
 	if (err != 0)
 		return svc_http_store_error(rq, err, "lookup");
 	json_t *o = NULL;
-	unsigned status = 200;
 	if (rq->route == SVC_R_CIRCL_QUERY) {
 		c.root = json_object();
 		err = store_sight_by_addr(c.r, addr, plen, NULL, pssl_by_ip, &c);
@@ -252,6 +251,5 @@ enum MHD_Result svc_http_circl_pssl(struct svc_http_req *rq)
 		json_decref(o);
 		return svc_http_store_error(rq, err, "certificate");
 	}
-	(void)status;
 	return svc_http_send_json(rq, 200, o);
 }

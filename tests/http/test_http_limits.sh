@@ -84,5 +84,10 @@ PY
 check_grep "connections over the limit refused" "closed ([1-9]|1[0-2])" "$WORK/conns"
 sleep 0.3
 check_eq "serves again after" "$(status GET "$U/healthz")" 200
-stop_server
+# SIGINT stops it as cleanly as SIGTERM
+kill -INT "$SRV_PID"
+wait "$SRV_PID"
+check_eq "exit status after SIGINT" "$?" 0
+SRV_PID=
+check_grep "says it stopped" "stopped" "$WORK/server.log"
 finish
