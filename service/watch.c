@@ -354,6 +354,9 @@ int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsig
 		if (nb == NULL)
 			return -ENOMEM;
 		it->buf = nb;
+		/* the items point into the buffers, which may have moved */
+		for (size_t i = 0; i < it->n; i++)
+			it->v[i].indicator = it->buf[i].ind;
 		struct store_watch_item *nv = realloc(it->v, nc * sizeof(*nv));
 		if (nv == NULL)
 			return -ENOMEM;
@@ -396,14 +399,10 @@ int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsig
 		exp = default_ttl ? now + (int64_t)default_ttl * 86400 : 0;
 	else
 		exp = ttl_days ? now + ttl_days * 86400 : 0;
-	it->v[it->n] = (struct store_watch_item){ .type = (uint8_t)t, .expires = exp };
+	it->v[it->n] = (struct store_watch_item){ .type = (uint8_t)t, .expires = exp,
+						   .indicator = b->ind, .reason = b->reason,
+						   .source = b->source };
 	it->n++;
-	/* point into the buffers (they may have moved) */
-	for (size_t i = 0; i < it->n; i++) {
-		it->v[i].indicator = it->buf[i].ind;
-		it->v[i].reason = it->buf[i].reason;
-		it->v[i].source = it->buf[i].source;
-	}
 	return 0;
 }
 
