@@ -14,129 +14,150 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: infrapivot watchlist SUBCOMMAND [OPTIONS] ...\n"
-		"\n"
-		"Watchlists carry pivot results to sensors: named lists of domains, IPs and\n"
-		"certificate SHA-1s, each entry with its expiry, who added it and why (the\n"
-		"path of edges that led to it).  Every change bumps the list's version;\n"
-		"removals and expiries stay as tombstones so sensors can fetch deltas.  A\n"
-		"list with a standing pivot (--auto-expand) grows by itself: when ingest\n"
-		"records a watched certificate on a new IP (serves), a watched domain on a\n"
-		"new IP (resolves) ..., the new node joins the list in the same transaction,\n"
-		"unless a noise limit marks it (a shared-hosting IP is counted, not added).\n"
-		"\n"
-		"Subcommands:\n"
-		"  create NAME [SETTINGS]       create a list, or change the settings of one\n"
-		"  list                         every list with its version and counts\n"
-		"  show NAME                    settings, counters and entries with provenance\n"
-		"  add NAME INDICATOR...        add (or refresh) indicators; - reads them from\n"
-		"                               standard input, one a line (# comments)\n"
-		"  remove NAME INDICATOR...     remove indicators (tombstones are kept)\n"
-		"  delete NAME                  delete a list and everything on it\n"
-		"  pivot NAME SEED [PIVOT OPTIONS]\n"
-		"                               run a pivot and add every node it did not prune,\n"
-		"                               each with its path from the seed\n"
-		"  export NAME [--format F]     the list for sensors: json, text, zeek,\n"
-		"                               suricata (--type ip|domain|cert) or stix\n"
-		"\n"
-		"Settings (create):\n"
-		"  --description TEXT           what the list is for\n"
-		"  --ttl-days N                 entries expire N days after they were added or\n"
-		"                               last refreshed (default 30; 0 = never)\n"
-		"  --tombstone-days N           how long removals and expiries are kept for\n"
-		"                               deltas (default 30)\n"
-		"  --auto-expand EDGES          standing pivot over these edge types: comma-\n"
-		"                               separated resolves,cname,serves,san,sni or all;\n"
-		"                               none switches it off\n"
-		"  --auto-ttl-days N            expiry of what the standing pivot adds (default:\n"
-		"                               the list's --ttl-days)\n"
-		"  --auto-generations N         expand from entries the standing pivot itself\n"
-		"                               added up to N-1 times (1-6, default 1: only from\n"
-		"                               entries a person or a pivot added)\n"
-		"  --max-ip-domains N           noise limits the standing pivot respects, as in\n"
-		"  --max-cert-ips N             `infrapivot pivot` (defaults 100, 50, 50, 80):\n"
-		"  --max-domain-ips N           a node over its limit is not added (nor expanded\n"
-		"  --max-san N                  from) and is counted in `show`\n"
-		"\n"
-		"Entries (add, remove):\n"
-		"  --type domain|ip|cert|auto   the indicators' type (default: detected)\n"
-		"  --reason TEXT                why (add)\n"
-		"  --ttl-days N                 expiry of these entries (default: the list's)\n"
-		"  --expires T                  expiry as a time (wins over --ttl-days)\n"
-		"  --source NAME                who adds them (default: cli:$USER)\n"
-		"\n"
-		"Pivot (pivot): the options of `infrapivot pivot` (--depth, --since, --until,\n"
-		"  --edges, --max-ip-domains, --max-cert-ips, --max-domain-ips, --max-san,\n"
-		"  --max-nodes, --max-ms, --type for the seed), and --ttl-days, --reason,\n"
-		"  --dry-run (show what would be added, change nothing).\n"
-		"\n"
-		"Export (export):\n"
-		"  --format F                   json (default), text (one indicator a line),\n"
-		"                               zeek (Intel framework file), suricata (dataset\n"
-		"                               file of one --type: ip addresses, base64 domain\n"
-		"                               names, or base64 tls.cert_fingerprint values),\n"
-		"                               stix (STIX 2.1 bundle of indicators)\n"
-		"  --type domain|ip|cert        only this type (suricata: required)\n"
-		"  --since-version N            json/stix: only what changed after version N\n"
-		"                               (adds and, under \"removed\", removals/expiries)\n"
-		"  -o, --output FILE            write there instead of standard output\n"
-		"\n"
-		"Common options:\n"
-		"  --db DIR                     database directory\n"
-		"  --now T                      act as if it were T (expiry is computed against\n"
-		"                               it; for tests and what-if views).  T: epoch\n"
-		"                               seconds, 2024-01-31, 2024-01-31T12:00:00Z, -7d\n"
-		"  --json                       list/show/add/remove: JSON output\n"
-		"  -h, --help                   this help\n"
-		"\n"
-		"Examples:\n"
-		"  infrapivot watchlist create apt-x --ttl-days 30 --auto-expand serves,resolves \\\n"
-		"      --auto-ttl-days 7\n"
-		"  infrapivot watchlist pivot apt-x login-verify.duckdns.org --depth 4\n"
-		"  infrapivot watchlist add apt-x 203.0.113.7 --reason 'C2 seen in incident 42'\n"
-		"  infrapivot watchlist export apt-x --format zeek -o /opt/zeek/intel/apt-x.dat\n"
-		"\n"
-		"Exit status: 0 done, 1 some indicators were not on the list (remove) or\n"
-		"nothing to show, 2 a usage, input or database error.\n");
+	fprintf(
+	    f,
+	    "Usage: infrapivot watchlist SUBCOMMAND [OPTIONS] ...\n"
+	    "\n"
+	    "Watchlists carry pivot results to sensors: named lists of domains, IPs and\n"
+	    "certificate SHA-1s, each entry with its expiry, who added it and why (the\n"
+	    "path of edges that led to it).  Every change bumps the list's version;\n"
+	    "removals and expiries stay as tombstones so sensors can fetch deltas.  A\n"
+	    "list with a standing pivot (--auto-expand) grows by itself: when ingest\n"
+	    "records a watched certificate on a new IP (serves), a watched domain on a\n"
+	    "new IP (resolves) ..., the new node joins the list in the same transaction,\n"
+	    "unless a noise limit marks it (a shared-hosting IP is counted, not added).\n"
+	    "\n"
+	    "Subcommands:\n"
+	    "  create NAME [SETTINGS]       create a list, or change the settings of one\n"
+	    "  list                         every list with its version and counts\n"
+	    "  show NAME                    settings, counters and entries with provenance\n"
+	    "  add NAME INDICATOR...        add (or refresh) indicators; - reads them from\n"
+	    "                               standard input, one a line (# comments)\n"
+	    "  remove NAME INDICATOR...     remove indicators (tombstones are kept)\n"
+	    "  delete NAME                  delete a list and everything on it\n"
+	    "  pivot NAME SEED [PIVOT OPTIONS]\n"
+	    "                               run a pivot and add every node it did not prune,\n"
+	    "                               each with its path from the seed\n"
+	    "  export NAME [--format F]     the list for sensors: json, text, zeek,\n"
+	    "                               suricata (--type ip|domain|cert) or stix\n"
+	    "\n"
+	    "Settings (create):\n"
+	    "  --description TEXT           what the list is for\n"
+	    "  --ttl-days N                 entries expire N days after they were added or\n"
+	    "                               last refreshed (default 30; 0 = never)\n"
+	    "  --tombstone-days N           how long removals and expiries are kept for\n"
+	    "                               deltas (default 30)\n"
+	    "  --auto-expand EDGES          standing pivot over these edge types: comma-\n"
+	    "                               separated resolves,cname,serves,san,sni or all;\n"
+	    "                               none switches it off\n"
+	    "  --auto-ttl-days N            expiry of what the standing pivot adds (default:\n"
+	    "                               the list's --ttl-days)\n"
+	    "  --auto-generations N         expand from entries the standing pivot itself\n"
+	    "                               added up to N-1 times (1-6, default 1: only from\n"
+	    "                               entries a person or a pivot added)\n"
+	    "  --max-ip-domains N           noise limits the standing pivot respects, as in\n"
+	    "  --max-cert-ips N             `infrapivot pivot` (defaults 100, 50, 50, 80):\n"
+	    "  --max-domain-ips N           a node over its limit is not added (nor expanded\n"
+	    "  --max-san N                  from) and is counted in `show`\n"
+	    "\n"
+	    "Entries (add, remove):\n"
+	    "  --type domain|ip|cert|auto   the indicators' type (default: detected)\n"
+	    "  --reason TEXT                why (add)\n"
+	    "  --ttl-days N                 expiry of these entries (default: the list's)\n"
+	    "  --expires T                  expiry as a time (wins over --ttl-days)\n"
+	    "  --source NAME                who adds them (default: cli:$USER)\n"
+	    "\n"
+	    "Pivot (pivot): the options of `infrapivot pivot` (--depth, --since, --until,\n"
+	    "  --edges, --max-ip-domains, --max-cert-ips, --max-domain-ips, --max-san,\n"
+	    "  --max-nodes, --max-ms, --type for the seed), and --ttl-days, --reason,\n"
+	    "  --dry-run (show what would be added, change nothing).\n"
+	    "\n"
+	    "Export (export):\n"
+	    "  --format F                   json (default), text (one indicator a line),\n"
+	    "                               zeek (Intel framework file), suricata (dataset\n"
+	    "                               file of one --type: ip addresses, base64 domain\n"
+	    "                               names, or base64 tls.cert_fingerprint values),\n"
+	    "                               stix (STIX 2.1 bundle of indicators)\n"
+	    "  --type domain|ip|cert        only this type (suricata: required)\n"
+	    "  --since-version N            json/stix: only what changed after version N\n"
+	    "                               (adds and, under \"removed\", removals/expiries)\n"
+	    "  -o, --output FILE            write there instead of standard output\n"
+	    "\n"
+	    "Common options:\n"
+	    "  --db DIR                     database directory\n"
+	    "  --now T                      act as if it were T (expiry is computed against\n"
+	    "                               it; for tests and what-if views).  T: epoch\n"
+	    "                               seconds, 2024-01-31, 2024-01-31T12:00:00Z, -7d\n"
+	    "  --json                       list/show/add/remove: JSON output\n"
+	    "  -h, --help                   this help\n"
+	    "\n"
+	    "Examples:\n"
+	    "  infrapivot watchlist create apt-x --ttl-days 30 --auto-expand serves,resolves \\\n"
+	    "      --auto-ttl-days 7\n"
+	    "  infrapivot watchlist pivot apt-x login-verify.duckdns.org --depth 4\n"
+	    "  infrapivot watchlist add apt-x 203.0.113.7 --reason 'C2 seen in incident 42'\n"
+	    "  infrapivot watchlist export apt-x --format zeek -o /opt/zeek/intel/apt-x.dat\n"
+	    "\n"
+	    "Exit status: 0 done, 1 some indicators were not on the list (remove) or\n"
+	    "nothing to show, 2 a usage, input or database error.\n");
 }
 
 enum {
-	O_DB = 1000, O_NOW, O_JSON, O_DESC, O_TTL, O_TOMB, O_AUTO, O_AUTO_TTL, O_AUTO_GEN,
-	O_MAX_IPD, O_MAX_CIP, O_MAX_DIP, O_MAX_SAN, O_TYPE, O_REASON, O_EXPIRES, O_SOURCE,
-	O_FORMAT, O_SINCE_VERSION, O_OUTPUT, O_DRY_RUN, O_PIVOT, O_HELP,
+	O_DB = 1000,
+	O_NOW,
+	O_JSON,
+	O_DESC,
+	O_TTL,
+	O_TOMB,
+	O_AUTO,
+	O_AUTO_TTL,
+	O_AUTO_GEN,
+	O_MAX_IPD,
+	O_MAX_CIP,
+	O_MAX_DIP,
+	O_MAX_SAN,
+	O_TYPE,
+	O_REASON,
+	O_EXPIRES,
+	O_SOURCE,
+	O_FORMAT,
+	O_SINCE_VERSION,
+	O_OUTPUT,
+	O_DRY_RUN,
+	O_PIVOT,
+	O_HELP,
 };
 
 static const struct option longopts[] = {
-	{ "db", required_argument, NULL, O_DB },
-	{ "now", required_argument, NULL, O_NOW },
-	{ "json", no_argument, NULL, O_JSON },
-	{ "description", required_argument, NULL, O_DESC },
-	{ "ttl-days", required_argument, NULL, O_TTL },
-	{ "tombstone-days", required_argument, NULL, O_TOMB },
-	{ "auto-expand", required_argument, NULL, O_AUTO },
-	{ "auto-ttl-days", required_argument, NULL, O_AUTO_TTL },
-	{ "auto-generations", required_argument, NULL, O_AUTO_GEN },
-	{ "max-ip-domains", required_argument, NULL, O_MAX_IPD },
-	{ "max-cert-ips", required_argument, NULL, O_MAX_CIP },
-	{ "max-domain-ips", required_argument, NULL, O_MAX_DIP },
-	{ "max-san", required_argument, NULL, O_MAX_SAN },
-	{ "type", required_argument, NULL, O_TYPE },
-	{ "reason", required_argument, NULL, O_REASON },
-	{ "expires", required_argument, NULL, O_EXPIRES },
-	{ "source", required_argument, NULL, O_SOURCE },
-	{ "format", required_argument, NULL, O_FORMAT },
-	{ "since-version", required_argument, NULL, O_SINCE_VERSION },
-	{ "output", required_argument, NULL, O_OUTPUT },
-	{ "dry-run", no_argument, NULL, O_DRY_RUN },
-	{ "depth", required_argument, NULL, O_PIVOT },
-	{ "since", required_argument, NULL, O_PIVOT },
-	{ "until", required_argument, NULL, O_PIVOT },
-	{ "edges", required_argument, NULL, O_PIVOT },
-	{ "max-nodes", required_argument, NULL, O_PIVOT },
-	{ "max-ms", required_argument, NULL, O_PIVOT },
-	{ "help", no_argument, NULL, O_HELP },
-	{ NULL, 0, NULL, 0 },
+    {"db", required_argument, NULL, O_DB},
+    {"now", required_argument, NULL, O_NOW},
+    {"json", no_argument, NULL, O_JSON},
+    {"description", required_argument, NULL, O_DESC},
+    {"ttl-days", required_argument, NULL, O_TTL},
+    {"tombstone-days", required_argument, NULL, O_TOMB},
+    {"auto-expand", required_argument, NULL, O_AUTO},
+    {"auto-ttl-days", required_argument, NULL, O_AUTO_TTL},
+    {"auto-generations", required_argument, NULL, O_AUTO_GEN},
+    {"max-ip-domains", required_argument, NULL, O_MAX_IPD},
+    {"max-cert-ips", required_argument, NULL, O_MAX_CIP},
+    {"max-domain-ips", required_argument, NULL, O_MAX_DIP},
+    {"max-san", required_argument, NULL, O_MAX_SAN},
+    {"type", required_argument, NULL, O_TYPE},
+    {"reason", required_argument, NULL, O_REASON},
+    {"expires", required_argument, NULL, O_EXPIRES},
+    {"source", required_argument, NULL, O_SOURCE},
+    {"format", required_argument, NULL, O_FORMAT},
+    {"since-version", required_argument, NULL, O_SINCE_VERSION},
+    {"output", required_argument, NULL, O_OUTPUT},
+    {"dry-run", no_argument, NULL, O_DRY_RUN},
+    {"depth", required_argument, NULL, O_PIVOT},
+    {"since", required_argument, NULL, O_PIVOT},
+    {"until", required_argument, NULL, O_PIVOT},
+    {"edges", required_argument, NULL, O_PIVOT},
+    {"max-nodes", required_argument, NULL, O_PIVOT},
+    {"max-ms", required_argument, NULL, O_PIVOT},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 /* Everything the subcommands may be given. */
@@ -187,14 +208,14 @@ static int bad(const struct opts *o, const char *fmt, ...)
 }
 
 static int num_opt(const struct opts *o, const char *name, const char *v, uint64_t max,
-		   int64_t *out)
+                   int64_t *out)
 {
 	uint64_t u;
 	if (svc_parse_u64(v, &u) != 0 || u > max) {
 		char lim[32];
 		snprintf(lim, sizeof(lim), "%llu", (unsigned long long)max);
-		fprintf(stderr, "infrapivot watchlist %s: --%s must be an integer 0-%s\n", o->sub, name,
-			lim);
+		fprintf(stderr, "infrapivot watchlist %s: --%s must be an integer 0-%s\n", o->sub,
+		        name, lim);
 		return -1;
 	}
 	*out = (int64_t)u;
@@ -209,9 +230,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--now") != 0)
 			continue;
-		if (store_time_parse(argv[i + 1], (int64_t)time(NULL), &o->now) != 0 || o->now <= 0) {
-			fprintf(stderr, "infrapivot watchlist %s: --now: '%s' is not a time\n", o->sub,
-				argv[i + 1]);
+		if (store_time_parse(argv[i + 1], (int64_t)time(NULL), &o->now) != 0 ||
+		    o->now <= 0) {
+			fprintf(stderr, "infrapivot watchlist %s: --now: '%s' is not a time\n",
+			        o->sub, argv[i + 1]);
 			return 2;
 		}
 		pivot_params_set(&o->pp, "now", argv[i + 1], msg, sizeof(msg));
@@ -223,11 +245,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		if (c >= O_DB && c <= O_HELP)
 			o->given[c - O_DB] = true;
 		switch (c) {
-		case O_DB: o->db = optarg; break;
-		case O_NOW: break;
-		case O_JSON: o->json = true; break;
-		case O_DRY_RUN: o->dry_run = true; break;
-		case O_DESC: o->description = optarg; break;
+		case O_DB:
+			o->db = optarg;
+			break;
+		case O_NOW:
+			break;
+		case O_JSON:
+			o->json = true;
+			break;
+		case O_DRY_RUN:
+			o->dry_run = true;
+			break;
+		case O_DESC:
+			o->description = optarg;
+			break;
 		case O_TTL:
 			if (num_opt(o, "ttl-days", optarg, 36500, &o->ttl) != 0)
 				return 2;
@@ -238,13 +269,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (o->tomb == 0)
 				return bad(o, "--tombstone-days must be 1-3650");
 			break;
-		case O_AUTO: o->auto_expand = optarg; break;
+		case O_AUTO:
+			o->auto_expand = optarg;
+			break;
 		case O_AUTO_TTL:
 			if (num_opt(o, "auto-ttl-days", optarg, 36500, &o->auto_ttl) != 0)
 				return 2;
 			break;
 		case O_AUTO_GEN:
-			if (num_opt(o, "auto-generations", optarg, STORE_WATCH_MAX_GEN, &o->auto_gen) != 0)
+			if (num_opt(o, "auto-generations", optarg, STORE_WATCH_MAX_GEN,
+			            &o->auto_gen) != 0)
 				return 2;
 			if (o->auto_gen == 0)
 				return bad(o, "--auto-generations must be 1-6");
@@ -270,7 +304,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->pivot_opts = true;
 			break;
 		}
-		case O_TYPE: o->type_s = optarg; break;
+		case O_TYPE:
+			o->type_s = optarg;
+			break;
 		case O_REASON:
 			if (strlen(optarg) >= STORE_WATCH_TEXT_BUF)
 				return bad(o, "--reason is too long");
@@ -287,12 +323,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_FORMAT:
 			if (svc_watch_fmt_parse(optarg, &o->fmt) != 0)
-				return bad(o, "--format: '%s' is not json, text, zeek, suricata or stix",
-					   optarg);
+				return bad(
+				    o, "--format: '%s' is not json, text, zeek, suricata or stix",
+				    optarg);
 			break;
 		case O_SINCE_VERSION:
 			if (svc_parse_u64(optarg, &o->since_version) != 0)
-				return bad(o, "--since-version: '%s' is not a version number", optarg);
+				return bad(o, "--since-version: '%s' is not a version number",
+				           optarg);
 			break;
 		case 'o':
 		case O_OUTPUT:
@@ -300,7 +338,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->given[O_OUTPUT - O_DB] = true;
 			break;
 		case O_PIVOT:
-			if (pivot_params_set(&o->pp, longopts[idx].name, optarg, msg, sizeof(msg)) != 0) {
+			if (pivot_params_set(&o->pp, longopts[idx].name, optarg, msg,
+			                     sizeof(msg)) != 0) {
 				for (char *q = msg; *q && *q != ':'; q++)
 					if (*q == '_')
 						*q = '-';
@@ -309,7 +348,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->pivot_opts = true;
 			break;
 		case 'h':
-		case O_HELP: usage(stdout); return 0;
+		case O_HELP:
+			usage(stdout);
+			return 0;
 		default:
 			fprintf(stderr, "Try `infrapivot watchlist --help`.\n");
 			return 2;
@@ -331,8 +372,8 @@ static int allow_only(const struct opts *o, const int *allowed)
 			const char *name = opt_name(c);
 			if (c == O_PIVOT)
 				name = "depth/--since/--until/--edges/--max-nodes/--max-ms";
-			fprintf(stderr, "infrapivot watchlist %s: --%s does not apply here\n", o->sub,
-				name);
+			fprintf(stderr, "infrapivot watchlist %s: --%s does not apply here\n",
+			        o->sub, name);
 			return 2;
 		}
 	}
@@ -352,14 +393,15 @@ static void print_json(json_t *j)
 static int store_fail(const struct opts *o, int err, const char *name)
 {
 	if (err == STORE_ENOTFOUND) {
-		fprintf(stderr, "infrapivot watchlist %s: no watchlist named '%s' (see `infrapivot "
-				"watchlist list`)\n",
-			o->sub, name);
+		fprintf(stderr,
+		        "infrapivot watchlist %s: no watchlist named '%s' (see `infrapivot "
+		        "watchlist list`)\n",
+		        o->sub, name);
 		return 2;
 	}
 	const char *d = store_last_error();
 	fprintf(stderr, "infrapivot watchlist %s: %s%s%s\n", o->sub, store_strerror(err),
-		*d ? ": " : "", d);
+	        *d ? ": " : "", d);
 	return 2;
 }
 
@@ -367,17 +409,18 @@ static int check_name(const struct opts *o, const char *name)
 {
 	if (store_watch_name_ok(name))
 		return 0;
-	fprintf(stderr, "infrapivot watchlist %s: '%s' is not a watchlist name (1-64 of "
-			"A-Z a-z 0-9 . _ -, not starting with a dot)\n",
-		o->sub, name);
+	fprintf(stderr,
+	        "infrapivot watchlist %s: '%s' is not a watchlist name (1-64 of "
+	        "A-Z a-z 0-9 . _ -, not starting with a dot)\n",
+	        o->sub, name);
 	return 2;
 }
 
 /* ---- create --------------------------------------------------------------------- */
 static int cmd_create(struct opts *o, int argc, char **argv)
 {
-	static const int ok[] = { O_DESC, O_TTL, O_TOMB, O_AUTO, O_AUTO_TTL, O_AUTO_GEN, O_MAX_IPD,
-				  O_MAX_CIP, O_MAX_DIP, O_MAX_SAN, O_JSON, 0 };
+	static const int ok[] = {O_DESC,    O_TTL,     O_TOMB,    O_AUTO,    O_AUTO_TTL, O_AUTO_GEN,
+	                         O_MAX_IPD, O_MAX_CIP, O_MAX_DIP, O_MAX_SAN, O_JSON,     0};
 	if (allow_only(o, ok) != 0)
 		return 2;
 	if (argc != 1)
@@ -456,7 +499,8 @@ static void print_settings(const struct store_watch_info *i)
 	if (st->description[0])
 		printf("  description     %s\n", st->description);
 	if (st->ttl_days)
-		printf("  expiry          %u days after an entry is added or refreshed\n", st->ttl_days);
+		printf("  expiry          %u days after an entry is added or refreshed\n",
+		       st->ttl_days);
 	else
 		printf("  expiry          never\n");
 	printf("  entries         %llu live; %llu removals/expiries kept %u days for deltas "
@@ -474,9 +518,10 @@ static void print_settings(const struct store_watch_info *i)
 		}
 		printf("; adds expire after %u days; generations %u\n",
 		       st->auto_ttl_days ? st->auto_ttl_days : st->ttl_days, st->auto_max_gen);
-		printf("  noise limits    ip %llu names, cert %llu IPs, domain %llu IPs, %llu SANs\n",
-		       (unsigned long long)st->max_ip_domains, (unsigned long long)st->max_cert_ips,
-		       (unsigned long long)st->max_domain_ips, (unsigned long long)st->max_san);
+		printf(
+		    "  noise limits    ip %llu names, cert %llu IPs, domain %llu IPs, %llu SANs\n",
+		    (unsigned long long)st->max_ip_domains, (unsigned long long)st->max_cert_ips,
+		    (unsigned long long)st->max_domain_ips, (unsigned long long)st->max_san);
 	} else {
 		printf("  standing pivot  off\n");
 	}
@@ -499,7 +544,7 @@ static int list_cb(const struct store_watch_info *i, void *ctx)
 
 static int cmd_list(struct opts *o, int argc, char **argv)
 {
-	static const int ok[] = { O_JSON, 0 };
+	static const int ok[] = {O_JSON, 0};
 	if (allow_only(o, ok) != 0)
 		return 2;
 	if (argc != 0)
@@ -521,7 +566,8 @@ static int cmd_list(struct opts *o, int argc, char **argv)
 		return 0;
 	}
 	if (json_array_size(arr) == 0) {
-		fprintf(stderr, "no watchlists (create one with `infrapivot watchlist create NAME`)\n");
+		fprintf(stderr,
+		        "no watchlists (create one with `infrapivot watchlist create NAME`)\n");
 		json_decref(arr);
 		return 0;
 	}
@@ -538,8 +584,8 @@ static int cmd_list(struct opts *o, int argc, char **argv)
 			json_t *e;
 			json_array_foreach(json_object_get(ae, "edges"), k, e)
 			{
-				int n = snprintf(edges + o2, sizeof(edges) - o2, "%s%s", k ? "," : "",
-						 json_string_value(e));
+				int n = snprintf(edges + o2, sizeof(edges) - o2, "%s%s",
+				                 k ? "," : "", json_string_value(e));
 				if (n < 0 || (size_t)n >= sizeof(edges) - o2)
 					break;
 				o2 += (size_t)n;
@@ -578,7 +624,8 @@ static int show_cb(const struct store_watch_entry *e, void *vctx)
 		store_time_format(e->expires, x, sizeof(x));
 	printf("%-6s %-42s %-20s %-20s %s\n", store_watch_type_name(e->type), e->indicator, a, x,
 	       e->source);
-	const struct store_watch_prov *ps[2] = { &e->prov_first, e->has_latest ? &e->prov_latest : NULL };
+	const struct store_watch_prov *ps[2] = {&e->prov_first,
+	                                        e->has_latest ? &e->prov_latest : NULL};
 	for (int k = 0; k < 2; k++) {
 		const struct store_watch_prov *p = ps[k];
 		if (p == NULL)
@@ -600,7 +647,7 @@ static int show_cb(const struct store_watch_entry *e, void *vctx)
 
 static int cmd_show(struct opts *o, int argc, char **argv)
 {
-	static const int ok[] = { O_JSON, O_TYPE, 0 };
+	static const int ok[] = {O_JSON, O_TYPE, 0};
 	if (allow_only(o, ok) != 0)
 		return 2;
 	if (argc != 1)
@@ -619,7 +666,7 @@ static int cmd_show(struct opts *o, int argc, char **argv)
 		store_close(s);
 		return store_fail(o, err, argv[0]);
 	}
-	struct show_ctx c = { .arr = json_array(), .json = o->json };
+	struct show_ctx c = {.arr = json_array(), .json = o->json};
 	if (!o->json)
 		print_settings(&info);
 	err = store_watch_read(s, argv[0], o->now, 0, show_cb, &c, &info, NULL);
@@ -641,7 +688,7 @@ static int cmd_show(struct opts *o, int argc, char **argv)
 
 /* ---- add, remove ------------------------------------------------------------------- */
 static int read_stdin_items(struct opts *o, struct svc_watch_items *it, const char *source,
-			    uint32_t default_ttl, int64_t ttl, int64_t now)
+                            uint32_t default_ttl, int64_t ttl, int64_t now)
 {
 	char line[1024];
 	unsigned lineno = 0;
@@ -649,12 +696,12 @@ static int read_stdin_items(struct opts *o, struct svc_watch_items *it, const ch
 		lineno++;
 		size_t n = strlen(line);
 		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
-			fprintf(stderr, "infrapivot watchlist %s: stdin:%u: line too long\n", o->sub,
-				lineno);
+			fprintf(stderr, "infrapivot watchlist %s: stdin:%u: line too long\n",
+			        o->sub, lineno);
 			return 2;
 		}
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
-				 line[n - 1] == '\t'))
+		                 line[n - 1] == '\t'))
 			line[--n] = '\0';
 		char *p = line;
 		while (*p == ' ' || *p == '\t')
@@ -662,9 +709,10 @@ static int read_stdin_items(struct opts *o, struct svc_watch_items *it, const ch
 		if (*p == '\0' || *p == '#')
 			continue;
 		char msg[300];
-		if (svc_watch_items_add(it, p, o->type, o->reason, source, ttl, o->expires, default_ttl,
-					now, msg, sizeof(msg)) != 0) {
-			fprintf(stderr, "infrapivot watchlist %s: stdin:%u: %s\n", o->sub, lineno, msg);
+		if (svc_watch_items_add(it, p, o->type, o->reason, source, ttl, o->expires,
+		                        default_ttl, now, msg, sizeof(msg)) != 0) {
+			fprintf(stderr, "infrapivot watchlist %s: stdin:%u: %s\n", o->sub, lineno,
+			        msg);
 			return 2;
 		}
 	}
@@ -673,13 +721,13 @@ static int read_stdin_items(struct opts *o, struct svc_watch_items *it, const ch
 
 static int cmd_add_remove(struct opts *o, int argc, char **argv, bool remove)
 {
-	static const int ok_add[] = { O_TYPE, O_REASON, O_TTL, O_EXPIRES, O_SOURCE, O_JSON, 0 };
-	static const int ok_rm[] = { O_TYPE, O_JSON, 0 };
+	static const int ok_add[] = {O_TYPE, O_REASON, O_TTL, O_EXPIRES, O_SOURCE, O_JSON, 0};
+	static const int ok_rm[] = {O_TYPE, O_JSON, 0};
 	if (allow_only(o, remove ? ok_rm : ok_add) != 0)
 		return 2;
 	if (argc < 2)
 		return bad(o, "give NAME and at least one INDICATOR (or - to read them from "
-			      "standard input)");
+		              "standard input)");
 	const char *name = argv[0];
 	if (check_name(o, name) != 0)
 		return 2;
@@ -713,7 +761,7 @@ static int cmd_add_remove(struct opts *o, int argc, char **argv, bool remove)
 		}
 		char msg[300];
 		if (svc_watch_items_add(&it, argv[i], o->type, o->reason, src, ttl, o->expires,
-					info.set.ttl_days, now, msg, sizeof(msg)) != 0) {
+		                        info.set.ttl_days, now, msg, sizeof(msg)) != 0) {
 			fprintf(stderr, "infrapivot watchlist %s: %s\n", o->sub, msg);
 			rc = 2;
 		}
@@ -728,27 +776,27 @@ static int cmd_add_remove(struct opts *o, int argc, char **argv, bool remove)
 	int *results = calloc(it.n, sizeof(*results));
 	uint64_t version = 0;
 	err = results == NULL ? -ENOMEM
-	      : remove	      ? store_watch_remove(s, name, it.v, it.n, now, results, &version)
-			      : store_watch_add(s, name, it.v, it.n, now, results, &version);
+	      : remove        ? store_watch_remove(s, name, it.v, it.n, now, results, &version)
+	                      : store_watch_add(s, name, it.v, it.n, now, results, &version);
 	store_close(s);
 	if (err != 0) {
 		free(results);
 		svc_watch_items_free(&it);
 		return store_fail(o, err, name);
 	}
-	unsigned counts[5] = { 0 };
+	unsigned counts[5] = {0};
 	json_t *arr = json_array();
 	for (size_t i = 0; i < it.n; i++) {
 		int r = results[i];
 		if (r >= 1 && r <= 4)
 			counts[r]++;
-		const char *rs = r == STORE_WATCH_ADDED	      ? "added"
-				 : r == STORE_WATCH_REFRESHED ? "refreshed"
-				 : r == STORE_WATCH_REMOVED_OK ? "removed"
-							      : "absent";
+		const char *rs = r == STORE_WATCH_ADDED        ? "added"
+		                 : r == STORE_WATCH_REFRESHED  ? "refreshed"
+		                 : r == STORE_WATCH_REMOVED_OK ? "removed"
+		                                               : "absent";
 		if (r == STORE_WATCH_ABSENT && !o->json)
-			fprintf(stderr, "infrapivot watchlist remove: %s is not on %s\n", it.v[i].indicator,
-				name);
+			fprintf(stderr, "infrapivot watchlist remove: %s is not on %s\n",
+			        it.v[i].indicator, name);
 		json_t *e = json_object();
 		json_object_set_new(e, "indicator", json_string(it.v[i].indicator));
 		json_object_set_new(e, "type", json_string(store_watch_type_name(it.v[i].type)));
@@ -779,7 +827,7 @@ static int cmd_add_remove(struct opts *o, int argc, char **argv, bool remove)
 
 static int cmd_delete(struct opts *o, int argc, char **argv)
 {
-	static const int ok[] = { 0 };
+	static const int ok[] = {0};
 	if (allow_only(o, ok) != 0)
 		return 2;
 	if (argc != 1)
@@ -800,8 +848,8 @@ static int cmd_delete(struct opts *o, int argc, char **argv)
 /* ---- pivot ------------------------------------------------------------------------------ */
 static int cmd_pivot(struct opts *o, int argc, char **argv)
 {
-	static const int ok[] = { O_PIVOT, O_TYPE, O_MAX_IPD, O_MAX_CIP, O_MAX_DIP, O_MAX_SAN,
-				  O_TTL, O_REASON, O_DRY_RUN, O_JSON, O_SOURCE, 0 };
+	static const int ok[] = {O_PIVOT, O_TYPE,   O_MAX_IPD, O_MAX_CIP, O_MAX_DIP, O_MAX_SAN,
+	                         O_TTL,   O_REASON, O_DRY_RUN, O_JSON,    O_SOURCE,  0};
 	if (allow_only(o, ok) != 0)
 		return 2;
 	if (argc != 2)
@@ -823,12 +871,13 @@ static int cmd_pivot(struct opts *o, int argc, char **argv)
 	snprintf(who, sizeof(who), "%s", o->source ? o->source : user && *user ? user : "cli");
 	json_t *res = NULL;
 	int err = svc_watch_pivot(s, name, &o->pp, o->given[O_TTL - O_DB] ? o->ttl : -1, who,
-				  o->reason, o->now, o->dry_run, &res, msg, sizeof(msg));
+	                          o->reason, o->now, o->dry_run, &res, msg, sizeof(msg));
 	store_close(s);
 	if (err != 0) {
 		if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
 			return store_fail(o, err, name);
-		fprintf(stderr, "infrapivot watchlist pivot: %s\n", *msg ? msg : store_strerror(err));
+		fprintf(stderr, "infrapivot watchlist pivot: %s\n",
+		        *msg ? msg : store_strerror(err));
 		return 2;
 	}
 	if (o->json) {
@@ -847,7 +896,7 @@ static int cmd_pivot(struct opts *o, int argc, char **argv)
 	printf("%s: %s %lld, refreshed %lld, pruned (not added) %lld (version %lld)%s\n", name,
 	       o->dry_run ? "would add" : "added",
 	       (long long)(o->dry_run ? (json_int_t)json_array_size(arr)
-				      : json_integer_value(json_object_get(res, "added"))),
+	                              : json_integer_value(json_object_get(res, "added"))),
 	       (long long)json_integer_value(json_object_get(res, "refreshed")),
 	       (long long)json_integer_value(json_object_get(res, "pruned")),
 	       (long long)json_integer_value(json_object_get(res, "version")),
@@ -859,16 +908,15 @@ static int cmd_pivot(struct opts *o, int argc, char **argv)
 /* ---- export ---------------------------------------------------------------------------------- */
 static int cmd_export(struct opts *o, int argc, char **argv)
 {
-	static const int ok[] = { O_FORMAT, O_TYPE, O_SINCE_VERSION, O_OUTPUT, 0 };
+	static const int ok[] = {O_FORMAT, O_TYPE, O_SINCE_VERSION, O_OUTPUT, 0};
 	if (allow_only(o, ok) != 0)
 		return 2;
 	if (argc != 1)
 		return bad(o, "give one NAME");
 	if (check_name(o, argv[0]) != 0)
 		return 2;
-	struct svc_watch_export x = { .fmt = o->fmt, .since = o->since_version, .now = o->now };
-	if (o->type_s != NULL &&
-	    (store_watch_type_parse(o->type_s, &x.type) != 0 || x.type == 0))
+	struct svc_watch_export x = {.fmt = o->fmt, .since = o->since_version, .now = o->now};
+	if (o->type_s != NULL && (store_watch_type_parse(o->type_s, &x.type) != 0 || x.type == 0))
 		return bad(o, "--type: '%s' is not domain, ip or cert", o->type_s);
 	store_t *s = svc_open_db(o->db, true);
 	if (s == NULL)
@@ -881,7 +929,8 @@ static int cmd_export(struct opts *o, int argc, char **argv)
 	if (err == STORE_ENOTFOUND)
 		return store_fail(o, err, argv[0]);
 	if (err != 0) {
-		fprintf(stderr, "infrapivot watchlist export: %s\n", *msg ? msg : store_strerror(err));
+		fprintf(stderr, "infrapivot watchlist export: %s\n",
+		        *msg ? msg : store_strerror(err));
 		return 2;
 	}
 	FILE *f = stdout;
@@ -901,7 +950,7 @@ static int cmd_export(struct opts *o, int argc, char **argv)
 	}
 	if (o->output != NULL)
 		fprintf(stderr, "wrote %s: version %llu, %llu entries live\n", o->output,
-			(unsigned long long)info.version, (unsigned long long)info.live);
+		        (unsigned long long)info.version, (unsigned long long)info.live);
 	return 0;
 }
 
@@ -916,15 +965,16 @@ int svc_cmd_watchlist(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	static const char *const subs[] = { "create", "list", "show", "add", "remove", "delete",
-					    "pivot", "export" };
+	static const char *const subs[] = {"create", "list",   "show",  "add",
+	                                   "remove", "delete", "pivot", "export"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		known |= strcmp(sub, subs[i]) == 0;
 	if (!known) {
-		fprintf(stderr, "infrapivot watchlist: unknown subcommand '%s' (create, list, show, "
-				"add, remove, delete, pivot, export)\n",
-			sub);
+		fprintf(stderr,
+		        "infrapivot watchlist: unknown subcommand '%s' (create, list, show, "
+		        "add, remove, delete, pivot, export)\n",
+		        sub);
 		return 2;
 	}
 	struct opts *o = calloc(1, sizeof(*o));

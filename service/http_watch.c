@@ -23,8 +23,8 @@ static bool name_arg(struct svc_http_req *rq, const char **name, enum MHD_Result
 	*name = svc_http_arg(rq, 0);
 	if (*name == NULL || !store_watch_name_ok(*name)) {
 		*ret = svc_http_error(rq, 400, "bad_request",
-				      "'%.64s' is not a watchlist name (1-64 of A-Z a-z 0-9 . _ -)",
-				      *name ? *name : "");
+		                      "'%.64s' is not a watchlist name (1-64 of A-Z a-z 0-9 . _ -)",
+		                      *name ? *name : "");
 		return false;
 	}
 	return true;
@@ -58,8 +58,8 @@ static json_t *body_json(struct svc_http_req *rq, bool allow_empty, enum MHD_Res
 	json_error_t je;
 	json_t *j = json_loadb(rq->body.p, rq->body.len, JSON_REJECT_DUPLICATES, &je);
 	if (j == NULL)
-		*ret = svc_http_error(rq, 400, "bad_request", "body: not JSON: line %d: %s", je.line,
-				      je.text);
+		*ret = svc_http_error(rq, 400, "bad_request", "body: not JSON: line %d: %s",
+		                      je.line, je.text);
 	return j;
 }
 
@@ -71,11 +71,11 @@ static const char *who(const struct svc_http_req *rq)
 }
 
 static enum MHD_Result send_etag(struct svc_http_req *rq, unsigned status, const char *ctype,
-				 char *buf, size_t len, uint64_t version)
+                                 char *buf, size_t len, uint64_t version)
 {
 	char etag[32];
 	snprintf(etag, sizeof(etag), "\"%llu\"", (unsigned long long)version);
-	const char *const h[] = { "ETag", etag, NULL };
+	const char *const h[] = {"ETag", etag, NULL};
 	return svc_http_send_h(rq, status, ctype, buf, len, h);
 }
 
@@ -109,11 +109,11 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	const char *name;
 	if (!name_arg(rq, &name, &ret))
 		return ret;
-	struct svc_watch_export x = { .fmt = SVC_WFMT_JSON };
+	struct svc_watch_export x = {.fmt = SVC_WFMT_JSON};
 	const char *v = svc_http_param(rq, "format");
 	if (v != NULL && svc_watch_fmt_parse(v, &x.fmt) != 0)
-		return svc_http_bad_param(rq, "format", "'%.20s': json, text, zeek, suricata or stix",
-					  v);
+		return svc_http_bad_param(rq, "format",
+		                          "'%.20s': json, text, zeek, suricata or stix", v);
 	v = svc_http_param(rq, "type");
 	if (v != NULL && (store_watch_type_parse(v, &x.type) != 0 || x.type == 0))
 		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", v);
@@ -123,11 +123,13 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 		return ret;
 	char msg[300] = "";
 	if (x.since != 0 && x.fmt != SVC_WFMT_JSON && x.fmt != SVC_WFMT_STIX)
-		return svc_http_bad_param(rq, "since_version", "works with format=json or stix (the "
-							       "other formats are whole files)");
+		return svc_http_bad_param(rq, "since_version",
+		                          "works with format=json or stix (the "
+		                          "other formats are whole files)");
 	if (x.fmt == SVC_WFMT_SURICATA && x.type == 0)
-		return svc_http_bad_param(rq, "type", "a Suricata dataset holds one type: ip, domain "
-						      "or cert");
+		return svc_http_bad_param(rq, "type",
+		                          "a Suricata dataset holds one type: ip, domain "
+		                          "or cert");
 	/* a sensor whose copy is current gets 304 without a render */
 	const char *inm = svc_http_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	struct store_watch_info info;
@@ -194,7 +196,7 @@ enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq)
 	if (txt == NULL)
 		return MHD_NO;
 	return send_etag(rq, created ? 201 : 200, "application/json", txt, strlen(txt),
-			 info.version);
+	                 info.version);
 }
 
 enum MHD_Result svc_http_watchlist_delete(struct svc_http_req *rq)
@@ -232,8 +234,8 @@ static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 		arr = json_object_get(body, "entries");
 		if (arr == NULL || json_object_size(body) != 1) {
 			ret = svc_http_error(rq, 400, "bad_request",
-					      "the body is a list of {indicator, type, reason, "
-					      "ttl_days, expires}, or {\"entries\": that list}");
+			                     "the body is a list of {indicator, type, reason, "
+			                     "ttl_days, expires}, or {\"entries\": that list}");
 			json_decref(body);
 			return ret;
 		}
@@ -242,8 +244,8 @@ static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 	svc_watch_items_init(&it);
 	char msg[400];
 	int64_t now = (int64_t)time(NULL);
-	if (svc_watch_items_from_json(&it, arr, who(rq), info.set.ttl_days, now, msg, sizeof(msg)) !=
-	    0) {
+	if (svc_watch_items_from_json(&it, arr, who(rq), info.set.ttl_days, now, msg,
+	                              sizeof(msg)) != 0) {
 		json_decref(body);
 		svc_watch_items_free(&it);
 		return svc_http_error(rq, 400, "bad_request", "%s", msg);
@@ -256,7 +258,7 @@ static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 	int *results = calloc(it.n, sizeof(*results));
 	uint64_t version = 0;
 	err = results == NULL ? -ENOMEM
-			      : store_watch_add(s, name, it.v, it.n, now, results, &version);
+	                      : store_watch_add(s, name, it.v, it.n, now, results, &version);
 	if (err != 0) {
 		free(results);
 		svc_watch_items_free(&it);
@@ -294,8 +296,8 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 		return ret;
 	if (!json_is_object(body)) {
 		ret = svc_http_error(rq, 400, "bad_request",
-				      "the body is an object of pivot parameters, e.g. "
-				      "{\"seed\":\"...\",\"depth\":3}");
+		                     "the body is an object of pivot parameters, e.g. "
+		                     "{\"seed\":\"...\",\"depth\":3}");
 		json_decref(body);
 		return ret;
 	}
@@ -321,7 +323,7 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 			    json_integer_value(v) > 36500) {
 				ret = svc_http_error(rq, 400, "bad_parameter",
-						      "ttl_days: an integer 0-36500");
+				                     "ttl_days: an integer 0-36500");
 				json_decref(body);
 				return ret;
 			}
@@ -332,8 +334,8 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 			reason = json_string_value(v);
 			if (reason == NULL || strlen(reason) >= STORE_WATCH_TEXT_BUF) {
 				ret = svc_http_error(rq, 400, "bad_parameter",
-						      "reason: a string of at most %d bytes",
-						      STORE_WATCH_TEXT_BUF - 1);
+				                     "reason: a string of at most %d bytes",
+				                     STORE_WATCH_TEXT_BUF - 1);
 				json_decref(body);
 				return ret;
 			}
@@ -344,7 +346,8 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 		}
 		if (strcmp(k, "dry_run") == 0) {
 			if (!json_is_boolean(v)) {
-				ret = svc_http_error(rq, 400, "bad_parameter", "dry_run: true or false");
+				ret = svc_http_error(rq, 400, "bad_parameter",
+				                     "dry_run: true or false");
 				json_decref(body);
 				return ret;
 			}
@@ -365,14 +368,14 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 			{
 				const char *es = json_string_value(e);
 				int n = snprintf(val + o, sizeof(val) - o, "%s%s", i ? "," : "",
-						 es ? es : "?");
+				                 es ? es : "?");
 				if (n < 0 || (size_t)n >= sizeof(val) - o)
 					break;
 				o += (size_t)n;
 			}
 		} else {
-			ret = svc_http_error(rq, 400, "bad_parameter", "%.40s: not a string or number",
-					      k);
+			ret = svc_http_error(rq, 400, "bad_parameter",
+			                     "%.40s: not a string or number", k);
 			json_decref(body);
 			return ret;
 		}
@@ -380,15 +383,15 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 		int r = pivot_params_set(&p, k, val, msg, sizeof(msg));
 		if (r == 1) {
 			ret = svc_http_error(rq, 400, "bad_parameter",
-					      "%.40s: unknown parameter (pivot parameters as in GET "
-					      "/api/v1/pivot, and ttl_days, reason, dry_run)",
-					      k);
+			                     "%.40s: unknown parameter (pivot parameters as in GET "
+			                     "/api/v1/pivot, and ttl_days, reason, dry_run)",
+			                     k);
 			json_decref(body);
 			return ret;
 		}
 		if (r != 0) {
 			ret = svc_http_error(rq, 400, "bad_parameter", "%s",
-					      msg[0] ? msg : store_strerror(r));
+			                     msg[0] ? msg : store_strerror(r));
 			json_decref(body);
 			return ret;
 		}
@@ -398,7 +401,7 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 	json_decref(body);
 	if (!have_seed)
 		return svc_http_error(rq, 400, "bad_parameter",
-				      "seed: required (a domain, an IP or a certificate hash)");
+		                      "seed: required (a domain, an IP or a certificate hash)");
 	if (pivot_params_check(&p, msg, sizeof(msg)) != 0)
 		return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
 	/* the same server-side caps as GET /api/v1/pivot */
@@ -418,20 +421,20 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 	json_t *res = NULL;
 	msg[0] = '\0';
 	int err = svc_watch_pivot(rq->srv->store, name, &p, ttl, who(rq), reason, 0, dry_run, &res,
-				  msg, sizeof(msg));
+	                          msg, sizeof(msg));
 	if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
 		return not_found(rq, name);
 	if (err != 0) {
-		unsigned st = err == STORE_ENOTFOUND				? 404
-			      : (err == STORE_ELMDB || err == -ENOMEM) ? 500
-			      : err == STORE_ELIMIT			? 409
-									: 400;
+		unsigned st = err == STORE_ENOTFOUND                   ? 404
+		              : (err == STORE_ELMDB || err == -ENOMEM) ? 500
+		              : err == STORE_ELIMIT                    ? 409
+		                                                       : 400;
 		return svc_http_error(rq, st,
-				      st == 400	  ? "bad_parameter"
-				      : st == 404 ? "not_found"
-				      : st == 409 ? "limit"
-						  : "internal",
-				      "%s", msg[0] ? msg : store_strerror(err));
+		                      st == 400   ? "bad_parameter"
+		                      : st == 404 ? "not_found"
+		                      : st == 409 ? "limit"
+		                                  : "internal",
+		                      "%s", msg[0] ? msg : store_strerror(err));
 	}
 	return svc_http_send_json(rq, 200, res);
 }
@@ -472,7 +475,7 @@ enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
 	svc_watch_items_init(&it);
 	char msg[300];
 	if (svc_watch_items_add(&it, svc_http_arg(rq, 2), type, NULL, NULL, 0, 0, 0, 0, msg,
-				sizeof(msg)) != 0) {
+	                        sizeof(msg)) != 0) {
 		svc_watch_items_free(&it);
 		return svc_http_error(rq, 400, "bad_request", "%s", msg);
 	}
@@ -485,7 +488,7 @@ enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
 	}
 	if (result != STORE_WATCH_REMOVED_OK) {
 		enum MHD_Result r = svc_http_error(rq, 404, "not_found", "%s is not on %s",
-						   it.v[0].indicator, name);
+		                                   it.v[0].indicator, name);
 		svc_watch_items_free(&it);
 		return r;
 	}

@@ -42,7 +42,7 @@ json_t *svc_watch_edges_json(unsigned mask);
  * max_domain_ips, max_san}, or null/false to switch it off).  0 or -1
  * with msg naming the field. */
 int svc_watch_settings_from_json(const json_t *o, struct store_watch_settings *set, char *msg,
-				 size_t cap);
+                                 size_t cap);
 
 /* Renderers (new references).  A time as "2024-01-31T12:00:00Z", null for 0. */
 json_t *svc_watch_time_json(int64_t t);
@@ -64,28 +64,28 @@ void svc_watch_items_free(struct svc_watch_items *it);
  * default (default_ttl), 0 never; expires (> 0) wins over ttl_days.  0, or
  * a store error with msg set. */
 int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsigned type,
-			const char *reason, const char *source, int64_t ttl_days, int64_t expires,
-			uint32_t default_ttl, int64_t now, char *msg, size_t cap);
+                        const char *reason, const char *source, int64_t ttl_days, int64_t expires,
+                        uint32_t default_ttl, int64_t now, char *msg, size_t cap);
 /* Append each element of a JSON array of {indicator, type?, reason?,
  * ttl_days?, expires?} (or plain strings).  0 or -1 with msg naming the
  * element. */
 int svc_watch_items_from_json(struct svc_watch_items *it, const json_t *arr, const char *source,
-			      uint32_t default_ttl, int64_t now, char *msg, size_t cap);
+                              uint32_t default_ttl, int64_t now, char *msg, size_t cap);
 
 /* ---- export ----------------------------------------------------------------- */
 struct svc_watch_export {
 	enum svc_watch_fmt fmt;
-	unsigned type;        /* only this store_watch_type (suricata: required) */
-	uint64_t since;       /* 0: the whole list; json and stix only */
-	int64_t now;          /* 0: the clock */
-	size_t max_bytes;     /* 0: SVC_WATCH_MAX_EXPORT */
+	unsigned type;    /* only this store_watch_type (suricata: required) */
+	uint64_t since;   /* 0: the whole list; json and stix only */
+	int64_t now;      /* 0: the clock */
+	size_t max_bytes; /* 0: SVC_WATCH_MAX_EXPORT */
 };
 /* Render a list in one read transaction.  *out is malloc'd (caller
  * frees), NUL-terminated; info receives the list at now (its version is
  * the ETag).  Returns 0, STORE_ENOTFOUND, -EINVAL (bad combination, msg
  * set), -E2BIG (over max_bytes) or a store error. */
 int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export *x, char **out,
-		     size_t *len, struct store_watch_info *info, char *msg, size_t cap);
+                     size_t *len, struct store_watch_info *info, char *msg, size_t cap);
 
 /* ---- pivot to watchlist ----------------------------------------------------- */
 /* Run the pivot p and add every node that was not pruned, the seed
@@ -95,8 +95,8 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
  * truncated, entries:[{indicator,type,result,path}]}.  Returns 0 or an
  * error with msg set (STORE_ENOTFOUND: no such list). */
 int svc_watch_pivot(store_t *s, const char *name, const struct pivot_params *p, int64_t ttl_days,
-		    const char *who, const char *reason, int64_t now, bool dry_run,
-		    json_t **result, char *msg, size_t cap);
+                    const char *who, const char *reason, int64_t now, bool dry_run, json_t **result,
+                    char *msg, size_t cap);
 
 /* If-None-Match against a version: true when one of the listed tags
  * (quoted or not, W/ allowed, or "*") names it. */

@@ -37,8 +37,8 @@ json_t *svc_watch_time_json(int64_t t)
 
 /* ---- edges ------------------------------------------------------ */
 
-static const unsigned edge_bits[] = { STORE_WEDGE_RESOLVES, STORE_WEDGE_CNAME, STORE_WEDGE_SERVES,
-				      STORE_WEDGE_SAN, STORE_WEDGE_SNI };
+static const unsigned edge_bits[] = {STORE_WEDGE_RESOLVES, STORE_WEDGE_CNAME, STORE_WEDGE_SERVES,
+                                     STORE_WEDGE_SAN, STORE_WEDGE_SNI};
 #define NEDGES (sizeof(edge_bits) / sizeof(edge_bits[0]))
 
 static int edge_one(const char *s, size_t n, unsigned *mask)
@@ -67,7 +67,9 @@ int svc_watch_edges_parse(const char *list, unsigned *mask, char *msg, size_t ca
 		const char *e = strchr(p, ',');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 		if (edge_one(p, n, mask) != 0) {
-			msgf(msg, cap, "unknown edge type '%.*s' (known: resolves, cname, serves, san, sni, all)",
+			msgf(msg, cap,
+			     "unknown edge type '%.*s' (known: resolves, cname, serves, san, sni, "
+			     "all)",
 			     (int)(n > 40 ? 40 : n), p);
 			return -1;
 		}
@@ -89,7 +91,7 @@ json_t *svc_watch_edges_json(unsigned mask)
 /* ---- settings ------------------------------------------------------------------ */
 
 static int json_uint(const json_t *v, const char *field, uint64_t max, uint64_t *out, char *msg,
-		     size_t cap)
+                     size_t cap)
 {
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    (uint64_t)json_integer_value(v) > max) {
@@ -124,7 +126,8 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 			unsigned mask = 0;
 			have_edges = true;
 			if (json_is_string(v)) {
-				if (svc_watch_edges_parse(json_string_value(v), &mask, msg, cap) != 0)
+				if (svc_watch_edges_parse(json_string_value(v), &mask, msg, cap) !=
+				    0)
 					return -1;
 			} else if (json_is_array(v)) {
 				size_t i;
@@ -133,8 +136,10 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 				{
 					const char *s = json_string_value(e);
 					if (s == NULL || edge_one(s, strlen(s), &mask) != 0) {
-						msgf(msg, cap, "auto_expand.edges[%zu]: not an edge type "
-							       "(resolves, cname, serves, san, sni)", i);
+						msgf(msg, cap,
+						     "auto_expand.edges[%zu]: not an edge type "
+						     "(resolves, cname, serves, san, sni)",
+						     i);
 						return -1;
 					}
 				}
@@ -148,14 +153,16 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 				return -1;
 			set->auto_ttl_days = (uint32_t)u;
 		} else if (strcmp(k, "generations") == 0) {
-			if (json_uint(v, "auto_expand.generations", STORE_WATCH_MAX_GEN, &u, msg, cap) != 0 ||
+			if (json_uint(v, "auto_expand.generations", STORE_WATCH_MAX_GEN, &u, msg,
+			              cap) != 0 ||
 			    u == 0) {
-				msgf(msg, cap, "auto_expand.generations must be 1-%d", STORE_WATCH_MAX_GEN);
+				msgf(msg, cap, "auto_expand.generations must be 1-%d",
+				     STORE_WATCH_MAX_GEN);
 				return -1;
 			}
 			set->auto_max_gen = (unsigned)u;
 		} else if (strcmp(k, "max_ip_domains") == 0 || strcmp(k, "max_cert_ips") == 0 ||
-			   strcmp(k, "max_domain_ips") == 0 || strcmp(k, "max_san") == 0) {
+		           strcmp(k, "max_domain_ips") == 0 || strcmp(k, "max_san") == 0) {
 			char f[64];
 			msgf(f, sizeof(f), "auto_expand.%s", k);
 			if (json_uint(v, f, UINT32_MAX, &u, msg, cap) != 0)
@@ -169,8 +176,10 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 			else
 				set->max_san = u;
 		} else {
-			msgf(msg, cap, "auto_expand.%.40s: unknown field (edges, ttl_days, generations, "
-				       "max_ip_domains, max_cert_ips, max_domain_ips, max_san)", k);
+			msgf(msg, cap,
+			     "auto_expand.%.40s: unknown field (edges, ttl_days, generations, "
+			     "max_ip_domains, max_cert_ips, max_domain_ips, max_san)",
+			     k);
 			return -1;
 		}
 	}
@@ -180,7 +189,7 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 }
 
 int svc_watch_settings_from_json(const json_t *o, struct store_watch_settings *set, char *msg,
-				 size_t cap)
+                                 size_t cap)
 {
 	if (!json_is_object(o)) {
 		msgf(msg, cap, "the body must be a JSON object");
@@ -219,8 +228,10 @@ int svc_watch_settings_from_json(const json_t *o, struct store_watch_settings *s
 				return -1;
 			}
 		} else {
-			msgf(msg, cap, "%.40s: unknown field (description, ttl_days, tombstone_days, "
-				       "auto_expand)", k);
+			msgf(msg, cap,
+			     "%.40s: unknown field (description, ttl_days, tombstone_days, "
+			     "auto_expand)",
+			     k);
 			return -1;
 		}
 	}
@@ -241,12 +252,15 @@ json_t *svc_watch_info_json(const struct store_watch_info *i)
 	if (st->auto_edges != 0) {
 		json_t *a = json_object();
 		json_object_set_new(a, "edges", svc_watch_edges_json(st->auto_edges));
-		json_object_set_new(a, "ttl_days",
-				    json_integer(st->auto_ttl_days ? st->auto_ttl_days : st->ttl_days));
+		json_object_set_new(
+		    a, "ttl_days",
+		    json_integer(st->auto_ttl_days ? st->auto_ttl_days : st->ttl_days));
 		json_object_set_new(a, "generations", json_integer(st->auto_max_gen));
-		json_object_set_new(a, "max_ip_domains", json_integer((json_int_t)st->max_ip_domains));
+		json_object_set_new(a, "max_ip_domains",
+		                    json_integer((json_int_t)st->max_ip_domains));
 		json_object_set_new(a, "max_cert_ips", json_integer((json_int_t)st->max_cert_ips));
-		json_object_set_new(a, "max_domain_ips", json_integer((json_int_t)st->max_domain_ips));
+		json_object_set_new(a, "max_domain_ips",
+		                    json_integer((json_int_t)st->max_domain_ips));
 		json_object_set_new(a, "max_san", json_integer((json_int_t)st->max_san));
 		json_object_set_new(o, "auto_expand", a);
 	} else {
@@ -260,7 +274,8 @@ json_t *svc_watch_info_json(const struct store_watch_info *i)
 	json_t *sp = json_object();
 	json_object_set_new(sp, "added", json_integer((json_int_t)i->auto_added));
 	json_object_set_new(sp, "noise_skipped", json_integer((json_int_t)i->noise_skipped));
-	json_object_set_new(sp, "last_skip", i->last_skip[0] ? json_string(i->last_skip) : json_null());
+	json_object_set_new(sp, "last_skip",
+	                    i->last_skip[0] ? json_string(i->last_skip) : json_null());
 	json_object_set_new(sp, "last_skip_time", svc_watch_time_json(i->last_skip_time));
 	json_object_set_new(o, "standing_pivot", sp);
 	return o;
@@ -277,7 +292,8 @@ json_t *svc_watch_prov_json(const struct store_watch_prov *p)
 		json_t *e = json_object();
 		json_object_set_new(e, "edge", json_string(store_watch_edge_name(h->edge)));
 		json_object_set_new(e, "from", json_string(h->from));
-		json_object_set_new(e, "from_type", json_string(store_watch_type_name(h->from_type)));
+		json_object_set_new(e, "from_type",
+		                    json_string(store_watch_type_name(h->from_type)));
 		json_object_set_new(e, "to", json_string(h->to));
 		json_object_set_new(e, "to_type", json_string(store_watch_type_name(h->to_type)));
 		json_object_set_new(e, "first_seen", svc_watch_time_json(h->first_seen));
@@ -341,8 +357,8 @@ void svc_watch_items_free(struct svc_watch_items *it)
 }
 
 int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsigned type,
-			const char *reason, const char *source, int64_t ttl_days, int64_t expires,
-			uint32_t default_ttl, int64_t now, char *msg, size_t cap)
+                        const char *reason, const char *source, int64_t ttl_days, int64_t expires,
+                        uint32_t default_ttl, int64_t now, char *msg, size_t cap)
 {
 	if (it->n >= SVC_WATCH_MAX_ITEMS) {
 		msgf(msg, cap, "more than %d indicators in one request", SVC_WATCH_MAX_ITEMS);
@@ -368,10 +384,11 @@ int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsig
 	unsigned t = type;
 	int err = store_watch_indicator_norm(indicator, &t, b->ind);
 	if (err != 0) {
-		const char *what = type == STORE_WATCH_IP ? "an IP address"
-				   : type == STORE_WATCH_CERT ? "a certificate SHA-1/SHA-256"
-				   : type == STORE_WATCH_DOMAIN ? "a domain name"
-								: "a domain, an IP or a certificate hash";
+		const char *what = type == STORE_WATCH_IP     ? "an IP address"
+		                   : type == STORE_WATCH_CERT ? "a certificate SHA-1/SHA-256"
+		                   : type == STORE_WATCH_DOMAIN
+		                       ? "a domain name"
+		                       : "a domain, an IP or a certificate hash";
 		msgf(msg, cap, "'%.80s' is not %s", indicator, what);
 		return err;
 	}
@@ -399,15 +416,17 @@ int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsig
 		exp = default_ttl ? now + (int64_t)default_ttl * 86400 : 0;
 	else
 		exp = ttl_days ? now + ttl_days * 86400 : 0;
-	it->v[it->n] = (struct store_watch_item){ .type = (uint8_t)t, .expires = exp,
-						   .indicator = b->ind, .reason = b->reason,
-						   .source = b->source };
+	it->v[it->n] = (struct store_watch_item){.type = (uint8_t)t,
+	                                         .expires = exp,
+	                                         .indicator = b->ind,
+	                                         .reason = b->reason,
+	                                         .source = b->source};
 	it->n++;
 	return 0;
 }
 
 int svc_watch_items_from_json(struct svc_watch_items *it, const json_t *arr, const char *source,
-			      uint32_t default_ttl, int64_t now, char *msg, size_t cap)
+                              uint32_t default_ttl, int64_t now, char *msg, size_t cap)
 {
 	if (!json_is_array(arr)) {
 		msgf(msg, cap, "entries must be a list of {indicator, type, reason, ttl_days}");
@@ -420,7 +439,7 @@ int svc_watch_items_from_json(struct svc_watch_items *it, const json_t *arr, con
 		char sub[300];
 		if (json_is_string(e)) {
 			if (svc_watch_items_add(it, json_string_value(e), 0, NULL, source, -1, 0,
-						default_ttl, now, sub, sizeof(sub)) != 0) {
+			                        default_ttl, now, sub, sizeof(sub)) != 0) {
 				msgf(msg, cap, "entries[%zu]: %s", i, sub);
 				return -1;
 			}
@@ -463,14 +482,17 @@ int svc_watch_items_from_json(struct svc_watch_items *it, const json_t *arr, con
 				const char *ts = json_string_value(v);
 				if (json_is_integer(v) && json_integer_value(v) > 0) {
 					t = json_integer_value(v);
-				} else if (ts == NULL || store_time_parse(ts, now, &t) != 0 || t <= 0) {
+				} else if (ts == NULL || store_time_parse(ts, now, &t) != 0 ||
+				           t <= 0) {
 					msgf(msg, cap, "entries[%zu].expires: not a time", i);
 					return -1;
 				}
 				expires = t;
 			} else {
-				msgf(msg, cap, "entries[%zu].%.40s: unknown field (indicator, type, "
-					       "reason, ttl_days, expires)", i, k);
+				msgf(msg, cap,
+				     "entries[%zu].%.40s: unknown field (indicator, type, "
+				     "reason, ttl_days, expires)",
+				     i, k);
 				return -1;
 			}
 		}
@@ -478,8 +500,8 @@ int svc_watch_items_from_json(struct svc_watch_items *it, const json_t *arr, con
 			msgf(msg, cap, "entries[%zu].indicator: missing", i);
 			return -1;
 		}
-		if (svc_watch_items_add(it, ind, type, reason, source, ttl, expires, default_ttl, now,
-					sub, sizeof(sub)) != 0) {
+		if (svc_watch_items_add(it, ind, type, reason, source, ttl, expires, default_ttl,
+		                        now, sub, sizeof(sub)) != 0) {
 			msgf(msg, cap, "entries[%zu]: %s", i, sub);
 			return -1;
 		}
@@ -492,10 +514,14 @@ int svc_watch_items_from_json(struct svc_watch_items *it, const json_t *arr, con
 static unsigned wtype(enum pivot_node_type t)
 {
 	switch (t) {
-	case PIVOT_NODE_DOMAIN: return STORE_WATCH_DOMAIN;
-	case PIVOT_NODE_IP: return STORE_WATCH_IP;
-	case PIVOT_NODE_CERT: return STORE_WATCH_CERT;
-	default: return 0;
+	case PIVOT_NODE_DOMAIN:
+		return STORE_WATCH_DOMAIN;
+	case PIVOT_NODE_IP:
+		return STORE_WATCH_IP;
+	case PIVOT_NODE_CERT:
+		return STORE_WATCH_CERT;
+	default:
+		return 0;
 	}
 }
 
@@ -521,7 +547,7 @@ static const struct pivot_edge *edge_by_id(const struct pivot_result *r, unsigne
 
 /* The node's path as hops oriented from the seed outwards. */
 static void path_hops(const struct pivot_result *r, const struct pivot_node *seed,
-		      const struct pivot_node *n, struct store_watch_prov *p)
+                      const struct pivot_node *n, struct store_watch_prov *p)
 {
 	unsigned cur = seed->id;
 	p->nhops = 0;
@@ -548,8 +574,8 @@ static void path_hops(const struct pivot_result *r, const struct pivot_node *see
 }
 
 int svc_watch_pivot(store_t *s, const char *name, const struct pivot_params *p, int64_t ttl_days,
-		    const char *who, const char *reason, int64_t now, bool dry_run,
-		    json_t **result, char *msg, size_t cap)
+                    const char *who, const char *reason, int64_t now, bool dry_run, json_t **result,
+                    char *msg, size_t cap)
 {
 	now = clock_now(now);
 	struct store_watch_info info;
@@ -590,7 +616,7 @@ int svc_watch_pivot(store_t *s, const char *name, const struct pivot_params *p, 
 		}
 		char sub[300];
 		err = svc_watch_items_add(&it, n->value, wtype(n->type), reason, src, ttl_days, 0,
-					  info.set.ttl_days, now, sub, sizeof(sub));
+		                          info.set.ttl_days, now, sub, sizeof(sub));
 		if (err != 0) {
 			msgf(msg, cap, "node %u: %s", n->id, sub);
 			goto out;
@@ -633,8 +659,9 @@ int svc_watch_pivot(store_t *s, const char *name, const struct pivot_params *p, 
 		json_t *e = json_object();
 		json_object_set_new(e, "indicator", json_string(it.v[i].indicator));
 		json_object_set_new(e, "type", json_string(store_watch_type_name(it.v[i].type)));
-		const char *rs = dry_run ? "would add"
-				 : results[i] == STORE_WATCH_ADDED ? "added" : "refreshed";
+		const char *rs = dry_run                           ? "would add"
+		                 : results[i] == STORE_WATCH_ADDED ? "added"
+		                                                   : "refreshed";
 		if (!dry_run && results[i] == STORE_WATCH_ADDED)
 			nadd++;
 		else if (!dry_run)

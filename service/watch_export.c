@@ -25,7 +25,7 @@ static void msgf(char *msg, size_t cap, const char *fmt, ...)
 
 /* ---- formats ---------------------------------------------------------------- */
 
-static const char *const fmt_names[] = { "json", "text", "zeek", "suricata", "stix" };
+static const char *const fmt_names[] = {"json", "text", "zeek", "suricata", "stix"};
 
 int svc_watch_fmt_parse(const char *s, enum svc_watch_fmt *out)
 {
@@ -41,9 +41,12 @@ int svc_watch_fmt_parse(const char *s, enum svc_watch_fmt *out)
 const char *svc_watch_ctype(enum svc_watch_fmt f)
 {
 	switch (f) {
-	case SVC_WFMT_JSON: return "application/json";
-	case SVC_WFMT_STIX: return "application/stix+json;version=2.1";
-	default: return "text/plain; charset=utf-8";
+	case SVC_WFMT_JSON:
+		return "application/json";
+	case SVC_WFMT_STIX:
+		return "application/stix+json;version=2.1";
+	default:
+		return "text/plain; charset=utf-8";
 	}
 }
 
@@ -138,16 +141,16 @@ static json_t *stix_time(int64_t t)
 	return json_string(b);
 }
 
-static const uint8_t stix_ns[16] = { 0x5b, 0x0e, 0x6f, 0x6a, 0x3d, 0x52, 0x4c, 0x1e,
-				     0x9a, 0x8e, 0x2f, 0x7b, 0x41, 0x0c, 0x63, 0xd5 };
+static const uint8_t stix_ns[16] = {0x5b, 0x0e, 0x6f, 0x6a, 0x3d, 0x52, 0x4c, 0x1e,
+                                    0x9a, 0x8e, 0x2f, 0x7b, 0x41, 0x0c, 0x63, 0xd5};
 
 static void stix_pattern(const struct store_watch_entry *e, char *out, size_t cap)
 {
 	if (e->type == STORE_WATCH_DOMAIN)
 		msgf(out, cap, "[domain-name:value = '%s']", e->indicator);
 	else if (e->type == STORE_WATCH_IP)
-		msgf(out, cap, "[%s:value = '%s']", strchr(e->indicator, ':') ? "ipv6-addr" : "ipv4-addr",
-		     e->indicator);
+		msgf(out, cap, "[%s:value = '%s']",
+		     strchr(e->indicator, ':') ? "ipv6-addr" : "ipv4-addr", e->indicator);
 	else
 		msgf(out, cap, "[x509-certificate:hashes.'%s' = '%s']",
 		     strlen(e->indicator) == 40 ? "SHA-1" : "SHA-256", e->indicator);
@@ -156,8 +159,8 @@ static void stix_pattern(const struct store_watch_entry *e, char *out, size_t ca
 static json_t *stix_indicator(const char *list, const struct store_watch_entry *e)
 {
 	char name[STORE_WATCH_IND_BUF + 128], u[40], id[64], pat[STORE_WATCH_IND_BUF + 64];
-	int len = snprintf(name, sizeof(name), "%s|%s|%s|%lld", list, store_watch_type_name(e->type),
-			   e->indicator, (long long)e->added);
+	int len = snprintf(name, sizeof(name), "%s|%s|%s|%lld", list,
+	                   store_watch_type_name(e->type), e->indicator, (long long)e->added);
 	pivot_uuid5(stix_ns, name, (size_t)len < sizeof(name) ? (size_t)len : sizeof(name) - 1, u);
 	msgf(id, sizeof(id), "indicator--%s", u);
 	stix_pattern(e, pat, sizeof(pat));
@@ -223,7 +226,8 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 			json_object_set_new(o, "indicator", json_string(e->indicator));
 			json_object_set_new(o, "type", json_string(store_watch_type_name(e->type)));
 			json_object_set_new(o, "removed", svc_watch_time_json(e->removed));
-			json_object_set_new(o, "reason", json_string(store_watch_state_name(e->state)));
+			json_object_set_new(o, "reason",
+			                    json_string(store_watch_state_name(e->state)));
 			json_object_set_new(o, "version", json_integer((json_int_t)e->version));
 			if (c->nremoved++ > 0)
 				out_adds(&c->removed, ",");
@@ -241,7 +245,8 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 		c->nbody++;
 		break;
 	case SVC_WFMT_ZEEK: {
-		static const char *const zt[] = { "", "Intel::DOMAIN", "Intel::ADDR", "Intel::CERT_HASH" };
+		static const char *const zt[] = {"", "Intel::DOMAIN", "Intel::ADDR",
+		                                 "Intel::CERT_HASH"};
 		/* Zeek's x509 intel matches the SHA-1 fingerprint */
 		if (e->type == STORE_WATCH_CERT && strlen(e->indicator) != 40) {
 			c->skipped++;
@@ -291,11 +296,12 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 }
 
 int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export *x, char **out,
-		     size_t *len, struct store_watch_info *info, char *msg, size_t cap)
+                     size_t *len, struct store_watch_info *info, char *msg, size_t cap)
 {
 	if (x->since != 0 && x->fmt != SVC_WFMT_JSON && x->fmt != SVC_WFMT_STIX) {
-		msgf(msg, cap, "since_version works with the json and stix formats (the others are "
-			       "whole files: use the ETag to skip unchanged ones)");
+		msgf(msg, cap,
+		     "since_version works with the json and stix formats (the others are "
+		     "whole files: use the ETag to skip unchanged ones)");
 		return -EINVAL;
 	}
 	if (x->fmt == SVC_WFMT_SURICATA && x->type == 0) {
@@ -304,7 +310,7 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 	}
 	int64_t now = x->now != 0 ? x->now : (int64_t)time(NULL);
 	size_t max = x->max_bytes ? x->max_bytes : SVC_WATCH_MAX_EXPORT;
-	struct exp_ctx c = { .x = x, .name = name };
+	struct exp_ctx c = {.x = x, .name = name};
 	c.body.max = max;
 	c.removed.max = max;
 	bool full = true;
@@ -318,7 +324,7 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 			msgf(msg, cap, "no watchlist named '%.64s'", name);
 		return err;
 	}
-	struct wout o = { .max = max + 4096 };
+	struct wout o = {.max = max + 4096};
 	char g[32];
 	store_time_format(now, g, sizeof(g));
 	switch (x->fmt) {
@@ -353,9 +359,9 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 	case SVC_WFMT_STIX: {
 		char bname[STORE_WATCH_NAME_BUF + 64], u[40];
 		int bl = snprintf(bname, sizeof(bname), "%s|%llu|%llu", name,
-				  (unsigned long long)info->version, (unsigned long long)x->since);
-		pivot_uuid5(stix_ns, bname, (size_t)bl < sizeof(bname) ? (size_t)bl : sizeof(bname) - 1,
-			    u);
+		                  (unsigned long long)info->version, (unsigned long long)x->since);
+		pivot_uuid5(stix_ns, bname,
+		            (size_t)bl < sizeof(bname) ? (size_t)bl : sizeof(bname) - 1, u);
 		out_adds(&o, "{\"type\":\"bundle\",\"id\":\"bundle--");
 		out_adds(&o, u);
 		out_adds(&o, "\",\"objects\":[");

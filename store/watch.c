@@ -34,57 +34,57 @@ static bool is_tomb(const struct store_watch_entry *e)
 /* Replace old (NULL: none) by e (NULL: delete) and keep every index and
  * counter in step. */
 static void went_set(struct store_wtxn *w, struct wl *wl, const struct wikey *ik,
-		     const struct store_watch_entry *old, const struct store_watch_entry *e)
+                     const struct store_watch_entry *old, const struct store_watch_entry *e)
 {
 	uint32_t id = wl->info.id;
 	uint8_t vk[12], tk[14 + WIKEY_MAX], dv[1 + WIKEY_MAX], ib[4];
 	dv[0] = ik->type;
 	memcpy(dv + 1, ik->k, ik->len);
-	MDB_val dval = { 1 + ik->len, dv };
-	MDB_val ik_k = { 1 + ik->len, dv }; /* wind key = type + INDKEY too */
+	MDB_val dval = {1 + ik->len, dv};
+	MDB_val ik_k = {1 + ik->len, dv}; /* wind key = type + INDKEY too */
 	wbe32(ib, id);
-	MDB_val idv = { 4, ib };
+	MDB_val idv = {4, ib};
 	wbe32(vk, id);
 	if (old != NULL) {
 		wbe64(vk + 4, old->version);
-		MDB_val k = { 12, vk };
+		MDB_val k = {12, vk};
 		MDB_val d = dval;
 		w_del(w, DB_WVER, &k, &d);
 		if (old->state == STORE_WATCH_LIVE) {
 			if (old->expires != 0) {
-				MDB_val t = { time_key(id, 'E', old->expires, ik, tk), tk };
+				MDB_val t = {time_key(id, 'E', old->expires, ik, tk), tk};
 				w_del(w, DB_WTIME, &t, NULL);
 			}
 			MDB_val iv = idv;
 			w_del(w, DB_WIND, &ik_k, &iv);
 			wl->live_total--;
 		} else {
-			MDB_val t = { time_key(id, 'T', old->removed, ik, tk), tk };
+			MDB_val t = {time_key(id, 'T', old->removed, ik, tk), tk};
 			w_del(w, DB_WTIME, &t, NULL);
 			wl->info.tombstones--;
 		}
 	}
 	uint8_t ek[5 + WIKEY_MAX];
-	MDB_val ekv = { went_key(id, ik, ek), ek };
+	MDB_val ekv = {went_key(id, ik, ek), ek};
 	if (e == NULL) {
 		w_del(w, DB_WENTRY, &ekv, NULL);
 		return;
 	}
 	wbe64(vk + 4, e->version);
-	MDB_val k = { 12, vk };
+	MDB_val k = {12, vk};
 	MDB_val d = dval;
 	w_put(w, DB_WVER, &k, &d, MDB_NODUPDATA);
-	MDB_val empty = { 0, NULL };
+	MDB_val empty = {0, NULL};
 	if (e->state == STORE_WATCH_LIVE) {
 		if (e->expires != 0) {
-			MDB_val t = { time_key(id, 'E', e->expires, ik, tk), tk };
+			MDB_val t = {time_key(id, 'E', e->expires, ik, tk), tk};
 			w_put(w, DB_WTIME, &t, &empty, 0);
 		}
 		MDB_val iv = idv;
 		w_put(w, DB_WIND, &ik_k, &iv, MDB_NODUPDATA);
 		wl->live_total++;
 	} else if (is_tomb(e)) {
-		MDB_val t = { time_key(id, 'T', e->removed, ik, tk), tk };
+		MDB_val t = {time_key(id, 'T', e->removed, ik, tk), tk};
 		w_put(w, DB_WTIME, &t, &empty, 0);
 		wl->info.tombstones++;
 	}
@@ -92,13 +92,13 @@ static void went_set(struct store_wtxn *w, struct wl *wl, const struct wikey *ik
 	size_t n = went_enc(e, buf, sizeof(buf));
 	if (n == 0 && w->err == 0)
 		w->err = MDB_BAD_VALSIZE;
-	MDB_val v = { n, buf };
+	MDB_val v = {n, buf};
 	w_put(w, DB_WENTRY, &ekv, &v, 0);
 }
 
 /* The first wtime key of class cls with t <= limit, for list id. */
 static bool time_first(MDB_txn *txn, store_t *s, uint32_t id, uint8_t cls, int64_t limit,
-		       struct wikey *ik, int64_t *t)
+                       struct wikey *ik, int64_t *t)
 {
 	uint8_t k[14];
 	wbe32(k, id);
@@ -107,7 +107,7 @@ static bool time_first(MDB_txn *txn, store_t *s, uint32_t id, uint8_t cls, int64
 	MDB_cursor *c;
 	if (mdb_cursor_open(txn, s->dbi[DB_WTIME], &c) != 0)
 		return false;
-	MDB_val kv = { 13, k }, v;
+	MDB_val kv = {13, k}, v;
 	bool found = false;
 	int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
 	if (rc == 0 && kv.mv_size > 14 && memcmp(kv.mv_data, k, 5) == 0) {
@@ -134,7 +134,7 @@ uint64_t wl_due(MDB_txn *txn, store_t *s, uint32_t id, int64_t now)
 	MDB_cursor *c;
 	if (mdb_cursor_open(txn, s->dbi[DB_WTIME], &c) != 0)
 		return 0;
-	MDB_val kv = { 13, k }, v;
+	MDB_val kv = {13, k}, v;
 	uint64_t n = 0;
 	int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
 	while (rc == 0 && kv.mv_size > 14 && memcmp(kv.mv_data, k, 5) == 0 &&
@@ -204,13 +204,13 @@ static void text_copy(char *dst, size_t cap, const char *src)
 }
 
 int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_item *it, unsigned gen,
-	       int64_t now, uint64_t *opver)
+               int64_t now, uint64_t *opver)
 {
 	struct wikey ik;
 	int err = wikey_enc(it->type, it->indicator, &ik);
 	if (err != 0) {
 		store_set_error("%s is not a valid %s", it->indicator,
-				store_watch_type_name(it->type));
+		                store_watch_type_name(it->type));
 		return err;
 	}
 	/* both buffers are large: keep them off the caller's frame */
@@ -242,7 +242,7 @@ int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_ite
 	}
 	if (wl->live_total >= STORE_WATCH_MAX_ENTRIES) {
 		store_set_error("watchlist %s holds %d entries, its limit", wl->info.set.name,
-				STORE_WATCH_MAX_ENTRIES);
+		                STORE_WATCH_MAX_ENTRIES);
 		return STORE_ELIMIT;
 	}
 	memset(&e, 0, sizeof(e));
@@ -283,7 +283,7 @@ static int settings_check(const struct store_watch_settings *set)
 {
 	if (!store_watch_name_ok(set->name)) {
 		store_set_error("watchlist name must be 1-64 of A-Z a-z 0-9 . _ - (not "
-				"starting with a dot)");
+		                "starting with a dot)");
 		return STORE_EBADNAME;
 	}
 	if (set->ttl_days > 36500 || set->auto_ttl_days > 36500) {
@@ -333,7 +333,7 @@ static int put_fn(struct store_wtxn *w, void *vctx)
 		return err;
 	c->created = true;
 	uint8_t nk[1 + STORE_WATCH_NAME_BUF];
-	MDB_val kv = { 5, (void *)"#next" }, v;
+	MDB_val kv = {5, (void *)"#next"}, v;
 	uint32_t id = 1;
 	if (w_get(w, DB_WLIST, &kv, &v) == 0 && v.mv_size == 4)
 		id = wrd_be32(v.mv_data);
@@ -349,7 +349,7 @@ static int put_fn(struct store_wtxn *w, void *vctx)
 	}
 	uint8_t nb[4];
 	wbe32(nb, id + 1);
-	MDB_val nv = { 4, nb };
+	MDB_val nv = {4, nb};
 	w_put(w, DB_WLIST, &kv, &nv, 0);
 	memset(&wl, 0, sizeof(wl));
 	wl.info.set = *c->set;
@@ -359,7 +359,7 @@ static int put_fn(struct store_wtxn *w, void *vctx)
 	/* A list made again under a deleted one's name starts above every
 	 * version the old one showed, so no sensor mistakes one for the other. */
 	uint64_t start = 1;
-	MDB_val dk = { wl_name_key('D', c->set->name, nk), nk };
+	MDB_val dk = {wl_name_key('D', c->set->name, nk), nk};
 	if (w_get(w, DB_WLIST, &dk, &v) == 0 && v.mv_size == 8) {
 		uint64_t last;
 		memcpy(&last, v.mv_data, 8);
@@ -368,21 +368,20 @@ static int put_fn(struct store_wtxn *w, void *vctx)
 	wl.version = start;
 	wl.info.delta_floor = start;
 	wl_save(w, &wl);
-	uint8_t ik[5] = { 'I' };
+	uint8_t ik[5] = {'I'};
 	wbe32(ik + 1, id);
-	MDB_val ikv = { 5, ik };
-	MDB_val namev = { strlen(c->set->name), (void *)c->set->name };
+	MDB_val ikv = {5, ik};
+	MDB_val namev = {strlen(c->set->name), (void *)c->set->name};
 	w_put(w, DB_WLIST, &ikv, &namev, 0);
 	return 0;
 }
 
-int store_watch_put(store_t *s, const struct store_watch_settings *set, int64_t now,
-		    bool *created)
+int store_watch_put(store_t *s, const struct store_watch_settings *set, int64_t now, bool *created)
 {
 	int err = settings_check(set);
 	if (err != 0)
 		return err;
-	struct put_ctx c = { set, watch_now(now), false };
+	struct put_ctx c = {set, watch_now(now), false};
 	err = store_wtxn_run(s, put_fn, &c);
 	if (err == 0 && created != NULL)
 		*created = c.created;
@@ -401,7 +400,7 @@ static void del_prefix(struct store_wtxn *w, int db, const uint8_t pfx[4])
 		return;
 	}
 	for (;;) {
-		MDB_val k = { 4, (void *)pfx }, v;
+		MDB_val k = {4, (void *)pfx}, v;
 		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 		if (rc != 0 || k.mv_size < 4 || memcmp(k.mv_data, pfx, 4) != 0)
 			break;
@@ -432,13 +431,13 @@ static int delete_fn(struct store_wtxn *w, void *vctx)
 	int rc = mdb_cursor_open(w->txn, w->s->dbi[DB_WENTRY], &cur);
 	if (rc != 0)
 		return store_lmdb_err(rc, "watchlist delete");
-	MDB_val k = { 4, pfx }, v;
+	MDB_val k = {4, pfx}, v;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size > 5 && memcmp(k.mv_data, pfx, 4) == 0) {
 		const uint8_t *kp = k.mv_data;
 		if (v.mv_size > 1 && ((const uint8_t *)v.mv_data)[1] == STORE_WATCH_LIVE) {
-			MDB_val ikk = { k.mv_size - 4, (void *)(kp + 4) };
-			MDB_val idv = { 4, pfx };
+			MDB_val ikk = {k.mv_size - 4, (void *)(kp + 4)};
+			MDB_val idv = {4, pfx};
 			w_del(w, DB_WIND, &ikk, &idv);
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -448,24 +447,24 @@ static int delete_fn(struct store_wtxn *w, void *vctx)
 	del_prefix(w, DB_WVER, pfx);
 	del_prefix(w, DB_WTIME, pfx);
 	uint8_t nk[1 + STORE_WATCH_NAME_BUF];
-	MDB_val kv = { wl_name_key('N', c->name, nk), nk };
+	MDB_val kv = {wl_name_key('N', c->name, nk), nk};
 	w_del(w, DB_WLIST, &kv, NULL);
-	uint8_t ik[5] = { 'I' };
+	uint8_t ik[5] = {'I'};
 	wbe32(ik + 1, wl.info.id);
-	MDB_val ikv = { 5, ik };
+	MDB_val ikv = {5, ik};
 	w_del(w, DB_WLIST, &ikv, NULL);
 	/* every version the list could have shown: the stored one plus one
 	 * per expiry not yet recorded (at most one per live entry) */
 	uint64_t last = wl.version + wl.live_total;
-	MDB_val dk = { wl_name_key('D', c->name, nk), nk };
-	MDB_val dv = { 8, &last };
+	MDB_val dk = {wl_name_key('D', c->name, nk), nk};
+	MDB_val dv = {8, &last};
 	w_put(w, DB_WLIST, &dk, &dv, 0);
 	return 0;
 }
 
 int store_watch_delete(store_t *s, const char *name)
 {
-	struct del_ctx c = { name };
+	struct del_ctx c = {name};
 	return store_wtxn_run(s, delete_fn, &c);
 }
 
@@ -480,7 +479,7 @@ struct add_ctx {
 };
 
 static int remove_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_item *it,
-		      int64_t now, uint64_t *opver)
+                      int64_t now, uint64_t *opver)
 {
 	struct wikey ik;
 	int err = wikey_enc(it->type, it->indicator, &ik);
@@ -511,7 +510,7 @@ static int add_fn(struct store_wtxn *w, void *vctx)
 	uint64_t opver = 0;
 	for (size_t i = 0; i < c->n && w->err == 0; i++) {
 		int r = c->remove ? remove_one(w, &wl, &c->items[i], c->now, &opver)
-				  : wl_add_one(w, &wl, &c->items[i], 0, c->now, &opver);
+		                  : wl_add_one(w, &wl, &c->items[i], 0, c->now, &opver);
 		if (r < 0)
 			return r;
 		if (c->results != NULL)
@@ -525,25 +524,25 @@ static int add_fn(struct store_wtxn *w, void *vctx)
 }
 
 static int add_or_remove(store_t *s, const char *name, const struct store_watch_item *items,
-			 size_t n, int64_t now, int *results, uint64_t *version, bool remove)
+                         size_t n, int64_t now, int *results, uint64_t *version, bool remove)
 {
 	if (s->no_watch)
 		return STORE_ENOTFOUND;
-	struct add_ctx c = { name, items, n, watch_now(now), results, 0, remove };
+	struct add_ctx c = {name, items, n, watch_now(now), results, 0, remove};
 	int err = store_wtxn_run(s, add_fn, &c);
 	if (err == 0 && version != NULL)
 		*version = c.version;
 	return err;
 }
 
-int store_watch_add(store_t *s, const char *name, const struct store_watch_item *items,
-		    size_t n, int64_t now, int *results, uint64_t *version)
+int store_watch_add(store_t *s, const char *name, const struct store_watch_item *items, size_t n,
+                    int64_t now, int *results, uint64_t *version)
 {
 	return add_or_remove(s, name, items, n, now, results, version, false);
 }
 
-int store_watch_remove(store_t *s, const char *name, const struct store_watch_item *items,
-		       size_t n, int64_t now, int *results, uint64_t *version)
+int store_watch_remove(store_t *s, const char *name, const struct store_watch_item *items, size_t n,
+                       int64_t now, int *results, uint64_t *version)
 {
 	return add_or_remove(s, name, items, n, now, results, version, true);
 }

@@ -23,14 +23,14 @@
 #include "store.h"
 
 /* ---- limits ------------------------------------------------------------ */
-#define STORE_WATCH_NAME_BUF 65      /* [A-Za-z0-9._-]{1,64} + NUL */
+#define STORE_WATCH_NAME_BUF 65 /* [A-Za-z0-9._-]{1,64} + NUL */
 #define STORE_WATCH_DESC_BUF 513
-#define STORE_WATCH_TEXT_BUF 512     /* source, reason, provenance note */
+#define STORE_WATCH_TEXT_BUF 512           /* source, reason, provenance note */
 #define STORE_WATCH_IND_BUF STORE_NAME_BUF /* indicator text */
-#define STORE_WATCH_HOPS_MAX 6       /* = the pivot engine's maximum depth */
+#define STORE_WATCH_HOPS_MAX 6             /* = the pivot engine's maximum depth */
 #define STORE_WATCH_MAX_LISTS 4096
 #define STORE_WATCH_MAX_ENTRIES 1000000 /* live entries per list */
-#define STORE_WATCH_MAX_GEN 6        /* standing-pivot generations */
+#define STORE_WATCH_MAX_GEN 6           /* standing-pivot generations */
 #define STORE_WATCH_DEFAULT_TTL_DAYS 30
 #define STORE_WATCH_DEFAULT_TOMB_DAYS 30
 
@@ -68,12 +68,12 @@ bool store_watch_name_ok(const char *name);
 struct store_watch_settings {
 	char name[STORE_WATCH_NAME_BUF];
 	char description[STORE_WATCH_DESC_BUF];
-	uint32_t ttl_days;        /* default expiry of entries; 0 = never */
-	uint32_t tombstone_days;  /* how long removals stay for deltas */
+	uint32_t ttl_days;       /* default expiry of entries; 0 = never */
+	uint32_t tombstone_days; /* how long removals stay for deltas */
 	/* standing pivot: 0 edges = off */
-	unsigned auto_edges;      /* mask of store_watch_edge */
-	uint32_t auto_ttl_days;   /* expiry of what it adds; 0 = the list's ttl_days */
-	unsigned auto_max_gen;    /* expand from entries of generation < this (1..6) */
+	unsigned auto_edges;    /* mask of store_watch_edge */
+	uint32_t auto_ttl_days; /* expiry of what it adds; 0 = the list's ttl_days */
+	unsigned auto_max_gen;  /* expand from entries of generation < this (1..6) */
 	/* noise limits, as the pivot engine names them */
 	uint64_t max_ip_domains, max_cert_ips, max_domain_ips, max_san;
 };
@@ -85,13 +85,13 @@ struct store_watch_info {
 	struct store_watch_settings set;
 	uint32_t id;
 	int64_t created, updated;
-	uint64_t version;         /* at `now`: stored + expiries due */
-	uint64_t delta_floor;     /* since_version below this gets a full list */
-	uint64_t live;            /* entries not removed and not expired at now */
-	uint64_t expired_due;     /* expired at now, not yet recorded */
-	uint64_t tombstones;      /* removals and expiries kept for deltas */
-	uint64_t auto_added;      /* entries the standing pivot added */
-	uint64_t noise_skipped;   /* links it did not follow (noise limits) */
+	uint64_t version;       /* at `now`: stored + expiries due */
+	uint64_t delta_floor;   /* since_version below this gets a full list */
+	uint64_t live;          /* entries not removed and not expired at now */
+	uint64_t expired_due;   /* expired at now, not yet recorded */
+	uint64_t tombstones;    /* removals and expiries kept for deltas */
+	uint64_t auto_added;    /* entries the standing pivot added */
+	uint64_t noise_skipped; /* links it did not follow (noise limits) */
 	int64_t last_skip_time;
 	char last_skip[STORE_WATCH_TEXT_BUF]; /* "203.0.113.9 (ip): 5000 names > 100" */
 };
@@ -100,8 +100,7 @@ struct store_watch_info {
  * settings change bumps the version).  *created (may be NULL) tells which.
  * Returns 0, STORE_EBADNAME for a bad name, STORE_ELIMIT past
  * STORE_WATCH_MAX_LISTS. */
-int store_watch_put(store_t *s, const struct store_watch_settings *set, int64_t now,
-		    bool *created);
+int store_watch_put(store_t *s, const struct store_watch_settings *set, int64_t now, bool *created);
 /* Delete a watchlist with all its entries.  STORE_ENOTFOUND when none. */
 int store_watch_delete(store_t *s, const char *name);
 /* Settings and counters of a list at now.  STORE_ENOTFOUND when none. */
@@ -117,7 +116,7 @@ struct store_watch_hop {
 	uint8_t from_type, to_type; /* store_watch_type */
 	char from[STORE_WATCH_IND_BUF], to[STORE_WATCH_IND_BUF];
 	int64_t first_seen, last_seen;
-	uint16_t port;              /* serves; 0 otherwise */
+	uint16_t port; /* serves; 0 otherwise */
 };
 
 /* Why an entry is on a list: a note ("pivot from x", "auto: serves with
@@ -132,12 +131,12 @@ struct store_watch_prov {
 struct store_watch_entry {
 	uint8_t type;
 	char indicator[STORE_WATCH_IND_BUF];
-	uint8_t state;              /* store_watch_state, as seen at now */
-	uint8_t gen;                /* 0 added by someone; n by the standing pivot */
+	uint8_t state; /* store_watch_state, as seen at now */
+	uint8_t gen;   /* 0 added by someone; n by the standing pivot */
 	int64_t added, updated;
-	int64_t expires;            /* 0 = never */
-	int64_t removed;            /* removal or expiry time; 0 while live */
-	uint64_t version;           /* of its last change */
+	int64_t expires;                   /* 0 = never */
+	int64_t removed;                   /* removal or expiry time; 0 while live */
+	uint64_t version;                  /* of its last change */
 	char source[STORE_WATCH_TEXT_BUF]; /* token name, "pivot from SEED", "auto", "cli" */
 	char reason[STORE_WATCH_TEXT_BUF];
 	struct store_watch_prov prov_first;
@@ -149,9 +148,9 @@ struct store_watch_entry {
 struct store_watch_item {
 	uint8_t type;
 	const char *indicator;
-	int64_t expires;            /* 0 = never */
-	const char *source;         /* NULL = "" */
-	const char *reason;         /* NULL = keep / "" */
+	int64_t expires;                     /* 0 = never */
+	const char *source;                  /* NULL = "" */
+	const char *reason;                  /* NULL = keep / "" */
 	const struct store_watch_prov *prov; /* NULL = none */
 };
 
@@ -159,7 +158,7 @@ enum store_watch_result {
 	STORE_WATCH_ADDED = 1,     /* new on the list */
 	STORE_WATCH_REFRESHED = 2, /* was there: expiry refreshed, latest provenance kept */
 	STORE_WATCH_REMOVED_OK = 3,
-	STORE_WATCH_ABSENT = 4,    /* remove: not on the list */
+	STORE_WATCH_ABSENT = 4, /* remove: not on the list */
 };
 
 /* Add n indicators in one transaction (one version for all).  Adding one
@@ -168,12 +167,12 @@ enum store_watch_result {
  * a store_watch_result; *version (may be NULL) the list's version after.
  * Returns 0, STORE_ENOTFOUND (no list), STORE_ELIMIT (list full),
  * STORE_EBADNAME/EBADADDR/EBADHASH for an indicator that does not encode. */
-int store_watch_add(store_t *s, const char *name, const struct store_watch_item *items,
-		    size_t n, int64_t now, int *results, uint64_t *version);
+int store_watch_add(store_t *s, const char *name, const struct store_watch_item *items, size_t n,
+                    int64_t now, int *results, uint64_t *version);
 /* Remove n indicators (type + indicator of each item; the rest ignored),
  * leaving tombstones.  results as for add (REMOVED_OK or ABSENT). */
-int store_watch_remove(store_t *s, const char *name, const struct store_watch_item *items,
-		       size_t n, int64_t now, int *results, uint64_t *version);
+int store_watch_remove(store_t *s, const char *name, const struct store_watch_item *items, size_t n,
+                       int64_t now, int *results, uint64_t *version);
 
 /* Read a list.  since_version 0: every live entry (state LIVE).  Else, when
  * since_version is in [delta_floor, version]: only what changed after it,
@@ -183,12 +182,11 @@ int store_watch_remove(store_t *s, const char *name, const struct store_watch_it
  * All in one short read transaction.  cb returns 0, STORE_STOP or <0. */
 typedef int (*store_watch_entry_cb)(const struct store_watch_entry *e, void *ctx);
 int store_watch_read(store_t *s, const char *name, int64_t now, uint64_t since_version,
-		     store_watch_entry_cb cb, void *ctx, struct store_watch_info *info,
-		     bool *full);
+                     store_watch_entry_cb cb, void *ctx, struct store_watch_info *info, bool *full);
 /* One entry in any state (tombstones too).  STORE_ENOTFOUND when neither
  * the list nor the entry exists. */
 int store_watch_entry_get(store_t *s, const char *name, unsigned type, const char *indicator,
-			  int64_t now, struct store_watch_entry *out);
+                          int64_t now, struct store_watch_entry *out);
 
 /* ---- standing pivots ----------------------------------------------------- */
 /* The write hook every writable store runs by default (store_open installs

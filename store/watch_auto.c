@@ -16,7 +16,8 @@
 #define HOOK_MAX_LISTS 64 /* lists looked at per watched indicator */
 
 /* snprintf that may cut the text short: these are messages. */
-static void textf(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void textf(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void textf(char *out, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
@@ -47,28 +48,29 @@ struct link {
 /* How common a node is, against the limit that applies to its type.
  * Returns true (and fills why) when it is over the limit. */
 static bool noisy(struct store_wtxn *w, const struct wl *wl, const struct node *n, char *why,
-		  size_t cap)
+                  size_t cap)
 {
 	const struct store_watch_settings *st = &wl->info.set;
 	uint64_t deg = 0;
 	if (n->type == STORE_WATCH_IP) {
-		if (store_prev_ip_names(&w->reader, n->addr, &deg) == 0 && deg > st->max_ip_domains) {
+		if (store_prev_ip_names(&w->reader, n->addr, &deg) == 0 &&
+		    deg > st->max_ip_domains) {
 			textf(why, cap, "%s (ip): shared hosting, %llu names > %llu", n->text,
-				 (unsigned long long)deg, (unsigned long long)st->max_ip_domains);
+			      (unsigned long long)deg, (unsigned long long)st->max_ip_domains);
 			return true;
 		}
 	} else if (n->type == STORE_WATCH_CERT) {
 		if (n->has_ref && store_prev_cert_ips(&w->reader, &n->ref, &deg) == 0 &&
 		    deg > st->max_cert_ips) {
 			textf(why, cap, "%s (cert): on %llu IPs > %llu", n->text,
-				 (unsigned long long)deg, (unsigned long long)st->max_cert_ips);
+			      (unsigned long long)deg, (unsigned long long)st->max_cert_ips);
 			return true;
 		}
 	} else if (n->type == STORE_WATCH_DOMAIN) {
 		if (store_prev_name_ips(&w->reader, n->text, &deg) == 0 &&
 		    deg > st->max_domain_ips) {
 			textf(why, cap, "%s (domain): on %llu IPs > %llu", n->text,
-				 (unsigned long long)deg, (unsigned long long)st->max_domain_ips);
+			      (unsigned long long)deg, (unsigned long long)st->max_domain_ips);
 			return true;
 		}
 	}
@@ -83,7 +85,7 @@ static bool live_at(const struct store_watch_entry *e, int64_t now)
 /* The watched entry x of list wl, when it is live; tries the alternative
  * hash of a certificate too. */
 static bool watched_entry(struct store_wtxn *w, const struct wl *wl, const struct node *x,
-			  struct store_watch_entry *e, int64_t now)
+                          struct store_watch_entry *e, int64_t now)
 {
 	struct wikey ik;
 	if (wikey_enc(x->type, x->text, &ik) == 0 &&
@@ -108,7 +110,7 @@ static bool in_list(struct store_wtxn *w, uint32_t id, const struct node *n)
 		kb[0] = ik.type;
 		memcpy(kb + 1, ik.k, ik.len);
 		wbe32(ib, id);
-		MDB_val k = { 1 + ik.len, kb }, v = { 4, ib };
+		MDB_val k = {1 + ik.len, kb}, v = {4, ib};
 		MDB_cursor *c;
 		if (mdb_cursor_open(w->txn, w->s->dbi[DB_WIND], &c) != 0)
 			return true; /* let the full check decide */
@@ -121,7 +123,7 @@ static bool in_list(struct store_wtxn *w, uint32_t id, const struct node *n)
 }
 
 static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
-		       const struct node *x, const struct node *y)
+                       const struct node *x, const struct node *y)
 {
 	struct wl wl;
 	if (wl_load_id(w->txn, w->s, id, &wl) != 0)
@@ -140,7 +142,7 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	if (!skip && l->edge == STORE_WEDGE_SAN && x->type == STORE_WATCH_CERT &&
 	    l->nsan > wl.info.set.max_san) {
 		textf(why, sizeof(why), "%s (cert): %llu SAN names > %llu", x->text,
-			 (unsigned long long)l->nsan, (unsigned long long)wl.info.set.max_san);
+		      (unsigned long long)l->nsan, (unsigned long long)wl.info.set.max_san);
 		skip = true;
 	}
 	wl_settle(w, &wl, l->now);
@@ -172,16 +174,16 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	char seen[32];
 	store_time_format(l->o->time_last, seen, sizeof(seen));
 	textf(prov.note, sizeof(prov.note), "auto: %s with %s, seen %s by %s",
-		 store_watch_edge_name(l->edge), xe.indicator, seen,
-		 l->o->sensor[0] ? l->o->sensor : "an unnamed sensor");
+	      store_watch_edge_name(l->edge), xe.indicator, seen,
+	      l->o->sensor[0] ? l->o->sensor : "an unnamed sensor");
 	unsigned ttl = wl.info.set.auto_ttl_days ? wl.info.set.auto_ttl_days : wl.info.set.ttl_days;
 	struct store_watch_item it = {
-		.type = y->type,
-		.indicator = y->text,
-		.expires = ttl ? l->now + (int64_t)ttl * 86400 : 0,
-		.source = "auto",
-		.reason = NULL,
-		.prov = &prov,
+	    .type = y->type,
+	    .indicator = y->text,
+	    .expires = ttl ? l->now + (int64_t)ttl * 86400 : 0,
+	    .source = "auto",
+	    .reason = NULL,
+	    .prov = &prov,
 	};
 	uint64_t opver = 0;
 	int r = wl_add_one(w, &wl, &it, xe.gen + 1u, l->now, &opver);
@@ -203,7 +205,7 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 
 /* Expand from x (if watched) to y. */
 static int expand(struct store_wtxn *w, const struct link *l, const struct node *x,
-		  const struct node *y)
+                  const struct node *y)
 {
 	uint32_t ids[HOOK_MAX_LISTS];
 	unsigned nids = 0;
@@ -217,7 +219,7 @@ static int expand(struct store_wtxn *w, const struct link *l, const struct node 
 		uint8_t kb[1 + WIKEY_MAX];
 		kb[0] = ik.type;
 		memcpy(kb + 1, ik.k, ik.len);
-		MDB_val k = { 1 + ik.len, kb }, v;
+		MDB_val k = {1 + ik.len, kb}, v;
 		MDB_cursor *c;
 		int rc = mdb_cursor_open(w->txn, w->s->dbi[DB_WIND], &c);
 		if (rc != 0) {
@@ -304,7 +306,7 @@ int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 	if (mdb_stat(w->txn, w->s->dbi[DB_WIND], &ms) != 0 || ms.ms_entries == 0)
 		return 0;
 	struct node a, b;
-	struct link l = { .a = &a, .b = &b, .o = o };
+	struct link l = {.a = &a, .b = &b, .o = o};
 	l.now = watch_now(ctx != NULL ? *(const int64_t *)ctx : 0);
 	int err = 0;
 	if (o->kind == STORE_OBS_DNS) {
@@ -347,7 +349,8 @@ int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 	if (err == 0 && o->cert.has_meta && o->cert.meta->san_dns_len > 0) {
 		const struct store_cert_meta *m = o->cert.meta;
 		uint64_t nsan = 0;
-		for (size_t i = 0; i < m->san_dns_len; i += strnlen(m->san_dns + i, m->san_dns_len - i) + 1)
+		for (size_t i = 0; i < m->san_dns_len;
+		     i += strnlen(m->san_dns + i, m->san_dns_len - i) + 1)
 			nsan++;
 		l.nsan = nsan;
 		l.edge = STORE_WEDGE_SAN;

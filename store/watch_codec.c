@@ -11,9 +11,8 @@
 
 /* ---- names ---------------------------------------------------------------- */
 
-static const char *const type_names[] = { [STORE_WATCH_DOMAIN] = "domain",
-					   [STORE_WATCH_IP] = "ip",
-					   [STORE_WATCH_CERT] = "cert" };
+static const char *const type_names[] = {
+    [STORE_WATCH_DOMAIN] = "domain", [STORE_WATCH_IP] = "ip", [STORE_WATCH_CERT] = "cert"};
 
 const char *store_watch_type_name(unsigned type)
 {
@@ -25,22 +24,32 @@ const char *store_watch_type_name(unsigned type)
 const char *store_watch_edge_name(unsigned edge)
 {
 	switch (edge) {
-	case STORE_WEDGE_RESOLVES: return "resolves";
-	case STORE_WEDGE_CNAME: return "cname";
-	case STORE_WEDGE_SERVES: return "serves";
-	case STORE_WEDGE_SAN: return "san";
-	case STORE_WEDGE_SNI: return "sni";
-	default: return "?";
+	case STORE_WEDGE_RESOLVES:
+		return "resolves";
+	case STORE_WEDGE_CNAME:
+		return "cname";
+	case STORE_WEDGE_SERVES:
+		return "serves";
+	case STORE_WEDGE_SAN:
+		return "san";
+	case STORE_WEDGE_SNI:
+		return "sni";
+	default:
+		return "?";
 	}
 }
 
 const char *store_watch_state_name(unsigned state)
 {
 	switch (state) {
-	case STORE_WATCH_LIVE: return "live";
-	case STORE_WATCH_REMOVED: return "removed";
-	case STORE_WATCH_EXPIRED: return "expired";
-	default: return "?";
+	case STORE_WATCH_LIVE:
+		return "live";
+	case STORE_WATCH_REMOVED:
+		return "removed";
+	case STORE_WATCH_EXPIRED:
+		return "expired";
+	default:
+		return "?";
 	}
 }
 
@@ -74,8 +83,8 @@ bool store_watch_name_ok(const char *name)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == '-';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 		if (!ok)
 			return false;
 	}
@@ -250,7 +259,7 @@ static size_t wl_enc(const struct wl *wl, uint8_t *buf, size_t cap)
 {
 	const struct store_watch_info *i = &wl->info;
 	const struct store_watch_settings *st = &i->set;
-	struct venc b = { buf, 0, cap, false };
+	struct venc b = {buf, 0, cap, false};
 	ve_uint(&b, 1, 1);
 	ve_uint(&b, i->id, 4);
 	ve_uint(&b, (uint64_t)i->created, 8);
@@ -282,7 +291,7 @@ static int wl_dec(const MDB_val *v, struct wl *wl)
 	memset(wl, 0, sizeof(*wl));
 	struct store_watch_info *i = &wl->info;
 	struct store_watch_settings *st = &i->set;
-	struct vdec d = { v->mv_data, v->mv_size, 0, false };
+	struct vdec d = {v->mv_data, v->mv_size, 0, false};
 	if (vd_uint(&d, 1) != 1)
 		return STORE_ECORRUPT;
 	i->id = (uint32_t)vd_uint(&d, 4);
@@ -329,7 +338,7 @@ int wl_load(MDB_txn *txn, store_t *s, const char *name, struct wl *out)
 	if (s->no_watch || !store_watch_name_ok(name))
 		return STORE_ENOTFOUND;
 	uint8_t k[1 + STORE_WATCH_NAME_BUF];
-	MDB_val kv = { wl_name_key('N', name, k), k }, v;
+	MDB_val kv = {wl_name_key('N', name, k), k}, v;
 	int rc = mdb_get(txn, s->dbi[DB_WLIST], &kv, &v);
 	if (rc != 0)
 		return store_lmdb_err(rc, "watchlist");
@@ -338,9 +347,9 @@ int wl_load(MDB_txn *txn, store_t *s, const char *name, struct wl *out)
 
 int wl_load_id(MDB_txn *txn, store_t *s, uint32_t id, struct wl *out)
 {
-	uint8_t k[5] = { 'I' };
+	uint8_t k[5] = {'I'};
 	wbe32(k + 1, id);
-	MDB_val kv = { 5, k }, v;
+	MDB_val kv = {5, k}, v;
 	int rc = mdb_get(txn, s->dbi[DB_WLIST], &kv, &v);
 	if (rc != 0)
 		return store_lmdb_err(rc, "watchlist id");
@@ -357,15 +366,14 @@ void wl_save(struct store_wtxn *w, const struct wl *wl)
 	uint8_t buf[2048];
 	size_t n = wl_enc(wl, buf, sizeof(buf));
 	uint8_t k[1 + STORE_WATCH_NAME_BUF];
-	MDB_val kv = { wl_name_key('N', wl->info.set.name, k), k };
-	MDB_val v = { n, buf };
+	MDB_val kv = {wl_name_key('N', wl->info.set.name, k), k};
+	MDB_val v = {n, buf};
 	if (n == 0 && w->err == 0)
 		w->err = MDB_BAD_VALSIZE;
 	w_put(w, DB_WLIST, &kv, &v, 0);
 }
 
 /* ---- ENTVAL ------------------------------------------------------------------ */
-
 
 static void prov_enc(struct venc *b, const struct store_watch_prov *p)
 {
@@ -410,7 +418,7 @@ static void prov_dec(struct vdec *d, struct store_watch_prov *p)
 
 size_t went_enc(const struct store_watch_entry *e, uint8_t *buf, size_t cap)
 {
-	struct venc b = { buf, 0, cap, false };
+	struct venc b = {buf, 0, cap, false};
 	ve_uint(&b, 1, 1);
 	ve_uint(&b, e->state, 1);
 	ve_uint(&b, e->gen, 1);
@@ -430,7 +438,7 @@ size_t went_enc(const struct store_watch_entry *e, uint8_t *buf, size_t cap)
 
 int went_dec(const uint8_t *p, size_t n, struct store_watch_entry *e)
 {
-	struct vdec d = { p, n, 0, false };
+	struct vdec d = {p, n, 0, false};
 	if (vd_uint(&d, 1) != 1)
 		return STORE_ECORRUPT;
 	e->state = (uint8_t)vd_uint(&d, 1);
@@ -464,10 +472,10 @@ size_t went_key(uint32_t id, const struct wikey *ik, uint8_t *k)
 }
 
 int went_load(MDB_txn *txn, store_t *s, uint32_t id, const struct wikey *ik,
-	      struct store_watch_entry *e)
+              struct store_watch_entry *e)
 {
 	uint8_t k[5 + WIKEY_MAX];
-	MDB_val kv = { went_key(id, ik, k), k }, v;
+	MDB_val kv = {went_key(id, ik, k), k}, v;
 	int rc = mdb_get(txn, s->dbi[DB_WENTRY], &kv, &v);
 	if (rc != 0)
 		return store_lmdb_err(rc, "watchlist entry");

@@ -69,7 +69,7 @@ void wl_save(struct store_wtxn *w, const struct wl *wl);
 
 /* Load one entry (any state, as stored).  0 or STORE_ENOTFOUND. */
 int went_load(MDB_txn *txn, store_t *s, uint32_t id, const struct wikey *ik,
-	      struct store_watch_entry *e);
+              struct store_watch_entry *e);
 /* Decode an ENTVAL (indicator and type are the caller's). */
 int went_dec(const uint8_t *p, size_t n, struct store_watch_entry *e);
 
@@ -87,7 +87,7 @@ void wl_settle(struct store_wtxn *w, struct wl *wl, int64_t now);
 /* Add one item to a settled list; *opver is 0 until this operation took
  * a version.  Returns a store_watch_result or a store error. */
 int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_item *it, unsigned gen,
-	       int64_t now, uint64_t *opver);
+               int64_t now, uint64_t *opver);
 
 /* The clock, unless now is set. */
 int64_t watch_now(int64_t now);

@@ -43,7 +43,7 @@ int store_watch_list(store_t *s, int64_t now, store_watch_list_cb cb, void *ctx)
 		store_read_end(r);
 		return store_lmdb_err(rc, "watchlists");
 	}
-	MDB_val k = { 1, (void *)"N" }, v;
+	MDB_val k = {1, (void *)"N"}, v;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size > 1 && ((const uint8_t *)k.mv_data)[0] == 'N') {
 		char name[STORE_WATCH_NAME_BUF];
@@ -96,7 +96,7 @@ static int read_full(struct reader *rd)
 	int rc = mdb_cursor_open(rd->txn, rd->s->dbi[DB_WENTRY], &c);
 	if (rc != 0)
 		return store_lmdb_err(rc, "watchlist entries");
-	MDB_val k = { 4, pfx }, v;
+	MDB_val k = {4, pfx}, v;
 	int err = 0;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size > 5 && memcmp(k.mv_data, pfx, 4) == 0) {
@@ -133,7 +133,7 @@ static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 	int rc = mdb_cursor_open(rd->txn, rd->s->dbi[DB_WVER], &c);
 	if (rc != 0)
 		return store_lmdb_err(rc, "watchlist versions");
-	MDB_val k = { 12, vk }, d;
+	MDB_val k = {12, vk}, d;
 	int err = 0;
 	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size == 12 && memcmp(k.mv_data, vk, 4) == 0) {
@@ -145,7 +145,7 @@ static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 		}
 		wbe32(ek, rd->id);
 		memcpy(ek + 4, dp, d.mv_size);
-		MDB_val ekv = { 4 + d.mv_size, ek }, v;
+		MDB_val ekv = {4 + d.mv_size, ek}, v;
 		rc = mdb_get(rd->txn, rd->s->dbi[DB_WENTRY], &ekv, &v);
 		if (rc != 0) {
 			err = store_lmdb_err(rc, "watchlist entry");
@@ -176,7 +176,7 @@ static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 	rc = mdb_cursor_open(rd->txn, rd->s->dbi[DB_WTIME], &c);
 	if (rc != 0)
 		return store_lmdb_err(rc, "watchlist expiries");
-	MDB_val tkv = { 13, tk }, tv;
+	MDB_val tkv = {13, tk}, tv;
 	uint64_t n = stored;
 	rc = mdb_cursor_get(c, &tkv, &tv, MDB_SET_RANGE);
 	while (rc == 0 && tkv.mv_size > 14 && memcmp(tkv.mv_data, tk, 5) == 0) {
@@ -194,7 +194,7 @@ static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 			}
 			wbe32(ek, rd->id);
 			memcpy(ek + 4, p + 13, il);
-			MDB_val ekv = { 4 + il, ek }, v;
+			MDB_val ekv = {4 + il, ek}, v;
 			rc = mdb_get(rd->txn, rd->s->dbi[DB_WENTRY], &ekv, &v);
 			if (rc != 0) {
 				err = store_lmdb_err(rc, "watchlist entry");
@@ -223,8 +223,7 @@ static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 }
 
 int store_watch_read(store_t *s, const char *name, int64_t now, uint64_t since_version,
-		     store_watch_entry_cb cb, void *ctx, struct store_watch_info *info,
-		     bool *full)
+                     store_watch_entry_cb cb, void *ctx, struct store_watch_info *info, bool *full)
 {
 	if (s->no_watch)
 		return STORE_ENOTFOUND;
@@ -247,10 +246,10 @@ int store_watch_read(store_t *s, const char *name, int64_t now, uint64_t since_v
 		store_read_end(r);
 		return -ENOMEM;
 	}
-	*rd = (struct reader){ .txn = r->txn, .s = s, .id = wl.info.id, .now = now, .cb = cb,
-			       .ctx = ctx };
+	*rd = (struct reader){
+	    .txn = r->txn, .s = s, .id = wl.info.id, .now = now, .cb = cb, .ctx = ctx};
 	bool is_full = since_version == 0 || since_version < wl.info.delta_floor ||
-		       since_version > wl.info.version;
+	               since_version > wl.info.version;
 	if (full != NULL)
 		*full = is_full;
 	if (is_full)
@@ -265,7 +264,7 @@ int store_watch_read(store_t *s, const char *name, int64_t now, uint64_t since_v
 }
 
 int store_watch_entry_get(store_t *s, const char *name, unsigned type, const char *indicator,
-			  int64_t now, struct store_watch_entry *out)
+                          int64_t now, struct store_watch_entry *out)
 {
 	if (s->no_watch)
 		return STORE_ENOTFOUND;

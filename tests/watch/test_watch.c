@@ -36,7 +36,7 @@ static int collect(const struct store_watch_entry *e, void *ctx)
 	snprintf(c->source[c->n], sizeof(c->source[0]), "%s", e->source);
 	snprintf(c->note_first[c->n], sizeof(c->note_first[0]), "%s", e->prov_first.note);
 	snprintf(c->note_latest[c->n], sizeof(c->note_latest[0]), "%s",
-		 e->has_latest ? e->prov_latest.note : "");
+	         e->has_latest ? e->prov_latest.note : "");
 	c->nhops[c->n] = e->prov_first.nhops;
 	c->gen[c->n] = e->gen;
 	c->n++;
@@ -52,7 +52,7 @@ static int find(const struct coll *c, const char *ind)
 }
 
 static struct store_watch_item item(const char *ind, int64_t expires, const char *src,
-				    const struct store_watch_prov *p)
+                                    const struct store_watch_prov *p)
 {
 	static char norm[16][STORE_WATCH_IND_BUF];
 	static unsigned k;
@@ -60,8 +60,8 @@ static struct store_watch_item item(const char *ind, int64_t expires, const char
 	unsigned type = 0;
 	if (store_watch_indicator_norm(ind, &type, out) != 0)
 		out[0] = '\0';
-	struct store_watch_item it = { .type = (uint8_t)type, .indicator = out, .expires = expires,
-				       .source = src, .prov = p };
+	struct store_watch_item it = {
+	    .type = (uint8_t)type, .indicator = out, .expires = expires, .source = src, .prov = p};
 	return it;
 }
 
@@ -77,7 +77,9 @@ static void test_norm(void)
 	T_EQ_INT(t, STORE_WATCH_IP);
 	T_EQ_STR(out, "2001:db8::1");
 	t = 0;
-	T_EQ_INT(store_watch_indicator_norm("AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01", &t, out), 0);
+	T_EQ_INT(store_watch_indicator_norm(
+	             "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01", &t, out),
+	         0);
 	T_EQ_INT(t, STORE_WATCH_CERT);
 	T_EQ_STR(out, "abcdef0123456789abcdef0123456789abcdef01");
 	t = STORE_WATCH_IP;
@@ -105,14 +107,18 @@ static void test_model(store_t *s)
 	T_EQ_STR(info.set.description, "test list");
 	T_EQ_INT(info.set.ttl_days, 30);
 
-	struct store_watch_prov p1 = { .note = "pivot from seed.example", .nhops = 1 };
-	p1.hops[0] = (struct store_watch_hop){ .edge = STORE_WEDGE_RESOLVES, .from_type = 1,
-					       .to_type = 2, .from = "seed.example",
-					       .to = "192.0.2.1", .first_seen = 1, .last_seen = 2 };
+	struct store_watch_prov p1 = {.note = "pivot from seed.example", .nhops = 1};
+	p1.hops[0] = (struct store_watch_hop){.edge = STORE_WEDGE_RESOLVES,
+	                                      .from_type = 1,
+	                                      .to_type = 2,
+	                                      .from = "seed.example",
+	                                      .to = "192.0.2.1",
+	                                      .first_seen = 1,
+	                                      .last_seen = 2};
 	struct store_watch_item its[3] = {
-		item("seed.example", T0 + 1000, "alice", NULL),
-		item("192.0.2.1", T0 + 500, "pivot from seed.example", &p1),
-		item("192.0.2.2", 0, "alice", NULL),
+	    item("seed.example", T0 + 1000, "alice", NULL),
+	    item("192.0.2.1", T0 + 500, "pivot from seed.example", &p1),
+	    item("192.0.2.2", 0, "alice", NULL),
 	};
 	int res[3];
 	uint64_t ver = 0;
@@ -121,7 +127,7 @@ static void test_model(store_t *s)
 	T_EQ_INT(ver, 2);
 
 	/* refresh: keeps first provenance, records the latest, never shortens */
-	struct store_watch_prov p2 = { .note = "pivot from other.example" };
+	struct store_watch_prov p2 = {.note = "pivot from other.example"};
 	struct store_watch_item again = item("192.0.2.1", T0 + 400, "bob", &p2);
 	T_EQ_INT(store_watch_add(s, "apt", &again, 1, T0 + 20, res, &ver), 0);
 	T_EQ_INT(res[0], STORE_WATCH_REFRESHED);
@@ -136,7 +142,7 @@ static void test_model(store_t *s)
 	T_EQ_INT(e.expires, T0 + 500);
 	T_EQ_STR(e.source, "pivot from seed.example");
 
-	struct coll c = { 0 };
+	struct coll c = {0};
 	bool full = false;
 	T_EQ_INT(store_watch_read(s, "apt", T0 + 30, 0, collect, &c, &info, &full), 0);
 	T_CHECK(full);
@@ -320,12 +326,13 @@ static void test_standing(store_t *s)
 	T_EQ_INT(e.state, STORE_WATCH_LIVE);
 	T_EQ_STR(e.source, "auto");
 	T_EQ_INT(e.gen, 1);
-	T_EQ_STR(e.prov_first.note, "auto: serves with " CERT ", seen 2023-11-14T22:13:20Z by sensor-a");
+	T_EQ_STR(e.prov_first.note,
+	         "auto: serves with " CERT ", seen 2023-11-14T22:13:20Z by sensor-a");
 	T_EQ_INT(e.prov_first.nhops, 1);
 	T_EQ_INT(e.prov_first.hops[0].port, 443);
 	T_CHECK(e.expires > e.added + 7 * 86400 - 5 && e.expires <= e.added + 7 * 86400);
 	T_EQ_INT(store_watch_entry_get(s, "quiet", STORE_WATCH_IP, "198.51.100.7", 0, &e),
-		 STORE_ENOTFOUND);
+	         STORE_ENOTFOUND);
 	struct store_watch_info info;
 	T_EQ_INT(store_watch_get(s, "standing", 0, &info), 0);
 	T_EQ_INT(info.auto_added, 1);
@@ -337,12 +344,13 @@ static void test_standing(store_t *s)
 	T_EQ_INT(info.version, v);
 	/* generation 1 is not expanded further by default: another cert on
 	 * the auto-added IP stays off */
-	struct store_obs o2 = sight("2222222222222222222222222222222222222222", "198.51.100.7", T0, "sensor-a");
+	struct store_obs o2 =
+	    sight("2222222222222222222222222222222222222222", "198.51.100.7", T0, "sensor-a");
 	set.auto_edges = STORE_WEDGE_SERVES;
 	T_EQ_INT(store_write(s, &o2, 1, NULL, 0, NULL), 0);
 	T_EQ_INT(store_watch_entry_get(s, "standing", STORE_WATCH_CERT,
-				       "2222222222222222222222222222222222222222", 0, &e),
-		 STORE_ENOTFOUND);
+	                               "2222222222222222222222222222222222222222", 0, &e),
+	         STORE_ENOTFOUND);
 
 	/* a shared-hosting IP: 150 names on it, then the watched cert */
 	struct store_obs *batch = calloc(151, sizeof(*batch));
@@ -355,11 +363,12 @@ static void test_standing(store_t *s)
 	T_EQ_INT(store_write(s, batch, 151, NULL, 0, NULL), 0);
 	free(batch);
 	T_EQ_INT(store_watch_entry_get(s, "standing", STORE_WATCH_IP, "203.0.113.50", 0, &e),
-		 STORE_ENOTFOUND);
+	         STORE_ENOTFOUND);
 	T_EQ_INT(store_watch_get(s, "standing", 0, &info), 0);
 	T_EQ_INT(info.noise_skipped, 1);
 	T_EQ_INT(info.version, v);
-	T_CHECK(strstr(info.last_skip, "203.0.113.50 (ip): shared hosting, 150 names > 100") != NULL);
+	T_CHECK(strstr(info.last_skip, "203.0.113.50 (ip): shared hosting, 150 names > 100") !=
+	        NULL);
 	T_EQ_INT(info.auto_added, 1);
 
 	/* a removed indicator is not watched any more */
@@ -367,7 +376,7 @@ static void test_standing(store_t *s)
 	struct store_obs o3 = sight(CERT, "198.51.100.99", T0, "sensor-a");
 	T_EQ_INT(store_write(s, &o3, 1, NULL, 0, NULL), 0);
 	T_EQ_INT(store_watch_entry_get(s, "standing", STORE_WATCH_IP, "198.51.100.99", 0, &e),
-		 STORE_ENOTFOUND);
+	         STORE_ENOTFOUND);
 
 	/* an auto entry added again by a person: generation 0, first source kept */
 	struct store_watch_item man = item("198.51.100.7", 0, "alice", NULL);
@@ -377,7 +386,6 @@ static void test_standing(store_t *s)
 	T_EQ_STR(e.source, "auto");
 	T_EQ_STR(e.prov_latest.note, "alice");
 }
-
 
 static int count_lists(const struct store_watch_info *info, void *ctx)
 {
@@ -398,7 +406,7 @@ static void test_old_db(void)
 	mdb_env_set_maxdbs(env, 32);
 	T_EQ_INT(mdb_env_open(env, dir, 0, 0640), 0);
 	T_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	const char *names[] = { "wlist", "wentry", "wver", "wtime", "wind" };
+	const char *names[] = {"wlist", "wentry", "wver", "wtime", "wind"};
 	for (int i = 0; i < 5; i++) {
 		MDB_dbi dbi;
 		T_EQ_INT(mdb_dbi_open(txn, names[i], 0, &dbi), 0);
