@@ -30,7 +30,7 @@ static void usage(FILE *f)
 	    "Subcommands:\n"
 	    "  create NAME [SETTINGS]       create a list, or change the settings of one\n"
 	    "  list                         every list with its version and counts\n"
-	    "  show NAME                    settings, counters and entries with provenance\n"
+	    "  show NAME [--type T]         settings, counters and entries with provenance\n"
 	    "  add NAME INDICATOR...        add (or refresh) indicators; - reads them from\n"
 	    "                               standard input, one a line (# comments)\n"
 	    "  remove NAME INDICATOR...     remove indicators (tombstones are kept)\n"
@@ -606,11 +606,14 @@ struct show_ctx {
 	json_t *arr;
 	bool json;
 	unsigned n;
+	unsigned type; /* 0: every type */
 };
 
 static int show_cb(const struct store_watch_entry *e, void *vctx)
 {
 	struct show_ctx *c = vctx;
+	if (c->type != 0 && e->type != c->type)
+		return 0;
 	if (c->json) {
 		json_array_append_new(c->arr, svc_watch_entry_json(e, true));
 		return 0;
@@ -666,7 +669,7 @@ static int cmd_show(struct opts *o, int argc, char **argv)
 		store_close(s);
 		return store_fail(o, err, argv[0]);
 	}
-	struct show_ctx c = {.arr = json_array(), .json = o->json};
+	struct show_ctx c = {.arr = json_array(), .json = o->json, .type = type};
 	if (!o->json)
 		print_settings(&info);
 	err = store_watch_read(s, argv[0], o->now, 0, show_cb, &c, &info, NULL);
