@@ -203,6 +203,19 @@ static void text_copy(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src != NULL ? src : "");
 }
 
+/* A certificate given by its SHA-256 is kept under its SHA-1 when the store
+ * knows it: that is what Zeek and Suricata match, and what sightings use. */
+static void cert_alias(struct store_wtxn *w, struct wikey *ik)
+{
+	if (ik->type != STORE_WATCH_CERT || ik->len != 32)
+		return;
+	MDB_val k = {32, ik->k}, v;
+	if (w_get(w, DB_ALIAS, &k, &v) == 0 && v.mv_size == 20) {
+		memcpy(ik->k, v.mv_data, 20);
+		ik->len = 20;
+	}
+}
+
 int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_item *it, unsigned gen,
                int64_t now, uint64_t *opver)
 {
@@ -213,6 +226,7 @@ int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_ite
 		                store_watch_type_name(it->type));
 		return err;
 	}
+	cert_alias(w, &ik);
 	/* both buffers are large: keep them off the caller's frame */
 	static _Thread_local struct store_watch_entry old, e;
 	bool have = went_load(w->txn, w->s, wl->info.id, &ik, &old) == 0;
@@ -485,6 +499,7 @@ static int remove_one(struct store_wtxn *w, struct wl *wl, const struct store_wa
 	int err = wikey_enc(it->type, it->indicator, &ik);
 	if (err != 0)
 		return err;
+	cert_alias(w, &ik);
 	static _Thread_local struct store_watch_entry old, e;
 	if (went_load(w->txn, w->s, wl->info.id, &ik, &old) != 0 || old.state != STORE_WATCH_LIVE)
 		return STORE_WATCH_ABSENT;

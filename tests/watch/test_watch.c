@@ -387,6 +387,42 @@ static void test_standing(store_t *s)
 	T_EQ_STR(e.prov_latest.note, "alice");
 }
 
+/* A SHA-256 the store can join to a SHA-1 is kept under the SHA-1. */
+static void test_alias(store_t *s)
+{
+	struct store_obs o;
+	memset(&o, 0, sizeof(o));
+	o.kind = STORE_OBS_CERT;
+	o.time_first = o.time_last = T0;
+	o.count = 1;
+	static struct store_cert_meta m;
+	memset(&m, 0, sizeof(m));
+	m.has_sha1 = m.has_sha256 = true;
+	memset(m.sha1, 0x33, 20);
+	memset(m.sha256, 0x44, 32);
+	o.cert.meta = &m;
+	o.cert.sighting = true;
+	store_addr_parse("192.0.2.44", 10, o.cert.ip);
+	o.cert.port = 443;
+	T_EQ_INT(store_write(s, &o, 1, NULL, 0, NULL), 0);
+	struct store_watch_settings set;
+	store_watch_settings_init(&set);
+	snprintf(set.name, sizeof(set.name), "alias");
+	T_EQ_INT(store_watch_put(s, &set, 0, NULL), 0);
+	struct store_watch_item it =
+	    item("4444444444444444444444444444444444444444444444444444444444444444", 0, "x", NULL);
+	T_EQ_INT(it.type, STORE_WATCH_CERT);
+	T_EQ_INT(store_watch_add(s, "alias", &it, 1, 0, NULL, NULL), 0);
+	struct store_watch_entry e;
+	T_EQ_INT(store_watch_entry_get(s, "alias", STORE_WATCH_CERT,
+	                               "3333333333333333333333333333333333333333", 0, &e),
+	         0);
+	T_EQ_STR(e.indicator, "3333333333333333333333333333333333333333");
+	int res = 0;
+	T_EQ_INT(store_watch_remove(s, "alias", &it, 1, 0, &res, NULL), 0);
+	T_EQ_INT(res, STORE_WATCH_REMOVED_OK);
+}
+
 static int count_lists(const struct store_watch_info *info, void *ctx)
 {
 	(*(unsigned *)ctx)++;
@@ -447,9 +483,10 @@ int main(void)
 		return t_done();
 	test_model(s);
 	test_standing(s);
+	test_alias(s);
 	unsigned n = 0;
 	T_EQ_INT(store_watch_list(s, 0, count_lists, &n), 0);
-	T_EQ_INT(n, 3);
+	T_EQ_INT(n, 4);
 	store_close(s);
 	return t_done();
 }
