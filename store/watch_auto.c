@@ -13,7 +13,7 @@
 
 #include "watch_internal.h"
 
-#define HOOK_MAX_LISTS 64 /* lists looked at per watched indicator */
+#define HOOK_MAX_LISTS 256 /* lists looked at per watched indicator (more are not expanded) */
 
 /* snprintf that may cut the text short: these are messages. */
 static void textf(char *out, size_t cap, const char *fmt, ...)
