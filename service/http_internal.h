@@ -93,6 +93,7 @@ enum svc_route_id {
 	SVC_R_WATCHLIST_DELETE,
 	SVC_R_WATCHLIST_POST,         /* .../{name}/entries and .../{name}/pivot */
 	SVC_R_WATCHLIST_ENTRY_DELETE, /* .../{name}/entries/{indicator} */
+	SVC_R_WATCHLIST_ENTRY_GET,
 	SVC_R_COUNT
 };
 
@@ -249,6 +250,7 @@ enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq);
 enum MHD_Result svc_http_watchlist_delete(struct svc_http_req *rq);
 enum MHD_Result svc_http_watchlist_post(struct svc_http_req *rq);
 enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq);
+enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq);
 
 /* Start and stop (http.c).  svc_http_start returns 0 or -1 with msg. */
 int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap);

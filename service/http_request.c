@@ -206,6 +206,8 @@ static const struct route {
 	  2, "POST", SVC_ROLE_WRITE, svc_http_watchlist_post },
 	{ SVC_R_WATCHLIST_ENTRY_DELETE, "/api/v1/watchlists/{name}/entries/{indicator}",
 	  "api/v1/watchlists", 3, 3, "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_entry_delete },
+	{ SVC_R_WATCHLIST_ENTRY_GET, "/api/v1/watchlists/{name}/entries/{indicator}:get",
+	  "api/v1/watchlists", 3, 3, "GET", SVC_ROLE_READ, svc_http_watchlist_entry_get },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -8,6 +8,7 @@
  *   DELETE /api/v1/watchlists/{name}                (write)
  *   POST   /api/v1/watchlists/{name}/entries        add indicators (write)
  *   POST   /api/v1/watchlists/{name}/pivot          add a pivot's result (write)
+ *   GET    /api/v1/watchlists/{name}/entries/{indicator}  one entry, any state (read)
  *   DELETE /api/v1/watchlists/{name}/entries/{indicator}  (write)
  */
 #include <errno.h>
@@ -498,5 +499,46 @@ enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
 	json_object_set_new(o, "type", json_string(store_watch_type_name(it.v[0].type)));
 	json_object_set_new(o, "version", json_integer((json_int_t)version));
 	svc_watch_items_free(&it);
+	return svc_http_send_json(rq, 200, o);
+}
+
+/* ---- GET /api/v1/watchlists/{name}/entries/{indicator} ----------------------------------- */
+enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	const char *name;
+	if (!name_arg(rq, &name, &ret))
+		return ret;
+	const char *what = svc_http_arg(rq, 1);
+	if (what == NULL || strcmp(what, "entries") != 0)
+		return svc_http_error(rq, 404, "not_found", "no such route");
+	unsigned type = 0;
+	const char *t = svc_http_param(rq, "type");
+	if (t != NULL && store_watch_type_parse(t, &type) != 0)
+		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", t);
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	char ind[STORE_WATCH_IND_BUF];
+	if (store_watch_indicator_norm(svc_http_arg(rq, 2), &type, ind) != 0)
+		return svc_http_error(rq, 400, "bad_request",
+		                      "'%.80s' is not a domain, an IP or a certificate hash",
+		                      svc_http_arg(rq, 2));
+	struct store_watch_entry *e = malloc(sizeof(*e));
+	if (e == NULL)
+		return MHD_NO;
+	int err = store_watch_entry_get(rq->srv->store, name, type, ind, 0, e);
+	if (err == STORE_ENOTFOUND) {
+		struct store_watch_info info;
+		free(e);
+		if (store_watch_get(rq->srv->store, name, 0, &info) != 0)
+			return not_found(rq, name);
+		return svc_http_error(rq, 404, "not_found", "%s was never on %s", ind, name);
+	}
+	if (err != 0) {
+		free(e);
+		return store_err(rq, err, name);
+	}
+	json_t *o = svc_watch_entry_json(e, true);
+	free(e);
 	return svc_http_send_json(rq, 200, o);
 }

@@ -58,6 +58,11 @@ check_eq "refresh answer" "$(j '(j["added"], j["refreshed"], j["version"])')" "(
 # --- removals and deltas
 check_eq "remove an entry" "$(status DELETE "$L/s1/entries/198.51.100.5" "${WH[@]}")" 200
 check_eq "remove answer" "$(j '(j["removed"], j["version"])')" "('198.51.100.5', 5)"
+check_eq "one entry, removed" "$(status GET "$L/s1/entries/198.51.100.5" "${RH[@]}")" 200
+check_eq "its state" "$(j '(j["state"], j["version"], j["source"])')" "('removed', 5, 'analyst-ann')"
+check_eq "one entry, live" "$(status GET "$L/s1/entries/EVIL.example." "${RH[@]}")" 200
+check_eq "its provenance: first and latest" "$(j '(j["state"], len(j["provenance"]), j["reason"])')" "('live', 2, 'phishing kit')"
+check_eq "never on the list" "$(status GET "$L/s1/entries/never.example" "${RH[@]}")" 404
 check_eq "remove again: 404" "$(status DELETE "$L/s1/entries/198.51.100.5" "${WH[@]}")" 404
 check_eq "old ETag now 200" "$(status GET "$L/s1" "${RH[@]}" -H 'If-None-Match: "3"' -D "$WORK/h")" 200
 check_grep "new ETag" '^ETag: "5"' "$WORK/h"
