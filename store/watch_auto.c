@@ -131,9 +131,14 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	if (!(wl.info.set.auto_edges & l->edge))
 		return 0;
 	static _Thread_local struct store_watch_entry xe, ye;
+	unsigned ttl = wl.info.set.auto_ttl_days ? wl.info.set.auto_ttl_days : wl.info.set.ttl_days;
 	/* the common case, a sighting of what the list already has, costs
-	 * one index probe */
-	if (in_list(w, id, y) && watched_entry(w, &wl, y, &ye, l->now))
+	 * one index probe; an entry the standing pivot added lives on while
+	 * its sightings go on, refreshed once half its time is gone (so a
+	 * busy link costs at most two versions per ttl) */
+	if (in_list(w, id, y) && watched_entry(w, &wl, y, &ye, l->now) &&
+	    (ye.gen == 0 || ye.expires == 0 || ttl == 0 ||
+	     ye.expires - l->now > (int64_t)ttl * 86400 / 2))
 		return 0;
 	if (!watched_entry(w, &wl, x, &xe, l->now) || xe.gen >= wl.info.set.auto_max_gen)
 		return 0;
@@ -176,7 +181,6 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	textf(prov.note, sizeof(prov.note), "auto: %s with %s, seen %s by %s",
 	      store_watch_edge_name(l->edge), xe.indicator, seen,
 	      l->o->sensor[0] ? l->o->sensor : "an unnamed sensor");
-	unsigned ttl = wl.info.set.auto_ttl_days ? wl.info.set.auto_ttl_days : wl.info.set.ttl_days;
 	struct store_watch_item it = {
 	    .type = y->type,
 	    .indicator = y->text,

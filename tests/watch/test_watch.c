@@ -342,6 +342,25 @@ static void test_standing(store_t *s)
 	T_EQ_INT(store_write(s, &o, 1, NULL, 0, NULL), 0);
 	T_EQ_INT(store_watch_get(s, "standing", 0, &info), 0);
 	T_EQ_INT(info.version, v);
+	/* seen again once half its 7 days are gone: refreshed, latest provenance */
+	int64_t later = e.added + 4 * 86400;
+	store_set_write_hook(s, store_watch_hook, &later);
+	struct store_obs again = sight(CERT, "198.51.100.7", T0 + 86400, "sensor-c");
+	T_EQ_INT(store_write(s, &again, 1, NULL, 0, NULL), 0);
+	T_EQ_INT(store_watch_entry_get(s, "standing", STORE_WATCH_IP, "198.51.100.7", later, &e),
+	         0);
+	T_EQ_INT(e.expires, later + 7 * 86400);
+	T_CHECK(e.has_latest);
+	T_CHECK(strstr(e.prov_latest.note, "by sensor-c") != NULL);
+	T_EQ_INT(store_watch_get(s, "standing", later, &info), 0);
+	T_EQ_INT(info.version, v + 1);
+	T_EQ_INT(info.auto_added, 1);
+	v = info.version;
+	/* and not again right after */
+	T_EQ_INT(store_write(s, &again, 1, NULL, 0, NULL), 0);
+	T_EQ_INT(store_watch_get(s, "standing", later, &info), 0);
+	T_EQ_INT(info.version, v);
+	store_set_write_hook(s, store_watch_hook, NULL);
 	/* generation 1 is not expanded further by default: another cert on
 	 * the auto-added IP stays off */
 	struct store_obs o2 =
