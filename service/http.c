@@ -71,6 +71,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return svc_http_send_pending(rq);
 	if (rq->route == SVC_R_OBSERVATIONS)
 		return svc_http_observations(rq, data, size);
+	if (*size != 0 && (rq->route == SVC_R_WATCHLIST_PUT || rq->route == SVC_R_WATCHLIST_POST)) {
+		/* a JSON body, read whole up to its limit; the rest is dropped and
+		 * answered with 413 once the body ended */
+		if (!rq->body_too_large) {
+			if (rq->body.max == 0)
+				svc_buf_init(&rq->body, SVC_HTTP_WATCH_MAX_BODY);
+			if (svc_buf_add(&rq->body, data, *size) != 0)
+				rq->body_too_large = true;
+		}
+		*size = 0;
+		return MHD_YES;
+	}
+	if (rq->body_too_large)
+		return svc_http_error(rq, 413, "payload_too_large",
+				      "the body is over the limit of %u bytes", SVC_HTTP_WATCH_MAX_BODY);
 	if (*size != 0) {
 		*size = 0; /* a body on a GET means nothing to us */
 		return MHD_YES;
@@ -91,6 +106,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (rq->status != 0)
 		svc_metrics_observe(srv->metrics, rq->route, rq->status, el);
 	svc_http_observations_cleanup(rq);
+	svc_buf_free(&rq->body);
 	for (unsigned i = 0; i < rq->nsegs; i++)
 		free(rq->segs[i]);
 	for (unsigned i = 0; i < rq->nparams; i++) {

@@ -179,3 +179,26 @@ enum svc_role svc_tokens_check(const struct svc_tokens *t, const char *tok, size
 	OPENSSL_cleanse(d, sizeof(d));
 	return (enum svc_role)role;
 }
+
+enum svc_role svc_tokens_check_name(const struct svc_tokens *t, const char *tok, size_t len,
+				    char *name, size_t cap)
+{
+	uint8_t d[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)tok, len, d);
+	unsigned role = SVC_ROLE_NONE;
+	char got[sizeof(t->v[0].name)];
+	memset(got, 0, sizeof(got));
+	for (size_t i = 0; i < t->n; i++) {
+		unsigned eq = (unsigned)(CRYPTO_memcmp(d, t->v[i].digest, sizeof(d)) == 0);
+		unsigned mask = 0u - eq;
+		role |= (unsigned)t->v[i].role & mask;
+		for (size_t j = 0; j < sizeof(got); j++)
+			got[j] = (char)((unsigned char)got[j] |
+					((unsigned char)t->v[i].name[j] & (unsigned char)mask));
+	}
+	OPENSSL_cleanse(d, sizeof(d));
+	got[sizeof(got) - 1] = '\0';
+	if (cap > 0)
+		snprintf(name, cap, "%s", got);
+	return (enum svc_role)role;
+}

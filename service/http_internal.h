@@ -62,6 +62,10 @@ size_t svc_tokens_count(const struct svc_tokens *t);
 /* The role of a presented token, SVC_ROLE_NONE when unknown.  Every entry
  * is compared, in constant time, whatever matches. */
 enum svc_role svc_tokens_check(const struct svc_tokens *t, const char *tok, size_t len);
+/* Same, and the token's NAME into name (cap bytes; "" when it has none or
+ * is unknown), taken without branching on the secret either. */
+enum svc_role svc_tokens_check_name(const struct svc_tokens *t, const char *tok, size_t len,
+				    char *name, size_t cap);
 const char *svc_role_name(enum svc_role r);
 
 /* ---- routes ------------------------------------------------------------- */
@@ -83,6 +87,13 @@ enum svc_route_id {
 	SVC_R_CIRCL_QUERY,
 	SVC_R_CIRCL_CQUERY,
 	SVC_R_CIRCL_CFETCH,
+	SVC_R_WATCHLISTS,             /* GET /api/v1/watchlists */
+	SVC_R_WATCHLIST_GET,          /* GET /api/v1/watchlists/{name} */
+	SVC_R_WATCHLIST_PUT,
+	SVC_R_WATCHLIST_DELETE,
+	SVC_R_WATCHLIST_POST,         /* .../{name}/entries and .../{name}/pivot */
+	SVC_R_WATCHLIST_ENTRY_DELETE, /* .../{name}/entries/{indicator} */
+	SVC_R_WATCHLIST_ENTRY_GET,
 	SVC_R_COUNT
 };
 
@@ -153,6 +164,10 @@ struct svc_http_req {
 	json_t *deferred;         /* the 413 answer, sent once the body ended */
 	unsigned deferred_status;
 	bool ingest_failed;
+	/* routes with a JSON body (watchlists): the body, bounded */
+	struct svc_buf body;
+	bool body_too_large;
+	char token_name[64];      /* NAME of the token presented, "" when none */
 };
 
 /* ---- request handling (http_request.c) ---------------------------------- */
@@ -227,6 +242,15 @@ enum MHD_Result svc_http_dnsdb_rate(struct svc_http_req *rq);
 enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq);
 enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq);
 enum MHD_Result svc_http_circl_pssl(struct svc_http_req *rq);
+/* watchlists (http_watch.c) */
+#define SVC_HTTP_WATCH_MAX_BODY (16u << 20)
+enum MHD_Result svc_http_watchlists(struct svc_http_req *rq);
+enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq);
+enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq);
+enum MHD_Result svc_http_watchlist_delete(struct svc_http_req *rq);
+enum MHD_Result svc_http_watchlist_post(struct svc_http_req *rq);
+enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq);
+enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq);
 
 /* Start and stop (http.c).  svc_http_start returns 0 or -1 with msg. */
 int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap);

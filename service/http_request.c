@@ -194,6 +194,20 @@ static const struct route {
 	  svc_http_circl_pssl },
 	{ SVC_R_CIRCL_CFETCH, "/v2pssl/cfetch", "v2pssl/cfetch", 1, 1, "GET", SVC_ROLE_READ,
 	  svc_http_circl_pssl },
+	{ SVC_R_WATCHLISTS, "/api/v1/watchlists", "api/v1/watchlists", 0, 0, "GET", SVC_ROLE_READ,
+	  svc_http_watchlists },
+	{ SVC_R_WATCHLIST_GET, "/api/v1/watchlists/{name}", "api/v1/watchlists", 1, 1, "GET",
+	  SVC_ROLE_READ, svc_http_watchlist_get },
+	{ SVC_R_WATCHLIST_PUT, "/api/v1/watchlists/{name}:put", "api/v1/watchlists", 1, 1, "PUT",
+	  SVC_ROLE_WRITE, svc_http_watchlist_put },
+	{ SVC_R_WATCHLIST_DELETE, "/api/v1/watchlists/{name}:delete", "api/v1/watchlists", 1, 1,
+	  "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_delete },
+	{ SVC_R_WATCHLIST_POST, "/api/v1/watchlists/{name}/entries|pivot", "api/v1/watchlists", 2,
+	  2, "POST", SVC_ROLE_WRITE, svc_http_watchlist_post },
+	{ SVC_R_WATCHLIST_ENTRY_DELETE, "/api/v1/watchlists/{name}/entries/{indicator}",
+	  "api/v1/watchlists", 3, 3, "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_entry_delete },
+	{ SVC_R_WATCHLIST_ENTRY_GET, "/api/v1/watchlists/{name}/entries/{indicator}:get",
+	  "api/v1/watchlists", 3, 3, "GET", SVC_ROLE_READ, svc_http_watchlist_entry_get },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -256,8 +270,10 @@ static const struct route *find_route(struct svc_http_req *rq, const char *metho
 			rq->args_at = k;
 			return r;
 		}
+		/* a path several routes share (watchlists) allows each one's method */
 		path_match = r;
-		snprintf(allow, sizeof(allow), "%s%s", r->method,
+		size_t al = strlen(allow);
+		snprintf(allow + al, sizeof(allow) - al, "%s%s%s", al ? ", " : "", r->method,
 			 strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
 	}
 	if (path_match != NULL) {
@@ -294,7 +310,9 @@ static void authenticate(struct svc_http_req *rq, const struct route *r)
 	}
 	if (tok == NULL)
 		tok = svc_http_header(rq, "X-API-Key");
-	rq->role = tok != NULL ? svc_tokens_check(t, tok, strlen(tok)) : SVC_ROLE_NONE;
+	rq->role = tok != NULL ? svc_tokens_check_name(t, tok, strlen(tok), rq->token_name,
+						       sizeof(rq->token_name))
+			       : SVC_ROLE_NONE;
 	if (r->role == SVC_ROLE_NONE)
 		return;
 	if (tok == NULL)
@@ -368,6 +386,14 @@ void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *meth
 	authenticate(rq, r);
 	if (rq->pending_status != 0)
 		return;
+	if (r->id == SVC_R_WATCHLIST_PUT || r->id == SVC_R_WATCHLIST_POST) {
+		const char *cl = svc_http_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		uint64_t n;
+		if (cl != NULL && svc_parse_u64(cl, &n) == 0 && n > SVC_HTTP_WATCH_MAX_BODY)
+			set_pending(rq, 413, "payload_too_large",
+				    "the body (%llu bytes) is over the limit of %u bytes",
+				    (unsigned long long)n, SVC_HTTP_WATCH_MAX_BODY);
+	}
 	if (r->id == SVC_R_OBSERVATIONS) {
 		char msg[256];
 		if (!svc_http_observations_check(rq, msg, sizeof(msg))) {

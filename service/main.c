@@ -18,6 +18,7 @@ static const struct {
 	{ "probe", svc_cmd_probe, "connect to HOST[:PORT] with TLS and record its certificate" },
 	{ "stats", svc_cmd_stats, "counts of every kind of record and the database size" },
 	{ "compact", svc_cmd_compact, "write a compacted copy of the database" },
+	{ "watchlist", svc_cmd_watchlist, "pivot results for sensors: expiry, provenance, standing pivots, exports" },
 	{ "serve", svc_cmd_serve, "the HTTP API (REST, DNSDB v2 and CIRCL compatible)" },
 };
 

@@ -76,6 +76,7 @@ int svc_cmd_compact(int argc, char **argv);
 int svc_cmd_pull(int argc, char **argv);
 int svc_cmd_probe(int argc, char **argv);
 int svc_cmd_serve(int argc, char **argv);
+int svc_cmd_watchlist(int argc, char **argv);
 
 /* Open the database named by --db / $INFRAPIVOT_DB, with a message on
  * failure.  Returns NULL on failure (message printed). */

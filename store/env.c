@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "store_internal.h"
+#include "watch.h"
 
 static _Thread_local char last_error[512];
 
@@ -78,6 +79,11 @@ static const struct {
 	[DB_NAMECERT] = { "namecert", MDB_DUPSORT | MDB_DUPFIXED },
 	[DB_ALIAS] = { "alias", 0 },
 	[DB_PREV] = { "prev", 0 },
+	[DB_WLIST] = { "wlist", 0 },
+	[DB_WENTRY] = { "wentry", 0 },
+	[DB_WVER] = { "wver", MDB_DUPSORT },
+	[DB_WTIME] = { "wtime", 0 },
+	[DB_WIND] = { "wind", MDB_DUPSORT | MDB_DUPFIXED },
 };
 
 #define VERSION_KEY "schema_version"
@@ -92,6 +98,10 @@ static int open_dbs(store_t *s)
 	for (int i = 0; i < DB_COUNT; i++) {
 		unsigned fl = db_defs[i].flags | (rdonly ? 0 : MDB_CREATE);
 		rc = mdb_dbi_open(txn, db_defs[i].name, fl, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && rdonly && i >= DB_FIRST_OPTIONAL) {
+			s->no_watch = true;
+			continue;
+		}
 		if (rc == MDB_NOTFOUND && rdonly) {
 			store_set_error("not an infrapivot database (no '%s' table)",
 					db_defs[i].name);
@@ -192,6 +202,8 @@ int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
 		free(s);
 		return err;
 	}
+	if (!(flags & STORE_RDONLY))
+		store_set_write_hook(s, store_watch_hook, NULL);
 	*out = s;
 	return 0;
 fail_env:
@@ -302,6 +314,42 @@ void w_del(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v)
 	int rc = mdb_del(w->txn, w->s->dbi[db], k, v);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		w->err = rc;
+}
+
+int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void *ctx)
+{
+	if (s->flags & STORE_RDONLY)
+		return -EROFS;
+	struct store_write_stats local;
+	for (;;) {
+		memset(&local, 0, sizeof(local));
+		struct store_wtxn w = { .s = s, .st = &local };
+		int err = store_txn_begin_locked(s, 0, &w.txn);
+		if (err != 0)
+			return err;
+		w.reader = (struct store_rtxn){ .s = s, .txn = w.txn, .own = false };
+		int e = fn(&w, ctx);
+		int rc = w.err;
+		if (rc == 0 && e < 0) {
+			mdb_txn_abort(w.txn);
+			pthread_rwlock_unlock(&s->grow_lock);
+			return e;
+		}
+		if (rc == 0)
+			rc = mdb_txn_commit(w.txn);
+		else
+			mdb_txn_abort(w.txn);
+		pthread_rwlock_unlock(&s->grow_lock);
+		if (rc == MDB_MAP_FULL) {
+			err = store_grow_map(s);
+			if (err != 0)
+				return err;
+			continue;
+		}
+		if (rc != 0)
+			return store_lmdb_err(rc, "write");
+		return 0;
+	}
 }
 
 int store_meta_get(store_t *s, const void *key, size_t klen, void *val, size_t vcap,

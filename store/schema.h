@@ -29,6 +29,14 @@
  * | namecert | DUPSORT DUPFIXED| NAMEKEY                       | CERTREF u8 kind (1 SAN/CN, 2 SNI) |
  * | alias    |                 | SHA-256 (32)                  | SHA-1 (20)                 |
  * | prev     |                 | 'N' NAMEKEY / 'C' CERTREF     | u32 distinct IPs           |
+ * | wlist    |                 | 'N' list name                 | WLVAL                      |
+ * |          |                 | 'I' be32 list id              | list name                  |
+ * |          |                 | 'D' list name                 | u64 last version (deleted) |
+ * |          |                 | "#next"                       | u32 next list id           |
+ * | wentry   |                 | be32 id, u8 type, INDKEY      | ENTVAL                     |
+ * | wver     | DUPSORT         | be32 id, be64 version         | u8 type, INDKEY            |
+ * | wtime    |                 | be32 id, 'E'|'T', be64 t, u8 type, INDKEY | (empty)        |
+ * | wind     | DUPSORT DUPFIXED| u8 type, INDKEY               | be32 id (live entries)     |
  *
  * rdata in an rr key: A/AAAA the 16-byte IP; other types the normalised
  * presentation text (MX "10 mx.example.com", names without trailing dot).
@@ -44,6 +52,31 @@
  *           i64 not_before, i64 not_after, then u16-length-prefixed
  *           subject, issuer, serial, san_dns (NUL-separated),
  *           san_ip (NUL-separated), and u32-length-prefixed DER.
+ *
+ * Watchlists (store/watch.h).  INDKEY by type: domain (1) NAMEKEY, ip (2)
+ * the 16-byte IP, cert (3) the 20-byte SHA-1 or 32-byte SHA-256.  wver
+ * holds each entry once, under the version of its last change, so a delta
+ * since version N is one range scan.  wtime 'E' keys index live entries by
+ * expiry (readers count the due ones to number expiries; writers turn them
+ * into tombstones), 'T' keys index tombstones by removal time for pruning.
+ * wind is the reverse index the standing-pivot hook looks observations up
+ * in.  A deleted list leaves 'D' name -> the last version it could have
+ * shown, so a list created again under that name starts above it.
+ *
+ * WLVAL:  u8 format (1), u32 id, i64 created, i64 updated, u64 version,
+ *         u64 delta_floor, u32 ttl_days, u32 tombstone_days, u32 auto_edges,
+ *         u32 auto_ttl_days, u32 auto_max_gen, u64 max_ip_domains,
+ *         u64 max_cert_ips, u64 max_domain_ips, u64 max_san, u64 live
+ *         (incl. expiries not yet recorded), u64 tombstones, u64 auto_added,
+ *         u64 noise_skipped, i64 last_skip_time, str16 name,
+ *         str16 description, str16 last_skip.
+ * ENTVAL: u8 format (1), u8 state (1 live, 2 removed, 3 expired), u8 gen,
+ *         u8 flags (1 = latest provenance follows), i64 added, i64 updated,
+ *         i64 expires (0 never), i64 removed, u64 version, str16 source,
+ *         str16 reason, PROV first, [PROV latest].
+ * PROV:   i64 at, str16 note, u8 nhops, then per hop u8 edge, u8 from_type,
+ *         str8 from, u8 to_type, str8 to, i64 first_seen, i64 last_seen,
+ *         u16 port.   (strN: an N-bit little-endian length, then the bytes)
  *
  * Prevalence: distinct names per IP is the duplicate count of `addr`
  * (mdb_cursor_count, kept by LMDB on insert); distinct IPs per name and

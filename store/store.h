@@ -187,7 +187,10 @@ struct store_meta_put {
 };
 
 /* Hook called inside the write transaction after each observation was
- * merged (for standing pivots).  Return <0 to fail the batch. */
+ * merged (for standing pivots).  Return <0 to fail the batch.  store_open
+ * installs store_watch_hook (watch.h) on every writable store, so every
+ * ingest path runs the standing pivots; setting another hook (or NULL)
+ * replaces it for this handle. */
 struct store_wtxn;
 typedef int (*store_write_hook)(struct store_wtxn *w, const struct store_obs *o,
 				void *ctx);

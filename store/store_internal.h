@@ -12,8 +12,13 @@
 
 enum {
 	DB_META, DB_RR, DB_ADDR, DB_TARGET, DB_SIGHT, DB_IPCERT, DB_CERT,
-	DB_NAMECERT, DB_ALIAS, DB_PREV, DB_COUNT
+	DB_NAMECERT, DB_ALIAS, DB_PREV,
+	/* watchlists (watch.h); optional when opening read-only, so a
+	 * database written before them still opens */
+	DB_WLIST, DB_WENTRY, DB_WVER, DB_WTIME, DB_WIND,
+	DB_COUNT
 };
+#define DB_FIRST_OPTIONAL DB_WLIST
 
 struct store {
 	MDB_env *env;
@@ -24,6 +29,7 @@ struct store {
 	pthread_rwlock_t grow_lock;
 	store_write_hook hook;
 	void *hook_ctx;
+	bool no_watch; /* read-only open of a database without the w* tables */
 	char datafile[4096]; /* realpath of data.mdb, for store_drop_mapped */
 };
 
@@ -49,6 +55,11 @@ struct store_wtxn {
 	unsigned nsc;
 };
 
+/* Run fn inside one write transaction and commit it.  fn returns <0 to
+ * abort with that error; LMDB failures go through w->err.  On a full map
+ * the map grows and fn runs again from the start, so fn must set its
+ * outputs afresh each time. */
+int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void *ctx);
 /* Begin a transaction holding the grow lock shared (MAP_RESIZED and
  * READERS_FULL handled); the caller unlocks after commit/abort. */
 int store_txn_begin_locked(store_t *s, unsigned flags, MDB_txn **txn);

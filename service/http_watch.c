@@ -1,0 +1,544 @@
+/*
+ * http_watch.c - the watchlist routes:
+ *   GET    /api/v1/watchlists                       every list (read)
+ *   GET    /api/v1/watchlists/{name}?format=&type=&since_version=
+ *                                                   the export sensors pull (read);
+ *                                                   ETag = version, If-None-Match -> 304
+ *   PUT    /api/v1/watchlists/{name}                create or change settings (write)
+ *   DELETE /api/v1/watchlists/{name}                (write)
+ *   POST   /api/v1/watchlists/{name}/entries        add indicators (write)
+ *   POST   /api/v1/watchlists/{name}/pivot          add a pivot's result (write)
+ *   GET    /api/v1/watchlists/{name}/entries/{indicator}  one entry, any state (read)
+ *   DELETE /api/v1/watchlists/{name}/entries/{indicator}  (write)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_internal.h"
+#include "svc_watch.h"
+
+static bool name_arg(struct svc_http_req *rq, const char **name, enum MHD_Result *ret)
+{
+	*name = svc_http_arg(rq, 0);
+	if (*name == NULL || !store_watch_name_ok(*name)) {
+		*ret = svc_http_error(rq, 400, "bad_request",
+		                      "'%.64s' is not a watchlist name (1-64 of A-Z a-z 0-9 . _ -)",
+		                      *name ? *name : "");
+		return false;
+	}
+	return true;
+}
+
+static enum MHD_Result not_found(struct svc_http_req *rq, const char *name)
+{
+	return svc_http_error(rq, 404, "not_found", "no watchlist named '%.64s'", name);
+}
+
+static enum MHD_Result store_err(struct svc_http_req *rq, int err, const char *name)
+{
+	if (err == STORE_ENOTFOUND)
+		return not_found(rq, name);
+	if (err == STORE_ELIMIT)
+		return svc_http_error(rq, 409, "limit", "%s", store_last_error());
+	if (err == -EINVAL || err == STORE_EBADNAME || err == STORE_ETOOLONG)
+		return svc_http_error(rq, 400, "bad_request", "%s", store_last_error());
+	return svc_http_store_error(rq, err, "watchlist");
+}
+
+/* The body as JSON; on failure a 400 is queued. */
+static json_t *body_json(struct svc_http_req *rq, bool allow_empty, enum MHD_Result *ret)
+{
+	if (rq->body.len == 0) {
+		if (allow_empty)
+			return json_object();
+		*ret = svc_http_error(rq, 400, "bad_request", "a JSON body is required");
+		return NULL;
+	}
+	json_error_t je;
+	json_t *j = json_loadb(rq->body.p, rq->body.len, JSON_REJECT_DUPLICATES, &je);
+	if (j == NULL)
+		*ret = svc_http_error(rq, 400, "bad_request", "body: not JSON: line %d: %s",
+		                      je.line, je.text);
+	return j;
+}
+
+static const char *who(const struct svc_http_req *rq)
+{
+	if (rq->token_name[0] != '\0')
+		return rq->token_name;
+	return rq->srv->tokens == NULL ? "api" : "api token";
+}
+
+static enum MHD_Result send_etag(struct svc_http_req *rq, unsigned status, const char *ctype,
+                                 char *buf, size_t len, uint64_t version)
+{
+	char etag[32];
+	snprintf(etag, sizeof(etag), "\"%llu\"", (unsigned long long)version);
+	const char *const h[] = {"ETag", etag, NULL};
+	return svc_http_send_h(rq, status, ctype, buf, len, h);
+}
+
+/* ---- GET /api/v1/watchlists ------------------------------------------------------ */
+static int list_cb(const struct store_watch_info *i, void *ctx)
+{
+	json_array_append_new(ctx, svc_watch_info_json(i));
+	return 0;
+}
+
+enum MHD_Result svc_http_watchlists(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	json_t *arr = json_array();
+	int err = store_watch_list(rq->srv->store, 0, list_cb, arr);
+	if (err != 0) {
+		json_decref(arr);
+		return svc_http_store_error(rq, err, "watchlists");
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "watchlists", arr);
+	return svc_http_send_json(rq, 200, o);
+}
+
+/* ---- GET /api/v1/watchlists/{name} -------------------------------------------------- */
+enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	const char *name;
+	if (!name_arg(rq, &name, &ret))
+		return ret;
+	struct svc_watch_export x = {.fmt = SVC_WFMT_JSON};
+	const char *v = svc_http_param(rq, "format");
+	if (v != NULL && svc_watch_fmt_parse(v, &x.fmt) != 0)
+		return svc_http_bad_param(rq, "format",
+		                          "'%.20s': json, text, zeek, suricata or stix", v);
+	v = svc_http_param(rq, "type");
+	if (v != NULL && (store_watch_type_parse(v, &x.type) != 0 || x.type == 0))
+		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", v);
+	if (!svc_http_u64_param(rq, "since_version", &x.since, &ret))
+		return ret;
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	char msg[300] = "";
+	if (x.since != 0 && x.fmt != SVC_WFMT_JSON && x.fmt != SVC_WFMT_STIX)
+		return svc_http_bad_param(rq, "since_version",
+		                          "works with format=json or stix (the "
+		                          "other formats are whole files)");
+	if (x.fmt == SVC_WFMT_SURICATA && x.type == 0)
+		return svc_http_bad_param(rq, "type",
+		                          "a Suricata dataset holds one type: ip, domain "
+		                          "or cert");
+	/* a sensor whose copy is current gets 304 without a render */
+	const char *inm = svc_http_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	struct store_watch_info info;
+	if (inm != NULL) {
+		int err = store_watch_get(rq->srv->store, name, 0, &info);
+		if (err != 0)
+			return store_err(rq, err, name);
+		if (svc_watch_etag_match(inm, info.version))
+			return send_etag(rq, 304, NULL, NULL, 0, info.version);
+	}
+	char *out = NULL;
+	size_t len = 0;
+	int err = svc_watch_export(rq->srv->store, name, &x, &out, &len, &info, msg, sizeof(msg));
+	if (err == -E2BIG)
+		return svc_http_error(rq, 413, "response_too_large", "%s", msg);
+	if (err == -EINVAL)
+		return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
+	if (err != 0)
+		return store_err(rq, err, name);
+	return send_etag(rq, 200, svc_watch_ctype(x.fmt), out, len, info.version);
+}
+
+/* ---- PUT, DELETE /api/v1/watchlists/{name} --------------------------------------------- */
+enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	const char *name;
+	if (!name_arg(rq, &name, &ret))
+		return ret;
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	json_t *body = body_json(rq, true, &ret);
+	if (body == NULL)
+		return ret;
+	store_t *s = rq->srv->store;
+	struct store_watch_settings set;
+	struct store_watch_info info;
+	int err = store_watch_get(s, name, 0, &info);
+	if (err == 0) {
+		set = info.set;
+	} else if (err == STORE_ENOTFOUND) {
+		store_watch_settings_init(&set);
+		snprintf(set.name, sizeof(set.name), "%s", name);
+	} else {
+		json_decref(body);
+		return store_err(rq, err, name);
+	}
+	char msg[300];
+	if (svc_watch_settings_from_json(body, &set, msg, sizeof(msg)) != 0) {
+		ret = svc_http_error(rq, 400, "bad_request", "%s", msg);
+		json_decref(body);
+		return ret;
+	}
+	json_decref(body);
+	bool created = false;
+	err = store_watch_put(s, &set, 0, &created);
+	if (err == 0)
+		err = store_watch_get(s, name, 0, &info);
+	if (err != 0)
+		return store_err(rq, err, name);
+	json_t *o = svc_watch_info_json(&info);
+	char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (txt == NULL)
+		return MHD_NO;
+	return send_etag(rq, created ? 201 : 200, "application/json", txt, strlen(txt),
+	                 info.version);
+}
+
+enum MHD_Result svc_http_watchlist_delete(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	const char *name;
+	if (!name_arg(rq, &name, &ret))
+		return ret;
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	int err = store_watch_delete(rq->srv->store, name);
+	if (err != 0)
+		return store_err(rq, err, name);
+	json_t *o = json_object();
+	json_object_set_new(o, "deleted", json_string(name));
+	return svc_http_send_json(rq, 200, o);
+}
+
+/* ---- POST /api/v1/watchlists/{name}/entries ------------------------------------------------ */
+static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
+{
+	enum MHD_Result ret;
+	json_t *body = body_json(rq, false, &ret);
+	if (body == NULL)
+		return ret;
+	store_t *s = rq->srv->store;
+	struct store_watch_info info;
+	int err = store_watch_get(s, name, 0, &info);
+	if (err != 0) {
+		json_decref(body);
+		return store_err(rq, err, name);
+	}
+	const json_t *arr = body;
+	if (json_is_object(body)) {
+		arr = json_object_get(body, "entries");
+		if (arr == NULL || json_object_size(body) != 1) {
+			ret = svc_http_error(rq, 400, "bad_request",
+			                     "the body is a list of {indicator, type, reason, "
+			                     "ttl_days, expires}, or {\"entries\": that list}");
+			json_decref(body);
+			return ret;
+		}
+	}
+	struct svc_watch_items it;
+	svc_watch_items_init(&it);
+	char msg[400];
+	int64_t now = (int64_t)time(NULL);
+	if (svc_watch_items_from_json(&it, arr, who(rq), info.set.ttl_days, now, msg,
+	                              sizeof(msg)) != 0) {
+		json_decref(body);
+		svc_watch_items_free(&it);
+		return svc_http_error(rq, 400, "bad_request", "%s", msg);
+	}
+	json_decref(body);
+	if (it.n == 0) {
+		svc_watch_items_free(&it);
+		return svc_http_error(rq, 400, "bad_request", "no entries given");
+	}
+	int *results = calloc(it.n, sizeof(*results));
+	uint64_t version = 0;
+	err = results == NULL ? -ENOMEM
+	                      : store_watch_add(s, name, it.v, it.n, now, results, &version);
+	if (err != 0) {
+		free(results);
+		svc_watch_items_free(&it);
+		return store_err(rq, err, name);
+	}
+	unsigned added = 0, refreshed = 0;
+	json_t *res = json_array();
+	for (size_t i = 0; i < it.n; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "indicator", json_string(it.v[i].indicator));
+		json_object_set_new(e, "type", json_string(store_watch_type_name(it.v[i].type)));
+		bool a = results[i] == STORE_WATCH_ADDED;
+		added += a;
+		refreshed += !a;
+		json_object_set_new(e, "result", json_string(a ? "added" : "refreshed"));
+		json_array_append_new(res, e);
+	}
+	free(results);
+	svc_watch_items_free(&it);
+	json_t *o = json_object();
+	json_object_set_new(o, "watchlist", json_string(name));
+	json_object_set_new(o, "version", json_integer((json_int_t)version));
+	json_object_set_new(o, "added", json_integer(added));
+	json_object_set_new(o, "refreshed", json_integer(refreshed));
+	json_object_set_new(o, "results", res);
+	return svc_http_send_json(rq, 200, o);
+}
+
+/* ---- POST /api/v1/watchlists/{name}/pivot -------------------------------------------------- */
+static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
+{
+	enum MHD_Result ret;
+	json_t *body = body_json(rq, false, &ret);
+	if (body == NULL)
+		return ret;
+	if (!json_is_object(body)) {
+		ret = svc_http_error(rq, 400, "bad_request",
+		                     "the body is an object of pivot parameters, e.g. "
+		                     "{\"seed\":\"...\",\"depth\":3}");
+		json_decref(body);
+		return ret;
+	}
+	struct pivot_params p;
+	pivot_params_init(&p);
+	int64_t ttl = -1;
+	const char *reason = NULL;
+	char reason_buf[STORE_WATCH_TEXT_BUF];
+	bool dry_run = false, have_seed = false;
+	char msg[300];
+	const char *k;
+	json_t *v;
+	/* now first, so that relative since/until count from it */
+	json_t *nowv = json_object_get(body, "now");
+	if (nowv != NULL) {
+		ret = svc_http_error(rq, 400, "bad_parameter", "now: not accepted here");
+		json_decref(body);
+		return ret;
+	}
+	json_object_foreach(body, k, v)
+	{
+		if (strcmp(k, "ttl_days") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 36500) {
+				ret = svc_http_error(rq, 400, "bad_parameter",
+				                     "ttl_days: an integer 0-36500");
+				json_decref(body);
+				return ret;
+			}
+			ttl = json_integer_value(v);
+			continue;
+		}
+		if (strcmp(k, "reason") == 0) {
+			reason = json_string_value(v);
+			if (reason == NULL || strlen(reason) >= STORE_WATCH_TEXT_BUF) {
+				ret = svc_http_error(rq, 400, "bad_parameter",
+				                     "reason: a string of at most %d bytes",
+				                     STORE_WATCH_TEXT_BUF - 1);
+				json_decref(body);
+				return ret;
+			}
+			/* the body is freed before the pivot runs */
+			snprintf(reason_buf, sizeof(reason_buf), "%s", reason);
+			reason = reason_buf;
+			continue;
+		}
+		if (strcmp(k, "dry_run") == 0) {
+			if (!json_is_boolean(v)) {
+				ret = svc_http_error(rq, 400, "bad_parameter",
+				                     "dry_run: true or false");
+				json_decref(body);
+				return ret;
+			}
+			dry_run = json_is_true(v);
+			continue;
+		}
+		/* pivot parameters, as GET /api/v1/pivot spells them */
+		char val[STORE_NAME_BUF + 64];
+		if (json_is_string(v)) {
+			snprintf(val, sizeof(val), "%s", json_string_value(v));
+		} else if (json_is_integer(v)) {
+			snprintf(val, sizeof(val), "%lld", (long long)json_integer_value(v));
+		} else if (json_is_array(v)) {
+			size_t i, o = 0;
+			json_t *e;
+			val[0] = '\0';
+			json_array_foreach(v, i, e)
+			{
+				const char *es = json_string_value(e);
+				int n = snprintf(val + o, sizeof(val) - o, "%s%s", i ? "," : "",
+				                 es ? es : "?");
+				if (n < 0 || (size_t)n >= sizeof(val) - o)
+					break;
+				o += (size_t)n;
+			}
+		} else {
+			ret = svc_http_error(rq, 400, "bad_parameter",
+			                     "%.40s: not a string or number", k);
+			json_decref(body);
+			return ret;
+		}
+		msg[0] = '\0';
+		int r = pivot_params_set(&p, k, val, msg, sizeof(msg));
+		if (r == 1) {
+			ret = svc_http_error(rq, 400, "bad_parameter",
+			                     "%.40s: unknown parameter (pivot parameters as in GET "
+			                     "/api/v1/pivot, and ttl_days, reason, dry_run)",
+			                     k);
+			json_decref(body);
+			return ret;
+		}
+		if (r != 0) {
+			ret = svc_http_error(rq, 400, "bad_parameter", "%s",
+			                     msg[0] ? msg : store_strerror(r));
+			json_decref(body);
+			return ret;
+		}
+		if (strcmp(k, "seed") == 0)
+			have_seed = true;
+	}
+	json_decref(body);
+	if (!have_seed)
+		return svc_http_error(rq, 400, "bad_parameter",
+		                      "seed: required (a domain, an IP or a certificate hash)");
+	if (pivot_params_check(&p, msg, sizeof(msg)) != 0)
+		return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
+	/* the same server-side caps as GET /api/v1/pivot */
+	const struct svc_http_conf *conf = &rq->srv->conf;
+	if (p.max_nodes > conf->pivot_max_nodes)
+		p.max_nodes = conf->pivot_max_nodes;
+	if (p.max_ms == 0 || p.max_ms > conf->pivot_max_ms)
+		p.max_ms = conf->pivot_max_ms;
+	if (p.max_ip_domains > conf->pivot_max_fanout)
+		p.max_ip_domains = conf->pivot_max_fanout;
+	if (p.max_cert_ips > conf->pivot_max_fanout)
+		p.max_cert_ips = conf->pivot_max_fanout;
+	if (p.max_domain_ips > conf->pivot_max_fanout)
+		p.max_domain_ips = conf->pivot_max_fanout;
+	if (p.max_san > conf->pivot_max_fanout)
+		p.max_san = conf->pivot_max_fanout;
+	json_t *res = NULL;
+	msg[0] = '\0';
+	int err = svc_watch_pivot(rq->srv->store, name, &p, ttl, who(rq), reason, 0, dry_run, &res,
+	                          msg, sizeof(msg));
+	if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
+		return not_found(rq, name);
+	if (err != 0) {
+		unsigned st = err == STORE_ENOTFOUND                   ? 404
+		              : (err == STORE_ELMDB || err == -ENOMEM) ? 500
+		              : err == STORE_ELIMIT                    ? 409
+		                                                       : 400;
+		return svc_http_error(rq, st,
+		                      st == 400   ? "bad_parameter"
+		                      : st == 404 ? "not_found"
+		                      : st == 409 ? "limit"
+		                                  : "internal",
+		                      "%s", msg[0] ? msg : store_strerror(err));
+	}
+	return svc_http_send_json(rq, 200, res);
+}
+
+enum MHD_Result svc_http_watchlist_post(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	const char *name;
+	if (!name_arg(rq, &name, &ret))
+		return ret;
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	const char *what = svc_http_arg(rq, 1);
+	if (what != NULL && strcmp(what, "entries") == 0)
+		return post_entries(rq, name);
+	if (what != NULL && strcmp(what, "pivot") == 0)
+		return post_pivot(rq, name);
+	return svc_http_error(rq, 404, "not_found", "no such route");
+}
+
+/* ---- DELETE /api/v1/watchlists/{name}/entries/{indicator} ---------------------------------- */
+enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	const char *name;
+	if (!name_arg(rq, &name, &ret))
+		return ret;
+	const char *what = svc_http_arg(rq, 1);
+	if (what == NULL || strcmp(what, "entries") != 0)
+		return svc_http_error(rq, 404, "not_found", "no such route");
+	unsigned type = 0;
+	const char *t = svc_http_param(rq, "type");
+	if (t != NULL && store_watch_type_parse(t, &type) != 0)
+		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", t);
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	struct svc_watch_items it;
+	svc_watch_items_init(&it);
+	char msg[300];
+	if (svc_watch_items_add(&it, svc_http_arg(rq, 2), type, NULL, NULL, 0, 0, 0, 0, msg,
+	                        sizeof(msg)) != 0) {
+		svc_watch_items_free(&it);
+		return svc_http_error(rq, 400, "bad_request", "%s", msg);
+	}
+	int result = 0;
+	uint64_t version = 0;
+	int err = store_watch_remove(rq->srv->store, name, it.v, 1, 0, &result, &version);
+	if (err != 0) {
+		svc_watch_items_free(&it);
+		return store_err(rq, err, name);
+	}
+	if (result != STORE_WATCH_REMOVED_OK) {
+		enum MHD_Result r = svc_http_error(rq, 404, "not_found", "%s is not on %s",
+		                                   it.v[0].indicator, name);
+		svc_watch_items_free(&it);
+		return r;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "watchlist", json_string(name));
+	json_object_set_new(o, "removed", json_string(it.v[0].indicator));
+	json_object_set_new(o, "type", json_string(store_watch_type_name(it.v[0].type)));
+	json_object_set_new(o, "version", json_integer((json_int_t)version));
+	svc_watch_items_free(&it);
+	return svc_http_send_json(rq, 200, o);
+}
+
+/* ---- GET /api/v1/watchlists/{name}/entries/{indicator} ----------------------------------- */
+enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	const char *name;
+	if (!name_arg(rq, &name, &ret))
+		return ret;
+	const char *what = svc_http_arg(rq, 1);
+	if (what == NULL || strcmp(what, "entries") != 0)
+		return svc_http_error(rq, 404, "not_found", "no such route");
+	unsigned type = 0;
+	const char *t = svc_http_param(rq, "type");
+	if (t != NULL && store_watch_type_parse(t, &type) != 0)
+		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", t);
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	char ind[STORE_WATCH_IND_BUF];
+	if (store_watch_indicator_norm(svc_http_arg(rq, 2), &type, ind) != 0)
+		return svc_http_error(rq, 400, "bad_request",
+		                      "'%.80s' is not a domain, an IP or a certificate hash",
+		                      svc_http_arg(rq, 2));
+	struct store_watch_entry *e = malloc(sizeof(*e));
+	if (e == NULL)
+		return MHD_NO;
+	int err = store_watch_entry_get(rq->srv->store, name, type, ind, 0, e);
+	if (err == STORE_ENOTFOUND) {
+		struct store_watch_info info;
+		free(e);
+		if (store_watch_get(rq->srv->store, name, 0, &info) != 0)
+			return not_found(rq, name);
+		return svc_http_error(rq, 404, "not_found", "%s was never on %s", ind, name);
+	}
+	if (err != 0) {
+		free(e);
+		return store_err(rq, err, name);
+	}
+	json_t *o = svc_watch_entry_json(e, true);
+	free(e);
+	return svc_http_send_json(rq, 200, o);
+}

@@ -1,0 +1,432 @@
+/*
+ * watch_export.c - watchlists for sensors: json, text, Zeek Intel,
+ * Suricata dataset and STIX 2.1 renderings of a list or of what changed
+ * since a version, rendered into a bounded buffer in one read transaction;
+ * and the If-None-Match check against a list's version.
+ */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "svc_watch.h"
+
+static void msgf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void msgf(char *msg, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, cap, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- formats ---------------------------------------------------------------- */
+
+static const char *const fmt_names[] = {"json", "text", "zeek", "suricata", "stix"};
+
+int svc_watch_fmt_parse(const char *s, enum svc_watch_fmt *out)
+{
+	for (unsigned i = 0; i < sizeof(fmt_names) / sizeof(fmt_names[0]); i++) {
+		if (strcmp(s, fmt_names[i]) == 0) {
+			*out = (enum svc_watch_fmt)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *svc_watch_ctype(enum svc_watch_fmt f)
+{
+	switch (f) {
+	case SVC_WFMT_JSON:
+		return "application/json";
+	case SVC_WFMT_STIX:
+		return "application/stix+json;version=2.1";
+	default:
+		return "text/plain; charset=utf-8";
+	}
+}
+
+/* ---- export ------------------------------------------------------------------------ */
+
+/* A growing buffer with a hard limit. */
+struct wout {
+	char *p;
+	size_t len, cap, max;
+	int err;
+};
+
+static void out_add(struct wout *b, const char *d, size_t n)
+{
+	if (b->err != 0)
+		return;
+	if (n > b->max - b->len) {
+		b->err = -E2BIG;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t nc = b->cap ? b->cap : 8192;
+		while (nc < b->len + n + 1)
+			nc *= 2;
+		char *np = realloc(b->p, nc);
+		if (np == NULL) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void out_adds(struct wout *b, const char *s)
+{
+	out_add(b, s, strlen(s));
+}
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+	struct wout *b = data;
+	out_add(b, buf, size);
+	return b->err == 0 ? 0 : -1;
+}
+
+static void out_json(struct wout *b, json_t *o)
+{
+	if (o == NULL) {
+		b->err = -ENOMEM;
+		return;
+	}
+	json_dump_callback(o, dump_cb, b, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	json_decref(o);
+}
+
+/* A text field for a TSV line: no tabs, newlines or control bytes. */
+static void out_field(struct wout *b, const char *s)
+{
+	if (*s == '\0') {
+		out_adds(b, "-");
+		return;
+	}
+	char buf[STORE_WATCH_TEXT_BUF];
+	size_t n = 0;
+	for (; *s != '\0' && n + 1 < sizeof(buf); s++)
+		buf[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
+	out_add(b, buf, n);
+}
+
+static void out_base64(struct wout *b, const char *s)
+{
+	unsigned char enc[4 * ((STORE_WATCH_IND_BUF * 2 + 2) / 3) + 4];
+	size_t n = strlen(s);
+	if (n > STORE_WATCH_IND_BUF * 2)
+		n = STORE_WATCH_IND_BUF * 2;
+	int l = EVP_EncodeBlock(enc, (const unsigned char *)s, (int)n);
+	out_add(b, (const char *)enc, (size_t)l);
+}
+
+/* STIX wants created/modified with milliseconds. */
+static json_t *stix_time(int64_t t)
+{
+	char b[40];
+	store_time_format(t, b, sizeof(b));
+	size_t n = strlen(b);
+	if (n > 0 && b[n - 1] == 'Z')
+		snprintf(b + n - 1, sizeof(b) - (n - 1), ".000Z");
+	return json_string(b);
+}
+
+static const uint8_t stix_ns[16] = {0x5b, 0x0e, 0x6f, 0x6a, 0x3d, 0x52, 0x4c, 0x1e,
+                                    0x9a, 0x8e, 0x2f, 0x7b, 0x41, 0x0c, 0x63, 0xd5};
+
+static void stix_pattern(const struct store_watch_entry *e, char *out, size_t cap)
+{
+	if (e->type == STORE_WATCH_DOMAIN)
+		msgf(out, cap, "[domain-name:value = '%s']", e->indicator);
+	else if (e->type == STORE_WATCH_IP)
+		msgf(out, cap, "[%s:value = '%s']",
+		     strchr(e->indicator, ':') ? "ipv6-addr" : "ipv4-addr", e->indicator);
+	else
+		msgf(out, cap, "[x509-certificate:hashes.'%s' = '%s']",
+		     strlen(e->indicator) == 40 ? "SHA-1" : "SHA-256", e->indicator);
+}
+
+static json_t *stix_indicator(const char *list, const struct store_watch_entry *e)
+{
+	char name[STORE_WATCH_IND_BUF + 128], u[40], id[64], pat[STORE_WATCH_IND_BUF + 64];
+	int len = snprintf(name, sizeof(name), "%s|%s|%s|%lld", list,
+	                   store_watch_type_name(e->type), e->indicator, (long long)e->added);
+	pivot_uuid5(stix_ns, name, (size_t)len < sizeof(name) ? (size_t)len : sizeof(name) - 1, u);
+	msgf(id, sizeof(id), "indicator--%s", u);
+	stix_pattern(e, pat, sizeof(pat));
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("indicator"));
+	json_object_set_new(o, "spec_version", json_string("2.1"));
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "created", stix_time(e->added));
+	int64_t modified = e->updated > e->added ? e->updated : e->added;
+	if (e->state != STORE_WATCH_LIVE && e->removed > modified)
+		modified = e->removed;
+	json_object_set_new(o, "modified", stix_time(modified));
+	json_object_set_new(o, "name", json_string(e->indicator));
+	const char *desc = e->reason[0] ? e->reason : e->prov_first.note;
+	char d[STORE_WATCH_TEXT_BUF + 128];
+	msgf(d, sizeof(d), "watchlist %s: %s", list, desc[0] ? desc : e->source);
+	json_object_set_new(o, "description", json_string(d));
+	json_t *types = json_array();
+	json_array_append_new(types, json_string("malicious-activity"));
+	json_object_set_new(o, "indicator_types", types);
+	json_object_set_new(o, "pattern", json_string(pat));
+	json_object_set_new(o, "pattern_type", json_string("stix"));
+	json_object_set_new(o, "pattern_version", json_string("2.1"));
+	json_object_set_new(o, "valid_from", stix_time(e->added));
+	int64_t until = e->expires;
+	if (e->state != STORE_WATCH_LIVE)
+		until = e->removed;
+	if (until > e->added)
+		json_object_set_new(o, "valid_until", stix_time(until));
+	if (e->state == STORE_WATCH_REMOVED)
+		json_object_set_new(o, "revoked", json_true());
+	json_t *labels = json_array();
+	char lab[STORE_WATCH_NAME_BUF + 16];
+	msgf(lab, sizeof(lab), "watchlist:%s", list);
+	json_array_append_new(labels, json_string(lab));
+	json_object_set_new(o, "labels", labels);
+	return o;
+}
+
+struct exp_ctx {
+	const struct svc_watch_export *x;
+	const char *name;
+	struct wout body, removed;
+	unsigned nbody, nremoved;
+	uint64_t skipped; /* entries the format cannot carry */
+};
+
+static int export_cb(const struct store_watch_entry *e, void *vctx)
+{
+	struct exp_ctx *c = vctx;
+	const struct svc_watch_export *x = c->x;
+	if (x->type != 0 && e->type != x->type)
+		return 0;
+	bool live = e->state == STORE_WATCH_LIVE;
+	switch (x->fmt) {
+	case SVC_WFMT_JSON:
+		if (live) {
+			if (c->nbody++ > 0)
+				out_adds(&c->body, ",");
+			out_json(&c->body, svc_watch_entry_json(e, x->since != 0));
+		} else {
+			json_t *o = json_object();
+			json_object_set_new(o, "indicator", json_string(e->indicator));
+			json_object_set_new(o, "type", json_string(store_watch_type_name(e->type)));
+			json_object_set_new(o, "removed", svc_watch_time_json(e->removed));
+			json_object_set_new(o, "reason",
+			                    json_string(store_watch_state_name(e->state)));
+			json_object_set_new(o, "version", json_integer((json_int_t)e->version));
+			if (c->nremoved++ > 0)
+				out_adds(&c->removed, ",");
+			out_json(&c->removed, o);
+		}
+		break;
+	case SVC_WFMT_STIX:
+		if (c->nbody++ > 0)
+			out_adds(&c->body, ",");
+		out_json(&c->body, stix_indicator(c->name, e));
+		break;
+	case SVC_WFMT_TEXT:
+		out_adds(&c->body, e->indicator);
+		out_adds(&c->body, "\n");
+		c->nbody++;
+		break;
+	case SVC_WFMT_ZEEK: {
+		static const char *const zt[] = {"", "Intel::DOMAIN", "Intel::ADDR",
+		                                 "Intel::CERT_HASH"};
+		/* Zeek's x509 intel matches the SHA-1 fingerprint */
+		if (e->type == STORE_WATCH_CERT && strlen(e->indicator) != 40) {
+			c->skipped++;
+			break;
+		}
+		char src[STORE_WATCH_NAME_BUF + 16];
+		msgf(src, sizeof(src), "infrapivot:%s", c->name);
+		out_adds(&c->body, e->indicator);
+		out_adds(&c->body, "\t");
+		out_adds(&c->body, zt[e->type]);
+		out_adds(&c->body, "\t");
+		out_field(&c->body, src);
+		out_adds(&c->body, "\t");
+		out_field(&c->body, e->reason[0] ? e->reason : e->prov_first.note);
+		out_adds(&c->body, "\n");
+		c->nbody++;
+		break;
+	}
+	case SVC_WFMT_SURICATA:
+		if (e->type == STORE_WATCH_IP) {
+			out_adds(&c->body, e->indicator);
+		} else if (e->type == STORE_WATCH_DOMAIN) {
+			out_base64(&c->body, e->indicator);
+		} else if (strlen(e->indicator) == 40) {
+			/* tls.cert_fingerprint: lower-case hex, colon-separated */
+			char fp[60];
+			size_t o = 0;
+			for (size_t i = 0; i < 40; i += 2) {
+				if (i > 0)
+					fp[o++] = ':';
+				fp[o++] = e->indicator[i];
+				fp[o++] = e->indicator[i + 1];
+			}
+			fp[o] = '\0';
+			out_base64(&c->body, fp);
+		} else {
+			c->skipped++;
+			break;
+		}
+		out_adds(&c->body, "\n");
+		c->nbody++;
+		break;
+	}
+	if (c->body.err != 0)
+		return c->body.err;
+	return c->removed.err;
+}
+
+int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export *x, char **out,
+                     size_t *len, struct store_watch_info *info, char *msg, size_t cap)
+{
+	if (x->since != 0 && x->fmt != SVC_WFMT_JSON && x->fmt != SVC_WFMT_STIX) {
+		msgf(msg, cap,
+		     "since_version works with the json and stix formats (the others are "
+		     "whole files: use the ETag to skip unchanged ones)");
+		return -EINVAL;
+	}
+	if (x->fmt == SVC_WFMT_SURICATA && x->type == 0) {
+		msgf(msg, cap, "a Suricata dataset holds one type: give type=ip, domain or cert");
+		return -EINVAL;
+	}
+	int64_t now = x->now != 0 ? x->now : (int64_t)time(NULL);
+	size_t max = x->max_bytes ? x->max_bytes : SVC_WATCH_MAX_EXPORT;
+	struct exp_ctx c = {.x = x, .name = name};
+	c.body.max = max;
+	c.removed.max = max;
+	bool full = true;
+	int err = store_watch_read(s, name, now, x->since, export_cb, &c, info, &full);
+	if (err != 0) {
+		free(c.body.p);
+		free(c.removed.p);
+		if (err == -E2BIG)
+			msgf(msg, cap, "the export is larger than %zu bytes", max);
+		else if (err == STORE_ENOTFOUND)
+			msgf(msg, cap, "no watchlist named '%.64s'", name);
+		return err;
+	}
+	struct wout o = {.max = max + 4096};
+	char g[32];
+	store_time_format(now, g, sizeof(g));
+	switch (x->fmt) {
+	case SVC_WFMT_JSON: {
+		json_t *h = json_object();
+		json_object_set_new(h, "name", json_string(name));
+		json_object_set_new(h, "version", json_integer((json_int_t)info->version));
+		json_object_set_new(h, "generated", json_string(g));
+		if (x->since != 0) {
+			json_object_set_new(h, "since_version", json_integer((json_int_t)x->since));
+			json_object_set_new(h, "full", json_boolean(full));
+		}
+		char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(h);
+		if (hs == NULL) {
+			err = -ENOMEM;
+			break;
+		}
+		out_add(&o, hs, strlen(hs) - 1); /* without the closing brace */
+		free(hs);
+		out_adds(&o, ",\"entries\":[");
+		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
+		out_adds(&o, "]");
+		if (x->since != 0) {
+			out_adds(&o, ",\"removed\":[");
+			out_add(&o, c.removed.p ? c.removed.p : "", c.removed.len);
+			out_adds(&o, "]");
+		}
+		out_adds(&o, "}\n");
+		break;
+	}
+	case SVC_WFMT_STIX: {
+		char bname[STORE_WATCH_NAME_BUF + 64], u[40];
+		int bl = snprintf(bname, sizeof(bname), "%s|%llu|%llu", name,
+		                  (unsigned long long)info->version, (unsigned long long)x->since);
+		pivot_uuid5(stix_ns, bname,
+		            (size_t)bl < sizeof(bname) ? (size_t)bl : sizeof(bname) - 1, u);
+		out_adds(&o, "{\"type\":\"bundle\",\"id\":\"bundle--");
+		out_adds(&o, u);
+		out_adds(&o, "\",\"objects\":[");
+		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
+		out_adds(&o, "]}\n");
+		break;
+	}
+	case SVC_WFMT_ZEEK:
+		out_adds(&o, "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n");
+		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
+		break;
+	default:
+		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
+		break;
+	}
+	free(c.body.p);
+	free(c.removed.p);
+	if (err == 0)
+		err = o.err;
+	if (err != 0) {
+		free(o.p);
+		if (err == -E2BIG)
+			msgf(msg, cap, "the export is larger than %zu bytes", max);
+		return err;
+	}
+	if (o.p == NULL) {
+		o.p = malloc(1);
+		if (o.p == NULL)
+			return -ENOMEM;
+		o.p[0] = '\0';
+	}
+	*out = o.p;
+	*len = o.len;
+	return 0;
+}
+
+bool svc_watch_etag_match(const char *inm, uint64_t version)
+{
+	if (inm == NULL)
+		return false;
+	char want[32];
+	msgf(want, sizeof(want), "%llu", (unsigned long long)version);
+	size_t wl = strlen(want);
+	const char *p = inm;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '*')
+			return true;
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		bool q = *p == '"';
+		if (q)
+			p++;
+		const char *b = p;
+		while (*p != '\0' && *p != ',' && *p != '"' && *p != ' ')
+			p++;
+		if ((size_t)(p - b) == wl && memcmp(b, want, wl) == 0 && (!q || *p == '"'))
+			return true;
+		if (*p == '"')
+			p++;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return false;
+}
