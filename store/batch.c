@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "store_internal.h"
+#include "watch.h"
 
 int store_batch_new(store_batch_t **out)
 {
@@ -261,6 +262,10 @@ static int run_hooks(struct store_wtxn *w, const store_batch_t *b)
 {
 	store_t *s = w->s;
 	if (s->hook == NULL)
+		return 0;
+	/* the default hook has nothing to do while nothing is watched: skip
+	 * rebuilding every record for it */
+	if (s->hook == store_watch_hook && !store_watch_active(w))
 		return 0;
 	struct store_obs *o = malloc(sizeof(*o));
 	if (o == NULL)

@@ -618,6 +618,11 @@ int store_repack(store_t *s, const char *outdir)
 		if (rc != 0)
 			break;
 		rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
+		if (rc == 0 && s->no_watch && i >= DB_FIRST_OPTIONAL) {
+			/* an older database without these tables: create them empty */
+			rc = mdb_txn_commit(wt);
+			continue;
+		}
 		MDB_cursor *c = NULL;
 		if (rc == 0)
 			rc = mdb_cursor_open(r->txn, s->dbi[i], &c);

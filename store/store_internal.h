@@ -68,6 +68,9 @@ int store_grow_map(store_t *s);
 /* Drop the map's pages from this process's page tables. */
 void store_drop_mapped(store_t *s);
 
+/* True when some watchlist watches an indicator (the write hook has work). */
+bool store_watch_active(struct store_wtxn *w);
+
 /* Map an LMDB error to a store error, remember the message. */
 int store_lmdb_err(int rc, const char *what);
 void store_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -301,6 +301,13 @@ static int node_cert(struct store_wtxn *w, struct node *n, const struct store_ce
 	return 0;
 }
 
+bool store_watch_active(struct store_wtxn *w)
+{
+	MDB_stat ms;
+	return !w->s->no_watch && w->err == 0 &&
+	       mdb_stat(w->txn, w->s->dbi[DB_WIND], &ms) == 0 && ms.ms_entries > 0;
+}
+
 int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 {
 	if (w->s->no_watch || w->err != 0)
