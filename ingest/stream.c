@@ -152,7 +152,7 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
 		goto fail;
 	st->cur = &st->pool[0];
 	st->spare = &st->pool[1];
-	st->budget = st->opts.batch ? st->opts.batch : store_batch_budget(s);
+	st->budget = st->opts.batch ? st->opts.batch : s ? store_batch_budget(s) : 100000;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
 	if (pthread_create(&st->writer, NULL, writer_main, st) != 0) {

@@ -49,6 +49,8 @@ static void usage(FILE *f)
 		"  --progress          show a progress bar even when stderr is not a terminal\n"
 		"  --no-progress       never show the progress bar\n"
 		"  -q, --quiet         do not print rejected lines on stderr\n"
+		"  -n, --dry-run       check the input (every line parsed, rejects reported),\n"
+		"                      write nothing; no database is opened\n"
 		"  -h, --help          this help\n"
 		"\n"
 		"Formats (auto-detected from the first line of each input):\n"
@@ -93,6 +95,7 @@ int svc_cmd_ingest(int argc, char **argv)
 		{ "progress", no_argument, NULL, 'P' },
 		{ "no-progress", no_argument, NULL, 'N' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "passivedns-delimiter", required_argument, NULL, 'D' },
 		{ "passivedns-fields", required_argument, NULL, 'F' },
 		{ "ip", required_argument, NULL, 'I' },
@@ -113,7 +116,7 @@ int svc_cmd_ingest(int argc, char **argv)
 	int c;
 	uint64_t v;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qnh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 'f':
@@ -196,6 +199,7 @@ int svc_cmd_ingest(int argc, char **argv)
 		case 'P': progress = 1; break;
 		case 'N': progress = 0; break;
 		case 'q': o.quiet = true; break;
+		case 'n': o.dry_run = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -219,8 +223,14 @@ int svc_cmd_ingest(int argc, char **argv)
 		}
 		o.rejects = rf;
 	}
-	store_t *s = svc_open_db(db, false);
-	if (s == NULL) {
+	if (o.dry_run && follow != NULL) {
+		fprintf(stderr, "infrapivot ingest: --dry-run and --follow do not go together\n");
+		if (rf)
+			fclose(rf);
+		return 2;
+	}
+	store_t *s = o.dry_run ? NULL : svc_open_db(db, false);
+	if (s == NULL && !o.dry_run) {
 		if (rf)
 			fclose(rf);
 		return 2;

@@ -146,6 +146,13 @@ check_eq "unreadable input gives 2" "$?" 2
 check_grep "unreadable input named" "cannot read .*missing.ndjson" "$WORK/err"
 check_rc "unknown format" 2 "$IP" ingest --format nope "$WORK/obs.ndjson"
 
+# --- a dry run checks input and writes nothing, not even a database
+"$IP" ingest --dry-run --db "$WORK/dry" "$WORK/obs.ndjson" >/dev/null 2>"$WORK/err"
+check_eq "dry run exit status still tells rejects" "$?" 1
+check_grep "dry run reports rejects" "obs.ndjson:7: rejected: not JSON" "$WORK/err"
+check "dry run created no database" test ! -e "$WORK/dry"
+check_rc "dry run and follow refused together" 2 "$IP" ingest --dry-run --follow "$WORK/obs.ndjson"
+
 # --- gzip and stdin
 gzip -c "$FIXTURES/cof/circl-sample.ndjson" >"$WORK/sample.ndjson.gz"
 INFRAPIVOT_DB="$WORK/db2" "$IP" ingest "$WORK/sample.ndjson.gz" 2>/dev/null
