@@ -4,6 +4,7 @@
 #
 #   scripts/bench-http.sh [--db DIR] [--build DIR] [--observations N]
 #                         [--duration 10s] [--connections 64] [--threads N]
+#                         [--domain NAME]
 #
 # Without --db (or when DIR holds no database) a database of N synthetic
 # observations (default 2000000) is generated in DIR (default
@@ -11,6 +12,8 @@
 # 10.0.0.0/12 pool (so an IP carries several names), plus certificate
 # sightings on 400k of those addresses.
 #
+# With --db pointing at another database (e.g. the one scripts/bench-ingest.sh
+# leaves in /tmp/infrapivot-bench/db), --domain names the domain to query.
 # Prints requests/s and p99 latency for: a domain lookup, an IP lookup, a
 # depth-2 pivot (when the build has the pivot engine) and the fixed-body
 # baseline, and the ratio domain lookup / baseline (target >= 0.6).
@@ -22,6 +25,7 @@ N=2000000
 DUR=10s
 CONNS=64
 THREADS=$(nproc)
+DOMAIN=d4242.bench.example
 while [ $# -gt 0 ]; do
 	case $1 in
 	--db) DB=$2; shift 2 ;;
@@ -30,7 +34,8 @@ while [ $# -gt 0 ]; do
 	--duration) DUR=$2; shift 2 ;;
 	--connections) CONNS=$2; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
-	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	--domain) DOMAIN=$2; shift 2 ;;
+	-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "bench-http.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -76,8 +81,8 @@ trap 'kill $SRV ${FIX:-} 2>/dev/null || true' EXIT
 U="http://127.0.0.1:$PORT"
 for _ in $(seq 1 100); do curl -s -o /dev/null "$U/healthz" && break; sleep 0.1; done
 
-DOMAIN_URL="$U/api/v1/lookup/domain/d4242.bench.example"
-PIVOT_URL="$U/api/v1/pivot?seed=d4242.bench.example&depth=2"
+DOMAIN_URL="$U/api/v1/lookup/domain/$DOMAIN"
+PIVOT_URL="$U/api/v1/pivot?seed=$DOMAIN&depth=2"
 ADDR=$(curl -s "$DOMAIN_URL" | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["rdata"])')
 IP_URL="$U/api/v1/lookup/ip/$ADDR"
 SIZE=$(curl -s "$DOMAIN_URL" | wc -c)

@@ -55,6 +55,10 @@ echo "ratio ingest/parse:     $(awk -v a="$I" -v b="$P" 'BEGIN {printf "%.2f", a
 echo "median peak RSS:        $((R / 1024)) MiB   (target < 200 MiB)"
 echo "unique resolutions:     $UNIQUE"
 echo "compacted database:     $BYTES bytes = $(awk -v a="$BYTES" -v b="$UNIQUE" 'BEGIN {printf "%.1f", a / b}') bytes per unique resolution (target <= 150, all indexes and certificates included)"
+rm -rf "$WORK/repack"
+"$IP" compact --repack --db "$WORK/db" "$WORK/repack"
+RBYTES=$(stat -c %s "$WORK/repack/data.mdb")
+echo "repacked (--repack):    $RBYTES bytes = $(awk -v a="$RBYTES" -v b="$UNIQUE" 'BEGIN {printf "%.1f", a / b}') bytes per unique resolution"
 
 if [ "${SENSORS:-0}" = 1 ]; then
 	echo
