@@ -3,6 +3,7 @@
  * read transactions, meta records, stats and compaction.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -270,14 +271,35 @@ int store_grow_map(store_t *s)
 	return store_lmdb_err(rc, "grow map");
 }
 
-/* Every so many operations of a write transaction, drop the map's pages
- * from our RSS (store_drop_mapped): bulk writes walk in key order, so the
- * pages behind the walk are rarely needed again. */
-#define DROP_EVERY 16384
+/* Pages of the map a write transaction touches stay in this process's
+ * RSS, and the kernel's fault-around maps up to 16 cached neighbours with
+ * each, so a bulk write over a large database would hold most of the file.
+ * Every RSS_CHECK_EVERY operations look at the file-backed resident size
+ * (/proc/self/statm, a few microseconds) and drop the map's pages when it
+ * passes RSS_FILE_MAX (store_drop_mapped; they stay in the page cache). */
+#define RSS_CHECK_EVERY 256
+#define RSS_FILE_MAX (32ul << 20)
+static void rss_check(store_t *s)
+{
+	char buf[128];
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	unsigned long size, resident, shared;
+	if (sscanf(buf, "%lu %lu %lu", &size, &resident, &shared) == 3 &&
+	    shared * (unsigned long)sysconf(_SC_PAGESIZE) > RSS_FILE_MAX)
+		store_drop_mapped(s);
+}
+
 static inline void w_count(struct store_wtxn *w)
 {
-	if (++w->ops % DROP_EVERY == 0)
-		store_drop_mapped(w->s);
+	if (++w->ops % RSS_CHECK_EVERY == 0)
+		rss_check(w->s);
 }
 
 void w_put(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v, unsigned flags)
