@@ -298,7 +298,10 @@ size_t store_batch_budget(store_t *s)
 	store_read_end(r);
 	if (leaves <= max_dirty)
 		return 100000;
-	return (size_t)(max_dirty / 3);
+	/* past that, each new record dirties its own pages: about four leaves
+	 * and their branches, plus LMDB's free-list work; measured peak RSS
+	 * stays under 200 MiB with a sixth of the dirty budget */
+	return (size_t)(max_dirty / 6);
 }
 
 int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *stats)
