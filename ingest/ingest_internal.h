@@ -62,6 +62,13 @@ void ingest_stream_reset_runs(ingest_stream_t *st);
 /* The stream's --format ("auto" when detecting). */
 const char *ingest_stream_format(const ingest_stream_t *st);
 
+/* jansson allocates from a per-thread arena between begin and end (one
+ * line); every json_t made in between must be released before end.
+ * release frees the thread's arena (stream teardown). */
+void ingest_json_arena_begin(void);
+void ingest_json_arena_end(void);
+void ingest_json_arena_release(void);
+
 /* Helpers shared by the JSON formats (ingest/jsonutil.c). */
 /* A time from a JSON number (epoch, fraction allowed) or a string
  * (epoch or ISO 8601).  Returns 0 or STORE_EBADTIME. */
