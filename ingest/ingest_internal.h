@@ -83,6 +83,11 @@ void ingest_note_rdata_skipped(struct ingest_ctx *c, uint64_t n);
  * or a store error code with c->reason filled. */
 int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrname,
 		    size_t rrname_len, uint16_t rrtype, const char *rdata, size_t rdata_len);
+/* One observation per rdata value (a string or an array of strings) of a
+ * COF/SAF-style object, with its "bailiwick" checked; sensor NULL or ""
+ * keeps the stream's default.  Returns INGEST_OK or INGEST_REJECT. */
+int ingest_dns_records(struct ingest_ctx *c, json_t *obj, json_t *rrname, uint16_t type,
+		       json_t *rdata, int64_t tf, int64_t tl, uint64_t count, const char *sensor);
 /* Fill the certificate part of an observation from a JSON object with
  * cert_sha1 / cert_sha256 / cert_pem / cert_der_b64. */
 int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj);

@@ -292,3 +292,39 @@ int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj)
 	}
 	return 0;
 }
+
+int ingest_dns_records(struct ingest_ctx *c, json_t *obj, json_t *rrname, uint16_t type,
+		       json_t *rdata, int64_t tf, int64_t tl, uint64_t count, const char *sensor)
+{
+	char bail[STORE_NAME_BUF] = "";
+	json_t *b = json_object_get(obj, "bailiwick");
+	if (b != NULL && !json_is_null(b)) {
+		/* the root zone "." is a valid bailiwick */
+		bool root = json_is_string(b) && strcmp(json_string_value(b), ".") == 0;
+		if (!root && (!json_is_string(b) ||
+			      store_name_norm(json_string_value(b), json_string_length(b), bail,
+					      false) != 0))
+			return ingest_reject(c, "bailiwick is not a valid domain name");
+	}
+	size_t n = json_is_array(rdata) ? json_array_size(rdata) : 1;
+	if (json_is_array(rdata) && n == 0)
+		return ingest_reject(c, "rdata is an empty array");
+	for (size_t i = 0; i < n; i++) {
+		json_t *rd = json_is_array(rdata) ? json_array_get(rdata, i) : rdata;
+		if (!json_is_string(rd))
+			return ingest_reject(c, "rdata is not a string or array of strings");
+		struct store_obs *o = ingest_obs_new(c);
+		if (o == NULL)
+			return ingest_reject(c, "too many rdata values in one line");
+		if (ingest_dns_fill(c, o, json_string_value(rrname), json_string_length(rrname),
+				    type, json_string_value(rd), json_string_length(rd)) != 0)
+			return INGEST_REJECT;
+		o->time_first = tf;
+		o->time_last = tl;
+		o->count = count;
+		if (sensor != NULL && sensor[0] != '\0')
+			memcpy(o->sensor, sensor, strnlen(sensor, STORE_SENSOR_MAX - 1) + 1);
+		memcpy(o->dns.bailiwick, bail, sizeof(bail));
+	}
+	return INGEST_OK;
+}
