@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest.h"
 #include "svc.h"
 
 store_t *svc_open_db(const char *dir_opt, bool rdonly)
@@ -69,4 +70,35 @@ int svc_parse_size(const char *s, uint64_t *out)
 		return -1;
 	*out = v * mult;
 	return 0;
+}
+
+int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts *o)
+{
+	uint64_t v;
+	switch (opt) {
+	case 's':
+		if (strlen(arg) == 0 || strlen(arg) >= STORE_SENSOR_MAX) {
+			fprintf(stderr, "infrapivot %s: --sensor must be 1-%d bytes\n", cmd,
+				STORE_SENSOR_MAX - 1);
+			return -1;
+		}
+		o->sensor = arg;
+		return 0;
+	case 'b':
+		if (svc_parse_u64(arg, &v) != 0 || v == 0 || v > 1000000) {
+			fprintf(stderr, "infrapivot %s: --batch must be 1-1000000\n", cmd);
+			return -1;
+		}
+		o->batch = (size_t)v;
+		return 0;
+	case 'L':
+		if (svc_parse_size(arg, &v) != 0 || v < 64 || v > (1u << 30)) {
+			fprintf(stderr, "infrapivot %s: --max-line must be 64 bytes - 1G\n", cmd);
+			return -1;
+		}
+		o->max_line = (size_t)v;
+		return 0;
+	default:
+		return -1;
+	}
 }

@@ -237,28 +237,12 @@ int svc_cmd_pull(int argc, char **argv)
 				o.format = "zeek";
 			break;
 		case 's':
-			if (strlen(optarg) == 0 || strlen(optarg) >= STORE_SENSOR_MAX) {
-				fprintf(stderr, "infrapivot pull: --sensor must be 1-%d bytes\n",
-					STORE_SENSOR_MAX - 1);
+		case 'b':
+		case 'L':
+			if (svc_ingest_opt("pull", c, optarg, &o) != 0)
 				return 2;
-			}
-			o.sensor = optarg;
 			break;
 		case 'r': rejects = optarg; break;
-		case 'b':
-			if (svc_parse_u64(optarg, &v) != 0 || v == 0 || v > 1000000) {
-				fprintf(stderr, "infrapivot pull: --batch must be 1-1000000\n");
-				return 2;
-			}
-			o.batch = (size_t)v;
-			break;
-		case 'L':
-			if (svc_parse_size(optarg, &v) != 0 || v < 64 || v > (1u << 30)) {
-				fprintf(stderr, "infrapivot pull: --max-line must be 64 bytes - 1G\n");
-				return 2;
-			}
-			o.max_line = (size_t)v;
-			break;
 		case 'M':
 			if (svc_parse_size(optarg, &v) != 0) {
 				fprintf(stderr, "infrapivot pull: --max-bytes takes a size (500M, 2G, 0)\n");

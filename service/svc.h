@@ -83,6 +83,11 @@ int svc_cmd_watchlist(int argc, char **argv);
 store_t *svc_open_db(const char *dir_opt, bool rdonly);
 /* Size strings like "64M", "1G"; returns 0 or -1. */
 int svc_parse_size(const char *s, uint64_t *out);
+/* The ingest options ingest and pull share: --sensor ('s'), --batch
+ * ('b'), --max-line ('L').  Sets o; on a bad value prints why, naming
+ * cmd, and returns -1. */
+struct ingest_opts;
+int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts *o);
 /* Non-negative decimal; returns 0 or -1. */
 int svc_parse_u64(const char *s, uint64_t *out);
 
