@@ -99,7 +99,7 @@ int store_rdata_norm(uint16_t type, const char *in, size_t len, char *out);
 int store_time_parse(const char *in, int64_t now, int64_t *out);
 /* "2024-01-31T12:00:00Z" into out (>= 21 bytes). */
 void store_time_format(int64_t t, char *out, size_t outlen);
-/* UTC calendar <-> epoch without gmtime (banned). */
+/* UTC calendar <-> epoch, without the C library's non-reentrant calendar calls. */
 int64_t store_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /* ---- time fences (DNSDB semantics) ------------------------------------ */
