@@ -140,8 +140,11 @@ static int open_dbs(store_t *s)
 		if (ver != STORE_SCHEMA_VERSION) {
 			mdb_txn_abort(txn);
 			store_set_error("database schema version %u is not supported "
-					"(this build reads version %u)",
-					ver, STORE_SCHEMA_VERSION);
+					"(this build reads version %u%s)",
+					ver, STORE_SCHEMA_VERSION,
+					ver == 1 ? "; version 1 came from an earlier build "
+						   "of infrapivot: ingest the data again into "
+						   "a new database" : "");
 			return STORE_EVERSION;
 		}
 	}

@@ -144,6 +144,28 @@ static size_t rrval_enc(const struct rrval *r, uint8_t *p)
 	return (size_t)(o - p);
 }
 
+/* The rdata of an A record is its 4 IPv4 octets, of an AAAA record all
+ * 16 (schema.h); 0 for other types. */
+static size_t rdata_addr_len(uint16_t type)
+{
+	return type == STORE_RR_A ? 4 : type == STORE_RR_AAAA ? 16 : 0;
+}
+
+/* Rebuild the 16-byte address of an A/AAAA rdata; false for other types
+ * or a length that does not fit the type. */
+static bool rdata_addr_dec(uint16_t type, const uint8_t *rd, size_t rdl, uint8_t ip[16])
+{
+	size_t al = rdata_addr_len(type);
+	if (al == 0 || rdl != al)
+		return false;
+	memset(ip, 0, 16);
+	if (al == 4) {
+		ip[10] = ip[11] = 0xff;
+	}
+	memcpy(ip + 16 - al, rd, al);
+	return true;
+}
+
 /* The name an rdata text points at (CNAME/NS/PTR/DNAME: all of it;
  * MX: after the preference; SRV: after three numbers). */
 static const char *rdata_target(uint16_t type, const char *rdata)
@@ -176,7 +198,7 @@ static uint64_t count_addr_rr(MDB_txn *txn, MDB_dbi dbi, const uint8_t *nk, size
 		be16(pfx + nklen, types[t]);
 		MDB_val k = { nklen + 2, pfx }, v;
 		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		while (rc == 0 && n < limit && k.mv_size == nklen + 18 &&
+		while (rc == 0 && n < limit && k.mv_size == nklen + 2 + rdata_addr_len(types[t]) &&
 		       memcmp(k.mv_data, pfx, nklen + 2) == 0) {
 			n++;
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
@@ -220,8 +242,13 @@ int rr_key(const struct store_obs *o, uint8_t *key, uint16_t *nkp)
 	be16(key + klen, o->dns.rrtype);
 	klen += 2;
 	if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
-		memcpy(key + klen, o->dns.addr, 16);
-		klen += 16;
+		/* as ingest has it: an A record holds IPv4, an AAAA record not
+		 * a v4-mapped address, so an address implies its type */
+		if ((o->dns.rrtype == STORE_RR_A) != store_addr_is_v4(o->dns.addr))
+			return STORE_EBADADDR;
+		size_t al = rdata_addr_len(o->dns.rrtype);
+		memcpy(key + klen, o->dns.addr + 16 - al, al);
+		klen += al;
 	} else {
 		size_t rl = strnlen(o->dns.rdata, sizeof(o->dns.rdata));
 		if (rl == 0 || klen + rl > SCHEMA_KEY_MAX)
@@ -246,8 +273,8 @@ void rr_rec_obs(const struct store_batch *b, const struct brec *r, struct store_
 	o->dns.rrtype = rd_be16(r->key + r->nk);
 	const uint8_t *rd = r->key + r->nk + 2;
 	size_t rdl = r->klen - r->nk - 2u;
-	if ((o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) && rdl == 16) {
-		memcpy(o->dns.addr, rd, 16);
+	if (rdata_addr_dec(o->dns.rrtype, rd, rdl, o->dns.addr)) {
+		/* done */
 	} else if (rdl < sizeof(o->dns.rdata)) {
 		memcpy(o->dns.rdata, rd, rdl);
 		o->dns.rdata[rdl] = '\0';
@@ -400,13 +427,14 @@ int rr_put_batch(struct store_wtxn *w, const struct store_batch *b)
 		uint16_t type = rd_be16(rk->key + rk->nk);
 		const uint8_t *rd = rk->key + rk->nk + 2;
 		size_t rdl = rk->klen - rk->nk - 2u;
-		if (type == STORE_RR_A || type == STORE_RR_AAAA) {
+		uint8_t ip[16];
+		if (rdata_addr_dec(type, rd, rdl, ip)) {
 			uint8_t *p = work_add(&wb, DB_ADDR, 16, rk->nk);
 			if (p == NULL) {
 				ret = -ENOMEM;
 				goto out;
 			}
-			memcpy(p, rd, 16);
+			memcpy(p, ip, 16);
 			memcpy(p + 16, rk->key, rk->nk);
 			if (prev_len != (size_t)rk->nk + 1 || memcmp(prev_name + 1, rk->key, rk->nk) != 0) {
 				if (prev_add > 0)
@@ -478,8 +506,7 @@ static int emit_rr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
 	const uint8_t *rd = kp + used + 2;
 	size_t rdl = k->mv_size - (size_t)used - 2;
 	char rdata[STORE_RDATA_MAX + STORE_ADDR_BUF];
-	if ((rr.rrtype == STORE_RR_A || rr.rrtype == STORE_RR_AAAA) && rdl == 16) {
-		memcpy(rr.addr, rd, 16);
+	if (rdata_addr_dec(rr.rrtype, rd, rdl, rr.addr)) {
 		store_addr_format(rr.addr, rdata);
 	} else {
 		if (rdl >= sizeof(rdata))
@@ -588,11 +615,13 @@ int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 			ret = STORE_ECORRUPT;
 			break;
 		}
+		/* an IPv4 address is an A record, any other an AAAA (rr_key) */
 		memcpy(key, v.mv_data, v.mv_size);
 		uint16_t type = store_addr_is_v4(k.mv_data) ? STORE_RR_A : STORE_RR_AAAA;
+		size_t al = rdata_addr_len(type);
 		be16(key + v.mv_size, type);
-		memcpy(key + v.mv_size + 2, k.mv_data, 16);
-		ret = emit_key(r, key, v.mv_size + 18, f, cb, ctx);
+		memcpy(key + v.mv_size + 2, (const uint8_t *)k.mv_data + 16 - al, al);
+		ret = emit_key(r, key, v.mv_size + 2 + al, f, cb, ctx);
 		if (ret != 0)
 			break;
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);

@@ -1,5 +1,5 @@
 /*
- * schema.h - the on-disk layout of an infrapivot database (schema 1).
+ * schema.h - the on-disk layout of an infrapivot database (schema 2).
  *
  * One LMDB environment, named sub-databases.  Integers inside keys are
  * big-endian so they sort; integers inside values are little-endian.
@@ -38,7 +38,8 @@
  * | wtime    |                 | be32 id, 'E'|'T', be64 t, u8 type, INDKEY | (empty)        |
  * | wind     | DUPSORT DUPFIXED| u8 type, INDKEY               | be32 id (live entries)     |
  *
- * rdata in an rr key: A/AAAA the 16-byte IP; other types the normalised
+ * rdata in an rr key: A the 4 IPv4 octets, AAAA the 16-byte IP (schema 1
+ * kept 16 bytes for A too); other types the normalised
  * presentation text (MX "10 mx.example.com", names without trailing dot).
  *
  * RRVAL:    u32 time_first, varint (time_last - time_first), varint count,

@@ -46,7 +46,7 @@ const char *store_strerror(int err);
 #define STORE_SENSOR_MAX 64  /* sensor id length incl. NUL */
 #define STORE_SENSORS_KEPT 16
 #define STORE_SNI_KEPT 8     /* SNI names kept per certificate sighting */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* ---- normalisation (store/norm.c) ------------------------------------- */
 /* Normalise a domain name: lower-case, trailing dot dropped, labels 1-63

@@ -262,6 +262,32 @@ static void test_indexes(void)
 	T_EQ_INT(store_prev_name_ips(r, "alias.example.net", &cnt), 0); /* CNAME only */
 	T_EQ_INT(cnt, 0);
 	store_read_end(r);
+
+	/* an A record keeps 4 octets, an AAAA 16: an address that does not
+	 * fit its type is refused, and nothing of the batch lands */
+	struct store_obs bad[] = {
+		dns("v4.example.com", "A", "192.0.2.50", 100, 200, 1, NULL),
+		dns("v6.example.com", "A", "2001:db8::50", 100, 200, 1, NULL),
+	};
+	T_EQ_INT(store_write(s, bad, 2, NULL, 0, NULL), STORE_EBADADDR);
+	bad[1] = dns("v6.example.com", "AAAA", "::ffff:192.0.2.50", 100, 200, 1, NULL);
+	T_EQ_INT(store_write(s, bad, 2, NULL, 0, NULL), STORE_EBADADDR);
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	memset(&c, 0, sizeof(c));
+	store_prefix_parse("192.0.2.50", 10, a, &plen);
+	T_EQ_INT(store_rr_by_addr(r, a, plen, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 0);
+	/* both families of one name come back by name, with their types */
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(store_rr_by_name(r, "www.example.com", STORE_RR_A, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 2);
+	T_EQ_STR(c.rdata[0], "192.0.2.1");
+	T_EQ_STR(c.rdata[1], "192.0.2.77");
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(store_rr_by_name(r, "www.example.com", STORE_RR_AAAA, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 1);
+	T_EQ_STR(c.rdata[0], "2001:db8::77");
+	store_read_end(r);
 	store_close(s);
 }
 
@@ -458,6 +484,19 @@ static void test_schema_version(void)
 	T_CHECK(s == NULL);
 	T_CHECK(strstr(store_last_error(), "version 99") != NULL);
 	T_EQ_INT(store_open(&s, dir, STORE_RDONLY, 0), STORE_EVERSION);
+	/* schema 1 (16-byte A rdata) came from earlier builds: say what to do */
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 32);
+	T_EQ_INT(mdb_env_open(env, dir, 0, 0640), 0);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	mdb_dbi_open(txn, "meta", 0, &dbi);
+	v = 1;
+	T_EQ_INT(mdb_put(txn, dbi, &k, &val, 0), 0);
+	mdb_txn_commit(txn);
+	mdb_env_close(env);
+	T_EQ_INT(store_open(&s, dir, 0, 0), STORE_EVERSION);
+	T_CHECK(strstr(store_last_error(), "version 1 ") != NULL);
+	T_CHECK(strstr(store_last_error(), "ingest the data again") != NULL);
 	/* a directory that holds no database, read-only */
 	T_CHECK(store_open(&s, "/nonexistent/infrapivot", STORE_RDONLY, 0) != 0);
 }
