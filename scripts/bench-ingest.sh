@@ -9,6 +9,7 @@
 #   - ingest records/s into a fresh database, and its ratio to parse-only
 #   - peak RSS of the ingest
 #   - bytes on disk per unique resolution after `infrapivot compact`
+#     (and after `compact --copy`, the pages as ingest left them)
 # With SENSORS=1 it also ingests the same dataset rendered as a Zeek
 # dns.log, a Suricata EVE file and passivedns lines, beside the store-only
 # upsert rate of the same records (tests/bench/store_only).
@@ -55,10 +56,10 @@ echo "ratio ingest/parse:     $(awk -v a="$I" -v b="$P" 'BEGIN {printf "%.2f", a
 echo "median peak RSS:        $((R / 1024)) MiB   (target < 200 MiB)"
 echo "unique resolutions:     $UNIQUE"
 echo "compacted database:     $BYTES bytes = $(awk -v a="$BYTES" -v b="$UNIQUE" 'BEGIN {printf "%.1f", a / b}') bytes per unique resolution (target <= 150, all indexes and certificates included)"
-rm -rf "$WORK/repack"
-"$IP" compact --repack --db "$WORK/db" "$WORK/repack"
-RBYTES=$(stat -c %s "$WORK/repack/data.mdb")
-echo "repacked (--repack):    $RBYTES bytes = $(awk -v a="$RBYTES" -v b="$UNIQUE" 'BEGIN {printf "%.1f", a / b}') bytes per unique resolution"
+rm -rf "$WORK/copy"
+"$IP" compact --copy --db "$WORK/db" "$WORK/copy"
+CBYTES=$(stat -c %s "$WORK/copy/data.mdb")
+echo "page copy (--copy):     $CBYTES bytes = $(awk -v a="$CBYTES" -v b="$UNIQUE" 'BEGIN {printf "%.1f", a / b}') bytes per unique resolution (pages as ingest left them)"
 
 if [ "${SENSORS:-0}" = 1 ]; then
 	echo

@@ -305,37 +305,41 @@ int svc_cmd_compact(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "repack", no_argument, NULL, 'r' },
+		{ "copy", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = NULL;
-	bool repack = false;
+	bool copy = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
-		case 'r': repack = true; break;
+		case 'r': copy = false; break;
+		case 'c': copy = true; break;
 		case 'h':
-			printf("Usage: infrapivot compact [--db DIR] [--repack] OUT_DIR\n\n"
+			printf("Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n\n"
 			       "Write a compacted copy of the database into OUT_DIR (created when\n"
-			       "missing; must not hold a database): mdb_env_copy2 with\n"
-			       "MDB_CP_COMPACT, which drops free pages.  Safe while others read or\n"
-			       "write.\n\n"
-			       "  --repack   rebuild every table in key order instead, so B-tree pages\n"
-			       "             are full (about a third smaller; slower)\n");
+			       "missing; must not hold a database).  Every table is rebuilt in key\n"
+			       "order from one read snapshot, so B-tree pages are full: about a\n"
+			       "third smaller than the live database, whose pages random inserts\n"
+			       "leave two-thirds full.  Safe while others read or write.\n\n"
+			       "  --copy     copy pages as they are instead (mdb_env_copy2 with\n"
+			       "             MDB_CP_COMPACT: drops free pages only; faster)\n"
+			       "  --repack   rebuild in key order (the default)\n");
 			return 0;
 		default: return 2;
 		}
 	}
 	if (argc - optind != 1) {
-		fprintf(stderr, "Usage: infrapivot compact [--db DIR] [--repack] OUT_DIR\n");
+		fprintf(stderr, "Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n");
 		return 2;
 	}
 	store_t *s = svc_open_db(db, true);
 	if (s == NULL)
 		return 2;
-	int err = repack ? store_repack(s, argv[optind]) : store_compact(s, argv[optind]);
+	int err = copy ? store_compact(s, argv[optind]) : store_repack(s, argv[optind]);
 	store_close(s);
 	if (err != 0) {
 		const char *d = store_last_error();
