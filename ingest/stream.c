@@ -87,6 +87,7 @@ void ingest_opts_init(struct ingest_opts *o)
 static void *writer_main(void *arg)
 {
 	struct ingest_stream *st = arg;
+	pthread_setname_np(pthread_self(), "ip-writer"); /* for top -H, perf */
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
 		while (st->qlen == 0 && !st->stop)

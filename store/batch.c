@@ -172,6 +172,10 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 	const struct store_cert_meta *m = o->cert.meta;
 	if (m == NULL || (!m->has_sha1 && !m->has_sha256))
 		return STORE_EBADHASH;
+	int slot = sensor_slot(b, o->sensor);
+	if (slot < 0)
+		return STORE_ELIMIT;
+	size_t sl = strnlen(o->cert.sni, sizeof(o->cert.sni) - 1);
 	if (b->ncerts == b->capcerts) {
 		size_t nc = b->capcerts ? b->capcerts * 2 : 256;
 		struct bcert *n = realloc(b->certs, nc * sizeof(*n));
@@ -180,14 +184,38 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 		b->certs = n;
 		b->capcerts = nc;
 	}
+	if (b->alen + sl > b->acap) {
+		size_t nc = b->acap ? b->acap * 2 : 1 << 20;
+		while (nc < b->alen + sl)
+			nc *= 2;
+		uint8_t *na = realloc(b->arena, nc);
+		if (na == NULL)
+			return -ENOMEM;
+		b->arena = na;
+		b->acap = nc;
+	}
+	if (b->alen > UINT32_MAX - sl)
+		return STORE_ELIMIT;
 	struct bcert *c = &b->certs[b->ncerts];
+	memset(c, 0, sizeof(*c));
 	c->seq = b->seq;
-	c->o = *o;
-	c->full = malloc(sizeof(*c->full));
-	if (c->full == NULL)
-		return -ENOMEM;
-	/* a sighting with hashes only needs no strings: copy what matters */
+	c->count = o->count;
+	c->tf = o->time_first;
+	c->tl = o->time_last;
+	memcpy(c->ip, o->cert.ip, 16);
+	c->port = o->cert.port;
+	c->sensor = (uint8_t)slot;
+	c->sighting = o->cert.sighting;
+	c->has_meta = o->cert.has_meta;
+	c->has_sha1 = m->has_sha1;
+	c->has_sha256 = m->has_sha256;
+	memcpy(c->sha1, m->sha1, 20);
+	memcpy(c->sha256, m->sha256, 32);
+	/* a copy of the metadata only when there is some */
 	if (o->cert.has_meta || m->der != NULL) {
+		c->full = malloc(sizeof(*c->full));
+		if (c->full == NULL)
+			return -ENOMEM;
 		*c->full = *m;
 		c->full->der = NULL;
 		c->full->der_len = 0;
@@ -195,27 +223,53 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 			c->full->der = malloc(m->der_len);
 			if (c->full->der == NULL) {
 				free(c->full);
+				c->full = NULL;
 				return -ENOMEM;
 			}
 			memcpy(c->full->der, m->der, m->der_len);
 			c->full->der_len = m->der_len;
 		}
-	} else {
-		memset(c->full, 0, offsetof(struct store_cert_meta, subject));
-		c->full->has_sha1 = m->has_sha1;
-		c->full->has_sha256 = m->has_sha256;
-		memcpy(c->full->sha1, m->sha1, 20);
-		memcpy(c->full->sha256, m->sha256, 32);
-		c->full->subject[0] = c->full->issuer[0] = c->full->serial[0] = '\0';
-		c->full->san_dns_len = c->full->san_ip_len = 0;
-		c->full->not_before = c->full->not_after = 0;
-		c->full->der = NULL;
-		c->full->der_len = 0;
 	}
-	c->o.cert.meta = c->full;
+	c->sni_off = (uint32_t)b->alen;
+	c->sni_len = (uint8_t)sl;
+	memcpy(b->arena + b->alen, o->cert.sni, sl);
+	b->alen += sl;
 	b->seq++;
 	b->ncerts++;
 	return 0;
+}
+
+void batch_cert_obs(const struct store_batch *b, const struct bcert *c, struct store_obs *o,
+		    struct store_cert_meta *scratch)
+{
+	memset(o, 0, offsetof(struct store_obs, cert) + sizeof(o->cert));
+	o->kind = STORE_OBS_CERT;
+	o->time_first = c->tf;
+	o->time_last = c->tl;
+	o->count = c->count;
+	if (c->sensor)
+		memcpy(o->sensor, b->sensors[c->sensor - 1], STORE_SENSOR_MAX);
+	o->cert.sighting = c->sighting;
+	o->cert.has_meta = c->has_meta;
+	memcpy(o->cert.ip, c->ip, 16);
+	o->cert.port = c->port;
+	memcpy(o->cert.sni, b->arena + c->sni_off, c->sni_len);
+	o->cert.sni[c->sni_len] = '\0';
+	if (c->full != NULL) {
+		o->cert.meta = c->full;
+		return;
+	}
+	memset(scratch, 0, offsetof(struct store_cert_meta, subject));
+	scratch->has_sha1 = c->has_sha1;
+	scratch->has_sha256 = c->has_sha256;
+	memcpy(scratch->sha1, c->sha1, 20);
+	memcpy(scratch->sha256, c->sha256, 32);
+	scratch->subject[0] = scratch->issuer[0] = scratch->serial[0] = '\0';
+	scratch->san_dns_len = scratch->san_ip_len = 0;
+	scratch->not_before = scratch->not_after = 0;
+	scratch->der = NULL;
+	scratch->der_len = 0;
+	o->cert.meta = scratch;
 }
 
 int store_batch_add(store_batch_t *b, const struct store_obs *o)
@@ -257,6 +311,21 @@ int store_batch_meta(store_batch_t *b, const struct store_meta_put *m)
 	return 0;
 }
 
+/* Merge the batch's certificate records. */
+static int certs_put(struct store_wtxn *w, const store_batch_t *b)
+{
+	struct store_obs *o = malloc(sizeof(*o));
+	struct store_cert_meta *scratch = malloc(sizeof(*scratch));
+	int e = o == NULL || scratch == NULL ? -ENOMEM : 0;
+	for (size_t i = 0; i < b->ncerts && e >= 0 && w->err == 0; i++) {
+		batch_cert_obs(b, &b->certs[i], o, scratch);
+		e = cert_put(w, o);
+	}
+	free(o);
+	free(scratch);
+	return e;
+}
+
 /* Run the write hook for every record, DNS then certificates. */
 static int run_hooks(struct store_wtxn *w, const store_batch_t *b)
 {
@@ -268,16 +337,18 @@ static int run_hooks(struct store_wtxn *w, const store_batch_t *b)
 	if (s->hook == store_watch_hook && !store_watch_active(w))
 		return 0;
 	struct store_obs *o = malloc(sizeof(*o));
-	if (o == NULL)
-		return -ENOMEM;
-	int e = 0;
+	struct store_cert_meta *scratch = malloc(sizeof(*scratch));
+	int e = o == NULL || scratch == NULL ? -ENOMEM : 0;
 	for (size_t i = 0; i < b->nrecs && e >= 0 && w->err == 0; i++) {
 		rr_rec_obs(b, (const struct brec *)(b->arena + b->recs[i]), o);
 		e = s->hook(w, o, s->hook_ctx);
 	}
-	for (size_t i = 0; i < b->ncerts && e >= 0 && w->err == 0; i++)
-		e = s->hook(w, &b->certs[i].o, s->hook_ctx);
+	for (size_t i = 0; i < b->ncerts && e >= 0 && w->err == 0; i++) {
+		batch_cert_obs(b, &b->certs[i], o, scratch);
+		e = s->hook(w, o, s->hook_ctx);
+	}
 	free(o);
+	free(scratch);
 	return e < 0 ? e : 0;
 }
 
@@ -318,8 +389,8 @@ int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *st
 			return err;
 		w.reader = (struct store_rtxn){ .s = s, .txn = w.txn, .own = false };
 		int e = rr_put_batch(&w, b);
-		for (size_t i = 0; i < b->ncerts && e >= 0 && w.err == 0; i++)
-			e = cert_put(&w, &b->certs[i].o);
+		if (e >= 0 && b->ncerts > 0)
+			e = certs_put(&w, b);
 		if (e >= 0 && w.err == 0)
 			e = run_hooks(&w, b);
 		if (e < 0 && w.err == 0) {

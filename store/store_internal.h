@@ -107,10 +107,21 @@ struct brec {
 	uint8_t key[];
 };
 
-/* A certificate observation inside a store_batch. */
+/* A certificate observation inside a store_batch: what a sighting needs
+ * (a store_obs and a store_cert_meta are ~5 KiB; most sightings carry
+ * hashes only), with the SNI name in the batch arena. */
 struct bcert {
 	uint32_t seq;
-	struct store_obs o;            /* o.cert.meta points at meta or full */
+	uint32_t sni_off;              /* arena offset of sni_len bytes */
+	uint64_t count;
+	int64_t tf, tl;
+	uint8_t ip[16];
+	uint16_t port;
+	uint8_t sni_len;
+	uint8_t sensor;                /* as in struct brec */
+	bool sighting, has_meta;
+	bool has_sha1, has_sha256;     /* hashes below, when full is NULL */
+	uint8_t sha1[20], sha256[32];
 	struct store_cert_meta *full;  /* owned copy when it carries metadata */
 };
 
@@ -137,6 +148,10 @@ int rr_put_batch(struct store_wtxn *w, const struct store_batch *b);
 int rr_key(const struct store_obs *o, uint8_t *key, uint16_t *nk);
 /* The observation a DNS record stands for (for write hooks). */
 void rr_rec_obs(const struct store_batch *b, const struct brec *r, struct store_obs *o);
+/* Rebuild a certificate observation of a batch; o->cert.meta points at
+ * the record's own metadata or, for a hashes-only record, at scratch. */
+void batch_cert_obs(const struct store_batch *b, const struct bcert *c, struct store_obs *o,
+		    struct store_cert_meta *scratch);
 int cert_put(struct store_wtxn *w, const struct store_obs *o);
 
 /* LEB128 varints for values. */
