@@ -176,6 +176,7 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 	if (slot < 0)
 		return STORE_ELIMIT;
 	size_t sl = strnlen(o->cert.sni, sizeof(o->cert.sni) - 1);
+	size_t need = (sl + 7) & ~(size_t)7; /* DNS records that follow stay aligned */
 	if (b->ncerts == b->capcerts) {
 		size_t nc = b->capcerts ? b->capcerts * 2 : 256;
 		struct bcert *n = realloc(b->certs, nc * sizeof(*n));
@@ -184,9 +185,9 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 		b->certs = n;
 		b->capcerts = nc;
 	}
-	if (b->alen + sl > b->acap) {
+	if (b->alen + need > b->acap) {
 		size_t nc = b->acap ? b->acap * 2 : 1 << 20;
-		while (nc < b->alen + sl)
+		while (nc < b->alen + need)
 			nc *= 2;
 		uint8_t *na = realloc(b->arena, nc);
 		if (na == NULL)
@@ -194,7 +195,7 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 		b->arena = na;
 		b->acap = nc;
 	}
-	if (b->alen > UINT32_MAX - sl)
+	if (b->alen > UINT32_MAX - need)
 		return STORE_ELIMIT;
 	struct bcert *c = &b->certs[b->ncerts];
 	memset(c, 0, sizeof(*c));
@@ -232,8 +233,9 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 	}
 	c->sni_off = (uint32_t)b->alen;
 	c->sni_len = (uint8_t)sl;
-	memcpy(b->arena + b->alen, o->cert.sni, sl);
-	b->alen += sl;
+	if (sl > 0)
+		memcpy(b->arena + b->alen, o->cert.sni, sl);
+	b->alen += need;
 	b->seq++;
 	b->ncerts++;
 	return 0;
@@ -253,7 +255,8 @@ void batch_cert_obs(const struct store_batch *b, const struct bcert *c, struct s
 	o->cert.has_meta = c->has_meta;
 	memcpy(o->cert.ip, c->ip, 16);
 	o->cert.port = c->port;
-	memcpy(o->cert.sni, b->arena + c->sni_off, c->sni_len);
+	if (c->sni_len > 0)
+		memcpy(o->cert.sni, b->arena + c->sni_off, c->sni_len);
 	o->cert.sni[c->sni_len] = '\0';
 	if (c->full != NULL) {
 		o->cert.meta = c->full;
@@ -377,6 +380,30 @@ size_t store_batch_budget(store_t *s)
 
 int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *stats)
 {
+	return store_write_batches(s, &b, 1, stats);
+}
+
+/* The certificates, hooks and meta records of one batch into the open
+ * transaction (its DNS records are merged with the others' first).
+ * Returns 0 or an error that aborts it (LMDB errors are in w->err). */
+static int batch_put(struct store_wtxn *w, const store_batch_t *b)
+{
+	int e = 0;
+	if (b->ncerts > 0)
+		e = certs_put(w, b);
+	if (e >= 0 && w->err == 0)
+		e = run_hooks(w, b);
+	for (size_t i = 0; i < b->nmeta && e >= 0 && w->err == 0; i++) {
+		MDB_val k = { b->meta[i].klen, (void *)b->meta[i].key };
+		MDB_val v = { b->meta[i].vlen, (void *)b->meta[i].val };
+		w_put(w, DB_META, &k, &v, 0);
+	}
+	return e < 0 ? e : 0;
+}
+
+int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
+			struct store_write_stats *stats)
+{
 	if (s->flags & STORE_RDONLY)
 		return -EROFS;
 	struct store_write_stats local;
@@ -388,20 +415,13 @@ int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *st
 		if (err != 0)
 			return err;
 		w.reader = (struct store_rtxn){ .s = s, .txn = w.txn, .own = false };
-		int e = rr_put_batch(&w, b);
-		if (e >= 0 && b->ncerts > 0)
-			e = certs_put(&w, b);
-		if (e >= 0 && w.err == 0)
-			e = run_hooks(&w, b);
+		int e = rr_put_batches(&w, bs, nb);
+		for (size_t i = 0; i < nb && e == 0 && w.err == 0; i++)
+			e = batch_put(&w, bs[i]);
 		if (e < 0 && w.err == 0) {
 			mdb_txn_abort(w.txn);
 			pthread_rwlock_unlock(&s->grow_lock);
 			return e;
-		}
-		for (size_t i = 0; i < b->nmeta && w.err == 0; i++) {
-			MDB_val k = { b->meta[i].klen, (void *)b->meta[i].key };
-			MDB_val v = { b->meta[i].vlen, (void *)b->meta[i].val };
-			w_put(&w, DB_META, &k, &v, 0);
 		}
 		int rc = w.err;
 		if (rc == 0)
@@ -418,7 +438,10 @@ int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *st
 		}
 		if (rc != 0)
 			return store_lmdb_err(rc, "write batch");
-		if (store_batch_len(b) >= 10000)
+		size_t len = 0;
+		for (size_t i = 0; i < nb; i++)
+			len += store_batch_len(bs[i]);
+		if (len >= 10000)
 			store_drop_mapped(s);
 		if (stats != NULL) {
 			stats->dns_new += local.dns_new;

@@ -283,16 +283,24 @@ void rr_rec_obs(const struct store_batch *b, const struct brec *r, struct store_
 		namekey_dec(r->key + r->klen, r->bail_len, o->dns.bailiwick);
 }
 
+/* A record of one of several batches merged together. */
+struct bref {
+	const struct brec *r;
+	uint32_t bi; /* index of its batch: earlier batches merge first */
+};
+
 static int cmp_brec(const void *a, const void *b)
 {
-	const struct brec *x = *(const struct brec *const *)a;
-	const struct brec *y = *(const struct brec *const *)b;
+	const struct bref *xr = a, *yr = b;
+	const struct brec *x = xr->r, *y = yr->r;
 	size_t l = x->klen < y->klen ? x->klen : y->klen;
 	int c = memcmp(x->key, y->key, l);
 	if (c != 0)
 		return c;
 	if (x->klen != y->klen)
 		return x->klen < y->klen ? -1 : 1;
+	if (xr->bi != yr->bi)
+		return xr->bi < yr->bi ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
@@ -348,32 +356,41 @@ static int cmp_work(const void *a, const void *b, void *ctx)
 	return c != 0 ? c : (xl > yl) - (xl < yl);
 }
 
-/* Merge every DNS record of a batch.  Records are sorted by rr key so
- * that repeats of a resolution cost one get and one put, and the B-tree
- * is walked in key order (far fewer page touches than arrival order). */
-int rr_put_batch(struct store_wtxn *w, const struct store_batch *b)
+/* Merge every DNS record of nb batches, as if they were one in that
+ * order.  Records are sorted by rr key so that repeats of a resolution
+ * cost one get and one put, and the B-tree is walked once in key order
+ * (far fewer page touches than arrival order, or a walk per batch). */
+int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 {
-	size_t n = b->nrecs;
+	size_t n = 0;
+	for (size_t i = 0; i < nb; i++)
+		n += bs[i]->nrecs;
 	if (n == 0)
 		return 0;
 	int ret = 0;
-	struct brec **order = malloc(n * sizeof(*order));
+	struct bref *order = malloc(n * sizeof(*order));
 	struct workbuf wb = { .offs = malloc(n * sizeof(size_t)) };
-	uint16_t sid[BATCH_SENSORS + 1] = { 0 };
-	if (order == NULL || wb.offs == NULL) {
+	/* per batch, its sensor slots to store sensor ids */
+	uint16_t *sid = calloc(nb * (BATCH_SENSORS + 1), sizeof(*sid));
+	if (order == NULL || wb.offs == NULL || sid == NULL) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		order[i] = (struct brec *)(b->arena + b->recs[i]);
-	qsort(order, n, sizeof(*order), cmp_brec);
-	for (unsigned i = 0; i < b->nsensors; i++) {
-		if (sensor_id(w, b->sensors[i], &sid[i + 1]) != 0) {
-			if (w->err == 0)
-				ret = STORE_ELIMIT;
-			goto out;
+	n = 0;
+	for (size_t i = 0; i < nb; i++) {
+		const struct store_batch *b = bs[i];
+		for (size_t j = 0; j < b->nrecs; j++)
+			order[n++] = (struct bref){ (const struct brec *)(b->arena + b->recs[j]),
+						    (uint32_t)i };
+		for (unsigned j = 0; j < b->nsensors; j++) {
+			if (sensor_id(w, b->sensors[j], &sid[i * (BATCH_SENSORS + 1) + j + 1]) != 0) {
+				if (w->err == 0)
+					ret = STORE_ELIMIT;
+				goto out;
+			}
 		}
 	}
+	qsort(order, n, sizeof(*order), cmp_brec);
 
 	/* prevalence: new addresses per name, flushed when the name changes */
 	uint8_t prev_name[1 + SCHEMA_NAMEKEY_MAX];
@@ -381,10 +398,10 @@ int rr_put_batch(struct store_wtxn *w, const struct store_batch *b)
 	uint32_t prev_add = 0;
 	for (size_t a = 0; a < n && w->err == 0;) {
 		size_t e = a + 1;
-		while (e < n && order[e]->klen == order[a]->klen &&
-		       memcmp(order[e]->key, order[a]->key, order[a]->klen) == 0)
+		while (e < n && order[e].r->klen == order[a].r->klen &&
+		       memcmp(order[e].r->key, order[a].r->key, order[a].r->klen) == 0)
 			e++;
-		const struct brec *rk = order[a];
+		const struct brec *rk = order[a].r;
 		MDB_val key = { rk->klen, (void *)rk->key };
 		MDB_val v;
 		struct rrval r;
@@ -396,7 +413,8 @@ int rr_put_batch(struct store_wtxn *w, const struct store_batch *b)
 			goto out;
 		}
 		for (size_t g = a; g < e; g++) {
-			const struct brec *o = order[g];
+			const struct brec *o = order[g].r;
+			const uint16_t *bsid = sid + (size_t)order[g].bi * (BATCH_SENSORS + 1);
 			if (fresh && g == a) {
 				memset(&r, 0, sizeof(r));
 				r.tf = o->tf;
@@ -410,7 +428,7 @@ int rr_put_batch(struct store_wtxn *w, const struct store_batch *b)
 				r.count = r.count + o->count < r.count ? UINT64_MAX : r.count + o->count;
 			}
 			if (o->sensor)
-				sensors_merge(r.sens, &r.nsens, &r.more, sid[o->sensor]);
+				sensors_merge(r.sens, &r.nsens, &r.more, bsid[o->sensor]);
 			if (o->bail_len > 0 && r.bail_len == 0) {
 				memcpy(r.bail, o->key + o->klen, o->bail_len);
 				r.bail_len = o->bail_len;
@@ -478,6 +496,7 @@ int rr_put_batch(struct store_wtxn *w, const struct store_batch *b)
 	}
 out:
 	free(order);
+	free(sid);
 	free(wb.offs);
 	free(wb.buf);
 	return ret;

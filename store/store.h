@@ -239,6 +239,10 @@ bool store_batch_empty(const store_batch_t *b);
 /* Write the batch in one transaction (map growth and retry included).
  * The batch is left as it was; reset it to reuse. */
 int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *stats);
+/* Merge n batches in one transaction, in order: what batch i holds is
+ * merged before batch i+1, as if they were one. */
+int store_write_batches(store_t *s, store_batch_t *const *b, size_t n,
+			struct store_write_stats *stats);
 /* Observations per transaction that keep the dirty pages of one write
  * transaction around 96 MiB for this database's size. */
 size_t store_batch_budget(store_t *s);

@@ -142,7 +142,7 @@ struct store_batch {
 };
 
 /* Merge every DNS record of a batch (sorted, repeats aggregated). */
-int rr_put_batch(struct store_wtxn *w, const struct store_batch *b);
+int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
 /* Build the rr key of a DNS observation; returns key length or <0;
  * *nk receives the NAMEKEY length. */
 int rr_key(const struct store_obs *o, uint8_t *key, uint16_t *nk);

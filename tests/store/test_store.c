@@ -4,6 +4,7 @@
  * counters, SHA-256 -> SHA-1 joining, map growth, schema versions and
  * all-or-nothing batches.
  */
+#include <errno.h>
 #include <lmdb.h>
 
 #include "../testutil.h"
@@ -459,6 +460,70 @@ static void test_batch_atomic(void)
 	store_close(s);
 }
 
+static int refuse_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
+{
+	(void)w;
+	(void)ctx;
+	return strcmp(o->dns.rrname, "refused.example") == 0 ? -EPERM : 0;
+}
+
+/* Several batches in one transaction merge in order: the first sensors
+ * kept are those of the first batch, and a later meta record wins. */
+static void test_write_batches(void)
+{
+	store_t *s = open_new(0);
+	store_batch_t *b[3];
+	for (int i = 0; i < 3; i++)
+		T_EQ_INT(store_batch_new(&b[i]), 0);
+	for (int i = 0; i < 30; i++) {
+		char sid[16];
+		snprintf(sid, sizeof(sid), "s%02d", i);
+		struct store_obs o = dns("multi.example", "A", "192.0.2.3", 100 + i, 200 + i, 1, sid);
+		T_EQ_INT(store_batch_add(b[i / 10], &o), 0);
+	}
+	struct store_meta_put m1 = { "Kpos", 4, "one", 3 }, m2 = { "Kpos", 4, "three", 5 };
+	T_EQ_INT(store_batch_meta(b[0], &m1), 0);
+	T_EQ_INT(store_batch_meta(b[2], &m2), 0);
+	struct store_write_stats ws = { 0 };
+	T_EQ_INT(store_write_batches(s, b, 3, &ws), 0);
+	T_EQ_INT(ws.dns_new, 1);
+	T_EQ_INT(ws.dns_merged, 29);
+	store_rtxn_t *r;
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	struct collect c = { 0 };
+	T_EQ_INT(store_rr_by_name(r, "multi.example", 0, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.count[0], 30);
+	T_EQ_INT(c.tf[0], 100);
+	T_EQ_INT(c.tl[0], 229);
+	T_EQ_INT(c.nsens[0], 16);
+	T_EQ_INT(c.more[0], 14);
+	T_EQ_STR(c.sensor0[0], "s00");
+	store_read_end(r);
+	char buf[16];
+	size_t bl = 0;
+	T_EQ_INT(store_meta_get(s, "Kpos", 4, buf, sizeof(buf), &bl), 0);
+	T_EQ_INT(bl, 5);
+	T_CHECK(memcmp(buf, "three", 5) == 0);
+	/* a batch that fails while it is merged: none of them lands */
+	struct store_obs ok = dns("late.example", "A", "192.0.2.4", 1, 2, 1, NULL);
+	struct store_obs bad = dns("refused.example", "A", "192.0.2.5", 1, 2, 1, NULL);
+	for (int i = 0; i < 3; i++)
+		store_batch_reset(b[i]);
+	T_EQ_INT(store_batch_add(b[0], &ok), 0);
+	T_EQ_INT(store_batch_add(b[1], &bad), 0);
+	store_set_write_hook(s, refuse_hook, NULL);
+	T_EQ_INT(store_write_batches(s, b, 2, NULL), -EPERM);
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	memset(&c, 0, sizeof(c));
+	store_rr_by_name(r, "late.example", 0, NULL, collect_rr, &c);
+	T_EQ_INT(c.n, 0);
+	store_read_end(r);
+	for (int i = 0; i < 3; i++)
+		store_batch_free(b[i]);
+	store_close(s);
+}
+
 static void test_schema_version(void)
 {
 	const char *dir = t_tmpdir();
@@ -527,6 +592,7 @@ int main(void)
 	test_name_cert_index();
 	test_map_growth();
 	test_batch_atomic();
+	test_write_batches();
 	test_schema_version();
 	test_compact();
 	return t_done();
