@@ -178,9 +178,11 @@ const struct ingest_format ingest_fmt_observations = {
 	.name = "observations",
 	.detect = obs_detect,
 	.line = obs_line,
+	.independent = true,
 };
 const struct ingest_format ingest_fmt_cof = {
 	.name = "cof",
 	.detect = NULL,
 	.line = obs_line,
+	.independent = true,
 };

@@ -275,4 +275,5 @@ const struct ingest_format ingest_fmt_eve = {
 	.name = "eve",
 	.detect = eve_detect,
 	.line = eve_line,
+	.independent = true,
 };

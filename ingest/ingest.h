@@ -39,6 +39,9 @@ struct ingest_opts {
 	const char *cert_ip;
 	uint16_t cert_port; /* 0 = 443 */
 	bool dry_run;       /* parse and count, write nothing (store may be NULL) */
+	unsigned parsers;   /* threads parsing line-independent formats (COF,
+	                     * EVE): 0 = one per CPU up to 4; 1 = parse in
+	                     * the reading thread */
 };
 void ingest_opts_init(struct ingest_opts *o);
 

@@ -24,6 +24,7 @@ struct ingest_ctx {
 	void *run_state;     /* per-stream state of the format (joins) */
 	char reason[256];
 	struct ingest_stream *st;
+	struct parser *p;    /* the thread parsing this context */
 };
 
 struct ingest_format {
@@ -34,6 +35,9 @@ struct ingest_format {
 	/* Per-input state: created lazily by the format, freed here. */
 	void (*state_free)(void *state);
 	void (*run_state_free)(void *state);
+	/* Lines are independent of each other and of the per-input and
+	 * per-run states: helper threads may parse them in any order. */
+	bool independent;
 };
 
 /* Formats register here (ingest/formats.c). */

@@ -32,6 +32,10 @@ static void usage(FILE *f)
 		"  --batch N           observations per transaction (default: sized to the\n"
 		"                      database, 100000 while small; each commit is durable)\n"
 		"  --max-line BYTES    longest line accepted (default 1048576)\n"
+		"  --parsers N         threads parsing COF/observations and EVE input, whose\n"
+		"                      lines are independent (default: one per CPU, up to\n"
+		"                      4; 1 parses in the reading thread).  Rejects are\n"
+		"                      reported in input order either way\n"
 		"  --passivedns-delimiter STR  field delimiter of passivedns text logs\n"
 		"                      (the sensor's -d; default ||)\n"
 		"  --passivedns-fields F  fields of passivedns text logs, in the order the\n"
@@ -103,6 +107,7 @@ int svc_cmd_ingest(int argc, char **argv)
 		{ "follow", required_argument, NULL, 'w' },
 		{ "poll", required_argument, NULL, 'O' },
 		{ "exit-idle", required_argument, NULL, 'E' },
+		{ "parsers", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -179,6 +184,13 @@ int svc_cmd_ingest(int argc, char **argv)
 				return 2;
 			}
 			fo.exit_idle_ms = (unsigned)v * 1000;
+			break;
+		case 'T':
+			if (svc_parse_u64(optarg, &v) != 0 || v < 1 || v > 4) {
+				fprintf(stderr, "infrapivot ingest: --parsers must be 1-4\n");
+				return 2;
+			}
+			o.parsers = (unsigned)v;
 			break;
 		case 'P': progress = 1; break;
 		case 'N': progress = 0; break;
