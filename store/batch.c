@@ -3,6 +3,7 @@
  * that merges one: growth of the map and retry, write hooks, meta records.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,25 +358,29 @@ static int run_hooks(struct store_wtxn *w, const store_batch_t *b)
 
 size_t store_batch_budget(store_t *s)
 {
-	/* Each new record dirties about one leaf page in rr, addr and prev;
-	 * a transaction can dirty at most every leaf.  Keep it near 96 MiB. */
-	const uint64_t max_dirty = (96u << 20) / 4096;
 	store_rtxn_t *r;
 	if (store_read_begin(s, &r) != 0)
 		return 10000;
-	uint64_t leaves = 0;
+	uint64_t pages = 0;
 	MDB_stat ms;
 	int dbs[] = { DB_RR, DB_ADDR, DB_PREV, DB_TARGET, DB_SIGHT, DB_IPCERT };
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 		if (mdb_stat(r->txn, s->dbi[dbs[i]], &ms) == 0)
-			leaves += ms.ms_leaf_pages + ms.ms_branch_pages;
+			pages += ms.ms_leaf_pages + ms.ms_branch_pages;
 	store_read_end(r);
-	if (leaves <= max_dirty)
-		return 100000;
-	/* past that, each new record dirties its own pages: about four leaves
-	 * and their branches, plus LMDB's free-list work; measured peak RSS
-	 * stays under 200 MiB with a sixth of the dirty budget */
-	return (size_t)(max_dirty / 6);
+	return batch_budget_for_pages(pages);
+}
+
+size_t batch_budget_for_pages(uint64_t pages)
+{
+	/* n records spread over a tree of P pages dirty about
+	 * P (1 - exp(-per_record n / P)) of them: solve that for max_dirty.
+	 * A tree smaller than the budget cannot dirty more than itself. */
+	double P = (double)pages;
+	if (P <= BATCH_MAX_DIRTY)
+		return BATCH_MAX_RECORDS;
+	double n = P / BATCH_PER_RECORD * log(P / (P - BATCH_MAX_DIRTY));
+	return n > BATCH_MAX_RECORDS ? BATCH_MAX_RECORDS : (size_t)n;
 }
 
 int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *stats)

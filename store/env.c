@@ -281,7 +281,7 @@ int store_grow_map(store_t *s)
  * (/proc/self/statm, a few microseconds) and drop the map's pages when it
  * passes RSS_FILE_MAX (store_drop_mapped; they stay in the page cache). */
 #define RSS_CHECK_EVERY 256
-#define RSS_FILE_MAX (32ul << 20)
+#define RSS_FILE_MAX (16ul << 20)
 static void rss_check(store_t *s)
 {
 	char buf[128];

@@ -143,6 +143,20 @@ struct store_batch {
 
 /* Merge every DNS record of a batch (sorted, repeats aggregated). */
 int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
+
+/* Transaction size.  A transaction's dirty pages are malloc'd copies,
+ * and LMDB keeps the most it ever had for the life of the environment:
+ * keep them near 80 MiB, which with the batches and the mapped pages
+ * rss_check() allows keeps an ingest's peak RSS well under 200 MiB.
+ * BATCH_PER_RECORD: distinct pages a new record dirties in a large tree
+ * (a leaf in rr, addr and prev, their share of branches, LMDB's free
+ * list). */
+#define BATCH_MAX_DIRTY ((80.0 * 1024 * 1024) / 4096)
+#define BATCH_PER_RECORD 6.0
+#define BATCH_MAX_RECORDS 100000
+/* Observations a transaction should take when the indexes hold `pages`
+ * pages (store_batch_budget). */
+size_t batch_budget_for_pages(uint64_t pages);
 /* Build the rr key of a DNS observation; returns key length or <0;
  * *nk receives the NAMEKEY length. */
 int rr_key(const struct store_obs *o, uint8_t *key, uint16_t *nk);

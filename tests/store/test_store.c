@@ -5,10 +5,12 @@
  * all-or-nothing batches.
  */
 #include <errno.h>
+#include <math.h>
 #include <lmdb.h>
 
 #include "../testutil.h"
 #include "store.h"
+#include "store_internal.h"
 
 static struct store_obs dns(const char *name, const char *type, const char *rdata, int64_t tf,
 			    int64_t tl, uint64_t count, const char *sensor)
@@ -524,6 +526,26 @@ static void test_write_batches(void)
 	store_close(s);
 }
 
+/* The transaction budget: everything while the tree is smaller than the
+ * dirty-page budget, then what keeps the expected dirty pages at it. */
+static void test_budget(void)
+{
+	T_EQ_INT(batch_budget_for_pages(0), BATCH_MAX_RECORDS);
+	T_EQ_INT(batch_budget_for_pages((uint64_t)BATCH_MAX_DIRTY), BATCH_MAX_RECORDS);
+	size_t prev = BATCH_MAX_RECORDS;
+	for (uint64_t p = (uint64_t)BATCH_MAX_DIRTY + 1; p < 4000000; p = p * 5 / 4) {
+		size_t n = batch_budget_for_pages(p);
+		T_CHECK(n <= prev); /* a larger tree never takes a larger batch */
+		T_CHECK(n >= (size_t)(BATCH_MAX_DIRTY / BATCH_PER_RECORD));
+		double dirty = (double)p * (1 - exp(-BATCH_PER_RECORD * (double)n / (double)p));
+		T_CHECK(dirty <= BATCH_MAX_DIRTY * 1.001);
+		prev = n;
+	}
+	/* twice the budget: ln 2 of a sixth of the tree */
+	size_t n2 = batch_budget_for_pages((uint64_t)(2 * BATCH_MAX_DIRTY));
+	T_CHECK(n2 > 4700 && n2 < 4760);
+}
+
 static void test_schema_version(void)
 {
 	const char *dir = t_tmpdir();
@@ -593,6 +615,7 @@ int main(void)
 	test_map_growth();
 	test_batch_atomic();
 	test_write_batches();
+	test_budget();
 	test_schema_version();
 	test_compact();
 	return t_done();
