@@ -849,7 +849,8 @@ static struct chunk *chunk_get(struct ingest_stream *st)
 			if (s == CH_FREE && ch == NULL)
 				ch = &st->chunks[i];
 			parsing |= s == CH_QUEUED || s == CH_PARSING;
-			done |= s == CH_DONE;
+			/* only the oldest can be retired: later ones wait for it */
+			done |= s == CH_DONE && st->chunks[i].seq == st->retire_seq;
 		}
 		for (unsigned i = 0; i < NTEXT && tx == NULL; i++)
 			if (!st->texts[i].busy)
