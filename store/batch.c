@@ -113,6 +113,25 @@ static uint32_t clamp_time(int64_t t)
 	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
+/* Room for need more bytes in the arena (records are addressed by u32
+ * offsets).  Returns 0, -ENOMEM or STORE_ELIMIT. */
+static int arena_reserve(store_batch_t *b, size_t need)
+{
+	if (b->alen > UINT32_MAX - need)
+		return STORE_ELIMIT;
+	if (b->alen + need <= b->acap)
+		return 0;
+	size_t nc = b->acap ? b->acap * 2 : 1 << 20;
+	while (nc < b->alen + need)
+		nc *= 2;
+	uint8_t *na = realloc(b->arena, nc);
+	if (na == NULL)
+		return -ENOMEM;
+	b->arena = na;
+	b->acap = nc;
+	return 0;
+}
+
 static int add_dns(store_batch_t *b, const struct store_obs *o)
 {
 	uint8_t key[SCHEMA_KEY_MAX + 1];
@@ -131,16 +150,9 @@ static int add_dns(store_batch_t *b, const struct store_obs *o)
 	if (slot < 0)
 		return STORE_ELIMIT;
 	size_t need = (sizeof(struct brec) + (size_t)klen + (size_t)bl + 7) & ~(size_t)7;
-	if (b->alen + need > b->acap) {
-		size_t nc = b->acap ? b->acap * 2 : 1 << 20;
-		while (nc < b->alen + need)
-			nc *= 2;
-		uint8_t *na = realloc(b->arena, nc);
-		if (na == NULL)
-			return -ENOMEM;
-		b->arena = na;
-		b->acap = nc;
-	}
+	int err = arena_reserve(b, need);
+	if (err != 0)
+		return err;
 	if (b->nrecs == b->caprecs) {
 		size_t nc = b->caprecs ? b->caprecs * 2 : 4096;
 		uint32_t *nr = realloc(b->recs, nc * sizeof(*nr));
@@ -149,8 +161,6 @@ static int add_dns(store_batch_t *b, const struct store_obs *o)
 		b->recs = nr;
 		b->caprecs = nc;
 	}
-	if (b->alen > UINT32_MAX - need)
-		return STORE_ELIMIT;
 	struct brec *r = (struct brec *)(b->arena + b->alen);
 	r->count = o->count;
 	r->tf = clamp_time(o->time_first);
@@ -186,18 +196,9 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 		b->certs = n;
 		b->capcerts = nc;
 	}
-	if (b->alen + need > b->acap) {
-		size_t nc = b->acap ? b->acap * 2 : 1 << 20;
-		while (nc < b->alen + need)
-			nc *= 2;
-		uint8_t *na = realloc(b->arena, nc);
-		if (na == NULL)
-			return -ENOMEM;
-		b->arena = na;
-		b->acap = nc;
-	}
-	if (b->alen > UINT32_MAX - need)
-		return STORE_ELIMIT;
+	int err = arena_reserve(b, need);
+	if (err != 0)
+		return err;
 	struct bcert *c = &b->certs[b->ncerts];
 	memset(c, 0, sizeof(*c));
 	c->seq = b->seq;
