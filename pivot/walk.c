@@ -37,7 +37,10 @@ bool pivot_tick(struct pivot_run *x)
 
 /* ---- candidates ------------------------------------------------------------ */
 
-static struct pivot_cand *cand_push(struct pivot_run *x, uint8_t etype, uint8_t ntype, bool nb_is_src)
+/* A new candidate edge seen from tf to tl, count times (value and the
+ * node's key are the caller's); NULL when out of room: cand_fail(). */
+static struct pivot_cand *cand_push(struct pivot_run *x, uint8_t etype, uint8_t ntype, bool nb_is_src,
+				    int64_t tf, int64_t tl, uint64_t count)
 {
 	if (x->nc >= x->maxc) {
 		x->cand_overflow = true;
@@ -59,8 +62,16 @@ static struct pivot_cand *cand_push(struct pivot_run *x, uint8_t etype, uint8_t 
 	c->etype = etype;
 	c->ntype = ntype;
 	c->nb_is_src = nb_is_src;
-	c->count = 1;
+	c->tf = tf;
+	c->tl = tl;
+	c->count = count;
 	return c;
+}
+
+/* What a walk callback returns when cand_push() failed. */
+static int cand_fail(const struct pivot_run *x)
+{
+	return x->cand_overflow ? STORE_STOP : -ENOMEM;
 }
 
 static int cand_cmp(const void *a, const void *b)
@@ -131,25 +142,22 @@ static int cb_domain_rr(const struct store_rr *rr, void *ctx)
 	struct pivot_cand *c = NULL;
 	if ((rr->rrtype == STORE_RR_A || rr->rrtype == STORE_RR_AAAA) &&
 	    (x->p->edges & PIVOT_EDGE_RESOLVES)) {
-		c = cand_push(x, PIVOT_EDGE_RESOLVES, PIVOT_NODE_IP, false);
+		c = cand_push(x, PIVOT_EDGE_RESOLVES, PIVOT_NODE_IP, false, rr->time_first,
+			      rr->time_last, rr->count);
 		if (c == NULL)
-			return x->cand_overflow ? STORE_STOP : -ENOMEM;
+			return cand_fail(x);
 		memcpy(c->ip, rr->addr, 16);
 		store_addr_format(rr->addr, c->value);
 	} else if (rr->rrtype == STORE_RR_CNAME && (x->p->edges & PIVOT_EDGE_CNAME)) {
 		char norm[STORE_NAME_BUF];
 		if (store_name_norm(rr->rdata, strlen(rr->rdata), norm, false) != 0)
 			return 0;
-		c = cand_push(x, PIVOT_EDGE_CNAME, PIVOT_NODE_DOMAIN, false);
+		c = cand_push(x, PIVOT_EDGE_CNAME, PIVOT_NODE_DOMAIN, false, rr->time_first,
+			      rr->time_last, rr->count);
 		if (c == NULL)
-			return x->cand_overflow ? STORE_STOP : -ENOMEM;
+			return cand_fail(x);
 		snprintf(c->value, sizeof(c->value), "%s", norm);
-	} else {
-		return 0;
 	}
-	c->tf = rr->time_first;
-	c->tl = rr->time_last;
-	c->count = rr->count;
 	return 0;
 }
 
@@ -166,13 +174,11 @@ static int cb_domain_target(const struct store_rr *rr, void *ctx)
 		x->shared_target = true;
 		return STORE_STOP;
 	}
-	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_CNAME, PIVOT_NODE_DOMAIN, true);
+	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_CNAME, PIVOT_NODE_DOMAIN, true,
+					 rr->time_first, rr->time_last, rr->count);
 	if (c == NULL)
-		return x->cand_overflow ? STORE_STOP : -ENOMEM;
+		return cand_fail(x);
 	snprintf(c->value, sizeof(c->value), "%s", rr->rrname);
-	c->tf = rr->time_first;
-	c->tl = rr->time_last;
-	c->count = rr->count;
 	return 0;
 }
 
@@ -228,13 +234,12 @@ static int cb_domain_cert(const struct store_cert_ref *ref, unsigned kind, void 
 		/* a SAN is a claim of the certificate: its validity is the edge's time */
 		if (!in_window(x, ci.not_before, ci.not_after))
 			return 0;
-		struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SAN, PIVOT_NODE_CERT, true);
+		struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SAN, PIVOT_NODE_CERT, true,
+						 ci.not_before, ci.not_after, 1);
 		if (c == NULL)
-			return x->cand_overflow ? STORE_STOP : -ENOMEM;
+			return cand_fail(x);
 		c->ref = *ref;
 		pivot_cert_value(ref, c->value);
-		c->tf = ci.not_before;
-		c->tl = ci.not_after;
 		return 0;
 	}
 	if (kind == STORE_NC_SNI && (x->p->edges & PIVOT_EDGE_SNI)) {
@@ -263,14 +268,12 @@ static int cb_domain_cert(const struct store_cert_ref *ref, unsigned kind, void 
 			return 0;
 		/* capped without a match: the index says the name was seen with
 		 * it; the edge stays, its times unknown */
-		struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SNI, PIVOT_NODE_CERT, false);
+		struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SNI, PIVOT_NODE_CERT, false, acc.tf,
+						 acc.tl, acc.count);
 		if (c == NULL)
-			return x->cand_overflow ? STORE_STOP : -ENOMEM;
+			return cand_fail(x);
 		c->ref = *ref;
 		pivot_cert_value(ref, c->value);
-		c->tf = acc.tf;
-		c->tl = acc.tl;
-		c->count = acc.count;
 	}
 	return 0;
 }
@@ -311,13 +314,11 @@ static int cb_ip_rr(const struct store_rr *rr, void *ctx)
 	struct pivot_run *x = ctx;
 	if (pivot_tick(x))
 		return STORE_STOP;
-	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_RESOLVES, PIVOT_NODE_DOMAIN, true);
+	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_RESOLVES, PIVOT_NODE_DOMAIN, true,
+					 rr->time_first, rr->time_last, rr->count);
 	if (c == NULL)
-		return x->cand_overflow ? STORE_STOP : -ENOMEM;
+		return cand_fail(x);
 	snprintf(c->value, sizeof(c->value), "%s", rr->rrname);
-	c->tf = rr->time_first;
-	c->tl = rr->time_last;
-	c->count = rr->count;
 	return 0;
 }
 
@@ -326,15 +327,13 @@ static int cb_ip_sight(const struct store_sighting *s, void *ctx)
 	struct pivot_run *x = ctx;
 	if (pivot_tick(x))
 		return STORE_STOP;
-	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SERVES, PIVOT_NODE_CERT, false);
+	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SERVES, PIVOT_NODE_CERT, false,
+					 s->time_first, s->time_last, s->count);
 	if (c == NULL)
-		return x->cand_overflow ? STORE_STOP : -ENOMEM;
+		return cand_fail(x);
 	c->ref = s->ref;
 	pivot_cert_value(&s->ref, c->value);
 	c->port = s->port;
-	c->tf = s->time_first;
-	c->tl = s->time_last;
-	c->count = s->count;
 	return 0;
 }
 
@@ -362,28 +361,24 @@ static int cb_cert_sight(const struct store_sighting *s, void *ctx)
 	if (pivot_tick(x))
 		return STORE_STOP;
 	if (x->p->edges & PIVOT_EDGE_SERVES) {
-		struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SERVES, PIVOT_NODE_IP, true);
+		struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SERVES, PIVOT_NODE_IP, true,
+						 s->time_first, s->time_last, s->count);
 		if (c == NULL)
-			return x->cand_overflow ? STORE_STOP : -ENOMEM;
+			return cand_fail(x);
 		memcpy(c->ip, s->ip, 16);
 		store_addr_format(s->ip, c->value);
 		c->port = s->port;
-		c->tf = s->time_first;
-		c->tl = s->time_last;
-		c->count = s->count;
 	}
 	if (x->p->edges & PIVOT_EDGE_SNI) {
 		for (unsigned i = 0; i < s->nsni; i++) {
 			char norm[STORE_NAME_BUF];
 			if (store_name_norm(s->sni[i], strlen(s->sni[i]), norm, false) != 0)
 				continue;
-			struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SNI, PIVOT_NODE_DOMAIN, true);
+			struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SNI, PIVOT_NODE_DOMAIN, true,
+							 s->time_first, s->time_last, s->count);
 			if (c == NULL)
-				return x->cand_overflow ? STORE_STOP : -ENOMEM;
+				return cand_fail(x);
 			snprintf(c->value, sizeof(c->value), "%s", norm);
-			c->tf = s->time_first;
-			c->tl = s->time_last;
-			c->count = s->count;
 		}
 	}
 	return 0;
@@ -395,12 +390,10 @@ static int san_cand(struct pivot_run *x, const char *name, size_t len, int64_t n
 	char norm[STORE_NAME_BUF];
 	if (store_name_norm(name, len, norm, true) != 0)
 		return 0;
-	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SAN, PIVOT_NODE_DOMAIN, false);
+	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SAN, PIVOT_NODE_DOMAIN, false, nb, na, 1);
 	if (c == NULL)
-		return x->cand_overflow ? STORE_STOP : -ENOMEM;
+		return cand_fail(x);
 	snprintf(c->value, sizeof(c->value), "%s", norm);
-	c->tf = nb;
-	c->tl = na;
 	return 0;
 }
 
