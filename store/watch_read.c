@@ -87,6 +87,31 @@ struct reader {
 	struct store_watch_entry e;
 };
 
+/* Decode into rd->e the entry keyed ik (u8 type, indicator bytes: il
+ * bytes) whose value is v. */
+static int entry_dec(struct reader *rd, const uint8_t *ik, size_t il, const MDB_val *v)
+{
+	struct store_watch_entry *e = &rd->e;
+	e->type = ik[0];
+	int err = wikey_dec(ik[0], ik + 1, il - 1, e->indicator);
+	return err != 0 ? err : went_dec(v->mv_data, v->mv_size, e);
+}
+
+/* Look the entry ik up in wentry (an index points at it) and decode it. */
+static int entry_get(struct reader *rd, const uint8_t *ik, size_t il)
+{
+	uint8_t ek[5 + WIKEY_MAX];
+	if (il < 2 || il > 1 + WIKEY_MAX)
+		return STORE_ECORRUPT;
+	wbe32(ek, rd->id);
+	memcpy(ek + 4, ik, il);
+	MDB_val ekv = {4 + il, ek}, v;
+	int rc = mdb_get(rd->txn, rd->s->dbi[DB_WENTRY], &ekv, &v);
+	if (rc != 0)
+		return store_lmdb_err(rc, "watchlist entry");
+	return entry_dec(rd, ik, il, &v);
+}
+
 /* Every live entry not expired at now, in key order (type, indicator). */
 static int read_full(struct reader *rd)
 {
@@ -103,14 +128,9 @@ static int read_full(struct reader *rd)
 		const uint8_t *vp = v.mv_data;
 		/* cheap filter on the state byte before decoding */
 		if (v.mv_size > 1 && vp[1] == STORE_WATCH_LIVE) {
-			struct store_watch_entry *e = &rd->e;
-			const uint8_t *kp = k.mv_data;
-			e->type = kp[4];
-			err = wikey_dec(kp[4], kp + 5, k.mv_size - 5, e->indicator);
-			if (err == 0)
-				err = went_dec(v.mv_data, v.mv_size, e);
-			if (err == 0 && !due(e, rd->now))
-				err = rd->cb(e, rd->ctx);
+			err = entry_dec(rd, (const uint8_t *)k.mv_data + 4, k.mv_size - 4, &v);
+			if (err == 0 && !due(&rd->e, rd->now))
+				err = rd->cb(&rd->e, rd->ctx);
 			if (err != 0)
 				break;
 		}
@@ -137,28 +157,10 @@ static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 	int err = 0;
 	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size == 12 && memcmp(k.mv_data, vk, 4) == 0) {
-		const uint8_t *dp = d.mv_data;
-		uint8_t ek[5 + WIKEY_MAX];
-		if (d.mv_size < 2 || d.mv_size > 1 + WIKEY_MAX) {
-			err = STORE_ECORRUPT;
-			break;
-		}
-		wbe32(ek, rd->id);
-		memcpy(ek + 4, dp, d.mv_size);
-		MDB_val ekv = {4 + d.mv_size, ek}, v;
-		rc = mdb_get(rd->txn, rd->s->dbi[DB_WENTRY], &ekv, &v);
-		if (rc != 0) {
-			err = store_lmdb_err(rc, "watchlist entry");
-			break;
-		}
-		struct store_watch_entry *e = &rd->e;
-		e->type = dp[0];
-		err = wikey_dec(dp[0], dp + 1, d.mv_size - 1, e->indicator);
-		if (err == 0)
-			err = went_dec(v.mv_data, v.mv_size, e);
+		err = entry_get(rd, d.mv_data, d.mv_size);
 		/* a due expiry is reported below, under its own number */
-		if (err == 0 && !due(e, rd->now))
-			err = rd->cb(e, rd->ctx);
+		if (err == 0 && !due(&rd->e, rd->now))
+			err = rd->cb(&rd->e, rd->ctx);
 		if (err != 0)
 			break;
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
@@ -186,25 +188,8 @@ static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 			break;
 		n++;
 		if (n > since) {
-			uint8_t ek[5 + WIKEY_MAX];
-			size_t il = tkv.mv_size - 13;
-			if (il > 1 + WIKEY_MAX) {
-				err = STORE_ECORRUPT;
-				break;
-			}
-			wbe32(ek, rd->id);
-			memcpy(ek + 4, p + 13, il);
-			MDB_val ekv = {4 + il, ek}, v;
-			rc = mdb_get(rd->txn, rd->s->dbi[DB_WENTRY], &ekv, &v);
-			if (rc != 0) {
-				err = store_lmdb_err(rc, "watchlist entry");
-				break;
-			}
 			struct store_watch_entry *e = &rd->e;
-			e->type = p[13];
-			err = wikey_dec(p[13], p + 14, il - 1, e->indicator);
-			if (err == 0)
-				err = went_dec(v.mv_data, v.mv_size, e);
+			err = entry_get(rd, p + 13, tkv.mv_size - 13);
 			if (err == 0) {
 				e->state = STORE_WATCH_EXPIRED;
 				e->removed = t;
