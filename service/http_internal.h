@@ -231,6 +231,9 @@ enum MHD_Result svc_http_metrics(struct svc_http_req *rq);
 enum MHD_Result svc_http_stats(struct svc_http_req *rq);
 enum MHD_Result svc_http_lookup(struct svc_http_req *rq);
 enum MHD_Result svc_http_pivot(struct svc_http_req *rq);
+struct pivot_params;
+/* Clamp a request's pivot limits to the server's (--pivot-max-*). */
+void svc_http_pivot_caps(const struct svc_http_conf *conf, struct pivot_params *p);
 /* observations: called for each chunk, then once with size 0 */
 enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data,
 				      size_t *size);

@@ -14,6 +14,18 @@
 #ifdef SVC_HAVE_PIVOT
 #include "pivot.h"
 
+void svc_http_pivot_caps(const struct svc_http_conf *conf, struct pivot_params *p)
+{
+	if (p->max_nodes > conf->pivot_max_nodes)
+		p->max_nodes = conf->pivot_max_nodes;
+	if (p->max_ms == 0 || p->max_ms > conf->pivot_max_ms)
+		p->max_ms = conf->pivot_max_ms;
+	uint64_t *fan[] = { &p->max_ip_domains, &p->max_cert_ips, &p->max_domain_ips, &p->max_san };
+	for (size_t i = 0; i < sizeof(fan) / sizeof(fan[0]); i++)
+		if (*fan[i] > conf->pivot_max_fanout)
+			*fan[i] = conf->pivot_max_fanout;
+}
+
 enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 {
 	const struct svc_http_conf *conf = &rq->srv->conf;
@@ -44,19 +56,7 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 	if (!have_seed)
 		return svc_http_bad_param(rq, "seed", "required (a domain, an IP or a certificate "
 						      "hash)");
-	/* server-side caps on what one request may cost */
-	if (p.max_nodes > conf->pivot_max_nodes)
-		p.max_nodes = conf->pivot_max_nodes;
-	if (p.max_ms == 0 || p.max_ms > conf->pivot_max_ms)
-		p.max_ms = conf->pivot_max_ms;
-	if (p.max_ip_domains > conf->pivot_max_fanout)
-		p.max_ip_domains = conf->pivot_max_fanout;
-	if (p.max_cert_ips > conf->pivot_max_fanout)
-		p.max_cert_ips = conf->pivot_max_fanout;
-	if (p.max_domain_ips > conf->pivot_max_fanout)
-		p.max_domain_ips = conf->pivot_max_fanout;
-	if (p.max_san > conf->pivot_max_fanout)
-		p.max_san = conf->pivot_max_fanout;
+	svc_http_pivot_caps(conf, &p);
 	struct pivot_result *res = NULL;
 	msg[0] = '\0';
 	int err = pivot_run(rq->srv->store, &p, &res, msg, sizeof(msg));

@@ -31,6 +31,26 @@ static bool name_arg(struct svc_http_req *rq, const char **name, enum MHD_Result
 	return true;
 }
 
+/* /watchlists/{name}/entries/{indicator}[?type=]: the list's name and the
+ * indicator's type (0 = guess); false with *ret answered otherwise. */
+static bool entry_route(struct svc_http_req *rq, const char **name, unsigned *type,
+			enum MHD_Result *ret)
+{
+	if (!name_arg(rq, name, ret))
+		return false;
+	const char *what = svc_http_arg(rq, 1);
+	if (what == NULL || strcmp(what, "entries") != 0) {
+		*ret = svc_http_error(rq, 404, "not_found", "no such route");
+		return false;
+	}
+	const char *t = svc_http_param(rq, "type");
+	if (t != NULL && store_watch_type_parse(t, type) != 0) {
+		*ret = svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", t);
+		return false;
+	}
+	return !svc_http_reject_unused(rq, ret);
+}
+
 static enum MHD_Result not_found(struct svc_http_req *rq, const char *name)
 {
 	return svc_http_error(rq, 404, "not_found", "no watchlist named '%.64s'", name);
@@ -405,20 +425,7 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 		                      "seed: required (a domain, an IP or a certificate hash)");
 	if (pivot_params_check(&p, msg, sizeof(msg)) != 0)
 		return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
-	/* the same server-side caps as GET /api/v1/pivot */
-	const struct svc_http_conf *conf = &rq->srv->conf;
-	if (p.max_nodes > conf->pivot_max_nodes)
-		p.max_nodes = conf->pivot_max_nodes;
-	if (p.max_ms == 0 || p.max_ms > conf->pivot_max_ms)
-		p.max_ms = conf->pivot_max_ms;
-	if (p.max_ip_domains > conf->pivot_max_fanout)
-		p.max_ip_domains = conf->pivot_max_fanout;
-	if (p.max_cert_ips > conf->pivot_max_fanout)
-		p.max_cert_ips = conf->pivot_max_fanout;
-	if (p.max_domain_ips > conf->pivot_max_fanout)
-		p.max_domain_ips = conf->pivot_max_fanout;
-	if (p.max_san > conf->pivot_max_fanout)
-		p.max_san = conf->pivot_max_fanout;
+	svc_http_pivot_caps(&rq->srv->conf, &p); /* as GET /api/v1/pivot */
 	json_t *res = NULL;
 	msg[0] = '\0';
 	int err = svc_watch_pivot(rq->srv->store, name, &p, ttl, who(rq), reason, 0, dry_run, &res,
@@ -461,16 +468,8 @@ enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	const char *name;
-	if (!name_arg(rq, &name, &ret))
-		return ret;
-	const char *what = svc_http_arg(rq, 1);
-	if (what == NULL || strcmp(what, "entries") != 0)
-		return svc_http_error(rq, 404, "not_found", "no such route");
 	unsigned type = 0;
-	const char *t = svc_http_param(rq, "type");
-	if (t != NULL && store_watch_type_parse(t, &type) != 0)
-		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", t);
-	if (svc_http_reject_unused(rq, &ret))
+	if (!entry_route(rq, &name, &type, &ret))
 		return ret;
 	struct svc_watch_items it;
 	svc_watch_items_init(&it);
@@ -507,16 +506,8 @@ enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	const char *name;
-	if (!name_arg(rq, &name, &ret))
-		return ret;
-	const char *what = svc_http_arg(rq, 1);
-	if (what == NULL || strcmp(what, "entries") != 0)
-		return svc_http_error(rq, 404, "not_found", "no such route");
 	unsigned type = 0;
-	const char *t = svc_http_param(rq, "type");
-	if (t != NULL && store_watch_type_parse(t, &type) != 0)
-		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", t);
-	if (svc_http_reject_unused(rq, &ret))
+	if (!entry_route(rq, &name, &type, &ret))
 		return ret;
 	char ind[STORE_WATCH_IND_BUF];
 	if (store_watch_indicator_norm(svc_http_arg(rq, 2), &type, ind) != 0)
