@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 bool ingest_certfile_detect(const uint8_t *buf, size_t len)
 {
@@ -20,10 +20,10 @@ bool ingest_certfile_detect(const uint8_t *buf, size_t len)
 }
 
 struct cert_unit {
-	const uint8_t *der;       /* DER input, or */
-	const char *pem;          /* PEM text */
+	const uint8_t *der; /* DER input, or */
+	const char *pem;    /* PEM text */
 	size_t len;
-	size_t used;              /* PEM bytes consumed */
+	size_t used; /* PEM bytes consumed */
 	int64_t mtime;
 	bool done;
 };
@@ -46,7 +46,7 @@ static int cert_one(struct ingest_ctx *c, void *arg)
 		u->done = true;
 	if (err != 0)
 		return ingest_reject(c, "%s certificate: %s", u->der ? "DER" : "PEM",
-				     store_strerror(err));
+		                     store_strerror(err));
 	o->kind = STORE_OBS_CERT;
 	o->cert.meta = m;
 	o->cert.has_meta = true;
@@ -61,7 +61,6 @@ static int cert_one(struct ingest_ctx *c, void *arg)
 	return INGEST_OK;
 }
 
-
 static int no_cert(struct ingest_ctx *c, void *arg)
 {
 	(void)arg;
@@ -69,12 +68,12 @@ static int no_cert(struct ingest_ctx *c, void *arg)
 }
 
 int ingest_certfile(ingest_stream_t *st, const char *name, const uint8_t *buf, size_t len,
-		    int64_t mtime)
+                    int64_t mtime)
 {
 	int err = ingest_stream_begin(st, name, NULL, len);
 	if (err != 0)
 		return err;
-	struct cert_unit u = { .mtime = mtime };
+	struct cert_unit u = {.mtime = mtime};
 	bool pem = len > 0 && buf[0] != 0x30;
 	if (!pem) {
 		u.der = buf;

@@ -5,11 +5,10 @@
  */
 #include <string.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 /* time_first/time_last, or their _ms forms */
-static int get_time(struct ingest_ctx *c, json_t *obj, const char *key, bool required,
-		    int64_t *out)
+static int get_time(struct ingest_ctx *c, json_t *obj, const char *key, bool required, int64_t *out)
 {
 	json_t *v = json_object_get(obj, key);
 	if (v == NULL) {
@@ -33,7 +32,7 @@ static int get_time(struct ingest_ctx *c, json_t *obj, const char *key, bool req
 }
 
 static int get_common(struct ingest_ctx *c, json_t *obj, bool times_required, int64_t *tf,
-		      int64_t *tl, uint64_t *count, char *sensor)
+                      int64_t *tl, uint64_t *count, char *sensor)
 {
 	if (get_time(c, obj, "time_first", times_required, tf) != 0 ||
 	    get_time(c, obj, "time_last", times_required, tl) != 0)
@@ -54,13 +53,14 @@ static int get_common(struct ingest_ctx *c, json_t *obj, bool times_required, in
 	json_t *sid = json_object_get(obj, "sensor_id");
 	if (sid != NULL && !json_is_null(sid)) {
 		if (json_is_integer(sid)) {
-			snprintf(sensor, STORE_SENSOR_MAX, "%lld", (long long)json_integer_value(sid));
+			snprintf(sensor, STORE_SENSOR_MAX, "%lld",
+			         (long long)json_integer_value(sid));
 		} else if (json_is_string(sid) && json_string_length(sid) > 0 &&
-			   json_string_length(sid) < STORE_SENSOR_MAX) {
+		           json_string_length(sid) < STORE_SENSOR_MAX) {
 			memcpy(sensor, json_string_value(sid), json_string_length(sid) + 1);
 		} else {
 			return ingest_reject(c, "sensor_id is not a string of 1-%d bytes",
-					     STORE_SENSOR_MAX - 1);
+			                     STORE_SENSOR_MAX - 1);
 		}
 	}
 	return 0;
@@ -84,8 +84,8 @@ static int cof_dns(struct ingest_ctx *c, json_t *obj)
 			return ingest_reject(c, "rrtype %lld out of range", (long long)t);
 		type = (uint16_t)t;
 	} else if (!json_is_string(rrtype) ||
-		   store_rrtype_parse(json_string_value(rrtype), json_string_length(rrtype),
-				      &type) != 0) {
+	           store_rrtype_parse(json_string_value(rrtype), json_string_length(rrtype),
+	                              &type) != 0) {
 		return ingest_reject(c, "rrtype is not a known type name or number");
 	}
 	int64_t tf, tl;
@@ -108,7 +108,7 @@ static int cof_cert(struct ingest_ctx *c, json_t *obj)
 		/* metadata only */
 		if (!o->cert.has_meta)
 			return ingest_reject(c, "a line with only hashes records nothing: "
-						"give ip (and port) or the certificate");
+			                        "give ip (and port) or the certificate");
 		return INGEST_OK;
 	}
 	if (!json_is_string(ip) ||
@@ -131,7 +131,7 @@ static int cof_cert(struct ingest_ctx *c, json_t *obj)
 	if (sni != NULL && !json_is_null(sni)) {
 		if (!json_is_string(sni) ||
 		    store_name_norm(json_string_value(sni), json_string_length(sni), o->cert.sni,
-				    false) != 0)
+		                    false) != 0)
 			return ingest_reject(c, "sni is not a valid host name");
 	}
 	o->cert.sighting = true;
@@ -150,12 +150,12 @@ static int obs_line(struct ingest_ctx *c, char *line, size_t len)
 	else if (json_object_get(obj, "rrname") != NULL)
 		r = cof_dns(c, obj);
 	else if (json_object_get(obj, "ip") || json_object_get(obj, "cert_sha1") ||
-		 json_object_get(obj, "cert_sha256") || json_object_get(obj, "cert_pem") ||
-		 json_object_get(obj, "cert_der_b64"))
+	         json_object_get(obj, "cert_sha256") || json_object_get(obj, "cert_pem") ||
+	         json_object_get(obj, "cert_der_b64"))
 		r = cof_cert(c, obj);
 	else
 		r = ingest_reject(c, "neither a COF line (rrname) nor a certificate line "
-				     "(ip/cert_sha1/cert_sha256/cert_pem/cert_der_b64)");
+		                     "(ip/cert_sha1/cert_sha256/cert_pem/cert_der_b64)");
 	json_decref(obj);
 	return r;
 }
@@ -175,14 +175,14 @@ static int obs_detect(const char *line, size_t len)
 }
 
 const struct ingest_format ingest_fmt_observations = {
-	.name = "observations",
-	.detect = obs_detect,
-	.line = obs_line,
-	.independent = true,
+    .name = "observations",
+    .detect = obs_detect,
+    .line = obs_line,
+    .independent = true,
 };
 const struct ingest_format ingest_fmt_cof = {
-	.name = "cof",
-	.detect = NULL,
-	.line = obs_line,
-	.independent = true,
+    .name = "cof",
+    .detect = NULL,
+    .line = obs_line,
+    .independent = true,
 };

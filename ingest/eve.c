@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 static const char *jstr(json_t *obj, const char *key, size_t *len)
 {
@@ -36,8 +36,8 @@ static void eve_sensor(json_t *ev, struct store_obs *o)
 		memcpy(o->sensor, h, n + 1);
 }
 
-static int add_rr(struct ingest_ctx *c, json_t *ev, int64_t ts, const char *owner,
-		  size_t olen, uint16_t type, const char *rd, size_t rdlen)
+static int add_rr(struct ingest_ctx *c, json_t *ev, int64_t ts, const char *owner, size_t olen,
+                  uint16_t type, const char *rd, size_t rdlen)
 {
 	struct store_obs *o = ingest_obs_new(c);
 	if (o == NULL)
@@ -51,8 +51,8 @@ static int add_rr(struct ingest_ctx *c, json_t *ev, int64_t ts, const char *owne
 }
 
 /* One answer object {rrname, rrtype, rdata}; *recorded counts records. */
-static int eve_answer(struct ingest_ctx *c, json_t *ev, int64_t ts, json_t *a,
-		      unsigned *recorded, unsigned *skipped)
+static int eve_answer(struct ingest_ctx *c, json_t *ev, int64_t ts, json_t *a, unsigned *recorded,
+                      unsigned *skipped)
 {
 	size_t nl = 0, tl = 0, rl = 0;
 	const char *name = jstr(a, "rrname", &nl);
@@ -96,7 +96,8 @@ static int eve_dns(struct ingest_ctx *c, json_t *ev, json_t *dns)
 			return ingest_reject(c, "dns.answers is not an array");
 		size_t i;
 		json_t *a;
-		json_array_foreach(answers, i, a) {
+		json_array_foreach(answers, i, a)
+		{
 			if (!json_is_object(a))
 				return ingest_reject(c, "dns.answers holds a non-object");
 			if (eve_answer(c, ev, ts, a, &recorded, &skipped) != 0)
@@ -112,7 +113,7 @@ static int eve_dns(struct ingest_ctx *c, json_t *ev, json_t *dns)
 		char prev[STORE_NAME_BUF];
 		if (store_name_norm(qname, ql, prev, false) != 0)
 			return ingest_reject(c, "rrname %.*s is not a valid domain name",
-					     (int)(ql > 80 ? 80 : ql), qname);
+			                     (int)(ql > 80 ? 80 : ql), qname);
 		const char *key;
 		json_t *vals;
 		json_t *cn = json_object_get(grouped, "CNAME");
@@ -121,12 +122,13 @@ static int eve_dns(struct ingest_ctx *c, json_t *ev, json_t *dns)
 			if (!json_is_string(v))
 				return ingest_reject(c, "dns.grouped.CNAME holds a non-string");
 			if (add_rr(c, ev, ts, prev, strlen(prev), STORE_RR_CNAME,
-				   json_string_value(v), json_string_length(v)) != 0)
+			           json_string_value(v), json_string_length(v)) != 0)
 				return INGEST_REJECT;
 			recorded++;
 			store_name_norm(json_string_value(v), json_string_length(v), prev, false);
 		}
-		json_object_foreach(grouped, key, vals) {
+		json_object_foreach(grouped, key, vals)
+		{
 			uint16_t t;
 			if (strcmp(key, "CNAME") == 0)
 				continue;
@@ -143,7 +145,7 @@ static int eve_dns(struct ingest_ctx *c, json_t *ev, json_t *dns)
 					continue;
 				}
 				if (add_rr(c, ev, ts, qname, ql, t, json_string_value(v),
-					   json_string_length(v)) != 0)
+				           json_string_length(v)) != 0)
 					return INGEST_REJECT;
 				recorded++;
 			}
@@ -191,14 +193,14 @@ static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 	size_t hl;
 	if (store_hash_parse(fp, fl, h, &hl) != 0 || hl != 20)
 		return ingest_reject(c, "tls.fingerprint %.*s is not a SHA-1",
-				     (int)(fl > 80 ? 80 : fl), fp);
+		                     (int)(fl > 80 ? 80 : fl), fp);
 	m->has_sha1 = true;
 	memcpy(m->sha1, h, 20);
 	size_t il;
 	const char *ip = jstr(ev, "dest_ip", &il);
 	if (ip == NULL || store_addr_parse(ip, il, o->cert.ip) != 0)
 		return ingest_reject(c, "dest_ip %.*s is not an IP address",
-				     ip ? (int)(il > 60 ? 60 : il) : 0, ip ? ip : "");
+		                     ip ? (int)(il > 60 ? 60 : il) : 0, ip ? ip : "");
 	json_t *port = json_object_get(ev, "dest_port");
 	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
 	    json_integer_value(port) > 65535)
@@ -250,11 +252,11 @@ static int eve_line(struct ingest_ctx *c, char *line, size_t len)
 	} else if (strcmp(et, "dns") == 0) {
 		json_t *dns = json_object_get(ev, "dns");
 		r = json_is_object(dns) ? eve_dns(c, ev, dns)
-					: ingest_reject(c, "dns event without a dns object");
+		                        : ingest_reject(c, "dns event without a dns object");
 	} else if (strcmp(et, "tls") == 0) {
 		json_t *tls = json_object_get(ev, "tls");
 		r = json_is_object(tls) ? eve_tls(c, ev, tls)
-					: ingest_reject(c, "tls event without a tls object");
+		                        : ingest_reject(c, "tls event without a tls object");
 	} else {
 		r = INGEST_SKIP; /* alert, flow, http, stats...: not ours */
 	}
@@ -272,8 +274,8 @@ static int eve_detect(const char *line, size_t len)
 }
 
 const struct ingest_format ingest_fmt_eve = {
-	.name = "eve",
-	.detect = eve_detect,
-	.line = eve_line,
-	.independent = true,
+    .name = "eve",
+    .detect = eve_detect,
+    .line = eve_line,
+    .independent = true,
 };

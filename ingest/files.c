@@ -7,19 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 #define READ_CHUNK (256 * 1024)
 
 #define CERTFILE_MAX (64u << 20) /* a certificate file read whole */
 
 /* A PEM/DER certificate file: read it whole (bounded), then parse. */
-static int ingest_one_certfile(ingest_stream_t *st, gzFile gz, const char *name,
-			       const char *first, size_t nfirst, struct ingest_summary *sum)
+static int ingest_one_certfile(ingest_stream_t *st, gzFile gz, const char *name, const char *first,
+                               size_t nfirst, struct ingest_summary *sum)
 {
 	size_t cap = nfirst + READ_CHUNK, len = nfirst;
 	uint8_t *all = malloc(cap);
@@ -31,8 +31,10 @@ static int ingest_one_certfile(ingest_stream_t *st, gzFile gz, const char *name,
 	for (;;) {
 		if (len == cap) {
 			if (cap >= CERTFILE_MAX) {
-				fprintf(stderr, "infrapivot: %s: a certificate file larger than %u "
-						"bytes: not read\n", name, CERTFILE_MAX);
+				fprintf(stderr,
+				        "infrapivot: %s: a certificate file larger than %u "
+				        "bytes: not read\n",
+				        name, CERTFILE_MAX);
 				sum->unreadable++;
 				free(all);
 				gzclose(gz);
@@ -62,8 +64,7 @@ static int ingest_one_certfile(ingest_stream_t *st, gzFile gz, const char *name,
 	return err;
 }
 
-static int ingest_one(ingest_stream_t *st, const char *path, struct ingest_summary *sum,
-		      char *buf)
+static int ingest_one(ingest_stream_t *st, const char *path, struct ingest_summary *sum, char *buf)
 {
 	bool is_stdin = strcmp(path, "-") == 0;
 	uint64_t size = 0;
@@ -89,8 +90,8 @@ static int ingest_one(ingest_stream_t *st, const char *path, struct ingest_summa
 	int first = gzread(gz, buf, READ_CHUNK);
 	const char *fmt = ingest_stream_format(st);
 	if (first > 0 && (strcmp(fmt, "x509") == 0 ||
-			  (strcmp(fmt, "auto") == 0 &&
-			   ingest_certfile_detect((const uint8_t *)buf, (size_t)first))))
+	                  (strcmp(fmt, "auto") == 0 &&
+	                   ingest_certfile_detect((const uint8_t *)buf, (size_t)first))))
 		return ingest_one_certfile(st, gz, name, buf, (size_t)first, sum);
 	ingest_stream_begin(st, name, NULL, compressed ? 0 : size);
 	int err = 0;
@@ -103,8 +104,8 @@ static int ingest_one(ingest_stream_t *st, const char *path, struct ingest_summa
 			int zerr;
 			const char *msg = gzerror(gz, &zerr);
 			fprintf(stderr, "infrapivot: %s: read error after line %llu: %s\n", path,
-				(unsigned long long)ingest_stream_line(st),
-				zerr == Z_ERRNO ? strerror(errno) : msg);
+			        (unsigned long long)ingest_stream_line(st),
+			        zerr == Z_ERRNO ? strerror(errno) : msg);
 			sum->unreadable++;
 			break;
 		}
@@ -125,8 +126,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int ingest_path(ingest_stream_t *st, const char *path, struct ingest_summary *sum,
-		       char *buf, int depth)
+static int ingest_path(ingest_stream_t *st, const char *path, struct ingest_summary *sum, char *buf,
+                       int depth)
 {
 	struct stat sb;
 	if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
@@ -173,7 +174,7 @@ static int ingest_path(ingest_stream_t *st, const char *path, struct ingest_summ
 }
 
 int ingest_files(store_t *s, char *const *paths, int n, const struct ingest_opts *o,
-		 struct ingest_summary *sum)
+                 struct ingest_summary *sum)
 {
 	memset(sum, 0, sizeof(*sum));
 	ingest_stream_t *st;
@@ -185,7 +186,7 @@ int ingest_files(store_t *s, char *const *paths, int n, const struct ingest_opts
 		ingest_stream_free(st);
 		return -ENOMEM;
 	}
-	struct ingest_summary local = { 0 };
+	struct ingest_summary local = {0};
 	for (int i = 0; i < n && err == 0; i++)
 		err = ingest_path(st, paths[i], &local, buf, 0);
 	free(buf);

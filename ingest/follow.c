@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 #define FOLLOW_CHUNK (256 * 1024)
 #define FOLLOW_HEAD_MAX (64 * 1024) /* header lines re-read on resume */
@@ -37,7 +37,7 @@ struct follow {
 	uint64_t offset;    /* bytes of whole lines parsed */
 	uint64_t committed; /* offset in the last commit */
 	uint64_t line;
-	char *pend;         /* bytes read after the last newline */
+	char *pend; /* bytes read after the last newline */
 	size_t npend;
 	char *buf;
 };
@@ -70,7 +70,7 @@ static int commit(struct follow *f)
 	put_le64(val + 8, f->ino);
 	put_le64(val + 16, f->offset);
 	put_le64(val + 24, ingest_stream_line(f->st));
-	struct store_meta_put mp = { f->key, f->klen, val, sizeof(val) };
+	struct store_meta_put mp = {f->key, f->klen, val, sizeof(val)};
 	int err = ingest_stream_commit(f->st, &mp, 1);
 	if (err == 0)
 		f->committed = f->offset;
@@ -182,7 +182,7 @@ static double mono(void)
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL); /* a signal cuts it short: fine */
 }
 
@@ -226,10 +226,10 @@ static int check_rotation(struct follow *f, bool *switched)
 }
 
 int ingest_follow(store_t *s, const char *path, const struct ingest_opts *o,
-		  const struct ingest_follow_opts *fo, struct ingest_summary *sum)
+                  const struct ingest_follow_opts *fo, struct ingest_summary *sum)
 {
 	memset(sum, 0, sizeof(*sum));
-	struct follow f = { .o = o, .fd = -1 };
+	struct follow f = {.o = o, .fd = -1};
 	/* absolute but not resolved: a sensor's "current" symlink that is
 	 * re-pointed on rotation must look like a rotation */
 	if (path[0] == '/') {

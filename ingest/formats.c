@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 extern const struct ingest_format ingest_fmt_observations;
 extern const struct ingest_format ingest_fmt_cof;
@@ -13,12 +13,8 @@ extern const struct ingest_format ingest_fmt_passivedns;
 extern const struct ingest_format ingest_fmt_saf;
 
 static const struct ingest_format *const formats[] = {
-	&ingest_fmt_observations,
-	&ingest_fmt_cof,
-	&ingest_fmt_zeek,
-	&ingest_fmt_eve,
-	&ingest_fmt_passivedns,
-	&ingest_fmt_saf,
+    &ingest_fmt_observations, &ingest_fmt_cof,        &ingest_fmt_zeek,
+    &ingest_fmt_eve,          &ingest_fmt_passivedns, &ingest_fmt_saf,
 };
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))
 

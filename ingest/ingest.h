@@ -14,21 +14,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "store.h"
+#include "store/store.h"
 
-typedef void (*ingest_reject_cb)(const char *input, uint64_t line, const char *reason,
-				 void *ctx);
+typedef void (*ingest_reject_cb)(const char *input, uint64_t line, const char *reason, void *ctx);
 
 struct ingest_opts {
-	const char *format;     /* "auto" (default), "cof", "observations", ... */
-	const char *sensor;     /* sensor id for lines that carry none; NULL */
-	FILE *rejects;          /* every rejected line as NDJSON; NULL */
-	unsigned stderr_rejects; /* how many rejects to print on stderr (20) */
-	size_t batch;           /* observations per transaction; 0 = sized to the
-	                         * database (store_batch_budget, >= 10000) */
-	size_t max_line;        /* longest line accepted (1 MiB) */
-	bool progress;          /* progress bar on stderr */
-	bool quiet;             /* no reject lines on stderr at all */
+	const char *format;         /* "auto" (default), "cof", "observations", ... */
+	const char *sensor;         /* sensor id for lines that carry none; NULL */
+	FILE *rejects;              /* every rejected line as NDJSON; NULL */
+	unsigned stderr_rejects;    /* how many rejects to print on stderr (20) */
+	size_t batch;               /* observations per transaction; 0 = sized to the
+	                             * database (store_batch_budget, >= 10000) */
+	size_t max_line;            /* longest line accepted (1 MiB) */
+	bool progress;              /* progress bar on stderr */
+	bool quiet;                 /* no reject lines on stderr at all */
 	ingest_reject_cb on_reject; /* called for each reject; NULL */
 	void *reject_ctx;
 	/* passivedns settings (NULL = sensor defaults "||", "SMcsCQTAtn") */
@@ -50,9 +49,9 @@ struct ingest_summary {
 	uint64_t lines;    /* non-empty lines read */
 	uint64_t accepted; /* lines that produced records or were valid */
 	uint64_t rejected;
-	uint64_t skipped;  /* valid lines with nothing to record (other event types, NXDOMAIN...) */
+	uint64_t skipped; /* valid lines with nothing to record (other event types, NXDOMAIN...) */
 	uint64_t rdata_skipped; /* answers not recorded (RRSIG, TXT... in Zeek dns.log) */
-	uint64_t records;  /* observations written */
+	uint64_t records;       /* observations written */
 	uint64_t bytes;
 	uint64_t unreadable; /* inputs that could not be read at all */
 	double seconds;
@@ -67,7 +66,7 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
  * means the stream's default format.  size_hint (0 = unknown) feeds the
  * progress bar. */
 int ingest_stream_begin(ingest_stream_t *st, const char *name, const char *format,
-			uint64_t size_hint);
+                        uint64_t size_hint);
 /* Feed bytes of the current input.  Returns 0, or a fatal error (the
  * store failed); rejected lines are not errors. */
 int ingest_stream_feed(ingest_stream_t *st, const char *buf, size_t len);
@@ -96,14 +95,14 @@ size_t ingest_stream_pending(const ingest_stream_t *st);
 /* Ingest files (a path of "-" is stdin; directories walk their files;
  * ".gz" is decompressed).  Fills sum; returns 0 or a fatal store error. */
 int ingest_files(store_t *s, char *const *paths, int n, const struct ingest_opts *o,
-		 struct ingest_summary *sum);
+                 struct ingest_summary *sum);
 
 /* Ingest a whole certificate file already in memory: one PEM block or
  * more, or one DER certificate.  mtime is the sighting time with
  * opts cert_ip.  Counts one line per certificate.  Returns 0 or a fatal
  * store error. */
 int ingest_certfile(ingest_stream_t *st, const char *name, const uint8_t *buf, size_t len,
-		    int64_t mtime);
+                    int64_t mtime);
 /* True when buf starts like a certificate file (PEM or DER). */
 bool ingest_certfile_detect(const uint8_t *buf, size_t len);
 /* A passivedns field string the parser understands. */
@@ -111,9 +110,9 @@ bool ingest_pdns_fields_valid(const char *fields);
 
 /* ---- follow mode (ingest/follow.c) ---------------------------------- */
 struct ingest_follow_opts {
-	unsigned poll_ms;        /* idle poll interval (200) */
-	unsigned commit_ms;      /* longest time between commits while busy (1000) */
-	unsigned exit_idle_ms;   /* stop after this long without new data; 0 = never */
+	unsigned poll_ms;            /* idle poll interval (200) */
+	unsigned commit_ms;          /* longest time between commits while busy (1000) */
+	unsigned exit_idle_ms;       /* stop after this long without new data; 0 = never */
 	volatile sig_atomic_t *stop; /* set (by a signal handler) to stop; may be NULL */
 };
 void ingest_follow_opts_init(struct ingest_follow_opts *fo);
@@ -123,15 +122,22 @@ void ingest_follow_opts_init(struct ingest_follow_opts *fo);
  * transaction as the records, so a restart resumes exactly.  Returns 0
  * when stopped, or a fatal error (an unreadable path at start, store). */
 int ingest_follow(store_t *s, const char *path, const struct ingest_opts *o,
-		  const struct ingest_follow_opts *fo, struct ingest_summary *sum);
+                  const struct ingest_follow_opts *fo, struct ingest_summary *sum);
 
 /* Known format names, for --help and validation. */
 bool ingest_format_known(const char *name);
 const char *ingest_format_list(void);
 
 /* ---- SAF, DNSDB's streaming framing (ingest/saf.c) ----------------- */
-enum { INGEST_SAF_NONE = 0, INGEST_SAF_BEGIN, INGEST_SAF_ONGOING, INGEST_SAF_SUCCEEDED,
-       INGEST_SAF_LIMITED, INGEST_SAF_FAILED, INGEST_SAF_UNKNOWN };
+enum {
+	INGEST_SAF_NONE = 0,
+	INGEST_SAF_BEGIN,
+	INGEST_SAF_ONGOING,
+	INGEST_SAF_SUCCEEDED,
+	INGEST_SAF_LIMITED,
+	INGEST_SAF_FAILED,
+	INGEST_SAF_UNKNOWN
+};
 /* Classify one line: INGEST_SAF_NONE when it is no {"cond":...} object,
  * else the condition (INGEST_SAF_UNKNOWN for a name we do not know); its
  * "msg" goes into msg (truncated to msgcap). */
@@ -165,14 +171,14 @@ struct ingest_pull_opts {
 };
 
 struct ingest_pull_result {
-	long http_status;         /* 0 when no response */
-	int curl_code;            /* CURLcode of the transfer */
-	double retry_after;       /* seconds from Retry-After, -1 when absent */
-	int saf_cond;             /* INGEST_SAF_* of the last condition line */
-	char msg[512];            /* what went wrong (or the SAF limited msg) */
+	long http_status;   /* 0 when no response */
+	int curl_code;      /* CURLcode of the transfer */
+	double retry_after; /* seconds from Retry-After, -1 when absent */
+	int saf_cond;       /* INGEST_SAF_* of the last condition line */
+	char msg[512];      /* what went wrong (or the SAF limited msg) */
 	uint64_t body_bytes;
-	int64_t since;            /* checkpoint used for this pull, -1 none */
-	int64_t checkpoint;       /* checkpoint after this pull, -1 none */
+	int64_t since;      /* checkpoint used for this pull, -1 none */
+	int64_t checkpoint; /* checkpoint after this pull, -1 none */
 	struct ingest_summary sum;
 };
 
@@ -182,7 +188,7 @@ struct ingest_pull_result {
  * commit the checkpoint with the last batch.  A failed pull writes
  * nothing.  Returns 0, a store error, or an INGEST_E* code with r->msg. */
 int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct ingest_opts *o,
-		struct ingest_pull_result *r);
+                struct ingest_pull_result *r);
 /* True when a failed pull is worth retrying (5xx, 429, 408, transfer
  * errors but certificate verification and bad URLs, truncated streams). */
 bool ingest_pull_retryable(int err, const struct ingest_pull_result *r);
@@ -196,14 +202,14 @@ struct ingest_probe_result {
 	uint8_t ip[16];
 	char ip_text[STORE_ADDR_BUF];
 	uint16_t port;
-	char sni[STORE_NAME_BUF];      /* "" when none was sent */
+	char sni[STORE_NAME_BUF]; /* "" when none was sent */
 	char tls_version[32];
 	char cipher[96];
 	struct store_cert_meta leaf;   /* leaf.der malloc'd */
 	struct store_cert_meta *chain; /* certificates after the leaf, malloc'd */
 	size_t nchain;
-	int64_t time;                  /* when the handshake finished */
-	char error[512];               /* "" on success */
+	int64_t time;    /* when the handshake finished */
+	char error[512]; /* "" on success */
 };
 /* Connect to ip:port (sockaddr from getaddrinfo), send sni when not NULL
  * or empty, accept any certificate and fill r.  timeout_ms bounds the
@@ -211,7 +217,7 @@ struct ingest_probe_result {
  * Free r with ingest_probe_result_free().  Thread-safe; the process
  * should ignore SIGPIPE (a peer may close mid-handshake). */
 int ingest_probe(const void *sa, size_t salen, const char *sni, int timeout_ms,
-		 struct ingest_probe_result *r);
+                 struct ingest_probe_result *r);
 void ingest_probe_result_free(struct ingest_probe_result *r);
 
 /* ---- X.509 (ingest/x509.c) ----------------------------------------- */

@@ -12,19 +12,19 @@
 
 #include <jansson.h>
 
-#include "ingest.h"
+#include "ingest/ingest.h"
 
 enum { INGEST_OK = 0, INGEST_SKIP = 1, INGEST_HEADER = 2, INGEST_REJECT = -1 };
 
 struct ingest_ctx {
 	const struct ingest_opts *opts;
-	const char *input;   /* name for reports */
-	uint64_t line;       /* current line number */
-	void *state;         /* per-input state of the format, or NULL */
-	void *run_state;     /* per-stream state of the format (joins) */
+	const char *input; /* name for reports */
+	uint64_t line;     /* current line number */
+	void *state;       /* per-input state of the format, or NULL */
+	void *run_state;   /* per-stream state of the format (joins) */
 	char reason[256];
 	struct ingest_stream *st;
-	struct parser *p;    /* the thread parsing this context */
+	struct parser *p; /* the thread parsing this context */
 };
 
 struct ingest_format {
@@ -50,14 +50,13 @@ struct store_obs *ingest_obs_new(struct ingest_ctx *c);
 /* Certificate metadata owned by the batch (freed after the write). */
 struct store_cert_meta *ingest_meta_new(struct ingest_ctx *c);
 /* Record why the current line is rejected; returns INGEST_REJECT. */
-int ingest_reject(struct ingest_ctx *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int ingest_reject(struct ingest_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Run fn as one "line" of the current input numbered lineno: slots it
  * claims are released when it returns INGEST_REJECT, and it is counted
  * as accepted, skipped or rejected like a line.  For whole-file formats. */
 int ingest_stream_unit(ingest_stream_t *st, uint64_t lineno, const char *text,
-		       int (*fn)(struct ingest_ctx *c, void *arg), void *arg);
+                       int (*fn)(struct ingest_ctx *c, void *arg), void *arg);
 
 /* Free the formats' per-run states (the Zeek file-id join): what comes
  * next is a new run.  Call between inputs only. */
@@ -86,12 +85,12 @@ void ingest_note_rdata_skipped(struct ingest_ctx *c, uint64_t n);
 /* Fill a DNS observation: name, type and rdata normalised; returns 0
  * or a store error code with c->reason filled. */
 int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrname,
-		    size_t rrname_len, uint16_t rrtype, const char *rdata, size_t rdata_len);
+                    size_t rrname_len, uint16_t rrtype, const char *rdata, size_t rdata_len);
 /* One observation per rdata value (a string or an array of strings) of a
  * COF/SAF-style object, with its "bailiwick" checked; sensor NULL or ""
  * keeps the stream's default.  Returns INGEST_OK or INGEST_REJECT. */
 int ingest_dns_records(struct ingest_ctx *c, json_t *obj, json_t *rrname, uint16_t type,
-		       json_t *rdata, int64_t tf, int64_t tl, uint64_t count, const char *sensor);
+                       json_t *rdata, int64_t tf, int64_t tl, uint64_t count, const char *sensor);
 /* Fill the certificate part of an observation from a JSON object with
  * cert_sha1 / cert_sha256 / cert_pem / cert_der_b64. */
 int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj);

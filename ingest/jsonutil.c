@@ -8,7 +8,7 @@
 
 #include <pthread.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 /* jansson allocates a handful of blocks for every parsed line.  Once a
  * process has a second thread (the writer) glibc's malloc takes its arena
@@ -127,13 +127,13 @@ int ingest_epoch_parse(const char *s, size_t n, int64_t *out)
 }
 
 int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrname,
-		    size_t rrname_len, uint16_t rrtype, const char *rdata, size_t rdata_len)
+                    size_t rrname_len, uint16_t rrtype, const char *rdata, size_t rdata_len)
 {
 	o->kind = STORE_OBS_DNS;
 	int err = store_name_norm(rrname, rrname_len, o->dns.rrname, false);
 	if (err != 0) {
 		ingest_reject(c, "rrname %.*s: %s", (int)(rrname_len > 80 ? 80 : rrname_len),
-			      rrname, store_strerror(err));
+		              rrname, store_strerror(err));
 		return err;
 	}
 	o->dns.rrtype = rrtype;
@@ -143,13 +143,15 @@ int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrnam
 			rdata++;
 			rdata_len--;
 		}
-		while (rdata_len > 0 && (rdata[rdata_len - 1] == ' ' || rdata[rdata_len - 1] == '\t'))
+		while (rdata_len > 0 &&
+		       (rdata[rdata_len - 1] == ' ' || rdata[rdata_len - 1] == '\t'))
 			rdata_len--;
 		if (store_addr_parse(rdata, rdata_len, o->dns.addr) != 0 ||
 		    (rrtype == STORE_RR_A) != store_addr_is_v4(o->dns.addr)) {
 			ingest_reject(c, "rdata %.*s is not valid %s rdata: %s",
-				      (int)(rdata_len > 80 ? 80 : rdata_len), rdata,
-				      rrtype == STORE_RR_A ? "A" : "AAAA", store_strerror(STORE_EBADADDR));
+			              (int)(rdata_len > 80 ? 80 : rdata_len), rdata,
+			              rrtype == STORE_RR_A ? "A" : "AAAA",
+			              store_strerror(STORE_EBADADDR));
 			return STORE_EBADADDR;
 		}
 		o->dns.rdata[0] = '\0';
@@ -164,8 +166,8 @@ int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrnam
 	if (err != 0) {
 		char tb[16];
 		ingest_reject(c, "rdata %.*s is not valid %s rdata: %s",
-			      (int)(rdata_len > 80 ? 80 : rdata_len), rdata,
-			      store_rrtype_name(rrtype, tb), store_strerror(err));
+		              (int)(rdata_len > 80 ? 80 : rdata_len), rdata,
+		              store_rrtype_name(rrtype, tb), store_strerror(err));
 		return err;
 	}
 	/* the rr key holds name + type + rdata within LMDB's 511 bytes */
@@ -174,16 +176,18 @@ int ingest_dns_fill(struct ingest_ctx *c, struct store_obs *o, const char *rrnam
 		room = STORE_RDATA_MAX - 1;
 	size_t nl = strlen(norm);
 	if (nl > room) {
-		ingest_reject(c, "rdata of %zu bytes is too long to index with this name "
-				 "(max %zu)", nl, room);
+		ingest_reject(c,
+		              "rdata of %zu bytes is too long to index with this name "
+		              "(max %zu)",
+		              nl, room);
 		return STORE_ETOOLONG;
 	}
 	memcpy(o->dns.rdata, norm, nl + 1); /* fits: checked above */
 	return 0;
 }
 
-static int hash_field(struct ingest_ctx *c, json_t *obj, const char *key, size_t want,
-		      uint8_t *out, bool *has)
+static int hash_field(struct ingest_ctx *c, json_t *obj, const char *key, size_t want, uint8_t *out,
+                      bool *has)
 {
 	json_t *v = json_object_get(obj, key);
 	if (v == NULL || json_is_null(v))
@@ -261,7 +265,7 @@ int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj)
 		if (pem != NULL) {
 			size_t used;
 			err = ingest_x509_pem(json_string_value(pem), json_string_length(pem), m,
-					      &used);
+			                      &used);
 		} else {
 			size_t cap = json_string_length(der);
 			uint8_t *buf = malloc(cap + 1);
@@ -273,7 +277,7 @@ int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj)
 		}
 		if (err != 0)
 			return ingest_reject(c, "%s: %s", pem ? "cert_pem" : "cert_der_b64",
-					     store_strerror(err));
+			                     store_strerror(err));
 		if (has1 && memcmp(sha1, m->sha1, 20) != 0)
 			return ingest_reject(c, "cert_sha1 does not match the certificate");
 		if (has256 && memcmp(sha256, m->sha256, 32) != 0)
@@ -282,7 +286,7 @@ int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj)
 	} else {
 		if (!has1 && !has256)
 			return ingest_reject(c, "no certificate: need cert_sha1, cert_sha256, "
-						"cert_pem or cert_der_b64");
+			                        "cert_pem or cert_der_b64");
 		m->has_sha1 = has1;
 		m->has_sha256 = has256;
 		if (has1)
@@ -294,7 +298,7 @@ int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj)
 }
 
 int ingest_dns_records(struct ingest_ctx *c, json_t *obj, json_t *rrname, uint16_t type,
-		       json_t *rdata, int64_t tf, int64_t tl, uint64_t count, const char *sensor)
+                       json_t *rdata, int64_t tf, int64_t tl, uint64_t count, const char *sensor)
 {
 	char bail[STORE_NAME_BUF] = "";
 	json_t *b = json_object_get(obj, "bailiwick");
@@ -302,8 +306,8 @@ int ingest_dns_records(struct ingest_ctx *c, json_t *obj, json_t *rrname, uint16
 		/* the root zone "." is a valid bailiwick */
 		bool root = json_is_string(b) && strcmp(json_string_value(b), ".") == 0;
 		if (!root && (!json_is_string(b) ||
-			      store_name_norm(json_string_value(b), json_string_length(b), bail,
-					      false) != 0))
+		              store_name_norm(json_string_value(b), json_string_length(b), bail,
+		                              false) != 0))
 			return ingest_reject(c, "bailiwick is not a valid domain name");
 	}
 	size_t n = json_is_array(rdata) ? json_array_size(rdata) : 1;
@@ -317,7 +321,7 @@ int ingest_dns_records(struct ingest_ctx *c, json_t *obj, json_t *rrname, uint16
 		if (o == NULL)
 			return ingest_reject(c, "too many rdata values in one line");
 		if (ingest_dns_fill(c, o, json_string_value(rrname), json_string_length(rrname),
-				    type, json_string_value(rd), json_string_length(rd)) != 0)
+		                    type, json_string_value(rd), json_string_length(rd)) != 0)
 			return INGEST_REJECT;
 		o->time_first = tf;
 		o->time_last = tl;

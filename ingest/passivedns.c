@@ -7,12 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 #define PDNS_MAX_FIELDS 32
 
-enum pf { PF_TIME, PF_YMD, PF_CLIENT, PF_SERVER, PF_CLASS, PF_QUERY, PF_TYPE, PF_ANSWER,
-	  PF_TTL, PF_COUNT, PF_SENSOR, PF_OTHER };
+enum pf {
+	PF_TIME,
+	PF_YMD,
+	PF_CLIENT,
+	PF_SERVER,
+	PF_CLASS,
+	PF_QUERY,
+	PF_TYPE,
+	PF_ANSWER,
+	PF_TTL,
+	PF_COUNT,
+	PF_SENSOR,
+	PF_OTHER
+};
 
 struct pdns_state {
 	char delim[16];
@@ -29,20 +41,51 @@ static int pdns_columns(const char *fields, enum pf *col, int *ncols)
 	for (const char *f = fields; *f; f++) {
 		enum pf k;
 		switch (*f) {
-		case 'S': k = PF_TIME; if (f[1] == 'M') f++; break;
-		case 'M': k = PF_TIME; break;
-		case 'H': k = PF_YMD; break;
-		case 'c': k = PF_CLIENT; break;
-		case 's': k = PF_SERVER; break;
-		case 'C': k = PF_CLASS; break;
-		case 'Q': k = PF_QUERY; break;
-		case 'T': k = PF_TYPE; break;
-		case 'A': k = PF_ANSWER; break;
-		case 't': k = PF_TTL; break;
-		case 'n': k = PF_COUNT; break;
-		case 'h': k = PF_SENSOR; break;
-		case 'p': case 'L': case 'l': k = PF_OTHER; break;
-		default: return -1;
+		case 'S':
+			k = PF_TIME;
+			if (f[1] == 'M')
+				f++;
+			break;
+		case 'M':
+			k = PF_TIME;
+			break;
+		case 'H':
+			k = PF_YMD;
+			break;
+		case 'c':
+			k = PF_CLIENT;
+			break;
+		case 's':
+			k = PF_SERVER;
+			break;
+		case 'C':
+			k = PF_CLASS;
+			break;
+		case 'Q':
+			k = PF_QUERY;
+			break;
+		case 'T':
+			k = PF_TYPE;
+			break;
+		case 'A':
+			k = PF_ANSWER;
+			break;
+		case 't':
+			k = PF_TTL;
+			break;
+		case 'n':
+			k = PF_COUNT;
+			break;
+		case 'h':
+			k = PF_SENSOR;
+			break;
+		case 'p':
+		case 'L':
+		case 'l':
+			k = PF_OTHER;
+			break;
+		default:
+			return -1;
 		}
 		if (n >= PDNS_MAX_FIELDS)
 			return -1;
@@ -78,7 +121,8 @@ static struct pdns_state *pdns_state(struct ingest_ctx *c)
 	const char *d = c->opts->pdns_delimiter ? c->opts->pdns_delimiter : "||";
 	const char *f = c->opts->pdns_fields ? c->opts->pdns_fields : "SMcsCQTAtn";
 	s->dlen = strlen(d);
-	if (s->dlen == 0 || s->dlen >= sizeof(s->delim) || pdns_columns(f, s->col, &s->ncols) != 0) {
+	if (s->dlen == 0 || s->dlen >= sizeof(s->delim) ||
+	    pdns_columns(f, s->col, &s->ncols) != 0) {
 		free(s);
 		return NULL;
 	}
@@ -89,9 +133,8 @@ static struct pdns_state *pdns_state(struct ingest_ctx *c)
 
 static bool is_rcode_name(const char *a, size_t n)
 {
-	static const char *const names[] = { "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR",
-					     "NOTIMP", "YXDOMAIN", "NXRRSET", "NOTAUTH",
-					     "NOTZONE" };
+	static const char *const names[] = {"NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP",
+	                                    "YXDOMAIN", "NXRRSET",  "NOTAUTH", "NOTZONE"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strlen(names[i]) == n && memcmp(names[i], a, n) == 0)
 			return true;
@@ -116,7 +159,7 @@ static int pdns_record(struct ingest_ctx *c, const struct pdns_rec *r)
 	uint16_t t;
 	if (store_rrtype_parse(r->type, r->typel, &t) != 0)
 		return ingest_reject(c, "type %.*s is not a known RR type",
-				     (int)(r->typel > 40 ? 40 : r->typel), r->type);
+		                     (int)(r->typel > 40 ? 40 : r->typel), r->type);
 	struct store_obs *o = ingest_obs_new(c);
 	if (o == NULL)
 		return ingest_reject(c, "out of memory");
@@ -158,7 +201,7 @@ static int ymd_time(const char *s, size_t n, int64_t *out)
 
 static int pdns_text(struct ingest_ctx *c, struct pdns_state *s, char *line, size_t len)
 {
-	struct pdns_rec r = { .count = 1 };
+	struct pdns_rec r = {.count = 1};
 	const char *p = line;
 	const char *end = line + len;
 	int i = 0;
@@ -171,14 +214,16 @@ static int pdns_text(struct ingest_ctx *c, struct pdns_state *s, char *line, siz
 			switch (s->col[i]) {
 			case PF_TIME:
 				if (ingest_epoch_parse(p, fl, &r.ts) != 0)
-					return ingest_reject(c, "timestamp '%.*s' is not epoch "
-								"seconds", (int)(fl > 40 ? 40 : fl), p);
+					return ingest_reject(c,
+					                     "timestamp '%.*s' is not epoch "
+					                     "seconds",
+					                     (int)(fl > 40 ? 40 : fl), p);
 				have_time = true;
 				break;
 			case PF_YMD:
 				if (!have_time && ymd_time(p, fl, &r.ts) != 0)
 					return ingest_reject(c, "timestamp '%.*s' is not a date",
-							     (int)(fl > 40 ? 40 : fl), p);
+					                     (int)(fl > 40 ? 40 : fl), p);
 				have_time = true;
 				break;
 			case PF_CLIENT:
@@ -186,21 +231,38 @@ static int pdns_text(struct ingest_ctx *c, struct pdns_state *s, char *line, siz
 				uint8_t a[16];
 				if (store_addr_parse(p, fl, a) != 0)
 					return ingest_reject(c, "%s %.*s is not an IP address",
-							     s->col[i] == PF_CLIENT ? "client" : "server",
-							     (int)(fl > 60 ? 60 : fl), p);
+					                     s->col[i] == PF_CLIENT ? "client"
+					                                            : "server",
+					                     (int)(fl > 60 ? 60 : fl), p);
 				break;
 			}
-			case PF_CLASS: r.cls = p; r.clsl = fl; break;
-			case PF_QUERY: r.query = p; r.queryl = fl; break;
-			case PF_TYPE: r.type = p; r.typel = fl; break;
-			case PF_ANSWER: r.answer = p; r.answerl = fl; break;
+			case PF_CLASS:
+				r.cls = p;
+				r.clsl = fl;
+				break;
+			case PF_QUERY:
+				r.query = p;
+				r.queryl = fl;
+				break;
+			case PF_TYPE:
+				r.type = p;
+				r.typel = fl;
+				break;
+			case PF_ANSWER:
+				r.answer = p;
+				r.answerl = fl;
+				break;
 			case PF_COUNT:
 				if (parse_u64(p, fl, &r.count) != 0)
 					return ingest_reject(c, "count '%.*s' is not a number",
-							     (int)(fl > 40 ? 40 : fl), p);
+					                     (int)(fl > 40 ? 40 : fl), p);
 				break;
-			case PF_SENSOR: r.sensor = p; r.sensorl = fl; break;
-			default: break;
+			case PF_SENSOR:
+				r.sensor = p;
+				r.sensorl = fl;
+				break;
+			default:
+				break;
 			}
 		}
 		if (d == NULL)
@@ -208,8 +270,10 @@ static int pdns_text(struct ingest_ctx *c, struct pdns_state *s, char *line, siz
 		p = d + s->dlen;
 	}
 	if (i + 1 != s->ncols)
-		return ingest_reject(c, "%d fields where the field string declares %d "
-					"(--passivedns-fields/--passivedns-delimiter)", i + 1, s->ncols);
+		return ingest_reject(c,
+		                     "%d fields where the field string declares %d "
+		                     "(--passivedns-fields/--passivedns-delimiter)",
+		                     i + 1, s->ncols);
 	if (!have_time)
 		return ingest_reject(c, "no timestamp field");
 	return pdns_record(c, &r);
@@ -231,7 +295,7 @@ static int pdns_json(struct ingest_ctx *c, char *line, size_t len)
 	if (obj == NULL)
 		return ingest_reject(c, "not JSON: %s (column %d)", jerr.text, jerr.column);
 	int rc = INGEST_REJECT;
-	struct pdns_rec r = { .count = 1 };
+	struct pdns_rec r = {.count = 1};
 	if (!json_is_object(obj)) {
 		ingest_reject(c, "not a JSON object");
 		goto out;
@@ -256,14 +320,14 @@ static int pdns_json(struct ingest_ctx *c, char *line, size_t len)
 		}
 		r.count = (uint64_t)json_integer_value(cnt);
 	}
-	static const char *const addr_keys[] = { "client", "server" };
+	static const char *const addr_keys[] = {"client", "server"};
 	for (int i = 0; i < 2; i++) {
 		size_t il = 0;
 		uint8_t a[16];
 		const char *ip = jget(obj, addr_keys[i], &il);
 		if (ip != NULL && store_addr_parse(ip, il, a) != 0) {
 			ingest_reject(c, "%s %.*s is not an IP address", addr_keys[i],
-				      (int)(il > 60 ? 60 : il), ip);
+			              (int)(il > 60 ? 60 : il), ip);
 			goto out;
 		}
 	}
@@ -302,8 +366,8 @@ static int pdns_detect(const char *line, size_t len)
 }
 
 const struct ingest_format ingest_fmt_passivedns = {
-	.name = "passivedns",
-	.detect = pdns_detect,
-	.line = pdns_line,
-	.state_free = free,
+    .name = "passivedns",
+    .detect = pdns_detect,
+    .line = pdns_line,
+    .state_free = free,
 };

@@ -3,13 +3,13 @@
  * accepting any certificate (this observes what a server presents; it
  * does not trust it) and describe the certificates it sent.
  */
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ingest.h"
+#include "ingest/ingest.h"
 
 #define PROBE_CHAIN_MAX 16
 
@@ -44,7 +44,7 @@ static int wait_fd(int fd, short ev, int64_t deadline)
 	int64_t left = deadline - mono_ms();
 	if (left <= 0)
 		return 0;
-	struct pollfd p = { .fd = fd, .events = ev };
+	struct pollfd p = {.fd = fd, .events = ev};
 	int r;
 	do {
 		r = poll(&p, 1, (int)left);
@@ -53,7 +53,7 @@ static int wait_fd(int fd, short ev, int64_t deadline)
 }
 
 static int tcp_connect(const struct sockaddr *sa, socklen_t salen, int timeout_ms,
-		       struct ingest_probe_result *r)
+                       struct ingest_probe_result *r)
 {
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -106,8 +106,8 @@ static int handshake(SSL *ssl, int fd, int timeout_ms, struct ingest_probe_resul
 			int w = wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
 			if (w <= 0) {
 				snprintf(r->error, sizeof(r->error),
-					 "no TLS handshake answer within %d ms (not a TLS port?)",
-					 timeout_ms);
+				         "no TLS handshake answer within %d ms (not a TLS port?)",
+				         timeout_ms);
 				ERR_clear_error();
 				return -1;
 			}
@@ -115,8 +115,8 @@ static int handshake(SSL *ssl, int fd, int timeout_ms, struct ingest_probe_resul
 		}
 		if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
 			snprintf(r->error, sizeof(r->error),
-				 "connection closed during the TLS handshake%s%s (not a TLS port?)",
-				 errno ? ": " : "", errno ? strerror(errno) : "");
+			         "connection closed during the TLS handshake%s%s (not a TLS port?)",
+			         errno ? ": " : "", errno ? strerror(errno) : "");
 			return -1;
 		}
 		char why[200];
@@ -125,8 +125,9 @@ static int handshake(SSL *ssl, int fd, int timeout_ms, struct ingest_probe_resul
 		if (strstr(why, "wrong version number") || strstr(why, "packet length too long") ||
 		    strstr(why, "unknown protocol") || strstr(why, "record layer failure"))
 			snprintf(r->error, sizeof(r->error),
-				 "no TLS on this port: the server answered with something that is "
-				 "not TLS (%s)", why);
+			         "no TLS on this port: the server answered with something that is "
+			         "not TLS (%s)",
+			         why);
 		else
 			snprintf(r->error, sizeof(r->error), "%s", why);
 		return -1;
@@ -134,7 +135,7 @@ static int handshake(SSL *ssl, int fd, int timeout_ms, struct ingest_probe_resul
 }
 
 int ingest_probe(const void *sa, size_t salen, const char *sni, int timeout_ms,
-		 struct ingest_probe_result *r)
+                 struct ingest_probe_result *r)
 {
 	const struct sockaddr *s = sa;
 	memset(r, 0, sizeof(*r));

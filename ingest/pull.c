@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 #define PULL_CHUNK (256 * 1024)
 #define PULL_HEAD 4096  /* first bytes kept for format detection */
@@ -45,13 +45,20 @@ struct xfer {
 const char *ingest_strerror(int err)
 {
 	switch (err) {
-	case INGEST_EHTTP: return "the server answered with an error status";
-	case INGEST_ETRANSFER: return "transfer failed";
-	case INGEST_ETOOBIG: return "response larger than --max-bytes";
-	case INGEST_ETRUNCATED: return "stream truncated";
-	case INGEST_ESAFFAILED: return "the server reported the query failed";
-	case INGEST_ESTOPPED: return "interrupted";
-	default: return store_strerror(err);
+	case INGEST_EHTTP:
+		return "the server answered with an error status";
+	case INGEST_ETRANSFER:
+		return "transfer failed";
+	case INGEST_ETOOBIG:
+		return "response larger than --max-bytes";
+	case INGEST_ETRUNCATED:
+		return "stream truncated";
+	case INGEST_ESAFFAILED:
+		return "the server reported the query failed";
+	case INGEST_ESTOPPED:
+		return "interrupted";
+	default:
+		return store_strerror(err);
 	}
 }
 
@@ -224,7 +231,7 @@ static void display_url(CURLU *u, char *out, size_t cap)
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
 	curl_url_get(u, CURLUPART_PATH, &path, 0);
 	snprintf(out, cap, "%s://%s%s%s%s", scheme ? scheme : "?", host ? host : "?",
-		 port ? ":" : "", port ? port : "", path ? path : "");
+	         port ? ":" : "", port ? port : "", path ? path : "");
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
@@ -232,7 +239,7 @@ static void display_url(CURLU *u, char *out, size_t cap)
 }
 
 static void msg_set(struct ingest_pull_result *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void msg_set(struct ingest_pull_result *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -257,8 +264,8 @@ static void body_excerpt(char *b)
 }
 
 static int parse_spool(store_t *s, FILE *spool, const char *name, const char *format,
-		       const struct ingest_pull_opts *po, const struct ingest_opts *o,
-		       struct ingest_pull_result *r)
+                       const struct ingest_pull_opts *po, const struct ingest_opts *o,
+                       struct ingest_pull_result *r)
 {
 	ingest_stream_t *st;
 	int err = ingest_stream_new(&st, s, o);
@@ -285,14 +292,14 @@ static int parse_spool(store_t *s, FILE *spool, const char *name, const char *fo
 	if (err == 0)
 		err = ingest_stream_end(st);
 	int64_t newest = ingest_stream_newest(st);
-	struct store_meta_put meta = { 0 };
+	struct store_meta_put meta = {0};
 	char key[512], val[32];
 	size_t nmeta = 0;
 	r->checkpoint = r->since;
 	if (err == 0 && po->checkpoint != NULL && newest > r->since) {
 		int kl = snprintf(key, sizeof(key), "K%s", po->checkpoint);
 		int vl = snprintf(val, sizeof(val), "%" PRId64, newest);
-		meta = (struct store_meta_put){ key, (size_t)kl, val, (size_t)vl };
+		meta = (struct store_meta_put){key, (size_t)kl, val, (size_t)vl};
 		nmeta = 1;
 	}
 	if (err == 0)
@@ -307,7 +314,7 @@ static int parse_spool(store_t *s, FILE *spool, const char *name, const char *fo
 }
 
 int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct ingest_opts *o,
-		struct ingest_pull_result *r)
+                struct ingest_pull_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->retry_after = -1;
@@ -320,14 +327,14 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 		err = ingest_pull_checkpoint_get(s, po->checkpoint, &r->since);
 		if (err != 0) {
 			msg_set(r, "cannot read checkpoint %s: %s", po->checkpoint,
-				store_strerror(err));
+			        store_strerror(err));
 			return err;
 		}
 	}
 	const char *fmt = po->format ? po->format : o->format;
 	if (fmt != NULL && strcmp(fmt, "auto") != 0 && ingest_format_find(fmt) == NULL) {
 		msg_set(r, "format %s is not available in this build (known: %s)", fmt,
-			ingest_format_list());
+		        ingest_format_list());
 		return -EINVAL;
 	}
 	CURLU *u = curl_url();
@@ -341,13 +348,13 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 	if (r->since >= 0) {
 		char q[256];
 		snprintf(q, sizeof(q), "%s=%" PRId64,
-			 po->since_param ? po->since_param : "time_last_after", r->since);
+		         po->since_param ? po->since_param : "time_last_after", r->since);
 		curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE);
 	}
 	char name[1024];
 	display_url(u, name, sizeof(name));
 
-	struct xfer x = { 0 };
+	struct xfer x = {0};
 	x.max = po->max_bytes;
 	x.retry_after = -1;
 	x.stop = po->stop;
@@ -391,7 +398,8 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 		curl_easy_setopt(c, CURLOPT_CAINFO, po->cacert);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, po->insecure ? 0L : 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, po->insecure ? 0L : 2L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, po->connect_timeout > 0 ? po->connect_timeout : 30L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+	                 po->connect_timeout > 0 ? po->connect_timeout : 30L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, po->timeout);
 	/* a stalled stream fails after five minutes without a byte */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -414,7 +422,7 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 	if (x.toobig || cr == CURLE_FILESIZE_EXCEEDED) {
 		err = INGEST_ETOOBIG;
 		msg_set(r, "%s: response larger than --max-bytes %" PRIu64 "; nothing recorded",
-			name, po->max_bytes);
+		        name, po->max_bytes);
 		goto free_curl;
 	}
 	if (x.write_failed) {
@@ -436,7 +444,7 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 		else if (r->http_status >= 300 && r->http_status < 400)
 			hint = " (redirects are not followed: pull the new URL)";
 		msg_set(r, "%s: HTTP %ld%s%s%s; nothing recorded", name, r->http_status, hint,
-			x.errbody[0] ? ": " : "", x.errbody);
+		        x.errbody[0] ? ": " : "", x.errbody);
 		goto free_curl;
 	}
 	if (cr != CURLE_OK) {
@@ -445,7 +453,7 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 		if (x.bytes > 0)
 			snprintf(got, sizeof(got), " after %" PRIu64 " bytes", x.bytes);
 		msg_set(r, "%s: %s%s; nothing recorded", name,
-			errbuf[0] ? errbuf : curl_easy_strerror(cr), got);
+		        errbuf[0] ? errbuf : curl_easy_strerror(cr), got);
 		goto free_curl;
 	}
 	if (fflush(x.spool) != 0) {
@@ -478,19 +486,20 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 		if (r->saf_cond == INGEST_SAF_FAILED) {
 			err = INGEST_ESAFFAILED;
 			msg_set(r, "%s: the server reported the query failed: %s; nothing recorded",
-				name, smsg[0] ? smsg : "(no message)");
+			        name, smsg[0] ? smsg : "(no message)");
 			goto free_curl;
 		}
 		if (r->saf_cond != INGEST_SAF_SUCCEEDED && r->saf_cond != INGEST_SAF_LIMITED) {
 			err = INGEST_ETRUNCATED;
-			msg_set(r, "%s: SAF stream truncated (%" PRIu64 " bytes, no final "
-				   "\"succeeded\" or \"limited\" condition); nothing recorded",
-				name, x.bytes);
+			msg_set(r,
+			        "%s: SAF stream truncated (%" PRIu64 " bytes, no final "
+			        "\"succeeded\" or \"limited\" condition); nothing recorded",
+			        name, x.bytes);
 			goto free_curl;
 		}
 		if (r->saf_cond == INGEST_SAF_LIMITED)
 			msg_set(r, "%s: the server limited the results: %s", name,
-				smsg[0] ? smsg : "(no message)");
+			        smsg[0] ? smsg : "(no message)");
 	}
 	err = parse_spool(s, x.spool, name, saf ? "saf" : format, po, o, r);
 	if (err != 0 && r->msg[0] == '\0') {
@@ -499,10 +508,11 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 		/* batches before the failed one are durable without the checkpoint */
 		if (r->sum.records > 0)
 			snprintf(partial, sizeof(partial),
-				 " (%" PRIu64 " records were committed before it without the "
-				 "checkpoint: pulling again adds them again)", r->sum.records);
+			         " (%" PRIu64 " records were committed before it without the "
+			         "checkpoint: pulling again adds them again)",
+			         r->sum.records);
 		msg_set(r, "%s: database error: %s%s%s%s", name, store_strerror(err),
-			*d ? ": " : "", d, partial);
+		        *d ? ": " : "", d, partial);
 	}
 free_curl:
 	curl_slist_free_all(hl);

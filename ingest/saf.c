@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 struct saf_state {
 	int cond; /* last condition seen (INGEST_SAF_*) */
@@ -37,9 +37,9 @@ int ingest_saf_cond(const char *line, size_t len, char *msg, size_t msgcap)
 			const char *name;
 			int cond;
 		} conds[] = {
-			{ "begin", INGEST_SAF_BEGIN },         { "ongoing", INGEST_SAF_ONGOING },
-			{ "succeeded", INGEST_SAF_SUCCEEDED }, { "limited", INGEST_SAF_LIMITED },
-			{ "failed", INGEST_SAF_FAILED },
+		    {"begin", INGEST_SAF_BEGIN},         {"ongoing", INGEST_SAF_ONGOING},
+		    {"succeeded", INGEST_SAF_SUCCEEDED}, {"limited", INGEST_SAF_LIMITED},
+		    {"failed", INGEST_SAF_FAILED},
 		};
 		r = INGEST_SAF_UNKNOWN;
 		for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++)
@@ -64,7 +64,7 @@ static int saf_times(struct ingest_ctx *c, json_t *obj, int64_t *tf, int64_t *tl
 	}
 	if (f == NULL && l == NULL)
 		return ingest_reject(c, "obj has neither time_first/time_last nor "
-					"zone_time_first/zone_time_last");
+		                        "zone_time_first/zone_time_last");
 	if (f != NULL && ingest_json_time(f, tf) != 0)
 		return ingest_reject(c, "time_first is not a valid time");
 	if (l != NULL && ingest_json_time(l, tl) != 0)
@@ -91,7 +91,8 @@ static int saf_obj(struct ingest_ctx *c, json_t *obj)
 		return ingest_reject(c, "obj has no rdata");
 	uint16_t type;
 	if (store_rrtype_parse(json_string_value(rrtype), json_string_length(rrtype), &type) != 0)
-		return ingest_reject(c, "rrtype %.32s is not a known type", json_string_value(rrtype));
+		return ingest_reject(c, "rrtype %.32s is not a known type",
+		                     json_string_value(rrtype));
 	int64_t tf, tl;
 	if (saf_times(c, obj, &tf, &tl) != 0)
 		return INGEST_REJECT;
@@ -156,8 +157,8 @@ static int saf_detect(const char *line, size_t len)
 }
 
 const struct ingest_format ingest_fmt_saf = {
-	.name = "saf",
-	.detect = saf_detect,
-	.line = saf_line,
-	.state_free = saf_state_free,
+    .name = "saf",
+    .detect = saf_detect,
+    .line = saf_line,
+    .state_free = saf_state_free,
 };

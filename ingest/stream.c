@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 #define LINE_SLACK 1024 /* observations one line may produce */
 
@@ -33,7 +33,7 @@
 #define HELPER_NICE 10
 #define CHUNK_BYTES (512 * 1024)
 #define CHUNK_LINES 4096
-#define GROUP_MAX 64          /* chunks merged in one transaction, at most */
+#define GROUP_MAX 64 /* chunks merged in one transaction, at most */
 #define NCHUNKS (2 * GROUP_MAX + 2 * MAX_PARSERS + 2)
 #define NTEXT (2 * MAX_PARSERS + 2) /* line buffers: filling, queued, parsing */
 
@@ -133,7 +133,7 @@ struct ingest_stream {
 	} runs[16];
 	struct parser main; /* the reading thread */
 	struct parser helpers[MAX_PARSERS];
-	unsigned nhelpers;  /* helper threads wanted (0: parse in place) */
+	unsigned nhelpers; /* helper threads wanted (0: parse in place) */
 	bool helpers_started;
 	bool helpers_stop;
 	struct chunk chunks[NCHUNKS];
@@ -243,7 +243,7 @@ static void *writer_main(void *arg)
 		if (fatal == 0)
 			list[n++] = wb->sb;
 		pthread_mutex_unlock(&st->mu);
-		struct store_write_stats ws = { 0 };
+		struct store_write_stats ws = {0};
 		int err = 0;
 		size_t budget = st->budget;
 		if (fatal == 0 && !st->opts.dry_run) {
@@ -458,8 +458,8 @@ static void json_escape_to(FILE *f, const char *s, size_t n)
 
 /* Report a rejected line: stderr (the first few), the rejects file, the
  * callback.  Only the reading thread reports. */
-static void report(struct ingest_stream *st, uint64_t line, const char *reason,
-		   const char *text, size_t len)
+static void report(struct ingest_stream *st, uint64_t line, const char *reason, const char *text,
+                   size_t len)
 {
 	st->sum.rejected++;
 	if (!st->opts.quiet && st->sum.rejected <= st->opts.stderr_rejects) {
@@ -467,10 +467,11 @@ static void report(struct ingest_stream *st, uint64_t line, const char *reason,
 			fputs("\r\033[K", stderr);
 		}
 		fprintf(stderr, "%s:%llu: rejected: %s\n", st->name, (unsigned long long)line,
-			reason);
+		        reason);
 		if (st->sum.rejected == st->opts.stderr_rejects)
 			fprintf(stderr, "(further rejects not shown here%s)\n",
-				st->opts.rejects ? "; all are in the rejects file" : "; use --rejects FILE");
+			        st->opts.rejects ? "; all are in the rejects file"
+			                         : "; use --rejects FILE");
 	}
 	if (st->opts.rejects != NULL) {
 		FILE *f = st->opts.rejects;
@@ -488,7 +489,7 @@ static void report(struct ingest_stream *st, uint64_t line, const char *reason,
 
 /* A helper keeps the reject in its chunk, to be reported in order. */
 static void chunk_reject(struct chunk *ch, uint64_t line, const char *reason, const char *text,
-			 size_t len)
+                         size_t len)
 {
 	if (len > 1024)
 		len = 1024;
@@ -677,7 +678,8 @@ static void parse_chunk(struct parser *p, struct chunk *ch)
 		c->line = l->lineno;
 		if (l->overlong) {
 			ch->nlines_done++;
-			ingest_reject(c, "line longer than %zu bytes (the limit)", p->st->opts.max_line);
+			ingest_reject(c, "line longer than %zu bytes (the limit)",
+			              p->st->opts.max_line);
 			chunk_reject(ch, l->lineno, c->reason, text, l->len);
 			continue;
 		}
@@ -732,7 +734,7 @@ static bool helpers_start(struct ingest_stream *st)
 	if (!st->helpers_started) {
 		for (unsigned i = 0; i < st->nhelpers; i++) {
 			if (pthread_create(&st->helpers[i].tid, NULL, helper_main,
-					   &st->helpers[i]) != 0) {
+			                   &st->helpers[i]) != 0) {
 				st->nhelpers = i; /* go on with the ones there are */
 				break;
 			}
@@ -791,7 +793,8 @@ static void retire_ready(struct ingest_stream *st, bool wait)
 		bool pending = false;
 		for (unsigned i = 0; i < NCHUNKS; i++) {
 			struct chunk *ch = &st->chunks[i];
-			if (ch->state == CH_QUEUED || ch->state == CH_PARSING || ch->state == CH_DONE) {
+			if (ch->state == CH_QUEUED || ch->state == CH_PARSING ||
+			    ch->state == CH_DONE) {
 				pending = true;
 				if (ch->seq == st->retire_seq)
 					next = ch;
@@ -916,7 +919,7 @@ static int chunk_add(struct ingest_stream *st, const char *line, size_t len, boo
 		ch->lines = nl;
 		ch->caplines = nc;
 	}
-	ch->lines[ch->nlines++] = (struct pline){ st->main.ctx.line, ch->len, len, overlong };
+	ch->lines[ch->nlines++] = (struct pline){st->main.ctx.line, ch->len, len, overlong};
 	memcpy(tx->buf + ch->len, line, len);
 	tx->buf[ch->len + len] = '\0';
 	ch->len += len + 1;
@@ -954,7 +957,7 @@ static void process_line(struct ingest_stream *st, char *line, size_t len)
 			drain(st); /* reports stay in input order */
 			st->sum.lines++;
 			ingest_reject(c, "cannot detect the format of this input from this line "
-					 "(use --format)");
+			                 "(use --format)");
 			report(st, c->line, c->reason, line, len);
 			return;
 		}
@@ -986,7 +989,7 @@ static void overlong_line(struct ingest_stream *st)
 }
 
 int ingest_stream_unit(ingest_stream_t *st, uint64_t lineno, const char *text,
-		       int (*fn)(struct ingest_ctx *c, void *arg), void *arg)
+                       int (*fn)(struct ingest_ctx *c, void *arg), void *arg)
 {
 	drain(st);
 	struct parser *p = &st->main;
@@ -1035,7 +1038,7 @@ size_t ingest_stream_pending(const ingest_stream_t *st)
 }
 
 int ingest_stream_begin(ingest_stream_t *st, const char *name, const char *format,
-			uint64_t size_hint)
+                        uint64_t size_hint)
 {
 	drain(st);
 	snprintf(st->name, sizeof(st->name), "%s", name);
@@ -1088,11 +1091,11 @@ static void progress(struct ingest_stream *st, bool final)
 		bar[30] = '\0';
 		double eta = frac > 0 ? el / frac - el : 0;
 		fprintf(stderr, "\r\033[K[%s] %3.0f%% %.1f/%.1f MB %.0f lines/s ETA %d:%02d", bar,
-			frac * 100, st->input_bytes / 1e6, st->size_hint / 1e6, rate,
-			(int)eta / 60, (int)eta % 60);
+		        frac * 100, st->input_bytes / 1e6, st->size_hint / 1e6, rate, (int)eta / 60,
+		        (int)eta % 60);
 	} else {
 		fprintf(stderr, "\r\033[K%.1f MB %llu lines %.0f lines/s", st->input_bytes / 1e6,
-			(unsigned long long)st->sum.lines, rate);
+		        (unsigned long long)st->sum.lines, rate);
 	}
 	if (final)
 		fputc('\n', stderr);

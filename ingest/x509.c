@@ -1,17 +1,17 @@
 /*
  * x509.c - certificate metadata with OpenSSL.
  */
+#include <errno.h>
 #include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest.h"
+#include "ingest/ingest.h"
 
 /* OpenSSL errors are drained here so they never leak into a later call. */
 static int ssl_err(int code)
@@ -26,7 +26,8 @@ static int64_t asn1_epoch(const ASN1_TIME *t)
 	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
 		return 0;
 	return store_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
-				     (unsigned)tm.tm_mday) * 86400 +
+	                             (unsigned)tm.tm_mday) *
+	           86400 +
 	       tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 }
 
@@ -83,7 +84,7 @@ static void fill_from_x509(X509 *x, struct store_cert_meta *m)
 		} else if (g->type == GEN_IPADD) {
 			const unsigned char *s = ASN1_STRING_get0_data(g->d.iPAddress);
 			int l = ASN1_STRING_length(g->d.iPAddress);
-			uint8_t a[16] = { 0 };
+			uint8_t a[16] = {0};
 			if (l == 4) {
 				a[10] = a[11] = 0xff;
 				memcpy(a + 12, s, 4);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zeek_internal.h"
+#include "ingest/zeek_internal.h"
 
 /* ---- the pre-4.2 join: cert_chain_fuids <-> x509 id / files fuid ---- */
 struct zpend {
@@ -86,7 +86,8 @@ static struct zjoin *join_get(struct ingest_ctx *c, const struct zspan *fuid, bo
 	}
 	size_t j = fnv(fuid->p, fuid->n) & (r->cap - 1);
 	while (r->tab[j].used) {
-		if (strlen(r->tab[j].fuid) == fuid->n && memcmp(r->tab[j].fuid, fuid->p, fuid->n) == 0)
+		if (strlen(r->tab[j].fuid) == fuid->n &&
+		    memcmp(r->tab[j].fuid, fuid->p, fuid->n) == 0)
 			return &r->tab[j];
 		j = (j + 1) & (r->cap - 1);
 	}
@@ -115,10 +116,11 @@ static void zeek_run_free(void *p)
 		}
 	}
 	if (waiting > 0)
-		fprintf(stderr, "infrapivot: %zu Zeek ssl.log sightings named certificates by "
-				"file id (cert_chain_fuids) whose hash never came (no x509.log "
-				"fingerprint or files.log sha1 for them in this run): not recorded\n",
-			waiting);
+		fprintf(stderr,
+		        "infrapivot: %zu Zeek ssl.log sightings named certificates by "
+		        "file id (cert_chain_fuids) whose hash never came (no x509.log "
+		        "fingerprint or files.log sha1 for them in this run): not recorded\n",
+		        waiting);
 	free(r->tab);
 	free(r);
 }
@@ -128,25 +130,24 @@ static int row_time(struct ingest_ctx *c, struct zrow *r, int col, int64_t *out)
 {
 	if (r->st[col] != Z_VAL)
 		return ingest_reject(c, "%s is %s", ingest_zeek_col_names[col],
-				     r->st[col] == Z_ABSENT ? "missing" : "unset");
+		                     r->st[col] == Z_ABSENT ? "missing" : "unset");
 	const struct zspan *v = &r->v[col];
 	if (ingest_epoch_parse(v->p, v->n, out) == 0)
 		return 0;
 	if (v->n > 0 && v->n < 64 && (v->p[0] == 'X' || v->p[0] == 'x') &&
 	    strspn(v->p, "Xx.") >= v->n)
 		return ingest_reject(c, "%s %.*s is masked (a test baseline), not a time",
-				     ingest_zeek_col_names[col], (int)v->n, v->p);
+		                     ingest_zeek_col_names[col], (int)v->n, v->p);
 	/* the JSON writer may use ISO 8601 (JSON::TS_ISO8601) */
 	char tmp[64];
 	if (v->n < sizeof(tmp) && v->n >= 10 && v->p[4] == '-') {
 		memcpy(tmp, v->p, v->n);
 		tmp[v->n] = '\0';
-		if (store_time_parse(tmp, 0, out) == 0 && *out >= 0 &&
-		    *out <= (int64_t)UINT32_MAX)
+		if (store_time_parse(tmp, 0, out) == 0 && *out >= 0 && *out <= (int64_t)UINT32_MAX)
 			return 0;
 	}
 	return ingest_reject(c, "%s '%.*s' is not an epoch time", ingest_zeek_col_names[col],
-			     (int)(v->n > 40 ? 40 : v->n), v->p);
+	                     (int)(v->n > 40 ? 40 : v->n), v->p);
 }
 
 static bool row_is(const struct zrow *r, int col, const char *lit)
@@ -156,7 +157,7 @@ static bool row_is(const struct zrow *r, int col, const char *lit)
 }
 
 static int dns_add(struct ingest_ctx *c, const char *owner, uint16_t type, const char *rd,
-		   size_t rdlen, int64_t ts)
+                   size_t rdlen, int64_t ts)
 {
 	struct store_obs *o = ingest_obs_new(c);
 	if (o == NULL)
@@ -178,9 +179,9 @@ static int zeek_dns(struct ingest_ctx *c, struct zrow *r)
 	char qname[STORE_NAME_BUF];
 	int err = store_name_norm(r->v[ZC_QUERY].p, r->v[ZC_QUERY].n, qname, false);
 	if (err != 0)
-		return ingest_reject(c, "query %.*s: %s", (int)(r->v[ZC_QUERY].n > 80 ? 80 :
-								r->v[ZC_QUERY].n),
-				     r->v[ZC_QUERY].p, store_strerror(err));
+		return ingest_reject(c, "query %.*s: %s",
+		                     (int)(r->v[ZC_QUERY].n > 80 ? 80 : r->v[ZC_QUERY].n),
+		                     r->v[ZC_QUERY].p, store_strerror(err));
 	if (row_is(r, ZC_REJECTED, "T") || row_is(r, ZC_REJECTED, "true"))
 		return INGEST_SKIP;
 	/* only NOERROR responses carry answers we record */
@@ -215,7 +216,7 @@ static int zeek_dns(struct ingest_ctx *c, struct zrow *r)
 		return INGEST_SKIP;
 	}
 	bool chain = !(qtype == STORE_RR_NS || qtype == STORE_RR_PTR || qtype == STORE_RR_MX ||
-		       qtype == STORE_RR_SRV || qtype == STORE_RR_SOA || qtype == STORE_RR_DNAME);
+	               qtype == STORE_RR_SRV || qtype == STORE_RR_SOA || qtype == STORE_RR_DNAME);
 	char prev[STORE_NAME_BUF];
 	memcpy(prev, qname, sizeof(prev));
 	unsigned recorded = 0, skipped = 0;
@@ -227,7 +228,7 @@ static int zeek_dns(struct ingest_ctx *c, struct zrow *r)
 				return INGEST_REJECT;
 			recorded++;
 		} else if (memchr(ans[i].p, ' ', ans[i].n) == NULL &&
-			   store_name_norm(ans[i].p, ans[i].n, host, false) == 0) {
+		           store_name_norm(ans[i].p, ans[i].n, host, false) == 0) {
 			if (chain) {
 				if (dns_add(c, prev, STORE_RR_CNAME, ans[i].p, ans[i].n, ts) != 0)
 					return INGEST_REJECT;
@@ -248,12 +249,12 @@ static int zeek_dns(struct ingest_ctx *c, struct zrow *r)
 	return recorded > 0 ? INGEST_OK : INGEST_SKIP;
 }
 
-static int parse_hash(struct ingest_ctx *c, const struct zspan *v, const char *what,
-		      uint8_t h[32], size_t *hlen)
+static int parse_hash(struct ingest_ctx *c, const struct zspan *v, const char *what, uint8_t h[32],
+                      size_t *hlen)
 {
 	if (store_hash_parse(v->p, v->n, h, hlen) != 0)
 		return ingest_reject(c, "%s %.*s is not a SHA-1 or SHA-256 in hex", what,
-				     (int)(v->n > 80 ? 80 : v->n), v->p);
+		                     (int)(v->n > 80 ? 80 : v->n), v->p);
 	return 0;
 }
 
@@ -268,8 +269,7 @@ static void meta_set_hash(struct store_cert_meta *m, const uint8_t *h, size_t hl
 	}
 }
 
-static int emit_sighting(struct ingest_ctx *c, const uint8_t *h, size_t hlen,
-			 const struct zpend *p)
+static int emit_sighting(struct ingest_ctx *c, const uint8_t *h, size_t hlen, const struct zpend *p)
 {
 	struct store_obs *o = ingest_obs_new(c);
 	struct store_cert_meta *m = o ? ingest_meta_new(c) : NULL;
@@ -289,7 +289,7 @@ static int emit_sighting(struct ingest_ctx *c, const uint8_t *h, size_t hlen,
 }
 
 static int emit_meta(struct ingest_ctx *c, const uint8_t *h, size_t hlen,
-		     const struct store_cert_meta *src, int64_t ts)
+                     const struct store_cert_meta *src, int64_t ts)
 {
 	struct store_obs *o = ingest_obs_new(c);
 	struct store_cert_meta *m = o ? ingest_meta_new(c) : NULL;
@@ -330,12 +330,12 @@ static int zeek_ssl(struct ingest_ctx *c, struct zrow *r)
 	int64_t ts;
 	if (row_time(c, r, ZC_TS, &ts) != 0)
 		return INGEST_REJECT;
-	struct zpend p = { .tf = ts, .tl = ts, .count = 1 };
-	if (r->st[ZC_RESP_H] != Z_VAL || store_addr_parse(r->v[ZC_RESP_H].p, r->v[ZC_RESP_H].n,
-							   p.ip) != 0)
+	struct zpend p = {.tf = ts, .tl = ts, .count = 1};
+	if (r->st[ZC_RESP_H] != Z_VAL ||
+	    store_addr_parse(r->v[ZC_RESP_H].p, r->v[ZC_RESP_H].n, p.ip) != 0)
 		return ingest_reject(c, "id.resp_h %.*s is not an IP address",
-				     (int)(r->v[ZC_RESP_H].n > 60 ? 60 : r->v[ZC_RESP_H].n),
-				     r->st[ZC_RESP_H] == Z_VAL ? r->v[ZC_RESP_H].p : "");
+		                     (int)(r->v[ZC_RESP_H].n > 60 ? 60 : r->v[ZC_RESP_H].n),
+		                     r->st[ZC_RESP_H] == Z_VAL ? r->v[ZC_RESP_H].p : "");
 	int64_t port;
 	if (r->st[ZC_RESP_P] != Z_VAL ||
 	    ingest_epoch_parse(r->v[ZC_RESP_P].p, r->v[ZC_RESP_P].n, &port) != 0 || port < 1 ||
@@ -348,18 +348,21 @@ static int zeek_ssl(struct ingest_ctx *c, struct zrow *r)
 	if (r->st[ZC_CHAIN_FPS] == Z_VAL && r->en[ZC_CHAIN_FPS] > 0) {
 		uint8_t h[32];
 		size_t hl;
-		if (parse_hash(c, &r->elems[r->e0[ZC_CHAIN_FPS]], "cert_chain_fps leaf", h, &hl) != 0)
+		if (parse_hash(c, &r->elems[r->e0[ZC_CHAIN_FPS]], "cert_chain_fps leaf", h, &hl) !=
+		    0)
 			return INGEST_REJECT;
 		return emit_sighting(c, h, hl, &p) == 0 ? INGEST_OK : INGEST_REJECT;
 	}
 	if (r->st[ZC_CHAIN_FUIDS] == Z_VAL && r->en[ZC_CHAIN_FUIDS] > 0) {
 		struct zjoin *e = join_get(c, &r->elems[r->e0[ZC_CHAIN_FUIDS]], true);
 		if (e == NULL)
-			return ingest_reject(c, "cert_chain_fuids: file id not usable or more than "
-						"%d file ids waiting to be joined", ZEEK_JOIN_MAX);
+			return ingest_reject(c,
+			                     "cert_chain_fuids: file id not usable or more than "
+			                     "%d file ids waiting to be joined",
+			                     ZEEK_JOIN_MAX);
 		if (e->has_hash)
 			return emit_sighting(c, e->hash, e->hlen, &p) == 0 ? INGEST_OK
-									   : INGEST_REJECT;
+			                                                   : INGEST_REJECT;
 		for (unsigned i = 0; i < e->npend; i++) {
 			struct zpend *q = &e->pend[i];
 			if (q->port == p.port && memcmp(q->ip, p.ip, 16) == 0 &&
@@ -371,8 +374,10 @@ static int zeek_ssl(struct ingest_ctx *c, struct zrow *r)
 			}
 		}
 		if (e->npend >= ZEEK_PENDING_MAX)
-			return ingest_reject(c, "more than %d distinct sightings wait for the hash "
-						"of file %s", ZEEK_PENDING_MAX, e->fuid);
+			return ingest_reject(c,
+			                     "more than %d distinct sightings wait for the hash "
+			                     "of file %s",
+			                     ZEEK_PENDING_MAX, e->fuid);
 		struct zpend *np = realloc(e->pend, (e->npend + 1) * sizeof(*np));
 		if (np == NULL)
 			return ingest_reject(c, "out of memory");
@@ -426,7 +431,7 @@ static int zeek_x509(struct ingest_ctx *c, struct zrow *r)
 		char txt[STORE_ADDR_BUF];
 		if (store_addr_parse(e->p, e->n, a) != 0)
 			return ingest_reject(c, "san.ip %.*s is not an IP address",
-					     (int)(e->n > 60 ? 60 : e->n), e->p);
+			                     (int)(e->n > 60 ? 60 : e->n), e->p);
 		store_addr_format(a, txt);
 		list_add(m.san_ip, sizeof(m.san_ip), &m.san_ip_len, txt, strlen(txt));
 	}
@@ -439,8 +444,10 @@ static int zeek_x509(struct ingest_ctx *c, struct zrow *r)
 	if (r->st[ZC_ID] == Z_VAL) {
 		e = join_get(c, &r->v[ZC_ID], true);
 		if (e == NULL && hl == 0)
-			return ingest_reject(c, "id: file id not usable or more than %d file ids "
-						"waiting to be joined", ZEEK_JOIN_MAX);
+			return ingest_reject(c,
+			                     "id: file id not usable or more than %d file ids "
+			                     "waiting to be joined",
+			                     ZEEK_JOIN_MAX);
 	}
 	if (hl == 0 && e != NULL && e->has_hash) {
 		memcpy(h, e->hash, 32);
@@ -449,7 +456,7 @@ static int zeek_x509(struct ingest_ctx *c, struct zrow *r)
 	if (hl == 0) {
 		if (e == NULL)
 			return ingest_reject(c, "neither fingerprint nor id: the certificate "
-						"cannot be named");
+			                        "cannot be named");
 		/* pre-4.2: the hash comes with files.log */
 		if (e->meta == NULL) {
 			e->meta = malloc(sizeof(*e->meta));
@@ -511,11 +518,16 @@ static int zeek_record(struct ingest_ctx *c, struct zeek_state *s)
 	if (s->row.st[ZC_TS] == Z_VAL && row_time(c, &s->row, ZC_TS, &ts) != 0)
 		return INGEST_REJECT;
 	switch (s->kind) {
-	case ZK_DNS: return zeek_dns(c, &s->row);
-	case ZK_SSL: return zeek_ssl(c, &s->row);
-	case ZK_X509: return zeek_x509(c, &s->row);
-	case ZK_FILES: return zeek_files(c, &s->row);
-	default: return INGEST_SKIP; /* conn.log, http.log...: nothing for us */
+	case ZK_DNS:
+		return zeek_dns(c, &s->row);
+	case ZK_SSL:
+		return zeek_ssl(c, &s->row);
+	case ZK_X509:
+		return zeek_x509(c, &s->row);
+	case ZK_FILES:
+		return zeek_files(c, &s->row);
+	default:
+		return INGEST_SKIP; /* conn.log, http.log...: nothing for us */
 	}
 }
 
@@ -566,9 +578,9 @@ static int zeek_detect(const char *line, size_t len)
 }
 
 const struct ingest_format ingest_fmt_zeek = {
-	.name = "zeek",
-	.detect = zeek_detect,
-	.line = zeek_line,
-	.state_free = ingest_zeek_state_free,
-	.run_state_free = zeek_run_free,
+    .name = "zeek",
+    .detect = zeek_detect,
+    .line = zeek_line,
+    .state_free = ingest_zeek_state_free,
+    .run_state_free = zeek_run_free,
 };

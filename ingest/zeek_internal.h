@@ -6,7 +6,7 @@
 #ifndef INFRAPIVOT_ZEEK_INTERNAL_H
 #define INFRAPIVOT_ZEEK_INTERNAL_H
 
-#include "ingest_internal.h"
+#include "ingest/ingest_internal.h"
 
 #define ZEEK_MAX_FIELDS 256  /* columns in #fields */
 #define ZEEK_MAX_ELEMS 2048  /* vector elements in one line, all columns */
@@ -14,10 +14,32 @@
 #define ZEEK_PENDING_MAX 256 /* distinct sightings waiting on one file id */
 
 enum zcol {
-	ZC_TS, ZC_QUERY, ZC_QTYPE, ZC_QTYPE_NAME, ZC_RCODE, ZC_RCODE_NAME, ZC_ANSWERS,
-	ZC_REJECTED, ZC_RESP_H, ZC_RESP_P, ZC_SERVER_NAME, ZC_CHAIN_FPS, ZC_CHAIN_FUIDS,
-	ZC_FINGERPRINT, ZC_ID, ZC_SERIAL, ZC_SUBJECT, ZC_ISSUER, ZC_NVB, ZC_NVA, ZC_SAN_DNS,
-	ZC_SAN_IP, ZC_FUID, ZC_SHA1, ZC_SHA256, ZC_NCOLS
+	ZC_TS,
+	ZC_QUERY,
+	ZC_QTYPE,
+	ZC_QTYPE_NAME,
+	ZC_RCODE,
+	ZC_RCODE_NAME,
+	ZC_ANSWERS,
+	ZC_REJECTED,
+	ZC_RESP_H,
+	ZC_RESP_P,
+	ZC_SERVER_NAME,
+	ZC_CHAIN_FPS,
+	ZC_CHAIN_FUIDS,
+	ZC_FINGERPRINT,
+	ZC_ID,
+	ZC_SERIAL,
+	ZC_SUBJECT,
+	ZC_ISSUER,
+	ZC_NVB,
+	ZC_NVA,
+	ZC_SAN_DNS,
+	ZC_SAN_IP,
+	ZC_FUID,
+	ZC_SHA1,
+	ZC_SHA256,
+	ZC_NCOLS
 };
 enum zkind { ZK_UNKNOWN, ZK_DNS, ZK_SSL, ZK_X509, ZK_FILES, ZK_OTHER };
 enum zst { Z_ABSENT = 0, Z_UNSET, Z_EMPTY, Z_VAL };
@@ -30,7 +52,7 @@ struct zspan {
 /* One line reduced to the columns we use. */
 struct zrow {
 	enum zst st[ZC_NCOLS];
-	struct zspan v[ZC_NCOLS];       /* scalar value (unescaped) */
+	struct zspan v[ZC_NCOLS];            /* scalar value (unescaped) */
 	unsigned e0[ZC_NCOLS], en[ZC_NCOLS]; /* vector elements in elems[] */
 	struct zspan elems[ZEEK_MAX_ELEMS];
 	unsigned nelems;

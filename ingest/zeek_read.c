@@ -5,18 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zeek_internal.h"
+#include "ingest/zeek_internal.h"
 
 const char *const ingest_zeek_col_names[ZC_NCOLS] = {
-	"ts", "query", "qtype", "qtype_name", "rcode", "rcode_name", "answers",
-	"rejected", "id.resp_h", "id.resp_p", "server_name", "cert_chain_fps", "cert_chain_fuids",
-	"fingerprint", "id", "certificate.serial", "certificate.subject", "certificate.issuer",
-	"certificate.not_valid_before", "certificate.not_valid_after", "san.dns",
-	"san.ip", "fuid", "sha1", "sha256",
+    "ts",
+    "query",
+    "qtype",
+    "qtype_name",
+    "rcode",
+    "rcode_name",
+    "answers",
+    "rejected",
+    "id.resp_h",
+    "id.resp_p",
+    "server_name",
+    "cert_chain_fps",
+    "cert_chain_fuids",
+    "fingerprint",
+    "id",
+    "certificate.serial",
+    "certificate.subject",
+    "certificate.issuer",
+    "certificate.not_valid_before",
+    "certificate.not_valid_after",
+    "san.dns",
+    "san.ip",
+    "fuid",
+    "sha1",
+    "sha256",
 };
 static const bool zcol_vector[ZC_NCOLS] = {
-	[ZC_ANSWERS] = true, [ZC_CHAIN_FPS] = true, [ZC_CHAIN_FUIDS] = true,
-	[ZC_SAN_DNS] = true, [ZC_SAN_IP] = true,
+    [ZC_ANSWERS] = true, [ZC_CHAIN_FPS] = true, [ZC_CHAIN_FUIDS] = true,
+    [ZC_SAN_DNS] = true, [ZC_SAN_IP] = true,
 };
 
 void ingest_zeek_state_free(void *p)
@@ -117,7 +137,7 @@ struct zeek_state *ingest_zeek_state_get(struct ingest_ctx *c)
 /* Next separator-delimited token of [*p, end). */
 static struct zspan next_tok(const char **p, const char *end, const char *sep, size_t seplen)
 {
-	struct zspan t = { *p, 0 };
+	struct zspan t = {*p, 0};
 	const char *s = seplen ? memmem(*p, (size_t)(end - *p), sep, seplen) : NULL;
 	if (s == NULL) {
 		t.n = (size_t)(end - *p);
@@ -142,7 +162,7 @@ int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *lin
 	struct zspan name = next_tok(&p, end, s->sep, s->seplen);
 	if (p > end)
 		return INGEST_HEADER; /* a comment */
-	struct zspan val = { p, (size_t)(end - p) };
+	struct zspan val = {p, (size_t)(end - p)};
 #define IS(lit) (name.n == sizeof(lit) - 1 && memcmp(name.p, lit, name.n) == 0)
 	if (IS("#set_separator")) {
 		s->set_seplen = directive_value(val.p, val.n, s->set_sep, sizeof(s->set_sep));
@@ -153,7 +173,7 @@ int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *lin
 	} else if (IS("#path")) {
 		s->kind = kind_from_path(val.p, val.n);
 	} else if (IS("#fields")) {
-		bool has[ZC_NCOLS] = { false };
+		bool has[ZC_NCOLS] = {false};
 		for (int i = 0; i < ZC_NCOLS; i++)
 			s->colidx[i] = -1;
 		s->nfields = 0;
@@ -162,7 +182,7 @@ int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *lin
 			if (s->nfields >= ZEEK_MAX_FIELDS) {
 				s->have_fields = false;
 				return ingest_reject(c, "#fields declares more than %d columns",
-						     ZEEK_MAX_FIELDS);
+				                     ZEEK_MAX_FIELDS);
 			}
 			for (int i = 0; i < ZC_NCOLS; i++) {
 				if (strlen(ingest_zeek_col_names[i]) == f.n &&
@@ -184,9 +204,8 @@ int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *lin
 static int add_elem(struct ingest_ctx *c, struct zrow *r, const char *p, size_t n)
 {
 	if (r->nelems >= ZEEK_MAX_ELEMS)
-		return ingest_reject(c, "more than %d vector elements in one line",
-				     ZEEK_MAX_ELEMS);
-	r->elems[r->nelems++] = (struct zspan){ p, n };
+		return ingest_reject(c, "more than %d vector elements in one line", ZEEK_MAX_ELEMS);
+	r->elems[r->nelems++] = (struct zspan){p, n};
 	return 0;
 }
 
@@ -229,7 +248,7 @@ int ingest_zeek_tsv_row(struct ingest_ctx *c, struct zeek_state *s, char *line, 
 		}
 		r->st[i] = Z_VAL;
 		if (!zcol_vector[i]) {
-			r->v[i] = (struct zspan){ f, unescape(f, n) };
+			r->v[i] = (struct zspan){f, unescape(f, n)};
 			continue;
 		}
 		r->e0[i] = r->nelems;
@@ -248,18 +267,18 @@ int ingest_zeek_tsv_row(struct ingest_ctx *c, struct zeek_state *s, char *line, 
 static int json_scalar(struct zrow *r, int i, json_t *v)
 {
 	if (json_is_string(v)) {
-		r->v[i] = (struct zspan){ json_string_value(v), json_string_length(v) };
+		r->v[i] = (struct zspan){json_string_value(v), json_string_length(v)};
 	} else if (json_is_integer(v)) {
 		int n = snprintf(r->num[i], sizeof(r->num[i]), "%lld",
-				 (long long)json_integer_value(v));
-		r->v[i] = (struct zspan){ r->num[i], (size_t)n };
+		                 (long long)json_integer_value(v));
+		r->v[i] = (struct zspan){r->num[i], (size_t)n};
 	} else if (json_is_real(v)) {
 		int n = snprintf(r->num[i], sizeof(r->num[i]), "%.6f", json_real_value(v));
 		if (n < 0 || (size_t)n >= sizeof(r->num[i]))
 			n = 0;
-		r->v[i] = (struct zspan){ r->num[i], (size_t)n };
+		r->v[i] = (struct zspan){r->num[i], (size_t)n};
 	} else if (json_is_boolean(v)) {
-		r->v[i] = (struct zspan){ json_is_true(v) ? "T" : "F", 1 };
+		r->v[i] = (struct zspan){json_is_true(v) ? "T" : "F", 1};
 	} else {
 		return -1;
 	}
@@ -270,7 +289,7 @@ int ingest_zeek_json_row(struct ingest_ctx *c, struct zeek_state *s, json_t *obj
 {
 	struct zrow *r = &s->row;
 	r->nelems = 0;
-	bool has[ZC_NCOLS] = { false };
+	bool has[ZC_NCOLS] = {false};
 	for (int i = 0; i < ZC_NCOLS; i++) {
 		json_t *v = json_object_get(obj, ingest_zeek_col_names[i]);
 		r->en[i] = 0;
@@ -284,7 +303,8 @@ int ingest_zeek_json_row(struct ingest_ctx *c, struct zeek_state *s, json_t *obj
 		}
 		if (zcol_vector[i]) {
 			if (!json_is_array(v))
-				return ingest_reject(c, "%s is not an array", ingest_zeek_col_names[i]);
+				return ingest_reject(c, "%s is not an array",
+				                     ingest_zeek_col_names[i]);
 			if (json_array_size(v) == 0) {
 				r->st[i] = Z_EMPTY;
 				continue;
@@ -293,10 +313,13 @@ int ingest_zeek_json_row(struct ingest_ctx *c, struct zeek_state *s, json_t *obj
 			r->e0[i] = r->nelems;
 			size_t k;
 			json_t *e;
-			json_array_foreach(v, k, e) {
+			json_array_foreach(v, k, e)
+			{
 				if (!json_is_string(e))
-					return ingest_reject(c, "%s holds a non-string", ingest_zeek_col_names[i]);
-				if (add_elem(c, r, json_string_value(e), json_string_length(e)) != 0)
+					return ingest_reject(c, "%s holds a non-string",
+					                     ingest_zeek_col_names[i]);
+				if (add_elem(c, r, json_string_value(e), json_string_length(e)) !=
+				    0)
 					return INGEST_REJECT;
 			}
 			r->en[i] = r->nelems - r->e0[i];
@@ -304,7 +327,7 @@ int ingest_zeek_json_row(struct ingest_ctx *c, struct zeek_state *s, json_t *obj
 		}
 		if (json_scalar(r, i, v) != 0)
 			return ingest_reject(c, "%s is not a string, number or boolean",
-					     ingest_zeek_col_names[i]);
+			                     ingest_zeek_col_names[i]);
 		r->st[i] = Z_VAL;
 	}
 	s->kind = kind_from_cols(has);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pivot_internal.h"
+#include "pivot/pivot_internal.h"
 
 int pivot_buf_init(struct pivot_buf *b, size_t max)
 {

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pivot_internal.h"
+#include "pivot/pivot_internal.h"
 
 /* Edges are bounded with the node budget: at most this many per node. */
 #define PIVOT_EDGES_PER_NODE 64
@@ -40,10 +40,11 @@ static int seed_add(struct pivot_run *x, char *msg, size_t msgcap)
 	unsigned id;
 	if (t == PIVOT_NODE_CERT) {
 		if (store_hash_parse(s, len, hash, &hlen) != 0) {
-			snprintf(msg, msgcap,
-				 "seed: '%.80s' is not a certificate SHA-1 or SHA-256 (40 or 64 hex "
-				 "digits)",
-				 s);
+			snprintf(
+			    msg, msgcap,
+			    "seed: '%.80s' is not a certificate SHA-1 or SHA-256 (40 or 64 hex "
+			    "digits)",
+			    s);
 			return STORE_EBADHASH;
 		}
 		struct store_cert_ref ref;
@@ -74,11 +75,11 @@ static int seed_add(struct pivot_run *x, char *msg, size_t msgcap)
 	int err = store_name_norm(s, len, norm, false);
 	if (err != 0) {
 		snprintf(msg, msgcap,
-			 p->seed_type == PIVOT_NODE_AUTO
-				 ? "seed: '%.80s' is not a domain name, an IP address, or a "
-				   "certificate SHA-1/SHA-256"
-				 : "seed: '%.80s' is not a valid domain name",
-			 s);
+		         p->seed_type == PIVOT_NODE_AUTO
+		             ? "seed: '%.80s' is not a domain name, an IP address, or a "
+		               "certificate SHA-1/SHA-256"
+		             : "seed: '%.80s' is not a valid domain name",
+		         s);
 		return err;
 	}
 	return pivot_node_add(x, PIVOT_NODE_DOMAIN, norm, NULL, NULL, 0, &id);
@@ -96,10 +97,17 @@ static int expand_one(struct pivot_run *x, size_t i, bool *stop)
 	/* a copy: adding nodes below may move the array */
 	struct pivot_xnode cur = r->nodes[i];
 	switch (cur.n.type) {
-	case PIVOT_NODE_DOMAIN: err = pivot_walk_domain(x, &cur); break;
-	case PIVOT_NODE_IP: err = pivot_walk_ip(x, &cur); break;
-	case PIVOT_NODE_CERT: err = pivot_walk_cert(x, &cur); break;
-	default: break;
+	case PIVOT_NODE_DOMAIN:
+		err = pivot_walk_domain(x, &cur);
+		break;
+	case PIVOT_NODE_IP:
+		err = pivot_walk_ip(x, &cur);
+		break;
+	case PIVOT_NODE_CERT:
+		err = pivot_walk_cert(x, &cur);
+		break;
+	default:
+		break;
 	}
 	if (err != 0)
 		return err;
@@ -128,7 +136,8 @@ static int expand_one(struct pivot_run *x, size_t i, bool *stop)
 				break;
 			}
 			unsigned id;
-			err = pivot_node_add(x, c->ntype, c->value, &c->ref, c->ip, cur.n.depth + 1, &id);
+			err = pivot_node_add(x, c->ntype, c->value, &c->ref, c->ip, cur.n.depth + 1,
+			                     &id);
 			if (err != 0)
 				return err;
 			nb = (long)id;
@@ -159,10 +168,11 @@ static int finalize(struct pivot_result *r)
 	size_t n = r->nnodes;
 	for (size_t i = 0; i < r->nedges; i++) {
 		const struct pivot_edge *e = &r->edges[i];
-		unsigned ends[2] = { e->src, e->dst };
+		unsigned ends[2] = {e->src, e->dst};
 		for (int k = 0; e->type != PIVOT_EDGE_SAN && k < 2; k++) {
 			struct pivot_node *nd = &r->nodes[ends[k]].n;
-			if (e->first_seen != 0 && (nd->first_seen == 0 || e->first_seen < nd->first_seen))
+			if (e->first_seen != 0 &&
+			    (nd->first_seen == 0 || e->first_seen < nd->first_seen))
 				nd->first_seen = e->first_seen;
 			if (e->last_seen > nd->last_seen)
 				nd->last_seen = e->last_seen;
@@ -175,7 +185,7 @@ static int finalize(struct pivot_result *r)
 			if ((j == ipn->nports || ipn->ports[j] != e->port) &&
 			    ipn->nports < sizeof(ipn->ports) / sizeof(ipn->ports[0])) {
 				memmove(ipn->ports + j + 1, ipn->ports + j,
-					(ipn->nports - j) * sizeof(ipn->ports[0]));
+				        (ipn->nports - j) * sizeof(ipn->ports[0]));
 				ipn->ports[j] = e->port;
 				ipn->nports++;
 			}
@@ -209,7 +219,7 @@ static int finalize(struct pivot_result *r)
 }
 
 int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **out, char *msg,
-	      size_t msgcap)
+              size_t msgcap)
 {
 	*out = NULL;
 	if (msgcap > 0)
@@ -327,26 +337,26 @@ const struct pivot_params *pivot_result_params(const struct pivot_result *r)
 }
 
 void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *n, char *out,
-			 size_t cap)
+                         size_t cap)
 {
 	const struct pivot_params *p = &r->params;
 	unsigned long long d = (unsigned long long)n->degree;
 	const char *reason = n->pruned ? n->pruned : "";
 	if (strcmp(reason, "shared_hosting") == 0)
 		snprintf(out, cap, "%llu names on this IP > max_ip_domains %llu", d,
-			 (unsigned long long)p->max_ip_domains);
+		         (unsigned long long)p->max_ip_domains);
 	else if (strcmp(reason, "cdn_or_default_cert") == 0)
 		snprintf(out, cap, "served on %llu IPs > max_cert_ips %llu", d,
-			 (unsigned long long)p->max_cert_ips);
+		         (unsigned long long)p->max_cert_ips);
 	else if (strcmp(reason, "cdn_or_fast_flux_name") == 0)
 		snprintf(out, cap, "resolves to %llu IPs > max_domain_ips %llu", d,
-			 (unsigned long long)p->max_domain_ips);
+		         (unsigned long long)p->max_domain_ips);
 	else if (strcmp(reason, "multi_tenant_cert") == 0)
 		snprintf(out, cap, "%llu SAN names > max_san %llu",
-			 (unsigned long long)n->san_count, (unsigned long long)p->max_san);
+		         (unsigned long long)n->san_count, (unsigned long long)p->max_san);
 	else if (strcmp(reason, "shared_cname_target") == 0)
 		snprintf(out, cap, "more than %llu names are CNAMEs of it (max_ip_domains)",
-			 (unsigned long long)p->max_ip_domains);
+		         (unsigned long long)p->max_ip_domains);
 	else if (cap > 0)
 		out[0] = '\0';
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pivot_internal.h"
+#include "pivot/pivot_internal.h"
 
 /* ---- indexes ------------------------------------------------------------------ */
 
@@ -29,7 +29,7 @@ static uint64_t node_hash(unsigned type, const char *value)
 
 static uint64_t edge_hash(unsigned type, unsigned src, unsigned dst, uint16_t port)
 {
-	uint32_t k[4] = { type, src, dst, port };
+	uint32_t k[4] = {type, src, dst, port};
 	return fnv(14695981039346656037ull, k, sizeof(k));
 }
 
@@ -105,7 +105,8 @@ static int cb_count_sight(const struct store_sighting *s, void *ctx)
 /* With a time window, is the node still over `limit` counting only what
  * was seen in the window?  Only asked when the all-time counter is over
  * the limit, and the walk stops at limit + 1. */
-static int window_over(struct pivot_run *x, const struct pivot_xnode *xn, uint64_t limit, bool *over)
+static int window_over(struct pivot_run *x, const struct pivot_xnode *xn, uint64_t limit,
+                       bool *over)
 {
 	int err = 0;
 	*over = true;
@@ -121,7 +122,7 @@ static int window_over(struct pivot_run *x, const struct pivot_xnode *xn, uint64
 		err = store_rr_by_name(x->rt, xn->n.value, STORE_RR_A, &x->fence, cb_count_rr, x);
 		if (err == 0 && x->counted <= limit)
 			err = store_rr_by_name(x->rt, xn->n.value, STORE_RR_AAAA, &x->fence,
-					       cb_count_rr, x);
+			                       cb_count_rr, x);
 		break;
 	case PIVOT_NODE_CERT:
 		err = store_sight_by_cert(x->rt, &xn->ref, &x->fence, cb_count_sight, x);
@@ -225,8 +226,8 @@ static int node_measure(struct pivot_run *x, struct pivot_xnode *xn, bool seed)
 }
 
 int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
-		    const struct store_cert_ref *ref, const uint8_t *ip, unsigned depth,
-		    unsigned *id)
+                   const struct store_cert_ref *ref, const uint8_t *ip, unsigned depth,
+                   unsigned *id)
 {
 	struct pivot_result *r = x->r;
 	int err = ix_grow(&r->node_ix, &r->node_ix_cap, r->nnodes + 1, true, r);
@@ -266,7 +267,7 @@ int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
 
 /* Add the edge unless it is known; *added tells which. */
 int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned src, unsigned dst,
-		    unsigned *id, bool *added)
+                   unsigned *id, bool *added)
 {
 	uint16_t port = c->etype == PIVOT_EDGE_SERVES ? c->port : 0;
 	*added = false;

@@ -9,7 +9,7 @@
 
 #include <openssl/evp.h>
 
-#include "pivot.h"
+#include "pivot/pivot.h"
 
 void pivot_params_init(struct pivot_params *p)
 {
@@ -31,10 +31,14 @@ void pivot_params_init(struct pivot_params *p)
 const char *pivot_node_type_name(enum pivot_node_type t)
 {
 	switch (t) {
-	case PIVOT_NODE_DOMAIN: return "domain";
-	case PIVOT_NODE_IP: return "ip";
-	case PIVOT_NODE_CERT: return "cert";
-	case PIVOT_NODE_AUTO: break;
+	case PIVOT_NODE_DOMAIN:
+		return "domain";
+	case PIVOT_NODE_IP:
+		return "ip";
+	case PIVOT_NODE_CERT:
+		return "cert";
+	case PIVOT_NODE_AUTO:
+		break;
 	}
 	return "auto";
 }
@@ -43,9 +47,8 @@ static const struct {
 	const char *name;
 	enum pivot_edge_type type;
 } edge_names[] = {
-	{ "resolves", PIVOT_EDGE_RESOLVES }, { "cname", PIVOT_EDGE_CNAME },
-	{ "serves", PIVOT_EDGE_SERVES },     { "san", PIVOT_EDGE_SAN },
-	{ "sni", PIVOT_EDGE_SNI },
+    {"resolves", PIVOT_EDGE_RESOLVES}, {"cname", PIVOT_EDGE_CNAME}, {"serves", PIVOT_EDGE_SERVES},
+    {"san", PIVOT_EDGE_SAN},           {"sni", PIVOT_EDGE_SNI},
 };
 
 const char *pivot_edge_type_name(enum pivot_edge_type t)
@@ -84,8 +87,8 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 /* A number in [lo, hi] for parameter `name`. */
-static int set_number(const char *name, const char *value, uint64_t lo, uint64_t hi,
-		      uint64_t *out, char *msg, size_t msgcap)
+static int set_number(const char *name, const char *value, uint64_t lo, uint64_t hi, uint64_t *out,
+                      char *msg, size_t msgcap)
 {
 	uint64_t v;
 	if (parse_u64(value, &v) != 0) {
@@ -94,7 +97,7 @@ static int set_number(const char *name, const char *value, uint64_t lo, uint64_t
 	}
 	if (v < lo || v > hi) {
 		snprintf(msg, msgcap, "%s: %llu is out of range (%llu to %llu)", name,
-			 (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
+		         (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
 		return STORE_ELIMIT;
 	}
 	*out = v;
@@ -122,9 +125,9 @@ static int set_edges(struct pivot_params *p, const char *value, char *msg, size_
 		}
 		if (!found) {
 			snprintf(msg, msgcap,
-				 "edges: unknown edge type '%.*s' (resolves, cname, serves, san, "
-				 "sni, or all)",
-				 (int)(len > 64 ? 64 : len), q);
+			         "edges: unknown edge type '%.*s' (resolves, cname, serves, san, "
+			         "sni, or all)",
+			         (int)(len > 64 ? 64 : len), q);
 			return STORE_EBADTYPE;
 		}
 		q += len;
@@ -132,7 +135,8 @@ static int set_edges(struct pivot_params *p, const char *value, char *msg, size_
 			q++;
 	}
 	if (mask == 0) {
-		snprintf(msg, msgcap, "edges: empty list (resolves, cname, serves, san, sni, or all)");
+		snprintf(msg, msgcap,
+		         "edges: empty list (resolves, cname, serves, san, sni, or all)");
 		return STORE_EBADTYPE;
 	}
 	p->edges = mask;
@@ -140,7 +144,7 @@ static int set_edges(struct pivot_params *p, const char *value, char *msg, size_
 }
 
 int pivot_params_set(struct pivot_params *p, const char *name, const char *value, char *msg,
-		     size_t msgcap)
+                     size_t msgcap)
 {
 	uint64_t v;
 	int err;
@@ -155,7 +159,8 @@ int pivot_params_set(struct pivot_params *p, const char *name, const char *value
 			return STORE_EBADNAME;
 		}
 		if (len >= sizeof(p->seed)) {
-			snprintf(msg, msgcap, "seed: longer than %zu characters", sizeof(p->seed) - 1);
+			snprintf(msg, msgcap, "seed: longer than %zu characters",
+			         sizeof(p->seed) - 1);
 			return STORE_ETOOLONG;
 		}
 		memcpy(p->seed, value, len + 1);
@@ -171,7 +176,8 @@ int pivot_params_set(struct pivot_params *p, const char *name, const char *value
 		else if (strcmp(value, "auto") == 0)
 			p->seed_type = PIVOT_NODE_AUTO;
 		else {
-			snprintf(msg, msgcap, "type: '%.64s' is not domain, ip, cert or auto", value);
+			snprintf(msg, msgcap, "type: '%.64s' is not domain, ip, cert or auto",
+			         value);
 			return STORE_EBADTYPE;
 		}
 		return 0;
@@ -188,9 +194,9 @@ int pivot_params_set(struct pivot_params *p, const char *name, const char *value
 		bool since = name_is(name, "since");
 		if (store_time_parse(value, now, &t) != 0) {
 			snprintf(msg, msgcap,
-				 "%s: '%.64s' is not a time (epoch seconds, 2024-01-31, "
-				 "2024-01-31T12:00:00Z, or relative -7d, -12h, -30m, -2w)",
-				 since ? "since" : "until", value);
+			         "%s: '%.64s' is not a time (epoch seconds, 2024-01-31, "
+			         "2024-01-31T12:00:00Z, or relative -7d, -12h, -30m, -2w)",
+			         since ? "since" : "until", value);
 			return STORE_EBADTIME;
 		}
 		if (since)
@@ -204,13 +210,13 @@ int pivot_params_set(struct pivot_params *p, const char *name, const char *value
 	/* no magic value: a limit is a number, 0 prunes every linked node */
 	if (name_is(name, "max_ip_domains"))
 		return set_number("max_ip_domains", value, 0, UINT32_MAX, &p->max_ip_domains, msg,
-				  msgcap);
+		                  msgcap);
 	if (name_is(name, "max_cert_ips"))
 		return set_number("max_cert_ips", value, 0, UINT32_MAX, &p->max_cert_ips, msg,
-				  msgcap);
+		                  msgcap);
 	if (name_is(name, "max_domain_ips"))
 		return set_number("max_domain_ips", value, 0, UINT32_MAX, &p->max_domain_ips, msg,
-				  msgcap);
+		                  msgcap);
 	if (name_is(name, "max_san"))
 		return set_number("max_san", value, 0, UINT32_MAX, &p->max_san, msg, msgcap);
 	if (name_is(name, "max_nodes")) {
@@ -241,7 +247,8 @@ int pivot_params_set(struct pivot_params *p, const char *name, const char *value
 int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap)
 {
 	if (p->seed[0] == '\0') {
-		snprintf(msg, msgcap, "seed: missing (a domain, an IP address, or a SHA-1/SHA-256)");
+		snprintf(msg, msgcap,
+		         "seed: missing (a domain, an IP address, or a SHA-1/SHA-256)");
 		return STORE_EBADNAME;
 	}
 	/* the seed's syntax, so that callers can refuse it before opening a store */
@@ -256,10 +263,11 @@ int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap)
 	switch (p->seed_type) {
 	case PIVOT_NODE_AUTO:
 		if (!is_hash && !is_addr && !is_name) {
-			snprintf(msg, msgcap,
-				 "seed: '%.80s' is not a domain name, an IP address, or a certificate "
-				 "SHA-1/SHA-256",
-				 sd);
+			snprintf(
+			    msg, msgcap,
+			    "seed: '%.80s' is not a domain name, an IP address, or a certificate "
+			    "SHA-1/SHA-256",
+			    sd);
 			return STORE_EBADNAME;
 		}
 		break;
@@ -277,22 +285,23 @@ int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap)
 		break;
 	case PIVOT_NODE_CERT:
 		if (!is_hash) {
-			snprintf(msg, msgcap,
-				 "seed: '%.80s' is not a certificate SHA-1 or SHA-256 (40 or 64 hex "
-				 "digits)",
-				 sd);
+			snprintf(
+			    msg, msgcap,
+			    "seed: '%.80s' is not a certificate SHA-1 or SHA-256 (40 or 64 hex "
+			    "digits)",
+			    sd);
 			return STORE_EBADHASH;
 		}
 		break;
 	}
 	if (p->depth > PIVOT_MAX_DEPTH) {
 		snprintf(msg, msgcap, "depth: %u is out of range (0 to %d)", p->depth,
-			 PIVOT_MAX_DEPTH);
+		         PIVOT_MAX_DEPTH);
 		return STORE_ELIMIT;
 	}
 	if (p->max_nodes < 1 || p->max_nodes > PIVOT_HARD_MAX_NODES) {
 		snprintf(msg, msgcap, "max_nodes: %u is out of range (1 to %d)", p->max_nodes,
-			 PIVOT_HARD_MAX_NODES);
+		         PIVOT_HARD_MAX_NODES);
 		return STORE_ELIMIT;
 	}
 	if (p->max_ms < 1) {
@@ -319,8 +328,8 @@ void pivot_uuid5(const uint8_t ns[16], const char *name, size_t len, char *out)
 	unsigned hl = 0;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	bool ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha1(), NULL) == 1 &&
-		  EVP_DigestUpdate(c, ns, 16) == 1 && EVP_DigestUpdate(c, name, len) == 1 &&
-		  EVP_DigestFinal_ex(c, h, &hl) == 1 && hl == 20;
+	          EVP_DigestUpdate(c, ns, 16) == 1 && EVP_DigestUpdate(c, name, len) == 1 &&
+	          EVP_DigestFinal_ex(c, h, &hl) == 1 && hl == 20;
 	EVP_MD_CTX_free(c);
 	if (!ok)
 		memset(h, 0, sizeof(h)); /* only on allocation failure; still a valid form */

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "store/store.h"
 
 enum pivot_node_type { PIVOT_NODE_AUTO = 0, PIVOT_NODE_DOMAIN, PIVOT_NODE_IP, PIVOT_NODE_CERT };
 
@@ -53,7 +53,7 @@ void pivot_params_init(struct pivot_params *p);
  * A noise limit N prunes nodes over N (0 prunes any node with a
  * neighbour); there is no "off" value: pass a large number. */
 int pivot_params_set(struct pivot_params *p, const char *name, const char *value, char *msg,
-		     size_t msgcap);
+                     size_t msgcap);
 /* Added: checks across parameters (seed given, since <= until).  Returns
  * 0 or STORE_E* with msg set; pivot_run calls it too. */
 int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap);
@@ -63,12 +63,13 @@ struct pivot_node {
 	enum pivot_node_type type;
 	char value[STORE_NAME_BUF + 8]; /* name, canonical address, or hex hash */
 	unsigned depth;
-	int64_t first_seen, last_seen;  /* over the edges that touch it (not san: 0 if only san) */
-	uint64_t degree;                /* prevalence: names on an IP, IPs of a name/cert, SANs */
-	const char *pruned;             /* NULL, or the reason it was not expanded */
-	unsigned *path; unsigned path_len; /* edge ids from the seed */
+	int64_t first_seen, last_seen; /* over the edges that touch it (not san: 0 if only san) */
+	uint64_t degree;               /* prevalence: names on an IP, IPs of a name/cert, SANs */
+	const char *pruned;            /* NULL, or the reason it was not expanded */
+	unsigned *path;
+	unsigned path_len; /* edge ids from the seed */
 	/* certificates */
-	bool has_sha1; /* added: false for a certificate known by SHA-256 only */
+	bool has_sha1;      /* added: false for a certificate known by SHA-256 only */
 	uint64_t san_count; /* added: DNS names in its SAN list */
 	bool has_sha256;
 	uint8_t sha1[20], sha256[32];
@@ -76,7 +77,8 @@ struct pivot_node {
 	char subject[512], issuer[512], serial[128];
 	int64_t not_before, not_after;
 	/* IPs: ports certificates were seen on */
-	uint16_t ports[16]; unsigned nports;
+	uint16_t ports[16];
+	unsigned nports;
 };
 
 struct pivot_edge {
@@ -85,7 +87,7 @@ struct pivot_edge {
 	unsigned src, dst; /* node ids */
 	int64_t first_seen, last_seen;
 	uint64_t count;
-	uint16_t port;     /* serves */
+	uint16_t port; /* serves */
 };
 
 struct pivot_result;
@@ -93,7 +95,7 @@ struct pivot_result;
 /* Expand from p->seed.  *out is freed with pivot_result_free().  Returns 0
  * (the result may be truncated), or an error with msg set (bad seed...). */
 int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **out, char *msg,
-	      size_t msgcap);
+              size_t msgcap);
 void pivot_result_free(struct pivot_result *r);
 
 size_t pivot_node_count(const struct pivot_result *r);

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "pivot.h"
+#include "pivot/pivot.h"
 
 /* A node with what the engine needs to expand it. */
 struct pivot_xnode {
@@ -92,15 +92,15 @@ long pivot_node_find(const struct pivot_result *r, unsigned type, const char *va
 /* Add a node at depth: measures its degree, reads certificate metadata,
  * applies the noise rules (not to the seed, node 0). */
 int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
-		   const struct store_cert_ref *ref, const uint8_t *ip, unsigned depth,
-		   unsigned *id);
+                   const struct store_cert_ref *ref, const uint8_t *ip, unsigned depth,
+                   unsigned *id);
 /* Add an edge from candidate c unless known; *id is the edge either way. */
-int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned src,
-		   unsigned dst, unsigned *id, bool *added);
+int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned src, unsigned dst,
+                   unsigned *id, bool *added);
 
 /* "5000 names on this IP > max_ip_domains 100" for a pruned node. */
 void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *n, char *out,
-			 size_t cap);
+                         size_t cap);
 
 /* A bounded text buffer (curl dynbuf): an append past max fails and the
  * failure sticks; pivot_buf_finish then returns NULL. */
@@ -111,7 +111,7 @@ struct pivot_buf {
 };
 int pivot_buf_init(struct pivot_buf *b, size_t max);
 void pivot_buf_printf(struct pivot_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void pivot_buf_add(struct pivot_buf *b, const char *s, size_t n);
 /* The text (caller frees), or NULL after a failure (buffer released). */
 char *pivot_buf_finish(struct pivot_buf *b);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pivot_internal.h"
+#include "pivot/pivot_internal.h"
 
 /* Append s escaped for a DOT quoted string, at most maxch characters. */
 static void dot_str(struct pivot_buf *b, const char *s, size_t maxch)
@@ -29,7 +29,7 @@ static void dot_str(struct pivot_buf *b, const char *s, size_t maxch)
 			pivot_buf_add(b, s + i, l);
 			i += l;
 		} else if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
+			char e[2] = {'\\', (char)c};
 			pivot_buf_add(b, e, 2);
 			i++;
 		} else if (c == '&') {
@@ -60,10 +60,14 @@ static void day(int64_t t, char *out, size_t cap)
 static const char *shape(enum pivot_node_type t)
 {
 	switch (t) {
-	case PIVOT_NODE_DOMAIN: return "ellipse";
-	case PIVOT_NODE_IP: return "box";
-	case PIVOT_NODE_CERT: return "note";
-	default: return "plaintext";
+	case PIVOT_NODE_DOMAIN:
+		return "ellipse";
+	case PIVOT_NODE_IP:
+		return "box";
+	case PIVOT_NODE_CERT:
+		return "note";
+	default:
+		return "plaintext";
 	}
 }
 
@@ -74,19 +78,19 @@ char *pivot_to_dot(const struct pivot_result *r)
 		return NULL;
 	const struct pivot_node *seed = &r->nodes[0].n;
 	pivot_buf_printf(&b, "digraph infrapivot {\n"
-			     "  graph [rankdir=LR, label=\"");
+	                     "  graph [rankdir=LR, label=\"");
 	char hdr[400];
 	snprintf(hdr, sizeof(hdr), "pivot from %s %s, depth %u: %zu nodes, %zu edges%s%s",
-		 pivot_node_type_name(seed->type), seed->value, r->params.depth, r->nnodes,
-		 r->nedges, r->truncated ? ", truncated by " : "", r->truncated ? r->budget : "");
+	         pivot_node_type_name(seed->type), seed->value, r->params.depth, r->nnodes,
+	         r->nedges, r->truncated ? ", truncated by " : "", r->truncated ? r->budget : "");
 	dot_str(&b, hdr, 400);
 	pivot_buf_printf(&b, "\", labelloc=t];\n"
-			     "  node [style=solid];\n");
+	                     "  node [style=solid];\n");
 	for (size_t i = 0; i < r->nnodes; i++) {
 		const struct pivot_node *n = &r->nodes[i].n;
 		char l[16];
 		pivot_buf_printf(&b, "  n%u [shape=%s, label=\"%s\\n", n->id, shape(n->type),
-				 pivot_node_type_name(n->type));
+		                 pivot_node_type_name(n->type));
 		/* a hash is long: 20 characters tell certificates apart */
 		dot_str(&b, n->value, n->type == PIVOT_NODE_CERT ? 20 : 80);
 		if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && n->subject[0]) {
@@ -102,7 +106,8 @@ char *pivot_to_dot(const struct pivot_result *r)
 			dot_str(&b, det, 160);
 			pivot_buf_printf(&b, "\", style=dashed, color=grey60, fontcolor=grey40");
 		} else if (i == 0) {
-			pivot_buf_printf(&b, "\", style=\"filled,bold\", fillcolor=gold, penwidth=2");
+			pivot_buf_printf(&b,
+			                 "\", style=\"filled,bold\", fillcolor=gold, penwidth=2");
 		} else {
 			pivot_buf_printf(&b, "\"");
 		}
@@ -115,7 +120,7 @@ char *pivot_to_dot(const struct pivot_result *r)
 		char l[16];
 		day(e->last_seen, l, sizeof(l));
 		pivot_buf_printf(&b, "  n%u -> n%u [label=\"%s", e->src, e->dst,
-				 pivot_edge_type_name(e->type));
+		                 pivot_edge_type_name(e->type));
 		if (e->type == PIVOT_EDGE_SERVES)
 			pivot_buf_printf(&b, " :%u", e->port);
 		pivot_buf_printf(&b, "\\n%s\"", l);

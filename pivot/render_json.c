@@ -7,7 +7,7 @@
 
 #include <stdarg.h>
 
-#include "pivot_internal.h"
+#include "pivot/pivot_internal.h"
 
 static json_t *time_json(int64_t t)
 {
@@ -147,7 +147,7 @@ json_t *pivot_to_json(const struct pivot_result *r)
 	for (size_t i = 0; i < r->nedges; i++)
 		json_array_append_new(edges, edge_json(&r->edges[i]));
 	json_object_set_new(o, "edges", edges);
-	unsigned by[4] = { 0 };
+	unsigned by[4] = {0};
 	for (size_t i = 0; i < r->nnodes; i++)
 		by[r->nodes[i].n.type & 3]++;
 	json_t *st = json_object();
@@ -183,13 +183,13 @@ char *pivot_to_table(const struct pivot_result *r)
 		return NULL;
 	const struct pivot_node *seed = &r->nodes[0].n;
 	pivot_buf_printf(&b, "pivot from %s %s, depth %u: %zu nodes, %zu edges, %u pruned%s%s\n",
-		  pivot_node_type_name(seed->type), seed->value, r->params.depth, r->nnodes,
-		  r->nedges, r->pruned, r->truncated ? ", TRUNCATED by " : "",
-		  r->truncated ? r->budget : "");
+	                 pivot_node_type_name(seed->type), seed->value, r->params.depth, r->nnodes,
+	                 r->nedges, r->pruned, r->truncated ? ", TRUNCATED by " : "",
+	                 r->truncated ? r->budget : "");
 	for (unsigned d = 0; d <= r->depth_reached; d++) {
 		pivot_buf_printf(&b, "\ndepth %u\n", d);
-		pivot_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7s  %s\n", "type", "value", "first",
-			  "last", "age", "degree", "via / notes");
+		pivot_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7s  %s\n", "type", "value",
+		                 "first", "last", "age", "degree", "via / notes");
 		for (size_t i = 0; i < r->nnodes; i++) {
 			const struct pivot_node *n = &r->nodes[i].n;
 			if (n->depth != d)
@@ -201,20 +201,20 @@ char *pivot_to_table(const struct pivot_result *r)
 				snprintf(age, sizeof(age), "-");
 			else
 				snprintf(age, sizeof(age), "%lldd",
-					 (long long)((r->params.now - n->last_seen > 0
-							      ? r->params.now - n->last_seen
-							      : 0) /
-						     86400));
+				         (long long)((r->params.now - n->last_seen > 0
+				                          ? r->params.now - n->last_seen
+				                          : 0) /
+				                     86400));
 			size_t o = 0;
 			if (n->path_len > 0) {
 				const struct pivot_edge *e = &r->edges[n->path[n->path_len - 1]];
 				unsigned other = e->src == n->id ? e->dst : e->src;
 				o += (size_t)snprintf(via, sizeof(via), "%s %s",
-						      pivot_edge_type_name(e->type),
-						      r->nodes[other].n.value);
+				                      pivot_edge_type_name(e->type),
+				                      r->nodes[other].n.value);
 				if (e->type == PIVOT_EDGE_SERVES && o < sizeof(via))
 					o += (size_t)snprintf(via + o, sizeof(via) - o, " port %u",
-							      e->port);
+					                      e->port);
 			} else {
 				o += (size_t)snprintf(via, sizeof(via), "seed");
 			}
@@ -222,22 +222,23 @@ char *pivot_to_table(const struct pivot_result *r)
 				char det[160];
 				pivot_pruned_detail(r, n, det, sizeof(det));
 				o += (size_t)snprintf(via + o, sizeof(via) - o, "; PRUNED %s (%s)",
-						      n->pruned, det);
+				                      n->pruned, det);
 			}
 			if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && o < sizeof(via)) {
 				char clean[3 * 100 + 1];
 				pivot_utf8_clean(n->subject, clean, sizeof(clean));
-				o += (size_t)snprintf(via + o, sizeof(via) - o, "; subject %s", clean);
+				o += (size_t)snprintf(via + o, sizeof(via) - o, "; subject %s",
+				                      clean);
 			}
 			if (n->type == PIVOT_NODE_IP && n->nports > 0 && o < sizeof(via)) {
 				o += (size_t)snprintf(via + o, sizeof(via) - o, "; ports");
 				for (unsigned k = 0; k < n->nports && o < sizeof(via); k++)
 					o += (size_t)snprintf(via + o, sizeof(via) - o, "%s%u",
-							      k ? "," : " ", n->ports[k]);
+					                      k ? "," : " ", n->ports[k]);
 			}
 			pivot_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7llu  %s\n",
-				  pivot_node_type_name(n->type), n->value, f, l, age,
-				  (unsigned long long)n->degree, via);
+			                 pivot_node_type_name(n->type), n->value, f, l, age,
+			                 (unsigned long long)n->degree, via);
 		}
 	}
 	return pivot_buf_finish(&b);

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pivot_internal.h"
+#include "pivot/pivot_internal.h"
 
-const uint8_t pivot_stix_ns[16] = { 0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c,
-				    0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7 };
+const uint8_t pivot_stix_ns[16] = {0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c,
+                                   0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7};
 
 /* infrapivot's namespace: UUIDv5("infrapivot") in the STIX namespace */
 static void own_ns(uint8_t out[16])
@@ -46,9 +46,12 @@ static void ts(int64_t t, bool millis, char *out, size_t cap)
 static const char *sco_type(const struct pivot_node *n)
 {
 	switch (n->type) {
-	case PIVOT_NODE_DOMAIN: return "domain-name";
-	case PIVOT_NODE_IP: return strchr(n->value, ':') ? "ipv6-addr" : "ipv4-addr";
-	default: return "x509-certificate";
+	case PIVOT_NODE_DOMAIN:
+		return "domain-name";
+	case PIVOT_NODE_IP:
+		return strchr(n->value, ':') ? "ipv6-addr" : "ipv4-addr";
+	default:
+		return "x509-certificate";
 	}
 }
 
@@ -148,8 +151,10 @@ json_t *pivot_to_stix(const struct pivot_result *r)
 		if (nd->pruned != NULL) {
 			char det[160];
 			pivot_pruned_detail(r, nd, det, sizeof(det));
-			json_object_set_new(scos[i], "x_infrapivot_pruned", json_string(nd->pruned));
-			json_object_set_new(scos[i], "x_infrapivot_pruned_detail", json_string(det));
+			json_object_set_new(scos[i], "x_infrapivot_pruned",
+			                    json_string(nd->pruned));
+			json_object_set_new(scos[i], "x_infrapivot_pruned_detail",
+			                    json_string(det));
 		}
 	}
 	/* resolves_to_refs: addresses and CNAME targets of each name */
@@ -188,7 +193,8 @@ json_t *pivot_to_stix(const struct pivot_result *r)
 			break;
 		case PIVOT_EDGE_SERVES:
 			snprintf(dbuf, sizeof(dbuf),
-				 "the IP served the certificate on port %u (TLS sighting)", e->port);
+			         "the IP served the certificate on port %u (TLS sighting)",
+			         e->port);
 			desc = dbuf;
 			break;
 		case PIVOT_EDGE_SAN:
@@ -204,8 +210,9 @@ json_t *pivot_to_stix(const struct pivot_result *r)
 		}
 		char name[300], u[40], id[64], t[40];
 		int len = snprintf(name, sizeof(name), "%s|%s|%s|%u", pivot_edge_type_name(e->type),
-				   ids[e->src], ids[e->dst], e->port);
-		pivot_uuid5(ns, name, (size_t)len < sizeof(name) ? (size_t)len : sizeof(name) - 1, u);
+		                   ids[e->src], ids[e->dst], e->port);
+		pivot_uuid5(ns, name, (size_t)len < sizeof(name) ? (size_t)len : sizeof(name) - 1,
+		            u);
 		snprintf(id, sizeof(id), "relationship--%s", u);
 		json_t *o = json_object();
 		json_object_set_new(o, "type", json_string("relationship"));
@@ -236,12 +243,12 @@ json_t *pivot_to_stix(const struct pivot_result *r)
 	/* the bundle id: what was asked and what came back */
 	char bname[600], u[40], bid[64];
 	const struct pivot_params *p = &r->params;
-	int blen = snprintf(bname, sizeof(bname), "bundle|%s|%s|%u|%lld|%lld|%u|%llu|%llu|%llu|%llu|%u|%zu|%zu",
-			    ids[0], r->nodes[0].n.value, p->depth, (long long)p->since,
-			    (long long)p->until, p->edges, (unsigned long long)p->max_ip_domains,
-			    (unsigned long long)p->max_cert_ips,
-			    (unsigned long long)p->max_domain_ips, (unsigned long long)p->max_san,
-			    p->max_nodes, r->nnodes, r->nedges);
+	int blen = snprintf(
+	    bname, sizeof(bname), "bundle|%s|%s|%u|%lld|%lld|%u|%llu|%llu|%llu|%llu|%u|%zu|%zu",
+	    ids[0], r->nodes[0].n.value, p->depth, (long long)p->since, (long long)p->until,
+	    p->edges, (unsigned long long)p->max_ip_domains, (unsigned long long)p->max_cert_ips,
+	    (unsigned long long)p->max_domain_ips, (unsigned long long)p->max_san, p->max_nodes,
+	    r->nnodes, r->nedges);
 	pivot_uuid5(ns, bname, (size_t)blen < sizeof(bname) ? (size_t)blen : sizeof(bname) - 1, u);
 	snprintf(bid, sizeof(bid), "bundle--%s", u);
 	json_object_set_new(bundle, "type", json_string("bundle"));

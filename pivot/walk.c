@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pivot_internal.h"
+#include "pivot/pivot_internal.h"
 
 /* Sightings read to date an SNI edge to a too-prevalent certificate. */
 #define SNI_SCAN_CAP 1024
@@ -20,8 +20,8 @@ bool pivot_over_time(struct pivot_run *x)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	int64_t ms = (int64_t)(now.tv_sec - x->t0.tv_sec) * 1000 +
-		     (now.tv_nsec - x->t0.tv_nsec) / 1000000;
+	int64_t ms =
+	    (int64_t)(now.tv_sec - x->t0.tv_sec) * 1000 + (now.tv_nsec - x->t0.tv_nsec) / 1000000;
 	if (ms >= (int64_t)x->p->max_ms)
 		x->timed_out = true;
 	return x->timed_out;
@@ -39,8 +39,8 @@ bool pivot_tick(struct pivot_run *x)
 
 /* A new candidate edge seen from tf to tl, count times (value and the
  * node's key are the caller's); NULL when out of room: cand_fail(). */
-static struct pivot_cand *cand_push(struct pivot_run *x, uint8_t etype, uint8_t ntype, bool nb_is_src,
-				    int64_t tf, int64_t tl, uint64_t count)
+static struct pivot_cand *cand_push(struct pivot_run *x, uint8_t etype, uint8_t ntype,
+                                    bool nb_is_src, int64_t tf, int64_t tl, uint64_t count)
 {
 	if (x->nc >= x->maxc) {
 		x->cand_overflow = true;
@@ -112,7 +112,7 @@ void pivot_cand_sort_merge(struct pivot_run *x)
 				a->tl = b->tl;
 			if (a->etype != PIVOT_EDGE_SAN)
 				a->count = a->count + b->count < a->count ? UINT64_MAX
-									  : a->count + b->count;
+				                                          : a->count + b->count;
 			continue;
 		}
 		o++;
@@ -143,7 +143,7 @@ static int cb_domain_rr(const struct store_rr *rr, void *ctx)
 	if ((rr->rrtype == STORE_RR_A || rr->rrtype == STORE_RR_AAAA) &&
 	    (x->p->edges & PIVOT_EDGE_RESOLVES)) {
 		c = cand_push(x, PIVOT_EDGE_RESOLVES, PIVOT_NODE_IP, false, rr->time_first,
-			      rr->time_last, rr->count);
+		              rr->time_last, rr->count);
 		if (c == NULL)
 			return cand_fail(x);
 		memcpy(c->ip, rr->addr, 16);
@@ -153,7 +153,7 @@ static int cb_domain_rr(const struct store_rr *rr, void *ctx)
 		if (store_name_norm(rr->rdata, strlen(rr->rdata), norm, false) != 0)
 			return 0;
 		c = cand_push(x, PIVOT_EDGE_CNAME, PIVOT_NODE_DOMAIN, false, rr->time_first,
-			      rr->time_last, rr->count);
+		              rr->time_last, rr->count);
 		if (c == NULL)
 			return cand_fail(x);
 		snprintf(c->value, sizeof(c->value), "%s", norm);
@@ -175,7 +175,7 @@ static int cb_domain_target(const struct store_rr *rr, void *ctx)
 		return STORE_STOP;
 	}
 	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_CNAME, PIVOT_NODE_DOMAIN, true,
-					 rr->time_first, rr->time_last, rr->count);
+	                                 rr->time_first, rr->time_last, rr->count);
 	if (c == NULL)
 		return cand_fail(x);
 	snprintf(c->value, sizeof(c->value), "%s", rr->rrname);
@@ -235,7 +235,7 @@ static int cb_domain_cert(const struct store_cert_ref *ref, unsigned kind, void 
 		if (!in_window(x, ci.not_before, ci.not_after))
 			return 0;
 		struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SAN, PIVOT_NODE_CERT, true,
-						 ci.not_before, ci.not_after, 1);
+		                                 ci.not_before, ci.not_after, 1);
 		if (c == NULL)
 			return cand_fail(x);
 		c->ref = *ref;
@@ -268,8 +268,8 @@ static int cb_domain_cert(const struct store_cert_ref *ref, unsigned kind, void 
 			return 0;
 		/* capped without a match: the index says the name was seen with
 		 * it; the edge stays, its times unknown */
-		struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SNI, PIVOT_NODE_CERT, false, acc.tf,
-						 acc.tl, acc.count);
+		struct pivot_cand *c =
+		    cand_push(x, PIVOT_EDGE_SNI, PIVOT_NODE_CERT, false, acc.tf, acc.tl, acc.count);
 		if (c == NULL)
 			return cand_fail(x);
 		c->ref = *ref;
@@ -315,7 +315,7 @@ static int cb_ip_rr(const struct store_rr *rr, void *ctx)
 	if (pivot_tick(x))
 		return STORE_STOP;
 	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_RESOLVES, PIVOT_NODE_DOMAIN, true,
-					 rr->time_first, rr->time_last, rr->count);
+	                                 rr->time_first, rr->time_last, rr->count);
 	if (c == NULL)
 		return cand_fail(x);
 	snprintf(c->value, sizeof(c->value), "%s", rr->rrname);
@@ -328,7 +328,7 @@ static int cb_ip_sight(const struct store_sighting *s, void *ctx)
 	if (pivot_tick(x))
 		return STORE_STOP;
 	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SERVES, PIVOT_NODE_CERT, false,
-					 s->time_first, s->time_last, s->count);
+	                                 s->time_first, s->time_last, s->count);
 	if (c == NULL)
 		return cand_fail(x);
 	c->ref = s->ref;
@@ -362,7 +362,7 @@ static int cb_cert_sight(const struct store_sighting *s, void *ctx)
 		return STORE_STOP;
 	if (x->p->edges & PIVOT_EDGE_SERVES) {
 		struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SERVES, PIVOT_NODE_IP, true,
-						 s->time_first, s->time_last, s->count);
+		                                 s->time_first, s->time_last, s->count);
 		if (c == NULL)
 			return cand_fail(x);
 		memcpy(c->ip, s->ip, 16);
@@ -375,7 +375,7 @@ static int cb_cert_sight(const struct store_sighting *s, void *ctx)
 			if (store_name_norm(s->sni[i], strlen(s->sni[i]), norm, false) != 0)
 				continue;
 			struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SNI, PIVOT_NODE_DOMAIN, true,
-							 s->time_first, s->time_last, s->count);
+			                                 s->time_first, s->time_last, s->count);
 			if (c == NULL)
 				return cand_fail(x);
 			snprintf(c->value, sizeof(c->value), "%s", norm);
@@ -383,7 +383,6 @@ static int cb_cert_sight(const struct store_sighting *s, void *ctx)
 	}
 	return 0;
 }
-
 
 static int san_cand(struct pivot_run *x, const char *name, size_t len, int64_t nb, int64_t na)
 {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest.h"
-#include "svc.h"
+#include "ingest/ingest.h"
+#include "service/svc.h"
 
 store_t *svc_open_db(const char *dir_opt, bool rdonly)
 {
@@ -22,11 +22,13 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 	if (err != 0) {
 		const char *detail = store_last_error();
 		if (rdonly && err == -ENOENT)
-			fprintf(stderr, "infrapivot: no database at %s (create one with "
-					"`infrapivot ingest`)\n", dir);
+			fprintf(stderr,
+			        "infrapivot: no database at %s (create one with "
+			        "`infrapivot ingest`)\n",
+			        dir);
 		else
 			fprintf(stderr, "infrapivot: cannot open database %s: %s%s%s\n", dir,
-				store_strerror(err), *detail ? ": " : "", detail);
+			        store_strerror(err), *detail ? ": " : "", detail);
 		return NULL;
 	}
 	return s;
@@ -79,7 +81,7 @@ int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts
 	case 's':
 		if (strlen(arg) == 0 || strlen(arg) >= STORE_SENSOR_MAX) {
 			fprintf(stderr, "infrapivot %s: --sensor must be 1-%d bytes\n", cmd,
-				STORE_SENSOR_MAX - 1);
+			        STORE_SENSOR_MAX - 1);
 			return -1;
 		}
 		o->sensor = arg;

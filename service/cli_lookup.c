@@ -6,36 +6,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svc.h"
+#include "service/svc.h"
 
 static void lookup_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: infrapivot lookup domain|ip|cert VALUE [OPTIONS]\n"
-		"\n"
-		"  lookup domain www.example.com   resolutions of the name\n"
-		"  lookup domain '*.example.com'   resolutions of every name under it\n"
-		"  lookup ip 192.0.2.7             names that resolved to it, certificates seen on it\n"
-		"  lookup ip 192.0.2.0/24          the same for a prefix (IPv4 /16-/32, IPv6 /48-/128)\n"
-		"  lookup cert SHA1|SHA256         metadata, ip:port sightings, SAN/SNI names\n"
-		"\n"
-		"Options:\n"
-		"  --db DIR              database directory\n"
-		"  --rrtype TYPE         only this RR type (domain lookups)\n"
-		"  --first-after T       time_first >= T\n"
-		"  --first-before T      time_first <= T\n"
-		"  --last-after T        time_last >= T\n"
-		"  --last-before T       time_last <= T\n"
-		"  --since T             seen within the window: time_last >= T\n"
-		"  --until T             seen within the window: time_first <= T\n"
-		"                        T: epoch seconds, 2024-01-31, 2024-01-31T12:00:00Z,\n"
-		"                        or relative -7d, -12h, -30m, -2w\n"
-		"  --limit N             at most N results (default 10000, 0 = no limit)\n"
-		"  --offset N            skip the first N results\n"
-		"  --format json|table   COF NDJSON / JSON lines (default) or a table\n"
-		"  -h, --help            this help\n"
-		"\n"
-		"Results go to standard output; messages to standard error.\n");
+	fprintf(
+	    f,
+	    "Usage: infrapivot lookup domain|ip|cert VALUE [OPTIONS]\n"
+	    "\n"
+	    "  lookup domain www.example.com   resolutions of the name\n"
+	    "  lookup domain '*.example.com'   resolutions of every name under it\n"
+	    "  lookup ip 192.0.2.7             names that resolved to it, certificates seen on it\n"
+	    "  lookup ip 192.0.2.0/24          the same for a prefix (IPv4 /16-/32, IPv6 "
+	    "/48-/128)\n"
+	    "  lookup cert SHA1|SHA256         metadata, ip:port sightings, SAN/SNI names\n"
+	    "\n"
+	    "Options:\n"
+	    "  --db DIR              database directory\n"
+	    "  --rrtype TYPE         only this RR type (domain lookups)\n"
+	    "  --first-after T       time_first >= T\n"
+	    "  --first-before T      time_first <= T\n"
+	    "  --last-after T        time_last >= T\n"
+	    "  --last-before T       time_last <= T\n"
+	    "  --since T             seen within the window: time_last >= T\n"
+	    "  --until T             seen within the window: time_first <= T\n"
+	    "                        T: epoch seconds, 2024-01-31, 2024-01-31T12:00:00Z,\n"
+	    "                        or relative -7d, -12h, -30m, -2w\n"
+	    "  --limit N             at most N results (default 10000, 0 = no limit)\n"
+	    "  --offset N            skip the first N results\n"
+	    "  --format json|table   COF NDJSON / JSON lines (default) or a table\n"
+	    "  -h, --help            this help\n"
+	    "\n"
+	    "Results go to standard output; messages to standard error.\n");
 }
 
 struct print_ctx {
@@ -67,8 +69,8 @@ static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
 	char tf[32], tl[32];
 	if (kind == SVC_RES_RR) {
 		if (!p->header_rr) {
-			printf("%-19s  %-19s  %8s  %-40s %-6s %s\n", "first seen", "last seen", "count",
-			       "rrname", "type", "rdata");
+			printf("%-19s  %-19s  %8s  %-40s %-6s %s\n", "first seen", "last seen",
+			       "count", "rrname", "type", "rdata");
 			p->header_rr = true;
 		}
 		fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
@@ -101,8 +103,8 @@ static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
 		json_t *v;
 		json_array_foreach(json_object_get(obj, "sni"), i, v)
 		{
-			o += (size_t)snprintf(sni + o, o < sizeof(sni) ? sizeof(sni) - o : 0, "%s%s",
-					      i ? "," : "", json_string_value(v));
+			o += (size_t)snprintf(sni + o, o < sizeof(sni) ? sizeof(sni) - o : 0,
+			                      "%s%s", i ? "," : "", json_string_value(v));
 			if (o >= sizeof(sni))
 				break;
 		}
@@ -110,8 +112,8 @@ static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
 		       (long long)json_integer_value(json_object_get(obj, "count")), ipport,
 		       json_string_value(h), sni);
 	} else {
-		const char *keys[] = { "cert_sha1", "cert_sha256", "subject", "issuer", "serial",
-				       "not_before", "not_after", "ip_count" };
+		const char *keys[] = {"cert_sha1", "cert_sha256", "subject",   "issuer",
+		                      "serial",    "not_before",  "not_after", "ip_count"};
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 			json_t *v = json_object_get(obj, keys[i]);
 			if (v == NULL)
@@ -120,7 +122,7 @@ static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
 			printf("%-12s %s\n", keys[i], s ? s : json_string_value(v));
 			free(s);
 		}
-		const char *lists[] = { "san_dns", "san_ip", "sni" };
+		const char *lists[] = {"san_dns", "san_ip", "sni"};
 		for (size_t i = 0; i < 3; i++) {
 			json_t *a = json_object_get(obj, lists[i]);
 			if (a == NULL)
@@ -142,52 +144,63 @@ static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
 int svc_cmd_lookup(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "rrtype", required_argument, NULL, 't' },
-		{ "first-after", required_argument, NULL, 1 },
-		{ "first-before", required_argument, NULL, 2 },
-		{ "last-after", required_argument, NULL, 3 },
-		{ "last-before", required_argument, NULL, 4 },
-		{ "since", required_argument, NULL, 5 },
-		{ "until", required_argument, NULL, 6 },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "offset", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"db", required_argument, NULL, 'd'},
+	    {"rrtype", required_argument, NULL, 't'},
+	    {"first-after", required_argument, NULL, 1},
+	    {"first-before", required_argument, NULL, 2},
+	    {"last-after", required_argument, NULL, 3},
+	    {"last-before", required_argument, NULL, 4},
+	    {"since", required_argument, NULL, 5},
+	    {"until", required_argument, NULL, 6},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"offset", required_argument, NULL, 'o'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct svc_lookup_req req = { .limit = 10000, .include_certs = true };
+	struct svc_lookup_req req = {.limit = 10000, .include_certs = true};
 	store_fence_init(&req.fence);
 	const char *db = NULL;
-	struct print_ctx pc = { 0 };
+	struct print_ctx pc = {0};
 	int c, idx;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
+		case 'd':
+			db = optarg;
+			break;
 		case 't':
 			if (store_rrtype_parse(optarg, strlen(optarg), &req.rrtype) != 0) {
-				fprintf(stderr, "infrapivot lookup: --rrtype: unknown type '%s'\n", optarg);
+				fprintf(stderr, "infrapivot lookup: --rrtype: unknown type '%s'\n",
+				        optarg);
 				return 2;
 			}
 			break;
-		case 1: case 2: case 3: case 4: case 5: case 6:
+		case 1:
+		case 2:
+		case 3:
+		case 4:
+		case 5:
+		case 6:
 			if (svc_fence_set(&req.fence, longopts[idx].name, optarg) != 0) {
-				fprintf(stderr, "infrapivot lookup: --%s: '%s' is not a time (epoch "
-						"seconds, ISO 8601 date or date-time, or -7d style)\n",
-					longopts[idx].name, optarg);
+				fprintf(stderr,
+				        "infrapivot lookup: --%s: '%s' is not a time (epoch "
+				        "seconds, ISO 8601 date or date-time, or -7d style)\n",
+				        longopts[idx].name, optarg);
 				return 2;
 			}
 			break;
 		case 'l':
 			if (svc_parse_u64(optarg, &req.limit) != 0) {
-				fprintf(stderr, "infrapivot lookup: --limit: not a number: '%s'\n", optarg);
+				fprintf(stderr, "infrapivot lookup: --limit: not a number: '%s'\n",
+				        optarg);
 				return 2;
 			}
 			break;
 		case 'o':
 			if (svc_parse_u64(optarg, &req.offset) != 0) {
-				fprintf(stderr, "infrapivot lookup: --offset: not a number: '%s'\n", optarg);
+				fprintf(stderr, "infrapivot lookup: --offset: not a number: '%s'\n",
+				        optarg);
 				return 2;
 			}
 			break;
@@ -199,8 +212,12 @@ int svc_cmd_lookup(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'h': lookup_usage(stdout); return 0;
-		default: lookup_usage(stderr); return 2;
+		case 'h':
+			lookup_usage(stdout);
+			return 0;
+		default:
+			lookup_usage(stderr);
+			return 2;
 		}
 	}
 	if (argc - optind != 2) {
@@ -216,7 +233,8 @@ int svc_cmd_lookup(int argc, char **argv)
 	else if (strcmp(what, "cert") == 0)
 		req.kind = SVC_LOOKUP_CERT;
 	else {
-		fprintf(stderr, "infrapivot lookup: unknown lookup '%s' (domain, ip or cert)\n", what);
+		fprintf(stderr, "infrapivot lookup: unknown lookup '%s' (domain, ip or cert)\n",
+		        what);
 		return 2;
 	}
 	char msg[256];
@@ -235,10 +253,11 @@ int svc_cmd_lookup(int argc, char **argv)
 		return 2;
 	}
 	if (res.limited)
-		fprintf(stderr, "infrapivot lookup: limit of %llu results reached; more exist "
-				"(raise --limit or use --offset %llu)\n",
-			(unsigned long long)req.limit,
-			(unsigned long long)(req.offset + res.emitted));
+		fprintf(stderr,
+		        "infrapivot lookup: limit of %llu results reached; more exist "
+		        "(raise --limit or use --offset %llu)\n",
+		        (unsigned long long)req.limit,
+		        (unsigned long long)(req.offset + res.emitted));
 	if (res.emitted == 0)
 		fprintf(stderr, "infrapivot lookup: no results\n");
 	return 0;
@@ -247,16 +266,16 @@ int svc_cmd_lookup(int argc, char **argv)
 static void stats_usage(FILE *f)
 {
 	fprintf(f, "Usage: infrapivot stats [--db DIR] [--json]\n\n"
-		   "Counts of every kind of record and the database size.\n");
+	           "Counts of every kind of record and the database size.\n");
 }
 
 int svc_cmd_stats(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"db", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *db = NULL;
 	bool js = false;
@@ -264,10 +283,18 @@ int svc_cmd_stats(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
-		case 'j': js = true; break;
-		case 'h': stats_usage(stdout); return 0;
-		default: stats_usage(stderr); return 2;
+		case 'd':
+			db = optarg;
+			break;
+		case 'j':
+			js = true;
+			break;
+		case 'h':
+			stats_usage(stdout);
+			return 0;
+		default:
+			stats_usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -303,11 +330,11 @@ int svc_cmd_stats(int argc, char **argv)
 int svc_cmd_compact(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "repack", no_argument, NULL, 'r' },
-		{ "copy", no_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"db", required_argument, NULL, 'd'},
+	    {"repack", no_argument, NULL, 'r'},
+	    {"copy", no_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *db = NULL;
 	bool copy = false;
@@ -315,21 +342,29 @@ int svc_cmd_compact(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
-		case 'r': copy = false; break;
-		case 'c': copy = true; break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'r':
+			copy = false;
+			break;
+		case 'c':
+			copy = true;
+			break;
 		case 'h':
-			printf("Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n\n"
-			       "Write a compacted copy of the database into OUT_DIR (created when\n"
-			       "missing; must not hold a database).  Every table is rebuilt in key\n"
-			       "order from one read snapshot, so B-tree pages are full: about a\n"
-			       "third smaller than the live database, whose pages random inserts\n"
-			       "leave two-thirds full.  Safe while others read or write.\n\n"
-			       "  --copy     copy pages as they are instead (mdb_env_copy2 with\n"
-			       "             MDB_CP_COMPACT: drops free pages only; faster)\n"
-			       "  --repack   rebuild in key order (the default)\n");
+			printf(
+			    "Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n\n"
+			    "Write a compacted copy of the database into OUT_DIR (created when\n"
+			    "missing; must not hold a database).  Every table is rebuilt in key\n"
+			    "order from one read snapshot, so B-tree pages are full: about a\n"
+			    "third smaller than the live database, whose pages random inserts\n"
+			    "leave two-thirds full.  Safe while others read or write.\n\n"
+			    "  --copy     copy pages as they are instead (mdb_env_copy2 with\n"
+			    "             MDB_CP_COMPACT: drops free pages only; faster)\n"
+			    "  --repack   rebuild in key order (the default)\n");
 			return 0;
-		default: return 2;
+		default:
+			return 2;
 		}
 	}
 	if (argc - optind != 1) {
@@ -344,7 +379,7 @@ int svc_cmd_compact(int argc, char **argv)
 	if (err != 0) {
 		const char *d = store_last_error();
 		fprintf(stderr, "infrapivot compact: %s%s%s\n", store_strerror(err), *d ? ": " : "",
-			d);
+		        d);
 		return 2;
 	}
 	return 0;

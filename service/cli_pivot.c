@@ -7,57 +7,57 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pivot.h"
-#include "svc.h"
+#include "pivot/pivot.h"
+#include "service/svc.h"
 
 static void pivot_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: infrapivot pivot SEED [OPTIONS]\n"
-		"\n"
-		"From one seed, find the infrastructure behind it: breadth-first over\n"
-		"  resolves  domain - IP (A/AAAA)        cname  domain - domain (CNAME)\n"
-		"  serves    IP - certificate (ip:port)  san    certificate - domain (SAN/CN)\n"
-		"  sni       domain - certificate (the certificate seen for that SNI)\n"
-		"with noise control: a node over a limit below is included, marked pruned\n"
-		"with the reason and its degree, and not expanded (the seed always is).\n"
-		"\n"
-		"SEED is a domain name, an IPv4/IPv6 address, or a certificate SHA-1 or\n"
-		"SHA-256 (hex, colons allowed); the type is detected unless --type is given.\n"
-		"\n"
-		"Options:\n"
-		"  --db DIR                database directory\n"
-		"  --type auto|domain|ip|cert   the seed's type (default auto)\n"
-		"  --depth N               hops from the seed, 0-6 (default 3: domain -> IP ->\n"
-		"                          certificate -> the other IPs serving it)\n"
-		"  --since T               only edges seen within the window: last seen >= T\n"
-		"  --until T               ... and first seen <= T\n"
-		"                          T: epoch seconds, 2024-01-31, 2024-01-31T12:00:00Z,\n"
-		"                          or relative -7d, -12h, -30m, -2w\n"
-		"  --edges LIST            edge types to walk, comma-separated (default all):\n"
-		"                          resolves,cname,serves,san,sni\n"
-		"  --max-ip-domains N      an IP with more names is shared hosting (default 100)\n"
-		"  --max-cert-ips N        a certificate on more IPs is a CDN or default\n"
-		"                          certificate (default 50)\n"
-		"  --max-domain-ips N      a name on more IPs is a CDN/fast-flux name (default 50)\n"
-		"  --max-san N             a certificate with more SAN names is multi-tenant\n"
-		"                          (default 80)\n"
-		"                          (up to 4294967295; a large value lifts a limit)\n"
-		"  --max-nodes N           stop after N nodes (default 500, at most 10000)\n"
-		"  --max-ms N              stop after N milliseconds (default 2000)\n"
-		"                          a result cut by a budget says truncated and which\n"
-		"  --now T                 the time age_days counts from (default: now)\n"
-		"  --format FMT            json (default), dot (Graphviz), stix (STIX 2.1\n"
-		"                          bundle) or table\n"
-		"  -h, --help              this help\n"
-		"\n"
-		"Examples:\n"
-		"  infrapivot pivot login-update.duckdns.org --depth 4\n"
-		"  infrapivot pivot 203.0.113.7 --since -30d --format table\n"
-		"  infrapivot pivot 3f0c...e1 --format dot | dot -Tsvg > graph.svg\n"
-		"\n"
-		"The graph goes to standard output; messages to standard error.  Exit\n"
-		"status 0 (also when truncated or empty), 2 on a usage or database error.\n");
+	fprintf(
+	    f, "Usage: infrapivot pivot SEED [OPTIONS]\n"
+	       "\n"
+	       "From one seed, find the infrastructure behind it: breadth-first over\n"
+	       "  resolves  domain - IP (A/AAAA)        cname  domain - domain (CNAME)\n"
+	       "  serves    IP - certificate (ip:port)  san    certificate - domain (SAN/CN)\n"
+	       "  sni       domain - certificate (the certificate seen for that SNI)\n"
+	       "with noise control: a node over a limit below is included, marked pruned\n"
+	       "with the reason and its degree, and not expanded (the seed always is).\n"
+	       "\n"
+	       "SEED is a domain name, an IPv4/IPv6 address, or a certificate SHA-1 or\n"
+	       "SHA-256 (hex, colons allowed); the type is detected unless --type is given.\n"
+	       "\n"
+	       "Options:\n"
+	       "  --db DIR                database directory\n"
+	       "  --type auto|domain|ip|cert   the seed's type (default auto)\n"
+	       "  --depth N               hops from the seed, 0-6 (default 3: domain -> IP ->\n"
+	       "                          certificate -> the other IPs serving it)\n"
+	       "  --since T               only edges seen within the window: last seen >= T\n"
+	       "  --until T               ... and first seen <= T\n"
+	       "                          T: epoch seconds, 2024-01-31, 2024-01-31T12:00:00Z,\n"
+	       "                          or relative -7d, -12h, -30m, -2w\n"
+	       "  --edges LIST            edge types to walk, comma-separated (default all):\n"
+	       "                          resolves,cname,serves,san,sni\n"
+	       "  --max-ip-domains N      an IP with more names is shared hosting (default 100)\n"
+	       "  --max-cert-ips N        a certificate on more IPs is a CDN or default\n"
+	       "                          certificate (default 50)\n"
+	       "  --max-domain-ips N      a name on more IPs is a CDN/fast-flux name (default 50)\n"
+	       "  --max-san N             a certificate with more SAN names is multi-tenant\n"
+	       "                          (default 80)\n"
+	       "                          (up to 4294967295; a large value lifts a limit)\n"
+	       "  --max-nodes N           stop after N nodes (default 500, at most 10000)\n"
+	       "  --max-ms N              stop after N milliseconds (default 2000)\n"
+	       "                          a result cut by a budget says truncated and which\n"
+	       "  --now T                 the time age_days counts from (default: now)\n"
+	       "  --format FMT            json (default), dot (Graphviz), stix (STIX 2.1\n"
+	       "                          bundle) or table\n"
+	       "  -h, --help              this help\n"
+	       "\n"
+	       "Examples:\n"
+	       "  infrapivot pivot login-update.duckdns.org --depth 4\n"
+	       "  infrapivot pivot 203.0.113.7 --since -30d --format table\n"
+	       "  infrapivot pivot 3f0c...e1 --format dot | dot -Tsvg > graph.svg\n"
+	       "\n"
+	       "The graph goes to standard output; messages to standard error.  Exit\n"
+	       "status 0 (also when truncated or empty), 2 on a usage or database error.\n");
 }
 
 enum fmt { FMT_JSON, FMT_DOT, FMT_STIX, FMT_TABLE };
@@ -79,22 +79,22 @@ static int print_json(json_t *j)
 int svc_cmd_pivot(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "type", required_argument, NULL, 1 },
-		{ "depth", required_argument, NULL, 1 },
-		{ "since", required_argument, NULL, 1 },
-		{ "until", required_argument, NULL, 1 },
-		{ "edges", required_argument, NULL, 1 },
-		{ "max-ip-domains", required_argument, NULL, 1 },
-		{ "max-cert-ips", required_argument, NULL, 1 },
-		{ "max-domain-ips", required_argument, NULL, 1 },
-		{ "max-san", required_argument, NULL, 1 },
-		{ "max-nodes", required_argument, NULL, 1 },
-		{ "max-ms", required_argument, NULL, 1 },
-		{ "now", required_argument, NULL, 1 },
-		{ NULL, 0, NULL, 0 },
+	    {"db", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"type", required_argument, NULL, 1},
+	    {"depth", required_argument, NULL, 1},
+	    {"since", required_argument, NULL, 1},
+	    {"until", required_argument, NULL, 1},
+	    {"edges", required_argument, NULL, 1},
+	    {"max-ip-domains", required_argument, NULL, 1},
+	    {"max-cert-ips", required_argument, NULL, 1},
+	    {"max-domain-ips", required_argument, NULL, 1},
+	    {"max-san", required_argument, NULL, 1},
+	    {"max-nodes", required_argument, NULL, 1},
+	    {"max-ms", required_argument, NULL, 1},
+	    {"now", required_argument, NULL, 1},
+	    {NULL, 0, NULL, 0},
 	};
 	struct pivot_params p;
 	pivot_params_init(&p);
@@ -119,7 +119,9 @@ int svc_cmd_pivot(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
+		case 'd':
+			db = optarg;
+			break;
 		case 'f':
 			if (strcmp(optarg, "json") == 0)
 				fmt = FMT_JSON;
@@ -130,14 +132,16 @@ int svc_cmd_pivot(int argc, char **argv)
 			else if (strcmp(optarg, "table") == 0)
 				fmt = FMT_TABLE;
 			else {
-				fprintf(stderr, "infrapivot pivot: --format: '%s' is not json, dot, "
-						"stix or table\n",
-					optarg);
+				fprintf(stderr,
+				        "infrapivot pivot: --format: '%s' is not json, dot, "
+				        "stix or table\n",
+				        optarg);
 				return 2;
 			}
 			break;
 		case 1:
-			if (pivot_params_set(&p, longopts[idx].name, optarg, msg, sizeof(msg)) != 0) {
+			if (pivot_params_set(&p, longopts[idx].name, optarg, msg, sizeof(msg)) !=
+			    0) {
 				/* messages name the parameter as HTTP spells it; show the option */
 				for (char *q = msg; *q && *q != ':'; q++)
 					if (*q == '_')
@@ -146,7 +150,9 @@ int svc_cmd_pivot(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'h': pivot_usage(stdout); return 0;
+		case 'h':
+			pivot_usage(stdout);
+			return 0;
 		default:
 			fprintf(stderr, "Try `infrapivot pivot --help`.\n");
 			return 2;
@@ -154,7 +160,7 @@ int svc_cmd_pivot(int argc, char **argv)
 	}
 	if (argc - optind != 1) {
 		fprintf(stderr, argc - optind == 0 ? "infrapivot pivot: no SEED given\n"
-						   : "infrapivot pivot: one SEED only\n");
+		                                   : "infrapivot pivot: one SEED only\n");
 		fprintf(stderr, "Usage: infrapivot pivot SEED [OPTIONS] (see --help)\n");
 		return 2;
 	}
@@ -176,8 +182,12 @@ int svc_cmd_pivot(int argc, char **argv)
 	int rc = 0;
 	char *text;
 	switch (fmt) {
-	case FMT_JSON: rc = print_json(pivot_to_json(r)); break;
-	case FMT_STIX: rc = print_json(pivot_to_stix(r)); break;
+	case FMT_JSON:
+		rc = print_json(pivot_to_json(r));
+		break;
+	case FMT_STIX:
+		rc = print_json(pivot_to_stix(r));
+		break;
 	case FMT_DOT:
 	case FMT_TABLE:
 		text = fmt == FMT_DOT ? pivot_to_dot(r) : pivot_to_table(r);
@@ -191,12 +201,13 @@ int svc_cmd_pivot(int argc, char **argv)
 	}
 	const char *budget;
 	if (pivot_truncated(r, &budget))
-		fprintf(stderr, "infrapivot pivot: truncated: the %s budget was reached (raise "
-				"--%s)\n",
-			budget, strcmp(budget, "max_ms") == 0 ? "max-ms" : "max-nodes");
+		fprintf(stderr,
+		        "infrapivot pivot: truncated: the %s budget was reached (raise "
+		        "--%s)\n",
+		        budget, strcmp(budget, "max_ms") == 0 ? "max-ms" : "max-nodes");
 	if (pivot_edge_count(r) == 0)
 		fprintf(stderr, "infrapivot pivot: nothing is linked to %s in the store\n",
-			pivot_node_at(r, 0)->value);
+		        pivot_node_at(r, 0)->value);
 	pivot_result_free(r);
 	if (rc != 0) {
 		fprintf(stderr, "infrapivot pivot: out of memory while rendering\n");

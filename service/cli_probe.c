@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest.h"
-#include "svc.h"
+#include "ingest/ingest.h"
+#include "service/svc.h"
 
-#define PROBE_ADDRS_MAX 32   /* addresses probed per name */
+#define PROBE_ADDRS_MAX 32 /* addresses probed per name */
 #define PROBE_TARGETS_MAX 1000000
 #define PROBE_SENSOR "probe"
 
@@ -39,39 +39,38 @@ struct probe_run {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: infrapivot probe [OPTIONS] HOST[:PORT]...\n"
-		"       infrapivot probe [OPTIONS] --targets FILE|-\n"
-		"\n"
-		"Connect with TLS and record the certificate the server presents right now.\n"
-		"Any certificate is accepted: this observes, it does not trust.  A HOST\n"
-		"name is resolved and every address is probed; the resolutions are\n"
-		"recorded too (A/AAAA, sensor \"probe\").  Each probed address prints one\n"
-		"JSON object (NDJSON): ip, port, sni, tls_version, cipher, sha1, sha256,\n"
-		"subject, issuer, serial, not_before, not_after, san_dns, san_ip, chain,\n"
-		"or error.  The sighting (ip, port, SHA-1, SHA-256, SNI) and the\n"
-		"certificates' metadata are recorded with sensor id \"probe\".\n"
-		"\n"
-		"Targets: HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address; PORT\n"
-		"defaults to 443.  A targets file has one target a line, optionally\n"
-		"followed by an SNI name; blank lines and # comments are ignored.\n"
-		"\n"
-		"Options:\n"
-		"  --sni NAME          send this SNI (default: HOST when it is a name;\n"
-		"                      none for an address)\n"
-		"  --no-sni            never send SNI\n"
-		"  --timeout S         seconds for the connect and for the handshake\n"
-		"                      (each; default 10)\n"
-		"  --targets FILE      read targets from FILE (- = standard input)\n"
-		"  --parallel N        probe N targets at once (default 8, max 256)\n"
-		"  --no-record         only print; record nothing\n"
-		"  --pretty            indent the JSON\n"
-		"  --db DIR            database directory\n"
-		"  -h, --help          this help\n"
-		"\n"
-		"Exit status: 0 every address answered with a certificate, 1 some probes\n"
-		"failed (connection refused, timeout, no TLS on the port...), 2 usage or\n"
-		"database error, or no target could be resolved or probed at all.\n");
+	fprintf(f, "Usage: infrapivot probe [OPTIONS] HOST[:PORT]...\n"
+	           "       infrapivot probe [OPTIONS] --targets FILE|-\n"
+	           "\n"
+	           "Connect with TLS and record the certificate the server presents right now.\n"
+	           "Any certificate is accepted: this observes, it does not trust.  A HOST\n"
+	           "name is resolved and every address is probed; the resolutions are\n"
+	           "recorded too (A/AAAA, sensor \"probe\").  Each probed address prints one\n"
+	           "JSON object (NDJSON): ip, port, sni, tls_version, cipher, sha1, sha256,\n"
+	           "subject, issuer, serial, not_before, not_after, san_dns, san_ip, chain,\n"
+	           "or error.  The sighting (ip, port, SHA-1, SHA-256, SNI) and the\n"
+	           "certificates' metadata are recorded with sensor id \"probe\".\n"
+	           "\n"
+	           "Targets: HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address; PORT\n"
+	           "defaults to 443.  A targets file has one target a line, optionally\n"
+	           "followed by an SNI name; blank lines and # comments are ignored.\n"
+	           "\n"
+	           "Options:\n"
+	           "  --sni NAME          send this SNI (default: HOST when it is a name;\n"
+	           "                      none for an address)\n"
+	           "  --no-sni            never send SNI\n"
+	           "  --timeout S         seconds for the connect and for the handshake\n"
+	           "                      (each; default 10)\n"
+	           "  --targets FILE      read targets from FILE (- = standard input)\n"
+	           "  --parallel N        probe N targets at once (default 8, max 256)\n"
+	           "  --no-record         only print; record nothing\n"
+	           "  --pretty            indent the JSON\n"
+	           "  --db DIR            database directory\n"
+	           "  -h, --help          this help\n"
+	           "\n"
+	           "Exit status: 0 every address answered with a certificate, 1 some probes\n"
+	           "failed (connection refused, timeout, no TLS on the port...), 2 usage or\n"
+	           "database error, or no target could be resolved or probed at all.\n");
 }
 
 /* Split HOST[:PORT] / [v6]:PORT / bare v6 into host and port. */
@@ -175,13 +174,13 @@ static void tally(struct probe_run *run, bool ok)
 static void fail(struct probe_run *run, const char *spec, const char *ip, const char *why)
 {
 	fprintf(stderr, "infrapivot probe: %s%s%s: %s\n", spec, ip ? " at " : "", ip ? ip : "",
-		why);
+	        why);
 	tally(run, false);
 }
 
 /* Record the resolutions and sightings of one target in one transaction. */
 static void record(struct probe_run *run, const char *name, struct ingest_probe_result *res,
-		   size_t nres, const bool *ok)
+                   size_t nres, const bool *ok)
 {
 	size_t cap = nres * (2 + 16);
 	struct store_obs *obs = calloc(cap ? cap : 1, sizeof(*obs));
@@ -232,7 +231,7 @@ static void record(struct probe_run *run, const char *name, struct ingest_probe_
 	if (err != 0) {
 		const char *d = store_last_error();
 		fprintf(stderr, "infrapivot probe: database error: %s%s%s\n", store_strerror(err),
-			*d ? ": " : "", d);
+		        *d ? ": " : "", d);
 		pthread_mutex_lock(&run->mu);
 		run->db_err = err;
 		pthread_mutex_unlock(&run->mu);
@@ -245,7 +244,7 @@ static void probe_target(struct probe_run *run, const struct target *t)
 	if (split_target(t->spec, host, sizeof(host), port, sizeof(port)) != 0) {
 		fail(run, t->spec, NULL, "not HOST[:PORT] with a port 1-65535");
 		json_t *o = json_pack("{s:s,s:s}", "target", t->spec, "error",
-				      "not HOST[:PORT] with a port 1-65535");
+		                      "not HOST[:PORT] with a port 1-65535");
 		emit(run, o);
 		return;
 	}
@@ -255,7 +254,7 @@ static void probe_target(struct probe_run *run, const struct target *t)
 	if (!is_addr && store_name_norm(host, strlen(host), name, false) != 0) {
 		fail(run, t->spec, NULL, "not a valid host name or address");
 		emit(run, json_pack("{s:s,s:s}", "target", t->spec, "error",
-				    "not a valid host name or address"));
+		                    "not a valid host name or address"));
 		return;
 	}
 	char sni[STORE_NAME_BUF] = "";
@@ -263,10 +262,10 @@ static void probe_target(struct probe_run *run, const struct target *t)
 	if (!run->no_sni && want != NULL && store_name_norm(want, strlen(want), sni, false) != 0) {
 		fail(run, t->spec, NULL, "the SNI is not a valid host name");
 		emit(run, json_pack("{s:s,s:s}", "target", t->spec, "error",
-				    "the SNI is not a valid host name"));
+		                    "the SNI is not a valid host name"));
 		return;
 	}
-	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct addrinfo hints = {0}, *ai = NULL;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV | (is_addr ? AI_NUMERICHOST : 0);
@@ -275,11 +274,12 @@ static void probe_target(struct probe_run *run, const struct target *t)
 		char why[300];
 		snprintf(why, sizeof(why), "cannot resolve %s: %s", host, gai_strerror(gerr));
 		fail(run, t->spec, NULL, why);
-		emit(run, json_pack("{s:s,s:s,s:s}", "target", t->spec, "host", host, "error", why));
+		emit(run,
+		     json_pack("{s:s,s:s,s:s}", "target", t->spec, "host", host, "error", why));
 		return;
 	}
 	struct ingest_probe_result *res = calloc(PROBE_ADDRS_MAX, sizeof(*res));
-	bool ok[PROBE_ADDRS_MAX] = { false };
+	bool ok[PROBE_ADDRS_MAX] = {false};
 	size_t nres = 0;
 	for (struct addrinfo *a = ai; a != NULL && res != NULL && nres < PROBE_ADDRS_MAX;
 	     a = a->ai_next) {
@@ -293,7 +293,7 @@ static void probe_target(struct probe_run *run, const struct target *t)
 			continue;
 		struct ingest_probe_result *r = &res[nres];
 		ok[nres] = ingest_probe(a->ai_addr, a->ai_addrlen, run->no_sni ? NULL : sni,
-					run->timeout_ms, r) == 0;
+		                        run->timeout_ms, r) == 0;
 		json_t *o = json_object();
 		json_object_set_new(o, "target", json_string(t->spec));
 		json_object_set_new(o, "host", json_string(host));
@@ -307,7 +307,8 @@ static void probe_target(struct probe_run *run, const struct target *t)
 			cert_json(&r->leaf, o);
 			json_t *chain = json_array();
 			for (size_t k = 0; k < r->nchain; k++)
-				json_array_append_new(chain, cert_json(&r->chain[k], json_object()));
+				json_array_append_new(chain,
+				                      cert_json(&r->chain[k], json_object()));
 			json_object_set_new(o, "chain", chain);
 			json_object_set_new(o, "recorded", json_boolean(run->store != NULL));
 			tally(run, true);
@@ -339,8 +340,8 @@ static void *worker(void *arg)
 	}
 }
 
-static int add_target(struct target **ts, size_t *n, size_t *cap, const char *spec,
-		      size_t slen, const char *sni, size_t snilen)
+static int add_target(struct target **ts, size_t *n, size_t *cap, const char *spec, size_t slen,
+                      const char *sni, size_t snilen)
 {
 	if (*n >= PROBE_TARGETS_MAX)
 		return -1;
@@ -397,16 +398,11 @@ static int read_targets(const char *path, struct target **ts, size_t *n, size_t 
 int svc_cmd_probe(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "sni", required_argument, NULL, 's' },
-		{ "no-sni", no_argument, NULL, 'S' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "targets", required_argument, NULL, 'T' },
-		{ "parallel", required_argument, NULL, 'p' },
-		{ "no-record", no_argument, NULL, 'n' },
-		{ "pretty", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"db", required_argument, NULL, 'd'},      {"sni", required_argument, NULL, 's'},
+	    {"no-sni", no_argument, NULL, 'S'},        {"timeout", required_argument, NULL, 't'},
+	    {"targets", required_argument, NULL, 'T'}, {"parallel", required_argument, NULL, 'p'},
+	    {"no-record", no_argument, NULL, 'n'},     {"pretty", no_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	struct probe_run run;
 	memset(&run, 0, sizeof(run));
@@ -418,40 +414,59 @@ int svc_cmd_probe(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
-		case 's': run.sni = optarg; break;
-		case 'S': run.no_sni = true; break;
+		case 'd':
+			db = optarg;
+			break;
+		case 's':
+			run.sni = optarg;
+			break;
+		case 'S':
+			run.no_sni = true;
+			break;
 		case 't':
 			if (svc_parse_u64(optarg, &v) != 0 || v == 0 || v > 3600) {
-				fprintf(stderr, "infrapivot probe: --timeout takes 1-3600 seconds\n");
+				fprintf(stderr,
+				        "infrapivot probe: --timeout takes 1-3600 seconds\n");
 				return 2;
 			}
 			run.timeout_ms = (int)v * 1000;
 			break;
-		case 'T': targets_file = optarg; break;
+		case 'T':
+			targets_file = optarg;
+			break;
 		case 'p':
-			if (svc_parse_u64(optarg, &parallel) != 0 || parallel == 0 || parallel > 256) {
+			if (svc_parse_u64(optarg, &parallel) != 0 || parallel == 0 ||
+			    parallel > 256) {
 				fprintf(stderr, "infrapivot probe: --parallel takes 1-256\n");
 				return 2;
 			}
 			break;
-		case 'n': no_record = true; break;
-		case 'P': run.pretty = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'n':
+			no_record = true;
+			break;
+		case 'P':
+			run.pretty = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	size_t cap = 0;
 	int rc = 2;
 	for (int i = optind; i < argc; i++)
 		if (add_target(&run.targets, &run.ntargets, &cap, argv[i], strlen(argv[i]), NULL,
-			       0) != 0)
+		               0) != 0)
 			goto free_targets;
 	if (targets_file != NULL &&
 	    read_targets(targets_file, &run.targets, &run.ntargets, &cap) != 0)
 		goto free_targets;
 	if (run.ntargets == 0) {
-		fprintf(stderr, "infrapivot probe: no target (give HOST[:PORT] or --targets FILE)\n");
+		fprintf(stderr,
+		        "infrapivot probe: no target (give HOST[:PORT] or --targets FILE)\n");
 		usage(stderr);
 		goto free_targets;
 	}

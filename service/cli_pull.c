@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ingest.h"
-#include "svc.h"
+#include "ingest/ingest.h"
+#include "service/svc.h"
 
 #define MAX_HEADERS 32
 #define TOKEN_MAX 8192
@@ -31,59 +31,59 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: infrapivot pull URL [OPTIONS]\n"
-		"\n"
-		"Fetch a passive DNS / certificate feed over HTTP(S) and record it.\n"
-		"The body streams to a temporary spool file (never into memory); only a\n"
-		"complete, successful response is recorded, so a failed pull records\n"
-		"nothing and a retry counts nothing twice.\n"
-		"\n"
-		"Input:\n"
-		"  --format NAME         %s, zeek-json\n"
-		"                        (default auto; saf = DNSDB API v2 streaming framing)\n"
-		"  --sensor ID           sensor id for records that carry none\n"
-		"  --rejects FILE        write every rejected line as NDJSON to FILE\n"
-		"  --batch N             observations per transaction (default: sized to\n"
-		"                        the database, 100000 while small)\n"
-		"  --max-line BYTES      longest line accepted (default 1048576)\n"
-		"  --max-bytes SIZE      largest response accepted, e.g. 500M (default 1G;\n"
-		"                        0 = no limit); a larger one records nothing\n"
-		"Authentication and transport:\n"
-		"  -H, --header 'NAME: VALUE'  extra request header (repeatable), e.g.\n"
-		"                        'X-API-Key: ...' for DNSDB\n"
-		"  -u, --user USER:PASS  HTTP basic authentication (CIRCL passive DNS)\n"
-		"  --token-file FILE     read a secret from FILE: a header line\n"
-		"                        ('X-API-Key: ...', 'Authorization: Bearer ...')\n"
-		"                        or a bare key, sent as 'X-API-Key: KEY'\n"
-		"  --cacert FILE         trust the CA certificates in FILE (PEM)\n"
-		"  -k, --insecure        do not verify the server's certificate (tests only)\n"
-		"  --connect-timeout S   seconds to connect (default 30)\n"
-		"  --timeout S           seconds for the whole transfer (default none; a\n"
-		"                        stream that stalls for 300 s fails anyway)\n"
-		"Incremental pulls and repetition:\n"
-		"  --checkpoint NAME     remember the newest time_last recorded from this\n"
-		"                        feed (stored in the database with the records) and\n"
-		"                        ask only for newer records next time\n"
-		"  --since-param NAME    URL parameter carrying the checkpoint\n"
-		"                        (default time_last_after, as DNSDB)\n"
-		"  --interval S          pull again every S seconds until interrupted\n"
-		"  --count N             stop after N pulls (with --interval)\n"
-		"  --retries N           retries of a failed pull: 5xx, 429, 408, connection\n"
-		"                        errors, truncated streams (default 3)\n"
-		"  --backoff S           first retry delay; doubles each retry, with jitter\n"
-		"                        (default 1; fractions allowed)\n"
-		"  --max-backoff S       longest retry delay (default 300); Retry-After\n"
-		"                        on 429/503 is honoured as given (up to a day)\n"
-		"Other:\n"
-		"  --db DIR              database directory\n"
-		"  -q, --quiet           do not print rejected lines on stderr\n"
-		"  -h, --help            this help\n"
-		"\n"
-		"Exit status: 0 recorded completely, 1 recorded but some lines were\n"
-		"rejected or the server limited the results (SAF \"limited\"), 2 nothing\n"
-		"recorded (HTTP error, transfer failure, truncated or failed stream, too\n"
-		"large, database error).  With --interval: the status of the last pull.\n",
-		ingest_format_list());
+	        "Usage: infrapivot pull URL [OPTIONS]\n"
+	        "\n"
+	        "Fetch a passive DNS / certificate feed over HTTP(S) and record it.\n"
+	        "The body streams to a temporary spool file (never into memory); only a\n"
+	        "complete, successful response is recorded, so a failed pull records\n"
+	        "nothing and a retry counts nothing twice.\n"
+	        "\n"
+	        "Input:\n"
+	        "  --format NAME         %s, zeek-json\n"
+	        "                        (default auto; saf = DNSDB API v2 streaming framing)\n"
+	        "  --sensor ID           sensor id for records that carry none\n"
+	        "  --rejects FILE        write every rejected line as NDJSON to FILE\n"
+	        "  --batch N             observations per transaction (default: sized to\n"
+	        "                        the database, 100000 while small)\n"
+	        "  --max-line BYTES      longest line accepted (default 1048576)\n"
+	        "  --max-bytes SIZE      largest response accepted, e.g. 500M (default 1G;\n"
+	        "                        0 = no limit); a larger one records nothing\n"
+	        "Authentication and transport:\n"
+	        "  -H, --header 'NAME: VALUE'  extra request header (repeatable), e.g.\n"
+	        "                        'X-API-Key: ...' for DNSDB\n"
+	        "  -u, --user USER:PASS  HTTP basic authentication (CIRCL passive DNS)\n"
+	        "  --token-file FILE     read a secret from FILE: a header line\n"
+	        "                        ('X-API-Key: ...', 'Authorization: Bearer ...')\n"
+	        "                        or a bare key, sent as 'X-API-Key: KEY'\n"
+	        "  --cacert FILE         trust the CA certificates in FILE (PEM)\n"
+	        "  -k, --insecure        do not verify the server's certificate (tests only)\n"
+	        "  --connect-timeout S   seconds to connect (default 30)\n"
+	        "  --timeout S           seconds for the whole transfer (default none; a\n"
+	        "                        stream that stalls for 300 s fails anyway)\n"
+	        "Incremental pulls and repetition:\n"
+	        "  --checkpoint NAME     remember the newest time_last recorded from this\n"
+	        "                        feed (stored in the database with the records) and\n"
+	        "                        ask only for newer records next time\n"
+	        "  --since-param NAME    URL parameter carrying the checkpoint\n"
+	        "                        (default time_last_after, as DNSDB)\n"
+	        "  --interval S          pull again every S seconds until interrupted\n"
+	        "  --count N             stop after N pulls (with --interval)\n"
+	        "  --retries N           retries of a failed pull: 5xx, 429, 408, connection\n"
+	        "                        errors, truncated streams (default 3)\n"
+	        "  --backoff S           first retry delay; doubles each retry, with jitter\n"
+	        "                        (default 1; fractions allowed)\n"
+	        "  --max-backoff S       longest retry delay (default 300); Retry-After\n"
+	        "                        on 429/503 is honoured as given (up to a day)\n"
+	        "Other:\n"
+	        "  --db DIR              database directory\n"
+	        "  -q, --quiet           do not print rejected lines on stderr\n"
+	        "  -h, --help            this help\n"
+	        "\n"
+	        "Exit status: 0 recorded completely, 1 recorded but some lines were\n"
+	        "rejected or the server limited the results (SAF \"limited\"), 2 nothing\n"
+	        "recorded (HTTP error, transfer failure, truncated or failed stream, too\n"
+	        "large, database error).  With --interval: the status of the last pull.\n",
+	        ingest_format_list());
 }
 
 /* A token file holds a header line or a bare key; it stays off argv. */
@@ -146,7 +146,7 @@ static void nap(double secs)
 	double left = secs;
 	while (left > 0 && !pull_stop) {
 		double step = left < 0.1 ? left : 0.1;
-		struct timespec ts = { (time_t)step, (long)((step - (double)(time_t)step) * 1e9) };
+		struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
 		nanosleep(&ts, NULL);
 		left -= step;
 	}
@@ -167,50 +167,50 @@ static void print_summary(const char *url, const struct ingest_pull_result *r)
 	char cp[64] = "";
 	if (r->checkpoint >= 0 || r->since >= 0)
 		snprintf(cp, sizeof(cp), "; checkpoint %" PRId64 " -> %" PRId64, r->since,
-			 r->checkpoint);
+		         r->checkpoint);
 	fprintf(stderr,
-		"pull: HTTP %ld, %" PRIu64 " bytes; %" PRIu64 " lines read, %" PRIu64
-		" accepted, %" PRIu64 " rejected, %" PRIu64 " skipped; %" PRIu64
-		" records (%" PRIu64 " new, %" PRIu64 " merged)%s\n",
-		r->http_status, r->body_bytes, s->lines, s->accepted, s->rejected, s->skipped,
-		s->records, s->ws.dns_new + s->ws.sight_new, s->ws.dns_merged + s->ws.sight_merged,
-		cp);
+	        "pull: HTTP %ld, %" PRIu64 " bytes; %" PRIu64 " lines read, %" PRIu64
+	        " accepted, %" PRIu64 " rejected, %" PRIu64 " skipped; %" PRIu64
+	        " records (%" PRIu64 " new, %" PRIu64 " merged)%s\n",
+	        r->http_status, r->body_bytes, s->lines, s->accepted, s->rejected, s->skipped,
+	        s->records, s->ws.dns_new + s->ws.sight_new, s->ws.dns_merged + s->ws.sight_merged,
+	        cp);
 }
 
 int svc_cmd_pull(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "sensor", required_argument, NULL, 's' },
-		{ "rejects", required_argument, NULL, 'r' },
-		{ "batch", required_argument, NULL, 'b' },
-		{ "max-line", required_argument, NULL, 'L' },
-		{ "max-bytes", required_argument, NULL, 'M' },
-		{ "header", required_argument, NULL, 'H' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "token-file", required_argument, NULL, 'T' },
-		{ "cacert", required_argument, NULL, 'C' },
-		{ "insecure", no_argument, NULL, 'k' },
-		{ "connect-timeout", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "checkpoint", required_argument, NULL, 'K' },
-		{ "since-param", required_argument, NULL, 'S' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "retries", required_argument, NULL, 'R' },
-		{ "backoff", required_argument, NULL, 'B' },
-		{ "max-backoff", required_argument, NULL, 'X' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"db", required_argument, NULL, 'd'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"sensor", required_argument, NULL, 's'},
+	    {"rejects", required_argument, NULL, 'r'},
+	    {"batch", required_argument, NULL, 'b'},
+	    {"max-line", required_argument, NULL, 'L'},
+	    {"max-bytes", required_argument, NULL, 'M'},
+	    {"header", required_argument, NULL, 'H'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"token-file", required_argument, NULL, 'T'},
+	    {"cacert", required_argument, NULL, 'C'},
+	    {"insecure", no_argument, NULL, 'k'},
+	    {"connect-timeout", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"checkpoint", required_argument, NULL, 'K'},
+	    {"since-param", required_argument, NULL, 'S'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"retries", required_argument, NULL, 'R'},
+	    {"backoff", required_argument, NULL, 'B'},
+	    {"max-backoff", required_argument, NULL, 'X'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct ingest_opts o;
 	ingest_opts_init(&o);
-	struct ingest_pull_opts po = { 0 };
+	struct ingest_pull_opts po = {0};
 	po.max_bytes = 1ull << 30;
 	po.since_param = "time_last_after";
-	const char *headers[MAX_HEADERS + 2] = { 0 };
+	const char *headers[MAX_HEADERS + 2] = {0};
 	size_t nheaders = 0;
 	static char token[TOKEN_MAX + 32];
 	const char *db = NULL, *rejects = NULL, *token_file = NULL;
@@ -220,14 +220,17 @@ int svc_cmd_pull(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "H:u:kqh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
+		case 'd':
+			db = optarg;
+			break;
 		case 'f':
 			/* eve and zeek-json come with the sensor formats; the stream
 			 * validates the name */
 			if (!ingest_format_known(optarg) && strcmp(optarg, "eve") != 0 &&
 			    strcmp(optarg, "zeek-json") != 0) {
-				fprintf(stderr, "infrapivot pull: unknown format '%s' (known: %s)\n",
-					optarg, ingest_format_list());
+				fprintf(stderr,
+				        "infrapivot pull: unknown format '%s' (known: %s)\n",
+				        optarg, ingest_format_list());
 				return 2;
 			}
 			o.format = optarg;
@@ -242,17 +245,22 @@ int svc_cmd_pull(int argc, char **argv)
 			if (svc_ingest_opt("pull", c, optarg, &o) != 0)
 				return 2;
 			break;
-		case 'r': rejects = optarg; break;
+		case 'r':
+			rejects = optarg;
+			break;
 		case 'M':
 			if (svc_parse_size(optarg, &v) != 0) {
-				fprintf(stderr, "infrapivot pull: --max-bytes takes a size (500M, 2G, 0)\n");
+				fprintf(
+				    stderr,
+				    "infrapivot pull: --max-bytes takes a size (500M, 2G, 0)\n");
 				return 2;
 			}
 			po.max_bytes = v;
 			break;
 		case 'H':
 			if (nheaders == MAX_HEADERS) {
-				fprintf(stderr, "infrapivot pull: at most %d --header\n", MAX_HEADERS);
+				fprintf(stderr, "infrapivot pull: at most %d --header\n",
+				        MAX_HEADERS);
 				return 2;
 			}
 			if (strchr(optarg, ':') == NULL || strpbrk(optarg, "\r\n") != NULL) {
@@ -268,14 +276,20 @@ int svc_cmd_pull(int argc, char **argv)
 			}
 			po.userpwd = optarg;
 			break;
-		case 'T': token_file = optarg; break;
-		case 'C': po.cacert = optarg; break;
-		case 'k': po.insecure = true; break;
+		case 'T':
+			token_file = optarg;
+			break;
+		case 'C':
+			po.cacert = optarg;
+			break;
+		case 'k':
+			po.insecure = true;
+			break;
 		case 'c':
 		case 't':
 			if (svc_parse_u64(optarg, &v) != 0 || v > 86400) {
 				fprintf(stderr, "infrapivot pull: --%s takes seconds (0-86400)\n",
-					c == 'c' ? "connect-timeout" : "timeout");
+				        c == 'c' ? "connect-timeout" : "timeout");
 				return 2;
 			}
 			if (c == 'c')
@@ -283,10 +297,13 @@ int svc_cmd_pull(int argc, char **argv)
 			else
 				po.timeout = (long)v;
 			break;
-		case 'K': po.checkpoint = optarg; break;
+		case 'K':
+			po.checkpoint = optarg;
+			break;
 		case 'S':
 			if (*optarg == '\0' || strpbrk(optarg, "&=?# ") != NULL) {
-				fprintf(stderr, "infrapivot pull: --since-param takes a parameter name\n");
+				fprintf(stderr,
+				        "infrapivot pull: --since-param takes a parameter name\n");
 				return 2;
 			}
 			po.since_param = optarg;
@@ -296,7 +313,9 @@ int svc_cmd_pull(int argc, char **argv)
 		case 'X':
 			if (parse_seconds(optarg, &d) != 0) {
 				fprintf(stderr, "infrapivot pull: --%s takes seconds\n",
-					c == 'i' ? "interval" : c == 'B' ? "backoff" : "max-backoff");
+				        c == 'i'   ? "interval"
+				        : c == 'B' ? "backoff"
+				                   : "max-backoff");
 				return 2;
 			}
 			if (c == 'i')
@@ -308,7 +327,8 @@ int svc_cmd_pull(int argc, char **argv)
 			break;
 		case 'n':
 			if (svc_parse_u64(optarg, &count) != 0 || count == 0) {
-				fprintf(stderr, "infrapivot pull: --count takes a positive number\n");
+				fprintf(stderr,
+				        "infrapivot pull: --count takes a positive number\n");
 				return 2;
 			}
 			break;
@@ -318,9 +338,15 @@ int svc_cmd_pull(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'q': o.quiet = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc - 1) {
@@ -390,7 +416,8 @@ int svc_cmd_pull(int argc, char **argv)
 			err = ingest_pull(s, &po, &o, &r);
 			if (err == 0 || pull_stop)
 				break;
-			fprintf(stderr, "infrapivot pull: %s\n", r.msg[0] ? r.msg : ingest_strerror(err));
+			fprintf(stderr, "infrapivot pull: %s\n",
+			        r.msg[0] ? r.msg : ingest_strerror(err));
 			if (!ingest_pull_retryable(err, &r) || attempt >= retries)
 				break;
 			double wait;
@@ -399,7 +426,7 @@ int svc_cmd_pull(int argc, char **argv)
 			else
 				wait = backoff_delay(backoff, max_backoff, attempt, &seed);
 			fprintf(stderr, "infrapivot pull: retry %u of %" PRIu64 " in %.1f s\n",
-				attempt + 1, retries, wait);
+			        attempt + 1, retries, wait);
 			nap(wait);
 			if (pull_stop)
 				break;
@@ -407,18 +434,22 @@ int svc_cmd_pull(int argc, char **argv)
 		if (err == 0) {
 			print_summary(po.url, &r);
 			if (r.saf_cond == INGEST_SAF_LIMITED)
-				fprintf(stderr, "infrapivot pull: warning: %s (records were recorded; "
-						"the rest of the result set was not sent)\n", r.msg);
+				fprintf(stderr,
+				        "infrapivot pull: warning: %s (records were recorded; "
+				        "the rest of the result set was not sent)\n",
+				        r.msg);
 			status = r.sum.rejected > 0 || r.saf_cond == INGEST_SAF_LIMITED ? 1 : 0;
 		} else {
 			if (err == INGEST_ESTOPPED || pull_stop)
-				fprintf(stderr, "infrapivot pull: interrupted; nothing of this pull "
-						"was recorded\n");
+				fprintf(stderr,
+				        "infrapivot pull: interrupted; nothing of this pull "
+				        "was recorded\n");
 			else if (!ingest_pull_retryable(err, &r) || retries == 0)
 				; /* message already printed */
 			else
-				fprintf(stderr, "infrapivot pull: giving up after %" PRIu64
-						" retries\n", retries);
+				fprintf(stderr,
+				        "infrapivot pull: giving up after %" PRIu64 " retries\n",
+				        retries);
 			status = 2;
 		}
 	}

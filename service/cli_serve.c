@@ -13,43 +13,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_internal.h"
+#include "service/http_internal.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: infrapivot serve [OPTIONS]\n"
-		"\n"
-		"Serve the REST API (and the DNSDB v2 and CIRCL compatible routes)\n"
-		"over HTTP.  docs/http-api.md describes every route.\n"
-		"\n"
-		"Options:\n"
-		"  --db DIR               database directory (created when missing)\n"
-		"  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080;\n"
-		"                         IPv6 as [::1]:8080)\n"
-		"  --tokens FILE          API tokens, lines of TOKEN ROLE [NAME], roles\n"
-		"                         read, write, admin.  Without it the API is open\n"
-		"                         and only loopback addresses may be used.\n"
-		"  --threads N            worker threads (default: number of cores)\n"
-		"  --max-connections N    concurrent connections (default 512)\n"
-		"  --timeout SECONDS      idle time before a connection is closed (default 30)\n"
-		"  --max-body SIZE        largest POST body, e.g. 64M (default 64M)\n"
-		"  --max-header SIZE      memory per connection for the request line and\n"
-		"                         headers (default 32K)\n"
-		"  --max-limit N          cap on limit= (default 100000)\n"
-		"  --default-limit N      results when no limit= is given (default 1000)\n"
-		"  --pivot-max-nodes N    cap on a pivot's max_nodes (default 2000)\n"
-		"  --pivot-max-ms N       cap on a pivot's max_ms (default 5000)\n"
-		"  --drain-timeout SECS   on SIGTERM, wait this long for requests in flight\n"
-		"                         (default 30)\n"
-		"  -h, --help             this help\n");
+	fprintf(f, "Usage: infrapivot serve [OPTIONS]\n"
+	           "\n"
+	           "Serve the REST API (and the DNSDB v2 and CIRCL compatible routes)\n"
+	           "over HTTP.  docs/http-api.md describes every route.\n"
+	           "\n"
+	           "Options:\n"
+	           "  --db DIR               database directory (created when missing)\n"
+	           "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080;\n"
+	           "                         IPv6 as [::1]:8080)\n"
+	           "  --tokens FILE          API tokens, lines of TOKEN ROLE [NAME], roles\n"
+	           "                         read, write, admin.  Without it the API is open\n"
+	           "                         and only loopback addresses may be used.\n"
+	           "  --threads N            worker threads (default: number of cores)\n"
+	           "  --max-connections N    concurrent connections (default 512)\n"
+	           "  --timeout SECONDS      idle time before a connection is closed (default 30)\n"
+	           "  --max-body SIZE        largest POST body, e.g. 64M (default 64M)\n"
+	           "  --max-header SIZE      memory per connection for the request line and\n"
+	           "                         headers (default 32K)\n"
+	           "  --max-limit N          cap on limit= (default 100000)\n"
+	           "  --default-limit N      results when no limit= is given (default 1000)\n"
+	           "  --pivot-max-nodes N    cap on a pivot's max_nodes (default 2000)\n"
+	           "  --pivot-max-ms N       cap on a pivot's max_ms (default 5000)\n"
+	           "  --drain-timeout SECS   on SIGTERM, wait this long for requests in flight\n"
+	           "                         (default 30)\n"
+	           "  -h, --help             this help\n");
 }
 
 static int num_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
 {
 	if (svc_parse_u64(v, out) != 0 || *out > max) {
-		fprintf(stderr, "infrapivot serve: --%s: '%s' is not a number up to %llu\n", name, v,
-			(unsigned long long)max);
+		fprintf(stderr, "infrapivot serve: --%s: '%s' is not a number up to %llu\n", name,
+		        v, (unsigned long long)max);
 		return -1;
 	}
 	return 0;
@@ -58,21 +57,21 @@ static int num_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
 int svc_cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "tokens", required_argument, NULL, 'T' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "max-connections", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 'o' },
-		{ "max-body", required_argument, NULL, 'b' },
-		{ "max-header", required_argument, NULL, 'H' },
-		{ "max-limit", required_argument, NULL, 'L' },
-		{ "default-limit", required_argument, NULL, 'D' },
-		{ "pivot-max-nodes", required_argument, NULL, 'n' },
-		{ "pivot-max-ms", required_argument, NULL, 'm' },
-		{ "drain-timeout", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"db", required_argument, NULL, 'd'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"tokens", required_argument, NULL, 'T'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"max-connections", required_argument, NULL, 'c'},
+	    {"timeout", required_argument, NULL, 'o'},
+	    {"max-body", required_argument, NULL, 'b'},
+	    {"max-header", required_argument, NULL, 'H'},
+	    {"max-limit", required_argument, NULL, 'L'},
+	    {"default-limit", required_argument, NULL, 'D'},
+	    {"pivot-max-nodes", required_argument, NULL, 'n'},
+	    {"pivot-max-ms", required_argument, NULL, 'm'},
+	    {"drain-timeout", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct svc_http_server srv;
 	memset(&srv, 0, sizeof(srv));
@@ -84,7 +83,9 @@ int svc_cmd_serve(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': db = optarg; break;
+		case 'd':
+			db = optarg;
+			break;
 		case 'l':
 			if (strlen(optarg) >= sizeof(conf->listen)) {
 				fprintf(stderr, "infrapivot serve: --listen: too long\n");
@@ -92,7 +93,9 @@ int svc_cmd_serve(int argc, char **argv)
 			}
 			snprintf(conf->listen, sizeof(conf->listen), "%s", optarg);
 			break;
-		case 'T': conf->tokens_path = optarg; break;
+		case 'T':
+			conf->tokens_path = optarg;
+			break;
 		case 't':
 			if (num_opt("threads", optarg, 256, &v) != 0 || v == 0)
 				return 2;
@@ -110,13 +113,15 @@ int svc_cmd_serve(int argc, char **argv)
 			break;
 		case 'b':
 			if (svc_parse_size(optarg, &conf->max_body) != 0 || conf->max_body == 0) {
-				fprintf(stderr, "infrapivot serve: --max-body: not a size: '%s'\n", optarg);
+				fprintf(stderr, "infrapivot serve: --max-body: not a size: '%s'\n",
+				        optarg);
 				return 2;
 			}
 			break;
 		case 'H':
 			if (svc_parse_size(optarg, &v) != 0 || v < 4096 || v > (16u << 20)) {
-				fprintf(stderr, "infrapivot serve: --max-header: a size from 4K to 16M\n");
+				fprintf(stderr,
+				        "infrapivot serve: --max-header: a size from 4K to 16M\n");
 				return 2;
 			}
 			conf->max_header = (size_t)v;
@@ -146,8 +151,12 @@ int svc_cmd_serve(int argc, char **argv)
 				return 2;
 			conf->drain_seconds = (unsigned)v;
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -179,11 +188,11 @@ int svc_cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	fprintf(stderr, "infrapivot serve: listening on %s (%u threads, %s)\n", conf->listen,
-		conf->threads, srv.tokens ? "tokens required" : "no tokens: loopback only");
+	        conf->threads, srv.tokens ? "tokens required" : "no tokens: loopback only");
 	int sig = 0;
 	sigwait(&set, &sig);
 	fprintf(stderr, "infrapivot serve: %s: finishing requests in flight\n",
-		sig == SIGINT ? "SIGINT" : "SIGTERM");
+	        sig == SIGINT ? "SIGINT" : "SIGTERM");
 	svc_http_stop(&srv);
 	store_close(srv.store);
 	svc_tokens_free(srv.tokens);

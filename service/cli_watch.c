@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "svc_watch.h"
+#include "service/svc_watch.h"
 
 static void usage(FILE *f)
 {

@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "http_internal.h"
+#include "service/http_internal.h"
 
 void svc_http_conf_init(struct svc_http_conf *c)
 {
@@ -41,8 +41,8 @@ void svc_http_conf_init(struct svc_http_conf *c)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *data,
-				  size_t *size, void **con_cls)
+                                  const char *method, const char *version, const char *data,
+                                  size_t *size, void **con_cls)
 {
 	struct svc_http_server *srv = cls;
 	struct svc_http_req *rq = *con_cls;
@@ -85,7 +85,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (rq->body_too_large)
 		return svc_http_error(rq, 413, "payload_too_large",
-				      "the body is over the limit of %u bytes", SVC_HTTP_WATCH_MAX_BODY);
+		                      "the body is over the limit of %u bytes",
+		                      SVC_HTTP_WATCH_MAX_BODY);
 	if (*size != 0) {
 		*size = 0; /* a body on a GET means nothing to us */
 		return MHD_YES;
@@ -94,7 +95,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct svc_http_server *srv = cls;
 	struct svc_http_req *rq = *con_cls;
@@ -125,8 +126,7 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 /* ---- start and stop --------------------------------------------------------- */
-int svc_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl,
-			  bool *loopback)
+int svc_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl, bool *loopback)
 {
 	char host[256];
 	const char *port;
@@ -171,8 +171,7 @@ int svc_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t 
 	return -1;
 }
 
-static int listen_socket(const struct sockaddr_storage *ss, socklen_t sl, char *msg,
-			 size_t msgcap)
+static int listen_socket(const struct sockaddr_storage *ss, socklen_t sl, char *msg, size_t msgcap)
 {
 	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -203,13 +202,14 @@ int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap)
 	bool loopback;
 	if (svc_http_parse_listen(srv->conf.listen, &ss, &sl, &loopback) != 0) {
 		snprintf(msg, msgcap, "--listen: '%s' is not ADDR:PORT or [IPV6]:PORT",
-			 srv->conf.listen);
+		         srv->conf.listen);
 		return -1;
 	}
 	if (!loopback && srv->tokens == NULL) {
-		snprintf(msg, msgcap, "refusing to listen on %s without --tokens: an open API "
-				      "only on loopback addresses (127.0.0.0/8, ::1)",
-			 srv->conf.listen);
+		snprintf(msg, msgcap,
+		         "refusing to listen on %s without --tokens: an open API "
+		         "only on loopback addresses (127.0.0.0/8, ::1)",
+		         srv->conf.listen);
 		return -1;
 	}
 	int fd = listen_socket(&ss, sl, msg, msgcap);
@@ -222,16 +222,15 @@ int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap)
 		return -1;
 	}
 	srv->started = time(NULL);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	unsigned threads = srv->conf.threads > 0 ? srv->conf.threads : 1;
 	srv->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-		srv->conf.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->conf.timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->conf.max_header,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK,
-		no_unescape, NULL, MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+	    srv->conf.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->conf.timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->conf.max_header, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
 		close(fd);
 		free(srv->metrics);
@@ -252,7 +251,7 @@ void svc_http_stop(struct svc_http_server *srv)
 		close(fd);
 	/* requests in flight finish; idle keep-alive connections are closed
 	 * by MHD_stop_daemon */
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct timespec ts = {0, 20 * 1000 * 1000};
 	for (unsigned i = 0; i < srv->conf.drain_seconds * 50u; i++) {
 		if (atomic_load(&srv->active) == 0)
 			break;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_internal.h"
+#include "service/http_internal.h"
 
 #define RESPONSE_MAX (256u << 20) /* a materialised response never grows past this */
 #define ERRORS_KEPT 100
@@ -20,7 +20,7 @@ enum MHD_Result svc_http_healthz(struct svc_http_req *rq)
 	json_object_set_new(o, "status", json_string("ok"));
 	json_object_set_new(o, "version", json_string("0.1.0"));
 	json_object_set_new(o, "uptime_seconds",
-			    json_integer((json_int_t)(time(NULL) - rq->srv->started)));
+	                    json_integer((json_int_t)(time(NULL) - rq->srv->started)));
 	return svc_http_send_json(rq, 200, o);
 }
 
@@ -178,8 +178,8 @@ static int lookup_emit_rr(const struct store_rr *rr, void *ctx)
 	return lookup_put(ctx, tmp, (size_t)n);
 }
 
-static const char *const fence_names[] = { "first_after", "first_before", "last_after",
-					   "last_before", "since", "until" };
+static const char *const fence_names[] = {"first_after", "first_before", "last_after",
+                                          "last_before", "since",        "until"};
 
 /* Parse the time-fence parameters into f; false with an error queued. */
 bool svc_http_fences(struct svc_http_req *rq, struct store_fence *f, enum MHD_Result *ret)
@@ -189,9 +189,11 @@ bool svc_http_fences(struct svc_http_req *rq, struct store_fence *f, enum MHD_Re
 		if (v == NULL)
 			continue;
 		if (svc_fence_set(f, fence_names[i], v) != 0) {
-			*ret = svc_http_bad_param(rq, fence_names[i],
-						  "'%.40s' is not a time (epoch seconds, 2024-01-31, "
-						  "2024-01-31T12:00:00Z or -7d style)", v);
+			*ret =
+			    svc_http_bad_param(rq, fence_names[i],
+			                       "'%.40s' is not a time (epoch seconds, 2024-01-31, "
+			                       "2024-01-31T12:00:00Z or -7d style)",
+			                       v);
 			return false;
 		}
 	}
@@ -220,7 +222,7 @@ static bool wants_ndjson(struct svc_http_req *rq)
 enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
-	struct svc_lookup_req req = { .include_certs = true, .rr_cb = lookup_emit_rr };
+	struct svc_lookup_req req = {.include_certs = true, .rr_cb = lookup_emit_rr};
 	store_fence_init(&req.fence);
 	char value[STORE_NAME_BUF + 64];
 	const char *what = "domain";
@@ -233,7 +235,8 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 		req.kind = SVC_LOOKUP_IP;
 		what = "ip";
 		if (svc_http_nargs(rq) == 2)
-			snprintf(value, sizeof(value), "%s/%s", svc_http_arg(rq, 0), svc_http_arg(rq, 1));
+			snprintf(value, sizeof(value), "%s/%s", svc_http_arg(rq, 0),
+			         svc_http_arg(rq, 1));
 		else
 			snprintf(value, sizeof(value), "%s", svc_http_arg(rq, 0));
 		break;
@@ -272,7 +275,7 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 		if (c == -2)
 			return svc_http_bad_param(rq, "cursor", "belongs to a different query");
 	}
-	struct lookup_out out = { .ndjson = wants_ndjson(rq) };
+	struct lookup_out out = {.ndjson = wants_ndjson(rq)};
 	svc_buf_init(&out.buf, RESPONSE_MAX);
 	if (!out.ndjson) {
 		json_t *q = json_object();
@@ -300,9 +303,10 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 		cursor_make(&req, req.offset + res.emitted, next);
 	if (!out.ndjson) {
 		char tail[160];
-		snprintf(tail, sizeof(tail), "],\"count\":%llu,\"limited\":%s,\"next_cursor\":%s%s%s}\n",
-			 (unsigned long long)res.emitted, res.limited ? "true" : "false",
-			 res.limited ? "\"" : "", res.limited ? next : "null", res.limited ? "\"" : "");
+		snprintf(
+		    tail, sizeof(tail), "],\"count\":%llu,\"limited\":%s,\"next_cursor\":%s%s%s}\n",
+		    (unsigned long long)res.emitted, res.limited ? "true" : "false",
+		    res.limited ? "\"" : "", res.limited ? next : "null", res.limited ? "\"" : "");
 		if (svc_buf_adds(&out.buf, tail) != 0) {
 			svc_buf_free(&out.buf);
 			return svc_http_store_error(rq, -E2BIG, what);
@@ -310,9 +314,9 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 	}
 	size_t len;
 	char *body = svc_buf_take(&out.buf, &len);
-	const char *hdrs[] = { "X-Next-Cursor", next, NULL };
+	const char *hdrs[] = {"X-Next-Cursor", next, NULL};
 	return svc_http_send_h(rq, 200, out.ndjson ? "application/x-ndjson" : "application/json",
-			       body, len, res.limited ? hdrs : NULL);
+	                       body, len, res.limited ? hdrs : NULL);
 }
 
 /* ---- observations ----------------------------------------------------------- */
@@ -335,7 +339,7 @@ bool svc_http_observations_check(struct svc_http_req *rq, char *msg, size_t cap)
 	const char *sensor = svc_http_param(rq, "sensor");
 	if (format != NULL && !ingest_format_known(format)) {
 		snprintf(msg, cap, "format: unknown format '%.40s' (known: %s)", format,
-			 ingest_format_list());
+		         ingest_format_list());
 		return false;
 	}
 	if (sensor != NULL && (sensor[0] == '\0' || strlen(sensor) >= STORE_SENSOR_MAX)) {
@@ -391,7 +395,8 @@ static int obs_finish(struct svc_http_req *rq, struct ingest_summary *sum, bool 
 static json_t *obs_summary(struct svc_http_req *rq, const struct ingest_summary *sum)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "accepted", json_integer((json_int_t)(sum->accepted + sum->skipped)));
+	json_object_set_new(o, "accepted",
+	                    json_integer((json_int_t)(sum->accepted + sum->skipped)));
 	json_object_set_new(o, "rejected", json_integer((json_int_t)sum->rejected));
 	json_object_set_new(o, "records", json_integer((json_int_t)sum->records));
 	json_object_set_new(o, "skipped", json_integer((json_int_t)sum->skipped));
@@ -443,9 +448,10 @@ enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data,
 			json_t *e = json_object();
 			json_object_set_new(e, "code", json_string("payload_too_large"));
 			char msg[200];
-			snprintf(msg, sizeof(msg), "the body is over the limit of %llu bytes; lines "
-						   "before the limit were %s",
-				 (unsigned long long)max, err == 0 ? "committed" : "not committed");
+			snprintf(msg, sizeof(msg),
+			         "the body is over the limit of %llu bytes; lines "
+			         "before the limit were %s",
+			         (unsigned long long)max, err == 0 ? "committed" : "not committed");
 			json_object_set_new(e, "message", json_string(msg));
 			json_object_set_new(o, "error", e);
 			rq->deferred = o;
@@ -472,8 +478,9 @@ enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data,
 	if (err != 0 || rq->ingest_failed) {
 		const char *d = store_last_error();
 		return svc_http_error(rq, err == STORE_ENOSPACE ? 507 : 500, "store_failed",
-				      "the store failed; nothing after the failure was committed: "
-				      "%s%s%s", store_strerror(err), *d ? ": " : "", d);
+		                      "the store failed; nothing after the failure was committed: "
+		                      "%s%s%s",
+		                      store_strerror(err), *d ? ": " : "", d);
 	}
 	return svc_http_send_json(rq, 200, obs_summary(rq, &sum));
 }

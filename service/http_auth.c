@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "http_internal.h"
+#include "service/http_internal.h"
 
 #define TOKENS_MAX 4096
 #define TOKEN_MIN_LEN 16
@@ -33,10 +33,14 @@ struct svc_tokens {
 const char *svc_role_name(enum svc_role r)
 {
 	switch (r) {
-	case SVC_ROLE_READ: return "read";
-	case SVC_ROLE_WRITE: return "write";
-	case SVC_ROLE_ADMIN: return "admin";
-	default: return "none";
+	case SVC_ROLE_READ:
+		return "read";
+	case SVC_ROLE_WRITE:
+		return "write";
+	case SVC_ROLE_ADMIN:
+		return "admin";
+	default:
+		return "none";
 	}
 }
 
@@ -68,8 +72,10 @@ int svc_tokens_load(const char *path, struct svc_tokens **out, char *msg, size_t
 	}
 	struct stat sb;
 	if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 0004) != 0)
-		fprintf(stderr, "infrapivot serve: warning: %s is world-readable "
-				"(chmod 600 it)\n", path);
+		fprintf(stderr,
+		        "infrapivot serve: warning: %s is world-readable "
+		        "(chmod 600 it)\n",
+		        path);
 	struct svc_tokens *t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		fclose(f);
@@ -101,12 +107,12 @@ int svc_tokens_load(const char *path, struct svc_tokens **out, char *msg, size_t
 			break;
 		}
 		if (tl < TOKEN_MIN_LEN) {
-			snprintf(msg, msgcap, "%s:%u: token shorter than %d characters", path, lineno,
-				 TOKEN_MIN_LEN);
+			snprintf(msg, msgcap, "%s:%u: token shorter than %d characters", path,
+			         lineno, TOKEN_MIN_LEN);
 			err = -1;
 			break;
 		}
-		struct svc_token e = { 0 };
+		struct svc_token e = {0};
 		if (rl == 4 && memcmp(role, "read", 4) == 0)
 			e.role = SVC_ROLE_READ;
 		else if (rl == 5 && memcmp(role, "write", 5) == 0)
@@ -114,8 +120,8 @@ int svc_tokens_load(const char *path, struct svc_tokens **out, char *msg, size_t
 		else if (rl == 5 && memcmp(role, "admin", 5) == 0)
 			e.role = SVC_ROLE_ADMIN;
 		else {
-			snprintf(msg, msgcap, "%s:%u: unknown role '%.*s' (read, write or admin)", path,
-				 lineno, (int)(rl > 20 ? 20 : rl), role);
+			snprintf(msg, msgcap, "%s:%u: unknown role '%.*s' (read, write or admin)",
+			         path, lineno, (int)(rl > 20 ? 20 : rl), role);
 			err = -1;
 			break;
 		}
@@ -181,7 +187,7 @@ enum svc_role svc_tokens_check(const struct svc_tokens *t, const char *tok, size
 }
 
 enum svc_role svc_tokens_check_name(const struct svc_tokens *t, const char *tok, size_t len,
-				    char *name, size_t cap)
+                                    char *name, size_t cap)
 {
 	uint8_t d[SHA256_DIGEST_LENGTH];
 	SHA256((const unsigned char *)tok, len, d);
@@ -194,7 +200,7 @@ enum svc_role svc_tokens_check_name(const struct svc_tokens *t, const char *tok,
 		role |= (unsigned)t->v[i].role & mask;
 		for (size_t j = 0; j < sizeof(got); j++)
 			got[j] = (char)((unsigned char)got[j] |
-					((unsigned char)t->v[i].name[j] & (unsigned char)mask));
+			                ((unsigned char)t->v[i].name[j] & (unsigned char)mask));
 	}
 	OPENSSL_cleanse(d, sizeof(d));
 	got[sizeof(got) - 1] = '\0';

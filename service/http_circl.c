@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_internal.h"
+#include "service/http_internal.h"
 
 #define RESPONSE_MAX (256u << 20)
-
 
 /* ---- /pdns/query/{name-or-ip} ------------------------------------------------ */
 struct pdns_ctx {
@@ -47,7 +46,7 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 	struct store_fence fence;
 	store_fence_init(&fence);
 	struct svc_buf out;
-	struct pdns_ctx c = { .out = &out };
+	struct pdns_ctx c = {.out = &out};
 	if (!svc_http_fences(rq, &fence, &ret) || !svc_http_limit(rq, &c.limit, &ret))
 		return ret;
 	if (svc_http_reject_unused(rq, &ret))
@@ -58,7 +57,8 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 	bool is_addr = store_addr_parse(q, strlen(q), addr) == 0;
 	if (!is_addr && store_name_norm(q, strlen(q), name, false) != 0)
 		return svc_http_error(rq, 400, "bad_request",
-				      "query: '%.80s' is neither an IP address nor a domain name", q);
+		                      "query: '%.80s' is neither an IP address nor a domain name",
+		                      q);
 	svc_buf_init(&out, RESPONSE_MAX);
 	store_rtxn_t *r;
 	int err = store_read_begin(rq->srv->store, &r);
@@ -81,15 +81,15 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 	}
 	size_t len;
 	char *body = svc_buf_take(&out, &len);
-	const char *h[] = { "X-Result-Limited", "true", NULL };
+	const char *h[] = {"X-Result-Limited", "true", NULL};
 	return svc_http_send_h(rq, 200, "application/x-ndjson", body, len, c.limited ? h : NULL);
 }
 
 /* ---- passive SSL --------------------------------------------------------------- */
 struct pssl_ctx {
 	store_rtxn_t *r;
-	json_t *root;      /* { ip: {certificates:[], subjects:{}} } */
-	json_t *seen;      /* cquery: [ips] */
+	json_t *root; /* { ip: {certificates:[], subjects:{}} } */
+	json_t *seen; /* cquery: [ips] */
 	char last_ip[STORE_ADDR_BUF];
 	uint64_t limit, n;
 	bool limited;
@@ -176,7 +176,7 @@ static char *pem_of(const uint8_t *der, size_t len)
 enum MHD_Result svc_http_circl_pssl(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
-	struct pssl_ctx c = { 0 };
+	struct pssl_ctx c = {0};
 	if (!svc_http_limit(rq, &c.limit, &ret))
 		return ret;
 	if (svc_http_reject_unused(rq, &ret))
@@ -193,14 +193,14 @@ enum MHD_Result svc_http_circl_pssl(struct svc_http_req *rq)
 	uint8_t addr[16];
 	unsigned plen = 0;
 	if (rq->route == SVC_R_CIRCL_QUERY) {
-		struct svc_lookup_req lr = { .kind = SVC_LOOKUP_IP, .value = v };
+		struct svc_lookup_req lr = {.kind = SVC_LOOKUP_IP, .value = v};
 		char msg[256];
 		if (svc_lookup_check(&lr, msg, sizeof(msg)) != 0)
 			return svc_http_error(rq, 400, "bad_request", "ip: %s", msg);
 		store_prefix_parse(v, strlen(v), addr, &plen);
 	} else if (store_hash_parse(v, strlen(v), h, &hl) != 0) {
 		return svc_http_error(rq, 400, "bad_request",
-				      "certificate: '%.80s' is not a SHA-1 or SHA-256 in hex", v);
+		                      "certificate: '%.80s' is not a SHA-1 or SHA-256 in hex", v);
 	}
 	int err = store_read_begin(rq->srv->store, &c.r);
 	if (err != 0)

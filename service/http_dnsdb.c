@@ -19,12 +19,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "http_internal.h"
+#include "service/http_internal.h"
 
 #define RESPONSE_MAX (256u << 20)
 #define DNSDB_DEFAULT_LIMIT 10000
 #define RUN_MAX 4096 /* records of one name and type grouped at a time */
-
 
 enum MHD_Result svc_http_dnsdb_ping(struct svc_http_req *rq)
 {
@@ -117,7 +116,7 @@ struct group {
 
 struct dnsdb_ctx {
 	bool rrset, summarize, humantime;
-	uint16_t rrtype;       /* 0 = any */
+	uint16_t rrtype; /* 0 = any */
 	bool has_bw;
 	char bailiwick[STORE_NAME_BUF];
 	uint64_t offset, limit, max_count;
@@ -195,7 +194,7 @@ static int emit_obj(struct dnsdb_ctx *c, json_t *obj, uint64_t count, int64_t tf
 }
 
 static json_t *obj_head(const struct dnsdb_ctx *c, uint64_t count, int64_t tf, int64_t tl,
-			const char *rrname, uint16_t rrtype)
+                        const char *rrname, uint16_t rrtype)
 {
 	char nb[STORE_NAME_BUF + 2], tb[16];
 	json_t *o = json_object();
@@ -331,7 +330,7 @@ static bool bool_param(struct svc_http_req *rq, const char *name, bool *out, enu
 enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
-	struct dnsdb_ctx c = { .summarize = rq->route == SVC_R_DNSDB_SUMMARIZE };
+	struct dnsdb_ctx c = {.summarize = rq->route == SVC_R_DNSDB_SUMMARIZE};
 	const char *kind = svc_http_arg(rq, 0), *by = svc_http_arg(rq, 1);
 	const char *value = svc_http_arg(rq, 2);
 	unsigned nargs = svc_http_nargs(rq);
@@ -344,9 +343,10 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 	} else if (strcmp(kind, "rdata") == 0 && strcmp(by, "ip") == 0 && nargs == 3) {
 		mode = BY_ADDR;
 	} else {
-		return svc_http_error(rq, 404, "not_found",
-				      "supported: lookup|summarize /rrset/name/NAME[/TYPE[/BAILIWICK]], "
-				      "/rdata/name/NAME[/TYPE], /rdata/ip/ADDR[,PREFIXLEN]");
+		return svc_http_error(
+		    rq, 404, "not_found",
+		    "supported: lookup|summarize /rrset/name/NAME[/TYPE[/BAILIWICK]], "
+		    "/rdata/name/NAME[/TYPE], /rdata/ip/ADDR[,PREFIXLEN]");
 	}
 	/* parameters */
 	struct store_fence fence;
@@ -355,10 +355,10 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 		const char *name;
 		size_t off;
 	} tf[] = {
-		{ "time_first_before", offsetof(struct store_fence, first_before) },
-		{ "time_first_after", offsetof(struct store_fence, first_after) },
-		{ "time_last_before", offsetof(struct store_fence, last_before) },
-		{ "time_last_after", offsetof(struct store_fence, last_after) },
+	    {"time_first_before", offsetof(struct store_fence, first_before)},
+	    {"time_first_after", offsetof(struct store_fence, first_after)},
+	    {"time_last_before", offsetof(struct store_fence, last_before)},
+	    {"time_last_after", offsetof(struct store_fence, last_after)},
 	};
 	for (size_t i = 0; i < sizeof(tf) / sizeof(tf[0]); i++) {
 		const char *v = svc_http_param(rq, tf[i].name);
@@ -367,7 +367,7 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 		int64_t t;
 		if (dnsdb_time(v, &t) != 0)
 			return svc_http_bad_param(rq, tf[i].name,
-						  "'%.40s' is not epoch seconds or -SECONDS", v);
+			                          "'%.40s' is not epoch seconds or -SECONDS", v);
 		memcpy((char *)&fence + tf[i].off, &t, sizeof(t));
 	}
 	uint64_t limit = DNSDB_DEFAULT_LIMIT;
@@ -380,7 +380,8 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 	    !svc_http_u64_param(rq, "max_count", &c.max_count, &ret))
 		return ret;
 	bool aggr = true;
-	if (!bool_param(rq, "aggr", &aggr, &ret) || !bool_param(rq, "humantime", &c.humantime, &ret))
+	if (!bool_param(rq, "aggr", &aggr, &ret) ||
+	    !bool_param(rq, "humantime", &c.humantime, &ret))
 		return ret;
 	if (c.max_count > 0 && !c.summarize)
 		return svc_http_bad_param(rq, "max_count", "only for summarize");
@@ -399,9 +400,10 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 		if (comma != NULL)
 			*comma = '/';
 		if (strchr(v, '-') != NULL)
-			return svc_http_error(rq, 400, "bad_request",
-					      "ip: address ranges are not supported; use ADDR,PREFIXLEN");
-		struct svc_lookup_req lr = { .kind = SVC_LOOKUP_IP, .value = v };
+			return svc_http_error(
+			    rq, 400, "bad_request",
+			    "ip: address ranges are not supported; use ADDR,PREFIXLEN");
+		struct svc_lookup_req lr = {.kind = SVC_LOOKUP_IP, .value = v};
 		char msg[256];
 		if (svc_lookup_check(&lr, msg, sizeof(msg)) != 0)
 			return svc_http_error(rq, 400, "bad_request", "ip: %s", msg);
@@ -410,25 +412,28 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 		int err = store_name_norm(value, strlen(value), name, mode == BY_NAME);
 		if (err != 0) {
 			const char *hint = strchr(value, '*') != NULL
-						   ? (mode == BY_NAME ? " (only left-hand wildcards "
-									"*.example.com are supported)"
-								      : " (wildcards are not supported "
-									"in rdata lookups)")
-						   : "";
-			return svc_http_error(rq, 400, "bad_request", "name: '%.80s' is not a valid "
-				"domain name%s", value, hint);
+			                       ? (mode == BY_NAME ? " (only left-hand wildcards "
+			                                            "*.example.com are supported)"
+			                                          : " (wildcards are not supported "
+			                                            "in rdata lookups)")
+			                       : "";
+			return svc_http_error(rq, 400, "bad_request",
+			                      "name: '%.80s' is not a valid "
+			                      "domain name%s",
+			                      value, hint);
 		}
 	}
 	if (nargs >= 4) {
 		const char *t = svc_http_arg(rq, 3);
 		if (strcasecmp(t, "ANY") != 0 && store_rrtype_parse(t, strlen(t), &c.rrtype) != 0)
-			return svc_http_error(rq, 400, "bad_request", "rrtype: unknown type '%.20s'", t);
+			return svc_http_error(rq, 400, "bad_request",
+			                      "rrtype: unknown type '%.20s'", t);
 	}
 	if (nargs == 5) {
 		const char *b = svc_http_arg(rq, 4);
 		if (store_name_norm(b, strlen(b), c.bailiwick, false) != 0)
 			return svc_http_error(rq, 400, "bad_request",
-					      "bailiwick: '%.80s' is not a domain name", b);
+			                      "bailiwick: '%.80s' is not a domain name", b);
 		c.has_bw = true;
 	}
 	(void)aggr; /* records are stored aggregated: aggr=false gives the same */

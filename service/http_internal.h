@@ -8,30 +8,30 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
-#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
-#include "ingest.h"
-#include "svc.h"
+#include "ingest/ingest.h"
+#include "service/svc.h"
 
 /* ---- configuration ----------------------------------------------------- */
 struct svc_http_conf {
-	char listen[300];           /* "ADDR:PORT" as given */
-	unsigned threads;           /* worker threads (thread pool) */
+	char listen[300]; /* "ADDR:PORT" as given */
+	unsigned threads; /* worker threads (thread pool) */
 	unsigned max_connections;
-	unsigned timeout;           /* seconds a connection may idle */
-	uint64_t max_body;          /* POST body limit */
-	size_t max_header;          /* per-connection memory: request line + headers */
-	size_t max_url;             /* longest request target accepted */
-	uint64_t max_limit;         /* cap on limit= (lookups, DNSDB) */
-	uint64_t default_limit;     /* limit when none is given */
-	unsigned pivot_max_nodes;   /* server cap on max_nodes */
-	unsigned pivot_max_ms;      /* server cap on max_ms */
-	uint64_t pivot_max_fanout;  /* cap on max_ip_domains & co */
-	unsigned drain_seconds;     /* how long SIGTERM waits for requests in flight */
+	unsigned timeout;          /* seconds a connection may idle */
+	uint64_t max_body;         /* POST body limit */
+	size_t max_header;         /* per-connection memory: request line + headers */
+	size_t max_url;            /* longest request target accepted */
+	uint64_t max_limit;        /* cap on limit= (lookups, DNSDB) */
+	uint64_t default_limit;    /* limit when none is given */
+	unsigned pivot_max_nodes;  /* server cap on max_nodes */
+	unsigned pivot_max_ms;     /* server cap on max_ms */
+	uint64_t pivot_max_fanout; /* cap on max_ip_domains & co */
+	unsigned drain_seconds;    /* how long SIGTERM waits for requests in flight */
 	const char *tokens_path;
 };
 void svc_http_conf_init(struct svc_http_conf *c);
@@ -65,7 +65,7 @@ enum svc_role svc_tokens_check(const struct svc_tokens *t, const char *tok, size
 /* Same, and the token's NAME into name (cap bytes; "" when it has none or
  * is unknown), taken without branching on the secret either. */
 enum svc_role svc_tokens_check_name(const struct svc_tokens *t, const char *tok, size_t len,
-				    char *name, size_t cap);
+                                    char *name, size_t cap);
 const char *svc_role_name(enum svc_role r);
 
 /* ---- routes ------------------------------------------------------------- */
@@ -87,8 +87,8 @@ enum svc_route_id {
 	SVC_R_CIRCL_QUERY,
 	SVC_R_CIRCL_CQUERY,
 	SVC_R_CIRCL_CFETCH,
-	SVC_R_WATCHLISTS,             /* GET /api/v1/watchlists */
-	SVC_R_WATCHLIST_GET,          /* GET /api/v1/watchlists/{name} */
+	SVC_R_WATCHLISTS,    /* GET /api/v1/watchlists */
+	SVC_R_WATCHLIST_GET, /* GET /api/v1/watchlists/{name} */
 	SVC_R_WATCHLIST_PUT,
 	SVC_R_WATCHLIST_DELETE,
 	SVC_R_WATCHLIST_POST,         /* .../{name}/entries and .../{name}/pivot */
@@ -112,7 +112,7 @@ struct svc_metrics {
 	atomic_uint_fast64_t bodies_too_large;
 };
 void svc_metrics_observe(struct svc_metrics *m, enum svc_route_id r, unsigned status,
-			 double seconds);
+                         double seconds);
 
 /* ---- the server ---------------------------------------------------------- */
 struct svc_http_server {
@@ -121,8 +121,8 @@ struct svc_http_server {
 	struct svc_tokens *tokens; /* NULL: no auth (loopback only) */
 	struct MHD_Daemon *daemon;
 	struct svc_metrics *metrics;
-	atomic_int active;         /* requests in flight */
-	atomic_bool draining;      /* SIGTERM seen: answer with Connection: close */
+	atomic_int active;    /* requests in flight */
+	atomic_bool draining; /* SIGTERM seen: answer with Connection: close */
 	time_t started;
 };
 
@@ -141,18 +141,18 @@ struct svc_http_req {
 	bool started;
 	bool responded;
 	enum svc_route_id route;
-	enum svc_role role;       /* of the token presented (ADMIN without tokens) */
+	enum svc_role role;            /* of the token presented (ADMIN without tokens) */
 	char *segs[SVC_HTTP_MAX_SEGS]; /* decoded path segments */
 	unsigned nsegs;
-	unsigned args_at;         /* first variable segment of the route */
+	unsigned args_at; /* first variable segment of the route */
 	struct svc_http_param params[SVC_HTTP_MAX_PARAMS];
 	unsigned nparams;
 	/* an error found before the body was read, answered on the next call */
 	unsigned pending_status;
 	char pending_code[32];
 	char pending_msg[256];
-	char pending_allow[64];   /* Allow: for a 405 */
-	unsigned status;          /* of the response queued, for metrics */
+	char pending_allow[64]; /* Allow: for a 405 */
+	unsigned status;        /* of the response queued, for metrics */
 	struct timespec t0;
 	/* POST /api/v1/observations */
 	ingest_stream_t *ingest;
@@ -160,14 +160,14 @@ struct svc_http_req {
 	json_t *errors;
 	uint64_t errors_total;
 	bool too_large;
-	uint64_t discarded;       /* body bytes dropped past the limit */
-	json_t *deferred;         /* the 413 answer, sent once the body ended */
+	uint64_t discarded; /* body bytes dropped past the limit */
+	json_t *deferred;   /* the 413 answer, sent once the body ended */
 	unsigned deferred_status;
 	bool ingest_failed;
 	/* routes with a JSON body (watchlists): the body, bounded */
 	struct svc_buf body;
 	bool body_too_large;
-	char token_name[64];      /* NAME of the token presented, "" when none */
+	char token_name[64]; /* NAME of the token presented, "" when none */
 };
 
 /* ---- request handling (http_request.c) ---------------------------------- */
@@ -184,22 +184,22 @@ enum MHD_Result svc_http_dispatch(struct svc_http_req *rq);
 /* Queue a response owning the malloc'd buf (freed by MHD).  Returns an
  * MHD_Result for the access handler. */
 enum MHD_Result svc_http_send(struct svc_http_req *rq, unsigned status, const char *ctype,
-			      char *buf, size_t len);
+                              char *buf, size_t len);
 /* Same with extra headers: hdrs is NULL or "Name", "value", ..., NULL. */
 enum MHD_Result svc_http_send_h(struct svc_http_req *rq, unsigned status, const char *ctype,
-				char *buf, size_t len, const char *const *hdrs);
+                                char *buf, size_t len, const char *const *hdrs);
 /* Queue obj as JSON (obj is consumed). */
 enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, json_t *obj);
 /* Queue {"error":{"code":code,"message":...}}. */
 enum MHD_Result svc_http_error(struct svc_http_req *rq, unsigned status, const char *code,
-			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* svc_http_error with extra headers (as svc_http_send_h). */
 enum MHD_Result svc_http_error_h(struct svc_http_req *rq, unsigned status, const char *code,
-				 const char *const *hdrs, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+                                 const char *const *hdrs, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* 400 naming the parameter. */
-enum MHD_Result svc_http_bad_param(struct svc_http_req *rq, const char *param,
-				   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+enum MHD_Result svc_http_bad_param(struct svc_http_req *rq, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Map a store error to a status and answer it. */
 enum MHD_Result svc_http_store_error(struct svc_http_req *rq, int err, const char *what);
 
@@ -216,7 +216,7 @@ const char *svc_http_header(struct svc_http_req *rq, const char *name);
 /* Parse limit= (capped by the server), offset= and cursor=-independent
  * numbers; 400 on a bad value (returns false and sets *ret). */
 bool svc_http_u64_param(struct svc_http_req *rq, const char *name, uint64_t *out,
-			enum MHD_Result *ret);
+                        enum MHD_Result *ret);
 
 /* Time-fence parameters (first_after ... until) into f; limit= with the
  * server's default and cap.  false with a 400 queued in *ret. */
@@ -235,8 +235,7 @@ struct pivot_params;
 /* Clamp a request's pivot limits to the server's (--pivot-max-*). */
 void svc_http_pivot_caps(const struct svc_http_conf *conf, struct pivot_params *p);
 /* observations: called for each chunk, then once with size 0 */
-enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data,
-				      size_t *size);
+enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data, size_t *size);
 void svc_http_observations_cleanup(struct svc_http_req *rq);
 /* Check the query parameters of a push before the body is read. */
 bool svc_http_observations_check(struct svc_http_req *rq, char *msg, size_t cap);
@@ -262,6 +261,6 @@ int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap);
 void svc_http_stop(struct svc_http_server *srv);
 /* Split "ADDR:PORT" / "[V6]:PORT" into a socket address. */
 int svc_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl,
-			  bool *loopback);
+                          bool *loopback);
 
 #endif

@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_internal.h"
+#include "service/http_internal.h"
 
-static const double bucket_le[SVC_HIST_BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-						     0.05,   0.1,   0.25,   0.5,   1.0,  5.0 };
+static const double bucket_le[SVC_HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                   0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
 
 void svc_metrics_observe(struct svc_metrics *m, enum svc_route_id r, unsigned status,
-			 double seconds)
+                         double seconds)
 {
 	if (m == NULL || r >= SVC_R_COUNT)
 		return;
@@ -48,17 +48,19 @@ enum MHD_Result svc_http_metrics(struct svc_http_req *rq)
 	struct svc_buf b;
 	svc_buf_init(&b, 4 << 20);
 	addf(&b, "# HELP infrapivot_http_requests_total HTTP requests answered, by route and "
-		 "status.\n# TYPE infrapivot_http_requests_total counter\n");
+	         "status.\n# TYPE infrapivot_http_requests_total counter\n");
 	for (unsigned r = 0; r < SVC_R_COUNT; r++)
 		for (unsigned s = 0; s < 500; s++) {
 			uint64_t v = atomic_load(&m->requests[r][s]);
 			if (v != 0)
-				addf(&b, "infrapivot_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
+				addf(&b,
+				     "infrapivot_http_requests_total{route=\"%s\",status=\"%u\"} "
+				     "%llu\n",
 				     svc_http_route_label(r), s + 100, (unsigned long long)v);
 		}
 	addf(&b, "# HELP infrapivot_http_request_duration_seconds Time from the request "
-		 "line to the completed response.\n"
-		 "# TYPE infrapivot_http_request_duration_seconds histogram\n");
+	         "line to the completed response.\n"
+	         "# TYPE infrapivot_http_request_duration_seconds histogram\n");
 	for (unsigned r = 0; r < SVC_R_COUNT; r++) {
 		uint64_t cum = 0;
 		uint64_t counts[SVC_HIST_BUCKETS + 1];
@@ -72,51 +74,64 @@ enum MHD_Result svc_http_metrics(struct svc_http_req *rq)
 		uint64_t c = 0;
 		for (unsigned i = 0; i < SVC_HIST_BUCKETS; i++) {
 			c += counts[i];
-			addf(&b, "infrapivot_http_request_duration_seconds_bucket{route=\"%s\","
-				 "le=\"%g\"} %llu\n", l, bucket_le[i], (unsigned long long)c);
+			addf(&b,
+			     "infrapivot_http_request_duration_seconds_bucket{route=\"%s\","
+			     "le=\"%g\"} %llu\n",
+			     l, bucket_le[i], (unsigned long long)c);
 		}
-		addf(&b, "infrapivot_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
-			 "%llu\n", l, (unsigned long long)cum);
+		addf(&b,
+		     "infrapivot_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+		     "%llu\n",
+		     l, (unsigned long long)cum);
 		addf(&b, "infrapivot_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", l,
 		     (double)atomic_load(&m->hist_sum_us[r]) / 1e6);
 		addf(&b, "infrapivot_http_request_duration_seconds_count{route=\"%s\"} %llu\n", l,
 		     (unsigned long long)cum);
 	}
-	addf(&b, "# HELP infrapivot_ingest_records_total Observations committed from "
-		 "POST /api/v1/observations.\n# TYPE infrapivot_ingest_records_total counter\n"
-		 "infrapivot_ingest_records_total %llu\n",
+	addf(&b,
+	     "# HELP infrapivot_ingest_records_total Observations committed from "
+	     "POST /api/v1/observations.\n# TYPE infrapivot_ingest_records_total counter\n"
+	     "infrapivot_ingest_records_total %llu\n",
 	     (unsigned long long)atomic_load(&m->records_ingested));
-	addf(&b, "# HELP infrapivot_ingest_lines_total Observation lines received, by "
-		 "outcome.\n# TYPE infrapivot_ingest_lines_total counter\n"
-		 "infrapivot_ingest_lines_total{outcome=\"accepted\"} %llu\n"
-		 "infrapivot_ingest_lines_total{outcome=\"rejected\"} %llu\n",
+	addf(&b,
+	     "# HELP infrapivot_ingest_lines_total Observation lines received, by "
+	     "outcome.\n# TYPE infrapivot_ingest_lines_total counter\n"
+	     "infrapivot_ingest_lines_total{outcome=\"accepted\"} %llu\n"
+	     "infrapivot_ingest_lines_total{outcome=\"rejected\"} %llu\n",
 	     (unsigned long long)atomic_load(&m->lines_accepted),
 	     (unsigned long long)atomic_load(&m->lines_rejected));
-	addf(&b, "# HELP infrapivot_http_bodies_too_large_total Bodies refused with 413.\n"
-		 "# TYPE infrapivot_http_bodies_too_large_total counter\n"
-		 "infrapivot_http_bodies_too_large_total %llu\n",
+	addf(&b,
+	     "# HELP infrapivot_http_bodies_too_large_total Bodies refused with 413.\n"
+	     "# TYPE infrapivot_http_bodies_too_large_total counter\n"
+	     "infrapivot_http_bodies_too_large_total %llu\n",
 	     (unsigned long long)atomic_load(&m->bodies_too_large));
-	addf(&b, "# HELP infrapivot_http_requests_in_flight Requests being handled.\n"
-		 "# TYPE infrapivot_http_requests_in_flight gauge\n"
-		 "infrapivot_http_requests_in_flight %d\n", atomic_load(&rq->srv->active));
+	addf(&b,
+	     "# HELP infrapivot_http_requests_in_flight Requests being handled.\n"
+	     "# TYPE infrapivot_http_requests_in_flight gauge\n"
+	     "infrapivot_http_requests_in_flight %d\n",
+	     atomic_load(&rq->srv->active));
 	struct store_stats st;
 	if (store_stats(rq->srv->store, &st) == 0) {
-		addf(&b, "# HELP infrapivot_db_size_bytes Size of the database file.\n"
-			 "# TYPE infrapivot_db_size_bytes gauge\ninfrapivot_db_size_bytes %llu\n",
+		addf(&b,
+		     "# HELP infrapivot_db_size_bytes Size of the database file.\n"
+		     "# TYPE infrapivot_db_size_bytes gauge\ninfrapivot_db_size_bytes %llu\n",
 		     (unsigned long long)st.db_bytes);
-		addf(&b, "# HELP infrapivot_db_used_bytes Database pages in use.\n"
-			 "# TYPE infrapivot_db_used_bytes gauge\ninfrapivot_db_used_bytes %llu\n",
+		addf(&b,
+		     "# HELP infrapivot_db_used_bytes Database pages in use.\n"
+		     "# TYPE infrapivot_db_used_bytes gauge\ninfrapivot_db_used_bytes %llu\n",
 		     (unsigned long long)st.used_bytes);
-		addf(&b, "# HELP infrapivot_db_records Records by kind.\n"
-			 "# TYPE infrapivot_db_records gauge\n"
-			 "infrapivot_db_records{kind=\"resolutions\"} %llu\n"
-			 "infrapivot_db_records{kind=\"cert_sightings\"} %llu\n"
-			 "infrapivot_db_records{kind=\"certificates\"} %llu\n",
+		addf(&b,
+		     "# HELP infrapivot_db_records Records by kind.\n"
+		     "# TYPE infrapivot_db_records gauge\n"
+		     "infrapivot_db_records{kind=\"resolutions\"} %llu\n"
+		     "infrapivot_db_records{kind=\"cert_sightings\"} %llu\n"
+		     "infrapivot_db_records{kind=\"certificates\"} %llu\n",
 		     (unsigned long long)st.resolutions, (unsigned long long)st.sightings,
 		     (unsigned long long)st.certificates);
 	}
-	addf(&b, "# HELP infrapivot_uptime_seconds Seconds since the server started.\n"
-		 "# TYPE infrapivot_uptime_seconds gauge\ninfrapivot_uptime_seconds %lld\n",
+	addf(&b,
+	     "# HELP infrapivot_uptime_seconds Seconds since the server started.\n"
+	     "# TYPE infrapivot_uptime_seconds gauge\ninfrapivot_uptime_seconds %lld\n",
 	     (long long)(time(NULL) - rq->srv->started));
 	size_t len;
 	char *out = svc_buf_take(&b, &len);

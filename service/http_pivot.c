@@ -1,18 +1,16 @@
 /*
  * http_pivot.c - GET /api/v1/pivot: the pivot engine over HTTP, with the
  * same parameters as `infrapivot pivot` (underscores for dashes) and the
- * budgets capped by the server.  Built without the pivot module (no
- * ippivot target) the route answers 501.
+ * budgets capped by the server.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_internal.h"
+#include "service/http_internal.h"
 
-#ifdef SVC_HAVE_PIVOT
-#include "pivot.h"
+#include "pivot/pivot.h"
 
 void svc_http_pivot_caps(const struct svc_http_conf *conf, struct pivot_params *p)
 {
@@ -20,7 +18,7 @@ void svc_http_pivot_caps(const struct svc_http_conf *conf, struct pivot_params *
 		p->max_nodes = conf->pivot_max_nodes;
 	if (p->max_ms == 0 || p->max_ms > conf->pivot_max_ms)
 		p->max_ms = conf->pivot_max_ms;
-	uint64_t *fan[] = { &p->max_ip_domains, &p->max_cert_ips, &p->max_domain_ips, &p->max_san };
+	uint64_t *fan[] = {&p->max_ip_domains, &p->max_cert_ips, &p->max_domain_ips, &p->max_san};
 	for (size_t i = 0; i < sizeof(fan) / sizeof(fan[0]); i++)
 		if (*fan[i] > conf->pivot_max_fanout)
 			*fan[i] = conf->pivot_max_fanout;
@@ -38,8 +36,10 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 		const char *n = rq->params[i].name, *v = rq->params[i].value;
 		rq->params[i].used = true;
 		if (strcmp(n, "format") == 0) {
-			if (strcmp(v, "json") != 0 && strcmp(v, "dot") != 0 && strcmp(v, "stix") != 0)
-				return svc_http_bad_param(rq, "format", "'%.20s': json, dot or stix", v);
+			if (strcmp(v, "json") != 0 && strcmp(v, "dot") != 0 &&
+			    strcmp(v, "stix") != 0)
+				return svc_http_bad_param(rq, "format",
+				                          "'%.20s': json, dot or stix", v);
 			format = v;
 			continue;
 		}
@@ -49,13 +49,14 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 			return svc_http_bad_param(rq, n, "unknown parameter");
 		if (r != 0)
 			return svc_http_error(rq, 400, "bad_parameter", "%s",
-					      msg[0] ? msg : store_strerror(r));
+			                      msg[0] ? msg : store_strerror(r));
 		if (strcmp(n, "seed") == 0)
 			have_seed = true;
 	}
 	if (!have_seed)
-		return svc_http_bad_param(rq, "seed", "required (a domain, an IP or a certificate "
-						      "hash)");
+		return svc_http_bad_param(rq, "seed",
+		                          "required (a domain, an IP or a certificate "
+		                          "hash)");
 	svc_http_pivot_caps(conf, &p);
 	struct pivot_result *res = NULL;
 	msg[0] = '\0';
@@ -63,9 +64,14 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 	if (err != 0) {
 		if (msg[0] == '\0')
 			return svc_http_store_error(rq, err, "pivot");
-		unsigned st = err == STORE_ENOTFOUND ? 404 : (err == STORE_ELMDB || err == -ENOMEM) ? 500 : 400;
-		return svc_http_error(rq, st, st == 400 ? "bad_parameter" : st == 404 ? "not_found" : "internal",
-				      "%s", msg);
+		unsigned st = err == STORE_ENOTFOUND                   ? 404
+		              : (err == STORE_ELMDB || err == -ENOMEM) ? 500
+		                                                       : 400;
+		return svc_http_error(rq, st,
+		                      st == 400   ? "bad_parameter"
+		                      : st == 404 ? "not_found"
+		                                  : "internal",
+		                      "%s", msg);
 	}
 	enum MHD_Result ret;
 	if (strcmp(format, "dot") == 0) {
@@ -83,20 +89,11 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 		json_decref(o);
 		if (s == NULL)
 			return svc_http_error(rq, 500, "internal", "rendering failed");
-		ret = svc_http_send(rq, 200,
-				    strcmp(format, "stix") == 0 ? "application/stix+json;version=2.1"
-								: "application/json",
-				    s, strlen(s));
+		ret =
+		    svc_http_send(rq, 200,
+		                  strcmp(format, "stix") == 0 ? "application/stix+json;version=2.1"
+		                                              : "application/json",
+		                  s, strlen(s));
 	}
 	return ret;
 }
-
-#else
-
-enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
-{
-	return svc_http_error(rq, 501, "not_implemented",
-			      "this build has no pivot engine");
-}
-
-#endif

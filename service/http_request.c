@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_internal.h"
+#include "service/http_internal.h"
 
 /* ---- request parsing ------------------------------------------------------ */
 static int hexval(char c)
@@ -66,7 +66,7 @@ struct param_ctx {
 };
 
 static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *key,
-				const char *value)
+                                const char *value)
 {
 	struct param_ctx *p = cls;
 	struct svc_http_req *rq = p->rq;
@@ -140,7 +140,7 @@ const char *svc_http_header(struct svc_http_req *rq, const char *name)
 }
 
 bool svc_http_u64_param(struct svc_http_req *rq, const char *name, uint64_t *out,
-			enum MHD_Result *ret)
+                        enum MHD_Result *ret)
 {
 	const char *v = svc_http_param(rq, name);
 	if (v == NULL)
@@ -157,57 +157,55 @@ typedef enum MHD_Result (*route_fn)(struct svc_http_req *rq);
 
 static const struct route {
 	enum svc_route_id id;
-	const char *label;      /* for metrics */
-	const char *prefix;     /* fixed segments */
+	const char *label;  /* for metrics */
+	const char *prefix; /* fixed segments */
 	unsigned min_args, max_args;
-	const char *method;     /* GET also answers HEAD */
-	enum svc_role role;     /* needed when tokens are configured */
+	const char *method; /* GET also answers HEAD */
+	enum svc_role role; /* needed when tokens are configured */
 	route_fn fn;
 } routes[] = {
-	{ SVC_R_HEALTHZ, "/healthz", "healthz", 0, 0, "GET", SVC_ROLE_NONE, svc_http_healthz },
-	{ SVC_R_METRICS, "/metrics", "metrics", 0, 0, "GET", SVC_ROLE_READ, svc_http_metrics },
-	{ SVC_R_STATS, "/api/v1/stats", "api/v1/stats", 0, 0, "GET", SVC_ROLE_READ,
-	  svc_http_stats },
-	{ SVC_R_LOOKUP_DOMAIN, "/api/v1/lookup/domain", "api/v1/lookup/domain", 1, 1, "GET",
-	  SVC_ROLE_READ, svc_http_lookup },
-	{ SVC_R_LOOKUP_IP, "/api/v1/lookup/ip", "api/v1/lookup/ip", 1, 2, "GET", SVC_ROLE_READ,
-	  svc_http_lookup },
-	{ SVC_R_LOOKUP_CERT, "/api/v1/lookup/cert", "api/v1/lookup/cert", 1, 1, "GET",
-	  SVC_ROLE_READ, svc_http_lookup },
-	{ SVC_R_PIVOT, "/api/v1/pivot", "api/v1/pivot", 0, 0, "GET", SVC_ROLE_READ,
-	  svc_http_pivot },
-	{ SVC_R_OBSERVATIONS, "/api/v1/observations", "api/v1/observations", 0, 0, "POST",
-	  SVC_ROLE_WRITE, NULL },
-	{ SVC_R_DNSDB_PING, "/dnsdb/v2/ping", "dnsdb/v2/ping", 0, 0, "GET", SVC_ROLE_NONE,
-	  svc_http_dnsdb_ping },
-	{ SVC_R_DNSDB_RATE, "/dnsdb/v2/rate_limit", "dnsdb/v2/rate_limit", 0, 0, "GET",
-	  SVC_ROLE_READ, svc_http_dnsdb_rate },
-	{ SVC_R_DNSDB_LOOKUP, "/dnsdb/v2/lookup", "dnsdb/v2/lookup", 3, 5, "GET", SVC_ROLE_READ,
-	  svc_http_dnsdb },
-	{ SVC_R_DNSDB_SUMMARIZE, "/dnsdb/v2/summarize", "dnsdb/v2/summarize", 3, 5, "GET",
-	  SVC_ROLE_READ, svc_http_dnsdb },
-	{ SVC_R_CIRCL_PDNS, "/pdns/query", "pdns/query", 1, 1, "GET", SVC_ROLE_READ,
-	  svc_http_circl_pdns },
-	{ SVC_R_CIRCL_QUERY, "/v2pssl/query", "v2pssl/query", 1, 2, "GET", SVC_ROLE_READ,
-	  svc_http_circl_pssl },
-	{ SVC_R_CIRCL_CQUERY, "/v2pssl/cquery", "v2pssl/cquery", 1, 1, "GET", SVC_ROLE_READ,
-	  svc_http_circl_pssl },
-	{ SVC_R_CIRCL_CFETCH, "/v2pssl/cfetch", "v2pssl/cfetch", 1, 1, "GET", SVC_ROLE_READ,
-	  svc_http_circl_pssl },
-	{ SVC_R_WATCHLISTS, "/api/v1/watchlists", "api/v1/watchlists", 0, 0, "GET", SVC_ROLE_READ,
-	  svc_http_watchlists },
-	{ SVC_R_WATCHLIST_GET, "/api/v1/watchlists/{name}", "api/v1/watchlists", 1, 1, "GET",
-	  SVC_ROLE_READ, svc_http_watchlist_get },
-	{ SVC_R_WATCHLIST_PUT, "/api/v1/watchlists/{name}:put", "api/v1/watchlists", 1, 1, "PUT",
-	  SVC_ROLE_WRITE, svc_http_watchlist_put },
-	{ SVC_R_WATCHLIST_DELETE, "/api/v1/watchlists/{name}:delete", "api/v1/watchlists", 1, 1,
-	  "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_delete },
-	{ SVC_R_WATCHLIST_POST, "/api/v1/watchlists/{name}/entries|pivot", "api/v1/watchlists", 2,
-	  2, "POST", SVC_ROLE_WRITE, svc_http_watchlist_post },
-	{ SVC_R_WATCHLIST_ENTRY_DELETE, "/api/v1/watchlists/{name}/entries/{indicator}",
-	  "api/v1/watchlists", 3, 3, "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_entry_delete },
-	{ SVC_R_WATCHLIST_ENTRY_GET, "/api/v1/watchlists/{name}/entries/{indicator}:get",
-	  "api/v1/watchlists", 3, 3, "GET", SVC_ROLE_READ, svc_http_watchlist_entry_get },
+    {SVC_R_HEALTHZ, "/healthz", "healthz", 0, 0, "GET", SVC_ROLE_NONE, svc_http_healthz},
+    {SVC_R_METRICS, "/metrics", "metrics", 0, 0, "GET", SVC_ROLE_READ, svc_http_metrics},
+    {SVC_R_STATS, "/api/v1/stats", "api/v1/stats", 0, 0, "GET", SVC_ROLE_READ, svc_http_stats},
+    {SVC_R_LOOKUP_DOMAIN, "/api/v1/lookup/domain", "api/v1/lookup/domain", 1, 1, "GET",
+     SVC_ROLE_READ, svc_http_lookup},
+    {SVC_R_LOOKUP_IP, "/api/v1/lookup/ip", "api/v1/lookup/ip", 1, 2, "GET", SVC_ROLE_READ,
+     svc_http_lookup},
+    {SVC_R_LOOKUP_CERT, "/api/v1/lookup/cert", "api/v1/lookup/cert", 1, 1, "GET", SVC_ROLE_READ,
+     svc_http_lookup},
+    {SVC_R_PIVOT, "/api/v1/pivot", "api/v1/pivot", 0, 0, "GET", SVC_ROLE_READ, svc_http_pivot},
+    {SVC_R_OBSERVATIONS, "/api/v1/observations", "api/v1/observations", 0, 0, "POST",
+     SVC_ROLE_WRITE, NULL},
+    {SVC_R_DNSDB_PING, "/dnsdb/v2/ping", "dnsdb/v2/ping", 0, 0, "GET", SVC_ROLE_NONE,
+     svc_http_dnsdb_ping},
+    {SVC_R_DNSDB_RATE, "/dnsdb/v2/rate_limit", "dnsdb/v2/rate_limit", 0, 0, "GET", SVC_ROLE_READ,
+     svc_http_dnsdb_rate},
+    {SVC_R_DNSDB_LOOKUP, "/dnsdb/v2/lookup", "dnsdb/v2/lookup", 3, 5, "GET", SVC_ROLE_READ,
+     svc_http_dnsdb},
+    {SVC_R_DNSDB_SUMMARIZE, "/dnsdb/v2/summarize", "dnsdb/v2/summarize", 3, 5, "GET", SVC_ROLE_READ,
+     svc_http_dnsdb},
+    {SVC_R_CIRCL_PDNS, "/pdns/query", "pdns/query", 1, 1, "GET", SVC_ROLE_READ,
+     svc_http_circl_pdns},
+    {SVC_R_CIRCL_QUERY, "/v2pssl/query", "v2pssl/query", 1, 2, "GET", SVC_ROLE_READ,
+     svc_http_circl_pssl},
+    {SVC_R_CIRCL_CQUERY, "/v2pssl/cquery", "v2pssl/cquery", 1, 1, "GET", SVC_ROLE_READ,
+     svc_http_circl_pssl},
+    {SVC_R_CIRCL_CFETCH, "/v2pssl/cfetch", "v2pssl/cfetch", 1, 1, "GET", SVC_ROLE_READ,
+     svc_http_circl_pssl},
+    {SVC_R_WATCHLISTS, "/api/v1/watchlists", "api/v1/watchlists", 0, 0, "GET", SVC_ROLE_READ,
+     svc_http_watchlists},
+    {SVC_R_WATCHLIST_GET, "/api/v1/watchlists/{name}", "api/v1/watchlists", 1, 1, "GET",
+     SVC_ROLE_READ, svc_http_watchlist_get},
+    {SVC_R_WATCHLIST_PUT, "/api/v1/watchlists/{name}:put", "api/v1/watchlists", 1, 1, "PUT",
+     SVC_ROLE_WRITE, svc_http_watchlist_put},
+    {SVC_R_WATCHLIST_DELETE, "/api/v1/watchlists/{name}:delete", "api/v1/watchlists", 1, 1,
+     "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_delete},
+    {SVC_R_WATCHLIST_POST, "/api/v1/watchlists/{name}/entries|pivot", "api/v1/watchlists", 2, 2,
+     "POST", SVC_ROLE_WRITE, svc_http_watchlist_post},
+    {SVC_R_WATCHLIST_ENTRY_DELETE, "/api/v1/watchlists/{name}/entries/{indicator}",
+     "api/v1/watchlists", 3, 3, "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_entry_delete},
+    {SVC_R_WATCHLIST_ENTRY_GET, "/api/v1/watchlists/{name}/entries/{indicator}:get",
+     "api/v1/watchlists", 3, 3, "GET", SVC_ROLE_READ, svc_http_watchlist_entry_get},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -237,10 +235,10 @@ static unsigned prefix_match(const struct svc_http_req *rq, const char *prefix)
 	return k;
 }
 
-static void set_pending(struct svc_http_req *rq, unsigned status, const char *code,
-			const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void set_pending(struct svc_http_req *rq, unsigned status, const char *code,
-			const char *fmt, ...)
+static void set_pending(struct svc_http_req *rq, unsigned status, const char *code, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
+static void set_pending(struct svc_http_req *rq, unsigned status, const char *code, const char *fmt,
+                        ...)
 {
 	if (rq->pending_status != 0)
 		return;
@@ -265,7 +263,7 @@ static const struct route *find_route(struct svc_http_req *rq, const char *metho
 		if (nargs < r->min_args || nargs > r->max_args)
 			continue;
 		bool ok = strcmp(method, r->method) == 0 ||
-			  (strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
+		          (strcmp(r->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
 		if (ok) {
 			rq->args_at = k;
 			return r;
@@ -274,13 +272,13 @@ static const struct route *find_route(struct svc_http_req *rq, const char *metho
 		path_match = r;
 		size_t al = strlen(allow);
 		snprintf(allow + al, sizeof(allow) - al, "%s%s%s", al ? ", " : "", r->method,
-			 strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
+		         strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
 	}
 	if (path_match != NULL) {
 		rq->route = path_match->id;
 		snprintf(rq->pending_allow, sizeof(rq->pending_allow), "%s", allow);
 		set_pending(rq, 405, "method_not_allowed", "%s is not allowed here (allowed: %s)",
-			    method, allow);
+		            method, allow);
 	} else {
 		set_pending(rq, 404, "not_found", "no such route");
 	}
@@ -311,18 +309,18 @@ static void authenticate(struct svc_http_req *rq, const struct route *r)
 	if (tok == NULL)
 		tok = svc_http_header(rq, "X-API-Key");
 	rq->role = tok != NULL ? svc_tokens_check_name(t, tok, strlen(tok), rq->token_name,
-						       sizeof(rq->token_name))
-			       : SVC_ROLE_NONE;
+	                                               sizeof(rq->token_name))
+	                       : SVC_ROLE_NONE;
 	if (r->role == SVC_ROLE_NONE)
 		return;
 	if (tok == NULL)
 		set_pending(rq, 401, "unauthorized",
-			    "a token is required (Authorization: Bearer TOKEN or X-API-Key)");
+		            "a token is required (Authorization: Bearer TOKEN or X-API-Key)");
 	else if (rq->role == SVC_ROLE_NONE)
 		set_pending(rq, 401, "unauthorized", "unknown token");
 	else if (rq->role < r->role)
 		set_pending(rq, 403, "forbidden", "this needs the %s role; the token has %s",
-			    svc_role_name(r->role), svc_role_name(rq->role));
+		            svc_role_name(r->role), svc_role_name(rq->role));
 }
 
 /* Parse the request line and headers into rq; errors become pending. */
@@ -331,7 +329,7 @@ void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *meth
 	size_t ulen = strlen(url);
 	if (ulen > rq->srv->conf.max_url) {
 		set_pending(rq, 414, "uri_too_long", "the request target is longer than %zu bytes",
-			    rq->srv->conf.max_url);
+		            rq->srv->conf.max_url);
 		return;
 	}
 	if (url[0] != '/') {
@@ -356,7 +354,8 @@ void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *meth
 		char *seg = pct_decode(p, l);
 		if (seg == NULL) {
 			set_pending(rq, 400, "bad_request",
-				    "malformed path: bad percent-encoding in segment %u", rq->nsegs + 1);
+			            "malformed path: bad percent-encoding in segment %u",
+			            rq->nsegs + 1);
 			return;
 		}
 		rq->segs[rq->nsegs++] = seg;
@@ -364,7 +363,7 @@ void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *meth
 		if (*p == '/')
 			p++;
 	}
-	struct param_ctx pc = { .rq = rq };
+	struct param_ctx pc = {.rq = rq};
 	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, on_param, &pc);
 	if (pc.err == 1) {
 		set_pending(rq, 400, "bad_parameter", "%s: bad percent-encoding", pc.bad);
@@ -372,7 +371,7 @@ void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *meth
 	}
 	if (pc.err == 2) {
 		set_pending(rq, 400, "bad_request", "more than %d query parameters",
-			    SVC_HTTP_MAX_PARAMS);
+		            SVC_HTTP_MAX_PARAMS);
 		return;
 	}
 	if (pc.err == 3) {
@@ -391,8 +390,8 @@ void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *meth
 		uint64_t n;
 		if (cl != NULL && svc_parse_u64(cl, &n) == 0 && n > SVC_HTTP_WATCH_MAX_BODY)
 			set_pending(rq, 413, "payload_too_large",
-				    "the body (%llu bytes) is over the limit of %u bytes",
-				    (unsigned long long)n, SVC_HTTP_WATCH_MAX_BODY);
+			            "the body (%llu bytes) is over the limit of %u bytes",
+			            (unsigned long long)n, SVC_HTTP_WATCH_MAX_BODY);
 	}
 	if (r->id == SVC_R_OBSERVATIONS) {
 		char msg[256];
@@ -405,9 +404,9 @@ void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *meth
 		if (cl != NULL && svc_parse_u64(cl, &n) == 0 && n > rq->srv->conf.max_body) {
 			atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
 			set_pending(rq, 413, "payload_too_large",
-				    "the body (%llu bytes) is over the limit of %llu bytes",
-				    (unsigned long long)n,
-				    (unsigned long long)rq->srv->conf.max_body);
+			            "the body (%llu bytes) is over the limit of %llu bytes",
+			            (unsigned long long)n,
+			            (unsigned long long)rq->srv->conf.max_body);
 		}
 	}
 }
@@ -415,12 +414,12 @@ void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *meth
 enum MHD_Result svc_http_send_pending(struct svc_http_req *rq)
 {
 	if (rq->pending_status == 401) {
-		static const char *const h[] = { "WWW-Authenticate", "Bearer realm=\"infrapivot\"",
-						 NULL };
+		static const char *const h[] = {"WWW-Authenticate", "Bearer realm=\"infrapivot\"",
+		                                NULL};
 		return svc_http_error_h(rq, 401, rq->pending_code, h, "%s", rq->pending_msg);
 	}
 	if (rq->pending_status == 405) {
-		const char *const h[] = { "Allow", rq->pending_allow, NULL };
+		const char *const h[] = {"Allow", rq->pending_allow, NULL};
 		return svc_http_error_h(rq, 405, rq->pending_code, h, "%s", rq->pending_msg);
 	}
 	return svc_http_error(rq, rq->pending_status, rq->pending_code, "%s", rq->pending_msg);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_internal.h"
+#include "service/http_internal.h"
 
 /* ---- bounded buffer ------------------------------------------------------ */
 void svc_buf_init(struct svc_buf *b, size_t max)
@@ -53,7 +53,7 @@ int svc_buf_add_json(struct svc_buf *b, const json_t *obj)
 {
 	size_t before = b->len;
 	if (json_dump_callback(obj, buf_dump_cb, b,
-			       JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0) {
+	                       JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0) {
 		b->len = before;
 		if (b->p != NULL)
 			b->p[b->len] = '\0';
@@ -85,7 +85,7 @@ void svc_buf_free(struct svc_buf *b)
 
 /* ---- responses ----------------------------------------------------------- */
 enum MHD_Result svc_http_send_h(struct svc_http_req *rq, unsigned status, const char *ctype,
-				char *buf, size_t len, const char *const *hdrs)
+                                char *buf, size_t len, const char *const *hdrs)
 {
 	struct MHD_Response *resp;
 	if (buf == NULL)
@@ -112,7 +112,7 @@ enum MHD_Result svc_http_send_h(struct svc_http_req *rq, unsigned status, const 
 }
 
 enum MHD_Result svc_http_send(struct svc_http_req *rq, unsigned status, const char *ctype,
-			      char *buf, size_t len)
+                              char *buf, size_t len)
 {
 	return svc_http_send_h(rq, status, ctype, buf, len, NULL);
 }
@@ -136,10 +136,10 @@ enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, jso
 }
 
 static enum MHD_Result error_v(struct svc_http_req *rq, unsigned status, const char *code,
-			       const char *const *hdrs, const char *fmt, va_list ap)
-	__attribute__((format(printf, 5, 0)));
+                               const char *const *hdrs, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 static enum MHD_Result error_v(struct svc_http_req *rq, unsigned status, const char *code,
-			       const char *const *hdrs, const char *fmt, va_list ap)
+                               const char *const *hdrs, const char *fmt, va_list ap)
 {
 	char msg[512];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -172,7 +172,7 @@ static enum MHD_Result error_v(struct svc_http_req *rq, unsigned status, const c
 }
 
 enum MHD_Result svc_http_error_h(struct svc_http_req *rq, unsigned status, const char *code,
-			       const char *const *hdrs, const char *fmt, ...)
+                                 const char *const *hdrs, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -182,7 +182,7 @@ enum MHD_Result svc_http_error_h(struct svc_http_req *rq, unsigned status, const
 }
 
 enum MHD_Result svc_http_error(struct svc_http_req *rq, unsigned status, const char *code,
-			       const char *fmt, ...)
+                               const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -191,8 +191,7 @@ enum MHD_Result svc_http_error(struct svc_http_req *rq, unsigned status, const c
 	return r;
 }
 
-enum MHD_Result svc_http_bad_param(struct svc_http_req *rq, const char *param,
-				   const char *fmt, ...)
+enum MHD_Result svc_http_bad_param(struct svc_http_req *rq, const char *param, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -216,7 +215,7 @@ enum MHD_Result svc_http_store_error(struct svc_http_req *rq, int err, const cha
 		return svc_http_error(rq, 404, "not_found", "%s: %s", what, store_strerror(err));
 	case -E2BIG:
 		return svc_http_error(rq, 413, "response_too_large",
-				      "%s: the response would be too large; lower limit", what);
+		                      "%s: the response would be too large; lower limit", what);
 	default:
 		return svc_http_error(rq, 500, "internal", "%s: %s", what, store_strerror(err));
 	}

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_internal.h"
-#include "svc_watch.h"
+#include "service/http_internal.h"
+#include "service/svc_watch.h"
 
 static bool name_arg(struct svc_http_req *rq, const char **name, enum MHD_Result *ret)
 {
@@ -34,7 +34,7 @@ static bool name_arg(struct svc_http_req *rq, const char **name, enum MHD_Result
 /* /watchlists/{name}/entries/{indicator}[?type=]: the list's name and the
  * indicator's type (0 = guess); false with *ret answered otherwise. */
 static bool entry_route(struct svc_http_req *rq, const char **name, unsigned *type,
-			enum MHD_Result *ret)
+                        enum MHD_Result *ret)
 {
 	if (!name_arg(rq, name, ret))
 		return false;

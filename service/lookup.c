@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "svc.h"
+#include "service/svc.h"
 
 void svc_certref_hex(const struct store_cert_ref *ref, char *out)
 {
@@ -94,7 +94,7 @@ static void t_int(struct text *t, int64_t v)
 int svc_rr_text(const struct store_rr *rr, char *out, size_t cap)
 {
 	char tb[16];
-	struct text t = { .p = out, .cap = cap };
+	struct text t = {.p = out, .cap = cap};
 	if (rr->count > (uint64_t)INT64_MAX)
 		return -1;
 	t_raw(&t, "{\"rrname\":", 10);
@@ -247,7 +247,7 @@ int svc_lookup_check(const struct svc_lookup_req *req, char *msg, size_t msgcap)
 		err = store_name_norm(v, len, name, true);
 		if (err != 0)
 			snprintf(msg, msgcap, "'%.80s' is not a valid domain name (%s)", v,
-				 store_strerror(err));
+			         store_strerror(err));
 		break;
 	case SVC_LOOKUP_IP:
 		err = store_prefix_parse(v, len, a, &plen);
@@ -261,8 +261,10 @@ int svc_lookup_check(const struct svc_lookup_req *req, char *msg, size_t msgcap)
 	case SVC_LOOKUP_CERT:
 		err = store_hash_parse(v, len, a, &hl);
 		if (err != 0)
-			snprintf(msg, msgcap, "'%.80s' is not a SHA-1 (40 hex digits) or SHA-256 "
-					      "(64 hex digits)", v);
+			snprintf(msg, msgcap,
+			         "'%.80s' is not a SHA-1 (40 hex digits) or SHA-256 "
+			         "(64 hex digits)",
+			         v);
 		break;
 	}
 	return err;
@@ -349,14 +351,14 @@ static int collect_sni(const struct store_sighting *si, void *ctx)
 }
 
 int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, void *ctx,
-	       struct svc_lookup_res *res)
+               struct svc_lookup_res *res)
 {
 	char msg[256];
 	int err = svc_lookup_check(req, msg, sizeof(msg));
 	if (err != 0)
 		return err;
 	memset(res, 0, sizeof(*res));
-	struct emit_ctx e = { .req = req, .cb = cb, .ctx = ctx, .res = res };
+	struct emit_ctx e = {.req = req, .cb = cb, .ctx = ctx, .res = res};
 	store_rtxn_t *r;
 	err = store_read_begin(s, &r);
 	if (err != 0)
@@ -422,12 +424,18 @@ int svc_stats_json(store_t *s, json_t **out)
 		const char *name;
 		uint64_t v;
 	} rows[] = {
-		{ "resolutions", st.resolutions },      { "address_index", st.addr_index },
-		{ "target_index", st.target_index },    { "certificates", st.certificates },
-		{ "cert_sightings", st.sightings },     { "ip_cert_index", st.ip_cert_index },
-		{ "name_cert_index", st.name_cert_index }, { "sha256_aliases", st.aliases },
-		{ "sensors", st.sensors },              { "db_bytes", st.db_bytes },
-		{ "used_bytes", st.used_bytes },        { "map_bytes", st.map_bytes },
+	    {"resolutions", st.resolutions},
+	    {"address_index", st.addr_index},
+	    {"target_index", st.target_index},
+	    {"certificates", st.certificates},
+	    {"cert_sightings", st.sightings},
+	    {"ip_cert_index", st.ip_cert_index},
+	    {"name_cert_index", st.name_cert_index},
+	    {"sha256_aliases", st.aliases},
+	    {"sensors", st.sensors},
+	    {"db_bytes", st.db_bytes},
+	    {"used_bytes", st.used_bytes},
+	    {"map_bytes", st.map_bytes},
 	};
 	json_t *o = json_object();
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)

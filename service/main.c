@@ -4,32 +4,34 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "svc.h"
+#include "service/svc.h"
 
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "ingest", svc_cmd_ingest, "record sightings from sensor logs, COF and certificate lines" },
-	{ "lookup", svc_cmd_lookup, "what the store knows of a domain, an IP/prefix or a certificate" },
-	{ "pivot", svc_cmd_pivot, "expand a domain, IP or certificate into the infrastructure behind it" },
-	{ "pull", svc_cmd_pull, "fetch a passive DNS feed over HTTP(S) (COF, DNSDB SAF, ...)" },
-	{ "probe", svc_cmd_probe, "connect to HOST[:PORT] with TLS and record its certificate" },
-	{ "stats", svc_cmd_stats, "counts of every kind of record and the database size" },
-	{ "compact", svc_cmd_compact, "write a compacted copy of the database" },
-	{ "watchlist", svc_cmd_watchlist, "pivot results for sensors: expiry, provenance, standing pivots, exports" },
-	{ "serve", svc_cmd_serve, "the HTTP API (REST, DNSDB v2 and CIRCL compatible)" },
+    {"ingest", svc_cmd_ingest, "record sightings from sensor logs, COF and certificate lines"},
+    {"lookup", svc_cmd_lookup, "what the store knows of a domain, an IP/prefix or a certificate"},
+    {"pivot", svc_cmd_pivot,
+     "expand a domain, IP or certificate into the infrastructure behind it"},
+    {"pull", svc_cmd_pull, "fetch a passive DNS feed over HTTP(S) (COF, DNSDB SAF, ...)"},
+    {"probe", svc_cmd_probe, "connect to HOST[:PORT] with TLS and record its certificate"},
+    {"stats", svc_cmd_stats, "counts of every kind of record and the database size"},
+    {"compact", svc_cmd_compact, "write a compacted copy of the database"},
+    {"watchlist", svc_cmd_watchlist,
+     "pivot results for sensors: expiry, provenance, standing pivots, exports"},
+    {"serve", svc_cmd_serve, "the HTTP API (REST, DNSDB v2 and CIRCL compatible)"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: infrapivot COMMAND [OPTIONS] [ARGS]\n\n"
-		   "Passive DNS and TLS-certificate pivot service.\n\nCommands:\n");
+	           "Passive DNS and TLS-certificate pivot service.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n`infrapivot COMMAND --help` describes each command's options.\n"
-		   "The database is --db DIR, else $INFRAPIVOT_DB, else ./infrapivot-data.\n");
+	           "The database is --db DIR, else $INFRAPIVOT_DB, else ./infrapivot-data.\n");
 }
 
 int main(int argc, char **argv)

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "store/store.h"
 
 /* ---- lookups (service/lookup.c) ------------------------------------- */
 enum svc_lookup_kind { SVC_LOOKUP_DOMAIN, SVC_LOOKUP_IP, SVC_LOOKUP_CERT };
@@ -26,17 +26,17 @@ typedef int (*svc_rr_cb)(const struct store_rr *rr, void *ctx);
 
 struct svc_lookup_req {
 	enum svc_lookup_kind kind;
-	const char *value;        /* name, "*.zone", addr[/len], or hash */
-	uint16_t rrtype;          /* 0 = any (domain lookups) */
+	const char *value; /* name, "*.zone", addr[/len], or hash */
+	uint16_t rrtype;   /* 0 = any (domain lookups) */
 	struct store_fence fence;
-	uint64_t limit;           /* results after offset; 0 = no limit */
-	uint64_t offset;          /* results to skip (pagination) */
-	bool include_certs;       /* ip/domain lookups also list certificates */
-	svc_rr_cb rr_cb;          /* NULL: resolutions go to cb as JSON too */
+	uint64_t limit;     /* results after offset; 0 = no limit */
+	uint64_t offset;    /* results to skip (pagination) */
+	bool include_certs; /* ip/domain lookups also list certificates */
+	svc_rr_cb rr_cb;    /* NULL: resolutions go to cb as JSON too */
 };
 struct svc_lookup_res {
 	uint64_t emitted;
-	bool limited;             /* more results exist beyond limit */
+	bool limited; /* more results exist beyond limit */
 };
 
 /* Validate req->value for its kind: 0 or a store error with msg set. */
@@ -44,7 +44,7 @@ int svc_lookup_check(const struct svc_lookup_req *req, char *msg, size_t msgcap)
 /* Run a lookup; each result goes to cb as a new JSON object that cb
  * must json_decref().  Returns 0 or a store error. */
 int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, void *ctx,
-	       struct svc_lookup_res *res);
+               struct svc_lookup_res *res);
 
 /* JSON renderers (new references). */
 json_t *svc_rr_json(const struct store_rr *rr);

@@ -11,9 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pivot.h"
-#include "svc.h"
-#include "watch.h"
+#include "pivot/pivot.h"
+#include "service/svc.h"
+#include "store/watch.h"
 
 #define SVC_WATCH_MAX_ITEMS 100000        /* indicators in one add/remove request */
 #define SVC_WATCH_MAX_EXPORT (512u << 20) /* bytes of one rendered export */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "svc_watch.h"
+#include "service/svc_watch.h"
 
 static void msgf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void msgf(char *msg, size_t cap, const char *fmt, ...)

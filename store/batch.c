@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "store_internal.h"
-#include "watch.h"
+#include "store/store_internal.h"
+#include "store/watch.h"
 
 int store_batch_new(store_batch_t **out)
 {
@@ -244,7 +244,7 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 }
 
 void batch_cert_obs(const struct store_batch *b, const struct bcert *c, struct store_obs *o,
-		    struct store_cert_meta *scratch)
+                    struct store_cert_meta *scratch)
 {
 	memset(o, 0, offsetof(struct store_obs, cert) + sizeof(o->cert));
 	o->kind = STORE_OBS_CERT;
@@ -306,13 +306,13 @@ int store_batch_meta(store_batch_t *b, const struct store_meta_put *m)
 			free(b->meta_mem[2 * i + 1]);
 			b->meta_mem[2 * i] = k;
 			b->meta_mem[2 * i + 1] = v;
-			b->meta[i] = (struct store_meta_put){ k, m->klen, v, m->vlen };
+			b->meta[i] = (struct store_meta_put){k, m->klen, v, m->vlen};
 			return 0;
 		}
 	}
 	b->meta_mem[2 * b->nmeta] = k;
 	b->meta_mem[2 * b->nmeta + 1] = v;
-	b->meta[b->nmeta++] = (struct store_meta_put){ k, m->klen, v, m->vlen };
+	b->meta[b->nmeta++] = (struct store_meta_put){k, m->klen, v, m->vlen};
 	return 0;
 }
 
@@ -364,7 +364,7 @@ size_t store_batch_budget(store_t *s)
 		return 10000;
 	uint64_t pages = 0;
 	MDB_stat ms;
-	int dbs[] = { DB_RR, DB_ADDR, DB_PREV, DB_TARGET, DB_SIGHT, DB_IPCERT };
+	int dbs[] = {DB_RR, DB_ADDR, DB_PREV, DB_TARGET, DB_SIGHT, DB_IPCERT};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 		if (mdb_stat(r->txn, s->dbi[dbs[i]], &ms) == 0)
 			pages += ms.ms_leaf_pages + ms.ms_branch_pages;
@@ -400,15 +400,15 @@ static int batch_put(struct store_wtxn *w, const store_batch_t *b)
 	if (e >= 0 && w->err == 0)
 		e = run_hooks(w, b);
 	for (size_t i = 0; i < b->nmeta && e >= 0 && w->err == 0; i++) {
-		MDB_val k = { b->meta[i].klen, (void *)b->meta[i].key };
-		MDB_val v = { b->meta[i].vlen, (void *)b->meta[i].val };
+		MDB_val k = {b->meta[i].klen, (void *)b->meta[i].key};
+		MDB_val v = {b->meta[i].vlen, (void *)b->meta[i].val};
 		w_put(w, DB_META, &k, &v, 0);
 	}
 	return e < 0 ? e : 0;
 }
 
 int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
-			struct store_write_stats *stats)
+                        struct store_write_stats *stats)
 {
 	if (s->flags & STORE_RDONLY)
 		return -EROFS;
@@ -416,11 +416,11 @@ int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
 	unsigned retries = 0;
 	for (;;) {
 		memset(&local, 0, sizeof(local));
-		struct store_wtxn w = { .s = s, .st = &local };
+		struct store_wtxn w = {.s = s, .st = &local};
 		int err = store_txn_begin_locked(s, 0, &w.txn);
 		if (err != 0)
 			return err;
-		w.reader = (struct store_rtxn){ .s = s, .txn = w.txn, .own = false };
+		w.reader = (struct store_rtxn){.s = s, .txn = w.txn, .own = false};
 		int e = rr_put_batches(&w, bs, nb);
 		for (size_t i = 0; i < nb && e == 0 && w.err == 0; i++)
 			e = batch_put(&w, bs[i]);
@@ -463,8 +463,7 @@ int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
 }
 
 int store_write(store_t *s, const struct store_obs *obs, size_t n,
-		const struct store_meta_put *meta, size_t nmeta,
-		struct store_write_stats *stats)
+                const struct store_meta_put *meta, size_t nmeta, struct store_write_stats *stats)
 {
 	store_batch_t *b;
 	int err = store_batch_new(&b);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "store/store_internal.h"
 
 void certref_enc(const struct store_cert_ref *ref, uint8_t out[SCHEMA_CERTREF_LEN])
 {
@@ -167,7 +167,7 @@ static void certval_from_meta(const struct store_obs *o, struct certval *c)
 /* ---- name index ----------------------------------------------------------- */
 
 static void namecert_op(struct store_wtxn *w, const char *name, size_t nlen,
-			const uint8_t ref[SCHEMA_CERTREF_LEN], uint8_t kind, bool del)
+                        const uint8_t ref[SCHEMA_CERTREF_LEN], uint8_t kind, bool del)
 {
 	char norm[STORE_NAME_BUF];
 	if (store_name_norm(name, nlen, norm, true) != 0)
@@ -179,16 +179,15 @@ static void namecert_op(struct store_wtxn *w, const char *name, size_t nlen,
 	uint8_t val[SCHEMA_CERTREF_LEN + 1];
 	memcpy(val, ref, SCHEMA_CERTREF_LEN);
 	val[SCHEMA_CERTREF_LEN] = kind;
-	MDB_val k = { (size_t)l, nk }, v = { sizeof(val), val };
+	MDB_val k = {(size_t)l, nk}, v = {sizeof(val), val};
 	if (del)
 		w_del(w, DB_NAMECERT, &k, &v);
 	else
 		w_put(w, DB_NAMECERT, &k, &v, MDB_NODUPDATA);
 }
 
-
 static void index_san(struct store_wtxn *w, const struct certval *c,
-		      const uint8_t ref[SCHEMA_CERTREF_LEN], bool del)
+                      const uint8_t ref[SCHEMA_CERTREF_LEN], bool del)
 {
 	if (!(c->flags & CV_META))
 		return;
@@ -290,8 +289,8 @@ static void sightval_merge(struct sightval *into, const struct sightval *from)
 		into->tf = from->tf;
 	if (from->tl > into->tl)
 		into->tl = from->tl;
-	into->count = into->count + from->count < into->count ? UINT64_MAX
-							       : into->count + from->count;
+	into->count =
+	    into->count + from->count < into->count ? UINT64_MAX : into->count + from->count;
 	for (unsigned i = 0; i < from->nsens; i++)
 		sensors_merge(into->sens, &into->nsens, &into->more, from->sens[i]);
 	into->more += from->more;
@@ -301,7 +300,7 @@ static void sightval_merge(struct sightval *into, const struct sightval *from)
 
 /* Does the certificate have any sighting on ip (any port)? */
 static bool cert_has_ip(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN],
-			const uint8_t ip[16])
+                        const uint8_t ip[16])
 {
 	if (w->err)
 		return false;
@@ -311,20 +310,21 @@ static bool cert_has_ip(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_L
 	MDB_cursor *c;
 	if (mdb_cursor_open(w->txn, w->s->dbi[DB_SIGHT], &c) != 0)
 		return false;
-	MDB_val k = { sizeof(pfx), pfx }, v;
+	MDB_val k = {sizeof(pfx), pfx}, v;
 	int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	bool found = rc == 0 && k.mv_size >= sizeof(pfx) && memcmp(k.mv_data, pfx, sizeof(pfx)) == 0;
+	bool found =
+	    rc == 0 && k.mv_size >= sizeof(pfx) && memcmp(k.mv_data, pfx, sizeof(pfx)) == 0;
 	mdb_cursor_close(c);
 	return found;
 }
 
 static void ipcert_op(struct store_wtxn *w, const uint8_t ip[16],
-		      const uint8_t ref[SCHEMA_CERTREF_LEN], uint16_t port, bool del)
+                      const uint8_t ref[SCHEMA_CERTREF_LEN], uint16_t port, bool del)
 {
 	uint8_t val[SCHEMA_CERTREF_LEN + 2];
 	memcpy(val, ref, SCHEMA_CERTREF_LEN);
 	be16(val + SCHEMA_CERTREF_LEN, port);
-	MDB_val k = { 16, (void *)ip }, v = { sizeof(val), val };
+	MDB_val k = {16, (void *)ip}, v = {sizeof(val), val};
 	if (del)
 		w_del(w, DB_IPCERT, &k, &v);
 	else
@@ -332,12 +332,12 @@ static void ipcert_op(struct store_wtxn *w, const uint8_t ip[16],
 }
 
 static void prev_set(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN], uint32_t n,
-		     bool del)
+                     bool del)
 {
 	uint8_t pk[1 + SCHEMA_CERTREF_LEN];
 	pk[0] = 'C';
 	memcpy(pk + 1, ref, SCHEMA_CERTREF_LEN);
-	MDB_val k = { sizeof(pk), pk }, v = { 4, &n };
+	MDB_val k = {sizeof(pk), pk}, v = {4, &n};
 	if (del)
 		w_del(w, DB_PREV, &k, NULL);
 	else
@@ -349,7 +349,7 @@ static uint32_t prev_get(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_
 	uint8_t pk[1 + SCHEMA_CERTREF_LEN];
 	pk[0] = 'C';
 	memcpy(pk + 1, ref, SCHEMA_CERTREF_LEN);
-	MDB_val k = { sizeof(pk), pk }, v;
+	MDB_val k = {sizeof(pk), pk}, v;
 	uint32_t n = 0;
 	if (w_get(w, DB_PREV, &k, &v) == 0 && v.mv_size == 4)
 		memcpy(&n, v.mv_data, 4);
@@ -358,13 +358,13 @@ static uint32_t prev_get(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_
 
 /* Merge one sighting row into (ref, ip, port); maintains the indexes. */
 static void sight_merge_row(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN],
-			    const uint8_t ip[16], uint16_t port, const struct sightval *add)
+                            const uint8_t ip[16], uint16_t port, const struct sightval *add)
 {
 	uint8_t key[SCHEMA_CERTREF_LEN + 18];
 	memcpy(key, ref, SCHEMA_CERTREF_LEN);
 	memcpy(key + SCHEMA_CERTREF_LEN, ip, 16);
 	be16(key + SCHEMA_CERTREF_LEN + 16, port);
-	MDB_val k = { sizeof(key), key }, v;
+	MDB_val k = {sizeof(key), key}, v;
 	struct sightval *cur = malloc(sizeof(*cur));
 	if (cur == NULL) {
 		w->err = ENOMEM;
@@ -390,7 +390,7 @@ static void sight_merge_row(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTR
 	for (unsigned i = 0; i < add->nsni; i++)
 		namecert_op(w, add->sni[i], strlen(add->sni[i]), ref, STORE_NC_SNI, false);
 	uint8_t vb[SIGHTVAL_MAX];
-	MDB_val nv = { sightval_enc(cur, vb), vb };
+	MDB_val nv = {sightval_enc(cur, vb), vb};
 	w_put(w, DB_SIGHT, &k, &nv, 0);
 out:
 	free(cur);
@@ -399,9 +399,9 @@ out:
 /* Move everything stored under the SHA-256-only reference `from` to the
  * SHA-1 reference `to`. */
 static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN],
-		      const uint8_t to[SCHEMA_CERTREF_LEN])
+                      const uint8_t to[SCHEMA_CERTREF_LEN])
 {
-	MDB_val fk = { SCHEMA_CERTREF_LEN, (void *)from }, fv;
+	MDB_val fk = {SCHEMA_CERTREF_LEN, (void *)from}, fv;
 	if (w_get(w, DB_CERT, &fk, &fv) != 0)
 		return; /* never seen under the SHA-256 alone */
 	/* metadata: fill the SHA-1 record from the old one */
@@ -412,13 +412,13 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 		return;
 	}
 	memcpy(oldcopy, fv.mv_data, fv.mv_size);
-	MDB_val ov = { fv.mv_size, oldcopy };
+	MDB_val ov = {fv.mv_size, oldcopy};
 	if (certval_dec(&ov, &old) != 0) {
 		free(oldcopy);
 		return;
 	}
 	index_san(w, &old, from, true);
-	MDB_val tk = { SCHEMA_CERTREF_LEN, (void *)to }, tv;
+	MDB_val tk = {SCHEMA_CERTREF_LEN, (void *)to}, tv;
 	struct certval cur;
 	uint8_t *curcopy = NULL;
 	if (w_get(w, DB_CERT, &tk, &tv) == 0) {
@@ -429,7 +429,7 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 			return;
 		}
 		memcpy(curcopy, tv.mv_data, tv.mv_size);
-		MDB_val cv = { tv.mv_size, curcopy };
+		MDB_val cv = {tv.mv_size, curcopy};
 		certval_dec(&cv, &cur);
 		certval_merge(&cur, &old, false);
 	} else {
@@ -440,7 +440,7 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 	if (enc == NULL) {
 		w->err = ENOMEM;
 	} else {
-		MDB_val nv = { nl, enc };
+		MDB_val nv = {nl, enc};
 		w_put(w, DB_CERT, &tk, &nv, 0);
 		index_san(w, &cur, to, false);
 		free(enc);
@@ -460,7 +460,7 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 	};
 	size_t nrows = 0, cap = 0;
 	struct row *rows = NULL;
-	MDB_val k = { SCHEMA_CERTREF_LEN, (void *)from }, v;
+	MDB_val k = {SCHEMA_CERTREF_LEN, (void *)from}, v;
 	int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size == SCHEMA_CERTREF_LEN + 18 &&
 	       memcmp(k.mv_data, from, SCHEMA_CERTREF_LEN) == 0) {
@@ -486,12 +486,12 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 		memcpy(key, from, SCHEMA_CERTREF_LEN);
 		memcpy(key + SCHEMA_CERTREF_LEN, rows[i].ip, 16);
 		be16(key + SCHEMA_CERTREF_LEN + 16, rows[i].port);
-		MDB_val dk = { sizeof(key), key };
+		MDB_val dk = {sizeof(key), key};
 		w_del(w, DB_SIGHT, &dk, NULL);
 		ipcert_op(w, rows[i].ip, from, rows[i].port, true);
 		for (unsigned j = 0; j < rows[i].sv.nsni; j++)
 			namecert_op(w, rows[i].sv.sni[j], strlen(rows[i].sv.sni[j]), from,
-				    STORE_NC_SNI, true);
+			            STORE_NC_SNI, true);
 		sight_merge_row(w, to, rows[i].ip, rows[i].port, &rows[i].sv);
 	}
 	free(rows);
@@ -504,18 +504,18 @@ int cert_put(struct store_wtxn *w, const struct store_obs *o)
 	const struct store_cert_meta *m = o->cert.meta;
 	if (m == NULL || (!m->has_sha1 && !m->has_sha256))
 		return STORE_EBADHASH;
-	struct store_cert_ref ref = { 0 };
+	struct store_cert_ref ref = {0};
 	uint8_t refb[SCHEMA_CERTREF_LEN];
 	if (m->has_sha1) {
 		ref.kind = 1;
 		memcpy(ref.hash, m->sha1, 20);
 		certref_enc(&ref, refb);
 		if (m->has_sha256) {
-			MDB_val ak = { 32, (void *)m->sha256 }, av;
+			MDB_val ak = {32, (void *)m->sha256}, av;
 			if (w_get(w, DB_ALIAS, &ak, &av) != 0) {
-				MDB_val nv = { 20, (void *)m->sha1 };
+				MDB_val nv = {20, (void *)m->sha1};
 				w_put(w, DB_ALIAS, &ak, &nv, 0);
-				struct store_cert_ref t = { .kind = 2 };
+				struct store_cert_ref t = {.kind = 2};
 				memcpy(t.hash, m->sha256, 32);
 				uint8_t tb[SCHEMA_CERTREF_LEN];
 				certref_enc(&t, tb);
@@ -523,7 +523,7 @@ int cert_put(struct store_wtxn *w, const struct store_obs *o)
 			}
 		}
 	} else {
-		MDB_val ak = { 32, (void *)m->sha256 }, av;
+		MDB_val ak = {32, (void *)m->sha256}, av;
 		if (w_get(w, DB_ALIAS, &ak, &av) == 0 && av.mv_size == 20) {
 			ref.kind = 1;
 			memcpy(ref.hash, av.mv_data, 20);
@@ -539,7 +539,7 @@ int cert_put(struct store_wtxn *w, const struct store_obs *o)
 	/* metadata record (always present for a known certificate) */
 	struct certval add;
 	certval_from_meta(o, &add);
-	MDB_val k = { SCHEMA_CERTREF_LEN, refb }, v;
+	MDB_val k = {SCHEMA_CERTREF_LEN, refb}, v;
 	struct certval cur;
 	uint8_t *copy = NULL;
 	bool fresh = w_get(w, DB_CERT, &k, &v) != 0;
@@ -556,7 +556,7 @@ int cert_put(struct store_wtxn *w, const struct store_obs *o)
 			return 0;
 		}
 		memcpy(copy, v.mv_data, v.mv_size);
-		MDB_val cv = { v.mv_size, copy };
+		MDB_val cv = {v.mv_size, copy};
 		if (certval_dec(&cv, &cur) != 0) {
 			free(copy);
 			return STORE_ECORRUPT;
@@ -574,7 +574,7 @@ int cert_put(struct store_wtxn *w, const struct store_obs *o)
 			w->err = ENOMEM;
 			return 0;
 		}
-		MDB_val nv = { nl, enc };
+		MDB_val nv = {nl, enc};
 		w_put(w, DB_CERT, &k, &nv, 0);
 		free(enc);
 		if (o->cert.has_meta)
@@ -605,11 +605,11 @@ int cert_put(struct store_wtxn *w, const struct store_obs *o)
 /* ---- reading ---------------------------------------------------------------- */
 
 int store_cert_resolve(store_rtxn_t *r, const uint8_t *hash, size_t hlen,
-		       struct store_cert_ref *ref)
+                       struct store_cert_ref *ref)
 {
 	memset(ref, 0, sizeof(*ref));
 	if (hlen == 32) {
-		MDB_val ak = { 32, (void *)hash }, av;
+		MDB_val ak = {32, (void *)hash}, av;
 		int rc = mdb_get(r->txn, r->s->dbi[DB_ALIAS], &ak, &av);
 		if (rc == 0 && av.mv_size == 20) {
 			ref->kind = 1;
@@ -628,17 +628,16 @@ int store_cert_resolve(store_rtxn_t *r, const uint8_t *hash, size_t hlen,
 	}
 	uint8_t rb[SCHEMA_CERTREF_LEN];
 	certref_enc(ref, rb);
-	MDB_val k = { sizeof(rb), rb }, v;
+	MDB_val k = {sizeof(rb), rb}, v;
 	int rc = mdb_get(r->txn, r->s->dbi[DB_CERT], &k, &v);
 	return store_lmdb_err(rc, "cert");
 }
 
-int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref,
-		   struct store_cert_info *out)
+int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref, struct store_cert_info *out)
 {
 	uint8_t rb[SCHEMA_CERTREF_LEN];
 	certref_enc(ref, rb);
-	MDB_val k = { sizeof(rb), rb }, v;
+	MDB_val k = {sizeof(rb), rb}, v;
 	int rc = mdb_get(r->txn, r->s->dbi[DB_CERT], &k, &v);
 	if (rc != 0)
 		return store_lmdb_err(rc, "cert");
@@ -657,7 +656,7 @@ int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref,
 	/* strings are not NUL-terminated in the map: copy into a
 	 * thread-local buffer that lives until the next call */
 	static _Thread_local char buf[3][1024];
-	const char **dst[3] = { &out->subject, &out->issuer, &out->serial };
+	const char **dst[3] = {&out->subject, &out->issuer, &out->serial};
 	for (int i = 0; i < 3; i++) {
 		size_t l = c.len[i] < sizeof(buf[i]) - 1 ? c.len[i] : sizeof(buf[i]) - 1;
 		memcpy(buf[i], c.str[i], l);
@@ -674,7 +673,7 @@ int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref,
 }
 
 static int emit_sight(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
-		      const struct store_fence *f, store_sight_cb cb, void *ctx)
+                      const struct store_fence *f, store_sight_cb cb, void *ctx)
 {
 	struct sightval *sv = malloc(sizeof(*sv));
 	if (sv == NULL)
@@ -709,7 +708,7 @@ out:
 }
 
 int store_sight_by_cert(store_rtxn_t *r, const struct store_cert_ref *ref,
-			const struct store_fence *f, store_sight_cb cb, void *ctx)
+                        const struct store_fence *f, store_sight_cb cb, void *ctx)
 {
 	uint8_t rb[SCHEMA_CERTREF_LEN];
 	certref_enc(ref, rb);
@@ -717,7 +716,7 @@ int store_sight_by_cert(store_rtxn_t *r, const struct store_cert_ref *ref,
 	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_SIGHT], &c);
 	if (rc != 0)
 		return store_lmdb_err(rc, "cursor");
-	MDB_val k = { sizeof(rb), rb }, v;
+	MDB_val k = {sizeof(rb), rb}, v;
 	int ret = 0;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size > sizeof(rb) && memcmp(k.mv_data, rb, sizeof(rb)) == 0) {
@@ -735,7 +734,7 @@ int store_sight_by_cert(store_rtxn_t *r, const struct store_cert_ref *ref,
 }
 
 int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
-			const struct store_fence *f, store_sight_cb cb, void *ctx)
+                        const struct store_fence *f, store_sight_cb cb, void *ctx)
 {
 	if (plen > 128)
 		return STORE_EBADADDR;
@@ -745,7 +744,7 @@ int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_IPCERT], &c);
 	if (rc != 0)
 		return store_lmdb_err(rc, "cursor");
-	MDB_val k = { 16, lo }, v;
+	MDB_val k = {16, lo}, v;
 	int ret = 0;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, hi, 16) <= 0) {
@@ -757,7 +756,7 @@ int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 		memcpy(key, v.mv_data, SCHEMA_CERTREF_LEN);
 		memcpy(key + SCHEMA_CERTREF_LEN, k.mv_data, 16);
 		memcpy(key + SCHEMA_CERTREF_LEN + 16, (uint8_t *)v.mv_data + SCHEMA_CERTREF_LEN, 2);
-		MDB_val sk = { sizeof(key), key }, sv;
+		MDB_val sk = {sizeof(key), key}, sv;
 		rc = mdb_get(r->txn, r->s->dbi[DB_SIGHT], &sk, &sv);
 		if (rc == 0) {
 			ret = emit_sight(r, &sk, &sv, f, cb, ctx);
@@ -784,7 +783,7 @@ int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb,
 	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_NAMECERT], &c);
 	if (rc != 0)
 		return store_lmdb_err(rc, "cursor");
-	MDB_val k = { (size_t)l, nk }, v;
+	MDB_val k = {(size_t)l, nk}, v;
 	int ret = 0;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
 	while (rc == 0) {
@@ -812,7 +811,7 @@ int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref, uint6
 	uint8_t pk[1 + SCHEMA_CERTREF_LEN];
 	pk[0] = 'C';
 	certref_enc(ref, pk + 1);
-	MDB_val k = { sizeof(pk), pk }, v;
+	MDB_val k = {sizeof(pk), pk}, v;
 	*n = 0;
 	int rc = mdb_get(r->txn, r->s->dbi[DB_PREV], &k, &v);
 	if (rc == 0 && v.mv_size == 4) {

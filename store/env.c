@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store_internal.h"
-#include "watch.h"
+#include "store/store_internal.h"
+#include "store/watch.h"
 
 static _Thread_local char last_error[512];
 
@@ -70,21 +70,21 @@ static const struct {
 	const char *name;
 	unsigned flags;
 } db_defs[DB_COUNT] = {
-	[DB_META] = { "meta", 0 },
-	[DB_RR] = { "rr", 0 },
-	[DB_ADDR] = { "addr", MDB_DUPSORT },
-	[DB_TARGET] = { "target", MDB_DUPSORT },
-	[DB_SIGHT] = { "sight", 0 },
-	[DB_IPCERT] = { "ipcert", MDB_DUPSORT | MDB_DUPFIXED },
-	[DB_CERT] = { "cert", 0 },
-	[DB_NAMECERT] = { "namecert", MDB_DUPSORT | MDB_DUPFIXED },
-	[DB_ALIAS] = { "alias", 0 },
-	[DB_PREV] = { "prev", 0 },
-	[DB_WLIST] = { "wlist", 0 },
-	[DB_WENTRY] = { "wentry", 0 },
-	[DB_WVER] = { "wver", MDB_DUPSORT },
-	[DB_WTIME] = { "wtime", 0 },
-	[DB_WIND] = { "wind", MDB_DUPSORT | MDB_DUPFIXED },
+    [DB_META] = {"meta", 0},
+    [DB_RR] = {"rr", 0},
+    [DB_ADDR] = {"addr", MDB_DUPSORT},
+    [DB_TARGET] = {"target", MDB_DUPSORT},
+    [DB_SIGHT] = {"sight", 0},
+    [DB_IPCERT] = {"ipcert", MDB_DUPSORT | MDB_DUPFIXED},
+    [DB_CERT] = {"cert", 0},
+    [DB_NAMECERT] = {"namecert", MDB_DUPSORT | MDB_DUPFIXED},
+    [DB_ALIAS] = {"alias", 0},
+    [DB_PREV] = {"prev", 0},
+    [DB_WLIST] = {"wlist", 0},
+    [DB_WENTRY] = {"wentry", 0},
+    [DB_WVER] = {"wver", MDB_DUPSORT},
+    [DB_WTIME] = {"wtime", 0},
+    [DB_WIND] = {"wind", MDB_DUPSORT | MDB_DUPFIXED},
 };
 
 #define VERSION_KEY "schema_version"
@@ -105,7 +105,7 @@ static int open_dbs(store_t *s)
 		}
 		if (rc == MDB_NOTFOUND && rdonly) {
 			store_set_error("not an infrapivot database (no '%s' table)",
-					db_defs[i].name);
+			                db_defs[i].name);
 			mdb_txn_abort(txn);
 			return STORE_EVERSION;
 		}
@@ -114,7 +114,7 @@ static int open_dbs(store_t *s)
 			return store_lmdb_err(rc, "open table");
 		}
 	}
-	MDB_val k = { strlen(VERSION_KEY), (void *)VERSION_KEY };
+	MDB_val k = {strlen(VERSION_KEY), (void *)VERSION_KEY};
 	MDB_val v;
 	rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
 	if (rc == MDB_NOTFOUND && !rdonly) {
@@ -140,11 +140,12 @@ static int open_dbs(store_t *s)
 		if (ver != STORE_SCHEMA_VERSION) {
 			mdb_txn_abort(txn);
 			store_set_error("database schema version %u is not supported "
-					"(this build reads version %u%s)",
-					ver, STORE_SCHEMA_VERSION,
-					ver == 1 ? "; version 1 came from an earlier build "
-						   "of infrapivot: ingest the data again into "
-						   "a new database" : "");
+			                "(this build reads version %u%s)",
+			                ver, STORE_SCHEMA_VERSION,
+			                ver == 1 ? "; version 1 came from an earlier build "
+			                           "of infrapivot: ingest the data again into "
+			                           "a new database"
+			                         : "");
 			return STORE_EVERSION;
 		}
 	}
@@ -348,11 +349,11 @@ int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void 
 	struct store_write_stats local;
 	for (;;) {
 		memset(&local, 0, sizeof(local));
-		struct store_wtxn w = { .s = s, .st = &local };
+		struct store_wtxn w = {.s = s, .st = &local};
 		int err = store_txn_begin_locked(s, 0, &w.txn);
 		if (err != 0)
 			return err;
-		w.reader = (struct store_rtxn){ .s = s, .txn = w.txn, .own = false };
+		w.reader = (struct store_rtxn){.s = s, .txn = w.txn, .own = false};
 		int e = fn(&w, ctx);
 		int rc = w.err;
 		if (rc == 0 && e < 0) {
@@ -377,14 +378,13 @@ int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void 
 	}
 }
 
-int store_meta_get(store_t *s, const void *key, size_t klen, void *val, size_t vcap,
-		   size_t *vlen)
+int store_meta_get(store_t *s, const void *key, size_t klen, void *val, size_t vcap, size_t *vlen)
 {
 	store_rtxn_t *r;
 	int err = store_read_begin(s, &r);
 	if (err != 0)
 		return err;
-	MDB_val k = { klen, (void *)key };
+	MDB_val k = {klen, (void *)key};
 	MDB_val v;
 	int rc = mdb_get(r->txn, s->dbi[DB_META], &k, &v);
 	if (rc == 0) {
@@ -469,7 +469,7 @@ int sensor_id(struct store_wtxn *w, const char *name, uint16_t *id)
 	size_t nl = strlen(name);
 	kb[0] = 'S';
 	memcpy(kb + 1, name, nl);
-	MDB_val k = { nl + 1, kb };
+	MDB_val k = {nl + 1, kb};
 	MDB_val v;
 	if (w_get(w, DB_META, &k, &v) == 0 && v.mv_size == 2) {
 		memcpy(id, v.mv_data, 2);
@@ -477,20 +477,20 @@ int sensor_id(struct store_wtxn *w, const char *name, uint16_t *id)
 		if (w->err != 0)
 			return STORE_ELMDB;
 		uint16_t next = 1;
-		MDB_val nk = { 11, (void *)"sensor_next" };
+		MDB_val nk = {11, (void *)"sensor_next"};
 		if (w_get(w, DB_META, &nk, &v) == 0 && v.mv_size == 2)
 			memcpy(&next, v.mv_data, 2);
 		if (next == 0xffff)
 			return STORE_ELIMIT;
 		*id = next;
 		next++;
-		MDB_val nv = { 2, &next };
+		MDB_val nv = {2, &next};
 		w_put(w, DB_META, &nk, &nv, 0);
-		MDB_val iv = { 2, id };
+		MDB_val iv = {2, id};
 		w_put(w, DB_META, &k, &iv, 0);
-		uint8_t ik[3] = { 'I', (uint8_t)(*id >> 8), (uint8_t)*id };
-		MDB_val ikv = { 3, ik };
-		MDB_val namev = { nl, (void *)name };
+		uint8_t ik[3] = {'I', (uint8_t)(*id >> 8), (uint8_t)*id};
+		MDB_val ikv = {3, ik};
+		MDB_val namev = {nl, (void *)name};
 		w_put(w, DB_META, &ikv, &namev, 0);
 	}
 	if (w->nsc < sizeof(w->sc) / sizeof(w->sc[0])) {
@@ -503,8 +503,8 @@ int sensor_id(struct store_wtxn *w, const char *name, uint16_t *id)
 
 const char *sensor_name(MDB_txn *txn, store_t *s, uint16_t id)
 {
-	uint8_t ik[3] = { 'I', (uint8_t)(id >> 8), (uint8_t)id };
-	MDB_val k = { 3, ik };
+	uint8_t ik[3] = {'I', (uint8_t)(id >> 8), (uint8_t)id};
+	MDB_val k = {3, ik};
 	MDB_val v;
 	/* The name is stored without NUL; LMDB memory is read-only, so the
 	 * caller gets a thread-local copy ring. */
@@ -544,10 +544,10 @@ int store_stats(store_t *s, struct store_stats *st)
 	if (err != 0)
 		return err;
 	uint64_t *dst[DB_COUNT] = {
-		[DB_RR] = &st->resolutions, [DB_ADDR] = &st->addr_index,
-		[DB_TARGET] = &st->target_index, [DB_SIGHT] = &st->sightings,
-		[DB_IPCERT] = &st->ip_cert_index, [DB_CERT] = &st->certificates,
-		[DB_NAMECERT] = &st->name_cert_index, [DB_ALIAS] = &st->aliases,
+	    [DB_RR] = &st->resolutions,           [DB_ADDR] = &st->addr_index,
+	    [DB_TARGET] = &st->target_index,      [DB_SIGHT] = &st->sightings,
+	    [DB_IPCERT] = &st->ip_cert_index,     [DB_CERT] = &st->certificates,
+	    [DB_NAMECERT] = &st->name_cert_index, [DB_ALIAS] = &st->aliases,
 	};
 	MDB_stat ms;
 	uint64_t pages = 0;
@@ -561,7 +561,7 @@ int store_stats(store_t *s, struct store_stats *st)
 	/* sensors: count 'I' keys */
 	MDB_cursor *c;
 	if (mdb_cursor_open(r->txn, s->dbi[DB_META], &c) == 0) {
-		MDB_val k = { 1, (void *)"I" }, v;
+		MDB_val k = {1, (void *)"I"}, v;
 		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 		while (rc == 0 && k.mv_size == 3 && ((uint8_t *)k.mv_data)[0] == 'I') {
 			st->sensors++;

@@ -9,28 +9,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "store/store.h"
 
 const char *store_strerror(int err)
 {
 	switch (err) {
-	case STORE_EOK: return "ok";
-	case STORE_ENOTFOUND: return "not found";
-	case STORE_ENOSPACE: return "no space (database map full)";
-	case STORE_EVERSION: return "unknown database schema version";
-	case STORE_ECORRUPT: return "corrupt record";
-	case STORE_EBADNAME: return "invalid domain name";
-	case STORE_EBADADDR: return "invalid IP address";
-	case STORE_EBADHASH: return "invalid certificate hash (want 40 or 64 hex digits)";
-	case STORE_ETOOLONG: return "field too long";
-	case STORE_EMISMATCH: return "hash does not match the certificate";
-	case STORE_EBADTIME: return "invalid time";
-	case STORE_EBADTYPE: return "invalid type";
-	case STORE_EBADCERT: return "certificate does not parse";
-	case STORE_ELMDB: return "database error";
-	case STORE_EBUSY: return "database busy";
-	case STORE_ELIMIT: return "limit reached";
-	case STORE_EEXIST: return "already exists";
+	case STORE_EOK:
+		return "ok";
+	case STORE_ENOTFOUND:
+		return "not found";
+	case STORE_ENOSPACE:
+		return "no space (database map full)";
+	case STORE_EVERSION:
+		return "unknown database schema version";
+	case STORE_ECORRUPT:
+		return "corrupt record";
+	case STORE_EBADNAME:
+		return "invalid domain name";
+	case STORE_EBADADDR:
+		return "invalid IP address";
+	case STORE_EBADHASH:
+		return "invalid certificate hash (want 40 or 64 hex digits)";
+	case STORE_ETOOLONG:
+		return "field too long";
+	case STORE_EMISMATCH:
+		return "hash does not match the certificate";
+	case STORE_EBADTIME:
+		return "invalid time";
+	case STORE_EBADTYPE:
+		return "invalid type";
+	case STORE_EBADCERT:
+		return "certificate does not parse";
+	case STORE_ELMDB:
+		return "database error";
+	case STORE_EBUSY:
+		return "database busy";
+	case STORE_ELIMIT:
+		return "limit reached";
+	case STORE_EEXIST:
+		return "already exists";
 	default:
 		break;
 	}
@@ -84,7 +101,7 @@ int store_name_norm(const char *in, size_t len, char *out, bool allow_wildcard)
 
 bool store_addr_is_v4(const uint8_t a[16])
 {
-	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	return memcmp(a, pfx, 12) == 0;
 }
 
@@ -144,7 +161,7 @@ int store_prefix_parse(const char *in, size_t len, uint8_t out[16], unsigned *pl
 	*plen = v4 ? p + 96 : p;
 	/* clear host bits so the prefix is canonical */
 	for (unsigned bit = *plen; bit < 128; bit++)
-		out[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		out[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 	return 0;
 }
 
@@ -211,14 +228,13 @@ static const struct {
 	uint16_t type;
 	const char *name;
 } rrtypes[] = {
-	{ 1, "A" }, { 2, "NS" }, { 5, "CNAME" }, { 6, "SOA" }, { 12, "PTR" },
-	{ 13, "HINFO" }, { 15, "MX" }, { 16, "TXT" }, { 17, "RP" },
-	{ 18, "AFSDB" }, { 24, "SIG" }, { 25, "KEY" }, { 28, "AAAA" },
-	{ 29, "LOC" }, { 33, "SRV" }, { 35, "NAPTR" }, { 37, "CERT" },
-	{ 39, "DNAME" }, { 43, "DS" }, { 44, "SSHFP" }, { 46, "RRSIG" },
-	{ 47, "NSEC" }, { 48, "DNSKEY" }, { 50, "NSEC3" }, { 51, "NSEC3PARAM" },
-	{ 52, "TLSA" }, { 59, "CDS" }, { 60, "CDNSKEY" }, { 64, "SVCB" },
-	{ 65, "HTTPS" }, { 99, "SPF" }, { 255, "ANY" }, { 257, "CAA" },
+    {1, "A"},      {2, "NS"},    {5, "CNAME"},    {6, "SOA"},    {12, "PTR"},
+    {13, "HINFO"}, {15, "MX"},   {16, "TXT"},     {17, "RP"},    {18, "AFSDB"},
+    {24, "SIG"},   {25, "KEY"},  {28, "AAAA"},    {29, "LOC"},   {33, "SRV"},
+    {35, "NAPTR"}, {37, "CERT"}, {39, "DNAME"},   {43, "DS"},    {44, "SSHFP"},
+    {46, "RRSIG"}, {47, "NSEC"}, {48, "DNSKEY"},  {50, "NSEC3"}, {51, "NSEC3PARAM"},
+    {52, "TLSA"},  {59, "CDS"},  {60, "CDNSKEY"}, {64, "SVCB"},  {65, "HTTPS"},
+    {99, "SPF"},   {255, "ANY"}, {257, "CAA"},
 };
 
 int store_rrtype_parse(const char *in, size_t len, uint16_t *type)
@@ -369,7 +385,7 @@ void store_time_format(int64_t t, char *out, size_t outlen)
 	unsigned m, d;
 	civil_from_days(days, &y, &m, &d);
 	snprintf(out, outlen, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, m, d,
-		 (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
+	         (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
 }
 
 static int parse_uint(const char **p, int digits, unsigned *out)
@@ -394,8 +410,12 @@ int store_time_parse(const char *in, int64_t now, int64_t *out)
 	/* relative: -7d, -12h, -30m, -90s, -2w */
 	if (in[0] == '-' && len >= 3) {
 		char unit = in[len - 1];
-		int64_t mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600
-			     : unit == 'd' ? 86400 : unit == 'w' ? 604800 : 0;
+		int64_t mult = unit == 's'   ? 1
+		               : unit == 'm' ? 60
+		               : unit == 'h' ? 3600
+		               : unit == 'd' ? 86400
+		               : unit == 'w' ? 604800
+		                             : 0;
 		if (mult != 0) {
 			int64_t v = 0;
 			for (size_t i = 1; i + 1 < len; i++) {
@@ -512,7 +532,7 @@ void store_prefix_bounds(const uint8_t addr[16], unsigned plen, uint8_t lo[16], 
 	memcpy(lo, addr, 16);
 	memcpy(hi, addr, 16);
 	for (unsigned bit = plen; bit < 128; bit++) {
-		lo[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		lo[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 		hi[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
 	}
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "store/store_internal.h"
 
 int namekey_enc(const char *name, uint8_t *out)
 {
@@ -185,18 +185,18 @@ static const char *rdata_target(uint16_t type, const char *rdata)
 
 /* A/AAAA records of a name (NAMEKEY nk bytes), counted up to limit. */
 static uint64_t count_addr_rr(MDB_txn *txn, MDB_dbi dbi, const uint8_t *nk, size_t nklen,
-			      uint64_t limit)
+                              uint64_t limit)
 {
 	uint64_t n = 0;
 	MDB_cursor *c;
 	if (mdb_cursor_open(txn, dbi, &c) != 0)
 		return 0;
-	uint16_t types[2] = { STORE_RR_A, STORE_RR_AAAA };
+	uint16_t types[2] = {STORE_RR_A, STORE_RR_AAAA};
 	for (int t = 0; t < 2 && n < limit; t++) {
 		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
 		memcpy(pfx, nk, nklen);
 		be16(pfx + nklen, types[t]);
-		MDB_val k = { nklen + 2, pfx }, v;
+		MDB_val k = {nklen + 2, pfx}, v;
 		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 		while (rc == 0 && n < limit && k.mv_size == nklen + 2 + rdata_addr_len(types[t]) &&
 		       memcmp(k.mv_data, pfx, nklen + 2) == 0) {
@@ -213,7 +213,7 @@ static uint64_t count_addr_rr(MDB_txn *txn, MDB_dbi dbi, const uint8_t *nk, size
  * the rr record); below that the rr records themselves are counted. */
 static void name_ips_add(struct store_wtxn *w, const uint8_t *pk, size_t pklen, uint32_t add)
 {
-	MDB_val k = { pklen, (void *)pk };
+	MDB_val k = {pklen, (void *)pk};
 	MDB_val v;
 	uint32_t n = 0;
 	if (w_get(w, DB_PREV, &k, &v) == 0 && v.mv_size == 4) {
@@ -225,11 +225,11 @@ static void name_ips_add(struct store_wtxn *w, const uint8_t *pk, size_t pklen, 
 		/* absent: the name had at most one address before this batch,
 		 * and its new records are already in rr */
 		n = (uint32_t)count_addr_rr(w->txn, w->s->dbi[DB_RR], pk + 1, pklen - 1,
-					    (uint64_t)add + 2);
+		                            (uint64_t)add + 2);
 		if (n < 2)
 			return;
 	}
-	MDB_val nv = { 4, &n };
+	MDB_val nv = {4, &n};
 	w_put(w, DB_PREV, &k, &nv, 0);
 }
 
@@ -369,7 +369,7 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 		return 0;
 	int ret = 0;
 	struct bref *order = malloc(n * sizeof(*order));
-	struct workbuf wb = { .offs = malloc(n * sizeof(size_t)) };
+	struct workbuf wb = {.offs = malloc(n * sizeof(size_t))};
 	/* per batch, its sensor slots to store sensor ids */
 	uint16_t *sid = calloc(nb * (BATCH_SENSORS + 1), sizeof(*sid));
 	if (order == NULL || wb.offs == NULL || sid == NULL) {
@@ -380,10 +380,11 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 	for (size_t i = 0; i < nb; i++) {
 		const struct store_batch *b = bs[i];
 		for (size_t j = 0; j < b->nrecs; j++)
-			order[n++] = (struct bref){ (const struct brec *)(b->arena + b->recs[j]),
-						    (uint32_t)i };
+			order[n++] = (struct bref){(const struct brec *)(b->arena + b->recs[j]),
+			                           (uint32_t)i};
 		for (unsigned j = 0; j < b->nsensors; j++) {
-			if (sensor_id(w, b->sensors[j], &sid[i * (BATCH_SENSORS + 1) + j + 1]) != 0) {
+			if (sensor_id(w, b->sensors[j], &sid[i * (BATCH_SENSORS + 1) + j + 1]) !=
+			    0) {
 				if (w->err == 0)
 					ret = STORE_ELIMIT;
 				goto out;
@@ -402,7 +403,7 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 		       memcmp(order[e].r->key, order[a].r->key, order[a].r->klen) == 0)
 			e++;
 		const struct brec *rk = order[a].r;
-		MDB_val key = { rk->klen, (void *)rk->key };
+		MDB_val key = {rk->klen, (void *)rk->key};
 		MDB_val v;
 		struct rrval r;
 		bool fresh = w_get(w, DB_RR, &key, &v) != 0;
@@ -425,7 +426,8 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 					r.tf = o->tf;
 				if (o->tl > r.tl)
 					r.tl = o->tl;
-				r.count = r.count + o->count < r.count ? UINT64_MAX : r.count + o->count;
+				r.count =
+				    r.count + o->count < r.count ? UINT64_MAX : r.count + o->count;
 			}
 			if (o->sensor)
 				sensors_merge(r.sens, &r.nsens, &r.more, bsid[o->sensor]);
@@ -435,7 +437,7 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 			}
 		}
 		uint8_t vb[RRVAL_MAX];
-		MDB_val nv = { rrval_enc(&r, vb), vb };
+		MDB_val nv = {rrval_enc(&r, vb), vb};
 		w_put(w, DB_RR, &key, &nv, 0);
 		w->st->dns_merged += e - a - (fresh ? 1 : 0);
 		a = e;
@@ -454,7 +456,8 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 			}
 			memcpy(p, ip, 16);
 			memcpy(p + 16, rk->key, rk->nk);
-			if (prev_len != (size_t)rk->nk + 1 || memcmp(prev_name + 1, rk->key, rk->nk) != 0) {
+			if (prev_len != (size_t)rk->nk + 1 ||
+			    memcmp(prev_name + 1, rk->key, rk->nk) != 0) {
 				if (prev_add > 0)
 					name_ips_add(w, prev_name, prev_len, prev_add);
 				prev_name[0] = 'N';
@@ -490,8 +493,8 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 		uint8_t *p = wb.buf + wb.offs[i];
 		uint16_t vl;
 		memcpy(&vl, p + 2, 2);
-		MDB_val ik = { p[1], p + 4 };
-		MDB_val iv = { vl, p + 4 + p[1] };
+		MDB_val ik = {p[1], p + 4};
+		MDB_val iv = {vl, p + 4 + p[1]};
 		w_put(w, p[0], &ik, &iv, MDB_NODUPDATA);
 	}
 out:
@@ -505,8 +508,8 @@ out:
 /* ---- reading ------------------------------------------------------------ */
 
 /* Decode an rr record and hand it to cb. */
-static int emit_rr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
-		   const struct store_fence *f, store_rr_cb cb, void *ctx)
+static int emit_rr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, const struct store_fence *f,
+                   store_rr_cb cb, void *ctx)
 {
 	struct rrval rv;
 	if (rrval_dec(v, &rv) != 0)
@@ -550,15 +553,14 @@ static int emit_rr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
 
 /* Walk keys with the given prefix; skip_exact skips keys whose byte
  * after the prefix is 0 (the zone itself in a wildcard walk). */
-static int walk_prefix(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen,
-		       bool skip_exact, const struct store_fence *f, store_rr_cb cb,
-		       void *ctx)
+static int walk_prefix(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen, bool skip_exact,
+                       const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(r->txn, r->s->dbi[db], &c);
 	if (rc != 0)
 		return store_lmdb_err(rc, "cursor");
-	MDB_val k = { plen, (void *)pfx }, v;
+	MDB_val k = {plen, (void *)pfx}, v;
 	int ret = 0;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0) {
@@ -582,7 +584,7 @@ static int walk_prefix(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen,
 }
 
 int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
-		     const struct store_fence *f, store_rr_cb cb, void *ctx)
+                     const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
 	uint8_t key[SCHEMA_NAMEKEY_MAX + 2];
 	bool wild = name[0] == '*' && name[1] == '.';
@@ -602,10 +604,10 @@ int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
 }
 
 /* Fetch one rr record by its full key and emit it. */
-static int emit_key(store_rtxn_t *r, const uint8_t *key, size_t klen,
-		    const struct store_fence *f, store_rr_cb cb, void *ctx)
+static int emit_key(store_rtxn_t *r, const uint8_t *key, size_t klen, const struct store_fence *f,
+                    store_rr_cb cb, void *ctx)
 {
-	MDB_val k = { klen, (void *)key }, v;
+	MDB_val k = {klen, (void *)key}, v;
 	int rc = mdb_get(r->txn, r->s->dbi[DB_RR], &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return 0; /* index without record: ignore */
@@ -615,7 +617,7 @@ static int emit_key(store_rtxn_t *r, const uint8_t *key, size_t klen,
 }
 
 int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
-		     const struct store_fence *f, store_rr_cb cb, void *ctx)
+                     const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
 	if (plen > 128)
 		return STORE_EBADADDR;
@@ -625,7 +627,7 @@ int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_ADDR], &c);
 	if (rc != 0)
 		return store_lmdb_err(rc, "cursor");
-	MDB_val k = { 16, lo }, v;
+	MDB_val k = {16, lo}, v;
 	int ret = 0;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, hi, 16) <= 0) {
@@ -655,8 +657,8 @@ int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 	return 0;
 }
 
-int store_rr_by_target(store_rtxn_t *r, const char *target,
-		       const struct store_fence *f, store_rr_cb cb, void *ctx)
+int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
+                       store_rr_cb cb, void *ctx)
 {
 	uint8_t tk[SCHEMA_NAMEKEY_MAX];
 	int tl = namekey_enc(target, tk);
@@ -666,7 +668,7 @@ int store_rr_by_target(store_rtxn_t *r, const char *target,
 	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_TARGET], &c);
 	if (rc != 0)
 		return store_lmdb_err(rc, "cursor");
-	MDB_val k = { (size_t)tl, tk }, v;
+	MDB_val k = {(size_t)tl, tk}, v;
 	int ret = 0;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
 	while (rc == 0) {
@@ -685,7 +687,7 @@ int store_rr_by_target(store_rtxn_t *r, const char *target,
 		rc = mdb_cursor_open(r->txn, r->s->dbi[DB_RR], &c2);
 		if (rc != 0)
 			break;
-		MDB_val k2 = { v.mv_size, pfx }, v2;
+		MDB_val k2 = {v.mv_size, pfx}, v2;
 		int rc2 = mdb_cursor_get(c2, &k2, &v2, MDB_SET_RANGE);
 		while (rc2 == 0 && k2.mv_size >= v.mv_size &&
 		       memcmp(k2.mv_data, pfx, v.mv_size) == 0) {
@@ -726,7 +728,7 @@ int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n)
 	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_ADDR], &c);
 	if (rc != 0)
 		return store_lmdb_err(rc, "cursor");
-	MDB_val k = { 16, (void *)ip }, v;
+	MDB_val k = {16, (void *)ip}, v;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
 	if (rc == 0) {
 		size_t cnt = 0;
@@ -747,7 +749,7 @@ int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n)
 	int nk = namekey_enc(name, pk + 1);
 	if (nk < 0)
 		return nk;
-	MDB_val k = { 1 + (size_t)nk, pk }, v;
+	MDB_val k = {1 + (size_t)nk, pk}, v;
 	int rc = mdb_get(r->txn, r->s->dbi[DB_PREV], &k, &v);
 	if (rc == 0 && v.mv_size == 4) {
 		uint32_t c;

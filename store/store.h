@@ -40,12 +40,12 @@ enum store_err {
 const char *store_strerror(int err);
 
 /* ---- limits ----------------------------------------------------------- */
-#define STORE_NAME_BUF 256   /* presentation name (max 253) + NUL */
-#define STORE_ADDR_BUF 48    /* INET6_ADDRSTRLEN + slack */
-#define STORE_RDATA_MAX 384  /* rdata text stored in a key (511 key limit) */
-#define STORE_SENSOR_MAX 64  /* sensor id length incl. NUL */
+#define STORE_NAME_BUF 256  /* presentation name (max 253) + NUL */
+#define STORE_ADDR_BUF 48   /* INET6_ADDRSTRLEN + slack */
+#define STORE_RDATA_MAX 384 /* rdata text stored in a key (511 key limit) */
+#define STORE_SENSOR_MAX 64 /* sensor id length incl. NUL */
 #define STORE_SENSORS_KEPT 16
-#define STORE_SNI_KEPT 8     /* SNI names kept per certificate sighting */
+#define STORE_SNI_KEPT 8 /* SNI names kept per certificate sighting */
 #define STORE_SCHEMA_VERSION 2
 
 /* ---- normalisation (store/norm.c) ------------------------------------- */
@@ -81,9 +81,18 @@ void store_hex(const uint8_t *in, size_t n, char *out);
 int store_rrtype_parse(const char *in, size_t len, uint16_t *type);
 /* Mnemonic for a type ("A", "TYPE65534"); buf of 16 bytes. */
 const char *store_rrtype_name(uint16_t type, char *buf);
-enum { STORE_RR_A = 1, STORE_RR_NS = 2, STORE_RR_CNAME = 5, STORE_RR_SOA = 6,
-       STORE_RR_PTR = 12, STORE_RR_MX = 15, STORE_RR_TXT = 16,
-       STORE_RR_AAAA = 28, STORE_RR_SRV = 33, STORE_RR_DNAME = 39 };
+enum {
+	STORE_RR_A = 1,
+	STORE_RR_NS = 2,
+	STORE_RR_CNAME = 5,
+	STORE_RR_SOA = 6,
+	STORE_RR_PTR = 12,
+	STORE_RR_MX = 15,
+	STORE_RR_TXT = 16,
+	STORE_RR_AAAA = 28,
+	STORE_RR_SRV = 33,
+	STORE_RR_DNAME = 39
+};
 /* True for types whose rdata is (or ends in) a host name we index. */
 bool store_rrtype_has_target(uint16_t type);
 
@@ -129,11 +138,14 @@ struct store_cert_meta {
 	uint8_t sha256[32];
 	char subject[512];
 	char issuer[512];
-	char serial[128];  /* hex, as the source gives it */
+	char serial[128];              /* hex, as the source gives it */
 	int64_t not_before, not_after; /* 0 when unknown */
-	char san_dns[2048]; size_t san_dns_len;
-	char san_ip[512];   size_t san_ip_len;
-	uint8_t *der; size_t der_len; /* optional, owned by whoever made it */
+	char san_dns[2048];
+	size_t san_dns_len;
+	char san_ip[512];
+	size_t san_ip_len;
+	uint8_t *der;
+	size_t der_len; /* optional, owned by whoever made it */
 };
 
 struct store_obs {
@@ -146,15 +158,15 @@ struct store_obs {
 			char rrname[STORE_NAME_BUF];
 			char bailiwick[STORE_NAME_BUF]; /* "" when none */
 			uint16_t rrtype;
-			uint8_t addr[16];           /* A/AAAA */
+			uint8_t addr[16];            /* A/AAAA */
 			char rdata[STORE_RDATA_MAX]; /* other types: normalised text */
 		} dns;
 		struct {
-			bool sighting;           /* false: metadata only */
-			bool has_meta;           /* meta fields below are filled */
+			bool sighting; /* false: metadata only */
+			bool has_meta; /* meta fields below are filled */
 			uint8_t ip[16];
 			uint16_t port;
-			char sni[STORE_NAME_BUF]; /* "" when none */
+			char sni[STORE_NAME_BUF];     /* "" when none */
 			struct store_cert_meta *meta; /* hashes always; rest if has_meta */
 		} cert;
 	};
@@ -182,8 +194,10 @@ const char *store_last_error(void);
 /* Extra key/value records committed with a batch (follow positions,
  * feed checkpoints).  Keys are meta keys chosen by the caller. */
 struct store_meta_put {
-	const void *key; size_t klen;
-	const void *val; size_t vlen;
+	const void *key;
+	size_t klen;
+	const void *val;
+	size_t vlen;
 };
 
 /* Hook called inside the write transaction after each observation was
@@ -192,8 +206,7 @@ struct store_meta_put {
  * ingest path runs the standing pivots; setting another hook (or NULL)
  * replaces it for this handle. */
 struct store_wtxn;
-typedef int (*store_write_hook)(struct store_wtxn *w, const struct store_obs *o,
-				void *ctx);
+typedef int (*store_write_hook)(struct store_wtxn *w, const struct store_obs *o, void *ctx);
 void store_set_write_hook(store_t *s, store_write_hook hook, void *ctx);
 
 struct store_write_stats {
@@ -207,8 +220,7 @@ struct store_write_stats {
  * On MDB_MAP_FULL the map grows and the batch is retried whole.  Either
  * everything is committed or nothing is.  stats may be NULL. */
 int store_write(store_t *s, const struct store_obs *obs, size_t n,
-		const struct store_meta_put *meta, size_t nmeta,
-		struct store_write_stats *stats);
+                const struct store_meta_put *meta, size_t nmeta, struct store_write_stats *stats);
 
 /* A batch: observations copied compactly (a DNS observation costs its key
  * and times, not a whole struct store_obs), kept until written so that a
@@ -242,15 +254,14 @@ int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *st
 /* Merge n batches in one transaction, in order: what batch i holds is
  * merged before batch i+1, as if they were one. */
 int store_write_batches(store_t *s, store_batch_t *const *b, size_t n,
-			struct store_write_stats *stats);
+                        struct store_write_stats *stats);
 /* Observations per transaction that keep the dirty pages of one write
  * transaction around 96 MiB for this database's size. */
 size_t store_batch_budget(store_t *s);
 
 /* Read a meta record written with store_write.  *val points into a
  * buffer of vcap bytes; *vlen receives the length. */
-int store_meta_get(store_t *s, const void *key, size_t klen, void *val,
-		   size_t vcap, size_t *vlen);
+int store_meta_get(store_t *s, const void *key, size_t klen, void *val, size_t vcap, size_t *vlen);
 
 /* ---- reading ---------------------------------------------------------- */
 typedef struct store_rtxn store_rtxn_t;
@@ -260,16 +271,16 @@ void store_read_end(store_rtxn_t *r);
 
 /* A resolution as read.  Pointers are valid during the callback only. */
 struct store_rr {
-	const char *rrname;        /* presentation, no trailing dot */
+	const char *rrname; /* presentation, no trailing dot */
 	uint16_t rrtype;
-	const char *rdata;         /* presentation (address text for A/AAAA) */
-	uint8_t addr[16];          /* A/AAAA only */
+	const char *rdata; /* presentation (address text for A/AAAA) */
+	uint8_t addr[16];  /* A/AAAA only */
 	int64_t time_first, time_last;
 	uint64_t count;
-	const char *bailiwick;     /* "" when none */
-	unsigned nsensors;         /* <= STORE_SENSORS_KEPT */
+	const char *bailiwick; /* "" when none */
+	unsigned nsensors;     /* <= STORE_SENSORS_KEPT */
 	const char *sensors[STORE_SENSORS_KEPT];
-	unsigned sensors_more;     /* distinct sensors beyond those kept */
+	unsigned sensors_more; /* distinct sensors beyond those kept */
 };
 /* Return 0 to go on, STORE_STOP to stop, <0 to fail. */
 #define STORE_STOP 1
@@ -278,14 +289,14 @@ typedef int (*store_rr_cb)(const struct store_rr *rr, void *ctx);
 /* Resolutions of name (rrtype 0 = any).  A name "*.zone" walks every
  * name under zone (not the zone itself). */
 int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
-		     const struct store_fence *f, store_rr_cb cb, void *ctx);
+                     const struct store_fence *f, store_rr_cb cb, void *ctx);
 /* A/AAAA resolutions whose address lies in addr/plen (plen on the
  * 128-bit scale: IPv4 /24 is 96+24). */
 int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
-		     const struct store_fence *f, store_rr_cb cb, void *ctx);
+                     const struct store_fence *f, store_rr_cb cb, void *ctx);
 /* Resolutions whose rdata names target (CNAME, NS, MX, PTR, SRV, DNAME). */
-int store_rr_by_target(store_rtxn_t *r, const char *target,
-		       const struct store_fence *f, store_rr_cb cb, void *ctx);
+int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
+                       store_rr_cb cb, void *ctx);
 
 /* Certificate identity: SHA-1 when known, else the SHA-256. */
 struct store_cert_ref {
@@ -300,19 +311,21 @@ struct store_cert_info {
 	uint8_t sha1[20], sha256[32];
 	const char *subject, *issuer, *serial; /* "" when unknown */
 	int64_t not_before, not_after;
-	const char *san_dns; size_t san_dns_len; /* NUL-separated */
-	const char *san_ip; size_t san_ip_len;   /* NUL-separated */
-	const uint8_t *der; size_t der_len;      /* NULL when not stored */
+	const char *san_dns;
+	size_t san_dns_len; /* NUL-separated */
+	const char *san_ip;
+	size_t san_ip_len; /* NUL-separated */
+	const uint8_t *der;
+	size_t der_len; /* NULL when not stored */
 };
 
 /* Resolve a hash (20 or 32 bytes) to the certificate reference it is
  * stored under, following the SHA-256 -> SHA-1 alias.  STORE_ENOTFOUND
  * when the store has never seen it. */
 int store_cert_resolve(store_rtxn_t *r, const uint8_t *hash, size_t hlen,
-		       struct store_cert_ref *ref);
+                       struct store_cert_ref *ref);
 /* Metadata of a certificate (has_meta false when only sightings exist). */
-int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref,
-		   struct store_cert_info *out);
+int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref, struct store_cert_info *out);
 
 struct store_sighting {
 	struct store_cert_ref ref;
@@ -330,24 +343,21 @@ typedef int (*store_sight_cb)(const struct store_sighting *s, void *ctx);
 
 /* Every (ip, port) a certificate was seen on. */
 int store_sight_by_cert(store_rtxn_t *r, const struct store_cert_ref *ref,
-			const struct store_fence *f, store_sight_cb cb, void *ctx);
+                        const struct store_fence *f, store_sight_cb cb, void *ctx);
 /* Every certificate seen on addresses in addr/plen (128-bit scale). */
 int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
-			const struct store_fence *f, store_sight_cb cb, void *ctx);
+                        const struct store_fence *f, store_sight_cb cb, void *ctx);
 
 enum store_name_cert_kind { STORE_NC_SAN = 1, STORE_NC_SNI = 2 };
-typedef int (*store_namecert_cb)(const struct store_cert_ref *ref,
-				 unsigned kind, void *ctx);
+typedef int (*store_namecert_cb)(const struct store_cert_ref *ref, unsigned kind, void *ctx);
 /* Certificates naming `name` in their SAN/CN (kind SAN) or seen with it
  * as SNI (kind SNI). */
-int store_certs_by_name(store_rtxn_t *r, const char *name,
-			store_namecert_cb cb, void *ctx);
+int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb, void *ctx);
 
 /* Prevalence counters, kept on insert: one read each. */
 int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n);
 int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n);
-int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref,
-			uint64_t *n);
+int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref, uint64_t *n);
 
 struct store_stats {
 	uint64_t resolutions, addr_index, target_index;

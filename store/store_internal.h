@@ -7,15 +7,27 @@
 #include <lmdb.h>
 #include <pthread.h>
 
-#include "schema.h"
-#include "store.h"
+#include "store/schema.h"
+#include "store/store.h"
 
 enum {
-	DB_META, DB_RR, DB_ADDR, DB_TARGET, DB_SIGHT, DB_IPCERT, DB_CERT,
-	DB_NAMECERT, DB_ALIAS, DB_PREV,
+	DB_META,
+	DB_RR,
+	DB_ADDR,
+	DB_TARGET,
+	DB_SIGHT,
+	DB_IPCERT,
+	DB_CERT,
+	DB_NAMECERT,
+	DB_ALIAS,
+	DB_PREV,
 	/* watchlists (watch.h); optional when opening read-only, so a
 	 * database written before them still opens */
-	DB_WLIST, DB_WENTRY, DB_WVER, DB_WTIME, DB_WIND,
+	DB_WLIST,
+	DB_WENTRY,
+	DB_WVER,
+	DB_WTIME,
+	DB_WIND,
 	DB_COUNT
 };
 #define DB_FIRST_OPTIONAL DB_WLIST
@@ -29,7 +41,7 @@ struct store {
 	pthread_rwlock_t grow_lock;
 	store_write_hook hook;
 	void *hook_ctx;
-	bool no_watch; /* read-only open of a database without the w* tables */
+	bool no_watch;       /* read-only open of a database without the w* tables */
 	char datafile[4096]; /* realpath of data.mdb, for store_drop_mapped */
 };
 
@@ -100,10 +112,10 @@ void sensors_merge(uint16_t *ids, unsigned *n, unsigned *more, uint16_t id);
 struct brec {
 	uint64_t count;
 	uint32_t tf, tl;
-	uint32_t seq;     /* arrival order: merges happen in it */
+	uint32_t seq;      /* arrival order: merges happen in it */
 	uint16_t klen, nk; /* rr key length, NAMEKEY prefix length */
-	uint8_t sensor;   /* 1 + index in the batch's sensor table; 0 = none */
-	uint8_t bail_len; /* bailiwick NAMEKEY follows the key */
+	uint8_t sensor;    /* 1 + index in the batch's sensor table; 0 = none */
+	uint8_t bail_len;  /* bailiwick NAMEKEY follows the key */
 	uint8_t key[];
 };
 
@@ -112,17 +124,17 @@ struct brec {
  * hashes only), with the SNI name in the batch arena. */
 struct bcert {
 	uint32_t seq;
-	uint32_t sni_off;              /* arena offset of sni_len bytes */
+	uint32_t sni_off; /* arena offset of sni_len bytes */
 	uint64_t count;
 	int64_t tf, tl;
 	uint8_t ip[16];
 	uint16_t port;
 	uint8_t sni_len;
-	uint8_t sensor;                /* as in struct brec */
+	uint8_t sensor; /* as in struct brec */
 	bool sighting, has_meta;
-	bool has_sha1, has_sha256;     /* hashes below, when full is NULL */
+	bool has_sha1, has_sha256; /* hashes below, when full is NULL */
 	uint8_t sha1[20], sha256[32];
-	struct store_cert_meta *full;  /* owned copy when it carries metadata */
+	struct store_cert_meta *full; /* owned copy when it carries metadata */
 };
 
 #define BATCH_SENSORS 255
@@ -165,7 +177,7 @@ void rr_rec_obs(const struct store_batch *b, const struct brec *r, struct store_
 /* Rebuild a certificate observation of a batch; o->cert.meta points at
  * the record's own metadata or, for a hashes-only record, at scratch. */
 void batch_cert_obs(const struct store_batch *b, const struct bcert *c, struct store_obs *o,
-		    struct store_cert_meta *scratch);
+                    struct store_cert_meta *scratch);
 int cert_put(struct store_wtxn *w, const struct store_obs *o);
 
 /* LEB128 varints for values. */
@@ -196,7 +208,14 @@ static inline int varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *v
 	return -1;
 }
 
-static inline void be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static inline uint16_t rd_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline void be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline uint16_t rd_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "watch_internal.h"
+#include "store/watch_internal.h"
 
 int64_t watch_now(int64_t now)
 {

@@ -20,7 +20,7 @@
 #ifndef INFRAPIVOT_STORE_WATCH_H
 #define INFRAPIVOT_STORE_WATCH_H
 
-#include "store.h"
+#include "store/store.h"
 
 /* ---- limits ------------------------------------------------------------ */
 #define STORE_WATCH_NAME_BUF 65 /* [A-Za-z0-9._-]{1,64} + NUL */

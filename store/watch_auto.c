@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "watch_internal.h"
+#include "store/watch_internal.h"
 
 #define HOOK_MAX_LISTS 256 /* lists looked at per watched indicator (more are not expanded) */
 
@@ -304,8 +304,8 @@ static int node_cert(struct store_wtxn *w, struct node *n, const struct store_ce
 bool store_watch_active(struct store_wtxn *w)
 {
 	MDB_stat ms;
-	return !w->s->no_watch && w->err == 0 &&
-	       mdb_stat(w->txn, w->s->dbi[DB_WIND], &ms) == 0 && ms.ms_entries > 0;
+	return !w->s->no_watch && w->err == 0 && mdb_stat(w->txn, w->s->dbi[DB_WIND], &ms) == 0 &&
+	       ms.ms_entries > 0;
 }
 
 int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "watch_internal.h"
+#include "store/watch_internal.h"
 
 /* ---- names ---------------------------------------------------------------- */
 

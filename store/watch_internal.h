@@ -5,8 +5,8 @@
 #ifndef INFRAPIVOT_STORE_WATCH_INTERNAL_H
 #define INFRAPIVOT_STORE_WATCH_INTERNAL_H
 
-#include "store_internal.h"
-#include "watch.h"
+#include "store/store_internal.h"
+#include "store/watch.h"
 
 /* INDKEY of an indicator: up to a NAMEKEY (255 bytes + terminator). */
 #define WIKEY_MAX SCHEMA_NAMEKEY_MAX

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "watch_internal.h"
+#include "store/watch_internal.h"
 
 int store_watch_get(store_t *s, const char *name, int64_t now, struct store_watch_info *out)
 {

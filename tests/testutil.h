@@ -14,39 +14,38 @@
 
 static unsigned t_pass, t_fail;
 
-#define T_CHECK(cond)                                                                   \
-	do {                                                                            \
-		if (cond) {                                                             \
-			t_pass++;                                                       \
-		} else {                                                                \
-			t_fail++;                                                       \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		}                                                                       \
+#define T_CHECK(cond)                                                                              \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			t_pass++;                                                                  \
+		} else {                                                                           \
+			t_fail++;                                                                  \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+		}                                                                                  \
 	} while (0)
 
-#define T_EQ_INT(a, b)                                                                  \
-	do {                                                                            \
-		long long t_a_ = (long long)(a), t_b_ = (long long)(b);                 \
-		if (t_a_ == t_b_) {                                                     \
-			t_pass++;                                                       \
-		} else {                                                                \
-			t_fail++;                                                       \
-			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, \
-				__LINE__, #a, #b, t_a_, t_b_);                          \
-		}                                                                       \
+#define T_EQ_INT(a, b)                                                                             \
+	do {                                                                                       \
+		long long t_a_ = (long long)(a), t_b_ = (long long)(b);                            \
+		if (t_a_ == t_b_) {                                                                \
+			t_pass++;                                                                  \
+		} else {                                                                           \
+			t_fail++;                                                                  \
+			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,        \
+			        __LINE__, #a, #b, t_a_, t_b_);                                     \
+		}                                                                                  \
 	} while (0)
 
-#define T_EQ_STR(a, b)                                                                  \
-	do {                                                                            \
-		const char *t_a_ = (a), *t_b_ = (b);                                    \
-		if (t_a_ != NULL && t_b_ != NULL && strcmp(t_a_, t_b_) == 0) {          \
-			t_pass++;                                                       \
-		} else {                                                                \
-			t_fail++;                                                       \
-			fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n",      \
-				__FILE__, __LINE__, #a, #b, t_a_ ? t_a_ : "(null)",     \
-				t_b_ ? t_b_ : "(null)");                                \
-		}                                                                       \
+#define T_EQ_STR(a, b)                                                                             \
+	do {                                                                                       \
+		const char *t_a_ = (a), *t_b_ = (b);                                               \
+		if (t_a_ != NULL && t_b_ != NULL && strcmp(t_a_, t_b_) == 0) {                     \
+			t_pass++;                                                                  \
+		} else {                                                                           \
+			t_fail++;                                                                  \
+			fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__,    \
+			        __LINE__, #a, #b, t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)"); \
+		}                                                                                  \
 	} while (0)
 
 /* A fresh temporary directory (removed by t_cleanup). */

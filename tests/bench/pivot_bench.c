@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "pivot.h"
-#include "store.h"
+#include "pivot/pivot.h"
+#include "store/store.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 2;
 	}
-	char (*seeds)[STORE_NAME_BUF] = malloc(max * sizeof(*seeds));
+	char(*seeds)[STORE_NAME_BUF] = malloc(max * sizeof(*seeds));
 	size_t n = 0;
 	while (n < max && fgets(seeds[n], STORE_NAME_BUF, f) != NULL) {
 		seeds[n][strcspn(seeds[n], "\r\n")] = '\0';
@@ -85,15 +85,17 @@ int main(int argc, char **argv)
 			truncated += pivot_truncated(r, &budget);
 			nodes += (double)pivot_node_count(r);
 			pivot_result_free(r);
-			lat[ok++] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+			lat[ok++] =
+			    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
 		}
 		if (ok == 0)
 			continue;
 		qsort(lat, ok, sizeof(double), cmp_double);
-		printf("depth %u: %zu pivots, p50 %.3f ms, p99 %.3f ms, max %.3f ms, mean %.1f nodes, "
-		       "%zu truncated\n",
-		       depth, ok, pct(lat, ok, 0.5), pct(lat, ok, 0.99), lat[ok - 1], nodes / (double)ok,
-		       truncated);
+		printf(
+		    "depth %u: %zu pivots, p50 %.3f ms, p99 %.3f ms, max %.3f ms, mean %.1f nodes, "
+		    "%zu truncated\n",
+		    depth, ok, pct(lat, ok, 0.5), pct(lat, ok, 0.99), lat[ok - 1],
+		    nodes / (double)ok, truncated);
 	}
 	free(lat);
 	free(seeds);

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store.h"
+#include "store/store.h"
 
 static int fill(json_t *j, struct store_obs *o, struct store_cert_meta *m)
 {

@@ -2,8 +2,8 @@
  * test_saf.c - the SAF format (ingest/saf.c) and the stream's newest
  * time_last (checkpoints), on a real LMDB in a temporary directory.
  */
-#include "../testutil.h"
-#include "ingest.h"
+#include "ingest/ingest.h"
+#include "tests/testutil.h"
 
 struct rej {
 	unsigned n;
@@ -61,21 +61,24 @@ static void test_cond(void)
 }
 
 static const char feed[] =
-	"{\"cond\":\"begin\"}\n"
-	"{\"obj\":{\"count\":10,\"time_first\":1700000000,\"time_last\":1700001000,"
-	"\"rrname\":\"WWW.Example.COM.\",\"rrtype\":\"A\",\"bailiwick\":\"example.com.\","
-	"\"rdata\":[\"192.0.2.1\",\"192.0.2.2\"]}}\n"
-	"{\"obj\":{\"count\":3,\"zone_time_first\":1600000000,\"zone_time_last\":1700005000,"
-	"\"rrname\":\"example.com.\",\"rrtype\":\"NS\",\"bailiwick\":\"com.\","
-	"\"rdata\":\"ns1.example.net.\"}}\n"
-	"{\"obj\":{\"count\":1,\"time_first\":1,\"time_last\":2,\"rrtype\":\"A\",\"rdata\":\"192.0.2.9\"}}\n"
-	"{\"obj\":{\"count\":1,\"rrname\":\"notime.example.com.\",\"rrtype\":\"A\",\"rdata\":\"192.0.2.9\"}}\n"
-	"{\"cond\":\"ongoing\"}\n"
-	"{\"obj\":{\"count\":2,\"time_first\":1700000000,\"time_last\":1700002000,"
-	"\"rrname\":\"mail.example.com.\",\"rrtype\":\"MX\",\"rdata\":\"10 mx.example.com.\"}}\n"
-	"{\"cond\":\"succeeded\"}\n"
-	"{\"obj\":{\"count\":1,\"time_first\":1,\"time_last\":9999999999,\"rrname\":\"late.example.com.\","
-	"\"rrtype\":\"A\",\"rdata\":\"192.0.2.9\"}}\n";
+    "{\"cond\":\"begin\"}\n"
+    "{\"obj\":{\"count\":10,\"time_first\":1700000000,\"time_last\":1700001000,"
+    "\"rrname\":\"WWW.Example.COM.\",\"rrtype\":\"A\",\"bailiwick\":\"example.com.\","
+    "\"rdata\":[\"192.0.2.1\",\"192.0.2.2\"]}}\n"
+    "{\"obj\":{\"count\":3,\"zone_time_first\":1600000000,\"zone_time_last\":1700005000,"
+    "\"rrname\":\"example.com.\",\"rrtype\":\"NS\",\"bailiwick\":\"com.\","
+    "\"rdata\":\"ns1.example.net.\"}}\n"
+    "{\"obj\":{\"count\":1,\"time_first\":1,\"time_last\":2,\"rrtype\":\"A\",\"rdata\":\"192.0.2."
+    "9\"}}\n"
+    "{\"obj\":{\"count\":1,\"rrname\":\"notime.example.com.\",\"rrtype\":\"A\",\"rdata\":\"192.0.2."
+    "9\"}}\n"
+    "{\"cond\":\"ongoing\"}\n"
+    "{\"obj\":{\"count\":2,\"time_first\":1700000000,\"time_last\":1700002000,"
+    "\"rrname\":\"mail.example.com.\",\"rrtype\":\"MX\",\"rdata\":\"10 mx.example.com.\"}}\n"
+    "{\"cond\":\"succeeded\"}\n"
+    "{\"obj\":{\"count\":1,\"time_first\":1,\"time_last\":9999999999,\"rrname\":\"late.example.com."
+    "\","
+    "\"rrtype\":\"A\",\"rdata\":\"192.0.2.9\"}}\n";
 
 static void test_stream(void)
 {
@@ -85,7 +88,7 @@ static void test_stream(void)
 	ingest_opts_init(&o);
 	o.format = "saf";
 	o.quiet = true;
-	struct rej rj = { 0 };
+	struct rej rj = {0};
 	o.on_reject = on_reject;
 	o.reject_ctx = &rj;
 	ingest_stream_t *st;

@@ -1,5 +1,5 @@
 /* fuzz_certfile.c - libFuzzer target for PEM/DER certificate files. */
-#include "fuzz_common.h"
+#include "tests/fuzz/fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest_internal.h"
-
+#include "ingest/ingest_internal.h"
 
 static inline void fuzz_opts(struct ingest_opts *o, const char *format)
 {

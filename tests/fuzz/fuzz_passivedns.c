@@ -1,5 +1,5 @@
 /* fuzz_passivedns.c - libFuzzer target for the passivedns line format. */
-#include "fuzz_common.h"
+#include "tests/fuzz/fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,5 @@
 /* fuzz_zeek.c - libFuzzer target for the zeek line format. */
-#include "fuzz_common.h"
+#include "tests/fuzz/fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

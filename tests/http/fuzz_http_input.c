@@ -8,11 +8,11 @@
  * -DINFRAPIVOT_FUZZ=ON it is a libFuzzer binary; otherwise a replay
  * driver runs it over tests/http/corpus/ as a regression test.
  */
-#include "../../service/http.c"
-#include "../../service/http_request.c"
-#include "../../service/http_response.c"
-#include "../../service/http_api.c"
-#include "../../service/http_dnsdb.c"
+#include "service/http.c"
+#include "service/http_api.c"
+#include "service/http_dnsdb.c"
+#include "service/http_request.c"
+#include "service/http_response.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,7 +24,7 @@ static void rr_differential(const char *s, size_t n)
 		n = sizeof(buf) - 1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	const char *f[4] = { "", "", "", "" };
+	const char *f[4] = {"", "", "", ""};
 	char *p = buf;
 	for (int i = 0; i < 4 && p != NULL; i++) {
 		f[i] = p;
@@ -32,9 +32,13 @@ static void rr_differential(const char *s, size_t n)
 		if (p != NULL)
 			*p++ = '\0';
 	}
-	struct store_rr rr = { .rrname = f[0], .rrtype = (uint16_t)n, .rdata = f[1],
-			       .time_first = (int64_t)n * 1000003 - 5000000, .time_last = (int64_t)n,
-			       .count = n * 7, .bailiwick = f[2] };
+	struct store_rr rr = {.rrname = f[0],
+	                      .rrtype = (uint16_t)n,
+	                      .rdata = f[1],
+	                      .time_first = (int64_t)n * 1000003 - 5000000,
+	                      .time_last = (int64_t)n,
+	                      .count = n * 7,
+	                      .bailiwick = f[2]};
 	if (f[3][0] != '\0') {
 		rr.nsensors = 1;
 		rr.sensors[0] = f[3];
@@ -72,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 1: {
-		struct svc_lookup_req req = { .kind = SVC_LOOKUP_DOMAIN, .value = "www.example.com" };
+		struct svc_lookup_req req = {.kind = SVC_LOOKUP_DOMAIN, .value = "www.example.com"};
 		store_fence_init(&req.fence);
 		uint64_t off;
 		cursor_parse(&req, z, &off);
@@ -85,8 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 3: {
 		char out[STORE_RDATA_MAX + 8];
-		uint16_t types[] = { STORE_RR_CNAME, STORE_RR_MX, STORE_RR_SRV, STORE_RR_SOA,
-				     STORE_RR_TXT, STORE_RR_A };
+		uint16_t types[] = {STORE_RR_CNAME, STORE_RR_MX,  STORE_RR_SRV,
+		                    STORE_RR_SOA,   STORE_RR_TXT, STORE_RR_A};
 		rdata_dotted(types[n % 6], z, out, sizeof(out));
 		if (strlen(out) >= sizeof(out))
 			abort();

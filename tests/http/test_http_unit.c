@@ -4,21 +4,21 @@
  * --listen parsing, tokens, cursors, DNSDB name dots and times, and the
  * fast resolution renderer against svc_rr_json.
  */
-#include "../../service/http.c"
-#include "../../service/http_request.c"
-#include "../../service/http_response.c"
-#include "../../service/http_api.c"
-#include "../../service/http_dnsdb.c"
-#include "../../service/http_auth.c"
+#include "service/http.c"
+#include "service/http_api.c"
+#include "service/http_auth.c"
+#include "service/http_dnsdb.c"
+#include "service/http_request.c"
+#include "service/http_response.c"
 
-#include "../testutil.h"
+#include "tests/testutil.h"
 
 static void test_pct_decode(void)
 {
 	char *s = pct_decode("a%2Fb%41", 8);
 	T_EQ_STR(s, "a/bA");
 	free(s);
-	const char *bad[] = { "%", "%2", "%zz", "a%G0", "%00", "%0a", "%7f", "\x01" };
+	const char *bad[] = {"%", "%2", "%zz", "a%G0", "%00", "%0a", "%7f", "\x01"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		s = pct_decode(bad[i], strlen(bad[i]));
 		T_CHECK(s == NULL);
@@ -46,8 +46,8 @@ static void test_listen(void)
 	T_CHECK(!lo);
 	T_EQ_INT(svc_http_parse_listen("localhost:80", &ss, &sl, &lo), 0);
 	T_CHECK(lo);
-	const char *bad[] = { "", "8080", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "[::1]8080",
-			      "[::1", "host.example:80", "1.2.3.4:-1", "::1:80" };
+	const char *bad[] = {"",          "8080", "1.2.3.4",         "1.2.3.4:",   "1.2.3.4:65536",
+	                     "[::1]8080", "[::1", "host.example:80", "1.2.3.4:-1", "::1:80"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		T_CHECK(svc_http_parse_listen(bad[i], &ss, &sl, &lo) != 0);
 }
@@ -58,7 +58,8 @@ static void test_tokens(void)
 	char path[300], msg[256];
 	snprintf(path, sizeof(path), "%s/tokens", d);
 	FILE *f = fopen(path, "w");
-	fprintf(f, "# c\n\n  rrrrrrrrrrrrrrrr read a\nwwwwwwwwwwwwwwww\twrite\naaaaaaaaaaaaaaaa admin x\n");
+	fprintf(f, "# c\n\n  rrrrrrrrrrrrrrrr read a\nwwwwwwwwwwwwwwww\twrite\naaaaaaaaaaaaaaaa "
+	           "admin x\n");
 	fclose(f);
 	chmod(path, 0600);
 	struct svc_tokens *t = NULL;
@@ -70,8 +71,8 @@ static void test_tokens(void)
 	T_EQ_INT(svc_tokens_check(t, "aaaaaaaaaaaaaaa", 15), SVC_ROLE_NONE);
 	T_EQ_INT(svc_tokens_check(t, "", 0), SVC_ROLE_NONE);
 	svc_tokens_free(t);
-	const char *bad[] = { "short read\n", "rrrrrrrrrrrrrrrr\n", "rrrrrrrrrrrrrrrr root\n",
-			      "rrrrrrrrrrrrrrrr read a b\n", "" };
+	const char *bad[] = {"short read\n", "rrrrrrrrrrrrrrrr\n", "rrrrrrrrrrrrrrrr root\n",
+	                     "rrrrrrrrrrrrrrrr read a b\n", ""};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		f = fopen(path, "w");
 		fputs(bad[i], f);
@@ -84,7 +85,7 @@ static void test_tokens(void)
 
 static void test_cursor(void)
 {
-	struct svc_lookup_req a = { .kind = SVC_LOOKUP_DOMAIN, .value = "www.example.com" };
+	struct svc_lookup_req a = {.kind = SVC_LOOKUP_DOMAIN, .value = "www.example.com"};
 	store_fence_init(&a.fence);
 	struct svc_lookup_req b = a;
 	b.value = "other.example.com";
@@ -147,9 +148,13 @@ static void check_rr_text(const struct store_rr *rr)
 
 static void test_rr_text(void)
 {
-	struct store_rr rr = { .rrname = "www.example.com", .rrtype = 1, .rdata = "192.0.2.1",
-			       .time_first = 1700000000, .time_last = 1700003600, .count = 3,
-			       .bailiwick = "" };
+	struct store_rr rr = {.rrname = "www.example.com",
+	                      .rrtype = 1,
+	                      .rdata = "192.0.2.1",
+	                      .time_first = 1700000000,
+	                      .time_last = 1700003600,
+	                      .count = 3,
+	                      .bailiwick = ""};
 	check_rr_text(&rr);
 	rr.bailiwick = "example.com";
 	rr.nsensors = 2;

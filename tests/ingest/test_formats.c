@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest_internal.h"
-#include "testutil.h"
+#include "ingest/ingest_internal.h"
+#include "tests/testutil.h"
 
 static const char *fixtures;
 
@@ -53,8 +53,7 @@ static void on_reject(const char *input, uint64_t line, const char *reason, void
 	(void)input;
 }
 
-static int feed_all(ingest_stream_t *st, const char *name, const char *buf, size_t len,
-		    size_t step)
+static int feed_all(ingest_stream_t *st, const char *name, const char *buf, size_t len, size_t step)
 {
 	ingest_stream_begin(st, name, NULL, 0);
 	for (size_t i = 0; i < len; i += step)
@@ -76,8 +75,9 @@ int main(void)
 	T_EQ_STR(detected("passivedns/passivedns-sample.log"), "passivedns");
 	T_EQ_STR(detected("passivedns/passivedns-nxdomain.log"), "passivedns");
 	T_EQ_STR(detected("cof/circl-sample.ndjson"), "observations");
-	const char *zj = "{\"ts\":1.5,\"uid\":\"C\",\"id.orig_h\":\"1.2.3.4\",\"id.resp_h\":\"1.2.3.5\","
-			 "\"query\":\"x.com\"}";
+	const char *zj =
+	    "{\"ts\":1.5,\"uid\":\"C\",\"id.orig_h\":\"1.2.3.4\",\"id.resp_h\":\"1.2.3.5\","
+	    "\"query\":\"x.com\"}";
 	T_EQ_STR(ingest_format_detect(zj, strlen(zj))->name, "zeek");
 	const char *pj = "{\"timestamp_s\":1,\"query\":\"x.com.\",\"answer\":\"1.2.3.4\"}";
 	T_EQ_STR(ingest_format_detect(pj, strlen(pj))->name, "passivedns");
@@ -90,7 +90,7 @@ int main(void)
 	const char *dir = t_tmpdir();
 	store_t *s = NULL;
 	T_EQ_INT(store_open(&s, dir, STORE_NOSYNC, 0), 0);
-	struct rej rj = { 0 };
+	struct rej rj = {0};
 	struct ingest_opts o;
 	ingest_opts_init(&o);
 	o.quiet = true;
@@ -119,11 +119,11 @@ int main(void)
 
 	/* the pre-4.2 join works across inputs of one run, either order */
 	const char *ssl = "#separator \\x09\n#path\tssl\n#fields\tts\tid.resp_h\tid.resp_p\t"
-			  "server_name\tcert_chain_fuids\n"
-			  "1400000000\t203.0.113.1\t8443\ta.example\tFabc,Fdef\n";
+	                  "server_name\tcert_chain_fuids\n"
+	                  "1400000000\t203.0.113.1\t8443\ta.example\tFabc,Fdef\n";
 	const char *x509 = "#separator \\x09\n#path\tx509\n#fields\tts\tid\tfingerprint\t"
-			   "certificate.subject\n"
-			   "1400000000\tFabc\t2222222222222222222222222222222222222222\tCN=a\n";
+	                   "certificate.subject\n"
+	                   "1400000000\tFabc\t2222222222222222222222222222222222222222\tCN=a\n";
 	T_EQ_INT(ingest_stream_new(&st, s, &o), 0);
 	feed_all(st, "ssl.log", ssl, strlen(ssl), 4096);
 	feed_all(st, "x509.log", x509, strlen(x509), 4096);
@@ -146,8 +146,9 @@ int main(void)
 	/* a huge vector is refused, not allocated; the reason says why */
 	size_t big = 200000;
 	char *huge = malloc(big + 256);
-	int n = snprintf(huge, 256, "#separator \\x09\n#path\tdns\n#fields\tts\tquery\trcode\t"
-				    "answers\n1400000000\tx.example\t0\t");
+	int n = snprintf(huge, 256,
+	                 "#separator \\x09\n#path\tdns\n#fields\tts\tquery\trcode\t"
+	                 "answers\n1400000000\tx.example\t0\t");
 	for (size_t i = 0; i < big / 2; i++) {
 		huge[n++] = '1';
 		huge[n++] = ',';
@@ -165,8 +166,8 @@ int main(void)
 
 	/* a separator other than tab, with escapes in the header */
 	const char *comma = "#separator \\x2c\n#set_separator,;\n#path,dns\n"
-			    "#fields,ts,query,rcode,qtype,answers\n"
-			    "1400000000,sep.example,0,1,192.0.2.1;192.0.2.2\n";
+	                    "#fields,ts,query,rcode,qtype,answers\n"
+	                    "1400000000,sep.example,0,1,192.0.2.1;192.0.2.2\n";
 	T_EQ_INT(ingest_stream_new(&st, s, &o), 0);
 	feed_all(st, "comma.log", comma, strlen(comma), 3);
 	T_EQ_INT(ingest_stream_finish(st, &sum), 0);

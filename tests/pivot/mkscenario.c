@@ -2,7 +2,7 @@
  * mkscenario.c - write the hunt scenario database (scenario.h) into DIR,
  * for the shell tests of `infrapivot pivot`.
  */
-#include "scenario.h"
+#include "tests/pivot/scenario.h"
 
 int main(int argc, char **argv)
 {

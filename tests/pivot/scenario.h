@@ -28,7 +28,7 @@
 
 #include <openssl/evp.h>
 
-#include "store.h"
+#include "store/store.h"
 
 #define SCN_DAY 86400
 /* 2026-11-01T00:00:00Z, pinned so that age_days is stable */
@@ -78,7 +78,7 @@ static inline void scn_dns(struct scn *c, const char *name, const char *ip, int6
 }
 
 static inline void scn_cname(struct scn *c, const char *name, const char *target, int64_t tf,
-			     int64_t tl)
+                             int64_t tl)
 {
 	struct store_obs *o = scn_next(c);
 	o->kind = STORE_OBS_DNS;
@@ -93,8 +93,7 @@ static inline void scn_cname(struct scn *c, const char *name, const char *target
 /* A certificate sighting; meta describes the certificate (kept by the
  * caller until scn_flush), with_meta says whether to store its metadata. */
 static inline void scn_sight(struct scn *c, struct store_cert_meta *m, bool with_meta,
-			     const char *ip, unsigned port, const char *sni, int64_t tf,
-			     int64_t tl)
+                             const char *ip, unsigned port, const char *sni, int64_t tf, int64_t tl)
 {
 	struct store_obs *o = scn_next(c);
 	o->kind = STORE_OBS_CERT;
@@ -112,8 +111,8 @@ static inline void scn_sight(struct scn *c, struct store_cert_meta *m, bool with
 }
 
 static inline void scn_meta(struct store_cert_meta *m, const char *label, const char *subject,
-			    const char *issuer, const char *serial, const char *const *sans,
-			    int64_t nb, int64_t na)
+                            const char *issuer, const char *serial, const char *const *sans,
+                            int64_t nb, int64_t na)
 {
 	memset(m, 0, sizeof(*m));
 	m->has_sha1 = m->has_sha256 = true;
@@ -139,7 +138,7 @@ static struct store_cert_meta scn_actor, scn_actor2, scn_cdn, scn_localhost;
 static inline int scn_build(const char *dir)
 {
 	const int64_t now = SCN_NOW, d = SCN_DAY;
-	struct scn c = { .cap = 1024 };
+	struct scn c = {.cap = 1024};
 	int err = store_open(&c.s, dir, STORE_NOSYNC, 0);
 	if (err != 0)
 		return err;
@@ -155,13 +154,13 @@ static inline int scn_build(const char *dir)
 	scn_dns(&c, "unrelated-one.duckdns.org", "198.51.100.77", now - 20 * d, now - 2 * d);
 	scn_dns(&c, "unrelated-two.duckdns.org", "198.51.100.78", now - 20 * d, now - 2 * d);
 	scn_cname(&c, "portal.verify-id.online", "login-verify.duckdns.org", now - 6 * d,
-		  now - 3 * d);
+	          now - 3 * d);
 	scn_meta(&scn_actor, "actor-cert", "CN=login-verify.duckdns.org",
-		 "CN=login-verify.duckdns.org", "1a2b3c", NULL, now - 60 * d, now + 305 * d);
+	         "CN=login-verify.duckdns.org", "1a2b3c", NULL, now - 60 * d, now + 305 * d);
 	scn_sight(&c, &scn_actor, true, "198.51.100.10", 443, NULL, now - 10 * d, now - 1 * d);
 	static const char *const actor_names[] = {
-		"account-check.example-actor.net", "secure-mail-login.top", "cdn-update-service.xyz",
-		"account-check.example-actor.net", "verify-id.online",
+	    "account-check.example-actor.net", "secure-mail-login.top", "cdn-update-service.xyz",
+	    "account-check.example-actor.net", "verify-id.online",
 	};
 	for (int i = 0; i < 5; i++) {
 		snprintf(ip, sizeof(ip), "203.0.113.%d", 21 + i);
@@ -171,11 +170,15 @@ static inline int scn_build(const char *dir)
 	scn_dns(&c, "secure-mail-login.top", "203.0.113.40", now - 5 * d, now - 1 * d);
 	scn_dns(&c, "cdn-update-service.xyz", "2001:db8::23", now - 5 * d, now - 1 * d);
 	scn_dns(&c, "next-stage.example-actor.net", "203.0.113.40", now - 4 * d, now - 1 * d);
-	static const char *const sans2[] = { "mail.secure-mail-login.top", NULL };
+	static const char *const sans2[] = {"mail.secure-mail-login.top", NULL};
 	scn_meta(&scn_actor2, "actor-cert-2",
-		 "CN=evil \"quoted\" \\back\\slash & amp; <tag> \xff\xfe bad, O=\xc3\x9c" "n\xc3\xaf" "code",
-		 "CN=evil \"quoted\" \\back\\slash & amp; <tag> \xff\xfe bad, O=\xc3\x9c" "n\xc3\xaf" "code",
-		 "00:ff", sans2, now - 30 * d, now + 30 * d);
+	         "CN=evil \"quoted\" \\back\\slash & amp; <tag> \xff\xfe bad, O=\xc3\x9c"
+	         "n\xc3\xaf"
+	         "code",
+	         "CN=evil \"quoted\" \\back\\slash & amp; <tag> \xff\xfe bad, O=\xc3\x9c"
+	         "n\xc3\xaf"
+	         "code",
+	         "00:ff", sans2, now - 30 * d, now + 30 * d);
 	scn_sight(&c, &scn_actor2, true, "203.0.113.22", 8443, NULL, now - 7 * d, now - 2 * d);
 
 	/* noise: shared hosting */
@@ -196,20 +199,21 @@ static inline int scn_build(const char *dir)
 		scn_dns(&c, name, "192.0.2.90", now - 20 * d, now - 2 * d);
 	}
 	/* noise: a CDN certificate on 300 IPs, one of them seen for the seed */
-	static const char *const cdn_sans[] = { "cdn-provider.example", "*.cdn-provider.example",
-						NULL };
+	static const char *const cdn_sans[] = {"cdn-provider.example", "*.cdn-provider.example",
+	                                       NULL};
 	scn_meta(&scn_cdn, "cdn-cert", "CN=cdn-provider.example, O=CDN Provider",
-		 "CN=Public CA R3, O=Public CA", "0fedcba987", cdn_sans, now - 40 * d, now + 50 * d);
+	         "CN=Public CA R3, O=Public CA", "0fedcba987", cdn_sans, now - 40 * d,
+	         now + 50 * d);
 	for (int i = 0; i < 300; i++) {
 		snprintf(ip, sizeof(ip), "100.64.%d.%d", i / 200, 1 + i % 200);
 		snprintf(name, sizeof(name), "customer%03d.example", i);
 		scn_sight(&c, &scn_cdn, i == 0, ip, 443, i == 7 ? "login-verify.duckdns.org" : name,
-			  now - 30 * d, now - 1 * d);
+		          now - 30 * d, now - 1 * d);
 	}
 	/* noise: a default certificate on 2,000 IPs and on the actor's IP */
-	static const char *const lh_sans[] = { "localhost", NULL };
+	static const char *const lh_sans[] = {"localhost", NULL};
 	scn_meta(&scn_localhost, "localhost-cert", "CN=localhost", "CN=localhost", "00", lh_sans,
-		 now - 3000 * d, now + 3000 * d);
+	         now - 3000 * d, now + 3000 * d);
 	scn_sight(&c, &scn_localhost, true, "198.51.100.10", 8443, NULL, now - 10 * d, now - 1 * d);
 	for (int i = 0; i < 2000; i++) {
 		snprintf(ip, sizeof(ip), "198.18.%d.%d", i / 250, 1 + i % 250);

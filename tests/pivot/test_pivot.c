@@ -6,15 +6,15 @@
  */
 #include <stdarg.h>
 
-#include "testutil.h"
+#include "tests/testutil.h"
 
-#include "pivot.h"
-#include "scenario.h"
+#include "pivot/pivot.h"
+#include "tests/pivot/scenario.h"
 
 static store_t *db;
 
 static const struct pivot_node *find(const struct pivot_result *r, enum pivot_node_type t,
-				     const char *value)
+                                     const char *value)
 {
 	for (size_t i = 0; i < pivot_node_count(r); i++) {
 		const struct pivot_node *n = pivot_node_at(r, i);
@@ -113,23 +113,24 @@ static void test_params(void)
 	static const struct {
 		const char *name, *value, *want;
 	} bad[] = {
-		{ "depth", "7", "depth: 7 is out of range (0 to 6)" },
-		{ "depth", "two", "depth: 'two' is not a non-negative whole number" },
-		{ "depth", "-1", "depth: '-1' is not a non-negative whole number" },
-		{ "max_nodes", "0", "max_nodes: 0 is out of range (1 to 10000)" },
-		{ "max-nodes", "10001", "max_nodes: 10001 is out of range (1 to 10000)" },
-		{ "max_ms", "0", "max_ms: 0 is out of range (1 to 600000)" },
-		{ "max_ip_domains", "", "max_ip_domains: '' is not a non-negative whole number" },
-		{ "max_cert_ips", "5x", "max_cert_ips: '5x' is not a non-negative whole number" },
-		{ "max_domain_ips", "99999999999", "max_domain_ips: 99999999999 is out of range (0 to 4294967295)" },
-		{ "max_san", "1e3", "max_san: '1e3' is not a non-negative whole number" },
-		{ "since", "yesterday", "since: 'yesterday' is not a time" },
-		{ "until", "2024-13-01", "until: '2024-13-01' is not a time" },
-		{ "edges", "resolves,dns", "edges: unknown edge type 'dns'" },
-		{ "edges", "", "edges: empty list" },
-		{ "type", "url", "type: 'url' is not domain, ip, cert or auto" },
-		{ "now", "soon", "now: 'soon' is not a time" },
-		{ "seed", "", "seed: empty" },
+	    {"depth", "7", "depth: 7 is out of range (0 to 6)"},
+	    {"depth", "two", "depth: 'two' is not a non-negative whole number"},
+	    {"depth", "-1", "depth: '-1' is not a non-negative whole number"},
+	    {"max_nodes", "0", "max_nodes: 0 is out of range (1 to 10000)"},
+	    {"max-nodes", "10001", "max_nodes: 10001 is out of range (1 to 10000)"},
+	    {"max_ms", "0", "max_ms: 0 is out of range (1 to 600000)"},
+	    {"max_ip_domains", "", "max_ip_domains: '' is not a non-negative whole number"},
+	    {"max_cert_ips", "5x", "max_cert_ips: '5x' is not a non-negative whole number"},
+	    {"max_domain_ips", "99999999999",
+	     "max_domain_ips: 99999999999 is out of range (0 to 4294967295)"},
+	    {"max_san", "1e3", "max_san: '1e3' is not a non-negative whole number"},
+	    {"since", "yesterday", "since: 'yesterday' is not a time"},
+	    {"until", "2024-13-01", "until: '2024-13-01' is not a time"},
+	    {"edges", "resolves,dns", "edges: unknown edge type 'dns'"},
+	    {"edges", "", "edges: empty list"},
+	    {"type", "url", "type: 'url' is not domain, ip, cert or auto"},
+	    {"now", "soon", "now: 'soon' is not a time"},
+	    {"seed", "", "seed: empty"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct pivot_params q;
@@ -138,7 +139,7 @@ static void test_params(void)
 		T_CHECK(err < 0);
 		if (strncmp(msg, bad[i].want, strlen(bad[i].want)) != 0) {
 			fprintf(stderr, "param %s=%s: message '%s', want '%s...'\n", bad[i].name,
-				bad[i].value, msg, bad[i].want);
+			        bad[i].value, msg, bad[i].want);
 			t_fail++;
 		} else {
 			t_pass++;
@@ -150,10 +151,10 @@ static void test_params(void)
 	static const struct {
 		const char *type, *seed, *want;
 	} seeds[] = {
-		{ "auto", "bad..name", "seed: 'bad..name' is not a domain name, an IP address" },
-		{ "domain", "10.0.0.1/8", "seed: '10.0.0.1/8' is not a valid domain name" },
-		{ "ip", "example.com", "seed: 'example.com' is not an IPv4 or IPv6 address" },
-		{ "cert", "abcd", "seed: 'abcd' is not a certificate SHA-1 or SHA-256" },
+	    {"auto", "bad..name", "seed: 'bad..name' is not a domain name, an IP address"},
+	    {"domain", "10.0.0.1/8", "seed: '10.0.0.1/8' is not a valid domain name"},
+	    {"ip", "example.com", "seed: 'example.com' is not an IPv4 or IPv6 address"},
+	    {"cert", "abcd", "seed: 'abcd' is not a certificate SHA-1 or SHA-256"},
 	};
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
 		struct pivot_params q;
@@ -180,8 +181,8 @@ static void test_params(void)
 static void test_uuid5(void)
 {
 	/* RFC 4122 DNS namespace, as Python's uuid.uuid5(NAMESPACE_DNS, "python.org") */
-	static const uint8_t dns_ns[16] = { 0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1,
-					    0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8 };
+	static const uint8_t dns_ns[16] = {0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1,
+	                                   0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
 	char u[40];
 	pivot_uuid5(dns_ns, "python.org", 10, u);
 	T_EQ_STR(u, "886313e1-3b8a-5372-9b90-0c9aee199e5d");
@@ -204,15 +205,16 @@ static void test_hunt(void)
 
 	/* the whole actor cluster */
 	static const char *const names[] = {
-		"login-verify.duckdns.org",  "portal.verify-id.online", "account-check.example-actor.net",
-		"secure-mail-login.top",     "cdn-update-service.xyz",  "verify-id.online",
-		"mail.secure-mail-login.top",
+	    "login-verify.duckdns.org",        "portal.verify-id.online",
+	    "account-check.example-actor.net", "secure-mail-login.top",
+	    "cdn-update-service.xyz",          "verify-id.online",
+	    "mail.secure-mail-login.top",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		T_CHECK(find(r, PIVOT_NODE_DOMAIN, names[i]) != NULL);
-	static const char *const ips[] = { "198.51.100.10", "203.0.113.21", "203.0.113.22",
-					   "203.0.113.23",  "203.0.113.24", "203.0.113.25",
-					   "203.0.113.40",  "2001:db8::23" };
+	static const char *const ips[] = {"198.51.100.10", "203.0.113.21", "203.0.113.22",
+	                                  "203.0.113.23",  "203.0.113.24", "203.0.113.25",
+	                                  "203.0.113.40",  "2001:db8::23"};
 	for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
 		const struct pivot_node *n = find(r, PIVOT_NODE_IP, ips[i]);
 		T_CHECK(n != NULL && n->pruned == NULL);
@@ -380,7 +382,7 @@ static void test_seeds_and_edges(void)
 	}
 	r = run("0123456789abcdef0123456789abcdef01234567", NULL);
 	T_CHECK(r != NULL && pivot_node_count(r) == 1 &&
-		pivot_node_at(r, 0)->type == PIVOT_NODE_CERT);
+	        pivot_node_at(r, 0)->type == PIVOT_NODE_CERT);
 	pivot_result_free(r);
 	/* a forced type: a name that looks like a hash */
 	r = run("0123456789abcdef0123456789abcdef01234567", "type", "domain", NULL);
@@ -400,7 +402,7 @@ static void test_seeds_and_edges(void)
 	size_t o = 0;
 	for (size_t k = 0; k < 40; k += 2)
 		o += (size_t)snprintf(colons + o, sizeof(colons) - o, "%s%c%c", k ? ":" : "",
-				      actor[k] - 32 * (actor[k] >= 'a'), actor[k + 1]);
+		                      actor[k] - 32 * (actor[k] >= 'a'), actor[k + 1]);
 	r = run(colons, "depth", "1", NULL);
 	T_CHECK(r != NULL && strcmp(pivot_node_at(r, 0)->value, actor) == 0);
 	T_CHECK(r != NULL && pivot_node_count(r) > 5);
@@ -428,7 +430,7 @@ static void test_seeds_and_edges(void)
 	}
 	/* 0 is a limit like any other: every linked node is over it */
 	r = run("login-verify.duckdns.org", "depth", "2", "max_ip_domains", "0", "max_cert_ips",
-		"0", "max_domain_ips", "0", NULL);
+	        "0", "max_domain_ips", "0", NULL);
 	T_CHECK(r != NULL && !pivot_truncated(r, NULL));
 	if (r != NULL) {
 		for (size_t k = 1; k < pivot_node_count(r); k++) {
@@ -440,13 +442,14 @@ static void test_seeds_and_edges(void)
 	}
 	/* a tighter SAN limit prunes the CDN certificate (lifted IP limit) */
 	r = run("login-verify.duckdns.org", "depth", "2", "max_cert_ips", "4294967295", "max_san",
-		"1", NULL);
+	        "1", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		char cdn[41];
 		hex_of("cdn-cert", cdn);
 		const struct pivot_node *n = find(r, PIVOT_NODE_CERT, cdn);
-		T_CHECK(n != NULL && n->pruned != NULL && strcmp(n->pruned, "multi_tenant_cert") == 0);
+		T_CHECK(n != NULL && n->pruned != NULL &&
+		        strcmp(n->pruned, "multi_tenant_cert") == 0);
 		T_EQ_INT(n ? n->san_count : 0, 2);
 		pivot_result_free(r);
 	}
@@ -454,7 +457,8 @@ static void test_seeds_and_edges(void)
 
 static void test_budgets(void)
 {
-	struct pivot_result *r = run("login-verify.duckdns.org", "depth", "4", "max_nodes", "5", NULL);
+	struct pivot_result *r =
+	    run("login-verify.duckdns.org", "depth", "4", "max_nodes", "5", NULL);
 	const char *budget = NULL;
 	T_CHECK(r != NULL);
 	if (r != NULL) {
@@ -474,8 +478,8 @@ static void test_budgets(void)
 	}
 	/* a time budget of 1 ms cannot walk 5,000 names and all behind them */
 	r = run("192.0.2.80", "depth", "6", "max_ip_domains", "4294967295", "max_cert_ips",
-		"4294967295", "max_domain_ips", "4294967295", "max_san", "4294967295", "max_nodes",
-		"10000", "max_ms", "1", NULL);
+	        "4294967295", "max_domain_ips", "4294967295", "max_san", "4294967295", "max_nodes",
+	        "10000", "max_ms", "1", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		T_CHECK(pivot_truncated(r, &budget));
@@ -515,7 +519,7 @@ static void test_renderers(void)
 	json_t *j = json_loads(ja, 0, &jerr);
 	T_CHECK(j != NULL);
 	T_EQ_STR(json_string_value(json_object_get(json_object_get(j, "seed"), "value")),
-		 "login-verify.duckdns.org");
+	         "login-verify.duckdns.org");
 	T_EQ_INT(json_integer_value(json_object_get(json_object_get(j, "params"), "depth")), 4);
 	T_CHECK(json_is_null(json_object_get(json_object_get(j, "params"), "since")));
 	T_EQ_INT(json_array_size(json_object_get(j, "nodes")), pivot_node_count(a));
@@ -555,9 +559,9 @@ static void test_renderers(void)
 	T_EQ_INT(json_array_size(objs), pivot_node_count(a) + pivot_edge_count(a));
 	char want[80], u[40];
 	const char *canon = "{\"value\":\"login-verify.duckdns.org\"}";
-	pivot_uuid5((const uint8_t[16]){ 0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c, 0x9c,
-					 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7 },
-		    canon, strlen(canon), u);
+	pivot_uuid5((const uint8_t[16]){0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c, 0x9c, 0x01,
+	                                0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7},
+	            canon, strlen(canon), u);
 	snprintf(want, sizeof(want), "domain-name--%s", u);
 	json_t *o0 = json_array_get(objs, 0);
 	T_EQ_STR(json_string_value(json_object_get(o0, "id")), want);
@@ -567,7 +571,8 @@ static void test_renderers(void)
 	{
 		const char *t = json_string_value(json_object_get(v, "type"));
 		if (strcmp(t, "relationship") == 0 &&
-		    strcmp(json_string_value(json_object_get(v, "relationship_type")), "resolves-to") == 0)
+		    strcmp(json_string_value(json_object_get(v, "relationship_type")),
+		           "resolves-to") == 0)
 			saw_rel = true;
 		if (strcmp(t, "ipv6-addr") == 0)
 			T_EQ_STR(json_string_value(json_object_get(v, "value")), "2001:db8::23");
@@ -612,7 +617,7 @@ static int build_rules(const char *dir)
 {
 	const int64_t now = SCN_NOW, d = SCN_DAY;
 	static struct store_cert_meta m;
-	struct scn c = { .cap = 512 };
+	struct scn c = {.cap = 512};
 	int err = store_open(&c.s, dir, STORE_NOSYNC, 0);
 	if (err != 0)
 		return err;
@@ -629,7 +634,7 @@ static int build_rules(const char *dir)
 	 * IPs a year ago and 2 now */
 	scn_dns(&c, "b.rules.example", "203.0.113.9", now - 5 * d, now - d);
 	scn_meta(&m, "rules-cert", "CN=b.rules.example", "CN=b.rules.example", "07", NULL,
-		 now - 900 * d, now + 900 * d);
+	         now - 900 * d, now + 900 * d);
 	scn_sight(&c, &m, true, "203.0.113.9", 443, NULL, now - 5 * d, now - d);
 	for (int i = 0; i < 60; i++) {
 		snprintf(ip, sizeof(ip), "198.51.100.%d", 100 + i);
@@ -660,7 +665,7 @@ static void test_rules(void)
 	if (r != NULL) {
 		const struct pivot_node *n = find(r, PIVOT_NODE_DOMAIN, "ghs.hosting.example");
 		T_CHECK(n != NULL && n->pruned != NULL &&
-			strcmp(n->pruned, "shared_cname_target") == 0);
+		        strcmp(n->pruned, "shared_cname_target") == 0);
 		T_CHECK(!has_value_prefix(r, "tenant"));
 		T_CHECK(find(r, PIVOT_NODE_IP, "192.0.2.1") == NULL);
 		pivot_result_free(r);
@@ -677,11 +682,12 @@ static void test_rules(void)
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		const struct pivot_node *n = find(r, PIVOT_NODE_CERT, cert);
-		T_CHECK(n != NULL && n->pruned != NULL && strcmp(n->pruned, "cdn_or_default_cert") == 0);
+		T_CHECK(n != NULL && n->pruned != NULL &&
+		        strcmp(n->pruned, "cdn_or_default_cert") == 0);
 		T_EQ_INT(n ? n->degree : 0, 63);
 		n = find(r, PIVOT_NODE_DOMAIN, "flux.example");
 		T_CHECK(n != NULL && n->pruned != NULL &&
-			strcmp(n->pruned, "cdn_or_fast_flux_name") == 0);
+		        strcmp(n->pruned, "cdn_or_fast_flux_name") == 0);
 		T_EQ_INT(n ? n->degree : 0, 62);
 		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.10") == NULL);
 		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.12") == NULL);

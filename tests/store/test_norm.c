@@ -1,8 +1,8 @@
 /*
  * test_norm.c - normalisation of names, addresses, hashes, types, times.
  */
-#include "../testutil.h"
-#include "store.h"
+#include "store/store.h"
+#include "tests/testutil.h"
 
 static const char *name(const char *in, bool wild)
 {
@@ -120,7 +120,7 @@ static void test_hashes(void)
 	T_CHECK(store_hash_parse("e2fb07", 6, h, &hl) != 0);
 	T_CHECK(store_hash_parse("e2fb0771ee6fc0d0e324bc863c02b57921257c8g", 40, h, &hl) != 0);
 	T_CHECK(store_hash_parse("e2:fb:07:71:ee:6f:c0:d0:e3:24:bc:86:3c:02:b5:79:21:25:7c:86:", 60,
-				 h, &hl) != 0);
+	                         h, &hl) != 0);
 	T_CHECK(store_hash_parse("e2fb0771ee6fc0d0e324bc863c02b57921257c8", 39, h, &hl) != 0);
 	T_CHECK(store_hash_parse("e2:fb07", 7, h, &hl) != 0);
 }

@@ -5,15 +5,15 @@
  * all-or-nothing batches.
  */
 #include <errno.h>
-#include <math.h>
 #include <lmdb.h>
+#include <math.h>
 
-#include "../testutil.h"
-#include "store.h"
-#include "store_internal.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+#include "tests/testutil.h"
 
 static struct store_obs dns(const char *name, const char *type, const char *rdata, int64_t tf,
-			    int64_t tl, uint64_t count, const char *sensor)
+                            int64_t tl, uint64_t count, const char *sensor)
 {
 	struct store_obs o;
 	memset(&o, 0, sizeof(o));
@@ -35,7 +35,7 @@ static struct store_cert_meta metas[64];
 static unsigned nmetas;
 
 static struct store_obs sight(const char *hash, const char *ip, uint16_t port, int64_t tf,
-			      int64_t tl, const char *sni)
+                              int64_t tl, const char *sni)
 {
 	struct store_obs o;
 	memset(&o, 0, sizeof(o));
@@ -87,7 +87,8 @@ static int collect_rr(const struct store_rr *rr, void *ctx)
 		c->count[c->n] = rr->count;
 		c->nsens[c->n] = rr->nsensors;
 		c->more[c->n] = rr->sensors_more;
-		snprintf(c->sensor0[c->n], STORE_SENSOR_MAX, "%s", rr->nsensors ? rr->sensors[0] : "");
+		snprintf(c->sensor0[c->n], STORE_SENSOR_MAX, "%s",
+		         rr->nsensors ? rr->sensors[0] : "");
 	}
 	c->n++;
 	return 0;
@@ -101,7 +102,8 @@ static int collect_sight(const struct store_sighting *s, void *ctx)
 		c->count[c->n] = s->count;
 		c->tf[c->n] = s->time_first;
 		c->tl[c->n] = s->time_last;
-		snprintf(c->rdata[c->n], STORE_RDATA_MAX, "%u:%s", s->port, s->nsni ? s->sni[0] : "");
+		snprintf(c->rdata[c->n], STORE_RDATA_MAX, "%u:%s", s->port,
+		         s->nsni ? s->sni[0] : "");
 	}
 	c->n++;
 	return 0;
@@ -121,17 +123,17 @@ static void test_merge(void)
 {
 	store_t *s = open_new(0);
 	struct store_obs o[3] = {
-		dns("www.example.com", "A", "192.0.2.1", 1000, 2000, 3, "s1"),
-		dns("WWW.EXAMPLE.COM.", "A", "192.0.2.1", 500, 1500, 2, "s2"),
-		dns("www.example.com", "A", "192.0.2.1", 1200, 3000, 1, "s1"),
+	    dns("www.example.com", "A", "192.0.2.1", 1000, 2000, 3, "s1"),
+	    dns("WWW.EXAMPLE.COM.", "A", "192.0.2.1", 500, 1500, 2, "s2"),
+	    dns("www.example.com", "A", "192.0.2.1", 1200, 3000, 1, "s1"),
 	};
-	struct store_write_stats ws = { 0 };
+	struct store_write_stats ws = {0};
 	T_EQ_INT(store_write(s, o, 3, NULL, 0, &ws), 0);
 	T_EQ_INT(ws.dns_new, 1);
 	T_EQ_INT(ws.dns_merged, 2);
 	store_rtxn_t *r;
 	T_EQ_INT(store_read_begin(s, &r), 0);
-	struct collect c = { 0 };
+	struct collect c = {0};
 	T_EQ_INT(store_rr_by_name(r, "www.example.com", 0, NULL, collect_rr, &c), 0);
 	T_EQ_INT(c.n, 1);
 	T_EQ_INT(c.tf[0], 500);
@@ -166,21 +168,21 @@ static void test_indexes(void)
 {
 	store_t *s = open_new(0);
 	struct store_obs o[] = {
-		dns("example.com", "A", "192.0.2.1", 100, 200, 1, NULL),
-		dns("www.example.com", "A", "192.0.2.1", 100, 200, 1, NULL),
-		dns("mail.example.com", "A", "192.0.2.200", 100, 200, 1, NULL),
-		dns("deep.sub.example.com", "AAAA", "2001:db8::5", 100, 200, 1, NULL),
-		dns("badexample.com", "A", "192.0.3.1", 100, 200, 1, NULL),
-		dns("example.com.evil.net", "A", "198.51.100.1", 100, 200, 1, NULL),
-		dns("alias.example.net", "CNAME", "www.example.com", 100, 200, 1, NULL),
-		dns("example.org", "MX", "10 mail.example.com", 100, 200, 1, NULL),
-		dns("old.example.com", "A", "192.0.2.2", 10, 20, 1, NULL),
+	    dns("example.com", "A", "192.0.2.1", 100, 200, 1, NULL),
+	    dns("www.example.com", "A", "192.0.2.1", 100, 200, 1, NULL),
+	    dns("mail.example.com", "A", "192.0.2.200", 100, 200, 1, NULL),
+	    dns("deep.sub.example.com", "AAAA", "2001:db8::5", 100, 200, 1, NULL),
+	    dns("badexample.com", "A", "192.0.3.1", 100, 200, 1, NULL),
+	    dns("example.com.evil.net", "A", "198.51.100.1", 100, 200, 1, NULL),
+	    dns("alias.example.net", "CNAME", "www.example.com", 100, 200, 1, NULL),
+	    dns("example.org", "MX", "10 mail.example.com", 100, 200, 1, NULL),
+	    dns("old.example.com", "A", "192.0.2.2", 10, 20, 1, NULL),
 	};
 	size_t n = sizeof(o) / sizeof(o[0]);
 	T_EQ_INT(store_write(s, o, n, NULL, 0, NULL), 0);
 	store_rtxn_t *r;
 	T_EQ_INT(store_read_begin(s, &r), 0);
-	struct collect c = { 0 };
+	struct collect c = {0};
 
 	/* wildcard: names under example.com, not the apex, not lookalikes */
 	T_EQ_INT(store_rr_by_name(r, "*.example.com", 0, NULL, collect_rr, &c), 0);
@@ -248,8 +250,8 @@ static void test_indexes(void)
 	/* the same resolutions again do not bump the counters */
 	T_EQ_INT(store_write(s, o, n, NULL, 0, NULL), 0);
 	struct store_obs more[] = {
-		dns("www.example.com", "A", "192.0.2.77", 100, 200, 1, NULL),
-		dns("www.example.com", "AAAA", "2001:db8::77", 100, 200, 1, NULL),
+	    dns("www.example.com", "A", "192.0.2.77", 100, 200, 1, NULL),
+	    dns("www.example.com", "AAAA", "2001:db8::77", 100, 200, 1, NULL),
 	};
 	T_EQ_INT(store_write(s, more, 2, NULL, 0, NULL), 0);
 	T_EQ_INT(store_read_begin(s, &r), 0);
@@ -269,8 +271,8 @@ static void test_indexes(void)
 	/* an A record keeps 4 octets, an AAAA 16: an address that does not
 	 * fit its type is refused, and nothing of the batch lands */
 	struct store_obs bad[] = {
-		dns("v4.example.com", "A", "192.0.2.50", 100, 200, 1, NULL),
-		dns("v6.example.com", "A", "2001:db8::50", 100, 200, 1, NULL),
+	    dns("v4.example.com", "A", "192.0.2.50", 100, 200, 1, NULL),
+	    dns("v6.example.com", "A", "2001:db8::50", 100, 200, 1, NULL),
 	};
 	T_EQ_INT(store_write(s, bad, 2, NULL, 0, NULL), STORE_EBADADDR);
 	bad[1] = dns("v6.example.com", "AAAA", "::ffff:192.0.2.50", 100, 200, 1, NULL);
@@ -301,12 +303,12 @@ static void test_certs_and_join(void)
 	const char *sha256 = "a580247a25324adf4add5af648de4ac5798030dfd622f26a5f2280d7528ae244";
 	nmetas = 0;
 	struct store_obs o[] = {
-		/* Zeek 4.2+: only the SHA-256, on two IPs */
-		sight(sha256, "74.125.224.79", 443, 1000, 2000, "ssl.gstatic.com"),
-		sight(sha256, "74.125.224.80", 443, 1100, 2100, NULL),
-		/* Suricata: the SHA-1 on one of them and on another port */
-		sight(sha1, "74.125.224.79", 443, 900, 1500, "ssl.gstatic.com."),
-		sight(sha1, "74.125.224.79", 8443, 900, 1500, NULL),
+	    /* Zeek 4.2+: only the SHA-256, on two IPs */
+	    sight(sha256, "74.125.224.79", 443, 1000, 2000, "ssl.gstatic.com"),
+	    sight(sha256, "74.125.224.80", 443, 1100, 2100, NULL),
+	    /* Suricata: the SHA-1 on one of them and on another port */
+	    sight(sha1, "74.125.224.79", 443, 900, 1500, "ssl.gstatic.com."),
+	    sight(sha1, "74.125.224.79", 8443, 900, 1500, NULL),
 	};
 	T_EQ_INT(store_write(s, o, 4, NULL, 0, NULL), 0);
 	store_rtxn_t *r;
@@ -332,10 +334,10 @@ static void test_certs_and_join(void)
 	store_hash_parse(sha256, 64, both.cert.meta->sha256, &hl);
 	both.cert.has_meta = true;
 	snprintf(both.cert.meta->subject, sizeof(both.cert.meta->subject),
-		 "CN=*.gstatic.com, O=Google Inc, L=Mountain View, ST=California, C=US");
+	         "CN=*.gstatic.com, O=Google Inc, L=Mountain View, ST=California, C=US");
 	memcpy(both.cert.meta->san_dns, "*.gstatic.com\0gstatic.com\0", 26);
 	both.cert.meta->san_dns_len = 26;
-	struct store_write_stats ws = { 0 };
+	struct store_write_stats ws = {0};
 	T_EQ_INT(store_write(s, &both, 1, NULL, 0, &ws), 0);
 	T_EQ_INT(ws.certs_joined, 1);
 
@@ -346,11 +348,12 @@ static void test_certs_and_join(void)
 	char hex[65];
 	store_hex(ref.hash, 20, hex);
 	T_EQ_STR(hex, sha1);
-	struct collect c = { 0 };
+	struct collect c = {0};
 	T_EQ_INT(store_sight_by_cert(r, &ref, NULL, collect_sight, &c), 0);
 	T_EQ_INT(c.n, 3); /* .79:443 merged, .79:8443, .80:443 */
 	for (unsigned i = 0; i < c.n; i++) {
-		if (strcmp(c.names[i], "74.125.224.79") == 0 && strncmp(c.rdata[i], "443:", 4) == 0) {
+		if (strcmp(c.names[i], "74.125.224.79") == 0 &&
+		    strncmp(c.rdata[i], "443:", 4) == 0) {
 			T_EQ_INT(c.count[i], 2);
 			T_EQ_INT(c.tf[i], 900);
 			T_EQ_INT(c.tl[i], 2000);
@@ -386,15 +389,16 @@ static void test_name_cert_index(void)
 	store_t *s = open_new(0);
 	nmetas = 0;
 	struct store_obs o = sight("e2fb0771ee6fc0d0e324bc863c02b57921257c86", "74.125.239.97", 443,
-				   1, 2, "www.google.com");
+	                           1, 2, "www.google.com");
 	o.cert.has_meta = true;
-	snprintf(o.cert.meta->subject, sizeof(o.cert.meta->subject), "CN=*.google.com, O=Google Inc");
+	snprintf(o.cert.meta->subject, sizeof(o.cert.meta->subject),
+	         "CN=*.google.com, O=Google Inc");
 	memcpy(o.cert.meta->san_dns, "*.google.com\0www.google.com\0", 28);
 	o.cert.meta->san_dns_len = 28;
 	T_EQ_INT(store_write(s, &o, 1, NULL, 0, NULL), 0);
 	store_rtxn_t *r;
 	T_EQ_INT(store_read_begin(s, &r), 0);
-	unsigned k[2] = { 0, 0 };
+	unsigned k[2] = {0, 0};
 	T_EQ_INT(store_certs_by_name(r, "www.google.com", count_nc, k), 0);
 	T_EQ_INT(k[0], 1); /* SAN */
 	T_EQ_INT(k[1], 1); /* SNI */
@@ -416,13 +420,13 @@ static void test_map_growth(void)
 		snprintf(ip, sizeof(ip), "10.%d.%d.%d", i / 65536, (i / 256) % 256, i % 256);
 		o[i] = dns(name, "A", ip, i, i + 10, 1, "grow");
 	}
-	struct store_write_stats ws = { 0 };
+	struct store_write_stats ws = {0};
 	T_EQ_INT(store_write(s, o, 2000, NULL, 0, &ws), 0);
 	T_CHECK(ws.retries > 0);
 	T_EQ_INT(ws.dns_new, 2000);
 	store_rtxn_t *r;
 	T_EQ_INT(store_read_begin(s, &r), 0);
-	struct collect c = { 0 };
+	struct collect c = {0};
 	store_rr_by_name(r, "*.growth.example", 0, NULL, collect_rr, &c);
 	T_EQ_INT(c.n, 2000);
 	store_read_end(r);
@@ -439,19 +443,19 @@ static void test_batch_atomic(void)
 {
 	store_t *s = open_new(0);
 	struct store_obs o[2] = {
-		dns("good.example", "A", "192.0.2.1", 1, 2, 1, NULL),
-		dns("good2.example", "A", "192.0.2.2", 1, 2, 1, NULL),
+	    dns("good.example", "A", "192.0.2.1", 1, 2, 1, NULL),
+	    dns("good2.example", "A", "192.0.2.2", 1, 2, 1, NULL),
 	};
 	o[1].dns.rrname[0] = '\0'; /* invalid: the whole batch must fail */
 	T_CHECK(store_write(s, o, 2, NULL, 0, NULL) != 0);
 	store_rtxn_t *r;
 	T_EQ_INT(store_read_begin(s, &r), 0);
-	struct collect c = { 0 };
+	struct collect c = {0};
 	store_rr_by_name(r, "good.example", 0, NULL, collect_rr, &c);
 	T_EQ_INT(c.n, 0);
 	store_read_end(r);
 	/* meta records ride with a batch */
-	struct store_meta_put mp = { "Ktest", 5, "12345", 5 };
+	struct store_meta_put mp = {"Ktest", 5, "12345", 5};
 	T_EQ_INT(store_write(s, o, 1, &mp, 1, NULL), 0);
 	char buf[16];
 	size_t bl = 0;
@@ -480,19 +484,20 @@ static void test_write_batches(void)
 	for (int i = 0; i < 30; i++) {
 		char sid[16];
 		snprintf(sid, sizeof(sid), "s%02d", i);
-		struct store_obs o = dns("multi.example", "A", "192.0.2.3", 100 + i, 200 + i, 1, sid);
+		struct store_obs o =
+		    dns("multi.example", "A", "192.0.2.3", 100 + i, 200 + i, 1, sid);
 		T_EQ_INT(store_batch_add(b[i / 10], &o), 0);
 	}
-	struct store_meta_put m1 = { "Kpos", 4, "one", 3 }, m2 = { "Kpos", 4, "three", 5 };
+	struct store_meta_put m1 = {"Kpos", 4, "one", 3}, m2 = {"Kpos", 4, "three", 5};
 	T_EQ_INT(store_batch_meta(b[0], &m1), 0);
 	T_EQ_INT(store_batch_meta(b[2], &m2), 0);
-	struct store_write_stats ws = { 0 };
+	struct store_write_stats ws = {0};
 	T_EQ_INT(store_write_batches(s, b, 3, &ws), 0);
 	T_EQ_INT(ws.dns_new, 1);
 	T_EQ_INT(ws.dns_merged, 29);
 	store_rtxn_t *r;
 	T_EQ_INT(store_read_begin(s, &r), 0);
-	struct collect c = { 0 };
+	struct collect c = {0};
 	T_EQ_INT(store_rr_by_name(r, "multi.example", 0, NULL, collect_rr, &c), 0);
 	T_EQ_INT(c.n, 1);
 	T_EQ_INT(c.count[0], 30);
@@ -562,7 +567,7 @@ static void test_schema_version(void)
 	mdb_txn_begin(env, NULL, 0, &txn);
 	mdb_dbi_open(txn, "meta", 0, &dbi);
 	uint32_t v = 99;
-	MDB_val k = { 14, (void *)"schema_version" }, val = { 4, &v };
+	MDB_val k = {14, (void *)"schema_version"}, val = {4, &v};
 	T_EQ_INT(mdb_put(txn, dbi, &k, &val, 0), 0);
 	mdb_txn_commit(txn);
 	mdb_env_close(env);

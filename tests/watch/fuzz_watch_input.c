@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svc_watch.h"
+#include "service/svc_watch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,9 +7,9 @@
  */
 #include <lmdb.h>
 
-#include "../testutil.h"
-#include "store.h"
-#include "watch.h"
+#include "store/store.h"
+#include "store/watch.h"
+#include "tests/testutil.h"
 
 #define T0 1700000000
 
