@@ -5,8 +5,9 @@
  * fast resolution renderer prints exactly what jansson prints.
  *
  * The first byte picks the parser; the rest is its input.  Built with
- * -DINFRAPIVOT_FUZZ=ON it is a libFuzzer binary; otherwise a replay
- * driver runs it over tests/http/corpus/ as a regression test.
+ * -DINFRAPIVOT_FUZZ=ON it is a libFuzzer binary; otherwise the replay
+ * driver (tests/fuzz/fuzz_replay.c) runs it over
+ * tests/fuzz/corpus/http_input/ as a regression test.
  */
 #include "service/http.c"
 #include "service/http_api.c"
@@ -109,24 +110,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	return 0;
 }
-
-#ifndef INFRAPIVOT_FUZZING
-int main(int argc, char **argv)
-{
-	int ran = 0;
-	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		if (f == NULL) {
-			perror(argv[i]);
-			return 1;
-		}
-		static uint8_t buf[1 << 16];
-		size_t n = fread(buf, 1, sizeof(buf), f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, n);
-		ran++;
-	}
-	printf("%d inputs replayed\n", ran);
-	return ran > 0 ? 0 : 1;
-}
-#endif
