@@ -3,6 +3,7 @@
 # configure and build it in ./build.  Safe to run again: packages are
 # installed only when missing (after one `apt-get update`).
 #   BUILD_DIR=build  CMAKE_ARGS="..."  scripts/setup.sh
+#   scripts/setup.sh --packages-only     # install, do not build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ PACKAGES=(
 	curl python3 python3-jsonschema graphviz procps
 	# fuzzing (libFuzzer) and benchmarks
 	clang libclang-rt-14-dev wrk
+	# scripts/check-format
+	clang-format
 )
 
 missing=()
@@ -27,6 +30,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+[ "${1:-}" != "--packages-only" ] || exit 0
 
 BUILD_DIR=${BUILD_DIR:-build}
 # shellcheck disable=SC2086

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# scripts/test.sh - install, build and run the whole test suite: once
-# plainly, once under AddressSanitizer + UndefinedBehaviorSanitizer, then
-# each fuzz target for a short while (FUZZ_SECONDS, default 20) when clang
-# is present.  Exit status 0 only when everything passed.
+# scripts/test.sh - install, check, build and run the whole test suite:
+# first the fast checks (every C file conforms to .clang-format; includes
+# follow the module layering), then the tests once plainly, once under
+# AddressSanitizer + UndefinedBehaviorSanitizer, then each fuzz target for a
+# short while (FUZZ_SECONDS, default 20) when clang is present.  Exit status
+# 0 only when everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TMPDIR=${TMPDIR:-/tmp}
+
+scripts/setup.sh --packages-only
+
+echo "== format (.clang-format) and layering (scripts/check-layers)"
+scripts/check-format
+scripts/check-layers
 
 scripts/setup.sh
 
