@@ -4,6 +4,7 @@
 # installed only when missing (after one `apt-get update`).
 #   BUILD_DIR=build  CMAKE_ARGS="..."  scripts/setup.sh
 #   scripts/setup.sh --packages-only     # install, do not build
+#   EXTRA_PACKAGES="stress-ng" scripts/setup.sh --packages-only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,9 @@ PACKAGES=(
 	# scripts/check-format
 	clang-format
 )
+
+# shellcheck disable=SC2206
+PACKAGES+=(${EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${PACKAGES[@]}"; do
