@@ -407,59 +407,49 @@ static int batch_put(struct store_wtxn *w, const store_batch_t *b)
 	return e < 0 ? e : 0;
 }
 
+struct batches {
+	store_batch_t *const *bs;
+	size_t nb;
+};
+
+/* Every batch into one transaction: the DNS records of all merged first,
+ * then each batch's certificates, hooks and meta records. */
+static int batches_fn(struct store_wtxn *w, void *ctx)
+{
+	const struct batches *c = ctx;
+	int e = rr_put_batches(w, c->bs, c->nb);
+	for (size_t i = 0; i < c->nb && e == 0 && w->err == 0; i++)
+		e = batch_put(w, c->bs[i]);
+	return e;
+}
+
+static void stats_add(struct store_write_stats *to, const struct store_write_stats *add)
+{
+	to->dns_new += add->dns_new;
+	to->dns_merged += add->dns_merged;
+	to->sight_new += add->sight_new;
+	to->sight_merged += add->sight_merged;
+	to->certs_new += add->certs_new;
+	to->certs_joined += add->certs_joined;
+	to->retries += add->retries;
+}
+
 int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
                         struct store_write_stats *stats)
 {
-	if (s->flags & STORE_RDONLY)
-		return -EROFS;
+	struct batches c = {bs, nb};
 	struct store_write_stats local;
-	unsigned retries = 0;
-	for (;;) {
-		memset(&local, 0, sizeof(local));
-		struct store_wtxn w = {.s = s, .st = &local};
-		int err = store_txn_begin_locked(s, 0, &w.txn);
-		if (err != 0)
-			return err;
-		w.reader = (struct store_rtxn){.s = s, .txn = w.txn, .own = false};
-		int e = rr_put_batches(&w, bs, nb);
-		for (size_t i = 0; i < nb && e == 0 && w.err == 0; i++)
-			e = batch_put(&w, bs[i]);
-		if (e < 0 && w.err == 0) {
-			mdb_txn_abort(w.txn);
-			pthread_rwlock_unlock(&s->grow_lock);
-			return e;
-		}
-		int rc = w.err;
-		if (rc == 0)
-			rc = mdb_txn_commit(w.txn);
-		else
-			mdb_txn_abort(w.txn);
-		pthread_rwlock_unlock(&s->grow_lock);
-		if (rc == MDB_MAP_FULL) {
-			err = store_grow_map(s);
-			if (err != 0)
-				return err;
-			retries++;
-			continue;
-		}
-		if (rc != 0)
-			return store_lmdb_err(rc, "write batch");
-		size_t len = 0;
-		for (size_t i = 0; i < nb; i++)
-			len += store_batch_len(bs[i]);
-		if (len >= 10000)
-			store_drop_mapped(s);
-		if (stats != NULL) {
-			stats->dns_new += local.dns_new;
-			stats->dns_merged += local.dns_merged;
-			stats->sight_new += local.sight_new;
-			stats->sight_merged += local.sight_merged;
-			stats->certs_new += local.certs_new;
-			stats->certs_joined += local.certs_joined;
-			stats->retries += retries;
-		}
-		return 0;
-	}
+	int err = store_wtxn_retry(s, batches_fn, &c, &local, "write batch");
+	if (err != 0)
+		return err;
+	size_t len = 0;
+	for (size_t i = 0; i < nb; i++)
+		len += store_batch_len(bs[i]);
+	if (len >= 10000)
+		store_drop_mapped(s);
+	if (stats != NULL)
+		stats_add(stats, &local);
+	return 0;
 }
 
 int store_write(store_t *s, const struct store_obs *obs, size_t n,

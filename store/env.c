@@ -342,40 +342,107 @@ void w_del(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v)
 		w->err = rc;
 }
 
-int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void *ctx)
+/* ---- cursor scans (store_internal.h) ------------------------------------ */
+
+void scan_begin(struct scan *sc, MDB_txn *txn, MDB_dbi dbi, MDB_cursor_op first, MDB_cursor_op next,
+                const void *key, size_t klen, size_t plen)
+{
+	sc->start = (MDB_val){klen, (void *)key};
+	sc->plen = plen;
+	sc->next = next;
+	sc->rc = mdb_cursor_open(txn, dbi, &sc->cur);
+	if (sc->rc != 0) {
+		sc->cur = NULL;
+		return;
+	}
+	sc->k = sc->start;
+	sc->rc = mdb_cursor_get(sc->cur, &sc->k, &sc->v, first);
+}
+
+bool scan_ok(const struct scan *sc)
+{
+	if (sc->rc != 0)
+		return false;
+	return sc->k.mv_size >= sc->plen && memcmp(sc->k.mv_data, sc->start.mv_data, sc->plen) == 0;
+}
+
+void scan_next(struct scan *sc)
+{
+	if (sc->next == MDB_SET_RANGE)
+		sc->k = sc->start; /* a draining scan seeks its start again */
+	sc->rc = mdb_cursor_get(sc->cur, &sc->k, &sc->v, sc->next);
+}
+
+int scan_end(struct scan *sc, int ret, const char *what)
+{
+	if (sc->cur != NULL)
+		mdb_cursor_close(sc->cur);
+	sc->cur = NULL;
+	if (ret != 0)
+		return ret;
+	if (sc->rc == MDB_NOTFOUND)
+		return 0;
+	return store_lmdb_err(sc->rc, what);
+}
+
+/* ---- the write transaction ---------------------------------------------- */
+
+/* One attempt: begin, run fn, commit.  Returns fn's error (<0, nothing
+ * written), else the LMDB result of the transaction (0 when committed). */
+static int wtxn_attempt(store_t *s, store_wtxn_fn fn, void *ctx, struct store_write_stats *st,
+                        int *err)
+{
+	memset(st, 0, sizeof(*st));
+	struct store_wtxn w = {.s = s, .st = st};
+	*err = store_txn_begin_locked(s, 0, &w.txn);
+	if (*err != 0)
+		return 0;
+	w.reader = (struct store_rtxn){.s = s, .txn = w.txn, .own = false};
+	int e = fn(&w, ctx);
+	int rc = w.err;
+	if (rc == 0 && e < 0)
+		*err = e;
+	if (rc == 0 && e >= 0)
+		rc = mdb_txn_commit(w.txn);
+	else
+		mdb_txn_abort(w.txn);
+	pthread_rwlock_unlock(&s->grow_lock);
+	return rc;
+}
+
+int store_wtxn_retry(store_t *s, store_wtxn_fn fn, void *ctx, struct store_write_stats *st,
+                     const char *what)
 {
 	if (s->flags & STORE_RDONLY)
 		return -EROFS;
 	struct store_write_stats local;
+	unsigned retries = 0;
 	for (;;) {
-		memset(&local, 0, sizeof(local));
-		struct store_wtxn w = {.s = s, .st = &local};
-		int err = store_txn_begin_locked(s, 0, &w.txn);
+		int err = 0;
+		int rc = wtxn_attempt(s, fn, ctx, &local, &err);
 		if (err != 0)
 			return err;
-		w.reader = (struct store_rtxn){.s = s, .txn = w.txn, .own = false};
-		int e = fn(&w, ctx);
-		int rc = w.err;
-		if (rc == 0 && e < 0) {
-			mdb_txn_abort(w.txn);
-			pthread_rwlock_unlock(&s->grow_lock);
-			return e;
-		}
-		if (rc == 0)
-			rc = mdb_txn_commit(w.txn);
-		else
-			mdb_txn_abort(w.txn);
-		pthread_rwlock_unlock(&s->grow_lock);
 		if (rc == MDB_MAP_FULL) {
+			/* the attempt is aborted: no transaction is open */
 			err = store_grow_map(s);
 			if (err != 0)
 				return err;
+			retries++;
 			continue;
 		}
 		if (rc != 0)
-			return store_lmdb_err(rc, "write");
+			return store_lmdb_err(rc, what);
+		if (st != NULL) {
+			*st = local;
+			st->retries = retries;
+		}
 		return 0;
 	}
+}
+
+int store_wtxn_run(store_t *s, store_wtxn_fn fn, void *ctx)
+{
+	return store_wtxn_retry(s, fn, ctx, NULL, "write");
 }
 
 int store_meta_get(store_t *s, const void *key, size_t klen, void *val, size_t vcap, size_t *vlen)
