@@ -307,14 +307,14 @@ static bool cert_has_ip(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_L
 	uint8_t pfx[SCHEMA_CERTREF_LEN + 16];
 	memcpy(pfx, ref, SCHEMA_CERTREF_LEN);
 	memcpy(pfx + SCHEMA_CERTREF_LEN, ip, 16);
-	MDB_cursor *c;
-	if (mdb_cursor_open(w->txn, w->s->dbi[DB_SIGHT], &c) != 0)
-		return false;
-	MDB_val k = {sizeof(pfx), pfx}, v;
-	int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	bool found =
-	    rc == 0 && k.mv_size >= sizeof(pfx) && memcmp(k.mv_data, pfx, sizeof(pfx)) == 0;
-	mdb_cursor_close(c);
+	bool found = false;
+	struct scan sc;
+	SCAN_PREFIX(&sc, w->txn, w->s->dbi[DB_SIGHT], pfx, sizeof(pfx), sizeof(pfx))
+	{
+		found = true;
+		break;
+	}
+	w_scan_end(w, &sc);
 	return found;
 }
 
@@ -450,8 +450,7 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 	free(oldcopy);
 
 	/* sightings: collect the rows first, then move them */
-	MDB_cursor *c;
-	if (w->err || mdb_cursor_open(w->txn, w->s->dbi[DB_SIGHT], &c) != 0)
+	if (w->err)
 		return;
 	struct row {
 		uint8_t ip[16];
@@ -460,10 +459,11 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 	};
 	size_t nrows = 0, cap = 0;
 	struct row *rows = NULL;
-	MDB_val k = {SCHEMA_CERTREF_LEN, (void *)from}, v;
-	int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == SCHEMA_CERTREF_LEN + 18 &&
-	       memcmp(k.mv_data, from, SCHEMA_CERTREF_LEN) == 0) {
+	struct scan sc;
+	SCAN_PREFIX(&sc, w->txn, w->s->dbi[DB_SIGHT], from, SCHEMA_CERTREF_LEN, SCHEMA_CERTREF_LEN)
+	{
+		if (sc.k.mv_size != SCHEMA_CERTREF_LEN + 18)
+			break;
 		if (nrows == cap) {
 			cap = cap ? cap * 2 : 16;
 			struct row *nr = realloc(rows, cap * sizeof(*rows));
@@ -473,14 +473,13 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 			}
 			rows = nr;
 		}
-		const uint8_t *kp = k.mv_data;
+		const uint8_t *kp = sc.k.mv_data;
 		memcpy(rows[nrows].ip, kp + SCHEMA_CERTREF_LEN, 16);
 		rows[nrows].port = rd_be16(kp + SCHEMA_CERTREF_LEN + 16);
-		if (sightval_dec(&v, &rows[nrows].sv) == 0)
+		if (sightval_dec(&sc.v, &rows[nrows].sv) == 0)
 			nrows++;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
+	w_scan_end(w, &sc);
 	for (size_t i = 0; i < nrows && !w->err; i++) {
 		uint8_t key[SCHEMA_CERTREF_LEN + 18];
 		memcpy(key, from, SCHEMA_CERTREF_LEN);
@@ -712,25 +711,34 @@ int store_sight_by_cert(store_rtxn_t *r, const struct store_cert_ref *ref,
 {
 	uint8_t rb[SCHEMA_CERTREF_LEN];
 	certref_enc(ref, rb);
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_SIGHT], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {sizeof(rb), rb}, v;
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size > sizeof(rb) && memcmp(k.mv_data, rb, sizeof(rb)) == 0) {
-		ret = emit_sight(r, &k, &v, f, cb, ctx);
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[DB_SIGHT], rb, sizeof(rb), sizeof(rb))
+	{
+		if (sc.k.mv_size == sizeof(rb))
+			break;
+		ret = emit_sight(r, &sc.k, &sc.v, f, cb, ctx);
 		if (ret != 0)
 			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
+	return walk_done(scan_end(&sc, ret, "walk"));
+}
+
+/* Emit the sighting an ipcert index item (IP -> CERTREF port) points at;
+ * an index item without its sighting is passed over. */
+static int emit_ipcert(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
+                       const struct store_fence *f, store_sight_cb cb, void *ctx)
+{
+	if (v->mv_size != SCHEMA_CERTREF_LEN + 2)
+		return STORE_ECORRUPT;
+	uint8_t key[SCHEMA_CERTREF_LEN + 18];
+	memcpy(key, v->mv_data, SCHEMA_CERTREF_LEN);
+	memcpy(key + SCHEMA_CERTREF_LEN, k->mv_data, 16);
+	memcpy(key + SCHEMA_CERTREF_LEN + 16, (uint8_t *)v->mv_data + SCHEMA_CERTREF_LEN, 2);
+	MDB_val sk = {sizeof(key), key}, sv;
+	if (mdb_get(r->txn, r->s->dbi[DB_SIGHT], &sk, &sv) != 0)
 		return 0;
-	if (ret != 0)
-		return ret;
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walk");
+	return emit_sight(r, &sk, &sv, f, cb, ctx);
 }
 
 int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
@@ -740,37 +748,17 @@ int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 		return STORE_EBADADDR;
 	uint8_t lo[16], hi[16];
 	store_prefix_bounds(addr, plen, lo, hi);
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_IPCERT], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {16, lo}, v;
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, hi, 16) <= 0) {
-		if (v.mv_size != SCHEMA_CERTREF_LEN + 2) {
-			ret = STORE_ECORRUPT;
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[DB_IPCERT], lo, 16, 0)
+	{
+		if (!addr_key_upto(&sc.k, hi))
 			break;
-		}
-		uint8_t key[SCHEMA_CERTREF_LEN + 18];
-		memcpy(key, v.mv_data, SCHEMA_CERTREF_LEN);
-		memcpy(key + SCHEMA_CERTREF_LEN, k.mv_data, 16);
-		memcpy(key + SCHEMA_CERTREF_LEN + 16, (uint8_t *)v.mv_data + SCHEMA_CERTREF_LEN, 2);
-		MDB_val sk = {sizeof(key), key}, sv;
-		rc = mdb_get(r->txn, r->s->dbi[DB_SIGHT], &sk, &sv);
-		if (rc == 0) {
-			ret = emit_sight(r, &sk, &sv, f, cb, ctx);
-			if (ret != 0)
-				break;
-		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		ret = emit_ipcert(r, &sc.k, &sc.v, f, cb, ctx);
+		if (ret != 0)
+			break;
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
-		return 0;
-	if (ret != 0)
-		return ret;
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walk");
+	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
 int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb, void *ctx)
@@ -779,31 +767,22 @@ int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb,
 	int l = namekey_enc(name, nk);
 	if (l < 0)
 		return l;
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_NAMECERT], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {(size_t)l, nk}, v;
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
-	while (rc == 0) {
-		if (v.mv_size != SCHEMA_CERTREF_LEN + 1) {
+	SCAN_DUPS(&sc, r->txn, r->s->dbi[DB_NAMECERT], nk, (size_t)l)
+	{
+		const uint8_t *vp = sc.v.mv_data;
+		if (sc.v.mv_size != SCHEMA_CERTREF_LEN + 1) {
 			ret = STORE_ECORRUPT;
 			break;
 		}
 		struct store_cert_ref ref;
-		certref_dec(v.mv_data, &ref);
-		ret = cb(&ref, ((uint8_t *)v.mv_data)[SCHEMA_CERTREF_LEN], ctx);
+		certref_dec(vp, &ref);
+		ret = cb(&ref, vp[SCHEMA_CERTREF_LEN], ctx);
 		if (ret != 0)
 			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
-		return 0;
-	if (ret != 0)
-		return ret;
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walk");
+	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
 int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref, uint64_t *n)

@@ -385,6 +385,12 @@ int scan_end(struct scan *sc, int ret, const char *what)
 	return store_lmdb_err(sc->rc, what);
 }
 
+void w_scan_end(struct store_wtxn *w, struct scan *sc)
+{
+	if (scan_end(sc, 0, "scan") != 0 && w->err == 0)
+		w->err = sc->rc;
+}
+
 /* ---- the write transaction ---------------------------------------------- */
 
 /* One attempt: begin, run fn, commit.  Returns fn's error (<0, nothing
@@ -626,16 +632,14 @@ int store_stats(store_t *s, struct store_stats *st)
 		pages += ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages;
 	}
 	/* sensors: count 'I' keys */
-	MDB_cursor *c;
-	if (mdb_cursor_open(r->txn, s->dbi[DB_META], &c) == 0) {
-		MDB_val k = {1, (void *)"I"}, v;
-		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		while (rc == 0 && k.mv_size == 3 && ((uint8_t *)k.mv_data)[0] == 'I') {
-			st->sensors++;
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-		}
-		mdb_cursor_close(c);
+	struct scan sc;
+	SCAN_PREFIX(&sc, r->txn, s->dbi[DB_META], "I", 1, 1)
+	{
+		if (sc.k.mv_size != 3)
+			break;
+		st->sensors++;
 	}
+	scan_end(&sc, 0, "stats");
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
 	mdb_env_stat(s->env, &ms);
@@ -654,7 +658,8 @@ int store_stats(store_t *s, struct store_stats *st)
 	return 0;
 }
 
-int store_compact(store_t *s, const char *outdir)
+/* An empty directory for a copy of the database. */
+static int copy_dir(const char *outdir)
 {
 	if (mkdir(outdir, 0750) != 0 && errno != EEXIST) {
 		store_set_error("cannot create %s: %s", outdir, strerror(errno));
@@ -666,22 +671,72 @@ int store_compact(store_t *s, const char *outdir)
 		store_set_error("%s already holds a database", outdir);
 		return STORE_EEXIST;
 	}
+	return 0;
+}
+
+int store_compact(store_t *s, const char *outdir)
+{
+	int err = copy_dir(outdir);
+	if (err != 0)
+		return err;
 	int rc = mdb_env_copy2(s->env, outdir, MDB_CP_COMPACT);
 	return store_lmdb_err(rc, "compact");
 }
 
+/* Commit the copy's transaction and begin the next one.  On failure *wt
+ * is NULL. */
+static int repack_commit(MDB_env *dst, MDB_txn **wt)
+{
+	int rc = mdb_txn_commit(*wt);
+	*wt = NULL;
+	if (rc == 0)
+		rc = mdb_txn_begin(dst, NULL, 0, wt);
+	if (rc != 0)
+		*wt = NULL;
+	return rc;
+}
+
+/* Copy table i in key order with MDB_APPEND: pages fill completely
+ * instead of the ~2/3 that random inserts leave.  Returns an LMDB code. */
+static int repack_table(store_t *s, MDB_txn *src, MDB_env *dst, int i)
+{
+	MDB_txn *wt;
+	MDB_dbi ddbi;
+	int rc = mdb_txn_begin(dst, NULL, 0, &wt);
+	if (rc != 0)
+		return rc;
+	rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
+	/* an older database without the optional tables: create them empty */
+	if (rc != 0 || (s->no_watch && i >= DB_FIRST_OPTIONAL))
+		goto done;
+	unsigned fl = db_defs[i].flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
+	size_t n = 0;
+	struct scan sc;
+	SCAN_ALL(&sc, src, s->dbi[i])
+	{
+		rc = mdb_put(wt, ddbi, &sc.k, &sc.v, fl);
+		/* keep each transaction's dirty pages bounded */
+		if (rc == 0 && ++n % 100000 == 0)
+			rc = repack_commit(dst, &wt);
+		if (rc != 0)
+			break;
+	}
+	if (scan_end(&sc, rc, "repack") != 0 && rc == 0)
+		rc = sc.rc;
+done:
+	if (wt == NULL)
+		return rc;
+	if (rc == 0)
+		return mdb_txn_commit(wt);
+	mdb_txn_abort(wt);
+	return rc;
+}
+
 int store_repack(store_t *s, const char *outdir)
 {
-	if (mkdir(outdir, 0750) != 0 && errno != EEXIST) {
-		store_set_error("cannot create %s: %s", outdir, strerror(errno));
-		return -errno;
-	}
-	char file[4096];
-	snprintf(file, sizeof(file), "%s/data.mdb", outdir);
-	if (access(file, F_OK) == 0) {
-		store_set_error("%s already holds a database", outdir);
-		return STORE_EEXIST;
-	}
+	int err = copy_dir(outdir);
+	if (err != 0)
+		return err;
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
 	MDB_env *dst;
@@ -696,51 +751,13 @@ int store_repack(store_t *s, const char *outdir)
 		return store_lmdb_err(rc, "repack open");
 	}
 	store_rtxn_t *r;
-	int err = store_read_begin(s, &r);
+	err = store_read_begin(s, &r);
 	if (err != 0) {
 		mdb_env_close(dst);
 		return err;
 	}
-	/* Every table in key order with MDB_APPEND: pages fill completely
-	 * instead of the ~2/3 that random inserts leave. */
-	for (int i = 0; i < DB_COUNT && rc == 0; i++) {
-		MDB_txn *wt;
-		MDB_dbi ddbi;
-		rc = mdb_txn_begin(dst, NULL, 0, &wt);
-		if (rc != 0)
-			break;
-		rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
-		if (rc == 0 && s->no_watch && i >= DB_FIRST_OPTIONAL) {
-			/* an older database without these tables: create them empty */
-			rc = mdb_txn_commit(wt);
-			continue;
-		}
-		MDB_cursor *c = NULL;
-		if (rc == 0)
-			rc = mdb_cursor_open(r->txn, s->dbi[i], &c);
-		MDB_val k, v;
-		bool dup = db_defs[i].flags & MDB_DUPSORT;
-		int grc = rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : rc;
-		size_t n = 0;
-		while (rc == 0 && grc == 0) {
-			rc = mdb_put(wt, ddbi, &k, &v, dup ? MDB_APPENDDUP : MDB_APPEND);
-			if (rc == 0 && ++n % 100000 == 0) {
-				/* keep each transaction's dirty pages bounded */
-				rc = mdb_txn_commit(wt);
-				if (rc == 0)
-					rc = mdb_txn_begin(dst, NULL, 0, &wt);
-			}
-			grc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-		}
-		if (c != NULL)
-			mdb_cursor_close(c);
-		if (rc == 0 && grc != MDB_NOTFOUND)
-			rc = grc;
-		if (rc == 0)
-			rc = mdb_txn_commit(wt);
-		else
-			mdb_txn_abort(wt);
-	}
+	for (int i = 0; i < DB_COUNT && rc == 0; i++)
+		rc = repack_table(s, r->txn, dst, i);
 	store_read_end(r);
 	if (rc == 0)
 		rc = mdb_env_sync(dst, 1);

@@ -188,23 +188,20 @@ static uint64_t count_addr_rr(MDB_txn *txn, MDB_dbi dbi, const uint8_t *nk, size
                               uint64_t limit)
 {
 	uint64_t n = 0;
-	MDB_cursor *c;
-	if (mdb_cursor_open(txn, dbi, &c) != 0)
-		return 0;
 	uint16_t types[2] = {STORE_RR_A, STORE_RR_AAAA};
 	for (int t = 0; t < 2 && n < limit; t++) {
 		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
 		memcpy(pfx, nk, nklen);
 		be16(pfx + nklen, types[t]);
-		MDB_val k = {nklen + 2, pfx}, v;
-		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		while (rc == 0 && n < limit && k.mv_size == nklen + 2 + rdata_addr_len(types[t]) &&
-		       memcmp(k.mv_data, pfx, nklen + 2) == 0) {
+		struct scan sc;
+		SCAN_PREFIX(&sc, txn, dbi, pfx, nklen + 2, nklen + 2)
+		{
+			if (n >= limit || sc.k.mv_size != nklen + 2 + rdata_addr_len(types[t]))
+				break;
 			n++;
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 		}
+		scan_end(&sc, 0, "count");
 	}
-	mdb_cursor_close(c);
 	return n;
 }
 
@@ -556,31 +553,18 @@ static int emit_rr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, const st
 static int walk_prefix(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen, bool skip_exact,
                        const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[db], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {plen, (void *)pfx}, v;
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0) {
-		if (k.mv_size < plen || memcmp(k.mv_data, pfx, plen) != 0)
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[db], pfx, plen, plen)
+	{
+		const uint8_t *kp = sc.k.mv_data;
+		if (skip_exact && sc.k.mv_size > plen && kp[plen] == 0)
+			continue;
+		ret = emit_rr(r, &sc.k, &sc.v, f, cb, ctx);
+		if (ret != 0)
 			break;
-		if (!(skip_exact && k.mv_size > plen && ((uint8_t *)k.mv_data)[plen] == 0)) {
-			ret = emit_rr(r, &k, &v, f, cb, ctx);
-			if (ret != 0)
-				break;
-		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
-		return 0;
-	if (ret != 0)
-		return ret;
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return store_lmdb_err(rc, "walk");
-	return 0;
+	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
 int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
@@ -616,6 +600,22 @@ static int emit_key(store_rtxn_t *r, const uint8_t *key, size_t klen, const stru
 	return emit_rr(r, &k, &v, f, cb, ctx);
 }
 
+/* Emit the rr record an addr index item (IP -> owner NAMEKEY) points at. */
+static int emit_addr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
+                     const struct store_fence *f, store_rr_cb cb, void *ctx)
+{
+	uint8_t key[SCHEMA_KEY_MAX];
+	if (v->mv_size + 18 > sizeof(key))
+		return STORE_ECORRUPT;
+	/* an IPv4 address is an A record, any other an AAAA (rr_key) */
+	memcpy(key, v->mv_data, v->mv_size);
+	uint16_t type = store_addr_is_v4(k->mv_data) ? STORE_RR_A : STORE_RR_AAAA;
+	size_t al = rdata_addr_len(type);
+	be16(key + v->mv_size, type);
+	memcpy(key + v->mv_size + 2, (const uint8_t *)k->mv_data + 16 - al, al);
+	return emit_key(r, key, v->mv_size + 2 + al, f, cb, ctx);
+}
+
 int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
                      const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
@@ -623,38 +623,49 @@ int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 		return STORE_EBADADDR;
 	uint8_t lo[16], hi[16];
 	store_prefix_bounds(addr, plen, lo, hi);
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_ADDR], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {16, lo}, v;
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, hi, 16) <= 0) {
-		uint8_t key[SCHEMA_KEY_MAX];
-		if (v.mv_size + 18 > sizeof(key)) {
-			ret = STORE_ECORRUPT;
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[DB_ADDR], lo, 16, 0)
+	{
+		if (!addr_key_upto(&sc.k, hi))
 			break;
-		}
-		/* an IPv4 address is an A record, any other an AAAA (rr_key) */
-		memcpy(key, v.mv_data, v.mv_size);
-		uint16_t type = store_addr_is_v4(k.mv_data) ? STORE_RR_A : STORE_RR_AAAA;
-		size_t al = rdata_addr_len(type);
-		be16(key + v.mv_size, type);
-		memcpy(key + v.mv_size + 2, (const uint8_t *)k.mv_data + 16 - al, al);
-		ret = emit_key(r, key, v.mv_size + 2 + al, f, cb, ctx);
+		ret = emit_addr(r, &sc.k, &sc.v, f, cb, ctx);
 		if (ret != 0)
 			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
-		return 0;
-	if (ret != 0)
-		return ret;
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return store_lmdb_err(rc, "walk");
-	return 0;
+	return walk_done(scan_end(&sc, ret, "walk"));
+}
+
+/* Emit the records of one target index value (u16 type, owner NAMEKEY):
+ * those of that owner and type whose rdata names target. */
+static int emit_owner_targets(store_rtxn_t *r, const MDB_val *tv, const char *target,
+                              const struct store_fence *f, store_rr_cb cb, void *ctx)
+{
+	const uint8_t *vp = tv->mv_data;
+	size_t plen = tv->mv_size;
+	if (plen < 4)
+		return STORE_ECORRUPT;
+	uint16_t type = rd_be16(vp);
+	uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
+	memcpy(pfx, vp + 2, plen - 2);
+	be16(pfx + plen - 2, type);
+	struct scan sc;
+	int ret = 0;
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[DB_RR], pfx, plen, plen)
+	{
+		size_t rdl = sc.k.mv_size - plen;
+		char rdata[STORE_RDATA_MAX + 1];
+		if (rdl >= sizeof(rdata))
+			continue;
+		memcpy(rdata, (const char *)sc.k.mv_data + plen, rdl);
+		rdata[rdl] = '\0';
+		const char *t = rdata_target(type, rdata);
+		if (t != NULL && strcmp(t, target) == 0)
+			ret = emit_rr(r, &sc.k, &sc.v, f, cb, ctx);
+		if (ret != 0)
+			break;
+	}
+	return scan_end(&sc, ret, "walk");
 }
 
 int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
@@ -664,81 +675,29 @@ int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_f
 	int tl = namekey_enc(target, tk);
 	if (tl < 0)
 		return tl;
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_TARGET], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {(size_t)tl, tk}, v;
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
-	while (rc == 0) {
-		/* value: u16 type, owner NAMEKEY; rebuild the rr prefix and walk
-		 * the records of that owner and type whose rdata names target */
-		const uint8_t *vp = v.mv_data;
-		if (v.mv_size < 4) {
-			ret = STORE_ECORRUPT;
-			break;
-		}
-		uint16_t type = rd_be16(vp);
-		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
-		memcpy(pfx, vp + 2, v.mv_size - 2);
-		be16(pfx + v.mv_size - 2, type);
-		MDB_cursor *c2;
-		rc = mdb_cursor_open(r->txn, r->s->dbi[DB_RR], &c2);
-		if (rc != 0)
-			break;
-		MDB_val k2 = {v.mv_size, pfx}, v2;
-		int rc2 = mdb_cursor_get(c2, &k2, &v2, MDB_SET_RANGE);
-		while (rc2 == 0 && k2.mv_size >= v.mv_size &&
-		       memcmp(k2.mv_data, pfx, v.mv_size) == 0) {
-			const char *rd = (const char *)k2.mv_data + v.mv_size;
-			size_t rdl = k2.mv_size - v.mv_size;
-			char rdata[STORE_RDATA_MAX + 1];
-			if (rdl < sizeof(rdata)) {
-				memcpy(rdata, rd, rdl);
-				rdata[rdl] = '\0';
-				const char *t = rdata_target(type, rdata);
-				if (t != NULL && strcmp(t, target) == 0) {
-					ret = emit_rr(r, &k2, &v2, f, cb, ctx);
-					if (ret != 0)
-						break;
-				}
-			}
-			rc2 = mdb_cursor_get(c2, &k2, &v2, MDB_NEXT);
-		}
-		mdb_cursor_close(c2);
+	SCAN_DUPS(&sc, r->txn, r->s->dbi[DB_TARGET], tk, (size_t)tl)
+	{
+		ret = emit_owner_targets(r, &sc.v, target, f, cb, ctx);
 		if (ret != 0)
 			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
-		return 0;
-	if (ret != 0)
-		return ret;
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return store_lmdb_err(rc, "walk");
-	return 0;
+	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
 int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n)
 {
-	MDB_cursor *c;
 	*n = 0;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_ADDR], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {16, (void *)ip}, v;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
-	if (rc == 0) {
+	struct scan sc;
+	SCAN_DUPS(&sc, r->txn, r->s->dbi[DB_ADDR], ip, 16)
+	{
 		size_t cnt = 0;
-		rc = mdb_cursor_count(c, &cnt);
+		sc.rc = mdb_cursor_count(sc.cur, &cnt);
 		*n = cnt;
+		break;
 	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	return store_lmdb_err(rc, "count");
+	return scan_end(&sc, 0, "count");
 }
 
 int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n)

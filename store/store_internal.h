@@ -6,6 +6,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <string.h>
 
 #include "store/schema.h"
 #include "store/store.h"
@@ -110,7 +111,8 @@ void w_del(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v);
  *
  *	struct scan sc;
  *	int ret = 0;
- *	SCAN_PREFIX (&sc, txn, dbi, pfx, plen, plen) {
+ *	SCAN_PREFIX(&sc, txn, dbi, pfx, plen, plen)
+ *	{
  *		... sc.k, sc.v: the current key and value (LMDB memory) ...
  *		if (done)
  *			break;            (stop early: not an error)
@@ -160,6 +162,10 @@ void scan_next(struct scan *sc);
  * names it in the message).  sc->rc keeps LMDB's code. */
 int scan_end(struct scan *sc, int ret, const char *what);
 
+/* scan_end for a scan inside a write transaction: an LMDB failure
+ * becomes the transaction's sticky error. */
+void w_scan_end(struct store_wtxn *w, struct scan *sc);
+
 #define SCAN_FOREACH(sc, txn, dbi, first, next, key, klen, plen)                                   \
 	for (scan_begin((sc), (txn), (dbi), (first), (next), (key), (klen), (plen)); scan_ok(sc);  \
 	     scan_next(sc))
@@ -170,6 +176,13 @@ int scan_end(struct scan *sc, int ret, const char *what);
 #define SCAN_ALL(sc, txn, dbi) SCAN_FOREACH(sc, txn, dbi, MDB_FIRST, MDB_NEXT, NULL, 0, 0)
 #define SCAN_DRAIN(sc, txn, dbi, key, klen, plen)                                                  \
 	SCAN_FOREACH(sc, txn, dbi, MDB_SET_RANGE, MDB_SET_RANGE, key, klen, plen)
+
+/* An address-range scan (SCAN_PREFIX from the low bound, plen 0) goes on
+ * while the key is an IP not above hi. */
+static inline bool addr_key_upto(const MDB_val *k, const uint8_t hi[16])
+{
+	return k->mv_size == 16 && memcmp(k->mv_data, hi, 16) <= 0;
+}
 
 /* A read walk's result: a callback's STORE_STOP ends it without error. */
 static inline int walk_done(int err)

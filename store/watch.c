@@ -104,24 +104,23 @@ static bool time_first(MDB_txn *txn, store_t *s, uint32_t id, uint8_t cls, int64
 	wbe32(k, id);
 	k[4] = cls;
 	memset(k + 5, 0, 9);
-	MDB_cursor *c;
-	if (mdb_cursor_open(txn, s->dbi[DB_WTIME], &c) != 0)
-		return false;
-	MDB_val kv = {13, k}, v;
 	bool found = false;
-	int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
-	if (rc == 0 && kv.mv_size > 14 && memcmp(kv.mv_data, k, 5) == 0) {
-		const uint8_t *p = kv.mv_data;
-		int64_t tt = (int64_t)wrd_be64(p + 5);
-		if (tt <= limit && kv.mv_size - 14 <= WIKEY_MAX) {
-			*t = tt;
-			ik->type = p[13];
-			ik->len = kv.mv_size - 14;
-			memcpy(ik->k, p + 14, ik->len);
-			found = true;
-		}
+	struct scan sc;
+	SCAN_PREFIX(&sc, txn, s->dbi[DB_WTIME], k, 13, 5)
+	{
+		/* the first key only */
+		const uint8_t *p = sc.k.mv_data;
+		if (sc.k.mv_size <= 14 || sc.k.mv_size - 14 > WIKEY_MAX ||
+		    (int64_t)wrd_be64(p + 5) > limit)
+			break;
+		*t = (int64_t)wrd_be64(p + 5);
+		ik->type = p[13];
+		ik->len = sc.k.mv_size - 14;
+		memcpy(ik->k, p + 14, ik->len);
+		found = true;
+		break;
 	}
-	mdb_cursor_close(c);
+	scan_end(&sc, 0, "watchlist times");
 	return found;
 }
 
@@ -131,18 +130,16 @@ uint64_t wl_due(MDB_txn *txn, store_t *s, uint32_t id, int64_t now)
 	wbe32(k, id);
 	k[4] = 'E';
 	memset(k + 5, 0, 8);
-	MDB_cursor *c;
-	if (mdb_cursor_open(txn, s->dbi[DB_WTIME], &c) != 0)
-		return 0;
-	MDB_val kv = {13, k}, v;
 	uint64_t n = 0;
-	int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
-	while (rc == 0 && kv.mv_size > 14 && memcmp(kv.mv_data, k, 5) == 0 &&
-	       (int64_t)wrd_be64((const uint8_t *)kv.mv_data + 5) <= now) {
+	struct scan sc;
+	SCAN_PREFIX(&sc, txn, s->dbi[DB_WTIME], k, 13, 5)
+	{
+		if (sc.k.mv_size <= 14 ||
+		    (int64_t)wrd_be64((const uint8_t *)sc.k.mv_data + 5) > now)
+			break;
 		n++;
-		rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
+	scan_end(&sc, 0, "watchlist expiries");
 	return n;
 }
 
@@ -405,26 +402,16 @@ int store_watch_put(store_t *s, const struct store_watch_settings *set, int64_t 
 /* Delete every key of db starting with the 4-byte list id prefix. */
 static void del_prefix(struct store_wtxn *w, int db, const uint8_t pfx[4])
 {
-	MDB_cursor *c;
 	if (w->err != 0)
 		return;
-	int rc = mdb_cursor_open(w->txn, w->s->dbi[db], &c);
-	if (rc != 0) {
-		w->err = rc;
-		return;
-	}
-	for (;;) {
-		MDB_val k = {4, (void *)pfx}, v;
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		if (rc != 0 || k.mv_size < 4 || memcmp(k.mv_data, pfx, 4) != 0)
-			break;
-		rc = mdb_cursor_del(c, db == DB_WVER ? MDB_NODUPDATA : 0);
-		if (rc != 0)
+	struct scan sc;
+	SCAN_DRAIN(&sc, w->txn, w->s->dbi[db], pfx, 4, 4)
+	{
+		sc.rc = mdb_cursor_del(sc.cur, db == DB_WVER ? MDB_NODUPDATA : 0);
+		if (sc.rc != 0)
 			break;
 	}
-	mdb_cursor_close(c);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		w->err = rc;
+	w_scan_end(w, &sc);
 }
 
 struct del_ctx {
@@ -441,22 +428,21 @@ static int delete_fn(struct store_wtxn *w, void *vctx)
 	uint8_t pfx[4];
 	wbe32(pfx, wl.info.id);
 	/* the reverse index first, from the live entries */
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(w->txn, w->s->dbi[DB_WENTRY], &cur);
-	if (rc != 0)
-		return store_lmdb_err(rc, "watchlist delete");
-	MDB_val k = {4, pfx}, v;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size > 5 && memcmp(k.mv_data, pfx, 4) == 0) {
-		const uint8_t *kp = k.mv_data;
-		if (v.mv_size > 1 && ((const uint8_t *)v.mv_data)[1] == STORE_WATCH_LIVE) {
-			MDB_val ikk = {k.mv_size - 4, (void *)(kp + 4)};
+	struct scan sc;
+	SCAN_PREFIX(&sc, w->txn, w->s->dbi[DB_WENTRY], pfx, 4, 4)
+	{
+		const uint8_t *kp = sc.k.mv_data;
+		if (sc.k.mv_size <= 5)
+			break;
+		if (sc.v.mv_size > 1 && ((const uint8_t *)sc.v.mv_data)[1] == STORE_WATCH_LIVE) {
+			MDB_val ikk = {sc.k.mv_size - 4, (void *)(kp + 4)};
 			MDB_val idv = {4, pfx};
 			w_del(w, DB_WIND, &ikk, &idv);
 		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(cur);
+	err = scan_end(&sc, 0, "watchlist delete");
+	if (err != 0)
+		return err;
 	del_prefix(w, DB_WENTRY, pfx);
 	del_prefix(w, DB_WVER, pfx);
 	del_prefix(w, DB_WTIME, pfx);
