@@ -385,6 +385,26 @@ int scan_end(struct scan *sc, int ret, const char *what)
 	return store_lmdb_err(sc->rc, what);
 }
 
+int walk_addr_index(store_rtxn_t *r, int db, const uint8_t addr[16], unsigned plen, addr_item_fn fn,
+                    void *ctx)
+{
+	if (plen > 128)
+		return STORE_EBADADDR;
+	uint8_t lo[16], hi[16];
+	store_prefix_bounds(addr, plen, lo, hi);
+	struct scan sc;
+	int ret = 0;
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[db], lo, 16, 0)
+	{
+		if (sc.k.mv_size != 16 || memcmp(sc.k.mv_data, hi, 16) > 0)
+			break;
+		ret = fn(r, &sc.k, &sc.v, ctx);
+		if (ret != 0)
+			break;
+	}
+	return walk_done(scan_end(&sc, ret, "walk"));
+}
+
 void w_scan_end(struct store_wtxn *w, struct scan *sc)
 {
 	if (scan_end(sc, 0, "scan") != 0 && w->err == 0)

@@ -6,7 +6,6 @@
 
 #include <lmdb.h>
 #include <pthread.h>
-#include <string.h>
 
 #include "store/schema.h"
 #include "store/store.h"
@@ -177,12 +176,14 @@ void w_scan_end(struct store_wtxn *w, struct scan *sc);
 #define SCAN_DRAIN(sc, txn, dbi, key, klen, plen)                                                  \
 	SCAN_FOREACH(sc, txn, dbi, MDB_SET_RANGE, MDB_SET_RANGE, key, klen, plen)
 
-/* An address-range scan (SCAN_PREFIX from the low bound, plen 0) goes on
- * while the key is an IP not above hi. */
-static inline bool addr_key_upto(const MDB_val *k, const uint8_t hi[16])
-{
-	return k->mv_size == 16 && memcmp(k->mv_data, hi, 16) <= 0;
-}
+/* An item of an IP-keyed index (addr, ipcert) handed on by
+ * walk_addr_index; ctx is the caller's. */
+typedef int (*addr_item_fn)(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *ctx);
+/* Walk an IP-keyed index over the addresses of the CIDR addr/plen in
+ * address order, handing each item to fn.  fn's STORE_STOP ends the walk
+ * without error, another non-zero result ends it with that error. */
+int walk_addr_index(store_rtxn_t *r, int db, const uint8_t addr[16], unsigned plen, addr_item_fn fn,
+                    void *ctx);
 
 /* A read walk's result: a callback's STORE_STOP ends it without error. */
 static inline int walk_done(int err)
