@@ -178,6 +178,28 @@ static int add_dns(store_batch_t *b, const struct store_obs *o)
 	return 0;
 }
 
+/* Give c an owned copy of the metadata m, DER included. */
+static int meta_copy(struct bcert *c, const struct store_cert_meta *m)
+{
+	c->full = malloc(sizeof(*c->full));
+	if (c->full == NULL)
+		return -ENOMEM;
+	*c->full = *m;
+	c->full->der = NULL;
+	c->full->der_len = 0;
+	if (m->der == NULL)
+		return 0;
+	c->full->der = malloc(m->der_len);
+	if (c->full->der == NULL) {
+		free(c->full);
+		c->full = NULL;
+		return -ENOMEM;
+	}
+	memcpy(c->full->der, m->der, m->der_len);
+	c->full->der_len = m->der_len;
+	return 0;
+}
+
 static int add_cert(store_batch_t *b, const struct store_obs *o)
 {
 	const struct store_cert_meta *m = o->cert.meta;
@@ -215,24 +237,8 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 	memcpy(c->sha1, m->sha1, 20);
 	memcpy(c->sha256, m->sha256, 32);
 	/* a copy of the metadata only when there is some */
-	if (o->cert.has_meta || m->der != NULL) {
-		c->full = malloc(sizeof(*c->full));
-		if (c->full == NULL)
-			return -ENOMEM;
-		*c->full = *m;
-		c->full->der = NULL;
-		c->full->der_len = 0;
-		if (m->der != NULL) {
-			c->full->der = malloc(m->der_len);
-			if (c->full->der == NULL) {
-				free(c->full);
-				c->full = NULL;
-				return -ENOMEM;
-			}
-			memcpy(c->full->der, m->der, m->der_len);
-			c->full->der_len = m->der_len;
-		}
-	}
+	if ((o->cert.has_meta || m->der != NULL) && meta_copy(c, m) != 0)
+		return -ENOMEM;
 	c->sni_off = (uint32_t)b->alen;
 	c->sni_len = (uint8_t)sl;
 	if (sl > 0)

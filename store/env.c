@@ -89,16 +89,13 @@ static const struct {
 
 #define VERSION_KEY "schema_version"
 
-static int open_dbs(store_t *s)
+/* Open every table (the watchlist ones may be missing from an older
+ * database opened read-only). */
+static int open_tables(store_t *s, MDB_txn *txn, bool rdonly)
 {
-	bool rdonly = s->flags & STORE_RDONLY;
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
-	if (rc != 0)
-		return store_lmdb_err(rc, "begin");
 	for (int i = 0; i < DB_COUNT; i++) {
 		unsigned fl = db_defs[i].flags | (rdonly ? 0 : MDB_CREATE);
-		rc = mdb_dbi_open(txn, db_defs[i].name, fl, &s->dbi[i]);
+		int rc = mdb_dbi_open(txn, db_defs[i].name, fl, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND && rdonly && i >= DB_FIRST_OPTIONAL) {
 			s->no_watch = true;
 			continue;
@@ -106,52 +103,99 @@ static int open_dbs(store_t *s)
 		if (rc == MDB_NOTFOUND && rdonly) {
 			store_set_error("not an infrapivot database (no '%s' table)",
 			                db_defs[i].name);
-			mdb_txn_abort(txn);
 			return STORE_EVERSION;
 		}
-		if (rc != 0) {
-			mdb_txn_abort(txn);
+		if (rc != 0)
 			return store_lmdb_err(rc, "open table");
-		}
 	}
+	return 0;
+}
+
+/* Check the schema version, or record it in a new database. */
+static int check_schema(store_t *s, MDB_txn *txn, bool rdonly)
+{
 	MDB_val k = {strlen(VERSION_KEY), (void *)VERSION_KEY};
 	MDB_val v;
-	rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+	int rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
 	if (rc == MDB_NOTFOUND && !rdonly) {
 		uint32_t ver = STORE_SCHEMA_VERSION;
 		v.mv_size = sizeof(ver);
 		v.mv_data = &ver;
 		rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
-		if (rc != 0) {
-			mdb_txn_abort(txn);
-			return store_lmdb_err(rc, "write schema version");
-		}
-	} else if (rc != 0) {
-		mdb_txn_abort(txn);
-		if (rc == MDB_NOTFOUND) {
-			store_set_error("not an infrapivot database (no schema version)");
-			return STORE_EVERSION;
-		}
+		return rc != 0 ? store_lmdb_err(rc, "write schema version") : 0;
+	}
+	if (rc == MDB_NOTFOUND) {
+		store_set_error("not an infrapivot database (no schema version)");
+		return STORE_EVERSION;
+	}
+	if (rc != 0)
 		return store_lmdb_err(rc, "read schema version");
-	} else {
-		uint32_t ver = 0;
-		if (v.mv_size == sizeof(ver))
-			memcpy(&ver, v.mv_data, sizeof(ver));
-		if (ver != STORE_SCHEMA_VERSION) {
-			mdb_txn_abort(txn);
-			store_set_error("database schema version %u is not supported "
-			                "(this build reads version %u%s)",
-			                ver, STORE_SCHEMA_VERSION,
-			                ver == 1 ? "; version 1 came from an earlier build "
-			                           "of infrapivot: ingest the data again into "
-			                           "a new database"
-			                         : "");
-			return STORE_EVERSION;
-		}
+	uint32_t ver = 0;
+	if (v.mv_size == sizeof(ver))
+		memcpy(&ver, v.mv_data, sizeof(ver));
+	if (ver == STORE_SCHEMA_VERSION)
+		return 0;
+	store_set_error("database schema version %u is not supported "
+	                "(this build reads version %u%s)",
+	                ver, STORE_SCHEMA_VERSION,
+	                ver == 1 ? "; version 1 came from an earlier build "
+	                           "of infrapivot: ingest the data again into "
+	                           "a new database"
+	                         : "");
+	return STORE_EVERSION;
+}
+
+static int open_dbs(store_t *s)
+{
+	bool rdonly = s->flags & STORE_RDONLY;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
+	if (rc != 0)
+		return store_lmdb_err(rc, "begin");
+	int err = open_tables(s, txn, rdonly);
+	if (err == 0)
+		err = check_schema(s, txn, rdonly);
+	if (err != 0) {
+		mdb_txn_abort(txn);
+		return err;
 	}
 	/* commit even when read-only: dbi handles of an aborted txn are lost */
 	rc = mdb_txn_commit(txn);
 	return store_lmdb_err(rc, "commit");
+}
+
+/* Create and open the environment of dir with a map of at least mapsize
+ * bytes (never shrinking an existing, larger database). */
+static int open_env(store_t *s, const char *dir, unsigned flags, size_t mapsize)
+{
+	int rc = mdb_env_create(&s->env);
+	if (rc != 0)
+		return store_lmdb_err(rc, "open");
+	mdb_env_set_maxdbs(s->env, DB_COUNT + 8);
+	mdb_env_set_maxreaders(s->env, 512);
+	rc = mdb_env_set_mapsize(s->env, mapsize);
+	if (rc != 0) {
+		mdb_env_close(s->env);
+		return store_lmdb_err(rc, "open");
+	}
+	unsigned eflags = MDB_NOTLS | MDB_NORDAHEAD;
+	if (flags & STORE_RDONLY)
+		eflags |= MDB_RDONLY;
+	if (flags & STORE_NOSYNC)
+		eflags |= MDB_NOSYNC;
+	rc = mdb_env_open(s->env, dir, eflags, 0640);
+	if (rc != 0) {
+		int err = store_lmdb_err(rc, "open");
+		store_set_error("cannot open database %s: %s", dir, mdb_strerror(rc));
+		mdb_env_close(s->env);
+		return err;
+	}
+	/* adopt the size recorded in the file when it is larger */
+	MDB_envinfo info;
+	mdb_env_info(s->env, &info);
+	if (info.me_mapsize < mapsize)
+		mdb_env_set_mapsize(s->env, mapsize);
+	return 0;
 }
 
 int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
@@ -167,27 +211,8 @@ int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
 		free(s);
 		return err;
 	}
-	int rc = mdb_env_create(&s->env);
-	if (rc != 0)
-		goto fail_free;
-	mdb_env_set_maxdbs(s->env, DB_COUNT + 8);
-	mdb_env_set_maxreaders(s->env, 512);
-	if (mapsize == 0)
-		mapsize = (size_t)1 << 30;
-	/* Never shrink an existing, larger database. */
-	rc = mdb_env_set_mapsize(s->env, mapsize);
-	if (rc != 0)
-		goto fail_env;
-	unsigned eflags = MDB_NOTLS | MDB_NORDAHEAD;
-	if (flags & STORE_RDONLY)
-		eflags |= MDB_RDONLY;
-	if (flags & STORE_NOSYNC)
-		eflags |= MDB_NOSYNC;
-	rc = mdb_env_open(s->env, dir, eflags, 0640);
-	if (rc != 0) {
-		int err = store_lmdb_err(rc, "open");
-		store_set_error("cannot open database %s: %s", dir, mdb_strerror(rc));
-		mdb_env_close(s->env);
+	int err = open_env(s, dir, flags, mapsize == 0 ? (size_t)1 << 30 : mapsize);
+	if (err != 0) {
 		free(s);
 		return err;
 	}
@@ -196,12 +221,7 @@ int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
 	snprintf(df, sizeof(df), "%s/data.mdb", dir);
 	if (realpath(df, rp) != NULL)
 		snprintf(s->datafile, sizeof(s->datafile), "%s", rp);
-	/* adopt the size recorded in the file when it is larger */
-	MDB_envinfo info;
-	mdb_env_info(s->env, &info);
-	if (info.me_mapsize < mapsize)
-		mdb_env_set_mapsize(s->env, mapsize);
-	int err = open_dbs(s);
+	err = open_dbs(s);
 	if (err != 0) {
 		mdb_env_close(s->env);
 		free(s);
@@ -211,11 +231,6 @@ int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
 		store_set_write_hook(s, store_watch_hook, NULL);
 	*out = s;
 	return 0;
-fail_env:
-	mdb_env_close(s->env);
-fail_free:
-	free(s);
-	return store_lmdb_err(rc, "open");
 }
 
 void store_close(store_t *s)
