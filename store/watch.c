@@ -31,48 +31,55 @@ static bool is_tomb(const struct store_watch_entry *e)
 	return e->state == STORE_WATCH_REMOVED || e->state == STORE_WATCH_EXPIRED;
 }
 
-/* Replace old (NULL: none) by e (NULL: delete) and keep every index and
- * counter in step. */
-static void went_set(struct store_wtxn *w, struct wl *wl, const struct wikey *ik,
-                     const struct store_watch_entry *old, const struct store_watch_entry *e)
+/* The index items of one entry: its wver version key and value (the
+ * type + INDKEY, which is also its wind key) and its wind value (the
+ * list id). */
+struct went_idx {
+	uint8_t vk[12], dv[1 + WIKEY_MAX], ib[4];
+	size_t dlen;
+};
+
+static void went_idx_init(struct went_idx *x, uint32_t id, const struct wikey *ik)
+{
+	x->dv[0] = ik->type;
+	memcpy(x->dv + 1, ik->k, ik->len);
+	x->dlen = 1 + ik->len;
+	wbe32(x->ib, id);
+	wbe32(x->vk, id);
+}
+
+/* Drop the index items and counts of the stored entry old. */
+static void went_unindex(struct store_wtxn *w, struct wl *wl, const struct wikey *ik,
+                         struct went_idx *x, const struct store_watch_entry *old)
 {
 	uint32_t id = wl->info.id;
-	uint8_t vk[12], tk[14 + WIKEY_MAX], dv[1 + WIKEY_MAX], ib[4];
-	dv[0] = ik->type;
-	memcpy(dv + 1, ik->k, ik->len);
-	MDB_val dval = {1 + ik->len, dv};
-	MDB_val ik_k = {1 + ik->len, dv}; /* wind key = type + INDKEY too */
-	wbe32(ib, id);
-	MDB_val idv = {4, ib};
-	wbe32(vk, id);
-	if (old != NULL) {
-		wbe64(vk + 4, old->version);
-		MDB_val k = {12, vk};
-		MDB_val d = dval;
-		w_del(w, DB_WVER, &k, &d);
-		if (old->state == STORE_WATCH_LIVE) {
-			if (old->expires != 0) {
-				MDB_val t = {time_key(id, 'E', old->expires, ik, tk), tk};
-				w_del(w, DB_WTIME, &t, NULL);
-			}
-			MDB_val iv = idv;
-			w_del(w, DB_WIND, &ik_k, &iv);
-			wl->live_total--;
-		} else {
-			MDB_val t = {time_key(id, 'T', old->removed, ik, tk), tk};
+	uint8_t tk[14 + WIKEY_MAX];
+	wbe64(x->vk + 4, old->version);
+	MDB_val k = {12, x->vk}, d = {x->dlen, x->dv};
+	w_del(w, DB_WVER, &k, &d);
+	if (old->state == STORE_WATCH_LIVE) {
+		if (old->expires != 0) {
+			MDB_val t = {time_key(id, 'E', old->expires, ik, tk), tk};
 			w_del(w, DB_WTIME, &t, NULL);
-			wl->info.tombstones--;
 		}
+		MDB_val ikk = {x->dlen, x->dv}, iv = {4, x->ib};
+		w_del(w, DB_WIND, &ikk, &iv);
+		wl->live_total--;
+	} else {
+		MDB_val t = {time_key(id, 'T', old->removed, ik, tk), tk};
+		w_del(w, DB_WTIME, &t, NULL);
+		wl->info.tombstones--;
 	}
-	uint8_t ek[5 + WIKEY_MAX];
-	MDB_val ekv = {went_key(id, ik, ek), ek};
-	if (e == NULL) {
-		w_del(w, DB_WENTRY, &ekv, NULL);
-		return;
-	}
-	wbe64(vk + 4, e->version);
-	MDB_val k = {12, vk};
-	MDB_val d = dval;
+}
+
+/* Put the index items and counts of the entry e. */
+static void went_index(struct store_wtxn *w, struct wl *wl, const struct wikey *ik,
+                       struct went_idx *x, const struct store_watch_entry *e)
+{
+	uint32_t id = wl->info.id;
+	uint8_t tk[14 + WIKEY_MAX];
+	wbe64(x->vk + 4, e->version);
+	MDB_val k = {12, x->vk}, d = {x->dlen, x->dv};
 	w_put(w, DB_WVER, &k, &d, MDB_NODUPDATA);
 	MDB_val empty = {0, NULL};
 	if (e->state == STORE_WATCH_LIVE) {
@@ -80,14 +87,32 @@ static void went_set(struct store_wtxn *w, struct wl *wl, const struct wikey *ik
 			MDB_val t = {time_key(id, 'E', e->expires, ik, tk), tk};
 			w_put(w, DB_WTIME, &t, &empty, 0);
 		}
-		MDB_val iv = idv;
-		w_put(w, DB_WIND, &ik_k, &iv, MDB_NODUPDATA);
+		MDB_val ikk = {x->dlen, x->dv}, iv = {4, x->ib};
+		w_put(w, DB_WIND, &ikk, &iv, MDB_NODUPDATA);
 		wl->live_total++;
 	} else if (is_tomb(e)) {
 		MDB_val t = {time_key(id, 'T', e->removed, ik, tk), tk};
 		w_put(w, DB_WTIME, &t, &empty, 0);
 		wl->info.tombstones++;
 	}
+}
+
+/* Replace old (NULL: none) by e (NULL: delete) and keep every index and
+ * counter in step. */
+static void went_set(struct store_wtxn *w, struct wl *wl, const struct wikey *ik,
+                     const struct store_watch_entry *old, const struct store_watch_entry *e)
+{
+	struct went_idx x;
+	went_idx_init(&x, wl->info.id, ik);
+	if (old != NULL)
+		went_unindex(w, wl, ik, &x, old);
+	uint8_t ek[5 + WIKEY_MAX];
+	MDB_val ekv = {went_key(wl->info.id, ik, ek), ek};
+	if (e == NULL) {
+		w_del(w, DB_WENTRY, &ekv, NULL);
+		return;
+	}
+	went_index(w, wl, ik, &x, e);
 	uint8_t buf[ENTVAL_MAX];
 	size_t n = went_enc(e, buf, sizeof(buf));
 	if (n == 0 && w->err == 0)
@@ -213,6 +238,51 @@ static void cert_alias(struct store_wtxn *w, struct wikey *ik)
 	}
 }
 
+/* e: the live entry old added again by it, as version ver. */
+static void entry_refresh(struct store_watch_entry *e, const struct store_watch_entry *old,
+                          const struct store_watch_item *it, unsigned gen, int64_t now,
+                          uint64_t ver)
+{
+	*e = *old;
+	if (old->expires != 0 && (it->expires == 0 || it->expires > old->expires))
+		e->expires = it->expires;
+	e->updated = now;
+	e->version = ver;
+	/* added again by a person or a pivot: expandable like theirs */
+	if (gen < e->gen)
+		e->gen = (uint8_t)gen;
+	if (it->reason != NULL && *it->reason != '\0')
+		text_copy(e->reason, sizeof(e->reason), it->reason);
+	prov_copy(&e->prov_latest, it->prov);
+	e->has_latest = true;
+	if (e->prov_latest.at == 0)
+		e->prov_latest.at = now;
+	if (e->prov_latest.note[0] == '\0')
+		text_copy(e->prov_latest.note, sizeof(e->prov_latest.note), it->source);
+}
+
+/* e: a new live entry for it, as version ver. */
+static void entry_new(struct store_watch_entry *e, const struct store_watch_item *it, unsigned gen,
+                      int64_t now, uint64_t ver)
+{
+	memset(e, 0, sizeof(*e));
+	e->type = it->type;
+	text_copy(e->indicator, sizeof(e->indicator), it->indicator);
+	e->state = STORE_WATCH_LIVE;
+	e->gen = (uint8_t)gen;
+	e->added = now;
+	e->updated = now;
+	e->expires = it->expires;
+	e->version = ver;
+	text_copy(e->source, sizeof(e->source), it->source);
+	text_copy(e->reason, sizeof(e->reason), it->reason);
+	prov_copy(&e->prov_first, it->prov);
+	if (e->prov_first.at == 0)
+		e->prov_first.at = now;
+	if (e->prov_first.note[0] == '\0')
+		text_copy(e->prov_first.note, sizeof(e->prov_first.note), it->source);
+}
+
 int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_item *it, unsigned gen,
                int64_t now, uint64_t *opver)
 {
@@ -232,22 +302,7 @@ int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_ite
 	if (*opver == 0)
 		*opver = ++wl->version;
 	if (have && old.state == STORE_WATCH_LIVE) {
-		e = old;
-		if (old.expires != 0 && (it->expires == 0 || it->expires > old.expires))
-			e.expires = it->expires;
-		e.updated = now;
-		e.version = *opver;
-		/* added again by a person or a pivot: expandable like theirs */
-		if (gen < e.gen)
-			e.gen = (uint8_t)gen;
-		if (it->reason != NULL && *it->reason != '\0')
-			text_copy(e.reason, sizeof(e.reason), it->reason);
-		prov_copy(&e.prov_latest, it->prov);
-		e.has_latest = true;
-		if (e.prov_latest.at == 0)
-			e.prov_latest.at = now;
-		if (e.prov_latest.note[0] == '\0')
-			text_copy(e.prov_latest.note, sizeof(e.prov_latest.note), it->source);
+		entry_refresh(&e, &old, it, gen, now, *opver);
 		went_set(w, wl, &ik, &old, &e);
 		return STORE_WATCH_REFRESHED;
 	}
@@ -256,22 +311,7 @@ int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_ite
 		                STORE_WATCH_MAX_ENTRIES);
 		return STORE_ELIMIT;
 	}
-	memset(&e, 0, sizeof(e));
-	e.type = it->type;
-	text_copy(e.indicator, sizeof(e.indicator), it->indicator);
-	e.state = STORE_WATCH_LIVE;
-	e.gen = (uint8_t)gen;
-	e.added = now;
-	e.updated = now;
-	e.expires = it->expires;
-	e.version = *opver;
-	text_copy(e.source, sizeof(e.source), it->source);
-	text_copy(e.reason, sizeof(e.reason), it->reason);
-	prov_copy(&e.prov_first, it->prov);
-	if (e.prov_first.at == 0)
-		e.prov_first.at = now;
-	if (e.prov_first.note[0] == '\0')
-		text_copy(e.prov_first.note, sizeof(e.prov_first.note), it->source);
+	entry_new(&e, it, gen, now, *opver);
 	went_set(w, wl, &ik, have ? &old : NULL, &e);
 	return STORE_WATCH_ADDED;
 }
