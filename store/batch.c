@@ -21,20 +21,22 @@ int store_batch_new(store_batch_t **out)
 	return 0;
 }
 
-static void free_certs(store_batch_t *b)
+/* Free the metadata copies of the certificates from index `from` on and
+ * keep the ones before. */
+static void free_certs(store_batch_t *b, size_t from)
 {
-	for (size_t i = 0; i < b->ncerts; i++) {
+	for (size_t i = from; i < b->ncerts; i++) {
 		if (b->certs[i].full != NULL) {
 			free(b->certs[i].full->der);
 			free(b->certs[i].full);
 		}
 	}
-	b->ncerts = 0;
+	b->ncerts = from;
 }
 
 void store_batch_reset(store_batch_t *b)
 {
-	free_certs(b);
+	free_certs(b, 0);
 	for (size_t i = 0; i < b->nmeta * 2; i++)
 		free(b->meta_mem[i]);
 	b->nmeta = 0;
@@ -71,13 +73,7 @@ void store_batch_mark(const store_batch_t *b, struct store_batch_mark *m)
 
 void store_batch_truncate(store_batch_t *b, const struct store_batch_mark *m)
 {
-	for (size_t i = m->ncerts; i < b->ncerts; i++) {
-		if (b->certs[i].full != NULL) {
-			free(b->certs[i].full->der);
-			free(b->certs[i].full);
-		}
-	}
-	b->ncerts = m->ncerts;
+	free_certs(b, m->ncerts);
 	b->nrecs = m->nrecs;
 	b->alen = m->alen;
 	b->seq = m->seq;
@@ -106,11 +102,6 @@ static int sensor_slot(store_batch_t *b, const char *name)
 	snprintf(b->sensors[b->nsensors], STORE_SENSOR_MAX, "%s", name);
 	b->last_sensor = ++b->nsensors;
 	return (int)b->nsensors;
-}
-
-static uint32_t clamp_time(int64_t t)
-{
-	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
 /* Room for need more bytes in the arena (records are addressed by u32

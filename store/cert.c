@@ -267,11 +267,6 @@ static size_t sightval_enc(const struct sightval *s, uint8_t *p)
 }
 #define SIGHTVAL_MAX (20 + 2 * STORE_SENSORS_KEPT + STORE_SNI_KEPT * STORE_NAME_BUF)
 
-static uint32_t clamp_time(int64_t t)
-{
-	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
-}
-
 static bool sni_add(struct sightval *s, const char *sni)
 {
 	for (unsigned i = 0; i < s->nsni; i++)

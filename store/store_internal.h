@@ -307,6 +307,12 @@ static inline int varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *v
 	return -1;
 }
 
+/* A time as the u32 seconds DNS records and sightings keep. */
+static inline uint32_t clamp_time(int64_t t)
+{
+	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
 static inline void be16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);

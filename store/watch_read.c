@@ -9,23 +9,32 @@
 
 #include "store/watch_internal.h"
 
-int store_watch_get(store_t *s, const char *name, int64_t now, struct store_watch_info *out)
+/* Begin a read transaction and load the list name into wl; on success
+ * the caller ends *r. */
+static int list_read_begin(store_t *s, const char *name, store_rtxn_t **r, struct wl *wl)
 {
 	if (s->no_watch)
 		return STORE_ENOTFOUND;
-	now = watch_now(now);
-	store_rtxn_t *r;
-	int err = store_read_begin(s, &r);
+	int err = store_read_begin(s, r);
 	if (err != 0)
 		return err;
-	struct wl wl;
-	err = wl_load(r->txn, s, name, &wl);
-	if (err == 0) {
-		wl_info_at(r->txn, s, &wl, now);
-		*out = wl.info;
-	}
-	store_read_end(r);
+	err = wl_load((*r)->txn, s, name, wl);
+	if (err != 0)
+		store_read_end(*r);
 	return err;
+}
+
+int store_watch_get(store_t *s, const char *name, int64_t now, struct store_watch_info *out)
+{
+	store_rtxn_t *r;
+	struct wl wl;
+	int err = list_read_begin(s, name, &r, &wl);
+	if (err != 0)
+		return err;
+	wl_info_at(r->txn, s, &wl, watch_now(now));
+	*out = wl.info;
+	store_read_end(r);
+	return 0;
 }
 
 int store_watch_list(store_t *s, int64_t now, store_watch_list_cb cb, void *ctx)
@@ -201,19 +210,12 @@ static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 int store_watch_read(store_t *s, const char *name, int64_t now, uint64_t since_version,
                      store_watch_entry_cb cb, void *ctx, struct store_watch_info *info, bool *full)
 {
-	if (s->no_watch)
-		return STORE_ENOTFOUND;
 	now = watch_now(now);
 	store_rtxn_t *r;
-	int err = store_read_begin(s, &r);
+	struct wl wl;
+	int err = list_read_begin(s, name, &r, &wl);
 	if (err != 0)
 		return err;
-	struct wl wl;
-	err = wl_load(r->txn, s, name, &wl);
-	if (err != 0) {
-		store_read_end(r);
-		return err;
-	}
 	wl_info_at(r->txn, s, &wl, now);
 	if (info != NULL)
 		*info = wl.info;
@@ -250,13 +252,11 @@ int store_watch_entry_get(store_t *s, const char *name, unsigned type, const cha
 	if (err != 0)
 		return err;
 	store_rtxn_t *r;
-	err = store_read_begin(s, &r);
+	struct wl wl;
+	err = list_read_begin(s, name, &r, &wl);
 	if (err != 0)
 		return err;
-	struct wl wl;
-	err = wl_load(r->txn, s, name, &wl);
-	if (err == 0)
-		err = went_load(r->txn, s, wl.info.id, &ik, out);
+	err = went_load(r->txn, s, wl.info.id, &ik, out);
 	if (err == 0 && due(out, now)) {
 		out->state = STORE_WATCH_EXPIRED;
 		out->removed = out->expires;
