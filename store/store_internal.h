@@ -207,6 +207,12 @@ const char *sensor_name(MDB_txn *txn, store_t *s, uint16_t id);
 /* Merge a sensor id into a kept list (max STORE_SENSORS_KEPT). */
 void sensors_merge(uint16_t *ids, unsigned *n, unsigned *more, uint16_t id);
 
+/* A time as the u32 seconds DNS records and sightings keep. */
+static inline uint32_t clamp_time(int64_t t)
+{
+	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
 /* A DNS observation inside a store_batch (8-byte aligned in its arena). */
 struct brec {
 	uint64_t count;
@@ -305,12 +311,6 @@ static inline int varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *v
 		}
 	}
 	return -1;
-}
-
-/* A time as the u32 seconds DNS records and sightings keep. */
-static inline uint32_t clamp_time(int64_t t)
-{
-	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
 static inline void be16(uint8_t *p, uint16_t v)
