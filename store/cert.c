@@ -280,12 +280,7 @@ static bool sni_add(struct sightval *s, const char *sni)
 
 static void sightval_merge(struct sightval *into, const struct sightval *from)
 {
-	if (from->tf < into->tf)
-		into->tf = from->tf;
-	if (from->tl > into->tl)
-		into->tl = from->tl;
-	into->count =
-	    into->count + from->count < into->count ? UINT64_MAX : into->count + from->count;
+	seen_merge(&into->tf, &into->tl, &into->count, from->tf, from->tl, from->count);
 	for (unsigned i = 0; i < from->nsens; i++)
 		sensors_merge(into->sens, &into->nsens, &into->more, from->sens[i]);
 	into->more += from->more;

@@ -429,12 +429,7 @@ static void rrval_merge_recs(struct rrval *r, bool fresh, const struct rr_merge 
 			r->tl = o->tl;
 			r->count = o->count;
 		} else {
-			if (o->tf < r->tf)
-				r->tf = o->tf;
-			if (o->tl > r->tl)
-				r->tl = o->tl;
-			r->count =
-			    r->count + o->count < r->count ? UINT64_MAX : r->count + o->count;
+			seen_merge(&r->tf, &r->tl, &r->count, o->tf, o->tl, o->count);
 		}
 		if (o->sensor)
 			sensors_merge(r->sens, &r->nsens, &r->more, bsid[o->sensor]);

@@ -213,6 +213,18 @@ static inline uint32_t clamp_time(int64_t t)
 	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
+/* Merge a sighting seen from tf to tl count times into a record's
+ * first and last times and count (saturating). */
+static inline void seen_merge(uint32_t *first, uint32_t *last, uint64_t *count, uint32_t tf,
+                              uint32_t tl, uint64_t n)
+{
+	if (tf < *first)
+		*first = tf;
+	if (tl > *last)
+		*last = tl;
+	*count = *count + n < *count ? UINT64_MAX : *count + n;
+}
+
 /* A DNS observation inside a store_batch (8-byte aligned in its arena). */
 struct brec {
 	uint64_t count;

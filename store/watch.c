@@ -48,52 +48,36 @@ static void went_idx_init(struct went_idx *x, uint32_t id, const struct wikey *i
 	wbe32(x->vk, id);
 }
 
-/* Drop the index items and counts of the stored entry old. */
-static void went_unindex(struct store_wtxn *w, struct wl *wl, const struct wikey *ik,
-                         struct went_idx *x, const struct store_watch_entry *old)
+static void idx_op(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v, unsigned flags, bool del)
 {
-	uint32_t id = wl->info.id;
-	uint8_t tk[14 + WIKEY_MAX];
-	wbe64(x->vk + 4, old->version);
-	MDB_val k = {12, x->vk}, d = {x->dlen, x->dv};
-	w_del(w, DB_WVER, &k, &d);
-	if (old->state == STORE_WATCH_LIVE) {
-		if (old->expires != 0) {
-			MDB_val t = {time_key(id, 'E', old->expires, ik, tk), tk};
-			w_del(w, DB_WTIME, &t, NULL);
-		}
-		MDB_val ikk = {x->dlen, x->dv}, iv = {4, x->ib};
-		w_del(w, DB_WIND, &ikk, &iv);
-		wl->live_total--;
-	} else {
-		MDB_val t = {time_key(id, 'T', old->removed, ik, tk), tk};
-		w_del(w, DB_WTIME, &t, NULL);
-		wl->info.tombstones--;
-	}
+	if (del)
+		w_del(w, db, k, v);
+	else
+		w_put(w, db, k, v, flags);
 }
 
-/* Put the index items and counts of the entry e. */
+/* Put (del: drop) the index items and counts of the entry e. */
 static void went_index(struct store_wtxn *w, struct wl *wl, const struct wikey *ik,
-                       struct went_idx *x, const struct store_watch_entry *e)
+                       struct went_idx *x, const struct store_watch_entry *e, bool del)
 {
 	uint32_t id = wl->info.id;
 	uint8_t tk[14 + WIKEY_MAX];
 	wbe64(x->vk + 4, e->version);
 	MDB_val k = {12, x->vk}, d = {x->dlen, x->dv};
-	w_put(w, DB_WVER, &k, &d, MDB_NODUPDATA);
+	idx_op(w, DB_WVER, &k, &d, MDB_NODUPDATA, del);
 	MDB_val empty = {0, NULL};
 	if (e->state == STORE_WATCH_LIVE) {
 		if (e->expires != 0) {
 			MDB_val t = {time_key(id, 'E', e->expires, ik, tk), tk};
-			w_put(w, DB_WTIME, &t, &empty, 0);
+			idx_op(w, DB_WTIME, &t, del ? NULL : &empty, 0, del);
 		}
 		MDB_val ikk = {x->dlen, x->dv}, iv = {4, x->ib};
-		w_put(w, DB_WIND, &ikk, &iv, MDB_NODUPDATA);
-		wl->live_total++;
-	} else if (is_tomb(e)) {
+		idx_op(w, DB_WIND, &ikk, &iv, MDB_NODUPDATA, del);
+		wl->live_total = del ? wl->live_total - 1 : wl->live_total + 1;
+	} else if (del || is_tomb(e)) {
 		MDB_val t = {time_key(id, 'T', e->removed, ik, tk), tk};
-		w_put(w, DB_WTIME, &t, &empty, 0);
-		wl->info.tombstones++;
+		idx_op(w, DB_WTIME, &t, del ? NULL : &empty, 0, del);
+		wl->info.tombstones = del ? wl->info.tombstones - 1 : wl->info.tombstones + 1;
 	}
 }
 
@@ -105,14 +89,14 @@ static void went_set(struct store_wtxn *w, struct wl *wl, const struct wikey *ik
 	struct went_idx x;
 	went_idx_init(&x, wl->info.id, ik);
 	if (old != NULL)
-		went_unindex(w, wl, ik, &x, old);
+		went_index(w, wl, ik, &x, old, true);
 	uint8_t ek[5 + WIKEY_MAX];
 	MDB_val ekv = {went_key(wl->info.id, ik, ek), ek};
 	if (e == NULL) {
 		w_del(w, DB_WENTRY, &ekv, NULL);
 		return;
 	}
-	went_index(w, wl, ik, &x, e);
+	went_index(w, wl, ik, &x, e, false);
 	uint8_t buf[ENTVAL_MAX];
 	size_t n = went_enc(e, buf, sizeof(buf));
 	if (n == 0 && w->err == 0)
