@@ -378,6 +378,8 @@ bool scan_ok(const struct scan *sc)
 {
 	if (sc->rc != 0)
 		return false;
+	if (sc->plen == 0)
+		return true;
 	return sc->k.mv_size >= sc->plen && memcmp(sc->k.mv_data, sc->start.mv_data, sc->plen) == 0;
 }
 
