@@ -21,20 +21,22 @@ int store_batch_new(store_batch_t **out)
 	return 0;
 }
 
-static void free_certs(store_batch_t *b)
+/* Free the metadata copies of the certificates from index `from` on and
+ * keep the ones before. */
+static void free_certs(store_batch_t *b, size_t from)
 {
-	for (size_t i = 0; i < b->ncerts; i++) {
+	for (size_t i = from; i < b->ncerts; i++) {
 		if (b->certs[i].full != NULL) {
 			free(b->certs[i].full->der);
 			free(b->certs[i].full);
 		}
 	}
-	b->ncerts = 0;
+	b->ncerts = from;
 }
 
 void store_batch_reset(store_batch_t *b)
 {
-	free_certs(b);
+	free_certs(b, 0);
 	for (size_t i = 0; i < b->nmeta * 2; i++)
 		free(b->meta_mem[i]);
 	b->nmeta = 0;
@@ -71,13 +73,7 @@ void store_batch_mark(const store_batch_t *b, struct store_batch_mark *m)
 
 void store_batch_truncate(store_batch_t *b, const struct store_batch_mark *m)
 {
-	for (size_t i = m->ncerts; i < b->ncerts; i++) {
-		if (b->certs[i].full != NULL) {
-			free(b->certs[i].full->der);
-			free(b->certs[i].full);
-		}
-	}
-	b->ncerts = m->ncerts;
+	free_certs(b, m->ncerts);
 	b->nrecs = m->nrecs;
 	b->alen = m->alen;
 	b->seq = m->seq;
@@ -106,11 +102,6 @@ static int sensor_slot(store_batch_t *b, const char *name)
 	snprintf(b->sensors[b->nsensors], STORE_SENSOR_MAX, "%s", name);
 	b->last_sensor = ++b->nsensors;
 	return (int)b->nsensors;
-}
-
-static uint32_t clamp_time(int64_t t)
-{
-	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
 /* Room for need more bytes in the arena (records are addressed by u32
@@ -178,6 +169,28 @@ static int add_dns(store_batch_t *b, const struct store_obs *o)
 	return 0;
 }
 
+/* Give c an owned copy of the metadata m, DER included. */
+static int meta_copy(struct bcert *c, const struct store_cert_meta *m)
+{
+	c->full = malloc(sizeof(*c->full));
+	if (c->full == NULL)
+		return -ENOMEM;
+	*c->full = *m;
+	c->full->der = NULL;
+	c->full->der_len = 0;
+	if (m->der == NULL)
+		return 0;
+	c->full->der = malloc(m->der_len);
+	if (c->full->der == NULL) {
+		free(c->full);
+		c->full = NULL;
+		return -ENOMEM;
+	}
+	memcpy(c->full->der, m->der, m->der_len);
+	c->full->der_len = m->der_len;
+	return 0;
+}
+
 static int add_cert(store_batch_t *b, const struct store_obs *o)
 {
 	const struct store_cert_meta *m = o->cert.meta;
@@ -215,24 +228,8 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 	memcpy(c->sha1, m->sha1, 20);
 	memcpy(c->sha256, m->sha256, 32);
 	/* a copy of the metadata only when there is some */
-	if (o->cert.has_meta || m->der != NULL) {
-		c->full = malloc(sizeof(*c->full));
-		if (c->full == NULL)
-			return -ENOMEM;
-		*c->full = *m;
-		c->full->der = NULL;
-		c->full->der_len = 0;
-		if (m->der != NULL) {
-			c->full->der = malloc(m->der_len);
-			if (c->full->der == NULL) {
-				free(c->full);
-				c->full = NULL;
-				return -ENOMEM;
-			}
-			memcpy(c->full->der, m->der, m->der_len);
-			c->full->der_len = m->der_len;
-		}
-	}
+	if ((o->cert.has_meta || m->der != NULL) && meta_copy(c, m) != 0)
+		return -ENOMEM;
 	c->sni_off = (uint32_t)b->alen;
 	c->sni_len = (uint8_t)sl;
 	if (sl > 0)
@@ -407,59 +404,49 @@ static int batch_put(struct store_wtxn *w, const store_batch_t *b)
 	return e < 0 ? e : 0;
 }
 
+struct batches {
+	store_batch_t *const *bs;
+	size_t nb;
+};
+
+/* Every batch into one transaction: the DNS records of all merged first,
+ * then each batch's certificates, hooks and meta records. */
+static int batches_fn(struct store_wtxn *w, void *ctx)
+{
+	const struct batches *c = ctx;
+	int e = rr_put_batches(w, c->bs, c->nb);
+	for (size_t i = 0; i < c->nb && e == 0 && w->err == 0; i++)
+		e = batch_put(w, c->bs[i]);
+	return e;
+}
+
+static void stats_add(struct store_write_stats *to, const struct store_write_stats *add)
+{
+	to->dns_new += add->dns_new;
+	to->dns_merged += add->dns_merged;
+	to->sight_new += add->sight_new;
+	to->sight_merged += add->sight_merged;
+	to->certs_new += add->certs_new;
+	to->certs_joined += add->certs_joined;
+	to->retries += add->retries;
+}
+
 int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
                         struct store_write_stats *stats)
 {
-	if (s->flags & STORE_RDONLY)
-		return -EROFS;
+	struct batches c = {bs, nb};
 	struct store_write_stats local;
-	unsigned retries = 0;
-	for (;;) {
-		memset(&local, 0, sizeof(local));
-		struct store_wtxn w = {.s = s, .st = &local};
-		int err = store_txn_begin_locked(s, 0, &w.txn);
-		if (err != 0)
-			return err;
-		w.reader = (struct store_rtxn){.s = s, .txn = w.txn, .own = false};
-		int e = rr_put_batches(&w, bs, nb);
-		for (size_t i = 0; i < nb && e == 0 && w.err == 0; i++)
-			e = batch_put(&w, bs[i]);
-		if (e < 0 && w.err == 0) {
-			mdb_txn_abort(w.txn);
-			pthread_rwlock_unlock(&s->grow_lock);
-			return e;
-		}
-		int rc = w.err;
-		if (rc == 0)
-			rc = mdb_txn_commit(w.txn);
-		else
-			mdb_txn_abort(w.txn);
-		pthread_rwlock_unlock(&s->grow_lock);
-		if (rc == MDB_MAP_FULL) {
-			err = store_grow_map(s);
-			if (err != 0)
-				return err;
-			retries++;
-			continue;
-		}
-		if (rc != 0)
-			return store_lmdb_err(rc, "write batch");
-		size_t len = 0;
-		for (size_t i = 0; i < nb; i++)
-			len += store_batch_len(bs[i]);
-		if (len >= 10000)
-			store_drop_mapped(s);
-		if (stats != NULL) {
-			stats->dns_new += local.dns_new;
-			stats->dns_merged += local.dns_merged;
-			stats->sight_new += local.sight_new;
-			stats->sight_merged += local.sight_merged;
-			stats->certs_new += local.certs_new;
-			stats->certs_joined += local.certs_joined;
-			stats->retries += retries;
-		}
-		return 0;
-	}
+	int err = store_wtxn_retry(s, batches_fn, &c, &local, "write batch");
+	if (err != 0)
+		return err;
+	size_t len = 0;
+	for (size_t i = 0; i < nb; i++)
+		len += store_batch_len(bs[i]);
+	if (len >= 10000)
+		store_drop_mapped(s);
+	if (stats != NULL)
+		stats_add(stats, &local);
+	return 0;
 }
 
 int store_write(store_t *s, const struct store_obs *obs, size_t n,

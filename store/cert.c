@@ -267,11 +267,6 @@ static size_t sightval_enc(const struct sightval *s, uint8_t *p)
 }
 #define SIGHTVAL_MAX (20 + 2 * STORE_SENSORS_KEPT + STORE_SNI_KEPT * STORE_NAME_BUF)
 
-static uint32_t clamp_time(int64_t t)
-{
-	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
-}
-
 static bool sni_add(struct sightval *s, const char *sni)
 {
 	for (unsigned i = 0; i < s->nsni; i++)
@@ -285,12 +280,7 @@ static bool sni_add(struct sightval *s, const char *sni)
 
 static void sightval_merge(struct sightval *into, const struct sightval *from)
 {
-	if (from->tf < into->tf)
-		into->tf = from->tf;
-	if (from->tl > into->tl)
-		into->tl = from->tl;
-	into->count =
-	    into->count + from->count < into->count ? UINT64_MAX : into->count + from->count;
+	seen_merge(&into->tf, &into->tl, &into->count, from->tf, from->tl, from->count);
 	for (unsigned i = 0; i < from->nsens; i++)
 		sensors_merge(into->sens, &into->nsens, &into->more, from->sens[i]);
 	into->more += from->more;
@@ -307,14 +297,14 @@ static bool cert_has_ip(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_L
 	uint8_t pfx[SCHEMA_CERTREF_LEN + 16];
 	memcpy(pfx, ref, SCHEMA_CERTREF_LEN);
 	memcpy(pfx + SCHEMA_CERTREF_LEN, ip, 16);
-	MDB_cursor *c;
-	if (mdb_cursor_open(w->txn, w->s->dbi[DB_SIGHT], &c) != 0)
-		return false;
-	MDB_val k = {sizeof(pfx), pfx}, v;
-	int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	bool found =
-	    rc == 0 && k.mv_size >= sizeof(pfx) && memcmp(k.mv_data, pfx, sizeof(pfx)) == 0;
-	mdb_cursor_close(c);
+	bool found = false;
+	struct scan sc;
+	SCAN_PREFIX(&sc, w->txn, w->s->dbi[DB_SIGHT], pfx, sizeof(pfx), sizeof(pfx))
+	{
+		found = true;
+		break;
+	}
+	w_scan_end(w, &sc);
 	return found;
 }
 
@@ -396,198 +386,220 @@ out:
 	free(cur);
 }
 
+/* Read and decode the CERTVAL under ref into c, which points into *copy:
+ * a heap copy (caller frees), since LMDB's memory changes under the
+ * writes that follow.  Returns 0, STORE_ENOTFOUND (also when a failure
+ * went into w->err), -ENOMEM (w->err set) or STORE_ECORRUPT. */
+static int certval_load(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN],
+                        struct certval *c, uint8_t **copy)
+{
+	*copy = NULL;
+	MDB_val k = {SCHEMA_CERTREF_LEN, (void *)ref}, v;
+	if (w_get(w, DB_CERT, &k, &v) != 0)
+		return STORE_ENOTFOUND;
+	*copy = malloc(v.mv_size);
+	if (*copy == NULL) {
+		w->err = ENOMEM;
+		return -ENOMEM;
+	}
+	memcpy(*copy, v.mv_data, v.mv_size);
+	MDB_val cv = {v.mv_size, *copy};
+	return certval_dec(&cv, c) != 0 ? STORE_ECORRUPT : 0;
+}
+
+/* Encode c and put it under ref. */
+static void certval_put(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN],
+                        const struct certval *c)
+{
+	size_t nl;
+	uint8_t *enc = certval_enc(c, &nl);
+	if (enc == NULL) {
+		w->err = ENOMEM;
+		return;
+	}
+	MDB_val k = {SCHEMA_CERTREF_LEN, (void *)ref}, nv = {nl, enc};
+	w_put(w, DB_CERT, &k, &nv, 0);
+	free(enc);
+}
+
+/* Move the metadata record of `from` into `to`'s, filling what it lacks.
+ * False when there is none (never seen under the SHA-256 alone). */
+static bool join_meta(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN],
+                      const uint8_t to[SCHEMA_CERTREF_LEN])
+{
+	struct certval old, cur;
+	uint8_t *oldcopy, *curcopy;
+	if (certval_load(w, from, &old, &oldcopy) != 0) {
+		free(oldcopy);
+		return false;
+	}
+	index_san(w, &old, from, true);
+	int err = certval_load(w, to, &cur, &curcopy);
+	if (err == 0)
+		certval_merge(&cur, &old, false);
+	else if (err == STORE_ENOTFOUND)
+		cur = old;
+	else if (err == STORE_ECORRUPT)
+		w->err = MDB_CORRUPTED;
+	if (w->err == 0) {
+		certval_put(w, to, &cur);
+		index_san(w, &cur, to, false);
+	}
+	MDB_val fk = {SCHEMA_CERTREF_LEN, (void *)from};
+	w_del(w, DB_CERT, &fk, NULL);
+	free(curcopy);
+	free(oldcopy);
+	return true;
+}
+
+/* A sighting row of a certificate, moved by a join. */
+struct sight_row {
+	uint8_t ip[16];
+	uint16_t port;
+	struct sightval sv;
+};
+
+/* The sighting rows of ref; *rows is the caller's to free. */
+static size_t sight_rows(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN],
+                         struct sight_row **rows)
+{
+	size_t nrows = 0, cap = 0;
+	*rows = NULL;
+	struct scan sc;
+	SCAN_PREFIX(&sc, w->txn, w->s->dbi[DB_SIGHT], ref, SCHEMA_CERTREF_LEN, SCHEMA_CERTREF_LEN)
+	{
+		if (sc.k.mv_size != SCHEMA_CERTREF_LEN + 18)
+			break;
+		if (nrows == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct sight_row *nr = realloc(*rows, cap * sizeof(**rows));
+			if (nr == NULL) {
+				w->err = ENOMEM;
+				break;
+			}
+			*rows = nr;
+		}
+		struct sight_row *row = &(*rows)[nrows];
+		const uint8_t *kp = sc.k.mv_data;
+		memcpy(row->ip, kp + SCHEMA_CERTREF_LEN, 16);
+		row->port = rd_be16(kp + SCHEMA_CERTREF_LEN + 16);
+		if (sightval_dec(&sc.v, &row->sv) == 0)
+			nrows++;
+	}
+	w_scan_end(w, &sc);
+	return nrows;
+}
+
+/* Move one sighting row of `from` to `to`, with its index items. */
+static void join_row(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN],
+                     const uint8_t to[SCHEMA_CERTREF_LEN], const struct sight_row *row)
+{
+	uint8_t key[SCHEMA_CERTREF_LEN + 18];
+	memcpy(key, from, SCHEMA_CERTREF_LEN);
+	memcpy(key + SCHEMA_CERTREF_LEN, row->ip, 16);
+	be16(key + SCHEMA_CERTREF_LEN + 16, row->port);
+	MDB_val dk = {sizeof(key), key};
+	w_del(w, DB_SIGHT, &dk, NULL);
+	ipcert_op(w, row->ip, from, row->port, true);
+	for (unsigned j = 0; j < row->sv.nsni; j++)
+		namecert_op(w, row->sv.sni[j], strlen(row->sv.sni[j]), from, STORE_NC_SNI, true);
+	sight_merge_row(w, to, row->ip, row->port, &row->sv);
+}
+
 /* Move everything stored under the SHA-256-only reference `from` to the
  * SHA-1 reference `to`. */
 static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN],
                       const uint8_t to[SCHEMA_CERTREF_LEN])
 {
-	MDB_val fk = {SCHEMA_CERTREF_LEN, (void *)from}, fv;
-	if (w_get(w, DB_CERT, &fk, &fv) != 0)
-		return; /* never seen under the SHA-256 alone */
-	/* metadata: fill the SHA-1 record from the old one */
-	struct certval old;
-	uint8_t *oldcopy = malloc(fv.mv_size);
-	if (oldcopy == NULL) {
-		w->err = ENOMEM;
+	if (!join_meta(w, from, to))
 		return;
-	}
-	memcpy(oldcopy, fv.mv_data, fv.mv_size);
-	MDB_val ov = {fv.mv_size, oldcopy};
-	if (certval_dec(&ov, &old) != 0) {
-		free(oldcopy);
-		return;
-	}
-	index_san(w, &old, from, true);
-	MDB_val tk = {SCHEMA_CERTREF_LEN, (void *)to}, tv;
-	struct certval cur;
-	uint8_t *curcopy = NULL;
-	if (w_get(w, DB_CERT, &tk, &tv) == 0) {
-		curcopy = malloc(tv.mv_size);
-		if (curcopy == NULL) {
-			w->err = ENOMEM;
-			free(oldcopy);
-			return;
-		}
-		memcpy(curcopy, tv.mv_data, tv.mv_size);
-		MDB_val cv = {tv.mv_size, curcopy};
-		certval_dec(&cv, &cur);
-		certval_merge(&cur, &old, false);
-	} else {
-		cur = old;
-	}
-	size_t nl;
-	uint8_t *enc = certval_enc(&cur, &nl);
-	if (enc == NULL) {
-		w->err = ENOMEM;
-	} else {
-		MDB_val nv = {nl, enc};
-		w_put(w, DB_CERT, &tk, &nv, 0);
-		index_san(w, &cur, to, false);
-		free(enc);
-	}
-	w_del(w, DB_CERT, &fk, NULL);
-	free(curcopy);
-	free(oldcopy);
-
 	/* sightings: collect the rows first, then move them */
-	MDB_cursor *c;
-	if (w->err || mdb_cursor_open(w->txn, w->s->dbi[DB_SIGHT], &c) != 0)
+	if (w->err)
 		return;
-	struct row {
-		uint8_t ip[16];
-		uint16_t port;
-		struct sightval sv;
-	};
-	size_t nrows = 0, cap = 0;
-	struct row *rows = NULL;
-	MDB_val k = {SCHEMA_CERTREF_LEN, (void *)from}, v;
-	int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == SCHEMA_CERTREF_LEN + 18 &&
-	       memcmp(k.mv_data, from, SCHEMA_CERTREF_LEN) == 0) {
-		if (nrows == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct row *nr = realloc(rows, cap * sizeof(*rows));
-			if (nr == NULL) {
-				w->err = ENOMEM;
-				break;
-			}
-			rows = nr;
-		}
-		const uint8_t *kp = k.mv_data;
-		memcpy(rows[nrows].ip, kp + SCHEMA_CERTREF_LEN, 16);
-		rows[nrows].port = rd_be16(kp + SCHEMA_CERTREF_LEN + 16);
-		if (sightval_dec(&v, &rows[nrows].sv) == 0)
-			nrows++;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	for (size_t i = 0; i < nrows && !w->err; i++) {
-		uint8_t key[SCHEMA_CERTREF_LEN + 18];
-		memcpy(key, from, SCHEMA_CERTREF_LEN);
-		memcpy(key + SCHEMA_CERTREF_LEN, rows[i].ip, 16);
-		be16(key + SCHEMA_CERTREF_LEN + 16, rows[i].port);
-		MDB_val dk = {sizeof(key), key};
-		w_del(w, DB_SIGHT, &dk, NULL);
-		ipcert_op(w, rows[i].ip, from, rows[i].port, true);
-		for (unsigned j = 0; j < rows[i].sv.nsni; j++)
-			namecert_op(w, rows[i].sv.sni[j], strlen(rows[i].sv.sni[j]), from,
-			            STORE_NC_SNI, true);
-		sight_merge_row(w, to, rows[i].ip, rows[i].port, &rows[i].sv);
-	}
+	struct sight_row *rows;
+	size_t nrows = sight_rows(w, from, &rows);
+	for (size_t i = 0; i < nrows && !w->err; i++)
+		join_row(w, from, to, &rows[i]);
 	free(rows);
 	prev_set(w, from, 0, true);
 	w->st->certs_joined++;
 }
 
-int cert_put(struct store_wtxn *w, const struct store_obs *o)
+/* The reference a certificate is stored under: its SHA-1, or its SHA-256
+ * until the SHA-1 is known.  A SHA-1 seen with its SHA-256 for the first
+ * time records the alias and joins what the SHA-256 alone collected. */
+static void cert_ref(struct store_wtxn *w, const struct store_cert_meta *m,
+                     uint8_t refb[SCHEMA_CERTREF_LEN])
 {
-	const struct store_cert_meta *m = o->cert.meta;
-	if (m == NULL || (!m->has_sha1 && !m->has_sha256))
-		return STORE_EBADHASH;
 	struct store_cert_ref ref = {0};
-	uint8_t refb[SCHEMA_CERTREF_LEN];
+	MDB_val ak = {32, (void *)m->sha256}, av;
 	if (m->has_sha1) {
 		ref.kind = 1;
 		memcpy(ref.hash, m->sha1, 20);
 		certref_enc(&ref, refb);
-		if (m->has_sha256) {
-			MDB_val ak = {32, (void *)m->sha256}, av;
-			if (w_get(w, DB_ALIAS, &ak, &av) != 0) {
-				MDB_val nv = {20, (void *)m->sha1};
-				w_put(w, DB_ALIAS, &ak, &nv, 0);
-				struct store_cert_ref t = {.kind = 2};
-				memcpy(t.hash, m->sha256, 32);
-				uint8_t tb[SCHEMA_CERTREF_LEN];
-				certref_enc(&t, tb);
-				cert_join(w, tb, refb);
-			}
-		}
-	} else {
-		MDB_val ak = {32, (void *)m->sha256}, av;
-		if (w_get(w, DB_ALIAS, &ak, &av) == 0 && av.mv_size == 20) {
-			ref.kind = 1;
-			memcpy(ref.hash, av.mv_data, 20);
-		} else {
-			ref.kind = 2;
-			memcpy(ref.hash, m->sha256, 32);
-		}
-		certref_enc(&ref, refb);
+		if (!m->has_sha256 || w_get(w, DB_ALIAS, &ak, &av) == 0)
+			return;
+		MDB_val nv = {20, (void *)m->sha1};
+		w_put(w, DB_ALIAS, &ak, &nv, 0);
+		struct store_cert_ref t = {.kind = 2};
+		memcpy(t.hash, m->sha256, 32);
+		uint8_t tb[SCHEMA_CERTREF_LEN];
+		certref_enc(&t, tb);
+		cert_join(w, tb, refb);
+		return;
 	}
-	if (w->err)
-		return 0;
+	if (w_get(w, DB_ALIAS, &ak, &av) == 0 && av.mv_size == 20) {
+		ref.kind = 1;
+		memcpy(ref.hash, av.mv_data, 20);
+	} else {
+		ref.kind = 2;
+		memcpy(ref.hash, m->sha256, 32);
+	}
+	certref_enc(&ref, refb);
+}
 
-	/* metadata record (always present for a known certificate) */
-	struct certval add;
+/* The metadata record (always present for a known certificate): a new
+ * one, or what the observation adds to the stored one. */
+static int cert_meta_put(struct store_wtxn *w, const struct store_obs *o,
+                         const uint8_t refb[SCHEMA_CERTREF_LEN])
+{
+	struct certval add, cur;
 	certval_from_meta(o, &add);
-	MDB_val k = {SCHEMA_CERTREF_LEN, refb}, v;
-	struct certval cur;
-	uint8_t *copy = NULL;
-	bool fresh = w_get(w, DB_CERT, &k, &v) != 0;
-	if (w->err)
+	uint8_t *copy;
+	int err = certval_load(w, refb, &cur, &copy);
+	if (w->err || err == -ENOMEM)
 		return 0;
+	if (err == STORE_ECORRUPT) {
+		free(copy);
+		return STORE_ECORRUPT;
+	}
 	bool changed = true;
-	if (fresh) {
+	if (err == STORE_ENOTFOUND) {
 		cur = add;
 		w->st->certs_new++;
 	} else {
-		copy = malloc(v.mv_size);
-		if (copy == NULL) {
-			w->err = ENOMEM;
-			return 0;
-		}
-		memcpy(copy, v.mv_data, v.mv_size);
-		MDB_val cv = {v.mv_size, copy};
-		if (certval_dec(&cv, &cur) != 0) {
-			free(copy);
-			return STORE_ECORRUPT;
-		}
 		uint8_t before = cur.flags;
 		size_t before_der = cur.der_len;
 		certval_merge(&cur, &add, o->cert.has_meta);
 		changed = o->cert.has_meta || cur.flags != before || cur.der_len != before_der;
 	}
 	if (changed) {
-		size_t nl;
-		uint8_t *enc = certval_enc(&cur, &nl);
-		if (enc == NULL) {
-			free(copy);
-			w->err = ENOMEM;
-			return 0;
-		}
-		MDB_val nv = {nl, enc};
-		w_put(w, DB_CERT, &k, &nv, 0);
-		free(enc);
-		if (o->cert.has_meta)
+		certval_put(w, refb, &cur);
+		if (o->cert.has_meta && w->err == 0)
 			index_san(w, &add, refb, false);
 	}
 	free(copy);
+	return 0;
+}
 
-	if (!o->cert.sighting)
-		return 0;
+/* The sighting of the certificate on ip:port. */
+static void cert_sight_put(struct store_wtxn *w, const struct store_obs *o,
+                           const uint8_t refb[SCHEMA_CERTREF_LEN])
+{
 	struct sightval *sv = calloc(1, sizeof(*sv));
 	if (sv == NULL) {
 		w->err = ENOMEM;
-		return 0;
+		return;
 	}
 	sv->tf = clamp_time(o->time_first);
 	sv->tl = clamp_time(o->time_last);
@@ -599,6 +611,21 @@ int cert_put(struct store_wtxn *w, const struct store_obs *o)
 		sni_add(sv, o->cert.sni);
 	sight_merge_row(w, refb, o->cert.ip, o->cert.port, sv);
 	free(sv);
+}
+
+int cert_put(struct store_wtxn *w, const struct store_obs *o)
+{
+	const struct store_cert_meta *m = o->cert.meta;
+	if (m == NULL || (!m->has_sha1 && !m->has_sha256))
+		return STORE_EBADHASH;
+	uint8_t refb[SCHEMA_CERTREF_LEN];
+	cert_ref(w, m, refb);
+	if (w->err)
+		return 0;
+	int err = cert_meta_put(w, o, refb);
+	if (err != 0 || w->err || !o->cert.sighting)
+		return err;
+	cert_sight_put(w, o, refb);
 	return 0;
 }
 
@@ -712,65 +739,47 @@ int store_sight_by_cert(store_rtxn_t *r, const struct store_cert_ref *ref,
 {
 	uint8_t rb[SCHEMA_CERTREF_LEN];
 	certref_enc(ref, rb);
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_SIGHT], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {sizeof(rb), rb}, v;
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size > sizeof(rb) && memcmp(k.mv_data, rb, sizeof(rb)) == 0) {
-		ret = emit_sight(r, &k, &v, f, cb, ctx);
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[DB_SIGHT], rb, sizeof(rb), sizeof(rb))
+	{
+		if (sc.k.mv_size == sizeof(rb))
+			break;
+		ret = emit_sight(r, &sc.k, &sc.v, f, cb, ctx);
 		if (ret != 0)
 			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
+	return walk_done(scan_end(&sc, ret, "walk"));
+}
+
+struct sight_walk {
+	const struct store_fence *f;
+	store_sight_cb cb;
+	void *ctx;
+};
+
+/* Emit the sighting an ipcert index item (IP -> CERTREF port) points at;
+ * an index item without its sighting is passed over. */
+static int emit_ipcert(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *wctx)
+{
+	const struct sight_walk *sw = wctx;
+	if (v->mv_size != SCHEMA_CERTREF_LEN + 2)
+		return STORE_ECORRUPT;
+	uint8_t key[SCHEMA_CERTREF_LEN + 18];
+	memcpy(key, v->mv_data, SCHEMA_CERTREF_LEN);
+	memcpy(key + SCHEMA_CERTREF_LEN, k->mv_data, 16);
+	memcpy(key + SCHEMA_CERTREF_LEN + 16, (uint8_t *)v->mv_data + SCHEMA_CERTREF_LEN, 2);
+	MDB_val sk = {sizeof(key), key}, sv;
+	if (mdb_get(r->txn, r->s->dbi[DB_SIGHT], &sk, &sv) != 0)
 		return 0;
-	if (ret != 0)
-		return ret;
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walk");
+	return emit_sight(r, &sk, &sv, sw->f, sw->cb, sw->ctx);
 }
 
 int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
                         const struct store_fence *f, store_sight_cb cb, void *ctx)
 {
-	if (plen > 128)
-		return STORE_EBADADDR;
-	uint8_t lo[16], hi[16];
-	store_prefix_bounds(addr, plen, lo, hi);
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_IPCERT], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {16, lo}, v;
-	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, hi, 16) <= 0) {
-		if (v.mv_size != SCHEMA_CERTREF_LEN + 2) {
-			ret = STORE_ECORRUPT;
-			break;
-		}
-		uint8_t key[SCHEMA_CERTREF_LEN + 18];
-		memcpy(key, v.mv_data, SCHEMA_CERTREF_LEN);
-		memcpy(key + SCHEMA_CERTREF_LEN, k.mv_data, 16);
-		memcpy(key + SCHEMA_CERTREF_LEN + 16, (uint8_t *)v.mv_data + SCHEMA_CERTREF_LEN, 2);
-		MDB_val sk = {sizeof(key), key}, sv;
-		rc = mdb_get(r->txn, r->s->dbi[DB_SIGHT], &sk, &sv);
-		if (rc == 0) {
-			ret = emit_sight(r, &sk, &sv, f, cb, ctx);
-			if (ret != 0)
-				break;
-		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
-		return 0;
-	if (ret != 0)
-		return ret;
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walk");
+	struct sight_walk sw = {f, cb, ctx};
+	return walk_addr_index(r, DB_IPCERT, addr, plen, emit_ipcert, &sw);
 }
 
 int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb, void *ctx)
@@ -779,31 +788,22 @@ int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb,
 	int l = namekey_enc(name, nk);
 	if (l < 0)
 		return l;
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_NAMECERT], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {(size_t)l, nk}, v;
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
-	while (rc == 0) {
-		if (v.mv_size != SCHEMA_CERTREF_LEN + 1) {
+	SCAN_DUPS(&sc, r->txn, r->s->dbi[DB_NAMECERT], nk, (size_t)l)
+	{
+		const uint8_t *vp = sc.v.mv_data;
+		if (sc.v.mv_size != SCHEMA_CERTREF_LEN + 1) {
 			ret = STORE_ECORRUPT;
 			break;
 		}
 		struct store_cert_ref ref;
-		certref_dec(v.mv_data, &ref);
-		ret = cb(&ref, ((uint8_t *)v.mv_data)[SCHEMA_CERTREF_LEN], ctx);
+		certref_dec(vp, &ref);
+		ret = cb(&ref, vp[SCHEMA_CERTREF_LEN], ctx);
 		if (ret != 0)
 			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
-		return 0;
-	if (ret != 0)
-		return ret;
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "walk");
+	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
 int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref, uint64_t *n)

@@ -89,16 +89,13 @@ static const struct {
 
 #define VERSION_KEY "schema_version"
 
-static int open_dbs(store_t *s)
+/* Open every table (the watchlist ones may be missing from an older
+ * database opened read-only). */
+static int open_tables(store_t *s, MDB_txn *txn, bool rdonly)
 {
-	bool rdonly = s->flags & STORE_RDONLY;
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
-	if (rc != 0)
-		return store_lmdb_err(rc, "begin");
 	for (int i = 0; i < DB_COUNT; i++) {
 		unsigned fl = db_defs[i].flags | (rdonly ? 0 : MDB_CREATE);
-		rc = mdb_dbi_open(txn, db_defs[i].name, fl, &s->dbi[i]);
+		int rc = mdb_dbi_open(txn, db_defs[i].name, fl, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND && rdonly && i >= DB_FIRST_OPTIONAL) {
 			s->no_watch = true;
 			continue;
@@ -106,52 +103,99 @@ static int open_dbs(store_t *s)
 		if (rc == MDB_NOTFOUND && rdonly) {
 			store_set_error("not an infrapivot database (no '%s' table)",
 			                db_defs[i].name);
-			mdb_txn_abort(txn);
 			return STORE_EVERSION;
 		}
-		if (rc != 0) {
-			mdb_txn_abort(txn);
+		if (rc != 0)
 			return store_lmdb_err(rc, "open table");
-		}
 	}
+	return 0;
+}
+
+/* Check the schema version, or record it in a new database. */
+static int check_schema(store_t *s, MDB_txn *txn, bool rdonly)
+{
 	MDB_val k = {strlen(VERSION_KEY), (void *)VERSION_KEY};
 	MDB_val v;
-	rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
+	int rc = mdb_get(txn, s->dbi[DB_META], &k, &v);
 	if (rc == MDB_NOTFOUND && !rdonly) {
 		uint32_t ver = STORE_SCHEMA_VERSION;
 		v.mv_size = sizeof(ver);
 		v.mv_data = &ver;
 		rc = mdb_put(txn, s->dbi[DB_META], &k, &v, 0);
-		if (rc != 0) {
-			mdb_txn_abort(txn);
-			return store_lmdb_err(rc, "write schema version");
-		}
-	} else if (rc != 0) {
-		mdb_txn_abort(txn);
-		if (rc == MDB_NOTFOUND) {
-			store_set_error("not an infrapivot database (no schema version)");
-			return STORE_EVERSION;
-		}
+		return rc != 0 ? store_lmdb_err(rc, "write schema version") : 0;
+	}
+	if (rc == MDB_NOTFOUND) {
+		store_set_error("not an infrapivot database (no schema version)");
+		return STORE_EVERSION;
+	}
+	if (rc != 0)
 		return store_lmdb_err(rc, "read schema version");
-	} else {
-		uint32_t ver = 0;
-		if (v.mv_size == sizeof(ver))
-			memcpy(&ver, v.mv_data, sizeof(ver));
-		if (ver != STORE_SCHEMA_VERSION) {
-			mdb_txn_abort(txn);
-			store_set_error("database schema version %u is not supported "
-			                "(this build reads version %u%s)",
-			                ver, STORE_SCHEMA_VERSION,
-			                ver == 1 ? "; version 1 came from an earlier build "
-			                           "of infrapivot: ingest the data again into "
-			                           "a new database"
-			                         : "");
-			return STORE_EVERSION;
-		}
+	uint32_t ver = 0;
+	if (v.mv_size == sizeof(ver))
+		memcpy(&ver, v.mv_data, sizeof(ver));
+	if (ver == STORE_SCHEMA_VERSION)
+		return 0;
+	store_set_error("database schema version %u is not supported "
+	                "(this build reads version %u%s)",
+	                ver, STORE_SCHEMA_VERSION,
+	                ver == 1 ? "; version 1 came from an earlier build "
+	                           "of infrapivot: ingest the data again into "
+	                           "a new database"
+	                         : "");
+	return STORE_EVERSION;
+}
+
+static int open_dbs(store_t *s)
+{
+	bool rdonly = s->flags & STORE_RDONLY;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
+	if (rc != 0)
+		return store_lmdb_err(rc, "begin");
+	int err = open_tables(s, txn, rdonly);
+	if (err == 0)
+		err = check_schema(s, txn, rdonly);
+	if (err != 0) {
+		mdb_txn_abort(txn);
+		return err;
 	}
 	/* commit even when read-only: dbi handles of an aborted txn are lost */
 	rc = mdb_txn_commit(txn);
 	return store_lmdb_err(rc, "commit");
+}
+
+/* Create and open the environment of dir with a map of at least mapsize
+ * bytes (never shrinking an existing, larger database). */
+static int open_env(store_t *s, const char *dir, unsigned flags, size_t mapsize)
+{
+	int rc = mdb_env_create(&s->env);
+	if (rc != 0)
+		return store_lmdb_err(rc, "open");
+	mdb_env_set_maxdbs(s->env, DB_COUNT + 8);
+	mdb_env_set_maxreaders(s->env, 512);
+	rc = mdb_env_set_mapsize(s->env, mapsize);
+	if (rc != 0) {
+		mdb_env_close(s->env);
+		return store_lmdb_err(rc, "open");
+	}
+	unsigned eflags = MDB_NOTLS | MDB_NORDAHEAD;
+	if (flags & STORE_RDONLY)
+		eflags |= MDB_RDONLY;
+	if (flags & STORE_NOSYNC)
+		eflags |= MDB_NOSYNC;
+	rc = mdb_env_open(s->env, dir, eflags, 0640);
+	if (rc != 0) {
+		int err = store_lmdb_err(rc, "open");
+		store_set_error("cannot open database %s: %s", dir, mdb_strerror(rc));
+		mdb_env_close(s->env);
+		return err;
+	}
+	/* adopt the size recorded in the file when it is larger */
+	MDB_envinfo info;
+	mdb_env_info(s->env, &info);
+	if (info.me_mapsize < mapsize)
+		mdb_env_set_mapsize(s->env, mapsize);
+	return 0;
 }
 
 int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
@@ -167,27 +211,8 @@ int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
 		free(s);
 		return err;
 	}
-	int rc = mdb_env_create(&s->env);
-	if (rc != 0)
-		goto fail_free;
-	mdb_env_set_maxdbs(s->env, DB_COUNT + 8);
-	mdb_env_set_maxreaders(s->env, 512);
-	if (mapsize == 0)
-		mapsize = (size_t)1 << 30;
-	/* Never shrink an existing, larger database. */
-	rc = mdb_env_set_mapsize(s->env, mapsize);
-	if (rc != 0)
-		goto fail_env;
-	unsigned eflags = MDB_NOTLS | MDB_NORDAHEAD;
-	if (flags & STORE_RDONLY)
-		eflags |= MDB_RDONLY;
-	if (flags & STORE_NOSYNC)
-		eflags |= MDB_NOSYNC;
-	rc = mdb_env_open(s->env, dir, eflags, 0640);
-	if (rc != 0) {
-		int err = store_lmdb_err(rc, "open");
-		store_set_error("cannot open database %s: %s", dir, mdb_strerror(rc));
-		mdb_env_close(s->env);
+	int err = open_env(s, dir, flags, mapsize == 0 ? (size_t)1 << 30 : mapsize);
+	if (err != 0) {
 		free(s);
 		return err;
 	}
@@ -196,12 +221,7 @@ int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
 	snprintf(df, sizeof(df), "%s/data.mdb", dir);
 	if (realpath(df, rp) != NULL)
 		snprintf(s->datafile, sizeof(s->datafile), "%s", rp);
-	/* adopt the size recorded in the file when it is larger */
-	MDB_envinfo info;
-	mdb_env_info(s->env, &info);
-	if (info.me_mapsize < mapsize)
-		mdb_env_set_mapsize(s->env, mapsize);
-	int err = open_dbs(s);
+	err = open_dbs(s);
 	if (err != 0) {
 		mdb_env_close(s->env);
 		free(s);
@@ -211,11 +231,6 @@ int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize)
 		store_set_write_hook(s, store_watch_hook, NULL);
 	*out = s;
 	return 0;
-fail_env:
-	mdb_env_close(s->env);
-fail_free:
-	free(s);
-	return store_lmdb_err(rc, "open");
 }
 
 void store_close(store_t *s)
@@ -342,40 +357,135 @@ void w_del(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v)
 		w->err = rc;
 }
 
-int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void *ctx)
+/* ---- cursor scans (store_internal.h) ------------------------------------ */
+
+void scan_begin(struct scan *sc, MDB_txn *txn, MDB_dbi dbi, MDB_cursor_op first, MDB_cursor_op next,
+                const void *key, size_t klen, size_t plen)
+{
+	sc->start = (MDB_val){klen, (void *)key};
+	sc->plen = plen;
+	sc->next = next;
+	sc->rc = mdb_cursor_open(txn, dbi, &sc->cur);
+	if (sc->rc != 0) {
+		sc->cur = NULL;
+		return;
+	}
+	sc->k = sc->start;
+	sc->rc = mdb_cursor_get(sc->cur, &sc->k, &sc->v, first);
+}
+
+bool scan_ok(const struct scan *sc)
+{
+	if (sc->rc != 0)
+		return false;
+	if (sc->plen == 0)
+		return true;
+	return sc->k.mv_size >= sc->plen && memcmp(sc->k.mv_data, sc->start.mv_data, sc->plen) == 0;
+}
+
+void scan_next(struct scan *sc)
+{
+	if (sc->next == MDB_SET_RANGE)
+		sc->k = sc->start; /* a draining scan seeks its start again */
+	sc->rc = mdb_cursor_get(sc->cur, &sc->k, &sc->v, sc->next);
+}
+
+int scan_end(struct scan *sc, int ret, const char *what)
+{
+	if (sc->cur != NULL)
+		mdb_cursor_close(sc->cur);
+	sc->cur = NULL;
+	if (ret != 0)
+		return ret;
+	if (sc->rc == MDB_NOTFOUND)
+		return 0;
+	return store_lmdb_err(sc->rc, what);
+}
+
+int walk_addr_index(store_rtxn_t *r, int db, const uint8_t addr[16], unsigned plen, addr_item_fn fn,
+                    void *ctx)
+{
+	if (plen > 128)
+		return STORE_EBADADDR;
+	uint8_t lo[16], hi[16];
+	store_prefix_bounds(addr, plen, lo, hi);
+	struct scan sc;
+	int ret = 0;
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[db], lo, 16, 0)
+	{
+		if (sc.k.mv_size != 16 || memcmp(sc.k.mv_data, hi, 16) > 0)
+			break;
+		ret = fn(r, &sc.k, &sc.v, ctx);
+		if (ret != 0)
+			break;
+	}
+	return walk_done(scan_end(&sc, ret, "walk"));
+}
+
+void w_scan_end(struct store_wtxn *w, struct scan *sc)
+{
+	if (scan_end(sc, 0, "scan") != 0 && w->err == 0)
+		w->err = sc->rc;
+}
+
+/* ---- the write transaction ---------------------------------------------- */
+
+/* One attempt: begin, run fn, commit.  Returns fn's error (<0, nothing
+ * written), else the LMDB result of the transaction (0 when committed). */
+static int wtxn_attempt(store_t *s, store_wtxn_fn fn, void *ctx, struct store_write_stats *st,
+                        int *err)
+{
+	memset(st, 0, sizeof(*st));
+	struct store_wtxn w = {.s = s, .st = st};
+	*err = store_txn_begin_locked(s, 0, &w.txn);
+	if (*err != 0)
+		return 0;
+	w.reader = (struct store_rtxn){.s = s, .txn = w.txn, .own = false};
+	int e = fn(&w, ctx);
+	int rc = w.err;
+	if (rc == 0 && e < 0)
+		*err = e;
+	if (rc == 0 && e >= 0)
+		rc = mdb_txn_commit(w.txn);
+	else
+		mdb_txn_abort(w.txn);
+	pthread_rwlock_unlock(&s->grow_lock);
+	return rc;
+}
+
+int store_wtxn_retry(store_t *s, store_wtxn_fn fn, void *ctx, struct store_write_stats *st,
+                     const char *what)
 {
 	if (s->flags & STORE_RDONLY)
 		return -EROFS;
 	struct store_write_stats local;
+	unsigned retries = 0;
 	for (;;) {
-		memset(&local, 0, sizeof(local));
-		struct store_wtxn w = {.s = s, .st = &local};
-		int err = store_txn_begin_locked(s, 0, &w.txn);
+		int err = 0;
+		int rc = wtxn_attempt(s, fn, ctx, &local, &err);
 		if (err != 0)
 			return err;
-		w.reader = (struct store_rtxn){.s = s, .txn = w.txn, .own = false};
-		int e = fn(&w, ctx);
-		int rc = w.err;
-		if (rc == 0 && e < 0) {
-			mdb_txn_abort(w.txn);
-			pthread_rwlock_unlock(&s->grow_lock);
-			return e;
-		}
-		if (rc == 0)
-			rc = mdb_txn_commit(w.txn);
-		else
-			mdb_txn_abort(w.txn);
-		pthread_rwlock_unlock(&s->grow_lock);
 		if (rc == MDB_MAP_FULL) {
+			/* the attempt is aborted: no transaction is open */
 			err = store_grow_map(s);
 			if (err != 0)
 				return err;
+			retries++;
 			continue;
 		}
 		if (rc != 0)
-			return store_lmdb_err(rc, "write");
+			return store_lmdb_err(rc, what);
+		if (st != NULL) {
+			*st = local;
+			st->retries = retries;
+		}
 		return 0;
 	}
+}
+
+int store_wtxn_run(store_t *s, store_wtxn_fn fn, void *ctx)
+{
+	return store_wtxn_retry(s, fn, ctx, NULL, "write");
 }
 
 int store_meta_get(store_t *s, const void *key, size_t klen, void *val, size_t vcap, size_t *vlen)
@@ -559,16 +669,14 @@ int store_stats(store_t *s, struct store_stats *st)
 		pages += ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages;
 	}
 	/* sensors: count 'I' keys */
-	MDB_cursor *c;
-	if (mdb_cursor_open(r->txn, s->dbi[DB_META], &c) == 0) {
-		MDB_val k = {1, (void *)"I"}, v;
-		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		while (rc == 0 && k.mv_size == 3 && ((uint8_t *)k.mv_data)[0] == 'I') {
-			st->sensors++;
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-		}
-		mdb_cursor_close(c);
+	struct scan sc;
+	SCAN_PREFIX(&sc, r->txn, s->dbi[DB_META], "I", 1, 1)
+	{
+		if (sc.k.mv_size != 3)
+			break;
+		st->sensors++;
 	}
+	scan_end(&sc, 0, "stats");
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
 	mdb_env_stat(s->env, &ms);
@@ -587,7 +695,8 @@ int store_stats(store_t *s, struct store_stats *st)
 	return 0;
 }
 
-int store_compact(store_t *s, const char *outdir)
+/* An empty directory for a copy of the database. */
+static int copy_dir(const char *outdir)
 {
 	if (mkdir(outdir, 0750) != 0 && errno != EEXIST) {
 		store_set_error("cannot create %s: %s", outdir, strerror(errno));
@@ -599,22 +708,72 @@ int store_compact(store_t *s, const char *outdir)
 		store_set_error("%s already holds a database", outdir);
 		return STORE_EEXIST;
 	}
+	return 0;
+}
+
+int store_compact(store_t *s, const char *outdir)
+{
+	int err = copy_dir(outdir);
+	if (err != 0)
+		return err;
 	int rc = mdb_env_copy2(s->env, outdir, MDB_CP_COMPACT);
 	return store_lmdb_err(rc, "compact");
 }
 
+/* Commit the copy's transaction and begin the next one.  On failure *wt
+ * is NULL. */
+static int repack_commit(MDB_env *dst, MDB_txn **wt)
+{
+	int rc = mdb_txn_commit(*wt);
+	*wt = NULL;
+	if (rc == 0)
+		rc = mdb_txn_begin(dst, NULL, 0, wt);
+	if (rc != 0)
+		*wt = NULL;
+	return rc;
+}
+
+/* Copy table i in key order with MDB_APPEND: pages fill completely
+ * instead of the ~2/3 that random inserts leave.  Returns an LMDB code. */
+static int repack_table(store_t *s, MDB_txn *src, MDB_env *dst, int i)
+{
+	MDB_txn *wt;
+	MDB_dbi ddbi;
+	int rc = mdb_txn_begin(dst, NULL, 0, &wt);
+	if (rc != 0)
+		return rc;
+	rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
+	/* an older database without the optional tables: create them empty */
+	if (rc != 0 || (s->no_watch && i >= DB_FIRST_OPTIONAL))
+		goto done;
+	unsigned fl = db_defs[i].flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
+	size_t n = 0;
+	struct scan sc;
+	SCAN_ALL(&sc, src, s->dbi[i])
+	{
+		rc = mdb_put(wt, ddbi, &sc.k, &sc.v, fl);
+		/* keep each transaction's dirty pages bounded */
+		if (rc == 0 && ++n % 100000 == 0)
+			rc = repack_commit(dst, &wt);
+		if (rc != 0)
+			break;
+	}
+	if (scan_end(&sc, rc, "repack") != 0 && rc == 0)
+		rc = sc.rc;
+done:
+	if (wt == NULL)
+		return rc;
+	if (rc == 0)
+		return mdb_txn_commit(wt);
+	mdb_txn_abort(wt);
+	return rc;
+}
+
 int store_repack(store_t *s, const char *outdir)
 {
-	if (mkdir(outdir, 0750) != 0 && errno != EEXIST) {
-		store_set_error("cannot create %s: %s", outdir, strerror(errno));
-		return -errno;
-	}
-	char file[4096];
-	snprintf(file, sizeof(file), "%s/data.mdb", outdir);
-	if (access(file, F_OK) == 0) {
-		store_set_error("%s already holds a database", outdir);
-		return STORE_EEXIST;
-	}
+	int err = copy_dir(outdir);
+	if (err != 0)
+		return err;
 	MDB_envinfo info;
 	mdb_env_info(s->env, &info);
 	MDB_env *dst;
@@ -629,51 +788,13 @@ int store_repack(store_t *s, const char *outdir)
 		return store_lmdb_err(rc, "repack open");
 	}
 	store_rtxn_t *r;
-	int err = store_read_begin(s, &r);
+	err = store_read_begin(s, &r);
 	if (err != 0) {
 		mdb_env_close(dst);
 		return err;
 	}
-	/* Every table in key order with MDB_APPEND: pages fill completely
-	 * instead of the ~2/3 that random inserts leave. */
-	for (int i = 0; i < DB_COUNT && rc == 0; i++) {
-		MDB_txn *wt;
-		MDB_dbi ddbi;
-		rc = mdb_txn_begin(dst, NULL, 0, &wt);
-		if (rc != 0)
-			break;
-		rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
-		if (rc == 0 && s->no_watch && i >= DB_FIRST_OPTIONAL) {
-			/* an older database without these tables: create them empty */
-			rc = mdb_txn_commit(wt);
-			continue;
-		}
-		MDB_cursor *c = NULL;
-		if (rc == 0)
-			rc = mdb_cursor_open(r->txn, s->dbi[i], &c);
-		MDB_val k, v;
-		bool dup = db_defs[i].flags & MDB_DUPSORT;
-		int grc = rc == 0 ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : rc;
-		size_t n = 0;
-		while (rc == 0 && grc == 0) {
-			rc = mdb_put(wt, ddbi, &k, &v, dup ? MDB_APPENDDUP : MDB_APPEND);
-			if (rc == 0 && ++n % 100000 == 0) {
-				/* keep each transaction's dirty pages bounded */
-				rc = mdb_txn_commit(wt);
-				if (rc == 0)
-					rc = mdb_txn_begin(dst, NULL, 0, &wt);
-			}
-			grc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-		}
-		if (c != NULL)
-			mdb_cursor_close(c);
-		if (rc == 0 && grc != MDB_NOTFOUND)
-			rc = grc;
-		if (rc == 0)
-			rc = mdb_txn_commit(wt);
-		else
-			mdb_txn_abort(wt);
-	}
+	for (int i = 0; i < DB_COUNT && rc == 0; i++)
+		rc = repack_table(s, r->txn, dst, i);
 	store_read_end(r);
 	if (rc == 0)
 		rc = mdb_env_sync(dst, 1);

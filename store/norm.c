@@ -402,95 +402,134 @@ static int parse_uint(const char **p, int digits, unsigned *out)
 	return 0;
 }
 
-int store_time_parse(const char *in, int64_t now, int64_t *out)
+/* Relative to now: -7d, -12h, -30m, -90s, -2w.  Returns 1 when in is
+ * not of that form. */
+static int time_relative(const char *in, size_t len, int64_t now, int64_t *out)
 {
-	size_t len = strlen(in);
-	if (len == 0 || len > 40)
-		return STORE_EBADTIME;
-	/* relative: -7d, -12h, -30m, -90s, -2w */
-	if (in[0] == '-' && len >= 3) {
-		char unit = in[len - 1];
-		int64_t mult = unit == 's'   ? 1
-		               : unit == 'm' ? 60
-		               : unit == 'h' ? 3600
-		               : unit == 'd' ? 86400
-		               : unit == 'w' ? 604800
-		                             : 0;
-		if (mult != 0) {
-			int64_t v = 0;
-			for (size_t i = 1; i + 1 < len; i++) {
-				if (in[i] < '0' || in[i] > '9' || v > (int64_t)1e12)
-					return STORE_EBADTIME;
-				v = v * 10 + (in[i] - '0');
-			}
-			*out = now - v * mult;
-			return 0;
-		}
+	if (in[0] != '-' || len < 3)
+		return 1;
+	char unit = in[len - 1];
+	int64_t mult = unit == 's'   ? 1
+	               : unit == 'm' ? 60
+	               : unit == 'h' ? 3600
+	               : unit == 'd' ? 86400
+	               : unit == 'w' ? 604800
+	                             : 0;
+	if (mult == 0)
+		return 1;
+	int64_t v = 0;
+	for (size_t i = 1; i + 1 < len; i++) {
+		if (in[i] < '0' || in[i] > '9' || v > (int64_t)1e12)
+			return STORE_EBADTIME;
+		v = v * 10 + (in[i] - '0');
 	}
-	/* epoch seconds (digits, optional fraction) */
-	bool digits_only = true;
-	for (size_t i = 0; i < len; i++) {
-		if (!(in[i] >= '0' && in[i] <= '9') && !(in[i] == '.' && i > 0)) {
-			digits_only = false;
-			break;
-		}
+	*out = now - v * mult;
+	return 0;
+}
+
+/* Epoch seconds: digits, an optional fraction.  Returns 1 when in is not
+ * of that form. */
+static int time_epoch(const char *in, size_t len, int64_t *out)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!(in[i] >= '0' && in[i] <= '9') && !(in[i] == '.' && i > 0))
+			return 1;
+	int64_t v = 0;
+	for (size_t i = 0; i < len && in[i] != '.'; i++) {
+		if (v > (int64_t)1e15)
+			return STORE_EBADTIME;
+		v = v * 10 + (in[i] - '0');
 	}
-	if (digits_only && strchr(in, '-') == NULL) {
-		int64_t v = 0;
-		for (size_t i = 0; i < len && in[i] != '.'; i++) {
-			if (v > (int64_t)1e15)
-				return STORE_EBADTIME;
-			v = v * 10 + (in[i] - '0');
-		}
-		*out = v;
+	*out = v;
+	return 0;
+}
+
+/* An ISO 8601 zone: nothing, Z, +hh:mm, -hh:mm or +hhmm; *p moves past
+ * it.  *offset: seconds east of UTC. */
+static int iso_zone(const char **p, int64_t *offset)
+{
+	if (**p == 'Z' || **p == 'z') {
+		(*p)++;
 		return 0;
 	}
-	/* ISO 8601: YYYY-MM-DD[THH:MM[:SS[.frac]]][Z|+hh:mm|-hh:mm|+hhmm] */
+	if (**p != '+' && **p != '-')
+		return 0;
+	int sign = **p == '-' ? -1 : 1;
+	unsigned oh, om = 0;
+	(*p)++;
+	if (parse_uint(p, 2, &oh))
+		return STORE_EBADTIME;
+	if (**p == ':')
+		(*p)++;
+	if (**p != '\0' && parse_uint(p, 2, &om))
+		return STORE_EBADTIME;
+	*offset = sign * (int64_t)(oh * 3600 + om * 60);
+	return 0;
+}
+
+/* The time of day after an ISO 8601 date's 'T': HH:MM[:SS[.frac]] then
+ * the zone; *p moves past it.  Returns the seconds since midnight UTC
+ * (may be negative or past a day) through *secs. */
+static int iso_clock(const char **p, int64_t *secs)
+{
+	unsigned h, mi, s = 0;
+	if (parse_uint(p, 2, &h) || *(*p)++ != ':' || parse_uint(p, 2, &mi))
+		return STORE_EBADTIME;
+	if (**p == ':') {
+		(*p)++;
+		if (parse_uint(p, 2, &s))
+			return STORE_EBADTIME;
+		if (**p == '.') {
+			(*p)++;
+			if (**p < '0' || **p > '9')
+				return STORE_EBADTIME;
+			while (**p >= '0' && **p <= '9')
+				(*p)++;
+		}
+	}
+	if (h > 23 || mi > 59 || s > 60)
+		return STORE_EBADTIME;
+	int64_t offset = 0;
+	if (iso_zone(p, &offset) != 0)
+		return STORE_EBADTIME;
+	*secs = h * 3600 + mi * 60 + s - offset;
+	return 0;
+}
+
+/* ISO 8601: YYYY-MM-DD[THH:MM[:SS[.frac]]][Z|+hh:mm|-hh:mm|+hhmm] */
+static int time_iso(const char *in, int64_t *out)
+{
 	const char *p = in;
-	unsigned y, mo, d, h = 0, mi = 0, s = 0;
+	unsigned y, mo, d;
 	if (parse_uint(&p, 4, &y) || *p++ != '-' || parse_uint(&p, 2, &mo) || *p++ != '-' ||
 	    parse_uint(&p, 2, &d))
 		return STORE_EBADTIME;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31)
 		return STORE_EBADTIME;
-	int64_t offset = 0;
+	int64_t secs = 0;
 	if (*p == 'T' || *p == 't' || *p == ' ') {
 		p++;
-		if (parse_uint(&p, 2, &h) || *p++ != ':' || parse_uint(&p, 2, &mi))
+		if (iso_clock(&p, &secs) != 0)
 			return STORE_EBADTIME;
-		if (*p == ':') {
-			p++;
-			if (parse_uint(&p, 2, &s))
-				return STORE_EBADTIME;
-			if (*p == '.') {
-				p++;
-				if (*p < '0' || *p > '9')
-					return STORE_EBADTIME;
-				while (*p >= '0' && *p <= '9')
-					p++;
-			}
-		}
-		if (h > 23 || mi > 59 || s > 60)
-			return STORE_EBADTIME;
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			int sign = *p == '-' ? -1 : 1;
-			unsigned oh, om = 0;
-			p++;
-			if (parse_uint(&p, 2, &oh))
-				return STORE_EBADTIME;
-			if (*p == ':')
-				p++;
-			if (*p != '\0' && parse_uint(&p, 2, &om))
-				return STORE_EBADTIME;
-			offset = sign * (int64_t)(oh * 3600 + om * 60);
-		}
 	}
 	if (*p != '\0')
 		return STORE_EBADTIME;
-	*out = store_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
+	*out = store_days_from_civil(y, mo, d) * 86400 + secs;
 	return 0;
+}
+
+int store_time_parse(const char *in, int64_t now, int64_t *out)
+{
+	size_t len = strlen(in);
+	if (len == 0 || len > 40)
+		return STORE_EBADTIME;
+	int err = time_relative(in, len, now, out);
+	if (err != 1)
+		return err;
+	err = time_epoch(in, len, out);
+	if (err != 1)
+		return err;
+	return time_iso(in, out);
 }
 
 void store_fence_init(struct store_fence *f)

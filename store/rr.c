@@ -188,23 +188,20 @@ static uint64_t count_addr_rr(MDB_txn *txn, MDB_dbi dbi, const uint8_t *nk, size
                               uint64_t limit)
 {
 	uint64_t n = 0;
-	MDB_cursor *c;
-	if (mdb_cursor_open(txn, dbi, &c) != 0)
-		return 0;
 	uint16_t types[2] = {STORE_RR_A, STORE_RR_AAAA};
 	for (int t = 0; t < 2 && n < limit; t++) {
 		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
 		memcpy(pfx, nk, nklen);
 		be16(pfx + nklen, types[t]);
-		MDB_val k = {nklen + 2, pfx}, v;
-		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		while (rc == 0 && n < limit && k.mv_size == nklen + 2 + rdata_addr_len(types[t]) &&
-		       memcmp(k.mv_data, pfx, nklen + 2) == 0) {
+		struct scan sc;
+		SCAN_PREFIX(&sc, txn, dbi, pfx, nklen + 2, nklen + 2)
+		{
+			if (n >= limit || sc.k.mv_size != nklen + 2 + rdata_addr_len(types[t]))
+				break;
 			n++;
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 		}
+		scan_end(&sc, 0, "count");
 	}
-	mdb_cursor_close(c);
 	return n;
 }
 
@@ -356,152 +353,206 @@ static int cmp_work(const void *a, const void *b, void *ctx)
 	return c != 0 ? c : (xl > yl) - (xl < yl);
 }
 
-/* Merge every DNS record of nb batches, as if they were one in that
- * order.  Records are sorted by rr key so that repeats of a resolution
- * cost one get and one put, and the B-tree is walked once in key order
- * (far fewer page touches than arrival order, or a walk per batch). */
-int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
+/* New addresses per name, flushed into the name's prevalence counter
+ * when the name changes (records come in key order). */
+struct name_prev {
+	uint8_t name[1 + SCHEMA_NAMEKEY_MAX];
+	size_t len;
+	uint32_t add;
+};
+
+static void prev_flush(struct store_wtxn *w, struct name_prev *p)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < nb; i++)
-		n += bs[i]->nrecs;
-	if (n == 0)
-		return 0;
-	int ret = 0;
-	struct bref *order = malloc(n * sizeof(*order));
-	struct workbuf wb = {.offs = malloc(n * sizeof(size_t))};
-	/* per batch, its sensor slots to store sensor ids */
-	uint16_t *sid = calloc(nb * (BATCH_SENSORS + 1), sizeof(*sid));
-	if (order == NULL || wb.offs == NULL || sid == NULL) {
-		ret = -ENOMEM;
-		goto out;
+	if (p->add > 0)
+		name_ips_add(w, p->name, p->len, p->add);
+	p->add = 0;
+}
+
+static void prev_count(struct store_wtxn *w, struct name_prev *p, const struct brec *rk)
+{
+	if (p->len != (size_t)rk->nk + 1 || memcmp(p->name + 1, rk->key, rk->nk) != 0) {
+		prev_flush(w, p);
+		p->name[0] = 'N';
+		memcpy(p->name + 1, rk->key, rk->nk);
+		p->len = (size_t)rk->nk + 1;
 	}
-	n = 0;
+	p->add++;
+}
+
+/* The state of merging the DNS records of several batches. */
+struct rr_merge {
+	struct bref *order; /* every record, sorted by key (cmp_brec) */
+	size_t n;
+	uint16_t *sid; /* per batch, the sensor id of each of its sensor slots */
+	struct workbuf wb;
+	struct name_prev prev;
+};
+
+#define SID_STRIDE (BATCH_SENSORS + 1)
+
+/* Collect and sort the records of nb batches, and give their sensors
+ * ids.  Returns 0 (LMDB failures in w->err), -ENOMEM or STORE_ELIMIT. */
+static int merge_collect(struct store_wtxn *w, store_batch_t *const *bs, size_t nb,
+                         struct rr_merge *m)
+{
+	m->order = malloc(m->n * sizeof(*m->order));
+	m->wb.offs = malloc(m->n * sizeof(size_t));
+	m->sid = calloc(nb * SID_STRIDE, sizeof(*m->sid));
+	if (m->order == NULL || m->wb.offs == NULL || m->sid == NULL)
+		return -ENOMEM;
+	size_t n = 0;
 	for (size_t i = 0; i < nb; i++) {
 		const struct store_batch *b = bs[i];
 		for (size_t j = 0; j < b->nrecs; j++)
-			order[n++] = (struct bref){(const struct brec *)(b->arena + b->recs[j]),
-			                           (uint32_t)i};
+			m->order[n++] = (struct bref){(const struct brec *)(b->arena + b->recs[j]),
+			                              (uint32_t)i};
 		for (unsigned j = 0; j < b->nsensors; j++) {
-			if (sensor_id(w, b->sensors[j], &sid[i * (BATCH_SENSORS + 1) + j + 1]) !=
-			    0) {
-				if (w->err == 0)
-					ret = STORE_ELIMIT;
-				goto out;
-			}
+			if (sensor_id(w, b->sensors[j], &m->sid[i * SID_STRIDE + j + 1]) != 0)
+				return w->err == 0 ? STORE_ELIMIT : 0;
 		}
 	}
-	qsort(order, n, sizeof(*order), cmp_brec);
+	qsort(m->order, n, sizeof(*m->order), cmp_brec);
+	return 0;
+}
 
-	/* prevalence: new addresses per name, flushed when the name changes */
-	uint8_t prev_name[1 + SCHEMA_NAMEKEY_MAX];
-	size_t prev_len = 0;
-	uint32_t prev_add = 0;
-	for (size_t a = 0; a < n && w->err == 0;) {
-		size_t e = a + 1;
-		while (e < n && order[e].r->klen == order[a].r->klen &&
-		       memcmp(order[e].r->key, order[a].r->key, order[a].r->klen) == 0)
-			e++;
-		const struct brec *rk = order[a].r;
-		MDB_val key = {rk->klen, (void *)rk->key};
-		MDB_val v;
-		struct rrval r;
-		bool fresh = w_get(w, DB_RR, &key, &v) != 0;
-		if (w->err != 0)
-			break;
-		if (!fresh && rrval_dec(&v, &r) != 0) {
-			ret = STORE_ECORRUPT;
-			goto out;
+/* Merge the records order[a..e) (one rr key) into r; fresh: r holds
+ * nothing yet. */
+static void rrval_merge_recs(struct rrval *r, bool fresh, const struct rr_merge *m, size_t a,
+                             size_t e)
+{
+	for (size_t g = a; g < e; g++) {
+		const struct brec *o = m->order[g].r;
+		const uint16_t *bsid = m->sid + (size_t)m->order[g].bi * SID_STRIDE;
+		if (fresh && g == a) {
+			memset(r, 0, sizeof(*r));
+			r->tf = o->tf;
+			r->tl = o->tl;
+			r->count = o->count;
+		} else {
+			seen_merge(&r->tf, &r->tl, &r->count, o->tf, o->tl, o->count);
 		}
-		for (size_t g = a; g < e; g++) {
-			const struct brec *o = order[g].r;
-			const uint16_t *bsid = sid + (size_t)order[g].bi * (BATCH_SENSORS + 1);
-			if (fresh && g == a) {
-				memset(&r, 0, sizeof(r));
-				r.tf = o->tf;
-				r.tl = o->tl;
-				r.count = o->count;
-			} else {
-				if (o->tf < r.tf)
-					r.tf = o->tf;
-				if (o->tl > r.tl)
-					r.tl = o->tl;
-				r.count =
-				    r.count + o->count < r.count ? UINT64_MAX : r.count + o->count;
-			}
-			if (o->sensor)
-				sensors_merge(r.sens, &r.nsens, &r.more, bsid[o->sensor]);
-			if (o->bail_len > 0 && r.bail_len == 0) {
-				memcpy(r.bail, o->key + o->klen, o->bail_len);
-				r.bail_len = o->bail_len;
-			}
-		}
-		uint8_t vb[RRVAL_MAX];
-		MDB_val nv = {rrval_enc(&r, vb), vb};
-		w_put(w, DB_RR, &key, &nv, 0);
-		w->st->dns_merged += e - a - (fresh ? 1 : 0);
-		a = e;
-		if (!fresh)
-			continue;
-		w->st->dns_new++;
-		uint16_t type = rd_be16(rk->key + rk->nk);
-		const uint8_t *rd = rk->key + rk->nk + 2;
-		size_t rdl = rk->klen - rk->nk - 2u;
-		uint8_t ip[16];
-		if (rdata_addr_dec(type, rd, rdl, ip)) {
-			uint8_t *p = work_add(&wb, DB_ADDR, 16, rk->nk);
-			if (p == NULL) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			memcpy(p, ip, 16);
-			memcpy(p + 16, rk->key, rk->nk);
-			if (prev_len != (size_t)rk->nk + 1 ||
-			    memcmp(prev_name + 1, rk->key, rk->nk) != 0) {
-				if (prev_add > 0)
-					name_ips_add(w, prev_name, prev_len, prev_add);
-				prev_name[0] = 'N';
-				memcpy(prev_name + 1, rk->key, rk->nk);
-				prev_len = (size_t)rk->nk + 1;
-				prev_add = 0;
-			}
-			prev_add++;
-		} else if (store_rrtype_has_target(type) && rdl < STORE_RDATA_MAX) {
-			char rdata[STORE_RDATA_MAX];
-			memcpy(rdata, rd, rdl);
-			rdata[rdl] = '\0';
-			const char *t = rdata_target(type, rdata);
-			uint8_t tk[SCHEMA_NAMEKEY_MAX];
-			int tl = t ? namekey_enc(t, tk) : -1;
-			if (tl > 0) {
-				uint8_t *p = work_add(&wb, DB_TARGET, (size_t)tl, 2u + rk->nk);
-				if (p == NULL) {
-					ret = -ENOMEM;
-					goto out;
-				}
-				memcpy(p, tk, (size_t)tl);
-				be16(p + tl, type);
-				memcpy(p + tl + 2, rk->key, rk->nk);
-			}
+		if (o->sensor)
+			sensors_merge(r->sens, &r->nsens, &r->more, bsid[o->sensor]);
+		if (o->bail_len > 0 && r->bail_len == 0) {
+			memcpy(r->bail, o->key + o->klen, o->bail_len);
+			r->bail_len = o->bail_len;
 		}
 	}
-	if (prev_add > 0)
-		name_ips_add(w, prev_name, prev_len, prev_add);
-	/* the address and target indexes, each in key order */
-	qsort_r(wb.offs, wb.n, sizeof(size_t), cmp_work, wb.buf);
-	for (size_t i = 0; i < wb.n && w->err == 0; i++) {
-		uint8_t *p = wb.buf + wb.offs[i];
+}
+
+/* Queue the target index item of a new record whose rdata names a host. */
+static int index_target(struct rr_merge *m, const struct brec *rk, uint16_t type, const uint8_t *rd,
+                        size_t rdl)
+{
+	char rdata[STORE_RDATA_MAX];
+	memcpy(rdata, rd, rdl);
+	rdata[rdl] = '\0';
+	const char *t = rdata_target(type, rdata);
+	uint8_t tk[SCHEMA_NAMEKEY_MAX];
+	int tl = t ? namekey_enc(t, tk) : -1;
+	if (tl <= 0)
+		return 0;
+	uint8_t *p = work_add(&m->wb, DB_TARGET, (size_t)tl, 2u + rk->nk);
+	if (p == NULL)
+		return -ENOMEM;
+	memcpy(p, tk, (size_t)tl);
+	be16(p + tl, type);
+	memcpy(p + tl + 2, rk->key, rk->nk);
+	return 0;
+}
+
+/* Queue the index work of a new record: an address goes into addr and
+ * counts for its name's prevalence, a name in the rdata into target. */
+static int index_new(struct store_wtxn *w, struct rr_merge *m, const struct brec *rk)
+{
+	uint16_t type = rd_be16(rk->key + rk->nk);
+	const uint8_t *rd = rk->key + rk->nk + 2;
+	size_t rdl = rk->klen - rk->nk - 2u;
+	uint8_t ip[16];
+	if (rdata_addr_dec(type, rd, rdl, ip)) {
+		uint8_t *p = work_add(&m->wb, DB_ADDR, 16, rk->nk);
+		if (p == NULL)
+			return -ENOMEM;
+		memcpy(p, ip, 16);
+		memcpy(p + 16, rk->key, rk->nk);
+		prev_count(w, &m->prev, rk);
+		return 0;
+	}
+	if (store_rrtype_has_target(type) && rdl < STORE_RDATA_MAX)
+		return index_target(m, rk, type, rd, rdl);
+	return 0;
+}
+
+/* Merge the records order[a..e), which share one rr key, into the rr
+ * table.  Returns 0 (LMDB failures in w->err) or a store error. */
+static int merge_key(struct store_wtxn *w, struct rr_merge *m, size_t a, size_t e)
+{
+	const struct brec *rk = m->order[a].r;
+	MDB_val key = {rk->klen, (void *)rk->key};
+	MDB_val v;
+	struct rrval r;
+	bool fresh = w_get(w, DB_RR, &key, &v) != 0;
+	if (w->err != 0)
+		return 0;
+	if (!fresh && rrval_dec(&v, &r) != 0)
+		return STORE_ECORRUPT;
+	rrval_merge_recs(&r, fresh, m, a, e);
+	uint8_t vb[RRVAL_MAX];
+	MDB_val nv = {rrval_enc(&r, vb), vb};
+	w_put(w, DB_RR, &key, &nv, 0);
+	w->st->dns_merged += e - a - (fresh ? 1 : 0);
+	if (!fresh)
+		return 0;
+	w->st->dns_new++;
+	return index_new(w, m, rk);
+}
+
+/* The address and target indexes, each in key order. */
+static void work_apply(struct store_wtxn *w, struct workbuf *wb)
+{
+	qsort_r(wb->offs, wb->n, sizeof(size_t), cmp_work, wb->buf);
+	for (size_t i = 0; i < wb->n && w->err == 0; i++) {
+		uint8_t *p = wb->buf + wb->offs[i];
 		uint16_t vl;
 		memcpy(&vl, p + 2, 2);
 		MDB_val ik = {p[1], p + 4};
 		MDB_val iv = {vl, p + 4 + p[1]};
 		w_put(w, p[0], &ik, &iv, MDB_NODUPDATA);
 	}
+}
+
+/* Merge every DNS record of nb batches, as if they were one in that
+ * order.  Records are sorted by rr key so that repeats of a resolution
+ * cost one get and one put, and the B-tree is walked once in key order
+ * (far fewer page touches than arrival order, or a walk per batch). */
+int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
+{
+	struct rr_merge m = {0};
+	for (size_t i = 0; i < nb; i++)
+		m.n += bs[i]->nrecs;
+	if (m.n == 0)
+		return 0;
+	int ret = merge_collect(w, bs, nb, &m);
+	if (ret != 0 || w->err != 0)
+		goto out;
+	for (size_t a = 0; a < m.n && w->err == 0 && ret == 0;) {
+		size_t e = a + 1;
+		const struct brec *ra = m.order[a].r;
+		while (e < m.n && m.order[e].r->klen == ra->klen &&
+		       memcmp(m.order[e].r->key, ra->key, ra->klen) == 0)
+			e++;
+		ret = merge_key(w, &m, a, e);
+		a = e;
+	}
+	if (ret != 0)
+		goto out;
+	prev_flush(w, &m.prev);
+	work_apply(w, &m.wb);
 out:
-	free(order);
-	free(sid);
-	free(wb.offs);
-	free(wb.buf);
+	free(m.order);
+	free(m.sid);
+	free(m.wb.offs);
+	free(m.wb.buf);
 	return ret;
 }
 
@@ -556,31 +607,18 @@ static int emit_rr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, const st
 static int walk_prefix(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen, bool skip_exact,
                        const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[db], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {plen, (void *)pfx}, v;
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0) {
-		if (k.mv_size < plen || memcmp(k.mv_data, pfx, plen) != 0)
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[db], pfx, plen, plen)
+	{
+		const uint8_t *kp = sc.k.mv_data;
+		if (skip_exact && sc.k.mv_size > plen && kp[plen] == 0)
+			continue;
+		ret = emit_rr(r, &sc.k, &sc.v, f, cb, ctx);
+		if (ret != 0)
 			break;
-		if (!(skip_exact && k.mv_size > plen && ((uint8_t *)k.mv_data)[plen] == 0)) {
-			ret = emit_rr(r, &k, &v, f, cb, ctx);
-			if (ret != 0)
-				break;
-		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
-		return 0;
-	if (ret != 0)
-		return ret;
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return store_lmdb_err(rc, "walk");
-	return 0;
+	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
 int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
@@ -616,45 +654,65 @@ static int emit_key(store_rtxn_t *r, const uint8_t *key, size_t klen, const stru
 	return emit_rr(r, &k, &v, f, cb, ctx);
 }
 
+struct rr_walk {
+	const struct store_fence *f;
+	store_rr_cb cb;
+	void *ctx;
+};
+
+/* Emit the rr record an addr index item (IP -> owner NAMEKEY) points at. */
+static int emit_addr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *wctx)
+{
+	const struct rr_walk *rw = wctx;
+	uint8_t key[SCHEMA_KEY_MAX];
+	if (v->mv_size + 18 > sizeof(key))
+		return STORE_ECORRUPT;
+	/* an IPv4 address is an A record, any other an AAAA (rr_key) */
+	memcpy(key, v->mv_data, v->mv_size);
+	uint16_t type = store_addr_is_v4(k->mv_data) ? STORE_RR_A : STORE_RR_AAAA;
+	size_t al = rdata_addr_len(type);
+	be16(key + v->mv_size, type);
+	memcpy(key + v->mv_size + 2, (const uint8_t *)k->mv_data + 16 - al, al);
+	return emit_key(r, key, v->mv_size + 2 + al, rw->f, rw->cb, rw->ctx);
+}
+
 int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
                      const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
-	if (plen > 128)
-		return STORE_EBADADDR;
-	uint8_t lo[16], hi[16];
-	store_prefix_bounds(addr, plen, lo, hi);
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_ADDR], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {16, lo}, v;
+	struct rr_walk rw = {f, cb, ctx};
+	return walk_addr_index(r, DB_ADDR, addr, plen, emit_addr, &rw);
+}
+
+/* Emit the records of one target index value (u16 type, owner NAMEKEY):
+ * those of that owner and type whose rdata names target. */
+static int emit_owner_targets(store_rtxn_t *r, const MDB_val *tv, const char *target,
+                              const struct store_fence *f, store_rr_cb cb, void *ctx)
+{
+	const uint8_t *vp = tv->mv_data;
+	size_t plen = tv->mv_size;
+	if (plen < 4)
+		return STORE_ECORRUPT;
+	uint16_t type = rd_be16(vp);
+	uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
+	memcpy(pfx, vp + 2, plen - 2);
+	be16(pfx + plen - 2, type);
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == 16 && memcmp(k.mv_data, hi, 16) <= 0) {
-		uint8_t key[SCHEMA_KEY_MAX];
-		if (v.mv_size + 18 > sizeof(key)) {
-			ret = STORE_ECORRUPT;
-			break;
-		}
-		/* an IPv4 address is an A record, any other an AAAA (rr_key) */
-		memcpy(key, v.mv_data, v.mv_size);
-		uint16_t type = store_addr_is_v4(k.mv_data) ? STORE_RR_A : STORE_RR_AAAA;
-		size_t al = rdata_addr_len(type);
-		be16(key + v.mv_size, type);
-		memcpy(key + v.mv_size + 2, (const uint8_t *)k.mv_data + 16 - al, al);
-		ret = emit_key(r, key, v.mv_size + 2 + al, f, cb, ctx);
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[DB_RR], pfx, plen, plen)
+	{
+		size_t rdl = sc.k.mv_size - plen;
+		char rdata[STORE_RDATA_MAX + 1];
+		if (rdl >= sizeof(rdata))
+			continue;
+		memcpy(rdata, (const char *)sc.k.mv_data + plen, rdl);
+		rdata[rdl] = '\0';
+		const char *t = rdata_target(type, rdata);
+		if (t != NULL && strcmp(t, target) == 0)
+			ret = emit_rr(r, &sc.k, &sc.v, f, cb, ctx);
 		if (ret != 0)
 			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
-		return 0;
-	if (ret != 0)
-		return ret;
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return store_lmdb_err(rc, "walk");
-	return 0;
+	return scan_end(&sc, ret, "walk");
 }
 
 int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
@@ -664,81 +722,29 @@ int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_f
 	int tl = namekey_enc(target, tk);
 	if (tl < 0)
 		return tl;
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_TARGET], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {(size_t)tl, tk}, v;
+	struct scan sc;
 	int ret = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
-	while (rc == 0) {
-		/* value: u16 type, owner NAMEKEY; rebuild the rr prefix and walk
-		 * the records of that owner and type whose rdata names target */
-		const uint8_t *vp = v.mv_data;
-		if (v.mv_size < 4) {
-			ret = STORE_ECORRUPT;
-			break;
-		}
-		uint16_t type = rd_be16(vp);
-		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
-		memcpy(pfx, vp + 2, v.mv_size - 2);
-		be16(pfx + v.mv_size - 2, type);
-		MDB_cursor *c2;
-		rc = mdb_cursor_open(r->txn, r->s->dbi[DB_RR], &c2);
-		if (rc != 0)
-			break;
-		MDB_val k2 = {v.mv_size, pfx}, v2;
-		int rc2 = mdb_cursor_get(c2, &k2, &v2, MDB_SET_RANGE);
-		while (rc2 == 0 && k2.mv_size >= v.mv_size &&
-		       memcmp(k2.mv_data, pfx, v.mv_size) == 0) {
-			const char *rd = (const char *)k2.mv_data + v.mv_size;
-			size_t rdl = k2.mv_size - v.mv_size;
-			char rdata[STORE_RDATA_MAX + 1];
-			if (rdl < sizeof(rdata)) {
-				memcpy(rdata, rd, rdl);
-				rdata[rdl] = '\0';
-				const char *t = rdata_target(type, rdata);
-				if (t != NULL && strcmp(t, target) == 0) {
-					ret = emit_rr(r, &k2, &v2, f, cb, ctx);
-					if (ret != 0)
-						break;
-				}
-			}
-			rc2 = mdb_cursor_get(c2, &k2, &v2, MDB_NEXT);
-		}
-		mdb_cursor_close(c2);
+	SCAN_DUPS(&sc, r->txn, r->s->dbi[DB_TARGET], tk, (size_t)tl)
+	{
+		ret = emit_owner_targets(r, &sc.v, target, f, cb, ctx);
 		if (ret != 0)
 			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
 	}
-	mdb_cursor_close(c);
-	if (ret == STORE_STOP)
-		return 0;
-	if (ret != 0)
-		return ret;
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return store_lmdb_err(rc, "walk");
-	return 0;
+	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
 int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n)
 {
-	MDB_cursor *c;
 	*n = 0;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_ADDR], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "cursor");
-	MDB_val k = {16, (void *)ip}, v;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
-	if (rc == 0) {
+	struct scan sc;
+	SCAN_DUPS(&sc, r->txn, r->s->dbi[DB_ADDR], ip, 16)
+	{
 		size_t cnt = 0;
-		rc = mdb_cursor_count(c, &cnt);
+		sc.rc = mdb_cursor_count(sc.cur, &cnt);
 		*n = cnt;
+		break;
 	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	return store_lmdb_err(rc, "count");
+	return scan_end(&sc, 0, "count");
 }
 
 int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n)

@@ -1,3 +1,4 @@
+/* clang-format off */
 /*
  * schema.h - the on-disk layout of an infrapivot database (schema 2).
  *
@@ -26,17 +27,17 @@
  * | sight    |                 | CERTREF IP u16 port           | SIGHTVAL                   |
  * | ipcert   | DUPSORT DUPFIXED| IP                            | CERTREF u16 port           |
  * | cert     |                 | CERTREF                       | CERTVAL                    |
- * | namecert | DUPSORT DUPFIXED| NAMEKEY                       | CERTREF u8 kind (1 SAN/CN, 2 SNI)
- * | | alias    |                 | SHA-256 (32)                  | SHA-1 (20)                 | |
- * prev     |                 | 'N' NAMEKEY / 'C' CERTREF     | u32 distinct IPs           | | wlist
- * |                 | 'N' list name                 | WLVAL                      | |          | |
- * 'I' be32 list id              | list name                  | |          |                 | 'D'
- * list name                 | u64 last version (deleted) | |          |                 | "#next"
- * | u32 next list id           | | wentry   |                 | be32 id, u8 type, INDKEY      |
- * ENTVAL                     | | wver     | DUPSORT         | be32 id, be64 version         | u8
- * type, INDKEY            | | wtime    |                 | be32 id, 'E'|'T', be64 t, u8 type,
- * INDKEY | (empty)        | | wind     | DUPSORT DUPFIXED| u8 type, INDKEY               | be32 id
- * (live entries)     |
+ * | namecert | DUPSORT DUPFIXED| NAMEKEY                       | CERTREF u8 kind (1 SAN/CN, 2 SNI) |
+ * | alias    |                 | SHA-256 (32)                  | SHA-1 (20)                 |
+ * | prev     |                 | 'N' NAMEKEY / 'C' CERTREF     | u32 distinct IPs           |
+ * | wlist    |                 | 'N' list name                 | WLVAL                      |
+ * |          |                 | 'I' be32 list id              | list name                  |
+ * |          |                 | 'D' list name                 | u64 last version (deleted) |
+ * |          |                 | "#next"                       | u32 next list id           |
+ * | wentry   |                 | be32 id, u8 type, INDKEY      | ENTVAL                     |
+ * | wver     | DUPSORT         | be32 id, be64 version         | u8 type, INDKEY            |
+ * | wtime    |                 | be32 id, 'E'|'T', be64 t, u8 type, INDKEY | (empty)        |
+ * | wind     | DUPSORT DUPFIXED| u8 type, INDKEY               | be32 id (live entries)     |
  *
  * rdata in an rr key: A the 4 IPv4 octets, AAAA the 16-byte IP (schema 1
  * kept 16 bytes for A too); other types the normalised
@@ -85,6 +86,7 @@
  * A name's counter exists only from its second address on: without it
  * the name's A/AAAA records (zero or one) are counted directly.
  */
+/* clang-format on */
 #ifndef INFRAPIVOT_STORE_SCHEMA_H
 #define INFRAPIVOT_STORE_SCHEMA_H
 

@@ -67,11 +67,22 @@ struct store_wtxn {
 	unsigned nsc;
 };
 
-/* Run fn inside one write transaction and commit it.  fn returns <0 to
- * abort with that error; LMDB failures go through w->err.  On a full map
- * the map grows and fn runs again from the start, so fn must set its
- * outputs afresh each time. */
-int store_wtxn_run(store_t *s, int (*fn)(struct store_wtxn *w, void *ctx), void *ctx);
+typedef int (*store_wtxn_fn)(struct store_wtxn *w, void *ctx);
+
+/* The write path's one retry loop.  Run fn inside one write transaction
+ * and commit it.  fn returns <0 to abort with that error; LMDB failures go
+ * through w->err.  On MDB_MAP_FULL (from fn's writes or the commit) the
+ * transaction is aborted, the map grows while no transaction is open and
+ * fn runs again from the start, so fn must set its outputs afresh each
+ * time.  MDB_MAP_RESIZED and MDB_READERS_FULL are handled when the
+ * transaction begins (store_txn_begin_locked).  When st is not NULL it
+ * receives the counters of the attempt that committed, and in st->retries
+ * the number of map growths.  `what` names the operation in an error
+ * message.  Returns 0 or a store error. */
+int store_wtxn_retry(store_t *s, store_wtxn_fn fn, void *ctx, struct store_write_stats *st,
+                     const char *what);
+/* store_wtxn_retry without counters ("write"). */
+int store_wtxn_run(store_t *s, store_wtxn_fn fn, void *ctx);
 /* Begin a transaction holding the grow lock shared (MAP_RESIZED and
  * READERS_FULL handled); the caller unlocks after commit/abort. */
 int store_txn_begin_locked(store_t *s, unsigned flags, MDB_txn **txn);
@@ -92,6 +103,94 @@ void w_put(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v, unsigned flags)
 int w_get(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v); /* 0/ENOTFOUND */
 void w_del(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v);
 
+/*
+ * Cursor scans: every walk over a table goes through one iterator, so the
+ * cursor is closed and MDB_NOTFOUND is told from a real failure in one
+ * place (scan_end).  Use:
+ *
+ *	struct scan sc;
+ *	int ret = 0;
+ *	SCAN_PREFIX(&sc, txn, dbi, pfx, plen, plen)
+ *	{
+ *		... sc.k, sc.v: the current key and value (LMDB memory) ...
+ *		if (done)
+ *			break;            (stop early: not an error)
+ *		ret = work();
+ *		if (ret != 0)
+ *			break;            (the body's error: scan_end returns it)
+ *	}
+ *	return scan_end(&sc, ret, "walk");
+ *
+ * The body must leave by `break`, never `return` or `goto` (the cursor
+ * would stay open).  Kinds of scan:
+ *
+ *   SCAN_PREFIX  from the first key >= key (MDB_SET_RANGE) forwards, while
+ *                the key starts with the first plen bytes of key; plen 0
+ *                runs to the end of the table (the body stops a range
+ *                scan at its upper bound).
+ *   SCAN_DUPS    the duplicates of key in a DUPSORT table (MDB_SET_KEY,
+ *                MDB_NEXT_DUP).
+ *   SCAN_ALL     every item in key order (MDB_FIRST, MDB_NEXT).
+ *   SCAN_DRAIN   like SCAN_PREFIX, but each step seeks key again: for a
+ *                body that deletes the current item (mdb_cursor_del on
+ *                sc.cur).
+ *   SCAN_FOREACH any first and next cursor operation (MDB_PREV for a
+ *                reverse walk, MDB_GET_BOTH for a probe: set sc.v to the
+ *                value sought before).
+ *
+ * A scan whose cursor cannot be opened runs no body and scan_end reports
+ * the failure.
+ */
+struct scan {
+	MDB_cursor *cur; /* NULL when it could not be opened */
+	MDB_val k, v;    /* the current item */
+	MDB_val start;   /* the key the scan began at (caller's memory) */
+	size_t plen;     /* stay within keys starting with start's first plen bytes */
+	MDB_cursor_op next;
+	int rc; /* LMDB result of the last step: 0 while on an item */
+};
+
+void scan_begin(struct scan *sc, MDB_txn *txn, MDB_dbi dbi, MDB_cursor_op first, MDB_cursor_op next,
+                const void *key, size_t klen, size_t plen);
+/* True while the scan stands on an item within its prefix. */
+bool scan_ok(const struct scan *sc);
+void scan_next(struct scan *sc);
+/* Close the cursor.  Returns ret when it is not 0 (the body's result),
+ * else 0 when the scan ran out (end of table, of the prefix or of the
+ * duplicates, or a break) and the LMDB failure as a store error (`what`
+ * names it in the message).  sc->rc keeps LMDB's code. */
+int scan_end(struct scan *sc, int ret, const char *what);
+
+/* scan_end for a scan inside a write transaction: an LMDB failure
+ * becomes the transaction's sticky error. */
+void w_scan_end(struct store_wtxn *w, struct scan *sc);
+
+#define SCAN_FOREACH(sc, txn, dbi, first, next, key, klen, plen)                                   \
+	for (scan_begin((sc), (txn), (dbi), (first), (next), (key), (klen), (plen)); scan_ok(sc);  \
+	     scan_next(sc))
+#define SCAN_PREFIX(sc, txn, dbi, key, klen, plen)                                                 \
+	SCAN_FOREACH(sc, txn, dbi, MDB_SET_RANGE, MDB_NEXT, key, klen, plen)
+#define SCAN_DUPS(sc, txn, dbi, key, klen)                                                         \
+	SCAN_FOREACH(sc, txn, dbi, MDB_SET_KEY, MDB_NEXT_DUP, key, klen, 0)
+#define SCAN_ALL(sc, txn, dbi) SCAN_FOREACH(sc, txn, dbi, MDB_FIRST, MDB_NEXT, NULL, 0, 0)
+#define SCAN_DRAIN(sc, txn, dbi, key, klen, plen)                                                  \
+	SCAN_FOREACH(sc, txn, dbi, MDB_SET_RANGE, MDB_SET_RANGE, key, klen, plen)
+
+/* An item of an IP-keyed index (addr, ipcert) handed on by
+ * walk_addr_index; ctx is the caller's. */
+typedef int (*addr_item_fn)(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *ctx);
+/* Walk an IP-keyed index over the addresses of the CIDR addr/plen in
+ * address order, handing each item to fn.  fn's STORE_STOP ends the walk
+ * without error, another non-zero result ends it with that error. */
+int walk_addr_index(store_rtxn_t *r, int db, const uint8_t addr[16], unsigned plen, addr_item_fn fn,
+                    void *ctx);
+
+/* A read walk's result: a callback's STORE_STOP ends it without error. */
+static inline int walk_done(int err)
+{
+	return err == STORE_STOP ? 0 : err;
+}
+
 /* NAMEKEY codec.  Returns key length or <0. */
 int namekey_enc(const char *name, uint8_t *out);
 /* Decode a NAMEKEY prefix of buf; returns bytes consumed or <0. */
@@ -107,6 +206,24 @@ const char *sensor_name(MDB_txn *txn, store_t *s, uint16_t id);
 
 /* Merge a sensor id into a kept list (max STORE_SENSORS_KEPT). */
 void sensors_merge(uint16_t *ids, unsigned *n, unsigned *more, uint16_t id);
+
+/* A time as the u32 seconds DNS records and sightings keep. */
+static inline uint32_t clamp_time(int64_t t)
+{
+	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+/* Merge a sighting seen from tf to tl count times into a record's
+ * first and last times and count (saturating). */
+static inline void seen_merge(uint32_t *first, uint32_t *last, uint64_t *count, uint32_t tf,
+                              uint32_t tl, uint64_t n)
+{
+	if (tf < *first)
+		*first = tf;
+	if (tl > *last)
+		*last = tl;
+	*count = *count + n < *count ? UINT64_MAX : *count + n;
+}
 
 /* A DNS observation inside a store_batch (8-byte aligned in its arena). */
 struct brec {

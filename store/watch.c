@@ -31,63 +31,72 @@ static bool is_tomb(const struct store_watch_entry *e)
 	return e->state == STORE_WATCH_REMOVED || e->state == STORE_WATCH_EXPIRED;
 }
 
+/* The index items of one entry: its wver version key and value (the
+ * type + INDKEY, which is also its wind key) and its wind value (the
+ * list id). */
+struct went_idx {
+	uint8_t vk[12], dv[1 + WIKEY_MAX], ib[4];
+	size_t dlen;
+};
+
+static void went_idx_init(struct went_idx *x, uint32_t id, const struct wikey *ik)
+{
+	x->dv[0] = ik->type;
+	memcpy(x->dv + 1, ik->k, ik->len);
+	x->dlen = 1 + ik->len;
+	wbe32(x->ib, id);
+	wbe32(x->vk, id);
+}
+
+static void idx_op(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v, unsigned flags, bool del)
+{
+	if (del)
+		w_del(w, db, k, v);
+	else
+		w_put(w, db, k, v, flags);
+}
+
+/* Put (del: drop) the index items and counts of the entry e. */
+static void went_index(struct store_wtxn *w, struct wl *wl, const struct wikey *ik,
+                       struct went_idx *x, const struct store_watch_entry *e, bool del)
+{
+	uint32_t id = wl->info.id;
+	uint8_t tk[14 + WIKEY_MAX];
+	wbe64(x->vk + 4, e->version);
+	MDB_val k = {12, x->vk}, d = {x->dlen, x->dv};
+	idx_op(w, DB_WVER, &k, &d, MDB_NODUPDATA, del);
+	MDB_val empty = {0, NULL};
+	if (e->state == STORE_WATCH_LIVE) {
+		if (e->expires != 0) {
+			MDB_val t = {time_key(id, 'E', e->expires, ik, tk), tk};
+			idx_op(w, DB_WTIME, &t, del ? NULL : &empty, 0, del);
+		}
+		MDB_val ikk = {x->dlen, x->dv}, iv = {4, x->ib};
+		idx_op(w, DB_WIND, &ikk, &iv, MDB_NODUPDATA, del);
+		wl->live_total = del ? wl->live_total - 1 : wl->live_total + 1;
+	} else if (del || is_tomb(e)) {
+		MDB_val t = {time_key(id, 'T', e->removed, ik, tk), tk};
+		idx_op(w, DB_WTIME, &t, del ? NULL : &empty, 0, del);
+		wl->info.tombstones = del ? wl->info.tombstones - 1 : wl->info.tombstones + 1;
+	}
+}
+
 /* Replace old (NULL: none) by e (NULL: delete) and keep every index and
  * counter in step. */
 static void went_set(struct store_wtxn *w, struct wl *wl, const struct wikey *ik,
                      const struct store_watch_entry *old, const struct store_watch_entry *e)
 {
-	uint32_t id = wl->info.id;
-	uint8_t vk[12], tk[14 + WIKEY_MAX], dv[1 + WIKEY_MAX], ib[4];
-	dv[0] = ik->type;
-	memcpy(dv + 1, ik->k, ik->len);
-	MDB_val dval = {1 + ik->len, dv};
-	MDB_val ik_k = {1 + ik->len, dv}; /* wind key = type + INDKEY too */
-	wbe32(ib, id);
-	MDB_val idv = {4, ib};
-	wbe32(vk, id);
-	if (old != NULL) {
-		wbe64(vk + 4, old->version);
-		MDB_val k = {12, vk};
-		MDB_val d = dval;
-		w_del(w, DB_WVER, &k, &d);
-		if (old->state == STORE_WATCH_LIVE) {
-			if (old->expires != 0) {
-				MDB_val t = {time_key(id, 'E', old->expires, ik, tk), tk};
-				w_del(w, DB_WTIME, &t, NULL);
-			}
-			MDB_val iv = idv;
-			w_del(w, DB_WIND, &ik_k, &iv);
-			wl->live_total--;
-		} else {
-			MDB_val t = {time_key(id, 'T', old->removed, ik, tk), tk};
-			w_del(w, DB_WTIME, &t, NULL);
-			wl->info.tombstones--;
-		}
-	}
+	struct went_idx x;
+	went_idx_init(&x, wl->info.id, ik);
+	if (old != NULL)
+		went_index(w, wl, ik, &x, old, true);
 	uint8_t ek[5 + WIKEY_MAX];
-	MDB_val ekv = {went_key(id, ik, ek), ek};
+	MDB_val ekv = {went_key(wl->info.id, ik, ek), ek};
 	if (e == NULL) {
 		w_del(w, DB_WENTRY, &ekv, NULL);
 		return;
 	}
-	wbe64(vk + 4, e->version);
-	MDB_val k = {12, vk};
-	MDB_val d = dval;
-	w_put(w, DB_WVER, &k, &d, MDB_NODUPDATA);
-	MDB_val empty = {0, NULL};
-	if (e->state == STORE_WATCH_LIVE) {
-		if (e->expires != 0) {
-			MDB_val t = {time_key(id, 'E', e->expires, ik, tk), tk};
-			w_put(w, DB_WTIME, &t, &empty, 0);
-		}
-		MDB_val iv = idv;
-		w_put(w, DB_WIND, &ik_k, &iv, MDB_NODUPDATA);
-		wl->live_total++;
-	} else if (is_tomb(e)) {
-		MDB_val t = {time_key(id, 'T', e->removed, ik, tk), tk};
-		w_put(w, DB_WTIME, &t, &empty, 0);
-		wl->info.tombstones++;
-	}
+	went_index(w, wl, ik, &x, e, false);
 	uint8_t buf[ENTVAL_MAX];
 	size_t n = went_enc(e, buf, sizeof(buf));
 	if (n == 0 && w->err == 0)
@@ -104,24 +113,23 @@ static bool time_first(MDB_txn *txn, store_t *s, uint32_t id, uint8_t cls, int64
 	wbe32(k, id);
 	k[4] = cls;
 	memset(k + 5, 0, 9);
-	MDB_cursor *c;
-	if (mdb_cursor_open(txn, s->dbi[DB_WTIME], &c) != 0)
-		return false;
-	MDB_val kv = {13, k}, v;
 	bool found = false;
-	int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
-	if (rc == 0 && kv.mv_size > 14 && memcmp(kv.mv_data, k, 5) == 0) {
-		const uint8_t *p = kv.mv_data;
-		int64_t tt = (int64_t)wrd_be64(p + 5);
-		if (tt <= limit && kv.mv_size - 14 <= WIKEY_MAX) {
-			*t = tt;
-			ik->type = p[13];
-			ik->len = kv.mv_size - 14;
-			memcpy(ik->k, p + 14, ik->len);
-			found = true;
-		}
+	struct scan sc;
+	SCAN_PREFIX(&sc, txn, s->dbi[DB_WTIME], k, 13, 5)
+	{
+		/* the first key only */
+		const uint8_t *p = sc.k.mv_data;
+		if (sc.k.mv_size <= 14 || sc.k.mv_size - 14 > WIKEY_MAX ||
+		    (int64_t)wrd_be64(p + 5) > limit)
+			break;
+		*t = (int64_t)wrd_be64(p + 5);
+		ik->type = p[13];
+		ik->len = sc.k.mv_size - 14;
+		memcpy(ik->k, p + 14, ik->len);
+		found = true;
+		break;
 	}
-	mdb_cursor_close(c);
+	scan_end(&sc, 0, "watchlist times");
 	return found;
 }
 
@@ -131,18 +139,16 @@ uint64_t wl_due(MDB_txn *txn, store_t *s, uint32_t id, int64_t now)
 	wbe32(k, id);
 	k[4] = 'E';
 	memset(k + 5, 0, 8);
-	MDB_cursor *c;
-	if (mdb_cursor_open(txn, s->dbi[DB_WTIME], &c) != 0)
-		return 0;
-	MDB_val kv = {13, k}, v;
 	uint64_t n = 0;
-	int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
-	while (rc == 0 && kv.mv_size > 14 && memcmp(kv.mv_data, k, 5) == 0 &&
-	       (int64_t)wrd_be64((const uint8_t *)kv.mv_data + 5) <= now) {
+	struct scan sc;
+	SCAN_PREFIX(&sc, txn, s->dbi[DB_WTIME], k, 13, 5)
+	{
+		if (sc.k.mv_size <= 14 ||
+		    (int64_t)wrd_be64((const uint8_t *)sc.k.mv_data + 5) > now)
+			break;
 		n++;
-		rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
+	scan_end(&sc, 0, "watchlist expiries");
 	return n;
 }
 
@@ -216,6 +222,51 @@ static void cert_alias(struct store_wtxn *w, struct wikey *ik)
 	}
 }
 
+/* e: the live entry old added again by it, as version ver. */
+static void entry_refresh(struct store_watch_entry *e, const struct store_watch_entry *old,
+                          const struct store_watch_item *it, unsigned gen, int64_t now,
+                          uint64_t ver)
+{
+	*e = *old;
+	if (old->expires != 0 && (it->expires == 0 || it->expires > old->expires))
+		e->expires = it->expires;
+	e->updated = now;
+	e->version = ver;
+	/* added again by a person or a pivot: expandable like theirs */
+	if (gen < e->gen)
+		e->gen = (uint8_t)gen;
+	if (it->reason != NULL && *it->reason != '\0')
+		text_copy(e->reason, sizeof(e->reason), it->reason);
+	prov_copy(&e->prov_latest, it->prov);
+	e->has_latest = true;
+	if (e->prov_latest.at == 0)
+		e->prov_latest.at = now;
+	if (e->prov_latest.note[0] == '\0')
+		text_copy(e->prov_latest.note, sizeof(e->prov_latest.note), it->source);
+}
+
+/* e: a new live entry for it, as version ver. */
+static void entry_new(struct store_watch_entry *e, const struct store_watch_item *it, unsigned gen,
+                      int64_t now, uint64_t ver)
+{
+	memset(e, 0, sizeof(*e));
+	e->type = it->type;
+	text_copy(e->indicator, sizeof(e->indicator), it->indicator);
+	e->state = STORE_WATCH_LIVE;
+	e->gen = (uint8_t)gen;
+	e->added = now;
+	e->updated = now;
+	e->expires = it->expires;
+	e->version = ver;
+	text_copy(e->source, sizeof(e->source), it->source);
+	text_copy(e->reason, sizeof(e->reason), it->reason);
+	prov_copy(&e->prov_first, it->prov);
+	if (e->prov_first.at == 0)
+		e->prov_first.at = now;
+	if (e->prov_first.note[0] == '\0')
+		text_copy(e->prov_first.note, sizeof(e->prov_first.note), it->source);
+}
+
 int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_item *it, unsigned gen,
                int64_t now, uint64_t *opver)
 {
@@ -235,22 +286,7 @@ int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_ite
 	if (*opver == 0)
 		*opver = ++wl->version;
 	if (have && old.state == STORE_WATCH_LIVE) {
-		e = old;
-		if (old.expires != 0 && (it->expires == 0 || it->expires > old.expires))
-			e.expires = it->expires;
-		e.updated = now;
-		e.version = *opver;
-		/* added again by a person or a pivot: expandable like theirs */
-		if (gen < e.gen)
-			e.gen = (uint8_t)gen;
-		if (it->reason != NULL && *it->reason != '\0')
-			text_copy(e.reason, sizeof(e.reason), it->reason);
-		prov_copy(&e.prov_latest, it->prov);
-		e.has_latest = true;
-		if (e.prov_latest.at == 0)
-			e.prov_latest.at = now;
-		if (e.prov_latest.note[0] == '\0')
-			text_copy(e.prov_latest.note, sizeof(e.prov_latest.note), it->source);
+		entry_refresh(&e, &old, it, gen, now, *opver);
 		went_set(w, wl, &ik, &old, &e);
 		return STORE_WATCH_REFRESHED;
 	}
@@ -259,22 +295,7 @@ int wl_add_one(struct store_wtxn *w, struct wl *wl, const struct store_watch_ite
 		                STORE_WATCH_MAX_ENTRIES);
 		return STORE_ELIMIT;
 	}
-	memset(&e, 0, sizeof(e));
-	e.type = it->type;
-	text_copy(e.indicator, sizeof(e.indicator), it->indicator);
-	e.state = STORE_WATCH_LIVE;
-	e.gen = (uint8_t)gen;
-	e.added = now;
-	e.updated = now;
-	e.expires = it->expires;
-	e.version = *opver;
-	text_copy(e.source, sizeof(e.source), it->source);
-	text_copy(e.reason, sizeof(e.reason), it->reason);
-	prov_copy(&e.prov_first, it->prov);
-	if (e.prov_first.at == 0)
-		e.prov_first.at = now;
-	if (e.prov_first.note[0] == '\0')
-		text_copy(e.prov_first.note, sizeof(e.prov_first.note), it->source);
+	entry_new(&e, it, gen, now, *opver);
 	went_set(w, wl, &ik, have ? &old : NULL, &e);
 	return STORE_WATCH_ADDED;
 }
@@ -405,26 +426,16 @@ int store_watch_put(store_t *s, const struct store_watch_settings *set, int64_t 
 /* Delete every key of db starting with the 4-byte list id prefix. */
 static void del_prefix(struct store_wtxn *w, int db, const uint8_t pfx[4])
 {
-	MDB_cursor *c;
 	if (w->err != 0)
 		return;
-	int rc = mdb_cursor_open(w->txn, w->s->dbi[db], &c);
-	if (rc != 0) {
-		w->err = rc;
-		return;
-	}
-	for (;;) {
-		MDB_val k = {4, (void *)pfx}, v;
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		if (rc != 0 || k.mv_size < 4 || memcmp(k.mv_data, pfx, 4) != 0)
-			break;
-		rc = mdb_cursor_del(c, db == DB_WVER ? MDB_NODUPDATA : 0);
-		if (rc != 0)
+	struct scan sc;
+	SCAN_DRAIN(&sc, w->txn, w->s->dbi[db], pfx, 4, 4)
+	{
+		sc.rc = mdb_cursor_del(sc.cur, db == DB_WVER ? MDB_NODUPDATA : 0);
+		if (sc.rc != 0)
 			break;
 	}
-	mdb_cursor_close(c);
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		w->err = rc;
+	w_scan_end(w, &sc);
 }
 
 struct del_ctx {
@@ -441,22 +452,21 @@ static int delete_fn(struct store_wtxn *w, void *vctx)
 	uint8_t pfx[4];
 	wbe32(pfx, wl.info.id);
 	/* the reverse index first, from the live entries */
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(w->txn, w->s->dbi[DB_WENTRY], &cur);
-	if (rc != 0)
-		return store_lmdb_err(rc, "watchlist delete");
-	MDB_val k = {4, pfx}, v;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size > 5 && memcmp(k.mv_data, pfx, 4) == 0) {
-		const uint8_t *kp = k.mv_data;
-		if (v.mv_size > 1 && ((const uint8_t *)v.mv_data)[1] == STORE_WATCH_LIVE) {
-			MDB_val ikk = {k.mv_size - 4, (void *)(kp + 4)};
+	struct scan sc;
+	SCAN_PREFIX(&sc, w->txn, w->s->dbi[DB_WENTRY], pfx, 4, 4)
+	{
+		const uint8_t *kp = sc.k.mv_data;
+		if (sc.k.mv_size <= 5)
+			break;
+		if (sc.v.mv_size > 1 && ((const uint8_t *)sc.v.mv_data)[1] == STORE_WATCH_LIVE) {
+			MDB_val ikk = {sc.k.mv_size - 4, (void *)(kp + 4)};
 			MDB_val idv = {4, pfx};
 			w_del(w, DB_WIND, &ikk, &idv);
 		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(cur);
+	err = scan_end(&sc, 0, "watchlist delete");
+	if (err != 0)
+		return err;
 	del_prefix(w, DB_WENTRY, pfx);
 	del_prefix(w, DB_WVER, pfx);
 	del_prefix(w, DB_WTIME, pfx);

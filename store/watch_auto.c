@@ -110,13 +110,16 @@ static bool in_list(struct store_wtxn *w, uint32_t id, const struct node *n)
 		kb[0] = ik.type;
 		memcpy(kb + 1, ik.k, ik.len);
 		wbe32(ib, id);
-		MDB_val k = {1 + ik.len, kb}, v = {4, ib};
-		MDB_cursor *c;
-		if (mdb_cursor_open(w->txn, w->s->dbi[DB_WIND], &c) != 0)
-			return true; /* let the full check decide */
-		int rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH);
-		mdb_cursor_close(c);
-		if (rc == 0)
+		bool found = false;
+		struct scan sc = {.v = {4, ib}};
+		SCAN_FOREACH(&sc, w->txn, w->s->dbi[DB_WIND], MDB_GET_BOTH, MDB_NEXT_DUP, kb,
+		             1 + ik.len, 0)
+		{
+			found = true;
+			break;
+		}
+		/* on a failure, let the full check decide */
+		if (scan_end(&sc, 0, "watchlist index") != 0 || found)
 			return true;
 	}
 	return false;
@@ -223,26 +226,24 @@ static int expand(struct store_wtxn *w, const struct link *l, const struct node 
 		uint8_t kb[1 + WIKEY_MAX];
 		kb[0] = ik.type;
 		memcpy(kb + 1, ik.k, ik.len);
-		MDB_val k = {1 + ik.len, kb}, v;
-		MDB_cursor *c;
-		int rc = mdb_cursor_open(w->txn, w->s->dbi[DB_WIND], &c);
-		if (rc != 0) {
-			w->err = rc;
-			return STORE_ELMDB;
-		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET);
-		while (rc == 0 && nids < HOOK_MAX_LISTS) {
-			if (v.mv_size == 4) {
-				uint32_t id = wrd_be32(v.mv_data);
+		struct scan sc;
+		SCAN_DUPS(&sc, w->txn, w->s->dbi[DB_WIND], kb, 1 + ik.len)
+		{
+			if (nids >= HOOK_MAX_LISTS)
+				break;
+			if (sc.v.mv_size == 4) {
+				uint32_t id = wrd_be32(sc.v.mv_data);
 				bool dup = false;
 				for (unsigned i = 0; i < nids; i++)
 					dup |= ids[i] == id;
 				if (!dup)
 					ids[nids++] = id;
 			}
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
 		}
-		mdb_cursor_close(c);
+		if (scan_end(&sc, 0, "watchlist index") != 0) {
+			w->err = sc.rc;
+			return STORE_ELMDB;
+		}
 	}
 	for (unsigned i = 0; i < nids && w->err == 0; i++) {
 		int err = expand_list(w, ids[i], l, x, y);

@@ -9,23 +9,32 @@
 
 #include "store/watch_internal.h"
 
-int store_watch_get(store_t *s, const char *name, int64_t now, struct store_watch_info *out)
+/* Begin a read transaction and load the list name into wl; on success
+ * the caller ends *r. */
+static int list_read_begin(store_t *s, const char *name, store_rtxn_t **r, struct wl *wl)
 {
 	if (s->no_watch)
 		return STORE_ENOTFOUND;
-	now = watch_now(now);
-	store_rtxn_t *r;
-	int err = store_read_begin(s, &r);
+	int err = store_read_begin(s, r);
 	if (err != 0)
 		return err;
-	struct wl wl;
-	err = wl_load(r->txn, s, name, &wl);
-	if (err == 0) {
-		wl_info_at(r->txn, s, &wl, now);
-		*out = wl.info;
-	}
-	store_read_end(r);
+	err = wl_load((*r)->txn, s, name, wl);
+	if (err != 0)
+		store_read_end(*r);
 	return err;
+}
+
+int store_watch_get(store_t *s, const char *name, int64_t now, struct store_watch_info *out)
+{
+	store_rtxn_t *r;
+	struct wl wl;
+	int err = list_read_begin(s, name, &r, &wl);
+	if (err != 0)
+		return err;
+	wl_info_at(r->txn, s, &wl, watch_now(now));
+	*out = wl.info;
+	store_read_end(r);
+	return 0;
 }
 
 int store_watch_list(store_t *s, int64_t now, store_watch_list_cb cb, void *ctx)
@@ -37,37 +46,28 @@ int store_watch_list(store_t *s, int64_t now, store_watch_list_cb cb, void *ctx)
 	int err = store_read_begin(s, &r);
 	if (err != 0)
 		return err;
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, s->dbi[DB_WLIST], &c);
-	if (rc != 0) {
-		store_read_end(r);
-		return store_lmdb_err(rc, "watchlists");
-	}
-	MDB_val k = {1, (void *)"N"}, v;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size > 1 && ((const uint8_t *)k.mv_data)[0] == 'N') {
+	struct scan sc;
+	SCAN_PREFIX(&sc, r->txn, s->dbi[DB_WLIST], "N", 1, 1)
+	{
 		char name[STORE_WATCH_NAME_BUF];
 		struct wl wl;
-		if (k.mv_size - 1 < sizeof(name)) {
-			memcpy(name, (const uint8_t *)k.mv_data + 1, k.mv_size - 1);
-			name[k.mv_size - 1] = '\0';
-			err = wl_load(r->txn, s, name, &wl);
-			if (err != 0)
-				break;
-			wl_info_at(r->txn, s, &wl, now);
-			err = cb(&wl.info, ctx);
-			if (err != 0)
-				break;
-		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		if (sc.k.mv_size == 1)
+			break;
+		if (sc.k.mv_size - 1 >= sizeof(name))
+			continue;
+		memcpy(name, (const uint8_t *)sc.k.mv_data + 1, sc.k.mv_size - 1);
+		name[sc.k.mv_size - 1] = '\0';
+		err = wl_load(r->txn, s, name, &wl);
+		if (err != 0)
+			break;
+		wl_info_at(r->txn, s, &wl, now);
+		err = cb(&wl.info, ctx);
+		if (err != 0)
+			break;
 	}
-	mdb_cursor_close(c);
+	err = scan_end(&sc, err, "watchlists");
 	store_read_end(r);
-	if (err == STORE_STOP)
-		err = 0;
-	if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
-		err = store_lmdb_err(rc, "watchlists");
-	return err;
+	return walk_done(err);
 }
 
 /* An entry as seen at now: live entries whose expiry is due read as
@@ -117,112 +117,105 @@ static int read_full(struct reader *rd)
 {
 	uint8_t pfx[4];
 	wbe32(pfx, rd->id);
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(rd->txn, rd->s->dbi[DB_WENTRY], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "watchlist entries");
-	MDB_val k = {4, pfx}, v;
 	int err = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size > 5 && memcmp(k.mv_data, pfx, 4) == 0) {
-		const uint8_t *vp = v.mv_data;
+	struct scan sc;
+	SCAN_PREFIX(&sc, rd->txn, rd->s->dbi[DB_WENTRY], pfx, 4, 4)
+	{
+		const uint8_t *vp = sc.v.mv_data;
+		if (sc.k.mv_size <= 5)
+			break;
 		/* cheap filter on the state byte before decoding */
-		if (v.mv_size > 1 && vp[1] == STORE_WATCH_LIVE) {
-			err = entry_dec(rd, (const uint8_t *)k.mv_data + 4, k.mv_size - 4, &v);
-			if (err == 0 && !due(&rd->e, rd->now))
-				err = rd->cb(&rd->e, rd->ctx);
-			if (err != 0)
-				break;
-		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		if (sc.v.mv_size <= 1 || vp[1] != STORE_WATCH_LIVE)
+			continue;
+		err = entry_dec(rd, (const uint8_t *)sc.k.mv_data + 4, sc.k.mv_size - 4, &sc.v);
+		if (err == 0 && !due(&rd->e, rd->now))
+			err = rd->cb(&rd->e, rd->ctx);
+		if (err != 0)
+			break;
 	}
-	mdb_cursor_close(c);
-	if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
-		err = store_lmdb_err(rc, "watchlist entries");
-	return err;
+	return scan_end(&sc, err, "watchlist entries");
+}
+
+/* The recorded changes after version since, in version order. */
+static int read_changes(struct reader *rd, uint64_t since)
+{
+	uint8_t vk[12];
+	wbe32(vk, rd->id);
+	wbe64(vk + 4, since + 1);
+	int err = 0;
+	struct scan sc;
+	SCAN_PREFIX(&sc, rd->txn, rd->s->dbi[DB_WVER], vk, 12, 4)
+	{
+		if (sc.k.mv_size != 12)
+			break;
+		err = entry_get(rd, sc.v.mv_data, sc.v.mv_size);
+		/* a due expiry is reported by read_expiries, under its own number */
+		if (err == 0 && !due(&rd->e, rd->now))
+			err = rd->cb(&rd->e, rd->ctx);
+		if (err != 0)
+			break;
+	}
+	return scan_end(&sc, err, "watchlist versions");
+}
+
+/* The expiry due at t of the entry keyed ik (il bytes), as version n. */
+static int emit_expiry(struct reader *rd, const uint8_t *ik, size_t il, int64_t t, uint64_t n)
+{
+	struct store_watch_entry *e = &rd->e;
+	int err = entry_get(rd, ik, il);
+	if (err != 0)
+		return err;
+	e->state = STORE_WATCH_EXPIRED;
+	e->removed = t;
+	e->version = n;
+	return rd->cb(e, rd->ctx);
+}
+
+/* The expiries due at now, numbered after the stored version; those after
+ * version since. */
+static int read_expiries(struct reader *rd, uint64_t stored, uint64_t since)
+{
+	uint8_t tk[13];
+	wbe32(tk, rd->id);
+	tk[4] = 'E';
+	memset(tk + 5, 0, 8);
+	uint64_t n = stored;
+	int err = 0;
+	struct scan sc;
+	SCAN_PREFIX(&sc, rd->txn, rd->s->dbi[DB_WTIME], tk, 13, 5)
+	{
+		const uint8_t *p = sc.k.mv_data;
+		if (sc.k.mv_size <= 14 || (int64_t)wrd_be64(p + 5) > rd->now)
+			break;
+		n++;
+		if (n > since)
+			err =
+			    emit_expiry(rd, p + 13, sc.k.mv_size - 13, (int64_t)wrd_be64(p + 5), n);
+		if (err != 0)
+			break;
+	}
+	return scan_end(&sc, err, "watchlist expiries");
 }
 
 /* What changed after version since: the recorded changes in version
  * order, then the expiries due at now numbered after the stored version. */
 static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 {
-	uint8_t vk[12];
-	wbe32(vk, rd->id);
-	wbe64(vk + 4, since + 1);
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(rd->txn, rd->s->dbi[DB_WVER], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "watchlist versions");
-	MDB_val k = {12, vk}, d;
-	int err = 0;
-	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == 12 && memcmp(k.mv_data, vk, 4) == 0) {
-		err = entry_get(rd, d.mv_data, d.mv_size);
-		/* a due expiry is reported below, under its own number */
-		if (err == 0 && !due(&rd->e, rd->now))
-			err = rd->cb(&rd->e, rd->ctx);
-		if (err != 0)
-			break;
-		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
+	int err = read_changes(rd, since);
 	if (err != 0)
 		return err;
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return store_lmdb_err(rc, "watchlist versions");
-
-	uint8_t tk[13];
-	wbe32(tk, rd->id);
-	tk[4] = 'E';
-	memset(tk + 5, 0, 8);
-	rc = mdb_cursor_open(rd->txn, rd->s->dbi[DB_WTIME], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "watchlist expiries");
-	MDB_val tkv = {13, tk}, tv;
-	uint64_t n = stored;
-	rc = mdb_cursor_get(c, &tkv, &tv, MDB_SET_RANGE);
-	while (rc == 0 && tkv.mv_size > 14 && memcmp(tkv.mv_data, tk, 5) == 0) {
-		const uint8_t *p = tkv.mv_data;
-		int64_t t = (int64_t)wrd_be64(p + 5);
-		if (t > rd->now)
-			break;
-		n++;
-		if (n > since) {
-			struct store_watch_entry *e = &rd->e;
-			err = entry_get(rd, p + 13, tkv.mv_size - 13);
-			if (err == 0) {
-				e->state = STORE_WATCH_EXPIRED;
-				e->removed = t;
-				e->version = n;
-				err = rd->cb(e, rd->ctx);
-			}
-			if (err != 0)
-				break;
-		}
-		rc = mdb_cursor_get(c, &tkv, &tv, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (err == 0 && rc != 0 && rc != MDB_NOTFOUND)
-		err = store_lmdb_err(rc, "watchlist expiries");
-	return err;
+	return read_expiries(rd, stored, since);
 }
 
 int store_watch_read(store_t *s, const char *name, int64_t now, uint64_t since_version,
                      store_watch_entry_cb cb, void *ctx, struct store_watch_info *info, bool *full)
 {
-	if (s->no_watch)
-		return STORE_ENOTFOUND;
 	now = watch_now(now);
 	store_rtxn_t *r;
-	int err = store_read_begin(s, &r);
+	struct wl wl;
+	int err = list_read_begin(s, name, &r, &wl);
 	if (err != 0)
 		return err;
-	struct wl wl;
-	err = wl_load(r->txn, s, name, &wl);
-	if (err != 0) {
-		store_read_end(r);
-		return err;
-	}
 	wl_info_at(r->txn, s, &wl, now);
 	if (info != NULL)
 		*info = wl.info;
@@ -259,13 +252,11 @@ int store_watch_entry_get(store_t *s, const char *name, unsigned type, const cha
 	if (err != 0)
 		return err;
 	store_rtxn_t *r;
-	err = store_read_begin(s, &r);
+	struct wl wl;
+	err = list_read_begin(s, name, &r, &wl);
 	if (err != 0)
 		return err;
-	struct wl wl;
-	err = wl_load(r->txn, s, name, &wl);
-	if (err == 0)
-		err = went_load(r->txn, s, wl.info.id, &ik, out);
+	err = went_load(r->txn, s, wl.info.id, &ik, out);
 	if (err == 0 && due(out, now)) {
 		out->state = STORE_WATCH_EXPIRED;
 		out->removed = out->expires;
