@@ -2,6 +2,7 @@
  * cli_common.c - helpers shared by the subcommands.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,4 +104,39 @@ int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts
 	default:
 		return -1;
 	}
+}
+
+int svc_opt_u64(const char *cmd, const char *arg, uint64_t lo, uint64_t hi, const char *msg,
+                uint64_t *out)
+{
+	uint64_t v;
+	if (svc_parse_u64(arg, &v) != 0 || v < lo || v > hi) {
+		fprintf(stderr, "infrapivot %s: %s\n", cmd, msg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int svc_rejects_open(const char *path, struct ingest_opts *o)
+{
+	if (path == NULL)
+		return 0;
+	FILE *rf = fopen(path, "w");
+	if (rf == NULL) {
+		perror(path);
+		return -1;
+	}
+	o->rejects = rf;
+	return 0;
+}
+
+void svc_on_stop_signals(void (*fn)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }

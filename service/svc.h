@@ -90,5 +90,14 @@ struct ingest_opts;
 int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts *o);
 /* Non-negative decimal; returns 0 or -1. */
 int svc_parse_u64(const char *s, uint64_t *out);
+/* An option's number in [lo, hi] into out; otherwise prints
+ * "infrapivot CMD: MSG" and returns -1. */
+int svc_opt_u64(const char *cmd, const char *arg, uint64_t lo, uint64_t hi, const char *msg,
+                uint64_t *out);
+/* --rejects FILE: open path (when not NULL) for writing into o->rejects.
+ * Returns 0, or -1 with the reason printed.  The caller closes it. */
+int svc_rejects_open(const char *path, struct ingest_opts *o);
+/* Call fn on SIGINT and SIGTERM. */
+void svc_on_stop_signals(void (*fn)(int));
 
 #endif
