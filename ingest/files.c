@@ -178,22 +178,14 @@ int ingest_files(store_t *s, char *const *paths, int n, const struct ingest_opts
 {
 	memset(sum, 0, sizeof(*sum));
 	ingest_stream_t *st;
-	int err = ingest_stream_new(&st, s, o);
+	char *buf;
+	int err = ingest_stream_open(&st, &buf, READ_CHUNK, s, o);
 	if (err != 0)
 		return err;
-	char *buf = malloc(READ_CHUNK);
-	if (buf == NULL) {
-		ingest_stream_free(st);
-		return -ENOMEM;
-	}
 	struct ingest_summary local = {0};
 	for (int i = 0; i < n && err == 0; i++)
 		err = ingest_path(st, paths[i], &local, buf, 0);
-	free(buf);
-	int ferr = ingest_stream_finish(st, sum);
-	if (err == 0)
-		err = ferr;
+	err = ingest_stream_close(st, buf, sum, err);
 	sum->unreadable += local.unreadable;
-	ingest_stream_free(st);
 	return err;
 }

@@ -62,6 +62,15 @@ int ingest_stream_unit(ingest_stream_t *st, uint64_t lineno, const char *text,
  * next is a new run.  Call between inputs only. */
 void ingest_stream_reset_runs(ingest_stream_t *st);
 
+/* A new stream (ingest_stream_new) with a read buffer of bufsize bytes
+ * for the loop that feeds it; both are freed by ingest_stream_close().
+ * Returns 0 or an error (nothing to free). */
+int ingest_stream_open(ingest_stream_t **st, char **buf, size_t bufsize, store_t *s,
+                       const struct ingest_opts *o);
+/* Finish st into sum, free st and buf.  Returns err when it is not 0,
+ * else the result of finishing. */
+int ingest_stream_close(ingest_stream_t *st, char *buf, struct ingest_summary *sum, int err);
+
 /* The stream's --format ("auto" when detecting). */
 const char *ingest_stream_format(const ingest_stream_t *st);
 

@@ -366,6 +366,28 @@ int ingest_stream_finish(ingest_stream_t *st, struct ingest_summary *sum)
 	return st->fatal;
 }
 
+int ingest_stream_open(ingest_stream_t **st, char **buf, size_t bufsize, store_t *s,
+                       const struct ingest_opts *o)
+{
+	int err = ingest_stream_new(st, s, o);
+	if (err != 0)
+		return err;
+	*buf = malloc(bufsize);
+	if (*buf == NULL) {
+		ingest_stream_free(*st);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int ingest_stream_close(ingest_stream_t *st, char *buf, struct ingest_summary *sum, int err)
+{
+	free(buf);
+	int ferr = ingest_stream_finish(st, sum);
+	ingest_stream_free(st);
+	return err != 0 ? err : ferr;
+}
+
 void ingest_stream_free(ingest_stream_t *st)
 {
 	if (st == NULL)
