@@ -43,13 +43,8 @@ static int get_common(struct ingest_ctx *c, json_t *obj, bool times_required, in
 		*tl = *tf;
 	if (*tf > *tl)
 		return ingest_reject(c, "time_first is after time_last");
-	json_t *cnt = json_object_get(obj, "count");
-	*count = 1;
-	if (cnt != NULL) {
-		if (!json_is_integer(cnt) || json_integer_value(cnt) < 0)
-			return ingest_reject(c, "count is not a non-negative integer");
-		*count = (uint64_t)json_integer_value(cnt);
-	}
+	if (ingest_json_count(c, obj, count) != 0)
+		return INGEST_REJECT;
 	json_t *sid = json_object_get(obj, "sensor_id");
 	if (sid != NULL && !json_is_null(sid)) {
 		if (json_is_integer(sid)) {
@@ -140,14 +135,11 @@ static int cof_cert(struct ingest_ctx *c, json_t *obj)
 
 static int obs_line(struct ingest_ctx *c, char *line, size_t len)
 {
-	json_error_t jerr;
-	json_t *obj = json_loadb(line, len, 0, &jerr);
-	if (obj == NULL)
-		return ingest_reject(c, "not JSON: %s (column %d)", jerr.text, jerr.column);
+	json_t *obj;
+	if (ingest_json_object_line(c, line, len, &obj) != 0)
+		return INGEST_REJECT;
 	int r;
-	if (!json_is_object(obj))
-		r = ingest_reject(c, "not a JSON object");
-	else if (json_object_get(obj, "rrname") != NULL)
+	if (json_object_get(obj, "rrname") != NULL)
 		r = cof_dns(c, obj);
 	else if (json_object_get(obj, "ip") || json_object_get(obj, "cert_sha1") ||
 	         json_object_get(obj, "cert_sha256") || json_object_get(obj, "cert_pem") ||

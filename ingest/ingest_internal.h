@@ -82,6 +82,14 @@ void ingest_json_arena_end(void);
 void ingest_json_arena_release(void);
 
 /* Helpers shared by the JSON formats (ingest/jsonutil.c). */
+/* The line as a JSON object into *out (release with json_decref), or
+ * INGEST_REJECT with the reason (not JSON, not an object). */
+int ingest_json_object_line(struct ingest_ctx *c, const char *line, size_t len, json_t **out);
+/* obj's string member key, its length in *len (when not NULL); NULL
+ * when missing or not a string. */
+const char *ingest_json_str(json_t *obj, const char *key, size_t *len);
+/* obj's "count": 1 when missing.  Returns 0 or INGEST_REJECT. */
+int ingest_json_count(struct ingest_ctx *c, json_t *obj, uint64_t *count);
 /* A time from a JSON number (epoch, fraction allowed) or a string
  * (epoch or ISO 8601).  Returns 0 or STORE_EBADTIME. */
 int ingest_json_time(json_t *v, int64_t *out);
