@@ -63,15 +63,10 @@ static int get_common(struct ingest_ctx *c, json_t *obj, bool times_required, in
 
 static int cof_dns(struct ingest_ctx *c, json_t *obj)
 {
-	json_t *rrname = json_object_get(obj, "rrname");
-	json_t *rrtype = json_object_get(obj, "rrtype");
-	json_t *rdata = json_object_get(obj, "rdata");
-	if (!json_is_string(rrname))
-		return ingest_reject(c, rrname ? "rrname is not a string" : "missing rrname");
-	if (rrtype == NULL)
-		return ingest_reject(c, "missing rrtype");
-	if (rdata == NULL)
-		return ingest_reject(c, "missing rdata");
+	struct ingest_json_rr rr;
+	if (ingest_json_rr_get(c, obj, "missing", false, &rr) != 0)
+		return INGEST_REJECT;
+	json_t *rrtype = rr.rrtype;
 	uint16_t type;
 	if (json_is_integer(rrtype)) {
 		json_int_t t = json_integer_value(rrtype);
@@ -88,7 +83,7 @@ static int cof_dns(struct ingest_ctx *c, json_t *obj)
 	char sensor[STORE_SENSOR_MAX] = "";
 	if (get_common(c, obj, true, &tf, &tl, &count, sensor) != 0)
 		return INGEST_REJECT;
-	return ingest_dns_records(c, obj, rrname, type, rdata, tf, tl, count, sensor);
+	return ingest_dns_records(c, obj, rr.rrname, type, rr.rdata, tf, tl, count, sensor);
 }
 
 static int cof_cert(struct ingest_ctx *c, json_t *obj)

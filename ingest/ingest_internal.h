@@ -88,6 +88,16 @@ int ingest_json_object_line(struct ingest_ctx *c, const char *line, size_t len, 
 /* obj's string member key, its length in *len (when not NULL); NULL
  * when missing or not a string. */
 const char *ingest_json_str(json_t *obj, const char *key, size_t *len);
+/* The rrname, rrtype and rdata members of a COF or SAF record. */
+struct ingest_json_rr {
+	json_t *rrname, *rrtype, *rdata;
+};
+/* Get them from obj: rrname must be a string; a missing member is
+ * rejected as "<missing> NAME" (missing is "missing" or "obj has no");
+ * with rrtype_string a non-string rrtype is rejected too.  Returns 0 or
+ * INGEST_REJECT. */
+int ingest_json_rr_get(struct ingest_ctx *c, json_t *obj, const char *missing, bool rrtype_string,
+                       struct ingest_json_rr *rr);
 /* obj's "count": 1 when missing.  Returns 0 or INGEST_REJECT. */
 int ingest_json_count(struct ingest_ctx *c, json_t *obj, uint64_t *count);
 /* A time from a JSON number (epoch, fraction allowed) or a string

@@ -98,6 +98,24 @@ const char *ingest_json_str(json_t *obj, const char *key, size_t *len)
 	return json_string_value(v);
 }
 
+int ingest_json_rr_get(struct ingest_ctx *c, json_t *obj, const char *missing, bool rrtype_string,
+                       struct ingest_json_rr *rr)
+{
+	rr->rrname = json_object_get(obj, "rrname");
+	rr->rrtype = json_object_get(obj, "rrtype");
+	rr->rdata = json_object_get(obj, "rdata");
+	if (!json_is_string(rr->rrname))
+		return rr->rrname ? ingest_reject(c, "rrname is not a string")
+		                  : ingest_reject(c, "%s rrname", missing);
+	if (rr->rrtype == NULL)
+		return ingest_reject(c, "%s rrtype", missing);
+	if (rrtype_string && !json_is_string(rr->rrtype))
+		return ingest_reject(c, "rrtype is not a string");
+	if (rr->rdata == NULL)
+		return ingest_reject(c, "%s rdata", missing);
+	return 0;
+}
+
 int ingest_json_count(struct ingest_ctx *c, json_t *obj, uint64_t *count)
 {
 	json_t *cnt = json_object_get(obj, "count");
