@@ -2,6 +2,7 @@
  * cli_common.c - helpers shared by the subcommands.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,4 +140,25 @@ void svc_on_stop_signals(void (*fn)(int))
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+int svc_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+               const svc_opt_fn *handlers, void *ctx, void (*usage)(FILE *f))
+{
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		int r = SVC_OPT_OTHER;
+		for (size_t i = 0; handlers[i] != NULL && r == SVC_OPT_OTHER; i++)
+			r = handlers[i](ctx, c, optarg);
+		if (r == SVC_OPT_OTHER)
+			usage(stderr);
+		if (r != SVC_OPT_OK)
+			return 2;
+	}
+	return -1;
 }

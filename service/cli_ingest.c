@@ -101,50 +101,49 @@ struct ingest_cli {
 	int progress; /* -1: when stderr is a terminal */
 };
 
-/* An option handler's answer: taken, or not one of its options. */
-enum { OPT_OK = 0, OPT_BAD = -1, OPT_OTHER = 1 };
-
 /* --db, --format, --sensor, --batch, --max-line, --rejects, --progress,
  * --no-progress, --quiet, --dry-run */
-static int opt_input(struct ingest_cli *ic, int c, const char *arg)
+static int opt_input(void *ctx, int c, const char *arg)
 {
+	struct ingest_cli *ic = ctx;
 	switch (c) {
 	case 'd':
 		ic->db = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'f':
 		if (!ingest_format_known(arg)) {
 			fprintf(stderr, "infrapivot ingest: unknown format '%s' (known: %s)\n", arg,
 			        ingest_format_list());
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		}
 		ic->o.format = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 's':
 	case 'b':
 	case 'L':
-		return svc_ingest_opt("ingest", c, arg, &ic->o) != 0 ? OPT_BAD : OPT_OK;
+		return svc_ingest_opt("ingest", c, arg, &ic->o) != 0 ? SVC_OPT_BAD : SVC_OPT_OK;
 	case 'r':
 		ic->rejects = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'P':
 	case 'N':
 		ic->progress = c == 'P';
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'q':
 		ic->o.quiet = true;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'n':
 		ic->o.dry_run = true;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	default:
-		return OPT_OTHER;
+		return SVC_OPT_OTHER;
 	}
 }
 
 /* --passivedns-delimiter, --passivedns-fields, --ip, --port */
-static int opt_format_detail(struct ingest_cli *ic, int c, const char *arg)
+static int opt_format_detail(void *ctx, int c, const char *arg)
 {
+	struct ingest_cli *ic = ctx;
 	uint8_t addr[16];
 	uint64_t v;
 	switch (c) {
@@ -152,60 +151,61 @@ static int opt_format_detail(struct ingest_cli *ic, int c, const char *arg)
 		if (strlen(arg) == 0 || strlen(arg) > 15) {
 			fprintf(stderr, "infrapivot ingest: --passivedns-delimiter must be "
 			                "1-15 bytes\n");
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		}
 		ic->o.pdns_delimiter = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'F':
 		if (!ingest_pdns_fields_valid(arg)) {
 			fprintf(stderr, "infrapivot ingest: --passivedns-fields: letters of "
 			                "HSMcsCQTAtnhpLl, with a time (S/M/H), Q, T and A\n");
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		}
 		ic->o.pdns_fields = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'I':
 		if (store_addr_parse(arg, strlen(arg), addr) != 0) {
 			fprintf(stderr, "infrapivot ingest: --ip %s is not an IP address\n", arg);
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		}
 		ic->o.cert_ip = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'p':
 		if (svc_opt_u64("ingest", arg, 1, 65535, "--port must be 1-65535", &v) != 0)
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		ic->o.cert_port = (uint16_t)v;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	default:
-		return OPT_OTHER;
+		return SVC_OPT_OTHER;
 	}
 }
 
 /* --follow, --poll, --exit-idle, --parsers */
-static int opt_follow(struct ingest_cli *ic, int c, const char *arg)
+static int opt_follow(void *ctx, int c, const char *arg)
 {
+	struct ingest_cli *ic = ctx;
 	uint64_t v;
 	switch (c) {
 	case 'w':
 		ic->follow = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'O':
 		if (svc_opt_u64("ingest", arg, 1, 60000, "--poll must be 1-60000 ms", &v) != 0)
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		ic->fo.poll_ms = (unsigned)v;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'E':
 		if (svc_opt_u64("ingest", arg, 1, 86400, "--exit-idle must be 1-86400 s", &v) != 0)
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		ic->fo.exit_idle_ms = (unsigned)v * 1000;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'T':
 		if (svc_opt_u64("ingest", arg, 1, 4, "--parsers must be 1-4", &v) != 0)
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		ic->o.parsers = (unsigned)v;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	default:
-		return OPT_OTHER;
+		return SVC_OPT_OTHER;
 	}
 }
 
@@ -235,24 +235,8 @@ static int ingest_parse_args(struct ingest_cli *ic, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qnh", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		int r = opt_input(ic, c, optarg);
-		if (r == OPT_OTHER)
-			r = opt_format_detail(ic, c, optarg);
-		if (r == OPT_OTHER)
-			r = opt_follow(ic, c, optarg);
-		if (r == OPT_OTHER)
-			usage(stderr);
-		if (r != OPT_OK)
-			return 2;
-	}
-	return -1;
+	static const svc_opt_fn handlers[] = {opt_input, opt_format_detail, opt_follow, NULL};
+	return svc_getopt(argc, argv, "qnh", longopts, handlers, ic, usage);
 }
 
 /* The inputs: --follow FILE alone, or FILE... */

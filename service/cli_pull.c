@@ -188,9 +188,6 @@ struct pull_cli {
 	uint64_t count, retries;
 };
 
-/* An option handler's answer: taken, or not one of its options. */
-enum { OPT_OK = 0, OPT_BAD = -1, OPT_OTHER = 1 };
-
 static void pull_cli_init(struct pull_cli *pc)
 {
 	memset(pc, 0, sizeof(*pc));
@@ -209,45 +206,46 @@ static int opt_format(struct pull_cli *pc, const char *arg)
 	if (!ingest_format_known(arg) && strcmp(arg, "eve") != 0 && strcmp(arg, "zeek-json") != 0) {
 		fprintf(stderr, "infrapivot pull: unknown format '%s' (known: %s)\n", arg,
 		        ingest_format_list());
-		return OPT_BAD;
+		return SVC_OPT_BAD;
 	}
 	pc->o.format = arg;
 	/* the Zeek parser may read JSON logs under its own name */
 	if (strcmp(arg, "zeek-json") == 0 && !ingest_format_known(arg) &&
 	    ingest_format_known("zeek"))
 		pc->o.format = "zeek";
-	return OPT_OK;
+	return SVC_OPT_OK;
 }
 
 /* --db, --format, --sensor, --batch, --max-line, --rejects, --max-bytes,
  * --quiet */
-static int opt_input(struct pull_cli *pc, int c, const char *arg)
+static int opt_input(void *ctx, int c, const char *arg)
 {
+	struct pull_cli *pc = ctx;
 	switch (c) {
 	case 'd':
 		pc->db = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'f':
 		return opt_format(pc, arg);
 	case 's':
 	case 'b':
 	case 'L':
-		return svc_ingest_opt("pull", c, arg, &pc->o) != 0 ? OPT_BAD : OPT_OK;
+		return svc_ingest_opt("pull", c, arg, &pc->o) != 0 ? SVC_OPT_BAD : SVC_OPT_OK;
 	case 'r':
 		pc->rejects = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'M':
 		if (svc_parse_size(arg, &pc->po.max_bytes) != 0) {
 			fprintf(stderr,
 			        "infrapivot pull: --max-bytes takes a size (500M, 2G, 0)\n");
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		}
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'q':
 		pc->o.quiet = true;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	default:
-		return OPT_OTHER;
+		return SVC_OPT_OTHER;
 	}
 }
 
@@ -255,14 +253,14 @@ static int opt_header(struct pull_cli *pc, const char *arg)
 {
 	if (pc->nheaders == MAX_HEADERS) {
 		fprintf(stderr, "infrapivot pull: at most %d --header\n", MAX_HEADERS);
-		return OPT_BAD;
+		return SVC_OPT_BAD;
 	}
 	if (strchr(arg, ':') == NULL || strpbrk(arg, "\r\n") != NULL) {
 		fprintf(stderr, "infrapivot pull: --header takes 'NAME: VALUE'\n");
-		return OPT_BAD;
+		return SVC_OPT_BAD;
 	}
 	pc->headers[pc->nheaders++] = arg;
-	return OPT_OK;
+	return SVC_OPT_OK;
 }
 
 /* --connect-timeout ('c') and --timeout ('t') */
@@ -272,41 +270,42 @@ static int opt_timeout(struct pull_cli *pc, int c, const char *arg)
 	const char *msg = c == 'c' ? "--connect-timeout takes seconds (0-86400)"
 	                           : "--timeout takes seconds (0-86400)";
 	if (svc_opt_u64("pull", arg, 0, 86400, msg, &v) != 0)
-		return OPT_BAD;
+		return SVC_OPT_BAD;
 	if (c == 'c')
 		pc->po.connect_timeout = (long)v;
 	else
 		pc->po.timeout = (long)v;
-	return OPT_OK;
+	return SVC_OPT_OK;
 }
 
 /* --header, --user, --token-file, --cacert, --insecure, the timeouts */
-static int opt_transport(struct pull_cli *pc, int c, const char *arg)
+static int opt_transport(void *ctx, int c, const char *arg)
 {
+	struct pull_cli *pc = ctx;
 	switch (c) {
 	case 'H':
 		return opt_header(pc, arg);
 	case 'u':
 		if (strchr(arg, ':') == NULL) {
 			fprintf(stderr, "infrapivot pull: --user takes USER:PASSWORD\n");
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		}
 		pc->po.userpwd = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'T':
 		pc->token_file = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'C':
 		pc->po.cacert = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'k':
 		pc->po.insecure = true;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'c':
 	case 't':
 		return opt_timeout(pc, c, arg);
 	default:
-		return OPT_OTHER;
+		return SVC_OPT_OTHER;
 	}
 }
 
@@ -319,7 +318,7 @@ static int opt_seconds(struct pull_cli *pc, int c, const char *arg)
 		        c == 'i'   ? "interval"
 		        : c == 'B' ? "backoff"
 		                   : "max-backoff");
-		return OPT_BAD;
+		return SVC_OPT_BAD;
 	}
 	if (c == 'i')
 		pc->interval = d;
@@ -327,24 +326,25 @@ static int opt_seconds(struct pull_cli *pc, int c, const char *arg)
 		pc->backoff = d;
 	else
 		pc->max_backoff = d;
-	return OPT_OK;
+	return SVC_OPT_OK;
 }
 
 /* --checkpoint, --since-param, --interval, --count, --retries, the
  * backoffs */
-static int opt_repeat(struct pull_cli *pc, int c, const char *arg)
+static int opt_repeat(void *ctx, int c, const char *arg)
 {
+	struct pull_cli *pc = ctx;
 	switch (c) {
 	case 'K':
 		pc->po.checkpoint = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'S':
 		if (*arg == '\0' || strpbrk(arg, "&=?# ") != NULL) {
 			fprintf(stderr, "infrapivot pull: --since-param takes a parameter name\n");
-			return OPT_BAD;
+			return SVC_OPT_BAD;
 		}
 		pc->po.since_param = arg;
-		return OPT_OK;
+		return SVC_OPT_OK;
 	case 'i':
 	case 'B':
 	case 'X':
@@ -355,7 +355,7 @@ static int opt_repeat(struct pull_cli *pc, int c, const char *arg)
 	case 'R':
 		return svc_opt_u64("pull", arg, 0, 1000, "--retries takes 0-1000", &pc->retries);
 	default:
-		return OPT_OTHER;
+		return SVC_OPT_OTHER;
 	}
 }
 
@@ -422,23 +422,10 @@ static int pull_parse_args(struct pull_cli *pc, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "H:u:kqh", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		int r = opt_input(pc, c, optarg);
-		if (r == OPT_OTHER)
-			r = opt_transport(pc, c, optarg);
-		if (r == OPT_OTHER)
-			r = opt_repeat(pc, c, optarg);
-		if (r == OPT_OTHER)
-			usage(stderr);
-		if (r != OPT_OK)
-			return 2;
-	}
+	static const svc_opt_fn handlers[] = {opt_input, opt_transport, opt_repeat, NULL};
+	int status = svc_getopt(argc, argv, "H:u:kqh", longopts, handlers, pc, usage);
+	if (status >= 0)
+		return status;
 	return pull_check_args(pc, argc, argv) == 0 ? -1 : 2;
 }
 

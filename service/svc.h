@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store/store.h"
 
@@ -97,6 +98,17 @@ int svc_opt_u64(const char *cmd, const char *arg, uint64_t lo, uint64_t hi, cons
 /* --rejects FILE: open path (when not NULL) for writing into o->rejects.
  * Returns 0, or -1 with the reason printed.  The caller closes it. */
 int svc_rejects_open(const char *path, struct ingest_opts *o);
+/* A subcommand's option handler: SVC_OPT_OK, SVC_OPT_BAD (why printed)
+ * or SVC_OPT_OTHER (not one of its options). */
+enum { SVC_OPT_OK = 0, SVC_OPT_BAD = -1, SVC_OPT_OTHER = 1 };
+typedef int (*svc_opt_fn)(void *ctx, int opt, const char *arg);
+/* getopt_long over argv, offering each option to the NULL-terminated
+ * handlers in turn; -h/--help prints usage to stdout, an unknown option
+ * usage to stderr.  Returns -1 when every option was taken, else the
+ * exit status (0 after --help, 2). */
+struct option;
+int svc_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+               const svc_opt_fn *handlers, void *ctx, void (*usage)(FILE *f));
 /* Call fn on SIGINT and SIGTERM. */
 void svc_on_stop_signals(void (*fn)(int));
 
