@@ -38,62 +38,97 @@ static unsigned parsers_wanted(const struct ingest_opts *o)
 	return n > 1 ? n : 0;
 }
 
-int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opts *o)
+/* The options with their defaults filled in, and the named format. */
+static int stream_opts(struct ingest_stream *st, const struct ingest_opts *o)
 {
-	struct ingest_stream *st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		return -ENOMEM;
-	st->store = s;
 	st->opts = *o;
-	st->newest = -1;
 	if (st->opts.max_line == 0)
 		st->opts.max_line = 1 << 20;
 	if (st->opts.format == NULL)
 		st->opts.format = "auto";
 	if (strcmp(st->opts.format, "auto") != 0 && strcmp(st->opts.format, "x509") != 0) {
 		st->default_fmt = ingest_format_find(st->opts.format);
-		if (st->default_fmt == NULL) {
-			free(st);
+		if (st->default_fmt == NULL)
 			return -EINVAL;
-		}
 	}
-	st->nhelpers = parsers_wanted(&st->opts);
+	return 0;
+}
+
+/* The line buffer, the parsers and the write units.  0 or -ENOMEM
+ * (stream_buffers_free releases what was made). */
+static int stream_buffers(struct ingest_stream *st)
+{
 	st->line_cap = 4096;
 	st->line = malloc(st->line_cap + 1);
 	if (st->line == NULL || ingest_parser_init(&st->main, st) != 0)
-		goto fail;
+		return -ENOMEM;
 	for (unsigned i = 0; i < st->nhelpers; i++)
 		if (ingest_parser_init(&st->helpers[i], st) != 0)
-			goto fail;
+			return -ENOMEM;
 	for (int i = 0; i < NBATCH; i++)
 		if (store_batch_new(&st->pool[i].sb) != 0)
-			goto fail;
+			return -ENOMEM;
 	st->main.cur = &st->pool[0];
 	for (int i = 1; i < NBATCH; i++)
 		st->freel[st->nfree++] = &st->pool[i];
-	st->budget = st->opts.batch ? st->opts.batch : s ? store_batch_budget(s) : 100000;
-	pthread_mutex_init(&st->mu, NULL);
-	pthread_cond_init(&st->cv, NULL);
-	pthread_cond_init(&st->chunk_cv, NULL);
-	pthread_cond_init(&st->done_cv, NULL);
-	if (pthread_create(&st->writer, NULL, ingest_writer_main, st) != 0) {
-		pthread_mutex_destroy(&st->mu);
-		pthread_cond_destroy(&st->cv);
-		pthread_cond_destroy(&st->chunk_cv);
-		pthread_cond_destroy(&st->done_cv);
-		goto fail;
-	}
-	st->writer_running = true;
-	clock_gettime(CLOCK_MONOTONIC, &st->t0);
-	*out = st;
 	return 0;
-fail:
+}
+
+static void stream_buffers_free(struct ingest_stream *st)
+{
 	for (int i = 0; i < NBATCH; i++)
 		store_batch_free(st->pool[i].sb);
 	ingest_parser_free(&st->main);
 	for (unsigned i = 0; i < MAX_PARSERS; i++)
 		ingest_parser_free(&st->helpers[i]);
 	free(st->line);
+}
+
+static void stream_sync_destroy(struct ingest_stream *st)
+{
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->cv);
+	pthread_cond_destroy(&st->chunk_cv);
+	pthread_cond_destroy(&st->done_cv);
+}
+
+/* The locks and the writer thread. */
+static int stream_start_writer(struct ingest_stream *st)
+{
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	pthread_cond_init(&st->chunk_cv, NULL);
+	pthread_cond_init(&st->done_cv, NULL);
+	if (pthread_create(&st->writer, NULL, ingest_writer_main, st) != 0) {
+		stream_sync_destroy(st);
+		return -ENOMEM;
+	}
+	st->writer_running = true;
+	return 0;
+}
+
+int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opts *o)
+{
+	struct ingest_stream *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return -ENOMEM;
+	st->store = s;
+	st->newest = -1;
+	if (stream_opts(st, o) != 0) {
+		free(st);
+		return -EINVAL;
+	}
+	st->nhelpers = parsers_wanted(&st->opts);
+	if (stream_buffers(st) != 0)
+		goto fail;
+	st->budget = st->opts.batch ? st->opts.batch : s ? store_batch_budget(s) : 100000;
+	if (stream_start_writer(st) != 0)
+		goto fail;
+	clock_gettime(CLOCK_MONOTONIC, &st->t0);
+	*out = st;
+	return 0;
+fail:
+	stream_buffers_free(st);
 	free(st);
 	return -ENOMEM;
 }
@@ -246,6 +281,51 @@ int ingest_stream_begin(ingest_stream_t *st, const char *name, const char *forma
 	return 0;
 }
 
+/* Add n bytes of the current line; past max_line keep only the head
+ * (for the reject report).  0 or -ENOMEM. */
+static int line_append(struct ingest_stream *st, const char *p, size_t n)
+{
+	if (st->line_len + n > st->opts.max_line) {
+		size_t keep = st->line_len < 1024 ? 1024 - st->line_len : 0;
+		if (keep > n)
+			keep = n;
+		if (keep > st->line_cap - st->line_len)
+			keep = st->line_cap - st->line_len;
+		memcpy(st->line + st->line_len, p, keep);
+		st->line_len += keep;
+		st->overlong = true;
+		return 0;
+	}
+	if (st->line_len + n > st->line_cap) {
+		size_t nc = st->line_cap;
+		while (nc < st->line_len + n)
+			nc *= 2;
+		if (nc > st->opts.max_line)
+			nc = st->opts.max_line;
+		char *nb = realloc(st->line, nc + 1);
+		if (nb == NULL)
+			return -ENOMEM;
+		st->line = nb;
+		st->line_cap = nc;
+	}
+	memcpy(st->line + st->line_len, p, n);
+	st->line_len += n;
+	return 0;
+}
+
+/* The current line is complete: parse it (or reject it as too long). */
+static void line_end(struct ingest_stream *st)
+{
+	if (st->overlong) {
+		overlong_line(st);
+		st->overlong = false;
+	} else {
+		st->line[st->line_len] = '\0';
+		process_line(st, st->line, st->line_len);
+	}
+	st->line_len = 0;
+}
+
 int ingest_stream_feed(ingest_stream_t *st, const char *buf, size_t len)
 {
 	st->sum.bytes += len;
@@ -254,46 +334,13 @@ int ingest_stream_feed(ingest_stream_t *st, const char *buf, size_t len)
 	while (i < len) {
 		const char *nl = memchr(buf + i, '\n', len - i);
 		size_t chunk = nl ? (size_t)(nl - (buf + i)) : len - i;
-		if (!st->overlong) {
-			if (st->line_len + chunk > st->opts.max_line) {
-				/* keep the head for the reject report */
-				size_t keep = st->line_len < 1024 ? 1024 - st->line_len : 0;
-				if (keep > chunk)
-					keep = chunk;
-				if (keep > st->line_cap - st->line_len)
-					keep = st->line_cap - st->line_len;
-				memcpy(st->line + st->line_len, buf + i, keep);
-				st->line_len += keep;
-				st->overlong = true;
-			} else {
-				if (st->line_len + chunk > st->line_cap) {
-					size_t nc = st->line_cap;
-					while (nc < st->line_len + chunk)
-						nc *= 2;
-					if (nc > st->opts.max_line)
-						nc = st->opts.max_line;
-					char *nb = realloc(st->line, nc + 1);
-					if (nb == NULL)
-						return -ENOMEM;
-					st->line = nb;
-					st->line_cap = nc;
-				}
-				memcpy(st->line + st->line_len, buf + i, chunk);
-				st->line_len += chunk;
-			}
-		}
+		if (!st->overlong && line_append(st, buf + i, chunk) != 0)
+			return -ENOMEM;
 		i += chunk;
 		if (nl == NULL)
 			break;
 		i++; /* the newline */
-		if (st->overlong) {
-			overlong_line(st);
-			st->overlong = false;
-		} else {
-			st->line[st->line_len] = '\0';
-			process_line(st, st->line, st->line_len);
-		}
-		st->line_len = 0;
+		line_end(st);
 		if (st->fatal)
 			return st->fatal;
 	}
@@ -303,14 +350,8 @@ int ingest_stream_feed(ingest_stream_t *st, const char *buf, size_t len)
 
 int ingest_stream_end(ingest_stream_t *st)
 {
-	if (st->overlong) {
-		overlong_line(st);
-	} else if (st->line_len > 0) {
-		st->line[st->line_len] = '\0';
-		process_line(st, st->line, st->line_len);
-	}
-	st->line_len = 0;
-	st->overlong = false;
+	if (st->overlong || st->line_len > 0)
+		line_end(st);
 	ingest_drain(st);
 	struct ingest_ctx *c = &st->main.ctx;
 	if (st->fmt != NULL && st->fmt->state_free != NULL && c->state != NULL)
@@ -388,10 +429,9 @@ int ingest_stream_close(ingest_stream_t *st, char *buf, struct ingest_summary *s
 	return err != 0 ? err : ferr;
 }
 
-void ingest_stream_free(ingest_stream_t *st)
+/* Stop the helper threads and the writer. */
+static void stream_stop_threads(struct ingest_stream *st)
 {
-	if (st == NULL)
-		return;
 	if (st->helpers_started) {
 		pthread_mutex_lock(&st->mu);
 		st->helpers_stop = true;
@@ -408,18 +448,10 @@ void ingest_stream_free(ingest_stream_t *st)
 		pthread_mutex_unlock(&st->mu);
 		pthread_join(st->writer, NULL);
 	}
-	for (unsigned i = 0; i < sizeof(st->runs) / sizeof(st->runs[0]); i++)
-		if (st->runs[i].fmt != NULL && st->runs[i].fmt->run_state_free != NULL &&
-		    st->runs[i].state != NULL)
-			st->runs[i].fmt->run_state_free(st->runs[i].state);
-	if (st->fmt != NULL && st->fmt->state_free != NULL && st->main.ctx.state != NULL)
-		st->fmt->state_free(st->main.ctx.state);
-	ingest_json_arena_release(); /* this thread parsed for the stream */
-	for (int i = 0; i < NBATCH; i++)
-		store_batch_free(st->pool[i].sb);
-	ingest_parser_free(&st->main);
-	for (unsigned i = 0; i < MAX_PARSERS; i++)
-		ingest_parser_free(&st->helpers[i]);
+}
+
+static void stream_chunks_free(struct ingest_stream *st)
+{
 	for (unsigned i = 0; i < NCHUNKS; i++) {
 		struct chunk *ch = &st->chunks[i];
 		for (size_t j = 0; j < ch->capsb; j++)
@@ -431,10 +463,19 @@ void ingest_stream_free(ingest_stream_t *st)
 	}
 	for (unsigned i = 0; i < NTEXT; i++)
 		free(st->texts[i].buf);
-	free(st->line);
-	pthread_mutex_destroy(&st->mu);
-	pthread_cond_destroy(&st->cv);
-	pthread_cond_destroy(&st->chunk_cv);
-	pthread_cond_destroy(&st->done_cv);
+}
+
+void ingest_stream_free(ingest_stream_t *st)
+{
+	if (st == NULL)
+		return;
+	stream_stop_threads(st);
+	ingest_stream_reset_runs(st);
+	if (st->fmt != NULL && st->fmt->state_free != NULL && st->main.ctx.state != NULL)
+		st->fmt->state_free(st->main.ctx.state);
+	ingest_json_arena_release(); /* this thread parsed for the stream */
+	stream_buffers_free(st);
+	stream_chunks_free(st);
+	stream_sync_destroy(st);
 	free(st);
 }
