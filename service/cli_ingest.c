@@ -214,12 +214,7 @@ static int opt_follow(void *ctx, int c, const char *arg)
 static int ingest_parse_args(struct ingest_cli *ic, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"sensor", required_argument, NULL, 's'},
-	    {"rejects", required_argument, NULL, 'r'},
-	    {"batch", required_argument, NULL, 'b'},
-	    {"max-line", required_argument, NULL, 'L'},
+	    SVC_INGEST_LONGOPTS,
 	    {"progress", no_argument, NULL, 'P'},
 	    {"no-progress", no_argument, NULL, 'N'},
 	    {"quiet", no_argument, NULL, 'q'},

@@ -397,12 +397,7 @@ static int pull_check_args(struct pull_cli *pc, int argc, char **argv)
 static int pull_parse_args(struct pull_cli *pc, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"sensor", required_argument, NULL, 's'},
-	    {"rejects", required_argument, NULL, 'r'},
-	    {"batch", required_argument, NULL, 'b'},
-	    {"max-line", required_argument, NULL, 'L'},
+	    SVC_INGEST_LONGOPTS,
 	    {"max-bytes", required_argument, NULL, 'M'},
 	    {"header", required_argument, NULL, 'H'},
 	    {"user", required_argument, NULL, 'u'},

@@ -89,6 +89,18 @@ int svc_parse_size(const char *s, uint64_t *out);
  * cmd, and returns -1. */
 struct ingest_opts;
 int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts *o);
+/* The long options ingest and pull share, first in their tables:
+ * --db ('d'), --format ('f'), then those of svc_ingest_opt and
+ * --rejects ('r'). */
+/* clang-format off */
+#define SVC_INGEST_LONGOPTS \
+	{"db", required_argument, NULL, 'd'}, \
+	{"format", required_argument, NULL, 'f'}, \
+	{"sensor", required_argument, NULL, 's'}, \
+	{"rejects", required_argument, NULL, 'r'}, \
+	{"batch", required_argument, NULL, 'b'}, \
+	{"max-line", required_argument, NULL, 'L'}
+/* clang-format on */
 /* Non-negative decimal; returns 0 or -1. */
 int svc_parse_u64(const char *s, uint64_t *out);
 /* An option's number in [lo, hi] into out; otherwise prints
