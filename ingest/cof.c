@@ -43,13 +43,8 @@ static int get_common(struct ingest_ctx *c, json_t *obj, bool times_required, in
 		*tl = *tf;
 	if (*tf > *tl)
 		return ingest_reject(c, "time_first is after time_last");
-	json_t *cnt = json_object_get(obj, "count");
-	*count = 1;
-	if (cnt != NULL) {
-		if (!json_is_integer(cnt) || json_integer_value(cnt) < 0)
-			return ingest_reject(c, "count is not a non-negative integer");
-		*count = (uint64_t)json_integer_value(cnt);
-	}
+	if (ingest_json_count(c, obj, count) != 0)
+		return INGEST_REJECT;
 	json_t *sid = json_object_get(obj, "sensor_id");
 	if (sid != NULL && !json_is_null(sid)) {
 		if (json_is_integer(sid)) {
@@ -68,15 +63,10 @@ static int get_common(struct ingest_ctx *c, json_t *obj, bool times_required, in
 
 static int cof_dns(struct ingest_ctx *c, json_t *obj)
 {
-	json_t *rrname = json_object_get(obj, "rrname");
-	json_t *rrtype = json_object_get(obj, "rrtype");
-	json_t *rdata = json_object_get(obj, "rdata");
-	if (!json_is_string(rrname))
-		return ingest_reject(c, rrname ? "rrname is not a string" : "missing rrname");
-	if (rrtype == NULL)
-		return ingest_reject(c, "missing rrtype");
-	if (rdata == NULL)
-		return ingest_reject(c, "missing rdata");
+	struct ingest_json_rr rr;
+	if (ingest_json_rr_get(c, obj, "missing", false, &rr) != 0)
+		return INGEST_REJECT;
+	json_t *rrtype = rr.rrtype;
 	uint16_t type;
 	if (json_is_integer(rrtype)) {
 		json_int_t t = json_integer_value(rrtype);
@@ -93,7 +83,7 @@ static int cof_dns(struct ingest_ctx *c, json_t *obj)
 	char sensor[STORE_SENSOR_MAX] = "";
 	if (get_common(c, obj, true, &tf, &tl, &count, sensor) != 0)
 		return INGEST_REJECT;
-	return ingest_dns_records(c, obj, rrname, type, rdata, tf, tl, count, sensor);
+	return ingest_dns_records(c, obj, rr.rrname, type, rr.rdata, tf, tl, count, sensor);
 }
 
 static int cof_cert(struct ingest_ctx *c, json_t *obj)
@@ -140,14 +130,11 @@ static int cof_cert(struct ingest_ctx *c, json_t *obj)
 
 static int obs_line(struct ingest_ctx *c, char *line, size_t len)
 {
-	json_error_t jerr;
-	json_t *obj = json_loadb(line, len, 0, &jerr);
-	if (obj == NULL)
-		return ingest_reject(c, "not JSON: %s (column %d)", jerr.text, jerr.column);
+	json_t *obj;
+	if (ingest_json_object_line(c, line, len, &obj) != 0)
+		return INGEST_REJECT;
 	int r;
-	if (!json_is_object(obj))
-		r = ingest_reject(c, "not a JSON object");
-	else if (json_object_get(obj, "rrname") != NULL)
+	if (json_object_get(obj, "rrname") != NULL)
 		r = cof_dns(c, obj);
 	else if (json_object_get(obj, "ip") || json_object_get(obj, "cert_sha1") ||
 	         json_object_get(obj, "cert_sha256") || json_object_get(obj, "cert_pem") ||

@@ -7,16 +7,6 @@
 
 #include "ingest/ingest_internal.h"
 
-static const char *jstr(json_t *obj, const char *key, size_t *len)
-{
-	json_t *v = json_object_get(obj, key);
-	if (!json_is_string(v))
-		return NULL;
-	if (len != NULL)
-		*len = json_string_length(v);
-	return json_string_value(v);
-}
-
 static int eve_time(struct ingest_ctx *c, json_t *ev, int64_t *ts)
 {
 	json_t *v = json_object_get(ev, "timestamp");
@@ -31,7 +21,7 @@ static int eve_time(struct ingest_ctx *c, json_t *ev, int64_t *ts)
 static void eve_sensor(json_t *ev, struct store_obs *o)
 {
 	size_t n;
-	const char *h = jstr(ev, "host", &n);
+	const char *h = ingest_json_str(ev, "host", &n);
 	if (h != NULL && n > 0 && n < STORE_SENSOR_MAX)
 		memcpy(o->sensor, h, n + 1);
 }
@@ -55,9 +45,9 @@ static int eve_answer(struct ingest_ctx *c, json_t *ev, int64_t ts, json_t *a, u
                       unsigned *skipped)
 {
 	size_t nl = 0, tl = 0, rl = 0;
-	const char *name = jstr(a, "rrname", &nl);
-	const char *type = jstr(a, "rrtype", &tl);
-	const char *rdata = jstr(a, "rdata", &rl);
+	const char *name = ingest_json_str(a, "rrname", &nl);
+	const char *type = ingest_json_str(a, "rrtype", &tl);
+	const char *rdata = ingest_json_str(a, "rdata", &rl);
 	if (name == NULL || type == NULL)
 		return ingest_reject(c, "an answer without rrname or rrtype");
 	uint16_t t;
@@ -71,90 +61,127 @@ static int eve_answer(struct ingest_ctx *c, json_t *ev, int64_t ts, json_t *a, u
 	return 0;
 }
 
+/* dns.answers[] (v2 detailed, v3): one object per answer. */
+static int eve_answers(struct ingest_ctx *c, json_t *ev, int64_t ts, json_t *answers,
+                       unsigned *recorded, unsigned *skipped)
+{
+	if (!json_is_array(answers))
+		return ingest_reject(c, "dns.answers is not an array");
+	size_t i;
+	json_t *a;
+	json_array_foreach(answers, i, a)
+	{
+		if (!json_is_object(a))
+			return ingest_reject(c, "dns.answers holds a non-object");
+		if (eve_answer(c, ev, ts, a, recorded, skipped) != 0)
+			return INGEST_REJECT;
+	}
+	return 0;
+}
+
+/* dns.grouped.CNAME: the chain from the query name, in order. */
+static int eve_grouped_cnames(struct ingest_ctx *c, json_t *ev, int64_t ts, json_t *grouped,
+                              char *prev, unsigned *recorded)
+{
+	json_t *cn = json_object_get(grouped, "CNAME");
+	for (size_t i = 0; json_is_array(cn) && i < json_array_size(cn); i++) {
+		json_t *v = json_array_get(cn, i);
+		if (!json_is_string(v))
+			return ingest_reject(c, "dns.grouped.CNAME holds a non-string");
+		if (add_rr(c, ev, ts, prev, strlen(prev), STORE_RR_CNAME, json_string_value(v),
+		           json_string_length(v)) != 0)
+			return INGEST_REJECT;
+		(*recorded)++;
+		store_name_norm(json_string_value(v), json_string_length(v), prev, false);
+	}
+	return 0;
+}
+
+/* dns.grouped's other types: each value belongs to the query name. */
+static int eve_grouped_values(struct ingest_ctx *c, json_t *ev, int64_t ts, json_t *grouped,
+                              const char *qname, size_t ql, unsigned *recorded, unsigned *skipped)
+{
+	const char *key;
+	json_t *vals;
+	json_object_foreach(grouped, key, vals)
+	{
+		uint16_t t;
+		if (strcmp(key, "CNAME") == 0)
+			continue;
+		if (!json_is_array(vals))
+			return ingest_reject(c, "dns.grouped.%s is not an array", key);
+		if (store_rrtype_parse(key, strlen(key), &t) != 0) {
+			*skipped += (unsigned)json_array_size(vals);
+			continue;
+		}
+		for (size_t i = 0; i < json_array_size(vals); i++) {
+			json_t *v = json_array_get(vals, i);
+			if (!json_is_string(v) || json_string_length(v) == 0) {
+				(*skipped)++;
+				continue;
+			}
+			if (add_rr(c, ev, ts, qname, ql, t, json_string_value(v),
+			           json_string_length(v)) != 0)
+				return INGEST_REJECT;
+			(*recorded)++;
+		}
+	}
+	return 0;
+}
+
+/* dns.grouped only: no owner names, so addresses belong to the query
+ * name and CNAMEs form its chain (as with Zeek). */
+static int eve_grouped(struct ingest_ctx *c, json_t *ev, int64_t ts, json_t *grouped,
+                       const char *qname, size_t ql, unsigned *recorded, unsigned *skipped)
+{
+	if (!json_is_object(grouped))
+		return ingest_reject(c, "dns.grouped is not an object");
+	if (qname == NULL)
+		return ingest_reject(c, "grouped answers without a query rrname");
+	char prev[STORE_NAME_BUF];
+	if (store_name_norm(qname, ql, prev, false) != 0)
+		return ingest_reject(c, "rrname %.*s is not a valid domain name",
+		                     (int)(ql > 80 ? 80 : ql), qname);
+	if (eve_grouped_cnames(c, ev, ts, grouped, prev, recorded) != 0)
+		return INGEST_REJECT;
+	return eve_grouped_values(c, ev, ts, grouped, qname, ql, recorded, skipped);
+}
+
+/* Queries and failed answers carry nothing to record. */
+static bool eve_dns_answered(json_t *dns)
+{
+	const char *type = ingest_json_str(dns, "type", NULL);
+	if (type != NULL && (strcmp(type, "query") == 0 || strcmp(type, "request") == 0))
+		return false;
+	const char *rcode = ingest_json_str(dns, "rcode", NULL);
+	return rcode == NULL || strcmp(rcode, "NOERROR") == 0;
+}
+
 static int eve_dns(struct ingest_ctx *c, json_t *ev, json_t *dns)
 {
 	int64_t ts;
 	if (eve_time(c, ev, &ts) != 0)
 		return INGEST_REJECT;
-	const char *type = jstr(dns, "type", NULL);
-	if (type != NULL && (strcmp(type, "query") == 0 || strcmp(type, "request") == 0))
-		return INGEST_SKIP;
-	const char *rcode = jstr(dns, "rcode", NULL);
-	if (rcode != NULL && strcmp(rcode, "NOERROR") != 0)
+	if (!eve_dns_answered(dns))
 		return INGEST_SKIP;
 	/* the query name: v3 keeps it in queries[], v1/v2 at the top */
 	size_t ql = 0;
-	const char *qname = jstr(dns, "rrname", &ql);
+	const char *qname = ingest_json_str(dns, "rrname", &ql);
 	json_t *queries = json_object_get(dns, "queries");
 	if (json_is_array(queries) && json_array_size(queries) > 0)
-		qname = jstr(json_array_get(queries, 0), "rrname", &ql);
+		qname = ingest_json_str(json_array_get(queries, 0), "rrname", &ql);
 	unsigned recorded = 0, skipped = 0;
 	json_t *answers = json_object_get(dns, "answers");
 	json_t *grouped = json_object_get(dns, "grouped");
-	if (answers != NULL) {
-		if (!json_is_array(answers))
-			return ingest_reject(c, "dns.answers is not an array");
-		size_t i;
-		json_t *a;
-		json_array_foreach(answers, i, a)
-		{
-			if (!json_is_object(a))
-				return ingest_reject(c, "dns.answers holds a non-object");
-			if (eve_answer(c, ev, ts, a, &recorded, &skipped) != 0)
-				return INGEST_REJECT;
-		}
-	} else if (grouped != NULL) {
-		/* grouped only: no owner names, so addresses belong to the query
-		 * name and CNAMEs form its chain (as with Zeek) */
-		if (!json_is_object(grouped))
-			return ingest_reject(c, "dns.grouped is not an object");
-		if (qname == NULL)
-			return ingest_reject(c, "grouped answers without a query rrname");
-		char prev[STORE_NAME_BUF];
-		if (store_name_norm(qname, ql, prev, false) != 0)
-			return ingest_reject(c, "rrname %.*s is not a valid domain name",
-			                     (int)(ql > 80 ? 80 : ql), qname);
-		const char *key;
-		json_t *vals;
-		json_t *cn = json_object_get(grouped, "CNAME");
-		for (size_t i = 0; json_is_array(cn) && i < json_array_size(cn); i++) {
-			json_t *v = json_array_get(cn, i);
-			if (!json_is_string(v))
-				return ingest_reject(c, "dns.grouped.CNAME holds a non-string");
-			if (add_rr(c, ev, ts, prev, strlen(prev), STORE_RR_CNAME,
-			           json_string_value(v), json_string_length(v)) != 0)
-				return INGEST_REJECT;
-			recorded++;
-			store_name_norm(json_string_value(v), json_string_length(v), prev, false);
-		}
-		json_object_foreach(grouped, key, vals)
-		{
-			uint16_t t;
-			if (strcmp(key, "CNAME") == 0)
-				continue;
-			if (!json_is_array(vals))
-				return ingest_reject(c, "dns.grouped.%s is not an array", key);
-			if (store_rrtype_parse(key, strlen(key), &t) != 0) {
-				skipped += (unsigned)json_array_size(vals);
-				continue;
-			}
-			for (size_t i = 0; i < json_array_size(vals); i++) {
-				json_t *v = json_array_get(vals, i);
-				if (!json_is_string(v) || json_string_length(v) == 0) {
-					skipped++;
-					continue;
-				}
-				if (add_rr(c, ev, ts, qname, ql, t, json_string_value(v),
-				           json_string_length(v)) != 0)
-					return INGEST_REJECT;
-				recorded++;
-			}
-		}
-	} else if (jstr(dns, "rdata", NULL) != NULL) {
-		/* version 1: one event per answer */
-		if (eve_answer(c, ev, ts, dns, &recorded, &skipped) != 0)
-			return INGEST_REJECT;
-	}
+	int r = 0;
+	if (answers != NULL)
+		r = eve_answers(c, ev, ts, answers, &recorded, &skipped);
+	else if (grouped != NULL)
+		r = eve_grouped(c, ev, ts, grouped, qname, ql, &recorded, &skipped);
+	else if (ingest_json_str(dns, "rdata", NULL) != NULL)
+		r = eve_answer(c, ev, ts, dns, &recorded, &skipped); /* v1: one event per answer */
+	if (r != 0)
+		return INGEST_REJECT;
 	ingest_note_rdata_skipped(c, skipped);
 	return recorded > 0 ? INGEST_OK : INGEST_SKIP;
 }
@@ -174,10 +201,37 @@ static void serial_copy(char *out, size_t cap, const char *in, size_t n)
 	out[o] = '\0';
 }
 
+/* What the tls event tells about the certificate itself. */
+static int eve_tls_meta(struct ingest_ctx *c, struct store_obs *o, struct store_cert_meta *m,
+                        json_t *tls)
+{
+	size_t n = 0;
+	const char *v = ingest_json_str(tls, "subject", &n);
+	if (v != NULL) {
+		snprintf(m->subject, sizeof(m->subject), "%.*s", (int)n, v);
+		o->cert.has_meta = true;
+	}
+	v = ingest_json_str(tls, "issuerdn", &n);
+	if (v != NULL) {
+		snprintf(m->issuer, sizeof(m->issuer), "%.*s", (int)n, v);
+		o->cert.has_meta = true;
+	}
+	v = ingest_json_str(tls, "serial", &n);
+	if (v != NULL)
+		serial_copy(m->serial, sizeof(m->serial), v, n);
+	json_t *t = json_object_get(tls, "notbefore");
+	if (t != NULL && ingest_json_time(t, &m->not_before) != 0)
+		return ingest_reject(c, "tls.notbefore is not a valid time");
+	t = json_object_get(tls, "notafter");
+	if (t != NULL && ingest_json_time(t, &m->not_after) != 0)
+		return ingest_reject(c, "tls.notafter is not a valid time");
+	return INGEST_OK;
+}
+
 static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 {
 	size_t fl;
-	const char *fp = jstr(tls, "fingerprint", &fl);
+	const char *fp = ingest_json_str(tls, "fingerprint", &fl);
 	if (fp == NULL || fl == 0)
 		return INGEST_SKIP; /* resumed session: no certificate */
 	int64_t ts;
@@ -197,7 +251,7 @@ static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 	m->has_sha1 = true;
 	memcpy(m->sha1, h, 20);
 	size_t il;
-	const char *ip = jstr(ev, "dest_ip", &il);
+	const char *ip = ingest_json_str(ev, "dest_ip", &il);
 	if (ip == NULL || store_addr_parse(ip, il, o->cert.ip) != 0)
 		return ingest_reject(c, "dest_ip %.*s is not an IP address",
 		                     ip ? (int)(il > 60 ? 60 : il) : 0, ip ? ip : "");
@@ -207,47 +261,24 @@ static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 		return ingest_reject(c, "dest_port is not an integer 1-65535");
 	o->cert.port = (uint16_t)json_integer_value(port);
 	size_t sl;
-	const char *sni = jstr(tls, "sni", &sl);
+	const char *sni = ingest_json_str(tls, "sni", &sl);
 	if (sni != NULL && sl > 0 && store_name_norm(sni, sl, o->cert.sni, false) != 0)
 		o->cert.sni[0] = '\0'; /* not a host name: keep the sighting anyway */
 	o->cert.sighting = true;
 	o->time_first = ts;
 	o->time_last = ts;
 	eve_sensor(ev, o);
-	size_t n = 0;
-	const char *v = jstr(tls, "subject", &n);
-	if (v != NULL) {
-		snprintf(m->subject, sizeof(m->subject), "%.*s", (int)n, v);
-		o->cert.has_meta = true;
-	}
-	v = jstr(tls, "issuerdn", &n);
-	if (v != NULL) {
-		snprintf(m->issuer, sizeof(m->issuer), "%.*s", (int)n, v);
-		o->cert.has_meta = true;
-	}
-	v = jstr(tls, "serial", &n);
-	if (v != NULL)
-		serial_copy(m->serial, sizeof(m->serial), v, n);
-	json_t *t = json_object_get(tls, "notbefore");
-	if (t != NULL && ingest_json_time(t, &m->not_before) != 0)
-		return ingest_reject(c, "tls.notbefore is not a valid time");
-	t = json_object_get(tls, "notafter");
-	if (t != NULL && ingest_json_time(t, &m->not_after) != 0)
-		return ingest_reject(c, "tls.notafter is not a valid time");
-	return INGEST_OK;
+	return eve_tls_meta(c, o, m, tls);
 }
 
 static int eve_line(struct ingest_ctx *c, char *line, size_t len)
 {
-	json_error_t jerr;
-	json_t *ev = json_loadb(line, len, 0, &jerr);
-	if (ev == NULL)
-		return ingest_reject(c, "not JSON: %s (column %d)", jerr.text, jerr.column);
+	json_t *ev;
+	if (ingest_json_object_line(c, line, len, &ev) != 0)
+		return INGEST_REJECT;
 	int r;
-	const char *et = jstr(ev, "event_type", NULL);
-	if (!json_is_object(ev)) {
-		r = ingest_reject(c, "not a JSON object");
-	} else if (et == NULL) {
+	const char *et = ingest_json_str(ev, "event_type", NULL);
+	if (et == NULL) {
 		r = ingest_reject(c, "no event_type: not a Suricata EVE event");
 	} else if (strcmp(et, "dns") == 0) {
 		json_t *dns = json_object_get(ev, "dns");

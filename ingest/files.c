@@ -64,36 +64,33 @@ static int ingest_one_certfile(ingest_stream_t *st, gzFile gz, const char *name,
 	return err;
 }
 
-static int ingest_one(ingest_stream_t *st, const char *path, struct ingest_summary *sum, char *buf)
+/* Open path (or stdin for "-") through zlib; *size is its size on
+ * disk.  NULL when it cannot be read (counted, message printed). */
+static gzFile input_open(const char *path, uint64_t *size, struct ingest_summary *sum)
 {
-	bool is_stdin = strcmp(path, "-") == 0;
-	uint64_t size = 0;
 	gzFile gz;
-	if (is_stdin) {
+	*size = 0;
+	if (strcmp(path, "-") == 0) {
 		gz = gzdopen(dup(0), "rb");
 	} else {
 		struct stat sb;
 		if (stat(path, &sb) == 0)
-			size = (uint64_t)sb.st_size;
+			*size = (uint64_t)sb.st_size;
 		gz = gzopen(path, "rb");
 	}
 	if (gz == NULL) {
 		fprintf(stderr, "infrapivot: cannot read %s: %s\n", path, strerror(errno));
 		sum->unreadable++;
-		return 0;
+		return NULL;
 	}
 	gzbuffer(gz, READ_CHUNK);
-	/* a .gz file's size is compressed bytes: progress then counts the
-	 * compressed offset */
-	bool compressed = !gzdirect(gz);
-	const char *name = is_stdin ? "<stdin>" : path;
-	int first = gzread(gz, buf, READ_CHUNK);
-	const char *fmt = ingest_stream_format(st);
-	if (first > 0 && (strcmp(fmt, "x509") == 0 ||
-	                  (strcmp(fmt, "auto") == 0 &&
-	                   ingest_certfile_detect((const uint8_t *)buf, (size_t)first))))
-		return ingest_one_certfile(st, gz, name, buf, (size_t)first, sum);
-	ingest_stream_begin(st, name, NULL, compressed ? 0 : size);
+	return gz;
+}
+
+/* Feed the rest of gz to the stream; first is what was read already. */
+static int feed_gz(ingest_stream_t *st, gzFile gz, const char *path, char *buf, int first,
+                   struct ingest_summary *sum)
+{
 	int err = 0;
 	for (;;) {
 		int n = first;
@@ -115,6 +112,27 @@ static int ingest_one(ingest_stream_t *st, const char *path, struct ingest_summa
 		if (err != 0)
 			break;
 	}
+	return err;
+}
+
+static int ingest_one(ingest_stream_t *st, const char *path, struct ingest_summary *sum, char *buf)
+{
+	uint64_t size;
+	gzFile gz = input_open(path, &size, sum);
+	if (gz == NULL)
+		return 0;
+	/* a .gz file's size is compressed bytes: progress then counts the
+	 * compressed offset */
+	bool compressed = !gzdirect(gz);
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	int first = gzread(gz, buf, READ_CHUNK);
+	const char *fmt = ingest_stream_format(st);
+	if (first > 0 && (strcmp(fmt, "x509") == 0 ||
+	                  (strcmp(fmt, "auto") == 0 &&
+	                   ingest_certfile_detect((const uint8_t *)buf, (size_t)first))))
+		return ingest_one_certfile(st, gz, name, buf, (size_t)first, sum);
+	ingest_stream_begin(st, name, NULL, compressed ? 0 : size);
+	int err = feed_gz(st, gz, path, buf, first, sum);
 	gzclose(gz);
 	if (err == 0)
 		err = ingest_stream_end(st);
@@ -126,51 +144,60 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The entries of directory d (no dot files) as paths under path, in
+ * name order.  The caller frees them. */
+static size_t dir_entries(DIR *d, const char *path, char ***out)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **nn = realloc(names, cap * sizeof(*nn));
+			if (nn == NULL)
+				break;
+			names = nn;
+		}
+		size_t l = strlen(path) + strlen(de->d_name) + 2;
+		names[n] = malloc(l);
+		if (names[n] == NULL)
+			break;
+		snprintf(names[n], l, "%s/%s", path, de->d_name);
+		n++;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	*out = names;
+	return n;
+}
+
 static int ingest_path(ingest_stream_t *st, const char *path, struct ingest_summary *sum, char *buf,
                        int depth)
 {
 	struct stat sb;
-	if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		if (depth > 16)
-			return 0;
-		DIR *d = opendir(path);
-		if (d == NULL) {
-			fprintf(stderr, "infrapivot: cannot read %s: %s\n", path, strerror(errno));
-			sum->unreadable++;
-			return 0;
-		}
-		char **names = NULL;
-		size_t n = 0, cap = 0;
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 32;
-				char **nn = realloc(names, cap * sizeof(*nn));
-				if (nn == NULL)
-					break;
-				names = nn;
-			}
-			size_t l = strlen(path) + strlen(de->d_name) + 2;
-			names[n] = malloc(l);
-			if (names[n] == NULL)
-				break;
-			snprintf(names[n], l, "%s/%s", path, de->d_name);
-			n++;
-		}
-		closedir(d);
-		qsort(names, n, sizeof(*names), cmp_str);
-		int err = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (err == 0)
-				err = ingest_path(st, names[i], sum, buf, depth + 1);
-			free(names[i]);
-		}
-		free(names);
-		return err;
+	if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return ingest_one(st, path, sum, buf);
+	if (depth > 16)
+		return 0;
+	DIR *d = opendir(path);
+	if (d == NULL) {
+		fprintf(stderr, "infrapivot: cannot read %s: %s\n", path, strerror(errno));
+		sum->unreadable++;
+		return 0;
 	}
-	return ingest_one(st, path, sum, buf);
+	char **names;
+	size_t n = dir_entries(d, path, &names);
+	closedir(d);
+	int err = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (err == 0)
+			err = ingest_path(st, names[i], sum, buf, depth + 1);
+		free(names[i]);
+	}
+	free(names);
+	return err;
 }
 
 int ingest_files(store_t *s, char *const *paths, int n, const struct ingest_opts *o,
@@ -178,22 +205,14 @@ int ingest_files(store_t *s, char *const *paths, int n, const struct ingest_opts
 {
 	memset(sum, 0, sizeof(*sum));
 	ingest_stream_t *st;
-	int err = ingest_stream_new(&st, s, o);
+	char *buf;
+	int err = ingest_stream_open(&st, &buf, READ_CHUNK, s, o);
 	if (err != 0)
 		return err;
-	char *buf = malloc(READ_CHUNK);
-	if (buf == NULL) {
-		ingest_stream_free(st);
-		return -ENOMEM;
-	}
 	struct ingest_summary local = {0};
 	for (int i = 0; i < n && err == 0; i++)
 		err = ingest_path(st, paths[i], &local, buf, 0);
-	free(buf);
-	int ferr = ingest_stream_finish(st, sum);
-	if (err == 0)
-		err = ferr;
+	err = ingest_stream_close(st, buf, sum, err);
 	sum->unreadable += local.unreadable;
-	ingest_stream_free(st);
 	return err;
 }

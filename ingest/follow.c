@@ -225,35 +225,128 @@ static int check_rotation(struct follow *f, bool *switched)
 	return 0;
 }
 
+/* New data in f->pend: parse its whole lines, and commit every
+ * commit_ms. */
+static int on_data(struct follow *f, const struct ingest_follow_opts *fo, double *last_commit)
+{
+	int err = feed_lines(f);
+	if (err != 0)
+		return err;
+	if (mono() - *last_commit >= fo->commit_ms / 1000.0) {
+		err = commit(f);
+		*last_commit = mono();
+	}
+	return err;
+}
+
+/* Nothing new (or stopping): make what we have durable, then stop (set
+ * *done) or look for a rotation and wait. */
+static int on_idle(struct follow *f, const struct ingest_follow_opts *fo, bool stopping,
+                   double *last_commit, double last_data, bool *done)
+{
+	*done = true;
+	if (f->offset != f->committed || ingest_stream_pending(f->st) > 0) {
+		int err = commit(f);
+		*last_commit = mono();
+		if (err != 0)
+			return err;
+	}
+	if (stopping)
+		return 0;
+	if (fo->exit_idle_ms > 0 && (mono() - last_data) * 1000 >= fo->exit_idle_ms)
+		return 0;
+	bool switched;
+	int err = check_rotation(f, &switched);
+	if (err != 0)
+		return err;
+	*done = false;
+	if (!switched)
+		sleep_ms(fo->poll_ms);
+	return 0;
+}
+
+/* Read and parse until stopped, idle long enough, or an error. */
+static int follow_loop(struct follow *f, const struct ingest_follow_opts *fo)
+{
+	double last_commit = mono(), last_data = mono();
+	for (;;) {
+		bool stopping = fo->stop != NULL && *fo->stop;
+		ssize_t n = 0;
+		if (!stopping) {
+			n = read(f->fd, f->pend + f->npend, FOLLOW_CHUNK);
+			if (n < 0 && errno != EINTR)
+				return -errno;
+		}
+		int err;
+		if (n > 0) {
+			f->npend += (size_t)n;
+			last_data = mono();
+			err = on_data(f, fo, &last_commit);
+			if (err != 0)
+				return err;
+			continue;
+		}
+		bool done;
+		err = on_idle(f, fo, stopping, &last_commit, last_data, &done);
+		if (err != 0 || done)
+			return err;
+	}
+}
+
+/* The file's absolute path (not resolved: a sensor's "current" symlink
+ * that is re-pointed on rotation must look like a rotation) and the key
+ * of its position. */
+static int follow_set_path(struct follow *f, const char *path)
+{
+	if (path[0] == '/') {
+		if (strlen(path) >= sizeof(f->path))
+			return -ENAMETOOLONG;
+		memcpy(f->path, path, strlen(path) + 1);
+	} else {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return -errno;
+		int n = snprintf(f->path, sizeof(f->path), "%s/%s", cwd, path);
+		if (n < 0 || (size_t)n >= sizeof(f->path))
+			return -ENAMETOOLONG;
+	}
+	if (access(f->path, R_OK) != 0)
+		return -errno;
+	f->key[0] = 'F';
+	f->klen = 1 + strlen(f->path);
+	if (f->klen > 400)
+		return -ENAMETOOLONG;
+	memcpy(f->key + 1, f->path, f->klen - 1);
+	return 0;
+}
+
+/* Where we stopped last time, when it is still the same file. */
+static void resume_point(store_t *s, const struct follow *f, uint64_t *offset, uint64_t *line)
+{
+	uint8_t val[32];
+	size_t vlen = 0;
+	struct stat sb;
+	*offset = 0;
+	*line = 0;
+	if (store_meta_get(s, f->key, f->klen, val, sizeof(val), &vlen) == 0 && vlen == 32 &&
+	    stat(f->path, &sb) == 0 && get_le64(val) == (uint64_t)sb.st_dev &&
+	    get_le64(val + 8) == (uint64_t)sb.st_ino) {
+		*offset = get_le64(val + 16);
+		*line = get_le64(val + 24);
+	}
+}
+
 int ingest_follow(store_t *s, const char *path, const struct ingest_opts *o,
                   const struct ingest_follow_opts *fo, struct ingest_summary *sum)
 {
 	memset(sum, 0, sizeof(*sum));
 	struct follow f = {.o = o, .fd = -1};
-	/* absolute but not resolved: a sensor's "current" symlink that is
-	 * re-pointed on rotation must look like a rotation */
-	if (path[0] == '/') {
-		if (strlen(path) >= sizeof(f.path))
-			return -ENAMETOOLONG;
-		memcpy(f.path, path, strlen(path) + 1);
-	} else {
-		char cwd[PATH_MAX];
-		if (getcwd(cwd, sizeof(cwd)) == NULL)
-			return -errno;
-		int n = snprintf(f.path, sizeof(f.path), "%s/%s", cwd, path);
-		if (n < 0 || (size_t)n >= sizeof(f.path))
-			return -ENAMETOOLONG;
-	}
-	if (access(f.path, R_OK) != 0)
-		return -errno;
-	f.key[0] = 'F';
-	f.klen = 1 + strlen(f.path);
-	if (f.klen > 400)
-		return -ENAMETOOLONG;
-	memcpy(f.key + 1, f.path, f.klen - 1);
+	int err = follow_set_path(&f, path);
+	if (err != 0)
+		return err;
 	struct ingest_opts so = *o;
 	so.progress = false;
-	int err = ingest_stream_new(&f.st, s, &so);
+	err = ingest_stream_new(&f.st, s, &so);
 	if (err != 0)
 		return err;
 	ingest_stream_set_manual(f.st, true);
@@ -261,77 +354,17 @@ int ingest_follow(store_t *s, const char *path, const struct ingest_opts *o,
 	f.pend = malloc(FOLLOW_CHUNK + o->max_line + 1);
 	if (f.buf == NULL || f.pend == NULL) {
 		err = -ENOMEM;
-		goto out;
-	}
-	/* where did we stop last time? */
-	uint8_t val[32];
-	size_t vlen = 0;
-	uint64_t offset = 0, line = 0;
-	struct stat sb;
-	if (store_meta_get(s, f.key, f.klen, val, sizeof(val), &vlen) == 0 && vlen == 32 &&
-	    stat(f.path, &sb) == 0 && get_le64(val) == (uint64_t)sb.st_dev &&
-	    get_le64(val + 8) == (uint64_t)sb.st_ino) {
-		offset = get_le64(val + 16);
-		line = get_le64(val + 24);
-	}
-	err = open_file(&f, offset, line);
-	if (err != 0)
-		goto out;
-	double last_commit = mono(), last_data = mono();
-	for (;;) {
-		bool stopping = fo->stop != NULL && *fo->stop;
-		ssize_t n = 0;
-		if (!stopping) {
-			size_t room = FOLLOW_CHUNK;
-			n = read(f.fd, f.pend + f.npend, room);
-			if (n < 0 && errno != EINTR) {
-				err = -errno;
-				break;
-			}
-		}
-		if (n > 0) {
-			f.npend += (size_t)n;
-			last_data = mono();
-			err = feed_lines(&f);
-			if (err != 0)
-				break;
-			if (mono() - last_commit >= fo->commit_ms / 1000.0) {
-				err = commit(&f);
-				last_commit = mono();
-				if (err != 0)
-					break;
-			}
-			continue;
-		}
-		/* idle (or stopping): make what we have durable */
-		if (f.offset != f.committed || ingest_stream_pending(f.st) > 0) {
-			err = commit(&f);
-			last_commit = mono();
-			if (err != 0)
-				break;
-		}
-		if (stopping)
-			break;
-		if (fo->exit_idle_ms > 0 && (mono() - last_data) * 1000 >= fo->exit_idle_ms)
-			break;
-		bool switched;
-		err = check_rotation(&f, &switched);
-		if (err != 0)
-			break;
-		if (!switched)
-			sleep_ms(fo->poll_ms);
-	}
-out:
-	if (f.st != NULL) {
-		int ferr = ingest_stream_finish(f.st, sum);
+	} else {
+		uint64_t offset, line;
+		resume_point(s, &f, &offset, &line);
+		err = open_file(&f, offset, line);
 		if (err == 0)
-			err = ferr;
-		ingest_stream_free(f.st);
+			err = follow_loop(&f, fo);
 	}
+	err = ingest_stream_close(f.st, f.buf, sum, err);
 	sum->inputs = 1;
 	if (f.fd >= 0)
 		close(f.fd);
-	free(f.buf);
 	free(f.pend);
 	return err;
 }

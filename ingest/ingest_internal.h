@@ -62,6 +62,15 @@ int ingest_stream_unit(ingest_stream_t *st, uint64_t lineno, const char *text,
  * next is a new run.  Call between inputs only. */
 void ingest_stream_reset_runs(ingest_stream_t *st);
 
+/* A new stream (ingest_stream_new) with a read buffer of bufsize bytes
+ * for the loop that feeds it; both are freed by ingest_stream_close().
+ * Returns 0 or an error (nothing to free). */
+int ingest_stream_open(ingest_stream_t **st, char **buf, size_t bufsize, store_t *s,
+                       const struct ingest_opts *o);
+/* Finish st into sum, free st and buf.  Returns err when it is not 0,
+ * else the result of finishing. */
+int ingest_stream_close(ingest_stream_t *st, char *buf, struct ingest_summary *sum, int err);
+
 /* The stream's --format ("auto" when detecting). */
 const char *ingest_stream_format(const ingest_stream_t *st);
 
@@ -73,6 +82,24 @@ void ingest_json_arena_end(void);
 void ingest_json_arena_release(void);
 
 /* Helpers shared by the JSON formats (ingest/jsonutil.c). */
+/* The line as a JSON object into *out (release with json_decref), or
+ * INGEST_REJECT with the reason (not JSON, not an object). */
+int ingest_json_object_line(struct ingest_ctx *c, const char *line, size_t len, json_t **out);
+/* obj's string member key, its length in *len (when not NULL); NULL
+ * when missing or not a string. */
+const char *ingest_json_str(json_t *obj, const char *key, size_t *len);
+/* The rrname, rrtype and rdata members of a COF or SAF record. */
+struct ingest_json_rr {
+	json_t *rrname, *rrtype, *rdata;
+};
+/* Get them from obj: rrname must be a string; a missing member is
+ * rejected as "<missing> NAME" (missing is "missing" or "obj has no");
+ * with rrtype_string a non-string rrtype is rejected too.  Returns 0 or
+ * INGEST_REJECT. */
+int ingest_json_rr_get(struct ingest_ctx *c, json_t *obj, const char *missing, bool rrtype_string,
+                       struct ingest_json_rr *rr);
+/* obj's "count": 1 when missing.  Returns 0 or INGEST_REJECT. */
+int ingest_json_count(struct ingest_ctx *c, json_t *obj, uint64_t *count);
 /* A time from a JSON number (epoch, fraction allowed) or a string
  * (epoch or ISO 8601).  Returns 0 or STORE_EBADTIME. */
 int ingest_json_time(json_t *v, int64_t *out);

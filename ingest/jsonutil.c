@@ -74,6 +74,60 @@ void ingest_json_arena_release(void)
 	arena.buf = NULL;
 }
 
+int ingest_json_object_line(struct ingest_ctx *c, const char *line, size_t len, json_t **out)
+{
+	json_error_t jerr;
+	json_t *obj = json_loadb(line, len, 0, &jerr);
+	if (obj == NULL)
+		return ingest_reject(c, "not JSON: %s (column %d)", jerr.text, jerr.column);
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		return ingest_reject(c, "not a JSON object");
+	}
+	*out = obj;
+	return 0;
+}
+
+const char *ingest_json_str(json_t *obj, const char *key, size_t *len)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!json_is_string(v))
+		return NULL;
+	if (len != NULL)
+		*len = json_string_length(v);
+	return json_string_value(v);
+}
+
+int ingest_json_rr_get(struct ingest_ctx *c, json_t *obj, const char *missing, bool rrtype_string,
+                       struct ingest_json_rr *rr)
+{
+	rr->rrname = json_object_get(obj, "rrname");
+	rr->rrtype = json_object_get(obj, "rrtype");
+	rr->rdata = json_object_get(obj, "rdata");
+	if (!json_is_string(rr->rrname))
+		return rr->rrname ? ingest_reject(c, "rrname is not a string")
+		                  : ingest_reject(c, "%s rrname", missing);
+	if (rr->rrtype == NULL)
+		return ingest_reject(c, "%s rrtype", missing);
+	if (rrtype_string && !json_is_string(rr->rrtype))
+		return ingest_reject(c, "rrtype is not a string");
+	if (rr->rdata == NULL)
+		return ingest_reject(c, "%s rdata", missing);
+	return 0;
+}
+
+int ingest_json_count(struct ingest_ctx *c, json_t *obj, uint64_t *count)
+{
+	json_t *cnt = json_object_get(obj, "count");
+	*count = 1;
+	if (cnt == NULL)
+		return 0;
+	if (!json_is_integer(cnt) || json_integer_value(cnt) < 0)
+		return ingest_reject(c, "count is not a non-negative integer");
+	*count = (uint64_t)json_integer_value(cnt);
+	return 0;
+}
+
 int ingest_json_time(json_t *v, int64_t *out)
 {
 	if (json_is_integer(v)) {

@@ -199,6 +199,72 @@ static int ymd_time(const char *s, size_t n, int64_t *out)
 	return store_time_parse(tmp, 0, out) == 0 && *out >= 0 ? 0 : -1;
 }
 
+/* The text fields kept as they are: class, query, type, answer, sensor. */
+static int pdns_text_field(int col, const char *p, size_t fl, struct pdns_rec *r)
+{
+	switch (col) {
+	case PF_CLASS:
+		r->cls = p;
+		r->clsl = fl;
+		break;
+	case PF_QUERY:
+		r->query = p;
+		r->queryl = fl;
+		break;
+	case PF_TYPE:
+		r->type = p;
+		r->typel = fl;
+		break;
+	case PF_ANSWER:
+		r->answer = p;
+		r->answerl = fl;
+		break;
+	case PF_SENSOR:
+		r->sensor = p;
+		r->sensorl = fl;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* One field of a text line (column kind col) into r. */
+static int pdns_field(struct ingest_ctx *c, int col, const char *p, size_t fl, struct pdns_rec *r,
+                      bool *have_time)
+{
+	switch (col) {
+	case PF_TIME:
+		if (ingest_epoch_parse(p, fl, &r->ts) != 0)
+			return ingest_reject(c, "timestamp '%.*s' is not epoch seconds",
+			                     (int)(fl > 40 ? 40 : fl), p);
+		*have_time = true;
+		return 0;
+	case PF_YMD:
+		if (!*have_time && ymd_time(p, fl, &r->ts) != 0)
+			return ingest_reject(c, "timestamp '%.*s' is not a date",
+			                     (int)(fl > 40 ? 40 : fl), p);
+		*have_time = true;
+		return 0;
+	case PF_CLIENT:
+	case PF_SERVER: {
+		uint8_t a[16];
+		if (store_addr_parse(p, fl, a) != 0)
+			return ingest_reject(c, "%s %.*s is not an IP address",
+			                     col == PF_CLIENT ? "client" : "server",
+			                     (int)(fl > 60 ? 60 : fl), p);
+		return 0;
+	}
+	case PF_COUNT:
+		if (parse_u64(p, fl, &r->count) != 0)
+			return ingest_reject(c, "count '%.*s' is not a number",
+			                     (int)(fl > 40 ? 40 : fl), p);
+		return 0;
+	default:
+		return pdns_text_field(col, p, fl, r);
+	}
+}
+
 static int pdns_text(struct ingest_ctx *c, struct pdns_state *s, char *line, size_t len)
 {
 	struct pdns_rec r = {.count = 1};
@@ -210,61 +276,8 @@ static int pdns_text(struct ingest_ctx *c, struct pdns_state *s, char *line, siz
 		const char *d = memmem(p, (size_t)(end - p), s->delim, s->dlen);
 		const char *fe = d ? d : end;
 		size_t fl = (size_t)(fe - p);
-		if (i < s->ncols) {
-			switch (s->col[i]) {
-			case PF_TIME:
-				if (ingest_epoch_parse(p, fl, &r.ts) != 0)
-					return ingest_reject(c,
-					                     "timestamp '%.*s' is not epoch "
-					                     "seconds",
-					                     (int)(fl > 40 ? 40 : fl), p);
-				have_time = true;
-				break;
-			case PF_YMD:
-				if (!have_time && ymd_time(p, fl, &r.ts) != 0)
-					return ingest_reject(c, "timestamp '%.*s' is not a date",
-					                     (int)(fl > 40 ? 40 : fl), p);
-				have_time = true;
-				break;
-			case PF_CLIENT:
-			case PF_SERVER: {
-				uint8_t a[16];
-				if (store_addr_parse(p, fl, a) != 0)
-					return ingest_reject(c, "%s %.*s is not an IP address",
-					                     s->col[i] == PF_CLIENT ? "client"
-					                                            : "server",
-					                     (int)(fl > 60 ? 60 : fl), p);
-				break;
-			}
-			case PF_CLASS:
-				r.cls = p;
-				r.clsl = fl;
-				break;
-			case PF_QUERY:
-				r.query = p;
-				r.queryl = fl;
-				break;
-			case PF_TYPE:
-				r.type = p;
-				r.typel = fl;
-				break;
-			case PF_ANSWER:
-				r.answer = p;
-				r.answerl = fl;
-				break;
-			case PF_COUNT:
-				if (parse_u64(p, fl, &r.count) != 0)
-					return ingest_reject(c, "count '%.*s' is not a number",
-					                     (int)(fl > 40 ? 40 : fl), p);
-				break;
-			case PF_SENSOR:
-				r.sensor = p;
-				r.sensorl = fl;
-				break;
-			default:
-				break;
-			}
-		}
+		if (i < s->ncols && pdns_field(c, s->col[i], p, fl, &r, &have_time) != 0)
+			return INGEST_REJECT;
 		if (d == NULL)
 			break;
 		p = d + s->dlen;
@@ -279,27 +292,13 @@ static int pdns_text(struct ingest_ctx *c, struct pdns_state *s, char *line, siz
 	return pdns_record(c, &r);
 }
 
-static const char *jget(json_t *o, const char *k, size_t *n)
-{
-	json_t *v = json_object_get(o, k);
-	if (!json_is_string(v))
-		return NULL;
-	*n = json_string_length(v);
-	return json_string_value(v);
-}
-
 static int pdns_json(struct ingest_ctx *c, char *line, size_t len)
 {
-	json_error_t jerr;
-	json_t *obj = json_loadb(line, len, 0, &jerr);
-	if (obj == NULL)
-		return ingest_reject(c, "not JSON: %s (column %d)", jerr.text, jerr.column);
+	json_t *obj;
+	if (ingest_json_object_line(c, line, len, &obj) != 0)
+		return INGEST_REJECT;
 	int rc = INGEST_REJECT;
 	struct pdns_rec r = {.count = 1};
-	if (!json_is_object(obj)) {
-		ingest_reject(c, "not a JSON object");
-		goto out;
-	}
 	json_t *ts = json_object_get(obj, "timestamp_s");
 	if (ts == NULL)
 		ts = json_object_get(obj, "timestamp");
@@ -307,24 +306,18 @@ static int pdns_json(struct ingest_ctx *c, char *line, size_t len)
 		ingest_reject(c, "timestamp_s is missing or not a time");
 		goto out;
 	}
-	r.cls = jget(obj, "class", &r.clsl);
-	r.query = jget(obj, "query", &r.queryl);
-	r.type = jget(obj, "type", &r.typel);
-	r.answer = jget(obj, "answer", &r.answerl);
-	r.sensor = jget(obj, "hostname", &r.sensorl);
-	json_t *cnt = json_object_get(obj, "count");
-	if (cnt != NULL) {
-		if (!json_is_integer(cnt) || json_integer_value(cnt) < 0) {
-			ingest_reject(c, "count is not a non-negative integer");
-			goto out;
-		}
-		r.count = (uint64_t)json_integer_value(cnt);
-	}
+	r.cls = ingest_json_str(obj, "class", &r.clsl);
+	r.query = ingest_json_str(obj, "query", &r.queryl);
+	r.type = ingest_json_str(obj, "type", &r.typel);
+	r.answer = ingest_json_str(obj, "answer", &r.answerl);
+	r.sensor = ingest_json_str(obj, "hostname", &r.sensorl);
+	if (ingest_json_count(c, obj, &r.count) != 0)
+		goto out;
 	static const char *const addr_keys[] = {"client", "server"};
 	for (int i = 0; i < 2; i++) {
 		size_t il = 0;
 		uint8_t a[16];
-		const char *ip = jget(obj, addr_keys[i], &il);
+		const char *ip = ingest_json_str(obj, addr_keys[i], &il);
 		if (ip != NULL && store_addr_parse(ip, il, a) != 0) {
 			ingest_reject(c, "%s %.*s is not an IP address", addr_keys[i],
 			              (int)(il > 60 ? 60 : il), ip);

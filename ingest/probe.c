@@ -134,11 +134,10 @@ static int handshake(SSL *ssl, int fd, int timeout_ms, struct ingest_probe_resul
 	}
 }
 
-int ingest_probe(const void *sa, size_t salen, const char *sni, int timeout_ms,
-                 struct ingest_probe_result *r)
+/* The address, port and SNI to probe, into r. */
+static int probe_target(const void *sa, const char *sni, struct ingest_probe_result *r)
 {
 	const struct sockaddr *s = sa;
-	memset(r, 0, sizeof(*r));
 	if (s->sa_family == AF_INET) {
 		const struct sockaddr_in *in = sa;
 		r->ip[10] = r->ip[11] = 0xff;
@@ -155,44 +154,40 @@ int ingest_probe(const void *sa, size_t salen, const char *sni, int timeout_ms,
 	store_addr_format(r->ip, r->ip_text);
 	if (sni != NULL && *sni != '\0')
 		snprintf(r->sni, sizeof(r->sni), "%s", sni);
+	return 0;
+}
 
-	int fd = tcp_connect(s, (socklen_t)salen, timeout_ms, r);
-	if (fd < 0)
-		return -1;
-	int ret = -1;
+/* A client context that accepts whatever the server offers. */
+static SSL_CTX *probe_ctx_new(struct ingest_probe_result *r)
+{
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (ctx == NULL) {
 		ssl_errmsg(r->error, sizeof(r->error), "SSL_CTX_new");
-		goto close_fd;
+		return NULL;
 	}
 	/* observation, not trust: old protocols, weak keys, any certificate */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_security_level(ctx, 0);
 	SSL_CTX_set_min_proto_version(ctx, 0);
 	SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0");
-	SSL *ssl = SSL_new(ctx);
-	if (ssl == NULL) {
-		ssl_errmsg(r->error, sizeof(r->error), "SSL_new");
-		goto free_ctx;
-	}
-	SSL_set_fd(ssl, fd);
-	if (r->sni[0] != '\0' && SSL_set_tlsext_host_name(ssl, r->sni) != 1) {
-		ssl_errmsg(r->error, sizeof(r->error), "cannot set SNI");
-		goto free_ssl;
-	}
-	if (handshake(ssl, fd, timeout_ms, r) != 0)
-		goto free_ssl;
+	return ctx;
+}
+
+/* After the handshake: the session's parameters, the leaf and the
+ * chain. */
+static int probe_collect(SSL *ssl, struct ingest_probe_result *r)
+{
 	r->time = (int64_t)time(NULL);
 	snprintf(r->tls_version, sizeof(r->tls_version), "%s", SSL_get_version(ssl));
 	snprintf(r->cipher, sizeof(r->cipher), "%s", SSL_get_cipher_name(ssl));
 	X509 *leaf = SSL_get0_peer_certificate(ssl);
 	if (leaf == NULL) {
 		snprintf(r->error, sizeof(r->error), "the server sent no certificate");
-		goto free_ssl;
+		return -1;
 	}
 	if (cert_fill(leaf, &r->leaf) != 0) {
 		ssl_errmsg(r->error, sizeof(r->error), "the server's certificate does not parse");
-		goto free_ssl;
+		return -1;
 	}
 	/* the client-side chain starts with the leaf */
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
@@ -204,6 +199,34 @@ int ingest_probe(const void *sa, size_t salen, const char *sni, int timeout_ms,
 			if (cert_fill(sk_X509_value(chain, (int)i + 1), &r->chain[r->nchain]) == 0)
 				r->nchain++;
 	}
+	return 0;
+}
+
+int ingest_probe(const void *sa, size_t salen, const char *sni, int timeout_ms,
+                 struct ingest_probe_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (probe_target(sa, sni, r) != 0)
+		return -1;
+	int fd = tcp_connect(sa, (socklen_t)salen, timeout_ms, r);
+	if (fd < 0)
+		return -1;
+	int ret = -1;
+	SSL_CTX *ctx = probe_ctx_new(r);
+	if (ctx == NULL)
+		goto close_fd;
+	SSL *ssl = SSL_new(ctx);
+	if (ssl == NULL) {
+		ssl_errmsg(r->error, sizeof(r->error), "SSL_new");
+		goto free_ctx;
+	}
+	SSL_set_fd(ssl, fd);
+	if (r->sni[0] != '\0' && SSL_set_tlsext_host_name(ssl, r->sni) != 1) {
+		ssl_errmsg(r->error, sizeof(r->error), "cannot set SNI");
+		goto free_ssl;
+	}
+	if (handshake(ssl, fd, timeout_ms, r) != 0 || probe_collect(ssl, r) != 0)
+		goto free_ssl;
 	ret = 0;
 	SSL_shutdown(ssl);
 free_ssl:

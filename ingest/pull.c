@@ -263,19 +263,30 @@ static void body_excerpt(char *b)
 		b[200] = '\0';
 }
 
+/* The meta record that moves the checkpoint to newest, when it moves. */
+static size_t checkpoint_meta(const struct ingest_pull_opts *po, int64_t newest, int64_t since,
+                              char *key, size_t kcap, char *val, size_t vcap,
+                              struct store_meta_put *meta)
+{
+	if (po->checkpoint == NULL || newest <= since)
+		return 0;
+	int kl = snprintf(key, kcap, "K%s", po->checkpoint);
+	int vl = snprintf(val, vcap, "%" PRId64, newest);
+	*meta = (struct store_meta_put){key, (size_t)kl, val, (size_t)vl};
+	return 1;
+}
+
+/* Parse the spooled body into the store; the last batch carries the
+ * checkpoint. */
 static int parse_spool(store_t *s, FILE *spool, const char *name, const char *format,
                        const struct ingest_pull_opts *po, const struct ingest_opts *o,
                        struct ingest_pull_result *r)
 {
 	ingest_stream_t *st;
-	int err = ingest_stream_new(&st, s, o);
+	char *buf;
+	int err = ingest_stream_open(&st, &buf, PULL_CHUNK, s, o);
 	if (err != 0)
 		return err;
-	char *buf = malloc(PULL_CHUNK);
-	if (buf == NULL) {
-		ingest_stream_free(st);
-		return -ENOMEM;
-	}
 	err = ingest_stream_begin(st, name, format, r->body_bytes);
 	if (err == 0 && fseeko(spool, 0, SEEK_SET) != 0)
 		err = -errno;
@@ -288,38 +299,26 @@ static int parse_spool(store_t *s, FILE *spool, const char *name, const char *fo
 		}
 		err = ingest_stream_feed(st, buf, n);
 	}
-	free(buf);
 	if (err == 0)
 		err = ingest_stream_end(st);
-	int64_t newest = ingest_stream_newest(st);
 	struct store_meta_put meta = {0};
 	char key[512], val[32];
 	size_t nmeta = 0;
 	r->checkpoint = r->since;
-	if (err == 0 && po->checkpoint != NULL && newest > r->since) {
-		int kl = snprintf(key, sizeof(key), "K%s", po->checkpoint);
-		int vl = snprintf(val, sizeof(val), "%" PRId64, newest);
-		meta = (struct store_meta_put){key, (size_t)kl, val, (size_t)vl};
-		nmeta = 1;
-	}
+	if (err == 0)
+		nmeta = checkpoint_meta(po, ingest_stream_newest(st), r->since, key, sizeof(key),
+		                        val, sizeof(val), &meta);
 	if (err == 0)
 		err = ingest_stream_commit(st, &meta, nmeta);
 	if (err == 0 && nmeta == 1)
-		r->checkpoint = newest;
-	int ferr = ingest_stream_finish(st, &r->sum);
-	if (err == 0)
-		err = ferr;
-	ingest_stream_free(st);
-	return err;
+		r->checkpoint = ingest_stream_newest(st);
+	return ingest_stream_close(st, buf, &r->sum, err);
 }
 
-int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct ingest_opts *o,
-                struct ingest_pull_result *r)
+/* The checkpoint this pull starts from, and a format this build knows. */
+static int pull_prepare(store_t *s, const struct ingest_pull_opts *po, const struct ingest_opts *o,
+                        struct ingest_pull_result *r)
 {
-	memset(r, 0, sizeof(*r));
-	r->retry_after = -1;
-	r->since = -1;
-	r->checkpoint = -1;
 	int err;
 	if (po->checkpoint != NULL) {
 		if (strlen(po->checkpoint) == 0 || strlen(po->checkpoint) > 200)
@@ -337,6 +336,14 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 		        ingest_format_list());
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The URL to fetch (with the checkpoint as a query parameter) and its
+ * name for reports. */
+static int pull_url(const struct ingest_pull_opts *po, struct ingest_pull_result *r, CURLU **out,
+                    char *name, size_t cap)
+{
 	CURLU *u = curl_url();
 	if (u == NULL)
 		return -ENOMEM;
@@ -351,45 +358,29 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 		         po->since_param ? po->since_param : "time_last_after", r->since);
 		curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE);
 	}
-	char name[1024];
-	display_url(u, name, sizeof(name));
+	display_url(u, name, cap);
+	*out = u;
+	return 0;
+}
 
-	struct xfer x = {0};
-	x.max = po->max_bytes;
-	x.retry_after = -1;
-	x.stop = po->stop;
-	x.spool = spool_open(po->spool_dir);
-	if (x.spool == NULL) {
-		err = -errno;
-		msg_set(r, "cannot create a spool file: %s", strerror(errno));
-		curl_url_cleanup(u);
-		return err;
-	}
-	CURL *c = curl_easy_init();
+static int header_list(const struct ingest_pull_opts *po, struct curl_slist **out)
+{
 	struct curl_slist *hl = NULL;
-	if (c == NULL) {
-		err = -ENOMEM;
-		goto close_spool;
-	}
-	x.curl = c;
 	for (size_t i = 0; po->headers != NULL && po->headers[i] != NULL; i++) {
 		struct curl_slist *nl = curl_slist_append(hl, po->headers[i]);
 		if (nl == NULL) {
-			err = -ENOMEM;
-			goto free_curl;
+			curl_slist_free_all(hl);
+			return -ENOMEM;
 		}
 		hl = nl;
 	}
-	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(c, CURLOPT_CURLU, u);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* no redirects: custom headers (API keys) would follow to any host */
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "infrapivot/0.1.0");
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	*out = hl;
+	return 0;
+}
+
+/* Authentication, TLS and the time limits. */
+static void set_transport(CURL *c, const struct ingest_pull_opts *po)
+{
 	if (po->userpwd != NULL) {
 		curl_easy_setopt(c, CURLOPT_USERPWD, po->userpwd);
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -406,119 +397,201 @@ int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct inge
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 300L);
 	if (po->max_bytes > 0)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)po->max_bytes);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+}
 
+static void set_options(CURL *c, CURLU *u, struct curl_slist *hl, const struct ingest_pull_opts *po,
+                        struct xfer *x, char *errbuf)
+{
+	curl_easy_setopt(c, CURLOPT_CURLU, u);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* no redirects: custom headers (API keys) would follow to any host */
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "infrapivot/0.1.0");
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	set_transport(c, po);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+}
+
+static int http_error(struct ingest_pull_result *r, struct xfer *x, const char *name)
+{
+	body_excerpt(x->errbody);
+	const char *hint = "";
+	if (r->http_status == 401 || r->http_status == 403)
+		hint = " (check --user, --header or --token-file)";
+	else if (r->http_status >= 300 && r->http_status < 400)
+		hint = " (redirects are not followed: pull the new URL)";
+	msg_set(r, "%s: HTTP %ld%s%s%s; nothing recorded", name, r->http_status, hint,
+	        x->errbody[0] ? ": " : "", x->errbody);
+	return INGEST_EHTTP;
+}
+
+/* Whether the transfer cr brought a whole, successful response; else
+ * the error, with its message in r. */
+static int transfer_result(struct ingest_pull_result *r, struct xfer *x, CURLcode cr,
+                           const char *errbuf, const char *name, uint64_t max_bytes)
+{
+	if (x->toobig || cr == CURLE_FILESIZE_EXCEEDED) {
+		msg_set(r, "%s: response larger than --max-bytes %" PRIu64 "; nothing recorded",
+		        name, max_bytes);
+		return INGEST_ETOOBIG;
+	}
+	if (x->write_failed) {
+		msg_set(r, "%s: cannot write the spool file: %s", name, strerror(errno));
+		return -EIO;
+	}
+	if (cr == CURLE_ABORTED_BY_CALLBACK) {
+		msg_set(r, "%s: interrupted; nothing recorded", name);
+		return INGEST_ESTOPPED;
+	}
+	if (r->http_status != 0 && (r->http_status < 200 || r->http_status > 299))
+		return http_error(r, x, name);
+	if (cr != CURLE_OK) {
+		char got[64] = "";
+		if (x->bytes > 0)
+			snprintf(got, sizeof(got), " after %" PRIu64 " bytes", x->bytes);
+		msg_set(r, "%s: %s%s; nothing recorded", name,
+		        errbuf[0] ? errbuf : curl_easy_strerror(cr), got);
+		return INGEST_ETRANSFER;
+	}
+	if (fflush(x->spool) != 0)
+		return -EIO;
+	return 0;
+}
+
+/* Download into x's spool; the outcome goes into r. */
+static int fetch(CURLU *u, const struct ingest_pull_opts *po, struct xfer *x,
+                 struct ingest_pull_result *r, const char *name)
+{
+	struct curl_slist *hl = NULL;
+	CURL *c = curl_easy_init();
+	if (c == NULL)
+		return -ENOMEM;
+	x->curl = c;
+	int err = header_list(po, &hl);
+	if (err != 0)
+		goto free_curl;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	set_options(c, u, hl, po, x, errbuf);
 	CURLcode cr = curl_easy_perform(c);
 	r->curl_code = (int)cr;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->http_status);
-	r->retry_after = x.retry_after;
-	r->body_bytes = x.bytes;
-	if (x.toobig || cr == CURLE_FILESIZE_EXCEEDED) {
-		err = INGEST_ETOOBIG;
-		msg_set(r, "%s: response larger than --max-bytes %" PRIu64 "; nothing recorded",
-		        name, po->max_bytes);
-		goto free_curl;
+	r->retry_after = x->retry_after;
+	r->body_bytes = x->bytes;
+	err = transfer_result(r, x, cr, errbuf, name, po->max_bytes);
+	curl_slist_free_all(hl);
+free_curl:
+	curl_easy_cleanup(c);
+	return err;
+}
+
+/* Whether the body is SAF: named, or detected from its first non-blank
+ * line as the stream would. */
+static bool body_is_saf(const char *format, const struct xfer *x)
+{
+	if (format != NULL && strcmp(format, "auto") != 0)
+		return strcmp(format, "saf") == 0;
+	size_t h = 0;
+	while (h < x->headlen && x->head[h] != '\0' && strchr(" \t\r\n", x->head[h]) != NULL)
+		h++;
+	const char *nl = memchr(x->head + h, '\n', x->headlen - h);
+	size_t fl = nl ? (size_t)(nl - (x->head + h)) : x->headlen - h;
+	const struct ingest_format *f = ingest_format_detect(x->head + h, fl);
+	return f != NULL && strcmp(f->name, "saf") == 0;
+}
+
+/* A SAF stream must end with its "succeeded" or "limited" condition. */
+static int check_saf_end(struct xfer *x, struct ingest_pull_result *r, const char *name)
+{
+	char *tail = malloc(PULL_TAIL);
+	if (tail == NULL)
+		return -ENOMEM;
+	size_t tl = spool_last_line(x->spool, x->bytes, tail, PULL_TAIL);
+	char smsg[400];
+	r->saf_cond = ingest_saf_cond(tail, tl, smsg, sizeof(smsg));
+	free(tail);
+	if (r->saf_cond == INGEST_SAF_FAILED) {
+		msg_set(r, "%s: the server reported the query failed: %s; nothing recorded", name,
+		        smsg[0] ? smsg : "(no message)");
+		return INGEST_ESAFFAILED;
 	}
-	if (x.write_failed) {
-		err = -EIO;
-		msg_set(r, "%s: cannot write the spool file: %s", name, strerror(errno));
-		goto free_curl;
+	if (r->saf_cond != INGEST_SAF_SUCCEEDED && r->saf_cond != INGEST_SAF_LIMITED) {
+		msg_set(r,
+		        "%s: SAF stream truncated (%" PRIu64 " bytes, no final "
+		        "\"succeeded\" or \"limited\" condition); nothing recorded",
+		        name, x->bytes);
+		return INGEST_ETRUNCATED;
 	}
-	if (cr == CURLE_ABORTED_BY_CALLBACK) {
-		err = INGEST_ESTOPPED;
-		msg_set(r, "%s: interrupted; nothing recorded", name);
-		goto free_curl;
+	if (r->saf_cond == INGEST_SAF_LIMITED)
+		msg_set(r, "%s: the server limited the results: %s", name,
+		        smsg[0] ? smsg : "(no message)");
+	return 0;
+}
+
+static void db_error_msg(struct ingest_pull_result *r, int err, const char *name)
+{
+	const char *d = store_last_error();
+	char partial[200] = "";
+	/* batches before the failed one are durable without the checkpoint */
+	if (r->sum.records > 0)
+		snprintf(partial, sizeof(partial),
+		         " (%" PRIu64 " records were committed before it without the "
+		         "checkpoint: pulling again adds them again)",
+		         r->sum.records);
+	msg_set(r, "%s: database error: %s%s%s%s", name, store_strerror(err), *d ? ": " : "", d,
+	        partial);
+}
+
+/* Fetch into a spool, check the body is whole, then record it. */
+static int pull_spooled(store_t *s, CURLU *u, const struct ingest_pull_opts *po,
+                        const struct ingest_opts *o, struct ingest_pull_result *r, const char *name)
+{
+	struct xfer x = {.max = po->max_bytes, .retry_after = -1, .stop = po->stop};
+	x.spool = spool_open(po->spool_dir);
+	if (x.spool == NULL) {
+		int err = -errno;
+		msg_set(r, "cannot create a spool file: %s", strerror(errno));
+		return err;
 	}
-	if (r->http_status != 0 && (r->http_status < 200 || r->http_status > 299)) {
-		err = INGEST_EHTTP;
-		body_excerpt(x.errbody);
-		const char *hint = "";
-		if (r->http_status == 401 || r->http_status == 403)
-			hint = " (check --user, --header or --token-file)";
-		else if (r->http_status >= 300 && r->http_status < 400)
-			hint = " (redirects are not followed: pull the new URL)";
-		msg_set(r, "%s: HTTP %ld%s%s%s; nothing recorded", name, r->http_status, hint,
-		        x.errbody[0] ? ": " : "", x.errbody);
-		goto free_curl;
-	}
-	if (cr != CURLE_OK) {
-		err = INGEST_ETRANSFER;
-		char got[64] = "";
-		if (x.bytes > 0)
-			snprintf(got, sizeof(got), " after %" PRIu64 " bytes", x.bytes);
-		msg_set(r, "%s: %s%s; nothing recorded", name,
-		        errbuf[0] ? errbuf : curl_easy_strerror(cr), got);
-		goto free_curl;
-	}
-	if (fflush(x.spool) != 0) {
-		err = -EIO;
-		goto free_curl;
-	}
+	int err = fetch(u, po, &x, r, name);
 	/* which format: SAF needs its end condition checked first */
 	const char *format = po->format ? po->format : o->format;
-	bool saf = format != NULL && strcmp(format, "saf") == 0;
-	if (format == NULL || strcmp(format, "auto") == 0) {
-		/* the first non-blank line, as the stream would detect it */
-		size_t h = 0;
-		while (h < x.headlen && x.head[h] != '\0' && strchr(" \t\r\n", x.head[h]) != NULL)
-			h++;
-		char *nl = memchr(x.head + h, '\n', x.headlen - h);
-		size_t fl = nl ? (size_t)(nl - (x.head + h)) : x.headlen - h;
-		const struct ingest_format *f = ingest_format_detect(x.head + h, fl);
-		saf = f != NULL && strcmp(f->name, "saf") == 0;
+	bool saf = err == 0 && body_is_saf(format, &x);
+	if (saf)
+		err = check_saf_end(&x, r, name);
+	if (err == 0) {
+		err = parse_spool(s, x.spool, name, saf ? "saf" : format, po, o, r);
+		if (err != 0 && r->msg[0] == '\0')
+			db_error_msg(r, err, name);
 	}
-	if (saf) {
-		char *tail = malloc(PULL_TAIL);
-		if (tail == NULL) {
-			err = -ENOMEM;
-			goto free_curl;
-		}
-		size_t tl = spool_last_line(x.spool, x.bytes, tail, PULL_TAIL);
-		char smsg[400];
-		r->saf_cond = ingest_saf_cond(tail, tl, smsg, sizeof(smsg));
-		free(tail);
-		if (r->saf_cond == INGEST_SAF_FAILED) {
-			err = INGEST_ESAFFAILED;
-			msg_set(r, "%s: the server reported the query failed: %s; nothing recorded",
-			        name, smsg[0] ? smsg : "(no message)");
-			goto free_curl;
-		}
-		if (r->saf_cond != INGEST_SAF_SUCCEEDED && r->saf_cond != INGEST_SAF_LIMITED) {
-			err = INGEST_ETRUNCATED;
-			msg_set(r,
-			        "%s: SAF stream truncated (%" PRIu64 " bytes, no final "
-			        "\"succeeded\" or \"limited\" condition); nothing recorded",
-			        name, x.bytes);
-			goto free_curl;
-		}
-		if (r->saf_cond == INGEST_SAF_LIMITED)
-			msg_set(r, "%s: the server limited the results: %s", name,
-			        smsg[0] ? smsg : "(no message)");
-	}
-	err = parse_spool(s, x.spool, name, saf ? "saf" : format, po, o, r);
-	if (err != 0 && r->msg[0] == '\0') {
-		const char *d = store_last_error();
-		char partial[200] = "";
-		/* batches before the failed one are durable without the checkpoint */
-		if (r->sum.records > 0)
-			snprintf(partial, sizeof(partial),
-			         " (%" PRIu64 " records were committed before it without the "
-			         "checkpoint: pulling again adds them again)",
-			         r->sum.records);
-		msg_set(r, "%s: database error: %s%s%s%s", name, store_strerror(err),
-		        *d ? ": " : "", d, partial);
-	}
-free_curl:
-	curl_slist_free_all(hl);
-	curl_easy_cleanup(c);
-close_spool:
 	fclose(x.spool);
+	return err;
+}
+
+int ingest_pull(store_t *s, const struct ingest_pull_opts *po, const struct ingest_opts *o,
+                struct ingest_pull_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->retry_after = -1;
+	r->since = -1;
+	r->checkpoint = -1;
+	int err = pull_prepare(s, po, o, r);
+	if (err != 0)
+		return err;
+	CURLU *u;
+	char name[1024];
+	err = pull_url(po, r, &u, name, sizeof(name));
+	if (err != 0)
+		return err;
+	err = pull_spooled(s, u, po, o, r, name);
 	curl_url_cleanup(u);
 	return err;
 }

@@ -80,15 +80,10 @@ static int saf_times(struct ingest_ctx *c, json_t *obj, int64_t *tf, int64_t *tl
 
 static int saf_obj(struct ingest_ctx *c, json_t *obj)
 {
-	json_t *rrname = json_object_get(obj, "rrname");
-	json_t *rrtype = json_object_get(obj, "rrtype");
-	json_t *rdata = json_object_get(obj, "rdata");
-	if (!json_is_string(rrname))
-		return ingest_reject(c, rrname ? "rrname is not a string" : "obj has no rrname");
-	if (!json_is_string(rrtype))
-		return ingest_reject(c, rrtype ? "rrtype is not a string" : "obj has no rrtype");
-	if (rdata == NULL)
-		return ingest_reject(c, "obj has no rdata");
+	struct ingest_json_rr rr;
+	if (ingest_json_rr_get(c, obj, "obj has no", true, &rr) != 0)
+		return INGEST_REJECT;
+	json_t *rrtype = rr.rrtype;
 	uint16_t type;
 	if (store_rrtype_parse(json_string_value(rrtype), json_string_length(rrtype), &type) != 0)
 		return ingest_reject(c, "rrtype %.32s is not a known type",
@@ -96,14 +91,10 @@ static int saf_obj(struct ingest_ctx *c, json_t *obj)
 	int64_t tf, tl;
 	if (saf_times(c, obj, &tf, &tl) != 0)
 		return INGEST_REJECT;
-	uint64_t count = 1;
-	json_t *cnt = json_object_get(obj, "count");
-	if (cnt != NULL) {
-		if (!json_is_integer(cnt) || json_integer_value(cnt) < 0)
-			return ingest_reject(c, "count is not a non-negative integer");
-		count = (uint64_t)json_integer_value(cnt);
-	}
-	return ingest_dns_records(c, obj, rrname, type, rdata, tf, tl, count, NULL);
+	uint64_t count;
+	if (ingest_json_count(c, obj, &count) != 0)
+		return INGEST_REJECT;
+	return ingest_dns_records(c, obj, rr.rrname, type, rr.rdata, tf, tl, count, NULL);
 }
 
 static int saf_line(struct ingest_ctx *c, char *line, size_t len)
@@ -115,15 +106,12 @@ static int saf_line(struct ingest_ctx *c, char *line, size_t len)
 			return ingest_reject(c, "out of memory");
 		c->state = ss;
 	}
-	json_error_t jerr;
-	json_t *top = json_loadb(line, len, 0, &jerr);
-	if (top == NULL)
-		return ingest_reject(c, "not JSON: %s (column %d)", jerr.text, jerr.column);
+	json_t *top;
+	if (ingest_json_object_line(c, line, len, &top) != 0)
+		return INGEST_REJECT;
 	int r;
 	json_t *obj = json_object_get(top, "obj");
-	if (!json_is_object(top)) {
-		r = ingest_reject(c, "not a JSON object");
-	} else if (json_object_get(top, "cond") != NULL) {
+	if (json_object_get(top, "cond") != NULL) {
 		char msg[8];
 		int cond = ingest_saf_cond(line, len, msg, sizeof(msg));
 		if (cond == INGEST_SAF_UNKNOWN) {

@@ -169,10 +169,89 @@ static int dns_add(struct ingest_ctx *c, const char *owner, uint16_t type, const
 	return 0;
 }
 
+/* A NOERROR response with answers, not rejected: the rows we record. */
+static bool dns_has_answers(const struct zrow *r)
+{
+	if (row_is(r, ZC_REJECTED, "T") || row_is(r, ZC_REJECTED, "true"))
+		return false;
+	/* only NOERROR responses carry answers we record */
+	if (r->st[ZC_RCODE] == Z_VAL) {
+		if (!row_is(r, ZC_RCODE, "0"))
+			return false;
+	} else if (!row_is(r, ZC_RCODE_NAME, "NOERROR")) {
+		return false;
+	}
+	return r->st[ZC_ANSWERS] == Z_VAL;
+}
+
+/* The query type, from qtype or qtype_name; 0 when unknown. */
+static uint16_t dns_qtype(const struct zrow *r)
+{
+	uint16_t qtype = 0;
+	if (r->st[ZC_QTYPE] == Z_VAL) {
+		if (store_rrtype_parse(r->v[ZC_QTYPE].p, r->v[ZC_QTYPE].n, &qtype) != 0)
+			qtype = 0;
+	} else if (r->st[ZC_QTYPE_NAME] == Z_VAL) {
+		if (store_rrtype_parse(r->v[ZC_QTYPE_NAME].p, r->v[ZC_QTYPE_NAME].n, &qtype) != 0)
+			qtype = 0;
+	}
+	return qtype;
+}
+
+static bool any_address(const struct zspan *ans, unsigned nans)
+{
+	uint8_t a[16];
+	for (unsigned i = 0; i < nans; i++)
+		if (store_addr_parse(ans[i].p, ans[i].n, a) == 0)
+			return true;
+	return false;
+}
+
+/* Walking the answers of one response. */
+struct dns_walk {
+	int64_t ts;
+	uint16_t qtype;
+	bool chain; /* names in the answer are the query name's CNAME chain */
+	const char *qname;
+	char prev[STORE_NAME_BUF]; /* the chain's last name */
+	unsigned recorded, skipped;
+};
+
+/* One answer: an address of the query name, a CNAME in the chain, or
+ * an NS/PTR target. */
+static int dns_answer(struct ingest_ctx *c, struct dns_walk *w, const struct zspan *an)
+{
+	uint8_t a[16];
+	char host[STORE_NAME_BUF];
+	if (store_addr_parse(an->p, an->n, a) == 0) {
+		uint16_t t = store_addr_is_v4(a) ? STORE_RR_A : STORE_RR_AAAA;
+		if (dns_add(c, w->qname, t, an->p, an->n, w->ts) != 0)
+			return INGEST_REJECT;
+		w->recorded++;
+	} else if (memchr(an->p, ' ', an->n) == NULL &&
+	           store_name_norm(an->p, an->n, host, false) == 0) {
+		if (w->chain) {
+			if (dns_add(c, w->prev, STORE_RR_CNAME, an->p, an->n, w->ts) != 0)
+				return INGEST_REJECT;
+			memcpy(w->prev, host, sizeof(w->prev));
+			w->recorded++;
+		} else if (w->qtype == STORE_RR_NS || w->qtype == STORE_RR_PTR) {
+			if (dns_add(c, w->qname, w->qtype, an->p, an->n, w->ts) != 0)
+				return INGEST_REJECT;
+			w->recorded++;
+		} else {
+			w->skipped++; /* MX/SRV/SOA without their numbers */
+		}
+	} else {
+		w->skipped++;
+	}
+	return 0;
+}
+
 static int zeek_dns(struct ingest_ctx *c, struct zrow *r)
 {
-	int64_t ts;
-	if (row_time(c, r, ZC_TS, &ts) != 0)
+	struct dns_walk w = {0};
+	if (row_time(c, r, ZC_TS, &w.ts) != 0)
 		return INGEST_REJECT;
 	if (r->st[ZC_QUERY] != Z_VAL)
 		return INGEST_SKIP; /* no query name: nothing to attribute */
@@ -182,71 +261,28 @@ static int zeek_dns(struct ingest_ctx *c, struct zrow *r)
 		return ingest_reject(c, "query %.*s: %s",
 		                     (int)(r->v[ZC_QUERY].n > 80 ? 80 : r->v[ZC_QUERY].n),
 		                     r->v[ZC_QUERY].p, store_strerror(err));
-	if (row_is(r, ZC_REJECTED, "T") || row_is(r, ZC_REJECTED, "true"))
+	if (!dns_has_answers(r))
 		return INGEST_SKIP;
-	/* only NOERROR responses carry answers we record */
-	if (r->st[ZC_RCODE] == Z_VAL) {
-		if (!row_is(r, ZC_RCODE, "0"))
-			return INGEST_SKIP;
-	} else if (!row_is(r, ZC_RCODE_NAME, "NOERROR")) {
-		return INGEST_SKIP;
-	}
-	if (r->st[ZC_ANSWERS] != Z_VAL)
-		return INGEST_SKIP;
-	uint16_t qtype = 0;
-	if (r->st[ZC_QTYPE] == Z_VAL) {
-		if (store_rrtype_parse(r->v[ZC_QTYPE].p, r->v[ZC_QTYPE].n, &qtype) != 0)
-			qtype = 0;
-	} else if (r->st[ZC_QTYPE_NAME] == Z_VAL) {
-		if (store_rrtype_parse(r->v[ZC_QTYPE_NAME].p, r->v[ZC_QTYPE_NAME].n, &qtype) != 0)
-			qtype = 0;
-	}
+	w.qtype = dns_qtype(r);
 	const struct zspan *ans = &r->elems[r->e0[ZC_ANSWERS]];
 	unsigned nans = r->en[ZC_ANSWERS];
-	uint8_t a[16];
-	bool any_addr = false;
-	for (unsigned i = 0; i < nans; i++)
-		if (store_addr_parse(ans[i].p, ans[i].n, a) == 0)
-			any_addr = true;
 	/* Without a query type the names cannot be told apart (mDNS SRV
 	 * answers, unmatched duplicate responses); an address in the answer
 	 * still means the query was for an address. */
-	if (qtype == 0 && !any_addr) {
+	if (w.qtype == 0 && !any_address(ans, nans)) {
 		ingest_note_rdata_skipped(c, nans);
 		return INGEST_SKIP;
 	}
-	bool chain = !(qtype == STORE_RR_NS || qtype == STORE_RR_PTR || qtype == STORE_RR_MX ||
-	               qtype == STORE_RR_SRV || qtype == STORE_RR_SOA || qtype == STORE_RR_DNAME);
-	char prev[STORE_NAME_BUF];
-	memcpy(prev, qname, sizeof(prev));
-	unsigned recorded = 0, skipped = 0;
-	for (unsigned i = 0; i < nans; i++) {
-		char host[STORE_NAME_BUF];
-		if (store_addr_parse(ans[i].p, ans[i].n, a) == 0) {
-			uint16_t t = store_addr_is_v4(a) ? STORE_RR_A : STORE_RR_AAAA;
-			if (dns_add(c, qname, t, ans[i].p, ans[i].n, ts) != 0)
-				return INGEST_REJECT;
-			recorded++;
-		} else if (memchr(ans[i].p, ' ', ans[i].n) == NULL &&
-		           store_name_norm(ans[i].p, ans[i].n, host, false) == 0) {
-			if (chain) {
-				if (dns_add(c, prev, STORE_RR_CNAME, ans[i].p, ans[i].n, ts) != 0)
-					return INGEST_REJECT;
-				memcpy(prev, host, sizeof(prev));
-				recorded++;
-			} else if (qtype == STORE_RR_NS || qtype == STORE_RR_PTR) {
-				if (dns_add(c, qname, qtype, ans[i].p, ans[i].n, ts) != 0)
-					return INGEST_REJECT;
-				recorded++;
-			} else {
-				skipped++; /* MX/SRV/SOA without their numbers */
-			}
-		} else {
-			skipped++;
-		}
-	}
-	ingest_note_rdata_skipped(c, skipped);
-	return recorded > 0 ? INGEST_OK : INGEST_SKIP;
+	uint16_t q = w.qtype;
+	w.chain = !(q == STORE_RR_NS || q == STORE_RR_PTR || q == STORE_RR_MX ||
+	            q == STORE_RR_SRV || q == STORE_RR_SOA || q == STORE_RR_DNAME);
+	w.qname = qname;
+	memcpy(w.prev, qname, sizeof(w.prev));
+	for (unsigned i = 0; i < nans; i++)
+		if (dns_answer(c, &w, &ans[i]) != 0)
+			return INGEST_REJECT;
+	ingest_note_rdata_skipped(c, w.skipped);
+	return w.recorded > 0 ? INGEST_OK : INGEST_SKIP;
 }
 
 static int parse_hash(struct ingest_ctx *c, const struct zspan *v, const char *what, uint8_t h[32],
@@ -325,6 +361,42 @@ static int join_flush(struct ingest_ctx *c, struct zjoin *e, int64_t ts)
 	return 0;
 }
 
+/* The leaf's file id: its hash is known (record now), or the sighting
+ * waits for x509.log/files.log to name it. */
+static int ssl_by_fuid(struct ingest_ctx *c, const struct zspan *fuid, const struct zpend *p,
+                       int64_t ts)
+{
+	struct zjoin *e = join_get(c, fuid, true);
+	if (e == NULL)
+		return ingest_reject(c,
+		                     "cert_chain_fuids: file id not usable or more than "
+		                     "%d file ids waiting to be joined",
+		                     ZEEK_JOIN_MAX);
+	if (e->has_hash)
+		return emit_sighting(c, e->hash, e->hlen, p) == 0 ? INGEST_OK : INGEST_REJECT;
+	for (unsigned i = 0; i < e->npend; i++) {
+		struct zpend *q = &e->pend[i];
+		if (q->port == p->port && memcmp(q->ip, p->ip, 16) == 0 &&
+		    strcmp(q->sni, p->sni) == 0) {
+			q->tf = ts < q->tf ? ts : q->tf;
+			q->tl = ts > q->tl ? ts : q->tl;
+			q->count++;
+			return INGEST_OK;
+		}
+	}
+	if (e->npend >= ZEEK_PENDING_MAX)
+		return ingest_reject(c,
+		                     "more than %d distinct sightings wait for the hash "
+		                     "of file %s",
+		                     ZEEK_PENDING_MAX, e->fuid);
+	struct zpend *np = realloc(e->pend, (e->npend + 1) * sizeof(*np));
+	if (np == NULL)
+		return ingest_reject(c, "out of memory");
+	e->pend = np;
+	e->pend[e->npend++] = *p;
+	return INGEST_OK; /* recorded once x509.log/files.log gives the hash */
+}
+
 static int zeek_ssl(struct ingest_ctx *c, struct zrow *r)
 {
 	int64_t ts;
@@ -353,38 +425,8 @@ static int zeek_ssl(struct ingest_ctx *c, struct zrow *r)
 			return INGEST_REJECT;
 		return emit_sighting(c, h, hl, &p) == 0 ? INGEST_OK : INGEST_REJECT;
 	}
-	if (r->st[ZC_CHAIN_FUIDS] == Z_VAL && r->en[ZC_CHAIN_FUIDS] > 0) {
-		struct zjoin *e = join_get(c, &r->elems[r->e0[ZC_CHAIN_FUIDS]], true);
-		if (e == NULL)
-			return ingest_reject(c,
-			                     "cert_chain_fuids: file id not usable or more than "
-			                     "%d file ids waiting to be joined",
-			                     ZEEK_JOIN_MAX);
-		if (e->has_hash)
-			return emit_sighting(c, e->hash, e->hlen, &p) == 0 ? INGEST_OK
-			                                                   : INGEST_REJECT;
-		for (unsigned i = 0; i < e->npend; i++) {
-			struct zpend *q = &e->pend[i];
-			if (q->port == p.port && memcmp(q->ip, p.ip, 16) == 0 &&
-			    strcmp(q->sni, p.sni) == 0) {
-				q->tf = ts < q->tf ? ts : q->tf;
-				q->tl = ts > q->tl ? ts : q->tl;
-				q->count++;
-				return INGEST_OK;
-			}
-		}
-		if (e->npend >= ZEEK_PENDING_MAX)
-			return ingest_reject(c,
-			                     "more than %d distinct sightings wait for the hash "
-			                     "of file %s",
-			                     ZEEK_PENDING_MAX, e->fuid);
-		struct zpend *np = realloc(e->pend, (e->npend + 1) * sizeof(*np));
-		if (np == NULL)
-			return ingest_reject(c, "out of memory");
-		e->pend = np;
-		e->pend[e->npend++] = p;
-		return INGEST_OK; /* recorded once x509.log/files.log gives the hash */
-	}
+	if (r->st[ZC_CHAIN_FUIDS] == Z_VAL && r->en[ZC_CHAIN_FUIDS] > 0)
+		return ssl_by_fuid(c, &r->elems[r->e0[ZC_CHAIN_FUIDS]], &p, ts);
 	return INGEST_SKIP; /* resumed session or no certificate */
 }
 
@@ -404,26 +446,23 @@ static void copy_str(char *dst, size_t cap, const struct zspan *v)
 	dst[n] = '\0';
 }
 
-static int zeek_x509(struct ingest_ctx *c, struct zrow *r)
+/* The certificate metadata of an x509.log row. */
+static int x509_row_meta(struct ingest_ctx *c, struct zrow *r, struct store_cert_meta *m)
 {
-	int64_t ts;
-	if (row_time(c, r, ZC_TS, &ts) != 0)
-		return INGEST_REJECT;
-	struct store_cert_meta m;
-	memset(&m, 0, sizeof(m));
+	memset(m, 0, sizeof(*m));
 	if (r->st[ZC_SUBJECT] == Z_VAL)
-		copy_str(m.subject, sizeof(m.subject), &r->v[ZC_SUBJECT]);
+		copy_str(m->subject, sizeof(m->subject), &r->v[ZC_SUBJECT]);
 	if (r->st[ZC_ISSUER] == Z_VAL)
-		copy_str(m.issuer, sizeof(m.issuer), &r->v[ZC_ISSUER]);
+		copy_str(m->issuer, sizeof(m->issuer), &r->v[ZC_ISSUER]);
 	if (r->st[ZC_SERIAL] == Z_VAL)
-		copy_str(m.serial, sizeof(m.serial), &r->v[ZC_SERIAL]);
-	if (r->st[ZC_NVB] == Z_VAL && row_time(c, r, ZC_NVB, &m.not_before) != 0)
+		copy_str(m->serial, sizeof(m->serial), &r->v[ZC_SERIAL]);
+	if (r->st[ZC_NVB] == Z_VAL && row_time(c, r, ZC_NVB, &m->not_before) != 0)
 		return INGEST_REJECT;
-	if (r->st[ZC_NVA] == Z_VAL && row_time(c, r, ZC_NVA, &m.not_after) != 0)
+	if (r->st[ZC_NVA] == Z_VAL && row_time(c, r, ZC_NVA, &m->not_after) != 0)
 		return INGEST_REJECT;
 	for (unsigned i = 0; r->st[ZC_SAN_DNS] == Z_VAL && i < r->en[ZC_SAN_DNS]; i++) {
 		const struct zspan *e = &r->elems[r->e0[ZC_SAN_DNS] + i];
-		list_add(m.san_dns, sizeof(m.san_dns), &m.san_dns_len, e->p, e->n);
+		list_add(m->san_dns, sizeof(m->san_dns), &m->san_dns_len, e->p, e->n);
 	}
 	for (unsigned i = 0; r->st[ZC_SAN_IP] == Z_VAL && i < r->en[ZC_SAN_IP]; i++) {
 		const struct zspan *e = &r->elems[r->e0[ZC_SAN_IP] + i];
@@ -433,8 +472,49 @@ static int zeek_x509(struct ingest_ctx *c, struct zrow *r)
 			return ingest_reject(c, "san.ip %.*s is not an IP address",
 			                     (int)(e->n > 60 ? 60 : e->n), e->p);
 		store_addr_format(a, txt);
-		list_add(m.san_ip, sizeof(m.san_ip), &m.san_ip_len, txt, strlen(txt));
+		list_add(m->san_ip, sizeof(m->san_ip), &m->san_ip_len, txt, strlen(txt));
 	}
+	return 0;
+}
+
+/* No hash yet (pre-4.2): the metadata waits for files.log. */
+static int x509_wait(struct ingest_ctx *c, struct zjoin *e, const struct store_cert_meta *m)
+{
+	if (e == NULL)
+		return ingest_reject(c, "neither fingerprint nor id: the certificate "
+		                        "cannot be named");
+	if (e->meta == NULL) {
+		e->meta = malloc(sizeof(*e->meta));
+		if (e->meta == NULL)
+			return ingest_reject(c, "out of memory");
+	}
+	*e->meta = *m;
+	return INGEST_OK;
+}
+
+/* The file id learned its hash: record what waited for it. */
+static int x509_join(struct ingest_ctx *c, struct zjoin *e, const uint8_t *h, size_t hl, int64_t ts)
+{
+	if (!e->has_hash) {
+		e->has_hash = true;
+		memcpy(e->hash, h, 32);
+		e->hlen = hl;
+	}
+	if (e->meta != NULL) {
+		free(e->meta); /* this line's metadata supersedes it */
+		e->meta = NULL;
+	}
+	return join_flush(c, e, ts) == 0 ? INGEST_OK : INGEST_REJECT;
+}
+
+static int zeek_x509(struct ingest_ctx *c, struct zrow *r)
+{
+	int64_t ts;
+	if (row_time(c, r, ZC_TS, &ts) != 0)
+		return INGEST_REJECT;
+	struct store_cert_meta m;
+	if (x509_row_meta(c, r, &m) != 0)
+		return INGEST_REJECT;
 	uint8_t h[32];
 	size_t hl = 0;
 	if (r->st[ZC_FINGERPRINT] == Z_VAL &&
@@ -453,34 +533,11 @@ static int zeek_x509(struct ingest_ctx *c, struct zrow *r)
 		memcpy(h, e->hash, 32);
 		hl = e->hlen;
 	}
-	if (hl == 0) {
-		if (e == NULL)
-			return ingest_reject(c, "neither fingerprint nor id: the certificate "
-			                        "cannot be named");
-		/* pre-4.2: the hash comes with files.log */
-		if (e->meta == NULL) {
-			e->meta = malloc(sizeof(*e->meta));
-			if (e->meta == NULL)
-				return ingest_reject(c, "out of memory");
-		}
-		*e->meta = m;
-		return INGEST_OK;
-	}
+	if (hl == 0)
+		return x509_wait(c, e, &m);
 	if (emit_meta(c, h, hl, &m, ts) != 0)
 		return INGEST_REJECT;
-	if (e != NULL) {
-		if (!e->has_hash) {
-			e->has_hash = true;
-			memcpy(e->hash, h, 32);
-			e->hlen = hl;
-		}
-		if (e->meta != NULL) {
-			free(e->meta); /* this line's metadata supersedes it */
-			e->meta = NULL;
-		}
-		return join_flush(c, e, ts) == 0 ? INGEST_OK : INGEST_REJECT;
-	}
-	return INGEST_OK;
+	return e != NULL ? x509_join(c, e, h, hl, ts) : INGEST_OK;
 }
 
 /* files.log: only the hashes of certificates, for the pre-4.2 join. */
@@ -537,14 +594,11 @@ static int zeek_line(struct ingest_ctx *c, char *line, size_t len)
 	if (s == NULL)
 		return ingest_reject(c, "out of memory");
 	if (line[0] == '{') {
-		json_error_t jerr;
-		json_t *obj = json_loadb(line, len, 0, &jerr);
-		if (obj == NULL)
-			return ingest_reject(c, "not JSON: %s (column %d)", jerr.text, jerr.column);
+		json_t *obj;
+		if (ingest_json_object_line(c, line, len, &obj) != 0)
+			return INGEST_REJECT;
 		int r;
-		if (!json_is_object(obj))
-			r = ingest_reject(c, "not a JSON object");
-		else if (ingest_zeek_json_row(c, s, obj) != 0)
+		if (ingest_zeek_json_row(c, s, obj) != 0)
 			r = INGEST_REJECT;
 		else
 			r = zeek_record(c, s);

@@ -2,6 +2,8 @@
  * cli_common.c - helpers shared by the subcommands.
  */
 #include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,4 +105,60 @@ int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts
 	default:
 		return -1;
 	}
+}
+
+int svc_opt_u64(const char *cmd, const char *arg, uint64_t lo, uint64_t hi, const char *msg,
+                uint64_t *out)
+{
+	uint64_t v;
+	if (svc_parse_u64(arg, &v) != 0 || v < lo || v > hi) {
+		fprintf(stderr, "infrapivot %s: %s\n", cmd, msg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int svc_rejects_open(const char *path, struct ingest_opts *o)
+{
+	if (path == NULL)
+		return 0;
+	FILE *rf = fopen(path, "w");
+	if (rf == NULL) {
+		perror(path);
+		return -1;
+	}
+	o->rejects = rf;
+	return 0;
+}
+
+void svc_on_stop_signals(void (*fn)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int svc_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+               const svc_opt_fn *handlers, void *ctx, void (*usage)(FILE *f))
+{
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		int r = SVC_OPT_OTHER;
+		for (size_t i = 0; handlers[i] != NULL && r == SVC_OPT_OTHER; i++)
+			r = handlers[i](ctx, c, optarg);
+		if (r == SVC_OPT_OTHER)
+			usage(stderr);
+		if (r != SVC_OPT_OK)
+			return 2;
+	}
+	return -1;
 }

@@ -11,73 +11,78 @@
 #include "ingest/ingest.h"
 #include "service/svc.h"
 
+static void usage_formats(FILE *f)
+{
+	fputs("Formats (auto-detected from the first line of each input):\n"
+	      "  zeek        Zeek dns.log, ssl.log, x509.log (TSV or JSON writer; files.log\n"
+	      "              supplies hashes for pre-4.2 cert_chain_fuids)\n"
+	      "  eve         Suricata EVE JSON: dns (v1, v2, v3) and tls events\n"
+	      "  passivedns  gamelinux/passivedns text (|| separated) or JSON (-j)\n"
+	      "  x509        PEM (one or many blocks) or DER certificate files\n"
+	      "  observations / cof  the JSON lines below\n"
+	      "\n"
+	      "Input lines (observations format):\n"
+	      "  COF:  {\"rrname\":\"www.example.com\",\"rrtype\":\"A\",\"rdata\":\"192.0.2.1\",\n"
+	      "         \"time_first\":1700000000,\"time_last\":1700003600,\"count\":3,\n"
+	      "         \"bailiwick\":\"example.com\",\"sensor_id\":\"s1\"}\n"
+	      "  cert: {\"ip\":\"203.0.113.5\",\"port\":443,\"cert_sha1\":\"...\",\n"
+	      "         \"time_first\":...,\"time_last\":...,\"count\":1,\"sni\":\"x.example\"}\n"
+	      "        cert_sha256 instead of or with cert_sha1; cert_pem or cert_der_b64\n"
+	      "        carry the certificate itself (metadata only without ip).\n"
+	      "\n"
+	      "Exit status: 0 all lines accepted, 1 some lines rejected, 2 an input\n"
+	      "could not be read or the database failed.\n",
+	      f);
+}
+
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "Usage: infrapivot ingest [OPTIONS] FILE... | -\n"
-	    "       infrapivot ingest [OPTIONS] --follow FILE\n"
-	    "\n"
-	    "Record DNS resolutions and certificate sightings from sensor output.\n"
-	    "Each FILE may be gzip-compressed (read transparently) or a directory\n"
-	    "(its files are read in name order); - reads standard input.\n"
-	    "\n"
-	    "Options:\n"
-	    "  --db DIR            database directory (default $INFRAPIVOT_DB, else\n"
-	    "                      ./infrapivot-data); created when missing\n"
-	    "  --format NAME       input format: %s\n"
-	    "                      (auto detects each input from its first line)\n"
-	    "  --sensor ID         sensor id for lines that carry none\n"
-	    "  --rejects FILE      write every rejected line as NDJSON\n"
-	    "                      {input, line, reason, text} to FILE\n"
-	    "  --batch N           observations per transaction (default: sized to the\n"
-	    "                      database, 100000 while small; each commit is durable)\n"
-	    "  --max-line BYTES    longest line accepted (default 1048576)\n"
-	    "  --parsers N         threads parsing COF/observations and EVE input, whose\n"
-	    "                      lines are independent (default: one per CPU, up to\n"
-	    "                      4; 1 parses in the reading thread).  Rejects are\n"
-	    "                      reported in input order either way\n"
-	    "  --passivedns-delimiter STR  field delimiter of passivedns text logs\n"
-	    "                      (the sensor's -d; default ||)\n"
-	    "  --passivedns-fields F  fields of passivedns text logs, in the order the\n"
-	    "                      sensor prints them (its -f; default SMcsCQTAtn)\n"
-	    "  --ip ADDR           certificate files (PEM/DER): also record a sighting of\n"
-	    "                      each certificate on ADDR at the file's modification time\n"
-	    "  --port N            port of that sighting (default 443)\n"
-	    "  --follow FILE       follow FILE as a sensor writes it (like tail -F):\n"
-	    "                      appended lines, rotation and truncation; the position\n"
-	    "                      is kept in the database with the records, so a restart\n"
-	    "                      resumes where it stopped.  SIGINT/SIGTERM commit and\n"
-	    "                      exit 0\n"
-	    "  --poll MS           follow: how often to look for new data (default 200)\n"
-	    "  --exit-idle SECONDS follow: stop after SECONDS without new data\n"
-	    "  --progress          show a progress bar even when stderr is not a terminal\n"
-	    "  --no-progress       never show the progress bar\n"
-	    "  -q, --quiet         do not print rejected lines on stderr\n"
-	    "  -n, --dry-run       check the input (every line parsed, rejects reported),\n"
-	    "                      write nothing; no database is opened\n"
-	    "  -h, --help          this help\n"
-	    "\n"
-	    "Formats (auto-detected from the first line of each input):\n"
-	    "  zeek        Zeek dns.log, ssl.log, x509.log (TSV or JSON writer; files.log\n"
-	    "              supplies hashes for pre-4.2 cert_chain_fuids)\n"
-	    "  eve         Suricata EVE JSON: dns (v1, v2, v3) and tls events\n"
-	    "  passivedns  gamelinux/passivedns text (|| separated) or JSON (-j)\n"
-	    "  x509        PEM (one or many blocks) or DER certificate files\n"
-	    "  observations / cof  the JSON lines below\n"
-	    "\n"
-	    "Input lines (observations format):\n"
-	    "  COF:  {\"rrname\":\"www.example.com\",\"rrtype\":\"A\",\"rdata\":\"192.0.2.1\",\n"
-	    "         \"time_first\":1700000000,\"time_last\":1700003600,\"count\":3,\n"
-	    "         \"bailiwick\":\"example.com\",\"sensor_id\":\"s1\"}\n"
-	    "  cert: {\"ip\":\"203.0.113.5\",\"port\":443,\"cert_sha1\":\"...\",\n"
-	    "         \"time_first\":...,\"time_last\":...,\"count\":1,\"sni\":\"x.example\"}\n"
-	    "        cert_sha256 instead of or with cert_sha1; cert_pem or cert_der_b64\n"
-	    "        carry the certificate itself (metadata only without ip).\n"
-	    "\n"
-	    "Exit status: 0 all lines accepted, 1 some lines rejected, 2 an input\n"
-	    "could not be read or the database failed.\n",
-	    ingest_format_list());
+	fprintf(f,
+	        "Usage: infrapivot ingest [OPTIONS] FILE... | -\n"
+	        "       infrapivot ingest [OPTIONS] --follow FILE\n"
+	        "\n"
+	        "Record DNS resolutions and certificate sightings from sensor output.\n"
+	        "Each FILE may be gzip-compressed (read transparently) or a directory\n"
+	        "(its files are read in name order); - reads standard input.\n"
+	        "\n"
+	        "Options:\n"
+	        "  --db DIR            database directory (default $INFRAPIVOT_DB, else\n"
+	        "                      ./infrapivot-data); created when missing\n"
+	        "  --format NAME       input format: %s\n"
+	        "                      (auto detects each input from its first line)\n"
+	        "  --sensor ID         sensor id for lines that carry none\n"
+	        "  --rejects FILE      write every rejected line as NDJSON\n"
+	        "                      {input, line, reason, text} to FILE\n"
+	        "  --batch N           observations per transaction (default: sized to the\n"
+	        "                      database, 100000 while small; each commit is durable)\n"
+	        "  --max-line BYTES    longest line accepted (default 1048576)\n"
+	        "  --parsers N         threads parsing COF/observations and EVE input, whose\n"
+	        "                      lines are independent (default: one per CPU, up to\n"
+	        "                      4; 1 parses in the reading thread).  Rejects are\n"
+	        "                      reported in input order either way\n"
+	        "  --passivedns-delimiter STR  field delimiter of passivedns text logs\n"
+	        "                      (the sensor's -d; default ||)\n"
+	        "  --passivedns-fields F  fields of passivedns text logs, in the order the\n"
+	        "                      sensor prints them (its -f; default SMcsCQTAtn)\n"
+	        "  --ip ADDR           certificate files (PEM/DER): also record a sighting of\n"
+	        "                      each certificate on ADDR at the file's modification time\n"
+	        "  --port N            port of that sighting (default 443)\n"
+	        "  --follow FILE       follow FILE as a sensor writes it (like tail -F):\n"
+	        "                      appended lines, rotation and truncation; the position\n"
+	        "                      is kept in the database with the records, so a restart\n"
+	        "                      resumes where it stopped.  SIGINT/SIGTERM commit and\n"
+	        "                      exit 0\n"
+	        "  --poll MS           follow: how often to look for new data (default 200)\n"
+	        "  --exit-idle SECONDS follow: stop after SECONDS without new data\n"
+	        "  --progress          show a progress bar even when stderr is not a terminal\n"
+	        "  --no-progress       never show the progress bar\n"
+	        "  -q, --quiet         do not print rejected lines on stderr\n"
+	        "  -n, --dry-run       check the input (every line parsed, rejects reported),\n"
+	        "                      write nothing; no database is opened\n"
+	        "  -h, --help          this help\n"
+	        "\n",
+	        ingest_format_list());
+	usage_formats(f);
 }
 
 static volatile sig_atomic_t stop_flag;
@@ -88,15 +93,128 @@ static void on_stop(int sig)
 	stop_flag = 1;
 }
 
-int svc_cmd_ingest(int argc, char **argv)
+/* What the command line asks for. */
+struct ingest_cli {
+	struct ingest_opts o;
+	struct ingest_follow_opts fo;
+	const char *db, *rejects, *follow;
+	int progress; /* -1: when stderr is a terminal */
+};
+
+/* --db, --format, --sensor, --batch, --max-line, --rejects, --progress,
+ * --no-progress, --quiet, --dry-run */
+static int opt_input(void *ctx, int c, const char *arg)
+{
+	struct ingest_cli *ic = ctx;
+	switch (c) {
+	case 'd':
+		ic->db = arg;
+		return SVC_OPT_OK;
+	case 'f':
+		if (!ingest_format_known(arg)) {
+			fprintf(stderr, "infrapivot ingest: unknown format '%s' (known: %s)\n", arg,
+			        ingest_format_list());
+			return SVC_OPT_BAD;
+		}
+		ic->o.format = arg;
+		return SVC_OPT_OK;
+	case 's':
+	case 'b':
+	case 'L':
+		return svc_ingest_opt("ingest", c, arg, &ic->o) != 0 ? SVC_OPT_BAD : SVC_OPT_OK;
+	case 'r':
+		ic->rejects = arg;
+		return SVC_OPT_OK;
+	case 'P':
+	case 'N':
+		ic->progress = c == 'P';
+		return SVC_OPT_OK;
+	case 'q':
+		ic->o.quiet = true;
+		return SVC_OPT_OK;
+	case 'n':
+		ic->o.dry_run = true;
+		return SVC_OPT_OK;
+	default:
+		return SVC_OPT_OTHER;
+	}
+}
+
+/* --passivedns-delimiter, --passivedns-fields, --ip, --port */
+static int opt_format_detail(void *ctx, int c, const char *arg)
+{
+	struct ingest_cli *ic = ctx;
+	uint8_t addr[16];
+	uint64_t v;
+	switch (c) {
+	case 'D':
+		if (strlen(arg) == 0 || strlen(arg) > 15) {
+			fprintf(stderr, "infrapivot ingest: --passivedns-delimiter must be "
+			                "1-15 bytes\n");
+			return SVC_OPT_BAD;
+		}
+		ic->o.pdns_delimiter = arg;
+		return SVC_OPT_OK;
+	case 'F':
+		if (!ingest_pdns_fields_valid(arg)) {
+			fprintf(stderr, "infrapivot ingest: --passivedns-fields: letters of "
+			                "HSMcsCQTAtnhpLl, with a time (S/M/H), Q, T and A\n");
+			return SVC_OPT_BAD;
+		}
+		ic->o.pdns_fields = arg;
+		return SVC_OPT_OK;
+	case 'I':
+		if (store_addr_parse(arg, strlen(arg), addr) != 0) {
+			fprintf(stderr, "infrapivot ingest: --ip %s is not an IP address\n", arg);
+			return SVC_OPT_BAD;
+		}
+		ic->o.cert_ip = arg;
+		return SVC_OPT_OK;
+	case 'p':
+		if (svc_opt_u64("ingest", arg, 1, 65535, "--port must be 1-65535", &v) != 0)
+			return SVC_OPT_BAD;
+		ic->o.cert_port = (uint16_t)v;
+		return SVC_OPT_OK;
+	default:
+		return SVC_OPT_OTHER;
+	}
+}
+
+/* --follow, --poll, --exit-idle, --parsers */
+static int opt_follow(void *ctx, int c, const char *arg)
+{
+	struct ingest_cli *ic = ctx;
+	uint64_t v;
+	switch (c) {
+	case 'w':
+		ic->follow = arg;
+		return SVC_OPT_OK;
+	case 'O':
+		if (svc_opt_u64("ingest", arg, 1, 60000, "--poll must be 1-60000 ms", &v) != 0)
+			return SVC_OPT_BAD;
+		ic->fo.poll_ms = (unsigned)v;
+		return SVC_OPT_OK;
+	case 'E':
+		if (svc_opt_u64("ingest", arg, 1, 86400, "--exit-idle must be 1-86400 s", &v) != 0)
+			return SVC_OPT_BAD;
+		ic->fo.exit_idle_ms = (unsigned)v * 1000;
+		return SVC_OPT_OK;
+	case 'T':
+		if (svc_opt_u64("ingest", arg, 1, 4, "--parsers must be 1-4", &v) != 0)
+			return SVC_OPT_BAD;
+		ic->o.parsers = (unsigned)v;
+		return SVC_OPT_OK;
+	default:
+		return SVC_OPT_OTHER;
+	}
+}
+
+/* Parse the command line into ic.  Returns -1 to go on, else the exit
+ * status. */
+static int ingest_parse_args(struct ingest_cli *ic, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"sensor", required_argument, NULL, 's'},
-	    {"rejects", required_argument, NULL, 'r'},
-	    {"batch", required_argument, NULL, 'b'},
-	    {"max-line", required_argument, NULL, 'L'},
+	    SVC_INGEST_LONGOPTS,
 	    {"progress", no_argument, NULL, 'P'},
 	    {"no-progress", no_argument, NULL, 'N'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -112,188 +230,49 @@ int svc_cmd_ingest(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ingest_opts o;
-	ingest_opts_init(&o);
-	const char *db = NULL, *rejects = NULL, *follow = NULL;
-	struct ingest_follow_opts fo;
-	ingest_follow_opts_init(&fo);
-	uint8_t addr[16];
-	int progress = -1;
-	int c;
-	uint64_t v;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "qnh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'f':
-			if (!ingest_format_known(optarg)) {
-				fprintf(stderr,
-				        "infrapivot ingest: unknown format '%s' (known: %s)\n",
-				        optarg, ingest_format_list());
-				return 2;
-			}
-			o.format = optarg;
-			break;
-		case 's':
-		case 'b':
-		case 'L':
-			if (svc_ingest_opt("ingest", c, optarg, &o) != 0)
-				return 2;
-			break;
-		case 'r':
-			rejects = optarg;
-			break;
-		case 'D':
-			if (strlen(optarg) == 0 || strlen(optarg) > 15) {
-				fprintf(stderr, "infrapivot ingest: --passivedns-delimiter must be "
-				                "1-15 bytes\n");
-				return 2;
-			}
-			o.pdns_delimiter = optarg;
-			break;
-		case 'F':
-			if (!ingest_pdns_fields_valid(optarg)) {
-				fprintf(stderr,
-				        "infrapivot ingest: --passivedns-fields: letters of "
-				        "HSMcsCQTAtnhpLl, with a time (S/M/H), Q, T and A\n");
-				return 2;
-			}
-			o.pdns_fields = optarg;
-			break;
-		case 'I':
-			if (store_addr_parse(optarg, strlen(optarg), addr) != 0) {
-				fprintf(stderr, "infrapivot ingest: --ip %s is not an IP address\n",
-				        optarg);
-				return 2;
-			}
-			o.cert_ip = optarg;
-			break;
-		case 'p':
-			if (svc_parse_u64(optarg, &v) != 0 || v < 1 || v > 65535) {
-				fprintf(stderr, "infrapivot ingest: --port must be 1-65535\n");
-				return 2;
-			}
-			o.cert_port = (uint16_t)v;
-			break;
-		case 'w':
-			follow = optarg;
-			break;
-		case 'O':
-			if (svc_parse_u64(optarg, &v) != 0 || v < 1 || v > 60000) {
-				fprintf(stderr, "infrapivot ingest: --poll must be 1-60000 ms\n");
-				return 2;
-			}
-			fo.poll_ms = (unsigned)v;
-			break;
-		case 'E':
-			if (svc_parse_u64(optarg, &v) != 0 || v < 1 || v > 86400) {
-				fprintf(stderr,
-				        "infrapivot ingest: --exit-idle must be 1-86400 s\n");
-				return 2;
-			}
-			fo.exit_idle_ms = (unsigned)v * 1000;
-			break;
-		case 'T':
-			if (svc_parse_u64(optarg, &v) != 0 || v < 1 || v > 4) {
-				fprintf(stderr, "infrapivot ingest: --parsers must be 1-4\n");
-				return 2;
-			}
-			o.parsers = (unsigned)v;
-			break;
-		case 'P':
-			progress = 1;
-			break;
-		case 'N':
-			progress = 0;
-			break;
-		case 'q':
-			o.quiet = true;
-			break;
-		case 'n':
-			o.dry_run = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (follow != NULL && optind < argc) {
+	static const svc_opt_fn handlers[] = {opt_input, opt_format_detail, opt_follow, NULL};
+	return svc_getopt(argc, argv, "qnh", longopts, handlers, ic, usage);
+}
+
+/* The inputs: --follow FILE alone, or FILE... */
+static int check_inputs(const struct ingest_cli *ic, int argc)
+{
+	if (ic->follow != NULL && optind < argc) {
 		fprintf(stderr, "infrapivot ingest: --follow takes one FILE and no other inputs\n");
-		return 2;
+		return -1;
 	}
-	if (follow == NULL && optind >= argc) {
+	if (ic->follow == NULL && optind >= argc) {
 		fprintf(stderr, "infrapivot ingest: no input (give FILE... or - for stdin)\n");
 		usage(stderr);
-		return 2;
+		return -1;
 	}
-	o.progress = progress == -1 ? isatty(2) : progress == 1;
-	FILE *rf = NULL;
-	if (rejects != NULL) {
-		rf = fopen(rejects, "w");
-		if (rf == NULL) {
-			perror(rejects);
-			return 2;
-		}
-		o.rejects = rf;
-	}
-	if (o.dry_run && follow != NULL) {
-		fprintf(stderr, "infrapivot ingest: --dry-run and --follow do not go together\n");
-		if (rf)
-			fclose(rf);
-		return 2;
-	}
-	store_t *s = o.dry_run ? NULL : svc_open_db(db, false);
-	if (s == NULL && !o.dry_run) {
-		if (rf)
-			fclose(rf);
-		return 2;
-	}
-	struct ingest_summary sum;
-	int err;
-	if (follow != NULL) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_stop;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		fo.stop = &stop_flag;
-		err = ingest_follow(s, follow, &o, &fo, &sum);
-		if (err != 0 && err > -1000) {
-			fprintf(stderr, "infrapivot ingest: --follow %s: %s\n", follow,
-			        store_strerror(err));
-			store_close(s);
-			if (rf != NULL)
-				fclose(rf);
-			return 2;
-		}
-	} else {
-		err = ingest_files(s, argv + optind, argc - optind, &o, &sum);
-	}
-	store_close(s);
-	if (rf != NULL && fclose(rf) != 0)
-		perror(rejects);
+	return 0;
+}
+
+static void print_summary(const struct ingest_summary *sum)
+{
 	char skipped_note[96] = "";
-	if (sum.rdata_skipped > 0)
+	if (sum->rdata_skipped > 0)
 		snprintf(skipped_note, sizeof(skipped_note),
 		         "; %llu answers not recorded "
 		         "(rdata of other types)",
-		         (unsigned long long)sum.rdata_skipped);
-	double rate = sum.seconds > 0 ? (double)sum.records / sum.seconds : 0;
+		         (unsigned long long)sum->rdata_skipped);
+	double rate = sum->seconds > 0 ? (double)sum->records / sum->seconds : 0;
 	fprintf(stderr,
 	        "ingest: %llu lines read, %llu accepted, %llu rejected, %llu skipped; "
 	        "%llu records (%llu new, %llu merged) in %.2f s, %.0f records/s%s\n",
-	        (unsigned long long)sum.lines, (unsigned long long)sum.accepted,
-	        (unsigned long long)sum.rejected, (unsigned long long)sum.skipped,
-	        (unsigned long long)sum.records,
-	        (unsigned long long)(sum.ws.dns_new + sum.ws.sight_new),
-	        (unsigned long long)(sum.ws.dns_merged + sum.ws.sight_merged), sum.seconds, rate,
+	        (unsigned long long)sum->lines, (unsigned long long)sum->accepted,
+	        (unsigned long long)sum->rejected, (unsigned long long)sum->skipped,
+	        (unsigned long long)sum->records,
+	        (unsigned long long)(sum->ws.dns_new + sum->ws.sight_new),
+	        (unsigned long long)(sum->ws.dns_merged + sum->ws.sight_merged), sum->seconds, rate,
 	        skipped_note);
+}
+
+/* The exit status of a finished ingest (its summary printed). */
+static int ingest_outcome(const struct ingest_cli *ic, int err, const struct ingest_summary *sum)
+{
+	print_summary(sum);
 	if (err != 0) {
 		const char *d = store_last_error();
 		fprintf(stderr,
@@ -302,9 +281,61 @@ int svc_cmd_ingest(int argc, char **argv)
 		        store_strerror(err), *d ? ": " : "", d);
 		return 2;
 	}
-	if (sum.unreadable > 0)
+	if (sum->unreadable > 0)
 		return 2;
-	if (follow != NULL)
+	if (ic->follow != NULL)
 		return 0; /* a clean stop; rejects were reported */
-	return sum.rejected > 0 ? 1 : 0;
+	return sum->rejected > 0 ? 1 : 0;
+}
+
+/* Follow one file until stopped; *err is the error to report with the
+ * summary.  Returns -1 when following failed (message printed). */
+static int run_follow(store_t *s, struct ingest_cli *ic, struct ingest_summary *sum, int *err)
+{
+	svc_on_stop_signals(on_stop);
+	ic->fo.stop = &stop_flag;
+	*err = ingest_follow(s, ic->follow, &ic->o, &ic->fo, sum);
+	if (*err != 0 && *err > -1000) {
+		fprintf(stderr, "infrapivot ingest: --follow %s: %s\n", ic->follow,
+		        store_strerror(*err));
+		return -1;
+	}
+	return 0;
+}
+
+int svc_cmd_ingest(int argc, char **argv)
+{
+	struct ingest_cli ic = {.progress = -1};
+	ingest_opts_init(&ic.o);
+	ingest_follow_opts_init(&ic.fo);
+	int status = ingest_parse_args(&ic, argc, argv);
+	if (status >= 0)
+		return status;
+	if (check_inputs(&ic, argc) != 0)
+		return 2;
+	ic.o.progress = ic.progress == -1 ? isatty(2) : ic.progress == 1;
+	if (svc_rejects_open(ic.rejects, &ic.o) != 0)
+		return 2;
+	struct ingest_summary sum;
+	int err = 0;
+	bool ran = false;
+	if (ic.o.dry_run && ic.follow != NULL) {
+		fprintf(stderr, "infrapivot ingest: --dry-run and --follow do not go together\n");
+		goto close_rejects;
+	}
+	store_t *s = ic.o.dry_run ? NULL : svc_open_db(ic.db, false);
+	if (s == NULL && !ic.o.dry_run)
+		goto close_rejects;
+	if (ic.follow != NULL) {
+		ran = run_follow(s, &ic, &sum, &err) == 0;
+	} else {
+		err = ingest_files(s, argv + optind, argc - optind, &ic.o, &sum);
+		ran = true;
+	}
+	store_close(s);
+close_rejects:
+	/* a failed close matters only when the input was read through */
+	if (ic.o.rejects != NULL && fclose(ic.o.rejects) != 0 && ran)
+		perror(ic.rejects);
+	return ran ? ingest_outcome(&ic, err, &sum) : 2;
 }

@@ -177,15 +177,227 @@ static void print_summary(const char *url, const struct ingest_pull_result *r)
 	        cp);
 }
 
-int svc_cmd_pull(int argc, char **argv)
+/* What the command line asks for. */
+struct pull_cli {
+	struct ingest_opts o;
+	struct ingest_pull_opts po;
+	const char *headers[MAX_HEADERS + 2];
+	size_t nheaders;
+	const char *db, *rejects, *token_file;
+	double interval, backoff, max_backoff;
+	uint64_t count, retries;
+};
+
+static void pull_cli_init(struct pull_cli *pc)
+{
+	memset(pc, 0, sizeof(*pc));
+	ingest_opts_init(&pc->o);
+	pc->po.max_bytes = 1ull << 30;
+	pc->po.since_param = "time_last_after";
+	pc->backoff = 1;
+	pc->max_backoff = 300;
+	pc->retries = 3;
+}
+
+static int opt_format(struct pull_cli *pc, const char *arg)
+{
+	/* eve and zeek-json come with the sensor formats; the stream
+	 * validates the name */
+	if (!ingest_format_known(arg) && strcmp(arg, "eve") != 0 && strcmp(arg, "zeek-json") != 0) {
+		fprintf(stderr, "infrapivot pull: unknown format '%s' (known: %s)\n", arg,
+		        ingest_format_list());
+		return SVC_OPT_BAD;
+	}
+	pc->o.format = arg;
+	/* the Zeek parser may read JSON logs under its own name */
+	if (strcmp(arg, "zeek-json") == 0 && !ingest_format_known(arg) &&
+	    ingest_format_known("zeek"))
+		pc->o.format = "zeek";
+	return SVC_OPT_OK;
+}
+
+/* --db, --format, --sensor, --batch, --max-line, --rejects, --max-bytes,
+ * --quiet */
+static int opt_input(void *ctx, int c, const char *arg)
+{
+	struct pull_cli *pc = ctx;
+	switch (c) {
+	case 'd':
+		pc->db = arg;
+		return SVC_OPT_OK;
+	case 'f':
+		return opt_format(pc, arg);
+	case 's':
+	case 'b':
+	case 'L':
+		return svc_ingest_opt("pull", c, arg, &pc->o) != 0 ? SVC_OPT_BAD : SVC_OPT_OK;
+	case 'r':
+		pc->rejects = arg;
+		return SVC_OPT_OK;
+	case 'M':
+		if (svc_parse_size(arg, &pc->po.max_bytes) != 0) {
+			fprintf(stderr,
+			        "infrapivot pull: --max-bytes takes a size (500M, 2G, 0)\n");
+			return SVC_OPT_BAD;
+		}
+		return SVC_OPT_OK;
+	case 'q':
+		pc->o.quiet = true;
+		return SVC_OPT_OK;
+	default:
+		return SVC_OPT_OTHER;
+	}
+}
+
+static int opt_header(struct pull_cli *pc, const char *arg)
+{
+	if (pc->nheaders == MAX_HEADERS) {
+		fprintf(stderr, "infrapivot pull: at most %d --header\n", MAX_HEADERS);
+		return SVC_OPT_BAD;
+	}
+	if (strchr(arg, ':') == NULL || strpbrk(arg, "\r\n") != NULL) {
+		fprintf(stderr, "infrapivot pull: --header takes 'NAME: VALUE'\n");
+		return SVC_OPT_BAD;
+	}
+	pc->headers[pc->nheaders++] = arg;
+	return SVC_OPT_OK;
+}
+
+/* --connect-timeout ('c') and --timeout ('t') */
+static int opt_timeout(struct pull_cli *pc, int c, const char *arg)
+{
+	uint64_t v;
+	const char *msg = c == 'c' ? "--connect-timeout takes seconds (0-86400)"
+	                           : "--timeout takes seconds (0-86400)";
+	if (svc_opt_u64("pull", arg, 0, 86400, msg, &v) != 0)
+		return SVC_OPT_BAD;
+	if (c == 'c')
+		pc->po.connect_timeout = (long)v;
+	else
+		pc->po.timeout = (long)v;
+	return SVC_OPT_OK;
+}
+
+/* --header, --user, --token-file, --cacert, --insecure, the timeouts */
+static int opt_transport(void *ctx, int c, const char *arg)
+{
+	struct pull_cli *pc = ctx;
+	switch (c) {
+	case 'H':
+		return opt_header(pc, arg);
+	case 'u':
+		if (strchr(arg, ':') == NULL) {
+			fprintf(stderr, "infrapivot pull: --user takes USER:PASSWORD\n");
+			return SVC_OPT_BAD;
+		}
+		pc->po.userpwd = arg;
+		return SVC_OPT_OK;
+	case 'T':
+		pc->token_file = arg;
+		return SVC_OPT_OK;
+	case 'C':
+		pc->po.cacert = arg;
+		return SVC_OPT_OK;
+	case 'k':
+		pc->po.insecure = true;
+		return SVC_OPT_OK;
+	case 'c':
+	case 't':
+		return opt_timeout(pc, c, arg);
+	default:
+		return SVC_OPT_OTHER;
+	}
+}
+
+/* --interval ('i'), --backoff ('B'), --max-backoff ('X') */
+static int opt_seconds(struct pull_cli *pc, int c, const char *arg)
+{
+	double d;
+	if (parse_seconds(arg, &d) != 0) {
+		fprintf(stderr, "infrapivot pull: --%s takes seconds\n",
+		        c == 'i'   ? "interval"
+		        : c == 'B' ? "backoff"
+		                   : "max-backoff");
+		return SVC_OPT_BAD;
+	}
+	if (c == 'i')
+		pc->interval = d;
+	else if (c == 'B')
+		pc->backoff = d;
+	else
+		pc->max_backoff = d;
+	return SVC_OPT_OK;
+}
+
+/* --checkpoint, --since-param, --interval, --count, --retries, the
+ * backoffs */
+static int opt_repeat(void *ctx, int c, const char *arg)
+{
+	struct pull_cli *pc = ctx;
+	switch (c) {
+	case 'K':
+		pc->po.checkpoint = arg;
+		return SVC_OPT_OK;
+	case 'S':
+		if (*arg == '\0' || strpbrk(arg, "&=?# ") != NULL) {
+			fprintf(stderr, "infrapivot pull: --since-param takes a parameter name\n");
+			return SVC_OPT_BAD;
+		}
+		pc->po.since_param = arg;
+		return SVC_OPT_OK;
+	case 'i':
+	case 'B':
+	case 'X':
+		return opt_seconds(pc, c, arg);
+	case 'n':
+		return svc_opt_u64("pull", arg, 1, UINT64_MAX, "--count takes a positive number",
+		                   &pc->count);
+	case 'R':
+		return svc_opt_u64("pull", arg, 0, 1000, "--retries takes 0-1000", &pc->retries);
+	default:
+		return SVC_OPT_OTHER;
+	}
+}
+
+/* The URL and the checks that need every option. */
+static int pull_check_args(struct pull_cli *pc, int argc, char **argv)
+{
+	if (optind != argc - 1) {
+		fprintf(stderr, "infrapivot pull: give exactly one URL\n");
+		usage(stderr);
+		return -1;
+	}
+	pc->po.url = argv[optind];
+	if (strncmp(pc->po.url, "http://", 7) != 0 && strncmp(pc->po.url, "https://", 8) != 0) {
+		fprintf(stderr, "infrapivot pull: URL must start with http:// or https://\n");
+		return -1;
+	}
+	const char *cp = pc->po.checkpoint;
+	if (cp != NULL && (strlen(cp) == 0 || strlen(cp) > 200)) {
+		fprintf(stderr, "infrapivot pull: --checkpoint NAME must be 1-200 bytes\n");
+		return -1;
+	}
+	if (pc->token_file != NULL) {
+		static char token[TOKEN_MAX + 32];
+		if (pc->nheaders == MAX_HEADERS ||
+		    read_token(pc->token_file, token, sizeof(token)) != 0)
+			return -1;
+		pc->headers[pc->nheaders++] = token;
+	}
+	pc->po.headers = pc->headers;
+	pc->po.stop = &pull_stop;
+	if (pc->count == 0)
+		pc->count = pc->interval > 0 ? UINT64_MAX : 1;
+	pc->o.progress = false;
+	return 0;
+}
+
+/* Parse the command line into pc.  Returns -1 to go on, else the exit
+ * status. */
+static int pull_parse_args(struct pull_cli *pc, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"sensor", required_argument, NULL, 's'},
-	    {"rejects", required_argument, NULL, 'r'},
-	    {"batch", required_argument, NULL, 'b'},
-	    {"max-line", required_argument, NULL, 'L'},
+	    SVC_INGEST_LONGOPTS,
 	    {"max-bytes", required_argument, NULL, 'M'},
 	    {"header", required_argument, NULL, 'H'},
 	    {"user", required_argument, NULL, 'u'},
@@ -205,257 +417,110 @@ int svc_cmd_pull(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct ingest_opts o;
-	ingest_opts_init(&o);
-	struct ingest_pull_opts po = {0};
-	po.max_bytes = 1ull << 30;
-	po.since_param = "time_last_after";
-	const char *headers[MAX_HEADERS + 2] = {0};
-	size_t nheaders = 0;
-	static char token[TOKEN_MAX + 32];
-	const char *db = NULL, *rejects = NULL, *token_file = NULL;
-	double interval = 0, backoff = 1, max_backoff = 300, d;
-	uint64_t count = 0, retries = 3, v;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "H:u:kqh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'f':
-			/* eve and zeek-json come with the sensor formats; the stream
-			 * validates the name */
-			if (!ingest_format_known(optarg) && strcmp(optarg, "eve") != 0 &&
-			    strcmp(optarg, "zeek-json") != 0) {
-				fprintf(stderr,
-				        "infrapivot pull: unknown format '%s' (known: %s)\n",
-				        optarg, ingest_format_list());
-				return 2;
-			}
-			o.format = optarg;
-			/* the Zeek parser may read JSON logs under its own name */
-			if (strcmp(optarg, "zeek-json") == 0 && !ingest_format_known(optarg) &&
-			    ingest_format_known("zeek"))
-				o.format = "zeek";
-			break;
-		case 's':
-		case 'b':
-		case 'L':
-			if (svc_ingest_opt("pull", c, optarg, &o) != 0)
-				return 2;
-			break;
-		case 'r':
-			rejects = optarg;
-			break;
-		case 'M':
-			if (svc_parse_size(optarg, &v) != 0) {
-				fprintf(
-				    stderr,
-				    "infrapivot pull: --max-bytes takes a size (500M, 2G, 0)\n");
-				return 2;
-			}
-			po.max_bytes = v;
-			break;
-		case 'H':
-			if (nheaders == MAX_HEADERS) {
-				fprintf(stderr, "infrapivot pull: at most %d --header\n",
-				        MAX_HEADERS);
-				return 2;
-			}
-			if (strchr(optarg, ':') == NULL || strpbrk(optarg, "\r\n") != NULL) {
-				fprintf(stderr, "infrapivot pull: --header takes 'NAME: VALUE'\n");
-				return 2;
-			}
-			headers[nheaders++] = optarg;
-			break;
-		case 'u':
-			if (strchr(optarg, ':') == NULL) {
-				fprintf(stderr, "infrapivot pull: --user takes USER:PASSWORD\n");
-				return 2;
-			}
-			po.userpwd = optarg;
-			break;
-		case 'T':
-			token_file = optarg;
-			break;
-		case 'C':
-			po.cacert = optarg;
-			break;
-		case 'k':
-			po.insecure = true;
-			break;
-		case 'c':
-		case 't':
-			if (svc_parse_u64(optarg, &v) != 0 || v > 86400) {
-				fprintf(stderr, "infrapivot pull: --%s takes seconds (0-86400)\n",
-				        c == 'c' ? "connect-timeout" : "timeout");
-				return 2;
-			}
-			if (c == 'c')
-				po.connect_timeout = (long)v;
-			else
-				po.timeout = (long)v;
-			break;
-		case 'K':
-			po.checkpoint = optarg;
-			break;
-		case 'S':
-			if (*optarg == '\0' || strpbrk(optarg, "&=?# ") != NULL) {
-				fprintf(stderr,
-				        "infrapivot pull: --since-param takes a parameter name\n");
-				return 2;
-			}
-			po.since_param = optarg;
-			break;
-		case 'i':
-		case 'B':
-		case 'X':
-			if (parse_seconds(optarg, &d) != 0) {
-				fprintf(stderr, "infrapivot pull: --%s takes seconds\n",
-				        c == 'i'   ? "interval"
-				        : c == 'B' ? "backoff"
-				                   : "max-backoff");
-				return 2;
-			}
-			if (c == 'i')
-				interval = d;
-			else if (c == 'B')
-				backoff = d;
-			else
-				max_backoff = d;
-			break;
-		case 'n':
-			if (svc_parse_u64(optarg, &count) != 0 || count == 0) {
-				fprintf(stderr,
-				        "infrapivot pull: --count takes a positive number\n");
-				return 2;
-			}
-			break;
-		case 'R':
-			if (svc_parse_u64(optarg, &retries) != 0 || retries > 1000) {
-				fprintf(stderr, "infrapivot pull: --retries takes 0-1000\n");
-				return 2;
-			}
-			break;
-		case 'q':
-			o.quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "infrapivot pull: give exactly one URL\n");
-		usage(stderr);
-		return 2;
-	}
-	po.url = argv[optind];
-	if (strncmp(po.url, "http://", 7) != 0 && strncmp(po.url, "https://", 8) != 0) {
-		fprintf(stderr, "infrapivot pull: URL must start with http:// or https://\n");
-		return 2;
-	}
-	if (po.checkpoint != NULL && (strlen(po.checkpoint) == 0 || strlen(po.checkpoint) > 200)) {
-		fprintf(stderr, "infrapivot pull: --checkpoint NAME must be 1-200 bytes\n");
-		return 2;
-	}
-	if (token_file != NULL) {
-		if (nheaders == MAX_HEADERS || read_token(token_file, token, sizeof(token)) != 0)
-			return 2;
-		headers[nheaders++] = token;
-	}
-	po.headers = headers;
-	po.stop = &pull_stop;
-	if (count == 0)
-		count = interval > 0 ? UINT64_MAX : 1;
-	o.progress = false;
+	static const svc_opt_fn handlers[] = {opt_input, opt_transport, opt_repeat, NULL};
+	int status = svc_getopt(argc, argv, "H:u:kqh", longopts, handlers, pc, usage);
+	if (status >= 0)
+		return status;
+	return pull_check_args(pc, argc, argv) == 0 ? -1 : 2;
+}
 
-	FILE *rf = NULL;
-	if (rejects != NULL) {
-		rf = fopen(rejects, "w");
-		if (rf == NULL) {
-			perror(rejects);
-			return 2;
-		}
-		o.rejects = rf;
+/* How long to wait before retry number attempt + 1. */
+static double retry_wait(const struct pull_cli *pc, const struct ingest_pull_result *r,
+                         unsigned attempt, unsigned *seed)
+{
+	if ((r->http_status == 429 || r->http_status == 503) && r->retry_after >= 0)
+		return r->retry_after > 86400 ? 86400 : r->retry_after;
+	return backoff_delay(pc->backoff, pc->max_backoff, attempt, seed);
+}
+
+/* One pull with its retries.  Returns the last attempt's error. */
+static int pull_with_retries(store_t *s, const struct pull_cli *pc, struct ingest_pull_result *r,
+                             unsigned *seed)
+{
+	int err = 0;
+	for (unsigned attempt = 0;; attempt++) {
+		err = ingest_pull(s, &pc->po, &pc->o, r);
+		if (err == 0 || pull_stop)
+			break;
+		fprintf(stderr, "infrapivot pull: %s\n", r->msg[0] ? r->msg : ingest_strerror(err));
+		if (!ingest_pull_retryable(err, r) || attempt >= pc->retries)
+			break;
+		double wait = retry_wait(pc, r, attempt, seed);
+		fprintf(stderr, "infrapivot pull: retry %u of %" PRIu64 " in %.1f s\n", attempt + 1,
+		        pc->retries, wait);
+		nap(wait);
+		if (pull_stop)
+			break;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "infrapivot pull: cannot initialise libcurl\n");
-		if (rf)
-			fclose(rf);
-		return 2;
+	return err;
+}
+
+/* Report how a pull ended.  Returns its exit status. */
+static int pull_outcome(const struct pull_cli *pc, int err, const struct ingest_pull_result *r)
+{
+	if (err == 0) {
+		print_summary(pc->po.url, r);
+		if (r->saf_cond == INGEST_SAF_LIMITED)
+			fprintf(stderr,
+			        "infrapivot pull: warning: %s (records were recorded; "
+			        "the rest of the result set was not sent)\n",
+			        r->msg);
+		return r->sum.rejected > 0 || r->saf_cond == INGEST_SAF_LIMITED ? 1 : 0;
 	}
-	store_t *s = svc_open_db(db, false);
-	if (s == NULL) {
-		curl_global_cleanup();
-		if (rf)
-			fclose(rf);
-		return 2;
-	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	if (err == INGEST_ESTOPPED || pull_stop)
+		fprintf(stderr, "infrapivot pull: interrupted; nothing of this pull "
+		                "was recorded\n");
+	else if (!ingest_pull_retryable(err, r) || pc->retries == 0)
+		; /* message already printed */
+	else
+		fprintf(stderr, "infrapivot pull: giving up after %" PRIu64 " retries\n",
+		        pc->retries);
+	return 2;
+}
+
+/* Pull count times, every interval seconds.  Returns the last status. */
+static int pull_rounds(store_t *s, const struct pull_cli *pc)
+{
 	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-
 	int status = 0;
-	for (uint64_t round = 0; round < count && !pull_stop; round++) {
+	for (uint64_t round = 0; round < pc->count && !pull_stop; round++) {
 		if (round > 0)
-			nap(interval);
+			nap(pc->interval);
 		if (pull_stop)
 			break;
 		struct ingest_pull_result r;
-		int err = 0;
-		for (unsigned attempt = 0;; attempt++) {
-			err = ingest_pull(s, &po, &o, &r);
-			if (err == 0 || pull_stop)
-				break;
-			fprintf(stderr, "infrapivot pull: %s\n",
-			        r.msg[0] ? r.msg : ingest_strerror(err));
-			if (!ingest_pull_retryable(err, &r) || attempt >= retries)
-				break;
-			double wait;
-			if ((r.http_status == 429 || r.http_status == 503) && r.retry_after >= 0)
-				wait = r.retry_after > 86400 ? 86400 : r.retry_after;
-			else
-				wait = backoff_delay(backoff, max_backoff, attempt, &seed);
-			fprintf(stderr, "infrapivot pull: retry %u of %" PRIu64 " in %.1f s\n",
-			        attempt + 1, retries, wait);
-			nap(wait);
-			if (pull_stop)
-				break;
-		}
-		if (err == 0) {
-			print_summary(po.url, &r);
-			if (r.saf_cond == INGEST_SAF_LIMITED)
-				fprintf(stderr,
-				        "infrapivot pull: warning: %s (records were recorded; "
-				        "the rest of the result set was not sent)\n",
-				        r.msg);
-			status = r.sum.rejected > 0 || r.saf_cond == INGEST_SAF_LIMITED ? 1 : 0;
-		} else {
-			if (err == INGEST_ESTOPPED || pull_stop)
-				fprintf(stderr,
-				        "infrapivot pull: interrupted; nothing of this pull "
-				        "was recorded\n");
-			else if (!ingest_pull_retryable(err, &r) || retries == 0)
-				; /* message already printed */
-			else
-				fprintf(stderr,
-				        "infrapivot pull: giving up after %" PRIu64 " retries\n",
-				        retries);
-			status = 2;
-		}
+		int err = pull_with_retries(s, pc, &r, &seed);
+		status = pull_outcome(pc, err, &r);
 	}
+	return status;
+}
+
+int svc_cmd_pull(int argc, char **argv)
+{
+	struct pull_cli pc;
+	pull_cli_init(&pc);
+	int status = pull_parse_args(&pc, argc, argv);
+	if (status >= 0)
+		return status;
+	if (svc_rejects_open(pc.rejects, &pc.o) != 0)
+		return 2;
+	store_t *s = NULL;
+	status = 2;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "infrapivot pull: cannot initialise libcurl\n");
+		goto close_rejects;
+	}
+	s = svc_open_db(pc.db, false);
+	if (s == NULL)
+		goto cleanup_curl;
+	svc_on_stop_signals(on_signal);
+	status = pull_rounds(s, &pc);
 	store_close(s);
+cleanup_curl:
 	curl_global_cleanup();
-	if (rf != NULL && fclose(rf) != 0)
-		perror(rejects);
+close_rejects:
+	/* a failed close matters only when something was written */
+	if (pc.o.rejects != NULL && fclose(pc.o.rejects) != 0 && s != NULL)
+		perror(pc.rejects);
 	return status;
 }

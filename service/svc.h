@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store/store.h"
 
@@ -88,7 +89,39 @@ int svc_parse_size(const char *s, uint64_t *out);
  * cmd, and returns -1. */
 struct ingest_opts;
 int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts *o);
+/* The long options ingest and pull share, first in their tables:
+ * --db ('d'), --format ('f'), then those of svc_ingest_opt and
+ * --rejects ('r'). */
+/* clang-format off */
+#define SVC_INGEST_LONGOPTS \
+	{"db", required_argument, NULL, 'd'}, \
+	{"format", required_argument, NULL, 'f'}, \
+	{"sensor", required_argument, NULL, 's'}, \
+	{"rejects", required_argument, NULL, 'r'}, \
+	{"batch", required_argument, NULL, 'b'}, \
+	{"max-line", required_argument, NULL, 'L'}
+/* clang-format on */
 /* Non-negative decimal; returns 0 or -1. */
 int svc_parse_u64(const char *s, uint64_t *out);
+/* An option's number in [lo, hi] into out; otherwise prints
+ * "infrapivot CMD: MSG" and returns -1. */
+int svc_opt_u64(const char *cmd, const char *arg, uint64_t lo, uint64_t hi, const char *msg,
+                uint64_t *out);
+/* --rejects FILE: open path (when not NULL) for writing into o->rejects.
+ * Returns 0, or -1 with the reason printed.  The caller closes it. */
+int svc_rejects_open(const char *path, struct ingest_opts *o);
+/* A subcommand's option handler: SVC_OPT_OK, SVC_OPT_BAD (why printed)
+ * or SVC_OPT_OTHER (not one of its options). */
+enum { SVC_OPT_OK = 0, SVC_OPT_BAD = -1, SVC_OPT_OTHER = 1 };
+typedef int (*svc_opt_fn)(void *ctx, int opt, const char *arg);
+/* getopt_long over argv, offering each option to the NULL-terminated
+ * handlers in turn; -h/--help prints usage to stdout, an unknown option
+ * usage to stderr.  Returns -1 when every option was taken, else the
+ * exit status (0 after --help, 2). */
+struct option;
+int svc_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+               const svc_opt_fn *handlers, void *ctx, void (*usage)(FILE *f));
+/* Call fn on SIGINT and SIGTERM. */
+void svc_on_stop_signals(void (*fn)(int));
 
 #endif
