@@ -40,55 +40,66 @@ void svc_http_conf_init(struct svc_http_conf *c)
 	c->drain_seconds = 30;
 }
 
+/* The first call of a request: parse and check it; answer at once only an
+ * error on a request with a body, before the client sends the body. */
+static enum MHD_Result on_first_call(struct svc_http_server *srv, struct MHD_Connection *conn,
+                                     const char *url, const char *method, void **con_cls)
+{
+	struct svc_http_req *rq = calloc(1, sizeof(*rq));
+	if (rq == NULL)
+		return MHD_NO;
+	*con_cls = rq;
+	rq->srv = srv;
+	rq->conn = conn;
+	rq->method = method;
+	rq->is_head = strcmp(method, "HEAD") == 0;
+	clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+	atomic_fetch_add(&srv->active, 1);
+	svc_http_prepare(rq, url, method);
+	if (rq->pending_status != 0 && svc_http_has_body(rq))
+		return svc_http_send_pending(rq);
+	return MHD_YES;
+}
+
+/* SVC_BODY_BUFFER: the body is read whole up to the route's limit; the
+ * rest is dropped and answered with 413 once the body ended. */
+static enum MHD_Result buffer_body(struct svc_http_req *rq, const char *data, size_t *size)
+{
+	if (!rq->body_too_large) {
+		if (rq->body.max == 0)
+			svc_buf_init(&rq->body, (size_t)svc_http_body_limit(rq));
+		if (svc_buf_add(&rq->body, data, *size) != 0)
+			rq->body_too_large = true;
+	}
+	*size = 0;
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *data,
                                   size_t *size, void **con_cls)
 {
-	struct svc_http_server *srv = cls;
 	struct svc_http_req *rq = *con_cls;
-	if (rq == NULL) {
-		rq = calloc(1, sizeof(*rq));
-		if (rq == NULL)
-			return MHD_NO;
-		*con_cls = rq;
-		rq->srv = srv;
-		rq->conn = conn;
-		rq->method = method;
-		rq->is_head = strcmp(method, "HEAD") == 0;
-		clock_gettime(CLOCK_MONOTONIC, &rq->t0);
-		atomic_fetch_add(&srv->active, 1);
-		svc_http_prepare(rq, url, method);
-		/* refuse a body we will not read before the client sends it */
-		if (rq->pending_status != 0 && svc_http_has_body(rq))
-			return svc_http_send_pending(rq);
-		return MHD_YES;
-	}
+	if (rq == NULL)
+		return on_first_call(cls, conn, url, method, con_cls);
 	if (rq->responded) {
 		*size = 0; /* the rest of a refused body */
 		return MHD_YES;
 	}
 	if (rq->pending_status != 0)
 		return svc_http_send_pending(rq);
-	if (rq->route == SVC_R_OBSERVATIONS)
-		return svc_http_observations(rq, data, size);
-	if (*size != 0 && (rq->route == SVC_R_WATCHLIST_PUT || rq->route == SVC_R_WATCHLIST_POST)) {
-		/* a JSON body, read whole up to its limit; the rest is dropped and
-		 * answered with 413 once the body ended */
-		if (!rq->body_too_large) {
-			if (rq->body.max == 0)
-				svc_buf_init(&rq->body, SVC_HTTP_WATCH_MAX_BODY);
-			if (svc_buf_add(&rq->body, data, *size) != 0)
-				rq->body_too_large = true;
-		}
-		*size = 0;
-		return MHD_YES;
-	}
-	if (rq->body_too_large)
+	if (rq->rt->body == SVC_BODY_STREAM)
+		return rq->rt->stream(rq, data, size);
+	if (*size != 0 && rq->rt->body == SVC_BODY_BUFFER)
+		return buffer_body(rq, data, size);
+	if (rq->body_too_large) {
+		atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
 		return svc_http_error(rq, 413, "payload_too_large",
-		                      "the body is over the limit of %u bytes",
-		                      SVC_HTTP_WATCH_MAX_BODY);
+		                      "the body is over the limit of %llu bytes",
+		                      (unsigned long long)svc_http_body_limit(rq));
+	}
 	if (*size != 0) {
-		*size = 0; /* a body on a GET means nothing to us */
+		*size = 0; /* a body on a route that takes none means nothing to us */
 		return MHD_YES;
 	}
 	return svc_http_dispatch(rq);
