@@ -34,6 +34,20 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 	return s;
 }
 
+int svc_print_json(json_t *j, size_t flags)
+{
+	if (j == NULL)
+		return -1;
+	char *s = json_dumps(j, flags);
+	json_decref(j);
+	if (s == NULL)
+		return -1;
+	fputs(s, stdout);
+	fputc('\n', stdout);
+	free(s);
+	return 0;
+}
+
 int svc_parse_u64(const char *s, uint64_t *out)
 {
 	if (s == NULL || *s == '\0')

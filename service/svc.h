@@ -88,6 +88,9 @@ int svc_parse_size(const char *s, uint64_t *out);
  * cmd, and returns -1. */
 struct ingest_opts;
 int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts *o);
+/* Print j (consumed) to standard output as json_dumps(j, flags) and a
+ * newline.  Returns 0, or -1 when j is NULL or cannot be rendered. */
+int svc_print_json(json_t *j, size_t flags);
 /* Non-negative decimal; returns 0 or -1. */
 int svc_parse_u64(const char *s, uint64_t *out);
 
