@@ -219,73 +219,102 @@ static bool wants_ndjson(struct svc_http_req *rq)
 	return a != NULL && strstr(a, "application/x-ndjson") != NULL;
 }
 
+/* The kind and value of the lookup from the route and its path; what
+ * names it in messages. */
+static bool lookup_target(struct svc_http_req *rq, struct svc_lookup_req *req, char *value,
+                          size_t cap, const char **what, enum MHD_Result *ret)
+{
+	const char *a0 = svc_http_arg(rq, 0);
+	if (rq->route == SVC_R_LOOKUP_DOMAIN) {
+		req->kind = SVC_LOOKUP_DOMAIN;
+		*what = "domain";
+	} else if (rq->route == SVC_R_LOOKUP_IP) {
+		req->kind = SVC_LOOKUP_IP;
+		*what = "ip";
+	} else {
+		req->kind = SVC_LOOKUP_CERT;
+		*what = "cert";
+	}
+	if (req->kind == SVC_LOOKUP_IP && svc_http_nargs(rq) == 2)
+		snprintf(value, cap, "%s/%s", a0, svc_http_arg(rq, 1));
+	else
+		snprintf(value, cap, "%s", a0);
+	if (strlen(a0) >= STORE_NAME_BUF + 32) {
+		*ret = svc_http_error(rq, 400, "bad_request", "%s: value too long", *what);
+		return false;
+	}
+	req->value = value;
+	return true;
+}
+
+/* rrtype, the fences, limit, and offset or cursor. */
+static bool lookup_params(struct svc_http_req *rq, struct svc_lookup_req *req, const char *what,
+                          enum MHD_Result *ret)
+{
+	const char *t = req->kind == SVC_LOOKUP_DOMAIN ? svc_http_param(rq, "rrtype") : NULL;
+	if (t != NULL && strcasecmp(t, "ANY") != 0 &&
+	    store_rrtype_parse(t, strlen(t), &req->rrtype) != 0) {
+		*ret = svc_http_bad_param(rq, "rrtype", "unknown RR type '%.20s'", t);
+		return false;
+	}
+	if (!svc_http_fences(rq, &req->fence, ret) || !svc_http_limit(rq, &req->limit, ret))
+		return false;
+	const char *offs = svc_http_param(rq, "offset");
+	const char *cursor = svc_http_param(rq, "cursor");
+	if (offs != NULL && cursor != NULL) {
+		*ret = svc_http_bad_param(rq, "cursor", "give either cursor or offset, not both");
+		return false;
+	}
+	if (!svc_http_u64_param(rq, "offset", &req->offset, ret) || svc_http_reject_unused(rq, ret))
+		return false;
+	char msg[256];
+	if (svc_lookup_check(req, msg, sizeof(msg)) != 0) {
+		*ret = svc_http_error(rq, 400, "bad_request", "%s: %s", what, msg);
+		return false;
+	}
+	int c = cursor != NULL ? cursor_parse(req, cursor, &req->offset) : 0;
+	if (c != 0)
+		*ret = svc_http_bad_param(rq, "cursor",
+		                          c == -1 ? "not a cursor from this server"
+		                                  : "belongs to a different query");
+	return c == 0;
+}
+
+/* The JSON form opens with the query and the results array. */
+static void lookup_head(struct lookup_out *out, const char *what, const char *value)
+{
+	json_t *q = json_object();
+	json_object_set_new(q, "type", json_string(what));
+	json_object_set_new(q, "value", json_string(value));
+	svc_buf_adds(&out->buf, "{\"query\":");
+	svc_buf_add_json(&out->buf, q);
+	svc_buf_adds(&out->buf, ",\"results\":[");
+	json_decref(q);
+}
+
+static int lookup_tail(struct lookup_out *out, const struct svc_lookup_res *res, const char *next)
+{
+	char tail[160];
+	snprintf(tail, sizeof(tail), "],\"count\":%llu,\"limited\":%s,\"next_cursor\":%s%s%s}\n",
+	         (unsigned long long)res->emitted, res->limited ? "true" : "false",
+	         res->limited ? "\"" : "", res->limited ? next : "null", res->limited ? "\"" : "");
+	return svc_buf_adds(&out->buf, tail);
+}
+
 enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	struct svc_lookup_req req = {.include_certs = true, .rr_cb = lookup_emit_rr};
 	store_fence_init(&req.fence);
 	char value[STORE_NAME_BUF + 64];
-	const char *what = "domain";
-	switch (rq->route) {
-	case SVC_R_LOOKUP_DOMAIN:
-		req.kind = SVC_LOOKUP_DOMAIN;
-		snprintf(value, sizeof(value), "%s", svc_http_arg(rq, 0));
-		break;
-	case SVC_R_LOOKUP_IP:
-		req.kind = SVC_LOOKUP_IP;
-		what = "ip";
-		if (svc_http_nargs(rq) == 2)
-			snprintf(value, sizeof(value), "%s/%s", svc_http_arg(rq, 0),
-			         svc_http_arg(rq, 1));
-		else
-			snprintf(value, sizeof(value), "%s", svc_http_arg(rq, 0));
-		break;
-	default:
-		req.kind = SVC_LOOKUP_CERT;
-		what = "cert";
-		snprintf(value, sizeof(value), "%s", svc_http_arg(rq, 0));
-		break;
-	}
-	if (strlen(svc_http_arg(rq, 0)) >= STORE_NAME_BUF + 32)
-		return svc_http_error(rq, 400, "bad_request", "%s: value too long", what);
-	req.value = value;
-	if (req.kind == SVC_LOOKUP_DOMAIN) {
-		const char *t = svc_http_param(rq, "rrtype");
-		if (t != NULL && strcasecmp(t, "ANY") != 0 &&
-		    store_rrtype_parse(t, strlen(t), &req.rrtype) != 0)
-			return svc_http_bad_param(rq, "rrtype", "unknown RR type '%.20s'", t);
-	}
-	if (!svc_http_fences(rq, &req.fence, &ret) || !svc_http_limit(rq, &req.limit, &ret))
+	const char *what;
+	if (!lookup_target(rq, &req, value, sizeof(value), &what, &ret) ||
+	    !lookup_params(rq, &req, what, &ret))
 		return ret;
-	const char *offs = svc_http_param(rq, "offset");
-	const char *cursor = svc_http_param(rq, "cursor");
-	if (offs != NULL && cursor != NULL)
-		return svc_http_bad_param(rq, "cursor", "give either cursor or offset, not both");
-	if (!svc_http_u64_param(rq, "offset", &req.offset, &ret))
-		return ret;
-	if (svc_http_reject_unused(rq, &ret))
-		return ret;
-	char msg[256];
-	if (svc_lookup_check(&req, msg, sizeof(msg)) != 0)
-		return svc_http_error(rq, 400, "bad_request", "%s: %s", what, msg);
-	if (cursor != NULL) {
-		int c = cursor_parse(&req, cursor, &req.offset);
-		if (c == -1)
-			return svc_http_bad_param(rq, "cursor", "not a cursor from this server");
-		if (c == -2)
-			return svc_http_bad_param(rq, "cursor", "belongs to a different query");
-	}
 	struct lookup_out out = {.ndjson = wants_ndjson(rq)};
 	svc_buf_init(&out.buf, RESPONSE_MAX);
-	if (!out.ndjson) {
-		json_t *q = json_object();
-		json_object_set_new(q, "type", json_string(what));
-		json_object_set_new(q, "value", json_string(value));
-		svc_buf_adds(&out.buf, "{\"query\":");
-		svc_buf_add_json(&out.buf, q);
-		svc_buf_adds(&out.buf, ",\"results\":[");
-		json_decref(q);
-	}
+	if (!out.ndjson)
+		lookup_head(&out, what, value);
 	/* the lookup reads in one short transaction and materialises; the
 	 * response is sent after the transaction ended */
 	struct svc_lookup_res res;
@@ -294,23 +323,14 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 		err = out.err;
 	else if (err == -1)
 		err = STORE_ELMDB;
+	char next[32] = "";
+	if (err == 0 && res.limited)
+		cursor_make(&req, req.offset + res.emitted, next);
+	if (err == 0 && !out.ndjson && lookup_tail(&out, &res, next) != 0)
+		err = -E2BIG;
 	if (err != 0) {
 		svc_buf_free(&out.buf);
 		return svc_http_store_error(rq, err, what);
-	}
-	char next[32] = "";
-	if (res.limited)
-		cursor_make(&req, req.offset + res.emitted, next);
-	if (!out.ndjson) {
-		char tail[160];
-		snprintf(
-		    tail, sizeof(tail), "],\"count\":%llu,\"limited\":%s,\"next_cursor\":%s%s%s}\n",
-		    (unsigned long long)res.emitted, res.limited ? "true" : "false",
-		    res.limited ? "\"" : "", res.limited ? next : "null", res.limited ? "\"" : "");
-		if (svc_buf_adds(&out.buf, tail) != 0) {
-			svc_buf_free(&out.buf);
-			return svc_http_store_error(rq, -E2BIG, what);
-		}
 	}
 	size_t len;
 	char *body = svc_buf_take(&out.buf, &len);
