@@ -426,68 +426,71 @@ static json_t *obs_summary(struct svc_http_req *rq, const struct ingest_summary 
 	return o;
 }
 
-enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data, size_t *size)
+/* Keep {"error":{code, message}} (into o, or a new object) as the answer
+ * given once the body ended; the rest of the body is dropped. */
+static void obs_defer(struct svc_http_req *rq, json_t *o, unsigned status, const char *code,
+                      const char *msg)
 {
-	if (rq->ingest == NULL && !rq->too_large && rq->deferred == NULL) {
-		int err = obs_start(rq);
-		if (err != 0) {
-			char msg[200];
-			snprintf(msg, sizeof(msg), "cannot start ingest: %s", store_strerror(err));
-			json_t *e = json_object();
-			json_object_set_new(e, "code", json_string("internal"));
-			json_object_set_new(e, "message", json_string(msg));
-			rq->deferred = json_object();
-			json_object_set_new(rq->deferred, "error", e);
-			rq->deferred_status = 500;
-			rq->too_large = true; /* drop the body */
-		}
-	}
-	if (*size > 0 && rq->too_large) {
+	json_t *e = json_object();
+	json_object_set_new(e, "code", json_string(code));
+	json_object_set_new(e, "message", json_string(msg));
+	if (o == NULL)
+		o = json_object();
+	json_object_set_new(o, "error", e);
+	rq->deferred = o;
+	rq->deferred_status = status;
+	rq->too_large = true;
+}
+
+/* A chunked body that grew past the limit: the complete lines before the
+ * limit are committed and reported. */
+static void obs_overflow(struct svc_http_req *rq, const char *data, size_t *size, uint64_t max)
+{
+	atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
+	size_t room = (size_t)(max - rq->body_bytes);
+	const char *nl = room > 0 ? memrchr(data, '\n', room) : NULL;
+	int err = 0;
+	if (nl != NULL)
+		err = ingest_stream_feed(rq->ingest, data, (size_t)(nl - data) + 1);
+	struct ingest_summary sum;
+	int err2 = obs_finish(rq, &sum, true);
+	if (err == 0)
+		err = err2;
+	char msg[200];
+	snprintf(msg, sizeof(msg),
+	         "the body is over the limit of %llu bytes; lines "
+	         "before the limit were %s",
+	         (unsigned long long)max, err == 0 ? "committed" : "not committed");
+	obs_defer(rq, obs_summary(rq, &sum), 413, "payload_too_large", msg);
+	rq->discarded = *size;
+	*size = 0;
+}
+
+static enum MHD_Result obs_chunk(struct svc_http_req *rq, const char *data, size_t *size)
+{
+	if (rq->too_large) {
 		/* libmicrohttpd cannot answer while body data is being delivered:
 		 * drop the rest and answer at its end, unless it goes on and on */
 		rq->discarded += *size;
 		*size = 0;
 		return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
-	if (*size > 0) {
-		uint64_t max = rq->srv->conf.max_body;
-		if (rq->body_bytes + *size > max) {
-			/* a chunked body that grew past the limit: the complete lines
-			 * before the limit are committed and reported */
-			atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
-			size_t room = (size_t)(max - rq->body_bytes);
-			const char *nl = room > 0 ? memrchr(data, '\n', room) : NULL;
-			int err = 0;
-			if (nl != NULL)
-				err = ingest_stream_feed(rq->ingest, data, (size_t)(nl - data) + 1);
-			struct ingest_summary sum;
-			int err2 = obs_finish(rq, &sum, true);
-			if (err == 0)
-				err = err2;
-			json_t *o = obs_summary(rq, &sum);
-			json_t *e = json_object();
-			json_object_set_new(e, "code", json_string("payload_too_large"));
-			char msg[200];
-			snprintf(msg, sizeof(msg),
-			         "the body is over the limit of %llu bytes; lines "
-			         "before the limit were %s",
-			         (unsigned long long)max, err == 0 ? "committed" : "not committed");
-			json_object_set_new(e, "message", json_string(msg));
-			json_object_set_new(o, "error", e);
-			rq->deferred = o;
-			rq->deferred_status = 413;
-			rq->too_large = true;
-			rq->discarded = *size;
-			*size = 0;
-			return MHD_YES;
-		}
-		rq->body_bytes += *size;
-		int err = ingest_stream_feed(rq->ingest, data, *size);
-		*size = 0;
-		if (err != 0)
-			rq->ingest_failed = true;
+	uint64_t max = rq->srv->conf.max_body;
+	if (rq->body_bytes + *size > max) {
+		obs_overflow(rq, data, size, max);
 		return MHD_YES;
 	}
+	rq->body_bytes += *size;
+	int err = ingest_stream_feed(rq->ingest, data, *size);
+	*size = 0;
+	if (err != 0)
+		rq->ingest_failed = true;
+	return MHD_YES;
+}
+
+/* The body ended: the deferred answer, or commit and report. */
+static enum MHD_Result obs_end(struct svc_http_req *rq)
+{
 	if (rq->too_large) {
 		json_t *o = rq->deferred;
 		rq->deferred = NULL;
@@ -503,6 +506,21 @@ enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data,
 		                      store_strerror(err), *d ? ": " : "", d);
 	}
 	return svc_http_send_json(rq, 200, obs_summary(rq, &sum));
+}
+
+enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data, size_t *size)
+{
+	if (rq->ingest == NULL && !rq->too_large && rq->deferred == NULL) {
+		int err = obs_start(rq);
+		if (err != 0) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "cannot start ingest: %s", store_strerror(err));
+			obs_defer(rq, NULL, 500, "internal", msg);
+		}
+	}
+	if (*size > 0)
+		return obs_chunk(rq, data, size);
+	return obs_end(rq);
 }
 
 void svc_http_observations_cleanup(struct svc_http_req *rq)
