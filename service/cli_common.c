@@ -2,6 +2,7 @@
  * cli_common.c - helpers shared by the subcommands.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,24 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 		return NULL;
 	}
 	return s;
+}
+
+int svc_db_opts(int argc, char **argv, const struct option *longopts, const char **db,
+                void (*usage)(FILE *f))
+{
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'd') {
+			*db = optarg;
+		} else if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else if (c != 0) {
+			return 2;
+		}
+	}
+	return -1;
 }
 
 int svc_print_json(json_t *j, size_t flags)

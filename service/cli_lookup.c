@@ -288,36 +288,21 @@ static void stats_usage(FILE *f)
 
 int svc_cmd_stats(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	int js = 0;
+	const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
-	    {"json", no_argument, NULL, 'j'},
+	    {"json", no_argument, &js, 1},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *db = NULL;
-	bool js = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'j':
-			js = true;
-			break;
-		case 'h':
-			stats_usage(stdout);
-			return 0;
-		default:
-			stats_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
+	int rc = svc_db_opts(argc, argv, longopts, &db, stats_usage);
+	if (rc == 2 || (rc < 0 && optind != argc)) {
 		stats_usage(stderr);
 		return 2;
 	}
+	if (rc >= 0)
+		return rc;
 	store_t *s = svc_open_db(db, true);
 	if (s == NULL)
 		return 2;
@@ -340,46 +325,33 @@ int svc_cmd_stats(int argc, char **argv)
 	return 0;
 }
 
+static void compact_usage(FILE *f)
+{
+	fprintf(f, "Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n\n"
+	           "Write a compacted copy of the database into OUT_DIR (created when\n"
+	           "missing; must not hold a database).  Every table is rebuilt in key\n"
+	           "order from one read snapshot, so B-tree pages are full: about a\n"
+	           "third smaller than the live database, whose pages random inserts\n"
+	           "leave two-thirds full.  Safe while others read or write.\n\n"
+	           "  --copy     copy pages as they are instead (mdb_env_copy2 with\n"
+	           "             MDB_CP_COMPACT: drops free pages only; faster)\n"
+	           "  --repack   rebuild in key order (the default)\n");
+}
+
 int svc_cmd_compact(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	int copy = 0;
+	const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
-	    {"repack", no_argument, NULL, 'r'},
-	    {"copy", no_argument, NULL, 'c'},
+	    {"repack", no_argument, &copy, 0},
+	    {"copy", no_argument, &copy, 1},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *db = NULL;
-	bool copy = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'r':
-			copy = false;
-			break;
-		case 'c':
-			copy = true;
-			break;
-		case 'h':
-			printf(
-			    "Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n\n"
-			    "Write a compacted copy of the database into OUT_DIR (created when\n"
-			    "missing; must not hold a database).  Every table is rebuilt in key\n"
-			    "order from one read snapshot, so B-tree pages are full: about a\n"
-			    "third smaller than the live database, whose pages random inserts\n"
-			    "leave two-thirds full.  Safe while others read or write.\n\n"
-			    "  --copy     copy pages as they are instead (mdb_env_copy2 with\n"
-			    "             MDB_CP_COMPACT: drops free pages only; faster)\n"
-			    "  --repack   rebuild in key order (the default)\n");
-			return 0;
-		default:
-			return 2;
-		}
-	}
+	int rc = svc_db_opts(argc, argv, longopts, &db, compact_usage);
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 1) {
 		fprintf(stderr, "Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n");
 		return 2;

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "store/store.h"
 
@@ -88,6 +89,13 @@ int svc_parse_size(const char *s, uint64_t *out);
  * cmd, and returns -1. */
 struct ingest_opts;
 int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts *o);
+/* The options of a command that takes --db ('d'), --help ('h') and flags
+ * (longopts entries with a flag pointer, which getopt_long sets).  Returns
+ * -1 to go on (optind at the first operand), 0 after the help, 2 on a bad
+ * option. */
+struct option;
+int svc_db_opts(int argc, char **argv, const struct option *longopts, const char **db,
+                void (*usage)(FILE *f));
 /* Print j (consumed) to standard output as json_dumps(j, flags) and a
  * newline.  Returns 0, or -1 when j is NULL or cannot be rendered. */
 int svc_print_json(json_t *j, size_t flags);
