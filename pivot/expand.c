@@ -204,38 +204,41 @@ static int expand_one(struct pivot_run *x, size_t i, bool *stop)
 
 /* Times over the sightings that touch a node: san edges carry a
  * certificate's validity, not a sighting (it may end years ahead), so a
- * node touched by nothing else has no seen times.  Also ports of IPs, and
- * the provenance paths. */
-static int finalize(struct pivot_result *r)
+ * node touched by nothing else has no seen times. */
+static void edge_times(struct pivot_result *r, const struct pivot_edge *e)
 {
-	size_t n = r->nnodes;
-	for (size_t i = 0; i < r->nedges; i++) {
-		const struct pivot_edge *e = &r->edges[i];
-		unsigned ends[2] = {e->src, e->dst};
-		for (int k = 0; e->type != PIVOT_EDGE_SAN && k < 2; k++) {
-			struct pivot_node *nd = &r->nodes[ends[k]].n;
-			if (e->first_seen != 0 &&
-			    (nd->first_seen == 0 || e->first_seen < nd->first_seen))
-				nd->first_seen = e->first_seen;
-			if (e->last_seen > nd->last_seen)
-				nd->last_seen = e->last_seen;
-		}
-		if (e->type == PIVOT_EDGE_SERVES) {
-			struct pivot_node *ipn = &r->nodes[e->src].n;
-			unsigned j = 0;
-			while (j < ipn->nports && ipn->ports[j] < e->port)
-				j++;
-			if ((j == ipn->nports || ipn->ports[j] != e->port) &&
-			    ipn->nports < sizeof(ipn->ports) / sizeof(ipn->ports[0])) {
-				memmove(ipn->ports + j + 1, ipn->ports + j,
-				        (ipn->nports - j) * sizeof(ipn->ports[0]));
-				ipn->ports[j] = e->port;
-				ipn->nports++;
-			}
-		}
+	unsigned ends[2] = {e->src, e->dst};
+	for (int k = 0; e->type != PIVOT_EDGE_SAN && k < 2; k++) {
+		struct pivot_node *nd = &r->nodes[ends[k]].n;
+		if (e->first_seen != 0 && (nd->first_seen == 0 || e->first_seen < nd->first_seen))
+			nd->first_seen = e->first_seen;
+		if (e->last_seen > nd->last_seen)
+			nd->last_seen = e->last_seen;
 	}
+}
+
+/* The port of a serves edge into its IP's sorted set of ports. */
+static void edge_port(struct pivot_result *r, const struct pivot_edge *e)
+{
+	struct pivot_node *ipn = &r->nodes[e->src].n;
+	unsigned j = 0;
+	while (j < ipn->nports && ipn->ports[j] < e->port)
+		j++;
+	if ((j == ipn->nports || ipn->ports[j] != e->port) &&
+	    ipn->nports < sizeof(ipn->ports) / sizeof(ipn->ports[0])) {
+		memmove(ipn->ports + j + 1, ipn->ports + j,
+		        (ipn->nports - j) * sizeof(ipn->ports[0]));
+		ipn->ports[j] = e->port;
+		ipn->nports++;
+	}
+}
+
+/* The provenance paths: a node's is its parent's and the edge from it.
+ * Also counts the pruned nodes. */
+static int node_paths(struct pivot_result *r)
+{
 	size_t total = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < r->nnodes; i++) {
 		struct pivot_node *nd = &r->nodes[i].n;
 		total += nd->depth;
 		if (nd->pruned != NULL)
@@ -245,7 +248,7 @@ static int finalize(struct pivot_result *r)
 	if (r->paths == NULL)
 		return -ENOMEM;
 	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < r->nnodes; i++) {
 		struct pivot_xnode *xn = &r->nodes[i];
 		xn->n.path = r->paths + o;
 		xn->n.path_len = xn->n.depth;
@@ -259,6 +262,16 @@ static int finalize(struct pivot_result *r)
 		o += xn->n.depth;
 	}
 	return 0;
+}
+
+static int finalize(struct pivot_result *r)
+{
+	for (size_t i = 0; i < r->nedges; i++) {
+		edge_times(r, &r->edges[i]);
+		if (r->edges[i].type == PIVOT_EDGE_SERVES)
+			edge_port(r, &r->edges[i]);
+	}
+	return node_paths(r);
 }
 
 static void run_init(struct pivot_run *x, struct pivot_result *r, const struct pivot_params *p)

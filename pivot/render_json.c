@@ -58,6 +58,51 @@ static json_t *params_json(const struct pivot_result *r)
 	return o;
 }
 
+static json_t *path_json(const struct pivot_node *n)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < n->path_len; i++)
+		json_array_append_new(a, json_integer(n->path[i]));
+	return a;
+}
+
+static json_t *ports_json(const struct pivot_node *n)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < n->nports; i++)
+		json_array_append_new(a, json_integer(n->ports[i]));
+	return a;
+}
+
+static void set_clean_text(json_t *o, const char *key, const char *text)
+{
+	char clean[3 * 512];
+	pivot_utf8_clean(text, clean, sizeof(clean));
+	json_object_set_new(o, key, json_string(clean));
+}
+
+/* A certificate node's hashes and, when known, its metadata. */
+static void cert_fields(json_t *o, const struct pivot_node *n)
+{
+	char hex[65];
+	if (n->has_sha1) {
+		store_hex(n->sha1, 20, hex);
+		json_object_set_new(o, "sha1", json_string(hex));
+	}
+	if (n->has_sha256) {
+		store_hex(n->sha256, 32, hex);
+		json_object_set_new(o, "sha256", json_string(hex));
+	}
+	if (!n->cert_has_meta)
+		return;
+	set_clean_text(o, "subject", n->subject);
+	set_clean_text(o, "issuer", n->issuer);
+	set_clean_text(o, "serial", n->serial);
+	json_object_set_new(o, "not_before", time_json(n->not_before));
+	json_object_set_new(o, "not_after", time_json(n->not_after));
+	json_object_set_new(o, "san_count", json_integer((json_int_t)n->san_count));
+}
+
 static json_t *node_json(const struct pivot_result *r, const struct pivot_node *n)
 {
 	json_t *o = json_object();
@@ -75,39 +120,11 @@ static json_t *node_json(const struct pivot_result *r, const struct pivot_node *
 		pivot_pruned_detail(r, n, d, sizeof(d));
 		json_object_set_new(o, "pruned_detail", json_string(d));
 	}
-	json_t *path = json_array();
-	for (unsigned i = 0; i < n->path_len; i++)
-		json_array_append_new(path, json_integer(n->path[i]));
-	json_object_set_new(o, "path", path);
-	if (n->type == PIVOT_NODE_IP) {
-		json_t *ports = json_array();
-		for (unsigned i = 0; i < n->nports; i++)
-			json_array_append_new(ports, json_integer(n->ports[i]));
-		json_object_set_new(o, "ports", ports);
-	}
-	if (n->type == PIVOT_NODE_CERT) {
-		char hex[65];
-		if (n->has_sha1) {
-			store_hex(n->sha1, 20, hex);
-			json_object_set_new(o, "sha1", json_string(hex));
-		}
-		if (n->has_sha256) {
-			store_hex(n->sha256, 32, hex);
-			json_object_set_new(o, "sha256", json_string(hex));
-		}
-		if (n->cert_has_meta) {
-			char clean[3 * 512];
-			pivot_utf8_clean(n->subject, clean, sizeof(clean));
-			json_object_set_new(o, "subject", json_string(clean));
-			pivot_utf8_clean(n->issuer, clean, sizeof(clean));
-			json_object_set_new(o, "issuer", json_string(clean));
-			pivot_utf8_clean(n->serial, clean, sizeof(clean));
-			json_object_set_new(o, "serial", json_string(clean));
-			json_object_set_new(o, "not_before", time_json(n->not_before));
-			json_object_set_new(o, "not_after", time_json(n->not_after));
-			json_object_set_new(o, "san_count", json_integer((json_int_t)n->san_count));
-		}
-	}
+	json_object_set_new(o, "path", path_json(n));
+	if (n->type == PIVOT_NODE_IP)
+		json_object_set_new(o, "ports", ports_json(n));
+	if (n->type == PIVOT_NODE_CERT)
+		cert_fields(o, n);
 	return o;
 }
 
