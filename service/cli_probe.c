@@ -428,9 +428,46 @@ static int read_targets(const char *path, struct target **ts, size_t *n, size_t 
 	return err;
 }
 
+/* What the options set besides the run. */
+struct probe_opts {
+	const char *db, *targets_file;
+	bool no_record;
+	uint64_t parallel;
+};
+
+/* One option: 0, or -1 on a bad value (reported). */
+static int probe_opt(int c, const char *v, struct probe_run *run, struct probe_opts *o)
+{
+	uint64_t n;
+	if (c == 'd') {
+		o->db = v;
+	} else if (c == 's') {
+		run->sni = v;
+	} else if (c == 'S') {
+		run->no_sni = true;
+	} else if (c == 'T') {
+		o->targets_file = v;
+	} else if (c == 'n') {
+		o->no_record = true;
+	} else if (c == 'P') {
+		run->pretty = true;
+	} else if (c == 't') {
+		if (svc_parse_u64(v, &n) != 0 || n == 0 || n > 3600) {
+			fprintf(stderr, "infrapivot probe: --timeout takes 1-3600 seconds\n");
+			return -1;
+		}
+		run->timeout_ms = (int)n * 1000;
+	} else if (c == 'p') {
+		if (svc_parse_u64(v, &o->parallel) != 0 || o->parallel == 0 || o->parallel > 256) {
+			fprintf(stderr, "infrapivot probe: --parallel takes 1-256\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* -1 to go on, or the exit code. */
-static int parse_opts(int argc, char **argv, struct probe_run *run, const char **db,
-                      const char **targets_file, bool *no_record, uint64_t *parallel)
+static int parse_opts(int argc, char **argv, struct probe_run *run, struct probe_opts *o)
 {
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},      {"sni", required_argument, NULL, 's'},
@@ -439,51 +476,19 @@ static int parse_opts(int argc, char **argv, struct probe_run *run, const char *
 	    {"no-record", no_argument, NULL, 'n'},     {"pretty", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
-	uint64_t v;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			*db = optarg;
-			break;
-		case 's':
-			run->sni = optarg;
-			break;
-		case 'S':
-			run->no_sni = true;
-			break;
-		case 't':
-			if (svc_parse_u64(optarg, &v) != 0 || v == 0 || v > 3600) {
-				fprintf(stderr,
-				        "infrapivot probe: --timeout takes 1-3600 seconds\n");
-				return 2;
-			}
-			run->timeout_ms = (int)v * 1000;
-			break;
-		case 'T':
-			*targets_file = optarg;
-			break;
-		case 'p':
-			if (svc_parse_u64(optarg, parallel) != 0 || *parallel == 0 ||
-			    *parallel > 256) {
-				fprintf(stderr, "infrapivot probe: --parallel takes 1-256\n");
-				return 2;
-			}
-			break;
-		case 'n':
-			*no_record = true;
-			break;
-		case 'P':
-			run->pretty = true;
-			break;
-		case 'h':
+		if (c == 'h') {
 			usage(stdout);
 			return 0;
-		default:
+		}
+		if (c == '?' || c == ':') {
 			usage(stderr);
 			return 2;
 		}
+		if (probe_opt(c, optarg, run, o) != 0)
+			return 2;
 	}
 	return -1;
 }
@@ -543,23 +548,21 @@ int svc_cmd_probe(int argc, char **argv)
 	struct probe_run run;
 	memset(&run, 0, sizeof(run));
 	run.timeout_ms = 10000;
-	const char *db = NULL, *targets_file = NULL;
-	bool no_record = false;
-	uint64_t parallel = 8;
-	int rc = parse_opts(argc, argv, &run, &db, &targets_file, &no_record, &parallel);
+	struct probe_opts o = {.parallel = 8};
+	int rc = parse_opts(argc, argv, &run, &o);
 	if (rc >= 0)
 		return rc;
 	rc = 2;
-	if (gather_targets(argc, argv, targets_file, &run) != 0)
+	if (gather_targets(argc, argv, o.targets_file, &run) != 0)
 		goto free_targets;
 	/* a server that closes mid-handshake must not kill us with SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);
-	if (!no_record) {
-		run.store = svc_open_db(db, false);
+	if (!o.no_record) {
+		run.store = svc_open_db(o.db, false);
 		if (run.store == NULL)
 			goto free_targets;
 	}
-	run_workers(&run, parallel);
+	run_workers(&run, o.parallel);
 	if (run.store != NULL)
 		store_close(run.store);
 	if (run.db_err != 0 || run.successes == 0)

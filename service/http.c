@@ -137,29 +137,37 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 /* ---- start and stop --------------------------------------------------------- */
+/* "ADDR:PORT" or "[V6]:PORT" into the host part and where the port starts;
+ * -1 when malformed. */
+static int split_listen(const char *s, char *host, size_t cap, const char **port)
+{
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (e == NULL || e[1] != ':' || (size_t)(e - s - 1) >= cap)
+			return -1;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = '\0';
+		*port = e + 2;
+		return 0;
+	}
+	/* IPv6 needs brackets: "::1:80" is ambiguous */
+	const char *c = strchr(s, ':');
+	if (c == NULL || strchr(c + 1, ':') != NULL || (size_t)(c - s) >= cap)
+		return -1;
+	memcpy(host, s, (size_t)(c - s));
+	host[c - s] = '\0';
+	*port = c + 1;
+	return 0;
+}
+
 int svc_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl, bool *loopback)
 {
 	char host[256];
 	const char *port;
 	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-		if (e == NULL || e[1] != ':' || (size_t)(e - s - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, (size_t)(e - s - 1));
-		host[e - s - 1] = '\0';
-		port = e + 2;
-	} else {
-		/* IPv6 needs brackets: "::1:80" is ambiguous */
-		const char *c = strchr(s, ':');
-		if (c == NULL || strchr(c + 1, ':') != NULL || (size_t)(c - s) >= sizeof(host))
-			return -1;
-		memcpy(host, s, (size_t)(c - s));
-		host[c - s] = '\0';
-		port = c + 1;
-	}
 	uint64_t pn;
-	if (svc_parse_u64(port, &pn) != 0 || pn > 65535)
+	if (split_listen(s, host, sizeof(host), &port) != 0 || svc_parse_u64(port, &pn) != 0 ||
+	    pn > 65535)
 		return -1;
 	if (strcmp(host, "localhost") == 0)
 		snprintf(host, sizeof(host), "127.0.0.1");
@@ -206,6 +214,21 @@ static int listen_socket(const struct sockaddr_storage *ss, socklen_t sl, char *
 	return fd;
 }
 
+/* The daemon on the listening socket fd, its threads started. */
+static int start_daemon(struct svc_http_server *srv, int fd)
+{
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned threads = srv->conf.threads > 0 ? srv->conf.threads : 1;
+	srv->daemon = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+	    srv->conf.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->conf.timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->conf.max_header, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
+	return srv->daemon != NULL ? 0 : -1;
+}
+
 int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap)
 {
 	struct sockaddr_storage ss;
@@ -233,16 +256,7 @@ int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap)
 		return -1;
 	}
 	srv->started = time(NULL);
-	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	unsigned threads = srv->conf.threads > 0 ? srv->conf.threads : 1;
-	srv->daemon = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-	    srv->conf.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->conf.timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->conf.max_header, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
-	if (srv->daemon == NULL) {
+	if (start_daemon(srv, fd) != 0) {
 		close(fd);
 		free(srv->metrics);
 		srv->metrics = NULL;
