@@ -117,7 +117,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	double el = (double)(t1.tv_sec - rq->t0.tv_sec) + (t1.tv_nsec - rq->t0.tv_nsec) / 1e9;
 	if (rq->status != 0)
 		svc_metrics_observe(srv->metrics, rq->route, rq->status, el);
-	svc_http_observations_cleanup(rq);
+	if (rq->rt != NULL && rq->rt->cleanup != NULL)
+		rq->rt->cleanup(rq);
 	svc_buf_free(&rq->body);
 	for (unsigned i = 0; i < rq->nsegs; i++)
 		free(rq->segs[i]);

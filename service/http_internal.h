@@ -126,6 +126,8 @@ struct svc_route {
 	enum MHD_Result (*fn)(struct svc_http_req *rq);
 	/* SVC_BODY_STREAM: each chunk of the body, then once with size 0. */
 	enum MHD_Result (*stream)(struct svc_http_req *rq, const char *data, size_t *size);
+	/* Frees what the handlers kept in the request, when it completed. */
+	void (*cleanup)(struct svc_http_req *rq);
 };
 extern const struct svc_route svc_routes[];
 extern const size_t svc_nroutes;

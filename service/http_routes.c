@@ -31,7 +31,7 @@ const struct svc_route svc_routes[] = {
     /* a push streams its body into the store; its query is checked first */
     ROUTE(SVC_R_OBSERVATIONS, "/api/v1/observations", "api/v1/observations", 0, 0, "POST",
           SVC_ROLE_WRITE, .body = SVC_BODY_STREAM, .check = svc_http_observations_check,
-          .stream = svc_http_observations),
+          .stream = svc_http_observations, .cleanup = svc_http_observations_cleanup),
     ROUTE(SVC_R_DNSDB_PING, "/dnsdb/v2/ping", "dnsdb/v2/ping", 0, 0, "GET", SVC_ROLE_NONE,
           .fn = svc_http_dnsdb_ping),
     ROUTE(SVC_R_DNSDB_RATE, "/dnsdb/v2/rate_limit", "dnsdb/v2/rate_limit", 0, 0, "GET",
