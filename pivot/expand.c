@@ -20,72 +20,160 @@
 
 /* ---- seed ------------------------------------------------------------------------- */
 
-static int seed_add(struct pivot_run *x, char *msg, size_t msgcap)
+/* The seed's type when it is to be detected: a hash, an address, or else
+ * a name. */
+static enum pivot_node_type seed_type(const struct pivot_params *p)
 {
-	const struct pivot_params *p = x->p;
 	const char *s = p->seed;
-	size_t len = strlen(s);
-	enum pivot_node_type t = p->seed_type;
+	size_t len = strlen(s), hlen;
+	uint8_t hash[32], ip[16];
+	if (p->seed_type != PIVOT_NODE_AUTO)
+		return p->seed_type;
+	if (store_hash_parse(s, len, hash, &hlen) == 0)
+		return PIVOT_NODE_CERT;
+	if (store_addr_parse(s, len, ip) == 0)
+		return PIVOT_NODE_IP;
+	return PIVOT_NODE_DOMAIN;
+}
+
+static int seed_cert(struct pivot_run *x, char *msg, size_t msgcap)
+{
+	const char *s = x->p->seed;
 	uint8_t hash[32];
 	size_t hlen = 0;
-	uint8_t ip[16];
-	if (t == PIVOT_NODE_AUTO) {
-		if (store_hash_parse(s, len, hash, &hlen) == 0)
-			t = PIVOT_NODE_CERT;
-		else if (store_addr_parse(s, len, ip) == 0)
-			t = PIVOT_NODE_IP;
-		else
-			t = PIVOT_NODE_DOMAIN;
-	}
 	unsigned id;
-	if (t == PIVOT_NODE_CERT) {
-		if (store_hash_parse(s, len, hash, &hlen) != 0) {
-			snprintf(
-			    msg, msgcap,
-			    "seed: '%.80s' is not a certificate SHA-1 or SHA-256 (40 or 64 hex "
-			    "digits)",
-			    s);
-			return STORE_EBADHASH;
-		}
-		struct store_cert_ref ref;
-		int err = store_cert_resolve(x->rt, hash, hlen, &ref);
-		if (err == STORE_ENOTFOUND) {
-			/* unknown to the store: the seed alone, under the given hash */
-			memset(&ref, 0, sizeof(ref));
-			ref.kind = hlen == 20 ? 1 : 2;
-			memcpy(ref.hash, hash, hlen);
-		} else if (err != 0) {
-			snprintf(msg, msgcap, "%s", store_strerror(err));
-			return err;
-		}
-		char v[STORE_NAME_BUF];
-		pivot_cert_value(&ref, v);
-		return pivot_node_add(x, PIVOT_NODE_CERT, v, &ref, NULL, 0, &id);
+	if (store_hash_parse(s, strlen(s), hash, &hlen) != 0) {
+		snprintf(msg, msgcap,
+		         "seed: '%.80s' is not a certificate SHA-1 or SHA-256 (40 or 64 hex "
+		         "digits)",
+		         s);
+		return STORE_EBADHASH;
 	}
-	if (t == PIVOT_NODE_IP) {
-		if (store_addr_parse(s, len, ip) != 0) {
-			snprintf(msg, msgcap, "seed: '%.80s' is not an IPv4 or IPv6 address", s);
-			return STORE_EBADADDR;
-		}
-		char v[STORE_ADDR_BUF];
-		store_addr_format(ip, v);
-		return pivot_node_add(x, PIVOT_NODE_IP, v, NULL, ip, 0, &id);
+	struct store_cert_ref ref;
+	int err = store_cert_resolve(x->rt, hash, hlen, &ref);
+	if (err == STORE_ENOTFOUND) {
+		/* unknown to the store: the seed alone, under the given hash */
+		memset(&ref, 0, sizeof(ref));
+		ref.kind = hlen == 20 ? 1 : 2;
+		memcpy(ref.hash, hash, hlen);
+	} else if (err != 0) {
+		snprintf(msg, msgcap, "%s", store_strerror(err));
+		return err;
 	}
+	char v[STORE_NAME_BUF];
+	pivot_cert_value(&ref, v);
+	return pivot_node_add(x, PIVOT_NODE_CERT, v, &ref, NULL, 0, &id);
+}
+
+static int seed_ip(struct pivot_run *x, char *msg, size_t msgcap)
+{
+	const char *s = x->p->seed;
+	uint8_t ip[16];
+	unsigned id;
+	if (store_addr_parse(s, strlen(s), ip) != 0) {
+		snprintf(msg, msgcap, "seed: '%.80s' is not an IPv4 or IPv6 address", s);
+		return STORE_EBADADDR;
+	}
+	char v[STORE_ADDR_BUF];
+	store_addr_format(ip, v);
+	return pivot_node_add(x, PIVOT_NODE_IP, v, NULL, ip, 0, &id);
+}
+
+static int seed_domain(struct pivot_run *x, char *msg, size_t msgcap)
+{
+	const struct pivot_params *p = x->p;
 	char norm[STORE_NAME_BUF];
-	int err = store_name_norm(s, len, norm, false);
+	unsigned id;
+	int err = store_name_norm(p->seed, strlen(p->seed), norm, false);
 	if (err != 0) {
 		snprintf(msg, msgcap,
 		         p->seed_type == PIVOT_NODE_AUTO
 		             ? "seed: '%.80s' is not a domain name, an IP address, or a "
 		               "certificate SHA-1/SHA-256"
 		             : "seed: '%.80s' is not a valid domain name",
-		         s);
+		         p->seed);
 		return err;
 	}
 	return pivot_node_add(x, PIVOT_NODE_DOMAIN, norm, NULL, NULL, 0, &id);
 }
 
+static int seed_add(struct pivot_run *x, char *msg, size_t msgcap)
+{
+	switch (seed_type(x->p)) {
+	case PIVOT_NODE_CERT:
+		return seed_cert(x, msg, msgcap);
+	case PIVOT_NODE_IP:
+		return seed_ip(x, msg, msgcap);
+	default:
+		return seed_domain(x, msg, msgcap);
+	}
+}
+
 /* ---- the walk ------------------------------------------------------------ */
+
+/* The node budget is spent: the result says so and the walk stops. */
+static void out_of_nodes(struct pivot_result *r, bool *stop)
+{
+	r->truncated = true;
+	r->budget = "max_nodes";
+	*stop = true;
+}
+
+/* The neighbours of node i into x->c; false when the node turned out to
+ * be a shared CNAME target, pruned instead of expanded. */
+static int walk_node(struct pivot_run *x, size_t i, const struct pivot_xnode *cur, bool *expand)
+{
+	int err = 0;
+	switch (cur->n.type) {
+	case PIVOT_NODE_DOMAIN:
+		err = pivot_walk_domain(x, cur);
+		break;
+	case PIVOT_NODE_IP:
+		err = pivot_walk_ip(x, cur);
+		break;
+	case PIVOT_NODE_CERT:
+		err = pivot_walk_cert(x, cur);
+		break;
+	default:
+		break;
+	}
+	*expand = err == 0 && !x->shared_target;
+	if (err == 0 && x->shared_target)
+		x->r->nodes[i].n.pruned = "shared_cname_target";
+	return err;
+}
+
+/* Link node i to candidate c, adding c as a node one hop deeper when new. */
+static int link_cand(struct pivot_run *x, size_t i, unsigned depth, const struct pivot_cand *c,
+                     bool *stop)
+{
+	struct pivot_result *r = x->r;
+	if (r->nedges >= (size_t)x->p->max_nodes * PIVOT_EDGES_PER_NODE) {
+		out_of_nodes(r, stop);
+		return 0;
+	}
+	long nb = pivot_node_find(r, c->ntype, c->value);
+	bool fresh = nb < 0;
+	if (fresh) {
+		if (r->nnodes >= x->p->max_nodes) {
+			out_of_nodes(r, stop);
+			return 0;
+		}
+		unsigned id;
+		int err = pivot_node_add(x, c->ntype, c->value, &c->ref, c->ip, depth, &id);
+		if (err != 0)
+			return err;
+		nb = (long)id;
+	}
+	unsigned src = c->nb_is_src ? (unsigned)nb : (unsigned)i;
+	unsigned dst = c->nb_is_src ? (unsigned)i : (unsigned)nb;
+	unsigned eid;
+	bool added;
+	int err = pivot_edge_add(r, c, src, dst, &eid, &added);
+	if (err == 0 && fresh)
+		r->nodes[nb].parent_edge = eid;
+	return err;
+}
 
 static int expand_one(struct pivot_run *x, size_t i, bool *stop)
 {
@@ -93,64 +181,19 @@ static int expand_one(struct pivot_run *x, size_t i, bool *stop)
 	x->nc = 0;
 	x->is_seed = i == 0;
 	x->shared_target = false;
-	int err = 0;
 	/* a copy: adding nodes below may move the array */
 	struct pivot_xnode cur = r->nodes[i];
-	switch (cur.n.type) {
-	case PIVOT_NODE_DOMAIN:
-		err = pivot_walk_domain(x, &cur);
-		break;
-	case PIVOT_NODE_IP:
-		err = pivot_walk_ip(x, &cur);
-		break;
-	case PIVOT_NODE_CERT:
-		err = pivot_walk_cert(x, &cur);
-		break;
-	default:
-		break;
-	}
-	if (err != 0)
+	bool expand;
+	int err = walk_node(x, i, &cur, &expand);
+	if (err != 0 || !expand)
 		return err;
-	if (x->shared_target) {
-		r->nodes[i].n.pruned = "shared_cname_target";
-		return 0;
-	}
 	r->nodes[i].expanded = true;
 	r->expanded++;
 	pivot_cand_sort_merge(x);
-	for (size_t k = 0; k < x->nc; k++) {
-		const struct pivot_cand *c = &x->c[k];
-		if (r->nedges >= (size_t)x->p->max_nodes * PIVOT_EDGES_PER_NODE) {
-			r->truncated = true;
-			r->budget = "max_nodes";
-			*stop = true;
-			break;
-		}
-		long nb = pivot_node_find(r, c->ntype, c->value);
-		bool fresh = nb < 0;
-		if (fresh) {
-			if (r->nnodes >= x->p->max_nodes) {
-				r->truncated = true;
-				r->budget = "max_nodes";
-				*stop = true;
-				break;
-			}
-			unsigned id;
-			err = pivot_node_add(x, c->ntype, c->value, &c->ref, c->ip, cur.n.depth + 1,
-			                     &id);
-			if (err != 0)
-				return err;
-			nb = (long)id;
-		}
-		unsigned src = c->nb_is_src ? (unsigned)nb : (unsigned)i;
-		unsigned dst = c->nb_is_src ? (unsigned)i : (unsigned)nb;
-		unsigned eid;
-		bool added;
-		err = pivot_edge_add(r, c, src, dst, &eid, &added);
+	for (size_t k = 0; k < x->nc && !*stop; k++) {
+		err = link_cand(x, i, cur.n.depth + 1, &x->c[k], stop);
 		if (err != 0)
 			return err;
-		if (fresh)
-			r->nodes[nb].parent_edge = eid;
 	}
 	if (x->cand_overflow && !r->truncated) {
 		r->truncated = true;
@@ -161,38 +204,41 @@ static int expand_one(struct pivot_run *x, size_t i, bool *stop)
 
 /* Times over the sightings that touch a node: san edges carry a
  * certificate's validity, not a sighting (it may end years ahead), so a
- * node touched by nothing else has no seen times.  Also ports of IPs, and
- * the provenance paths. */
-static int finalize(struct pivot_result *r)
+ * node touched by nothing else has no seen times. */
+static void edge_times(struct pivot_result *r, const struct pivot_edge *e)
 {
-	size_t n = r->nnodes;
-	for (size_t i = 0; i < r->nedges; i++) {
-		const struct pivot_edge *e = &r->edges[i];
-		unsigned ends[2] = {e->src, e->dst};
-		for (int k = 0; e->type != PIVOT_EDGE_SAN && k < 2; k++) {
-			struct pivot_node *nd = &r->nodes[ends[k]].n;
-			if (e->first_seen != 0 &&
-			    (nd->first_seen == 0 || e->first_seen < nd->first_seen))
-				nd->first_seen = e->first_seen;
-			if (e->last_seen > nd->last_seen)
-				nd->last_seen = e->last_seen;
-		}
-		if (e->type == PIVOT_EDGE_SERVES) {
-			struct pivot_node *ipn = &r->nodes[e->src].n;
-			unsigned j = 0;
-			while (j < ipn->nports && ipn->ports[j] < e->port)
-				j++;
-			if ((j == ipn->nports || ipn->ports[j] != e->port) &&
-			    ipn->nports < sizeof(ipn->ports) / sizeof(ipn->ports[0])) {
-				memmove(ipn->ports + j + 1, ipn->ports + j,
-				        (ipn->nports - j) * sizeof(ipn->ports[0]));
-				ipn->ports[j] = e->port;
-				ipn->nports++;
-			}
-		}
+	unsigned ends[2] = {e->src, e->dst};
+	for (int k = 0; e->type != PIVOT_EDGE_SAN && k < 2; k++) {
+		struct pivot_node *nd = &r->nodes[ends[k]].n;
+		if (e->first_seen != 0 && (nd->first_seen == 0 || e->first_seen < nd->first_seen))
+			nd->first_seen = e->first_seen;
+		if (e->last_seen > nd->last_seen)
+			nd->last_seen = e->last_seen;
 	}
+}
+
+/* The port of a serves edge into its IP's sorted set of ports. */
+static void edge_port(struct pivot_result *r, const struct pivot_edge *e)
+{
+	struct pivot_node *ipn = &r->nodes[e->src].n;
+	unsigned j = 0;
+	while (j < ipn->nports && ipn->ports[j] < e->port)
+		j++;
+	if ((j == ipn->nports || ipn->ports[j] != e->port) &&
+	    ipn->nports < sizeof(ipn->ports) / sizeof(ipn->ports[0])) {
+		memmove(ipn->ports + j + 1, ipn->ports + j,
+		        (ipn->nports - j) * sizeof(ipn->ports[0]));
+		ipn->ports[j] = e->port;
+		ipn->nports++;
+	}
+}
+
+/* The provenance paths: a node's is its parent's and the edge from it.
+ * Also counts the pruned nodes. */
+static int node_paths(struct pivot_result *r)
+{
 	size_t total = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < r->nnodes; i++) {
 		struct pivot_node *nd = &r->nodes[i].n;
 		total += nd->depth;
 		if (nd->pruned != NULL)
@@ -202,7 +248,7 @@ static int finalize(struct pivot_result *r)
 	if (r->paths == NULL)
 		return -ENOMEM;
 	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < r->nnodes; i++) {
 		struct pivot_xnode *xn = &r->nodes[i];
 		xn->n.path = r->paths + o;
 		xn->n.path_len = xn->n.depth;
@@ -214,6 +260,63 @@ static int finalize(struct pivot_result *r)
 			xn->n.path[pn->path_len] = xn->parent_edge;
 		}
 		o += xn->n.depth;
+	}
+	return 0;
+}
+
+static int finalize(struct pivot_result *r)
+{
+	for (size_t i = 0; i < r->nedges; i++) {
+		edge_times(r, &r->edges[i]);
+		if (r->edges[i].type == PIVOT_EDGE_SERVES)
+			edge_port(r, &r->edges[i]);
+	}
+	return node_paths(r);
+}
+
+static void run_init(struct pivot_run *x, struct pivot_result *r, const struct pivot_params *p)
+{
+	r->params = *p;
+	if (r->params.now == 0)
+		r->params.now = (int64_t)time(NULL);
+	memset(x, 0, sizeof(*x));
+	x->r = r;
+	x->p = &r->params;
+	store_fence_init(&x->fence);
+	x->fence.since = p->since;
+	x->fence.until = p->until;
+	x->windowed = p->since != INT64_MIN || p->until != INT64_MAX;
+	x->maxc = 4 * (size_t)p->max_nodes + 4096;
+	clock_gettime(CLOCK_MONOTONIC, &x->t0);
+}
+
+/* Breadth-first from the seed until the depth or a budget is reached. */
+static int run_walk(struct pivot_run *x, char *msg, size_t msgcap)
+{
+	struct pivot_result *r = x->r;
+	int err = seed_add(x, msg, msgcap);
+	if (err != 0)
+		return err;
+	bool stop = false;
+	for (size_t i = 0; i < r->nnodes && !stop; i++) {
+		const struct pivot_node *n = &r->nodes[i].n;
+		if (n->depth >= x->p->depth)
+			break; /* breadth-first: every later node is as deep */
+		if (n->pruned != NULL)
+			continue;
+		if (pivot_over_time(x))
+			break;
+		err = expand_one(x, i, &stop);
+		if (err != 0) {
+			snprintf(msg, msgcap, "%s", store_strerror(err));
+			return err;
+		}
+		if (x->timed_out)
+			break;
+	}
+	if (x->timed_out) {
+		r->truncated = true;
+		r->budget = "max_ms";
 	}
 	return 0;
 }
@@ -230,51 +333,18 @@ int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **ou
 	struct pivot_result *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -ENOMEM;
-	r->params = *p;
-	if (r->params.now == 0)
-		r->params.now = (int64_t)time(NULL);
 	struct pivot_run x;
-	memset(&x, 0, sizeof(x));
-	x.r = r;
-	x.p = &r->params;
-	store_fence_init(&x.fence);
-	x.fence.since = p->since;
-	x.fence.until = p->until;
-	x.windowed = p->since != INT64_MIN || p->until != INT64_MAX;
-	x.maxc = 4 * (size_t)p->max_nodes + 4096;
-	clock_gettime(CLOCK_MONOTONIC, &x.t0);
-
+	run_init(&x, r, p);
 	err = store_read_begin(s, &x.rt);
 	if (err != 0) {
 		snprintf(msg, msgcap, "%s", store_strerror(err));
 		goto free_result;
 	}
-	err = seed_add(&x, msg, msgcap);
-	if (err != 0)
-		goto end_read;
-	bool stop = false;
-	for (size_t i = 0; i < r->nnodes && !stop; i++) {
-		const struct pivot_node *n = &r->nodes[i].n;
-		if (n->depth >= p->depth)
-			break; /* breadth-first: every later node is as deep */
-		if (n->pruned != NULL)
-			continue;
-		if (pivot_over_time(&x))
-			break;
-		err = expand_one(&x, i, &stop);
-		if (err != 0) {
-			snprintf(msg, msgcap, "%s", store_strerror(err));
-			goto end_read;
-		}
-		if (x.timed_out)
-			break;
-	}
-	if (x.timed_out) {
-		r->truncated = true;
-		r->budget = "max_ms";
-	}
+	err = run_walk(&x, msg, msgcap);
 	store_read_end(x.rt);
 	x.rt = NULL;
+	if (err != 0)
+		goto free_result;
 	err = finalize(r);
 	if (err != 0) {
 		snprintf(msg, msgcap, "%s", store_strerror(err));
@@ -284,8 +354,6 @@ int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **ou
 	*out = r;
 	return 0;
 
-end_read:
-	store_read_end(x.rt);
 free_result:
 	free(x.c);
 	pivot_result_free(r);

@@ -3,6 +3,7 @@
  * CLI and the HTTP API), names of node and edge types, UUIDv5.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -143,115 +144,133 @@ static int set_edges(struct pivot_params *p, const char *value, char *msg, size_
 	return 0;
 }
 
+/* The numeric parameters.  No magic value: a limit is a number, 0 prunes
+ * every linked node. */
+#define PARAM_FIELD(f) offsetof(struct pivot_params, f), sizeof(((struct pivot_params *)0)->f)
+static const struct num_param {
+	const char *name;
+	uint64_t lo, hi;
+	size_t off, size;
+} num_params[] = {
+    {"depth", 0, PIVOT_MAX_DEPTH, PARAM_FIELD(depth)},
+    {"max_ip_domains", 0, UINT32_MAX, PARAM_FIELD(max_ip_domains)},
+    {"max_cert_ips", 0, UINT32_MAX, PARAM_FIELD(max_cert_ips)},
+    {"max_domain_ips", 0, UINT32_MAX, PARAM_FIELD(max_domain_ips)},
+    {"max_san", 0, UINT32_MAX, PARAM_FIELD(max_san)},
+    {"max_nodes", 1, PIVOT_HARD_MAX_NODES, PARAM_FIELD(max_nodes)},
+    {"max_ms", 1, 600000, PARAM_FIELD(max_ms)},
+};
+
+/* A numeric parameter into its field: 1 when name is none of them. */
+static int set_num_param(struct pivot_params *p, const char *name, const char *value, char *msg,
+                         size_t msgcap)
+{
+	for (size_t i = 0; i < sizeof(num_params) / sizeof(num_params[0]); i++) {
+		const struct num_param *n = &num_params[i];
+		if (!name_is(name, n->name))
+			continue;
+		uint64_t v;
+		int err = set_number(n->name, value, n->lo, n->hi, &v, msg, msgcap);
+		if (err != 0)
+			return err;
+		unsigned u = (unsigned)v;
+		memcpy((char *)p + n->off, n->size == sizeof(u) ? (void *)&u : (void *)&v, n->size);
+		return 0;
+	}
+	return 1;
+}
+
+static int set_seed(struct pivot_params *p, const char *value, char *msg, size_t msgcap)
+{
+	size_t len = strlen(value);
+	if (len == 0) {
+		snprintf(msg, msgcap, "seed: empty");
+		return STORE_EBADNAME;
+	}
+	if (len >= sizeof(p->seed)) {
+		snprintf(msg, msgcap, "seed: longer than %zu characters", sizeof(p->seed) - 1);
+		return STORE_ETOOLONG;
+	}
+	memcpy(p->seed, value, len + 1);
+	return 0;
+}
+
+static int set_type(struct pivot_params *p, const char *value, char *msg, size_t msgcap)
+{
+	if (strcmp(value, "domain") == 0 || strcmp(value, "name") == 0)
+		p->seed_type = PIVOT_NODE_DOMAIN;
+	else if (strcmp(value, "ip") == 0)
+		p->seed_type = PIVOT_NODE_IP;
+	else if (strcmp(value, "cert") == 0)
+		p->seed_type = PIVOT_NODE_CERT;
+	else if (strcmp(value, "auto") == 0)
+		p->seed_type = PIVOT_NODE_AUTO;
+	else {
+		snprintf(msg, msgcap, "type: '%.64s' is not domain, ip, cert or auto", value);
+		return STORE_EBADTYPE;
+	}
+	return 0;
+}
+
+/* since or until; relative times count from --now when given. */
+static int set_window(struct pivot_params *p, bool since, const char *value, char *msg,
+                      size_t msgcap)
+{
+	int64_t now = p->now != 0 ? p->now : (int64_t)time(NULL);
+	int64_t t;
+	if (store_time_parse(value, now, &t) != 0) {
+		snprintf(msg, msgcap,
+		         "%s: '%.64s' is not a time (epoch seconds, 2024-01-31, "
+		         "2024-01-31T12:00:00Z, or relative -7d, -12h, -30m, -2w)",
+		         since ? "since" : "until", value);
+		return STORE_EBADTIME;
+	}
+	if (since)
+		p->since = t;
+	else
+		p->until = t;
+	return 0;
+}
+
+static int set_now(struct pivot_params *p, const char *value, char *msg, size_t msgcap)
+{
+	int64_t t;
+	if (store_time_parse(value, (int64_t)time(NULL), &t) != 0 || t <= 0) {
+		snprintf(msg, msgcap, "now: '%.64s' is not a time", value);
+		return STORE_EBADTIME;
+	}
+	p->now = t;
+	return 0;
+}
+
 int pivot_params_set(struct pivot_params *p, const char *name, const char *value, char *msg,
                      size_t msgcap)
 {
-	uint64_t v;
-	int err;
 	if (msgcap > 0)
 		msg[0] = '\0';
 	if (value == NULL)
 		value = "";
-	if (name_is(name, "seed")) {
-		size_t len = strlen(value);
-		if (len == 0) {
-			snprintf(msg, msgcap, "seed: empty");
-			return STORE_EBADNAME;
-		}
-		if (len >= sizeof(p->seed)) {
-			snprintf(msg, msgcap, "seed: longer than %zu characters",
-			         sizeof(p->seed) - 1);
-			return STORE_ETOOLONG;
-		}
-		memcpy(p->seed, value, len + 1);
-		return 0;
-	}
-	if (name_is(name, "type")) {
-		if (strcmp(value, "domain") == 0 || strcmp(value, "name") == 0)
-			p->seed_type = PIVOT_NODE_DOMAIN;
-		else if (strcmp(value, "ip") == 0)
-			p->seed_type = PIVOT_NODE_IP;
-		else if (strcmp(value, "cert") == 0)
-			p->seed_type = PIVOT_NODE_CERT;
-		else if (strcmp(value, "auto") == 0)
-			p->seed_type = PIVOT_NODE_AUTO;
-		else {
-			snprintf(msg, msgcap, "type: '%.64s' is not domain, ip, cert or auto",
-			         value);
-			return STORE_EBADTYPE;
-		}
-		return 0;
-	}
-	if (name_is(name, "depth")) {
-		err = set_number("depth", value, 0, PIVOT_MAX_DEPTH, &v, msg, msgcap);
-		if (err == 0)
-			p->depth = (unsigned)v;
-		return err;
-	}
-	if (name_is(name, "since") || name_is(name, "until")) {
-		int64_t now = p->now != 0 ? p->now : (int64_t)time(NULL);
-		int64_t t;
-		bool since = name_is(name, "since");
-		if (store_time_parse(value, now, &t) != 0) {
-			snprintf(msg, msgcap,
-			         "%s: '%.64s' is not a time (epoch seconds, 2024-01-31, "
-			         "2024-01-31T12:00:00Z, or relative -7d, -12h, -30m, -2w)",
-			         since ? "since" : "until", value);
-			return STORE_EBADTIME;
-		}
-		if (since)
-			p->since = t;
-		else
-			p->until = t;
-		return 0;
-	}
+	if (name_is(name, "seed"))
+		return set_seed(p, value, msg, msgcap);
+	if (name_is(name, "type"))
+		return set_type(p, value, msg, msgcap);
+	if (name_is(name, "since") || name_is(name, "until"))
+		return set_window(p, name_is(name, "since"), value, msg, msgcap);
 	if (name_is(name, "edges"))
 		return set_edges(p, value, msg, msgcap);
-	/* no magic value: a limit is a number, 0 prunes every linked node */
-	if (name_is(name, "max_ip_domains"))
-		return set_number("max_ip_domains", value, 0, UINT32_MAX, &p->max_ip_domains, msg,
-		                  msgcap);
-	if (name_is(name, "max_cert_ips"))
-		return set_number("max_cert_ips", value, 0, UINT32_MAX, &p->max_cert_ips, msg,
-		                  msgcap);
-	if (name_is(name, "max_domain_ips"))
-		return set_number("max_domain_ips", value, 0, UINT32_MAX, &p->max_domain_ips, msg,
-		                  msgcap);
-	if (name_is(name, "max_san"))
-		return set_number("max_san", value, 0, UINT32_MAX, &p->max_san, msg, msgcap);
-	if (name_is(name, "max_nodes")) {
-		err = set_number("max_nodes", value, 1, PIVOT_HARD_MAX_NODES, &v, msg, msgcap);
-		if (err == 0)
-			p->max_nodes = (unsigned)v;
+	if (name_is(name, "now"))
+		return set_now(p, value, msg, msgcap);
+	int err = set_num_param(p, name, value, msg, msgcap);
+	if (err != 1)
 		return err;
-	}
-	if (name_is(name, "max_ms")) {
-		err = set_number("max_ms", value, 1, 600000, &v, msg, msgcap);
-		if (err == 0)
-			p->max_ms = (unsigned)v;
-		return err;
-	}
-	if (name_is(name, "now")) {
-		int64_t t;
-		if (store_time_parse(value, (int64_t)time(NULL), &t) != 0 || t <= 0) {
-			snprintf(msg, msgcap, "now: '%.64s' is not a time", value);
-			return STORE_EBADTIME;
-		}
-		p->now = t;
-		return 0;
-	}
 	snprintf(msg, msgcap, "unknown parameter '%.64s'", name);
 	return 1;
 }
 
-int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap)
+/* The seed's syntax for its type, so that callers can refuse it before
+ * opening a store. */
+static int check_seed(const struct pivot_params *p, char *msg, size_t msgcap)
 {
-	if (p->seed[0] == '\0') {
-		snprintf(msg, msgcap,
-		         "seed: missing (a domain, an IP address, or a SHA-1/SHA-256)");
-		return STORE_EBADNAME;
-	}
-	/* the seed's syntax, so that callers can refuse it before opening a store */
 	const char *sd = p->seed;
 	size_t len = strnlen(sd, sizeof(p->seed));
 	uint8_t buf[32];
@@ -262,38 +281,37 @@ int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap)
 	bool is_name = store_name_norm(sd, len, norm, false) == 0;
 	switch (p->seed_type) {
 	case PIVOT_NODE_AUTO:
-		if (!is_hash && !is_addr && !is_name) {
-			snprintf(
-			    msg, msgcap,
-			    "seed: '%.80s' is not a domain name, an IP address, or a certificate "
-			    "SHA-1/SHA-256",
-			    sd);
-			return STORE_EBADNAME;
-		}
-		break;
+		if (is_hash || is_addr || is_name)
+			return 0;
+		snprintf(msg, msgcap,
+		         "seed: '%.80s' is not a domain name, an IP address, or a certificate "
+		         "SHA-1/SHA-256",
+		         sd);
+		return STORE_EBADNAME;
 	case PIVOT_NODE_DOMAIN:
-		if (!is_name) {
-			snprintf(msg, msgcap, "seed: '%.80s' is not a valid domain name", sd);
-			return STORE_EBADNAME;
-		}
-		break;
+		if (is_name)
+			return 0;
+		snprintf(msg, msgcap, "seed: '%.80s' is not a valid domain name", sd);
+		return STORE_EBADNAME;
 	case PIVOT_NODE_IP:
-		if (!is_addr) {
-			snprintf(msg, msgcap, "seed: '%.80s' is not an IPv4 or IPv6 address", sd);
-			return STORE_EBADADDR;
-		}
-		break;
+		if (is_addr)
+			return 0;
+		snprintf(msg, msgcap, "seed: '%.80s' is not an IPv4 or IPv6 address", sd);
+		return STORE_EBADADDR;
 	case PIVOT_NODE_CERT:
-		if (!is_hash) {
-			snprintf(
-			    msg, msgcap,
-			    "seed: '%.80s' is not a certificate SHA-1 or SHA-256 (40 or 64 hex "
-			    "digits)",
-			    sd);
-			return STORE_EBADHASH;
-		}
-		break;
+		if (is_hash)
+			return 0;
+		snprintf(msg, msgcap,
+		         "seed: '%.80s' is not a certificate SHA-1 or SHA-256 (40 or 64 hex "
+		         "digits)",
+		         sd);
+		return STORE_EBADHASH;
 	}
+	return 0;
+}
+
+static int check_limits(const struct pivot_params *p, char *msg, size_t msgcap)
+{
 	if (p->depth > PIVOT_MAX_DEPTH) {
 		snprintf(msg, msgcap, "depth: %u is out of range (0 to %d)", p->depth,
 		         PIVOT_MAX_DEPTH);
@@ -308,6 +326,21 @@ int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap)
 		snprintf(msg, msgcap, "max_ms: must be at least 1");
 		return STORE_ELIMIT;
 	}
+	return 0;
+}
+
+int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap)
+{
+	if (p->seed[0] == '\0') {
+		snprintf(msg, msgcap,
+		         "seed: missing (a domain, an IP address, or a SHA-1/SHA-256)");
+		return STORE_EBADNAME;
+	}
+	int err = check_seed(p, msg, msgcap);
+	if (err == 0)
+		err = check_limits(p, msg, msgcap);
+	if (err != 0)
+		return err;
 	if ((p->edges & PIVOT_EDGE_ALL) == 0) {
 		snprintf(msg, msgcap, "edges: no edge type selected");
 		return STORE_EBADTYPE;

@@ -71,6 +71,50 @@ static const char *shape(enum pivot_node_type t)
 	}
 }
 
+static void dot_node(struct pivot_buf *b, const struct pivot_result *r, size_t i)
+{
+	const struct pivot_node *n = &r->nodes[i].n;
+	char l[16];
+	pivot_buf_printf(b, "  n%u [shape=%s, label=\"%s\\n", n->id, shape(n->type),
+	                 pivot_node_type_name(n->type));
+	/* a hash is long: 20 characters tell certificates apart */
+	dot_str(b, n->value, n->type == PIVOT_NODE_CERT ? 20 : 80);
+	if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && n->subject[0]) {
+		pivot_buf_add(b, "\\n", 2);
+		dot_str(b, n->subject, 60);
+	}
+	day(n->last_seen, l, sizeof(l));
+	pivot_buf_printf(b, "\\nlast seen %s", l);
+	if (n->pruned != NULL) {
+		char det[160];
+		pivot_pruned_detail(r, n, det, sizeof(det));
+		pivot_buf_printf(b, "\\npruned: %s\\n", n->pruned);
+		dot_str(b, det, 160);
+		pivot_buf_printf(b, "\", style=dashed, color=grey60, fontcolor=grey40");
+	} else if (i == 0) {
+		pivot_buf_printf(b, "\", style=\"filled,bold\", fillcolor=gold, penwidth=2");
+	} else {
+		pivot_buf_printf(b, "\"");
+	}
+	pivot_buf_printf(b, ", tooltip=\"");
+	dot_str(b, n->value, 300);
+	pivot_buf_printf(b, "\"];\n");
+}
+
+static void dot_edge(struct pivot_buf *b, const struct pivot_result *r, const struct pivot_edge *e)
+{
+	char l[16];
+	day(e->last_seen, l, sizeof(l));
+	pivot_buf_printf(b, "  n%u -> n%u [label=\"%s", e->src, e->dst,
+	                 pivot_edge_type_name(e->type));
+	if (e->type == PIVOT_EDGE_SERVES)
+		pivot_buf_printf(b, " :%u", e->port);
+	pivot_buf_printf(b, "\\n%s\"", l);
+	if (r->nodes[e->dst].n.pruned != NULL || r->nodes[e->src].n.pruned != NULL)
+		pivot_buf_printf(b, ", color=grey60, fontcolor=grey40, style=dashed");
+	pivot_buf_printf(b, "];\n");
+}
+
 char *pivot_to_dot(const struct pivot_result *r)
 {
 	struct pivot_buf b;
@@ -86,48 +130,10 @@ char *pivot_to_dot(const struct pivot_result *r)
 	dot_str(&b, hdr, 400);
 	pivot_buf_printf(&b, "\", labelloc=t];\n"
 	                     "  node [style=solid];\n");
-	for (size_t i = 0; i < r->nnodes; i++) {
-		const struct pivot_node *n = &r->nodes[i].n;
-		char l[16];
-		pivot_buf_printf(&b, "  n%u [shape=%s, label=\"%s\\n", n->id, shape(n->type),
-		                 pivot_node_type_name(n->type));
-		/* a hash is long: 20 characters tell certificates apart */
-		dot_str(&b, n->value, n->type == PIVOT_NODE_CERT ? 20 : 80);
-		if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && n->subject[0]) {
-			pivot_buf_add(&b, "\\n", 2);
-			dot_str(&b, n->subject, 60);
-		}
-		day(n->last_seen, l, sizeof(l));
-		pivot_buf_printf(&b, "\\nlast seen %s", l);
-		if (n->pruned != NULL) {
-			char det[160];
-			pivot_pruned_detail(r, n, det, sizeof(det));
-			pivot_buf_printf(&b, "\\npruned: %s\\n", n->pruned);
-			dot_str(&b, det, 160);
-			pivot_buf_printf(&b, "\", style=dashed, color=grey60, fontcolor=grey40");
-		} else if (i == 0) {
-			pivot_buf_printf(&b,
-			                 "\", style=\"filled,bold\", fillcolor=gold, penwidth=2");
-		} else {
-			pivot_buf_printf(&b, "\"");
-		}
-		pivot_buf_printf(&b, ", tooltip=\"");
-		dot_str(&b, n->value, 300);
-		pivot_buf_printf(&b, "\"];\n");
-	}
-	for (size_t i = 0; i < r->nedges; i++) {
-		const struct pivot_edge *e = &r->edges[i];
-		char l[16];
-		day(e->last_seen, l, sizeof(l));
-		pivot_buf_printf(&b, "  n%u -> n%u [label=\"%s", e->src, e->dst,
-		                 pivot_edge_type_name(e->type));
-		if (e->type == PIVOT_EDGE_SERVES)
-			pivot_buf_printf(&b, " :%u", e->port);
-		pivot_buf_printf(&b, "\\n%s\"", l);
-		if (r->nodes[e->dst].n.pruned != NULL || r->nodes[e->src].n.pruned != NULL)
-			pivot_buf_printf(&b, ", color=grey60, fontcolor=grey40, style=dashed");
-		pivot_buf_printf(&b, "];\n");
-	}
+	for (size_t i = 0; i < r->nnodes; i++)
+		dot_node(&b, r, i);
+	for (size_t i = 0; i < r->nedges; i++)
+		dot_edge(&b, r, &r->edges[i]);
 	pivot_buf_printf(&b, "}\n");
 	return pivot_buf_finish(&b);
 }

@@ -58,6 +58,51 @@ static json_t *params_json(const struct pivot_result *r)
 	return o;
 }
 
+static json_t *path_json(const struct pivot_node *n)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < n->path_len; i++)
+		json_array_append_new(a, json_integer(n->path[i]));
+	return a;
+}
+
+static json_t *ports_json(const struct pivot_node *n)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < n->nports; i++)
+		json_array_append_new(a, json_integer(n->ports[i]));
+	return a;
+}
+
+static void set_clean_text(json_t *o, const char *key, const char *text)
+{
+	char clean[3 * 512];
+	pivot_utf8_clean(text, clean, sizeof(clean));
+	json_object_set_new(o, key, json_string(clean));
+}
+
+/* A certificate node's hashes and, when known, its metadata. */
+static void cert_fields(json_t *o, const struct pivot_node *n)
+{
+	char hex[65];
+	if (n->has_sha1) {
+		store_hex(n->sha1, 20, hex);
+		json_object_set_new(o, "sha1", json_string(hex));
+	}
+	if (n->has_sha256) {
+		store_hex(n->sha256, 32, hex);
+		json_object_set_new(o, "sha256", json_string(hex));
+	}
+	if (!n->cert_has_meta)
+		return;
+	set_clean_text(o, "subject", n->subject);
+	set_clean_text(o, "issuer", n->issuer);
+	set_clean_text(o, "serial", n->serial);
+	json_object_set_new(o, "not_before", time_json(n->not_before));
+	json_object_set_new(o, "not_after", time_json(n->not_after));
+	json_object_set_new(o, "san_count", json_integer((json_int_t)n->san_count));
+}
+
 static json_t *node_json(const struct pivot_result *r, const struct pivot_node *n)
 {
 	json_t *o = json_object();
@@ -75,39 +120,11 @@ static json_t *node_json(const struct pivot_result *r, const struct pivot_node *
 		pivot_pruned_detail(r, n, d, sizeof(d));
 		json_object_set_new(o, "pruned_detail", json_string(d));
 	}
-	json_t *path = json_array();
-	for (unsigned i = 0; i < n->path_len; i++)
-		json_array_append_new(path, json_integer(n->path[i]));
-	json_object_set_new(o, "path", path);
-	if (n->type == PIVOT_NODE_IP) {
-		json_t *ports = json_array();
-		for (unsigned i = 0; i < n->nports; i++)
-			json_array_append_new(ports, json_integer(n->ports[i]));
-		json_object_set_new(o, "ports", ports);
-	}
-	if (n->type == PIVOT_NODE_CERT) {
-		char hex[65];
-		if (n->has_sha1) {
-			store_hex(n->sha1, 20, hex);
-			json_object_set_new(o, "sha1", json_string(hex));
-		}
-		if (n->has_sha256) {
-			store_hex(n->sha256, 32, hex);
-			json_object_set_new(o, "sha256", json_string(hex));
-		}
-		if (n->cert_has_meta) {
-			char clean[3 * 512];
-			pivot_utf8_clean(n->subject, clean, sizeof(clean));
-			json_object_set_new(o, "subject", json_string(clean));
-			pivot_utf8_clean(n->issuer, clean, sizeof(clean));
-			json_object_set_new(o, "issuer", json_string(clean));
-			pivot_utf8_clean(n->serial, clean, sizeof(clean));
-			json_object_set_new(o, "serial", json_string(clean));
-			json_object_set_new(o, "not_before", time_json(n->not_before));
-			json_object_set_new(o, "not_after", time_json(n->not_after));
-			json_object_set_new(o, "san_count", json_integer((json_int_t)n->san_count));
-		}
-	}
+	json_object_set_new(o, "path", path_json(n));
+	if (n->type == PIVOT_NODE_IP)
+		json_object_set_new(o, "ports", ports_json(n));
+	if (n->type == PIVOT_NODE_CERT)
+		cert_fields(o, n);
 	return o;
 }
 
@@ -176,6 +193,63 @@ static void day(int64_t t, char *out, size_t cap)
 	snprintf(out, cap, "%.10s", buf);
 }
 
+/* How the walk reached n: the last edge of its path, or "seed". */
+static size_t via_path(const struct pivot_result *r, const struct pivot_node *n, char *via,
+                       size_t cap)
+{
+	if (n->path_len == 0)
+		return (size_t)snprintf(via, cap, "seed");
+	const struct pivot_edge *e = &r->edges[n->path[n->path_len - 1]];
+	unsigned other = e->src == n->id ? e->dst : e->src;
+	size_t o = (size_t)snprintf(via, cap, "%s %s", pivot_edge_type_name(e->type),
+	                            r->nodes[other].n.value);
+	if (e->type == PIVOT_EDGE_SERVES && o < cap)
+		o += (size_t)snprintf(via + o, cap - o, " port %u", e->port);
+	return o;
+}
+
+/* The "via / notes" column: the path, why it was pruned, a certificate's
+ * subject, an address's ports. */
+static void via_notes(const struct pivot_result *r, const struct pivot_node *n, char *via,
+                      size_t cap)
+{
+	size_t o = via_path(r, n, via, cap);
+	if (n->pruned != NULL && o < cap) {
+		char det[160];
+		pivot_pruned_detail(r, n, det, sizeof(det));
+		o += (size_t)snprintf(via + o, cap - o, "; PRUNED %s (%s)", n->pruned, det);
+	}
+	if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && o < cap) {
+		char clean[3 * 100 + 1];
+		pivot_utf8_clean(n->subject, clean, sizeof(clean));
+		o += (size_t)snprintf(via + o, cap - o, "; subject %s", clean);
+	}
+	if (n->type == PIVOT_NODE_IP && n->nports > 0 && o < cap) {
+		o += (size_t)snprintf(via + o, cap - o, "; ports");
+		for (unsigned k = 0; k < n->nports && o < cap; k++)
+			o += (size_t)snprintf(via + o, cap - o, "%s%u", k ? "," : " ", n->ports[k]);
+	}
+}
+
+static void table_row(struct pivot_buf *b, const struct pivot_result *r, const struct pivot_node *n)
+{
+	char f[16], l[16], age[24], via[400];
+	day(n->first_seen, f, sizeof(f));
+	day(n->last_seen, l, sizeof(l));
+	if (n->last_seen == 0)
+		snprintf(age, sizeof(age), "-");
+	else
+		snprintf(
+		    age, sizeof(age), "%lldd",
+		    (long long)((r->params.now - n->last_seen > 0 ? r->params.now - n->last_seen
+		                                                  : 0) /
+		                86400));
+	via_notes(r, n, via, sizeof(via));
+	pivot_buf_printf(b, "  %-6s %-44s %-10s %-10s %6s %7llu  %s\n",
+	                 pivot_node_type_name(n->type), n->value, f, l, age,
+	                 (unsigned long long)n->degree, via);
+}
+
 char *pivot_to_table(const struct pivot_result *r)
 {
 	struct pivot_buf b;
@@ -190,56 +264,9 @@ char *pivot_to_table(const struct pivot_result *r)
 		pivot_buf_printf(&b, "\ndepth %u\n", d);
 		pivot_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7s  %s\n", "type", "value",
 		                 "first", "last", "age", "degree", "via / notes");
-		for (size_t i = 0; i < r->nnodes; i++) {
-			const struct pivot_node *n = &r->nodes[i].n;
-			if (n->depth != d)
-				continue;
-			char f[16], l[16], age[24], via[400] = "";
-			day(n->first_seen, f, sizeof(f));
-			day(n->last_seen, l, sizeof(l));
-			if (n->last_seen == 0)
-				snprintf(age, sizeof(age), "-");
-			else
-				snprintf(age, sizeof(age), "%lldd",
-				         (long long)((r->params.now - n->last_seen > 0
-				                          ? r->params.now - n->last_seen
-				                          : 0) /
-				                     86400));
-			size_t o = 0;
-			if (n->path_len > 0) {
-				const struct pivot_edge *e = &r->edges[n->path[n->path_len - 1]];
-				unsigned other = e->src == n->id ? e->dst : e->src;
-				o += (size_t)snprintf(via, sizeof(via), "%s %s",
-				                      pivot_edge_type_name(e->type),
-				                      r->nodes[other].n.value);
-				if (e->type == PIVOT_EDGE_SERVES && o < sizeof(via))
-					o += (size_t)snprintf(via + o, sizeof(via) - o, " port %u",
-					                      e->port);
-			} else {
-				o += (size_t)snprintf(via, sizeof(via), "seed");
-			}
-			if (n->pruned != NULL && o < sizeof(via)) {
-				char det[160];
-				pivot_pruned_detail(r, n, det, sizeof(det));
-				o += (size_t)snprintf(via + o, sizeof(via) - o, "; PRUNED %s (%s)",
-				                      n->pruned, det);
-			}
-			if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && o < sizeof(via)) {
-				char clean[3 * 100 + 1];
-				pivot_utf8_clean(n->subject, clean, sizeof(clean));
-				o += (size_t)snprintf(via + o, sizeof(via) - o, "; subject %s",
-				                      clean);
-			}
-			if (n->type == PIVOT_NODE_IP && n->nports > 0 && o < sizeof(via)) {
-				o += (size_t)snprintf(via + o, sizeof(via) - o, "; ports");
-				for (unsigned k = 0; k < n->nports && o < sizeof(via); k++)
-					o += (size_t)snprintf(via + o, sizeof(via) - o, "%s%u",
-					                      k ? "," : " ", n->ports[k]);
-			}
-			pivot_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7llu  %s\n",
-			                 pivot_node_type_name(n->type), n->value, f, l, age,
-			                 (unsigned long long)n->degree, via);
-		}
+		for (size_t i = 0; i < r->nnodes; i++)
+			if (r->nodes[i].n.depth == d)
+				table_row(&b, r, &r->nodes[i].n);
 	}
 	return pivot_buf_finish(&b);
 }

@@ -55,32 +55,52 @@ static const char *sco_type(const struct pivot_node *n)
 	}
 }
 
-/* The SCO for a node, its id written into id (>= 80 bytes). */
-static json_t *sco(const struct pivot_node *n, char *id, size_t idcap)
+/* A certificate's hashes: for its id only the one that contributes to it
+ * (SHA-1 before SHA-256), otherwise every one known. */
+static json_t *cert_hashes(const struct pivot_node *n, bool id_only)
 {
-	json_t *o = json_object();
+	char hex[65];
+	json_t *h = json_object();
+	if (n->has_sha1) {
+		store_hex(n->sha1, 20, hex);
+		json_object_set_new(h, "SHA-1", json_string(hex));
+	}
+	if (id_only ? !n->has_sha1 : n->has_sha256) {
+		store_hex(n->sha256, 32, hex);
+		json_object_set_new(h, "SHA-256", json_string(hex));
+	}
+	return h;
+}
+
+/* Set key to the text of a certificate field, made valid UTF-8; an empty
+ * field is left out. */
+static void set_clean(json_t *o, const char *key, const char *text)
+{
+	char clean[3 * 512];
+	if (text[0] == '\0')
+		return;
+	pivot_utf8_clean(text, clean, sizeof(clean));
+	json_object_set_new(o, key, json_string(clean));
+}
+
+static void set_time(json_t *o, const char *key, int64_t t, bool millis)
+{
+	char buf[40];
+	ts(t, millis, buf, sizeof(buf));
+	json_object_set_new(o, key, json_string(buf));
+}
+
+/* The SCO id: UUIDv5 over the canonical JSON of the ID contributing
+ * properties, written into id. */
+static void sco_id(const struct pivot_node *n, const char *type, char *id, size_t idcap)
+{
 	json_t *contrib = json_object();
-	const char *type = sco_type(n);
-	json_object_set_new(o, "type", json_string(type));
-	json_object_set_new(o, "spec_version", json_string("2.1"));
 	if (n->type != PIVOT_NODE_CERT) {
 		json_object_set_new(contrib, "value", json_string(n->value));
 	} else {
-		char hex[65];
-		json_t *one = json_object();
-		if (n->has_sha1) {
-			store_hex(n->sha1, 20, hex);
-			json_object_set_new(one, "SHA-1", json_string(hex));
-		} else {
-			store_hex(n->sha256, 32, hex);
-			json_object_set_new(one, "SHA-256", json_string(hex));
-		}
-		json_object_set_new(contrib, "hashes", one);
-		if (n->cert_has_meta && n->serial[0]) {
-			char clean[3 * 128];
-			pivot_utf8_clean(n->serial, clean, sizeof(clean));
-			json_object_set_new(contrib, "serial_number", json_string(clean));
-		}
+		json_object_set_new(contrib, "hashes", cert_hashes(n, true));
+		if (n->cert_has_meta)
+			set_clean(contrib, "serial_number", n->serial);
 	}
 	char *canon = json_dumps(contrib, JSON_COMPACT | JSON_SORT_KEYS);
 	char u[40] = "";
@@ -89,63 +109,44 @@ static json_t *sco(const struct pivot_node *n, char *id, size_t idcap)
 	free(canon);
 	json_decref(contrib);
 	snprintf(id, idcap, "%s--%s", type, u);
+}
+
+static void cert_meta(json_t *o, const struct pivot_node *n)
+{
+	set_clean(o, "serial_number", n->serial);
+	set_clean(o, "issuer", n->issuer);
+	set_clean(o, "subject", n->subject);
+	if (n->not_before != 0)
+		set_time(o, "validity_not_before", n->not_before, false);
+	if (n->not_after != 0)
+		set_time(o, "validity_not_after", n->not_after, false);
+	if (n->subject[0] && strcmp(n->subject, n->issuer) == 0)
+		json_object_set_new(o, "is_self_signed", json_true());
+}
+
+/* The SCO for a node, its id written into id (>= 80 bytes). */
+static json_t *sco(const struct pivot_node *n, char *id, size_t idcap)
+{
+	json_t *o = json_object();
+	const char *type = sco_type(n);
+	json_object_set_new(o, "type", json_string(type));
+	json_object_set_new(o, "spec_version", json_string("2.1"));
+	sco_id(n, type, id, idcap);
 	json_object_set_new(o, "id", json_string(id));
 	if (n->type != PIVOT_NODE_CERT) {
 		json_object_set_new(o, "value", json_string(n->value));
-	} else {
-		char hex[65];
-		json_t *h = json_object();
-		if (n->has_sha1) {
-			store_hex(n->sha1, 20, hex);
-			json_object_set_new(h, "SHA-1", json_string(hex));
-		}
-		if (n->has_sha256) {
-			store_hex(n->sha256, 32, hex);
-			json_object_set_new(h, "SHA-256", json_string(hex));
-		}
-		json_object_set_new(o, "hashes", h);
-		if (n->cert_has_meta) {
-			char t[40];
-			char clean[3 * 512];
-			if (n->serial[0]) {
-				pivot_utf8_clean(n->serial, clean, sizeof(clean));
-				json_object_set_new(o, "serial_number", json_string(clean));
-			}
-			if (n->issuer[0]) {
-				pivot_utf8_clean(n->issuer, clean, sizeof(clean));
-				json_object_set_new(o, "issuer", json_string(clean));
-			}
-			if (n->subject[0]) {
-				pivot_utf8_clean(n->subject, clean, sizeof(clean));
-				json_object_set_new(o, "subject", json_string(clean));
-			}
-			if (n->not_before != 0) {
-				ts(n->not_before, false, t, sizeof(t));
-				json_object_set_new(o, "validity_not_before", json_string(t));
-			}
-			if (n->not_after != 0) {
-				ts(n->not_after, false, t, sizeof(t));
-				json_object_set_new(o, "validity_not_after", json_string(t));
-			}
-			if (n->subject[0] && strcmp(n->subject, n->issuer) == 0)
-				json_object_set_new(o, "is_self_signed", json_true());
-		}
+		return o;
 	}
+	json_object_set_new(o, "hashes", cert_hashes(n, false));
+	if (n->cert_has_meta)
+		cert_meta(o, n);
 	return o;
 }
 
-json_t *pivot_to_stix(const struct pivot_result *r)
+/* The SCOs of the nodes, with the pruned marks and resolves_to_refs. */
+static void add_scos(const struct pivot_result *r, char (*ids)[96], json_t **scos)
 {
-	uint8_t ns[16];
-	own_ns(ns);
-	size_t n = r->nnodes;
-	char(*ids)[96] = calloc(n ? n : 1, sizeof(*ids));
-	json_t **scos = calloc(n ? n : 1, sizeof(*scos));
-	json_t *objs = json_array();
-	json_t *bundle = json_object();
-	if (ids == NULL || scos == NULL || objs == NULL || bundle == NULL)
-		goto fail;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < r->nnodes; i++) {
 		const struct pivot_node *nd = &r->nodes[i].n;
 		scos[i] = sco(nd, ids[i], sizeof(ids[i]));
 		if (nd->pruned != NULL) {
@@ -169,98 +170,130 @@ json_t *pivot_to_stix(const struct pivot_result *r)
 		}
 		json_array_append_new(refs, json_string(ids[e->dst]));
 	}
-	/* The latest sighting in the graph stands in where an edge has no
-	 * sighting time: a san edge carries the certificate's validity, which
-	 * may lie in the future, and created/modified must not. */
+}
+
+/* The relationship type and description of an edge (dbuf: room for it). */
+static const char *edge_desc(const struct pivot_edge *e, const char **rtype, char *dbuf, size_t cap)
+{
+	*rtype = "related-to";
+	switch (e->type) {
+	case PIVOT_EDGE_RESOLVES:
+		*rtype = "resolves-to";
+		return "DNS resolution (A/AAAA), from passive DNS";
+	case PIVOT_EDGE_CNAME:
+		*rtype = "resolves-to";
+		return "DNS CNAME, from passive DNS";
+	case PIVOT_EDGE_SERVES:
+		snprintf(dbuf, cap, "the IP served the certificate on port %u (TLS sighting)",
+		         e->port);
+		return dbuf;
+	case PIVOT_EDGE_SAN:
+		return "the certificate names the domain in its subject alternative names "
+		       "or common name";
+	case PIVOT_EDGE_SNI:
+		return "the certificate was served for this name (TLS SNI)";
+	default:
+		return "related";
+	}
+}
+
+/* "PREFIX--" and UUIDv5 in namespace ns over name (len as snprintf
+ * returned it, cut to the buffer). */
+static void own_id(const uint8_t ns[16], const char *prefix, const char *name, int len,
+                   size_t namecap, char *id, size_t idcap)
+{
+	char u[40];
+	pivot_uuid5(ns, name, (size_t)len < namecap ? (size_t)len : namecap - 1, u);
+	snprintf(id, idcap, "%s--%s", prefix, u);
+}
+
+/* The relationship for edge e; latest stands in for created where the
+ * edge has no sighting time. */
+static json_t *relationship(const uint8_t ns[16], const struct pivot_edge *e, char (*ids)[96],
+                            int64_t latest)
+{
+	const char *rtype;
+	char dbuf[160], name[300], id[64];
+	const char *desc = edge_desc(e, &rtype, dbuf, sizeof(dbuf));
+	int len = snprintf(name, sizeof(name), "%s|%s|%s|%u", pivot_edge_type_name(e->type),
+	                   ids[e->src], ids[e->dst], e->port);
+	own_id(ns, "relationship", name, len, sizeof(name), id, sizeof(id));
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("relationship"));
+	json_object_set_new(o, "spec_version", json_string("2.1"));
+	json_object_set_new(o, "id", json_string(id));
+	bool sighted = e->type != PIVOT_EDGE_SAN && e->first_seen != 0;
+	int64_t created = sighted ? e->first_seen : latest;
+	int64_t modified = sighted && e->last_seen > created ? e->last_seen : created;
+	set_time(o, "created", created, true);
+	set_time(o, "modified", modified, true);
+	json_object_set_new(o, "relationship_type", json_string(rtype));
+	json_object_set_new(o, "description", json_string(desc));
+	json_object_set_new(o, "source_ref", json_string(ids[e->src]));
+	json_object_set_new(o, "target_ref", json_string(ids[e->dst]));
+	if (e->first_seen != 0)
+		set_time(o, "start_time", e->first_seen, false);
+	if (e->last_seen > e->first_seen && e->first_seen != 0)
+		set_time(o, "stop_time", e->last_seen, false);
+	json_object_set_new(o, "x_infrapivot_count", json_integer((json_int_t)e->count));
+	return o;
+}
+
+/* The latest sighting in the graph stands in where an edge has no
+ * sighting time: a san edge carries the certificate's validity, which
+ * may lie in the future, and created/modified must not. */
+static int64_t latest_sighting(const struct pivot_result *r)
+{
 	int64_t latest = 0;
 	for (size_t i = 0; i < r->nedges; i++)
 		if (r->edges[i].type != PIVOT_EDGE_SAN && r->edges[i].last_seen > latest)
 			latest = r->edges[i].last_seen;
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(objs, scos[i]);
-	for (size_t i = 0; i < r->nedges; i++) {
-		const struct pivot_edge *e = &r->edges[i];
-		const char *rtype = "related-to", *desc = NULL;
-		char dbuf[160];
-		switch (e->type) {
-		case PIVOT_EDGE_RESOLVES:
-			rtype = "resolves-to";
-			desc = "DNS resolution (A/AAAA), from passive DNS";
-			break;
-		case PIVOT_EDGE_CNAME:
-			rtype = "resolves-to";
-			desc = "DNS CNAME, from passive DNS";
-			break;
-		case PIVOT_EDGE_SERVES:
-			snprintf(dbuf, sizeof(dbuf),
-			         "the IP served the certificate on port %u (TLS sighting)",
-			         e->port);
-			desc = dbuf;
-			break;
-		case PIVOT_EDGE_SAN:
-			desc = "the certificate names the domain in its subject alternative names "
-			       "or common name";
-			break;
-		case PIVOT_EDGE_SNI:
-			desc = "the certificate was served for this name (TLS SNI)";
-			break;
-		default:
-			desc = "related";
-			break;
-		}
-		char name[300], u[40], id[64], t[40];
-		int len = snprintf(name, sizeof(name), "%s|%s|%s|%u", pivot_edge_type_name(e->type),
-		                   ids[e->src], ids[e->dst], e->port);
-		pivot_uuid5(ns, name, (size_t)len < sizeof(name) ? (size_t)len : sizeof(name) - 1,
-		            u);
-		snprintf(id, sizeof(id), "relationship--%s", u);
-		json_t *o = json_object();
-		json_object_set_new(o, "type", json_string("relationship"));
-		json_object_set_new(o, "spec_version", json_string("2.1"));
-		json_object_set_new(o, "id", json_string(id));
-		bool sighted = e->type != PIVOT_EDGE_SAN && e->first_seen != 0;
-		int64_t created = sighted ? e->first_seen : latest;
-		int64_t modified = sighted && e->last_seen > created ? e->last_seen : created;
-		ts(created, true, t, sizeof(t));
-		json_object_set_new(o, "created", json_string(t));
-		ts(modified, true, t, sizeof(t));
-		json_object_set_new(o, "modified", json_string(t));
-		json_object_set_new(o, "relationship_type", json_string(rtype));
-		json_object_set_new(o, "description", json_string(desc));
-		json_object_set_new(o, "source_ref", json_string(ids[e->src]));
-		json_object_set_new(o, "target_ref", json_string(ids[e->dst]));
-		if (e->first_seen != 0) {
-			ts(e->first_seen, false, t, sizeof(t));
-			json_object_set_new(o, "start_time", json_string(t));
-		}
-		if (e->last_seen > e->first_seen && e->first_seen != 0) {
-			ts(e->last_seen, false, t, sizeof(t));
-			json_object_set_new(o, "stop_time", json_string(t));
-		}
-		json_object_set_new(o, "x_infrapivot_count", json_integer((json_int_t)e->count));
-		json_array_append_new(objs, o);
-	}
-	/* the bundle id: what was asked and what came back */
-	char bname[600], u[40], bid[64];
+	return latest;
+}
+
+/* The bundle id: what was asked and what came back. */
+static void bundle_id(const uint8_t ns[16], const struct pivot_result *r, const char *seed_id,
+                      char *bid, size_t cap)
+{
+	char bname[600];
 	const struct pivot_params *p = &r->params;
 	int blen = snprintf(
 	    bname, sizeof(bname), "bundle|%s|%s|%u|%lld|%lld|%u|%llu|%llu|%llu|%llu|%u|%zu|%zu",
-	    ids[0], r->nodes[0].n.value, p->depth, (long long)p->since, (long long)p->until,
+	    seed_id, r->nodes[0].n.value, p->depth, (long long)p->since, (long long)p->until,
 	    p->edges, (unsigned long long)p->max_ip_domains, (unsigned long long)p->max_cert_ips,
 	    (unsigned long long)p->max_domain_ips, (unsigned long long)p->max_san, p->max_nodes,
 	    r->nnodes, r->nedges);
-	pivot_uuid5(ns, bname, (size_t)blen < sizeof(bname) ? (size_t)blen : sizeof(bname) - 1, u);
-	snprintf(bid, sizeof(bid), "bundle--%s", u);
+	own_id(ns, "bundle", bname, blen, sizeof(bname), bid, cap);
+}
+
+json_t *pivot_to_stix(const struct pivot_result *r)
+{
+	uint8_t ns[16];
+	own_ns(ns);
+	size_t n = r->nnodes;
+	char(*ids)[96] = calloc(n ? n : 1, sizeof(*ids));
+	json_t **scos = calloc(n ? n : 1, sizeof(*scos));
+	json_t *objs = json_array();
+	json_t *bundle = json_object();
+	if (ids == NULL || scos == NULL || objs == NULL || bundle == NULL) {
+		json_decref(objs);
+		json_decref(bundle);
+		free(scos);
+		free(ids);
+		return NULL;
+	}
+	add_scos(r, ids, scos);
+	int64_t latest = latest_sighting(r);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(objs, scos[i]);
+	for (size_t i = 0; i < r->nedges; i++)
+		json_array_append_new(objs, relationship(ns, &r->edges[i], ids, latest));
+	char bid[64];
+	bundle_id(ns, r, ids[0], bid, sizeof(bid));
 	json_object_set_new(bundle, "type", json_string("bundle"));
 	json_object_set_new(bundle, "id", json_string(bid));
 	json_object_set_new(bundle, "objects", objs);
 	free(scos);
 	free(ids);
 	return bundle;
-fail:
-	json_decref(objs);
-	json_decref(bundle);
-	free(scos);
-	free(ids);
-	return NULL;
 }

@@ -219,62 +219,74 @@ void pivot_cert_value(const struct store_cert_ref *ref, char *out)
 	store_hex(ref->hash, ref->kind == 1 ? 20 : 32, out);
 }
 
+/* Push a certificate candidate; 0, or what a callback returns when that
+ * failed. */
+static int cand_cert(struct pivot_run *x, uint8_t etype, bool nb_is_src, int64_t tf, int64_t tl,
+                     uint64_t count, const struct store_cert_ref *ref)
+{
+	struct pivot_cand *c = cand_push(x, etype, PIVOT_NODE_CERT, nb_is_src, tf, tl, count);
+	if (c == NULL)
+		return cand_fail(x);
+	c->ref = *ref;
+	pivot_cert_value(ref, c->value);
+	return 0;
+}
+
+/* A certificate naming the domain in its SAN. */
+static int domain_san(struct pivot_run *x, const struct store_cert_ref *ref)
+{
+	struct store_cert_info ci;
+	int err = store_cert_get(x->rt, ref, &ci);
+	if (err == STORE_ENOTFOUND)
+		return 0;
+	if (err != 0)
+		return err;
+	/* a SAN is a claim of the certificate: its validity is the edge's time */
+	if (!in_window(x, ci.not_before, ci.not_after))
+		return 0;
+	return cand_cert(x, PIVOT_EDGE_SAN, true, ci.not_before, ci.not_after, 1, ref);
+}
+
+/* A certificate served for the domain as SNI, dated by its sightings. */
+static int domain_sni(struct pivot_run *x, const struct store_cert_ref *ref)
+{
+	struct pivot_cand acc;
+	memset(&acc, 0, sizeof(acc));
+	x->acc = &acc;
+	x->acc_found = false;
+	x->scanned = 0;
+	x->scan_cap = 0;
+	/* A certificate over max_cert_ips is noise that will not be
+	 * expanded: reading all its sightings (a CDN's are thousands) to
+	 * date this one edge would cost more than the rest of the pivot,
+	 * so only the first SNI_SCAN_CAP are read for the times. */
+	uint64_t ips = 0;
+	int err = store_prev_cert_ips(x->rt, ref, &ips);
+	if (err != 0)
+		return err;
+	bool capped = ips > x->p->max_cert_ips;
+	if (capped)
+		x->scan_cap = SNI_SCAN_CAP;
+	err = store_sight_by_cert(x->rt, ref, &x->fence, cb_sni_match, x);
+	x->scan_cap = 0;
+	if (err != 0)
+		return err;
+	if (!x->acc_found && !(capped && x->scanned > SNI_SCAN_CAP))
+		return 0;
+	/* capped without a match: the index says the name was seen with
+	 * it; the edge stays, its times unknown */
+	return cand_cert(x, PIVOT_EDGE_SNI, false, acc.tf, acc.tl, acc.count, ref);
+}
+
 static int cb_domain_cert(const struct store_cert_ref *ref, unsigned kind, void *ctx)
 {
 	struct pivot_run *x = ctx;
 	if (pivot_tick(x))
 		return STORE_STOP;
-	if (kind == STORE_NC_SAN && (x->p->edges & PIVOT_EDGE_SAN)) {
-		struct store_cert_info ci;
-		int err = store_cert_get(x->rt, ref, &ci);
-		if (err == STORE_ENOTFOUND)
-			return 0;
-		if (err != 0)
-			return err;
-		/* a SAN is a claim of the certificate: its validity is the edge's time */
-		if (!in_window(x, ci.not_before, ci.not_after))
-			return 0;
-		struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SAN, PIVOT_NODE_CERT, true,
-		                                 ci.not_before, ci.not_after, 1);
-		if (c == NULL)
-			return cand_fail(x);
-		c->ref = *ref;
-		pivot_cert_value(ref, c->value);
-		return 0;
-	}
-	if (kind == STORE_NC_SNI && (x->p->edges & PIVOT_EDGE_SNI)) {
-		struct pivot_cand acc;
-		memset(&acc, 0, sizeof(acc));
-		x->acc = &acc;
-		x->acc_found = false;
-		x->scanned = 0;
-		x->scan_cap = 0;
-		/* A certificate over max_cert_ips is noise that will not be
-		 * expanded: reading all its sightings (a CDN's are thousands) to
-		 * date this one edge would cost more than the rest of the pivot,
-		 * so only the first SNI_SCAN_CAP are read for the times. */
-		uint64_t ips = 0;
-		int err = store_prev_cert_ips(x->rt, ref, &ips);
-		if (err != 0)
-			return err;
-		bool capped = ips > x->p->max_cert_ips;
-		if (capped)
-			x->scan_cap = SNI_SCAN_CAP;
-		err = store_sight_by_cert(x->rt, ref, &x->fence, cb_sni_match, x);
-		x->scan_cap = 0;
-		if (err != 0)
-			return err;
-		if (!x->acc_found && !(capped && x->scanned > SNI_SCAN_CAP))
-			return 0;
-		/* capped without a match: the index says the name was seen with
-		 * it; the edge stays, its times unknown */
-		struct pivot_cand *c =
-		    cand_push(x, PIVOT_EDGE_SNI, PIVOT_NODE_CERT, false, acc.tf, acc.tl, acc.count);
-		if (c == NULL)
-			return cand_fail(x);
-		c->ref = *ref;
-		pivot_cert_value(ref, c->value);
-	}
+	if (kind == STORE_NC_SAN && (x->p->edges & PIVOT_EDGE_SAN))
+		return domain_san(x, ref);
+	if (kind == STORE_NC_SNI && (x->p->edges & PIVOT_EDGE_SNI))
+		return domain_sni(x, ref);
 	return 0;
 }
 
@@ -327,14 +339,11 @@ static int cb_ip_sight(const struct store_sighting *s, void *ctx)
 	struct pivot_run *x = ctx;
 	if (pivot_tick(x))
 		return STORE_STOP;
-	struct pivot_cand *c = cand_push(x, PIVOT_EDGE_SERVES, PIVOT_NODE_CERT, false,
-	                                 s->time_first, s->time_last, s->count);
-	if (c == NULL)
-		return cand_fail(x);
-	c->ref = s->ref;
-	pivot_cert_value(&s->ref, c->value);
-	c->port = s->port;
-	return 0;
+	int err =
+	    cand_cert(x, PIVOT_EDGE_SERVES, false, s->time_first, s->time_last, s->count, &s->ref);
+	if (err == 0)
+		x->c[x->nc - 1].port = s->port;
+	return err;
 }
 
 int pivot_walk_ip(struct pivot_run *x, const struct pivot_xnode *xn)

@@ -36,6 +36,38 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 	return s;
 }
 
+int svc_db_opts(int argc, char **argv, const struct option *longopts, const char **db,
+                void (*usage)(FILE *f))
+{
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'd') {
+			*db = optarg;
+		} else if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else if (c != 0) {
+			return 2;
+		}
+	}
+	return -1;
+}
+
+int svc_print_json(json_t *j, size_t flags)
+{
+	if (j == NULL)
+		return -1;
+	char *s = json_dumps(j, flags);
+	json_decref(j);
+	if (s == NULL)
+		return -1;
+	fputs(s, stdout);
+	fputc('\n', stdout);
+	free(s);
+	return 0;
+}
+
 int svc_parse_u64(const char *s, uint64_t *out)
 {
 	if (s == NULL || *s == '\0')

@@ -53,170 +53,185 @@ static void fmt_time(json_t *v, char *out, size_t cap)
 	out[19] = '\0';
 }
 
+static void print_rr_row(struct print_ctx *p, json_t *obj)
+{
+	char tf[32], tl[32];
+	if (!p->header_rr) {
+		printf("%-19s  %-19s  %8s  %-40s %-6s %s\n", "first seen", "last seen", "count",
+		       "rrname", "type", "rdata");
+		p->header_rr = true;
+	}
+	fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
+	fmt_time(json_object_get(obj, "time_last"), tl, sizeof(tl));
+	printf("%-19s  %-19s  %8lld  %-40s %-6s %s\n", tf, tl,
+	       (long long)json_integer_value(json_object_get(obj, "count")),
+	       json_string_value(json_object_get(obj, "rrname")),
+	       json_string_value(json_object_get(obj, "rrtype")),
+	       json_string_value(json_object_get(obj, "rdata")));
+}
+
+/* The strings of a JSON array joined with sep, cut at cap. */
+static void join_strings(json_t *a, const char *sep, char *out, size_t cap)
+{
+	size_t i, o = 0;
+	json_t *v;
+	out[0] = '\0';
+	json_array_foreach(a, i, v)
+	{
+		o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s", i ? sep : "",
+		                      json_string_value(v));
+		if (o >= cap)
+			break;
+	}
+}
+
+static void print_sighting_row(struct print_ctx *p, json_t *obj)
+{
+	char tf[32], tl[32];
+	if (!p->header_si) {
+		printf("\n%-19s  %-19s  %8s  %-45s %-40s %s\n", "first seen", "last seen", "count",
+		       "ip:port", "certificate", "sni");
+		p->header_si = true;
+	}
+	fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
+	fmt_time(json_object_get(obj, "time_last"), tl, sizeof(tl));
+	char ipport[80];
+	const char *ip = json_string_value(json_object_get(obj, "ip"));
+	long long port = json_integer_value(json_object_get(obj, "port"));
+	snprintf(ipport, sizeof(ipport), strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip, port);
+	json_t *h = json_object_get(obj, "cert_sha1");
+	if (h == NULL)
+		h = json_object_get(obj, "cert_sha256");
+	char sni[512];
+	join_strings(json_object_get(obj, "sni"), ",", sni, sizeof(sni));
+	printf("%-19s  %-19s  %8lld  %-45s %-40s %s\n", tf, tl,
+	       (long long)json_integer_value(json_object_get(obj, "count")), ipport,
+	       json_string_value(h), sni);
+}
+
+static void print_cert(json_t *obj)
+{
+	const char *keys[] = {"cert_sha1", "cert_sha256", "subject",   "issuer",
+	                      "serial",    "not_before",  "not_after", "ip_count"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(obj, keys[i]);
+		if (v == NULL)
+			continue;
+		char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
+		printf("%-12s %s\n", keys[i], s ? s : json_string_value(v));
+		free(s);
+	}
+	const char *lists[] = {"san_dns", "san_ip", "sni"};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *a = json_object_get(obj, lists[i]);
+		if (a == NULL)
+			continue;
+		printf("%-12s", lists[i]);
+		size_t j;
+		json_t *v;
+		json_array_foreach(a, j, v)
+		{
+			printf("%s%s", j ? ", " : " ", json_string_value(v));
+		}
+		printf("\n");
+	}
+}
+
 static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
 {
 	struct print_ctx *p = ctx;
 	if (!p->table) {
-		char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (s != NULL) {
-			fputs(s, stdout);
-			fputc('\n', stdout);
-			free(s);
-		}
-		json_decref(obj);
+		svc_print_json(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		return 0;
 	}
-	char tf[32], tl[32];
-	if (kind == SVC_RES_RR) {
-		if (!p->header_rr) {
-			printf("%-19s  %-19s  %8s  %-40s %-6s %s\n", "first seen", "last seen",
-			       "count", "rrname", "type", "rdata");
-			p->header_rr = true;
-		}
-		fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
-		fmt_time(json_object_get(obj, "time_last"), tl, sizeof(tl));
-		printf("%-19s  %-19s  %8lld  %-40s %-6s %s\n", tf, tl,
-		       (long long)json_integer_value(json_object_get(obj, "count")),
-		       json_string_value(json_object_get(obj, "rrname")),
-		       json_string_value(json_object_get(obj, "rrtype")),
-		       json_string_value(json_object_get(obj, "rdata")));
-	} else if (kind == SVC_RES_SIGHTING) {
-		if (!p->header_si) {
-			printf("\n%-19s  %-19s  %8s  %-45s %-40s %s\n", "first seen", "last seen",
-			       "count", "ip:port", "certificate", "sni");
-			p->header_si = true;
-		}
-		fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
-		fmt_time(json_object_get(obj, "time_last"), tl, sizeof(tl));
-		char ipport[80];
-		const char *ip = json_string_value(json_object_get(obj, "ip"));
-		long long port = json_integer_value(json_object_get(obj, "port"));
-		if (strchr(ip, ':'))
-			snprintf(ipport, sizeof(ipport), "[%s]:%lld", ip, port);
-		else
-			snprintf(ipport, sizeof(ipport), "%s:%lld", ip, port);
-		json_t *h = json_object_get(obj, "cert_sha1");
-		if (h == NULL)
-			h = json_object_get(obj, "cert_sha256");
-		char sni[512] = "";
-		size_t i, o = 0;
-		json_t *v;
-		json_array_foreach(json_object_get(obj, "sni"), i, v)
-		{
-			o += (size_t)snprintf(sni + o, o < sizeof(sni) ? sizeof(sni) - o : 0,
-			                      "%s%s", i ? "," : "", json_string_value(v));
-			if (o >= sizeof(sni))
-				break;
-		}
-		printf("%-19s  %-19s  %8lld  %-45s %-40s %s\n", tf, tl,
-		       (long long)json_integer_value(json_object_get(obj, "count")), ipport,
-		       json_string_value(h), sni);
-	} else {
-		const char *keys[] = {"cert_sha1", "cert_sha256", "subject",   "issuer",
-		                      "serial",    "not_before",  "not_after", "ip_count"};
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			json_t *v = json_object_get(obj, keys[i]);
-			if (v == NULL)
-				continue;
-			char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
-			printf("%-12s %s\n", keys[i], s ? s : json_string_value(v));
-			free(s);
-		}
-		const char *lists[] = {"san_dns", "san_ip", "sni"};
-		for (size_t i = 0; i < 3; i++) {
-			json_t *a = json_object_get(obj, lists[i]);
-			if (a == NULL)
-				continue;
-			printf("%-12s", lists[i]);
-			size_t j;
-			json_t *v;
-			json_array_foreach(a, j, v)
-			{
-				printf("%s%s", j ? ", " : " ", json_string_value(v));
-			}
-			printf("\n");
-		}
-	}
+	if (kind == SVC_RES_RR)
+		print_rr_row(p, obj);
+	else if (kind == SVC_RES_SIGHTING)
+		print_sighting_row(p, obj);
+	else
+		print_cert(obj);
 	json_decref(obj);
 	return 0;
 }
 
-int svc_cmd_lookup(int argc, char **argv)
+static const struct option lookup_longopts[] = {
+    {"db", required_argument, NULL, 'd'},
+    {"rrtype", required_argument, NULL, 't'},
+    {"first-after", required_argument, NULL, 1},
+    {"first-before", required_argument, NULL, 1},
+    {"last-after", required_argument, NULL, 1},
+    {"last-before", required_argument, NULL, 1},
+    {"since", required_argument, NULL, 1},
+    {"until", required_argument, NULL, 1},
+    {"limit", required_argument, NULL, 'l'},
+    {"offset", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option with a value: 0, or -1 when it is bad (reported). */
+static int lookup_opt(int c, const char *name, const char *v, struct svc_lookup_req *req,
+                      struct print_ctx *pc)
 {
-	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"rrtype", required_argument, NULL, 't'},
-	    {"first-after", required_argument, NULL, 1},
-	    {"first-before", required_argument, NULL, 2},
-	    {"last-after", required_argument, NULL, 3},
-	    {"last-before", required_argument, NULL, 4},
-	    {"since", required_argument, NULL, 5},
-	    {"until", required_argument, NULL, 6},
-	    {"limit", required_argument, NULL, 'l'},
-	    {"offset", required_argument, NULL, 'o'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct svc_lookup_req req = {.limit = 10000, .include_certs = true};
-	store_fence_init(&req.fence);
-	const char *db = NULL;
-	struct print_ctx pc = {0};
+	if (c == 't' && store_rrtype_parse(v, strlen(v), &req->rrtype) != 0) {
+		fprintf(stderr, "infrapivot lookup: --rrtype: unknown type '%s'\n", v);
+		return -1;
+	}
+	if (c == 1 && svc_fence_set(&req->fence, name, v) != 0) {
+		fprintf(stderr,
+		        "infrapivot lookup: --%s: '%s' is not a time (epoch "
+		        "seconds, ISO 8601 date or date-time, or -7d style)\n",
+		        name, v);
+		return -1;
+	}
+	if ((c == 'l' && svc_parse_u64(v, &req->limit) != 0) ||
+	    (c == 'o' && svc_parse_u64(v, &req->offset) != 0)) {
+		fprintf(stderr, "infrapivot lookup: --%s: not a number: '%s'\n", name, v);
+		return -1;
+	}
+	if (c == 'f') {
+		pc->table = strcmp(v, "table") == 0;
+		if (!pc->table && strcmp(v, "json") != 0) {
+			fprintf(stderr, "infrapivot lookup: --format json|table\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int lookup_kind(const char *what, enum svc_lookup_kind *kind)
+{
+	if (strcmp(what, "domain") == 0 || strcmp(what, "name") == 0)
+		*kind = SVC_LOOKUP_DOMAIN;
+	else if (strcmp(what, "ip") == 0)
+		*kind = SVC_LOOKUP_IP;
+	else if (strcmp(what, "cert") == 0)
+		*kind = SVC_LOOKUP_CERT;
+	else {
+		fprintf(stderr, "infrapivot lookup: unknown lookup '%s' (domain, ip or cert)\n",
+		        what);
+		return -1;
+	}
+	return 0;
+}
+
+/* -1 to go on, or the exit code. */
+static int parse_lookup(int argc, char **argv, struct svc_lookup_req *req, const char **db,
+                        struct print_ctx *pc)
+{
 	int c, idx;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 't':
-			if (store_rrtype_parse(optarg, strlen(optarg), &req.rrtype) != 0) {
-				fprintf(stderr, "infrapivot lookup: --rrtype: unknown type '%s'\n",
-				        optarg);
-				return 2;
-			}
-			break;
-		case 1:
-		case 2:
-		case 3:
-		case 4:
-		case 5:
-		case 6:
-			if (svc_fence_set(&req.fence, longopts[idx].name, optarg) != 0) {
-				fprintf(stderr,
-				        "infrapivot lookup: --%s: '%s' is not a time (epoch "
-				        "seconds, ISO 8601 date or date-time, or -7d style)\n",
-				        longopts[idx].name, optarg);
-				return 2;
-			}
-			break;
-		case 'l':
-			if (svc_parse_u64(optarg, &req.limit) != 0) {
-				fprintf(stderr, "infrapivot lookup: --limit: not a number: '%s'\n",
-				        optarg);
-				return 2;
-			}
-			break;
-		case 'o':
-			if (svc_parse_u64(optarg, &req.offset) != 0) {
-				fprintf(stderr, "infrapivot lookup: --offset: not a number: '%s'\n",
-				        optarg);
-				return 2;
-			}
-			break;
-		case 'f':
-			if (strcmp(optarg, "table") == 0)
-				pc.table = true;
-			else if (strcmp(optarg, "json") != 0) {
-				fprintf(stderr, "infrapivot lookup: --format json|table\n");
-				return 2;
-			}
-			break;
-		case 'h':
+	while ((c = getopt_long(argc, argv, "h", lookup_longopts, &idx)) != -1) {
+		if (c == 'd') {
+			*db = optarg;
+		} else if (c == 'h') {
 			lookup_usage(stdout);
 			return 0;
-		default:
+		} else if (c == '?' || c == ':') {
 			lookup_usage(stderr);
+			return 2;
+		} else if (lookup_opt(c, lookup_longopts[idx].name, optarg, req, pc) != 0) {
 			return 2;
 		}
 	}
@@ -224,24 +239,26 @@ int svc_cmd_lookup(int argc, char **argv)
 		lookup_usage(stderr);
 		return 2;
 	}
-	const char *what = argv[optind];
-	req.value = argv[optind + 1];
-	if (strcmp(what, "domain") == 0 || strcmp(what, "name") == 0)
-		req.kind = SVC_LOOKUP_DOMAIN;
-	else if (strcmp(what, "ip") == 0)
-		req.kind = SVC_LOOKUP_IP;
-	else if (strcmp(what, "cert") == 0)
-		req.kind = SVC_LOOKUP_CERT;
-	else {
-		fprintf(stderr, "infrapivot lookup: unknown lookup '%s' (domain, ip or cert)\n",
-		        what);
-		return 2;
-	}
+	req->value = argv[optind + 1];
 	char msg[256];
-	if (svc_lookup_check(&req, msg, sizeof(msg)) != 0) {
+	if (lookup_kind(argv[optind], &req->kind) != 0)
+		return 2;
+	if (svc_lookup_check(req, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "infrapivot lookup: %s\n", msg);
 		return 2;
 	}
+	return -1;
+}
+
+int svc_cmd_lookup(int argc, char **argv)
+{
+	struct svc_lookup_req req = {.limit = 10000, .include_certs = true};
+	store_fence_init(&req.fence);
+	const char *db = NULL;
+	struct print_ctx pc = {0};
+	int rc = parse_lookup(argc, argv, &req, &db, &pc);
+	if (rc >= 0)
+		return rc;
 	store_t *s = svc_open_db(db, true);
 	if (s == NULL)
 		return 2;
@@ -271,36 +288,21 @@ static void stats_usage(FILE *f)
 
 int svc_cmd_stats(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	int js = 0;
+	const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
-	    {"json", no_argument, NULL, 'j'},
+	    {"json", no_argument, &js, 1},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *db = NULL;
-	bool js = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'j':
-			js = true;
-			break;
-		case 'h':
-			stats_usage(stdout);
-			return 0;
-		default:
-			stats_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
+	int rc = svc_db_opts(argc, argv, longopts, &db, stats_usage);
+	if (rc == 2 || (rc < 0 && optind != argc)) {
 		stats_usage(stderr);
 		return 2;
 	}
+	if (rc >= 0)
+		return rc;
 	store_t *s = svc_open_db(db, true);
 	if (s == NULL)
 		return 2;
@@ -311,62 +313,45 @@ int svc_cmd_stats(int argc, char **argv)
 		fprintf(stderr, "infrapivot stats: %s\n", store_strerror(err));
 		return 2;
 	}
-	if (js) {
-		char *out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_INDENT(2));
-		puts(out);
-		free(out);
-	} else {
-		const char *k;
-		json_t *v;
-		json_object_foreach(o, k, v)
-		{
-			printf("%-16s %llu\n", k, (unsigned long long)json_integer_value(v));
-		}
+	if (js)
+		return svc_print_json(o, JSON_PRESERVE_ORDER | JSON_INDENT(2)) == 0 ? 0 : 2;
+	const char *k;
+	json_t *v;
+	json_object_foreach(o, k, v)
+	{
+		printf("%-16s %llu\n", k, (unsigned long long)json_integer_value(v));
 	}
 	json_decref(o);
 	return 0;
 }
 
+static void compact_usage(FILE *f)
+{
+	fprintf(f, "Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n\n"
+	           "Write a compacted copy of the database into OUT_DIR (created when\n"
+	           "missing; must not hold a database).  Every table is rebuilt in key\n"
+	           "order from one read snapshot, so B-tree pages are full: about a\n"
+	           "third smaller than the live database, whose pages random inserts\n"
+	           "leave two-thirds full.  Safe while others read or write.\n\n"
+	           "  --copy     copy pages as they are instead (mdb_env_copy2 with\n"
+	           "             MDB_CP_COMPACT: drops free pages only; faster)\n"
+	           "  --repack   rebuild in key order (the default)\n");
+}
+
 int svc_cmd_compact(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	int copy = 0;
+	const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
-	    {"repack", no_argument, NULL, 'r'},
-	    {"copy", no_argument, NULL, 'c'},
+	    {"repack", no_argument, &copy, 0},
+	    {"copy", no_argument, &copy, 1},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *db = NULL;
-	bool copy = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'r':
-			copy = false;
-			break;
-		case 'c':
-			copy = true;
-			break;
-		case 'h':
-			printf(
-			    "Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n\n"
-			    "Write a compacted copy of the database into OUT_DIR (created when\n"
-			    "missing; must not hold a database).  Every table is rebuilt in key\n"
-			    "order from one read snapshot, so B-tree pages are full: about a\n"
-			    "third smaller than the live database, whose pages random inserts\n"
-			    "leave two-thirds full.  Safe while others read or write.\n\n"
-			    "  --copy     copy pages as they are instead (mdb_env_copy2 with\n"
-			    "             MDB_CP_COMPACT: drops free pages only; faster)\n"
-			    "  --repack   rebuild in key order (the default)\n");
-			return 0;
-		default:
-			return 2;
-		}
-	}
+	int rc = svc_db_opts(argc, argv, longopts, &db, compact_usage);
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 1) {
 		fprintf(stderr, "Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n");
 		return 2;

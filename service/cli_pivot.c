@@ -62,46 +62,29 @@ static void pivot_usage(FILE *f)
 
 enum fmt { FMT_JSON, FMT_DOT, FMT_STIX, FMT_TABLE };
 
-static int print_json(json_t *j)
-{
-	if (j == NULL)
-		return -1;
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(j);
-	if (s == NULL)
-		return -1;
-	fputs(s, stdout);
-	fputc('\n', stdout);
-	free(s);
-	return 0;
-}
+static const struct option pivot_longopts[] = {
+    {"db", required_argument, NULL, 'd'},
+    {"format", required_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {"type", required_argument, NULL, 1},
+    {"depth", required_argument, NULL, 1},
+    {"since", required_argument, NULL, 1},
+    {"until", required_argument, NULL, 1},
+    {"edges", required_argument, NULL, 1},
+    {"max-ip-domains", required_argument, NULL, 1},
+    {"max-cert-ips", required_argument, NULL, 1},
+    {"max-domain-ips", required_argument, NULL, 1},
+    {"max-san", required_argument, NULL, 1},
+    {"max-nodes", required_argument, NULL, 1},
+    {"max-ms", required_argument, NULL, 1},
+    {"now", required_argument, NULL, 1},
+    {NULL, 0, NULL, 0},
+};
 
-int svc_cmd_pivot(int argc, char **argv)
+/* --now first, so that relative --since/--until count from it. */
+static int preset_now(int argc, char **argv, struct pivot_params *p)
 {
-	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"type", required_argument, NULL, 1},
-	    {"depth", required_argument, NULL, 1},
-	    {"since", required_argument, NULL, 1},
-	    {"until", required_argument, NULL, 1},
-	    {"edges", required_argument, NULL, 1},
-	    {"max-ip-domains", required_argument, NULL, 1},
-	    {"max-cert-ips", required_argument, NULL, 1},
-	    {"max-domain-ips", required_argument, NULL, 1},
-	    {"max-san", required_argument, NULL, 1},
-	    {"max-nodes", required_argument, NULL, 1},
-	    {"max-ms", required_argument, NULL, 1},
-	    {"now", required_argument, NULL, 1},
-	    {NULL, 0, NULL, 0},
-	};
-	struct pivot_params p;
-	pivot_params_init(&p);
-	const char *db = NULL;
-	enum fmt fmt = FMT_JSON;
 	char msg[256];
-	/* --now first, so that relative --since/--until count from it */
 	for (int i = 1; i < argc; i++) {
 		const char *v = NULL;
 		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc)
@@ -110,50 +93,60 @@ int svc_cmd_pivot(int argc, char **argv)
 			v = argv[i] + 6;
 		else if (strcmp(argv[i], "--") == 0)
 			break;
-		if (v != NULL && pivot_params_set(&p, "now", v, msg, sizeof(msg)) != 0) {
+		if (v != NULL && pivot_params_set(p, "now", v, msg, sizeof(msg)) != 0) {
 			fprintf(stderr, "infrapivot pivot: --%s\n", msg);
-			return 2;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+static int parse_format(const char *v, enum fmt *fmt)
+{
+	static const char *const names[] = {
+	    [FMT_JSON] = "json", [FMT_DOT] = "dot", [FMT_STIX] = "stix", [FMT_TABLE] = "table"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*fmt = (enum fmt)i;
+			return 0;
+		}
+	}
+	fprintf(stderr, "infrapivot pivot: --format: '%s' is not json, dot, stix or table\n", v);
+	return -1;
+}
+
+/* A pivot parameter given as an option. */
+static int param_opt(struct pivot_params *p, const char *name, const char *v)
+{
+	char msg[256];
+	if (pivot_params_set(p, name, v, msg, sizeof(msg)) == 0)
+		return 0;
+	/* messages name the parameter as HTTP spells it; show the option */
+	for (char *q = msg; *q && *q != ':'; q++)
+		if (*q == '_')
+			*q = '-';
+	fprintf(stderr, "infrapivot pivot: --%s\n", msg);
+	return -1;
+}
+
+/* -1 to go on, or the exit code. */
+static int parse_opts(int argc, char **argv, struct pivot_params *p, const char **db, enum fmt *fmt)
+{
 	int c, idx;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				fmt = FMT_JSON;
-			else if (strcmp(optarg, "dot") == 0)
-				fmt = FMT_DOT;
-			else if (strcmp(optarg, "stix") == 0)
-				fmt = FMT_STIX;
-			else if (strcmp(optarg, "table") == 0)
-				fmt = FMT_TABLE;
-			else {
-				fprintf(stderr,
-				        "infrapivot pivot: --format: '%s' is not json, dot, "
-				        "stix or table\n",
-				        optarg);
+	while ((c = getopt_long(argc, argv, "h", pivot_longopts, &idx)) != -1) {
+		if (c == 'd') {
+			*db = optarg;
+		} else if (c == 'f') {
+			if (parse_format(optarg, fmt) != 0)
 				return 2;
-			}
-			break;
-		case 1:
-			if (pivot_params_set(&p, longopts[idx].name, optarg, msg, sizeof(msg)) !=
-			    0) {
-				/* messages name the parameter as HTTP spells it; show the option */
-				for (char *q = msg; *q && *q != ':'; q++)
-					if (*q == '_')
-						*q = '-';
-				fprintf(stderr, "infrapivot pivot: --%s\n", msg);
+		} else if (c == 1) {
+			if (param_opt(p, pivot_longopts[idx].name, optarg) != 0)
 				return 2;
-			}
-			break;
-		case 'h':
+		} else if (c == 'h') {
 			pivot_usage(stdout);
 			return 0;
-		default:
+		} else {
 			fprintf(stderr, "Try `infrapivot pivot --help`.\n");
 			return 2;
 		}
@@ -164,41 +157,33 @@ int svc_cmd_pivot(int argc, char **argv)
 		fprintf(stderr, "Usage: infrapivot pivot SEED [OPTIONS] (see --help)\n");
 		return 2;
 	}
-	if (pivot_params_set(&p, "seed", argv[optind], msg, sizeof(msg)) != 0 ||
-	    pivot_params_check(&p, msg, sizeof(msg)) != 0) {
+	char msg[256];
+	if (pivot_params_set(p, "seed", argv[optind], msg, sizeof(msg)) != 0 ||
+	    pivot_params_check(p, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "infrapivot pivot: %s\n", msg);
 		return 2;
 	}
-	store_t *s = svc_open_db(db, true);
-	if (s == NULL)
-		return 2;
-	struct pivot_result *r = NULL;
-	int err = pivot_run(s, &p, &r, msg, sizeof(msg));
-	store_close(s);
-	if (err != 0) {
-		fprintf(stderr, "infrapivot pivot: %s\n", *msg ? msg : store_strerror(err));
-		return 2;
-	}
-	int rc = 0;
-	char *text;
-	switch (fmt) {
-	case FMT_JSON:
-		rc = print_json(pivot_to_json(r));
-		break;
-	case FMT_STIX:
-		rc = print_json(pivot_to_stix(r));
-		break;
-	case FMT_DOT:
-	case FMT_TABLE:
-		text = fmt == FMT_DOT ? pivot_to_dot(r) : pivot_to_table(r);
-		if (text == NULL) {
-			rc = -1;
-			break;
-		}
-		fputs(text, stdout);
-		free(text);
-		break;
-	}
+	return -1;
+}
+
+/* The graph to standard output: 0, or -1 when out of memory. */
+static int render(const struct pivot_result *r, enum fmt fmt)
+{
+	if (fmt == FMT_JSON)
+		return svc_print_json(pivot_to_json(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (fmt == FMT_STIX)
+		return svc_print_json(pivot_to_stix(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *text = fmt == FMT_DOT ? pivot_to_dot(r) : pivot_to_table(r);
+	if (text == NULL)
+		return -1;
+	fputs(text, stdout);
+	free(text);
+	return 0;
+}
+
+/* A truncated or empty result is worth a word on standard error. */
+static void remark(const struct pivot_result *r)
+{
 	const char *budget;
 	if (pivot_truncated(r, &budget))
 		fprintf(stderr,
@@ -208,6 +193,32 @@ int svc_cmd_pivot(int argc, char **argv)
 	if (pivot_edge_count(r) == 0)
 		fprintf(stderr, "infrapivot pivot: nothing is linked to %s in the store\n",
 		        pivot_node_at(r, 0)->value);
+}
+
+int svc_cmd_pivot(int argc, char **argv)
+{
+	struct pivot_params p;
+	pivot_params_init(&p);
+	const char *db = NULL;
+	enum fmt fmt = FMT_JSON;
+	if (preset_now(argc, argv, &p) != 0)
+		return 2;
+	int rc = parse_opts(argc, argv, &p, &db, &fmt);
+	if (rc >= 0)
+		return rc;
+	store_t *s = svc_open_db(db, true);
+	if (s == NULL)
+		return 2;
+	struct pivot_result *r = NULL;
+	char msg[256];
+	int err = pivot_run(s, &p, &r, msg, sizeof(msg));
+	store_close(s);
+	if (err != 0) {
+		fprintf(stderr, "infrapivot pivot: %s\n", *msg ? msg : store_strerror(err));
+		return 2;
+	}
+	rc = render(r, fmt);
+	remark(r);
 	pivot_result_free(r);
 	if (rc != 0) {
 		fprintf(stderr, "infrapivot pivot: out of memory while rendering\n");

@@ -178,6 +178,36 @@ static void fail(struct probe_run *run, const char *spec, const char *ip, const 
 	tally(run, false);
 }
 
+/* The next observation of a probe at time t. */
+static struct store_obs *obs_next(struct store_obs *obs, size_t *n, enum store_obs_kind kind,
+                                  int64_t t)
+{
+	struct store_obs *o = &obs[(*n)++];
+	o->kind = kind;
+	o->time_first = o->time_last = t;
+	o->count = 1;
+	snprintf(o->sensor, sizeof(o->sensor), "%s", PROBE_SENSOR);
+	return o;
+}
+
+/* The sighting of one probe's leaf and, metadata only, its chain (for
+ * pivots by issuer). */
+static void obs_sighting(struct store_obs *obs, size_t *n, struct ingest_probe_result *r, int64_t t)
+{
+	struct store_obs *o = obs_next(obs, n, STORE_OBS_CERT, t);
+	o->cert.sighting = true;
+	o->cert.has_meta = true;
+	memcpy(o->cert.ip, r->ip, 16);
+	o->cert.port = r->port;
+	memcpy(o->cert.sni, r->sni, sizeof(o->cert.sni));
+	o->cert.meta = &r->leaf;
+	for (size_t k = 0; k < r->nchain && k < 16; k++) {
+		struct store_obs *c = obs_next(obs, n, STORE_OBS_CERT, t);
+		c->cert.has_meta = true;
+		c->cert.meta = &r->chain[k];
+	}
+}
+
 /* Record the resolutions and sightings of one target in one transaction. */
 static void record(struct probe_run *run, const char *name, struct ingest_probe_result *res,
                    size_t nres, const bool *ok)
@@ -193,38 +223,13 @@ static void record(struct probe_run *run, const char *name, struct ingest_probe_
 	for (size_t i = 0; i < nres; i++) {
 		int64_t t = ok[i] ? res[i].time : now;
 		if (name != NULL) {
-			struct store_obs *o = &obs[n++];
-			o->kind = STORE_OBS_DNS;
-			o->time_first = o->time_last = t;
-			o->count = 1;
-			snprintf(o->sensor, sizeof(o->sensor), "%s", PROBE_SENSOR);
+			struct store_obs *o = obs_next(obs, &n, STORE_OBS_DNS, t);
 			snprintf(o->dns.rrname, sizeof(o->dns.rrname), "%s", name);
 			o->dns.rrtype = store_addr_is_v4(res[i].ip) ? STORE_RR_A : STORE_RR_AAAA;
 			memcpy(o->dns.addr, res[i].ip, 16);
 		}
-		if (!ok[i])
-			continue;
-		struct store_obs *o = &obs[n++];
-		o->kind = STORE_OBS_CERT;
-		o->time_first = o->time_last = t;
-		o->count = 1;
-		snprintf(o->sensor, sizeof(o->sensor), "%s", PROBE_SENSOR);
-		o->cert.sighting = true;
-		o->cert.has_meta = true;
-		memcpy(o->cert.ip, res[i].ip, 16);
-		o->cert.port = res[i].port;
-		memcpy(o->cert.sni, res[i].sni, sizeof(o->cert.sni));
-		o->cert.meta = &res[i].leaf;
-		/* the chain's certificates: metadata only, for pivots by issuer */
-		for (size_t k = 0; k < res[i].nchain && k < 16; k++) {
-			struct store_obs *c = &obs[n++];
-			c->kind = STORE_OBS_CERT;
-			c->time_first = c->time_last = t;
-			c->count = 1;
-			snprintf(c->sensor, sizeof(c->sensor), "%s", PROBE_SENSOR);
-			c->cert.has_meta = true;
-			c->cert.meta = &res[i].chain[k];
-		}
+		if (ok[i])
+			obs_sighting(obs, &n, &res[i], t);
 	}
 	int err = n > 0 ? store_write(run->store, obs, n, NULL, 0, NULL) : 0;
 	free(obs);
@@ -238,44 +243,103 @@ static void record(struct probe_run *run, const char *name, struct ingest_probe_
 	}
 }
 
-static void probe_target(struct probe_run *run, const struct target *t)
+/* A target that cannot be probed: a message and a JSON line saying why. */
+static void target_error(struct probe_run *run, const char *spec, const char *host, const char *why)
 {
+	fail(run, spec, NULL, why);
+	if (host != NULL)
+		emit(run, json_pack("{s:s,s:s,s:s}", "target", spec, "host", host, "error", why));
+	else
+		emit(run, json_pack("{s:s,s:s}", "target", spec, "error", why));
+}
+
+/* A target taken apart: host and port, the host as a name unless it is
+ * an address, the SNI to send. */
+struct probe_dest {
 	char host[STORE_NAME_BUF], port[16];
-	if (split_target(t->spec, host, sizeof(host), port, sizeof(port)) != 0) {
-		fail(run, t->spec, NULL, "not HOST[:PORT] with a port 1-65535");
-		json_t *o = json_pack("{s:s,s:s}", "target", t->spec, "error",
-		                      "not HOST[:PORT] with a port 1-65535");
-		emit(run, o);
-		return;
+	bool is_addr;
+	char name[STORE_NAME_BUF];
+	char sni[STORE_NAME_BUF];
+};
+
+static bool dest_parse(struct probe_run *run, const struct target *t, struct probe_dest *d)
+{
+	if (split_target(t->spec, d->host, sizeof(d->host), d->port, sizeof(d->port)) != 0) {
+		target_error(run, t->spec, NULL, "not HOST[:PORT] with a port 1-65535");
+		return false;
 	}
 	uint8_t lit[16];
-	bool is_addr = store_addr_parse(host, strlen(host), lit) == 0;
-	char name[STORE_NAME_BUF] = "";
-	if (!is_addr && store_name_norm(host, strlen(host), name, false) != 0) {
-		fail(run, t->spec, NULL, "not a valid host name or address");
-		emit(run, json_pack("{s:s,s:s}", "target", t->spec, "error",
-		                    "not a valid host name or address"));
-		return;
+	d->is_addr = store_addr_parse(d->host, strlen(d->host), lit) == 0;
+	d->name[0] = '\0';
+	if (!d->is_addr && store_name_norm(d->host, strlen(d->host), d->name, false) != 0) {
+		target_error(run, t->spec, NULL, "not a valid host name or address");
+		return false;
 	}
-	char sni[STORE_NAME_BUF] = "";
-	const char *want = t->sni ? t->sni : run->sni ? run->sni : is_addr ? NULL : name;
-	if (!run->no_sni && want != NULL && store_name_norm(want, strlen(want), sni, false) != 0) {
-		fail(run, t->spec, NULL, "the SNI is not a valid host name");
-		emit(run, json_pack("{s:s,s:s}", "target", t->spec, "error",
-		                    "the SNI is not a valid host name"));
-		return;
+	d->sni[0] = '\0';
+	const char *want = t->sni ? t->sni : run->sni ? run->sni : d->is_addr ? NULL : d->name;
+	if (!run->no_sni && want != NULL &&
+	    store_name_norm(want, strlen(want), d->sni, false) != 0) {
+		target_error(run, t->spec, NULL, "the SNI is not a valid host name");
+		return false;
 	}
+	return true;
+}
+
+/* getaddrinfo may list an address once per protocol. */
+static bool addr_seen(const struct addrinfo *ai, const struct addrinfo *a)
+{
+	for (const struct addrinfo *b = ai; b != a; b = b->ai_next)
+		if (b->ai_addrlen == a->ai_addrlen &&
+		    memcmp(b->ai_addr, a->ai_addr, a->ai_addrlen) == 0)
+			return true;
+	return false;
+}
+
+/* Probe one address of a target and print its line; true on success. */
+static bool probe_addr(struct probe_run *run, const char *spec, const struct probe_dest *d,
+                       const struct addrinfo *a, struct ingest_probe_result *r)
+{
+	bool ok = ingest_probe(a->ai_addr, a->ai_addrlen, run->no_sni ? NULL : d->sni,
+	                       run->timeout_ms, r) == 0;
+	json_t *o = json_object();
+	json_object_set_new(o, "target", json_string(spec));
+	json_object_set_new(o, "host", json_string(d->host));
+	json_object_set_new(o, "ip", json_string(r->ip_text));
+	json_object_set_new(o, "port", json_integer(r->port));
+	json_object_set_new(o, "sni", r->sni[0] ? json_string(r->sni) : json_null());
+	if (ok) {
+		json_object_set_new(o, "time", time_json(r->time));
+		json_object_set_new(o, "tls_version", json_string(r->tls_version));
+		json_object_set_new(o, "cipher", json_string(r->cipher));
+		cert_json(&r->leaf, o);
+		json_t *chain = json_array();
+		for (size_t k = 0; k < r->nchain; k++)
+			json_array_append_new(chain, cert_json(&r->chain[k], json_object()));
+		json_object_set_new(o, "chain", chain);
+		json_object_set_new(o, "recorded", json_boolean(run->store != NULL));
+		tally(run, true);
+	} else {
+		json_object_set_new(o, "error", json_string(r->error));
+		fail(run, spec, r->ip_text, r->error);
+	}
+	emit(run, o);
+	return ok;
+}
+
+static void probe_target(struct probe_run *run, const struct target *t)
+{
+	struct probe_dest d;
+	if (!dest_parse(run, t, &d))
+		return;
 	struct addrinfo hints = {0}, *ai = NULL;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | (is_addr ? AI_NUMERICHOST : 0);
-	int gerr = getaddrinfo(host, port, &hints, &ai);
+	hints.ai_flags = AI_NUMERICSERV | (d.is_addr ? AI_NUMERICHOST : 0);
+	int gerr = getaddrinfo(d.host, d.port, &hints, &ai);
 	if (gerr != 0) {
 		char why[300];
-		snprintf(why, sizeof(why), "cannot resolve %s: %s", host, gai_strerror(gerr));
-		fail(run, t->spec, NULL, why);
-		emit(run,
-		     json_pack("{s:s,s:s,s:s}", "target", t->spec, "host", host, "error", why));
+		snprintf(why, sizeof(why), "cannot resolve %s: %s", d.host, gai_strerror(gerr));
+		target_error(run, t->spec, d.host, why);
 		return;
 	}
 	struct ingest_probe_result *res = calloc(PROBE_ADDRS_MAX, sizeof(*res));
@@ -283,45 +347,14 @@ static void probe_target(struct probe_run *run, const struct target *t)
 	size_t nres = 0;
 	for (struct addrinfo *a = ai; a != NULL && res != NULL && nres < PROBE_ADDRS_MAX;
 	     a = a->ai_next) {
-		/* getaddrinfo may list an address once per protocol */
-		bool dup = false;
-		for (struct addrinfo *b = ai; b != a; b = b->ai_next)
-			if (b->ai_addrlen == a->ai_addrlen &&
-			    memcmp(b->ai_addr, a->ai_addr, a->ai_addrlen) == 0)
-				dup = true;
-		if (dup)
+		if (addr_seen(ai, a))
 			continue;
-		struct ingest_probe_result *r = &res[nres];
-		ok[nres] = ingest_probe(a->ai_addr, a->ai_addrlen, run->no_sni ? NULL : sni,
-		                        run->timeout_ms, r) == 0;
-		json_t *o = json_object();
-		json_object_set_new(o, "target", json_string(t->spec));
-		json_object_set_new(o, "host", json_string(host));
-		json_object_set_new(o, "ip", json_string(r->ip_text));
-		json_object_set_new(o, "port", json_integer(r->port));
-		json_object_set_new(o, "sni", r->sni[0] ? json_string(r->sni) : json_null());
-		if (ok[nres]) {
-			json_object_set_new(o, "time", time_json(r->time));
-			json_object_set_new(o, "tls_version", json_string(r->tls_version));
-			json_object_set_new(o, "cipher", json_string(r->cipher));
-			cert_json(&r->leaf, o);
-			json_t *chain = json_array();
-			for (size_t k = 0; k < r->nchain; k++)
-				json_array_append_new(chain,
-				                      cert_json(&r->chain[k], json_object()));
-			json_object_set_new(o, "chain", chain);
-			json_object_set_new(o, "recorded", json_boolean(run->store != NULL));
-			tally(run, true);
-		} else {
-			json_object_set_new(o, "error", json_string(r->error));
-			fail(run, t->spec, r->ip_text, r->error);
-		}
-		emit(run, o);
+		ok[nres] = probe_addr(run, t->spec, &d, a, &res[nres]);
 		nres++;
 	}
 	freeaddrinfo(ai);
 	if (run->store != NULL && res != NULL)
-		record(run, is_addr ? NULL : name, res, nres, ok);
+		record(run, d.is_addr ? NULL : d.name, res, nres, ok);
 	for (size_t i = 0; res != NULL && i < nres; i++)
 		ingest_probe_result_free(&res[i]);
 	free(res);
@@ -395,7 +428,46 @@ static int read_targets(const char *path, struct target **ts, size_t *n, size_t 
 	return err;
 }
 
-int svc_cmd_probe(int argc, char **argv)
+/* What the options set besides the run. */
+struct probe_opts {
+	const char *db, *targets_file;
+	bool no_record;
+	uint64_t parallel;
+};
+
+/* One option: 0, or -1 on a bad value (reported). */
+static int probe_opt(int c, const char *v, struct probe_run *run, struct probe_opts *o)
+{
+	uint64_t n;
+	if (c == 'd') {
+		o->db = v;
+	} else if (c == 's') {
+		run->sni = v;
+	} else if (c == 'S') {
+		run->no_sni = true;
+	} else if (c == 'T') {
+		o->targets_file = v;
+	} else if (c == 'n') {
+		o->no_record = true;
+	} else if (c == 'P') {
+		run->pretty = true;
+	} else if (c == 't') {
+		if (svc_parse_u64(v, &n) != 0 || n == 0 || n > 3600) {
+			fprintf(stderr, "infrapivot probe: --timeout takes 1-3600 seconds\n");
+			return -1;
+		}
+		run->timeout_ms = (int)n * 1000;
+	} else if (c == 'p') {
+		if (svc_parse_u64(v, &o->parallel) != 0 || o->parallel == 0 || o->parallel > 256) {
+			fprintf(stderr, "infrapivot probe: --parallel takes 1-256\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* -1 to go on, or the exit code. */
+static int parse_opts(int argc, char **argv, struct probe_run *run, struct probe_opts *o)
 {
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},      {"sni", required_argument, NULL, 's'},
@@ -404,94 +476,93 @@ int svc_cmd_probe(int argc, char **argv)
 	    {"no-record", no_argument, NULL, 'n'},     {"pretty", no_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
-	struct probe_run run;
-	memset(&run, 0, sizeof(run));
-	run.timeout_ms = 10000;
-	const char *db = NULL, *targets_file = NULL;
-	bool no_record = false;
-	uint64_t parallel = 8, v;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 's':
-			run.sni = optarg;
-			break;
-		case 'S':
-			run.no_sni = true;
-			break;
-		case 't':
-			if (svc_parse_u64(optarg, &v) != 0 || v == 0 || v > 3600) {
-				fprintf(stderr,
-				        "infrapivot probe: --timeout takes 1-3600 seconds\n");
-				return 2;
-			}
-			run.timeout_ms = (int)v * 1000;
-			break;
-		case 'T':
-			targets_file = optarg;
-			break;
-		case 'p':
-			if (svc_parse_u64(optarg, &parallel) != 0 || parallel == 0 ||
-			    parallel > 256) {
-				fprintf(stderr, "infrapivot probe: --parallel takes 1-256\n");
-				return 2;
-			}
-			break;
-		case 'n':
-			no_record = true;
-			break;
-		case 'P':
-			run.pretty = true;
-			break;
-		case 'h':
+		if (c == 'h') {
 			usage(stdout);
 			return 0;
-		default:
+		}
+		if (c == '?' || c == ':') {
 			usage(stderr);
 			return 2;
 		}
+		if (probe_opt(c, optarg, run, o) != 0)
+			return 2;
 	}
+	return -1;
+}
+
+/* The targets of the command line, then those of the targets file. */
+static int gather_targets(int argc, char **argv, const char *targets_file, struct probe_run *run)
+{
 	size_t cap = 0;
-	int rc = 2;
 	for (int i = optind; i < argc; i++)
-		if (add_target(&run.targets, &run.ntargets, &cap, argv[i], strlen(argv[i]), NULL,
+		if (add_target(&run->targets, &run->ntargets, &cap, argv[i], strlen(argv[i]), NULL,
 		               0) != 0)
-			goto free_targets;
+			return -1;
 	if (targets_file != NULL &&
-	    read_targets(targets_file, &run.targets, &run.ntargets, &cap) != 0)
-		goto free_targets;
-	if (run.ntargets == 0) {
+	    read_targets(targets_file, &run->targets, &run->ntargets, &cap) != 0)
+		return -1;
+	if (run->ntargets == 0) {
 		fprintf(stderr,
 		        "infrapivot probe: no target (give HOST[:PORT] or --targets FILE)\n");
 		usage(stderr);
-		goto free_targets;
+		return -1;
 	}
-	/* a server that closes mid-handshake must not kill us with SIGPIPE */
-	signal(SIGPIPE, SIG_IGN);
-	if (!no_record) {
-		run.store = svc_open_db(db, false);
-		if (run.store == NULL)
-			goto free_targets;
-	}
-	pthread_mutex_init(&run.mu, NULL);
-	size_t nthreads = parallel < run.ntargets ? (size_t)parallel : run.ntargets;
+	return 0;
+}
+
+/* Probe every target with up to parallel threads (in this one when none
+ * can be started). */
+static void run_workers(struct probe_run *run, uint64_t parallel)
+{
+	pthread_mutex_init(&run->mu, NULL);
+	size_t nthreads = parallel < run->ntargets ? (size_t)parallel : run->ntargets;
 	pthread_t *th = calloc(nthreads, sizeof(*th));
 	size_t started = 0;
 	for (size_t i = 0; th != NULL && i < nthreads; i++) {
-		if (pthread_create(&th[i], NULL, worker, &run) != 0)
+		if (pthread_create(&th[i], NULL, worker, run) != 0)
 			break;
 		started++;
 	}
 	if (started == 0)
-		worker(&run);
+		worker(run);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	free(th);
-	pthread_mutex_destroy(&run.mu);
+	pthread_mutex_destroy(&run->mu);
+}
+
+static void targets_free(struct probe_run *run)
+{
+	for (size_t i = 0; i < run->ntargets; i++) {
+		free(run->targets[i].spec);
+		free(run->targets[i].sni);
+	}
+	free(run->targets);
+}
+
+int svc_cmd_probe(int argc, char **argv)
+{
+	struct probe_run run;
+	memset(&run, 0, sizeof(run));
+	run.timeout_ms = 10000;
+	struct probe_opts o = {.parallel = 8};
+	int rc = parse_opts(argc, argv, &run, &o);
+	if (rc >= 0)
+		return rc;
+	rc = 2;
+	if (gather_targets(argc, argv, o.targets_file, &run) != 0)
+		goto free_targets;
+	/* a server that closes mid-handshake must not kill us with SIGPIPE */
+	signal(SIGPIPE, SIG_IGN);
+	if (!o.no_record) {
+		run.store = svc_open_db(o.db, false);
+		if (run.store == NULL)
+			goto free_targets;
+	}
+	run_workers(&run, o.parallel);
 	if (run.store != NULL)
 		store_close(run.store);
 	if (run.db_err != 0 || run.successes == 0)
@@ -499,10 +570,6 @@ int svc_cmd_probe(int argc, char **argv)
 	else
 		rc = run.failures > 0 ? 1 : 0;
 free_targets:
-	for (size_t i = 0; i < run.ntargets; i++) {
-		free(run.targets[i].spec);
-		free(run.targets[i].sni);
-	}
-	free(run.targets);
+	targets_free(&run);
 	return rc;
 }

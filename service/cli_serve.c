@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,79 @@ static int num_opt(const char *name, const char *v, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-int svc_cmd_serve(int argc, char **argv)
+/* The numeric options: each sets one field of struct svc_http_conf. */
+#define CONF_FIELD(f) offsetof(struct svc_http_conf, f), sizeof(((struct svc_http_conf *)0)->f)
+static const struct num_conf {
+	int opt;
+	const char *name;
+	uint64_t max;
+	bool nonzero;
+	size_t off, size;
+} num_confs[] = {
+    {'t', "threads", 256, true, CONF_FIELD(threads)},
+    {'c', "max-connections", 100000, true, CONF_FIELD(max_connections)},
+    {'o', "timeout", 86400, true, CONF_FIELD(timeout)},
+    {'L', "max-limit", 10000000, true, CONF_FIELD(max_limit)},
+    {'D', "default-limit", 10000000, false, CONF_FIELD(default_limit)},
+    {'n', "pivot-max-nodes", 10000, true, CONF_FIELD(pivot_max_nodes)},
+    {'m', "pivot-max-ms", 600000, true, CONF_FIELD(pivot_max_ms)},
+    {'r', "drain-timeout", 3600, false, CONF_FIELD(drain_seconds)},
+};
+
+/* A numeric option into its field: 1 when opt is none, 0 when set, -1 on
+ * a bad value (reported). */
+static int num_conf_set(struct svc_http_conf *conf, int opt, const char *v)
+{
+	for (size_t i = 0; i < sizeof(num_confs) / sizeof(num_confs[0]); i++) {
+		const struct num_conf *n = &num_confs[i];
+		if (n->opt != opt)
+			continue;
+		uint64_t x;
+		if (num_opt(n->name, v, n->max, &x) != 0 || (n->nonzero && x == 0))
+			return -1;
+		unsigned u = (unsigned)x;
+		memcpy((char *)conf + n->off, n->size == sizeof(u) ? (void *)&u : (void *)&x,
+		       n->size);
+		return 0;
+	}
+	return 1;
+}
+
+/* The options that are not plain numbers: 0, or 2 on a bad value. */
+static int conf_set(struct svc_http_conf *conf, int opt, const char *v)
+{
+	uint64_t n;
+	switch (opt) {
+	case 'l':
+		if (strlen(v) >= sizeof(conf->listen)) {
+			fprintf(stderr, "infrapivot serve: --listen: too long\n");
+			return 2;
+		}
+		snprintf(conf->listen, sizeof(conf->listen), "%s", v);
+		return 0;
+	case 'T':
+		conf->tokens_path = v;
+		return 0;
+	case 'b':
+		if (svc_parse_size(v, &conf->max_body) != 0 || conf->max_body == 0) {
+			fprintf(stderr, "infrapivot serve: --max-body: not a size: '%s'\n", v);
+			return 2;
+		}
+		return 0;
+	case 'H':
+		if (svc_parse_size(v, &n) != 0 || n < 4096 || n > (16u << 20)) {
+			fprintf(stderr, "infrapivot serve: --max-header: a size from 4K to 16M\n");
+			return 2;
+		}
+		conf->max_header = (size_t)n;
+		conf->max_url = conf->max_header / 2;
+		return 0;
+	}
+	return num_conf_set(conf, opt, v) == 0 ? 0 : 2;
+}
+
+/* -1 to go on serving, or the exit code. */
+static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const char **db)
 {
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
@@ -73,89 +146,18 @@ int svc_cmd_serve(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct svc_http_server srv;
-	memset(&srv, 0, sizeof(srv));
-	struct svc_http_conf *conf = &srv.conf;
-	svc_http_conf_init(conf);
-	const char *db = NULL;
-	uint64_t v;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'l':
-			if (strlen(optarg) >= sizeof(conf->listen)) {
-				fprintf(stderr, "infrapivot serve: --listen: too long\n");
-				return 2;
-			}
-			snprintf(conf->listen, sizeof(conf->listen), "%s", optarg);
-			break;
-		case 'T':
-			conf->tokens_path = optarg;
-			break;
-		case 't':
-			if (num_opt("threads", optarg, 256, &v) != 0 || v == 0)
-				return 2;
-			conf->threads = (unsigned)v;
-			break;
-		case 'c':
-			if (num_opt("max-connections", optarg, 100000, &v) != 0 || v == 0)
-				return 2;
-			conf->max_connections = (unsigned)v;
-			break;
-		case 'o':
-			if (num_opt("timeout", optarg, 86400, &v) != 0 || v == 0)
-				return 2;
-			conf->timeout = (unsigned)v;
-			break;
-		case 'b':
-			if (svc_parse_size(optarg, &conf->max_body) != 0 || conf->max_body == 0) {
-				fprintf(stderr, "infrapivot serve: --max-body: not a size: '%s'\n",
-				        optarg);
-				return 2;
-			}
-			break;
-		case 'H':
-			if (svc_parse_size(optarg, &v) != 0 || v < 4096 || v > (16u << 20)) {
-				fprintf(stderr,
-				        "infrapivot serve: --max-header: a size from 4K to 16M\n");
-				return 2;
-			}
-			conf->max_header = (size_t)v;
-			conf->max_url = conf->max_header / 2;
-			break;
-		case 'L':
-			if (num_opt("max-limit", optarg, 10000000, &conf->max_limit) != 0 ||
-			    conf->max_limit == 0)
-				return 2;
-			break;
-		case 'D':
-			if (num_opt("default-limit", optarg, 10000000, &conf->default_limit) != 0)
-				return 2;
-			break;
-		case 'n':
-			if (num_opt("pivot-max-nodes", optarg, 10000, &v) != 0 || v == 0)
-				return 2;
-			conf->pivot_max_nodes = (unsigned)v;
-			break;
-		case 'm':
-			if (num_opt("pivot-max-ms", optarg, 600000, &v) != 0 || v == 0)
-				return 2;
-			conf->pivot_max_ms = (unsigned)v;
-			break;
-		case 'r':
-			if (num_opt("drain-timeout", optarg, 3600, &v) != 0)
-				return 2;
-			conf->drain_seconds = (unsigned)v;
-			break;
-		case 'h':
+		if (c == 'd') {
+			*db = optarg;
+		} else if (c == 'h') {
 			usage(stdout);
 			return 0;
-		default:
+		} else if (c == '?' || c == ':') {
 			usage(stderr);
+			return 2;
+		} else if (conf_set(conf, c, optarg) != 0) {
 			return 2;
 		}
 	}
@@ -163,9 +165,45 @@ int svc_cmd_serve(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* Serve until SIGTERM or SIGINT; the signals must be blocked in set. */
+static int serve(struct svc_http_server *srv, const char *db, sigset_t *set)
+{
 	char msg[512];
-	if (conf->tokens_path != NULL &&
-	    svc_tokens_load(conf->tokens_path, &srv.tokens, msg, sizeof(msg)) != 0) {
+	srv->store = svc_open_db(db, false);
+	if (srv->store == NULL)
+		return 2;
+	if (svc_http_start(srv, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "infrapivot serve: %s\n", msg);
+		store_close(srv->store);
+		return 2;
+	}
+	fprintf(stderr, "infrapivot serve: listening on %s (%u threads, %s)\n", srv->conf.listen,
+	        srv->conf.threads, srv->tokens ? "tokens required" : "no tokens: loopback only");
+	int sig = 0;
+	sigwait(set, &sig);
+	fprintf(stderr, "infrapivot serve: %s: finishing requests in flight\n",
+	        sig == SIGINT ? "SIGINT" : "SIGTERM");
+	svc_http_stop(srv);
+	store_close(srv->store);
+	fprintf(stderr, "infrapivot serve: stopped\n");
+	return 0;
+}
+
+int svc_cmd_serve(int argc, char **argv)
+{
+	struct svc_http_server srv;
+	memset(&srv, 0, sizeof(srv));
+	svc_http_conf_init(&srv.conf);
+	const char *db = NULL;
+	int rc = parse_opts(argc, argv, &srv.conf, &db);
+	if (rc >= 0)
+		return rc;
+	char msg[512];
+	if (srv.conf.tokens_path != NULL &&
+	    svc_tokens_load(srv.conf.tokens_path, &srv.tokens, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "infrapivot serve: --tokens: %s\n", msg);
 		return 2;
 	}
@@ -176,26 +214,7 @@ int svc_cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	srv.store = svc_open_db(db, false);
-	if (srv.store == NULL) {
-		svc_tokens_free(srv.tokens);
-		return 2;
-	}
-	if (svc_http_start(&srv, msg, sizeof(msg)) != 0) {
-		fprintf(stderr, "infrapivot serve: %s\n", msg);
-		store_close(srv.store);
-		svc_tokens_free(srv.tokens);
-		return 2;
-	}
-	fprintf(stderr, "infrapivot serve: listening on %s (%u threads, %s)\n", conf->listen,
-	        conf->threads, srv.tokens ? "tokens required" : "no tokens: loopback only");
-	int sig = 0;
-	sigwait(&set, &sig);
-	fprintf(stderr, "infrapivot serve: %s: finishing requests in flight\n",
-	        sig == SIGINT ? "SIGINT" : "SIGTERM");
-	svc_http_stop(&srv);
-	store_close(srv.store);
+	rc = serve(&srv, db, &set);
 	svc_tokens_free(srv.tokens);
-	fprintf(stderr, "infrapivot serve: stopped\n");
-	return 0;
+	return rc;
 }

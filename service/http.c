@@ -40,55 +40,66 @@ void svc_http_conf_init(struct svc_http_conf *c)
 	c->drain_seconds = 30;
 }
 
+/* The first call of a request: parse and check it; answer at once only an
+ * error on a request with a body, before the client sends the body. */
+static enum MHD_Result on_first_call(struct svc_http_server *srv, struct MHD_Connection *conn,
+                                     const char *url, const char *method, void **con_cls)
+{
+	struct svc_http_req *rq = calloc(1, sizeof(*rq));
+	if (rq == NULL)
+		return MHD_NO;
+	*con_cls = rq;
+	rq->srv = srv;
+	rq->conn = conn;
+	rq->method = method;
+	rq->is_head = strcmp(method, "HEAD") == 0;
+	clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+	atomic_fetch_add(&srv->active, 1);
+	svc_http_prepare(rq, url, method);
+	if (rq->pending_status != 0 && svc_http_has_body(rq))
+		return svc_http_send_pending(rq);
+	return MHD_YES;
+}
+
+/* SVC_BODY_BUFFER: the body is read whole up to the route's limit; the
+ * rest is dropped and answered with 413 once the body ended. */
+static enum MHD_Result buffer_body(struct svc_http_req *rq, const char *data, size_t *size)
+{
+	if (!rq->body_too_large) {
+		if (rq->body.max == 0)
+			svc_buf_init(&rq->body, (size_t)svc_http_body_limit(rq));
+		if (svc_buf_add(&rq->body, data, *size) != 0)
+			rq->body_too_large = true;
+	}
+	*size = 0;
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *data,
                                   size_t *size, void **con_cls)
 {
-	struct svc_http_server *srv = cls;
 	struct svc_http_req *rq = *con_cls;
-	if (rq == NULL) {
-		rq = calloc(1, sizeof(*rq));
-		if (rq == NULL)
-			return MHD_NO;
-		*con_cls = rq;
-		rq->srv = srv;
-		rq->conn = conn;
-		rq->method = method;
-		rq->is_head = strcmp(method, "HEAD") == 0;
-		clock_gettime(CLOCK_MONOTONIC, &rq->t0);
-		atomic_fetch_add(&srv->active, 1);
-		svc_http_prepare(rq, url, method);
-		/* refuse a body we will not read before the client sends it */
-		if (rq->pending_status != 0 && svc_http_has_body(rq))
-			return svc_http_send_pending(rq);
-		return MHD_YES;
-	}
+	if (rq == NULL)
+		return on_first_call(cls, conn, url, method, con_cls);
 	if (rq->responded) {
 		*size = 0; /* the rest of a refused body */
 		return MHD_YES;
 	}
 	if (rq->pending_status != 0)
 		return svc_http_send_pending(rq);
-	if (rq->route == SVC_R_OBSERVATIONS)
-		return svc_http_observations(rq, data, size);
-	if (*size != 0 && (rq->route == SVC_R_WATCHLIST_PUT || rq->route == SVC_R_WATCHLIST_POST)) {
-		/* a JSON body, read whole up to its limit; the rest is dropped and
-		 * answered with 413 once the body ended */
-		if (!rq->body_too_large) {
-			if (rq->body.max == 0)
-				svc_buf_init(&rq->body, SVC_HTTP_WATCH_MAX_BODY);
-			if (svc_buf_add(&rq->body, data, *size) != 0)
-				rq->body_too_large = true;
-		}
-		*size = 0;
-		return MHD_YES;
-	}
-	if (rq->body_too_large)
+	if (rq->rt->body == SVC_BODY_STREAM)
+		return rq->rt->stream(rq, data, size);
+	if (*size != 0 && rq->rt->body == SVC_BODY_BUFFER)
+		return buffer_body(rq, data, size);
+	if (rq->body_too_large) {
+		atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
 		return svc_http_error(rq, 413, "payload_too_large",
-		                      "the body is over the limit of %u bytes",
-		                      SVC_HTTP_WATCH_MAX_BODY);
+		                      "the body is over the limit of %llu bytes",
+		                      (unsigned long long)svc_http_body_limit(rq));
+	}
 	if (*size != 0) {
-		*size = 0; /* a body on a GET means nothing to us */
+		*size = 0; /* a body on a route that takes none means nothing to us */
 		return MHD_YES;
 	}
 	return svc_http_dispatch(rq);
@@ -106,7 +117,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	double el = (double)(t1.tv_sec - rq->t0.tv_sec) + (t1.tv_nsec - rq->t0.tv_nsec) / 1e9;
 	if (rq->status != 0)
 		svc_metrics_observe(srv->metrics, rq->route, rq->status, el);
-	svc_http_observations_cleanup(rq);
+	if (rq->rt != NULL && rq->rt->cleanup != NULL)
+		rq->rt->cleanup(rq);
 	svc_buf_free(&rq->body);
 	for (unsigned i = 0; i < rq->nsegs; i++)
 		free(rq->segs[i]);
@@ -126,29 +138,37 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 /* ---- start and stop --------------------------------------------------------- */
+/* "ADDR:PORT" or "[V6]:PORT" into the host part and where the port starts;
+ * -1 when malformed. */
+static int split_listen(const char *s, char *host, size_t cap, const char **port)
+{
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (e == NULL || e[1] != ':' || (size_t)(e - s - 1) >= cap)
+			return -1;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = '\0';
+		*port = e + 2;
+		return 0;
+	}
+	/* IPv6 needs brackets: "::1:80" is ambiguous */
+	const char *c = strchr(s, ':');
+	if (c == NULL || strchr(c + 1, ':') != NULL || (size_t)(c - s) >= cap)
+		return -1;
+	memcpy(host, s, (size_t)(c - s));
+	host[c - s] = '\0';
+	*port = c + 1;
+	return 0;
+}
+
 int svc_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl, bool *loopback)
 {
 	char host[256];
 	const char *port;
 	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-		if (e == NULL || e[1] != ':' || (size_t)(e - s - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, (size_t)(e - s - 1));
-		host[e - s - 1] = '\0';
-		port = e + 2;
-	} else {
-		/* IPv6 needs brackets: "::1:80" is ambiguous */
-		const char *c = strchr(s, ':');
-		if (c == NULL || strchr(c + 1, ':') != NULL || (size_t)(c - s) >= sizeof(host))
-			return -1;
-		memcpy(host, s, (size_t)(c - s));
-		host[c - s] = '\0';
-		port = c + 1;
-	}
 	uint64_t pn;
-	if (svc_parse_u64(port, &pn) != 0 || pn > 65535)
+	if (split_listen(s, host, sizeof(host), &port) != 0 || svc_parse_u64(port, &pn) != 0 ||
+	    pn > 65535)
 		return -1;
 	if (strcmp(host, "localhost") == 0)
 		snprintf(host, sizeof(host), "127.0.0.1");
@@ -195,6 +215,21 @@ static int listen_socket(const struct sockaddr_storage *ss, socklen_t sl, char *
 	return fd;
 }
 
+/* The daemon on the listening socket fd, its threads started. */
+static int start_daemon(struct svc_http_server *srv, int fd)
+{
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned threads = srv->conf.threads > 0 ? srv->conf.threads : 1;
+	srv->daemon = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+	    srv->conf.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->conf.timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->conf.max_header, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
+	return srv->daemon != NULL ? 0 : -1;
+}
+
 int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap)
 {
 	struct sockaddr_storage ss;
@@ -222,16 +257,7 @@ int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap)
 		return -1;
 	}
 	srv->started = time(NULL);
-	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	unsigned threads = srv->conf.threads > 0 ? srv->conf.threads : 1;
-	srv->daemon = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-	    srv->conf.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->conf.timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->conf.max_header, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
-	if (srv->daemon == NULL) {
+	if (start_daemon(srv, fd) != 0) {
 		close(fd);
 		free(srv->metrics);
 		srv->metrics = NULL;

@@ -219,73 +219,102 @@ static bool wants_ndjson(struct svc_http_req *rq)
 	return a != NULL && strstr(a, "application/x-ndjson") != NULL;
 }
 
+/* The kind and value of the lookup from the route and its path; what
+ * names it in messages. */
+static bool lookup_target(struct svc_http_req *rq, struct svc_lookup_req *req, char *value,
+                          size_t cap, const char **what, enum MHD_Result *ret)
+{
+	const char *a0 = svc_http_arg(rq, 0);
+	if (rq->route == SVC_R_LOOKUP_DOMAIN) {
+		req->kind = SVC_LOOKUP_DOMAIN;
+		*what = "domain";
+	} else if (rq->route == SVC_R_LOOKUP_IP) {
+		req->kind = SVC_LOOKUP_IP;
+		*what = "ip";
+	} else {
+		req->kind = SVC_LOOKUP_CERT;
+		*what = "cert";
+	}
+	if (req->kind == SVC_LOOKUP_IP && svc_http_nargs(rq) == 2)
+		snprintf(value, cap, "%s/%s", a0, svc_http_arg(rq, 1));
+	else
+		snprintf(value, cap, "%s", a0);
+	if (strlen(a0) >= STORE_NAME_BUF + 32) {
+		*ret = svc_http_error(rq, 400, "bad_request", "%s: value too long", *what);
+		return false;
+	}
+	req->value = value;
+	return true;
+}
+
+/* rrtype, the fences, limit, and offset or cursor. */
+static bool lookup_params(struct svc_http_req *rq, struct svc_lookup_req *req, const char *what,
+                          enum MHD_Result *ret)
+{
+	const char *t = req->kind == SVC_LOOKUP_DOMAIN ? svc_http_param(rq, "rrtype") : NULL;
+	if (t != NULL && strcasecmp(t, "ANY") != 0 &&
+	    store_rrtype_parse(t, strlen(t), &req->rrtype) != 0) {
+		*ret = svc_http_bad_param(rq, "rrtype", "unknown RR type '%.20s'", t);
+		return false;
+	}
+	if (!svc_http_fences(rq, &req->fence, ret) || !svc_http_limit(rq, &req->limit, ret))
+		return false;
+	const char *offs = svc_http_param(rq, "offset");
+	const char *cursor = svc_http_param(rq, "cursor");
+	if (offs != NULL && cursor != NULL) {
+		*ret = svc_http_bad_param(rq, "cursor", "give either cursor or offset, not both");
+		return false;
+	}
+	if (!svc_http_u64_param(rq, "offset", &req->offset, ret) || svc_http_reject_unused(rq, ret))
+		return false;
+	char msg[256];
+	if (svc_lookup_check(req, msg, sizeof(msg)) != 0) {
+		*ret = svc_http_error(rq, 400, "bad_request", "%s: %s", what, msg);
+		return false;
+	}
+	int c = cursor != NULL ? cursor_parse(req, cursor, &req->offset) : 0;
+	if (c != 0)
+		*ret = svc_http_bad_param(rq, "cursor",
+		                          c == -1 ? "not a cursor from this server"
+		                                  : "belongs to a different query");
+	return c == 0;
+}
+
+/* The JSON form opens with the query and the results array. */
+static void lookup_head(struct lookup_out *out, const char *what, const char *value)
+{
+	json_t *q = json_object();
+	json_object_set_new(q, "type", json_string(what));
+	json_object_set_new(q, "value", json_string(value));
+	svc_buf_adds(&out->buf, "{\"query\":");
+	svc_buf_add_json(&out->buf, q);
+	svc_buf_adds(&out->buf, ",\"results\":[");
+	json_decref(q);
+}
+
+static int lookup_tail(struct lookup_out *out, const struct svc_lookup_res *res, const char *next)
+{
+	char tail[160];
+	snprintf(tail, sizeof(tail), "],\"count\":%llu,\"limited\":%s,\"next_cursor\":%s%s%s}\n",
+	         (unsigned long long)res->emitted, res->limited ? "true" : "false",
+	         res->limited ? "\"" : "", res->limited ? next : "null", res->limited ? "\"" : "");
+	return svc_buf_adds(&out->buf, tail);
+}
+
 enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	struct svc_lookup_req req = {.include_certs = true, .rr_cb = lookup_emit_rr};
 	store_fence_init(&req.fence);
 	char value[STORE_NAME_BUF + 64];
-	const char *what = "domain";
-	switch (rq->route) {
-	case SVC_R_LOOKUP_DOMAIN:
-		req.kind = SVC_LOOKUP_DOMAIN;
-		snprintf(value, sizeof(value), "%s", svc_http_arg(rq, 0));
-		break;
-	case SVC_R_LOOKUP_IP:
-		req.kind = SVC_LOOKUP_IP;
-		what = "ip";
-		if (svc_http_nargs(rq) == 2)
-			snprintf(value, sizeof(value), "%s/%s", svc_http_arg(rq, 0),
-			         svc_http_arg(rq, 1));
-		else
-			snprintf(value, sizeof(value), "%s", svc_http_arg(rq, 0));
-		break;
-	default:
-		req.kind = SVC_LOOKUP_CERT;
-		what = "cert";
-		snprintf(value, sizeof(value), "%s", svc_http_arg(rq, 0));
-		break;
-	}
-	if (strlen(svc_http_arg(rq, 0)) >= STORE_NAME_BUF + 32)
-		return svc_http_error(rq, 400, "bad_request", "%s: value too long", what);
-	req.value = value;
-	if (req.kind == SVC_LOOKUP_DOMAIN) {
-		const char *t = svc_http_param(rq, "rrtype");
-		if (t != NULL && strcasecmp(t, "ANY") != 0 &&
-		    store_rrtype_parse(t, strlen(t), &req.rrtype) != 0)
-			return svc_http_bad_param(rq, "rrtype", "unknown RR type '%.20s'", t);
-	}
-	if (!svc_http_fences(rq, &req.fence, &ret) || !svc_http_limit(rq, &req.limit, &ret))
+	const char *what;
+	if (!lookup_target(rq, &req, value, sizeof(value), &what, &ret) ||
+	    !lookup_params(rq, &req, what, &ret))
 		return ret;
-	const char *offs = svc_http_param(rq, "offset");
-	const char *cursor = svc_http_param(rq, "cursor");
-	if (offs != NULL && cursor != NULL)
-		return svc_http_bad_param(rq, "cursor", "give either cursor or offset, not both");
-	if (!svc_http_u64_param(rq, "offset", &req.offset, &ret))
-		return ret;
-	if (svc_http_reject_unused(rq, &ret))
-		return ret;
-	char msg[256];
-	if (svc_lookup_check(&req, msg, sizeof(msg)) != 0)
-		return svc_http_error(rq, 400, "bad_request", "%s: %s", what, msg);
-	if (cursor != NULL) {
-		int c = cursor_parse(&req, cursor, &req.offset);
-		if (c == -1)
-			return svc_http_bad_param(rq, "cursor", "not a cursor from this server");
-		if (c == -2)
-			return svc_http_bad_param(rq, "cursor", "belongs to a different query");
-	}
 	struct lookup_out out = {.ndjson = wants_ndjson(rq)};
 	svc_buf_init(&out.buf, RESPONSE_MAX);
-	if (!out.ndjson) {
-		json_t *q = json_object();
-		json_object_set_new(q, "type", json_string(what));
-		json_object_set_new(q, "value", json_string(value));
-		svc_buf_adds(&out.buf, "{\"query\":");
-		svc_buf_add_json(&out.buf, q);
-		svc_buf_adds(&out.buf, ",\"results\":[");
-		json_decref(q);
-	}
+	if (!out.ndjson)
+		lookup_head(&out, what, value);
 	/* the lookup reads in one short transaction and materialises; the
 	 * response is sent after the transaction ended */
 	struct svc_lookup_res res;
@@ -294,23 +323,14 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 		err = out.err;
 	else if (err == -1)
 		err = STORE_ELMDB;
+	char next[32] = "";
+	if (err == 0 && res.limited)
+		cursor_make(&req, req.offset + res.emitted, next);
+	if (err == 0 && !out.ndjson && lookup_tail(&out, &res, next) != 0)
+		err = -E2BIG;
 	if (err != 0) {
 		svc_buf_free(&out.buf);
 		return svc_http_store_error(rq, err, what);
-	}
-	char next[32] = "";
-	if (res.limited)
-		cursor_make(&req, req.offset + res.emitted, next);
-	if (!out.ndjson) {
-		char tail[160];
-		snprintf(
-		    tail, sizeof(tail), "],\"count\":%llu,\"limited\":%s,\"next_cursor\":%s%s%s}\n",
-		    (unsigned long long)res.emitted, res.limited ? "true" : "false",
-		    res.limited ? "\"" : "", res.limited ? next : "null", res.limited ? "\"" : "");
-		if (svc_buf_adds(&out.buf, tail) != 0) {
-			svc_buf_free(&out.buf);
-			return svc_http_store_error(rq, -E2BIG, what);
-		}
 	}
 	size_t len;
 	char *body = svc_buf_take(&out.buf, &len);
@@ -406,68 +426,71 @@ static json_t *obs_summary(struct svc_http_req *rq, const struct ingest_summary 
 	return o;
 }
 
-enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data, size_t *size)
+/* Keep {"error":{code, message}} (into o, or a new object) as the answer
+ * given once the body ended; the rest of the body is dropped. */
+static void obs_defer(struct svc_http_req *rq, json_t *o, unsigned status, const char *code,
+                      const char *msg)
 {
-	if (rq->ingest == NULL && !rq->too_large && rq->deferred == NULL) {
-		int err = obs_start(rq);
-		if (err != 0) {
-			char msg[200];
-			snprintf(msg, sizeof(msg), "cannot start ingest: %s", store_strerror(err));
-			json_t *e = json_object();
-			json_object_set_new(e, "code", json_string("internal"));
-			json_object_set_new(e, "message", json_string(msg));
-			rq->deferred = json_object();
-			json_object_set_new(rq->deferred, "error", e);
-			rq->deferred_status = 500;
-			rq->too_large = true; /* drop the body */
-		}
-	}
-	if (*size > 0 && rq->too_large) {
+	json_t *e = json_object();
+	json_object_set_new(e, "code", json_string(code));
+	json_object_set_new(e, "message", json_string(msg));
+	if (o == NULL)
+		o = json_object();
+	json_object_set_new(o, "error", e);
+	rq->deferred = o;
+	rq->deferred_status = status;
+	rq->too_large = true;
+}
+
+/* A chunked body that grew past the limit: the complete lines before the
+ * limit are committed and reported. */
+static void obs_overflow(struct svc_http_req *rq, const char *data, size_t *size, uint64_t max)
+{
+	atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
+	size_t room = (size_t)(max - rq->body_bytes);
+	const char *nl = room > 0 ? memrchr(data, '\n', room) : NULL;
+	int err = 0;
+	if (nl != NULL)
+		err = ingest_stream_feed(rq->ingest, data, (size_t)(nl - data) + 1);
+	struct ingest_summary sum;
+	int err2 = obs_finish(rq, &sum, true);
+	if (err == 0)
+		err = err2;
+	char msg[200];
+	snprintf(msg, sizeof(msg),
+	         "the body is over the limit of %llu bytes; lines "
+	         "before the limit were %s",
+	         (unsigned long long)max, err == 0 ? "committed" : "not committed");
+	obs_defer(rq, obs_summary(rq, &sum), 413, "payload_too_large", msg);
+	rq->discarded = *size;
+	*size = 0;
+}
+
+static enum MHD_Result obs_chunk(struct svc_http_req *rq, const char *data, size_t *size)
+{
+	if (rq->too_large) {
 		/* libmicrohttpd cannot answer while body data is being delivered:
 		 * drop the rest and answer at its end, unless it goes on and on */
 		rq->discarded += *size;
 		*size = 0;
 		return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
-	if (*size > 0) {
-		uint64_t max = rq->srv->conf.max_body;
-		if (rq->body_bytes + *size > max) {
-			/* a chunked body that grew past the limit: the complete lines
-			 * before the limit are committed and reported */
-			atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
-			size_t room = (size_t)(max - rq->body_bytes);
-			const char *nl = room > 0 ? memrchr(data, '\n', room) : NULL;
-			int err = 0;
-			if (nl != NULL)
-				err = ingest_stream_feed(rq->ingest, data, (size_t)(nl - data) + 1);
-			struct ingest_summary sum;
-			int err2 = obs_finish(rq, &sum, true);
-			if (err == 0)
-				err = err2;
-			json_t *o = obs_summary(rq, &sum);
-			json_t *e = json_object();
-			json_object_set_new(e, "code", json_string("payload_too_large"));
-			char msg[200];
-			snprintf(msg, sizeof(msg),
-			         "the body is over the limit of %llu bytes; lines "
-			         "before the limit were %s",
-			         (unsigned long long)max, err == 0 ? "committed" : "not committed");
-			json_object_set_new(e, "message", json_string(msg));
-			json_object_set_new(o, "error", e);
-			rq->deferred = o;
-			rq->deferred_status = 413;
-			rq->too_large = true;
-			rq->discarded = *size;
-			*size = 0;
-			return MHD_YES;
-		}
-		rq->body_bytes += *size;
-		int err = ingest_stream_feed(rq->ingest, data, *size);
-		*size = 0;
-		if (err != 0)
-			rq->ingest_failed = true;
+	uint64_t max = rq->srv->conf.max_body;
+	if (rq->body_bytes + *size > max) {
+		obs_overflow(rq, data, size, max);
 		return MHD_YES;
 	}
+	rq->body_bytes += *size;
+	int err = ingest_stream_feed(rq->ingest, data, *size);
+	*size = 0;
+	if (err != 0)
+		rq->ingest_failed = true;
+	return MHD_YES;
+}
+
+/* The body ended: the deferred answer, or commit and report. */
+static enum MHD_Result obs_end(struct svc_http_req *rq)
+{
 	if (rq->too_large) {
 		json_t *o = rq->deferred;
 		rq->deferred = NULL;
@@ -483,6 +506,21 @@ enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data,
 		                      store_strerror(err), *d ? ": " : "", d);
 	}
 	return svc_http_send_json(rq, 200, obs_summary(rq, &sum));
+}
+
+enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data, size_t *size)
+{
+	if (rq->ingest == NULL && !rq->too_large && rq->deferred == NULL) {
+		int err = obs_start(rq);
+		if (err != 0) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "cannot start ingest: %s", store_strerror(err));
+			obs_defer(rq, NULL, 500, "internal", msg);
+		}
+	}
+	if (*size > 0)
+		return obs_chunk(rq, data, size);
+	return obs_end(rq);
 }
 
 void svc_http_observations_cleanup(struct svc_http_req *rq)

@@ -63,6 +63,98 @@ static size_t field(const char *line, size_t *pos, const char **start)
 	return i - b;
 }
 
+static int role_parse(const char *role, size_t rl, enum svc_role *out)
+{
+	if (rl == 4 && memcmp(role, "read", 4) == 0)
+		*out = SVC_ROLE_READ;
+	else if (rl == 5 && memcmp(role, "write", 5) == 0)
+		*out = SVC_ROLE_WRITE;
+	else if (rl == 5 && memcmp(role, "admin", 5) == 0)
+		*out = SVC_ROLE_ADMIN;
+	else
+		return -1;
+	return 0;
+}
+
+/* One line of a tokens file into e (the token only as its digest): 0, 1
+ * for a blank or comment line, -1 with msg. */
+static int token_line(const char *line, const char *where, struct svc_token *e, char *msg,
+                      size_t msgcap)
+{
+	size_t pos = 0;
+	const char *tok, *role, *name, *extra;
+	size_t tl = field(line, &pos, &tok);
+	if (tl == 0 || tok[0] == '#')
+		return 1;
+	size_t rl = field(line, &pos, &role);
+	size_t nl = field(line, &pos, &name);
+	size_t xl = field(line, &pos, &extra);
+	if (rl == 0 || xl != 0) {
+		snprintf(msg, msgcap, "%s: expected TOKEN ROLE [NAME]", where);
+		return -1;
+	}
+	if (tl < TOKEN_MIN_LEN) {
+		snprintf(msg, msgcap, "%s: token shorter than %d characters", where, TOKEN_MIN_LEN);
+		return -1;
+	}
+	if (role_parse(role, rl, &e->role) != 0) {
+		snprintf(msg, msgcap, "%s: unknown role '%.*s' (read, write or admin)", where,
+		         (int)(rl > 20 ? 20 : rl), role);
+		return -1;
+	}
+	SHA256((const unsigned char *)tok, tl, e->digest);
+	snprintf(e->name, sizeof(e->name), "%.*s", (int)(nl > 63 ? 63 : nl), nl ? name : "");
+	return 0;
+}
+
+static int token_add(struct svc_tokens *t, const struct svc_token *e, const char *path, char *msg,
+                     size_t msgcap)
+{
+	if (t->n >= TOKENS_MAX) {
+		snprintf(msg, msgcap, "%s: more than %d tokens", path, TOKENS_MAX);
+		return -1;
+	}
+	struct svc_token *nv = realloc(t->v, (t->n + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		snprintf(msg, msgcap, "out of memory");
+		return -1;
+	}
+	t->v = nv;
+	t->v[t->n++] = *e;
+	return 0;
+}
+
+/* Every line of f into t; the secrets are wiped from the line buffer. */
+static int tokens_read(FILE *f, const char *path, struct svc_tokens *t, char *msg, size_t msgcap)
+{
+	char line[1024], where[1100];
+	unsigned lineno = 0;
+	int err = 0;
+	while (err == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		size_t len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			snprintf(msg, msgcap, "%s: line too long", where);
+			err = -1;
+			break;
+		}
+		struct svc_token e = {0};
+		err = token_line(line, where, &e, msg, msgcap);
+		if (err == 0)
+			err = token_add(t, &e, path, msg, msgcap);
+		else if (err == 1)
+			err = 0;
+		OPENSSL_cleanse(line, sizeof(line));
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	if (err == 0 && t->n == 0) {
+		snprintf(msg, msgcap, "%s: no tokens", path);
+		err = -1;
+	}
+	return err;
+}
+
 int svc_tokens_load(const char *path, struct svc_tokens **out, char *msg, size_t msgcap)
 {
 	FILE *f = fopen(path, "r");
@@ -82,72 +174,8 @@ int svc_tokens_load(const char *path, struct svc_tokens **out, char *msg, size_t
 		snprintf(msg, msgcap, "out of memory");
 		return -1;
 	}
-	char line[1024];
-	unsigned lineno = 0;
-	int err = 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
-		size_t len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			snprintf(msg, msgcap, "%s:%u: line too long", path, lineno);
-			err = -1;
-			break;
-		}
-		size_t pos = 0;
-		const char *tok, *role, *name, *extra;
-		size_t tl = field(line, &pos, &tok);
-		if (tl == 0 || tok[0] == '#')
-			continue;
-		size_t rl = field(line, &pos, &role);
-		size_t nl = field(line, &pos, &name);
-		size_t xl = field(line, &pos, &extra);
-		if (rl == 0 || xl != 0) {
-			snprintf(msg, msgcap, "%s:%u: expected TOKEN ROLE [NAME]", path, lineno);
-			err = -1;
-			break;
-		}
-		if (tl < TOKEN_MIN_LEN) {
-			snprintf(msg, msgcap, "%s:%u: token shorter than %d characters", path,
-			         lineno, TOKEN_MIN_LEN);
-			err = -1;
-			break;
-		}
-		struct svc_token e = {0};
-		if (rl == 4 && memcmp(role, "read", 4) == 0)
-			e.role = SVC_ROLE_READ;
-		else if (rl == 5 && memcmp(role, "write", 5) == 0)
-			e.role = SVC_ROLE_WRITE;
-		else if (rl == 5 && memcmp(role, "admin", 5) == 0)
-			e.role = SVC_ROLE_ADMIN;
-		else {
-			snprintf(msg, msgcap, "%s:%u: unknown role '%.*s' (read, write or admin)",
-			         path, lineno, (int)(rl > 20 ? 20 : rl), role);
-			err = -1;
-			break;
-		}
-		if (t->n >= TOKENS_MAX) {
-			snprintf(msg, msgcap, "%s: more than %d tokens", path, TOKENS_MAX);
-			err = -1;
-			break;
-		}
-		SHA256((const unsigned char *)tok, tl, e.digest);
-		snprintf(e.name, sizeof(e.name), "%.*s", (int)(nl > 63 ? 63 : nl), nl ? name : "");
-		struct svc_token *nv = realloc(t->v, (t->n + 1) * sizeof(*nv));
-		if (nv == NULL) {
-			snprintf(msg, msgcap, "out of memory");
-			err = -1;
-			break;
-		}
-		t->v = nv;
-		t->v[t->n++] = e;
-		OPENSSL_cleanse(line, sizeof(line));
-	}
-	OPENSSL_cleanse(line, sizeof(line));
+	int err = tokens_read(f, path, t, msg, msgcap);
 	fclose(f);
-	if (err == 0 && t->n == 0) {
-		snprintf(msg, msgcap, "%s: no tokens", path);
-		err = -1;
-	}
 	if (err != 0) {
 		svc_tokens_free(t);
 		return err;

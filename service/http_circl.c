@@ -173,78 +173,118 @@ static char *pem_of(const uint8_t *der, size_t len)
 	return pem;
 }
 
+/* The path's value: ADDR[/LEN] (query) or a certificate hash. */
+struct pssl_query {
+	char v[STORE_ADDR_BUF + 80];
+	uint8_t h[32];
+	size_t hl;
+	uint8_t addr[16];
+	unsigned plen;
+};
+
+static bool pssl_parse(struct svc_http_req *rq, struct pssl_query *q, enum MHD_Result *ret)
+{
+	if (strlen(svc_http_arg(rq, 0)) >= STORE_ADDR_BUF + 8) {
+		*ret = svc_http_error(rq, 400, "bad_request", "value too long");
+		return false;
+	}
+	if (svc_http_nargs(rq) == 2)
+		snprintf(q->v, sizeof(q->v), "%s/%s", svc_http_arg(rq, 0), svc_http_arg(rq, 1));
+	else
+		snprintf(q->v, sizeof(q->v), "%s", svc_http_arg(rq, 0));
+	if (rq->route == SVC_R_CIRCL_QUERY) {
+		struct svc_lookup_req lr = {.kind = SVC_LOOKUP_IP, .value = q->v};
+		char msg[256];
+		if (svc_lookup_check(&lr, msg, sizeof(msg)) != 0) {
+			*ret = svc_http_error(rq, 400, "bad_request", "ip: %s", msg);
+			return false;
+		}
+		store_prefix_parse(q->v, strlen(q->v), q->addr, &q->plen);
+	} else if (store_hash_parse(q->v, strlen(q->v), q->h, &q->hl) != 0) {
+		*ret =
+		    svc_http_error(rq, 400, "bad_request",
+		                   "certificate: '%.80s' is not a SHA-1 or SHA-256 in hex", q->v);
+		return false;
+	}
+	return true;
+}
+
+static json_t *cquery_answer(const char *hex, uint64_t hits, json_t *seen)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "certificate", json_string(hex));
+	json_object_set_new(o, "hits", json_integer((json_int_t)hits));
+	json_object_set_new(o, "seen", seen);
+	return o;
+}
+
+/* cquery: the addresses that served the certificate; never seen: no hits. */
+static int pssl_cquery(struct pssl_ctx *c, int err, const struct store_cert_ref *ref,
+                       const char *hex, json_t **o)
+{
+	if (err == STORE_ENOTFOUND) {
+		*o = cquery_answer(hex, 0, json_array());
+		return 0;
+	}
+	if (err != 0)
+		return err;
+	c->seen = json_array();
+	err = store_sight_by_cert(c->r, ref, NULL, pssl_by_cert, c);
+	uint64_t nip = 0;
+	store_prev_cert_ips(c->r, ref, &nip);
+	if (nip < c->n)
+		nip = c->n;
+	*o = cquery_answer(hex, nip, c->seen);
+	return err;
+}
+
+/* cfetch: the certificate in PEM and its metadata. */
+static int pssl_cfetch(struct pssl_ctx *c, const struct store_cert_ref *ref, const char *hex,
+                       json_t **o)
+{
+	struct store_cert_info ci;
+	int err = store_cert_get(c->r, ref, &ci);
+	if (err != 0)
+		return err;
+	*o = json_object();
+	json_object_set_new(*o, "certificate", json_string(hex));
+	char *pem = ci.der != NULL ? pem_of(ci.der, ci.der_len) : NULL;
+	json_object_set_new(*o, "pem", pem ? json_string(pem) : json_null());
+	free(pem);
+	json_object_set_new(*o, "info", svc_cert_json(&ci));
+	return 0;
+}
+
+static int pssl_cert(struct svc_http_req *rq, struct pssl_ctx *c, const struct pssl_query *q,
+                     json_t **o)
+{
+	struct store_cert_ref ref;
+	char hex[65];
+	store_hex(q->h, q->hl, hex);
+	int err = store_cert_resolve(c->r, q->h, q->hl, &ref);
+	if (rq->route == SVC_R_CIRCL_CQUERY)
+		return pssl_cquery(c, err, &ref, hex, o);
+	return err != 0 ? err : pssl_cfetch(c, &ref, hex, o);
+}
+
 enum MHD_Result svc_http_circl_pssl(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	struct pssl_ctx c = {0};
-	if (!svc_http_limit(rq, &c.limit, &ret))
+	struct pssl_query q = {0};
+	if (!svc_http_limit(rq, &c.limit, &ret) || svc_http_reject_unused(rq, &ret) ||
+	    !pssl_parse(rq, &q, &ret))
 		return ret;
-	if (svc_http_reject_unused(rq, &ret))
-		return ret;
-	char v[STORE_ADDR_BUF + 80];
-	if (strlen(svc_http_arg(rq, 0)) >= STORE_ADDR_BUF + 8)
-		return svc_http_error(rq, 400, "bad_request", "value too long");
-	if (svc_http_nargs(rq) == 2)
-		snprintf(v, sizeof(v), "%s/%s", svc_http_arg(rq, 0), svc_http_arg(rq, 1));
-	else
-		snprintf(v, sizeof(v), "%s", svc_http_arg(rq, 0));
-	uint8_t h[32];
-	size_t hl = 0;
-	uint8_t addr[16];
-	unsigned plen = 0;
-	if (rq->route == SVC_R_CIRCL_QUERY) {
-		struct svc_lookup_req lr = {.kind = SVC_LOOKUP_IP, .value = v};
-		char msg[256];
-		if (svc_lookup_check(&lr, msg, sizeof(msg)) != 0)
-			return svc_http_error(rq, 400, "bad_request", "ip: %s", msg);
-		store_prefix_parse(v, strlen(v), addr, &plen);
-	} else if (store_hash_parse(v, strlen(v), h, &hl) != 0) {
-		return svc_http_error(rq, 400, "bad_request",
-		                      "certificate: '%.80s' is not a SHA-1 or SHA-256 in hex", v);
-	}
 	int err = store_read_begin(rq->srv->store, &c.r);
 	if (err != 0)
 		return svc_http_store_error(rq, err, "lookup");
 	json_t *o = NULL;
 	if (rq->route == SVC_R_CIRCL_QUERY) {
 		c.root = json_object();
-		err = store_sight_by_addr(c.r, addr, plen, NULL, pssl_by_ip, &c);
+		err = store_sight_by_addr(c.r, q.addr, q.plen, NULL, pssl_by_ip, &c);
 		o = c.root;
 	} else {
-		struct store_cert_ref ref;
-		char hex[65];
-		store_hex(h, hl, hex);
-		err = store_cert_resolve(c.r, h, hl, &ref);
-		if (err == STORE_ENOTFOUND && rq->route == SVC_R_CIRCL_CQUERY) {
-			/* never seen: no hits */
-			err = 0;
-			o = json_object();
-			json_object_set_new(o, "certificate", json_string(hex));
-			json_object_set_new(o, "hits", json_integer(0));
-			json_object_set_new(o, "seen", json_array());
-		} else if (err == 0 && rq->route == SVC_R_CIRCL_CQUERY) {
-			c.seen = json_array();
-			err = store_sight_by_cert(c.r, &ref, NULL, pssl_by_cert, &c);
-			uint64_t nip = 0;
-			store_prev_cert_ips(c.r, &ref, &nip);
-			if (nip < c.n)
-				nip = c.n;
-			o = json_object();
-			json_object_set_new(o, "certificate", json_string(hex));
-			json_object_set_new(o, "hits", json_integer((json_int_t)nip));
-			json_object_set_new(o, "seen", c.seen);
-		} else if (err == 0) {
-			struct store_cert_info ci;
-			err = store_cert_get(c.r, &ref, &ci);
-			if (err == 0) {
-				o = json_object();
-				json_object_set_new(o, "certificate", json_string(hex));
-				char *pem = ci.der != NULL ? pem_of(ci.der, ci.der_len) : NULL;
-				json_object_set_new(o, "pem", pem ? json_string(pem) : json_null());
-				free(pem);
-				json_object_set_new(o, "info", svc_cert_json(&ci));
-			}
-		}
+		err = pssl_cert(rq, &c, &q, &o);
 	}
 	store_read_end(c.r);
 	if (err != 0) {

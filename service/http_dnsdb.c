@@ -229,6 +229,33 @@ static int flush_run(struct dnsdb_ctx *c)
 	return r;
 }
 
+/* The group of the run with rr's times, count and bailiwick, added when
+ * new; NULL when out of memory. */
+static struct group *group_of(struct dnsdb_ctx *c, const struct store_rr *rr, const char *bw)
+{
+	for (size_t i = 0; i < c->ngroups; i++) {
+		struct group *h = &c->groups[i];
+		if (h->tf == rr->time_first && h->tl == rr->time_last && h->count == rr->count &&
+		    strcmp(h->bailiwick, bw) == 0)
+			return h;
+	}
+	if (c->ngroups == c->cap_groups) {
+		size_t nc = c->cap_groups ? c->cap_groups * 2 : 16;
+		struct group *ng = realloc(c->groups, nc * sizeof(*ng));
+		if (ng == NULL)
+			return NULL;
+		c->groups = ng;
+		c->cap_groups = nc;
+	}
+	struct group *g = &c->groups[c->ngroups++];
+	snprintf(g->bailiwick, sizeof(g->bailiwick), "%s", bw);
+	g->tf = rr->time_first;
+	g->tl = rr->time_last;
+	g->count = rr->count;
+	g->rdata = json_array();
+	return g;
+}
+
 static int on_rrset(const struct store_rr *rr, void *ctx)
 {
 	struct dnsdb_ctx *c = ctx;
@@ -245,32 +272,10 @@ static int on_rrset(const struct store_rr *rr, void *ctx)
 		snprintf(c->run_name, sizeof(c->run_name), "%s", rr->rrname);
 		c->run_type = rr->rrtype;
 	}
-	struct group *g = NULL;
-	for (size_t i = 0; i < c->ngroups; i++) {
-		struct group *h = &c->groups[i];
-		if (h->tf == rr->time_first && h->tl == rr->time_last && h->count == rr->count &&
-		    strcmp(h->bailiwick, bw) == 0) {
-			g = h;
-			break;
-		}
-	}
+	struct group *g = group_of(c, rr, bw);
 	if (g == NULL) {
-		if (c->ngroups == c->cap_groups) {
-			size_t nc = c->cap_groups ? c->cap_groups * 2 : 16;
-			struct group *ng = realloc(c->groups, nc * sizeof(*ng));
-			if (ng == NULL) {
-				c->err = -ENOMEM;
-				return STORE_STOP;
-			}
-			c->groups = ng;
-			c->cap_groups = nc;
-		}
-		g = &c->groups[c->ngroups++];
-		snprintf(g->bailiwick, sizeof(g->bailiwick), "%s", bw);
-		g->tf = rr->time_first;
-		g->tl = rr->time_last;
-		g->count = rr->count;
-		g->rdata = json_array();
+		c->err = -ENOMEM;
+		return STORE_STOP;
 	}
 	char rd[STORE_RDATA_MAX + 8];
 	rdata_dotted(rr->rrtype, rr->rdata, rd, sizeof(rd));
@@ -327,30 +332,40 @@ static bool bool_param(struct svc_http_req *rq, const char *name, bool *out, enu
 	return true;
 }
 
-enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
+enum dnsdb_mode { BY_NAME, BY_TARGET, BY_ADDR };
+
+/* What the path asks for: the rrset of a name, the names whose rdata is a
+ * name, or those whose rdata is an address in a prefix. */
+struct dnsdb_query {
+	enum dnsdb_mode mode;
+	char name[STORE_NAME_BUF];
+	uint8_t addr[16];
+	unsigned plen;
+	struct store_fence fence;
+};
+
+static bool dnsdb_path_kind(struct svc_http_req *rq, struct dnsdb_query *q, enum MHD_Result *ret)
 {
-	enum MHD_Result ret;
-	struct dnsdb_ctx c = {.summarize = rq->route == SVC_R_DNSDB_SUMMARIZE};
 	const char *kind = svc_http_arg(rq, 0), *by = svc_http_arg(rq, 1);
-	const char *value = svc_http_arg(rq, 2);
 	unsigned nargs = svc_http_nargs(rq);
-	enum { BY_NAME, BY_TARGET, BY_ADDR } mode;
 	if (strcmp(kind, "rrset") == 0 && strcmp(by, "name") == 0) {
-		mode = BY_NAME;
-		c.rrset = true;
+		q->mode = BY_NAME;
 	} else if (strcmp(kind, "rdata") == 0 && strcmp(by, "name") == 0 && nargs <= 4) {
-		mode = BY_TARGET;
+		q->mode = BY_TARGET;
 	} else if (strcmp(kind, "rdata") == 0 && strcmp(by, "ip") == 0 && nargs == 3) {
-		mode = BY_ADDR;
+		q->mode = BY_ADDR;
 	} else {
-		return svc_http_error(
+		*ret = svc_http_error(
 		    rq, 404, "not_found",
 		    "supported: lookup|summarize /rrset/name/NAME[/TYPE[/BAILIWICK]], "
 		    "/rdata/name/NAME[/TYPE], /rdata/ip/ADDR[,PREFIXLEN]");
+		return false;
 	}
-	/* parameters */
-	struct store_fence fence;
-	store_fence_init(&fence);
+	return true;
+}
+
+static bool dnsdb_fence(struct svc_http_req *rq, struct store_fence *fence, enum MHD_Result *ret)
+{
 	static const struct {
 		const char *name;
 		size_t off;
@@ -360,102 +375,193 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 	    {"time_last_before", offsetof(struct store_fence, last_before)},
 	    {"time_last_after", offsetof(struct store_fence, last_after)},
 	};
+	store_fence_init(fence);
 	for (size_t i = 0; i < sizeof(tf) / sizeof(tf[0]); i++) {
 		const char *v = svc_http_param(rq, tf[i].name);
 		if (v == NULL)
 			continue;
 		int64_t t;
-		if (dnsdb_time(v, &t) != 0)
-			return svc_http_bad_param(rq, tf[i].name,
+		if (dnsdb_time(v, &t) != 0) {
+			*ret = svc_http_bad_param(rq, tf[i].name,
 			                          "'%.40s' is not epoch seconds or -SECONDS", v);
-		memcpy((char *)&fence + tf[i].off, &t, sizeof(t));
+			return false;
+		}
+		memcpy((char *)fence + tf[i].off, &t, sizeof(t));
 	}
+	return true;
+}
+
+/* limit, offset, max_count, aggr, humantime.  Other parameters (swclient,
+ * version, id ...) are what DNSDB clients add; they are ignored. */
+static bool dnsdb_options(struct svc_http_req *rq, struct dnsdb_ctx *c, enum MHD_Result *ret)
+{
 	uint64_t limit = DNSDB_DEFAULT_LIMIT;
-	if (!svc_http_u64_param(rq, "limit", &limit, &ret))
-		return ret;
+	if (!svc_http_u64_param(rq, "limit", &limit, ret))
+		return false;
 	if (limit == 0 || limit > rq->srv->conf.max_limit)
 		limit = rq->srv->conf.max_limit;
-	c.limit = limit;
-	if (!svc_http_u64_param(rq, "offset", &c.offset, &ret) ||
-	    !svc_http_u64_param(rq, "max_count", &c.max_count, &ret))
-		return ret;
+	c->limit = limit;
+	if (!svc_http_u64_param(rq, "offset", &c->offset, ret) ||
+	    !svc_http_u64_param(rq, "max_count", &c->max_count, ret))
+		return false;
+	/* records are stored aggregated: aggr=false gives the same */
 	bool aggr = true;
-	if (!bool_param(rq, "aggr", &aggr, &ret) ||
-	    !bool_param(rq, "humantime", &c.humantime, &ret))
-		return ret;
-	if (c.max_count > 0 && !c.summarize)
-		return svc_http_bad_param(rq, "max_count", "only for summarize");
-	/* other parameters (swclient, version, id ...) are what DNSDB clients
-	 * add; they are ignored */
-	/* path arguments */
-	char name[STORE_NAME_BUF];
-	uint8_t addr[16];
-	unsigned plen = 0;
-	if (mode == BY_ADDR) {
-		char v[STORE_ADDR_BUF + 8];
-		if (strlen(value) >= sizeof(v))
-			return svc_http_error(rq, 400, "bad_request", "ip: too long");
-		snprintf(v, sizeof(v), "%s", value);
-		char *comma = strchr(v, ',');
-		if (comma != NULL)
-			*comma = '/';
-		if (strchr(v, '-') != NULL)
-			return svc_http_error(
-			    rq, 400, "bad_request",
-			    "ip: address ranges are not supported; use ADDR,PREFIXLEN");
-		struct svc_lookup_req lr = {.kind = SVC_LOOKUP_IP, .value = v};
-		char msg[256];
-		if (svc_lookup_check(&lr, msg, sizeof(msg)) != 0)
-			return svc_http_error(rq, 400, "bad_request", "ip: %s", msg);
-		store_prefix_parse(v, strlen(v), addr, &plen);
-	} else {
-		int err = store_name_norm(value, strlen(value), name, mode == BY_NAME);
-		if (err != 0) {
-			const char *hint = strchr(value, '*') != NULL
-			                       ? (mode == BY_NAME ? " (only left-hand wildcards "
-			                                            "*.example.com are supported)"
-			                                          : " (wildcards are not supported "
-			                                            "in rdata lookups)")
-			                       : "";
-			return svc_http_error(rq, 400, "bad_request",
-			                      "name: '%.80s' is not a valid "
-			                      "domain name%s",
-			                      value, hint);
-		}
+	if (!bool_param(rq, "aggr", &aggr, ret) || !bool_param(rq, "humantime", &c->humantime, ret))
+		return false;
+	if (c->max_count > 0 && !c->summarize) {
+		*ret = svc_http_bad_param(rq, "max_count", "only for summarize");
+		return false;
 	}
+	return true;
+}
+
+/* ADDR or ADDR,PREFIXLEN */
+static bool dnsdb_addr(struct svc_http_req *rq, const char *value, struct dnsdb_query *q,
+                       enum MHD_Result *ret)
+{
+	char v[STORE_ADDR_BUF + 8];
+	if (strlen(value) >= sizeof(v)) {
+		*ret = svc_http_error(rq, 400, "bad_request", "ip: too long");
+		return false;
+	}
+	snprintf(v, sizeof(v), "%s", value);
+	char *comma = strchr(v, ',');
+	if (comma != NULL)
+		*comma = '/';
+	if (strchr(v, '-') != NULL) {
+		*ret = svc_http_error(rq, 400, "bad_request",
+		                      "ip: address ranges are not supported; use ADDR,PREFIXLEN");
+		return false;
+	}
+	struct svc_lookup_req lr = {.kind = SVC_LOOKUP_IP, .value = v};
+	char msg[256];
+	if (svc_lookup_check(&lr, msg, sizeof(msg)) != 0) {
+		*ret = svc_http_error(rq, 400, "bad_request", "ip: %s", msg);
+		return false;
+	}
+	store_prefix_parse(v, strlen(v), q->addr, &q->plen);
+	return true;
+}
+
+static bool dnsdb_name(struct svc_http_req *rq, const char *value, struct dnsdb_query *q,
+                       enum MHD_Result *ret)
+{
+	if (store_name_norm(value, strlen(value), q->name, q->mode == BY_NAME) == 0)
+		return true;
+	const char *hint = "";
+	if (strchr(value, '*') != NULL)
+		hint = q->mode == BY_NAME
+		           ? " (only left-hand wildcards *.example.com are supported)"
+		           : " (wildcards are not supported in rdata lookups)";
+	*ret = svc_http_error(rq, 400, "bad_request", "name: '%.80s' is not a valid domain name%s",
+	                      value, hint);
+	return false;
+}
+
+/* The optional /TYPE and /BAILIWICK segments. */
+static bool dnsdb_type_bailiwick(struct svc_http_req *rq, struct dnsdb_ctx *c, enum MHD_Result *ret)
+{
+	unsigned nargs = svc_http_nargs(rq);
 	if (nargs >= 4) {
 		const char *t = svc_http_arg(rq, 3);
-		if (strcasecmp(t, "ANY") != 0 && store_rrtype_parse(t, strlen(t), &c.rrtype) != 0)
-			return svc_http_error(rq, 400, "bad_request",
+		if (strcasecmp(t, "ANY") != 0 &&
+		    store_rrtype_parse(t, strlen(t), &c->rrtype) != 0) {
+			*ret = svc_http_error(rq, 400, "bad_request",
 			                      "rrtype: unknown type '%.20s'", t);
+			return false;
+		}
 	}
 	if (nargs == 5) {
 		const char *b = svc_http_arg(rq, 4);
-		if (store_name_norm(b, strlen(b), c.bailiwick, false) != 0)
-			return svc_http_error(rq, 400, "bad_request",
+		if (store_name_norm(b, strlen(b), c->bailiwick, false) != 0) {
+			*ret = svc_http_error(rq, 400, "bad_request",
 			                      "bailiwick: '%.80s' is not a domain name", b);
-		c.has_bw = true;
+			return false;
+		}
+		c->has_bw = true;
 	}
-	(void)aggr; /* records are stored aggregated: aggr=false gives the same */
+	return true;
+}
+
+static bool dnsdb_parse(struct svc_http_req *rq, struct dnsdb_query *q, struct dnsdb_ctx *c,
+                        enum MHD_Result *ret)
+{
+	if (!dnsdb_path_kind(rq, q, ret))
+		return false;
+	c->rrset = q->mode == BY_NAME;
+	if (!dnsdb_fence(rq, &q->fence, ret) || !dnsdb_options(rq, c, ret))
+		return false;
+	const char *value = svc_http_arg(rq, 2);
+	if (q->mode == BY_ADDR ? !dnsdb_addr(rq, value, q, ret) : !dnsdb_name(rq, value, q, ret))
+		return false;
+	return dnsdb_type_bailiwick(rq, c, ret);
+}
+
+/* Stream the records into c->out in one read transaction. */
+static int dnsdb_read(store_t *store, const struct dnsdb_query *q, struct dnsdb_ctx *c)
+{
+	store_rtxn_t *r;
+	int err = store_read_begin(store, &r);
+	if (err != 0)
+		return err;
+	if (q->mode == BY_NAME) {
+		err = store_rr_by_name(r, q->name, c->rrtype, &q->fence, on_rrset, c);
+		if (err != 0 || c->err != 0)
+			c->stopped = true;
+		flush_run(c); /* the last run; only frees when stopped */
+	} else if (q->mode == BY_TARGET) {
+		err = store_rr_by_target(r, q->name, &q->fence, on_rdata, c);
+	} else {
+		err = store_rr_by_addr(r, q->addr, q->plen, &q->fence, on_rdata, c);
+	}
+	store_read_end(r);
+	return err;
+}
+
+static void dnsdb_add_line(struct svc_buf *out, json_t *o)
+{
+	svc_buf_add_json(out, o);
+	svc_buf_adds(out, "\n");
+	json_decref(o);
+}
+
+/* The summary object (summarize) and the closing condition. */
+static void dnsdb_trailer(struct dnsdb_ctx *c, struct svc_buf *out)
+{
+	if (c->summarize) {
+		json_t *o = json_object();
+		json_object_set_new(o, "count", json_integer((json_int_t)c->sum_count));
+		json_object_set_new(o, "num_results", json_integer((json_int_t)c->num_results));
+		if (c->num_results > 0) {
+			json_object_set_new(o, "time_first", time_value(c, c->tf_min));
+			json_object_set_new(o, "time_last", time_value(c, c->tl_max));
+		}
+		json_t *w = json_object();
+		json_object_set_new(w, "obj", o);
+		dnsdb_add_line(out, w);
+	}
+	if (c->limited) {
+		json_t *o = json_object();
+		json_object_set_new(o, "cond", json_string("limited"));
+		json_object_set_new(o, "msg", json_string(c->limit_msg));
+		dnsdb_add_line(out, o);
+	} else {
+		svc_buf_adds(out, "{\"cond\":\"succeeded\"}\n");
+	}
+}
+
+enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	struct dnsdb_ctx c = {.summarize = rq->route == SVC_R_DNSDB_SUMMARIZE};
+	struct dnsdb_query q = {0};
+	if (!dnsdb_parse(rq, &q, &c, &ret))
+		return ret;
 	struct svc_buf out;
 	svc_buf_init(&out, RESPONSE_MAX);
 	c.out = &out;
 	svc_buf_adds(&out, "{\"cond\":\"begin\"}\n");
-	store_rtxn_t *r;
-	int err = store_read_begin(rq->srv->store, &r);
-	if (err == 0) {
-		if (mode == BY_NAME) {
-			err = store_rr_by_name(r, name, c.rrtype, &fence, on_rrset, &c);
-			if (err != 0 || c.err != 0)
-				c.stopped = true;
-			flush_run(&c); /* the last run; only frees when stopped */
-		} else if (mode == BY_TARGET) {
-			err = store_rr_by_target(r, name, &fence, on_rdata, &c);
-		} else {
-			err = store_rr_by_addr(r, addr, plen, &fence, on_rdata, &c);
-		}
-		store_read_end(r);
-	}
+	int err = dnsdb_read(rq->srv->store, &q, &c);
 	free(c.groups);
 	if (err == 0)
 		err = c.err;
@@ -463,29 +569,7 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 		svc_buf_free(&out);
 		return svc_http_store_error(rq, err, "lookup");
 	}
-	if (c.summarize) {
-		json_t *o = json_object();
-		json_object_set_new(o, "count", json_integer((json_int_t)c.sum_count));
-		json_object_set_new(o, "num_results", json_integer((json_int_t)c.num_results));
-		if (c.num_results > 0) {
-			json_object_set_new(o, "time_first", time_value(&c, c.tf_min));
-			json_object_set_new(o, "time_last", time_value(&c, c.tl_max));
-		}
-		svc_buf_adds(&out, "{\"obj\":");
-		svc_buf_add_json(&out, o);
-		svc_buf_adds(&out, "}\n");
-		json_decref(o);
-	}
-	if (c.limited) {
-		json_t *o = json_object();
-		json_object_set_new(o, "cond", json_string("limited"));
-		json_object_set_new(o, "msg", json_string(c.limit_msg));
-		svc_buf_add_json(&out, o);
-		svc_buf_adds(&out, "\n");
-		json_decref(o);
-	} else {
-		svc_buf_adds(&out, "{\"cond\":\"succeeded\"}\n");
-	}
+	dnsdb_trailer(&c, &out);
 	size_t len;
 	char *body = svc_buf_take(&out, &len);
 	return svc_http_send(rq, 200, "application/x-ndjson", body, len);

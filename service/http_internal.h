@@ -100,6 +100,38 @@ enum svc_route_id {
 #define SVC_HTTP_MAX_SEGS 12
 #define SVC_HTTP_MAX_PARAMS 32
 
+struct svc_http_req;
+
+/* How a route takes a request body. */
+enum svc_body {
+	SVC_BODY_NONE = 0, /* none expected: one sent is read and dropped */
+	SVC_BODY_BUFFER,   /* read whole into rq->body; 413 past the limit */
+	SVC_BODY_STREAM,   /* each chunk to the route's stream handler */
+};
+
+/* One route of the table (http_routes.c): what the request parser checks
+ * before the handler runs. */
+struct svc_route {
+	enum svc_route_id id;
+	const char *label;  /* for metrics */
+	const char *prefix; /* fixed segments */
+	unsigned min_args, max_args;
+	const char *method; /* GET also answers HEAD */
+	enum svc_role role; /* needed when tokens are configured */
+	enum svc_body body;
+	uint64_t max_body; /* a larger Content-Length is refused; 0: --max-body */
+	/* Checks the query before the body is read; false with msg: 400. */
+	bool (*check)(struct svc_http_req *rq, char *msg, size_t cap);
+	/* Answers the request once its body (if any) was read. */
+	enum MHD_Result (*fn)(struct svc_http_req *rq);
+	/* SVC_BODY_STREAM: each chunk of the body, then once with size 0. */
+	enum MHD_Result (*stream)(struct svc_http_req *rq, const char *data, size_t *size);
+	/* Frees what the handlers kept in the request, when it completed. */
+	void (*cleanup)(struct svc_http_req *rq);
+};
+extern const struct svc_route svc_routes[];
+extern const size_t svc_nroutes;
+
 /* ---- metrics (http_metrics.c) ------------------------------------------ */
 #define SVC_HIST_BUCKETS 12
 struct svc_metrics {
@@ -141,6 +173,7 @@ struct svc_http_req {
 	bool started;
 	bool responded;
 	enum svc_route_id route;
+	const struct svc_route *rt;    /* the route matched, NULL when none */
 	enum svc_role role;            /* of the token presented (ADMIN without tokens) */
 	char *segs[SVC_HTTP_MAX_SEGS]; /* decoded path segments */
 	unsigned nsegs;
@@ -179,6 +212,8 @@ enum MHD_Result svc_http_send_pending(struct svc_http_req *rq);
 bool svc_http_has_body(struct svc_http_req *rq);
 /* Call the route's handler. */
 enum MHD_Result svc_http_dispatch(struct svc_http_req *rq);
+/* The body limit of the request's route. */
+uint64_t svc_http_body_limit(const struct svc_http_req *rq);
 
 /* ---- responses (http_response.c) ------------------------------------------------- */
 /* Queue a response owning the malloc'd buf (freed by MHD).  Returns an

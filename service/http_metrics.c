@@ -39,88 +39,101 @@ static int addf(struct svc_buf *b, const char *fmt, ...)
 	return svc_buf_add(b, line, (size_t)n);
 }
 
-enum MHD_Result svc_http_metrics(struct svc_http_req *rq)
+static void add_requests(struct svc_buf *b, struct svc_metrics *m)
 {
-	enum MHD_Result ret;
-	if (svc_http_reject_unused(rq, &ret))
-		return ret;
-	struct svc_metrics *m = rq->srv->metrics;
-	struct svc_buf b;
-	svc_buf_init(&b, 4 << 20);
-	addf(&b, "# HELP infrapivot_http_requests_total HTTP requests answered, by route and "
-	         "status.\n# TYPE infrapivot_http_requests_total counter\n");
+	addf(b, "# HELP infrapivot_http_requests_total HTTP requests answered, by route and "
+	        "status.\n# TYPE infrapivot_http_requests_total counter\n");
 	for (unsigned r = 0; r < SVC_R_COUNT; r++)
 		for (unsigned s = 0; s < 500; s++) {
 			uint64_t v = atomic_load(&m->requests[r][s]);
 			if (v != 0)
-				addf(&b,
+				addf(b,
 				     "infrapivot_http_requests_total{route=\"%s\",status=\"%u\"} "
 				     "%llu\n",
 				     svc_http_route_label(r), s + 100, (unsigned long long)v);
 		}
-	addf(&b, "# HELP infrapivot_http_request_duration_seconds Time from the request "
-	         "line to the completed response.\n"
-	         "# TYPE infrapivot_http_request_duration_seconds histogram\n");
-	for (unsigned r = 0; r < SVC_R_COUNT; r++) {
-		uint64_t cum = 0;
-		uint64_t counts[SVC_HIST_BUCKETS + 1];
-		for (unsigned i = 0; i <= SVC_HIST_BUCKETS; i++) {
-			counts[i] = atomic_load(&m->hist[r][i]);
-			cum += counts[i];
-		}
-		if (cum == 0)
-			continue;
-		const char *l = svc_http_route_label(r);
-		uint64_t c = 0;
-		for (unsigned i = 0; i < SVC_HIST_BUCKETS; i++) {
-			c += counts[i];
-			addf(&b,
-			     "infrapivot_http_request_duration_seconds_bucket{route=\"%s\","
-			     "le=\"%g\"} %llu\n",
-			     l, bucket_le[i], (unsigned long long)c);
-		}
-		addf(&b,
-		     "infrapivot_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
-		     "%llu\n",
-		     l, (unsigned long long)cum);
-		addf(&b, "infrapivot_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", l,
-		     (double)atomic_load(&m->hist_sum_us[r]) / 1e6);
-		addf(&b, "infrapivot_http_request_duration_seconds_count{route=\"%s\"} %llu\n", l,
-		     (unsigned long long)cum);
+}
+
+/* The latency histogram of route r; nothing when it saw no request. */
+static void add_histogram(struct svc_buf *b, struct svc_metrics *m, unsigned r)
+{
+	uint64_t cum = 0;
+	uint64_t counts[SVC_HIST_BUCKETS + 1];
+	for (unsigned i = 0; i <= SVC_HIST_BUCKETS; i++) {
+		counts[i] = atomic_load(&m->hist[r][i]);
+		cum += counts[i];
 	}
-	addf(&b,
+	if (cum == 0)
+		return;
+	const char *l = svc_http_route_label(r);
+	uint64_t c = 0;
+	for (unsigned i = 0; i < SVC_HIST_BUCKETS; i++) {
+		c += counts[i];
+		addf(b,
+		     "infrapivot_http_request_duration_seconds_bucket{route=\"%s\","
+		     "le=\"%g\"} %llu\n",
+		     l, bucket_le[i], (unsigned long long)c);
+	}
+	addf(b,
+	     "infrapivot_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+	     "%llu\n",
+	     l, (unsigned long long)cum);
+	addf(b, "infrapivot_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", l,
+	     (double)atomic_load(&m->hist_sum_us[r]) / 1e6);
+	addf(b, "infrapivot_http_request_duration_seconds_count{route=\"%s\"} %llu\n", l,
+	     (unsigned long long)cum);
+}
+
+static void add_histograms(struct svc_buf *b, struct svc_metrics *m)
+{
+	addf(b, "# HELP infrapivot_http_request_duration_seconds Time from the request "
+	        "line to the completed response.\n"
+	        "# TYPE infrapivot_http_request_duration_seconds histogram\n");
+	for (unsigned r = 0; r < SVC_R_COUNT; r++)
+		add_histogram(b, m, r);
+}
+
+/* Ingest and body counters, requests in flight. */
+static void add_counters(struct svc_buf *b, struct svc_http_server *srv)
+{
+	struct svc_metrics *m = srv->metrics;
+	addf(b,
 	     "# HELP infrapivot_ingest_records_total Observations committed from "
 	     "POST /api/v1/observations.\n# TYPE infrapivot_ingest_records_total counter\n"
 	     "infrapivot_ingest_records_total %llu\n",
 	     (unsigned long long)atomic_load(&m->records_ingested));
-	addf(&b,
+	addf(b,
 	     "# HELP infrapivot_ingest_lines_total Observation lines received, by "
 	     "outcome.\n# TYPE infrapivot_ingest_lines_total counter\n"
 	     "infrapivot_ingest_lines_total{outcome=\"accepted\"} %llu\n"
 	     "infrapivot_ingest_lines_total{outcome=\"rejected\"} %llu\n",
 	     (unsigned long long)atomic_load(&m->lines_accepted),
 	     (unsigned long long)atomic_load(&m->lines_rejected));
-	addf(&b,
+	addf(b,
 	     "# HELP infrapivot_http_bodies_too_large_total Bodies refused with 413.\n"
 	     "# TYPE infrapivot_http_bodies_too_large_total counter\n"
 	     "infrapivot_http_bodies_too_large_total %llu\n",
 	     (unsigned long long)atomic_load(&m->bodies_too_large));
-	addf(&b,
+	addf(b,
 	     "# HELP infrapivot_http_requests_in_flight Requests being handled.\n"
 	     "# TYPE infrapivot_http_requests_in_flight gauge\n"
 	     "infrapivot_http_requests_in_flight %d\n",
-	     atomic_load(&rq->srv->active));
+	     atomic_load(&srv->active));
+}
+
+static void add_db(struct svc_buf *b, store_t *store)
+{
 	struct store_stats st;
-	if (store_stats(rq->srv->store, &st) == 0) {
-		addf(&b,
+	if (store_stats(store, &st) == 0) {
+		addf(b,
 		     "# HELP infrapivot_db_size_bytes Size of the database file.\n"
 		     "# TYPE infrapivot_db_size_bytes gauge\ninfrapivot_db_size_bytes %llu\n",
 		     (unsigned long long)st.db_bytes);
-		addf(&b,
+		addf(b,
 		     "# HELP infrapivot_db_used_bytes Database pages in use.\n"
 		     "# TYPE infrapivot_db_used_bytes gauge\ninfrapivot_db_used_bytes %llu\n",
 		     (unsigned long long)st.used_bytes);
-		addf(&b,
+		addf(b,
 		     "# HELP infrapivot_db_records Records by kind.\n"
 		     "# TYPE infrapivot_db_records gauge\n"
 		     "infrapivot_db_records{kind=\"resolutions\"} %llu\n"
@@ -129,6 +142,20 @@ enum MHD_Result svc_http_metrics(struct svc_http_req *rq)
 		     (unsigned long long)st.resolutions, (unsigned long long)st.sightings,
 		     (unsigned long long)st.certificates);
 	}
+}
+
+enum MHD_Result svc_http_metrics(struct svc_http_req *rq)
+{
+	enum MHD_Result ret;
+	if (svc_http_reject_unused(rq, &ret))
+		return ret;
+	struct svc_metrics *m = rq->srv->metrics;
+	struct svc_buf b;
+	svc_buf_init(&b, 4 << 20);
+	add_requests(&b, m);
+	add_histograms(&b, m);
+	add_counters(&b, rq->srv);
+	add_db(&b, rq->srv->store);
 	addf(&b,
 	     "# HELP infrapivot_uptime_seconds Seconds since the server started.\n"
 	     "# TYPE infrapivot_uptime_seconds gauge\ninfrapivot_uptime_seconds %lld\n",

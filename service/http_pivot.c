@@ -24,12 +24,10 @@ void svc_http_pivot_caps(const struct svc_http_conf *conf, struct pivot_params *
 			*fan[i] = conf->pivot_max_fanout;
 }
 
-enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
+/* Every query parameter into p, but format= into *format. */
+static bool pivot_query(struct svc_http_req *rq, struct pivot_params *p, const char **format,
+                        enum MHD_Result *ret)
 {
-	const struct svc_http_conf *conf = &rq->srv->conf;
-	struct pivot_params p;
-	pivot_params_init(&p);
-	const char *format = "json";
 	bool have_seed = false;
 	char msg[256];
 	for (unsigned i = 0; i < rq->nparams; i++) {
@@ -37,63 +35,78 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 		rq->params[i].used = true;
 		if (strcmp(n, "format") == 0) {
 			if (strcmp(v, "json") != 0 && strcmp(v, "dot") != 0 &&
-			    strcmp(v, "stix") != 0)
-				return svc_http_bad_param(rq, "format",
+			    strcmp(v, "stix") != 0) {
+				*ret = svc_http_bad_param(rq, "format",
 				                          "'%.20s': json, dot or stix", v);
-			format = v;
+				return false;
+			}
+			*format = v;
 			continue;
 		}
 		msg[0] = '\0';
-		int r = pivot_params_set(&p, n, v, msg, sizeof(msg));
-		if (r == 1)
-			return svc_http_bad_param(rq, n, "unknown parameter");
-		if (r != 0)
-			return svc_http_error(rq, 400, "bad_parameter", "%s",
-			                      msg[0] ? msg : store_strerror(r));
+		int r = pivot_params_set(p, n, v, msg, sizeof(msg));
+		if (r != 0) {
+			*ret = r == 1 ? svc_http_bad_param(rq, n, "unknown parameter")
+			              : svc_http_error(rq, 400, "bad_parameter", "%s",
+			                               msg[0] ? msg : store_strerror(r));
+			return false;
+		}
 		if (strcmp(n, "seed") == 0)
 			have_seed = true;
 	}
 	if (!have_seed)
-		return svc_http_bad_param(rq, "seed",
-		                          "required (a domain, an IP or a certificate "
-		                          "hash)");
-	svc_http_pivot_caps(conf, &p);
-	struct pivot_result *res = NULL;
-	msg[0] = '\0';
-	int err = pivot_run(rq->srv->store, &p, &res, msg, sizeof(msg));
-	if (err != 0) {
-		if (msg[0] == '\0')
-			return svc_http_store_error(rq, err, "pivot");
-		unsigned st = err == STORE_ENOTFOUND                   ? 404
-		              : (err == STORE_ELMDB || err == -ENOMEM) ? 500
-		                                                       : 400;
-		return svc_http_error(rq, st,
-		                      st == 400   ? "bad_parameter"
-		                      : st == 404 ? "not_found"
-		                                  : "internal",
-		                      "%s", msg);
-	}
-	enum MHD_Result ret;
+		*ret = svc_http_bad_param(rq, "seed",
+		                          "required (a domain, an IP or a certificate hash)");
+	return have_seed;
+}
+
+/* A pivot that failed: the engine's message says what, its code how bad. */
+static enum MHD_Result pivot_failed(struct svc_http_req *rq, int err, const char *msg)
+{
+	if (msg[0] == '\0')
+		return svc_http_store_error(rq, err, "pivot");
+	if (err == STORE_ENOTFOUND)
+		return svc_http_error(rq, 404, "not_found", "%s", msg);
+	if (err == STORE_ELMDB || err == -ENOMEM)
+		return svc_http_error(rq, 500, "internal", "%s", msg);
+	return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
+}
+
+/* Render res (freed) in format and answer with it. */
+static enum MHD_Result pivot_send(struct svc_http_req *rq, struct pivot_result *res,
+                                  const char *format)
+{
 	if (strcmp(format, "dot") == 0) {
 		char *dot = pivot_to_dot(res);
 		pivot_result_free(res);
 		if (dot == NULL)
 			return svc_http_error(rq, 500, "internal", "rendering failed");
-		ret = svc_http_send(rq, 200, "text/vnd.graphviz; charset=utf-8", dot, strlen(dot));
-	} else {
-		json_t *o = strcmp(format, "stix") == 0 ? pivot_to_stix(res) : pivot_to_json(res);
-		pivot_result_free(res);
-		if (o == NULL)
-			return svc_http_error(rq, 500, "internal", "rendering failed");
-		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(o);
-		if (s == NULL)
-			return svc_http_error(rq, 500, "internal", "rendering failed");
-		ret =
-		    svc_http_send(rq, 200,
-		                  strcmp(format, "stix") == 0 ? "application/stix+json;version=2.1"
-		                                              : "application/json",
-		                  s, strlen(s));
+		return svc_http_send(rq, 200, "text/vnd.graphviz; charset=utf-8", dot, strlen(dot));
 	}
-	return ret;
+	bool stix = strcmp(format, "stix") == 0;
+	json_t *o = stix ? pivot_to_stix(res) : pivot_to_json(res);
+	pivot_result_free(res);
+	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (s == NULL)
+		return svc_http_error(rq, 500, "internal", "rendering failed");
+	return svc_http_send(
+	    rq, 200, stix ? "application/stix+json;version=2.1" : "application/json", s, strlen(s));
+}
+
+enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
+{
+	struct pivot_params p;
+	pivot_params_init(&p);
+	const char *format = "json";
+	enum MHD_Result ret;
+	if (!pivot_query(rq, &p, &format, &ret))
+		return ret;
+	svc_http_pivot_caps(&rq->srv->conf, &p);
+	struct pivot_result *res = NULL;
+	char msg[256] = "";
+	int err = pivot_run(rq->srv->store, &p, &res, msg, sizeof(msg));
+	if (err != 0)
+		return pivot_failed(rq, err, msg);
+	return pivot_send(rq, res, format);
 }

@@ -153,70 +153,6 @@ bool svc_http_u64_param(struct svc_http_req *rq, const char *name, uint64_t *out
 }
 
 /* ---- routing ---------------------------------------------------------------- */
-typedef enum MHD_Result (*route_fn)(struct svc_http_req *rq);
-
-static const struct route {
-	enum svc_route_id id;
-	const char *label;  /* for metrics */
-	const char *prefix; /* fixed segments */
-	unsigned min_args, max_args;
-	const char *method; /* GET also answers HEAD */
-	enum svc_role role; /* needed when tokens are configured */
-	route_fn fn;
-} routes[] = {
-    {SVC_R_HEALTHZ, "/healthz", "healthz", 0, 0, "GET", SVC_ROLE_NONE, svc_http_healthz},
-    {SVC_R_METRICS, "/metrics", "metrics", 0, 0, "GET", SVC_ROLE_READ, svc_http_metrics},
-    {SVC_R_STATS, "/api/v1/stats", "api/v1/stats", 0, 0, "GET", SVC_ROLE_READ, svc_http_stats},
-    {SVC_R_LOOKUP_DOMAIN, "/api/v1/lookup/domain", "api/v1/lookup/domain", 1, 1, "GET",
-     SVC_ROLE_READ, svc_http_lookup},
-    {SVC_R_LOOKUP_IP, "/api/v1/lookup/ip", "api/v1/lookup/ip", 1, 2, "GET", SVC_ROLE_READ,
-     svc_http_lookup},
-    {SVC_R_LOOKUP_CERT, "/api/v1/lookup/cert", "api/v1/lookup/cert", 1, 1, "GET", SVC_ROLE_READ,
-     svc_http_lookup},
-    {SVC_R_PIVOT, "/api/v1/pivot", "api/v1/pivot", 0, 0, "GET", SVC_ROLE_READ, svc_http_pivot},
-    {SVC_R_OBSERVATIONS, "/api/v1/observations", "api/v1/observations", 0, 0, "POST",
-     SVC_ROLE_WRITE, NULL},
-    {SVC_R_DNSDB_PING, "/dnsdb/v2/ping", "dnsdb/v2/ping", 0, 0, "GET", SVC_ROLE_NONE,
-     svc_http_dnsdb_ping},
-    {SVC_R_DNSDB_RATE, "/dnsdb/v2/rate_limit", "dnsdb/v2/rate_limit", 0, 0, "GET", SVC_ROLE_READ,
-     svc_http_dnsdb_rate},
-    {SVC_R_DNSDB_LOOKUP, "/dnsdb/v2/lookup", "dnsdb/v2/lookup", 3, 5, "GET", SVC_ROLE_READ,
-     svc_http_dnsdb},
-    {SVC_R_DNSDB_SUMMARIZE, "/dnsdb/v2/summarize", "dnsdb/v2/summarize", 3, 5, "GET", SVC_ROLE_READ,
-     svc_http_dnsdb},
-    {SVC_R_CIRCL_PDNS, "/pdns/query", "pdns/query", 1, 1, "GET", SVC_ROLE_READ,
-     svc_http_circl_pdns},
-    {SVC_R_CIRCL_QUERY, "/v2pssl/query", "v2pssl/query", 1, 2, "GET", SVC_ROLE_READ,
-     svc_http_circl_pssl},
-    {SVC_R_CIRCL_CQUERY, "/v2pssl/cquery", "v2pssl/cquery", 1, 1, "GET", SVC_ROLE_READ,
-     svc_http_circl_pssl},
-    {SVC_R_CIRCL_CFETCH, "/v2pssl/cfetch", "v2pssl/cfetch", 1, 1, "GET", SVC_ROLE_READ,
-     svc_http_circl_pssl},
-    {SVC_R_WATCHLISTS, "/api/v1/watchlists", "api/v1/watchlists", 0, 0, "GET", SVC_ROLE_READ,
-     svc_http_watchlists},
-    {SVC_R_WATCHLIST_GET, "/api/v1/watchlists/{name}", "api/v1/watchlists", 1, 1, "GET",
-     SVC_ROLE_READ, svc_http_watchlist_get},
-    {SVC_R_WATCHLIST_PUT, "/api/v1/watchlists/{name}:put", "api/v1/watchlists", 1, 1, "PUT",
-     SVC_ROLE_WRITE, svc_http_watchlist_put},
-    {SVC_R_WATCHLIST_DELETE, "/api/v1/watchlists/{name}:delete", "api/v1/watchlists", 1, 1,
-     "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_delete},
-    {SVC_R_WATCHLIST_POST, "/api/v1/watchlists/{name}/entries|pivot", "api/v1/watchlists", 2, 2,
-     "POST", SVC_ROLE_WRITE, svc_http_watchlist_post},
-    {SVC_R_WATCHLIST_ENTRY_DELETE, "/api/v1/watchlists/{name}/entries/{indicator}",
-     "api/v1/watchlists", 3, 3, "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_entry_delete},
-    {SVC_R_WATCHLIST_ENTRY_GET, "/api/v1/watchlists/{name}/entries/{indicator}:get",
-     "api/v1/watchlists", 3, 3, "GET", SVC_ROLE_READ, svc_http_watchlist_entry_get},
-};
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
-
-const char *svc_http_route_label(enum svc_route_id id)
-{
-	for (size_t i = 0; i < NROUTES; i++)
-		if (routes[i].id == id)
-			return routes[i].label;
-	return "other";
-}
-
 /* Number of segments of prefix that match, or 0 when they do not. */
 static unsigned prefix_match(const struct svc_http_req *rq, const char *prefix)
 {
@@ -250,12 +186,12 @@ static void set_pending(struct svc_http_req *rq, unsigned status, const char *co
 	va_end(ap);
 }
 
-static const struct route *find_route(struct svc_http_req *rq, const char *method)
+static const struct svc_route *find_route(struct svc_http_req *rq, const char *method)
 {
-	const struct route *path_match = NULL;
+	const struct svc_route *path_match = NULL;
 	char allow[64] = "";
-	for (size_t i = 0; i < NROUTES; i++) {
-		const struct route *r = &routes[i];
+	for (size_t i = 0; i < svc_nroutes; i++) {
+		const struct svc_route *r = &svc_routes[i];
 		unsigned k = prefix_match(rq, r->prefix);
 		if (k == 0)
 			continue;
@@ -292,7 +228,7 @@ bool svc_http_has_body(struct svc_http_req *rq)
 	return te != NULL || (cl != NULL && strcmp(cl, "0") != 0);
 }
 
-static void authenticate(struct svc_http_req *rq, const struct route *r)
+static void authenticate(struct svc_http_req *rq, const struct svc_route *r)
 {
 	struct svc_tokens *t = rq->srv->tokens;
 	if (t == NULL) {
@@ -323,20 +259,24 @@ static void authenticate(struct svc_http_req *rq, const struct route *r)
 		            svc_role_name(r->role), svc_role_name(rq->role));
 }
 
-/* Parse the request line and headers into rq; errors become pending. */
-void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *method)
+static bool check_target(struct svc_http_req *rq, const char *url)
 {
-	size_t ulen = strlen(url);
-	if (ulen > rq->srv->conf.max_url) {
+	if (strlen(url) > rq->srv->conf.max_url) {
 		set_pending(rq, 414, "uri_too_long", "the request target is longer than %zu bytes",
 		            rq->srv->conf.max_url);
-		return;
+		return false;
 	}
 	if (url[0] != '/') {
 		set_pending(rq, 400, "bad_request", "the request target must be an absolute path");
-		return;
+		return false;
 	}
-	/* split on '/', decode each segment; a trailing '/' is tolerated */
+	return true;
+}
+
+/* Split the path on '/' and decode each segment; a trailing '/' is
+ * tolerated. */
+static bool split_path(struct svc_http_req *rq, const char *url)
+{
 	const char *p = url + 1;
 	while (*p != '\0') {
 		const char *e = strchr(p, '/');
@@ -345,70 +285,83 @@ void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *meth
 			if (e == NULL || e[1] == '\0')
 				break;
 			set_pending(rq, 400, "bad_request", "empty path segment");
-			return;
+			return false;
 		}
 		if (rq->nsegs >= SVC_HTTP_MAX_SEGS) {
 			set_pending(rq, 404, "not_found", "no such route");
-			return;
+			return false;
 		}
 		char *seg = pct_decode(p, l);
 		if (seg == NULL) {
 			set_pending(rq, 400, "bad_request",
 			            "malformed path: bad percent-encoding in segment %u",
 			            rq->nsegs + 1);
-			return;
+			return false;
 		}
 		rq->segs[rq->nsegs++] = seg;
 		p += l;
 		if (*p == '/')
 			p++;
 	}
+	return true;
+}
+
+static bool parse_query(struct svc_http_req *rq)
+{
 	struct param_ctx pc = {.rq = rq};
 	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, on_param, &pc);
-	if (pc.err == 1) {
+	if (pc.err == 1)
 		set_pending(rq, 400, "bad_parameter", "%s: bad percent-encoding", pc.bad);
-		return;
-	}
-	if (pc.err == 2) {
+	else if (pc.err == 2)
 		set_pending(rq, 400, "bad_request", "more than %d query parameters",
 		            SVC_HTTP_MAX_PARAMS);
-		return;
-	}
-	if (pc.err == 3) {
+	else if (pc.err == 3)
 		set_pending(rq, 400, "bad_parameter", "%s: given more than once", pc.bad);
+	return pc.err == 0;
+}
+
+uint64_t svc_http_body_limit(const struct svc_http_req *rq)
+{
+	if (rq->rt != NULL && rq->rt->max_body != 0)
+		return rq->rt->max_body;
+	return rq->srv->conf.max_body;
+}
+
+/* What the route asks of a request before its body is read: its own check
+ * of the query, and a Content-Length within its body limit. */
+static void check_route(struct svc_http_req *rq, const struct svc_route *r)
+{
+	char msg[256];
+	if (r->check != NULL && !r->check(rq, msg, sizeof(msg))) {
+		set_pending(rq, 400, "bad_parameter", "%s", msg);
 		return;
 	}
-	const struct route *r = find_route(rq, method);
+	if (r->body == SVC_BODY_NONE)
+		return;
+	const char *cl = svc_http_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t n, max = svc_http_body_limit(rq);
+	if (cl != NULL && svc_parse_u64(cl, &n) == 0 && n > max) {
+		atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
+		set_pending(rq, 413, "payload_too_large",
+		            "the body (%llu bytes) is over the limit of %llu bytes",
+		            (unsigned long long)n, (unsigned long long)max);
+	}
+}
+
+/* Parse the request line and headers into rq; errors become pending. */
+void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *method)
+{
+	if (!check_target(rq, url) || !split_path(rq, url) || !parse_query(rq))
+		return;
+	const struct svc_route *r = find_route(rq, method);
 	if (r == NULL)
 		return;
 	rq->route = r->id;
+	rq->rt = r;
 	authenticate(rq, r);
 	if (rq->pending_status != 0)
 		return;
-	if (r->id == SVC_R_WATCHLIST_PUT || r->id == SVC_R_WATCHLIST_POST) {
-		const char *cl = svc_http_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		uint64_t n;
-		if (cl != NULL && svc_parse_u64(cl, &n) == 0 && n > SVC_HTTP_WATCH_MAX_BODY)
-			set_pending(rq, 413, "payload_too_large",
-			            "the body (%llu bytes) is over the limit of %u bytes",
-			            (unsigned long long)n, SVC_HTTP_WATCH_MAX_BODY);
-	}
-	if (r->id == SVC_R_OBSERVATIONS) {
-		char msg[256];
-		if (!svc_http_observations_check(rq, msg, sizeof(msg))) {
-			set_pending(rq, 400, "bad_parameter", "%s", msg);
-			return;
-		}
-		const char *cl = svc_http_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		uint64_t n;
-		if (cl != NULL && svc_parse_u64(cl, &n) == 0 && n > rq->srv->conf.max_body) {
-			atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
-			set_pending(rq, 413, "payload_too_large",
-			            "the body (%llu bytes) is over the limit of %llu bytes",
-			            (unsigned long long)n,
-			            (unsigned long long)rq->srv->conf.max_body);
-		}
-	}
+	check_route(rq, r);
 }
 
 enum MHD_Result svc_http_send_pending(struct svc_http_req *rq)
@@ -427,8 +380,7 @@ enum MHD_Result svc_http_send_pending(struct svc_http_req *rq)
 
 enum MHD_Result svc_http_dispatch(struct svc_http_req *rq)
 {
-	for (size_t i = 0; i < NROUTES; i++)
-		if (routes[i].id == rq->route && routes[i].fn != NULL)
-			return routes[i].fn(rq);
+	if (rq->rt != NULL && rq->rt->fn != NULL)
+		return rq->rt->fn(rq);
 	return svc_http_error(rq, 404, "not_found", "no such route");
 }

@@ -117,14 +117,16 @@ enum MHD_Result svc_http_send(struct svc_http_req *rq, unsigned status, const ch
 	return svc_http_send_h(rq, status, ctype, buf, len, NULL);
 }
 
-enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, json_t *obj)
+/* obj (consumed) as one line of JSON, newline-terminated, pleasant in a
+ * terminal. */
+static enum MHD_Result send_json_line(struct svc_http_req *rq, unsigned status, json_t *obj,
+                                      const char *const *hdrs)
 {
 	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(obj);
 	if (s == NULL)
 		return MHD_NO;
 	size_t n = strlen(s);
-	/* one line, newline-terminated, pleasant in a terminal */
 	char *t = realloc(s, n + 2);
 	if (t == NULL) {
 		free(s);
@@ -132,7 +134,12 @@ enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, jso
 	}
 	t[n] = '\n';
 	t[n + 1] = '\0';
-	return svc_http_send(rq, status, "application/json", t, n + 1);
+	return svc_http_send_h(rq, status, "application/json", t, n + 1, hdrs);
+}
+
+enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, json_t *obj)
+{
+	return send_json_line(rq, status, obj, NULL);
 }
 
 static enum MHD_Result error_v(struct svc_http_req *rq, unsigned status, const char *code,
@@ -156,19 +163,7 @@ static enum MHD_Result error_v(struct svc_http_req *rq, unsigned status, const c
 	json_object_set_new(e, "message", m);
 	json_t *o = json_object();
 	json_object_set_new(o, "error", e);
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (s == NULL)
-		return MHD_NO;
-	size_t n = strlen(s);
-	char *t = realloc(s, n + 2);
-	if (t == NULL) {
-		free(s);
-		return MHD_NO;
-	}
-	t[n] = '\n';
-	t[n + 1] = '\0';
-	return svc_http_send_h(rq, status, "application/json", t, n + 1, hdrs);
+	return send_json_line(rq, status, o, hdrs);
 }
 
 enum MHD_Result svc_http_error_h(struct svc_http_req *rq, unsigned status, const char *code,

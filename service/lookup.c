@@ -295,6 +295,16 @@ static int admit(struct emit_ctx *e)
 	return ADMIT_TAKE;
 }
 
+/* The callback's answer: a non-zero one stops the lookup with it. */
+static int delivered(struct emit_ctx *e, int r)
+{
+	if (r != 0) {
+		e->err = r;
+		return STORE_STOP;
+	}
+	return 0;
+}
+
 static int emit(struct emit_ctx *e, enum svc_result_kind kind, json_t *obj)
 {
 	int a = admit(e);
@@ -302,12 +312,7 @@ static int emit(struct emit_ctx *e, enum svc_result_kind kind, json_t *obj)
 		json_decref(obj);
 		return a;
 	}
-	int r = e->cb(kind, obj, e->ctx);
-	if (r != 0) {
-		e->err = r;
-		return STORE_STOP;
-	}
-	return 0;
+	return delivered(e, e->cb(kind, obj, e->ctx));
 }
 
 static int on_rr(const struct store_rr *rr, void *ctx)
@@ -318,12 +323,7 @@ static int on_rr(const struct store_rr *rr, void *ctx)
 	int a = admit(e);
 	if (a != ADMIT_TAKE)
 		return a;
-	int r = e->req->rr_cb(rr, e->ctx);
-	if (r != 0) {
-		e->err = r;
-		return STORE_STOP;
-	}
-	return 0;
+	return delivered(e, e->req->rr_cb(rr, e->ctx));
 }
 
 static int on_sight(const struct store_sighting *si, void *ctx)
@@ -350,6 +350,59 @@ static int collect_sni(const struct store_sighting *si, void *ctx)
 	return 0;
 }
 
+/* An address or prefix: its resolutions, then the certificates seen on
+ * it. */
+static int lookup_ip(store_rtxn_t *r, const struct svc_lookup_req *req, struct emit_ctx *e)
+{
+	uint8_t a[16];
+	unsigned plen;
+	store_prefix_parse(req->value, strlen(req->value), a, &plen);
+	int err = store_rr_by_addr(r, a, plen, &req->fence, on_rr, e);
+	if (err == 0 && !e->res->limited && e->err == 0 && req->include_certs)
+		err = store_sight_by_addr(r, a, plen, &req->fence, on_sight, e);
+	return err;
+}
+
+/* The certificate's metadata with its SNI names and address count. */
+static int cert_meta(store_rtxn_t *r, const struct store_cert_ref *ref, json_t **out)
+{
+	struct store_cert_info ci;
+	int err = store_cert_get(r, ref, &ci);
+	if (err != 0)
+		return err;
+	json_t *meta = svc_cert_json(&ci);
+	json_t *sni = json_array();
+	err = store_sight_by_cert(r, ref, NULL, collect_sni, sni);
+	json_object_set_new(meta, "sni", sni);
+	uint64_t nip = 0;
+	store_prev_cert_ips(r, ref, &nip);
+	json_object_set_new(meta, "ip_count", json_integer((json_int_t)nip));
+	*out = meta;
+	return err;
+}
+
+/* A certificate: its metadata, then its sightings; unknown: nothing. */
+static int lookup_cert(store_rtxn_t *r, const struct svc_lookup_req *req, struct emit_ctx *e)
+{
+	uint8_t h[32];
+	size_t hl;
+	struct store_cert_ref ref;
+	store_hash_parse(req->value, strlen(req->value), h, &hl);
+	int err = store_cert_resolve(r, h, hl, &ref);
+	if (err == STORE_ENOTFOUND)
+		return 0;
+	json_t *meta = NULL;
+	if (err == 0)
+		err = cert_meta(r, &ref, &meta);
+	if (err != 0) {
+		json_decref(meta);
+		return err;
+	}
+	if (emit(e, SVC_RES_CERT, meta) == 0 && e->err == 0)
+		err = store_sight_by_cert(r, &ref, &req->fence, on_sight, e);
+	return err;
+}
+
 int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, void *ctx,
                struct svc_lookup_res *res)
 {
@@ -363,50 +416,14 @@ int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, v
 	err = store_read_begin(s, &r);
 	if (err != 0)
 		return err;
-	const char *v = req->value;
-	size_t len = strlen(v);
-	switch (req->kind) {
-	case SVC_LOOKUP_DOMAIN: {
+	if (req->kind == SVC_LOOKUP_DOMAIN) {
 		char name[STORE_NAME_BUF];
-		store_name_norm(v, len, name, true);
+		store_name_norm(req->value, strlen(req->value), name, true);
 		err = store_rr_by_name(r, name, req->rrtype, &req->fence, on_rr, &e);
-		break;
-	}
-	case SVC_LOOKUP_IP: {
-		uint8_t a[16];
-		unsigned plen;
-		store_prefix_parse(v, len, a, &plen);
-		err = store_rr_by_addr(r, a, plen, &req->fence, on_rr, &e);
-		if (err == 0 && !res->limited && e.err == 0 && req->include_certs)
-			err = store_sight_by_addr(r, a, plen, &req->fence, on_sight, &e);
-		break;
-	}
-	case SVC_LOOKUP_CERT: {
-		uint8_t h[32];
-		size_t hl;
-		struct store_cert_ref ref;
-		store_hash_parse(v, len, h, &hl);
-		err = store_cert_resolve(r, h, hl, &ref);
-		if (err == STORE_ENOTFOUND) {
-			err = 0;
-			break;
-		}
-		struct store_cert_info ci;
-		if (err == 0)
-			err = store_cert_get(r, &ref, &ci);
-		if (err != 0)
-			break;
-		json_t *meta = svc_cert_json(&ci);
-		json_t *sni = json_array();
-		err = store_sight_by_cert(r, &ref, NULL, collect_sni, sni);
-		json_object_set_new(meta, "sni", sni);
-		uint64_t nip = 0;
-		store_prev_cert_ips(r, &ref, &nip);
-		json_object_set_new(meta, "ip_count", json_integer((json_int_t)nip));
-		if (err == 0 && emit(&e, SVC_RES_CERT, meta) == 0 && e.err == 0)
-			err = store_sight_by_cert(r, &ref, &req->fence, on_sight, &e);
-		break;
-	}
+	} else if (req->kind == SVC_LOOKUP_IP) {
+		err = lookup_ip(r, req, &e);
+	} else {
+		err = lookup_cert(r, req, &e);
 	}
 	store_read_end(r);
 	if (err == 0)

@@ -101,6 +101,16 @@ int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts
 	{"batch", required_argument, NULL, 'b'}, \
 	{"max-line", required_argument, NULL, 'L'}
 /* clang-format on */
+/* The options of a command that takes --db ('d'), --help ('h') and flags
+ * (longopts entries with a flag pointer, which getopt_long sets).  Returns
+ * -1 to go on (optind at the first operand), 0 after the help, 2 on a bad
+ * option. */
+struct option;
+int svc_db_opts(int argc, char **argv, const struct option *longopts, const char **db,
+                void (*usage)(FILE *f));
+/* Print j (consumed) to standard output as json_dumps(j, flags) and a
+ * newline.  Returns 0, or -1 when j is NULL or cannot be rendered. */
+int svc_print_json(json_t *j, size_t flags);
 /* Non-negative decimal; returns 0 or -1. */
 int svc_parse_u64(const char *s, uint64_t *out);
 /* An option's number in [lo, hi] into out; otherwise prints
@@ -118,7 +128,6 @@ typedef int (*svc_opt_fn)(void *ctx, int opt, const char *arg);
  * handlers in turn; -h/--help prints usage to stdout, an unknown option
  * usage to stderr.  Returns -1 when every option was taken, else the
  * exit status (0 after --help, 2). */
-struct option;
 int svc_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
                const svc_opt_fn *handlers, void *ctx, void (*usage)(FILE *f));
 /* Call fn on SIGINT and SIGTERM. */
