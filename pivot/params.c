@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "pivot/pivot.h"
+#include "util/time.h"
 
 void pivot_params_init(struct pivot_params *p)
 {
@@ -314,8 +315,8 @@ int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap)
 	}
 	if (p->since > p->until) {
 		char a[32], b[32];
-		store_time_format(p->since, a, sizeof(a));
-		store_time_format(p->until, b, sizeof(b));
+		util_time_format(p->since, a, sizeof(a));
+		util_time_format(p->until, b, sizeof(b));
 		snprintf(msg, msgcap, "since (%s) is after until (%s): the window is empty", a, b);
 		return STORE_EBADTIME;
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pivot/pivot_internal.h"
+#include "util/time.h"
 
 /* Append s escaped for a DOT quoted string, at most maxch characters. */
 static void dot_str(struct pivot_buf *b, const char *s, size_t maxch)
@@ -53,7 +54,7 @@ static void day(int64_t t, char *out, size_t cap)
 		snprintf(out, cap, "unknown");
 		return;
 	}
-	store_time_format(t, buf, sizeof(buf));
+	util_time_format(t, buf, sizeof(buf));
 	snprintf(out, cap, "%.10s", buf);
 }
 

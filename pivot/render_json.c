@@ -8,22 +8,15 @@
 #include <stdarg.h>
 
 #include "pivot/pivot_internal.h"
-
-static json_t *time_json(int64_t t)
-{
-	if (t == 0)
-		return json_null();
-	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
-	return json_string(buf);
-}
+#include "util/hex.h"
+#include "util/time.h"
 
 static json_t *bound_json(int64_t t)
 {
 	if (t == INT64_MIN || t == INT64_MAX)
 		return json_null();
 	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
+	util_time_format(t, buf, sizeof(buf));
 	return json_string(buf);
 }
 
@@ -65,8 +58,8 @@ static json_t *node_json(const struct pivot_result *r, const struct pivot_node *
 	json_object_set_new(o, "type", json_string(pivot_node_type_name(n->type)));
 	json_object_set_new(o, "value", json_string(n->value));
 	json_object_set_new(o, "depth", json_integer(n->depth));
-	json_object_set_new(o, "first_seen", time_json(n->first_seen));
-	json_object_set_new(o, "last_seen", time_json(n->last_seen));
+	json_object_set_new(o, "first_seen", util_time_json(n->first_seen));
+	json_object_set_new(o, "last_seen", util_time_json(n->last_seen));
 	json_object_set_new(o, "age_days", age_json(r, n->last_seen));
 	json_object_set_new(o, "degree", json_integer((json_int_t)n->degree));
 	json_object_set_new(o, "pruned", n->pruned ? json_string(n->pruned) : json_null());
@@ -88,11 +81,11 @@ static json_t *node_json(const struct pivot_result *r, const struct pivot_node *
 	if (n->type == PIVOT_NODE_CERT) {
 		char hex[65];
 		if (n->has_sha1) {
-			store_hex(n->sha1, 20, hex);
+			util_hex_encode(n->sha1, 20, hex);
 			json_object_set_new(o, "sha1", json_string(hex));
 		}
 		if (n->has_sha256) {
-			store_hex(n->sha256, 32, hex);
+			util_hex_encode(n->sha256, 32, hex);
 			json_object_set_new(o, "sha256", json_string(hex));
 		}
 		if (n->cert_has_meta) {
@@ -103,8 +96,8 @@ static json_t *node_json(const struct pivot_result *r, const struct pivot_node *
 			json_object_set_new(o, "issuer", json_string(clean));
 			pivot_utf8_clean(n->serial, clean, sizeof(clean));
 			json_object_set_new(o, "serial", json_string(clean));
-			json_object_set_new(o, "not_before", time_json(n->not_before));
-			json_object_set_new(o, "not_after", time_json(n->not_after));
+			json_object_set_new(o, "not_before", util_time_json(n->not_before));
+			json_object_set_new(o, "not_after", util_time_json(n->not_after));
 			json_object_set_new(o, "san_count", json_integer((json_int_t)n->san_count));
 		}
 	}
@@ -118,8 +111,8 @@ static json_t *edge_json(const struct pivot_edge *e)
 	json_object_set_new(o, "type", json_string(pivot_edge_type_name(e->type)));
 	json_object_set_new(o, "src", json_integer(e->src));
 	json_object_set_new(o, "dst", json_integer(e->dst));
-	json_object_set_new(o, "first_seen", time_json(e->first_seen));
-	json_object_set_new(o, "last_seen", time_json(e->last_seen));
+	json_object_set_new(o, "first_seen", util_time_json(e->first_seen));
+	json_object_set_new(o, "last_seen", util_time_json(e->last_seen));
 	json_object_set_new(o, "count", json_integer((json_int_t)e->count));
 	if (e->type == PIVOT_EDGE_SERVES)
 		json_object_set_new(o, "port", json_integer(e->port));
@@ -172,7 +165,7 @@ static void day(int64_t t, char *out, size_t cap)
 		return;
 	}
 	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
+	util_time_format(t, buf, sizeof(buf));
 	snprintf(out, cap, "%.10s", buf);
 }
 

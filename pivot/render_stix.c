@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "pivot/pivot_internal.h"
+#include "util/hex.h"
+#include "util/time.h"
 
 const uint8_t pivot_stix_ns[16] = {0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c,
                                    0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7};
@@ -36,7 +38,7 @@ static void own_ns(uint8_t out[16])
 static void ts(int64_t t, bool millis, char *out, size_t cap)
 {
 	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
+	util_time_format(t, buf, sizeof(buf));
 	if (millis)
 		snprintf(out, cap, "%.19s.000Z", buf);
 	else
@@ -69,10 +71,10 @@ static json_t *sco(const struct pivot_node *n, char *id, size_t idcap)
 		char hex[65];
 		json_t *one = json_object();
 		if (n->has_sha1) {
-			store_hex(n->sha1, 20, hex);
+			util_hex_encode(n->sha1, 20, hex);
 			json_object_set_new(one, "SHA-1", json_string(hex));
 		} else {
-			store_hex(n->sha256, 32, hex);
+			util_hex_encode(n->sha256, 32, hex);
 			json_object_set_new(one, "SHA-256", json_string(hex));
 		}
 		json_object_set_new(contrib, "hashes", one);
@@ -96,11 +98,11 @@ static json_t *sco(const struct pivot_node *n, char *id, size_t idcap)
 		char hex[65];
 		json_t *h = json_object();
 		if (n->has_sha1) {
-			store_hex(n->sha1, 20, hex);
+			util_hex_encode(n->sha1, 20, hex);
 			json_object_set_new(h, "SHA-1", json_string(hex));
 		}
 		if (n->has_sha256) {
-			store_hex(n->sha256, 32, hex);
+			util_hex_encode(n->sha256, 32, hex);
 			json_object_set_new(h, "SHA-256", json_string(hex));
 		}
 		json_object_set_new(o, "hashes", h);

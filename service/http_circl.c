@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "service/http_internal.h"
+#include "util/hex.h"
 
 #define RESPONSE_MAX (256u << 20)
 
@@ -213,7 +214,7 @@ enum MHD_Result svc_http_circl_pssl(struct svc_http_req *rq)
 	} else {
 		struct store_cert_ref ref;
 		char hex[65];
-		store_hex(h, hl, hex);
+		util_hex_encode(h, hl, hex);
 		err = store_cert_resolve(c.r, h, hl, &ref);
 		if (err == STORE_ENOTFOUND && rq->route == SVC_R_CIRCL_CQUERY) {
 			/* never seen: no hits */

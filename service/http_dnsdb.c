@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "service/http_internal.h"
+#include "util/time.h"
 
 #define RESPONSE_MAX (256u << 20)
 #define DNSDB_DEFAULT_LIMIT 10000
@@ -140,7 +141,7 @@ static json_t *time_value(const struct dnsdb_ctx *c, int64_t t)
 	if (!c->humantime)
 		return json_integer(t);
 	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
+	util_time_format(t, buf, sizeof(buf));
 	/* DNSDB's human form: "2024-01-31 12:00:00" */
 	buf[10] = ' ';
 	buf[19] = '\0';

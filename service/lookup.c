@@ -9,10 +9,12 @@
 #include <time.h>
 
 #include "service/svc.h"
+#include "util/hex.h"
+#include "util/time.h"
 
 void svc_certref_hex(const struct store_cert_ref *ref, char *out)
 {
-	store_hex(ref->hash, ref->kind == 1 ? 20 : 32, out);
+	util_hex_encode(ref->hash, ref->kind == 1 ? 20 : 32, out);
 }
 
 static json_t *sensors_json(unsigned n, const char *const *names)
@@ -168,28 +170,19 @@ static json_t *list_json(const char *p, size_t n)
 	return a;
 }
 
-static json_t *time_json(int64_t t)
-{
-	if (t == 0)
-		return json_null();
-	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 json_t *svc_cert_json(const struct store_cert_info *ci)
 {
 	char hex[65];
 	json_t *o = json_object();
 	json_object_set_new(o, "type", json_string("certificate"));
 	if (ci->has_sha1) {
-		store_hex(ci->sha1, 20, hex);
+		util_hex_encode(ci->sha1, 20, hex);
 		json_object_set_new(o, "cert_sha1", json_string(hex));
 	} else {
 		json_object_set_new(o, "cert_sha1", json_null());
 	}
 	if (ci->has_sha256) {
-		store_hex(ci->sha256, 32, hex);
+		util_hex_encode(ci->sha256, 32, hex);
 		json_object_set_new(o, "cert_sha256", json_string(hex));
 	} else {
 		json_object_set_new(o, "cert_sha256", json_null());
@@ -198,8 +191,8 @@ json_t *svc_cert_json(const struct store_cert_info *ci)
 		json_object_set_new(o, "subject", json_string(ci->subject));
 		json_object_set_new(o, "issuer", json_string(ci->issuer));
 		json_object_set_new(o, "serial", json_string(ci->serial));
-		json_object_set_new(o, "not_before", time_json(ci->not_before));
-		json_object_set_new(o, "not_after", time_json(ci->not_after));
+		json_object_set_new(o, "not_before", util_time_json(ci->not_before));
+		json_object_set_new(o, "not_after", util_time_json(ci->not_after));
 		json_object_set_new(o, "san_dns", list_json(ci->san_dns, ci->san_dns_len));
 		json_object_set_new(o, "san_ip", list_json(ci->san_ip, ci->san_ip_len));
 	}

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "service/svc_watch.h"
+#include "util/time.h"
 
 static void msgf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void msgf(char *msg, size_t cap, const char *fmt, ...)
@@ -134,7 +135,7 @@ static void out_base64(struct wout *b, const char *s)
 static json_t *stix_time(int64_t t)
 {
 	char b[40];
-	store_time_format(t, b, sizeof(b));
+	util_time_format(t, b, sizeof(b));
 	size_t n = strlen(b);
 	if (n > 0 && b[n - 1] == 'Z')
 		snprintf(b + n - 1, sizeof(b) - (n - 1), ".000Z");
@@ -225,7 +226,7 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 			json_t *o = json_object();
 			json_object_set_new(o, "indicator", json_string(e->indicator));
 			json_object_set_new(o, "type", json_string(store_watch_type_name(e->type)));
-			json_object_set_new(o, "removed", svc_watch_time_json(e->removed));
+			json_object_set_new(o, "removed", util_time_json(e->removed));
 			json_object_set_new(o, "reason",
 			                    json_string(store_watch_state_name(e->state)));
 			json_object_set_new(o, "version", json_integer((json_int_t)e->version));
@@ -326,7 +327,7 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 	}
 	struct wout o = {.max = max + 4096};
 	char g[32];
-	store_time_format(now, g, sizeof(g));
+	util_time_format(now, g, sizeof(g));
 	switch (x->fmt) {
 	case SVC_WFMT_JSON: {
 		json_t *h = json_object();

@@ -323,7 +323,7 @@ static void ipcert_op(struct store_wtxn *w, const uint8_t ip[16],
 {
 	uint8_t val[SCHEMA_CERTREF_LEN + 2];
 	memcpy(val, ref, SCHEMA_CERTREF_LEN);
-	be16(val + SCHEMA_CERTREF_LEN, port);
+	util_be16_store(val + SCHEMA_CERTREF_LEN, port);
 	MDB_val k = {16, (void *)ip}, v = {sizeof(val), val};
 	if (del)
 		w_del(w, DB_IPCERT, &k, &v);
@@ -363,7 +363,7 @@ static void sight_merge_row(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTR
 	uint8_t key[SCHEMA_CERTREF_LEN + 18];
 	memcpy(key, ref, SCHEMA_CERTREF_LEN);
 	memcpy(key + SCHEMA_CERTREF_LEN, ip, 16);
-	be16(key + SCHEMA_CERTREF_LEN + 16, port);
+	util_be16_store(key + SCHEMA_CERTREF_LEN + 16, port);
 	MDB_val k = {sizeof(key), key}, v;
 	struct sightval *cur = malloc(sizeof(*cur));
 	if (cur == NULL) {
@@ -475,7 +475,7 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 		}
 		const uint8_t *kp = k.mv_data;
 		memcpy(rows[nrows].ip, kp + SCHEMA_CERTREF_LEN, 16);
-		rows[nrows].port = rd_be16(kp + SCHEMA_CERTREF_LEN + 16);
+		rows[nrows].port = util_be16_load(kp + SCHEMA_CERTREF_LEN + 16);
 		if (sightval_dec(&v, &rows[nrows].sv) == 0)
 			nrows++;
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
@@ -485,7 +485,7 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 		uint8_t key[SCHEMA_CERTREF_LEN + 18];
 		memcpy(key, from, SCHEMA_CERTREF_LEN);
 		memcpy(key + SCHEMA_CERTREF_LEN, rows[i].ip, 16);
-		be16(key + SCHEMA_CERTREF_LEN + 16, rows[i].port);
+		util_be16_store(key + SCHEMA_CERTREF_LEN + 16, rows[i].port);
 		MDB_val dk = {sizeof(key), key};
 		w_del(w, DB_SIGHT, &dk, NULL);
 		ipcert_op(w, rows[i].ip, from, rows[i].port, true);
@@ -690,7 +690,7 @@ static int emit_sight(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
 	const uint8_t *kp = k->mv_data;
 	certref_dec(kp, &s.ref);
 	memcpy(s.ip, kp + SCHEMA_CERTREF_LEN, 16);
-	s.port = rd_be16(kp + SCHEMA_CERTREF_LEN + 16);
+	s.port = util_be16_load(kp + SCHEMA_CERTREF_LEN + 16);
 	s.time_first = sv->tf;
 	s.time_last = sv->tl;
 	s.count = sv->count;

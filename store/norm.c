@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "util/hex.h"
+#include "util/time.h"
 
 const char *store_strerror(int err)
 {
@@ -175,17 +177,6 @@ void store_addr_format(const uint8_t a[16], char *out)
 	inet_ntop(AF_INET6, a, out, STORE_ADDR_BUF);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int store_hash_parse(const char *in, size_t len, uint8_t out[32], size_t *hlen)
 {
 	size_t n = 0;
@@ -194,8 +185,8 @@ int store_hash_parse(const char *in, size_t len, uint8_t out[32], size_t *hlen)
 	while (i < len) {
 		if (n == 32)
 			return STORE_EBADHASH;
-		int hi = hexval((unsigned char)in[i]);
-		int lo = i + 1 < len ? hexval((unsigned char)in[i + 1]) : -1;
+		int hi = util_hex_digit((unsigned char)in[i]);
+		int lo = i + 1 < len ? util_hex_digit((unsigned char)in[i + 1]) : -1;
 		if (hi < 0 || lo < 0)
 			return STORE_EBADHASH;
 		out[n++] = (uint8_t)(hi << 4 | lo);
@@ -212,16 +203,6 @@ int store_hash_parse(const char *in, size_t len, uint8_t out[32], size_t *hlen)
 		return STORE_EBADHASH;
 	*hlen = n;
 	return 0;
-}
-
-void store_hex(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 static const struct {
@@ -353,41 +334,6 @@ int store_rdata_norm(uint16_t type, const char *in, size_t len, char *out)
 
 /* ---- time ------------------------------------------------------------- */
 
-/* Howard Hinnant's days_from_civil: proleptic Gregorian, UTC. */
-int64_t store_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-void store_time_format(int64_t t, char *out, size_t outlen)
-{
-	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-	int64_t secs = t - days * 86400;
-	int64_t y;
-	unsigned m, d;
-	civil_from_days(days, &y, &m, &d);
-	snprintf(out, outlen, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, m, d,
-	         (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
-}
-
 static int parse_uint(const char **p, int digits, unsigned *out)
 {
 	unsigned v = 0;
@@ -489,7 +435,7 @@ int store_time_parse(const char *in, int64_t now, int64_t *out)
 	}
 	if (*p != '\0')
 		return STORE_EBADTIME;
-	*out = store_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
+	*out = util_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
 	return 0;
 }
 

@@ -195,7 +195,7 @@ static uint64_t count_addr_rr(MDB_txn *txn, MDB_dbi dbi, const uint8_t *nk, size
 	for (int t = 0; t < 2 && n < limit; t++) {
 		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
 		memcpy(pfx, nk, nklen);
-		be16(pfx + nklen, types[t]);
+		util_be16_store(pfx + nklen, types[t]);
 		MDB_val k = {nklen + 2, pfx}, v;
 		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 		while (rc == 0 && n < limit && k.mv_size == nklen + 2 + rdata_addr_len(types[t]) &&
@@ -239,7 +239,7 @@ int rr_key(const struct store_obs *o, uint8_t *key, uint16_t *nkp)
 	if (nk < 0)
 		return nk;
 	size_t klen = (size_t)nk;
-	be16(key + klen, o->dns.rrtype);
+	util_be16_store(key + klen, o->dns.rrtype);
 	klen += 2;
 	if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
 		/* as ingest has it: an A record holds IPv4, an AAAA record not
@@ -270,7 +270,7 @@ void rr_rec_obs(const struct store_batch *b, const struct brec *r, struct store_
 	if (r->sensor)
 		memcpy(o->sensor, b->sensors[r->sensor - 1], STORE_SENSOR_MAX);
 	namekey_dec(r->key, r->nk, o->dns.rrname);
-	o->dns.rrtype = rd_be16(r->key + r->nk);
+	o->dns.rrtype = util_be16_load(r->key + r->nk);
 	const uint8_t *rd = r->key + r->nk + 2;
 	size_t rdl = r->klen - r->nk - 2u;
 	if (rdata_addr_dec(o->dns.rrtype, rd, rdl, o->dns.addr)) {
@@ -444,7 +444,7 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 		if (!fresh)
 			continue;
 		w->st->dns_new++;
-		uint16_t type = rd_be16(rk->key + rk->nk);
+		uint16_t type = util_be16_load(rk->key + rk->nk);
 		const uint8_t *rd = rk->key + rk->nk + 2;
 		size_t rdl = rk->klen - rk->nk - 2u;
 		uint8_t ip[16];
@@ -480,7 +480,7 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 					goto out;
 				}
 				memcpy(p, tk, (size_t)tl);
-				be16(p + tl, type);
+				util_be16_store(p + tl, type);
 				memcpy(p + tl + 2, rk->key, rk->nk);
 			}
 		}
@@ -524,7 +524,7 @@ static int emit_rr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, const st
 	struct store_rr rr;
 	memset(&rr, 0, sizeof(rr));
 	rr.rrname = name;
-	rr.rrtype = rd_be16(kp + used);
+	rr.rrtype = util_be16_load(kp + used);
 	const uint8_t *rd = kp + used + 2;
 	size_t rdl = k->mv_size - (size_t)used - 2;
 	char rdata[STORE_RDATA_MAX + STORE_ADDR_BUF];
@@ -597,7 +597,7 @@ int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
 		return walk_prefix(r, DB_RR, key, plen - 1, true, f, cb, ctx);
 	}
 	if (rrtype != 0) {
-		be16(key + plen, rrtype);
+		util_be16_store(key + plen, rrtype);
 		plen += 2;
 	}
 	return walk_prefix(r, DB_RR, key, plen, false, f, cb, ctx);
@@ -640,7 +640,7 @@ int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 		memcpy(key, v.mv_data, v.mv_size);
 		uint16_t type = store_addr_is_v4(k.mv_data) ? STORE_RR_A : STORE_RR_AAAA;
 		size_t al = rdata_addr_len(type);
-		be16(key + v.mv_size, type);
+		util_be16_store(key + v.mv_size, type);
 		memcpy(key + v.mv_size + 2, (const uint8_t *)k.mv_data + 16 - al, al);
 		ret = emit_key(r, key, v.mv_size + 2 + al, f, cb, ctx);
 		if (ret != 0)
@@ -679,10 +679,10 @@ int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_f
 			ret = STORE_ECORRUPT;
 			break;
 		}
-		uint16_t type = rd_be16(vp);
+		uint16_t type = util_be16_load(vp);
 		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
 		memcpy(pfx, vp + 2, v.mv_size - 2);
-		be16(pfx + v.mv_size - 2, type);
+		util_be16_store(pfx + v.mv_size - 2, type);
 		MDB_cursor *c2;
 		rc = mdb_cursor_open(r->txn, r->s->dbi[DB_RR], &c2);
 		if (rc != 0)

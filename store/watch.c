@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "store/watch_internal.h"
+#include "util/be.h"
 
 int64_t watch_now(int64_t now)
 {
@@ -18,9 +19,9 @@ int64_t watch_now(int64_t now)
 
 static size_t time_key(uint32_t id, uint8_t cls, int64_t t, const struct wikey *ik, uint8_t *k)
 {
-	wbe32(k, id);
+	util_be32_store(k, id);
 	k[4] = cls;
-	wbe64(k + 5, (uint64_t)t);
+	util_be64_store(k + 5, (uint64_t)t);
 	k[13] = ik->type;
 	memcpy(k + 14, ik->k, ik->len);
 	return 14 + ik->len;
@@ -42,11 +43,11 @@ static void went_set(struct store_wtxn *w, struct wl *wl, const struct wikey *ik
 	memcpy(dv + 1, ik->k, ik->len);
 	MDB_val dval = {1 + ik->len, dv};
 	MDB_val ik_k = {1 + ik->len, dv}; /* wind key = type + INDKEY too */
-	wbe32(ib, id);
+	util_be32_store(ib, id);
 	MDB_val idv = {4, ib};
-	wbe32(vk, id);
+	util_be32_store(vk, id);
 	if (old != NULL) {
-		wbe64(vk + 4, old->version);
+		util_be64_store(vk + 4, old->version);
 		MDB_val k = {12, vk};
 		MDB_val d = dval;
 		w_del(w, DB_WVER, &k, &d);
@@ -70,7 +71,7 @@ static void went_set(struct store_wtxn *w, struct wl *wl, const struct wikey *ik
 		w_del(w, DB_WENTRY, &ekv, NULL);
 		return;
 	}
-	wbe64(vk + 4, e->version);
+	util_be64_store(vk + 4, e->version);
 	MDB_val k = {12, vk};
 	MDB_val d = dval;
 	w_put(w, DB_WVER, &k, &d, MDB_NODUPDATA);
@@ -101,7 +102,7 @@ static bool time_first(MDB_txn *txn, store_t *s, uint32_t id, uint8_t cls, int64
                        struct wikey *ik, int64_t *t)
 {
 	uint8_t k[14];
-	wbe32(k, id);
+	util_be32_store(k, id);
 	k[4] = cls;
 	memset(k + 5, 0, 9);
 	MDB_cursor *c;
@@ -112,7 +113,7 @@ static bool time_first(MDB_txn *txn, store_t *s, uint32_t id, uint8_t cls, int64
 	int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
 	if (rc == 0 && kv.mv_size > 14 && memcmp(kv.mv_data, k, 5) == 0) {
 		const uint8_t *p = kv.mv_data;
-		int64_t tt = (int64_t)wrd_be64(p + 5);
+		int64_t tt = (int64_t)util_be64_load(p + 5);
 		if (tt <= limit && kv.mv_size - 14 <= WIKEY_MAX) {
 			*t = tt;
 			ik->type = p[13];
@@ -128,7 +129,7 @@ static bool time_first(MDB_txn *txn, store_t *s, uint32_t id, uint8_t cls, int64
 uint64_t wl_due(MDB_txn *txn, store_t *s, uint32_t id, int64_t now)
 {
 	uint8_t k[13];
-	wbe32(k, id);
+	util_be32_store(k, id);
 	k[4] = 'E';
 	memset(k + 5, 0, 8);
 	MDB_cursor *c;
@@ -138,7 +139,7 @@ uint64_t wl_due(MDB_txn *txn, store_t *s, uint32_t id, int64_t now)
 	uint64_t n = 0;
 	int rc = mdb_cursor_get(c, &kv, &v, MDB_SET_RANGE);
 	while (rc == 0 && kv.mv_size > 14 && memcmp(kv.mv_data, k, 5) == 0 &&
-	       (int64_t)wrd_be64((const uint8_t *)kv.mv_data + 5) <= now) {
+	       (int64_t)util_be64_load((const uint8_t *)kv.mv_data + 5) <= now) {
 		n++;
 		rc = mdb_cursor_get(c, &kv, &v, MDB_NEXT);
 	}
@@ -350,7 +351,7 @@ static int put_fn(struct store_wtxn *w, void *vctx)
 	MDB_val kv = {5, (void *)"#next"}, v;
 	uint32_t id = 1;
 	if (w_get(w, DB_WLIST, &kv, &v) == 0 && v.mv_size == 4)
-		id = wrd_be32(v.mv_data);
+		id = util_be32_load(v.mv_data);
 	if (id == 0 || id > STORE_WATCH_MAX_LISTS * 1024u) {
 		store_set_error("out of watchlist ids");
 		return STORE_ELIMIT;
@@ -362,7 +363,7 @@ static int put_fn(struct store_wtxn *w, void *vctx)
 		return STORE_ELIMIT;
 	}
 	uint8_t nb[4];
-	wbe32(nb, id + 1);
+	util_be32_store(nb, id + 1);
 	MDB_val nv = {4, nb};
 	w_put(w, DB_WLIST, &kv, &nv, 0);
 	memset(&wl, 0, sizeof(wl));
@@ -383,7 +384,7 @@ static int put_fn(struct store_wtxn *w, void *vctx)
 	wl.info.delta_floor = start;
 	wl_save(w, &wl);
 	uint8_t ik[5] = {'I'};
-	wbe32(ik + 1, id);
+	util_be32_store(ik + 1, id);
 	MDB_val ikv = {5, ik};
 	MDB_val namev = {strlen(c->set->name), (void *)c->set->name};
 	w_put(w, DB_WLIST, &ikv, &namev, 0);
@@ -439,7 +440,7 @@ static int delete_fn(struct store_wtxn *w, void *vctx)
 	if (err != 0)
 		return err;
 	uint8_t pfx[4];
-	wbe32(pfx, wl.info.id);
+	util_be32_store(pfx, wl.info.id);
 	/* the reverse index first, from the live entries */
 	MDB_cursor *cur;
 	int rc = mdb_cursor_open(w->txn, w->s->dbi[DB_WENTRY], &cur);
@@ -464,7 +465,7 @@ static int delete_fn(struct store_wtxn *w, void *vctx)
 	MDB_val kv = {wl_name_key('N', c->name, nk), nk};
 	w_del(w, DB_WLIST, &kv, NULL);
 	uint8_t ik[5] = {'I'};
-	wbe32(ik + 1, wl.info.id);
+	util_be32_store(ik + 1, wl.info.id);
 	MDB_val ikv = {5, ik};
 	w_del(w, DB_WLIST, &ikv, NULL);
 	/* every version the list could have shown: the stored one plus one

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "store/watch_internal.h"
+#include "util/be.h"
+#include "util/hex.h"
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -134,7 +136,7 @@ int store_watch_indicator_norm(const char *in, unsigned *type, char *out)
 		size_t hl = 0;
 		err = store_hash_parse(in, n, h, &hl);
 		if (err == 0)
-			store_hex(h, hl, out);
+			util_hex_encode(h, hl, out);
 	} else if (t == STORE_WATCH_DOMAIN) {
 		err = store_name_norm(in, n, out, false);
 	} else {
@@ -177,7 +179,7 @@ int wikey_dec(unsigned type, const uint8_t *k, size_t len, char *text)
 		return 0;
 	}
 	if (type == STORE_WATCH_CERT && (len == 20 || len == 32)) {
-		store_hex(k, len, text);
+		util_hex_encode(k, len, text);
 		return 0;
 	}
 	return STORE_ECORRUPT;
@@ -348,7 +350,7 @@ int wl_load(MDB_txn *txn, store_t *s, const char *name, struct wl *out)
 int wl_load_id(MDB_txn *txn, store_t *s, uint32_t id, struct wl *out)
 {
 	uint8_t k[5] = {'I'};
-	wbe32(k + 1, id);
+	util_be32_store(k + 1, id);
 	MDB_val kv = {5, k}, v;
 	int rc = mdb_get(txn, s->dbi[DB_WLIST], &kv, &v);
 	if (rc != 0)
@@ -465,7 +467,7 @@ int went_dec(const uint8_t *p, size_t n, struct store_watch_entry *e)
 
 size_t went_key(uint32_t id, const struct wikey *ik, uint8_t *k)
 {
-	wbe32(k, id);
+	util_be32_store(k, id);
 	k[4] = ik->type;
 	memcpy(k + 5, ik->k, ik->len);
 	return 5 + ik->len;

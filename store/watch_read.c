@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/watch_internal.h"
+#include "util/be.h"
 
 int store_watch_get(store_t *s, const char *name, int64_t now, struct store_watch_info *out)
 {
@@ -103,7 +104,7 @@ static int entry_get(struct reader *rd, const uint8_t *ik, size_t il)
 	uint8_t ek[5 + WIKEY_MAX];
 	if (il < 2 || il > 1 + WIKEY_MAX)
 		return STORE_ECORRUPT;
-	wbe32(ek, rd->id);
+	util_be32_store(ek, rd->id);
 	memcpy(ek + 4, ik, il);
 	MDB_val ekv = {4 + il, ek}, v;
 	int rc = mdb_get(rd->txn, rd->s->dbi[DB_WENTRY], &ekv, &v);
@@ -116,7 +117,7 @@ static int entry_get(struct reader *rd, const uint8_t *ik, size_t il)
 static int read_full(struct reader *rd)
 {
 	uint8_t pfx[4];
-	wbe32(pfx, rd->id);
+	util_be32_store(pfx, rd->id);
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(rd->txn, rd->s->dbi[DB_WENTRY], &c);
 	if (rc != 0)
@@ -147,8 +148,8 @@ static int read_full(struct reader *rd)
 static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 {
 	uint8_t vk[12];
-	wbe32(vk, rd->id);
-	wbe64(vk + 4, since + 1);
+	util_be32_store(vk, rd->id);
+	util_be64_store(vk + 4, since + 1);
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(rd->txn, rd->s->dbi[DB_WVER], &c);
 	if (rc != 0)
@@ -172,7 +173,7 @@ static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 		return store_lmdb_err(rc, "watchlist versions");
 
 	uint8_t tk[13];
-	wbe32(tk, rd->id);
+	util_be32_store(tk, rd->id);
 	tk[4] = 'E';
 	memset(tk + 5, 0, 8);
 	rc = mdb_cursor_open(rd->txn, rd->s->dbi[DB_WTIME], &c);
@@ -183,7 +184,7 @@ static int read_delta(struct reader *rd, uint64_t stored, uint64_t since)
 	rc = mdb_cursor_get(c, &tkv, &tv, MDB_SET_RANGE);
 	while (rc == 0 && tkv.mv_size > 14 && memcmp(tkv.mv_data, tk, 5) == 0) {
 		const uint8_t *p = tkv.mv_data;
-		int64_t t = (int64_t)wrd_be64(p + 5);
+		int64_t t = (int64_t)util_be64_load(p + 5);
 		if (t > rd->now)
 			break;
 		n++;
