@@ -28,9 +28,7 @@ static void own_ns(uint8_t out[16])
 	for (size_t i = 0; u[i] && o < 16; i++) {
 		if (u[i] == '-')
 			continue;
-		unsigned hi = (unsigned)(u[i] <= '9' ? u[i] - '0' : u[i] - 'a' + 10);
-		unsigned lo = (unsigned)(u[i + 1] <= '9' ? u[i + 1] - '0' : u[i + 1] - 'a' + 10);
-		out[o++] = (uint8_t)(hi << 4 | lo);
+		out[o++] = (uint8_t)(util_hex_digit(u[i]) << 4 | util_hex_digit(u[i + 1]));
 		i++;
 	}
 }

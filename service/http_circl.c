@@ -3,12 +3,12 @@
  * NDJSON) and passive SSL (/v2pssl/query, cquery, cfetch).
  */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service/http_internal.h"
+#include "util/base64.h"
 #include "util/hex.h"
 
 #define RESPONSE_MAX (256u << 20)
@@ -152,7 +152,7 @@ static int pssl_by_cert(const struct store_sighting *si, void *ctx)
 
 static char *pem_of(const uint8_t *der, size_t len)
 {
-	size_t b64len = 4 * ((len + 2) / 3);
+	size_t b64len = util_base64_encoded_len(len, UTIL_B64_PAD);
 	size_t cap = b64len + b64len / 64 + 80;
 	char *b64 = malloc(b64len + 1);
 	char *pem = malloc(cap);
@@ -161,7 +161,7 @@ static char *pem_of(const uint8_t *der, size_t len)
 		free(pem);
 		return NULL;
 	}
-	EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
+	util_base64_encode(der, len, UTIL_B64_PAD, b64);
 	size_t o = (size_t)snprintf(pem, cap, "-----BEGIN CERTIFICATE-----\n");
 	for (size_t i = 0; i < b64len; i += 64) {
 		size_t l = b64len - i < 64 ? b64len - i : 64;

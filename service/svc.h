@@ -88,7 +88,7 @@ int svc_parse_size(const char *s, uint64_t *out);
  * cmd, and returns -1. */
 struct ingest_opts;
 int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts *o);
-/* Non-negative decimal; returns 0 or -1. */
+/* Non-negative decimal (util_u64_parse() over the whole u64 range); 0 or -1. */
 int svc_parse_u64(const char *s, uint64_t *out);
 
 #endif

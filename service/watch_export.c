@@ -5,7 +5,6 @@
  * and the If-None-Match check against a list's version.
  */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 
 #include "service/svc_watch.h"
+#include "util/base64.h"
 #include "util/time.h"
 
 static void msgf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -123,12 +123,12 @@ static void out_field(struct wout *b, const char *s)
 
 static void out_base64(struct wout *b, const char *s)
 {
-	unsigned char enc[4 * ((STORE_WATCH_IND_BUF * 2 + 2) / 3) + 4];
+	char enc[4 * ((STORE_WATCH_IND_BUF * 2 + 2) / 3) + 4];
 	size_t n = strlen(s);
 	if (n > STORE_WATCH_IND_BUF * 2)
 		n = STORE_WATCH_IND_BUF * 2;
-	int l = EVP_EncodeBlock(enc, (const unsigned char *)s, (int)n);
-	out_add(b, (const char *)enc, (size_t)l);
+	util_base64_encode((const uint8_t *)s, n, UTIL_B64_PAD, enc);
+	out_add(b, enc, strlen(enc));
 }
 
 /* STIX wants created/modified with milliseconds. */

@@ -5,12 +5,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
 #include "util/hex.h"
+#include "util/num.h"
 #include "util/time.h"
 
 const char *store_strerror(int err)
@@ -149,16 +151,10 @@ int store_prefix_parse(const char *in, size_t len, uint8_t out[16], unsigned *pl
 	if (slash) {
 		const char *d = slash + 1;
 		size_t dl = len - alen - 1;
-		if (dl == 0 || dl > 3)
+		uint64_t v;
+		if (dl > 3 || util_u64_parsen(d, dl, v4 ? 32 : 128, &v) != 0)
 			return STORE_EBADADDR;
-		p = 0;
-		for (size_t i = 0; i < dl; i++) {
-			if (d[i] < '0' || d[i] > '9')
-				return STORE_EBADADDR;
-			p = p * 10 + (unsigned)(d[i] - '0');
-		}
-		if (p > (v4 ? 32u : 128u))
-			return STORE_EBADADDR;
+		p = (unsigned)v;
 	}
 	*plen = v4 ? p + 96 : p;
 	/* clear host bits so the prefix is canonical */
@@ -235,17 +231,8 @@ int store_rrtype_parse(const char *in, size_t len, uint16_t *type)
 	const char *digits = buf;
 	if (strncmp(buf, "TYPE", 4) == 0)
 		digits = buf + 4;
-	if (*digits == '\0')
-		return STORE_EBADTYPE;
-	unsigned long v = 0;
-	for (const char *p = digits; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return STORE_EBADTYPE;
-		v = v * 10 + (unsigned long)(*p - '0');
-		if (v > 65535)
-			return STORE_EBADTYPE;
-	}
-	if (v == 0)
+	uint64_t v;
+	if (util_u64_parse(digits, 65535, &v) != 0 || v == 0)
 		return STORE_EBADTYPE;
 	*type = (uint16_t)v;
 	return 0;
@@ -334,17 +321,19 @@ int store_rdata_norm(uint16_t type, const char *in, size_t len, char *out)
 
 /* ---- time ------------------------------------------------------------- */
 
+/* Bounds that keep the arithmetic below in int64_t: relative amounts
+ * (times a week's seconds) and epoch seconds. */
+#define REL_MAX 10000000000000ull
+#define EPOCH_MAX 10000000000000000ull
+
 static int parse_uint(const char **p, int digits, unsigned *out)
 {
-	unsigned v = 0;
-	for (int i = 0; i < digits; i++) {
-		char c = (*p)[i];
-		if (c < '0' || c > '9')
-			return -1;
-		v = v * 10 + (unsigned)(c - '0');
-	}
+	uint64_t v;
+	/* stops at the first non-digit, so never reads past the NUL */
+	if (util_u64_parsen(*p, (size_t)digits, UINT_MAX, &v) != 0)
+		return -1;
 	*p += digits;
-	*out = v;
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -363,13 +352,10 @@ int store_time_parse(const char *in, int64_t now, int64_t *out)
 		               : unit == 'w' ? 604800
 		                             : 0;
 		if (mult != 0) {
-			int64_t v = 0;
-			for (size_t i = 1; i + 1 < len; i++) {
-				if (in[i] < '0' || in[i] > '9' || v > (int64_t)1e12)
-					return STORE_EBADTIME;
-				v = v * 10 + (in[i] - '0');
-			}
-			*out = now - v * mult;
+			uint64_t v;
+			if (util_u64_parsen(in + 1, len - 2, REL_MAX, &v) != 0)
+				return STORE_EBADTIME;
+			*out = now - (int64_t)v * mult;
 			return 0;
 		}
 	}
@@ -382,13 +368,10 @@ int store_time_parse(const char *in, int64_t now, int64_t *out)
 		}
 	}
 	if (digits_only && strchr(in, '-') == NULL) {
-		int64_t v = 0;
-		for (size_t i = 0; i < len && in[i] != '.'; i++) {
-			if (v > (int64_t)1e15)
-				return STORE_EBADTIME;
-			v = v * 10 + (in[i] - '0');
-		}
-		*out = v;
+		uint64_t v;
+		if (util_u64_parsen(in, strcspn(in, "."), EPOCH_MAX, &v) != 0)
+			return STORE_EBADTIME;
+		*out = (int64_t)v;
 		return 0;
 	}
 	/* ISO 8601: YYYY-MM-DD[THH:MM[:SS[.frac]]][Z|+hh:mm|-hh:mm|+hhmm] */
