@@ -8,6 +8,7 @@
 #include <stdarg.h>
 
 #include "pivot/pivot_internal.h"
+#include "util/buf.h"
 #include "util/hex.h"
 #include "util/time.h"
 
@@ -171,18 +172,17 @@ static void day(int64_t t, char *out, size_t cap)
 
 char *pivot_to_table(const struct pivot_result *r)
 {
-	struct pivot_buf b;
-	if (pivot_buf_init(&b, (size_t)64 << 20) != 0)
-		return NULL;
+	struct util_buf b;
+	util_buf_init(&b, PIVOT_RENDER_MAX);
 	const struct pivot_node *seed = &r->nodes[0].n;
-	pivot_buf_printf(&b, "pivot from %s %s, depth %u: %zu nodes, %zu edges, %u pruned%s%s\n",
-	                 pivot_node_type_name(seed->type), seed->value, r->params.depth, r->nnodes,
-	                 r->nedges, r->pruned, r->truncated ? ", TRUNCATED by " : "",
-	                 r->truncated ? r->budget : "");
+	util_buf_printf(&b, "pivot from %s %s, depth %u: %zu nodes, %zu edges, %u pruned%s%s\n",
+	                pivot_node_type_name(seed->type), seed->value, r->params.depth, r->nnodes,
+	                r->nedges, r->pruned, r->truncated ? ", TRUNCATED by " : "",
+	                r->truncated ? r->budget : "");
 	for (unsigned d = 0; d <= r->depth_reached; d++) {
-		pivot_buf_printf(&b, "\ndepth %u\n", d);
-		pivot_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7s  %s\n", "type", "value",
-		                 "first", "last", "age", "degree", "via / notes");
+		util_buf_printf(&b, "\ndepth %u\n", d);
+		util_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7s  %s\n", "type", "value",
+		                "first", "last", "age", "degree", "via / notes");
 		for (size_t i = 0; i < r->nnodes; i++) {
 			const struct pivot_node *n = &r->nodes[i].n;
 			if (n->depth != d)
@@ -229,10 +229,10 @@ char *pivot_to_table(const struct pivot_result *r)
 					o += (size_t)snprintf(via + o, sizeof(via) - o, "%s%u",
 					                      k ? "," : " ", n->ports[k]);
 			}
-			pivot_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7llu  %s\n",
-			                 pivot_node_type_name(n->type), n->value, f, l, age,
-			                 (unsigned long long)n->degree, via);
+			util_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7llu  %s\n",
+			                pivot_node_type_name(n->type), n->value, f, l, age,
+			                (unsigned long long)n->degree, via);
 		}
 	}
-	return pivot_buf_finish(&b);
+	return util_buf_finish(&b, NULL);
 }

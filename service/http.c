@@ -75,9 +75,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* a JSON body, read whole up to its limit; the rest is dropped and
 		 * answered with 413 once the body ended */
 		if (!rq->body_too_large) {
-			if (rq->body.max == 0)
-				svc_buf_init(&rq->body, SVC_HTTP_WATCH_MAX_BODY);
-			if (svc_buf_add(&rq->body, data, *size) != 0)
+			if (rq->body.limit == 0)
+				util_buf_init(&rq->body, SVC_HTTP_WATCH_MAX_BODY);
+			if (util_buf_add(&rq->body, data, *size) != 0)
 				rq->body_too_large = true;
 		}
 		*size = 0;
@@ -107,7 +107,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (rq->status != 0)
 		svc_metrics_observe(srv->metrics, rq->route, rq->status, el);
 	svc_http_observations_cleanup(rq);
-	svc_buf_free(&rq->body);
+	util_buf_free(&rq->body);
 	for (unsigned i = 0; i < rq->nsegs; i++)
 		free(rq->segs[i]);
 	for (unsigned i = 0; i < rq->nparams; i++) {

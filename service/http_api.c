@@ -84,7 +84,7 @@ static int cursor_parse(const struct svc_lookup_req *req, const char *s, uint64_
 
 /* ---- lookups ----------------------------------------------------------------- */
 struct lookup_out {
-	struct svc_buf buf;
+	struct util_buf buf;
 	bool ndjson;
 	uint64_t n;
 	int err;
@@ -94,11 +94,11 @@ static int lookup_put(struct lookup_out *o, const char *text, size_t n)
 {
 	int err = 0;
 	if (!o->ndjson && o->n > 0)
-		err = svc_buf_add(&o->buf, ",", 1);
+		err = util_buf_add(&o->buf, ",", 1);
 	if (err == 0)
-		err = svc_buf_add(&o->buf, text, n);
+		err = util_buf_add(&o->buf, text, n);
 	if (err == 0 && o->ndjson)
-		err = svc_buf_add(&o->buf, "\n", 1);
+		err = util_buf_add(&o->buf, "\n", 1);
 	o->n++;
 	if (err != 0) {
 		o->err = err;
@@ -232,14 +232,14 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 			return svc_http_bad_param(rq, "cursor", "belongs to a different query");
 	}
 	struct lookup_out out = {.ndjson = wants_ndjson(rq)};
-	svc_buf_init(&out.buf, RESPONSE_MAX);
+	util_buf_init(&out.buf, RESPONSE_MAX);
 	if (!out.ndjson) {
 		json_t *q = json_object();
 		json_object_set_new(q, "type", json_string(what));
 		json_object_set_new(q, "value", json_string(value));
-		svc_buf_adds(&out.buf, "{\"query\":");
-		svc_buf_add_json(&out.buf, q);
-		svc_buf_adds(&out.buf, ",\"results\":[");
+		util_buf_adds(&out.buf, "{\"query\":");
+		util_buf_add_json(&out.buf, q);
+		util_buf_adds(&out.buf, ",\"results\":[");
 		json_decref(q);
 	}
 	/* the lookup reads in one short transaction and materialises; the
@@ -251,7 +251,7 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 	else if (err == -1)
 		err = STORE_ELMDB;
 	if (err != 0) {
-		svc_buf_free(&out.buf);
+		util_buf_free(&out.buf);
 		return svc_http_store_error(rq, err, what);
 	}
 	char next[32] = "";
@@ -263,13 +263,13 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 		    tail, sizeof(tail), "],\"count\":%llu,\"limited\":%s,\"next_cursor\":%s%s%s}\n",
 		    (unsigned long long)res.emitted, res.limited ? "true" : "false",
 		    res.limited ? "\"" : "", res.limited ? next : "null", res.limited ? "\"" : "");
-		if (svc_buf_adds(&out.buf, tail) != 0) {
-			svc_buf_free(&out.buf);
+		if (util_buf_adds(&out.buf, tail) != 0) {
+			util_buf_free(&out.buf);
 			return svc_http_store_error(rq, -E2BIG, what);
 		}
 	}
 	size_t len;
-	char *body = svc_buf_take(&out.buf, &len);
+	char *body = util_buf_take(&out.buf, &len);
 	const char *hdrs[] = {"X-Next-Cursor", next, NULL};
 	return svc_http_send_h(rq, 200, out.ndjson ? "application/x-ndjson" : "application/json",
 	                       body, len, res.limited ? hdrs : NULL);

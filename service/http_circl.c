@@ -15,7 +15,7 @@
 
 /* ---- /pdns/query/{name-or-ip} ------------------------------------------------ */
 struct pdns_ctx {
-	struct svc_buf *out;
+	struct util_buf *out;
 	uint64_t limit, n;
 	bool limited;
 	int err;
@@ -29,9 +29,9 @@ static int pdns_rr(const struct store_rr *rr, void *ctx)
 		return STORE_STOP;
 	}
 	json_t *o = svc_rr_json(rr);
-	int err = svc_buf_add_json(c->out, o);
+	int err = util_buf_add_json(c->out, o);
 	if (err == 0)
-		err = svc_buf_add(c->out, "\n", 1);
+		err = util_buf_add(c->out, "\n", 1);
 	json_decref(o);
 	c->n++;
 	if (err != 0) {
@@ -46,7 +46,7 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 	enum MHD_Result ret;
 	struct store_fence fence;
 	store_fence_init(&fence);
-	struct svc_buf out;
+	struct util_buf out;
 	struct pdns_ctx c = {.out = &out};
 	if (!svc_http_fences(rq, &fence, &ret) || !svc_http_limit(rq, &c.limit, &ret))
 		return ret;
@@ -60,7 +60,7 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 		return svc_http_error(rq, 400, "bad_request",
 		                      "query: '%.80s' is neither an IP address nor a domain name",
 		                      q);
-	svc_buf_init(&out, RESPONSE_MAX);
+	util_buf_init(&out, RESPONSE_MAX);
 	store_rtxn_t *r;
 	int err = store_read_begin(rq->srv->store, &r);
 	if (err == 0) {
@@ -77,11 +77,11 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 	if (err == 0)
 		err = c.err;
 	if (err != 0) {
-		svc_buf_free(&out);
+		util_buf_free(&out);
 		return svc_http_store_error(rq, err, "query");
 	}
 	size_t len;
-	char *body = svc_buf_take(&out, &len);
+	char *body = util_buf_take(&out, &len);
 	const char *h[] = {"X-Result-Limited", "true", NULL};
 	return svc_http_send_h(rq, 200, "application/x-ndjson", body, len, c.limited ? h : NULL);
 }

@@ -132,7 +132,7 @@ struct dnsdb_ctx {
 	uint16_t run_type;
 	struct group *groups;
 	size_t ngroups, cap_groups, run_records;
-	struct svc_buf *out;
+	struct util_buf *out;
 	int err;
 };
 
@@ -180,11 +180,11 @@ static int emit_obj(struct dnsdb_ctx *c, json_t *obj, uint64_t count, int64_t tf
 		}
 		return 0;
 	}
-	int err = svc_buf_adds(c->out, "{\"obj\":");
+	int err = util_buf_adds(c->out, "{\"obj\":");
 	if (err == 0)
-		err = svc_buf_add_json(c->out, obj);
+		err = util_buf_add_json(c->out, obj);
 	if (err == 0)
-		err = svc_buf_adds(c->out, "}\n");
+		err = util_buf_adds(c->out, "}\n");
 	json_decref(obj);
 	if (err != 0) {
 		c->err = err;
@@ -438,10 +438,10 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 		c.has_bw = true;
 	}
 	(void)aggr; /* records are stored aggregated: aggr=false gives the same */
-	struct svc_buf out;
-	svc_buf_init(&out, RESPONSE_MAX);
+	struct util_buf out;
+	util_buf_init(&out, RESPONSE_MAX);
 	c.out = &out;
-	svc_buf_adds(&out, "{\"cond\":\"begin\"}\n");
+	util_buf_adds(&out, "{\"cond\":\"begin\"}\n");
 	store_rtxn_t *r;
 	int err = store_read_begin(rq->srv->store, &r);
 	if (err == 0) {
@@ -461,7 +461,7 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 	if (err == 0)
 		err = c.err;
 	if (err != 0) {
-		svc_buf_free(&out);
+		util_buf_free(&out);
 		return svc_http_store_error(rq, err, "lookup");
 	}
 	if (c.summarize) {
@@ -472,22 +472,22 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 			json_object_set_new(o, "time_first", time_value(&c, c.tf_min));
 			json_object_set_new(o, "time_last", time_value(&c, c.tl_max));
 		}
-		svc_buf_adds(&out, "{\"obj\":");
-		svc_buf_add_json(&out, o);
-		svc_buf_adds(&out, "}\n");
+		util_buf_adds(&out, "{\"obj\":");
+		util_buf_add_json(&out, o);
+		util_buf_adds(&out, "}\n");
 		json_decref(o);
 	}
 	if (c.limited) {
 		json_t *o = json_object();
 		json_object_set_new(o, "cond", json_string("limited"));
 		json_object_set_new(o, "msg", json_string(c.limit_msg));
-		svc_buf_add_json(&out, o);
-		svc_buf_adds(&out, "\n");
+		util_buf_add_json(&out, o);
+		util_buf_adds(&out, "\n");
 		json_decref(o);
 	} else {
-		svc_buf_adds(&out, "{\"cond\":\"succeeded\"}\n");
+		util_buf_adds(&out, "{\"cond\":\"succeeded\"}\n");
 	}
 	size_t len;
-	char *body = svc_buf_take(&out, &len);
+	char *body = util_buf_take(&out, &len);
 	return svc_http_send(rq, 200, "application/x-ndjson", body, len);
 }

@@ -26,8 +26,8 @@ void svc_metrics_observe(struct svc_metrics *m, enum svc_route_id r, unsigned st
 	atomic_fetch_add(&m->hist_sum_us[r], (uint_fast64_t)(seconds * 1e6));
 }
 
-static int addf(struct svc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int addf(struct svc_buf *b, const char *fmt, ...)
+static int addf(struct util_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int addf(struct util_buf *b, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -36,7 +36,7 @@ static int addf(struct svc_buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -1;
-	return svc_buf_add(b, line, (size_t)n);
+	return util_buf_add(b, line, (size_t)n);
 }
 
 enum MHD_Result svc_http_metrics(struct svc_http_req *rq)
@@ -45,8 +45,8 @@ enum MHD_Result svc_http_metrics(struct svc_http_req *rq)
 	if (svc_http_reject_unused(rq, &ret))
 		return ret;
 	struct svc_metrics *m = rq->srv->metrics;
-	struct svc_buf b;
-	svc_buf_init(&b, 4 << 20);
+	struct util_buf b;
+	util_buf_init(&b, 4 << 20);
 	addf(&b, "# HELP infrapivot_http_requests_total HTTP requests answered, by route and "
 	         "status.\n# TYPE infrapivot_http_requests_total counter\n");
 	for (unsigned r = 0; r < SVC_R_COUNT; r++)
@@ -134,6 +134,6 @@ enum MHD_Result svc_http_metrics(struct svc_http_req *rq)
 	     "# TYPE infrapivot_uptime_seconds gauge\ninfrapivot_uptime_seconds %lld\n",
 	     (long long)(time(NULL) - rq->srv->started));
 	size_t len;
-	char *out = svc_buf_take(&b, &len);
+	char *out = util_buf_take(&b, &len);
 	return svc_http_send(rq, 200, "text/plain; version=0.0.4; charset=utf-8", out, len);
 }

@@ -176,6 +176,15 @@ char *util_buf_take(struct util_buf *b, size_t *len)
 	return p;
 }
 
+char *util_buf_finish(struct util_buf *b, size_t *len)
+{
+	if (b->err != 0) {
+		util_buf_free(b);
+		return NULL;
+	}
+	return util_buf_take(b, len);
+}
+
 void util_buf_free(struct util_buf *b)
 {
 	if (!b->fixed) {

@@ -59,6 +59,10 @@ void util_buf_reset(struct util_buf *b);
  * buffer is left empty, without error, with its limit.  NULL when out of
  * memory (the buffer is then unchanged). */
 char *util_buf_take(struct util_buf *b, size_t *len);
+/* For writers that check once at the end: util_buf_take(), unless a call
+ * failed since the last reset (err != 0); then the buffer is released and
+ * NULL returned. */
+char *util_buf_finish(struct util_buf *b, size_t *len);
 /* Release the memory (not a fixed buffer's) and empty the buffer; the limit
  * stays. */
 void util_buf_free(struct util_buf *b);
