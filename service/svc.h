@@ -50,9 +50,9 @@ int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, v
 json_t *svc_rr_json(const struct store_rr *rr);
 /* The compact JSON text of svc_rr_json(rr) (as json_dumps with
  * JSON_COMPACT | JSON_PRESERVE_ORDER prints it) written into out without
- * building the object.  Returns the length, or -1 when the record needs
- * the general renderer (a string with non-ASCII or control bytes, or
- * more than cap bytes). */
+ * building the object, NUL-terminated.  Returns the length, or -1 when the
+ * record needs the general renderer (a string with non-ASCII or control
+ * bytes, or more than cap - 1 bytes). */
 int svc_rr_text(const struct store_rr *rr, char *out, size_t cap);
 json_t *svc_sighting_json(const struct store_sighting *si);
 json_t *svc_cert_json(const struct store_cert_info *ci);
