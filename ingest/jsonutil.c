@@ -9,6 +9,8 @@
 #include <pthread.h>
 
 #include "ingest/ingest_internal.h"
+#include "util/base64.h"
+#include "util/num.h"
 
 /* jansson allocates a handful of blocks for every parsed line.  Once a
  * process has a second thread (the writer) glibc's malloc takes its arena
@@ -158,15 +160,12 @@ int ingest_json_time(json_t *v, int64_t *out)
 
 int ingest_epoch_parse(const char *s, size_t n, int64_t *out)
 {
-	int64_t v = 0;
+	uint64_t v;
 	size_t i = 0;
-	if (n == 0 || s[0] < '0' || s[0] > '9')
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (util_u64_parsen(s, i, UINT32_MAX, &v) != 0)
 		return STORE_EBADTIME;
-	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-		v = v * 10 + (s[i] - '0');
-		if (v > (int64_t)UINT32_MAX)
-			return STORE_EBADTIME;
-	}
 	if (i < n && s[i] == '.') {
 		i++;
 		if (i == n)
@@ -176,7 +175,7 @@ int ingest_epoch_parse(const char *s, size_t n, int64_t *out)
 	}
 	if (i != n)
 		return STORE_EBADTIME;
-	*out = v;
+	*out = (int64_t)v;
 	return 0;
 }
 
@@ -259,42 +258,8 @@ static int hash_field(struct ingest_ctx *c, json_t *obj, const char *key, size_t
 	return 0;
 }
 
-/* Decode standard base64 (whitespace ignored).  Returns length or -1. */
-static long b64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)in[i];
-		int v;
-		if (ch >= 'A' && ch <= 'Z')
-			v = ch - 'A';
-		else if (ch >= 'a' && ch <= 'z')
-			v = ch - 'a' + 26;
-		else if (ch >= '0' && ch <= '9')
-			v = ch - '0' + 52;
-		else if (ch == '+' || ch == '-')
-			v = 62;
-		else if (ch == '/' || ch == '_')
-			v = 63;
-		else if (ch == '=')
-			break;
-		else if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
-			continue;
-		else
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return (long)o;
-}
+/* cert_der_b64: either alphabet, whitespace ignored, up to any padding */
+#define CERT_B64 (UTIL_B64_STD | UTIL_B64_URL | UTIL_B64_SPACE | UTIL_B64_PAD)
 
 int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj)
 {
@@ -325,8 +290,10 @@ int ingest_cert_fill(struct ingest_ctx *c, struct store_obs *o, json_t *obj)
 			uint8_t *buf = malloc(cap + 1);
 			if (buf == NULL)
 				return ingest_reject(c, "out of memory");
-			long n = b64_decode(json_string_value(der), cap, buf, cap);
-			err = n <= 0 ? STORE_EBADCERT : ingest_x509_der(buf, (size_t)n, m);
+			size_t n = 0;
+			int rc =
+			    util_base64_decode(json_string_value(der), cap, CERT_B64, buf, cap, &n);
+			err = rc != 0 || n == 0 ? STORE_EBADCERT : ingest_x509_der(buf, n, m);
 			free(buf);
 		}
 		if (err != 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ingest/ingest_internal.h"
+#include "util/num.h"
 
 #define PDNS_MAX_FIELDS 32
 
@@ -175,20 +176,6 @@ static int pdns_record(struct ingest_ctx *c, const struct pdns_rec *r)
 	return INGEST_OK;
 }
 
-static int parse_u64(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (n == 0 || n > 19)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 static int ymd_time(const char *s, size_t n, int64_t *out)
 {
 	char tmp[48];
@@ -256,7 +243,7 @@ static int pdns_field(struct ingest_ctx *c, int col, const char *p, size_t fl, s
 		return 0;
 	}
 	case PF_COUNT:
-		if (parse_u64(p, fl, &r->count) != 0)
+		if (util_u64_parsen(p, fl, UINT64_MAX, &r->count) != 0)
 			return ingest_reject(c, "count '%.*s' is not a number",
 			                     (int)(fl > 40 ? 40 : fl), p);
 		return 0;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ingest/ingest_internal.h"
+#include "util/num.h"
 
 #define PULL_CHUNK (256 * 1024)
 #define PULL_HEAD 4096  /* first bytes kept for format detection */
@@ -78,10 +79,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
 		const char *v = line + 12;
 		while (*v == ' ' || *v == '\t')
 			v++;
-		char *end;
-		errno = 0;
-		unsigned long long secs = strtoull(v, &end, 10);
-		if (end != v && *end == '\0' && errno == 0) {
+		uint64_t secs;
+		if (util_u64_parse(v, UINT64_MAX, &secs) == 0) {
 			x->retry_after = (double)secs;
 		} else {
 			/* an HTTP-date */
@@ -187,10 +186,8 @@ int ingest_pull_checkpoint_get(store_t *s, const char *name, int64_t *out)
 	if (err != 0)
 		return err;
 	val[vl] = '\0';
-	char *end;
-	errno = 0;
-	long long v = strtoll(val, &end, 10);
-	if (end == val || *end != '\0' || errno != 0 || v < 0)
+	uint64_t v;
+	if (util_u64_parse(val, INT64_MAX, &v) != 0)
 		return STORE_ECORRUPT;
 	*out = (int64_t)v;
 	return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ingest/ingest.h"
+#include "util/time.h"
 
 /* OpenSSL errors are drained here so they never leak into a later call. */
 static int ssl_err(int code)
@@ -25,8 +26,8 @@ static int64_t asn1_epoch(const ASN1_TIME *t)
 	struct tm tm;
 	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
 		return 0;
-	return store_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
-	                             (unsigned)tm.tm_mday) *
+	return util_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
+	                            (unsigned)tm.tm_mday) *
 	           86400 +
 	       tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 }

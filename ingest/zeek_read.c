@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ingest/zeek_internal.h"
+#include "util/hex.h"
 
 const char *const ingest_zeek_col_names[ZC_NCOLS] = {
     "ts",
@@ -44,25 +45,14 @@ void ingest_zeek_state_free(void *p)
 	free(p);
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Undo the ASCII writer's escapes (\xNN, \\) in place; returns the length. */
 static size_t unescape(char *s, size_t n)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\' && i + 3 < n + 0 && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
-		    hexval(s[i + 3]) >= 0) {
-			s[o++] = (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
+		if (s[i] == '\\' && i + 3 < n + 0 && s[i + 1] == 'x' &&
+		    util_hex_digit(s[i + 2]) >= 0 && util_hex_digit(s[i + 3]) >= 0) {
+			s[o++] = (char)(util_hex_digit(s[i + 2]) << 4 | util_hex_digit(s[i + 3]));
 			i += 3;
 		} else if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\\') {
 			s[o++] = '\\';

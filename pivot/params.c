@@ -11,6 +11,8 @@
 #include <openssl/evp.h>
 
 #include "pivot/pivot.h"
+#include "util/num.h"
+#include "util/time.h"
 
 void pivot_params_init(struct pivot_params *p)
 {
@@ -71,28 +73,12 @@ static bool name_is(const char *name, const char *want)
 	return *name == '\0' && *want == '\0';
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	if (s == NULL || *s == '\0')
-		return -1;
-	uint64_t v = 0;
-	for (const char *q = s; *q; q++) {
-		if (*q < '0' || *q > '9')
-			return -1;
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*q - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 /* A number in [lo, hi] for parameter `name`. */
 static int set_number(const char *name, const char *value, uint64_t lo, uint64_t hi, uint64_t *out,
                       char *msg, size_t msgcap)
 {
 	uint64_t v;
-	if (parse_u64(value, &v) != 0) {
+	if (util_u64_parse(value, UINT64_MAX, &v) != 0) {
 		snprintf(msg, msgcap, "%s: '%s' is not a non-negative whole number", name, value);
 		return -EINVAL;
 	}
@@ -347,8 +333,8 @@ int pivot_params_check(const struct pivot_params *p, char *msg, size_t msgcap)
 	}
 	if (p->since > p->until) {
 		char a[32], b[32];
-		store_time_format(p->since, a, sizeof(a));
-		store_time_format(p->until, b, sizeof(b));
+		util_time_format(p->since, a, sizeof(a));
+		util_time_format(p->until, b, sizeof(b));
 		snprintf(msg, msgcap, "since (%s) is after until (%s): the window is empty", a, b);
 		return STORE_EBADTIME;
 	}

@@ -102,19 +102,8 @@ int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned 
 void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *n, char *out,
                          size_t cap);
 
-/* A bounded text buffer (curl dynbuf): an append past max fails and the
- * failure sticks; pivot_buf_finish then returns NULL. */
-struct pivot_buf {
-	char *p;
-	size_t len, cap, max;
-	bool failed;
-};
-int pivot_buf_init(struct pivot_buf *b, size_t max);
-void pivot_buf_printf(struct pivot_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void pivot_buf_add(struct pivot_buf *b, const char *s, size_t n);
-/* The text (caller frees), or NULL after a failure (buffer released). */
-char *pivot_buf_finish(struct pivot_buf *b);
+/* The text renderers' output limit (util_buf). */
+#define PIVOT_RENDER_MAX (((size_t)64 << 20) - 1) /* 64 MiB with the NUL */
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 size_t pivot_utf8_len(const unsigned char *s, size_t n);

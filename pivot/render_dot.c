@@ -9,37 +9,39 @@
 #include <string.h>
 
 #include "pivot/pivot_internal.h"
+#include "util/buf.h"
+#include "util/time.h"
 
 /* Append s escaped for a DOT quoted string, at most maxch characters. */
-static void dot_str(struct pivot_buf *b, const char *s, size_t maxch)
+static void dot_str(struct util_buf *b, const char *s, size_t maxch)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), i = 0, chars = 0;
 	while (i < n) {
 		if (chars == maxch) {
-			pivot_buf_add(b, "...", 3);
+			util_buf_add(b, "...", 3);
 			return;
 		}
 		unsigned char c = p[i];
 		size_t l = pivot_utf8_len(p + i, n - i);
 		if (l == 0) {
-			pivot_buf_add(b, "?", 1);
+			util_buf_add(b, "?", 1);
 			i++;
 		} else if (l > 1) {
-			pivot_buf_add(b, s + i, l);
+			util_buf_add(b, s + i, l);
 			i += l;
 		} else if (c == '"' || c == '\\') {
 			char e[2] = {'\\', (char)c};
-			pivot_buf_add(b, e, 2);
+			util_buf_add(b, e, 2);
 			i++;
 		} else if (c == '&') {
-			pivot_buf_add(b, "&amp;", 5);
+			util_buf_add(b, "&amp;", 5);
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
-			pivot_buf_add(b, " ", 1);
+			util_buf_add(b, " ", 1);
 			i++;
 		} else {
-			pivot_buf_add(b, s + i, 1);
+			util_buf_add(b, s + i, 1);
 			i++;
 		}
 		chars++;
@@ -53,7 +55,7 @@ static void day(int64_t t, char *out, size_t cap)
 		snprintf(out, cap, "unknown");
 		return;
 	}
-	store_time_format(t, buf, sizeof(buf));
+	util_time_format(t, buf, sizeof(buf));
 	snprintf(out, cap, "%.10s", buf);
 }
 
@@ -71,69 +73,68 @@ static const char *shape(enum pivot_node_type t)
 	}
 }
 
-static void dot_node(struct pivot_buf *b, const struct pivot_result *r, size_t i)
+static void dot_node(struct util_buf *b, const struct pivot_result *r, size_t i)
 {
 	const struct pivot_node *n = &r->nodes[i].n;
 	char l[16];
-	pivot_buf_printf(b, "  n%u [shape=%s, label=\"%s\\n", n->id, shape(n->type),
-	                 pivot_node_type_name(n->type));
+	util_buf_printf(b, "  n%u [shape=%s, label=\"%s\\n", n->id, shape(n->type),
+	                pivot_node_type_name(n->type));
 	/* a hash is long: 20 characters tell certificates apart */
 	dot_str(b, n->value, n->type == PIVOT_NODE_CERT ? 20 : 80);
 	if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && n->subject[0]) {
-		pivot_buf_add(b, "\\n", 2);
+		util_buf_add(b, "\\n", 2);
 		dot_str(b, n->subject, 60);
 	}
 	day(n->last_seen, l, sizeof(l));
-	pivot_buf_printf(b, "\\nlast seen %s", l);
+	util_buf_printf(b, "\\nlast seen %s", l);
 	if (n->pruned != NULL) {
 		char det[160];
 		pivot_pruned_detail(r, n, det, sizeof(det));
-		pivot_buf_printf(b, "\\npruned: %s\\n", n->pruned);
+		util_buf_printf(b, "\\npruned: %s\\n", n->pruned);
 		dot_str(b, det, 160);
-		pivot_buf_printf(b, "\", style=dashed, color=grey60, fontcolor=grey40");
+		util_buf_printf(b, "\", style=dashed, color=grey60, fontcolor=grey40");
 	} else if (i == 0) {
-		pivot_buf_printf(b, "\", style=\"filled,bold\", fillcolor=gold, penwidth=2");
+		util_buf_printf(b, "\", style=\"filled,bold\", fillcolor=gold, penwidth=2");
 	} else {
-		pivot_buf_printf(b, "\"");
+		util_buf_printf(b, "\"");
 	}
-	pivot_buf_printf(b, ", tooltip=\"");
+	util_buf_printf(b, ", tooltip=\"");
 	dot_str(b, n->value, 300);
-	pivot_buf_printf(b, "\"];\n");
+	util_buf_printf(b, "\"];\n");
 }
 
-static void dot_edge(struct pivot_buf *b, const struct pivot_result *r, const struct pivot_edge *e)
+static void dot_edge(struct util_buf *b, const struct pivot_result *r, const struct pivot_edge *e)
 {
 	char l[16];
 	day(e->last_seen, l, sizeof(l));
-	pivot_buf_printf(b, "  n%u -> n%u [label=\"%s", e->src, e->dst,
-	                 pivot_edge_type_name(e->type));
+	util_buf_printf(b, "  n%u -> n%u [label=\"%s", e->src, e->dst,
+	                pivot_edge_type_name(e->type));
 	if (e->type == PIVOT_EDGE_SERVES)
-		pivot_buf_printf(b, " :%u", e->port);
-	pivot_buf_printf(b, "\\n%s\"", l);
+		util_buf_printf(b, " :%u", e->port);
+	util_buf_printf(b, "\\n%s\"", l);
 	if (r->nodes[e->dst].n.pruned != NULL || r->nodes[e->src].n.pruned != NULL)
-		pivot_buf_printf(b, ", color=grey60, fontcolor=grey40, style=dashed");
-	pivot_buf_printf(b, "];\n");
+		util_buf_printf(b, ", color=grey60, fontcolor=grey40, style=dashed");
+	util_buf_printf(b, "];\n");
 }
 
 char *pivot_to_dot(const struct pivot_result *r)
 {
-	struct pivot_buf b;
-	if (pivot_buf_init(&b, (size_t)64 << 20) != 0)
-		return NULL;
+	struct util_buf b;
+	util_buf_init(&b, PIVOT_RENDER_MAX);
 	const struct pivot_node *seed = &r->nodes[0].n;
-	pivot_buf_printf(&b, "digraph infrapivot {\n"
-	                     "  graph [rankdir=LR, label=\"");
+	util_buf_printf(&b, "digraph infrapivot {\n"
+	                    "  graph [rankdir=LR, label=\"");
 	char hdr[400];
 	snprintf(hdr, sizeof(hdr), "pivot from %s %s, depth %u: %zu nodes, %zu edges%s%s",
 	         pivot_node_type_name(seed->type), seed->value, r->params.depth, r->nnodes,
 	         r->nedges, r->truncated ? ", truncated by " : "", r->truncated ? r->budget : "");
 	dot_str(&b, hdr, 400);
-	pivot_buf_printf(&b, "\", labelloc=t];\n"
-	                     "  node [style=solid];\n");
+	util_buf_printf(&b, "\", labelloc=t];\n"
+	                    "  node [style=solid];\n");
 	for (size_t i = 0; i < r->nnodes; i++)
 		dot_node(&b, r, i);
 	for (size_t i = 0; i < r->nedges; i++)
 		dot_edge(&b, r, &r->edges[i]);
-	pivot_buf_printf(&b, "}\n");
-	return pivot_buf_finish(&b);
+	util_buf_printf(&b, "}\n");
+	return util_buf_finish(&b, NULL);
 }

@@ -8,22 +8,16 @@
 #include <stdarg.h>
 
 #include "pivot/pivot_internal.h"
-
-static json_t *time_json(int64_t t)
-{
-	if (t == 0)
-		return json_null();
-	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
-	return json_string(buf);
-}
+#include "util/buf.h"
+#include "util/hex.h"
+#include "util/time.h"
 
 static json_t *bound_json(int64_t t)
 {
 	if (t == INT64_MIN || t == INT64_MAX)
 		return json_null();
 	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
+	util_time_format(t, buf, sizeof(buf));
 	return json_string(buf);
 }
 
@@ -86,11 +80,11 @@ static void cert_fields(json_t *o, const struct pivot_node *n)
 {
 	char hex[65];
 	if (n->has_sha1) {
-		store_hex(n->sha1, 20, hex);
+		util_hex_encode(n->sha1, 20, hex);
 		json_object_set_new(o, "sha1", json_string(hex));
 	}
 	if (n->has_sha256) {
-		store_hex(n->sha256, 32, hex);
+		util_hex_encode(n->sha256, 32, hex);
 		json_object_set_new(o, "sha256", json_string(hex));
 	}
 	if (!n->cert_has_meta)
@@ -98,8 +92,8 @@ static void cert_fields(json_t *o, const struct pivot_node *n)
 	set_clean_text(o, "subject", n->subject);
 	set_clean_text(o, "issuer", n->issuer);
 	set_clean_text(o, "serial", n->serial);
-	json_object_set_new(o, "not_before", time_json(n->not_before));
-	json_object_set_new(o, "not_after", time_json(n->not_after));
+	json_object_set_new(o, "not_before", util_time_json(n->not_before));
+	json_object_set_new(o, "not_after", util_time_json(n->not_after));
 	json_object_set_new(o, "san_count", json_integer((json_int_t)n->san_count));
 }
 
@@ -110,8 +104,8 @@ static json_t *node_json(const struct pivot_result *r, const struct pivot_node *
 	json_object_set_new(o, "type", json_string(pivot_node_type_name(n->type)));
 	json_object_set_new(o, "value", json_string(n->value));
 	json_object_set_new(o, "depth", json_integer(n->depth));
-	json_object_set_new(o, "first_seen", time_json(n->first_seen));
-	json_object_set_new(o, "last_seen", time_json(n->last_seen));
+	json_object_set_new(o, "first_seen", util_time_json(n->first_seen));
+	json_object_set_new(o, "last_seen", util_time_json(n->last_seen));
 	json_object_set_new(o, "age_days", age_json(r, n->last_seen));
 	json_object_set_new(o, "degree", json_integer((json_int_t)n->degree));
 	json_object_set_new(o, "pruned", n->pruned ? json_string(n->pruned) : json_null());
@@ -135,8 +129,8 @@ static json_t *edge_json(const struct pivot_edge *e)
 	json_object_set_new(o, "type", json_string(pivot_edge_type_name(e->type)));
 	json_object_set_new(o, "src", json_integer(e->src));
 	json_object_set_new(o, "dst", json_integer(e->dst));
-	json_object_set_new(o, "first_seen", time_json(e->first_seen));
-	json_object_set_new(o, "last_seen", time_json(e->last_seen));
+	json_object_set_new(o, "first_seen", util_time_json(e->first_seen));
+	json_object_set_new(o, "last_seen", util_time_json(e->last_seen));
 	json_object_set_new(o, "count", json_integer((json_int_t)e->count));
 	if (e->type == PIVOT_EDGE_SERVES)
 		json_object_set_new(o, "port", json_integer(e->port));
@@ -189,7 +183,7 @@ static void day(int64_t t, char *out, size_t cap)
 		return;
 	}
 	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
+	util_time_format(t, buf, sizeof(buf));
 	snprintf(out, cap, "%.10s", buf);
 }
 
@@ -231,7 +225,7 @@ static void via_notes(const struct pivot_result *r, const struct pivot_node *n, 
 	}
 }
 
-static void table_row(struct pivot_buf *b, const struct pivot_result *r, const struct pivot_node *n)
+static void table_row(struct util_buf *b, const struct pivot_result *r, const struct pivot_node *n)
 {
 	char f[16], l[16], age[24], via[400];
 	day(n->first_seen, f, sizeof(f));
@@ -245,28 +239,27 @@ static void table_row(struct pivot_buf *b, const struct pivot_result *r, const s
 		                                                  : 0) /
 		                86400));
 	via_notes(r, n, via, sizeof(via));
-	pivot_buf_printf(b, "  %-6s %-44s %-10s %-10s %6s %7llu  %s\n",
-	                 pivot_node_type_name(n->type), n->value, f, l, age,
-	                 (unsigned long long)n->degree, via);
+	util_buf_printf(b, "  %-6s %-44s %-10s %-10s %6s %7llu  %s\n",
+	                pivot_node_type_name(n->type), n->value, f, l, age,
+	                (unsigned long long)n->degree, via);
 }
 
 char *pivot_to_table(const struct pivot_result *r)
 {
-	struct pivot_buf b;
-	if (pivot_buf_init(&b, (size_t)64 << 20) != 0)
-		return NULL;
+	struct util_buf b;
+	util_buf_init(&b, PIVOT_RENDER_MAX);
 	const struct pivot_node *seed = &r->nodes[0].n;
-	pivot_buf_printf(&b, "pivot from %s %s, depth %u: %zu nodes, %zu edges, %u pruned%s%s\n",
-	                 pivot_node_type_name(seed->type), seed->value, r->params.depth, r->nnodes,
-	                 r->nedges, r->pruned, r->truncated ? ", TRUNCATED by " : "",
-	                 r->truncated ? r->budget : "");
+	util_buf_printf(&b, "pivot from %s %s, depth %u: %zu nodes, %zu edges, %u pruned%s%s\n",
+	                pivot_node_type_name(seed->type), seed->value, r->params.depth, r->nnodes,
+	                r->nedges, r->pruned, r->truncated ? ", TRUNCATED by " : "",
+	                r->truncated ? r->budget : "");
 	for (unsigned d = 0; d <= r->depth_reached; d++) {
-		pivot_buf_printf(&b, "\ndepth %u\n", d);
-		pivot_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7s  %s\n", "type", "value",
-		                 "first", "last", "age", "degree", "via / notes");
+		util_buf_printf(&b, "\ndepth %u\n", d);
+		util_buf_printf(&b, "  %-6s %-44s %-10s %-10s %6s %7s  %s\n", "type", "value",
+		                "first", "last", "age", "degree", "via / notes");
 		for (size_t i = 0; i < r->nnodes; i++)
 			if (r->nodes[i].n.depth == d)
 				table_row(&b, r, &r->nodes[i].n);
 	}
-	return pivot_buf_finish(&b);
+	return util_buf_finish(&b, NULL);
 }

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "pivot/pivot_internal.h"
+#include "util/hex.h"
+#include "util/time.h"
 
 const uint8_t pivot_stix_ns[16] = {0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c,
                                    0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7};
@@ -26,9 +28,7 @@ static void own_ns(uint8_t out[16])
 	for (size_t i = 0; u[i] && o < 16; i++) {
 		if (u[i] == '-')
 			continue;
-		unsigned hi = (unsigned)(u[i] <= '9' ? u[i] - '0' : u[i] - 'a' + 10);
-		unsigned lo = (unsigned)(u[i + 1] <= '9' ? u[i + 1] - '0' : u[i + 1] - 'a' + 10);
-		out[o++] = (uint8_t)(hi << 4 | lo);
+		out[o++] = (uint8_t)(util_hex_digit(u[i]) << 4 | util_hex_digit(u[i + 1]));
 		i++;
 	}
 }
@@ -36,7 +36,7 @@ static void own_ns(uint8_t out[16])
 static void ts(int64_t t, bool millis, char *out, size_t cap)
 {
 	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
+	util_time_format(t, buf, sizeof(buf));
 	if (millis)
 		snprintf(out, cap, "%.19s.000Z", buf);
 	else
@@ -62,11 +62,11 @@ static json_t *cert_hashes(const struct pivot_node *n, bool id_only)
 	char hex[65];
 	json_t *h = json_object();
 	if (n->has_sha1) {
-		store_hex(n->sha1, 20, hex);
+		util_hex_encode(n->sha1, 20, hex);
 		json_object_set_new(h, "SHA-1", json_string(hex));
 	}
 	if (id_only ? !n->has_sha1 : n->has_sha256) {
-		store_hex(n->sha256, 32, hex);
+		util_hex_encode(n->sha256, 32, hex);
 		json_object_set_new(h, "SHA-256", json_string(hex));
 	}
 	return h;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "pivot/pivot_internal.h"
+#include "util/hex.h"
 
 /* Sightings read to date an SNI edge to a too-prevalent certificate. */
 #define SNI_SCAN_CAP 1024
@@ -216,7 +217,7 @@ static int cb_sni_match(const struct store_sighting *s, void *ctx)
 
 void pivot_cert_value(const struct store_cert_ref *ref, char *out)
 {
-	store_hex(ref->hash, ref->kind == 1 ? 20 : 32, out);
+	util_hex_encode(ref->hash, ref->kind == 1 ? 20 : 32, out);
 }
 
 /* Push a certificate candidate; 0, or what a callback returns when that

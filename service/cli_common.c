@@ -10,6 +10,7 @@
 
 #include "ingest/ingest.h"
 #include "service/svc.h"
+#include "util/num.h"
 
 store_t *svc_open_db(const char *dir_opt, bool rdonly)
 {
@@ -70,18 +71,7 @@ int svc_print_json(json_t *j, size_t flags)
 
 int svc_parse_u64(const char *s, uint64_t *out)
 {
-	if (s == NULL || *s == '\0')
-		return -1;
-	uint64_t v = 0;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -1;
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	*out = v;
-	return 0;
+	return util_u64_parse(s, UINT64_MAX, out) == 0 ? 0 : -1;
 }
 
 int svc_parse_size(const char *s, uint64_t *out)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "service/svc.h"
+#include "util/time.h"
 
 static void lookup_usage(FILE *f)
 {
@@ -47,7 +48,7 @@ struct print_ctx {
 
 static void fmt_time(json_t *v, char *out, size_t cap)
 {
-	store_time_format(json_integer_value(v), out, cap);
+	util_time_format(json_integer_value(v), out, cap);
 	/* table form: "2024-01-31 12:00:00" */
 	out[10] = ' ';
 	out[19] = '\0';

@@ -15,6 +15,8 @@
 
 #include "ingest/ingest.h"
 #include "service/svc.h"
+#include "util/hex.h"
+#include "util/time.h"
 
 #define PROBE_ADDRS_MAX 32 /* addresses probed per name */
 #define PROBE_TARGETS_MAX 1000000
@@ -110,15 +112,6 @@ static int split_target(const char *spec, char *host, size_t hcap, char *port, s
 	return 0;
 }
 
-static json_t *time_json(int64_t t)
-{
-	if (t == 0)
-		return json_null();
-	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 static json_t *list_json(const char *l, size_t len)
 {
 	json_t *a = json_array();
@@ -133,15 +126,15 @@ static json_t *list_json(const char *l, size_t len)
 static json_t *cert_json(const struct store_cert_meta *m, json_t *o)
 {
 	char hex[65];
-	store_hex(m->sha1, 20, hex);
+	util_hex_encode(m->sha1, 20, hex);
 	json_object_set_new(o, "sha1", json_string(hex));
-	store_hex(m->sha256, 32, hex);
+	util_hex_encode(m->sha256, 32, hex);
 	json_object_set_new(o, "sha256", json_string(hex));
 	json_object_set_new(o, "subject", json_string(m->subject));
 	json_object_set_new(o, "issuer", json_string(m->issuer));
 	json_object_set_new(o, "serial", json_string(m->serial));
-	json_object_set_new(o, "not_before", time_json(m->not_before));
-	json_object_set_new(o, "not_after", time_json(m->not_after));
+	json_object_set_new(o, "not_before", util_time_json(m->not_before));
+	json_object_set_new(o, "not_after", util_time_json(m->not_after));
 	json_object_set_new(o, "san_dns", list_json(m->san_dns, m->san_dns_len));
 	json_object_set_new(o, "san_ip", list_json(m->san_ip, m->san_ip_len));
 	return o;
@@ -308,7 +301,7 @@ static bool probe_addr(struct probe_run *run, const char *spec, const struct pro
 	json_object_set_new(o, "port", json_integer(r->port));
 	json_object_set_new(o, "sni", r->sni[0] ? json_string(r->sni) : json_null());
 	if (ok) {
-		json_object_set_new(o, "time", time_json(r->time));
+		json_object_set_new(o, "time", util_time_json(r->time));
 		json_object_set_new(o, "tls_version", json_string(r->tls_version));
 		json_object_set_new(o, "cipher", json_string(r->cipher));
 		cert_json(&r->leaf, o);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "service/svc_watch.h"
+#include "util/time.h"
 
 static void usage(FILE *f)
 {
@@ -493,8 +494,8 @@ static void print_settings(const struct store_watch_info *i)
 {
 	const struct store_watch_settings *st = &i->set;
 	char c[32], u[32];
-	store_time_format(i->created, c, sizeof(c));
-	store_time_format(i->updated, u, sizeof(u));
+	util_time_format(i->created, c, sizeof(c));
+	util_time_format(i->updated, u, sizeof(u));
 	printf("watchlist %s  version %llu\n", st->name, (unsigned long long)i->version);
 	if (st->description[0])
 		printf("  description     %s\n", st->description);
@@ -529,7 +530,7 @@ static void print_settings(const struct store_watch_info *i)
 	       (unsigned long long)i->auto_added, (unsigned long long)i->noise_skipped);
 	if (i->last_skip[0]) {
 		char t[32];
-		store_time_format(i->last_skip_time, t, sizeof(t));
+		util_time_format(i->last_skip_time, t, sizeof(t));
 		printf("  last not added  %s at %s\n", i->last_skip, t);
 	}
 	printf("  created         %s, updated %s\n", c, u);
@@ -622,9 +623,9 @@ static int show_cb(const struct store_watch_entry *e, void *vctx)
 		printf("\n%-6s %-42s %-20s %-20s %s\n", "type", "indicator", "added", "expires",
 		       "source / provenance");
 	char a[32], x[32] = "never";
-	store_time_format(e->added, a, sizeof(a));
+	util_time_format(e->added, a, sizeof(a));
 	if (e->expires)
-		store_time_format(e->expires, x, sizeof(x));
+		util_time_format(e->expires, x, sizeof(x));
 	printf("%-6s %-42s %-20s %-20s %s\n", store_watch_type_name(e->type), e->indicator, a, x,
 	       e->source);
 	const struct store_watch_prov *ps[2] = {&e->prov_first,
@@ -637,8 +638,8 @@ static int show_cb(const struct store_watch_entry *e, void *vctx)
 			printf("%-6s %s%s\n", "", k ? "latest: " : "", p->note);
 		for (unsigned h = 0; h < p->nhops; h++) {
 			char f[32], l[32];
-			store_time_format(p->hops[h].first_seen, f, sizeof(f));
-			store_time_format(p->hops[h].last_seen, l, sizeof(l));
+			util_time_format(p->hops[h].first_seen, f, sizeof(f));
+			util_time_format(p->hops[h].last_seen, l, sizeof(l));
 			printf("%-6s   %s -%s-> %s  (seen %.10s .. %.10s)\n", "", p->hops[h].from,
 			       store_watch_edge_name(p->hops[h].edge), p->hops[h].to, f, l);
 		}

@@ -66,9 +66,9 @@ static enum MHD_Result on_first_call(struct svc_http_server *srv, struct MHD_Con
 static enum MHD_Result buffer_body(struct svc_http_req *rq, const char *data, size_t *size)
 {
 	if (!rq->body_too_large) {
-		if (rq->body.max == 0)
-			svc_buf_init(&rq->body, (size_t)svc_http_body_limit(rq));
-		if (svc_buf_add(&rq->body, data, *size) != 0)
+		if (rq->body.limit == 0)
+			util_buf_init(&rq->body, (size_t)svc_http_body_limit(rq));
+		if (util_buf_add(&rq->body, data, *size) != 0)
 			rq->body_too_large = true;
 	}
 	*size = 0;
@@ -119,7 +119,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		svc_metrics_observe(srv->metrics, rq->route, rq->status, el);
 	if (rq->rt != NULL && rq->rt->cleanup != NULL)
 		rq->rt->cleanup(rq);
-	svc_buf_free(&rq->body);
+	util_buf_free(&rq->body);
 	for (unsigned i = 0; i < rq->nsegs; i++)
 		free(rq->segs[i]);
 	for (unsigned i = 0; i < rq->nparams; i++) {

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "service/http_internal.h"
+#include "util/base64.h"
+#include "util/be.h"
 
 #define RESPONSE_MAX (256u << 20) /* a materialised response never grows past this */
 #define ERRORS_KEPT 100
@@ -40,49 +42,6 @@ enum MHD_Result svc_http_stats(struct svc_http_req *rq)
  * An opaque cursor is base64url(offset as 8 bytes big-endian, the first 8
  * bytes of a SHA-256 of the query).  A cursor is only accepted for the
  * query that produced it. */
-static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static void b64u_encode(const uint8_t *in, size_t n, char *out)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[o++] = b64u[(v >> 18) & 63];
-		out[o++] = b64u[(v >> 12) & 63];
-		if (i + 1 < n)
-			out[o++] = b64u[(v >> 6) & 63];
-		if (i + 2 < n)
-			out[o++] = b64u[v & 63];
-	}
-	out[o] = '\0';
-}
-
-static int b64u_decode(const char *in, uint8_t *out, size_t cap, size_t *n)
-{
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
-	for (const char *p = in; *p; p++) {
-		const char *q = strchr(b64u, *p);
-		if (q == NULL || *p == '\0')
-			return -1;
-		acc = (acc << 6) | (uint32_t)(q - b64u);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	*n = o;
-	return 0;
-}
-
 static void query_digest(const struct svc_lookup_req *req, uint8_t out[8])
 {
 	uint8_t buf[1 + STORE_NAME_BUF + 64 + 2 + sizeof(struct store_fence)];
@@ -92,8 +51,8 @@ static void query_digest(const struct svc_lookup_req *req, uint8_t out[8])
 	memcpy(buf + o, req->value, vl);
 	o += vl;
 	buf[o++] = 0;
-	buf[o++] = (uint8_t)(req->rrtype >> 8);
-	buf[o++] = (uint8_t)req->rrtype;
+	util_be16_store(buf + o, req->rrtype);
+	o += 2;
 	memcpy(buf + o, &req->fence, sizeof(req->fence));
 	o += sizeof(req->fence);
 	uint8_t d[SHA256_DIGEST_LENGTH];
@@ -104,31 +63,28 @@ static void query_digest(const struct svc_lookup_req *req, uint8_t out[8])
 static void cursor_make(const struct svc_lookup_req *req, uint64_t offset, char *out)
 {
 	uint8_t raw[16];
-	for (int i = 0; i < 8; i++)
-		raw[i] = (uint8_t)(offset >> (56 - 8 * i));
+	util_be64_store(raw, offset);
 	query_digest(req, raw + 8);
-	b64u_encode(raw, sizeof(raw), out);
+	util_base64_encode(raw, sizeof(raw), UTIL_B64_URL, out);
 }
 
 static int cursor_parse(const struct svc_lookup_req *req, const char *s, uint64_t *offset)
 {
 	uint8_t raw[24], d[8];
 	size_t n;
-	if (strlen(s) != 22 || b64u_decode(s, raw, sizeof(raw), &n) != 0 || n != 16)
+	if (strlen(s) != 22 || util_base64_decode(s, 22, UTIL_B64_URL, raw, sizeof(raw), &n) != 0 ||
+	    n != 16)
 		return -1;
 	query_digest(req, d);
 	if (memcmp(d, raw + 8, 8) != 0)
 		return -2;
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | raw[i];
-	*offset = v;
+	*offset = util_be64_load(raw);
 	return 0;
 }
 
 /* ---- lookups ----------------------------------------------------------------- */
 struct lookup_out {
-	struct svc_buf buf;
+	struct util_buf buf;
 	bool ndjson;
 	uint64_t n;
 	int err;
@@ -138,11 +94,11 @@ static int lookup_put(struct lookup_out *o, const char *text, size_t n)
 {
 	int err = 0;
 	if (!o->ndjson && o->n > 0)
-		err = svc_buf_add(&o->buf, ",", 1);
+		err = util_buf_add(&o->buf, ",", 1);
 	if (err == 0)
-		err = svc_buf_add(&o->buf, text, n);
+		err = util_buf_add(&o->buf, text, n);
 	if (err == 0 && o->ndjson)
-		err = svc_buf_add(&o->buf, "\n", 1);
+		err = util_buf_add(&o->buf, "\n", 1);
 	o->n++;
 	if (err != 0) {
 		o->err = err;
@@ -286,9 +242,9 @@ static void lookup_head(struct lookup_out *out, const char *what, const char *va
 	json_t *q = json_object();
 	json_object_set_new(q, "type", json_string(what));
 	json_object_set_new(q, "value", json_string(value));
-	svc_buf_adds(&out->buf, "{\"query\":");
-	svc_buf_add_json(&out->buf, q);
-	svc_buf_adds(&out->buf, ",\"results\":[");
+	util_buf_adds(&out->buf, "{\"query\":");
+	util_buf_add_json(&out->buf, q);
+	util_buf_adds(&out->buf, ",\"results\":[");
 	json_decref(q);
 }
 
@@ -298,7 +254,7 @@ static int lookup_tail(struct lookup_out *out, const struct svc_lookup_res *res,
 	snprintf(tail, sizeof(tail), "],\"count\":%llu,\"limited\":%s,\"next_cursor\":%s%s%s}\n",
 	         (unsigned long long)res->emitted, res->limited ? "true" : "false",
 	         res->limited ? "\"" : "", res->limited ? next : "null", res->limited ? "\"" : "");
-	return svc_buf_adds(&out->buf, tail);
+	return util_buf_adds(&out->buf, tail);
 }
 
 enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
@@ -312,7 +268,7 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 	    !lookup_params(rq, &req, what, &ret))
 		return ret;
 	struct lookup_out out = {.ndjson = wants_ndjson(rq)};
-	svc_buf_init(&out.buf, RESPONSE_MAX);
+	util_buf_init(&out.buf, RESPONSE_MAX);
 	if (!out.ndjson)
 		lookup_head(&out, what, value);
 	/* the lookup reads in one short transaction and materialises; the
@@ -329,11 +285,11 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 	if (err == 0 && !out.ndjson && lookup_tail(&out, &res, next) != 0)
 		err = -E2BIG;
 	if (err != 0) {
-		svc_buf_free(&out.buf);
+		util_buf_free(&out.buf);
 		return svc_http_store_error(rq, err, what);
 	}
 	size_t len;
-	char *body = svc_buf_take(&out.buf, &len);
+	char *body = util_buf_take(&out.buf, &len);
 	const char *hdrs[] = {"X-Next-Cursor", next, NULL};
 	return svc_http_send_h(rq, 200, out.ndjson ? "application/x-ndjson" : "application/json",
 	                       body, len, res.limited ? hdrs : NULL);

@@ -3,18 +3,19 @@
  * NDJSON) and passive SSL (/v2pssl/query, cquery, cfetch).
  */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service/http_internal.h"
+#include "util/base64.h"
+#include "util/hex.h"
 
 #define RESPONSE_MAX (256u << 20)
 
 /* ---- /pdns/query/{name-or-ip} ------------------------------------------------ */
 struct pdns_ctx {
-	struct svc_buf *out;
+	struct util_buf *out;
 	uint64_t limit, n;
 	bool limited;
 	int err;
@@ -28,9 +29,9 @@ static int pdns_rr(const struct store_rr *rr, void *ctx)
 		return STORE_STOP;
 	}
 	json_t *o = svc_rr_json(rr);
-	int err = svc_buf_add_json(c->out, o);
+	int err = util_buf_add_json(c->out, o);
 	if (err == 0)
-		err = svc_buf_add(c->out, "\n", 1);
+		err = util_buf_add(c->out, "\n", 1);
 	json_decref(o);
 	c->n++;
 	if (err != 0) {
@@ -45,7 +46,7 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 	enum MHD_Result ret;
 	struct store_fence fence;
 	store_fence_init(&fence);
-	struct svc_buf out;
+	struct util_buf out;
 	struct pdns_ctx c = {.out = &out};
 	if (!svc_http_fences(rq, &fence, &ret) || !svc_http_limit(rq, &c.limit, &ret))
 		return ret;
@@ -59,7 +60,7 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 		return svc_http_error(rq, 400, "bad_request",
 		                      "query: '%.80s' is neither an IP address nor a domain name",
 		                      q);
-	svc_buf_init(&out, RESPONSE_MAX);
+	util_buf_init(&out, RESPONSE_MAX);
 	store_rtxn_t *r;
 	int err = store_read_begin(rq->srv->store, &r);
 	if (err == 0) {
@@ -76,11 +77,11 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 	if (err == 0)
 		err = c.err;
 	if (err != 0) {
-		svc_buf_free(&out);
+		util_buf_free(&out);
 		return svc_http_store_error(rq, err, "query");
 	}
 	size_t len;
-	char *body = svc_buf_take(&out, &len);
+	char *body = util_buf_take(&out, &len);
 	const char *h[] = {"X-Result-Limited", "true", NULL};
 	return svc_http_send_h(rq, 200, "application/x-ndjson", body, len, c.limited ? h : NULL);
 }
@@ -151,7 +152,7 @@ static int pssl_by_cert(const struct store_sighting *si, void *ctx)
 
 static char *pem_of(const uint8_t *der, size_t len)
 {
-	size_t b64len = 4 * ((len + 2) / 3);
+	size_t b64len = util_base64_encoded_len(len, UTIL_B64_PAD);
 	size_t cap = b64len + b64len / 64 + 80;
 	char *b64 = malloc(b64len + 1);
 	char *pem = malloc(cap);
@@ -160,7 +161,7 @@ static char *pem_of(const uint8_t *der, size_t len)
 		free(pem);
 		return NULL;
 	}
-	EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
+	util_base64_encode(der, len, UTIL_B64_PAD, b64);
 	size_t o = (size_t)snprintf(pem, cap, "-----BEGIN CERTIFICATE-----\n");
 	for (size_t i = 0; i < b64len; i += 64) {
 		size_t l = b64len - i < 64 ? b64len - i : 64;
@@ -260,7 +261,7 @@ static int pssl_cert(struct svc_http_req *rq, struct pssl_ctx *c, const struct p
 {
 	struct store_cert_ref ref;
 	char hex[65];
-	store_hex(q->h, q->hl, hex);
+	util_hex_encode(q->h, q->hl, hex);
 	int err = store_cert_resolve(c->r, q->h, q->hl, &ref);
 	if (rq->route == SVC_R_CIRCL_CQUERY)
 		return pssl_cquery(c, err, &ref, hex, o);

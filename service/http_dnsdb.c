@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "service/http_internal.h"
+#include "util/time.h"
 
 #define RESPONSE_MAX (256u << 20)
 #define DNSDB_DEFAULT_LIMIT 10000
@@ -131,7 +132,7 @@ struct dnsdb_ctx {
 	uint16_t run_type;
 	struct group *groups;
 	size_t ngroups, cap_groups, run_records;
-	struct svc_buf *out;
+	struct util_buf *out;
 	int err;
 };
 
@@ -140,7 +141,7 @@ static json_t *time_value(const struct dnsdb_ctx *c, int64_t t)
 	if (!c->humantime)
 		return json_integer(t);
 	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
+	util_time_format(t, buf, sizeof(buf));
 	/* DNSDB's human form: "2024-01-31 12:00:00" */
 	buf[10] = ' ';
 	buf[19] = '\0';
@@ -179,11 +180,11 @@ static int emit_obj(struct dnsdb_ctx *c, json_t *obj, uint64_t count, int64_t tf
 		}
 		return 0;
 	}
-	int err = svc_buf_adds(c->out, "{\"obj\":");
+	int err = util_buf_adds(c->out, "{\"obj\":");
 	if (err == 0)
-		err = svc_buf_add_json(c->out, obj);
+		err = util_buf_add_json(c->out, obj);
 	if (err == 0)
-		err = svc_buf_adds(c->out, "}\n");
+		err = util_buf_adds(c->out, "}\n");
 	json_decref(obj);
 	if (err != 0) {
 		c->err = err;
@@ -518,15 +519,15 @@ static int dnsdb_read(store_t *store, const struct dnsdb_query *q, struct dnsdb_
 	return err;
 }
 
-static void dnsdb_add_line(struct svc_buf *out, json_t *o)
+static void dnsdb_add_line(struct util_buf *out, json_t *o)
 {
-	svc_buf_add_json(out, o);
-	svc_buf_adds(out, "\n");
+	util_buf_add_json(out, o);
+	util_buf_adds(out, "\n");
 	json_decref(o);
 }
 
 /* The summary object (summarize) and the closing condition. */
-static void dnsdb_trailer(struct dnsdb_ctx *c, struct svc_buf *out)
+static void dnsdb_trailer(struct dnsdb_ctx *c, struct util_buf *out)
 {
 	if (c->summarize) {
 		json_t *o = json_object();
@@ -546,7 +547,7 @@ static void dnsdb_trailer(struct dnsdb_ctx *c, struct svc_buf *out)
 		json_object_set_new(o, "msg", json_string(c->limit_msg));
 		dnsdb_add_line(out, o);
 	} else {
-		svc_buf_adds(out, "{\"cond\":\"succeeded\"}\n");
+		util_buf_adds(out, "{\"cond\":\"succeeded\"}\n");
 	}
 }
 
@@ -557,20 +558,20 @@ enum MHD_Result svc_http_dnsdb(struct svc_http_req *rq)
 	struct dnsdb_query q = {0};
 	if (!dnsdb_parse(rq, &q, &c, &ret))
 		return ret;
-	struct svc_buf out;
-	svc_buf_init(&out, RESPONSE_MAX);
+	struct util_buf out;
+	util_buf_init(&out, RESPONSE_MAX);
 	c.out = &out;
-	svc_buf_adds(&out, "{\"cond\":\"begin\"}\n");
+	util_buf_adds(&out, "{\"cond\":\"begin\"}\n");
 	int err = dnsdb_read(rq->srv->store, &q, &c);
 	free(c.groups);
 	if (err == 0)
 		err = c.err;
 	if (err != 0) {
-		svc_buf_free(&out);
+		util_buf_free(&out);
 		return svc_http_store_error(rq, err, "lookup");
 	}
 	dnsdb_trailer(&c, &out);
 	size_t len;
-	char *body = svc_buf_take(&out, &len);
+	char *body = util_buf_take(&out, &len);
 	return svc_http_send(rq, 200, "application/x-ndjson", body, len);
 }

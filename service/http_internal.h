@@ -16,6 +16,7 @@
 
 #include "ingest/ingest.h"
 #include "service/svc.h"
+#include "util/buf.h"
 
 /* ---- configuration ----------------------------------------------------- */
 struct svc_http_conf {
@@ -35,21 +36,6 @@ struct svc_http_conf {
 	const char *tokens_path;
 };
 void svc_http_conf_init(struct svc_http_conf *c);
-
-/* ---- a growing buffer with a hard limit (curl dynbuf) ------------------- */
-struct svc_buf {
-	char *p;
-	size_t len, cap, max;
-};
-void svc_buf_init(struct svc_buf *b, size_t max);
-/* Append n bytes; -ENOMEM or -E2BIG (past max) leave the buffer as it was. */
-int svc_buf_add(struct svc_buf *b, const void *data, size_t n);
-int svc_buf_adds(struct svc_buf *b, const char *s);
-/* Append the compact JSON of obj (obj is not consumed). */
-int svc_buf_add_json(struct svc_buf *b, const json_t *obj);
-/* Hand the bytes over (the caller frees them) and reset the buffer. */
-char *svc_buf_take(struct svc_buf *b, size_t *len);
-void svc_buf_free(struct svc_buf *b);
 
 /* ---- tokens (http_auth.c) ---------------------------------------------- */
 enum svc_role { SVC_ROLE_NONE = 0, SVC_ROLE_READ = 1, SVC_ROLE_WRITE = 2, SVC_ROLE_ADMIN = 3 };
@@ -198,7 +184,7 @@ struct svc_http_req {
 	unsigned deferred_status;
 	bool ingest_failed;
 	/* routes with a JSON body (watchlists): the body, bounded */
-	struct svc_buf body;
+	struct util_buf body;
 	bool body_too_large;
 	char token_name[64]; /* NAME of the token presented, "" when none */
 };

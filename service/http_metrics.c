@@ -26,8 +26,8 @@ void svc_metrics_observe(struct svc_metrics *m, enum svc_route_id r, unsigned st
 	atomic_fetch_add(&m->hist_sum_us[r], (uint_fast64_t)(seconds * 1e6));
 }
 
-static int addf(struct svc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int addf(struct svc_buf *b, const char *fmt, ...)
+static int addf(struct util_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int addf(struct util_buf *b, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -36,10 +36,10 @@ static int addf(struct svc_buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -1;
-	return svc_buf_add(b, line, (size_t)n);
+	return util_buf_add(b, line, (size_t)n);
 }
 
-static void add_requests(struct svc_buf *b, struct svc_metrics *m)
+static void add_requests(struct util_buf *b, struct svc_metrics *m)
 {
 	addf(b, "# HELP infrapivot_http_requests_total HTTP requests answered, by route and "
 	        "status.\n# TYPE infrapivot_http_requests_total counter\n");
@@ -55,7 +55,7 @@ static void add_requests(struct svc_buf *b, struct svc_metrics *m)
 }
 
 /* The latency histogram of route r; nothing when it saw no request. */
-static void add_histogram(struct svc_buf *b, struct svc_metrics *m, unsigned r)
+static void add_histogram(struct util_buf *b, struct svc_metrics *m, unsigned r)
 {
 	uint64_t cum = 0;
 	uint64_t counts[SVC_HIST_BUCKETS + 1];
@@ -84,7 +84,7 @@ static void add_histogram(struct svc_buf *b, struct svc_metrics *m, unsigned r)
 	     (unsigned long long)cum);
 }
 
-static void add_histograms(struct svc_buf *b, struct svc_metrics *m)
+static void add_histograms(struct util_buf *b, struct svc_metrics *m)
 {
 	addf(b, "# HELP infrapivot_http_request_duration_seconds Time from the request "
 	        "line to the completed response.\n"
@@ -94,7 +94,7 @@ static void add_histograms(struct svc_buf *b, struct svc_metrics *m)
 }
 
 /* Ingest and body counters, requests in flight. */
-static void add_counters(struct svc_buf *b, struct svc_http_server *srv)
+static void add_counters(struct util_buf *b, struct svc_http_server *srv)
 {
 	struct svc_metrics *m = srv->metrics;
 	addf(b,
@@ -121,7 +121,7 @@ static void add_counters(struct svc_buf *b, struct svc_http_server *srv)
 	     atomic_load(&srv->active));
 }
 
-static void add_db(struct svc_buf *b, store_t *store)
+static void add_db(struct util_buf *b, store_t *store)
 {
 	struct store_stats st;
 	if (store_stats(store, &st) == 0) {
@@ -150,8 +150,8 @@ enum MHD_Result svc_http_metrics(struct svc_http_req *rq)
 	if (svc_http_reject_unused(rq, &ret))
 		return ret;
 	struct svc_metrics *m = rq->srv->metrics;
-	struct svc_buf b;
-	svc_buf_init(&b, 4 << 20);
+	struct util_buf b;
+	util_buf_init(&b, 4 << 20);
 	add_requests(&b, m);
 	add_histograms(&b, m);
 	add_counters(&b, rq->srv);
@@ -161,6 +161,6 @@ enum MHD_Result svc_http_metrics(struct svc_http_req *rq)
 	     "# TYPE infrapivot_uptime_seconds gauge\ninfrapivot_uptime_seconds %lld\n",
 	     (long long)(time(NULL) - rq->srv->started));
 	size_t len;
-	char *out = svc_buf_take(&b, &len);
+	char *out = util_buf_take(&b, &len);
 	return svc_http_send(rq, 200, "text/plain; version=0.0.4; charset=utf-8", out, len);
 }

@@ -13,19 +13,9 @@
 #include <strings.h>
 
 #include "service/http_internal.h"
+#include "util/hex.h"
 
 /* ---- request parsing ------------------------------------------------------ */
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Strict percent-decoding into a new string: "%" must be followed by two
  * hex digits and may not encode NUL or a control character. */
 static char *pct_decode(const char *s, size_t n)
@@ -40,8 +30,8 @@ static char *pct_decode(const char *s, size_t n)
 			int h, l;
 			if (i + 2 >= n)
 				goto bad;
-			h = hexval(s[i + 1]);
-			l = hexval(s[i + 2]);
+			h = util_hex_digit(s[i + 1]);
+			l = util_hex_digit(s[i + 2]);
 			if (h < 0 || l < 0)
 				goto bad;
 			c = (unsigned char)(h * 16 + l);

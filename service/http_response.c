@@ -1,6 +1,6 @@
 /*
- * http_response.c - the bounded response buffer and the helpers every
- * route answers with: JSON bodies, JSON errors, store error mapping.
+ * http_response.c - the helpers every route answers with: JSON bodies,
+ * JSON errors, store error mapping.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -9,79 +9,6 @@
 #include <string.h>
 
 #include "service/http_internal.h"
-
-/* ---- bounded buffer ------------------------------------------------------ */
-void svc_buf_init(struct svc_buf *b, size_t max)
-{
-	memset(b, 0, sizeof(*b));
-	b->max = max;
-}
-
-int svc_buf_add(struct svc_buf *b, const void *data, size_t n)
-{
-	if (n > b->max - b->len)
-		return -E2BIG;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 4096;
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		if (nc > b->max + 1)
-			nc = b->max + 1;
-		char *np = realloc(b->p, nc);
-		if (np == NULL)
-			return -ENOMEM;
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-int svc_buf_adds(struct svc_buf *b, const char *s)
-{
-	return svc_buf_add(b, s, strlen(s));
-}
-
-static int buf_dump_cb(const char *buf, size_t size, void *data)
-{
-	return svc_buf_add(data, buf, size) == 0 ? 0 : -1;
-}
-
-int svc_buf_add_json(struct svc_buf *b, const json_t *obj)
-{
-	size_t before = b->len;
-	if (json_dump_callback(obj, buf_dump_cb, b,
-	                       JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0) {
-		b->len = before;
-		if (b->p != NULL)
-			b->p[b->len] = '\0';
-		return -E2BIG;
-	}
-	return 0;
-}
-
-char *svc_buf_take(struct svc_buf *b, size_t *len)
-{
-	char *p = b->p;
-	*len = b->len;
-	if (p == NULL) {
-		p = malloc(1);
-		if (p != NULL)
-			p[0] = '\0';
-	}
-	b->p = NULL;
-	b->len = b->cap = 0;
-	return p;
-}
-
-void svc_buf_free(struct svc_buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
 
 /* ---- responses ----------------------------------------------------------- */
 enum MHD_Result svc_http_send_h(struct svc_http_req *rq, unsigned status, const char *ctype,

@@ -9,10 +9,13 @@
 #include <time.h>
 
 #include "service/svc.h"
+#include "util/buf.h"
+#include "util/hex.h"
+#include "util/time.h"
 
 void svc_certref_hex(const struct store_cert_ref *ref, char *out)
 {
-	store_hex(ref->hash, ref->kind == 1 ? 20 : 32, out);
+	util_hex_encode(ref->hash, ref->kind == 1 ? 20 : 32, out);
 }
 
 static json_t *sensors_json(unsigned n, const char *const *names)
@@ -44,40 +47,25 @@ json_t *svc_rr_json(const struct store_rr *rr)
 	return o;
 }
 
-struct text {
-	char *p;
-	size_t len, cap;
-	bool bad;
-};
-
-static void t_raw(struct text *t, const char *s, size_t n)
+/* A JSON string as jansson prints it, for printable ASCII only; anything
+ * else fails the buffer (the caller falls back to jansson). */
+static void t_str(struct util_buf *t, const char *s)
 {
-	if (t->bad || n > t->cap - t->len) {
-		t->bad = true;
-		return;
-	}
-	memcpy(t->p + t->len, s, n);
-	t->len += n;
-}
-
-/* A JSON string as jansson prints it, for printable ASCII only. */
-static void t_str(struct text *t, const char *s)
-{
-	t_raw(t, "\"", 1);
-	for (const char *c = s; *c != '\0' && !t->bad; c++) {
+	util_buf_add(t, "\"", 1);
+	for (const char *c = s; *c != '\0' && t->err == 0; c++) {
 		unsigned char u = (unsigned char)*c;
 		if (u < 0x20 || u >= 0x7f) {
-			t->bad = true;
+			util_buf_set_error(t, -EILSEQ);
 			return;
 		}
 		if (u == '"' || u == '\\')
-			t_raw(t, "\\", 1);
-		t_raw(t, c, 1);
+			util_buf_add(t, "\\", 1);
+		util_buf_add(t, c, 1);
 	}
-	t_raw(t, "\"", 1);
+	util_buf_add(t, "\"", 1);
 }
 
-static void t_int(struct text *t, int64_t v)
+static void t_int(struct util_buf *t, int64_t v)
 {
 	char b[24];
 	int i = (int)sizeof(b);
@@ -88,48 +76,49 @@ static void t_int(struct text *t, int64_t v)
 	} while (u != 0);
 	if (v < 0)
 		b[--i] = '-';
-	t_raw(t, b + i, sizeof(b) - (size_t)i);
+	util_buf_add(t, b + i, sizeof(b) - (size_t)i);
 }
 
 int svc_rr_text(const struct store_rr *rr, char *out, size_t cap)
 {
 	char tb[16];
-	struct text t = {.p = out, .cap = cap};
-	if (rr->count > (uint64_t)INT64_MAX)
+	struct util_buf t;
+	if (rr->count > (uint64_t)INT64_MAX || cap == 0)
 		return -1;
-	t_raw(&t, "{\"rrname\":", 10);
+	util_buf_init_fixed(&t, out, cap);
+	util_buf_add(&t, "{\"rrname\":", 10);
 	t_str(&t, rr->rrname);
-	t_raw(&t, ",\"rrtype\":", 10);
+	util_buf_add(&t, ",\"rrtype\":", 10);
 	t_str(&t, store_rrtype_name(rr->rrtype, tb));
-	t_raw(&t, ",\"rdata\":", 9);
+	util_buf_add(&t, ",\"rdata\":", 9);
 	t_str(&t, rr->rdata);
-	t_raw(&t, ",\"time_first\":", 14);
+	util_buf_add(&t, ",\"time_first\":", 14);
 	t_int(&t, rr->time_first);
-	t_raw(&t, ",\"time_last\":", 13);
+	util_buf_add(&t, ",\"time_last\":", 13);
 	t_int(&t, rr->time_last);
-	t_raw(&t, ",\"count\":", 9);
+	util_buf_add(&t, ",\"count\":", 9);
 	t_int(&t, (int64_t)rr->count);
 	if (rr->bailiwick != NULL && rr->bailiwick[0] != '\0') {
-		t_raw(&t, ",\"bailiwick\":", 13);
+		util_buf_add(&t, ",\"bailiwick\":", 13);
 		t_str(&t, rr->bailiwick);
 	}
 	if (rr->nsensors > 0) {
-		t_raw(&t, ",\"sensor_id\":", 13);
+		util_buf_add(&t, ",\"sensor_id\":", 13);
 		t_str(&t, rr->sensors[0]);
-		t_raw(&t, ",\"sensors\":[", 12);
+		util_buf_add(&t, ",\"sensors\":[", 12);
 		for (unsigned i = 0; i < rr->nsensors; i++) {
 			if (i > 0)
-				t_raw(&t, ",", 1);
+				util_buf_add(&t, ",", 1);
 			t_str(&t, rr->sensors[i]);
 		}
-		t_raw(&t, "]", 1);
+		util_buf_add(&t, "]", 1);
 	}
 	if (rr->sensors_more > 0) {
-		t_raw(&t, ",\"sensors_more\":", 16);
+		util_buf_add(&t, ",\"sensors_more\":", 16);
 		t_int(&t, rr->sensors_more);
 	}
-	t_raw(&t, "}", 1);
-	return t.bad ? -1 : (int)t.len;
+	util_buf_add(&t, "}", 1);
+	return t.err != 0 ? -1 : (int)t.len;
 }
 
 json_t *svc_sighting_json(const struct store_sighting *si)
@@ -168,28 +157,19 @@ static json_t *list_json(const char *p, size_t n)
 	return a;
 }
 
-static json_t *time_json(int64_t t)
-{
-	if (t == 0)
-		return json_null();
-	char buf[32];
-	store_time_format(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 json_t *svc_cert_json(const struct store_cert_info *ci)
 {
 	char hex[65];
 	json_t *o = json_object();
 	json_object_set_new(o, "type", json_string("certificate"));
 	if (ci->has_sha1) {
-		store_hex(ci->sha1, 20, hex);
+		util_hex_encode(ci->sha1, 20, hex);
 		json_object_set_new(o, "cert_sha1", json_string(hex));
 	} else {
 		json_object_set_new(o, "cert_sha1", json_null());
 	}
 	if (ci->has_sha256) {
-		store_hex(ci->sha256, 32, hex);
+		util_hex_encode(ci->sha256, 32, hex);
 		json_object_set_new(o, "cert_sha256", json_string(hex));
 	} else {
 		json_object_set_new(o, "cert_sha256", json_null());
@@ -198,8 +178,8 @@ json_t *svc_cert_json(const struct store_cert_info *ci)
 		json_object_set_new(o, "subject", json_string(ci->subject));
 		json_object_set_new(o, "issuer", json_string(ci->issuer));
 		json_object_set_new(o, "serial", json_string(ci->serial));
-		json_object_set_new(o, "not_before", time_json(ci->not_before));
-		json_object_set_new(o, "not_after", time_json(ci->not_after));
+		json_object_set_new(o, "not_before", util_time_json(ci->not_before));
+		json_object_set_new(o, "not_after", util_time_json(ci->not_after));
 		json_object_set_new(o, "san_dns", list_json(ci->san_dns, ci->san_dns_len));
 		json_object_set_new(o, "san_ip", list_json(ci->san_ip, ci->san_ip_len));
 	}

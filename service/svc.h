@@ -51,9 +51,9 @@ int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, v
 json_t *svc_rr_json(const struct store_rr *rr);
 /* The compact JSON text of svc_rr_json(rr) (as json_dumps with
  * JSON_COMPACT | JSON_PRESERVE_ORDER prints it) written into out without
- * building the object.  Returns the length, or -1 when the record needs
- * the general renderer (a string with non-ASCII or control bytes, or
- * more than cap bytes). */
+ * building the object, NUL-terminated.  Returns the length, or -1 when the
+ * record needs the general renderer (a string with non-ASCII or control
+ * bytes, or more than cap - 1 bytes). */
 int svc_rr_text(const struct store_rr *rr, char *out, size_t cap);
 json_t *svc_sighting_json(const struct store_sighting *si);
 json_t *svc_cert_json(const struct store_cert_info *ci);
@@ -111,7 +111,7 @@ int svc_db_opts(int argc, char **argv, const struct option *longopts, const char
 /* Print j (consumed) to standard output as json_dumps(j, flags) and a
  * newline.  Returns 0, or -1 when j is NULL or cannot be rendered. */
 int svc_print_json(json_t *j, size_t flags);
-/* Non-negative decimal; returns 0 or -1. */
+/* Non-negative decimal (util_u64_parse() over the whole u64 range); 0 or -1. */
 int svc_parse_u64(const char *s, uint64_t *out);
 /* An option's number in [lo, hi] into out; otherwise prints
  * "infrapivot CMD: MSG" and returns -1. */

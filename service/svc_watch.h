@@ -44,8 +44,7 @@ json_t *svc_watch_edges_json(unsigned mask);
 int svc_watch_settings_from_json(const json_t *o, struct store_watch_settings *set, char *msg,
                                  size_t cap);
 
-/* Renderers (new references).  A time as "2024-01-31T12:00:00Z", null for 0. */
-json_t *svc_watch_time_json(int64_t t);
+/* Renderers (new references).  Times: util_time_json() (util/time.h). */
 json_t *svc_watch_info_json(const struct store_watch_info *info);
 json_t *svc_watch_prov_json(const struct store_watch_prov *p);
 /* {indicator, type, added, expires, source, [reason], provenance:[first,

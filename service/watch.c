@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "service/svc_watch.h"
+#include "util/time.h"
 
 static void msgf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void msgf(char *msg, size_t cap, const char *fmt, ...)
@@ -24,15 +25,6 @@ static void msgf(char *msg, size_t cap, const char *fmt, ...)
 static int64_t clock_now(int64_t now)
 {
 	return now != 0 ? now : (int64_t)time(NULL);
-}
-
-json_t *svc_watch_time_json(int64_t t)
-{
-	if (t == 0)
-		return json_null();
-	char b[32];
-	store_time_format(t, b, sizeof(b));
-	return json_string(b);
 }
 
 /* ---- edges ------------------------------------------------------ */
@@ -266,8 +258,8 @@ json_t *svc_watch_info_json(const struct store_watch_info *i)
 	} else {
 		json_object_set_new(o, "auto_expand", json_null());
 	}
-	json_object_set_new(o, "created", svc_watch_time_json(i->created));
-	json_object_set_new(o, "updated", svc_watch_time_json(i->updated));
+	json_object_set_new(o, "created", util_time_json(i->created));
+	json_object_set_new(o, "updated", util_time_json(i->updated));
 	json_object_set_new(o, "entries", json_integer((json_int_t)i->live));
 	json_object_set_new(o, "tombstones", json_integer((json_int_t)i->tombstones));
 	json_object_set_new(o, "delta_floor", json_integer((json_int_t)i->delta_floor));
@@ -276,7 +268,7 @@ json_t *svc_watch_info_json(const struct store_watch_info *i)
 	json_object_set_new(sp, "noise_skipped", json_integer((json_int_t)i->noise_skipped));
 	json_object_set_new(sp, "last_skip",
 	                    i->last_skip[0] ? json_string(i->last_skip) : json_null());
-	json_object_set_new(sp, "last_skip_time", svc_watch_time_json(i->last_skip_time));
+	json_object_set_new(sp, "last_skip_time", util_time_json(i->last_skip_time));
 	json_object_set_new(o, "standing_pivot", sp);
 	return o;
 }
@@ -285,7 +277,7 @@ json_t *svc_watch_prov_json(const struct store_watch_prov *p)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "note", json_string(p->note));
-	json_object_set_new(o, "at", svc_watch_time_json(p->at));
+	json_object_set_new(o, "at", util_time_json(p->at));
 	json_t *path = json_array();
 	for (unsigned i = 0; i < p->nhops && i < STORE_WATCH_HOPS_MAX; i++) {
 		const struct store_watch_hop *h = &p->hops[i];
@@ -296,8 +288,8 @@ json_t *svc_watch_prov_json(const struct store_watch_prov *p)
 		                    json_string(store_watch_type_name(h->from_type)));
 		json_object_set_new(e, "to", json_string(h->to));
 		json_object_set_new(e, "to_type", json_string(store_watch_type_name(h->to_type)));
-		json_object_set_new(e, "first_seen", svc_watch_time_json(h->first_seen));
-		json_object_set_new(e, "last_seen", svc_watch_time_json(h->last_seen));
+		json_object_set_new(e, "first_seen", util_time_json(h->first_seen));
+		json_object_set_new(e, "last_seen", util_time_json(h->last_seen));
 		if (h->edge == STORE_WEDGE_SERVES)
 			json_object_set_new(e, "port", json_integer(h->port));
 		json_array_append_new(path, e);
@@ -311,8 +303,8 @@ json_t *svc_watch_entry_json(const struct store_watch_entry *e, bool with_state)
 	json_t *o = json_object();
 	json_object_set_new(o, "indicator", json_string(e->indicator));
 	json_object_set_new(o, "type", json_string(store_watch_type_name(e->type)));
-	json_object_set_new(o, "added", svc_watch_time_json(e->added));
-	json_object_set_new(o, "expires", svc_watch_time_json(e->expires));
+	json_object_set_new(o, "added", util_time_json(e->added));
+	json_object_set_new(o, "expires", util_time_json(e->expires));
 	json_object_set_new(o, "source", json_string(e->source));
 	if (e->reason[0] != '\0')
 		json_object_set_new(o, "reason", json_string(e->reason));
@@ -322,11 +314,11 @@ json_t *svc_watch_entry_json(const struct store_watch_entry *e, bool with_state)
 		json_array_append_new(prov, svc_watch_prov_json(&e->prov_latest));
 	json_object_set_new(o, "provenance", prov);
 	if (with_state) {
-		json_object_set_new(o, "updated", svc_watch_time_json(e->updated));
+		json_object_set_new(o, "updated", util_time_json(e->updated));
 		json_object_set_new(o, "version", json_integer((json_int_t)e->version));
 		json_object_set_new(o, "state", json_string(store_watch_state_name(e->state)));
 		if (e->state != STORE_WATCH_LIVE)
-			json_object_set_new(o, "removed", svc_watch_time_json(e->removed));
+			json_object_set_new(o, "removed", util_time_json(e->removed));
 		if (e->gen > 0)
 			json_object_set_new(o, "generation", json_integer(e->gen));
 	}
@@ -668,7 +660,7 @@ int svc_watch_pivot(store_t *s, const char *name, const struct pivot_params *p, 
 			nref++;
 		json_object_set_new(e, "result", json_string(rs));
 		json_object_set_new(e, "depth", json_integer(added_nodes[i]->depth));
-		json_object_set_new(e, "expires", svc_watch_time_json(it.v[i].expires));
+		json_object_set_new(e, "expires", util_time_json(it.v[i].expires));
 		json_t *pj = svc_watch_prov_json(&provs[i]);
 		json_object_set(e, "path", json_object_get(pj, "path"));
 		json_decref(pj);

@@ -5,7 +5,6 @@
  * and the If-None-Match check against a list's version.
  */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,9 @@
 #include <time.h>
 
 #include "service/svc_watch.h"
+#include "util/base64.h"
+#include "util/buf.h"
+#include "util/time.h"
 
 static void msgf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void msgf(char *msg, size_t cap, const char *fmt, ...)
@@ -52,89 +54,46 @@ const char *svc_watch_ctype(enum svc_watch_fmt f)
 
 /* ---- export ------------------------------------------------------------------------ */
 
-/* A growing buffer with a hard limit. */
-struct wout {
-	char *p;
-	size_t len, cap, max;
-	int err;
-};
-
-static void out_add(struct wout *b, const char *d, size_t n)
-{
-	if (b->err != 0)
-		return;
-	if (n > b->max - b->len) {
-		b->err = -E2BIG;
-		return;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 8192;
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		char *np = realloc(b->p, nc);
-		if (np == NULL) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void out_adds(struct wout *b, const char *s)
-{
-	out_add(b, s, strlen(s));
-}
-
-static int dump_cb(const char *buf, size_t size, void *data)
-{
-	struct wout *b = data;
-	out_add(b, buf, size);
-	return b->err == 0 ? 0 : -1;
-}
-
-static void out_json(struct wout *b, json_t *o)
+/* o is consumed; NULL (jansson out of memory) fails the buffer. */
+static void out_json(struct util_buf *b, json_t *o)
 {
 	if (o == NULL) {
-		b->err = -ENOMEM;
+		util_buf_set_error(b, -ENOMEM);
 		return;
 	}
-	json_dump_callback(o, dump_cb, b, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	util_buf_add_json(b, o);
 	json_decref(o);
 }
 
 /* A text field for a TSV line: no tabs, newlines or control bytes. */
-static void out_field(struct wout *b, const char *s)
+static void out_field(struct util_buf *b, const char *s)
 {
 	if (*s == '\0') {
-		out_adds(b, "-");
+		util_buf_adds(b, "-");
 		return;
 	}
 	char buf[STORE_WATCH_TEXT_BUF];
 	size_t n = 0;
 	for (; *s != '\0' && n + 1 < sizeof(buf); s++)
 		buf[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
-	out_add(b, buf, n);
+	util_buf_add(b, buf, n);
 }
 
-static void out_base64(struct wout *b, const char *s)
+static void out_base64(struct util_buf *b, const char *s)
 {
-	unsigned char enc[4 * ((STORE_WATCH_IND_BUF * 2 + 2) / 3) + 4];
+	char enc[4 * ((STORE_WATCH_IND_BUF * 2 + 2) / 3) + 4];
 	size_t n = strlen(s);
 	if (n > STORE_WATCH_IND_BUF * 2)
 		n = STORE_WATCH_IND_BUF * 2;
-	int l = EVP_EncodeBlock(enc, (const unsigned char *)s, (int)n);
-	out_add(b, (const char *)enc, (size_t)l);
+	util_base64_encode((const uint8_t *)s, n, UTIL_B64_PAD, enc);
+	util_buf_add(b, enc, strlen(enc));
 }
 
 /* STIX wants created/modified with milliseconds. */
 static json_t *stix_time(int64_t t)
 {
 	char b[40];
-	store_time_format(t, b, sizeof(b));
+	util_time_format(t, b, sizeof(b));
 	size_t n = strlen(b);
 	if (n > 0 && b[n - 1] == 'Z')
 		snprintf(b + n - 1, sizeof(b) - (n - 1), ".000Z");
@@ -203,7 +162,7 @@ static json_t *stix_indicator(const char *list, const struct store_watch_entry *
 struct exp_ctx {
 	const struct svc_watch_export *x;
 	const char *name;
-	struct wout body, removed;
+	struct util_buf body, removed;
 	unsigned nbody, nremoved;
 	uint64_t skipped; /* entries the format cannot carry */
 };
@@ -219,29 +178,29 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 	case SVC_WFMT_JSON:
 		if (live) {
 			if (c->nbody++ > 0)
-				out_adds(&c->body, ",");
+				util_buf_adds(&c->body, ",");
 			out_json(&c->body, svc_watch_entry_json(e, x->since != 0));
 		} else {
 			json_t *o = json_object();
 			json_object_set_new(o, "indicator", json_string(e->indicator));
 			json_object_set_new(o, "type", json_string(store_watch_type_name(e->type)));
-			json_object_set_new(o, "removed", svc_watch_time_json(e->removed));
+			json_object_set_new(o, "removed", util_time_json(e->removed));
 			json_object_set_new(o, "reason",
 			                    json_string(store_watch_state_name(e->state)));
 			json_object_set_new(o, "version", json_integer((json_int_t)e->version));
 			if (c->nremoved++ > 0)
-				out_adds(&c->removed, ",");
+				util_buf_adds(&c->removed, ",");
 			out_json(&c->removed, o);
 		}
 		break;
 	case SVC_WFMT_STIX:
 		if (c->nbody++ > 0)
-			out_adds(&c->body, ",");
+			util_buf_adds(&c->body, ",");
 		out_json(&c->body, stix_indicator(c->name, e));
 		break;
 	case SVC_WFMT_TEXT:
-		out_adds(&c->body, e->indicator);
-		out_adds(&c->body, "\n");
+		util_buf_adds(&c->body, e->indicator);
+		util_buf_adds(&c->body, "\n");
 		c->nbody++;
 		break;
 	case SVC_WFMT_ZEEK: {
@@ -254,20 +213,20 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 		}
 		char src[STORE_WATCH_NAME_BUF + 16];
 		msgf(src, sizeof(src), "infrapivot:%s", c->name);
-		out_adds(&c->body, e->indicator);
-		out_adds(&c->body, "\t");
-		out_adds(&c->body, zt[e->type]);
-		out_adds(&c->body, "\t");
+		util_buf_adds(&c->body, e->indicator);
+		util_buf_adds(&c->body, "\t");
+		util_buf_adds(&c->body, zt[e->type]);
+		util_buf_adds(&c->body, "\t");
 		out_field(&c->body, src);
-		out_adds(&c->body, "\t");
+		util_buf_adds(&c->body, "\t");
 		out_field(&c->body, e->reason[0] ? e->reason : e->prov_first.note);
-		out_adds(&c->body, "\n");
+		util_buf_adds(&c->body, "\n");
 		c->nbody++;
 		break;
 	}
 	case SVC_WFMT_SURICATA:
 		if (e->type == STORE_WATCH_IP) {
-			out_adds(&c->body, e->indicator);
+			util_buf_adds(&c->body, e->indicator);
 		} else if (e->type == STORE_WATCH_DOMAIN) {
 			out_base64(&c->body, e->indicator);
 		} else if (strlen(e->indicator) == 40) {
@@ -286,7 +245,7 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 			c->skipped++;
 			break;
 		}
-		out_adds(&c->body, "\n");
+		util_buf_adds(&c->body, "\n");
 		c->nbody++;
 		break;
 	}
@@ -311,22 +270,23 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 	int64_t now = x->now != 0 ? x->now : (int64_t)time(NULL);
 	size_t max = x->max_bytes ? x->max_bytes : SVC_WATCH_MAX_EXPORT;
 	struct exp_ctx c = {.x = x, .name = name};
-	c.body.max = max;
-	c.removed.max = max;
+	util_buf_init(&c.body, max);
+	util_buf_init(&c.removed, max);
 	bool full = true;
 	int err = store_watch_read(s, name, now, x->since, export_cb, &c, info, &full);
 	if (err != 0) {
-		free(c.body.p);
-		free(c.removed.p);
+		util_buf_free(&c.body);
+		util_buf_free(&c.removed);
 		if (err == -E2BIG)
 			msgf(msg, cap, "the export is larger than %zu bytes", max);
 		else if (err == STORE_ENOTFOUND)
 			msgf(msg, cap, "no watchlist named '%.64s'", name);
 		return err;
 	}
-	struct wout o = {.max = max + 4096};
+	struct util_buf o;
+	util_buf_init(&o, max + 4096);
 	char g[32];
-	store_time_format(now, g, sizeof(g));
+	util_time_format(now, g, sizeof(g));
 	switch (x->fmt) {
 	case SVC_WFMT_JSON: {
 		json_t *h = json_object();
@@ -343,17 +303,17 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 			err = -ENOMEM;
 			break;
 		}
-		out_add(&o, hs, strlen(hs) - 1); /* without the closing brace */
+		util_buf_add(&o, hs, strlen(hs) - 1); /* without the closing brace */
 		free(hs);
-		out_adds(&o, ",\"entries\":[");
-		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
-		out_adds(&o, "]");
+		util_buf_adds(&o, ",\"entries\":[");
+		util_buf_add(&o, c.body.p ? c.body.p : "", c.body.len);
+		util_buf_adds(&o, "]");
 		if (x->since != 0) {
-			out_adds(&o, ",\"removed\":[");
-			out_add(&o, c.removed.p ? c.removed.p : "", c.removed.len);
-			out_adds(&o, "]");
+			util_buf_adds(&o, ",\"removed\":[");
+			util_buf_add(&o, c.removed.p ? c.removed.p : "", c.removed.len);
+			util_buf_adds(&o, "]");
 		}
-		out_adds(&o, "}\n");
+		util_buf_adds(&o, "}\n");
 		break;
 	}
 	case SVC_WFMT_STIX: {
@@ -362,39 +322,36 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 		                  (unsigned long long)info->version, (unsigned long long)x->since);
 		pivot_uuid5(stix_ns, bname,
 		            (size_t)bl < sizeof(bname) ? (size_t)bl : sizeof(bname) - 1, u);
-		out_adds(&o, "{\"type\":\"bundle\",\"id\":\"bundle--");
-		out_adds(&o, u);
-		out_adds(&o, "\",\"objects\":[");
-		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
-		out_adds(&o, "]}\n");
+		util_buf_adds(&o, "{\"type\":\"bundle\",\"id\":\"bundle--");
+		util_buf_adds(&o, u);
+		util_buf_adds(&o, "\",\"objects\":[");
+		util_buf_add(&o, c.body.p ? c.body.p : "", c.body.len);
+		util_buf_adds(&o, "]}\n");
 		break;
 	}
 	case SVC_WFMT_ZEEK:
-		out_adds(&o, "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n");
-		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
+		util_buf_adds(&o, "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n");
+		util_buf_add(&o, c.body.p ? c.body.p : "", c.body.len);
 		break;
 	default:
-		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
+		util_buf_add(&o, c.body.p ? c.body.p : "", c.body.len);
 		break;
 	}
-	free(c.body.p);
-	free(c.removed.p);
+	util_buf_free(&c.body);
+	util_buf_free(&c.removed);
 	if (err == 0)
 		err = o.err;
 	if (err != 0) {
-		free(o.p);
+		util_buf_free(&o);
 		if (err == -E2BIG)
 			msgf(msg, cap, "the export is larger than %zu bytes", max);
 		return err;
 	}
-	if (o.p == NULL) {
-		o.p = malloc(1);
-		if (o.p == NULL)
-			return -ENOMEM;
-		o.p[0] = '\0';
+	*out = util_buf_take(&o, len);
+	if (*out == NULL) {
+		util_buf_free(&o);
+		return -ENOMEM;
 	}
-	*out = o.p;
-	*len = o.len;
 	return 0;
 }
 

@@ -313,7 +313,7 @@ static void ipcert_op(struct store_wtxn *w, const uint8_t ip[16],
 {
 	uint8_t val[SCHEMA_CERTREF_LEN + 2];
 	memcpy(val, ref, SCHEMA_CERTREF_LEN);
-	be16(val + SCHEMA_CERTREF_LEN, port);
+	util_be16_store(val + SCHEMA_CERTREF_LEN, port);
 	MDB_val k = {16, (void *)ip}, v = {sizeof(val), val};
 	if (del)
 		w_del(w, DB_IPCERT, &k, &v);
@@ -353,7 +353,7 @@ static void sight_merge_row(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTR
 	uint8_t key[SCHEMA_CERTREF_LEN + 18];
 	memcpy(key, ref, SCHEMA_CERTREF_LEN);
 	memcpy(key + SCHEMA_CERTREF_LEN, ip, 16);
-	be16(key + SCHEMA_CERTREF_LEN + 16, port);
+	util_be16_store(key + SCHEMA_CERTREF_LEN + 16, port);
 	MDB_val k = {sizeof(key), key}, v;
 	struct sightval *cur = malloc(sizeof(*cur));
 	if (cur == NULL) {
@@ -482,7 +482,7 @@ static size_t sight_rows(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_
 		struct sight_row *row = &(*rows)[nrows];
 		const uint8_t *kp = sc.k.mv_data;
 		memcpy(row->ip, kp + SCHEMA_CERTREF_LEN, 16);
-		row->port = rd_be16(kp + SCHEMA_CERTREF_LEN + 16);
+		row->port = util_be16_load(kp + SCHEMA_CERTREF_LEN + 16);
 		if (sightval_dec(&sc.v, &row->sv) == 0)
 			nrows++;
 	}
@@ -497,7 +497,7 @@ static void join_row(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN
 	uint8_t key[SCHEMA_CERTREF_LEN + 18];
 	memcpy(key, from, SCHEMA_CERTREF_LEN);
 	memcpy(key + SCHEMA_CERTREF_LEN, row->ip, 16);
-	be16(key + SCHEMA_CERTREF_LEN + 16, row->port);
+	util_be16_store(key + SCHEMA_CERTREF_LEN + 16, row->port);
 	MDB_val dk = {sizeof(key), key};
 	w_del(w, DB_SIGHT, &dk, NULL);
 	ipcert_op(w, row->ip, from, row->port, true);
@@ -717,7 +717,7 @@ static int emit_sight(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
 	const uint8_t *kp = k->mv_data;
 	certref_dec(kp, &s.ref);
 	memcpy(s.ip, kp + SCHEMA_CERTREF_LEN, 16);
-	s.port = rd_be16(kp + SCHEMA_CERTREF_LEN + 16);
+	s.port = util_be16_load(kp + SCHEMA_CERTREF_LEN + 16);
 	s.time_first = sv->tf;
 	s.time_last = sv->tl;
 	s.count = sv->count;

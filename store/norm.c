@@ -5,11 +5,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
+#include "util/hex.h"
+#include "util/num.h"
+#include "util/time.h"
 
 const char *store_strerror(int err)
 {
@@ -147,16 +151,10 @@ int store_prefix_parse(const char *in, size_t len, uint8_t out[16], unsigned *pl
 	if (slash) {
 		const char *d = slash + 1;
 		size_t dl = len - alen - 1;
-		if (dl == 0 || dl > 3)
+		uint64_t v;
+		if (dl > 3 || util_u64_parsen(d, dl, v4 ? 32 : 128, &v) != 0)
 			return STORE_EBADADDR;
-		p = 0;
-		for (size_t i = 0; i < dl; i++) {
-			if (d[i] < '0' || d[i] > '9')
-				return STORE_EBADADDR;
-			p = p * 10 + (unsigned)(d[i] - '0');
-		}
-		if (p > (v4 ? 32u : 128u))
-			return STORE_EBADADDR;
+		p = (unsigned)v;
 	}
 	*plen = v4 ? p + 96 : p;
 	/* clear host bits so the prefix is canonical */
@@ -175,17 +173,6 @@ void store_addr_format(const uint8_t a[16], char *out)
 	inet_ntop(AF_INET6, a, out, STORE_ADDR_BUF);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int store_hash_parse(const char *in, size_t len, uint8_t out[32], size_t *hlen)
 {
 	size_t n = 0;
@@ -194,8 +181,8 @@ int store_hash_parse(const char *in, size_t len, uint8_t out[32], size_t *hlen)
 	while (i < len) {
 		if (n == 32)
 			return STORE_EBADHASH;
-		int hi = hexval((unsigned char)in[i]);
-		int lo = i + 1 < len ? hexval((unsigned char)in[i + 1]) : -1;
+		int hi = util_hex_digit((unsigned char)in[i]);
+		int lo = i + 1 < len ? util_hex_digit((unsigned char)in[i + 1]) : -1;
 		if (hi < 0 || lo < 0)
 			return STORE_EBADHASH;
 		out[n++] = (uint8_t)(hi << 4 | lo);
@@ -212,16 +199,6 @@ int store_hash_parse(const char *in, size_t len, uint8_t out[32], size_t *hlen)
 		return STORE_EBADHASH;
 	*hlen = n;
 	return 0;
-}
-
-void store_hex(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 static const struct {
@@ -254,17 +231,8 @@ int store_rrtype_parse(const char *in, size_t len, uint16_t *type)
 	const char *digits = buf;
 	if (strncmp(buf, "TYPE", 4) == 0)
 		digits = buf + 4;
-	if (*digits == '\0')
-		return STORE_EBADTYPE;
-	unsigned long v = 0;
-	for (const char *p = digits; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return STORE_EBADTYPE;
-		v = v * 10 + (unsigned long)(*p - '0');
-		if (v > 65535)
-			return STORE_EBADTYPE;
-	}
-	if (v == 0)
+	uint64_t v;
+	if (util_u64_parse(digits, 65535, &v) != 0 || v == 0)
 		return STORE_EBADTYPE;
 	*type = (uint16_t)v;
 	return 0;
@@ -353,52 +321,19 @@ int store_rdata_norm(uint16_t type, const char *in, size_t len, char *out)
 
 /* ---- time ------------------------------------------------------------- */
 
-/* Howard Hinnant's days_from_civil: proleptic Gregorian, UTC. */
-int64_t store_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-void store_time_format(int64_t t, char *out, size_t outlen)
-{
-	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-	int64_t secs = t - days * 86400;
-	int64_t y;
-	unsigned m, d;
-	civil_from_days(days, &y, &m, &d);
-	snprintf(out, outlen, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, m, d,
-	         (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60), (unsigned)(secs % 60));
-}
+/* Bounds that keep the arithmetic below in int64_t: relative amounts
+ * (times a week's seconds) and epoch seconds. */
+#define REL_MAX 10000000000000ull
+#define EPOCH_MAX 10000000000000000ull
 
 static int parse_uint(const char **p, int digits, unsigned *out)
 {
-	unsigned v = 0;
-	for (int i = 0; i < digits; i++) {
-		char c = (*p)[i];
-		if (c < '0' || c > '9')
-			return -1;
-		v = v * 10 + (unsigned)(c - '0');
-	}
+	uint64_t v;
+	/* stops at the first non-digit, so never reads past the NUL */
+	if (util_u64_parsen(*p, (size_t)digits, UINT_MAX, &v) != 0)
+		return -1;
 	*p += digits;
-	*out = v;
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -417,13 +352,10 @@ static int time_relative(const char *in, size_t len, int64_t now, int64_t *out)
 	                             : 0;
 	if (mult == 0)
 		return 1;
-	int64_t v = 0;
-	for (size_t i = 1; i + 1 < len; i++) {
-		if (in[i] < '0' || in[i] > '9' || v > (int64_t)1e12)
-			return STORE_EBADTIME;
-		v = v * 10 + (in[i] - '0');
-	}
-	*out = now - v * mult;
+	uint64_t v;
+	if (util_u64_parsen(in + 1, len - 2, REL_MAX, &v) != 0)
+		return STORE_EBADTIME;
+	*out = now - (int64_t)v * mult;
 	return 0;
 }
 
@@ -434,13 +366,10 @@ static int time_epoch(const char *in, size_t len, int64_t *out)
 	for (size_t i = 0; i < len; i++)
 		if (!(in[i] >= '0' && in[i] <= '9') && !(in[i] == '.' && i > 0))
 			return 1;
-	int64_t v = 0;
-	for (size_t i = 0; i < len && in[i] != '.'; i++) {
-		if (v > (int64_t)1e15)
-			return STORE_EBADTIME;
-		v = v * 10 + (in[i] - '0');
-	}
-	*out = v;
+	uint64_t v;
+	if (util_u64_parsen(in, strcspn(in, "."), EPOCH_MAX, &v) != 0)
+		return STORE_EBADTIME;
+	*out = (int64_t)v;
 	return 0;
 }
 
@@ -514,7 +443,7 @@ static int time_iso(const char *in, int64_t *out)
 	}
 	if (*p != '\0')
 		return STORE_EBADTIME;
-	*out = store_days_from_civil(y, mo, d) * 86400 + secs;
+	*out = util_days_from_civil(y, mo, d) * 86400 + secs;
 	return 0;
 }
 

@@ -192,7 +192,7 @@ static uint64_t count_addr_rr(MDB_txn *txn, MDB_dbi dbi, const uint8_t *nk, size
 	for (int t = 0; t < 2 && n < limit; t++) {
 		uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
 		memcpy(pfx, nk, nklen);
-		be16(pfx + nklen, types[t]);
+		util_be16_store(pfx + nklen, types[t]);
 		struct scan sc;
 		SCAN_PREFIX(&sc, txn, dbi, pfx, nklen + 2, nklen + 2)
 		{
@@ -236,7 +236,7 @@ int rr_key(const struct store_obs *o, uint8_t *key, uint16_t *nkp)
 	if (nk < 0)
 		return nk;
 	size_t klen = (size_t)nk;
-	be16(key + klen, o->dns.rrtype);
+	util_be16_store(key + klen, o->dns.rrtype);
 	klen += 2;
 	if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
 		/* as ingest has it: an A record holds IPv4, an AAAA record not
@@ -267,7 +267,7 @@ void rr_rec_obs(const struct store_batch *b, const struct brec *r, struct store_
 	if (r->sensor)
 		memcpy(o->sensor, b->sensors[r->sensor - 1], STORE_SENSOR_MAX);
 	namekey_dec(r->key, r->nk, o->dns.rrname);
-	o->dns.rrtype = rd_be16(r->key + r->nk);
+	o->dns.rrtype = util_be16_load(r->key + r->nk);
 	const uint8_t *rd = r->key + r->nk + 2;
 	size_t rdl = r->klen - r->nk - 2u;
 	if (rdata_addr_dec(o->dns.rrtype, rd, rdl, o->dns.addr)) {
@@ -456,7 +456,7 @@ static int index_target(struct rr_merge *m, const struct brec *rk, uint16_t type
 	if (p == NULL)
 		return -ENOMEM;
 	memcpy(p, tk, (size_t)tl);
-	be16(p + tl, type);
+	util_be16_store(p + tl, type);
 	memcpy(p + tl + 2, rk->key, rk->nk);
 	return 0;
 }
@@ -465,7 +465,7 @@ static int index_target(struct rr_merge *m, const struct brec *rk, uint16_t type
  * counts for its name's prevalence, a name in the rdata into target. */
 static int index_new(struct store_wtxn *w, struct rr_merge *m, const struct brec *rk)
 {
-	uint16_t type = rd_be16(rk->key + rk->nk);
+	uint16_t type = util_be16_load(rk->key + rk->nk);
 	const uint8_t *rd = rk->key + rk->nk + 2;
 	size_t rdl = rk->klen - rk->nk - 2u;
 	uint8_t ip[16];
@@ -575,7 +575,7 @@ static int emit_rr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, const st
 	struct store_rr rr;
 	memset(&rr, 0, sizeof(rr));
 	rr.rrname = name;
-	rr.rrtype = rd_be16(kp + used);
+	rr.rrtype = util_be16_load(kp + used);
 	const uint8_t *rd = kp + used + 2;
 	size_t rdl = k->mv_size - (size_t)used - 2;
 	char rdata[STORE_RDATA_MAX + STORE_ADDR_BUF];
@@ -635,7 +635,7 @@ int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
 		return walk_prefix(r, DB_RR, key, plen - 1, true, f, cb, ctx);
 	}
 	if (rrtype != 0) {
-		be16(key + plen, rrtype);
+		util_be16_store(key + plen, rrtype);
 		plen += 2;
 	}
 	return walk_prefix(r, DB_RR, key, plen, false, f, cb, ctx);
@@ -671,7 +671,7 @@ static int emit_addr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *
 	memcpy(key, v->mv_data, v->mv_size);
 	uint16_t type = store_addr_is_v4(k->mv_data) ? STORE_RR_A : STORE_RR_AAAA;
 	size_t al = rdata_addr_len(type);
-	be16(key + v->mv_size, type);
+	util_be16_store(key + v->mv_size, type);
 	memcpy(key + v->mv_size + 2, (const uint8_t *)k->mv_data + 16 - al, al);
 	return emit_key(r, key, v->mv_size + 2 + al, rw->f, rw->cb, rw->ctx);
 }
@@ -692,10 +692,10 @@ static int emit_owner_targets(store_rtxn_t *r, const MDB_val *tv, const char *ta
 	size_t plen = tv->mv_size;
 	if (plen < 4)
 		return STORE_ECORRUPT;
-	uint16_t type = rd_be16(vp);
+	uint16_t type = util_be16_load(vp);
 	uint8_t pfx[SCHEMA_NAMEKEY_MAX + 2];
 	memcpy(pfx, vp + 2, plen - 2);
-	be16(pfx + plen - 2, type);
+	util_be16_store(pfx + plen - 2, type);
 	struct scan sc;
 	int ret = 0;
 	SCAN_PREFIX(&sc, r->txn, r->s->dbi[DB_RR], pfx, plen, plen)

@@ -74,8 +74,6 @@ bool store_subject_cn(const char *s, size_t n, const char **cn, size_t *cnl);
 /* Parse 40 or 64 hex digits, colons allowed between octets, any case.
  * *hlen receives 20 or 32.  Returns 0 or STORE_EBADHASH. */
 int store_hash_parse(const char *in, size_t len, uint8_t out[32], size_t *hlen);
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-void store_hex(const uint8_t *in, size_t n, char *out);
 
 /* RR types: mnemonic or "TYPEnnn" or decimal.  Returns 0 or STORE_EBADTYPE. */
 int store_rrtype_parse(const char *in, size_t len, uint16_t *type);
@@ -106,10 +104,7 @@ int store_rdata_norm(uint16_t type, const char *in, size_t len, char *out);
  * or relative "-7d" / "-12h" / "-30m" / "-90s" / "-2w" from now.
  * Returns 0 or STORE_EBADTIME. */
 int store_time_parse(const char *in, int64_t now, int64_t *out);
-/* "2024-01-31T12:00:00Z" into out (>= 21 bytes). */
-void store_time_format(int64_t t, char *out, size_t outlen);
-/* UTC calendar <-> epoch, without the C library's non-reentrant calendar calls. */
-int64_t store_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* Formatting: util_time_format() (util/time.h). */
 
 /* ---- time fences (DNSDB semantics) ------------------------------------ */
 struct store_fence {

@@ -9,6 +9,7 @@
 
 #include "store/schema.h"
 #include "store/store.h"
+#include "util/be.h"
 
 enum {
 	DB_META,
@@ -323,16 +324,6 @@ static inline int varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *v
 		}
 	}
 	return -1;
-}
-
-static inline void be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static inline uint16_t rd_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 #endif

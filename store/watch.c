@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "store/watch_internal.h"
+#include "util/be.h"
 
 int64_t watch_now(int64_t now)
 {
@@ -18,9 +19,9 @@ int64_t watch_now(int64_t now)
 
 static size_t time_key(uint32_t id, uint8_t cls, int64_t t, const struct wikey *ik, uint8_t *k)
 {
-	wbe32(k, id);
+	util_be32_store(k, id);
 	k[4] = cls;
-	wbe64(k + 5, (uint64_t)t);
+	util_be64_store(k + 5, (uint64_t)t);
 	k[13] = ik->type;
 	memcpy(k + 14, ik->k, ik->len);
 	return 14 + ik->len;
@@ -44,8 +45,8 @@ static void went_idx_init(struct went_idx *x, uint32_t id, const struct wikey *i
 	x->dv[0] = ik->type;
 	memcpy(x->dv + 1, ik->k, ik->len);
 	x->dlen = 1 + ik->len;
-	wbe32(x->ib, id);
-	wbe32(x->vk, id);
+	util_be32_store(x->ib, id);
+	util_be32_store(x->vk, id);
 }
 
 static void idx_op(struct store_wtxn *w, int db, MDB_val *k, MDB_val *v, unsigned flags, bool del)
@@ -62,7 +63,7 @@ static void went_index(struct store_wtxn *w, struct wl *wl, const struct wikey *
 {
 	uint32_t id = wl->info.id;
 	uint8_t tk[14 + WIKEY_MAX];
-	wbe64(x->vk + 4, e->version);
+	util_be64_store(x->vk + 4, e->version);
 	MDB_val k = {12, x->vk}, d = {x->dlen, x->dv};
 	idx_op(w, DB_WVER, &k, &d, MDB_NODUPDATA, del);
 	MDB_val empty = {0, NULL};
@@ -110,7 +111,7 @@ static bool time_first(MDB_txn *txn, store_t *s, uint32_t id, uint8_t cls, int64
                        struct wikey *ik, int64_t *t)
 {
 	uint8_t k[14];
-	wbe32(k, id);
+	util_be32_store(k, id);
 	k[4] = cls;
 	memset(k + 5, 0, 9);
 	bool found = false;
@@ -120,9 +121,9 @@ static bool time_first(MDB_txn *txn, store_t *s, uint32_t id, uint8_t cls, int64
 		/* the first key only */
 		const uint8_t *p = sc.k.mv_data;
 		if (sc.k.mv_size <= 14 || sc.k.mv_size - 14 > WIKEY_MAX ||
-		    (int64_t)wrd_be64(p + 5) > limit)
+		    (int64_t)util_be64_load(p + 5) > limit)
 			break;
-		*t = (int64_t)wrd_be64(p + 5);
+		*t = (int64_t)util_be64_load(p + 5);
 		ik->type = p[13];
 		ik->len = sc.k.mv_size - 14;
 		memcpy(ik->k, p + 14, ik->len);
@@ -136,7 +137,7 @@ static bool time_first(MDB_txn *txn, store_t *s, uint32_t id, uint8_t cls, int64
 uint64_t wl_due(MDB_txn *txn, store_t *s, uint32_t id, int64_t now)
 {
 	uint8_t k[13];
-	wbe32(k, id);
+	util_be32_store(k, id);
 	k[4] = 'E';
 	memset(k + 5, 0, 8);
 	uint64_t n = 0;
@@ -144,7 +145,7 @@ uint64_t wl_due(MDB_txn *txn, store_t *s, uint32_t id, int64_t now)
 	SCAN_PREFIX(&sc, txn, s->dbi[DB_WTIME], k, 13, 5)
 	{
 		if (sc.k.mv_size <= 14 ||
-		    (int64_t)wrd_be64((const uint8_t *)sc.k.mv_data + 5) > now)
+		    (int64_t)util_be64_load((const uint8_t *)sc.k.mv_data + 5) > now)
 			break;
 		n++;
 	}
@@ -371,7 +372,7 @@ static int put_fn(struct store_wtxn *w, void *vctx)
 	MDB_val kv = {5, (void *)"#next"}, v;
 	uint32_t id = 1;
 	if (w_get(w, DB_WLIST, &kv, &v) == 0 && v.mv_size == 4)
-		id = wrd_be32(v.mv_data);
+		id = util_be32_load(v.mv_data);
 	if (id == 0 || id > STORE_WATCH_MAX_LISTS * 1024u) {
 		store_set_error("out of watchlist ids");
 		return STORE_ELIMIT;
@@ -383,7 +384,7 @@ static int put_fn(struct store_wtxn *w, void *vctx)
 		return STORE_ELIMIT;
 	}
 	uint8_t nb[4];
-	wbe32(nb, id + 1);
+	util_be32_store(nb, id + 1);
 	MDB_val nv = {4, nb};
 	w_put(w, DB_WLIST, &kv, &nv, 0);
 	memset(&wl, 0, sizeof(wl));
@@ -404,7 +405,7 @@ static int put_fn(struct store_wtxn *w, void *vctx)
 	wl.info.delta_floor = start;
 	wl_save(w, &wl);
 	uint8_t ik[5] = {'I'};
-	wbe32(ik + 1, id);
+	util_be32_store(ik + 1, id);
 	MDB_val ikv = {5, ik};
 	MDB_val namev = {strlen(c->set->name), (void *)c->set->name};
 	w_put(w, DB_WLIST, &ikv, &namev, 0);
@@ -450,7 +451,7 @@ static int delete_fn(struct store_wtxn *w, void *vctx)
 	if (err != 0)
 		return err;
 	uint8_t pfx[4];
-	wbe32(pfx, wl.info.id);
+	util_be32_store(pfx, wl.info.id);
 	/* the reverse index first, from the live entries */
 	struct scan sc;
 	SCAN_PREFIX(&sc, w->txn, w->s->dbi[DB_WENTRY], pfx, 4, 4)
@@ -474,7 +475,7 @@ static int delete_fn(struct store_wtxn *w, void *vctx)
 	MDB_val kv = {wl_name_key('N', c->name, nk), nk};
 	w_del(w, DB_WLIST, &kv, NULL);
 	uint8_t ik[5] = {'I'};
-	wbe32(ik + 1, wl.info.id);
+	util_be32_store(ik + 1, wl.info.id);
 	MDB_val ikv = {5, ik};
 	w_del(w, DB_WLIST, &ikv, NULL);
 	/* every version the list could have shown: the stored one plus one

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "store/watch_internal.h"
+#include "util/be.h"
+#include "util/hex.h"
+#include "util/time.h"
 
 #define HOOK_MAX_LISTS 256 /* lists looked at per watched indicator (more are not expanded) */
 
@@ -109,7 +112,7 @@ static bool in_list(struct store_wtxn *w, uint32_t id, const struct node *n)
 		uint8_t kb[1 + WIKEY_MAX], ib[4];
 		kb[0] = ik.type;
 		memcpy(kb + 1, ik.k, ik.len);
-		wbe32(ib, id);
+		util_be32_store(ib, id);
 		bool found = false;
 		struct scan sc = {.v = {4, ib}};
 		SCAN_FOREACH(&sc, w->txn, w->s->dbi[DB_WIND], MDB_GET_BOTH, MDB_NEXT_DUP, kb,
@@ -180,7 +183,7 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	h->last_seen = l->o->time_last;
 	h->port = l->port;
 	char seen[32];
-	store_time_format(l->o->time_last, seen, sizeof(seen));
+	util_time_format(l->o->time_last, seen, sizeof(seen));
 	textf(prov.note, sizeof(prov.note), "auto: %s with %s, seen %s by %s",
 	      store_watch_edge_name(l->edge), xe.indicator, seen,
 	      l->o->sensor[0] ? l->o->sensor : "an unnamed sensor");
@@ -232,7 +235,7 @@ static int expand(struct store_wtxn *w, const struct link *l, const struct node 
 			if (nids >= HOOK_MAX_LISTS)
 				break;
 			if (sc.v.mv_size == 4) {
-				uint32_t id = wrd_be32(sc.v.mv_data);
+				uint32_t id = util_be32_load(sc.v.mv_data);
 				bool dup = false;
 				for (unsigned i = 0; i < nids; i++)
 					dup |= ids[i] == id;
@@ -291,14 +294,14 @@ static int node_cert(struct store_wtxn *w, struct node *n, const struct store_ce
 		return err;
 	n->has_ref = err == 0;
 	if (n->has_ref) {
-		store_hex(n->ref.hash, n->ref.kind == 1 ? 20 : 32, n->text);
+		util_hex_encode(n->ref.hash, n->ref.kind == 1 ? 20 : 32, n->text);
 	} else if (m->has_sha1) {
-		store_hex(m->sha1, 20, n->text);
+		util_hex_encode(m->sha1, 20, n->text);
 	} else {
-		store_hex(m->sha256, 32, n->text);
+		util_hex_encode(m->sha256, 32, n->text);
 	}
 	if (m->has_sha256 && strlen(n->text) == 40)
-		store_hex(m->sha256, 32, n->alt);
+		util_hex_encode(m->sha256, 32, n->alt);
 	return 0;
 }
 

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "store/watch_internal.h"
+#include "util/be.h"
+#include "util/buf.h"
+#include "util/hex.h"
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -134,7 +137,7 @@ int store_watch_indicator_norm(const char *in, unsigned *type, char *out)
 		size_t hl = 0;
 		err = store_hash_parse(in, n, h, &hl);
 		if (err == 0)
-			store_hex(h, hl, out);
+			util_hex_encode(h, hl, out);
 	} else if (t == STORE_WATCH_DOMAIN) {
 		err = store_name_norm(in, n, out, false);
 	} else {
@@ -177,48 +180,34 @@ int wikey_dec(unsigned type, const uint8_t *k, size_t len, char *text)
 		return 0;
 	}
 	if (type == STORE_WATCH_CERT && (len == 20 || len == 32)) {
-		store_hex(k, len, text);
+		util_hex_encode(k, len, text);
 		return 0;
 	}
 	return STORE_ECORRUPT;
 }
 
-/* ---- value codec: little-endian integers, length-prefixed strings -------- */
+/* ---- value codec: little-endian integers, length-prefixed strings --------
+ * Encoders write into the caller's buffer through a fixed util_buf (which
+ * keeps a NUL after the value: a value may take cap - 1 bytes). */
 
-struct venc {
-	uint8_t *p;
-	size_t len, cap;
-	bool full;
-};
-
-static void ve_put(struct venc *b, const void *d, size_t n)
-{
-	if (b->full || n > b->cap - b->len) {
-		b->full = true;
-		return;
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-}
-
-static void ve_uint(struct venc *b, uint64_t v, unsigned bytes)
+static void ve_uint(struct util_buf *b, uint64_t v, unsigned bytes)
 {
 	uint8_t t[8];
 	for (unsigned i = 0; i < bytes; i++) {
 		t[i] = (uint8_t)v;
 		v >>= 8;
 	}
-	ve_put(b, t, bytes);
+	util_buf_add(b, t, bytes);
 }
 
-static void ve_str(struct venc *b, const char *s, unsigned lenbytes)
+static void ve_str(struct util_buf *b, const char *s, unsigned lenbytes)
 {
 	size_t n = strlen(s);
 	size_t max = lenbytes == 1 ? 255 : 65535;
 	if (n > max)
 		n = max;
 	ve_uint(b, n, lenbytes);
-	ve_put(b, s, n);
+	util_buf_add(b, s, n);
 }
 
 struct vdec {
@@ -259,7 +248,8 @@ static size_t wl_enc(const struct wl *wl, uint8_t *buf, size_t cap)
 {
 	const struct store_watch_info *i = &wl->info;
 	const struct store_watch_settings *st = &i->set;
-	struct venc b = {buf, 0, cap, false};
+	struct util_buf b;
+	util_buf_init_fixed(&b, buf, cap);
 	ve_uint(&b, 1, 1);
 	ve_uint(&b, i->id, 4);
 	ve_uint(&b, (uint64_t)i->created, 8);
@@ -283,7 +273,7 @@ static size_t wl_enc(const struct wl *wl, uint8_t *buf, size_t cap)
 	ve_str(&b, st->name, 2);
 	ve_str(&b, st->description, 2);
 	ve_str(&b, i->last_skip, 2);
-	return b.full ? 0 : b.len;
+	return b.err != 0 ? 0 : b.len;
 }
 
 static int wl_dec(const MDB_val *v, struct wl *wl)
@@ -348,7 +338,7 @@ int wl_load(MDB_txn *txn, store_t *s, const char *name, struct wl *out)
 int wl_load_id(MDB_txn *txn, store_t *s, uint32_t id, struct wl *out)
 {
 	uint8_t k[5] = {'I'};
-	wbe32(k + 1, id);
+	util_be32_store(k + 1, id);
 	MDB_val kv = {5, k}, v;
 	int rc = mdb_get(txn, s->dbi[DB_WLIST], &kv, &v);
 	if (rc != 0)
@@ -375,7 +365,7 @@ void wl_save(struct store_wtxn *w, const struct wl *wl)
 
 /* ---- ENTVAL ------------------------------------------------------------------ */
 
-static void prov_enc(struct venc *b, const struct store_watch_prov *p)
+static void prov_enc(struct util_buf *b, const struct store_watch_prov *p)
 {
 	ve_uint(b, (uint64_t)p->at, 8);
 	ve_str(b, p->note, 2);
@@ -418,7 +408,8 @@ static void prov_dec(struct vdec *d, struct store_watch_prov *p)
 
 size_t went_enc(const struct store_watch_entry *e, uint8_t *buf, size_t cap)
 {
-	struct venc b = {buf, 0, cap, false};
+	struct util_buf b;
+	util_buf_init_fixed(&b, buf, cap);
 	ve_uint(&b, 1, 1);
 	ve_uint(&b, e->state, 1);
 	ve_uint(&b, e->gen, 1);
@@ -433,7 +424,7 @@ size_t went_enc(const struct store_watch_entry *e, uint8_t *buf, size_t cap)
 	prov_enc(&b, &e->prov_first);
 	if (e->has_latest)
 		prov_enc(&b, &e->prov_latest);
-	return b.full ? 0 : b.len;
+	return b.err != 0 ? 0 : b.len;
 }
 
 int went_dec(const uint8_t *p, size_t n, struct store_watch_entry *e)
@@ -465,7 +456,7 @@ int went_dec(const uint8_t *p, size_t n, struct store_watch_entry *e)
 
 size_t went_key(uint32_t id, const struct wikey *ik, uint8_t *k)
 {
-	wbe32(k, id);
+	util_be32_store(k, id);
 	k[4] = ik->type;
 	memcpy(k + 5, ik->k, ik->len);
 	return 5 + ik->len;

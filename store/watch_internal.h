@@ -24,32 +24,6 @@ struct wl {
 	uint64_t live_total;          /* live incl. expiries not yet recorded */
 };
 
-static inline void wbe32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-static inline uint32_t wrd_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void wbe64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-static inline uint64_t wrd_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Indicator text (normalised) <-> INDKEY.  enc returns 0 or a store error. */
 int wikey_enc(unsigned type, const char *text, struct wikey *out);
 int wikey_dec(unsigned type, const uint8_t *k, size_t len, char *text);

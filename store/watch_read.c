@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store/watch_internal.h"
+#include "util/be.h"
 
 /* Begin a read transaction and load the list name into wl; on success
  * the caller ends *r. */
@@ -103,7 +104,7 @@ static int entry_get(struct reader *rd, const uint8_t *ik, size_t il)
 	uint8_t ek[5 + WIKEY_MAX];
 	if (il < 2 || il > 1 + WIKEY_MAX)
 		return STORE_ECORRUPT;
-	wbe32(ek, rd->id);
+	util_be32_store(ek, rd->id);
 	memcpy(ek + 4, ik, il);
 	MDB_val ekv = {4 + il, ek}, v;
 	int rc = mdb_get(rd->txn, rd->s->dbi[DB_WENTRY], &ekv, &v);
@@ -116,7 +117,7 @@ static int entry_get(struct reader *rd, const uint8_t *ik, size_t il)
 static int read_full(struct reader *rd)
 {
 	uint8_t pfx[4];
-	wbe32(pfx, rd->id);
+	util_be32_store(pfx, rd->id);
 	int err = 0;
 	struct scan sc;
 	SCAN_PREFIX(&sc, rd->txn, rd->s->dbi[DB_WENTRY], pfx, 4, 4)
@@ -140,8 +141,8 @@ static int read_full(struct reader *rd)
 static int read_changes(struct reader *rd, uint64_t since)
 {
 	uint8_t vk[12];
-	wbe32(vk, rd->id);
-	wbe64(vk + 4, since + 1);
+	util_be32_store(vk, rd->id);
+	util_be64_store(vk + 4, since + 1);
 	int err = 0;
 	struct scan sc;
 	SCAN_PREFIX(&sc, rd->txn, rd->s->dbi[DB_WVER], vk, 12, 4)
@@ -176,7 +177,7 @@ static int emit_expiry(struct reader *rd, const uint8_t *ik, size_t il, int64_t 
 static int read_expiries(struct reader *rd, uint64_t stored, uint64_t since)
 {
 	uint8_t tk[13];
-	wbe32(tk, rd->id);
+	util_be32_store(tk, rd->id);
 	tk[4] = 'E';
 	memset(tk + 5, 0, 8);
 	uint64_t n = stored;
@@ -185,12 +186,12 @@ static int read_expiries(struct reader *rd, uint64_t stored, uint64_t since)
 	SCAN_PREFIX(&sc, rd->txn, rd->s->dbi[DB_WTIME], tk, 13, 5)
 	{
 		const uint8_t *p = sc.k.mv_data;
-		if (sc.k.mv_size <= 14 || (int64_t)wrd_be64(p + 5) > rd->now)
+		if (sc.k.mv_size <= 14 || (int64_t)util_be64_load(p + 5) > rd->now)
 			break;
 		n++;
 		if (n > since)
-			err =
-			    emit_expiry(rd, p + 13, sc.k.mv_size - 13, (int64_t)wrd_be64(p + 5), n);
+			err = emit_expiry(rd, p + 13, sc.k.mv_size - 13,
+			                  (int64_t)util_be64_load(p + 5), n);
 		if (err != 0)
 			break;
 	}

@@ -179,22 +179,6 @@ static void test_rr_text(void)
 	T_EQ_INT(svc_rr_text(&rr, buf, 20), -1);
 }
 
-static void test_buf(void)
-{
-	struct svc_buf b;
-	svc_buf_init(&b, 10);
-	T_EQ_INT(svc_buf_add(&b, "12345", 5), 0);
-	T_EQ_INT(svc_buf_add(&b, "123456", 6), -E2BIG);
-	T_EQ_INT(b.len, 5);
-	T_EQ_INT(svc_buf_add(&b, "12345", 5), 0);
-	T_EQ_STR(b.p, "1234512345");
-	size_t n;
-	char *p = svc_buf_take(&b, &n);
-	T_EQ_INT(n, 10);
-	free(p);
-	svc_buf_free(&b);
-}
-
 int main(void)
 {
 	test_pct_decode();
@@ -203,6 +187,5 @@ int main(void)
 	test_cursor();
 	test_dnsdb();
 	test_rr_text();
-	test_buf();
 	return t_done();
 }

@@ -29,10 +29,11 @@
 #include <openssl/evp.h>
 
 #include "store/store.h"
+#include "util/time.h"
 
 #define SCN_DAY 86400
 /* 2026-11-01T00:00:00Z, pinned so that age_days is stable */
-#define SCN_NOW ((int64_t)store_days_from_civil(2026, 11, 1) * SCN_DAY)
+#define SCN_NOW ((int64_t)util_days_from_civil(2026, 11, 1) * SCN_DAY)
 
 struct scn {
 	store_t *s;

@@ -10,6 +10,7 @@
 
 #include "pivot/pivot.h"
 #include "tests/pivot/scenario.h"
+#include "util/hex.h"
 
 static store_t *db;
 
@@ -36,7 +37,7 @@ static void hex_of(const char *label, char *out)
 {
 	uint8_t h[20];
 	scn_sha(label, 1, h);
-	store_hex(h, 20, out);
+	util_hex_encode(h, 20, out);
 }
 
 /* Run with name=value pairs (NULL-terminated) over the defaults. */
@@ -350,7 +351,7 @@ static void test_seeds_and_edges(void)
 	uint8_t h[32];
 	char hex[65];
 	scn_sha("actor-cert", 256, h);
-	store_hex(h, 32, hex);
+	util_hex_encode(h, 32, hex);
 	r = run(hex, "depth", "1", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {

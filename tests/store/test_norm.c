@@ -3,6 +3,8 @@
  */
 #include "store/store.h"
 #include "tests/testutil.h"
+#include "util/hex.h"
+#include "util/time.h"
 
 static const char *name(const char *in, bool wild)
 {
@@ -110,7 +112,7 @@ static void test_hashes(void)
 	const char *colon = "E2:FB:07:71:EE:6F:C0:D0:E3:24:BC:86:3C:02:B5:79:21:25:7C:86";
 	T_EQ_INT(store_hash_parse(colon, strlen(colon), h, &hl), 0);
 	T_EQ_INT(hl, 20);
-	store_hex(h, hl, hex);
+	util_hex_encode(h, hl, hex);
 	T_EQ_STR(hex, "e2fb0771ee6fc0d0e324bc863c02b57921257c86");
 	const char *plain = "e2fb0771ee6fc0d0e324bc863c02b57921257c86";
 	T_EQ_INT(store_hash_parse(plain, strlen(plain), h, &hl), 0);
@@ -174,11 +176,11 @@ static void test_times(void)
 	T_EQ_INT(store_time_parse("XXXXXXXXXX.XXXXXX", now, &t), STORE_EBADTIME);
 	T_EQ_INT(store_time_parse("", now, &t), STORE_EBADTIME);
 	char buf[32];
-	store_time_format(1315586409, buf, sizeof(buf));
+	util_time_format(1315586409, buf, sizeof(buf));
 	T_EQ_STR(buf, "2011-09-09T16:40:09Z");
-	store_time_format(0, buf, sizeof(buf));
+	util_time_format(0, buf, sizeof(buf));
 	T_EQ_STR(buf, "1970-01-01T00:00:00Z");
-	store_time_format(951782400, buf, sizeof(buf)); /* leap day 2000 */
+	util_time_format(951782400, buf, sizeof(buf)); /* leap day 2000 */
 	T_EQ_STR(buf, "2000-02-29T00:00:00Z");
 
 	struct store_fence f;

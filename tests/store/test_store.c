@@ -11,6 +11,7 @@
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "tests/testutil.h"
+#include "util/hex.h"
 
 static struct store_obs dns(const char *name, const char *type, const char *rdata, int64_t tf,
                             int64_t tl, uint64_t count, const char *sensor)
@@ -346,7 +347,7 @@ static void test_certs_and_join(void)
 	T_EQ_INT(store_cert_resolve(r, h, hl, &ref), 0);
 	T_EQ_INT(ref.kind, 1);
 	char hex[65];
-	store_hex(ref.hash, 20, hex);
+	util_hex_encode(ref.hash, 20, hex);
 	T_EQ_STR(hex, sha1);
 	struct collect c = {0};
 	T_EQ_INT(store_sight_by_cert(r, &ref, NULL, collect_sight, &c), 0);

@@ -1,0 +1,552 @@
+/*
+ * test_util.c - the util module: buffer, hex, base64, numbers, time,
+ * big-endian helpers, each with its failure paths.
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include "tests/testutil.h"
+#include "util/base64.h"
+#include "util/be.h"
+#include "util/buf.h"
+#include "util/hex.h"
+#include "util/num.h"
+#include "util/time.h"
+
+/* The out-of-memory test asks for an impossible size: under ASan that must
+ * return NULL instead of aborting. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
+/* ---- buffer ----------------------------------------------------------- */
+
+static void test_buf_basic(void)
+{
+	struct util_buf b;
+	util_buf_init(&b, 100);
+	T_CHECK(b.p == NULL);
+	T_EQ_INT(b.len, 0);
+	T_EQ_INT(b.err, 0);
+	T_EQ_INT(util_buf_add(&b, "ab", 2), 0);
+	T_EQ_INT(util_buf_adds(&b, "cd"), 0);
+	T_EQ_INT(util_buf_add(&b, NULL, 0), 0);
+	T_EQ_INT(b.len, 4);
+	T_EQ_STR(b.p, "abcd");
+	T_EQ_INT(util_buf_printf(&b, "-%d-%s", 42, "x"), 0);
+	T_EQ_STR(b.p, "abcd-42-x");
+	T_EQ_INT(b.len, 9);
+	/* binary content with a NUL inside */
+	T_EQ_INT(util_buf_add(&b, "\0z", 2), 0);
+	T_EQ_INT(b.len, 11);
+	T_CHECK(memcmp(b.p + 9, "\0z", 3) == 0);
+	util_buf_reset(&b);
+	T_EQ_INT(b.len, 0);
+	T_EQ_STR(b.p, "");
+	T_EQ_INT(util_buf_adds(&b, "again"), 0);
+	T_EQ_STR(b.p, "again");
+	util_buf_free(&b);
+	T_CHECK(b.p == NULL);
+	T_EQ_INT(b.len, 0);
+	T_EQ_INT(b.limit, 100);
+	/* usable after free */
+	T_EQ_INT(util_buf_adds(&b, "x"), 0);
+	T_EQ_STR(b.p, "x");
+	util_buf_free(&b);
+}
+
+/* The limit: a failed append changes nothing, later ones still work, the
+ * first error is remembered until reset. */
+static void test_buf_limit(void)
+{
+	struct util_buf b;
+	util_buf_init(&b, 10);
+	T_EQ_INT(util_buf_add(&b, "12345", 5), 0);
+	T_EQ_INT(util_buf_add(&b, "123456", 6), -E2BIG);
+	T_EQ_INT(b.len, 5);
+	T_EQ_STR(b.p, "12345");
+	T_EQ_INT(b.err, -E2BIG);
+	T_EQ_INT(util_buf_add(&b, "12345", 5), 0);
+	T_EQ_STR(b.p, "1234512345");
+	T_EQ_INT(b.err, -E2BIG);
+	T_CHECK(b.cap <= 11); /* never allocates past the limit and its NUL */
+	T_EQ_INT(util_buf_add(&b, "", 0), 0);
+	T_EQ_INT(util_buf_add(&b, "x", 1), -E2BIG);
+	T_EQ_INT(util_buf_printf(&b, "%d", 1), -E2BIG);
+	T_EQ_STR(b.p, "1234512345");
+	T_EQ_INT(util_buf_reserve(&b, 0), 0);
+	T_EQ_INT(util_buf_reserve(&b, 1), -E2BIG);
+	T_EQ_INT(util_buf_reserve(&b, SIZE_MAX), -E2BIG);
+	size_t n = 0;
+	char *p = util_buf_take(&b, &n);
+	T_EQ_INT(n, 10);
+	T_EQ_STR(p, "1234512345");
+	free(p);
+	T_EQ_INT(b.err, 0);
+	T_CHECK(b.p == NULL);
+	util_buf_free(&b);
+
+	/* limit 0 holds only the empty text */
+	util_buf_init(&b, 0);
+	T_EQ_INT(util_buf_add(&b, "", 0), 0);
+	T_EQ_INT(util_buf_adds(&b, "a"), -E2BIG);
+	T_EQ_INT(util_buf_printf(&b, "a"), -E2BIG);
+	T_EQ_INT(util_buf_printf(&b, "%s", ""), 0);
+	p = util_buf_take(&b, &n);
+	T_EQ_STR(p, "");
+	T_EQ_INT(n, 0);
+	free(p);
+	util_buf_free(&b);
+
+	/* a printf that does not fit leaves the content and its NUL */
+	util_buf_init(&b, 8);
+	T_EQ_INT(util_buf_adds(&b, "abcd"), 0);
+	T_EQ_INT(util_buf_printf(&b, "%s", "efghi"), -E2BIG);
+	T_EQ_INT(b.len, 4);
+	T_EQ_STR(b.p, "abcd");
+	T_EQ_INT(util_buf_printf(&b, "%s", "efgh"), 0);
+	T_EQ_STR(b.p, "abcdefgh");
+	util_buf_free(&b);
+}
+
+static void test_buf_grow(void)
+{
+	struct util_buf b;
+	util_buf_init(&b, 1 << 20);
+	char big[5000];
+	memset(big, 'q', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	/* a printf that needs a bigger buffer than the first one */
+	T_EQ_INT(util_buf_printf(&b, "<%s>", big), 0);
+	T_EQ_INT(b.len, 5001);
+	T_CHECK(b.p[0] == '<' && b.p[5000] == '>' && b.p[5001] == '\0');
+	T_CHECK(b.cap >= 5002);
+	for (int i = 0; i < 100; i++)
+		T_EQ_INT(util_buf_add(&b, big, sizeof(big) - 1), 0);
+	T_EQ_INT(b.len, 5001 + 100 * 4999);
+	T_EQ_INT(b.p[b.len], '\0');
+	/* reserve gives room without changing the content */
+	size_t len = b.len;
+	T_EQ_INT(util_buf_reserve(&b, 1000), 0);
+	T_CHECK(b.cap >= len + 1001);
+	T_EQ_INT(b.len, len);
+	T_EQ_INT(util_buf_reserve(&b, (1 << 20) - len + 1), -E2BIG);
+	T_EQ_INT(b.err, -E2BIG);
+	util_buf_free(&b);
+
+	/* out of memory: the content survives */
+	util_buf_init(&b, SIZE_MAX);
+	T_EQ_INT(util_buf_adds(&b, "keep"), 0);
+	T_EQ_INT(util_buf_reserve(&b, SIZE_MAX / 2), -ENOMEM);
+	T_EQ_INT(b.err, -ENOMEM);
+	T_EQ_STR(b.p, "keep");
+	T_EQ_INT(util_buf_adds(&b, "!"), 0);
+	T_EQ_STR(b.p, "keep!");
+	util_buf_free(&b);
+}
+
+static void test_buf_json(void)
+{
+	struct util_buf b;
+	util_buf_init(&b, 64);
+	json_t *o = json_object();
+	json_object_set_new(o, "z", json_integer(1));
+	json_object_set_new(o, "a", json_string("x y"));
+	T_EQ_INT(util_buf_adds(&b, "["), 0);
+	T_EQ_INT(util_buf_add_json(&b, o), 0);
+	T_EQ_STR(b.p, "[{\"z\":1,\"a\":\"x y\"}");
+	json_t *s = json_string("s");
+	T_EQ_INT(util_buf_add_json(&b, s), 0); /* JSON_ENCODE_ANY */
+	T_EQ_STR(b.p, "[{\"z\":1,\"a\":\"x y\"}\"s\"");
+	json_decref(s);
+	/* too big: nothing of it stays */
+	json_t *big = json_array();
+	for (int i = 0; i < 20; i++)
+		json_array_append_new(big, json_integer(1000 + i));
+	size_t before = b.len;
+	T_EQ_INT(util_buf_add_json(&b, big), -E2BIG);
+	T_EQ_INT(b.len, before);
+	T_EQ_STR(b.p, "[{\"z\":1,\"a\":\"x y\"}\"s\"");
+	T_EQ_INT(b.err, -E2BIG);
+	json_decref(big);
+	/* jansson itself refuses (a string that is not UTF-8) */
+	util_buf_reset(&b);
+	json_t *bad = json_stringn_nocheck("\xff", 1);
+	T_EQ_INT(util_buf_add_json(&b, bad), -EINVAL);
+	T_EQ_INT(b.len, 0);
+	T_EQ_STR(b.p != NULL ? b.p : "", "");
+	json_decref(bad);
+	json_decref(o);
+	util_buf_free(&b);
+}
+
+static void test_buf_take_finish(void)
+{
+	struct util_buf b;
+	size_t n = 99;
+	/* nothing appended yet: still a string the caller frees */
+	util_buf_init(&b, 16);
+	char *p = util_buf_take(&b, &n);
+	T_CHECK(p != NULL);
+	T_EQ_STR(p, "");
+	T_EQ_INT(n, 0);
+	free(p);
+	/* ownership moves: the buffer starts over, with its limit */
+	T_EQ_INT(util_buf_adds(&b, "hello"), 0);
+	char *old = b.p;
+	p = util_buf_take(&b, NULL);
+	T_CHECK(p == old);
+	T_CHECK(b.p == NULL);
+	T_EQ_INT(b.len, 0);
+	T_EQ_INT(b.limit, 16);
+	T_EQ_STR(p, "hello");
+	free(p);
+	/* set_error: the first one wins; finish then releases */
+	T_EQ_INT(util_buf_adds(&b, "part"), 0);
+	T_EQ_INT(util_buf_set_error(&b, -EILSEQ), -EILSEQ);
+	T_EQ_INT(util_buf_set_error(&b, -ENOMEM), -ENOMEM);
+	T_EQ_INT(b.err, -EILSEQ);
+	n = 99;
+	T_CHECK(util_buf_finish(&b, &n) == NULL);
+	T_EQ_INT(n, 99);
+	T_CHECK(b.p == NULL);
+	T_EQ_INT(b.err, 0);
+	/* finish without an error is take */
+	T_EQ_INT(util_buf_adds(&b, "done"), 0);
+	p = util_buf_finish(&b, &n);
+	T_EQ_STR(p, "done");
+	T_EQ_INT(n, 4);
+	free(p);
+	util_buf_free(&b);
+	util_buf_free(&b); /* twice is harmless */
+}
+
+static void test_buf_fixed(void)
+{
+	char mem[8];
+	memset(mem, 'X', sizeof(mem));
+	struct util_buf b;
+	util_buf_init_fixed(&b, mem, sizeof(mem));
+	T_CHECK(b.p == mem);
+	T_EQ_STR(mem, "");
+	T_EQ_INT(b.limit, 7);
+	T_EQ_INT(util_buf_adds(&b, "1234567"), 0);
+	T_EQ_STR(mem, "1234567");
+	T_EQ_INT(util_buf_adds(&b, "8"), -E2BIG);
+	T_EQ_INT(util_buf_reserve(&b, 1), -E2BIG);
+	T_EQ_STR(mem, "1234567");
+	util_buf_reset(&b);
+	T_EQ_INT(util_buf_printf(&b, "%d", 123456), 0);
+	T_EQ_STR(mem, "123456");
+	T_EQ_INT(util_buf_printf(&b, "%d", 78), -E2BIG);
+	T_EQ_STR(mem, "123456"); /* the cut-off text is undone */
+	T_EQ_INT(util_buf_printf(&b, "%d", 7), 0);
+	T_EQ_STR(mem, "1234567");
+	/* take copies out of the caller's memory */
+	size_t n;
+	char *p = util_buf_take(&b, &n);
+	T_CHECK(p != mem);
+	T_EQ_STR(p, "1234567");
+	T_EQ_INT(n, 7);
+	free(p);
+	T_CHECK(b.p == mem);
+	T_EQ_INT(b.len, 0);
+	T_EQ_STR(mem, "");
+	/* free does not free the caller's memory (ASan would object) */
+	T_EQ_INT(util_buf_adds(&b, "ab"), 0);
+	util_buf_free(&b);
+	T_EQ_INT(b.len, 0);
+	/* size 1: only the NUL */
+	char one[1] = {'X'};
+	util_buf_init_fixed(&b, one, 1);
+	T_EQ_INT(one[0], '\0');
+	T_EQ_INT(util_buf_add(&b, "", 0), 0);
+	T_EQ_INT(util_buf_add(&b, "a", 1), -E2BIG);
+	T_EQ_INT(one[0], '\0');
+}
+
+/* ---- hex -------------------------------------------------------------- */
+
+static void test_hex(void)
+{
+	T_EQ_INT(util_hex_digit('0'), 0);
+	T_EQ_INT(util_hex_digit('9'), 9);
+	T_EQ_INT(util_hex_digit('a'), 10);
+	T_EQ_INT(util_hex_digit('f'), 15);
+	T_EQ_INT(util_hex_digit('A'), 10);
+	T_EQ_INT(util_hex_digit('F'), 15);
+	const char *bad = "gG/:@`xz \n";
+	for (const char *c = bad; *c; c++)
+		T_EQ_INT(util_hex_digit(*c), -1);
+	T_EQ_INT(util_hex_digit(0), -1);
+	T_EQ_INT(util_hex_digit(-1), -1);
+	T_EQ_INT(util_hex_digit(0xe0), -1);
+	T_EQ_INT(util_hex_digit((char)0xb0), -1);
+
+	const uint8_t in[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+	char out[2 * sizeof(in) + 1];
+	util_hex_encode(in, sizeof(in), out);
+	T_EQ_STR(out, "00017f80abff");
+	util_hex_encode(in, 0, out);
+	T_EQ_STR(out, "");
+
+	uint8_t dec[8];
+	size_t n = 99;
+	T_EQ_INT(util_hex_decode("00017F80abFF", 12, dec, sizeof(dec), &n), 0);
+	T_EQ_INT(n, 6);
+	T_CHECK(memcmp(dec, in, 6) == 0);
+	T_EQ_INT(util_hex_decode("", 0, dec, sizeof(dec), &n), 0);
+	T_EQ_INT(n, 0);
+	n = 99;
+	T_EQ_INT(util_hex_decode("abc", 3, dec, sizeof(dec), &n), -EINVAL);
+	T_EQ_INT(util_hex_decode("ag", 2, dec, sizeof(dec), &n), -EINVAL);
+	T_EQ_INT(util_hex_decode("a:b0", 4, dec, sizeof(dec), &n), -EINVAL);
+	T_EQ_INT(util_hex_decode("-1", 2, dec, sizeof(dec), &n), -EINVAL);
+	T_EQ_INT(util_hex_decode("00112233445566778899", 20, dec, sizeof(dec), &n), -E2BIG);
+	T_EQ_INT(util_hex_decode("0011223344556677", 16, dec, sizeof(dec), &n), 0);
+	T_EQ_INT(n, 8);
+	T_EQ_INT(dec[7], 0x77);
+}
+
+/* ---- base64 ----------------------------------------------------------- */
+
+static void test_base64_encode(void)
+{
+	/* RFC 4648 section 10 */
+	static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+	static const char *const padded[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+	                                     "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	static const char *const bare[] = {"",       "Zg",      "Zm8",     "Zm9v",
+	                                   "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+	char out[32];
+	for (size_t i = 0; i < 7; i++) {
+		size_t n = strlen(plain[i]);
+		util_base64_encode((const uint8_t *)plain[i], n, UTIL_B64_PAD, out);
+		T_EQ_STR(out, padded[i]);
+		T_EQ_INT(util_base64_encoded_len(n, UTIL_B64_PAD), strlen(padded[i]));
+		util_base64_encode((const uint8_t *)plain[i], n, 0, out);
+		T_EQ_STR(out, bare[i]);
+		T_EQ_INT(util_base64_encoded_len(n, 0), strlen(bare[i]));
+	}
+	const uint8_t hi[] = {0xfb, 0xff, 0xbf};
+	util_base64_encode(hi, 3, 0, out);
+	T_EQ_STR(out, "+/+/");
+	util_base64_encode(hi, 3, UTIL_B64_URL, out);
+	T_EQ_STR(out, "-_-_");
+	util_base64_encode(hi, 2, UTIL_B64_URL | UTIL_B64_PAD, out);
+	T_EQ_STR(out, "-_8=");
+}
+
+static void test_base64_decode(void)
+{
+	uint8_t out[16];
+	size_t n = 99;
+	const unsigned all = UTIL_B64_STD | UTIL_B64_URL | UTIL_B64_PAD | UTIL_B64_SPACE;
+	T_EQ_INT(util_base64_decode("Zm9vYmFy", 8, UTIL_B64_STD, out, sizeof(out), &n), 0);
+	T_EQ_INT(n, 6);
+	T_CHECK(memcmp(out, "foobar", 6) == 0);
+	T_EQ_INT(util_base64_decode("", 0, UTIL_B64_STD, out, sizeof(out), &n), 0);
+	T_EQ_INT(n, 0);
+	/* padding: the end with UTIL_B64_PAD, a bad character without */
+	T_EQ_INT(util_base64_decode("Zm8=", 4, UTIL_B64_STD | UTIL_B64_PAD, out, sizeof(out), &n),
+	         0);
+	T_EQ_INT(n, 2);
+	T_CHECK(memcmp(out, "fo", 2) == 0);
+	T_EQ_INT(util_base64_decode("Zm8=", 4, UTIL_B64_STD, out, sizeof(out), &n), -EINVAL);
+	/* unpadded input decodes as far as whole bytes go */
+	T_EQ_INT(util_base64_decode("Zm8", 3, UTIL_B64_STD, out, sizeof(out), &n), 0);
+	T_EQ_INT(n, 2);
+	/* whitespace only with UTIL_B64_SPACE */
+	T_EQ_INT(util_base64_decode("Zm9v\r\n Ym\tFy", 12, all, out, sizeof(out), &n), 0);
+	T_EQ_INT(n, 6);
+	T_CHECK(memcmp(out, "foobar", 6) == 0);
+	T_EQ_INT(util_base64_decode("Zm9v Ym", 7, UTIL_B64_STD, out, sizeof(out), &n), -EINVAL);
+	/* alphabets */
+	T_EQ_INT(util_base64_decode("+/+/", 4, UTIL_B64_STD, out, sizeof(out), &n), 0);
+	T_EQ_INT(n, 3);
+	T_CHECK(out[0] == 0xfb && out[1] == 0xff && out[2] == 0xbf);
+	T_EQ_INT(util_base64_decode("-_-_", 4, UTIL_B64_URL, out, sizeof(out), &n), 0);
+	T_EQ_INT(n, 3);
+	T_CHECK(out[0] == 0xfb && out[1] == 0xff && out[2] == 0xbf);
+	T_EQ_INT(util_base64_decode("-_-_", 4, UTIL_B64_STD, out, sizeof(out), &n), -EINVAL);
+	T_EQ_INT(util_base64_decode("+/+/", 4, UTIL_B64_URL, out, sizeof(out), &n), -EINVAL);
+	T_EQ_INT(util_base64_decode("+_-/", 4, all, out, sizeof(out), &n), 0);
+	T_EQ_INT(util_base64_decode("Zm9v!", 5, all, out, sizeof(out), &n), -EINVAL);
+	T_EQ_INT(util_base64_decode("Zm\0v", 4, all, out, sizeof(out), &n), -EINVAL);
+	T_EQ_INT(util_base64_decode("Zm\xc3\xa9", 4, all, out, sizeof(out), &n), -EINVAL);
+	/* the output limit */
+	T_EQ_INT(util_base64_decode("Zm9vYmFy", 8, UTIL_B64_STD, out, 6, &n), 0);
+	T_EQ_INT(util_base64_decode("Zm9vYmFy", 8, UTIL_B64_STD, out, 5, &n), -E2BIG);
+	T_EQ_INT(util_base64_decode("Zg", 2, UTIL_B64_STD, out, 0, &n), -E2BIG);
+	/* round trip of every byte value */
+	uint8_t all_bytes[256], back[256];
+	for (int i = 0; i < 256; i++)
+		all_bytes[i] = (uint8_t)i;
+	char enc[400];
+	util_base64_encode(all_bytes, 256, UTIL_B64_URL, enc);
+	T_EQ_INT(util_base64_decode(enc, strlen(enc), UTIL_B64_URL, back, sizeof(back), &n), 0);
+	T_EQ_INT(n, 256);
+	T_CHECK(memcmp(back, all_bytes, 256) == 0);
+}
+
+/* ---- numbers ---------------------------------------------------------- */
+
+static void test_u64(void)
+{
+	uint64_t v = 7;
+	T_EQ_INT(util_u64_parse("0", UINT64_MAX, &v), 0);
+	T_EQ_INT(v, 0);
+	T_EQ_INT(util_u64_parse("123", UINT64_MAX, &v), 0);
+	T_EQ_INT(v, 123);
+	T_EQ_INT(util_u64_parse("007", UINT64_MAX, &v), 0);
+	T_EQ_INT(v, 7);
+	T_EQ_INT(util_u64_parse("18446744073709551615", UINT64_MAX, &v), 0);
+	T_CHECK(v == UINT64_MAX);
+	T_EQ_INT(util_u64_parse("18446744073709551610", UINT64_MAX, &v), 0);
+	T_CHECK(v == UINT64_MAX - 5);
+	/* failures leave *out alone */
+	v = 7;
+	T_EQ_INT(util_u64_parse("18446744073709551616", UINT64_MAX, &v), -ERANGE);
+	T_EQ_INT(util_u64_parse("99999999999999999999999999", UINT64_MAX, &v), -ERANGE);
+	T_EQ_INT(util_u64_parse("65536", 65535, &v), -ERANGE);
+	T_EQ_INT(util_u64_parse("1", 0, &v), -ERANGE);
+	T_EQ_INT(util_u64_parse("", UINT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_u64_parse(NULL, UINT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_u64_parse("-1", UINT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_u64_parse("+1", UINT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_u64_parse(" 1", UINT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_u64_parse("1 ", UINT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_u64_parse("12a", UINT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_u64_parse("0x10", UINT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_u64_parse("1.5", UINT64_MAX, &v), -EINVAL);
+	/* trailing junk past a too-big number is still junk */
+	T_EQ_INT(util_u64_parse("99999999999999999999x", UINT64_MAX, &v), -EINVAL);
+	T_EQ_INT(v, 7);
+	T_EQ_INT(util_u64_parse("65535", 65535, &v), 0);
+	T_EQ_INT(v, 65535);
+	/* counted: only n characters, and never past a NUL */
+	T_EQ_INT(util_u64_parsen("123456", 3, UINT64_MAX, &v), 0);
+	T_EQ_INT(v, 123);
+	T_EQ_INT(util_u64_parsen("12", 0, UINT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_u64_parsen("12\0"
+	                         "34",
+	                         5, UINT64_MAX, &v),
+	         -EINVAL);
+	T_EQ_INT(util_u64_parsen(NULL, 3, UINT64_MAX, &v), -EINVAL);
+}
+
+static void test_i64(void)
+{
+	int64_t v = 7;
+	T_EQ_INT(util_i64_parse("0", INT64_MIN, INT64_MAX, &v), 0);
+	T_EQ_INT(v, 0);
+	T_EQ_INT(util_i64_parse("-0", INT64_MIN, INT64_MAX, &v), 0);
+	T_EQ_INT(v, 0);
+	T_EQ_INT(util_i64_parse("-42", INT64_MIN, INT64_MAX, &v), 0);
+	T_EQ_INT(v, -42);
+	T_EQ_INT(util_i64_parse("9223372036854775807", INT64_MIN, INT64_MAX, &v), 0);
+	T_CHECK(v == INT64_MAX);
+	T_EQ_INT(util_i64_parse("-9223372036854775808", INT64_MIN, INT64_MAX, &v), 0);
+	T_CHECK(v == INT64_MIN);
+	v = 7;
+	T_EQ_INT(util_i64_parse("9223372036854775808", INT64_MIN, INT64_MAX, &v), -ERANGE);
+	T_EQ_INT(util_i64_parse("-9223372036854775809", INT64_MIN, INT64_MAX, &v), -ERANGE);
+	T_EQ_INT(util_i64_parse("-5", 0, 10, &v), -ERANGE);
+	T_EQ_INT(util_i64_parse("11", 0, 10, &v), -ERANGE);
+	T_EQ_INT(util_i64_parse("-", INT64_MIN, INT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_i64_parse("--1", INT64_MIN, INT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_i64_parse("+1", INT64_MIN, INT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_i64_parse("", INT64_MIN, INT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_i64_parse(NULL, INT64_MIN, INT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_i64_parse("1-", INT64_MIN, INT64_MAX, &v), -EINVAL);
+	T_EQ_INT(util_i64_parse(" -1", INT64_MIN, INT64_MAX, &v), -EINVAL);
+	T_EQ_INT(v, 7);
+	T_EQ_INT(util_i64_parse("10", 0, 10, &v), 0);
+	T_EQ_INT(v, 10);
+	T_EQ_INT(util_i64_parsen("-123", 3, INT64_MIN, INT64_MAX, &v), 0);
+	T_EQ_INT(v, -12);
+	T_EQ_INT(util_i64_parsen("-1", 0, INT64_MIN, INT64_MAX, &v), -EINVAL);
+}
+
+/* ---- time ------------------------------------------------------------- */
+
+static void test_time(void)
+{
+	char b[UTIL_TIME_BUF];
+	util_time_format(0, b, sizeof(b));
+	T_EQ_STR(b, "1970-01-01T00:00:00Z");
+	util_time_format(1706702400, b, sizeof(b));
+	T_EQ_STR(b, "2024-01-31T12:00:00Z");
+	util_time_format(-1, b, sizeof(b));
+	T_EQ_STR(b, "1969-12-31T23:59:59Z");
+	util_time_format(951782400, b, sizeof(b)); /* a leap day */
+	T_EQ_STR(b, "2000-02-29T00:00:00Z");
+	util_time_format(253402300799, b, sizeof(b));
+	T_EQ_STR(b, "9999-12-31T23:59:59Z");
+	util_time_format(1706702400, b, 11); /* cut to the room given */
+	T_EQ_STR(b, "2024-01-31");
+
+	T_EQ_INT(util_days_from_civil(1970, 1, 1), 0);
+	T_EQ_INT(util_days_from_civil(2000, 3, 1), 11017);
+	T_EQ_INT(util_days_from_civil(1969, 12, 31), -1);
+	int64_t y;
+	unsigned m, d;
+	util_civil_from_days(11016, &y, &m, &d);
+	T_CHECK(y == 2000 && m == 2 && d == 29);
+	for (int64_t z = -800000; z <= 800000; z += 997) {
+		util_civil_from_days(z, &y, &m, &d);
+		T_EQ_INT(util_days_from_civil(y, m, d), z);
+	}
+
+	json_t *j = util_time_json(0);
+	T_CHECK(json_is_null(j));
+	json_decref(j);
+	j = util_time_json(1706702400);
+	T_CHECK(json_is_string(j));
+	T_EQ_STR(json_string_value(j), "2024-01-31T12:00:00Z");
+	json_decref(j);
+}
+
+/* ---- big-endian ------------------------------------------------------- */
+
+static void test_be(void)
+{
+	uint8_t p[8];
+	util_be16_store(p, 0x1234);
+	T_CHECK(p[0] == 0x12 && p[1] == 0x34);
+	T_EQ_INT(util_be16_load(p), 0x1234);
+	util_be32_store(p, 0x89abcdefu);
+	T_CHECK(p[0] == 0x89 && p[1] == 0xab && p[2] == 0xcd && p[3] == 0xef);
+	T_CHECK(util_be32_load(p) == 0x89abcdefu);
+	util_be64_store(p, 0x0102030405060708ull);
+	for (int i = 0; i < 8; i++)
+		T_EQ_INT(p[i], i + 1);
+	T_CHECK(util_be64_load(p) == 0x0102030405060708ull);
+	util_be64_store(p, UINT64_MAX);
+	T_CHECK(util_be64_load(p) == UINT64_MAX);
+	/* the byte order sorts like the number */
+	uint8_t a[8], c[8];
+	util_be64_store(a, 255);
+	util_be64_store(c, 256);
+	T_CHECK(memcmp(a, c, 8) < 0);
+}
+
+int main(void)
+{
+	test_buf_basic();
+	test_buf_limit();
+	test_buf_grow();
+	test_buf_json();
+	test_buf_take_finish();
+	test_buf_fixed();
+	test_hex();
+	test_base64_encode();
+	test_base64_decode();
+	test_u64();
+	test_i64();
+	test_time();
+	test_be();
+	return t_done();
+}
