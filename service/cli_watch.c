@@ -10,7 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "service/svc_watch.h"
+#include "service/svc.h"
+#include "watch/watch.h"
 
 static void usage(FILE *f)
 {
@@ -177,7 +178,7 @@ struct opts {
 	const char *reason, *source;
 	int64_t expires;
 	/* export */
-	enum svc_watch_fmt fmt;
+	enum watch_fmt fmt;
 	uint64_t since_version;
 	const char *output;
 	/* pivot */
@@ -322,7 +323,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return bad(o, "--expires: '%s' is not a time", optarg);
 			break;
 		case O_FORMAT:
-			if (svc_watch_fmt_parse(optarg, &o->fmt) != 0)
+			if (watch_fmt_parse(optarg, &o->fmt) != 0)
 				return bad(
 				    o, "--format: '%s' is not json, text, zeek, suricata or stix",
 				    optarg);
@@ -453,7 +454,7 @@ static int cmd_create(struct opts *o, int argc, char **argv)
 		set.tombstone_days = (uint32_t)o->tomb;
 	if (o->auto_expand != NULL) {
 		char msg[200];
-		if (svc_watch_edges_parse(o->auto_expand, &set.auto_edges, msg, sizeof(msg)) != 0) {
+		if (watch_edges_parse(o->auto_expand, &set.auto_edges, msg, sizeof(msg)) != 0) {
 			store_close(s);
 			return bad(o, "--auto-expand: %s", msg);
 		}
@@ -478,7 +479,7 @@ static int cmd_create(struct opts *o, int argc, char **argv)
 	if (err != 0)
 		return store_fail(o, err, name);
 	if (o->json) {
-		json_t *j = svc_watch_info_json(&info);
+		json_t *j = watch_info_json(&info);
 		json_object_set_new(j, "created_now", json_boolean(created));
 		print_json(j);
 	} else {
@@ -538,7 +539,7 @@ static void print_settings(const struct store_watch_info *i)
 static int list_cb(const struct store_watch_info *i, void *ctx)
 {
 	json_t *arr = ctx;
-	json_array_append_new(arr, svc_watch_info_json(i));
+	json_array_append_new(arr, watch_info_json(i));
 	return 0;
 }
 
@@ -615,7 +616,7 @@ static int show_cb(const struct store_watch_entry *e, void *vctx)
 	if (c->type != 0 && e->type != c->type)
 		return 0;
 	if (c->json) {
-		json_array_append_new(c->arr, svc_watch_entry_json(e, true));
+		json_array_append_new(c->arr, watch_entry_json(e, true));
 		return 0;
 	}
 	if (c->n++ == 0)
@@ -680,7 +681,7 @@ static int cmd_show(struct opts *o, int argc, char **argv)
 	}
 	if (o->json) {
 		json_t *j = json_object();
-		json_object_set_new(j, "watchlist", svc_watch_info_json(&info));
+		json_object_set_new(j, "watchlist", watch_info_json(&info));
 		json_object_set_new(j, "entries", c.arr);
 		print_json(j);
 	} else {
@@ -690,7 +691,7 @@ static int cmd_show(struct opts *o, int argc, char **argv)
 }
 
 /* ---- add, remove ------------------------------------------------------------------- */
-static int read_stdin_items(struct opts *o, struct svc_watch_items *it, const char *source,
+static int read_stdin_items(struct opts *o, struct watch_items *it, const char *source,
                             uint32_t default_ttl, int64_t ttl, int64_t now)
 {
 	char line[1024];
@@ -712,8 +713,8 @@ static int read_stdin_items(struct opts *o, struct svc_watch_items *it, const ch
 		if (*p == '\0' || *p == '#')
 			continue;
 		char msg[300];
-		if (svc_watch_items_add(it, p, o->type, o->reason, source, ttl, o->expires,
-		                        default_ttl, now, msg, sizeof(msg)) != 0) {
+		if (watch_items_add(it, p, o->type, o->reason, source, ttl, o->expires, default_ttl,
+		                    now, msg, sizeof(msg)) != 0) {
 			fprintf(stderr, "infrapivot watchlist %s: stdin:%u: %s\n", o->sub, lineno,
 			        msg);
 			return 2;
@@ -754,8 +755,8 @@ static int cmd_add_remove(struct opts *o, int argc, char **argv, bool remove)
 		snprintf(src, sizeof(src), "cli:%s", user && *user ? user : "unknown");
 	}
 	int64_t ttl = o->given[O_TTL - O_DB] ? o->ttl : -1;
-	struct svc_watch_items it;
-	svc_watch_items_init(&it);
+	struct watch_items it;
+	watch_items_init(&it);
 	int rc = 0;
 	for (int i = 1; i < argc && rc == 0; i++) {
 		if (strcmp(argv[i], "-") == 0) {
@@ -763,15 +764,15 @@ static int cmd_add_remove(struct opts *o, int argc, char **argv, bool remove)
 			continue;
 		}
 		char msg[300];
-		if (svc_watch_items_add(&it, argv[i], o->type, o->reason, src, ttl, o->expires,
-		                        info.set.ttl_days, now, msg, sizeof(msg)) != 0) {
+		if (watch_items_add(&it, argv[i], o->type, o->reason, src, ttl, o->expires,
+		                    info.set.ttl_days, now, msg, sizeof(msg)) != 0) {
 			fprintf(stderr, "infrapivot watchlist %s: %s\n", o->sub, msg);
 			rc = 2;
 		}
 	}
 	if (rc != 0 || it.n == 0) {
 		store_close(s);
-		svc_watch_items_free(&it);
+		watch_items_free(&it);
 		if (rc == 0)
 			fprintf(stderr, "infrapivot watchlist %s: no indicators given\n", o->sub);
 		return 2;
@@ -784,7 +785,7 @@ static int cmd_add_remove(struct opts *o, int argc, char **argv, bool remove)
 	store_close(s);
 	if (err != 0) {
 		free(results);
-		svc_watch_items_free(&it);
+		watch_items_free(&it);
 		return store_fail(o, err, name);
 	}
 	unsigned counts[5] = {0};
@@ -824,7 +825,7 @@ static int cmd_add_remove(struct opts *o, int argc, char **argv, bool remove)
 			       (unsigned long long)version);
 	}
 	free(results);
-	svc_watch_items_free(&it);
+	watch_items_free(&it);
 	return counts[STORE_WATCH_ABSENT] > 0 ? 1 : 0;
 }
 
@@ -873,8 +874,8 @@ static int cmd_pivot(struct opts *o, int argc, char **argv)
 	char who[128];
 	snprintf(who, sizeof(who), "%s", o->source ? o->source : user && *user ? user : "cli");
 	json_t *res = NULL;
-	int err = svc_watch_pivot(s, name, &o->pp, o->given[O_TTL - O_DB] ? o->ttl : -1, who,
-	                          o->reason, o->now, o->dry_run, &res, msg, sizeof(msg));
+	int err = watch_pivot(s, name, &o->pp, o->given[O_TTL - O_DB] ? o->ttl : -1, who, o->reason,
+	                      o->now, o->dry_run, &res, msg, sizeof(msg));
 	store_close(s);
 	if (err != 0) {
 		if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
@@ -918,7 +919,7 @@ static int cmd_export(struct opts *o, int argc, char **argv)
 		return bad(o, "give one NAME");
 	if (check_name(o, argv[0]) != 0)
 		return 2;
-	struct svc_watch_export x = {.fmt = o->fmt, .since = o->since_version, .now = o->now};
+	struct watch_export_opts x = {.fmt = o->fmt, .since = o->since_version, .now = o->now};
 	if (o->type_s != NULL && (store_watch_type_parse(o->type_s, &x.type) != 0 || x.type == 0))
 		return bad(o, "--type: '%s' is not domain, ip or cert", o->type_s);
 	store_t *s = svc_open_db(o->db, true);
@@ -927,7 +928,7 @@ static int cmd_export(struct opts *o, int argc, char **argv)
 	char *out = NULL, msg[300] = "";
 	size_t len = 0;
 	struct store_watch_info info;
-	int err = svc_watch_export(s, argv[0], &x, &out, &len, &info, msg, sizeof(msg));
+	int err = watch_export(s, argv[0], &x, &out, &len, &info, msg, sizeof(msg));
 	store_close(s);
 	if (err == STORE_ENOTFOUND)
 		return store_fail(o, err, argv[0]);
@@ -984,7 +985,7 @@ int svc_cmd_watchlist(int argc, char **argv)
 	if (o == NULL)
 		return 2;
 	o->sub = sub;
-	o->fmt = SVC_WFMT_JSON;
+	o->fmt = WATCH_FMT_JSON;
 	/* getopt sees "watchlist SUB ..." from SUB on */
 	int rc = parse_opts(argc - 1, argv + 1, o);
 	if (rc >= 0) {

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "service/http_internal.h"
-#include "service/svc_watch.h"
+#include "watch/watch.h"
 
 static bool name_arg(struct svc_http_req *rq, const char **name, enum MHD_Result *ret)
 {
@@ -103,7 +103,7 @@ static enum MHD_Result send_etag(struct svc_http_req *rq, unsigned status, const
 /* ---- GET /api/v1/watchlists ------------------------------------------------------ */
 static int list_cb(const struct store_watch_info *i, void *ctx)
 {
-	json_array_append_new(ctx, svc_watch_info_json(i));
+	json_array_append_new(ctx, watch_info_json(i));
 	return 0;
 }
 
@@ -130,9 +130,9 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	const char *name;
 	if (!name_arg(rq, &name, &ret))
 		return ret;
-	struct svc_watch_export x = {.fmt = SVC_WFMT_JSON};
+	struct watch_export_opts x = {.fmt = WATCH_FMT_JSON};
 	const char *v = svc_http_param(rq, "format");
-	if (v != NULL && svc_watch_fmt_parse(v, &x.fmt) != 0)
+	if (v != NULL && watch_fmt_parse(v, &x.fmt) != 0)
 		return svc_http_bad_param(rq, "format",
 		                          "'%.20s': json, text, zeek, suricata or stix", v);
 	v = svc_http_param(rq, "type");
@@ -143,11 +143,11 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	if (svc_http_reject_unused(rq, &ret))
 		return ret;
 	char msg[300] = "";
-	if (x.since != 0 && x.fmt != SVC_WFMT_JSON && x.fmt != SVC_WFMT_STIX)
+	if (x.since != 0 && x.fmt != WATCH_FMT_JSON && x.fmt != WATCH_FMT_STIX)
 		return svc_http_bad_param(rq, "since_version",
 		                          "works with format=json or stix (the "
 		                          "other formats are whole files)");
-	if (x.fmt == SVC_WFMT_SURICATA && x.type == 0)
+	if (x.fmt == WATCH_FMT_SURICATA && x.type == 0)
 		return svc_http_bad_param(rq, "type",
 		                          "a Suricata dataset holds one type: ip, domain "
 		                          "or cert");
@@ -158,19 +158,19 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 		int err = store_watch_get(rq->srv->store, name, 0, &info);
 		if (err != 0)
 			return store_err(rq, err, name);
-		if (svc_watch_etag_match(inm, info.version))
+		if (watch_etag_match(inm, info.version))
 			return send_etag(rq, 304, NULL, NULL, 0, info.version);
 	}
 	char *out = NULL;
 	size_t len = 0;
-	int err = svc_watch_export(rq->srv->store, name, &x, &out, &len, &info, msg, sizeof(msg));
+	int err = watch_export(rq->srv->store, name, &x, &out, &len, &info, msg, sizeof(msg));
 	if (err == -E2BIG)
 		return svc_http_error(rq, 413, "response_too_large", "%s", msg);
 	if (err == -EINVAL)
 		return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
 	if (err != 0)
 		return store_err(rq, err, name);
-	return send_etag(rq, 200, svc_watch_ctype(x.fmt), out, len, info.version);
+	return send_etag(rq, 200, watch_ctype(x.fmt), out, len, info.version);
 }
 
 /* ---- PUT, DELETE /api/v1/watchlists/{name} --------------------------------------------- */
@@ -199,7 +199,7 @@ enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq)
 		return store_err(rq, err, name);
 	}
 	char msg[300];
-	if (svc_watch_settings_from_json(body, &set, msg, sizeof(msg)) != 0) {
+	if (watch_settings_from_json(body, &set, msg, sizeof(msg)) != 0) {
 		ret = svc_http_error(rq, 400, "bad_request", "%s", msg);
 		json_decref(body);
 		return ret;
@@ -211,7 +211,7 @@ enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq)
 		err = store_watch_get(s, name, 0, &info);
 	if (err != 0)
 		return store_err(rq, err, name);
-	json_t *o = svc_watch_info_json(&info);
+	json_t *o = watch_info_json(&info);
 	char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (txt == NULL)
@@ -261,19 +261,19 @@ static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 			return ret;
 		}
 	}
-	struct svc_watch_items it;
-	svc_watch_items_init(&it);
+	struct watch_items it;
+	watch_items_init(&it);
 	char msg[400];
 	int64_t now = (int64_t)time(NULL);
-	if (svc_watch_items_from_json(&it, arr, who(rq), info.set.ttl_days, now, msg,
-	                              sizeof(msg)) != 0) {
+	if (watch_items_from_json(&it, arr, who(rq), info.set.ttl_days, now, msg, sizeof(msg)) !=
+	    0) {
 		json_decref(body);
-		svc_watch_items_free(&it);
+		watch_items_free(&it);
 		return svc_http_error(rq, 400, "bad_request", "%s", msg);
 	}
 	json_decref(body);
 	if (it.n == 0) {
-		svc_watch_items_free(&it);
+		watch_items_free(&it);
 		return svc_http_error(rq, 400, "bad_request", "no entries given");
 	}
 	int *results = calloc(it.n, sizeof(*results));
@@ -282,7 +282,7 @@ static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 	                      : store_watch_add(s, name, it.v, it.n, now, results, &version);
 	if (err != 0) {
 		free(results);
-		svc_watch_items_free(&it);
+		watch_items_free(&it);
 		return store_err(rq, err, name);
 	}
 	unsigned added = 0, refreshed = 0;
@@ -298,7 +298,7 @@ static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 		json_array_append_new(res, e);
 	}
 	free(results);
-	svc_watch_items_free(&it);
+	watch_items_free(&it);
 	json_t *o = json_object();
 	json_object_set_new(o, "watchlist", json_string(name));
 	json_object_set_new(o, "version", json_integer((json_int_t)version));
@@ -428,8 +428,8 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 	svc_http_pivot_caps(&rq->srv->conf, &p); /* as GET /api/v1/pivot */
 	json_t *res = NULL;
 	msg[0] = '\0';
-	int err = svc_watch_pivot(rq->srv->store, name, &p, ttl, who(rq), reason, 0, dry_run, &res,
-	                          msg, sizeof(msg));
+	int err = watch_pivot(rq->srv->store, name, &p, ttl, who(rq), reason, 0, dry_run, &res, msg,
+	                      sizeof(msg));
 	if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
 		return not_found(rq, name);
 	if (err != 0) {
@@ -471,25 +471,25 @@ enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
 	unsigned type = 0;
 	if (!entry_route(rq, &name, &type, &ret))
 		return ret;
-	struct svc_watch_items it;
-	svc_watch_items_init(&it);
+	struct watch_items it;
+	watch_items_init(&it);
 	char msg[300];
-	if (svc_watch_items_add(&it, svc_http_arg(rq, 2), type, NULL, NULL, 0, 0, 0, 0, msg,
-	                        sizeof(msg)) != 0) {
-		svc_watch_items_free(&it);
+	if (watch_items_add(&it, svc_http_arg(rq, 2), type, NULL, NULL, 0, 0, 0, 0, msg,
+	                    sizeof(msg)) != 0) {
+		watch_items_free(&it);
 		return svc_http_error(rq, 400, "bad_request", "%s", msg);
 	}
 	int result = 0;
 	uint64_t version = 0;
 	int err = store_watch_remove(rq->srv->store, name, it.v, 1, 0, &result, &version);
 	if (err != 0) {
-		svc_watch_items_free(&it);
+		watch_items_free(&it);
 		return store_err(rq, err, name);
 	}
 	if (result != STORE_WATCH_REMOVED_OK) {
 		enum MHD_Result r = svc_http_error(rq, 404, "not_found", "%s is not on %s",
 		                                   it.v[0].indicator, name);
-		svc_watch_items_free(&it);
+		watch_items_free(&it);
 		return r;
 	}
 	json_t *o = json_object();
@@ -497,7 +497,7 @@ enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
 	json_object_set_new(o, "removed", json_string(it.v[0].indicator));
 	json_object_set_new(o, "type", json_string(store_watch_type_name(it.v[0].type)));
 	json_object_set_new(o, "version", json_integer((json_int_t)version));
-	svc_watch_items_free(&it);
+	watch_items_free(&it);
 	return svc_http_send_json(rq, 200, o);
 }
 
@@ -529,7 +529,7 @@ enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq)
 		free(e);
 		return store_err(rq, err, name);
 	}
-	json_t *o = svc_watch_entry_json(e, true);
+	json_t *o = watch_entry_json(e, true);
 	free(e);
 	return svc_http_send_json(rq, 200, o);
 }

@@ -1,5 +1,5 @@
 /*
- * watch_export.c - watchlists for sensors: json, text, Zeek Intel,
+ * export.c - watchlists for sensors: json, text, Zeek Intel,
  * Suricata dataset and STIX 2.1 renderings of a list or of what changed
  * since a version, rendered into a bounded buffer in one read transaction;
  * and the If-None-Match check against a list's version.
@@ -12,38 +12,29 @@
 #include <string.h>
 #include <time.h>
 
-#include "service/svc_watch.h"
-
-static void msgf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void msgf(char *msg, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, cap, fmt, ap);
-	va_end(ap);
-}
+#include "watch/watch_internal.h"
 
 /* ---- formats ---------------------------------------------------------------- */
 
 static const char *const fmt_names[] = {"json", "text", "zeek", "suricata", "stix"};
 
-int svc_watch_fmt_parse(const char *s, enum svc_watch_fmt *out)
+int watch_fmt_parse(const char *s, enum watch_fmt *out)
 {
 	for (unsigned i = 0; i < sizeof(fmt_names) / sizeof(fmt_names[0]); i++) {
 		if (strcmp(s, fmt_names[i]) == 0) {
-			*out = (enum svc_watch_fmt)i;
+			*out = (enum watch_fmt)i;
 			return 0;
 		}
 	}
 	return -1;
 }
 
-const char *svc_watch_ctype(enum svc_watch_fmt f)
+const char *watch_ctype(enum watch_fmt f)
 {
 	switch (f) {
-	case SVC_WFMT_JSON:
+	case WATCH_FMT_JSON:
 		return "application/json";
-	case SVC_WFMT_STIX:
+	case WATCH_FMT_STIX:
 		return "application/stix+json;version=2.1";
 	default:
 		return "text/plain; charset=utf-8";
@@ -147,13 +138,13 @@ static const uint8_t stix_ns[16] = {0x5b, 0x0e, 0x6f, 0x6a, 0x3d, 0x52, 0x4c, 0x
 static void stix_pattern(const struct store_watch_entry *e, char *out, size_t cap)
 {
 	if (e->type == STORE_WATCH_DOMAIN)
-		msgf(out, cap, "[domain-name:value = '%s']", e->indicator);
+		watch_msgf(out, cap, "[domain-name:value = '%s']", e->indicator);
 	else if (e->type == STORE_WATCH_IP)
-		msgf(out, cap, "[%s:value = '%s']",
-		     strchr(e->indicator, ':') ? "ipv6-addr" : "ipv4-addr", e->indicator);
+		watch_msgf(out, cap, "[%s:value = '%s']",
+		           strchr(e->indicator, ':') ? "ipv6-addr" : "ipv4-addr", e->indicator);
 	else
-		msgf(out, cap, "[x509-certificate:hashes.'%s' = '%s']",
-		     strlen(e->indicator) == 40 ? "SHA-1" : "SHA-256", e->indicator);
+		watch_msgf(out, cap, "[x509-certificate:hashes.'%s' = '%s']",
+		           strlen(e->indicator) == 40 ? "SHA-1" : "SHA-256", e->indicator);
 }
 
 static json_t *stix_indicator(const char *list, const struct store_watch_entry *e)
@@ -162,7 +153,7 @@ static json_t *stix_indicator(const char *list, const struct store_watch_entry *
 	int len = snprintf(name, sizeof(name), "%s|%s|%s|%lld", list,
 	                   store_watch_type_name(e->type), e->indicator, (long long)e->added);
 	pivot_uuid5(stix_ns, name, (size_t)len < sizeof(name) ? (size_t)len : sizeof(name) - 1, u);
-	msgf(id, sizeof(id), "indicator--%s", u);
+	watch_msgf(id, sizeof(id), "indicator--%s", u);
 	stix_pattern(e, pat, sizeof(pat));
 	json_t *o = json_object();
 	json_object_set_new(o, "type", json_string("indicator"));
@@ -176,7 +167,7 @@ static json_t *stix_indicator(const char *list, const struct store_watch_entry *
 	json_object_set_new(o, "name", json_string(e->indicator));
 	const char *desc = e->reason[0] ? e->reason : e->prov_first.note;
 	char d[STORE_WATCH_TEXT_BUF + 128];
-	msgf(d, sizeof(d), "watchlist %s: %s", list, desc[0] ? desc : e->source);
+	watch_msgf(d, sizeof(d), "watchlist %s: %s", list, desc[0] ? desc : e->source);
 	json_object_set_new(o, "description", json_string(d));
 	json_t *types = json_array();
 	json_array_append_new(types, json_string("malicious-activity"));
@@ -194,14 +185,14 @@ static json_t *stix_indicator(const char *list, const struct store_watch_entry *
 		json_object_set_new(o, "revoked", json_true());
 	json_t *labels = json_array();
 	char lab[STORE_WATCH_NAME_BUF + 16];
-	msgf(lab, sizeof(lab), "watchlist:%s", list);
+	watch_msgf(lab, sizeof(lab), "watchlist:%s", list);
 	json_array_append_new(labels, json_string(lab));
 	json_object_set_new(o, "labels", labels);
 	return o;
 }
 
 struct exp_ctx {
-	const struct svc_watch_export *x;
+	const struct watch_export_opts *x;
 	const char *name;
 	struct wout body, removed;
 	unsigned nbody, nremoved;
@@ -211,21 +202,21 @@ struct exp_ctx {
 static int export_cb(const struct store_watch_entry *e, void *vctx)
 {
 	struct exp_ctx *c = vctx;
-	const struct svc_watch_export *x = c->x;
+	const struct watch_export_opts *x = c->x;
 	if (x->type != 0 && e->type != x->type)
 		return 0;
 	bool live = e->state == STORE_WATCH_LIVE;
 	switch (x->fmt) {
-	case SVC_WFMT_JSON:
+	case WATCH_FMT_JSON:
 		if (live) {
 			if (c->nbody++ > 0)
 				out_adds(&c->body, ",");
-			out_json(&c->body, svc_watch_entry_json(e, x->since != 0));
+			out_json(&c->body, watch_entry_json(e, x->since != 0));
 		} else {
 			json_t *o = json_object();
 			json_object_set_new(o, "indicator", json_string(e->indicator));
 			json_object_set_new(o, "type", json_string(store_watch_type_name(e->type)));
-			json_object_set_new(o, "removed", svc_watch_time_json(e->removed));
+			json_object_set_new(o, "removed", watch_time_json(e->removed));
 			json_object_set_new(o, "reason",
 			                    json_string(store_watch_state_name(e->state)));
 			json_object_set_new(o, "version", json_integer((json_int_t)e->version));
@@ -234,17 +225,17 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 			out_json(&c->removed, o);
 		}
 		break;
-	case SVC_WFMT_STIX:
+	case WATCH_FMT_STIX:
 		if (c->nbody++ > 0)
 			out_adds(&c->body, ",");
 		out_json(&c->body, stix_indicator(c->name, e));
 		break;
-	case SVC_WFMT_TEXT:
+	case WATCH_FMT_TEXT:
 		out_adds(&c->body, e->indicator);
 		out_adds(&c->body, "\n");
 		c->nbody++;
 		break;
-	case SVC_WFMT_ZEEK: {
+	case WATCH_FMT_ZEEK: {
 		static const char *const zt[] = {"", "Intel::DOMAIN", "Intel::ADDR",
 		                                 "Intel::CERT_HASH"};
 		/* Zeek's x509 intel matches the SHA-1 fingerprint */
@@ -253,7 +244,7 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 			break;
 		}
 		char src[STORE_WATCH_NAME_BUF + 16];
-		msgf(src, sizeof(src), "infrapivot:%s", c->name);
+		watch_msgf(src, sizeof(src), "infrapivot:%s", c->name);
 		out_adds(&c->body, e->indicator);
 		out_adds(&c->body, "\t");
 		out_adds(&c->body, zt[e->type]);
@@ -265,7 +256,7 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 		c->nbody++;
 		break;
 	}
-	case SVC_WFMT_SURICATA:
+	case WATCH_FMT_SURICATA:
 		if (e->type == STORE_WATCH_IP) {
 			out_adds(&c->body, e->indicator);
 		} else if (e->type == STORE_WATCH_DOMAIN) {
@@ -295,21 +286,22 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 	return c->removed.err;
 }
 
-int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export *x, char **out,
-                     size_t *len, struct store_watch_info *info, char *msg, size_t cap)
+int watch_export(store_t *s, const char *name, const struct watch_export_opts *x, char **out,
+                 size_t *len, struct store_watch_info *info, char *msg, size_t cap)
 {
-	if (x->since != 0 && x->fmt != SVC_WFMT_JSON && x->fmt != SVC_WFMT_STIX) {
-		msgf(msg, cap,
-		     "since_version works with the json and stix formats (the others are "
-		     "whole files: use the ETag to skip unchanged ones)");
+	if (x->since != 0 && x->fmt != WATCH_FMT_JSON && x->fmt != WATCH_FMT_STIX) {
+		watch_msgf(msg, cap,
+		           "since_version works with the json and stix formats (the others are "
+		           "whole files: use the ETag to skip unchanged ones)");
 		return -EINVAL;
 	}
-	if (x->fmt == SVC_WFMT_SURICATA && x->type == 0) {
-		msgf(msg, cap, "a Suricata dataset holds one type: give type=ip, domain or cert");
+	if (x->fmt == WATCH_FMT_SURICATA && x->type == 0) {
+		watch_msgf(msg, cap,
+		           "a Suricata dataset holds one type: give type=ip, domain or cert");
 		return -EINVAL;
 	}
-	int64_t now = x->now != 0 ? x->now : (int64_t)time(NULL);
-	size_t max = x->max_bytes ? x->max_bytes : SVC_WATCH_MAX_EXPORT;
+	int64_t now = watch_clock(x->now);
+	size_t max = x->max_bytes ? x->max_bytes : WATCH_MAX_EXPORT;
 	struct exp_ctx c = {.x = x, .name = name};
 	c.body.max = max;
 	c.removed.max = max;
@@ -319,16 +311,16 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 		free(c.body.p);
 		free(c.removed.p);
 		if (err == -E2BIG)
-			msgf(msg, cap, "the export is larger than %zu bytes", max);
+			watch_msgf(msg, cap, "the export is larger than %zu bytes", max);
 		else if (err == STORE_ENOTFOUND)
-			msgf(msg, cap, "no watchlist named '%.64s'", name);
+			watch_msgf(msg, cap, "no watchlist named '%.64s'", name);
 		return err;
 	}
 	struct wout o = {.max = max + 4096};
 	char g[32];
 	store_time_format(now, g, sizeof(g));
 	switch (x->fmt) {
-	case SVC_WFMT_JSON: {
+	case WATCH_FMT_JSON: {
 		json_t *h = json_object();
 		json_object_set_new(h, "name", json_string(name));
 		json_object_set_new(h, "version", json_integer((json_int_t)info->version));
@@ -356,7 +348,7 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 		out_adds(&o, "}\n");
 		break;
 	}
-	case SVC_WFMT_STIX: {
+	case WATCH_FMT_STIX: {
 		char bname[STORE_WATCH_NAME_BUF + 64], u[40];
 		int bl = snprintf(bname, sizeof(bname), "%s|%llu|%llu", name,
 		                  (unsigned long long)info->version, (unsigned long long)x->since);
@@ -369,7 +361,7 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 		out_adds(&o, "]}\n");
 		break;
 	}
-	case SVC_WFMT_ZEEK:
+	case WATCH_FMT_ZEEK:
 		out_adds(&o, "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n");
 		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
 		break;
@@ -384,7 +376,7 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 	if (err != 0) {
 		free(o.p);
 		if (err == -E2BIG)
-			msgf(msg, cap, "the export is larger than %zu bytes", max);
+			watch_msgf(msg, cap, "the export is larger than %zu bytes", max);
 		return err;
 	}
 	if (o.p == NULL) {
@@ -398,12 +390,12 @@ int svc_watch_export(store_t *s, const char *name, const struct svc_watch_export
 	return 0;
 }
 
-bool svc_watch_etag_match(const char *inm, uint64_t version)
+bool watch_etag_match(const char *inm, uint64_t version)
 {
 	if (inm == NULL)
 		return false;
 	char want[32];
-	msgf(want, sizeof(want), "%llu", (unsigned long long)version);
+	watch_msgf(want, sizeof(want), "%llu", (unsigned long long)version);
 	size_t wl = strlen(want);
 	const char *p = inm;
 	while (*p != '\0') {

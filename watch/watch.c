@@ -1,7 +1,7 @@
 /*
  * watch.c - watchlists for the CLI and the HTTP API: settings and items
- * from JSON, JSON renderers and adding a pivot's result.  The sensor
- * export formats are in watch_export.c.
+ * from JSON, and the JSON renderers.  The sensor export formats are in
+ * export.c, adding a pivot's result in pivot.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -10,10 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "service/svc_watch.h"
+#include "watch/watch_internal.h"
 
-static void msgf(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void msgf(char *msg, size_t cap, const char *fmt, ...)
+void watch_msgf(char *msg, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -21,12 +20,12 @@ static void msgf(char *msg, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t clock_now(int64_t now)
+int64_t watch_clock(int64_t now)
 {
 	return now != 0 ? now : (int64_t)time(NULL);
 }
 
-json_t *svc_watch_time_json(int64_t t)
+json_t *watch_time_json(int64_t t)
 {
 	if (t == 0)
 		return json_null();
@@ -57,7 +56,7 @@ static int edge_one(const char *s, size_t n, unsigned *mask)
 	return -1;
 }
 
-int svc_watch_edges_parse(const char *list, unsigned *mask, char *msg, size_t cap)
+int watch_edges_parse(const char *list, unsigned *mask, char *msg, size_t cap)
 {
 	*mask = 0;
 	if (*list == '\0' || strcmp(list, "none") == 0)
@@ -67,10 +66,11 @@ int svc_watch_edges_parse(const char *list, unsigned *mask, char *msg, size_t ca
 		const char *e = strchr(p, ',');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 		if (edge_one(p, n, mask) != 0) {
-			msgf(msg, cap,
-			     "unknown edge type '%.*s' (known: resolves, cname, serves, san, sni, "
-			     "all)",
-			     (int)(n > 40 ? 40 : n), p);
+			watch_msgf(
+			    msg, cap,
+			    "unknown edge type '%.*s' (known: resolves, cname, serves, san, sni, "
+			    "all)",
+			    (int)(n > 40 ? 40 : n), p);
 			return -1;
 		}
 		if (e == NULL)
@@ -79,7 +79,7 @@ int svc_watch_edges_parse(const char *list, unsigned *mask, char *msg, size_t ca
 	}
 }
 
-json_t *svc_watch_edges_json(unsigned mask)
+json_t *watch_edges_json(unsigned mask)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < NEDGES; i++)
@@ -95,7 +95,8 @@ static int json_uint(const json_t *v, const char *field, uint64_t max, uint64_t 
 {
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    (uint64_t)json_integer_value(v) > max) {
-		msgf(msg, cap, "%s must be an integer 0-%llu", field, (unsigned long long)max);
+		watch_msgf(msg, cap, "%s must be an integer 0-%llu", field,
+		           (unsigned long long)max);
 		return -1;
 	}
 	*out = (uint64_t)json_integer_value(v);
@@ -113,7 +114,7 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 		return 0;
 	}
 	if (!json_is_object(a)) {
-		msgf(msg, cap, "auto_expand must be an object, or null to switch it off");
+		watch_msgf(msg, cap, "auto_expand must be an object, or null to switch it off");
 		return -1;
 	}
 	const char *k;
@@ -126,8 +127,7 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 			unsigned mask = 0;
 			have_edges = true;
 			if (json_is_string(v)) {
-				if (svc_watch_edges_parse(json_string_value(v), &mask, msg, cap) !=
-				    0)
+				if (watch_edges_parse(json_string_value(v), &mask, msg, cap) != 0)
 					return -1;
 			} else if (json_is_array(v)) {
 				size_t i;
@@ -136,15 +136,17 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 				{
 					const char *s = json_string_value(e);
 					if (s == NULL || edge_one(s, strlen(s), &mask) != 0) {
-						msgf(msg, cap,
-						     "auto_expand.edges[%zu]: not an edge type "
-						     "(resolves, cname, serves, san, sni)",
-						     i);
+						watch_msgf(
+						    msg, cap,
+						    "auto_expand.edges[%zu]: not an edge type "
+						    "(resolves, cname, serves, san, sni)",
+						    i);
 						return -1;
 					}
 				}
 			} else {
-				msgf(msg, cap, "auto_expand.edges must be a list of edge types");
+				watch_msgf(msg, cap,
+				           "auto_expand.edges must be a list of edge types");
 				return -1;
 			}
 			set->auto_edges = mask;
@@ -156,15 +158,15 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 			if (json_uint(v, "auto_expand.generations", STORE_WATCH_MAX_GEN, &u, msg,
 			              cap) != 0 ||
 			    u == 0) {
-				msgf(msg, cap, "auto_expand.generations must be 1-%d",
-				     STORE_WATCH_MAX_GEN);
+				watch_msgf(msg, cap, "auto_expand.generations must be 1-%d",
+				           STORE_WATCH_MAX_GEN);
 				return -1;
 			}
 			set->auto_max_gen = (unsigned)u;
 		} else if (strcmp(k, "max_ip_domains") == 0 || strcmp(k, "max_cert_ips") == 0 ||
 		           strcmp(k, "max_domain_ips") == 0 || strcmp(k, "max_san") == 0) {
 			char f[64];
-			msgf(f, sizeof(f), "auto_expand.%s", k);
+			watch_msgf(f, sizeof(f), "auto_expand.%s", k);
 			if (json_uint(v, f, UINT32_MAX, &u, msg, cap) != 0)
 				return -1;
 			if (strcmp(k, "max_ip_domains") == 0)
@@ -176,10 +178,11 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 			else
 				set->max_san = u;
 		} else {
-			msgf(msg, cap,
-			     "auto_expand.%.40s: unknown field (edges, ttl_days, generations, "
-			     "max_ip_domains, max_cert_ips, max_domain_ips, max_san)",
-			     k);
+			watch_msgf(
+			    msg, cap,
+			    "auto_expand.%.40s: unknown field (edges, ttl_days, generations, "
+			    "max_ip_domains, max_cert_ips, max_domain_ips, max_san)",
+			    k);
 			return -1;
 		}
 	}
@@ -188,11 +191,11 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 	return 0;
 }
 
-int svc_watch_settings_from_json(const json_t *o, struct store_watch_settings *set, char *msg,
-                                 size_t cap)
+int watch_settings_from_json(const json_t *o, struct store_watch_settings *set, char *msg,
+                             size_t cap)
 {
 	if (!json_is_object(o)) {
-		msgf(msg, cap, "the body must be a JSON object");
+		watch_msgf(msg, cap, "the body must be a JSON object");
 		return -1;
 	}
 	const char *k;
@@ -203,8 +206,9 @@ int svc_watch_settings_from_json(const json_t *o, struct store_watch_settings *s
 		if (strcmp(k, "description") == 0) {
 			const char *d = json_string_value(v);
 			if (d == NULL || strlen(d) >= sizeof(set->description)) {
-				msgf(msg, cap, "description must be a string of at most %zu bytes",
-				     sizeof(set->description) - 1);
+				watch_msgf(msg, cap,
+				           "description must be a string of at most %zu bytes",
+				           sizeof(set->description) - 1);
 				return -1;
 			}
 			snprintf(set->description, sizeof(set->description), "%s", d);
@@ -214,7 +218,7 @@ int svc_watch_settings_from_json(const json_t *o, struct store_watch_settings *s
 			set->ttl_days = (uint32_t)u;
 		} else if (strcmp(k, "tombstone_days") == 0) {
 			if (json_uint(v, "tombstone_days", 3650, &u, msg, cap) != 0 || u == 0) {
-				msgf(msg, cap, "tombstone_days must be 1-3650");
+				watch_msgf(msg, cap, "tombstone_days must be 1-3650");
 				return -1;
 			}
 			set->tombstone_days = (uint32_t)u;
@@ -224,14 +228,14 @@ int svc_watch_settings_from_json(const json_t *o, struct store_watch_settings *s
 		} else if (strcmp(k, "name") == 0) {
 			const char *n = json_string_value(v);
 			if (n == NULL || strcmp(n, set->name) != 0) {
-				msgf(msg, cap, "name must be the name in the path");
+				watch_msgf(msg, cap, "name must be the name in the path");
 				return -1;
 			}
 		} else {
-			msgf(msg, cap,
-			     "%.40s: unknown field (description, ttl_days, tombstone_days, "
-			     "auto_expand)",
-			     k);
+			watch_msgf(msg, cap,
+			           "%.40s: unknown field (description, ttl_days, tombstone_days, "
+			           "auto_expand)",
+			           k);
 			return -1;
 		}
 	}
@@ -240,7 +244,7 @@ int svc_watch_settings_from_json(const json_t *o, struct store_watch_settings *s
 
 /* ---- renderers ------------------------------------------------------------------ */
 
-json_t *svc_watch_info_json(const struct store_watch_info *i)
+json_t *watch_info_json(const struct store_watch_info *i)
 {
 	const struct store_watch_settings *st = &i->set;
 	json_t *o = json_object();
@@ -251,7 +255,7 @@ json_t *svc_watch_info_json(const struct store_watch_info *i)
 	json_object_set_new(o, "tombstone_days", json_integer(st->tombstone_days));
 	if (st->auto_edges != 0) {
 		json_t *a = json_object();
-		json_object_set_new(a, "edges", svc_watch_edges_json(st->auto_edges));
+		json_object_set_new(a, "edges", watch_edges_json(st->auto_edges));
 		json_object_set_new(
 		    a, "ttl_days",
 		    json_integer(st->auto_ttl_days ? st->auto_ttl_days : st->ttl_days));
@@ -266,8 +270,8 @@ json_t *svc_watch_info_json(const struct store_watch_info *i)
 	} else {
 		json_object_set_new(o, "auto_expand", json_null());
 	}
-	json_object_set_new(o, "created", svc_watch_time_json(i->created));
-	json_object_set_new(o, "updated", svc_watch_time_json(i->updated));
+	json_object_set_new(o, "created", watch_time_json(i->created));
+	json_object_set_new(o, "updated", watch_time_json(i->updated));
 	json_object_set_new(o, "entries", json_integer((json_int_t)i->live));
 	json_object_set_new(o, "tombstones", json_integer((json_int_t)i->tombstones));
 	json_object_set_new(o, "delta_floor", json_integer((json_int_t)i->delta_floor));
@@ -276,16 +280,16 @@ json_t *svc_watch_info_json(const struct store_watch_info *i)
 	json_object_set_new(sp, "noise_skipped", json_integer((json_int_t)i->noise_skipped));
 	json_object_set_new(sp, "last_skip",
 	                    i->last_skip[0] ? json_string(i->last_skip) : json_null());
-	json_object_set_new(sp, "last_skip_time", svc_watch_time_json(i->last_skip_time));
+	json_object_set_new(sp, "last_skip_time", watch_time_json(i->last_skip_time));
 	json_object_set_new(o, "standing_pivot", sp);
 	return o;
 }
 
-json_t *svc_watch_prov_json(const struct store_watch_prov *p)
+json_t *watch_prov_json(const struct store_watch_prov *p)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "note", json_string(p->note));
-	json_object_set_new(o, "at", svc_watch_time_json(p->at));
+	json_object_set_new(o, "at", watch_time_json(p->at));
 	json_t *path = json_array();
 	for (unsigned i = 0; i < p->nhops && i < STORE_WATCH_HOPS_MAX; i++) {
 		const struct store_watch_hop *h = &p->hops[i];
@@ -296,8 +300,8 @@ json_t *svc_watch_prov_json(const struct store_watch_prov *p)
 		                    json_string(store_watch_type_name(h->from_type)));
 		json_object_set_new(e, "to", json_string(h->to));
 		json_object_set_new(e, "to_type", json_string(store_watch_type_name(h->to_type)));
-		json_object_set_new(e, "first_seen", svc_watch_time_json(h->first_seen));
-		json_object_set_new(e, "last_seen", svc_watch_time_json(h->last_seen));
+		json_object_set_new(e, "first_seen", watch_time_json(h->first_seen));
+		json_object_set_new(e, "last_seen", watch_time_json(h->last_seen));
 		if (h->edge == STORE_WEDGE_SERVES)
 			json_object_set_new(e, "port", json_integer(h->port));
 		json_array_append_new(path, e);
@@ -306,27 +310,27 @@ json_t *svc_watch_prov_json(const struct store_watch_prov *p)
 	return o;
 }
 
-json_t *svc_watch_entry_json(const struct store_watch_entry *e, bool with_state)
+json_t *watch_entry_json(const struct store_watch_entry *e, bool with_state)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "indicator", json_string(e->indicator));
 	json_object_set_new(o, "type", json_string(store_watch_type_name(e->type)));
-	json_object_set_new(o, "added", svc_watch_time_json(e->added));
-	json_object_set_new(o, "expires", svc_watch_time_json(e->expires));
+	json_object_set_new(o, "added", watch_time_json(e->added));
+	json_object_set_new(o, "expires", watch_time_json(e->expires));
 	json_object_set_new(o, "source", json_string(e->source));
 	if (e->reason[0] != '\0')
 		json_object_set_new(o, "reason", json_string(e->reason));
 	json_t *prov = json_array();
-	json_array_append_new(prov, svc_watch_prov_json(&e->prov_first));
+	json_array_append_new(prov, watch_prov_json(&e->prov_first));
 	if (e->has_latest)
-		json_array_append_new(prov, svc_watch_prov_json(&e->prov_latest));
+		json_array_append_new(prov, watch_prov_json(&e->prov_latest));
 	json_object_set_new(o, "provenance", prov);
 	if (with_state) {
-		json_object_set_new(o, "updated", svc_watch_time_json(e->updated));
+		json_object_set_new(o, "updated", watch_time_json(e->updated));
 		json_object_set_new(o, "version", json_integer((json_int_t)e->version));
 		json_object_set_new(o, "state", json_string(store_watch_state_name(e->state)));
 		if (e->state != STORE_WATCH_LIVE)
-			json_object_set_new(o, "removed", svc_watch_time_json(e->removed));
+			json_object_set_new(o, "removed", watch_time_json(e->removed));
 		if (e->gen > 0)
 			json_object_set_new(o, "generation", json_integer(e->gen));
 	}
@@ -335,17 +339,17 @@ json_t *svc_watch_entry_json(const struct store_watch_entry *e, bool with_state)
 
 /* ---- items ------------------------------------------------------------------------ */
 
-struct svc_watch_item_buf {
+struct watch_item_buf {
 	char ind[STORE_WATCH_IND_BUF];
 	char *reason, *source;
 };
 
-void svc_watch_items_init(struct svc_watch_items *it)
+void watch_items_init(struct watch_items *it)
 {
 	memset(it, 0, sizeof(*it));
 }
 
-void svc_watch_items_free(struct svc_watch_items *it)
+void watch_items_free(struct watch_items *it)
 {
 	for (size_t i = 0; i < it->n; i++) {
 		free(it->buf[i].reason);
@@ -356,17 +360,17 @@ void svc_watch_items_free(struct svc_watch_items *it)
 	memset(it, 0, sizeof(*it));
 }
 
-int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsigned type,
-                        const char *reason, const char *source, int64_t ttl_days, int64_t expires,
-                        uint32_t default_ttl, int64_t now, char *msg, size_t cap)
+int watch_items_add(struct watch_items *it, const char *indicator, unsigned type,
+                    const char *reason, const char *source, int64_t ttl_days, int64_t expires,
+                    uint32_t default_ttl, int64_t now, char *msg, size_t cap)
 {
-	if (it->n >= SVC_WATCH_MAX_ITEMS) {
-		msgf(msg, cap, "more than %d indicators in one request", SVC_WATCH_MAX_ITEMS);
+	if (it->n >= WATCH_MAX_ITEMS) {
+		watch_msgf(msg, cap, "more than %d indicators in one request", WATCH_MAX_ITEMS);
 		return STORE_ELIMIT;
 	}
 	if (it->n == it->cap) {
 		size_t nc = it->cap ? it->cap * 2 : 16;
-		struct svc_watch_item_buf *nb = realloc(it->buf, nc * sizeof(*nb));
+		struct watch_item_buf *nb = realloc(it->buf, nc * sizeof(*nb));
 		if (nb == NULL)
 			return -ENOMEM;
 		it->buf = nb;
@@ -379,7 +383,7 @@ int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsig
 		it->v = nv;
 		it->cap = nc;
 	}
-	struct svc_watch_item_buf *b = &it->buf[it->n];
+	struct watch_item_buf *b = &it->buf[it->n];
 	memset(b, 0, sizeof(*b));
 	unsigned t = type;
 	int err = store_watch_indicator_norm(indicator, &t, b->ind);
@@ -389,11 +393,11 @@ int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsig
 		                   : type == STORE_WATCH_DOMAIN
 		                       ? "a domain name"
 		                       : "a domain, an IP or a certificate hash";
-		msgf(msg, cap, "'%.80s' is not %s", indicator, what);
+		watch_msgf(msg, cap, "'%.80s' is not %s", indicator, what);
 		return err;
 	}
 	if (reason != NULL && strlen(reason) >= STORE_WATCH_TEXT_BUF) {
-		msgf(msg, cap, "reason is longer than %d bytes", STORE_WATCH_TEXT_BUF - 1);
+		watch_msgf(msg, cap, "reason is longer than %d bytes", STORE_WATCH_TEXT_BUF - 1);
 		return STORE_ETOOLONG;
 	}
 	b->reason = reason ? strdup(reason) : NULL;
@@ -406,7 +410,7 @@ int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsig
 	if (expires > 0 && expires <= now) {
 		free(b->reason);
 		free(b->source);
-		msgf(msg, cap, "'%.80s': expires is not in the future", indicator);
+		watch_msgf(msg, cap, "'%.80s': expires is not in the future", indicator);
 		return -EINVAL;
 	}
 	int64_t exp;
@@ -425,11 +429,12 @@ int svc_watch_items_add(struct svc_watch_items *it, const char *indicator, unsig
 	return 0;
 }
 
-int svc_watch_items_from_json(struct svc_watch_items *it, const json_t *arr, const char *source,
-                              uint32_t default_ttl, int64_t now, char *msg, size_t cap)
+int watch_items_from_json(struct watch_items *it, const json_t *arr, const char *source,
+                          uint32_t default_ttl, int64_t now, char *msg, size_t cap)
 {
 	if (!json_is_array(arr)) {
-		msgf(msg, cap, "entries must be a list of {indicator, type, reason, ttl_days}");
+		watch_msgf(msg, cap,
+		           "entries must be a list of {indicator, type, reason, ttl_days}");
 		return -1;
 	}
 	size_t i;
@@ -438,15 +443,15 @@ int svc_watch_items_from_json(struct svc_watch_items *it, const json_t *arr, con
 	{
 		char sub[300];
 		if (json_is_string(e)) {
-			if (svc_watch_items_add(it, json_string_value(e), 0, NULL, source, -1, 0,
-			                        default_ttl, now, sub, sizeof(sub)) != 0) {
-				msgf(msg, cap, "entries[%zu]: %s", i, sub);
+			if (watch_items_add(it, json_string_value(e), 0, NULL, source, -1, 0,
+			                    default_ttl, now, sub, sizeof(sub)) != 0) {
+				watch_msgf(msg, cap, "entries[%zu]: %s", i, sub);
 				return -1;
 			}
 			continue;
 		}
 		if (!json_is_object(e)) {
-			msgf(msg, cap, "entries[%zu]: not an object", i);
+			watch_msgf(msg, cap, "entries[%zu]: not an object", i);
 			return -1;
 		}
 		const char *ind = NULL, *reason = NULL;
@@ -461,19 +466,21 @@ int svc_watch_items_from_json(struct svc_watch_items *it, const json_t *arr, con
 			} else if (strcmp(k, "type") == 0) {
 				const char *t = json_string_value(v);
 				if (t == NULL || store_watch_type_parse(t, &type) != 0) {
-					msgf(msg, cap, "entries[%zu].type: domain, ip or cert", i);
+					watch_msgf(msg, cap,
+					           "entries[%zu].type: domain, ip or cert", i);
 					return -1;
 				}
 			} else if (strcmp(k, "reason") == 0) {
 				reason = json_string_value(v);
 				if (reason == NULL && !json_is_null(v)) {
-					msgf(msg, cap, "entries[%zu].reason: not a string", i);
+					watch_msgf(msg, cap, "entries[%zu].reason: not a string",
+					           i);
 					return -1;
 				}
 			} else if (strcmp(k, "ttl_days") == 0) {
 				uint64_t u;
 				if (json_uint(v, "ttl_days", 36500, &u, sub, sizeof(sub)) != 0) {
-					msgf(msg, cap, "entries[%zu]: %s", i, sub);
+					watch_msgf(msg, cap, "entries[%zu]: %s", i, sub);
 					return -1;
 				}
 				ttl = (int64_t)u;
@@ -484,207 +491,27 @@ int svc_watch_items_from_json(struct svc_watch_items *it, const json_t *arr, con
 					t = json_integer_value(v);
 				} else if (ts == NULL || store_time_parse(ts, now, &t) != 0 ||
 				           t <= 0) {
-					msgf(msg, cap, "entries[%zu].expires: not a time", i);
+					watch_msgf(msg, cap, "entries[%zu].expires: not a time", i);
 					return -1;
 				}
 				expires = t;
 			} else {
-				msgf(msg, cap,
-				     "entries[%zu].%.40s: unknown field (indicator, type, "
-				     "reason, ttl_days, expires)",
-				     i, k);
+				watch_msgf(msg, cap,
+				           "entries[%zu].%.40s: unknown field (indicator, type, "
+				           "reason, ttl_days, expires)",
+				           i, k);
 				return -1;
 			}
 		}
 		if (ind == NULL) {
-			msgf(msg, cap, "entries[%zu].indicator: missing", i);
+			watch_msgf(msg, cap, "entries[%zu].indicator: missing", i);
 			return -1;
 		}
-		if (svc_watch_items_add(it, ind, type, reason, source, ttl, expires, default_ttl,
-		                        now, sub, sizeof(sub)) != 0) {
-			msgf(msg, cap, "entries[%zu]: %s", i, sub);
+		if (watch_items_add(it, ind, type, reason, source, ttl, expires, default_ttl, now,
+		                    sub, sizeof(sub)) != 0) {
+			watch_msgf(msg, cap, "entries[%zu]: %s", i, sub);
 			return -1;
 		}
 	}
 	return 0;
-}
-
-/* ---- pivot to watchlist ------------------------------------------------------------- */
-
-static unsigned wtype(enum pivot_node_type t)
-{
-	switch (t) {
-	case PIVOT_NODE_DOMAIN:
-		return STORE_WATCH_DOMAIN;
-	case PIVOT_NODE_IP:
-		return STORE_WATCH_IP;
-	case PIVOT_NODE_CERT:
-		return STORE_WATCH_CERT;
-	default:
-		return 0;
-	}
-}
-
-static const struct pivot_node *node_by_id(const struct pivot_result *r, unsigned id)
-{
-	if (id < pivot_node_count(r) && pivot_node_at(r, id)->id == id)
-		return pivot_node_at(r, id);
-	for (size_t i = 0; i < pivot_node_count(r); i++)
-		if (pivot_node_at(r, i)->id == id)
-			return pivot_node_at(r, i);
-	return NULL;
-}
-
-static const struct pivot_edge *edge_by_id(const struct pivot_result *r, unsigned id)
-{
-	if (id < pivot_edge_count(r) && pivot_edge_at(r, id)->id == id)
-		return pivot_edge_at(r, id);
-	for (size_t i = 0; i < pivot_edge_count(r); i++)
-		if (pivot_edge_at(r, i)->id == id)
-			return pivot_edge_at(r, i);
-	return NULL;
-}
-
-/* The node's path as hops oriented from the seed outwards. */
-static void path_hops(const struct pivot_result *r, const struct pivot_node *seed,
-                      const struct pivot_node *n, struct store_watch_prov *p)
-{
-	unsigned cur = seed->id;
-	p->nhops = 0;
-	for (unsigned i = 0; i < n->path_len && p->nhops < STORE_WATCH_HOPS_MAX; i++) {
-		const struct pivot_edge *e = edge_by_id(r, n->path[i]);
-		if (e == NULL)
-			break;
-		unsigned from = e->src == cur ? e->src : e->dst;
-		unsigned to = e->src == cur ? e->dst : e->src;
-		const struct pivot_node *fn = node_by_id(r, from), *tn = node_by_id(r, to);
-		if (fn == NULL || tn == NULL)
-			break;
-		struct store_watch_hop *h = &p->hops[p->nhops++];
-		h->edge = (uint8_t)e->type;
-		h->from_type = (uint8_t)wtype(fn->type);
-		h->to_type = (uint8_t)wtype(tn->type);
-		msgf(h->from, sizeof(h->from), "%s", fn->value);
-		msgf(h->to, sizeof(h->to), "%s", tn->value);
-		h->first_seen = e->first_seen;
-		h->last_seen = e->last_seen;
-		h->port = e->type == PIVOT_EDGE_SERVES ? e->port : 0;
-		cur = to;
-	}
-}
-
-int svc_watch_pivot(store_t *s, const char *name, const struct pivot_params *p, int64_t ttl_days,
-                    const char *who, const char *reason, int64_t now, bool dry_run, json_t **result,
-                    char *msg, size_t cap)
-{
-	now = clock_now(now);
-	struct store_watch_info info;
-	int err = store_watch_get(s, name, now, &info);
-	if (err != 0) {
-		if (err == STORE_ENOTFOUND)
-			msgf(msg, cap, "no watchlist named '%.64s'", name);
-		return err;
-	}
-	struct pivot_result *r = NULL;
-	msg[0] = '\0';
-	err = pivot_run(s, p, &r, msg, cap);
-	if (err != 0)
-		return err;
-	size_t nn = pivot_node_count(r);
-	const struct pivot_node *seed = NULL;
-	for (size_t i = 0; i < nn && seed == NULL; i++)
-		if (pivot_node_at(r, i)->depth == 0)
-			seed = pivot_node_at(r, i);
-	struct store_watch_prov *provs = calloc(nn ? nn : 1, sizeof(*provs));
-	int *results = calloc(nn ? nn : 1, sizeof(*results));
-	struct svc_watch_items it;
-	svc_watch_items_init(&it);
-	const struct pivot_node **added_nodes = calloc(nn ? nn : 1, sizeof(*added_nodes));
-	if (provs == NULL || results == NULL || added_nodes == NULL) {
-		err = -ENOMEM;
-		goto out;
-	}
-	char src[STORE_WATCH_TEXT_BUF];
-	msgf(src, sizeof(src), "pivot from %s", seed ? seed->value : p->seed);
-	unsigned npruned = 0;
-	size_t k = 0;
-	for (size_t i = 0; i < nn; i++) {
-		const struct pivot_node *n = pivot_node_at(r, i);
-		if (n->pruned != NULL) {
-			npruned++;
-			continue;
-		}
-		char sub[300];
-		err = svc_watch_items_add(&it, n->value, wtype(n->type), reason, src, ttl_days, 0,
-		                          info.set.ttl_days, now, sub, sizeof(sub));
-		if (err != 0) {
-			msgf(msg, cap, "node %u: %s", n->id, sub);
-			goto out;
-		}
-		struct store_watch_prov *pv = &provs[k];
-		pv->at = now;
-		if (who != NULL && *who != '\0')
-			msgf(pv->note, sizeof(pv->note), "%s by %s", src, who);
-		else
-			msgf(pv->note, sizeof(pv->note), "%s", src);
-		if (seed != NULL)
-			path_hops(r, seed, n, pv);
-		added_nodes[k] = n;
-		k++;
-	}
-	for (size_t i = 0; i < k; i++)
-		it.v[i].prov = &provs[i];
-	uint64_t version = info.version;
-	if (!dry_run && k > 0) {
-		err = store_watch_add(s, name, it.v, k, now, results, &version);
-		if (err != 0) {
-			const char *d = store_last_error();
-			msgf(msg, cap, "%s%s%s", store_strerror(err), *d ? ": " : "", d);
-			goto out;
-		}
-	}
-	json_t *res = json_object();
-	json_object_set_new(res, "watchlist", json_string(name));
-	json_object_set_new(res, "seed", json_string(seed ? seed->value : p->seed));
-	json_object_set_new(res, "version", json_integer((json_int_t)version));
-	json_object_set_new(res, "dry_run", json_boolean(dry_run));
-	const char *budget = NULL;
-	bool trunc = pivot_truncated(r, &budget);
-	json_object_set_new(res, "truncated", json_boolean(trunc));
-	if (trunc && budget != NULL)
-		json_object_set_new(res, "budget", json_string(budget));
-	unsigned nadd = 0, nref = 0;
-	json_t *arr = json_array();
-	for (size_t i = 0; i < k; i++) {
-		json_t *e = json_object();
-		json_object_set_new(e, "indicator", json_string(it.v[i].indicator));
-		json_object_set_new(e, "type", json_string(store_watch_type_name(it.v[i].type)));
-		const char *rs = dry_run                           ? "would add"
-		                 : results[i] == STORE_WATCH_ADDED ? "added"
-		                                                   : "refreshed";
-		if (!dry_run && results[i] == STORE_WATCH_ADDED)
-			nadd++;
-		else if (!dry_run)
-			nref++;
-		json_object_set_new(e, "result", json_string(rs));
-		json_object_set_new(e, "depth", json_integer(added_nodes[i]->depth));
-		json_object_set_new(e, "expires", svc_watch_time_json(it.v[i].expires));
-		json_t *pj = svc_watch_prov_json(&provs[i]);
-		json_object_set(e, "path", json_object_get(pj, "path"));
-		json_decref(pj);
-		json_array_append_new(arr, e);
-	}
-	json_object_set_new(res, "added", json_integer(nadd));
-	json_object_set_new(res, "refreshed", json_integer(nref));
-	json_object_set_new(res, "pruned", json_integer(npruned));
-	json_object_set_new(res, "entries", arr);
-	*result = res;
-	err = 0;
-out:
-	svc_watch_items_free(&it);
-	free(added_nodes);
-	free(results);
-	free(provs);
-	pivot_result_free(r);
-	return err;
 }
