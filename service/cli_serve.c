@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "service/http_internal.h"
+#include "store/watch.h"
 
 static void usage(FILE *f)
 {
@@ -41,6 +43,9 @@ static void usage(FILE *f)
 	           "  --pivot-max-ms N       cap on a pivot's max_ms (default 5000)\n"
 	           "  --drain-timeout SECS   on SIGTERM, wait this long for requests in flight\n"
 	           "                         (default 30)\n"
+	           "  --now T                for tests: the watchlists' clock stands still at T\n"
+	           "                         (expiries, versions, standing pivots); T as in\n"
+	           "                         `infrapivot watchlist --now`\n"
 	           "  -h, --help             this help\n");
 }
 
@@ -70,6 +75,7 @@ int svc_cmd_serve(int argc, char **argv)
 	    {"pivot-max-nodes", required_argument, NULL, 'n'},
 	    {"pivot-max-ms", required_argument, NULL, 'm'},
 	    {"drain-timeout", required_argument, NULL, 'r'},
+	    {"now", required_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -151,6 +157,14 @@ int svc_cmd_serve(int argc, char **argv)
 				return 2;
 			conf->drain_seconds = (unsigned)v;
 			break;
+		case 'N':
+			if (store_time_parse(optarg, (int64_t)time(NULL), &conf->now) != 0 ||
+			    conf->now <= 0) {
+				fprintf(stderr, "infrapivot serve: --now: '%s' is not a time\n",
+				        optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -181,6 +195,9 @@ int svc_cmd_serve(int argc, char **argv)
 		svc_tokens_free(srv.tokens);
 		return 2;
 	}
+	/* the standing pivots run in the write hook: on the same clock */
+	if (conf->now != 0)
+		store_set_write_hook(srv.store, store_watch_hook, &conf->now);
 	if (svc_http_start(&srv, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "infrapivot serve: %s\n", msg);
 		store_close(srv.store);

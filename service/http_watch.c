@@ -84,6 +84,13 @@ static json_t *body_json(struct svc_http_req *rq, bool allow_empty, enum MHD_Res
 	return j;
 }
 
+/* The watchlists' clock: the time `serve --now` pinned (tests), else 0,
+ * which the watch and store functions take as the current time. */
+static int64_t now_of(const struct svc_http_req *rq)
+{
+	return rq->srv->conf.now;
+}
+
 static const char *who(const struct svc_http_req *rq)
 {
 	if (rq->token_name[0] != '\0')
@@ -113,7 +120,7 @@ enum MHD_Result svc_http_watchlists(struct svc_http_req *rq)
 	if (svc_http_reject_unused(rq, &ret))
 		return ret;
 	json_t *arr = json_array();
-	int err = store_watch_list(rq->srv->store, 0, list_cb, arr);
+	int err = store_watch_list(rq->srv->store, now_of(rq), list_cb, arr);
 	if (err != 0) {
 		json_decref(arr);
 		return svc_http_store_error(rq, err, "watchlists");
@@ -130,7 +137,7 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	const char *name;
 	if (!name_arg(rq, &name, &ret))
 		return ret;
-	struct watch_export_opts x = {.fmt = WATCH_FMT_JSON};
+	struct watch_export_opts x = {.fmt = WATCH_FMT_JSON, .now = now_of(rq)};
 	const char *v = svc_http_param(rq, "format");
 	if (v != NULL && watch_fmt_parse(v, &x.fmt) != 0)
 		return svc_http_bad_param(rq, "format",
@@ -155,7 +162,7 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	const char *inm = svc_http_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	struct store_watch_info info;
 	if (inm != NULL) {
-		int err = store_watch_get(rq->srv->store, name, 0, &info);
+		int err = store_watch_get(rq->srv->store, name, now_of(rq), &info);
 		if (err != 0)
 			return store_err(rq, err, name);
 		if (watch_etag_match(inm, info.version))
@@ -188,7 +195,7 @@ enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq)
 	store_t *s = rq->srv->store;
 	struct store_watch_settings set;
 	struct store_watch_info info;
-	int err = store_watch_get(s, name, 0, &info);
+	int err = store_watch_get(s, name, now_of(rq), &info);
 	if (err == 0) {
 		set = info.set;
 	} else if (err == STORE_ENOTFOUND) {
@@ -206,9 +213,9 @@ enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq)
 	}
 	json_decref(body);
 	bool created = false;
-	err = store_watch_put(s, &set, 0, &created);
+	err = store_watch_put(s, &set, now_of(rq), &created);
 	if (err == 0)
-		err = store_watch_get(s, name, 0, &info);
+		err = store_watch_get(s, name, now_of(rq), &info);
 	if (err != 0)
 		return store_err(rq, err, name);
 	json_t *o = watch_info_json(&info);
@@ -245,7 +252,7 @@ static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 		return ret;
 	store_t *s = rq->srv->store;
 	struct store_watch_info info;
-	int err = store_watch_get(s, name, 0, &info);
+	int err = store_watch_get(s, name, now_of(rq), &info);
 	if (err != 0) {
 		json_decref(body);
 		return store_err(rq, err, name);
@@ -264,7 +271,7 @@ static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 	struct watch_items it;
 	watch_items_init(&it);
 	char msg[400];
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = now_of(rq) != 0 ? now_of(rq) : (int64_t)time(NULL);
 	if (watch_items_from_json(&it, arr, who(rq), info.set.ttl_days, now, msg, sizeof(msg)) !=
 	    0) {
 		json_decref(body);
@@ -324,6 +331,7 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 	}
 	struct pivot_params p;
 	pivot_params_init(&p);
+	p.now = now_of(rq); /* relative since/until count from the watchlists' clock */
 	int64_t ttl = -1;
 	const char *reason = NULL;
 	char reason_buf[STORE_WATCH_TEXT_BUF];
@@ -428,8 +436,8 @@ static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 	svc_http_pivot_caps(&rq->srv->conf, &p); /* as GET /api/v1/pivot */
 	json_t *res = NULL;
 	msg[0] = '\0';
-	int err = watch_pivot(rq->srv->store, name, &p, ttl, who(rq), reason, 0, dry_run, &res, msg,
-	                      sizeof(msg));
+	int err = watch_pivot(rq->srv->store, name, &p, ttl, who(rq), reason, now_of(rq), dry_run,
+	                      &res, msg, sizeof(msg));
 	if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
 		return not_found(rq, name);
 	if (err != 0) {
@@ -481,7 +489,7 @@ enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
 	}
 	int result = 0;
 	uint64_t version = 0;
-	int err = store_watch_remove(rq->srv->store, name, it.v, 1, 0, &result, &version);
+	int err = store_watch_remove(rq->srv->store, name, it.v, 1, now_of(rq), &result, &version);
 	if (err != 0) {
 		watch_items_free(&it);
 		return store_err(rq, err, name);
@@ -517,11 +525,11 @@ enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq)
 	struct store_watch_entry *e = malloc(sizeof(*e));
 	if (e == NULL)
 		return MHD_NO;
-	int err = store_watch_entry_get(rq->srv->store, name, type, ind, 0, e);
+	int err = store_watch_entry_get(rq->srv->store, name, type, ind, now_of(rq), e);
 	if (err == STORE_ENOTFOUND) {
 		struct store_watch_info info;
 		free(e);
-		if (store_watch_get(rq->srv->store, name, 0, &info) != 0)
+		if (store_watch_get(rq->srv->store, name, now_of(rq), &info) != 0)
 			return not_found(rq, name);
 		return svc_http_error(rq, 404, "not_found", "%s was never on %s", ind, name);
 	}
