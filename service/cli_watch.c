@@ -511,9 +511,9 @@ static void print_settings(const struct store_watch_info *i)
 	if (st->auto_edges) {
 		printf("  standing pivot  over ");
 		bool first = true;
-		for (unsigned b = 1; b <= STORE_WEDGE_SNI; b <<= 1) {
+		for (unsigned b = 1; b <= STORE_EDGE_SNI; b <<= 1) {
 			if (st->auto_edges & b) {
-				printf("%s%s", first ? "" : ",", store_watch_edge_name(b));
+				printf("%s%s", first ? "" : ",", store_edge_name(b));
 				first = false;
 			}
 		}
@@ -641,7 +641,7 @@ static int show_cb(const struct store_watch_entry *e, void *vctx)
 			store_time_format(p->hops[h].first_seen, f, sizeof(f));
 			store_time_format(p->hops[h].last_seen, l, sizeof(l));
 			printf("%-6s   %s -%s-> %s  (seen %.10s .. %.10s)\n", "", p->hops[h].from,
-			       store_watch_edge_name(p->hops[h].edge), p->hops[h].to, f, l);
+			       store_edge_name(p->hops[h].edge), p->hops[h].to, f, l);
 		}
 	}
 	if (e->reason[0])

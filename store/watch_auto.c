@@ -45,36 +45,35 @@ struct link {
 	int64_t now;
 };
 
-/* How common a node is, against the limit that applies to its type.
- * Returns true (and fills why) when it is over the limit. */
-static bool noisy(struct store_wtxn *w, const struct wl *wl, const struct node *n, char *why,
-                  size_t cap)
+/* How common a node is: names on an IP, IPs of a name or a certificate
+ * (0 when it cannot be counted). */
+static uint64_t node_degree(struct store_wtxn *w, const struct node *n)
+{
+	uint64_t deg = 0;
+	int err = 0;
+	if (n->type == STORE_WATCH_IP)
+		err = store_prev_ip_names(&w->reader, n->addr, &deg);
+	else if (n->type == STORE_WATCH_CERT && n->has_ref)
+		err = store_prev_cert_ips(&w->reader, &n->ref, &deg);
+	else if (n->type == STORE_WATCH_DOMAIN)
+		err = store_prev_name_ips(&w->reader, n->text, &deg);
+	return err == 0 ? deg : 0;
+}
+
+/* The store's noise rule with the list's limits; nsan: the SAN names of a
+ * certificate node (0 to leave that rule out).  True (why filled) when
+ * the node is noise. */
+static bool noisy(struct store_wtxn *w, const struct wl *wl, const struct node *n, uint64_t nsan,
+                  char *why, size_t cap)
 {
 	const struct store_watch_settings *st = &wl->info.set;
-	uint64_t deg = 0;
-	if (n->type == STORE_WATCH_IP) {
-		if (store_prev_ip_names(&w->reader, n->addr, &deg) == 0 &&
-		    deg > st->max_ip_domains) {
-			textf(why, cap, "%s (ip): shared hosting, %llu names > %llu", n->text,
-			      (unsigned long long)deg, (unsigned long long)st->max_ip_domains);
-			return true;
-		}
-	} else if (n->type == STORE_WATCH_CERT) {
-		if (n->has_ref && store_prev_cert_ips(&w->reader, &n->ref, &deg) == 0 &&
-		    deg > st->max_cert_ips) {
-			textf(why, cap, "%s (cert): on %llu IPs > %llu", n->text,
-			      (unsigned long long)deg, (unsigned long long)st->max_cert_ips);
-			return true;
-		}
-	} else if (n->type == STORE_WATCH_DOMAIN) {
-		if (store_prev_name_ips(&w->reader, n->text, &deg) == 0 &&
-		    deg > st->max_domain_ips) {
-			textf(why, cap, "%s (domain): on %llu IPs > %llu", n->text,
-			      (unsigned long long)deg, (unsigned long long)st->max_domain_ips);
-			return true;
-		}
-	}
-	return false;
+	const struct store_noise_limits lim = {st->max_ip_domains, st->max_cert_ips,
+	                                       st->max_domain_ips, st->max_san};
+	struct store_noise v;
+	if (!store_noise_judge(n->type, node_degree(w, n), nsan, &lim, &v))
+		return false;
+	store_noise_why(&v, n->text, why, cap);
+	return true;
 }
 
 static bool live_at(const struct store_watch_entry *e, int64_t now)
@@ -143,13 +142,10 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	if (!watched_entry(w, &wl, x, &xe, l->now) || xe.gen >= wl.info.set.auto_max_gen)
 		return 0;
 	char why[STORE_WATCH_TEXT_BUF];
-	bool skip = noisy(w, &wl, y, why, sizeof(why)) || noisy(w, &wl, x, why, sizeof(why));
-	if (!skip && l->edge == STORE_WEDGE_SAN && x->type == STORE_WATCH_CERT &&
-	    l->nsan > wl.info.set.max_san) {
-		textf(why, sizeof(why), "%s (cert): %llu SAN names > %llu", x->text,
-		      (unsigned long long)l->nsan, (unsigned long long)wl.info.set.max_san);
-		skip = true;
-	}
+	/* a SAN link says how many names the certificate carries */
+	uint64_t nsan = l->edge == STORE_EDGE_SAN && x->type == STORE_WATCH_CERT ? l->nsan : 0;
+	bool skip =
+	    noisy(w, &wl, y, 0, why, sizeof(why)) || noisy(w, &wl, x, nsan, why, sizeof(why));
 	wl_settle(w, &wl, l->now);
 	if (skip) {
 		wl.info.noise_skipped++;
@@ -179,7 +175,7 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	char seen[32];
 	store_time_format(l->o->time_last, seen, sizeof(seen));
 	textf(prov.note, sizeof(prov.note), "auto: %s with %s, seen %s by %s",
-	      store_watch_edge_name(l->edge), xe.indicator, seen,
+	      store_edge_name(l->edge), xe.indicator, seen,
 	      l->o->sensor[0] ? l->o->sensor : "an unnamed sensor");
 	struct store_watch_item it = {
 	    .type = y->type,
@@ -324,12 +320,12 @@ int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 		if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
 			node_domain(&a, o->dns.rrname);
 			node_ip(&b, o->dns.addr);
-			l.edge = STORE_WEDGE_RESOLVES;
+			l.edge = STORE_EDGE_RESOLVES;
 			err = link_both(w, &l);
 		} else if (o->dns.rrtype == STORE_RR_CNAME) {
 			node_domain(&a, o->dns.rrname);
 			node_domain(&b, o->dns.rdata);
-			l.edge = STORE_WEDGE_CNAME;
+			l.edge = STORE_EDGE_CNAME;
 			err = link_both(w, &l);
 		}
 		return err;
@@ -346,13 +342,13 @@ int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 		node_ip(&a, o->cert.ip);
 		l.a = &a;
 		l.b = &c;
-		l.edge = STORE_WEDGE_SERVES;
+		l.edge = STORE_EDGE_SERVES;
 		l.port = o->cert.port;
 		err = link_both(w, &l);
 		if (err == 0 && o->cert.sni[0] != '\0') {
 			node_domain(&b, o->cert.sni);
 			l.a = &b;
-			l.edge = STORE_WEDGE_SNI;
+			l.edge = STORE_EDGE_SNI;
 			l.port = 0;
 			err = link_both(w, &l);
 		}
@@ -364,7 +360,7 @@ int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 		     i += strnlen(m->san_dns + i, m->san_dns_len - i) + 1)
 			nsan++;
 		l.nsan = nsan;
-		l.edge = STORE_WEDGE_SAN;
+		l.edge = STORE_EDGE_SAN;
 		l.port = 0;
 		l.b = &c;
 		size_t step;

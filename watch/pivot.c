@@ -10,20 +10,6 @@
 
 /* ---- pivot to watchlist ------------------------------------------------------------- */
 
-static unsigned wtype(enum pivot_node_type t)
-{
-	switch (t) {
-	case PIVOT_NODE_DOMAIN:
-		return STORE_WATCH_DOMAIN;
-	case PIVOT_NODE_IP:
-		return STORE_WATCH_IP;
-	case PIVOT_NODE_CERT:
-		return STORE_WATCH_CERT;
-	default:
-		return 0;
-	}
-}
-
 static const struct pivot_node *node_by_id(const struct pivot_result *r, unsigned id)
 {
 	if (id < pivot_node_count(r) && pivot_node_at(r, id)->id == id)
@@ -61,8 +47,8 @@ static void path_hops(const struct pivot_result *r, const struct pivot_node *see
 			break;
 		struct store_watch_hop *h = &p->hops[p->nhops++];
 		h->edge = (uint8_t)e->type;
-		h->from_type = (uint8_t)wtype(fn->type);
-		h->to_type = (uint8_t)wtype(tn->type);
+		h->from_type = (uint8_t)fn->type;
+		h->to_type = (uint8_t)tn->type;
 		watch_msgf(h->from, sizeof(h->from), "%s", fn->value);
 		watch_msgf(h->to, sizeof(h->to), "%s", tn->value);
 		h->first_seen = e->first_seen;
@@ -114,7 +100,7 @@ int watch_pivot(store_t *s, const char *name, const struct pivot_params *p, int6
 			continue;
 		}
 		char sub[300];
-		err = watch_items_add(&it, n->value, wtype(n->type), reason, src, ttl_days, 0,
+		err = watch_items_add(&it, n->value, n->type, reason, src, ttl_days, 0,
 		                      info.set.ttl_days, now, sub, sizeof(sub));
 		if (err != 0) {
 			watch_msgf(msg, cap, "node %u: %s", n->id, sub);

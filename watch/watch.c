@@ -36,24 +36,12 @@ json_t *watch_time_json(int64_t t)
 
 /* ---- edges ------------------------------------------------------ */
 
-static const unsigned edge_bits[] = {STORE_WEDGE_RESOLVES, STORE_WEDGE_CNAME, STORE_WEDGE_SERVES,
-                                     STORE_WEDGE_SAN, STORE_WEDGE_SNI};
-#define NEDGES (sizeof(edge_bits) / sizeof(edge_bits[0]))
-
 static int edge_one(const char *s, size_t n, unsigned *mask)
 {
-	if (n == 3 && memcmp(s, "all", 3) == 0) {
-		*mask |= STORE_WEDGE_ALL;
-		return 0;
-	}
-	for (size_t i = 0; i < NEDGES; i++) {
-		const char *name = store_watch_edge_name(edge_bits[i]);
-		if (strlen(name) == n && memcmp(s, name, n) == 0) {
-			*mask |= edge_bits[i];
-			return 0;
-		}
-	}
-	return -1;
+	unsigned edge =
+	    n == 3 && memcmp(s, "all", 3) == 0 ? STORE_EDGE_ALL : store_edge_by_name(s, n);
+	*mask |= edge;
+	return edge != 0 ? 0 : -1;
 }
 
 int watch_edges_parse(const char *list, unsigned *mask, char *msg, size_t cap)
@@ -82,9 +70,9 @@ int watch_edges_parse(const char *list, unsigned *mask, char *msg, size_t cap)
 json_t *watch_edges_json(unsigned mask)
 {
 	json_t *a = json_array();
-	for (size_t i = 0; i < NEDGES; i++)
-		if (mask & edge_bits[i])
-			json_array_append_new(a, json_string(store_watch_edge_name(edge_bits[i])));
+	for (unsigned b = 1; b <= STORE_EDGE_SNI; b <<= 1)
+		if (mask & b)
+			json_array_append_new(a, json_string(store_edge_name(b)));
 	return a;
 }
 
@@ -110,7 +98,7 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 		return 0;
 	}
 	if (json_is_true(a)) {
-		set->auto_edges = STORE_WEDGE_ALL;
+		set->auto_edges = STORE_EDGE_ALL;
 		return 0;
 	}
 	if (!json_is_object(a)) {
@@ -187,7 +175,7 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 		}
 	}
 	if (!have_edges && set->auto_edges == 0)
-		set->auto_edges = STORE_WEDGE_ALL;
+		set->auto_edges = STORE_EDGE_ALL;
 	return 0;
 }
 
@@ -294,7 +282,7 @@ json_t *watch_prov_json(const struct store_watch_prov *p)
 	for (unsigned i = 0; i < p->nhops && i < STORE_WATCH_HOPS_MAX; i++) {
 		const struct store_watch_hop *h = &p->hops[i];
 		json_t *e = json_object();
-		json_object_set_new(e, "edge", json_string(store_watch_edge_name(h->edge)));
+		json_object_set_new(e, "edge", json_string(store_edge_name(h->edge)));
 		json_object_set_new(e, "from", json_string(h->from));
 		json_object_set_new(e, "from_type",
 		                    json_string(store_watch_type_name(h->from_type)));
@@ -302,7 +290,7 @@ json_t *watch_prov_json(const struct store_watch_prov *p)
 		json_object_set_new(e, "to_type", json_string(store_watch_type_name(h->to_type)));
 		json_object_set_new(e, "first_seen", watch_time_json(h->first_seen));
 		json_object_set_new(e, "last_seen", watch_time_json(h->last_seen));
-		if (h->edge == STORE_WEDGE_SERVES)
+		if (h->edge == STORE_EDGE_SERVES)
 			json_object_set_new(e, "port", json_integer(h->port));
 		json_array_append_new(path, e);
 	}

@@ -30,7 +30,7 @@ int watch_fmt_parse(const char *s, enum watch_fmt *out);
 const char *watch_ctype(enum watch_fmt f);
 
 /* "serves,resolves" (or "all", or "" / "none" for none) into a mask of
- * store_watch_edge.  0 or -1 with msg naming the bad one. */
+ * store_edge.  0 or -1 with msg naming the bad one. */
 int watch_edges_parse(const char *list, unsigned *mask, char *msg, size_t cap);
 /* ["resolves","serves"] (new reference). */
 json_t *watch_edges_json(unsigned mask);
