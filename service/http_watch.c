@@ -195,23 +195,14 @@ enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq)
 	store_t *s = rq->srv->store;
 	struct store_watch_settings set;
 	struct store_watch_info info;
-	int err = store_watch_get(s, name, now_of(rq), &info);
-	if (err == 0) {
-		set = info.set;
-	} else if (err == STORE_ENOTFOUND) {
-		store_watch_settings_init(&set);
-		snprintf(set.name, sizeof(set.name), "%s", name);
-	} else {
-		json_decref(body);
-		return store_err(rq, err, name);
-	}
 	char msg[300];
-	if (watch_settings_from_json(body, &set, msg, sizeof(msg)) != 0) {
-		ret = svc_http_error(rq, 400, "bad_request", "%s", msg);
-		json_decref(body);
-		return ret;
-	}
+	int err = watch_settings_load(s, name, now_of(rq), &set);
+	bool bad = err == 0 && watch_settings_from_json(body, &set, msg, sizeof(msg)) != 0;
 	json_decref(body);
+	if (err != 0)
+		return store_err(rq, err, name);
+	if (bad)
+		return svc_http_error(rq, 400, "bad_request", "%s", msg);
 	bool created = false;
 	err = store_watch_put(s, &set, now_of(rq), &created);
 	if (err == 0)
@@ -244,6 +235,41 @@ enum MHD_Result svc_http_watchlist_delete(struct svc_http_req *rq)
 }
 
 /* ---- POST /api/v1/watchlists/{name}/entries ------------------------------------------------ */
+/* The entries of the body: a list, or {"entries": a list}.  NULL with a
+ * 400 queued (and the body freed) otherwise. */
+static const json_t *entries_of(struct svc_http_req *rq, json_t *body, enum MHD_Result *ret)
+{
+	if (!json_is_object(body))
+		return body;
+	const json_t *arr = json_object_get(body, "entries");
+	if (arr != NULL && json_object_size(body) == 1)
+		return arr;
+	json_decref(body);
+	*ret = svc_http_error(rq, 400, "bad_request",
+	                      "the body is a list of {indicator, type, reason, ttl_days, expires}, "
+	                      "or {\"entries\": that list}");
+	return NULL;
+}
+
+/* The entries of body as items for list info (body is freed).  0, or -1
+ * with a 400 queued. */
+static int entries_items(struct svc_http_req *rq, json_t *body, const struct store_watch_info *info,
+                         int64_t now, struct watch_items *it, enum MHD_Result *ret)
+{
+	const json_t *arr = entries_of(rq, body, ret);
+	if (arr == NULL)
+		return -1;
+	char msg[400];
+	int err =
+	    watch_items_from_json(it, arr, who(rq), info->set.ttl_days, now, msg, sizeof(msg));
+	json_decref(body);
+	if (err != 0)
+		*ret = svc_http_error(rq, 400, "bad_request", "%s", msg);
+	else if (it->n == 0)
+		*ret = svc_http_error(rq, 400, "bad_request", "no entries given");
+	return err != 0 || it->n == 0 ? -1 : 0;
+}
+
 static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 {
 	enum MHD_Result ret;
@@ -251,207 +277,210 @@ static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 	if (body == NULL)
 		return ret;
 	store_t *s = rq->srv->store;
+	int64_t now = now_of(rq) != 0 ? now_of(rq) : (int64_t)time(NULL);
 	struct store_watch_info info;
 	int err = store_watch_get(s, name, now_of(rq), &info);
 	if (err != 0) {
 		json_decref(body);
 		return store_err(rq, err, name);
 	}
-	const json_t *arr = body;
-	if (json_is_object(body)) {
-		arr = json_object_get(body, "entries");
-		if (arr == NULL || json_object_size(body) != 1) {
-			ret = svc_http_error(rq, 400, "bad_request",
-			                     "the body is a list of {indicator, type, reason, "
-			                     "ttl_days, expires}, or {\"entries\": that list}");
-			json_decref(body);
-			return ret;
-		}
-	}
 	struct watch_items it;
 	watch_items_init(&it);
-	char msg[400];
-	int64_t now = now_of(rq) != 0 ? now_of(rq) : (int64_t)time(NULL);
-	if (watch_items_from_json(&it, arr, who(rq), info.set.ttl_days, now, msg, sizeof(msg)) !=
-	    0) {
-		json_decref(body);
-		watch_items_free(&it);
-		return svc_http_error(rq, 400, "bad_request", "%s", msg);
-	}
-	json_decref(body);
-	if (it.n == 0) {
-		watch_items_free(&it);
-		return svc_http_error(rq, 400, "bad_request", "no entries given");
-	}
-	int *results = calloc(it.n, sizeof(*results));
+	int *results = NULL;
 	uint64_t version = 0;
+	if (entries_items(rq, body, &info, now, &it, &ret) != 0)
+		goto out;
+	results = calloc(it.n, sizeof(*results));
 	err = results == NULL ? -ENOMEM
 	                      : store_watch_add(s, name, it.v, it.n, now, results, &version);
 	if (err != 0) {
-		free(results);
-		watch_items_free(&it);
-		return store_err(rq, err, name);
+		ret = store_err(rq, err, name);
+		goto out;
 	}
-	unsigned added = 0, refreshed = 0;
-	json_t *res = json_array();
-	for (size_t i = 0; i < it.n; i++) {
-		json_t *e = json_object();
-		json_object_set_new(e, "indicator", json_string(it.v[i].indicator));
-		json_object_set_new(e, "type", json_string(store_watch_type_name(it.v[i].type)));
-		bool a = results[i] == STORE_WATCH_ADDED;
-		added += a;
-		refreshed += !a;
-		json_object_set_new(e, "result", json_string(a ? "added" : "refreshed"));
-		json_array_append_new(res, e);
-	}
-	free(results);
-	watch_items_free(&it);
+	unsigned added = 0;
+	for (size_t i = 0; i < it.n; i++)
+		added += results[i] == STORE_WATCH_ADDED;
 	json_t *o = json_object();
 	json_object_set_new(o, "watchlist", json_string(name));
 	json_object_set_new(o, "version", json_integer((json_int_t)version));
 	json_object_set_new(o, "added", json_integer(added));
-	json_object_set_new(o, "refreshed", json_integer(refreshed));
-	json_object_set_new(o, "results", res);
-	return svc_http_send_json(rq, 200, o);
+	json_object_set_new(o, "refreshed", json_integer((json_int_t)(it.n - added)));
+	json_object_set_new(o, "results", watch_results_json(&it, results));
+	ret = svc_http_send_json(rq, 200, o);
+out:
+	free(results);
+	watch_items_free(&it);
+	return ret;
 }
 
 /* ---- POST /api/v1/watchlists/{name}/pivot -------------------------------------------------- */
+/* What the body of a pivot request carries. */
+struct pivot_req {
+	struct pivot_params p;
+	int64_t ttl; /* -1: the list's */
+	const char *reason;
+	char reason_buf[STORE_WATCH_TEXT_BUF]; /* the body is freed before the pivot runs */
+	bool dry_run, have_seed;
+};
+
+/* ttl_days, reason, dry_run: 0 done, 1 when k is none of them, -1 with
+ * msg set. */
+static int pivot_own_field(struct pivot_req *pr, const char *k, const json_t *v, char *msg,
+                           size_t cap)
+{
+	if (strcmp(k, "ttl_days") == 0) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 36500) {
+			snprintf(msg, cap, "ttl_days: an integer 0-36500");
+			return -1;
+		}
+		pr->ttl = json_integer_value(v);
+	} else if (strcmp(k, "reason") == 0) {
+		const char *r = json_string_value(v);
+		if (r == NULL || strlen(r) >= STORE_WATCH_TEXT_BUF) {
+			snprintf(msg, cap, "reason: a string of at most %d bytes",
+			         STORE_WATCH_TEXT_BUF - 1);
+			return -1;
+		}
+		snprintf(pr->reason_buf, sizeof(pr->reason_buf), "%s", r);
+		pr->reason = pr->reason_buf;
+	} else if (strcmp(k, "dry_run") == 0) {
+		if (!json_is_boolean(v)) {
+			snprintf(msg, cap, "dry_run: true or false");
+			return -1;
+		}
+		pr->dry_run = json_is_true(v);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/* A JSON value as a pivot parameter's text, as GET /api/v1/pivot takes
+ * it: a string, an integer, or a list of strings joined by commas.  0 or
+ * -1 for any other value. */
+static int param_text(const json_t *v, char *val, size_t cap)
+{
+	if (json_is_string(v)) {
+		snprintf(val, cap, "%s", json_string_value(v));
+	} else if (json_is_integer(v)) {
+		snprintf(val, cap, "%lld", (long long)json_integer_value(v));
+	} else if (json_is_array(v)) {
+		size_t i, o = 0;
+		json_t *e;
+		val[0] = '\0';
+		json_array_foreach(v, i, e)
+		{
+			const char *es = json_string_value(e);
+			int n = snprintf(val + o, cap - o, "%s%s", i ? "," : "", es ? es : "?");
+			if (n < 0 || (size_t)n >= cap - o)
+				break;
+			o += (size_t)n;
+		}
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* One field of the body.  0, or -1 with msg set. */
+static int pivot_field(struct pivot_req *pr, const char *k, const json_t *v, char *msg, size_t cap)
+{
+	int r = pivot_own_field(pr, k, v, msg, cap);
+	if (r <= 0)
+		return r;
+	char val[STORE_NAME_BUF + 64];
+	if (param_text(v, val, sizeof(val)) != 0) {
+		snprintf(msg, cap, "%.40s: not a string or number", k);
+		return -1;
+	}
+	msg[0] = '\0';
+	r = pivot_params_set(&pr->p, k, val, msg, cap);
+	if (r == 1)
+		snprintf(msg, cap,
+		         "%.40s: unknown parameter (pivot parameters as in GET /api/v1/pivot, and "
+		         "ttl_days, reason, dry_run)",
+		         k);
+	else if (r != 0 && msg[0] == '\0')
+		snprintf(msg, cap, "%s", store_strerror(r));
+	if (r != 0)
+		return -1;
+	pr->have_seed |= strcmp(k, "seed") == 0;
+	return 0;
+}
+
+/* The body into pr.  0, or -1 with a 400 queued. */
+static int pivot_body(struct svc_http_req *rq, struct pivot_req *pr, enum MHD_Result *ret)
+{
+	json_t *body = body_json(rq, false, ret);
+	if (body == NULL)
+		return -1;
+	char msg[300] = "";
+	const char *code = "bad_parameter";
+	int err = -1;
+	if (!json_is_object(body)) {
+		code = "bad_request";
+		snprintf(msg, sizeof(msg),
+		         "the body is an object of pivot parameters, e.g. "
+		         "{\"seed\":\"...\",\"depth\":3}");
+	} else if (json_object_get(body, "now") != NULL) {
+		snprintf(msg, sizeof(msg), "now: not accepted here");
+	} else {
+		const char *k;
+		json_t *v;
+		err = 0;
+		json_object_foreach(body, k, v)
+		{
+			err = pivot_field(pr, k, v, msg, sizeof(msg));
+			if (err != 0)
+				break;
+		}
+	}
+	json_decref(body);
+	if (err != 0)
+		*ret = svc_http_error(rq, 400, code, "%s", msg);
+	return err;
+}
+
+/* The answer to a failed watch_pivot. */
+static enum MHD_Result pivot_error(struct svc_http_req *rq, const char *name, int err,
+                                   const char *msg)
+{
+	if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
+		return not_found(rq, name);
+	unsigned st = err == STORE_ENOTFOUND                   ? 404
+	              : (err == STORE_ELMDB || err == -ENOMEM) ? 500
+	              : err == STORE_ELIMIT                    ? 409
+	                                                       : 400;
+	return svc_http_error(rq, st,
+	                      st == 400   ? "bad_parameter"
+	                      : st == 404 ? "not_found"
+	                      : st == 409 ? "limit"
+	                                  : "internal",
+	                      "%s", msg[0] ? msg : store_strerror(err));
+}
+
 static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 {
 	enum MHD_Result ret;
-	json_t *body = body_json(rq, false, &ret);
-	if (body == NULL)
+	struct pivot_req pr = {.ttl = -1};
+	pivot_params_init(&pr.p);
+	pr.p.now = now_of(rq); /* relative since/until count from the watchlists' clock */
+	if (pivot_body(rq, &pr, &ret) != 0)
 		return ret;
-	if (!json_is_object(body)) {
-		ret = svc_http_error(rq, 400, "bad_request",
-		                     "the body is an object of pivot parameters, e.g. "
-		                     "{\"seed\":\"...\",\"depth\":3}");
-		json_decref(body);
-		return ret;
-	}
-	struct pivot_params p;
-	pivot_params_init(&p);
-	p.now = now_of(rq); /* relative since/until count from the watchlists' clock */
-	int64_t ttl = -1;
-	const char *reason = NULL;
-	char reason_buf[STORE_WATCH_TEXT_BUF];
-	bool dry_run = false, have_seed = false;
-	char msg[300];
-	const char *k;
-	json_t *v;
-	/* now first, so that relative since/until count from it */
-	json_t *nowv = json_object_get(body, "now");
-	if (nowv != NULL) {
-		ret = svc_http_error(rq, 400, "bad_parameter", "now: not accepted here");
-		json_decref(body);
-		return ret;
-	}
-	json_object_foreach(body, k, v)
-	{
-		if (strcmp(k, "ttl_days") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-			    json_integer_value(v) > 36500) {
-				ret = svc_http_error(rq, 400, "bad_parameter",
-				                     "ttl_days: an integer 0-36500");
-				json_decref(body);
-				return ret;
-			}
-			ttl = json_integer_value(v);
-			continue;
-		}
-		if (strcmp(k, "reason") == 0) {
-			reason = json_string_value(v);
-			if (reason == NULL || strlen(reason) >= STORE_WATCH_TEXT_BUF) {
-				ret = svc_http_error(rq, 400, "bad_parameter",
-				                     "reason: a string of at most %d bytes",
-				                     STORE_WATCH_TEXT_BUF - 1);
-				json_decref(body);
-				return ret;
-			}
-			/* the body is freed before the pivot runs */
-			snprintf(reason_buf, sizeof(reason_buf), "%s", reason);
-			reason = reason_buf;
-			continue;
-		}
-		if (strcmp(k, "dry_run") == 0) {
-			if (!json_is_boolean(v)) {
-				ret = svc_http_error(rq, 400, "bad_parameter",
-				                     "dry_run: true or false");
-				json_decref(body);
-				return ret;
-			}
-			dry_run = json_is_true(v);
-			continue;
-		}
-		/* pivot parameters, as GET /api/v1/pivot spells them */
-		char val[STORE_NAME_BUF + 64];
-		if (json_is_string(v)) {
-			snprintf(val, sizeof(val), "%s", json_string_value(v));
-		} else if (json_is_integer(v)) {
-			snprintf(val, sizeof(val), "%lld", (long long)json_integer_value(v));
-		} else if (json_is_array(v)) {
-			size_t i, o = 0;
-			json_t *e;
-			val[0] = '\0';
-			json_array_foreach(v, i, e)
-			{
-				const char *es = json_string_value(e);
-				int n = snprintf(val + o, sizeof(val) - o, "%s%s", i ? "," : "",
-				                 es ? es : "?");
-				if (n < 0 || (size_t)n >= sizeof(val) - o)
-					break;
-				o += (size_t)n;
-			}
-		} else {
-			ret = svc_http_error(rq, 400, "bad_parameter",
-			                     "%.40s: not a string or number", k);
-			json_decref(body);
-			return ret;
-		}
-		msg[0] = '\0';
-		int r = pivot_params_set(&p, k, val, msg, sizeof(msg));
-		if (r == 1) {
-			ret = svc_http_error(rq, 400, "bad_parameter",
-			                     "%.40s: unknown parameter (pivot parameters as in GET "
-			                     "/api/v1/pivot, and ttl_days, reason, dry_run)",
-			                     k);
-			json_decref(body);
-			return ret;
-		}
-		if (r != 0) {
-			ret = svc_http_error(rq, 400, "bad_parameter", "%s",
-			                     msg[0] ? msg : store_strerror(r));
-			json_decref(body);
-			return ret;
-		}
-		if (strcmp(k, "seed") == 0)
-			have_seed = true;
-	}
-	json_decref(body);
-	if (!have_seed)
+	char msg[300] = "";
+	if (!pr.have_seed)
 		return svc_http_error(rq, 400, "bad_parameter",
 		                      "seed: required (a domain, an IP or a certificate hash)");
-	if (pivot_params_check(&p, msg, sizeof(msg)) != 0)
+	if (pivot_params_check(&pr.p, msg, sizeof(msg)) != 0)
 		return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
-	svc_http_pivot_caps(&rq->srv->conf, &p); /* as GET /api/v1/pivot */
+	svc_http_pivot_caps(&rq->srv->conf, &pr.p); /* as GET /api/v1/pivot */
 	json_t *res = NULL;
 	msg[0] = '\0';
-	int err = watch_pivot(rq->srv->store, name, &p, ttl, who(rq), reason, now_of(rq), dry_run,
-	                      &res, msg, sizeof(msg));
-	if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
-		return not_found(rq, name);
-	if (err != 0) {
-		unsigned st = err == STORE_ENOTFOUND                   ? 404
-		              : (err == STORE_ELMDB || err == -ENOMEM) ? 500
-		              : err == STORE_ELIMIT                    ? 409
-		                                                       : 400;
-		return svc_http_error(rq, st,
-		                      st == 400   ? "bad_parameter"
-		                      : st == 404 ? "not_found"
-		                      : st == 409 ? "limit"
-		                                  : "internal",
-		                      "%s", msg[0] ? msg : store_strerror(err));
-	}
+	int err = watch_pivot(rq->srv->store, name, &pr.p, pr.ttl, who(rq), pr.reason, now_of(rq),
+	                      pr.dry_run, &res, msg, sizeof(msg));
+	if (err != 0)
+		return pivot_error(rq, name, err, msg);
 	return svc_http_send_json(rq, 200, res);
 }
 

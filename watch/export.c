@@ -199,31 +199,83 @@ struct exp_ctx {
 	uint64_t skipped; /* entries the format cannot carry */
 };
 
+/* json: a live entry under "entries", a tombstone under "removed". */
+static void exp_json(struct exp_ctx *c, const struct store_watch_entry *e)
+{
+	if (e->state == STORE_WATCH_LIVE) {
+		if (c->nbody++ > 0)
+			out_adds(&c->body, ",");
+		out_json(&c->body, watch_entry_json(e, c->x->since != 0));
+		return;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "indicator", json_string(e->indicator));
+	json_object_set_new(o, "type", json_string(store_watch_type_name(e->type)));
+	json_object_set_new(o, "removed", watch_time_json(e->removed));
+	json_object_set_new(o, "reason", json_string(store_watch_state_name(e->state)));
+	json_object_set_new(o, "version", json_integer((json_int_t)e->version));
+	if (c->nremoved++ > 0)
+		out_adds(&c->removed, ",");
+	out_json(&c->removed, o);
+}
+
+/* zeek: an Intel framework row. */
+static void exp_zeek(struct exp_ctx *c, const struct store_watch_entry *e)
+{
+	static const char *const zt[] = {"", "Intel::DOMAIN", "Intel::ADDR", "Intel::CERT_HASH"};
+	/* Zeek's x509 intel matches the SHA-1 fingerprint */
+	if (e->type == STORE_WATCH_CERT && strlen(e->indicator) != 40) {
+		c->skipped++;
+		return;
+	}
+	char src[STORE_WATCH_NAME_BUF + 16];
+	watch_msgf(src, sizeof(src), "infrapivot:%s", c->name);
+	out_adds(&c->body, e->indicator);
+	out_adds(&c->body, "\t");
+	out_adds(&c->body, zt[e->type]);
+	out_adds(&c->body, "\t");
+	out_field(&c->body, src);
+	out_adds(&c->body, "\t");
+	out_field(&c->body, e->reason[0] ? e->reason : e->prov_first.note);
+	out_adds(&c->body, "\n");
+	c->nbody++;
+}
+
+/* suricata: an address, a base64 name, or a base64 tls.cert_fingerprint
+ * (lower-case hex, colon-separated SHA-1). */
+static void exp_suricata(struct exp_ctx *c, const struct store_watch_entry *e)
+{
+	if (e->type == STORE_WATCH_IP) {
+		out_adds(&c->body, e->indicator);
+	} else if (e->type == STORE_WATCH_DOMAIN) {
+		out_base64(&c->body, e->indicator);
+	} else if (strlen(e->indicator) == 40) {
+		char fp[60];
+		size_t o = 0;
+		for (size_t i = 0; i < 40; i += 2) {
+			if (i > 0)
+				fp[o++] = ':';
+			fp[o++] = e->indicator[i];
+			fp[o++] = e->indicator[i + 1];
+		}
+		fp[o] = '\0';
+		out_base64(&c->body, fp);
+	} else {
+		c->skipped++;
+		return;
+	}
+	out_adds(&c->body, "\n");
+	c->nbody++;
+}
+
 static int export_cb(const struct store_watch_entry *e, void *vctx)
 {
 	struct exp_ctx *c = vctx;
-	const struct watch_export_opts *x = c->x;
-	if (x->type != 0 && e->type != x->type)
+	if (c->x->type != 0 && e->type != c->x->type)
 		return 0;
-	bool live = e->state == STORE_WATCH_LIVE;
-	switch (x->fmt) {
+	switch (c->x->fmt) {
 	case WATCH_FMT_JSON:
-		if (live) {
-			if (c->nbody++ > 0)
-				out_adds(&c->body, ",");
-			out_json(&c->body, watch_entry_json(e, x->since != 0));
-		} else {
-			json_t *o = json_object();
-			json_object_set_new(o, "indicator", json_string(e->indicator));
-			json_object_set_new(o, "type", json_string(store_watch_type_name(e->type)));
-			json_object_set_new(o, "removed", watch_time_json(e->removed));
-			json_object_set_new(o, "reason",
-			                    json_string(store_watch_state_name(e->state)));
-			json_object_set_new(o, "version", json_integer((json_int_t)e->version));
-			if (c->nremoved++ > 0)
-				out_adds(&c->removed, ",");
-			out_json(&c->removed, o);
-		}
+		exp_json(c, e);
 		break;
 	case WATCH_FMT_STIX:
 		if (c->nbody++ > 0)
@@ -235,50 +287,11 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 		out_adds(&c->body, "\n");
 		c->nbody++;
 		break;
-	case WATCH_FMT_ZEEK: {
-		static const char *const zt[] = {"", "Intel::DOMAIN", "Intel::ADDR",
-		                                 "Intel::CERT_HASH"};
-		/* Zeek's x509 intel matches the SHA-1 fingerprint */
-		if (e->type == STORE_WATCH_CERT && strlen(e->indicator) != 40) {
-			c->skipped++;
-			break;
-		}
-		char src[STORE_WATCH_NAME_BUF + 16];
-		watch_msgf(src, sizeof(src), "infrapivot:%s", c->name);
-		out_adds(&c->body, e->indicator);
-		out_adds(&c->body, "\t");
-		out_adds(&c->body, zt[e->type]);
-		out_adds(&c->body, "\t");
-		out_field(&c->body, src);
-		out_adds(&c->body, "\t");
-		out_field(&c->body, e->reason[0] ? e->reason : e->prov_first.note);
-		out_adds(&c->body, "\n");
-		c->nbody++;
+	case WATCH_FMT_ZEEK:
+		exp_zeek(c, e);
 		break;
-	}
 	case WATCH_FMT_SURICATA:
-		if (e->type == STORE_WATCH_IP) {
-			out_adds(&c->body, e->indicator);
-		} else if (e->type == STORE_WATCH_DOMAIN) {
-			out_base64(&c->body, e->indicator);
-		} else if (strlen(e->indicator) == 40) {
-			/* tls.cert_fingerprint: lower-case hex, colon-separated */
-			char fp[60];
-			size_t o = 0;
-			for (size_t i = 0; i < 40; i += 2) {
-				if (i > 0)
-					fp[o++] = ':';
-				fp[o++] = e->indicator[i];
-				fp[o++] = e->indicator[i + 1];
-			}
-			fp[o] = '\0';
-			out_base64(&c->body, fp);
-		} else {
-			c->skipped++;
-			break;
-		}
-		out_adds(&c->body, "\n");
-		c->nbody++;
+		exp_suricata(c, e);
 		break;
 	}
 	if (c->body.err != 0)
@@ -286,8 +299,80 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 	return c->removed.err;
 }
 
-int watch_export(store_t *s, const char *name, const struct watch_export_opts *x, char **out,
-                 size_t *len, struct store_watch_info *info, char *msg, size_t cap)
+/* The json document: the header, the entries and, for a delta, what was
+ * removed. */
+static void wrap_json(struct wout *o, const struct exp_ctx *c, const char *name,
+                      const struct store_watch_info *info, const char *generated, bool full)
+{
+	const struct watch_export_opts *x = c->x;
+	json_t *h = json_object();
+	json_object_set_new(h, "name", json_string(name));
+	json_object_set_new(h, "version", json_integer((json_int_t)info->version));
+	json_object_set_new(h, "generated", json_string(generated));
+	if (x->since != 0) {
+		json_object_set_new(h, "since_version", json_integer((json_int_t)x->since));
+		json_object_set_new(h, "full", json_boolean(full));
+	}
+	char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(h);
+	if (hs == NULL) {
+		o->err = -ENOMEM;
+		return;
+	}
+	out_add(o, hs, strlen(hs) - 1); /* without the closing brace */
+	free(hs);
+	out_adds(o, ",\"entries\":[");
+	out_add(o, c->body.p ? c->body.p : "", c->body.len);
+	out_adds(o, "]");
+	if (x->since != 0) {
+		out_adds(o, ",\"removed\":[");
+		out_add(o, c->removed.p ? c->removed.p : "", c->removed.len);
+		out_adds(o, "]");
+	}
+	out_adds(o, "}\n");
+}
+
+/* The STIX bundle around the indicators; its id names list, version and
+ * since. */
+static void wrap_stix(struct wout *o, const struct exp_ctx *c, const char *name,
+                      const struct store_watch_info *info)
+{
+	char bname[STORE_WATCH_NAME_BUF + 64], u[40];
+	int bl = snprintf(bname, sizeof(bname), "%s|%llu|%llu", name,
+	                  (unsigned long long)info->version, (unsigned long long)c->x->since);
+	pivot_uuid5(stix_ns, bname, (size_t)bl < sizeof(bname) ? (size_t)bl : sizeof(bname) - 1, u);
+	out_adds(o, "{\"type\":\"bundle\",\"id\":\"bundle--");
+	out_adds(o, u);
+	out_adds(o, "\",\"objects\":[");
+	out_add(o, c->body.p ? c->body.p : "", c->body.len);
+	out_adds(o, "]}\n");
+}
+
+/* The whole file: the rendered entries in the format's frame. */
+static void wrap(struct wout *o, const struct exp_ctx *c, const char *name,
+                 const struct store_watch_info *info, int64_t now, bool full)
+{
+	char g[32];
+	store_time_format(now, g, sizeof(g));
+	switch (c->x->fmt) {
+	case WATCH_FMT_JSON:
+		wrap_json(o, c, name, info, g, full);
+		break;
+	case WATCH_FMT_STIX:
+		wrap_stix(o, c, name, info);
+		break;
+	case WATCH_FMT_ZEEK:
+		out_adds(o, "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n");
+		out_add(o, c->body.p ? c->body.p : "", c->body.len);
+		break;
+	default:
+		out_add(o, c->body.p ? c->body.p : "", c->body.len);
+		break;
+	}
+}
+
+/* A combination of options the formats cannot serve: -EINVAL with msg. */
+static int export_check(const struct watch_export_opts *x, char *msg, size_t cap)
 {
 	if (x->since != 0 && x->fmt != WATCH_FMT_JSON && x->fmt != WATCH_FMT_STIX) {
 		watch_msgf(msg, cap,
@@ -300,90 +385,38 @@ int watch_export(store_t *s, const char *name, const struct watch_export_opts *x
 		           "a Suricata dataset holds one type: give type=ip, domain or cert");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int watch_export(store_t *s, const char *name, const struct watch_export_opts *x, char **out,
+                 size_t *len, struct store_watch_info *info, char *msg, size_t cap)
+{
+	int err = export_check(x, msg, cap);
+	if (err != 0)
+		return err;
 	int64_t now = watch_clock(x->now);
 	size_t max = x->max_bytes ? x->max_bytes : WATCH_MAX_EXPORT;
-	struct exp_ctx c = {.x = x, .name = name};
-	c.body.max = max;
-	c.removed.max = max;
-	bool full = true;
-	int err = store_watch_read(s, name, now, x->since, export_cb, &c, info, &full);
-	if (err != 0) {
-		free(c.body.p);
-		free(c.removed.p);
-		if (err == -E2BIG)
-			watch_msgf(msg, cap, "the export is larger than %zu bytes", max);
-		else if (err == STORE_ENOTFOUND)
-			watch_msgf(msg, cap, "no watchlist named '%.64s'", name);
-		return err;
-	}
+	struct exp_ctx c = {.x = x, .name = name, .body.max = max, .removed.max = max};
 	struct wout o = {.max = max + 4096};
-	char g[32];
-	store_time_format(now, g, sizeof(g));
-	switch (x->fmt) {
-	case WATCH_FMT_JSON: {
-		json_t *h = json_object();
-		json_object_set_new(h, "name", json_string(name));
-		json_object_set_new(h, "version", json_integer((json_int_t)info->version));
-		json_object_set_new(h, "generated", json_string(g));
-		if (x->since != 0) {
-			json_object_set_new(h, "since_version", json_integer((json_int_t)x->since));
-			json_object_set_new(h, "full", json_boolean(full));
-		}
-		char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(h);
-		if (hs == NULL) {
-			err = -ENOMEM;
-			break;
-		}
-		out_add(&o, hs, strlen(hs) - 1); /* without the closing brace */
-		free(hs);
-		out_adds(&o, ",\"entries\":[");
-		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
-		out_adds(&o, "]");
-		if (x->since != 0) {
-			out_adds(&o, ",\"removed\":[");
-			out_add(&o, c.removed.p ? c.removed.p : "", c.removed.len);
-			out_adds(&o, "]");
-		}
-		out_adds(&o, "}\n");
-		break;
-	}
-	case WATCH_FMT_STIX: {
-		char bname[STORE_WATCH_NAME_BUF + 64], u[40];
-		int bl = snprintf(bname, sizeof(bname), "%s|%llu|%llu", name,
-		                  (unsigned long long)info->version, (unsigned long long)x->since);
-		pivot_uuid5(stix_ns, bname,
-		            (size_t)bl < sizeof(bname) ? (size_t)bl : sizeof(bname) - 1, u);
-		out_adds(&o, "{\"type\":\"bundle\",\"id\":\"bundle--");
-		out_adds(&o, u);
-		out_adds(&o, "\",\"objects\":[");
-		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
-		out_adds(&o, "]}\n");
-		break;
-	}
-	case WATCH_FMT_ZEEK:
-		out_adds(&o, "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n");
-		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
-		break;
-	default:
-		out_add(&o, c.body.p ? c.body.p : "", c.body.len);
-		break;
+	bool full = true;
+	err = store_watch_read(s, name, now, x->since, export_cb, &c, info, &full);
+	if (err == 0) {
+		wrap(&o, &c, name, info, now, full);
+		err = o.err;
 	}
 	free(c.body.p);
 	free(c.removed.p);
-	if (err == 0)
-		err = o.err;
+	if (err == 0 && o.p == NULL)
+		o.p = calloc(1, 1);
+	if (err == 0 && o.p == NULL)
+		err = -ENOMEM;
+	if (err == -E2BIG)
+		watch_msgf(msg, cap, "the export is larger than %zu bytes", max);
+	else if (err == STORE_ENOTFOUND)
+		watch_msgf(msg, cap, "no watchlist named '%.64s'", name);
 	if (err != 0) {
 		free(o.p);
-		if (err == -E2BIG)
-			watch_msgf(msg, cap, "the export is larger than %zu bytes", max);
 		return err;
-	}
-	if (o.p == NULL) {
-		o.p = malloc(1);
-		if (o.p == NULL)
-			return -ENOMEM;
-		o.p[0] = '\0';
 	}
 	*out = o.p;
 	*len = o.len;

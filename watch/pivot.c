@@ -58,6 +58,124 @@ static void path_hops(const struct pivot_result *r, const struct pivot_node *see
 	}
 }
 
+/* What a pivot adds to a list: the nodes it did not prune, as items with
+ * their provenance. */
+struct harvest {
+	const struct pivot_result *r;
+	const struct pivot_node *seed;
+	struct watch_items it;
+	struct store_watch_prov *provs;
+	const struct pivot_node **nodes;
+	int *results;
+	unsigned npruned;
+};
+
+static int harvest_init(struct harvest *h, const struct pivot_result *r)
+{
+	size_t nn = pivot_node_count(r);
+	memset(h, 0, sizeof(*h));
+	h->r = r;
+	for (size_t i = 0; i < nn && h->seed == NULL; i++)
+		if (pivot_node_at(r, i)->depth == 0)
+			h->seed = pivot_node_at(r, i);
+	watch_items_init(&h->it);
+	h->provs = calloc(nn ? nn : 1, sizeof(*h->provs));
+	h->results = calloc(nn ? nn : 1, sizeof(*h->results));
+	h->nodes = calloc(nn ? nn : 1, sizeof(*h->nodes));
+	return h->provs && h->results && h->nodes ? 0 : -ENOMEM;
+}
+
+static void harvest_free(struct harvest *h)
+{
+	watch_items_free(&h->it);
+	free(h->nodes);
+	free(h->results);
+	free(h->provs);
+}
+
+/* Each node that was not pruned as an item (source src, noted "src by
+ * who"), with its path from the seed.  0 or an error with msg set. */
+static int harvest_nodes(struct harvest *h, const char *src, const char *who, const char *reason,
+                         int64_t ttl_days, uint32_t default_ttl, int64_t now, char *msg, size_t cap)
+{
+	for (size_t i = 0; i < pivot_node_count(h->r); i++) {
+		const struct pivot_node *n = pivot_node_at(h->r, i);
+		if (n->pruned != NULL) {
+			h->npruned++;
+			continue;
+		}
+		char sub[300];
+		int err = watch_items_add(&h->it, n->value, n->type, reason, src, ttl_days, 0,
+		                          default_ttl, now, sub, sizeof(sub));
+		if (err != 0) {
+			watch_msgf(msg, cap, "node %u: %s", n->id, sub);
+			return err;
+		}
+		struct store_watch_prov *pv = &h->provs[h->it.n - 1];
+		pv->at = now;
+		if (who != NULL && *who != '\0')
+			watch_msgf(pv->note, sizeof(pv->note), "%s by %s", src, who);
+		else
+			watch_msgf(pv->note, sizeof(pv->note), "%s", src);
+		if (h->seed != NULL)
+			path_hops(h->r, h->seed, n, pv);
+		h->nodes[h->it.n - 1] = n;
+	}
+	/* the items may have moved while they grew */
+	for (size_t i = 0; i < h->it.n; i++)
+		h->it.v[i].prov = &h->provs[i];
+	return 0;
+}
+
+/* entries:[{indicator, type, result, depth, expires, path}]; counts the
+ * adds and refreshes. */
+static json_t *harvest_entries(const struct harvest *h, bool dry_run, unsigned *nadd,
+                               unsigned *nref)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < h->it.n; i++) {
+		bool added = h->results[i] == STORE_WATCH_ADDED;
+		*nadd += !dry_run && added;
+		*nref += !dry_run && !added;
+		json_t *e = json_object();
+		json_object_set_new(e, "indicator", json_string(h->it.v[i].indicator));
+		json_object_set_new(e, "type", json_string(store_watch_type_name(h->it.v[i].type)));
+		json_object_set_new(e, "result",
+		                    json_string(dry_run ? "would add"
+		                                : added ? "added"
+		                                        : "refreshed"));
+		json_object_set_new(e, "depth", json_integer(h->nodes[i]->depth));
+		json_object_set_new(e, "expires", watch_time_json(h->it.v[i].expires));
+		json_t *pj = watch_prov_json(&h->provs[i]);
+		json_object_set(e, "path", json_object_get(pj, "path"));
+		json_decref(pj);
+		json_array_append_new(arr, e);
+	}
+	return arr;
+}
+
+static json_t *harvest_json(const struct harvest *h, const char *name, const char *seed,
+                            uint64_t version, bool dry_run)
+{
+	json_t *res = json_object();
+	json_object_set_new(res, "watchlist", json_string(name));
+	json_object_set_new(res, "seed", json_string(seed));
+	json_object_set_new(res, "version", json_integer((json_int_t)version));
+	json_object_set_new(res, "dry_run", json_boolean(dry_run));
+	const char *budget = NULL;
+	bool trunc = pivot_truncated(h->r, &budget);
+	json_object_set_new(res, "truncated", json_boolean(trunc));
+	if (trunc && budget != NULL)
+		json_object_set_new(res, "budget", json_string(budget));
+	unsigned nadd = 0, nref = 0;
+	json_t *arr = harvest_entries(h, dry_run, &nadd, &nref);
+	json_object_set_new(res, "added", json_integer(nadd));
+	json_object_set_new(res, "refreshed", json_integer(nref));
+	json_object_set_new(res, "pruned", json_integer(h->npruned));
+	json_object_set_new(res, "entries", arr);
+	return res;
+}
+
 int watch_pivot(store_t *s, const char *name, const struct pivot_params *p, int64_t ttl_days,
                 const char *who, const char *reason, int64_t now, bool dry_run, json_t **result,
                 char *msg, size_t cap)
@@ -65,111 +183,33 @@ int watch_pivot(store_t *s, const char *name, const struct pivot_params *p, int6
 	now = watch_clock(now);
 	struct store_watch_info info;
 	int err = store_watch_get(s, name, now, &info);
-	if (err != 0) {
-		if (err == STORE_ENOTFOUND)
-			watch_msgf(msg, cap, "no watchlist named '%.64s'", name);
+	if (err == STORE_ENOTFOUND)
+		watch_msgf(msg, cap, "no watchlist named '%.64s'", name);
+	if (err != 0)
 		return err;
-	}
 	struct pivot_result *r = NULL;
 	msg[0] = '\0';
 	err = pivot_run(s, p, &r, msg, cap);
 	if (err != 0)
 		return err;
-	size_t nn = pivot_node_count(r);
-	const struct pivot_node *seed = NULL;
-	for (size_t i = 0; i < nn && seed == NULL; i++)
-		if (pivot_node_at(r, i)->depth == 0)
-			seed = pivot_node_at(r, i);
-	struct store_watch_prov *provs = calloc(nn ? nn : 1, sizeof(*provs));
-	int *results = calloc(nn ? nn : 1, sizeof(*results));
-	struct watch_items it;
-	watch_items_init(&it);
-	const struct pivot_node **added_nodes = calloc(nn ? nn : 1, sizeof(*added_nodes));
-	if (provs == NULL || results == NULL || added_nodes == NULL) {
-		err = -ENOMEM;
-		goto out;
-	}
+	struct harvest h;
+	err = harvest_init(&h, r);
+	const char *seed = h.seed ? h.seed->value : p->seed;
 	char src[STORE_WATCH_TEXT_BUF];
-	watch_msgf(src, sizeof(src), "pivot from %s", seed ? seed->value : p->seed);
-	unsigned npruned = 0;
-	size_t k = 0;
-	for (size_t i = 0; i < nn; i++) {
-		const struct pivot_node *n = pivot_node_at(r, i);
-		if (n->pruned != NULL) {
-			npruned++;
-			continue;
-		}
-		char sub[300];
-		err = watch_items_add(&it, n->value, n->type, reason, src, ttl_days, 0,
-		                      info.set.ttl_days, now, sub, sizeof(sub));
-		if (err != 0) {
-			watch_msgf(msg, cap, "node %u: %s", n->id, sub);
-			goto out;
-		}
-		struct store_watch_prov *pv = &provs[k];
-		pv->at = now;
-		if (who != NULL && *who != '\0')
-			watch_msgf(pv->note, sizeof(pv->note), "%s by %s", src, who);
-		else
-			watch_msgf(pv->note, sizeof(pv->note), "%s", src);
-		if (seed != NULL)
-			path_hops(r, seed, n, pv);
-		added_nodes[k] = n;
-		k++;
-	}
-	for (size_t i = 0; i < k; i++)
-		it.v[i].prov = &provs[i];
+	watch_msgf(src, sizeof(src), "pivot from %s", seed);
+	if (err == 0)
+		err =
+		    harvest_nodes(&h, src, who, reason, ttl_days, info.set.ttl_days, now, msg, cap);
 	uint64_t version = info.version;
-	if (!dry_run && k > 0) {
-		err = store_watch_add(s, name, it.v, k, now, results, &version);
-		if (err != 0) {
-			const char *d = store_last_error();
+	if (err == 0 && !dry_run && h.it.n > 0) {
+		err = store_watch_add(s, name, h.it.v, h.it.n, now, h.results, &version);
+		const char *d = store_last_error();
+		if (err != 0)
 			watch_msgf(msg, cap, "%s%s%s", store_strerror(err), *d ? ": " : "", d);
-			goto out;
-		}
 	}
-	json_t *res = json_object();
-	json_object_set_new(res, "watchlist", json_string(name));
-	json_object_set_new(res, "seed", json_string(seed ? seed->value : p->seed));
-	json_object_set_new(res, "version", json_integer((json_int_t)version));
-	json_object_set_new(res, "dry_run", json_boolean(dry_run));
-	const char *budget = NULL;
-	bool trunc = pivot_truncated(r, &budget);
-	json_object_set_new(res, "truncated", json_boolean(trunc));
-	if (trunc && budget != NULL)
-		json_object_set_new(res, "budget", json_string(budget));
-	unsigned nadd = 0, nref = 0;
-	json_t *arr = json_array();
-	for (size_t i = 0; i < k; i++) {
-		json_t *e = json_object();
-		json_object_set_new(e, "indicator", json_string(it.v[i].indicator));
-		json_object_set_new(e, "type", json_string(store_watch_type_name(it.v[i].type)));
-		const char *rs = dry_run                           ? "would add"
-		                 : results[i] == STORE_WATCH_ADDED ? "added"
-		                                                   : "refreshed";
-		if (!dry_run && results[i] == STORE_WATCH_ADDED)
-			nadd++;
-		else if (!dry_run)
-			nref++;
-		json_object_set_new(e, "result", json_string(rs));
-		json_object_set_new(e, "depth", json_integer(added_nodes[i]->depth));
-		json_object_set_new(e, "expires", watch_time_json(it.v[i].expires));
-		json_t *pj = watch_prov_json(&provs[i]);
-		json_object_set(e, "path", json_object_get(pj, "path"));
-		json_decref(pj);
-		json_array_append_new(arr, e);
-	}
-	json_object_set_new(res, "added", json_integer(nadd));
-	json_object_set_new(res, "refreshed", json_integer(nref));
-	json_object_set_new(res, "pruned", json_integer(npruned));
-	json_object_set_new(res, "entries", arr);
-	*result = res;
-	err = 0;
-out:
-	watch_items_free(&it);
-	free(added_nodes);
-	free(results);
-	free(provs);
+	if (err == 0)
+		*result = harvest_json(&h, name, seed, version, dry_run);
+	harvest_free(&h);
 	pivot_result_free(r);
 	return err;
 }

@@ -91,6 +91,85 @@ static int json_uint(const json_t *v, const char *field, uint64_t max, uint64_t 
 	return 0;
 }
 
+/* auto_expand.edges: "serves,resolves" or ["serves","resolves"]. */
+static int auto_edges_from_json(const json_t *v, unsigned *mask, char *msg, size_t cap)
+{
+	*mask = 0;
+	if (json_is_string(v))
+		return watch_edges_parse(json_string_value(v), mask, msg, cap) != 0 ? -1 : 0;
+	if (!json_is_array(v)) {
+		watch_msgf(msg, cap, "auto_expand.edges must be a list of edge types");
+		return -1;
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e);
+		if (s == NULL || edge_one(s, strlen(s), mask) != 0) {
+			watch_msgf(msg, cap,
+			           "auto_expand.edges[%zu]: not an edge type (resolves, cname, "
+			           "serves, san, sni)",
+			           i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* auto_expand.max_*: the noise limits.  1 when k is none of them. */
+static int auto_limit_from_json(const char *k, const json_t *v, struct store_watch_settings *set,
+                                char *msg, size_t cap)
+{
+	static const char *const names[] = {"max_ip_domains", "max_cert_ips", "max_domain_ips",
+	                                    "max_san"};
+	uint64_t *dst[] = {&set->max_ip_domains, &set->max_cert_ips, &set->max_domain_ips,
+	                   &set->max_san};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(k, names[i]) != 0)
+			continue;
+		char f[64];
+		watch_msgf(f, sizeof(f), "auto_expand.%s", k);
+		return json_uint(v, f, UINT32_MAX, dst[i], msg, cap);
+	}
+	return 1;
+}
+
+/* One field of auto_expand; *have_edges tells whether edges was given. */
+static int auto_field(const char *k, const json_t *v, struct store_watch_settings *set,
+                      bool *have_edges, char *msg, size_t cap)
+{
+	uint64_t u;
+	if (strcmp(k, "edges") == 0) {
+		*have_edges = true;
+		return auto_edges_from_json(v, &set->auto_edges, msg, cap);
+	}
+	if (strcmp(k, "ttl_days") == 0) {
+		if (json_uint(v, "auto_expand.ttl_days", 36500, &u, msg, cap) != 0)
+			return -1;
+		set->auto_ttl_days = (uint32_t)u;
+		return 0;
+	}
+	if (strcmp(k, "generations") == 0) {
+		if (json_uint(v, "auto_expand.generations", STORE_WATCH_MAX_GEN, &u, msg, cap) !=
+		        0 ||
+		    u == 0) {
+			watch_msgf(msg, cap, "auto_expand.generations must be 1-%d",
+			           STORE_WATCH_MAX_GEN);
+			return -1;
+		}
+		set->auto_max_gen = (unsigned)u;
+		return 0;
+	}
+	int r = auto_limit_from_json(k, v, set, msg, cap);
+	if (r == 1)
+		watch_msgf(msg, cap,
+		           "auto_expand.%.40s: unknown field (edges, ttl_days, generations, "
+		           "max_ip_domains, max_cert_ips, max_domain_ips, max_san)",
+		           k);
+	return r == 0 ? 0 : -1;
+}
+
 static int auto_from_json(const json_t *a, struct store_watch_settings *set, char *msg, size_t cap)
 {
 	if (a == NULL || json_is_null(a) || json_is_false(a)) {
@@ -110,69 +189,8 @@ static int auto_from_json(const json_t *a, struct store_watch_settings *set, cha
 	bool have_edges = false;
 	json_object_foreach((json_t *)a, k, v)
 	{
-		uint64_t u;
-		if (strcmp(k, "edges") == 0) {
-			unsigned mask = 0;
-			have_edges = true;
-			if (json_is_string(v)) {
-				if (watch_edges_parse(json_string_value(v), &mask, msg, cap) != 0)
-					return -1;
-			} else if (json_is_array(v)) {
-				size_t i;
-				json_t *e;
-				json_array_foreach(v, i, e)
-				{
-					const char *s = json_string_value(e);
-					if (s == NULL || edge_one(s, strlen(s), &mask) != 0) {
-						watch_msgf(
-						    msg, cap,
-						    "auto_expand.edges[%zu]: not an edge type "
-						    "(resolves, cname, serves, san, sni)",
-						    i);
-						return -1;
-					}
-				}
-			} else {
-				watch_msgf(msg, cap,
-				           "auto_expand.edges must be a list of edge types");
-				return -1;
-			}
-			set->auto_edges = mask;
-		} else if (strcmp(k, "ttl_days") == 0) {
-			if (json_uint(v, "auto_expand.ttl_days", 36500, &u, msg, cap) != 0)
-				return -1;
-			set->auto_ttl_days = (uint32_t)u;
-		} else if (strcmp(k, "generations") == 0) {
-			if (json_uint(v, "auto_expand.generations", STORE_WATCH_MAX_GEN, &u, msg,
-			              cap) != 0 ||
-			    u == 0) {
-				watch_msgf(msg, cap, "auto_expand.generations must be 1-%d",
-				           STORE_WATCH_MAX_GEN);
-				return -1;
-			}
-			set->auto_max_gen = (unsigned)u;
-		} else if (strcmp(k, "max_ip_domains") == 0 || strcmp(k, "max_cert_ips") == 0 ||
-		           strcmp(k, "max_domain_ips") == 0 || strcmp(k, "max_san") == 0) {
-			char f[64];
-			watch_msgf(f, sizeof(f), "auto_expand.%s", k);
-			if (json_uint(v, f, UINT32_MAX, &u, msg, cap) != 0)
-				return -1;
-			if (strcmp(k, "max_ip_domains") == 0)
-				set->max_ip_domains = u;
-			else if (strcmp(k, "max_cert_ips") == 0)
-				set->max_cert_ips = u;
-			else if (strcmp(k, "max_domain_ips") == 0)
-				set->max_domain_ips = u;
-			else
-				set->max_san = u;
-		} else {
-			watch_msgf(
-			    msg, cap,
-			    "auto_expand.%.40s: unknown field (edges, ttl_days, generations, "
-			    "max_ip_domains, max_cert_ips, max_domain_ips, max_san)",
-			    k);
+		if (auto_field(k, v, set, &have_edges, msg, cap) != 0)
 			return -1;
-		}
 	}
 	if (!have_edges && set->auto_edges == 0)
 		set->auto_edges = STORE_EDGE_ALL;
@@ -348,6 +366,48 @@ void watch_items_free(struct watch_items *it)
 	memset(it, 0, sizeof(*it));
 }
 
+/* Room for one more item.  0 or -ENOMEM. */
+static int items_grow(struct watch_items *it)
+{
+	if (it->n < it->cap)
+		return 0;
+	size_t nc = it->cap ? it->cap * 2 : 16;
+	struct watch_item_buf *nb = realloc(it->buf, nc * sizeof(*nb));
+	if (nb == NULL)
+		return -ENOMEM;
+	it->buf = nb;
+	/* the items point into the buffers, which may have moved */
+	for (size_t i = 0; i < it->n; i++)
+		it->v[i].indicator = it->buf[i].ind;
+	struct store_watch_item *nv = realloc(it->v, nc * sizeof(*nv));
+	if (nv == NULL)
+		return -ENOMEM;
+	it->v = nv;
+	it->cap = nc;
+	return 0;
+}
+
+/* "'x' is not an IP address" and the like, for type (0: any). */
+static void not_an_indicator(const char *indicator, unsigned type, char *msg, size_t cap)
+{
+	const char *what = type == STORE_WATCH_IP       ? "an IP address"
+	                   : type == STORE_WATCH_CERT   ? "a certificate SHA-1/SHA-256"
+	                   : type == STORE_WATCH_DOMAIN ? "a domain name"
+	                                                : "a domain, an IP or a certificate hash";
+	watch_msgf(msg, cap, "'%.80s' is not %s", indicator, what);
+}
+
+/* The expiry of a new item: expires when given, else from ttl_days (< 0:
+ * the list's default_ttl; 0 never). */
+static int64_t item_expiry(int64_t ttl_days, int64_t expires, uint32_t default_ttl, int64_t now)
+{
+	if (expires > 0)
+		return expires;
+	if (ttl_days < 0)
+		return default_ttl ? now + (int64_t)default_ttl * 86400 : 0;
+	return ttl_days ? now + ttl_days * 86400 : 0;
+}
+
 int watch_items_add(struct watch_items *it, const char *indicator, unsigned type,
                     const char *reason, const char *source, int64_t ttl_days, int64_t expires,
                     uint32_t default_ttl, int64_t now, char *msg, size_t cap)
@@ -356,37 +416,23 @@ int watch_items_add(struct watch_items *it, const char *indicator, unsigned type
 		watch_msgf(msg, cap, "more than %d indicators in one request", WATCH_MAX_ITEMS);
 		return STORE_ELIMIT;
 	}
-	if (it->n == it->cap) {
-		size_t nc = it->cap ? it->cap * 2 : 16;
-		struct watch_item_buf *nb = realloc(it->buf, nc * sizeof(*nb));
-		if (nb == NULL)
-			return -ENOMEM;
-		it->buf = nb;
-		/* the items point into the buffers, which may have moved */
-		for (size_t i = 0; i < it->n; i++)
-			it->v[i].indicator = it->buf[i].ind;
-		struct store_watch_item *nv = realloc(it->v, nc * sizeof(*nv));
-		if (nv == NULL)
-			return -ENOMEM;
-		it->v = nv;
-		it->cap = nc;
-	}
+	if (items_grow(it) != 0)
+		return -ENOMEM;
 	struct watch_item_buf *b = &it->buf[it->n];
 	memset(b, 0, sizeof(*b));
 	unsigned t = type;
 	int err = store_watch_indicator_norm(indicator, &t, b->ind);
 	if (err != 0) {
-		const char *what = type == STORE_WATCH_IP     ? "an IP address"
-		                   : type == STORE_WATCH_CERT ? "a certificate SHA-1/SHA-256"
-		                   : type == STORE_WATCH_DOMAIN
-		                       ? "a domain name"
-		                       : "a domain, an IP or a certificate hash";
-		watch_msgf(msg, cap, "'%.80s' is not %s", indicator, what);
+		not_an_indicator(indicator, type, msg, cap);
 		return err;
 	}
 	if (reason != NULL && strlen(reason) >= STORE_WATCH_TEXT_BUF) {
 		watch_msgf(msg, cap, "reason is longer than %d bytes", STORE_WATCH_TEXT_BUF - 1);
 		return STORE_ETOOLONG;
+	}
+	if (expires > 0 && expires <= now) {
+		watch_msgf(msg, cap, "'%.80s': expires is not in the future", indicator);
+		return -EINVAL;
 	}
 	b->reason = reason ? strdup(reason) : NULL;
 	b->source = strdup(source ? source : "");
@@ -395,25 +441,91 @@ int watch_items_add(struct watch_items *it, const char *indicator, unsigned type
 		free(b->source);
 		return -ENOMEM;
 	}
-	if (expires > 0 && expires <= now) {
-		free(b->reason);
-		free(b->source);
-		watch_msgf(msg, cap, "'%.80s': expires is not in the future", indicator);
-		return -EINVAL;
-	}
-	int64_t exp;
-	if (expires > 0)
-		exp = expires;
-	else if (ttl_days < 0)
-		exp = default_ttl ? now + (int64_t)default_ttl * 86400 : 0;
-	else
-		exp = ttl_days ? now + ttl_days * 86400 : 0;
-	it->v[it->n] = (struct store_watch_item){.type = (uint8_t)t,
-	                                         .expires = exp,
-	                                         .indicator = b->ind,
-	                                         .reason = b->reason,
-	                                         .source = b->source};
+	it->v[it->n] =
+	    (struct store_watch_item){.type = (uint8_t)t,
+	                              .expires = item_expiry(ttl_days, expires, default_ttl, now),
+	                              .indicator = b->ind,
+	                              .reason = b->reason,
+	                              .source = b->source};
 	it->n++;
+	return 0;
+}
+
+/* One element of the entries list, parsed. */
+struct item_json {
+	const char *ind, *reason;
+	unsigned type;
+	int64_t ttl, expires;
+};
+
+/* One field of entries[i].  0 or -1 with msg set. */
+static int item_field(struct item_json *f, size_t i, const char *k, const json_t *v, int64_t now,
+                      char *msg, size_t cap)
+{
+	char sub[300];
+	uint64_t u;
+	const char *t = json_string_value(v);
+	if (strcmp(k, "indicator") == 0) {
+		f->ind = t;
+	} else if (strcmp(k, "type") == 0) {
+		if (t == NULL || store_watch_type_parse(t, &f->type) != 0) {
+			watch_msgf(msg, cap, "entries[%zu].type: domain, ip or cert", i);
+			return -1;
+		}
+	} else if (strcmp(k, "reason") == 0) {
+		f->reason = t;
+		if (t == NULL && !json_is_null(v)) {
+			watch_msgf(msg, cap, "entries[%zu].reason: not a string", i);
+			return -1;
+		}
+	} else if (strcmp(k, "ttl_days") == 0) {
+		if (json_uint(v, "ttl_days", 36500, &u, sub, sizeof(sub)) != 0) {
+			watch_msgf(msg, cap, "entries[%zu]: %s", i, sub);
+			return -1;
+		}
+		f->ttl = (int64_t)u;
+	} else if (strcmp(k, "expires") == 0) {
+		if (json_is_integer(v) && json_integer_value(v) > 0) {
+			f->expires = json_integer_value(v);
+		} else if (t == NULL || store_time_parse(t, now, &f->expires) != 0 ||
+		           f->expires <= 0) {
+			watch_msgf(msg, cap, "entries[%zu].expires: not a time", i);
+			return -1;
+		}
+	} else {
+		watch_msgf(msg, cap,
+		           "entries[%zu].%.40s: unknown field (indicator, type, reason, ttl_days, "
+		           "expires)",
+		           i, k);
+		return -1;
+	}
+	return 0;
+}
+
+/* entries[i], a string or an object, into f.  0 or -1 with msg set. */
+static int item_from_json(struct item_json *f, size_t i, const json_t *e, int64_t now, char *msg,
+                          size_t cap)
+{
+	*f = (struct item_json){.ttl = -1};
+	if (json_is_string(e)) {
+		f->ind = json_string_value(e);
+		return 0;
+	}
+	if (!json_is_object(e)) {
+		watch_msgf(msg, cap, "entries[%zu]: not an object", i);
+		return -1;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)e, k, v)
+	{
+		if (item_field(f, i, k, v, now, msg, cap) != 0)
+			return -1;
+	}
+	if (f->ind == NULL) {
+		watch_msgf(msg, cap, "entries[%zu].indicator: missing", i);
+		return -1;
+	}
 	return 0;
 }
 
@@ -429,77 +541,52 @@ int watch_items_from_json(struct watch_items *it, const json_t *arr, const char 
 	json_t *e;
 	json_array_foreach(arr, i, e)
 	{
+		struct item_json f;
 		char sub[300];
-		if (json_is_string(e)) {
-			if (watch_items_add(it, json_string_value(e), 0, NULL, source, -1, 0,
-			                    default_ttl, now, sub, sizeof(sub)) != 0) {
-				watch_msgf(msg, cap, "entries[%zu]: %s", i, sub);
-				return -1;
-			}
-			continue;
-		}
-		if (!json_is_object(e)) {
-			watch_msgf(msg, cap, "entries[%zu]: not an object", i);
+		if (item_from_json(&f, i, e, now, msg, cap) != 0)
 			return -1;
-		}
-		const char *ind = NULL, *reason = NULL;
-		unsigned type = 0;
-		int64_t ttl = -1, expires = 0;
-		const char *k;
-		json_t *v;
-		json_object_foreach(e, k, v)
-		{
-			if (strcmp(k, "indicator") == 0) {
-				ind = json_string_value(v);
-			} else if (strcmp(k, "type") == 0) {
-				const char *t = json_string_value(v);
-				if (t == NULL || store_watch_type_parse(t, &type) != 0) {
-					watch_msgf(msg, cap,
-					           "entries[%zu].type: domain, ip or cert", i);
-					return -1;
-				}
-			} else if (strcmp(k, "reason") == 0) {
-				reason = json_string_value(v);
-				if (reason == NULL && !json_is_null(v)) {
-					watch_msgf(msg, cap, "entries[%zu].reason: not a string",
-					           i);
-					return -1;
-				}
-			} else if (strcmp(k, "ttl_days") == 0) {
-				uint64_t u;
-				if (json_uint(v, "ttl_days", 36500, &u, sub, sizeof(sub)) != 0) {
-					watch_msgf(msg, cap, "entries[%zu]: %s", i, sub);
-					return -1;
-				}
-				ttl = (int64_t)u;
-			} else if (strcmp(k, "expires") == 0) {
-				int64_t t;
-				const char *ts = json_string_value(v);
-				if (json_is_integer(v) && json_integer_value(v) > 0) {
-					t = json_integer_value(v);
-				} else if (ts == NULL || store_time_parse(ts, now, &t) != 0 ||
-				           t <= 0) {
-					watch_msgf(msg, cap, "entries[%zu].expires: not a time", i);
-					return -1;
-				}
-				expires = t;
-			} else {
-				watch_msgf(msg, cap,
-				           "entries[%zu].%.40s: unknown field (indicator, type, "
-				           "reason, ttl_days, expires)",
-				           i, k);
-				return -1;
-			}
-		}
-		if (ind == NULL) {
-			watch_msgf(msg, cap, "entries[%zu].indicator: missing", i);
-			return -1;
-		}
-		if (watch_items_add(it, ind, type, reason, source, ttl, expires, default_ttl, now,
-		                    sub, sizeof(sub)) != 0) {
+		if (watch_items_add(it, f.ind, f.type, f.reason, source, f.ttl, f.expires,
+		                    default_ttl, now, sub, sizeof(sub)) != 0) {
 			watch_msgf(msg, cap, "entries[%zu]: %s", i, sub);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+int watch_settings_load(store_t *s, const char *name, int64_t now, struct store_watch_settings *set)
+{
+	struct store_watch_info info;
+	int err = store_watch_get(s, name, now, &info);
+	if (err == 0) {
+		*set = info.set;
+	} else if (err == STORE_ENOTFOUND) {
+		store_watch_settings_init(set);
+		snprintf(set->name, sizeof(set->name), "%s", name);
+		err = 0;
+	}
+	return err;
+}
+
+json_t *watch_results_json(const struct watch_items *it, const int *results)
+{
+	static const char *const names[] = {
+	    [STORE_WATCH_ADDED] = "added",
+	    [STORE_WATCH_REFRESHED] = "refreshed",
+	    [STORE_WATCH_REMOVED_OK] = "removed",
+	    [STORE_WATCH_ABSENT] = "absent",
+	};
+	json_t *arr = json_array();
+	for (size_t i = 0; i < it->n; i++) {
+		int r = results[i];
+		json_t *e = json_object();
+		json_object_set_new(e, "indicator", json_string(it->v[i].indicator));
+		json_object_set_new(e, "type", json_string(store_watch_type_name(it->v[i].type)));
+		json_object_set_new(e, "result",
+		                    json_string(r >= STORE_WATCH_ADDED && r <= STORE_WATCH_ABSENT
+		                                    ? names[r]
+		                                    : "absent"));
+		json_array_append_new(arr, e);
+	}
+	return arr;
 }

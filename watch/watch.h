@@ -71,6 +71,15 @@ int watch_items_add(struct watch_items *it, const char *indicator, unsigned type
 int watch_items_from_json(struct watch_items *it, const json_t *arr, const char *source,
                           uint32_t default_ttl, int64_t now, char *msg, size_t cap);
 
+/* The settings of list name, or the defaults for a new list of that name
+ * (create-or-update starts from these).  0 or a store error. */
+int watch_settings_load(store_t *s, const char *name, int64_t now,
+                        struct store_watch_settings *set);
+/* [{indicator, type, result}] for the items of an add or remove and the
+ * store_watch_result of each ("added", "refreshed", "removed", "absent").
+ * New reference. */
+json_t *watch_results_json(const struct watch_items *it, const int *results);
+
 /* ---- export ----------------------------------------------------------------- */
 struct watch_export_opts {
 	enum watch_fmt fmt;
