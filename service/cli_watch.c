@@ -422,45 +422,39 @@ static void settings_apply(const struct wopts *o, struct store_watch_settings *s
 			*lim[i] = (uint64_t)o->limit[i];
 }
 
-static int cmd_create(int argc, char **argv)
+static const struct option create_opts[] = {
+    OPTS_COMMON,
+    {"json", no_argument, NULL, 'j'},
+    {"description", required_argument, NULL, 'D'},
+    {"ttl-days", required_argument, NULL, 't'},
+    {"tombstone-days", required_argument, NULL, 'T'},
+    {"auto-expand", required_argument, NULL, 'a'},
+    {"auto-ttl-days", required_argument, NULL, 'A'},
+    {"auto-generations", required_argument, NULL, 'g'},
+    OPTS_LIMITS,
+    OPT_END,
+};
+
+static int cmd_create(struct wopts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    OPTS_COMMON,
-	    {"json", no_argument, NULL, 'j'},
-	    {"description", required_argument, NULL, 'D'},
-	    {"ttl-days", required_argument, NULL, 't'},
-	    {"tombstone-days", required_argument, NULL, 'T'},
-	    {"auto-expand", required_argument, NULL, 'a'},
-	    {"auto-ttl-days", required_argument, NULL, 'A'},
-	    {"auto-generations", required_argument, NULL, 'g'},
-	    OPTS_LIMITS,
-	    OPT_END,
-	};
-	struct wopts o;
-	int rc = parse_opts(argc, argv, longopts, &o);
-	if (rc >= 0)
-		return rc;
-	rc = name_arg(&o, argc - optind, argv + optind);
-	if (rc != 0)
-		return rc;
-	const char *name = argv[optind];
-	store_t *s = svc_open_db(o.db, false);
+	const char *name = argv[0];
+	store_t *s = svc_open_db(o->db, false);
 	if (s == NULL)
 		return 2;
 	struct store_watch_settings set;
 	struct store_watch_info info;
 	bool created = false;
-	int err = watch_settings_load(s, name, o.now, &set);
+	int err = watch_settings_load(s, name, o->now, &set);
 	if (err == 0) {
-		settings_apply(&o, &set);
-		err = store_watch_put(s, &set, o.now, &created);
+		settings_apply(o, &set);
+		err = store_watch_put(s, &set, o->now, &created);
 	}
 	if (err == 0)
-		err = store_watch_get(s, name, o.now, &info);
+		err = store_watch_get(s, name, o->now, &info);
 	store_close(s);
 	if (err != 0)
-		return store_fail(&o, err, name);
-	if (o.json) {
+		return store_fail(o, err, name);
+	if (o->json) {
 		json_t *j = watch_info_json(&info);
 		json_object_set_new(j, "created_now", json_boolean(created));
 		print_json(j);
@@ -555,27 +549,23 @@ static void print_list_row(const json_t *w)
 	       json_string_value(json_object_get(w, "description")));
 }
 
-static int cmd_list(int argc, char **argv)
+static const struct option list_opts[] = {OPTS_COMMON, {"json", no_argument, NULL, 'j'}, OPT_END};
+
+static int cmd_list(struct wopts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    OPTS_COMMON, {"json", no_argument, NULL, 'j'}, OPT_END};
-	struct wopts o;
-	int rc = parse_opts(argc, argv, longopts, &o);
-	if (rc >= 0)
-		return rc;
-	if (argc - optind != 0)
-		return fail(&o, "takes no arguments");
-	store_t *s = svc_open_db(o.db, true);
+	if (argc != 0)
+		return fail(o, "takes no arguments");
+	store_t *s = svc_open_db(o->db, true);
 	if (s == NULL)
 		return 2;
 	json_t *arr = json_array();
-	int err = store_watch_list(s, o.now, list_cb, arr);
+	int err = store_watch_list(s, o->now, list_cb, arr);
 	store_close(s);
 	if (err != 0) {
 		json_decref(arr);
-		return store_fail(&o, err, "");
+		return store_fail(o, err, "");
 	}
-	if (o.json) {
+	if (o->json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "watchlists", arr);
 		print_json(j);
@@ -642,38 +632,30 @@ static int show_cb(const struct store_watch_entry *e, void *vctx)
 	return 0;
 }
 
-static int cmd_show(int argc, char **argv)
+static const struct option show_opts[] = {
+    OPTS_COMMON, {"json", no_argument, NULL, 'j'}, {"type", required_argument, NULL, 'y'}, OPT_END};
+
+static int cmd_show(struct wopts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {OPTS_COMMON,
-	                                         {"json", no_argument, NULL, 'j'},
-	                                         {"type", required_argument, NULL, 'y'},
-	                                         OPT_END};
-	struct wopts o;
-	int rc = parse_opts(argc, argv, longopts, &o);
-	if (rc >= 0)
-		return rc;
-	rc = name_arg(&o, argc - optind, argv + optind);
-	if (rc != 0)
-		return rc;
-	const char *name = argv[optind];
-	struct show_ctx c = {.json = o.json};
-	if (o.type_s != NULL && store_watch_type_parse(o.type_s, &c.type) != 0)
-		return fail(&o, "--type: '%s' is not domain, ip or cert", o.type_s);
+	const char *name = argv[0];
+	struct show_ctx c = {.json = o->json};
+	if (o->type_s != NULL && store_watch_type_parse(o->type_s, &c.type) != 0)
+		return fail(o, "--type: '%s' is not domain, ip or cert", o->type_s);
 	store_t *s;
 	struct store_watch_info info;
-	rc = open_list(&o, name, true, &s, &info);
+	int rc = open_list(o, name, true, &s, &info);
 	if (rc != 0)
 		return rc;
-	if (!o.json)
+	if (!o->json)
 		print_settings(&info);
 	c.arr = json_array();
-	int err = store_watch_read(s, name, o.now, 0, show_cb, &c, &info, NULL);
+	int err = store_watch_read(s, name, o->now, 0, show_cb, &c, &info, NULL);
 	store_close(s);
 	if (err != 0) {
 		json_decref(c.arr);
-		return store_fail(&o, err, name);
+		return store_fail(o, err, name);
 	}
-	if (!o.json) {
+	if (!o->json) {
 		json_decref(c.arr);
 		return 0;
 	}
@@ -827,52 +809,42 @@ static int add_remove(const struct wopts *o, int argc, char **argv, bool remove)
 	return rc;
 }
 
-static int cmd_add(int argc, char **argv)
+static const struct option add_opts[] = {
+    OPTS_COMMON,
+    {"json", no_argument, NULL, 'j'},
+    {"type", required_argument, NULL, 'y'},
+    {"reason", required_argument, NULL, 'r'},
+    {"ttl-days", required_argument, NULL, 't'},
+    {"expires", required_argument, NULL, 'e'},
+    {"source", required_argument, NULL, 's'},
+    OPT_END,
+};
+
+static int cmd_add(struct wopts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    OPTS_COMMON,
-	    {"json", no_argument, NULL, 'j'},
-	    {"type", required_argument, NULL, 'y'},
-	    {"reason", required_argument, NULL, 'r'},
-	    {"ttl-days", required_argument, NULL, 't'},
-	    {"expires", required_argument, NULL, 'e'},
-	    {"source", required_argument, NULL, 's'},
-	    OPT_END,
-	};
-	struct wopts o;
-	int rc = parse_opts(argc, argv, longopts, &o);
-	return rc >= 0 ? rc : add_remove(&o, argc - optind, argv + optind, false);
+	return add_remove(o, argc, argv, false);
 }
 
-static int cmd_remove(int argc, char **argv)
+static const struct option remove_opts[] = {
+    OPTS_COMMON, {"json", no_argument, NULL, 'j'}, {"type", required_argument, NULL, 'y'}, OPT_END};
+
+static int cmd_remove(struct wopts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {OPTS_COMMON,
-	                                         {"json", no_argument, NULL, 'j'},
-	                                         {"type", required_argument, NULL, 'y'},
-	                                         OPT_END};
-	struct wopts o;
-	int rc = parse_opts(argc, argv, longopts, &o);
-	return rc >= 0 ? rc : add_remove(&o, argc - optind, argv + optind, true);
+	return add_remove(o, argc, argv, true);
 }
 
-static int cmd_delete(int argc, char **argv)
+static const struct option delete_opts[] = {OPTS_COMMON, OPT_END};
+
+static int cmd_delete(struct wopts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {OPTS_COMMON, OPT_END};
-	struct wopts o;
-	int rc = parse_opts(argc, argv, longopts, &o);
-	if (rc >= 0)
-		return rc;
-	rc = name_arg(&o, argc - optind, argv + optind);
-	if (rc != 0)
-		return rc;
-	const char *name = argv[optind];
-	store_t *s = svc_open_db(o.db, false);
+	const char *name = argv[0];
+	store_t *s = svc_open_db(o->db, false);
 	if (s == NULL)
 		return 2;
 	int err = store_watch_delete(s, name);
 	store_close(s);
 	if (err != 0)
-		return store_fail(&o, err, name);
+		return store_fail(o, err, name);
 	printf("deleted watchlist %s\n", name);
 	return 0;
 }
@@ -915,52 +887,49 @@ static int pivot_args(struct wopts *o, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_pivot(int argc, char **argv)
+static const struct option pivot_opts[] = {
+    OPTS_COMMON,
+    {"json", no_argument, NULL, 'j'},
+    {"type", required_argument, NULL, 'y'},
+    {"ttl-days", required_argument, NULL, 't'},
+    {"reason", required_argument, NULL, 'r'},
+    {"source", required_argument, NULL, 's'},
+    {"dry-run", no_argument, NULL, 'n'},
+    OPTS_LIMITS,
+    {"depth", required_argument, NULL, 'P'},
+    {"since", required_argument, NULL, 'P'},
+    {"until", required_argument, NULL, 'P'},
+    {"edges", required_argument, NULL, 'P'},
+    {"max-nodes", required_argument, NULL, 'P'},
+    {"max-ms", required_argument, NULL, 'P'},
+    OPT_END,
+};
+
+static int cmd_pivot(struct wopts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    OPTS_COMMON,
-	    {"json", no_argument, NULL, 'j'},
-	    {"type", required_argument, NULL, 'y'},
-	    {"ttl-days", required_argument, NULL, 't'},
-	    {"reason", required_argument, NULL, 'r'},
-	    {"source", required_argument, NULL, 's'},
-	    {"dry-run", no_argument, NULL, 'n'},
-	    OPTS_LIMITS,
-	    {"depth", required_argument, NULL, 'P'},
-	    {"since", required_argument, NULL, 'P'},
-	    {"until", required_argument, NULL, 'P'},
-	    {"edges", required_argument, NULL, 'P'},
-	    {"max-nodes", required_argument, NULL, 'P'},
-	    {"max-ms", required_argument, NULL, 'P'},
-	    OPT_END,
-	};
-	struct wopts o;
-	int rc = parse_opts(argc, argv, longopts, &o);
-	if (rc >= 0)
-		return rc;
-	rc = pivot_args(&o, argc - optind, argv + optind);
+	int rc = pivot_args(o, argc, argv);
 	if (rc != 0)
 		return rc;
-	const char *name = argv[optind];
-	store_t *s = svc_open_db(o.db, false);
+	const char *name = argv[0];
+	store_t *s = svc_open_db(o->db, false);
 	if (s == NULL)
 		return 2;
 	const char *user = getenv("USER");
 	char who[128], msg[300];
-	snprintf(who, sizeof(who), "%s", o.source ? o.source : user && *user ? user : "cli");
+	snprintf(who, sizeof(who), "%s", o->source ? o->source : user && *user ? user : "cli");
 	json_t *res = NULL;
-	int err = watch_pivot(s, name, &o.pp, o.ttl, who, o.reason, o.now, o.dry_run, &res, msg,
-	                      sizeof(msg));
+	int err = watch_pivot(s, name, &o->pp, o->ttl, who, o->reason, o->now, o->dry_run, &res,
+	                      msg, sizeof(msg));
 	store_close(s);
 	if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
-		return store_fail(&o, err, name);
+		return store_fail(o, err, name);
 	if (err != 0)
-		return fail(&o, "%s", *msg ? msg : store_strerror(err));
-	if (o.json) {
+		return fail(o, "%s", *msg ? msg : store_strerror(err));
+	if (o->json) {
 		print_json(res);
 		return 0;
 	}
-	print_pivot(name, res, o.dry_run);
+	print_pivot(name, res, o->dry_run);
 	json_decref(res);
 	return 0;
 }
@@ -989,28 +958,22 @@ static int write_out(const struct wopts *o, const char *out, size_t len,
 	return 0;
 }
 
-static int cmd_export(int argc, char **argv)
+static const struct option export_opts[] = {
+    OPTS_COMMON,
+    {"format", required_argument, NULL, 'f'},
+    {"type", required_argument, NULL, 'y'},
+    {"since-version", required_argument, NULL, 'v'},
+    {"output", required_argument, NULL, 'o'},
+    OPT_END,
+};
+
+static int cmd_export(struct wopts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    OPTS_COMMON,
-	    {"format", required_argument, NULL, 'f'},
-	    {"type", required_argument, NULL, 'y'},
-	    {"since-version", required_argument, NULL, 'v'},
-	    {"output", required_argument, NULL, 'o'},
-	    OPT_END,
-	};
-	struct wopts o;
-	int rc = parse_opts(argc, argv, longopts, &o);
-	if (rc >= 0)
-		return rc;
-	rc = name_arg(&o, argc - optind, argv + optind);
-	if (rc != 0)
-		return rc;
-	const char *name = argv[optind];
-	struct watch_export_opts x = {.fmt = o.fmt, .since = o.since_version, .now = o.now};
-	if (o.type_s != NULL && (store_watch_type_parse(o.type_s, &x.type) != 0 || x.type == 0))
-		return fail(&o, "--type: '%s' is not domain, ip or cert", o.type_s);
-	store_t *s = svc_open_db(o.db, true);
+	const char *name = argv[0];
+	struct watch_export_opts x = {.fmt = o->fmt, .since = o->since_version, .now = o->now};
+	if (o->type_s != NULL && (store_watch_type_parse(o->type_s, &x.type) != 0 || x.type == 0))
+		return fail(o, "--type: '%s' is not domain, ip or cert", o->type_s);
+	store_t *s = svc_open_db(o->db, true);
 	if (s == NULL)
 		return 2;
 	char *out = NULL, msg[300] = "";
@@ -1019,24 +982,28 @@ static int cmd_export(int argc, char **argv)
 	int err = watch_export(s, name, &x, &out, &len, &info, msg, sizeof(msg));
 	store_close(s);
 	if (err == STORE_ENOTFOUND)
-		return store_fail(&o, err, name);
+		return store_fail(o, err, name);
 	if (err != 0)
-		return fail(&o, "%s", *msg ? msg : store_strerror(err));
-	rc = write_out(&o, out, len, &info);
+		return fail(o, "%s", *msg ? msg : store_strerror(err));
+	int rc = write_out(o, out, len, &info);
 	free(out);
 	return rc;
 }
 
+static const struct {
+	const char *name;
+	const struct option *opts;
+	bool one_name; /* takes exactly one NAME (checked before run) */
+	int (*run)(struct wopts *o, int argc, char **argv);
+} subs[] = {
+    {"create", create_opts, true, cmd_create},  {"list", list_opts, false, cmd_list},
+    {"show", show_opts, true, cmd_show},        {"add", add_opts, false, cmd_add},
+    {"remove", remove_opts, false, cmd_remove}, {"delete", delete_opts, true, cmd_delete},
+    {"pivot", pivot_opts, false, cmd_pivot},    {"export", export_opts, true, cmd_export},
+};
+
 int svc_cmd_watchlist(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*run)(int argc, char **argv);
-	} subs[] = {
-	    {"create", cmd_create}, {"list", cmd_list},     {"show", cmd_show},
-	    {"add", cmd_add},       {"remove", cmd_remove}, {"delete", cmd_delete},
-	    {"pivot", cmd_pivot},   {"export", cmd_export},
-	};
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -1046,10 +1013,19 @@ int svc_cmd_watchlist(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	/* each subcommand sees "SUB [OPTIONS] ARGS..." */
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(sub, subs[i].name) == 0)
-			return subs[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(sub, subs[i].name) != 0)
+			continue;
+		/* the subcommand's options from "SUB [OPTIONS] ARGS..." */
+		struct wopts o;
+		int rc = parse_opts(argc - 1, argv + 1, subs[i].opts, &o);
+		if (rc >= 0)
+			return rc;
+		int n = argc - 1 - optind;
+		char **args = argv + 1 + optind;
+		rc = subs[i].one_name ? name_arg(&o, n, args) : 0;
+		return rc != 0 ? rc : subs[i].run(&o, n, args);
+	}
 	fprintf(stderr,
 	        "infrapivot watchlist: unknown subcommand '%s' (create, list, show, add, remove, "
 	        "delete, pivot, export)\n",
