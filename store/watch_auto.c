@@ -121,25 +121,72 @@ static bool in_list(struct store_wtxn *w, uint32_t id, const struct node *n)
 	return false;
 }
 
+/* The provenance of y joining through l from the watched entry xe: xe's
+ * path, then this edge, with a note naming the sighting. */
+static void auto_prov(const struct link *l, const struct node *x, const struct node *y,
+                      const struct store_watch_entry *xe, struct store_watch_prov *prov)
+{
+	const struct store_watch_prov *xp = xe->has_latest ? &xe->prov_latest : &xe->prov_first;
+	memset(prov, 0, sizeof(*prov));
+	prov->at = l->now;
+	if (xp->nhops < STORE_WATCH_HOPS_MAX) {
+		memcpy(prov->hops, xp->hops, xp->nhops * sizeof(prov->hops[0]));
+		prov->nhops = xp->nhops;
+	}
+	struct store_watch_hop *h = &prov->hops[prov->nhops++];
+	h->edge = (uint8_t)l->edge;
+	h->from_type = x->type;
+	h->to_type = y->type;
+	textf(h->from, sizeof(h->from), "%s", xe->indicator);
+	textf(h->to, sizeof(h->to), "%s", y->text);
+	h->first_seen = l->o->time_first;
+	h->last_seen = l->o->time_last;
+	h->port = l->port;
+	char seen[32];
+	store_time_format(l->o->time_last, seen, sizeof(seen));
+	textf(prov->note, sizeof(prov->note), "auto: %s with %s, seen %s by %s",
+	      store_edge_name(l->edge), xe->indicator, seen,
+	      l->o->sensor[0] ? l->o->sensor : "an unnamed sensor");
+}
+
+/* Count a link the list did not follow, keeping why for `show`. */
+static void skipped(struct wl *wl, int64_t now, const char *why)
+{
+	wl->info.noise_skipped++;
+	wl->info.last_skip_time = now;
+	textf(wl->info.last_skip, sizeof(wl->info.last_skip), "%s", why);
+}
+
+/* Whether list wl's rule expands from x to y now: x is a live entry below
+ * the generation limit, and y is not on the list already (or is an auto
+ * entry past half its time, to be refreshed).  xe receives x's entry. */
+static bool wants(struct store_wtxn *w, uint32_t id, const struct wl *wl, const struct link *l,
+                  const struct node *x, const struct node *y, struct store_watch_entry *xe)
+{
+	static _Thread_local struct store_watch_entry ye;
+	unsigned ttl =
+	    wl->info.set.auto_ttl_days ? wl->info.set.auto_ttl_days : wl->info.set.ttl_days;
+	if (!(wl->info.set.auto_edges & l->edge))
+		return false;
+	/* the common case, a sighting of what the list already has, costs
+	 * one index probe; an entry the standing pivot added lives on while
+	 * its sightings go on, refreshed once half its time is gone (so a
+	 * busy link costs at most two versions per ttl) */
+	if (in_list(w, id, y) && watched_entry(w, wl, y, &ye, l->now) &&
+	    (ye.gen == 0 || ye.expires == 0 || ttl == 0 ||
+	     ye.expires - l->now > (int64_t)ttl * 86400 / 2))
+		return false;
+	return watched_entry(w, wl, x, xe, l->now) && xe->gen < wl->info.set.auto_max_gen;
+}
+
 static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
                        const struct node *x, const struct node *y)
 {
 	struct wl wl;
 	if (wl_load_id(w->txn, w->s, id, &wl) != 0)
 		return 0; /* a list being deleted in this transaction */
-	if (!(wl.info.set.auto_edges & l->edge))
-		return 0;
-	static _Thread_local struct store_watch_entry xe, ye;
-	unsigned ttl = wl.info.set.auto_ttl_days ? wl.info.set.auto_ttl_days : wl.info.set.ttl_days;
-	/* the common case, a sighting of what the list already has, costs
-	 * one index probe; an entry the standing pivot added lives on while
-	 * its sightings go on, refreshed once half its time is gone (so a
-	 * busy link costs at most two versions per ttl) */
-	if (in_list(w, id, y) && watched_entry(w, &wl, y, &ye, l->now) &&
-	    (ye.gen == 0 || ye.expires == 0 || ttl == 0 ||
-	     ye.expires - l->now > (int64_t)ttl * 86400 / 2))
-		return 0;
-	if (!watched_entry(w, &wl, x, &xe, l->now) || xe.gen >= wl.info.set.auto_max_gen)
+	static _Thread_local struct store_watch_entry xe;
+	if (!wants(w, id, &wl, l, x, y, &xe))
 		return 0;
 	char why[STORE_WATCH_TEXT_BUF];
 	/* a SAN link says how many names the certificate carries */
@@ -148,35 +195,13 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	    noisy(w, &wl, y, 0, why, sizeof(why)) || noisy(w, &wl, x, nsan, why, sizeof(why));
 	wl_settle(w, &wl, l->now);
 	if (skip) {
-		wl.info.noise_skipped++;
-		wl.info.last_skip_time = l->now;
-		textf(wl.info.last_skip, sizeof(wl.info.last_skip), "%s", why);
+		skipped(&wl, l->now, why);
 		wl_save(w, &wl);
 		return 0;
 	}
-	/* provenance: the watched entry's path, then this edge */
 	static _Thread_local struct store_watch_prov prov;
-	const struct store_watch_prov *xp = xe.has_latest ? &xe.prov_latest : &xe.prov_first;
-	memset(&prov, 0, sizeof(prov));
-	prov.at = l->now;
-	if (xp->nhops < STORE_WATCH_HOPS_MAX) {
-		memcpy(prov.hops, xp->hops, xp->nhops * sizeof(prov.hops[0]));
-		prov.nhops = xp->nhops;
-	}
-	struct store_watch_hop *h = &prov.hops[prov.nhops++];
-	h->edge = (uint8_t)l->edge;
-	h->from_type = x->type;
-	h->to_type = y->type;
-	textf(h->from, sizeof(h->from), "%s", xe.indicator);
-	textf(h->to, sizeof(h->to), "%s", y->text);
-	h->first_seen = l->o->time_first;
-	h->last_seen = l->o->time_last;
-	h->port = l->port;
-	char seen[32];
-	store_time_format(l->o->time_last, seen, sizeof(seen));
-	textf(prov.note, sizeof(prov.note), "auto: %s with %s, seen %s by %s",
-	      store_edge_name(l->edge), xe.indicator, seen,
-	      l->o->sensor[0] ? l->o->sensor : "an unnamed sensor");
+	auto_prov(l, x, y, &xe, &prov);
+	unsigned ttl = wl.info.set.auto_ttl_days ? wl.info.set.auto_ttl_days : wl.info.set.ttl_days;
 	struct store_watch_item it = {
 	    .type = y->type,
 	    .indicator = y->text,
@@ -187,15 +212,12 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	};
 	uint64_t opver = 0;
 	int r = wl_add_one(w, &wl, &it, xe.gen + 1u, l->now, &opver);
-	if (r == STORE_ELIMIT) {
-		wl.info.noise_skipped++;
-		wl.info.last_skip_time = l->now;
-		textf(wl.info.last_skip, sizeof(wl.info.last_skip), "%s: list full", y->text);
-		r = 0;
-	} else if (r == STORE_WATCH_ADDED) {
+	textf(why, sizeof(why), "%s: list full", y->text);
+	if (r == STORE_ELIMIT)
+		skipped(&wl, l->now, why);
+	else if (r == STORE_WATCH_ADDED)
 		wl.info.auto_added++;
-	}
-	if (r < 0)
+	if (r < 0 && r != STORE_ELIMIT)
 		return r;
 	if (opver != 0)
 		wl.info.updated = l->now;
@@ -304,6 +326,72 @@ bool store_watch_active(struct store_wtxn *w)
 	       ms.ms_entries > 0;
 }
 
+/* A DNS observation: resolves (A/AAAA) or cname. */
+static int hook_dns(struct store_wtxn *w, struct link *l, struct node *a, struct node *b)
+{
+	const struct store_obs *o = l->o;
+	if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
+		node_domain(a, o->dns.rrname);
+		node_ip(b, o->dns.addr);
+		l->edge = STORE_EDGE_RESOLVES;
+		return link_both(w, l);
+	}
+	if (o->dns.rrtype == STORE_RR_CNAME) {
+		node_domain(a, o->dns.rrname);
+		node_domain(b, o->dns.rdata);
+		l->edge = STORE_EDGE_CNAME;
+		return link_both(w, l);
+	}
+	return 0;
+}
+
+/* A certificate sighting: serves (ip - cert) and, with an SNI, sni. */
+static int hook_sighting(struct store_wtxn *w, struct link *l, struct node *a, struct node *b,
+                         const struct node *c)
+{
+	const struct store_obs *o = l->o;
+	node_ip(a, o->cert.ip);
+	l->a = a;
+	l->b = c;
+	l->edge = STORE_EDGE_SERVES;
+	l->port = o->cert.port;
+	int err = link_both(w, l);
+	if (err != 0 || o->cert.sni[0] == '\0')
+		return err;
+	node_domain(b, o->cert.sni);
+	l->a = b;
+	l->edge = STORE_EDGE_SNI;
+	l->port = 0;
+	return link_both(w, l);
+}
+
+/* A certificate's SAN names: san (cert - domain) for each that is not a
+ * wildcard (not an indicator a sensor can match). */
+static int hook_san(struct store_wtxn *w, struct link *l, struct node *a, const struct node *c)
+{
+	const struct store_cert_meta *m = l->o->cert.meta;
+	uint64_t nsan = 0;
+	for (size_t i = 0; i < m->san_dns_len; i += strnlen(m->san_dns + i, m->san_dns_len - i) + 1)
+		nsan++;
+	l->nsan = nsan;
+	l->edge = STORE_EDGE_SAN;
+	l->port = 0;
+	l->b = c;
+	int err = 0;
+	size_t step;
+	for (size_t i = 0; i < m->san_dns_len && err == 0; i += step + 1) {
+		const char *san = m->san_dns + i;
+		step = strnlen(san, m->san_dns_len - i);
+		char norm[STORE_NAME_BUF];
+		if (store_name_norm(san, step, norm, false) != 0)
+			continue;
+		node_domain(a, norm);
+		l->a = a;
+		err = link_both(w, l);
+	}
+	return err;
+}
+
 int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 {
 	if (w->s->no_watch || w->err != 0)
@@ -315,66 +403,17 @@ int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 	struct node a, b;
 	struct link l = {.a = &a, .b = &b, .o = o};
 	l.now = watch_now(ctx != NULL ? *(const int64_t *)ctx : 0);
-	int err = 0;
-	if (o->kind == STORE_OBS_DNS) {
-		if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
-			node_domain(&a, o->dns.rrname);
-			node_ip(&b, o->dns.addr);
-			l.edge = STORE_EDGE_RESOLVES;
-			err = link_both(w, &l);
-		} else if (o->dns.rrtype == STORE_RR_CNAME) {
-			node_domain(&a, o->dns.rrname);
-			node_domain(&b, o->dns.rdata);
-			l.edge = STORE_EDGE_CNAME;
-			err = link_both(w, &l);
-		}
-		return err;
-	}
+	if (o->kind == STORE_OBS_DNS)
+		return hook_dns(w, &l, &a, &b);
 	if (o->kind != STORE_OBS_CERT || o->cert.meta == NULL)
 		return 0;
 	static _Thread_local struct node c;
-	err = node_cert(w, &c, o->cert.meta);
+	int err = node_cert(w, &c, o->cert.meta);
 	if (err == STORE_ENOTFOUND)
 		return 0;
-	if (err != 0)
-		return err;
-	if (o->cert.sighting) {
-		node_ip(&a, o->cert.ip);
-		l.a = &a;
-		l.b = &c;
-		l.edge = STORE_EDGE_SERVES;
-		l.port = o->cert.port;
-		err = link_both(w, &l);
-		if (err == 0 && o->cert.sni[0] != '\0') {
-			node_domain(&b, o->cert.sni);
-			l.a = &b;
-			l.edge = STORE_EDGE_SNI;
-			l.port = 0;
-			err = link_both(w, &l);
-		}
-	}
-	if (err == 0 && o->cert.has_meta && o->cert.meta->san_dns_len > 0) {
-		const struct store_cert_meta *m = o->cert.meta;
-		uint64_t nsan = 0;
-		for (size_t i = 0; i < m->san_dns_len;
-		     i += strnlen(m->san_dns + i, m->san_dns_len - i) + 1)
-			nsan++;
-		l.nsan = nsan;
-		l.edge = STORE_EDGE_SAN;
-		l.port = 0;
-		l.b = &c;
-		size_t step;
-		for (size_t i = 0; i < m->san_dns_len && err == 0; i += step + 1) {
-			const char *san = m->san_dns + i;
-			step = strnlen(san, m->san_dns_len - i);
-			char norm[STORE_NAME_BUF];
-			/* wildcards are not indicators a sensor can match */
-			if (store_name_norm(san, step, norm, false) != 0)
-				continue;
-			node_domain(&a, norm);
-			l.a = &a;
-			err = link_both(w, &l);
-		}
-	}
+	if (err == 0 && o->cert.sighting)
+		err = hook_sighting(w, &l, &a, &b, &c);
+	if (err == 0 && o->cert.has_meta && o->cert.meta->san_dns_len > 0)
+		err = hook_san(w, &l, &a, &c);
 	return err;
 }
