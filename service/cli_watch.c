@@ -107,22 +107,18 @@ static void usage(FILE *f)
 }
 
 /* Options every subcommand takes, and the option groups. */
+/* clang-format off */
 #define OPTS_COMMON                                                                                \
-	{"db", required_argument, NULL, 'd'}, {"now", required_argument, NULL, 'N'},               \
-	{                                                                                          \
-		"help", no_argument, NULL, 'h'                                                     \
-	}
+	{"db", required_argument, NULL, 'd'},                                                      \
+	{"now", required_argument, NULL, 'N'},                                                     \
+	{"help", no_argument, NULL, 'h'}
 #define OPTS_LIMITS                                                                                \
 	{"max-ip-domains", required_argument, NULL, 'I'},                                          \
-	    {"max-cert-ips", required_argument, NULL, 'C'},                                        \
-	    {"max-domain-ips", required_argument, NULL, 'M'},                                      \
-	{                                                                                          \
-		"max-san", required_argument, NULL, 'S'                                            \
-	}
-#define OPT_END                                                                                    \
-	{                                                                                          \
-		NULL, 0, NULL, 0                                                                   \
-	}
+	{"max-cert-ips", required_argument, NULL, 'C'},                                            \
+	{"max-domain-ips", required_argument, NULL, 'M'},                                          \
+	{"max-san", required_argument, NULL, 'S'}
+#define OPT_END {NULL, 0, NULL, 0}
+/* clang-format on */
 
 /* What the subcommands may be given; -1 / NULL: not given. */
 struct wopts {

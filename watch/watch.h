@@ -1,11 +1,14 @@
 /*
- * svc_watch.h - watchlists in the service module, shared by the CLI
- * (cli_watch.c) and the HTTP routes (http_watch.c): settings and entries
- * from JSON, JSON renderers, the sensor export formats, and adding a
- * pivot's result to a list.  Internal to service/.
+ * watch.h - the watch module, between pivot and service, and its one
+ * public header: watchlists as the CLI (service/cli_watch.c) and the HTTP
+ * routes (service/http_watch.c) use them.  Settings and entries from JSON
+ * and the JSON renderers (watch.c), the sensor export formats (export.c),
+ * adding a pivot's result to a list (pivot.c).  The watchlist tables and
+ * the standing-pivot write hook stay in the store (store/watch.h): they run
+ * inside the store's transactions.
  */
-#ifndef INFRAPIVOT_WATCH_H
-#define INFRAPIVOT_WATCH_H
+#ifndef INFRAPIVOT_WATCH_WATCH_H
+#define INFRAPIVOT_WATCH_WATCH_H
 
 #include <jansson.h>
 #include <stdbool.h>
