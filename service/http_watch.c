@@ -32,6 +32,13 @@ static bool name_arg(struct svc_http_req *rq, const char **name, enum MHD_Result
 	return true;
 }
 
+/* /watchlists/{name} without query parameters: the list's name; false
+ * with *ret answered otherwise. */
+static bool list_route(struct svc_http_req *rq, const char **name, enum MHD_Result *ret)
+{
+	return name_arg(rq, name, ret) && !svc_http_reject_unused(rq, ret);
+}
+
 /* /watchlists/{name}/entries/{indicator}[?type=]: the list's name and the
  * indicator's type (0 = guess); false with *ret answered otherwise. */
 static bool entry_route(struct svc_http_req *rq, const char **name, unsigned *type,
@@ -186,9 +193,7 @@ enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	const char *name;
-	if (!name_arg(rq, &name, &ret))
-		return ret;
-	if (svc_http_reject_unused(rq, &ret))
+	if (!list_route(rq, &name, &ret))
 		return ret;
 	json_t *body = body_json(rq, true, &ret);
 	if (body == NULL)
@@ -223,9 +228,7 @@ enum MHD_Result svc_http_watchlist_delete(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	const char *name;
-	if (!name_arg(rq, &name, &ret))
-		return ret;
-	if (svc_http_reject_unused(rq, &ret))
+	if (!list_route(rq, &name, &ret))
 		return ret;
 	int err = store_watch_delete(rq->srv->store, name);
 	if (err != 0)
@@ -489,9 +492,7 @@ enum MHD_Result svc_http_watchlist_post(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	const char *name;
-	if (!name_arg(rq, &name, &ret))
-		return ret;
-	if (svc_http_reject_unused(rq, &ret))
+	if (!list_route(rq, &name, &ret))
 		return ret;
 	const char *what = svc_http_arg(rq, 1);
 	if (what != NULL && strcmp(what, "entries") == 0)
