@@ -1,6 +1,7 @@
 /*
  * graph.c - the result graph: node and edge indexes, adding nodes with
- * their prevalence and certificate metadata, and the noise rules.
+ * their prevalence and certificate metadata, judged by the store's noise
+ * rule (store_noise_judge, shared with the standing pivots).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -147,82 +148,94 @@ static uint64_t count_list(const char *p, size_t n)
 	return c;
 }
 
-/* Fill degree, certificate metadata, and decide whether the node is noise. */
-static int node_measure(struct pivot_run *x, struct pivot_xnode *xn, bool seed)
+/* A certificate's prevalence, hashes and metadata (SAN count included). */
+static int cert_measure(struct pivot_run *x, struct pivot_xnode *xn)
+{
+	struct pivot_node *n = &xn->n;
+	int err = store_prev_cert_ips(x->rt, &xn->ref, &n->degree);
+	if (err != 0)
+		return err;
+	n->has_sha1 = xn->ref.kind == 1;
+	if (n->has_sha1) {
+		memcpy(n->sha1, xn->ref.hash, 20);
+	} else {
+		n->has_sha256 = true;
+		memcpy(n->sha256, xn->ref.hash, 32);
+	}
+	struct store_cert_info ci;
+	err = store_cert_get(x->rt, &xn->ref, &ci);
+	if (err == STORE_ENOTFOUND)
+		return 0;
+	if (err != 0)
+		return err;
+	if (ci.has_sha1) {
+		n->has_sha1 = true;
+		memcpy(n->sha1, ci.sha1, 20);
+	}
+	if (ci.has_sha256) {
+		n->has_sha256 = true;
+		memcpy(n->sha256, ci.sha256, 32);
+	}
+	n->cert_has_meta = ci.has_meta;
+	if (ci.has_meta) {
+		snprintf(n->subject, sizeof(n->subject), "%s", ci.subject);
+		snprintf(n->issuer, sizeof(n->issuer), "%s", ci.issuer);
+		snprintf(n->serial, sizeof(n->serial), "%s", ci.serial);
+		n->not_before = ci.not_before;
+		n->not_after = ci.not_after;
+		n->san_count = count_list(ci.san_dns, ci.san_dns_len);
+	}
+	return 0;
+}
+
+/* Whether the node is noise, by the store's one rule (store_noise_judge)
+ * with the run's limits.  With a time window, a node over its degree
+ * limit all-time is counted again within the window; the SAN rule still
+ * applies when it is not over there. */
+static int node_judge(struct pivot_run *x, struct pivot_xnode *xn)
 {
 	struct pivot_node *n = &xn->n;
 	const struct pivot_params *p = x->p;
+	const struct store_noise_limits lim = {p->max_ip_domains, p->max_cert_ips,
+	                                       p->max_domain_ips, p->max_san};
+	struct store_noise v;
+	if (!store_noise_judge(n->type, n->degree, n->san_count, &lim, &v))
+		return 0;
+	if (v.rule != STORE_NOISE_MULTI_TENANT) {
+		bool over;
+		int err = window_over(x, xn, v.limit, &over);
+		if (err != 0)
+			return err;
+		if (!over && !store_noise_judge(n->type, 0, n->san_count, &lim, &v))
+			return 0;
+	}
+	n->pruned = store_noise_code(v.rule);
+	return 0;
+}
+
+/* Fill degree and certificate metadata, and decide whether the node is
+ * noise (never the seed). */
+static int node_measure(struct pivot_run *x, struct pivot_xnode *xn, bool seed)
+{
+	struct pivot_node *n = &xn->n;
 	int err = 0;
-	uint64_t limit = UINT64_MAX;
-	const char *reason = NULL;
 	switch (n->type) {
 	case PIVOT_NODE_DOMAIN:
 		if (n->value[0] != '*')
 			err = store_prev_name_ips(x->rt, n->value, &n->degree);
-		limit = p->max_domain_ips;
-		reason = "cdn_or_fast_flux_name";
 		break;
 	case PIVOT_NODE_IP:
 		err = store_prev_ip_names(x->rt, xn->ip, &n->degree);
-		limit = p->max_ip_domains;
-		reason = "shared_hosting";
 		break;
-	case PIVOT_NODE_CERT: {
-		err = store_prev_cert_ips(x->rt, &xn->ref, &n->degree);
-		if (err != 0)
-			return err;
-		n->has_sha1 = xn->ref.kind == 1;
-		if (n->has_sha1)
-			memcpy(n->sha1, xn->ref.hash, 20);
-		else {
-			n->has_sha256 = true;
-			memcpy(n->sha256, xn->ref.hash, 32);
-		}
-		struct store_cert_info ci;
-		err = store_cert_get(x->rt, &xn->ref, &ci);
-		if (err == STORE_ENOTFOUND) {
-			err = 0;
-		} else if (err == 0) {
-			if (ci.has_sha1) {
-				n->has_sha1 = true;
-				memcpy(n->sha1, ci.sha1, 20);
-			}
-			if (ci.has_sha256) {
-				n->has_sha256 = true;
-				memcpy(n->sha256, ci.sha256, 32);
-			}
-			n->cert_has_meta = ci.has_meta;
-			if (ci.has_meta) {
-				snprintf(n->subject, sizeof(n->subject), "%s", ci.subject);
-				snprintf(n->issuer, sizeof(n->issuer), "%s", ci.issuer);
-				snprintf(n->serial, sizeof(n->serial), "%s", ci.serial);
-				n->not_before = ci.not_before;
-				n->not_after = ci.not_after;
-				n->san_count = count_list(ci.san_dns, ci.san_dns_len);
-			}
-		}
-		limit = p->max_cert_ips;
-		reason = "cdn_or_default_cert";
+	case PIVOT_NODE_CERT:
+		err = cert_measure(x, xn);
 		break;
-	}
 	default:
 		break;
 	}
 	if (err != 0 || seed)
 		return err;
-	if (n->degree > limit) {
-		bool over;
-		err = window_over(x, xn, limit, &over);
-		if (err != 0)
-			return err;
-		if (over) {
-			n->pruned = reason;
-			return 0;
-		}
-	}
-	if (n->type == PIVOT_NODE_CERT && n->san_count > p->max_san)
-		n->pruned = "multi_tenant_cert";
-	return 0;
+	return node_judge(x, xn);
 }
 
 int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,

@@ -22,10 +22,10 @@ void pivot_params_init(struct pivot_params *p)
 	p->since = INT64_MIN;
 	p->until = INT64_MAX;
 	p->edges = PIVOT_EDGE_ALL;
-	p->max_ip_domains = 100;
-	p->max_cert_ips = 50;
-	p->max_domain_ips = 50;
-	p->max_san = 80;
+	p->max_ip_domains = STORE_NOISE_MAX_IP_DOMAINS;
+	p->max_cert_ips = STORE_NOISE_MAX_CERT_IPS;
+	p->max_domain_ips = STORE_NOISE_MAX_DOMAIN_IPS;
+	p->max_san = STORE_NOISE_MAX_SAN;
 	p->max_nodes = 500;
 	p->max_ms = 2000;
 	p->now = 0;
@@ -46,20 +46,9 @@ const char *pivot_node_type_name(enum pivot_node_type t)
 	return "auto";
 }
 
-static const struct {
-	const char *name;
-	enum pivot_edge_type type;
-} edge_names[] = {
-    {"resolves", PIVOT_EDGE_RESOLVES}, {"cname", PIVOT_EDGE_CNAME}, {"serves", PIVOT_EDGE_SERVES},
-    {"san", PIVOT_EDGE_SAN},           {"sni", PIVOT_EDGE_SNI},
-};
-
 const char *pivot_edge_type_name(enum pivot_edge_type t)
 {
-	for (size_t i = 0; i < sizeof(edge_names) / sizeof(edge_names[0]); i++)
-		if (edge_names[i].type == t)
-			return edge_names[i].name;
-	return "unknown";
+	return store_edge_name(t);
 }
 
 /* "max-ip-domains" and "max_ip_domains" are the same parameter. */
@@ -102,15 +91,9 @@ static int set_edges(struct pivot_params *p, const char *value, char *msg, size_
 	while (*q) {
 		const char *end = strchr(q, ',');
 		size_t len = end ? (size_t)(end - q) : strlen(q);
-		bool found = false;
-		for (size_t i = 0; i < sizeof(edge_names) / sizeof(edge_names[0]); i++) {
-			if (strlen(edge_names[i].name) == len &&
-			    memcmp(edge_names[i].name, q, len) == 0) {
-				mask |= edge_names[i].type;
-				found = true;
-			}
-		}
-		if (!found) {
+		unsigned edge = store_edge_by_name(q, len);
+		mask |= edge;
+		if (edge == 0) {
 			snprintf(msg, msgcap,
 			         "edges: unknown edge type '%.*s' (resolves, cname, serves, san, "
 			         "sni, or all)",

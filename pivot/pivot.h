@@ -13,16 +13,22 @@
 
 #include "store/store.h"
 
-enum pivot_node_type { PIVOT_NODE_AUTO = 0, PIVOT_NODE_DOMAIN, PIVOT_NODE_IP, PIVOT_NODE_CERT };
+/* Node and edge kinds are the store's (store_node_type, store_edge in
+ * store/store.h, shared with the standing pivots); these are their names
+ * in the pivot engine, the same enums. */
+#define pivot_node_type store_node_type
+#define PIVOT_NODE_AUTO STORE_NODE_AUTO
+#define PIVOT_NODE_DOMAIN STORE_NODE_DOMAIN
+#define PIVOT_NODE_IP STORE_NODE_IP
+#define PIVOT_NODE_CERT STORE_NODE_CERT
 
-enum pivot_edge_type {
-	PIVOT_EDGE_RESOLVES = 1 << 0, /* domain - ip (A/AAAA) */
-	PIVOT_EDGE_CNAME = 1 << 1,    /* domain - domain */
-	PIVOT_EDGE_SERVES = 1 << 2,   /* ip - cert (seen on ip:port) */
-	PIVOT_EDGE_SAN = 1 << 3,      /* cert - domain (SAN or CN) */
-	PIVOT_EDGE_SNI = 1 << 4,      /* domain - cert (seen with that SNI) */
-	PIVOT_EDGE_ALL = 0x1f,
-};
+#define pivot_edge_type store_edge
+#define PIVOT_EDGE_RESOLVES STORE_EDGE_RESOLVES
+#define PIVOT_EDGE_CNAME STORE_EDGE_CNAME
+#define PIVOT_EDGE_SERVES STORE_EDGE_SERVES
+#define PIVOT_EDGE_SAN STORE_EDGE_SAN
+#define PIVOT_EDGE_SNI STORE_EDGE_SNI
+#define PIVOT_EDGE_ALL STORE_EDGE_ALL
 
 #define PIVOT_MAX_DEPTH 6
 #define PIVOT_HARD_MAX_NODES 10000
@@ -33,7 +39,7 @@ struct pivot_params {
 	unsigned depth;                 /* default 3, max 6 */
 	int64_t since, until;           /* edge sightings must overlap; INT64_MIN/MAX */
 	unsigned edges;                 /* mask of pivot_edge_type, default ALL */
-	uint64_t max_ip_domains;        /* default 100 */
+	uint64_t max_ip_domains;        /* noise limits (store_noise_judge), default 100 */
 	uint64_t max_cert_ips;          /* default 50 */
 	uint64_t max_domain_ips;        /* default 50 */
 	uint64_t max_san;               /* default 80 */

@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "service/http_internal.h"
+#include "store/watch.h"
 
 static void usage(FILE *f)
 {
@@ -42,6 +44,9 @@ static void usage(FILE *f)
 	           "  --pivot-max-ms N       cap on a pivot's max_ms (default 5000)\n"
 	           "  --drain-timeout SECS   on SIGTERM, wait this long for requests in flight\n"
 	           "                         (default 30)\n"
+	           "  --now T                for tests: the watchlists' clock stands still at T\n"
+	           "                         (expiries, versions, standing pivots); T as in\n"
+	           "                         `infrapivot watchlist --now`\n"
 	           "  -h, --help             this help\n");
 }
 
@@ -108,6 +113,12 @@ static int conf_set(struct svc_http_conf *conf, int opt, const char *v)
 	case 'T':
 		conf->tokens_path = v;
 		return 0;
+	case 'N':
+		if (store_time_parse(v, (int64_t)time(NULL), &conf->now) != 0 || conf->now <= 0) {
+			fprintf(stderr, "infrapivot serve: --now: '%s' is not a time\n", v);
+			return 2;
+		}
+		return 0;
 	case 'b':
 		if (svc_parse_size(v, &conf->max_body) != 0 || conf->max_body == 0) {
 			fprintf(stderr, "infrapivot serve: --max-body: not a size: '%s'\n", v);
@@ -143,6 +154,7 @@ static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const c
 	    {"pivot-max-nodes", required_argument, NULL, 'n'},
 	    {"pivot-max-ms", required_argument, NULL, 'm'},
 	    {"drain-timeout", required_argument, NULL, 'r'},
+	    {"now", required_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -175,6 +187,9 @@ static int serve(struct svc_http_server *srv, const char *db, sigset_t *set)
 	srv->store = svc_open_db(db, false);
 	if (srv->store == NULL)
 		return 2;
+	/* the standing pivots run in the write hook: on the same clock */
+	if (srv->conf.now != 0)
+		store_set_write_hook(srv->store, store_watch_hook, &srv->conf.now);
 	if (svc_http_start(srv, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "infrapivot serve: %s\n", msg);
 		store_close(srv->store);

@@ -34,6 +34,7 @@ struct svc_http_conf {
 	uint64_t pivot_max_fanout; /* cap on max_ip_domains & co */
 	unsigned drain_seconds;    /* how long SIGTERM waits for requests in flight */
 	const char *tokens_path;
+	int64_t now; /* --now: the watchlists' clock pinned (tests); 0 = the clock */
 };
 void svc_http_conf_init(struct svc_http_conf *c);
 

@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "service/http_internal.h"
-#include "service/svc_watch.h"
+#include "util/time.h"
+#include "watch/watch.h"
 
 static bool name_arg(struct svc_http_req *rq, const char **name, enum MHD_Result *ret)
 {
@@ -29,6 +31,13 @@ static bool name_arg(struct svc_http_req *rq, const char **name, enum MHD_Result
 		return false;
 	}
 	return true;
+}
+
+/* /watchlists/{name} without query parameters: the list's name; false
+ * with *ret answered otherwise. */
+static bool list_route(struct svc_http_req *rq, const char **name, enum MHD_Result *ret)
+{
+	return name_arg(rq, name, ret) && !svc_http_reject_unused(rq, ret);
 }
 
 /* /watchlists/{name}/entries/{indicator}[?type=]: the list's name and the
@@ -84,6 +93,13 @@ static json_t *body_json(struct svc_http_req *rq, bool allow_empty, enum MHD_Res
 	return j;
 }
 
+/* The watchlists' clock: the time `serve --now` pinned (tests), else 0,
+ * which the watch and store functions take as the current time. */
+static int64_t now_of(const struct svc_http_req *rq)
+{
+	return rq->srv->conf.now;
+}
+
 static const char *who(const struct svc_http_req *rq)
 {
 	if (rq->token_name[0] != '\0')
@@ -103,7 +119,7 @@ static enum MHD_Result send_etag(struct svc_http_req *rq, unsigned status, const
 /* ---- GET /api/v1/watchlists ------------------------------------------------------ */
 static int list_cb(const struct store_watch_info *i, void *ctx)
 {
-	json_array_append_new(ctx, svc_watch_info_json(i));
+	json_array_append_new(ctx, watch_info_json(i));
 	return 0;
 }
 
@@ -113,7 +129,7 @@ enum MHD_Result svc_http_watchlists(struct svc_http_req *rq)
 	if (svc_http_reject_unused(rq, &ret))
 		return ret;
 	json_t *arr = json_array();
-	int err = store_watch_list(rq->srv->store, 0, list_cb, arr);
+	int err = store_watch_list(rq->srv->store, now_of(rq), list_cb, arr);
 	if (err != 0) {
 		json_decref(arr);
 		return svc_http_store_error(rq, err, "watchlists");
@@ -130,9 +146,9 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	const char *name;
 	if (!name_arg(rq, &name, &ret))
 		return ret;
-	struct svc_watch_export x = {.fmt = SVC_WFMT_JSON};
+	struct watch_export_opts x = {.fmt = WATCH_FMT_JSON, .now = now_of(rq)};
 	const char *v = svc_http_param(rq, "format");
-	if (v != NULL && svc_watch_fmt_parse(v, &x.fmt) != 0)
+	if (v != NULL && watch_fmt_parse(v, &x.fmt) != 0)
 		return svc_http_bad_param(rq, "format",
 		                          "'%.20s': json, text, zeek, suricata or stix", v);
 	v = svc_http_param(rq, "type");
@@ -143,11 +159,11 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	if (svc_http_reject_unused(rq, &ret))
 		return ret;
 	char msg[300] = "";
-	if (x.since != 0 && x.fmt != SVC_WFMT_JSON && x.fmt != SVC_WFMT_STIX)
+	if (x.since != 0 && x.fmt != WATCH_FMT_JSON && x.fmt != WATCH_FMT_STIX)
 		return svc_http_bad_param(rq, "since_version",
 		                          "works with format=json or stix (the "
 		                          "other formats are whole files)");
-	if (x.fmt == SVC_WFMT_SURICATA && x.type == 0)
+	if (x.fmt == WATCH_FMT_SURICATA && x.type == 0)
 		return svc_http_bad_param(rq, "type",
 		                          "a Suricata dataset holds one type: ip, domain "
 		                          "or cert");
@@ -155,22 +171,22 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	const char *inm = svc_http_header(rq, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	struct store_watch_info info;
 	if (inm != NULL) {
-		int err = store_watch_get(rq->srv->store, name, 0, &info);
+		int err = store_watch_get(rq->srv->store, name, now_of(rq), &info);
 		if (err != 0)
 			return store_err(rq, err, name);
-		if (svc_watch_etag_match(inm, info.version))
+		if (watch_etag_match(inm, info.version))
 			return send_etag(rq, 304, NULL, NULL, 0, info.version);
 	}
 	char *out = NULL;
 	size_t len = 0;
-	int err = svc_watch_export(rq->srv->store, name, &x, &out, &len, &info, msg, sizeof(msg));
+	int err = watch_export(rq->srv->store, name, &x, &out, &len, &info, msg, sizeof(msg));
 	if (err == -E2BIG)
 		return svc_http_error(rq, 413, "response_too_large", "%s", msg);
 	if (err == -EINVAL)
 		return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
 	if (err != 0)
 		return store_err(rq, err, name);
-	return send_etag(rq, 200, svc_watch_ctype(x.fmt), out, len, info.version);
+	return send_etag(rq, 200, watch_ctype(x.fmt), out, len, info.version);
 }
 
 /* ---- PUT, DELETE /api/v1/watchlists/{name} --------------------------------------------- */
@@ -178,9 +194,7 @@ enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	const char *name;
-	if (!name_arg(rq, &name, &ret))
-		return ret;
-	if (svc_http_reject_unused(rq, &ret))
+	if (!list_route(rq, &name, &ret))
 		return ret;
 	json_t *body = body_json(rq, true, &ret);
 	if (body == NULL)
@@ -188,30 +202,21 @@ enum MHD_Result svc_http_watchlist_put(struct svc_http_req *rq)
 	store_t *s = rq->srv->store;
 	struct store_watch_settings set;
 	struct store_watch_info info;
-	int err = store_watch_get(s, name, 0, &info);
-	if (err == 0) {
-		set = info.set;
-	} else if (err == STORE_ENOTFOUND) {
-		store_watch_settings_init(&set);
-		snprintf(set.name, sizeof(set.name), "%s", name);
-	} else {
-		json_decref(body);
-		return store_err(rq, err, name);
-	}
 	char msg[300];
-	if (svc_watch_settings_from_json(body, &set, msg, sizeof(msg)) != 0) {
-		ret = svc_http_error(rq, 400, "bad_request", "%s", msg);
-		json_decref(body);
-		return ret;
-	}
+	int err = watch_settings_load(s, name, now_of(rq), &set);
+	bool bad = err == 0 && watch_settings_from_json(body, &set, msg, sizeof(msg)) != 0;
 	json_decref(body);
-	bool created = false;
-	err = store_watch_put(s, &set, 0, &created);
-	if (err == 0)
-		err = store_watch_get(s, name, 0, &info);
 	if (err != 0)
 		return store_err(rq, err, name);
-	json_t *o = svc_watch_info_json(&info);
+	if (bad)
+		return svc_http_error(rq, 400, "bad_request", "%s", msg);
+	bool created = false;
+	err = store_watch_put(s, &set, now_of(rq), &created);
+	if (err == 0)
+		err = store_watch_get(s, name, now_of(rq), &info);
+	if (err != 0)
+		return store_err(rq, err, name);
+	json_t *o = watch_info_json(&info);
 	char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (txt == NULL)
@@ -224,9 +229,7 @@ enum MHD_Result svc_http_watchlist_delete(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	const char *name;
-	if (!name_arg(rq, &name, &ret))
-		return ret;
-	if (svc_http_reject_unused(rq, &ret))
+	if (!list_route(rq, &name, &ret))
 		return ret;
 	int err = store_watch_delete(rq->srv->store, name);
 	if (err != 0)
@@ -237,6 +240,41 @@ enum MHD_Result svc_http_watchlist_delete(struct svc_http_req *rq)
 }
 
 /* ---- POST /api/v1/watchlists/{name}/entries ------------------------------------------------ */
+/* The entries of the body: a list, or {"entries": a list}.  NULL with a
+ * 400 queued (and the body freed) otherwise. */
+static const json_t *entries_of(struct svc_http_req *rq, json_t *body, enum MHD_Result *ret)
+{
+	if (!json_is_object(body))
+		return body;
+	const json_t *arr = json_object_get(body, "entries");
+	if (arr != NULL && json_object_size(body) == 1)
+		return arr;
+	json_decref(body);
+	*ret = svc_http_error(rq, 400, "bad_request",
+	                      "the body is a list of {indicator, type, reason, ttl_days, expires}, "
+	                      "or {\"entries\": that list}");
+	return NULL;
+}
+
+/* The entries of body as items for list info (body is freed).  0, or -1
+ * with a 400 queued. */
+static int entries_items(struct svc_http_req *rq, json_t *body, const struct store_watch_info *info,
+                         int64_t now, struct watch_items *it, enum MHD_Result *ret)
+{
+	const json_t *arr = entries_of(rq, body, ret);
+	if (arr == NULL)
+		return -1;
+	char msg[400];
+	int err =
+	    watch_items_from_json(it, arr, who(rq), info->set.ttl_days, now, msg, sizeof(msg));
+	json_decref(body);
+	if (err != 0)
+		*ret = svc_http_error(rq, 400, "bad_request", "%s", msg);
+	else if (it->n == 0)
+		*ret = svc_http_error(rq, 400, "bad_request", "no entries given");
+	return err != 0 || it->n == 0 ? -1 : 0;
+}
+
 static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 {
 	enum MHD_Result ret;
@@ -244,206 +282,210 @@ static enum MHD_Result post_entries(struct svc_http_req *rq, const char *name)
 	if (body == NULL)
 		return ret;
 	store_t *s = rq->srv->store;
+	int64_t now = now_of(rq) != 0 ? now_of(rq) : (int64_t)time(NULL);
 	struct store_watch_info info;
-	int err = store_watch_get(s, name, 0, &info);
+	int err = store_watch_get(s, name, now_of(rq), &info);
 	if (err != 0) {
 		json_decref(body);
 		return store_err(rq, err, name);
 	}
-	const json_t *arr = body;
-	if (json_is_object(body)) {
-		arr = json_object_get(body, "entries");
-		if (arr == NULL || json_object_size(body) != 1) {
-			ret = svc_http_error(rq, 400, "bad_request",
-			                     "the body is a list of {indicator, type, reason, "
-			                     "ttl_days, expires}, or {\"entries\": that list}");
-			json_decref(body);
-			return ret;
-		}
-	}
-	struct svc_watch_items it;
-	svc_watch_items_init(&it);
-	char msg[400];
-	int64_t now = (int64_t)time(NULL);
-	if (svc_watch_items_from_json(&it, arr, who(rq), info.set.ttl_days, now, msg,
-	                              sizeof(msg)) != 0) {
-		json_decref(body);
-		svc_watch_items_free(&it);
-		return svc_http_error(rq, 400, "bad_request", "%s", msg);
-	}
-	json_decref(body);
-	if (it.n == 0) {
-		svc_watch_items_free(&it);
-		return svc_http_error(rq, 400, "bad_request", "no entries given");
-	}
-	int *results = calloc(it.n, sizeof(*results));
+	struct watch_items it;
+	watch_items_init(&it);
+	int *results = NULL;
 	uint64_t version = 0;
+	if (entries_items(rq, body, &info, now, &it, &ret) != 0)
+		goto out;
+	results = calloc(it.n, sizeof(*results));
 	err = results == NULL ? -ENOMEM
 	                      : store_watch_add(s, name, it.v, it.n, now, results, &version);
 	if (err != 0) {
-		free(results);
-		svc_watch_items_free(&it);
-		return store_err(rq, err, name);
+		ret = store_err(rq, err, name);
+		goto out;
 	}
-	unsigned added = 0, refreshed = 0;
-	json_t *res = json_array();
-	for (size_t i = 0; i < it.n; i++) {
-		json_t *e = json_object();
-		json_object_set_new(e, "indicator", json_string(it.v[i].indicator));
-		json_object_set_new(e, "type", json_string(store_watch_type_name(it.v[i].type)));
-		bool a = results[i] == STORE_WATCH_ADDED;
-		added += a;
-		refreshed += !a;
-		json_object_set_new(e, "result", json_string(a ? "added" : "refreshed"));
-		json_array_append_new(res, e);
-	}
-	free(results);
-	svc_watch_items_free(&it);
+	unsigned added = 0;
+	for (size_t i = 0; i < it.n; i++)
+		added += results[i] == STORE_WATCH_ADDED;
 	json_t *o = json_object();
 	json_object_set_new(o, "watchlist", json_string(name));
 	json_object_set_new(o, "version", json_integer((json_int_t)version));
 	json_object_set_new(o, "added", json_integer(added));
-	json_object_set_new(o, "refreshed", json_integer(refreshed));
-	json_object_set_new(o, "results", res);
-	return svc_http_send_json(rq, 200, o);
+	json_object_set_new(o, "refreshed", json_integer((json_int_t)(it.n - added)));
+	json_object_set_new(o, "results", watch_results_json(&it, results));
+	ret = svc_http_send_json(rq, 200, o);
+out:
+	free(results);
+	watch_items_free(&it);
+	return ret;
 }
 
 /* ---- POST /api/v1/watchlists/{name}/pivot -------------------------------------------------- */
+/* What the body of a pivot request carries. */
+struct pivot_req {
+	struct pivot_params p;
+	int64_t ttl; /* -1: the list's */
+	const char *reason;
+	char reason_buf[STORE_WATCH_TEXT_BUF]; /* the body is freed before the pivot runs */
+	bool dry_run, have_seed;
+};
+
+/* ttl_days, reason, dry_run: 0 done, 1 when k is none of them, -1 with
+ * msg set. */
+static int pivot_own_field(struct pivot_req *pr, const char *k, const json_t *v, char *msg,
+                           size_t cap)
+{
+	if (strcmp(k, "ttl_days") == 0) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > 36500) {
+			snprintf(msg, cap, "ttl_days: an integer 0-36500");
+			return -1;
+		}
+		pr->ttl = json_integer_value(v);
+	} else if (strcmp(k, "reason") == 0) {
+		const char *r = json_string_value(v);
+		if (r == NULL || strlen(r) >= STORE_WATCH_TEXT_BUF) {
+			snprintf(msg, cap, "reason: a string of at most %d bytes",
+			         STORE_WATCH_TEXT_BUF - 1);
+			return -1;
+		}
+		snprintf(pr->reason_buf, sizeof(pr->reason_buf), "%s", r);
+		pr->reason = pr->reason_buf;
+	} else if (strcmp(k, "dry_run") == 0) {
+		if (!json_is_boolean(v)) {
+			snprintf(msg, cap, "dry_run: true or false");
+			return -1;
+		}
+		pr->dry_run = json_is_true(v);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/* A JSON value as a pivot parameter's text, as GET /api/v1/pivot takes
+ * it: a string, an integer, or a list of strings joined by commas.  0 or
+ * -1 for any other value. */
+static int param_text(const json_t *v, char *val, size_t cap)
+{
+	if (json_is_string(v)) {
+		snprintf(val, cap, "%s", json_string_value(v));
+	} else if (json_is_integer(v)) {
+		snprintf(val, cap, "%lld", (long long)json_integer_value(v));
+	} else if (json_is_array(v)) {
+		size_t i, o = 0;
+		json_t *e;
+		val[0] = '\0';
+		json_array_foreach(v, i, e)
+		{
+			const char *es = json_string_value(e);
+			int n = snprintf(val + o, cap - o, "%s%s", i ? "," : "", es ? es : "?");
+			if (n < 0 || (size_t)n >= cap - o)
+				break;
+			o += (size_t)n;
+		}
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* One field of the body.  0, or -1 with msg set. */
+static int pivot_field(struct pivot_req *pr, const char *k, const json_t *v, char *msg, size_t cap)
+{
+	int r = pivot_own_field(pr, k, v, msg, cap);
+	if (r <= 0)
+		return r;
+	char val[STORE_NAME_BUF + 64];
+	if (param_text(v, val, sizeof(val)) != 0) {
+		snprintf(msg, cap, "%.40s: not a string or number", k);
+		return -1;
+	}
+	msg[0] = '\0';
+	r = pivot_params_set(&pr->p, k, val, msg, cap);
+	if (r == 1)
+		snprintf(msg, cap,
+		         "%.40s: unknown parameter (pivot parameters as in GET /api/v1/pivot, and "
+		         "ttl_days, reason, dry_run)",
+		         k);
+	else if (r != 0 && msg[0] == '\0')
+		snprintf(msg, cap, "%s", store_strerror(r));
+	if (r != 0)
+		return -1;
+	pr->have_seed |= strcmp(k, "seed") == 0;
+	return 0;
+}
+
+/* The body into pr.  0, or -1 with a 400 queued. */
+static int pivot_body(struct svc_http_req *rq, struct pivot_req *pr, enum MHD_Result *ret)
+{
+	json_t *body = body_json(rq, false, ret);
+	if (body == NULL)
+		return -1;
+	char msg[300] = "";
+	const char *code = "bad_parameter";
+	int err = -1;
+	if (!json_is_object(body)) {
+		code = "bad_request";
+		snprintf(msg, sizeof(msg),
+		         "the body is an object of pivot parameters, e.g. "
+		         "{\"seed\":\"...\",\"depth\":3}");
+	} else if (json_object_get(body, "now") != NULL) {
+		snprintf(msg, sizeof(msg), "now: not accepted here");
+	} else {
+		const char *k;
+		json_t *v;
+		err = 0;
+		json_object_foreach(body, k, v)
+		{
+			err = pivot_field(pr, k, v, msg, sizeof(msg));
+			if (err != 0)
+				break;
+		}
+	}
+	json_decref(body);
+	if (err != 0)
+		*ret = svc_http_error(rq, 400, code, "%s", msg);
+	return err;
+}
+
+/* The answer to a failed watch_pivot. */
+static enum MHD_Result pivot_error(struct svc_http_req *rq, const char *name, int err,
+                                   const char *msg)
+{
+	if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
+		return not_found(rq, name);
+	unsigned st = err == STORE_ENOTFOUND                   ? 404
+	              : (err == STORE_ELMDB || err == -ENOMEM) ? 500
+	              : err == STORE_ELIMIT                    ? 409
+	                                                       : 400;
+	return svc_http_error(rq, st,
+	                      st == 400   ? "bad_parameter"
+	                      : st == 404 ? "not_found"
+	                      : st == 409 ? "limit"
+	                                  : "internal",
+	                      "%s", msg[0] ? msg : store_strerror(err));
+}
+
 static enum MHD_Result post_pivot(struct svc_http_req *rq, const char *name)
 {
 	enum MHD_Result ret;
-	json_t *body = body_json(rq, false, &ret);
-	if (body == NULL)
+	struct pivot_req pr = {.ttl = -1};
+	pivot_params_init(&pr.p);
+	pr.p.now = now_of(rq); /* relative since/until count from the watchlists' clock */
+	if (pivot_body(rq, &pr, &ret) != 0)
 		return ret;
-	if (!json_is_object(body)) {
-		ret = svc_http_error(rq, 400, "bad_request",
-		                     "the body is an object of pivot parameters, e.g. "
-		                     "{\"seed\":\"...\",\"depth\":3}");
-		json_decref(body);
-		return ret;
-	}
-	struct pivot_params p;
-	pivot_params_init(&p);
-	int64_t ttl = -1;
-	const char *reason = NULL;
-	char reason_buf[STORE_WATCH_TEXT_BUF];
-	bool dry_run = false, have_seed = false;
-	char msg[300];
-	const char *k;
-	json_t *v;
-	/* now first, so that relative since/until count from it */
-	json_t *nowv = json_object_get(body, "now");
-	if (nowv != NULL) {
-		ret = svc_http_error(rq, 400, "bad_parameter", "now: not accepted here");
-		json_decref(body);
-		return ret;
-	}
-	json_object_foreach(body, k, v)
-	{
-		if (strcmp(k, "ttl_days") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-			    json_integer_value(v) > 36500) {
-				ret = svc_http_error(rq, 400, "bad_parameter",
-				                     "ttl_days: an integer 0-36500");
-				json_decref(body);
-				return ret;
-			}
-			ttl = json_integer_value(v);
-			continue;
-		}
-		if (strcmp(k, "reason") == 0) {
-			reason = json_string_value(v);
-			if (reason == NULL || strlen(reason) >= STORE_WATCH_TEXT_BUF) {
-				ret = svc_http_error(rq, 400, "bad_parameter",
-				                     "reason: a string of at most %d bytes",
-				                     STORE_WATCH_TEXT_BUF - 1);
-				json_decref(body);
-				return ret;
-			}
-			/* the body is freed before the pivot runs */
-			snprintf(reason_buf, sizeof(reason_buf), "%s", reason);
-			reason = reason_buf;
-			continue;
-		}
-		if (strcmp(k, "dry_run") == 0) {
-			if (!json_is_boolean(v)) {
-				ret = svc_http_error(rq, 400, "bad_parameter",
-				                     "dry_run: true or false");
-				json_decref(body);
-				return ret;
-			}
-			dry_run = json_is_true(v);
-			continue;
-		}
-		/* pivot parameters, as GET /api/v1/pivot spells them */
-		char val[STORE_NAME_BUF + 64];
-		if (json_is_string(v)) {
-			snprintf(val, sizeof(val), "%s", json_string_value(v));
-		} else if (json_is_integer(v)) {
-			snprintf(val, sizeof(val), "%lld", (long long)json_integer_value(v));
-		} else if (json_is_array(v)) {
-			size_t i, o = 0;
-			json_t *e;
-			val[0] = '\0';
-			json_array_foreach(v, i, e)
-			{
-				const char *es = json_string_value(e);
-				int n = snprintf(val + o, sizeof(val) - o, "%s%s", i ? "," : "",
-				                 es ? es : "?");
-				if (n < 0 || (size_t)n >= sizeof(val) - o)
-					break;
-				o += (size_t)n;
-			}
-		} else {
-			ret = svc_http_error(rq, 400, "bad_parameter",
-			                     "%.40s: not a string or number", k);
-			json_decref(body);
-			return ret;
-		}
-		msg[0] = '\0';
-		int r = pivot_params_set(&p, k, val, msg, sizeof(msg));
-		if (r == 1) {
-			ret = svc_http_error(rq, 400, "bad_parameter",
-			                     "%.40s: unknown parameter (pivot parameters as in GET "
-			                     "/api/v1/pivot, and ttl_days, reason, dry_run)",
-			                     k);
-			json_decref(body);
-			return ret;
-		}
-		if (r != 0) {
-			ret = svc_http_error(rq, 400, "bad_parameter", "%s",
-			                     msg[0] ? msg : store_strerror(r));
-			json_decref(body);
-			return ret;
-		}
-		if (strcmp(k, "seed") == 0)
-			have_seed = true;
-	}
-	json_decref(body);
-	if (!have_seed)
+	char msg[300] = "";
+	if (!pr.have_seed)
 		return svc_http_error(rq, 400, "bad_parameter",
 		                      "seed: required (a domain, an IP or a certificate hash)");
-	if (pivot_params_check(&p, msg, sizeof(msg)) != 0)
+	if (pivot_params_check(&pr.p, msg, sizeof(msg)) != 0)
 		return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
-	svc_http_pivot_caps(&rq->srv->conf, &p); /* as GET /api/v1/pivot */
+	svc_http_pivot_caps(&rq->srv->conf, &pr.p); /* as GET /api/v1/pivot */
 	json_t *res = NULL;
 	msg[0] = '\0';
-	int err = svc_watch_pivot(rq->srv->store, name, &p, ttl, who(rq), reason, 0, dry_run, &res,
-	                          msg, sizeof(msg));
-	if (err == STORE_ENOTFOUND && strncmp(msg, "no watchlist", 12) == 0)
-		return not_found(rq, name);
-	if (err != 0) {
-		unsigned st = err == STORE_ENOTFOUND                   ? 404
-		              : (err == STORE_ELMDB || err == -ENOMEM) ? 500
-		              : err == STORE_ELIMIT                    ? 409
-		                                                       : 400;
-		return svc_http_error(rq, st,
-		                      st == 400   ? "bad_parameter"
-		                      : st == 404 ? "not_found"
-		                      : st == 409 ? "limit"
-		                                  : "internal",
-		                      "%s", msg[0] ? msg : store_strerror(err));
-	}
+	int err = watch_pivot(rq->srv->store, name, &pr.p, pr.ttl, who(rq), pr.reason, now_of(rq),
+	                      pr.dry_run, &res, msg, sizeof(msg));
+	if (err != 0)
+		return pivot_error(rq, name, err, msg);
 	return svc_http_send_json(rq, 200, res);
 }
 
@@ -451,9 +493,7 @@ enum MHD_Result svc_http_watchlist_post(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
 	const char *name;
-	if (!name_arg(rq, &name, &ret))
-		return ret;
-	if (svc_http_reject_unused(rq, &ret))
+	if (!list_route(rq, &name, &ret))
 		return ret;
 	const char *what = svc_http_arg(rq, 1);
 	if (what != NULL && strcmp(what, "entries") == 0)
@@ -471,25 +511,25 @@ enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
 	unsigned type = 0;
 	if (!entry_route(rq, &name, &type, &ret))
 		return ret;
-	struct svc_watch_items it;
-	svc_watch_items_init(&it);
+	struct watch_items it;
+	watch_items_init(&it);
 	char msg[300];
-	if (svc_watch_items_add(&it, svc_http_arg(rq, 2), type, NULL, NULL, 0, 0, 0, 0, msg,
-	                        sizeof(msg)) != 0) {
-		svc_watch_items_free(&it);
+	if (watch_items_add(&it, svc_http_arg(rq, 2), type, NULL, NULL, 0, 0, 0, 0, msg,
+	                    sizeof(msg)) != 0) {
+		watch_items_free(&it);
 		return svc_http_error(rq, 400, "bad_request", "%s", msg);
 	}
 	int result = 0;
 	uint64_t version = 0;
-	int err = store_watch_remove(rq->srv->store, name, it.v, 1, 0, &result, &version);
+	int err = store_watch_remove(rq->srv->store, name, it.v, 1, now_of(rq), &result, &version);
 	if (err != 0) {
-		svc_watch_items_free(&it);
+		watch_items_free(&it);
 		return store_err(rq, err, name);
 	}
 	if (result != STORE_WATCH_REMOVED_OK) {
 		enum MHD_Result r = svc_http_error(rq, 404, "not_found", "%s is not on %s",
 		                                   it.v[0].indicator, name);
-		svc_watch_items_free(&it);
+		watch_items_free(&it);
 		return r;
 	}
 	json_t *o = json_object();
@@ -497,7 +537,7 @@ enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
 	json_object_set_new(o, "removed", json_string(it.v[0].indicator));
 	json_object_set_new(o, "type", json_string(store_watch_type_name(it.v[0].type)));
 	json_object_set_new(o, "version", json_integer((json_int_t)version));
-	svc_watch_items_free(&it);
+	watch_items_free(&it);
 	return svc_http_send_json(rq, 200, o);
 }
 
@@ -517,11 +557,11 @@ enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq)
 	struct store_watch_entry *e = malloc(sizeof(*e));
 	if (e == NULL)
 		return MHD_NO;
-	int err = store_watch_entry_get(rq->srv->store, name, type, ind, 0, e);
+	int err = store_watch_entry_get(rq->srv->store, name, type, ind, now_of(rq), e);
 	if (err == STORE_ENOTFOUND) {
 		struct store_watch_info info;
 		free(e);
-		if (store_watch_get(rq->srv->store, name, 0, &info) != 0)
+		if (store_watch_get(rq->srv->store, name, now_of(rq), &info) != 0)
 			return not_found(rq, name);
 		return svc_http_error(rq, 404, "not_found", "%s was never on %s", ind, name);
 	}
@@ -529,7 +569,7 @@ enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq)
 		free(e);
 		return store_err(rq, err, name);
 	}
-	json_t *o = svc_watch_entry_json(e, true);
+	json_t *o = watch_entry_json(e, true);
 	free(e);
 	return svc_http_send_json(rq, 200, o);
 }

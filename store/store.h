@@ -354,6 +354,66 @@ int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n);
 int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n);
 int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref, uint64_t *n);
 
+/* ---- the graph's node and edge kinds, and the noise rule (store/noise.c) - */
+/* The pivot engine (pivot/) and the standing pivots (store/watch_auto.c)
+ * walk the same graph: one enum of node kinds, one of edge kinds, and one
+ * rule for when a node is too common to follow (shared hosting, CDNs). */
+enum store_node_type {
+	STORE_NODE_AUTO = 0, /* not known: detect it from the text */
+	STORE_NODE_DOMAIN = 1,
+	STORE_NODE_IP = 2,
+	STORE_NODE_CERT = 3,
+};
+
+enum store_edge {
+	STORE_EDGE_RESOLVES = 1 << 0, /* domain - ip (A/AAAA) */
+	STORE_EDGE_CNAME = 1 << 1,    /* domain - domain */
+	STORE_EDGE_SERVES = 1 << 2,   /* ip - cert (seen on ip:port) */
+	STORE_EDGE_SAN = 1 << 3,      /* cert - domain (SAN or CN) */
+	STORE_EDGE_SNI = 1 << 4,      /* domain - cert (seen with that SNI) */
+	STORE_EDGE_ALL = 0x1f,
+};
+/* "resolves", "cname", "serves", "san", "sni"; "?" for anything else. */
+const char *store_edge_name(unsigned edge);
+/* The edge named by the len bytes at s ("all" is not one), or 0. */
+unsigned store_edge_by_name(const char *s, size_t len);
+
+/* Noise limits: a node over one is common infrastructure, not an actor's,
+ * and is not followed.  The defaults are the pivot engine's. */
+#define STORE_NOISE_MAX_IP_DOMAINS 100 /* names on an IP: shared hosting */
+#define STORE_NOISE_MAX_CERT_IPS 50    /* IPs of a certificate: CDN or default cert */
+#define STORE_NOISE_MAX_DOMAIN_IPS 50  /* IPs of a name: CDN or fast flux */
+#define STORE_NOISE_MAX_SAN 80         /* SAN names of a certificate: multi-tenant */
+struct store_noise_limits {
+	uint64_t max_ip_domains, max_cert_ips, max_domain_ips, max_san;
+};
+
+enum store_noise_rule {
+	STORE_NOISE_NONE = 0,
+	STORE_NOISE_SHARED_HOSTING, /* an IP with more names than max_ip_domains */
+	STORE_NOISE_BUSY_NAME,      /* a name on more IPs than max_domain_ips */
+	STORE_NOISE_BUSY_CERT,      /* a certificate on more IPs than max_cert_ips */
+	STORE_NOISE_MULTI_TENANT,   /* a certificate with more SAN names than max_san */
+};
+/* A verdict: the rule a node breaks, its count and the limit. */
+struct store_noise {
+	enum store_noise_rule rule;
+	uint64_t count, limit;
+};
+/* Is a node of this type noise?  degree: names on an IP, IPs of a name or
+ * of a certificate; nsan: SAN names of a certificate (0 when unknown).  The
+ * degree rule of the type is checked first, then the SAN rule.  Returns
+ * true with *out telling why, false (out->rule STORE_NOISE_NONE) if not. */
+bool store_noise_judge(enum store_node_type type, uint64_t degree, uint64_t nsan,
+                       const struct store_noise_limits *lim, struct store_noise *out);
+/* The rule as the pivot engine reports it: "shared_hosting",
+ * "cdn_or_fast_flux_name", "cdn_or_default_cert", "multi_tenant_cert";
+ * NULL for STORE_NOISE_NONE.  A static string. */
+const char *store_noise_code(enum store_noise_rule rule);
+/* The verdict for a person, naming the node by value:
+ * "203.0.113.9 (ip): shared hosting, 5000 names > 100". */
+void store_noise_why(const struct store_noise *n, const char *value, char *out, size_t cap);
+
 struct store_stats {
 	uint64_t resolutions, addr_index, target_index;
 	uint64_t sightings, ip_cert_index, certificates, name_cert_index;

@@ -309,10 +309,10 @@ void store_watch_settings_init(struct store_watch_settings *set)
 	set->ttl_days = STORE_WATCH_DEFAULT_TTL_DAYS;
 	set->tombstone_days = STORE_WATCH_DEFAULT_TOMB_DAYS;
 	set->auto_max_gen = 1;
-	set->max_ip_domains = 100;
-	set->max_cert_ips = 50;
-	set->max_domain_ips = 50;
-	set->max_san = 80;
+	set->max_ip_domains = STORE_NOISE_MAX_IP_DOMAINS;
+	set->max_cert_ips = STORE_NOISE_MAX_CERT_IPS;
+	set->max_domain_ips = STORE_NOISE_MAX_DOMAIN_IPS;
+	set->max_san = STORE_NOISE_MAX_SAN;
 }
 
 static int settings_check(const struct store_watch_settings *set)
@@ -330,7 +330,7 @@ static int settings_check(const struct store_watch_settings *set)
 		store_set_error("tombstone_days must be 1-3650");
 		return -EINVAL;
 	}
-	if (set->auto_edges & ~(unsigned)STORE_WEDGE_ALL) {
+	if (set->auto_edges & ~(unsigned)STORE_EDGE_ALL) {
 		store_set_error("unknown edge type in auto_expand");
 		return -EINVAL;
 	}

@@ -34,23 +34,16 @@
 #define STORE_WATCH_DEFAULT_TTL_DAYS 30
 #define STORE_WATCH_DEFAULT_TOMB_DAYS 30
 
-enum store_watch_type { STORE_WATCH_DOMAIN = 1, STORE_WATCH_IP = 2, STORE_WATCH_CERT = 3 };
-
-/* Edge types, the same bits as the pivot engine's pivot_edge_type. */
-enum store_watch_edge {
-	STORE_WEDGE_RESOLVES = 1 << 0, /* domain - ip */
-	STORE_WEDGE_CNAME = 1 << 1,    /* domain - domain */
-	STORE_WEDGE_SERVES = 1 << 2,   /* ip - cert */
-	STORE_WEDGE_SAN = 1 << 3,      /* cert - domain (SAN/CN) */
-	STORE_WEDGE_SNI = 1 << 4,      /* domain - cert (SNI) */
-	STORE_WEDGE_ALL = 0x1f,
-};
+/* Indicator types are the store's node kinds (store_node_type). */
+#define STORE_WATCH_DOMAIN STORE_NODE_DOMAIN
+#define STORE_WATCH_IP STORE_NODE_IP
+#define STORE_WATCH_CERT STORE_NODE_CERT
 
 enum store_watch_state { STORE_WATCH_LIVE = 1, STORE_WATCH_REMOVED = 2, STORE_WATCH_EXPIRED = 3 };
 
-/* "domain", "ip", "cert"; "resolves", ...; "live", "removed", "expired". */
+/* "domain", "ip", "cert"; "live", "removed", "expired".  Edge names:
+ * store_edge_name(). */
 const char *store_watch_type_name(unsigned type);
-const char *store_watch_edge_name(unsigned edge);
 const char *store_watch_state_name(unsigned state);
 /* Parse a type name (or "auto", which gives 0).  Returns 0 or STORE_EBADTYPE. */
 int store_watch_type_parse(const char *s, unsigned *type);
@@ -71,7 +64,7 @@ struct store_watch_settings {
 	uint32_t ttl_days;       /* default expiry of entries; 0 = never */
 	uint32_t tombstone_days; /* how long removals stay for deltas */
 	/* standing pivot: 0 edges = off */
-	unsigned auto_edges;    /* mask of store_watch_edge */
+	unsigned auto_edges;    /* mask of store_edge */
 	uint32_t auto_ttl_days; /* expiry of what it adds; 0 = the list's ttl_days */
 	unsigned auto_max_gen;  /* expand from entries of generation < this (1..6) */
 	/* noise limits, as the pivot engine names them */
@@ -112,7 +105,7 @@ int store_watch_list(store_t *s, int64_t now, store_watch_list_cb cb, void *ctx)
 /* ---- entries ------------------------------------------------------------ */
 /* One edge of a provenance path; values are indicator texts. */
 struct store_watch_hop {
-	uint8_t edge;               /* store_watch_edge */
+	uint8_t edge;               /* store_edge */
 	uint8_t from_type, to_type; /* store_watch_type */
 	char from[STORE_WATCH_IND_BUF], to[STORE_WATCH_IND_BUF];
 	int64_t first_seen, last_seen;

@@ -48,36 +48,35 @@ struct link {
 	int64_t now;
 };
 
-/* How common a node is, against the limit that applies to its type.
- * Returns true (and fills why) when it is over the limit. */
-static bool noisy(struct store_wtxn *w, const struct wl *wl, const struct node *n, char *why,
-                  size_t cap)
+/* How common a node is: names on an IP, IPs of a name or a certificate
+ * (0 when it cannot be counted). */
+static uint64_t node_degree(struct store_wtxn *w, const struct node *n)
+{
+	uint64_t deg = 0;
+	int err = 0;
+	if (n->type == STORE_WATCH_IP)
+		err = store_prev_ip_names(&w->reader, n->addr, &deg);
+	else if (n->type == STORE_WATCH_CERT && n->has_ref)
+		err = store_prev_cert_ips(&w->reader, &n->ref, &deg);
+	else if (n->type == STORE_WATCH_DOMAIN)
+		err = store_prev_name_ips(&w->reader, n->text, &deg);
+	return err == 0 ? deg : 0;
+}
+
+/* The store's noise rule with the list's limits; nsan: the SAN names of a
+ * certificate node (0 to leave that rule out).  True (why filled) when
+ * the node is noise. */
+static bool noisy(struct store_wtxn *w, const struct wl *wl, const struct node *n, uint64_t nsan,
+                  char *why, size_t cap)
 {
 	const struct store_watch_settings *st = &wl->info.set;
-	uint64_t deg = 0;
-	if (n->type == STORE_WATCH_IP) {
-		if (store_prev_ip_names(&w->reader, n->addr, &deg) == 0 &&
-		    deg > st->max_ip_domains) {
-			textf(why, cap, "%s (ip): shared hosting, %llu names > %llu", n->text,
-			      (unsigned long long)deg, (unsigned long long)st->max_ip_domains);
-			return true;
-		}
-	} else if (n->type == STORE_WATCH_CERT) {
-		if (n->has_ref && store_prev_cert_ips(&w->reader, &n->ref, &deg) == 0 &&
-		    deg > st->max_cert_ips) {
-			textf(why, cap, "%s (cert): on %llu IPs > %llu", n->text,
-			      (unsigned long long)deg, (unsigned long long)st->max_cert_ips);
-			return true;
-		}
-	} else if (n->type == STORE_WATCH_DOMAIN) {
-		if (store_prev_name_ips(&w->reader, n->text, &deg) == 0 &&
-		    deg > st->max_domain_ips) {
-			textf(why, cap, "%s (domain): on %llu IPs > %llu", n->text,
-			      (unsigned long long)deg, (unsigned long long)st->max_domain_ips);
-			return true;
-		}
-	}
-	return false;
+	const struct store_noise_limits lim = {st->max_ip_domains, st->max_cert_ips,
+	                                       st->max_domain_ips, st->max_san};
+	struct store_noise v;
+	if (!store_noise_judge(n->type, node_degree(w, n), nsan, &lim, &v))
+		return false;
+	store_noise_why(&v, n->text, why, cap);
+	return true;
 }
 
 static bool live_at(const struct store_watch_entry *e, int64_t now)
@@ -128,65 +127,87 @@ static bool in_list(struct store_wtxn *w, uint32_t id, const struct node *n)
 	return false;
 }
 
-static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
-                       const struct node *x, const struct node *y)
+/* The provenance of y joining through l from the watched entry xe: xe's
+ * path, then this edge, with a note naming the sighting. */
+static void auto_prov(const struct link *l, const struct node *x, const struct node *y,
+                      const struct store_watch_entry *xe, struct store_watch_prov *prov)
 {
-	struct wl wl;
-	if (wl_load_id(w->txn, w->s, id, &wl) != 0)
-		return 0; /* a list being deleted in this transaction */
-	if (!(wl.info.set.auto_edges & l->edge))
-		return 0;
-	static _Thread_local struct store_watch_entry xe, ye;
-	unsigned ttl = wl.info.set.auto_ttl_days ? wl.info.set.auto_ttl_days : wl.info.set.ttl_days;
-	/* the common case, a sighting of what the list already has, costs
-	 * one index probe; an entry the standing pivot added lives on while
-	 * its sightings go on, refreshed once half its time is gone (so a
-	 * busy link costs at most two versions per ttl) */
-	if (in_list(w, id, y) && watched_entry(w, &wl, y, &ye, l->now) &&
-	    (ye.gen == 0 || ye.expires == 0 || ttl == 0 ||
-	     ye.expires - l->now > (int64_t)ttl * 86400 / 2))
-		return 0;
-	if (!watched_entry(w, &wl, x, &xe, l->now) || xe.gen >= wl.info.set.auto_max_gen)
-		return 0;
-	char why[STORE_WATCH_TEXT_BUF];
-	bool skip = noisy(w, &wl, y, why, sizeof(why)) || noisy(w, &wl, x, why, sizeof(why));
-	if (!skip && l->edge == STORE_WEDGE_SAN && x->type == STORE_WATCH_CERT &&
-	    l->nsan > wl.info.set.max_san) {
-		textf(why, sizeof(why), "%s (cert): %llu SAN names > %llu", x->text,
-		      (unsigned long long)l->nsan, (unsigned long long)wl.info.set.max_san);
-		skip = true;
-	}
-	wl_settle(w, &wl, l->now);
-	if (skip) {
-		wl.info.noise_skipped++;
-		wl.info.last_skip_time = l->now;
-		textf(wl.info.last_skip, sizeof(wl.info.last_skip), "%s", why);
-		wl_save(w, &wl);
-		return 0;
-	}
-	/* provenance: the watched entry's path, then this edge */
-	static _Thread_local struct store_watch_prov prov;
-	const struct store_watch_prov *xp = xe.has_latest ? &xe.prov_latest : &xe.prov_first;
-	memset(&prov, 0, sizeof(prov));
-	prov.at = l->now;
+	const struct store_watch_prov *xp = xe->has_latest ? &xe->prov_latest : &xe->prov_first;
+	memset(prov, 0, sizeof(*prov));
+	prov->at = l->now;
 	if (xp->nhops < STORE_WATCH_HOPS_MAX) {
-		memcpy(prov.hops, xp->hops, xp->nhops * sizeof(prov.hops[0]));
-		prov.nhops = xp->nhops;
+		memcpy(prov->hops, xp->hops, xp->nhops * sizeof(prov->hops[0]));
+		prov->nhops = xp->nhops;
 	}
-	struct store_watch_hop *h = &prov.hops[prov.nhops++];
+	struct store_watch_hop *h = &prov->hops[prov->nhops++];
 	h->edge = (uint8_t)l->edge;
 	h->from_type = x->type;
 	h->to_type = y->type;
-	textf(h->from, sizeof(h->from), "%s", xe.indicator);
+	textf(h->from, sizeof(h->from), "%s", xe->indicator);
 	textf(h->to, sizeof(h->to), "%s", y->text);
 	h->first_seen = l->o->time_first;
 	h->last_seen = l->o->time_last;
 	h->port = l->port;
 	char seen[32];
 	util_time_format(l->o->time_last, seen, sizeof(seen));
-	textf(prov.note, sizeof(prov.note), "auto: %s with %s, seen %s by %s",
-	      store_watch_edge_name(l->edge), xe.indicator, seen,
+	textf(prov->note, sizeof(prov->note), "auto: %s with %s, seen %s by %s",
+	      store_edge_name(l->edge), xe->indicator, seen,
 	      l->o->sensor[0] ? l->o->sensor : "an unnamed sensor");
+}
+
+/* Count a link the list did not follow, keeping why for `show`. */
+static void skipped(struct wl *wl, int64_t now, const char *why)
+{
+	wl->info.noise_skipped++;
+	wl->info.last_skip_time = now;
+	textf(wl->info.last_skip, sizeof(wl->info.last_skip), "%s", why);
+}
+
+/* Whether list wl's rule expands from x to y now: x is a live entry below
+ * the generation limit, and y is not on the list already (or is an auto
+ * entry past half its time, to be refreshed).  xe receives x's entry. */
+static bool wants(struct store_wtxn *w, uint32_t id, const struct wl *wl, const struct link *l,
+                  const struct node *x, const struct node *y, struct store_watch_entry *xe)
+{
+	static _Thread_local struct store_watch_entry ye;
+	unsigned ttl =
+	    wl->info.set.auto_ttl_days ? wl->info.set.auto_ttl_days : wl->info.set.ttl_days;
+	if (!(wl->info.set.auto_edges & l->edge))
+		return false;
+	/* the common case, a sighting of what the list already has, costs
+	 * one index probe; an entry the standing pivot added lives on while
+	 * its sightings go on, refreshed once half its time is gone (so a
+	 * busy link costs at most two versions per ttl) */
+	if (in_list(w, id, y) && watched_entry(w, wl, y, &ye, l->now) &&
+	    (ye.gen == 0 || ye.expires == 0 || ttl == 0 ||
+	     ye.expires - l->now > (int64_t)ttl * 86400 / 2))
+		return false;
+	return watched_entry(w, wl, x, xe, l->now) && xe->gen < wl->info.set.auto_max_gen;
+}
+
+static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
+                       const struct node *x, const struct node *y)
+{
+	struct wl wl;
+	if (wl_load_id(w->txn, w->s, id, &wl) != 0)
+		return 0; /* a list being deleted in this transaction */
+	static _Thread_local struct store_watch_entry xe;
+	if (!wants(w, id, &wl, l, x, y, &xe))
+		return 0;
+	char why[STORE_WATCH_TEXT_BUF];
+	/* a SAN link says how many names the certificate carries */
+	uint64_t nsan = l->edge == STORE_EDGE_SAN && x->type == STORE_WATCH_CERT ? l->nsan : 0;
+	bool skip =
+	    noisy(w, &wl, y, 0, why, sizeof(why)) || noisy(w, &wl, x, nsan, why, sizeof(why));
+	wl_settle(w, &wl, l->now);
+	if (skip) {
+		skipped(&wl, l->now, why);
+		wl_save(w, &wl);
+		return 0;
+	}
+	static _Thread_local struct store_watch_prov prov;
+	auto_prov(l, x, y, &xe, &prov);
+	unsigned ttl = wl.info.set.auto_ttl_days ? wl.info.set.auto_ttl_days : wl.info.set.ttl_days;
 	struct store_watch_item it = {
 	    .type = y->type,
 	    .indicator = y->text,
@@ -197,15 +218,12 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	};
 	uint64_t opver = 0;
 	int r = wl_add_one(w, &wl, &it, xe.gen + 1u, l->now, &opver);
-	if (r == STORE_ELIMIT) {
-		wl.info.noise_skipped++;
-		wl.info.last_skip_time = l->now;
-		textf(wl.info.last_skip, sizeof(wl.info.last_skip), "%s: list full", y->text);
-		r = 0;
-	} else if (r == STORE_WATCH_ADDED) {
+	textf(why, sizeof(why), "%s: list full", y->text);
+	if (r == STORE_ELIMIT)
+		skipped(&wl, l->now, why);
+	else if (r == STORE_WATCH_ADDED)
 		wl.info.auto_added++;
-	}
-	if (r < 0)
+	if (r < 0 && r != STORE_ELIMIT)
 		return r;
 	if (opver != 0)
 		wl.info.updated = l->now;
@@ -312,6 +330,72 @@ bool store_watch_active(struct store_wtxn *w)
 	       ms.ms_entries > 0;
 }
 
+/* A DNS observation: resolves (A/AAAA) or cname. */
+static int hook_dns(struct store_wtxn *w, struct link *l, struct node *a, struct node *b)
+{
+	const struct store_obs *o = l->o;
+	if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
+		node_domain(a, o->dns.rrname);
+		node_ip(b, o->dns.addr);
+		l->edge = STORE_EDGE_RESOLVES;
+		return link_both(w, l);
+	}
+	if (o->dns.rrtype == STORE_RR_CNAME) {
+		node_domain(a, o->dns.rrname);
+		node_domain(b, o->dns.rdata);
+		l->edge = STORE_EDGE_CNAME;
+		return link_both(w, l);
+	}
+	return 0;
+}
+
+/* A certificate sighting: serves (ip - cert) and, with an SNI, sni. */
+static int hook_sighting(struct store_wtxn *w, struct link *l, struct node *a, struct node *b,
+                         const struct node *c)
+{
+	const struct store_obs *o = l->o;
+	node_ip(a, o->cert.ip);
+	l->a = a;
+	l->b = c;
+	l->edge = STORE_EDGE_SERVES;
+	l->port = o->cert.port;
+	int err = link_both(w, l);
+	if (err != 0 || o->cert.sni[0] == '\0')
+		return err;
+	node_domain(b, o->cert.sni);
+	l->a = b;
+	l->edge = STORE_EDGE_SNI;
+	l->port = 0;
+	return link_both(w, l);
+}
+
+/* A certificate's SAN names: san (cert - domain) for each that is not a
+ * wildcard (not an indicator a sensor can match). */
+static int hook_san(struct store_wtxn *w, struct link *l, struct node *a, const struct node *c)
+{
+	const struct store_cert_meta *m = l->o->cert.meta;
+	uint64_t nsan = 0;
+	for (size_t i = 0; i < m->san_dns_len; i += strnlen(m->san_dns + i, m->san_dns_len - i) + 1)
+		nsan++;
+	l->nsan = nsan;
+	l->edge = STORE_EDGE_SAN;
+	l->port = 0;
+	l->b = c;
+	int err = 0;
+	size_t step;
+	for (size_t i = 0; i < m->san_dns_len && err == 0; i += step + 1) {
+		const char *san = m->san_dns + i;
+		step = strnlen(san, m->san_dns_len - i);
+		char norm[STORE_NAME_BUF];
+		if (store_name_norm(san, step, norm, false) != 0)
+			continue;
+		node_domain(a, norm);
+		l->a = a;
+		err = link_both(w, l);
+	}
+	return err;
+}
+
 int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 {
 	if (w->s->no_watch || w->err != 0)
@@ -323,66 +407,17 @@ int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 	struct node a, b;
 	struct link l = {.a = &a, .b = &b, .o = o};
 	l.now = watch_now(ctx != NULL ? *(const int64_t *)ctx : 0);
-	int err = 0;
-	if (o->kind == STORE_OBS_DNS) {
-		if (o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA) {
-			node_domain(&a, o->dns.rrname);
-			node_ip(&b, o->dns.addr);
-			l.edge = STORE_WEDGE_RESOLVES;
-			err = link_both(w, &l);
-		} else if (o->dns.rrtype == STORE_RR_CNAME) {
-			node_domain(&a, o->dns.rrname);
-			node_domain(&b, o->dns.rdata);
-			l.edge = STORE_WEDGE_CNAME;
-			err = link_both(w, &l);
-		}
-		return err;
-	}
+	if (o->kind == STORE_OBS_DNS)
+		return hook_dns(w, &l, &a, &b);
 	if (o->kind != STORE_OBS_CERT || o->cert.meta == NULL)
 		return 0;
 	static _Thread_local struct node c;
-	err = node_cert(w, &c, o->cert.meta);
+	int err = node_cert(w, &c, o->cert.meta);
 	if (err == STORE_ENOTFOUND)
 		return 0;
-	if (err != 0)
-		return err;
-	if (o->cert.sighting) {
-		node_ip(&a, o->cert.ip);
-		l.a = &a;
-		l.b = &c;
-		l.edge = STORE_WEDGE_SERVES;
-		l.port = o->cert.port;
-		err = link_both(w, &l);
-		if (err == 0 && o->cert.sni[0] != '\0') {
-			node_domain(&b, o->cert.sni);
-			l.a = &b;
-			l.edge = STORE_WEDGE_SNI;
-			l.port = 0;
-			err = link_both(w, &l);
-		}
-	}
-	if (err == 0 && o->cert.has_meta && o->cert.meta->san_dns_len > 0) {
-		const struct store_cert_meta *m = o->cert.meta;
-		uint64_t nsan = 0;
-		for (size_t i = 0; i < m->san_dns_len;
-		     i += strnlen(m->san_dns + i, m->san_dns_len - i) + 1)
-			nsan++;
-		l.nsan = nsan;
-		l.edge = STORE_WEDGE_SAN;
-		l.port = 0;
-		l.b = &c;
-		size_t step;
-		for (size_t i = 0; i < m->san_dns_len && err == 0; i += step + 1) {
-			const char *san = m->san_dns + i;
-			step = strnlen(san, m->san_dns_len - i);
-			char norm[STORE_NAME_BUF];
-			/* wildcards are not indicators a sensor can match */
-			if (store_name_norm(san, step, norm, false) != 0)
-				continue;
-			node_domain(&a, norm);
-			l.a = &a;
-			err = link_both(w, &l);
-		}
-	}
+	if (err == 0 && o->cert.sighting)
+		err = hook_sighting(w, &l, &a, &b, &c);
+	if (err == 0 && o->cert.has_meta && o->cert.meta->san_dns_len > 0)
+		err = hook_san(w, &l, &a, &c);
 	return err;
 }

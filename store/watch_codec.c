@@ -24,24 +24,6 @@ const char *store_watch_type_name(unsigned type)
 	return "?";
 }
 
-const char *store_watch_edge_name(unsigned edge)
-{
-	switch (edge) {
-	case STORE_WEDGE_RESOLVES:
-		return "resolves";
-	case STORE_WEDGE_CNAME:
-		return "cname";
-	case STORE_WEDGE_SERVES:
-		return "serves";
-	case STORE_WEDGE_SAN:
-		return "san";
-	case STORE_WEDGE_SNI:
-		return "sni";
-	default:
-		return "?";
-	}
-}
-
 const char *store_watch_state_name(unsigned state)
 {
 	switch (state) {

@@ -108,7 +108,7 @@ static void test_model(store_t *s)
 	T_EQ_INT(info.set.ttl_days, 30);
 
 	struct store_watch_prov p1 = {.note = "pivot from seed.example", .nhops = 1};
-	p1.hops[0] = (struct store_watch_hop){.edge = STORE_WEDGE_RESOLVES,
+	p1.hops[0] = (struct store_watch_hop){.edge = STORE_EDGE_RESOLVES,
 	                                      .from_type = 1,
 	                                      .to_type = 2,
 	                                      .from = "seed.example",
@@ -306,7 +306,7 @@ static void test_standing(store_t *s)
 	struct store_watch_settings set;
 	store_watch_settings_init(&set);
 	snprintf(set.name, sizeof(set.name), "standing");
-	set.auto_edges = STORE_WEDGE_SERVES;
+	set.auto_edges = STORE_EDGE_SERVES;
 	set.auto_ttl_days = 7;
 	T_EQ_INT(store_watch_put(s, &set, 0, NULL), 0);
 	/* a list without the rule sees nothing added */
@@ -365,7 +365,7 @@ static void test_standing(store_t *s)
 	 * the auto-added IP stays off */
 	struct store_obs o2 =
 	    sight("2222222222222222222222222222222222222222", "198.51.100.7", T0, "sensor-a");
-	set.auto_edges = STORE_WEDGE_SERVES;
+	set.auto_edges = STORE_EDGE_SERVES;
 	T_EQ_INT(store_write(s, &o2, 1, NULL, 0, NULL), 0);
 	T_EQ_INT(store_watch_entry_get(s, "standing", STORE_WATCH_CERT,
 	                               "2222222222222222222222222222222222222222", 0, &e),

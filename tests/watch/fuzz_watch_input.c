@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/svc_watch.h"
+#include "watch/watch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -21,12 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	(void)svc_watch_etag_match(text, 12);
+	(void)watch_etag_match(text, 12);
 	char out[STORE_WATCH_IND_BUF];
 	unsigned type = 0;
 	(void)store_watch_indicator_norm(text, &type, out);
 	unsigned mask;
-	(void)svc_watch_edges_parse(text, &mask, msg, sizeof(msg));
+	(void)watch_edges_parse(text, &mask, msg, sizeof(msg));
 	(void)store_watch_name_ok(text);
 	free(text);
 
@@ -36,13 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct store_watch_settings set;
 	store_watch_settings_init(&set);
 	snprintf(set.name, sizeof(set.name), "fuzz");
-	(void)svc_watch_settings_from_json(j, &set, msg, sizeof(msg));
-	struct svc_watch_items it;
-	svc_watch_items_init(&it);
+	(void)watch_settings_from_json(j, &set, msg, sizeof(msg));
+	struct watch_items it;
+	watch_items_init(&it);
 	const json_t *arr = json_is_object(j) ? json_object_get(j, "entries") : j;
 	if (arr != NULL)
-		(void)svc_watch_items_from_json(&it, arr, "fuzz", 30, 1700000000, msg, sizeof(msg));
-	svc_watch_items_free(&it);
+		(void)watch_items_from_json(&it, arr, "fuzz", 30, 1700000000, msg, sizeof(msg));
+	watch_items_free(&it);
 	json_decref(j);
 	return 0;
 }

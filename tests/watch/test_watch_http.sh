@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # test_watch_http.sh - the watchlist routes on a real server: create and
 # settings, entries, the sensor sync (ETag / If-None-Match -> 304,
-# since_version deltas across adds, removals and an expiry that happens
-# while the server runs), every export format, pivot-to-watchlist, a
-# standing pivot fed by POST /api/v1/observations, roles and errors.
+# since_version deltas across adds, removals and an expiry between two
+# reads), every export format, pivot-to-watchlist, a standing pivot fed by
+# POST /api/v1/observations, roles and errors.  The server's clock is
+# pinned with `serve --now`, so no step depends on how fast the machine
+# is: the expiry is seen by restarting the server 5 s later on that clock.
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/http/http_lib.sh"
 VALIDATE="$TESTS_DIR/tools/stix-validate"
@@ -22,7 +24,8 @@ cat >"$WORK/data.ndjson" <<EOF
 {"ip":"198.51.100.20","port":443,"cert_sha1":"$CERT","time_first":1790000000,"time_last":1790086400,"sensor_id":"s1"}
 EOF
 "$INFRAPIVOT" ingest -q --db "$DB" "$WORK/data.ndjson" >/dev/null 2>&1
-start_server --tokens "$WORK/tokens" || exit 1
+NOW=1893456000 # 2030-01-01: the watchlists' clock, pinned
+start_server --tokens "$WORK/tokens" --now "$NOW" || exit 1
 RH=(-H "Authorization: Bearer $R")
 WH=(-H "X-API-Key: $WR")
 L="$U/api/v1/watchlists"
@@ -39,7 +42,6 @@ check_eq "update keeps the rest" "$(j '(j["description"], j["ttl_days"], j["auto
 check_eq "read cannot add" "$(status POST "$L/s1/entries" "${RH[@]}" --data '[{"indicator":"x.example"}]')" 403
 
 # --- entries, ETag and 304
-NOW=$(date +%s)
 check_eq "add entries" "$(status POST "$L/s1/entries" "${WH[@]}" --data "[{\"indicator\":\"evil.example\",\"reason\":\"phishing kit\"},{\"indicator\":\"198.51.100.5\",\"type\":\"ip\"},{\"indicator\":\"$CERT\",\"type\":\"cert\",\"ttl_days\":90},{\"indicator\":\"soon.example\",\"expires\":$((NOW + 4))}]")" 200
 check_eq "add answer" "$(j '(j["added"], j["refreshed"], j["version"])')" "(4, 0, 3)"
 check_eq "get" "$(status GET "$L/s1" "${RH[@]}" -D "$WORK/h")" 200
@@ -71,8 +73,11 @@ check_eq "delta: the refresh and the removal" "$(j '([e["indicator"] for e in j[
 check_eq "delta since 5: empty" "$(status GET "$L/s1?since_version=5" "${RH[@]}")" 200
 check_eq "delta since 5 content" "$(j 'len(j["entries"]) + len(j["removed"])')" 0
 
-# --- an expiry while the server runs: no job, the next read sees it
-sleep $((NOW + 5 - $(date +%s) > 0 ? NOW + 5 - $(date +%s) : 0))
+# --- an expiry between two reads: no job, the next read sees it.  The
+# clock moves by restarting the server on the same database 5 s later.
+stop_server
+start_server --tokens "$WORK/tokens" --now "$((NOW + 5))" || exit 1
+L="$U/api/v1/watchlists" # a fresh port
 check_eq "after the expiry, the old ETag gets 200" "$(status GET "$L/s1?format=text" "${RH[@]}" -H 'If-None-Match: "5"' -D "$WORK/h")" 200
 check_grep "expiry bumps the ETag" '^ETag: "6"' "$WORK/h"
 if grep -q soon.example "$B"; then bad "expired entry still exported"; else ok; fi
