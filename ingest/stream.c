@@ -261,6 +261,8 @@ static void *writer_main(void *arg)
 			st->sum.ws.sight_merged += ws.sight_merged;
 			st->sum.ws.certs_new += ws.certs_new;
 			st->sum.ws.certs_joined += ws.certs_joined;
+			st->sum.ws.clients += ws.clients;
+			st->sum.ws.client_pairs_new += ws.client_pairs_new;
 			st->sum.ws.retries += ws.retries;
 			__atomic_store_n(&st->budget, budget, __ATOMIC_RELAXED);
 		}
@@ -599,10 +601,14 @@ static int add_line(struct parser *p)
 			return ingest_reject(&p->ctx, "%s", store_strerror(err));
 		}
 	}
+	/* client sightings are counted by the store (ws.clients), not here */
+	size_t nrec = 0;
+	for (size_t i = 0; i < p->nlobs; i++)
+		nrec += p->lobs[i].kind != STORE_OBS_CLIENT;
 	if (p->chunk != NULL)
-		p->chunk->records += p->nlobs;
+		p->chunk->records += nrec;
 	else
-		p->cur->records += p->nlobs;
+		p->cur->records += nrec;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "ingest/ingest.h"
 #include "service/svc.h"
+#include "service/svc_estate.h"
 
 static void usage(FILE *f)
 {
@@ -53,6 +54,8 @@ static void usage(FILE *f)
 	    "  --exit-idle SECONDS follow: stop after SECONDS without new data\n"
 	    "  --progress          show a progress bar even when stderr is not a terminal\n"
 	    "  --no-progress       never show the progress bar\n"
+	    "  --no-clients        record no client sightings (who contacted what)\n"
+	    "  --client-days N     drop client pairs not seen for N days (default 30)\n"
 	    "  -q, --quiet         do not print rejected lines on stderr\n"
 	    "  -n, --dry-run       check the input (every line parsed, rejects reported),\n"
 	    "                      write nothing; no database is opened\n"
@@ -109,6 +112,8 @@ int svc_cmd_ingest(int argc, char **argv)
 	    {"poll", required_argument, NULL, 'O'},
 	    {"exit-idle", required_argument, NULL, 'E'},
 	    {"parsers", required_argument, NULL, 'T'},
+	    {"no-clients", no_argument, NULL, 'C'},
+	    {"client-days", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -119,6 +124,7 @@ int svc_cmd_ingest(int argc, char **argv)
 	ingest_follow_opts_init(&fo);
 	uint8_t addr[16];
 	int progress = -1;
+	uint64_t client_days = 30;
 	int c;
 	uint64_t v;
 	optind = 1;
@@ -202,6 +208,11 @@ int svc_cmd_ingest(int argc, char **argv)
 			}
 			o.parsers = (unsigned)v;
 			break;
+		case 'C':
+		case 'K':
+			if (svc_estate_ingest_opt(c, optarg, &o, &client_days) != 0)
+				return 2;
+			break;
 		case 'P':
 			progress = 1;
 			break;
@@ -275,6 +286,8 @@ int svc_cmd_ingest(int argc, char **argv)
 	} else {
 		err = ingest_files(s, argv + optind, argc - optind, &o, &sum);
 	}
+	if (err == 0 && s != NULL && !o.no_clients)
+		err = svc_estate_retain(s, client_days, &sum);
 	store_close(s);
 	if (rf != NULL && fclose(rf) != 0)
 		perror(rejects);
@@ -294,6 +307,7 @@ int svc_cmd_ingest(int argc, char **argv)
 	        (unsigned long long)(sum.ws.dns_new + sum.ws.sight_new),
 	        (unsigned long long)(sum.ws.dns_merged + sum.ws.sight_merged), sum.seconds, rate,
 	        skipped_note);
+	svc_estate_ingest_note(&sum);
 	if (err != 0) {
 		const char *d = store_last_error();
 		fprintf(stderr,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "service/svc.h"
+#include "service/svc_estate.h"
 
 static void lookup_usage(FILE *f)
 {
@@ -143,6 +144,8 @@ static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
 
 int svc_cmd_lookup(int argc, char **argv)
 {
+	if (svc_estate_wants_clients(argc, argv))
+		return svc_cmd_lookup_clients(argc, argv);
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
 	    {"rrtype", required_argument, NULL, 't'},

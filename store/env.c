@@ -85,6 +85,7 @@ static const struct {
     [DB_WVER] = {"wver", MDB_DUPSORT},
     [DB_WTIME] = {"wtime", 0},
     [DB_WIND] = {"wind", MDB_DUPSORT | MDB_DUPFIXED},
+    [DB_CLIENT] = {"client", 0},
 };
 
 #define VERSION_KEY "schema_version"
@@ -100,7 +101,10 @@ static int open_dbs(store_t *s)
 		unsigned fl = db_defs[i].flags | (rdonly ? 0 : MDB_CREATE);
 		rc = mdb_dbi_open(txn, db_defs[i].name, fl, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND && rdonly && i >= DB_FIRST_OPTIONAL) {
-			s->no_watch = true;
+			if (i == DB_CLIENT)
+				s->no_client = true;
+			else
+				s->no_watch = true;
 			continue;
 		}
 		if (rc == MDB_NOTFOUND && rdonly) {
@@ -643,7 +647,8 @@ int store_repack(store_t *s, const char *outdir)
 		if (rc != 0)
 			break;
 		rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
-		if (rc == 0 && s->no_watch && i >= DB_FIRST_OPTIONAL) {
+		if (rc == 0 &&
+		    ((s->no_watch && i >= DB_FIRST_OPTIONAL) || (s->no_client && i == DB_CLIENT))) {
 			/* an older database without these tables: create them empty */
 			rc = mdb_txn_commit(wt);
 			continue;
