@@ -29,8 +29,6 @@ static int net_add(struct estate_nets *nets, const char *s, size_t n)
 		return STORE_EBADADDR;
 	if (nets->n >= ESTATE_NETS_MAX)
 		return STORE_ELIMIT;
-	if (store_addr_is_v4(a))
-		plen += 96;
 	store_prefix_bounds(a, plen, nets->lo[nets->n], nets->hi[nets->n]);
 	nets->n++;
 	return 0;

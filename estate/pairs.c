@@ -75,23 +75,35 @@ static int join_cb(const struct store_client_row *row, void *ctx)
 	return 0;
 }
 
-/* DNS caching hides contacts: take the connections of this client (same
- * sensor) to the addresses the name resolved to.  True when joined. */
-static bool pair_join(struct scan *sc, struct destacc *d, struct pairacc *a)
+/* The connections of this client (same sensor) to the addresses the
+ * destination's name resolved to: r all of them, b those with bytes. */
+static void pair_join(struct scan *sc, struct destacc *d, struct pairacc *a,
+                      struct store_client_state *r, struct store_client_state *b)
 {
 	dest_resolve(sc, d);
-	struct store_client_state r, b;
-	store_client_state_init(&r);
-	store_client_state_init(&b);
-	struct join_ctx j = {&r, &b};
+	store_client_state_init(r);
+	store_client_state_init(b);
+	struct join_ctx j = {r, b};
 	for (unsigned i = 0; i < d->nips; i++)
 		store_clients_pair(sc->r, STORE_DEST_IP, NULL, d->ips[i], a->client, a->sid,
 		                   join_cb, &j);
-	if (r.count < 3)
-		return false;
-	a->rhythm = r;
-	a->bytes = b;
-	return true;
+}
+
+/* DNS caching hides contacts: a name seen only in DNS queries takes the
+ * rhythm of the joined connections; a name seen in TLS takes their bytes.
+ * True when the rhythm was joined. */
+static bool pair_borrow(struct scan *sc, struct destacc *d, struct pairacc *a, bool dns_only)
+{
+	struct store_client_state r, b;
+	pair_join(sc, d, a, &r, &b);
+	if (dns_only && r.count >= 3) {
+		a->rhythm = r;
+		a->bytes = b;
+		return true;
+	}
+	if (!dns_only && b.count > 0)
+		a->bytes = b;
+	return false;
 }
 
 /* Score the accumulated pair and append it to the destination. */
@@ -113,15 +125,21 @@ int pair_finish(struct scan *sc, struct destacc *d, struct pairacc *a)
 	c->srcs = a->srcs;
 	sensor_info(sc, a->sid, c->sensor, c->org);
 	bool dns_only = a->rhythm.count == 0;
-	if (dns_only && a->dns.count >= 2 && sc->join && pair_join(sc, d, a)) {
+	bool domain = d->dtype == STORE_DEST_DOMAIN && sc->join;
+	if (domain && dns_only && a->dns.count >= 2 && pair_borrow(sc, d, a, true)) {
 		c->joined = true;
 		dns_only = false;
 	}
 	const struct store_client_state *st = dns_only ? &a->dns : &a->rhythm;
+	estate_score_pair(st, a->bytes.count > 0 ? &a->bytes : NULL, &c->ps);
+	if (domain && !dns_only && !c->joined && a->bytes.count == 0 && c->ps.score >= 0.05) {
+		pair_borrow(sc, d, a, false);
+		if (a->bytes.count > 0)
+			estate_score_pair(st, &a->bytes, &c->ps);
+	}
 	c->dns_only = dns_only;
 	c->count = st->count;
 	c->first_seen = st->first_seen;
 	c->last_seen = st->last_seen;
-	estate_score_pair(st, a->bytes.count > 0 ? &a->bytes : NULL, &c->ps);
 	return org_host_note(sc, c);
 }

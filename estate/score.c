@@ -132,7 +132,8 @@ static double bytes_factor(const struct store_client_state *bst, struct estate_p
 	    (double)(store_hist_quantile(&bst->out, 0.75) - store_hist_quantile(&bst->out, 0.25)) /
 	    STORE_BYTES_STEPS;
 	double steady = 1 - fmin(1, iqr / 3.0);
-	return 0.6 * size + 0.4 * steady;
+	/* large transfers are downloads or uploads, whatever their rhythm */
+	return size * (0.5 + 0.5 * steady);
 }
 
 void estate_score_pair(const struct store_client_state *st, const struct store_client_state *bst,
@@ -142,5 +143,5 @@ void estate_score_pair(const struct store_client_state *st, const struct store_c
 	double r = regularity(st, ps);
 	ps->hours = hours_persistence(st);
 	ps->bytes = bytes_factor(bst != NULL ? bst : st, ps);
-	ps->score = r * sqrt(ps->hours) * (0.4 + 0.6 * ps->bytes);
+	ps->score = r * sqrt(ps->hours) * (0.25 + 0.75 * ps->bytes);
 }

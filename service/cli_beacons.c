@@ -128,7 +128,7 @@ static int print_dests(const struct est_args *a, struct estate_dest *d, size_t n
 	json_t *out = beacon ? json_array() : svc_estate_dest_json(d, false);
 	for (size_t i = 0; beacon && i < n; i++)
 		json_array_append_new(out, svc_estate_dest_json(&d[i], true));
-	char *txt = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *txt = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	json_decref(out);
 	if (txt == NULL)
 		return -1;
