@@ -206,6 +206,14 @@ static const struct route {
      "api/v1/watchlists", 3, 3, "DELETE", SVC_ROLE_WRITE, svc_http_watchlist_entry_delete},
     {SVC_R_WATCHLIST_ENTRY_GET, "/api/v1/watchlists/{name}/entries/{indicator}:get",
      "api/v1/watchlists", 3, 3, "GET", SVC_ROLE_READ, svc_http_watchlist_entry_get},
+    {SVC_R_CLIENTS, "/api/v1/clients", "api/v1/clients", 2, 2, "GET", SVC_ROLE_READ,
+     svc_http_clients},
+    {SVC_R_BEACONS, "/api/v1/beacons", "api/v1/beacons", 0, 0, "GET", SVC_ROLE_READ,
+     svc_http_beacons},
+    {SVC_R_SENSORS, "/api/v1/sensors", "api/v1/sensors", 0, 0, "GET", SVC_ROLE_READ,
+     svc_http_sensors},
+    {SVC_R_SENSOR_PUT, "/api/v1/sensors/{sensor}", "api/v1/sensors", 1, 1, "PUT", SVC_ROLE_ADMIN,
+     svc_http_sensor_put},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

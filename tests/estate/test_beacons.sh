@@ -49,6 +49,26 @@ if grep -q '"10\.1\.255\.10"' "$WORK/beacons.json"; then bad "internal server ra
 "$INFRAPIVOT" beacons --db "$DB" --now "$NOW" --include-internal --min-score 0 --limit 500 >"$WORK/all.json"
 check_grep "--include-internal shows internal polling" '"destination": "10\.1\.255\.10"' "$WORK/all.json"
 
+# HTTP: clients, beacons, sensors; setting an organisation needs admin
+if [ "$MODE" = zeek ]; then
+	. "$TESTS_DIR/http/http_lib.sh"
+	printf 'read-token-0123456789abcdef read\nadmin-token-0123456789abcdef admin\n' >"$WORK/tokens"
+	chmod 600 "$WORK/tokens"
+	start_server --tokens "$WORK/tokens" || exit 1
+	RH=(-H "Authorization: Bearer read-token-0123456789abcdef")
+	AH=(-H "Authorization: Bearer admin-token-0123456789abcdef")
+	check_eq "GET clients" "$(status GET "$U/api/v1/clients/domain/cdn-update.sync-telemetry.com?now=$NOW" "${RH[@]}")" 200
+	check_eq "clients hosts/orgs" "$(jget "$WORK/body" "j['hosts'], j['orgs']")" "(6, 1)"
+	check_eq "GET beacons" "$(status GET "$U/api/v1/beacons?now=$NOW&min_score=0&limit=200" "${RH[@]}")" 200
+	check "HTTP beacons rank the planted ones first" \
+		python3 "$TESTS_DIR/estate/check_beacons.py" "$WORK/data/truth.json" "$WORK/body"
+	check_eq "beacons: bad parameter" "$(status GET "$U/api/v1/beacons?bogus=1" "${RH[@]}")" 400
+	check_eq "GET sensors" "$(status GET "$U/api/v1/sensors" "${RH[@]}")" 200
+	check_eq "PUT sensor org with a read token" "$(status PUT "$U/api/v1/sensors/acme-s2?org=other" "${RH[@]}")" 403
+	check_eq "PUT sensor org as admin" "$(status PUT "$U/api/v1/sensors/acme-s2?org=acme" "${AH[@]}")" 200
+	stop_server
+fi
+
 # --no-clients records none
 first=$(ls -d "$WORK"/data/*/ | head -1)
 if [ "$MODE" = eve ]; then f="$first"eve.json; else f="$first"conn.log; fi
