@@ -46,8 +46,9 @@ static void dest_begin(struct destacc *d, const struct store_client_row *row)
 static int client_org_cmp(const void *a, const void *b)
 {
 	const struct estate_client *x = a, *y = b;
-	int c = strcmp(x->org, y->org);
-	return c != 0 ? c : memcmp(x->client, y->client, 16);
+	if (x->org_idx != y->org_idx)
+		return x->org_idx < y->org_idx ? -1 : 1;
+	return memcmp(x->client, y->client, 16);
 }
 
 /* Hosts per organisation (a private address is a host of its org only). */
@@ -59,12 +60,12 @@ static int dest_orgs(struct scan *sc, struct destacc *d)
 		return -1;
 	for (size_t i = 0; i < d->nclients; i++) {
 		const struct estate_client *c = &d->clients[i];
-		bool new_org = i == 0 || strcmp(c->org, d->clients[i - 1].org) != 0;
+		bool new_org = i == 0 || c->org_idx != d->clients[i - 1].org_idx;
 		if (new_org)
-			d->oc[d->noc++] = (struct orgcount){org_index(sc, c->org), 0};
+			d->oc[d->noc++] = (struct orgcount){c->org_idx, 0};
 		if (new_org || memcmp(c->client, d->clients[i - 1].client, 16) != 0)
 			d->oc[d->noc - 1].hosts++;
-		if (sc->o->org != NULL && strcmp(c->org, sc->o->org) == 0)
+		if (sc->o->org != NULL && new_org && strcmp(c->org, sc->o->org) == 0)
 			d->org_match = true;
 	}
 	return 0;
@@ -128,6 +129,19 @@ static int dest_keep(struct scan *sc, struct destacc *d)
 	return 0;
 }
 
+/* A candidate keeps its counts, not its clients: the ranked ones are
+ * read again (dest_reload), so memory follows the candidates, not pairs. */
+static void dest_slim(struct destacc *d)
+{
+	d->first_seen = INT64_MAX;
+	for (size_t i = 0; i < d->nclients; i++)
+		if (d->clients[i].first_seen < d->first_seen)
+			d->first_seen = d->clients[i].first_seen;
+	free(d->clients);
+	d->clients = NULL;
+	d->nclients = d->capclients = 0;
+}
+
 static int dest_finish(struct scan *sc)
 {
 	struct destacc *d = &sc->cur;
@@ -139,9 +153,17 @@ static int dest_finish(struct scan *sc)
 	if (dest_orgs(sc, d) != 0)
 		return -1;
 	d->rhythm = dest_rhythm(d);
+	if (sc->reload) {
+		*sc->reloaded = *d;
+		d->clients = NULL;
+		d->oc = NULL;
+		return 0;
+	}
 	bool keep =
 	    sc->keep_all || (d->rhythm >= sc->keep_min && (sc->o->org == NULL || d->org_match) &&
 	                     (sc->o->include_internal || !dest_internal(sc, d)));
+	if (keep && !sc->keep_all)
+		dest_slim(d);
 	if (keep && dest_keep(sc, d) != 0)
 		return -1;
 	dest_drop(d);
@@ -312,29 +334,64 @@ static void materialize(struct scan *sc, struct destacc *a, struct estate_dest *
 	estate_reasons(sc, a, d);
 }
 
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct destacc *x = a, *y = b;
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* Read a ranked candidate's clients again into out. */
+static int dest_reload(struct scan *sc, const struct destacc *cand, struct destacc *out)
+{
+	memset(out, 0, sizeof(*out));
+	memset(&sc->cur, 0, sizeof(sc->cur));
+	pairacc_reset(&sc->pair);
+	sc->reload = true;
+	sc->reloaded = out;
+	int err = store_clients_of(sc->r, cand->dtype, cand->name, cand->ip, scan_cb, sc);
+	if (err == 0 && sc->cur.klen > 0 && dest_finish(sc) != 0)
+		err = -ENOMEM;
+	dest_drop(&sc->cur);
+	sc->reload = false;
+	return err;
+}
+
+static void cand_score(struct scan *sc, struct destacc *a)
+{
+	double rare = 1 - prevalence(sc, a);
+	double age = (double)(sc->o->now - a->first_seen) / 86400.0;
+	double fresh = age <= 14 ? 1 : exp(-(age - 14) / 30.0);
+	a->score = a->rhythm * rare * rare * (0.7 + 0.3 * fresh);
+}
+
 static int rank(struct scan *sc, struct estate_dest **out, size_t *n)
 {
-	struct estate_dest *res = calloc(sc->ncands + 1, sizeof(*res));
+	size_t limit = sc->o->limit ? sc->o->limit : 50;
+	for (size_t i = 0; i < sc->ncands; i++)
+		cand_score(sc, &sc->cands[i]);
+	qsort(sc->cands, sc->ncands, sizeof(sc->cands[0]), cand_cmp);
+	struct estate_dest *res = calloc(limit + 1, sizeof(*res));
 	if (res == NULL)
 		return -ENOMEM;
 	size_t k = 0;
-	for (size_t i = 0; i < sc->ncands; i++) {
-		struct destacc *a = &sc->cands[i];
-		double rare = 1 - prevalence(sc, a);
-		if (a->rhythm * rare * rare < sc->o->min_score)
-			continue;
-		materialize(sc, a, &res[k], true);
-		if (res[k].score >= sc->o->min_score)
-			k++;
-		else
-			estate_dest_free(&res[k]);
+	for (size_t i = 0; i < sc->ncands && k < limit; i++) {
+		if (sc->cands[i].score < sc->o->min_score)
+			break;
+		struct destacc full;
+		int err = dest_reload(sc, &sc->cands[i], &full);
+		if (err == 0 && full.nclients > 0)
+			materialize(sc, &full, &res[k++], true);
+		dest_drop(&full);
+		if (err != 0) {
+			estate_dests_free(res, k);
+			return err;
+		}
 	}
 	qsort(res, k, sizeof(*res), score_cmp);
-	size_t limit = sc->o->limit ? sc->o->limit : 50;
-	for (size_t i = limit; i < k; i++)
-		estate_dest_free(&res[i]);
 	*out = res;
-	*n = k < limit ? k : limit;
+	*n = k;
 	return 0;
 }
 

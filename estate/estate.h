@@ -63,9 +63,10 @@ struct estate_client {
 	uint64_t count;
 	int64_t first_seen, last_seen;
 	struct estate_pair_score ps;
-	uint8_t srcs;  /* bit (1 << STORE_CSRC_x) per source seen */
-	bool dns_only; /* the rhythm comes from DNS queries alone */
-	bool joined;   /* the rhythm comes from connections to resolved IPs */
+	uint8_t srcs;     /* bit (1 << STORE_CSRC_x) per source seen */
+	bool dns_only;    /* the rhythm comes from DNS queries alone */
+	bool joined;      /* the rhythm comes from connections to resolved IPs */
+	unsigned org_idx; /* internal: the organisation's index in a scan */
 };
 
 #define ESTATE_REASONS 8

@@ -37,6 +37,8 @@ struct destacc {
 	struct orgcount *oc;
 	unsigned noc;
 	bool org_match;
+	int64_t first_seen; /* kept with a candidate whose clients are dropped */
+	double score;
 };
 
 struct sensinfo {
@@ -45,17 +47,20 @@ struct sensinfo {
 	char name[STORE_SENSOR_MAX];
 };
 
+/* A host of an organisation as a 64-bit fingerprint of (client, org):
+ * 8-byte slots keep the table in cache; 0 is an empty slot. */
 struct hostent {
-	uint8_t client[16];
-	uint32_t org; /* +1; 0 = empty slot */
+	uint64_t fp;
 };
 
 struct scan {
 	store_rtxn_t *r;
 	const struct estate_opts *o;
 	struct estate_nets nets;
-	bool join;             /* DNS-only pairs borrow resolved IPs' connections */
-	bool keep_all;         /* one destination (lookup): keep it whatever its score */
+	bool join;     /* DNS-only pairs borrow resolved IPs' connections */
+	bool keep_all; /* one destination (lookup): keep it whatever its score */
+	bool reload;   /* reading a ranked candidate's clients again */
+	struct destacc *reloaded;
 	double keep_min;       /* candidates need this rhythm */
 	struct sensinfo *sens; /* indexed by sensor id (65536) */
 	char (*orgs)[STORE_SENSOR_MAX];
@@ -75,8 +80,9 @@ void pairacc_add(struct pairacc *a, const struct store_client_row *row);
 int pair_finish(struct scan *sc, struct destacc *d, struct pairacc *a);
 void dest_resolve(struct scan *sc, struct destacc *d);
 
-/* Sensor name and organisation of a sensor id (cached). */
-void sensor_info(struct scan *sc, uint16_t sid, char *sensor, char *org);
+/* Sensor name and organisation of a sensor id (cached); returns the
+ * organisation's index. */
+unsigned sensor_info(struct scan *sc, uint16_t sid, char *sensor, char *org);
 /* Count the client as a host of its organisation (once). */
 int org_host_note(struct scan *sc, const struct estate_client *c);
 /* Index of an organisation name (cached). */

@@ -32,12 +32,12 @@ unsigned org_index(struct scan *sc, const char *org)
 	return sc->norgs++;
 }
 
-void sensor_info(struct scan *sc, uint16_t sid, char *sensor, char *org)
+unsigned sensor_info(struct scan *sc, uint16_t sid, char *sensor, char *org)
 {
 	if (sc->sens == NULL && (sc->sens = calloc(65536, sizeof(*sc->sens))) == NULL) {
 		sc->err = -1;
 		sensor[0] = org[0] = '\0';
-		return;
+		return 0;
 	}
 	struct sensinfo *si = &sc->sens[sid];
 	if (!si->known) {
@@ -49,16 +49,20 @@ void sensor_info(struct scan *sc, uint16_t sid, char *sensor, char *org)
 	}
 	memcpy(sensor, si->name, STORE_SENSOR_MAX);
 	memcpy(org, sc->orgs[si->org], STORE_SENSOR_MAX);
+	return si->org;
 }
 
-static uint64_t host_hash(const uint8_t client[16], uint32_t org)
+static uint64_t host_fp(const uint8_t client[16], uint32_t org)
 {
-	uint64_t h = 1469598103934665603ull ^ org;
-	for (int i = 0; i < 16; i++) {
-		h ^= client[i];
-		h *= 1099511628211ull;
-	}
-	return h;
+	uint64_t a, b;
+	memcpy(&a, client, 8);
+	memcpy(&b, client + 8, 8);
+	uint64_t h = (a ^ 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
+	h ^= (b + org) * 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	h *= 0xd6e8feb86659fd93ull;
+	h ^= h >> 32;
+	return h | 1;
 }
 
 static int hosts_grow(struct scan *sc)
@@ -68,10 +72,10 @@ static int hosts_grow(struct scan *sc)
 	if (n == NULL)
 		return -1;
 	for (size_t i = 0; i < sc->caphosts; i++) {
-		if (sc->hosts[i].org == 0)
+		if (sc->hosts[i].fp == 0)
 			continue;
-		size_t j = host_hash(sc->hosts[i].client, sc->hosts[i].org) & (nc - 1);
-		while (n[j].org != 0)
+		size_t j = sc->hosts[i].fp & (nc - 1);
+		while (n[j].fp != 0)
 			j = (j + 1) & (nc - 1);
 		n[j] = sc->hosts[i];
 	}
@@ -83,18 +87,17 @@ static int hosts_grow(struct scan *sc)
 
 int org_host_note(struct scan *sc, const struct estate_client *c)
 {
-	uint32_t org = org_index(sc, c->org) + 1;
 	if ((sc->nhosts + 1) * 2 > sc->caphosts && hosts_grow(sc) != 0)
 		return -1;
-	size_t j = host_hash(c->client, org) & (sc->caphosts - 1);
-	while (sc->hosts[j].org != 0) {
-		if (sc->hosts[j].org == org && memcmp(sc->hosts[j].client, c->client, 16) == 0)
+	uint64_t fp = host_fp(c->client, c->org_idx);
+	size_t j = fp & (sc->caphosts - 1);
+	while (sc->hosts[j].fp != 0) {
+		if (sc->hosts[j].fp == fp)
 			return 0;
 		j = (j + 1) & (sc->caphosts - 1);
 	}
-	memcpy(sc->hosts[j].client, c->client, 16);
-	sc->hosts[j].org = org;
+	sc->hosts[j].fp = fp;
 	sc->nhosts++;
-	sc->org_hosts[org - 1]++;
+	sc->org_hosts[c->org_idx]++;
 	return 0;
 }

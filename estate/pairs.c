@@ -123,7 +123,7 @@ int pair_finish(struct scan *sc, struct destacc *d, struct pairacc *a)
 	memset(c, 0, sizeof(*c));
 	memcpy(c->client, a->client, 16);
 	c->srcs = a->srcs;
-	sensor_info(sc, a->sid, c->sensor, c->org);
+	c->org_idx = sensor_info(sc, a->sid, c->sensor, c->org);
 	bool dns_only = a->rhythm.count == 0;
 	bool domain = d->dtype == STORE_DEST_DOMAIN && sc->join;
 	if (domain && dns_only && a->dns.count >= 2 && pair_borrow(sc, d, a, true)) {
@@ -141,5 +141,5 @@ int pair_finish(struct scan *sc, struct destacc *d, struct pairacc *a)
 	c->count = st->count;
 	c->first_seen = st->first_seen;
 	c->last_seen = st->last_seen;
-	return org_host_note(sc, c);
+	return sc->reload ? 0 : org_host_note(sc, c);
 }
