@@ -116,6 +116,11 @@ void pivot_buf_add(struct pivot_buf *b, const char *s, size_t n);
 /* The text (caller frees), or NULL after a failure (buffer released). */
 char *pivot_buf_finish(struct pivot_buf *b);
 
+/* A node's estate as JSON (new reference; NULL when unknown) and as a
+ * line of a DOT label (render_estate.c). */
+json_t *pivot_estate_json(const struct pivot_node *n);
+void pivot_estate_dot(struct pivot_buf *b, const struct pivot_node *n);
+
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 size_t pivot_utf8_len(const unsigned char *s, size_t n);
 /* Copy in into out[cap] with every invalid UTF-8 byte replaced by U+FFFD

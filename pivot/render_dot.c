@@ -97,6 +97,7 @@ char *pivot_to_dot(const struct pivot_result *r)
 			pivot_buf_add(&b, "\\n", 2);
 			dot_str(&b, n->subject, 60);
 		}
+		pivot_estate_dot(&b, n);
 		day(n->last_seen, l, sizeof(l));
 		pivot_buf_printf(&b, "\\nlast seen %s", l);
 		if (n->pruned != NULL) {

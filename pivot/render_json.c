@@ -79,6 +79,9 @@ static json_t *node_json(const struct pivot_result *r, const struct pivot_node *
 	for (unsigned i = 0; i < n->path_len; i++)
 		json_array_append_new(path, json_integer(n->path[i]));
 	json_object_set_new(o, "path", path);
+	json_t *est = pivot_estate_json(n);
+	if (est != NULL)
+		json_object_set_new(o, "estate", est);
 	if (n->type == PIVOT_NODE_IP) {
 		json_t *ports = json_array();
 		for (unsigned i = 0; i < n->nports; i++)

@@ -307,3 +307,21 @@ void svc_estate_ingest_note(const struct ingest_summary *sum)
 		        (unsigned long long)sum->ws.clients,
 		        (unsigned long long)sum->ws.client_pairs_new);
 }
+
+/* ---- pivot nodes ---------------------------------------------------------- */
+void svc_estate_annotate(store_t *s, struct pivot_result *r)
+{
+	size_t n = pivot_node_count(r);
+	for (size_t i = 0; i < n; i++) {
+		const struct pivot_node *nd = pivot_node_at(r, i);
+		uint8_t dtype = nd->type == PIVOT_NODE_DOMAIN ? STORE_DEST_DOMAIN
+		                : nd->type == PIVOT_NODE_IP   ? STORE_DEST_IP
+		                                              : 0;
+		struct estate_summary sum;
+		if (dtype == 0 || !estate_summary_get(s, dtype, nd->value, &sum))
+			continue;
+		struct pivot_estate e = {true,        sum.hosts, sum.orgs,
+		                         sum.sensors, sum.score, sum.period_s};
+		pivot_node_estate_set(r, i, &e);
+	}
+}

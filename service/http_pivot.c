@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "service/http_internal.h"
+#include "service/svc_estate.h"
 
 #include "pivot/pivot.h"
 
@@ -61,6 +62,8 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 	struct pivot_result *res = NULL;
 	msg[0] = '\0';
 	int err = pivot_run(rq->srv->store, &p, &res, msg, sizeof(msg));
+	if (err == 0)
+		svc_estate_annotate(rq->srv->store, res);
 	if (err != 0) {
 		if (msg[0] == '\0')
 			return svc_http_store_error(rq, err, "pivot");

@@ -11,6 +11,7 @@
 
 #include "estate/estate.h"
 #include "ingest/ingest.h"
+#include "pivot/pivot.h"
 
 /* CLI subcommands (cli_beacons.c). */
 int svc_cmd_beacons(int argc, char **argv);
@@ -27,6 +28,9 @@ int svc_estate_ingest_opt(int opt, const char *arg, struct ingest_opts *o, uint6
 int svc_estate_retain(store_t *s, uint64_t days, struct ingest_summary *sum);
 /* The client part of the ingest summary line on stderr (when any). */
 void svc_estate_ingest_note(const struct ingest_summary *sum);
+
+/* Attach what the estate knows to every domain and IP node of r. */
+void svc_estate_annotate(store_t *s, struct pivot_result *r);
 
 /* JSON (estate_json.c): a destination as in docs/estate.md (new ref). */
 json_t *svc_estate_dest_json(const struct estate_dest *d, bool beacon);

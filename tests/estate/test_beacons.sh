@@ -44,6 +44,15 @@ check_grep "lookup --clients names the org" '"org": "acme"' "$WORK/clients.json"
 "$INFRAPIVOT" lookup ip 10.99.99.99 --clients --db "$DB" 2>"$WORK/none.err"
 check_grep "lookup --clients of an unknown IP" 'no client has contacted' "$WORK/none.err"
 
+# pivot nodes carry what the estate knows (JSON, DOT, STIX)
+"$INFRAPIVOT" pivot --db "$DB" cdn-update.sync-telemetry.com >"$WORK/pivot.json"
+check_eq "pivot node estate" "$(python3 -c "import json,sys; n=json.load(open(sys.argv[1]))['nodes'][0]['estate']; print(n['hosts'], n['orgs'], abs(n['beacon']['period_s'] - 900) < 90)" "$WORK/pivot.json")" "6 1 True"
+"$INFRAPIVOT" pivot --db "$DB" --format dot cdn-update.sync-telemetry.com >"$WORK/pivot.dot"
+check_grep "DOT label names the estate" 'estate: 6 hosts, 1 orgs, beacon' "$WORK/pivot.dot"
+"$INFRAPIVOT" pivot --db "$DB" --format stix cdn-update.sync-telemetry.com >"$WORK/pivot.stix"
+check_grep "STIX custom property" '"x_infrapivot_estate"' "$WORK/pivot.stix"
+check "STIX with estate validates" python3 "$TESTS_DIR/tools/stix-validate" "$WORK/pivot.stix"
+
 # internal destinations are recorded but are no candidates
 if grep -q '"10\.1\.255\.10"' "$WORK/beacons.json"; then bad "internal server ranked"; else ok; fi
 "$INFRAPIVOT" beacons --db "$DB" --now "$NOW" --include-internal --min-score 0 --limit 500 >"$WORK/all.json"
