@@ -374,14 +374,28 @@ void client_batch_free(store_batch_t *b)
 
 /* ---- the merge ------------------------------------------------------------- */
 struct cent {
+	uint64_t h; /* hash of the pair: most comparisons end here */
 	const struct bclient *r;
 	uint32_t order; /* batch, then arrival */
 	uint16_t sid;
 };
 
+static uint64_t cent_hash(const struct bclient *r, uint16_t sid)
+{
+	uint64_t h = 1469598103934665603ull ^ ((uint64_t)sid << 8 | r->src);
+	for (unsigned i = 0; i < r->dlen; i++)
+		h = (h ^ r->dest[i]) * 1099511628211ull;
+	for (unsigned i = 0; i < 16; i++)
+		h = (h ^ r->client[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Pairs grouped (by hash, then key), each pair's sightings in time order. */
 static int cent_cmp(const void *a, const void *b)
 {
 	const struct cent *x = a, *y = b;
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
 	size_t n = x->r->dlen < y->r->dlen ? x->r->dlen : y->r->dlen;
 	int c = memcmp(x->r->dest, y->r->dest, n);
 	if (c != 0)
@@ -402,7 +416,8 @@ static int cent_cmp(const void *a, const void *b)
 
 static bool same_pair(const struct cent *x, const struct cent *y)
 {
-	return x->r->dlen == y->r->dlen && memcmp(x->r->dest, y->r->dest, x->r->dlen) == 0 &&
+	return x->h == y->h && x->r->dlen == y->r->dlen &&
+	       memcmp(x->r->dest, y->r->dest, x->r->dlen) == 0 &&
 	       memcmp(x->r->client, y->r->client, 16) == 0 && x->sid == y->sid &&
 	       x->r->src == y->r->src;
 }
@@ -430,7 +445,8 @@ static int collect(struct store_wtxn *w, store_batch_t *const *bs, size_t nb, st
 				ids[k + 1] = 0;
 		for (size_t j = 0; c != NULL && j < c->n; j++) {
 			const struct bclient *r = (const struct bclient *)(c->arena + c->offs[j]);
-			e[(*n)++] = (struct cent){r, order++, ids[r->slot]};
+			e[(*n)++] =
+			    (struct cent){cent_hash(r, ids[r->slot]), r, order++, ids[r->slot]};
 		}
 	}
 	*out = e;

@@ -53,7 +53,7 @@ static int walk(store_rtxn_t *r, const uint8_t *prefix, size_t plen, store_clien
 	int err = 0;
 	char name[STORE_NAME_BUF];
 	while (rc == 0 && err == 0) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+		if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
 			break;
 		struct store_client_row row;
 		if (row_dec(&k, &v, &row, name) == 0)
