@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "ingest/ingest_internal.h"
+#include "ingest/estate_internal.h"
 
 static int eve_time(struct ingest_ctx *c, json_t *ev, int64_t *ts)
 {
@@ -147,14 +147,48 @@ static int eve_grouped(struct ingest_ctx *c, json_t *ev, int64_t ts, json_t *gro
 	return eve_grouped_values(c, ev, ts, grouped, qname, ql, recorded, skipped);
 }
 
+/* A query event goes from the client; an answer from the server. */
+static bool eve_dns_query(json_t *dns)
+{
+	const char *type = ingest_json_str(dns, "type", NULL);
+	return type != NULL && (strcmp(type, "query") == 0 || strcmp(type, "request") == 0);
+}
+
 /* Queries and failed answers carry nothing to record. */
 static bool eve_dns_answered(json_t *dns)
 {
-	const char *type = ingest_json_str(dns, "type", NULL);
-	if (type != NULL && (strcmp(type, "query") == 0 || strcmp(type, "request") == 0))
+	if (eve_dns_query(dns))
 		return false;
 	const char *rcode = ingest_json_str(dns, "rcode", NULL);
 	return rcode == NULL || strcmp(rcode, "NOERROR") == 0;
+}
+
+/* The event's client contacted a destination: src_ip, or dest_ip when
+ * the event goes from the server (a DNS answer). */
+static int eve_client(struct ingest_ctx *c, json_t *ev, int64_t ts, bool from_server, uint8_t dtype,
+                      const char *name, const uint8_t *ip, uint8_t src)
+{
+	size_t cl = 0;
+	const char *client = ingest_json_str(ev, from_server ? "dest_ip" : "src_ip", &cl);
+	struct ingest_client_sight s = {.ts = ts,
+	                                .client = client,
+	                                .client_len = cl,
+	                                .dtype = dtype,
+	                                .name = name,
+	                                .ip = ip,
+	                                .src = src,
+	                                .sensor = ingest_json_str(ev, "host", NULL)};
+	return ingest_client_add(c, &s);
+}
+
+/* The query name of a dns event (v3 keeps it in queries[]). */
+static const char *eve_qname(json_t *dns, size_t *ql)
+{
+	const char *qname = ingest_json_str(dns, "rrname", ql);
+	json_t *queries = json_object_get(dns, "queries");
+	if (json_is_array(queries) && json_array_size(queries) > 0)
+		qname = ingest_json_str(json_array_get(queries, 0), "rrname", ql);
+	return qname;
 }
 
 static int eve_dns(struct ingest_ctx *c, json_t *ev, json_t *dns)
@@ -162,14 +196,18 @@ static int eve_dns(struct ingest_ctx *c, json_t *ev, json_t *dns)
 	int64_t ts;
 	if (eve_time(c, ev, &ts) != 0)
 		return INGEST_REJECT;
+	size_t ql = 0;
+	const char *qname = eve_qname(dns, &ql);
+	if (qname != NULL && ql < STORE_NAME_BUF) {
+		char qn[STORE_NAME_BUF];
+		memcpy(qn, qname, ql);
+		qn[ql] = '\0';
+		if (eve_client(c, ev, ts, !eve_dns_query(dns), STORE_DEST_DOMAIN, qn, NULL,
+		               STORE_CSRC_DNS) != 0)
+			return INGEST_REJECT;
+	}
 	if (!eve_dns_answered(dns))
 		return INGEST_SKIP;
-	/* the query name: v3 keeps it in queries[], v1/v2 at the top */
-	size_t ql = 0;
-	const char *qname = ingest_json_str(dns, "rrname", &ql);
-	json_t *queries = json_object_get(dns, "queries");
-	if (json_is_array(queries) && json_array_size(queries) > 0)
-		qname = ingest_json_str(json_array_get(queries, 0), "rrname", &ql);
 	unsigned recorded = 0, skipped = 0;
 	json_t *answers = json_object_get(dns, "answers");
 	json_t *grouped = json_object_get(dns, "grouped");
@@ -228,9 +266,34 @@ static int eve_tls_meta(struct ingest_ctx *c, struct store_obs *o, struct store_
 	return INGEST_OK;
 }
 
+/* A TLS client hello: to the SNI name, else to the server's address.
+ * Resumed sessions count too (they carry no certificate). */
+static int eve_tls_client(struct ingest_ctx *c, json_t *ev, json_t *tls)
+{
+	json_t *tv = json_object_get(ev, "timestamp");
+	int64_t ts;
+	if (!ingest_clients_on(c) || tv == NULL || ingest_json_time(tv, &ts) != 0)
+		return 0;
+	size_t sl = 0, il = 0;
+	const char *sni = ingest_json_str(tls, "sni", &sl);
+	if (sni != NULL && sl > 0 && sl < STORE_NAME_BUF) {
+		char name[STORE_NAME_BUF];
+		memcpy(name, sni, sl);
+		name[sl] = '\0';
+		return eve_client(c, ev, ts, false, STORE_DEST_DOMAIN, name, NULL, STORE_CSRC_SNI);
+	}
+	const char *ip = ingest_json_str(ev, "dest_ip", &il);
+	uint8_t a[16];
+	if (ip == NULL || store_addr_parse(ip, il, a) != 0)
+		return 0;
+	return eve_client(c, ev, ts, false, STORE_DEST_IP, NULL, a, STORE_CSRC_TLS);
+}
+
 static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 {
-	size_t fl;
+	if (eve_tls_client(c, ev, tls) != 0)
+		return INGEST_REJECT;
+	size_t fl = 0;
 	const char *fp = ingest_json_str(tls, "fingerprint", &fl);
 	if (fp == NULL || fl == 0)
 		return INGEST_SKIP; /* resumed session: no certificate */
@@ -288,8 +351,10 @@ static int eve_line(struct ingest_ctx *c, char *line, size_t len)
 		json_t *tls = json_object_get(ev, "tls");
 		r = json_is_object(tls) ? eve_tls(c, ev, tls)
 		                        : ingest_reject(c, "tls event without a tls object");
+	} else if (strcmp(et, "flow") == 0) {
+		r = ingest_eve_flow(c, ev);
 	} else {
-		r = INGEST_SKIP; /* alert, flow, http, stats...: not ours */
+		r = INGEST_SKIP; /* alert, http, stats...: not ours */
 	}
 	json_decref(ev);
 	return r;

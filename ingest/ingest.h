@@ -38,6 +38,7 @@ struct ingest_opts {
 	const char *cert_ip;
 	uint16_t cert_port; /* 0 = 443 */
 	bool dry_run;       /* parse and count, write nothing (store may be NULL) */
+	bool no_clients;    /* no client sightings (store/client.h) from sensor logs */
 	unsigned parsers;   /* threads parsing line-independent formats (COF,
 	                     * EVE): 0 = one per CPU up to 4; 1 = parse in
 	                     * the reading thread */

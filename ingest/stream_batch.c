@@ -145,10 +145,14 @@ static int add_line(struct parser *p)
 			return ingest_reject(&p->ctx, "%s", store_strerror(err));
 		}
 	}
+	/* client sightings are counted by the store (ws.clients), not here */
+	size_t nrec = 0;
+	for (size_t i = 0; i < p->nlobs; i++)
+		nrec += p->lobs[i].kind != STORE_OBS_CLIENT;
 	if (p->chunk != NULL)
-		p->chunk->records += p->nlobs;
+		p->chunk->records += nrec;
 	else
-		p->cur->records += p->nlobs;
+		p->cur->records += nrec;
 	return 0;
 }
 

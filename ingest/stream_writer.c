@@ -69,6 +69,8 @@ static void unit_written(struct ingest_stream *st, const struct wbatch *wb,
 	st->sum.ws.sight_merged += ws->sight_merged;
 	st->sum.ws.certs_new += ws->certs_new;
 	st->sum.ws.certs_joined += ws->certs_joined;
+	st->sum.ws.clients += ws->clients;
+	st->sum.ws.client_pairs_new += ws->client_pairs_new;
 	st->sum.ws.retries += ws->retries;
 	__atomic_store_n(&st->budget, budget, __ATOMIC_RELAXED);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest/estate_internal.h"
 #include "ingest/zeek_internal.h"
 
 /* ---- the pre-4.2 join: cert_chain_fuids <-> x509 id / files fuid ---- */
@@ -156,6 +157,22 @@ static bool row_is(const struct zrow *r, int col, const char *lit)
 	       memcmp(r->v[col].p, lit, r->v[col].n) == 0;
 }
 
+/* The line's client (id.orig_h) contacted a destination. */
+static int client_sight(struct ingest_ctx *c, const struct zrow *r, int64_t ts, uint8_t dtype,
+                        const char *name, const uint8_t *ip, uint8_t src)
+{
+	if (r->st[ZC_ORIG_H] != Z_VAL)
+		return 0;
+	struct ingest_client_sight s = {.ts = ts,
+	                                .client = r->v[ZC_ORIG_H].p,
+	                                .client_len = r->v[ZC_ORIG_H].n,
+	                                .dtype = dtype,
+	                                .name = name,
+	                                .ip = ip,
+	                                .src = src};
+	return ingest_client_add(c, &s);
+}
+
 static int dns_add(struct ingest_ctx *c, const char *owner, uint16_t type, const char *rd,
                    size_t rdlen, int64_t ts)
 {
@@ -261,6 +278,8 @@ static int zeek_dns(struct ingest_ctx *c, struct zrow *r)
 		return ingest_reject(c, "query %.*s: %s",
 		                     (int)(r->v[ZC_QUERY].n > 80 ? 80 : r->v[ZC_QUERY].n),
 		                     r->v[ZC_QUERY].p, store_strerror(err));
+	if (client_sight(c, r, w.ts, STORE_DEST_DOMAIN, qname, NULL, STORE_CSRC_DNS) != 0)
+		return INGEST_REJECT;
 	if (!dns_has_answers(r))
 		return INGEST_SKIP;
 	w.qtype = dns_qtype(r);
@@ -417,6 +436,10 @@ static int zeek_ssl(struct ingest_ctx *c, struct zrow *r)
 	if (r->st[ZC_SERVER_NAME] == Z_VAL &&
 	    store_name_norm(r->v[ZC_SERVER_NAME].p, r->v[ZC_SERVER_NAME].n, p.sni, false) != 0)
 		p.sni[0] = '\0'; /* an SNI that is no host name is not worth a reject */
+	if (p.sni[0] != '\0'
+	        ? client_sight(c, r, ts, STORE_DEST_DOMAIN, p.sni, NULL, STORE_CSRC_SNI)
+	        : client_sight(c, r, ts, STORE_DEST_IP, NULL, p.ip, STORE_CSRC_TLS))
+		return INGEST_REJECT;
 	if (r->st[ZC_CHAIN_FPS] == Z_VAL && r->en[ZC_CHAIN_FPS] > 0) {
 		uint8_t h[32];
 		size_t hl;
@@ -583,6 +606,8 @@ static int zeek_record(struct ingest_ctx *c, struct zeek_state *s)
 		return zeek_x509(c, &s->row);
 	case ZK_FILES:
 		return zeek_files(c, &s->row);
+	case ZK_CONN:
+		return ingest_zeek_conn(c, &s->row);
 	default:
 		return INGEST_SKIP; /* conn.log, http.log...: nothing for us */
 	}

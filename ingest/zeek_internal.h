@@ -39,9 +39,13 @@ enum zcol {
 	ZC_FUID,
 	ZC_SHA1,
 	ZC_SHA256,
+	ZC_ORIG_H, /* client sightings (estate_internal.h) */
+	ZC_ORIG_BYTES,
+	ZC_RESP_BYTES,
+	ZC_CONN_STATE,
 	ZC_NCOLS
 };
-enum zkind { ZK_UNKNOWN, ZK_DNS, ZK_SSL, ZK_X509, ZK_FILES, ZK_OTHER };
+enum zkind { ZK_UNKNOWN, ZK_DNS, ZK_SSL, ZK_X509, ZK_FILES, ZK_CONN, ZK_OTHER };
 enum zst { Z_ABSENT = 0, Z_UNSET, Z_EMPTY, Z_VAL };
 
 struct zspan {

@@ -34,6 +34,10 @@ const char *const ingest_zeek_col_names[ZC_NCOLS] = {
     "fuid",
     "sha1",
     "sha256",
+    "id.orig_h",
+    "orig_bytes",
+    "resp_bytes",
+    "conn_state",
 };
 static const bool zcol_vector[ZC_NCOLS] = {
     [ZC_ANSWERS] = true, [ZC_CHAIN_FPS] = true, [ZC_CHAIN_FUIDS] = true,
@@ -89,6 +93,8 @@ static enum zkind kind_from_path(const char *p, size_t n)
 		return ZK_X509;
 	if (n == 5 && memcmp(p, "files", 5) == 0)
 		return ZK_FILES;
+	if (n == 4 && memcmp(p, "conn", 4) == 0)
+		return ZK_CONN;
 	return ZK_OTHER;
 }
 
@@ -103,6 +109,8 @@ static enum zkind kind_from_cols(const bool has[ZC_NCOLS])
 		return ZK_X509;
 	if (has[ZC_FUID] && (has[ZC_SHA1] || has[ZC_SHA256]))
 		return ZK_FILES;
+	if (has[ZC_CONN_STATE] || (has[ZC_ORIG_BYTES] && has[ZC_RESP_BYTES]))
+		return ZK_CONN;
 	return ZK_OTHER;
 }
 

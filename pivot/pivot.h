@@ -85,6 +85,12 @@ struct pivot_node {
 	/* IPs: ports certificates were seen on */
 	uint16_t ports[16];
 	unsigned nports;
+	/* our estate: hosts that contact it (set with pivot_node_estate_set) */
+	struct pivot_estate {
+		bool known;
+		unsigned hosts, orgs, sensors;
+		double score, period_s; /* the best client's beacon score and period */
+	} estate;
 };
 
 struct pivot_edge {
@@ -106,6 +112,8 @@ void pivot_result_free(struct pivot_result *r);
 
 size_t pivot_node_count(const struct pivot_result *r);
 const struct pivot_node *pivot_node_at(const struct pivot_result *r, size_t i);
+/* Attach what our estate knows of node i (rendered as "estate"). */
+void pivot_node_estate_set(struct pivot_result *r, size_t i, const struct pivot_estate *e);
 size_t pivot_edge_count(const struct pivot_result *r);
 const struct pivot_edge *pivot_edge_at(const struct pivot_result *r, size_t i);
 bool pivot_truncated(const struct pivot_result *r, const char **budget);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "pivot/pivot.h"
+#include "util/buf.h"
 
 /* A node with what the engine needs to expand it. */
 struct pivot_xnode {
@@ -104,6 +105,11 @@ void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *
 
 /* The text renderers' output limit (util_buf). */
 #define PIVOT_RENDER_MAX (((size_t)64 << 20) - 1) /* 64 MiB with the NUL */
+
+/* A node's estate as JSON (new reference; NULL when unknown) and as a
+ * line of a DOT label (render_estate.c). */
+json_t *pivot_estate_json(const struct pivot_node *n);
+void pivot_estate_dot(struct util_buf *b, const struct pivot_node *n);
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 size_t pivot_utf8_len(const unsigned char *s, size_t n);

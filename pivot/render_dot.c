@@ -85,6 +85,7 @@ static void dot_node(struct util_buf *b, const struct pivot_result *r, size_t i)
 		util_buf_add(b, "\\n", 2);
 		dot_str(b, n->subject, 60);
 	}
+	pivot_estate_dot(b, n);
 	day(n->last_seen, l, sizeof(l));
 	util_buf_printf(b, "\\nlast seen %s", l);
 	if (n->pruned != NULL) {

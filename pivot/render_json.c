@@ -115,6 +115,9 @@ static json_t *node_json(const struct pivot_result *r, const struct pivot_node *
 		json_object_set_new(o, "pruned_detail", json_string(d));
 	}
 	json_object_set_new(o, "path", path_json(n));
+	json_t *est = pivot_estate_json(n);
+	if (est != NULL)
+		json_object_set_new(o, "estate", est);
 	if (n->type == PIVOT_NODE_IP)
 		json_object_set_new(o, "ports", ports_json(n));
 	if (n->type == PIVOT_NODE_CERT)

@@ -149,6 +149,9 @@ static void add_scos(const struct pivot_result *r, char (*ids)[96], json_t **sco
 	for (size_t i = 0; i < r->nnodes; i++) {
 		const struct pivot_node *nd = &r->nodes[i].n;
 		scos[i] = sco(nd, ids[i], sizeof(ids[i]));
+		json_t *est = pivot_estate_json(nd);
+		if (est != NULL)
+			json_object_set_new(scos[i], "x_infrapivot_estate", est);
 		if (nd->pruned != NULL) {
 			char det[160];
 			pivot_pruned_detail(r, nd, det, sizeof(det));

@@ -20,6 +20,18 @@ for f in tests/fixtures/zeek/logs-ts tests/fixtures/suricata tests/fixtures/pass
 	[ -e "$f" ] && { "$IP" ingest "$f" || true; }
 done
 
+step "ingest: three days of four organisations' Zeek dns/ssl/conn logs (scripts/gen-estate),
+with the hunt's domain planted as a beacon on 6 hosts of one organisation"
+EST=${TMPDIR:-/tmp}/infrapivot-estate
+rm -rf "$EST"
+scripts/gen-estate "$EST" --hosts 16 --days 3 --start $(($(date +%s) - 3 * 86400)) \
+	--beacon update-check.duckdns.org=185.243.112.17
+for d in "$EST"/*/; do
+	"$IP" ingest -q --sensor "$(basename "$d")" "$d"dns.log "$d"ssl.log "$d"conn.log 2>/dev/null
+done
+python3 -c "import json,sys; [print(s, o) for s, o in json.load(open(sys.argv[1]))['sensors'].items()]" \
+	"$EST/truth.json" | while read -r s o; do "$IP" sensor set "$s" --org "$o"; done
+
 step "stats"
 "$IP" stats
 
@@ -31,6 +43,14 @@ step "lookup ip 185.243.112.17: names and the certificate it serves"
 
 step "lookup cert 3f1a5e8c9b2d4f6071829304a5b6c7d8e9f0a1b2: every IP that served it"
 "$IP" lookup cert 3f1a5e8c9b2d4f6071829304a5b6c7d8e9f0a1b2 --format table
+
+step "which of our hosts talk to it: lookup domain update-check.duckdns.org --clients"
+"$IP" lookup domain update-check.duckdns.org --clients --format table
+
+step "beacons: destinations ranked as command-and-control beacons"
+"$IP" beacons --format table --limit 10
+"$IP" beacons --limit 1 | python3 -c 'import json,sys; b=json.load(sys.stdin)[0]
+print("\n%s: score %.2f" % (b["destination"], b["score"])); [print("  -", r) for r in b["reasons"]]'
 
 if "$IP" pivot --help >/dev/null 2>&1; then
 	step "pivot from the beacon domain, last 30 days (noise pruned, with reasons)"

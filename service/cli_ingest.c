@@ -10,13 +10,14 @@
 
 #include "ingest/ingest.h"
 #include "service/svc.h"
+#include "service/svc_estate.h"
 
 static void usage_formats(FILE *f)
 {
 	fputs("Formats (auto-detected from the first line of each input):\n"
-	      "  zeek        Zeek dns.log, ssl.log, x509.log (TSV or JSON writer; files.log\n"
-	      "              supplies hashes for pre-4.2 cert_chain_fuids)\n"
-	      "  eve         Suricata EVE JSON: dns (v1, v2, v3) and tls events\n"
+	      "  zeek        Zeek dns.log, ssl.log, x509.log, conn.log (TSV or JSON\n"
+	      "              writer; files.log supplies hashes for pre-4.2 cert_chain_fuids)\n"
+	      "  eve         Suricata EVE JSON: dns (v1, v2, v3), tls and flow events\n"
 	      "  passivedns  gamelinux/passivedns text (|| separated) or JSON (-j)\n"
 	      "  x509        PEM (one or many blocks) or DER certificate files\n"
 	      "  observations / cof  the JSON lines below\n"
@@ -76,6 +77,8 @@ static void usage(FILE *f)
 	        "  --exit-idle SECONDS follow: stop after SECONDS without new data\n"
 	        "  --progress          show a progress bar even when stderr is not a terminal\n"
 	        "  --no-progress       never show the progress bar\n"
+	        "  --no-clients        record no client sightings (who contacted what)\n"
+	        "  --client-days N     drop client pairs not seen for N days (default 30)\n"
 	        "  -q, --quiet         do not print rejected lines on stderr\n"
 	        "  -n, --dry-run       check the input (every line parsed, rejects reported),\n"
 	        "                      write nothing; no database is opened\n"
@@ -98,7 +101,8 @@ struct ingest_cli {
 	struct ingest_opts o;
 	struct ingest_follow_opts fo;
 	const char *db, *rejects, *follow;
-	int progress; /* -1: when stderr is a terminal */
+	int progress;         /* -1: when stderr is a terminal */
+	uint64_t client_days; /* retention of client pairs */
 };
 
 /* --db, --format, --sensor, --batch, --max-line, --rejects, --progress,
@@ -135,6 +139,10 @@ static int opt_input(void *ctx, int c, const char *arg)
 	case 'n':
 		ic->o.dry_run = true;
 		return SVC_OPT_OK;
+	case 'C':
+	case 'K':
+		return svc_estate_ingest_opt(c, arg, &ic->o, &ic->client_days) != 0 ? SVC_OPT_BAD
+		                                                                    : SVC_OPT_OK;
 	default:
 		return SVC_OPT_OTHER;
 	}
@@ -227,6 +235,8 @@ static int ingest_parse_args(struct ingest_cli *ic, int argc, char **argv)
 	    {"poll", required_argument, NULL, 'O'},
 	    {"exit-idle", required_argument, NULL, 'E'},
 	    {"parsers", required_argument, NULL, 'T'},
+	    {"no-clients", no_argument, NULL, 'C'},
+	    {"client-days", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -273,6 +283,7 @@ static void print_summary(const struct ingest_summary *sum)
 static int ingest_outcome(const struct ingest_cli *ic, int err, const struct ingest_summary *sum)
 {
 	print_summary(sum);
+	svc_estate_ingest_note(sum);
 	if (err != 0) {
 		const char *d = store_last_error();
 		fprintf(stderr,
@@ -305,7 +316,7 @@ static int run_follow(store_t *s, struct ingest_cli *ic, struct ingest_summary *
 
 int svc_cmd_ingest(int argc, char **argv)
 {
-	struct ingest_cli ic = {.progress = -1};
+	struct ingest_cli ic = {.progress = -1, .client_days = 30};
 	ingest_opts_init(&ic.o);
 	ingest_follow_opts_init(&ic.fo);
 	int status = ingest_parse_args(&ic, argc, argv);
@@ -332,6 +343,8 @@ int svc_cmd_ingest(int argc, char **argv)
 		err = ingest_files(s, argv + optind, argc - optind, &ic.o, &sum);
 		ran = true;
 	}
+	if (ran && err == 0 && s != NULL && !ic.o.no_clients)
+		err = svc_estate_retain(s, ic.client_days, &sum);
 	store_close(s);
 close_rejects:
 	/* a failed close matters only when the input was read through */

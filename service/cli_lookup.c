@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "service/svc.h"
+#include "service/svc_estate.h"
 #include "util/time.h"
 
 static void lookup_usage(FILE *f)
@@ -253,6 +254,8 @@ static int parse_lookup(int argc, char **argv, struct svc_lookup_req *req, const
 
 int svc_cmd_lookup(int argc, char **argv)
 {
+	if (svc_estate_wants_clients(argc, argv))
+		return svc_cmd_lookup_clients(argc, argv);
 	struct svc_lookup_req req = {.limit = 10000, .include_certs = true};
 	store_fence_init(&req.fence);
 	const char *db = NULL;

@@ -9,6 +9,7 @@
 
 #include "pivot/pivot.h"
 #include "service/svc.h"
+#include "service/svc_estate.h"
 
 static void pivot_usage(FILE *f)
 {
@@ -212,6 +213,8 @@ int svc_cmd_pivot(int argc, char **argv)
 	struct pivot_result *r = NULL;
 	char msg[256];
 	int err = pivot_run(s, &p, &r, msg, sizeof(msg));
+	if (err == 0)
+		svc_estate_annotate(s, r);
 	store_close(s);
 	if (err != 0) {
 		fprintf(stderr, "infrapivot pivot: %s\n", *msg ? msg : store_strerror(err));

@@ -81,6 +81,10 @@ enum svc_route_id {
 	SVC_R_WATCHLIST_POST,         /* .../{name}/entries and .../{name}/pivot */
 	SVC_R_WATCHLIST_ENTRY_DELETE, /* .../{name}/entries/{indicator} */
 	SVC_R_WATCHLIST_ENTRY_GET,
+	SVC_R_CLIENTS,    /* GET /api/v1/clients/{domain|ip}/{value} */
+	SVC_R_BEACONS,    /* GET /api/v1/beacons */
+	SVC_R_SENSORS,    /* GET /api/v1/sensors */
+	SVC_R_SENSOR_PUT, /* PUT /api/v1/sensors/{sensor}?org= (admin) */
 	SVC_R_COUNT
 };
 
@@ -275,6 +279,12 @@ enum MHD_Result svc_http_watchlist_delete(struct svc_http_req *rq);
 enum MHD_Result svc_http_watchlist_post(struct svc_http_req *rq);
 enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq);
 enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq);
+
+/* estate (http_estate.c) */
+enum MHD_Result svc_http_clients(struct svc_http_req *rq);
+enum MHD_Result svc_http_beacons(struct svc_http_req *rq);
+enum MHD_Result svc_http_sensors(struct svc_http_req *rq);
+enum MHD_Result svc_http_sensor_put(struct svc_http_req *rq);
 
 /* Start and stop (http.c).  svc_http_start returns 0 or -1 with msg. */
 int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "service/http_internal.h"
+#include "service/svc_estate.h"
 
 #include "pivot/pivot.h"
 
@@ -108,5 +109,6 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 	int err = pivot_run(rq->srv->store, &p, &res, msg, sizeof(msg));
 	if (err != 0)
 		return pivot_failed(rq, err, msg);
+	svc_estate_annotate(rq->srv->store, res);
 	return pivot_send(rq, res, format);
 }

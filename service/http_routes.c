@@ -66,6 +66,14 @@ const struct svc_route svc_routes[] = {
           .fn = svc_http_watchlist_entry_delete),
     ROUTE(SVC_R_WATCHLIST_ENTRY_GET, "/api/v1/watchlists/{name}/entries/{indicator}:get",
           "api/v1/watchlists", 3, 3, "GET", SVC_ROLE_READ, .fn = svc_http_watchlist_entry_get),
+    ROUTE(SVC_R_CLIENTS, "/api/v1/clients", "api/v1/clients", 2, 2, "GET", SVC_ROLE_READ,
+          .fn = svc_http_clients),
+    ROUTE(SVC_R_BEACONS, "/api/v1/beacons", "api/v1/beacons", 0, 0, "GET", SVC_ROLE_READ,
+          .fn = svc_http_beacons),
+    ROUTE(SVC_R_SENSORS, "/api/v1/sensors", "api/v1/sensors", 0, 0, "GET", SVC_ROLE_READ,
+          .fn = svc_http_sensors),
+    ROUTE(SVC_R_SENSOR_PUT, "/api/v1/sensors/{sensor}", "api/v1/sensors", 1, 1, "PUT",
+          SVC_ROLE_ADMIN, .fn = svc_http_sensor_put),
 };
 const size_t svc_nroutes = sizeof(svc_routes) / sizeof(svc_routes[0]);
 

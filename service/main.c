@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "service/svc.h"
+#include "service/svc_estate.h"
 
 static const struct {
 	const char *name;
@@ -21,6 +22,8 @@ static const struct {
     {"compact", svc_cmd_compact, "write a compacted copy of the database"},
     {"watchlist", svc_cmd_watchlist,
      "pivot results for sensors: expiry, provenance, standing pivots, exports"},
+    {"beacons", svc_cmd_beacons, "destinations our hosts contact, ranked as C2 beacons"},
+    {"sensor", svc_cmd_sensor, "sensor organisations and internal networks"},
     {"serve", svc_cmd_serve, "the HTTP API (REST, DNSDB v2 and CIRCL compatible)"},
 };
 

@@ -40,6 +40,7 @@ void store_batch_reset(store_batch_t *b)
 	for (size_t i = 0; i < b->nmeta * 2; i++)
 		free(b->meta_mem[i]);
 	b->nmeta = 0;
+	client_batch_truncate(b, 0);
 	b->alen = 0;
 	b->nrecs = 0;
 	b->nsensors = 0;
@@ -52,6 +53,7 @@ void store_batch_free(store_batch_t *b)
 	if (b == NULL)
 		return;
 	store_batch_reset(b);
+	client_batch_free(b);
 	free(b->arena);
 	free(b->recs);
 	free(b->certs);
@@ -60,7 +62,7 @@ void store_batch_free(store_batch_t *b)
 
 size_t store_batch_len(const store_batch_t *b)
 {
-	return b->nrecs + b->ncerts;
+	return b->nrecs + b->ncerts + client_batch_len(b);
 }
 
 void store_batch_mark(const store_batch_t *b, struct store_batch_mark *m)
@@ -69,6 +71,7 @@ void store_batch_mark(const store_batch_t *b, struct store_batch_mark *m)
 	m->ncerts = b->ncerts;
 	m->alen = b->alen;
 	m->seq = b->seq;
+	m->nclients = client_batch_len(b);
 }
 
 void store_batch_truncate(store_batch_t *b, const struct store_batch_mark *m)
@@ -77,15 +80,15 @@ void store_batch_truncate(store_batch_t *b, const struct store_batch_mark *m)
 	b->nrecs = m->nrecs;
 	b->alen = m->alen;
 	b->seq = m->seq;
+	client_batch_truncate(b, m->nclients);
 }
 
 bool store_batch_empty(const store_batch_t *b)
 {
-	return b->nrecs + b->ncerts + b->nmeta == 0;
+	return b->nrecs + b->ncerts + client_batch_len(b) + b->nmeta == 0;
 }
 
-/* 1 + index of the sensor in the batch table; 0 for none; -1 when full. */
-static int sensor_slot(store_batch_t *b, const char *name)
+int batch_sensor_slot(store_batch_t *b, const char *name)
 {
 	if (name[0] == '\0')
 		return 0;
@@ -137,7 +140,7 @@ static int add_dns(store_batch_t *b, const struct store_obs *o)
 		if (bl < 0)
 			return bl;
 	}
-	int slot = sensor_slot(b, o->sensor);
+	int slot = batch_sensor_slot(b, o->sensor);
 	if (slot < 0)
 		return STORE_ELIMIT;
 	size_t need = (sizeof(struct brec) + (size_t)klen + (size_t)bl + 7) & ~(size_t)7;
@@ -196,7 +199,7 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 	const struct store_cert_meta *m = o->cert.meta;
 	if (m == NULL || (!m->has_sha1 && !m->has_sha256))
 		return STORE_EBADHASH;
-	int slot = sensor_slot(b, o->sensor);
+	int slot = batch_sensor_slot(b, o->sensor);
 	if (slot < 0)
 		return STORE_ELIMIT;
 	size_t sl = strnlen(o->cert.sni, sizeof(o->cert.sni) - 1);
@@ -280,6 +283,8 @@ int store_batch_add(store_batch_t *b, const struct store_obs *o)
 		return add_dns(b, o);
 	if (o->kind == STORE_OBS_CERT)
 		return add_cert(b, o);
+	if (o->kind == STORE_OBS_CLIENT)
+		return client_batch_add(b, o);
 	return STORE_EBADTYPE;
 }
 
@@ -415,6 +420,8 @@ static int batches_fn(struct store_wtxn *w, void *ctx)
 {
 	const struct batches *c = ctx;
 	int e = rr_put_batches(w, c->bs, c->nb);
+	if (e == 0 && w->err == 0)
+		e = client_put_batches(w, c->bs, c->nb);
 	for (size_t i = 0; i < c->nb && e == 0 && w->err == 0; i++)
 		e = batch_put(w, c->bs[i]);
 	return e;
@@ -428,6 +435,8 @@ static void stats_add(struct store_write_stats *to, const struct store_write_sta
 	to->sight_merged += add->sight_merged;
 	to->certs_new += add->certs_new;
 	to->certs_joined += add->certs_joined;
+	to->clients += add->clients;
+	to->client_pairs_new += add->client_pairs_new;
 	to->retries += add->retries;
 }
 

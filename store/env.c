@@ -85,6 +85,7 @@ static const struct {
     [DB_WVER] = {"wver", MDB_DUPSORT},
     [DB_WTIME] = {"wtime", 0},
     [DB_WIND] = {"wind", MDB_DUPSORT | MDB_DUPFIXED},
+    [DB_CLIENT] = {"client", 0},
 };
 
 #define VERSION_KEY "schema_version"
@@ -97,7 +98,10 @@ static int open_tables(store_t *s, MDB_txn *txn, bool rdonly)
 		unsigned fl = db_defs[i].flags | (rdonly ? 0 : MDB_CREATE);
 		int rc = mdb_dbi_open(txn, db_defs[i].name, fl, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND && rdonly && i >= DB_FIRST_OPTIONAL) {
-			s->no_watch = true;
+			if (i == DB_CLIENT)
+				s->no_client = true;
+			else
+				s->no_watch = true;
 			continue;
 		}
 		if (rc == MDB_NOTFOUND && rdonly) {
@@ -744,7 +748,7 @@ static int repack_table(store_t *s, MDB_txn *src, MDB_env *dst, int i)
 		return rc;
 	rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
 	/* an older database without the optional tables: create them empty */
-	if (rc != 0 || (s->no_watch && i >= DB_FIRST_OPTIONAL))
+	if (rc != 0 || (s->no_watch && i >= DB_FIRST_OPTIONAL) || (s->no_client && i == DB_CLIENT))
 		goto done;
 	unsigned fl = db_defs[i].flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
 	size_t n = 0;

@@ -80,6 +80,20 @@
  *         str8 from, u8 to_type, str8 to, i64 first_seen, i64 last_seen,
  *         u16 port.   (strN: an N-bit little-endian length, then the bytes)
  *
+ * Client sightings (store/client.h, docs/estate.md):
+ *
+ *   client   key  u8 dtype (1 domain, 2 IP), NAMEKEY or IP, IP client,
+ *                 be16 sensor id, u8 source (1 dns 2 sni 3 conn 4 tls 5 flow)
+ *            val  CLIVAL
+ *   meta     'O' sensor-name -> organisation name; "internal_cidrs" ->
+ *            comma-separated CIDRs; "client_newest" -> i64 newest sighting
+ *
+ * CLIVAL: u8 format (1), u32 first_seen, u32 last_seen, u24 hours-of-day
+ *         bitmap, varint count, varint repeats, varint out_of_order, then
+ *         three HIST (gaps, bytes out, bytes in): u8 n, n x (varint bucket
+ *         delta, varint count).  Gap bucket round(32 log2 s), at most 32;
+ *         byte bucket round(4 log2(b + 1)), at most 12.
+ *
  * Prevalence: distinct names per IP is the duplicate count of `addr`
  * (mdb_cursor_count, kept by LMDB on insert); distinct IPs per name and
  * per certificate are the `prev` counters, bumped when a new pair lands.

@@ -121,8 +121,9 @@ bool store_fence_match(const struct store_fence *f, int64_t tf, int64_t tl);
 
 /* ---- observations (what ingest hands to the writer) ------------------- */
 enum store_obs_kind {
-	STORE_OBS_DNS = 1,  /* a resolution */
-	STORE_OBS_CERT = 2, /* a certificate: metadata and/or a sighting */
+	STORE_OBS_DNS = 1,    /* a resolution */
+	STORE_OBS_CERT = 2,   /* a certificate: metadata and/or a sighting */
+	STORE_OBS_CLIENT = 3, /* an internal client contacted a destination (client.h) */
 };
 
 /* Certificate metadata.  Strings are NUL-terminated; the lists are
@@ -164,6 +165,15 @@ struct store_obs {
 			char sni[STORE_NAME_BUF];     /* "" when none */
 			struct store_cert_meta *meta; /* hashes always; rest if has_meta */
 		} cert;
+		struct {
+			uint8_t dtype;             /* STORE_DEST_DOMAIN or STORE_DEST_IP */
+			uint8_t src;               /* STORE_CSRC_* (store/client.h) */
+			bool has_bytes;            /* bytes_out/bytes_in are known */
+			char name[STORE_NAME_BUF]; /* domain destinations */
+			uint8_t ip[16];            /* IP destinations */
+			uint8_t client[16];        /* the internal host */
+			uint64_t bytes_out, bytes_in;
+		} client;
 	};
 };
 
@@ -208,7 +218,8 @@ struct store_write_stats {
 	uint64_t dns_new, dns_merged;
 	uint64_t sight_new, sight_merged;
 	uint64_t certs_new, certs_joined;
-	unsigned retries; /* map growths */
+	uint64_t clients, client_pairs_new; /* client sightings merged, pairs created */
+	unsigned retries;                   /* map growths */
 };
 
 /* Merge n observations and the meta records in one write transaction.
@@ -238,6 +249,7 @@ size_t store_batch_len(const store_batch_t *b);
 struct store_batch_mark {
 	size_t nrecs, ncerts, alen;
 	uint32_t seq;
+	size_t nclients;
 };
 void store_batch_mark(const store_batch_t *b, struct store_batch_mark *m);
 void store_batch_truncate(store_batch_t *b, const struct store_batch_mark *m);

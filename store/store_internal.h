@@ -29,6 +29,7 @@ enum {
 	DB_WVER,
 	DB_WTIME,
 	DB_WIND,
+	DB_CLIENT, /* client sightings (client.h); optional read-only too */
 	DB_COUNT
 };
 #define DB_FIRST_OPTIONAL DB_WLIST
@@ -43,6 +44,7 @@ struct store {
 	store_write_hook hook;
 	void *hook_ctx;
 	bool no_watch;       /* read-only open of a database without the w* tables */
+	bool no_client;      /* read-only open of a database without the client table */
 	char datafile[4096]; /* realpath of data.mdb, for store_drop_mapped */
 };
 
@@ -265,11 +267,23 @@ struct store_batch {
 	size_t ncerts, capcerts;
 	char sensors[BATCH_SENSORS][STORE_SENSOR_MAX];
 	unsigned nsensors, last_sensor;
+	struct bclient_set *clients; /* client sightings (client.c), NULL until one */
 	struct store_meta_put meta[8];
 	void *meta_mem[16];
 	size_t nmeta;
 	uint32_t seq;
 };
+
+/* 1 + index of a sensor in the batch's table; 0 for none; -1 when full. */
+int batch_sensor_slot(store_batch_t *b, const char *name);
+
+/* Client sightings of a batch (client.c). */
+int client_batch_add(store_batch_t *b, const struct store_obs *o);
+size_t client_batch_len(const store_batch_t *b);
+void client_batch_truncate(store_batch_t *b, size_t n);
+void client_batch_free(store_batch_t *b);
+/* Merge the client sightings of nb batches, in time order per pair. */
+int client_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
 
 /* Merge every DNS record of a batch (sorted, repeats aggregated). */
 int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);

@@ -1,0 +1,116 @@
+/*
+ * client.h - client sightings: which internal host contacted which
+ * destination (a domain or an IP), seen by which sensor, when, how often,
+ * how regularly and with how many bytes.  Bounded state per (destination,
+ * client, sensor, source): no per-contact lists.  The layout is in
+ * schema.h and docs/estate.md.
+ */
+#ifndef INFRAPIVOT_STORE_CLIENT_H
+#define INFRAPIVOT_STORE_CLIENT_H
+
+#include "store/store.h"
+
+enum store_dest_type { STORE_DEST_DOMAIN = 1, STORE_DEST_IP = 2 };
+
+/* Where a sighting came from; part of the key, so that each source is a
+ * stream of its own, in time order within its own log. */
+enum store_client_src {
+	STORE_CSRC_DNS = 1,  /* a DNS query (Zeek dns.log, EVE dns) */
+	STORE_CSRC_SNI = 2,  /* a TLS client hello naming the domain */
+	STORE_CSRC_CONN = 3, /* a connection (Zeek conn.log) */
+	STORE_CSRC_TLS = 4,  /* a TLS session without SNI, to an IP */
+	STORE_CSRC_FLOW = 5, /* a flow (EVE flow) */
+	STORE_CSRC_MAX = 5
+};
+/* "dns", "sni", "conn", "tls", "flow". */
+const char *store_client_src_name(unsigned src);
+
+/* Sparse log-scale histograms: at most cap (index, count) buckets; a new
+ * bucket beyond cap folds the smallest bucket into its nearest neighbour. */
+#define STORE_HIST_GAP_CAP 32
+#define STORE_HIST_BYTES_CAP 12
+#define STORE_GAP_STEPS 32  /* gap buckets per doubling: 2.2 % wide */
+#define STORE_BYTES_STEPS 4 /* byte buckets per doubling: 19 % wide */
+struct store_hist {
+	uint8_t n;
+	uint16_t idx[STORE_HIST_GAP_CAP + 1];
+	uint32_t cnt[STORE_HIST_GAP_CAP + 1];
+};
+/* Bucket of a gap in seconds (>= 1) and the gap a bucket stands for. */
+unsigned store_gap_bucket(uint64_t gap);
+double store_gap_value(unsigned idx);
+/* Bucket of a byte count and the count a bucket stands for. */
+unsigned store_bytes_bucket(uint64_t bytes);
+double store_bytes_value(unsigned idx);
+/* Add n to bucket idx of h (at most cap buckets). */
+void store_hist_add(struct store_hist *h, unsigned cap, unsigned idx, uint32_t n);
+uint64_t store_hist_total(const struct store_hist *h);
+/* The bucket holding quantile q (0..1) of the counts; 0 when empty. */
+unsigned store_hist_quantile(const struct store_hist *h, double q);
+
+/* The state of one (destination, client, sensor, source). */
+struct store_client_state {
+	int64_t first_seen, last_seen;
+	uint64_t count;    /* contacts: distinct seconds */
+	uint64_t repeats;  /* sightings in the same second as the previous one */
+	uint64_t neg_gaps; /* sightings older than last_seen: out of order, no gap */
+	uint32_t hours;    /* bit h: a contact in hour h (UTC) of some day */
+	struct store_hist gaps, out, in;
+};
+void store_client_state_init(struct store_client_state *s);
+/* One sighting at t, merged by the rules in docs/estate.md. */
+void store_client_add(struct store_client_state *s, int64_t t, bool has_bytes, uint64_t out,
+                      uint64_t in);
+/* Fold src into dst (joins: the union of two streams' statistics). */
+void store_client_merge(struct store_client_state *dst, const struct store_client_state *src);
+/* Encode into buf (STORE_CLIENT_VAL_MAX bytes); returns the length. */
+#define STORE_CLIENT_VAL_MAX 512
+size_t store_client_enc(const struct store_client_state *s, uint8_t *buf);
+/* Decode; returns 0 or STORE_ECORRUPT. */
+int store_client_dec(const uint8_t *buf, size_t len, struct store_client_state *s);
+
+/* A row as read.  Pointers are valid during the callback only. */
+struct store_client_row {
+	uint8_t dtype;
+	const char *name; /* domain destinations, else NULL */
+	uint8_t ip[16];   /* IP destinations */
+	uint8_t client[16];
+	uint16_t sensor_id; /* 0 = no sensor */
+	uint8_t src;
+	size_t klen, vlen; /* encoded sizes, for the bytes-per-pair report */
+	struct store_client_state st;
+};
+typedef int (*store_client_cb)(const struct store_client_row *row, void *ctx);
+
+/* Rows of one destination (name for domains, ip for IPs), key order. */
+int store_clients_of(store_rtxn_t *r, uint8_t dtype, const char *name, const uint8_t ip[16],
+                     store_client_cb cb, void *ctx);
+/* Rows of one destination and client seen by one sensor. */
+int store_clients_pair(store_rtxn_t *r, uint8_t dtype, const char *name, const uint8_t ip[16],
+                       const uint8_t client[16], uint16_t sensor_id, store_client_cb cb, void *ctx);
+/* Every row, grouped by destination (domains first). */
+int store_clients_scan(store_rtxn_t *r, store_client_cb cb, void *ctx);
+
+/* Sensor name of an id into out[STORE_SENSOR_MAX] ("" for 0). */
+void store_sensor_name(store_rtxn_t *r, uint16_t id, char *out);
+/* The organisation of a sensor into out[STORE_SENSOR_MAX]: the stored
+ * setting, else the sensor id itself (its own organisation). */
+void store_sensor_org(store_rtxn_t *r, const char *sensor, char *out);
+/* Set (org non-empty) or clear a sensor's organisation. */
+int store_sensor_org_set(store_t *s, const char *sensor, const char *org);
+typedef int (*store_sensor_cb)(const char *sensor, const char *org, void *ctx);
+/* Every sensor the store knows, with its organisation. */
+int store_sensors_list(store_rtxn_t *r, store_sensor_cb cb, void *ctx);
+
+/* Internal networks beyond the built-in ones: comma-separated CIDRs. */
+#define STORE_INTERNAL_MAX 1024
+int store_internal_set(store_t *s, const char *cidrs);
+/* out[STORE_INTERNAL_MAX]; "" when none is set. */
+void store_internal_get(store_rtxn_t *r, char *out);
+
+/* Newest client sighting merged so far (0 when none). */
+int64_t store_client_newest(store_rtxn_t *r);
+/* Drop rows whose last contact is older than before; *dropped counts them. */
+int store_client_prune(store_t *s, int64_t before, uint64_t *dropped);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * test_estate.c - the client-state encoding (store/client.c) and the
+ * scorer (estate/score.c): bucket resolution, bounded histograms, the
+ * codec and its rejection of corrupt values, out-of-order input, and the
+ * rhythm of jittered, missed, random and bursty contacts.
+ */
+#include <math.h>
+
+#include "estate/estate.h"
+#include "tests/testutil.h"
+
+static uint64_t rng_state = 88172645463325252ull;
+static double rnd(void) /* xorshift: deterministic */
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+/* n contacts every period +- jitter, a share of them missed. */
+static void beacon(struct store_client_state *st, double period, double jitter, double miss,
+                   unsigned n, uint64_t out)
+{
+	store_client_state_init(st);
+	double t = 1700000000;
+	for (unsigned i = 0; i < n; i++) {
+		if (rnd() >= miss)
+			store_client_add(st, (int64_t)t, true, out + (uint64_t)(rnd() * 50), 400);
+		t += period * (1 + jitter * (2 * rnd() - 1));
+	}
+}
+
+static void test_buckets(void)
+{
+	T_CHECK(store_gap_bucket(1000) - store_gap_bucket(900) >= 4);
+	T_CHECK(fabs(store_gap_value(store_gap_bucket(900)) - 900) / 900 < 0.012);
+	T_CHECK(fabs(store_gap_value(store_gap_bucket(86400)) - 86400) / 86400 < 0.012);
+	T_EQ_INT(store_gap_bucket(0), store_gap_bucket(1));
+	T_CHECK(store_gap_bucket(UINT64_MAX) < 65536);
+	T_CHECK(fabs(store_bytes_value(store_bytes_bucket(1000)) - 1000) / 1000 < 0.1);
+	T_EQ_INT(store_bytes_value(store_bytes_bucket(0)), 0);
+}
+
+static void test_hist_bound(void)
+{
+	struct store_hist h = {0};
+	for (unsigned i = 0; i < 500; i++)
+		store_hist_add(&h, STORE_HIST_GAP_CAP, i * 7 % 700, 1 + i % 3);
+	T_CHECK(h.n <= STORE_HIST_GAP_CAP);
+	T_EQ_INT(store_hist_total(&h), 500 + 499); /* folding keeps every count */
+	for (unsigned i = 1; i < h.n; i++)
+		T_CHECK(h.idx[i] > h.idx[i - 1]);
+	struct store_hist e = {0};
+	T_EQ_INT(store_hist_quantile(&e, 0.5), 0);
+}
+
+static void test_codec(void)
+{
+	struct store_client_state st, back;
+	beacon(&st, 900, 0.2, 0.05, 2000, 300);
+	uint8_t buf[STORE_CLIENT_VAL_MAX];
+	size_t n = store_client_enc(&st, buf);
+	T_CHECK(n > 12 && n <= 200);
+	T_EQ_INT(store_client_dec(buf, n, &back), 0);
+	T_EQ_INT(back.count, st.count);
+	T_EQ_INT(back.first_seen, st.first_seen);
+	T_EQ_INT(back.last_seen, st.last_seen);
+	T_EQ_INT(back.hours, st.hours);
+	T_EQ_INT(back.gaps.n, st.gaps.n);
+	T_EQ_INT(store_hist_total(&back.gaps), store_hist_total(&st.gaps));
+	/* corrupt values are refused, never read past their end */
+	T_EQ_INT(store_client_dec(buf, n - 1, &back), STORE_ECORRUPT);
+	T_EQ_INT(store_client_dec(buf, 5, &back), STORE_ECORRUPT);
+	buf[0] = 9;
+	T_EQ_INT(store_client_dec(buf, n, &back), STORE_ECORRUPT);
+	buf[0] = 1;
+	buf[15] = 0xff; /* a histogram count above its cap, or a bad varint */
+	T_CHECK(store_client_dec(buf, n, &back) == STORE_ECORRUPT ||
+	        store_client_dec(buf, n, &back) == 0);
+	printf("bytes per pair (2000 contacts, +-20 %% jitter): %zu value bytes\n", n);
+}
+
+static void test_order(void)
+{
+	struct store_client_state st;
+	store_client_state_init(&st);
+	store_client_add(&st, 1000, false, 0, 0);
+	store_client_add(&st, 1900, false, 0, 0);
+	store_client_add(&st, 1900, false, 0, 0); /* same second: a burst */
+	store_client_add(&st, 1500, false, 0, 0); /* out of order */
+	store_client_add(&st, 500, false, 0, 0);  /* older than first */
+	T_EQ_INT(st.count, 4);
+	T_EQ_INT(st.repeats, 1);
+	T_EQ_INT(st.neg_gaps, 2);
+	T_EQ_INT(st.first_seen, 500);
+	T_EQ_INT(st.last_seen, 1900);
+	T_EQ_INT(store_hist_total(&st.gaps), 1); /* only the one real gap */
+}
+
+static void test_scorer(void)
+{
+	struct store_client_state st;
+	struct estate_pair_score ps;
+	double jit[] = {0, 0.1, 0.3};
+	for (unsigned i = 0; i < 3; i++) {
+		beacon(&st, 900, jit[i], 0, 700, 300);
+		estate_score_pair(&st, NULL, &ps);
+		T_CHECK(fabs(ps.period_s - 900) / 900 < 0.1);
+		T_CHECK(ps.score > 0.6);
+	}
+	beacon(&st, 1000, 0.1, 0, 700, 300);
+	estate_score_pair(&st, NULL, &ps);
+	T_CHECK(fabs(ps.period_s - 1000) / 1000 < 0.05); /* 900 and 1000 apart */
+	beacon(&st, 3600, 0.2, 0.3, 200, 300);           /* 30 % of contacts missed */
+	estate_score_pair(&st, NULL, &ps);
+	T_CHECK(fabs(ps.period_s - 3600) / 3600 < 0.1);
+	T_CHECK(ps.score > 0.5);
+	double good = ps.score;
+	beacon(&st, 3600, 0.2, 0.3, 200, 30 << 20); /* the same with big uploads */
+	estate_score_pair(&st, NULL, &ps);
+	T_CHECK(ps.score < good / 2);
+	/* random contacts: no rhythm */
+	store_client_state_init(&st);
+	double t = 1700000000;
+	for (int i = 0; i < 500; i++) {
+		t += -log(1 - rnd()) * 1800;
+		store_client_add(&st, (int64_t)t, false, 0, 0);
+	}
+	estate_score_pair(&st, NULL, &ps);
+	T_CHECK(ps.score < 0.3);
+	/* too few contacts to say anything */
+	beacon(&st, 900, 0, 0, 3, 300);
+	estate_score_pair(&st, NULL, &ps);
+	T_CHECK(ps.score == 0);
+	/* bursts (one-second gaps) are not a period */
+	beacon(&st, 1, 0, 0, 500, 300);
+	estate_score_pair(&st, NULL, &ps);
+	T_CHECK(ps.score == 0);
+}
+
+static void test_internal(void)
+{
+	struct estate_nets nets = {0};
+	uint8_t a[16];
+	T_EQ_INT(estate_nets_add(&nets, "198.51.100.0/24, 2001:db8::/32"), 0);
+	T_EQ_INT(estate_nets_add(&nets, "not-a-cidr"), STORE_EBADADDR);
+	const char *in[] = {"10.1.2.3",  "192.168.0.1",  "172.31.255.255",
+	                    "127.0.0.1", "169.254.1.1",  "fd00::1",
+	                    "fe80::1",   "198.51.100.7", "2001:db8::5"};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		store_addr_parse(in[i], strlen(in[i]), a);
+		T_CHECK(estate_ip_internal(&nets, a));
+	}
+	const char *out[] = {"8.8.8.8", "172.32.0.1", "2606:4700::1", "198.51.101.1"};
+	for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
+		store_addr_parse(out[i], strlen(out[i]), a);
+		T_CHECK(!estate_ip_internal(&nets, a));
+	}
+	T_CHECK(estate_name_internal("wsus.corp.internal"));
+	T_CHECK(estate_name_internal("printer.local"));
+	T_CHECK(estate_name_internal("fileserver"));
+	T_CHECK(!estate_name_internal("example.com"));
+	T_CHECK(!estate_name_internal("notlocal"
+	                              ".com"));
+}
+
+int main(void)
+{
+	test_buckets();
+	test_hist_bound();
+	test_codec();
+	test_order();
+	test_scorer();
+	test_internal();
+	return t_done();
+}
