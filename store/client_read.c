@@ -44,29 +44,19 @@ static int walk(store_rtxn_t *r, const uint8_t *prefix, size_t plen, store_clien
 {
 	if (r->s->no_client)
 		return 0;
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_CLIENT], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "client cursor");
-	MDB_val k = {plen, (void *)prefix};
-	MDB_val v;
-	rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
 	int err = 0;
 	char name[STORE_NAME_BUF];
-	while (rc == 0 && err == 0) {
-		if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
-			break;
+	struct scan sc;
+	SCAN_FOREACH(&sc, r->txn, r->s->dbi[DB_CLIENT], plen ? MDB_SET_RANGE : MDB_FIRST, MDB_NEXT,
+	             plen ? prefix : NULL, plen, plen)
+	{
 		struct store_client_row row;
-		if (row_dec(&k, &v, &row, name) == 0)
+		if (row_dec(&sc.k, &sc.v, &row, name) == 0)
 			err = cb(&row, ctx);
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		if (err != 0)
+			break;
 	}
-	mdb_cursor_close(c);
-	if (err == STORE_STOP)
-		return 0;
-	if (err != 0)
-		return err;
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_lmdb_err(rc, "client walk");
+	return walk_done(scan_end(&sc, err, "client walk"));
 }
 
 static int dest_prefix(uint8_t dtype, const char *name, const uint8_t ip[16], uint8_t *out)
@@ -176,25 +166,23 @@ int store_sensor_org_set(store_t *s, const char *sensor, const char *org)
 
 int store_sensors_list(store_rtxn_t *r, store_sensor_cb cb, void *ctx)
 {
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(r->txn, r->s->dbi[DB_META], &c);
-	if (rc != 0)
-		return store_lmdb_err(rc, "meta cursor");
-	MDB_val k = {1, (void *)"I"};
-	MDB_val v;
 	int err = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && err == 0 && k.mv_size == 3 && ((uint8_t *)k.mv_data)[0] == 'I') {
+	struct scan sc;
+	/* 'I' + be16 id -> sensor name */
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[DB_META], "I", 1, 1)
+	{
+		if (sc.k.mv_size != 3)
+			break;
 		char name[STORE_SENSOR_MAX], org[STORE_SENSOR_MAX];
-		size_t n = v.mv_size < STORE_SENSOR_MAX ? v.mv_size : STORE_SENSOR_MAX - 1;
-		memcpy(name, v.mv_data, n);
+		size_t n = sc.v.mv_size < STORE_SENSOR_MAX ? sc.v.mv_size : STORE_SENSOR_MAX - 1;
+		memcpy(name, sc.v.mv_data, n);
 		name[n] = '\0';
 		store_sensor_org(r, name, org);
 		err = cb(name, org, ctx);
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		if (err != 0)
+			break;
 	}
-	mdb_cursor_close(c);
-	return err == STORE_STOP ? 0 : err;
+	return walk_done(scan_end(&sc, err, "sensor walk"));
 }
 
 #define INTERNAL_KEY "internal_cidrs"
@@ -232,27 +220,20 @@ static int prune_fn(struct store_wtxn *w, void *ctx)
 {
 	struct prune_ctx *p = ctx;
 	p->dropped = 0;
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(w->txn, w->s->dbi[DB_CLIENT], &c);
-	if (rc != 0) {
-		w->err = rc;
-		return 0;
-	}
-	MDB_val k, v;
-	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (rc == 0) {
+	struct scan sc;
+	/* after mdb_cursor_del, MDB_NEXT goes on from the item that followed */
+	SCAN_ALL(&sc, w->txn, w->s->dbi[DB_CLIENT])
+	{
 		struct store_client_state st;
-		if (store_client_dec(v.mv_data, v.mv_size, &st) != 0 || st.last_seen < p->before) {
-			rc = mdb_cursor_del(c, 0);
-			if (rc != 0)
+		if (store_client_dec(sc.v.mv_data, sc.v.mv_size, &st) != 0 ||
+		    st.last_seen < p->before) {
+			sc.rc = mdb_cursor_del(sc.cur, 0);
+			if (sc.rc != 0)
 				break;
 			p->dropped++;
 		}
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(c);
-	if (rc != MDB_NOTFOUND)
-		w->err = rc;
+	w_scan_end(w, &sc);
 	return 0;
 }
 
