@@ -37,6 +37,25 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 	return s;
 }
 
+const char *svc_next_now(int argc, char **argv, int *i)
+{
+	for (; *i < argc; (*i)++) {
+		const char *a = argv[*i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if (strcmp(a, "--now") == 0 && *i + 1 < argc) {
+			*i += 2;
+			return argv[*i - 1];
+		}
+		if (strncmp(a, "--now=", 6) == 0) {
+			(*i)++;
+			return a + 6;
+		}
+	}
+	*i = argc;
+	return NULL;
+}
+
 int svc_db_opts(int argc, char **argv, const struct option *longopts, const char **db,
                 void (*usage)(FILE *f))
 {

@@ -86,15 +86,9 @@ static const struct option pivot_longopts[] = {
 static int preset_now(int argc, char **argv, struct pivot_params *p)
 {
 	char msg[256];
-	for (int i = 1; i < argc; i++) {
-		const char *v = NULL;
-		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc)
-			v = argv[i + 1];
-		else if (strncmp(argv[i], "--now=", 6) == 0)
-			v = argv[i] + 6;
-		else if (strcmp(argv[i], "--") == 0)
-			break;
-		if (v != NULL && pivot_params_set(p, "now", v, msg, sizeof(msg)) != 0) {
+	const char *v;
+	for (int i = 1; (v = svc_next_now(argc, argv, &i)) != NULL;) {
+		if (pivot_params_set(p, "now", v, msg, sizeof(msg)) != 0) {
 			fprintf(stderr, "infrapivot pivot: --%s\n", msg);
 			return -1;
 		}

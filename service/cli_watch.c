@@ -295,16 +295,8 @@ static int watch_opt(struct wopts *o, int c, const char *name, const char *arg)
 /* --now before the other options: relative times count from it. */
 static int now_first(int argc, char **argv, struct wopts *o)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *v = NULL;
-		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc)
-			v = argv[i + 1];
-		else if (strncmp(argv[i], "--now=", 6) == 0)
-			v = argv[i] + 6;
-		else if (strcmp(argv[i], "--") == 0)
-			break;
-		if (v == NULL)
-			continue;
+	const char *v;
+	for (int i = 1; (v = svc_next_now(argc, argv, &i)) != NULL;) {
 		if (store_time_parse(v, (int64_t)time(NULL), &o->now) != 0 || o->now <= 0)
 			return fail(o, "--now: '%s' is not a time", v);
 		if (pivot_opt(o, "now", v) != 0)

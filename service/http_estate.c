@@ -13,19 +13,7 @@
 /* Scores and periods with ten significant digits, not seventeen. */
 static enum MHD_Result send_json(struct svc_http_req *rq, json_t *obj)
 {
-	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	json_decref(obj);
-	if (s == NULL)
-		return MHD_NO;
-	size_t n = strlen(s);
-	char *t = realloc(s, n + 2);
-	if (t == NULL) {
-		free(s);
-		return MHD_NO;
-	}
-	t[n] = '\n';
-	t[n + 1] = '\0';
-	return svc_http_send(rq, 200, "application/json", t, n + 1);
+	return svc_http_send_json_prec(rq, 200, obj, 10);
 }
 
 static bool time_param(struct svc_http_req *rq, const char *name, int64_t now, int64_t *out,

@@ -216,6 +216,9 @@ enum MHD_Result svc_http_send_h(struct svc_http_req *rq, unsigned status, const 
                                 char *buf, size_t len, const char *const *hdrs);
 /* Queue obj as JSON (obj is consumed). */
 enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, json_t *obj);
+/* The same with reals printed to `digits` significant digits. */
+enum MHD_Result svc_http_send_json_prec(struct svc_http_req *rq, unsigned status, json_t *obj,
+                                        unsigned digits);
 /* Queue {"error":{"code":code,"message":...}}. */
 enum MHD_Result svc_http_error(struct svc_http_req *rq, unsigned status, const char *code,
                                const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -47,9 +47,9 @@ enum MHD_Result svc_http_send(struct svc_http_req *rq, unsigned status, const ch
 /* obj (consumed) as one line of JSON, newline-terminated, pleasant in a
  * terminal. */
 static enum MHD_Result send_json_line(struct svc_http_req *rq, unsigned status, json_t *obj,
-                                      const char *const *hdrs)
+                                      const char *const *hdrs, size_t flags)
 {
-	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | flags);
 	json_decref(obj);
 	if (s == NULL)
 		return MHD_NO;
@@ -66,7 +66,13 @@ static enum MHD_Result send_json_line(struct svc_http_req *rq, unsigned status, 
 
 enum MHD_Result svc_http_send_json(struct svc_http_req *rq, unsigned status, json_t *obj)
 {
-	return send_json_line(rq, status, obj, NULL);
+	return send_json_line(rq, status, obj, NULL, 0);
+}
+
+enum MHD_Result svc_http_send_json_prec(struct svc_http_req *rq, unsigned status, json_t *obj,
+                                        unsigned digits)
+{
+	return send_json_line(rq, status, obj, NULL, JSON_REAL_PRECISION(digits));
 }
 
 static enum MHD_Result error_v(struct svc_http_req *rq, unsigned status, const char *code,
@@ -90,7 +96,7 @@ static enum MHD_Result error_v(struct svc_http_req *rq, unsigned status, const c
 	json_object_set_new(e, "message", m);
 	json_t *o = json_object();
 	json_object_set_new(o, "error", e);
-	return send_json_line(rq, status, o, hdrs);
+	return send_json_line(rq, status, o, hdrs, 0);
 }
 
 enum MHD_Result svc_http_error_h(struct svc_http_req *rq, unsigned status, const char *code,

@@ -108,6 +108,10 @@ int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts
 struct option;
 int svc_db_opts(int argc, char **argv, const struct option *longopts, const char **db,
                 void (*usage)(FILE *f));
+/* The value of the next --now (or --now=T) in argv from *i on, before any
+ * "--", with *i moved past it; NULL when there is none.  Subcommands read
+ * --now before their other options: relative times count from it. */
+const char *svc_next_now(int argc, char **argv, int *i);
 /* Print j (consumed) to standard output as json_dumps(j, flags) and a
  * newline.  Returns 0, or -1 when j is NULL or cannot be rendered. */
 int svc_print_json(json_t *j, size_t flags);
