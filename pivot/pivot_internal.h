@@ -110,6 +110,9 @@ void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *
  * line of a DOT label (render_estate.c). */
 json_t *pivot_estate_json(const struct pivot_node *n);
 void pivot_estate_dot(struct util_buf *b, const struct pivot_node *n);
+/* "estate: 6 hosts, 1 orgs, beacon 0.83 every 900s" into out[cap]; the
+ * length written (0 when nothing is known). */
+size_t pivot_estate_text(const struct pivot_node *n, char *out, size_t cap);
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 size_t pivot_utf8_len(const unsigned char *s, size_t n);

@@ -31,12 +31,23 @@ json_t *pivot_estate_json(const struct pivot_node *n)
 	return o;
 }
 
-void pivot_estate_dot(struct util_buf *b, const struct pivot_node *n)
+size_t pivot_estate_text(const struct pivot_node *n, char *out, size_t cap)
 {
 	const struct pivot_estate *e = &n->estate;
-	if (!e->known)
-		return;
-	util_buf_printf(b, "\\nestate: %u hosts, %u orgs", e->hosts, e->orgs);
-	if (e->period_s > 0 && e->score >= 0.3)
-		util_buf_printf(b, ", beacon %.2f every %.0fs", e->score, e->period_s);
+	if (!e->known || cap == 0)
+		return 0;
+	int k = snprintf(out, cap, "estate: %u hosts, %u orgs", e->hosts, e->orgs);
+	size_t o = k < 0 ? 0 : (size_t)k < cap ? (size_t)k : cap - 1;
+	if (e->period_s > 0 && e->score >= 0.3) {
+		k = snprintf(out + o, cap - o, ", beacon %.2f every %.0fs", e->score, e->period_s);
+		o += k < 0 ? 0 : (size_t)k < cap - o ? (size_t)k : cap - o - 1;
+	}
+	return o;
+}
+
+void pivot_estate_dot(struct util_buf *b, const struct pivot_node *n)
+{
+	char text[128];
+	if (pivot_estate_text(n, text, sizeof(text)) > 0)
+		util_buf_printf(b, "\\n%s", text);
 }

@@ -226,6 +226,9 @@ static void via_notes(const struct pivot_result *r, const struct pivot_node *n, 
 		for (unsigned k = 0; k < n->nports && o < cap; k++)
 			o += (size_t)snprintf(via + o, cap - o, "%s%u", k ? "," : " ", n->ports[k]);
 	}
+	char est[128];
+	if (o < cap && pivot_estate_text(n, est, sizeof(est)) > 0)
+		snprintf(via + o, cap - o, "; %s", est);
 }
 
 static void table_row(struct util_buf *b, const struct pivot_result *r, const struct pivot_node *n)

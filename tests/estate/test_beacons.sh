@@ -49,6 +49,8 @@ check_grep "lookup --clients of an unknown IP" 'no client has contacted' "$WORK/
 check_eq "pivot node estate" "$(python3 -c "import json,sys; n=json.load(open(sys.argv[1]))['nodes'][0]['estate']; print(n['hosts'], n['orgs'], abs(n['beacon']['period_s'] - 900) < 90)" "$WORK/pivot.json")" "6 1 True"
 "$INFRAPIVOT" pivot --db "$DB" --format dot cdn-update.sync-telemetry.com >"$WORK/pivot.dot"
 check_grep "DOT label names the estate" 'estate: 6 hosts, 1 orgs, beacon' "$WORK/pivot.dot"
+"$INFRAPIVOT" pivot --db "$DB" --format table cdn-update.sync-telemetry.com >"$WORK/pivot.txt"
+check_grep "table notes name the estate" 'seed; estate: 6 hosts, 1 orgs, beacon' "$WORK/pivot.txt"
 "$INFRAPIVOT" pivot --db "$DB" --format stix cdn-update.sync-telemetry.com >"$WORK/pivot.stix"
 check_grep "STIX custom property" '"x_infrapivot_estate"' "$WORK/pivot.stix"
 check "STIX with estate validates" python3 "$TESTS_DIR/tools/stix-validate" "$WORK/pivot.stix"
