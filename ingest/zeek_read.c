@@ -52,8 +52,12 @@ void ingest_zeek_state_free(void *p)
 /* Undo the ASCII writer's escapes (\xNN, \\) in place; returns the length. */
 static size_t unescape(char *s, size_t n)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
+	/* most fields hold no backslash: nothing to rewrite before the first */
+	const char *b = memchr(s, '\\', n);
+	if (b == NULL)
+		return n;
+	size_t o = (size_t)(b - s);
+	for (size_t i = o; i < n; i++) {
 		if (s[i] == '\\' && i + 3 < n + 0 && s[i + 1] == 'x' &&
 		    util_hex_digit(s[i + 2]) >= 0 && util_hex_digit(s[i + 3]) >= 0) {
 			s[o++] = (char)(util_hex_digit(s[i + 2]) << 4 | util_hex_digit(s[i + 3]));
@@ -136,7 +140,11 @@ struct zeek_state *ingest_zeek_state_get(struct ingest_ctx *c)
 static struct zspan next_tok(const char **p, const char *end, const char *sep, size_t seplen)
 {
 	struct zspan t = {*p, 0};
-	const char *s = seplen ? memmem(*p, (size_t)(end - *p), sep, seplen) : NULL;
+	const char *s = NULL;
+	if (seplen == 1) /* the usual tab: memchr is much cheaper than memmem */
+		s = memchr(*p, sep[0], (size_t)(end - *p));
+	else if (seplen > 1)
+		s = memmem(*p, (size_t)(end - *p), sep, seplen);
 	if (s == NULL) {
 		t.n = (size_t)(end - *p);
 		*p = end + 1;
