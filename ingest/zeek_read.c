@@ -227,19 +227,15 @@ static int split_fields(const struct zeek_state *s, char *line, size_t len,
 	int nf = 0;
 	const char *p = line;
 	const char *end = line + len;
-	if (s->seplen == 1) { /* the usual tab: one pass over the bytes */
-		char sep = s->sep[0];
-		const char *f = line;
-		for (const char *q = line;; q++) {
-			if (q < end && *q != sep)
-				continue;
+	if (s->seplen == 1) { /* the usual tab: memchr from field to field */
+		for (const char *f = line;; nf++) {
+			const char *q = memchr(f, s->sep[0], (size_t)(end - f));
 			if (nf < ZEEK_MAX_FIELDS) {
 				fields[nf] = (char *)f;
-				flen[nf] = (size_t)(q - f);
+				flen[nf] = (size_t)((q != NULL ? q : end) - f);
 			}
-			nf++;
-			if (q == end)
-				return nf;
+			if (q == NULL)
+				return nf + 1;
 			f = q + 1;
 		}
 	}
