@@ -17,7 +17,9 @@ int ingest_client_add(struct ingest_ctx *c, const struct ingest_client_sight *s)
 	if (!ingest_clients_on(c) || s->client == NULL || s->ts < 0)
 		return 0;
 	uint8_t client[16];
-	if (store_addr_parse(s->client, s->client_len, client) != 0)
+	if (s->client_ip != NULL)
+		memcpy(client, s->client_ip, 16);
+	else if (store_addr_parse(s->client, s->client_len, client) != 0)
 		return 0;
 	char name[STORE_NAME_BUF] = "";
 	if (s->dtype == STORE_DEST_DOMAIN &&

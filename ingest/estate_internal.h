@@ -13,7 +13,8 @@ struct ingest_client_sight {
 	int64_t ts;
 	const char *client; /* the internal host's address as text */
 	size_t client_len;
-	uint8_t dtype; /* STORE_DEST_* */
+	const uint8_t *client_ip; /* client already parsed, or NULL: parse client */
+	uint8_t dtype;            /* STORE_DEST_* */
 	const char *name;
 	const uint8_t *ip;
 	uint8_t src; /* STORE_CSRC_* */
@@ -32,7 +33,9 @@ bool ingest_clients_on(const struct ingest_ctx *c);
 
 /* Zeek conn.log row (zeek_conn.c) and EVE flow event (eve_flow.c). */
 struct zrow;
-int ingest_zeek_conn(struct ingest_ctx *c, struct zrow *r);
+/* ts: the row's ts column parsed as an epoch time by the caller, NULL when
+ * it holds none (missing, or another form of time: rejected here). */
+int ingest_zeek_conn(struct ingest_ctx *c, struct zrow *r, const int64_t *ts);
 int ingest_eve_flow(struct ingest_ctx *c, json_t *ev);
 
 #endif

@@ -10,7 +10,6 @@
 
 #include "ingest/ingest_internal.h"
 #include "util/base64.h"
-#include "util/num.h"
 
 /* jansson allocates a handful of blocks for every parsed line.  Once a
  * process has a second thread (the writer) glibc's malloc takes its arena
@@ -160,11 +159,13 @@ int ingest_json_time(json_t *v, int64_t *out)
 
 int ingest_epoch_parse(const char *s, size_t n, int64_t *out)
 {
-	uint64_t v;
+	/* one pass over the seconds; past UINT32_MAX v stops growing */
+	uint64_t v = 0;
 	size_t i = 0;
-	while (i < n && s[i] >= '0' && s[i] <= '9')
-		i++;
-	if (util_u64_parsen(s, i, UINT32_MAX, &v) != 0)
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		if (v <= UINT32_MAX)
+			v = v * 10 + (uint64_t)(s[i] - '0');
+	if (i == 0 || v > UINT32_MAX)
 		return STORE_EBADTIME;
 	if (i < n && s[i] == '.') {
 		i++;

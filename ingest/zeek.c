@@ -593,9 +593,11 @@ static int zeek_files(struct ingest_ctx *c, struct zrow *r)
 
 static int zeek_record(struct ingest_ctx *c, struct zeek_state *s)
 {
-	int64_t ts;
+	int64_t ts = 0;
+	const struct zspan *t = &s->row.v[ZC_TS];
+	bool epoch = s->row.st[ZC_TS] == Z_VAL && ingest_epoch_parse(t->p, t->n, &ts) == 0;
 	/* a malformed ts is a malformed line whatever the log */
-	if (s->row.st[ZC_TS] == Z_VAL && row_time(c, &s->row, ZC_TS, &ts) != 0)
+	if (s->row.st[ZC_TS] == Z_VAL && !epoch && row_time(c, &s->row, ZC_TS, &ts) != 0)
 		return INGEST_REJECT;
 	switch (s->kind) {
 	case ZK_DNS:
@@ -607,7 +609,7 @@ static int zeek_record(struct ingest_ctx *c, struct zeek_state *s)
 	case ZK_FILES:
 		return zeek_files(c, &s->row);
 	case ZK_CONN:
-		return ingest_zeek_conn(c, &s->row);
+		return ingest_zeek_conn(c, &s->row, epoch ? &ts : NULL);
 	default:
 		return INGEST_SKIP; /* conn.log, http.log...: nothing for us */
 	}

@@ -38,14 +38,13 @@ static int conn_addr(struct ingest_ctx *c, const struct zrow *r, int col, uint8_
 	                     (int)(r->v[col].n > 60 ? 60 : r->v[col].n), r->v[col].p);
 }
 
-int ingest_zeek_conn(struct ingest_ctx *c, struct zrow *r)
+int ingest_zeek_conn(struct ingest_ctx *c, struct zrow *r, const int64_t *ts)
 {
 	if (!ingest_clients_on(c))
 		return INGEST_SKIP;
 	if (r->st[ZC_TS] != Z_VAL)
 		return ingest_reject(c, "ts is missing");
-	int64_t ts;
-	if (ingest_epoch_parse(r->v[ZC_TS].p, r->v[ZC_TS].n, &ts) != 0)
+	if (ts == NULL)
 		return ingest_reject(c, "ts '%.*s' is not an epoch time",
 		                     (int)(r->v[ZC_TS].n > 40 ? 40 : r->v[ZC_TS].n), r->v[ZC_TS].p);
 	uint8_t orig[16], resp[16];
@@ -56,9 +55,10 @@ int ingest_zeek_conn(struct ingest_ctx *c, struct zrow *r)
 	if (conn_bytes(c, r, ZC_ORIG_BYTES, &out, &ko) != 0 ||
 	    conn_bytes(c, r, ZC_RESP_BYTES, &in, &ki) != 0)
 		return INGEST_REJECT;
-	struct ingest_client_sight s = {.ts = ts,
+	struct ingest_client_sight s = {.ts = *ts,
 	                                .client = r->v[ZC_ORIG_H].p,
 	                                .client_len = r->v[ZC_ORIG_H].n,
+	                                .client_ip = orig,
 	                                .dtype = STORE_DEST_IP,
 	                                .ip = resp,
 	                                .src = STORE_CSRC_CONN,

@@ -76,6 +76,8 @@ struct zeek_state {
 	enum zkind kind;
 	int nfields;
 	int colidx[ZC_NCOLS]; /* column of each zcol, -1 when absent */
+	int nused;
+	unsigned char used[ZC_NCOLS]; /* the zcols with a column, ascending */
 	struct zrow row;
 };
 

@@ -52,8 +52,12 @@ void ingest_zeek_state_free(void *p)
 /* Undo the ASCII writer's escapes (\xNN, \\) in place; returns the length. */
 static size_t unescape(char *s, size_t n)
 {
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
+	/* most fields hold no backslash: nothing to rewrite before the first */
+	const char *b = memchr(s, '\\', n);
+	if (b == NULL)
+		return n;
+	size_t o = (size_t)(b - s);
+	for (size_t i = o; i < n; i++) {
 		if (s[i] == '\\' && i + 3 < n + 0 && s[i + 1] == 'x' &&
 		    util_hex_digit(s[i + 2]) >= 0 && util_hex_digit(s[i + 3]) >= 0) {
 			s[o++] = (char)(util_hex_digit(s[i + 2]) << 4 | util_hex_digit(s[i + 3]));
@@ -136,7 +140,11 @@ struct zeek_state *ingest_zeek_state_get(struct ingest_ctx *c)
 static struct zspan next_tok(const char **p, const char *end, const char *sep, size_t seplen)
 {
 	struct zspan t = {*p, 0};
-	const char *s = seplen ? memmem(*p, (size_t)(end - *p), sep, seplen) : NULL;
+	const char *s = NULL;
+	if (seplen == 1) /* the usual tab: memchr is much cheaper than memmem */
+		s = memchr(*p, sep[0], (size_t)(end - *p));
+	else if (seplen > 1)
+		s = memmem(*p, (size_t)(end - *p), sep, seplen);
 	if (s == NULL) {
 		t.n = (size_t)(end - *p);
 		*p = end + 1;
@@ -193,6 +201,10 @@ int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *lin
 		}
 		if (s->kind == ZK_UNKNOWN)
 			s->kind = kind_from_cols(has);
+		s->nused = 0;
+		for (int i = 0; i < ZC_NCOLS; i++)
+			if (has[i])
+				s->used[s->nused++] = (unsigned char)i;
 		s->have_fields = true;
 	}
 #undef IS
@@ -207,14 +219,26 @@ static int add_elem(struct ingest_ctx *c, struct zrow *r, const char *p, size_t 
 	return 0;
 }
 
-int ingest_zeek_tsv_row(struct ingest_ctx *c, struct zeek_state *s, char *line, size_t len)
+/* The fields of a data line into fields[]/flen[] (at most
+ * ZEEK_MAX_FIELDS kept); returns how many the line has. */
+static int split_fields(const struct zeek_state *s, char *line, size_t len,
+                        char *fields[ZEEK_MAX_FIELDS], size_t flen[ZEEK_MAX_FIELDS])
 {
-	struct zrow *r = &s->row;
-	char *fields[ZEEK_MAX_FIELDS];
-	size_t flen[ZEEK_MAX_FIELDS];
 	int nf = 0;
 	const char *p = line;
 	const char *end = line + len;
+	if (s->seplen == 1) { /* the usual tab: memchr from field to field */
+		for (const char *f = line;; nf++) {
+			const char *q = memchr(f, s->sep[0], (size_t)(end - f));
+			if (nf < ZEEK_MAX_FIELDS) {
+				fields[nf] = (char *)f;
+				flen[nf] = (size_t)((q != NULL ? q : end) - f);
+			}
+			if (q == NULL)
+				return nf + 1;
+			f = q + 1;
+		}
+	}
 	while (p <= end) {
 		struct zspan t = next_tok(&p, end, s->sep, s->seplen);
 		if (nf < ZEEK_MAX_FIELDS) {
@@ -223,19 +247,41 @@ int ingest_zeek_tsv_row(struct ingest_ctx *c, struct zeek_state *s, char *line, 
 		}
 		nf++;
 	}
+	return nf;
+}
+
+/* A vector column's elements, unescaped, into r->elems. */
+static int vector_col(struct ingest_ctx *c, const struct zeek_state *s, struct zrow *r, int i,
+                      char *f, size_t n)
+{
+	r->e0[i] = r->nelems;
+	const char *q = f;
+	const char *fe = f + n;
+	while (q <= fe) {
+		struct zspan e = next_tok(&q, fe, s->set_sep, s->set_seplen);
+		if (add_elem(c, r, e.p, unescape((char *)e.p, e.n)) != 0)
+			return INGEST_REJECT;
+	}
+	r->en[i] = r->nelems - r->e0[i];
+	return 0;
+}
+
+int ingest_zeek_tsv_row(struct ingest_ctx *c, struct zeek_state *s, char *line, size_t len)
+{
+	struct zrow *r = &s->row;
+	char *fields[ZEEK_MAX_FIELDS];
+	size_t flen[ZEEK_MAX_FIELDS];
+	int nf = split_fields(s, line, len, fields, flen);
 	if (nf != s->nfields)
 		return ingest_reject(c, "%d fields where #fields declares %d", nf, s->nfields);
 	r->nelems = 0;
+	memset(r->st, 0, sizeof(r->st)); /* Z_ABSENT */
+	memset(r->en, 0, sizeof(r->en));
 	size_t unl = strlen(s->unset), eml = strlen(s->empty);
-	for (int i = 0; i < ZC_NCOLS; i++) {
-		int k = s->colidx[i];
-		r->en[i] = 0;
-		if (k < 0) {
-			r->st[i] = Z_ABSENT;
-			continue;
-		}
-		char *f = fields[k];
-		size_t n = flen[k];
+	for (int u = 0; u < s->nused; u++) {
+		int i = s->used[u];
+		char *f = fields[s->colidx[i]];
+		size_t n = flen[s->colidx[i]];
 		if (n == unl && memcmp(f, s->unset, n) == 0) {
 			r->st[i] = Z_UNSET;
 			continue;
@@ -245,19 +291,10 @@ int ingest_zeek_tsv_row(struct ingest_ctx *c, struct zeek_state *s, char *line, 
 			continue;
 		}
 		r->st[i] = Z_VAL;
-		if (!zcol_vector[i]) {
+		if (!zcol_vector[i])
 			r->v[i] = (struct zspan){f, unescape(f, n)};
-			continue;
-		}
-		r->e0[i] = r->nelems;
-		const char *q = f;
-		const char *fe = f + n;
-		while (q <= fe) {
-			struct zspan e = next_tok(&q, fe, s->set_sep, s->set_seplen);
-			if (add_elem(c, r, e.p, unescape((char *)e.p, e.n)) != 0)
-				return INGEST_REJECT;
-		}
-		r->en[i] = r->nelems - r->e0[i];
+		else if (vector_col(c, s, r, i, f, n) != 0)
+			return INGEST_REJECT;
 	}
 	return 0;
 }

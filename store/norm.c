@@ -109,8 +109,37 @@ bool store_addr_is_v4(const uint8_t a[16])
 	return memcmp(a, pfx, 12) == 0;
 }
 
+/* Dotted-quad IPv4 without inet_pton: four groups of 1-3 digits, no
+ * leading zero, each <= 255, which inet_pton(AF_INET) accepts alike.
+ * Anything else returns -1 and takes the general path. */
+static int addr4_fast(const char *in, size_t len, uint8_t out[16])
+{
+	uint8_t q[4];
+	size_t i = 0;
+	for (int k = 0; k < 4; k++) {
+		if (k > 0 && (i >= len || in[i++] != '.'))
+			return -1;
+		size_t d0 = i;
+		unsigned v = 0;
+		for (; i < len && i - d0 < 3 && in[i] >= '0' && in[i] <= '9'; i++)
+			v = v * 10 + (unsigned)(in[i] - '0');
+		if (i == d0 || v > 255 || (i - d0 > 1 && in[d0] == '0'))
+			return -1;
+		q[k] = (uint8_t)v;
+	}
+	if (i != len)
+		return -1;
+	memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	memcpy(out + 12, q, 4);
+	return 0;
+}
+
 int store_addr_parse(const char *in, size_t len, uint8_t out[16])
 {
+	if (addr4_fast(in, len, out) == 0)
+		return 0;
 	char buf[STORE_ADDR_BUF];
 	if (len == 0 || len >= sizeof(buf))
 		return STORE_EBADADDR;
