@@ -6,6 +6,7 @@
 
 #include "ingest/estate_internal.h"
 #include "ingest/zeek_internal.h"
+#include "util/num.h"
 
 /* A byte count column: unset is unknown (*known false), else digits. */
 static int conn_bytes(struct ingest_ctx *c, const struct zrow *r, int col, uint64_t *out,
@@ -17,14 +18,9 @@ static int conn_bytes(struct ingest_ctx *c, const struct zrow *r, int col, uint6
 		return 0;
 	}
 	const struct zspan *v = &r->v[col];
-	uint64_t x = 0;
-	size_t i = 0;
-	for (; i < v->n && v->p[i] >= '0' && v->p[i] <= '9' && i < 19; i++)
-		x = x * 10 + (uint64_t)(v->p[i] - '0');
-	if (i == 0 || i != v->n)
+	if (util_u64_parsen(v->p, v->n, UINT64_MAX, out) != 0)
 		return ingest_reject(c, "%s '%.*s' is not a byte count", ingest_zeek_col_names[col],
 		                     (int)(v->n > 40 ? 40 : v->n), v->p);
-	*out = x;
 	return 0;
 }
 
