@@ -6,15 +6,6 @@
 
 #include "ingest/estate_internal.h"
 
-static const char *str_of(json_t *obj, const char *key, size_t *len)
-{
-	json_t *v = json_object_get(obj, key);
-	if (!json_is_string(v))
-		return NULL;
-	*len = json_string_length(v);
-	return json_string_value(v);
-}
-
 static int flow_bytes(struct ingest_ctx *c, json_t *flow, const char *key, uint64_t *out,
                       bool *known)
 {
@@ -43,9 +34,9 @@ int ingest_eve_flow(struct ingest_ctx *c, json_t *ev)
 	int64_t ts;
 	if (t == NULL || ingest_json_time(t, &ts) != 0)
 		return ingest_reject(c, "flow.start is not a valid time");
-	size_t sl = 0, dl = 0, hl = 0;
-	const char *src = str_of(ev, "src_ip", &sl);
-	const char *dst = str_of(ev, "dest_ip", &dl);
+	size_t sl = 0, dl = 0;
+	const char *src = ingest_json_str(ev, "src_ip", &sl);
+	const char *dst = ingest_json_str(ev, "dest_ip", &dl);
 	uint8_t a[16], d[16];
 	if (src == NULL || store_addr_parse(src, sl, a) != 0)
 		return ingest_reject(c, "src_ip is not an IP address");
@@ -56,7 +47,7 @@ int ingest_eve_flow(struct ingest_ctx *c, json_t *ev)
 	if (flow_bytes(c, flow, "bytes_toserver", &out, &ko) != 0 ||
 	    flow_bytes(c, flow, "bytes_toclient", &in, &ki) != 0)
 		return INGEST_REJECT;
-	const char *host = str_of(ev, "host", &hl);
+	const char *host = ingest_json_str(ev, "host", NULL);
 	struct ingest_client_sight s = {.ts = ts,
 	                                .client = src,
 	                                .client_len = sl,

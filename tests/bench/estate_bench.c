@@ -8,6 +8,7 @@
  *                                     store-only rate of the same records
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "estate/estate.h"
 #include "ingest/ingest.h"
+#include "util/num.h"
 
 static double clock_s(clockid_t id)
 {
@@ -158,7 +160,9 @@ static int conn_obs(char *line, struct store_obs *o)
 {
 	char *f[12];
 	int n = 0;
-	for (char *p = strtok(line, "\t\n"); p != NULL && n < 12; p = strtok(NULL, "\t\n"))
+	char *save = NULL;
+	for (char *p = strtok_r(line, "\t\n", &save); p != NULL && n < 12;
+	     p = strtok_r(NULL, "\t\n", &save))
 		f[n++] = p;
 	if (n < 11 || line[0] == '#')
 		return -1;
@@ -243,10 +247,14 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "pairs") == 0)
 		return cmd_pairs(argv[2]);
-	if (argc >= 5 && strcmp(argv[1], "fill") == 0)
-		return cmd_fill(argv[2], strtoull(argv[3], NULL, 10), (unsigned)atoi(argv[4]));
-	if (argc >= 3 && strcmp(argv[1], "beacons") == 0)
-		return cmd_beacons(argv[2], argc > 3 ? (unsigned)atoi(argv[3]) : 5);
+	uint64_t a = 0, b = 5;
+	if (argc >= 5 && strcmp(argv[1], "fill") == 0 &&
+	    util_u64_parse(argv[3], UINT64_MAX, &a) == 0 &&
+	    util_u64_parse(argv[4], UINT_MAX, &b) == 0)
+		return cmd_fill(argv[2], a, (unsigned)b);
+	if (argc >= 3 && strcmp(argv[1], "beacons") == 0 &&
+	    (argc == 3 || util_u64_parse(argv[3], 1000, &b) == 0))
+		return cmd_beacons(argv[2], (unsigned)b);
 	if (argc >= 4 && strcmp(argv[1], "conn") == 0)
 		return cmd_conn(argv[2], argv[3]);
 	fprintf(stderr, "usage: estate_bench pairs DB | fill DB PAIRS N | beacons DB [RUNS] | "
