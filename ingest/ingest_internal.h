@@ -38,6 +38,15 @@ struct ingest_format {
 	/* Lines are independent of each other and of the per-input and
 	 * per-run states: helper threads may parse them in any order. */
 	bool independent;
+	/* A format with a per-input header (Zeek TSV) whose data lines are
+	 * independent once the header is read: whether this line may go to
+	 * a helper, given the reading thread's state (NULL: only independent
+	 * decides).  Lines it refuses are parsed by the reading thread after
+	 * every earlier line, so they may change the state. */
+	bool (*line_parallel)(const void *state, const char *line, size_t len);
+	/* Make *helper (created on first use, freed with state_free) parse
+	 * as the reading thread's state src would.  0 or -ENOMEM. */
+	int (*state_share)(void **helper, const void *src);
 };
 
 /* Formats register here (ingest/formats.c). */

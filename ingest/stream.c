@@ -178,11 +178,13 @@ static void process_line(struct ingest_stream *st, char *line, size_t len)
 		}
 		c->run_state = run_state_slot(st, st->fmt);
 	}
-	if (ingest_parallel(st, st->fmt)) {
+	if (ingest_parallel(st, st->fmt, line, len)) {
 		if (ingest_chunk_add(st, line, len, false) != 0 && st->fatal == 0)
 			st->fatal = -ENOMEM;
 		return;
 	}
+	if (st->chunked)
+		ingest_drain(st); /* a header line may change what the helpers read */
 	ingest_parse_line(&st->main, st->fmt, line, len);
 	if (c->run_state != NULL)
 		run_state_save(st, st->fmt, c->run_state);
@@ -192,7 +194,7 @@ static void overlong_line(struct ingest_stream *st)
 {
 	struct ingest_ctx *c = &st->main.ctx;
 	c->line++;
-	if (st->fmt != NULL && ingest_parallel(st, st->fmt)) {
+	if (st->fmt != NULL && ingest_parallel(st, st->fmt, NULL, 0)) {
 		if (ingest_chunk_add(st, st->line, st->line_len, true) != 0 && st->fatal == 0)
 			st->fatal = -ENOMEM;
 		return;

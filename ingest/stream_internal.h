@@ -76,7 +76,8 @@ struct chunk {
 	enum chunk_state state;
 	uint64_t seq;
 	const struct ingest_format *fmt;
-	struct text *text; /* lines, each NUL-terminated; returned once parsed */
+	const void *src_state; /* the reading thread's per-input state (fmt->state_share) */
+	struct text *text;     /* lines, each NUL-terminated; returned once parsed */
 	size_t len;
 	struct pline *lines;
 	size_t nlines, caplines;
@@ -104,6 +105,8 @@ struct parser {
 	size_t nlmetas, caplmetas;
 	struct wbatch *cur;  /* the reading thread's write unit */
 	struct chunk *chunk; /* the chunk a helper parses; NULL in the reading thread */
+	void *hstate;        /* a helper's copy of the per-input state (state_share) */
+	const struct ingest_format *hstate_fmt;
 	pthread_t tid;
 	bool running;
 };
@@ -132,6 +135,7 @@ struct ingest_stream {
 	struct chunk chunks[NCHUNKS];
 	struct text texts[NTEXT];
 	struct chunk *filling;
+	bool chunked; /* lines went to the helpers since the last drain */
 	uint64_t chunk_seq, retire_seq;
 	pthread_cond_t chunk_cv; /* a chunk was queued, or stop */
 	pthread_cond_t done_cv;  /* a chunk was parsed, or freed by the writer */
@@ -197,8 +201,9 @@ void ingest_line_done(struct parser *p, int r, const char *text, size_t len);
 int ingest_next_batch(struct parser *p);
 
 /* stream_parse.c */
-/* Whether lines of fmt go to the helper parsers (starts them). */
-bool ingest_parallel(struct ingest_stream *st, const struct ingest_format *fmt);
+/* Whether this line of fmt goes to the helper parsers (starts them). */
+bool ingest_parallel(struct ingest_stream *st, const struct ingest_format *fmt, const char *line,
+                     size_t len);
 /* Add a line (or the head of an over-long one) to the chunk being
  * filled; queue it when full.  Returns 0 or -ENOMEM. */
 int ingest_chunk_add(struct ingest_stream *st, const char *line, size_t len, bool overlong);

@@ -28,6 +28,19 @@ static void parse_chunk(struct parser *p, struct chunk *ch)
 	c->st = p->st;
 	c->p = p;
 	p->chunk = ch;
+	if (ch->fmt->state_share != NULL && ch->src_state != NULL) {
+		if (p->hstate != NULL && p->hstate_fmt != ch->fmt) {
+			p->hstate_fmt->state_free(p->hstate);
+			p->hstate = NULL;
+		}
+		if (ch->fmt->state_share(&p->hstate, ch->src_state) != 0) {
+			ch->nomem = true;
+			p->chunk = NULL;
+			return;
+		}
+		p->hstate_fmt = ch->fmt;
+		c->state = p->hstate;
+	}
 	if (ingest_next_batch(p) != 0) {
 		ch->nomem = true;
 		p->chunk = NULL;
@@ -86,6 +99,9 @@ static void *helper_main(void *arg)
 		pthread_cond_broadcast(&st->done_cv);
 	}
 	pthread_mutex_unlock(&st->mu);
+	if (p->hstate != NULL)
+		p->hstate_fmt->state_free(p->hstate);
+	p->hstate = NULL;
 	ingest_json_arena_release();
 	return NULL;
 }
@@ -194,6 +210,7 @@ void ingest_drain(struct ingest_stream *st)
 		return;
 	chunk_queue(st);
 	retire_ready(st, true);
+	st->chunked = false;
 }
 
 /* A chunk to fill, with a line buffer.  When every chunk or buffer is
@@ -260,6 +277,10 @@ int ingest_chunk_add(struct ingest_stream *st, const char *line, size_t len, boo
 	struct chunk *ch = chunk_get(st);
 	struct text *tx = ch->text;
 	ch->fmt = st->fmt;
+	/* unchanged while the chunk is out: a line that could change it is
+	 * parsed only after a drain */
+	ch->src_state = st->main.ctx.state;
+	st->chunked = true;
 	if (overlong && len > 1024)
 		len = 1024;
 	if (ch->len + len + 1 > tx->cap) {
@@ -293,10 +314,18 @@ int ingest_chunk_add(struct ingest_stream *st, const char *line, size_t len, boo
 	return 0;
 }
 
-/* Whether lines of fmt go to the helper parsers. */
-bool ingest_parallel(struct ingest_stream *st, const struct ingest_format *fmt)
+/* Whether this line of fmt goes to the helper parsers (line NULL: an
+ * over-long line, whose head only is kept). */
+bool ingest_parallel(struct ingest_stream *st, const struct ingest_format *fmt, const char *line,
+                     size_t len)
 {
-	if (!fmt->independent || st->manual || st->nhelpers == 0)
+	if (st->manual || st->nhelpers == 0)
 		return false;
+	if (!fmt->independent) {
+		const void *state = st->main.ctx.state;
+		if (fmt->line_parallel == NULL || state == NULL || line == NULL ||
+		    !fmt->line_parallel(state, line, len))
+			return false;
+	}
 	return helpers_start(st);
 }

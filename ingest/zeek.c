@@ -6,6 +6,8 @@
  * zeek_read.c reduces both writers to one row of the columns we use, so
  * the record logic here does not care which writer produced a line.
  */
+#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -658,10 +660,36 @@ static int zeek_detect(const char *line, size_t len)
 	return 0;
 }
 
+/* dns.log and conn.log data lines depend on nothing but the header:
+ * helpers may parse them.  ssl.log, x509.log and files.log lines join by
+ * file id (the run state) and stay with the reading thread. */
+static bool zeek_line_parallel(const void *state, const char *line, size_t len)
+{
+	const struct zeek_state *s = state;
+	return len > 0 && line[0] != '#' && line[0] != '{' && s->have_fields && !s->json &&
+	       (s->kind == ZK_DNS || s->kind == ZK_CONN);
+}
+
+/* A helper's state: the header directives, its own row. */
+static int zeek_state_share(void **helper, const void *src)
+{
+	struct zeek_state *d = *helper;
+	if (d == NULL) {
+		d = malloc(sizeof(*d));
+		if (d == NULL)
+			return -ENOMEM;
+		*helper = d;
+	}
+	memcpy(d, src, offsetof(struct zeek_state, row));
+	return 0;
+}
+
 const struct ingest_format ingest_fmt_zeek = {
     .name = "zeek",
     .detect = zeek_detect,
     .line = zeek_line,
     .state_free = ingest_zeek_state_free,
     .run_state_free = zeek_run_free,
+    .line_parallel = zeek_line_parallel,
+    .state_share = zeek_state_share,
 };

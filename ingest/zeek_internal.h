@@ -78,7 +78,7 @@ struct zeek_state {
 	int colidx[ZC_NCOLS]; /* column of each zcol, -1 when absent */
 	int nused;
 	unsigned char used[ZC_NCOLS]; /* the zcols with a column, ascending */
-	struct zrow row;
+	struct zrow row;              /* last: a helper copies what precedes it (zeek.c) */
 };
 
 extern const char *const ingest_zeek_col_names[ZC_NCOLS];

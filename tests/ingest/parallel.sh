@@ -143,4 +143,90 @@ if [ -n "$EVE" ]; then
 else
 	bad "no Suricata EVE fixture under $FIXTURES/suricata"
 fi
+# Zeek TSV: dns.log and conn.log data lines go to the helpers once their
+# header is read; header lines, and ssl.log lines (they join by file id),
+# stay with the reading thread after every earlier line.  One input of
+# 20,000 lines: a conn.log, then a dns.log header mid-file, then an
+# ssl.log, bad lines at known numbers in each part.
+python3 - "$WORK/zeek.log" 3>"$WORK/zbad" <<'EOF2'
+import os, sys
+badfd = os.fdopen(3, 'w')
+out = open(sys.argv[1], 'w')
+n = 0
+def w(line, bad=False):
+    global n
+    n += 1
+    out.write(line + '\n')
+    if bad:
+        print(n, file=badfd)
+def header(path, fields, types):
+    w('#separator \\x09'); w('#set_separator\t,'); w('#empty_field\t(empty)')
+    w('#unset_field\t-'); w('#path\t' + path)
+    w('#fields\t' + '\t'.join(fields)); w('#types\t' + '\t'.join(types))
+header('conn', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'proto',
+                'orig_bytes', 'resp_bytes'],
+       ['time', 'string', 'addr', 'port', 'addr', 'port', 'enum', 'count', 'count'])
+for i in range(9000):
+    t = 1772409600 + 7 * i
+    if i % 997 == 5:
+        w('%d.5\tCx\t10.0.0.%d\t5000\tnot-an-ip\t443\ttcp\t10\t20' % (t, i % 50), True)
+    elif i % 1499 == 7:
+        w('%d.5\tCx\t10.0.0.1\t5000\t192.0.2.1\t443\ttcp\tmany\t20' % t, True)
+    else:
+        w('%d.25\tC%d\t10.0.%d.%d\t5000\t198.51.100.%d\t443\ttcp\t%d\t%d'
+          % (t, i, i % 3, i % 40 + 1, i % 90 + 1, 100 + i % 7, 2000 + i % 11))
+header('dns', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'query',
+               'qtype_name', 'rcode_name', 'answers', 'rejected'],
+       ['time', 'string', 'addr', 'port', 'addr', 'port', 'string', 'string', 'string',
+        'vector[string]', 'bool'])
+for i in range(9000):
+    t = 1772409600 + 5 * i
+    if i % 1201 == 11:
+        w('%d.1\tD\t10.0.0.2\t53\t10.0.0.53\t53\tbad..name..example\tA\tNOERROR\t192.0.2.9\tF' % t, True)
+    else:
+        w('%d.1\tD%d\t10.0.1.%d\t5353\t10.0.0.53\t53\th%d.zone%d.example\tA\tNOERROR\t203.0.113.%d\tF'
+          % (t, i, i % 30 + 1, i % 700, i % 9, i % 120 + 1))
+w('#close\t2026-03-09-00-00-00')
+header('ssl', ['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p', 'server_name',
+               'cert_chain_fps'],
+       ['time', 'string', 'addr', 'port', 'addr', 'port', 'string', 'vector[string]'])
+for i in range(1900):
+    t = 1772409600 + 11 * i
+    if i % 700 == 3:
+        w('oops\tS\t10.0.0.3\t5000\t192.0.2.3\t443\tx.example\t%040x' % i, True)
+    else:
+        w('%d.0\tS%d\t10.0.2.%d\t5000\t192.0.2.%d\t443\ts%d.example\t%040x'
+          % (t, i, i % 20 + 1, i % 60 + 1, i % 40, i % 33 + 1))
+EOF2
+zrun() { # NAME PARSERS
+	"$IP" ingest --no-progress --parsers "$2" --db "$WORK/$1.db" --rejects "$WORK/$1.rej" \
+		"$WORK/zeek.log" >/dev/null 2>"$WORK/$1.err"
+	echo $? >"$WORK/$1.rc"
+}
+zrun zseq 1
+zrun zpar 3
+check "zeek: bad lines planted" test "$(wc -l <"$WORK/zbad")" -ge 20
+for m in zseq zpar; do
+	check_eq "zeek $m: exit status 1 (some rejected)" "$(cat "$WORK/$m.rc")" 1
+	check_eq "zeek $m: rejects, in input order" \
+		"$(python3 -c 'import json,sys; print(",".join(str(json.loads(l)["line"]) for l in open(sys.argv[1])))' "$WORK/$m.rej")" \
+		"$(paste -sd, "$WORK/zbad")"
+done
+check_eq "zeek: same counts with helpers" "$(counts "$WORK/zpar.err")" "$(counts "$WORK/zseq.err")"
+check_grep "zeek: client sightings counted" "ingest: 1[0-9]* client sightings" "$WORK/zseq.err"
+check_eq "zeek: same client sightings line" "$(grep 'client sightings' "$WORK/zpar.err")" \
+	"$(grep 'client sightings' "$WORK/zseq.err")"
+for q in "domain *.zone3.example" "ip 192.0.2.0/24" "ip 198.51.100.7 --clients" \
+	"domain h12.zone3.example --clients"; do
+	# shellcheck disable=SC2086
+	"$IP" lookup --limit 100000 --db "$WORK/zseq.db" $q >"$WORK/a" 2>/dev/null
+	# shellcheck disable=SC2086
+	"$IP" lookup --limit 100000 --db "$WORK/zpar.db" $q >"$WORK/b" 2>/dev/null
+	check "zeek lookup $q: not empty" test -s "$WORK/a"
+	check "zeek lookup $q: same with helper parsers" cmp -s "$WORK/a" "$WORK/b"
+done
+"$IP" beacons --now 1773000000 --min-score 0 --limit 1000 --db "$WORK/zseq.db" >"$WORK/a" 2>/dev/null
+"$IP" beacons --now 1773000000 --min-score 0 --limit 1000 --db "$WORK/zpar.db" >"$WORK/b" 2>/dev/null
+check "zeek: beacons not empty" grep -q destination "$WORK/a"
+check "zeek: same beacons (gap histograms) with helper parsers" cmp -s "$WORK/a" "$WORK/b"
 finish
