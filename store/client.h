@@ -110,7 +110,9 @@ void store_internal_get(store_rtxn_t *r, char *out);
 
 /* Newest client sighting merged so far (0 when none). */
 int64_t store_client_newest(store_rtxn_t *r);
-/* Drop rows whose last contact is older than before; *dropped counts them. */
+/* Drop rows whose last contact is older than before; *dropped counts them.
+ * The whole table is read at most once per day of data: a call whose
+ * before is less than a day after the last scan's does nothing. */
 int store_client_prune(store_t *s, int64_t before, uint64_t *dropped);
 
 #endif

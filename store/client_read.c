@@ -211,6 +211,12 @@ int64_t store_client_newest(store_rtxn_t *r)
 }
 
 /* ---- retention ----------------------------------------------------------------- */
+/* The cutoff of the last full scan: the next one waits for a day more of
+ * data, so that ingesting every few seconds does not read the whole table
+ * each time. */
+#define PRUNED_KEY "client_pruned"
+#define PRUNE_EVERY 86400
+
 struct prune_ctx {
 	int64_t before;
 	uint64_t dropped;
@@ -220,6 +226,13 @@ static int prune_fn(struct store_wtxn *w, void *ctx)
 {
 	struct prune_ctx *p = ctx;
 	p->dropped = 0;
+	MDB_val k = {sizeof(PRUNED_KEY) - 1, (void *)PRUNED_KEY};
+	MDB_val v;
+	int64_t last = INT64_MIN;
+	if (w_get(w, DB_META, &k, &v) == 0 && v.mv_size == 8)
+		memcpy(&last, v.mv_data, 8);
+	if (last != INT64_MIN && p->before < last + PRUNE_EVERY)
+		return 0;
 	struct scan sc;
 	/* after mdb_cursor_del, MDB_NEXT goes on from the item that followed */
 	SCAN_ALL(&sc, w->txn, w->s->dbi[DB_CLIENT])
@@ -234,6 +247,8 @@ static int prune_fn(struct store_wtxn *w, void *ctx)
 		}
 	}
 	w_scan_end(w, &sc);
+	MDB_val nv = {8, &p->before};
+	w_put(w, DB_META, &k, &nv, 0);
 	return 0;
 }
 

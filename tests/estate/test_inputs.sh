@@ -67,5 +67,19 @@ printf '%s\n' '{"timestamp":"2023-12-30T00:00:00+0000","event_type":"flow","src_
 check_grep "retention drops pairs older than 30 days" 'client pairs not seen for 30 days dropped' "$WORK/late.err"
 "$INFRAPIVOT" lookup ip 203.0.113.9 --clients --db "$DB" 2>"$WORK/gone.err"
 check_grep "dropped pair is gone" 'no client has contacted' "$WORK/gone.err"
+# the table is scanned at most once per day of data: a pair that fell
+# behind the cutoff later the same day stays until the data moves a day on
+flow() { # SRC DEST TIME
+	printf '{"timestamp":"%s","event_type":"flow","src_ip":"%s","dest_ip":"%s","flow":{"bytes_toserver":1,"bytes_toclient":1,"start":"%s"}}\n' "$3" "$1" "$2" "$3"
+}
+{ flow 10.2.0.9 192.0.2.202 2023-11-20T00:00:00+0000; flow 10.2.0.9 192.0.2.201 2023-12-30T12:00:00+0000; } >"$WORK/same-day.json"
+"$INFRAPIVOT" ingest --db "$DB" --client-days 30 "$WORK/same-day.json" 2>"$WORK/same-day.err"
+check "no rescan within a day of data" bash -c "! grep -q dropped \"\$1\"" _ "$WORK/same-day.err"
+check "old pair kept until the next scan" bash -c "\"\$@\" >/dev/null" _ "$INFRAPIVOT" lookup ip 192.0.2.202 --clients --db "$DB"
+flow 10.2.0.9 192.0.2.201 2023-12-31T00:00:01+0000 >"$WORK/next-day.json"
+"$INFRAPIVOT" ingest --db "$DB" --client-days 30 "$WORK/next-day.json" 2>"$WORK/next-day.err"
+check_grep "a day later the table is scanned" '1 client pairs not seen for 30 days dropped' "$WORK/next-day.err"
+"$INFRAPIVOT" lookup ip 192.0.2.202 --clients --db "$DB" 2>"$WORK/gone2.err"
+check_grep "old pair dropped by that scan" 'no client has contacted' "$WORK/gone2.err"
 check_rc "--client-days 0 refused" 2 "$INFRAPIVOT" ingest --db "$DB" --client-days 0 "$WORK/late.json"
 finish
