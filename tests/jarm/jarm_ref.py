@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""jarm_ref.py HOST PORT [SNI] - an independent JARM implementation for the
+"""jarm_ref.py HOST PORT [SNI|-] - an independent JARM implementation for the
 tests, with the Python standard library only (socket, struct, hashlib, os).
 
 Written for this test from the published description of the method
@@ -222,7 +222,8 @@ def fuzzy(raw):
 
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
-    sni = sys.argv[3] if len(sys.argv) > 3 else host
+    sni = sys.argv[3] if len(sys.argv) > 3 else host  # "-": none
+    sni = None if sni == "-" else sni
     answers = []
     for p in PROBES:
         try:
