@@ -240,8 +240,8 @@ struct ingest_jarm_result {
  * NULL sends none.  timeout_ms bounds each connect and each answer; a
  * timeout ends the run with the fingerprint of zeros, as the reference
  * does.  Returns 0, or -1 with r->error (connection refused, timeout, no
- * ServerHello to any probe).  Thread-safe; needs SIGPIPE ignored or not
- * (sends use MSG_NOSIGNAL). */
+ * ServerHello to any probe).  Thread-safe; raises no SIGPIPE (sends use
+ * MSG_NOSIGNAL). */
 int ingest_jarm(const void *sa, size_t salen, const char *sni, int timeout_ms,
                 struct ingest_jarm_result *r);
 /* ClientHello number probe (0-9) as one TLS record into out[cap]; *len

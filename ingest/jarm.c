@@ -458,14 +458,15 @@ static int fuzzy_answer(const char *a, char *fp)
 	return ver[vl] == '|' ? 0 : -1;
 }
 
-/* Feeds the ALPN and extension fields of one answer to the hash; the
- * answer's end (the comma or NUL after it). */
+/* Past one field of an answer and its '|'. */
 static const char *field_skip(const char *f)
 {
 	size_t l = strcspn(f, "|,");
 	return f + l + (f[l] == '|');
 }
 
+/* Feeds the ALPN and extension fields of one answer to the hash; the
+ * answer's end (the comma or NUL after it). */
 static const char *hash_answer(const char *a, EVP_MD_CTX *h)
 {
 	const char *f = field_skip(field_skip(a)); /* past cipher and version */

@@ -13,13 +13,6 @@ CLEANUP_EXTRA='for p in $PIDS; do kill $p 2>/dev/null; done'
 cd "$WORK" || exit 2
 ZEROS=00000000000000000000000000000000000000000000000000000000000000
 
-wait_port() {
-	for _ in $(seq 200); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 wait_file() {
 	for _ in $(seq 200); do
 		[ -s "$1" ] && return 0
@@ -27,11 +20,6 @@ wait_file() {
 	done
 	return 1
 }
-# field FILE KEY [N]: KEY of the N-th JSON line of FILE
-field() { python3 -c 'import sys,json
-lines=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-v=lines[int(sys.argv[3]) if len(sys.argv)>3 else 0].get(sys.argv[2])
-print("null" if v is None else v)' "$@"; }
 # answer RAW N: the N-th (1-based) of the ten answers of a raw JARM
 answer() { echo "$1" | cut -d, -f"$2"; }
 
@@ -107,13 +95,13 @@ check_eq "--no-sni: same as jarm_ref.py without a name" "$(field nosni.json jarm
 
 # --- a fixed ServerHello: c02f (position 41 = 0x29), 0303 (d), "h2",
 # extensions ff01-0010-000b, ten times; the hash part by sha256sum
-python3 "$HERE/answer_server.py" --hello hello.port > /dev/null 2>&1 &
+python3 "$HERE/../feeds/plain_server.py" --hello hello.port > /dev/null 2>&1 &
 PIDS="$PIDS $!"
-python3 "$HERE/answer_server.py" --alert alert.port > /dev/null 2>&1 &
+python3 "$HERE/../feeds/plain_server.py" --alert alert.port > /dev/null 2>&1 &
 PIDS="$PIDS $!"
-python3 "$HERE/answer_server.py" --garbage garbage.port > /dev/null 2>&1 &
+python3 "$HERE/../feeds/plain_server.py" --garbage garbage.port > /dev/null 2>&1 &
 PIDS="$PIDS $!"
-python3 "$HERE/answer_server.py" --silent silent.port > /dev/null 2>&1 &
+python3 "$HERE/../feeds/plain_server.py" --silent silent.port > /dev/null 2>&1 &
 PIDS="$PIDS $!"
 for m in hello alert garbage silent; do
 	check "answer server $m up" wait_file "$m.port"
