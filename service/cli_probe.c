@@ -160,24 +160,31 @@ static const char *field_str(const json_t *o, const char *key)
 	return s != NULL && *s != '\0' ? s : "-";
 }
 
-#define TABLE_FMT "%-28s %-39s %5s %-8s %-40s %s%s%s\n"
+/* The table's columns; the JARM column (with its space) only with --jarm. */
+#define TABLE_FMT "%-28s %-39s %5s %-8s %-40s %s%s\n"
+
+static void table_jarm_col(const struct probe_run *run, const char *v, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (run->jarm)
+		snprintf(out, cap, "%-62s ", v);
+}
 
 static void table_header(const struct probe_run *run)
 {
-	printf(TABLE_FMT, "TARGET", "IP", "PORT", "TLS", "SHA1", run->jarm ? "JARM" : "",
-	       run->jarm ? "                                                           " : "",
-	       "ERROR");
+	char jarm[INGEST_JARM_LEN + 2];
+	table_jarm_col(run, "JARM", jarm, sizeof(jarm));
+	printf(TABLE_FMT, "TARGET", "IP", "PORT", "TLS", "SHA1", jarm, "ERROR");
 }
 
 /* One address as a line of the table (--format table); malloc'd. */
 static char *table_line(const struct probe_run *run, const json_t *o)
 {
-	char port[8] = "-", jarm[INGEST_JARM_LEN + 2] = "", err[1100] = "";
+	char port[8] = "-", jarm[INGEST_JARM_LEN + 2], err[1100];
 	const json_t *p = json_object_get(o, "port");
 	if (p != NULL)
 		snprintf(port, sizeof(port), "%u", (unsigned)json_integer_value(p));
-	if (run->jarm)
-		snprintf(jarm, sizeof(jarm), "%-62s ", field_str(o, "jarm"));
+	table_jarm_col(run, field_str(o, "jarm"), jarm, sizeof(jarm));
 	const char *e = json_string_value(json_object_get(o, "error"));
 	const char *je = json_string_value(json_object_get(o, "jarm_error"));
 	snprintf(err, sizeof(err), "%s%s%s%s", e ? e : "", e && je ? "; " : "", je ? "JARM: " : "",
@@ -186,7 +193,7 @@ static char *table_line(const struct probe_run *run, const json_t *o)
 	char *s = malloc(cap);
 	if (s != NULL)
 		snprintf(s, cap, TABLE_FMT, field_str(o, "target"), field_str(o, "ip"), port,
-		         field_str(o, "tls_version"), field_str(o, "sha1"), jarm, "",
+		         field_str(o, "tls_version"), field_str(o, "sha1"), jarm,
 		         err[0] ? err : "-");
 	return s;
 }
