@@ -221,6 +221,42 @@ int ingest_probe(const void *sa, size_t salen, const char *sni, int timeout_ms,
                  struct ingest_probe_result *r);
 void ingest_probe_result_free(struct ingest_probe_result *r);
 
+/* ---- JARM active TLS fingerprint (ingest/jarm.c) ------------------- */
+#define INGEST_JARM_PROBES 10     /* ClientHellos of the method */
+#define INGEST_JARM_LEN 62        /* hex characters of a fingerprint */
+#define INGEST_JARM_READ_MAX 1484 /* bytes of each answer parsed (as the reference) */
+#define INGEST_JARM_TEXT_MAX 2048 /* one answer as text, with its NUL */
+struct ingest_jarm_result {
+	char fp[INGEST_JARM_LEN + 1]; /* 62 zeros when no probe got a ServerHello */
+	/* the ten answers "cipher|version|alpn|ext-ext-..." ("|||" for none),
+	 * comma-separated: the reference's raw JARM */
+	char raw[INGEST_JARM_PROBES * INGEST_JARM_TEXT_MAX];
+	unsigned answered; /* probes answered with a ServerHello */
+	char error[256];   /* "" on success */
+};
+/* Send the ten JARM ClientHellos to sa (from getaddrinfo), one TCP
+ * connection each, in order, and fold the answers into r->fp.  sni: the
+ * server_name sent (the reference sends the host or address as given);
+ * NULL sends none.  timeout_ms bounds each connect and each answer; a
+ * timeout ends the run with the fingerprint of zeros, as the reference
+ * does.  Returns 0, or -1 with r->error (connection refused, timeout, no
+ * ServerHello to any probe).  Thread-safe; raises no SIGPIPE (sends use
+ * MSG_NOSIGNAL). */
+int ingest_jarm(const void *sa, size_t salen, const char *sni, int timeout_ms,
+                struct ingest_jarm_result *r);
+/* ClientHello number probe (0-9) as one TLS record into out[cap]; *len
+ * its size.  Returns 0, -E2BIG when cap is too small or -EIO (no random
+ * bytes). */
+int ingest_jarm_hello(unsigned probe, const char *sni, uint8_t *out, size_t cap, size_t *len);
+/* One answer (untrusted bytes, at most INGEST_JARM_READ_MAX are read) as
+ * its JARM text into out[cap]: "c02f|0303|h2|ff01-0000-0010", or "|||"
+ * when it is no well-formed ServerHello.  Returns 1 for a ServerHello,
+ * 0 otherwise. */
+int ingest_jarm_parse(const uint8_t *data, size_t len, char *out, size_t cap);
+/* The 62-character fingerprint of a raw JARM (ten answers).  Returns 0 or
+ * -EINVAL when raw is not ten answers of that form. */
+int ingest_jarm_hash(const char *raw, char fp[INGEST_JARM_LEN + 1]);
+
 /* ---- X.509 (ingest/x509.c) ----------------------------------------- */
 /* Fill m from a DER certificate: both hashes, subject, issuer, serial,
  * validity, SAN DNS names and IPs.  m->der is set to a malloc'd copy

@@ -21,6 +21,7 @@ declare -A TARGETS=(
 	[passivedns]=tests/fuzz/fuzz_passivedns
 	[certfile]=tests/fuzz/fuzz_certfile
 	[saf]=tests/fuzz/fuzz_saf
+	[jarm]=tests/fuzz/fuzz_jarm
 	[http_input]=tests/http/fuzz_http_input
 	[pivot_params]=tests/pivot/fuzz_pivot_params
 	[watch_input]=tests/watch/fuzz_watch_input

@@ -33,6 +33,8 @@ struct probe_run {
 	size_t ntargets, next;
 	const char *sni;
 	bool no_sni, pretty;
+	bool jarm;  /* --jarm: the JARM fingerprint of each address too */
+	bool table; /* --format table */
 	int timeout_ms;
 	pthread_mutex_t mu;
 	unsigned long failures, successes;
@@ -53,6 +55,13 @@ static void usage(FILE *f)
 	           "or error.  The sighting (ip, port, SHA-1, SHA-256, SNI) and the\n"
 	           "certificates' metadata are recorded with sensor id \"probe\".\n"
 	           "\n"
+	           "--jarm adds the JARM fingerprint of each address (Salesforce's method:\n"
+	           "ten hand-built ClientHellos on their own connections, the ServerHellos\n"
+	           "folded into 62 hex characters): \"jarm\", \"jarm_raw\" (the ten answers\n"
+	           "cipher|version|alpn|extensions) and, when it failed, \"jarm_error\" (the\n"
+	           "fingerprint is then 62 zeros).  The server_name sent is the SNI as\n"
+	           "above, else the address (as the reference implementation does).\n"
+	           "\n"
 	           "Targets: HOST, HOST:PORT, [IPv6]:PORT or a bare IPv6 address; PORT\n"
 	           "defaults to 443.  A targets file has one target a line, optionally\n"
 	           "followed by an SNI name; blank lines and # comments are ignored.\n"
@@ -62,7 +71,11 @@ static void usage(FILE *f)
 	           "                      none for an address)\n"
 	           "  --no-sni            never send SNI\n"
 	           "  --timeout S         seconds for the connect and for the handshake\n"
-	           "                      (each; default 10)\n"
+	           "                      (each; default 10); with --jarm also for each\n"
+	           "                      of its ten connects and answers (a timeout\n"
+	           "                      ends the JARM run with zeros)\n"
+	           "  --jarm              also take the JARM fingerprint of each address\n"
+	           "  --format json|table one JSON object per address (default) or a table\n"
 	           "  --targets FILE      read targets from FILE (- = standard input)\n"
 	           "  --parallel N        probe N targets at once (default 8, max 256)\n"
 	           "  --no-record         only print; record nothing\n"
@@ -70,9 +83,10 @@ static void usage(FILE *f)
 	           "  --db DIR            database directory\n"
 	           "  -h, --help          this help\n"
 	           "\n"
-	           "Exit status: 0 every address answered with a certificate, 1 some probes\n"
-	           "failed (connection refused, timeout, no TLS on the port...), 2 usage or\n"
-	           "database error, or no target could be resolved or probed at all.\n");
+	           "Exit status: 0 every address answered with a certificate (and a JARM\n"
+	           "with --jarm), 1 some probes failed (connection refused, timeout, no TLS\n"
+	           "on the port...), 2 usage or database error, or no target could be\n"
+	           "resolved or probed at all.\n");
 }
 
 /* Split HOST[:PORT] / [v6]:PORT / bare v6 into host and port. */
@@ -140,13 +154,59 @@ static json_t *cert_json(const struct store_cert_meta *m, json_t *o)
 	return o;
 }
 
+static const char *field_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s != NULL && *s != '\0' ? s : "-";
+}
+
+/* The table's columns; the JARM column (with its space) only with --jarm. */
+#define TABLE_FMT "%-28s %-39s %5s %-8s %-40s %s%s\n"
+
+static void table_jarm_col(const struct probe_run *run, const char *v, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (run->jarm)
+		snprintf(out, cap, "%-62s ", v);
+}
+
+static void table_header(const struct probe_run *run)
+{
+	char jarm[INGEST_JARM_LEN + 2];
+	table_jarm_col(run, "JARM", jarm, sizeof(jarm));
+	printf(TABLE_FMT, "TARGET", "IP", "PORT", "TLS", "SHA1", jarm, "ERROR");
+}
+
+/* One address as a line of the table (--format table); malloc'd. */
+static char *table_line(const struct probe_run *run, const json_t *o)
+{
+	char port[8] = "-", jarm[INGEST_JARM_LEN + 2], err[1100];
+	const json_t *p = json_object_get(o, "port");
+	if (p != NULL)
+		snprintf(port, sizeof(port), "%u", (unsigned)json_integer_value(p));
+	table_jarm_col(run, field_str(o, "jarm"), jarm, sizeof(jarm));
+	const char *e = json_string_value(json_object_get(o, "error"));
+	const char *je = json_string_value(json_object_get(o, "jarm_error"));
+	snprintf(err, sizeof(err), "%s%s%s%s", e ? e : "", e && je ? "; " : "", je ? "JARM: " : "",
+	         je ? je : "");
+	size_t cap = 2048;
+	char *s = malloc(cap);
+	if (s != NULL)
+		snprintf(s, cap, TABLE_FMT, field_str(o, "target"), field_str(o, "ip"), port,
+		         field_str(o, "tls_version"), field_str(o, "sha1"), jarm,
+		         err[0] ? err : "-");
+	return s;
+}
+
 static void emit(struct probe_run *run, json_t *o)
 {
-	char *s = json_dumps(o, run->pretty ? JSON_INDENT(2) : JSON_COMPACT);
+	char *s = run->table ? table_line(run, o)
+	                     : json_dumps(o, run->pretty ? JSON_INDENT(2) : JSON_COMPACT);
 	pthread_mutex_lock(&run->mu);
 	if (s != NULL) {
 		fputs(s, stdout);
-		fputc('\n', stdout);
+		if (!run->table)
+			fputc('\n', stdout);
 		fflush(stdout);
 	}
 	pthread_mutex_unlock(&run->mu);
@@ -201,11 +261,39 @@ static void obs_sighting(struct store_obs *obs, size_t *n, struct ingest_probe_r
 	}
 }
 
-/* Record the resolutions and sightings of one target in one transaction. */
-static void record(struct probe_run *run, const char *name, struct ingest_probe_result *res,
-                   size_t nres, const bool *ok)
+/* The JARM of one address, as probe_addr left it for record(). */
+struct addr_jarm {
+	bool ok;
+	char fp[INGEST_JARM_LEN + 1];
+};
+
+/*
+ * record_jarm - the JARM fingerprint of ip:port as a sighting at time t:
+ * one observation appended to obs[*n] (record() reserves room for it).
+ *
+ * TODO(issue 15, merge): a no-op on this branch.  Fill it once
+ * STORE_OBS_FP exists in store/store.h (struct store_obs member
+ * fp { ip[16]; port; fptype; hash[] }): obs_next(obs, n, STORE_OBS_FP, t),
+ * then ip, port, fptype JARM and hash = fp.  Returns 0.
+ */
+static int record_jarm(struct store_obs *obs, size_t *n, const uint8_t ip[16], uint16_t port,
+                       const char *fp, int64_t t)
 {
-	size_t cap = nres * (2 + 16);
+	(void)obs;
+	(void)n;
+	(void)ip;
+	(void)port;
+	(void)fp;
+	(void)t;
+	return 0;
+}
+
+/* Record the resolutions, sightings and JARMs of one target in one
+ * transaction. */
+static void record(struct probe_run *run, const char *name, struct ingest_probe_result *res,
+                   size_t nres, const bool *ok, const struct addr_jarm *jarm)
+{
+	size_t cap = nres * (3 + 16);
 	struct store_obs *obs = calloc(cap ? cap : 1, sizeof(*obs));
 	if (obs == NULL) {
 		run->db_err = -ENOMEM;
@@ -223,6 +311,8 @@ static void record(struct probe_run *run, const char *name, struct ingest_probe_
 		}
 		if (ok[i])
 			obs_sighting(obs, &n, &res[i], t);
+		if (jarm[i].ok)
+			record_jarm(obs, &n, res[i].ip, res[i].port, jarm[i].fp, now);
 	}
 	int err = n > 0 ? store_write(run->store, obs, n, NULL, 0, NULL) : 0;
 	free(obs);
@@ -288,9 +378,37 @@ static bool addr_seen(const struct addrinfo *ai, const struct addrinfo *a)
 	return false;
 }
 
-/* Probe one address of a target and print its line; true on success. */
+/* The JARM of one address into its JSON line o and j. */
+static void jarm_addr(struct probe_run *run, const char *spec, const struct probe_dest *d,
+                      const struct addrinfo *a, const char *ip_text, json_t *o, struct addr_jarm *j)
+{
+	struct ingest_jarm_result *jr = malloc(sizeof(*jr));
+	if (jr == NULL) {
+		json_object_set_new(o, "jarm_error", json_string("out of memory"));
+		fail(run, spec, ip_text, "JARM: out of memory");
+		return;
+	}
+	/* as the reference: the name, else the address, as server_name */
+	const char *sni = run->no_sni ? NULL : d->sni[0] ? d->sni : ip_text;
+	j->ok = ingest_jarm(a->ai_addr, a->ai_addrlen, sni, run->timeout_ms, jr) == 0;
+	memcpy(j->fp, jr->fp, sizeof(j->fp));
+	json_object_set_new(o, "jarm", json_string(jr->fp));
+	json_object_set_new(o, "jarm_raw", json_string(jr->raw));
+	if (j->ok) {
+		tally(run, true);
+	} else {
+		char why[300];
+		snprintf(why, sizeof(why), "JARM: %s", jr->error);
+		json_object_set_new(o, "jarm_error", json_string(jr->error));
+		fail(run, spec, ip_text, why);
+	}
+	free(jr);
+}
+
+/* Probe one address of a target (and its JARM into j with --jarm) and
+ * print its line; true when the certificate probe succeeded. */
 static bool probe_addr(struct probe_run *run, const char *spec, const struct probe_dest *d,
-                       const struct addrinfo *a, struct ingest_probe_result *r)
+                       const struct addrinfo *a, struct ingest_probe_result *r, struct addr_jarm *j)
 {
 	bool ok = ingest_probe(a->ai_addr, a->ai_addrlen, run->no_sni ? NULL : d->sni,
 	                       run->timeout_ms, r) == 0;
@@ -315,6 +433,8 @@ static bool probe_addr(struct probe_run *run, const char *spec, const struct pro
 		json_object_set_new(o, "error", json_string(r->error));
 		fail(run, spec, r->ip_text, r->error);
 	}
+	if (run->jarm)
+		jarm_addr(run, spec, d, a, r->ip_text, o, j);
 	emit(run, o);
 	return ok;
 }
@@ -337,17 +457,19 @@ static void probe_target(struct probe_run *run, const struct target *t)
 	}
 	struct ingest_probe_result *res = calloc(PROBE_ADDRS_MAX, sizeof(*res));
 	bool ok[PROBE_ADDRS_MAX] = {false};
+	struct addr_jarm jarm[PROBE_ADDRS_MAX];
+	memset(jarm, 0, sizeof(jarm));
 	size_t nres = 0;
 	for (struct addrinfo *a = ai; a != NULL && res != NULL && nres < PROBE_ADDRS_MAX;
 	     a = a->ai_next) {
 		if (addr_seen(ai, a))
 			continue;
-		ok[nres] = probe_addr(run, t->spec, &d, a, &res[nres]);
+		ok[nres] = probe_addr(run, t->spec, &d, a, &res[nres], &jarm[nres]);
 		nres++;
 	}
 	freeaddrinfo(ai);
 	if (run->store != NULL && res != NULL)
-		record(run, d.is_addr ? NULL : d.name, res, nres, ok);
+		record(run, d.is_addr ? NULL : d.name, res, nres, ok, jarm);
 	for (size_t i = 0; res != NULL && i < nres; i++)
 		ingest_probe_result_free(&res[i]);
 	free(res);
@@ -444,6 +566,14 @@ static int probe_opt(int c, const char *v, struct probe_run *run, struct probe_o
 		o->no_record = true;
 	} else if (c == 'P') {
 		run->pretty = true;
+	} else if (c == 'J') {
+		run->jarm = true;
+	} else if (c == 'F') {
+		run->table = strcmp(v, "table") == 0;
+		if (!run->table && strcmp(v, "json") != 0) {
+			fprintf(stderr, "infrapivot probe: --format json|table\n");
+			return -1;
+		}
 	} else if (c == 't') {
 		if (svc_parse_u64(v, &n) != 0 || n == 0 || n > 3600) {
 			fprintf(stderr, "infrapivot probe: --timeout takes 1-3600 seconds\n");
@@ -467,6 +597,7 @@ static int parse_opts(int argc, char **argv, struct probe_run *run, struct probe
 	    {"no-sni", no_argument, NULL, 'S'},        {"timeout", required_argument, NULL, 't'},
 	    {"targets", required_argument, NULL, 'T'}, {"parallel", required_argument, NULL, 'p'},
 	    {"no-record", no_argument, NULL, 'n'},     {"pretty", no_argument, NULL, 'P'},
+	    {"jarm", no_argument, NULL, 'J'},          {"format", required_argument, NULL, 'F'},
 	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -555,6 +686,8 @@ int svc_cmd_probe(int argc, char **argv)
 		if (run.store == NULL)
 			goto free_targets;
 	}
+	if (run.table)
+		table_header(&run);
 	run_workers(&run, o.parallel);
 	if (run.store != NULL)
 		store_close(run.store);

@@ -23,3 +23,16 @@ check_grep() { if grep -qE -- "$2" "$3"; then ok; else bad "$1: /$2/ not in $3";
 finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]; exit $?; }
 # A free loopback TCP port.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# wait_port PORT: until something accepts on 127.0.0.1:PORT (10 s at most)
+wait_port() {
+	for _ in $(seq 200); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# field FILE KEY [N]: KEY of the N-th JSON line of FILE ("null" when absent)
+field() { python3 -c 'import sys,json
+lines=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+v=lines[int(sys.argv[3]) if len(sys.argv)>3 else 0].get(sys.argv[2])
+print("null" if v is None else v)' "$@"; }

@@ -8,21 +8,8 @@ PIDS=""
 CLEANUP_EXTRA='for p in $PIDS; do kill $p 2>/dev/null; done'
 cd "$WORK" || exit 2
 
-# wait_port PORT: until something accepts on 127.0.0.1:PORT
-wait_port() {
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 # sha1 of a PEM certificate as lower-case hex, as `openssl x509` prints it
 fp() { openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f; }
-# field FILE KEY [N]: KEY of the N-th JSON line of FILE
-field() { python3 -c 'import sys,json
-lines=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-v=lines[int(sys.argv[3]) if len(sys.argv)>3 else 0].get(sys.argv[2])
-print("null" if v is None else v)' "$@"; }
 count_stat() { "$IP" stats --db "$1" 2>/dev/null | awk -v k="$2" '$1==k{print $2}'; }
 
 mkcert() { # NAME CN SAN [CA-NAME]
