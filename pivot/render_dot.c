@@ -93,7 +93,7 @@ static void dot_node(struct util_buf *b, const struct pivot_result *r, size_t i)
 		pivot_pruned_detail(r, n, det, sizeof(det));
 		util_buf_printf(b, "\\npruned: %s\\n", n->pruned);
 		dot_str(b, det, 160);
-		util_buf_printf(b, "\", style=dashed, color=grey60, fontcolor=grey40");
+		util_buf_printf(b, "\"%s", pivot_dot_pruned_style(n));
 	} else if (i == 0) {
 		util_buf_printf(b, "\", style=\"filled,bold\", fillcolor=gold, penwidth=2");
 	} else {

@@ -49,6 +49,8 @@ static json_t *params_json(const struct pivot_result *r)
 	json_object_set_new(o, "max_san", json_integer((json_int_t)p->max_san));
 	json_object_set_new(o, "max_nodes", json_integer(p->max_nodes));
 	json_object_set_new(o, "max_ms", json_integer(p->max_ms));
+	json_object_set_new(o, "affinity", json_boolean(p->affinity));
+	json_object_set_new(o, "max_cotenant_days", json_integer((json_int_t)p->max_cotenant_days));
 	return o;
 }
 
