@@ -33,11 +33,9 @@ static long explain_find(const struct pivot_result *r, const char *value)
 	uint8_t buf[32];
 	size_t hlen;
 	size_t len = strlen(value);
-	for (unsigned t = PIVOT_NODE_DOMAIN; t <= PIVOT_NODE_CERT; t++) {
-		long id = pivot_node_find(r, t, value);
-		if (id >= 0)
-			return id;
-	}
+	for (size_t i = 0; i < r->nnodes; i++)
+		if (strcmp(r->nodes[i].n.value, value) == 0)
+			return (long)i;
 	if (store_addr_parse(value, len, buf) == 0) {
 		store_addr_format(buf, v);
 		return pivot_node_find(r, PIVOT_NODE_IP, v);
@@ -168,6 +166,8 @@ static void decision_lines(struct util_buf *b, const struct pivot_result *r,
 		                xn->expanded ? "kept and expanded"
 		                             : "kept (not expanded: depth or budget reached)");
 	}
+	if (n->type == PIVOT_NODE_IP && p->affinity && xn->expanded)
+		arrival_line(b, r, n->id);
 	if (!p->affinity)
 		util_buf_printf(b, "rule: temporal affinity is off (no_affinity)\n");
 	else
@@ -176,8 +176,6 @@ static void decision_lines(struct util_buf *b, const struct pivot_result *r,
 		                "IP first seen more than that before the path arrived at the IP "
 		                "leads to a co-tenant\n",
 		                (unsigned long long)p->max_cotenant_days);
-	if (n->type == PIVOT_NODE_IP && p->affinity && n->depth < p->depth)
-		arrival_line(b, r, n->id);
 }
 
 char *pivot_explain(const struct pivot_result *r, const char *value)
