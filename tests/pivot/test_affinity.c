@@ -232,8 +232,17 @@ static void test_cotenants(void)
 	/* the actor's staging name, 60 days before the arrival: the same tenant */
 	n = find(r, "stage0.actor.test");
 	T_CHECK(n != NULL && n->pruned == NULL);
+	pivot_result_free(r);
+}
 
-	/* the renderers say so */
+/* Table, DOT (a style of its own) and STIX say which nodes are
+ * co-tenants and why. */
+static void test_render(void)
+{
+	struct pivot_result *r = run("a0-0.actor.test", NULL);
+	T_CHECK(r != NULL);
+	if (r == NULL)
+		return;
 	char *dot = pivot_to_dot(r), *table = pivot_to_table(r);
 	T_CHECK(dot != NULL && strstr(dot, "pruned: co_tenant") != NULL);
 	T_CHECK(dot != NULL && strstr(dot, "color=darkorange3") != NULL);
@@ -247,8 +256,16 @@ static void test_cotenants(void)
 	T_CHECK(s != NULL && strstr(s, "\"x_infrapivot_pruned\": \"co_tenant\"") != NULL);
 	free(s);
 	json_decref(stix);
+	pivot_result_free(r);
+}
 
-	/* --explain: the edges, times and the rule */
+/* --explain: the edges, times and the rule, for any node of the result. */
+static void test_explain(void)
+{
+	struct pivot_result *r = run("a0-0.actor.test", NULL);
+	T_CHECK(r != NULL);
+	if (r == NULL)
+		return;
 	char *e = pivot_explain(r, "SHOP00.tenant0.test.");
 	T_CHECK(e != NULL);
 	if (e != NULL) {
@@ -283,7 +300,7 @@ static void test_cotenants(void)
 
 	/* switched off: the co-tenants are followed, and explain says so */
 	r = run("a0-0.actor.test", "no_affinity", "", NULL);
-	n = r ? find(r, "shop00.tenant0.test") : NULL;
+	const struct pivot_node *n = r ? find(r, "shop00.tenant0.test") : NULL;
 	T_CHECK(n != NULL && n->pruned == NULL);
 	T_CHECK(r != NULL && find(r, "172.17.0.1") != NULL);
 	e = r ? pivot_explain(r, "shop00.tenant0.test") : NULL;
@@ -421,6 +438,8 @@ int main(void)
 	test_precision();
 	test_sisters();
 	test_cotenants();
+	test_render();
+	test_explain();
 	test_ip_seed();
 	test_rules();
 	store_close(db);
