@@ -9,22 +9,9 @@
 #include <string.h>
 
 #include "pivot/pivot_internal.h"
-#include "util/hex.h"
-#include "util/time.h"
 
 /* Edges touching the node listed in full; the rest are counted. */
 #define EXPLAIN_MAX_EDGES 20
-
-static void day(int64_t t, char *out, size_t cap)
-{
-	char buf[32];
-	if (t == 0) {
-		snprintf(out, cap, "unknown");
-		return;
-	}
-	util_time_format(t, buf, sizeof(buf));
-	snprintf(out, cap, "%.10s", buf);
-}
 
 /* The node as the pivot names it, trying the spellings a person may use. */
 static long explain_find(const struct pivot_result *r, const char *value)
@@ -59,8 +46,8 @@ static void edge_line(struct util_buf *b, const struct pivot_result *r, const st
                       unsigned from)
 {
 	char f[16], l[16];
-	day(e->first_seen, f, sizeof(f));
-	day(e->last_seen, l, sizeof(l));
+	pivot_day(e->first_seen, "unknown", f, sizeof(f));
+	pivot_day(e->last_seen, "unknown", l, sizeof(l));
 	unsigned to = e->src == from ? e->dst : e->src;
 	util_buf_printf(b, "  %s -> %s: %s", r->nodes[from].n.value, r->nodes[to].n.value,
 	                pivot_edge_type_name(e->type));
@@ -74,7 +61,7 @@ static void arrival_line(struct util_buf *b, const struct pivot_result *r, unsig
 {
 	const struct pivot_xnode *xn = &r->nodes[ip];
 	char a[16];
-	day(xn->arrival, a, sizeof(a));
+	pivot_day(xn->arrival, "unknown", a, sizeof(a));
 	if (xn->arrival == 0) {
 		util_buf_printf(b,
 		                "    the path's arrival at %s is unknown: no affinity rule there\n",
@@ -187,8 +174,8 @@ char *pivot_explain(const struct pivot_result *r, const char *value)
 	struct util_buf b;
 	util_buf_init(&b, PIVOT_RENDER_MAX);
 	char f[16], l[16];
-	day(n->first_seen, f, sizeof(f));
-	day(n->last_seen, l, sizeof(l));
+	pivot_day(n->first_seen, "unknown", f, sizeof(f));
+	pivot_day(n->last_seen, "unknown", l, sizeof(l));
 	util_buf_printf(&b, "%s (%s), depth %u, seen %s to %s, degree %llu\n", n->value,
 	                pivot_node_type_name(n->type), n->depth, f, l,
 	                (unsigned long long)n->degree);

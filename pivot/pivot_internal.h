@@ -127,6 +127,9 @@ const char *pivot_dot_pruned_style(const struct pivot_node *n);
 void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *n, char *out,
                          size_t cap);
 
+/* The date of t ("2026-10-31"), or `unknown` when t is 0, into out[cap]. */
+void pivot_day(int64_t t, const char *unknown, char *out, size_t cap);
+
 /* The text renderers' output limit (util_buf). */
 #define PIVOT_RENDER_MAX (((size_t)64 << 20) - 1) /* 64 MiB with the NUL */
 

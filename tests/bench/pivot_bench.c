@@ -42,7 +42,7 @@ static void one(store_t *st, const char *seed, unsigned depth, bool affinity, st
 {
 	struct pivot_params p;
 	pivot_params_init(&p);
-	char msg[256], d[8];
+	char msg[256], d[12];
 	pivot_params_set(&p, "seed", seed, msg, sizeof(msg));
 	if (depth > 0) {
 		snprintf(d, sizeof(d), "%u", depth);

@@ -102,22 +102,13 @@ static inline void scn_cot_cluster(struct scn *c, int cl)
 
 static inline int scn_build_cotenant(const char *dir)
 {
-	struct scn c = {.cap = 1024};
-	int err = store_open(&c.s, dir, STORE_NOSYNC, 0);
+	struct scn c;
+	int err = scn_begin(&c, dir, 1024);
 	if (err != 0)
 		return err;
-	c.obs = calloc(c.cap, sizeof(*c.obs));
-	if (c.obs == NULL) {
-		store_close(c.s);
-		return -12;
-	}
 	for (int cl = 0; cl < SCN_COT_CLUSTERS; cl++)
 		scn_cot_cluster(&c, cl);
-	scn_flush(&c);
-	err = c.err;
-	free(c.obs);
-	store_close(c.s);
-	return err;
+	return scn_end(&c);
 }
 
 #endif

@@ -15,10 +15,9 @@
 #include "tests/testutil.h"
 
 #include "pivot/pivot.h"
+#include "tests/pivot/pivot_run.h"
 #include "tests/pivot/scenario_cotenant.h"
 #include "util/hex.h"
-
-static store_t *db;
 
 static const struct pivot_node *find(const struct pivot_result *r, const char *value)
 {
@@ -40,29 +39,6 @@ static void cert_hex(int c, char *out)
 	snprintf(label, sizeof(label), "actor-cert-%d", c);
 	scn_sha(label, 1, h);
 	util_hex_encode(h, 20, out);
-}
-
-/* Run with name=value pairs (NULL-terminated) over the defaults. */
-static struct pivot_result *run(const char *seed, ...)
-{
-	struct pivot_params p;
-	char msg[256];
-	pivot_params_init(&p);
-	pivot_params_set(&p, "now", "2026-11-01", msg, sizeof(msg));
-	pivot_params_set(&p, "seed", seed, msg, sizeof(msg));
-	va_list ap;
-	va_start(ap, seed);
-	const char *k;
-	while ((k = va_arg(ap, const char *)) != NULL) {
-		const char *v = va_arg(ap, const char *);
-		if (pivot_params_set(&p, k, v, msg, sizeof(msg)) != 0)
-			fprintf(stderr, "param %s=%s: %s\n", k, v, msg);
-	}
-	va_end(ap);
-	struct pivot_result *r = NULL;
-	if (pivot_run(db, &p, &r, msg, sizeof(msg)) != 0)
-		fprintf(stderr, "pivot_run(%s): %s\n", seed, msg);
-	return r;
 }
 
 struct figures {
@@ -339,11 +315,10 @@ static int build_rules(const char *dir)
 {
 	const int64_t now = SCN_NOW, d = SCN_DAY;
 	static struct store_cert_meta m;
-	struct scn c = {.cap = 64};
-	int err = store_open(&c.s, dir, STORE_NOSYNC, 0);
+	struct scn c;
+	int err = scn_begin(&c, dir, 64);
 	if (err != 0)
 		return err;
-	c.obs = calloc(c.cap, sizeof(*c.obs));
 	scn_dns(&c, "seed.rules.test", "192.0.2.7", now - 10 * d, now - d);
 	scn_dns(&c, "old.rules.test", "192.0.2.7", now - 400 * d, now - d);
 	scn_dns(&c, "other.rules.test", "192.0.2.7", now - 400 * d, now - d);
@@ -351,11 +326,7 @@ static int build_rules(const char *dir)
 	scn_meta(&m, "rules-cert", "CN=seed.rules.test", "CN=x", "01", sans, now - 11 * d,
 	         now + 80 * d);
 	scn_sight(&c, &m, true, "192.0.2.8", 443, NULL, now - 10 * d, now - d);
-	scn_flush(&c);
-	err = c.err;
-	free(c.obs);
-	store_close(c.s);
-	return err;
+	return scn_end(&c);
 }
 
 static void test_rules(void)

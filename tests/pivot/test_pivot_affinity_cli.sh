@@ -1,4 +1,4 @@
-# test_affinity_cli.sh - temporal affinity through `infrapivot pivot` on
+# test_pivot_affinity_cli.sh - temporal affinity through `infrapivot pivot` on
 # the planted clusters beside co-tenants (mkscenario --cotenant): the
 # options, every output format saying which nodes are co-tenants and why,
 # --explain, and a clear message for every bad value.
