@@ -172,6 +172,8 @@ static int link_cand(struct pivot_run *x, size_t i, unsigned depth, const struct
 	int err = pivot_edge_add(r, c, src, dst, &eid, &added);
 	if (err == 0 && fresh)
 		r->nodes[nb].parent_edge = eid;
+	if (err == 0 && x->p->affinity)
+		pivot_affinity_link(x, i, (size_t)nb, fresh, c, eid);
 	return err;
 }
 
@@ -190,6 +192,7 @@ static int expand_one(struct pivot_run *x, size_t i, bool *stop)
 	r->nodes[i].expanded = true;
 	r->expanded++;
 	pivot_cand_sort_merge(x);
+	pivot_affinity_anchor(x, i);
 	for (size_t k = 0; k < x->nc && !*stop; k++) {
 		err = link_cand(x, i, cur.n.depth + 1, &x->c[k], stop);
 		if (err != 0)
@@ -422,6 +425,8 @@ void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *
 	else if (strcmp(reason, "multi_tenant_cert") == 0)
 		snprintf(out, cap, "%llu SAN names > max_san %llu",
 		         (unsigned long long)n->san_count, (unsigned long long)p->max_san);
+	else if (strcmp(reason, PIVOT_PRUNED_COTENANT) == 0)
+		pivot_affinity_detail(r, n, out, cap);
 	else if (strcmp(reason, "shared_cname_target") == 0)
 		snprintf(out, cap, "more than %llu names are CNAMEs of it (max_ip_domains)",
 		         (unsigned long long)p->max_ip_domains);

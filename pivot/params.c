@@ -29,6 +29,8 @@ void pivot_params_init(struct pivot_params *p)
 	p->max_nodes = 500;
 	p->max_ms = 2000;
 	p->now = 0;
+	p->affinity = true;
+	p->max_cotenant_days = STORE_AFFINITY_MAX_COTENANT_DAYS;
 }
 
 const char *pivot_node_type_name(enum pivot_node_type t)
@@ -128,6 +130,7 @@ static const struct num_param {
     {"max_san", 0, UINT32_MAX, PARAM_FIELD(max_san)},
     {"max_nodes", 1, PIVOT_HARD_MAX_NODES, PARAM_FIELD(max_nodes)},
     {"max_ms", 1, 600000, PARAM_FIELD(max_ms)},
+    {"max_cotenant_days", 0, STORE_AFFINITY_MAX_DAYS, PARAM_FIELD(max_cotenant_days)},
 };
 
 /* A numeric parameter into its field: 1 when name is none of them. */
@@ -212,6 +215,21 @@ static int set_now(struct pivot_params *p, const char *value, char *msg, size_t 
 	return 0;
 }
 
+/* no_affinity: a flag on the CLI, a parameter over HTTP (?no_affinity or
+ * no_affinity=1 switch it off, no_affinity=0 leaves it on). */
+static int set_no_affinity(struct pivot_params *p, const char *value, char *msg, size_t msgcap)
+{
+	if (*value == '\0' || strcmp(value, "1") == 0 || strcmp(value, "true") == 0) {
+		p->affinity = false;
+	} else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0) {
+		p->affinity = true;
+	} else {
+		snprintf(msg, msgcap, "no_affinity: '%.64s' is not 1, true, 0 or false", value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int pivot_params_set(struct pivot_params *p, const char *name, const char *value, char *msg,
                      size_t msgcap)
 {
@@ -229,6 +247,8 @@ int pivot_params_set(struct pivot_params *p, const char *name, const char *value
 		return set_edges(p, value, msg, msgcap);
 	if (name_is(name, "now"))
 		return set_now(p, value, msg, msgcap);
+	if (name_is(name, "no_affinity"))
+		return set_no_affinity(p, value, msg, msgcap);
 	int err = set_num_param(p, name, value, msg, msgcap);
 	if (err != 1)
 		return err;

@@ -46,13 +46,18 @@ struct pivot_params {
 	unsigned max_nodes;             /* default 500, hard cap 10000 */
 	unsigned max_ms;                /* default 2000 */
 	int64_t now;                    /* for age_days; 0 = time(NULL) */
+	/* temporal affinity: names and certificates on an IP since more than
+	 * max_cotenant_days before the path arrived are co-tenants (pruned) */
+	bool affinity;              /* default on; "no_affinity" switches it off */
+	uint64_t max_cotenant_days; /* default STORE_AFFINITY_MAX_COTENANT_DAYS */
 };
 
 void pivot_params_init(struct pivot_params *p);
 /* Set one parameter by name, as the CLI (--max-ip-domains, dashes) and
  * HTTP (max_ip_domains, underscores) spell it: seed, type, depth, since,
  * until, edges, max_ip_domains, max_cert_ips, max_domain_ips, max_san,
- * max_nodes, max_ms, now.  Returns 0, 1 for an unknown name, or
+ * max_nodes, max_ms, now, max_cotenant_days, no_affinity (value "", 1 or
+ * true switches affinity off; 0 or false leaves it on).  Returns 0, 1 for an unknown name, or
  * STORE_E* (or -EINVAL for a malformed number) with msg naming the
  * parameter and the problem.  Relative since/until ("-7d") count from
  * p->now when it was set before them, else from the current time.
@@ -129,6 +134,13 @@ json_t *pivot_to_json(const struct pivot_result *r);
 char *pivot_to_dot(const struct pivot_result *r);
 json_t *pivot_to_stix(const struct pivot_result *r);
 char *pivot_to_table(const struct pivot_result *r);
+
+/* The decision for the node whose value is `value` (a name, address or
+ * hash as the pivot prints it; case and address spelling are forgiven):
+ * its path with the edges' times, the arrival at each IP on it and the
+ * rule that kept or pruned it.  Returns a malloc'd text the caller frees,
+ * or NULL when the node is not in the result (or out of memory). */
+char *pivot_explain(const struct pivot_result *r, const char *value);
 
 /* UUIDv5 (RFC 4122) of name in namespace ns, as text (37 bytes). */
 void pivot_uuid5(const uint8_t ns[16], const char *name, size_t len, char *out);

@@ -18,7 +18,16 @@ struct pivot_xnode {
 	uint8_t ip[16];            /* IPs */
 	unsigned parent_edge;      /* valid when n.depth > 0 */
 	bool expanded;
+	/* temporal affinity (affinity.c) */
+	int64_t arrival;       /* IPs: when the path arrived (0: unknown, no rule) */
+	unsigned arrival_edge; /* the edge that set it; PIVOT_ARRIVAL_SEED for the seed */
+	unsigned cot_from;     /* co-tenants: the IP they were judged on */
+	int64_t cot_since;     /* ... and the first sighting of the edge from it */
 };
+
+#define PIVOT_ARRIVAL_SEED UINT32_MAX
+/* The reason code of a node pruned by temporal affinity. */
+#define PIVOT_PRUNED_COTENANT "co_tenant"
 
 struct pivot_result {
 	struct pivot_params params; /* now resolved */
@@ -99,9 +108,27 @@ int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
 int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned src, unsigned dst,
                    unsigned *id, bool *added);
 
+/* ---- affinity.c ---- */
+/* The seed IP's arrival: the newest first sighting among the candidates
+ * just gathered for it (when node i is the seed and affinity is on). */
+void pivot_affinity_anchor(struct pivot_run *x, size_t i);
+/* After node i was linked to node nb through edge eid (candidate c; fresh:
+ * nb was just added): judge a co-tenant, lift the mark when a path of the
+ * actor's own reaches nb, and date the arrival at an IP. */
+void pivot_affinity_link(struct pivot_run *x, size_t i, size_t nb, bool fresh,
+                         const struct pivot_cand *c, unsigned eid);
+/* pruned_detail of a co-tenant: "co-tenant: on IP since DATE, N days ..." */
+void pivot_affinity_detail(const struct pivot_result *r, const struct pivot_node *n, char *out,
+                           size_t cap);
+/* DOT attributes of a pruned node (co-tenants stand out from noise). */
+const char *pivot_dot_pruned_style(const struct pivot_node *n);
+
 /* "5000 names on this IP > max_ip_domains 100" for a pruned node. */
 void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *n, char *out,
                          size_t cap);
+
+/* The date of t ("2026-10-31"), or `unknown` when t is 0, into out[cap]. */
+void pivot_day(int64_t t, const char *unknown, char *out, size_t cap);
 
 /* The text renderers' output limit (util_buf). */
 #define PIVOT_RENDER_MAX (((size_t)64 << 20) - 1) /* 64 MiB with the NUL */

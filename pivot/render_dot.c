@@ -48,17 +48,6 @@ static void dot_str(struct util_buf *b, const char *s, size_t maxch)
 	}
 }
 
-static void day(int64_t t, char *out, size_t cap)
-{
-	char buf[32];
-	if (t == 0) {
-		snprintf(out, cap, "unknown");
-		return;
-	}
-	util_time_format(t, buf, sizeof(buf));
-	snprintf(out, cap, "%.10s", buf);
-}
-
 static const char *shape(enum pivot_node_type t)
 {
 	switch (t) {
@@ -86,14 +75,14 @@ static void dot_node(struct util_buf *b, const struct pivot_result *r, size_t i)
 		dot_str(b, n->subject, 60);
 	}
 	pivot_estate_dot(b, n);
-	day(n->last_seen, l, sizeof(l));
+	pivot_day(n->last_seen, "unknown", l, sizeof(l));
 	util_buf_printf(b, "\\nlast seen %s", l);
 	if (n->pruned != NULL) {
 		char det[160];
 		pivot_pruned_detail(r, n, det, sizeof(det));
 		util_buf_printf(b, "\\npruned: %s\\n", n->pruned);
 		dot_str(b, det, 160);
-		util_buf_printf(b, "\", style=dashed, color=grey60, fontcolor=grey40");
+		util_buf_printf(b, "\"%s", pivot_dot_pruned_style(n));
 	} else if (i == 0) {
 		util_buf_printf(b, "\", style=\"filled,bold\", fillcolor=gold, penwidth=2");
 	} else {
@@ -107,7 +96,7 @@ static void dot_node(struct util_buf *b, const struct pivot_result *r, size_t i)
 static void dot_edge(struct util_buf *b, const struct pivot_result *r, const struct pivot_edge *e)
 {
 	char l[16];
-	day(e->last_seen, l, sizeof(l));
+	pivot_day(e->last_seen, "unknown", l, sizeof(l));
 	util_buf_printf(b, "  n%u -> n%u [label=\"%s", e->src, e->dst,
 	                pivot_edge_type_name(e->type));
 	if (e->type == PIVOT_EDGE_SERVES)

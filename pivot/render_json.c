@@ -49,6 +49,8 @@ static json_t *params_json(const struct pivot_result *r)
 	json_object_set_new(o, "max_san", json_integer((json_int_t)p->max_san));
 	json_object_set_new(o, "max_nodes", json_integer(p->max_nodes));
 	json_object_set_new(o, "max_ms", json_integer(p->max_ms));
+	json_object_set_new(o, "affinity", json_boolean(p->affinity));
+	json_object_set_new(o, "max_cotenant_days", json_integer((json_int_t)p->max_cotenant_days));
 	return o;
 }
 
@@ -179,10 +181,10 @@ json_t *pivot_to_json(const struct pivot_result *r)
 
 /* ---- table ---------------------------------------------------------------- */
 
-static void day(int64_t t, char *out, size_t cap)
+void pivot_day(int64_t t, const char *unknown, char *out, size_t cap)
 {
 	if (t == 0) {
-		snprintf(out, cap, "-");
+		snprintf(out, cap, "%s", unknown);
 		return;
 	}
 	char buf[32];
@@ -234,8 +236,8 @@ static void via_notes(const struct pivot_result *r, const struct pivot_node *n, 
 static void table_row(struct util_buf *b, const struct pivot_result *r, const struct pivot_node *n)
 {
 	char f[16], l[16], age[24], via[400];
-	day(n->first_seen, f, sizeof(f));
-	day(n->last_seen, l, sizeof(l));
+	pivot_day(n->first_seen, "-", f, sizeof(f));
+	pivot_day(n->last_seen, "-", l, sizeof(l));
 	if (n->last_seen == 0)
 		snprintf(age, sizeof(age), "-");
 	else

@@ -47,6 +47,13 @@ static void pivot_usage(FILE *f)
 	       "  --max-nodes N           stop after N nodes (default 500, at most 10000)\n"
 	       "  --max-ms N              stop after N milliseconds (default 2000)\n"
 	       "                          a result cut by a budget says truncated and which\n"
+	       "  --max-cotenant-days N   temporal affinity: a name or certificate on an IP\n"
+	       "                          since more than N days before the path arrived\n"
+	       "                          there is a co-tenant, pruned (default 180)\n"
+	       "  --no-affinity           switch temporal affinity off\n"
+	       "  --explain NODE          print the decision for one node of the result (its\n"
+	       "                          path, the edges' times and the rule applied)\n"
+	       "                          instead of the graph; exit 1 when it is not there\n"
 	       "  --now T                 the time age_days counts from (default: now)\n"
 	       "  --format FMT            json (default), dot (Graphviz), stix (STIX 2.1\n"
 	       "                          bundle) or table\n"
@@ -79,6 +86,9 @@ static const struct option pivot_longopts[] = {
     {"max-nodes", required_argument, NULL, 1},
     {"max-ms", required_argument, NULL, 1},
     {"now", required_argument, NULL, 1},
+    {"max-cotenant-days", required_argument, NULL, 1},
+    {"no-affinity", no_argument, NULL, 1},
+    {"explain", required_argument, NULL, 'e'},
     {NULL, 0, NULL, 0},
 };
 
@@ -125,7 +135,8 @@ static int param_opt(struct pivot_params *p, const char *name, const char *v)
 }
 
 /* -1 to go on, or the exit code. */
-static int parse_opts(int argc, char **argv, struct pivot_params *p, const char **db, enum fmt *fmt)
+static int parse_opts(int argc, char **argv, struct pivot_params *p, const char **db, enum fmt *fmt,
+                      const char **explain)
 {
 	int c, idx;
 	optind = 1;
@@ -135,8 +146,10 @@ static int parse_opts(int argc, char **argv, struct pivot_params *p, const char 
 		} else if (c == 'f') {
 			if (parse_format(optarg, fmt) != 0)
 				return 2;
+		} else if (c == 'e') {
+			*explain = optarg;
 		} else if (c == 1) {
-			if (param_opt(p, pivot_longopts[idx].name, optarg) != 0)
+			if (param_opt(p, pivot_longopts[idx].name, optarg ? optarg : "") != 0)
 				return 2;
 		} else if (c == 'h') {
 			pivot_usage(stdout);
@@ -190,15 +203,34 @@ static void remark(const struct pivot_result *r)
 		        pivot_node_at(r, 0)->value);
 }
 
+/* --explain NODE: the decision for one node; 0, or 1 when it is not in
+ * the result (2 when out of memory). */
+static int explain(const struct pivot_result *r, const char *node)
+{
+	char *text = pivot_explain(r, node);
+	if (text == NULL) {
+		if (pivot_node_count(r) == 0)
+			return 2;
+		fprintf(stderr,
+		        "infrapivot pivot: --explain: '%.200s' is not in the result of this pivot "
+		        "(%zu nodes)\n",
+		        node, pivot_node_count(r));
+		return 1;
+	}
+	fputs(text, stdout);
+	free(text);
+	return 0;
+}
+
 int svc_cmd_pivot(int argc, char **argv)
 {
 	struct pivot_params p;
 	pivot_params_init(&p);
-	const char *db = NULL;
+	const char *db = NULL, *node = NULL;
 	enum fmt fmt = FMT_JSON;
 	if (preset_now(argc, argv, &p) != 0)
 		return 2;
-	int rc = parse_opts(argc, argv, &p, &db, &fmt);
+	int rc = parse_opts(argc, argv, &p, &db, &fmt, &node);
 	if (rc >= 0)
 		return rc;
 	store_t *s = svc_open_db(db, true);
@@ -213,6 +245,11 @@ int svc_cmd_pivot(int argc, char **argv)
 	if (err != 0) {
 		fprintf(stderr, "infrapivot pivot: %s\n", *msg ? msg : store_strerror(err));
 		return 2;
+	}
+	if (node != NULL) {
+		rc = explain(r, node);
+		pivot_result_free(r);
+		return rc;
 	}
 	rc = render(r, fmt);
 	remark(r);

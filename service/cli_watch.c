@@ -70,7 +70,8 @@ static const char usage_text[] =
     "\n"
     "Pivot (pivot): the options of `infrapivot pivot` (--depth, --since, --until,\n"
     "  --edges, --max-ip-domains, --max-cert-ips, --max-domain-ips, --max-san,\n"
-    "  --max-nodes, --max-ms, --type for the seed), and --ttl-days, --reason,\n"
+    "  --max-nodes, --max-ms, --max-cotenant-days, --no-affinity, --type for the\n"
+    "  seed), and --ttl-days, --reason,\n"
     "  --dry-run (show what would be added, change nothing).\n"
     "\n"
     "Export (export):\n"
@@ -476,7 +477,7 @@ static void print_standing(const struct store_watch_info *i)
 	} else {
 		printf("  standing pivot  off\n");
 	}
-	printf("  standing pivot  added %llu; not added (noise limits) %llu\n",
+	printf("  standing pivot  added %llu; not added (noise limits, co-tenants) %llu\n",
 	       (unsigned long long)i->auto_added, (unsigned long long)i->noise_skipped);
 	if (i->last_skip[0]) {
 		char t[32];
@@ -891,6 +892,8 @@ static const struct option pivot_opts[] = {
     {"edges", required_argument, NULL, 'P'},
     {"max-nodes", required_argument, NULL, 'P'},
     {"max-ms", required_argument, NULL, 'P'},
+    {"max-cotenant-days", required_argument, NULL, 'P'},
+    {"no-affinity", no_argument, NULL, 'P'},
     OPT_END,
 };
 

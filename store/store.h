@@ -426,6 +426,22 @@ const char *store_noise_code(enum store_noise_rule rule);
  * "203.0.113.9 (ip): shared hosting, 5000 names > 100". */
 void store_noise_why(const struct store_noise *n, const char *value, char *out, size_t cap);
 
+/* Temporal affinity (co-tenants): when a path reaches an IP through an
+ * edge first seen at `arrival`, an edge on from that IP (a name resolving
+ * to it, a certificate it serves) first seen more than max_days earlier
+ * belongs to another tenant of the address.  The default is the pivot
+ * engine's and the standing pivots' (docs/pivot.md says why 180). */
+#define STORE_AFFINITY_MAX_COTENANT_DAYS 180
+#define STORE_AFFINITY_MAX_DAYS 36500 /* the largest threshold accepted */
+/* True when the edge first seen at first_seen is a co-tenant's; *days_before
+ * receives whole days from first_seen to arrival (0 when not before).
+ * Unknown times (0) are never co-tenancy. */
+bool store_affinity_judge(int64_t arrival, int64_t first_seen, uint64_t max_days,
+                          int64_t *days_before);
+/* "co-tenant: on 45.137.21.9 since 2024-01-03, 680 days before the path
+ * arrived" into out[cap]; on names the IP. */
+void store_affinity_why(const char *on, int64_t since, int64_t days_before, char *out, size_t cap);
+
 struct store_stats {
 	uint64_t resolutions, addr_index, target_index;
 	uint64_t sightings, ip_cert_index, certificates, name_cert_index;

@@ -3,7 +3,8 @@
  * observation is merged, look its two ends up in the reverse index of
  * watched indicators; for each list with a rule over that edge, add the
  * other end in the same write transaction, unless a noise limit marks
- * either end (counted, with the last such case kept for `show`).
+ * either end or the other end is a co-tenant of a watched IP (temporal
+ * affinity; counted, with the last such case kept for `show`).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -76,6 +77,80 @@ static bool noisy(struct store_wtxn *w, const struct wl *wl, const struct node *
 	if (!store_noise_judge(n->type, node_degree(w, n), nsan, &lim, &v))
 		return false;
 	store_noise_why(&v, n->text, why, cap);
+	return true;
+}
+
+/* ---- temporal affinity ------------------------------------------------------ */
+
+/* The earliest first sighting of one link as merged in the store. */
+struct first_seen {
+	const uint8_t *addr;
+	const struct store_cert_ref *ref;
+	int64_t tf;
+};
+
+static void first_min(struct first_seen *f, int64_t tf)
+{
+	if (tf != 0 && (f->tf == 0 || tf < f->tf))
+		f->tf = tf;
+}
+
+static int cb_rr_first(const struct store_rr *rr, void *ctx)
+{
+	struct first_seen *f = ctx;
+	if ((rr->rrtype == STORE_RR_A || rr->rrtype == STORE_RR_AAAA) &&
+	    memcmp(rr->addr, f->addr, 16) == 0)
+		first_min(f, rr->time_first);
+	return 0;
+}
+
+static int cb_sight_first(const struct store_sighting *s, void *ctx)
+{
+	struct first_seen *f = ctx;
+	if (s->ref.kind == f->ref->kind &&
+	    memcmp(s->ref.hash, f->ref->hash, f->ref->kind == 1 ? 20 : 32) == 0)
+		first_min(f, s->time_first);
+	return 0;
+}
+
+/* When the link from IP x to y was first seen: as merged in the store (an
+ * old co-tenant's name comes back with a fresh sighting), or the
+ * observation's own time when that is earlier or the store cannot tell. */
+static int64_t link_first_seen(struct store_wtxn *w, const struct link *l, const struct node *x,
+                               const struct node *y)
+{
+	struct first_seen f = {.addr = x->addr, .ref = &y->ref, .tf = 0};
+	struct store_fence fence;
+	store_fence_init(&fence);
+	if (l->edge == STORE_EDGE_RESOLVES)
+		(void)store_rr_by_name(&w->reader, y->text, 0, &fence, cb_rr_first, &f);
+	else if (y->has_ref)
+		(void)store_sight_by_addr(&w->reader, x->addr, 128, &fence, cb_sight_first, &f);
+	first_min(&f, l->o->time_first);
+	return f.tf;
+}
+
+/* The pivot engine's temporal affinity: x, an IP the list reached through
+ * an edge first seen at F (the last hop of its first provenance), leads on
+ * to y first seen on it long before F: a co-tenant, not followed (why
+ * filled).  An IP a person added has no arrival: no rule. */
+static bool cotenant(struct store_wtxn *w, const struct link *l, const struct node *x,
+                     const struct node *y, const struct store_watch_entry *xe, char *why,
+                     size_t cap)
+{
+	if (x->type != STORE_WATCH_IP ||
+	    (l->edge != STORE_EDGE_RESOLVES && l->edge != STORE_EDGE_SERVES))
+		return false;
+	const struct store_watch_prov *p = &xe->prov_first;
+	if (p->nhops == 0)
+		return false;
+	int64_t arrival = p->hops[p->nhops - 1].first_seen, days;
+	int64_t tf = link_first_seen(w, l, x, y);
+	if (!store_affinity_judge(arrival, tf, STORE_AFFINITY_MAX_COTENANT_DAYS, &days))
+		return false;
+	char r[STORE_WATCH_TEXT_BUF];
+	store_affinity_why(x->text, tf, days, r, sizeof(r));
+	textf(why, cap, "%s: %s", y->text, r);
 	return true;
 }
 
@@ -197,8 +272,9 @@ static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
 	char why[STORE_WATCH_TEXT_BUF];
 	/* a SAN link says how many names the certificate carries */
 	uint64_t nsan = l->edge == STORE_EDGE_SAN && x->type == STORE_WATCH_CERT ? l->nsan : 0;
-	bool skip =
-	    noisy(w, &wl, y, 0, why, sizeof(why)) || noisy(w, &wl, x, nsan, why, sizeof(why));
+	bool skip = noisy(w, &wl, y, 0, why, sizeof(why)) ||
+	            noisy(w, &wl, x, nsan, why, sizeof(why)) ||
+	            cotenant(w, l, x, y, &xe, why, sizeof(why));
 	wl_settle(w, &wl, l->now);
 	if (skip) {
 		skipped(&wl, l->now, why);

@@ -3,7 +3,11 @@
  * depth-2 and a depth-3 pivot with default limits, after one unmeasured
  * warm-up pass; prints p50, p99 and max per depth in milliseconds, and the
  * mean node count.
- *   pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS]
+ *   pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS] [on|off|both]
+ * The mode sets temporal affinity (default on, the engine's default);
+ * "both" runs every pivot with it off and on, alternating which goes
+ * first, and prints both series and their p50/p99 ratios (on / off) from
+ * the same run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,24 +29,70 @@ static double pct(const double *v, size_t n, double p)
 	return v[i < n ? i : n - 1];
 }
 
-int main(int argc, char **argv)
+/* One series: latencies, node counts, truncations. */
+struct series {
+	double *lat;
+	size_t ok, truncated;
+	double nodes, followed; /* followed: not pruned */
+};
+
+/* One pivot from seed at depth (0: default) with affinity on or off, timed
+ * into s (when s is not NULL). */
+static void one(store_t *st, const char *seed, unsigned depth, bool affinity, struct series *s)
 {
-	if (argc < 3) {
-		fprintf(stderr, "usage: pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS]\n");
-		return 2;
+	struct pivot_params p;
+	pivot_params_init(&p);
+	char msg[256], d[12];
+	pivot_params_set(&p, "seed", seed, msg, sizeof(msg));
+	if (depth > 0) {
+		snprintf(d, sizeof(d), "%u", depth);
+		pivot_params_set(&p, "depth", d, msg, sizeof(msg));
 	}
-	size_t max = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000;
-	store_t *s;
-	if (store_open(&s, argv[1], STORE_RDONLY, 0) != 0) {
-		fprintf(stderr, "cannot open %s: %s\n", argv[1], store_last_error());
-		return 2;
+	p.affinity = affinity;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct pivot_result *r = NULL;
+	int err = pivot_run(st, &p, &r, msg, sizeof(msg));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (err != 0) {
+		if (s != NULL)
+			fprintf(stderr, "seed %s: %s\n", seed, msg);
+		return;
 	}
-	FILE *f = fopen(argv[2], "r");
+	if (s != NULL) {
+		const char *budget;
+		s->truncated += pivot_truncated(r, &budget);
+		s->nodes += (double)pivot_node_count(r);
+		for (size_t i = 0; i < pivot_node_count(r); i++)
+			s->followed += pivot_node_at(r, i)->pruned == NULL;
+		s->lat[s->ok++] =
+		    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	}
+	pivot_result_free(r);
+}
+
+/* Sort and print a series; its p50 and p99 into q[2]. */
+static void report(unsigned depth, const char *label, struct series *s, double q[2])
+{
+	q[0] = q[1] = 0;
+	if (s->ok == 0)
+		return;
+	qsort(s->lat, s->ok, sizeof(double), cmp_double);
+	q[0] = pct(s->lat, s->ok, 0.5);
+	q[1] = pct(s->lat, s->ok, 0.99);
+	printf("depth %u%s: %zu pivots, p50 %.3f ms, p99 %.3f ms, max %.3f ms, mean %.1f nodes "
+	       "(%.1f not pruned), %zu truncated\n",
+	       depth, label, s->ok, q[0], q[1], s->lat[s->ok - 1], s->nodes / (double)s->ok,
+	       s->followed / (double)s->ok, s->truncated);
+}
+
+static size_t read_seeds(const char *path, char (*seeds)[STORE_NAME_BUF], size_t max)
+{
+	FILE *f = fopen(path, "r");
 	if (f == NULL) {
-		perror(argv[2]);
-		return 2;
+		perror(path);
+		return 0;
 	}
-	char(*seeds)[STORE_NAME_BUF] = malloc(max * sizeof(*seeds));
 	size_t n = 0;
 	while (n < max && fgets(seeds[n], STORE_NAME_BUF, f) != NULL) {
 		seeds[n][strcspn(seeds[n], "\r\n")] = '\0';
@@ -50,54 +100,66 @@ int main(int argc, char **argv)
 			n++;
 	}
 	fclose(f);
-	double *lat = malloc(n * sizeof(double));
+	return n;
+}
+
+/* Both series of one depth; with both modes, pivot i runs off first when
+ * i is even, on first when odd, so neither gets the warmer cache. */
+static void run_depth(store_t *st, char (*seeds)[STORE_NAME_BUF], size_t n, unsigned depth,
+                      int mode, struct series *off, struct series *on)
+{
+	off->ok = on->ok = off->truncated = on->truncated = 0;
+	off->nodes = on->nodes = off->followed = on->followed = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool on_first = mode == 1 || (mode == 2 && i % 2 == 1);
+		if (mode != 0 && on_first)
+			one(st, seeds[i], depth, true, on);
+		if (mode != 1)
+			one(st, seeds[i], depth, false, off);
+		if (mode == 2 && !on_first)
+			one(st, seeds[i], depth, true, on);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS] [on|off|both]\n");
+		return 2;
+	}
+	size_t max = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000;
+	const char *m = argc > 4 ? argv[4] : "on";
+	int mode = strcmp(m, "off") == 0 ? 0 : strcmp(m, "on") == 0 ? 1 : 2;
+	if (mode == 2 && strcmp(m, "both") != 0) {
+		fprintf(stderr, "pivot_bench: mode '%s' is not on, off or both\n", m);
+		return 2;
+	}
+	store_t *s;
+	if (store_open(&s, argv[1], STORE_RDONLY, 0) != 0) {
+		fprintf(stderr, "cannot open %s: %s\n", argv[1], store_last_error());
+		return 2;
+	}
+	char(*seeds)[STORE_NAME_BUF] = malloc(max * sizeof(*seeds));
+	size_t n = read_seeds(argv[2], seeds, max);
+	struct series off = {.lat = malloc((n + 1) * sizeof(double))};
+	struct series on = {.lat = malloc((n + 1) * sizeof(double))};
 	/* one unmeasured pass first: the measured passes see the steady
 	 * state (map pages faulted in), not a cold start */
-	for (size_t i = 0; i < n; i++) {
-		struct pivot_params p;
-		pivot_params_init(&p);
-		char msg[256];
-		pivot_params_set(&p, "seed", seeds[i], msg, sizeof(msg));
-		struct pivot_result *r = NULL;
-		if (pivot_run(s, &p, &r, msg, sizeof(msg)) == 0)
-			pivot_result_free(r);
-	}
+	for (size_t i = 0; i < n; i++)
+		one(s, seeds[i], 0, mode != 0, NULL);
 	for (unsigned depth = 2; depth <= 3; depth++) {
-		double nodes = 0;
-		size_t ok = 0, truncated = 0;
-		for (size_t i = 0; i < n; i++) {
-			struct pivot_params p;
-			pivot_params_init(&p);
-			char msg[256], d[8];
-			snprintf(d, sizeof(d), "%u", depth);
-			pivot_params_set(&p, "seed", seeds[i], msg, sizeof(msg));
-			pivot_params_set(&p, "depth", d, msg, sizeof(msg));
-			struct timespec t0, t1;
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			struct pivot_result *r = NULL;
-			int err = pivot_run(s, &p, &r, msg, sizeof(msg));
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			if (err != 0) {
-				fprintf(stderr, "seed %s: %s\n", seeds[i], msg);
-				continue;
-			}
-			const char *budget;
-			truncated += pivot_truncated(r, &budget);
-			nodes += (double)pivot_node_count(r);
-			pivot_result_free(r);
-			lat[ok++] =
-			    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
-		}
-		if (ok == 0)
-			continue;
-		qsort(lat, ok, sizeof(double), cmp_double);
-		printf(
-		    "depth %u: %zu pivots, p50 %.3f ms, p99 %.3f ms, max %.3f ms, mean %.1f nodes, "
-		    "%zu truncated\n",
-		    depth, ok, pct(lat, ok, 0.5), pct(lat, ok, 0.99), lat[ok - 1],
-		    nodes / (double)ok, truncated);
+		double qoff[2], qon[2];
+		run_depth(s, seeds, n, depth, mode, &off, &on);
+		if (mode != 1)
+			report(depth, mode == 2 ? " affinity off" : " affinity off", &off, qoff);
+		if (mode != 0)
+			report(depth, mode == 2 ? " affinity on " : "", &on, qon);
+		if (mode == 2 && qoff[0] > 0 && qoff[1] > 0)
+			printf("depth %u: affinity on / off: p50 %.3f, p99 %.3f\n", depth,
+			       qon[0] / qoff[0], qon[1] / qoff[1]);
 	}
-	free(lat);
+	free(off.lat);
+	free(on.lat);
 	free(seeds);
 	store_close(s);
 	return 0;

@@ -2,7 +2,8 @@
  * fuzz_pivot_params.c - libFuzzer target for what the HTTP API hands the
  * pivot engine from the network: parameter names and values
  * (pivot_params_set, pivot_params_check), and certificate strings from
- * sensors through every renderer (escaping, UTF-8 cleaning, bounded buffers).
+ * sensors through every renderer (escaping, UTF-8 cleaning, bounded buffers)
+ * and --explain.
  *
  * Input: NUL-separated name, value, name, value, ...; the last value is
  * also used as a certificate subject in a one-node result.
@@ -53,7 +54,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(n.n.issuer, sizeof(n.n.issuer), "%s", buf);
 	snprintf(n.n.serial, sizeof(n.n.serial), "%s", last);
 	n.n.pruned = size % 2 ? "multi_tenant_cert" : NULL;
+	if (size % 3 == 0) {
+		/* a co-tenant judged on itself, with times from the input's size */
+		n.n.pruned = PIVOT_PRUNED_COTENANT;
+		n.arrival = (int64_t)size * 86400 * 97;
+		n.cot_since = (int64_t)size * 86400 - 1;
+	}
 	json_decref(pivot_to_json(&r));
+	free(pivot_explain(&r, last));
 	json_decref(pivot_to_stix(&r));
 	free(pivot_to_dot(&r));
 	free(pivot_to_table(&r));

@@ -1,16 +1,20 @@
 /*
  * mkscenario.c - write the hunt scenario database (scenario.h) into DIR,
- * for the shell tests of `infrapivot pivot`.
+ * or with --cotenant the planted clusters beside co-tenants
+ * (scenario_cotenant.h), for the shell tests of `infrapivot pivot`.
  */
-#include "tests/pivot/scenario.h"
+#include <string.h>
+
+#include "tests/pivot/scenario_cotenant.h"
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: mkscenario DIR\n");
+	bool cot = argc == 3 && strcmp(argv[1], "--cotenant") == 0;
+	if (argc != 2 && !cot) {
+		fprintf(stderr, "usage: mkscenario [--cotenant] DIR\n");
 		return 2;
 	}
-	int err = scn_build(argv[1]);
+	int err = cot ? scn_build_cotenant(argv[2]) : scn_build(argv[1]);
 	if (err != 0) {
 		fprintf(stderr, "mkscenario: %s\n", store_strerror(err));
 		return 1;

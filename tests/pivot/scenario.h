@@ -133,6 +133,32 @@ static inline void scn_meta(struct store_cert_meta *m, const char *label, const 
 	m->not_after = na;
 }
 
+/* Open a scenario database in dir with room for cap observations a batch:
+ * 0 or an error (nothing to undo then). */
+static inline int scn_begin(struct scn *c, const char *dir, size_t cap)
+{
+	memset(c, 0, sizeof(*c));
+	c->cap = cap;
+	int err = store_open(&c->s, dir, STORE_NOSYNC, 0);
+	if (err != 0)
+		return err;
+	c->obs = calloc(c->cap, sizeof(*c->obs));
+	if (c->obs == NULL) {
+		store_close(c->s);
+		return -12;
+	}
+	return 0;
+}
+
+/* Write what is pending and close: the first error of the scenario. */
+static inline int scn_end(struct scn *c)
+{
+	scn_flush(c);
+	free(c->obs);
+	store_close(c->s);
+	return c->err;
+}
+
 /* Certificates, static so that observations can point at them. */
 static struct store_cert_meta scn_actor, scn_actor2, scn_cdn, scn_localhost;
 

@@ -9,10 +9,9 @@
 #include "tests/testutil.h"
 
 #include "pivot/pivot.h"
+#include "tests/pivot/pivot_run.h"
 #include "tests/pivot/scenario.h"
 #include "util/hex.h"
-
-static store_t *db;
 
 static const struct pivot_node *find(const struct pivot_result *r, enum pivot_node_type t,
                                      const char *value)
@@ -38,30 +37,6 @@ static void hex_of(const char *label, char *out)
 	uint8_t h[20];
 	scn_sha(label, 1, h);
 	util_hex_encode(h, 20, out);
-}
-
-/* Run with name=value pairs (NULL-terminated) over the defaults. */
-static struct pivot_result *run(const char *seed, ...)
-{
-	struct pivot_params p;
-	char msg[256];
-	pivot_params_init(&p);
-	pivot_params_set(&p, "now", "2026-11-01", msg, sizeof(msg));
-	pivot_params_set(&p, "seed", seed, msg, sizeof(msg));
-	va_list ap;
-	va_start(ap, seed);
-	const char *k;
-	while ((k = va_arg(ap, const char *)) != NULL) {
-		const char *v = va_arg(ap, const char *);
-		if (pivot_params_set(&p, k, v, msg, sizeof(msg)) != 0)
-			fprintf(stderr, "param %s=%s: %s\n", k, v, msg);
-	}
-	va_end(ap);
-	struct pivot_result *r = NULL;
-	int err = pivot_run(db, &p, &r, msg, sizeof(msg));
-	if (err != 0)
-		fprintf(stderr, "pivot_run(%s): %s\n", seed, msg);
-	return r;
 }
 
 /* Every node's path is a chain of edges from the seed to it. */

@@ -3,7 +3,8 @@
  * first and latest provenance, removals, versions, deltas, expiries
  * computed at read time and numbered as the next write records them,
  * tombstone pruning, delete and re-create, and the standing-pivot hook
- * (a watched certificate on a new IP; on a shared-hosting IP).
+ * (a watched certificate on a new IP; on a shared-hosting IP; on a VPS
+ * with long-lived co-tenants).
  */
 #include <lmdb.h>
 
@@ -406,6 +407,70 @@ static void test_standing(store_t *s)
 	T_EQ_STR(e.prov_latest.note, "alice");
 }
 
+/* Temporal affinity: a watched certificate appearing on a long-lived
+ * shared IP adds the IP, not its old co-tenants (names or certificates),
+ * even when they are seen again now; the actor's names that came with it,
+ * or days before it, are added. */
+static void test_cotenant(store_t *s)
+{
+	const char *cert = "3333333333333333333333333333333333333333";
+	const char *old_cert = "4444444444444444444444444444444444444444";
+	const int64_t d = 86400;
+	struct store_watch_settings set;
+	store_watch_settings_init(&set);
+	snprintf(set.name, sizeof(set.name), "affinity");
+	set.auto_edges = STORE_EDGE_SERVES | STORE_EDGE_RESOLVES;
+	set.auto_max_gen = 2;
+	T_EQ_INT(store_watch_put(s, &set, 0, NULL), 0);
+	struct store_watch_item it = item(cert, 0, "alice", NULL);
+	T_EQ_INT(store_watch_add(s, "affinity", &it, 1, 0, NULL, NULL), 0);
+	/* 40 tenants on the VPS for 600 days, and one's certificate */
+	struct store_obs batch[42];
+	char names[40][64];
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "shop%02d.tenant.example", i);
+		batch[i] = a_rec(names[i], "203.0.113.60", T0 - 600 * d);
+	}
+	batch[40] = sight(old_cert, "203.0.113.60", T0 - 600 * d, "sensor-a");
+	batch[41] = a_rec("sister.actor.example", "203.0.113.60", T0 - 3 * d);
+	T_EQ_INT(store_write(s, batch, 42, NULL, 0, NULL), 0);
+	/* the watched certificate arrives there: the IP is added */
+	struct store_obs o = sight(cert, "203.0.113.60", T0, "sensor-a");
+	T_EQ_INT(store_write(s, &o, 1, NULL, 0, NULL), 0);
+	struct store_watch_entry e;
+	T_EQ_INT(store_watch_entry_get(s, "affinity", STORE_WATCH_IP, "203.0.113.60", 0, &e), 0);
+	T_EQ_INT(e.gen, 1);
+	struct store_watch_info info;
+	T_EQ_INT(store_watch_get(s, "affinity", 0, &info), 0);
+	uint64_t skipped = info.noise_skipped;
+	/* the tenants are seen again today: not followed */
+	for (int i = 0; i < 40; i++)
+		batch[i] = a_rec(names[i], "203.0.113.60", T0 + d);
+	batch[40] = sight(old_cert, "203.0.113.60", T0 + d, "sensor-b");
+	/* the actor's names: one new with the certificate, one 3 days older */
+	batch[41] = a_rec("login.actor.example", "203.0.113.60", T0 + 2 * d);
+	T_EQ_INT(store_write(s, batch, 42, NULL, 0, NULL), 0);
+	struct store_obs sis = a_rec("sister.actor.example", "203.0.113.60", T0 + d);
+	T_EQ_INT(store_write(s, &sis, 1, NULL, 0, NULL), 0);
+	for (int i = 0; i < 40; i++)
+		T_EQ_INT(store_watch_entry_get(s, "affinity", STORE_WATCH_DOMAIN, names[i], 0, &e),
+		         STORE_ENOTFOUND);
+	T_EQ_INT(store_watch_entry_get(s, "affinity", STORE_WATCH_CERT, old_cert, 0, &e),
+	         STORE_ENOTFOUND);
+	T_EQ_INT(
+	    store_watch_entry_get(s, "affinity", STORE_WATCH_DOMAIN, "login.actor.example", 0, &e),
+	    0);
+	T_EQ_INT(e.gen, 2);
+	T_EQ_INT(
+	    store_watch_entry_get(s, "affinity", STORE_WATCH_DOMAIN, "sister.actor.example", 0, &e),
+	    0);
+	T_EQ_INT(store_watch_get(s, "affinity", 0, &info), 0);
+	T_EQ_INT(info.noise_skipped, skipped + 41);
+	T_EQ_STR(info.last_skip, "4444444444444444444444444444444444444444: co-tenant: on "
+	                         "203.0.113.60 since 2022-03-24, 600 days before the path arrived");
+	T_EQ_INT(info.live, 4);
+}
+
 /* A SHA-256 the store can join to a SHA-1 is kept under the SHA-1. */
 static void test_alias(store_t *s)
 {
@@ -503,9 +568,10 @@ int main(void)
 	test_model(s);
 	test_standing(s);
 	test_alias(s);
+	test_cotenant(s);
 	unsigned n = 0;
 	T_EQ_INT(store_watch_list(s, 0, count_lists, &n), 0);
-	T_EQ_INT(n, 4);
+	T_EQ_INT(n, 5);
 	store_close(s);
 	return t_done();
 }

@@ -40,6 +40,11 @@ W pivot hunt "$SEED" --depth 4 --dry-run >"$WORK/dry" 2>&1
 check_grep "dry run reports" "would add" "$WORK/dry"
 W export hunt --format text >"$WORK/t0"
 check_eq "dry run adds nothing" "$(wc -l <"$WORK/t0")" 0
+W pivot hunt "$SEED" --depth 4 --dry-run --no-affinity --max-cotenant-days 30 >"$WORK/dry2" 2>&1
+check_eq "pivot takes the affinity options" "$?" 0
+W pivot hunt "$SEED" --max-cotenant-days soon >"$WORK/bad" 2>&1
+check_eq "bad --max-cotenant-days: exit" "$?" 2
+check_grep "bad --max-cotenant-days: message" "--max-cotenant-days: 'soon' is not a non-negative whole number" "$WORK/bad"
 W pivot hunt "$SEED" --depth 4 --reason "incident 42" >"$WORK/out" 2>&1
 check_eq "watchlist pivot exit" "$?" 0
 check_grep "pivot summary" "hunt: added [0-9]+, refreshed 0, pruned \(not added\) [0-9]+ \(version 2\)" "$WORK/out"
@@ -203,7 +208,7 @@ EOF
 W export standing --format text >"$WORK/sp.txt"
 if grep -q 203.0.113.77 "$WORK/sp.txt"; then bad "shared-hosting IP was added"; else ok; fi
 W show standing >"$WORK/show" 2>&1
-check_grep "show: counted, not added" "standing pivot  added 1; not added \(noise limits\) 1" "$WORK/show"
+check_grep "show: counted, not added" "standing pivot  added 1; not added \(noise limits, co-tenants\) 1" "$WORK/show"
 check_grep "show: why" "203.0.113.77 \(ip\): shared hosting, 150 names > 100" "$WORK/show"
 W list --json >"$WORK/list.json"
 check "list --json carries the counters" python3 -c '
