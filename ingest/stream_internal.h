@@ -155,6 +155,12 @@ struct ingest_stream {
 	double last_progress;
 	bool progress_shown;
 	bool manual;
+	/* the input position of whole lines (ingest_stream_set_position) */
+	ingest_pos_fn pos_fn;
+	void *pos_arg;
+	uint64_t line_end_at; /* input bytes up to the end of the line being parsed */
+	uint64_t done_at;     /* ... of the last line parsed whole */
+	uint64_t done_line;
 };
 
 static inline double now_s(void)

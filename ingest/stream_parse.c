@@ -296,7 +296,7 @@ int ingest_chunk_add(struct ingest_stream *st, const char *line, size_t len, boo
 /* Whether lines of fmt go to the helper parsers. */
 bool ingest_parallel(struct ingest_stream *st, const struct ingest_format *fmt)
 {
-	if (!fmt->independent || st->manual || st->nhelpers == 0)
+	if (!fmt->independent || st->manual || st->pos_fn != NULL || st->nhelpers == 0)
 		return false;
 	return helpers_start(st);
 }

@@ -125,6 +125,13 @@ void *ingest_writer_main(void *arg)
 uint64_t ingest_hand_over(struct ingest_stream *st)
 {
 	struct parser *p = &st->main;
+	/* the position the unit's lines end at (in add_line, the line that
+	 * did not fit is not in it yet: done_at is still the line before) */
+	if (st->pos_fn != NULL && st->fatal == 0) {
+		int err = st->pos_fn(st->pos_arg, p->cur->sb, st->done_at, st->done_line);
+		if (err != 0)
+			st->fatal = err;
+	}
 	pthread_mutex_lock(&st->mu);
 	while (st->nfree == 0)
 		pthread_cond_wait(&st->cv, &st->mu);
