@@ -100,6 +100,10 @@ typedef int (*ingest_pos_fn)(void *arg, store_batch_t *sb, uint64_t bytes, uint6
  * a transaction.  Lines are parsed in the reading thread (no helpers).
  * fn NULL turns it off. */
 void ingest_stream_set_position(ingest_stream_t *st, ingest_pos_fn fn, void *arg);
+/* The counts of the lines parsed so far (for a position record: call it
+ * from the position callback); records counts those parsed, not yet
+ * written (reading thread only, so not with parallel helpers). */
+void ingest_stream_counts(const ingest_stream_t *st, struct ingest_summary *out);
 /* Observations parsed and not yet handed to the writer. */
 size_t ingest_stream_pending(const ingest_stream_t *st);
 

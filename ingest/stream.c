@@ -263,6 +263,12 @@ void ingest_stream_set_position(ingest_stream_t *st, ingest_pos_fn fn, void *arg
 	st->pos_arg = arg;
 }
 
+void ingest_stream_counts(const ingest_stream_t *st, struct ingest_summary *out)
+{
+	*out = st->sum;
+	out->records = st->parsed_records;
+}
+
 size_t ingest_stream_pending(const ingest_stream_t *st)
 {
 	return store_batch_len(st->main.cur->sb) + st->main.cur->group_len;
@@ -410,6 +416,8 @@ int ingest_stream_commit(ingest_stream_t *st, const struct store_meta_put *meta,
 		pthread_cond_wait(&st->cv, &st->mu);
 	int err = st->fatal;
 	pthread_mutex_unlock(&st->mu);
+	if (err != 0 && st->fatal_msg[0] != '\0')
+		store_last_error_set(st->fatal_msg);
 	return err;
 }
 
@@ -425,6 +433,8 @@ int ingest_stream_finish(ingest_stream_t *st, struct ingest_summary *sum)
 	pthread_join(st->writer, NULL);
 	st->writer_running = false;
 	ingest_progress(st, true);
+	if (st->fatal != 0 && st->fatal_msg[0] != '\0')
+		store_last_error_set(st->fatal_msg); /* for the caller to report */
 	st->sum.seconds = now_s() - ((double)st->t0.tv_sec + st->t0.tv_nsec / 1e9);
 	if (sum != NULL)
 		*sum = st->sum;

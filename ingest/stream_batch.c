@@ -153,6 +153,8 @@ static int add_line(struct parser *p)
 		p->chunk->records += nrec;
 	else
 		p->cur->records += nrec;
+	if (p->chunk == NULL)
+		p->st->parsed_records += nrec;
 	return 0;
 }
 

@@ -145,6 +145,7 @@ struct ingest_stream {
 	size_t budget;
 	bool stop;
 	int fatal;
+	char fatal_msg[512]; /* the writer's store_last_error() of fatal */
 	pthread_t writer;
 	bool writer_running;
 	pthread_mutex_t mu;
@@ -161,6 +162,7 @@ struct ingest_stream {
 	uint64_t line_end_at; /* input bytes up to the end of the line being parsed */
 	uint64_t done_at;     /* ... of the last line parsed whole */
 	uint64_t done_line;
+	uint64_t parsed_records; /* records of the lines parsed in the reading thread */
 };
 
 static inline double now_s(void)

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ingest/stream_internal.h"
@@ -109,8 +110,10 @@ void *ingest_writer_main(void *arg)
 			budget = st->opts.batch ? st->opts.batch : store_batch_budget(st->store);
 		}
 		pthread_mutex_lock(&st->mu);
-		if (err != 0 && st->fatal == 0)
+		if (err != 0 && st->fatal == 0) {
 			st->fatal = err;
+			snprintf(st->fatal_msg, sizeof(st->fatal_msg), "%s", store_last_error());
+		}
 		if (err == 0 && fatal == 0)
 			unit_written(st, wb, &ws, budget);
 		unit_done(st, wb);

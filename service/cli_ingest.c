@@ -1,6 +1,7 @@
 /*
  * cli_ingest.c - `infrapivot ingest`.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -306,7 +307,8 @@ static int run_follow(store_t *s, struct ingest_cli *ic, struct ingest_summary *
 	svc_on_stop_signals(on_stop);
 	ic->fo.stop = &stop_flag;
 	*err = ingest_follow(s, ic->follow, &ic->o, &ic->fo, sum);
-	if (*err != 0 && *err > -1000) {
+	/* a full disk is the database's error (reported with the summary) */
+	if (*err != 0 && *err > -1000 && *err != -ENOSPC) {
 		fprintf(stderr, "infrapivot ingest: --follow %s: %s\n", ic->follow,
 		        store_strerror(*err));
 		return -1;

@@ -122,6 +122,7 @@ static void *reaper_main(void *arg)
 int svc_guard_start(struct svc_http_server *srv)
 {
 	pthread_mutex_init(&srv->guard_mu, NULL);
+	pthread_mutex_init(&srv->idem_mu, NULL);
 	srv->guard_stop = false;
 	if (srv->conf.request_timeout == 0)
 		return 0;

@@ -160,6 +160,15 @@ struct svc_http_server {
 	pthread_t reaper;
 	bool reaper_running;
 	atomic_uint_fast64_t buffered; /* bytes reserved by buffered bodies */
+	/* http_idem.c */
+	pthread_mutex_t idem_mu;
+	struct svc_idem_busy *idem_busy; /* keys of pushes in progress */
+	_Atomic int64_t idem_pruned;     /* when old records were last deleted */
+};
+
+/* How far a push under an Idempotency-Key got, and its counts. */
+struct svc_idem_counts {
+	uint64_t bytes, line, accepted, rejected, skipped, records;
 };
 
 struct svc_http_param {
@@ -213,6 +222,15 @@ struct svc_http_req {
 	size_t raw_len;      /* its strlen: shorter than it when a NUL is in it */
 	bool raw_nul;        /* a raw NUL byte in the request target */
 	const char *version;
+	/* POST /api/v1/observations with an Idempotency-Key (http_idem.c) */
+	bool idem;         /* the request has one */
+	bool idem_claimed; /* this request holds it */
+	bool idem_done;    /* a done record was found: answered from it */
+	bool idem_final;   /* the last commit: the record says done */
+	uint8_t idem_k[2 + 64 + STORE_IDEM_KEY_MAX];
+	size_t idem_klen;
+	uint64_t idem_skip;               /* body bytes still to skip (committed before) */
+	struct svc_idem_counts idem_base; /* what earlier attempts committed */
 };
 
 /* ---- request handling (http_request.c) ---------------------------------- */
@@ -309,6 +327,21 @@ enum MHD_Result svc_http_clients(struct svc_http_req *rq);
 enum MHD_Result svc_http_beacons(struct svc_http_req *rq);
 enum MHD_Result svc_http_sensors(struct svc_http_req *rq);
 enum MHD_Result svc_http_sensor_put(struct svc_http_req *rq);
+
+/* ---- idempotent pushes (http_idem.c) -------------------------------------- */
+/* The Idempotency-Key header is well-formed (or absent); false with msg. */
+bool svc_idem_check(struct svc_http_req *rq, char *msg, size_t cap);
+/* Look the key up and claim it: 0 (rq->idem_done: answer from the record;
+ * rq->idem_skip: bytes to skip), -EBUSY when another push holds it, or a
+ * store error. */
+int svc_idem_begin(struct svc_http_req *rq);
+/* Release the key claimed. */
+void svc_idem_release(struct svc_http_req *rq);
+/* ingest_pos_fn: the key's record into each unit the push commits. */
+int svc_idem_position(void *arg, store_batch_t *sb, uint64_t bytes, uint64_t line);
+/* What the store holds for the key now (a new JSON object), NULL when
+ * nothing. */
+json_t *svc_idem_committed(struct svc_http_req *rq);
 
 /* ---- guards (http_guard.c) ------------------------------------------------ */
 struct svc_conn;

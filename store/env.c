@@ -37,6 +37,11 @@ const char *store_last_error(void)
 	return last_error;
 }
 
+void store_last_error_set(const char *msg)
+{
+	snprintf(last_error, sizeof(last_error), "%s", msg);
+}
+
 int store_lmdb_err(int rc, const char *what)
 {
 	switch (rc) {
