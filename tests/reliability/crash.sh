@@ -23,16 +23,23 @@ check_eq "reference follow run" "$(state "$WORK/reff")" "$N $N"
 
 # has_data DB: something committed yet
 has_data() { [ "$(state "$1")" != "0 0" ]; }
-
-for t in $(seq "$TRIALS"); do
-	db=$WORK/plain$t
-	"$IP" ingest --db "$db" --batch 1000 "$WORK/in.json" 2>/dev/null &
+# kill_at_random DB MAXMS COMMAND...: start it, and once DB holds something,
+# kill -9 it after a random 0 to MAXMS ms
+kill_at_random() {
+	local db=$1 ms=$2
+	shift 2
+	"$@" 2>/dev/null &
 	PID=$!
 	wait_for 30 has_data "$db"
-	sleep "$(rand_s 300)"
+	sleep "$(rand_s "$ms")"
 	kill -9 "$PID" 2>/dev/null
 	wait "$PID" 2>/dev/null
 	PID=
+}
+
+for t in $(seq "$TRIALS"); do
+	db=$WORK/plain$t
+	kill_at_random "$db" 300 "$IP" ingest --db "$db" --batch 1000 "$WORK/in.json"
 	read -r c last <<<"$(state "$db")"
 	# a prefix: lines 1..c exactly
 	check_eq "plain trial $t: a committed prefix (count = last line)" "$c" "$last"
@@ -44,14 +51,9 @@ for t in $(seq "$TRIALS"); do
 		opt=(--batch "$b")
 		[ "$b" = default ] && opt=()
 		# killed twice, then run to the end
-		for k in 1 2; do
-			"$IP" ingest --db "$db" --follow "$WORK/in.json" --poll 20 "${opt[@]}" 2>/dev/null &
-			PID=$!
-			wait_for 30 has_data "$db"
-			sleep "$(rand_s 400)"
-			kill -9 "$PID" 2>/dev/null
-			wait "$PID" 2>/dev/null
-			PID=
+		for _ in 1 2; do
+			kill_at_random "$db" 400 "$IP" ingest --db "$db" --follow "$WORK/in.json" \
+				--poll 20 "${opt[@]}"
 		done
 		check_rc "follow trial $t ($b): restart" 0 "$IP" ingest --db "$db" --follow \
 			"$WORK/in.json" --exit-idle 1 --poll 20 "${opt[@]}"

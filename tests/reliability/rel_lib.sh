@@ -23,5 +23,5 @@ wait_for() {
 	for _ in $(seq "$n"); do "$@" && return 0; sleep 0.02; done
 	return 1
 }
-# rand_ms MAX: a random delay in seconds, 0 to MAX ms
+# rand_s MAX: a random delay in seconds, 0 to MAX ms
 rand_s() { awk -v r="$RANDOM" -v m="$1" 'BEGIN { printf "%.3f", (r % (m + 1)) / 1000 }'; }
