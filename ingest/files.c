@@ -17,6 +17,23 @@
 
 #define CERTFILE_MAX (64u << 20) /* a certificate file read whole */
 
+/* After gzread returned 0: the end of the input, or a cut (truncated)
+ * or corrupt gzip stream, which zlib tells only now.  Reports the latter
+ * (an unreadable input: exit 2) and returns true. */
+static bool gz_cut(gzFile gz, const char *name, uint64_t line, struct ingest_summary *sum)
+{
+	int zerr;
+	const char *msg = gzerror(gz, &zerr);
+	if (zerr == Z_OK)
+		return false;
+	fprintf(stderr,
+	        "infrapivot: %s: the compressed input is cut or corrupt after line %llu (%s): "
+	        "what follows is lost\n",
+	        name, (unsigned long long)line, msg);
+	sum->unreadable++;
+	return true;
+}
+
 /* A PEM/DER certificate file: read it whole (bounded), then parse. */
 static int ingest_one_certfile(ingest_stream_t *st, gzFile gz, const char *name, const char *first,
                                size_t nfirst, struct ingest_summary *sum)
@@ -54,7 +71,12 @@ static int ingest_one_certfile(ingest_stream_t *st, gzFile gz, const char *name,
 			break;
 		len += (size_t)n;
 	}
+	bool cut = gz_cut(gz, name, 0, sum);
 	gzclose(gz);
+	if (cut) {
+		free(all);
+		return 0;
+	}
 	struct stat sb;
 	int64_t mtime = (int64_t)time(NULL);
 	if (strcmp(name, "<stdin>") != 0 && stat(name, &sb) == 0)
@@ -106,8 +128,10 @@ static int feed_gz(ingest_stream_t *st, gzFile gz, const char *path, char *buf, 
 			sum->unreadable++;
 			break;
 		}
-		if (n == 0)
+		if (n == 0) {
+			gz_cut(gz, path, ingest_stream_line(st), sum);
 			break;
+		}
 		err = ingest_stream_feed(st, buf, (size_t)n);
 		if (err != 0)
 			break;

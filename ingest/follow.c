@@ -5,7 +5,9 @@
  * (device, inode, offset, line number) is committed with the records of
  * those lines in one transaction (ingest_stream_commit), so after a crash
  * or a restart nothing is lost and nothing is counted twice.  The stream
- * runs in manual mode: it never writes a batch without the position.
+ * never writes a batch without the position (ingest_stream_set_position):
+ * units close when full (the batch budget), when a sensor table fills, or
+ * commit_ms after their oldest line was read, whichever comes first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,8 +38,11 @@ struct follow {
 	uint64_t dev, ino;
 	uint64_t offset;    /* bytes of whole lines parsed */
 	uint64_t committed; /* offset in the last commit */
-	uint64_t line;
-	char *pend; /* bytes read after the last newline */
+	/* the stream's input byte base_bytes is the file's byte base_off (the
+	 * header lines replayed on resume come first) */
+	uint64_t base_off, base_bytes;
+	double first_at; /* when the oldest uncommitted line was read; 0: none */
+	char *pend;      /* bytes read after the last newline */
 	size_t npend;
 	char *buf;
 };
@@ -63,17 +68,27 @@ static uint64_t get_le64(const uint8_t *p)
 	return v;
 }
 
-static int commit(struct follow *f)
+/* The position record of every unit the stream hands over: the file
+ * offset after its last whole line. */
+static int put_position(void *arg, store_batch_t *sb, uint64_t bytes, uint64_t line)
 {
+	struct follow *f = arg;
 	uint8_t val[32];
 	put_le64(val, f->dev);
 	put_le64(val + 8, f->ino);
-	put_le64(val + 16, f->offset);
-	put_le64(val + 24, ingest_stream_line(f->st));
+	put_le64(val + 16, f->base_off + (bytes - f->base_bytes));
+	put_le64(val + 24, line);
 	struct store_meta_put mp = {f->key, f->klen, val, sizeof(val)};
-	int err = ingest_stream_commit(f->st, &mp, 1);
+	return store_batch_meta(sb, &mp);
+}
+
+/* Make everything read so far durable, with its position. */
+static int commit(struct follow *f)
+{
+	int err = ingest_stream_commit(f->st, NULL, 0);
 	if (err == 0)
 		f->committed = f->offset;
+	f->first_at = 0;
 	return err;
 }
 
@@ -83,33 +98,22 @@ static int begin_input(struct follow *f, uint64_t line)
 	if (err == 0)
 		ingest_stream_set_line(f->st, line);
 	f->npend = 0;
+	f->base_off = f->base_bytes = 0;
 	return err;
 }
 
-/* Feed whole lines of f->pend, one at a time, committing whenever the
- * batch is full so that a batch never goes out without its position. */
+/* Feed the whole lines of f->pend.  Units the stream closes on its own
+ * (full, or a full sensor table) carry their position (put_position). */
 static int feed_lines(struct follow *f)
 {
-	size_t start = 0;
-	int err = 0;
-	while (start < f->npend) {
-		char *nl = memchr(f->pend + start, '\n', f->npend - start);
-		if (nl == NULL)
-			break;
-		size_t n = (size_t)(nl - (f->pend + start)) + 1;
-		err = ingest_stream_feed(f->st, f->pend + start, n);
-		if (err != 0)
-			return err;
-		start += n;
-		f->offset += n;
-		if (ingest_stream_pending(f->st) >= f->o->batch) {
-			err = commit(f);
-			if (err != 0)
-				return err;
-		}
-	}
-	memmove(f->pend, f->pend + start, f->npend - start);
-	f->npend -= start;
+	char *nl = f->npend > 0 ? memrchr(f->pend, '\n', f->npend) : NULL;
+	size_t n = nl != NULL ? (size_t)(nl - f->pend) + 1 : 0;
+	int err = n > 0 ? ingest_stream_feed(f->st, f->pend, n) : 0;
+	if (err != 0)
+		return err;
+	f->offset += n;
+	memmove(f->pend, f->pend + n, f->npend - n);
+	f->npend -= n;
 	/* a line longer than the limit: let the stream reject it in pieces
 	 * rather than buffer it */
 	if (f->npend > f->o->max_line) {
@@ -139,6 +143,7 @@ static int replay_headers(struct follow *f)
 			return err;
 		i += len;
 	}
+	f->base_bytes = i;
 	return 0;
 }
 
@@ -165,6 +170,7 @@ static int open_file(struct follow *f, uint64_t offset, uint64_t line)
 	f->offset = offset;
 	f->committed = offset;
 	int err = begin_input(f, 0);
+	f->base_off = offset;
 	if (err == 0 && offset > 0)
 		err = replay_headers(f);
 	ingest_stream_set_line(f->st, line);
@@ -215,6 +221,8 @@ static int check_rotation(struct follow *f, bool *switched)
 		f->npend = 0;
 	}
 	int err = ingest_stream_end(f->st);
+	if (err == 0)
+		err = commit(f); /* the old file's last lines, with its position */
 	if (err != 0)
 		return err;
 	err = open_file(f, 0, 0);
@@ -225,29 +233,28 @@ static int check_rotation(struct follow *f, bool *switched)
 	return 0;
 }
 
-/* New data in f->pend: parse its whole lines, and commit every
- * commit_ms. */
-static int on_data(struct follow *f, const struct ingest_follow_opts *fo, double *last_commit)
+/* New data in f->pend: parse its whole lines; commit fo->commit_ms after
+ * the oldest line not yet committed was read (units that fill up are
+ * written on their own before that). */
+static int on_data(struct follow *f, const struct ingest_follow_opts *fo)
 {
+	double now = mono();
+	if (f->first_at == 0)
+		f->first_at = now;
 	int err = feed_lines(f);
-	if (err != 0)
-		return err;
-	if (mono() - *last_commit >= fo->commit_ms / 1000.0) {
+	if (err == 0 && now - f->first_at >= fo->commit_ms / 1000.0)
 		err = commit(f);
-		*last_commit = mono();
-	}
 	return err;
 }
 
 /* Nothing new (or stopping): make what we have durable, then stop (set
  * *done) or look for a rotation and wait. */
 static int on_idle(struct follow *f, const struct ingest_follow_opts *fo, bool stopping,
-                   double *last_commit, double last_data, bool *done)
+                   double last_data, bool *done)
 {
 	*done = true;
 	if (f->offset != f->committed || ingest_stream_pending(f->st) > 0) {
 		int err = commit(f);
-		*last_commit = mono();
 		if (err != 0)
 			return err;
 	}
@@ -268,7 +275,7 @@ static int on_idle(struct follow *f, const struct ingest_follow_opts *fo, bool s
 /* Read and parse until stopped, idle long enough, or an error. */
 static int follow_loop(struct follow *f, const struct ingest_follow_opts *fo)
 {
-	double last_commit = mono(), last_data = mono();
+	double last_data = mono();
 	for (;;) {
 		bool stopping = fo->stop != NULL && *fo->stop;
 		ssize_t n = 0;
@@ -281,13 +288,13 @@ static int follow_loop(struct follow *f, const struct ingest_follow_opts *fo)
 		if (n > 0) {
 			f->npend += (size_t)n;
 			last_data = mono();
-			err = on_data(f, fo, &last_commit);
+			err = on_data(f, fo);
 			if (err != 0)
 				return err;
 			continue;
 		}
 		bool done;
-		err = on_idle(f, fo, stopping, &last_commit, last_data, &done);
+		err = on_idle(f, fo, stopping, last_data, &done);
 		if (err != 0 || done)
 			return err;
 	}
@@ -349,7 +356,7 @@ int ingest_follow(store_t *s, const char *path, const struct ingest_opts *o,
 	err = ingest_stream_new(&f.st, s, &so);
 	if (err != 0)
 		return err;
-	ingest_stream_set_manual(f.st, true);
+	ingest_stream_set_position(f.st, put_position, &f);
 	f.buf = malloc(FOLLOW_CHUNK);
 	f.pend = malloc(FOLLOW_CHUNK + o->max_line + 1);
 	if (f.buf == NULL || f.pend == NULL) {

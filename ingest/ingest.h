@@ -90,6 +90,20 @@ void ingest_stream_set_line(ingest_stream_t *st, uint64_t n);
 /* With manual set, full batches are not written on their own: the caller
  * commits (follow mode, so records and position share a transaction). */
 void ingest_stream_set_manual(ingest_stream_t *st, bool manual);
+/* Make the record(s) of an input position into sb: bytes of the current
+ * input consumed (whole lines only) and the number of its last line.
+ * Returns 0 or an error (fatal for the stream). */
+typedef int (*ingest_pos_fn)(void *arg, store_batch_t *sb, uint64_t bytes, uint64_t line);
+/* From now on every write unit the stream hands over carries fn's record
+ * of the position its lines end at, whatever closes it (the budget, a
+ * full sensor table, a commit, the end), so records and position share
+ * a transaction.  Lines are parsed in the reading thread (no helpers).
+ * fn NULL turns it off. */
+void ingest_stream_set_position(ingest_stream_t *st, ingest_pos_fn fn, void *arg);
+/* The counts of the lines parsed so far (for a position record: call it
+ * from the position callback); records counts those parsed, not yet
+ * written (reading thread only, so not with parallel helpers). */
+void ingest_stream_counts(const ingest_stream_t *st, struct ingest_summary *out);
 /* Observations parsed and not yet handed to the writer. */
 size_t ingest_stream_pending(const ingest_stream_t *st);
 

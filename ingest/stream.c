@@ -166,6 +166,15 @@ static void process_line(struct ingest_stream *st, char *line, size_t len)
 		ws++;
 	if (ws == len)
 		return; /* blank */
+	/* no text format has a raw NUL: a parser would see the line cut there */
+	const char *nul = memchr(line, '\0', len);
+	if (nul != NULL) {
+		ingest_drain(st); /* reports stay in input order */
+		st->sum.lines++;
+		ingest_reject(c, "a NUL byte in the line (column %zu)", (size_t)(nul - line) + 1);
+		ingest_report_reject(st, c->line, c->reason, line, len);
+		return;
+	}
 	if (st->fmt == NULL) {
 		st->fmt = ingest_format_detect(line, len);
 		if (st->fmt == NULL) {
@@ -249,6 +258,19 @@ void ingest_stream_set_manual(ingest_stream_t *st, bool manual)
 	st->manual = manual;
 }
 
+void ingest_stream_set_position(ingest_stream_t *st, ingest_pos_fn fn, void *arg)
+{
+	ingest_drain(st);
+	st->pos_fn = fn;
+	st->pos_arg = arg;
+}
+
+void ingest_stream_counts(const ingest_stream_t *st, struct ingest_summary *out)
+{
+	*out = st->sum;
+	out->records = st->parsed_records;
+}
+
 size_t ingest_stream_pending(const ingest_stream_t *st)
 {
 	return store_batch_len(st->main.cur->sb) + st->main.cur->group_len;
@@ -279,6 +301,7 @@ int ingest_stream_begin(ingest_stream_t *st, const char *name, const char *forma
 	st->overlong = false;
 	st->size_hint = size_hint;
 	st->input_bytes = 0;
+	st->line_end_at = st->done_at = st->done_line = 0;
 	st->sum.inputs++;
 	return 0;
 }
@@ -315,9 +338,11 @@ static int line_append(struct ingest_stream *st, const char *p, size_t n)
 	return 0;
 }
 
-/* The current line is complete: parse it (or reject it as too long). */
-static void line_end(struct ingest_stream *st)
+/* The current line, ending at input byte `at`, is complete: parse it (or
+ * reject it as too long). */
+static void line_end(struct ingest_stream *st, uint64_t at)
 {
+	st->line_end_at = at;
 	if (st->overlong) {
 		overlong_line(st);
 		st->overlong = false;
@@ -326,10 +351,13 @@ static void line_end(struct ingest_stream *st)
 		process_line(st, st->line, st->line_len);
 	}
 	st->line_len = 0;
+	st->done_at = at;
+	st->done_line = st->main.ctx.line;
 }
 
 int ingest_stream_feed(ingest_stream_t *st, const char *buf, size_t len)
 {
+	uint64_t base = st->input_bytes;
 	st->sum.bytes += len;
 	st->input_bytes += len;
 	size_t i = 0;
@@ -342,7 +370,7 @@ int ingest_stream_feed(ingest_stream_t *st, const char *buf, size_t len)
 		if (nl == NULL)
 			break;
 		i++; /* the newline */
-		line_end(st);
+		line_end(st, base + i);
 		if (st->fatal)
 			return st->fatal;
 	}
@@ -353,7 +381,7 @@ int ingest_stream_feed(ingest_stream_t *st, const char *buf, size_t len)
 int ingest_stream_end(ingest_stream_t *st)
 {
 	if (st->overlong || st->line_len > 0)
-		line_end(st);
+		line_end(st, st->input_bytes);
 	ingest_drain(st);
 	struct ingest_ctx *c = &st->main.ctx;
 	if (st->fmt != NULL && st->fmt->state_free != NULL && c->state != NULL)
@@ -380,7 +408,9 @@ int ingest_stream_commit(ingest_stream_t *st, const struct store_meta_put *meta,
 		if (err != 0)
 			return err;
 	}
-	if (wbatch_empty(st->main.cur))
+	/* with a position record, a commit also moves the position on past
+	 * lines that made no records (rejected, blank) */
+	if (wbatch_empty(st->main.cur) && st->pos_fn == NULL)
 		return st->fatal;
 	uint64_t seq = ingest_hand_over(st);
 	pthread_mutex_lock(&st->mu);
@@ -388,6 +418,8 @@ int ingest_stream_commit(ingest_stream_t *st, const struct store_meta_put *meta,
 		pthread_cond_wait(&st->cv, &st->mu);
 	int err = st->fatal;
 	pthread_mutex_unlock(&st->mu);
+	if (err != 0 && st->fatal_msg[0] != '\0')
+		store_last_error_set(st->fatal_msg);
 	return err;
 }
 
@@ -403,6 +435,8 @@ int ingest_stream_finish(ingest_stream_t *st, struct ingest_summary *sum)
 	pthread_join(st->writer, NULL);
 	st->writer_running = false;
 	ingest_progress(st, true);
+	if (st->fatal != 0 && st->fatal_msg[0] != '\0')
+		store_last_error_set(st->fatal_msg); /* for the caller to report */
 	st->sum.seconds = now_s() - ((double)st->t0.tv_sec + st->t0.tv_nsec / 1e9);
 	if (sum != NULL)
 		*sum = st->sum;

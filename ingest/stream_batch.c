@@ -153,6 +153,8 @@ static int add_line(struct parser *p)
 		p->chunk->records += nrec;
 	else
 		p->cur->records += nrec;
+	if (p->chunk == NULL)
+		p->st->parsed_records += nrec;
 	return 0;
 }
 
@@ -186,7 +188,12 @@ void ingest_line_done(struct parser *p, int r, const char *text, size_t len)
 	for (size_t i = 0; i < p->nlobs; i++)
 		if (p->lobs[i].time_last > *newest)
 			*newest = p->lobs[i].time_last;
-	if (ch == NULL && !st->manual && store_batch_len(p->cur->sb) >= budget_now(st))
+	if (ch != NULL)
+		return;
+	/* the line is in the batch: a unit closed now ends after it */
+	st->done_at = st->line_end_at;
+	st->done_line = p->ctx.line;
+	if ((!st->manual || st->pos_fn != NULL) && store_batch_len(p->cur->sb) >= budget_now(st))
 		ingest_hand_over(st);
 }
 

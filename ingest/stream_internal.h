@@ -149,6 +149,7 @@ struct ingest_stream {
 	size_t budget;
 	bool stop;
 	int fatal;
+	char fatal_msg[512]; /* the writer's store_last_error() of fatal */
 	pthread_t writer;
 	bool writer_running;
 	pthread_mutex_t mu;
@@ -159,6 +160,13 @@ struct ingest_stream {
 	double last_progress;
 	bool progress_shown;
 	bool manual;
+	/* the input position of whole lines (ingest_stream_set_position) */
+	ingest_pos_fn pos_fn;
+	void *pos_arg;
+	uint64_t line_end_at; /* input bytes up to the end of the line being parsed */
+	uint64_t done_at;     /* ... of the last line parsed whole */
+	uint64_t done_line;
+	uint64_t parsed_records; /* records of the lines parsed in the reading thread */
 };
 
 static inline double now_s(void)

@@ -319,7 +319,7 @@ int ingest_chunk_add(struct ingest_stream *st, const char *line, size_t len, boo
 bool ingest_parallel(struct ingest_stream *st, const struct ingest_format *fmt, const char *line,
                      size_t len)
 {
-	if (st->manual || st->nhelpers == 0)
+	if (st->manual || st->pos_fn != NULL || st->nhelpers == 0)
 		return false;
 	if (!fmt->independent) {
 		const void *state = st->main.ctx.state;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ingest/stream_internal.h"
@@ -109,8 +110,10 @@ void *ingest_writer_main(void *arg)
 			budget = st->opts.batch ? st->opts.batch : store_batch_budget(st->store);
 		}
 		pthread_mutex_lock(&st->mu);
-		if (err != 0 && st->fatal == 0)
+		if (err != 0 && st->fatal == 0) {
 			st->fatal = err;
+			snprintf(st->fatal_msg, sizeof(st->fatal_msg), "%s", store_last_error());
+		}
 		if (err == 0 && fatal == 0)
 			unit_written(st, wb, &ws, budget);
 		unit_done(st, wb);
@@ -125,6 +128,13 @@ void *ingest_writer_main(void *arg)
 uint64_t ingest_hand_over(struct ingest_stream *st)
 {
 	struct parser *p = &st->main;
+	/* the position the unit's lines end at (in add_line, the line that
+	 * did not fit is not in it yet: done_at is still the line before) */
+	if (st->pos_fn != NULL && st->fatal == 0) {
+		int err = st->pos_fn(st->pos_arg, p->cur->sb, st->done_at, st->done_line);
+		if (err != 0)
+			st->fatal = err;
+	}
 	pthread_mutex_lock(&st->mu);
 	while (st->nfree == 0)
 		pthread_cond_wait(&st->cv, &st->mu);

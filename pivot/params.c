@@ -115,22 +115,24 @@ static int set_edges(struct pivot_params *p, const char *value, char *msg, size_
 	return 0;
 }
 
-/* The numeric parameters.  No magic value: a limit is a number, 0 prunes
- * every linked node. */
+/* The numeric parameters.  A noise limit of 0 switches it off (as
+ * docs/http-api.md says): it becomes the largest limit, UINT32_MAX (a
+ * server still caps it at --pivot-max-fanout). */
 #define PARAM_FIELD(f) offsetof(struct pivot_params, f), sizeof(((struct pivot_params *)0)->f)
 static const struct num_param {
 	const char *name;
 	uint64_t lo, hi;
 	size_t off, size;
+	bool zero_off; /* 0 means no limit */
 } num_params[] = {
-    {"depth", 0, PIVOT_MAX_DEPTH, PARAM_FIELD(depth)},
-    {"max_ip_domains", 0, UINT32_MAX, PARAM_FIELD(max_ip_domains)},
-    {"max_cert_ips", 0, UINT32_MAX, PARAM_FIELD(max_cert_ips)},
-    {"max_domain_ips", 0, UINT32_MAX, PARAM_FIELD(max_domain_ips)},
-    {"max_san", 0, UINT32_MAX, PARAM_FIELD(max_san)},
-    {"max_nodes", 1, PIVOT_HARD_MAX_NODES, PARAM_FIELD(max_nodes)},
-    {"max_ms", 1, 600000, PARAM_FIELD(max_ms)},
-    {"max_cotenant_days", 0, STORE_AFFINITY_MAX_DAYS, PARAM_FIELD(max_cotenant_days)},
+    {"depth", 0, PIVOT_MAX_DEPTH, PARAM_FIELD(depth), false},
+    {"max_ip_domains", 0, UINT32_MAX, PARAM_FIELD(max_ip_domains), true},
+    {"max_cert_ips", 0, UINT32_MAX, PARAM_FIELD(max_cert_ips), true},
+    {"max_domain_ips", 0, UINT32_MAX, PARAM_FIELD(max_domain_ips), true},
+    {"max_san", 0, UINT32_MAX, PARAM_FIELD(max_san), true},
+    {"max_nodes", 1, PIVOT_HARD_MAX_NODES, PARAM_FIELD(max_nodes), false},
+    {"max_ms", 1, 600000, PARAM_FIELD(max_ms), false},
+    {"max_cotenant_days", 0, STORE_AFFINITY_MAX_DAYS, PARAM_FIELD(max_cotenant_days), false},
 };
 
 /* A numeric parameter into its field: 1 when name is none of them. */
@@ -145,6 +147,8 @@ static int set_num_param(struct pivot_params *p, const char *name, const char *v
 		int err = set_number(n->name, value, n->lo, n->hi, &v, msg, msgcap);
 		if (err != 0)
 			return err;
+		if (v == 0 && n->zero_off)
+			v = UINT32_MAX;
 		unsigned u = (unsigned)v;
 		memcpy((char *)p + n->off, n->size == sizeof(u) ? (void *)&u : (void *)&v, n->size);
 		return 0;

@@ -1,6 +1,7 @@
 /*
  * cli_ingest.c - `infrapivot ingest`.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,8 +73,9 @@ static void usage(FILE *f)
 	        "  --follow FILE       follow FILE as a sensor writes it (like tail -F):\n"
 	        "                      appended lines, rotation and truncation; the position\n"
 	        "                      is kept in the database with the records, so a restart\n"
-	        "                      resumes where it stopped.  SIGINT/SIGTERM commit and\n"
-	        "                      exit 0\n"
+	        "                      resumes where it stopped.  Commits when a batch is\n"
+	        "                      full (--batch) or 1 s after its first line.\n"
+	        "                      SIGINT/SIGTERM commit and exit 0\n"
 	        "  --poll MS           follow: how often to look for new data (default 200)\n"
 	        "  --exit-idle SECONDS follow: stop after SECONDS without new data\n"
 	        "  --progress          show a progress bar even when stderr is not a terminal\n"
@@ -307,7 +309,8 @@ static int run_follow(store_t *s, struct ingest_cli *ic, struct ingest_summary *
 	svc_on_stop_signals(on_stop);
 	ic->fo.stop = &stop_flag;
 	*err = ingest_follow(s, ic->follow, &ic->o, &ic->fo, sum);
-	if (*err != 0 && *err > -1000) {
+	/* a full disk is the database's error (reported with the summary) */
+	if (*err != 0 && *err > -1000 && *err != -ENOSPC) {
 		fprintf(stderr, "infrapivot ingest: --follow %s: %s\n", ic->follow,
 		        store_strerror(*err));
 		return -1;

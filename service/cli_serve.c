@@ -35,6 +35,14 @@ static void usage(FILE *f)
 	           "  --threads N            worker threads (default: number of cores)\n"
 	           "  --max-connections N    concurrent connections (default 512)\n"
 	           "  --timeout SECONDS      idle time before a connection is closed (default 30)\n"
+	           "  --request-timeout SECS a whole request (head and body) must arrive within\n"
+	           "                         this long of the connection being ready for it, or\n"
+	           "                         the connection is closed (default 60; 0: none)\n"
+	           "  --max-per-ip N         concurrent connections per client address\n"
+	           "                         (default 64)\n"
+	           "  --max-buffered-bodies SIZE  memory of all request bodies held whole\n"
+	           "                         (watchlists) together; past it 503 with\n"
+	           "                         Retry-After (default 256M)\n"
 	           "  --max-body SIZE        largest POST body, e.g. 64M (default 64M)\n"
 	           "  --max-header SIZE      memory per connection for the request line and\n"
 	           "                         headers (default 32K)\n"
@@ -77,6 +85,8 @@ static const struct num_conf {
     {'n', "pivot-max-nodes", 10000, true, CONF_FIELD(pivot_max_nodes)},
     {'m', "pivot-max-ms", 600000, true, CONF_FIELD(pivot_max_ms)},
     {'r', "drain-timeout", 3600, false, CONF_FIELD(drain_seconds)},
+    {'R', "request-timeout", 86400, false, CONF_FIELD(request_timeout)},
+    {'P', "max-per-ip", 100000, true, CONF_FIELD(max_per_ip)},
 };
 
 /* A numeric option into its field: 1 when opt is none, 0 when set, -1 on
@@ -125,6 +135,13 @@ static int conf_set(struct svc_http_conf *conf, int opt, const char *v)
 			return 2;
 		}
 		return 0;
+	case 'B':
+		if (svc_parse_size(v, &conf->max_buffered) != 0 || conf->max_buffered == 0) {
+			fprintf(stderr,
+			        "infrapivot serve: --max-buffered-bodies: not a size: '%s'\n", v);
+			return 2;
+		}
+		return 0;
 	case 'H':
 		if (svc_parse_size(v, &n) != 0 || n < 4096 || n > (16u << 20)) {
 			fprintf(stderr, "infrapivot serve: --max-header: a size from 4K to 16M\n");
@@ -154,6 +171,9 @@ static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const c
 	    {"pivot-max-nodes", required_argument, NULL, 'n'},
 	    {"pivot-max-ms", required_argument, NULL, 'm'},
 	    {"drain-timeout", required_argument, NULL, 'r'},
+	    {"request-timeout", required_argument, NULL, 'R'},
+	    {"max-per-ip", required_argument, NULL, 'P'},
+	    {"max-buffered-bodies", required_argument, NULL, 'B'},
 	    {"now", required_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},

@@ -38,17 +38,65 @@ void svc_http_conf_init(struct svc_http_conf *c)
 	c->pivot_max_ms = 5000;
 	c->pivot_max_fanout = 1000;
 	c->drain_seconds = 30;
+	c->request_timeout = 60;
+	c->max_per_ip = 64;
+	c->max_buffered = 256ull << 20;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the request line was read.  The request
+ * starts here; the target is still as sent, so its length tells whether
+ * a raw NUL cut it short (checked once the version is known). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	struct svc_http_req *rq = calloc(1, sizeof(*rq));
+	if (rq != NULL) {
+		rq->raw_uri = uri;
+		rq->raw_len = strlen(uri);
+	}
+	return rq;
+}
+
+/* A raw NUL in the target: libmicrohttpd ended the target with a NUL in
+ * place of the space before the version, so the target's length is the
+ * distance to the version; a C string shorter than that holds a NUL. */
+static bool target_has_nul(const struct svc_http_req *rq, const char *url, const char *version)
+{
+	if (rq->raw_uri != url || version == NULL || version[0] == '\0' || version <= url)
+		return false;
+	return rq->raw_len != (size_t)(version - 1 - url);
+}
+
+/* A buffered body announced with its length: reserve it from
+ * --max-buffered-bodies now, or refuse it (503) before it is sent. */
+static void reserve_body(struct svc_http_req *rq)
+{
+	const char *cl = svc_http_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t n;
+	if (cl == NULL || svc_parse_u64(cl, &n) != 0 || n == 0 || svc_guard_reserve(rq, n))
+		return;
+	atomic_fetch_add(&rq->srv->metrics->bodies_refused, 1);
+	rq->pending_status = 503;
+	snprintf(rq->pending_code, sizeof(rq->pending_code), "busy");
+	snprintf(rq->pending_msg, sizeof(rq->pending_msg),
+	         "request bodies held in memory are at the server's limit; retry later");
 }
 
 /* The first call of a request: parse and check it; answer at once only an
  * error on a request with a body, before the client sends the body. */
 static enum MHD_Result on_first_call(struct svc_http_server *srv, struct MHD_Connection *conn,
-                                     const char *url, const char *method, void **con_cls)
+                                     const char *url, const char *method, const char *version,
+                                     void **con_cls)
 {
-	struct svc_http_req *rq = calloc(1, sizeof(*rq));
+	struct svc_http_req *rq = *con_cls;
+	if (rq == NULL)
+		rq = calloc(1, sizeof(*rq));
 	if (rq == NULL)
 		return MHD_NO;
 	*con_cls = rq;
+	rq->raw_nul = target_has_nul(rq, url, version);
+	rq->version = version;
 	rq->srv = srv;
 	rq->conn = conn;
 	rq->method = method;
@@ -56,6 +104,8 @@ static enum MHD_Result on_first_call(struct svc_http_server *srv, struct MHD_Con
 	clock_gettime(CLOCK_MONOTONIC, &rq->t0);
 	atomic_fetch_add(&srv->active, 1);
 	svc_http_prepare(rq, url, method);
+	if (rq->pending_status == 0 && rq->rt != NULL && rq->rt->body == SVC_BODY_BUFFER)
+		reserve_body(rq);
 	if (rq->pending_status != 0 && svc_http_has_body(rq))
 		return svc_http_send_pending(rq);
 	return MHD_YES;
@@ -65,11 +115,19 @@ static enum MHD_Result on_first_call(struct svc_http_server *srv, struct MHD_Con
  * rest is dropped and answered with 413 once the body ended. */
 static enum MHD_Result buffer_body(struct svc_http_req *rq, const char *data, size_t *size)
 {
-	if (!rq->body_too_large) {
+	if (!rq->body_too_large && !rq->over_cap) {
 		if (rq->body.limit == 0)
 			util_buf_init(&rq->body, (size_t)svc_http_body_limit(rq));
-		if (util_buf_add(&rq->body, data, *size) != 0)
+		/* a body without Content-Length reserves as it grows */
+		uint64_t want = rq->body.len + *size;
+		if (want > rq->reserved && !svc_guard_reserve(rq, want - rq->reserved)) {
+			atomic_fetch_add(&rq->srv->metrics->bodies_refused, 1);
+			rq->over_cap = true;
+			util_buf_free(&rq->body);
+			svc_guard_release(rq);
+		} else if (util_buf_add(&rq->body, data, *size) != 0) {
 			rq->body_too_large = true;
+		}
 	}
 	*size = 0;
 	return MHD_YES;
@@ -80,8 +138,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *size, void **con_cls)
 {
 	struct svc_http_req *rq = *con_cls;
-	if (rq == NULL)
-		return on_first_call(cls, conn, url, method, con_cls);
+	if (rq == NULL || rq->srv == NULL)
+		return on_first_call(cls, conn, url, method, version, con_cls);
+	if (*size == 0 && !rq->read_whole) {
+		rq->read_whole = true; /* out of --request-timeout's reach */
+		svc_guard_busy(rq, true);
+	}
 	if (rq->responded) {
 		*size = 0; /* the rest of a refused body */
 		return MHD_YES;
@@ -92,6 +154,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return rq->rt->stream(rq, data, size);
 	if (*size != 0 && rq->rt->body == SVC_BODY_BUFFER)
 		return buffer_body(rq, data, size);
+	if (rq->over_cap) {
+		static const char *const h[] = {"Retry-After", "1", NULL};
+		return svc_http_error_h(rq, 503, "busy", h,
+		                        "request bodies held in memory are at the server's limit; "
+		                        "retry later");
+	}
 	if (rq->body_too_large) {
 		atomic_fetch_add(&rq->srv->metrics->bodies_too_large, 1);
 		return svc_http_error(rq, 413, "payload_too_large",
@@ -112,6 +180,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct svc_http_req *rq = *con_cls;
 	if (rq == NULL)
 		return;
+	*con_cls = NULL;
+	if (rq->srv == NULL) {
+		free(rq); /* the head never completed */
+		return;
+	}
+	svc_guard_busy(rq, false);
+	svc_guard_release(rq);
 	struct timespec t1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double el = (double)(t1.tv_sec - rq->t0.tv_sec) + (t1.tv_nsec - rq->t0.tv_nsec) / 1e9;
@@ -127,7 +202,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(rq->params[i].value);
 	}
 	free(rq);
-	*con_cls = NULL;
 	atomic_fetch_sub(&srv->active, 1);
 }
 
@@ -226,7 +300,9 @@ static int start_daemon(struct svc_http_server *srv, int fd)
 	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
 	    srv->conf.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->conf.timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->conf.max_header, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
+	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->conf.max_per_ip, MHD_OPTION_NOTIFY_CONNECTION,
+	    svc_guard_conn, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_END);
 	return srv->daemon != NULL ? 0 : -1;
 }
 
@@ -257,7 +333,8 @@ int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap)
 		return -1;
 	}
 	srv->started = time(NULL);
-	if (start_daemon(srv, fd) != 0) {
+	if (svc_guard_start(srv) != 0 || start_daemon(srv, fd) != 0) {
+		svc_guard_stop(srv);
 		close(fd);
 		free(srv->metrics);
 		srv->metrics = NULL;
@@ -285,6 +362,7 @@ void svc_http_stop(struct svc_http_server *srv)
 	}
 	MHD_stop_daemon(srv->daemon);
 	srv->daemon = NULL;
+	svc_guard_stop(srv);
 	free(srv->metrics);
 	srv->metrics = NULL;
 }

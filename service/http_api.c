@@ -322,6 +322,8 @@ bool svc_http_observations_check(struct svc_http_req *rq, char *msg, size_t cap)
 		snprintf(msg, cap, "sensor: 1 to %d characters", STORE_SENSOR_MAX - 1);
 		return false;
 	}
+	if (!svc_idem_check(rq, msg, cap))
+		return false;
 	for (unsigned i = 0; i < rq->nparams; i++) {
 		if (!rq->params[i].used) {
 			snprintf(msg, cap, "%.60s: unknown parameter", rq->params[i].name);
@@ -335,6 +337,9 @@ bool svc_http_observations_check(struct svc_http_req *rq, char *msg, size_t cap)
  * so they are kept for the end of the body. */
 static int obs_start(struct svc_http_req *rq)
 {
+	int err = svc_idem_begin(rq);
+	if (err != 0 || rq->idem_done)
+		return err; /* a replay needs no stream */
 	struct ingest_opts o;
 	ingest_opts_init(&o);
 	const char *format = svc_http_param(rq, "format");
@@ -346,9 +351,15 @@ static int obs_start(struct svc_http_req *rq)
 	o.on_reject = on_reject;
 	o.reject_ctx = rq;
 	rq->errors = json_array();
-	int err = ingest_stream_new(&rq->ingest, rq->srv->store, &o);
+	err = ingest_stream_new(&rq->ingest, rq->srv->store, &o);
 	if (err == 0)
 		err = ingest_stream_begin(rq->ingest, "body", NULL, 0);
+	if (err == 0 && rq->idem) {
+		/* each commit carries the key's record; a resume numbers its
+		 * lines on from what was committed */
+		ingest_stream_set_position(rq->ingest, svc_idem_position, rq);
+		ingest_stream_set_line(rq->ingest, rq->idem_base.line);
+	}
 	return err;
 }
 
@@ -358,6 +369,10 @@ static int obs_finish(struct svc_http_req *rq, struct ingest_summary *sum, bool 
 {
 	/* a cut body: a partial last line is dropped, not parsed */
 	int err = cut ? 0 : ingest_stream_end(rq->ingest);
+	if (err == 0 && !cut && rq->idem) {
+		rq->idem_final = true; /* the record of the last commit says done */
+		err = ingest_stream_commit(rq->ingest, NULL, 0);
+	}
 	int err2 = ingest_stream_finish(rq->ingest, sum);
 	ingest_stream_free(rq->ingest);
 	rq->ingest = NULL;
@@ -370,12 +385,18 @@ static int obs_finish(struct svc_http_req *rq, struct ingest_summary *sum, bool 
 
 static json_t *obs_summary(struct svc_http_req *rq, const struct ingest_summary *sum)
 {
+	/* with an Idempotency-Key: the counts of the whole body, earlier
+	 * attempts' included */
+	const struct svc_idem_counts *b = &rq->idem_base;
 	json_t *o = json_object();
-	json_object_set_new(o, "accepted",
-	                    json_integer((json_int_t)(sum->accepted + sum->skipped)));
-	json_object_set_new(o, "rejected", json_integer((json_int_t)sum->rejected));
-	json_object_set_new(o, "records", json_integer((json_int_t)sum->records));
-	json_object_set_new(o, "skipped", json_integer((json_int_t)sum->skipped));
+	json_object_set_new(
+	    o, "accepted",
+	    json_integer((json_int_t)(b->accepted + b->skipped + sum->accepted + sum->skipped)));
+	json_object_set_new(o, "rejected", json_integer((json_int_t)(b->rejected + sum->rejected)));
+	json_object_set_new(o, "records", json_integer((json_int_t)(b->records + sum->records)));
+	json_object_set_new(o, "skipped", json_integer((json_int_t)(b->skipped + sum->skipped)));
+	if (b->line > 0)
+		json_object_set_new(o, "resumed_after_line", json_integer((json_int_t)b->line));
 	json_object_set_new(o, "errors", json_incref(rq->errors));
 	if (rq->errors_total > ERRORS_KEPT)
 		json_object_set_new(o, "errors_truncated", json_true());
@@ -422,6 +443,18 @@ static void obs_overflow(struct svc_http_req *rq, const char *data, size_t *size
 	*size = 0;
 }
 
+/* A replayed push's body is dropped; a resumed one's first bytes (the
+ * lines committed before) are skipped.  Returns the bytes left to feed. */
+static size_t obs_skip(struct svc_http_req *rq, const char **data, size_t size)
+{
+	if (rq->idem_done)
+		return 0;
+	size_t n = rq->idem_skip < size ? (size_t)rq->idem_skip : size;
+	rq->idem_skip -= n;
+	*data += n;
+	return size - n;
+}
+
 static enum MHD_Result obs_chunk(struct svc_http_req *rq, const char *data, size_t *size)
 {
 	if (rq->too_large) {
@@ -437,11 +470,37 @@ static enum MHD_Result obs_chunk(struct svc_http_req *rq, const char *data, size
 		return MHD_YES;
 	}
 	rq->body_bytes += *size;
-	int err = ingest_stream_feed(rq->ingest, data, *size);
+	size_t n = obs_skip(rq, &data, *size);
+	int err = n > 0 ? ingest_stream_feed(rq->ingest, data, n) : 0;
 	*size = 0;
 	if (err != 0)
 		rq->ingest_failed = true;
 	return MHD_YES;
+}
+
+/* The store failed: 507 for a full disk, else 500, saying what was
+ * committed: with an Idempotency-Key exactly (the key's record: a retry
+ * resumes there), without one only that a part may have been. */
+static enum MHD_Result obs_failed(struct svc_http_req *rq, int err)
+{
+	bool full = err == -ENOSPC || err == STORE_ENOSPACE;
+	const char *d = store_last_error();
+	json_t *committed = svc_idem_committed(rq);
+	char msg[768];
+	snprintf(msg, sizeof(msg), "the store failed: %s%s%s; %s", store_strerror(err),
+	         *d ? ": " : "", d,
+	         rq->idem ? "what was committed is in \"committed\"; a retry with the same "
+	                    "Idempotency-Key and body goes on from there"
+	                  : "lines before the failure may have been committed, none after it "
+	                    "(send an Idempotency-Key to make a retry safe)");
+	json_t *e = json_object();
+	json_object_set_new(e, "code", json_string(full ? "insufficient_storage" : "store_failed"));
+	json_object_set_new(e, "message", json_string(msg));
+	json_t *o = json_object();
+	json_object_set_new(o, "error", e);
+	if (rq->idem)
+		json_object_set_new(o, "committed", committed != NULL ? committed : json_null());
+	return svc_http_send_json(rq, full ? 507 : 500, o);
 }
 
 /* The body ended: the deferred answer, or commit and report. */
@@ -453,22 +512,28 @@ static enum MHD_Result obs_end(struct svc_http_req *rq)
 		return svc_http_send_json(rq, rq->deferred_status, o);
 	}
 	struct ingest_summary sum;
-	int err = obs_finish(rq, &sum, false);
-	if (err != 0 || rq->ingest_failed) {
-		const char *d = store_last_error();
-		return svc_http_error(rq, err == STORE_ENOSPACE ? 507 : 500, "store_failed",
-		                      "the store failed; nothing after the failure was committed: "
-		                      "%s%s%s",
-		                      store_strerror(err), *d ? ": " : "", d);
+	if (rq->idem_done) {
+		/* a retry of a push that was committed whole: its record */
+		memset(&sum, 0, sizeof(sum));
+		json_t *o = obs_summary(rq, &sum);
+		json_object_del(o, "resumed_after_line");
+		json_object_set_new(o, "replayed", json_true());
+		return svc_http_send_json(rq, 200, o);
 	}
+	int err = obs_finish(rq, &sum, false);
+	if (err != 0 || rq->ingest_failed)
+		return obs_failed(rq, err);
 	return svc_http_send_json(rq, 200, obs_summary(rq, &sum));
 }
 
 enum MHD_Result svc_http_observations(struct svc_http_req *rq, const char *data, size_t *size)
 {
-	if (rq->ingest == NULL && !rq->too_large && rq->deferred == NULL) {
+	if (rq->ingest == NULL && !rq->idem_done && !rq->too_large && rq->deferred == NULL) {
 		int err = obs_start(rq);
-		if (err != 0) {
+		if (err == -EBUSY) {
+			obs_defer(rq, NULL, 409, "conflict",
+			          "a push with this Idempotency-Key is in progress");
+		} else if (err != 0) {
 			char msg[200];
 			snprintf(msg, sizeof(msg), "cannot start ingest: %s", store_strerror(err));
 			obs_defer(rq, NULL, 500, "internal", msg);
@@ -486,6 +551,7 @@ void svc_http_observations_cleanup(struct svc_http_req *rq)
 		ingest_stream_free(rq->ingest);
 		rq->ingest = NULL;
 	}
+	svc_idem_release(rq); /* after the writer stopped */
 	json_decref(rq->errors);
 	rq->errors = NULL;
 	json_decref(rq->deferred);

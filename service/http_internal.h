@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +34,9 @@ struct svc_http_conf {
 	unsigned pivot_max_ms;     /* server cap on max_ms */
 	uint64_t pivot_max_fanout; /* cap on max_ip_domains & co */
 	unsigned drain_seconds;    /* how long SIGTERM waits for requests in flight */
+	unsigned request_timeout;  /* seconds for a whole request (head and body); 0: none */
+	unsigned max_per_ip;       /* connections per client address */
+	uint64_t max_buffered;     /* bytes of all buffered request bodies together */
 	const char *tokens_path;
 	int64_t now; /* --now: the watchlists' clock pinned (tests); 0 = the clock */
 };
@@ -133,6 +137,8 @@ struct svc_metrics {
 	atomic_uint_fast64_t lines_accepted;
 	atomic_uint_fast64_t lines_rejected;
 	atomic_uint_fast64_t bodies_too_large;
+	atomic_uint_fast64_t requests_timed_out; /* cut by --request-timeout */
+	atomic_uint_fast64_t bodies_refused;     /* 503: --max-buffered-bodies */
 };
 void svc_metrics_observe(struct svc_metrics *m, enum svc_route_id r, unsigned status,
                          double seconds);
@@ -147,6 +153,22 @@ struct svc_http_server {
 	atomic_int active;    /* requests in flight */
 	atomic_bool draining; /* SIGTERM seen: answer with Connection: close */
 	time_t started;
+	/* http_guard.c */
+	pthread_mutex_t guard_mu;
+	struct svc_conn *conns; /* open connections (guard_mu) */
+	bool guard_stop;
+	pthread_t reaper;
+	bool reaper_running;
+	atomic_uint_fast64_t buffered; /* bytes reserved by buffered bodies */
+	/* http_idem.c */
+	pthread_mutex_t idem_mu;
+	struct svc_idem_busy *idem_busy; /* keys of pushes in progress */
+	_Atomic int64_t idem_pruned;     /* when old records were last deleted */
+};
+
+/* How far a push under an Idempotency-Key got, and its counts. */
+struct svc_idem_counts {
+	uint64_t bytes, line, accepted, rejected, skipped, records;
 };
 
 struct svc_http_param {
@@ -192,6 +214,23 @@ struct svc_http_req {
 	struct util_buf body;
 	bool body_too_large;
 	char token_name[64]; /* NAME of the token presented, "" when none */
+	uint64_t reserved;   /* bytes of --max-buffered-bodies held */
+	bool read_whole;     /* the request (head and body) was read */
+	bool over_cap;       /* a body past --max-buffered-bodies: 503 at its end */
+	/* the request target as libmicrohttpd saw it (URI log callback) */
+	const char *raw_uri; /* where it starts */
+	size_t raw_len;      /* its strlen: shorter than it when a NUL is in it */
+	bool raw_nul;        /* a raw NUL byte in the request target */
+	const char *version;
+	/* POST /api/v1/observations with an Idempotency-Key (http_idem.c) */
+	bool idem;         /* the request has one */
+	bool idem_claimed; /* this request holds it */
+	bool idem_done;    /* a done record was found: answered from it */
+	bool idem_final;   /* the last commit: the record says done */
+	uint8_t idem_k[2 + 64 + STORE_IDEM_KEY_MAX];
+	size_t idem_klen;
+	uint64_t idem_skip;               /* body bytes still to skip (committed before) */
+	struct svc_idem_counts idem_base; /* what earlier attempts committed */
 };
 
 /* ---- request handling (http_request.c) ---------------------------------- */
@@ -288,6 +327,36 @@ enum MHD_Result svc_http_clients(struct svc_http_req *rq);
 enum MHD_Result svc_http_beacons(struct svc_http_req *rq);
 enum MHD_Result svc_http_sensors(struct svc_http_req *rq);
 enum MHD_Result svc_http_sensor_put(struct svc_http_req *rq);
+
+/* ---- idempotent pushes (http_idem.c) -------------------------------------- */
+/* The Idempotency-Key header is well-formed (or absent); false with msg. */
+bool svc_idem_check(struct svc_http_req *rq, char *msg, size_t cap);
+/* Look the key up and claim it: 0 (rq->idem_done: answer from the record;
+ * rq->idem_skip: bytes to skip), -EBUSY when another push holds it, or a
+ * store error. */
+int svc_idem_begin(struct svc_http_req *rq);
+/* Release the key claimed. */
+void svc_idem_release(struct svc_http_req *rq);
+/* ingest_pos_fn: the key's record into each unit the push commits. */
+int svc_idem_position(void *arg, store_batch_t *sb, uint64_t bytes, uint64_t line);
+/* What the store holds for the key now (a new JSON object), NULL when
+ * nothing. */
+json_t *svc_idem_committed(struct svc_http_req *rq);
+
+/* ---- guards (http_guard.c) ------------------------------------------------ */
+struct svc_conn;
+/* MHD_OPTION_NOTIFY_CONNECTION: register and unregister connections. */
+void svc_guard_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                    enum MHD_ConnectionNotificationCode code);
+/* The request was read whole (busy) or answered (ready for the next). */
+void svc_guard_busy(struct svc_http_req *rq, bool busy);
+/* Start and stop the reaper of requests past --request-timeout. */
+int svc_guard_start(struct svc_http_server *srv);
+void svc_guard_stop(struct svc_http_server *srv);
+/* Reserve n bytes of --max-buffered-bodies for rq: false past the cap.
+ * svc_guard_release gives back all rq holds. */
+bool svc_guard_reserve(struct svc_http_req *rq, uint64_t n);
+void svc_guard_release(struct svc_http_req *rq);
 
 /* Start and stop (http.c).  svc_http_start returns 0 or -1 with msg. */
 int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap);

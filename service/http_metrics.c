@@ -115,6 +115,15 @@ static void add_counters(struct util_buf *b, struct svc_http_server *srv)
 	     "infrapivot_http_bodies_too_large_total %llu\n",
 	     (unsigned long long)atomic_load(&m->bodies_too_large));
 	addf(b,
+	     "# HELP infrapivot_http_requests_timed_out_total Connections closed by "
+	     "--request-timeout.\n# TYPE infrapivot_http_requests_timed_out_total counter\n"
+	     "infrapivot_http_requests_timed_out_total %llu\n"
+	     "# HELP infrapivot_http_bodies_refused_total Bodies refused with 503 "
+	     "(--max-buffered-bodies).\n# TYPE infrapivot_http_bodies_refused_total counter\n"
+	     "infrapivot_http_bodies_refused_total %llu\n",
+	     (unsigned long long)atomic_load(&m->requests_timed_out),
+	     (unsigned long long)atomic_load(&m->bodies_refused));
+	addf(b,
 	     "# HELP infrapivot_http_requests_in_flight Requests being handled.\n"
 	     "# TYPE infrapivot_http_requests_in_flight gauge\n"
 	     "infrapivot_http_requests_in_flight %d\n",

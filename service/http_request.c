@@ -341,6 +341,17 @@ static void check_route(struct svc_http_req *rq, const struct svc_route *r)
 /* Parse the request line and headers into rq; errors become pending. */
 void svc_http_prepare(struct svc_http_req *rq, const char *url, const char *method)
 {
+	if (rq->raw_nul) {
+		set_pending(rq, 400, "bad_request", "a raw NUL byte in the request target");
+		return;
+	}
+	/* RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request
+	 * without Host */
+	if (rq->version != NULL && strcmp(rq->version, MHD_HTTP_VERSION_1_1) == 0 &&
+	    svc_http_header(rq, MHD_HTTP_HEADER_HOST) == NULL) {
+		set_pending(rq, 400, "bad_request", "an HTTP/1.1 request needs a Host header");
+		return;
+	}
 	if (!check_target(rq, url) || !split_path(rq, url) || !parse_query(rq))
 		return;
 	const struct svc_route *r = find_route(rq, method);
@@ -360,6 +371,10 @@ enum MHD_Result svc_http_send_pending(struct svc_http_req *rq)
 		static const char *const h[] = {"WWW-Authenticate", "Bearer realm=\"infrapivot\"",
 		                                NULL};
 		return svc_http_error_h(rq, 401, rq->pending_code, h, "%s", rq->pending_msg);
+	}
+	if (rq->pending_status == 503) {
+		static const char *const h[] = {"Retry-After", "1", NULL};
+		return svc_http_error_h(rq, 503, rq->pending_code, h, "%s", rq->pending_msg);
 	}
 	if (rq->pending_status == 405) {
 		const char *const h[] = {"Allow", rq->pending_allow, NULL};

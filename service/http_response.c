@@ -141,6 +141,10 @@ enum MHD_Result svc_http_store_error(struct svc_http_req *rq, int err, const cha
 		return svc_http_error(rq, 400, "bad_request", "%s: %s", what, store_strerror(err));
 	case STORE_ENOTFOUND:
 		return svc_http_error(rq, 404, "not_found", "%s: %s", what, store_strerror(err));
+	case -ENOSPC:
+	case STORE_ENOSPACE:
+		return svc_http_error(rq, 507, "insufficient_storage", "%s: %s: %s", what,
+		                      store_strerror(err), store_last_error());
 	case -E2BIG:
 		return svc_http_error(rq, 413, "response_too_large",
 		                      "%s: the response would be too large; lower limit", what);

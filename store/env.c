@@ -11,10 +11,16 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <sys/statvfs.h>
 
 #include "store/store_internal.h"
 #include "store/watch.h"
+
+/* Free bytes below which a failed write is taken for a full disk. */
+#define STORE_DISK_FULL_SLACK (4u << 20)
 
 static _Thread_local char last_error[512];
 
@@ -29,6 +35,11 @@ void store_set_error(const char *fmt, ...)
 const char *store_last_error(void)
 {
 	return last_error;
+}
+
+void store_last_error_set(const char *msg)
+{
+	snprintf(last_error, sizeof(last_error), "%s", msg);
 }
 
 int store_lmdb_err(int rc, const char *what)
@@ -457,6 +468,29 @@ static int wtxn_attempt(store_t *s, store_wtxn_fn fn, void *ctx, struct store_wr
 	return rc;
 }
 
+/* A write that failed with EIO or ENOSPC: LMDB says EIO when the file
+ * system took only part of a page write, which is what a full disk does.
+ * When the database's file system has (next to) no room left, say so,
+ * naming the database: -ENOSPC; otherwise the error as it is. */
+static int write_failed(store_t *s, int rc, const char *what)
+{
+	char dir[sizeof(s->datafile)];
+	snprintf(dir, sizeof(dir), "%s", s->datafile);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir)
+		*slash = '\0';
+	struct statvfs vfs;
+	bool full = rc == ENOSPC || rc == EDQUOT;
+	if (!full && statvfs(dir, &vfs) == 0)
+		full = (uint64_t)vfs.f_bavail * vfs.f_frsize < STORE_DISK_FULL_SLACK;
+	if (!full)
+		return store_lmdb_err(rc, what);
+	store_set_error("%s: no space left on device for the database %s (nothing of this "
+	                "transaction was committed)",
+	                what, dir);
+	return -ENOSPC;
+}
+
 int store_wtxn_retry(store_t *s, store_wtxn_fn fn, void *ctx, struct store_write_stats *st,
                      const char *what)
 {
@@ -477,6 +511,8 @@ int store_wtxn_retry(store_t *s, store_wtxn_fn fn, void *ctx, struct store_write
 			retries++;
 			continue;
 		}
+		if (rc == EIO || rc == ENOSPC || rc == EDQUOT)
+			return write_failed(s, rc, what);
 		if (rc != 0)
 			return store_lmdb_err(rc, what);
 		if (st != NULL) {

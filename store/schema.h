@@ -85,6 +85,8 @@
  *   client   key  u8 dtype (1 domain, 2 IP), NAMEKEY or IP, IP client,
  *                 be16 sensor id, u8 source (1 dns 2 sni 3 conn 4 tls 5 flow)
  *            val  CLIVAL
+ *   meta     'I' scope NUL key -> be64 time, record text: an idempotent
+ *            push (store/idem.c; kept STORE_IDEM_TTL seconds)
  *   meta     'O' sensor-name -> organisation name; "internal_cidrs" ->
  *            comma-separated CIDRs; "client_newest" -> i64 newest sighting
  *

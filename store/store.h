@@ -195,6 +195,9 @@ void store_close(store_t *s);
 const char *store_default_dir(const char *dir_opt);
 /* Last detailed message for the most recent failure in this thread. */
 const char *store_last_error(void);
+/* Set the calling thread's store_last_error() to msg: a writer thread's
+ * message carried over to the thread that reports it. */
+void store_last_error_set(const char *msg);
 
 /* Extra key/value records committed with a batch (follow positions,
  * feed checkpoints).  Keys are meta keys chosen by the caller. */
@@ -265,6 +268,24 @@ int store_write_batches(store_t *s, store_batch_t *const *b, size_t n,
 /* Observations per transaction that keep the dirty pages of one write
  * transaction around 96 MiB for this database's size. */
 size_t store_batch_budget(store_t *s);
+
+/* ---- idempotency records (store/idem.c) --------------------------------- */
+/* What a push under an Idempotency-Key committed, written in the same
+ * transaction as its data (docs/http-api.md). */
+#define STORE_IDEM_KEY_MAX 128  /* bytes of a client's key */
+#define STORE_IDEM_REC_MAX 1024 /* bytes of a record */
+#define STORE_IDEM_TTL 86400    /* seconds a record is kept */
+/* The meta key of a client's key within scope (a token name, or "") into
+ * out.  Returns 0 or STORE_ETOOLONG. */
+int store_idem_key(const char *scope, const char *key, uint8_t *out, size_t cap, size_t *len);
+/* Put the record rec (text) of key k into batch b, stamped now. */
+int store_idem_put(store_batch_t *b, const uint8_t *k, size_t klen, int64_t now, const char *rec);
+/* The record of key k into rec (cap bytes, NUL-terminated) and when it
+ * was written.  0, STORE_ENOTFOUND or an error. */
+int store_idem_get(store_t *s, const uint8_t *k, size_t klen, int64_t *when, char *rec, size_t cap);
+/* Delete the records written before `before`; *deleted (may be NULL)
+ * how many. */
+int store_idem_prune(store_t *s, int64_t before, uint64_t *deleted);
 
 /* Read a meta record written with store_write.  *val points into a
  * buffer of vcap bytes; *vlen receives the length. */
