@@ -181,10 +181,10 @@ static int lookup_opt(int c, const char *name, const char *v, struct svc_lookup_
 		return -1;
 	}
 	if (c == 1 && svc_fence_set(&req->fence, name, v) != 0) {
-		fprintf(stderr,
-		        "infrapivot lookup: --%s: '%s' is not a time (epoch "
-		        "seconds, ISO 8601 date or date-time, or -7d style)\n",
-		        name, v);
+		char why[256];
+		int64_t t;
+		util_time_parse(v, 0, &t, why, sizeof(why));
+		fprintf(stderr, "infrapivot lookup: --%s %s\n", name, why);
 		return -1;
 	}
 	if ((c == 'l' && svc_parse_u64(v, &req->limit) != 0) ||

@@ -11,6 +11,7 @@
 #include "service/http_internal.h"
 #include "util/base64.h"
 #include "util/be.h"
+#include "util/time.h"
 
 #define RESPONSE_MAX (256u << 20) /* a materialised response never grows past this */
 #define ERRORS_KEPT 100
@@ -145,11 +146,10 @@ bool svc_http_fences(struct svc_http_req *rq, struct store_fence *f, enum MHD_Re
 		if (v == NULL)
 			continue;
 		if (svc_fence_set(f, fence_names[i], v) != 0) {
-			*ret =
-			    svc_http_bad_param(rq, fence_names[i],
-			                       "'%.40s' is not a time (epoch seconds, 2024-01-31, "
-			                       "2024-01-31T12:00:00Z or -7d style)",
-			                       v);
+			char why[256];
+			int64_t t;
+			util_time_parse(v, 0, &t, why, sizeof(why));
+			*ret = svc_http_bad_param(rq, fence_names[i], "%s", why);
 			return false;
 		}
 	}
