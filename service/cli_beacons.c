@@ -111,7 +111,11 @@ static int est_parse(int argc, char **argv, struct est_args *a)
 		}
 		if (c == 9)
 			continue;
-		if (c == '?' || est_opt(a, c, longopts[idx].name, optarg) != 0) {
+		if (c == '?' || c == ':') {
+			svc_opt_error(NULL, argc, argv, "h", longopts);
+			return -1;
+		}
+		if (est_opt(a, c, longopts[idx].name, optarg) != 0) {
 			beacons_usage(stderr);
 			return -1;
 		}

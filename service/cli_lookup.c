@@ -231,7 +231,7 @@ static int parse_lookup(int argc, char **argv, struct svc_lookup_req *req, const
 			lookup_usage(stdout);
 			return 0;
 		} else if (c == '?' || c == ':') {
-			lookup_usage(stderr);
+			svc_opt_error(NULL, argc, argv, "h", lookup_longopts);
 			return 2;
 		} else if (lookup_opt(c, lookup_longopts[idx].name, optarg, req, pc) != 0) {
 			return 2;
@@ -301,8 +301,8 @@ int svc_cmd_stats(int argc, char **argv)
 	};
 	const char *db = NULL;
 	int rc = svc_db_opts(argc, argv, longopts, &db, stats_usage);
-	if (rc == 2 || (rc < 0 && optind != argc)) {
-		stats_usage(stderr);
+	if (rc < 0 && optind != argc) {
+		fprintf(stderr, "infrapivot stats: takes no arguments ('%s')\n", argv[optind]);
 		return 2;
 	}
 	if (rc >= 0)

@@ -142,7 +142,7 @@ static int parse_opts(int argc, char **argv, struct pivot_params *p, const char 
 			pivot_usage(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "Try `infrapivot pivot --help`.\n");
+			svc_opt_error(NULL, argc, argv, "h", pivot_longopts);
 			return 2;
 		}
 	}

@@ -167,7 +167,7 @@ static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const c
 			usage(stdout);
 			return 0;
 		} else if (c == '?' || c == ':') {
-			usage(stderr);
+			svc_opt_error(NULL, argc, argv, "h", longopts);
 			return 2;
 		} else if (conf_set(conf, c, optarg) != 0) {
 			return 2;

@@ -330,7 +330,7 @@ static int parse_opts(int argc, char **argv, const struct option *longopts, stru
 			return 0;
 		}
 		if (c == '?' || c == ':') {
-			fprintf(stderr, "Try `infrapivot watchlist %s --help`.\n", o->sub);
+			svc_opt_error(o->sub, argc, argv, has_o ? "ho:" : "h", longopts);
 			return 2;
 		}
 		const char *name = c == 'o' ? "output" : longopts[idx].name;

@@ -134,6 +134,20 @@ typedef int (*svc_opt_fn)(void *ctx, int opt, const char *arg);
  * exit status (0 after --help, 2). */
 int svc_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
                const svc_opt_fn *handlers, void *ctx, void (*usage)(FILE *f));
+/* The command being run ("lookup"), for messages; set by main(). */
+void svc_set_command(const char *name);
+const char *svc_command(void);
+/* After getopt_long (opterr 0) returned '?' or ':': print one line naming
+ * the program, the command (and sub, when not NULL) and what was wrong:
+ * an unknown option with the nearest one offered, an ambiguous
+ * abbreviation, a missing or unwanted value. */
+void svc_opt_error(const char *sub, int argc, char **argv, const char *shortopts,
+                   const struct option *longopts);
+/* Global options given before the command (infrapivot --db X stats) moved
+ * after it, as if written there.  Returns a new argv of *newargc entries
+ * (the caller frees the array, not the strings), or NULL when there were
+ * none (argv stands). */
+char **svc_global_opts(int argc, char **argv, int *newargc);
 /* Call fn on SIGINT and SIGTERM. */
 void svc_on_stop_signals(void (*fn)(int));
 

@@ -35,4 +35,46 @@ check_grep "pivot refuses the ambiguous time too" "infrapivot pivot: --since: '2
 "$IP" pivot new.example --since 2026-11-26 >/dev/null 2>&1
 check_eq "pivot takes the ISO date" "$?" 0
 
+# --- global options before the command work as after it
+"$IP" stats --db "$WORK/db" >"$WORK/after" 2>&1
+check_eq "stats --db DIR" "$?" 0
+"$IP" --db "$WORK/db" stats >"$WORK/before" 2>&1
+check_eq "--db DIR stats" "$?" 0
+check "... prints the same" cmp -s "$WORK/before" "$WORK/after"
+"$IP" --db="$WORK/db" lookup domain new.example >"$WORK/out" 2>&1
+check_grep "--db=DIR lookup" '"rrname":"new.example"' "$WORK/out"
+INFRAPIVOT_DB=/nonexistent "$IP" --db "$WORK/db" lookup domain x -- >/dev/null 2>"$WORK/err"
+check_grep "--db before the command is honoured (not \$INFRAPIVOT_DB)" "no results" "$WORK/err"
+"$IP" --db "$WORK/db" >/dev/null 2>"$WORK/err"
+check_grep "--db with no command" "infrapivot: no command after --db" "$WORK/err"
+"$IP" --colour stats >/dev/null 2>"$WORK/err"
+check_grep "an unknown global option" "infrapivot: unknown option --colour before the command" "$WORK/err"
+
+# --- errors name the program and command, once
+"$IP" lookup --frist-after 1 domain x >/dev/null 2>"$WORK/err"
+check_eq "unknown option status" "$?" 2
+check_eq "unknown option: one line naming the nearest" "$(cat "$WORK/err")" \
+	"infrapivot lookup: unknown option --frist-after; did you mean --first-after?"
+"$IP" stats --jsn >/dev/null 2>"$WORK/err"
+check_eq "stats: the nearest option" "$(cat "$WORK/err")" "infrapivot stats: unknown option --jsn; did you mean --json?"
+"$IP" ingest --quite x >/dev/null 2>"$WORK/err"
+check_grep "ingest: the nearest option" "^infrapivot ingest: unknown option --quite; did you mean --quiet\?$" "$WORK/err"
+"$IP" watchlist add --tl 3 w x >/dev/null 2>"$WORK/err"
+check_grep "watchlist names its subcommand" "^infrapivot watchlist add: unknown option --tl" "$WORK/err"
+"$IP" lookup domain x --db >/dev/null 2>"$WORK/err"
+check_eq "a missing value" "$(cat "$WORK/err")" "infrapivot lookup: --db needs a value (see --help)"
+"$IP" stats --json=yes >/dev/null 2>"$WORK/err"
+check_eq "an unwanted value" "$(cat "$WORK/err")" "infrapivot stats: --json takes no value"
+"$IP" pivot x --zzzzzz >/dev/null 2>"$WORK/err"
+check_eq "nothing near" "$(cat "$WORK/err")" "infrapivot pivot: unknown option --zzzzzz (see --help)"
+touch "$WORK/f"
+"$IP" stats --db "$WORK/f" >/dev/null 2>"$WORK/err"
+check_eq "a database that cannot be opened: one message, said once" "$(cat "$WORK/err")" \
+	"infrapivot stats: cannot open database $WORK/f: Not a directory"
+"$IP" ingest --db "$WORK/newdb" "$WORK/missing.ndjson" >/dev/null 2>"$WORK/err"
+check_eq "ingest of a missing file fails" "$?" 2
+check_eq "... saying why, once" "$(cat "$WORK/err")" \
+	"infrapivot ingest: cannot read $WORK/missing.ndjson: No such file or directory"
+check "... and leaves no database directory behind" test ! -e "$WORK/newdb"
+
 finish
