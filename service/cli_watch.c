@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "service/svc.h"
+#include "service/svc_text.h"
 #include "util/time.h"
 #include "watch/watch.h"
 
@@ -78,7 +79,8 @@ static const char usage_text[] =
     "                               zeek (Intel framework file), suricata (dataset\n"
     "                               file of one --type: ip addresses, base64 domain\n"
     "                               names, or base64 tls.cert_fingerprint values),\n"
-    "                               stix (STIX 2.1 bundle of indicators)\n"
+    "                               stix (STIX 2.1 bundle of indicators), csv\n"
+    "                               (RFC 4180, one row per entry)\n"
     "  --type domain|ip|cert        only this type (suricata: required)\n"
     "  --since-version N            json/stix: only what changed after version N\n"
     "                               (adds and, under \"removed\", removals/expiries)\n"
@@ -139,6 +141,7 @@ struct wopts {
 	int64_t expires;
 	/* export */
 	enum watch_fmt fmt;
+	bool csv; /* export: the JSON export rendered as CSV (svc_csv_watch) */
 	uint64_t since_version;
 	const char *output;
 	/* pivot */
@@ -244,8 +247,11 @@ static int entry_opt(struct wopts *o, int c, const char *arg)
 			return fail(o, "--expires: '%s' is not a time", arg);
 		return 0;
 	case 'f':
-		if (watch_fmt_parse(arg, &o->fmt) != 0)
-			return fail(o, "--format: '%s' is not json, text, zeek, suricata or stix",
+		o->csv = strcmp(arg, "csv") == 0;
+		if (o->csv)
+			o->fmt = WATCH_FMT_JSON;
+		else if (watch_fmt_parse(arg, &o->fmt) != 0)
+			return fail(o, "--format %s: expected json|text|zeek|suricata|stix|csv",
 			            arg);
 		return 0;
 	case 'v':
@@ -968,12 +974,23 @@ static int cmd_export(struct wopts *o, int argc, char **argv)
 	char *out = NULL, msg[300] = "";
 	size_t len = 0;
 	struct store_watch_info info;
+	if (o->csv && x.since != 0) {
+		store_close(s);
+		return fail(o, "--format csv is the whole list (no --since-version)");
+	}
 	int err = watch_export(s, name, &x, &out, &len, &info, msg, sizeof(msg));
 	store_close(s);
 	if (err == STORE_ENOTFOUND)
 		return store_fail(o, err, name);
 	if (err != 0)
 		return fail(o, "%s", *msg ? msg : store_strerror(err));
+	if (o->csv) {
+		char *csv = svc_csv_watch(out, len, &len);
+		free(out);
+		out = csv;
+		if (out == NULL)
+			return fail(o, "out of memory rendering CSV");
+	}
 	int rc = write_out(o, out, len, &info);
 	free(out);
 	return rc;

@@ -148,9 +148,11 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 		return ret;
 	struct watch_export_opts x = {.fmt = WATCH_FMT_JSON, .now = now_of(rq)};
 	const char *v = svc_http_param(rq, "format");
-	if (v != NULL && watch_fmt_parse(v, &x.fmt) != 0)
+	/* csv is the JSON export re-rendered (svc_csv_watch) */
+	bool csv = v != NULL ? strcmp(v, "csv") == 0 : svc_http_wants_csv(rq);
+	if (v != NULL && !csv && watch_fmt_parse(v, &x.fmt) != 0)
 		return svc_http_bad_param(rq, "format",
-		                          "'%.20s': json, text, zeek, suricata or stix", v);
+		                          "'%.20s': expected json|text|zeek|suricata|stix|csv", v);
 	v = svc_http_param(rq, "type");
 	if (v != NULL && (store_watch_type_parse(v, &x.type) != 0 || x.type == 0))
 		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", v);
@@ -159,7 +161,7 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	if (svc_http_reject_unused(rq, &ret))
 		return ret;
 	char msg[300] = "";
-	if (x.since != 0 && x.fmt != WATCH_FMT_JSON && x.fmt != WATCH_FMT_STIX)
+	if (x.since != 0 && (csv || (x.fmt != WATCH_FMT_JSON && x.fmt != WATCH_FMT_STIX)))
 		return svc_http_bad_param(rq, "since_version",
 		                          "works with format=json or stix (the "
 		                          "other formats are whole files)");
@@ -186,6 +188,13 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 		return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
 	if (err != 0)
 		return store_err(rq, err, name);
+	if (csv) {
+		char *text = svc_csv_watch(out, len, &len);
+		free(out);
+		if (text == NULL)
+			return svc_http_error(rq, 500, "internal", "rendering failed");
+		return send_etag(rq, 200, SVC_HTTP_CSV_CTYPE, text, len, info.version);
+	}
 	return send_etag(rq, 200, watch_ctype(x.fmt), out, len, info.version);
 }
 

@@ -77,4 +77,37 @@ check_eq "... saying why, once" "$(cat "$WORK/err")" \
 	"infrapivot ingest: cannot read $WORK/missing.ndjson: No such file or directory"
 check "... and leaves no database directory behind" test ! -e "$WORK/newdb"
 
+# --- CSV (RFC 4180) on the CLI
+cat >"$WORK/csv.ndjson" <<'EOT'
+{"rrname":"csv.example","rrtype":"TXT","rdata":"+1 \"x\", y","time_first":1700000000,"time_last":1700000000,"count":1}
+{"rrname":"csv.example","rrtype":"A","rdata":"192.0.2.9","time_first":1700000000,"time_last":1700000500,"count":4}
+EOT
+"$IP" ingest "$WORK/csv.ndjson" 2>/dev/null
+"$IP" lookup domain csv.example --format csv >"$WORK/out" 2>/dev/null
+check_eq "lookup --format csv" "$?" 0
+check_eq "header row first" "$(head -1 "$WORK/out" | tr -d '\r' | cut -d, -f1-7)" "kind,time_first,time_last,count,rrname,rrtype,rdata"
+check_eq "every line ends CRLF" "$(grep -c $'\r$' "$WORK/out")" 3
+check_grep "a comma and quotes are quoted, a formula neutralised" \
+	"^resolution,2023-11-14T22:13:20Z,2023-11-14T22:13:20Z,1,csv.example,TXT,\"'\\+1 \"\"x\"\", y\"," "$WORK/out"
+check_grep "plain fields stay bare" "^resolution,2023-11-14T22:13:20Z,2023-11-14T22:21:40Z,4,csv.example,A,192.0.2.9," "$WORK/out"
+"$IP" lookup domain nothing.example --format csv >"$WORK/out" 2>/dev/null
+check_eq "no results: the header alone" "$(tr -d '\r' <"$WORK/out" | cut -d, -f1)" kind
+"$IP" pivot csv.example --format csv >"$WORK/out" 2>/dev/null
+check_eq "pivot --format csv" "$?" 0
+check_grep "pivot csv header" "^record,id,type,value,depth,degree,pruned,src,dst,src_value,dst_value,port,count,first_seen,last_seen" "$WORK/out"
+check_grep "the seed node" "^node,0,domain,csv.example,0," "$WORK/out"
+check_grep "an edge naming both ends" "^edge,0,resolves,,,,,0,1,csv.example,192.0.2.9,,4,2023-11-14T22:13:20Z,2023-11-14T22:21:40Z" "$WORK/out"
+"$IP" watchlist create w >/dev/null 2>&1
+"$IP" watchlist add w csv.example --reason '=cmd|x' >/dev/null 2>&1
+"$IP" watchlist export w --format csv >"$WORK/out" 2>/dev/null
+check_eq "watchlist export --format csv" "$?" 0
+check_grep "watchlist csv header" "^indicator,type,added,expires,source,reason,provenance" "$WORK/out"
+check_grep "watchlist csv row" "^csv.example,domain,.*,\"'=cmd\|x\"," "$WORK/out"
+"$IP" lookup domain csv.example --format xml >/dev/null 2>"$WORK/err"
+check_eq "a bad --format says what was expected" "$(cat "$WORK/err")" "infrapivot lookup: --format xml: expected json|table|csv"
+"$IP" pivot csv.example --format xml >/dev/null 2>"$WORK/err"
+check_eq "pivot: the same" "$(cat "$WORK/err")" "infrapivot pivot: --format xml: expected json|dot|stix|table|csv"
+"$IP" watchlist export w --format xml >/dev/null 2>"$WORK/err"
+check_grep "watchlist: the same" "^infrapivot watchlist export: --format xml: expected json\|text\|zeek\|suricata\|stix\|csv" "$WORK/err"
+
 finish

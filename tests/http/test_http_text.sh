@@ -1,0 +1,77 @@
+#!/bin/bash
+# format=csv / Accept: text/csv and format=table over HTTP: lookups,
+# pivots and watchlist exports, checked with curl and Python's csv module.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/http_lib.sh"
+cat >"$WORK/data.ndjson" <<'EOT'
+{"rrname":"www.text.example","rrtype":"A","rdata":"192.0.2.10","time_first":1700000000,"time_last":1700086400,"count":3}
+{"rrname":"www.text.example","rrtype":"TXT","rdata":"=HYPERLINK(\"http://x\"), \"quoted\"","time_first":1700000000,"time_last":1700000000,"count":1}
+{"rrname":"xn--bcher-kva.example","rrtype":"A","rdata":"192.0.2.10","time_first":1700000000,"time_last":1700000000,"count":1}
+EOT
+"$INFRAPIVOT" ingest -q --db "$DB" "$WORK/data.ndjson" >/dev/null 2>&1
+"$INFRAPIVOT" watchlist create --db "$DB" w >/dev/null 2>&1
+"$INFRAPIVOT" watchlist add --db "$DB" w www.text.example --reason '@risk, "a"' >/dev/null 2>&1
+B=$WORK/body
+start_server || exit 1
+# csvrows FILE: the records as JSON (Python's csv module, RFC 4180 dialect).
+csvrows() { python3 -c 'import csv,json,sys; print(json.dumps(list(csv.reader(open(sys.argv[1], newline="")))))' "$1"; }
+
+# --- lookups
+curl -s -D "$WORK/h" -o "$B" "$U/api/v1/lookup/domain/www.text.example?format=csv"
+check_grep "lookup csv: 200" "^HTTP/1.1 200" "$WORK/h"
+check_grep "lookup csv: Content-Type text/csv" "^Content-Type: text/csv; charset=utf-8; header=present" "$WORK/h"
+check_eq "lookup csv: header row" "$(head -1 "$B" | tr -d '\r' | cut -d, -f1-7)" "kind,time_first,time_last,count,rrname,rrtype,rdata"
+check_eq "lookup csv: CRLF line ends" "$(grep -c $'\r$' "$B")" 3
+R=$(csvrows "$B")
+check_eq "lookup csv: two records and the header" "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$R")" 3
+check_eq "lookup csv: a formula is neutralised, quotes kept" \
+	"$(python3 -c 'import json,sys; r=[x for x in json.loads(sys.argv[1]) if x[5]=="TXT"][0]; print(r[6])' "$R")" \
+	"'=HYPERLINK(\"http://x\"), \"quoted\""
+check_eq "lookup csv: ISO times" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])[1][1])' "$R")" "2023-11-14T22:13:20Z"
+curl -s -D "$WORK/h" -o "$B" -H 'Accept: text/csv' "$U/api/v1/lookup/domain/www.text.example"
+check_grep "Accept: text/csv gives CSV" "^Content-Type: text/csv" "$WORK/h"
+check_grep "... with the header" "^kind,time_first" "$B"
+curl -s -D "$WORK/h" -o "$B" "$U/api/v1/lookup/domain/none.text.example?format=csv"
+check_eq "an empty lookup is a CSV with its header" "$(tr -d '\r' <"$B" | cut -d, -f1)" kind
+curl -s -D "$WORK/h" -o "$B" "$U/api/v1/lookup/ip/192.0.2.10?format=table"
+check_grep "lookup table: text/plain" "^Content-Type: text/plain" "$WORK/h"
+check_grep "lookup table: the CLI's table header" "^first seen +last seen +count +rrname" "$B"
+"$INFRAPIVOT" lookup --db "$DB" ip 192.0.2.10 --format table >"$WORK/cli" 2>/dev/null
+check "lookup table: same as the CLI" cmp -s "$B" "$WORK/cli"
+check_eq "format=xml refused" "$(status GET "$U/api/v1/lookup/domain/www.text.example?format=xml")" 400
+check_grep "... saying what is expected" "format.*'xml': expected json\|table\|csv" "$B"
+check_eq "json stays the default" "$(status GET "$U/api/v1/lookup/domain/www.text.example")" 200
+check_grep "... json" '^\{"query"' "$B"
+
+# --- pivots
+curl -s -D "$WORK/h" -o "$B" "$U/api/v1/pivot?seed=www.text.example&format=csv"
+check_grep "pivot csv: text/csv" "^Content-Type: text/csv" "$WORK/h"
+R=$(csvrows "$B")
+check_eq "pivot csv: header" "$(python3 -c 'import json,sys; print(",".join(json.loads(sys.argv[1])[0][:4]))' "$R")" "record,id,type,value"
+check_eq "pivot csv: nodes and edges" \
+	"$(python3 -c 'import json,sys; r=json.loads(sys.argv[1])[1:]; print(sorted(set(x[0] for x in r)))' "$R")" "['edge', 'node']"
+"$INFRAPIVOT" pivot --db "$DB" www.text.example --format csv >"$WORK/cli" 2>/dev/null
+check "pivot csv: same as the CLI" cmp -s "$B" "$WORK/cli"
+curl -s -D "$WORK/h" -o "$B" -H 'Accept: text/csv' "$U/api/v1/pivot?seed=www.text.example"
+check_grep "pivot: Accept text/csv" "^Content-Type: text/csv" "$WORK/h"
+curl -s -D "$WORK/h" -o "$B" "$U/api/v1/pivot?seed=www.text.example&format=table"
+check_grep "pivot table: text/plain" "^Content-Type: text/plain" "$WORK/h"
+"$INFRAPIVOT" pivot --db "$DB" www.text.example --format table >"$WORK/cli" 2>/dev/null
+check "pivot table: same as the CLI" cmp -s "$B" "$WORK/cli"
+check_eq "pivot format=xml refused" "$(status GET "$U/api/v1/pivot?seed=www.text.example&format=xml")" 400
+
+# --- watchlist exports
+curl -s -D "$WORK/h" -o "$B" "$U/api/v1/watchlists/w?format=csv"
+check_grep "watchlist csv: text/csv" "^Content-Type: text/csv" "$WORK/h"
+R=$(csvrows "$B")
+check_eq "watchlist csv: header" "$(python3 -c 'import json,sys; print(",".join(json.loads(sys.argv[1])[0][:6]))' "$R")" "indicator,type,added,expires,source,reason"
+check_eq "watchlist csv: the entry, its reason neutralised" \
+	"$(python3 -c 'import json,sys; r=json.loads(sys.argv[1])[1]; print(r[0], r[1], r[5])' "$R")" "www.text.example domain '@risk, \"a\""
+"$INFRAPIVOT" watchlist export --db "$DB" w --format csv >"$WORK/cli" 2>/dev/null
+check "watchlist csv: same as the CLI" cmp -s "$B" "$WORK/cli"
+curl -s -D "$WORK/h" -o "$B" -H 'Accept: text/csv' "$U/api/v1/watchlists/w"
+check_grep "watchlist: Accept text/csv" "^Content-Type: text/csv" "$WORK/h"
+check_eq "watchlist csv with since_version refused" "$(status GET "$U/api/v1/watchlists/w?format=csv&since_version=1")" 400
+
+stop_server
+finish
