@@ -154,6 +154,14 @@ static int parse_lookup(int argc, char **argv, struct svc_lookup_req *req, const
 	char msg[256];
 	if (lookup_kind(argv[optind], &req->kind) != 0)
 		return 2;
+	static char ascii[STORE_NAME_BUF + 8];
+	if (req->kind == SVC_LOOKUP_DOMAIN) {
+		if (svc_idn_ascii(req->value, ascii, sizeof(ascii), msg, sizeof(msg)) != 0) {
+			fprintf(stderr, "infrapivot lookup: %s\n", msg);
+			return 2;
+		}
+		req->value = ascii;
+	}
 	if (svc_lookup_check(req, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "infrapivot lookup: %s\n", msg);
 		return 2;

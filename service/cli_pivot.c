@@ -157,8 +157,12 @@ static int parse_opts(int argc, char **argv, struct pivot_params *p, const char 
 		fprintf(stderr, "Usage: infrapivot pivot SEED [OPTIONS] (see --help)\n");
 		return 2;
 	}
-	char msg[256];
-	if (pivot_params_set(p, "seed", argv[optind], msg, sizeof(msg)) != 0 ||
+	char msg[256], seed[STORE_NAME_BUF + 8];
+	if (svc_idn_ascii(argv[optind], seed, sizeof(seed), msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "infrapivot pivot: SEED %s\n", msg);
+		return 2;
+	}
+	if (pivot_params_set(p, "seed", seed, msg, sizeof(msg)) != 0 ||
 	    pivot_params_check(p, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "infrapivot pivot: %s\n", msg);
 		return 2;

@@ -674,7 +674,10 @@ struct batch {
 
 static int batch_add(struct batch *b, const char *indicator, const char *where)
 {
-	char msg[300];
+	char msg[300], ascii[STORE_WATCH_IND_BUF];
+	if (svc_idn_ascii(indicator, ascii, sizeof(ascii), msg, sizeof(msg)) != 0)
+		return fail(b->o, "%s%s", where, msg);
+	indicator = ascii;
 	if (watch_items_add(&b->it, indicator, b->type, b->o->reason, b->source, b->ttl,
 	                    b->o->expires, b->default_ttl, b->now, msg, sizeof(msg)) == 0)
 		return 0;

@@ -214,6 +214,12 @@ static bool lookup_target(struct svc_http_req *rq, struct svc_lookup_req *req, c
 		*ret = svc_http_error(rq, 400, "bad_request", "%s: value too long", *what);
 		return false;
 	}
+	char why[256];
+	if (req->kind == SVC_LOOKUP_DOMAIN &&
+	    svc_idn_ascii(a0, value, cap, why, sizeof(why)) != 0) {
+		*ret = svc_http_error(rq, 400, "bad_request", "%s: %s", *what, why);
+		return false;
+	}
 	req->value = value;
 	return true;
 }

@@ -46,7 +46,13 @@ static bool pivot_query(struct svc_http_req *rq, struct pivot_params *p, const c
 			continue;
 		}
 		msg[0] = '\0';
-		int r = pivot_params_set(p, n, v, msg, sizeof(msg));
+		char seed[STORE_NAME_BUF + 8];
+		if (strcmp(n, "seed") == 0 &&
+		    svc_idn_ascii(v, seed, sizeof(seed), msg, sizeof(msg)) != 0) {
+			*ret = svc_http_bad_param(rq, "seed", "%s", msg);
+			return false;
+		}
+		int r = pivot_params_set(p, n, strcmp(n, "seed") == 0 ? seed : v, msg, sizeof(msg));
 		if (r != 0) {
 			*ret = r == 1 ? svc_http_bad_param(rq, n, "unknown parameter")
 			              : svc_http_error(rq, 400, "bad_parameter", "%s",

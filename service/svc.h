@@ -148,6 +148,14 @@ void svc_opt_error(const char *sub, int argc, char **argv, const char *shortopts
  * (the caller frees the array, not the strings), or NULL when there were
  * none (argv stands). */
 char **svc_global_opts(int argc, char **argv, int *newargc);
+/* A domain name a person typed, in its A-label (ASCII) form into out: a
+ * name with U-labels (bücher.example, *.bücher.example) is converted by
+ * libidn2 (IDNA2008, UTS #46 non-transitional); an ASCII name is copied
+ * as it is.  Returns 0, or -1 with why saying what was wrong. */
+int svc_idn_ascii(const char *in, char *out, size_t cap, char *why, size_t whycap);
+/* The Unicode form of a name with A-labels (xn--...) into out: true, or
+ * false when it has none or they do not decode. */
+bool svc_idn_unicode(const char *in, char *out, size_t cap);
 /* Call fn on SIGINT and SIGTERM. */
 void svc_on_stop_signals(void (*fn)(int));
 

@@ -128,11 +128,16 @@ static void table_rr(struct svc_lookup_text *t, struct util_buf *b, json_t *obj)
 	}
 	fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
 	fmt_time(json_object_get(obj, "time_last"), tl, sizeof(tl));
-	char rdata[1024];
+	char rdata[1024], name[1024], u[512];
 	value_text("rdata", json_object_get(obj, "rdata"), rdata, sizeof(rdata));
+	/* an internationalised name in both forms: A-label (Unicode) */
+	const char *rrname = json_string_value(json_object_get(obj, "rrname"));
+	if (svc_idn_unicode(rrname, u, sizeof(u)))
+		snprintf(name, sizeof(name), "%s (%s)", rrname, u);
+	else
+		snprintf(name, sizeof(name), "%s", rrname);
 	util_buf_printf(b, "%-19s  %-19s  %8lld  %-40s %-6s %s\n", tf, tl,
-	                (long long)json_integer_value(json_object_get(obj, "count")),
-	                json_string_value(json_object_get(obj, "rrname")),
+	                (long long)json_integer_value(json_object_get(obj, "count")), name,
 	                json_string_value(json_object_get(obj, "rrtype")), rdata);
 }
 

@@ -110,4 +110,63 @@ check_eq "pivot: the same" "$(cat "$WORK/err")" "infrapivot pivot: --format xml:
 "$IP" watchlist export w --format xml >/dev/null 2>"$WORK/err"
 check_grep "watchlist: the same" "^infrapivot watchlist export: --format xml: expected json\|text\|zeek\|suricata\|stix\|csv" "$WORK/err"
 
+# --- internationalised names: U-labels become A-labels wherever a person
+# types a name; the table shows both forms
+cat >"$WORK/idn.ndjson" <<'EOT'
+{"rrname":"xn--bcher-kva.example","rrtype":"A","rdata":"192.0.2.77","time_first":1700000000,"time_last":1700000000,"count":1}
+{"rrname":"www.xn--bcher-kva.example","rrtype":"CNAME","rdata":"xn--bcher-kva.example","time_first":1700000000,"time_last":1700000000,"count":1}
+EOT
+"$IP" ingest "$WORK/idn.ndjson" 2>/dev/null
+"$IP" lookup domain bücher.example >"$WORK/out" 2>"$WORK/err"
+check_eq "lookup domain bücher.example" "$?" 0
+check_grep "... finds the A-label name" '"rrname":"xn--bcher-kva.example"' "$WORK/out"
+"$IP" lookup domain BÜCHER.example >"$WORK/out2" 2>/dev/null
+check "upper case U-labels are mapped (UTS #46)" cmp -s "$WORK/out" "$WORK/out2"
+"$IP" lookup domain '*.bücher.example' >"$WORK/out" 2>/dev/null
+check_grep "a wildcard over an IDN zone" '"rrname":"www.xn--bcher-kva.example"' "$WORK/out"
+"$IP" lookup domain bücher.example --format table >"$WORK/out" 2>/dev/null
+check_grep "the table shows both forms" "xn--bcher-kva.example \(bücher.example\)" "$WORK/out"
+"$IP" lookup domain 'a☃b.example' >/dev/null 2>"$WORK/err"
+check_eq "a name IDNA forbids is refused" "$?" 2
+check_grep "... saying what was wrong" "^infrapivot lookup: 'a☃b.example' is not a valid internationalised domain name \(.+\)$" "$WORK/err"
+"$IP" pivot bücher.example >"$WORK/out" 2>/dev/null
+check_eq "pivot SEED with U-labels" "$?" 0
+check_grep "... seeds the A-label name" '"value": "xn--bcher-kva.example"' "$WORK/out"
+check_grep "... and reaches its address" '"value": "192.0.2.77"' "$WORK/out"
+"$IP" pivot 'a☃b.example' >/dev/null 2>"$WORK/err"
+check_grep "pivot: a bad IDN seed" "^infrapivot pivot: SEED 'a☃b.example' is not a valid internationalised" "$WORK/err"
+"$IP" watchlist add w bücher.example >/dev/null 2>&1
+check_eq "watchlist add with U-labels" "$?" 0
+"$IP" watchlist export w --format text >"$WORK/out" 2>/dev/null
+check_grep "... stores the A-label form" "^xn--bcher-kva.example" "$WORK/out"
+"$IP" watchlist add w 'a☃b.example' >/dev/null 2>"$WORK/err"
+check_grep "watchlist: a bad IDN entry" "'a☃b.example' is not a valid internationalised domain name" "$WORK/err"
+
+# --- bash completion and the man page cover every option of --help
+SRC=$(cd "$TESTS_DIR/.." && pwd)
+COMPL="$SRC/scripts/infrapivot.bash-completion"
+check "completion script parses" bash -n "$COMPL"
+"$SRC/scripts/gen-man" "$IP" "$WORK/infrapivot.1"
+check_eq "gen-man runs" "$?" 0
+man_text() { if command -v man >/dev/null; then MANWIDTH=200 man -l "$WORK/infrapivot.1" 2>/dev/null; else sed 's/\\-/-/g' "$WORK/infrapivot.1"; fi; }
+man_text >"$WORK/man.txt"
+check_grep "the man page has a NAME section" "infrapivot - passive DNS" "$WORK/man.txt"
+for cmd in ingest lookup pivot pull probe stats compact watchlist beacons sensor serve; do
+	opts=$(compgen -W "$(bash -c '. "$1"; _infrapivot_opts "$2"' _ "$COMPL" "$cmd")" -- -)
+	missing_c="" missing_m=""
+	for o in $("$IP" "$cmd" --help 2>&1 | grep -oE -- '(^|[ ,[])--[a-z][a-z0-9-]*' | sed 's/^[ ,[]//' | sort -u); do
+		grep -qw -- "$o" <<<"$opts" || missing_c="$missing_c $o"
+		grep -q -- "$o" "$WORK/man.txt" || missing_m="$missing_m $o"
+	done
+	check_eq "completion lists every option of $cmd --help" "$missing_c" ""
+	check_eq "the man page has every option of $cmd --help" "$missing_m" ""
+done
+# the completion itself: commands, options, --format values
+compl() { bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _infrapivot; echo "${COMPREPLY[*]}"' _ "$COMPL" "$@"; }
+check_grep "completes commands" "lookup" <(compl infrapivot lo)
+check_eq "completes after a global --db" "$(compl infrapivot --db x piv)" "pivot"
+check_eq "completes a command's options" "$(compl infrapivot lookup --first-)" "--first-after --first-before"
+check_eq "completes --format values" "$(compl infrapivot lookup --format '')" "json table csv"
+check_eq "completes lookup kinds" "$(compl infrapivot lookup d)" "domain"
+
 finish

@@ -1,6 +1,7 @@
 #!/bin/bash
-# format=csv / Accept: text/csv and format=table over HTTP: lookups,
-# pivots and watchlist exports, checked with curl and Python's csv module.
+# Analysts' habits over HTTP (issue 12): format=csv / Accept: text/csv and
+# format=table for lookups, pivots and watchlist exports (checked with curl
+# and Python's csv module); internationalised names; times never guessed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/http_lib.sh"
 cat >"$WORK/data.ndjson" <<'EOT'
@@ -72,6 +73,30 @@ check "watchlist csv: same as the CLI" cmp -s "$B" "$WORK/cli"
 curl -s -D "$WORK/h" -o "$B" -H 'Accept: text/csv' "$U/api/v1/watchlists/w"
 check_grep "watchlist: Accept text/csv" "^Content-Type: text/csv" "$WORK/h"
 check_eq "watchlist csv with since_version refused" "$(status GET "$U/api/v1/watchlists/w?format=csv&since_version=1")" 400
+
+# --- internationalised names in paths, parameters and watchlist entries
+check_eq "lookup of a U-label name" "$(status GET "$U/api/v1/lookup/domain/b%C3%BCcher.example")" 200
+check_grep "... answers for its A-label form" '"rrname":"xn--bcher-kva.example"' "$B"
+check_eq "a name IDNA forbids" "$(status GET "$U/api/v1/lookup/domain/a%E2%98%83b.example")" 400
+check_grep "... says so" "is not a valid internationalised domain name" "$B"
+check_eq "pivot seed with U-labels" "$(status GET "$U/api/v1/pivot?seed=b%C3%BCcher.example")" 200
+check_eq "... seeds the A-label name" "$(jget "$B" "j['nodes'][0]['value']")" "xn--bcher-kva.example"
+check_eq "pivot: a bad IDN seed" "$(status GET "$U/api/v1/pivot?seed=a%E2%98%83b.example")" 400
+check_grep "... names the parameter" '"message":"seed: ' "$B"
+check_eq "watchlist entries with U-labels" \
+	"$(status POST "$U/api/v1/watchlists/w/entries" -H 'Content-Type: application/json' -d '[{"indicator":"bücher.example","type":"domain"}]')" 200
+check_eq "... stored as the A-label" "$(status GET "$U/api/v1/watchlists/w/entries/xn--bcher-kva.example")" 200
+check_eq "... and found by the U-label" "$(status GET "$U/api/v1/watchlists/w/entries/b%C3%BCcher.example")" 200
+check_eq "a bad IDN entry" \
+	"$(status POST "$U/api/v1/watchlists/w/entries" -H 'Content-Type: application/json' -d '[{"indicator":"a☃b.example","type":"domain"}]')" 400
+check_grep "... names the entry" "entries\[0\]: indicator 'a☃b.example' is not a valid internationalised" "$B"
+
+# --- times: never guessed, the same parser as the CLI
+check_eq "an all-digit date-like time" "$(status GET "$U/api/v1/lookup/domain/www.text.example?last_after=20231114")" 400
+check_grep "... says how to write it" "write 2023-11-14 for the date, @20231114 for epoch seconds" "$B"
+check_eq "compound relative time" "$(status GET "$U/api/v1/lookup/domain/www.text.example?last_before=-1d12h")" 200
+check_eq "ISO date" "$(status GET "$U/api/v1/lookup/domain/www.text.example?first_after=2023-11-14")" 200
+check_eq "... selects" "$(jget "$B" "j['count']")" 2
 
 stop_server
 finish
