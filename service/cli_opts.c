@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "service/svc.h"
+#include "util/time.h"
 
 static const char *command = NULL;
 
@@ -120,6 +121,22 @@ void svc_opt_error(const char *sub, int argc, char **argv, const char *shortopts
 		fprintf(stderr, "%s: unknown option -%c (see --help)\n", cmd, optopt);
 	else
 		fprintf(stderr, "%s: unknown option %s (see --help)\n", cmd, arg);
+}
+
+int svc_time_opt(const char *sub, const char *opt, const char *v, int64_t now, int64_t *out)
+{
+	char why[256];
+	int64_t t = 0;
+	int rc = util_time_parse(v, now, &t, why, sizeof(why));
+	if (rc == 0 && t > 0) {
+		*out = t;
+		return 0;
+	}
+	if (rc == 0)
+		snprintf(why, sizeof(why), "'%.64s' is not after 1970", v);
+	fprintf(stderr, "infrapivot %s%s%s: --%s %s\n", command ? command : "", sub ? " " : "",
+	        sub ? sub : "", opt, why);
+	return -1;
 }
 
 /* Whether argv[i] is a global option; *take: the arguments it spans. */

@@ -114,10 +114,8 @@ static int conf_set(struct svc_http_conf *conf, int opt, const char *v)
 		conf->tokens_path = v;
 		return 0;
 	case 'N':
-		if (store_time_parse(v, (int64_t)time(NULL), &conf->now) != 0 || conf->now <= 0) {
-			fprintf(stderr, "infrapivot serve: --now: '%s' is not a time\n", v);
+		if (svc_time_opt(NULL, "now", v, (int64_t)time(NULL), &conf->now) != 0)
 			return 2;
-		}
 		return 0;
 	case 'b':
 		if (svc_parse_size(v, &conf->max_body) != 0 || conf->max_body == 0) {

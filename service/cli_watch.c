@@ -241,10 +241,9 @@ static int entry_opt(struct wopts *o, int c, const char *arg)
 		*(c == 'r' ? &o->reason : &o->source) = arg;
 		return 0;
 	case 'e':
-		if (store_time_parse(arg, o->now ? o->now : (int64_t)time(NULL), &o->expires) !=
-		        0 ||
-		    o->expires <= 0)
-			return fail(o, "--expires: '%s' is not a time", arg);
+		if (svc_time_opt(o->sub, "expires", arg, o->now ? o->now : (int64_t)time(NULL),
+		                 &o->expires) != 0)
+			return 2;
 		return 0;
 	case 'f':
 		o->csv = strcmp(arg, "csv") == 0;
@@ -303,8 +302,8 @@ static int now_first(int argc, char **argv, struct wopts *o)
 {
 	const char *v;
 	for (int i = 1; (v = svc_next_now(argc, argv, &i)) != NULL;) {
-		if (store_time_parse(v, (int64_t)time(NULL), &o->now) != 0 || o->now <= 0)
-			return fail(o, "--now: '%s' is not a time", v);
+		if (svc_time_opt(o->sub, "now", v, (int64_t)time(NULL), &o->now) != 0)
+			return 2;
 		if (pivot_opt(o, "now", v) != 0)
 			return 2;
 	}

@@ -143,6 +143,9 @@ const char *svc_command(void);
  * abbreviation, a missing or unwanted value. */
 void svc_opt_error(const char *sub, int argc, char **argv, const char *shortopts,
                    const struct option *longopts);
+/* The time option --opt V (util_time_parse(), relative to now, after 1970)
+ * into out: 0, or -1 with "infrapivot CMD [SUB]: --opt ... why" printed. */
+int svc_time_opt(const char *sub, const char *opt, const char *v, int64_t now, int64_t *out);
 /* Global options given before the command (infrapivot --db X stats) moved
  * after it, as if written there.  Returns a new argv of *newargc entries
  * (the caller frees the array, not the strings), or NULL when there were

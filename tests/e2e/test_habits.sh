@@ -34,6 +34,18 @@ check_grep "a bad unit is named" "--since '-7x' is not a relative time: units y 
 check_grep "pivot refuses the ambiguous time too" "infrapivot pivot: --since: '20261126' could be a date" "$WORK/err"
 "$IP" pivot new.example --since 2026-11-26 >/dev/null 2>&1
 check_eq "pivot takes the ISO date" "$?" 0
+"$IP" watchlist create tw >/dev/null 2>&1
+"$IP" watchlist add tw t.example --expires 20261126 >/dev/null 2>"$WORK/err"
+check_eq "watchlist --expires: the same rule" "$(cat "$WORK/err")" \
+	"infrapivot watchlist add: --expires '20261126' could be a date or epoch seconds: write 2026-11-26 for the date, @20261126 for epoch seconds"
+"$IP" watchlist add tw t.example --now 2026-01-01 --expires +1M >/dev/null 2>&1
+"$IP" watchlist show tw --now 2026-01-01 --json >"$WORK/out" 2>/dev/null
+check_grep "watchlist --expires +1M from --now" "2026-02-01T00:00:00Z" "$WORK/out"
+"$IP" serve --now 2026x >/dev/null 2>"$WORK/err"
+check_grep "serve --now says what is wrong" "^infrapivot serve: --now '2026x' is not a time: write 2024-01-31" "$WORK/err"
+"$IP" beacons --since -3q >/dev/null 2>"$WORK/err"
+check_eq "beacons: one line on a bad time" "$(cat "$WORK/err")" \
+	"infrapivot beacons: --since '-3q' is not a relative time: units y (years) M (months) w d h m (minutes) s, each at most once"
 
 # --- global options before the command work as after it
 "$IP" stats --db "$WORK/db" >"$WORK/after" 2>&1
