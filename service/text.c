@@ -211,74 +211,84 @@ void svc_lookup_text_row(struct svc_lookup_text *t, struct util_buf *b, enum svc
 
 /* ---- pivots -------------------------------------------------------------- */
 
-static const char *const pivot_cols[] = {"record",    "id",     "type",  "value",      "depth",
-                                         "degree",    "pruned", "src",   "dst",        "src_value",
-                                         "dst_value", "port",   "count", "first_seen", "last_seen"};
-#define PIVOT_NCOLS (sizeof(pivot_cols) / sizeof(pivot_cols[0]))
+enum {
+	PC_RECORD,
+	PC_ID,
+	PC_TYPE,
+	PC_VALUE,
+	PC_DEPTH,
+	PC_DEGREE,
+	PC_PRUNED,
+	PC_SRC,
+	PC_DST,
+	PC_SRC_VALUE,
+	PC_DST_VALUE,
+	PC_PORT,
+	PC_COUNT,
+	PC_FIRST,
+	PC_LAST,
+	PIVOT_NCOLS
+};
+static const char *const pivot_cols[PIVOT_NCOLS] = {
+    "record", "id",        "type",      "value", "depth", "degree",     "pruned",   "src",
+    "dst",    "src_value", "dst_value", "port",  "count", "first_seen", "last_seen"};
 
-static void csv_time(int64_t t, char *out, size_t cap)
+/* A pivot row's cells as text; unset ones (NULL) are empty. */
+struct pivot_row {
+	const char *f[PIVOT_NCOLS];
+	char id[16], a[24], b[24], port[8], fs[UTIL_TIME_BUF], ls[UTIL_TIME_BUF];
+};
+
+static void row_times(struct pivot_row *w, int64_t first, int64_t last)
 {
-	if (t == 0)
-		out[0] = '\0';
-	else
-		util_time_format(t, out, cap);
+	/* 0: not seen by a timed edge (a node reached by san only) */
+	if (first != 0)
+		util_time_format(first, w->fs, sizeof(w->fs));
+	if (last != 0)
+		util_time_format(last, w->ls, sizeof(w->ls));
+	w->f[PC_FIRST] = w->fs;
+	w->f[PC_LAST] = w->ls;
 }
 
 static void pivot_node_row(struct util_buf *b, const struct pivot_node *n)
 {
-	char id[16], depth[16], degree[24], fs[UTIL_TIME_BUF], ls[UTIL_TIME_BUF];
-	snprintf(id, sizeof(id), "%u", n->id);
-	snprintf(depth, sizeof(depth), "%u", n->depth);
-	snprintf(degree, sizeof(degree), "%llu", (unsigned long long)n->degree);
-	csv_time(n->first_seen, fs, sizeof(fs));
-	csv_time(n->last_seen, ls, sizeof(ls));
-	const char *f[PIVOT_NCOLS] = {"node",
-	                              id,
-	                              pivot_node_type_name(n->type),
-	                              n->value,
-	                              depth,
-	                              degree,
-	                              n->pruned ? n->pruned : "",
-	                              "",
-	                              "",
-	                              "",
-	                              "",
-	                              "",
-	                              "",
-	                              fs,
-	                              ls};
-	svc_csv_row(b, f, PIVOT_NCOLS);
+	struct pivot_row w = {0};
+	snprintf(w.id, sizeof(w.id), "%u", n->id);
+	snprintf(w.a, sizeof(w.a), "%u", n->depth);
+	snprintf(w.b, sizeof(w.b), "%llu", (unsigned long long)n->degree);
+	w.f[PC_RECORD] = "node";
+	w.f[PC_ID] = w.id;
+	w.f[PC_TYPE] = pivot_node_type_name(n->type);
+	w.f[PC_VALUE] = n->value;
+	w.f[PC_DEPTH] = w.a;
+	w.f[PC_DEGREE] = w.b;
+	w.f[PC_PRUNED] = n->pruned;
+	row_times(&w, n->first_seen, n->last_seen);
+	svc_csv_row(b, w.f, PIVOT_NCOLS);
 }
 
 static void pivot_edge_row(struct util_buf *b, const struct pivot_result *r,
                            const struct pivot_edge *e)
 {
-	char id[16], src[16], dst[16], port[8] = "", count[24], fs[UTIL_TIME_BUF],
-	                               ls[UTIL_TIME_BUF];
-	snprintf(id, sizeof(id), "%u", e->id);
+	struct pivot_row w = {0};
+	char src[16], dst[16];
+	snprintf(w.id, sizeof(w.id), "%u", e->id);
 	snprintf(src, sizeof(src), "%u", e->src);
 	snprintf(dst, sizeof(dst), "%u", e->dst);
 	if (e->port != 0)
-		snprintf(port, sizeof(port), "%u", e->port);
-	snprintf(count, sizeof(count), "%llu", (unsigned long long)e->count);
-	csv_time(e->first_seen, fs, sizeof(fs));
-	csv_time(e->last_seen, ls, sizeof(ls));
-	const char *f[PIVOT_NCOLS] = {"edge",
-	                              id,
-	                              pivot_edge_type_name(e->type),
-	                              "",
-	                              "",
-	                              "",
-	                              "",
-	                              src,
-	                              dst,
-	                              pivot_node_at(r, e->src)->value,
-	                              pivot_node_at(r, e->dst)->value,
-	                              port,
-	                              count,
-	                              fs,
-	                              ls};
-	svc_csv_row(b, f, PIVOT_NCOLS);
+		snprintf(w.port, sizeof(w.port), "%u", e->port);
+	snprintf(w.a, sizeof(w.a), "%llu", (unsigned long long)e->count);
+	w.f[PC_RECORD] = "edge";
+	w.f[PC_ID] = w.id;
+	w.f[PC_TYPE] = pivot_edge_type_name(e->type);
+	w.f[PC_SRC] = src;
+	w.f[PC_DST] = dst;
+	w.f[PC_SRC_VALUE] = pivot_node_at(r, e->src)->value;
+	w.f[PC_DST_VALUE] = pivot_node_at(r, e->dst)->value;
+	w.f[PC_PORT] = w.port;
+	w.f[PC_COUNT] = w.a;
+	row_times(&w, e->first_seen, e->last_seen);
+	svc_csv_row(b, w.f, PIVOT_NCOLS);
 }
 
 char *svc_csv_pivot(const struct pivot_result *r)
