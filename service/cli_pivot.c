@@ -26,6 +26,7 @@ static void pivot_usage(FILE *f)
 	       "\n"
 	       "SEED is a domain name, an IPv4/IPv6 address, or a certificate SHA-1 or\n"
 	       "SHA-256 (hex, colons allowed); the type is detected unless --type is given.\n"
+	       "A domain may be typed with U-labels (bücher.example); its A-label form is used.\n"
 	       "\n"
 	       "Options:\n"
 	       "  --db DIR                database directory\n"
