@@ -194,11 +194,9 @@ static int set_window(struct pivot_params *p, bool since, const char *value, cha
 {
 	int64_t now = p->now != 0 ? p->now : (int64_t)time(NULL);
 	int64_t t;
-	if (store_time_parse(value, now, &t) != 0) {
-		snprintf(msg, msgcap,
-		         "%s: '%.64s' is not a time (epoch seconds, 2024-01-31, "
-		         "2024-01-31T12:00:00Z, or relative -7d, -12h, -30m, -2w)",
-		         since ? "since" : "until", value);
+	char why[200];
+	if (util_time_parse(value, now, &t, why, sizeof(why)) != 0) {
+		snprintf(msg, msgcap, "%s: %s", since ? "since" : "until", why);
 		return STORE_EBADTIME;
 	}
 	if (since)
@@ -211,8 +209,13 @@ static int set_window(struct pivot_params *p, bool since, const char *value, cha
 static int set_now(struct pivot_params *p, const char *value, char *msg, size_t msgcap)
 {
 	int64_t t;
-	if (store_time_parse(value, (int64_t)time(NULL), &t) != 0 || t <= 0) {
-		snprintf(msg, msgcap, "now: '%.64s' is not a time", value);
+	char why[200];
+	if (util_time_parse(value, (int64_t)time(NULL), &t, why, sizeof(why)) != 0) {
+		snprintf(msg, msgcap, "now: %s", why);
+		return STORE_EBADTIME;
+	}
+	if (t <= 0) {
+		snprintf(msg, msgcap, "now: '%.64s' is not after 1970", value);
 		return STORE_EBADTIME;
 	}
 	p->now = t;

@@ -12,6 +12,7 @@ PACKAGES=(
 	build-essential cmake pkg-config git
 	liblmdb-dev lmdb-utils libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
 	libssl-dev zlib1g-dev openssl ca-certificates
+	libidn2-dev
 	# tests: real clients and tools
 	curl python3 python3-jsonschema graphviz procps
 	# fuzzing (libFuzzer) and benchmarks

@@ -36,10 +36,7 @@ struct est_args {
 
 static int time_opt(const char *name, const char *v, int64_t now, int64_t *out)
 {
-	if (store_time_parse(v, now, out) == 0)
-		return 0;
-	fprintf(stderr, "infrapivot: --%s: '%s' is not a time\n", name, v);
-	return -1;
+	return svc_time_opt(NULL, name, v, now, out);
 }
 
 static int est_opt(struct est_args *a, int c, const char *name, const char *v)
@@ -59,8 +56,11 @@ static int est_opt(struct est_args *a, int c, const char *name, const char *v)
 		a->o.min_score = strtod(v, NULL);
 		return 0;
 	case 5:
-		if (svc_parse_u64(v, &u) != 0)
+		if (svc_parse_u64(v, &u) != 0) {
+			fprintf(stderr, "infrapivot %s: --limit %s: expected a number\n",
+			        svc_command(), v);
 			return -1;
+		}
 		a->o.limit = (size_t)u;
 		return 0;
 	case 6:
@@ -74,7 +74,11 @@ static int est_opt(struct est_args *a, int c, const char *name, const char *v)
 		return 0;
 	case 'f':
 		a->table = strcmp(v, "table") == 0;
-		return a->table || strcmp(v, "json") == 0 ? 0 : -1;
+		if (a->table || strcmp(v, "json") == 0)
+			return 0;
+		fprintf(stderr, "infrapivot %s: --format %s: expected json|table\n", svc_command(),
+		        v);
+		return -1;
 	default:
 		return -1;
 	}
@@ -111,10 +115,12 @@ static int est_parse(int argc, char **argv, struct est_args *a)
 		}
 		if (c == 9)
 			continue;
-		if (c == '?' || est_opt(a, c, longopts[idx].name, optarg) != 0) {
-			beacons_usage(stderr);
+		if (c == '?' || c == ':') {
+			svc_opt_error(NULL, argc, argv, "h", longopts);
 			return -1;
 		}
+		if (est_opt(a, c, longopts[idx].name, optarg) != 0)
+			return -1; /* est_opt said why */
 	}
 	return 0;
 }

@@ -24,14 +24,18 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 	int err = store_open(&s, dir, rdonly ? STORE_RDONLY : 0, mapsize);
 	if (err != 0) {
 		const char *detail = store_last_error();
+		const char *cmd = svc_command() ? svc_command() : "";
+		const char *sp = *cmd ? " " : "";
 		if (rdonly && err == -ENOENT)
 			fprintf(stderr,
-			        "infrapivot: no database at %s (create one with "
+			        "infrapivot%s%s: no database at %s (create one with "
 			        "`infrapivot ingest`)\n",
-			        dir);
+			        sp, cmd, dir);
+		else if (strncmp(detail, "cannot ", 7) == 0) /* names dir and why */
+			fprintf(stderr, "infrapivot%s%s: %s\n", sp, cmd, detail);
 		else
-			fprintf(stderr, "infrapivot: cannot open database %s: %s%s%s\n", dir,
-			        store_strerror(err), *detail ? ": " : "", detail);
+			fprintf(stderr, "infrapivot%s%s: cannot open database %s: %s\n", sp, cmd,
+			        dir, *detail ? detail : store_strerror(err));
 		return NULL;
 	}
 	return s;
@@ -67,6 +71,9 @@ int svc_db_opts(int argc, char **argv, const struct option *longopts, const char
 		} else if (c == 'h') {
 			usage(stdout);
 			return 0;
+		} else if (c == '?' || c == ':') {
+			svc_opt_error(NULL, argc, argv, "h", longopts);
+			return 2;
 		} else if (c != 0) {
 			return 2;
 		}
@@ -192,6 +199,10 @@ int svc_getopt(int argc, char **argv, const char *shortopts, const struct option
 		if (c == 'h') {
 			usage(stdout);
 			return 0;
+		}
+		if (c == '?' || c == ':') {
+			svc_opt_error(NULL, argc, argv, shortopts, longopts);
+			return 2;
 		}
 		int r = SVC_OPT_OTHER;
 		for (size_t i = 0; handlers[i] != NULL && r == SVC_OPT_OTHER; i++)

@@ -262,6 +262,27 @@ static int check_inputs(const struct ingest_cli *ic, int argc)
 	return 0;
 }
 
+/* Whether any input can be read; when none can, each is reported and the
+ * database is never opened, so a mistyped path creates no empty one. */
+static bool any_readable(char **files, int n)
+{
+	int errs[64];
+	for (int i = 0; i < n; i++) {
+		FILE *f = strcmp(files[i], "-") == 0 ? stdin : fopen(files[i], "r");
+		if (f != NULL) {
+			if (f != stdin)
+				fclose(f);
+			return true;
+		}
+		if (i < 64)
+			errs[i] = errno;
+	}
+	for (int i = 0; i < n && i < 64; i++)
+		fprintf(stderr, "infrapivot ingest: cannot read %s: %s\n", files[i],
+		        strerror(errs[i]));
+	return false;
+}
+
 static void print_summary(const struct ingest_summary *sum)
 {
 	char skipped_note[96] = "";
@@ -327,6 +348,8 @@ int svc_cmd_ingest(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	if (check_inputs(&ic, argc) != 0)
+		return 2;
+	if (ic.follow == NULL && !any_readable(argv + optind, argc - optind))
 		return 2;
 	ic.o.progress = ic.progress == -1 ? isatty(2) : ic.progress == 1;
 	if (svc_rejects_open(ic.rejects, &ic.o) != 0)

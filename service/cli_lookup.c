@@ -8,6 +8,7 @@
 
 #include "service/svc.h"
 #include "service/svc_estate.h"
+#include "service/svc_text.h"
 #include "util/time.h"
 
 static void lookup_usage(FILE *f)
@@ -23,6 +24,9 @@ static void lookup_usage(FILE *f)
 	    "/48-/128)\n"
 	    "  lookup cert SHA1|SHA256         metadata, ip:port sightings, SAN/SNI names\n"
 	    "\n"
+	    "A name may be typed with U-labels (bücher.example): it is looked up in its\n"
+	    "A-label form (xn--bcher-kva.example); the table shows both.\n"
+	    "\n"
 	    "Options:\n"
 	    "  --db DIR              database directory\n"
 	    "  --rrtype TYPE         only this RR type (domain lookups)\n"
@@ -32,127 +36,38 @@ static void lookup_usage(FILE *f)
 	    "  --last-before T       time_last <= T\n"
 	    "  --since T             seen within the window: time_last >= T\n"
 	    "  --until T             seen within the window: time_first <= T\n"
-	    "                        T: epoch seconds, 2024-01-31, 2024-01-31T12:00:00Z,\n"
-	    "                        or relative -7d, -12h, -30m, -2w\n"
+	    "                        T: 2024-01-31, 2024-01-31T12:00:00Z, now, epoch\n"
+	    "                        seconds, relative -7d, -1d12h, -6M, -1y\n"
 	    "  --limit N             at most N results (default 10000, 0 = no limit)\n"
 	    "  --offset N            skip the first N results\n"
-	    "  --format json|table   COF NDJSON / JSON lines (default) or a table\n"
+	    "  --format json|table|csv  COF NDJSON / JSON lines (default), a table, or\n"
+	    "                        CSV (RFC 4180, a header row, one row per result)\n"
 	    "  -h, --help            this help\n"
 	    "\n"
 	    "Results go to standard output; messages to standard error.\n");
 }
 
 struct print_ctx {
-	bool table;
-	bool header_rr, header_si;
+	struct svc_lookup_text t;
 };
-
-static void fmt_time(json_t *v, char *out, size_t cap)
-{
-	util_time_format(json_integer_value(v), out, cap);
-	/* table form: "2024-01-31 12:00:00" */
-	out[10] = ' ';
-	out[19] = '\0';
-}
-
-static void print_rr_row(struct print_ctx *p, json_t *obj)
-{
-	char tf[32], tl[32];
-	if (!p->header_rr) {
-		printf("%-19s  %-19s  %8s  %-40s %-6s %s\n", "first seen", "last seen", "count",
-		       "rrname", "type", "rdata");
-		p->header_rr = true;
-	}
-	fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
-	fmt_time(json_object_get(obj, "time_last"), tl, sizeof(tl));
-	printf("%-19s  %-19s  %8lld  %-40s %-6s %s\n", tf, tl,
-	       (long long)json_integer_value(json_object_get(obj, "count")),
-	       json_string_value(json_object_get(obj, "rrname")),
-	       json_string_value(json_object_get(obj, "rrtype")),
-	       json_string_value(json_object_get(obj, "rdata")));
-}
-
-/* The strings of a JSON array joined with sep, cut at cap. */
-static void join_strings(json_t *a, const char *sep, char *out, size_t cap)
-{
-	size_t i, o = 0;
-	json_t *v;
-	out[0] = '\0';
-	json_array_foreach(a, i, v)
-	{
-		o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s%s", i ? sep : "",
-		                      json_string_value(v));
-		if (o >= cap)
-			break;
-	}
-}
-
-static void print_sighting_row(struct print_ctx *p, json_t *obj)
-{
-	char tf[32], tl[32];
-	if (!p->header_si) {
-		printf("\n%-19s  %-19s  %8s  %-45s %-40s %s\n", "first seen", "last seen", "count",
-		       "ip:port", "certificate", "sni");
-		p->header_si = true;
-	}
-	fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
-	fmt_time(json_object_get(obj, "time_last"), tl, sizeof(tl));
-	char ipport[80];
-	const char *ip = json_string_value(json_object_get(obj, "ip"));
-	long long port = json_integer_value(json_object_get(obj, "port"));
-	snprintf(ipport, sizeof(ipport), strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip, port);
-	json_t *h = json_object_get(obj, "cert_sha1");
-	if (h == NULL)
-		h = json_object_get(obj, "cert_sha256");
-	char sni[512];
-	join_strings(json_object_get(obj, "sni"), ",", sni, sizeof(sni));
-	printf("%-19s  %-19s  %8lld  %-45s %-40s %s\n", tf, tl,
-	       (long long)json_integer_value(json_object_get(obj, "count")), ipport,
-	       json_string_value(h), sni);
-}
-
-static void print_cert(json_t *obj)
-{
-	const char *keys[] = {"cert_sha1", "cert_sha256", "subject",   "issuer",
-	                      "serial",    "not_before",  "not_after", "ip_count"};
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		json_t *v = json_object_get(obj, keys[i]);
-		if (v == NULL)
-			continue;
-		char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
-		printf("%-12s %s\n", keys[i], s ? s : json_string_value(v));
-		free(s);
-	}
-	const char *lists[] = {"san_dns", "san_ip", "sni"};
-	for (size_t i = 0; i < 3; i++) {
-		json_t *a = json_object_get(obj, lists[i]);
-		if (a == NULL)
-			continue;
-		printf("%-12s", lists[i]);
-		size_t j;
-		json_t *v;
-		json_array_foreach(a, j, v)
-		{
-			printf("%s%s", j ? ", " : " ", json_string_value(v));
-		}
-		printf("\n");
-	}
-}
 
 static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
 {
 	struct print_ctx *p = ctx;
-	if (!p->table) {
+	if (p->t.fmt == SVC_TEXT_JSON) {
 		svc_print_json(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		return 0;
 	}
-	if (kind == SVC_RES_RR)
-		print_rr_row(p, obj);
-	else if (kind == SVC_RES_SIGHTING)
-		print_sighting_row(p, obj);
+	struct util_buf b;
+	util_buf_init(&b, 1u << 20);
+	if (obj != NULL)
+		svc_lookup_text_row(&p->t, &b, kind, obj);
 	else
-		print_cert(obj);
+		svc_lookup_text_end(&p->t, &b);
 	json_decref(obj);
+	if (b.p != NULL)
+		fputs(b.p, stdout);
+	util_buf_free(&b);
 	return 0;
 }
 
@@ -181,10 +96,10 @@ static int lookup_opt(int c, const char *name, const char *v, struct svc_lookup_
 		return -1;
 	}
 	if (c == 1 && svc_fence_set(&req->fence, name, v) != 0) {
-		fprintf(stderr,
-		        "infrapivot lookup: --%s: '%s' is not a time (epoch "
-		        "seconds, ISO 8601 date or date-time, or -7d style)\n",
-		        name, v);
+		char why[256];
+		int64_t t;
+		util_time_parse(v, 0, &t, why, sizeof(why));
+		fprintf(stderr, "infrapivot lookup: --%s %s\n", name, why);
 		return -1;
 	}
 	if ((c == 'l' && svc_parse_u64(v, &req->limit) != 0) ||
@@ -192,12 +107,9 @@ static int lookup_opt(int c, const char *name, const char *v, struct svc_lookup_
 		fprintf(stderr, "infrapivot lookup: --%s: not a number: '%s'\n", name, v);
 		return -1;
 	}
-	if (c == 'f') {
-		pc->table = strcmp(v, "table") == 0;
-		if (!pc->table && strcmp(v, "json") != 0) {
-			fprintf(stderr, "infrapivot lookup: --format json|table\n");
-			return -1;
-		}
+	if (c == 'f' && svc_text_fmt_parse(v, &pc->t.fmt) != 0) {
+		fprintf(stderr, "infrapivot lookup: --format %s: expected json|table|csv\n", v);
+		return -1;
 	}
 	return 0;
 }
@@ -231,7 +143,7 @@ static int parse_lookup(int argc, char **argv, struct svc_lookup_req *req, const
 			lookup_usage(stdout);
 			return 0;
 		} else if (c == '?' || c == ':') {
-			lookup_usage(stderr);
+			svc_opt_error(NULL, argc, argv, "h", lookup_longopts);
 			return 2;
 		} else if (lookup_opt(c, lookup_longopts[idx].name, optarg, req, pc) != 0) {
 			return 2;
@@ -245,6 +157,14 @@ static int parse_lookup(int argc, char **argv, struct svc_lookup_req *req, const
 	char msg[256];
 	if (lookup_kind(argv[optind], &req->kind) != 0)
 		return 2;
+	static char ascii[STORE_NAME_BUF + 8];
+	if (req->kind == SVC_LOOKUP_DOMAIN) {
+		if (svc_idn_ascii(req->value, ascii, sizeof(ascii), msg, sizeof(msg)) != 0) {
+			fprintf(stderr, "infrapivot lookup: %s\n", msg);
+			return 2;
+		}
+		req->value = ascii;
+	}
 	if (svc_lookup_check(req, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "infrapivot lookup: %s\n", msg);
 		return 2;
@@ -269,6 +189,8 @@ int svc_cmd_lookup(int argc, char **argv)
 	struct svc_lookup_res res;
 	int err = svc_lookup(s, &req, print_result, &pc, &res);
 	store_close(s);
+	if (err == 0 && pc.t.fmt == SVC_TEXT_CSV && !pc.t.header_csv)
+		print_result(SVC_RES_RR, NULL, &pc); /* an empty CSV: the header */
 	if (err != 0) {
 		fprintf(stderr, "infrapivot lookup: %s\n", store_strerror(err));
 		return 2;
@@ -301,8 +223,8 @@ int svc_cmd_stats(int argc, char **argv)
 	};
 	const char *db = NULL;
 	int rc = svc_db_opts(argc, argv, longopts, &db, stats_usage);
-	if (rc == 2 || (rc < 0 && optind != argc)) {
-		stats_usage(stderr);
+	if (rc < 0 && optind != argc) {
+		fprintf(stderr, "infrapivot stats: takes no arguments ('%s')\n", argv[optind]);
 		return 2;
 	}
 	if (rc >= 0)

@@ -10,6 +10,7 @@
 #include "pivot/pivot.h"
 #include "service/svc.h"
 #include "service/svc_estate.h"
+#include "service/svc_text.h"
 
 static void pivot_usage(FILE *f)
 {
@@ -25,6 +26,7 @@ static void pivot_usage(FILE *f)
 	       "\n"
 	       "SEED is a domain name, an IPv4/IPv6 address, or a certificate SHA-1 or\n"
 	       "SHA-256 (hex, colons allowed); the type is detected unless --type is given.\n"
+	       "A domain may be typed with U-labels (bücher.example); its A-label form is used.\n"
 	       "\n"
 	       "Options:\n"
 	       "  --db DIR                database directory\n"
@@ -33,8 +35,8 @@ static void pivot_usage(FILE *f)
 	       "                          certificate -> the other IPs serving it)\n"
 	       "  --since T               only edges seen within the window: last seen >= T\n"
 	       "  --until T               ... and first seen <= T\n"
-	       "                          T: epoch seconds, 2024-01-31, 2024-01-31T12:00:00Z,\n"
-	       "                          or relative -7d, -12h, -30m, -2w\n"
+	       "                          T: 2024-01-31, 2024-01-31T12:00:00Z, now, epoch\n"
+	       "                          seconds, relative -7d, -1d12h, -6M, -1y\n"
 	       "  --edges LIST            edge types to walk, comma-separated (default all):\n"
 	       "                          resolves,cname,serves,san,sni\n"
 	       "  --max-ip-domains N      an IP with more names is shared hosting (default 100;\n"
@@ -57,7 +59,8 @@ static void pivot_usage(FILE *f)
 	       "                          instead of the graph; exit 1 when it is not there\n"
 	       "  --now T                 the time age_days counts from (default: now)\n"
 	       "  --format FMT            json (default), dot (Graphviz), stix (STIX 2.1\n"
-	       "                          bundle) or table\n"
+	       "                          bundle), table, or csv (RFC 4180: nodes and edges\n"
+	       "                          in one table, the record column telling which)\n"
 	       "  -h, --help              this help\n"
 	       "\n"
 	       "Examples:\n"
@@ -69,7 +72,7 @@ static void pivot_usage(FILE *f)
 	       "status 0 (also when truncated or empty), 2 on a usage or database error.\n");
 }
 
-enum fmt { FMT_JSON, FMT_DOT, FMT_STIX, FMT_TABLE };
+enum fmt { FMT_JSON, FMT_DOT, FMT_STIX, FMT_TABLE, FMT_CSV };
 
 static const struct option pivot_longopts[] = {
     {"db", required_argument, NULL, 'd'},
@@ -109,15 +112,18 @@ static int preset_now(int argc, char **argv, struct pivot_params *p)
 
 static int parse_format(const char *v, enum fmt *fmt)
 {
-	static const char *const names[] = {
-	    [FMT_JSON] = "json", [FMT_DOT] = "dot", [FMT_STIX] = "stix", [FMT_TABLE] = "table"};
+	static const char *const names[] = {[FMT_JSON] = "json",
+	                                    [FMT_DOT] = "dot",
+	                                    [FMT_STIX] = "stix",
+	                                    [FMT_TABLE] = "table",
+	                                    [FMT_CSV] = "csv"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(v, names[i]) == 0) {
 			*fmt = (enum fmt)i;
 			return 0;
 		}
 	}
-	fprintf(stderr, "infrapivot pivot: --format: '%s' is not json, dot, stix or table\n", v);
+	fprintf(stderr, "infrapivot pivot: --format %s: expected json|dot|stix|table|csv\n", v);
 	return -1;
 }
 
@@ -156,7 +162,7 @@ static int parse_opts(int argc, char **argv, struct pivot_params *p, const char 
 			pivot_usage(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "Try `infrapivot pivot --help`.\n");
+			svc_opt_error(NULL, argc, argv, "h", pivot_longopts);
 			return 2;
 		}
 	}
@@ -166,8 +172,12 @@ static int parse_opts(int argc, char **argv, struct pivot_params *p, const char 
 		fprintf(stderr, "Usage: infrapivot pivot SEED [OPTIONS] (see --help)\n");
 		return 2;
 	}
-	char msg[256];
-	if (pivot_params_set(p, "seed", argv[optind], msg, sizeof(msg)) != 0 ||
+	char msg[256], seed[STORE_NAME_BUF + 8];
+	if (svc_idn_ascii(argv[optind], seed, sizeof(seed), msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "infrapivot pivot: SEED %s\n", msg);
+		return 2;
+	}
+	if (pivot_params_set(p, "seed", seed, msg, sizeof(msg)) != 0 ||
 	    pivot_params_check(p, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "infrapivot pivot: %s\n", msg);
 		return 2;
@@ -182,7 +192,9 @@ static int render(const struct pivot_result *r, enum fmt fmt)
 		return svc_print_json(pivot_to_json(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (fmt == FMT_STIX)
 		return svc_print_json(pivot_to_stix(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	char *text = fmt == FMT_DOT ? pivot_to_dot(r) : pivot_to_table(r);
+	char *text = fmt == FMT_DOT   ? pivot_to_dot(r)
+	             : fmt == FMT_CSV ? svc_csv_pivot(r)
+	                              : pivot_to_table(r);
 	if (text == NULL)
 		return -1;
 	fputs(text, stdout);

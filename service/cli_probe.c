@@ -608,7 +608,7 @@ static int parse_opts(int argc, char **argv, struct probe_run *run, struct probe
 			return 0;
 		}
 		if (c == '?' || c == ':') {
-			usage(stderr);
+			svc_opt_error(NULL, argc, argv, "h", longopts);
 			return 2;
 		}
 		if (probe_opt(c, optarg, run, o) != 0)

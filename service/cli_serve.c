@@ -124,10 +124,8 @@ static int conf_set(struct svc_http_conf *conf, int opt, const char *v)
 		conf->tokens_path = v;
 		return 0;
 	case 'N':
-		if (store_time_parse(v, (int64_t)time(NULL), &conf->now) != 0 || conf->now <= 0) {
-			fprintf(stderr, "infrapivot serve: --now: '%s' is not a time\n", v);
+		if (svc_time_opt(NULL, "now", v, (int64_t)time(NULL), &conf->now) != 0)
 			return 2;
-		}
 		return 0;
 	case 'b':
 		if (svc_parse_size(v, &conf->max_body) != 0 || conf->max_body == 0) {
@@ -187,7 +185,7 @@ static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const c
 			usage(stdout);
 			return 0;
 		} else if (c == '?' || c == ':') {
-			usage(stderr);
+			svc_opt_error(NULL, argc, argv, "h", longopts);
 			return 2;
 		} else if (conf_set(conf, c, optarg) != 0) {
 			return 2;

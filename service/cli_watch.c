@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "service/svc.h"
+#include "service/svc_text.h"
 #include "util/time.h"
 #include "watch/watch.h"
 
@@ -79,7 +80,8 @@ static const char usage_text[] =
     "                               zeek (Intel framework file), suricata (dataset\n"
     "                               file of one --type: ip addresses, base64 domain\n"
     "                               names, or base64 tls.cert_fingerprint values),\n"
-    "                               stix (STIX 2.1 bundle of indicators)\n"
+    "                               stix (STIX 2.1 bundle of indicators), csv\n"
+    "                               (RFC 4180, one row per entry)\n"
     "  --type domain|ip|cert        only this type (suricata: required)\n"
     "  --since-version N            json/stix: only what changed after version N\n"
     "                               (adds and, under \"removed\", removals/expiries)\n"
@@ -140,6 +142,7 @@ struct wopts {
 	int64_t expires;
 	/* export */
 	enum watch_fmt fmt;
+	bool csv; /* export: the JSON export rendered as CSV (svc_csv_watch) */
 	uint64_t since_version;
 	const char *output;
 	/* pivot */
@@ -239,14 +242,16 @@ static int entry_opt(struct wopts *o, int c, const char *arg)
 		*(c == 'r' ? &o->reason : &o->source) = arg;
 		return 0;
 	case 'e':
-		if (store_time_parse(arg, o->now ? o->now : (int64_t)time(NULL), &o->expires) !=
-		        0 ||
-		    o->expires <= 0)
-			return fail(o, "--expires: '%s' is not a time", arg);
+		if (svc_time_opt(o->sub, "expires", arg, o->now ? o->now : (int64_t)time(NULL),
+		                 &o->expires) != 0)
+			return 2;
 		return 0;
 	case 'f':
-		if (watch_fmt_parse(arg, &o->fmt) != 0)
-			return fail(o, "--format: '%s' is not json, text, zeek, suricata or stix",
+		o->csv = strcmp(arg, "csv") == 0;
+		if (o->csv)
+			o->fmt = WATCH_FMT_JSON;
+		else if (watch_fmt_parse(arg, &o->fmt) != 0)
+			return fail(o, "--format %s: expected json|text|zeek|suricata|stix|csv",
 			            arg);
 		return 0;
 	case 'v':
@@ -298,8 +303,8 @@ static int now_first(int argc, char **argv, struct wopts *o)
 {
 	const char *v;
 	for (int i = 1; (v = svc_next_now(argc, argv, &i)) != NULL;) {
-		if (store_time_parse(v, (int64_t)time(NULL), &o->now) != 0 || o->now <= 0)
-			return fail(o, "--now: '%s' is not a time", v);
+		if (svc_time_opt(o->sub, "now", v, (int64_t)time(NULL), &o->now) != 0)
+			return 2;
 		if (pivot_opt(o, "now", v) != 0)
 			return 2;
 	}
@@ -331,7 +336,7 @@ static int parse_opts(int argc, char **argv, const struct option *longopts, stru
 			return 0;
 		}
 		if (c == '?' || c == ':') {
-			fprintf(stderr, "Try `infrapivot watchlist %s --help`.\n", o->sub);
+			svc_opt_error(o->sub, argc, argv, has_o ? "ho:" : "h", longopts);
 			return 2;
 		}
 		const char *name = c == 'o' ? "output" : longopts[idx].name;
@@ -669,7 +674,10 @@ struct batch {
 
 static int batch_add(struct batch *b, const char *indicator, const char *where)
 {
-	char msg[300];
+	char msg[300], ascii[STORE_WATCH_IND_BUF];
+	if (svc_idn_ascii(indicator, ascii, sizeof(ascii), msg, sizeof(msg)) != 0)
+		return fail(b->o, "%s%s", where, msg);
+	indicator = ascii;
 	if (watch_items_add(&b->it, indicator, b->type, b->o->reason, b->source, b->ttl,
 	                    b->o->expires, b->default_ttl, b->now, msg, sizeof(msg)) == 0)
 		return 0;
@@ -971,12 +979,23 @@ static int cmd_export(struct wopts *o, int argc, char **argv)
 	char *out = NULL, msg[300] = "";
 	size_t len = 0;
 	struct store_watch_info info;
+	if (o->csv && x.since != 0) {
+		store_close(s);
+		return fail(o, "--format csv is the whole list (no --since-version)");
+	}
 	int err = watch_export(s, name, &x, &out, &len, &info, msg, sizeof(msg));
 	store_close(s);
 	if (err == STORE_ENOTFOUND)
 		return store_fail(o, err, name);
 	if (err != 0)
 		return fail(o, "%s", *msg ? msg : store_strerror(err));
+	if (o->csv) {
+		char *csv = svc_csv_watch(out, len, &len);
+		free(out);
+		out = csv;
+		if (out == NULL)
+			return fail(o, "out of memory rendering CSV");
+	}
 	int rc = write_out(o, out, len, &info);
 	free(out);
 	return rc;

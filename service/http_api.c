@@ -11,6 +11,7 @@
 #include "service/http_internal.h"
 #include "util/base64.h"
 #include "util/be.h"
+#include "util/time.h"
 
 #define RESPONSE_MAX (256u << 20) /* a materialised response never grows past this */
 #define ERRORS_KEPT 100
@@ -85,6 +86,7 @@ static int cursor_parse(const struct svc_lookup_req *req, const char *s, uint64_
 /* ---- lookups ----------------------------------------------------------------- */
 struct lookup_out {
 	struct util_buf buf;
+	struct svc_lookup_text text; /* table and csv */
 	bool ndjson;
 	uint64_t n;
 	int err;
@@ -124,6 +126,20 @@ static int lookup_emit(enum svc_result_kind kind, json_t *obj, void *ctx)
 	return r;
 }
 
+/* format=table and format=csv: rows into the buffer. */
+static int lookup_emit_text(enum svc_result_kind kind, json_t *obj, void *ctx)
+{
+	struct lookup_out *o = ctx;
+	svc_lookup_text_row(&o->text, &o->buf, kind, obj);
+	json_decref(obj);
+	o->n++;
+	if (o->buf.err != 0) {
+		o->err = o->buf.err;
+		return -1;
+	}
+	return 0;
+}
+
 /* Resolutions skip jansson: the text is the same, the cost a fraction. */
 static int lookup_emit_rr(const struct store_rr *rr, void *ctx)
 {
@@ -145,11 +161,10 @@ bool svc_http_fences(struct svc_http_req *rq, struct store_fence *f, enum MHD_Re
 		if (v == NULL)
 			continue;
 		if (svc_fence_set(f, fence_names[i], v) != 0) {
-			*ret =
-			    svc_http_bad_param(rq, fence_names[i],
-			                       "'%.40s' is not a time (epoch seconds, 2024-01-31, "
-			                       "2024-01-31T12:00:00Z or -7d style)",
-			                       v);
+			char why[256];
+			int64_t t;
+			util_time_parse(v, 0, &t, why, sizeof(why));
+			*ret = svc_http_bad_param(rq, fence_names[i], "%s", why);
 			return false;
 		}
 	}
@@ -197,6 +212,12 @@ static bool lookup_target(struct svc_http_req *rq, struct svc_lookup_req *req, c
 		snprintf(value, cap, "%s", a0);
 	if (strlen(a0) >= STORE_NAME_BUF + 32) {
 		*ret = svc_http_error(rq, 400, "bad_request", "%s: value too long", *what);
+		return false;
+	}
+	char why[256];
+	if (req->kind == SVC_LOOKUP_DOMAIN &&
+	    svc_idn_ascii(a0, value, cap, why, sizeof(why)) != 0) {
+		*ret = svc_http_error(rq, 400, "bad_request", "%s: %s", *what, why);
 		return false;
 	}
 	req->value = value;
@@ -264,17 +285,21 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 	store_fence_init(&req.fence);
 	char value[STORE_NAME_BUF + 64];
 	const char *what;
-	if (!lookup_target(rq, &req, value, sizeof(value), &what, &ret) ||
-	    !lookup_params(rq, &req, what, &ret))
-		return ret;
 	struct lookup_out out = {.ndjson = wants_ndjson(rq)};
+	if (!lookup_target(rq, &req, value, sizeof(value), &what, &ret) ||
+	    !svc_http_text_fmt(rq, &out.text.fmt, &ret) || !lookup_params(rq, &req, what, &ret))
+		return ret;
+	bool text = out.text.fmt != SVC_TEXT_JSON;
 	util_buf_init(&out.buf, RESPONSE_MAX);
-	if (!out.ndjson)
+	if (text)
+		req.rr_cb = NULL;
+	else if (!out.ndjson)
 		lookup_head(&out, what, value);
 	/* the lookup reads in one short transaction and materialises; the
 	 * response is sent after the transaction ended */
 	struct svc_lookup_res res;
-	int err = svc_lookup(rq->srv->store, &req, lookup_emit, &out, &res);
+	int err =
+	    svc_lookup(rq->srv->store, &req, text ? lookup_emit_text : lookup_emit, &out, &res);
 	if (out.err != 0)
 		err = out.err;
 	else if (err == -1)
@@ -282,7 +307,11 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 	char next[32] = "";
 	if (err == 0 && res.limited)
 		cursor_make(&req, req.offset + res.emitted, next);
-	if (err == 0 && !out.ndjson && lookup_tail(&out, &res, next) != 0)
+	if (err == 0 && text)
+		svc_lookup_text_end(&out.text, &out.buf);
+	if (err == 0 && text && out.buf.err != 0)
+		err = out.buf.err;
+	if (err == 0 && !text && !out.ndjson && lookup_tail(&out, &res, next) != 0)
 		err = -E2BIG;
 	if (err != 0) {
 		util_buf_free(&out.buf);
@@ -291,8 +320,10 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 	size_t len;
 	char *body = util_buf_take(&out.buf, &len);
 	const char *hdrs[] = {"X-Next-Cursor", next, NULL};
-	return svc_http_send_h(rq, 200, out.ndjson ? "application/x-ndjson" : "application/json",
-	                       body, len, res.limited ? hdrs : NULL);
+	const char *ctype = text         ? svc_http_text_ctype(out.text.fmt)
+	                    : out.ndjson ? "application/x-ndjson"
+	                                 : "application/json";
+	return svc_http_send_h(rq, 200, ctype, body, len, res.limited ? hdrs : NULL);
 }
 
 /* ---- observations ----------------------------------------------------------- */

@@ -17,6 +17,7 @@
 
 #include "ingest/ingest.h"
 #include "service/svc.h"
+#include "service/svc_text.h"
 #include "util/buf.h"
 
 /* ---- configuration ----------------------------------------------------- */
@@ -285,6 +286,16 @@ const char *svc_http_header(struct svc_http_req *rq, const char *name);
  * numbers; 400 on a bad value (returns false and sets *ret). */
 bool svc_http_u64_param(struct svc_http_req *rq, const char *name, uint64_t *out,
                         enum MHD_Result *ret);
+
+/* ---- text formats (http_text.c) ------------------------------------------------- */
+#define SVC_HTTP_CSV_CTYPE "text/csv; charset=utf-8; header=present"
+/* Whether the Accept header asks for text/csv. */
+bool svc_http_wants_csv(struct svc_http_req *rq);
+/* format=json|table|csv, else Accept: text/csv, else json; false with a
+ * 400 queued in *ret for another format. */
+bool svc_http_text_fmt(struct svc_http_req *rq, enum svc_text_fmt *fmt, enum MHD_Result *ret);
+/* The Content-Type of a lookup in fmt. */
+const char *svc_http_text_ctype(enum svc_text_fmt fmt);
 
 /* Time-fence parameters (first_after ... until) into f; limit= with the
  * server's default and cap.  false with a 400 queued in *ret. */

@@ -36,16 +36,23 @@ static bool pivot_query(struct svc_http_req *rq, struct pivot_params *p, const c
 		rq->params[i].used = true;
 		if (strcmp(n, "format") == 0) {
 			if (strcmp(v, "json") != 0 && strcmp(v, "dot") != 0 &&
-			    strcmp(v, "stix") != 0) {
-				*ret = svc_http_bad_param(rq, "format",
-				                          "'%.20s': json, dot or stix", v);
+			    strcmp(v, "stix") != 0 && strcmp(v, "table") != 0 &&
+			    strcmp(v, "csv") != 0) {
+				*ret = svc_http_bad_param(
+				    rq, "format", "'%.20s': expected json|dot|stix|table|csv", v);
 				return false;
 			}
 			*format = v;
 			continue;
 		}
 		msg[0] = '\0';
-		int r = pivot_params_set(p, n, v, msg, sizeof(msg));
+		char seed[STORE_NAME_BUF + 8];
+		if (strcmp(n, "seed") == 0 &&
+		    svc_idn_ascii(v, seed, sizeof(seed), msg, sizeof(msg)) != 0) {
+			*ret = svc_http_bad_param(rq, "seed", "%s", msg);
+			return false;
+		}
+		int r = pivot_params_set(p, n, strcmp(n, "seed") == 0 ? seed : v, msg, sizeof(msg));
 		if (r != 0) {
 			*ret = r == 1 ? svc_http_bad_param(rq, n, "unknown parameter")
 			              : svc_http_error(rq, 400, "bad_parameter", "%s",
@@ -77,12 +84,18 @@ static enum MHD_Result pivot_failed(struct svc_http_req *rq, int err, const char
 static enum MHD_Result pivot_send(struct svc_http_req *rq, struct pivot_result *res,
                                   const char *format)
 {
-	if (strcmp(format, "dot") == 0) {
-		char *dot = pivot_to_dot(res);
+	bool csv = strcmp(format, "csv") == 0, table = strcmp(format, "table") == 0;
+	if (strcmp(format, "dot") == 0 || csv || table) {
+		char *text = csv     ? svc_csv_pivot(res)
+		             : table ? pivot_to_table(res)
+		                     : pivot_to_dot(res);
 		pivot_result_free(res);
-		if (dot == NULL)
+		if (text == NULL)
 			return svc_http_error(rq, 500, "internal", "rendering failed");
-		return svc_http_send(rq, 200, "text/vnd.graphviz; charset=utf-8", dot, strlen(dot));
+		const char *ctype = csv     ? SVC_HTTP_CSV_CTYPE
+		                    : table ? "text/plain; charset=utf-8"
+		                            : "text/vnd.graphviz; charset=utf-8";
+		return svc_http_send(rq, 200, ctype, text, strlen(text));
 	}
 	bool stix = strcmp(format, "stix") == 0;
 	json_t *o = stix ? pivot_to_stix(res) : pivot_to_json(res);
@@ -99,8 +112,8 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 {
 	struct pivot_params p;
 	pivot_params_init(&p);
-	const char *format = "json";
 	enum MHD_Result ret;
+	const char *format = svc_http_wants_csv(rq) ? "csv" : "json";
 	if (!pivot_query(rq, &p, &format, &ret))
 		return ret;
 	svc_http_pivot_caps(&rq->srv->conf, &p);

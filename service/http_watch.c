@@ -148,9 +148,11 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 		return ret;
 	struct watch_export_opts x = {.fmt = WATCH_FMT_JSON, .now = now_of(rq)};
 	const char *v = svc_http_param(rq, "format");
-	if (v != NULL && watch_fmt_parse(v, &x.fmt) != 0)
+	/* csv is the JSON export re-rendered (svc_csv_watch) */
+	bool csv = v != NULL ? strcmp(v, "csv") == 0 : svc_http_wants_csv(rq);
+	if (v != NULL && !csv && watch_fmt_parse(v, &x.fmt) != 0)
 		return svc_http_bad_param(rq, "format",
-		                          "'%.20s': json, text, zeek, suricata or stix", v);
+		                          "'%.20s': expected json|text|zeek|suricata|stix|csv", v);
 	v = svc_http_param(rq, "type");
 	if (v != NULL && (store_watch_type_parse(v, &x.type) != 0 || x.type == 0))
 		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", v);
@@ -159,7 +161,7 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	if (svc_http_reject_unused(rq, &ret))
 		return ret;
 	char msg[300] = "";
-	if (x.since != 0 && x.fmt != WATCH_FMT_JSON && x.fmt != WATCH_FMT_STIX)
+	if (x.since != 0 && (csv || (x.fmt != WATCH_FMT_JSON && x.fmt != WATCH_FMT_STIX)))
 		return svc_http_bad_param(rq, "since_version",
 		                          "works with format=json or stix (the "
 		                          "other formats are whole files)");
@@ -186,6 +188,13 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 		return svc_http_error(rq, 400, "bad_parameter", "%s", msg);
 	if (err != 0)
 		return store_err(rq, err, name);
+	if (csv) {
+		char *text = svc_csv_watch(out, len, &len);
+		free(out);
+		if (text == NULL)
+			return svc_http_error(rq, 500, "internal", "rendering failed");
+		return send_etag(rq, 200, SVC_HTTP_CSV_CTYPE, text, len, info.version);
+	}
 	return send_etag(rq, 200, watch_ctype(x.fmt), out, len, info.version);
 }
 
@@ -256,6 +265,28 @@ static const json_t *entries_of(struct svc_http_req *rq, json_t *body, enum MHD_
 	return NULL;
 }
 
+/* Indicators with U-labels in their A-label form, as watch_items_add()
+ * wants them: 0, or -1 with msg saying which entry is wrong. */
+static int entries_idn(json_t *arr, char *msg, size_t cap)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(arr, i, e)
+	{
+		const char *ind = json_string_value(json_object_get(e, "indicator"));
+		char ascii[STORE_WATCH_IND_BUF], why[300];
+		if (ind == NULL)
+			continue;
+		if (svc_idn_ascii(ind, ascii, sizeof(ascii), why, sizeof(why)) != 0) {
+			snprintf(msg, cap, "entries[%zu]: indicator %s", i, why);
+			return -1;
+		}
+		if (strcmp(ascii, ind) != 0)
+			json_object_set_new(e, "indicator", json_string(ascii));
+	}
+	return 0;
+}
+
 /* The entries of body as items for list info (body is freed).  0, or -1
  * with a 400 queued. */
 static int entries_items(struct svc_http_req *rq, json_t *body, const struct store_watch_info *info,
@@ -265,6 +296,11 @@ static int entries_items(struct svc_http_req *rq, json_t *body, const struct sto
 	if (arr == NULL)
 		return -1;
 	char msg[400];
+	if (entries_idn((json_t *)arr, msg, sizeof(msg)) != 0) {
+		json_decref(body);
+		*ret = svc_http_error(rq, 400, "bad_request", "%s", msg);
+		return -1;
+	}
 	int err =
 	    watch_items_from_json(it, arr, who(rq), info->set.ttl_days, now, msg, sizeof(msg));
 	json_decref(body);
@@ -513,9 +549,9 @@ enum MHD_Result svc_http_watchlist_entry_delete(struct svc_http_req *rq)
 		return ret;
 	struct watch_items it;
 	watch_items_init(&it);
-	char msg[300];
-	if (watch_items_add(&it, svc_http_arg(rq, 2), type, NULL, NULL, 0, 0, 0, 0, msg,
-	                    sizeof(msg)) != 0) {
+	char msg[300], ascii[STORE_WATCH_IND_BUF];
+	if (svc_idn_ascii(svc_http_arg(rq, 2), ascii, sizeof(ascii), msg, sizeof(msg)) != 0 ||
+	    watch_items_add(&it, ascii, type, NULL, NULL, 0, 0, 0, 0, msg, sizeof(msg)) != 0) {
 		watch_items_free(&it);
 		return svc_http_error(rq, 400, "bad_request", "%s", msg);
 	}
@@ -549,8 +585,10 @@ enum MHD_Result svc_http_watchlist_entry_get(struct svc_http_req *rq)
 	unsigned type = 0;
 	if (!entry_route(rq, &name, &type, &ret))
 		return ret;
-	char ind[STORE_WATCH_IND_BUF];
-	if (store_watch_indicator_norm(svc_http_arg(rq, 2), &type, ind) != 0)
+	char ind[STORE_WATCH_IND_BUF], ascii[STORE_WATCH_IND_BUF], why[300];
+	if (svc_idn_ascii(svc_http_arg(rq, 2), ascii, sizeof(ascii), why, sizeof(why)) != 0)
+		return svc_http_error(rq, 400, "bad_request", "%s", why);
+	if (store_watch_indicator_norm(ascii, &type, ind) != 0)
 		return svc_http_error(rq, 400, "bad_request",
 		                      "'%.80s' is not a domain, an IP or a certificate hash",
 		                      svc_http_arg(rq, 2));

@@ -1,7 +1,9 @@
 /*
  * main.c - the infrapivot binary: one command, subcommands.
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "service/svc.h"
@@ -34,10 +36,11 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n`infrapivot COMMAND --help` describes each command's options.\n"
-	           "The database is --db DIR, else $INFRAPIVOT_DB, else ./infrapivot-data.\n");
+	           "The database is --db DIR, else $INFRAPIVOT_DB, else ./infrapivot-data;\n"
+	           "--db may come before the command (infrapivot --db DIR stats).\n");
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
@@ -52,10 +55,31 @@ int main(int argc, char **argv)
 		printf("infrapivot 0.1.0\n");
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			svc_set_command(commands[i].name);
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "infrapivot: unknown command '%s'\n\n", argv[1]);
+		}
+	}
+	if (strcmp(argv[1], "--db") == 0 || strncmp(argv[1], "--db=", 5) == 0)
+		fprintf(stderr, "infrapivot: no command after %s\n\n", argv[1]);
+	else if (argv[1][0] == '-')
+		fprintf(stderr,
+		        "infrapivot: unknown option %s before the command (only --db DIR)\n\n",
+		        argv[1]);
+	else
+		fprintf(stderr, "infrapivot: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	/* every command reports a refused option itself (svc_opt_error) */
+	opterr = 0;
+	int n;
+	char **v = svc_global_opts(argc, argv, &n);
+	int rc = run(n, v != NULL ? v : argv);
+	free(v);
+	return rc;
 }

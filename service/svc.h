@@ -134,6 +134,31 @@ typedef int (*svc_opt_fn)(void *ctx, int opt, const char *arg);
  * exit status (0 after --help, 2). */
 int svc_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
                const svc_opt_fn *handlers, void *ctx, void (*usage)(FILE *f));
+/* The command being run ("lookup"), for messages; set by main(). */
+void svc_set_command(const char *name);
+const char *svc_command(void);
+/* After getopt_long (opterr 0) returned '?' or ':': print one line naming
+ * the program, the command (and sub, when not NULL) and what was wrong:
+ * an unknown option with the nearest one offered, an ambiguous
+ * abbreviation, a missing or unwanted value. */
+void svc_opt_error(const char *sub, int argc, char **argv, const char *shortopts,
+                   const struct option *longopts);
+/* The time option --opt V (util_time_parse(), relative to now, after 1970)
+ * into out: 0, or -1 with "infrapivot CMD [SUB]: --opt ... why" printed. */
+int svc_time_opt(const char *sub, const char *opt, const char *v, int64_t now, int64_t *out);
+/* Global options given before the command (infrapivot --db X stats) moved
+ * after it, as if written there.  Returns a new argv of *newargc entries
+ * (the caller frees the array, not the strings), or NULL when there were
+ * none (argv stands). */
+char **svc_global_opts(int argc, char **argv, int *newargc);
+/* A domain name a person typed, in its A-label (ASCII) form into out: a
+ * name with U-labels (bücher.example, *.bücher.example) is converted by
+ * libidn2 (IDNA2008, UTS #46 non-transitional); an ASCII name is copied
+ * as it is.  Returns 0, or -1 with why saying what was wrong. */
+int svc_idn_ascii(const char *in, char *out, size_t cap, char *why, size_t whycap);
+/* The Unicode form of a name with A-labels (xn--...) into out: true, or
+ * false when it has none or they do not decode. */
+bool svc_idn_unicode(const char *in, char *out, size_t cap);
 /* Call fn on SIGINT and SIGTERM. */
 void svc_on_stop_signals(void (*fn)(int));
 

@@ -100,8 +100,9 @@ bool store_rrtype_has_target(uint16_t type);
  * (trimmed).  out holds STORE_RDATA_MAX bytes. */
 int store_rdata_norm(uint16_t type, const char *in, size_t len, char *out);
 
-/* Times: epoch seconds, "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[.frac][Z|+hh:mm]",
- * or relative "-7d" / "-12h" / "-30m" / "-90s" / "-2w" from now.
+/* Times as util_time_parse() (util/time.h) reads them: ISO dates and
+ * date-times, now, epoch seconds, relative -7d / -1d12h / -1M from now;
+ * an all-digit compact date (20261126) is refused as ambiguous.
  * Returns 0 or STORE_EBADTIME. */
 int store_time_parse(const char *in, int64_t now, int64_t *out);
 /* Formatting: util_time_format() (util/time.h). */

@@ -116,8 +116,8 @@ bad_param "max-nodes over the cap" '--max-nodes: 20000 is out of range \(1 to 10
 bad_param "max-nodes zero" '--max-nodes: 0 is out of range \(1 to 10000\)' --db "$DB" --max-nodes 0 "$SEED"
 bad_param "max-ms zero" '--max-ms: 0 is out of range' --db "$DB" --max-ms 0 "$SEED"
 bad_param "bad now" "--now: 'later' is not a time" --db "$DB" --now later "$SEED"
-bad_param "bad format" "--format: 'xml' is not json, dot, stix or table" --db "$DB" --format xml "$SEED"
-bad_param "unknown option" 'Try `infrapivot pivot --help`' --db "$DB" --colour red "$SEED"
+bad_param "bad format" "--format xml: expected json|dot|stix|table|csv" --db "$DB" --format xml "$SEED"
+bad_param "unknown option" 'infrapivot pivot: unknown option --colour' --db "$DB" --colour red "$SEED"
 bad_param "no database" 'no database at' --db "$WORK/none" "$SEED"
 
 # an unknown seed is not an error

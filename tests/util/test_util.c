@@ -509,6 +509,81 @@ static void test_time(void)
 	json_decref(j);
 }
 
+/* Every form util_time_parse() takes, against a pinned clock. */
+static void test_time_parse_forms(void)
+{
+	const int64_t now = 1764504000; /* 2025-11-30T12:00:00Z */
+	static const struct {
+		const char *in;
+		int64_t want;
+	} cases[] = {
+	    {"now", 1764504000},
+	    {"2026-11-26", 1795651200},
+	    {"2026-11-26T10:30:00Z", 1795689000},
+	    {"2026-11-26T12:30:00+02:00", 1795689000},
+	    {"2013-03-19T18:06:36.798286+0000", 1363716396},
+	    {"1706702400", 1706702400},
+	    {"1322849924.408856", 1322849924},
+	    {"@20261126", 20261126},
+	    {"-7d", 1764504000 - 7 * 86400},
+	    {"-1d12h", 1764504000 - 36 * 3600},
+	    {"-2w3d4h5m6s", 1764504000 - (17 * 86400 + 4 * 3600 + 5 * 60 + 6)},
+	    {"+30d", 1764504000 + 30 * 86400},
+	    {"-86400", 1764504000 - 86400}, /* DNSDB's relative seconds */
+	    /* calendar months and years: 2025-10-30, 2024-11-30 at noon */
+	    {"-1M", 1761825600},
+	    {"-1y", 1732968000},
+	    /* Feb 2026 has 28 days: the day is clamped */
+	    {"+3M", 1772280000},
+	    {"-1y2M3d", 1727697600 - 3 * 86400}, /* 2024-09-30 minus 3 days */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t t = 0;
+		char why[256] = "";
+		T_EQ_INT(util_time_parse(cases[i].in, now, &t, why, sizeof(why)), 0);
+		T_EQ_INT(t, cases[i].want);
+		T_EQ_STR(why, "");
+	}
+	int64_t t = 0;
+	T_EQ_INT(util_time_parse("now", now, &t, NULL, 0), 0); /* no room for why */
+	T_EQ_INT(t, now);
+}
+
+/* Ambiguous and malformed times are refused, saying how to write them. */
+static void test_time_parse_bad(void)
+{
+	const int64_t now = 1764504000;
+	int64_t t = 42;
+	char why[256];
+	T_EQ_INT(util_time_parse("20261126", now, &t, why, sizeof(why)), -1);
+	T_EQ_STR(why, "'20261126' could be a date or epoch seconds: write 2026-11-26 for the "
+	              "date, @20261126 for epoch seconds");
+	T_EQ_INT(t, 42);
+	T_EQ_INT(util_time_parse("20261126120000", now, &t, why, sizeof(why)), -1);
+	T_CHECK(strstr(why, "2026-11-26T...") != NULL);
+	T_EQ_INT(util_time_parse("202611261200", now, &t, why, sizeof(why)), -1);
+	/* eight digits that cannot be a date are epoch seconds */
+	T_EQ_INT(util_time_parse("99999999", now, &t, why, sizeof(why)), 0);
+	T_EQ_INT(t, 99999999);
+	t = 42;
+	const char *bad[] = {"",           "yesterday", "2011-13-01", "2011-09-09T25:00:00Z",
+	                     "-7x",        "-1d1d",     "-d",         "--7d",
+	                     "-7d ",       "1.",        "@",          "@-7d",
+	                     "12.5.6",     "2024-1-31", "Now",        "-99999999999999y",
+	                     "@2024-01-31"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		T_EQ_INT(util_time_parse(bad[i], now, &t, why, sizeof(why)), -1);
+		T_CHECK(why[0] == '\'');
+		T_EQ_INT(t, 42);
+	}
+	T_EQ_INT(util_time_parse("-7x", now, &t, why, sizeof(why)), -1);
+	T_CHECK(strstr(why, "units y (years) M (months)") != NULL);
+	T_EQ_INT(util_time_parse("yesterday", now, &t, NULL, 0), -1); /* no room for why */
+	T_EQ_INT(util_time_parse("yesterday", now, &t, why, 8), -1);  /* cut */
+	T_EQ_INT(strlen(why), 7);
+}
+
 /* ---- big-endian ------------------------------------------------------- */
 
 static void test_be(void)
@@ -547,6 +622,8 @@ int main(void)
 	test_u64();
 	test_i64();
 	test_time();
+	test_time_parse_forms();
+	test_time_parse_bad();
 	test_be();
 	return t_done();
 }

@@ -101,7 +101,7 @@ check_eq "stix" "$(status GET "$L/s1?format=stix" "${RH[@]}" -D "$WORK/h")" 200
 check "stix validates" "$VALIDATE" "$B"
 check_grep "stix content type" "Content-Type: application/stix\+json" "$WORK/h"
 check_eq "text with since_version: 400" "$(status GET "$L/s1?format=text&since_version=2" "${RH[@]}")" 400
-check_eq "bad format" "$(status GET "$L/s1?format=csv" "${RH[@]}")" 400
+check_eq "bad format" "$(status GET "$L/s1?format=xml" "${RH[@]}")" 400
 check_eq "unknown parameter" "$(status GET "$L/s1?colour=red" "${RH[@]}")" 400
 check_eq "HEAD" "$(curl -s -o /dev/null -w '%{http_code}' -I "${RH[@]}" "$L/s1")" 200
 
