@@ -588,10 +588,12 @@ static void print_prov(const struct store_watch_entry *e, const struct store_wat
 		printf("%-6s %s%s\n", "", latest ? "latest: " : "", p->note);
 	for (unsigned h = 0; h < p->nhops; h++) {
 		char f[32], l[32];
+		const char *src, *dst;
+		unsigned edge = watch_hop_orient(&p->hops[h], &src, &dst);
 		util_time_format(p->hops[h].first_seen, f, sizeof(f));
 		util_time_format(p->hops[h].last_seen, l, sizeof(l));
-		printf("%-6s   %s -%s-> %s  (seen %.10s .. %.10s)\n", "", p->hops[h].from,
-		       store_edge_name(p->hops[h].edge), p->hops[h].to, f, l);
+		printf("%-6s   %s -%s-> %s  (seen %.10s .. %.10s)\n", "", src,
+		       store_edge_name(edge), dst, f, l);
 	}
 }
 

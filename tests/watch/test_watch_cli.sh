@@ -88,7 +88,44 @@ for e in w["entries"]:
 W show hunt >"$WORK/show" 2>&1
 check_grep "show: version" "watchlist hunt  version 3" "$WORK/show"
 check_grep "show: path" "login-verify.duckdns.org -resolves-> 198.51.100.10" "$WORK/show"
+# each hop in the relationship's own direction, whichever way the walk went
+check_grep "show: a domain resolves to the IP" "account-check.example-actor.net -resolves-> 203.0.113.21" "$WORK/show"
+check_grep "show: the IP serves the certificate" "203.0.113.21 -serves-> [0-9a-f]{40}" "$WORK/show"
+check_grep "show: the alias is a CNAME of the seed" "portal.verify-id.online -cname-> login-verify.duckdns.org" "$WORK/show"
+check "show: no hop printed backwards" python3 - "$WORK/show" <<'EOF2'
+import re, sys, ipaddress
+def kind(v):
+    try:
+        ipaddress.ip_address(v); return "ip"
+    except ValueError:
+        return "cert" if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", v) else "domain"
+want = {"resolves": ("domain", "ip"), "serves": ("ip", "cert"), "san": ("cert", "domain"),
+        "sni": ("domain", "cert"), "cname": ("domain", "domain")}
+n = 0
+for line in open(sys.argv[1]):
+    m = re.match(r"\s+(\S+) -(\w+)-> (\S+)  \(seen", line)
+    if m:
+        n += 1
+        assert (kind(m[1]), kind(m[3])) == want[m[2]], line
+assert n > 10, n
+EOF2
 W show hunt --json >"$WORK/show.json"
+check "show --json: src and dst in the relationship's direction" python3 -c '
+import json,sys
+j=json.load(open(sys.argv[1]))
+want={"resolves":("domain","ip"),"serves":("ip","cert"),"san":("cert","domain"),"sni":("domain","cert")}
+n=0
+for e in j["entries"]:
+    for p in e["provenance"]:
+        for h in p["path"]:
+            t={h["from"]:h["from_type"],h["to"]:h["to_type"]}
+            assert {h["src"],h["dst"]}=={h["from"],h["to"]}, h
+            if h["edge"] in want:
+                assert (t[h["src"]],t[h["dst"]])==want[h["edge"]], h; n+=1
+            else:
+                assert (h["src"],h["dst"])==("portal.verify-id.online","login-verify.duckdns.org"), h
+assert n>10
+' "$WORK/show.json"
 check "show --json parses" python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["watchlist"]["name"]=="hunt" and j["entries"]' "$WORK/show.json"
 
 # --- exports of the cluster
@@ -186,7 +223,8 @@ assert note == "auto: serves with %s, seen 2026-09-22T18:08:20Z by edge-7" % cer
 hop = e["provenance"][0]["path"][-1]
 assert hop == {"edge": "serves", "from": cert, "from_type": "cert", "to": "198.51.100.2",
                "to_type": "ip", "first_seen": "2026-09-22T18:00:00Z",
-               "last_seen": "2026-09-22T18:08:20Z", "port": 8443}, hop
+               "last_seen": "2026-09-22T18:08:20Z", "src": "198.51.100.2", "dst": cert,
+               "port": 8443}, hop
 assert w["version"] == 3
 EOF
 # a shared-hosting IP: 150 names on it, then the watched certificate
