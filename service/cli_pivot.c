@@ -49,7 +49,7 @@ static void pivot_usage(FILE *f)
 	       "                          a result cut by a budget says truncated and which\n"
 	       "  --now T                 the time age_days counts from (default: now)\n"
 	       "  --format FMT            json (default), dot (Graphviz), stix (STIX 2.1\n"
-	       "                          bundle) or table\n"
+	       "                          bundle), table or misp (MISP event)\n"
 	       "  -h, --help              this help\n"
 	       "\n"
 	       "Examples:\n"
@@ -61,7 +61,7 @@ static void pivot_usage(FILE *f)
 	       "status 0 (also when truncated or empty), 2 on a usage or database error.\n");
 }
 
-enum fmt { FMT_JSON, FMT_DOT, FMT_STIX, FMT_TABLE };
+enum fmt { FMT_JSON, FMT_DOT, FMT_STIX, FMT_TABLE, FMT_MISP };
 
 static const struct option pivot_longopts[] = {
     {"db", required_argument, NULL, 'd'},
@@ -98,15 +98,19 @@ static int preset_now(int argc, char **argv, struct pivot_params *p)
 
 static int parse_format(const char *v, enum fmt *fmt)
 {
-	static const char *const names[] = {
-	    [FMT_JSON] = "json", [FMT_DOT] = "dot", [FMT_STIX] = "stix", [FMT_TABLE] = "table"};
+	static const char *const names[] = {[FMT_JSON] = "json",
+	                                    [FMT_DOT] = "dot",
+	                                    [FMT_STIX] = "stix",
+	                                    [FMT_TABLE] = "table",
+	                                    [FMT_MISP] = "misp"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(v, names[i]) == 0) {
 			*fmt = (enum fmt)i;
 			return 0;
 		}
 	}
-	fprintf(stderr, "infrapivot pivot: --format: '%s' is not json, dot, stix or table\n", v);
+	fprintf(stderr, "infrapivot pivot: --format: '%s' is not json, dot, stix, table or misp\n",
+	        v);
 	return -1;
 }
 
@@ -168,6 +172,8 @@ static int render(const struct pivot_result *r, enum fmt fmt)
 		return svc_print_json(pivot_to_json(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (fmt == FMT_STIX)
 		return svc_print_json(pivot_to_stix(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (fmt == FMT_MISP)
+		return svc_print_json(pivot_to_misp(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	char *text = fmt == FMT_DOT ? pivot_to_dot(r) : pivot_to_table(r);
 	if (text == NULL)
 		return -1;

@@ -40,7 +40,7 @@ static const char usage_text[] =
     "                               run a pivot and add every node it did not prune,\n"
     "                               each with its path from the seed\n"
     "  export NAME [--format F]     the list for sensors: json, text, zeek,\n"
-    "                               suricata (--type ip|domain|cert) or stix\n"
+    "                               suricata (--type ip|domain|cert), stix or misp\n"
     "\n"
     "Settings (create):\n"
     "  --description TEXT           what the list is for\n"
@@ -78,7 +78,8 @@ static const char usage_text[] =
     "                               zeek (Intel framework file), suricata (dataset\n"
     "                               file of one --type: ip addresses, base64 domain\n"
     "                               names, or base64 tls.cert_fingerprint values),\n"
-    "                               stix (STIX 2.1 bundle of indicators)\n"
+    "                               stix (STIX 2.1 bundle of indicators), misp\n"
+    "                               (MISP event: indicators, provenance objects)\n"
     "  --type domain|ip|cert        only this type (suricata: required)\n"
     "  --since-version N            json/stix: only what changed after version N\n"
     "                               (adds and, under \"removed\", removals/expiries)\n"
@@ -245,8 +246,9 @@ static int entry_opt(struct wopts *o, int c, const char *arg)
 		return 0;
 	case 'f':
 		if (watch_fmt_parse(arg, &o->fmt) != 0)
-			return fail(o, "--format: '%s' is not json, text, zeek, suricata or stix",
-			            arg);
+			return fail(
+			    o, "--format: '%s' is not json, text, zeek, suricata, stix or misp",
+			    arg);
 		return 0;
 	case 'v':
 		if (svc_parse_u64(arg, &o->since_version) != 0)

@@ -36,9 +36,9 @@ static bool pivot_query(struct svc_http_req *rq, struct pivot_params *p, const c
 		rq->params[i].used = true;
 		if (strcmp(n, "format") == 0) {
 			if (strcmp(v, "json") != 0 && strcmp(v, "dot") != 0 &&
-			    strcmp(v, "stix") != 0) {
+			    strcmp(v, "stix") != 0 && strcmp(v, "misp") != 0) {
 				*ret = svc_http_bad_param(rq, "format",
-				                          "'%.20s': json, dot or stix", v);
+				                          "'%.20s': json, dot, stix or misp", v);
 				return false;
 			}
 			*format = v;
@@ -85,7 +85,9 @@ static enum MHD_Result pivot_send(struct svc_http_req *rq, struct pivot_result *
 		return svc_http_send(rq, 200, "text/vnd.graphviz; charset=utf-8", dot, strlen(dot));
 	}
 	bool stix = strcmp(format, "stix") == 0;
-	json_t *o = stix ? pivot_to_stix(res) : pivot_to_json(res);
+	json_t *o = stix                          ? pivot_to_stix(res)
+	            : strcmp(format, "misp") == 0 ? pivot_to_misp(res)
+	                                          : pivot_to_json(res);
 	pivot_result_free(res);
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

@@ -150,7 +150,7 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	const char *v = svc_http_param(rq, "format");
 	if (v != NULL && watch_fmt_parse(v, &x.fmt) != 0)
 		return svc_http_bad_param(rq, "format",
-		                          "'%.20s': json, text, zeek, suricata or stix", v);
+		                          "'%.20s': json, text, zeek, suricata, stix or misp", v);
 	v = svc_http_param(rq, "type");
 	if (v != NULL && (store_watch_type_parse(v, &x.type) != 0 || x.type == 0))
 		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", v);

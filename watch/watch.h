@@ -26,8 +26,9 @@ enum watch_fmt {
 	WATCH_FMT_ZEEK,
 	WATCH_FMT_SURICATA,
 	WATCH_FMT_STIX,
+	WATCH_FMT_MISP,
 };
-/* "json", "text", "zeek", "suricata", "stix".  0 or -1. */
+/* "json", "text", "zeek", "suricata", "stix", "misp".  0 or -1. */
 int watch_fmt_parse(const char *s, enum watch_fmt *out);
 /* The Content-Type of a format. */
 const char *watch_ctype(enum watch_fmt f);

@@ -142,6 +142,69 @@ assert [r for r in b1 if r["type"] == "relationship" and r.get("start_time") == 
         and r.get("stop_time") == "2026-09-22T14:13:20Z"]
 EOF2
 
+# MISP: an event of MISP's standard objects, each as its template wants
+MISPCHECK="$TESTS_DIR/tools/misp-check"
+P "$SEED" --depth 4 --format misp >"$WORK/m.json" 2>/dev/null
+P "$SEED" --depth 4 --format misp >"$WORK/m2.json" 2>/dev/null
+check "misp is byte-identical" cmp -s "$WORK/m.json" "$WORK/m2.json"
+check "misp: objects conform to the misp-objects templates" "$MISPCHECK" --seen domain-ip,ip-port "$WORK/m.json"
+GP --format misp >"$GS/m.json" 2>/dev/null
+check "misp (wildcards): objects conform" "$MISPCHECK" --seen domain-ip,ip-port "$GS/m.json"
+check "misp: one object per resolution and TLS sighting, x509 per certificate" python3 - "$WORK/m.json" "$WORK/a.json" "$GS/m.json" <<'EOF2'
+import json, sys
+e = json.load(open(sys.argv[1]))["Event"]; p = json.load(open(sys.argv[2]))
+assert e["info"] == "infrapivot: pivot from domain login-verify.duckdns.org, depth 4", e["info"]
+objs = e["Object"]
+by = lambda n: [o for o in objs if o["name"] == n]
+rel = lambda o: [(a["object_relation"], a["value"]) for a in o["Attribute"]]
+nodes = {n["id"]: n for n in p["nodes"]}
+res = {(nodes[x["src"]]["value"], nodes[x["dst"]]["value"], x["first_seen"], x["last_seen"])
+       for x in p["edges"] if x["type"] == "resolves"}
+got = set()
+for o in by("domain-ip"):
+    r = dict((k, v) for k, v in rel(o) if k in ("domain", "ip"))
+    if "ip" in r:
+        got.add((r["domain"], r["ip"], o["first_seen"], o["last_seen"]))
+assert got == res, (got ^ res)
+certs = {n["sha1"]: n for n in p["nodes"] if n["type"] == "cert"}
+x509 = {dict(rel(o))["x509-fingerprint-sha1"]: o for o in by("x509")}
+assert set(x509) == set(certs)
+serves = [x for x in p["edges"] if x["type"] == "serves"]
+ipport = by("ip-port")
+assert len(ipport) == len(serves)
+for x in serves:
+    ip, cert = nodes[x["src"]]["value"], nodes[x["dst"]]["sha1"]
+    o = [o for o in ipport if ("ip", ip) in rel(o) and ("dst-port", str(x["port"])) in rel(o)]
+    assert len(o) == 1, (ip, x)
+    refs = o[0]["ObjectReference"]
+    assert [(r["referenced_uuid"], r["relationship_type"]) for r in refs] == [(x509[cert]["uuid"], "serves")]
+# the wildcard certificate: names in dns_names, wildcards in its text
+g = json.load(open(sys.argv[3]))["Event"]
+x = [o for o in g["Object"] if o["name"] == "x509"][0]
+r = rel(x)
+assert ("dns_names", "gstatic.com") in r and not [v for k, v in r if k == "dns_names" and "*" in v], r
+assert ("text", "wildcard names: *.gstatic.com, *.metric.gstatic.com") in r, r
+EOF2
+# the checker catches what it should: a relation the template lacks, a
+# missing required one, a relationship type MISP does not know
+check "misp-check finds broken objects" python3 - "$WORK/m.json" "$MISPCHECK" <<'EOF2'
+import json, subprocess, sys
+good = json.load(open(sys.argv[1]))
+def fails(mutate):
+    ev = json.loads(json.dumps(good)); mutate(ev["Event"]["Object"])
+    p = subprocess.run([sys.argv[2], "-"], input=json.dumps(ev), text=True, capture_output=True)
+    return p.returncode == 1
+o = lambda objs, n: [x for x in objs if x["name"] == n][0]
+assert not fails(lambda objs: None)
+assert fails(lambda objs: o(objs, "domain-ip")["Attribute"][0].update(object_relation="domain-name"))
+assert fails(lambda objs: o(objs, "domain-ip").update(Attribute=[a for a in o(objs, "domain-ip")["Attribute"] if a["object_relation"] not in ("domain", "ip")]))
+assert fails(lambda objs: o(objs, "ip-port")["ObjectReference"][0].update(relationship_type="hosts-cert"))
+assert fails(lambda objs: o(objs, "x509").update(template_version="1"))
+assert fails(lambda objs: o(objs, "x509")["Attribute"][0].update(type="sha1"))
+EOF2
+P nothing-here.example --format misp >"$WORK/m0.json" 2>/dev/null
+check_eq "misp: a lone seed is an attribute" "$(python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["Event"]; print([(a["type"],a["value"]) for a in e["Attribute"]], e["Object"])' "$WORK/m0.json")" "[('domain', 'nothing-here.example')] []"
+
 # table
 check "table" P "$SEED" --depth 4 --format table >"$WORK/t.txt" 2>/dev/null
 check_grep "table: depth sections" '^depth 4$' "$WORK/t.txt"
@@ -190,7 +253,7 @@ bad_param "max-nodes over the cap" '--max-nodes: 20000 is out of range \(1 to 10
 bad_param "max-nodes zero" '--max-nodes: 0 is out of range \(1 to 10000\)' --db "$DB" --max-nodes 0 "$SEED"
 bad_param "max-ms zero" '--max-ms: 0 is out of range' --db "$DB" --max-ms 0 "$SEED"
 bad_param "bad now" "--now: 'later' is not a time" --db "$DB" --now later "$SEED"
-bad_param "bad format" "--format: 'xml' is not json, dot, stix or table" --db "$DB" --format xml "$SEED"
+bad_param "bad format" "--format: 'xml' is not json, dot, stix, table or misp" --db "$DB" --format xml "$SEED"
 bad_param "unknown option" 'Try `infrapivot pivot --help`' --db "$DB" --colour red "$SEED"
 bad_param "no database" 'no database at' --db "$WORK/none" "$SEED"
 

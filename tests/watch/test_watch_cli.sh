@@ -169,6 +169,25 @@ EOF
 W export hunt --format suricata >/dev/null 2>"$WORK/err"
 check_eq "suricata without --type" "$?" 2
 check_grep "suricata needs a type" "give type=ip, domain or cert" "$WORK/err"
+W export hunt --format misp >"$WORK/hunt.misp"
+check "misp objects conform to their templates" "$TESTS_DIR/tools/misp-check" --seen domain-ip,ip-port "$WORK/hunt.misp"
+check "misp: each entry an attribute for sensors, each provenance hop an object" python3 - "$WORK/hunt.misp" "$WORK/hunt2.json" <<'EOF'
+import json, sys
+e = json.load(open(sys.argv[1]))["Event"]; w = json.load(open(sys.argv[2]))
+assert e["info"].startswith("infrapivot watchlist hunt (version "), e["info"]
+assert sorted(a["value"] for a in e["Attribute"]) == sorted(x["indicator"] for x in w["entries"])
+assert all(a["to_ids"] for a in e["Attribute"])
+rel = lambda o: [(a["object_relation"], a["value"]) for a in o["Attribute"]]
+want = set()
+for x in w["entries"]:
+    for h in x["provenance"][-1]["path"]:
+        if h["edge"] == "resolves":
+            want.add((h["src"], h["dst"], h["first_seen"], h["last_seen"]))
+got = {(dict(rel(o))["domain"], dict(rel(o))["ip"], o["first_seen"], o["last_seen"])
+       for o in e["Object"] if o["name"] == "domain-ip" and "ip" in dict(rel(o))}
+assert want and got == want, want ^ got
+assert [o for o in e["Object"] if o["name"] == "ip-port" and o["ObjectReference"][0]["relationship_type"] == "serves"]
+EOF
 W export hunt --format stix >"$WORK/hunt.stix"
 check "stix validates" "$VALIDATE" "$WORK/hunt.stix"
 check "stix: one indicator per entry with patterns" python3 - "$WORK/hunt.stix" "$WORK/hunt.json" <<'EOF'
