@@ -85,6 +85,7 @@ enum svc_route_id {
 	SVC_R_BEACONS,    /* GET /api/v1/beacons */
 	SVC_R_SENSORS,    /* GET /api/v1/sensors */
 	SVC_R_SENSOR_PUT, /* PUT /api/v1/sensors/{sensor}?org= (admin) */
+	SVC_R_OPENAPI,    /* GET /api/v1/openapi.json */
 	SVC_R_COUNT
 };
 
@@ -288,6 +289,8 @@ enum MHD_Result svc_http_clients(struct svc_http_req *rq);
 enum MHD_Result svc_http_beacons(struct svc_http_req *rq);
 enum MHD_Result svc_http_sensors(struct svc_http_req *rq);
 enum MHD_Result svc_http_sensor_put(struct svc_http_req *rq);
+/* GET /api/v1/openapi.json (http_openapi.c) */
+enum MHD_Result svc_http_openapi(struct svc_http_req *rq);
 
 /* Start and stop (http.c).  svc_http_start returns 0 or -1 with msg. */
 int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap);
