@@ -141,6 +141,25 @@ char *pivot_to_table(const struct pivot_result *r);
  * rule that kept or pruned it.  Returns a malloc'd text the caller frees,
  * or NULL when the node is not in the result (or out of memory). */
 char *pivot_explain(const struct pivot_result *r, const char *value);
+/* The result as a MISP event {"Event": {...}} built from MISP's standard
+ * objects (render_misp.c).  New reference, NULL when out of memory. */
+json_t *pivot_to_misp(const struct pivot_result *r);
+/* MISP building blocks, shared with the watchlist export.  Each returns a
+ * new reference; UUIDs are UUIDv5 over key and what the call is given.
+ * An event {"Event": {uuid, info, date, timestamp, ..., Attribute: [],
+ * Object: []}} for time when: */
+json_t *pivot_misp_event(const char *info, const char *key, int64_t when);
+/* An object of template "domain-ip", "ip-port" or "x509", empty; with
+ * first != 0 it has first_seen/last_seen (and, but for x509, the
+ * first-seen/last-seen attributes). */
+json_t *pivot_misp_obj(const char *template_name, const char *key, int64_t first, int64_t last);
+/* Append an attribute (object_relation relation, MISP type) to obj. */
+void pivot_misp_obj_add(json_t *obj, const char *relation, const char *type, const char *value);
+/* An attribute; relation NULL for one of the event itself. */
+json_t *pivot_misp_attr(const char *key, const char *relation, const char *type, const char *value,
+                        bool to_ids);
+/* An ObjectReference from one object to another. */
+void pivot_misp_ref(json_t *from, const json_t *to, const char *relationship);
 
 /* UUIDv5 (RFC 4122) of name in namespace ns, as text (37 bytes). */
 void pivot_uuid5(const uint8_t ns[16], const char *name, size_t len, char *out);

@@ -62,6 +62,46 @@ static const char *shape(enum pivot_node_type t)
 	}
 }
 
+/* Append s[0..n) to out (o bytes used, cap in all), without the
+ * separators ("," "/" " ") at either end; ", " between parts. */
+static size_t add_trimmed(char *out, size_t o, size_t cap, const char *s, size_t n)
+{
+	while (n > 0 && (*s == ',' || *s == '/' || *s == ' ')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ',' || s[n - 1] == '/' || s[n - 1] == ' '))
+		n--;
+	if (n == 0 || o >= cap)
+		return o;
+	int w = snprintf(out + o, cap - o, "%s%.*s", o > 0 ? ", " : "", (int)n, s);
+	return w < 0 ? o : o + (size_t)w;
+}
+
+/* A certificate's subject for its label: the CN first and whole (up to
+ * 100 characters), then the rest of the subject cut at 60, so a long
+ * "C=.., O=.., CN=x" no longer loses the one part people read. */
+static void dot_subject(struct util_buf *b, const char *subj)
+{
+	const char *cn;
+	size_t cnl, n = strlen(subj);
+	if (!store_subject_cn(subj, n, &cn, &cnl)) {
+		dot_str(b, subj, 60);
+		return;
+	}
+	char first[STORE_NAME_BUF + 8], rest[2 * 512];
+	snprintf(first, sizeof(first), "CN=%.*s", (int)cnl, cn);
+	dot_str(b, first, 100);
+	size_t pre = (size_t)(cn - 3 - subj), post = (size_t)(cn + cnl - subj);
+	size_t o = add_trimmed(rest, 0, sizeof(rest), subj, pre);
+	o = add_trimmed(rest, o, sizeof(rest), subj + post, n - post);
+	rest[o < sizeof(rest) ? o : sizeof(rest) - 1] = '\0';
+	if (rest[0] != '\0') {
+		util_buf_add(b, ", ", 2);
+		dot_str(b, rest, 60);
+	}
+}
+
 static void dot_node(struct util_buf *b, const struct pivot_result *r, size_t i)
 {
 	const struct pivot_node *n = &r->nodes[i].n;
@@ -72,7 +112,7 @@ static void dot_node(struct util_buf *b, const struct pivot_result *r, size_t i)
 	dot_str(b, n->value, n->type == PIVOT_NODE_CERT ? 20 : 80);
 	if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && n->subject[0]) {
 		util_buf_add(b, "\\n", 2);
-		dot_str(b, n->subject, 60);
+		dot_subject(b, n->subject);
 	}
 	pivot_estate_dot(b, n);
 	pivot_day(n->last_seen, "unknown", l, sizeof(l));
@@ -107,6 +147,25 @@ static void dot_edge(struct util_buf *b, const struct pivot_result *r, const str
 	util_buf_printf(b, "];\n");
 }
 
+/* The legend: one node of each kind in its shape, the seed's and a pruned
+ * node's style, and a pruned edge, in a cluster of their own. */
+static void dot_legend(struct util_buf *b)
+{
+	util_buf_printf(b, "  subgraph cluster_legend {\n"
+	                   "    label=\"legend\"; fontsize=10; color=grey70; style=rounded;\n"
+	                   "    node [fontsize=9]; edge [fontsize=9];\n");
+	for (unsigned t = PIVOT_NODE_DOMAIN; t <= PIVOT_NODE_CERT; t++)
+		util_buf_printf(b, "    legend_%s [shape=%s, label=\"%s\"];\n",
+		                pivot_node_type_name(t), shape(t), pivot_node_type_name(t));
+	util_buf_printf(b, "    legend_seed [shape=box, label=\"seed\", style=\"filled,bold\", "
+	                   "fillcolor=gold, penwidth=2];\n"
+	                   "    legend_pruned [shape=box, label=\"pruned: noise,\\nnot expanded\", "
+	                   "style=dashed, color=grey60, fontcolor=grey40];\n"
+	                   "    legend_seed -> legend_pruned [label=\"edge to a\\npruned node\", "
+	                   "color=grey60, fontcolor=grey40, style=dashed];\n"
+	                   "  }\n");
+}
+
 char *pivot_to_dot(const struct pivot_result *r)
 {
 	struct util_buf b;
@@ -125,6 +184,7 @@ char *pivot_to_dot(const struct pivot_result *r)
 		dot_node(&b, r, i);
 	for (size_t i = 0; i < r->nedges; i++)
 		dot_edge(&b, r, &r->edges[i]);
+	dot_legend(&b);
 	util_buf_printf(&b, "}\n");
 	return util_buf_finish(&b, NULL);
 }

@@ -16,6 +16,14 @@
 #include "util/hex.h"
 #include "util/time.h"
 
+/* The custom observable for a certificate's wildcard name ("*.example.com"),
+ * which the domain-name object may not hold. */
+#define PIVOT_STIX_WILDCARD "x-infrapivot-wildcard-name"
+
+/* infrapivot as the identity that creates the relationships and the
+ * grouping; a fixed created time keeps bundles byte-identical. */
+#define STIX_IDENTITY_CREATED "2026-01-01T00:00:00.000Z"
+
 const uint8_t pivot_stix_ns[16] = {0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c,
                                    0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7};
 
@@ -47,7 +55,8 @@ static const char *sco_type(const struct pivot_node *n)
 {
 	switch (n->type) {
 	case PIVOT_NODE_DOMAIN:
-		return "domain-name";
+		/* RFC 1034 names only: a SAN wildcard is not a domain name */
+		return n->value[0] == '*' ? PIVOT_STIX_WILDCARD : "domain-name";
 	case PIVOT_NODE_IP:
 		return strchr(n->value, ':') ? "ipv6-addr" : "ipv4-addr";
 	default:
@@ -143,6 +152,24 @@ static json_t *sco(const struct pivot_node *n, char *id, size_t idcap)
 	return o;
 }
 
+/* A certificate's wildcard names in the graph (san edges to "*." names)
+ * as x_infrapivot_wildcard_names: importers that drop custom observables
+ * still see them on the certificate. */
+static void add_wildcards(const struct pivot_result *r, json_t **scos)
+{
+	for (size_t i = 0; i < r->nedges; i++) {
+		const struct pivot_edge *e = &r->edges[i];
+		if (e->type != PIVOT_EDGE_SAN || r->nodes[e->dst].n.value[0] != '*')
+			continue;
+		json_t *a = json_object_get(scos[e->src], "x_infrapivot_wildcard_names");
+		if (a == NULL) {
+			a = json_array();
+			json_object_set_new(scos[e->src], "x_infrapivot_wildcard_names", a);
+		}
+		json_array_append_new(a, json_string(r->nodes[e->dst].n.value));
+	}
+}
+
 /* The SCOs of the nodes, with the pruned marks and resolves_to_refs. */
 static void add_scos(const struct pivot_result *r, char (*ids)[96], json_t **scos)
 {
@@ -173,6 +200,7 @@ static void add_scos(const struct pivot_result *r, char (*ids)[96], json_t **sco
 		}
 		json_array_append_new(refs, json_string(ids[e->dst]));
 	}
+	add_wildcards(r, scos);
 }
 
 /* The relationship type and description of an edge (dbuf: room for it). */
@@ -213,7 +241,7 @@ static void own_id(const uint8_t ns[16], const char *prefix, const char *name, i
 /* The relationship for edge e; latest stands in for created where the
  * edge has no sighting time. */
 static json_t *relationship(const uint8_t ns[16], const struct pivot_edge *e, char (*ids)[96],
-                            int64_t latest)
+                            int64_t latest, const char *creator)
 {
 	const char *rtype;
 	char dbuf[160], name[300], id[64];
@@ -225,6 +253,7 @@ static json_t *relationship(const uint8_t ns[16], const struct pivot_edge *e, ch
 	json_object_set_new(o, "type", json_string("relationship"));
 	json_object_set_new(o, "spec_version", json_string("2.1"));
 	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "created_by_ref", json_string(creator));
 	bool sighted = e->type != PIVOT_EDGE_SAN && e->first_seen != 0;
 	int64_t created = sighted ? e->first_seen : latest;
 	int64_t modified = sighted && e->last_seen > created ? e->last_seen : created;
@@ -234,10 +263,13 @@ static json_t *relationship(const uint8_t ns[16], const struct pivot_edge *e, ch
 	json_object_set_new(o, "description", json_string(desc));
 	json_object_set_new(o, "source_ref", json_string(ids[e->src]));
 	json_object_set_new(o, "target_ref", json_string(ids[e->dst]));
-	if (e->first_seen != 0)
+	/* STIX wants stop_time later than start_time: a sighting within one
+	 * second holds until the end of that second */
+	if (e->first_seen != 0) {
 		set_time(o, "start_time", e->first_seen, false);
-	if (e->last_seen > e->first_seen && e->first_seen != 0)
-		set_time(o, "stop_time", e->last_seen, false);
+		set_time(o, "stop_time",
+		         e->last_seen > e->first_seen ? e->last_seen : e->first_seen + 1, false);
+	}
 	json_object_set_new(o, "x_infrapivot_count", json_integer((json_int_t)e->count));
 	return o;
 }
@@ -254,9 +286,10 @@ static int64_t latest_sighting(const struct pivot_result *r)
 	return latest;
 }
 
-/* The bundle id: what was asked and what came back. */
-static void bundle_id(const uint8_t ns[16], const struct pivot_result *r, const char *seed_id,
-                      char *bid, size_t cap)
+/* The bundle id (and, with prefix "grouping", the grouping's): what was
+ * asked and what came back. */
+static void bundle_id(const uint8_t ns[16], const char *prefix, const struct pivot_result *r,
+                      const char *seed_id, char *bid, size_t cap)
 {
 	char bname[600];
 	const struct pivot_params *p = &r->params;
@@ -266,7 +299,48 @@ static void bundle_id(const uint8_t ns[16], const struct pivot_result *r, const 
 	    p->edges, (unsigned long long)p->max_ip_domains, (unsigned long long)p->max_cert_ips,
 	    (unsigned long long)p->max_domain_ips, (unsigned long long)p->max_san, p->max_nodes,
 	    r->nnodes, r->nedges);
-	own_id(ns, "bundle", bname, blen, sizeof(bname), bid, cap);
+	own_id(ns, prefix, bname, blen, sizeof(bname), bid, cap);
+}
+
+/* infrapivot as a STIX identity (a system); its id in id[cap]. */
+static json_t *identity(const uint8_t ns[16], char *id, size_t cap)
+{
+	own_id(ns, "identity", "identity|infrapivot", 19, 20, id, cap);
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("identity"));
+	json_object_set_new(o, "spec_version", json_string("2.1"));
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "created", json_string(STIX_IDENTITY_CREATED));
+	json_object_set_new(o, "modified", json_string(STIX_IDENTITY_CREATED));
+	json_object_set_new(o, "name", json_string("infrapivot"));
+	json_object_set_new(o, "description",
+	                    json_string("passive DNS and TLS certificate pivot service"));
+	json_object_set_new(o, "identity_class", json_string("system"));
+	return o;
+}
+
+/* The grouping of every observable and relationship of the pivot (refs:
+ * their ids, consumed), so importers take the pivot as one object. */
+static json_t *grouping(const uint8_t ns[16], const struct pivot_result *r, const char *seed_id,
+                        const char *creator, int64_t latest, json_t *refs)
+{
+	char gid[64], name[STORE_NAME_BUF + 96];
+	bundle_id(ns, "grouping", r, seed_id, gid, sizeof(gid));
+	const struct pivot_node *seed = &r->nodes[0].n;
+	snprintf(name, sizeof(name), "infrapivot: pivot from %s %s, depth %u",
+	         pivot_node_type_name(seed->type), seed->value, r->params.depth);
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("grouping"));
+	json_object_set_new(o, "spec_version", json_string("2.1"));
+	json_object_set_new(o, "id", json_string(gid));
+	json_object_set_new(o, "created_by_ref", json_string(creator));
+	int64_t t = latest != 0 ? latest : r->params.now;
+	set_time(o, "created", t, true);
+	set_time(o, "modified", t, true);
+	json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, "context", json_string("suspicious-activity"));
+	json_object_set_new(o, "object_refs", refs);
+	return o;
 }
 
 json_t *pivot_to_stix(const struct pivot_result *r)
@@ -287,12 +361,21 @@ json_t *pivot_to_stix(const struct pivot_result *r)
 	}
 	add_scos(r, ids, scos);
 	int64_t latest = latest_sighting(r);
-	for (size_t i = 0; i < n; i++)
+	char creator[64];
+	json_array_append_new(objs, identity(ns, creator, sizeof(creator)));
+	json_t *refs = json_array();
+	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(objs, scos[i]);
-	for (size_t i = 0; i < r->nedges; i++)
-		json_array_append_new(objs, relationship(ns, &r->edges[i], ids, latest));
+		json_array_append_new(refs, json_string(ids[i]));
+	}
+	for (size_t i = 0; i < r->nedges; i++) {
+		json_t *rel = relationship(ns, &r->edges[i], ids, latest, creator);
+		json_array_append(refs, json_object_get(rel, "id"));
+		json_array_append_new(objs, rel);
+	}
+	json_array_append_new(objs, grouping(ns, r, ids[0], creator, latest, refs));
 	char bid[64];
-	bundle_id(ns, r, ids[0], bid, sizeof(bid));
+	bundle_id(ns, "bundle", r, ids[0], bid, sizeof(bid));
 	json_object_set_new(bundle, "type", json_string("bundle"));
 	json_object_set_new(bundle, "id", json_string(bid));
 	json_object_set_new(bundle, "objects", objs);

@@ -59,8 +59,9 @@ static void pivot_usage(FILE *f)
 	       "                          instead of the graph; exit 1 when it is not there\n"
 	       "  --now T                 the time age_days counts from (default: now)\n"
 	       "  --format FMT            json (default), dot (Graphviz), stix (STIX 2.1\n"
-	       "                          bundle), table, or csv (RFC 4180: nodes and edges\n"
+	       "                          bundle), table, csv (RFC 4180: nodes and edges\n"
 	       "                          in one table, the record column telling which)\n"
+	       "                          or misp (MISP event)\n"
 	       "  -h, --help              this help\n"
 	       "\n"
 	       "Examples:\n"
@@ -72,7 +73,7 @@ static void pivot_usage(FILE *f)
 	       "status 0 (also when truncated or empty), 2 on a usage or database error.\n");
 }
 
-enum fmt { FMT_JSON, FMT_DOT, FMT_STIX, FMT_TABLE, FMT_CSV };
+enum fmt { FMT_JSON, FMT_DOT, FMT_STIX, FMT_TABLE, FMT_CSV, FMT_MISP };
 
 static const struct option pivot_longopts[] = {
     {"db", required_argument, NULL, 'd'},
@@ -116,14 +117,15 @@ static int parse_format(const char *v, enum fmt *fmt)
 	                                    [FMT_DOT] = "dot",
 	                                    [FMT_STIX] = "stix",
 	                                    [FMT_TABLE] = "table",
-	                                    [FMT_CSV] = "csv"};
+	                                    [FMT_CSV] = "csv",
+	                                    [FMT_MISP] = "misp"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(v, names[i]) == 0) {
 			*fmt = (enum fmt)i;
 			return 0;
 		}
 	}
-	fprintf(stderr, "infrapivot pivot: --format %s: expected json|dot|stix|table|csv\n", v);
+	fprintf(stderr, "infrapivot pivot: --format %s: expected json|dot|stix|table|csv|misp\n", v);
 	return -1;
 }
 
@@ -192,6 +194,8 @@ static int render(const struct pivot_result *r, enum fmt fmt)
 		return svc_print_json(pivot_to_json(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (fmt == FMT_STIX)
 		return svc_print_json(pivot_to_stix(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (fmt == FMT_MISP)
+		return svc_print_json(pivot_to_misp(r), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	char *text = fmt == FMT_DOT   ? pivot_to_dot(r)
 	             : fmt == FMT_CSV ? svc_csv_pivot(r)
 	                              : pivot_to_table(r);

@@ -41,7 +41,7 @@ static const char usage_text[] =
     "                               run a pivot and add every node it did not prune,\n"
     "                               each with its path from the seed\n"
     "  export NAME [--format F]     the list for sensors: json, text, zeek,\n"
-    "                               suricata (--type ip|domain|cert) or stix\n"
+    "                               suricata (--type ip|domain|cert), stix or misp\n"
     "\n"
     "Settings (create):\n"
     "  --description TEXT           what the list is for\n"
@@ -81,7 +81,8 @@ static const char usage_text[] =
     "                               file of one --type: ip addresses, base64 domain\n"
     "                               names, or base64 tls.cert_fingerprint values),\n"
     "                               stix (STIX 2.1 bundle of indicators), csv\n"
-    "                               (RFC 4180, one row per entry)\n"
+    "                               (RFC 4180, one row per entry), misp\n"
+    "                               (MISP event: indicators, provenance objects)\n"
     "  --type domain|ip|cert        only this type (suricata: required)\n"
     "  --since-version N            json/stix: only what changed after version N\n"
     "                               (adds and, under \"removed\", removals/expiries)\n"
@@ -251,7 +252,7 @@ static int entry_opt(struct wopts *o, int c, const char *arg)
 		if (o->csv)
 			o->fmt = WATCH_FMT_JSON;
 		else if (watch_fmt_parse(arg, &o->fmt) != 0)
-			return fail(o, "--format %s: expected json|text|zeek|suricata|stix|csv",
+			return fail(o, "--format %s: expected json|text|zeek|suricata|stix|csv|misp",
 			            arg);
 		return 0;
 	case 'v':
@@ -594,10 +595,12 @@ static void print_prov(const struct store_watch_entry *e, const struct store_wat
 		printf("%-6s %s%s\n", "", latest ? "latest: " : "", p->note);
 	for (unsigned h = 0; h < p->nhops; h++) {
 		char f[32], l[32];
+		const char *src, *dst;
+		unsigned edge = watch_hop_orient(&p->hops[h], &src, &dst);
 		util_time_format(p->hops[h].first_seen, f, sizeof(f));
 		util_time_format(p->hops[h].last_seen, l, sizeof(l));
-		printf("%-6s   %s -%s-> %s  (seen %.10s .. %.10s)\n", "", p->hops[h].from,
-		       store_edge_name(p->hops[h].edge), p->hops[h].to, f, l);
+		printf("%-6s   %s -%s-> %s  (seen %.10s .. %.10s)\n", "", src,
+		       store_edge_name(edge), dst, f, l);
 	}
 }
 

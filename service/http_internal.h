@@ -90,6 +90,7 @@ enum svc_route_id {
 	SVC_R_BEACONS,    /* GET /api/v1/beacons */
 	SVC_R_SENSORS,    /* GET /api/v1/sensors */
 	SVC_R_SENSOR_PUT, /* PUT /api/v1/sensors/{sensor}?org= (admin) */
+	SVC_R_OPENAPI,    /* GET /api/v1/openapi.json */
 	SVC_R_COUNT
 };
 
@@ -338,6 +339,8 @@ enum MHD_Result svc_http_clients(struct svc_http_req *rq);
 enum MHD_Result svc_http_beacons(struct svc_http_req *rq);
 enum MHD_Result svc_http_sensors(struct svc_http_req *rq);
 enum MHD_Result svc_http_sensor_put(struct svc_http_req *rq);
+/* GET /api/v1/openapi.json (http_openapi.c) */
+enum MHD_Result svc_http_openapi(struct svc_http_req *rq);
 
 /* ---- idempotent pushes (http_idem.c) -------------------------------------- */
 /* The Idempotency-Key header is well-formed (or absent); false with msg. */

@@ -37,9 +37,9 @@ static bool pivot_query(struct svc_http_req *rq, struct pivot_params *p, const c
 		if (strcmp(n, "format") == 0) {
 			if (strcmp(v, "json") != 0 && strcmp(v, "dot") != 0 &&
 			    strcmp(v, "stix") != 0 && strcmp(v, "table") != 0 &&
-			    strcmp(v, "csv") != 0) {
+			    strcmp(v, "csv") != 0 && strcmp(v, "misp") != 0) {
 				*ret = svc_http_bad_param(
-				    rq, "format", "'%.20s': expected json|dot|stix|table|csv", v);
+				    rq, "format", "'%.20s': expected json|dot|stix|table|csv|misp", v);
 				return false;
 			}
 			*format = v;
@@ -98,7 +98,9 @@ static enum MHD_Result pivot_send(struct svc_http_req *rq, struct pivot_result *
 		return svc_http_send(rq, 200, ctype, text, strlen(text));
 	}
 	bool stix = strcmp(format, "stix") == 0;
-	json_t *o = stix ? pivot_to_stix(res) : pivot_to_json(res);
+	json_t *o = stix                          ? pivot_to_stix(res)
+	            : strcmp(format, "misp") == 0 ? pivot_to_misp(res)
+	                                          : pivot_to_json(res);
 	pivot_result_free(res);
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

@@ -105,12 +105,17 @@ int store_watch_list(store_t *s, int64_t now, store_watch_list_cb cb, void *ctx)
 /* ---- entries ------------------------------------------------------------ */
 /* One edge of a provenance path; values are indicator texts. */
 struct store_watch_hop {
-	uint8_t edge;               /* store_edge */
+	uint8_t edge;               /* store_edge, | STORE_WATCH_HOP_BACKWARD */
 	uint8_t from_type, to_type; /* store_watch_type */
 	char from[STORE_WATCH_IND_BUF], to[STORE_WATCH_IND_BUF];
 	int64_t first_seen, last_seen;
 	uint16_t port; /* serves; 0 otherwise */
 };
+
+/* In a hop's edge: the walk went from the relationship's target to its
+ * source (set for cname hops, the one edge whose node types do not say
+ * which way it points). */
+#define STORE_WATCH_HOP_BACKWARD 0x80
 
 /* Why an entry is on a list: a note ("pivot from x", "auto: serves with
  * y, seen T by S", or a reason) and the path of edges that led to it. */

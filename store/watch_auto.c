@@ -216,6 +216,8 @@ static void auto_prov(const struct link *l, const struct node *x, const struct n
 	}
 	struct store_watch_hop *h = &prov->hops[prov->nhops++];
 	h->edge = (uint8_t)l->edge;
+	if (l->edge == STORE_EDGE_CNAME && x == l->b)
+		h->edge |= STORE_WATCH_HOP_BACKWARD;
 	h->from_type = x->type;
 	h->to_type = y->type;
 	textf(h->from, sizeof(h->from), "%s", xe->indicator);

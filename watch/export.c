@@ -1,6 +1,6 @@
 /*
  * export.c - watchlists for sensors: json, text, Zeek Intel,
- * Suricata dataset and STIX 2.1 renderings of a list or of what changed
+ * Suricata dataset, STIX 2.1 and MISP renderings of a list or of what changed
  * since a version, rendered into a bounded buffer in one read transaction;
  * and the If-None-Match check against a list's version.
  */
@@ -18,7 +18,7 @@
 
 /* ---- formats ---------------------------------------------------------------- */
 
-static const char *const fmt_names[] = {"json", "text", "zeek", "suricata", "stix"};
+static const char *const fmt_names[] = {"json", "text", "zeek", "suricata", "stix", "misp"};
 
 int watch_fmt_parse(const char *s, enum watch_fmt *out)
 {
@@ -35,6 +35,7 @@ const char *watch_ctype(enum watch_fmt f)
 {
 	switch (f) {
 	case WATCH_FMT_JSON:
+	case WATCH_FMT_MISP:
 		return "application/json";
 	case WATCH_FMT_STIX:
 		return "application/stix+json;version=2.1";
@@ -156,7 +157,115 @@ struct exp_ctx {
 	struct util_buf body, removed;
 	unsigned nbody, nremoved;
 	uint64_t skipped; /* entries the format cannot carry */
+	/* misp: the event, its objects by uuid, the x509 object of each
+	 * certificate, and a running size estimate against max_bytes */
+	json_t *misp, *misp_objs, *misp_certs;
+	size_t misp_bytes;
 };
+
+/* ---- misp ------------------------------------------------------------------------ */
+
+/* The x509 object of a certificate hash, made once per export. */
+static json_t *misp_cert(struct exp_ctx *c, const char *hash)
+{
+	json_t *o = json_object_get(c->misp_certs, hash);
+	if (o != NULL)
+		return o;
+	o = pivot_misp_obj("x509", hash, 0, 0);
+	bool sha1 = strlen(hash) == 40;
+	pivot_misp_obj_add(o, sha1 ? "x509-fingerprint-sha1" : "x509-fingerprint-sha256",
+	                   sha1 ? "x509-fingerprint-sha1" : "x509-fingerprint-sha256", hash);
+	json_object_set_new(c->misp_certs, hash, o);
+	json_object_set(c->misp_objs, json_string_value(json_object_get(o, "uuid")), o);
+	c->misp_bytes += 700;
+	return o;
+}
+
+/* The object of one provenance hop (in the relationship's direction),
+ * unless an earlier entry brought the same one. */
+static void misp_hop(struct exp_ctx *c, const struct store_watch_hop *h)
+{
+	const char *src, *dst;
+	unsigned edge = watch_hop_orient(h, &src, &dst);
+	if (edge == STORE_EDGE_SAN) {
+		if (dst[0] != '*')
+			pivot_misp_obj_add(misp_cert(c, src), "dns_names", "hostname", dst);
+		return;
+	}
+	char key[2 * STORE_WATCH_IND_BUF + 64];
+	watch_msgf(key, sizeof(key), "%s|%s|%s|%u", store_edge_name(edge), src, dst, h->port);
+	bool serves = edge == STORE_EDGE_SERVES;
+	json_t *o =
+	    pivot_misp_obj(serves ? "ip-port" : "domain-ip", key, h->first_seen, h->last_seen);
+	const char *u = json_string_value(json_object_get(o, "uuid"));
+	if (u == NULL || json_object_get(c->misp_objs, u) != NULL) {
+		json_decref(o);
+		return;
+	}
+	if (serves) {
+		char port[8];
+		watch_msgf(port, sizeof(port), "%u", h->port);
+		pivot_misp_obj_add(o, "ip", "ip-dst", src);
+		pivot_misp_obj_add(o, "dst-port", "port", port);
+		pivot_misp_ref(o, misp_cert(c, dst), "serves");
+	} else {
+		pivot_misp_obj_add(o, "domain", "domain", src);
+		if (edge == STORE_EDGE_RESOLVES)
+			pivot_misp_obj_add(o, "ip", "ip-dst", dst);
+		else if (edge == STORE_EDGE_CNAME)
+			pivot_misp_obj_add(o, "domain", "domain", dst);
+		else
+			pivot_misp_ref(o, misp_cert(c, dst), "related-to");
+		pivot_misp_obj_add(o, "text", "text",
+		                   edge == STORE_EDGE_CNAME ? "CNAME: the first name is an alias "
+		                                              "of the second"
+		                   : edge == STORE_EDGE_SNI ? "TLS SNI of the certificate"
+		                                            : "DNS resolution");
+	}
+	json_object_set_new(c->misp_objs, u, o);
+	c->misp_bytes += 1200;
+}
+
+/* misp: a live entry as an attribute of the event (for sensors: to_ids),
+ * the hops of its provenance as objects. */
+static int exp_misp(struct exp_ctx *c, const struct store_watch_entry *e)
+{
+	if (e->state != STORE_WATCH_LIVE)
+		return 0;
+	static const char *const mt[] = {"", "domain", "ip-dst", "x509-fingerprint-sha1"};
+	const char *type = e->type == STORE_WATCH_CERT && strlen(e->indicator) != 40
+	                       ? "x509-fingerprint-sha256"
+	                       : mt[e->type & 3];
+	json_t *a = pivot_misp_attr(c->name, NULL, type, e->indicator, true);
+	const char *note = e->reason[0] ? e->reason : e->prov_first.note;
+	char d[STORE_WATCH_TEXT_BUF + 128];
+	watch_msgf(d, sizeof(d), "watchlist %s: %s", c->name, note[0] ? note : e->source);
+	json_object_set_new(a, "comment", json_string(d));
+	json_array_append_new(json_object_get(json_object_get(c->misp, "Event"), "Attribute"), a);
+	c->misp_bytes += 600 + strlen(d);
+	const struct store_watch_prov *p = e->has_latest ? &e->prov_latest : &e->prov_first;
+	for (unsigned i = 0; i < p->nhops && i < STORE_WATCH_HOPS_MAX; i++)
+		misp_hop(c, &p->hops[i]);
+	size_t max = c->x->max_bytes ? c->x->max_bytes : WATCH_MAX_EXPORT;
+	return c->misp_bytes > max ? -E2BIG : 0;
+}
+
+/* The event with its objects, into o. */
+static void wrap_misp(struct util_buf *o, const struct exp_ctx *c, const char *name,
+                      const struct store_watch_info *info)
+{
+	json_t *ev = json_object_get(c->misp, "Event");
+	char title[STORE_WATCH_NAME_BUF + 64];
+	watch_msgf(title, sizeof(title), "infrapivot watchlist %s (version %llu)", name,
+	           (unsigned long long)info->version);
+	json_object_set_new(ev, "info", json_string(title));
+	json_t *objs = json_object_get(ev, "Object");
+	const char *k;
+	json_t *v;
+	json_object_foreach(c->misp_objs, k, v) json_array_append(objs, v);
+	util_buf_add_json(o, c->misp);
+	util_buf_adds(o, "\n");
+}
 
 /* json: a live entry under "entries", a tombstone under "removed". */
 static void exp_json(struct exp_ctx *c, const struct store_watch_entry *e)
@@ -252,6 +361,8 @@ static int export_cb(const struct store_watch_entry *e, void *vctx)
 	case WATCH_FMT_SURICATA:
 		exp_suricata(c, e);
 		break;
+	case WATCH_FMT_MISP:
+		return exp_misp(c, e);
 	}
 	if (c->body.err != 0)
 		return c->body.err;
@@ -320,6 +431,9 @@ static void wrap(struct util_buf *o, const struct exp_ctx *c, const char *name,
 	case WATCH_FMT_STIX:
 		wrap_stix(o, c, name, info);
 		break;
+	case WATCH_FMT_MISP:
+		wrap_misp(o, c, name, info);
+		break;
 	case WATCH_FMT_ZEEK:
 		util_buf_adds(o, "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n");
 		util_buf_add(o, c->body.p ? c->body.p : "", c->body.len);
@@ -328,6 +442,18 @@ static void wrap(struct util_buf *o, const struct exp_ctx *c, const char *name,
 		util_buf_add(o, c->body.p ? c->body.p : "", c->body.len);
 		break;
 	}
+}
+
+/* The misp event's frame; its uuid follows the list's name, so MISP
+ * updates one event per list.  0 or -ENOMEM. */
+static int misp_begin(struct exp_ctx *c, const char *name, int64_t now)
+{
+	char key[STORE_WATCH_NAME_BUF + 16];
+	watch_msgf(key, sizeof(key), "watchlist|%s", name);
+	c->misp = pivot_misp_event("", key, now);
+	c->misp_objs = json_object();
+	c->misp_certs = json_object();
+	return c->misp && c->misp_objs && c->misp_certs ? 0 : -ENOMEM;
 }
 
 /* A combination of options the formats cannot serve: -EINVAL with msg. */
@@ -356,6 +482,8 @@ int watch_export(store_t *s, const char *name, const struct watch_export_opts *x
 	int64_t now = watch_clock(x->now);
 	size_t max = x->max_bytes ? x->max_bytes : WATCH_MAX_EXPORT;
 	struct exp_ctx c = {.x = x, .name = name};
+	if (x->fmt == WATCH_FMT_MISP && misp_begin(&c, name, now) != 0)
+		return -ENOMEM;
 	util_buf_init(&c.body, max);
 	util_buf_init(&c.removed, max);
 	struct util_buf o;
@@ -368,6 +496,9 @@ int watch_export(store_t *s, const char *name, const struct watch_export_opts *x
 	}
 	util_buf_free(&c.body);
 	util_buf_free(&c.removed);
+	json_decref(c.misp);
+	json_decref(c.misp_objs);
+	json_decref(c.misp_certs);
 	if (err == -E2BIG)
 		watch_msgf(msg, cap, "the export is larger than %zu bytes", max);
 	else if (err == STORE_ENOTFOUND)

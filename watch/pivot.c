@@ -48,6 +48,8 @@ static void path_hops(const struct pivot_result *r, const struct pivot_node *see
 			break;
 		struct store_watch_hop *h = &p->hops[p->nhops++];
 		h->edge = (uint8_t)e->type;
+		if (e->type == PIVOT_EDGE_CNAME && e->src != cur)
+			h->edge |= STORE_WATCH_HOP_BACKWARD;
 		h->from_type = (uint8_t)fn->type;
 		h->to_type = (uint8_t)tn->type;
 		watch_msgf(h->from, sizeof(h->from), "%s", fn->value);

@@ -283,6 +283,30 @@ json_t *watch_info_json(const struct store_watch_info *i)
 	return o;
 }
 
+unsigned watch_hop_orient(const struct store_watch_hop *h, const char **src, const char **dst)
+{
+	unsigned edge = h->edge & ~(unsigned)STORE_WATCH_HOP_BACKWARD;
+	bool backward;
+	switch (edge) {
+	case STORE_EDGE_RESOLVES:
+	case STORE_EDGE_SNI:
+		backward = h->from_type != STORE_WATCH_DOMAIN;
+		break;
+	case STORE_EDGE_SERVES:
+		backward = h->from_type != STORE_WATCH_IP;
+		break;
+	case STORE_EDGE_SAN:
+		backward = h->from_type != STORE_WATCH_CERT;
+		break;
+	default:
+		backward = (h->edge & STORE_WATCH_HOP_BACKWARD) != 0;
+		break;
+	}
+	*src = backward ? h->to : h->from;
+	*dst = backward ? h->from : h->to;
+	return edge;
+}
+
 json_t *watch_prov_json(const struct store_watch_prov *p)
 {
 	json_t *o = json_object();
@@ -292,7 +316,9 @@ json_t *watch_prov_json(const struct store_watch_prov *p)
 	for (unsigned i = 0; i < p->nhops && i < STORE_WATCH_HOPS_MAX; i++) {
 		const struct store_watch_hop *h = &p->hops[i];
 		json_t *e = json_object();
-		json_object_set_new(e, "edge", json_string(store_edge_name(h->edge)));
+		const char *src, *dst;
+		unsigned edge = watch_hop_orient(h, &src, &dst);
+		json_object_set_new(e, "edge", json_string(store_edge_name(edge)));
 		json_object_set_new(e, "from", json_string(h->from));
 		json_object_set_new(e, "from_type",
 		                    json_string(store_watch_type_name(h->from_type)));
@@ -300,7 +326,9 @@ json_t *watch_prov_json(const struct store_watch_prov *p)
 		json_object_set_new(e, "to_type", json_string(store_watch_type_name(h->to_type)));
 		json_object_set_new(e, "first_seen", util_time_json(h->first_seen));
 		json_object_set_new(e, "last_seen", util_time_json(h->last_seen));
-		if (h->edge == STORE_EDGE_SERVES)
+		json_object_set_new(e, "src", json_string(src));
+		json_object_set_new(e, "dst", json_string(dst));
+		if (edge == STORE_EDGE_SERVES)
 			json_object_set_new(e, "port", json_integer(h->port));
 		json_array_append_new(path, e);
 	}

@@ -26,8 +26,9 @@ enum watch_fmt {
 	WATCH_FMT_ZEEK,
 	WATCH_FMT_SURICATA,
 	WATCH_FMT_STIX,
+	WATCH_FMT_MISP,
 };
-/* "json", "text", "zeek", "suricata", "stix".  0 or -1. */
+/* "json", "text", "zeek", "suricata", "stix", "misp".  0 or -1. */
 int watch_fmt_parse(const char *s, enum watch_fmt *out);
 /* The Content-Type of a format. */
 const char *watch_ctype(enum watch_fmt f);
@@ -49,6 +50,12 @@ int watch_settings_from_json(const json_t *o, struct store_watch_settings *set, 
 /* Renderers (new references).  Times: util_time_json() (util/time.h). */
 json_t *watch_info_json(const struct store_watch_info *info);
 json_t *watch_prov_json(const struct store_watch_prov *p);
+/* A provenance hop in the relationship's own direction, whichever way the
+ * walk went: a domain resolves to an IP, an alias is a CNAME of its
+ * target, an IP serves a certificate, a certificate names a domain (san),
+ * a domain was the SNI of a certificate.  *src and *dst point into h.
+ * Returns the store_edge (without STORE_WATCH_HOP_BACKWARD). */
+unsigned watch_hop_orient(const struct store_watch_hop *h, const char **src, const char **dst);
 /* {indicator, type, added, expires, source, [reason], provenance:[first,
  * latest]}; with_state adds version and, for tombstones, state/removed. */
 json_t *watch_entry_json(const struct store_watch_entry *e, bool with_state);

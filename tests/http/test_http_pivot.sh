@@ -32,6 +32,10 @@ check_grep "dot content type" "Content-Type: text/vnd.graphviz" "$WORK/h"
 check_grep "dot body" "graph" "$B"
 check_eq "stix" "$(status GET "$U/api/v1/pivot?seed=192.0.2.10&format=stix")" 200
 check_eq "stix bundle" "$(jget "$B" "j['type']")" bundle
+check_eq "misp" "$(status GET "$U/api/v1/pivot?seed=192.0.2.10&format=misp" -D "$WORK/h")" 200
+check_grep "misp content type" "Content-Type: application/json" "$WORK/h"
+check "misp objects conform to their templates" "$TESTS_DIR/tools/misp-check" --seen domain-ip,ip-port "$B"
+check_eq "misp: the pivot's event" "$(jget "$B" "j['Event']['info']")" "infrapivot: pivot from ip 192.0.2.10, depth 3"
 check_eq "missing seed" "$(status GET "$U/api/v1/pivot?depth=2")" 400
 check_grep "seed named" '"message":"seed:' "$B"
 check_eq "bad depth" "$(status GET "$U/api/v1/pivot?seed=www.example.com&depth=99")" 400

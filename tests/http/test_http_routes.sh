@@ -226,5 +226,35 @@ check_grep "records ingested" '^infrapivot_ingest_records_total 0' "$B"
 curl -s -D "$WORK/h" -o /dev/null "$U/metrics"
 check_grep "prometheus content type" "Content-Type: text/plain; version=0.0.4" "$WORK/h"
 
+# --- the OpenAPI description: served as built from docs/openapi.json ------------
+SPEC=$TESTS_DIR/../docs/openapi.json
+check_eq "openapi.json" "$(status GET "$U/api/v1/openapi.json")" 200
+check "openapi.json is docs/openapi.json" cmp -s "$B" "$SPEC"
+check_eq "openapi.json: OpenAPI 3.1" "$(jget "$B" "j['openapi']")" 3.1.0
+check_eq "openapi.json: unknown parameter" "$(status GET "$U/api/v1/openapi.json?x=1")" 400
+# the checker fails a response the description does not give: a status not
+# listed, a body missing a required field, an undescribed content type, a
+# path no route takes answering 200
+mkdir -p "$WORK/neg"
+neg() { # DESCRIPTION METHOD PATH STATUS CONTENT-TYPE BODY
+	printf 'HTTP/1.1 %s X\r\nContent-Type: %s\r\n\r\n' "$4" "$5" >"$WORK/neg/h"
+	printf '%s' "$6" >"$WORK/neg/b"
+	printf '%s\t%s\t%s\t0\t%s\n' "$2" "$U$3" "$WORK/neg/h" "$WORK/neg/b" >"$WORK/neg/log"
+	/usr/bin/python3 "$TESTS_DIR/tools/openapi-check" "$SPEC" "$WORK/neg/log" >"$WORK/neg/out" 2>&1
+	check_eq "openapi-check refuses $1" "$?" 1
+}
+neg "an undescribed status" GET /api/v1/stats 418 application/json '{"error":{"code":"x","message":"y"}}'
+neg "a body missing a field" GET /healthz 200 application/json '{"status":"ok","version":"0.1.0"}'
+neg "a wrong field type" GET /api/v1/stats 200 application/json '{"resolutions":"7","certificates":1,"cert_sightings":0,"sensors":0,"db_bytes":1}'
+neg "an error without its code" GET /api/v1/stats 400 application/json '{"error":{"message":"y"}}'
+neg "an undescribed content type" GET /healthz 200 text/html '<p>ok</p>'
+neg "a 200 on a path no route takes" GET /api/v1/nothing 200 application/json '{}'
+neg "a bad NDJSON line" GET /dnsdb/v2/lookup/rrset/name/x.com 200 application/x-ndjson '{"cond":"begin"}
+{"bogus":1}'
+printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n' >"$WORK/neg/h"
+printf '{"status":"ok","version":"0.1.0","uptime_seconds":3}' >"$WORK/neg/b"
+printf 'GET\t%s\t%s\t0\t%s\n' "$U/healthz" "$WORK/neg/h" "$WORK/neg/b" >"$WORK/neg/log"
+check "openapi-check accepts a described response" /usr/bin/python3 "$TESTS_DIR/tools/openapi-check" "$SPEC" "$WORK/neg/log"
+
 stop_server
 finish

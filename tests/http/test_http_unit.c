@@ -2,7 +2,8 @@
  * test_http_unit.c - the pieces of the HTTP service that parse untrusted
  * input or must match another renderer byte for byte: percent-decoding,
  * --listen parsing, tokens, cursors, DNSDB name dots and times, and the
- * fast resolution renderer against svc_rr_json.
+ * fast resolution renderer against svc_rr_json; and that the OpenAPI
+ * description built into the binary describes every route of the table.
  */
 #include "service/http.c"
 #include "service/http_api.c"
@@ -179,6 +180,60 @@ static void test_rr_text(void)
 	T_EQ_INT(svc_rr_text(&rr, buf, 20), -1);
 }
 
+/* Does the description have an operation `method` on a path of prefix
+ * and exactly nargs more segments? */
+static bool spec_has(json_t *paths, const char *prefix, unsigned nargs, const char *method)
+{
+	char m[16], pre[128];
+	size_t i = 0;
+	for (; method[i] && i + 1 < sizeof(m); i++)
+		m[i] = (char)(method[i] | 0x20);
+	m[i] = '\0';
+	snprintf(pre, sizeof(pre), "/%s", prefix);
+	size_t pl = strlen(pre);
+	const char *path;
+	json_t *ops;
+	json_object_foreach(paths, path, ops)
+	{
+		if (strncmp(path, pre, pl) != 0 || (path[pl] != '\0' && path[pl] != '/'))
+			continue;
+		unsigned segs = 0;
+		for (const char *c = path + pl; *c; c++)
+			segs += *c == '/';
+		if (segs == nargs && json_object_get(ops, m) != NULL)
+			return true;
+	}
+	return false;
+}
+
+/* Every route of the table, with each number of arguments it takes, is
+ * in docs/openapi.json as the binary serves it. */
+static void test_openapi_routes(void)
+{
+	extern const char svc_openapi_json[];
+	extern const size_t svc_openapi_json_len;
+	json_error_t e;
+	json_t *spec = json_loadb(svc_openapi_json, svc_openapi_json_len, 0, &e);
+	T_EQ_INT(spec != NULL, 1);
+	json_t *paths = json_object_get(spec, "paths");
+	T_EQ_INT(json_is_object(paths), 1);
+	for (size_t r = 0; r < svc_nroutes && paths != NULL; r++) {
+		const struct svc_route *rt = &svc_routes[r];
+		for (unsigned k = rt->min_args; k <= rt->max_args; k++) {
+			bool found = spec_has(paths, rt->prefix, k, rt->method);
+			if (!found)
+				fprintf(stderr, "openapi.json lacks %s /%s with %u more segments\n",
+				        rt->method, rt->prefix, k);
+			T_EQ_INT(found, 1);
+		}
+	}
+	/* the check can fail: a route the description does not have */
+	T_EQ_INT(spec_has(paths, "api/v1/nothing", 0, "GET"), 0);
+	T_EQ_INT(spec_has(paths, "api/v1/stats", 0, "DELETE"), 0);
+	T_EQ_INT(spec_has(paths, "api/v1/stats", 1, "GET"), 0);
+	json_decref(spec);
+}
+
 int main(void)
 {
 	test_pct_decode();
@@ -187,5 +242,6 @@ int main(void)
 	test_cursor();
 	test_dnsdb();
 	test_rr_text();
+	test_openapi_routes();
 	return t_done();
 }

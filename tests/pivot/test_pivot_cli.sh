@@ -68,6 +68,143 @@ python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); b["objects"]+=json.
 	"$WORK/s3.json" "$WORK/s4.json" "$WORK/s34.json"
 check "stix (ip seed with a window; truncated) validates" "$VALIDATE" "$WORK/s34.json"
 
+# the renderings of a Google-like certificate: a long subject with the CN
+# last, wildcard SAN names; and a resolution seen in one second
+GS=$WORK/gs
+mkdir -p "$GS"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$GS/k.pem" \
+	-out "$GS/c.pem" -days 365 -addext "subjectAltName=DNS:*.gstatic.com,DNS:gstatic.com,DNS:*.metric.gstatic.com" \
+	-subj "/C=US/ST=California/L=Mountain View/O=Google Inc/OU=A Rather Long Organisational Unit Name/CN=*.gstatic.com" \
+	2>"$GS/openssl.err" || { cat "$GS/openssl.err"; bad "openssl req failed"; }
+touch -d 2026-10-20T00:00:00Z "$GS/c.pem" # the sighting's time
+"$INFRAPIVOT" ingest -q --db "$GS/db" --format x509 --ip 192.0.2.77 "$GS/c.pem" >/dev/null 2>&1
+cat >"$GS/dns.ndjson" <<'EOF2'
+{"rrname":"gstatic.com","rrtype":"A","rdata":"192.0.2.77","time_first":1790000000,"time_last":1790086400}
+{"rrname":"once.gstatic-cdn.example","rrtype":"A","rdata":"192.0.2.77","time_first":1790000000,"time_last":1790000000}
+EOF2
+"$INFRAPIVOT" ingest -q --db "$GS/db" "$GS/dns.ndjson" >/dev/null 2>&1
+GP() { "$INFRAPIVOT" pivot --db "$GS/db" --now 2026-11-01 192.0.2.77 "$@"; }
+GP --format dot >"$GS/g.dot" 2>/dev/null
+check_grep "dot: the CN first, then the rest of the subject" 'CN=\*\.gstatic\.com, C=US, ST=California, L=Mountain View, O=Google Inc, OU=A Rat\.\.\.' "$GS/g.dot"
+check_grep "dot: a legend" 'subgraph cluster_legend' "$GS/g.dot"
+for k in 'legend_domain \[shape=ellipse' 'legend_ip \[shape=box' 'legend_cert \[shape=note' \
+	'legend_seed .*fillcolor=gold' 'legend_pruned .*style=dashed' 'legend_seed -> legend_pruned .*style=dashed'; do
+	check_grep "dot legend: $k" "$k" "$GS/g.dot"
+done
+if command -v dot >/dev/null; then
+	dot -Tsvg -o "$GS/g.svg" "$GS/g.dot" 2>"$GS/dot.err"
+	check_eq "dot (legend, long subject): no warnings" "$(cat "$GS/dot.err")" ""
+	check_grep "dot: the legend is drawn" '>legend<' "$GS/g.svg"
+fi
+GP --format stix >"$GS/s.json" 2>/dev/null
+GP --format json >"$GS/p.json" 2>/dev/null
+check "stix (wildcard names) validates" "$VALIDATE" "$GS/s.json"
+check "stix: wildcards are not domain-name objects; a grouping by infrapivot; resolves-to times" \
+	python3 - "$GS/s.json" "$GS/p.json" "$WORK/s.json" <<'EOF2'
+import json, sys
+b = json.load(open(sys.argv[1])); p = json.load(open(sys.argv[2]))
+objs = b["objects"]
+by_type = lambda t: [o for o in objs if o["type"] == t]
+# RFC 1034: no wildcard in a domain-name
+assert all("*" not in o["value"] for o in by_type("domain-name")), by_type("domain-name")
+assert {o["value"] for o in by_type("domain-name")} == {"gstatic.com", "once.gstatic-cdn.example"}
+wild = by_type("x-infrapivot-wildcard-name")
+assert sorted(o["value"] for o in wild) == ["*.gstatic.com", "*.metric.gstatic.com"], wild
+cert = by_type("x509-certificate")[0]
+assert sorted(cert["x_infrapivot_wildcard_names"]) == ["*.gstatic.com", "*.metric.gstatic.com"]
+rels = by_type("relationship")
+for w in wild:
+    assert [r for r in rels if r["source_ref"] == cert["id"] and r["target_ref"] == w["id"]], w
+# seen once: stop_time one second after start_time
+once = [r for r in rels if r["relationship_type"] == "resolves-to" and
+        r["source_ref"] == [o for o in by_type("domain-name") if o["value"].startswith("once")][0]["id"]][0]
+assert (once["start_time"], once["stop_time"]) == ("2026-09-21T14:13:20Z", "2026-09-21T14:13:21Z"), once
+for f in sys.argv[1], sys.argv[3]:
+    objs = json.load(open(f))["objects"]
+    by_type = lambda t: [o for o in objs if o["type"] == t]
+    ident = by_type("identity")
+    assert len(ident) == 1 and ident[0]["name"] == "infrapivot" and ident[0]["identity_class"] == "system"
+    groups = by_type("grouping")
+    assert len(groups) == 1, groups
+    g = groups[0]
+    assert g["context"] == "suspicious-activity" and g["created_by_ref"] == ident[0]["id"], g
+    others = {o["id"] for o in objs if o["type"] not in ("identity", "grouping")}
+    assert set(g["object_refs"]) == others and len(g["object_refs"]) == len(others), g
+    rels = by_type("relationship")
+    assert rels and all(r["created_by_ref"] == ident[0]["id"] for r in rels)
+    res = [r for r in rels if r["relationship_type"] == "resolves-to"]
+    assert res and all(r["stop_time"] > r["start_time"] for r in res), res
+# the times are the edges' first and last seen
+edges = {(e["first_seen"], e["last_seen"]) for e in p["edges"] if e["type"] == "resolves"}
+assert ("2026-09-21T14:13:20Z", "2026-09-22T14:13:20Z") in edges, edges
+b1 = json.load(open(sys.argv[1]))["objects"]
+assert [r for r in b1 if r["type"] == "relationship" and r.get("start_time") == "2026-09-21T14:13:20Z"
+        and r.get("stop_time") == "2026-09-22T14:13:20Z"]
+EOF2
+
+# MISP: an event of MISP's standard objects, each as its template wants
+MISPCHECK="$TESTS_DIR/tools/misp-check"
+P "$SEED" --depth 4 --format misp >"$WORK/m.json" 2>/dev/null
+P "$SEED" --depth 4 --format misp >"$WORK/m2.json" 2>/dev/null
+check "misp is byte-identical" cmp -s "$WORK/m.json" "$WORK/m2.json"
+check "misp: objects conform to the misp-objects templates" "$MISPCHECK" --seen domain-ip,ip-port "$WORK/m.json"
+GP --format misp >"$GS/m.json" 2>/dev/null
+check "misp (wildcards): objects conform" "$MISPCHECK" --seen domain-ip,ip-port "$GS/m.json"
+check "misp: one object per resolution and TLS sighting, x509 per certificate" python3 - "$WORK/m.json" "$WORK/a.json" "$GS/m.json" <<'EOF2'
+import json, sys
+e = json.load(open(sys.argv[1]))["Event"]; p = json.load(open(sys.argv[2]))
+assert e["info"] == "infrapivot: pivot from domain login-verify.duckdns.org, depth 4", e["info"]
+objs = e["Object"]
+by = lambda n: [o for o in objs if o["name"] == n]
+rel = lambda o: [(a["object_relation"], a["value"]) for a in o["Attribute"]]
+nodes = {n["id"]: n for n in p["nodes"]}
+res = {(nodes[x["src"]]["value"], nodes[x["dst"]]["value"], x["first_seen"], x["last_seen"])
+       for x in p["edges"] if x["type"] == "resolves"}
+got = set()
+for o in by("domain-ip"):
+    r = dict((k, v) for k, v in rel(o) if k in ("domain", "ip"))
+    if "ip" in r:
+        got.add((r["domain"], r["ip"], o["first_seen"], o["last_seen"]))
+assert got == res, (got ^ res)
+certs = {n["sha1"]: n for n in p["nodes"] if n["type"] == "cert"}
+x509 = {dict(rel(o))["x509-fingerprint-sha1"]: o for o in by("x509")}
+assert set(x509) == set(certs)
+serves = [x for x in p["edges"] if x["type"] == "serves"]
+ipport = by("ip-port")
+assert len(ipport) == len(serves)
+for x in serves:
+    ip, cert = nodes[x["src"]]["value"], nodes[x["dst"]]["sha1"]
+    o = [o for o in ipport if ("ip", ip) in rel(o) and ("dst-port", str(x["port"])) in rel(o)]
+    assert len(o) == 1, (ip, x)
+    refs = o[0]["ObjectReference"]
+    assert [(r["referenced_uuid"], r["relationship_type"]) for r in refs] == [(x509[cert]["uuid"], "serves")]
+# the wildcard certificate: names in dns_names, wildcards in its text
+g = json.load(open(sys.argv[3]))["Event"]
+x = [o for o in g["Object"] if o["name"] == "x509"][0]
+r = rel(x)
+assert ("dns_names", "gstatic.com") in r and not [v for k, v in r if k == "dns_names" and "*" in v], r
+assert ("text", "wildcard names: *.gstatic.com, *.metric.gstatic.com") in r, r
+EOF2
+# the checker catches what it should: a relation the template lacks, a
+# missing required one, a relationship type MISP does not know
+check "misp-check finds broken objects" python3 - "$WORK/m.json" "$MISPCHECK" <<'EOF2'
+import json, subprocess, sys
+good = json.load(open(sys.argv[1]))
+def fails(mutate):
+    ev = json.loads(json.dumps(good)); mutate(ev["Event"]["Object"])
+    p = subprocess.run([sys.argv[2], "-"], input=json.dumps(ev), text=True, capture_output=True)
+    return p.returncode == 1
+o = lambda objs, n: [x for x in objs if x["name"] == n][0]
+assert not fails(lambda objs: None)
+assert fails(lambda objs: o(objs, "domain-ip")["Attribute"][0].update(object_relation="domain-name"))
+assert fails(lambda objs: o(objs, "domain-ip").update(Attribute=[a for a in o(objs, "domain-ip")["Attribute"] if a["object_relation"] not in ("domain", "ip")]))
+assert fails(lambda objs: o(objs, "ip-port")["ObjectReference"][0].update(relationship_type="hosts-cert"))
+assert fails(lambda objs: o(objs, "x509").update(template_version="1"))
+assert fails(lambda objs: o(objs, "x509")["Attribute"][0].update(type="sha1"))
+EOF2
+P nothing-here.example --format misp >"$WORK/m0.json" 2>/dev/null
+check_eq "misp: a lone seed is an attribute" "$(python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["Event"]; print([(a["type"],a["value"]) for a in e["Attribute"]], e["Object"])' "$WORK/m0.json")" "[('domain', 'nothing-here.example')] []"
+
 # table
 check "table" P "$SEED" --depth 4 --format table >"$WORK/t.txt" 2>/dev/null
 check_grep "table: depth sections" '^depth 4$' "$WORK/t.txt"
@@ -116,7 +253,7 @@ bad_param "max-nodes over the cap" '--max-nodes: 20000 is out of range \(1 to 10
 bad_param "max-nodes zero" '--max-nodes: 0 is out of range \(1 to 10000\)' --db "$DB" --max-nodes 0 "$SEED"
 bad_param "max-ms zero" '--max-ms: 0 is out of range' --db "$DB" --max-ms 0 "$SEED"
 bad_param "bad now" "--now: 'later' is not a time" --db "$DB" --now later "$SEED"
-bad_param "bad format" "--format xml: expected json|dot|stix|table|csv" --db "$DB" --format xml "$SEED"
+bad_param "bad format" "--format xml: expected json|dot|stix|table|csv|misp" --db "$DB" --format xml "$SEED"
 bad_param "unknown option" 'infrapivot pivot: unknown option --colour' --db "$DB" --colour red "$SEED"
 bad_param "no database" 'no database at' --db "$WORK/none" "$SEED"
 

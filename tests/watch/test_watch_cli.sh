@@ -93,7 +93,44 @@ for e in w["entries"]:
 W show hunt >"$WORK/show" 2>&1
 check_grep "show: version" "watchlist hunt  version 3" "$WORK/show"
 check_grep "show: path" "login-verify.duckdns.org -resolves-> 198.51.100.10" "$WORK/show"
+# each hop in the relationship's own direction, whichever way the walk went
+check_grep "show: a domain resolves to the IP" "account-check.example-actor.net -resolves-> 203.0.113.21" "$WORK/show"
+check_grep "show: the IP serves the certificate" "203.0.113.21 -serves-> [0-9a-f]{40}" "$WORK/show"
+check_grep "show: the alias is a CNAME of the seed" "portal.verify-id.online -cname-> login-verify.duckdns.org" "$WORK/show"
+check "show: no hop printed backwards" python3 - "$WORK/show" <<'EOF2'
+import re, sys, ipaddress
+def kind(v):
+    try:
+        ipaddress.ip_address(v); return "ip"
+    except ValueError:
+        return "cert" if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", v) else "domain"
+want = {"resolves": ("domain", "ip"), "serves": ("ip", "cert"), "san": ("cert", "domain"),
+        "sni": ("domain", "cert"), "cname": ("domain", "domain")}
+n = 0
+for line in open(sys.argv[1]):
+    m = re.match(r"\s+(\S+) -(\w+)-> (\S+)  \(seen", line)
+    if m:
+        n += 1
+        assert (kind(m[1]), kind(m[3])) == want[m[2]], line
+assert n > 10, n
+EOF2
 W show hunt --json >"$WORK/show.json"
+check "show --json: src and dst in the relationship's direction" python3 -c '
+import json,sys
+j=json.load(open(sys.argv[1]))
+want={"resolves":("domain","ip"),"serves":("ip","cert"),"san":("cert","domain"),"sni":("domain","cert")}
+n=0
+for e in j["entries"]:
+    for p in e["provenance"]:
+        for h in p["path"]:
+            t={h["from"]:h["from_type"],h["to"]:h["to_type"]}
+            assert {h["src"],h["dst"]}=={h["from"],h["to"]}, h
+            if h["edge"] in want:
+                assert (t[h["src"]],t[h["dst"]])==want[h["edge"]], h; n+=1
+            else:
+                assert (h["src"],h["dst"])==("portal.verify-id.online","login-verify.duckdns.org"), h
+assert n>10
+' "$WORK/show.json"
 check "show --json parses" python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["watchlist"]["name"]=="hunt" and j["entries"]' "$WORK/show.json"
 
 # --- exports of the cluster
@@ -137,6 +174,25 @@ EOF
 W export hunt --format suricata >/dev/null 2>"$WORK/err"
 check_eq "suricata without --type" "$?" 2
 check_grep "suricata needs a type" "give type=ip, domain or cert" "$WORK/err"
+W export hunt --format misp >"$WORK/hunt.misp"
+check "misp objects conform to their templates" "$TESTS_DIR/tools/misp-check" --seen domain-ip,ip-port "$WORK/hunt.misp"
+check "misp: each entry an attribute for sensors, each provenance hop an object" python3 - "$WORK/hunt.misp" "$WORK/hunt2.json" <<'EOF'
+import json, sys
+e = json.load(open(sys.argv[1]))["Event"]; w = json.load(open(sys.argv[2]))
+assert e["info"].startswith("infrapivot watchlist hunt (version "), e["info"]
+assert sorted(a["value"] for a in e["Attribute"]) == sorted(x["indicator"] for x in w["entries"])
+assert all(a["to_ids"] for a in e["Attribute"])
+rel = lambda o: [(a["object_relation"], a["value"]) for a in o["Attribute"]]
+want = set()
+for x in w["entries"]:
+    for h in x["provenance"][-1]["path"]:
+        if h["edge"] == "resolves":
+            want.add((h["src"], h["dst"], h["first_seen"], h["last_seen"]))
+got = {(dict(rel(o))["domain"], dict(rel(o))["ip"], o["first_seen"], o["last_seen"])
+       for o in e["Object"] if o["name"] == "domain-ip" and "ip" in dict(rel(o))}
+assert want and got == want, want ^ got
+assert [o for o in e["Object"] if o["name"] == "ip-port" and o["ObjectReference"][0]["relationship_type"] == "serves"]
+EOF
 W export hunt --format stix >"$WORK/hunt.stix"
 check "stix validates" "$VALIDATE" "$WORK/hunt.stix"
 check "stix: one indicator per entry with patterns" python3 - "$WORK/hunt.stix" "$WORK/hunt.json" <<'EOF'
@@ -191,7 +247,8 @@ assert note == "auto: serves with %s, seen 2026-09-22T18:08:20Z by edge-7" % cer
 hop = e["provenance"][0]["path"][-1]
 assert hop == {"edge": "serves", "from": cert, "from_type": "cert", "to": "198.51.100.2",
                "to_type": "ip", "first_seen": "2026-09-22T18:00:00Z",
-               "last_seen": "2026-09-22T18:08:20Z", "port": 8443}, hop
+               "last_seen": "2026-09-22T18:08:20Z", "src": "198.51.100.2", "dst": cert,
+               "port": 8443}, hop
 assert w["version"] == 3
 EOF
 # a shared-hosting IP: 150 names on it, then the watched certificate

@@ -100,6 +100,14 @@ check_eq "suricata cert is base64 of the colon fingerprint" "$(base64 -d <"$B")"
 check_eq "stix" "$(status GET "$L/s1?format=stix" "${RH[@]}" -D "$WORK/h")" 200
 check "stix validates" "$VALIDATE" "$B"
 check_grep "stix content type" "Content-Type: application/stix\+json" "$WORK/h"
+check_eq "misp" "$(status GET "$L/s1?format=misp" "${RH[@]}" -D "$WORK/h")" 200
+check "misp objects conform to their templates" "$TESTS_DIR/tools/misp-check" --seen domain-ip,ip-port "$B"
+check_grep "misp content type" "Content-Type: application/json" "$WORK/h"
+MISP_ATTRS=$(j 'sorted((a["type"], a["value"], a["to_ids"]) for a in j["Event"]["Attribute"])')
+status GET "$L/s1" "${RH[@]}" >/dev/null
+check_eq "misp: one to_ids attribute per entry" "$MISP_ATTRS" \
+	"$(j 'sorted(({"ip":"ip-dst","domain":"domain","cert":"x509-fingerprint-sha1"}[e["type"]], e["indicator"], True) for e in j["entries"])')"
+check_eq "misp with since_version: 400" "$(status GET "$L/s1?format=misp&since_version=2" "${RH[@]}")" 400
 check_eq "text with since_version: 400" "$(status GET "$L/s1?format=text&since_version=2" "${RH[@]}")" 400
 check_eq "bad format" "$(status GET "$L/s1?format=xml" "${RH[@]}")" 400
 check_eq "unknown parameter" "$(status GET "$L/s1?colour=red" "${RH[@]}")" 400
