@@ -607,13 +607,13 @@ static int jarm_recv(int fd, uint8_t *buf, size_t *len, int64_t deadline)
 		}
 		if (r == 0 || (errno != EAGAIN && errno != EINTR))
 			break;
-		if (jarm_poll(fd, POLLIN, deadline) <= 0) {
-			if (n == 0) {
-				*len = 0;
-				return JARM_TIMEOUT;
-			}
-			break;
+		int w = jarm_poll(fd, POLLIN, deadline);
+		if (w == 0 && n == 0) {
+			*len = 0;
+			return JARM_TIMEOUT;
 		}
+		if (w <= 0)
+			break;
 	}
 	*len = n;
 	return JARM_OK;
