@@ -47,6 +47,7 @@ static void usage(FILE *f)
 	           "  --now T                for tests: the watchlists' clock stands still at T\n"
 	           "                         (expiries, versions, standing pivots); T as in\n"
 	           "                         `infrapivot watchlist --now`\n"
+	           "  --no-ui                do not serve the analyst's page (GET / and /ui/)\n"
 	           "  -h, --help             this help\n");
 }
 
@@ -113,6 +114,9 @@ static int conf_set(struct svc_http_conf *conf, int opt, const char *v)
 	case 'T':
 		conf->tokens_path = v;
 		return 0;
+	case 'U':
+		conf->no_ui = true;
+		return 0;
 	case 'N':
 		if (store_time_parse(v, (int64_t)time(NULL), &conf->now) != 0 || conf->now <= 0) {
 			fprintf(stderr, "infrapivot serve: --now: '%s' is not a time\n", v);
@@ -155,6 +159,7 @@ static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const c
 	    {"pivot-max-ms", required_argument, NULL, 'm'},
 	    {"drain-timeout", required_argument, NULL, 'r'},
 	    {"now", required_argument, NULL, 'N'},
+	    {"no-ui", no_argument, NULL, 'U'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};

@@ -35,6 +35,7 @@ struct svc_http_conf {
 	unsigned drain_seconds;    /* how long SIGTERM waits for requests in flight */
 	const char *tokens_path;
 	int64_t now; /* --now: the watchlists' clock pinned (tests); 0 = the clock */
+	bool no_ui;  /* --no-ui: GET / and /ui/... answer 404 */
 };
 void svc_http_conf_init(struct svc_http_conf *c);
 
@@ -85,6 +86,8 @@ enum svc_route_id {
 	SVC_R_BEACONS,    /* GET /api/v1/beacons */
 	SVC_R_SENSORS,    /* GET /api/v1/sensors */
 	SVC_R_SENSOR_PUT, /* PUT /api/v1/sensors/{sensor}?org= (admin) */
+	SVC_R_UI_ROOT,    /* GET /: the analyst's page (http_ui.c) */
+	SVC_R_UI,         /* GET /ui/{file...} */
 	SVC_R_COUNT
 };
 
@@ -288,6 +291,9 @@ enum MHD_Result svc_http_clients(struct svc_http_req *rq);
 enum MHD_Result svc_http_beacons(struct svc_http_req *rq);
 enum MHD_Result svc_http_sensors(struct svc_http_req *rq);
 enum MHD_Result svc_http_sensor_put(struct svc_http_req *rq);
+
+/* the analyst's page (http_ui.c) */
+enum MHD_Result svc_http_ui(struct svc_http_req *rq);
 
 /* Start and stop (http.c).  svc_http_start returns 0 or -1 with msg. */
 int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap);

@@ -74,6 +74,9 @@ const struct svc_route svc_routes[] = {
           .fn = svc_http_sensors),
     ROUTE(SVC_R_SENSOR_PUT, "/api/v1/sensors/{sensor}", "api/v1/sensors", 1, 1, "PUT",
           SVC_ROLE_ADMIN, .fn = svc_http_sensor_put),
+    /* the page: the empty prefix matches "/" alone; its files need no token */
+    ROUTE(SVC_R_UI_ROOT, "/", "", 0, 0, "GET", SVC_ROLE_NONE, .fn = svc_http_ui),
+    ROUTE(SVC_R_UI, "/ui", "ui", 0, 4, "GET", SVC_ROLE_NONE, .fn = svc_http_ui),
 };
 const size_t svc_nroutes = sizeof(svc_routes) / sizeof(svc_routes[0]);
 
