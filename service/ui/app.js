@@ -268,6 +268,7 @@
   /* ---- cytoscape ------------------------------------------------------ */
   const STYLE = [
     { selector: 'node', style: { label: 'data(label)', 'font-size': 10, 'text-valign': 'bottom',
+      'text-wrap': 'wrap', 'text-max-width': 180,
       'text-margin-y': 2, 'min-zoomed-font-size': 7, width: 18, height: 18,
       'background-color': '#4a7fd4', 'border-width': 1, 'border-color': '#2b4f8a' } },
     { selector: 'node[type="ip"]', style: { shape: 'round-rectangle', 'background-color': '#3c9a5f',
@@ -284,6 +285,9 @@
       'target-arrow-shape': 'triangle', 'arrow-scale': 0.7, 'curve-style': 'bezier',
       label: 'data(label)', 'font-size': 8, color: '#55606b', 'text-rotation': 'autorotate',
       'min-zoomed-font-size': 8, 'text-background-color': '#fff', 'text-background-opacity': 0.8 } },
+    /* large graphs: straight edges are much cheaper to draw than curves */
+    { selector: 'edge.fast', style: { 'curve-style': 'straight', label: '' } },
+    { selector: 'node.fast', style: { label: '' } },
     { selector: 'edge.to-pruned', style: { 'line-style': 'dashed', 'line-color': '#c3c3c3' } },
     { selector: '.hidden', style: { display: 'none' } },
   ];
@@ -294,6 +298,16 @@
       hideEdgesOnViewport: true, minZoom: 0.05, maxZoom: 4 });
     G.cy.on('tap', 'node', (ev) => showNode(ev.target.id(), true));
     G.cy.on('dbltap', 'node', (ev) => expand(ev.target.id(), false));
+    /* a large graph draws its labels only once zoomed in far enough to read them */
+    let lod = null;
+    G.cy.on('zoom', () => {
+      clearTimeout(lod);
+      lod = setTimeout(() => {
+        if (G.nodes.size <= BIG) return;
+        const near = G.cy.zoom() >= 0.7;
+        G.cy.batch(() => G.cy.elements().toggleClass('fast', !near));
+      }, 150);
+    });
   }
   function nodeLabel(n) {
     const v = n.type === 'cert' ? shortHash(n.value) : n.value;
@@ -317,38 +331,89 @@
     }
     return els;
   }
+  /* Rings by depth around the seed, each node near the node that reached
+   * it: O(n), so a 500-node pivot needs no force layout. */
+  function ringPositions() {
+    const levels = [];
+    for (const n of G.nodes.values()) (levels[n.depth] = levels[n.depth] || []).push(n);
+    const angle = new Map();
+    const pos = new Map();
+    const parentAngle = (n) => {
+      const e = G.edges.get(n.pathKeys[n.pathKeys.length - 1]);
+      const p = e ? (e.srcKey === n.key ? e.dstKey : e.srcKey) : null;
+      return angle.has(p) ? angle.get(p) : 0;
+    };
+    let r = 0;
+    levels.forEach((lv, d) => {
+      if (!lv) return;
+      lv.sort((a, b) => parentAngle(a) - parentAngle(b) || (a.key < b.key ? -1 : 1));
+      r = d === 0 ? 0 : Math.max(r + 160, (lv.length * 26) / (2 * Math.PI));
+      lv.forEach((n, i) => {
+        const a = (2 * Math.PI * i) / lv.length;
+        angle.set(n.key, a);
+        pos.set(n.key, { x: r * Math.cos(a), y: r * Math.sin(a) });
+      });
+    });
+    return pos;
+  }
+  const BIG = 120;
+  function boxOf(points) {
+    const b = { x1: Infinity, y1: Infinity, x2: -Infinity, y2: -Infinity };
+    for (const p of points) {
+      b.x1 = Math.min(b.x1, p.x); b.x2 = Math.max(b.x2, p.x);
+      b.y1 = Math.min(b.y1, p.y); b.y2 = Math.max(b.y2, p.y);
+    }
+    b.w = b.x2 - b.x1;
+    b.h = b.y2 - b.y1;
+    return b;
+  }
+  /* cy.fit() measures every label; the nodes' own boxes are enough */
+  function fitNodes(cy, pos) {
+    const bb = pos ? boxOf(pos.values()) : cy.nodes().boundingBox({ includeLabels: false, includeOverlays: false });
+    const w = cy.width(), h = cy.height();
+    if (!isFinite(bb.x1)) return;
+    const z = Math.max(cy.minZoom(), Math.min(1.6, (w - 80) / (bb.w || 1), (h - 80) / (bb.h || 1)));
+    cy.viewport({ zoom: z, pan: { x: w / 2 - (z * (bb.x1 + bb.x2)) / 2, y: h / 2 - (z * (bb.y1 + bb.y2)) / 2 } });
+  }
   /* Draw the whole state anew and lay it out; resolves once it is drawn. */
   function render() {
     initCy();
     const t0 = performance.now();
     const cy = G.cy;
-    cy.startBatch();
-    cy.elements().remove();
-    cy.add(elementsOf([...G.nodes.keys()]).concat(elementsOf([...G.edges.keys()])));
-    cy.endBatch();
+    const big = G.nodes.size > BIG;
+    const els = elementsOf([...G.nodes.keys()]).concat(elementsOf([...G.edges.keys()]));
+    const pos = big ? ringPositions() : null;
+    if (big) {
+      for (const e of els) {
+        if (e.group === 'nodes') e.position = pos.get(e.data.id);
+        e.classes += ' fast';
+      }
+    }
+    cy.batch(() => {
+      cy.elements().remove();
+      cy.add(els);
+    });
     applyPruned();
+
     return new Promise((resolve) => {
-      const n = cy.nodes().length;
-      const layout = n > 120
-        ? { name: 'concentric', concentric: (nd) => 100 - (G.nodes.get(nd.id()).depth || 0),
-          levelWidth: () => 1, minNodeSpacing: 6, animate: false, spacingFactor: 0.9 }
-        : { name: 'cose', animate: false, randomize: false, numIter: 600, nodeRepulsion: () => 9000,
-          idealEdgeLength: () => 70, componentSpacing: 60 };
-      const ly = cy.elements(':visible').layout(layout);
-      ly.one('layoutstop', () => {
-        cy.fit(undefined, 30);
-        if (cy.zoom() > 1.6) { cy.zoom(1.6); cy.center(); }
+      const drawn = (pos) => {
+        fitNodes(cy, pos);
         requestAnimationFrame(() => {
           G.metrics.layoutMs = performance.now() - t0;
           updateGraphBar();
           resolve();
         });
-      });
+      };
+      if (big) return drawn(pos);
+      const ly = cy.elements(':visible').layout({ name: 'cose', animate: false, randomize: false,
+        numIter: 600, nodeRepulsion: () => 9000, idealEdgeLength: () => 70, componentSpacing: 60 });
+      ly.one('layoutstop', () => drawn());
       ly.run();
     });
   }
   function applyPruned() {
     const show = $('showPruned').checked;
+    if (show && !G.cy.$('.hidden').length) return updateGraphBar();
     G.cy.batch(() => {
       G.cy.nodes('.pruned').forEach((n) => {
         n.toggleClass('hidden', !show && !G.nodes.get(n.id()).expanded);
@@ -377,6 +442,7 @@
 
   /* ---- pivot, expand, undo ------------------------------------------- */
   async function pivot(seed) {
+    const t0 = performance.now();
     status('pivoting from ' + seed + ' …');
     const res = await api('/api/v1/pivot?' + pivotParams(seed, $('depth').value).join('&'));
     snapshot();
@@ -386,6 +452,7 @@
     G.seed = nodeKey(res.nodes[0]);
     merge(res, null);
     await render();
+    G.metrics.totalMs = performance.now() - t0;
     status('pivot from ' + seed + ': ' + res.nodes.length + ' nodes, ' + res.edges.length +
       ' edges' + (res.truncated ? ', truncated by ' + res.truncated_by : '') +
       ' (laid out in ' + Math.round(G.metrics.layoutMs) + ' ms)');
