@@ -296,8 +296,15 @@
     G.cy = cytoscape({ container: $('cy'), style: STYLE, wheelSensitivity: 0.3,
       boxSelectionEnabled: true, selectionType: 'single', textureOnViewport: true,
       hideEdgesOnViewport: true, minZoom: 0.05, maxZoom: 4 });
+    /* a double-click expands the node its clicks were on: the browser's own
+     * dblclick, not cytoscape's dbltap, which times the two taps itself and
+     * misses slow ones on a busy machine */
+    let tapped = null;
+    G.cy.on('tap', (ev) => { tapped = ev.target === G.cy ? null : ev.target; });
     G.cy.on('tap', 'node', (ev) => showNode(ev.target.id(), true));
-    G.cy.on('dbltap', 'node', (ev) => expand(ev.target.id(), false));
+    $('cy').addEventListener('dblclick', () => {
+      if (tapped && tapped.isNode && tapped.isNode()) expand(tapped.id(), false);
+    });
     /* a large graph draws its labels only once zoomed in far enough to read them */
     let lod = null;
     G.cy.on('zoom', () => {
