@@ -13,7 +13,9 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import urllib.error
 import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -106,6 +108,16 @@ def t_headers(srv):
     st, h, body = srv.get("/?seed=x")
     check("/ with a query is the page", st == 200 and b"app.js" in body, st)
     check("index is HTML", srv.get("/")[1].get("Content-Type").startswith("text/html"))
+    check("/ui/ is the page too", srv.get("/ui/")[2] == srv.get("/")[2])
+    for path, want in (("/ui/a/b/c/d/e", 404), ("/ui/%2e%2e/etc/passwd", 404),
+                       ("/ui/app.js%00", 400), ("/%2F", 404), ("/index.html", 404)):
+        check("GET %s is %d" % (path, want), srv.get(path)[0] == want, srv.get(path)[0])
+    rq = urllib.request.Request(srv.url + "/", method="POST", data=b"x")
+    try:
+        st = urllib.request.urlopen(rq, timeout=60).status
+    except urllib.error.HTTPError as e:
+        st = e.code
+    check("POST / is 405", st == 405, st)
 
 
 def t_search_and_graph(d, srv, out):
