@@ -371,7 +371,9 @@ static int rank(struct scan *sc, struct estate_dest **out, size_t *n)
 	size_t limit = sc->o->limit ? sc->o->limit : 50;
 	for (size_t i = 0; i < sc->ncands; i++)
 		cand_score(sc, &sc->cands[i]);
-	qsort(sc->cands, sc->ncands, sizeof(sc->cands[0]), cand_cmp);
+	/* no candidates: cands is NULL, which qsort may not be given */
+	if (sc->ncands > 1)
+		qsort(sc->cands, sc->ncands, sizeof(sc->cands[0]), cand_cmp);
 	struct estate_dest *res = calloc(limit + 1, sizeof(*res));
 	if (res == NULL)
 		return -ENOMEM;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/demo.sh - install, build, load sample data and show what
 # infrapivot does: lookups, then (when built with the service) the HTTP
-# service on 127.0.0.1:8080 answering a pivot.  Ctrl-C stops the service.
+# service on 127.0.0.1:8080 answering a pivot; it ends by printing the
+# address of the analyst's page.  Ctrl-C stops the service.
 #   DEMO_DB=./demo-data  PORT=8080  scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,5 +72,7 @@ for n in r["nodes"]:
 	echo
 	echo "Try: curl 'http://127.0.0.1:$PORT/api/v1/lookup/domain/*.duckdns.org'"
 	echo "     curl 'http://127.0.0.1:$PORT/api/v1/pivot?seed=update-check.duckdns.org&format=dot' | dot -Tsvg > pivot.svg"
+	echo
+	echo "The analyst's page: http://127.0.0.1:$PORT/?seed=update-check.duckdns.org"
 	wait $SERVER
 fi

@@ -15,6 +15,8 @@ PACKAGES=(
 	libidn2-dev
 	# tests: real clients and tools
 	curl python3 python3-jsonschema graphviz procps
+	# tests/ui: the analyst's page in headless Chromium
+	chromium chromium-driver python3-selenium
 	# fuzzing (libFuzzer) and benchmarks
 	clang libclang-rt-14-dev wrk
 	# scripts/check-format

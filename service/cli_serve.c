@@ -55,6 +55,7 @@ static void usage(FILE *f)
 	           "  --now T                for tests: the watchlists' clock stands still at T\n"
 	           "                         (expiries, versions, standing pivots); T as in\n"
 	           "                         `infrapivot watchlist --now`\n"
+	           "  --no-ui                do not serve the analyst's page (GET / and /ui/)\n"
 	           "  -h, --help             this help\n");
 }
 
@@ -123,6 +124,9 @@ static int conf_set(struct svc_http_conf *conf, int opt, const char *v)
 	case 'T':
 		conf->tokens_path = v;
 		return 0;
+	case 'U':
+		conf->no_ui = true;
+		return 0;
 	case 'N':
 		if (svc_time_opt(NULL, "now", v, (int64_t)time(NULL), &conf->now) != 0)
 			return 2;
@@ -173,6 +177,7 @@ static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const c
 	    {"max-per-ip", required_argument, NULL, 'P'},
 	    {"max-buffered-bodies", required_argument, NULL, 'B'},
 	    {"now", required_argument, NULL, 'N'},
+	    {"no-ui", no_argument, NULL, 'U'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};

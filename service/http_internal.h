@@ -40,6 +40,7 @@ struct svc_http_conf {
 	uint64_t max_buffered;     /* bytes of all buffered request bodies together */
 	const char *tokens_path;
 	int64_t now; /* --now: the watchlists' clock pinned (tests); 0 = the clock */
+	bool no_ui;  /* --no-ui: GET / and /ui/... answer 404 */
 };
 void svc_http_conf_init(struct svc_http_conf *c);
 
@@ -91,6 +92,8 @@ enum svc_route_id {
 	SVC_R_SENSORS,    /* GET /api/v1/sensors */
 	SVC_R_SENSOR_PUT, /* PUT /api/v1/sensors/{sensor}?org= (admin) */
 	SVC_R_OPENAPI,    /* GET /api/v1/openapi.json */
+	SVC_R_UI_ROOT,    /* GET /: the analyst's page (http_ui.c) */
+	SVC_R_UI,         /* GET /ui/{file...} */
 	SVC_R_COUNT
 };
 
@@ -371,6 +374,9 @@ void svc_guard_stop(struct svc_http_server *srv);
  * svc_guard_release gives back all rq holds. */
 bool svc_guard_reserve(struct svc_http_req *rq, uint64_t n);
 void svc_guard_release(struct svc_http_req *rq);
+
+/* the analyst's page (http_ui.c) */
+enum MHD_Result svc_http_ui(struct svc_http_req *rq);
 
 /* Start and stop (http.c).  svc_http_start returns 0 or -1 with msg. */
 int svc_http_start(struct svc_http_server *srv, char *msg, size_t msgcap);

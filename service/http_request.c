@@ -183,7 +183,7 @@ static const struct svc_route *find_route(struct svc_http_req *rq, const char *m
 	for (size_t i = 0; i < svc_nroutes; i++) {
 		const struct svc_route *r = &svc_routes[i];
 		unsigned k = prefix_match(rq, r->prefix);
-		if (k == 0)
+		if (k == 0 && r->prefix[0] != '\0')
 			continue;
 		unsigned nargs = rq->nsegs - k;
 		if (nargs < r->min_args || nargs > r->max_args)

@@ -77,6 +77,9 @@ const struct svc_route svc_routes[] = {
     /* the description of every route here: docs/openapi.json */
     ROUTE(SVC_R_OPENAPI, "/api/v1/openapi.json", "api/v1/openapi.json", 0, 0, "GET", SVC_ROLE_NONE,
           .fn = svc_http_openapi),
+    /* the page: the empty prefix matches "/" alone; its files need no token */
+    ROUTE(SVC_R_UI_ROOT, "/", "", 0, 0, "GET", SVC_ROLE_NONE, .fn = svc_http_ui),
+    ROUTE(SVC_R_UI, "/ui", "ui", 0, 4, "GET", SVC_ROLE_NONE, .fn = svc_http_ui),
 };
 const size_t svc_nroutes = sizeof(svc_routes) / sizeof(svc_routes[0]);
 
