@@ -70,8 +70,10 @@ static bool noisy(struct store_wtxn *w, const struct wl *wl, const struct node *
                   char *why, size_t cap)
 {
 	const struct store_watch_settings *st = &wl->info.set;
-	const struct store_noise_limits lim = {st->max_ip_domains, st->max_cert_ips,
-	                                       st->max_domain_ips, st->max_san};
+	const struct store_noise_limits lim = {
+	    st->max_ip_domains,    st->max_cert_ips,          st->max_domain_ips,
+	    st->max_san,           STORE_NOISE_MAX_KEY_CERTS, STORE_NOISE_MAX_SUBJECT_CERTS,
+	    STORE_NOISE_MAX_FP_IPS};
 	struct store_noise v;
 	if (!store_noise_judge(n->type, node_degree(w, n), nsan, &lim, &v))
 		return false;
