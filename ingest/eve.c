@@ -289,14 +289,31 @@ static int eve_tls_client(struct ingest_ctx *c, json_t *ev, json_t *tls)
 	return eve_client(c, ev, ts, false, STORE_DEST_IP, NULL, a, STORE_CSRC_TLS);
 }
 
+/* The server's JA3S (resumed sessions have one too). */
+static int eve_tls_ja3s(struct ingest_ctx *c, json_t *ev, json_t *tls)
+{
+	int64_t ts;
+	if (json_object_get(tls, "ja3s") == NULL)
+		return INGEST_SKIP;
+	if (eve_time(c, ev, &ts) != 0)
+		return INGEST_REJECT;
+	struct store_obs sens;
+	sens.sensor[0] = '\0';
+	eve_sensor(ev, &sens);
+	return ingest_eve_ja3s(c, ev, tls, ts, sens.sensor);
+}
+
 static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 {
 	if (eve_tls_client(c, ev, tls) != 0)
 		return INGEST_REJECT;
+	int fr = eve_tls_ja3s(c, ev, tls);
+	if (fr == INGEST_REJECT)
+		return INGEST_REJECT;
 	size_t fl = 0;
 	const char *fp = ingest_json_str(tls, "fingerprint", &fl);
 	if (fp == NULL || fl == 0)
-		return INGEST_SKIP; /* resumed session: no certificate */
+		return fr; /* resumed session: no certificate */
 	int64_t ts;
 	if (eve_time(c, ev, &ts) != 0)
 		return INGEST_REJECT;
@@ -331,7 +348,9 @@ static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 	o->time_first = ts;
 	o->time_last = ts;
 	eve_sensor(ev, o);
-	return eve_tls_meta(c, o, m, tls);
+	if (eve_tls_meta(c, o, m, tls) != INGEST_OK)
+		return INGEST_REJECT;
+	return ingest_eve_certs(c, o, m, tls);
 }
 
 static int eve_line(struct ingest_ctx *c, char *line, size_t len)
