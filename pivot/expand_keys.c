@@ -98,6 +98,11 @@ int pivot_seed_more(struct pivot_run *x, enum pivot_node_type t, char *msg, size
 	int err = seed_value(t, x->p->seed, v, msg, msgcap);
 	if (err != 0)
 		return err;
+	/* a seed of these types asks for its edge, opt-in or not (the
+	 * result's params say so) */
+	x->r->params.edges |= t == PIVOT_NODE_KEY       ? PIVOT_EDGE_KEY
+	                      : t == PIVOT_NODE_SUBJECT ? PIVOT_EDGE_SUBJECT
+	                                                : PIVOT_EDGE_FINGERPRINT;
 	return pivot_node_add(x, t, v, NULL, NULL, 0, &id);
 }
 
