@@ -81,10 +81,15 @@ enum svc_route_id {
 	SVC_R_WATCHLIST_POST,         /* .../{name}/entries and .../{name}/pivot */
 	SVC_R_WATCHLIST_ENTRY_DELETE, /* .../{name}/entries/{indicator} */
 	SVC_R_WATCHLIST_ENTRY_GET,
-	SVC_R_CLIENTS,    /* GET /api/v1/clients/{domain|ip}/{value} */
-	SVC_R_BEACONS,    /* GET /api/v1/beacons */
-	SVC_R_SENSORS,    /* GET /api/v1/sensors */
-	SVC_R_SENSOR_PUT, /* PUT /api/v1/sensors/{sensor}?org= (admin) */
+	SVC_R_CLIENTS,        /* GET /api/v1/clients/{domain|ip}/{value} */
+	SVC_R_BEACONS,        /* GET /api/v1/beacons */
+	SVC_R_SENSORS,        /* GET /api/v1/sensors */
+	SVC_R_SENSOR_PUT,     /* PUT /api/v1/sensors/{sensor}?org= (admin) */
+	SVC_R_LOOKUP_KEY,     /* GET /api/v1/lookup/key/{sha256} */
+	SVC_R_LOOKUP_SUBJECT, /* GET /api/v1/lookup/subject/{dn} */
+	SVC_R_LOOKUP_SERIAL,  /* GET /api/v1/lookup/serial/{hex}?issuer= */
+	SVC_R_LOOKUP_JARM,    /* GET /api/v1/lookup/jarm/{hash} */
+	SVC_R_LOOKUP_JA3S,    /* GET /api/v1/lookup/ja3s/{hash} */
 	SVC_R_COUNT
 };
 
