@@ -28,21 +28,29 @@ static void pivot_usage(FILE *f)
 	       "\n"
 	       "Options:\n"
 	       "  --db DIR                database directory\n"
-	       "  --type auto|domain|ip|cert   the seed's type (default auto)\n"
+	       "  --type TYPE             the seed's type: auto (default), domain, ip, cert,\n"
+	       "                          key (SPKI SHA-256), subject (a DN), jarm or ja3s\n"
 	       "  --depth N               hops from the seed, 0-6 (default 3: domain -> IP ->\n"
 	       "                          certificate -> the other IPs serving it)\n"
 	       "  --since T               only edges seen within the window: last seen >= T\n"
 	       "  --until T               ... and first seen <= T\n"
 	       "                          T: epoch seconds, 2024-01-31, 2024-01-31T12:00:00Z,\n"
 	       "                          or relative -7d, -12h, -30m, -2w\n"
-	       "  --edges LIST            edge types to walk, comma-separated (default all):\n"
-	       "                          resolves,cname,serves,san,sni\n"
+	       "  --edges LIST            edge types to walk, comma-separated, or all:\n"
+	       "                          resolves,cname,serves,san,sni,key (the default)\n"
+	       "                          and subject, fingerprint (opt-in)\n"
 	       "  --max-ip-domains N      an IP with more names is shared hosting (default 100)\n"
 	       "  --max-cert-ips N        a certificate on more IPs is a CDN or default\n"
 	       "                          certificate (default 50)\n"
 	       "  --max-domain-ips N      a name on more IPs is a CDN/fast-flux name (default 50)\n"
 	       "  --max-san N             a certificate with more SAN names is multi-tenant\n"
 	       "                          (default 80)\n"
+	       "  --max-key-certs N       a public key in more certificates is a hoster's\n"
+	       "                          (default 25)\n"
+	       "  --max-subject-certs N   a subject of more certificates is a template\n"
+	       "                          (default 10)\n"
+	       "  --max-fingerprint-ips N a JARM/JA3S on more IPs is a stock TLS stack\n"
+	       "                          (default 25)\n"
 	       "                          (up to 4294967295; a large value lifts a limit)\n"
 	       "  --max-nodes N           stop after N nodes (default 500, at most 10000)\n"
 	       "  --max-ms N              stop after N milliseconds (default 2000)\n"
@@ -76,6 +84,9 @@ static const struct option pivot_longopts[] = {
     {"max-cert-ips", required_argument, NULL, 1},
     {"max-domain-ips", required_argument, NULL, 1},
     {"max-san", required_argument, NULL, 1},
+    {"max-key-certs", required_argument, NULL, 1},
+    {"max-subject-certs", required_argument, NULL, 1},
+    {"max-fingerprint-ips", required_argument, NULL, 1},
     {"max-nodes", required_argument, NULL, 1},
     {"max-ms", required_argument, NULL, 1},
     {"now", required_argument, NULL, 1},

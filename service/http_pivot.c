@@ -19,7 +19,9 @@ void svc_http_pivot_caps(const struct svc_http_conf *conf, struct pivot_params *
 		p->max_nodes = conf->pivot_max_nodes;
 	if (p->max_ms == 0 || p->max_ms > conf->pivot_max_ms)
 		p->max_ms = conf->pivot_max_ms;
-	uint64_t *fan[] = {&p->max_ip_domains, &p->max_cert_ips, &p->max_domain_ips, &p->max_san};
+	uint64_t *fan[] = {
+	    &p->max_ip_domains, &p->max_cert_ips,      &p->max_domain_ips,     &p->max_san,
+	    &p->max_key_certs,  &p->max_subject_certs, &p->max_fingerprint_ips};
 	for (size_t i = 0; i < sizeof(fan) / sizeof(fan[0]); i++)
 		if (*fan[i] > conf->pivot_max_fanout)
 			*fan[i] = conf->pivot_max_fanout;
