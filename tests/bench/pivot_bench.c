@@ -3,7 +3,8 @@
  * depth-2 and a depth-3 pivot with default limits, after one unmeasured
  * warm-up pass; prints p50, p99 and max per depth in milliseconds, and the
  * mean node count.
- *   pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS]
+ *   pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS [EDGES]]
+ * EDGES: the --edges list to walk (default: the engine's default).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +29,11 @@ static double pct(const double *v, size_t n, double p)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS]\n");
+		fprintf(stderr, "usage: pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS [EDGES]]\n");
 		return 2;
 	}
 	size_t max = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000;
+	const char *edges = argc > 4 ? argv[4] : NULL;
 	store_t *s;
 	if (store_open(&s, argv[1], STORE_RDONLY, 0) != 0) {
 		fprintf(stderr, "cannot open %s: %s\n", argv[1], store_last_error());
@@ -58,6 +60,8 @@ int main(int argc, char **argv)
 		pivot_params_init(&p);
 		char msg[256];
 		pivot_params_set(&p, "seed", seeds[i], msg, sizeof(msg));
+		if (edges != NULL)
+			pivot_params_set(&p, "edges", edges, msg, sizeof(msg));
 		struct pivot_result *r = NULL;
 		if (pivot_run(s, &p, &r, msg, sizeof(msg)) == 0)
 			pivot_result_free(r);
@@ -72,6 +76,11 @@ int main(int argc, char **argv)
 			snprintf(d, sizeof(d), "%u", depth);
 			pivot_params_set(&p, "seed", seeds[i], msg, sizeof(msg));
 			pivot_params_set(&p, "depth", d, msg, sizeof(msg));
+			if (edges != NULL &&
+			    pivot_params_set(&p, "edges", edges, msg, sizeof(msg)) != 0) {
+				fprintf(stderr, "%s\n", msg);
+				return 2;
+			}
 			struct timespec t0, t1;
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			struct pivot_result *r = NULL;
