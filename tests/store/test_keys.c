@@ -5,6 +5,7 @@
 #include "tests/testutil.h"
 
 #include "store/store.h"
+#include "store/watch.h"
 
 static store_t *open_fresh(void)
 {
@@ -295,6 +296,70 @@ static void test_fp_names(void)
 	T_EQ_STR(why, "07d1 (fingerprint): on 5 IPs > 4");
 }
 
+/* Watchlists take the new kinds; a standing pivot over key adds a new
+ * certificate of a watched key, and (next generation) its IP. */
+static void test_watch_key(void)
+{
+	char out[STORE_WATCH_IND_BUF];
+	unsigned t = 0;
+	T_EQ_INT(store_watch_indicator_norm(JARM, &t, out), 0);
+	T_EQ_INT(t, STORE_WATCH_JARM);
+	t = 0;
+	T_EQ_INT(store_watch_indicator_norm(JA3S, &t, out), 0);
+	T_EQ_INT(t, STORE_WATCH_JA3S);
+	t = STORE_WATCH_SUBJECT;
+	T_EQ_INT(store_watch_indicator_norm("/O=Acme/CN=X Y", &t, out), 0);
+	T_EQ_STR(out, "CN=x y,O=acme");
+	t = STORE_WATCH_KEY;
+	T_EQ_INT(store_watch_indicator_norm("abcd", &t, out), STORE_EBADHASH);
+	T_EQ_INT(store_watch_type_parse("ja3s", &t), 0);
+	T_EQ_INT(t, STORE_WATCH_JA3S);
+	T_EQ_STR(store_watch_type_name(STORE_WATCH_KEY), "key");
+
+	store_t *s = open_fresh();
+	struct store_watch_settings set;
+	store_watch_settings_init(&set);
+	snprintf(set.name, sizeof(set.name), "keys");
+	set.auto_edges = STORE_EDGE_KEY | STORE_EDGE_SERVES;
+	set.auto_max_gen = 2;
+	T_EQ_INT(store_watch_put(s, &set, 0, NULL), 0);
+	char keyhex[65];
+	memset(keyhex, 'a', 64);
+	keyhex[64] = '\0';
+	struct store_watch_item it = {.type = STORE_WATCH_KEY, .indicator = keyhex, .source = "me"};
+	T_EQ_INT(store_watch_add(s, "keys", &it, 1, 0, NULL, NULL), 0);
+	/* a new certificate with the watched key, seen on an IP */
+	struct store_cert_meta m;
+	meta_of(&m, 0x55, true, 0xaa, "CN=new", "CN=CA", "07");
+	struct store_obs o;
+	memset(&o, 0, sizeof(o));
+	o.kind = STORE_OBS_CERT;
+	o.time_first = o.time_last = 1700000000;
+	o.count = 1;
+	o.cert.sighting = true;
+	o.cert.has_meta = true;
+	o.cert.port = 443;
+	store_addr_parse("192.0.2.55", 10, o.cert.ip);
+	o.cert.meta = &m;
+	T_EQ_INT(store_write(s, &o, 1, NULL, 0, NULL), 0);
+	struct store_watch_entry e;
+	char sha1[41];
+	memset(sha1, '5', 40);
+	sha1[40] = '\0';
+	T_EQ_INT(store_watch_entry_get(s, "keys", STORE_WATCH_CERT, sha1, 0, &e), 0);
+	T_EQ_INT(e.gen, 1);
+	T_EQ_STR(e.source, "auto");
+	T_EQ_INT(store_watch_entry_get(s, "keys", STORE_WATCH_IP, "192.0.2.55", 0, &e), 0);
+	T_EQ_INT(e.gen, 2);
+	/* another certificate with another key: nothing */
+	meta_of(&m, 0x66, true, 0xbb, "CN=other", "CN=CA", "08");
+	store_addr_parse("192.0.2.66", 10, o.cert.ip);
+	T_EQ_INT(store_write(s, &o, 1, NULL, 0, NULL), 0);
+	T_EQ_INT(store_watch_entry_get(s, "keys", STORE_WATCH_IP, "192.0.2.66", 0, &e),
+	         STORE_ENOTFOUND);
+	store_close(s);
+}
+
 int main(void)
 {
 	test_dn_norm();
@@ -303,5 +368,6 @@ int main(void)
 	test_key_join();
 	test_fingerprints();
 	test_fp_names();
+	test_watch_key();
 	return t_done();
 }
