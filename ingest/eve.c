@@ -330,16 +330,8 @@ static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 		                     (int)(fl > 80 ? 80 : fl), fp);
 	m->has_sha1 = true;
 	memcpy(m->sha1, h, 20);
-	size_t il;
-	const char *ip = ingest_json_str(ev, "dest_ip", &il);
-	if (ip == NULL || store_addr_parse(ip, il, o->cert.ip) != 0)
-		return ingest_reject(c, "dest_ip %.*s is not an IP address",
-		                     ip ? (int)(il > 60 ? 60 : il) : 0, ip ? ip : "");
-	json_t *port = json_object_get(ev, "dest_port");
-	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
-	    json_integer_value(port) > 65535)
-		return ingest_reject(c, "dest_port is not an integer 1-65535");
-	o->cert.port = (uint16_t)json_integer_value(port);
+	if (ingest_eve_server(c, ev, o->cert.ip, &o->cert.port) != 0)
+		return INGEST_REJECT;
 	size_t sl;
 	const char *sni = ingest_json_str(tls, "sni", &sl);
 	if (sni != NULL && sl > 0 && store_name_norm(sni, sl, o->cert.sni, false) != 0)

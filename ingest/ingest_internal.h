@@ -54,6 +54,9 @@ struct store_cert_meta *ingest_meta_new(struct ingest_ctx *c);
  * or "" keeps the default.  Returns INGEST_OK or INGEST_REJECT. */
 int ingest_fp_sighting(struct ingest_ctx *c, unsigned fptype, const char *hash, size_t len,
                        const uint8_t ip[16], uint16_t port, int64_t ts, const char *sensor);
+/* An EVE event's server end (dest_ip, dest_port 1-65535) into ip and
+ * *port; 0, or INGEST_REJECT with the reason recorded. */
+int ingest_eve_server(struct ingest_ctx *c, json_t *ev, uint8_t ip[16], uint16_t *port);
 /* EVE tls.ja3s.hash as a fingerprint of dest_ip:dest_port; INGEST_SKIP
  * when the event has none. */
 int ingest_eve_ja3s(struct ingest_ctx *c, json_t *ev, json_t *tls, int64_t ts, const char *sensor);

@@ -113,24 +113,32 @@ int ingest_eve_certs(struct ingest_ctx *c, struct store_obs *o, struct store_cer
 	return chain != NULL ? eve_chain(c, o, chain) : INGEST_OK;
 }
 
+int ingest_eve_server(struct ingest_ctx *c, json_t *ev, uint8_t ip[16], uint16_t *port)
+{
+	size_t il = 0;
+	const char *s = ingest_json_str(ev, "dest_ip", &il);
+	if (s == NULL || store_addr_parse(s, il, ip) != 0)
+		return ingest_reject(c, "dest_ip %.*s is not an IP address",
+		                     s ? (int)(il > 60 ? 60 : il) : 0, s ? s : "");
+	json_t *p = json_object_get(ev, "dest_port");
+	if (!json_is_integer(p) || json_integer_value(p) < 1 || json_integer_value(p) > 65535)
+		return ingest_reject(c, "dest_port is not an integer 1-65535");
+	*port = (uint16_t)json_integer_value(p);
+	return 0;
+}
+
 int ingest_eve_ja3s(struct ingest_ctx *c, json_t *ev, json_t *tls, int64_t ts, const char *sensor)
 {
 	json_t *ja3s = json_object_get(tls, "ja3s");
 	if (ja3s == NULL)
 		return INGEST_SKIP;
-	size_t hl = 0, il = 0;
+	size_t hl = 0;
 	const char *h = ingest_json_str(ja3s, "hash", &hl);
 	if (h == NULL)
 		return ingest_reject(c, "tls.ja3s has no hash string");
-	const char *ip = ingest_json_str(ev, "dest_ip", &il);
 	uint8_t a[16];
-	if (ip == NULL || store_addr_parse(ip, il, a) != 0)
-		return ingest_reject(c, "dest_ip %.*s is not an IP address",
-		                     ip ? (int)(il > 60 ? 60 : il) : 0, ip ? ip : "");
-	json_t *port = json_object_get(ev, "dest_port");
-	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
-	    json_integer_value(port) > 65535)
-		return ingest_reject(c, "dest_port is not an integer 1-65535");
-	return ingest_fp_sighting(c, STORE_FP_JA3S, h, hl, a, (uint16_t)json_integer_value(port),
-	                          ts, sensor);
+	uint16_t port;
+	if (ingest_eve_server(c, ev, a, &port) != 0)
+		return INGEST_REJECT;
+	return ingest_fp_sighting(c, STORE_FP_JA3S, h, hl, a, port, ts, sensor);
 }

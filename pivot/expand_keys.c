@@ -5,6 +5,7 @@
  * JARM/JA3S), in both directions.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,7 +51,7 @@ static int seed_value(enum pivot_node_type t, const char *s, char *out, char *ms
 		util_hex_encode(key, 32, out);
 		return 0;
 	case PIVOT_NODE_SUBJECT:
-		if (store_dn_norm(s, len, dn) != 0 || strlen(dn) >= STORE_NAME_BUF + 8)
+		if (store_dn_norm(s, len, dn) != 0 || strlen(dn) >= STORE_NAME_BUF)
 			break;
 		memcpy(out, dn, strlen(dn) + 1);
 		return 0;
@@ -64,7 +65,7 @@ static int seed_value(enum pivot_node_type t, const char *s, char *out, char *ms
 	}
 	static const char *const want[] = {
 	    [PIVOT_NODE_KEY] = "a public key SHA-256 (64 hex digits)",
-	    [PIVOT_NODE_SUBJECT] = "a subject DN (CN=..., O=...) of at most 263 characters "
+	    [PIVOT_NODE_SUBJECT] = "a subject DN (CN=..., O=...) of at most 255 characters "
 	                           "normalised",
 	    [PIVOT_NODE_JARM] = "a JARM fingerprint (62 hex digits)",
 	    [PIVOT_NODE_JA3S] = "a JA3S fingerprint (32 hex digits)",
@@ -131,21 +132,29 @@ int pivot_measure_more(struct pivot_run *x, struct pivot_xnode *xn)
 bool pivot_pruned_detail_more(const struct pivot_result *r, const struct pivot_node *n, char *out,
                               size_t cap)
 {
-	const struct pivot_params *p = &r->params;
-	unsigned long long d = (unsigned long long)n->degree;
-	const char *reason = n->pruned ? n->pruned : "";
-	if (strcmp(reason, "shared_key") == 0)
-		snprintf(out, cap, "in %llu certificates > max_key_certs %llu", d,
-		         (unsigned long long)p->max_key_certs);
-	else if (strcmp(reason, "common_subject") == 0)
-		snprintf(out, cap, "subject of %llu certificates > max_subject_certs %llu", d,
-		         (unsigned long long)p->max_subject_certs);
-	else if (strcmp(reason, "common_fingerprint") == 0)
-		snprintf(out, cap, "seen on %llu IPs > max_fingerprint_ips %llu", d,
-		         (unsigned long long)p->max_fingerprint_ips);
-	else
-		return false;
-	return true;
+	/* "PREFIX DEGREE UNIT > PARAM LIMIT" */
+	static const struct {
+		const char *reason, *prefix, *unit, *param;
+		size_t off;
+	} rules[] = {
+	    {"shared_key", "in", "certificates", "max_key_certs",
+	     offsetof(struct pivot_params, max_key_certs)},
+	    {"common_subject", "subject of", "certificates", "max_subject_certs",
+	     offsetof(struct pivot_params, max_subject_certs)},
+	    {"common_fingerprint", "seen on", "IPs", "max_fingerprint_ips",
+	     offsetof(struct pivot_params, max_fingerprint_ips)},
+	};
+	for (size_t i = 0; n->pruned != NULL && i < sizeof(rules) / sizeof(rules[0]); i++) {
+		if (strcmp(n->pruned, rules[i].reason) != 0)
+			continue;
+		uint64_t lim;
+		memcpy(&lim, (const char *)&r->params + rules[i].off, sizeof(lim));
+		snprintf(out, cap, "%s %llu %s > %s %llu", rules[i].prefix,
+		         (unsigned long long)n->degree, rules[i].unit, rules[i].param,
+		         (unsigned long long)lim);
+		return true;
+	}
+	return false;
 }
 
 /* ---- walks --------------------------------------------------------------------- */
@@ -188,7 +197,7 @@ int pivot_walk_cert_keys(struct pivot_run *x, const struct pivot_xnode *xn)
 		return 0;
 	char dn[STORE_DN_BUF];
 	if (store_dn_norm(xn->n.subject, strlen(xn->n.subject), dn) != 0 ||
-	    strlen(dn) >= STORE_NAME_BUF + 8)
+	    strlen(dn) >= STORE_NAME_BUF)
 		return 0; /* no subject, or too long for a node: no edge */
 	return walk_stop(cand_attr(x, PIVOT_EDGE_SUBJECT, PIVOT_NODE_SUBJECT, dn));
 }

@@ -39,7 +39,7 @@ static json_t *params_json(const struct pivot_result *r)
 	json_object_set_new(o, "since", bound_json(p->since));
 	json_object_set_new(o, "until", bound_json(p->until));
 	json_t *e = json_array();
-	for (unsigned b = 1; b <= PIVOT_EDGE_SNI; b <<= 1)
+	for (unsigned b = 1; b <= PIVOT_EDGE_FINGERPRINT; b <<= 1)
 		if (p->edges & b)
 			json_array_append_new(e, json_string(pivot_edge_type_name(b)));
 	json_object_set_new(o, "edges", e);
@@ -47,6 +47,10 @@ static json_t *params_json(const struct pivot_result *r)
 	json_object_set_new(o, "max_cert_ips", json_integer((json_int_t)p->max_cert_ips));
 	json_object_set_new(o, "max_domain_ips", json_integer((json_int_t)p->max_domain_ips));
 	json_object_set_new(o, "max_san", json_integer((json_int_t)p->max_san));
+	json_object_set_new(o, "max_key_certs", json_integer((json_int_t)p->max_key_certs));
+	json_object_set_new(o, "max_subject_certs", json_integer((json_int_t)p->max_subject_certs));
+	json_object_set_new(o, "max_fingerprint_ips",
+	                    json_integer((json_int_t)p->max_fingerprint_ips));
 	json_object_set_new(o, "max_nodes", json_integer(p->max_nodes));
 	json_object_set_new(o, "max_ms", json_integer(p->max_ms));
 	return o;

@@ -9,14 +9,16 @@
 # into a fresh database, then given keys and fingerprints by
 # tests/bench/keys_augment.c (re-issue clusters, a hoster key, stock and
 # rare JARM/JA3S) so that the new edges have something to walk.
+# BUILD: the build directory (default build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${LINES:-2000000}
 RUNS=${RUNS:-3}
 WORK=${BENCH_DIR:-${TMPDIR:-/tmp}/infrapivot-bench}
 mkdir -p "$WORK"
-IP=$PWD/build/service/infrapivot
-for t in "$IP" build/tests/bench/bench_pivot build/tests/bench/bench_keys_augment; do
+BUILD=${BUILD:-$PWD/build}
+IP=$BUILD/service/infrapivot
+for t in "$IP" "$BUILD/tests/bench/bench_pivot" "$BUILD/tests/bench/bench_keys_augment"; do
 	[ -x "$t" ] || { echo "build first: $t is missing" >&2; exit 2; }
 done
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -28,11 +30,11 @@ SEEDS=$WORK/seeds-$LINES.txt
 DB=$WORK/db-keys
 rm -rf "$DB"
 "$IP" ingest --no-progress -q --db "$DB" "$DATA"
-build/tests/bench/bench_keys_augment "$DB" "$DATA"
+"$BUILD/tests/bench/bench_keys_augment" "$DB" "$DATA"
 OLD=resolves,cname,serves,san,sni
 NEW=all
 old=() new=()
-p99() { build/tests/bench/bench_pivot "$DB" "$SEEDS" 1000 "$1" | awk '/^depth 3/ {print; exit}'; }
+p99() { "$BUILD/tests/bench/bench_pivot" "$DB" "$SEEDS" 1000 "$1" | awk '/^depth 3/ {print; exit}'; }
 for r in $(seq "$RUNS"); do
 	a=$(p99 "$OLD")
 	b=$(p99 "$NEW")
