@@ -289,14 +289,31 @@ static int eve_tls_client(struct ingest_ctx *c, json_t *ev, json_t *tls)
 	return eve_client(c, ev, ts, false, STORE_DEST_IP, NULL, a, STORE_CSRC_TLS);
 }
 
+/* The server's JA3S (resumed sessions have one too). */
+static int eve_tls_ja3s(struct ingest_ctx *c, json_t *ev, json_t *tls)
+{
+	int64_t ts;
+	if (json_object_get(tls, "ja3s") == NULL)
+		return INGEST_SKIP;
+	if (eve_time(c, ev, &ts) != 0)
+		return INGEST_REJECT;
+	struct store_obs sens;
+	sens.sensor[0] = '\0';
+	eve_sensor(ev, &sens);
+	return ingest_eve_ja3s(c, ev, tls, ts, sens.sensor);
+}
+
 static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 {
 	if (eve_tls_client(c, ev, tls) != 0)
 		return INGEST_REJECT;
+	int fr = eve_tls_ja3s(c, ev, tls);
+	if (fr == INGEST_REJECT)
+		return INGEST_REJECT;
 	size_t fl = 0;
 	const char *fp = ingest_json_str(tls, "fingerprint", &fl);
 	if (fp == NULL || fl == 0)
-		return INGEST_SKIP; /* resumed session: no certificate */
+		return fr; /* resumed session: no certificate */
 	int64_t ts;
 	if (eve_time(c, ev, &ts) != 0)
 		return INGEST_REJECT;
@@ -313,16 +330,8 @@ static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 		                     (int)(fl > 80 ? 80 : fl), fp);
 	m->has_sha1 = true;
 	memcpy(m->sha1, h, 20);
-	size_t il;
-	const char *ip = ingest_json_str(ev, "dest_ip", &il);
-	if (ip == NULL || store_addr_parse(ip, il, o->cert.ip) != 0)
-		return ingest_reject(c, "dest_ip %.*s is not an IP address",
-		                     ip ? (int)(il > 60 ? 60 : il) : 0, ip ? ip : "");
-	json_t *port = json_object_get(ev, "dest_port");
-	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
-	    json_integer_value(port) > 65535)
-		return ingest_reject(c, "dest_port is not an integer 1-65535");
-	o->cert.port = (uint16_t)json_integer_value(port);
+	if (ingest_eve_server(c, ev, o->cert.ip, &o->cert.port) != 0)
+		return INGEST_REJECT;
 	size_t sl;
 	const char *sni = ingest_json_str(tls, "sni", &sl);
 	if (sni != NULL && sl > 0 && store_name_norm(sni, sl, o->cert.sni, false) != 0)
@@ -331,7 +340,9 @@ static int eve_tls(struct ingest_ctx *c, json_t *ev, json_t *tls)
 	o->time_first = ts;
 	o->time_last = ts;
 	eve_sensor(ev, o);
-	return eve_tls_meta(c, o, m, tls);
+	if (eve_tls_meta(c, o, m, tls) != INGEST_OK)
+		return INGEST_REJECT;
+	return ingest_eve_certs(c, o, m, tls);
 }
 
 static int eve_line(struct ingest_ctx *c, char *line, size_t len)

@@ -58,6 +58,22 @@ const struct ingest_format *ingest_format_detect(const char *line, size_t len);
 struct store_obs *ingest_obs_new(struct ingest_ctx *c);
 /* Certificate metadata owned by the batch (freed after the write). */
 struct store_cert_meta *ingest_meta_new(struct ingest_ctx *c);
+/* A JARM/JA3S fingerprint seen on ip:port at ts (tls_keys.c): checked
+ * (a bad one rejects the line) and added as an observation.  sensor NULL
+ * or "" keeps the default.  Returns INGEST_OK or INGEST_REJECT. */
+int ingest_fp_sighting(struct ingest_ctx *c, unsigned fptype, const char *hash, size_t len,
+                       const uint8_t ip[16], uint16_t port, int64_t ts, const char *sensor);
+/* An EVE event's server end (dest_ip, dest_port 1-65535) into ip and
+ * *port; 0, or INGEST_REJECT with the reason recorded. */
+int ingest_eve_server(struct ingest_ctx *c, json_t *ev, uint8_t ip[16], uint16_t *port);
+/* EVE tls.ja3s.hash as a fingerprint of dest_ip:dest_port; INGEST_SKIP
+ * when the event has none. */
+int ingest_eve_ja3s(struct ingest_ctx *c, json_t *ev, json_t *tls, int64_t ts, const char *sensor);
+/* EVE tls.certificate (the leaf o names: its metadata and key replace m)
+ * and tls.chain (metadata of each certificate).  INGEST_OK or
+ * INGEST_REJECT. */
+int ingest_eve_certs(struct ingest_ctx *c, struct store_obs *o, struct store_cert_meta *m,
+                     json_t *tls);
 /* Record why the current line is rejected; returns INGEST_REJECT. */
 int ingest_reject(struct ingest_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -106,6 +106,17 @@ static void fill_from_x509(X509 *x, struct store_cert_meta *m)
 	GENERAL_NAMES_free(gens);
 }
 
+/* The key pivot: SHA-256 of the SubjectPublicKeyInfo as DER (what crt.sh
+ * calls the SPKI SHA-256). */
+static void spki_hash(X509 *x, struct store_cert_meta *m)
+{
+	unsigned char *spki = NULL;
+	int sl = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+	unsigned int hl;
+	m->has_key = sl > 0 && EVP_Digest(spki, (size_t)sl, m->key, &hl, EVP_sha256(), NULL) == 1;
+	OPENSSL_free(spki);
+}
+
 int ingest_x509_der(const uint8_t *der, size_t len, struct store_cert_meta *m)
 {
 	const unsigned char *p = der;
@@ -124,6 +135,7 @@ int ingest_x509_der(const uint8_t *der, size_t len, struct store_cert_meta *m)
 	EVP_Digest(der, (size_t)dl, m->sha256, &hl, EVP_sha256(), NULL);
 	m->has_sha1 = m->has_sha256 = true;
 	fill_from_x509(x, m);
+	spki_hash(x, m);
 	X509_free(x);
 	m->der = malloc((size_t)dl);
 	if (m->der != NULL) {

@@ -442,6 +442,13 @@ static int zeek_ssl(struct ingest_ctx *c, struct zrow *r)
 	        ? client_sight(c, r, ts, STORE_DEST_DOMAIN, p.sni, NULL, STORE_CSRC_SNI)
 	        : client_sight(c, r, ts, STORE_DEST_IP, NULL, p.ip, STORE_CSRC_TLS))
 		return INGEST_REJECT;
+	int fr = INGEST_SKIP;
+	if (r->st[ZC_JA3S] == Z_VAL && r->v[ZC_JA3S].n > 0) {
+		fr = ingest_fp_sighting(c, STORE_FP_JA3S, r->v[ZC_JA3S].p, r->v[ZC_JA3S].n, p.ip,
+		                        p.port, ts, NULL);
+		if (fr != INGEST_OK)
+			return INGEST_REJECT;
+	}
 	if (r->st[ZC_CHAIN_FPS] == Z_VAL && r->en[ZC_CHAIN_FPS] > 0) {
 		uint8_t h[32];
 		size_t hl;
@@ -452,7 +459,7 @@ static int zeek_ssl(struct ingest_ctx *c, struct zrow *r)
 	}
 	if (r->st[ZC_CHAIN_FUIDS] == Z_VAL && r->en[ZC_CHAIN_FUIDS] > 0)
 		return ssl_by_fuid(c, &r->elems[r->e0[ZC_CHAIN_FUIDS]], &p, ts);
-	return INGEST_SKIP; /* resumed session or no certificate */
+	return fr; /* resumed session or no certificate */
 }
 
 static void list_add(char *buf, size_t cap, size_t *len, const char *s, size_t n)

@@ -43,6 +43,7 @@ enum zcol {
 	ZC_ORIG_BYTES,
 	ZC_RESP_BYTES,
 	ZC_CONN_STATE,
+	ZC_JA3S, /* ssl.log with the ja3 package */
 	ZC_NCOLS
 };
 enum zkind { ZK_UNKNOWN, ZK_DNS, ZK_SSL, ZK_X509, ZK_FILES, ZK_CONN, ZK_OTHER };

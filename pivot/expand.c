@@ -33,6 +33,8 @@ static enum pivot_node_type seed_type(const struct pivot_params *p)
 		return PIVOT_NODE_CERT;
 	if (store_addr_parse(s, len, ip) == 0)
 		return PIVOT_NODE_IP;
+	if (pivot_seed_type_more(s) != PIVOT_NODE_AUTO)
+		return pivot_seed_type_more(s);
 	return PIVOT_NODE_DOMAIN;
 }
 
@@ -99,13 +101,17 @@ static int seed_domain(struct pivot_run *x, char *msg, size_t msgcap)
 
 static int seed_add(struct pivot_run *x, char *msg, size_t msgcap)
 {
-	switch (seed_type(x->p)) {
+	enum pivot_node_type t = seed_type(x->p);
+	switch (t) {
 	case PIVOT_NODE_CERT:
 		return seed_cert(x, msg, msgcap);
 	case PIVOT_NODE_IP:
 		return seed_ip(x, msg, msgcap);
-	default:
+	case PIVOT_NODE_DOMAIN:
+	case PIVOT_NODE_AUTO:
 		return seed_domain(x, msg, msgcap);
+	default:
+		return pivot_seed_more(x, t, msg, msgcap);
 	}
 }
 
@@ -133,6 +139,16 @@ static int walk_node(struct pivot_run *x, size_t i, const struct pivot_xnode *cu
 		break;
 	case PIVOT_NODE_CERT:
 		err = pivot_walk_cert(x, cur);
+		break;
+	case PIVOT_NODE_KEY:
+		err = pivot_walk_key(x, cur);
+		break;
+	case PIVOT_NODE_SUBJECT:
+		err = pivot_walk_subject(x, cur);
+		break;
+	case PIVOT_NODE_JARM:
+	case PIVOT_NODE_JA3S:
+		err = pivot_walk_fp(x, cur);
 		break;
 	default:
 		break;
@@ -430,6 +446,6 @@ void pivot_pruned_detail(const struct pivot_result *r, const struct pivot_node *
 	else if (strcmp(reason, "shared_cname_target") == 0)
 		snprintf(out, cap, "more than %llu names are CNAMEs of it (max_ip_domains)",
 		         (unsigned long long)p->max_ip_domains);
-	else if (cap > 0)
+	else if (!pivot_pruned_detail_more(r, n, out, cap) && cap > 0)
 		out[0] = '\0';
 }

@@ -196,8 +196,9 @@ static int node_judge(struct pivot_run *x, struct pivot_xnode *xn)
 {
 	struct pivot_node *n = &xn->n;
 	const struct pivot_params *p = x->p;
-	const struct store_noise_limits lim = {p->max_ip_domains, p->max_cert_ips,
-	                                       p->max_domain_ips, p->max_san};
+	const struct store_noise_limits lim = {
+	    p->max_ip_domains, p->max_cert_ips,      p->max_domain_ips,     p->max_san,
+	    p->max_key_certs,  p->max_subject_certs, p->max_fingerprint_ips};
 	struct store_noise v;
 	if (!store_noise_judge(n->type, n->degree, n->san_count, &lim, &v))
 		return 0;
@@ -231,6 +232,7 @@ static int node_measure(struct pivot_run *x, struct pivot_xnode *xn, bool seed)
 		err = cert_measure(x, xn);
 		break;
 	default:
+		err = pivot_measure_more(x, xn);
 		break;
 	}
 	if (err != 0 || seed)
@@ -282,7 +284,8 @@ int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
 int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned src, unsigned dst,
                    unsigned *id, bool *added)
 {
-	uint16_t port = c->etype == PIVOT_EDGE_SERVES ? c->port : 0;
+	bool ported = c->etype == PIVOT_EDGE_SERVES || c->etype == PIVOT_EDGE_FINGERPRINT;
+	uint16_t port = ported ? c->port : 0;
 	*added = false;
 	if (r->edge_ix_cap > 0) {
 		size_t s = (size_t)edge_hash(c->etype, src, dst, port) & (r->edge_ix_cap - 1);

@@ -10,7 +10,7 @@
 
 #include <openssl/evp.h>
 
-#include "pivot/pivot.h"
+#include "pivot/pivot_internal.h"
 #include "util/num.h"
 #include "util/time.h"
 
@@ -21,7 +21,10 @@ void pivot_params_init(struct pivot_params *p)
 	p->depth = 3;
 	p->since = INT64_MIN;
 	p->until = INT64_MAX;
-	p->edges = PIVOT_EDGE_ALL;
+	p->edges = PIVOT_EDGE_DEFAULT;
+	p->max_key_certs = STORE_NOISE_MAX_KEY_CERTS;
+	p->max_subject_certs = STORE_NOISE_MAX_SUBJECT_CERTS;
+	p->max_fingerprint_ips = STORE_NOISE_MAX_FP_IPS;
 	p->max_ip_domains = STORE_NOISE_MAX_IP_DOMAINS;
 	p->max_cert_ips = STORE_NOISE_MAX_CERT_IPS;
 	p->max_domain_ips = STORE_NOISE_MAX_DOMAIN_IPS;
@@ -42,6 +45,14 @@ const char *pivot_node_type_name(enum pivot_node_type t)
 		return "ip";
 	case PIVOT_NODE_CERT:
 		return "cert";
+	case PIVOT_NODE_KEY:
+		return "key";
+	case PIVOT_NODE_SUBJECT:
+		return "subject";
+	case PIVOT_NODE_JARM:
+		return "jarm";
+	case PIVOT_NODE_JA3S:
+		return "ja3s";
 	case PIVOT_NODE_AUTO:
 		break;
 	}
@@ -98,7 +109,7 @@ static int set_edges(struct pivot_params *p, const char *value, char *msg, size_
 		if (edge == 0) {
 			snprintf(msg, msgcap,
 			         "edges: unknown edge type '%.*s' (resolves, cname, serves, san, "
-			         "sni, or all)",
+			         "sni, key, subject, fingerprint, or all)",
 			         (int)(len > 64 ? 64 : len), q);
 			return STORE_EBADTYPE;
 		}
@@ -108,7 +119,8 @@ static int set_edges(struct pivot_params *p, const char *value, char *msg, size_
 	}
 	if (mask == 0) {
 		snprintf(msg, msgcap,
-		         "edges: empty list (resolves, cname, serves, san, sni, or all)");
+		         "edges: empty list (resolves, cname, serves, san, sni, key, subject, "
+		         "fingerprint, or all)");
 		return STORE_EBADTYPE;
 	}
 	p->edges = mask;
@@ -130,6 +142,9 @@ static const struct num_param {
     {"max_cert_ips", 0, UINT32_MAX, PARAM_FIELD(max_cert_ips), true},
     {"max_domain_ips", 0, UINT32_MAX, PARAM_FIELD(max_domain_ips), true},
     {"max_san", 0, UINT32_MAX, PARAM_FIELD(max_san), true},
+    {"max_key_certs", 0, UINT32_MAX, PARAM_FIELD(max_key_certs), true},
+    {"max_subject_certs", 0, UINT32_MAX, PARAM_FIELD(max_subject_certs), true},
+    {"max_fingerprint_ips", 0, UINT32_MAX, PARAM_FIELD(max_fingerprint_ips), true},
     {"max_nodes", 1, PIVOT_HARD_MAX_NODES, PARAM_FIELD(max_nodes), false},
     {"max_ms", 1, 600000, PARAM_FIELD(max_ms), false},
     {"max_cotenant_days", 0, STORE_AFFINITY_MAX_DAYS, PARAM_FIELD(max_cotenant_days), false},
@@ -179,10 +194,15 @@ static int set_type(struct pivot_params *p, const char *value, char *msg, size_t
 		p->seed_type = PIVOT_NODE_IP;
 	else if (strcmp(value, "cert") == 0)
 		p->seed_type = PIVOT_NODE_CERT;
+	else if (pivot_node_type_parse_more(value, &p->seed_type))
+		;
 	else if (strcmp(value, "auto") == 0)
 		p->seed_type = PIVOT_NODE_AUTO;
 	else {
-		snprintf(msg, msgcap, "type: '%.64s' is not domain, ip, cert or auto", value);
+		snprintf(msg, msgcap,
+		         "type: '%.64s' is not domain, ip, cert, key, subject, jarm, ja3s or "
+		         "auto",
+		         value);
 		return STORE_EBADTYPE;
 	}
 	return 0;
@@ -294,6 +314,8 @@ static int check_seed(const struct pivot_params *p, char *msg, size_t msgcap)
 			return 0;
 		snprintf(msg, msgcap, "seed: '%.80s' is not an IPv4 or IPv6 address", sd);
 		return STORE_EBADADDR;
+	default:
+		return pivot_check_seed_more(p, msg, msgcap);
 	case PIVOT_NODE_CERT:
 		if (is_hash)
 			return 0;

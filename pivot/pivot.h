@@ -21,6 +21,10 @@
 #define PIVOT_NODE_DOMAIN STORE_NODE_DOMAIN
 #define PIVOT_NODE_IP STORE_NODE_IP
 #define PIVOT_NODE_CERT STORE_NODE_CERT
+#define PIVOT_NODE_KEY STORE_NODE_KEY
+#define PIVOT_NODE_SUBJECT STORE_NODE_SUBJECT
+#define PIVOT_NODE_JARM STORE_NODE_JARM
+#define PIVOT_NODE_JA3S STORE_NODE_JA3S
 
 #define pivot_edge_type store_edge
 #define PIVOT_EDGE_RESOLVES STORE_EDGE_RESOLVES
@@ -28,7 +32,11 @@
 #define PIVOT_EDGE_SERVES STORE_EDGE_SERVES
 #define PIVOT_EDGE_SAN STORE_EDGE_SAN
 #define PIVOT_EDGE_SNI STORE_EDGE_SNI
+#define PIVOT_EDGE_KEY STORE_EDGE_KEY
+#define PIVOT_EDGE_SUBJECT STORE_EDGE_SUBJECT
+#define PIVOT_EDGE_FINGERPRINT STORE_EDGE_FINGERPRINT
 #define PIVOT_EDGE_ALL STORE_EDGE_ALL
+#define PIVOT_EDGE_DEFAULT STORE_EDGE_DEFAULT
 
 #define PIVOT_MAX_DEPTH 6
 #define PIVOT_HARD_MAX_NODES 10000
@@ -38,7 +46,7 @@ struct pivot_params {
 	enum pivot_node_type seed_type; /* AUTO: detected from the seed */
 	unsigned depth;                 /* default 3, max 6 */
 	int64_t since, until;           /* edge sightings must overlap; INT64_MIN/MAX */
-	unsigned edges;                 /* mask of pivot_edge_type, default ALL */
+	unsigned edges;                 /* mask of pivot_edge_type, default DEFAULT */
 	uint64_t max_ip_domains;        /* noise limits (store_noise_judge), default 100 */
 	uint64_t max_cert_ips;          /* default 50 */
 	uint64_t max_domain_ips;        /* default 50 */
@@ -46,6 +54,9 @@ struct pivot_params {
 	unsigned max_nodes;             /* default 500, hard cap 10000 */
 	unsigned max_ms;                /* default 2000 */
 	int64_t now;                    /* for age_days; 0 = time(NULL) */
+	uint64_t max_key_certs;         /* certificates of a key, default 25 */
+	uint64_t max_subject_certs;     /* certificates of a subject, default 10 */
+	uint64_t max_fingerprint_ips;   /* IPs of a JARM/JA3S, default 25 */
 	/* temporal affinity: names and certificates on an IP since more than
 	 * max_cotenant_days before the path arrived are co-tenants (pruned) */
 	bool affinity;              /* default on; "no_affinity" switches it off */
@@ -56,8 +67,9 @@ void pivot_params_init(struct pivot_params *p);
 /* Set one parameter by name, as the CLI (--max-ip-domains, dashes) and
  * HTTP (max_ip_domains, underscores) spell it: seed, type, depth, since,
  * until, edges, max_ip_domains, max_cert_ips, max_domain_ips, max_san,
- * max_nodes, max_ms, now, max_cotenant_days, no_affinity (value "", 1 or
- * true switches affinity off; 0 or false leaves it on).  Returns 0, 1 for an unknown name, or
+ * max_key_certs, max_subject_certs, max_fingerprint_ips, max_nodes,
+ * max_ms, now, max_cotenant_days, no_affinity (value "", 1 or true
+ * switches affinity off; 0 or false leaves it on).  Returns 0, 1 for an unknown name, or
  * STORE_E* (or -EINVAL for a malformed number) with msg naming the
  * parameter and the problem.  Relative since/until ("-7d") count from
  * p->now when it was set before them, else from the current time.
@@ -104,7 +116,7 @@ struct pivot_edge {
 	unsigned src, dst; /* node ids */
 	int64_t first_seen, last_seen;
 	uint64_t count;
-	uint16_t port; /* serves */
+	uint16_t port; /* serves, fingerprint */
 };
 
 struct pivot_result;

@@ -80,6 +80,8 @@ struct pivot_run {
 	uint8_t last_ip[16];
 	bool shared_target;
 	bool is_seed;
+	bool is_key_walk; /* certificates of a key (else of a subject) */
+	bool from_fp;     /* IPs of a fingerprint (else fingerprints of an IP) */
 };
 
 /* ---- walk.c ---- */
@@ -95,6 +97,36 @@ int pivot_walk_cert(struct pivot_run *x, const struct pivot_xnode *xn);
 void pivot_cand_sort_merge(struct pivot_run *x);
 /* Hex of a certificate reference into out[65]. */
 void pivot_cert_value(const struct store_cert_ref *ref, char *out);
+
+/* Push a candidate seen from tf to tl count times (value and the node's
+ * key are the caller's); NULL when out of room: return
+ * pivot_cand_fail(x) from the walk callback then. */
+struct pivot_cand *pivot_cand_push(struct pivot_run *x, uint8_t etype, uint8_t ntype,
+                                   bool nb_is_src, int64_t tf, int64_t tl, uint64_t count);
+int pivot_cand_fail(const struct pivot_run *x);
+
+/* ---- expand_keys.c: key, subject, jarm and ja3s nodes ---- */
+/* "key", "subject", "jarm", "ja3s" as a seed type. */
+bool pivot_node_type_parse_more(const char *v, enum pivot_node_type *t);
+/* The seed's syntax for those types (0 or an error with msg set). */
+int pivot_check_seed_more(const struct pivot_params *p, char *msg, size_t msgcap);
+/* JARM or JA3S when an untyped seed is one, else AUTO. */
+enum pivot_node_type pivot_seed_type_more(const char *s);
+/* Add the seed node of those types. */
+int pivot_seed_more(struct pivot_run *x, enum pivot_node_type t, char *msg, size_t msgcap);
+/* Degree of those nodes (certificates of a key or subject, IPs of a
+ * fingerprint). */
+int pivot_measure_more(struct pivot_run *x, struct pivot_xnode *xn);
+/* The detail of their pruning reasons; false for another reason. */
+bool pivot_pruned_detail_more(const struct pivot_result *r, const struct pivot_node *n, char *out,
+                              size_t cap);
+/* The walks: a certificate's key and subject, an IP's fingerprints, and
+ * the certificates of a key or subject, the IPs of a fingerprint. */
+int pivot_walk_cert_keys(struct pivot_run *x, const struct pivot_xnode *xn);
+int pivot_walk_ip_fps(struct pivot_run *x, const struct pivot_xnode *xn);
+int pivot_walk_key(struct pivot_run *x, const struct pivot_xnode *xn);
+int pivot_walk_subject(struct pivot_run *x, const struct pivot_xnode *xn);
+int pivot_walk_fp(struct pivot_run *x, const struct pivot_xnode *xn);
 
 /* ---- graph.c ---- */
 /* The id of the node (type, value), or -1. */

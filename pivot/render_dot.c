@@ -57,6 +57,13 @@ static const char *shape(enum pivot_node_type t)
 		return "box";
 	case PIVOT_NODE_CERT:
 		return "note";
+	case PIVOT_NODE_KEY:
+		return "hexagon";
+	case PIVOT_NODE_SUBJECT:
+		return "component";
+	case PIVOT_NODE_JARM:
+	case PIVOT_NODE_JA3S:
+		return "diamond";
 	default:
 		return "plaintext";
 	}
@@ -109,7 +116,7 @@ static void dot_node(struct util_buf *b, const struct pivot_result *r, size_t i)
 	util_buf_printf(b, "  n%u [shape=%s, label=\"%s\\n", n->id, shape(n->type),
 	                pivot_node_type_name(n->type));
 	/* a hash is long: 20 characters tell certificates apart */
-	dot_str(b, n->value, n->type == PIVOT_NODE_CERT ? 20 : 80);
+	dot_str(b, n->value, n->type == PIVOT_NODE_CERT || n->type == PIVOT_NODE_KEY ? 20 : 80);
 	if (n->type == PIVOT_NODE_CERT && n->cert_has_meta && n->subject[0]) {
 		util_buf_add(b, "\\n", 2);
 		dot_subject(b, n->subject);
@@ -139,7 +146,7 @@ static void dot_edge(struct util_buf *b, const struct pivot_result *r, const str
 	pivot_day(e->last_seen, "unknown", l, sizeof(l));
 	util_buf_printf(b, "  n%u -> n%u [label=\"%s", e->src, e->dst,
 	                pivot_edge_type_name(e->type));
-	if (e->type == PIVOT_EDGE_SERVES)
+	if (e->type == PIVOT_EDGE_SERVES || e->type == PIVOT_EDGE_FINGERPRINT)
 		util_buf_printf(b, " :%u", e->port);
 	util_buf_printf(b, "\\n%s\"", l);
 	if (r->nodes[e->dst].n.pruned != NULL || r->nodes[e->src].n.pruned != NULL)

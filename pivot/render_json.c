@@ -39,7 +39,7 @@ static json_t *params_json(const struct pivot_result *r)
 	json_object_set_new(o, "since", bound_json(p->since));
 	json_object_set_new(o, "until", bound_json(p->until));
 	json_t *e = json_array();
-	for (unsigned b = 1; b <= PIVOT_EDGE_SNI; b <<= 1)
+	for (unsigned b = 1; b <= PIVOT_EDGE_FINGERPRINT; b <<= 1)
 		if (p->edges & b)
 			json_array_append_new(e, json_string(pivot_edge_type_name(b)));
 	json_object_set_new(o, "edges", e);
@@ -47,6 +47,10 @@ static json_t *params_json(const struct pivot_result *r)
 	json_object_set_new(o, "max_cert_ips", json_integer((json_int_t)p->max_cert_ips));
 	json_object_set_new(o, "max_domain_ips", json_integer((json_int_t)p->max_domain_ips));
 	json_object_set_new(o, "max_san", json_integer((json_int_t)p->max_san));
+	json_object_set_new(o, "max_key_certs", json_integer((json_int_t)p->max_key_certs));
+	json_object_set_new(o, "max_subject_certs", json_integer((json_int_t)p->max_subject_certs));
+	json_object_set_new(o, "max_fingerprint_ips",
+	                    json_integer((json_int_t)p->max_fingerprint_ips));
 	json_object_set_new(o, "max_nodes", json_integer(p->max_nodes));
 	json_object_set_new(o, "max_ms", json_integer(p->max_ms));
 	json_object_set_new(o, "affinity", json_boolean(p->affinity));
@@ -137,7 +141,7 @@ static json_t *edge_json(const struct pivot_edge *e)
 	json_object_set_new(o, "first_seen", util_time_json(e->first_seen));
 	json_object_set_new(o, "last_seen", util_time_json(e->last_seen));
 	json_object_set_new(o, "count", json_integer((json_int_t)e->count));
-	if (e->type == PIVOT_EDGE_SERVES)
+	if (e->type == PIVOT_EDGE_SERVES || e->type == PIVOT_EDGE_FINGERPRINT)
 		json_object_set_new(o, "port", json_integer(e->port));
 	return o;
 }
@@ -163,15 +167,19 @@ json_t *pivot_to_json(const struct pivot_result *r)
 	for (size_t i = 0; i < r->nedges; i++)
 		json_array_append_new(edges, edge_json(&r->edges[i]));
 	json_object_set_new(o, "edges", edges);
-	unsigned by[4] = {0};
+	unsigned by[8] = {0};
 	for (size_t i = 0; i < r->nnodes; i++)
-		by[r->nodes[i].n.type & 3]++;
+		by[r->nodes[i].n.type & 7]++;
 	json_t *st = json_object();
 	json_object_set_new(st, "nodes", json_integer((json_int_t)r->nnodes));
 	json_object_set_new(st, "edges", json_integer((json_int_t)r->nedges));
 	json_object_set_new(st, "domains", json_integer(by[PIVOT_NODE_DOMAIN]));
 	json_object_set_new(st, "ips", json_integer(by[PIVOT_NODE_IP]));
 	json_object_set_new(st, "certs", json_integer(by[PIVOT_NODE_CERT]));
+	json_object_set_new(st, "keys", json_integer(by[PIVOT_NODE_KEY]));
+	json_object_set_new(st, "subjects", json_integer(by[PIVOT_NODE_SUBJECT]));
+	json_object_set_new(st, "fingerprints",
+	                    json_integer(by[PIVOT_NODE_JARM] + by[PIVOT_NODE_JA3S]));
 	json_object_set_new(st, "expanded", json_integer(r->expanded));
 	json_object_set_new(st, "pruned", json_integer(r->pruned));
 	json_object_set_new(st, "depth_reached", json_integer(r->depth_reached));
@@ -202,7 +210,7 @@ static size_t via_path(const struct pivot_result *r, const struct pivot_node *n,
 	unsigned other = e->src == n->id ? e->dst : e->src;
 	size_t o = (size_t)snprintf(via, cap, "%s %s", pivot_edge_type_name(e->type),
 	                            r->nodes[other].n.value);
-	if (e->type == PIVOT_EDGE_SERVES && o < cap)
+	if ((e->type == PIVOT_EDGE_SERVES || e->type == PIVOT_EDGE_FINGERPRINT) && o < cap)
 		o += (size_t)snprintf(via + o, cap - o, " port %u", e->port);
 	return o;
 }

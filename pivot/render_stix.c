@@ -59,6 +59,16 @@ static const char *sco_type(const struct pivot_node *n)
 		return n->value[0] == '*' ? PIVOT_STIX_WILDCARD : "domain-name";
 	case PIVOT_NODE_IP:
 		return strchr(n->value, ':') ? "ipv6-addr" : "ipv4-addr";
+	/* STIX 2.1 has no object for these: custom observables (spec 11.1),
+	 * their value the node's (docs/pivot.md) */
+	case PIVOT_NODE_KEY:
+		return "x-infrapivot-public-key";
+	case PIVOT_NODE_SUBJECT:
+		return "x-infrapivot-subject";
+	case PIVOT_NODE_JARM:
+		return "x-infrapivot-jarm";
+	case PIVOT_NODE_JA3S:
+		return "x-infrapivot-ja3s";
 	default:
 		return "x509-certificate";
 	}
@@ -223,6 +233,15 @@ static const char *edge_desc(const struct pivot_edge *e, const char **rtype, cha
 		       "or common name";
 	case PIVOT_EDGE_SNI:
 		return "the certificate was served for this name (TLS SNI)";
+	case PIVOT_EDGE_KEY:
+		return "the certificate holds this public key (SHA-256 of its "
+		       "SubjectPublicKeyInfo)";
+	case PIVOT_EDGE_SUBJECT:
+		return "the certificate's subject DN, normalised";
+	case PIVOT_EDGE_FINGERPRINT:
+		snprintf(dbuf, cap, "the IP answered with this TLS server fingerprint on port %u",
+		         e->port);
+		return dbuf;
 	default:
 		return "related";
 	}

@@ -75,6 +75,17 @@ static int cand_fail(const struct pivot_run *x)
 	return x->cand_overflow ? STORE_STOP : -ENOMEM;
 }
 
+struct pivot_cand *pivot_cand_push(struct pivot_run *x, uint8_t etype, uint8_t ntype,
+                                   bool nb_is_src, int64_t tf, int64_t tl, uint64_t count)
+{
+	return cand_push(x, etype, ntype, nb_is_src, tf, tl, count);
+}
+
+int pivot_cand_fail(const struct pivot_run *x)
+{
+	return cand_fail(x);
+}
+
 static int cand_cmp(const void *a, const void *b)
 {
 	const struct pivot_cand *x = a, *y = b;
@@ -360,7 +371,7 @@ int pivot_walk_ip(struct pivot_run *x, const struct pivot_xnode *xn)
 		if (err != 0)
 			return err;
 	}
-	return 0;
+	return pivot_walk_ip_fps(x, xn);
 }
 
 /* ---- walks: certificate ------------------------------------------------ */
@@ -408,7 +419,9 @@ static int san_cand(struct pivot_run *x, const char *name, size_t len, int64_t n
 
 int pivot_walk_cert(struct pivot_run *x, const struct pivot_xnode *xn)
 {
-	int err;
+	int err = pivot_walk_cert_keys(x, xn);
+	if (err != 0)
+		return err;
 	if (x->p->edges & (PIVOT_EDGE_SERVES | PIVOT_EDGE_SNI)) {
 		err = store_sight_by_cert(x->rt, &xn->ref, &x->fence, cb_cert_sight, x);
 		if (err != 0)

@@ -15,7 +15,8 @@ static void lookup_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "Usage: infrapivot lookup domain|ip|cert VALUE [OPTIONS]\n"
+	    "Usage: infrapivot lookup domain|ip|cert|key|subject|jarm|ja3s VALUE [OPTIONS]\n"
+	    "       infrapivot lookup cert --serial HEX [--issuer DN] [OPTIONS]\n"
 	    "\n"
 	    "  lookup domain www.example.com   resolutions of the name\n"
 	    "  lookup domain '*.example.com'   resolutions of every name under it\n"
@@ -23,6 +24,12 @@ static void lookup_usage(FILE *f)
 	    "  lookup ip 192.0.2.0/24          the same for a prefix (IPv4 /16-/32, IPv6 "
 	    "/48-/128)\n"
 	    "  lookup cert SHA1|SHA256         metadata, ip:port sightings, SAN/SNI names\n"
+	    "  lookup cert --serial 0A1B [--issuer 'CN=Some CA']\n"
+	    "                                  certificates with that serial (from that issuer)\n"
+	    "  lookup key SHA256               certificates with that public key (SHA-256 of\n"
+	    "                                  the SubjectPublicKeyInfo)\n"
+	    "  lookup subject 'CN=x, O=y'      certificates with that subject (any spelling)\n"
+	    "  lookup jarm|ja3s HASH           ip:port the fingerprint was seen on\n"
 	    "\n"
 	    "A name may be typed with U-labels (bücher.example): it is looked up in its\n"
 	    "A-label form (xn--bcher-kva.example); the table shows both.\n"
@@ -38,6 +45,8 @@ static void lookup_usage(FILE *f)
 	    "  --until T             seen within the window: time_first <= T\n"
 	    "                        T: 2024-01-31, 2024-01-31T12:00:00Z, now, epoch\n"
 	    "                        seconds, relative -7d, -1d12h, -6M, -1y\n"
+	    "  --serial HEX          cert lookups by serial number instead of hash\n"
+	    "  --issuer DN           with --serial: only certificates from this issuer\n"
 	    "  --limit N             at most N results (default 10000, 0 = no limit)\n"
 	    "  --offset N            skip the first N results\n"
 	    "  --format json|table|csv  COF NDJSON / JSON lines (default), a table, or\n"
@@ -49,6 +58,7 @@ static void lookup_usage(FILE *f)
 
 struct print_ctx {
 	struct svc_lookup_text t;
+	const char *serial; /* lookup cert --serial */
 };
 
 static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
@@ -83,6 +93,8 @@ static const struct option lookup_longopts[] = {
     {"limit", required_argument, NULL, 'l'},
     {"offset", required_argument, NULL, 'o'},
     {"format", required_argument, NULL, 'f'},
+    {"serial", required_argument, NULL, 's'},
+    {"issuer", required_argument, NULL, 'i'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -107,6 +119,10 @@ static int lookup_opt(int c, const char *name, const char *v, struct svc_lookup_
 		fprintf(stderr, "infrapivot lookup: --%s: not a number: '%s'\n", name, v);
 		return -1;
 	}
+	if (c == 's')
+		pc->serial = v;
+	if (c == 'i')
+		req->issuer = v;
 	if (c == 'f' && svc_text_fmt_parse(v, &pc->t.fmt) != 0) {
 		fprintf(stderr, "infrapivot lookup: --format %s: expected json|table|csv\n", v);
 		return -1;
@@ -122,11 +138,36 @@ static int lookup_kind(const char *what, enum svc_lookup_kind *kind)
 		*kind = SVC_LOOKUP_IP;
 	else if (strcmp(what, "cert") == 0)
 		*kind = SVC_LOOKUP_CERT;
+	else if (strcmp(what, "key") == 0)
+		*kind = SVC_LOOKUP_KEY;
+	else if (strcmp(what, "subject") == 0)
+		*kind = SVC_LOOKUP_SUBJECT;
+	else if (strcmp(what, "jarm") == 0)
+		*kind = SVC_LOOKUP_JARM;
+	else if (strcmp(what, "ja3s") == 0)
+		*kind = SVC_LOOKUP_JA3S;
 	else {
-		fprintf(stderr, "infrapivot lookup: unknown lookup '%s' (domain, ip or cert)\n",
+		fprintf(stderr,
+		        "infrapivot lookup: unknown lookup '%s' (domain, ip, cert, key, subject, "
+		        "jarm or ja3s)\n",
 		        what);
 		return -1;
 	}
+	return 0;
+}
+
+/* --serial and --issuer: a cert lookup by serial, nothing else. */
+static int serial_lookup(struct svc_lookup_req *req, const struct print_ctx *pc)
+{
+	if (pc->serial == NULL && req->issuer == NULL)
+		return 0;
+	if (pc->serial == NULL || req->kind != SVC_LOOKUP_CERT) {
+		fprintf(stderr, "infrapivot lookup: %s\n",
+		        pc->serial == NULL ? "--issuer needs --serial"
+		                           : "--serial goes with 'lookup cert' only");
+		return -1;
+	}
+	req->kind = SVC_LOOKUP_SERIAL;
 	return 0;
 }
 
@@ -149,14 +190,18 @@ static int parse_lookup(int argc, char **argv, struct svc_lookup_req *req, const
 			return 2;
 		}
 	}
-	if (argc - optind != 2) {
+	/* lookup cert --serial HEX: the serial stands in for the value */
+	int want = pc->serial != NULL ? 1 : 2;
+	if (argc - optind != want) {
 		lookup_usage(stderr);
 		return 2;
 	}
-	req->value = argv[optind + 1];
 	char msg[256];
 	if (lookup_kind(argv[optind], &req->kind) != 0)
 		return 2;
+	if (serial_lookup(req, pc) != 0)
+		return 2;
+	req->value = pc->serial != NULL ? pc->serial : argv[optind + 1];
 	static char ascii[STORE_NAME_BUF + 8];
 	if (req->kind == SVC_LOOKUP_DOMAIN) {
 		if (svc_idn_ascii(req->value, ascii, sizeof(ascii), msg, sizeof(msg)) != 0) {

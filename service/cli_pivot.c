@@ -30,22 +30,30 @@ static void pivot_usage(FILE *f)
 	       "\n"
 	       "Options:\n"
 	       "  --db DIR                database directory\n"
-	       "  --type auto|domain|ip|cert   the seed's type (default auto)\n"
+	       "  --type TYPE             the seed's type: auto (default), domain, ip, cert,\n"
+	       "                          key (SPKI SHA-256), subject (a DN), jarm or ja3s\n"
 	       "  --depth N               hops from the seed, 0-6 (default 3: domain -> IP ->\n"
 	       "                          certificate -> the other IPs serving it)\n"
 	       "  --since T               only edges seen within the window: last seen >= T\n"
 	       "  --until T               ... and first seen <= T\n"
 	       "                          T: 2024-01-31, 2024-01-31T12:00:00Z, now, epoch\n"
 	       "                          seconds, relative -7d, -1d12h, -6M, -1y\n"
-	       "  --edges LIST            edge types to walk, comma-separated (default all):\n"
-	       "                          resolves,cname,serves,san,sni\n"
+	       "  --edges LIST            edge types to walk, comma-separated, or all:\n"
+	       "                          resolves,cname,serves,san,sni,key (the default)\n"
+	       "                          and subject, fingerprint (opt-in)\n"
 	       "  --max-ip-domains N      an IP with more names is shared hosting (default 100;\n"
-	       "                          0 = no limit, here and in the three below)\n"
+	       "                          0 = no limit, here and in the other limits)\n"
 	       "  --max-cert-ips N        a certificate on more IPs is a CDN or default\n"
 	       "                          certificate (default 50)\n"
 	       "  --max-domain-ips N      a name on more IPs is a CDN/fast-flux name (default 50)\n"
 	       "  --max-san N             a certificate with more SAN names is multi-tenant\n"
 	       "                          (default 80)\n"
+	       "  --max-key-certs N       a public key in more certificates is a hoster's\n"
+	       "                          (default 25)\n"
+	       "  --max-subject-certs N   a subject of more certificates is a template\n"
+	       "                          (default 10)\n"
+	       "  --max-fingerprint-ips N a JARM/JA3S on more IPs is a stock TLS stack\n"
+	       "                          (default 25)\n"
 	       "                          (up to 4294967295; a large value lifts a limit)\n"
 	       "  --max-nodes N           stop after N nodes (default 500, at most 10000)\n"
 	       "  --max-ms N              stop after N milliseconds (default 2000)\n"
@@ -88,6 +96,9 @@ static const struct option pivot_longopts[] = {
     {"max-cert-ips", required_argument, NULL, 1},
     {"max-domain-ips", required_argument, NULL, 1},
     {"max-san", required_argument, NULL, 1},
+    {"max-key-certs", required_argument, NULL, 1},
+    {"max-subject-certs", required_argument, NULL, 1},
+    {"max-fingerprint-ips", required_argument, NULL, 1},
     {"max-nodes", required_argument, NULL, 1},
     {"max-ms", required_argument, NULL, 1},
     {"now", required_argument, NULL, 1},
@@ -113,19 +124,17 @@ static int preset_now(int argc, char **argv, struct pivot_params *p)
 
 static int parse_format(const char *v, enum fmt *fmt)
 {
-	static const char *const names[] = {[FMT_JSON] = "json",
-	                                    [FMT_DOT] = "dot",
-	                                    [FMT_STIX] = "stix",
-	                                    [FMT_TABLE] = "table",
-	                                    [FMT_CSV] = "csv",
-	                                    [FMT_MISP] = "misp"};
+	static const char *const names[] = {
+	    [FMT_JSON] = "json",   [FMT_DOT] = "dot", [FMT_STIX] = "stix",
+	    [FMT_TABLE] = "table", [FMT_CSV] = "csv", [FMT_MISP] = "misp"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(v, names[i]) == 0) {
 			*fmt = (enum fmt)i;
 			return 0;
 		}
 	}
-	fprintf(stderr, "infrapivot pivot: --format %s: expected json|dot|stix|table|csv|misp\n", v);
+	fprintf(stderr, "infrapivot pivot: --format %s: expected json|dot|stix|table|csv|misp\n",
+	        v);
 	return -1;
 }
 

@@ -252,8 +252,8 @@ static int entry_opt(struct wopts *o, int c, const char *arg)
 		if (o->csv)
 			o->fmt = WATCH_FMT_JSON;
 		else if (watch_fmt_parse(arg, &o->fmt) != 0)
-			return fail(o, "--format %s: expected json|text|zeek|suricata|stix|csv|misp",
-			            arg);
+			return fail(
+			    o, "--format %s: expected json|text|zeek|suricata|stix|csv|misp", arg);
 		return 0;
 	case 'v':
 		if (svc_parse_u64(arg, &o->since_version) != 0)

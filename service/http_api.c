@@ -195,17 +195,29 @@ static bool wants_ndjson(struct svc_http_req *rq)
 static bool lookup_target(struct svc_http_req *rq, struct svc_lookup_req *req, char *value,
                           size_t cap, const char **what, enum MHD_Result *ret)
 {
+	static const struct {
+		enum svc_route_id route;
+		enum svc_lookup_kind kind;
+		const char *what;
+	} kinds[] = {
+	    {SVC_R_LOOKUP_DOMAIN, SVC_LOOKUP_DOMAIN, "domain"},
+	    {SVC_R_LOOKUP_IP, SVC_LOOKUP_IP, "ip"},
+	    {SVC_R_LOOKUP_CERT, SVC_LOOKUP_CERT, "cert"},
+	    {SVC_R_LOOKUP_KEY, SVC_LOOKUP_KEY, "key"},
+	    {SVC_R_LOOKUP_SUBJECT, SVC_LOOKUP_SUBJECT, "subject"},
+	    {SVC_R_LOOKUP_SERIAL, SVC_LOOKUP_SERIAL, "serial"},
+	    {SVC_R_LOOKUP_JARM, SVC_LOOKUP_JARM, "jarm"},
+	    {SVC_R_LOOKUP_JA3S, SVC_LOOKUP_JA3S, "ja3s"},
+	};
 	const char *a0 = svc_http_arg(rq, 0);
-	if (rq->route == SVC_R_LOOKUP_DOMAIN) {
-		req->kind = SVC_LOOKUP_DOMAIN;
-		*what = "domain";
-	} else if (rq->route == SVC_R_LOOKUP_IP) {
-		req->kind = SVC_LOOKUP_IP;
-		*what = "ip";
-	} else {
-		req->kind = SVC_LOOKUP_CERT;
-		*what = "cert";
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (kinds[i].route == rq->route) {
+			req->kind = kinds[i].kind;
+			*what = kinds[i].what;
+		}
 	}
+	if (req->kind == SVC_LOOKUP_SERIAL)
+		req->issuer = svc_http_param(rq, "issuer");
 	if (req->kind == SVC_LOOKUP_IP && svc_http_nargs(rq) == 2)
 		snprintf(value, cap, "%s/%s", a0, svc_http_arg(rq, 1));
 	else

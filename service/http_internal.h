@@ -94,6 +94,11 @@ enum svc_route_id {
 	SVC_R_OPENAPI,    /* GET /api/v1/openapi.json */
 	SVC_R_UI_ROOT,    /* GET /: the analyst's page (http_ui.c) */
 	SVC_R_UI,         /* GET /ui/{file...} */
+	SVC_R_LOOKUP_KEY,     /* GET /api/v1/lookup/key/{sha256} */
+	SVC_R_LOOKUP_SUBJECT, /* GET /api/v1/lookup/subject/{dn} */
+	SVC_R_LOOKUP_SERIAL,  /* GET /api/v1/lookup/serial/{hex}?issuer= */
+	SVC_R_LOOKUP_JARM,    /* GET /api/v1/lookup/jarm/{hash} */
+	SVC_R_LOOKUP_JA3S,    /* GET /api/v1/lookup/ja3s/{hash} */
 	SVC_R_COUNT
 };
 

@@ -19,7 +19,9 @@ void svc_http_pivot_caps(const struct svc_http_conf *conf, struct pivot_params *
 		p->max_nodes = conf->pivot_max_nodes;
 	if (p->max_ms == 0 || p->max_ms > conf->pivot_max_ms)
 		p->max_ms = conf->pivot_max_ms;
-	uint64_t *fan[] = {&p->max_ip_domains, &p->max_cert_ips, &p->max_domain_ips, &p->max_san};
+	uint64_t *fan[] = {
+	    &p->max_ip_domains, &p->max_cert_ips,      &p->max_domain_ips,     &p->max_san,
+	    &p->max_key_certs,  &p->max_subject_certs, &p->max_fingerprint_ips};
 	for (size_t i = 0; i < sizeof(fan) / sizeof(fan[0]); i++)
 		if (*fan[i] > conf->pivot_max_fanout)
 			*fan[i] = conf->pivot_max_fanout;
@@ -39,7 +41,8 @@ static bool pivot_query(struct svc_http_req *rq, struct pivot_params *p, const c
 			    strcmp(v, "stix") != 0 && strcmp(v, "table") != 0 &&
 			    strcmp(v, "csv") != 0 && strcmp(v, "misp") != 0) {
 				*ret = svc_http_bad_param(
-				    rq, "format", "'%.20s': expected json|dot|stix|table|csv|misp", v);
+				    rq, "format", "'%.20s': expected json|dot|stix|table|csv|misp",
+				    v);
 				return false;
 			}
 			*format = v;

@@ -151,8 +151,8 @@ enum MHD_Result svc_http_watchlist_get(struct svc_http_req *rq)
 	/* csv is the JSON export re-rendered (svc_csv_watch) */
 	bool csv = v != NULL ? strcmp(v, "csv") == 0 : svc_http_wants_csv(rq);
 	if (v != NULL && !csv && watch_fmt_parse(v, &x.fmt) != 0)
-		return svc_http_bad_param(rq, "format",
-		                          "'%.20s': expected json|text|zeek|suricata|stix|csv|misp", v);
+		return svc_http_bad_param(
+		    rq, "format", "'%.20s': expected json|text|zeek|suricata|stix|csv|misp", v);
 	v = svc_http_param(rq, "type");
 	if (v != NULL && (store_watch_type_parse(v, &x.type) != 0 || x.type == 0))
 		return svc_http_bad_param(rq, "type", "'%.20s': ip, domain or cert", v);

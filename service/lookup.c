@@ -246,6 +246,9 @@ int svc_lookup_check(const struct svc_lookup_req *req, char *msg, size_t msgcap)
 			         "(64 hex digits)",
 			         v);
 		break;
+	default:
+		err = svc_lookup_keys_check(req, msg, msgcap);
+		break;
 	}
 	return err;
 }
@@ -293,6 +296,11 @@ static int emit(struct emit_ctx *e, enum svc_result_kind kind, json_t *obj)
 		return a;
 	}
 	return delivered(e, e->cb(kind, obj, e->ctx));
+}
+
+static int emit_any(void *e, enum svc_result_kind kind, json_t *obj)
+{
+	return emit(e, kind, obj);
 }
 
 static int on_rr(const struct store_rr *rr, void *ctx)
@@ -357,6 +365,7 @@ static int cert_meta(store_rtxn_t *r, const struct store_cert_ref *ref, json_t *
 	uint64_t nip = 0;
 	store_prev_cert_ips(r, ref, &nip);
 	json_object_set_new(meta, "ip_count", json_integer((json_int_t)nip));
+	svc_cert_json_key(r, ref, meta);
 	*out = meta;
 	return err;
 }
@@ -402,8 +411,10 @@ int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, v
 		err = store_rr_by_name(r, name, req->rrtype, &req->fence, on_rr, &e);
 	} else if (req->kind == SVC_LOOKUP_IP) {
 		err = lookup_ip(r, req, &e);
-	} else {
+	} else if (req->kind == SVC_LOOKUP_CERT) {
 		err = lookup_cert(r, req, &e);
+	} else {
+		err = svc_lookup_keys(r, req, emit_any, &e);
 	}
 	store_read_end(r);
 	if (err == 0)

@@ -14,11 +14,21 @@
 #include "store/store.h"
 
 /* ---- lookups (service/lookup.c) ------------------------------------- */
-enum svc_lookup_kind { SVC_LOOKUP_DOMAIN, SVC_LOOKUP_IP, SVC_LOOKUP_CERT };
+enum svc_lookup_kind {
+	SVC_LOOKUP_DOMAIN,
+	SVC_LOOKUP_IP,
+	SVC_LOOKUP_CERT,
+	/* service/lookup_keys.c */
+	SVC_LOOKUP_KEY,     /* certificates with a public key (SPKI SHA-256) */
+	SVC_LOOKUP_SUBJECT, /* certificates with a subject DN */
+	SVC_LOOKUP_SERIAL,  /* certificates with a serial [from an issuer] */
+	SVC_LOOKUP_JARM,    /* ip:port sightings of a JARM */
+	SVC_LOOKUP_JA3S,    /* ip:port sightings of a JA3S */
+};
 
 /* One result: a resolution (COF object), a certificate sighting, or the
  * certificate's metadata.  kind tells which. */
-enum svc_result_kind { SVC_RES_RR, SVC_RES_SIGHTING, SVC_RES_CERT };
+enum svc_result_kind { SVC_RES_RR, SVC_RES_SIGHTING, SVC_RES_CERT, SVC_RES_FP };
 typedef int (*svc_result_cb)(enum svc_result_kind kind, json_t *obj, void *ctx);
 
 /* Optional fast path for resolutions: gets the record itself instead of
@@ -34,6 +44,7 @@ struct svc_lookup_req {
 	uint64_t offset;    /* results to skip (pagination) */
 	bool include_certs; /* ip/domain lookups also list certificates */
 	svc_rr_cb rr_cb;    /* NULL: resolutions go to cb as JSON too */
+	const char *issuer; /* serial lookups: only from this issuer (NULL: any) */
 };
 struct svc_lookup_res {
 	uint64_t emitted;
@@ -46,6 +57,18 @@ int svc_lookup_check(const struct svc_lookup_req *req, char *msg, size_t msgcap)
  * must json_decref().  Returns 0 or a store error. */
 int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, void *ctx,
                struct svc_lookup_res *res);
+
+/* The lookups of lookup_keys.c, run by svc_lookup: emit hands each
+ * result on (offset and limit applied) and returns what a store walk
+ * callback returns. */
+typedef int (*svc_emit_fn)(void *e, enum svc_result_kind kind, json_t *obj);
+int svc_lookup_keys(store_rtxn_t *r, const struct svc_lookup_req *req, svc_emit_fn emit, void *e);
+/* svc_lookup_check for those kinds; 1 for another kind. */
+int svc_lookup_keys_check(const struct svc_lookup_req *req, char *msg, size_t msgcap);
+/* A fingerprint sighting as JSON (new reference). */
+json_t *svc_fp_json(const struct store_fp_sighting *s);
+/* Set "key_sha256" of a certificate's JSON (null when unknown). */
+void svc_cert_json_key(store_rtxn_t *r, const struct store_cert_ref *ref, json_t *o);
 
 /* JSON renderers (new references). */
 json_t *svc_rr_json(const struct store_rr *rr);

@@ -57,9 +57,9 @@ void svc_csv_row(struct util_buf *b, const char *const *fields, size_t n)
 /* ---- lookups ------------------------------------------------------------- */
 
 static const char *const lookup_cols[] = {
-    "kind",    "time_first", "time_last", "count",      "rrname",      "rrtype",
-    "rdata",   "ip",         "port",      "cert_sha1",  "cert_sha256", "sni",
-    "subject", "issuer",     "serial",    "not_before", "not_after",   "san_dns"};
+    "kind",   "time_first", "time_last", "count",       "rrname",  "rrtype",  "rdata",
+    "ip",     "port",       "cert_sha1", "cert_sha256", "sni",     "subject", "issuer",
+    "serial", "not_before", "not_after", "san_dns",     "fp_type", "fp_hash"};
 #define LOOKUP_NCOLS (sizeof(lookup_cols) / sizeof(lookup_cols[0]))
 
 /* A JSON value as CSV text: times as ISO 8601, arrays space-separated. */
@@ -97,14 +97,18 @@ static void lookup_csv(struct svc_lookup_text *t, struct util_buf *b, enum svc_r
 {
 	static const char *const kinds[] = {[SVC_RES_RR] = "resolution",
 	                                    [SVC_RES_SIGHTING] = "sighting",
-	                                    [SVC_RES_CERT] = "certificate"};
+	                                    [SVC_RES_CERT] = "certificate",
+	                                    [SVC_RES_FP] = "fingerprint"};
 	svc_lookup_text_end(t, b);
 	char cells[LOOKUP_NCOLS][1024];
 	const char *f[LOOKUP_NCOLS];
 	f[0] = kinds[kind];
 	for (size_t i = 1; i < LOOKUP_NCOLS; i++) {
-		value_text(lookup_cols[i], json_object_get(obj, lookup_cols[i]), cells[i],
-		           sizeof(cells[i]));
+		/* a fingerprint sighting's "type" and "hash" */
+		const char *key = strcmp(lookup_cols[i], "fp_type") == 0   ? "type"
+		                  : strcmp(lookup_cols[i], "fp_hash") == 0 ? "hash"
+		                                                           : lookup_cols[i];
+		value_text(key, json_object_get(obj, key), cells[i], sizeof(cells[i]));
 		f[i] = cells[i];
 	}
 	svc_csv_row(b, f, LOOKUP_NCOLS);
@@ -168,6 +172,25 @@ static void table_sighting(struct svc_lookup_text *t, struct util_buf *b, json_t
 	                json_string_value(h), sni);
 }
 
+static void table_fp(struct svc_lookup_text *t, struct util_buf *b, json_t *obj)
+{
+	char tf[32], tl[32], ipport[80];
+	if (!t->header_si) {
+		util_buf_printf(b, "%-19s  %-19s  %8s  %-45s %s\n", "first seen", "last seen",
+		                "count", "ip:port", "fingerprint");
+		t->header_si = true;
+	}
+	fmt_time(json_object_get(obj, "time_first"), tf, sizeof(tf));
+	fmt_time(json_object_get(obj, "time_last"), tl, sizeof(tl));
+	const char *ip = json_string_value(json_object_get(obj, "ip"));
+	long long port = json_integer_value(json_object_get(obj, "port"));
+	snprintf(ipport, sizeof(ipport), strchr(ip, ':') ? "[%s]:%lld" : "%s:%lld", ip, port);
+	util_buf_printf(b, "%-19s  %-19s  %8lld  %-45s %s %s\n", tf, tl,
+	                (long long)json_integer_value(json_object_get(obj, "count")), ipport,
+	                json_string_value(json_object_get(obj, "type")),
+	                json_string_value(json_object_get(obj, "hash")));
+}
+
 static void table_cert(struct util_buf *b, json_t *obj)
 {
 	const char *keys[] = {"cert_sha1", "cert_sha256", "subject",   "issuer",
@@ -205,6 +228,8 @@ void svc_lookup_text_row(struct svc_lookup_text *t, struct util_buf *b, enum svc
 		table_rr(t, b, obj);
 	else if (kind == SVC_RES_SIGHTING)
 		table_sighting(t, b, obj);
+	else if (kind == SVC_RES_FP)
+		table_fp(t, b, obj);
 	else
 		table_cert(b, obj);
 }

@@ -41,6 +41,7 @@ void store_batch_reset(store_batch_t *b)
 		free(b->meta_mem[i]);
 	b->nmeta = 0;
 	client_batch_truncate(b, 0);
+	b->nfps = 0;
 	b->alen = 0;
 	b->nrecs = 0;
 	b->nsensors = 0;
@@ -54,6 +55,7 @@ void store_batch_free(store_batch_t *b)
 		return;
 	store_batch_reset(b);
 	client_batch_free(b);
+	fp_batch_free(b);
 	free(b->arena);
 	free(b->recs);
 	free(b->certs);
@@ -62,7 +64,7 @@ void store_batch_free(store_batch_t *b)
 
 size_t store_batch_len(const store_batch_t *b)
 {
-	return b->nrecs + b->ncerts + client_batch_len(b);
+	return b->nrecs + b->ncerts + client_batch_len(b) + b->nfps;
 }
 
 void store_batch_mark(const store_batch_t *b, struct store_batch_mark *m)
@@ -72,6 +74,7 @@ void store_batch_mark(const store_batch_t *b, struct store_batch_mark *m)
 	m->alen = b->alen;
 	m->seq = b->seq;
 	m->nclients = client_batch_len(b);
+	m->nfps = b->nfps;
 }
 
 void store_batch_truncate(store_batch_t *b, const struct store_batch_mark *m)
@@ -81,11 +84,12 @@ void store_batch_truncate(store_batch_t *b, const struct store_batch_mark *m)
 	b->alen = m->alen;
 	b->seq = m->seq;
 	client_batch_truncate(b, m->nclients);
+	b->nfps = m->nfps;
 }
 
 bool store_batch_empty(const store_batch_t *b)
 {
-	return b->nrecs + b->ncerts + client_batch_len(b) + b->nmeta == 0;
+	return b->nrecs + b->ncerts + client_batch_len(b) + b->nfps + b->nmeta == 0;
 }
 
 int batch_sensor_slot(store_batch_t *b, const char *name)
@@ -230,6 +234,8 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 	c->has_sha256 = m->has_sha256;
 	memcpy(c->sha1, m->sha1, 20);
 	memcpy(c->sha256, m->sha256, 32);
+	c->has_key = m->has_key;
+	memcpy(c->key, m->key, 32);
 	/* a copy of the metadata only when there is some */
 	if ((o->cert.has_meta || m->der != NULL) && meta_copy(c, m) != 0)
 		return -ENOMEM;
@@ -274,6 +280,8 @@ void batch_cert_obs(const struct store_batch *b, const struct bcert *c, struct s
 	scratch->not_before = scratch->not_after = 0;
 	scratch->der = NULL;
 	scratch->der_len = 0;
+	scratch->has_key = c->has_key;
+	memcpy(scratch->key, c->key, 32);
 	o->cert.meta = scratch;
 }
 
@@ -285,6 +293,8 @@ int store_batch_add(store_batch_t *b, const struct store_obs *o)
 		return add_cert(b, o);
 	if (o->kind == STORE_OBS_CLIENT)
 		return client_batch_add(b, o);
+	if (o->kind == STORE_OBS_FP)
+		return fp_batch_add(b, o);
 	return STORE_EBADTYPE;
 }
 
@@ -422,6 +432,8 @@ static int batches_fn(struct store_wtxn *w, void *ctx)
 	int e = rr_put_batches(w, c->bs, c->nb);
 	if (e == 0 && w->err == 0)
 		e = client_put_batches(w, c->bs, c->nb);
+	if (e == 0 && w->err == 0)
+		e = fp_put_batches(w, c->bs, c->nb);
 	for (size_t i = 0; i < c->nb && e == 0 && w->err == 0; i++)
 		e = batch_put(w, c->bs[i]);
 	return e;

@@ -204,6 +204,8 @@ static void index_san(struct store_wtxn *w, const struct certval *c,
 	size_t cnl;
 	if (store_subject_cn((const char *)c->str[0], c->len[0], &cn, &cnl))
 		namecert_op(w, cn, cnl, ref, STORE_NC_SAN, del);
+	keys_index_meta(w, ref, (const char *)c->str[0], c->len[0], (const char *)c->str[1],
+	                c->len[1], (const char *)c->str[2], c->len[2], del);
 }
 
 /* ---- sightings ------------------------------------------------------------ */
@@ -521,6 +523,7 @@ static void cert_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LE
 	for (size_t i = 0; i < nrows && !w->err; i++)
 		join_row(w, from, to, &rows[i]);
 	free(rows);
+	keys_join(w, from, to);
 	prev_set(w, from, 0, true);
 	w->st->certs_joined++;
 }
@@ -623,6 +626,8 @@ int cert_put(struct store_wtxn *w, const struct store_obs *o)
 	if (w->err)
 		return 0;
 	int err = cert_meta_put(w, o, refb);
+	if (err == 0 && m->has_key)
+		keys_put_key(w, refb, m->key);
 	if (err != 0 || w->err || !o->cert.sighting)
 		return err;
 	cert_sight_put(w, o, refb);

@@ -97,6 +97,12 @@ static const struct {
     [DB_WTIME] = {"wtime", 0},
     [DB_WIND] = {"wind", MDB_DUPSORT | MDB_DUPFIXED},
     [DB_CLIENT] = {"client", 0},
+    [DB_CERTKEY] = {"certkey", 0},
+    [DB_KEYCERT] = {"keycert", MDB_DUPSORT | MDB_DUPFIXED},
+    [DB_SUBJCERT] = {"subjcert", MDB_DUPSORT | MDB_DUPFIXED},
+    [DB_SERIALCERT] = {"serialcert", MDB_DUPSORT | MDB_DUPFIXED},
+    [DB_FPSIGHT] = {"fpsight", 0},
+    [DB_IPFP] = {"ipfp", MDB_DUPSORT | MDB_DUPFIXED},
 };
 
 #define VERSION_KEY "schema_version"
@@ -111,6 +117,8 @@ static int open_tables(store_t *s, MDB_txn *txn, bool rdonly)
 		if (rc == MDB_NOTFOUND && rdonly && i >= DB_FIRST_OPTIONAL) {
 			if (i == DB_CLIENT)
 				s->no_client = true;
+			else if (i >= DB_FIRST_KEYS)
+				s->no_keys = true;
 			else
 				s->no_watch = true;
 			continue;
@@ -784,7 +792,8 @@ static int repack_table(store_t *s, MDB_txn *src, MDB_env *dst, int i)
 		return rc;
 	rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
 	/* an older database without the optional tables: create them empty */
-	if (rc != 0 || (s->no_watch && i >= DB_FIRST_OPTIONAL) || (s->no_client && i == DB_CLIENT))
+	if (rc != 0 || (s->no_watch && i >= DB_FIRST_OPTIONAL && i < DB_CLIENT) ||
+	    (s->no_client && i == DB_CLIENT) || (s->no_keys && i >= DB_FIRST_KEYS))
 		goto done;
 	unsigned fl = db_defs[i].flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
 	size_t n = 0;

@@ -11,8 +11,10 @@ static const struct {
 	const char *name;
 	enum store_edge edge;
 } edge_names[] = {
-    {"resolves", STORE_EDGE_RESOLVES}, {"cname", STORE_EDGE_CNAME}, {"serves", STORE_EDGE_SERVES},
-    {"san", STORE_EDGE_SAN},           {"sni", STORE_EDGE_SNI},
+    {"resolves", STORE_EDGE_RESOLVES}, {"cname", STORE_EDGE_CNAME},
+    {"serves", STORE_EDGE_SERVES},     {"san", STORE_EDGE_SAN},
+    {"sni", STORE_EDGE_SNI},           {"key", STORE_EDGE_KEY},
+    {"subject", STORE_EDGE_SUBJECT},   {"fingerprint", STORE_EDGE_FINGERPRINT},
 };
 #define NEDGES (sizeof(edge_names) / sizeof(edge_names[0]))
 
@@ -53,6 +55,13 @@ bool store_noise_judge(enum store_node_type type, uint64_t degree, uint64_t nsan
 	case STORE_NODE_CERT:
 		return over(out, STORE_NOISE_BUSY_CERT, degree, lim->max_cert_ips) ||
 		       over(out, STORE_NOISE_MULTI_TENANT, nsan, lim->max_san);
+	case STORE_NODE_KEY:
+		return over(out, STORE_NOISE_SHARED_KEY, degree, lim->max_key_certs);
+	case STORE_NODE_SUBJECT:
+		return over(out, STORE_NOISE_COMMON_SUBJECT, degree, lim->max_subject_certs);
+	case STORE_NODE_JARM:
+	case STORE_NODE_JA3S:
+		return over(out, STORE_NOISE_COMMON_FP, degree, lim->max_fp_ips);
 	default:
 		return false;
 	}
@@ -69,6 +78,12 @@ const char *store_noise_code(enum store_noise_rule rule)
 		return "cdn_or_default_cert";
 	case STORE_NOISE_MULTI_TENANT:
 		return "multi_tenant_cert";
+	case STORE_NOISE_SHARED_KEY:
+		return "shared_key";
+	case STORE_NOISE_COMMON_SUBJECT:
+		return "common_subject";
+	case STORE_NOISE_COMMON_FP:
+		return "common_fingerprint";
 	default:
 		return NULL;
 	}
@@ -84,8 +99,11 @@ void store_noise_why(const struct store_noise *n, const char *value, char *out, 
 	    [STORE_NOISE_BUSY_NAME] = {"domain", "on ", "IPs"},
 	    [STORE_NOISE_BUSY_CERT] = {"cert", "on ", "IPs"},
 	    [STORE_NOISE_MULTI_TENANT] = {"cert", "", "SAN names"},
+	    [STORE_NOISE_SHARED_KEY] = {"key", "in ", "certificates"},
+	    [STORE_NOISE_COMMON_SUBJECT] = {"subject", "of ", "certificates"},
+	    [STORE_NOISE_COMMON_FP] = {"fingerprint", "on ", "IPs"},
 	};
-	if (n->rule <= STORE_NOISE_NONE || n->rule > STORE_NOISE_MULTI_TENANT) {
+	if (n->rule <= STORE_NOISE_NONE || n->rule > STORE_NOISE_COMMON_FP) {
 		snprintf(out, cap, "%s: not noise", value);
 		return;
 	}

@@ -96,6 +96,36 @@
  *         delta, varint count).  Gap bucket round(32 log2 s), at most 32;
  *         byte bucket round(4 log2(b + 1)), at most 12.
  *
+ * Keys, subjects, issuer+serial and server fingerprints (store/keys.c,
+ * store/fp.c; issue 15):
+ *
+ * | db         | flags            | key                         | value              |
+ * |------------|------------------|-----------------------------|--------------------|
+ * | certkey    |                  | CERTREF                     | SHA-256 of the SPKI (32) |
+ * | keycert    | DUPSORT DUPFIXED | SHA-256 of the SPKI (32)    | CERTREF            |
+ * | subjcert   | DUPSORT DUPFIXED | DN (store_dn_norm text)     | CERTREF            |
+ * | serialcert | DUPSORT DUPFIXED | SERIAL 0x00 DN(issuer)      | CERTREF            |
+ * | fpsight    |                  | FPKEY IP u16 port           | FPVAL              |
+ * | ipfp       | DUPSORT DUPFIXED | IP                          | FPKEY u16 port     |
+ * | prev       |                  | 'F' FPKEY                   | u32 distinct IPs   |
+ *
+ * SPKI: the certificate's SubjectPublicKeyInfo as DER (crt.sh's "SPKI
+ * SHA-256"), computed at ingest wherever the certificate itself is seen.
+ * DN: store_dn_norm (store.h): components split at ',' '+' or '/', attribute
+ * names upper-cased (E/EMAIL -> EMAILADDRESS, S -> ST), values unescaped,
+ * trimmed, white space runs made one, lower-cased, components sorted,
+ * joined "ATTR=value,..." (',' '+' '=' '\' in values escaped): OpenSSL's
+ * "C=US, O=x, CN=y", RFC 4514 "CN=y,O=x,C=US" and "/C=US/O=x/CN=y" are one
+ * key.  A DN over 479 bytes normalised is not indexed.  SERIAL:
+ * store_serial_norm, upper-case hex without leading zeros; the issuer part
+ * is cut to fit the 511-byte key (a lookup cuts the same way).  Metadata
+ * moved by a SHA-256 -> SHA-1 join moves its index items too.
+ * FPKEY: 64 bytes, u8 type (1 JARM, 2 JA3S) then the lower-case hex
+ * fingerprint zero-padded.  FPVAL: u32 first seen, u32 last seen, u64
+ * count (little-endian).  The 'F' prevalence counter is bumped when a
+ * fingerprint is first seen on an IP (any port).  All six tables are
+ * optional when a database written before them is opened read-only.
+ *
  * Prevalence: distinct names per IP is the duplicate count of `addr`
  * (mdb_cursor_count, kept by LMDB on insert); distinct IPs per name and
  * per certificate are the `prev` counters, bumped when a new pair lands.

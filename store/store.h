@@ -125,7 +125,13 @@ enum store_obs_kind {
 	STORE_OBS_DNS = 1,    /* a resolution */
 	STORE_OBS_CERT = 2,   /* a certificate: metadata and/or a sighting */
 	STORE_OBS_CLIENT = 3, /* an internal client contacted a destination (client.h) */
+	STORE_OBS_FP = 4,     /* a server fingerprint (JARM, JA3S) seen on ip:port */
 };
+
+/* Server fingerprints (store/fp.c): JARM is 62 hex digits, JA3S 32 (an
+ * MD5).  Stored lower-case. */
+enum store_fp_type { STORE_FP_JARM = 1, STORE_FP_JA3S = 2 };
+#define STORE_FP_HASH_BUF 64 /* 62 hex digits + NUL, rounded */
 
 /* Certificate metadata.  Strings are NUL-terminated; the lists are
  * NUL-separated ("a\0b\0") with their byte length. */
@@ -142,7 +148,9 @@ struct store_cert_meta {
 	char san_ip[512];
 	size_t san_ip_len;
 	uint8_t *der;
-	size_t der_len; /* optional, owned by whoever made it */
+	size_t der_len;  /* optional, owned by whoever made it */
+	bool has_key;    /* key below is known (the certificate itself was seen) */
+	uint8_t key[32]; /* SHA-256 of the SubjectPublicKeyInfo DER */
 };
 
 struct store_obs {
@@ -175,6 +183,12 @@ struct store_obs {
 			uint8_t client[16];        /* the internal host */
 			uint64_t bytes_out, bytes_in;
 		} client;
+		struct {
+			uint8_t ip[16];
+			uint16_t port;
+			uint8_t fptype; /* STORE_FP_JARM, STORE_FP_JA3S */
+			char hash[STORE_FP_HASH_BUF];
+		} fp;
 	};
 };
 
@@ -254,6 +268,7 @@ struct store_batch_mark {
 	size_t nrecs, ncerts, alen;
 	uint32_t seq;
 	size_t nclients;
+	size_t nfps;
 };
 void store_batch_mark(const store_batch_t *b, struct store_batch_mark *m);
 void store_batch_truncate(store_batch_t *b, const struct store_batch_mark *m);
@@ -388,6 +403,73 @@ int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n);
 int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n);
 int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref, uint64_t *n);
 
+/* ---- keys, subjects, issuer+serial (store/keys.c) --------------------- */
+#define STORE_DN_BUF 480     /* a normalised DN fits an LMDB key */
+#define STORE_SERIAL_BUF 130 /* a normalised serial (hex) + NUL */
+
+/* Normalise a distinguished name written "CN=x, O=y", "CN=x,O=y" (RFC 4514,
+ * escapes \, \+ \XX) or "/O=y/CN=x" into out[STORE_DN_BUF]: components
+ * split at ',' '+' (or '/'), attribute names upper-cased (E, EMAIL ->
+ * EMAILADDRESS; S -> ST), values unquoted, unescaped, trimmed, inner white
+ * space runs made one space, lower-cased; components sorted and joined
+ * "ATTR=value,..." with ',' '+' '=' '\' in values escaped by '\'.  So
+ * the orders and spellings of OpenSSL, Suricata and Zeek give one form.
+ * Returns 0, STORE_EBADNAME (empty, a component without '=') or
+ * STORE_ETOOLONG (over 32 components, a value over 255 bytes, a result
+ * over STORE_DN_BUF - 1). */
+int store_dn_norm(const char *in, size_t len, char *out);
+/* Normalise a serial number: hex digits ("0x", ':', ' ', '-' dropped),
+ * upper-case, leading zeros dropped ("0" for zero) into
+ * out[STORE_SERIAL_BUF].  Returns 0, STORE_EBADHASH (not hex) or
+ * STORE_ETOOLONG. */
+int store_serial_norm(const char *in, size_t len, char *out);
+
+/* The public key (SHA-256 of the SubjectPublicKeyInfo) of a certificate;
+ * STORE_ENOTFOUND when the certificate itself was never seen. */
+int store_cert_key(store_rtxn_t *r, const struct store_cert_ref *ref, uint8_t key[32]);
+typedef int (*store_ref_cb)(const struct store_cert_ref *ref, void *ctx);
+/* Certificates with this key. */
+int store_certs_by_key(store_rtxn_t *r, const uint8_t key[32], store_ref_cb cb, void *ctx);
+/* Certificates whose subject normalises to dn (a store_dn_norm result). */
+int store_certs_by_subject(store_rtxn_t *r, const char *dn, store_ref_cb cb, void *ctx);
+/* Certificates with this serial (any spelling) from this issuer (any
+ * spelling), or from any issuer when issuer is NULL.  STORE_EBADHASH
+ * when the serial is not hex. */
+int store_certs_by_serial(store_rtxn_t *r, const char *serial, const char *issuer, store_ref_cb cb,
+                          void *ctx);
+/* Prevalence: certificates of a key, of a normalised subject. */
+int store_prev_key_certs(store_rtxn_t *r, const uint8_t key[32], uint64_t *n);
+int store_prev_subject_certs(store_rtxn_t *r, const char *dn, uint64_t *n);
+
+/* ---- server fingerprints (store/fp.c) ----------------------------------- */
+/* "jarm", "ja3s"; "?" otherwise. */
+const char *store_fp_type_name(unsigned fptype);
+/* The type named by the len bytes at s, or 0. */
+unsigned store_fp_type_by_name(const char *s, size_t len);
+/* Check a fingerprint of its type (JARM 62 hex digits, JA3S 32) and
+ * lower-case it into out[STORE_FP_HASH_BUF].  Returns 0 or
+ * STORE_EBADHASH (STORE_EBADTYPE for an unknown type). */
+int store_fp_norm(unsigned fptype, const char *in, size_t len, char *out);
+
+/* A fingerprint seen on ip:port (pointers valid during the callback). */
+struct store_fp_sighting {
+	uint8_t fptype;
+	const char *hash;
+	uint8_t ip[16];
+	uint16_t port;
+	int64_t time_first, time_last;
+	uint64_t count;
+};
+typedef int (*store_fp_cb)(const struct store_fp_sighting *s, void *ctx);
+/* Every ip:port a fingerprint was seen on (hash normalised). */
+int store_fp_by_hash(store_rtxn_t *r, unsigned fptype, const char *hash,
+                     const struct store_fence *f, store_fp_cb cb, void *ctx);
+/* Every fingerprint seen on addresses in addr/plen (128-bit scale). */
+int store_fp_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
+                     const struct store_fence *f, store_fp_cb cb, void *ctx);
+/* Prevalence: distinct IPs a fingerprint was seen on. */
+int store_prev_fp_ips(store_rtxn_t *r, unsigned fptype, const char *hash, uint64_t *n);
+
 /* ---- the graph's node and edge kinds, and the noise rule (store/noise.c) - */
 /* The pivot engine (pivot/) and the standing pivots (store/watch_auto.c)
  * walk the same graph: one enum of node kinds, one of edge kinds, and one
@@ -397,15 +479,25 @@ enum store_node_type {
 	STORE_NODE_DOMAIN = 1,
 	STORE_NODE_IP = 2,
 	STORE_NODE_CERT = 3,
+	STORE_NODE_KEY = 4,     /* SHA-256 of a certificate's SubjectPublicKeyInfo */
+	STORE_NODE_SUBJECT = 5, /* a normalised subject DN (store_dn_norm) */
+	STORE_NODE_JARM = 6,    /* a JARM fingerprint */
+	STORE_NODE_JA3S = 7,    /* a JA3S fingerprint */
 };
 
 enum store_edge {
-	STORE_EDGE_RESOLVES = 1 << 0, /* domain - ip (A/AAAA) */
-	STORE_EDGE_CNAME = 1 << 1,    /* domain - domain */
-	STORE_EDGE_SERVES = 1 << 2,   /* ip - cert (seen on ip:port) */
-	STORE_EDGE_SAN = 1 << 3,      /* cert - domain (SAN or CN) */
-	STORE_EDGE_SNI = 1 << 4,      /* domain - cert (seen with that SNI) */
-	STORE_EDGE_ALL = 0x1f,
+	STORE_EDGE_RESOLVES = 1 << 0,    /* domain - ip (A/AAAA) */
+	STORE_EDGE_CNAME = 1 << 1,       /* domain - domain */
+	STORE_EDGE_SERVES = 1 << 2,      /* ip - cert (seen on ip:port) */
+	STORE_EDGE_SAN = 1 << 3,         /* cert - domain (SAN or CN) */
+	STORE_EDGE_SNI = 1 << 4,         /* domain - cert (seen with that SNI) */
+	STORE_EDGE_KEY = 1 << 5,         /* cert - key (its public key) */
+	STORE_EDGE_SUBJECT = 1 << 6,     /* cert - subject (its normalised subject DN) */
+	STORE_EDGE_FINGERPRINT = 1 << 7, /* ip - jarm/ja3s (seen on ip:port) */
+	STORE_EDGE_ALL = 0xff,
+	/* what a pivot walks unless told otherwise: all but subject and
+	 * fingerprint (docs/pivot.md says why) */
+	STORE_EDGE_DEFAULT = 0x3f,
 };
 /* "resolves", "cname", "serves", "san", "sni"; "?" for anything else. */
 const char *store_edge_name(unsigned edge);
@@ -414,12 +506,16 @@ unsigned store_edge_by_name(const char *s, size_t len);
 
 /* Noise limits: a node over one is common infrastructure, not an actor's,
  * and is not followed.  The defaults are the pivot engine's. */
-#define STORE_NOISE_MAX_IP_DOMAINS 100 /* names on an IP: shared hosting */
-#define STORE_NOISE_MAX_CERT_IPS 50    /* IPs of a certificate: CDN or default cert */
-#define STORE_NOISE_MAX_DOMAIN_IPS 50  /* IPs of a name: CDN or fast flux */
-#define STORE_NOISE_MAX_SAN 80         /* SAN names of a certificate: multi-tenant */
+#define STORE_NOISE_MAX_IP_DOMAINS 100   /* names on an IP: shared hosting */
+#define STORE_NOISE_MAX_CERT_IPS 50      /* IPs of a certificate: CDN or default cert */
+#define STORE_NOISE_MAX_DOMAIN_IPS 50    /* IPs of a name: CDN or fast flux */
+#define STORE_NOISE_MAX_SAN 80           /* SAN names of a certificate: multi-tenant */
+#define STORE_NOISE_MAX_KEY_CERTS 25     /* certificates of one key: a host's renewals */
+#define STORE_NOISE_MAX_SUBJECT_CERTS 10 /* certificates of one subject: a template */
+#define STORE_NOISE_MAX_FP_IPS 25        /* IPs of a JARM/JA3S: a stock TLS stack */
 struct store_noise_limits {
 	uint64_t max_ip_domains, max_cert_ips, max_domain_ips, max_san;
+	uint64_t max_key_certs, max_subject_certs, max_fp_ips; /* key, subject, jarm/ja3s */
 };
 
 enum store_noise_rule {
@@ -428,6 +524,9 @@ enum store_noise_rule {
 	STORE_NOISE_BUSY_NAME,      /* a name on more IPs than max_domain_ips */
 	STORE_NOISE_BUSY_CERT,      /* a certificate on more IPs than max_cert_ips */
 	STORE_NOISE_MULTI_TENANT,   /* a certificate with more SAN names than max_san */
+	STORE_NOISE_SHARED_KEY,     /* a key in more certificates than max_key_certs */
+	STORE_NOISE_COMMON_SUBJECT, /* a subject of more certificates than max_subject_certs */
+	STORE_NOISE_COMMON_FP,      /* a fingerprint on more IPs than max_fp_ips */
 };
 /* A verdict: the rule a node breaks, its count and the limit. */
 struct store_noise {
@@ -435,7 +534,8 @@ struct store_noise {
 	uint64_t count, limit;
 };
 /* Is a node of this type noise?  degree: names on an IP, IPs of a name or
- * of a certificate; nsan: SAN names of a certificate (0 when unknown).  The
+ * of a certificate, certificates of a key or subject, IPs of a
+ * fingerprint; nsan: SAN names of a certificate (0 when unknown).  The
  * degree rule of the type is checked first, then the SAN rule.  Returns
  * true with *out telling why, false (out->rule STORE_NOISE_NONE) if not. */
 bool store_noise_judge(enum store_node_type type, uint64_t degree, uint64_t nsan,

@@ -30,9 +30,18 @@ enum {
 	DB_WTIME,
 	DB_WIND,
 	DB_CLIENT, /* client sightings (client.h); optional read-only too */
+	/* keys, subjects, issuer+serial and fingerprints (keys.c, fp.c);
+	 * optional read-only too */
+	DB_CERTKEY,
+	DB_KEYCERT,
+	DB_SUBJCERT,
+	DB_SERIALCERT,
+	DB_FPSIGHT,
+	DB_IPFP,
 	DB_COUNT
 };
 #define DB_FIRST_OPTIONAL DB_WLIST
+#define DB_FIRST_KEYS DB_CERTKEY
 
 struct store {
 	MDB_env *env;
@@ -45,6 +54,7 @@ struct store {
 	void *hook_ctx;
 	bool no_watch;       /* read-only open of a database without the w* tables */
 	bool no_client;      /* read-only open of a database without the client table */
+	bool no_keys;        /* ... without the key and fingerprint tables */
 	char datafile[4096]; /* realpath of data.mdb, for store_drop_mapped */
 };
 
@@ -254,6 +264,8 @@ struct bcert {
 	bool sighting, has_meta;
 	bool has_sha1, has_sha256; /* hashes below, when full is NULL */
 	uint8_t sha1[20], sha256[32];
+	bool has_key;
+	uint8_t key[32];
 	struct store_cert_meta *full; /* owned copy when it carries metadata */
 };
 
@@ -268,6 +280,8 @@ struct store_batch {
 	char sensors[BATCH_SENSORS][STORE_SENSOR_MAX];
 	unsigned nsensors, last_sensor;
 	struct bclient_set *clients; /* client sightings (client.c), NULL until one */
+	struct bfp *fps;             /* fingerprint sightings (fp.c) */
+	size_t nfps, capfps;
 	struct store_meta_put meta[8];
 	void *meta_mem[16];
 	size_t nmeta;
@@ -311,6 +325,23 @@ void rr_rec_obs(const struct store_batch *b, const struct brec *r, struct store_
 void batch_cert_obs(const struct store_batch *b, const struct bcert *c, struct store_obs *o,
                     struct store_cert_meta *scratch);
 int cert_put(struct store_wtxn *w, const struct store_obs *o);
+
+/* Keys, subjects, issuer+serial (keys.c).  keys_index_meta adds (or with
+ * del removes) the subject and issuer+serial index items of a
+ * certificate's metadata; keys_put_key records its key; keys_join moves
+ * the key of `from` to `to` (cert.c's SHA-256 -> SHA-1 join). */
+void keys_index_meta(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN],
+                     const char *subject, size_t sl, const char *issuer, size_t il,
+                     const char *serial, size_t serl, bool del);
+void keys_put_key(struct store_wtxn *w, const uint8_t ref[SCHEMA_CERTREF_LEN],
+                  const uint8_t key[32]);
+void keys_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN],
+               const uint8_t to[SCHEMA_CERTREF_LEN]);
+
+/* Fingerprint sightings of a batch (fp.c). */
+int fp_batch_add(store_batch_t *b, const struct store_obs *o);
+void fp_batch_free(store_batch_t *b);
+int fp_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
 
 /* LEB128 varints for values. */
 static inline uint8_t *varint_put(uint8_t *p, uint64_t v)

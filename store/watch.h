@@ -38,10 +38,16 @@
 #define STORE_WATCH_DOMAIN STORE_NODE_DOMAIN
 #define STORE_WATCH_IP STORE_NODE_IP
 #define STORE_WATCH_CERT STORE_NODE_CERT
+#define STORE_WATCH_KEY STORE_NODE_KEY         /* SPKI SHA-256, 64 hex digits */
+#define STORE_WATCH_SUBJECT STORE_NODE_SUBJECT /* a DN, normalised (store_dn_norm) */
+#define STORE_WATCH_JARM STORE_NODE_JARM
+#define STORE_WATCH_JA3S STORE_NODE_JA3S
+#define STORE_WATCH_NTYPES 7 /* types 1..7 */
 
 enum store_watch_state { STORE_WATCH_LIVE = 1, STORE_WATCH_REMOVED = 2, STORE_WATCH_EXPIRED = 3 };
 
-/* "domain", "ip", "cert"; "live", "removed", "expired".  Edge names:
+/* "domain", "ip", "cert", "key", "subject", "jarm", "ja3s"; "live",
+ * "removed", "expired".  Edge names:
  * store_edge_name(). */
 const char *store_watch_type_name(unsigned type);
 const char *store_watch_state_name(unsigned state);
@@ -50,8 +56,10 @@ int store_watch_type_parse(const char *s, unsigned *type);
 
 /* Normalise an indicator into out[STORE_WATCH_IND_BUF]: a domain as
  * store_name_norm (no wildcards), an IP in canonical text, a certificate as
- * lower-case hex without colons (40 or 64 digits).  *type 0 detects the
- * type and receives it.  Returns 0 or STORE_EBADNAME/EBADADDR/EBADHASH. */
+ * lower-case hex without colons (40 or 64 digits), a key, JARM or JA3S as
+ * lower-case hex, a subject as store_dn_norm (at most 255 bytes).  *type 0
+ * detects the type and receives it (62 hex digits are a JARM, 32 a JA3S;
+ * a key or subject must be named).  Returns 0 or STORE_EBADNAME/EBADADDR/EBADHASH. */
 int store_watch_indicator_norm(const char *in, unsigned *type, char *out);
 
 /* True when name is a valid watchlist name. */

@@ -36,6 +36,7 @@ struct node {
 	char text[STORE_WATCH_IND_BUF];
 	char alt[STORE_WATCH_IND_BUF]; /* a certificate's SHA-256 when text is its SHA-1 */
 	uint8_t addr[16];
+	uint8_t keyb[32]; /* a key's bytes */
 	struct store_cert_ref ref;
 	bool has_ref;
 };
@@ -59,6 +60,8 @@ static uint64_t node_degree(struct store_wtxn *w, const struct node *n)
 		err = store_prev_ip_names(&w->reader, n->addr, &deg);
 	else if (n->type == STORE_WATCH_CERT && n->has_ref)
 		err = store_prev_cert_ips(&w->reader, &n->ref, &deg);
+	else if (n->type == STORE_WATCH_KEY)
+		err = store_prev_key_certs(&w->reader, n->keyb, &deg);
 	else if (n->type == STORE_WATCH_DOMAIN)
 		err = store_prev_name_ips(&w->reader, n->text, &deg);
 	return err == 0 ? deg : 0;
@@ -71,8 +74,10 @@ static bool noisy(struct store_wtxn *w, const struct wl *wl, const struct node *
                   char *why, size_t cap)
 {
 	const struct store_watch_settings *st = &wl->info.set;
-	const struct store_noise_limits lim = {st->max_ip_domains, st->max_cert_ips,
-	                                       st->max_domain_ips, st->max_san};
+	const struct store_noise_limits lim = {
+	    st->max_ip_domains,    st->max_cert_ips,          st->max_domain_ips,
+	    st->max_san,           STORE_NOISE_MAX_KEY_CERTS, STORE_NOISE_MAX_SUBJECT_CERTS,
+	    STORE_NOISE_MAX_FP_IPS};
 	struct store_noise v;
 	if (!store_noise_judge(n->type, node_degree(w, n), nsan, &lim, &v))
 		return false;
@@ -401,6 +406,22 @@ static int node_cert(struct store_wtxn *w, struct node *n, const struct store_ce
 	return 0;
 }
 
+/* A certificate's public key: key (cert - key). */
+static int hook_key(struct store_wtxn *w, struct link *l, struct node *a, const struct node *c)
+{
+	memset(a, 0, sizeof(*a));
+	a->type = STORE_WATCH_KEY;
+	memcpy(a->keyb, l->o->cert.meta->key, 32);
+	util_hex_encode(a->keyb, 32, a->text);
+	l->a = c;
+	l->b = a;
+	l->edge = STORE_EDGE_KEY;
+	l->port = 0;
+	int err = link_both(w, l);
+	l->a = a;
+	return err;
+}
+
 bool store_watch_active(struct store_wtxn *w)
 {
 	MDB_stat ms;
@@ -493,6 +514,10 @@ int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 	int err = node_cert(w, &c, o->cert.meta);
 	if (err == STORE_ENOTFOUND)
 		return 0;
+	/* the key first: a certificate a watched key brings in is watched
+	 * when its sighting's link is looked at */
+	if (err == 0 && o->cert.meta->has_key)
+		err = hook_key(w, &l, &a, &c);
 	if (err == 0 && o->cert.sighting)
 		err = hook_sighting(w, &l, &a, &b, &c);
 	if (err == 0 && o->cert.has_meta && o->cert.meta->san_dns_len > 0)

@@ -15,11 +15,13 @@
 /* ---- names ---------------------------------------------------------------- */
 
 static const char *const type_names[] = {
-    [STORE_WATCH_DOMAIN] = "domain", [STORE_WATCH_IP] = "ip", [STORE_WATCH_CERT] = "cert"};
+    [STORE_WATCH_DOMAIN] = "domain", [STORE_WATCH_IP] = "ip",           [STORE_WATCH_CERT] = "cert",
+    [STORE_WATCH_KEY] = "key",       [STORE_WATCH_SUBJECT] = "subject", [STORE_WATCH_JARM] = "jarm",
+    [STORE_WATCH_JA3S] = "ja3s"};
 
 const char *store_watch_type_name(unsigned type)
 {
-	if (type >= 1 && type <= 3)
+	if (type >= 1 && type <= STORE_WATCH_NTYPES)
 		return type_names[type];
 	return "?";
 }
@@ -44,7 +46,7 @@ int store_watch_type_parse(const char *s, unsigned *type)
 		*type = 0;
 		return 0;
 	}
-	for (unsigned t = 1; t <= 3; t++) {
+	for (unsigned t = 1; t <= STORE_WATCH_NTYPES; t++) {
 		if (strcmp(s, type_names[t]) == 0) {
 			*type = t;
 			return 0;
@@ -89,6 +91,47 @@ static bool looks_hex(const char *s, size_t n)
 	return digits == 40 || digits == 64;
 }
 
+/* An untyped indicator that is none of domain, IP, certificate hash by
+ * shape: a JARM (62 hex digits) or JA3S (32), else a domain. */
+static unsigned watch_type_more(const char *in, size_t n)
+{
+	char h[STORE_FP_HASH_BUF];
+	if (store_fp_norm(STORE_FP_JARM, in, n, h) == 0)
+		return STORE_WATCH_JARM;
+	if (store_fp_norm(STORE_FP_JA3S, in, n, h) == 0)
+		return STORE_WATCH_JA3S;
+	return STORE_WATCH_DOMAIN;
+}
+
+/* Normalise a key, subject, JARM or JA3S indicator into out. */
+static int watch_norm_more(unsigned t, const char *in, size_t n, char *out)
+{
+	uint8_t k[32];
+	size_t kl;
+	char dn[STORE_DN_BUF];
+	int err;
+	switch (t) {
+	case STORE_WATCH_KEY:
+		if (util_hex_decode(in, n, k, sizeof(k), &kl) != 0 || kl != 32)
+			return STORE_EBADHASH;
+		util_hex_encode(k, 32, out);
+		return 0;
+	case STORE_WATCH_SUBJECT:
+		err = store_dn_norm(in, n, dn);
+		if (err == 0 && strlen(dn) >= STORE_WATCH_IND_BUF)
+			err = STORE_ETOOLONG;
+		if (err == 0)
+			memcpy(out, dn, strlen(dn) + 1);
+		return err;
+	case STORE_WATCH_JARM:
+		return store_fp_norm(STORE_FP_JARM, in, n, out);
+	case STORE_WATCH_JA3S:
+		return store_fp_norm(STORE_FP_JA3S, in, n, out);
+	default:
+		return STORE_EBADTYPE;
+	}
+}
+
 int store_watch_indicator_norm(const char *in, unsigned *type, char *out)
 {
 	size_t n = strlen(in);
@@ -106,10 +149,12 @@ int store_watch_indicator_norm(const char *in, unsigned *type, char *out)
 		else if (looks_hex(in, n))
 			t = STORE_WATCH_CERT;
 		else
-			t = STORE_WATCH_DOMAIN;
+			t = watch_type_more(in, n);
 	}
 	int err;
-	if (t == STORE_WATCH_IP) {
+	if (t >= STORE_WATCH_KEY) {
+		err = watch_norm_more(t, in, n, out);
+	} else if (t == STORE_WATCH_IP) {
 		uint8_t a[16];
 		err = store_addr_parse(in, n, a);
 		if (err == 0)
@@ -148,6 +193,17 @@ int wikey_enc(unsigned type, const char *text, struct wikey *out)
 		int err = store_hash_parse(text, strlen(text), out->k, &out->len);
 		return err;
 	}
+	if (type == STORE_WATCH_SUBJECT) {
+		out->len = strlen(text);
+		if (out->len == 0 || out->len > WIKEY_MAX)
+			return STORE_EBADNAME;
+		memcpy(out->k, text, out->len);
+		return 0;
+	}
+	if (type >= STORE_WATCH_KEY && type <= STORE_WATCH_NTYPES)
+		return util_hex_decode(text, strlen(text), out->k, WIKEY_MAX, &out->len) == 0
+		           ? 0
+		           : STORE_EBADHASH;
 	return STORE_EBADTYPE;
 }
 
@@ -162,6 +218,16 @@ int wikey_dec(unsigned type, const uint8_t *k, size_t len, char *text)
 		return 0;
 	}
 	if (type == STORE_WATCH_CERT && (len == 20 || len == 32)) {
+		util_hex_encode(k, len, text);
+		return 0;
+	}
+	if (type == STORE_WATCH_SUBJECT && len < STORE_WATCH_IND_BUF) {
+		memcpy(text, k, len);
+		text[len] = '\0';
+		return 0;
+	}
+	if ((type == STORE_WATCH_KEY && len == 32) || (type == STORE_WATCH_JARM && len == 31) ||
+	    (type == STORE_WATCH_JA3S && len == 16)) {
 		util_hex_encode(k, len, text);
 		return 0;
 	}

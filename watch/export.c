@@ -95,16 +95,36 @@ static json_t *stix_time(int64_t t)
 static const uint8_t stix_ns[16] = {0x5b, 0x0e, 0x6f, 0x6a, 0x3d, 0x52, 0x4c, 0x1e,
                                     0x9a, 0x8e, 0x2f, 0x7b, 0x41, 0x0c, 0x63, 0xd5};
 
+/* s with ' and \ escaped for a STIX pattern string (a subject may hold
+ * both), cut to cap. */
+static const char *pattern_str(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (; *s && o + 3 < cap; s++) {
+		if (*s == '\'' || *s == '\\')
+			out[o++] = '\\';
+		out[o++] = *s;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void stix_pattern(const struct store_watch_entry *e, char *out, size_t cap)
 {
+	char esc[2 * STORE_WATCH_IND_BUF];
 	if (e->type == STORE_WATCH_DOMAIN)
 		watch_msgf(out, cap, "[domain-name:value = '%s']", e->indicator);
 	else if (e->type == STORE_WATCH_IP)
 		watch_msgf(out, cap, "[%s:value = '%s']",
 		           strchr(e->indicator, ':') ? "ipv6-addr" : "ipv4-addr", e->indicator);
-	else
+	else if (e->type == STORE_WATCH_CERT)
 		watch_msgf(out, cap, "[x509-certificate:hashes.'%s' = '%s']",
 		           strlen(e->indicator) == 40 ? "SHA-1" : "SHA-256", e->indicator);
+	else /* the pivot engine's custom observables (docs/pivot.md) */
+		watch_msgf(out, cap, "[x-infrapivot-%s:value = '%s']",
+		           e->type == STORE_WATCH_KEY ? "public-key"
+		                                      : store_watch_type_name(e->type),
+		           pattern_str(e->indicator, esc, sizeof(esc)));
 }
 
 static json_t *stix_indicator(const char *list, const struct store_watch_entry *e)
@@ -291,8 +311,10 @@ static void exp_json(struct exp_ctx *c, const struct store_watch_entry *e)
 static void exp_zeek(struct exp_ctx *c, const struct store_watch_entry *e)
 {
 	static const char *const zt[] = {"", "Intel::DOMAIN", "Intel::ADDR", "Intel::CERT_HASH"};
-	/* Zeek's x509 intel matches the SHA-1 fingerprint */
-	if (e->type == STORE_WATCH_CERT && strlen(e->indicator) != 40) {
+	/* Zeek's x509 intel matches the SHA-1 fingerprint; keys, subjects and
+	 * server fingerprints have no Intel type */
+	if ((e->type == STORE_WATCH_CERT && strlen(e->indicator) != 40) ||
+	    e->type > STORE_WATCH_CERT) {
 		c->skipped++;
 		return;
 	}
@@ -317,7 +339,7 @@ static void exp_suricata(struct exp_ctx *c, const struct store_watch_entry *e)
 		util_buf_adds(&c->body, e->indicator);
 	} else if (e->type == STORE_WATCH_DOMAIN) {
 		out_base64(&c->body, e->indicator);
-	} else if (strlen(e->indicator) == 40) {
+	} else if (e->type == STORE_WATCH_CERT && strlen(e->indicator) == 40) {
 		char fp[60];
 		size_t o = 0;
 		for (size_t i = 0; i < 40; i += 2) {

@@ -410,10 +410,14 @@ static int items_grow(struct watch_items *it)
 /* "'x' is not an IP address" and the like, for type (0: any). */
 static void not_an_indicator(const char *indicator, unsigned type, char *msg, size_t cap)
 {
-	const char *what = type == STORE_WATCH_IP       ? "an IP address"
-	                   : type == STORE_WATCH_CERT   ? "a certificate SHA-1/SHA-256"
-	                   : type == STORE_WATCH_DOMAIN ? "a domain name"
-	                                                : "a domain, an IP or a certificate hash";
+	const char *what = type == STORE_WATCH_IP        ? "an IP address"
+	                   : type == STORE_WATCH_CERT    ? "a certificate SHA-1/SHA-256"
+	                   : type == STORE_WATCH_DOMAIN  ? "a domain name"
+	                   : type == STORE_WATCH_KEY     ? "a public key SHA-256 (64 hex digits)"
+	                   : type == STORE_WATCH_SUBJECT ? "a subject DN of at most 255 bytes"
+	                   : type == STORE_WATCH_JARM    ? "a JARM (62 hex digits)"
+	                   : type == STORE_WATCH_JA3S    ? "a JA3S (32 hex digits)"
+	                                                 : "a domain, an IP or a certificate hash";
 	watch_msgf(msg, cap, "'%.80s' is not %s", indicator, what);
 }
 

@@ -3,7 +3,9 @@
  * depth-2 and a depth-3 pivot with default limits, after one unmeasured
  * warm-up pass; prints p50, p99 and max per depth in milliseconds, and the
  * mean node count.
- *   pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS] [on|off|both]
+ *   pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS] [on|off|both] [EDGES]
+ * EDGES: the --edges list to walk (default: the engine's default); given
+ * in place of the mode, the mode is on.
  * The mode sets temporal affinity (default on, the engine's default);
  * "both" runs every pivot with it off and on, alternating which goes
  * first, and prints both series and their p50/p99 ratios (on / off) from
@@ -38,12 +40,16 @@ struct series {
 
 /* One pivot from seed at depth (0: default) with affinity on or off, timed
  * into s (when s is not NULL). */
+static const char *g_edges; /* --edges, NULL: the default */
+
 static void one(store_t *st, const char *seed, unsigned depth, bool affinity, struct series *s)
 {
 	struct pivot_params p;
 	pivot_params_init(&p);
 	char msg[256], d[12];
 	pivot_params_set(&p, "seed", seed, msg, sizeof(msg));
+	if (g_edges != NULL)
+		pivot_params_set(&p, "edges", g_edges, msg, sizeof(msg));
 	if (depth > 0) {
 		snprintf(d, sizeof(d), "%u", depth);
 		pivot_params_set(&p, "depth", d, msg, sizeof(msg));
@@ -124,11 +130,27 @@ static void run_depth(store_t *st, char (*seeds)[STORE_NAME_BUF], size_t n, unsi
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS] [on|off|both]\n");
+		fprintf(stderr,
+		        "usage: pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS] [on|off|both] [EDGES]\n");
 		return 2;
 	}
 	size_t max = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000;
 	const char *m = argc > 4 ? argv[4] : "on";
+	if (strcmp(m, "on") != 0 && strcmp(m, "off") != 0 && strcmp(m, "both") != 0) {
+		g_edges = m; /* the edges in place of the mode */
+		m = "on";
+	} else if (argc > 5) {
+		g_edges = argv[5];
+	}
+	if (g_edges != NULL) {
+		struct pivot_params p;
+		char msg[256];
+		pivot_params_init(&p);
+		if (pivot_params_set(&p, "edges", g_edges, msg, sizeof(msg)) != 0) {
+			fprintf(stderr, "pivot_bench: %s\n", msg);
+			return 2;
+		}
+	}
 	int mode = strcmp(m, "off") == 0 ? 0 : strcmp(m, "on") == 0 ? 1 : 2;
 	if (mode == 2 && strcmp(m, "both") != 0) {
 		fprintf(stderr, "pivot_bench: mode '%s' is not on, off or both\n", m);

@@ -71,7 +71,7 @@ static void test_params(void)
 	T_EQ_INT(p.max_san, 80);
 	T_EQ_INT(p.max_nodes, 500);
 	T_EQ_INT(p.max_ms, 2000);
-	T_EQ_INT(p.edges, PIVOT_EDGE_ALL);
+	T_EQ_INT(p.edges, PIVOT_EDGE_DEFAULT); /* all but subject and fingerprint */
 	T_EQ_INT(pivot_params_set(&p, "max-ip-domains", "7", msg, sizeof(msg)), 0);
 	T_EQ_INT(p.max_ip_domains, 7);
 	T_EQ_INT(pivot_params_set(&p, "max_cert_ips", "0", msg, sizeof(msg)), 0);
@@ -104,7 +104,8 @@ static void test_params(void)
 	    {"until", "2024-13-01", "until: '2024-13-01' is not a time"},
 	    {"edges", "resolves,dns", "edges: unknown edge type 'dns'"},
 	    {"edges", "", "edges: empty list"},
-	    {"type", "url", "type: 'url' is not domain, ip, cert or auto"},
+	    {"type", "url",
+	     "type: 'url' is not domain, ip, cert, key, subject, jarm, ja3s or auto"},
 	    {"now", "soon", "now: 'soon' is not a time"},
 	    {"seed", "", "seed: empty"},
 	};

@@ -238,7 +238,7 @@ bad_param "two seeds" 'one SEED only' --db "$DB" a.example b.example
 bad_param "bad seed" "seed: 'bad\.\.name' is not a domain name, an IP address, or a certificate" --db "$DB" bad..name
 bad_param "bad ip seed" "seed: 'example.com' is not an IPv4 or IPv6 address" --db "$DB" --type ip example.com
 bad_param "bad cert seed" "seed: 'abc' is not a certificate SHA-1 or SHA-256" --db "$DB" --type cert abc
-bad_param "bad type" "--type: 'url' is not domain, ip, cert or auto" --db "$DB" --type url "$SEED"
+bad_param "bad type" "--type: 'url' is not domain, ip, cert, key, subject, jarm, ja3s or auto" --db "$DB" --type url "$SEED"
 bad_param "depth too big" '--depth: 7 is out of range \(0 to 6\)' --db "$DB" --depth 7 "$SEED"
 bad_param "depth not a number" "--depth: 'x' is not a non-negative whole number" --db "$DB" --depth x "$SEED"
 bad_param "bad since" "--since: 'yesterday' is not a time" --db "$DB" --since yesterday "$SEED"
