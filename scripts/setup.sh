@@ -14,6 +14,8 @@ PACKAGES=(
 	libssl-dev zlib1g-dev openssl ca-certificates
 	# tests: real clients and tools
 	curl python3 python3-jsonschema graphviz procps
+	# tests/http/test_http_clients.sh: DNSDB and CIRCL clients
+	dnsdbq python3-requests
 	# fuzzing (libFuzzer) and benchmarks
 	clang libclang-rt-14-dev wrk
 	# scripts/check-format

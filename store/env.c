@@ -86,6 +86,7 @@ static const struct {
     [DB_WTIME] = {"wtime", 0},
     [DB_WIND] = {"wind", MDB_DUPSORT | MDB_DUPFIXED},
     [DB_CLIENT] = {"client", 0},
+    [DB_FWD] = {"fwd", MDB_DUPSORT | MDB_DUPFIXED},
 };
 
 #define VERSION_KEY "schema_version"
@@ -100,6 +101,8 @@ static int open_tables(store_t *s, MDB_txn *txn, bool rdonly)
 		if (rc == MDB_NOTFOUND && rdonly && i >= DB_FIRST_OPTIONAL) {
 			if (i == DB_CLIENT)
 				s->no_client = true;
+			else if (i == DB_FWD)
+				s->no_fwd = true;
 			else
 				s->no_watch = true;
 			continue;
@@ -748,7 +751,8 @@ static int repack_table(store_t *s, MDB_txn *src, MDB_env *dst, int i)
 		return rc;
 	rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
 	/* an older database without the optional tables: create them empty */
-	if (rc != 0 || (s->no_watch && i >= DB_FIRST_OPTIONAL) || (s->no_client && i == DB_CLIENT))
+	if (rc != 0 || (s->no_watch && i >= DB_FIRST_OPTIONAL && i < DB_CLIENT) ||
+	    (s->no_client && i == DB_CLIENT) || (s->no_fwd && i == DB_FWD))
 		goto done;
 	unsigned fl = db_defs[i].flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
 	size_t n = 0;

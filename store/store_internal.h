@@ -30,6 +30,7 @@ enum {
 	DB_WTIME,
 	DB_WIND,
 	DB_CLIENT, /* client sightings (client.h); optional read-only too */
+	DB_FWD,    /* forward name index (fwd.c); optional read-only too */
 	DB_COUNT
 };
 #define DB_FIRST_OPTIONAL DB_WLIST
@@ -45,6 +46,7 @@ struct store {
 	void *hook_ctx;
 	bool no_watch;       /* read-only open of a database without the w* tables */
 	bool no_client;      /* read-only open of a database without the client table */
+	bool no_fwd;         /* read-only open of a database without the fwd table */
 	char datafile[4096]; /* realpath of data.mdb, for store_drop_mapped */
 };
 
@@ -193,6 +195,19 @@ static inline int walk_done(int err)
 {
 	return err == STORE_STOP ? 0 : err;
 }
+
+/* The forward name index (fwd.c).  FWDKEY(n): the labels of n in their
+ * own order, each followed by 0x00, then one more 0x00; its items are
+ * FWDKEY -> u8 kind (FWD_OWNER: a name that owns records, FWD_TARGET: a
+ * name that rdata points at). */
+enum { FWD_OWNER = 'O', FWD_TARGET = 'T' };
+/* FWDKEY of a name into out (SCHEMA_NAMEKEY_MAX bytes); length or <0. */
+int fwdkey_enc(const char *name, uint8_t *out);
+/* Call fn with every name of the given kind whose leftmost labels are
+ * head's (head.*), in FWDKEY order.  fn's STORE_STOP ends the walk
+ * without error; another non-zero result ends it with that error. */
+typedef int (*fwd_name_fn)(store_rtxn_t *r, const char *name, void *ctx);
+int fwd_walk(store_rtxn_t *r, const char *head, uint8_t kind, fwd_name_fn fn, void *ctx);
 
 /* NAMEKEY codec.  Returns key length or <0. */
 int namekey_enc(const char *name, uint8_t *out);
