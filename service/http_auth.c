@@ -1,7 +1,8 @@
 /*
  * http_auth.c - API tokens: a file of "TOKEN ROLE [NAME]" lines, and the
- * token a request presents (Authorization: Bearer, or Basic with the token
- * as the password for CIRCL clients; X-API-Key is read by the caller).
+ * token a request presents (Authorization: Bearer, Basic with the token as
+ * the password, or the bare token, for CIRCL clients; X-API-Key is read by
+ * the caller).
  *
  * Only SHA-256 digests of the tokens are kept.  A presented token is
  * hashed and compared with every entry using CRYPTO_memcmp, without
@@ -269,6 +270,11 @@ const char *svc_auth_token(const char *auth, char *buf, size_t cap, size_t *len)
 			p++;
 		*len = strlen(p);
 		return p;
+	}
+	if (strchr(auth, ' ') == NULL) {
+		/* a bare token: PyPDNS(auth_token=...) sends it as the whole value */
+		*len = strlen(auth);
+		return auth;
 	}
 	if (strncasecmp(auth, "Basic ", 6) != 0)
 		return NULL;

@@ -17,6 +17,9 @@ handles the answers as they do, so a test sees what their users would.
     circl_clients.py URL USER TOKEN status PATH
         the HTTP status of a GET with these credentials
 
+With AUTH_TOKEN=1 in the environment the token is sent as PyPDNS's
+auth_token (the Authorization header's whole value) instead of Basic.
+
 Exit status 1 with the exception on standard error when the client would
 raise (PDNSError, UnauthorizedError, KeyError ...).
 """
@@ -36,7 +39,10 @@ class PDNSError(Exception):
 def session(user, token):
     s = requests.Session()
     s.headers["user-agent"] = "PyPDNS / 2.2.3"
-    s.auth = (user, token)  # PyPDNS(basic_auth=(user, token))
+    if os.environ.get("AUTH_TOKEN"):
+        s.headers.update({"Authorization": token})  # PyPDNS(auth_token=token)
+    else:
+        s.auth = (user, token)  # PyPDNS(basic_auth=(user, token))
     return s
 
 

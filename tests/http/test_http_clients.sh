@@ -91,6 +91,9 @@ check_eq "Basic, too long" "$(status GET "$U/pdns/query/example.org" -H "Authori
 check_eq "Bearer still" "$(status GET "$U/pdns/query/example.org" -H "Authorization: Bearer $TOK")" 200
 check_eq "X-API-Key still" "$(status GET "$U/pdns/query/example.org" -H "X-API-Key: $TOK")" 200
 check_eq "other scheme" "$(status GET "$U/pdns/query/example.org" -H "Authorization: Digest $TOK")" 401
+# PyPDNS(auth_token=TOKEN) sends the token alone as the Authorization value
+check_eq "PyPDNS auth_token" "$(AUTH_TOKEN=1 circl status /pdns/query/example.org)" 200
+check_eq "PyPDNS auth_token, wrong" "$(status GET "$U/pdns/query/example.org" -H "Authorization: nope-0123456789abcdef")" 401
 
 # --- 3. cfetch: CIRCL's fields for known certificates, CIRCL's answer otherwise ---
 circl fetch_cert "$CSHA" >"$WORK/cf"
@@ -101,13 +104,17 @@ check_eq "cfetch keeps san_dns" "$(jget "$WORK/cf" "j['info']['san_dns']")" "['c
 check_eq "cfetch fingerprint" "$(jget "$WORK/cf" "j['info']['fingerprint'].lower()")" "$CSHA"
 check_grep "cfetch subject" '"subject": "[^"]*CN=c2.example' "$WORK/cf"
 check_grep "cfetch pem" 'BEGIN CERTIFICATE' "$WORK/cf"
+check_eq "cfetch (curl)" "$(status GET "$U/v2pssl/cfetch/$CSHA" -H "X-API-Key: $TOK")" 200
+check_eq "cfetch (curl) subjectAltName" "$(jget "$B" "j['info']['extension'].get('subjectAltName')")" \
+	"DNS:c2.example, DNS:www.c2.example, IP Address:198.51.100.7"
+check_eq "cfetch (curl), sightings only" "$(status GET "$U/v2pssl/cfetch/$ONLY" -H "X-API-Key: $TOK")" 400
 circl fetch_cert "$ONLY" >"$WORK/cf"
 check_eq "PyPSSL fetch_cert, sightings only: no KeyError" "$(cat "$WORK/py.err")" ""
 check_eq "cfetch, sightings only: CIRCL's 400" "$(jget "$WORK/cf" "j['status']")" 400
 check_grep "cfetch, sightings only: message" 'Not existing certificate' "$WORK/cf"
 circl fetch_cert cccccccccccccccccccccccccccccccccccccccc >"$WORK/cf"
 check_eq "cfetch, unknown: CIRCL's 400" "$(jget "$WORK/cf" "j['status']")" 400
-check_eq "cfetch, bad hash" "$(status GET "$U/v2pssl/cfetch/xyz" -u "a:$TOK")" 400
+check_eq "cfetch, bad hash" "$(status GET "$U/v2pssl/cfetch/xyz" -H "X-API-Key: $TOK")" 400
 
 # --- 4. dribble headers: filter, pagination --------------------------------------
 circl rfc_query example.org NS >"$WORK/ns"
@@ -122,18 +129,18 @@ check_eq "iter_query: 4 records" "$(sed '$d' "$WORK/paged" | wc -l)" 4
 PAGE=1 circl iter_query cdn-sync.ddns.net CNAME >"$WORK/paged"
 check_eq "iter_query filtered, pages of 1" "$(sed '$d' "$WORK/paged" | field "j['rrname']" | tr '\n' ' ')" "x.example.org y.example.org "
 check_eq "iter_query filtered: 2 pages" "$(tail -1 "$WORK/paged")" "pages 2"
-curl -s -D "$WORK/h" -o "$B" -u "a:$TOK" -H 'dribble-paginate-count: 1' "$U/pdns/query/cdn-sync.ddns.net"
+curl -s -D "$WORK/h" -o "$B" -H "X-API-Key: $TOK" -H 'dribble-paginate-count: 1' "$U/pdns/query/cdn-sync.ddns.net"
 CUR=$(sed -n 's/^x-dribble-cursor: *\([0-9]*\).*/\1/ip' "$WORK/h")
 check_grep "x-dribble-cursor header" '^x-dribble-cursor: [0-9]+' "$WORK/h"
-check_eq "cursor of another query" "$(status GET "$U/pdns/query/example.org" -u "a:$TOK" -H 'dribble-paginate-count: 1' -H "dribble-paginate-cursor: $CUR")" 400
-check_eq "cursor with another filter" "$(status GET "$U/pdns/query/cdn-sync.ddns.net" -u "a:$TOK" -H 'dribble-filter-rrtype: NS' -H "dribble-paginate-cursor: $CUR")" 400
-check_eq "bad filter type" "$(status GET "$U/pdns/query/example.org" -u "a:$TOK" -H 'dribble-filter-rrtype: NOPE')" 400
+check_eq "cursor of another query" "$(status GET "$U/pdns/query/example.org" -H "X-API-Key: $TOK" -H 'dribble-paginate-count: 1' -H "dribble-paginate-cursor: $CUR")" 400
+check_eq "cursor with another filter" "$(status GET "$U/pdns/query/cdn-sync.ddns.net" -H "X-API-Key: $TOK" -H 'dribble-filter-rrtype: NS' -H "dribble-paginate-cursor: $CUR")" 400
+check_eq "bad filter type" "$(status GET "$U/pdns/query/example.org" -H "X-API-Key: $TOK" -H 'dribble-filter-rrtype: NOPE')" 400
 check_grep "bad filter named" 'dribble-filter-rrtype' "$B"
-check_eq "empty filter" "$(status GET "$U/pdns/query/example.org" -u "a:$TOK" -H 'dribble-filter-rrtype: ,')" 400
-check_eq "bad count" "$(status GET "$U/pdns/query/example.org" -u "a:$TOK" -H 'dribble-paginate-count: ten')" 400
-check_eq "bad cursor" "$(status GET "$U/pdns/query/example.org" -u "a:$TOK" -H 'dribble-paginate-cursor: -1')" 400
-check_eq "disable-active-query accepted" "$(status GET "$U/pdns/query/example.org" -u "a:$TOK" -H 'dribble-disable-active-query: 1')" 200
-check_eq "no paging header: no cursor" "$(curl -s -D - -o /dev/null -u "a:$TOK" "$U/pdns/query/cdn-sync.ddns.net?limit=1" | grep -ci x-dribble-cursor)" 0
+check_eq "empty filter" "$(status GET "$U/pdns/query/example.org" -H "X-API-Key: $TOK" -H 'dribble-filter-rrtype: ,')" 400
+check_eq "bad count" "$(status GET "$U/pdns/query/example.org" -H "X-API-Key: $TOK" -H 'dribble-paginate-count: ten')" 400
+check_eq "bad cursor" "$(status GET "$U/pdns/query/example.org" -H "X-API-Key: $TOK" -H 'dribble-paginate-cursor: -1')" 400
+check_eq "disable-active-query accepted" "$(status GET "$U/pdns/query/example.org" -H "X-API-Key: $TOK" -H 'dribble-disable-active-query: 1')" 200
+check_eq "no paging header: no cursor" "$(curl -s -D - -o /dev/null -H "X-API-Key: $TOK" "$U/pdns/query/cdn-sync.ddns.net?limit=1" | grep -ci x-dribble-cursor)" 0
 
 # --- 5. right-hand and rdata wildcards -------------------------------------------
 dq -r 'update-check.*' >"$WORK/rhs"
@@ -151,10 +158,10 @@ check_eq "dnsdbq -n '*.ddns.net'" "$(field "j['rdata']" <"$WORK/lhs" | sort | tr
 dq -n 'ddns.net.*' >"$WORK/rn"
 check_eq "dnsdbq -n 'ddns.net.*'" "$(field "j['rrname'] + ' ' + j['rdata']" <"$WORK/rn")" \
 	"login.example.org. ddns.net.attacker.example."
-check_eq "native lookup update-check.*" "$(status GET "$U/api/v1/lookup/domain/update-check.*" -u "a:$TOK")" 200
+check_eq "native lookup update-check.*" "$(status GET "$U/api/v1/lookup/domain/update-check.*" -H "X-API-Key: $TOK")" 200
 check_eq "native count" "$(jget "$B" "j['count']")" 3
 for bad in 'a.*.b' '*.x.*' '*' '.*' 'x..*'; do
-	check_eq "wildcard '$bad' refused" "$(status GET "$U/dnsdb/v2/lookup/rrset/name/$bad" -u "a:$TOK")" 400
+	check_eq "wildcard '$bad' refused" "$(status GET "$U/dnsdb/v2/lookup/rrset/name/$bad" -H "X-API-Key: $TOK")" 400
 done
 # the index is kept by every write: names of a later ingest are found too
 printf '%s\n' '{"rrname":"update-check.late.example","rrtype":"A","rdata":"198.51.100.99","time_first":1700000000,"time_last":1700000001,"count":1}' \
@@ -176,15 +183,15 @@ dq -i 10.0.0.0/8 -l 2 >"$WORK/wide"
 check_eq "dnsdbq -i 10.0.0.0/8 -l 2" "$(wc -l <"$WORK/wide")" 2
 dq -i 2001:db8::/32 >"$WORK/wide"
 check_eq "dnsdbq -i 2001:db8::/32" "$(wc -l <"$WORK/wide")" 2
-check_eq "native /8 page 1" "$(status GET "$U/api/v1/lookup/ip/10.0.0.0/8?limit=2" -u "a:$TOK")" 200
+check_eq "native /8 page 1" "$(status GET "$U/api/v1/lookup/ip/10.0.0.0/8?limit=2" -H "X-API-Key: $TOK")" 200
 check_eq "native /8 page 1 limited" "$(jget "$B" "(j['count'], j['limited'])")" "(2, True)"
 CUR=$(jget "$B" "j['next_cursor']")
-check_eq "native /8 page 2" "$(status GET "$U/api/v1/lookup/ip/10.0.0.0/8?limit=2&cursor=$CUR" -u "a:$TOK")" 200
+check_eq "native /8 page 2" "$(status GET "$U/api/v1/lookup/ip/10.0.0.0/8?limit=2&cursor=$CUR" -H "X-API-Key: $TOK")" 200
 check_eq "native /8 page 2 last" "$(jget "$B" "([r['rdata'] for r in j['results']], j['limited'])")" "(['10.200.0.1'], False)"
-check_eq "native ::/0" "$(status GET "$U/api/v1/lookup/ip/::/0?limit=1" -u "a:$TOK")" 200
+check_eq "native ::/0" "$(status GET "$U/api/v1/lookup/ip/::/0?limit=1" -H "X-API-Key: $TOK")" 200
 check_eq "native ::/0 limited" "$(jget "$B" "j['limited']")" True
-check_eq "prefix length over 32" "$(status GET "$U/api/v1/lookup/ip/10.0.0.0/33" -u "a:$TOK")" 400
-check_eq "pssl query /8" "$(status GET "$U/v2pssl/query/198.0.0.0/8" -u "a:$TOK")" 200
+check_eq "prefix length over 32" "$(status GET "$U/api/v1/lookup/ip/10.0.0.0/33" -H "X-API-Key: $TOK")" 400
+check_eq "pssl query /8" "$(status GET "$U/v2pssl/query/198.0.0.0/8" -H "X-API-Key: $TOK")" 200
 check_eq "pssl query /8 addresses" "$(jget "$B" "sorted(j)")" "['198.51.100.7', '198.51.100.8']"
 
 stop_server
