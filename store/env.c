@@ -429,6 +429,22 @@ int walk_addr_index(store_rtxn_t *r, int db, const uint8_t addr[16], unsigned pl
 	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
+int walk_under(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen, addr_item_fn fn, void *ctx)
+{
+	struct scan sc;
+	int ret = 0;
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[db], pfx, plen, plen)
+	{
+		const uint8_t *kp = sc.k.mv_data;
+		if (sc.k.mv_size <= plen || kp[plen] == 0)
+			continue; /* the prefix's own name */
+		ret = fn(r, &sc.k, &sc.v, ctx);
+		if (ret != 0)
+			break;
+	}
+	return walk_done(scan_end(&sc, ret, "walk"));
+}
+
 void w_scan_end(struct store_wtxn *w, struct scan *sc)
 {
 	if (scan_end(sc, 0, "scan") != 0 && w->err == 0)

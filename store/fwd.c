@@ -41,6 +41,22 @@ static int fwdkey_dec(const uint8_t *k, size_t klen, char *name)
 	return 0;
 }
 
+struct fwd_walk {
+	uint8_t kind;
+	fwd_name_fn fn;
+	void *ctx;
+};
+
+static int fwd_item(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *wctx)
+{
+	const struct fwd_walk *fw = wctx;
+	if (v->mv_size != 1 || *(const uint8_t *)v->mv_data != fw->kind)
+		return 0;
+	char name[STORE_NAME_BUF];
+	int ret = fwdkey_dec(k->mv_data, k->mv_size, name);
+	return ret != 0 ? ret : fw->fn(r, name, fw->ctx);
+}
+
 int fwd_walk(store_rtxn_t *r, const char *head, uint8_t kind, fwd_name_fn fn, void *ctx)
 {
 	if (r->s->no_fwd)
@@ -50,22 +66,6 @@ int fwd_walk(store_rtxn_t *r, const char *head, uint8_t kind, fwd_name_fn fn, vo
 	if (l < 0)
 		return l;
 	/* "update-check\0": the head's labels, then at least one more */
-	size_t plen = (size_t)l - 1;
-	struct scan sc;
-	int ret = 0;
-	SCAN_PREFIX(&sc, r->txn, r->s->dbi[DB_FWD], pfx, plen, plen)
-	{
-		const uint8_t *kp = sc.k.mv_data;
-		if (sc.k.mv_size <= plen || kp[plen] == 0)
-			continue; /* the head itself */
-		if (sc.v.mv_size != 1 || *(const uint8_t *)sc.v.mv_data != kind)
-			continue;
-		char name[STORE_NAME_BUF];
-		ret = fwdkey_dec(kp, sc.k.mv_size, name);
-		if (ret == 0)
-			ret = fn(r, name, ctx);
-		if (ret != 0)
-			break;
-	}
-	return walk_done(scan_end(&sc, ret, "walk"));
+	struct fwd_walk fw = {kind, fn, ctx};
+	return walk_under(r, DB_FWD, pfx, (size_t)l - 1, fwd_item, &fw);
 }

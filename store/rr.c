@@ -803,6 +803,17 @@ static int by_target_exact(store_rtxn_t *r, const char *target, void *wctx)
 	return target_items(r, target, rw->f, rw->cb, rw->ctx);
 }
 
+/* An item of the target index under a zone: the records of its owner
+ * that point at its name. */
+static int target_under(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *wctx)
+{
+	const struct rr_walk *rw = wctx;
+	char target[STORE_NAME_BUF];
+	if (namekey_dec(k->mv_data, k->mv_size, target) < 0)
+		return STORE_ECORRUPT;
+	return emit_owner_targets(r, v, target, rw->f, rw->cb, rw->ctx);
+}
+
 /* "*.zone": the target index from the zone's NAMEKEY prefix on, every
  * name under it (not the zone itself). */
 static int target_zone(store_rtxn_t *r, const char *zone, const struct store_fence *f,
@@ -812,22 +823,8 @@ static int target_zone(store_rtxn_t *r, const char *zone, const struct store_fen
 	int l = namekey_enc(zone, pfx);
 	if (l < 0)
 		return l;
-	size_t plen = (size_t)l - 1;
-	struct scan sc;
-	int ret = 0;
-	SCAN_PREFIX(&sc, r->txn, r->s->dbi[DB_TARGET], pfx, plen, plen)
-	{
-		const uint8_t *kp = sc.k.mv_data;
-		char target[STORE_NAME_BUF];
-		if (sc.k.mv_size > plen && kp[plen] == 0)
-			continue;
-		ret = namekey_dec(kp, sc.k.mv_size, target) < 0 ? STORE_ECORRUPT : 0;
-		if (ret == 0)
-			ret = emit_owner_targets(r, &sc.v, target, f, cb, ctx);
-		if (ret != 0)
-			break;
-	}
-	return walk_done(scan_end(&sc, ret, "walk"));
+	struct rr_walk rw = {.f = f, .cb = cb, .ctx = ctx};
+	return walk_under(r, DB_TARGET, pfx, (size_t)l - 1, target_under, &rw);
 }
 
 int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,

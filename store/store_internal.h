@@ -190,6 +190,13 @@ typedef int (*addr_item_fn)(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
 int walk_addr_index(store_rtxn_t *r, int db, const uint8_t addr[16], unsigned plen, addr_item_fn fn,
                     void *ctx);
 
+/* Walk the items of table db whose key starts with the plen bytes of pfx
+ * and goes on past them with a label (a byte other than the 0x00 ending a
+ * NAMEKEY or FWDKEY): the names under a name, not the name itself.  fn as
+ * for walk_addr_index. */
+int walk_under(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen, addr_item_fn fn,
+               void *ctx);
+
 /* A read walk's result: a callback's STORE_STOP ends it without error. */
 static inline int walk_done(int err)
 {
