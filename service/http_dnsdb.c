@@ -519,7 +519,7 @@ static int dnsdb_read(store_t *store, const struct dnsdb_query *q, struct dnsdb_
 			c->stopped = true;
 		flush_run(c); /* the last run; only frees when stopped */
 	} else if (q->mode == BY_TARGET) {
-		err = store_rr_by_target(r, q->name, &q->fence, on_rdata, c);
+		err = store_rr_by_target_pattern(r, q->name, &q->fence, on_rdata, c);
 	} else {
 		err = store_rr_by_addr(r, q->addr, q->plen, &q->fence, on_rdata, c);
 	}

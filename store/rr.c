@@ -830,6 +830,12 @@ static int target_zone(store_rtxn_t *r, const char *zone, const struct store_fen
 int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
                        store_rr_cb cb, void *ctx)
 {
+	return walk_done(target_items(r, target, f, cb, ctx));
+}
+
+int store_rr_by_target_pattern(store_rtxn_t *r, const char *target, const struct store_fence *f,
+                               store_rr_cb cb, void *ctx)
+{
 	if (target[0] == '*' && target[1] == '.')
 		return target_zone(r, target + 2, f, cb, ctx);
 	if (store_name_is_rhs(target)) {

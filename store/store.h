@@ -310,11 +310,15 @@ int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
  * 128-bit scale: IPv4 /24 is 96+24). */
 int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
                      const struct store_fence *f, store_rr_cb cb, void *ctx);
-/* Resolutions whose rdata names target (CNAME, NS, MX, PTR, SRV, DNAME).
- * A target "*.zone" matches every name under zone, "head.*" every name
- * starting with head's labels (as store_rr_by_name). */
+/* Resolutions whose rdata names target (CNAME, NS, MX, PTR, SRV, DNAME). */
 int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
                        store_rr_cb cb, void *ctx);
+/* The same for a name pattern (store_name_pattern): "*.zone" matches every
+ * target under zone, "head.*" every target starting with head's labels
+ * (the forward name index), a name itself.  The pivot engine keeps
+ * store_rr_by_target: a wildcard SAN node "*.zone" is not a pattern there. */
+int store_rr_by_target_pattern(store_rtxn_t *r, const char *target, const struct store_fence *f,
+                               store_rr_cb cb, void *ctx);
 
 /* Certificate identity: SHA-1 when known, else the SHA-256. */
 struct store_cert_ref {
