@@ -17,6 +17,8 @@ PACKAGES=(
 	curl python3 python3-jsonschema graphviz procps
 	# tests/ui: the analyst's page in headless Chromium
 	chromium chromium-driver python3-selenium
+	# tests/http/test_http_clients.sh: DNSDB and CIRCL clients
+	dnsdbq python3-requests
 	# fuzzing (libFuzzer) and benchmarks
 	clang libclang-rt-14-dev wrk
 	# scripts/check-format

@@ -1,5 +1,8 @@
 /*
- * http_auth.c - API tokens: a file of "TOKEN ROLE [NAME]" lines.
+ * http_auth.c - API tokens: a file of "TOKEN ROLE [NAME]" lines, and the
+ * token a request presents (Authorization: Bearer, Basic with the token as
+ * the password, or the bare token, for CIRCL clients; X-API-Key is read by
+ * the caller).
  *
  * Only SHA-256 digests of the tokens are kept.  A presented token is
  * hashed and compared with every entry using CRYPTO_memcmp, without
@@ -12,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "service/http_internal.h"
+#include "util/base64.h"
 
 #define TOKENS_MAX 4096
 #define TOKEN_MIN_LEN 16
@@ -235,4 +240,46 @@ enum svc_role svc_tokens_check_name(const struct svc_tokens *t, const char *tok,
 	if (cap > 0)
 		snprintf(name, cap, "%s", got);
 	return (enum svc_role)role;
+}
+
+/* Basic credentials "user:TOKEN" in base64: the token is the password (CIRCL
+ * clients send their key that way; the user name is not checked). */
+static const char *basic_token(const char *b64, char *buf, size_t cap, size_t *len)
+{
+	size_t dl;
+	size_t n = strlen(b64);
+	while (n > 0 && b64[n - 1] == ' ')
+		n--;
+	if (cap == 0 || util_base64_decode(b64, n, UTIL_B64_STD | UTIL_B64_PAD, (uint8_t *)buf,
+	                                   cap - 1, &dl) != 0)
+		return NULL;
+	buf[dl] = '\0';
+	char *colon = memchr(buf, ':', dl);
+	if (colon == NULL)
+		return NULL;
+	*len = dl - (size_t)(colon + 1 - buf);
+	return colon + 1;
+}
+
+const char *svc_auth_token(const char *auth, char *buf, size_t cap, size_t *len)
+{
+	const char *p;
+	if (strncasecmp(auth, "Bearer ", 7) == 0) {
+		p = auth + 7;
+		while (*p == ' ')
+			p++;
+		*len = strlen(p);
+		return p;
+	}
+	if (strchr(auth, ' ') == NULL) {
+		/* a bare token: PyPDNS(auth_token=...) sends it as the whole value */
+		*len = strlen(auth);
+		return auth;
+	}
+	if (strncasecmp(auth, "Basic ", 6) != 0)
+		return NULL;
+	p = auth + 6;
+	while (*p == ' ')
+		p++;
+	return basic_token(p, buf, cap, len);
 }

@@ -13,17 +13,44 @@
 
 #define RESPONSE_MAX (256u << 20)
 
-/* ---- /pdns/query/{name-or-ip} ------------------------------------------------ */
+/* ---- /pdns/query/{name-or-ip} ------------------------------------------------
+ * CIRCL's passive DNS 2.0 request headers, as PyPDNS sends them:
+ * dribble-filter-rrtype (types, comma-separated), dribble-paginate-count (a
+ * page size: pagination on) and dribble-paginate-cursor (the x-dribble-cursor
+ * of the previous page).  dribble-disable-active-query asks the server not to
+ * resolve the name itself; infrapivot never does, so it is accepted as is.
+ *
+ * The cursor is a decimal integer, as PyPDNS parses it: the position of the
+ * next result in the low 40 bits, 23 bits of a digest of the query above
+ * them, so that a cursor given with another query is refused. */
+#define PDNS_TYPES_MAX 16
+#define PDNS_POS_BITS 40
+
 struct pdns_ctx {
 	struct util_buf *out;
-	uint64_t limit, n;
+	uint64_t limit, n, offset, seen;
+	uint16_t types[PDNS_TYPES_MAX];
+	unsigned ntypes; /* 0: every type */
 	bool limited;
 	int err;
 };
 
+static bool pdns_type_ok(const struct pdns_ctx *c, uint16_t type)
+{
+	for (unsigned i = 0; i < c->ntypes; i++) {
+		if (c->types[i] == type)
+			return true;
+	}
+	return c->ntypes == 0;
+}
+
 static int pdns_rr(const struct store_rr *rr, void *ctx)
 {
 	struct pdns_ctx *c = ctx;
+	if (!pdns_type_ok(c, rr->rrtype))
+		return 0;
+	if (c->seen++ < c->offset)
+		return 0;
 	if (c->n >= c->limit) {
 		c->limited = true;
 		return STORE_STOP;
@@ -41,6 +68,113 @@ static int pdns_rr(const struct store_rr *rr, void *ctx)
 	return 0;
 }
 
+/* dribble-filter-rrtype: "A", "A,AAAA" (names or numbers). */
+static bool pdns_filter(struct svc_http_req *rq, struct pdns_ctx *c, enum MHD_Result *ret)
+{
+	const char *v = svc_http_header(rq, "dribble-filter-rrtype");
+	if (v == NULL)
+		return true;
+	const char *p = v;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		size_t l = strcspn(p, ", ");
+		if (l > 0 && (c->ntypes == PDNS_TYPES_MAX ||
+		              store_rrtype_parse(p, l, &c->types[c->ntypes++]) != 0)) {
+			*ret = svc_http_error(rq, 400, "bad_request",
+			                      "dribble-filter-rrtype: '%.40s' is not a list of "
+			                      "at most %d RR types",
+			                      v, PDNS_TYPES_MAX);
+			return false;
+		}
+		p += l;
+		while (*p == ' ')
+			p++;
+		if (*p != ',')
+			break;
+		p++;
+	}
+	if (*p != '\0' || c->ntypes == 0) {
+		*ret =
+		    svc_http_error(rq, 400, "bad_request",
+		                   "dribble-filter-rrtype: '%.40s' is not a list of RR types", v);
+		return false;
+	}
+	return true;
+}
+
+/* 23 bits of FNV-1a over the query and the type filter, never 0. */
+static uint64_t pdns_digest(const char *q, const struct pdns_ctx *c)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = q; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	for (unsigned i = 0; i < c->ntypes; i++)
+		h = (h ^ c->types[i]) * 0x100000001b3ull;
+	h &= (1ull << 23) - 1;
+	return h != 0 ? h : 1;
+}
+
+static bool pdns_header_u64(struct svc_http_req *rq, const char *name, uint64_t *out,
+                            enum MHD_Result *ret)
+{
+	const char *v = svc_http_header(rq, name);
+	if (v == NULL)
+		return true;
+	if (svc_parse_u64(v, out) != 0) {
+		*ret =
+		    svc_http_error(rq, 400, "bad_request", "%s: '%.40s' is not a number", name, v);
+		return false;
+	}
+	return true;
+}
+
+/* dribble-paginate-count and -cursor: *paged when the client pages. */
+static bool pdns_paging(struct svc_http_req *rq, const char *q, struct pdns_ctx *c, bool *paged,
+                        enum MHD_Result *ret)
+{
+	uint64_t count = 0, cursor = 0;
+	if (!pdns_header_u64(rq, "dribble-paginate-count", &count, ret) ||
+	    !pdns_header_u64(rq, "dribble-paginate-cursor", &cursor, ret))
+		return false;
+	*paged = svc_http_header(rq, "dribble-paginate-count") != NULL;
+	if (*paged)
+		c->limit =
+		    count == 0 || count > rq->srv->conf.max_limit ? rq->srv->conf.max_limit : count;
+	if (svc_http_header(rq, "dribble-paginate-cursor") == NULL || cursor == 0)
+		return true;
+	if (cursor >> PDNS_POS_BITS != pdns_digest(q, c)) {
+		*ret = svc_http_error(rq, 400, "bad_request",
+		                      "dribble-paginate-cursor: not a cursor of this query");
+		return false;
+	}
+	c->offset = cursor & ((1ull << PDNS_POS_BITS) - 1);
+	return true;
+}
+
+/* The records of an address, or of a name and then those pointing at it. */
+static int pdns_read(store_t *s, const char *q, const struct store_fence *fence, struct pdns_ctx *c)
+{
+	uint8_t addr[16];
+	char name[STORE_NAME_BUF];
+	bool is_addr = store_addr_parse(q, strlen(q), addr) == 0;
+	if (!is_addr && store_name_norm(q, strlen(q), name, false) != 0)
+		return STORE_EBADNAME;
+	store_rtxn_t *r;
+	int err = store_read_begin(s, &r);
+	if (err != 0)
+		return err;
+	if (is_addr) {
+		err = store_rr_by_addr(r, addr, 128, fence, pdns_rr, c);
+	} else {
+		err = store_rr_by_name(r, name, 0, fence, pdns_rr, c);
+		if (err == 0 && c->err == 0 && !c->limited)
+			err = store_rr_by_target(r, name, fence, pdns_rr, c);
+	}
+	store_read_end(r);
+	return err != 0 ? err : c->err;
+}
+
 enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 {
 	enum MHD_Result ret;
@@ -48,41 +182,35 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 	store_fence_init(&fence);
 	struct util_buf out;
 	struct pdns_ctx c = {.out = &out};
-	if (!svc_http_fences(rq, &fence, &ret) || !svc_http_limit(rq, &c.limit, &ret))
+	const char *q = svc_http_arg(rq, 0);
+	bool paged = false;
+	if (!svc_http_fences(rq, &fence, &ret) || !svc_http_limit(rq, &c.limit, &ret) ||
+	    !pdns_filter(rq, &c, &ret) || !pdns_paging(rq, q, &c, &paged, &ret))
 		return ret;
 	if (svc_http_reject_unused(rq, &ret))
 		return ret;
-	const char *q = svc_http_arg(rq, 0);
-	uint8_t addr[16];
-	char name[STORE_NAME_BUF];
-	bool is_addr = store_addr_parse(q, strlen(q), addr) == 0;
-	if (!is_addr && store_name_norm(q, strlen(q), name, false) != 0)
+	util_buf_init(&out, RESPONSE_MAX);
+	int err = pdns_read(rq->srv->store, q, &fence, &c);
+	if (err == STORE_EBADNAME) {
+		util_buf_free(&out);
 		return svc_http_error(rq, 400, "bad_request",
 		                      "query: '%.80s' is neither an IP address nor a domain name",
 		                      q);
-	util_buf_init(&out, RESPONSE_MAX);
-	store_rtxn_t *r;
-	int err = store_read_begin(rq->srv->store, &r);
-	if (err == 0) {
-		if (is_addr) {
-			err = store_rr_by_addr(r, addr, 128, &fence, pdns_rr, &c);
-		} else {
-			/* records of the name, then records pointing at it */
-			err = store_rr_by_name(r, name, 0, &fence, pdns_rr, &c);
-			if (err == 0 && c.err == 0 && !c.limited)
-				err = store_rr_by_target(r, name, &fence, pdns_rr, &c);
-		}
-		store_read_end(r);
 	}
-	if (err == 0)
-		err = c.err;
 	if (err != 0) {
 		util_buf_free(&out);
 		return svc_http_store_error(rq, err, "query");
 	}
 	size_t len;
 	char *body = util_buf_take(&out, &len);
+	char cur[24];
+	snprintf(cur, sizeof(cur), "%llu",
+	         (unsigned long long)(pdns_digest(q, &c) << PDNS_POS_BITS | (c.offset + c.n)));
 	const char *h[] = {"X-Result-Limited", "true", NULL};
+	if (paged) {
+		h[0] = "x-dribble-cursor";
+		h[1] = cur;
+	}
 	return svc_http_send_h(rq, 200, "application/x-ndjson", body, len, c.limited ? h : NULL);
 }
 
@@ -239,7 +367,36 @@ static int pssl_cquery(struct pssl_ctx *c, int err, const struct store_cert_ref 
 	return err;
 }
 
-/* cfetch: the certificate in PEM and its metadata. */
+/* CIRCL's subjectAltName extension text: "DNS:a, DNS:b, IP Address:c". */
+static json_t *san_text(const struct store_cert_info *ci)
+{
+	struct util_buf b;
+	util_buf_init(&b, 8192);
+	const struct {
+		const char *p, *tag;
+		size_t n;
+	} lists[] = {{ci->san_dns, "DNS:", ci->san_dns_len},
+	             {ci->san_ip, "IP Address:", ci->san_ip_len}};
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < lists[k].n;) {
+			size_t l = strnlen(lists[k].p + i, lists[k].n - i);
+			if (l > 0) {
+				util_buf_adds(&b, b.len > 0 ? ", " : "");
+				util_buf_adds(&b, lists[k].tag);
+				util_buf_add(&b, lists[k].p + i, l);
+			}
+			i += l + 1;
+		}
+	}
+	json_t *s = b.err == 0 && b.len > 0 ? json_stringn(b.p, b.len) : NULL;
+	util_buf_free(&b);
+	return s;
+}
+
+/* cfetch: the certificate in PEM and its metadata, with the fields CIRCL
+ * clients read (subject, issuer, not_before, not_after, fingerprint,
+ * extension.subjectAltName) beside ours.  A certificate without metadata
+ * (known from sightings only) is STORE_ENOTFOUND, as an unknown one. */
 static int pssl_cfetch(struct pssl_ctx *c, const struct store_cert_ref *ref, const char *hex,
                        json_t **o)
 {
@@ -247,12 +404,27 @@ static int pssl_cfetch(struct pssl_ctx *c, const struct store_cert_ref *ref, con
 	int err = store_cert_get(c->r, ref, &ci);
 	if (err != 0)
 		return err;
+	if (!ci.has_meta)
+		return STORE_ENOTFOUND;
 	*o = json_object();
 	json_object_set_new(*o, "certificate", json_string(hex));
 	char *pem = ci.der != NULL ? pem_of(ci.der, ci.der_len) : NULL;
 	json_object_set_new(*o, "pem", pem ? json_string(pem) : json_null());
 	free(pem);
-	json_object_set_new(*o, "info", svc_cert_json(&ci));
+	json_t *info = svc_cert_json(&ci);
+	if (ci.has_sha1) {
+		char fp[41];
+		util_hex_encode(ci.sha1, 20, fp);
+		for (char *p = fp; *p != '\0'; p++)
+			*p = (char)(*p >= 'a' && *p <= 'f' ? *p - 'a' + 'A' : *p);
+		json_object_set_new(info, "fingerprint", json_string(fp));
+	}
+	json_t *ext = json_object();
+	json_t *san = san_text(&ci);
+	if (san != NULL)
+		json_object_set_new(ext, "subjectAltName", san);
+	json_object_set_new(info, "extension", ext);
+	json_object_set_new(*o, "info", info);
 	return 0;
 }
 
@@ -288,6 +460,13 @@ enum MHD_Result svc_http_circl_pssl(struct svc_http_req *rq)
 		err = pssl_cert(rq, &c, &q, &o);
 	}
 	store_read_end(c.r);
+	if (err == STORE_ENOTFOUND && rq->route == SVC_R_CIRCL_CFETCH)
+		/* CIRCL's answer for a certificate it does not hold; as JSON, so
+		 * that PyPSSL's fetch_cert() returns it as its 'error' */
+		return svc_http_error(rq, 400, "unknown_certificate",
+		                      "Not existing certificate: %.80s is not known or only "
+		                      "from sightings (no certificate or metadata stored)",
+		                      q.v);
 	if (err != 0) {
 		json_decref(o);
 		return svc_http_store_error(rq, err, "certificate");

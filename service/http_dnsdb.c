@@ -117,6 +117,7 @@ struct group {
 
 struct dnsdb_ctx {
 	bool rrset, summarize, humantime;
+	bool aggr;       /* false: every record its own rrset row (aggr=f) */
 	uint16_t rrtype; /* 0 = any */
 	bool has_bw;
 	char bailiwick[STORE_NAME_BUF];
@@ -231,10 +232,10 @@ static int flush_run(struct dnsdb_ctx *c)
 }
 
 /* The group of the run with rr's times, count and bailiwick, added when
- * new; NULL when out of memory. */
+ * new (un-aggregated: always a new one); NULL when out of memory. */
 static struct group *group_of(struct dnsdb_ctx *c, const struct store_rr *rr, const char *bw)
 {
-	for (size_t i = 0; i < c->ngroups; i++) {
+	for (size_t i = 0; c->aggr && i < c->ngroups; i++) {
 		struct group *h = &c->groups[i];
 		if (h->tf == rr->time_first && h->tl == rr->time_last && h->count == rr->count &&
 		    strcmp(h->bailiwick, bw) == 0)
@@ -317,20 +318,29 @@ static int dnsdb_time(const char *v, int64_t *out)
 	return store_time_parse(v, (int64_t)time(NULL), out);
 }
 
+/* A DNSDB boolean: t, true, 1 (or the bare parameter) and f, false, 0,
+ * in any case, as DNSDB and its clients (dnsdbq sends aggr=f) write them. */
 static bool bool_param(struct svc_http_req *rq, const char *name, bool *out, enum MHD_Result *ret)
 {
+	static const char *const yes[] = {"", "t", "true", "1"}, *const no[] = {"f", "false", "0"};
 	const char *v = svc_http_param(rq, name);
 	if (v == NULL)
 		return true;
-	if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "") == 0)
-		*out = true;
-	else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-		*out = false;
-	else {
-		*ret = svc_http_bad_param(rq, name, "'%.20s' is not true or false", v);
-		return false;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
 	}
-	return true;
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	*ret =
+	    svc_http_bad_param(rq, name, "'%.20s' is not a boolean (t, f, true, false, 1, 0)", v);
+	return false;
 }
 
 enum dnsdb_mode { BY_NAME, BY_TARGET, BY_ADDR };
@@ -405,9 +415,9 @@ static bool dnsdb_options(struct svc_http_req *rq, struct dnsdb_ctx *c, enum MHD
 	if (!svc_http_u64_param(rq, "offset", &c->offset, ret) ||
 	    !svc_http_u64_param(rq, "max_count", &c->max_count, ret))
 		return false;
-	/* records are stored aggregated: aggr=false gives the same */
-	bool aggr = true;
-	if (!bool_param(rq, "aggr", &aggr, ret) || !bool_param(rq, "humantime", &c->humantime, ret))
+	c->aggr = true;
+	if (!bool_param(rq, "aggr", &c->aggr, ret) ||
+	    !bool_param(rq, "humantime", &c->humantime, ret))
 		return false;
 	if (c->max_count > 0 && !c->summarize) {
 		*ret = svc_http_bad_param(rq, "max_count", "only for summarize");
@@ -447,13 +457,11 @@ static bool dnsdb_addr(struct svc_http_req *rq, const char *value, struct dnsdb_
 static bool dnsdb_name(struct svc_http_req *rq, const char *value, struct dnsdb_query *q,
                        enum MHD_Result *ret)
 {
-	if (store_name_norm(value, strlen(value), q->name, q->mode == BY_NAME) == 0)
+	if (store_name_pattern(value, strlen(value), q->name) == 0)
 		return true;
 	const char *hint = "";
 	if (strchr(value, '*') != NULL)
-		hint = q->mode == BY_NAME
-		           ? " (only left-hand wildcards *.example.com are supported)"
-		           : " (wildcards are not supported in rdata lookups)";
+		hint = " (wildcards: *.example.com or www.example.*, one at either end)";
 	*ret = svc_http_error(rq, 400, "bad_request", "name: '%.80s' is not a valid domain name%s",
 	                      value, hint);
 	return false;
@@ -511,7 +519,7 @@ static int dnsdb_read(store_t *store, const struct dnsdb_query *q, struct dnsdb_
 			c->stopped = true;
 		flush_run(c); /* the last run; only frees when stopped */
 	} else if (q->mode == BY_TARGET) {
-		err = store_rr_by_target(r, q->name, &q->fence, on_rdata, c);
+		err = store_rr_by_target_pattern(r, q->name, &q->fence, on_rdata, c);
 	} else {
 		err = store_rr_by_addr(r, q->addr, q->plen, &q->fence, on_rdata, c);
 	}

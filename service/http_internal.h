@@ -60,6 +60,13 @@ enum svc_role svc_tokens_check(const struct svc_tokens *t, const char *tok, size
 enum svc_role svc_tokens_check_name(const struct svc_tokens *t, const char *tok, size_t len,
                                     char *name, size_t cap);
 const char *svc_role_name(enum svc_role r);
+/* The token an Authorization header value presents: "Bearer TOKEN",
+ * "Basic base64(USER:TOKEN)" (the password is the token; CIRCL clients) or
+ * a bare TOKEN (PyPDNS's auth_token).
+ * A Basic token is decoded into buf (cap bytes; the caller wipes it).
+ * Returns the token and its length in *len, or NULL for another scheme or
+ * malformed credentials. */
+const char *svc_auth_token(const char *auth, char *buf, size_t cap, size_t *len);
 
 /* ---- routes ------------------------------------------------------------- */
 enum svc_route_id {

@@ -6,6 +6,7 @@
  * svc_http_send_pending().
  */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,22 +227,26 @@ static void authenticate(struct svc_http_req *rq, const struct svc_route *r)
 		return;
 	}
 	const char *tok = NULL;
+	char basic[512];
+	size_t toklen = 0;
 	const char *auth = svc_http_header(rq, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
-		tok = auth + 7;
-		while (*tok == ' ')
-			tok++;
-	}
-	if (tok == NULL)
+	if (auth != NULL)
+		tok = svc_auth_token(auth, basic, sizeof(basic), &toklen);
+	if (tok == NULL) {
 		tok = svc_http_header(rq, "X-API-Key");
-	rq->role = tok != NULL ? svc_tokens_check_name(t, tok, strlen(tok), rq->token_name,
+		toklen = tok != NULL ? strlen(tok) : 0;
+	}
+	rq->role = tok != NULL ? svc_tokens_check_name(t, tok, toklen, rq->token_name,
 	                                               sizeof(rq->token_name))
 	                       : SVC_ROLE_NONE;
+	OPENSSL_cleanse(basic, sizeof(basic));
 	if (r->role == SVC_ROLE_NONE)
 		return;
 	if (tok == NULL)
-		set_pending(rq, 401, "unauthorized",
-		            "a token is required (Authorization: Bearer TOKEN or X-API-Key)");
+		set_pending(
+		    rq, 401, "unauthorized",
+		    "a token is required (Authorization: Bearer TOKEN, Basic with the token as "
+		    "password, or X-API-Key)");
 	else if (rq->role == SVC_ROLE_NONE)
 		set_pending(rq, 401, "unauthorized", "unknown token");
 	else if (rq->role < r->role)

@@ -224,19 +224,18 @@ int svc_lookup_check(const struct svc_lookup_req *req, char *msg, size_t msgcap)
 	int err = 0;
 	switch (req->kind) {
 	case SVC_LOOKUP_DOMAIN:
-		err = store_name_norm(v, len, name, true);
+		err = store_name_pattern(v, len, name);
 		if (err != 0)
 			snprintf(msg, msgcap, "'%.80s' is not a valid domain name (%s)", v,
 			         store_strerror(err));
 		break;
 	case SVC_LOOKUP_IP:
+		/* any prefix length: the address index is walked in address
+		 * order from the prefix's first address and stops at the limit,
+		 * so a /8 costs what its results cost, as a /24 does */
 		err = store_prefix_parse(v, len, a, &plen);
-		if (err != 0) {
+		if (err != 0)
 			snprintf(msg, msgcap, "'%.80s' is not an IP address or prefix", v);
-		} else if (store_addr_is_v4(a) ? (plen < 96 + 16) : (plen < 48)) {
-			snprintf(msg, msgcap, "prefix too wide: IPv4 /16-/32, IPv6 /48-/128");
-			err = STORE_ELIMIT;
-		}
 		break;
 	case SVC_LOOKUP_CERT:
 		err = store_hash_parse(v, len, a, &hl);
@@ -407,7 +406,7 @@ int svc_lookup(store_t *s, const struct svc_lookup_req *req, svc_result_cb cb, v
 		return err;
 	if (req->kind == SVC_LOOKUP_DOMAIN) {
 		char name[STORE_NAME_BUF];
-		store_name_norm(req->value, strlen(req->value), name, true);
+		store_name_pattern(req->value, strlen(req->value), name);
 		err = store_rr_by_name(r, name, req->rrtype, &req->fence, on_rr, &e);
 	} else if (req->kind == SVC_LOOKUP_IP) {
 		err = lookup_ip(r, req, &e);

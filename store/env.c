@@ -97,6 +97,7 @@ static const struct {
     [DB_WTIME] = {"wtime", 0},
     [DB_WIND] = {"wind", MDB_DUPSORT | MDB_DUPFIXED},
     [DB_CLIENT] = {"client", 0},
+    [DB_FWD] = {"fwd", MDB_DUPSORT | MDB_DUPFIXED},
     [DB_CERTKEY] = {"certkey", 0},
     [DB_KEYCERT] = {"keycert", MDB_DUPSORT | MDB_DUPFIXED},
     [DB_SUBJCERT] = {"subjcert", MDB_DUPSORT | MDB_DUPFIXED},
@@ -117,6 +118,8 @@ static int open_tables(store_t *s, MDB_txn *txn, bool rdonly)
 		if (rc == MDB_NOTFOUND && rdonly && i >= DB_FIRST_OPTIONAL) {
 			if (i == DB_CLIENT)
 				s->no_client = true;
+			else if (i == DB_FWD)
+				s->no_fwd = true;
 			else if (i >= DB_FIRST_KEYS)
 				s->no_keys = true;
 			else
@@ -438,6 +441,22 @@ int walk_addr_index(store_rtxn_t *r, int db, const uint8_t addr[16], unsigned pl
 	{
 		if (sc.k.mv_size != 16 || memcmp(sc.k.mv_data, hi, 16) > 0)
 			break;
+		ret = fn(r, &sc.k, &sc.v, ctx);
+		if (ret != 0)
+			break;
+	}
+	return walk_done(scan_end(&sc, ret, "walk"));
+}
+
+int walk_under(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen, addr_item_fn fn, void *ctx)
+{
+	struct scan sc;
+	int ret = 0;
+	SCAN_PREFIX(&sc, r->txn, r->s->dbi[db], pfx, plen, plen)
+	{
+		const uint8_t *kp = sc.k.mv_data;
+		if (sc.k.mv_size <= plen || kp[plen] == 0)
+			continue; /* the prefix's own name */
 		ret = fn(r, &sc.k, &sc.v, ctx);
 		if (ret != 0)
 			break;
@@ -793,7 +812,8 @@ static int repack_table(store_t *s, MDB_txn *src, MDB_env *dst, int i)
 	rc = mdb_dbi_open(wt, db_defs[i].name, db_defs[i].flags | MDB_CREATE, &ddbi);
 	/* an older database without the optional tables: create them empty */
 	if (rc != 0 || (s->no_watch && i >= DB_FIRST_OPTIONAL && i < DB_CLIENT) ||
-	    (s->no_client && i == DB_CLIENT) || (s->no_keys && i >= DB_FIRST_KEYS))
+	    (s->no_client && i == DB_CLIENT) || (s->no_keys && i >= DB_FIRST_KEYS) ||
+	    (s->no_fwd && i == DB_FWD))
 		goto done;
 	unsigned fl = db_defs[i].flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND;
 	size_t n = 0;

@@ -398,3 +398,26 @@ void store_prefix_bounds(const uint8_t addr[16], unsigned plen, uint8_t lo[16], 
 		hi[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
 	}
 }
+
+int store_name_pattern(const char *in, size_t len, char *out)
+{
+	if (len > 0 && in[len - 1] == '.')
+		len--;
+	if (len > 2 && in[len - 1] == '*' && in[len - 2] == '.') {
+		if (in[0] == '*' || (len > 3 && in[len - 3] == '.'))
+			return STORE_EBADNAME; /* a wildcard at both ends, "x..*" */
+		int err = store_name_norm(in, len - 2, out, false);
+		if (err != 0)
+			return err;
+		size_t l = strlen(out);
+		memcpy(out + l, ".*", 3);
+		return 0;
+	}
+	return store_name_norm(in, len, out, true);
+}
+
+bool store_name_is_rhs(const char *pattern)
+{
+	size_t l = strlen(pattern);
+	return l > 2 && pattern[l - 1] == '*' && pattern[l - 2] == '.';
+}

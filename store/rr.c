@@ -3,6 +3,7 @@
  * the per-name prevalence counter, and the lookups over them.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -396,7 +397,8 @@ static int merge_collect(struct store_wtxn *w, store_batch_t *const *bs, size_t 
                          struct rr_merge *m)
 {
 	m->order = malloc(m->n * sizeof(*m->order));
-	m->wb.offs = malloc(m->n * sizeof(size_t));
+	/* a new record queues at most 3 index items (index_new) */
+	m->wb.offs = malloc(3 * m->n * sizeof(size_t));
 	m->sid = calloc(nb * SID_STRIDE, sizeof(*m->sid));
 	if (m->order == NULL || m->wb.offs == NULL || m->sid == NULL)
 		return -ENOMEM;
@@ -440,6 +442,22 @@ static void rrval_merge_recs(struct rrval *r, bool fresh, const struct rr_merge 
 	}
 }
 
+/* Queue the forward index item of a name (fwd.c); repeats of it within a
+ * batch are dropped when the work is applied. */
+static int index_fwd(struct rr_merge *m, const char *name, uint8_t kind)
+{
+	uint8_t fk[SCHEMA_NAMEKEY_MAX];
+	int fl = fwdkey_enc(name, fk);
+	if (fl <= 0)
+		return 0;
+	uint8_t *p = work_add(&m->wb, DB_FWD, (size_t)fl, 1);
+	if (p == NULL)
+		return -ENOMEM;
+	memcpy(p, fk, (size_t)fl);
+	p[fl] = kind;
+	return 0;
+}
+
 /* Queue the target index item of a new record whose rdata names a host. */
 static int index_target(struct rr_merge *m, const struct brec *rk, uint16_t type, const uint8_t *rd,
                         size_t rdl)
@@ -458,17 +476,21 @@ static int index_target(struct rr_merge *m, const struct brec *rk, uint16_t type
 	memcpy(p, tk, (size_t)tl);
 	util_be16_store(p + tl, type);
 	memcpy(p + tl + 2, rk->key, rk->nk);
-	return 0;
+	return index_fwd(m, t, FWD_TARGET);
 }
 
-/* Queue the index work of a new record: an address goes into addr and
- * counts for its name's prevalence, a name in the rdata into target. */
+/* Queue the index work of a new record: its owner goes into fwd, an
+ * address into addr (and counts for its name's prevalence), a name in the
+ * rdata into target and fwd. */
 static int index_new(struct store_wtxn *w, struct rr_merge *m, const struct brec *rk)
 {
 	uint16_t type = util_be16_load(rk->key + rk->nk);
 	const uint8_t *rd = rk->key + rk->nk + 2;
 	size_t rdl = rk->klen - rk->nk - 2u;
 	uint8_t ip[16];
+	char owner[STORE_NAME_BUF];
+	if (namekey_dec(rk->key, rk->nk, owner) > 0 && index_fwd(m, owner, FWD_OWNER) != 0)
+		return -ENOMEM;
 	if (rdata_addr_dec(type, rd, rdl, ip)) {
 		uint8_t *p = work_add(&m->wb, DB_ADDR, 16, rk->nk);
 		if (p == NULL)
@@ -507,11 +529,14 @@ static int merge_key(struct store_wtxn *w, struct rr_merge *m, size_t a, size_t 
 	return index_new(w, m, rk);
 }
 
-/* The address and target indexes, each in key order. */
+/* The address, target and forward indexes, each in key order; an item
+ * equal to the one before it (a name of many new records) is put once. */
 static void work_apply(struct store_wtxn *w, struct workbuf *wb)
 {
 	qsort_r(wb->offs, wb->n, sizeof(size_t), cmp_work, wb->buf);
 	for (size_t i = 0; i < wb->n && w->err == 0; i++) {
+		if (i > 0 && cmp_work(&wb->offs[i - 1], &wb->offs[i], wb->buf) == 0)
+			continue;
 		uint8_t *p = wb->buf + wb->offs[i];
 		uint16_t vl;
 		memcpy(&vl, p + 2, 2);
@@ -621,9 +646,52 @@ static int walk_prefix(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen,
 	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
+/* A walk over several names or index items: the caller's fence and
+ * callback, and whether the callback asked to stop. */
+struct rr_walk {
+	const struct store_fence *f;
+	store_rr_cb cb;
+	void *ctx;
+	uint16_t rrtype;
+	bool stopped;
+};
+
+/* The caller's callback, remembering a STORE_STOP (walk_prefix turns it
+ * into 0, and a walk over many names must end there too). */
+static int stop_cb(const struct store_rr *rr, void *wctx)
+{
+	struct rr_walk *rw = wctx;
+	int ret = rw->cb(rr, rw->ctx);
+	if (ret == STORE_STOP)
+		rw->stopped = true;
+	return ret;
+}
+
+static int by_name_exact(store_rtxn_t *r, const char *name, void *wctx)
+{
+	struct rr_walk *rw = wctx;
+	uint8_t key[SCHEMA_NAMEKEY_MAX + 2];
+	int nk = namekey_enc(name, key);
+	if (nk < 0)
+		return nk;
+	size_t plen = (size_t)nk;
+	if (rw->rrtype != 0) {
+		util_be16_store(key + plen, rw->rrtype);
+		plen += 2;
+	}
+	int ret = walk_prefix(r, DB_RR, key, plen, false, rw->f, stop_cb, rw);
+	return ret != 0 ? ret : rw->stopped ? STORE_STOP : 0;
+}
+
 int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
                      const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
+	if (store_name_is_rhs(name)) {
+		char head[STORE_NAME_BUF];
+		snprintf(head, sizeof(head), "%.*s", (int)strlen(name) - 2, name);
+		struct rr_walk rw = {.f = f, .cb = cb, .ctx = ctx, .rrtype = rrtype};
+		return fwd_walk(r, head, FWD_OWNER, by_name_exact, &rw);
+	}
 	uint8_t key[SCHEMA_NAMEKEY_MAX + 2];
 	bool wild = name[0] == '*' && name[1] == '.';
 	int nk = namekey_enc(wild ? name + 2 : name, key);
@@ -654,12 +722,6 @@ static int emit_key(store_rtxn_t *r, const uint8_t *key, size_t klen, const stru
 	return emit_rr(r, &k, &v, f, cb, ctx);
 }
 
-struct rr_walk {
-	const struct store_fence *f;
-	store_rr_cb cb;
-	void *ctx;
-};
-
 /* Emit the rr record an addr index item (IP -> owner NAMEKEY) points at. */
 static int emit_addr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *wctx)
 {
@@ -679,7 +741,7 @@ static int emit_addr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *
 int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
                      const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
-	struct rr_walk rw = {f, cb, ctx};
+	struct rr_walk rw = {.f = f, .cb = cb, .ctx = ctx};
 	return walk_addr_index(r, DB_ADDR, addr, plen, emit_addr, &rw);
 }
 
@@ -715,8 +777,10 @@ static int emit_owner_targets(store_rtxn_t *r, const MDB_val *tv, const char *ta
 	return scan_end(&sc, ret, "walk");
 }
 
-int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
-                       store_rr_cb cb, void *ctx)
+/* The records whose rdata names target exactly; a callback's STORE_STOP
+ * is returned as such. */
+static int target_items(store_rtxn_t *r, const char *target, const struct store_fence *f,
+                        store_rr_cb cb, void *ctx)
 {
 	uint8_t tk[SCHEMA_NAMEKEY_MAX];
 	int tl = namekey_enc(target, tk);
@@ -730,7 +794,57 @@ int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_f
 		if (ret != 0)
 			break;
 	}
-	return walk_done(scan_end(&sc, ret, "walk"));
+	return scan_end(&sc, ret, "walk");
+}
+
+static int by_target_exact(store_rtxn_t *r, const char *target, void *wctx)
+{
+	const struct rr_walk *rw = wctx;
+	return target_items(r, target, rw->f, rw->cb, rw->ctx);
+}
+
+/* An item of the target index under a zone: the records of its owner
+ * that point at its name. */
+static int target_under(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *wctx)
+{
+	const struct rr_walk *rw = wctx;
+	char target[STORE_NAME_BUF];
+	if (namekey_dec(k->mv_data, k->mv_size, target) < 0)
+		return STORE_ECORRUPT;
+	return emit_owner_targets(r, v, target, rw->f, rw->cb, rw->ctx);
+}
+
+/* "*.zone": the target index from the zone's NAMEKEY prefix on, every
+ * name under it (not the zone itself). */
+static int target_zone(store_rtxn_t *r, const char *zone, const struct store_fence *f,
+                       store_rr_cb cb, void *ctx)
+{
+	uint8_t pfx[SCHEMA_NAMEKEY_MAX];
+	int l = namekey_enc(zone, pfx);
+	if (l < 0)
+		return l;
+	struct rr_walk rw = {.f = f, .cb = cb, .ctx = ctx};
+	return walk_under(r, DB_TARGET, pfx, (size_t)l - 1, target_under, &rw);
+}
+
+int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
+                       store_rr_cb cb, void *ctx)
+{
+	return walk_done(target_items(r, target, f, cb, ctx));
+}
+
+int store_rr_by_target_pattern(store_rtxn_t *r, const char *target, const struct store_fence *f,
+                               store_rr_cb cb, void *ctx)
+{
+	if (target[0] == '*' && target[1] == '.')
+		return target_zone(r, target + 2, f, cb, ctx);
+	if (store_name_is_rhs(target)) {
+		char head[STORE_NAME_BUF];
+		snprintf(head, sizeof(head), "%.*s", (int)strlen(target) - 2, target);
+		struct rr_walk rw = {.f = f, .cb = cb, .ctx = ctx};
+		return fwd_walk(r, head, FWD_TARGET, by_target_exact, &rw);
+	}
+	return walk_done(target_items(r, target, f, cb, ctx));
 }
 
 int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n)

@@ -10,6 +10,10 @@
  *               and everything under it share the prefix "com\0example\0",
  *               so "*.example.com" is one prefix scan (keys whose next
  *               byte is not the terminator).
+ *   FWDKEY(n)   labels of n in their own order, each followed by 0x00,
+ *               then one more 0x00: "update-check.duckdns.org" ->
+ *               "update-check\0duckdns\0org\0\0", so "update-check.*"
+ *               is one prefix scan ("update-check\0", next byte not 0).
  *   CERTREF     33 bytes: kind (1 = SHA-1, 2 = SHA-256 only) then the hash,
  *               SHA-1 zero-padded to 32 bytes.
  *   IP          16 bytes, IPv4 as ::ffff:a.b.c.d.
@@ -38,6 +42,7 @@
  * | wver     | DUPSORT         | be32 id, be64 version         | u8 type, INDKEY            |
  * | wtime    |                 | be32 id, 'E'|'T', be64 t, u8 type, INDKEY | (empty)        |
  * | wind     | DUPSORT DUPFIXED| u8 type, INDKEY               | be32 id (live entries)     |
+ * | fwd      | DUPSORT DUPFIXED| FWDKEY                        | u8 'O' owner / 'T' target  |
  *
  * rdata in an rr key: A the 4 IPv4 octets, AAAA the 16-byte IP (schema 1
  * kept 16 bytes for A too); other types the normalised
@@ -79,6 +84,11 @@
  * PROV:   i64 at, str16 note, u8 nhops, then per hop u8 edge, u8 from_type,
  *         str8 from, u8 to_type, str8 to, i64 first_seen, i64 last_seen,
  *         u16 port.   (strN: an N-bit little-endian length, then the bytes)
+ *
+ * fwd (store/fwd.c) holds every owner name and every rdata target name once
+ * per kind, written with the record that made it new: names written before
+ * the table existed are not in it.  A database without it still opens
+ * read-only (right-hand wildcards then find nothing).
  *
  * Client sightings (store/client.h, docs/estate.md):
  *

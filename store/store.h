@@ -54,6 +54,13 @@ const char *store_strerror(int err);
  * "*" label is accepted and kept.  out must hold STORE_NAME_BUF bytes.
  * Returns 0 or STORE_EBADNAME/STORE_ETOOLONG. */
 int store_name_norm(const char *in, size_t len, char *out, bool allow_wildcard);
+/* A name pattern: a name, "*.zone" (every name under zone) or "head.*"
+ * (every name whose leftmost labels are head's, with at least one more:
+ * DNSDB's right-hand wildcard), normalised into out (STORE_NAME_BUF).
+ * Returns 0 or STORE_EBADNAME/STORE_ETOOLONG. */
+int store_name_pattern(const char *in, size_t len, char *out);
+/* True for a normalised right-hand pattern "head.*". */
+bool store_name_is_rhs(const char *pattern);
 
 /* Parse an IPv4 or IPv6 address (any textual form, v4-mapped accepted)
  * into 16 bytes (IPv4 as ::ffff:a.b.c.d).  Returns 0 or STORE_EBADADDR. */
@@ -331,7 +338,9 @@ struct store_rr {
 typedef int (*store_rr_cb)(const struct store_rr *rr, void *ctx);
 
 /* Resolutions of name (rrtype 0 = any).  A name "*.zone" walks every
- * name under zone (not the zone itself). */
+ * name under zone (not the zone itself); "head.*" every name starting with
+ * head's labels (the forward name index, fwd.c: names written since it
+ * exists), in that index's order. */
 int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
                      const struct store_fence *f, store_rr_cb cb, void *ctx);
 /* A/AAAA resolutions whose address lies in addr/plen (plen on the
@@ -341,6 +350,12 @@ int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 /* Resolutions whose rdata names target (CNAME, NS, MX, PTR, SRV, DNAME). */
 int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
                        store_rr_cb cb, void *ctx);
+/* The same for a name pattern (store_name_pattern): "*.zone" matches every
+ * target under zone, "head.*" every target starting with head's labels
+ * (the forward name index), a name itself.  The pivot engine keeps
+ * store_rr_by_target: a wildcard SAN node "*.zone" is not a pattern there. */
+int store_rr_by_target_pattern(store_rtxn_t *r, const char *target, const struct store_fence *f,
+                               store_rr_cb cb, void *ctx);
 
 /* Certificate identity: SHA-1 when known, else the SHA-256. */
 struct store_cert_ref {

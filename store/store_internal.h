@@ -30,6 +30,7 @@ enum {
 	DB_WTIME,
 	DB_WIND,
 	DB_CLIENT, /* client sightings (client.h); optional read-only too */
+	DB_FWD,    /* forward name index (fwd.c); optional read-only too */
 	/* keys, subjects, issuer+serial and fingerprints (keys.c, fp.c);
 	 * optional read-only too */
 	DB_CERTKEY,
@@ -55,6 +56,7 @@ struct store {
 	bool no_watch;       /* read-only open of a database without the w* tables */
 	bool no_client;      /* read-only open of a database without the client table */
 	bool no_keys;        /* ... without the key and fingerprint tables */
+	bool no_fwd;         /* read-only open of a database without the fwd table */
 	char datafile[4096]; /* realpath of data.mdb, for store_drop_mapped */
 };
 
@@ -198,11 +200,31 @@ typedef int (*addr_item_fn)(store_rtxn_t *r, const MDB_val *k, const MDB_val *v,
 int walk_addr_index(store_rtxn_t *r, int db, const uint8_t addr[16], unsigned plen, addr_item_fn fn,
                     void *ctx);
 
+/* Walk the items of table db whose key starts with the plen bytes of pfx
+ * and goes on past them with a label (a byte other than the 0x00 ending a
+ * NAMEKEY or FWDKEY): the names under a name, not the name itself.  fn as
+ * for walk_addr_index. */
+int walk_under(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen, addr_item_fn fn,
+               void *ctx);
+
 /* A read walk's result: a callback's STORE_STOP ends it without error. */
 static inline int walk_done(int err)
 {
 	return err == STORE_STOP ? 0 : err;
 }
+
+/* The forward name index (fwd.c).  FWDKEY(n): the labels of n in their
+ * own order, each followed by 0x00, then one more 0x00; its items are
+ * FWDKEY -> u8 kind (FWD_OWNER: a name that owns records, FWD_TARGET: a
+ * name that rdata points at). */
+enum { FWD_OWNER = 'O', FWD_TARGET = 'T' };
+/* FWDKEY of a name into out (SCHEMA_NAMEKEY_MAX bytes); length or <0. */
+int fwdkey_enc(const char *name, uint8_t *out);
+/* Call fn with every name of the given kind whose leftmost labels are
+ * head's (head.*), in FWDKEY order.  fn's STORE_STOP ends the walk
+ * without error; another non-zero result ends it with that error. */
+typedef int (*fwd_name_fn)(store_rtxn_t *r, const char *name, void *ctx);
+int fwd_walk(store_rtxn_t *r, const char *head, uint8_t kind, fwd_name_fn fn, void *ctx);
 
 /* NAMEKEY codec.  Returns key length or <0. */
 int namekey_enc(const char *name, uint8_t *out);

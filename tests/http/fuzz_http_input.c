@@ -1,7 +1,8 @@
 /*
  * fuzz_http_input.c - libFuzzer target for what the HTTP service parses
  * from clients: path and query percent-decoding, cursors, DNSDB times and
- * rdata rewriting, --listen values; and a differential check that the
+ * rdata rewriting, --listen values, Authorization values (Basic), name
+ * patterns (*.zone, head.*); and a differential check that the
  * fast resolution renderer prints exactly what jansson prints.
  *
  * The first byte picks the parser; the rest is its input.  Built with
@@ -68,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = sizeof(z) - 1;
 	memcpy(z, s, n);
 	z[n] = '\0';
-	switch (data[0] % 6) {
+	switch (data[0] % 8) {
 	case 0: {
 		char *d = pct_decode(s, n);
 		if (d != NULL && strlen(d) > n)
@@ -102,6 +103,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		socklen_t sl;
 		bool lo;
 		svc_http_parse_listen(z, &ss, &sl, &lo);
+		break;
+	}
+	case 6: {
+		char buf[512];
+		size_t len = 0;
+		const char *t = svc_auth_token(z, buf, sizeof(buf), &len);
+		if (t != NULL && len > strlen(t))
+			abort();
+		break;
+	}
+	case 7: {
+		char out[STORE_NAME_BUF];
+		if (store_name_pattern(z, strlen(z), out) == 0 && strlen(out) >= sizeof(out))
+			abort();
 		break;
 	}
 	default:

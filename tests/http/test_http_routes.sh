@@ -51,7 +51,8 @@ check_eq "ip lookup" "$(status GET "$U/api/v1/lookup/ip/192.0.2.10")" 200
 check_eq "ip results (2 rr + 2 sightings)" "$(jget "$B" "j['count']")" 4
 check_eq "prefix lookup" "$(status GET "$U/api/v1/lookup/ip/192.0.2.0/24")" 200
 check_eq "prefix encoded slash" "$(status GET "$U/api/v1/lookup/ip/192.0.2.0%2F24")" 200
-check_eq "prefix too wide" "$(status GET "$U/api/v1/lookup/ip/10.0.0.0/8")" 400
+check_eq "prefix wider than /16" "$(status GET "$U/api/v1/lookup/ip/192.0.0.0/8")" 200
+check_eq "prefix /8 count (4 rr + 3 sightings)" "$(jget "$B" "j['count']")" 7
 check_eq "bad ip" "$(status GET "$U/api/v1/lookup/ip/300.1.1.1")" 400
 check_eq "ipv6" "$(status GET "$U/api/v1/lookup/ip/2001:db8::10")" 200
 check_eq "ipv6 count" "$(jget "$B" "j['count']")" 1
@@ -173,7 +174,9 @@ check_eq "empty result framing" "$(cat "$B")" '{"cond":"begin"}
 {"cond":"succeeded"}'
 check_eq "wildcard rrset" "$(status GET "$U/dnsdb/v2/lookup/rrset/name/*.example.com")" 200
 check_eq "wildcard objects" "$(grep -c '"obj"' "$B")" 4
-check_eq "right-hand wildcard" "$(status GET "$U/dnsdb/v2/lookup/rrset/name/www.example.*")" 400
+check_eq "right-hand wildcard" "$(status GET "$U/dnsdb/v2/lookup/rrset/name/www.example.*")" 200
+check_grep "right-hand wildcard rrset" '"rrname":"www.example.com."' "$B"
+check_eq "wildcard at both ends" "$(status GET "$U/dnsdb/v2/lookup/rrset/name/*.example.*")" 400
 check_eq "summarize" "$(status GET "$U/dnsdb/v2/summarize/rrset/name/*.example.com")" 200
 check_grep "summarize obj" '"obj":\{"count":11,"num_results":4,"time_first":1500000000,"time_last":1700003600\}' "$B"
 check_eq "summarize max_count" "$(status GET "$U/dnsdb/v2/summarize/rdata/ip/192.0.2.0,24?max_count=4")" 200
@@ -206,9 +209,11 @@ check_eq "cquery shape" "$(jget "$B" "(j['certificate'], j['hits'], j['seen'])")
 check_eq "cquery unseen" "$(status GET "$U/v2pssl/cquery/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")" 200
 check_eq "cquery unseen hits" "$(jget "$B" "j['hits']")" 0
 check_eq "cquery bad hash" "$(status GET "$U/v2pssl/cquery/xyz")" 400
-check_eq "cfetch" "$(status GET "$U/v2pssl/cfetch/$SHA")" 200
-check_eq "cfetch shape" "$(jget "$B" "(j['pem'], j['info']['cert_sha1'])")" "(None, '$SHA')"
-check_eq "cfetch unknown" "$(status GET "$U/v2pssl/cfetch/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")" 404
+# known from sightings only: CIRCL's answer for a certificate it does not
+# hold (issue 12; the known case is in test_http_clients.sh)
+check_eq "cfetch, sightings only" "$(status GET "$U/v2pssl/cfetch/$SHA")" 400
+check_grep "cfetch, sightings only: message" '"message":"Not existing certificate' "$B"
+check_eq "cfetch unknown" "$(status GET "$U/v2pssl/cfetch/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")" 400
 
 # --- pivot without the engine: 501 (the pivot test covers the engine) --------------------
 if ! "$INFRAPIVOT" pivot --help >/dev/null 2>&1; then
