@@ -267,24 +267,22 @@ struct addr_jarm {
 	char fp[INGEST_JARM_LEN + 1];
 };
 
-/*
- * record_jarm - the JARM fingerprint of ip:port as a sighting at time t:
- * one observation appended to obs[*n] (record() reserves room for it).
- *
- * TODO(issue 15, merge): a no-op on this branch.  Fill it once
- * STORE_OBS_FP exists in store/store.h (struct store_obs member
- * fp { ip[16]; port; fptype; hash[] }): obs_next(obs, n, STORE_OBS_FP, t),
- * then ip, port, fptype JARM and hash = fp.  Returns 0.
- */
+/* The JARM fingerprint of ip:port as a sighting at time t: one
+ * observation appended to obs[*n] (record() reserves room for it).
+ * Returns 0, or STORE_EBADHASH when fp is not a JARM (never from
+ * ingest_jarm; then nothing is appended). */
 static int record_jarm(struct store_obs *obs, size_t *n, const uint8_t ip[16], uint16_t port,
                        const char *fp, int64_t t)
 {
-	(void)obs;
-	(void)n;
-	(void)ip;
-	(void)port;
-	(void)fp;
-	(void)t;
+	char h[STORE_FP_HASH_BUF];
+	int err = store_fp_norm(STORE_FP_JARM, fp, strlen(fp), h);
+	if (err != 0)
+		return err;
+	struct store_obs *o = obs_next(obs, n, STORE_OBS_FP, t);
+	memcpy(o->fp.ip, ip, 16);
+	o->fp.port = port;
+	o->fp.fptype = STORE_FP_JARM;
+	memcpy(o->fp.hash, h, sizeof(h));
 	return 0;
 }
 

@@ -233,62 +233,62 @@ static void test_openapi_routes(void)
 	T_EQ_INT(spec_has(paths, "api/v1/stats", 0, "DELETE"), 0);
 	T_EQ_INT(spec_has(paths, "api/v1/stats", 1, "GET"), 0);
 	json_decref(spec);
-	/* The token an Authorization value presents: Bearer, Basic (the password),
-	 * bare; anything else none. */
-	static void test_auth_token(void)
-	{
-		char buf[64];
-		size_t len = 0;
-		const char *t = svc_auth_token("Bearer  abc", buf, sizeof(buf), &len);
-		T_CHECK(t != NULL && len == 3 && memcmp(t, "abc", 3) == 0);
-		/* "analyst:tok:en" */
-		t = svc_auth_token("Basic YW5hbHlzdDp0b2s6ZW4=", buf, sizeof(buf), &len);
-		T_CHECK(t != NULL && len == 6 && memcmp(t, "tok:en", 6) == 0);
-		t = svc_auth_token("basic OnRvaw==", buf, sizeof(buf), &len); /* ":tok" */
-		T_CHECK(t != NULL && len == 3 && memcmp(t, "tok", 3) == 0);
-		t = svc_auth_token("tok-0123456789abcdef", buf, sizeof(buf), &len);
-		T_CHECK(t != NULL && len == 20);
-		T_CHECK(svc_auth_token("Basic dG9r", buf, sizeof(buf), &len) == NULL); /* "tok" */
-		T_CHECK(svc_auth_token("Basic !!!!", buf, sizeof(buf), &len) == NULL);
-		T_CHECK(svc_auth_token("Digest abc", buf, sizeof(buf), &len) == NULL);
-		/* 74 decoded bytes ("aaa...:b") do not fit the 64-byte buffer */
-		T_CHECK(svc_auth_token(
-		            "Basic YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh"
-		            "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhOmI=",
-		            buf, sizeof(buf), &len) == NULL);
-		T_CHECK(svc_auth_token("Basic OnRvaw==", buf, 0, &len) == NULL);
-	}
+}
 
-	/* Name patterns: a wildcard label at one end only. */
-	static void test_name_pattern(void)
-	{
-		char out[STORE_NAME_BUF];
-		T_EQ_INT(store_name_pattern("Update-Check.*", 14, out), 0);
-		T_EQ_STR(out, "update-check.*");
-		T_CHECK(store_name_is_rhs(out));
-		T_EQ_INT(store_name_pattern("www.example.*.", 14, out), 0);
-		T_EQ_STR(out, "www.example.*");
-		T_EQ_INT(store_name_pattern("*.Example.com.", 14, out), 0);
-		T_EQ_STR(out, "*.example.com");
-		T_CHECK(!store_name_is_rhs(out));
-		T_EQ_INT(store_name_pattern("example.com", 11, out), 0);
-		T_CHECK(!store_name_is_rhs(out));
-		const char *bad[] = {"*.x.*", "a.*.b", "*",    ".*", "x..*",
-		                     "*.*",   "x.**",  "x*.*", ""};
-		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-			T_CHECK(store_name_pattern(bad[i], strlen(bad[i]), out) != 0);
-	}
+/* The token an Authorization value presents: Bearer, Basic (the password),
+ * bare; anything else none. */
+static void test_auth_token(void)
+{
+	char buf[64];
+	size_t len = 0;
+	const char *t = svc_auth_token("Bearer  abc", buf, sizeof(buf), &len);
+	T_CHECK(t != NULL && len == 3 && memcmp(t, "abc", 3) == 0);
+	/* "analyst:tok:en" */
+	t = svc_auth_token("Basic YW5hbHlzdDp0b2s6ZW4=", buf, sizeof(buf), &len);
+	T_CHECK(t != NULL && len == 6 && memcmp(t, "tok:en", 6) == 0);
+	t = svc_auth_token("basic OnRvaw==", buf, sizeof(buf), &len); /* ":tok" */
+	T_CHECK(t != NULL && len == 3 && memcmp(t, "tok", 3) == 0);
+	t = svc_auth_token("tok-0123456789abcdef", buf, sizeof(buf), &len);
+	T_CHECK(t != NULL && len == 20);
+	T_CHECK(svc_auth_token("Basic dG9r", buf, sizeof(buf), &len) == NULL); /* "tok" */
+	T_CHECK(svc_auth_token("Basic !!!!", buf, sizeof(buf), &len) == NULL);
+	T_CHECK(svc_auth_token("Digest abc", buf, sizeof(buf), &len) == NULL);
+	/* 74 decoded bytes ("aaa...:b") do not fit the 64-byte buffer */
+	T_CHECK(svc_auth_token("Basic YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh"
+	                       "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhOmI=",
+	                       buf, sizeof(buf), &len) == NULL);
+	T_CHECK(svc_auth_token("Basic OnRvaw==", buf, 0, &len) == NULL);
+}
 
-	int main(void)
-	{
-		test_auth_token();
-		test_name_pattern();
-		test_pct_decode();
-		test_listen();
-		test_tokens();
-		test_cursor();
-		test_dnsdb();
-		test_rr_text();
-		test_openapi_routes();
-		return t_done();
-	}
+/* Name patterns: a wildcard label at one end only. */
+static void test_name_pattern(void)
+{
+	char out[STORE_NAME_BUF];
+	T_EQ_INT(store_name_pattern("Update-Check.*", 14, out), 0);
+	T_EQ_STR(out, "update-check.*");
+	T_CHECK(store_name_is_rhs(out));
+	T_EQ_INT(store_name_pattern("www.example.*.", 14, out), 0);
+	T_EQ_STR(out, "www.example.*");
+	T_EQ_INT(store_name_pattern("*.Example.com.", 14, out), 0);
+	T_EQ_STR(out, "*.example.com");
+	T_CHECK(!store_name_is_rhs(out));
+	T_EQ_INT(store_name_pattern("example.com", 11, out), 0);
+	T_CHECK(!store_name_is_rhs(out));
+	const char *bad[] = {"*.x.*", "a.*.b", "*", ".*", "x..*", "*.*", "x.**", "x*.*", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		T_CHECK(store_name_pattern(bad[i], strlen(bad[i]), out) != 0);
+}
+
+int main(void)
+{
+	test_auth_token();
+	test_name_pattern();
+	test_pct_decode();
+	test_listen();
+	test_tokens();
+	test_cursor();
+	test_dnsdb();
+	test_rr_text();
+	test_openapi_routes();
+	return t_done();
+}

@@ -161,4 +161,16 @@ check_grep "table: header" '^TARGET +IP +PORT +TLS +SHA1 +JARM +ERROR$' table.tx
 check_grep "table: fingerprint on its line" "^127.0.0.1:${PORT[no13]} .* ${FP[no13]} -$" table.txt
 check_grep "table: error on its line" "^127.0.0.1:$CLOSED .*$ZEROS connect: Connection refused; JARM: connect: Connection refused$" table.txt
 
+# --- recorded: the JARM is a sighting of ip:port (sensor "probe"), found
+# by lookup jarm and walked by a pivot with the fingerprint edge
+"$IP" probe --db "$PWD/db" --jarm "127.0.0.1:${PORT[ciphers]}" > rec.json 2> rec.err
+check_eq "recorded probe: exit 0" $? 0
+"$IP" lookup jarm "${FP[ciphers]}" --db "$PWD/db" > rec-lookup.json 2> rec-lookup.err
+check_grep "lookup jarm: the probed ip:port" "\"ip\": ?\"127.0.0.1\".*\"port\": ?${PORT[ciphers]}" rec-lookup.json
+check_grep "lookup jarm: its type and hash" "\"type\": ?\"jarm\".*\"hash\": ?\"${FP[ciphers]}\"" rec-lookup.json
+"$IP" lookup jarm "${FP[no13]}" --db "$PWD/db" > rec-none.json 2>/dev/null
+check "lookup jarm: a fingerprint never recorded has no sighting" test ! -s rec-none.json
+"$IP" pivot --db "$PWD/db" --edges fingerprint --format json "${FP[ciphers]}" > rec-pivot.json 2> rec-pivot.err
+check_grep "pivot from the JARM reaches the probed IP" '"value": ?"127.0.0.1"' rec-pivot.json
+
 finish
