@@ -73,8 +73,8 @@ void pivot_params_init(struct pivot_params *p);
  * STORE_E* (or -EINVAL for a malformed number) with msg naming the
  * parameter and the problem.  Relative since/until ("-7d") count from
  * p->now when it was set before them, else from the current time.
- * A noise limit N prunes nodes over N (0 prunes any node with a
- * neighbour); there is no "off" value: pass a large number. */
+ * A noise limit N prunes nodes over N; 0 switches it off (it becomes
+ * UINT32_MAX, which a server still caps). */
 int pivot_params_set(struct pivot_params *p, const char *name, const char *value, char *msg,
                      size_t msgcap);
 /* Added: checks across parameters (seed given, since <= until).  Returns
