@@ -533,14 +533,21 @@ static void test_renderers(void)
 	j = json_loads(sa, 0, &jerr);
 	T_EQ_STR(json_string_value(json_object_get(j, "type")), "bundle");
 	json_t *objs = json_object_get(j, "objects");
-	T_EQ_INT(json_array_size(objs), pivot_node_count(a) + pivot_edge_count(a));
+	/* the identity, the observables, the relationships, the grouping */
+	T_EQ_INT(json_array_size(objs), 1 + pivot_node_count(a) + pivot_edge_count(a) + 1);
+	T_EQ_STR(json_string_value(json_object_get(json_array_get(objs, 0), "type")), "identity");
+	json_t *grp = json_array_get(objs, json_array_size(objs) - 1);
+	T_EQ_STR(json_string_value(json_object_get(grp, "type")), "grouping");
+	T_EQ_STR(json_string_value(json_object_get(grp, "context")), "suspicious-activity");
+	T_EQ_INT(json_array_size(json_object_get(grp, "object_refs")),
+	         pivot_node_count(a) + pivot_edge_count(a));
 	char want[80], u[40];
 	const char *canon = "{\"value\":\"login-verify.duckdns.org\"}";
 	pivot_uuid5((const uint8_t[16]){0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c, 0x9c, 0x01,
 	                                0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7},
 	            canon, strlen(canon), u);
 	snprintf(want, sizeof(want), "domain-name--%s", u);
-	json_t *o0 = json_array_get(objs, 0);
+	json_t *o0 = json_array_get(objs, 1);
 	T_EQ_STR(json_string_value(json_object_get(o0, "id")), want);
 	T_CHECK(json_array_size(json_object_get(o0, "resolves_to_refs")) >= 3);
 	bool saw_rel = false, saw_x509 = false;
