@@ -154,16 +154,22 @@ static void dot_edge(struct util_buf *b, const struct pivot_result *r, const str
 	util_buf_printf(b, "];\n");
 }
 
-/* The legend: one node of each kind in its shape, the seed's and a pruned
- * node's style, and a pruned edge, in a cluster of their own. */
-static void dot_legend(struct util_buf *b)
+/* The legend: one node of each kind in its shape (domain, ip and cert
+ * always; key, subject, jarm and ja3s when the graph has one), the seed's
+ * and a pruned node's style, and a pruned edge, in a cluster of their own. */
+static void dot_legend(struct util_buf *b, const struct pivot_result *r)
 {
+	bool present[PIVOT_NODE_JA3S + 1] = {false};
+	for (size_t i = 0; i < r->nnodes; i++)
+		if (r->nodes[i].n.type <= PIVOT_NODE_JA3S)
+			present[r->nodes[i].n.type] = true;
 	util_buf_printf(b, "  subgraph cluster_legend {\n"
 	                   "    label=\"legend\"; fontsize=10; color=grey70; style=rounded;\n"
 	                   "    node [fontsize=9]; edge [fontsize=9];\n");
-	for (unsigned t = PIVOT_NODE_DOMAIN; t <= PIVOT_NODE_CERT; t++)
-		util_buf_printf(b, "    legend_%s [shape=%s, label=\"%s\"];\n",
-		                pivot_node_type_name(t), shape(t), pivot_node_type_name(t));
+	for (unsigned t = PIVOT_NODE_DOMAIN; t <= PIVOT_NODE_JA3S; t++)
+		if (t <= PIVOT_NODE_CERT || present[t])
+			util_buf_printf(b, "    legend_%s [shape=%s, label=\"%s\"];\n",
+			                pivot_node_type_name(t), shape(t), pivot_node_type_name(t));
 	util_buf_printf(b, "    legend_seed [shape=box, label=\"seed\", style=\"filled,bold\", "
 	                   "fillcolor=gold, penwidth=2];\n"
 	                   "    legend_pruned [shape=box, label=\"pruned: noise,\\nnot expanded\", "
@@ -191,7 +197,7 @@ char *pivot_to_dot(const struct pivot_result *r)
 		dot_node(&b, r, i);
 	for (size_t i = 0; i < r->nedges; i++)
 		dot_edge(&b, r, &r->edges[i]);
-	dot_legend(&b);
+	dot_legend(&b, r);
 	util_buf_printf(&b, "}\n");
 	return util_buf_finish(&b, NULL);
 }

@@ -45,7 +45,7 @@ static const char *category(const char *type)
 {
 	if (strcmp(type, "datetime") == 0 || strcmp(type, "text") == 0)
 		return "Other";
-	return "Network activity";
+	return "Network activity"; /* ip-dst, domain, port, x509-*, jarm-fingerprint */
 }
 
 json_t *pivot_misp_attr(const char *key, const char *relation, const char *type, const char *value,
@@ -163,7 +163,36 @@ static const char *node_attr_type(const struct pivot_node *n)
 		return "ip-dst";
 	if (n->type == PIVOT_NODE_CERT)
 		return n->has_sha1 ? "x509-fingerprint-sha1" : "x509-fingerprint-sha256";
+	if (n->type == PIVOT_NODE_JARM)
+		return "jarm-fingerprint";
+	if (n->type == PIVOT_NODE_KEY || n->type == PIVOT_NODE_SUBJECT ||
+	    n->type == PIVOT_NODE_JA3S)
+		return "text"; /* MISP has no type for these: said in the comment */
 	return "domain";
+}
+
+/* What a "text" attribute of a node holds (its comment). */
+static const char *node_comment(const struct pivot_node *n)
+{
+	switch (n->type) {
+	case PIVOT_NODE_KEY:
+		return "infrapivot key: SHA-256 of a certificate's SubjectPublicKeyInfo";
+	case PIVOT_NODE_SUBJECT:
+		return "infrapivot subject: a certificate subject DN shared by the pivot's "
+		       "certificates";
+	case PIVOT_NODE_JA3S:
+		return "infrapivot ja3s: JA3S TLS server fingerprint";
+	default:
+		return NULL;
+	}
+}
+
+/* Edges MISP's standard objects carry (the others: their nodes are
+ * attributes of the event). */
+static bool edge_has_object(const struct pivot_edge *e)
+{
+	return e->type == PIVOT_EDGE_RESOLVES || e->type == PIVOT_EDGE_CNAME ||
+	       e->type == PIVOT_EDGE_SNI || e->type == PIVOT_EDGE_SERVES;
 }
 
 /* ---- the pivot ------------------------------------------------------------ */
@@ -283,8 +312,12 @@ static void lone_nodes(struct misp_ctx *c, json_t *attrs, const char *key)
 		if (c->covered[i] || n->type == PIVOT_NODE_CERT)
 			continue;
 		json_t *a = pivot_misp_attr(key, NULL, node_attr_type(n), n->value, false);
-		if (n->pruned != NULL)
-			json_object_set_new(a, "comment", json_string(n->pruned));
+		const char *why = node_comment(n);
+		char comment[256];
+		snprintf(comment, sizeof(comment), "%s%s%s", why ? why : "",
+		         why && n->pruned ? "; pruned: " : "", n->pruned ? n->pruned : "");
+		if (comment[0] != '\0')
+			json_object_set_new(a, "comment", json_string(comment));
 		json_array_append_new(attrs, a);
 	}
 }
@@ -321,7 +354,7 @@ json_t *pivot_to_misp(const struct pivot_result *r)
 		json_array_append_new(c.objects, c.certs[i]);
 	}
 	for (size_t i = 0; i < r->nedges; i++)
-		if (r->edges[i].type != PIVOT_EDGE_SAN)
+		if (edge_has_object(&r->edges[i]))
 			edge_object(&c, &r->edges[i]);
 	lone_nodes(&c, json_object_get(ev, "Attribute"), key);
 	free(c.certs);

@@ -118,7 +118,7 @@ check_grep "watchlist csv row" "^csv.example,domain,.*,\"'=cmd\|x\"," "$WORK/out
 "$IP" lookup domain csv.example --format xml >/dev/null 2>"$WORK/err"
 check_eq "a bad --format says what was expected" "$(cat "$WORK/err")" "infrapivot lookup: --format xml: expected json|table|csv"
 "$IP" pivot csv.example --format xml >/dev/null 2>"$WORK/err"
-check_eq "pivot: the same" "$(cat "$WORK/err")" "infrapivot pivot: --format xml: expected json|dot|stix|table|csv"
+check_eq "pivot: the same" "$(cat "$WORK/err")" "infrapivot pivot: --format xml: expected json|dot|stix|table|csv|misp"
 "$IP" watchlist export w --format xml >/dev/null 2>"$WORK/err"
 check_grep "watchlist: the same" "^infrapivot watchlist export: --format xml: expected json\|text\|zeek\|suricata\|stix\|csv" "$WORK/err"
 

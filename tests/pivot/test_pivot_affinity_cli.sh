@@ -81,8 +81,8 @@ bad_param() { # DESCRIPTION PATTERN ARGS...
 bad_param "threshold not a number" "--max-cotenant-days: 'x' is not a non-negative whole number" --max-cotenant-days x a0-0.actor.test
 bad_param "threshold negative" "--max-cotenant-days: '-3' is not a non-negative whole number" --max-cotenant-days -3 a0-0.actor.test
 bad_param "threshold too big" '--max-cotenant-days: 40000 is out of range \(0 to 36500\)' --max-cotenant-days 40000 a0-0.actor.test
-bad_param "explain without a node" 'requires an argument' a0-0.actor.test --explain
-bad_param "no-affinity takes no value" "doesn't allow an argument" --no-affinity=1 a0-0.actor.test
+bad_param "explain without a node" '--explain needs a value' a0-0.actor.test --explain
+bad_param "no-affinity takes no value" '--no-affinity takes no value' --no-affinity=1 a0-0.actor.test
 "$MKSCENARIO" --bogus "$WORK/x" >/dev/null 2>"$WORK/mk.err"
 check_eq "mkscenario: bad usage" "$?" 2
 check_grep "mkscenario: usage" 'usage: mkscenario \[--cotenant\] DIR' "$WORK/mk.err"

@@ -150,6 +150,16 @@ check "misp is byte-identical" cmp -s "$WORK/m.json" "$WORK/m2.json"
 check "misp: objects conform to the misp-objects templates" "$MISPCHECK" --seen domain-ip,ip-port "$WORK/m.json"
 GP --format misp >"$GS/m.json" 2>/dev/null
 check "misp (wildcards): objects conform" "$MISPCHECK" --seen domain-ip,ip-port "$GS/m.json"
+# the certificate's key is a node (issue 15): in the DOT legend, and in
+# MISP an event attribute saying what it is (no standard object has one)
+check_grep "dot legend: the key kind when the graph has a key" 'legend_key \[shape=hexagon' "$GS/g.dot"
+check "misp: the key as a text attribute with its meaning" python3 -c '
+import json, sys
+ev = json.load(open(sys.argv[1]))["Event"]
+keys = [a for a in ev["Attribute"] if "SubjectPublicKeyInfo" in a.get("comment", "")]
+assert len(keys) == 1 and keys[0]["type"] == "text" and len(keys[0]["value"]) == 64, keys
+assert not [o for o in ev["Object"] if any(len(a["value"]) == 64 and a["object_relation"] == "domain" for a in o["Attribute"])]
+' "$GS/m.json"
 check "misp: one object per resolution and TLS sighting, x509 per certificate" python3 - "$WORK/m.json" "$WORK/a.json" "$GS/m.json" <<'EOF2'
 import json, sys
 e = json.load(open(sys.argv[1]))["Event"]; p = json.load(open(sys.argv[2]))
