@@ -660,7 +660,8 @@
     await api('/api/v1/watchlists/' + enc(name), { method: 'PUT', body: '{}',
       headers: { 'Content-Type': 'application/json' } });
     const entries = sel.map((n) => ({ indicator: n.value, type: n.type,
-      reason: ('pivot from ' + G.nodes.get(G.seed).value + ': ' + pathSentences(n).join('; ')).slice(0, 900) }));
+      reason: ('pivot from ' + G.nodes.get(G.seed).value + ': ' +
+        (pathSentences(n).join('; ') || 'the seed')).slice(0, 900) }));
     const j = await api('/api/v1/watchlists/' + enc(name) + '/entries', { method: 'POST',
       body: JSON.stringify(entries), headers: { 'Content-Type': 'application/json' } });
     status('watchlist ' + name + ': ' + j.added + ' added, ' + j.refreshed + ' refreshed (version ' + j.version + ')');
