@@ -94,13 +94,13 @@ enum svc_route_id {
 	SVC_R_WATCHLIST_POST,         /* .../{name}/entries and .../{name}/pivot */
 	SVC_R_WATCHLIST_ENTRY_DELETE, /* .../{name}/entries/{indicator} */
 	SVC_R_WATCHLIST_ENTRY_GET,
-	SVC_R_CLIENTS,    /* GET /api/v1/clients/{domain|ip}/{value} */
-	SVC_R_BEACONS,    /* GET /api/v1/beacons */
-	SVC_R_SENSORS,    /* GET /api/v1/sensors */
-	SVC_R_SENSOR_PUT, /* PUT /api/v1/sensors/{sensor}?org= (admin) */
-	SVC_R_OPENAPI,    /* GET /api/v1/openapi.json */
-	SVC_R_UI_ROOT,    /* GET /: the analyst's page (http_ui.c) */
-	SVC_R_UI,         /* GET /ui/{file...} */
+	SVC_R_CLIENTS,        /* GET /api/v1/clients/{domain|ip}/{value} */
+	SVC_R_BEACONS,        /* GET /api/v1/beacons */
+	SVC_R_SENSORS,        /* GET /api/v1/sensors */
+	SVC_R_SENSOR_PUT,     /* PUT /api/v1/sensors/{sensor}?org= (admin) */
+	SVC_R_OPENAPI,        /* GET /api/v1/openapi.json */
+	SVC_R_UI_ROOT,        /* GET /: the analyst's page (http_ui.c) */
+	SVC_R_UI,             /* GET /ui/{file...} */
 	SVC_R_LOOKUP_KEY,     /* GET /api/v1/lookup/key/{sha256} */
 	SVC_R_LOOKUP_SUBJECT, /* GET /api/v1/lookup/subject/{dn} */
 	SVC_R_LOOKUP_SERIAL,  /* GET /api/v1/lookup/serial/{hex}?issuer= */
