@@ -7,7 +7,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const TOKEN_KEY = 'infrapivot.token';
-  const EDGE_KINDS = ['resolves', 'cname', 'serves', 'san', 'sni'];
+  const EDGE_KINDS = ['resolves', 'cname', 'serves', 'san', 'sni', 'key', 'subject', 'fingerprint'];
 
   /* ---- small helpers ---------------------------------------------------- */
   function el(tag, attrs, ...kids) {
@@ -39,6 +39,8 @@
   function detectKind(v) {
     const h = v.replace(/:/g, '');
     if (/^([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/.test(h)) return 'cert';
+    if (/^[0-9a-fA-F]{62}$/.test(h)) return 'jarm';
+    if (/^[0-9a-fA-F]{32}$/.test(h)) return 'ja3s';
     if (/^[0-9.]+(\/\d+)?$/.test(v) || (v.includes(':') && /^[0-9a-fA-F:.]+(\/\d+)?$/.test(v))) return 'ip';
     return 'domain';
   }
@@ -275,6 +277,12 @@
       'border-color': '#1f5c37' } },
     { selector: 'node[type="cert"]', style: { shape: 'diamond', 'background-color': '#e07b24',
       'border-color': '#8a4510', width: 22, height: 22 } },
+    { selector: 'node[type="key"]', style: { shape: 'hexagon', 'background-color': '#8e5bc4',
+      'border-color': '#4e2a78' } },
+    { selector: 'node[type="subject"]', style: { shape: 'tag', 'background-color': '#b8a02a',
+      'border-color': '#6b5c10' } },
+    { selector: 'node[type="jarm"], node[type="ja3s"]', style: { shape: 'star',
+      'background-color': '#c44b6c', 'border-color': '#6e1f35' } },
     { selector: 'node.seed', style: { 'border-width': 4, 'border-color': '#e8a317', width: 26, height: 26 } },
     { selector: 'node.pruned', style: { 'background-color': '#d0d0d0', 'border-style': 'dashed',
       'border-color': '#555', 'border-width': 2, color: '#666' } },
@@ -317,7 +325,7 @@
     });
   }
   function nodeLabel(n) {
-    const v = n.type === 'cert' ? shortHash(n.value) : n.value;
+    const v = ['cert', 'key', 'jarm', 'ja3s'].includes(n.type) ? shortHash(n.value) : n.value;
     return n.pruned ? v + '\n✂ ' + n.pruned : v;
   }
   function elementsOf(keys) {
@@ -501,7 +509,8 @@
   /* ---- node panel ----------------------------------------------------- */
   function edgeSentence(e) {
     const a = G.nodes.get(e.srcKey), b = G.nodes.get(e.dstKey);
-    const nm = (n) => (n ? (n.type === 'cert' ? 'certificate ' + shortHash(n.value) : n.value) : '?');
+    const nm = (n) => (n ? (n.type === 'cert' ? 'certificate ' + shortHash(n.value)
+      : n.type === 'key' || n.type === 'jarm' || n.type === 'ja3s' ? shortHash(n.value) : n.value) : '?');
     let s;
     switch (e.type) {
       case 'resolves': s = nm(a) + ' resolved to ' + nm(b); break;
@@ -509,6 +518,10 @@
       case 'serves': s = nm(a) + ' served ' + nm(b) + (e.port ? ' on port ' + e.port : ''); break;
       case 'san': s = nm(a) + ' names ' + nm(b) + ' in its SAN list'; break;
       case 'sni': s = nm(a) + ' was asked for (SNI) with ' + nm(b); break;
+      case 'key': s = nm(a) + ' has the public key ' + nm(b); break;
+      case 'subject': s = nm(a) + ' has the subject ' + nm(b); break;
+      case 'fingerprint': s = nm(a) + ' answered with the ' + (b ? b.type.toUpperCase() : '') +
+        ' fingerprint ' + nm(b) + (e.port ? ' on port ' + e.port : ''); break;
       default: s = nm(a) + ' ' + e.type + ' ' + nm(b);
     }
     if (e.first_seen || e.last_seen) {
