@@ -182,7 +182,10 @@ enum MHD_Result svc_http_circl_pdns(struct svc_http_req *rq)
 	store_fence_init(&fence);
 	struct util_buf out;
 	struct pdns_ctx c = {.out = &out};
-	const char *q = svc_http_arg(rq, 0);
+	/* a name in U-labels is looked up in its A-label form */
+	char q[STORE_NAME_BUF + 8], why[256];
+	if (svc_idn_ascii(svc_http_arg(rq, 0), q, sizeof(q), why, sizeof(why)) != 0)
+		return svc_http_error(rq, 400, "bad_request", "query: %s", why);
 	bool paged = false;
 	if (!svc_http_fences(rq, &fence, &ret) || !svc_http_limit(rq, &c.limit, &ret) ||
 	    !pdns_filter(rq, &c, &ret) || !pdns_paging(rq, q, &c, &paged, &ret))

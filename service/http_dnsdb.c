@@ -457,7 +457,13 @@ static bool dnsdb_addr(struct svc_http_req *rq, const char *value, struct dnsdb_
 static bool dnsdb_name(struct svc_http_req *rq, const char *value, struct dnsdb_query *q,
                        enum MHD_Result *ret)
 {
-	if (store_name_pattern(value, strlen(value), q->name) == 0)
+	/* U-labels as their A-label form (wildcard ends kept) */
+	char ascii[STORE_NAME_BUF + 8], why[256];
+	if (svc_idn_ascii(value, ascii, sizeof(ascii), why, sizeof(why)) != 0) {
+		*ret = svc_http_error(rq, 400, "bad_request", "name: %s", why);
+		return false;
+	}
+	if (store_name_pattern(ascii, strlen(ascii), q->name) == 0)
 		return true;
 	const char *hint = "";
 	if (strchr(value, '*') != NULL)

@@ -27,8 +27,17 @@ int svc_idn_ascii(const char *in, char *out, size_t cap, char *why, size_t whyca
 		}
 		return 0;
 	}
-	/* a wildcard's "*." is no label libidn2 would take */
-	const char *name = strncmp(in, "*.", 2) == 0 ? in + 2 : in;
+	/* a wildcard label at either end ("*.x", "x.*") is no label libidn2
+	 * would take: converted without it, put back after */
+	size_t len = strlen(in);
+	bool lhs = strncmp(in, "*.", 2) == 0;
+	bool rhs = !lhs && len > 2 && strcmp(in + len - 2, ".*") == 0;
+	char name[1024];
+	if (snprintf(name, sizeof(name), "%.*s", (int)(len - (lhs || rhs ? 2 : 0)),
+	             in + (lhs ? 2 : 0)) >= (int)sizeof(name)) {
+		snprintf(why, whycap, "'%.80s' is too long", in);
+		return -1;
+	}
 	char *a = NULL;
 	int rc = idn2_to_ascii_8z(name, &a, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
 	if (rc != IDN2_OK) {
@@ -36,7 +45,7 @@ int svc_idn_ascii(const char *in, char *out, size_t cap, char *why, size_t whyca
 		         in, idn2_strerror(rc));
 		return -1;
 	}
-	int n = snprintf(out, cap, "%s%s", name != in ? "*." : "", a);
+	int n = snprintf(out, cap, "%s%s%s", lhs ? "*." : "", a, rhs ? ".*" : "");
 	idn2_free(a);
 	if (n < 0 || (size_t)n >= cap) {
 		snprintf(why, whycap, "'%.80s' is too long as an A-label name", in);

@@ -79,6 +79,16 @@ check_eq "pivot seed with U-labels" "$(status GET "$U/api/v1/pivot?seed=b%C3%BCc
 check_eq "... seeds the A-label name" "$(jget "$B" "j['nodes'][0]['value']")" "xn--bcher-kva.example"
 check_eq "pivot: a bad IDN seed" "$(status GET "$U/api/v1/pivot?seed=a%E2%98%83b.example")" 400
 check_grep "... names the parameter" '"message":"seed: ' "$B"
+# the DNSDB and CIRCL routes take U-labels too (wildcard ends kept)
+check_eq "dnsdb: a U-label name" "$(status GET "$U/dnsdb/v2/lookup/rrset/name/b%C3%BCcher.example")" 200
+check_grep "... answers for its A-label form" 'xn--bcher-kva\.example' "$B"
+check_eq "dnsdb: a U-label right-hand wildcard" "$(status GET "$U/dnsdb/v2/lookup/rrset/name/b%C3%BCcher.*")" 200
+check_grep "... finds the A-label name" 'xn--bcher-kva\.example' "$B"
+check_eq "dnsdb: a name IDNA forbids" "$(status GET "$U/dnsdb/v2/lookup/rrset/name/a%E2%98%83b.example")" 400
+check_grep "... says so" "is not a valid internationalised domain name" "$B"
+check_eq "circl: a U-label name" "$(status GET "$U/pdns/query/b%C3%BCcher.example")" 200
+check_grep "... answers for its A-label form" 'xn--bcher-kva\.example' "$B"
+check_eq "circl: a name IDNA forbids" "$(status GET "$U/pdns/query/a%E2%98%83b.example")" 400
 check_eq "watchlist entries with U-labels" \
 	"$(status POST "$U/api/v1/watchlists/w/entries" -H 'Content-Type: application/json' -d '[{"indicator":"bücher.example","type":"domain"}]')" 200
 check_eq "... stored as the A-label" "$(status GET "$U/api/v1/watchlists/w/entries/xn--bcher-kva.example")" 200
