@@ -255,8 +255,12 @@ static const char *basic_token(const char *b64, char *buf, size_t cap, size_t *l
 		return NULL;
 	buf[dl] = '\0';
 	char *colon = memchr(buf, ':', dl);
-	if (colon == NULL)
+	/* RFC 7617: no control characters in user-id or password; a NUL would
+	 * also cut the token short of its length */
+	if (colon == NULL || memchr(buf, '\0', dl) != NULL) {
+		OPENSSL_cleanse(buf, dl);
 		return NULL;
+	}
 	*len = dl - (size_t)(colon + 1 - buf);
 	return colon + 1;
 }

@@ -252,6 +252,8 @@ static void test_auth_token(void)
 	T_CHECK(t != NULL && len == 20);
 	T_CHECK(svc_auth_token("Basic dG9r", buf, sizeof(buf), &len) == NULL); /* "tok" */
 	T_CHECK(svc_auth_token("Basic !!!!", buf, sizeof(buf), &len) == NULL);
+	/* "a:tok\0x": a NUL in the password (RFC 7617 forbids controls) is no token */
+	T_CHECK(svc_auth_token("Basic YTp0b2sAeA==", buf, sizeof(buf), &len) == NULL);
 	T_CHECK(svc_auth_token("Digest abc", buf, sizeof(buf), &len) == NULL);
 	/* 74 decoded bytes ("aaa...:b") do not fit the 64-byte buffer */
 	T_CHECK(svc_auth_token("Basic YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh"
