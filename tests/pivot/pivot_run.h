@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "pivot/pivot.h"
 
@@ -35,6 +36,18 @@ static struct pivot_result *run(const char *seed, ...)
 	if (err != 0)
 		fprintf(stderr, "pivot_run(%s): %s\n", seed, msg);
 	return r;
+}
+
+/* The node of type t and value in r, or NULL. */
+static inline const struct pivot_node *test_find_node(const struct pivot_result *r,
+                                                      enum pivot_node_type t, const char *value)
+{
+	for (size_t i = 0; i < pivot_node_count(r); i++) {
+		const struct pivot_node *n = pivot_node_at(r, i);
+		if (n->type == t && strcmp(n->value, value) == 0)
+			return n;
+	}
+	return NULL;
 }
 
 #endif

@@ -13,17 +13,6 @@
 #include "tests/pivot/scenario.h"
 #include "util/hex.h"
 
-static const struct pivot_node *find(const struct pivot_result *r, enum pivot_node_type t,
-                                     const char *value)
-{
-	for (size_t i = 0; i < pivot_node_count(r); i++) {
-		const struct pivot_node *n = pivot_node_at(r, i);
-		if (n->type == t && strcmp(n->value, value) == 0)
-			return n;
-	}
-	return NULL;
-}
-
 static bool has_value_prefix(const struct pivot_result *r, const char *pfx)
 {
 	for (size_t i = 0; i < pivot_node_count(r); i++)
@@ -189,21 +178,22 @@ static void test_hunt(void)
 	    "mail.secure-mail-login.top",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		T_CHECK(find(r, PIVOT_NODE_DOMAIN, names[i]) != NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_DOMAIN, names[i]) != NULL);
 	static const char *const ips[] = {"198.51.100.10", "203.0.113.21", "203.0.113.22",
 	                                  "203.0.113.23",  "203.0.113.24", "203.0.113.25",
 	                                  "203.0.113.40",  "2001:db8::23"};
 	for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
-		const struct pivot_node *n = find(r, PIVOT_NODE_IP, ips[i]);
+		const struct pivot_node *n = test_find_node(r, PIVOT_NODE_IP, ips[i]);
 		T_CHECK(n != NULL && n->pruned == NULL);
 	}
-	const struct pivot_node *c1 = find(r, PIVOT_NODE_CERT, actor);
+	const struct pivot_node *c1 = test_find_node(r, PIVOT_NODE_CERT, actor);
 	T_CHECK(c1 != NULL && c1->pruned == NULL && c1->depth == 1);
 	T_CHECK(c1 != NULL && c1->has_sha1 && c1->has_sha256 && c1->cert_has_meta);
 	T_CHECK(c1 != NULL && strcmp(c1->subject, "CN=login-verify.duckdns.org") == 0);
-	T_CHECK(find(r, PIVOT_NODE_CERT, actor2) != NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_CERT, actor2) != NULL);
 	/* named in a certificate only: a validity period is not a sighting */
-	const struct pivot_node *sano = find(r, PIVOT_NODE_DOMAIN, "mail.secure-mail-login.top");
+	const struct pivot_node *sano =
+	    test_find_node(r, PIVOT_NODE_DOMAIN, "mail.secure-mail-login.top");
 	T_CHECK(sano != NULL && sano->first_seen == 0 && sano->last_seen == 0);
 	T_CHECK(c1 != NULL && c1->last_seen == SCN_NOW - SCN_DAY);
 
@@ -212,25 +202,25 @@ static void test_hunt(void)
 	T_EQ_STR(seed->value, "login-verify.duckdns.org");
 	T_EQ_INT(seed->depth, 0);
 	T_CHECK(seed->pruned == NULL);
-	const struct pivot_node *ip10 = find(r, PIVOT_NODE_IP, "198.51.100.10");
+	const struct pivot_node *ip10 = test_find_node(r, PIVOT_NODE_IP, "198.51.100.10");
 	T_CHECK(ip10 != NULL && ip10->depth == 1 && ip10->nports == 2);
 	T_CHECK(ip10 != NULL && ip10->ports[0] == 443 && ip10->ports[1] == 8443);
 	T_EQ_INT(ip10 ? ip10->last_seen : 0, SCN_NOW - SCN_DAY);
-	const struct pivot_node *far = find(r, PIVOT_NODE_IP, "203.0.113.40");
+	const struct pivot_node *far = test_find_node(r, PIVOT_NODE_IP, "203.0.113.40");
 	T_CHECK(far != NULL && far->depth == 4 && far->path_len == 4);
 	T_CHECK(paths_ok(r));
 
 	/* noise: included, pruned with the reason and the degree, not expanded */
-	const struct pivot_node *n = find(r, PIVOT_NODE_IP, "192.0.2.80");
+	const struct pivot_node *n = test_find_node(r, PIVOT_NODE_IP, "192.0.2.80");
 	T_CHECK(n != NULL && n->pruned != NULL && strcmp(n->pruned, "shared_hosting") == 0);
 	T_EQ_INT(n ? n->degree : 0, 5000);
-	n = find(r, PIVOT_NODE_IP, "192.0.2.90");
+	n = test_find_node(r, PIVOT_NODE_IP, "192.0.2.90");
 	T_CHECK(n != NULL && n->pruned != NULL && strcmp(n->pruned, "shared_hosting") == 0);
 	T_EQ_INT(n ? n->degree : 0, 155);
-	n = find(r, PIVOT_NODE_CERT, cdn);
+	n = test_find_node(r, PIVOT_NODE_CERT, cdn);
 	T_CHECK(n != NULL && n->pruned != NULL && strcmp(n->pruned, "cdn_or_default_cert") == 0);
 	T_EQ_INT(n ? n->degree : 0, 300);
-	n = find(r, PIVOT_NODE_CERT, lh);
+	n = test_find_node(r, PIVOT_NODE_CERT, lh);
 	T_CHECK(n != NULL && n->pruned != NULL && strcmp(n->pruned, "cdn_or_default_cert") == 0);
 	T_EQ_INT(n ? n->degree : 0, 2001);
 	T_CHECK(n != NULL && strcmp(n->subject, "CN=localhost") == 0);
@@ -245,13 +235,13 @@ static void test_hunt(void)
 	T_CHECK(!has_value_prefix(r, "localhost"));
 	T_CHECK(!has_value_prefix(r, "cdn-provider"));
 	T_CHECK(!has_value_prefix(r, "unrelated"));
-	T_CHECK(find(r, PIVOT_NODE_DOMAIN, "next-stage.example-actor.net") == NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_DOMAIN, "next-stage.example-actor.net") == NULL);
 
 	/* stale sightings are there, and old */
-	n = find(r, PIVOT_NODE_IP, "192.0.2.200");
+	n = test_find_node(r, PIVOT_NODE_IP, "192.0.2.200");
 	T_CHECK(n != NULL && (SCN_NOW - n->last_seen) / SCN_DAY == 365);
-	T_CHECK(find(r, PIVOT_NODE_DOMAIN, "old-parking.example") != NULL);
-	T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.99") != NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_DOMAIN, "old-parking.example") != NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_IP, "198.51.100.99") != NULL);
 	T_EQ_INT(pivot_node_count(r), 24);
 
 	/* edges carry the underlying sighting */
@@ -278,18 +268,18 @@ static void test_hunt(void)
 	T_CHECK(r != NULL);
 	if (r == NULL)
 		return;
-	T_CHECK(find(r, PIVOT_NODE_IP, "192.0.2.200") == NULL);
-	T_CHECK(find(r, PIVOT_NODE_DOMAIN, "old-parking.example") == NULL);
-	T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.99") == NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_IP, "192.0.2.200") == NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_DOMAIN, "old-parking.example") == NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_IP, "198.51.100.99") == NULL);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		T_CHECK(find(r, PIVOT_NODE_DOMAIN, names[i]) != NULL);
-	n = find(r, PIVOT_NODE_IP, "192.0.2.80");
+		T_CHECK(test_find_node(r, PIVOT_NODE_DOMAIN, names[i]) != NULL);
+	n = test_find_node(r, PIVOT_NODE_IP, "192.0.2.80");
 	T_CHECK(n != NULL && n->pruned != NULL);
-	n = find(r, PIVOT_NODE_IP, "192.0.2.90");
+	n = test_find_node(r, PIVOT_NODE_IP, "192.0.2.90");
 	T_CHECK(n != NULL && n->pruned == NULL);
-	T_CHECK(find(r, PIVOT_NODE_DOMAIN, "fresh0.reused-host.example") != NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_DOMAIN, "fresh0.reused-host.example") != NULL);
 	T_CHECK(!has_value_prefix(r, "oldsite"));
-	T_CHECK(find(r, PIVOT_NODE_CERT, cdn) != NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_CERT, cdn) != NULL);
 	T_CHECK(paths_ok(r));
 	for (size_t i = 0; i < pivot_edge_count(r); i++) {
 		const struct pivot_edge *e = pivot_edge_at(r, i);
@@ -301,10 +291,10 @@ static void test_hunt(void)
 	r = run("login-verify.duckdns.org", "depth", "4", "until", "-300d", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
-		T_CHECK(find(r, PIVOT_NODE_IP, "192.0.2.200") != NULL);
-		T_CHECK(find(r, PIVOT_NODE_DOMAIN, "old-parking.example") != NULL);
-		T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.10") == NULL);
-		T_CHECK(find(r, PIVOT_NODE_CERT, actor) == NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "192.0.2.200") != NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_DOMAIN, "old-parking.example") != NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "198.51.100.10") == NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_CERT, actor) == NULL);
 		T_EQ_INT(pivot_node_count(r), 3);
 		pivot_result_free(r);
 	}
@@ -319,8 +309,8 @@ static void test_seeds_and_edges(void)
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		T_EQ_INT(pivot_node_at(r, 0)->type, PIVOT_NODE_IP);
-		T_CHECK(find(r, PIVOT_NODE_DOMAIN, "login-verify.duckdns.org") != NULL);
-		T_CHECK(find(r, PIVOT_NODE_CERT, actor) != NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_DOMAIN, "login-verify.duckdns.org") != NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_CERT, actor) != NULL);
 		T_EQ_INT(pivot_node_count(r), 4);
 		pivot_result_free(r);
 	}
@@ -333,8 +323,8 @@ static void test_seeds_and_edges(void)
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		T_EQ_STR(pivot_node_at(r, 0)->value, actor);
-		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.25") != NULL);
-		T_CHECK(find(r, PIVOT_NODE_DOMAIN, "login-verify.duckdns.org") != NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "203.0.113.25") != NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_DOMAIN, "login-verify.duckdns.org") != NULL);
 		pivot_result_free(r);
 	}
 	/* the seed is always expanded, even when it is noise */
@@ -374,7 +364,8 @@ static void test_seeds_and_edges(void)
 	pivot_result_free(r);
 	r = run("2001:DB8:0::23", "depth", "1", NULL);
 	T_CHECK(r != NULL && strcmp(pivot_node_at(r, 0)->value, "2001:db8::23") == 0);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_DOMAIN, "cdn-update-service.xyz") != NULL);
+	T_CHECK(r != NULL &&
+	        test_find_node(r, PIVOT_NODE_DOMAIN, "cdn-update-service.xyz") != NULL);
 	pivot_result_free(r);
 	char colons[64];
 	size_t o = 0;
@@ -391,8 +382,8 @@ static void test_seeds_and_edges(void)
 	if (r != NULL) {
 		for (size_t i = 0; i < pivot_node_count(r); i++)
 			T_CHECK(pivot_node_at(r, i)->type != PIVOT_NODE_CERT);
-		T_CHECK(find(r, PIVOT_NODE_DOMAIN, "portal.verify-id.online") != NULL);
-		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.21") == NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_DOMAIN, "portal.verify-id.online") != NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "203.0.113.21") == NULL);
 		pivot_result_free(r);
 	}
 	/* a lifted limit: the shared IP is walked (and the node budget stops it) */
@@ -400,7 +391,7 @@ static void test_seeds_and_edges(void)
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		const char *budget = NULL;
-		T_CHECK(find(r, PIVOT_NODE_IP, "192.0.2.80")->pruned == NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "192.0.2.80")->pruned == NULL);
 		T_CHECK(has_value_prefix(r, "site"));
 		T_CHECK(pivot_truncated(r, &budget));
 		T_EQ_STR(budget, "max_nodes");
@@ -412,7 +403,7 @@ static void test_seeds_and_edges(void)
 	T_CHECK(r != NULL);
 	if (r != NULL) {
 		const char *budget = NULL;
-		T_CHECK(find(r, PIVOT_NODE_IP, "192.0.2.80")->pruned == NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "192.0.2.80")->pruned == NULL);
 		T_CHECK(has_value_prefix(r, "site"));
 		T_CHECK(pivot_truncated(r, &budget));
 		pivot_result_free(r);
@@ -424,7 +415,7 @@ static void test_seeds_and_edges(void)
 	if (r != NULL) {
 		char cdn[41];
 		hex_of("cdn-cert", cdn);
-		const struct pivot_node *n = find(r, PIVOT_NODE_CERT, cdn);
+		const struct pivot_node *n = test_find_node(r, PIVOT_NODE_CERT, cdn);
 		T_CHECK(n != NULL && n->pruned != NULL &&
 		        strcmp(n->pruned, "multi_tenant_cert") == 0);
 		T_EQ_INT(n ? n->san_count : 0, 2);
@@ -647,11 +638,12 @@ static void test_rules(void)
 	struct pivot_result *r = run("a.rules.example", "depth", "3", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
-		const struct pivot_node *n = find(r, PIVOT_NODE_DOMAIN, "ghs.hosting.example");
+		const struct pivot_node *n =
+		    test_find_node(r, PIVOT_NODE_DOMAIN, "ghs.hosting.example");
 		T_CHECK(n != NULL && n->pruned != NULL &&
 		        strcmp(n->pruned, "shared_cname_target") == 0);
 		T_CHECK(!has_value_prefix(r, "tenant"));
-		T_CHECK(find(r, PIVOT_NODE_IP, "192.0.2.1") == NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "192.0.2.1") == NULL);
 		pivot_result_free(r);
 	}
 	/* the seed is expanded however many names alias it */
@@ -665,29 +657,29 @@ static void test_rules(void)
 	r = run("b.rules.example", "depth", "3", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
-		const struct pivot_node *n = find(r, PIVOT_NODE_CERT, cert);
+		const struct pivot_node *n = test_find_node(r, PIVOT_NODE_CERT, cert);
 		T_CHECK(n != NULL && n->pruned != NULL &&
 		        strcmp(n->pruned, "cdn_or_default_cert") == 0);
 		T_EQ_INT(n ? n->degree : 0, 63);
-		n = find(r, PIVOT_NODE_DOMAIN, "flux.example");
+		n = test_find_node(r, PIVOT_NODE_DOMAIN, "flux.example");
 		T_CHECK(n != NULL && n->pruned != NULL &&
 		        strcmp(n->pruned, "cdn_or_fast_flux_name") == 0);
 		T_EQ_INT(n ? n->degree : 0, 62);
-		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.10") == NULL);
-		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.12") == NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "203.0.113.10") == NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "203.0.113.12") == NULL);
 		pivot_result_free(r);
 	}
 	/* within the last month they are small: expanded */
 	r = run("b.rules.example", "depth", "3", "since", "-30d", NULL);
 	T_CHECK(r != NULL);
 	if (r != NULL) {
-		const struct pivot_node *n = find(r, PIVOT_NODE_CERT, cert);
+		const struct pivot_node *n = test_find_node(r, PIVOT_NODE_CERT, cert);
 		T_CHECK(n != NULL && n->pruned == NULL);
-		n = find(r, PIVOT_NODE_DOMAIN, "flux.example");
+		n = test_find_node(r, PIVOT_NODE_DOMAIN, "flux.example");
 		T_CHECK(n != NULL && n->pruned == NULL);
-		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.10") != NULL);
-		T_CHECK(find(r, PIVOT_NODE_IP, "203.0.113.12") != NULL);
-		T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.100") == NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "203.0.113.10") != NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "203.0.113.12") != NULL);
+		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "198.51.100.100") == NULL);
 		pivot_result_free(r);
 	}
 	store_close(db);

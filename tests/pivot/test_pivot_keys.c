@@ -5,26 +5,12 @@
  * JARM on thousands of IPs is pruned, subjects opt-in, seeds of the new
  * types, the new nodes in every renderer, and the bad parameters.
  */
-#include <stdarg.h>
-
 #include "tests/testutil.h"
 
 #include "pivot/pivot_internal.h"
+#include "tests/pivot/pivot_run.h"
 #include "tests/pivot/scenario_keys.h"
 #include "util/hex.h"
-
-static store_t *db;
-
-static const struct pivot_node *find(const struct pivot_result *r, enum pivot_node_type t,
-                                     const char *value)
-{
-	for (size_t i = 0; i < pivot_node_count(r); i++) {
-		const struct pivot_node *n = pivot_node_at(r, i);
-		if (n->type == t && strcmp(n->value, value) == 0)
-			return n;
-	}
-	return NULL;
-}
 
 static unsigned count_prefix(const struct pivot_result *r, const char *pfx)
 {
@@ -48,29 +34,6 @@ static void key_hex(const char *label, char *out)
 	util_hex_encode(k, 32, out);
 }
 
-/* Run with name=value pairs (NULL-terminated) over the defaults. */
-static struct pivot_result *run(const char *seed, ...)
-{
-	struct pivot_params p;
-	char msg[256];
-	pivot_params_init(&p);
-	pivot_params_set(&p, "now", "2026-11-01", msg, sizeof(msg));
-	pivot_params_set(&p, "seed", seed, msg, sizeof(msg));
-	va_list ap;
-	va_start(ap, seed);
-	const char *k;
-	while ((k = va_arg(ap, const char *)) != NULL) {
-		const char *v = va_arg(ap, const char *);
-		if (pivot_params_set(&p, k, v, msg, sizeof(msg)) != 0)
-			fprintf(stderr, "param %s=%s: %s\n", k, v, msg);
-	}
-	va_end(ap);
-	struct pivot_result *r = NULL;
-	if (pivot_run(db, &p, &r, msg, sizeof(msg)) != 0)
-		fprintf(stderr, "pivot_run(%s): %s\n", seed, msg);
-	return r;
-}
-
 /* The re-issued cluster: from the seed certificate to its siblings and
  * their IPs through the key, with the default edges. */
 static void test_reissued_cluster(void)
@@ -86,38 +49,38 @@ static void test_reissued_cluster(void)
 	T_CHECK(r != NULL);
 	if (r == NULL)
 		return;
-	const struct pivot_node *k = find(r, PIVOT_NODE_KEY, ka);
+	const struct pivot_node *k = test_find_node(r, PIVOT_NODE_KEY, ka);
 	T_CHECK(k != NULL && k->depth == 1 && k->pruned == NULL && k->degree == 3);
-	const struct pivot_node *n1 = find(r, PIVOT_NODE_CERT, c1);
+	const struct pivot_node *n1 = test_find_node(r, PIVOT_NODE_CERT, c1);
 	T_CHECK(n1 != NULL && n1->depth == 2);
 	if (n1 != NULL) {
 		const struct pivot_edge *e = pivot_edge_at(r, n1->path[1]);
 		T_CHECK(e->type == PIVOT_EDGE_KEY && e->first_seen == 0);
 	}
-	T_CHECK(find(r, PIVOT_NODE_CERT, c2) != NULL);
-	T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.61") != NULL);
-	T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.62") != NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_CERT, c2) != NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_IP, "198.51.100.61") != NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_IP, "198.51.100.62") != NULL);
 	/* the hoster's key, reached through the certificate on :8443, is
 	 * pruned with its degree, and none of its 39 other certificates leak */
-	const struct pivot_node *nk = find(r, PIVOT_NODE_KEY, kn);
+	const struct pivot_node *nk = test_find_node(r, PIVOT_NODE_KEY, kn);
 	T_CHECK(nk != NULL && nk->pruned != NULL && strcmp(nk->pruned, "shared_key") == 0);
 	T_CHECK(nk != NULL && nk->degree == 40);
-	T_CHECK(find(r, PIVOT_NODE_CERT, noisy1) == NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_CERT, noisy1) == NULL);
 	T_EQ_INT(count_prefix(r, "100.64."), 0);
 	/* subjects are opt-in: the look-alike is not there by default */
-	T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.63") == NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_IP, "198.51.100.63") == NULL);
 	T_EQ_INT(count_prefix(r, "C=au"), 0);
 	pivot_result_free(r);
 	/* without the key edge the siblings stay out of reach */
 	r = run(seed, "edges", "resolves,cname,serves,san,sni", NULL);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_CERT, c1) == NULL);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_IP, "198.51.100.61") == NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_CERT, c1) == NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_IP, "198.51.100.61") == NULL);
 	pivot_result_free(r);
 	/* the noise limit is a parameter */
 	r = run(seed, "max_key_certs", "2", NULL);
-	k = r ? find(r, PIVOT_NODE_KEY, ka) : NULL;
+	k = r ? test_find_node(r, PIVOT_NODE_KEY, ka) : NULL;
 	T_CHECK(k != NULL && k->pruned != NULL && strcmp(k->pruned, "shared_key") == 0);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_CERT, c1) == NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_CERT, c1) == NULL);
 	pivot_result_free(r);
 }
 
@@ -132,12 +95,12 @@ static void test_subject(void)
 	T_CHECK(r != NULL);
 	if (r == NULL)
 		return;
-	const struct pivot_node *s = find(r, PIVOT_NODE_SUBJECT, dn);
+	const struct pivot_node *s = test_find_node(r, PIVOT_NODE_SUBJECT, dn);
 	T_CHECK(s != NULL && s->depth == 1 && s->degree == 4 && s->pruned == NULL);
-	T_CHECK(find(r, PIVOT_NODE_CERT, odd) != NULL);
-	T_CHECK(find(r, PIVOT_NODE_IP, "198.51.100.63") != NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_CERT, odd) != NULL);
+	T_CHECK(test_find_node(r, PIVOT_NODE_IP, "198.51.100.63") != NULL);
 	/* OpenSSL's default subject on 30 certificates: pruned */
-	const struct pivot_node *c = find(r, PIVOT_NODE_SUBJECT, common);
+	const struct pivot_node *c = test_find_node(r, PIVOT_NODE_SUBJECT, common);
 	T_CHECK(c != NULL && c->pruned != NULL && strcmp(c->pruned, "common_subject") == 0);
 	T_CHECK(c != NULL && c->degree == 30);
 	T_EQ_INT(count_prefix(r, "100.65."), 0);
@@ -151,7 +114,7 @@ static void test_subject(void)
 	r = run("/O=Totally Legit Ltd/CN=totally legit server", "type", "subject", NULL);
 	T_CHECK(r != NULL && pivot_node_at(r, 0)->type == PIVOT_NODE_SUBJECT);
 	T_CHECK(r != NULL && strcmp(pivot_node_at(r, 0)->value, dn) == 0);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_CERT, odd) != NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_CERT, odd) != NULL);
 	pivot_result_free(r);
 }
 
@@ -165,12 +128,12 @@ static void test_jarm_cluster(void)
 	for (int i = 71; i <= 75; i++) {
 		char ip[32];
 		snprintf(ip, sizeof(ip), "203.0.113.%d", i);
-		const struct pivot_node *n = find(r, PIVOT_NODE_IP, ip);
+		const struct pivot_node *n = test_find_node(r, PIVOT_NODE_IP, ip);
 		T_CHECK(n != NULL && n->depth == 2);
 	}
-	const struct pivot_node *j = find(r, PIVOT_NODE_JARM, SK_JARM_RARE);
+	const struct pivot_node *j = test_find_node(r, PIVOT_NODE_JARM, SK_JARM_RARE);
 	T_CHECK(j != NULL && j->degree == 6 && j->pruned == NULL);
-	const struct pivot_node *cj = find(r, PIVOT_NODE_JARM, SK_JARM_COMMON);
+	const struct pivot_node *cj = test_find_node(r, PIVOT_NODE_JARM, SK_JARM_COMMON);
 	T_CHECK(cj != NULL && cj->pruned != NULL && strcmp(cj->pruned, "common_fingerprint") == 0);
 	T_CHECK(cj != NULL && cj->degree == 3001);
 	T_EQ_INT(count_prefix(r, "10.1."), 0);
@@ -191,23 +154,23 @@ static void test_jarm_cluster(void)
 	pivot_result_free(r);
 	/* opt-in: not walked by default */
 	r = run("203.0.113.70", NULL);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_IP, "203.0.113.71") == NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_IP, "203.0.113.71") == NULL);
 	T_CHECK(r != NULL && pivot_node_count(r) == 1);
 	pivot_result_free(r);
 	/* JA3S, two hops further */
 	r = run("203.0.113.70", "edges", "fingerprint", "depth", "4", NULL);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_JA3S, SK_JA3S) != NULL);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_IP, "203.0.113.76") != NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_JA3S, SK_JA3S) != NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_IP, "203.0.113.76") != NULL);
 	pivot_result_free(r);
 	/* a JARM seed is recognised by its shape */
 	r = run(SK_JARM_RARE, "edges", "fingerprint", NULL);
 	T_CHECK(r != NULL && pivot_node_at(r, 0)->type == PIVOT_NODE_JARM);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_IP, "203.0.113.75") != NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_IP, "203.0.113.75") != NULL);
 	pivot_result_free(r);
 	/* a window: only IPs seen since 2 days ago */
 	r = run(SK_JARM_RARE, "edges", "fingerprint", "since", "-2d", "depth", "1", NULL);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_IP, "203.0.113.71") != NULL);
-	T_CHECK(r != NULL && find(r, PIVOT_NODE_IP, "203.0.113.72") == NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_IP, "203.0.113.71") != NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_IP, "203.0.113.72") == NULL);
 	pivot_result_free(r);
 }
 
