@@ -63,6 +63,10 @@ struct store_cert_meta *ingest_meta_new(struct ingest_ctx *c);
  * or "" keeps the default.  Returns INGEST_OK or INGEST_REJECT. */
 int ingest_fp_sighting(struct ingest_ctx *c, unsigned fptype, const char *hash, size_t len,
                        const uint8_t ip[16], uint16_t port, int64_t ts, const char *sensor);
+/* A certificate's DER in base64 (EVE tls.certificate, Zeek x509.log
+ * `cert`) into m: its metadata, hashes and key; m->der malloc'd (the
+ * caller frees it).  0 or STORE_EBADCERT. */
+int ingest_cert_b64(const char *b64, size_t len, struct store_cert_meta *m);
 /* An EVE event's server end (dest_ip, dest_port 1-65535) into ip and
  * *port; 0, or INGEST_REJECT with the reason recorded. */
 int ingest_eve_server(struct ingest_ctx *c, json_t *ev, uint8_t ip[16], uint16_t *port);

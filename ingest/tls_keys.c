@@ -37,7 +37,7 @@ int ingest_fp_sighting(struct ingest_ctx *c, unsigned fptype, const char *hash, 
 }
 
 /* Decode the base64 DER of a certificate into m (m->der malloc'd). */
-static int b64_cert(const char *b64, size_t len, struct store_cert_meta *m)
+int ingest_cert_b64(const char *b64, size_t len, struct store_cert_meta *m)
 {
 	uint8_t *buf = malloc(len + 1);
 	if (buf == NULL)
@@ -57,7 +57,7 @@ static int eve_leaf(struct ingest_ctx *c, struct store_obs *o, struct store_cert
 	struct store_cert_meta *full = ingest_meta_new(c);
 	if (full == NULL)
 		return ingest_reject(c, "out of memory");
-	int err = b64_cert(b64, len, full);
+	int err = ingest_cert_b64(b64, len, full);
 	if (err != 0)
 		return ingest_reject(c, "tls.certificate: %s", store_strerror(err));
 	if (memcmp(full->sha1, m->sha1, 20) != 0)
@@ -83,7 +83,7 @@ static int eve_chain(struct ingest_ctx *c, const struct store_obs *leaf, json_t 
 		struct store_cert_meta *m = o ? ingest_meta_new(c) : NULL;
 		if (m == NULL)
 			return ingest_reject(c, "out of memory");
-		int err = b64_cert(json_string_value(e), json_string_length(e), m);
+		int err = ingest_cert_b64(json_string_value(e), json_string_length(e), m);
 		if (err != 0)
 			return ingest_reject(c, "tls.chain[%zu]: %s", i, store_strerror(err));
 		o->kind = STORE_OBS_CERT;

@@ -539,6 +539,32 @@ static int x509_join(struct ingest_ctx *c, struct zjoin *e, const uint8_t *h, si
 	return join_flush(c, e, ts) == 0 ? INGEST_OK : INGEST_REJECT;
 }
 
+/* x509.log's `cert` column (policy/protocols/ssl/log-certs-base64): the
+ * certificate itself replaces what the columns said, and gives the hashes
+ * and the key; it must be the one `fingerprint` names. */
+static int x509_row_cert(struct ingest_ctx *c, const struct zrow *r, struct store_cert_meta *m,
+                         uint8_t h[32], size_t *hl)
+{
+	const struct zspan *v = &r->v[ZC_CERT];
+	struct store_cert_meta full;
+	memset(&full, 0, sizeof(full));
+	int err = ingest_cert_b64(v->p, v->n, &full);
+	free(full.der);
+	full.der = NULL;
+	full.der_len = 0;
+	if (err != 0)
+		return ingest_reject(c, "cert: not a base64 DER X.509 certificate");
+	const uint8_t *mine = *hl == 20 ? full.sha1 : full.sha256;
+	if (*hl != 0 && memcmp(mine, h, *hl) != 0)
+		return ingest_reject(c, "cert: the certificate is not the one fingerprint names");
+	if (*hl == 0) {
+		memcpy(h, full.sha1, 20);
+		*hl = 20;
+	}
+	*m = full;
+	return 0;
+}
+
 static int zeek_x509(struct ingest_ctx *c, struct zrow *r)
 {
 	int64_t ts;
@@ -551,6 +577,8 @@ static int zeek_x509(struct ingest_ctx *c, struct zrow *r)
 	size_t hl = 0;
 	if (r->st[ZC_FINGERPRINT] == Z_VAL &&
 	    parse_hash(c, &r->v[ZC_FINGERPRINT], "fingerprint", h, &hl) != 0)
+		return INGEST_REJECT;
+	if (r->st[ZC_CERT] == Z_VAL && x509_row_cert(c, r, &m, h, &hl) != 0)
 		return INGEST_REJECT;
 	struct zjoin *e = NULL;
 	if (r->st[ZC_ID] == Z_VAL) {

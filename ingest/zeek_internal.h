@@ -44,6 +44,7 @@ enum zcol {
 	ZC_RESP_BYTES,
 	ZC_CONN_STATE,
 	ZC_JA3S, /* ssl.log with the ja3 package */
+	ZC_CERT, /* x509.log with policy/protocols/ssl/log-certs-base64: the DER in base64 */
 	ZC_NCOLS
 };
 enum zkind { ZK_UNKNOWN, ZK_DNS, ZK_SSL, ZK_X509, ZK_FILES, ZK_CONN, ZK_OTHER };

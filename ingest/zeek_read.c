@@ -39,6 +39,7 @@ const char *const ingest_zeek_col_names[ZC_NCOLS] = {
     "resp_bytes",
     "conn_state",
     "ja3s",
+    "cert",
 };
 static const bool zcol_vector[ZC_NCOLS] = {
     [ZC_ANSWERS] = true, [ZC_CHAIN_FPS] = true, [ZC_CHAIN_FUIDS] = true,

@@ -139,4 +139,26 @@ check_eq "http pivot with fingerprint edges: 200" \
 	"$(status GET "$U/api/v1/pivot?seed=198.51.100.2&edges=serves,key,fingerprint")" 200
 check_eq "http pivot: the ja3s node" "$(jget "$WORK/body" '[n["value"] for n in j["nodes"] if n["type"]=="ja3s"]')" "['$JA3S']"
 stop_server
+# Zeek x509.log with policy/protocols/ssl/log-certs-base64: the `cert`
+# column gives the certificate itself, so its key; a bad one, or one that
+# is not the certificate `fingerprint` names, rejects its line
+openssl req -x509 -newkey rsa:2048 -nodes -keyout z.key -subj "/CN=Zeek Logged" -set_serial 0x0c \
+	-days 30 -out z0.pem 2>/dev/null
+ZK=$(spki z0.pem)
+ZS256=$(openssl x509 -in z0.pem -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+{
+	printf '#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tx509\n'
+	printf '#fields\tts\tfingerprint\tcertificate.serial\tcertificate.subject\tcertificate.issuer\tcert\n'
+	printf '#types\ttime\tstring\tstring\tstring\tstring\tstring\n'
+	printf '1790000000.0\t%s\t0C\tCN=Zeek Logged\tCN=Zeek Logged\t%s\n' "$ZS256" "$(b64 z0.pem)"
+	printf '1790000001.0\t%s\t0A\tCN=x\tCN=x\tnot-base64!\n' "$ZS256"
+	printf '1790000002.0\t%s\t0A\tCN=x\tCN=x\t%s\n' "$ZS256" "$(b64 b0.pem)"
+} >x509.log
+"$INFRAPIVOT" ingest --db "$DB" --format zeek x509.log >/dev/null 2>"$WORK/zx.err"
+check_grep "zeek x509: a bad cert column rejected" 'x509.log:9: rejected: cert: not a base64 DER' "$WORK/zx.err"
+check_grep "zeek x509: another certificate than fingerprint names rejected" 'x509.log:10: rejected: cert: the certificate is not the one fingerprint names' "$WORK/zx.err"
+L key "$ZK" >zk.out
+check_grep "zeek x509: the logged certificate found by its key" "\"key_sha256\":\"$ZK\"" zk.out
+check_grep "... with its SHA-1 from the DER" "\"cert_sha1\":\"$(sha1 z0.pem)\"" zk.out
+
 finish
