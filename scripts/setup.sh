@@ -5,6 +5,7 @@
 #   BUILD_DIR=build  CMAKE_ARGS="..."  scripts/setup.sh
 #   scripts/setup.sh --packages-only     # install, do not build
 #   EXTRA_PACKAGES="stress-ng" scripts/setup.sh --packages-only
+#   INFRAPIVOT_CLICKHOUSE=1 scripts/setup.sh   # also the ClickHouse cluster's packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,10 @@ PACKAGES=(
 	# scripts/check-format
 	clang-format
 )
+
+# the ClickHouse store's cluster (scripts/cluster.sh, docs/scale-out.md):
+# only when asked for, as its tests are
+[ "${INFRAPIVOT_CLICKHOUSE:-}" != 1 ] || PACKAGES+=(clickhouse-server clickhouse-client zookeeper)
 
 # shellcheck disable=SC2206
 PACKAGES+=(${EXTRA_PACKAGES:-})

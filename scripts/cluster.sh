@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# scripts/cluster.sh - a ClickHouse cluster on loopback for infrapivot's
+# second store (issue 17, docs/scale-out.md): one ZooKeeper and four
+# clickhouse-server processes, two shards of two replicas each, each with its
+# own ports, data directory and config.
+#
+#   scripts/cluster.sh start [DIR]   start (or find running), create the schema,
+#                                    print clickhouse://127.0.0.1:PORT/DB last
+#   scripts/cluster.sh stop [DIR]    stop what start started (pid files in DIR)
+#
+# DIR defaults to ./cluster-data.  Environment:
+#   CLUSTER_PORT_BASE  first port (default 29100): ZooKeeper on BASE, node i
+#                      (0-3) HTTP on BASE+10+10i, TCP +1, interserver +2
+#   CLUSTER_DB         database name (default infrapivot)
+#   CLUSTER_TIMEOUT    seconds start waits for readiness in total (default 180)
+# The password of the `default` user is made once and kept in
+# DIR/credentials ("user:password", mode 600); clients read it from there
+# (INFRAPIVOT_CH_CREDENTIALS) or from INFRAPIVOT_CH_USER/_PASSWORD.
+# Packages: clickhouse-server clickhouse-client zookeeper (Debian 12), installed
+# by `INFRAPIVOT_CLICKHOUSE=1 scripts/setup.sh --packages-only`.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SCHEMA=${CLUSTER_SCHEMA:-$HERE/../store/clickhouse/schema.sql}
+BASE=${CLUSTER_PORT_BASE:-29100}
+DB=${CLUSTER_DB:-infrapivot}
+TIMEOUT=${CLUSTER_TIMEOUT:-180}
+NODES=4
+PACKAGES="clickhouse-server clickhouse-client zookeeper"
+
+die() {
+	echo "cluster: $*" >&2
+	exit 1
+}
+
+http_port() { echo $((BASE + 10 + 10 * $1)); }
+tcp_port() { echo $((BASE + 11 + 10 * $1)); }
+inter_port() { echo $((BASE + 12 + 10 * $1)); }
+
+# A process from a pid file that is still alive.
+alive() {
+	local f=$1
+	[ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+# Wait until the command succeeds or the deadline passes; polls, no fixed
+# waits beyond the poll interval.
+wait_for() {
+	local what=$1
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$DEADLINE" ] || die "timed out waiting for $what (see $DIR/*/log)"
+		sleep 0.2
+	done
+}
+
+port_free() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+zk_ok() {
+	local r
+	exec 3<>"/dev/tcp/127.0.0.1/$BASE" || return 1
+	printf 'ruok' >&3
+	r=$(timeout 5 cat <&3 || true)
+	exec 3>&-
+	[ "$r" = imok ]
+}
+
+start_zk() {
+	local d=$DIR/zk
+	alive "$d/pid" && return 0
+	port_free "$BASE" || die "port $BASE is in use (set CLUSTER_PORT_BASE)"
+	mkdir -p "$d/data" "$d/log"
+	cat >"$d/zoo.cfg" <<EOF
+tickTime=2000
+dataDir=$d/data
+clientPort=$BASE
+clientPortAddress=127.0.0.1
+admin.enableServer=false
+4lw.commands.whitelist=ruok
+EOF
+	cat >"$d/log4j.properties" <<EOF
+log4j.rootLogger=WARN, F
+log4j.appender.F=org.apache.log4j.FileAppender
+log4j.appender.F.File=$d/log/zookeeper.log
+log4j.appender.F.layout=org.apache.log4j.PatternLayout
+log4j.appender.F.layout.ConversionPattern=%d %p %c: %m%n
+EOF
+	setsid java -Xmx256m -Dlog4j.configuration="file:$d/log4j.properties" \
+		-Dzookeeper.4lw.commands.whitelist=ruok \
+		-cp /usr/share/java/zookeeper.jar org.apache.zookeeper.server.ZooKeeperServerMain \
+		"$d/zoo.cfg" </dev/null >"$d/log/stdout.log" 2>&1 &
+	echo $! >"$d/pid"
+}
+
+# remote_servers: shard s has nodes 2s and 2s+1.
+remote_servers() {
+	local s r n
+	echo "<remote_servers><infrapivot>"
+	for s in 0 1; do
+		echo "<shard><internal_replication>true</internal_replication>"
+		for r in 0 1; do
+			n=$((2 * s + r))
+			echo "<replica><host>127.0.0.1</host><port>$(tcp_port $n)</port>"
+			echo "<user>default</user><password>$PASSWORD</password></replica>"
+		done
+		echo "</shard>"
+	done
+	echo "</infrapivot></remote_servers>"
+}
+
+node_config() {
+	local i=$1 d=$DIR/node$i
+	cat >"$d/config.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>$d/log/server.log</log>
+    <errorlog>$d/log/error.log</errorlog><size>10M</size><count>2</count></logger>
+  <listen_host>127.0.0.1</listen_host>
+  <http_port>$(http_port "$i")</http_port>
+  <tcp_port>$(tcp_port "$i")</tcp_port>
+  <interserver_http_port>$(inter_port "$i")</interserver_http_port>
+  <interserver_http_host>127.0.0.1</interserver_http_host>
+  <path>$d/data/</path>
+  <tmp_path>$d/data/tmp/</tmp_path>
+  <user_files_path>$d/data/user_files/</user_files_path>
+  <format_schema_path>$d/data/format_schemas/</format_schema_path>
+  <users_config>$d/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <max_concurrent_queries>50</max_concurrent_queries>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <mark_cache_size>67108864</mark_cache_size>
+  <builtin_dictionaries_reload_interval>0</builtin_dictionaries_reload_interval>
+  $(remote_servers)
+  <zookeeper><node><host>127.0.0.1</host><port>$BASE</port></node>
+    <session_timeout_ms>30000</session_timeout_ms></zookeeper>
+  <macros><shard>$((i / 2 + 1))</shard><replica>r$((i % 2 + 1))</replica></macros>
+  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+</yandex>
+EOF
+	cat >"$d/users.xml" <<EOF
+<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage>
+    <load_balancing>in_order</load_balancing></default>
+    <readonly><readonly>1</readonly></readonly></profiles>
+  <users><default><password>$PASSWORD</password>
+    <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
+    <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
+  </interval></default></quotas>
+</yandex>
+EOF
+}
+
+start_node() {
+	local i=$1 d=$DIR/node$i p
+	alive "$d/pid" && return 0
+	for p in $(http_port "$i") $(tcp_port "$i") $(inter_port "$i"); do
+		port_free "$p" || die "port $p is in use (set CLUSTER_PORT_BASE)"
+	done
+	mkdir -p "$d/data" "$d/log"
+	node_config "$i"
+	# Debian's package runs the server as user clickhouse; as root we do the
+	# same, so the data directory belongs to that user.
+	local run=()
+	if [ "$(id -u)" -eq 0 ] && id clickhouse >/dev/null 2>&1; then
+		chown -R clickhouse: "$d"
+		run=(setpriv --reuid=clickhouse --regid=clickhouse --init-groups)
+	fi
+	# the server itself is the background job, so $! is its pid
+	cd "$d"
+	setsid "${run[@]}" clickhouse-server --config-file="$d/config.xml" \
+		</dev/null >"$d/log/stdout.log" 2>&1 &
+	echo $! >"$d/pid"
+	cd - >/dev/null
+}
+
+# One SQL statement to node i; the body on stdout, the server's message
+# on failure.
+sql() {
+	local i=$1 q=$2
+	curl -sS --fail-with-body -u "default:$PASSWORD" --data-binary "$q" \
+		"http://127.0.0.1:$(http_port "$i")/"
+}
+
+node_ready() {
+	[ "$(curl -sS "http://127.0.0.1:$(http_port "$1")/ping")" = "Ok." ]
+}
+
+# ZooKeeper seen from node i (replicated tables need it).
+node_zk() {
+	sql "$1" "SELECT count() FROM system.zookeeper WHERE path = '/'" | grep -q '^[1-9]'
+}
+
+# Statements of the schema file (split at a ';' ending a line), with the
+# database substituted, run on node i.
+schema() {
+	local i=$1 stmt="" line
+	sql "$i" "CREATE DATABASE IF NOT EXISTS $DB" >/dev/null
+	while IFS= read -r line || [ -n "$line" ]; do
+		case "$line" in --*) continue ;; esac
+		stmt+="${line//\$\{DB\}/$DB}"$'\n'
+		if [[ "$line" =~ \;[[:space:]]*$ ]]; then
+			sql "$i" "${stmt%;*}" >/dev/null || die "schema failed on node$i: ${stmt:0:200}"
+			stmt=""
+		fi
+	done <"$SCHEMA"
+}
+
+cmd_start() {
+	command -v clickhouse-server >/dev/null || die "clickhouse-server missing: apt-get install $PACKAGES"
+	[ -r /usr/share/java/zookeeper.jar ] || die "zookeeper missing: apt-get install $PACKAGES"
+	[ -r "$SCHEMA" ] || die "no schema at $SCHEMA"
+	mkdir -p "$DIR"
+	DIR=$(cd "$DIR" && pwd)
+	if [ ! -s "$DIR/credentials" ]; then
+		(umask 077 && echo "default:$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')" >"$DIR/credentials")
+	fi
+	PASSWORD=$(cut -d: -f2- "$DIR/credentials")
+	DEADLINE=$(($(date +%s) + TIMEOUT))
+	start_zk
+	wait_for "ZooKeeper on port $BASE" zk_ok
+	local i
+	for i in $(seq 0 $((NODES - 1))); do start_node "$i"; done
+	for i in $(seq 0 $((NODES - 1))); do
+		wait_for "node$i" node_ready "$i"
+		wait_for "node$i's ZooKeeper session" node_zk "$i"
+	done
+	for i in $(seq 0 $((NODES - 1))); do schema "$i"; done
+	echo "cluster: 2 shards x 2 replicas up in $DIR; credentials in $DIR/credentials" >&2
+	echo "clickhouse://127.0.0.1:$(http_port 0)/$DB"
+}
+
+stop_pid() {
+	local f=$1 p n=0
+	[ -s "$f" ] || return 0
+	p=$(cat "$f")
+	if kill -0 "$p" 2>/dev/null; then
+		kill "$p" 2>/dev/null || true
+		while kill -0 "$p" 2>/dev/null; do
+			n=$((n + 1))
+			if [ "$n" -eq 300 ]; then kill -9 "$p" 2>/dev/null || true; fi
+			sleep 0.1
+		done
+	fi
+	rm -f "$f"
+}
+
+cmd_stop() {
+	[ -d "$DIR" ] || return 0
+	local i
+	for i in $(seq 0 $((NODES - 1))); do stop_pid "$DIR/node$i/pid"; done
+	stop_pid "$DIR/zk/pid"
+	echo "cluster: stopped ($DIR)" >&2
+}
+
+DIR=${2:-cluster-data}
+case "${1:-}" in
+start) cmd_start ;;
+stop) cmd_stop ;;
+packages) echo "$PACKAGES" ;;
+*)
+	echo "usage: $0 start|stop [DIR] | packages" >&2
+	exit 2
+	;;
+esac

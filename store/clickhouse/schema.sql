@@ -1,0 +1,263 @@
+-- store/clickhouse/schema.sql - infrapivot's data plane on a ClickHouse
+-- cluster (docs/scale-out.md explains each table and key).  Written for
+-- ClickHouse 18.16 (Debian 12); every statement is idempotent and run on
+-- each node by scripts/cluster.sh; ${DB} is the database.
+--
+-- Writers insert raw observations into the *_in tables through their
+-- Distributed tables (sharded by a hash of the row's main key).  An *_in
+-- table is a Null table: it keeps nothing, and its materialized views turn
+-- each inserted block into -State rows of the replicated tables, where
+-- merges fold them (min first, max last, sum count, union of sensors).
+-- Readers query the Distributed tables with -Merge and GROUP BY, so
+-- answers are final whether or not background merges have run.
+-- The column blk is the writer's batch token: it makes a retried batch's
+-- blocks byte-identical (deduplicated by the replicated tables) and two
+-- different batches different (never deduplicated).
+
+-- ---- resolutions ----------------------------------------------------
+CREATE TABLE IF NOT EXISTS ${DB}.rr_in_local (
+	blk UInt64,
+	rname String,        -- name, labels reversed: com.example.www
+	rrname String,       -- presentation: www.example.com
+	rrtype UInt16,
+	rdata String,        -- presentation (address text for A/AAAA)
+	addr FixedString(16),-- A/AAAA: the address (IPv4 as ::ffff:a.b.c.d); zeros otherwise
+	target String,       -- CNAME/NS/MX/PTR/SRV/DNAME: the target, labels reversed; '' otherwise
+	bailiwick String,
+	tf UInt32,
+	tl UInt32,
+	cnt UInt64,
+	sensor String
+) ENGINE = Null;
+
+CREATE TABLE IF NOT EXISTS ${DB}.rr_in AS ${DB}.rr_in_local
+	ENGINE = Distributed(infrapivot, ${DB}, rr_in_local, cityHash64(rname));
+
+-- by name: name, type, rdata
+CREATE TABLE IF NOT EXISTS ${DB}.rr_local (
+	blk UInt64,
+	rname String,
+	rrname String,
+	rrtype UInt16,
+	rdata String,
+	addr FixedString(16),
+	tf AggregateFunction(min, UInt32),
+	tl AggregateFunction(max, UInt32),
+	cnt AggregateFunction(sum, UInt64),
+	sensors AggregateFunction(groupUniqArray, String),
+	bailiwick AggregateFunction(max, String)
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/rr_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (rname, rrtype, rdata);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.rr_mv TO ${DB}.rr_local AS
+	SELECT any(blk) AS blk, rname, any(rrname) AS rrname, rrtype, rdata, any(addr) AS addr,
+		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
+		groupUniqArrayState(sensor) AS sensors, maxState(bailiwick) AS bailiwick
+	FROM ${DB}.rr_in_local GROUP BY rname, rrtype, rdata;
+
+CREATE TABLE IF NOT EXISTS ${DB}.rr AS ${DB}.rr_local
+	ENGINE = Distributed(infrapivot, ${DB}, rr_local);
+
+-- by address (A/AAAA): an address or a CIDR is one key range
+CREATE TABLE IF NOT EXISTS ${DB}.rr_addr_local (
+	blk UInt64,
+	addr FixedString(16),
+	rname String,
+	rrname String,
+	rrtype UInt16,
+	rdata String,
+	tf AggregateFunction(min, UInt32),
+	tl AggregateFunction(max, UInt32),
+	cnt AggregateFunction(sum, UInt64),
+	sensors AggregateFunction(groupUniqArray, String),
+	bailiwick AggregateFunction(max, String)
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/rr_addr_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (addr, rname, rrtype);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.rr_addr_mv TO ${DB}.rr_addr_local AS
+	SELECT any(blk) AS blk, addr, rname, any(rrname) AS rrname, rrtype, any(rdata) AS rdata,
+		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
+		groupUniqArrayState(sensor) AS sensors, maxState(bailiwick) AS bailiwick
+	FROM ${DB}.rr_in_local WHERE rrtype IN (1, 28) GROUP BY addr, rname, rrtype;
+
+CREATE TABLE IF NOT EXISTS ${DB}.rr_addr AS ${DB}.rr_addr_local
+	ENGINE = Distributed(infrapivot, ${DB}, rr_addr_local);
+
+-- by target (CNAME, NS, MX, PTR, SRV, DNAME): a target or a zone of targets
+CREATE TABLE IF NOT EXISTS ${DB}.rr_target_local (
+	blk UInt64,
+	target String,
+	rname String,
+	rrname String,
+	rrtype UInt16,
+	rdata String,
+	tf AggregateFunction(min, UInt32),
+	tl AggregateFunction(max, UInt32),
+	cnt AggregateFunction(sum, UInt64),
+	sensors AggregateFunction(groupUniqArray, String),
+	bailiwick AggregateFunction(max, String)
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/rr_target_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (target, rname, rrtype, rdata);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.rr_target_mv TO ${DB}.rr_target_local AS
+	SELECT any(blk) AS blk, target, rname, any(rrname) AS rrname, rrtype, rdata,
+		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
+		groupUniqArrayState(sensor) AS sensors, maxState(bailiwick) AS bailiwick
+	FROM ${DB}.rr_in_local WHERE target != '' GROUP BY target, rname, rrtype, rdata;
+
+CREATE TABLE IF NOT EXISTS ${DB}.rr_target AS ${DB}.rr_target_local
+	ENGINE = Distributed(infrapivot, ${DB}, rr_target_local);
+
+-- prevalence: distinct names of an address, distinct addresses of a name
+CREATE TABLE IF NOT EXISTS ${DB}.prev_ip_names_local (
+	blk UInt64,
+	addr FixedString(16),
+	names AggregateFunction(uniqExact, String)
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/prev_ip_names_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY addr;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.prev_ip_names_mv TO ${DB}.prev_ip_names_local AS
+	SELECT any(blk) AS blk, addr, uniqExactState(rname) AS names
+	FROM ${DB}.rr_in_local WHERE rrtype IN (1, 28) GROUP BY addr;
+
+CREATE TABLE IF NOT EXISTS ${DB}.prev_ip_names AS ${DB}.prev_ip_names_local
+	ENGINE = Distributed(infrapivot, ${DB}, prev_ip_names_local);
+
+CREATE TABLE IF NOT EXISTS ${DB}.prev_name_ips_local (
+	blk UInt64,
+	rname String,
+	addrs AggregateFunction(uniqExact, FixedString(16))
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/prev_name_ips_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY rname;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.prev_name_ips_mv TO ${DB}.prev_name_ips_local AS
+	SELECT any(blk) AS blk, rname, uniqExactState(addr) AS addrs
+	FROM ${DB}.rr_in_local WHERE rrtype IN (1, 28) GROUP BY rname;
+
+CREATE TABLE IF NOT EXISTS ${DB}.prev_name_ips AS ${DB}.prev_name_ips_local
+	ENGINE = Distributed(infrapivot, ${DB}, prev_name_ips_local);
+
+-- ---- certificate sightings --------------------------------------------
+-- cert: the reference (SHA-1 when known, else SHA-256) as 1 kind byte and
+-- 32 hash bytes (SHA-1 zero-padded), like the LMDB store's.
+CREATE TABLE IF NOT EXISTS ${DB}.sight_in_local (
+	blk UInt64,
+	cert FixedString(33),
+	ip FixedString(16),
+	port UInt16,
+	tf UInt32,
+	tl UInt32,
+	cnt UInt64,
+	sensor String,
+	sni String           -- name, labels reversed; '' when none
+) ENGINE = Null;
+
+CREATE TABLE IF NOT EXISTS ${DB}.sight_in AS ${DB}.sight_in_local
+	ENGINE = Distributed(infrapivot, ${DB}, sight_in_local, cityHash64(cert));
+
+CREATE TABLE IF NOT EXISTS ${DB}.sight_local (
+	blk UInt64,
+	cert FixedString(33),
+	ip FixedString(16),
+	port UInt16,
+	tf AggregateFunction(min, UInt32),
+	tl AggregateFunction(max, UInt32),
+	cnt AggregateFunction(sum, UInt64),
+	sensors AggregateFunction(groupUniqArray, String),
+	snis AggregateFunction(groupUniqArray, String)
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/sight_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (cert, ip, port);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.sight_mv TO ${DB}.sight_local AS
+	SELECT any(blk) AS blk, cert, ip, port,
+		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
+		groupUniqArrayState(sensor) AS sensors, groupUniqArrayState(sni) AS snis
+	FROM ${DB}.sight_in_local GROUP BY cert, ip, port;
+
+CREATE TABLE IF NOT EXISTS ${DB}.sight AS ${DB}.sight_local
+	ENGINE = Distributed(infrapivot, ${DB}, sight_local);
+
+-- by address: the certificates an address or a CIDR served
+CREATE TABLE IF NOT EXISTS ${DB}.sight_addr_local AS ${DB}.sight_local
+	ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/sight_addr_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (ip, port, cert);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.sight_addr_mv TO ${DB}.sight_addr_local AS
+	SELECT any(blk) AS blk, cert, ip, port,
+		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
+		groupUniqArrayState(sensor) AS sensors, groupUniqArrayState(sni) AS snis
+	FROM ${DB}.sight_in_local GROUP BY ip, port, cert;
+
+CREATE TABLE IF NOT EXISTS ${DB}.sight_addr AS ${DB}.sight_addr_local
+	ENGINE = Distributed(infrapivot, ${DB}, sight_addr_local);
+
+-- prevalence: distinct addresses of a certificate
+CREATE TABLE IF NOT EXISTS ${DB}.prev_cert_ips_local (
+	blk UInt64,
+	cert FixedString(33),
+	ips AggregateFunction(uniqExact, FixedString(16))
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/prev_cert_ips_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY cert;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.prev_cert_ips_mv TO ${DB}.prev_cert_ips_local AS
+	SELECT any(blk) AS blk, cert, uniqExactState(ip) AS ips
+	FROM ${DB}.sight_in_local GROUP BY cert;
+
+CREATE TABLE IF NOT EXISTS ${DB}.prev_cert_ips AS ${DB}.prev_cert_ips_local
+	ENGINE = Distributed(infrapivot, ${DB}, prev_cert_ips_local);
+
+-- ---- certificate metadata ---------------------------------------------
+-- One row per certificate; a later insert with more (has_meta, the DER)
+-- replaces an earlier one with a lower ver.  Readers take argMax(.., ver).
+CREATE TABLE IF NOT EXISTS ${DB}.cert_local (
+	cert FixedString(33),
+	ver UInt8,           -- 0 hashes only, 1 metadata, 2 metadata and DER
+	sha1 String,
+	sha256 String,
+	subject String,
+	subject_dn String,   -- store_dn_norm form
+	issuer String,
+	serial String,       -- store_serial_norm form
+	not_before Int64,
+	not_after Int64,
+	san_dns Array(String),
+	san_ip Array(String),
+	spki String,         -- SHA-256 of the SubjectPublicKeyInfo, '' when unknown
+	der String
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/cert_local', '{replica}', ver)
+	PARTITION BY tuple()
+	ORDER BY cert;
+
+CREATE TABLE IF NOT EXISTS ${DB}.cert AS ${DB}.cert_local
+	ENGINE = Distributed(infrapivot, ${DB}, cert_local, cityHash64(cert));
+
+-- certificates by name (SAN/CN kind 1, SNI kind 2), by key, by subject, by serial
+CREATE TABLE IF NOT EXISTS ${DB}.name_cert_local (
+	rname String,
+	cert FixedString(33),
+	kind UInt8
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/name_cert_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (rname, cert, kind);
+
+CREATE TABLE IF NOT EXISTS ${DB}.name_cert AS ${DB}.name_cert_local
+	ENGINE = Distributed(infrapivot, ${DB}, name_cert_local, cityHash64(rname));
+
+CREATE TABLE IF NOT EXISTS ${DB}.cert_attr_local (
+	attr UInt8,          -- 1 SPKI SHA-256 (hex), 2 subject DN, 3 serial|issuer DN
+	value String,
+	cert FixedString(33)
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/cert_attr_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (attr, value, cert);
+
+CREATE TABLE IF NOT EXISTS ${DB}.cert_attr AS ${DB}.cert_attr_local
+	ENGINE = Distributed(infrapivot, ${DB}, cert_attr_local, cityHash64(value));
