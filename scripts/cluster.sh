@@ -48,7 +48,7 @@ alive() {
 wait_for() {
 	local what=$1
 	shift
-	while ! "$@" >/dev/null 2>&1; do
+	while ! "$@"; do
 		[ "$(date +%s)" -lt "$DEADLINE" ] || die "timed out waiting for $what (see $DIR/*/log)"
 		sleep 0.2
 	done
@@ -60,7 +60,7 @@ port_free() {
 
 zk_ok() {
 	local r
-	exec 3<>"/dev/tcp/127.0.0.1/$BASE" || return 1
+	exec 3<>"/dev/tcp/127.0.0.1/$BASE" 2>/dev/null || return 1
 	printf 'ruok' >&3
 	r=$(timeout 5 cat <&3 || true)
 	exec 3>&-
@@ -111,7 +111,8 @@ remote_servers() {
 }
 
 node_config() {
-	local i=$1 d=$DIR/node$i
+	local i=$1
+	local d=$DIR/node$i
 	cat >"$d/config.xml" <<EOF
 <?xml version="1.0"?>
 <yandex>
@@ -158,7 +159,8 @@ EOF
 }
 
 start_node() {
-	local i=$1 d=$DIR/node$i p
+	local i=$1 p
+	local d=$DIR/node$i
 	alive "$d/pid" && return 0
 	for p in $(http_port "$i") $(tcp_port "$i") $(inter_port "$i"); do
 		port_free "$p" || die "port $p is in use (set CLUSTER_PORT_BASE)"
@@ -169,8 +171,11 @@ start_node() {
 	# same, so the data directory belongs to that user.
 	local run=()
 	if [ "$(id -u)" -eq 0 ] && id clickhouse >/dev/null 2>&1; then
-		chown -R clickhouse: "$d"
 		run=(setpriv --reuid=clickhouse --regid=clickhouse --init-groups)
+		chown -R clickhouse: "$d"
+		# a directory under a private one (mktemp -d) is out of its reach:
+		# then root runs it, which 18.16 allows
+		"${run[@]}" test -r "$d/config.xml" || run=()
 	fi
 	# the server itself is the background job, so $! is its pid
 	cd "$d"
@@ -189,12 +194,24 @@ sql() {
 }
 
 node_ready() {
-	[ "$(curl -sS "http://127.0.0.1:$(http_port "$1")/ping")" = "Ok." ]
+	[ "$(curl -s "http://127.0.0.1:$(http_port "$1")/ping")" = "Ok." ]
+}
+
+# Ready, or dead: a server that exited is reported at once, not after the
+# deadline.
+node_up() {
+	local d=$DIR/node$1
+	if ! alive "$d/pid"; then
+		echo "cluster: node$1 exited:" >&2
+		tail -n 5 "$d/log/stdout.log" "$d/log/error.log" >&2 2>/dev/null || true
+		exit 1
+	fi
+	node_ready "$1"
 }
 
 # ZooKeeper seen from node i (replicated tables need it).
 node_zk() {
-	sql "$1" "SELECT count() FROM system.zookeeper WHERE path = '/'" | grep -q '^[1-9]'
+	sql "$1" "SELECT count() FROM system.zookeeper WHERE path = '/'" 2>/dev/null | grep -q '^[1-9]'
 }
 
 # Statements of the schema file (split at a ';' ending a line), with the
@@ -228,7 +245,7 @@ cmd_start() {
 	local i
 	for i in $(seq 0 $((NODES - 1))); do start_node "$i"; done
 	for i in $(seq 0 $((NODES - 1))); do
-		wait_for "node$i" node_ready "$i"
+		wait_for "node$i" node_up "$i"
 		wait_for "node$i's ZooKeeper session" node_zk "$i"
 	done
 	for i in $(seq 0 $((NODES - 1))); do schema "$i"; done

@@ -52,6 +52,8 @@ const char *store_strerror(int err)
 		return "limit reached";
 	case STORE_EEXIST:
 		return "already exists";
+	case STORE_EREMOTE:
+		return "ClickHouse server error";
 	default:
 		break;
 	}

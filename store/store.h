@@ -34,6 +34,7 @@ enum store_err {
 	STORE_EBUSY = -1013,     /* database in use (lock) */
 	STORE_ELIMIT = -1014,    /* a configured limit was hit */
 	STORE_EEXIST = -1015,    /* already exists */
+	STORE_EREMOTE = -1016,   /* the ClickHouse server failed (message logged) */
 };
 
 /* Returns a static message for an error code from any module. */

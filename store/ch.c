@@ -1,0 +1,268 @@
+/*
+ * ch.c - the ClickHouse HTTP client: store addresses, credentials, one
+ * request per statement with a bounded response, and ClickHouse's own
+ * error message carried to store_last_error().
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/ch.h"
+#include "store/store_internal.h"
+#include "util/num.h"
+
+struct store_ch {
+	CURL *curl;
+	struct store_ch_url url;
+	char user[STORE_CH_USER_BUF];
+	char pass[STORE_CH_PASS_BUF];
+	size_t response_max;
+};
+
+static bool host_ok(const char *s, size_t n)
+{
+	if (n == 0 || n >= STORE_CH_HOST_BUF)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-')
+			return false;
+	}
+	return true;
+}
+
+static bool db_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= STORE_CH_DB_BUF || isdigit((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	}
+	return true;
+}
+
+int store_ch_url_parse(const char *url, struct store_ch_url *out)
+{
+	static const char scheme[] = "clickhouse://";
+	memset(out, 0, sizeof(*out));
+	if (strncmp(url, scheme, sizeof(scheme) - 1) != 0)
+		goto bad;
+	const char *h = url + sizeof(scheme) - 1;
+	const char *colon = strchr(h, ':');
+	const char *slash = colon ? strchr(colon, '/') : NULL;
+	if (colon == NULL || slash == NULL || !host_ok(h, (size_t)(colon - h)))
+		goto bad;
+	memcpy(out->host, h, (size_t)(colon - h));
+	uint64_t port;
+	if (util_u64_parsen(colon + 1, (size_t)(slash - colon - 1), 65535, &port) != 0 || port == 0)
+		goto bad;
+	out->port = (unsigned)port;
+	if (!db_ok(slash + 1))
+		goto bad;
+	memcpy(out->db, slash + 1, strlen(slash + 1) + 1);
+	return 0;
+bad:
+	store_set_error("not a ClickHouse store address (clickhouse://HOST:PORT/DATABASE): %.200s",
+	                url);
+	return -EINVAL;
+}
+
+/* "user:password" on the first line of path. */
+static int credentials_file(const char *path, char *user, char *pass)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		store_set_error("cannot read %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	char line[STORE_CH_USER_BUF + STORE_CH_PASS_BUF + 2];
+	bool got = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	line[got ? strcspn(line, "\r\n") : 0] = '\0';
+	char *colon = strchr(line, ':');
+	if (colon == NULL || colon == line || (size_t)(colon - line) >= STORE_CH_USER_BUF ||
+	    strlen(colon + 1) >= STORE_CH_PASS_BUF) {
+		store_set_error("%s: want one line user:password", path);
+		return -EINVAL;
+	}
+	*colon = '\0';
+	memcpy(user, line, strlen(line) + 1);
+	memcpy(pass, colon + 1, strlen(colon + 1) + 1);
+	return 0;
+}
+
+int store_ch_credentials(char user[STORE_CH_USER_BUF], char pass[STORE_CH_PASS_BUF])
+{
+	const char *u = getenv("INFRAPIVOT_CH_USER");
+	const char *p = getenv("INFRAPIVOT_CH_PASSWORD");
+	const char *file = getenv("INFRAPIVOT_CH_CREDENTIALS");
+	snprintf(user, STORE_CH_USER_BUF, "default");
+	pass[0] = '\0';
+	if (u != NULL && *u != '\0') {
+		if (strlen(u) >= STORE_CH_USER_BUF ||
+		    (p != NULL && strlen(p) >= STORE_CH_PASS_BUF)) {
+			store_set_error("INFRAPIVOT_CH_USER or _PASSWORD too long");
+			return -EINVAL;
+		}
+		snprintf(user, STORE_CH_USER_BUF, "%s", u);
+		snprintf(pass, STORE_CH_PASS_BUF, "%s", p ? p : "");
+		return 0;
+	}
+	if (file != NULL && *file != '\0')
+		return credentials_file(file, user, pass);
+	return 0;
+}
+
+int store_ch_open(store_ch_t **out, const char *url)
+{
+	struct store_ch *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	int err = store_ch_url_parse(url, &c->url);
+	if (err == 0)
+		err = store_ch_credentials(c->user, c->pass);
+	if (err == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		err = -ENOMEM;
+	if (err == 0) {
+		c->curl = curl_easy_init();
+		if (c->curl == NULL)
+			err = -ENOMEM;
+	}
+	if (err != 0) {
+		free(c);
+		return err;
+	}
+	c->response_max = STORE_CH_RESPONSE_MAX;
+	*out = c;
+	return 0;
+}
+
+void store_ch_close(store_ch_t *c)
+{
+	if (c == NULL)
+		return;
+	curl_easy_cleanup(c->curl);
+	explicit_bzero(c->pass, sizeof(c->pass));
+	free(c);
+}
+
+const char *store_ch_db(const store_ch_t *c)
+{
+	return c->url.db;
+}
+
+void store_ch_set_response_max(store_ch_t *c, size_t max)
+{
+	c->response_max = max;
+}
+
+struct sink {
+	struct util_buf *b;
+	bool over;
+};
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = size * nmemb;
+	if (util_buf_add(s->b, p, n) != 0) {
+		s->over = s->b->err == -E2BIG;
+		return 0; /* aborts the transfer */
+	}
+	return n;
+}
+
+/* The request URL: the statement and the settings as parameters. */
+static char *request_url(store_ch_t *c, const char *sql, const char *settings)
+{
+	char *q = sql ? curl_easy_escape(c->curl, sql, 0) : NULL;
+	struct util_buf u;
+	util_buf_init(&u, 1 << 20);
+	util_buf_printf(&u, "http://%s:%u/?database=%s", c->url.host, c->url.port, c->url.db);
+	if (q != NULL)
+		util_buf_printf(&u, "&query=%s", q);
+	if (settings != NULL)
+		util_buf_printf(&u, "&%s", settings);
+	curl_free(q);
+	return util_buf_finish(&u, NULL);
+}
+
+/* ClickHouse's message: "Code: 60, e.displayText() = DB::Exception: ...",
+ * its first line, into store_last_error(). */
+static int server_error(long status, const struct util_buf *b)
+{
+	const char *m = b->p ? b->p : "";
+	size_t n = strcspn(m, "\n");
+	store_set_error("clickhouse: HTTP %ld: %.*s", status, (int)(n > 400 ? 400 : n), m);
+	return STORE_EREMOTE;
+}
+
+static int perform(store_ch_t *c, const char *url, const void *body, size_t blen,
+                   struct util_buf *out)
+{
+	CURL *h = c->curl;
+	struct sink s = {out, false};
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, c->pass);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	if (body != NULL) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+	}
+	CURLcode rc = curl_easy_perform(h);
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (s.over) {
+		store_set_error("clickhouse: response over %zu bytes", c->response_max);
+		return STORE_ELIMIT;
+	}
+	if (rc != CURLE_OK) {
+		store_set_error("clickhouse %s:%u: %s", c->url.host, c->url.port,
+		                curl_easy_strerror(rc));
+		return out->err == -ENOMEM ? -ENOMEM : STORE_EREMOTE;
+	}
+	if (status != 200)
+		return server_error(status, out);
+	return 0;
+}
+
+int store_ch_exec(store_ch_t *c, const char *sql, const void *body, size_t blen,
+                  const char *settings, struct util_buf *out)
+{
+	struct util_buf local;
+	util_buf_init(&local, c->response_max);
+	struct util_buf *b = out ? out : &local;
+	if (out != NULL && out->limit > c->response_max)
+		out->limit = c->response_max;
+	char *url = request_url(c, sql, settings);
+	int err = url ? perform(c, url, body ? body : "", body ? blen : 0, b) : -ENOMEM;
+	free(url);
+	util_buf_free(&local);
+	return err;
+}
+
+int store_ch_ping(store_ch_t *c)
+{
+	struct util_buf b;
+	char url[STORE_CH_HOST_BUF + 32];
+	util_buf_init(&b, 4096);
+	/* without parameters: with any, 18.16 takes /ping for a query */
+	snprintf(url, sizeof(url), "http://%s:%u/ping", c->url.host, c->url.port);
+	int err = perform(c, url, NULL, 0, &b);
+	if (err == 0 && (b.p == NULL || strncmp(b.p, "Ok.", 3) != 0)) {
+		store_set_error("clickhouse %s:%u: /ping did not answer Ok.", c->url.host,
+		                c->url.port);
+		err = STORE_EREMOTE;
+	}
+	util_buf_free(&b);
+	return err;
+}

@@ -1,0 +1,87 @@
+/*
+ * ch.h - the store's second implementation: a ClickHouse cluster spoken to
+ * over its HTTP interface with libcurl (issue 17, docs/scale-out.md).
+ *
+ * The schema is store/clickhouse/schema.sql; scripts/cluster.sh brings up
+ * a test cluster and prints its address.  This header is the base the
+ * store interface will dispatch to (docs/architecture.md, "Two stores"):
+ * today it connects, runs queries, writes DNS observations and reads a
+ * name's resolutions back with the LMDB store's merge semantics.
+ *
+ * Credentials never come from the command line: INFRAPIVOT_CH_USER and
+ * INFRAPIVOT_CH_PASSWORD, else the file named by INFRAPIVOT_CH_CREDENTIALS
+ * holding "user:password" (the first line), else user "default" without a
+ * password.  A handle is used by one thread at a time.
+ */
+#ifndef INFRAPIVOT_STORE_CH_H
+#define INFRAPIVOT_STORE_CH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/buf.h"
+
+#define STORE_CH_HOST_BUF 256
+#define STORE_CH_DB_BUF 64
+#define STORE_CH_USER_BUF 128
+#define STORE_CH_PASS_BUF 256
+#define STORE_CH_RESPONSE_MAX ((size_t)64 << 20) /* default bound of a response */
+
+/* A store address "clickhouse://HOST:PORT/DATABASE" taken apart. */
+struct store_ch_url {
+	char host[STORE_CH_HOST_BUF]; /* a name or an IPv4 address */
+	unsigned port;                /* 1-65535 */
+	char db[STORE_CH_DB_BUF];     /* [A-Za-z0-9_], not starting with a digit */
+};
+/* Parse a store address.  Returns 0 or -EINVAL (message in
+ * store_last_error()). */
+int store_ch_url_parse(const char *url, struct store_ch_url *out);
+
+/* Credentials from the environment (see above) into user and pass.
+ * Returns 0, or -EINVAL/-errno for an unreadable or malformed file. */
+int store_ch_credentials(char user[STORE_CH_USER_BUF], char pass[STORE_CH_PASS_BUF]);
+
+typedef struct store_ch store_ch_t;
+
+/* Connect to url (no request is made; see store_ch_ping).  Caller frees
+ * with store_ch_close(). */
+int store_ch_open(store_ch_t **out, const char *url);
+void store_ch_close(store_ch_t *c);
+/* The database name of the handle. */
+const char *store_ch_db(const store_ch_t *c);
+/* Bound responses to max bytes (default STORE_CH_RESPONSE_MAX). */
+void store_ch_set_response_max(store_ch_t *c, size_t max);
+
+/* Run one statement.  sql goes into the URL; body (blen bytes, may be NULL)
+ * is the request body (the rows of an INSERT ... FORMAT).  settings: extra
+ * URL parameters "name=value&..." or NULL.  The response is appended to
+ * out (may be NULL to discard it).  Returns 0, -ENOMEM, STORE_ELIMIT (the
+ * response passed the bound), STORE_EREMOTE (the server refused:
+ * store_last_error() holds ClickHouse's message, or the transfer failed). */
+int store_ch_exec(store_ch_t *c, const char *sql, const void *body, size_t blen,
+                  const char *settings, struct util_buf *out);
+/* The server answers /ping.  0 or STORE_EREMOTE. */
+int store_ch_ping(store_ch_t *c);
+
+/* Write n observations (DNS resolutions; other kinds are skipped and
+ * counted in *skipped, which may be NULL) as one batch.  token names the
+ * batch: writing the same observations with the same token again (a
+ * retry after a failure, from any node) is deduplicated by the replicated
+ * tables, while another token always adds.  Transport failures and
+ * server errors are retried (3 attempts) with the same token.  Returns 0
+ * or an error as store_ch_exec. */
+int store_ch_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_t token,
+                   size_t *skipped);
+/* A token for a new batch (random, never 0). */
+uint64_t store_ch_token(void);
+
+/* Resolutions of name (rrtype 0 = any), merged over every write (min
+ * first, max last, sum count, union of sensors), in (name, type, rdata)
+ * order; "*.zone" walks every name under zone.  Sensors are given sorted;
+ * beyond STORE_SENSORS_KEPT they are counted in sensors_more.  As
+ * store_rr_by_name. */
+int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
+                        const struct store_fence *f, store_rr_cb cb, void *ctx);
+
+#endif

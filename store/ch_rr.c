@@ -1,0 +1,349 @@
+/*
+ * ch_rr.c - resolutions in ClickHouse: DNS observations written as
+ * RowBinary rows into rr_in (a Distributed table over Null tables whose
+ * materialized views fill rr, rr_addr, rr_target and the prevalence
+ * tables; store/clickhouse/schema.sql), and a name's resolutions read
+ * back with -Merge and GROUP BY, so the answer is final before
+ * background merges run.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "store/ch.h"
+#include "store/store_internal.h"
+
+/* ---- RowBinary out: little-endian integers, strings with a LEB128 length */
+
+static void rb_uint(struct util_buf *b, uint64_t v, size_t bytes)
+{
+	uint8_t p[8];
+	for (size_t i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+	util_buf_add(b, p, bytes);
+}
+
+static void rb_str(struct util_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	uint8_t p[10];
+	size_t k = 0;
+	uint64_t v = n;
+	do {
+		p[k++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v != 0);
+	util_buf_add(b, p, k);
+	util_buf_add(b, s, n);
+}
+
+/* name with its labels reversed ("www.example.com" -> "com.example.www")
+ * into out[STORE_NAME_BUF]; "" stays "". */
+static void name_rev(const char *name, char *out)
+{
+	size_t n = strlen(name), o = 0;
+	size_t end = n;
+	while (end > 0) {
+		size_t start = end;
+		while (start > 0 && name[start - 1] != '.')
+			start--;
+		memcpy(out + o, name + start, end - start);
+		o += end - start;
+		if (start > 0)
+			out[o++] = '.';
+		end = start > 0 ? start - 1 : 0;
+	}
+	out[o] = '\0';
+}
+
+/* The host name an rdata points at, after the numbers MX (1) and SRV (3)
+ * carry; NULL for types without one, or the root. */
+static const char *rdata_host(uint16_t type, const char *rdata)
+{
+	if (!store_rrtype_has_target(type))
+		return NULL;
+	unsigned numbers = type == STORE_RR_MX ? 1 : type == STORE_RR_SRV ? 3 : 0;
+	const char *p = rdata;
+	while (numbers-- > 0 && p != NULL) {
+		p = strchr(p, ' ');
+		p = p ? p + 1 : NULL;
+	}
+	return p == NULL || *p == '\0' || strcmp(p, ".") == 0 ? NULL : p;
+}
+
+static uint32_t clamp_u32(int64_t t)
+{
+	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+/* One rr_in row (column order of schema.sql). */
+static void rr_row(struct util_buf *b, const struct store_obs *o, uint64_t token)
+{
+	char rev[STORE_NAME_BUF], text[STORE_RDATA_MAX + STORE_ADDR_BUF], trev[STORE_NAME_BUF] = "";
+	static const uint8_t zero[16];
+	bool isaddr = o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA;
+	name_rev(o->dns.rrname, rev);
+	if (isaddr)
+		store_addr_format(o->dns.addr, text);
+	else
+		memcpy(text, o->dns.rdata, strlen(o->dns.rdata) + 1);
+	const char *host = isaddr ? NULL : rdata_host(o->dns.rrtype, text);
+	if (host != NULL)
+		name_rev(host, trev);
+	rb_uint(b, token, 8);
+	rb_str(b, rev);
+	rb_str(b, o->dns.rrname);
+	rb_uint(b, o->dns.rrtype, 2);
+	rb_str(b, text);
+	util_buf_add(b, isaddr ? o->dns.addr : zero, 16);
+	rb_str(b, trev);
+	rb_str(b, o->dns.bailiwick);
+	rb_uint(b, clamp_u32(o->time_first), 4);
+	rb_uint(b, clamp_u32(o->time_last), 4);
+	rb_uint(b, o->count, 8);
+	rb_str(b, o->sensor);
+}
+
+/* The longest rr_in row: see rr_row. */
+#define RR_ROW_MAX                                                                                 \
+	(8 + 3 * (2 + STORE_NAME_BUF) + 2 + 2 + STORE_RDATA_MAX + 16 + 16 + 2 + STORE_SENSOR_MAX)
+
+uint64_t store_ch_token(void)
+{
+	uint64_t t = 0;
+	while (t == 0) {
+		if (getrandom(&t, sizeof(t), 0) != (ssize_t)sizeof(t))
+			t = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+	}
+	return t;
+}
+
+static int insert_retried(store_ch_t *c, const char *sql, const struct util_buf *body)
+{
+	int err = 0;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (attempt > 0) {
+			/* give a restarting replica or ZooKeeper session a moment */
+			struct timespec ts = {0, 200000000L * attempt};
+			nanosleep(&ts, NULL);
+		}
+		err = store_ch_exec(c, sql, body->p, body->len, "insert_distributed_sync=1", NULL);
+		if (err != STORE_EREMOTE)
+			break;
+	}
+	return err;
+}
+
+int store_ch_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_t token,
+                   size_t *skipped)
+{
+	struct util_buf b;
+	size_t rows = 0, skip = 0;
+	util_buf_init(&b, n * RR_ROW_MAX + 64);
+	for (size_t i = 0; i < n; i++) {
+		if (obs[i].kind != STORE_OBS_DNS) {
+			skip++;
+			continue;
+		}
+		rr_row(&b, &obs[i], token);
+		rows++;
+	}
+	int err = b.err;
+	if (err == 0 && rows > 0)
+		err = insert_retried(c, "INSERT INTO rr_in FORMAT RowBinary", &b);
+	util_buf_free(&b);
+	if (skipped != NULL)
+		*skipped = skip;
+	return err;
+}
+
+/* ---- RowBinary in ------------------------------------------------------- */
+
+struct rb_in {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t rd_uint(struct rb_in *r, size_t bytes)
+{
+	uint64_t v = 0;
+	if ((size_t)(r->end - r->p) < bytes) {
+		r->bad = true;
+		return 0;
+	}
+	for (size_t i = 0; i < bytes; i++)
+		v |= (uint64_t)r->p[i] << (8 * i);
+	r->p += bytes;
+	return v;
+}
+
+static uint64_t rd_varint(struct rb_in *r)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (r->p >= r->end)
+			break;
+		uint8_t x = *r->p++;
+		v |= (uint64_t)(x & 0x7f) << shift;
+		if (!(x & 0x80))
+			return v;
+	}
+	r->bad = true;
+	return 0;
+}
+
+/* A String copied NUL-terminated into out[cap]; longer is corrupt. */
+static void rd_str(struct rb_in *r, char *out, size_t cap)
+{
+	uint64_t n = rd_varint(r);
+	if (r->bad || n >= cap || n > (uint64_t)(r->end - r->p)) {
+		r->bad = true;
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, r->p, n);
+	out[n] = '\0';
+	r->p += n;
+}
+
+static void rd_fixed(struct rb_in *r, void *out, size_t n)
+{
+	if ((size_t)(r->end - r->p) < n) {
+		r->bad = true;
+		return;
+	}
+	memcpy(out, r->p, n);
+	r->p += n;
+}
+
+/* One merged resolution as read, with room for its strings. */
+struct rr_row_in {
+	char rrname[STORE_NAME_BUF];
+	char rdata[STORE_RDATA_MAX + STORE_ADDR_BUF];
+	char bailiwick[STORE_NAME_BUF];
+	char sensors[STORE_SENSORS_KEPT][STORE_SENSOR_MAX];
+	struct store_rr rr;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The sensors array: the smallest STORE_SENSORS_KEPT names, sorted (so
+ * the answer does not depend on the order merges met them), the rest
+ * counted. */
+static void rd_sensors(struct rb_in *r, struct rr_row_in *row)
+{
+	uint64_t n = rd_varint(r);
+	char(*all)[STORE_SENSOR_MAX] = n > 0 && n < 65536 ? calloc(n, STORE_SENSOR_MAX) : NULL;
+	const char **ptr = all ? calloc(n, sizeof(*ptr)) : NULL;
+	if (n > 0 && ptr == NULL) {
+		r->bad = true; /* out of memory or absurd: the caller reports corrupt */
+		free(all);
+		return;
+	}
+	for (uint64_t i = 0; i < n && !r->bad; i++) {
+		rd_str(r, all[i], STORE_SENSOR_MAX);
+		ptr[i] = all[i];
+	}
+	if (!r->bad && n > 0)
+		qsort(ptr, n, sizeof(*ptr), cmp_str);
+	unsigned kept = n > STORE_SENSORS_KEPT ? STORE_SENSORS_KEPT : (unsigned)n;
+	for (unsigned i = 0; i < kept && !r->bad; i++) {
+		memcpy(row->sensors[i], ptr[i], strlen(ptr[i]) + 1);
+		row->rr.sensors[i] = row->sensors[i];
+	}
+	row->rr.nsensors = r->bad ? 0 : kept;
+	row->rr.sensors_more = r->bad ? 0 : (unsigned)(n - kept);
+	free(ptr);
+	free(all);
+}
+
+/* One row of the by-name query (its SELECT list, in order). */
+static void rd_rr(struct rb_in *r, struct rr_row_in *row)
+{
+	memset(&row->rr, 0, sizeof(row->rr));
+	rd_str(r, row->rrname, sizeof(row->rrname));
+	row->rr.rrtype = (uint16_t)rd_uint(r, 2);
+	rd_str(r, row->rdata, sizeof(row->rdata));
+	rd_fixed(r, row->rr.addr, 16);
+	row->rr.time_first = (int64_t)rd_uint(r, 4);
+	row->rr.time_last = (int64_t)rd_uint(r, 4);
+	row->rr.count = rd_uint(r, 8);
+	rd_sensors(r, row);
+	rd_str(r, row->bailiwick, sizeof(row->bailiwick));
+	row->rr.rrname = row->rrname;
+	row->rr.rdata = row->rdata;
+	row->rr.bailiwick = row->bailiwick;
+}
+
+#define RR_SELECT                                                                                  \
+	"SELECT rrname, rrtype, rdata, any(addr) AS a, minMerge(tf), maxMerge(tl), "               \
+	"sumMerge(cnt), "                                                                          \
+	"groupUniqArrayMerge(sensors), maxMerge(bailiwick) FROM rr WHERE "
+#define RR_GROUP " GROUP BY rname, rrname, rrtype, rdata ORDER BY rname, rrtype, a, rdata"
+
+/* The WHERE clause of a name or "*.zone" (normalised: [a-z0-9_.-] only,
+ * so it needs no quoting); the zone is one range of the ORDER BY key. */
+static void where_name(struct util_buf *q, const char *pattern, uint16_t rrtype)
+{
+	char rev[STORE_NAME_BUF];
+	bool zone = pattern[0] == '*';
+	name_rev(zone ? pattern + 2 : pattern, rev);
+	if (zone)
+		util_buf_printf(q, "rname > '%s.' AND rname < '%s/'", rev, rev);
+	else
+		util_buf_printf(q, "rname = '%s'", rev);
+	if (rrtype != 0)
+		util_buf_printf(q, " AND rrtype = %u", rrtype);
+}
+
+static int emit_rows(const struct util_buf *resp, const struct store_fence *f, store_rr_cb cb,
+                     void *ctx)
+{
+	struct rb_in r = {(const uint8_t *)resp->p, (const uint8_t *)resp->p + resp->len, false};
+	struct rr_row_in *row = malloc(sizeof(*row));
+	int ret = row ? 0 : -ENOMEM;
+	while (ret == 0 && r.p < r.end) {
+		rd_rr(&r, row);
+		if (r.bad) {
+			store_set_error("clickhouse: a RowBinary row that does not decode");
+			ret = STORE_ECORRUPT;
+		} else if (store_fence_match(f, row->rr.time_first, row->rr.time_last)) {
+			ret = cb(&row->rr, ctx);
+		}
+	}
+	free(row);
+	return ret == STORE_STOP ? 0 : ret;
+}
+
+int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
+                        const struct store_fence *f, store_rr_cb cb, void *ctx)
+{
+	char pattern[STORE_NAME_BUF];
+	int err = store_name_pattern(name, strlen(name), pattern);
+	if (err != 0)
+		return err;
+	if (store_name_is_rhs(pattern)) {
+		store_set_error("clickhouse store: right-hand wildcards (%s) are not there yet",
+		                pattern);
+		return -ENOTSUP;
+	}
+	struct util_buf q, resp;
+	util_buf_init(&q, 4096);
+	util_buf_adds(&q, RR_SELECT);
+	where_name(&q, pattern, rrtype);
+	util_buf_adds(&q, RR_GROUP " FORMAT RowBinary");
+	util_buf_init(&resp, STORE_CH_RESPONSE_MAX);
+	err = q.err;
+	if (err == 0)
+		err = store_ch_exec(c, q.p, NULL, 0, "wait_end_of_query=1", &resp);
+	if (err == 0)
+		err = emit_rows(&resp, f, cb, ctx);
+	util_buf_free(&q);
+	util_buf_free(&resp);
+	return err;
+}

@@ -1,0 +1,135 @@
+/*
+ * test_ch.c - the ClickHouse store (store/ch.c, store/ch_rr.c).
+ *
+ * Without arguments: what needs no server (store addresses, credentials,
+ * a refused connection, wildcards not there yet).  Run by the default
+ * suite.
+ *
+ * With INFRAPIVOT_CH_URL set and input files as arguments (the cluster
+ * test, tests/store/test_ch_cluster.sh, which starts scripts/cluster.sh):
+ * the inputs are ingested into a fresh LMDB store, every DNS observation
+ * the writer merged is captured by the write hook and written to the
+ * cluster in batches, and the lookups of every name and of every parent
+ * zone must give the same resolutions on both stores; a batch written
+ * again under its token must change nothing, under a new token it must
+ * count twice (as a second ingest into LMDB does).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/ingest.h"
+#include "store/ch.h"
+#include "store/store.h"
+#include "tests/testutil.h"
+
+static void test_url(void)
+{
+	struct store_ch_url u;
+	T_EQ_INT(store_ch_url_parse("clickhouse://127.0.0.1:8123/infrapivot", &u), 0);
+	T_EQ_STR(u.host, "127.0.0.1");
+	T_EQ_INT(u.port, 8123);
+	T_EQ_STR(u.db, "infrapivot");
+	T_EQ_INT(store_ch_url_parse("clickhouse://ch-1.example:9000/db_2", &u), 0);
+	static const char *bad[] = {
+	    "http://127.0.0.1:8123/db",        "clickhouse://127.0.0.1/db",
+	    "clickhouse://127.0.0.1:0/db",     "clickhouse://127.0.0.1:65536/db",
+	    "clickhouse://127.0.0.1:80x/db",   "clickhouse://127.0.0.1:8123/",
+	    "clickhouse://127.0.0.1:8123/1db", "clickhouse://127.0.0.1:8123/db;DROP",
+	    "clickhouse://:8123/db",           "clickhouse://a b:8123/db",
+	    "clickhouse://u:p@host:8123/db",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_EQ_INT(store_ch_url_parse(bad[i], &u), -EINVAL);
+		T_CHECK(strstr(store_last_error(), "clickhouse://HOST:PORT/DATABASE") != NULL);
+	}
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	T_CHECK(f != NULL);
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void test_credentials(void)
+{
+	char user[STORE_CH_USER_BUF], pass[STORE_CH_PASS_BUF], file[512];
+	unsetenv("INFRAPIVOT_CH_USER");
+	unsetenv("INFRAPIVOT_CH_PASSWORD");
+	unsetenv("INFRAPIVOT_CH_CREDENTIALS");
+	T_EQ_INT(store_ch_credentials(user, pass), 0);
+	T_EQ_STR(user, "default");
+	T_EQ_STR(pass, "");
+	snprintf(file, sizeof(file), "%s/cred", t_tmpdir());
+	write_file(file, "ops:s3cr:et\nignored\n");
+	setenv("INFRAPIVOT_CH_CREDENTIALS", file, 1);
+	T_EQ_INT(store_ch_credentials(user, pass), 0);
+	T_EQ_STR(user, "ops");
+	T_EQ_STR(pass, "s3cr:et");
+	setenv("INFRAPIVOT_CH_USER", "env", 1); /* the environment wins over the file */
+	setenv("INFRAPIVOT_CH_PASSWORD", "pw", 1);
+	T_EQ_INT(store_ch_credentials(user, pass), 0);
+	T_EQ_STR(user, "env");
+	T_EQ_STR(pass, "pw");
+	unsetenv("INFRAPIVOT_CH_USER");
+	unsetenv("INFRAPIVOT_CH_PASSWORD");
+	write_file(file, "no colon here\n");
+	T_EQ_INT(store_ch_credentials(user, pass), -EINVAL);
+	T_CHECK(strstr(store_last_error(), "user:password") != NULL);
+	write_file(file, ":nouser\n");
+	T_EQ_INT(store_ch_credentials(user, pass), -EINVAL);
+	setenv("INFRAPIVOT_CH_CREDENTIALS", "/nonexistent/cred", 1);
+	T_EQ_INT(store_ch_credentials(user, pass), -ENOENT);
+	T_CHECK(strstr(store_last_error(), "/nonexistent/cred") != NULL);
+	unsetenv("INFRAPIVOT_CH_CREDENTIALS");
+}
+
+static int count_cb(const struct store_rr *rr, void *ctx)
+{
+	(void)rr;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Port 1 on loopback: nothing listens there, the connection is refused. */
+static void test_refused(void)
+{
+	store_ch_t *c;
+	T_EQ_INT(store_ch_open(&c, "clickhouse://127.0.0.1:1/db"), 0);
+	T_EQ_INT(store_ch_ping(c), STORE_EREMOTE);
+	T_CHECK(strstr(store_last_error(), "127.0.0.1:1") != NULL);
+	struct store_fence f;
+	store_fence_init(&f);
+	int n = 0;
+	T_EQ_INT(store_ch_rr_by_name(c, "www.example.com", 0, &f, count_cb, &n), STORE_EREMOTE);
+	T_EQ_INT(store_ch_rr_by_name(c, "bad..name", 0, &f, count_cb, &n), STORE_EBADNAME);
+	T_EQ_INT(store_ch_rr_by_name(c, "update.*", 0, &f, count_cb, &n), -ENOTSUP);
+	T_EQ_INT(n, 0);
+	struct store_obs o;
+	memset(&o, 0, sizeof(o));
+	o.kind = STORE_OBS_DNS;
+	snprintf(o.dns.rrname, sizeof(o.dns.rrname), "www.example.com");
+	o.dns.rrtype = STORE_RR_CNAME;
+	snprintf(o.dns.rdata, sizeof(o.dns.rdata), "example.com");
+	T_EQ_INT(store_ch_write(c, &o, 1, 1, NULL), STORE_EREMOTE);
+	store_ch_close(c);
+}
+
+#include "tests/store/test_ch_parity.h"
+
+int main(int argc, char **argv)
+{
+	const char *url = getenv("INFRAPIVOT_CH_URL");
+	if (argc > 1 && url != NULL && *url != '\0') {
+		parity(url, argv + 1, argc - 1);
+	} else {
+		test_url();
+		test_credentials();
+		test_refused();
+	}
+	return t_done();
+}

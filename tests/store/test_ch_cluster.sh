@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# test_ch_cluster.sh TEST_CH - the ClickHouse store against a real cluster:
+# scripts/cluster.sh starts 2 shards x 2 replicas and ZooKeeper on loopback
+# in a temporary directory; test_ch writes the COF and passivedns fixtures
+# and a generated COF file to LMDB and to the cluster and compares lookups
+# (tests/store/test_ch_parity.h).  Registered only with INFRAPIVOT_CLICKHOUSE=1
+# (docs/scale-out.md, "Tests").  Also checks that `start` is idempotent and
+# that `stop` leaves none of its processes.
+set -euo pipefail
+TEST_CH=$1
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/infrapivot-ch-XXXXXX")
+CL=$WORK/cluster
+cleanup() {
+	"$ROOT/scripts/cluster.sh" stop "$CL" || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# a free base port: cluster.sh refuses one in use, so try a few
+started=""
+for _ in 1 2 3 4 5; do
+	export CLUSTER_PORT_BASE=$((30000 + (RANDOM % 300) * 100))
+	if url=$("$ROOT/scripts/cluster.sh" start "$CL" | tail -n 1); then
+		started=1
+		break
+	fi
+	"$ROOT/scripts/cluster.sh" stop "$CL" || true
+done
+[ -n "$started" ] || { echo "FAIL: cluster did not start" >&2; exit 1; }
+case "$url" in
+clickhouse://127.0.0.1:*/infrapivot) ;;
+*) echo "FAIL: last line is not the store address: $url" >&2; exit 1 ;;
+esac
+
+# idempotent: a second start finds the servers running and the schema there
+url2=$("$ROOT/scripts/cluster.sh" start "$CL" | tail -n 1)
+[ "$url2" = "$url" ] || { echo "FAIL: second start said $url2" >&2; exit 1; }
+
+python3 "$ROOT/scripts/gen-dataset" --lines 3000 --seed 7 --format cof >"$WORK/gen.cof"
+INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_CREDENTIALS=$CL/credentials \
+	"$TEST_CH" "$ROOT/tests/fixtures/cof/circl-sample.ndjson" \
+	"$ROOT/tests/fixtures/passivedns/passivedns-sample.log" "$WORK/gen.cof"
+
+# a wrong password is refused with ClickHouse's message, not taken for data
+if INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=wrong \
+	"$TEST_CH" "$ROOT/tests/fixtures/cof/circl-sample.ndjson" 2>"$WORK/err"; then
+	echo "FAIL: a wrong password was accepted" >&2
+	exit 1
+fi
+grep -q "HTTP 401\|HTTP 500\|Code: 193\|Code: 192" "$WORK/err" || { cat "$WORK/err" >&2; echo "FAIL: no server message" >&2; exit 1; }
+
+pids=$(cat "$CL"/*/pid)
+"$ROOT/scripts/cluster.sh" stop "$CL"
+for p in $pids; do
+	if kill -0 "$p" 2>/dev/null; then echo "FAIL: pid $p still runs after stop" >&2; exit 1; fi
+done
+echo "test_ch_cluster: ok"
