@@ -83,5 +83,9 @@ uint64_t store_ch_token(void);
  * store_rr_by_name. */
 int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
                         const struct store_fence *f, store_rr_cb cb, void *ctx);
+/* A/AAAA resolutions whose address lies in addr/plen (plen on the
+ * 128-bit scale, as store_rr_by_addr), in (address, name, type) order. */
+int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
+                        const struct store_fence *f, store_rr_cb cb, void *ctx);
 
 #endif

@@ -320,6 +320,22 @@ static int emit_rows(const struct util_buf *resp, const struct store_fence *f, s
 	return ret == STORE_STOP ? 0 : ret;
 }
 
+/* Run a query whose rows are rd_rr's, the fence applied to each. */
+static int rr_query(store_ch_t *c, struct util_buf *q, const struct store_fence *f, store_rr_cb cb,
+                    void *ctx)
+{
+	struct util_buf resp;
+	util_buf_init(&resp, STORE_CH_RESPONSE_MAX);
+	util_buf_adds(q, " FORMAT RowBinary");
+	int err = q->err;
+	if (err == 0)
+		err = store_ch_exec(c, q->p, NULL, 0, "wait_end_of_query=1", &resp);
+	if (err == 0)
+		err = emit_rows(&resp, f, cb, ctx);
+	util_buf_free(&resp);
+	return err;
+}
+
 int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
                         const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
@@ -332,18 +348,42 @@ int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
 		                pattern);
 		return -ENOTSUP;
 	}
-	struct util_buf q, resp;
+	struct util_buf q;
 	util_buf_init(&q, 4096);
 	util_buf_adds(&q, RR_SELECT);
 	where_name(&q, pattern, rrtype);
-	util_buf_adds(&q, RR_GROUP " FORMAT RowBinary");
-	util_buf_init(&resp, STORE_CH_RESPONSE_MAX);
-	err = q.err;
-	if (err == 0)
-		err = store_ch_exec(c, q.p, NULL, 0, "wait_end_of_query=1", &resp);
-	if (err == 0)
-		err = emit_rows(&resp, f, cb, ctx);
+	util_buf_adds(&q, RR_GROUP);
+	err = rr_query(c, &q, f, cb, ctx);
 	util_buf_free(&q);
-	util_buf_free(&resp);
+	return err;
+}
+
+static void sql_fixed16(struct util_buf *q, const uint8_t a[16])
+{
+	util_buf_adds(q, "toFixedString(unhex('");
+	for (int i = 0; i < 16; i++)
+		util_buf_printf(q, "%02X", a[i]);
+	util_buf_adds(q, "'), 16)");
+}
+
+int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
+                        const struct store_fence *f, store_rr_cb cb, void *ctx)
+{
+	uint8_t lo[16], hi[16];
+	if (plen > 128)
+		return STORE_EBADADDR;
+	store_prefix_bounds(addr, plen, lo, hi);
+	struct util_buf q;
+	util_buf_init(&q, 4096);
+	/* rr_addr's key (addr, rname, rrtype): the prefix is one range */
+	util_buf_adds(&q, "SELECT rrname, rrtype, any(rdata), addr, minMerge(tf), maxMerge(tl), "
+	                  "sumMerge(cnt), groupUniqArrayMerge(sensors), maxMerge(bailiwick) "
+	                  "FROM rr_addr WHERE addr >= ");
+	sql_fixed16(&q, lo);
+	util_buf_adds(&q, " AND addr <= ");
+	sql_fixed16(&q, hi);
+	util_buf_adds(&q, " GROUP BY addr, rname, rrname, rrtype ORDER BY addr, rname, rrtype");
+	int err = rr_query(c, &q, f, cb, ctx);
+	util_buf_free(&q);
 	return err;
 }

@@ -86,28 +86,75 @@ out:
 	free(copy);
 }
 
+/* A lookup: by name when name is set, else by addr/plen. */
+struct lookup {
+	const char *name;
+	const uint8_t *addr;
+	unsigned plen;
+};
+
+static int run_lmdb(store_t *s, const struct lookup *l, const struct store_fence *f,
+                    struct util_buf *out)
+{
+	store_rtxn_t *r;
+	int err = store_read_begin(s, &r);
+	if (err != 0)
+		return err;
+	if (l->name != NULL)
+		err = store_rr_by_name(r, l->name, 0, f, line_cb, out);
+	else
+		err = store_rr_by_addr(r, l->addr, l->plen, f, line_cb, out);
+	store_read_end(r);
+	return err;
+}
+
+static int run_ch(store_ch_t *c, const struct lookup *l, const struct store_fence *f,
+                  struct util_buf *out)
+{
+	if (l->name != NULL)
+		return store_ch_rr_by_name(c, l->name, 0, f, line_cb, out);
+	return store_ch_rr_by_addr(c, l->addr, l->plen, f, line_cb, out);
+}
+
 /* One lookup on both stores; 1 when they agree and found something. */
-static int compare_one(store_t *s, store_ch_t *c, const char *name, const struct store_fence *f)
+static int compare_one(store_t *s, store_ch_t *c, const struct lookup *l,
+                       const struct store_fence *f)
 {
 	struct util_buf a, b;
 	util_buf_init(&a, 1 << 24);
 	util_buf_init(&b, 1 << 24);
-	store_rtxn_t *r;
-	T_EQ_INT(store_read_begin(s, &r), 0);
-	T_EQ_INT(store_rr_by_name(r, name, 0, f, line_cb, &a), 0);
-	store_read_end(r);
-	T_EQ_INT(store_ch_rr_by_name(c, name, 0, f, line_cb, &b), 0);
+	T_EQ_INT(run_lmdb(s, l, f, &a), 0);
+	T_EQ_INT(run_ch(c, l, f, &b), 0);
 	sort_lines(&a);
 	sort_lines(&b);
 	int same = a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
-	if (!same)
-		fprintf(stderr, "lookup %s differs:\n-- lmdb\n%s-- clickhouse\n%s", name,
-		        a.p ? a.p : "", b.p ? b.p : "");
+	if (!same) {
+		char at[STORE_ADDR_BUF] = "";
+		if (l->addr != NULL)
+			store_addr_format(l->addr, at);
+		fprintf(stderr, "lookup %s%s/%u differs:\n-- lmdb\n%s-- clickhouse\n%s",
+		        l->name ? l->name : "", at, l->plen, a.p ? a.p : "", b.p ? b.p : "");
+	}
 	T_CHECK(same);
 	int found = a.len > 0;
 	util_buf_free(&a);
 	util_buf_free(&b);
 	return same && found;
+}
+
+static int compare_name(store_t *s, store_ch_t *c, const char *name, const struct store_fence *f)
+{
+	struct lookup l = {name, NULL, 0};
+	return compare_one(s, c, &l, f);
+}
+
+/* An address alone, and its IPv4 /24 or IPv6 /48. */
+static unsigned compare_addr(store_t *s, store_ch_t *c, const uint8_t a[16],
+                             const struct store_fence *f)
+{
+	struct lookup one = {NULL, a, 128};
+	struct lookup net = {NULL, a, store_addr_is_v4(a) ? 96 + 24 : 48};
+	return (unsigned)compare_one(s, c, &one, f) + (unsigned)compare_one(s, c, &net, f);
 }
 
 /* Every name, every parent zone as "*.zone", and every name under a fence
@@ -123,17 +170,20 @@ static void compare_all(store_t *s, store_ch_t *c, const struct captured *cap)
 		const char *name = cap->o[i].dns.rrname;
 		if (i > 0 && strcmp(name, cap->o[i - 1].dns.rrname) == 0)
 			continue;
-		found += (unsigned)compare_one(s, c, name, &all);
-		compare_one(s, c, name, &late);
+		found += (unsigned)compare_name(s, c, name, &all);
+		compare_name(s, c, name, &late);
+		uint16_t t = cap->o[i].dns.rrtype;
+		if ((t == STORE_RR_A || t == STORE_RR_AAAA) && i % 3 == 0)
+			found += compare_addr(s, c, cap->o[i].dns.addr, &all);
 		const char *dot = strchr(name, '.');
 		char zone[STORE_NAME_BUF + 2];
 		if (dot != NULL && strchr(dot + 1, '.') != NULL && i % 7 == 0) {
 			snprintf(zone, sizeof(zone), "*%s", dot);
-			compare_one(s, c, zone, &all);
+			compare_name(s, c, zone, &all);
 		}
 	}
 	T_CHECK(found > 0);
-	fprintf(stderr, "parity: %u names found on both stores\n", found);
+	fprintf(stderr, "parity: %u lookups found the same on both stores\n", found);
 }
 
 static int cmp_obs_name(const void *a, const void *b)
@@ -166,6 +216,29 @@ static void ingest_lmdb(store_t *s, char **paths, int n)
 	T_CHECK(sum.records > 0);
 }
 
+/* The server's message in errors; responses bounded. */
+static void server_errors(store_ch_t *c)
+{
+	struct util_buf b;
+	util_buf_init(&b, 1 << 20);
+	T_EQ_INT(store_ch_exec(c, "SELECT count() FROM no_such_table", NULL, 0, NULL, &b),
+	         STORE_EREMOTE);
+	T_CHECK(strstr(store_last_error(), "Code: 60") != NULL);
+	T_CHECK(strstr(store_last_error(), "no_such_table") != NULL);
+	util_buf_reset(&b);
+	store_ch_set_response_max(c, 100);
+	T_EQ_INT(
+	    store_ch_exec(c, "SELECT number FROM system.numbers LIMIT 1000", NULL, 0, NULL, &b),
+	    STORE_ELIMIT);
+	T_CHECK(strstr(store_last_error(), "over 100 bytes") != NULL);
+	store_ch_set_response_max(c, STORE_CH_RESPONSE_MAX);
+	util_buf_reset(&b);
+	b.limit = STORE_CH_RESPONSE_MAX;
+	T_EQ_INT(store_ch_exec(c, "SELECT 6 * 7", NULL, 0, NULL, &b), 0);
+	T_EQ_STR(b.p, "42\n");
+	util_buf_free(&b);
+}
+
 static void parity(const char *url, char **paths, int n)
 {
 	store_t *s;
@@ -177,6 +250,7 @@ static void parity(const char *url, char **paths, int n)
 	T_CHECK(cap.n > 0);
 	T_EQ_INT(store_ch_open(&c, url), 0);
 	T_EQ_INT(store_ch_ping(c), 0);
+	server_errors(c);
 	uint64_t base = store_ch_token();
 	write_batches(c, &cap, base);
 	/* a retry of every batch (same tokens, same rows) counts nothing */
