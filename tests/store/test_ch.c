@@ -1,6 +1,11 @@
 /*
  * test_ch.c - the ClickHouse store (store/ch.c, store/ch_rr.c).
  *
+ * With --fake URL DIR: against tests/store/ch_fake_server.py (the
+ * default suite's tests/store/test_ch_fake.sh), every path that needs a
+ * server's answer: messages, bounds, good and bad rows, INSERT bytes and
+ * the retry.
+ *
  * Without arguments: what needs no server (store addresses, credentials,
  * a refused connection, wildcards not there yet).  Run by the default
  * suite.
@@ -119,12 +124,15 @@ static void test_refused(void)
 	store_ch_close(c);
 }
 
+#include "tests/store/test_ch_fake.h"
 #include "tests/store/test_ch_parity.h"
 
 int main(int argc, char **argv)
 {
 	const char *url = getenv("INFRAPIVOT_CH_URL");
-	if (argc > 1 && url != NULL && *url != '\0') {
+	if (argc == 4 && strcmp(argv[1], "--fake") == 0) {
+		fake(argv[2], argv[3]);
+	} else if (argc > 1 && url != NULL && *url != '\0') {
 		parity(url, argv + 1, argc - 1);
 	} else {
 		test_url();
