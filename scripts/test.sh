@@ -4,7 +4,8 @@
 # follow the module layering), then the tests once plainly, once under
 # AddressSanitizer + UndefinedBehaviorSanitizer, then each fuzz target for a
 # short while (FUZZ_SECONDS, default 20) when clang is present.  Exit status
-# 0 only when everything passed.
+# 0 only when everything passed.  INFRAPIVOT_CLICKHOUSE=1 adds the ClickHouse
+# cluster test (its packages too; docs/scale-out.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TMPDIR=${TMPDIR:-/tmp}

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS ${DB}.rr_in_local (
 CREATE TABLE IF NOT EXISTS ${DB}.rr_in AS ${DB}.rr_in_local
 	ENGINE = Distributed(infrapivot, ${DB}, rr_in_local, cityHash64(rname));
 
--- by name: name, type, rdata
+-- by name: name, type, rdata.  The reverse indexes below are the same
+-- columns under another key.
 CREATE TABLE IF NOT EXISTS ${DB}.rr_local (
 	blk UInt64,
 	rname String,
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.rr_local (
 	rrtype UInt16,
 	rdata String,
 	addr FixedString(16),
+	target String,
 	tf AggregateFunction(min, UInt32),
 	tl AggregateFunction(max, UInt32),
 	cnt AggregateFunction(sum, UInt64),
@@ -52,7 +54,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.rr_local (
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.rr_mv TO ${DB}.rr_local AS
 	SELECT any(blk) AS blk, rname, any(rrname) AS rrname, rrtype, rdata, any(addr) AS addr,
-		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
+		any(target) AS target, minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
 		groupUniqArrayState(sensor) AS sensors, maxState(bailiwick) AS bailiwick
 	FROM ${DB}.rr_in_local GROUP BY rname, rrtype, rdata;
 
@@ -60,25 +62,14 @@ CREATE TABLE IF NOT EXISTS ${DB}.rr AS ${DB}.rr_local
 	ENGINE = Distributed(infrapivot, ${DB}, rr_local);
 
 -- by address (A/AAAA): an address or a CIDR is one key range
-CREATE TABLE IF NOT EXISTS ${DB}.rr_addr_local (
-	blk UInt64,
-	addr FixedString(16),
-	rname String,
-	rrname String,
-	rrtype UInt16,
-	rdata String,
-	tf AggregateFunction(min, UInt32),
-	tl AggregateFunction(max, UInt32),
-	cnt AggregateFunction(sum, UInt64),
-	sensors AggregateFunction(groupUniqArray, String),
-	bailiwick AggregateFunction(max, String)
-) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/rr_addr_local', '{replica}')
+CREATE TABLE IF NOT EXISTS ${DB}.rr_addr_local AS ${DB}.rr_local
+	ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/rr_addr_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (addr, rname, rrtype);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.rr_addr_mv TO ${DB}.rr_addr_local AS
 	SELECT any(blk) AS blk, addr, rname, any(rrname) AS rrname, rrtype, any(rdata) AS rdata,
-		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
+		'' AS target, minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
 		groupUniqArrayState(sensor) AS sensors, maxState(bailiwick) AS bailiwick
 	FROM ${DB}.rr_in_local WHERE rrtype IN (1, 28) GROUP BY addr, rname, rrtype;
 
@@ -86,25 +77,14 @@ CREATE TABLE IF NOT EXISTS ${DB}.rr_addr AS ${DB}.rr_addr_local
 	ENGINE = Distributed(infrapivot, ${DB}, rr_addr_local);
 
 -- by target (CNAME, NS, MX, PTR, SRV, DNAME): a target or a zone of targets
-CREATE TABLE IF NOT EXISTS ${DB}.rr_target_local (
-	blk UInt64,
-	target String,
-	rname String,
-	rrname String,
-	rrtype UInt16,
-	rdata String,
-	tf AggregateFunction(min, UInt32),
-	tl AggregateFunction(max, UInt32),
-	cnt AggregateFunction(sum, UInt64),
-	sensors AggregateFunction(groupUniqArray, String),
-	bailiwick AggregateFunction(max, String)
-) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/rr_target_local', '{replica}')
+CREATE TABLE IF NOT EXISTS ${DB}.rr_target_local AS ${DB}.rr_local
+	ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/rr_target_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (target, rname, rrtype, rdata);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.rr_target_mv TO ${DB}.rr_target_local AS
 	SELECT any(blk) AS blk, target, rname, any(rrname) AS rrname, rrtype, rdata,
-		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
+		any(addr) AS addr, minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt,
 		groupUniqArrayState(sensor) AS sensors, maxState(bailiwick) AS bailiwick
 	FROM ${DB}.rr_in_local WHERE target != '' GROUP BY target, rname, rrtype, rdata;
 
