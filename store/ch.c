@@ -249,8 +249,12 @@ int store_ch_exec(store_ch_t *c, const char *sql, const void *body, size_t blen,
 	struct util_buf *b = out ? out : &local;
 	if (out != NULL && out->limit > c->response_max)
 		out->limit = c->response_max;
-	char *url = request_url(c, sql, settings);
-	int err = url ? perform(c, url, body ? body : "", body ? blen : 0, b) : -ENOMEM;
+	/* a statement without rows goes in the body, where its length has no
+	 * URL limit (a pivot level's IN list); an INSERT's rows take the body */
+	char *url = request_url(c, body ? sql : NULL, settings);
+	int err = url == NULL ? -ENOMEM
+	          : body      ? perform(c, url, body, blen, b)
+	                      : perform(c, url, sql, strlen(sql), b);
 	free(url);
 	util_buf_free(&local);
 	return err;

@@ -53,10 +53,11 @@ const char *store_ch_db(const store_ch_t *c);
 /* Bound responses to max bytes (default STORE_CH_RESPONSE_MAX). */
 void store_ch_set_response_max(store_ch_t *c, size_t max);
 
-/* Run one statement.  sql goes into the URL; body (blen bytes, may be NULL)
- * is the request body (the rows of an INSERT ... FORMAT).  settings: extra
+/* Run one statement.  Without body (NULL) sql is the request body; with
+ * one (blen bytes: the rows of an INSERT ... FORMAT) sql goes in the URL.  settings: extra
  * URL parameters "name=value&..." or NULL.  The response is appended to
- * out (may be NULL to discard it).  Returns 0, -ENOMEM, STORE_ELIMIT (the
+ * out (may be NULL to discard it; its limit is lowered to the handle's
+ * bound).  Returns 0, -ENOMEM, STORE_ELIMIT (the
  * response passed the bound), STORE_EREMOTE (the server refused:
  * store_last_error() holds ClickHouse's message, or the transfer failed). */
 int store_ch_exec(store_ch_t *c, const char *sql, const void *body, size_t blen,

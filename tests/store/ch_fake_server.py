@@ -71,6 +71,8 @@ class H(http.server.BaseHTTPRequestHandler):
         global inserts
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query).get("query", [""])[0]
+        if not q:  # a statement without rows comes as the body
+            q = body.decode(errors="replace")
         if not self.authorised():
             return self.reply(500, b"Code: 193, e.displayText() = DB::Exception: Wrong password for user default, e.what() = DB::Exception\n")
         if "no_such_table" in q:
