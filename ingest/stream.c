@@ -493,12 +493,13 @@ static void stream_chunks_free(struct ingest_stream *st)
 		for (size_t j = 0; j < ch->capsb; j++)
 			store_batch_free(ch->sb[j]);
 		free(ch->sb);
-		free(ch->lines);
 		free(ch->rej);
 		free(ch->rtext);
 	}
-	for (unsigned i = 0; i < NTEXT; i++)
+	for (unsigned i = 0; i < NTEXT; i++) {
 		free(st->texts[i].buf);
+		free(st->texts[i].lines);
+	}
 }
 
 void ingest_stream_free(ingest_stream_t *st)
