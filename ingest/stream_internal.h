@@ -127,6 +127,7 @@ struct ingest_stream {
 	size_t line_len, line_cap;
 	bool overlong;
 	uint64_t size_hint, input_bytes;
+	bool input_ended; /* ingest_stream_end: what is in flight is the input's last */
 	/* run states of formats (joins across inputs of one stream) */
 	struct {
 		const struct ingest_format *fmt;
@@ -184,8 +185,11 @@ static inline double now_s(void)
 /* The first write unit of a stream takes RAMP_FIRST observations, each
  * next one twice the last, up to the budget: the writer starts on the
  * first unit while the parsers fill the next, instead of waiting for a
- * whole budget (a third of a 3-unit input) with nothing to do.  Not with
- * an explicit --batch, which is the unit's size. */
+ * whole budget (a third of a 3-unit input) with nothing to do.  When an
+ * input ends, the lines the helpers still parse go in units of
+ * RAMP_FIRST: the writer takes each as it comes and has little left
+ * when the parsers are done, instead of a whole last unit written
+ * alone.  Not with an explicit --batch, which is the unit's size. */
 #define RAMP_FIRST 16384
 #define RAMP_UNITS 4 /* 16384 << 3 = 131072: past any budget */
 
@@ -193,10 +197,14 @@ static inline double now_s(void)
 static inline size_t budget_now(struct ingest_stream *st)
 {
 	size_t b = __atomic_load_n(&st->budget, __ATOMIC_RELAXED);
-	if (st->opts.batch != 0 || st->next_seq >= RAMP_UNITS)
+	if (st->opts.batch != 0)
 		return b;
-	size_t ramp = (size_t)RAMP_FIRST << st->next_seq;
-	return ramp < b ? ramp : b;
+	size_t cap = b;
+	if (st->next_seq < RAMP_UNITS)
+		cap = (size_t)RAMP_FIRST << st->next_seq;
+	if (st->input_ended)
+		cap = RAMP_FIRST;
+	return cap < b ? cap : b;
 }
 
 static inline bool wbatch_empty(const struct wbatch *wb)
