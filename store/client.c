@@ -288,33 +288,42 @@ static int dest_enc(const struct store_obs *o, uint8_t *out)
 	return n < 0 ? n : n + 1;
 }
 
-static int set_reserve(struct bclient_set *c, size_t need)
+/* The arena at least acap bytes and the index cap sightings. */
+static int set_grow(struct bclient_set *c, size_t acap, size_t cap)
 {
-	if (c->alen + need > UINT32_MAX)
-		return STORE_ELIMIT;
-	if (c->alen + need > c->acap) {
-		size_t nc = c->acap ? c->acap * 2 : 1 << 16;
-		while (nc < c->alen + need)
-			nc *= 2;
-		uint8_t *na = realloc(c->arena, nc);
+	if (acap > c->acap) {
+		uint8_t *na = realloc(c->arena, acap);
 		if (na == NULL)
 			return -ENOMEM;
 		c->arena = na;
-		c->acap = nc;
+		c->acap = acap;
 	}
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 1024;
-		uint32_t *no = realloc(c->offs, nc * sizeof(*no));
+	if (cap > c->cap) {
+		uint32_t *no = realloc(c->offs, cap * sizeof(*no));
 		if (no == NULL)
 			return -ENOMEM;
 		c->offs = no;
-		c->cap = nc;
+		c->cap = cap;
 	}
 	return 0;
 }
 
-/* The arena and index of b exactly as large as `bytes` more of arena
- * need (a sighting takes at least BCLIENT_MIN of it). */
+/* Room for one more sighting of `need` bytes (both grow by doubling). */
+static int set_reserve(struct bclient_set *c, size_t need)
+{
+	if (c->alen + need > UINT32_MAX)
+		return STORE_ELIMIT;
+	size_t acap = c->acap;
+	if (c->alen + need > acap) {
+		acap = acap ? acap * 2 : 1 << 16;
+		while (acap < c->alen + need)
+			acap *= 2;
+	}
+	size_t cap = c->n < c->cap ? c->cap : c->cap ? c->cap * 2 : 1024;
+	return set_grow(c, acap, cap);
+}
+
+/* A sighting takes at least BCLIENT_MIN bytes of the arena (an IP's). */
 #define BCLIENT_MIN ((offsetof(struct bclient, dest) + 17 + 7) & ~(size_t)7)
 int store_client_batch_reserve(store_batch_t *b, size_t bytes)
 {
@@ -323,22 +332,7 @@ int store_client_batch_reserve(store_batch_t *b, size_t bytes)
 	struct bclient_set *c = b->clients;
 	if (c->alen + bytes > UINT32_MAX)
 		return STORE_ELIMIT;
-	if (c->alen + bytes > c->acap) {
-		uint8_t *na = realloc(c->arena, c->alen + bytes);
-		if (na == NULL)
-			return -ENOMEM;
-		c->arena = na;
-		c->acap = c->alen + bytes;
-	}
-	size_t n = c->n + bytes / BCLIENT_MIN;
-	if (n > c->cap) {
-		uint32_t *no = realloc(c->offs, n * sizeof(*no));
-		if (no == NULL)
-			return -ENOMEM;
-		c->offs = no;
-		c->cap = n;
-	}
-	return 0;
+	return set_grow(c, c->alen + bytes, c->n + bytes / BCLIENT_MIN);
 }
 
 size_t store_client_batch_bytes(const store_batch_t *b)
