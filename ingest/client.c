@@ -21,7 +21,8 @@ int ingest_client_add(struct ingest_ctx *c, const struct ingest_client_sight *s)
 		memcpy(client, s->client_ip, 16);
 	else if (store_addr_parse(s->client, s->client_len, client) != 0)
 		return 0;
-	char name[STORE_NAME_BUF] = "";
+	char name[STORE_NAME_BUF];
+	name[0] = '\0';
 	if (s->dtype == STORE_DEST_DOMAIN &&
 	    (s->name == NULL || store_name_norm(s->name, strlen(s->name), name, false) != 0))
 		return 0;
@@ -33,7 +34,7 @@ int ingest_client_add(struct ingest_ctx *c, const struct ingest_client_sight *s)
 	o->client.dtype = s->dtype;
 	o->client.src = s->src;
 	o->client.has_bytes = s->has_bytes;
-	memcpy(o->client.name, name, sizeof(name));
+	memcpy(o->client.name, name, strlen(name) + 1); /* an IP's: "" */
 	if (s->dtype == STORE_DEST_IP)
 		memcpy(o->client.ip, s->ip, 16);
 	else

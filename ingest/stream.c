@@ -301,6 +301,7 @@ int ingest_stream_begin(ingest_stream_t *st, const char *name, const char *forma
 	st->overlong = false;
 	st->size_hint = size_hint;
 	st->input_bytes = 0;
+	st->input_ended = false;
 	st->line_end_at = st->done_at = st->done_line = 0;
 	st->sum.inputs++;
 	return 0;
@@ -382,6 +383,7 @@ int ingest_stream_end(ingest_stream_t *st)
 {
 	if (st->overlong || st->line_len > 0)
 		line_end(st, st->input_bytes);
+	st->input_ended = true;
 	ingest_drain(st);
 	struct ingest_ctx *c = &st->main.ctx;
 	if (st->fmt != NULL && st->fmt->state_free != NULL && c->state != NULL)
@@ -493,12 +495,13 @@ static void stream_chunks_free(struct ingest_stream *st)
 		for (size_t j = 0; j < ch->capsb; j++)
 			store_batch_free(ch->sb[j]);
 		free(ch->sb);
-		free(ch->lines);
 		free(ch->rej);
 		free(ch->rtext);
 	}
-	for (unsigned i = 0; i < NTEXT; i++)
+	for (unsigned i = 0; i < NTEXT; i++) {
 		free(st->texts[i].buf);
+		free(st->texts[i].lines);
+	}
 }
 
 void ingest_stream_free(ingest_stream_t *st)

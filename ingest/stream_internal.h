@@ -57,9 +57,14 @@ struct preject {
 	char reason[256];
 };
 
+/* A line buffer and the index of its lines.  They are few (NTEXT) and
+ * reused, while chunks are many: kept here, their pages are touched
+ * once per stream, not once per chunk. */
 struct text {
 	char *buf;
 	size_t cap;
+	struct pline *lines;
+	size_t caplines;
 	bool busy;
 };
 
@@ -79,8 +84,7 @@ struct chunk {
 	const void *src_state; /* the reading thread's per-input state (fmt->state_share) */
 	struct text *text;     /* lines, each NUL-terminated; returned once parsed */
 	size_t len;
-	struct pline *lines;
-	size_t nlines, caplines;
+	size_t nlines; /* in text->lines */
 	/* results */
 	store_batch_t **sb; /* in order; a new one when one's sensor table is full */
 	size_t nsb, capsb;
@@ -106,6 +110,7 @@ struct parser {
 	struct wbatch *cur;  /* the reading thread's write unit */
 	struct chunk *chunk; /* the chunk a helper parses; NULL in the reading thread */
 	void *hstate;        /* a helper's copy of the per-input state (state_share) */
+	double client_line;  /* a helper's: client sighting bytes a line took in its last chunk */
 	const struct ingest_format *hstate_fmt;
 	pthread_t tid;
 	bool running;
@@ -122,6 +127,7 @@ struct ingest_stream {
 	size_t line_len, line_cap;
 	bool overlong;
 	uint64_t size_hint, input_bytes;
+	bool input_ended; /* ingest_stream_end: what is in flight is the input's last */
 	/* run states of formats (joins across inputs of one stream) */
 	struct {
 		const struct ingest_format *fmt;
@@ -176,10 +182,29 @@ static inline double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The first write unit of a stream takes RAMP_FIRST observations, each
+ * next one twice the last, up to the budget: the writer starts on the
+ * first unit while the parsers fill the next, instead of waiting for a
+ * whole budget (a third of a 3-unit input) with nothing to do.  When an
+ * input ends, the lines the helpers still parse go in units of
+ * RAMP_FIRST: the writer takes each as it comes and has little left
+ * when the parsers are done, instead of a whole last unit written
+ * alone.  Not with an explicit --batch, which is the unit's size. */
+#define RAMP_FIRST 16384
+#define RAMP_UNITS 4 /* 16384 << 3 = 131072: past any budget */
+
 /* Observations a transaction should take (the writer updates it). */
 static inline size_t budget_now(struct ingest_stream *st)
 {
-	return __atomic_load_n(&st->budget, __ATOMIC_RELAXED);
+	size_t b = __atomic_load_n(&st->budget, __ATOMIC_RELAXED);
+	if (st->opts.batch != 0)
+		return b;
+	size_t cap = b;
+	if (st->next_seq < RAMP_UNITS)
+		cap = (size_t)RAMP_FIRST << st->next_seq;
+	if (st->input_ended)
+		cap = RAMP_FIRST;
+	return cap < b ? cap : b;
 }
 
 static inline bool wbatch_empty(const struct wbatch *wb)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ingest/stream_internal.h"
+#include "store/client.h"
 
 static void parse_chunk(struct parser *p, struct chunk *ch)
 {
@@ -46,8 +47,13 @@ static void parse_chunk(struct parser *p, struct chunk *ch)
 		p->chunk = NULL;
 		return;
 	}
+	/* a fresh chunk's batch would grow by doubling, copying and touching
+	 * twice the pages it ends with: size it like the last chunk's */
+	if (p->client_line > 0)
+		store_client_batch_reserve(ch->sb[ch->nsb - 1],
+		                           (size_t)(p->client_line * 1.1 * (double)ch->nlines));
 	for (size_t i = 0; i < ch->nlines; i++) {
-		struct pline *l = &ch->lines[i];
+		struct pline *l = &ch->text->lines[i];
 		char *text = ch->text->buf + l->off;
 		c->line = l->lineno;
 		if (l->overlong) {
@@ -59,6 +65,10 @@ static void parse_chunk(struct parser *p, struct chunk *ch)
 		}
 		ingest_parse_line(p, ch->fmt, text, l->len);
 	}
+	size_t bytes = 0;
+	for (size_t i = 0; i < ch->nsb; i++)
+		bytes += store_client_batch_bytes(ch->sb[i]);
+	p->client_line = ch->nlines > 0 ? (double)bytes / (double)ch->nlines : 0;
 	p->chunk = NULL;
 }
 
@@ -293,15 +303,15 @@ int ingest_chunk_add(struct ingest_stream *st, const char *line, size_t len, boo
 		tx->buf = nb;
 		tx->cap = nc;
 	}
-	if (ch->nlines == ch->caplines) {
-		size_t nc = ch->caplines ? ch->caplines * 2 : 1024;
-		struct pline *nl = realloc(ch->lines, nc * sizeof(*nl));
+	if (ch->nlines == tx->caplines) {
+		size_t nc = tx->caplines ? tx->caplines * 2 : CHUNK_LINES;
+		struct pline *nl = realloc(tx->lines, nc * sizeof(*nl));
 		if (nl == NULL)
 			return -ENOMEM;
-		ch->lines = nl;
-		ch->caplines = nc;
+		tx->lines = nl;
+		tx->caplines = nc;
 	}
-	ch->lines[ch->nlines++] = (struct pline){st->main.ctx.line, ch->len, len, overlong};
+	tx->lines[ch->nlines++] = (struct pline){st->main.ctx.line, ch->len, len, overlong};
 	memcpy(tx->buf + ch->len, line, len);
 	tx->buf[ch->len + len] = '\0';
 	ch->len += len + 1;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -287,29 +288,56 @@ static int dest_enc(const struct store_obs *o, uint8_t *out)
 	return n < 0 ? n : n + 1;
 }
 
+/* The arena at least acap bytes and the index cap sightings. */
+static int set_grow(struct bclient_set *c, size_t acap, size_t cap)
+{
+	if (acap > c->acap) {
+		uint8_t *na = realloc(c->arena, acap);
+		if (na == NULL)
+			return -ENOMEM;
+		c->arena = na;
+		c->acap = acap;
+	}
+	if (cap > c->cap) {
+		uint32_t *no = realloc(c->offs, cap * sizeof(*no));
+		if (no == NULL)
+			return -ENOMEM;
+		c->offs = no;
+		c->cap = cap;
+	}
+	return 0;
+}
+
+/* Room for one more sighting of `need` bytes (both grow by doubling). */
 static int set_reserve(struct bclient_set *c, size_t need)
 {
 	if (c->alen + need > UINT32_MAX)
 		return STORE_ELIMIT;
-	if (c->alen + need > c->acap) {
-		size_t nc = c->acap ? c->acap * 2 : 1 << 16;
-		while (nc < c->alen + need)
-			nc *= 2;
-		uint8_t *na = realloc(c->arena, nc);
-		if (na == NULL)
-			return -ENOMEM;
-		c->arena = na;
-		c->acap = nc;
+	size_t acap = c->acap;
+	if (c->alen + need > acap) {
+		acap = acap ? acap * 2 : 1 << 16;
+		while (acap < c->alen + need)
+			acap *= 2;
 	}
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 1024;
-		uint32_t *no = realloc(c->offs, nc * sizeof(*no));
-		if (no == NULL)
-			return -ENOMEM;
-		c->offs = no;
-		c->cap = nc;
-	}
-	return 0;
+	size_t cap = c->n < c->cap ? c->cap : c->cap ? c->cap * 2 : 1024;
+	return set_grow(c, acap, cap);
+}
+
+/* A sighting takes at least BCLIENT_MIN bytes of the arena (an IP's). */
+#define BCLIENT_MIN ((offsetof(struct bclient, dest) + 17 + 7) & ~(size_t)7)
+int store_client_batch_reserve(store_batch_t *b, size_t bytes)
+{
+	if (b->clients == NULL && (b->clients = calloc(1, sizeof(*b->clients))) == NULL)
+		return -ENOMEM;
+	struct bclient_set *c = b->clients;
+	if (c->alen + bytes > UINT32_MAX)
+		return STORE_ELIMIT;
+	return set_grow(c, c->alen + bytes, c->n + bytes / BCLIENT_MIN);
+}
+
+size_t store_client_batch_bytes(const store_batch_t *b)
+{
+	return b->clients != NULL ? b->clients->alen : 0;
 }
 
 int client_batch_add(store_batch_t *b, const struct store_obs *o)
@@ -326,7 +354,7 @@ int client_batch_add(store_batch_t *b, const struct store_obs *o)
 	if (b->clients == NULL && (b->clients = calloc(1, sizeof(*b->clients))) == NULL)
 		return -ENOMEM;
 	struct bclient_set *c = b->clients;
-	size_t need = (sizeof(struct bclient) + (size_t)dl + 7) & ~(size_t)7;
+	size_t need = (offsetof(struct bclient, dest) + (size_t)dl + 7) & ~(size_t)7;
 	int err = set_reserve(c, need);
 	if (err != 0)
 		return err;
@@ -423,7 +451,51 @@ static bool same_pair(const struct cent *x, const struct cent *y)
 	       x->r->src == y->r->src;
 }
 
-/* Every sighting of the batches with its sensor id; *out malloc'd. */
+/* Sort e[0..n) (tmp: room for n more) by cent_cmp: a merge sort whose
+ * comparisons are inlined and whose space is the caller's. */
+static void cent_sort(struct cent *e, struct cent *tmp, size_t n)
+{
+	if (n <= 12) {
+		for (size_t i = 1; i < n; i++) {
+			struct cent x = e[i];
+			size_t j = i;
+			for (; j > 0 && cent_cmp(&e[j - 1], &x) > 0; j--)
+				e[j] = e[j - 1];
+			e[j] = x;
+		}
+		return;
+	}
+	size_t h = n / 2;
+	cent_sort(e, tmp, h);
+	cent_sort(e + h, tmp + h, n - h);
+	if (cent_cmp(&e[h - 1], &e[h]) <= 0)
+		return; /* already in order (a pair's run in time order) */
+	memcpy(tmp, e, n * sizeof(*e));
+	size_t a = 0, b = h, k = 0;
+	while (a < h && b < n)
+		e[k++] = cent_cmp(&tmp[b], &tmp[a]) < 0 ? tmp[b++] : tmp[a++];
+	memcpy(e + k, tmp + a, (h - a) * sizeof(*e));
+	memcpy(e + k + (h - a), tmp + b, (n - b) * sizeof(*e));
+}
+
+/* Room for n sightings and as many for the sort: the store's, kept from
+ * one write transaction to the next (writes take turns), so that the
+ * merge sorts in pages it touched before instead of fresh ones each
+ * time.  NULL when out of memory. */
+static struct cent *sort_space(store_t *s, size_t n)
+{
+	if (s->client_sort_cap < 2 * n) {
+		struct cent *ns = realloc(s->client_sort, 2 * n * sizeof(*ns));
+		if (ns == NULL)
+			return NULL;
+		s->client_sort = ns;
+		s->client_sort_cap = 2 * n;
+	}
+	return s->client_sort;
+}
+
+/* Every sighting of the batches with its sensor id, in *out (the
+ * store's sort space, with room for as many after them). */
 static int collect(struct store_wtxn *w, store_batch_t *const *bs, size_t nb, struct cent **out,
                    size_t *n)
 {
@@ -434,7 +506,7 @@ static int collect(struct store_wtxn *w, store_batch_t *const *bs, size_t nb, st
 	*out = NULL;
 	if (total == 0)
 		return 0;
-	struct cent *e = malloc(total * sizeof(*e));
+	struct cent *e = sort_space(w->s, total);
 	if (e == NULL)
 		return -ENOMEM;
 	uint32_t order = 0;
@@ -506,7 +578,7 @@ int client_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb
 	int err = collect(w, bs, nb, &e, &n);
 	if (err != 0 || n == 0)
 		return err;
-	qsort(e, n, sizeof(*e), cent_cmp);
+	cent_sort(e, e + n, n);
 	int64_t newest = 0;
 	for (size_t i = 0; i < n && w->err == 0;) {
 		size_t j = i + 1;
@@ -518,6 +590,5 @@ int client_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb
 		i = j;
 	}
 	newest_put(w, newest);
-	free(e);
 	return 0;
 }

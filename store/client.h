@@ -25,6 +25,14 @@ enum store_client_src {
 /* "dns", "sni", "conn", "tls", "flow". */
 const char *store_client_src_name(unsigned src);
 
+/* Room in b for client sightings taking `bytes` of its memory (about 64
+ * a sighting of an IP), so that a caller that knows how much a batch
+ * will hold fills it without growing it step by step.  A hint: 0 or
+ * -ENOMEM / STORE_ELIMIT, the batch unchanged.  store_client_batch_bytes
+ * is what its sightings take now. */
+int store_client_batch_reserve(store_batch_t *b, size_t bytes);
+size_t store_client_batch_bytes(const store_batch_t *b);
+
 /* Sparse log-scale histograms: at most cap (index, count) buckets; a new
  * bucket beyond cap folds the smallest bucket into its nearest neighbour. */
 #define STORE_HIST_GAP_CAP 32

@@ -265,6 +265,7 @@ void store_close(store_t *s)
 		return;
 	mdb_env_close(s->env);
 	pthread_rwlock_destroy(&s->grow_lock);
+	free(s->client_sort);
 	free(s);
 }
 

@@ -58,6 +58,9 @@ struct store {
 	bool no_keys;        /* ... without the key and fingerprint tables */
 	bool no_fwd;         /* read-only open of a database without the fwd table */
 	char datafile[4096]; /* realpath of data.mdb, for store_drop_mapped */
+	/* client.c's sort space, used inside a write transaction only */
+	void *client_sort;
+	size_t client_sort_cap; /* in sightings */
 };
 
 struct store_rtxn {

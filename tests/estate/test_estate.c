@@ -1,10 +1,13 @@
 /*
  * test_estate.c - the client-state encoding (store/client.c) and the
  * scorer (estate/score.c): bucket resolution, bounded histograms, the
- * codec and its rejection of corrupt values, out-of-order input, and the
- * rhythm of jittered, missed, random and bursty contacts.
+ * codec and its rejection of corrupt values, out-of-order input, the
+ * merge of a write's sightings (sorted per pair whatever their order in
+ * the batches; a batch reserved ahead), and the rhythm of jittered,
+ * missed, random and bursty contacts.
  */
 #include <math.h>
+#include <string.h>
 
 #include "estate/estate.h"
 #include "tests/testutil.h"
@@ -98,6 +101,77 @@ static void test_order(void)
 	T_EQ_INT(store_hist_total(&st.gaps), 1); /* only the one real gap */
 }
 
+/* A sighting of pair k (of 3) at time t, in batch b. */
+static void add_sight(store_batch_t *b, unsigned k, int64_t t)
+{
+	struct store_obs o;
+	memset(&o, 0, sizeof(o));
+	o.kind = STORE_OBS_CLIENT;
+	o.time_first = o.time_last = t;
+	o.count = 1;
+	strcpy(o.sensor, "s1");
+	o.client.dtype = STORE_DEST_IP;
+	o.client.src = STORE_CSRC_CONN;
+	o.client.ip[10] = o.client.ip[11] = o.client.client[10] = o.client.client[11] = 0xff;
+	o.client.ip[12] = 198;
+	o.client.ip[15] = (uint8_t)(1 + k);
+	o.client.client[12] = 10;
+	o.client.client[15] = 7;
+	T_EQ_INT(store_batch_add(b, &o), 0);
+}
+
+static int merged_cb(const struct store_client_row *row, void *ctx)
+{
+	unsigned *seen = ctx;
+	(*seen)++;
+	/* 600 contacts, 60 s apart, in any order across two batches: one
+	 * transaction sorts them, so no gap is negative and none is lost */
+	T_EQ_INT(row->st.count, 600);
+	T_EQ_INT(row->st.neg_gaps, 0);
+	T_EQ_INT(row->st.repeats, 0);
+	T_EQ_INT(store_hist_total(&row->st.gaps), 599);
+	T_EQ_INT(row->st.gaps.n, 1);
+	T_EQ_INT(row->st.last_seen - row->st.first_seen, 599 * 60);
+	return 0;
+}
+
+static void test_merge_order(void)
+{
+	store_t *s;
+	store_batch_t *b[2];
+	T_EQ_INT(store_open(&s, t_tmpdir(), STORE_NOSYNC, 0), 0);
+	T_EQ_INT(store_batch_new(&b[0]), 0);
+	T_EQ_INT(store_batch_new(&b[1]), 0);
+	/* a reservation past the batch's 4 GiB limit is refused, the batch
+	 * unchanged; a fitting one holds the sightings without growing */
+	T_EQ_INT(store_client_batch_reserve(b[0], (size_t)UINT32_MAX + 1), STORE_ELIMIT);
+	T_EQ_INT(store_batch_len(b[0]), 0);
+	T_EQ_INT(store_client_batch_reserve(b[0], 900 * 64), 0);
+	T_EQ_INT(store_client_batch_bytes(b[0]), 0);
+	/* pairs interleaved, each one's times shuffled, split over two
+	 * batches (the later batch holds some of the earliest contacts) */
+	for (unsigned i = 0; i < 600; i++) {
+		unsigned j = (i * 389) % 600; /* 389 is prime to 600: a permutation */
+		for (unsigned k = 0; k < 3; k++)
+			add_sight(b[(i + k) % 3 == 0], k, 1700000000 + (int64_t)j * 60);
+	}
+	T_CHECK(store_client_batch_bytes(b[0]) > 0);
+	T_EQ_INT(store_batch_len(b[0]) + store_batch_len(b[1]), 1800);
+	struct store_write_stats ws = {0};
+	T_EQ_INT(store_write_batches(s, b, 2, &ws), 0);
+	T_EQ_INT(ws.clients, 1800);
+	T_EQ_INT(ws.client_pairs_new, 3);
+	store_rtxn_t *r;
+	unsigned seen = 0;
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	T_EQ_INT(store_clients_scan(r, merged_cb, &seen), 0);
+	store_read_end(r);
+	T_EQ_INT(seen, 3);
+	store_batch_free(b[0]);
+	store_batch_free(b[1]);
+	store_close(s);
+}
+
 static void test_scorer(void)
 {
 	struct store_client_state st;
@@ -171,6 +245,7 @@ int main(void)
 	test_hist_bound();
 	test_codec();
 	test_order();
+	test_merge_order();
 	test_scorer();
 	test_internal();
 	return t_done();
