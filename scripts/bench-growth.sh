@@ -17,15 +17,18 @@
 # all new resolutions.  FIRST (default 2) sets the "2 M" of the first and
 # last slice, in millions too.  INGEST_OPTS adds options to every ingest.
 #
-# Method: each N is ingested as up to three consecutive ingests into the same
-# database, each timed on its own: lines 1..2M (fresh database), 2M+1..N-2M
-# (piped through head/tail), N-2M+1..N.  The first and last slices are
-# written to files beforehand, so both read a file and neither waits on a
-# pipe; each slice's time includes its process's start and its last commit,
-# which is the honest price of ending an ingest there.  The "last 2 M" are
-# thus ingested into the database the N-2M lines before them made.  Total
-# time is the sum of the three, bytes written the sum of their /proc/PID/io
-# write_bytes (scripts/measure.py), peak RSS the largest of the three.
+# Method: consecutive ingests into the same database, each timed on its own:
+# lines 1..2M (fresh database), the lines up to N-2M (piped through
+# head/tail), N-2M+1..N.  The first and last slices are written to a file
+# beforehand, so both read a file and neither waits on a pipe; each slice's
+# time includes its process's start and its last commit, which is the
+# honest price of ending an ingest there.  The "last 2 M" are thus ingested
+# into the database the N-2M lines before them made.  With DATA, one
+# database serves every point in turn (a row is what a fresh N-line ingest
+# of that prefix would give, without ingesting 2+10+20+50 M lines); without
+# it, each N has its own file and database.  Total time is the sum of the
+# slices up to N, bytes written the sum of their /proc/PID/io write_bytes
+# (scripts/measure.py), peak RSS the largest of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES_LIST=${LINES_LIST:-"2 10 20 50"}
@@ -37,11 +40,17 @@ mkdir -p "$WORK"
 IP=$PWD/build/service/infrapivot
 MEASURE=$PWD/scripts/measure.py
 read -r -a OPTS <<<"${INGEST_OPTS:-}"
-M=1000000
+M=${UNIT:-1000000} # lines per unit of LINES_LIST and FIRST
 S=$((FIRST * M))
-for n in $LINES_LIST; do
+# each point is FIRST or at least twice it, and with DATA (one database for
+# all points) at least FIRST past the one before: slices must not overlap
+prev=0
+for n in $(printf '%s\n' $LINES_LIST | sort -n | uniq); do
 	[ "$n" = "$FIRST" ] || [ "$n" -ge $((2 * FIRST)) ] ||
-		{ echo "bench-growth: N=$n: each N is FIRST ($FIRST) or at least twice it (the slices must not overlap)" >&2; exit 2; }
+		{ echo "bench-growth: N=$n: each N is FIRST ($FIRST) or at least twice it" >&2; exit 2; }
+	[ -z "${DATA:-}" ] || [ "$prev" = 0 ] || [ "$n" -ge $((prev + FIRST)) ] ||
+		{ echo "bench-growth: N=$n: with DATA, each N is at least FIRST past the one before" >&2; exit 2; }
+	prev=$n
 done
 # data_for N: the file whose first N lines make the point N
 data_for() {
@@ -64,27 +73,50 @@ timed() {
 	echo "$out" | tail -1 | awk '$3 > 1 {exit 1}' || { echo "bench-growth: ingest failed: $out" >&2; exit 2; }
 }
 
-printf '%6s %12s %12s %6s %9s %10s %9s %12s\n' "N (M)" "first/s" "last/s" "ratio" "total s" "bytes/line" "RSS MiB" "db bytes"
-for n in $LINES_LIST; do
-	N=$((n * M))
-	F=$(data_for "$N")
-	head -n "$S" "$F" >"$WORK/growth-first.ndjson"
-	DB=$WORK/db-growth
-	rm -rf "$DB" "$WORK/slices"
-	timed "$WORK/growth-first.ndjson"
-	if [ "$N" -gt "$S" ]; then
-		[ "$N" -gt $((2 * S)) ] && head -n $((N - S)) "$F" | tail -n +$((S + 1)) | timed -
-		head -n "$N" "$F" | tail -n "$S" >"$WORK/growth-last.ndjson"
-		timed "$WORK/growth-last.ndjson"
-	fi
-	# slices: first, [middle], [last]; with N = FIRST the first is the last
-	awk -v s="$S" -v n="$N" -v mem="$MEMORY" -v db="$(stat -c %s "$DB/data.mdb")" '
+# row N: the table row of the point N from $WORK/slices (first slice, ..., last)
+row() {
+	awk -v s="$S" -v n="$1" -v mem="$MEMORY" -v db="$(stat -c %s "$DB/data.mdb")" '
 		{ w[NR] = $1; r = ($2 > r) ? $2 : r; b += $3; t += $1 }
 		END {
 			f = s / w[1]; l = s / w[NR]
-			printf "%6d %12.0f %12.0f %6.2f %9.1f %10.0f %9.0f %12d%s\n", n / 1e6, f, l, l / f, t, b / n, r / 1024, db,
+			for (i = 1; i <= NR; i++)
+				ws = ws sprintf(" %.1f", w[i])
+			printf "%6g %12.0f %12.0f %6.2f %9.1f %10.0f %9.0f %12d  %s%s\n", n / 1e6, f, l, l / f, t, b / n, r / 1024, db, ws,
 				(r / 1024 > mem) ? "  (RSS over " mem " MiB)" : ""
 		}' "$WORK/slices"
-done
-rm -f "$WORK/growth-first.ndjson" "$WORK/growth-last.ndjson"
-echo "first/last: records/s of the first and last $FIRST M lines; ratio target >= 0.5; RSS target <= $MEMORY MiB"
+}
+# curve FILE N...: one fresh database fed FILE's lines up to each N in turn
+# (ascending); after each N a row.  Lines 1..S are timed alone, then for
+# each N the lines after the previous point up to N-S, then N-S+1..N timed
+# alone.  So a row is what an N-line ingest of the same prefix would give.
+curve() {
+	local f=$1 pos=$S n
+	shift
+	DB=$WORK/db-growth
+	rm -rf "$DB" "$WORK/slices"
+	head -n "$S" "$f" >"$WORK/growth-slice.ndjson"
+	timed "$WORK/growth-slice.ndjson"
+	for n in "$@"; do
+		n=$((n * M))
+		if [ "$n" -gt "$S" ]; then
+			[ $((n - S)) -gt "$pos" ] && head -n $((n - S)) "$f" | tail -n +$((pos + 1)) | timed -
+			head -n "$n" "$f" | tail -n "$S" >"$WORK/growth-slice.ndjson"
+			timed "$WORK/growth-slice.ndjson"
+		fi
+		row "$n"
+		pos=$n
+	done
+}
+
+printf '%6s %12s %12s %6s %9s %10s %9s %12s  %s\n' "N (M)" "first/s" "last/s" "ratio" "total s" "bytes/line" "RSS MiB" "db bytes" "slices (s)"
+if [ -n "${DATA:-}" ]; then
+	read -r -a POINTS <<<"$(printf '%s\n' $LINES_LIST | sort -n | uniq | tr '\n' ' ')"
+	data_for $((POINTS[-1] * M)) >/dev/null
+	curve "$DATA" "${POINTS[@]}"
+else
+	for n in $LINES_LIST; do
+		curve "$(data_for $((n * M)))" "$n"
+	done
+fi
+rm -f "$WORK/growth-slice.ndjson" "$WORK/slices"
+echo "first/last: records/s of the first and last $S lines; ratio target >= 0.5; RSS target <= $MEMORY MiB"
