@@ -34,12 +34,7 @@ cd "$(dirname "$0")/.."
 LINES_LIST=${LINES_LIST:-"2 10 20 50"}
 FIRST=${FIRST:-2}
 MEMORY=${MEMORY:-512}
-WORK=${BENCH_DIR:-${TMPDIR:-/tmp}/infrapivot-bench}
-mkdir -p "$WORK"
-[ -x build/service/infrapivot ] || scripts/setup.sh >/dev/null
-IP=$PWD/build/service/infrapivot
-MEASURE=$PWD/scripts/measure.py
-read -r -a OPTS <<<"${INGEST_OPTS:-}"
+. scripts/bench-lib.sh
 M=${UNIT:-1000000} # lines per unit of LINES_LIST and FIRST
 S=$((FIRST * M))
 # each point is FIRST or at least twice it, and with DATA (one database for

@@ -29,16 +29,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LINES=${LINES:-2000000}
 RUNS=${RUNS:-3}
-WORK=${BENCH_DIR:-${TMPDIR:-/tmp}/infrapivot-bench}
-mkdir -p "$WORK"
-[ -x build/service/infrapivot ] || scripts/setup.sh >/dev/null
-IP=$PWD/build/service/infrapivot
-MEASURE=$PWD/scripts/measure.py
+. scripts/bench-lib.sh
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-# shell words of INGEST_OPTS, passed to every ingest
-read -r -a OPTS <<<"${INGEST_OPTS:-}"
 [ ${#OPTS[@]} -gt 0 ] && echo "ingest options: ${OPTS[*]}"
 # last MEASURE-OUTPUT FIELD: field N of measure.py's last line
 last() { echo "$1" | tail -1 | awk -v f="$2" '{print $f}'; }
