@@ -7,7 +7,7 @@ mode=
 [ "${1:-}" = "--long" ] && mode=--long && shift
 export INFRAPIVOT=${1:-${INFRAPIVOT:-$dir/../../build/service/infrapivot}}
 rc=0
-for t in crash hostile diskfull; do
+for t in crash crash_keys hostile diskfull; do
 	echo "== $t $mode"
 	bash "$dir/$t.sh" $mode
 	r=$?
