@@ -61,6 +61,7 @@ struct ingest_summary {
 	uint64_t records;       /* observations written */
 	uint64_t bytes;
 	uint64_t unreadable;  /* inputs that could not be read at all */
+	uint64_t commits;     /* write transactions committed */
 	uint64_t uncommitted; /* records buffered in the merge table when
 	                       * the store failed: not written */
 	double seconds;

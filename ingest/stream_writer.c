@@ -91,7 +91,7 @@ static void unit_done(struct ingest_stream *st, struct wbatch *wb)
 /* What one pass of the writer committed. */
 struct wdone {
 	struct store_write_stats ws;
-	uint64_t records;
+	uint64_t records, commits;
 	size_t budget;
 };
 
@@ -108,6 +108,7 @@ static void wdone_add(struct wdone *d, const struct store_write_stats *ws, uint6
 	t->client_pairs_new += ws->client_pairs_new;
 	t->retries += ws->retries;
 	d->records += records;
+	d->commits++;
 }
 
 /* Commit the batches v[0..n) in one transaction, the merge table's
@@ -200,6 +201,7 @@ static void step_done(struct ingest_stream *st, int err, const struct wdone *d)
 		snprintf(st->fatal_msg, sizeof(st->fatal_msg), "%s", store_last_error());
 	}
 	unit_written(st, d->records, &d->ws, d->budget);
+	st->sum.commits += d->commits;
 	st->acc_pending = st->acc != NULL && !store_batch_empty(st->acc);
 	st->sum.uncommitted = st->fatal != 0 ? st->acc_records : 0;
 }

@@ -153,9 +153,11 @@ int store_batch_absorb(store_batch_t *dst, const store_batch_t *src)
 
 size_t store_batch_bytes(const store_batch_t *b)
 {
-	size_t certs = b->capcerts * sizeof(struct bcert);
+	size_t certs = b->ncerts * sizeof(struct bcert);
 	for (size_t i = 0; i < b->ncerts; i++)
 		if (b->certs[i].full != NULL) /* rare: metadata */
 			certs += sizeof(*b->certs[i].full) + b->certs[i].full->der_len;
-	return b->acap + b->caprecs * sizeof(uint32_t) + b->hcap * sizeof(uint32_t) + certs;
+	/* what is in use: the arena and lists grow by doubling, and only the
+	 * pages written count in RSS */
+	return b->alen + b->nrecs * sizeof(uint32_t) + b->hcap * sizeof(uint32_t) + certs;
 }

@@ -309,7 +309,7 @@ size_t store_flush_budget(store_t *s, size_t dirty_bytes);
 int store_batch_absorb(store_batch_t *dst, const store_batch_t *src);
 /* False when src holds records the merge table does not take. */
 bool store_batch_absorbable(const store_batch_t *b);
-/* Bytes of memory the batch holds (arena, record list, index, certs). */
+/* Bytes of memory the batch uses (arena, record list, index, certs). */
 size_t store_batch_bytes(const store_batch_t *b);
 
 /* ---- idempotency records (store/idem.c) --------------------------------- */
