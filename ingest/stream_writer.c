@@ -65,15 +65,7 @@ static void unit_written(struct ingest_stream *st, uint64_t records,
                          const struct store_write_stats *ws, size_t budget)
 {
 	st->sum.records += records;
-	st->sum.ws.dns_new += ws->dns_new;
-	st->sum.ws.dns_merged += ws->dns_merged;
-	st->sum.ws.sight_new += ws->sight_new;
-	st->sum.ws.sight_merged += ws->sight_merged;
-	st->sum.ws.certs_new += ws->certs_new;
-	st->sum.ws.certs_joined += ws->certs_joined;
-	st->sum.ws.clients += ws->clients;
-	st->sum.ws.client_pairs_new += ws->client_pairs_new;
-	st->sum.ws.retries += ws->retries;
+	store_write_stats_add(&st->sum.ws, ws);
 	__atomic_store_n(&st->budget, budget, __ATOMIC_RELAXED);
 }
 
@@ -97,16 +89,7 @@ struct wdone {
 
 static void wdone_add(struct wdone *d, const struct store_write_stats *ws, uint64_t records)
 {
-	struct store_write_stats *t = &d->ws;
-	t->dns_new += ws->dns_new;
-	t->dns_merged += ws->dns_merged;
-	t->sight_new += ws->sight_new;
-	t->sight_merged += ws->sight_merged;
-	t->certs_new += ws->certs_new;
-	t->certs_joined += ws->certs_joined;
-	t->clients += ws->clients;
-	t->client_pairs_new += ws->client_pairs_new;
-	t->retries += ws->retries;
+	store_write_stats_add(&d->ws, ws);
 	d->records += records;
 	d->commits++;
 }

@@ -288,6 +288,8 @@ int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *st
  * merged before batch i+1, as if they were one. */
 int store_write_batches(store_t *s, store_batch_t *const *b, size_t n,
                         struct store_write_stats *stats);
+/* Add the counts of add to to. */
+void store_write_stats_add(struct store_write_stats *to, const struct store_write_stats *add);
 /* Observations per transaction that keep the dirty pages of one write
  * transaction around 96 MiB for this database's size. */
 size_t store_batch_budget(store_t *s);
