@@ -140,9 +140,10 @@ static int unit_absorb(struct ingest_stream *st, store_batch_t **v, size_t n, st
 		}
 		if (err == 0)
 			st->acc_records += store_batch_len(v[i]);
+		/* batch by batch: a unit of many chunks must not overshoot */
+		if (err == 0 && acc_full(st))
+			err = commit_with_acc(st, v, 0, 0, d);
 	}
-	if (err == 0 && acc_full(st))
-		err = commit_with_acc(st, v, 0, 0, d);
 	return err;
 }
 
@@ -173,6 +174,8 @@ static int writer_step(struct ingest_stream *st, const struct wbatch *wb, store_
 		d->budget = st->opts.batch;
 	else if (st->acc == NULL || st->manual || st->pos_fn != NULL)
 		d->budget = store_batch_budget(st->store);
+	else if (st->acc_flush < d->budget)
+		d->budget = st->acc_flush > 1000 ? st->acc_flush : 1000; /* a unit within a flush */
 	return err;
 }
 
