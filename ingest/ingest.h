@@ -42,7 +42,13 @@ struct ingest_opts {
 	unsigned parsers;   /* threads parsing line-independent formats (COF,
 	                     * EVE): 0 = one per CPU up to 4; 1 = parse in
 	                     * the reading thread */
+	size_t memory;      /* bytes for the write buffers: the merge table
+	                     * (a quarter) and a transaction's dirty pages
+	                     * (three eighths); 0 = INGEST_MEMORY_DEFAULT
+	                     * (docs/write-path.md) */
 };
+#define INGEST_MEMORY_DEFAULT ((size_t)512 << 20)
+#define INGEST_MEMORY_MIN ((size_t)16 << 20)
 void ingest_opts_init(struct ingest_opts *o);
 
 struct ingest_summary {
@@ -54,7 +60,10 @@ struct ingest_summary {
 	uint64_t rdata_skipped; /* answers not recorded (RRSIG, TXT... in Zeek dns.log) */
 	uint64_t records;       /* observations written */
 	uint64_t bytes;
-	uint64_t unreadable; /* inputs that could not be read at all */
+	uint64_t unreadable;  /* inputs that could not be read at all */
+	uint64_t commits;     /* write transactions committed */
+	uint64_t uncommitted; /* records buffered in the merge table when
+	                       * the store failed: not written */
 	double seconds;
 	struct store_write_stats ws;
 };

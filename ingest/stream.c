@@ -121,13 +121,27 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
 	st->nhelpers = parsers_wanted(&st->opts);
 	if (stream_buffers(st) != 0)
 		goto fail;
+	if (st->opts.memory == 0)
+		st->opts.memory = INGEST_MEMORY_DEFAULT;
+	/* the merge table (stream_writer.c): not with --batch, which asks for
+	 * a commit every N observations */
+	if (s != NULL && !st->opts.dry_run && st->opts.batch == 0) {
+		if (store_batch_new(&st->acc) != 0)
+			goto fail;
+		st->acc_flush = store_flush_budget(s, st->opts.memory / 8 * 3);
+	}
 	st->budget = st->opts.batch ? st->opts.batch : s ? store_batch_budget(s) : 100000;
+	/* write units only carry records to the merge table: their size no
+	 * longer follows the trees, only the memory budget */
+	if (st->acc != NULL)
+		st->budget = st->opts.memory / 512 < 100000 ? st->opts.memory / 512 : 100000;
 	if (stream_start_writer(st) != 0)
 		goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &st->t0);
 	*out = st;
 	return 0;
 fail:
+	store_batch_free(st->acc);
 	stream_buffers_free(st);
 	free(st);
 	return -ENOMEM;
@@ -411,9 +425,14 @@ int ingest_stream_commit(ingest_stream_t *st, const struct store_meta_put *meta,
 			return err;
 	}
 	/* with a position record, a commit also moves the position on past
-	 * lines that made no records (rejected, blank) */
-	if (wbatch_empty(st->main.cur) && st->pos_fn == NULL)
+	 * lines that made no records (rejected, blank); the merge table's
+	 * records are committed by any unit someone waits for */
+	pthread_mutex_lock(&st->mu);
+	bool pending = st->acc_pending || st->qlen > 0;
+	pthread_mutex_unlock(&st->mu);
+	if (wbatch_empty(st->main.cur) && st->pos_fn == NULL && !pending)
 		return st->fatal;
+	st->main.cur->sync = true;
 	uint64_t seq = ingest_hand_over(st);
 	pthread_mutex_lock(&st->mu);
 	while (st->done_seq < seq)
@@ -516,5 +535,6 @@ void ingest_stream_free(ingest_stream_t *st)
 	stream_buffers_free(st);
 	stream_chunks_free(st);
 	stream_sync_destroy(st);
+	store_batch_free(st->acc);
 	free(st);
 }

@@ -43,6 +43,7 @@ struct wbatch {
 	size_t group_len; /* observations in the group */
 	uint64_t seq;
 	size_t records;
+	bool sync; /* someone waits for it: commit it with what is merged */
 };
 
 struct pline {
@@ -158,6 +159,11 @@ struct ingest_stream {
 	char fatal_msg[512]; /* the writer's store_last_error() of fatal */
 	pthread_t writer;
 	bool writer_running;
+	/* the writer's merge table (stream_writer.c), and what it holds */
+	store_batch_t *acc;
+	uint64_t acc_records;
+	size_t acc_flush; /* records that make a transaction's dirty pages */
+	bool acc_pending; /* acc holds records (st->mu) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct ingest_summary sum;

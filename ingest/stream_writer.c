@@ -23,6 +23,7 @@ static void wbatch_release(struct ingest_stream *st, struct wbatch *wb)
 		pthread_cond_broadcast(&st->done_cv);
 	wb->ngroup = 0;
 	wb->group_len = 0;
+	wb->sync = false;
 	store_batch_reset(wb->sb);
 	wb->records = 0;
 }
@@ -37,7 +38,7 @@ struct wlist {
  * (st->mu held).  Returns how many, or 0 with st->fatal set. */
 static size_t unit_batches(struct ingest_stream *st, struct wbatch *wb, struct wlist *l)
 {
-	size_t n = 1;
+	size_t n = 2; /* its own, and l->v[-1]: room for the merge table */
 	for (unsigned i = 0; i < wb->ngroup; i++)
 		n += wb->group[i]->nsb;
 	if (n > l->cap) {
@@ -51,28 +52,20 @@ static size_t unit_batches(struct ingest_stream *st, struct wbatch *wb, struct w
 	}
 	if (st->fatal != 0)
 		return 0;
-	n = 0;
+	n = 1;
 	for (unsigned i = 0; i < wb->ngroup; i++)
 		for (size_t j = 0; j < wb->group[i]->nsb; j++)
 			l->v[n++] = wb->group[i]->sb[j];
 	l->v[n++] = wb->sb;
-	return n;
+	return n - 1;
 }
 
-/* A unit was written: add its counts (st->mu held). */
-static void unit_written(struct ingest_stream *st, const struct wbatch *wb,
+/* Records were committed: add their counts (st->mu held). */
+static void unit_written(struct ingest_stream *st, uint64_t records,
                          const struct store_write_stats *ws, size_t budget)
 {
-	st->sum.records += wb->records;
-	st->sum.ws.dns_new += ws->dns_new;
-	st->sum.ws.dns_merged += ws->dns_merged;
-	st->sum.ws.sight_new += ws->sight_new;
-	st->sum.ws.sight_merged += ws->sight_merged;
-	st->sum.ws.certs_new += ws->certs_new;
-	st->sum.ws.certs_joined += ws->certs_joined;
-	st->sum.ws.clients += ws->clients;
-	st->sum.ws.client_pairs_new += ws->client_pairs_new;
-	st->sum.ws.retries += ws->retries;
+	st->sum.records += records;
+	store_write_stats_add(&st->sum.ws, ws);
 	__atomic_store_n(&st->budget, budget, __ATOMIC_RELAXED);
 }
 
@@ -87,6 +80,118 @@ static void unit_done(struct ingest_stream *st, struct wbatch *wb)
 	pthread_cond_broadcast(&st->cv);
 }
 
+/* What one pass of the writer committed. */
+struct wdone {
+	struct store_write_stats ws;
+	uint64_t records, commits;
+	size_t budget;
+};
+
+static void wdone_add(struct wdone *d, const struct store_write_stats *ws, uint64_t records)
+{
+	store_write_stats_add(&d->ws, ws);
+	d->records += records;
+	d->commits++;
+}
+
+/* Commit the batches v[0..n) in one transaction, the merge table's
+ * records before them (v[-1] is free for it). */
+static int commit_with_acc(struct ingest_stream *st, store_batch_t **v, size_t n, uint64_t records,
+                           struct wdone *d)
+{
+	bool acc = st->acc != NULL && !store_batch_empty(st->acc);
+	if (acc) {
+		*--v = st->acc;
+		n++;
+		records += st->acc_records;
+	}
+	struct store_write_stats ws = {0};
+	int err = store_write_batches(st->store, v, n, &ws);
+	if (err != 0)
+		return err;
+	wdone_add(d, &ws, records);
+	if (acc) {
+		store_batch_reset(st->acc);
+		st->acc_records = 0;
+		/* the trees grew: the records a transaction may take */
+		st->acc_flush = store_flush_budget(st->store, st->opts.memory / 8 * 3);
+	}
+	return 0;
+}
+
+/* Is the merge table's memory or its share of dirty pages used up? */
+static bool acc_full(const struct ingest_stream *st)
+{
+	return store_batch_bytes(st->acc) >= st->opts.memory / 4 ||
+	       store_batch_len(st->acc) >= st->acc_flush;
+}
+
+/* Absorb the unit's batches into the merge table, committing the table
+ * first when it cannot take one, and after when it is full. */
+static int unit_absorb(struct ingest_stream *st, store_batch_t **v, size_t n, struct wdone *d)
+{
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		err = store_batch_absorb(st->acc, v[i]);
+		if (err == STORE_ELIMIT) {
+			err = commit_with_acc(st, v, 0, 0, d);
+			if (err == 0)
+				err = store_batch_absorb(st->acc, v[i]);
+		}
+		if (err == 0)
+			st->acc_records += store_batch_len(v[i]);
+		/* batch by batch: a unit of many chunks must not overshoot */
+		if (err == 0 && acc_full(st))
+			err = commit_with_acc(st, v, 0, 0, d);
+	}
+	return err;
+}
+
+/* Write one unit: into the merge table in plain ingest, else committed
+ * with what the table holds (a unit someone waits for, or one holding
+ * records the table does not take). */
+static int unit_write(struct ingest_stream *st, const struct wbatch *wb, store_batch_t **v,
+                      size_t n, struct wdone *d)
+{
+	bool absorb = st->acc != NULL && !st->manual && st->pos_fn == NULL && !wb->sync;
+	for (size_t i = 0; i < n && absorb; i++)
+		absorb = store_batch_absorbable(v[i]);
+	if (absorb)
+		return unit_absorb(st, v, n, d);
+	return commit_with_acc(st, v, n, wb->records, d);
+}
+
+/* The writer's step outside the lock: unit wb (NULL at the end: commit
+ * the merge table).  Returns 0 or the store's error. */
+static int writer_step(struct ingest_stream *st, const struct wbatch *wb, store_batch_t **v,
+                       size_t n, int fatal, struct wdone *d)
+{
+	d->budget = st->budget;
+	if (fatal != 0 || st->opts.dry_run)
+		return 0;
+	int err = wb != NULL ? unit_write(st, wb, v, n, d) : commit_with_acc(st, v, 0, 0, d);
+	if (st->opts.batch)
+		d->budget = st->opts.batch;
+	else if (st->acc == NULL || st->manual || st->pos_fn != NULL)
+		d->budget = store_batch_budget(st->store);
+	else if (st->acc_flush < d->budget)
+		d->budget = st->acc_flush > 1000 ? st->acc_flush : 1000; /* a unit within a flush */
+	return err;
+}
+
+/* After a step (st->mu held): the error, the counts of what was committed. */
+static void step_done(struct ingest_stream *st, int err, const struct wdone *d)
+{
+	if (err != 0 && st->fatal == 0) {
+		st->fatal = err;
+		snprintf(st->fatal_msg, sizeof(st->fatal_msg), "%s", store_last_error());
+	}
+	unit_written(st, d->records, &d->ws, d->budget);
+	st->sum.commits += d->commits;
+	st->acc_pending = st->acc != NULL && !store_batch_empty(st->acc);
+	st->sum.uncommitted = st->fatal != 0 ? st->acc_records : 0;
+}
+
 void *ingest_writer_main(void *arg)
 {
 	struct ingest_stream *st = arg;
@@ -96,27 +201,21 @@ void *ingest_writer_main(void *arg)
 	for (;;) {
 		while (st->qlen == 0 && !st->stop)
 			pthread_cond_wait(&st->cv, &st->mu);
-		if (st->qlen == 0 && st->stop)
+		struct wbatch *wb = st->qlen > 0 ? st->queue[st->qhead] : NULL;
+		size_t n = wb != NULL ? unit_batches(st, wb, &list) : 0;
+		if (wb == NULL && !st->acc_pending)
 			break;
-		struct wbatch *wb = st->queue[st->qhead];
-		size_t n = unit_batches(st, wb, &list);
 		int fatal = st->fatal;
 		pthread_mutex_unlock(&st->mu);
-		struct store_write_stats ws = {0};
-		int err = 0;
-		size_t budget = st->budget;
-		if (fatal == 0 && !st->opts.dry_run) {
-			err = store_write_batches(st->store, list.v, n, &ws);
-			budget = st->opts.batch ? st->opts.batch : store_batch_budget(st->store);
-		}
+		struct wdone d = {0};
+		store_batch_t **v = list.v != NULL ? list.v + 1 : NULL;
+		int err = writer_step(st, wb, v, n, fatal, &d);
 		pthread_mutex_lock(&st->mu);
-		if (err != 0 && st->fatal == 0) {
-			st->fatal = err;
-			snprintf(st->fatal_msg, sizeof(st->fatal_msg), "%s", store_last_error());
-		}
-		if (err == 0 && fatal == 0)
-			unit_written(st, wb, &ws, budget);
-		unit_done(st, wb);
+		step_done(st, err, &d);
+		if (wb != NULL)
+			unit_done(st, wb);
+		if (wb == NULL && st->fatal != 0)
+			break;
 	}
 	pthread_mutex_unlock(&st->mu);
 	free(list.v);

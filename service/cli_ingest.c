@@ -58,6 +58,10 @@ static void usage(FILE *f)
 	        "  --batch N           observations per transaction (default: sized to the\n"
 	        "                      database, 100000 while small; each commit is durable)\n"
 	        "  --max-line BYTES    longest line accepted (default 1048576)\n"
+	        "  --memory BYTES      memory for the write buffers (default 512M; K, M, G\n"
+	        "                      suffixes; 16M-64G): repeats are merged in memory and\n"
+	        "                      committed in large transactions; a crash loses what\n"
+	        "                      was not committed yet (docs/write-path.md)\n"
 	        "  --parsers N         threads parsing COF/observations, EVE and Zeek\n"
 	        "                      dns/conn input, whose lines are independent (default:\n"
 	        "                      one per CPU, up to 4; 1 parses in the reading\n"
@@ -191,12 +195,23 @@ static int opt_format_detail(void *ctx, int c, const char *arg)
 	}
 }
 
-/* --follow, --poll, --exit-idle, --parsers */
+/* --follow, --poll, --exit-idle, --parsers, --memory */
 static int opt_follow(void *ctx, int c, const char *arg)
 {
 	struct ingest_cli *ic = ctx;
 	uint64_t v;
 	switch (c) {
+	case 'm':
+		if (svc_parse_size(arg, &v) != 0 || v < INGEST_MEMORY_MIN ||
+		    v > ((uint64_t)64 << 30)) {
+			fprintf(stderr,
+			        "infrapivot ingest: --memory must be 16M-64G (bytes, or "
+			        "a number with K, M or G), not '%s'\n",
+			        arg);
+			return SVC_OPT_BAD;
+		}
+		ic->o.memory = (size_t)v;
+		return SVC_OPT_OK;
 	case 'w':
 		ic->follow = arg;
 		return SVC_OPT_OK;
@@ -238,6 +253,7 @@ static int ingest_parse_args(struct ingest_cli *ic, int argc, char **argv)
 	    {"poll", required_argument, NULL, 'O'},
 	    {"exit-idle", required_argument, NULL, 'E'},
 	    {"parsers", required_argument, NULL, 'T'},
+	    {"memory", required_argument, NULL, 'm'},
 	    {"no-clients", no_argument, NULL, 'C'},
 	    {"client-days", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
@@ -294,13 +310,14 @@ static void print_summary(const struct ingest_summary *sum)
 	double rate = sum->seconds > 0 ? (double)sum->records / sum->seconds : 0;
 	fprintf(stderr,
 	        "ingest: %llu lines read, %llu accepted, %llu rejected, %llu skipped; "
-	        "%llu records (%llu new, %llu merged) in %.2f s, %.0f records/s%s\n",
+	        "%llu records (%llu new, %llu merged) in %.2f s, %.0f records/s, "
+	        "%llu commits%s\n",
 	        (unsigned long long)sum->lines, (unsigned long long)sum->accepted,
 	        (unsigned long long)sum->rejected, (unsigned long long)sum->skipped,
 	        (unsigned long long)sum->records,
 	        (unsigned long long)(sum->ws.dns_new + sum->ws.sight_new),
 	        (unsigned long long)(sum->ws.dns_merged + sum->ws.sight_merged), sum->seconds, rate,
-	        skipped_note);
+	        (unsigned long long)sum->commits, skipped_note);
 }
 
 /* The exit status of a finished ingest (its summary printed). */
@@ -314,6 +331,12 @@ static int ingest_outcome(const struct ingest_cli *ic, int err, const struct ing
 		        "infrapivot ingest: database error: %s%s%s (nothing of the "
 		        "failed batch was committed)\n",
 		        store_strerror(err), *d ? ": " : "", d);
+		if (sum->uncommitted > 0)
+			fprintf(stderr,
+			        "infrapivot ingest: %llu records merged in memory were not "
+			        "committed; the %llu records counted above were\n",
+			        (unsigned long long)sum->uncommitted,
+			        (unsigned long long)sum->records);
 		return 2;
 	}
 	if (sum->unreadable > 0)

@@ -47,6 +47,7 @@ void store_batch_reset(store_batch_t *b)
 	b->nsensors = 0;
 	b->last_sensor = 0;
 	b->seq = 0;
+	merge_reset(b);
 }
 
 void store_batch_free(store_batch_t *b)
@@ -59,6 +60,7 @@ void store_batch_free(store_batch_t *b)
 	free(b->arena);
 	free(b->recs);
 	free(b->certs);
+	free(b->htab);
 	free(b);
 }
 
@@ -113,7 +115,7 @@ int batch_sensor_slot(store_batch_t *b, const char *name)
 
 /* Room for need more bytes in the arena (records are addressed by u32
  * offsets).  Returns 0, -ENOMEM or STORE_ELIMIT. */
-static int arena_reserve(store_batch_t *b, size_t need)
+int batch_arena_reserve(store_batch_t *b, size_t need)
 {
 	if (b->alen > UINT32_MAX - need)
 		return STORE_ELIMIT;
@@ -127,6 +129,25 @@ static int arena_reserve(store_batch_t *b, size_t need)
 		return -ENOMEM;
 	b->arena = na;
 	b->acap = nc;
+	return 0;
+}
+
+int batch_rec_new(store_batch_t *b, size_t need, struct brec **out)
+{
+	int err = batch_arena_reserve(b, need);
+	if (err != 0)
+		return err;
+	if (b->nrecs == b->caprecs) {
+		size_t nc = b->caprecs ? b->caprecs * 2 : 4096;
+		uint32_t *nr = realloc(b->recs, nc * sizeof(*nr));
+		if (nr == NULL)
+			return -ENOMEM;
+		b->recs = nr;
+		b->caprecs = nc;
+	}
+	*out = (struct brec *)(b->arena + b->alen);
+	b->recs[b->nrecs++] = (uint32_t)b->alen;
+	b->alen += need;
 	return 0;
 }
 
@@ -148,18 +169,10 @@ static int add_dns(store_batch_t *b, const struct store_obs *o)
 	if (slot < 0)
 		return STORE_ELIMIT;
 	size_t need = (sizeof(struct brec) + (size_t)klen + (size_t)bl + 7) & ~(size_t)7;
-	int err = arena_reserve(b, need);
+	struct brec *r;
+	int err = batch_rec_new(b, need, &r);
 	if (err != 0)
 		return err;
-	if (b->nrecs == b->caprecs) {
-		size_t nc = b->caprecs ? b->caprecs * 2 : 4096;
-		uint32_t *nr = realloc(b->recs, nc * sizeof(*nr));
-		if (nr == NULL)
-			return -ENOMEM;
-		b->recs = nr;
-		b->caprecs = nc;
-	}
-	struct brec *r = (struct brec *)(b->arena + b->alen);
 	r->count = o->count;
 	r->tf = clamp_time(o->time_first);
 	r->tl = clamp_time(o->time_last);
@@ -171,8 +184,6 @@ static int add_dns(store_batch_t *b, const struct store_obs *o)
 	memcpy(r->key, key, (size_t)klen);
 	if (bl > 0)
 		memcpy(r->key + klen, bail, (size_t)bl);
-	b->recs[b->nrecs++] = (uint32_t)b->alen;
-	b->alen += need;
 	return 0;
 }
 
@@ -216,7 +227,7 @@ static int add_cert(store_batch_t *b, const struct store_obs *o)
 		b->certs = n;
 		b->capcerts = nc;
 	}
-	int err = arena_reserve(b, need);
+	int err = batch_arena_reserve(b, need);
 	if (err != 0)
 		return err;
 	struct bcert *c = &b->certs[b->ncerts];
@@ -369,11 +380,14 @@ static int run_hooks(struct store_wtxn *w, const store_batch_t *b)
 	return e < 0 ? e : 0;
 }
 
-size_t store_batch_budget(store_t *s)
+#define FLUSH_NEW_BYTES 384
+
+/* Pages of the trees a DNS record touches (rr and its indexes). */
+static uint64_t index_pages(store_t *s)
 {
 	store_rtxn_t *r;
 	if (store_read_begin(s, &r) != 0)
-		return 10000;
+		return UINT64_MAX;
 	uint64_t pages = 0;
 	MDB_stat ms;
 	int dbs[] = {DB_RR, DB_ADDR, DB_PREV, DB_TARGET, DB_SIGHT, DB_IPCERT};
@@ -381,19 +395,41 @@ size_t store_batch_budget(store_t *s)
 		if (mdb_stat(r->txn, s->dbi[dbs[i]], &ms) == 0)
 			pages += ms.ms_leaf_pages + ms.ms_branch_pages;
 	store_read_end(r);
-	return batch_budget_for_pages(pages);
+	return pages;
 }
 
-size_t batch_budget_for_pages(uint64_t pages)
+size_t store_batch_budget(store_t *s)
+{
+	uint64_t pages = index_pages(s);
+	return pages == UINT64_MAX ? 10000 : batch_budget_for_pages(pages);
+}
+
+size_t store_flush_budget(store_t *s, size_t dirty_bytes)
+{
+	uint64_t pages = index_pages(s);
+	if (pages == UINT64_MAX)
+		return 10000;
+	/* new records make new pages, all dirty too: a record costs about
+	 * FLUSH_NEW_BYTES of pages over its tables (rr, addr, fwd, prev; a
+	 * measured 120-350 B each as ingest leaves them) */
+	return batch_budget_for(pages, (double)dirty_bytes / 4096, dirty_bytes / FLUSH_NEW_BYTES);
+}
+
+size_t batch_budget_for(uint64_t pages, double max_dirty, size_t max_records)
 {
 	/* n records spread over a tree of P pages dirty about
 	 * P (1 - exp(-per_record n / P)) of them: solve that for max_dirty.
 	 * A tree smaller than the budget cannot dirty more than itself. */
 	double P = (double)pages;
-	if (P <= BATCH_MAX_DIRTY)
-		return BATCH_MAX_RECORDS;
-	double n = P / BATCH_PER_RECORD * log(P / (P - BATCH_MAX_DIRTY));
-	return n > BATCH_MAX_RECORDS ? BATCH_MAX_RECORDS : (size_t)n;
+	if (P <= max_dirty)
+		return max_records;
+	double n = P / BATCH_PER_RECORD * log(P / (P - max_dirty));
+	return n > (double)max_records ? max_records : (size_t)n;
+}
+
+size_t batch_budget_for_pages(uint64_t pages)
+{
+	return batch_budget_for(pages, BATCH_MAX_DIRTY, BATCH_MAX_RECORDS);
 }
 
 int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *stats)
@@ -429,6 +465,9 @@ struct batches {
 static int batches_fn(struct store_wtxn *w, void *ctx)
 {
 	const struct batches *c = ctx;
+	/* repeats the merge table absorbed are merges too */
+	for (size_t i = 0; i < c->nb; i++)
+		w->st->dns_merged += c->bs[i]->absorbed;
 	int e = rr_put_batches(w, c->bs, c->nb);
 	if (e == 0 && w->err == 0)
 		e = client_put_batches(w, c->bs, c->nb);
@@ -439,7 +478,7 @@ static int batches_fn(struct store_wtxn *w, void *ctx)
 	return e;
 }
 
-static void stats_add(struct store_write_stats *to, const struct store_write_stats *add)
+void store_write_stats_add(struct store_write_stats *to, const struct store_write_stats *add)
 {
 	to->dns_new += add->dns_new;
 	to->dns_merged += add->dns_merged;
@@ -466,7 +505,7 @@ int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
 	if (len >= 10000)
 		store_drop_mapped(s);
 	if (stats != NULL)
-		stats_add(stats, &local);
+		store_write_stats_add(stats, &local);
 	return 0;
 }
 

@@ -289,9 +289,31 @@ int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *st
  * merged before batch i+1, as if they were one. */
 int store_write_batches(store_t *s, store_batch_t *const *b, size_t n,
                         struct store_write_stats *stats);
+/* Add the counts of add to to. */
+void store_write_stats_add(struct store_write_stats *to, const struct store_write_stats *add);
 /* Observations per transaction that keep the dirty pages of one write
  * transaction around 96 MiB for this database's size. */
 size_t store_batch_budget(store_t *s);
+/* Records (unique keys) one transaction may merge so that its dirty
+ * pages, malloc'd copies until the commit, stay near dirty_bytes for this
+ * database's size (docs/write-path.md). */
+size_t store_flush_budget(store_t *s, size_t dirty_bytes);
+
+/* The merge table (store/merge.c): dst absorbs src, the batch of a write
+ * unit, so that many units are merged in one transaction.  Repeats of a
+ * DNS record from one sensor become one record of dst (least
+ * time_first, greatest time_last, counts summed); certificate records and
+ * meta records are copied (a later meta record replaces one of the same
+ * key).  A commit of dst then equals a commit of the absorbed batches in
+ * order.  Returns 0, STORE_ELIMIT before anything is absorbed when dst's
+ * sensor or meta table cannot take src's (commit dst first), STORE_EBADTYPE
+ * for a batch with client or fingerprint sightings (not absorbable), or
+ * -ENOMEM. */
+int store_batch_absorb(store_batch_t *dst, const store_batch_t *src);
+/* False when src holds records the merge table does not take. */
+bool store_batch_absorbable(const store_batch_t *b);
+/* Bytes of memory the batch uses (arena, record list, index, certs). */
+size_t store_batch_bytes(const store_batch_t *b);
 
 /* ---- idempotency records (store/idem.c) --------------------------------- */
 /* What a push under an Idempotency-Key committed, written in the same

@@ -311,7 +311,19 @@ struct store_batch {
 	void *meta_mem[16];
 	size_t nmeta;
 	uint32_t seq;
+	/* the merge table's index of its DNS records (merge.c): 1 + index
+	 * in recs, 0 empty; NULL until store_batch_absorb */
+	uint32_t *htab;
+	size_t hcap;
+	uint64_t absorbed; /* DNS observations merged into a record of it */
 };
+
+/* Room for a record of need bytes (8-aligned) at the end of the arena,
+ * listed in recs.  Returns 0, -ENOMEM or STORE_ELIMIT. */
+int batch_rec_new(store_batch_t *b, size_t need, struct brec **out);
+int batch_arena_reserve(store_batch_t *b, size_t need);
+/* Forget the merge table's index (merge.c; store_batch_reset). */
+void merge_reset(store_batch_t *b);
 
 /* 1 + index of a sensor in the batch's table; 0 for none; -1 when full. */
 int batch_sensor_slot(store_batch_t *b, const char *name);
@@ -340,6 +352,8 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
 /* Observations a transaction should take when the indexes hold `pages`
  * pages (store_batch_budget). */
 size_t batch_budget_for_pages(uint64_t pages);
+/* The same for a cap of max_dirty pages and max_records records. */
+size_t batch_budget_for(uint64_t pages, double max_dirty, size_t max_records);
 /* Build the rr key of a DNS observation; returns key length or <0;
  * *nk receives the NAMEKEY length. */
 int rr_key(const struct store_obs *o, uint8_t *key, uint16_t *nk);

@@ -8,6 +8,7 @@
 #include <lmdb.h>
 #include <math.h>
 
+#include "store/client.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "tests/testutil.h"
@@ -532,6 +533,87 @@ static void test_write_batches(void)
 	store_close(s);
 }
 
+/* The merge table (store/merge.c): repeats from one sensor become one
+ * record as they are absorbed, and its commit equals a commit of the
+ * absorbed batches; a sensor table it cannot take is refused before
+ * anything is absorbed; client sightings are not absorbable. */
+static void test_absorb(void)
+{
+	store_t *s = open_new(0);
+	store_batch_t *acc, *b;
+	T_EQ_INT(store_batch_new(&acc), 0);
+	T_EQ_INT(store_batch_new(&b), 0);
+	for (int i = 0; i < 40; i++) {
+		char sid[16];
+		snprintf(sid, sizeof(sid), "s%d", i % 3);
+		struct store_obs o = dns("hot.example", "A", "192.0.2.9", 500 - i, 600 + i, 2, sid);
+		T_EQ_INT(store_batch_add(b, &o), 0);
+		if (i % 10 == 9) {
+			T_EQ_INT(store_batch_absorb(acc, b), 0);
+			store_batch_reset(b);
+		}
+	}
+	struct store_obs cold = dns("cold.example", "A", "192.0.2.10", 7, 8, 1, "s1");
+	T_EQ_INT(store_batch_add(b, &cold), 0);
+	struct store_meta_put m = {"Kpos", 4, "four", 4};
+	T_EQ_INT(store_batch_meta(b, &m), 0);
+	T_EQ_INT(store_batch_absorb(acc, b), 0);
+	/* one record per (key, sensor): 3 of hot.example, 1 of cold.example */
+	T_EQ_INT(store_batch_len(acc), 4);
+	T_CHECK(store_batch_bytes(acc) > 0);
+	struct store_write_stats ws = {0};
+	T_EQ_INT(store_write_batch(s, acc, &ws), 0);
+	T_EQ_INT(ws.dns_new, 2);
+	T_EQ_INT(ws.dns_merged, 39); /* 36 in memory, 3 at commit */
+	store_rtxn_t *r;
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	struct collect c = {0};
+	T_EQ_INT(store_rr_by_name(r, "hot.example", 0, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.count[0], 80);
+	T_EQ_INT(c.tf[0], 461);
+	T_EQ_INT(c.tl[0], 639);
+	T_EQ_INT(c.nsens[0], 3);
+	T_EQ_STR(c.sensor0[0], "s0");
+	store_read_end(r);
+	char buf[8];
+	size_t bl = 0;
+	T_EQ_INT(store_meta_get(s, "Kpos", 4, buf, sizeof(buf), &bl), 0);
+	T_EQ_INT(bl, 4);
+	/* a full sensor table: refused whole, nothing absorbed */
+	store_batch_reset(acc);
+	store_batch_reset(b);
+	for (int i = 0; i < 250; i++) {
+		char sid[16];
+		snprintf(sid, sizeof(sid), "a%d", i);
+		struct store_obs o = dns("many.example", "A", "192.0.2.11", 1, 2, 1, sid);
+		T_EQ_INT(store_batch_add(acc, &o), 0);
+	}
+	for (int i = 0; i < 10; i++) {
+		char sid[16];
+		snprintf(sid, sizeof(sid), "b%d", i);
+		struct store_obs o = dns("more.example", "A", "192.0.2.12", 1, 2, 1, sid);
+		T_EQ_INT(store_batch_add(b, &o), 0);
+	}
+	size_t before = store_batch_len(acc);
+	T_EQ_INT(store_batch_absorb(acc, b), STORE_ELIMIT);
+	T_EQ_INT(store_batch_len(acc), before);
+	/* client sightings: not absorbable */
+	store_batch_reset(b);
+	struct store_obs cl = {
+	    .kind = STORE_OBS_CLIENT, .time_first = 10, .time_last = 10, .count = 1};
+	cl.client.dtype = STORE_DEST_DOMAIN;
+	snprintf(cl.client.name, sizeof(cl.client.name), "c2.example");
+	store_addr_parse("10.0.0.1", 8, cl.client.client);
+	cl.client.src = STORE_CSRC_DNS;
+	T_EQ_INT(store_batch_add(b, &cl), 0);
+	T_CHECK(!store_batch_absorbable(b));
+	T_EQ_INT(store_batch_absorb(acc, b), STORE_EBADTYPE);
+	store_batch_free(acc);
+	store_batch_free(b);
+	store_close(s);
+}
+
 /* The transaction budget: everything while the tree is smaller than the
  * dirty-page budget, then what keeps the expected dirty pages at it. */
 static void test_budget(void)
@@ -622,6 +704,7 @@ int main(void)
 	test_batch_atomic();
 	test_write_batches();
 	test_budget();
+	test_absorb();
 	test_schema_version();
 	test_compact();
 	return t_done();
