@@ -311,13 +311,13 @@ static void print_summary(const struct ingest_summary *sum)
 	fprintf(stderr,
 	        "ingest: %llu lines read, %llu accepted, %llu rejected, %llu skipped; "
 	        "%llu records (%llu new, %llu merged) in %.2f s, %.0f records/s, "
-	        "%llu commits%s\n",
+	        "%llu commit%s%s\n",
 	        (unsigned long long)sum->lines, (unsigned long long)sum->accepted,
 	        (unsigned long long)sum->rejected, (unsigned long long)sum->skipped,
 	        (unsigned long long)sum->records,
 	        (unsigned long long)(sum->ws.dns_new + sum->ws.sight_new),
 	        (unsigned long long)(sum->ws.dns_merged + sum->ws.sight_merged), sum->seconds, rate,
-	        (unsigned long long)sum->commits, skipped_note);
+	        (unsigned long long)sum->commits, sum->commits == 1 ? "" : "s", skipped_note);
 }
 
 /* The exit status of a finished ingest (its summary printed). */
