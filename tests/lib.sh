@@ -36,3 +36,11 @@ field() { python3 -c 'import sys,json
 lines=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 v=lines[int(sys.argv[3]) if len(sys.argv)>3 else 0].get(sys.argv[2])
 print("null" if v is None else v)' "$@"; }
+# same_stats A B [MIN]: two `stats --json` files agree on every count (the
+# byte sizes aside), and A has more than MIN resolutions (default -1)
+same_stats() { python3 -c '
+import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+assert a["resolutions"] > int(sys.argv[3]), a
+for k in a:
+    if not k.endswith("bytes"): assert a[k]==b[k], (k, a[k], b[k])
+' "$1" "$2" "${3:--1}"; }

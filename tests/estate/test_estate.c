@@ -109,7 +109,7 @@ static void add_sight(store_batch_t *b, unsigned k, int64_t t)
 	o.kind = STORE_OBS_CLIENT;
 	o.time_first = o.time_last = t;
 	o.count = 1;
-	strcpy(o.sensor, "s1");
+	snprintf(o.sensor, sizeof(o.sensor), "s1");
 	o.client.dtype = STORE_DEST_IP;
 	o.client.src = STORE_CSRC_CONN;
 	o.client.ip[10] = o.client.ip[11] = o.client.client[10] = o.client.client[11] = 0xff;
