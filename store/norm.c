@@ -116,20 +116,30 @@ bool store_addr_is_v4(const uint8_t a[16])
  * Anything else returns -1 and takes the general path. */
 static int addr4_fast(const char *in, size_t len, uint8_t out[16])
 {
+	const unsigned char *p = (const unsigned char *)in, *e = p + len;
 	uint8_t q[4];
-	size_t i = 0;
+	if (len < 7 || len > 15)
+		return -1;
 	for (int k = 0; k < 4; k++) {
-		if (k > 0 && (i >= len || in[i++] != '.'))
+		if (k > 0 && (p >= e || *p++ != '.'))
 			return -1;
-		size_t d0 = i;
-		unsigned v = 0;
-		for (; i < len && i - d0 < 3 && in[i] >= '0' && in[i] <= '9'; i++)
-			v = v * 10 + (unsigned)(in[i] - '0');
-		if (i == d0 || v > 255 || (i - d0 > 1 && in[d0] == '0'))
+		unsigned d, v;
+		if (p >= e || (v = (unsigned)*p++ - '0') > 9)
+			return -1;
+		if (p < e && (d = (unsigned)*p - '0') <= 9) {
+			if (v == 0) /* a leading zero */
+				return -1;
+			v = v * 10 + d;
+			if (++p < e && (d = (unsigned)*p - '0') <= 9) {
+				v = v * 10 + d;
+				p++;
+			}
+		}
+		if (v > 255)
 			return -1;
 		q[k] = (uint8_t)v;
 	}
-	if (i != len)
+	if (p != e)
 		return -1;
 	memset(out, 0, 10);
 	out[10] = 0xff;
