@@ -128,13 +128,14 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
 	if (s != NULL && !st->opts.dry_run && st->opts.batch == 0) {
 		if (store_batch_new(&st->acc) != 0)
 			goto fail;
-		st->acc_flush = store_flush_budget(s, st->opts.memory / 8 * 3);
+		st->acc_flush = acc_flush_records(st);
 	}
-	st->budget = st->opts.batch ? st->opts.batch : s ? store_batch_budget(s) : 100000;
-	/* write units only carry records to the merge table: their size no
-	 * longer follows the trees, only the memory budget */
+	/* with the merge table, write units only carry records to it: their
+	 * size no longer follows the trees, only the memory budget */
 	if (st->acc != NULL)
 		st->budget = st->opts.memory / 512 < 100000 ? st->opts.memory / 512 : 100000;
+	else
+		st->budget = st->opts.batch ? st->opts.batch : s ? store_batch_budget(s) : 100000;
 	if (stream_start_writer(st) != 0)
 		goto fail;
 	clock_gettime(CLOCK_MONOTONIC, &st->t0);

@@ -200,6 +200,14 @@ static inline double now_s(void)
 #define RAMP_UNITS 4 /* 16384 << 3 = 131072: past any budget */
 
 /* Observations a transaction should take (the writer updates it). */
+/* The records the merge table may take before a commit: as many as the
+ * trees can take with 3/8 of --memory in dirty pages (the other shares:
+ * the merge table 1/4, parsing and units the rest; docs/write-path.md). */
+static inline size_t acc_flush_records(const struct ingest_stream *st)
+{
+	return store_flush_budget(st->store, st->opts.memory / 8 * 3);
+}
+
 static inline size_t budget_now(struct ingest_stream *st)
 {
 	size_t b = __atomic_load_n(&st->budget, __ATOMIC_RELAXED);

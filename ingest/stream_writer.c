@@ -114,7 +114,7 @@ static int commit_with_acc(struct ingest_stream *st, store_batch_t **v, size_t n
 		store_batch_reset(st->acc);
 		st->acc_records = 0;
 		/* the trees grew: the records a transaction may take */
-		st->acc_flush = store_flush_budget(st->store, st->opts.memory / 8 * 3);
+		st->acc_flush = acc_flush_records(st);
 	}
 	return 0;
 }
