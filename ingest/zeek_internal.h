@@ -74,6 +74,7 @@ struct zeek_state {
 	size_t set_seplen;
 	char empty[32];
 	char unset[32];
+	size_t empty_len, unset_len; /* strlen of each, kept with them */
 	bool have_fields;
 	enum zkind kind;
 	int nfields;

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "ingest/zeek_internal.h"
 #include "util/hex.h"
 
@@ -136,6 +140,8 @@ struct zeek_state *ingest_zeek_state_get(struct ingest_ctx *c)
 	s->set_seplen = 1;
 	memcpy(s->empty, "(empty)", 8);
 	memcpy(s->unset, "-", 2);
+	s->empty_len = strlen(s->empty);
+	s->unset_len = strlen(s->unset);
 	c->state = s;
 	return s;
 }
@@ -178,8 +184,10 @@ int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *lin
 		s->set_seplen = directive_value(val.p, val.n, s->set_sep, sizeof(s->set_sep));
 	} else if (IS("#empty_field")) {
 		directive_value(val.p, val.n, s->empty, sizeof(s->empty));
+		s->empty_len = strlen(s->empty);
 	} else if (IS("#unset_field")) {
 		directive_value(val.p, val.n, s->unset, sizeof(s->unset));
+		s->unset_len = strlen(s->unset);
 	} else if (IS("#path")) {
 		s->kind = kind_from_path(val.p, val.n);
 	} else if (IS("#fields")) {
@@ -258,6 +266,17 @@ static int split_sep1(char *line, size_t len, char sep, char *fields[ZEEK_MAX_FI
 	uint64_t rep = ONES * (uint8_t)sep, brep = ONES * (uint8_t)'\\', bs = 0;
 	size_t start = 0, i = 0;
 	int nf = 0;
+#ifdef __SSE2__
+	/* sixteen bytes at a time where SSE2 is (every x86-64) */
+	__m128i vsep = _mm_set1_epi8(sep), vbs = _mm_set1_epi8('\\');
+	for (; i + 16 <= len; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(line + i));
+		bs |= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vbs));
+		for (unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vsep)); m != 0;
+		     m &= m - 1)
+			FIELD_END(i + (size_t)__builtin_ctz(m));
+	}
+#endif
 	for (; i + 8 <= len; i += 8) {
 		uint64_t w;
 		memcpy(&w, line + i, 8);
@@ -330,7 +349,7 @@ int ingest_zeek_tsv_row(struct ingest_ctx *c, struct zeek_state *s, char *line, 
 	r->nelems = 0;
 	memset(r->st, 0, sizeof(r->st)); /* Z_ABSENT */
 	memset(r->en, 0, sizeof(r->en));
-	size_t unl = strlen(s->unset), eml = strlen(s->empty);
+	size_t unl = s->unset_len, eml = s->empty_len;
 	for (int u = 0; u < s->nused; u++) {
 		int i = s->used[u];
 		char *f = fields[s->colidx[i]];

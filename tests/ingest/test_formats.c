@@ -53,6 +53,13 @@ static void on_reject(const char *input, uint64_t line, const char *reason, void
 	(void)input;
 }
 
+static int count_rr(const struct store_rr *rr, void *ctx)
+{
+	(void)rr;
+	(*(unsigned *)ctx)++;
+	return 0;
+}
+
 static int feed_all(ingest_stream_t *st, const char *name, const char *buf, size_t len, size_t step)
 {
 	ingest_stream_begin(st, name, NULL, 0);
@@ -174,6 +181,42 @@ int main(void)
 	ingest_stream_free(st);
 	T_EQ_INT(sum.accepted, 1);
 	T_EQ_INT(sum.records, 2);
+
+	/* the row splitter: escapes, the header's own unset/empty markers, a
+	 * separator in every byte position of a 16- and 8-byte block, and a
+	 * row with one field too many */
+	const char *tsv = "#separator \\x09\n#unset_field\tNULL\n#empty_field\tNONE\n"
+	                  "#path\tdns\n#fields\tts\tquery\trcode\tqtype\tanswers\n"
+	                  "1400000000\tesc\\x2dname.example\t0\t1\t192.0.2.1\n"
+	                  "1400000000\ta.example\t0\t1\t192.0.2.2,192.0.2.3\n"
+	                  "1400000000\tbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example\tNULL\t1\t"
+	                  "192.0.2.4\n"
+	                  "1400000000\tc.example\t0\t1\t192.0.2.5\textra\n"
+	                  "1400000000\td.example\t0\t1\tNONE\n"
+	                  "1400000000\tbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example\t0\t1\t"
+	                  "192.0.2.6\n";
+	memset(&rj, 0, sizeof(rj));
+	T_EQ_INT(ingest_stream_new(&st, s, &o), 0);
+	feed_all(st, "split.log", tsv, strlen(tsv), 5);
+	T_EQ_INT(ingest_stream_finish(st, &sum), 0);
+	ingest_stream_free(st);
+	T_EQ_INT(sum.rejected, 1);
+	T_EQ_INT(rj.line, 9);
+	T_CHECK(strstr(rj.last, "6 fields where #fields declares 5") != NULL);
+	T_EQ_INT(sum.skipped, 2); /* the unset rcode, the empty answers */
+	T_EQ_INT(sum.records, 4); /* esc-name, a.example twice, the long name once */
+	store_rtxn_t *r2;
+	T_EQ_INT(store_read_begin(s, &r2), 0);
+	unsigned hits = 0;
+	T_EQ_INT(store_rr_by_name(r2, "esc-name.example", 0, NULL, count_rr, &hits), 0);
+	T_EQ_INT(hits, 1);
+	T_EQ_INT(store_rr_by_name(r2, "a.example", 0, NULL, count_rr, &hits), 0);
+	T_EQ_INT(hits, 3);
+	T_EQ_INT(store_rr_by_name(r2, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example", 0, NULL,
+	                          count_rr, &hits),
+	         0);
+	T_EQ_INT(hits, 4);
+	store_read_end(r2);
 
 	store_close(s);
 	return t_done();
