@@ -253,14 +253,12 @@ static int rev_names(const char *const *names, size_t n, bool wild, char ***out)
 		return -ENOMEM;
 	char *store = (char *)(v + n);
 	for (size_t i = 0; i < n; i++) {
-		char norm[STORE_NAME_BUF];
-		int err = store_name_norm(names[i], strlen(names[i]), norm, wild);
+		v[i] = store + i * STORE_NAME_BUF;
+		int err = ch_name_key(names[i], wild, v[i]);
 		if (err != 0) {
 			free(v);
 			return err;
 		}
-		v[i] = store + i * STORE_NAME_BUF;
-		ch_name_rev(norm, v[i]);
 	}
 	*out = v;
 	return 0;

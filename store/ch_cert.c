@@ -287,16 +287,12 @@ int store_ch_sight_by_cert(store_ch_t *c, const struct store_cert_ref *ref,
 int store_ch_sight_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
                            const struct store_fence *f, store_sight_cb cb, void *ctx)
 {
-	uint8_t lo[16], hi[16];
 	if (plen > 128)
 		return STORE_EBADADDR;
-	store_prefix_bounds(addr, plen, lo, hi);
 	struct util_buf q;
 	util_buf_init(&q, 4096);
-	util_buf_adds(&q, "SELECT " CH_SIGHT_COLUMNS " FROM sight_addr WHERE ip >= ");
-	ch_sql_fixed(&q, lo, 16);
-	util_buf_adds(&q, " AND ip <= ");
-	ch_sql_fixed(&q, hi, 16);
+	util_buf_adds(&q, "SELECT " CH_SIGHT_COLUMNS " FROM sight_addr WHERE ");
+	ch_where_prefix(&q, "ip", addr, plen);
 	/* the LMDB address index: address, then (certificate, port) */
 	util_buf_adds(&q, " GROUP BY ip, port, cert ORDER BY ip, cert, port");
 	int err = sight_query(c, &q, f, cb, ctx);

@@ -179,11 +179,10 @@ static int refs_query(store_ch_t *c, struct util_buf *q, bool with_kind, store_n
 
 int store_ch_certs_by_name(store_ch_t *c, const char *name, store_namecert_cb cb, void *ctx)
 {
-	char norm[STORE_NAME_BUF], rev[STORE_NAME_BUF];
-	int err = store_name_norm(name, strlen(name), norm, true);
+	char rev[STORE_NAME_BUF];
+	int err = ch_name_key(name, true, rev);
 	if (err != 0)
 		return err;
-	ch_name_rev(norm, rev);
 	struct util_buf q;
 	util_buf_init(&q, 1024);
 	util_buf_adds(&q, "SELECT cert, kind FROM name_cert WHERE rname = ");

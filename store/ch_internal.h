@@ -60,6 +60,13 @@ void ch_rd_rr(struct ch_rb_in *r, struct ch_rr_row *row);
 #define CH_NAMEKEY(col) "replaceAll(" col ", '.', '\\0')"
 
 /* ---- queries ---- */
+/* A name normalised (store_name_norm, a "*" label with wild) and
+ * reversed as the tables key it, into rev.  0 or STORE_EBADNAME &c. */
+int ch_name_key(const char *name, bool wild, char rev[STORE_NAME_BUF]);
+/* A name pattern (store_name_pattern) into out; "head.*" is -ENOTSUP. */
+int ch_pattern(const char *in, char out[STORE_NAME_BUF]);
+/* "col >= lo AND col <= hi" for the prefix addr/plen (plen <= 128). */
+void ch_where_prefix(struct util_buf *q, const char *col, const uint8_t addr[16], unsigned plen);
 /* toFixedString(unhex('..'), n): a FixedString(n) literal. */
 void ch_sql_fixed(struct util_buf *q, const uint8_t *a, size_t n);
 /* Run q (" FORMAT RowBinary" appended) into resp (initialised here,

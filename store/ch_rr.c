@@ -358,18 +358,24 @@ int ch_query(store_ch_t *c, struct util_buf *q, struct util_buf *resp)
 	return err;
 }
 
+int ch_pattern(const char *in, char out[STORE_NAME_BUF])
+{
+	int err = store_name_pattern(in, strlen(in), out);
+	if (err == 0 && store_name_is_rhs(out)) {
+		store_set_error("clickhouse store: right-hand wildcards (%s) are not there yet",
+		                out);
+		err = -ENOTSUP;
+	}
+	return err;
+}
+
 int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
                         const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
 	char pattern[STORE_NAME_BUF];
-	int err = store_name_pattern(name, strlen(name), pattern);
+	int err = ch_pattern(name, pattern);
 	if (err != 0)
 		return err;
-	if (store_name_is_rhs(pattern)) {
-		store_set_error("clickhouse store: right-hand wildcards (%s) are not there yet",
-		                pattern);
-		return -ENOTSUP;
-	}
 	struct util_buf q;
 	util_buf_init(&q, 4096);
 	util_buf_adds(&q, RR_SELECT);
@@ -388,22 +394,28 @@ void ch_sql_fixed(struct util_buf *q, const uint8_t *a, size_t n)
 	util_buf_printf(q, "'), %zu)", n);
 }
 
+void ch_where_prefix(struct util_buf *q, const char *col, const uint8_t addr[16], unsigned plen)
+{
+	uint8_t lo[16], hi[16];
+	store_prefix_bounds(addr, plen, lo, hi);
+	util_buf_printf(q, "%s >= ", col);
+	ch_sql_fixed(q, lo, 16);
+	util_buf_printf(q, " AND %s <= ", col);
+	ch_sql_fixed(q, hi, 16);
+}
+
 int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
                         const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
-	uint8_t lo[16], hi[16];
 	if (plen > 128)
 		return STORE_EBADADDR;
-	store_prefix_bounds(addr, plen, lo, hi);
 	struct util_buf q;
 	util_buf_init(&q, 4096);
 	/* rr_addr's key (addr, rname, rrtype): the prefix is one range */
 	util_buf_adds(&q, "SELECT rrname, rrtype, any(rdata), addr, minMerge(tf), maxMerge(tl), "
 	                  "sumMerge(cnt), groupUniqArrayMerge(sensors), maxMerge(bailiwick) "
-	                  "FROM rr_addr WHERE addr >= ");
-	ch_sql_fixed(&q, lo, 16);
-	util_buf_adds(&q, " AND addr <= ");
-	ch_sql_fixed(&q, hi, 16);
+	                  "FROM rr_addr WHERE ");
+	ch_where_prefix(&q, "addr", addr, plen);
 	util_buf_adds(&q, " GROUP BY addr, rname, rrname, rrtype ORDER BY addr, rname, rrtype");
 	int err = ch_rr_query(c, &q, f, cb, ctx);
 	util_buf_free(&q);

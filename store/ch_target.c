@@ -12,6 +12,15 @@
 #include "store/ch_internal.h"
 #include "store/store_internal.h"
 
+int ch_name_key(const char *name, bool wild, char rev[STORE_NAME_BUF])
+{
+	char norm[STORE_NAME_BUF];
+	int err = store_name_norm(name, strlen(name), norm, wild);
+	if (err == 0)
+		ch_name_rev(norm, rev);
+	return err;
+}
+
 /* rr_target's rows of the target rev (reversed, normalised: [a-z0-9_.-*]
  * only, nothing to quote) or of every target under it (zone), in the
  * LMDB store's order. */
@@ -35,26 +44,18 @@ static int target_query(store_ch_t *c, bool zone, const char *rev, const struct 
 int store_ch_rr_by_target(store_ch_t *c, const char *target, const struct store_fence *f,
                           store_rr_cb cb, void *ctx)
 {
-	char norm[STORE_NAME_BUF], rev[STORE_NAME_BUF];
-	int err = store_name_norm(target, strlen(target), norm, true);
-	if (err != 0)
-		return err;
-	ch_name_rev(norm, rev);
-	return target_query(c, false, rev, f, cb, ctx);
+	char rev[STORE_NAME_BUF];
+	int err = ch_name_key(target, true, rev);
+	return err != 0 ? err : target_query(c, false, rev, f, cb, ctx);
 }
 
 int store_ch_rr_by_target_pattern(store_ch_t *c, const char *target, const struct store_fence *f,
                                   store_rr_cb cb, void *ctx)
 {
 	char pattern[STORE_NAME_BUF], rev[STORE_NAME_BUF];
-	int err = store_name_pattern(target, strlen(target), pattern);
+	int err = ch_pattern(target, pattern);
 	if (err != 0)
 		return err;
-	if (store_name_is_rhs(pattern)) {
-		store_set_error("clickhouse store: right-hand wildcards (%s) are not there yet",
-		                pattern);
-		return -ENOTSUP;
-	}
 	if (pattern[0] != '*')
 		return store_ch_rr_by_target(c, pattern, f, cb, ctx);
 	ch_name_rev(pattern + 2, rev);
@@ -75,12 +76,11 @@ int store_ch_prev_ip_names(store_ch_t *c, const uint8_t ip[16], uint64_t *n)
 
 int store_ch_prev_name_ips(store_ch_t *c, const char *name, uint64_t *n)
 {
-	char norm[STORE_NAME_BUF], rev[STORE_NAME_BUF];
+	char rev[STORE_NAME_BUF];
 	*n = 0;
-	int err = store_name_norm(name, strlen(name), norm, true);
+	int err = ch_name_key(name, true, rev);
 	if (err != 0)
 		return err;
-	ch_name_rev(norm, rev);
 	struct util_buf q;
 	util_buf_init(&q, 1024);
 	util_buf_adds(&q,

@@ -144,7 +144,7 @@ struct both {
 	store_rtxn_t *r;
 	store_ch_t *c;
 	struct util_buf a, b;
-	unsigned found, lookups;
+	unsigned found, lookups, joined;
 };
 
 static void both_check(struct both *x, const char *label, int ea, int eb)
@@ -187,8 +187,10 @@ static bool obs_ref(store_rtxn_t *r, const struct store_obs *o, struct store_cer
 static void cmp_cert(struct both *x, const struct store_obs *o, const struct store_fence *late)
 {
 	struct store_cert_ref ref;
-	if (!obs_ref(x->r, o, &ref))
+	if (!obs_ref(x->r, o, &ref)) {
+		x->joined++; /* not on the cluster yet: docs/scale-out.md */
 		return;
+	}
 	struct store_cert_info ci;
 	struct store_fence all;
 	store_fence_init(&all);
@@ -501,8 +503,9 @@ static void compare_more(store_t *s, store_ch_t *c, const struct captured *cap)
 	store_read_end(x.r);
 	fprintf(stderr,
 	        "parity: %u of %u certificate, target, prevalence and batched lookups "
-	        "found something, all the same on both stores\n",
-	        x.found, x.lookups);
+	        "found something, all the same on both stores; %u observations of "
+	        "certificates LMDB joined to a SHA-1 skipped\n",
+	        x.found, x.lookups, x.joined);
 	T_CHECK(x.found > 0);
 	util_buf_free(&x.a);
 	util_buf_free(&x.b);
