@@ -150,5 +150,22 @@ int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 /* Addresses each certificate was seen on (store_sight_by_cert). */
 int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
                             const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx);
+typedef int (*store_ch_namecert_key_cb)(size_t key, const struct store_cert_ref *ref, unsigned kind,
+                                        void *ctx);
+/* Certificates naming each name (store_certs_by_name). */
+int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
+                            store_ch_namecert_key_cb cb, void *ctx);
+/* Prevalence of n nodes in one query: out[i] for key i (0 for a key the
+ * cluster does not know), as the single store_prev_* readers give it. */
+int store_ch_prev_ip_names_n(store_ch_t *c, const uint8_t (*ips)[16], size_t n, uint64_t *out);
+int store_ch_prev_name_ips_n(store_ch_t *c, const char *const *names, size_t n, uint64_t *out);
+int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
+                             uint64_t *out);
+/* As store_cert_resolve: the reference a SHA-1 (hlen 20) or SHA-256 (32)
+ * is stored under on the cluster (a SHA-1 one when a row of the
+ * certificate carries both hashes).  STORE_ENOTFOUND when unknown.  A
+ * SHA-256 is looked up in every cert row (no index by SHA-256). */
+int store_ch_cert_resolve(store_ch_t *c, const uint8_t *hash, size_t hlen,
+                          struct store_cert_ref *ref);
 
 #endif

@@ -27,6 +27,8 @@ struct batch_cb {
 	store_ch_rr_key_cb rr;
 	store_ch_sight_key_cb sight;
 	void *ctx;
+	store_ch_namecert_key_cb namecert;
+	uint64_t *counts; /* prevalence: one a key */
 };
 
 /* What a batched reader asks and how its rows decode. */
@@ -240,7 +242,7 @@ int store_ch_rr_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	    dec_rr,
 	    emit_rr};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
-	struct batch_cb bc = {cb, NULL, ctx};
+	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL};
 	return batch_run(c, &sp, &in, f, &bc);
 }
 
@@ -264,19 +266,26 @@ static int rev_names(const char *const *names, size_t n, bool wild, char ***out)
 	return 0;
 }
 
-static int rr_names_run(store_ch_t *c, const struct batch_spec *sp, const char *const *names,
-                        size_t n, bool wild, const struct store_fence *f, store_ch_rr_key_cb cb,
-                        void *ctx)
+/* A batched read keyed by names (reversed as the tables key them). */
+static int names_run(store_ch_t *c, const struct batch_spec *sp, const char *const *names, size_t n,
+                     bool wild, const struct store_fence *f, const struct batch_cb *bc)
 {
 	char **rev;
 	int err = rev_names(names, n, wild, &rev);
 	if (err != 0)
 		return err;
 	struct batch_keys in = {n, NULL, (const char *const *)rev};
-	struct batch_cb bc = {cb, NULL, ctx};
-	err = batch_run(c, sp, &in, f, &bc);
+	err = batch_run(c, sp, &in, f, bc);
 	free(rev);
 	return err;
+}
+
+static int rr_names_run(store_ch_t *c, const struct batch_spec *sp, const char *const *names,
+                        size_t n, bool wild, const struct store_fence *f, store_ch_rr_key_cb cb,
+                        void *ctx)
+{
+	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL};
+	return names_run(c, sp, names, n, wild, f, &bc);
 }
 
 int store_ch_rr_by_names(store_ch_t *c, const char *const *names, size_t n,
@@ -311,6 +320,21 @@ int store_ch_rr_by_targets(store_ch_t *c, const char *const *targets, size_t n,
 
 /* ---- certificate sightings -------------------------------------------------- */
 
+/* A batched read keyed by certificate references (33 bytes each). */
+static int certs_run(store_ch_t *c, const struct batch_spec *sp, const struct store_cert_ref *refs,
+                     size_t n, const struct store_fence *f, const struct batch_cb *bc)
+{
+	uint8_t *keys = malloc(n * 33 + 1);
+	if (keys == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		ch_certref(&refs[i], keys + i * 33);
+	struct batch_keys in = {n, keys, NULL};
+	int err = batch_run(c, sp, &in, f, bc);
+	free(keys);
+	return err;
+}
+
 static void dec_sight(struct ch_rb_in *r, void *row)
 {
 	ch_rd_sight(r, row);
@@ -336,7 +360,7 @@ int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	                                     dec_sight,
 	                                     emit_sight};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
-	struct batch_cb bc = {NULL, cb, ctx};
+	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL};
 	return batch_run(c, &sp, &in, f, &bc);
 }
 
@@ -351,14 +375,96 @@ int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, si
 	                                     sizeof(struct ch_sight_row),
 	                                     dec_sight,
 	                                     emit_sight};
-	uint8_t *keys = malloc(n * 33 + 1);
-	if (keys == NULL)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		ch_certref(&refs[i], keys + i * 33);
-	struct batch_keys in = {n, keys, NULL};
-	struct batch_cb bc = {NULL, cb, ctx};
-	int err = batch_run(c, &sp, &in, f, &bc);
-	free(keys);
-	return err;
+	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL};
+	return certs_run(c, &sp, refs, n, f, &bc);
+}
+
+/* ---- certificates by name, prevalence ---------------------------------------- */
+
+struct namecert_row {
+	struct store_cert_ref ref;
+	unsigned kind;
+};
+
+static void dec_namecert(struct ch_rb_in *r, void *row)
+{
+	struct namecert_row *nc = row;
+	uint8_t rb[33];
+	ch_rd_fixed(r, rb, 33);
+	nc->kind = (unsigned)ch_rd_uint(r, 1);
+	memset(&nc->ref, 0, sizeof(nc->ref));
+	nc->ref.kind = rb[0];
+	memcpy(nc->ref.hash, rb + 1, rb[0] == 1 ? 20 : 32);
+	if (rb[0] != 1 && rb[0] != 2)
+		r->bad = true;
+}
+
+static int emit_namecert(size_t i, void *row, const struct store_fence *f,
+                         const struct batch_cb *cb)
+{
+	(void)f;
+	const struct namecert_row *nc = row;
+	return cb->namecert(i, &nc->ref, nc->kind, cb->ctx);
+}
+
+int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
+                            store_ch_namecert_key_cb cb, void *ctx)
+{
+	/* the LMDB index's duplicates: (certificate, kind) */
+	static const struct batch_spec sp = {
+	    "SELECT rname AS k, cert, kind FROM name_cert WHERE rname IN (",
+	    ") GROUP BY rname, cert, kind ORDER BY k, cert, kind",
+	    0,
+	    sizeof(struct namecert_row),
+	    dec_namecert,
+	    emit_namecert};
+	struct batch_cb bc = {NULL, NULL, ctx, cb, NULL};
+	return names_run(c, &sp, names, n, true, NULL, &bc);
+}
+
+static void dec_count(struct ch_rb_in *r, void *row)
+{
+	*(uint64_t *)row = ch_rd_uint(r, 8);
+}
+
+static int emit_count(size_t i, void *row, const struct store_fence *f, const struct batch_cb *cb)
+{
+	(void)f;
+	cb->counts[i] = *(const uint64_t *)row;
+	return 0;
+}
+
+#define PREV_SPEC(key, count, table)                                                               \
+	{                                                                                          \
+		"SELECT " key " AS k, toUInt64(uniqExactMerge(" count ")) FROM " table             \
+		" WHERE " key " IN (",                                                             \
+		    ") GROUP BY " key " ORDER BY k", 0, sizeof(uint64_t), dec_count, emit_count    \
+	}
+
+int store_ch_prev_ip_names_n(store_ch_t *c, const uint8_t (*ips)[16], size_t n, uint64_t *out)
+{
+	struct batch_spec sp = PREV_SPEC("addr", "names", "prev_ip_names");
+	sp.keylen = 16;
+	memset(out, 0, n * sizeof(*out));
+	struct batch_keys in = {n, (const uint8_t *)ips, NULL};
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out};
+	return batch_run(c, &sp, &in, NULL, &bc);
+}
+
+int store_ch_prev_name_ips_n(store_ch_t *c, const char *const *names, size_t n, uint64_t *out)
+{
+	static const struct batch_spec sp = PREV_SPEC("rname", "addrs", "prev_name_ips");
+	memset(out, 0, n * sizeof(*out));
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out};
+	return names_run(c, &sp, names, n, true, NULL, &bc);
+}
+
+int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
+                             uint64_t *out)
+{
+	struct batch_spec sp = PREV_SPEC("cert", "ips", "prev_cert_ips");
+	sp.keylen = 33;
+	memset(out, 0, n * sizeof(*out));
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out};
+	return certs_run(c, &sp, refs, n, NULL, &bc);
 }

@@ -179,14 +179,10 @@ static int refs_query(store_ch_t *c, struct util_buf *q, bool with_kind, store_n
 
 int store_ch_certs_by_name(store_ch_t *c, const char *name, store_namecert_cb cb, void *ctx)
 {
-	char rev[STORE_NAME_BUF];
-	int err = ch_name_key(name, true, rev);
+	struct util_buf q;
+	int err = ch_name_sql(&q, "SELECT cert, kind FROM name_cert WHERE rname = ", name);
 	if (err != 0)
 		return err;
-	struct util_buf q;
-	util_buf_init(&q, 1024);
-	util_buf_adds(&q, "SELECT cert, kind FROM name_cert WHERE rname = ");
-	ch_sql_str(&q, rev);
 	/* the LMDB index's duplicates: (certificate, kind) */
 	util_buf_adds(&q, " GROUP BY cert, kind ORDER BY cert, kind");
 	err = refs_query(c, &q, true, cb, NULL, ctx);
@@ -246,4 +242,41 @@ int store_ch_prev_key_certs(store_ch_t *c, const uint8_t key[32], uint64_t *n)
 int store_ch_prev_subject_certs(store_ch_t *c, const char *dn, uint64_t *n)
 {
 	return attr_count(c, 2, dn, n);
+}
+
+static int first_ref(const struct store_cert_ref *ref, void *ctx)
+{
+	*(struct store_cert_ref *)ctx = *ref;
+	return STORE_STOP;
+}
+
+int store_ch_cert_resolve(store_ch_t *c, const uint8_t *hash, size_t hlen,
+                          struct store_cert_ref *ref)
+{
+	memset(ref, 0, sizeof(*ref));
+	if (hlen != 20 && hlen != 32)
+		return STORE_EBADHASH;
+	ref->kind = hlen == 20 ? 1 : 2;
+	memcpy(ref->hash, hash, hlen);
+	uint8_t rb[33];
+	char h[65];
+	ch_certref(ref, rb);
+	util_hex_encode(hash, hlen, h);
+	struct util_buf q;
+	util_buf_init(&q, 1024);
+	util_buf_adds(&q, "SELECT cert FROM cert WHERE cert = ");
+	ch_sql_fixed(&q, rb, 33);
+	if (hlen == 32) /* the SHA-1 reference of a row that knows both wins */
+		util_buf_printf(&q, " OR sha256 = unhex('%s')", h);
+	util_buf_adds(&q, " GROUP BY cert ORDER BY cert LIMIT 1");
+	struct store_cert_ref found = {0};
+	int err = refs_query(c, &q, false, NULL, first_ref, &found);
+	util_buf_free(&q);
+	if (err == 0 && found.kind == 0) {
+		store_set_error("clickhouse: no such certificate");
+		return STORE_ENOTFOUND;
+	}
+	if (err == 0)
+		*ref = found;
+	return err;
 }

@@ -74,18 +74,26 @@ int store_ch_prev_ip_names(store_ch_t *c, const uint8_t ip[16], uint64_t *n)
 	return err;
 }
 
-int store_ch_prev_name_ips(store_ch_t *c, const char *name, uint64_t *n)
+int ch_name_sql(struct util_buf *q, const char *head, const char *name)
 {
 	char rev[STORE_NAME_BUF];
-	*n = 0;
 	int err = ch_name_key(name, true, rev);
 	if (err != 0)
 		return err;
+	util_buf_init(q, 1024);
+	util_buf_adds(q, head);
+	ch_sql_str(q, rev);
+	return 0;
+}
+
+int store_ch_prev_name_ips(store_ch_t *c, const char *name, uint64_t *n)
+{
 	struct util_buf q;
-	util_buf_init(&q, 1024);
-	util_buf_adds(&q,
-	              "SELECT toUInt64(uniqExactMerge(addrs)) FROM prev_name_ips WHERE rname = ");
-	ch_sql_str(&q, rev);
+	*n = 0;
+	int err = ch_name_sql(
+	    &q, "SELECT toUInt64(uniqExactMerge(addrs)) FROM prev_name_ips WHERE rname = ", name);
+	if (err != 0)
+		return err;
 	err = ch_query_u64(c, &q, n);
 	util_buf_free(&q);
 	return err;

@@ -79,6 +79,10 @@ MORE = {
     "FROM name_cert WHERE rname = 'com.example.bad'": b"\x05" + REF_AA[1:] + b"\x01",
     "FROM rr_target WHERE target = 'net.example.ok'": row("www.example.org", "ok.example.net", ["t"], 3),
     "FROM rr_target WHERE target = 'net.example.big'": b"x" * 10000,
+    "FROM cert WHERE cert = toFixedString(unhex('02CDCD": REF_AA,
+    "FROM name_cert WHERE rname IN (": rb_str("com.example.ok") + REF_AA + b"\x01" + rb_str("com.example.ok") + REF_AA + b"\x02",
+    "FROM prev_ip_names WHERE addr IN (": V4 + bytes([192, 0, 2, 1]) + struct.pack("<Q", 42),
+    "FROM prev_cert_ips WHERE cert IN (": REF_AA + b"\x01\x02",
     "C0000209": addr_row(2, "b.example.net") + addr_row(1, "a.example.net"),
     "FROM rr_addr WHERE addr IN (": addr_row(1, "a.example.net") + addr_row(1, "c.example.net") + addr_row(2, "b.example.net"),
 }

@@ -183,6 +183,22 @@ static bool obs_ref(store_rtxn_t *r, const struct store_obs *o, struct store_cer
 	return ref->kind == 2;
 }
 
+/* Resolving each hash the certificate came with. */
+static void cmp_resolve(struct both *x, const struct store_cert_meta *m)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!(i == 0 ? m->has_sha1 : m->has_sha256))
+			continue;
+		struct store_cert_ref ra, rb;
+		const uint8_t *h = i == 0 ? m->sha1 : m->sha256;
+		int ea = store_cert_resolve(x->r, h, i == 0 ? 20 : 32, &ra);
+		int eb = store_ch_cert_resolve(x->c, h, i == 0 ? 20 : 32, &rb);
+		ref_text(&x->a, &ra);
+		ref_text(&x->b, &rb);
+		both_check(x, "cert_resolve", ea, eb);
+	}
+}
+
 /* Everything about one certificate on both stores. */
 static void cmp_cert(struct both *x, const struct store_obs *o, const struct store_fence *late)
 {
@@ -194,6 +210,7 @@ static void cmp_cert(struct both *x, const struct store_obs *o, const struct sto
 	struct store_cert_info ci;
 	struct store_fence all;
 	store_fence_init(&all);
+	cmp_resolve(x, o->cert.meta);
 	int ea = store_cert_get(x->r, &ref, &ci);
 	cert_text(&x->a, ea, &ci);
 	int eb = store_ch_cert_get(x->c, &ref, &ci);
@@ -370,7 +387,19 @@ struct batch_in {
 	size_t nsip;
 	struct store_cert_ref *ref;
 	size_t nref;
+	char (*cname)[STORE_NAME_BUF]; /* SAN and SNI names, normalised */
+	const char **cnp;
+	size_t ncname;
 };
+
+/* A certificate's name for the batched certs_by_names, if it normalises. */
+static void add_cname(struct batch_in *in, const char *name)
+{
+	if (store_name_norm(name, strlen(name), in->cname[in->ncname], true) != 0)
+		return;
+	in->cnp[in->ncname] = in->cname[in->ncname];
+	in->ncname++;
+}
 
 static void batch_keys(store_rtxn_t *r, const struct captured *cap, struct batch_in *in)
 {
@@ -381,6 +410,8 @@ static void batch_keys(store_rtxn_t *r, const struct captured *cap, struct batch
 	in->tbuf = calloc(n, STORE_NAME_BUF);
 	in->sip = calloc(m, 16);
 	in->ref = calloc(m, sizeof(*in->ref));
+	in->cname = calloc(2 * m + 1, STORE_NAME_BUF);
+	in->cnp = calloc(2 * m + 1, sizeof(char *));
 	for (size_t i = 0; i < cap->n; i++) {
 		const struct store_obs *o = &cap->o[i];
 		if (i == 0 || strcmp(o->dns.rrname, cap->o[i - 1].dns.rrname) != 0)
@@ -395,7 +426,13 @@ static void batch_keys(store_rtxn_t *r, const struct captured *cap, struct batch
 			memcpy(in->sip[in->nsip++], cert_obs[i].cert.ip, 16);
 		if (obs_ref(r, &cert_obs[i], &in->ref[in->nref]))
 			in->nref++;
+		if (cert_obs[i].cert.sni[0] != '\0')
+			add_cname(in, cert_obs[i].cert.sni);
+		const struct store_cert_meta *cm = cert_obs[i].cert.meta;
+		if (cert_obs[i].cert.has_meta && cm->san_dns_len > 0)
+			add_cname(in, cm->san_dns); /* the first SAN name */
 	}
+	add_cname(in, "nowhere.invalid");
 	/* a key twice, and one that is nowhere */
 	if (in->naddr > 0)
 		memcpy(in->addr[in->naddr++], in->addr[0], 16);
@@ -414,6 +451,8 @@ static void batch_free(struct batch_in *in)
 	free(in->tbuf);
 	free(in->sip);
 	free(in->ref);
+	free(in->cname);
+	free(in->cnp);
 }
 
 /* An LMDB single-node call's rows, marked with the key's index. */
@@ -467,6 +506,58 @@ static void batched_sight(struct both *x, const struct batch_in *in, const struc
 	           store_ch_sight_by_certs(x->c, in->ref, in->nref, f, sight_key_line, &x->b));
 }
 
+static int lk_namecert(const struct store_cert_ref *ref, unsigned kind, void *ctx)
+{
+	struct lk *l = ctx;
+	util_buf_printf(l->b, "#%zu ", l->key);
+	return namecert_line(ref, kind, l->b);
+}
+
+static int namecert_key_line(size_t key, const struct store_cert_ref *ref, unsigned kind, void *ctx)
+{
+	util_buf_printf(ctx, "#%zu ", key);
+	return namecert_line(ref, kind, ctx);
+}
+
+/* Counts of n keys as text, "#i n" a line. */
+static void counts_text(struct util_buf *b, const uint64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		util_buf_printf(b, "#%zu %llu\n", i, (unsigned long long)v[i]);
+}
+
+/* Batched certificates by name and prevalence counts. */
+static void batched_counts(struct both *x, const struct batch_in *in)
+{
+	int ea = 0;
+	for (size_t i = 0; i < in->ncname && ea == 0; i++)
+		ea = store_certs_by_name(x->r, in->cnp[i], lk_namecert, &(struct lk){&x->a, i});
+	both_check(x, "certs_by_names", ea,
+	           store_ch_certs_by_names(x->c, in->cnp, in->ncname, namecert_key_line, &x->b));
+	size_t most = in->naddr + in->nname + in->nref;
+	uint64_t *va = calloc(most, sizeof(*va)), *vb = calloc(most, sizeof(*vb));
+	for (size_t i = 0; i < in->naddr && ea == 0; i++)
+		ea = store_prev_ip_names(x->r, in->addr[i], &va[i]);
+	int eb = store_ch_prev_ip_names_n(x->c, (const uint8_t(*)[16])in->addr, in->naddr, vb);
+	counts_text(&x->a, va, in->naddr);
+	counts_text(&x->b, vb, in->naddr);
+	both_check(x, "prev_ip_names_n", ea, eb);
+	for (size_t i = 0; i < in->nname && ea == 0; i++)
+		ea = store_prev_name_ips(x->r, in->name[i], &va[i]);
+	eb = store_ch_prev_name_ips_n(x->c, in->name, in->nname, vb);
+	counts_text(&x->a, va, in->nname);
+	counts_text(&x->b, vb, in->nname);
+	both_check(x, "prev_name_ips_n", ea, eb);
+	for (size_t i = 0; i < in->nref && ea == 0; i++)
+		ea = store_prev_cert_ips(x->r, &in->ref[i], &va[i]);
+	eb = store_ch_prev_cert_ips_n(x->c, in->ref, in->nref, vb);
+	counts_text(&x->a, va, in->nref);
+	counts_text(&x->b, vb, in->nref);
+	both_check(x, "prev_cert_ips_n", ea, eb);
+	free(va);
+	free(vb);
+}
+
 /* Every batched reader over all its keys, with every fence given. */
 static void compare_batched(struct both *x, const struct captured *cap,
                             const struct store_fence *late)
@@ -479,10 +570,11 @@ static void compare_batched(struct both *x, const struct captured *cap,
 	batched_rr(x, &in, late);
 	batched_sight(x, &in, &all);
 	batched_sight(x, &in, late);
+	batched_counts(x, &in);
 	fprintf(stderr,
 	        "batched: %zu addresses, %zu names, %zu targets, %zu sighting addresses, "
-	        "%zu certificates\n",
-	        in.naddr, in.nname, in.ntarget, in.nsip, in.nref);
+	        "%zu certificates, %zu certificate names\n",
+	        in.naddr, in.nname, in.ntarget, in.nsip, in.nref, in.ncname);
 	batch_free(&in);
 }
 

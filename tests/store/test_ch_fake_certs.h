@@ -172,6 +172,41 @@ static void fake_batched(store_ch_t *c)
 	T_EQ_STR(k2.text, "");
 }
 
+static int fake_nc_key_cb(size_t key, const struct store_cert_ref *ref, unsigned kind, void *ctx)
+{
+	struct fake_seen *f = ctx;
+	size_t l = strlen(f->text);
+	snprintf(f->text + l, sizeof(f->text) - l, "%zu:", key);
+	return fake_namecert_cb(ref, kind, ctx);
+}
+
+/* Resolving hashes, certificates of many names, counts of many nodes. */
+static void fake_resolve_counts(store_ch_t *c)
+{
+	struct store_cert_ref ref;
+	uint8_t h[32];
+	memset(h, 0xcd, sizeof(h));
+	T_EQ_INT(store_ch_cert_resolve(c, h, 32, &ref), 0);
+	T_CHECK(ref.kind == 1 && ref.hash[0] == 0xaa && ref.hash[19] == 0xaa && ref.hash[20] == 0);
+	memset(h, 0xce, sizeof(h));
+	T_EQ_INT(store_ch_cert_resolve(c, h, 32, &ref), STORE_ENOTFOUND);
+	T_EQ_INT(store_ch_cert_resolve(c, h, 16, &ref), STORE_EBADHASH);
+	struct fake_seen s = {0};
+	const char *names[3] = {"nowhere.example.com", "OK.example.com", "ok.example.com."};
+	T_EQ_INT(store_ch_certs_by_names(c, names, 3, fake_nc_key_cb, &s), 0);
+	T_EQ_STR(s.text, "1:1:aa/1;1:1:aa/2;2:1:aa/1;2:1:aa/2;");
+	uint8_t a[2][16];
+	T_EQ_INT(store_addr_parse("192.0.2.2", 9, a[0]), 0);
+	T_EQ_INT(store_addr_parse("192.0.2.1", 9, a[1]), 0);
+	uint64_t n[2] = {7, 7};
+	T_EQ_INT(store_ch_prev_ip_names_n(c, (const uint8_t(*)[16])a, 2, n), 0);
+	T_CHECK(n[0] == 0 && n[1] == 42);
+	struct store_cert_ref refs[1] = {fake_ref(0xaa)};
+	T_EQ_INT(store_ch_prev_cert_ips_n(c, refs, 1, n), STORE_ECORRUPT); /* a 2-byte count */
+	const char *bad[1] = {"-bad-.."};
+	T_EQ_INT(store_ch_prev_name_ips_n(c, bad, 1, n), STORE_EBADNAME);
+}
+
 /* Does one of the recorded INSERT bodies from..to-1 contain needle? */
 static int body_with(const char *bodies, int from, int to, const void *needle, size_t nl,
                      char *copy, size_t *clen)
@@ -243,6 +278,7 @@ static void fake_more(store_ch_t *c, const char *bodies, int first_insert)
 	fake_names(c);
 	fake_targets(c);
 	fake_batched(c);
+	fake_resolve_counts(c);
 	fake_cert_write(c, bodies, first_insert);
 }
 
