@@ -89,4 +89,83 @@ int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
 int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
                         const struct store_fence *f, store_rr_cb cb, void *ctx);
 
+/* ---- certificates, targets, prevalence, batched reads (issue 17, items
+ * 2 and 3 of docs/scale-out.md's Status: store/ch_cert.c, ch_cert_read.c,
+ * ch_target.c, ch_batch.c).  store_ch_write now also writes STORE_OBS_CERT
+ * observations (sightings, metadata, the name and attribute indexes)
+ * under the batch's token; only client and fingerprint sightings are
+ * still counted in *skipped.  Each reader answers as the store_* reader of
+ * the same name, with the LMDB store's merge semantics and row order. */
+
+/* As store_cert_get: metadata of a certificate (STORE_ENOTFOUND when the
+ * cluster has no row of it).  Strings live until this thread's next
+ * call. */
+int store_ch_cert_get(store_ch_t *c, const struct store_cert_ref *ref, struct store_cert_info *out);
+/* As store_sight_by_cert and store_sight_by_addr.  Sensors and SNI names
+ * are given sorted (the smallest STORE_SENSORS_KEPT / STORE_SNI_KEPT). */
+int store_ch_sight_by_cert(store_ch_t *c, const struct store_cert_ref *ref,
+                           const struct store_fence *f, store_sight_cb cb, void *ctx);
+int store_ch_sight_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
+                           const struct store_fence *f, store_sight_cb cb, void *ctx);
+/* As store_certs_by_name, store_certs_by_key, store_certs_by_subject. */
+int store_ch_certs_by_name(store_ch_t *c, const char *name, store_namecert_cb cb, void *ctx);
+int store_ch_certs_by_key(store_ch_t *c, const uint8_t key[32], store_ref_cb cb, void *ctx);
+int store_ch_certs_by_subject(store_ch_t *c, const char *dn, store_ref_cb cb, void *ctx);
+/* Prevalence, as the store_prev_* readers: one query each. */
+int store_ch_prev_cert_ips(store_ch_t *c, const struct store_cert_ref *ref, uint64_t *n);
+int store_ch_prev_key_certs(store_ch_t *c, const uint8_t key[32], uint64_t *n);
+int store_ch_prev_subject_certs(store_ch_t *c, const char *dn, uint64_t *n);
+int store_ch_prev_ip_names(store_ch_t *c, const uint8_t ip[16], uint64_t *n);
+int store_ch_prev_name_ips(store_ch_t *c, const char *name, uint64_t *n);
+
+/* As store_rr_by_target (a name, taken literally) and
+ * store_rr_by_target_pattern (a name or "*.zone"; "head.*" is -ENOTSUP). */
+int store_ch_rr_by_target(store_ch_t *c, const char *target, const struct store_fence *f,
+                          store_rr_cb cb, void *ctx);
+int store_ch_rr_by_target_pattern(store_ch_t *c, const char *target, const struct store_fence *f,
+                                  store_rr_cb cb, void *ctx);
+
+/* Batched reads for the pivot engine: n nodes of one kind in one query
+ * (CH_BATCH_KEYS nodes a query at most; more go in further queries).
+ * cb gets the index of the input key and its rows, key by key in input
+ * order, each key's rows in the order of the single-node LMDB reader:
+ * the same callbacks as looping store_rr_by_addr & co over the keys.  A
+ * callback's STORE_STOP ends that key's rows, as it ends one single-node
+ * call; an error (<0) ends everything. */
+#define CH_BATCH_KEYS 1000
+typedef int (*store_ch_rr_key_cb)(size_t key, const struct store_rr *rr, void *ctx);
+typedef int (*store_ch_sight_key_cb)(size_t key, const struct store_sighting *s, void *ctx);
+/* A/AAAA resolutions of each address (store_rr_by_addr, plen 128). */
+int store_ch_rr_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
+                         const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx);
+/* Resolutions of each name, any type (store_rr_by_name, no wildcards). */
+int store_ch_rr_by_names(store_ch_t *c, const char *const *names, size_t n,
+                         const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx);
+/* Resolutions pointing at each target (store_rr_by_target). */
+int store_ch_rr_by_targets(store_ch_t *c, const char *const *targets, size_t n,
+                           const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx);
+/* Certificates seen on each address (store_sight_by_addr, plen 128). */
+int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
+                            const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx);
+/* Addresses each certificate was seen on (store_sight_by_cert). */
+int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
+                            const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx);
+typedef int (*store_ch_namecert_key_cb)(size_t key, const struct store_cert_ref *ref, unsigned kind,
+                                        void *ctx);
+/* Certificates naming each name (store_certs_by_name). */
+int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
+                            store_ch_namecert_key_cb cb, void *ctx);
+/* Prevalence of n nodes in one query: out[i] for key i (0 for a key the
+ * cluster does not know), as the single store_prev_* readers give it. */
+int store_ch_prev_ip_names_n(store_ch_t *c, const uint8_t (*ips)[16], size_t n, uint64_t *out);
+int store_ch_prev_name_ips_n(store_ch_t *c, const char *const *names, size_t n, uint64_t *out);
+int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
+                             uint64_t *out);
+/* As store_cert_resolve: the reference a SHA-1 (hlen 20) or SHA-256 (32)
+ * is stored under on the cluster (a SHA-1 one when a row of the
+ * certificate carries both hashes).  STORE_ENOTFOUND when unknown.  A
+ * SHA-256 is looked up in every cert row (no index by SHA-256). */
+int store_ch_cert_resolve(store_ch_t *c, const uint8_t *hash, size_t hlen,
+                          struct store_cert_ref *ref);
+
 #endif

@@ -13,11 +13,12 @@
 #include <time.h>
 
 #include "store/ch.h"
+#include "store/ch_internal.h"
 #include "store/store_internal.h"
 
 /* ---- RowBinary out: little-endian integers, strings with a LEB128 length */
 
-static void rb_uint(struct util_buf *b, uint64_t v, size_t bytes)
+void ch_rb_uint(struct util_buf *b, uint64_t v, size_t bytes)
 {
 	uint8_t p[8];
 	for (size_t i = 0; i < bytes; i++)
@@ -25,23 +26,31 @@ static void rb_uint(struct util_buf *b, uint64_t v, size_t bytes)
 	util_buf_add(b, p, bytes);
 }
 
-static void rb_str(struct util_buf *b, const char *s)
+void ch_rb_varint(struct util_buf *b, uint64_t v)
 {
-	size_t n = strlen(s);
 	uint8_t p[10];
 	size_t k = 0;
-	uint64_t v = n;
 	do {
 		p[k++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
 		v >>= 7;
 	} while (v != 0);
 	util_buf_add(b, p, k);
+}
+
+void ch_rb_bytes(struct util_buf *b, const void *s, size_t n)
+{
+	ch_rb_varint(b, n);
 	util_buf_add(b, s, n);
+}
+
+void ch_rb_str(struct util_buf *b, const char *s)
+{
+	ch_rb_bytes(b, s, strlen(s));
 }
 
 /* name with its labels reversed ("www.example.com" -> "com.example.www")
  * into out[STORE_NAME_BUF]; "" stays "". */
-static void name_rev(const char *name, char *out)
+void ch_name_rev(const char *name, char *out)
 {
 	size_t n = strlen(name), o = 0;
 	size_t end = n;
@@ -73,7 +82,7 @@ static const char *rdata_host(uint16_t type, const char *rdata)
 	return p == NULL || *p == '\0' || strcmp(p, ".") == 0 ? NULL : p;
 }
 
-static uint32_t clamp_u32(int64_t t)
+uint32_t ch_clamp_u32(int64_t t)
 {
 	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
@@ -84,26 +93,26 @@ static void rr_row(struct util_buf *b, const struct store_obs *o, uint64_t token
 	char rev[STORE_NAME_BUF], text[STORE_RDATA_MAX + STORE_ADDR_BUF], trev[STORE_NAME_BUF] = "";
 	static const uint8_t zero[16];
 	bool isaddr = o->dns.rrtype == STORE_RR_A || o->dns.rrtype == STORE_RR_AAAA;
-	name_rev(o->dns.rrname, rev);
+	ch_name_rev(o->dns.rrname, rev);
 	if (isaddr)
 		store_addr_format(o->dns.addr, text);
 	else
 		memcpy(text, o->dns.rdata, strlen(o->dns.rdata) + 1);
 	const char *host = isaddr ? NULL : rdata_host(o->dns.rrtype, text);
 	if (host != NULL)
-		name_rev(host, trev);
-	rb_uint(b, token, 8);
-	rb_str(b, rev);
-	rb_str(b, o->dns.rrname);
-	rb_uint(b, o->dns.rrtype, 2);
-	rb_str(b, text);
+		ch_name_rev(host, trev);
+	ch_rb_uint(b, token, 8);
+	ch_rb_str(b, rev);
+	ch_rb_str(b, o->dns.rrname);
+	ch_rb_uint(b, o->dns.rrtype, 2);
+	ch_rb_str(b, text);
 	util_buf_add(b, isaddr ? o->dns.addr : zero, 16);
-	rb_str(b, trev);
-	rb_str(b, o->dns.bailiwick);
-	rb_uint(b, clamp_u32(o->time_first), 4);
-	rb_uint(b, clamp_u32(o->time_last), 4);
-	rb_uint(b, o->count, 8);
-	rb_str(b, o->sensor);
+	ch_rb_str(b, trev);
+	ch_rb_str(b, o->dns.bailiwick);
+	ch_rb_uint(b, ch_clamp_u32(o->time_first), 4);
+	ch_rb_uint(b, ch_clamp_u32(o->time_last), 4);
+	ch_rb_uint(b, o->count, 8);
+	ch_rb_str(b, o->sensor);
 }
 
 /* The longest rr_in row: see rr_row. */
@@ -120,7 +129,7 @@ uint64_t store_ch_token(void)
 	return t;
 }
 
-static int insert_retried(store_ch_t *c, const char *sql, const struct util_buf *body)
+int ch_insert_retried(store_ch_t *c, const char *sql, const struct util_buf *body)
 {
 	int err = 0;
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -141,19 +150,30 @@ int store_ch_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_
 {
 	struct util_buf b;
 	size_t rows = 0, skip = 0;
+	size_t certs = 0;
+	int err = 0;
 	util_buf_init(&b, n * RR_ROW_MAX + 64);
 	for (size_t i = 0; i < n; i++) {
-		if (obs[i].kind != STORE_OBS_DNS) {
+		/* certificates: ch_cert.c (ch_cert_write below); one without
+		 * a hash fails the batch before anything is sent */
+		if (obs[i].kind == STORE_OBS_CERT && (err = ch_cert_check(&obs[i])) != 0)
+			break;
+		if (obs[i].kind == STORE_OBS_CERT)
+			certs++;
+		else if (obs[i].kind != STORE_OBS_DNS)
 			skip++;
+		if (obs[i].kind != STORE_OBS_DNS)
 			continue;
-		}
 		rr_row(&b, &obs[i], token);
 		rows++;
 	}
-	int err = b.err;
+	if (err == 0)
+		err = b.err;
 	if (err == 0 && rows > 0)
-		err = insert_retried(c, "INSERT INTO rr_in FORMAT RowBinary", &b);
+		err = ch_insert_retried(c, "INSERT INTO rr_in FORMAT RowBinary", &b);
 	util_buf_free(&b);
+	if (err == 0 && certs > 0)
+		err = ch_cert_write(c, obs, n, token);
 	if (skipped != NULL)
 		*skipped = skip;
 	return err;
@@ -161,12 +181,7 @@ int store_ch_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_
 
 /* ---- RowBinary in ------------------------------------------------------- */
 
-struct rb_in {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t rd_uint(struct rb_in *r, size_t bytes)
+uint64_t ch_rd_uint(struct ch_rb_in *r, size_t bytes)
 {
 	uint64_t v = 0;
 	if ((size_t)(r->end - r->p) < bytes) {
@@ -179,7 +194,7 @@ static uint64_t rd_uint(struct rb_in *r, size_t bytes)
 	return v;
 }
 
-static uint64_t rd_varint(struct rb_in *r)
+uint64_t ch_rd_varint(struct ch_rb_in *r)
 {
 	uint64_t v = 0;
 	for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -195,9 +210,9 @@ static uint64_t rd_varint(struct rb_in *r)
 }
 
 /* A String copied NUL-terminated into out[cap]; longer is corrupt. */
-static void rd_str(struct rb_in *r, char *out, size_t cap)
+void ch_rd_str(struct ch_rb_in *r, char *out, size_t cap)
 {
-	uint64_t n = rd_varint(r);
+	uint64_t n = ch_rd_varint(r);
 	if (r->bad || n >= cap || n > (uint64_t)(r->end - r->p)) {
 		r->bad = true;
 		out[0] = '\0';
@@ -208,7 +223,7 @@ static void rd_str(struct rb_in *r, char *out, size_t cap)
 	r->p += n;
 }
 
-static void rd_fixed(struct rb_in *r, void *out, size_t n)
+void ch_rd_fixed(struct ch_rb_in *r, void *out, size_t n)
 {
 	if ((size_t)(r->end - r->p) < n) {
 		r->bad = true;
@@ -218,63 +233,60 @@ static void rd_fixed(struct rb_in *r, void *out, size_t n)
 	r->p += n;
 }
 
-/* One merged resolution as read, with room for its strings. */
-struct rr_row_in {
-	char rrname[STORE_NAME_BUF];
-	char rdata[STORE_RDATA_MAX + STORE_ADDR_BUF];
-	char bailiwick[STORE_NAME_BUF];
-	char sensors[STORE_SENSORS_KEPT][STORE_SENSOR_MAX];
-	struct store_rr rr;
-};
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The sensors array: the smallest STORE_SENSORS_KEPT names, sorted (so
- * the answer does not depend on the order merges met them), the rest
- * counted. */
-static void rd_sensors(struct rb_in *r, struct rr_row_in *row)
+/* An Array(String) of names (sensors, SNIs): the smallest keep of them,
+ * sorted (so the answer does not depend on the order merges met them),
+ * copied into store[keep][each] with ptrs to them, the rest counted;
+ * empty strings (no sensor) are left out. */
+void ch_rd_names(struct ch_rb_in *r, size_t each, unsigned keep, char *store, const char **ptrs,
+                 unsigned *n_out, unsigned *more)
 {
-	uint64_t n = rd_varint(r);
-	char(*all)[STORE_SENSOR_MAX] = n > 0 && n < 65536 ? calloc(n, STORE_SENSOR_MAX) : NULL;
+	uint64_t n = ch_rd_varint(r);
+	char *all = n > 0 && n < 65536 ? calloc(n, each) : NULL;
 	const char **ptr = all ? calloc(n, sizeof(*ptr)) : NULL;
+	*n_out = *more = 0;
 	if (n > 0 && ptr == NULL) {
 		r->bad = true; /* out of memory or absurd: the caller reports corrupt */
 		free(all);
 		return;
 	}
+	uint64_t m = 0;
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
-		rd_str(r, all[i], STORE_SENSOR_MAX);
-		ptr[i] = all[i];
+		ch_rd_str(r, all + i * each, each);
+		if (all[i * each] != '\0')
+			ptr[m++] = all + i * each;
 	}
-	if (!r->bad && n > 0)
-		qsort(ptr, n, sizeof(*ptr), cmp_str);
-	unsigned kept = n > STORE_SENSORS_KEPT ? STORE_SENSORS_KEPT : (unsigned)n;
+	if (!r->bad && m > 0)
+		qsort(ptr, m, sizeof(*ptr), cmp_str);
+	unsigned kept = m > keep ? keep : (unsigned)m;
 	for (unsigned i = 0; i < kept && !r->bad; i++) {
-		memcpy(row->sensors[i], ptr[i], strlen(ptr[i]) + 1);
-		row->rr.sensors[i] = row->sensors[i];
+		memcpy(store + i * each, ptr[i], strlen(ptr[i]) + 1);
+		ptrs[i] = store + i * each;
 	}
-	row->rr.nsensors = r->bad ? 0 : kept;
-	row->rr.sensors_more = r->bad ? 0 : (unsigned)(n - kept);
+	*n_out = r->bad ? 0 : kept;
+	*more = r->bad ? 0 : (unsigned)(m - kept);
 	free(ptr);
 	free(all);
 }
 
 /* One row of the by-name query (its SELECT list, in order). */
-static void rd_rr(struct rb_in *r, struct rr_row_in *row)
+void ch_rd_rr(struct ch_rb_in *r, struct ch_rr_row *row)
 {
 	memset(&row->rr, 0, sizeof(row->rr));
-	rd_str(r, row->rrname, sizeof(row->rrname));
-	row->rr.rrtype = (uint16_t)rd_uint(r, 2);
-	rd_str(r, row->rdata, sizeof(row->rdata));
-	rd_fixed(r, row->rr.addr, 16);
-	row->rr.time_first = (int64_t)rd_uint(r, 4);
-	row->rr.time_last = (int64_t)rd_uint(r, 4);
-	row->rr.count = rd_uint(r, 8);
-	rd_sensors(r, row);
-	rd_str(r, row->bailiwick, sizeof(row->bailiwick));
+	ch_rd_str(r, row->rrname, sizeof(row->rrname));
+	row->rr.rrtype = (uint16_t)ch_rd_uint(r, 2);
+	ch_rd_str(r, row->rdata, sizeof(row->rdata));
+	ch_rd_fixed(r, row->rr.addr, 16);
+	row->rr.time_first = (int64_t)ch_rd_uint(r, 4);
+	row->rr.time_last = (int64_t)ch_rd_uint(r, 4);
+	row->rr.count = ch_rd_uint(r, 8);
+	ch_rd_names(r, STORE_SENSOR_MAX, STORE_SENSORS_KEPT, row->sensors[0], row->rr.sensors,
+	            &row->rr.nsensors, &row->rr.sensors_more);
+	ch_rd_str(r, row->bailiwick, sizeof(row->bailiwick));
 	row->rr.rrname = row->rrname;
 	row->rr.rdata = row->rdata;
 	row->rr.bailiwick = row->bailiwick;
@@ -292,7 +304,7 @@ static void where_name(struct util_buf *q, const char *pattern, uint16_t rrtype)
 {
 	char rev[STORE_NAME_BUF];
 	bool zone = pattern[0] == '*';
-	name_rev(zone ? pattern + 2 : pattern, rev);
+	ch_name_rev(zone ? pattern + 2 : pattern, rev);
 	if (zone)
 		util_buf_printf(q, "rname > '%s.' AND rname < '%s/'", rev, rev);
 	else
@@ -301,38 +313,59 @@ static void where_name(struct util_buf *q, const char *pattern, uint16_t rrtype)
 		util_buf_printf(q, " AND rrtype = %u", rrtype);
 }
 
+int ch_corrupt(void)
+{
+	store_set_error("clickhouse: a RowBinary row that does not decode");
+	return STORE_ECORRUPT;
+}
+
 static int emit_rows(const struct util_buf *resp, const struct store_fence *f, store_rr_cb cb,
                      void *ctx)
 {
-	struct rb_in r = {(const uint8_t *)resp->p, (const uint8_t *)resp->p + resp->len, false};
-	struct rr_row_in *row = malloc(sizeof(*row));
+	struct ch_rb_in r = {(const uint8_t *)resp->p, (const uint8_t *)resp->p + resp->len, false};
+	struct ch_rr_row *row = malloc(sizeof(*row));
 	int ret = row ? 0 : -ENOMEM;
 	while (ret == 0 && r.p < r.end) {
-		rd_rr(&r, row);
-		if (r.bad) {
-			store_set_error("clickhouse: a RowBinary row that does not decode");
-			ret = STORE_ECORRUPT;
-		} else if (store_fence_match(f, row->rr.time_first, row->rr.time_last)) {
+		ch_rd_rr(&r, row);
+		if (r.bad)
+			ret = ch_corrupt();
+		else if (store_fence_match(f, row->rr.time_first, row->rr.time_last))
 			ret = cb(&row->rr, ctx);
-		}
 	}
 	free(row);
 	return ret == STORE_STOP ? 0 : ret;
 }
 
-/* Run a query whose rows are rd_rr's, the fence applied to each. */
-static int rr_query(store_ch_t *c, struct util_buf *q, const struct store_fence *f, store_rr_cb cb,
-                    void *ctx)
+/* Run a query whose rows are ch_rd_rr's, the fence applied to each. */
+int ch_rr_query(store_ch_t *c, struct util_buf *q, const struct store_fence *f, store_rr_cb cb,
+                void *ctx)
 {
 	struct util_buf resp;
-	util_buf_init(&resp, STORE_CH_RESPONSE_MAX);
-	util_buf_adds(q, " FORMAT RowBinary");
-	int err = q->err;
-	if (err == 0)
-		err = store_ch_exec(c, q->p, NULL, 0, "wait_end_of_query=1", &resp);
+	int err = ch_query(c, q, &resp);
 	if (err == 0)
 		err = emit_rows(&resp, f, cb, ctx);
 	util_buf_free(&resp);
+	return err;
+}
+
+int ch_query(store_ch_t *c, struct util_buf *q, struct util_buf *resp)
+{
+	util_buf_init(resp, STORE_CH_RESPONSE_MAX);
+	util_buf_adds(q, " FORMAT RowBinary");
+	int err = q->err;
+	if (err == 0)
+		err = store_ch_exec(c, q->p, NULL, 0, "wait_end_of_query=1", resp);
+	return err;
+}
+
+int ch_pattern(const char *in, char out[STORE_NAME_BUF])
+{
+	int err = store_name_pattern(in, strlen(in), out);
+	if (err == 0 && store_name_is_rhs(out)) {
+		store_set_error("clickhouse store: right-hand wildcards (%s) are not there yet",
+		                out);
+		err = -ENOTSUP;
+	}
 	return err;
 }
 
@@ -340,50 +373,51 @@ int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
                         const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
 	char pattern[STORE_NAME_BUF];
-	int err = store_name_pattern(name, strlen(name), pattern);
+	int err = ch_pattern(name, pattern);
 	if (err != 0)
 		return err;
-	if (store_name_is_rhs(pattern)) {
-		store_set_error("clickhouse store: right-hand wildcards (%s) are not there yet",
-		                pattern);
-		return -ENOTSUP;
-	}
 	struct util_buf q;
 	util_buf_init(&q, 4096);
 	util_buf_adds(&q, RR_SELECT);
 	where_name(&q, pattern, rrtype);
 	util_buf_adds(&q, RR_GROUP);
-	err = rr_query(c, &q, f, cb, ctx);
+	err = ch_rr_query(c, &q, f, cb, ctx);
 	util_buf_free(&q);
 	return err;
 }
 
-static void sql_fixed16(struct util_buf *q, const uint8_t a[16])
+void ch_sql_fixed(struct util_buf *q, const uint8_t *a, size_t n)
 {
 	util_buf_adds(q, "toFixedString(unhex('");
-	for (int i = 0; i < 16; i++)
+	for (size_t i = 0; i < n; i++)
 		util_buf_printf(q, "%02X", a[i]);
-	util_buf_adds(q, "'), 16)");
+	util_buf_printf(q, "'), %zu)", n);
+}
+
+void ch_where_prefix(struct util_buf *q, const char *col, const uint8_t addr[16], unsigned plen)
+{
+	uint8_t lo[16], hi[16];
+	store_prefix_bounds(addr, plen, lo, hi);
+	util_buf_printf(q, "%s >= ", col);
+	ch_sql_fixed(q, lo, 16);
+	util_buf_printf(q, " AND %s <= ", col);
+	ch_sql_fixed(q, hi, 16);
 }
 
 int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
                         const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
-	uint8_t lo[16], hi[16];
 	if (plen > 128)
 		return STORE_EBADADDR;
-	store_prefix_bounds(addr, plen, lo, hi);
 	struct util_buf q;
 	util_buf_init(&q, 4096);
 	/* rr_addr's key (addr, rname, rrtype): the prefix is one range */
 	util_buf_adds(&q, "SELECT rrname, rrtype, any(rdata), addr, minMerge(tf), maxMerge(tl), "
 	                  "sumMerge(cnt), groupUniqArrayMerge(sensors), maxMerge(bailiwick) "
-	                  "FROM rr_addr WHERE addr >= ");
-	sql_fixed16(&q, lo);
-	util_buf_adds(&q, " AND addr <= ");
-	sql_fixed16(&q, hi);
+	                  "FROM rr_addr WHERE ");
+	ch_where_prefix(&q, "addr", addr, plen);
 	util_buf_adds(&q, " GROUP BY addr, rname, rrname, rrtype ORDER BY addr, rname, rrtype");
-	int err = rr_query(c, &q, f, cb, ctx);
+	int err = ch_rr_query(c, &q, f, cb, ctx);
 	util_buf_free(&q);
 	return err;
 }

@@ -205,7 +205,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.cert_local (
 	subject String,
 	subject_dn String,   -- store_dn_norm form
 	issuer String,
-	serial String,       -- store_serial_norm form
+	serial String,       -- as the source gives it (cert_attr has it normalised)
 	not_before Int64,
 	not_after Int64,
 	san_dns Array(String),

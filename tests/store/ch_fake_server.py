@@ -21,15 +21,8 @@ inserts = 0
 
 
 def rb_str(s):
-    b = s.encode()
-    out = bytearray()
-    n = len(b)
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if n == 0:
-            break
-    return bytes(out) + b
+    b = s if isinstance(s, bytes) else s.encode()
+    return varint(len(b)) + b
 
 
 def row(name, rdata, sensors, count):
@@ -39,6 +32,64 @@ def row(name, rdata, sensors, count):
     out += bytes([len(sensors)]) + b"".join(rb_str(s) for s in sensors)
     return out + rb_str("example.net")
 
+
+def arr(strs):
+    return varint(len(strs)) + b"".join(rb_str(x) for x in strs)
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if n == 0:
+            return bytes(out)
+
+
+V4 = bytes(10) + b"\xff\xff"
+REF_AA = b"\x01" + b"\xaa" * 20 + bytes(12)
+
+
+def sight(ref, last_octet, port, sensors, snis):
+    out = ref + V4 + bytes([192, 0, 2, last_octet]) + struct.pack("<H", port)
+    return out + struct.pack("<IIQ", 1000, 2000, 5) + arr(sensors) + arr(snis)
+
+
+def cert(sha1, subject, sans, der, ver):
+    out = rb_str(sha1) + rb_str("") + rb_str(subject) + rb_str("CN=Issuer") + rb_str("0a")
+    return out + struct.pack("<qq", 100, 200) + arr(sans) + arr([]) + rb_str(der) + bytes([ver])
+
+
+def addr_row(last_octet, name):
+    return V4 + bytes([192, 0, 2, last_octet]) + row(name, "192.0.2.%d" % last_octet, ["s"], 1)
+
+
+# certificates, targets, prevalence, batches (store/ch_cert*.c, ch_target.c,
+# ch_batch.c); keys are parts of the queries those functions send
+MORE = {
+    "FROM sight WHERE cert = toFixedString(unhex('01AAAA": sight(REF_AA, 1, 443, ["s2", "", "s1"], ["com.example.www"]) + sight(REF_AA, 2, 8443, [], []),
+    "FROM sight WHERE cert = toFixedString(unhex('01ABAB": sight(REF_AA, 1, 443, ["s1"], [])[:-3],
+    "FROM sight WHERE cert = toFixedString(unhex('01ACAC": sight(b"\x09" + REF_AA[1:], 1, 443, [], []),
+    "FROM prev_cert_ips WHERE cert = toFixedString(unhex('01AAAA": struct.pack("<Q", 42),
+    "FROM prev_cert_ips WHERE cert = toFixedString(unhex('01ABAB": b"\x01\x02\x03",
+    "FROM cert WHERE cert = toFixedString(unhex('01BBBB": cert(b"\xbb" * 20, "CN=www.example.com", ["www.example.com", "example.com"], b"\x30\x03\x02\x01\x00", 2),
+    "FROM cert WHERE cert = toFixedString(unhex('01DDDD": cert(b"\xdd" * 5, "CN=x", [], "", 1),
+    "FROM cert WHERE cert = toFixedString(unhex('01EEEE": cert(b"\xee" * 20, "CN=x", [], "", 1) + b"\x00",
+    "FROM name_cert WHERE rname = 'com.example.ok'": REF_AA + b"\x01" + REF_AA + b"\x02",
+    "FROM name_cert WHERE rname = 'com.example.bad'": b"\x05" + REF_AA[1:] + b"\x01",
+    "FROM rr_target WHERE target = 'net.example.ok'": row("www.example.org", "ok.example.net", ["t"], 3),
+    "FROM rr_target WHERE target = 'net.example.big'": b"x" * 10000,
+    "FROM cert WHERE cert = toFixedString(unhex('02CDCD": REF_AA,
+    "FROM name_cert WHERE rname IN (": rb_str("com.example.ok") + REF_AA + b"\x01" + rb_str("com.example.ok") + REF_AA + b"\x02",
+    "FROM prev_ip_names WHERE addr IN (": V4 + bytes([192, 0, 2, 1]) + struct.pack("<Q", 42),
+    "FROM prev_cert_ips WHERE cert IN (": REF_AA + b"\x01\x02",
+    "C0000209": addr_row(2, "b.example.net") + addr_row(1, "a.example.net"),
+    "FROM rr_addr WHERE addr IN (": addr_row(1, "a.example.net") + addr_row(1, "c.example.net") + addr_row(2, "b.example.net"),
+}
+ERRORS = {
+    "FROM name_cert WHERE rname = 'com.example.err'": b"Code: 47, e.displayText() = DB::Exception: Unknown identifier: rname, e.what() = DB::Exception\n",
+    "FROM sight WHERE cert IN (": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
+}
 
 ROWS = {
     "'net.example.ok'": row("ok.example.net", "192.0.2.1", ["s2", "s1", "s3"], 7),
@@ -88,6 +139,12 @@ class H(http.server.BaseHTTPRequestHandler):
                 seen_tokens.add(token)
                 return self.reply(503, b"Code: 242, e.displayText() = DB::Exception: Table is in readonly mode\n")
             return self.reply(200, b"")
+        for key, msg in ERRORS.items():
+            if key in q:
+                return self.reply(500, msg)
+        for key, rows in MORE.items():
+            if key in q:
+                return self.reply(200, rows)
         for key, rows in ROWS.items():
             if key in q:
                 return self.reply(200, rows)

@@ -2,8 +2,9 @@
 # test_ch_cluster.sh TEST_CH - the ClickHouse store against a real cluster:
 # scripts/cluster.sh starts 2 shards x 2 replicas and ZooKeeper on loopback
 # in a temporary directory; test_ch writes the COF and passivedns fixtures
-# and a generated COF file to LMDB and to the cluster and compares lookups
-# (tests/store/test_ch_parity.h).  Registered only with INFRAPIVOT_CLICKHOUSE=1
+# and a generated COF file, and the certificate fixtures, to LMDB and to the
+# cluster and compares lookups (tests/store/test_ch_parity.h,
+# test_ch_certs.h).  Registered only with INFRAPIVOT_CLICKHOUSE=1
 # (docs/scale-out.md, "Tests").  Also checks that `start` is idempotent and
 # that `stop` leaves none of its processes.
 set -euo pipefail
@@ -38,9 +39,15 @@ url2=$("$ROOT/scripts/cluster.sh" start "$CL" | tail -n 1)
 [ "$url2" = "$url" ] || { echo "FAIL: second start said $url2" >&2; exit 1; }
 
 python3 "$ROOT/scripts/gen-dataset" --lines 3000 --seed 7 --format cof >"$WORK/gen.cof"
+# certificates: the generated COF's sightings, Suricata's TLS events, Zeek's
+# ssl and x509 logs and two PEM certificates (DER, so keys and subjects)
+F=$ROOT/tests/fixtures
 INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_CREDENTIALS=$CL/credentials \
-	"$TEST_CH" "$ROOT/tests/fixtures/cof/circl-sample.ndjson" \
-	"$ROOT/tests/fixtures/passivedns/passivedns-sample.log" "$WORK/gen.cof"
+	"$TEST_CH" "$F/cof/circl-sample.ndjson" "$F/passivedns/passivedns-sample.log" \
+	"$WORK/gen.cof" "$F/suricata/eve-from-zeek-pcaps.json" \
+	"$F/zeek/logs/scripts.base.protocols.ssl.basic__ssl.log" \
+	"$F/zeek/logs/scripts.base.protocols.ssl.basic__x509.log" \
+	"$F/zeek/certs/ecdhe-leaf.pem" "$F/zeek/certs/tls-conn-with-extensions-leaf.pem"
 
 # a wrong password is refused with ClickHouse's message, not taken for data
 if INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=wrong \

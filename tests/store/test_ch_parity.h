@@ -7,6 +7,8 @@
 
 #include "util/buf.h"
 
+static int capture_cert(const struct store_obs *o);
+
 /* The DNS observations the LMDB writer merged, as its hook saw them. */
 struct captured {
 	struct store_obs *o;
@@ -17,6 +19,8 @@ static int capture_hook(struct store_wtxn *w, const struct store_obs *o, void *c
 {
 	(void)w;
 	struct captured *c = ctx;
+	if (o->kind == STORE_OBS_CERT)
+		return capture_cert(o); /* test_ch_certs.h */
 	if (o->kind != STORE_OBS_DNS)
 		return 0;
 	if (c->n == c->cap) {
@@ -239,6 +243,8 @@ static void server_errors(store_ch_t *c)
 	util_buf_free(&b);
 }
 
+#include "tests/store/test_ch_certs.h"
+
 static void parity(const char *url, char **paths, int n)
 {
 	store_t *s;
@@ -253,20 +259,30 @@ static void parity(const char *url, char **paths, int n)
 	server_errors(c);
 	uint64_t base = store_ch_token();
 	write_batches(c, &cap, base);
+	write_cert_batches(c, base + (1ull << 39));
 	/* a retry of every batch (same tokens, same rows) counts nothing */
 	write_batches(c, &cap, base);
+	write_cert_batches(c, base + (1ull << 39));
 	qsort(cap.o, cap.n, sizeof(*cap.o), cmp_obs_name);
 	compare_all(s, c, &cap);
+	compare_more(s, c, &cap);
 	/* the inputs again: LMDB counts them twice, and so must the cluster
 	 * under new tokens (retried once more: not a third time) */
-	size_t before = cap.n;
+	size_t before = cap.n, certs_before = ncert_obs;
 	cap.n = 0;
+	free_cert_obs();
 	ingest_lmdb(s, paths, n);
 	T_EQ_INT(cap.n, before);
+	T_EQ_INT(ncert_obs, certs_before);
 	write_batches(c, &cap, base + (1ull << 40));
 	write_batches(c, &cap, base + (1ull << 40));
+	write_cert_batches(c, base + (3ull << 39));
+	write_cert_batches(c, base + (3ull << 39));
 	qsort(cap.o, cap.n, sizeof(*cap.o), cmp_obs_name);
 	compare_all(s, c, &cap);
+	compare_more(s, c, &cap);
+	free_cert_obs();
+	free(cert_obs);
 	store_ch_close(c);
 	store_close(s);
 	free(cap.o);

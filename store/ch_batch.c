@@ -1,0 +1,470 @@
+/*
+ * ch_batch.c - batched reads for the pivot engine: the nodes of one BFS
+ * level and one edge kind in one query (`WHERE addr IN (...)`), instead of
+ * one query per node.  The answer is delivered per input key, in input
+ * order, each key's rows in the order the LMDB store's single-node reader
+ * gives them, so that a pivot on either store sees the same sequence of
+ * callbacks.
+ *
+ * How: the query selects the key first and orders by it (then by the
+ * LMDB order within a key); the response is scanned once to find where
+ * each row starts; each input key finds its run of rows by binary search
+ * and the rows are decoded again as they are handed out.  Memory beyond
+ * the bounded response is one offset per row.  Keys go in chunks of
+ * CH_BATCH_KEYS per query, to stay well under the server's
+ * max_query_size (256 KiB by default).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/ch.h"
+#include "store/ch_internal.h"
+#include "store/store_internal.h"
+
+/* The caller's callback, of the reader's kind. */
+struct batch_cb {
+	store_ch_rr_key_cb rr;
+	store_ch_sight_key_cb sight;
+	void *ctx;
+	store_ch_namecert_key_cb namecert;
+	uint64_t *counts; /* prevalence: one a key */
+};
+
+/* What a batched reader asks and how its rows decode. */
+struct batch_spec {
+	const char *select; /* "SELECT <key> AS k, <columns> FROM t WHERE <col> IN (" */
+	const char *tail;   /* ") GROUP BY ... ORDER BY k, ..." */
+	size_t keylen;      /* FixedString(keylen) keys; 0: String keys */
+	size_t rowsize;     /* bytes of the decoded row */
+	void (*decode)(struct ch_rb_in *r, void *row);
+	/* hand one decoded row of input key i to the caller (fence applied) */
+	int (*emit)(size_t i, void *row, const struct store_fence *f, const struct batch_cb *cb);
+};
+
+/* Input keys as the response has them: fixed bytes, or a String. */
+struct batch_keys {
+	size_t n;
+	const uint8_t *fixed;     /* n * keylen bytes */
+	const char *const *names; /* n strings (String keys) */
+};
+
+/* The key at the start of a row: its bytes and length. */
+static const uint8_t *row_key(struct ch_rb_in *r, size_t keylen, size_t *len)
+{
+	if (keylen == 0) {
+		uint64_t n = ch_rd_varint(r);
+		if (r->bad || n > (uint64_t)(r->end - r->p)) {
+			r->bad = true;
+			return NULL;
+		}
+		keylen = (size_t)n;
+	} else if ((size_t)(r->end - r->p) < keylen) {
+		r->bad = true;
+		return NULL;
+	}
+	const uint8_t *p = r->p;
+	r->p += keylen;
+	*len = keylen;
+	return p;
+}
+
+static int key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int d = memcmp(a, b, al < bl ? al : bl);
+	return d != 0 ? d : al < bl ? -1 : al > bl ? 1 : 0;
+}
+
+struct batch_resp {
+	const uint8_t *base, *end;
+	size_t *off; /* where each row starts */
+	size_t rows;
+};
+
+/* Scan the response: every row must decode; keys must come in order. */
+static int batch_scan(const struct batch_spec *sp, struct batch_resp *br, void *row)
+{
+	struct ch_rb_in r = {br->base, br->end, false};
+	size_t cap = 0, plen = 0;
+	const uint8_t *prev = NULL;
+	while (r.p < r.end) {
+		if (br->rows == cap) {
+			cap = cap ? cap * 2 : 256;
+			size_t *no = realloc(br->off, cap * sizeof(*no));
+			if (no == NULL)
+				return -ENOMEM;
+			br->off = no;
+		}
+		br->off[br->rows++] = (size_t)(r.p - br->base);
+		size_t klen = 0;
+		const uint8_t *k = row_key(&r, sp->keylen, &klen);
+		if (!r.bad)
+			sp->decode(&r, row);
+		if (r.bad || (prev != NULL && key_cmp(prev, plen, k, klen) > 0))
+			return ch_corrupt();
+		prev = k;
+		plen = klen;
+	}
+	return 0;
+}
+
+/* The first row whose key is not below k. */
+static size_t batch_find(const struct batch_spec *sp, const struct batch_resp *br, const uint8_t *k,
+                         size_t kl)
+{
+	size_t lo = 0, hi = br->rows;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct ch_rb_in r = {br->base + br->off[mid], br->end, false};
+		size_t ml = 0;
+		const uint8_t *m = row_key(&r, sp->keylen, &ml);
+		if (key_cmp(m, ml, k, kl) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const uint8_t *input_key(const struct batch_spec *sp, const struct batch_keys *in, size_t i,
+                                size_t *len)
+{
+	if (sp->keylen > 0) {
+		*len = sp->keylen;
+		return in->fixed + i * sp->keylen;
+	}
+	*len = strlen(in->names[i]);
+	return (const uint8_t *)in->names[i];
+}
+
+/* Hand out the rows of input keys [from, to), key by key.  A callback's
+ * STORE_STOP ends that key's rows (as it ends one single-node call). */
+static int batch_emit(const struct batch_spec *sp, const struct batch_resp *br,
+                      const struct batch_keys *in, size_t from, size_t to, void *row,
+                      const struct store_fence *f, const struct batch_cb *cb)
+{
+	int ret = 0;
+	for (size_t i = from; i < to && ret == 0; i++) {
+		size_t kl;
+		const uint8_t *k = input_key(sp, in, i, &kl);
+		for (size_t j = batch_find(sp, br, k, kl); j < br->rows && ret == 0; j++) {
+			struct ch_rb_in r = {br->base + br->off[j], br->end, false};
+			size_t rl = 0;
+			const uint8_t *rk = row_key(&r, sp->keylen, &rl);
+			if (key_cmp(rk, rl, k, kl) != 0)
+				break;
+			sp->decode(&r, row);
+			ret = sp->emit(i, row, f, cb);
+		}
+		ret = ret == STORE_STOP ? 0 : ret;
+	}
+	return ret;
+}
+
+static void key_literal(const struct batch_spec *sp, struct util_buf *q, const uint8_t *k,
+                        size_t kl)
+{
+	if (sp->keylen > 0) {
+		ch_sql_fixed(q, k, kl);
+		return;
+	}
+	char s[STORE_NAME_BUF];
+	snprintf(s, sizeof(s), "%.*s", (int)kl, (const char *)k);
+	ch_sql_str(q, s);
+}
+
+/* One query for input keys [from, to). */
+static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct batch_keys *in,
+                       size_t from, size_t to, void *row, const struct store_fence *f,
+                       const struct batch_cb *cb)
+{
+	struct util_buf q, resp;
+	util_buf_init(&q, (size_t)1 << 20);
+	util_buf_adds(&q, sp->select);
+	for (size_t i = from; i < to; i++) {
+		size_t kl;
+		const uint8_t *k = input_key(sp, in, i, &kl);
+		if (i > from)
+			util_buf_adds(&q, ", ");
+		key_literal(sp, &q, k, kl);
+	}
+	util_buf_adds(&q, sp->tail);
+	int err = ch_query(c, &q, &resp);
+	util_buf_free(&q);
+	struct batch_resp br = {(const uint8_t *)resp.p, (const uint8_t *)resp.p + resp.len, NULL,
+	                        0};
+	if (err == 0)
+		err = batch_scan(sp, &br, row);
+	if (err == 0)
+		err = batch_emit(sp, &br, in, from, to, row, f, cb);
+	free(br.off);
+	util_buf_free(&resp);
+	return err;
+}
+
+static int batch_run(store_ch_t *c, const struct batch_spec *sp, const struct batch_keys *in,
+                     const struct store_fence *f, const struct batch_cb *cb)
+{
+	void *row = malloc(sp->rowsize);
+	int err = row ? 0 : -ENOMEM;
+	for (size_t i = 0; i < in->n && err == 0; i += CH_BATCH_KEYS) {
+		size_t to = in->n - i < CH_BATCH_KEYS ? in->n : i + CH_BATCH_KEYS;
+		err = batch_chunk(c, sp, in, i, to, row, f, cb);
+	}
+	free(row);
+	return err;
+}
+
+/* ---- resolutions ---------------------------------------------------------- */
+
+static void dec_rr(struct ch_rb_in *r, void *row)
+{
+	ch_rd_rr(r, row);
+}
+
+static int emit_rr(size_t i, void *row, const struct store_fence *f, const struct batch_cb *cb)
+{
+	struct ch_rr_row *rr = row;
+	if (!store_fence_match(f, rr->rr.time_first, rr->rr.time_last))
+		return 0;
+	return cb->rr(i, &rr->rr, cb->ctx);
+}
+
+int store_ch_rr_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
+                         const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx)
+{
+	/* the LMDB address index: address, then owner (NAMEKEY order) */
+	static const struct batch_spec sp = {
+	    "SELECT addr AS k, " CH_RR_COLUMNS " FROM rr_addr WHERE addr IN (",
+	    ") GROUP BY addr, rname, rrname, rrtype ORDER BY k, " CH_NAMEKEY("rname"),
+	    16,
+	    sizeof(struct ch_rr_row),
+	    dec_rr,
+	    emit_rr};
+	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
+	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL};
+	return batch_run(c, &sp, &in, f, &bc);
+}
+
+/* Names normalised and reversed, as the tables key them; *out is the
+ * caller's to free (one allocation). */
+static int rev_names(const char *const *names, size_t n, bool wild, char ***out)
+{
+	char **v = malloc(n * (sizeof(char *) + STORE_NAME_BUF) + 1);
+	if (v == NULL)
+		return -ENOMEM;
+	char *store = (char *)(v + n);
+	for (size_t i = 0; i < n; i++) {
+		v[i] = store + i * STORE_NAME_BUF;
+		int err = ch_name_key(names[i], wild, v[i]);
+		if (err != 0) {
+			free(v);
+			return err;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+/* A batched read keyed by names (reversed as the tables key them). */
+static int names_run(store_ch_t *c, const struct batch_spec *sp, const char *const *names, size_t n,
+                     bool wild, const struct store_fence *f, const struct batch_cb *bc)
+{
+	char **rev;
+	int err = rev_names(names, n, wild, &rev);
+	if (err != 0)
+		return err;
+	struct batch_keys in = {n, NULL, (const char *const *)rev};
+	err = batch_run(c, sp, &in, f, bc);
+	free(rev);
+	return err;
+}
+
+static int rr_names_run(store_ch_t *c, const struct batch_spec *sp, const char *const *names,
+                        size_t n, bool wild, const struct store_fence *f, store_ch_rr_key_cb cb,
+                        void *ctx)
+{
+	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL};
+	return names_run(c, sp, names, n, wild, f, &bc);
+}
+
+int store_ch_rr_by_names(store_ch_t *c, const char *const *names, size_t n,
+                         const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx)
+{
+	/* the LMDB key: name, type, rdata (an address as its bytes) */
+	static const struct batch_spec sp = {
+	    "SELECT rname AS k, " CH_RR_COLUMNS " FROM rr WHERE rname IN (",
+	    ") GROUP BY rname, rrname, rrtype, rdata ORDER BY k, rrtype, any(addr), rdata",
+	    0,
+	    sizeof(struct ch_rr_row),
+	    dec_rr,
+	    emit_rr};
+	return rr_names_run(c, &sp, names, n, false, f, cb, ctx);
+}
+
+int store_ch_rr_by_targets(store_ch_t *c, const char *const *targets, size_t n,
+                           const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx)
+{
+	/* the LMDB target index: target, type, owner (NAMEKEY order), rdata */
+	static const struct batch_spec sp = {
+	    "SELECT target AS k, " CH_RR_COLUMNS " FROM rr_target WHERE target IN (",
+	    ") GROUP BY target, rname, rrname, rrtype, rdata ORDER BY k, rrtype, " CH_NAMEKEY(
+	        "rname") ", rdata",
+	    0,
+	    sizeof(struct ch_rr_row),
+	    dec_rr,
+	    emit_rr};
+	/* a target "*.zone" is a name here, as store_rr_by_target has it */
+	return rr_names_run(c, &sp, targets, n, true, f, cb, ctx);
+}
+
+/* ---- certificate sightings -------------------------------------------------- */
+
+/* A batched read keyed by certificate references (33 bytes each). */
+static int certs_run(store_ch_t *c, const struct batch_spec *sp, const struct store_cert_ref *refs,
+                     size_t n, const struct store_fence *f, const struct batch_cb *bc)
+{
+	uint8_t *keys = malloc(n * 33 + 1);
+	if (keys == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		ch_certref(&refs[i], keys + i * 33);
+	struct batch_keys in = {n, keys, NULL};
+	int err = batch_run(c, sp, &in, f, bc);
+	free(keys);
+	return err;
+}
+
+static void dec_sight(struct ch_rb_in *r, void *row)
+{
+	ch_rd_sight(r, row);
+}
+
+static int emit_sight(size_t i, void *row, const struct store_fence *f, const struct batch_cb *cb)
+{
+	struct ch_sight_row *s = row;
+	if (!store_fence_match(f, s->s.time_first, s->s.time_last))
+		return 0;
+	return cb->sight(i, &s->s, cb->ctx);
+}
+
+int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
+                            const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx)
+{
+	/* the LMDB address index: address, then (certificate, port) */
+	static const struct batch_spec sp = {"SELECT ip AS k, " CH_SIGHT_COLUMNS
+	                                     " FROM sight_addr WHERE ip IN (",
+	                                     ") GROUP BY ip, port, cert ORDER BY k, cert, port",
+	                                     16,
+	                                     sizeof(struct ch_sight_row),
+	                                     dec_sight,
+	                                     emit_sight};
+	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
+	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL};
+	return batch_run(c, &sp, &in, f, &bc);
+}
+
+int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
+                            const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx)
+{
+	/* the LMDB key: certificate, address, port */
+	static const struct batch_spec sp = {"SELECT cert AS k, " CH_SIGHT_COLUMNS
+	                                     " FROM sight WHERE cert IN (",
+	                                     ") GROUP BY cert, ip, port ORDER BY k, ip, port",
+	                                     33,
+	                                     sizeof(struct ch_sight_row),
+	                                     dec_sight,
+	                                     emit_sight};
+	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL};
+	return certs_run(c, &sp, refs, n, f, &bc);
+}
+
+/* ---- certificates by name, prevalence ---------------------------------------- */
+
+struct namecert_row {
+	struct store_cert_ref ref;
+	unsigned kind;
+};
+
+static void dec_namecert(struct ch_rb_in *r, void *row)
+{
+	struct namecert_row *nc = row;
+	uint8_t rb[33];
+	ch_rd_fixed(r, rb, 33);
+	nc->kind = (unsigned)ch_rd_uint(r, 1);
+	memset(&nc->ref, 0, sizeof(nc->ref));
+	nc->ref.kind = rb[0];
+	memcpy(nc->ref.hash, rb + 1, rb[0] == 1 ? 20 : 32);
+	if (rb[0] != 1 && rb[0] != 2)
+		r->bad = true;
+}
+
+static int emit_namecert(size_t i, void *row, const struct store_fence *f,
+                         const struct batch_cb *cb)
+{
+	(void)f;
+	const struct namecert_row *nc = row;
+	return cb->namecert(i, &nc->ref, nc->kind, cb->ctx);
+}
+
+int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
+                            store_ch_namecert_key_cb cb, void *ctx)
+{
+	/* the LMDB index's duplicates: (certificate, kind) */
+	static const struct batch_spec sp = {
+	    "SELECT rname AS k, cert, kind FROM name_cert WHERE rname IN (",
+	    ") GROUP BY rname, cert, kind ORDER BY k, cert, kind",
+	    0,
+	    sizeof(struct namecert_row),
+	    dec_namecert,
+	    emit_namecert};
+	struct batch_cb bc = {NULL, NULL, ctx, cb, NULL};
+	return names_run(c, &sp, names, n, true, NULL, &bc);
+}
+
+static void dec_count(struct ch_rb_in *r, void *row)
+{
+	*(uint64_t *)row = ch_rd_uint(r, 8);
+}
+
+static int emit_count(size_t i, void *row, const struct store_fence *f, const struct batch_cb *cb)
+{
+	(void)f;
+	cb->counts[i] = *(const uint64_t *)row;
+	return 0;
+}
+
+#define PREV_SPEC(key, count, table)                                                               \
+	{                                                                                          \
+		"SELECT " key " AS k, toUInt64(uniqExactMerge(" count ")) FROM " table             \
+		" WHERE " key " IN (",                                                             \
+		    ") GROUP BY " key " ORDER BY k", 0, sizeof(uint64_t), dec_count, emit_count    \
+	}
+
+int store_ch_prev_ip_names_n(store_ch_t *c, const uint8_t (*ips)[16], size_t n, uint64_t *out)
+{
+	struct batch_spec sp = PREV_SPEC("addr", "names", "prev_ip_names");
+	sp.keylen = 16;
+	memset(out, 0, n * sizeof(*out));
+	struct batch_keys in = {n, (const uint8_t *)ips, NULL};
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out};
+	return batch_run(c, &sp, &in, NULL, &bc);
+}
+
+int store_ch_prev_name_ips_n(store_ch_t *c, const char *const *names, size_t n, uint64_t *out)
+{
+	static const struct batch_spec sp = PREV_SPEC("rname", "addrs", "prev_name_ips");
+	memset(out, 0, n * sizeof(*out));
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out};
+	return names_run(c, &sp, names, n, true, NULL, &bc);
+}
+
+int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
+                             uint64_t *out)
+{
+	struct batch_spec sp = PREV_SPEC("cert", "ips", "prev_cert_ips");
+	sp.keylen = 33;
+	memset(out, 0, n * sizeof(*out));
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out};
+	return certs_run(c, &sp, refs, n, NULL, &bc);
+}

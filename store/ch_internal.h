@@ -1,0 +1,108 @@
+/*
+ * ch_internal.h - what the ClickHouse store's files share (store/ch*.c):
+ * RowBinary encoding and decoding with bounds checks, reversed names, SQL
+ * literals for fixed-size keys, and running a query into a bounded buffer.
+ * Not part of the store's interface.
+ */
+#ifndef INFRAPIVOT_STORE_CH_INTERNAL_H
+#define INFRAPIVOT_STORE_CH_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/ch.h"
+#include "util/buf.h"
+
+/* ---- RowBinary out (ch_rr.c) ---- */
+void ch_rb_uint(struct util_buf *b, uint64_t v, size_t bytes);
+void ch_rb_varint(struct util_buf *b, uint64_t v); /* LEB128 */
+void ch_rb_bytes(struct util_buf *b, const void *s, size_t n);
+void ch_rb_str(struct util_buf *b, const char *s);
+/* "www.example.com" -> "com.example.www" into out[STORE_NAME_BUF]. */
+void ch_name_rev(const char *name, char *out);
+uint32_t ch_clamp_u32(int64_t t);
+/* INSERT sql with body, 3 attempts (same bytes) on STORE_EREMOTE. */
+int ch_insert_retried(store_ch_t *c, const char *sql, const struct util_buf *body);
+
+/* ---- RowBinary in: a failed read sets bad and reads nothing more ---- */
+struct ch_rb_in {
+	const uint8_t *p, *end;
+	bool bad;
+};
+uint64_t ch_rd_uint(struct ch_rb_in *r, size_t bytes);
+uint64_t ch_rd_varint(struct ch_rb_in *r);
+void ch_rd_str(struct ch_rb_in *r, char *out, size_t cap);
+void ch_rd_fixed(struct ch_rb_in *r, void *out, size_t n);
+/* An Array(String): the keep smallest non-empty names sorted into
+ * store[keep * each] and ptrs, the rest counted in *more. */
+void ch_rd_names(struct ch_rb_in *r, size_t each, unsigned keep, char *store, const char **ptrs,
+                 unsigned *n, unsigned *more);
+
+/* One merged resolution as read, with room for its strings. */
+struct ch_rr_row {
+	char rrname[STORE_NAME_BUF];
+	char rdata[STORE_RDATA_MAX + STORE_ADDR_BUF];
+	char bailiwick[STORE_NAME_BUF];
+	char sensors[STORE_SENSORS_KEPT][STORE_SENSOR_MAX];
+	struct store_rr rr;
+};
+/* A row of the resolution SELECT list (RR_COLUMNS below). */
+void ch_rd_rr(struct ch_rb_in *r, struct ch_rr_row *row);
+
+/* The SELECT list ch_rd_rr reads, over a table with rr_local's columns;
+ * empty sensors (an observation without one) are left out. */
+#define CH_RR_COLUMNS                                                                              \
+	"rrname, rrtype, any(rdata), any(addr), minMerge(tf), maxMerge(tl), sumMerge(cnt), "       \
+	"arrayFilter(x -> x != '', groupUniqArrayMerge(sensors)), maxMerge(bailiwick)"
+/* A reversed name in the byte order of the LMDB store's NAMEKEY (labels
+ * ended by NUL), so that ORDER BY gives LMDB's order. */
+#define CH_NAMEKEY(col) "replaceAll(" col ", '.', '\\0')"
+
+/* ---- queries ---- */
+/* A name normalised (store_name_norm, a "*" label with wild) and
+ * reversed as the tables key it, into rev.  0 or STORE_EBADNAME &c. */
+int ch_name_key(const char *name, bool wild, char rev[STORE_NAME_BUF]);
+/* q initialised with head and the name (ch_name_key, quoted) after it. */
+int ch_name_sql(struct util_buf *q, const char *head, const char *name);
+/* A name pattern (store_name_pattern) into out; "head.*" is -ENOTSUP. */
+int ch_pattern(const char *in, char out[STORE_NAME_BUF]);
+/* "col >= lo AND col <= hi" for the prefix addr/plen (plen <= 128). */
+void ch_where_prefix(struct util_buf *q, const char *col, const uint8_t addr[16], unsigned plen);
+/* toFixedString(unhex('..'), n): a FixedString(n) literal. */
+void ch_sql_fixed(struct util_buf *q, const uint8_t *a, size_t n);
+/* Run q (" FORMAT RowBinary" appended) into resp (initialised here,
+ * bounded by STORE_CH_RESPONSE_MAX; the caller frees it). */
+int ch_query(store_ch_t *c, struct util_buf *q, struct util_buf *resp);
+/* Run q and hand each decoded resolution inside the fence to cb. */
+int ch_rr_query(store_ch_t *c, struct util_buf *q, const struct store_fence *f, store_rr_cb cb,
+                void *ctx);
+/* "clickhouse: a RowBinary row that does not decode" */
+int ch_corrupt(void);
+/* Run q, whose answer is one UInt64 (no row: 0), into *n. */
+int ch_query_u64(store_ch_t *c, struct util_buf *q, uint64_t *n);
+/* A string literal, quoted and escaped. */
+void ch_sql_str(struct util_buf *q, const char *s);
+
+/* ---- certificates (ch_cert.c) ---- */
+/* 0, or STORE_EBADHASH for a certificate observation without a hash. */
+int ch_cert_check(const struct store_obs *o);
+/* Write the STORE_OBS_CERT observations among obs[n] under token. */
+int ch_cert_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_t token);
+/* A certificate reference as the 33 bytes of the cert columns. */
+void ch_certref(const struct store_cert_ref *ref, uint8_t out[33]);
+
+/* One merged sighting as read, with room for its strings. */
+struct ch_sight_row {
+	char sensors[STORE_SENSORS_KEPT][STORE_SENSOR_MAX];
+	char sni[STORE_SNI_KEPT][STORE_NAME_BUF];
+	struct store_sighting s;
+};
+/* The SELECT list ch_rd_sight reads, over sight_local's columns. */
+#define CH_SIGHT_COLUMNS                                                                           \
+	"cert, ip, port, minMerge(tf), maxMerge(tl), sumMerge(cnt), "                              \
+	"arrayFilter(x -> x != '', groupUniqArrayMerge(sensors)), "                                \
+	"arrayFilter(x -> x != '', groupUniqArrayMerge(snis))"
+void ch_rd_sight(struct ch_rb_in *r, struct ch_sight_row *row);
+
+#endif
