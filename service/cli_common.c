@@ -21,12 +21,15 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 	uint64_t v;
 	if (ms != NULL && svc_parse_size(ms, &v) == 0)
 		mapsize = (size_t)v;
-	int err = store_open(&s, dir, rdonly ? STORE_RDONLY : 0, mapsize);
+	int err = store_open_url(&s, dir, rdonly ? STORE_RDONLY : 0, mapsize);
 	if (err != 0) {
 		const char *detail = store_last_error();
 		const char *cmd = svc_command() ? svc_command() : "";
 		const char *sp = *cmd ? " " : "";
-		if (rdonly && err == -ENOENT)
+		if (strncmp(dir, "clickhouse://", 13) == 0)
+			fprintf(stderr, "infrapivot%s%s: cannot open store %s: %s\n", sp, cmd, dir,
+			        *detail ? detail : store_strerror(err));
+		else if (rdonly && err == -ENOENT)
 			fprintf(stderr,
 			        "infrapivot%s%s: no database at %s (create one with "
 			        "`infrapivot ingest`)\n",

@@ -81,6 +81,7 @@ static void usage(FILE *f)
 	           "  --no-record         only print; record nothing\n"
 	           "  --pretty            indent the JSON\n"
 	           "  --db DIR            database directory\n"
+	           "  --store STORE       lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
 	           "  -h, --help          this help\n"
 	           "\n"
 	           "Exit status: 0 every address answered with a certificate (and a JARM\n"
@@ -591,12 +592,19 @@ static int probe_opt(int c, const char *v, struct probe_run *run, struct probe_o
 static int parse_opts(int argc, char **argv, struct probe_run *run, struct probe_opts *o)
 {
 	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},      {"sni", required_argument, NULL, 's'},
-	    {"no-sni", no_argument, NULL, 'S'},        {"timeout", required_argument, NULL, 't'},
-	    {"targets", required_argument, NULL, 'T'}, {"parallel", required_argument, NULL, 'p'},
-	    {"no-record", no_argument, NULL, 'n'},     {"pretty", no_argument, NULL, 'P'},
-	    {"jarm", no_argument, NULL, 'J'},          {"format", required_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"store", required_argument, NULL, 'd'},
+	    {"sni", required_argument, NULL, 's'},
+	    {"no-sni", no_argument, NULL, 'S'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"targets", required_argument, NULL, 'T'},
+	    {"parallel", required_argument, NULL, 'p'},
+	    {"no-record", no_argument, NULL, 'n'},
+	    {"pretty", no_argument, NULL, 'P'},
+	    {"jarm", no_argument, NULL, 'J'},
+	    {"format", required_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;

@@ -331,11 +331,17 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 	}
 	size_t len;
 	char *body = util_buf_take(&out.buf, &len);
-	const char *hdrs[] = {"X-Next-Cursor", next, NULL};
+	const char *hdrs[] = {"X-Next-Cursor", next, NULL, NULL, NULL};
+	if (res.certs_skipped) {
+		size_t h = res.limited ? 2 : 0;
+		hdrs[h] = "X-Infrapivot-Partial";
+		hdrs[h + 1] = "certificates not supported on the ClickHouse store yet";
+	}
 	const char *ctype = text         ? svc_http_text_ctype(out.text.fmt)
 	                    : out.ndjson ? "application/x-ndjson"
 	                                 : "application/json";
-	return svc_http_send_h(rq, 200, ctype, body, len, res.limited ? hdrs : NULL);
+	return svc_http_send_h(rq, 200, ctype, body, len,
+	                       res.limited || res.certs_skipped ? hdrs : NULL);
 }
 
 /* ---- observations ----------------------------------------------------------- */

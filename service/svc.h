@@ -48,7 +48,8 @@ struct svc_lookup_req {
 };
 struct svc_lookup_res {
 	uint64_t emitted;
-	bool limited; /* more results exist beyond limit */
+	bool limited;       /* more results exist beyond limit */
+	bool certs_skipped; /* an ip lookup's certificates: not on this store yet */
 };
 
 /* Validate req->value for its kind: 0 or a store error with msg set. */
@@ -117,7 +118,7 @@ int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts
  * --rejects ('r'). */
 /* clang-format off */
 #define SVC_INGEST_LONGOPTS \
-	{"db", required_argument, NULL, 'd'}, \
+	{"db", required_argument, NULL, 'd'}, {"store", required_argument, NULL, 'd'}, \
 	{"format", required_argument, NULL, 'f'}, \
 	{"sensor", required_argument, NULL, 's'}, \
 	{"rejects", required_argument, NULL, 'r'}, \

@@ -245,10 +245,16 @@ static void rd_sensors(struct rb_in *r, struct rr_row_in *row)
 		free(all);
 		return;
 	}
+	uint64_t k = 0;
 	for (uint64_t i = 0; i < n && !r->bad; i++) {
-		rd_str(r, all[i], STORE_SENSOR_MAX);
-		ptr[i] = all[i];
+		rd_str(r, all[k], STORE_SENSOR_MAX);
+		/* "" is an observation without a sensor: none, as in LMDB */
+		if (all[k][0] != '\0') {
+			ptr[k] = all[k];
+			k++;
+		}
 	}
+	n = k;
 	if (!r->bad && n > 0)
 		qsort(ptr, n, sizeof(*ptr), cmp_str);
 	unsigned kept = n > STORE_SENSORS_KEPT ? STORE_SENSORS_KEPT : (unsigned)n;
@@ -284,7 +290,10 @@ static void rd_rr(struct rb_in *r, struct rr_row_in *row)
 	"SELECT rrname, rrtype, rdata, any(addr) AS a, minMerge(tf), maxMerge(tl), "               \
 	"sumMerge(cnt), "                                                                          \
 	"groupUniqArrayMerge(sensors), maxMerge(bailiwick) FROM rr WHERE "
-#define RR_GROUP " GROUP BY rname, rrname, rrtype, rdata ORDER BY rname, rrtype, a, rdata"
+/* in the LMDB store's order: its NAMEKEY ends each label with 0x00,
+ * which sorts "a.x" before "a-b" where rname's '.' would not */
+#define RR_NAMEKEY "replaceAll(rname, '.', '\\0')"
+#define RR_GROUP " GROUP BY rname, rrname, rrtype, rdata ORDER BY " RR_NAMEKEY ", rrtype, a, rdata"
 
 /* The WHERE clause of a name or "*.zone" (normalised: [a-z0-9_.-] only,
  * so it needs no quoting); the zone is one range of the ORDER BY key. */
@@ -344,9 +353,7 @@ int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
 	if (err != 0)
 		return err;
 	if (store_name_is_rhs(pattern)) {
-		store_set_error("clickhouse store: right-hand wildcards (%s) are not there yet",
-		                pattern);
-		return -ENOTSUP;
+		return store_ch_unsupported("right-hand wildcards (head.*)");
 	}
 	struct util_buf q;
 	util_buf_init(&q, 4096);
@@ -382,7 +389,8 @@ int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
 	sql_fixed16(&q, lo);
 	util_buf_adds(&q, " AND addr <= ");
 	sql_fixed16(&q, hi);
-	util_buf_adds(&q, " GROUP BY addr, rname, rrname, rrtype ORDER BY addr, rname, rrtype");
+	util_buf_adds(&q, " GROUP BY addr, rname, rrname, rrtype ORDER BY addr, " RR_NAMEKEY
+	                  ", rrtype");
 	int err = rr_query(c, &q, f, cb, ctx);
 	util_buf_free(&q);
 	return err;
