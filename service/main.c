@@ -27,6 +27,7 @@ static const struct {
     {"beacons", svc_cmd_beacons, "destinations our hosts contact, ranked as C2 beacons"},
     {"sensor", svc_cmd_sensor, "sensor organisations and internal networks"},
     {"serve", svc_cmd_serve, "the HTTP API (REST, DNSDB v2 and CIRCL compatible)"},
+    {"migrate", svc_cmd_migrate, "copy an LMDB store's resolutions into a ClickHouse store"},
 };
 
 static void usage(FILE *f)

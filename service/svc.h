@@ -102,6 +102,7 @@ int svc_cmd_pull(int argc, char **argv);
 int svc_cmd_probe(int argc, char **argv);
 int svc_cmd_serve(int argc, char **argv);
 int svc_cmd_watchlist(int argc, char **argv);
+int svc_cmd_migrate(int argc, char **argv);
 
 /* Open the database named by --db / $INFRAPIVOT_DB, with a message on
  * failure.  Returns NULL on failure (message printed). */

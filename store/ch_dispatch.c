@@ -175,6 +175,15 @@ static int write_dns(store_t *s, const store_batch_t *b, struct store_obs *obs, 
 	return err;
 }
 
+bool store_ch_control_only(store_batch_t *const *bs, size_t nb)
+{
+	for (size_t i = 0; i < nb; i++) {
+		if (bs[i]->nrecs > 0 || batch_unsupported(bs[i]) > 0)
+			return false;
+	}
+	return true;
+}
+
 int store_ch_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
                            struct store_write_stats *st)
 {

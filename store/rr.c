@@ -647,6 +647,39 @@ static int walk_prefix(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen,
 	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
+/* store_rr_scan's callback with the key of the record it is handed. */
+struct scan_ctx {
+	store_rr_key_cb cb;
+	void *ctx;
+	const MDB_val *k;
+};
+
+static int scan_cb(const struct store_rr *rr, void *p)
+{
+	struct scan_ctx *c = p;
+	return c->cb(rr, c->k->mv_data, c->k->mv_size, c->ctx);
+}
+
+int store_rr_scan(store_rtxn_t *r, const void *after, size_t alen, store_rr_key_cb cb, void *ctx)
+{
+	STORE_LMDB_ONLY(r->s, "a scan of every resolution");
+	struct scan sc;
+	struct scan_ctx c = {cb, ctx, &sc.k};
+	struct store_fence f;
+	store_fence_init(&f);
+	int ret = 0;
+	SCAN_FOREACH(&sc, r->txn, r->s->dbi[DB_RR], after ? MDB_SET_RANGE : MDB_FIRST, MDB_NEXT,
+	             after, alen, 0)
+	{
+		if (after != NULL && sc.k.mv_size == alen && memcmp(sc.k.mv_data, after, alen) == 0)
+			continue;
+		ret = emit_rr(r, &sc.k, &sc.v, &f, scan_cb, &c);
+		if (ret != 0)
+			break;
+	}
+	return walk_done(scan_end(&sc, ret, "scan"));
+}
+
 /* A walk over several names or index items: the caller's fence and
  * callback, and whether the callback asked to stop. */
 struct rr_walk {

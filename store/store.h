@@ -398,6 +398,13 @@ int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_f
 int store_rr_by_target_pattern(store_rtxn_t *r, const char *target, const struct store_fence *f,
                                store_rr_cb cb, void *ctx);
 
+/* Every resolution of an LMDB store in key order, after the record whose
+ * key is `after` (alen bytes; NULL: from the first); cb gets each with
+ * its key (valid during the call: a point to resume from).  cb's
+ * STORE_STOP ends the scan without error.  STORE_ENOTSUP on ClickHouse. */
+typedef int (*store_rr_key_cb)(const struct store_rr *rr, const void *key, size_t klen, void *ctx);
+int store_rr_scan(store_rtxn_t *r, const void *after, size_t alen, store_rr_key_cb cb, void *ctx);
+
 /* Certificate identity: SHA-1 when known, else the SHA-256. */
 struct store_cert_ref {
 	uint8_t kind; /* 1 = SHA-1, 2 = SHA-256 only */

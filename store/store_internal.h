@@ -86,7 +86,10 @@ int store_ch_unsupported(const char *what);
 		if ((s)->ch != NULL)                                                               \
 			return store_ch_unsupported(what);                                         \
 	} while (0)
-/* The ClickHouse side of the write path (ch_dispatch.c). */
+/* The ClickHouse side of the write path (ch_dispatch.c).  Batches that
+ * hold meta records only (the control plane) are written to the local
+ * LMDB: store_ch_control_only tells them. */
+bool store_ch_control_only(store_batch_t *const *bs, size_t nb);
 int store_ch_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
                            struct store_write_stats *st);
 /* Open and close a read session's handle on a ClickHouse store;
