@@ -152,7 +152,7 @@ int svc_cmd_beacons(int argc, char **argv)
 	int err = estate_beacons(s, &a.o, &d, &n);
 	store_close(s);
 	if (err != 0) {
-		fprintf(stderr, "infrapivot beacons: %s\n", store_strerror(err));
+		fprintf(stderr, "infrapivot beacons: %s\n", svc_store_error(err));
 		return 2;
 	}
 	print_dests(&a, d, n, true);
@@ -192,7 +192,7 @@ int svc_cmd_lookup_clients(int argc, char **argv)
 		return 0;
 	}
 	if (err != 0) {
-		fprintf(stderr, "infrapivot lookup: %s\n", store_strerror(err));
+		fprintf(stderr, "infrapivot lookup: %s\n", svc_store_error(err));
 		return 2;
 	}
 	print_dests(&a, &d, 1, false);

@@ -44,6 +44,16 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 	return s;
 }
 
+const char *svc_store_error(int err)
+{
+	static _Thread_local char msg[600];
+	const char *d = store_last_error();
+	if ((err != STORE_ENOTSUP && err != STORE_EREMOTE) || *d == '\0')
+		return store_strerror(err);
+	snprintf(msg, sizeof(msg), "%s: %s", store_strerror(err), d);
+	return msg;
+}
+
 const char *svc_next_now(int argc, char **argv, int *i)
 {
 	for (; *i < argc; (*i)++) {

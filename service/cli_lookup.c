@@ -239,9 +239,7 @@ int svc_cmd_lookup(int argc, char **argv)
 	if (err == 0 && pc.t.fmt == SVC_TEXT_CSV && !pc.t.header_csv)
 		print_result(SVC_RES_RR, NULL, &pc); /* an empty CSV: the header */
 	if (err != 0) {
-		const char *d = store_last_error();
-		fprintf(stderr, "infrapivot lookup: %s\n",
-		        err == STORE_ENOTSUP || err == STORE_EREMOTE ? d : store_strerror(err));
+		fprintf(stderr, "infrapivot lookup: %s\n", svc_store_error(err));
 		return 2;
 	}
 	if (res.certs_skipped)
@@ -289,7 +287,7 @@ int svc_cmd_stats(int argc, char **argv)
 	int err = svc_stats_json(s, &o);
 	store_close(s);
 	if (err != 0) {
-		fprintf(stderr, "infrapivot stats: %s\n", store_strerror(err));
+		fprintf(stderr, "infrapivot stats: %s\n", svc_store_error(err));
 		return 2;
 	}
 	if (js)

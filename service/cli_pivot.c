@@ -271,7 +271,7 @@ int svc_cmd_pivot(int argc, char **argv)
 		svc_estate_annotate(s, r);
 	store_close(s);
 	if (err != 0) {
-		fprintf(stderr, "infrapivot pivot: %s\n", *msg ? msg : store_strerror(err));
+		fprintf(stderr, "infrapivot pivot: %s\n", *msg ? msg : svc_store_error(err));
 		return 2;
 	}
 	if (node != NULL) {

@@ -107,6 +107,10 @@ int svc_cmd_migrate(int argc, char **argv);
 /* Open the database named by --db / $INFRAPIVOT_DB, with a message on
  * failure.  Returns NULL on failure (message printed). */
 store_t *svc_open_db(const char *dir_opt, bool rdonly);
+/* A store error for a person: store_strerror(err), and for the errors of
+ * a ClickHouse store (STORE_ENOTSUP, STORE_EREMOTE) ": " and what
+ * store_last_error() says.  A thread-local buffer. */
+const char *svc_store_error(int err);
 /* Size strings like "64M", "1G"; returns 0 or -1. */
 int svc_parse_size(const char *s, uint64_t *out);
 /* The ingest options ingest and pull share: --sensor ('s'), --batch

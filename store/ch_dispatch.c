@@ -24,7 +24,7 @@
 
 int store_ch_unsupported(const char *what)
 {
-	store_set_error("not supported on the ClickHouse store yet: %s", what);
+	store_set_error("%s", what);
 	return STORE_ENOTSUP;
 }
 

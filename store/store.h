@@ -219,12 +219,13 @@ void store_close(store_t *s);
 const char *store_default_dir(const char *dir_opt);
 /* Open a store named by spec: "lmdb:DIR", a plain DIR (as store_open),
  * or "clickhouse://HOST:PORT/DATABASE" (store/ch.h; credentials from the
- * environment).  A ClickHouse store keeps its control plane (meta records,
- * idempotency records, watchlists, sensor settings) in a local LMDB,
+ * environment; one query checks address, credentials and database).  A
+ * ClickHouse store keeps its control plane (meta records, idempotency
+ * records, watchlists, sensor settings) in a local LMDB,
  * store_control_dir(), which remembers the address it serves and refuses
  * another.  Data-plane calls not implemented on ClickHouse yet fail with
- * STORE_ENOTSUP ("not supported on the ClickHouse store yet: WHAT" in
- * store_last_error()).  Caller frees with store_close(). */
+ * STORE_ENOTSUP, what they are in store_last_error().  Caller frees with
+ * store_close(). */
 int store_open_url(store_t **out, const char *spec, unsigned flags, size_t mapsize);
 /* The control directory of a ClickHouse store: $INFRAPIVOT_CONTROL, else
  * ./infrapivot-control. */

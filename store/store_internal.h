@@ -76,8 +76,8 @@ struct store_rtxn {
 };
 
 /* A data-plane call `what` that the ClickHouse store does not implement
- * yet: STORE_ENOTSUP with "not supported on the ClickHouse store yet:
- * WHAT" in store_last_error(). */
+ * yet: STORE_ENOTSUP ("not supported on the ClickHouse store yet") with
+ * what in store_last_error(). */
 int store_ch_unsupported(const char *what);
 /* Fail a call on a ClickHouse store (s a store_t *) that has no
  * ClickHouse implementation yet; on LMDB, go on. */
