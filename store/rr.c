@@ -701,6 +701,15 @@ static int stop_cb(const struct store_rr *rr, void *wctx)
 	return ret;
 }
 
+/* The caller's callback for the records of rw->rrtype (0: all). */
+static int type_cb(const struct store_rr *rr, void *wctx)
+{
+	struct rr_walk *rw = wctx;
+	if (rw->rrtype != 0 && rr->rrtype != rw->rrtype)
+		return 0;
+	return rw->cb(rr, rw->ctx);
+}
+
 static int by_name_exact(store_rtxn_t *r, const char *name, void *wctx)
 {
 	struct rr_walk *rw = wctx;
@@ -738,8 +747,10 @@ int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
 		return nk;
 	size_t plen = (size_t)nk;
 	if (wild) {
-		/* "com\0example\0" without the terminator */
-		return walk_prefix(r, DB_RR, key, plen - 1, true, f, cb, ctx);
+		/* "com\0example\0" without the terminator; the type is not a
+		 * prefix of the names under it, so it is a filter */
+		struct rr_walk rw = {.f = f, .cb = cb, .ctx = ctx, .rrtype = rrtype};
+		return walk_prefix(r, DB_RR, key, plen - 1, true, f, type_cb, &rw);
 	}
 	if (rrtype != 0) {
 		util_be16_store(key + plen, rrtype);
