@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# test_ch_cluster.sh TEST_CH - the ClickHouse store against a real cluster:
+# test_ch_cluster.sh TEST_CH INFRAPIVOT - the ClickHouse store against a real cluster:
 # scripts/cluster.sh starts 2 shards x 2 replicas and ZooKeeper on loopback
 # in a temporary directory; test_ch writes the COF and passivedns fixtures
 # and a generated COF file to LMDB and to the cluster and compares lookups
 # (tests/store/test_ch_parity.h).  Registered only with INFRAPIVOT_CLICKHOUSE=1
 # (docs/scale-out.md, "Tests").  Also checks that `start` is idempotent and
-# that `stop` leaves none of its processes.
+# that `stop` leaves none of its processes.  Then the CLI's parity
+# (test_ch_cluster_cli.sh): ingest, lookup and migrate on both stores.
 set -euo pipefail
 TEST_CH=$1
+INFRAPIVOT=$2
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/infrapivot-ch-XXXXXX")
 CL=$WORK/cluster
@@ -41,6 +43,9 @@ python3 "$ROOT/scripts/gen-dataset" --lines 3000 --seed 7 --format cof >"$WORK/g
 INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_CREDENTIALS=$CL/credentials \
 	"$TEST_CH" "$ROOT/tests/fixtures/cof/circl-sample.ndjson" \
 	"$ROOT/tests/fixtures/passivedns/passivedns-sample.log" "$WORK/gen.cof"
+
+mkdir -p "$WORK/cli"
+bash "$ROOT/tests/store/test_ch_cluster_cli.sh" "$INFRAPIVOT" "$CL" "$WORK/cli"
 
 # a wrong password is refused with ClickHouse's message, not taken for data
 if INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=wrong \
