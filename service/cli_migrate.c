@@ -33,6 +33,19 @@ static void usage(FILE *f)
 	      f);
 }
 
+struct migrate_args {
+	const char *from, *to;
+};
+
+static int opt_store(void *ctx, int c, const char *arg)
+{
+	struct migrate_args *a = ctx;
+	if (c != 'F' && c != 'T')
+		return SVC_OPT_OTHER;
+	*(c == 'F' ? &a->from : &a->to) = arg;
+	return SVC_OPT_OK;
+}
+
 static int parse(int argc, char **argv, const char **from, const char **to)
 {
 	static const struct option longopts[] = {
@@ -41,20 +54,13 @@ static int parse(int argc, char **argv, const char **from, const char **to)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 0;
-		}
-		if (c == 'F' || c == 'T') {
-			*(c == 'F' ? from : to) = optarg;
-			continue;
-		}
-		svc_opt_error(NULL, argc, argv, "h", longopts);
-		return 2;
-	}
+	static const svc_opt_fn handlers[] = {opt_store, NULL};
+	struct migrate_args a = {NULL, NULL};
+	int rc = svc_getopt(argc, argv, "h", longopts, handlers, &a, usage);
+	if (rc >= 0)
+		return rc;
+	*from = a.from;
+	*to = a.to;
 	if (*from == NULL || *to == NULL || optind != argc) {
 		fprintf(stderr, "infrapivot migrate: want --from lmdb:DIR --to "
 		                "clickhouse://HOST:PORT/DATABASE and no arguments\n");

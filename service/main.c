@@ -40,8 +40,10 @@ static void usage(FILE *f)
 	           "The database is --db DIR, else $INFRAPIVOT_DB, else ./infrapivot-data;\n"
 	           "--store lmdb:DIR is the same, --store clickhouse://HOST:PORT/DATABASE a\n"
 	           "ClickHouse cluster (its control plane in $INFRAPIVOT_CONTROL, else\n"
-	           "./infrapivot-control); --db and --store may come before the command\n"
-	           "(infrapivot --db DIR stats).\n");
+	           "./infrapivot-control; credentials from $INFRAPIVOT_CH_USER and\n"
+	           "$INFRAPIVOT_CH_PASSWORD or the user:password file named by\n"
+	           "$INFRAPIVOT_CH_CREDENTIALS); --db and --store may come before the\n"
+	           "command (infrapivot --db DIR stats).\n");
 }
 
 static int run(int argc, char **argv)

@@ -109,6 +109,32 @@ unsup "lookup jarm" "server fingerprints" lookup jarm 07d14d16d21d21d07c42d41d00
 "$IP" watchlist list --store "$S" >"$WORK/out" 2>&1
 check_eq "watchlist list on the control LMDB: exit status" "$?" 0
 
+# --- serve: the same lookups over HTTP; a partial IP lookup says so, an
+# unsupported call is 501
+HPORT=$(free_port)
+"$IP" serve --store "$S" --listen "127.0.0.1:$HPORT" --threads 2 2>"$WORK/serve.log" &
+HTTP_PID=$!
+CLEANUP_EXTRA="kill $SRV $HTTP_PID 2>/dev/null"
+H=http://127.0.0.1:$HPORT
+for _ in $(seq 1 100); do
+	curl -s -o /dev/null "$H/healthz" && break
+	kill -0 "$HTTP_PID" 2>/dev/null || break
+	sleep 0.05
+done
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Accept: application/x-ndjson' "$H/api/v1/lookup/domain/ok.example.net")
+check_eq "HTTP lookup domain: status" "$code" 200
+check_grep "... the row" '"rrname":"ok.example.net".*"sensors":\["s1","s2","s3"\]' "$WORK/body"
+code=$(curl -s -D "$WORK/hdr" -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/ip/192.0.2.1")
+check_eq "HTTP lookup ip: status" "$code" 200
+check_grep "... says it is partial" "X-Infrapivot-Partial: certificates not supported on the ClickHouse store yet" "$WORK/hdr"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/cert/0000000000000000000000000000000000000000")
+check_eq "HTTP lookup cert: status 501" "$code" 501
+check_grep "... not_implemented, naming what" '"not_implemented".*not supported on the ClickHouse store yet: certificates' "$WORK/body"
+kill -TERM "$HTTP_PID"
+wait "$HTTP_PID"
+check_eq "serve exits 0 after SIGTERM" "$?" 0
+CLEANUP_EXTRA="kill $SRV 2>/dev/null"
+
 # --- the control directory serves one store address
 "$IP" lookup domain ok.example.net --store "clickhouse://127.0.0.1:$PORT/other" >/dev/null 2>"$WORK/err"
 check_eq "control directory of another address: exit status" "$?" 2
