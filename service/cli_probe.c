@@ -691,6 +691,12 @@ int svc_cmd_probe(int argc, char **argv)
 		run.store = svc_open_db(o.db, false);
 		if (run.store == NULL)
 			goto free_targets;
+		if (strcmp(store_backend(run.store), "lmdb") != 0) {
+			fprintf(stderr, "infrapivot probe: not supported on the ClickHouse store "
+			                "yet: certificates (--no-record probes without a store)\n");
+			store_close(run.store);
+			goto free_targets;
+		}
 	}
 	if (run.table)
 		table_header(&run);

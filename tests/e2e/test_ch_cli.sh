@@ -18,6 +18,9 @@ export INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=s3cret
 export INFRAPIVOT_CONTROL=$WORK/control
 unset INFRAPIVOT_DB INFRAPIVOT_CH_CREDENTIALS
 cd "$WORK" || exit 1
+# the N-th INSERT body since the last clean-up (the server numbers them on)
+nth() { ls "$BODIES" | grep insert- | sort -t- -k2 -n | sed -n "$1p" | sed "s|^|$BODIES/|"; }
+
 COF=$FIXTURES/cof/circl-sample.ndjson
 SSL=$FIXTURES/zeek/logs-ts/scripts.base.protocols.ssl.basic__ssl.log
 
@@ -104,6 +107,9 @@ unsup "right-hand wildcard" "right-hand wildcards" lookup domain 'update.*'
 unsup "stats" "the stats command" stats
 unsup "pivot" "prevalence counts" pivot ok.example.net
 unsup "compact" "compact" compact "$WORK/copy"
+"$IP" probe --store "$S" 127.0.0.1:1 >"$WORK/out" 2>"$WORK/err"
+check_eq "probe: exit status" "$?" 2
+check_grep "... refused before it connects" "not supported on the ClickHouse store yet: certificates" "$WORK/err"
 unsup "lookup jarm" "server fingerprints" lookup jarm 07d14d16d21d21d07c42d41d00041d24a458a375eef0c576d23a7bab9a9fb1
 # the control plane stays in the local LMDB and works
 "$IP" watchlist list --store "$S" >"$WORK/out" 2>&1
@@ -130,6 +136,14 @@ check_grep "... says it is partial" "X-Infrapivot-Partial: certificates not supp
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/cert/0000000000000000000000000000000000000000")
 check_eq "HTTP lookup cert: status 501" "$code" 501
 check_grep "... not_implemented, naming what" '"not_implemented".*not supported on the ClickHouse store yet: certificates' "$WORK/body"
+# a push: the resolution written, the certificate counted as not recorded
+printf '%s\n' '{"rrname":"push.example.org","rrtype":"A","rdata":"192.0.2.77","time_first":1700000000,"time_last":1700000100,"count":1}' \
+	'{"ip":"192.0.2.77","port":443,"cert_sha1":"00112233445566778899aabbccddeeff00112233","time_first":1700000000,"time_last":1700000000,"count":1}' >"$WORK/push"
+before=$(ls "$BODIES" | grep -c insert-)
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$WORK/push" "$H/api/v1/observations")
+check_eq "HTTP push: status" "$code" 200
+check_grep "... the certificate not recorded, and said" '"not_recorded": ?1' "$WORK/body"
+check "... the resolution sent" grep -qa "org.example.push" "$(nth "$((before + 1))")"
 kill -TERM "$HTTP_PID"
 wait "$HTTP_PID"
 check_eq "serve exits 0 after SIGTERM" "$?" 0
@@ -158,9 +172,6 @@ check_rc "migrate into LMDB" 2 "$IP" migrate --from "lmdb:$WORK/db" --to "lmdb:$
 check_rc "migrate from ClickHouse" 2 "$IP" migrate --from "$S" --to "$S"
 check_rc "migrate from a missing store" 2 "$IP" migrate --from "lmdb:$WORK/nothing" --to "$S"
 check_eq "... creates none" "$(ls -d "$WORK/nothing" 2>/dev/null)" ""
-
-# the N-th INSERT body since the last clean-up (the server numbers them on)
-nth() { ls "$BODIES" | grep insert- | sort -t- -k2 -n | sed -n "$1p" | sed "s|^|$BODIES/|"; }
 
 # --- migrate: a copy that fails half way resumes where it stopped, the
 # chunk in flight sent again as the same bytes (the same token: the cluster
