@@ -26,6 +26,7 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 		const char *detail = store_last_error();
 		const char *cmd = svc_command() ? svc_command() : "";
 		const char *sp = *cmd ? " " : "";
+		const char *shown = strncmp(dir, "lmdb:", 5) == 0 ? dir + 5 : dir;
 		if (strncmp(dir, "clickhouse://", 13) == 0)
 			fprintf(stderr, "infrapivot%s%s: cannot open store %s: %s\n", sp, cmd, dir,
 			        *detail ? detail : store_strerror(err));
@@ -33,12 +34,12 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 			fprintf(stderr,
 			        "infrapivot%s%s: no database at %s (create one with "
 			        "`infrapivot ingest`)\n",
-			        sp, cmd, dir);
+			        sp, cmd, shown);
 		else if (strncmp(detail, "cannot ", 7) == 0) /* names dir and why */
 			fprintf(stderr, "infrapivot%s%s: %s\n", sp, cmd, detail);
 		else
 			fprintf(stderr, "infrapivot%s%s: cannot open database %s: %s\n", sp, cmd,
-			        dir, *detail ? detail : store_strerror(err));
+			        shown, *detail ? detail : store_strerror(err));
 		return NULL;
 	}
 	return s;

@@ -170,7 +170,9 @@ check_eq "--store DIR (no scheme) is LMDB" "$?" 0
 check_rc "migrate without --to" 2 "$IP" migrate --from "lmdb:$WORK/db"
 check_rc "migrate into LMDB" 2 "$IP" migrate --from "lmdb:$WORK/db" --to "lmdb:$WORK/db2"
 check_rc "migrate from ClickHouse" 2 "$IP" migrate --from "$S" --to "$S"
-check_rc "migrate from a missing store" 2 "$IP" migrate --from "lmdb:$WORK/nothing" --to "$S"
+"$IP" migrate --from "lmdb:$WORK/nothing" --to "$S" 2>"$WORK/err"
+check_eq "migrate from a missing store: exit status" "$?" 2
+check_grep "... names the directory" "no database at $WORK/nothing \(create one" "$WORK/err"
 check_eq "... creates none" "$(ls -d "$WORK/nothing" 2>/dev/null)" ""
 
 # --- migrate: a copy that fails half way resumes where it stopped, the
