@@ -110,6 +110,9 @@ unsup "compact" "compact" compact "$WORK/copy"
 "$IP" probe --store "$S" 127.0.0.1:1 >"$WORK/out" 2>"$WORK/err"
 check_eq "probe: exit status" "$?" 2
 check_grep "... refused before it connects" "not supported on the ClickHouse store yet: certificates" "$WORK/err"
+"$IP" pull --store "$S" --checkpoint feed1 "http://127.0.0.1:$CLOSED/feed" >"$WORK/out" 2>"$WORK/err"
+check_eq "pull --checkpoint: exit status" "$?" 2
+check_grep "... refused before it fetches" "not supported on the ClickHouse store yet: --checkpoint" "$WORK/err"
 unsup "lookup jarm" "server fingerprints" lookup jarm 07d14d16d21d21d07c42d41d00041d24a458a375eef0c576d23a7bab9a9fb1
 # the control plane stays in the local LMDB and works
 "$IP" watchlist list --store "$S" >"$WORK/out" 2>&1
