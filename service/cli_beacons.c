@@ -18,6 +18,7 @@ static void beacons_usage(FILE *f)
 	           "command-and-control beacons: regular gaps, every hour of the day, small\n"
 	           "steady transfers, few hosts in few organisations, fresh.\n\n"
 	           "  --db DIR            database directory\n"
+	           "  --store STORE       lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
 	           "  --since T, --until T  pairs seen in this window (epoch, ISO 8601, -7d)\n"
 	           "  --now T             reference time for freshness (default: now)\n"
 	           "  --min-score S       leave out destinations below S (default 0.1)\n"
@@ -89,19 +90,13 @@ static int est_opt(struct est_args *a, int c, const char *name, const char *v)
 static int est_parse(int argc, char **argv, struct est_args *a)
 {
 	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"since", required_argument, NULL, 1},
-	    {"until", required_argument, NULL, 2},
-	    {"now", required_argument, NULL, 3},
-	    {"min-score", required_argument, NULL, 4},
-	    {"limit", required_argument, NULL, 5},
-	    {"org", required_argument, NULL, 6},
-	    {"internal", required_argument, NULL, 7},
-	    {"include-internal", no_argument, NULL, 8},
-	    {"format", required_argument, NULL, 'f'},
-	    {"clients", no_argument, NULL, 9},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},     {"store", required_argument, NULL, 'd'},
+	    {"since", required_argument, NULL, 1},    {"until", required_argument, NULL, 2},
+	    {"now", required_argument, NULL, 3},      {"min-score", required_argument, NULL, 4},
+	    {"limit", required_argument, NULL, 5},    {"org", required_argument, NULL, 6},
+	    {"internal", required_argument, NULL, 7}, {"include-internal", no_argument, NULL, 8},
+	    {"format", required_argument, NULL, 'f'}, {"clients", no_argument, NULL, 9},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof(*a));
 	estate_opts_init(&a->o, (int64_t)time(NULL));
@@ -157,7 +152,7 @@ int svc_cmd_beacons(int argc, char **argv)
 	int err = estate_beacons(s, &a.o, &d, &n);
 	store_close(s);
 	if (err != 0) {
-		fprintf(stderr, "infrapivot beacons: %s\n", store_strerror(err));
+		fprintf(stderr, "infrapivot beacons: %s\n", svc_store_error(err));
 		return 2;
 	}
 	print_dests(&a, d, n, true);
@@ -197,7 +192,7 @@ int svc_cmd_lookup_clients(int argc, char **argv)
 		return 0;
 	}
 	if (err != 0) {
-		fprintf(stderr, "infrapivot lookup: %s\n", store_strerror(err));
+		fprintf(stderr, "infrapivot lookup: %s\n", svc_store_error(err));
 		return 2;
 	}
 	print_dests(&a, &d, 1, false);
@@ -247,7 +242,8 @@ static int sensor_do(store_t *s, int argc, char **argv)
 int svc_cmd_sensor(int argc, char **argv)
 {
 	const char *db = NULL;
-	if (argc >= 3 && strncmp(argv[argc - 2], "--db", 5) == 0) {
+	if (argc >= 3 &&
+	    (strcmp(argv[argc - 2], "--db") == 0 || strcmp(argv[argc - 2], "--store") == 0)) {
 		db = argv[argc - 1];
 		argc -= 2;
 	}
@@ -255,7 +251,8 @@ int svc_cmd_sensor(int argc, char **argv)
 		printf("Usage: infrapivot sensor list\n"
 		       "       infrapivot sensor set SENSOR --org NAME   (NAME \"\" clears)\n"
 		       "       infrapivot sensor internal CIDR[,CIDR...] (\"\" clears)\n"
-		       "  [--db DIR] last.  A sensor is its own organisation until set.\n");
+		       "  [--db DIR | --store STORE] last.  A sensor is its own organisation\n"
+		       "  until set.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	store_t *s = svc_open_db(db, strcmp(argv[1], "list") == 0);

@@ -21,24 +21,38 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 	uint64_t v;
 	if (ms != NULL && svc_parse_size(ms, &v) == 0)
 		mapsize = (size_t)v;
-	int err = store_open(&s, dir, rdonly ? STORE_RDONLY : 0, mapsize);
+	int err = store_open_url(&s, dir, rdonly ? STORE_RDONLY : 0, mapsize);
 	if (err != 0) {
 		const char *detail = store_last_error();
 		const char *cmd = svc_command() ? svc_command() : "";
 		const char *sp = *cmd ? " " : "";
-		if (rdonly && err == -ENOENT)
+		const char *shown = strncmp(dir, "lmdb:", 5) == 0 ? dir + 5 : dir;
+		if (strncmp(dir, "clickhouse://", 13) == 0)
+			fprintf(stderr, "infrapivot%s%s: cannot open store %s: %s\n", sp, cmd, dir,
+			        *detail ? detail : store_strerror(err));
+		else if (rdonly && err == -ENOENT)
 			fprintf(stderr,
 			        "infrapivot%s%s: no database at %s (create one with "
 			        "`infrapivot ingest`)\n",
-			        sp, cmd, dir);
+			        sp, cmd, shown);
 		else if (strncmp(detail, "cannot ", 7) == 0) /* names dir and why */
 			fprintf(stderr, "infrapivot%s%s: %s\n", sp, cmd, detail);
 		else
 			fprintf(stderr, "infrapivot%s%s: cannot open database %s: %s\n", sp, cmd,
-			        dir, *detail ? detail : store_strerror(err));
+			        shown, *detail ? detail : store_strerror(err));
 		return NULL;
 	}
 	return s;
+}
+
+const char *svc_store_error(int err)
+{
+	static _Thread_local char msg[600];
+	const char *d = store_last_error();
+	if ((err != STORE_ENOTSUP && err != STORE_EREMOTE) || *d == '\0')
+		return store_strerror(err);
+	snprintf(msg, sizeof(msg), "%s: %s", store_strerror(err), d);
+	return msg;
 }
 
 const char *svc_next_now(int argc, char **argv, int *i)

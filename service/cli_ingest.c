@@ -32,8 +32,9 @@ static void usage_formats(FILE *f)
 	      "        cert_sha256 instead of or with cert_sha1; cert_pem or cert_der_b64\n"
 	      "        carry the certificate itself (metadata only without ip).\n"
 	      "\n"
-	      "Exit status: 0 all lines accepted, 1 some lines rejected, 2 an input\n"
-	      "could not be read or the database failed.\n",
+	      "Exit status: 0 all lines accepted, 1 some lines rejected (or, on a\n"
+	      "ClickHouse store, observations of kinds it does not take yet), 2 an\n"
+	      "input could not be read or the database failed.\n",
 	      f);
 }
 
@@ -50,6 +51,8 @@ static void usage(FILE *f)
 	        "Options:\n"
 	        "  --db DIR            database directory (default $INFRAPIVOT_DB, else\n"
 	        "                      ./infrapivot-data); created when missing\n"
+	        "  --store STORE       lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB (DNS\n"
+	        "                      resolutions only so far; docs/scale-out.md)\n"
 	        "  --format NAME       input format: %s\n"
 	        "                      (auto detects each input from its first line)\n"
 	        "  --sensor ID         sensor id for lines that carry none\n"
@@ -341,6 +344,14 @@ static int ingest_outcome(const struct ingest_cli *ic, int err, const struct ing
 	}
 	if (sum->unreadable > 0)
 		return 2;
+	if (sum->ws.unsupported > 0) {
+		fprintf(stderr,
+		        "infrapivot ingest: %llu certificate, client and fingerprint observations "
+		        "not recorded: not supported on the ClickHouse store yet (DNS "
+		        "resolutions were)\n",
+		        (unsigned long long)sum->ws.unsupported);
+		return 1;
+	}
 	if (ic->follow != NULL)
 		return 0; /* a clean stop; rejects were reported */
 	return sum->rejected > 0 ? 1 : 0;
@@ -387,6 +398,12 @@ int svc_cmd_ingest(int argc, char **argv)
 	store_t *s = ic.o.dry_run ? NULL : svc_open_db(ic.db, false);
 	if (s == NULL && !ic.o.dry_run)
 		goto close_rejects;
+	if (s != NULL && ic.follow != NULL && strcmp(store_backend(s), "lmdb") != 0) {
+		fprintf(stderr, "infrapivot ingest: not supported on the ClickHouse store yet: "
+		                "--follow (its positions need the three-step commit)\n");
+		store_close(s);
+		goto close_rejects;
+	}
 	if (ic.follow != NULL) {
 		ran = run_follow(s, &ic, &sum, &err) == 0;
 	} else {

@@ -36,6 +36,7 @@ static void lookup_usage(FILE *f)
 	    "\n"
 	    "Options:\n"
 	    "  --db DIR              database directory\n"
+	    "  --store STORE         lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
 	    "  --rrtype TYPE         only this RR type (domain lookups)\n"
 	    "  --first-after T       time_first >= T\n"
 	    "  --first-before T      time_first <= T\n"
@@ -83,6 +84,7 @@ static int print_result(enum svc_result_kind kind, json_t *obj, void *ctx)
 
 static const struct option lookup_longopts[] = {
     {"db", required_argument, NULL, 'd'},
+    {"store", required_argument, NULL, 'd'},
     {"rrtype", required_argument, NULL, 't'},
     {"first-after", required_argument, NULL, 1},
     {"first-before", required_argument, NULL, 1},
@@ -237,9 +239,12 @@ int svc_cmd_lookup(int argc, char **argv)
 	if (err == 0 && pc.t.fmt == SVC_TEXT_CSV && !pc.t.header_csv)
 		print_result(SVC_RES_RR, NULL, &pc); /* an empty CSV: the header */
 	if (err != 0) {
-		fprintf(stderr, "infrapivot lookup: %s\n", store_strerror(err));
+		fprintf(stderr, "infrapivot lookup: %s\n", svc_store_error(err));
 		return 2;
 	}
+	if (res.certs_skipped)
+		fprintf(stderr, "infrapivot lookup: certificates seen on the address not listed: "
+		                "not supported on the ClickHouse store yet\n");
 	if (res.limited)
 		fprintf(stderr,
 		        "infrapivot lookup: limit of %llu results reached; more exist "
@@ -253,7 +258,7 @@ int svc_cmd_lookup(int argc, char **argv)
 
 static void stats_usage(FILE *f)
 {
-	fprintf(f, "Usage: infrapivot stats [--db DIR] [--json]\n\n"
+	fprintf(f, "Usage: infrapivot stats [--db DIR | --store STORE] [--json]\n\n"
 	           "Counts of every kind of record and the database size.\n");
 }
 
@@ -262,6 +267,7 @@ int svc_cmd_stats(int argc, char **argv)
 	int js = 0;
 	const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
+	    {"store", required_argument, NULL, 'd'},
 	    {"json", no_argument, &js, 1},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -281,7 +287,7 @@ int svc_cmd_stats(int argc, char **argv)
 	int err = svc_stats_json(s, &o);
 	store_close(s);
 	if (err != 0) {
-		fprintf(stderr, "infrapivot stats: %s\n", store_strerror(err));
+		fprintf(stderr, "infrapivot stats: %s\n", svc_store_error(err));
 		return 2;
 	}
 	if (js)
@@ -298,7 +304,7 @@ int svc_cmd_stats(int argc, char **argv)
 
 static void compact_usage(FILE *f)
 {
-	fprintf(f, "Usage: infrapivot compact [--db DIR] [--copy] OUT_DIR\n\n"
+	fprintf(f, "Usage: infrapivot compact [--db DIR | --store lmdb:DIR] [--copy] OUT_DIR\n\n"
 	           "Write a compacted copy of the database into OUT_DIR (created when\n"
 	           "missing; must not hold a database).  Every table is rebuilt in key\n"
 	           "order from one read snapshot, so B-tree pages are full: about a\n"
@@ -313,11 +319,9 @@ int svc_cmd_compact(int argc, char **argv)
 {
 	int copy = 0;
 	const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},
-	    {"repack", no_argument, &copy, 0},
-	    {"copy", no_argument, &copy, 1},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'}, {"store", required_argument, NULL, 'd'},
+	    {"repack", no_argument, &copy, 0},    {"copy", no_argument, &copy, 1},
+	    {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
 	};
 	const char *db = NULL;
 	int rc = svc_db_opts(argc, argv, longopts, &db, compact_usage);

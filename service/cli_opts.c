@@ -142,11 +142,11 @@ int svc_time_opt(const char *sub, const char *opt, const char *v, int64_t now, i
 /* Whether argv[i] is a global option; *take: the arguments it spans. */
 static bool global_opt(int argc, char **argv, int i, int *take)
 {
-	if (strncmp(argv[i], "--db=", 5) == 0) {
+	if (strncmp(argv[i], "--db=", 5) == 0 || strncmp(argv[i], "--store=", 8) == 0) {
 		*take = 1;
 		return true;
 	}
-	if (strcmp(argv[i], "--db") == 0) {
+	if (strcmp(argv[i], "--db") == 0 || strcmp(argv[i], "--store") == 0) {
 		*take = i + 1 < argc ? 2 : 1;
 		return true;
 	}

@@ -30,6 +30,7 @@ static void pivot_usage(FILE *f)
 	       "\n"
 	       "Options:\n"
 	       "  --db DIR                database directory\n"
+	       "  --store STORE           lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
 	       "  --type TYPE             the seed's type: auto (default), domain, ip, cert,\n"
 	       "                          key (SPKI SHA-256), subject (a DN), jarm or ja3s\n"
 	       "  --depth N               hops from the seed, 0-6 (default 3: domain -> IP ->\n"
@@ -85,6 +86,7 @@ enum fmt { FMT_JSON, FMT_DOT, FMT_STIX, FMT_TABLE, FMT_CSV, FMT_MISP };
 
 static const struct option pivot_longopts[] = {
     {"db", required_argument, NULL, 'd'},
+    {"store", required_argument, NULL, 'd'},
     {"format", required_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {"type", required_argument, NULL, 1},
@@ -269,7 +271,7 @@ int svc_cmd_pivot(int argc, char **argv)
 		svc_estate_annotate(s, r);
 	store_close(s);
 	if (err != 0) {
-		fprintf(stderr, "infrapivot pivot: %s\n", *msg ? msg : store_strerror(err));
+		fprintf(stderr, "infrapivot pivot: %s\n", *msg ? msg : svc_store_error(err));
 		return 2;
 	}
 	if (node != NULL) {

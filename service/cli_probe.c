@@ -81,6 +81,7 @@ static void usage(FILE *f)
 	           "  --no-record         only print; record nothing\n"
 	           "  --pretty            indent the JSON\n"
 	           "  --db DIR            database directory\n"
+	           "  --store STORE       lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
 	           "  -h, --help          this help\n"
 	           "\n"
 	           "Exit status: 0 every address answered with a certificate (and a JARM\n"
@@ -591,12 +592,19 @@ static int probe_opt(int c, const char *v, struct probe_run *run, struct probe_o
 static int parse_opts(int argc, char **argv, struct probe_run *run, struct probe_opts *o)
 {
 	static const struct option longopts[] = {
-	    {"db", required_argument, NULL, 'd'},      {"sni", required_argument, NULL, 's'},
-	    {"no-sni", no_argument, NULL, 'S'},        {"timeout", required_argument, NULL, 't'},
-	    {"targets", required_argument, NULL, 'T'}, {"parallel", required_argument, NULL, 'p'},
-	    {"no-record", no_argument, NULL, 'n'},     {"pretty", no_argument, NULL, 'P'},
-	    {"jarm", no_argument, NULL, 'J'},          {"format", required_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	    {"db", required_argument, NULL, 'd'},
+	    {"store", required_argument, NULL, 'd'},
+	    {"sni", required_argument, NULL, 's'},
+	    {"no-sni", no_argument, NULL, 'S'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"targets", required_argument, NULL, 'T'},
+	    {"parallel", required_argument, NULL, 'p'},
+	    {"no-record", no_argument, NULL, 'n'},
+	    {"pretty", no_argument, NULL, 'P'},
+	    {"jarm", no_argument, NULL, 'J'},
+	    {"format", required_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
@@ -683,6 +691,12 @@ int svc_cmd_probe(int argc, char **argv)
 		run.store = svc_open_db(o.db, false);
 		if (run.store == NULL)
 			goto free_targets;
+		if (strcmp(store_backend(run.store), "lmdb") != 0) {
+			fprintf(stderr, "infrapivot probe: not supported on the ClickHouse store "
+			                "yet: certificates (--no-record probes without a store)\n");
+			store_close(run.store);
+			goto free_targets;
+		}
 	}
 	if (run.table)
 		table_header(&run);

@@ -76,6 +76,7 @@ static void usage(FILE *f)
 	        "                        on 429/503 is honoured as given (up to a day)\n"
 	        "Other:\n"
 	        "  --db DIR              database directory\n"
+	        "  --store STORE         lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
 	        "  -q, --quiet           do not print rejected lines on stderr\n"
 	        "  -h, --help            this help\n"
 	        "\n"
@@ -513,6 +514,13 @@ int svc_cmd_pull(int argc, char **argv)
 	s = svc_open_db(pc.db, false);
 	if (s == NULL)
 		goto cleanup_curl;
+	if (pc.po.checkpoint != NULL && strcmp(store_backend(s), "lmdb") != 0) {
+		fprintf(stderr, "infrapivot pull: not supported on the ClickHouse store yet: "
+		                "--checkpoint (its position needs the three-step commit)\n");
+		store_close(s);
+		s = NULL;
+		goto cleanup_curl;
+	}
 	svc_on_stop_signals(on_signal);
 	status = pull_rounds(s, &pc);
 	store_close(s);

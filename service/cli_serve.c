@@ -27,6 +27,7 @@ static void usage(FILE *f)
 	           "\n"
 	           "Options:\n"
 	           "  --db DIR               database directory (created when missing)\n"
+	           "  --store STORE          lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
 	           "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080;\n"
 	           "                         IPv6 as [::1]:8080)\n"
 	           "  --tokens FILE          API tokens, lines of TOKEN ROLE [NAME], roles\n"
@@ -161,6 +162,7 @@ static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const c
 {
 	static const struct option longopts[] = {
 	    {"db", required_argument, NULL, 'd'},
+	    {"store", required_argument, NULL, 'd'},
 	    {"listen", required_argument, NULL, 'l'},
 	    {"tokens", required_argument, NULL, 'T'},
 	    {"threads", required_argument, NULL, 't'},

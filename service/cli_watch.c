@@ -90,6 +90,7 @@ static const char usage_text[] =
     "\n"
     "Common options:\n"
     "  --db DIR                     database directory\n"
+    "  --store STORE                lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
     "  --now T                      act as if it were T (expiry is computed against\n"
     "                               it; for tests and what-if views).  T: epoch\n"
     "                               seconds, 2024-01-31, 2024-01-31T12:00:00Z, -7d\n"
@@ -114,7 +115,7 @@ static void usage(FILE *f)
 /* Options every subcommand takes, and the option groups. */
 /* clang-format off */
 #define OPTS_COMMON                                                                                \
-	{"db", required_argument, NULL, 'd'},                                                      \
+	{"db", required_argument, NULL, 'd'}, {"store", required_argument, NULL, 'd'},                                                      \
 	{"now", required_argument, NULL, 'N'},                                                     \
 	{"help", no_argument, NULL, 'h'}
 #define OPTS_LIMITS                                                                                \

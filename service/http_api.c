@@ -331,11 +331,17 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 	}
 	size_t len;
 	char *body = util_buf_take(&out.buf, &len);
-	const char *hdrs[] = {"X-Next-Cursor", next, NULL};
+	const char *hdrs[] = {"X-Next-Cursor", next, NULL, NULL, NULL};
+	if (res.certs_skipped) {
+		size_t h = res.limited ? 2 : 0;
+		hdrs[h] = "X-Infrapivot-Partial";
+		hdrs[h + 1] = "certificates not supported on the ClickHouse store yet";
+	}
 	const char *ctype = text         ? svc_http_text_ctype(out.text.fmt)
 	                    : out.ndjson ? "application/x-ndjson"
 	                                 : "application/json";
-	return svc_http_send_h(rq, 200, ctype, body, len, res.limited ? hdrs : NULL);
+	return svc_http_send_h(rq, 200, ctype, body, len,
+	                       res.limited || res.certs_skipped ? hdrs : NULL);
 }
 
 /* ---- observations ----------------------------------------------------------- */
@@ -440,6 +446,9 @@ static json_t *obs_summary(struct svc_http_req *rq, const struct ingest_summary 
 	json_object_set_new(o, "skipped", json_integer((json_int_t)(b->skipped + sum->skipped)));
 	if (b->line > 0)
 		json_object_set_new(o, "resumed_after_line", json_integer((json_int_t)b->line));
+	if (sum->ws.unsupported > 0) /* a ClickHouse store: certificates and the like */
+		json_object_set_new(o, "not_recorded",
+		                    json_integer((json_int_t)sum->ws.unsupported));
 	json_object_set_new(o, "errors", json_incref(rq->errors));
 	if (rq->errors_total > ERRORS_KEPT)
 		json_object_set_new(o, "errors_truncated", json_true());

@@ -27,6 +27,7 @@ static const struct {
     {"beacons", svc_cmd_beacons, "destinations our hosts contact, ranked as C2 beacons"},
     {"sensor", svc_cmd_sensor, "sensor organisations and internal networks"},
     {"serve", svc_cmd_serve, "the HTTP API (REST, DNSDB v2 and CIRCL compatible)"},
+    {"migrate", svc_cmd_migrate, "copy an LMDB store's resolutions into a ClickHouse store"},
 };
 
 static void usage(FILE *f)
@@ -37,7 +38,12 @@ static void usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n`infrapivot COMMAND --help` describes each command's options.\n"
 	           "The database is --db DIR, else $INFRAPIVOT_DB, else ./infrapivot-data;\n"
-	           "--db may come before the command (infrapivot --db DIR stats).\n");
+	           "--store lmdb:DIR is the same, --store clickhouse://HOST:PORT/DATABASE a\n"
+	           "ClickHouse cluster (its control plane in $INFRAPIVOT_CONTROL, else\n"
+	           "./infrapivot-control; credentials from $INFRAPIVOT_CH_USER and\n"
+	           "$INFRAPIVOT_CH_PASSWORD or the user:password file named by\n"
+	           "$INFRAPIVOT_CH_CREDENTIALS); --db and --store may come before the\n"
+	           "command (infrapivot --db DIR stats).\n");
 }
 
 static int run(int argc, char **argv)
@@ -61,11 +67,13 @@ static int run(int argc, char **argv)
 			return commands[i].fn(argc - 1, argv + 1);
 		}
 	}
-	if (strcmp(argv[1], "--db") == 0 || strncmp(argv[1], "--db=", 5) == 0)
+	if (strcmp(argv[1], "--db") == 0 || strncmp(argv[1], "--db=", 5) == 0 ||
+	    strcmp(argv[1], "--store") == 0 || strncmp(argv[1], "--store=", 8) == 0)
 		fprintf(stderr, "infrapivot: no command after %s\n\n", argv[1]);
 	else if (argv[1][0] == '-')
 		fprintf(stderr,
-		        "infrapivot: unknown option %s before the command (only --db DIR)\n\n",
+		        "infrapivot: unknown option %s before the command (only --db DIR or "
+		        "--store STORE)\n\n",
 		        argv[1]);
 	else
 		fprintf(stderr, "infrapivot: unknown command '%s'\n\n", argv[1]);

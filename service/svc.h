@@ -48,7 +48,8 @@ struct svc_lookup_req {
 };
 struct svc_lookup_res {
 	uint64_t emitted;
-	bool limited; /* more results exist beyond limit */
+	bool limited;       /* more results exist beyond limit */
+	bool certs_skipped; /* an ip lookup's certificates: not on this store yet */
 };
 
 /* Validate req->value for its kind: 0 or a store error with msg set. */
@@ -101,10 +102,15 @@ int svc_cmd_pull(int argc, char **argv);
 int svc_cmd_probe(int argc, char **argv);
 int svc_cmd_serve(int argc, char **argv);
 int svc_cmd_watchlist(int argc, char **argv);
+int svc_cmd_migrate(int argc, char **argv);
 
 /* Open the database named by --db / $INFRAPIVOT_DB, with a message on
  * failure.  Returns NULL on failure (message printed). */
 store_t *svc_open_db(const char *dir_opt, bool rdonly);
+/* A store error for a person: store_strerror(err), and for the errors of
+ * a ClickHouse store (STORE_ENOTSUP, STORE_EREMOTE) ": " and what
+ * store_last_error() says.  A thread-local buffer. */
+const char *svc_store_error(int err);
 /* Size strings like "64M", "1G"; returns 0 or -1. */
 int svc_parse_size(const char *s, uint64_t *out);
 /* The ingest options ingest and pull share: --sensor ('s'), --batch
@@ -117,7 +123,7 @@ int svc_ingest_opt(const char *cmd, int opt, const char *arg, struct ingest_opts
  * --rejects ('r'). */
 /* clang-format off */
 #define SVC_INGEST_LONGOPTS \
-	{"db", required_argument, NULL, 'd'}, \
+	{"db", required_argument, NULL, 'd'}, {"store", required_argument, NULL, 'd'}, \
 	{"format", required_argument, NULL, 'f'}, \
 	{"sensor", required_argument, NULL, 's'}, \
 	{"rejects", required_argument, NULL, 'r'}, \

@@ -489,11 +489,14 @@ void store_write_stats_add(struct store_write_stats *to, const struct store_writ
 	to->clients += add->clients;
 	to->client_pairs_new += add->client_pairs_new;
 	to->retries += add->retries;
+	to->unsupported += add->unsupported;
 }
 
 int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
                         struct store_write_stats *stats)
 {
+	if (s->ch != NULL && !store_ch_control_only(bs, nb))
+		return store_ch_write_batches(s, bs, nb, stats);
 	struct batches c = {bs, nb};
 	struct store_write_stats local;
 	int err = store_wtxn_retry(s, batches_fn, &c, &local, "write batch");

@@ -168,4 +168,20 @@ int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, s
 int store_ch_cert_resolve(store_ch_t *c, const uint8_t *hash, size_t hlen,
                           struct store_cert_ref *ref);
 
+/* ---- migrate (ch_migrate.c) -------------------------------------------- */
+struct store_migrate_stats {
+	uint64_t records; /* resolutions read from the LMDB store */
+	uint64_t rows;    /* rows sent (one more per further sensor of a record) */
+	uint64_t chunks;  /* INSERTs, each under the hash of its rows as token */
+	bool resumed;     /* went on from a checkpoint of a stopped run */
+	bool already;     /* a finished run's checkpoint: nothing sent */
+};
+/* Copy every resolution of the LMDB store `from` into the ClickHouse
+ * store `to`, resuming from the checkpoint kept in to's control LMDB (one
+ * per source database file).  A chunk sent again after a failure is
+ * deduplicated by the cluster.  Sensors beyond the STORE_SENSORS_KEPT a
+ * record keeps are not known and not copied.  Returns 0, -EINVAL (not
+ * LMDB into ClickHouse) or a store error. */
+int store_migrate(store_t *from, store_t *to, struct store_migrate_stats *st);
+
 #endif

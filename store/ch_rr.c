@@ -296,7 +296,10 @@ void ch_rd_rr(struct ch_rb_in *r, struct ch_rr_row *row)
 	"SELECT rrname, rrtype, rdata, any(addr) AS a, minMerge(tf), maxMerge(tl), "               \
 	"sumMerge(cnt), "                                                                          \
 	"groupUniqArrayMerge(sensors), maxMerge(bailiwick) FROM rr WHERE "
-#define RR_GROUP " GROUP BY rname, rrname, rrtype, rdata ORDER BY rname, rrtype, a, rdata"
+/* in the LMDB store's order: its NAMEKEY ends each label with 0x00,
+ * which sorts "a.x" before "a-b" where rname's '.' would not */
+#define RR_NAMEKEY "replaceAll(rname, '.', '\\0')"
+#define RR_GROUP " GROUP BY rname, rrname, rrtype, rdata ORDER BY " RR_NAMEKEY ", rrtype, a, rdata"
 
 /* The WHERE clause of a name or "*.zone" (normalised: [a-z0-9_.-] only,
  * so it needs no quoting); the zone is one range of the ORDER BY key. */
@@ -376,6 +379,9 @@ int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
 	int err = ch_pattern(name, pattern);
 	if (err != 0)
 		return err;
+	if (store_name_is_rhs(pattern)) {
+		return store_ch_unsupported("right-hand wildcards (head.*)");
+	}
 	struct util_buf q;
 	util_buf_init(&q, 4096);
 	util_buf_adds(&q, RR_SELECT);
@@ -416,7 +422,7 @@ int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
 	                  "sumMerge(cnt), groupUniqArrayMerge(sensors), maxMerge(bailiwick) "
 	                  "FROM rr_addr WHERE ");
 	ch_where_prefix(&q, "addr", addr, plen);
-	util_buf_adds(&q, " GROUP BY addr, rname, rrname, rrtype ORDER BY addr, rname, rrtype");
+	util_buf_adds(&q, " GROUP BY addr, rname, rrname, rrtype ORDER BY addr, " CH_NAMEKEY("rname") ", rrtype");
 	int err = ch_rr_query(c, &q, f, cb, ctx);
 	util_buf_free(&q);
 	return err;

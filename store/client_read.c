@@ -77,6 +77,7 @@ static int dest_prefix(uint8_t dtype, const char *name, const uint8_t ip[16], ui
 int store_clients_of(store_rtxn_t *r, uint8_t dtype, const char *name, const uint8_t ip[16],
                      store_client_cb cb, void *ctx)
 {
+	STORE_LMDB_ONLY(r->s, "client sightings");
 	uint8_t key[SCHEMA_KEY_MAX];
 	int n = dest_prefix(dtype, name, ip, key);
 	if (n < 0)
@@ -87,6 +88,7 @@ int store_clients_of(store_rtxn_t *r, uint8_t dtype, const char *name, const uin
 int store_clients_pair(store_rtxn_t *r, uint8_t dtype, const char *name, const uint8_t ip[16],
                        const uint8_t client[16], uint16_t sensor_id, store_client_cb cb, void *ctx)
 {
+	STORE_LMDB_ONLY(r->s, "client sightings");
 	uint8_t key[SCHEMA_KEY_MAX];
 	int n = dest_prefix(dtype, name, ip, key);
 	if (n < 0)
@@ -98,6 +100,7 @@ int store_clients_pair(store_rtxn_t *r, uint8_t dtype, const char *name, const u
 
 int store_clients_scan(store_rtxn_t *r, store_client_cb cb, void *ctx)
 {
+	STORE_LMDB_ONLY(r->s, "client sightings");
 	return walk(r, NULL, 0, cb, ctx);
 }
 
@@ -254,6 +257,7 @@ static int prune_fn(struct store_wtxn *w, void *ctx)
 
 int store_client_prune(store_t *s, int64_t before, uint64_t *dropped)
 {
+	STORE_LMDB_ONLY(s, "client sightings");
 	struct prune_ctx p = {before, 0};
 	int err = store_wtxn_run(s, prune_fn, &p);
 	if (dropped != NULL)

@@ -263,6 +263,7 @@ void store_close(store_t *s)
 {
 	if (s == NULL)
 		return;
+	store_ch_detach(s);
 	mdb_env_close(s->env);
 	pthread_rwlock_destroy(&s->grow_lock);
 	free(s->client_sort);
@@ -483,7 +484,7 @@ static int wtxn_attempt(store_t *s, store_wtxn_fn fn, void *ctx, struct store_wr
 	*err = store_txn_begin_locked(s, 0, &w.txn);
 	if (*err != 0)
 		return 0;
-	w.reader = (struct store_rtxn){.s = s, .txn = w.txn, .own = false};
+	w.reader = (struct store_rtxn){.s = s, .txn = w.txn, .own = false, .ch = NULL};
 	int e = fn(&w, ctx);
 	int rc = w.err;
 	if (rc == 0 && e < 0)
@@ -586,8 +587,14 @@ int store_read_begin(store_t *s, store_rtxn_t **out)
 		return -ENOMEM;
 	r->s = s;
 	r->own = true;
-	int err = store_txn_begin_locked(s, MDB_RDONLY, &r->txn);
+	int err = store_ch_read_begin(r);
 	if (err != 0) {
+		free(r);
+		return err;
+	}
+	err = store_txn_begin_locked(s, MDB_RDONLY, &r->txn);
+	if (err != 0) {
+		store_ch_read_end(r);
 		free(r);
 		return err;
 	}
@@ -601,6 +608,7 @@ void store_read_end(store_rtxn_t *r)
 		return;
 	mdb_txn_abort(r->txn);
 	pthread_rwlock_unlock(&r->s->grow_lock);
+	store_ch_read_end(r);
 	free(r);
 }
 
@@ -716,6 +724,7 @@ void sensors_merge(uint16_t *ids, unsigned *n, unsigned *more, uint16_t id)
 
 int store_stats(store_t *s, struct store_stats *st)
 {
+	STORE_LMDB_ONLY(s, "the stats command (record counts)");
 	memset(st, 0, sizeof(*st));
 	store_rtxn_t *r;
 	int err = store_read_begin(s, &r);
@@ -781,6 +790,7 @@ static int copy_dir(const char *outdir)
 
 int store_compact(store_t *s, const char *outdir)
 {
+	STORE_LMDB_ONLY(s, "compact (an LMDB file copy)");
 	int err = copy_dir(outdir);
 	if (err != 0)
 		return err;
@@ -841,6 +851,7 @@ done:
 
 int store_repack(store_t *s, const char *outdir)
 {
+	STORE_LMDB_ONLY(s, "compact (an LMDB file copy)");
 	int err = copy_dir(outdir);
 	if (err != 0)
 		return err;

@@ -211,6 +211,7 @@ static int fp_emit(const MDB_val *k, const MDB_val *v, const struct store_fence 
 int store_fp_by_hash(store_rtxn_t *r, unsigned fptype, const char *hash,
                      const struct store_fence *f, store_fp_cb cb, void *ctx)
 {
+	STORE_LMDB_ONLY(r->s, "server fingerprints (JARM, JA3S)");
 	char h[STORE_FP_HASH_BUF];
 	int err = store_fp_norm(fptype, hash, strlen(hash), h);
 	if (err != 0)
@@ -255,6 +256,7 @@ static int fp_ipitem(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *
 int store_fp_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
                      const struct store_fence *f, store_fp_cb cb, void *ctx)
 {
+	STORE_LMDB_ONLY(r->s, "server fingerprints (JARM, JA3S)");
 	if (r->s->no_keys)
 		return 0;
 	struct fp_walk fw = {f, cb, ctx};
@@ -263,6 +265,7 @@ int store_fp_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 
 int store_prev_fp_ips(store_rtxn_t *r, unsigned fptype, const char *hash, uint64_t *n)
 {
+	STORE_LMDB_ONLY(r->s, "prevalence counts (addresses of a fingerprint)");
 	*n = 0;
 	char h[STORE_FP_HASH_BUF];
 	int err = store_fp_norm(fptype, hash, strlen(hash), h);

@@ -273,6 +273,7 @@ void keys_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN],
 
 int store_cert_key(store_rtxn_t *r, const struct store_cert_ref *ref, uint8_t key[32])
 {
+	STORE_LMDB_ONLY(r->s, "certificate keys");
 	if (r->s->no_keys)
 		return STORE_ENOTFOUND;
 	uint8_t rb[SCHEMA_CERTREF_LEN];
@@ -314,17 +315,20 @@ static int refs_walk(store_rtxn_t *r, int db, const void *key, size_t klen, bool
 
 int store_certs_by_key(store_rtxn_t *r, const uint8_t key[32], store_ref_cb cb, void *ctx)
 {
+	STORE_LMDB_ONLY(r->s, "certificates by key");
 	return refs_walk(r, DB_KEYCERT, key, 32, false, cb, ctx);
 }
 
 int store_certs_by_subject(store_rtxn_t *r, const char *dn, store_ref_cb cb, void *ctx)
 {
+	STORE_LMDB_ONLY(r->s, "certificates by subject");
 	return refs_walk(r, DB_SUBJCERT, dn, strlen(dn), false, cb, ctx);
 }
 
 int store_certs_by_serial(store_rtxn_t *r, const char *serial, const char *issuer, store_ref_cb cb,
                           void *ctx)
 {
+	STORE_LMDB_ONLY(r->s, "certificates by serial");
 	uint8_t sk[SCHEMA_KEY_MAX];
 	size_t l = serial_key(serial, strlen(serial), issuer, issuer ? strlen(issuer) : 0, sk);
 	if (l == 0)
@@ -356,10 +360,12 @@ static int dup_count(store_rtxn_t *r, int db, const void *key, size_t klen, uint
 
 int store_prev_key_certs(store_rtxn_t *r, const uint8_t key[32], uint64_t *n)
 {
+	STORE_LMDB_ONLY(r->s, "prevalence counts (certificates of a key)");
 	return dup_count(r, DB_KEYCERT, key, 32, n);
 }
 
 int store_prev_subject_certs(store_rtxn_t *r, const char *dn, uint64_t *n)
 {
+	STORE_LMDB_ONLY(r->s, "prevalence counts (certificates of a subject)");
 	return dup_count(r, DB_SUBJCERT, dn, strlen(dn), n);
 }

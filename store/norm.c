@@ -54,6 +54,8 @@ const char *store_strerror(int err)
 		return "already exists";
 	case STORE_EREMOTE:
 		return "ClickHouse server error";
+	case STORE_ENOTSUP:
+		return "not supported on the ClickHouse store yet";
 	default:
 		break;
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/ch.h"
 #include "store/store_internal.h"
 
 int namekey_enc(const char *name, uint8_t *out)
@@ -646,6 +647,39 @@ static int walk_prefix(store_rtxn_t *r, int db, const uint8_t *pfx, size_t plen,
 	return walk_done(scan_end(&sc, ret, "walk"));
 }
 
+/* store_rr_scan's callback with the key of the record it is handed. */
+struct scan_ctx {
+	store_rr_key_cb cb;
+	void *ctx;
+	const MDB_val *k;
+};
+
+static int scan_cb(const struct store_rr *rr, void *p)
+{
+	struct scan_ctx *c = p;
+	return c->cb(rr, c->k->mv_data, c->k->mv_size, c->ctx);
+}
+
+int store_rr_scan(store_rtxn_t *r, const void *after, size_t alen, store_rr_key_cb cb, void *ctx)
+{
+	STORE_LMDB_ONLY(r->s, "a scan of every resolution");
+	struct scan sc;
+	struct scan_ctx c = {cb, ctx, &sc.k};
+	struct store_fence f;
+	store_fence_init(&f);
+	int ret = 0;
+	SCAN_FOREACH(&sc, r->txn, r->s->dbi[DB_RR], after ? MDB_SET_RANGE : MDB_FIRST, MDB_NEXT,
+	             after, alen, 0)
+	{
+		if (after != NULL && sc.k.mv_size == alen && memcmp(sc.k.mv_data, after, alen) == 0)
+			continue;
+		ret = emit_rr(r, &sc.k, &sc.v, &f, scan_cb, &c);
+		if (ret != 0)
+			break;
+	}
+	return walk_done(scan_end(&sc, ret, "scan"));
+}
+
 /* A walk over several names or index items: the caller's fence and
  * callback, and whether the callback asked to stop. */
 struct rr_walk {
@@ -667,6 +701,15 @@ static int stop_cb(const struct store_rr *rr, void *wctx)
 	return ret;
 }
 
+/* The caller's callback for the records of rw->rrtype (0: all). */
+static int type_cb(const struct store_rr *rr, void *wctx)
+{
+	struct rr_walk *rw = wctx;
+	if (rw->rrtype != 0 && rr->rrtype != rw->rrtype)
+		return 0;
+	return rw->cb(rr, rw->ctx);
+}
+
 static int by_name_exact(store_rtxn_t *r, const char *name, void *wctx)
 {
 	struct rr_walk *rw = wctx;
@@ -686,6 +729,11 @@ static int by_name_exact(store_rtxn_t *r, const char *name, void *wctx)
 int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
                      const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
+	if (r->s->ch != NULL) {
+		struct store_ch *c;
+		int err = store_ch_session(r, &c);
+		return err != 0 ? err : store_ch_rr_by_name(c, name, rrtype, f, cb, ctx);
+	}
 	if (store_name_is_rhs(name)) {
 		char head[STORE_NAME_BUF];
 		snprintf(head, sizeof(head), "%.*s", (int)strlen(name) - 2, name);
@@ -699,8 +747,10 @@ int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
 		return nk;
 	size_t plen = (size_t)nk;
 	if (wild) {
-		/* "com\0example\0" without the terminator */
-		return walk_prefix(r, DB_RR, key, plen - 1, true, f, cb, ctx);
+		/* "com\0example\0" without the terminator; the type is not a
+		 * prefix of the names under it, so it is a filter */
+		struct rr_walk rw = {.f = f, .cb = cb, .ctx = ctx, .rrtype = rrtype};
+		return walk_prefix(r, DB_RR, key, plen - 1, true, f, type_cb, &rw);
 	}
 	if (rrtype != 0) {
 		util_be16_store(key + plen, rrtype);
@@ -741,6 +791,11 @@ static int emit_addr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *
 int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
                      const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
+	if (r->s->ch != NULL) {
+		struct store_ch *c;
+		int err = store_ch_session(r, &c);
+		return err != 0 ? err : store_ch_rr_by_addr(c, addr, plen, f, cb, ctx);
+	}
 	struct rr_walk rw = {.f = f, .cb = cb, .ctx = ctx};
 	return walk_addr_index(r, DB_ADDR, addr, plen, emit_addr, &rw);
 }
@@ -830,12 +885,14 @@ static int target_zone(store_rtxn_t *r, const char *zone, const struct store_fen
 int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
                        store_rr_cb cb, void *ctx)
 {
+	STORE_LMDB_ONLY(r->s, "resolutions by target (CNAME, NS, MX ... rdata)");
 	return walk_done(target_items(r, target, f, cb, ctx));
 }
 
 int store_rr_by_target_pattern(store_rtxn_t *r, const char *target, const struct store_fence *f,
                                store_rr_cb cb, void *ctx)
 {
+	STORE_LMDB_ONLY(r->s, "resolutions by target (CNAME, NS, MX ... rdata)");
 	if (target[0] == '*' && target[1] == '.')
 		return target_zone(r, target + 2, f, cb, ctx);
 	if (store_name_is_rhs(target)) {
@@ -849,6 +906,7 @@ int store_rr_by_target_pattern(store_rtxn_t *r, const char *target, const struct
 
 int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n)
 {
+	STORE_LMDB_ONLY(r->s, "prevalence counts (names on an address)");
 	*n = 0;
 	struct scan sc;
 	SCAN_DUPS(&sc, r->txn, r->s->dbi[DB_ADDR], ip, 16)
@@ -863,6 +921,7 @@ int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n)
 
 int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n)
 {
+	STORE_LMDB_ONLY(r->s, "prevalence counts (addresses of a name)");
 	uint8_t pk[1 + SCHEMA_NAMEKEY_MAX];
 	*n = 0;
 	pk[0] = 'N';

@@ -35,6 +35,7 @@ enum store_err {
 	STORE_ELIMIT = -1014,    /* a configured limit was hit */
 	STORE_EEXIST = -1015,    /* already exists */
 	STORE_EREMOTE = -1016,   /* the ClickHouse server failed (message logged) */
+	STORE_ENOTSUP = -1017,   /* not on the ClickHouse store yet (message logged) */
 };
 
 /* Returns a static message for an error code from any module. */
@@ -216,6 +217,21 @@ int store_open(store_t **out, const char *dir, unsigned flags, size_t mapsize);
 void store_close(store_t *s);
 /* The directory to use: dir_opt, else $INFRAPIVOT_DB, else ./infrapivot-data */
 const char *store_default_dir(const char *dir_opt);
+/* Open a store named by spec: "lmdb:DIR", a plain DIR (as store_open),
+ * or "clickhouse://HOST:PORT/DATABASE" (store/ch.h; credentials from the
+ * environment; one query checks address, credentials and database).  A
+ * ClickHouse store keeps its control plane (meta records, idempotency
+ * records, watchlists, sensor settings) in a local LMDB,
+ * store_control_dir(), which remembers the address it serves and refuses
+ * another.  Data-plane calls not implemented on ClickHouse yet fail with
+ * STORE_ENOTSUP, what they are in store_last_error().  Caller frees with
+ * store_close(). */
+int store_open_url(store_t **out, const char *spec, unsigned flags, size_t mapsize);
+/* The control directory of a ClickHouse store: $INFRAPIVOT_CONTROL, else
+ * ./infrapivot-control. */
+const char *store_control_dir(void);
+/* "lmdb" or "clickhouse": the backend that runs s. */
+const char *store_backend(const store_t *s);
 /* Last detailed message for the most recent failure in this thread. */
 const char *store_last_error(void);
 /* Set the calling thread's store_last_error() to msg: a writer thread's
@@ -246,6 +262,9 @@ struct store_write_stats {
 	uint64_t certs_new, certs_joined;
 	uint64_t clients, client_pairs_new; /* client sightings merged, pairs created */
 	unsigned retries;                   /* map growths */
+	/* ClickHouse store: observations of kinds it does not write yet
+	 * (certificates, client sightings, fingerprints), not recorded */
+	uint64_t unsupported;
 };
 
 /* Merge n observations and the meta records in one write transaction.
@@ -379,6 +398,13 @@ int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_f
  * store_rr_by_target: a wildcard SAN node "*.zone" is not a pattern there. */
 int store_rr_by_target_pattern(store_rtxn_t *r, const char *target, const struct store_fence *f,
                                store_rr_cb cb, void *ctx);
+
+/* Every resolution of an LMDB store in key order, after the record whose
+ * key is `after` (alen bytes; NULL: from the first); cb gets each with
+ * its key (valid during the call: a point to resume from).  cb's
+ * STORE_STOP ends the scan without error.  STORE_ENOTSUP on ClickHouse. */
+typedef int (*store_rr_key_cb)(const struct store_rr *rr, const void *key, size_t klen, void *ctx);
+int store_rr_scan(store_rtxn_t *r, const void *after, size_t alen, store_rr_key_cb cb, void *ctx);
 
 /* Certificate identity: SHA-1 when known, else the SHA-256. */
 struct store_cert_ref {

@@ -61,13 +61,45 @@ struct store {
 	/* client.c's sort space, used inside a write transaction only */
 	void *client_sort;
 	size_t client_sort_cap; /* in sightings */
+	/* A ClickHouse store (ch_dispatch.c): the data plane is there, this
+	 * LMDB environment holds the control plane only.  NULL for LMDB. */
+	struct store_ch *ch;
+	char *ch_url;            /* its address, for a read session's own handle */
+	pthread_mutex_t ch_lock; /* one writer on ch at a time */
 };
 
 struct store_rtxn {
 	store_t *s;
 	MDB_txn *txn;
-	bool own; /* false when borrowed from a write transaction */
+	bool own;            /* false when borrowed from a write transaction */
+	struct store_ch *ch; /* a ClickHouse store's session (own handle); else NULL */
 };
+
+/* A data-plane call `what` that the ClickHouse store does not implement
+ * yet: STORE_ENOTSUP ("not supported on the ClickHouse store yet") with
+ * what in store_last_error(). */
+int store_ch_unsupported(const char *what);
+/* Fail a call on a ClickHouse store (s a store_t *) that has no
+ * ClickHouse implementation yet; on LMDB, go on. */
+#define STORE_LMDB_ONLY(s, what)                                                                   \
+	do {                                                                                       \
+		if ((s)->ch != NULL)                                                               \
+			return store_ch_unsupported(what);                                         \
+	} while (0)
+/* The ClickHouse side of the write path (ch_dispatch.c).  Batches that
+ * hold meta records only (the control plane) are written to the local
+ * LMDB: store_ch_control_only tells them. */
+bool store_ch_control_only(store_batch_t *const *bs, size_t nb);
+int store_ch_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
+                           struct store_write_stats *st);
+/* Open and close a read session's handle on a ClickHouse store;
+ * store_ch_session hands it out (STORE_ENOTSUP for the reader a write
+ * transaction lends, which has none). */
+int store_ch_read_begin(store_rtxn_t *r);
+void store_ch_read_end(store_rtxn_t *r);
+int store_ch_session(store_rtxn_t *r, struct store_ch **c);
+/* Close a ClickHouse store's handle (store_close). */
+void store_ch_detach(store_t *s);
 
 /* A write transaction with a sticky error (Knot's knot_lmdb_txn_t). */
 struct sensor_cache_ent {

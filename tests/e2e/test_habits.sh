@@ -163,7 +163,7 @@ check_eq "gen-man runs" "$?" 0
 man_text() { if command -v man >/dev/null; then MANWIDTH=200 man -l "$WORK/infrapivot.1" 2>/dev/null; else sed 's/\\-/-/g' "$WORK/infrapivot.1"; fi; }
 man_text >"$WORK/man.txt"
 check_grep "the man page has a NAME section" "infrapivot - passive DNS" "$WORK/man.txt"
-for cmd in ingest lookup pivot pull probe stats compact watchlist beacons sensor serve; do
+for cmd in ingest lookup pivot pull probe stats compact watchlist beacons sensor serve migrate; do
 	opts=$(compgen -W "$(bash -c '. "$1"; _infrapivot_opts "$2"' _ "$COMPL" "$cmd")" -- -)
 	missing_c="" missing_m=""
 	for o in $("$IP" "$cmd" --help 2>&1 | grep -oE -- '(^|[ ,[])--[a-z][a-z0-9-]*' | sed 's/^[ ,[]//' | sort -u); do

@@ -4,7 +4,10 @@ default-suite half (tests/store/test_ch_fake.sh): it answers as 18.16 does
 (/ping, errors as "Code: N, e.displayText() = ..." with a non-200 status),
 serves hand-made RowBinary rows, good and truncated, and records each INSERT
 body in BODIES_DIR.  The first INSERT of a token fails with 503, to make the
-client retry.  Prints its port on the first line of stdout.
+client retry.  While BODIES_DIR/fail-after exists, holding N, N more
+INSERTs succeed and every one after fails with 500 (a server that went
+away mid-copy).
+Prints its port on the first line of stdout.
 
   ch_fake_server.py USER:PASSWORD BODIES_DIR
 """
@@ -135,9 +138,16 @@ class H(http.server.BaseHTTPRequestHandler):
             inserts += 1
             with open(os.path.join(BODIES, "insert-%d" % inserts), "wb") as f:
                 f.write(body)
+            fail_after = os.path.join(BODIES, "fail-after")
+            left = int(open(fail_after).read()) if os.path.exists(fail_after) else None
+            if left is not None and left <= 0:
+                return self.reply(500, b"Code: 999, e.displayText() = DB::Exception: Cannot allocate block number in ZooKeeper: Coordination::Exception: Connection loss\n")
             if token not in seen_tokens:
                 seen_tokens.add(token)
                 return self.reply(503, b"Code: 242, e.displayText() = DB::Exception: Table is in readonly mode\n")
+            if left is not None:
+                with open(fail_after, "w") as f:
+                    f.write(str(left - 1))
             return self.reply(200, b"")
         for key, msg in ERRORS.items():
             if key in q:

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# test_ch_cluster.sh TEST_CH - the ClickHouse store against a real cluster:
+# test_ch_cluster.sh TEST_CH INFRAPIVOT - the ClickHouse store against a real cluster:
 # scripts/cluster.sh starts 2 shards x 2 replicas and ZooKeeper on loopback
 # in a temporary directory; test_ch writes the COF and passivedns fixtures
 # and a generated COF file, and the certificate fixtures, to LMDB and to the
 # cluster and compares lookups (tests/store/test_ch_parity.h,
 # test_ch_certs.h).  Registered only with INFRAPIVOT_CLICKHOUSE=1
 # (docs/scale-out.md, "Tests").  Also checks that `start` is idempotent and
-# that `stop` leaves none of its processes.
+# that `stop` leaves none of its processes.  Then the CLI's parity
+# (test_ch_cluster_cli.sh): ingest, lookup and migrate on both stores.
 set -euo pipefail
 TEST_CH=$1
+INFRAPIVOT=$2
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/infrapivot-ch-XXXXXX")
 CL=$WORK/cluster
@@ -48,6 +50,9 @@ INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_CREDENTIALS=$CL/credentials \
 	"$F/zeek/logs/scripts.base.protocols.ssl.basic__ssl.log" \
 	"$F/zeek/logs/scripts.base.protocols.ssl.basic__x509.log" \
 	"$F/zeek/certs/ecdhe-leaf.pem" "$F/zeek/certs/tls-conn-with-extensions-leaf.pem"
+
+mkdir -p "$WORK/cli"
+bash "$ROOT/tests/store/test_ch_cluster_cli.sh" "$INFRAPIVOT" "$CL" "$WORK/cli"
 
 # a wrong password is refused with ClickHouse's message, not taken for data
 if INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=wrong \

@@ -196,6 +196,11 @@ static void test_indexes(void)
 	}
 	T_CHECK(!apex);
 	T_CHECK(!lookalike);
+	/* ... of one type: the AAAA only (the wildcard walk took every type) */
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(store_rr_by_name(r, "*.example.com", STORE_RR_AAAA, NULL, collect_rr, &c), 0);
+	T_EQ_INT(c.n, 1);
+	T_EQ_STR(c.names[0], "deep.sub.example.com");
 
 	/* address index */
 	memset(&c, 0, sizeof(c));

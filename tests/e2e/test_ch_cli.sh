@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# test_ch_cli.sh - the real binary with --store clickhouse://... against the
+# stand-in for ClickHouse's HTTP interface (tests/store/ch_fake_server.py) on
+# loopback: bad store addresses, an unreachable server, credentials, the
+# control directory, DNS ingest, lookups, what is not supported yet, --store
+# lmdb:DIR as --db, and migrate with its resume.  Default suite; the real
+# cluster's parity is tests/store/test_ch_cluster.sh.
+. "$(dirname "$0")/../lib.sh"
+IP=$INFRAPIVOT
+BODIES=$WORK/bodies
+mkdir -p "$BODIES"
+exec 4< <(exec python3 "$TESTS_DIR/store/ch_fake_server.py" "default:s3cret" "$BODIES")
+SRV=$!
+CLEANUP_EXTRA="kill $SRV 2>/dev/null"
+read -r -t 60 PORT <&4 || { echo "FAIL: the fake server did not start" >&2; exit 1; }
+S=clickhouse://127.0.0.1:$PORT/t
+export INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=s3cret
+export INFRAPIVOT_CONTROL=$WORK/control
+unset INFRAPIVOT_DB INFRAPIVOT_CH_CREDENTIALS
+cd "$WORK" || exit 1
+# the N-th INSERT body since the last clean-up (the server numbers them on)
+nth() { ls "$BODIES" | grep insert- | sort -t- -k2 -n | sed -n "$1p" | sed "s|^|$BODIES/|"; }
+
+COF=$FIXTURES/cof/circl-sample.ndjson
+SSL=$FIXTURES/zeek/logs-ts/scripts.base.protocols.ssl.basic__ssl.log
+
+# --- bad store addresses: exit 2, the address named, nothing created
+for bad in "clickhouse://127.0.0.1/t" "clickhouse://127.0.0.1:0/t" "clickhouse://127.0.0.1:99999/t" \
+	"clickhouse://127.0.0.1:$PORT/" "clickhouse://127.0.0.1:$PORT/a-b" "clickhouse://h_st:1/t"; do
+	"$IP" lookup domain example.com --store "$bad" >"$WORK/out" 2>"$WORK/err"
+	check_eq "bad address $bad: exit status" "$?" 2
+	check_grep "... says what a store address is" "not a ClickHouse store address \(clickhouse://HOST:PORT/DATABASE\)" "$WORK/err"
+done
+"$IP" lookup domain example.com --store ftp://x >/dev/null 2>"$WORK/err"
+check_eq "another scheme: exit status" "$?" 2
+check_grep "... is no store" "not a store \(lmdb:DIR, DIR or clickhouse://HOST:PORT/DATABASE\): 'ftp://x'" "$WORK/err"
+"$IP" ingest --store lmdb: "$COF" >/dev/null 2>"$WORK/err"
+check_eq "lmdb: without a directory: exit status" "$?" 2
+check_eq "... no control directory made" "$(ls -d "$WORK/control" 2>/dev/null)" ""
+
+# --- an unreachable server: told at open, before any input is read
+CLOSED=$(free_port)
+"$IP" ingest --store "clickhouse://127.0.0.1:$CLOSED/t" "$COF" >/dev/null 2>"$WORK/err"
+check_eq "unreachable server: exit status" "$?" 2
+check_grep "... names the address" "cannot open store clickhouse://127.0.0.1:$CLOSED/t: clickhouse 127.0.0.1:$CLOSED: " "$WORK/err"
+check_eq "... no control directory made" "$(ls -d "$WORK/control" 2>/dev/null)" ""
+check_eq "... nothing sent" "$(ls "$BODIES")" ""
+
+# --- credentials: a wrong password, a missing or malformed file
+INFRAPIVOT_CH_PASSWORD=wrong "$IP" lookup domain example.com --store "$S" >/dev/null 2>"$WORK/err"
+check_eq "wrong password: exit status" "$?" 2
+check_grep "... ClickHouse's message" "Code: 193, e.displayText\(\) = DB::Exception: Wrong password" "$WORK/err"
+(
+	unset INFRAPIVOT_CH_USER INFRAPIVOT_CH_PASSWORD
+	INFRAPIVOT_CH_CREDENTIALS=$WORK/none "$IP" lookup domain example.com --store "$S" >/dev/null 2>"$WORK/err"
+	check_eq "missing credentials file: exit status" "$?" 2
+	check_grep "... names it" "cannot read $WORK/none: No such file" "$WORK/err"
+	echo "no colon here" >"$WORK/cred"
+	INFRAPIVOT_CH_CREDENTIALS=$WORK/cred "$IP" lookup domain example.com --store "$S" >/dev/null 2>"$WORK/err"
+	check_eq "malformed credentials file: exit status" "$?" 2
+	check_grep "... says the form" "$WORK/cred: want one line user:password" "$WORK/err"
+	echo "default:s3cret" >"$WORK/cred"
+	INFRAPIVOT_CH_CREDENTIALS=$WORK/cred "$IP" lookup domain ok.example.net --store "$S" >"$WORK/out" 2>/dev/null
+	check_eq "a good credentials file: exit status" "$?" 0
+	finish >/dev/null
+) || bad "credentials checks (above)"
+
+# --- ingest: DNS resolutions as RowBinary INSERTs; the first of each token
+# fails with 503 and is retried under the same token, byte for byte
+rm -f "$BODIES"/insert-*
+"$IP" ingest --store "$S" "$COF" 2>"$WORK/err"
+check_eq "ingest into ClickHouse: exit status" "$?" 0
+check_grep "... the summary" "2 lines read, 2 accepted" "$WORK/err"
+check_eq "... one INSERT retried once" "$(ls "$BODIES" | grep -c insert-)" 2
+check "... the retry is the same bytes" cmp -s "$BODIES/insert-1" "$BODIES/insert-2"
+check "... the rows carry the reversed name" grep -qa "lu.circl.www" "$BODIES/insert-1"
+check_eq "... the control directory is made" "$(ls -d "$WORK/control")" "$WORK/control"
+"$IP" --store "$S" ingest "$SSL" 2>"$WORK/err"
+check_eq "certificates are not taken yet: exit status 1" "$?" 1
+check_grep "... and the user is told" "certificate, client and fingerprint observations not recorded: not supported on the ClickHouse store yet" "$WORK/err"
+"$IP" ingest --store "$S" --follow "$COF" 2>"$WORK/err"
+check_eq "--follow: exit status" "$?" 2
+check_grep "... not supported yet" "not supported on the ClickHouse store yet: --follow" "$WORK/err"
+
+# --- lookups
+"$IP" lookup domain OK.example.net --store "$S" >"$WORK/out" 2>"$WORK/err"
+check_eq "lookup domain: exit status" "$?" 0
+check_eq "... the row as COF" "$(cat "$WORK/out")" '{"rrname":"ok.example.net","rrtype":"A","rdata":"192.0.2.1","time_first":1000,"time_last":2000,"count":7,"bailiwick":"example.net","sensor_id":"s1","sensors":["s1","s2","s3"]}'
+"$IP" lookup domain truncated.example.net --store "$S" >"$WORK/out" 2>"$WORK/err"
+check_eq "a row that does not decode: exit status" "$?" 2
+check_grep "... corrupt" "corrupt record" "$WORK/err"
+"$IP" lookup ip 192.0.2.1 --store "$S" >"$WORK/out" 2>"$WORK/err"
+check_eq "lookup ip: exit status" "$?" 0
+check_grep "... says certificates are not listed" "certificates seen on the address not listed: not supported on the ClickHouse store yet" "$WORK/err"
+
+# --- what the ClickHouse store does not do yet: exit 2, saying what
+unsup() { # DESCRIPTION WHAT ARGS...
+	local d=$1 what=$2
+	shift 2
+	"$IP" "$@" --store "$S" >"$WORK/out" 2>"$WORK/err"
+	check_eq "$d: exit status" "$?" 2
+	check_grep "$d: says what" "not supported on the ClickHouse store yet: $what" "$WORK/err"
+	check_eq "$d: nothing on stdout" "$(cat "$WORK/out")" ""
+}
+unsup "lookup cert" "certificates" lookup cert 0000000000000000000000000000000000000000
+unsup "right-hand wildcard" "right-hand wildcards" lookup domain 'update.*'
+unsup "stats" "the stats command" stats
+unsup "pivot" "prevalence counts" pivot ok.example.net
+unsup "compact" "compact" compact "$WORK/copy"
+"$IP" probe --store "$S" 127.0.0.1:1 >"$WORK/out" 2>"$WORK/err"
+check_eq "probe: exit status" "$?" 2
+check_grep "... refused before it connects" "not supported on the ClickHouse store yet: certificates" "$WORK/err"
+"$IP" pull --store "$S" --checkpoint feed1 "http://127.0.0.1:$CLOSED/feed" >"$WORK/out" 2>"$WORK/err"
+check_eq "pull --checkpoint: exit status" "$?" 2
+check_grep "... refused before it fetches" "not supported on the ClickHouse store yet: --checkpoint" "$WORK/err"
+unsup "lookup jarm" "server fingerprints" lookup jarm 07d14d16d21d21d07c42d41d00041d24a458a375eef0c576d23a7bab9a9fb1
+# the control plane stays in the local LMDB and works
+"$IP" watchlist list --store "$S" >"$WORK/out" 2>&1
+check_eq "watchlist list on the control LMDB: exit status" "$?" 0
+
+# --- serve: the same lookups over HTTP; a partial IP lookup says so, an
+# unsupported call is 501
+HPORT=$(free_port)
+"$IP" serve --store "$S" --listen "127.0.0.1:$HPORT" --threads 2 2>"$WORK/serve.log" &
+HTTP_PID=$!
+CLEANUP_EXTRA="kill $SRV $HTTP_PID 2>/dev/null"
+H=http://127.0.0.1:$HPORT
+for _ in $(seq 1 100); do
+	curl -s -o /dev/null "$H/healthz" && break
+	kill -0 "$HTTP_PID" 2>/dev/null || break
+	sleep 0.05
+done
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Accept: application/x-ndjson' "$H/api/v1/lookup/domain/ok.example.net")
+check_eq "HTTP lookup domain: status" "$code" 200
+check_grep "... the row" '"rrname":"ok.example.net".*"sensors":\["s1","s2","s3"\]' "$WORK/body"
+code=$(curl -s -D "$WORK/hdr" -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/ip/192.0.2.1")
+check_eq "HTTP lookup ip: status" "$code" 200
+check_grep "... says it is partial" "X-Infrapivot-Partial: certificates not supported on the ClickHouse store yet" "$WORK/hdr"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/cert/0000000000000000000000000000000000000000")
+check_eq "HTTP lookup cert: status 501" "$code" 501
+check_grep "... not_implemented, naming what" '"not_implemented".*not supported on the ClickHouse store yet: certificates' "$WORK/body"
+# a push: the resolution written, the certificate counted as not recorded
+printf '%s\n' '{"rrname":"push.example.org","rrtype":"A","rdata":"192.0.2.77","time_first":1700000000,"time_last":1700000100,"count":1}' \
+	'{"ip":"192.0.2.77","port":443,"cert_sha1":"00112233445566778899aabbccddeeff00112233","time_first":1700000000,"time_last":1700000000,"count":1}' >"$WORK/push"
+before=$(ls "$BODIES" | grep -c insert-)
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$WORK/push" "$H/api/v1/observations")
+check_eq "HTTP push: status" "$code" 200
+check_grep "... the certificate not recorded, and said" '"not_recorded": ?1' "$WORK/body"
+check "... the resolution sent" grep -qa "org.example.push" "$(nth "$((before + 1))")"
+kill -TERM "$HTTP_PID"
+wait "$HTTP_PID"
+check_eq "serve exits 0 after SIGTERM" "$?" 0
+CLEANUP_EXTRA="kill $SRV 2>/dev/null"
+
+# --- the control directory serves one store address
+"$IP" lookup domain ok.example.net --store "clickhouse://127.0.0.1:$PORT/other" >/dev/null 2>"$WORK/err"
+check_eq "control directory of another address: exit status" "$?" 2
+check_grep "... says whose it is" "control directory $WORK/control belongs to $S, not clickhouse://127.0.0.1:$PORT/other" "$WORK/err"
+INFRAPIVOT_CONTROL=$WORK/control2 "$IP" lookup domain ok.example.net --store "clickhouse://127.0.0.1:$PORT/other" >/dev/null 2>&1
+check_eq "... another INFRAPIVOT_CONTROL serves it" "$?" 0
+
+# --- --store lmdb:DIR is --db DIR
+"$IP" ingest --store "lmdb:$WORK/db" "$COF" 2>/dev/null
+check_eq "ingest --store lmdb:DIR" "$?" 0
+"$IP" lookup domain '*.circl.lu' --db "$WORK/db" >"$WORK/a" 2>/dev/null
+"$IP" --store "lmdb:$WORK/db" lookup domain '*.circl.lu' >"$WORK/b" 2>/dev/null
+check "... the same store as --db DIR" cmp -s "$WORK/a" "$WORK/b"
+check_eq "... with the records" "$(wc -l <"$WORK/a")" 2
+"$IP" stats --store "$WORK/db" --json >"$WORK/a" 2>/dev/null
+check_eq "--store DIR (no scheme) is LMDB" "$?" 0
+
+# --- migrate: argument errors
+check_rc "migrate without --to" 2 "$IP" migrate --from "lmdb:$WORK/db"
+check_rc "migrate into LMDB" 2 "$IP" migrate --from "lmdb:$WORK/db" --to "lmdb:$WORK/db2"
+check_rc "migrate from ClickHouse" 2 "$IP" migrate --from "$S" --to "$S"
+"$IP" migrate --from "lmdb:$WORK/nothing" --to "$S" 2>"$WORK/err"
+check_eq "migrate from a missing store: exit status" "$?" 2
+check_grep "... names the directory" "no database at $WORK/nothing \(create one" "$WORK/err"
+check_eq "... creates none" "$(ls -d "$WORK/nothing" 2>/dev/null)" ""
+
+# --- migrate: a copy that fails half way resumes where it stopped, the
+# chunk in flight sent again as the same bytes (the same token: the cluster
+# drops it), and a finished copy sends nothing
+python3 "$TESTS_DIR/../scripts/gen-dataset" --lines 12000 --seed 3 --format cof >"$WORK/gen.cof"
+"$IP" ingest --db "$WORK/big" "$WORK/gen.cof" 2>/dev/null
+check_eq "a source store of 12000 lines" "$?" 0
+rm -f "$BODIES"/insert-*
+echo 1 >"$BODIES/fail-after"
+"$IP" migrate --from "lmdb:$WORK/big" --to "$S" 2>"$WORK/err"
+check_eq "migrate, the server failing after one chunk: exit status" "$?" 2
+check_grep "... says to run it again" "run it again to resume" "$WORK/err"
+n1=$(ls "$BODIES" | grep -c insert-)
+check_eq "... chunk 1 twice (503, retry), chunk 2 three times" "$n1" 5
+rm -f "$BODIES/fail-after"
+"$IP" migrate --from "lmdb:$WORK/big" --to "$S" 2>"$WORK/err"
+check_eq "migrate again: exit status" "$?" 0
+check_grep "... resumed, one chunk left" "in 1 chunk into $S \(resumed\)" "$WORK/err"
+check_eq "... two INSERTs: its 503 and retry" "$(ls "$BODIES" | grep -c insert-)" 7
+check "... the same bytes as its failed attempts" cmp -s "$(nth 3)" "$(nth 6)"
+check "... and its retry" cmp -s "$(nth 3)" "$(nth 7)"
+check "... not the first chunk" bash -c "! cmp -s '$(nth 1)' '$(nth 6)'"
+"$IP" migrate --from "$WORK/big" --to "$S" 2>"$WORK/err"
+check_eq "migrate a third time: exit status" "$?" 0
+check_grep "... nothing to do" "already copied into $S" "$WORK/err"
+check_eq "... nothing sent" "$(ls "$BODIES" | grep -c insert-)" 7
+
+finish

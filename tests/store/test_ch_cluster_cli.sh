@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# test_ch_cluster_cli.sh INFRAPIVOT CLUSTER_DIR WORK - the CLI on a real
+# cluster (run by test_ch_cluster.sh once the cluster is up): the same
+# inputs ingested into lmdb:DIR and into clickhouse://... must give the same
+# `lookup` output, byte for byte, for names, *.zone wildcards, addresses and
+# CIDRs with and without fences and types; and `migrate` must copy an LMDB
+# store so that its lookups are the same again, and a repeat of a copy whose
+# checkpoint was lost is dropped by the cluster (block tokens), not counted
+# twice.
+#
+# Certificates are not on the ClickHouse store yet: the certificate
+# sightings an ip lookup lists on LMDB are left out of the comparison.
+# The one known difference besides: a record seen by several sensors lists them
+# sorted on ClickHouse and in the order met on LMDB (docs/scale-out.md).  The
+# fixtures have one sensor a record and are compared raw; the generated
+# data, with several, compares with "sensors" sorted and "sensor_id" its
+# first.
+set -euo pipefail
+IP=$1
+CL=$2
+WORK=$3
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+FX=$ROOT/tests/fixtures
+export INFRAPIVOT_CH_CREDENTIALS=$CL/credentials
+unset INFRAPIVOT_DB INFRAPIVOT_CH_USER INFRAPIVOT_CH_PASSWORD
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# a new database of the cluster for each (the process id keeps a second
+# run on the same cluster from finding the first one's rows)
+db_url() { CLUSTER_DB=${1}_$$ "$ROOT/scripts/cluster.sh" start "$CL" | tail -n 1; }
+
+# ingest FILES into an LMDB directory and a new cluster database; both
+# must accept the same lines (exit 0, or 1 for rejects or certificates)
+ingest_both() { # NAME FILES...
+	local name=$1
+	shift
+	local url
+	url=$(db_url "$name")
+	local rc=0
+	INFRAPIVOT_CONTROL=$WORK/ctl-$name "$IP" ingest -q --no-progress --store "$url" "$@" \
+		2>"$WORK/$name.ch.err" || rc=$?
+	[ "$rc" -le 1 ] || { cat "$WORK/$name.ch.err" >&2; fail "ingest into $url: exit $rc"; }
+	rc=0
+	"$IP" ingest -q --no-progress --store "lmdb:$WORK/$name" "$@" 2>"$WORK/$name.lm.err" || rc=$?
+	[ "$rc" -le 1 ] || { cat "$WORK/$name.lm.err" >&2; fail "ingest into LMDB: exit $rc"; }
+	# the same lines read, accepted and rejected
+	[ "$(grep -o '[0-9]* lines read, [0-9]* accepted, [0-9]* rejected' "$WORK/$name.ch.err")" = \
+		"$(grep -o '[0-9]* lines read, [0-9]* accepted, [0-9]* rejected' "$WORK/$name.lm.err")" ] ||
+		fail "$name: the two ingests read differently"
+	echo "$url"
+}
+
+# The queries: every name (A/AAAA owners and everything under each TLD and
+# zone seen), each zone as *.zone, each address alone and its /24 or /48,
+# /16, the whole of both families; some with a fence or a type.  One query
+# a line: KIND VALUE [OPTIONS].
+queries() { # LMDB_DIR MAX_NAMES
+	"$IP" lookup ip 0.0.0.0/0 --db "$1" --limit 0 2>/dev/null >"$WORK/q.all" || true
+	"$IP" lookup ip ::/0 --db "$1" --limit 0 2>/dev/null >>"$WORK/q.all" || true
+	python3 - "$WORK/q.all" "$2" "$IP" "$1" <<'EOF'
+import json, subprocess, sys
+path, maxn, ip, db = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rows = [json.loads(l) for l in open(path) if l.strip()]
+rows = [r for r in rows if "rrname" in r]
+tlds = sorted({r["rrname"].rsplit(".", 1)[-1] for r in rows} | {"com", "net", "org", "lu", "edu"})
+names, zones = set(), set()
+for t in tlds:
+    out = subprocess.run([ip, "lookup", "domain", "*." + t, "--db", db, "--limit", "0"],
+                         capture_output=True, text=True).stdout
+    for l in out.splitlines():
+        n = json.loads(l)["rrname"]
+        names.add(n)
+        labels = n.split(".")
+        for i in range(1, len(labels) - 1):
+            zones.add(".".join(labels[i:]))
+names, zones = sorted(names), sorted(zones)
+step = max(1, len(names) // maxn)
+times = sorted(r["time_first"] for r in rows) or [0]
+mid = times[len(times) // 2]
+q = []
+for i, n in enumerate(names[::step]):
+    q.append("domain %s" % n)
+    if i % 5 == 0:
+        q.append("domain %s --since @%d" % (n, mid))
+        q.append("domain %s --rrtype A" % n)
+for i, z in enumerate(zones[:: max(1, len(zones) // maxn)]):
+    q.append("domain *.%s" % z)
+    if i % 4 == 0:
+        q.append("domain *.%s --until @%d --rrtype CNAME" % (z, mid))
+for t in tlds:
+    q.append("domain *.%s" % t)
+addrs = sorted({r["rdata"] for r in rows})
+for i, a in enumerate(addrs[:: max(1, len(addrs) // maxn)]):
+    q.append("ip %s" % a)
+    if ":" in a:
+        q.append("ip %s/48" % a)
+    else:
+        q.append("ip %s/24" % a)
+        if i % 3 == 0:
+            q.append("ip %s/16 --first-after @%d" % (a, mid))
+q += ["ip 0.0.0.0/0", "ip ::/0", "ip 0.0.0.0/0 --last-before @%d" % mid]
+print("\n".join(q))
+EOF
+}
+
+# Run the queries on a store; their stdout one after another, each
+# preceded by the query, into OUT.
+run_queries() { # STORE CONTROL QUERIES OUT
+	local q
+	: >"$4"
+	while read -r -a q; do
+		echo "## ${q[*]}" >>"$4"
+		INFRAPIVOT_CONTROL=$2 "$IP" lookup "${q[@]}" --limit 0 --store "$1" 2>/dev/null |
+			grep -v '"type":"cert_sighting"' >>"$4" || true
+		[ "${PIPESTATUS[0]}" -eq 0 ] || fail "lookup ${q[*]} on $1 failed"
+	done <"$3"
+}
+
+sorted_sensors() { # FILE: "sensors" sorted, "sensor_id" its first
+	python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    if l.startswith("## "):
+        print(l, end=""); continue
+    o = json.loads(l)
+    if "sensors" in o:
+        o["sensors"] = sorted(o["sensors"]); o["sensor_id"] = o["sensors"][0]
+    print(json.dumps(o))' "$1"
+}
+
+compare() { # WHAT A B [sorted]
+	local a=$2 b=$3
+	if [ "${4:-}" = sorted ]; then
+		sorted_sensors "$2" >"$2.s"
+		sorted_sensors "$3" >"$3.s"
+		a=$2.s b=$3.s
+	fi
+	if ! cmp -s "$a" "$b"; then
+		diff "$a" "$b" | head -20 >&2
+		fail "$1: lookups differ"
+	fi
+	local nq nr
+	nq=$(grep -c '^## ' "$a")
+	nr=$(grep -vc '^## ' "$a")
+	[ "$nr" -gt 0 ] || fail "$1: no results at all"
+	echo "test_ch_cluster_cli: $1: $nq lookups, $nr result lines identical"
+}
+
+# --- the fixtures: one sensor a record, compared raw
+FIXTURES=("$FX/cof/circl-sample.ndjson" "$FX/passivedns/passivedns-sample.log"
+	"$FX/zeek/logs-ts/opt.basic__dns.log" "$FX/zeek/logs-ts/scripts.base.protocols.dns.binds__dns.log"
+	"$FX/zeek/logs-ts/scripts.base.protocols.dns.duplicate-reponses__dns.log"
+	"$FX/suricata/eve-from-zeek-pcaps.json")
+url1=$(ingest_both clifx "${FIXTURES[@]}")
+queries "$WORK/clifx" 400 >"$WORK/q1"
+run_queries "lmdb:$WORK/clifx" "" "$WORK/q1" "$WORK/r1.lm"
+run_queries "$url1" "$WORK/ctl-clifx" "$WORK/q1" "$WORK/r1.ch"
+compare "fixtures, ingest" "$WORK/r1.lm" "$WORK/r1.ch"
+
+# --- generated data with several sensors a record
+python3 "$ROOT/scripts/gen-dataset" --lines 3000 --seed 11 --format cof >"$WORK/gen.cof"
+url2=$(ingest_both cligen "${FIXTURES[@]}" "$WORK/gen.cof")
+queries "$WORK/cligen" 40 >"$WORK/q2"
+run_queries "lmdb:$WORK/cligen" "" "$WORK/q2" "$WORK/r2.lm"
+run_queries "$url2" "$WORK/ctl-cligen" "$WORK/q2" "$WORK/r2.ch"
+compare "fixtures and 3000 generated lines, ingest" "$WORK/r2.lm" "$WORK/r2.ch" sorted
+
+# --- migrate: the fixtures store, then the generated one
+url3=$(db_url climig)
+INFRAPIVOT_CONTROL=$WORK/ctl-mig "$IP" migrate --from "lmdb:$WORK/clifx" --to "$url3" 2>"$WORK/mig.err" ||
+	{ cat "$WORK/mig.err" >&2; fail "migrate"; }
+run_queries "$url3" "$WORK/ctl-mig" "$WORK/q1" "$WORK/r3.ch"
+compare "fixtures, migrate" "$WORK/r1.lm" "$WORK/r3.ch"
+url4=$(db_url climig2)
+INFRAPIVOT_CONTROL=$WORK/ctl-mig2 "$IP" migrate --from "$WORK/cligen" --to "$url4" 2>"$WORK/mig.err" ||
+	{ cat "$WORK/mig.err" >&2; fail "migrate"; }
+run_queries "$url4" "$WORK/ctl-mig2" "$WORK/q2" "$WORK/r4.ch"
+compare "fixtures and generated, migrate" "$WORK/r2.lm" "$WORK/r4.ch" sorted
+# again: the checkpoint says done, nothing is sent
+INFRAPIVOT_CONTROL=$WORK/ctl-mig2 "$IP" migrate --from "$WORK/cligen" --to "$url4" 2>"$WORK/mig.err"
+grep -q "already copied" "$WORK/mig.err" || fail "a second migrate did not see the checkpoint"
+# the checkpoint lost: every chunk is sent again under the same token, and
+# the replicated tables drop it
+INFRAPIVOT_CONTROL=$WORK/ctl-mig2-lost "$IP" migrate --from "$WORK/cligen" --to "$url4" 2>"$WORK/mig.err" ||
+	{ cat "$WORK/mig.err" >&2; fail "migrate without checkpoint"; }
+grep -q "rows in" "$WORK/mig.err" || fail "migrate without checkpoint sent nothing"
+run_queries "$url4" "$WORK/ctl-mig2" "$WORK/q2" "$WORK/r5.ch"
+compare "a repeated migrate, deduplicated" "$WORK/r2.lm" "$WORK/r5.ch" sorted
+echo "test_ch_cluster_cli: ok"
