@@ -364,11 +364,8 @@ int ch_query(store_ch_t *c, struct util_buf *q, struct util_buf *resp)
 int ch_pattern(const char *in, char out[STORE_NAME_BUF])
 {
 	int err = store_name_pattern(in, strlen(in), out);
-	if (err == 0 && store_name_is_rhs(out)) {
-		store_set_error("clickhouse store: right-hand wildcards (%s) are not there yet",
-		                out);
-		err = -ENOTSUP;
-	}
+	if (err == 0 && store_name_is_rhs(out))
+		err = store_ch_unsupported("right-hand wildcards (head.*)");
 	return err;
 }
 
@@ -379,9 +376,6 @@ int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
 	int err = ch_pattern(name, pattern);
 	if (err != 0)
 		return err;
-	if (store_name_is_rhs(pattern)) {
-		return store_ch_unsupported("right-hand wildcards (head.*)");
-	}
 	struct util_buf q;
 	util_buf_init(&q, 4096);
 	util_buf_adds(&q, RR_SELECT);
