@@ -416,7 +416,8 @@ int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
 	                  "sumMerge(cnt), groupUniqArrayMerge(sensors), maxMerge(bailiwick) "
 	                  "FROM rr_addr WHERE ");
 	ch_where_prefix(&q, "addr", addr, plen);
-	util_buf_adds(&q, " GROUP BY addr, rname, rrname, rrtype ORDER BY addr, " CH_NAMEKEY("rname") ", rrtype");
+	util_buf_adds(&q, " GROUP BY addr, rname, rrname, rrtype ORDER BY addr, " CH_NAMEKEY(
+	                      "rname") ", rrtype");
 	int err = ch_rr_query(c, &q, f, cb, ctx);
 	util_buf_free(&q);
 	return err;
