@@ -45,6 +45,15 @@ store_t *svc_open_db(const char *dir_opt, bool rdonly)
 	return s;
 }
 
+bool svc_lmdb_only(const store_t *s, const char *what)
+{
+	if (strcmp(store_backend(s), "lmdb") == 0)
+		return true;
+	fprintf(stderr, "infrapivot %s: not supported on the ClickHouse store yet: %s\n",
+	        svc_command() ? svc_command() : "", what);
+	return false;
+}
+
 const char *svc_store_error(int err)
 {
 	static _Thread_local char msg[600];

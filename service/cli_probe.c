@@ -691,9 +691,8 @@ int svc_cmd_probe(int argc, char **argv)
 		run.store = svc_open_db(o.db, false);
 		if (run.store == NULL)
 			goto free_targets;
-		if (strcmp(store_backend(run.store), "lmdb") != 0) {
-			fprintf(stderr, "infrapivot probe: not supported on the ClickHouse store "
-			                "yet: certificates (--no-record probes without a store)\n");
+		if (!svc_lmdb_only(run.store,
+		                   "certificates (--no-record probes without a store)")) {
 			store_close(run.store);
 			goto free_targets;
 		}

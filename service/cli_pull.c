@@ -514,9 +514,8 @@ int svc_cmd_pull(int argc, char **argv)
 	s = svc_open_db(pc.db, false);
 	if (s == NULL)
 		goto cleanup_curl;
-	if (pc.po.checkpoint != NULL && strcmp(store_backend(s), "lmdb") != 0) {
-		fprintf(stderr, "infrapivot pull: not supported on the ClickHouse store yet: "
-		                "--checkpoint (its position needs the three-step commit)\n");
+	if (pc.po.checkpoint != NULL &&
+	    !svc_lmdb_only(s, "--checkpoint (its position needs the three-step commit)")) {
 		store_close(s);
 		s = NULL;
 		goto cleanup_curl;

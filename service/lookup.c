@@ -345,8 +345,9 @@ static int lookup_ip(store_rtxn_t *r, const struct svc_lookup_req *req, struct e
 	unsigned plen;
 	store_prefix_parse(req->value, strlen(req->value), a, &plen);
 	int err = store_rr_by_addr(r, a, plen, &req->fence, on_rr, e);
-	if (err == 0 && !e->res->limited && e->err == 0 && req->include_certs)
-		err = store_sight_by_addr(r, a, plen, &req->fence, on_sight, e);
+	if (err != 0 || e->res->limited || e->err != 0 || !req->include_certs)
+		return err;
+	err = store_sight_by_addr(r, a, plen, &req->fence, on_sight, e);
 	if (err == STORE_ENOTSUP) { /* a ClickHouse store: the resolutions stand */
 		e->res->certs_skipped = true;
 		err = 0;

@@ -107,6 +107,10 @@ int svc_cmd_migrate(int argc, char **argv);
 /* Open the database named by --db / $INFRAPIVOT_DB, with a message on
  * failure.  Returns NULL on failure (message printed). */
 store_t *svc_open_db(const char *dir_opt, bool rdonly);
+/* Whether s is an LMDB store; if not, "infrapivot CMD: not supported on
+ * the ClickHouse store yet: WHAT" is printed (for what a command refuses
+ * before it starts). */
+bool svc_lmdb_only(const store_t *s, const char *what);
 /* A store error for a person: store_strerror(err), and for the errors of
  * a ClickHouse store (STORE_ENOTSUP, STORE_EREMOTE) ": " and what
  * store_last_error() says.  A thread-local buffer. */

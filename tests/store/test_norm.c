@@ -87,7 +87,7 @@ static uint64_t lcg(uint64_t *seed)
 static size_t quad_like(uint64_t *seed, char *out)
 {
 	size_t len = 0;
-	unsigned groups = lcg(seed) % 8 == 0 ? 3 + (unsigned)(lcg(seed) % 3) * 1 : 4;
+	unsigned groups = lcg(seed) % 8 == 0 ? 3 + (unsigned)(lcg(seed) % 3) : 4;
 	for (unsigned g = 0; g < groups; g++) {
 		if (g > 0)
 			out[len++] = '.';
