@@ -149,12 +149,13 @@ struct ingest_stream {
 	/* write units */
 	struct wbatch pool[NBATCH];
 	struct wbatch *queue[NBATCH]; /* handed to the writer, oldest first */
-	unsigned qhead, qlen;
+	unsigned qhead, qlen;         /* qlen: written under mu, read anywhere */
 	struct wbatch *freel[NBATCH];
 	unsigned nfree;
 	uint64_t next_seq, done_seq;
 	size_t budget;
 	bool stop;
+	bool hold; /* tests: the writer takes no unit while set */
 	int fatal;
 	char fatal_msg[512]; /* the writer's store_last_error() of fatal */
 	pthread_t writer;
@@ -188,14 +189,18 @@ static inline double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The first write unit of a stream takes RAMP_FIRST observations, each
- * next one twice the last, up to the budget: the writer starts on the
- * first unit while the parsers fill the next, instead of waiting for a
- * whole budget (a third of a 3-unit input) with nothing to do.  When an
- * input ends, the lines the helpers still parse go in units of
- * RAMP_FIRST: the writer takes each as it comes and has little left
- * when the parsers are done, instead of a whole last unit written
- * alone.  Not with an explicit --batch, which is the unit's size. */
+/* While the writer waits for work, the first write unit of a stream
+ * takes RAMP_FIRST observations, each next one twice the last, up to the
+ * budget: the writer starts on the first unit while the parsers fill the
+ * next, instead of waiting for a whole budget (a third of a 3-unit
+ * input) with nothing to do.  When an input ends, the lines the helpers
+ * still parse go in units of RAMP_FIRST: the writer takes each as it
+ * comes and has little left when the parsers are done, instead of a
+ * whole last unit written alone.  Small units cost commits, and each
+ * commit merges again every pair and record its unit touches, so they
+ * are only worth it to a writer with nothing to do: while it is behind
+ * (a unit queued or being written), units fill to the budget.  Not with
+ * an explicit --batch, which is the unit's size. */
 #define RAMP_FIRST 16384
 #define RAMP_UNITS 4 /* 16384 << 3 = 131072: past any budget */
 
@@ -213,6 +218,8 @@ static inline size_t budget_now(struct ingest_stream *st)
 	size_t b = __atomic_load_n(&st->budget, __ATOMIC_RELAXED);
 	if (st->opts.batch != 0)
 		return b;
+	if (__atomic_load_n(&st->qlen, __ATOMIC_RELAXED) != 0)
+		return b; /* the writer is behind */
 	size_t cap = b;
 	if (st->next_seq < RAMP_UNITS)
 		cap = (size_t)RAMP_FIRST << st->next_seq;
@@ -229,6 +236,8 @@ static inline bool wbatch_empty(const struct wbatch *wb)
 /* stream_writer.c */
 /* The writer thread's main loop; arg is the stream. */
 void *ingest_writer_main(void *arg);
+/* Tests: while hold is set the writer takes no unit (they queue up). */
+void ingest_writer_hold(struct ingest_stream *st, bool hold);
 /* Hand the reading thread's write unit to the writer and take the spare
  * one.  Returns the sequence number the unit will be done at. */
 uint64_t ingest_hand_over(struct ingest_stream *st);

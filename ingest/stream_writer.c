@@ -75,7 +75,7 @@ static void unit_done(struct ingest_stream *st, struct wbatch *wb)
 	wbatch_release(st, wb);
 	st->done_seq = wb->seq;
 	st->qhead = (st->qhead + 1) % NBATCH;
-	st->qlen--;
+	__atomic_store_n(&st->qlen, st->qlen - 1, __ATOMIC_RELAXED);
 	st->freel[st->nfree++] = wb;
 	pthread_cond_broadcast(&st->cv);
 }
@@ -199,7 +199,7 @@ void *ingest_writer_main(void *arg)
 	struct wlist list = {0};
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
-		while (st->qlen == 0 && !st->stop)
+		while ((st->qlen == 0 || st->hold) && !st->stop)
 			pthread_cond_wait(&st->cv, &st->mu);
 		struct wbatch *wb = st->qlen > 0 ? st->queue[st->qhead] : NULL;
 		size_t n = wb != NULL ? unit_batches(st, wb, &list) : 0;
@@ -240,9 +240,17 @@ uint64_t ingest_hand_over(struct ingest_stream *st)
 	uint64_t seq = ++st->next_seq;
 	p->cur->seq = seq;
 	st->queue[(st->qhead + st->qlen) % NBATCH] = p->cur;
-	st->qlen++;
+	__atomic_store_n(&st->qlen, st->qlen + 1, __ATOMIC_RELAXED);
 	p->cur = st->freel[--st->nfree];
 	pthread_cond_broadcast(&st->cv);
 	pthread_mutex_unlock(&st->mu);
 	return seq;
+}
+
+void ingest_writer_hold(struct ingest_stream *st, bool hold)
+{
+	pthread_mutex_lock(&st->mu);
+	st->hold = hold;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
 }

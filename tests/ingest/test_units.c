@@ -1,15 +1,19 @@
 /*
  * test_units.c - the write units of an ingest stream on a real LMDB: the
- * first units ramp up (16384, 32768, ... observations, then the budget),
- * an explicit --batch is the size of every unit, and the ramp loses and
- * reorders nothing (every sighting of a pair merged in time order).
- * The sizes are seen through the position hook, which a stream calls
- * with each unit as it hands it to the writer.
+ * first units ramp up (16384, 32768, ... observations, then the budget)
+ * while the writer waits for them, and fill to the budget while it is
+ * behind; an explicit --batch is the size of every unit; and neither
+ * loses or reorders anything (every sighting of a pair merged in time
+ * order).  The sizes are seen through the position hook, which a stream
+ * calls with each unit as it hands it to the writer.  The writer's state
+ * is made certain, not raced: waited for after every line (idle), or
+ * held (behind).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "ingest/ingest.h"
+#include "ingest/stream_internal.h"
 #include "store/client.h"
 #include "tests/testutil.h"
 
@@ -35,8 +39,19 @@ static const char header[] = "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.
                              "id.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\t"
                              "resp_bytes\tconn_state\n";
 
+enum writer_mode { W_FREE, W_IDLE, W_BEHIND };
+
+/* Until the writer has written every unit handed to it. */
+static void wait_idle(ingest_stream_t *st)
+{
+	pthread_mutex_lock(&st->mu);
+	while (st->qlen > 0)
+		pthread_cond_wait(&st->cv, &st->mu);
+	pthread_mutex_unlock(&st->mu);
+}
+
 /* LINES connections of one client to 10 servers, one a minute. */
-static void feed_conn(ingest_stream_t *st)
+static void feed_conn(ingest_stream_t *st, enum writer_mode mode)
 {
 	T_EQ_INT(ingest_stream_feed(st, header, strlen(header)), 0);
 	for (unsigned i = 0; i < LINES; i++) {
@@ -46,6 +61,8 @@ static void feed_conn(ingest_stream_t *st)
 		                 "300\t900\tSF\n",
 		                 1700000000 + i * 60, i, 1 + i % 10);
 		T_EQ_INT(ingest_stream_feed(st, line, (size_t)n), 0);
+		if (mode == W_IDLE)
+			wait_idle(st);
 	}
 }
 
@@ -58,7 +75,7 @@ static int pair_cb(const struct store_client_row *row, void *ctx)
 	return 0;
 }
 
-static void run(size_t batch, struct units *u)
+static void run(size_t batch, enum writer_mode mode, struct units *u)
 {
 	store_t *s;
 	T_EQ_INT(store_open(&s, t_tmpdir(), STORE_NOSYNC, 0), 0);
@@ -72,7 +89,13 @@ static void run(size_t batch, struct units *u)
 	T_EQ_INT(ingest_stream_new(&st, s, &o), 0);
 	ingest_stream_set_position(st, on_unit, u);
 	T_EQ_INT(ingest_stream_begin(st, "conn.log", NULL, 0), 0);
-	feed_conn(st);
+	if (mode == W_BEHIND)
+		ingest_writer_hold(st, true);
+	feed_conn(st, mode);
+	if (mode == W_BEHIND) {
+		T_EQ_INT(st->qlen, 1); /* the first unit, not written yet */
+		ingest_writer_hold(st, false);
+	}
 	T_EQ_INT(ingest_stream_end(st), 0);
 	struct ingest_summary sum;
 	T_EQ_INT(ingest_stream_finish(st, &sum), 0);
@@ -92,7 +115,7 @@ static void run(size_t batch, struct units *u)
 static void test_ramp(void)
 {
 	struct units u = {0};
-	run(0, &u);
+	run(0, W_IDLE, &u);
 	/* 16384, 32768, then the rest (under an empty store's budget) */
 	T_EQ_INT(u.n, 3);
 	T_EQ_INT(u.len[0], 16384);
@@ -100,10 +123,37 @@ static void test_ramp(void)
 	T_EQ_INT(u.len[2], LINES - 16384 - 32768);
 }
 
+/* A writer behind (its first unit still queued): the next unit fills to
+ * the budget, here the whole rest of the input. */
+static void test_behind(void)
+{
+	struct units u = {0};
+	run(0, W_BEHIND, &u);
+	T_EQ_INT(u.n, 2);
+	T_EQ_INT(u.len[0], 16384);
+	T_EQ_INT(u.len[1], LINES - 16384);
+}
+
+/* The writer as it comes: whatever the sizes, the first is the ramp's
+ * and none is below it or above the budget but the last. */
+static void test_free(void)
+{
+	struct units u = {0};
+	run(0, W_FREE, &u);
+	T_CHECK(u.n >= 2 && u.n <= 3);
+	T_EQ_INT(u.len[0], 16384);
+	size_t sum = 0;
+	for (size_t i = 0; i < u.n; i++) {
+		T_CHECK(i == 0 || i + 1 == u.n || u.len[i] >= 32768);
+		sum += u.len[i];
+	}
+	T_EQ_INT(sum, LINES);
+}
+
 static void test_explicit_batch(void)
 {
 	struct units u = {0};
-	run(7000, &u);
+	run(7000, W_FREE, &u);
 	T_EQ_INT(u.n, (LINES + 6999) / 7000);
 	for (size_t i = 0; i + 1 < u.n && i < 64; i++)
 		T_EQ_INT(u.len[i], 7000);
@@ -112,6 +162,8 @@ static void test_explicit_batch(void)
 int main(void)
 {
 	test_ramp();
+	test_behind();
+	test_free();
 	test_explicit_batch();
 	return t_done();
 }
