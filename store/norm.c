@@ -118,30 +118,40 @@ bool store_addr_is_v4(const uint8_t a[16])
  * Anything else returns -1 and takes the general path. */
 static int addr4_fast(const char *in, size_t len, uint8_t out[16])
 {
-	const unsigned char *p = (const unsigned char *)in, *e = p + len;
-	uint8_t q[4];
+	/* a copy padded with NULs: each group reads up to three digits and
+	 * its separator without a bound check (NUL is neither) */
+	unsigned char b[20] = {0};
 	if (len < 7 || len > 15)
 		return -1;
+	memcpy(b, in, len);
+	const unsigned char *p = b;
+	uint8_t q[4];
 	for (int k = 0; k < 4; k++) {
-		if (k > 0 && (p >= e || *p++ != '.'))
+		unsigned v = (unsigned)p[0] - '0', d1 = (unsigned)p[1] - '0';
+		if (v > 9)
 			return -1;
-		unsigned d, v;
-		if (p >= e || (v = (unsigned)*p++ - '0') > 9)
-			return -1;
-		if (p < e && (d = (unsigned)*p - '0') <= 9) {
+		if (d1 > 9) {
+			p += 1;
+		} else {
+			unsigned d2 = (unsigned)p[2] - '0';
 			if (v == 0) /* a leading zero */
 				return -1;
-			v = v * 10 + d;
-			if (++p < e && (d = (unsigned)*p - '0') <= 9) {
-				v = v * 10 + d;
-				p++;
+			v = v * 10 + d1;
+			if (d2 > 9) {
+				p += 2;
+			} else {
+				v = v * 10 + d2;
+				p += 3;
+				if (v > 255)
+					return -1;
 			}
 		}
-		if (v > 255)
-			return -1;
 		q[k] = (uint8_t)v;
+		/* a dot between groups, the end after the last */
+		if (*p++ != (k < 3 ? '.' : '\0'))
+			return -1;
 	}
-	if (p != e)
+	if ((size_t)(p - b) != len + 1)
 		return -1;
 	memset(out, 0, 10);
 	out[10] = 0xff;

@@ -12,6 +12,18 @@ int util_u64_parsen(const char *s, size_t n, uint64_t max, uint64_t *out)
 	if (s == NULL || n == 0)
 		return -EINVAL;
 	uint64_t v = 0;
+	if (n <= 19) { /* below 10^19: no overflow to watch for */
+		for (size_t i = 0; i < n; i++) {
+			unsigned d = (unsigned)((unsigned char)s[i] - '0');
+			if (d > 9)
+				return -EINVAL;
+			v = v * 10 + d;
+		}
+		if (v > max)
+			return -ERANGE;
+		*out = v;
+		return 0;
+	}
 	bool range = false;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')

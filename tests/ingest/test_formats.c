@@ -68,8 +68,79 @@ static int feed_all(ingest_stream_t *st, const char *name, const char *buf, size
 	return ingest_stream_end(st);
 }
 
+/* The time stamp parser against a plain statement of its rule (digits,
+ * at most UINT32_MAX, then optionally a dot and at least one digit) on
+ * seeded strings: the eight-at-a-time path and the general loop agree. */
+static int epoch_ref(const char *s, size_t n, int64_t *out)
+{
+	size_t i = 0;
+	uint64_t v = 0;
+	while (i < n && s[i] >= '0' && s[i] <= '9') {
+		v = v > UINT32_MAX ? v : v * 10 + (uint64_t)(s[i] - '0');
+		i++;
+	}
+	if (i == 0 || v > UINT32_MAX)
+		return -1;
+	if (i < n) {
+		size_t f = ++i;
+		if (s[f - 1] != '.')
+			return -1;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == f || i != n)
+			return -1;
+	}
+	*out = (int64_t)v;
+	return 0;
+}
+
+static void test_epoch_parse(void)
+{
+	static const char alpha[] = "0123456789012345678901234567890123456789.x-";
+	uint64_t seed = 0x2545F4914F6CDD1Dull;
+	unsigned agree = 0, valid = 0, n = 300000;
+	for (unsigned k = 0; k < n; k++) {
+		char s[24];
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		size_t len = (size_t)(seed >> 59) % 20;
+		if (k % 2 == 0) { /* shaped like a time stamp */
+			len = (size_t)snprintf(s, sizeof(s), "%010llu.%06llu",
+			                       (unsigned long long)(seed >> 28) % 9000000000ull,
+			                       (unsigned long long)(seed >> 8) % 1000000);
+			if (k % 6 == 0)
+				len = 10 + (size_t)(seed >> 40) % 8; /* cut short */
+			if (k % 10 == 0)
+				s[(seed >> 20) % len] = alpha[(seed >> 12) % (sizeof(alpha) - 1)];
+		} else {
+			for (size_t i = 0; i < len; i++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				s[i] = alpha[(seed >> 33) % (sizeof(alpha) - 1)];
+			}
+		}
+		int64_t a = -1, b = -1;
+		int ra = ingest_epoch_parse(s, len, &a), rb = epoch_ref(s, len, &b);
+		valid += rb == 0;
+		agree += (ra == 0) == (rb == 0) && (rb != 0 || a == b);
+		if ((ra == 0) != (rb == 0) || (rb == 0 && a != b))
+			fprintf(stderr, "disagree on '%.*s': %d %lld, want %d %lld\n", (int)len, s,
+			        ra, (long long)a, rb, (long long)b);
+	}
+	T_EQ_INT(agree, n);
+	T_CHECK(valid > n / 5 && valid < n - n / 5);
+	int64_t t;
+	T_EQ_INT(ingest_epoch_parse("4294967295", 10, &t), 0);
+	T_EQ_INT(t, 4294967295ll);
+	T_CHECK(ingest_epoch_parse("4294967296.5", 12, &t) != 0);
+	T_CHECK(ingest_epoch_parse("1700000000.", 11, &t) != 0);
+	T_CHECK(ingest_epoch_parse("1700000000x5", 12, &t) != 0);
+	T_CHECK(ingest_epoch_parse("17000000:0.5", 12, &t) != 0);
+	T_EQ_INT(ingest_epoch_parse("00000000001.25", 14, &t), 0);
+	T_EQ_INT(t, 1);
+}
+
 int main(void)
 {
+	test_epoch_parse();
 	fixtures = getenv("FIXTURES");
 	if (fixtures == NULL)
 		fixtures = "tests/fixtures";

@@ -406,6 +406,11 @@ static void test_u64(void)
 	T_CHECK(v == UINT64_MAX);
 	T_EQ_INT(util_u64_parse("18446744073709551610", UINT64_MAX, &v), 0);
 	T_CHECK(v == UINT64_MAX - 5);
+	/* 19 digits, the most the loop without overflow checks takes */
+	T_EQ_INT(util_u64_parse("9999999999999999999", UINT64_MAX, &v), 0);
+	T_CHECK(v == 9999999999999999999ull);
+	T_EQ_INT(util_u64_parse("1000000000000000000", 999999999999999999ull, &v), -ERANGE);
+	T_EQ_INT(util_u64_parse("99999999999999999x9", UINT64_MAX, &v), -EINVAL);
 	/* failures leave *out alone */
 	v = 7;
 	T_EQ_INT(util_u64_parse("18446744073709551616", UINT64_MAX, &v), -ERANGE);
