@@ -305,10 +305,13 @@ int svc_estate_retain(store_t *s, uint64_t days, struct ingest_summary *sum)
 
 void svc_estate_ingest_note(const struct ingest_summary *sum)
 {
+	/* the summary's records/s counts resolutions and certificates only:
+	 * a conn.log's rate is this one */
+	double rate = sum->seconds > 0 ? (double)sum->ws.clients / sum->seconds : 0;
 	if (sum->ws.clients > 0)
-		fprintf(stderr, "ingest: %llu client sightings (%llu new client pairs)\n",
+		fprintf(stderr, "ingest: %llu client sightings (%llu new client pairs), %.0f/s\n",
 		        (unsigned long long)sum->ws.clients,
-		        (unsigned long long)sum->ws.client_pairs_new);
+		        (unsigned long long)sum->ws.client_pairs_new, rate);
 }
 
 /* ---- pivot nodes ---------------------------------------------------------- */
