@@ -178,11 +178,20 @@ static void test_refused(void)
 #include "tests/store/test_ch_fake.h"
 #include "tests/store/test_ch_parity.h"
 
+/* after test_ch_fake.h: reuses its read_all, seen_cb */
+#include "tests/store/test_ch_failover.h"
+
 int main(int argc, char **argv)
 {
 	const char *url = getenv("INFRAPIVOT_CH_URL");
-	if (argc == 4 && strcmp(argv[1], "--fake") == 0) {
-		fake(argv[2], argv[3]);
+	if ((argc == 4 || argc == 6) && strcmp(argv[1], "--fake") == 0) {
+		const char *pw = getenv("INFRAPIVOT_CH_PASSWORD");
+		char *keep = strdup(pw ? pw : "");
+		fake(argv[2], argv[3]); /* ends with a wrong password set */
+		setenv("INFRAPIVOT_CH_PASSWORD", keep ? keep : "", 1);
+		free(keep);
+		if (argc == 6) /* a second stand-in that breaks connections */
+			failover(argv[2], argv[3], argv[4], argv[5]);
 	} else if (argc > 1 && url != NULL && *url != '\0') {
 		parity(url, argv + 1, argc - 1);
 	} else {
