@@ -150,6 +150,16 @@ static int count_cb(const struct store_rr *rr, void *ctx)
 	return 0;
 }
 
+/* One DNS observation: name CNAME example.com. */
+static void cname_obs(struct store_obs *o, const char *name)
+{
+	memset(o, 0, sizeof(*o));
+	o->kind = STORE_OBS_DNS;
+	snprintf(o->dns.rrname, sizeof(o->dns.rrname), "%s", name);
+	o->dns.rrtype = STORE_RR_CNAME;
+	snprintf(o->dns.rdata, sizeof(o->dns.rdata), "example.com");
+}
+
 /* Port 1 on loopback: nothing listens there, the connection is refused. */
 static void test_refused(void)
 {
@@ -166,11 +176,7 @@ static void test_refused(void)
 	T_CHECK(strstr(store_last_error(), "right-hand wildcards") != NULL);
 	T_EQ_INT(n, 0);
 	struct store_obs o;
-	memset(&o, 0, sizeof(o));
-	o.kind = STORE_OBS_DNS;
-	snprintf(o.dns.rrname, sizeof(o.dns.rrname), "www.example.com");
-	o.dns.rrtype = STORE_RR_CNAME;
-	snprintf(o.dns.rdata, sizeof(o.dns.rdata), "example.com");
+	cname_obs(&o, "www.example.com");
 	T_EQ_INT(store_ch_write(c, &o, 1, 1, NULL), STORE_EREMOTE);
 	store_ch_close(c);
 }

@@ -73,11 +73,7 @@ static void failover_write(const char *url, const char *live_dir, const char *dr
 	unsigned live_inserts = count_files(live_dir, "insert-");
 	store_ch_t *c;
 	struct store_obs o;
-	memset(&o, 0, sizeof(o));
-	o.kind = STORE_OBS_DNS;
-	snprintf(o.dns.rrname, sizeof(o.dns.rrname), "failover.example.com");
-	o.dns.rrtype = STORE_RR_CNAME;
-	snprintf(o.dns.rdata, sizeof(o.dns.rdata), "example.com");
+	cname_obs(&o, "failover.example.com");
 	unsigned before = drop_requests(drop_dir);
 	T_EQ_INT(store_ch_open(&c, url), 0);
 	T_EQ_INT(store_ch_write(c, &o, 1, 0x1111222233334444ull, NULL), 0);
@@ -101,11 +97,7 @@ static void failover_all_down(const char *drop_port, const char *drop_dir)
 	char url[128];
 	snprintf(url, sizeof(url), "clickhouse://127.0.0.1:%s,127.0.0.1:1/t", drop_port);
 	struct store_obs o;
-	memset(&o, 0, sizeof(o));
-	o.kind = STORE_OBS_DNS;
-	snprintf(o.dns.rrname, sizeof(o.dns.rrname), "down.example.com");
-	o.dns.rrtype = STORE_RR_CNAME;
-	snprintf(o.dns.rdata, sizeof(o.dns.rdata), "example.com");
+	cname_obs(&o, "down.example.com");
 	unsigned before = drop_requests(drop_dir);
 	T_EQ_INT(store_ch_open(&c, url), 0);
 	T_EQ_INT(store_ch_write(c, &o, 1, 7, NULL), STORE_EREMOTE);
