@@ -7,7 +7,7 @@
 #     first rows are visible, one replica of each shard is killed: node2,
 #     shard 2's first replica (load_balancing in_order), and node0, the
 #     first entry point and shard 1's first replica, frozen (SIGSTOP)
-#     until the ingest's next INSERT waits on it, then killed (SIGKILL)
+#     until an INSERT of the ingest waits on it, then killed (SIGKILL)
 #     under it; so the client's failover between entry points mid-request
 #     and the Distributed tables' failover between replicas are needed;
 #  2. during the outage lookups keep answering (exit 0); the rest of the
@@ -152,9 +152,21 @@ kill_node 2
 tail -n +10001 "$WORK/in.pdns" >&7 &
 FEED=$!
 exec 7>&-
-# the server side of a connection to node0 holding bytes it did not read
-pending() { ss -Htn state established "( sport = :$(http 0) )" | awk '$1 > 0 {f = 1} END {exit !f}'; }
-wait_until "an INSERT waiting on the frozen node0" pending
+# a request outstanding on node0: a client's connection to it that sent
+# data after it last received any (ss -i: ms since the last send and the
+# last receive; a figure left out is 0).  node0 may have read the request
+# before it froze, or not: either way it has not answered.
+outstanding() {
+	ss -Htni state established "( dport = :$(http 0) )" | awk '
+		/lastsnd|lastrcv|bytes_sent/ {
+			s = 0; r = 0
+			if (match($0, /lastsnd:[0-9]+/)) s = substr($0, RSTART + 8, RLENGTH - 8) + 0
+			if (match($0, /lastrcv:[0-9]+/)) r = substr($0, RSTART + 8, RLENGTH - 8) + 0
+			if (s < r) f = 1
+		}
+		END { exit !f }'
+}
+wait_until "an INSERT waiting on the frozen node0" outstanding
 kill_node 0
 
 # --- 2. during the outage: lookups answer; the ingest completes, exactly --
