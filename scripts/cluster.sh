@@ -250,6 +250,9 @@ cmd_start() {
 	done
 	for i in $(seq 0 $((NODES - 1))); do schema "$i"; done
 	echo "cluster: 2 shards x 2 replicas up in $DIR; credentials in $DIR/credentials" >&2
+	local all=""
+	for i in $(seq 0 $((NODES - 1))); do all+="${all:+,}127.0.0.1:$(http_port "$i")"; done
+	echo "cluster: every node as an entry point: clickhouse://$all/$DB" >&2
 	echo "clickhouse://127.0.0.1:$(http_port 0)/$DB"
 }
 

@@ -14,12 +14,16 @@
 #include "store/store_internal.h"
 #include "util/num.h"
 
+#define CH_STR_(x) #x
+#define CH_STR(x) CH_STR_(x)
+
 struct store_ch {
 	CURL *curl;
 	struct store_ch_url url;
 	char user[STORE_CH_USER_BUF];
 	char pass[STORE_CH_PASS_BUF];
 	size_t response_max;
+	unsigned cur; /* the entry point that answered last */
 };
 
 static bool host_ok(const char *s, size_t n)
@@ -45,29 +49,80 @@ static bool db_ok(const char *s)
 	return true;
 }
 
+/* One entry point "HOST:PORT" (n bytes at s) into e; *why on failure. */
+static int entry_parse(const char *s, size_t n, struct store_ch_entry *e, const char **why)
+{
+	const char *colon = memchr(s, ':', n);
+	uint64_t port;
+	*why = n == 0 ? "an empty entry point" : "an entry point without :PORT";
+	if (colon == NULL)
+		return -EINVAL;
+	*why = "a bad host (a name or an IPv4 address)";
+	if (!host_ok(s, (size_t)(colon - s)))
+		return -EINVAL;
+	*why = "a bad port (1-65535)";
+	if (util_u64_parsen(colon + 1, n - (size_t)(colon - s) - 1, 65535, &port) != 0 || port == 0)
+		return -EINVAL;
+	memcpy(e->host, s, (size_t)(colon - s));
+	e->host[colon - s] = '\0';
+	e->port = (unsigned)port;
+	return 0;
+}
+
+static bool entry_listed(const struct store_ch_url *u, const struct store_ch_entry *e)
+{
+	for (unsigned i = 0; i < u->n; i++) {
+		if (u->entry[i].port == e->port && strcmp(u->entry[i].host, e->host) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The entry points between h and slash, separated by commas. */
+static int entries_parse(const char *h, const char *slash, struct store_ch_url *out,
+                         const char **why)
+{
+	for (const char *p = h;;) {
+		const char *comma = memchr(p, ',', (size_t)(slash - p));
+		const char *end = comma ? comma : slash;
+		struct store_ch_entry e;
+		*why = "more than " CH_STR(STORE_CH_ENTRIES_MAX) " entry points";
+		if (out->n == STORE_CH_ENTRIES_MAX)
+			return -EINVAL;
+		if (entry_parse(p, (size_t)(end - p), &e, why) != 0)
+			return -EINVAL;
+		*why = "an entry point listed twice";
+		if (entry_listed(out, &e))
+			return -EINVAL;
+		out->entry[out->n++] = e;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+}
+
 int store_ch_url_parse(const char *url, struct store_ch_url *out)
 {
 	static const char scheme[] = "clickhouse://";
+	const char *why = "not clickhouse://";
 	memset(out, 0, sizeof(*out));
 	if (strncmp(url, scheme, sizeof(scheme) - 1) != 0)
 		goto bad;
 	const char *h = url + sizeof(scheme) - 1;
-	const char *colon = strchr(h, ':');
-	const char *slash = colon ? strchr(colon, '/') : NULL;
-	if (colon == NULL || slash == NULL || !host_ok(h, (size_t)(colon - h)))
+	const char *slash = strchr(h, '/');
+	why = "no /DATABASE";
+	if (slash == NULL || entries_parse(h, slash, out, &why) != 0)
 		goto bad;
-	memcpy(out->host, h, (size_t)(colon - h));
-	uint64_t port;
-	if (util_u64_parsen(colon + 1, (size_t)(slash - colon - 1), 65535, &port) != 0 || port == 0)
-		goto bad;
-	out->port = (unsigned)port;
+	why = "a bad database name ([A-Za-z0-9_], not starting with a digit)";
 	if (!db_ok(slash + 1))
 		goto bad;
 	memcpy(out->db, slash + 1, strlen(slash + 1) + 1);
 	return 0;
 bad:
-	store_set_error("not a ClickHouse store address (clickhouse://HOST:PORT/DATABASE): %.200s",
-	                url);
+	store_set_error("not a ClickHouse store address (clickhouse://HOST:PORT/DATABASE) "
+	                "or list of entry points (clickhouse://HOST:PORT,HOST:PORT/DATABASE): "
+	                "%.200s: %s",
+	                url, why);
 	return -EINVAL;
 }
 
@@ -176,13 +231,13 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* The request URL: the statement and the settings as parameters. */
-static char *request_url(store_ch_t *c, const char *sql, const char *settings)
+/* The request's path: the statement and the settings as parameters. */
+static char *request_path(store_ch_t *c, const char *sql, const char *settings)
 {
 	char *q = sql ? curl_easy_escape(c->curl, sql, 0) : NULL;
 	struct util_buf u;
 	util_buf_init(&u, 1 << 20);
-	util_buf_printf(&u, "http://%s:%u/?database=%s", c->url.host, c->url.port, c->url.db);
+	util_buf_printf(&u, "/?database=%s", c->url.db);
 	if (q != NULL)
 		util_buf_printf(&u, "&query=%s", q);
 	if (settings != NULL)
@@ -201,11 +256,16 @@ static int server_error(long status, const struct util_buf *b)
 	return STORE_EREMOTE;
 }
 
-static int perform(store_ch_t *c, const char *url, const void *body, size_t blen,
-                   struct util_buf *out)
+/* One request to entry point e.  *down: it did not answer (no
+ * connection, or the connection broke before a whole answer came). */
+static int perform_at(store_ch_t *c, const struct store_ch_entry *e, const char *path,
+                      const void *body, size_t blen, struct util_buf *out, bool *down)
 {
 	CURL *h = c->curl;
 	struct sink s = {out, false};
+	char *url = NULL;
+	if (asprintf(&url, "http://%s:%u%s", e->host, e->port, path) < 0)
+		return -ENOMEM;
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
@@ -220,11 +280,13 @@ static int perform(store_ch_t *c, const char *url, const void *body, size_t blen
 	}
 	/* no "Expect: 100-continue": a round trip less for every INSERT */
 	struct curl_slist *hdr = curl_slist_append(NULL, "Expect:");
-	if (hdr == NULL)
-		return -ENOMEM;
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	CURLcode rc = curl_easy_perform(h);
+	CURLcode rc = hdr == NULL ? CURLE_OUT_OF_MEMORY : CURLE_OK;
+	if (rc == CURLE_OK) {
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+		rc = curl_easy_perform(h);
+	}
 	curl_slist_free_all(hdr);
+	free(url);
 	long status = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (s.over) {
@@ -232,13 +294,42 @@ static int perform(store_ch_t *c, const char *url, const void *body, size_t blen
 		return STORE_ELIMIT;
 	}
 	if (rc != CURLE_OK) {
-		store_set_error("clickhouse %s:%u: %s", c->url.host, c->url.port,
-		                curl_easy_strerror(rc));
-		return out->err == -ENOMEM ? -ENOMEM : STORE_EREMOTE;
+		store_set_error("clickhouse %s:%u: %s", e->host, e->port, curl_easy_strerror(rc));
+		*down = rc != CURLE_OUT_OF_MEMORY && out->err != -ENOMEM;
+		return *down ? STORE_EREMOTE : -ENOMEM;
 	}
 	if (status != 200)
 		return server_error(status, out);
 	return 0;
+}
+
+/* The request on the entry point that answered last, then on each other
+ * one in turn while they do not answer (ch.h says why that is safe).  A
+ * dead entry point's partial answer is dropped from out. */
+static int perform(store_ch_t *c, const char *path, const void *body, size_t blen,
+                   struct util_buf *out)
+{
+	size_t mark = out->len;
+	struct util_buf why;
+	bool down = true;
+	int err = STORE_EREMOTE;
+	util_buf_init(&why, 4096);
+	for (unsigned k = 0; k < c->url.n && down; k++) {
+		unsigned i = (c->cur + k) % c->url.n;
+		down = false;
+		out->len = mark;
+		if (out->p != NULL)
+			out->p[mark] = '\0';
+		err = perform_at(c, &c->url.entry[i], path, body, blen, out, &down);
+		if (!down)
+			c->cur = i;
+		else
+			util_buf_printf(&why, "%s%s", k > 0 ? "; " : "", store_last_error());
+	}
+	if (down && c->url.n > 1)
+		store_set_error("clickhouse: every entry point is down (%s)", why.p ? why.p : "");
+	util_buf_free(&why);
+	return err;
 }
 
 int store_ch_exec(store_ch_t *c, const char *sql, const void *body, size_t blen,
@@ -251,11 +342,11 @@ int store_ch_exec(store_ch_t *c, const char *sql, const void *body, size_t blen,
 		out->limit = c->response_max;
 	/* a statement without rows goes in the body, where its length has no
 	 * URL limit (a pivot level's IN list); an INSERT's rows take the body */
-	char *url = request_url(c, body ? sql : NULL, settings);
-	int err = url == NULL ? -ENOMEM
-	          : body      ? perform(c, url, body, blen, b)
-	                      : perform(c, url, sql, strlen(sql), b);
-	free(url);
+	char *path = request_path(c, body ? sql : NULL, settings);
+	int err = path == NULL ? -ENOMEM
+	          : body       ? perform(c, path, body, blen, b)
+	                       : perform(c, path, sql, strlen(sql), b);
+	free(path);
 	util_buf_free(&local);
 	return err;
 }
@@ -263,14 +354,12 @@ int store_ch_exec(store_ch_t *c, const char *sql, const void *body, size_t blen,
 int store_ch_ping(store_ch_t *c)
 {
 	struct util_buf b;
-	char url[STORE_CH_HOST_BUF + 32];
 	util_buf_init(&b, 4096);
 	/* without parameters: with any, 18.16 takes /ping for a query */
-	snprintf(url, sizeof(url), "http://%s:%u/ping", c->url.host, c->url.port);
-	int err = perform(c, url, NULL, 0, &b);
+	int err = perform(c, "/ping", NULL, 0, &b);
 	if (err == 0 && (b.p == NULL || strncmp(b.p, "Ok.", 3) != 0)) {
-		store_set_error("clickhouse %s:%u: /ping did not answer Ok.", c->url.host,
-		                c->url.port);
+		const struct store_ch_entry *e = &c->url.entry[c->cur];
+		store_set_error("clickhouse %s:%u: /ping did not answer Ok.", e->host, e->port);
 		err = STORE_EREMOTE;
 	}
 	util_buf_free(&b);

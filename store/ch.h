@@ -28,14 +28,23 @@
 #define STORE_CH_PASS_BUF 256
 #define STORE_CH_RESPONSE_MAX ((size_t)64 << 20) /* default bound of a response */
 
-/* A store address "clickhouse://HOST:PORT/DATABASE" taken apart. */
-struct store_ch_url {
+#define STORE_CH_ENTRIES_MAX 8 /* entry points in one store address */
+
+/* One entry point: a node whose HTTP interface takes the requests. */
+struct store_ch_entry {
 	char host[STORE_CH_HOST_BUF]; /* a name or an IPv4 address */
 	unsigned port;                /* 1-65535 */
-	char db[STORE_CH_DB_BUF];     /* [A-Za-z0-9_], not starting with a digit */
 };
-/* Parse a store address.  Returns 0 or -EINVAL (message in
- * store_last_error()). */
+/* A store address "clickhouse://HOST:PORT[,HOST:PORT...]/DATABASE" taken
+ * apart: up to STORE_CH_ENTRIES_MAX distinct entry points, in the order
+ * given (the client fails over from one to the next, docs/scale-out.md). */
+struct store_ch_url {
+	struct store_ch_entry entry[STORE_CH_ENTRIES_MAX];
+	unsigned n;               /* entry points, >= 1 */
+	char db[STORE_CH_DB_BUF]; /* [A-Za-z0-9_], not starting with a digit */
+};
+/* Parse a store address.  Returns 0 or -EINVAL (message, with what is
+ * wrong, in store_last_error()). */
 int store_ch_url_parse(const char *url, struct store_ch_url *out);
 
 /* Credentials from the environment (see above) into user and pass.
@@ -53,13 +62,17 @@ const char *store_ch_db(const store_ch_t *c);
 /* Bound responses to max bytes (default STORE_CH_RESPONSE_MAX). */
 void store_ch_set_response_max(store_ch_t *c, size_t max);
 
-/* Run one statement.  Without body (NULL) sql is the request body; with
- * one (blen bytes: the rows of an INSERT ... FORMAT) sql goes in the URL.  settings: extra
- * URL parameters "name=value&..." or NULL.  The response is appended to
- * out (may be NULL to discard it; its limit is lowered to the handle's
- * bound).  Returns 0, -ENOMEM, STORE_ELIMIT (the
- * response passed the bound), STORE_EREMOTE (the server refused:
- * store_last_error() holds ClickHouse's message, or the transfer failed). */
+/* Run one statement on the entry point that answered last; when it does
+ * not answer (no connection, or the connection broke mid-request), on each
+ * other entry point in turn, once.  That is safe because every statement
+ * the store sends is a read or an INSERT under a deduplication token.  A
+ * server's answer, even an error, is not failed over.  Without body (NULL) sql is the request body;
+ * with one (blen bytes: the rows of an INSERT ... FORMAT) sql goes in the URL.  settings: extra URL
+ * parameters "name=value&..." or NULL.  The response is appended to out (may be NULL to discard it;
+ * its limit is lowered to the handle's bound).  Returns 0, -ENOMEM, STORE_ELIMIT (the response
+ * passed the bound), STORE_EREMOTE (the server refused: store_last_error() holds ClickHouse's
+ * message, or the transfer failed: with several entry points, "every entry point is down" and each
+ * one's failure). */
 int store_ch_exec(store_ch_t *c, const char *sql, const void *body, size_t blen,
                   const char *settings, struct util_buf *out);
 /* The server answers /ping.  0 or STORE_EREMOTE. */

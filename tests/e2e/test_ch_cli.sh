@@ -45,6 +45,21 @@ check_eq "unreachable server: exit status" "$?" 2
 check_grep "... names the address" "cannot open store clickhouse://127.0.0.1:$CLOSED/t: clickhouse 127.0.0.1:$CLOSED: " "$WORK/err"
 check_eq "... no control directory made" "$(ls -d "$WORK/control" 2>/dev/null)" ""
 check_eq "... nothing sent" "$(ls "$BODIES")" ""
+# several entry points: a bad list says what is wrong; all of them down is
+# told naming each; a dead first one is passed over
+"$IP" lookup domain example.com --store "clickhouse://127.0.0.1:$PORT,,127.0.0.1:$CLOSED/t" \
+	>/dev/null 2>"$WORK/err"
+check_eq "a list with an empty entry point: exit status" "$?" 2
+check_grep "... says so" "HOST:PORT,HOST:PORT/DATABASE\): .*: an empty entry point" "$WORK/err"
+CLOSED2=$(free_port)
+"$IP" ingest --store "clickhouse://127.0.0.1:$CLOSED,127.0.0.1:$CLOSED2/t" "$COF" >/dev/null 2>"$WORK/err"
+check_eq "every entry point down: exit status" "$?" 2
+check_grep "... names each" "every entry point is down \(clickhouse 127.0.0.1:$CLOSED: .*; clickhouse 127.0.0.1:$CLOSED2: " "$WORK/err"
+check_eq "... no control directory made" "$(ls -d "$WORK/control" 2>/dev/null)" ""
+INFRAPIVOT_CONTROL=$WORK/control-list "$IP" lookup domain ok.example.net \
+	--store "clickhouse://127.0.0.1:$CLOSED,127.0.0.1:$PORT/t" >"$WORK/out" 2>"$WORK/err"
+check_eq "a dead first entry point: exit status" "$?" 0
+check_grep "... the next one answers" "ok.example.net" "$WORK/out"
 
 # --- credentials: a wrong password, a missing or malformed file
 INFRAPIVOT_CH_PASSWORD=wrong "$IP" lookup domain example.com --store "$S" >/dev/null 2>"$WORK/err"

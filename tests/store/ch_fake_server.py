@@ -9,7 +9,12 @@ INSERTs succeed and every one after fails with 500 (a server that went
 away mid-copy).
 Prints its port on the first line of stdout.
 
-  ch_fake_server.py USER:PASSWORD BODIES_DIR
+  ch_fake_server.py USER:PASSWORD BODIES_DIR [drop]
+
+With "drop", an entry point that dies mid-request (the client's failover,
+store/ch.c): each request is recorded in BODIES_DIR/req-N (its query, a
+newline, its body), then an INSERT or /ping gets no answer at all (the
+connection closes) and a SELECT gets the status and half of a body.
 """
 import base64
 import http.server
@@ -161,6 +166,36 @@ class H(http.server.BaseHTTPRequestHandler):
         return self.reply(200, b"")
 
 
+class Drop(http.server.BaseHTTPRequestHandler):
+    requests = 0
+
+    def log_message(self, *a):
+        pass
+
+    def record(self, body):
+        Drop.requests += 1
+        with open(os.path.join(BODIES, "req-%d" % Drop.requests), "wb") as f:
+            f.write(self.path.encode() + b"\n" + body)
+
+    def do_GET(self):
+        self.record(b"")
+        self.close_connection = True
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.record(body)
+        self.close_connection = True
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query).get("query", [""])[0]
+        if q.startswith("INSERT"):
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        self.wfile.write(b"\x0e" + b"ok.example.net")
+
+
+if len(sys.argv) > 3 and sys.argv[3] == "drop":
+    H = Drop
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()

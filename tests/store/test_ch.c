@@ -28,14 +28,64 @@
 #include "store/store.h"
 #include "tests/testutil.h"
 
+/* Several entry points: clickhouse://H:P,H:P/DB; each bad list says what
+ * is wrong with it. */
+static void test_url_list(void)
+{
+	struct store_ch_url u;
+	T_EQ_INT(
+	    store_ch_url_parse("clickhouse://127.0.0.1:8123,ch-2.example:9000,10.0.0.3:1/d", &u),
+	    0);
+	T_EQ_INT(u.n, 3);
+	T_EQ_STR(u.entry[0].host, "127.0.0.1");
+	T_EQ_INT(u.entry[0].port, 8123);
+	T_EQ_STR(u.entry[1].host, "ch-2.example");
+	T_EQ_INT(u.entry[1].port, 9000);
+	T_EQ_STR(u.entry[2].host, "10.0.0.3");
+	T_EQ_INT(u.entry[2].port, 1);
+	T_EQ_STR(u.db, "d");
+	T_EQ_INT(store_ch_url_parse("clickhouse://a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8/d", &u), 0);
+	T_EQ_INT(u.n, STORE_CH_ENTRIES_MAX);
+	static const struct {
+		const char *url, *why;
+	} bad[] = {
+	    {"clickhouse://a:1,/d", "an empty entry point"},
+	    {"clickhouse://,a:1/d", "an empty entry point"},
+	    {"clickhouse://a:1,,b:2/d", "an empty entry point"},
+	    {"clickhouse://a:1,b/d", "an entry point without :PORT"},
+	    {"clickhouse://a:1,b:0/d", "a bad port (1-65535)"},
+	    {"clickhouse://a:1,b:65536/d", "a bad port (1-65535)"},
+	    {"clickhouse://a:1,b:/d", "a bad port (1-65535)"},
+	    {"clickhouse://a:1,b:2x/d", "a bad port (1-65535)"},
+	    {"clickhouse://a:1,:2/d", "a bad host"},
+	    {"clickhouse://a:1,b c:2/d", "a bad host"},
+	    {"clickhouse://a:1,u:p@b:2/d", "a bad port (1-65535)"},
+	    {"clickhouse://a:1,a:1/d", "an entry point listed twice"},
+	    {"clickhouse://a:1,a:1,b:2/d", "an entry point listed twice"},
+	    {"clickhouse://a:1,a:2,a:3,a:4,a:5,a:6,a:7,a:8,a:9/d", "more than 8 entry points"},
+	    {"clickhouse://a:1,b:2", "no /DATABASE"},
+	    {"clickhouse://a:1,b:2/", "a bad database name"},
+	    {"clickhouse://a:1,b:2/d,e", "a bad database name"},
+	    {"clickhouse:/a:1,b:2/d", "not clickhouse://"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_EQ_INT(store_ch_url_parse(bad[i].url, &u), -EINVAL);
+		T_CHECK(strstr(store_last_error(), bad[i].why) != NULL);
+		T_CHECK(strstr(store_last_error(), bad[i].url) != NULL);
+		T_CHECK(strstr(store_last_error(), "HOST:PORT,HOST:PORT") != NULL);
+	}
+}
+
 static void test_url(void)
 {
 	struct store_ch_url u;
 	T_EQ_INT(store_ch_url_parse("clickhouse://127.0.0.1:8123/infrapivot", &u), 0);
-	T_EQ_STR(u.host, "127.0.0.1");
-	T_EQ_INT(u.port, 8123);
+	T_EQ_INT(u.n, 1);
+	T_EQ_STR(u.entry[0].host, "127.0.0.1");
+	T_EQ_INT(u.entry[0].port, 8123);
 	T_EQ_STR(u.db, "infrapivot");
 	T_EQ_INT(store_ch_url_parse("clickhouse://ch-1.example:9000/db_2", &u), 0);
+	test_url_list();
 	static const char *bad[] = {
 	    "http://127.0.0.1:8123/db",        "clickhouse://127.0.0.1/db",
 	    "clickhouse://127.0.0.1:0/db",     "clickhouse://127.0.0.1:65536/db",
@@ -100,6 +150,16 @@ static int count_cb(const struct store_rr *rr, void *ctx)
 	return 0;
 }
 
+/* One DNS observation: name CNAME example.com. */
+static void cname_obs(struct store_obs *o, const char *name)
+{
+	memset(o, 0, sizeof(*o));
+	o->kind = STORE_OBS_DNS;
+	snprintf(o->dns.rrname, sizeof(o->dns.rrname), "%s", name);
+	o->dns.rrtype = STORE_RR_CNAME;
+	snprintf(o->dns.rdata, sizeof(o->dns.rdata), "example.com");
+}
+
 /* Port 1 on loopback: nothing listens there, the connection is refused. */
 static void test_refused(void)
 {
@@ -116,11 +176,7 @@ static void test_refused(void)
 	T_CHECK(strstr(store_last_error(), "right-hand wildcards") != NULL);
 	T_EQ_INT(n, 0);
 	struct store_obs o;
-	memset(&o, 0, sizeof(o));
-	o.kind = STORE_OBS_DNS;
-	snprintf(o.dns.rrname, sizeof(o.dns.rrname), "www.example.com");
-	o.dns.rrtype = STORE_RR_CNAME;
-	snprintf(o.dns.rdata, sizeof(o.dns.rdata), "example.com");
+	cname_obs(&o, "www.example.com");
 	T_EQ_INT(store_ch_write(c, &o, 1, 1, NULL), STORE_EREMOTE);
 	store_ch_close(c);
 }
@@ -128,11 +184,20 @@ static void test_refused(void)
 #include "tests/store/test_ch_fake.h"
 #include "tests/store/test_ch_parity.h"
 
+/* after test_ch_fake.h: reuses its read_all, seen_cb */
+#include "tests/store/test_ch_failover.h"
+
 int main(int argc, char **argv)
 {
 	const char *url = getenv("INFRAPIVOT_CH_URL");
-	if (argc == 4 && strcmp(argv[1], "--fake") == 0) {
-		fake(argv[2], argv[3]);
+	if ((argc == 4 || argc == 6) && strcmp(argv[1], "--fake") == 0) {
+		const char *pw = getenv("INFRAPIVOT_CH_PASSWORD");
+		char *keep = strdup(pw ? pw : "");
+		fake(argv[2], argv[3]); /* ends with a wrong password set */
+		setenv("INFRAPIVOT_CH_PASSWORD", keep ? keep : "", 1);
+		free(keep);
+		if (argc == 6) /* a second stand-in that breaks connections */
+			failover(argv[2], argv[3], argv[4], argv[5]);
 	} else if (argc > 1 && url != NULL && *url != '\0') {
 		parity(url, argv + 1, argc - 1);
 	} else {

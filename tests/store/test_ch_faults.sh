@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# test_ch_faults.sh INFRAPIVOT - fault tests on a real cluster
+# (scripts/cluster.sh: 2 shards x 2 replicas, ZooKeeper), through the CLI
+# with every node as an entry point (clickhouse://H:P,H:P,H:P,H:P/DB):
+#
+#  1. an ingest of generated passivedns lines runs from a pipe; once its
+#     first rows are visible, one replica of each shard is killed: node2,
+#     shard 2's first replica (load_balancing in_order), and node0, the
+#     first entry point and shard 1's first replica, frozen (SIGSTOP)
+#     until an INSERT of the ingest waits on it, then killed (SIGKILL)
+#     under it; so the client's failover between entry points mid-request
+#     and the Distributed tables' failover between replicas are needed;
+#  2. during the outage lookups keep answering (exit 0); the rest of the
+#     input is written, the ingest completes (exit 0, the same lines as an
+#     LMDB ingest of the same file), and 250 sampled lookups (names and
+#     addresses) are byte for byte those of the LMDB store; the cluster's
+#     totals (records by name, address and target, sum of counts) are the
+#     LMDB store's and the input's: nothing lost, nothing counted twice;
+#  3. the two are restarted (`cluster.sh start`); each replica, read
+#     directly, catches up: the same totals on both replicas of a shard,
+#     adding up to the whole;
+#  4. the other two replicas (node1, node3) are killed, so the restarted
+#     ones answer alone: the sampled lookups are the LMDB store's again.
+#
+# Waits are for conditions (rows visible, a process gone, replicas equal),
+# each within one deadline, never for a fixed time.  Registered with the
+# cluster test (label clickhouse), only with INFRAPIVOT_CLICKHOUSE=1.
+set -euo pipefail
+IP=$1
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/infrapivot-chfault-XXXXXX")
+CL=$WORK/cluster
+ING=""
+cleanup() {
+	exec 7>&- 2>/dev/null || true
+	[ -z "$ING" ] || kill "$ING" 2>/dev/null || true
+	"$ROOT/scripts/cluster.sh" stop "$CL" || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# CLUSTER_PORT_BASE from the environment, else a free one (cluster.sh
+# refuses a base in use, so try a few)
+started=""
+fixed=${CLUSTER_PORT_BASE:-}
+for _ in 1 2 3 4 5; do
+	export CLUSTER_PORT_BASE=${fixed:-$((30000 + (RANDOM % 300) * 100))}
+	if "$ROOT/scripts/cluster.sh" start "$CL" >/dev/null; then
+		started=1
+		break
+	fi
+	"$ROOT/scripts/cluster.sh" stop "$CL" || true
+done
+[ -n "$started" ] || fail "cluster did not start"
+http() { echo $((CLUSTER_PORT_BASE + 10 + 10 * $1)); }
+URL="clickhouse://127.0.0.1:$(http 0),127.0.0.1:$(http 1),127.0.0.1:$(http 2),127.0.0.1:$(http 3)/infrapivot"
+PW=$(cut -d: -f2- "$CL/credentials")
+export INFRAPIVOT_CH_CREDENTIALS=$CL/credentials INFRAPIVOT_CONTROL=$WORK/control
+unset INFRAPIVOT_DB INFRAPIVOT_CH_USER INFRAPIVOT_CH_PASSWORD
+
+sql() { # NODE QUERY: the answer of one node
+	curl -sS --fail-with-body -u "default:$PW" --data-binary "$2" "http://127.0.0.1:$(http "$1")/"
+}
+DEADLINE_S=${FAULT_TIMEOUT:-300}
+wait_until() { # WHAT COMMAND...: poll until it succeeds, within the deadline
+	local what=$1 end=$(($(date +%s) + DEADLINE_S))
+	shift
+	until "$@"; do
+		[ "$(date +%s)" -lt "$end" ] || fail "timed out waiting for $what"
+		sleep 0.2
+	done
+}
+gone() { ! kill -0 "$1" 2>/dev/null; }
+kill_node() { # N: SIGKILL, and wait until the process is gone
+	local p
+	p=$(cat "$CL/node$1/pid")
+	kill -9 "$p"
+	wait_until "node$1 to exit" gone "$p"
+}
+
+# --- the input, and the LMDB store of it -------------------------------
+python3 "$ROOT/scripts/gen-dataset" --lines 30000 --seed 17 --format passivedns >"$WORK/in.pdns"
+"$IP" ingest --no-progress --batch 2000 --store "lmdb:$WORK/lmdb" "$WORK/in.pdns" 2>"$WORK/lm.err" ||
+	fail "LMDB ingest: $(cat "$WORK/lm.err")"
+"$IP" stats --json --db "$WORK/lmdb" >"$WORK/stats.json"
+# the expected totals: records by name, by address, by target, and the sum
+# of the input's counts (the last field)
+expect=$(python3 - "$WORK/stats.json" "$WORK/in.pdns" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+total = sum(int(l.rstrip("\n").split("||")[-1]) for l in open(sys.argv[2]) if l.strip())
+print(s["resolutions"], s["address_index"], s["target_index"], total)
+EOF
+)
+
+# the sample: 200 names (every k-th) and 50 addresses of the LMDB store
+"$IP" lookup ip 0.0.0.0/0 --db "$WORK/lmdb" --limit 0 >"$WORK/all" 2>/dev/null
+"$IP" lookup ip ::/0 --db "$WORK/lmdb" --limit 0 >>"$WORK/all" 2>/dev/null
+python3 - "$WORK/all" "$WORK/in.pdns" >"$WORK/sample" <<'EOF'
+import json, sys
+addrs = sorted({json.loads(l)["rdata"] for l in open(sys.argv[1]) if l.strip()})
+names = sorted({l.split("||")[4].rstrip(".") for l in open(sys.argv[2]) if l.strip()})
+for n in names[:: max(1, len(names) // 200)][:200]:
+    print("domain", n)
+for a in addrs[:: max(1, len(addrs) // 50)][:50]:
+    print("ip", a)
+EOF
+[ "$(wc -l <"$WORK/sample")" -eq 250 ] || fail "the sample is not 250 keys"
+lookups() { # STORE OUT: every sampled lookup, each answer in order
+	local kind key
+	: >"$2"
+	while read -r kind key; do
+		echo "== $kind $key" >>"$2"
+		"$IP" lookup "$kind" "$key" --store "$1" --limit 0 >>"$2" 2>>"$WORK/lookup.err" ||
+			fail "lookup $kind $key on $1: exit $? ($(tail -n 2 "$WORK/lookup.err"))"
+	done <"$WORK/sample"
+}
+lookups "lmdb:$WORK/lmdb" "$WORK/want"
+[ "$(grep -vc '^==' "$WORK/want")" -ge 250 ] || fail "the sampled lookups found too little"
+
+# totals of the cluster through NODE's Distributed tables, or (local) of
+# its own replica: records by name, by address, by target, sum of counts
+totals() { # NODE [local]
+	local sfx=""
+	[ "${2:-}" = local ] && sfx=_local
+	local q="SELECT (SELECT count() FROM (SELECT 1 FROM infrapivot.rr$sfx GROUP BY rname, rrtype, rdata)),
+	(SELECT count() FROM (SELECT 1 FROM infrapivot.rr_addr$sfx GROUP BY addr, rname, rrtype)),
+	(SELECT count() FROM (SELECT 1 FROM infrapivot.rr_target$sfx GROUP BY target, rname, rrtype, rdata)),
+	(SELECT sum(c) FROM (SELECT sumMerge(cnt) AS c FROM infrapivot.rr$sfx GROUP BY rname, rrtype, rdata))"
+	sql "$1" "$q" | tr '\t' ' '
+}
+
+# --- 1. the ingest, from a pipe; kill node0 and node2 once rows show ------
+mkfifo "$WORK/pipe"
+"$IP" ingest --no-progress --batch 2000 --store "$URL" - <"$WORK/pipe" >"$WORK/ch.out" 2>"$WORK/ch.err" &
+ING=$!
+exec 7>"$WORK/pipe"
+# more than the reader's 256 KiB chunk, so batches are written before the end
+head -n 10000 "$WORK/in.pdns" >&7
+visible() { [ "$(sql 1 'SELECT count() FROM infrapivot.rr' 2>/dev/null || echo 0)" -gt 0 ]; }
+wait_until "the first rows on the cluster" visible
+kill -0 "$ING" 2>/dev/null || fail "the ingest ended before the rest of its input"
+# node0 frozen first, so that the ingest's next INSERT is sent to it and
+# left unanswered; then killed under that request: the client must send it
+# again, under its token, to the next entry point
+kill -STOP "$(cat "$CL/node0/pid")"
+kill_node 2
+tail -n +10001 "$WORK/in.pdns" >&7 &
+FEED=$!
+exec 7>&-
+# a request outstanding on node0: a client's connection to it that sent
+# data after it last received any (ss -i: ms since the last send and the
+# last receive; a figure left out is 0).  node0 may have read the request
+# before it froze, or not: either way it has not answered.
+outstanding() {
+	ss -Htni state established "( dport = :$(http 0) )" | awk '
+		/lastsnd|lastrcv|bytes_sent/ {
+			s = 0; r = 0
+			if (match($0, /lastsnd:[0-9]+/)) s = substr($0, RSTART + 8, RLENGTH - 8) + 0
+			if (match($0, /lastrcv:[0-9]+/)) r = substr($0, RSTART + 8, RLENGTH - 8) + 0
+			if (s < r) f = 1
+		}
+		END { exit !f }'
+}
+wait_until "an INSERT waiting on the frozen node0" outstanding
+kill_node 0
+
+# --- 2. during the outage: lookups answer; the ingest completes, exactly --
+for q in "domain *.com" "ip 0.0.0.0/0"; do
+	# shellcheck disable=SC2086
+	"$IP" lookup $q --store "$URL" --limit 5 >"$WORK/during" 2>"$WORK/during.err" ||
+		fail "lookup $q during the outage: $(cat "$WORK/during.err")"
+	[ -s "$WORK/during" ] || fail "lookup $q during the outage: no rows"
+done
+wait "$FEED"
+rc=0
+wait "$ING" || rc=$?
+ING=""
+[ "$rc" -eq 0 ] || fail "ingest during the outage: exit $rc: $(cat "$WORK/ch.err")"
+lines() { grep -o '[0-9]* lines read, [0-9]* accepted, [0-9]* rejected' "$1"; }
+[ "$(lines "$WORK/ch.err")" = "$(lines "$WORK/lm.err")" ] || fail "the ingests read differently"
+lookups "$URL" "$WORK/got"
+cmp -s "$WORK/want" "$WORK/got" || {
+	diff "$WORK/want" "$WORK/got" | head -20 >&2
+	fail "sampled lookups during the outage differ from LMDB"
+}
+[ "$(totals 1)" = "$expect" ] || fail "totals during the outage: $(totals 1), want $expect"
+echo "during the outage: ingest exit 0, 250 lookups identical, totals $expect" >&2
+
+# --- 3. restart; each replica catches up ---------------------------------
+"$ROOT/scripts/cluster.sh" start "$CL" >/dev/null
+caught_up() {
+	local a b c d
+	a=$(totals 0 local) b=$(totals 1 local) c=$(totals 2 local) d=$(totals 3 local)
+	[ "$a" = "$b" ] && [ "$c" = "$d" ] || return 1
+	# the two shards add up to the whole
+	[ "$(echo "$a $c" | awk '{print $1+$5, $2+$6, $3+$7, $4+$8}')" = "$expect" ]
+}
+wait_until "the restarted replicas to catch up" caught_up
+for n in 0 1 2 3; do echo "node$n alone: $(totals "$n" local)" >&2; done
+
+# --- 4. the restarted replicas answer alone -----------------------------
+kill_node 1
+kill_node 3
+lookups "$URL" "$WORK/after"
+cmp -s "$WORK/want" "$WORK/after" || {
+	diff "$WORK/want" "$WORK/after" | head -20 >&2
+	fail "sampled lookups on the restarted replicas differ from LMDB"
+}
+[ "$(totals 0)" = "$expect" ] || fail "totals on the restarted replicas: $(totals 0)"
+echo "test_ch_faults: ok"
