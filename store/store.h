@@ -263,7 +263,7 @@ struct store_write_stats {
 	uint64_t clients, client_pairs_new; /* client sightings merged, pairs created */
 	unsigned retries;                   /* map growths */
 	/* ClickHouse store: observations of kinds it does not write yet
-	 * (certificates, client sightings, fingerprints), not recorded */
+	 * (client sightings, fingerprints), not recorded */
 	uint64_t unsupported;
 };
 
