@@ -235,6 +235,55 @@ run_queries "lmdb:$WORK/clipem" "" "$WORK/q0" "$WORK/r0.lm"
 run_queries "$url0" "$WORK/ctl-clipem" "$WORK/q0" "$WORK/r0.ch"
 compare "PEM certificates" "$WORK/r0.lm" "$WORK/r0.ch"
 
+# --- pivots: from every address a certificate was seen on, every
+# certificate hash, 20 names and 10 addresses of resolutions (JSON), and
+# from one seed of each kind in every other format.  No time budget (the
+# cluster answers slower; a budget hit would cut the graphs differently)
+# and a pinned clock (age_days).
+pivot_seeds() { # LMDB_RESULTS HASHES
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if not l.startswith("## ")]
+ips = sorted({r["ip"] for r in rows if r.get("type") == "cert_sighting"})
+names = sorted({r["rrname"] for r in rows if "rrname" in r})
+addrs = sorted({r["rdata"] for r in rows if r.get("rrtype") in ("A", "AAAA")})
+hashes = open(sys.argv[2]).read().split()
+seeds = ips + hashes + names[:: max(1, len(names) // 20)][:20] + addrs[:: max(1, len(addrs) // 10)][:10]
+print("\n".join(dict.fromkeys(seeds)))
+EOF
+}
+run_pivots() { # STORE CONTROL SEEDS OUT
+	local seed fmt n=0
+	: >"$4"
+	while read -r seed; do
+		for fmt in json dot stix table csv; do
+			[ "$fmt" = json ] || [ "$n" -lt 3 ] || continue
+			echo "## pivot $seed --format $fmt" >>"$4"
+			INFRAPIVOT_CONTROL=$2 "$IP" pivot "$seed" --store "$1" --format "$fmt" \
+				--max-ms 3600000 --now @1700000000 >>"$4" 2>/dev/null ||
+				fail "pivot $seed on $1 failed"
+		done
+		n=$((n + 1))
+	done <"$3"
+}
+pivot_seeds "$WORK/r1.lm" "$WORK/h1" >"$WORK/s1"
+cat "$WORK/h0" >>"$WORK/s1"
+head -n 3 "$WORK/h0" >"$WORK/s0"
+run_pivots "lmdb:$WORK/clifx" "" "$WORK/s1" "$WORK/p1.lm"
+run_pivots "$url1" "$WORK/ctl-clifx" "$WORK/s1" "$WORK/p1.ch"
+run_pivots "lmdb:$WORK/clipem" "" "$WORK/s0" "$WORK/p0.lm"
+run_pivots "$url0" "$WORK/ctl-clipem" "$WORK/s0" "$WORK/p0.ch"
+cat "$WORK/p0.lm" >>"$WORK/p1.lm"
+cat "$WORK/p0.ch" >>"$WORK/p1.ch"
+if ! cmp -s "$WORK/p1.lm" "$WORK/p1.ch"; then
+	diff "$WORK/p1.lm" "$WORK/p1.ch" | head -20 >&2
+	fail "pivots differ"
+fi
+np=$(grep -c '^## ' "$WORK/p1.lm")
+nn=$(grep -c '^      "depth": [1-9]' "$WORK/p1.lm" || true)
+[ "$nn" -gt 0 ] || fail "the pivots found nothing beyond their seeds"
+echo "test_ch_cluster_cli: pivots: $np pivots (JSON, DOT, STIX, table, CSV), $(wc -c <"$WORK/p1.lm") bytes identical, $nn JSON nodes beyond the seeds"
+
 # --- generated data with several sensors a record
 python3 "$ROOT/scripts/gen-dataset" --lines 3000 --seed 11 --format cof >"$WORK/gen.cof"
 url2=$(ingest_both cligen "${FIXTURES[@]}" "$WORK/gen.cof")
