@@ -321,11 +321,14 @@ static int run_walk(struct pivot_run *x, char *msg, size_t msgcap)
 		const struct pivot_node *n = &r->nodes[i].n;
 		if (n->depth >= x->p->depth)
 			break; /* breadth-first: every later node is as deep */
-		if (n->pruned != NULL)
+		if (x->pf != NULL && (i == 0 || r->nodes[i - 1].n.depth != n->depth))
+			err = pivot_pf_level(x, i); /* the level's reads in one go */
+		if (err == 0 && n->pruned != NULL)
 			continue;
-		if (pivot_over_time(x))
+		if (err == 0 && pivot_over_time(x))
 			break;
-		err = expand_one(x, i, &stop);
+		if (err == 0)
+			err = expand_one(x, i, &stop);
 		if (err != 0) {
 			snprintf(msg, msgcap, "%s", store_strerror(err));
 			return err;
@@ -359,7 +362,17 @@ int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **ou
 		snprintf(msg, msgcap, "%s", store_strerror(err));
 		goto free_result;
 	}
-	err = run_walk(&x, msg, msgcap);
+	/* a query per read on ClickHouse: read each level in one go (the
+	 * environment variable makes LMDB do it too, for the tests) */
+	if (strcmp(store_backend(s), "clickhouse") == 0 ||
+	    getenv("INFRAPIVOT_PIVOT_PREFETCH") != NULL)
+		err = pivot_pf_new(&x);
+	if (err == 0)
+		err = run_walk(&x, msg, msgcap);
+	if (err != 0 && msgcap > 0 && msg[0] == '\0')
+		snprintf(msg, msgcap, "%s", store_strerror(err));
+	pivot_pf_free(x.pf);
+	x.pf = NULL;
 	store_read_end(x.rt);
 	x.rt = NULL;
 	if (err != 0)

@@ -83,8 +83,11 @@ check "... the rows carry the reversed name" grep -qa "lu.circl.www" "$BODIES/in
 check_eq "... the control directory is made" "$(ls -d "$WORK/control")" "$WORK/control"
 # certificates: metadata (cert), the SAN/CN names (name_cert), the key,
 # subject and serial indexes (cert_attr), each retried under its token
-rm -f "$BODIES"/insert-* "$BODIES"/query-*
-"$IP" --store "$S" ingest "$X509" 2>"$WORK/err"
+ingest_fresh() { # FILE: ingest it with no INSERT recorded before
+	rm -f "$BODIES"/insert-* "$BODIES"/query-*
+	"$IP" --store "$S" ingest "$1" 2>"$WORK/err"
+}
+ingest_fresh "$X509"
 check_eq "ingest of Zeek x509 metadata: exit status" "$?" 0
 check_grep "... the summary" "3 lines read, 3 accepted, 0 rejected" "$WORK/err"
 check_eq "... metadata, names, attributes, each retried" "$(queries | tr '\n' ' ')" \
@@ -95,8 +98,7 @@ check "... the names reversed" grep -qa "com.google.\*" "$(nth 3)"
 check "... the subject normalised" grep -qa "C=us,CN=\*.google.com,L=mountain view,O=google inc,ST=california" "$(nth 5)"
 # a sighting: written after its certificate; the client sighting of the
 # same line is not taken yet (exit 1, said)
-rm -f "$BODIES"/insert-* "$BODIES"/query-*
-"$IP" --store "$S" ingest "$SSL" 2>"$WORK/err"
+ingest_fresh "$SSL"
 check_eq "ingest of a Zeek ssl.log: exit status 1 (client sightings)" "$?" 1
 check_grep "... the user is told what was not recorded" "1 client and fingerprint observations not recorded: not supported on the ClickHouse store yet \(DNS resolutions and certificates were\)" "$WORK/err"
 check_eq "... the sighting last, after the certificate and its SNI name" "$(queries | uniq | tr '\n' ' ')" \
