@@ -99,7 +99,7 @@ int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
 
 /* As store_cert_get: metadata of a certificate (STORE_ENOTFOUND when the
  * cluster has no row of it).  Strings live until this thread's next
- * call. */
+ * call or the end of its read (store_read_end). */
 int store_ch_cert_get(store_ch_t *c, const struct store_cert_ref *ref, struct store_cert_info *out);
 /* As store_cert_key: the key (SPKI SHA-256) of a certificate, from the
  * key index (STORE_ENOTFOUND when none). */

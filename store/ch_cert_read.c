@@ -46,6 +46,11 @@ static const uint8_t *rd_view(struct ch_rb_in *r, size_t *n)
  * call. */
 static _Thread_local struct util_buf cert_mem;
 
+void ch_cert_mem_release(void)
+{
+	util_buf_free(&cert_mem);
+}
+
 /* Copy a String (at most cap bytes of it) into cert_mem; its offset. */
 static size_t keep_str(struct ch_rb_in *r, size_t cap)
 {

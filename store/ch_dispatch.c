@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "store/ch.h"
+#include "store/ch_internal.h"
 #include "store/store_internal.h"
 
 /* The control LMDB's record of the address it serves. */
@@ -145,6 +146,8 @@ int store_ch_read_begin(store_rtxn_t *r)
 
 void store_ch_read_end(store_rtxn_t *r)
 {
+	if (r->ch != NULL)
+		ch_cert_mem_release();
 	store_ch_close(r->ch);
 	r->ch = NULL;
 }

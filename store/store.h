@@ -433,9 +433,9 @@ struct store_cert_info {
 int store_cert_resolve(store_rtxn_t *r, const uint8_t *hash, size_t hlen,
                        struct store_cert_ref *ref);
 /* Metadata of a certificate (has_meta false when only sightings exist).
- * Its strings and DER live until this thread's next store_cert_get (on
- * LMDB san_dns, san_ip and der live as long as r; on ClickHouse they do
- * not): use them before calling it again. */
+ * Its strings and DER live until this thread's next store_cert_get and
+ * at most as long as r (on LMDB san_dns, san_ip and der live as long as
+ * r; on ClickHouse they do not): use them before calling it again. */
 int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref, struct store_cert_info *out);
 
 struct store_sighting {

@@ -161,9 +161,9 @@ run_queries() { # STORE CONTROL QUERIES OUT [resolutions_only]
 			read -r -a q <<<"$line"
 		fi
 		echo "## ${q[*]}" >>"$4"
-		INFRAPIVOT_CONTROL=$2 "$IP" lookup "${q[@]}" --limit 0 --store "$1" 2>/dev/null |
-			grep "$keep" >>"$4" || true
-		[ "${PIPESTATUS[0]}" -eq 0 ] || fail "lookup ${q[*]} on $1 failed"
+		INFRAPIVOT_CONTROL=$2 "$IP" lookup "${q[@]}" --limit 0 --store "$1" \
+			>"$WORK/one" 2>/dev/null || fail "lookup ${q[*]} on $1 failed"
+		grep "$keep" "$WORK/one" >>"$4" || true
 	done <"$3"
 }
 
