@@ -229,6 +229,19 @@ check_eq "... metadata and sightings" "$(head -c 60 "$WORK/body")|$(wc -l <"$WOR
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/cert/9999999999999999999999999999999999999999")
 check_eq "HTTP lookup cert, the server failing: status 502" "$code" 502
 check_grep "... ClickHouse's message" "Memory limit \(for query\) exceeded" "$WORK/body"
+# CIRCL passive SSL: an address's certificates with their subjects (the
+# metadata read inside the sightings' walk), a certificate's addresses
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/v2pssl/query/192.0.2.1")
+check_eq "HTTP pssl query: status" "$code" 200
+check_grep "... the certificate and its subject" '"192.0.2.1":.*"'$BB'".*"CN=www.example.com"' "$WORK/body"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/v2pssl/cquery/$BB")
+check_eq "HTTP pssl cquery: status" "$code" 200
+check_grep "... the address seen" '"192.0.2.1"' "$WORK/body"
+for q in query/192.0.2.66 cquery/9999999999999999999999999999999999999999; do
+	code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/v2pssl/$q")
+	check_eq "HTTP pssl $q, the server failing: status 502" "$code" 502
+	check_grep "... ClickHouse's message" "Code: (159|241)" "$WORK/body"
+done
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/jarm/07d14d16d21d21d07c42d41d00041d24a458a375eef0c576d23a7bab9a9fb1")
 check_eq "HTTP lookup jarm: status 501" "$code" 501
 check_grep "... not_implemented, naming what" '"not_implemented".*not supported on the ClickHouse store yet: server fingerprints' "$WORK/body"
