@@ -18,6 +18,17 @@
 /* Edges are bounded with the node budget: at most this many per node. */
 #define PIVOT_EDGES_PER_NODE 64
 
+/* A store error into msg: with the store's detail when the store is a
+ * ClickHouse cluster that refused (its message) or lacks the call (what). */
+static void store_msg(int err, char *msg, size_t msgcap)
+{
+	const char *d = store_last_error();
+	if ((err == STORE_ENOTSUP || err == STORE_EREMOTE) && *d != '\0')
+		snprintf(msg, msgcap, "%s: %s", store_strerror(err), d);
+	else
+		snprintf(msg, msgcap, "%s", store_strerror(err));
+}
+
 /* ---- seed ------------------------------------------------------------------------- */
 
 /* The seed's type when it is to be detected: a hash, an address, or else
@@ -59,7 +70,7 @@ static int seed_cert(struct pivot_run *x, char *msg, size_t msgcap)
 		ref.kind = hlen == 20 ? 1 : 2;
 		memcpy(ref.hash, hash, hlen);
 	} else if (err != 0) {
-		snprintf(msg, msgcap, "%s", store_strerror(err));
+		store_msg(err, msg, msgcap);
 		return err;
 	}
 	char v[STORE_NAME_BUF];
@@ -321,13 +332,16 @@ static int run_walk(struct pivot_run *x, char *msg, size_t msgcap)
 		const struct pivot_node *n = &r->nodes[i].n;
 		if (n->depth >= x->p->depth)
 			break; /* breadth-first: every later node is as deep */
-		if (n->pruned != NULL)
+		if (x->pf != NULL && (i == 0 || r->nodes[i - 1].n.depth != n->depth))
+			err = pivot_pf_level(x, i); /* the level's reads in one go */
+		if (err == 0 && n->pruned != NULL)
 			continue;
-		if (pivot_over_time(x))
+		if (err == 0 && pivot_over_time(x))
 			break;
-		err = expand_one(x, i, &stop);
+		if (err == 0)
+			err = expand_one(x, i, &stop);
 		if (err != 0) {
-			snprintf(msg, msgcap, "%s", store_strerror(err));
+			store_msg(err, msg, msgcap);
 			return err;
 		}
 		if (x->timed_out)
@@ -356,17 +370,27 @@ int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **ou
 	run_init(&x, r, p);
 	err = store_read_begin(s, &x.rt);
 	if (err != 0) {
-		snprintf(msg, msgcap, "%s", store_strerror(err));
+		store_msg(err, msg, msgcap);
 		goto free_result;
 	}
-	err = run_walk(&x, msg, msgcap);
+	/* a query per read on ClickHouse: read each level in one go (the
+	 * environment variable makes LMDB do it too, for the tests) */
+	if (strcmp(store_backend(s), "clickhouse") == 0 ||
+	    getenv("INFRAPIVOT_PIVOT_PREFETCH") != NULL)
+		err = pivot_pf_new(&x);
+	if (err == 0)
+		err = run_walk(&x, msg, msgcap);
+	if (err != 0 && msgcap > 0 && msg[0] == '\0')
+		store_msg(err, msg, msgcap);
+	pivot_pf_free(x.pf);
+	x.pf = NULL;
 	store_read_end(x.rt);
 	x.rt = NULL;
 	if (err != 0)
 		goto free_result;
 	err = finalize(r);
 	if (err != 0) {
-		snprintf(msg, msgcap, "%s", store_strerror(err));
+		store_msg(err, msg, msgcap);
 		goto free_result;
 	}
 	free(x.c);

@@ -80,9 +80,28 @@ struct pivot_run {
 	uint8_t last_ip[16];
 	bool shared_target;
 	bool is_seed;
-	bool is_key_walk; /* certificates of a key (else of a subject) */
-	bool from_fp;     /* IPs of a fingerprint (else fingerprints of an IP) */
+	bool is_key_walk;    /* certificates of a key (else of a subject) */
+	bool from_fp;        /* IPs of a fingerprint (else fingerprints of an IP) */
+	struct pivot_pf *pf; /* the level's reads (prefetch.c); NULL: none */
+	size_t pf_level;     /* the first node of the level they are for */
 };
+
+/* ---- prefetch.c ---- */
+/* Reads of a BFS level in one batched call per kind (a ClickHouse store:
+ * one query each instead of one per node).  pivot_pf_new makes x->pf;
+ * pivot_pf_level reads for the level whose first node is first (the walk
+ * calls it when it reaches the level); pivot_pf_free frees. */
+int pivot_pf_new(struct pivot_run *x);
+int pivot_pf_level(struct pivot_run *x, size_t first);
+void pivot_pf_free(struct pivot_pf *pf);
+/* The walk's reads: from the level's prefetch when it holds the key, else
+ * the store's single-node reader (x->fence; ctx is x). */
+int pivot_rr_by_name(struct pivot_run *x, const char *name, store_rr_cb cb);
+int pivot_rr_by_target(struct pivot_run *x, const char *name, store_rr_cb cb);
+int pivot_rr_by_addr(struct pivot_run *x, const uint8_t ip[16], store_rr_cb cb);
+int pivot_sight_by_addr(struct pivot_run *x, const uint8_t ip[16], store_sight_cb cb);
+int pivot_sight_by_cert(struct pivot_run *x, const struct store_cert_ref *ref, store_sight_cb cb);
+int pivot_certs_by_name(struct pivot_run *x, const char *name, store_namecert_cb cb);
 
 /* ---- walk.c ---- */
 /* Has the max_ms budget run out?  (sticky: sets x->timed_out) */

@@ -312,19 +312,19 @@ int pivot_walk_domain(struct pivot_run *x, const struct pivot_xnode *xn)
 		x->counted = 0;
 		x->count_limit = x->p->max_ip_domains;
 		x->shared_target = false;
-		err = store_rr_by_target(x->rt, name, &x->fence, cb_domain_target, x);
+		err = pivot_rr_by_target(x, name, cb_domain_target);
 		if (err != 0)
 			return err;
 		if (x->shared_target)
 			return 0;
 	}
 	if (!wild && (x->p->edges & (PIVOT_EDGE_RESOLVES | PIVOT_EDGE_CNAME))) {
-		err = store_rr_by_name(x->rt, name, 0, &x->fence, cb_domain_rr, x);
+		err = pivot_rr_by_name(x, name, cb_domain_rr);
 		if (err != 0)
 			return err;
 	}
 	if (x->p->edges & (PIVOT_EDGE_SAN | PIVOT_EDGE_SNI)) {
-		err = store_certs_by_name(x->rt, name, cb_domain_cert, x);
+		err = pivot_certs_by_name(x, name, cb_domain_cert);
 		if (err != 0)
 			return err;
 	}
@@ -362,12 +362,12 @@ int pivot_walk_ip(struct pivot_run *x, const struct pivot_xnode *xn)
 {
 	int err;
 	if (x->p->edges & PIVOT_EDGE_RESOLVES) {
-		err = store_rr_by_addr(x->rt, xn->ip, 128, &x->fence, cb_ip_rr, x);
+		err = pivot_rr_by_addr(x, xn->ip, cb_ip_rr);
 		if (err != 0)
 			return err;
 	}
 	if (x->p->edges & PIVOT_EDGE_SERVES) {
-		err = store_sight_by_addr(x->rt, xn->ip, 128, &x->fence, cb_ip_sight, x);
+		err = pivot_sight_by_addr(x, xn->ip, cb_ip_sight);
 		if (err != 0)
 			return err;
 	}
@@ -423,7 +423,7 @@ int pivot_walk_cert(struct pivot_run *x, const struct pivot_xnode *xn)
 	if (err != 0)
 		return err;
 	if (x->p->edges & (PIVOT_EDGE_SERVES | PIVOT_EDGE_SNI)) {
-		err = store_sight_by_cert(x->rt, &xn->ref, &x->fence, cb_cert_sight, x);
+		err = pivot_sight_by_cert(x, &xn->ref, cb_cert_sight);
 		if (err != 0)
 			return err;
 	}

@@ -346,9 +346,9 @@ static int ingest_outcome(const struct ingest_cli *ic, int err, const struct ing
 		return 2;
 	if (sum->ws.unsupported > 0) {
 		fprintf(stderr,
-		        "infrapivot ingest: %llu certificate, client and fingerprint observations "
+		        "infrapivot ingest: %llu client and fingerprint observations "
 		        "not recorded: not supported on the ClickHouse store yet (DNS "
-		        "resolutions were)\n",
+		        "resolutions and certificates were)\n",
 		        (unsigned long long)sum->ws.unsupported);
 		return 1;
 	}

@@ -242,9 +242,6 @@ int svc_cmd_lookup(int argc, char **argv)
 		fprintf(stderr, "infrapivot lookup: %s\n", svc_store_error(err));
 		return 2;
 	}
-	if (res.certs_skipped)
-		fprintf(stderr, "infrapivot lookup: certificates seen on the address not listed: "
-		                "not supported on the ClickHouse store yet\n");
 	if (res.limited)
 		fprintf(stderr,
 		        "infrapivot lookup: limit of %llu results reached; more exist "

@@ -332,16 +332,10 @@ enum MHD_Result svc_http_lookup(struct svc_http_req *rq)
 	size_t len;
 	char *body = util_buf_take(&out.buf, &len);
 	const char *hdrs[] = {"X-Next-Cursor", next, NULL, NULL, NULL};
-	if (res.certs_skipped) {
-		size_t h = res.limited ? 2 : 0;
-		hdrs[h] = "X-Infrapivot-Partial";
-		hdrs[h + 1] = "certificates not supported on the ClickHouse store yet";
-	}
 	const char *ctype = text         ? svc_http_text_ctype(out.text.fmt)
 	                    : out.ndjson ? "application/x-ndjson"
 	                                 : "application/json";
-	return svc_http_send_h(rq, 200, ctype, body, len,
-	                       res.limited || res.certs_skipped ? hdrs : NULL);
+	return svc_http_send_h(rq, 200, ctype, body, len, res.limited ? hdrs : NULL);
 }
 
 /* ---- observations ----------------------------------------------------------- */
@@ -446,7 +440,7 @@ static json_t *obs_summary(struct svc_http_req *rq, const struct ingest_summary 
 	json_object_set_new(o, "skipped", json_integer((json_int_t)(b->skipped + sum->skipped)));
 	if (b->line > 0)
 		json_object_set_new(o, "resumed_after_line", json_integer((json_int_t)b->line));
-	if (sum->ws.unsupported > 0) /* a ClickHouse store: certificates and the like */
+	if (sum->ws.unsupported > 0) /* a ClickHouse store: client sightings, fingerprints */
 		json_object_set_new(o, "not_recorded",
 		                    json_integer((json_int_t)sum->ws.unsupported));
 	json_object_set_new(o, "errors", json_incref(rq->errors));

@@ -250,9 +250,12 @@ static int pssl_by_ip(const struct store_sighting *si, void *ctx)
 	if (json_object_get(subjects, hex) != NULL)
 		return 0; /* same certificate on another port */
 	json_array_append_new(json_object_get(e, "certificates"), json_string(hex));
-	json_t *values = json_array();
 	struct store_cert_info ci;
-	if (store_cert_get(c->r, &si->ref, &ci) == 0 && ci.has_meta && ci.subject[0] != '\0') {
+	int err = store_cert_get(c->r, &si->ref, &ci);
+	if (err != 0 && err != STORE_ENOTFOUND)
+		return err; /* a ClickHouse store's server failed */
+	json_t *values = json_array();
+	if (err == 0 && ci.has_meta && ci.subject[0] != '\0') {
 		json_t *s = json_string(ci.subject);
 		if (s != NULL)
 			json_array_append_new(values, s);
@@ -363,7 +366,8 @@ static int pssl_cquery(struct pssl_ctx *c, int err, const struct store_cert_ref 
 	c->seen = json_array();
 	err = store_sight_by_cert(c->r, ref, NULL, pssl_by_cert, c);
 	uint64_t nip = 0;
-	store_prev_cert_ips(c->r, ref, &nip);
+	if (err == 0)
+		err = store_prev_cert_ips(c->r, ref, &nip);
 	if (nip < c->n)
 		nip = c->n;
 	*o = cquery_answer(hex, nip, c->seen);

@@ -148,6 +148,9 @@ enum MHD_Result svc_http_store_error(struct svc_http_req *rq, int err, const cha
 	case STORE_ENOTSUP: /* a ClickHouse store: the call has no implementation yet */
 		return svc_http_error(rq, 501, "not_implemented", "%s: %s: %s", what,
 		                      store_strerror(err), store_last_error());
+	case STORE_EREMOTE: /* a ClickHouse store's server failed: its message */
+		return svc_http_error(rq, 502, "bad_gateway", "%s: %s: %s", what,
+		                      store_strerror(err), store_last_error());
 	case -E2BIG:
 		return svc_http_error(rq, 413, "response_too_large",
 		                      "%s: the response would be too large; lower limit", what);

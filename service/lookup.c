@@ -347,12 +347,7 @@ static int lookup_ip(store_rtxn_t *r, const struct svc_lookup_req *req, struct e
 	int err = store_rr_by_addr(r, a, plen, &req->fence, on_rr, e);
 	if (err != 0 || e->res->limited || e->err != 0 || !req->include_certs)
 		return err;
-	err = store_sight_by_addr(r, a, plen, &req->fence, on_sight, e);
-	if (err == STORE_ENOTSUP) { /* a ClickHouse store: the resolutions stand */
-		e->res->certs_skipped = true;
-		err = 0;
-	}
-	return err;
+	return store_sight_by_addr(r, a, plen, &req->fence, on_sight, e);
 }
 
 /* The certificate's metadata with its SNI names and address count. */
@@ -367,9 +362,11 @@ static int cert_meta(store_rtxn_t *r, const struct store_cert_ref *ref, json_t *
 	err = store_sight_by_cert(r, ref, NULL, collect_sni, sni);
 	json_object_set_new(meta, "sni", sni);
 	uint64_t nip = 0;
-	store_prev_cert_ips(r, ref, &nip);
+	if (err == 0)
+		err = store_prev_cert_ips(r, ref, &nip);
 	json_object_set_new(meta, "ip_count", json_integer((json_int_t)nip));
-	svc_cert_json_key(r, ref, meta);
+	if (err == 0)
+		err = svc_cert_json_key(r, ref, meta);
 	*out = meta;
 	return err;
 }

@@ -71,16 +71,18 @@ json_t *svc_fp_json(const struct store_fp_sighting *s)
 	return o;
 }
 
-void svc_cert_json_key(store_rtxn_t *r, const struct store_cert_ref *ref, json_t *o)
+int svc_cert_json_key(store_rtxn_t *r, const struct store_cert_ref *ref, json_t *o)
 {
 	uint8_t key[32];
 	char hex[65];
-	if (store_cert_key(r, ref, key) != 0) {
+	int err = store_cert_key(r, ref, key);
+	if (err != 0) {
 		json_object_set_new(o, "key_sha256", json_null());
-		return;
+		return err == STORE_ENOTFOUND ? 0 : err;
 	}
 	util_hex_encode(key, 32, hex);
 	json_object_set_new(o, "key_sha256", json_string(hex));
+	return 0;
 }
 
 struct keys_walk {
@@ -101,9 +103,14 @@ static int on_ref(const struct store_cert_ref *ref, void *ctx)
 	if (err != 0)
 		return err;
 	json_t *o = svc_cert_json(&ci);
-	svc_cert_json_key(w->r, ref, o);
 	uint64_t nip = 0;
-	store_prev_cert_ips(w->r, ref, &nip);
+	err = svc_cert_json_key(w->r, ref, o);
+	if (err == 0)
+		err = store_prev_cert_ips(w->r, ref, &nip);
+	if (err != 0) {
+		json_decref(o);
+		return err;
+	}
 	json_object_set_new(o, "ip_count", json_integer((json_int_t)nip));
 	return w->emit(w->e, SVC_RES_CERT, o);
 }

@@ -48,8 +48,7 @@ struct svc_lookup_req {
 };
 struct svc_lookup_res {
 	uint64_t emitted;
-	bool limited;       /* more results exist beyond limit */
-	bool certs_skipped; /* an ip lookup's certificates: not on this store yet */
+	bool limited; /* more results exist beyond limit */
 };
 
 /* Validate req->value for its kind: 0 or a store error with msg set. */
@@ -68,8 +67,9 @@ int svc_lookup_keys(store_rtxn_t *r, const struct svc_lookup_req *req, svc_emit_
 int svc_lookup_keys_check(const struct svc_lookup_req *req, char *msg, size_t msgcap);
 /* A fingerprint sighting as JSON (new reference). */
 json_t *svc_fp_json(const struct store_fp_sighting *s);
-/* Set "key_sha256" of a certificate's JSON (null when unknown). */
-void svc_cert_json_key(store_rtxn_t *r, const struct store_cert_ref *ref, json_t *o);
+/* Set "key_sha256" of a certificate's JSON (null when unknown).  0, or
+ * the store's error (a ClickHouse store's server may fail). */
+int svc_cert_json_key(store_rtxn_t *r, const struct store_cert_ref *ref, json_t *o);
 
 /* JSON renderers (new references). */
 json_t *svc_rr_json(const struct store_rr *rr);

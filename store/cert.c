@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/ch.h"
 #include "store/store_internal.h"
 
 void certref_enc(const struct store_cert_ref *ref, uint8_t out[SCHEMA_CERTREF_LEN])
@@ -639,7 +640,7 @@ int cert_put(struct store_wtxn *w, const struct store_obs *o)
 int store_cert_resolve(store_rtxn_t *r, const uint8_t *hash, size_t hlen,
                        struct store_cert_ref *ref)
 {
-	STORE_LMDB_ONLY(r->s, "certificates");
+	STORE_CH_READ(r, store_ch_cert_resolve, hash, hlen, ref);
 	memset(ref, 0, sizeof(*ref));
 	if (hlen == 32) {
 		MDB_val ak = {32, (void *)hash}, av;
@@ -668,7 +669,7 @@ int store_cert_resolve(store_rtxn_t *r, const uint8_t *hash, size_t hlen,
 
 int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref, struct store_cert_info *out)
 {
-	STORE_LMDB_ONLY(r->s, "certificates");
+	STORE_CH_READ(r, store_ch_cert_get, ref, out);
 	uint8_t rb[SCHEMA_CERTREF_LEN];
 	certref_enc(ref, rb);
 	MDB_val k = {sizeof(rb), rb}, v;
@@ -744,7 +745,7 @@ out:
 int store_sight_by_cert(store_rtxn_t *r, const struct store_cert_ref *ref,
                         const struct store_fence *f, store_sight_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "certificate sightings");
+	STORE_CH_READ(r, store_ch_sight_by_cert, ref, f, cb, ctx);
 	uint8_t rb[SCHEMA_CERTREF_LEN];
 	certref_enc(ref, rb);
 	struct scan sc;
@@ -786,14 +787,14 @@ static int emit_ipcert(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void
 int store_sight_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
                         const struct store_fence *f, store_sight_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "certificate sightings");
+	STORE_CH_READ(r, store_ch_sight_by_addr, addr, plen, f, cb, ctx);
 	struct sight_walk sw = {f, cb, ctx};
 	return walk_addr_index(r, DB_IPCERT, addr, plen, emit_ipcert, &sw);
 }
 
 int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "certificates by name (SAN, SNI)");
+	STORE_CH_READ(r, store_ch_certs_by_name, name, cb, ctx);
 	uint8_t nk[SCHEMA_NAMEKEY_MAX];
 	int l = namekey_enc(name, nk);
 	if (l < 0)
@@ -818,7 +819,7 @@ int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb,
 
 int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref, uint64_t *n)
 {
-	STORE_LMDB_ONLY(r->s, "prevalence counts (addresses of a certificate)");
+	STORE_CH_READ(r, store_ch_prev_cert_ips, ref, n);
 	uint8_t pk[1 + SCHEMA_CERTREF_LEN];
 	pk[0] = 'C';
 	certref_enc(ref, pk + 1);

@@ -112,8 +112,11 @@ int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
 
 /* As store_cert_get: metadata of a certificate (STORE_ENOTFOUND when the
  * cluster has no row of it).  Strings live until this thread's next
- * call. */
+ * call or the end of its read (store_read_end). */
 int store_ch_cert_get(store_ch_t *c, const struct store_cert_ref *ref, struct store_cert_info *out);
+/* As store_cert_key: the key (SPKI SHA-256) of a certificate, from the
+ * key index (STORE_ENOTFOUND when none). */
+int store_ch_cert_key(store_ch_t *c, const struct store_cert_ref *ref, uint8_t key[32]);
 /* As store_sight_by_cert and store_sight_by_addr.  Sensors and SNI names
  * are given sorted (the smallest STORE_SENSORS_KEPT / STORE_SNI_KEPT). */
 int store_ch_sight_by_cert(store_ch_t *c, const struct store_cert_ref *ref,

@@ -46,6 +46,11 @@ static const uint8_t *rd_view(struct ch_rb_in *r, size_t *n)
  * call. */
 static _Thread_local struct util_buf cert_mem;
 
+void ch_cert_mem_release(void)
+{
+	util_buf_free(&cert_mem);
+}
+
 /* Copy a String (at most cap bytes of it) into cert_mem; its offset. */
 static size_t keep_str(struct ch_rb_in *r, size_t cap)
 {
@@ -230,6 +235,35 @@ int store_ch_certs_by_key(store_ch_t *c, const uint8_t key[32], store_ref_cb cb,
 int store_ch_certs_by_subject(store_ch_t *c, const char *dn, store_ref_cb cb, void *ctx)
 {
 	return attr_refs(c, 2, dn, cb, ctx);
+}
+
+/* The key index rather than cert's spki: a replacing merge may drop the
+ * hashes-only row that carried the key for a later one with metadata. */
+int store_ch_cert_key(store_ch_t *c, const struct store_cert_ref *ref, uint8_t key[32])
+{
+	uint8_t rb[33];
+	ch_certref(ref, rb);
+	struct util_buf q, resp;
+	util_buf_init(&q, 1024);
+	util_buf_adds(&q, "SELECT value FROM cert_attr WHERE attr = 1 AND cert = ");
+	ch_sql_fixed(&q, rb, 33);
+	util_buf_adds(&q, " GROUP BY value ORDER BY value LIMIT 1");
+	int err = ch_query(c, &q, &resp);
+	util_buf_free(&q);
+	struct ch_rb_in r = {(const uint8_t *)resp.p, (const uint8_t *)resp.p + resp.len, false};
+	char hex[65];
+	size_t n = 0;
+	if (err == 0 && resp.len == 0) {
+		store_set_error("clickhouse: no key of the certificate");
+		err = STORE_ENOTFOUND;
+	}
+	if (err == 0)
+		ch_rd_str(&r, hex, sizeof(hex));
+	if (err == 0 && (r.bad || r.p != r.end ||
+	                 util_hex_decode(hex, strlen(hex), key, 32, &n) != 0 || n != 32))
+		err = ch_corrupt();
+	util_buf_free(&resp);
+	return err;
 }
 
 int store_ch_prev_key_certs(store_ch_t *c, const uint8_t key[32], uint64_t *n)

@@ -1,7 +1,8 @@
 /*
  * ch_dispatch.c - a store_t whose data plane is a ClickHouse cluster
  * (docs/architecture.md, "Two stores"): opening one by its address beside
- * its local control LMDB, the write path's ClickHouse side, read sessions,
+ * its local control LMDB, the write path's ClickHouse side (DNS and
+ * certificate records of a batch), read sessions,
  * and the error of a call that has no ClickHouse implementation yet.
  *
  * The public store functions dispatch at their top: `if (r->s->ch)` to
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "store/ch.h"
+#include "store/ch_internal.h"
 #include "store/store_internal.h"
 
 /* The control LMDB's record of the address it serves. */
@@ -21,6 +23,10 @@
 /* Observations converted and sent per INSERT (a struct store_obs is
  * about 1 KiB: 8 MiB of them at a time). */
 #define CH_WRITE_CHUNK 8192
+/* Certificate observations per INSERT: a hashes-only one needs a
+ * struct store_cert_meta of scratch (about 4 KiB), so fewer at a time
+ * (5 MiB with their observations). */
+#define CH_CERT_CHUNK 1024
 
 int store_ch_unsupported(const char *what)
 {
@@ -140,6 +146,8 @@ int store_ch_read_begin(store_rtxn_t *r)
 
 void store_ch_read_end(store_rtxn_t *r)
 {
+	if (r->ch != NULL)
+		ch_cert_mem_release();
 	store_ch_close(r->ch);
 	r->ch = NULL;
 }
@@ -155,7 +163,7 @@ int store_ch_session(store_rtxn_t *r, store_ch_t **c)
 /* Observations of a batch the cluster does not take yet. */
 static uint64_t batch_unsupported(const store_batch_t *b)
 {
-	return b->ncerts + client_batch_len(b) + b->nfps;
+	return client_batch_len(b) + b->nfps;
 }
 
 /* The DNS records of one batch, CH_WRITE_CHUNK to an INSERT, each under a
@@ -175,10 +183,32 @@ static int write_dns(store_t *s, const store_batch_t *b, struct store_obs *obs, 
 	return err;
 }
 
+/* The certificate records of one batch (sightings, metadata, the name and
+ * attribute indexes: ch_cert.c), CH_CERT_CHUNK to a store_ch_write, each
+ * under a new token as write_dns; scratch holds the metadata of the
+ * hashes-only records.  Sightings count as new: the cluster merges them
+ * when read. */
+static int write_certs(store_t *s, const store_batch_t *b, struct store_obs *obs,
+                       struct store_cert_meta *scratch, struct store_write_stats *st)
+{
+	int err = 0;
+	size_t n = 0, sightings = 0;
+	for (size_t i = 0; i < b->ncerts && err == 0; i++) {
+		batch_cert_obs(b, &b->certs[i], &obs[n], &scratch[n]);
+		sightings += obs[n++].cert.sighting;
+		if (n == CH_CERT_CHUNK || i + 1 == b->ncerts) {
+			err = store_ch_write(s->ch, obs, n, store_ch_token(), NULL);
+			st->sight_new += err == 0 ? sightings : 0;
+			n = sightings = 0;
+		}
+	}
+	return err;
+}
+
 bool store_ch_control_only(store_batch_t *const *bs, size_t nb)
 {
 	for (size_t i = 0; i < nb; i++) {
-		if (bs[i]->nrecs > 0 || batch_unsupported(bs[i]) > 0)
+		if (bs[i]->nrecs + bs[i]->ncerts > 0 || batch_unsupported(bs[i]) > 0)
 			return false;
 	}
 	return true;
@@ -194,17 +224,19 @@ int store_ch_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
 			                            "a push with Idempotency-Key)");
 	}
 	struct store_obs *obs = malloc(CH_WRITE_CHUNK * sizeof(*obs));
-	if (obs == NULL)
-		return -ENOMEM;
+	struct store_cert_meta *scratch = malloc(CH_CERT_CHUNK * sizeof(*scratch));
 	struct store_write_stats local = {0};
-	int err = 0;
+	int err = obs == NULL || scratch == NULL ? -ENOMEM : 0;
 	pthread_mutex_lock(&s->ch_lock);
 	for (size_t i = 0; i < nb && err == 0; i++) {
 		err = write_dns(s, bs[i], obs, &local.dns_new);
+		if (err == 0)
+			err = write_certs(s, bs[i], obs, scratch, &local);
 		local.dns_merged += bs[i]->absorbed;
 		local.unsupported += batch_unsupported(bs[i]);
 	}
 	pthread_mutex_unlock(&s->ch_lock);
+	free(scratch);
 	free(obs);
 	if (err == 0 && st != NULL)
 		store_write_stats_add(st, &local);

@@ -89,6 +89,9 @@ void ch_sql_str(struct util_buf *q, const char *s);
 int ch_cert_check(const struct store_obs *o);
 /* Write the STORE_OBS_CERT observations among obs[n] under token. */
 int ch_cert_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_t token);
+/* Free this thread's copy of the last store_ch_cert_get answer (the end
+ * of a read: a server's worker thread that exits would leak it). */
+void ch_cert_mem_release(void);
 /* A certificate reference as the 33 bytes of the cert columns. */
 void ch_certref(const struct store_cert_ref *ref, uint8_t out[33]);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/ch.h"
 #include "store/store_internal.h"
 
 /* ---- normalisation -------------------------------------------------------- */
@@ -273,7 +274,7 @@ void keys_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN],
 
 int store_cert_key(store_rtxn_t *r, const struct store_cert_ref *ref, uint8_t key[32])
 {
-	STORE_LMDB_ONLY(r->s, "certificate keys");
+	STORE_CH_READ(r, store_ch_cert_key, ref, key);
 	if (r->s->no_keys)
 		return STORE_ENOTFOUND;
 	uint8_t rb[SCHEMA_CERTREF_LEN];
@@ -315,13 +316,13 @@ static int refs_walk(store_rtxn_t *r, int db, const void *key, size_t klen, bool
 
 int store_certs_by_key(store_rtxn_t *r, const uint8_t key[32], store_ref_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "certificates by key");
+	STORE_CH_READ(r, store_ch_certs_by_key, key, cb, ctx);
 	return refs_walk(r, DB_KEYCERT, key, 32, false, cb, ctx);
 }
 
 int store_certs_by_subject(store_rtxn_t *r, const char *dn, store_ref_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "certificates by subject");
+	STORE_CH_READ(r, store_ch_certs_by_subject, dn, cb, ctx);
 	return refs_walk(r, DB_SUBJCERT, dn, strlen(dn), false, cb, ctx);
 }
 
@@ -360,12 +361,12 @@ static int dup_count(store_rtxn_t *r, int db, const void *key, size_t klen, uint
 
 int store_prev_key_certs(store_rtxn_t *r, const uint8_t key[32], uint64_t *n)
 {
-	STORE_LMDB_ONLY(r->s, "prevalence counts (certificates of a key)");
+	STORE_CH_READ(r, store_ch_prev_key_certs, key, n);
 	return dup_count(r, DB_KEYCERT, key, 32, n);
 }
 
 int store_prev_subject_certs(store_rtxn_t *r, const char *dn, uint64_t *n)
 {
-	STORE_LMDB_ONLY(r->s, "prevalence counts (certificates of a subject)");
+	STORE_CH_READ(r, store_ch_prev_subject_certs, dn, n);
 	return dup_count(r, DB_SUBJCERT, dn, strlen(dn), n);
 }

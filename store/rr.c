@@ -729,11 +729,7 @@ static int by_name_exact(store_rtxn_t *r, const char *name, void *wctx)
 int store_rr_by_name(store_rtxn_t *r, const char *name, uint16_t rrtype,
                      const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
-	if (r->s->ch != NULL) {
-		struct store_ch *c;
-		int err = store_ch_session(r, &c);
-		return err != 0 ? err : store_ch_rr_by_name(c, name, rrtype, f, cb, ctx);
-	}
+	STORE_CH_READ(r, store_ch_rr_by_name, name, rrtype, f, cb, ctx);
 	if (store_name_is_rhs(name)) {
 		char head[STORE_NAME_BUF];
 		snprintf(head, sizeof(head), "%.*s", (int)strlen(name) - 2, name);
@@ -791,11 +787,7 @@ static int emit_addr(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *
 int store_rr_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
                      const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
-	if (r->s->ch != NULL) {
-		struct store_ch *c;
-		int err = store_ch_session(r, &c);
-		return err != 0 ? err : store_ch_rr_by_addr(c, addr, plen, f, cb, ctx);
-	}
+	STORE_CH_READ(r, store_ch_rr_by_addr, addr, plen, f, cb, ctx);
 	struct rr_walk rw = {.f = f, .cb = cb, .ctx = ctx};
 	return walk_addr_index(r, DB_ADDR, addr, plen, emit_addr, &rw);
 }
@@ -885,14 +877,14 @@ static int target_zone(store_rtxn_t *r, const char *zone, const struct store_fen
 int store_rr_by_target(store_rtxn_t *r, const char *target, const struct store_fence *f,
                        store_rr_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "resolutions by target (CNAME, NS, MX ... rdata)");
+	STORE_CH_READ(r, store_ch_rr_by_target, target, f, cb, ctx);
 	return walk_done(target_items(r, target, f, cb, ctx));
 }
 
 int store_rr_by_target_pattern(store_rtxn_t *r, const char *target, const struct store_fence *f,
                                store_rr_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "resolutions by target (CNAME, NS, MX ... rdata)");
+	STORE_CH_READ(r, store_ch_rr_by_target_pattern, target, f, cb, ctx);
 	if (target[0] == '*' && target[1] == '.')
 		return target_zone(r, target + 2, f, cb, ctx);
 	if (store_name_is_rhs(target)) {
@@ -906,7 +898,7 @@ int store_rr_by_target_pattern(store_rtxn_t *r, const char *target, const struct
 
 int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n)
 {
-	STORE_LMDB_ONLY(r->s, "prevalence counts (names on an address)");
+	STORE_CH_READ(r, store_ch_prev_ip_names, ip, n);
 	*n = 0;
 	struct scan sc;
 	SCAN_DUPS(&sc, r->txn, r->s->dbi[DB_ADDR], ip, 16)
@@ -921,7 +913,7 @@ int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n)
 
 int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n)
 {
-	STORE_LMDB_ONLY(r->s, "prevalence counts (addresses of a name)");
+	STORE_CH_READ(r, store_ch_prev_name_ips, name, n);
 	uint8_t pk[1 + SCHEMA_NAMEKEY_MAX];
 	*n = 0;
 	pk[0] = 'N';

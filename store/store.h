@@ -263,7 +263,7 @@ struct store_write_stats {
 	uint64_t clients, client_pairs_new; /* client sightings merged, pairs created */
 	unsigned retries;                   /* map growths */
 	/* ClickHouse store: observations of kinds it does not write yet
-	 * (certificates, client sightings, fingerprints), not recorded */
+	 * (client sightings, fingerprints), not recorded */
 	uint64_t unsupported;
 };
 
@@ -432,7 +432,10 @@ struct store_cert_info {
  * when the store has never seen it. */
 int store_cert_resolve(store_rtxn_t *r, const uint8_t *hash, size_t hlen,
                        struct store_cert_ref *ref);
-/* Metadata of a certificate (has_meta false when only sightings exist). */
+/* Metadata of a certificate (has_meta false when only sightings exist).
+ * Its strings and DER live until this thread's next store_cert_get and
+ * at most as long as r (on LMDB san_dns, san_ip and der live as long as
+ * r; on ClickHouse they do not): use them before calling it again. */
 int store_cert_get(store_rtxn_t *r, const struct store_cert_ref *ref, struct store_cert_info *out);
 
 struct store_sighting {
@@ -461,6 +464,34 @@ typedef int (*store_namecert_cb)(const struct store_cert_ref *ref, unsigned kind
 /* Certificates naming `name` in their SAN/CN (kind SAN) or seen with it
  * as SNI (kind SNI). */
 int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb, void *ctx);
+
+/* ---- batched reads: n keys of one kind at once (the pivot's one query per
+ * BFS level and edge kind).  cb gets the index of the key and its rows,
+ * key by key in input order, each key's rows as the single-key reader
+ * gives them (the same callbacks as looping it over the keys, which is
+ * what the LMDB store does; a ClickHouse store asks one query per
+ * thousand keys: store/ch_batch.c).  A callback's STORE_STOP ends that key's rows,
+ * an error (<0) everything.  0 or a store error. ---- */
+typedef int (*store_rr_nth_cb)(size_t key, const struct store_rr *rr, void *ctx);
+typedef int (*store_sight_nth_cb)(size_t key, const struct store_sighting *s, void *ctx);
+typedef int (*store_namecert_nth_cb)(size_t key, const struct store_cert_ref *ref, unsigned kind,
+                                     void *ctx);
+/* store_rr_by_addr (plen 128), store_rr_by_name (any type, no
+ * wildcards) and store_rr_by_target of each key. */
+int store_rr_by_addrs(store_rtxn_t *r, const uint8_t (*addrs)[16], size_t n,
+                      const struct store_fence *f, store_rr_nth_cb cb, void *ctx);
+int store_rr_by_names(store_rtxn_t *r, const char *const *names, size_t n,
+                      const struct store_fence *f, store_rr_nth_cb cb, void *ctx);
+int store_rr_by_targets(store_rtxn_t *r, const char *const *targets, size_t n,
+                        const struct store_fence *f, store_rr_nth_cb cb, void *ctx);
+/* store_sight_by_addr (plen 128) and store_sight_by_cert of each key. */
+int store_sight_by_addrs(store_rtxn_t *r, const uint8_t (*addrs)[16], size_t n,
+                         const struct store_fence *f, store_sight_nth_cb cb, void *ctx);
+int store_sight_by_certs(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
+                         const struct store_fence *f, store_sight_nth_cb cb, void *ctx);
+/* store_certs_by_name of each key. */
+int store_certs_by_names(store_rtxn_t *r, const char *const *names, size_t n,
+                         store_namecert_nth_cb cb, void *ctx);
 
 /* Prevalence counters, kept on insert: one read each. */
 int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n);

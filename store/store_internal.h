@@ -86,6 +86,17 @@ int store_ch_unsupported(const char *what);
 		if ((s)->ch != NULL)                                                               \
 			return store_ch_unsupported(what);                                         \
 	} while (0)
+/* On a ClickHouse store, answer a read (r a store_rtxn_t *) with the
+ * ClickHouse reader fn (store/ch.h), called with the read session's handle
+ * and the remaining arguments; on LMDB, go on. */
+#define STORE_CH_READ(r, fn, ...)                                                                  \
+	do {                                                                                       \
+		if ((r)->s->ch != NULL) {                                                          \
+			struct store_ch *ch_;                                                      \
+			int err_ = store_ch_session((r), &ch_);                                    \
+			return err_ != 0 ? err_ : fn(ch_, __VA_ARGS__);                            \
+		}                                                                                  \
+	} while (0)
 /* The ClickHouse side of the write path (ch_dispatch.c).  Batches that
  * hold meta records only (the control plane) are written to the local
  * LMDB: store_ch_control_only tells them. */

@@ -686,6 +686,47 @@ static void test_rules(void)
 	db = keep;
 }
 
+/* The level prefetch (pivot/prefetch.c, what a ClickHouse store uses)
+ * answers the walk as the store does: the same JSON from every node of a
+ * large pivot as seed, with the default edges, all edges, a window and a
+ * node budget that cuts a level. */
+static int json_both(const char *seed, const char *k, const char *v, bool *same)
+{
+	struct pivot_result *a = run(seed, "max_ms", "600000", k, v, NULL);
+	setenv("INFRAPIVOT_PIVOT_PREFETCH", "1", 1);
+	struct pivot_result *b = run(seed, "max_ms", "600000", k, v, NULL);
+	unsetenv("INFRAPIVOT_PIVOT_PREFETCH");
+	char *ja = a ? dump(pivot_to_json(a)) : NULL, *jb = b ? dump(pivot_to_json(b)) : NULL;
+	*same = ja != NULL && jb != NULL && strcmp(ja, jb) == 0;
+	int n = a ? (int)pivot_node_count(a) : 0;
+	free(ja);
+	free(jb);
+	pivot_result_free(a);
+	pivot_result_free(b);
+	return n;
+}
+
+static void test_prefetch(void)
+{
+	struct pivot_result *big = run("login-verify.duckdns.org", "depth", "4", NULL);
+	T_CHECK(big != NULL && pivot_node_count(big) > 20);
+	static const char *const opt[][2] = {
+	    {"depth", "3"}, {"edges", "all"}, {"since", "2026-06-01"}, {"max_nodes", "7"}};
+	unsigned runs = 0, bad = 0, nodes = 0;
+	for (size_t i = 0; big != NULL && i < pivot_node_count(big) && i < 40; i++) {
+		const struct pivot_node *n = pivot_node_at(big, i);
+		for (size_t o = 0; o < sizeof(opt) / sizeof(opt[0]); o++) {
+			bool same;
+			nodes += (unsigned)json_both(n->value, opt[o][0], opt[o][1], &same);
+			runs++;
+			bad += !same;
+		}
+	}
+	T_EQ_INT(bad, 0);
+	T_CHECK(runs >= 80 && nodes > runs);
+	pivot_result_free(big);
+}
+
 int main(void)
 {
 	const char *dir = t_tmpdir();
@@ -701,6 +742,7 @@ int main(void)
 	test_budgets();
 	test_renderers();
 	test_rules();
+	test_prefetch();
 	store_close(db);
 	return t_done();
 }

@@ -3,7 +3,7 @@
 default-suite half (tests/store/test_ch_fake.sh): it answers as 18.16 does
 (/ping, errors as "Code: N, e.displayText() = ..." with a non-200 status),
 serves hand-made RowBinary rows, good and truncated, and records each INSERT
-body in BODIES_DIR.  The first INSERT of a token fails with 503, to make the
+body in BODIES_DIR (insert-N, its statement in query-N).  The first INSERT of a token fails with 503, to make the
 client retry.  While BODIES_DIR/fail-after exists, holding N, N more
 INSERTs succeed and every one after fails with 500 (a server that went
 away mid-copy).
@@ -94,7 +94,31 @@ MORE = {
     "C0000209": addr_row(2, "b.example.net") + addr_row(1, "a.example.net"),
     "FROM rr_addr WHERE addr IN (": addr_row(1, "a.example.net") + addr_row(1, "c.example.net") + addr_row(2, "b.example.net"),
 }
+# the CLI's certificate lookups (tests/e2e/test_ch_cli.sh): a certificate
+# resolved, its metadata, key, sightings and address count; one whose
+# metadata does not decode (EE), one whose sightings fail on the server (CC);
+# certificates by key and by subject; an address's certificates.  Checked
+# before MORE: a resolution's query contains MORE's metadata keys.
+REF_BB = b"\x01" + b"\xbb" * 20 + bytes(12)
+KEY_AB = "ab" * 32
+CLI = {
+    "SELECT cert FROM cert WHERE cert = toFixedString(unhex('01BBBB": REF_BB,
+    "SELECT cert FROM cert WHERE cert = toFixedString(unhex('01EEEE": b"\x01" + b"\xee" * 20 + bytes(12),
+    "SELECT cert FROM cert WHERE cert = toFixedString(unhex('019999": b"\x01" + b"\x99" * 20 + bytes(12),
+    "FROM cert WHERE cert = toFixedString(unhex('019999": cert(b"\x99" * 20, "CN=n.example.com", [], "", 1),
+    "FROM sight WHERE cert = toFixedString(unhex('01BBBB": sight(REF_BB, 1, 443, ["s1"], ["com.example.www"]),
+    "FROM cert_attr WHERE attr = 1 AND cert = toFixedString(unhex('01BBBB": rb_str(KEY_AB),
+    "FROM prev_cert_ips WHERE cert = toFixedString(unhex('01BBBB": struct.pack("<Q", 1),
+    "FROM cert_attr WHERE attr = 1 AND cert = toFixedString(unhex('01EEEE": rb_str("ab" * 31 + "zz"),
+    "FROM cert_attr WHERE attr = 1 AND cert = toFixedString(unhex('01DDDD": rb_str(KEY_AB) * 2,
+    "FROM cert_attr WHERE attr = 1 AND value = '%s'" % KEY_AB: REF_BB,
+    "FROM cert_attr WHERE attr = 2 AND value = 'CN=www.example.com,O=example'": REF_BB,
+    "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000201'": sight(REF_BB, 1, 443, ["s1"], ["com.example.www"]),
+    "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000243'": sight(REF_BB, 67, 443, [], [])[:-2],
+}
 ERRORS = {
+    "FROM sight WHERE cert = toFixedString(unhex('019999": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
+    "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000242'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM name_cert WHERE rname = 'com.example.err'": b"Code: 47, e.displayText() = DB::Exception: Unknown identifier: rname, e.what() = DB::Exception\n",
     "FROM sight WHERE cert IN (": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
 }
@@ -143,6 +167,8 @@ class H(http.server.BaseHTTPRequestHandler):
             inserts += 1
             with open(os.path.join(BODIES, "insert-%d" % inserts), "wb") as f:
                 f.write(body)
+            with open(os.path.join(BODIES, "query-%d" % inserts), "w") as f:
+                f.write(q + "\n")
             fail_after = os.path.join(BODIES, "fail-after")
             left = int(open(fail_after).read()) if os.path.exists(fail_after) else None
             if left is not None and left <= 0:
@@ -157,6 +183,9 @@ class H(http.server.BaseHTTPRequestHandler):
         for key, msg in ERRORS.items():
             if key in q:
                 return self.reply(500, msg)
+        for key, rows in CLI.items():
+            if key in q:
+                return self.reply(200, rows)
         for key, rows in MORE.items():
             if key in q:
                 return self.reply(200, rows)

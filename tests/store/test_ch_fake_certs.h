@@ -85,6 +85,13 @@ static void fake_cert_get(store_ch_t *c)
 	T_EQ_INT(store_ch_cert_get(c, &cc, &ci), STORE_ENOTFOUND);
 	T_EQ_INT(store_ch_cert_get(c, &dd, &ci), STORE_ECORRUPT); /* a 5-byte SHA-1 */
 	T_EQ_INT(store_ch_cert_get(c, &ee, &ci), STORE_ECORRUPT); /* a byte too many */
+	/* the key, from the key index */
+	uint8_t key[32];
+	T_EQ_INT(store_ch_cert_key(c, &bb, key), 0);
+	T_CHECK(key[0] == 0xab && key[31] == 0xab);
+	T_EQ_INT(store_ch_cert_key(c, &cc, key), STORE_ENOTFOUND);
+	T_EQ_INT(store_ch_cert_key(c, &ee, key), STORE_ECORRUPT); /* not 64 hex digits */
+	T_EQ_INT(store_ch_cert_key(c, &dd, key), STORE_ECORRUPT); /* two values in one row */
 }
 
 static int fake_namecert_cb(const struct store_cert_ref *ref, unsigned kind, void *ctx)

@@ -1,0 +1,441 @@
+/*
+ * prefetch.c - a BFS level's reads in one go.  Before the walk expands the
+ * nodes of a level, the rows each of them will ask for (resolutions by
+ * name, by target and by address, certificates by name, sightings by
+ * address and by certificate) are read with the store's batched readers,
+ * one call per kind for the whole level, and kept; the walk's per-node
+ * reads are then answered from them, with the same rows in the same order
+ * to the same callbacks, so the walk, its budgets and its output do not
+ * change.  Used on a ClickHouse store, where every read is a query
+ * (docs/scale-out.md); LMDB answers a node's read faster than a copy.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pivot/pivot_internal.h"
+#include "util/buf.h"
+
+/* The strings of a level's rows: enough for any level the node budget
+ * allows; a level past it is read node by node (PF_MAX_ARENA). */
+#define PF_MAX_ARENA ((size_t)256 << 20)
+
+enum { PF_RR_NAME, PF_RR_TARGET, PF_NAMECERT, PF_RR_ADDR, PF_SIGHT_ADDR, PF_SIGHT_CERT, PF_N };
+
+/* One row as read, its strings in the arena (offsets). */
+struct pf_row {
+	int64_t tf, tl;
+	uint64_t count;
+	uint8_t addr[16]; /* a resolution's address, a sighting's */
+	struct store_cert_ref ref;
+	uint16_t rrtype, port;
+	unsigned kind, nsni;
+	size_t str[3 + STORE_SNI_KEPT]; /* rrname, rdata, bailiwick, then SNI */
+};
+
+struct pf_key {
+	uint8_t k[STORE_NAME_BUF];
+	size_t klen;
+	size_t first, n; /* its rows */
+};
+
+struct pf_set {
+	bool on;
+	size_t nkeys;
+	struct pf_key *keys;    /* input order */
+	struct pf_key **sorted; /* the keys in key order, for lookups */
+	struct pf_row *rows;
+	size_t nrows, caprows;
+};
+
+struct pivot_pf {
+	struct pf_set set[PF_N];
+	struct util_buf arena;
+	int err; /* of a row copy (memory) */
+};
+
+static void set_free(struct pf_set *s)
+{
+	free(s->keys);
+	free(s->sorted);
+	free(s->rows);
+	memset(s, 0, sizeof(*s));
+}
+
+void pivot_pf_free(struct pivot_pf *pf)
+{
+	if (pf == NULL)
+		return;
+	for (int i = 0; i < PF_N; i++)
+		set_free(&pf->set[i]);
+	util_buf_free(&pf->arena);
+	free(pf);
+}
+
+/* ---- filling ------------------------------------------------------------ */
+
+static size_t keep(struct pivot_pf *pf, const char *s)
+{
+	size_t at = pf->arena.len;
+	util_buf_add(&pf->arena, s, strlen(s) + 1);
+	return at;
+}
+
+/* A new row of key i in set s (rows come key by key). */
+static struct pf_row *row_new(struct pivot_pf *pf, struct pf_set *s, size_t i)
+{
+	if (s->nrows == s->caprows) {
+		size_t cap = s->caprows ? 2 * s->caprows : 256;
+		struct pf_row *n = realloc(s->rows, cap * sizeof(*n));
+		if (n == NULL) {
+			pf->err = -ENOMEM;
+			return NULL;
+		}
+		s->rows = n;
+		s->caprows = cap;
+	}
+	if (s->keys[i].n++ == 0)
+		s->keys[i].first = s->nrows;
+	struct pf_row *r = &s->rows[s->nrows++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+struct fill {
+	struct pivot_pf *pf;
+	struct pf_set *s;
+};
+
+static int fill_rr(size_t key, const struct store_rr *rr, void *ctx)
+{
+	struct fill *f = ctx;
+	struct pf_row *r = row_new(f->pf, f->s, key);
+	if (r == NULL)
+		return f->pf->err;
+	r->tf = rr->time_first;
+	r->tl = rr->time_last;
+	r->count = rr->count;
+	r->rrtype = rr->rrtype;
+	memcpy(r->addr, rr->addr, 16);
+	r->str[0] = keep(f->pf, rr->rrname);
+	r->str[1] = keep(f->pf, rr->rdata);
+	r->str[2] = keep(f->pf, rr->bailiwick ? rr->bailiwick : "");
+	return f->pf->arena.err;
+}
+
+static int fill_sight(size_t key, const struct store_sighting *si, void *ctx)
+{
+	struct fill *f = ctx;
+	struct pf_row *r = row_new(f->pf, f->s, key);
+	if (r == NULL)
+		return f->pf->err;
+	r->tf = si->time_first;
+	r->tl = si->time_last;
+	r->count = si->count;
+	r->ref = si->ref;
+	memcpy(r->addr, si->ip, 16);
+	r->port = si->port;
+	r->nsni = si->nsni;
+	for (unsigned i = 0; i < si->nsni; i++)
+		r->str[3 + i] = keep(f->pf, si->sni[i]);
+	return f->pf->arena.err;
+}
+
+static int fill_nc(size_t key, const struct store_cert_ref *ref, unsigned kind, void *ctx)
+{
+	struct fill *f = ctx;
+	struct pf_row *r = row_new(f->pf, f->s, key);
+	if (r == NULL)
+		return f->pf->err;
+	r->ref = *ref;
+	r->kind = kind;
+	return 0;
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	const struct pf_key *a = *(const struct pf_key *const *)pa;
+	const struct pf_key *b = *(const struct pf_key *const *)pb;
+	if (a->klen != b->klen)
+		return a->klen < b->klen ? -1 : 1;
+	return memcmp(a->k, b->k, a->klen);
+}
+
+/* Room for n keys in set s; the caller fills keys[i].k and klen. */
+static int set_init(struct pf_set *s, size_t n)
+{
+	set_free(s);
+	s->keys = calloc(n ? n : 1, sizeof(*s->keys));
+	s->sorted = calloc(n ? n : 1, sizeof(*s->sorted));
+	if (s->keys == NULL || s->sorted == NULL)
+		return -ENOMEM;
+	s->nkeys = n;
+	return 0;
+}
+
+/* The keys are in: index them, and take the read's result.  A read too
+ * large for memory or a response bound leaves the set off (its nodes are
+ * read one by one, as without a prefetch); another error is the walk's. */
+static int set_done(struct pivot_pf *pf, struct pf_set *s, int err)
+{
+	if (err == 0 && pf->err == 0 && !pf->arena.err) {
+		for (size_t i = 0; i < s->nkeys; i++)
+			s->sorted[i] = &s->keys[i];
+		qsort(s->sorted, s->nkeys, sizeof(*s->sorted), key_cmp);
+		s->on = true;
+		return 0;
+	}
+	set_free(s);
+	bool too_big = err == STORE_ELIMIT || pf->err != 0 || pf->arena.err;
+	pf->err = 0;
+	pf->arena.err = 0;
+	return too_big ? 0 : err;
+}
+
+/* ---- a level ------------------------------------------------------------ */
+
+/* The nodes of the level starting at node first that the walk will
+ * expand (not pruned), of type t, into idx (their count). */
+static size_t level_nodes(const struct pivot_run *x, size_t first, enum pivot_node_type t,
+                          size_t *idx)
+{
+	const struct pivot_result *r = x->r;
+	unsigned depth = r->nodes[first].n.depth;
+	size_t n = 0;
+	for (size_t i = first; i < r->nnodes && r->nodes[i].n.depth == depth; i++) {
+		const struct pivot_node *nd = &r->nodes[i].n;
+		if (nd->type == t && nd->pruned == NULL &&
+		    !(t == PIVOT_NODE_DOMAIN && nd->value[0] == '*'))
+			idx[n++] = i;
+	}
+	return n;
+}
+
+/* Domain nodes: by target, by name, certificates by name. */
+static int level_domains(struct pivot_run *x, const size_t *idx, size_t n)
+{
+	struct pivot_pf *pf = x->pf;
+	const char **names = malloc((n ? n : 1) * sizeof(*names));
+	if (names == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		names[i] = x->r->nodes[idx[i]].n.value;
+	const unsigned e = x->p->edges;
+	const bool want[3] = {e & PIVOT_EDGE_CNAME, e & (PIVOT_EDGE_RESOLVES | PIVOT_EDGE_CNAME),
+	                      e & (PIVOT_EDGE_SAN | PIVOT_EDGE_SNI)};
+	const int kinds[3] = {PF_RR_TARGET, PF_RR_NAME, PF_NAMECERT};
+	int err = 0;
+	for (int k = 0; k < 3 && err == 0; k++) {
+		struct pf_set *s = &pf->set[kinds[k]];
+		if (!want[k] || n == 0 || (err = set_init(s, n)) != 0)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			s->keys[i].klen = strlen(names[i]);
+			memcpy(s->keys[i].k, names[i], s->keys[i].klen);
+		}
+		struct fill f = {pf, s};
+		int rd = kinds[k] == PF_RR_TARGET
+		             ? store_rr_by_targets(x->rt, names, n, &x->fence, fill_rr, &f)
+		         : kinds[k] == PF_RR_NAME
+		             ? store_rr_by_names(x->rt, names, n, &x->fence, fill_rr, &f)
+		             : store_certs_by_names(x->rt, names, n, fill_nc, &f);
+		err = set_done(pf, s, rd);
+	}
+	free(names);
+	return err;
+}
+
+/* IP nodes: resolutions and sightings by address. */
+static int level_ips(struct pivot_run *x, const size_t *idx, size_t n)
+{
+	struct pivot_pf *pf = x->pf;
+	uint8_t(*ips)[16] = malloc((n ? n : 1) * 16);
+	if (ips == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		memcpy(ips[i], x->r->nodes[idx[i]].ip, 16);
+	const bool want[2] = {x->p->edges & PIVOT_EDGE_RESOLVES, x->p->edges & PIVOT_EDGE_SERVES};
+	const int kinds[2] = {PF_RR_ADDR, PF_SIGHT_ADDR};
+	int err = 0;
+	for (int k = 0; k < 2 && err == 0; k++) {
+		struct pf_set *s = &pf->set[kinds[k]];
+		if (!want[k] || n == 0 || (err = set_init(s, n)) != 0)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			s->keys[i].klen = 16;
+			memcpy(s->keys[i].k, ips[i], 16);
+		}
+		struct fill f = {pf, s};
+		int rd = kinds[k] == PF_RR_ADDR
+		             ? store_rr_by_addrs(x->rt, (const uint8_t(*)[16])ips, n, &x->fence,
+		                                 fill_rr, &f)
+		             : store_sight_by_addrs(x->rt, (const uint8_t(*)[16])ips, n, &x->fence,
+		                                    fill_sight, &f);
+		err = set_done(pf, s, rd);
+	}
+	free(ips);
+	return err;
+}
+
+/* Certificate nodes: their sightings. */
+static int level_certs(struct pivot_run *x, const size_t *idx, size_t n)
+{
+	struct pivot_pf *pf = x->pf;
+	struct pf_set *s = &pf->set[PF_SIGHT_CERT];
+	if (n == 0 || !(x->p->edges & (PIVOT_EDGE_SERVES | PIVOT_EDGE_SNI)))
+		return 0;
+	struct store_cert_ref *refs = malloc(n * sizeof(*refs));
+	int err = refs == NULL ? -ENOMEM : set_init(s, n);
+	for (size_t i = 0; i < n && err == 0; i++) {
+		refs[i] = x->r->nodes[idx[i]].ref;
+		s->keys[i].klen = 1 + sizeof(refs[i].hash);
+		s->keys[i].k[0] = refs[i].kind;
+		memcpy(s->keys[i].k + 1, refs[i].hash, sizeof(refs[i].hash));
+	}
+	struct fill f = {pf, s};
+	if (err == 0)
+		err = set_done(pf, s,
+		               store_sight_by_certs(x->rt, refs, n, &x->fence, fill_sight, &f));
+	free(refs);
+	return err;
+}
+
+int pivot_pf_level(struct pivot_run *x, size_t first)
+{
+	struct pivot_pf *pf = x->pf;
+	if (pf == NULL)
+		return 0;
+	for (int i = 0; i < PF_N; i++)
+		set_free(&pf->set[i]);
+	util_buf_free(&pf->arena);
+	util_buf_init(&pf->arena, PF_MAX_ARENA);
+	size_t *idx = malloc((x->r->nnodes - first) * sizeof(*idx));
+	if (idx == NULL)
+		return -ENOMEM;
+	int err = level_domains(x, idx, level_nodes(x, first, PIVOT_NODE_DOMAIN, idx));
+	if (err == 0)
+		err = level_ips(x, idx, level_nodes(x, first, PIVOT_NODE_IP, idx));
+	if (err == 0)
+		err = level_certs(x, idx, level_nodes(x, first, PIVOT_NODE_CERT, idx));
+	free(idx);
+	return err;
+}
+
+int pivot_pf_new(struct pivot_run *x)
+{
+	x->pf = calloc(1, sizeof(*x->pf));
+	if (x->pf == NULL)
+		return -ENOMEM;
+	util_buf_init(&x->pf->arena, PF_MAX_ARENA);
+	return 0;
+}
+
+/* ---- answering the walk --------------------------------------------------- */
+
+/* The rows of a key in a set that is on; NULL when the set is off or the
+ * key not in it. */
+static const struct pf_key *find(const struct pivot_run *x, int kind, const void *k, size_t klen)
+{
+	if (x->pf == NULL || !x->pf->set[kind].on || klen > STORE_NAME_BUF)
+		return NULL;
+	const struct pf_set *s = &x->pf->set[kind];
+	struct pf_key want;
+	want.klen = klen;
+	memcpy(want.k, k, klen);
+	const struct pf_key *wp = &want;
+	struct pf_key **hit = bsearch(&wp, s->sorted, s->nkeys, sizeof(*s->sorted), key_cmp);
+	return hit != NULL ? *hit : NULL;
+}
+
+/* A callback's STORE_STOP ends the key's rows without error. */
+static int replay_rr(const struct pivot_run *x, int kind, const struct pf_key *key, store_rr_cb cb,
+                     void *ctx)
+{
+	const struct pf_set *s = &x->pf->set[kind];
+	const char *a = x->pf->arena.p;
+	int err = 0;
+	for (size_t i = 0; i < key->n && err == 0; i++) {
+		const struct pf_row *r = &s->rows[key->first + i];
+		struct store_rr rr = {.rrname = a + r->str[0],
+		                      .rrtype = r->rrtype,
+		                      .rdata = a + r->str[1],
+		                      .time_first = r->tf,
+		                      .time_last = r->tl,
+		                      .count = r->count,
+		                      .bailiwick = a + r->str[2]};
+		memcpy(rr.addr, r->addr, 16);
+		err = cb(&rr, ctx);
+	}
+	return err == STORE_STOP ? 0 : err;
+}
+
+static int replay_sight(const struct pivot_run *x, int kind, const struct pf_key *key,
+                        store_sight_cb cb, void *ctx)
+{
+	const struct pf_set *s = &x->pf->set[kind];
+	int err = 0;
+	for (size_t i = 0; i < key->n && err == 0; i++) {
+		const struct pf_row *r = &s->rows[key->first + i];
+		struct store_sighting si = {.ref = r->ref,
+		                            .port = r->port,
+		                            .time_first = r->tf,
+		                            .time_last = r->tl,
+		                            .count = r->count,
+		                            .nsni = r->nsni};
+		memcpy(si.ip, r->addr, 16);
+		for (unsigned j = 0; j < r->nsni; j++)
+			si.sni[j] = x->pf->arena.p + r->str[3 + j];
+		err = cb(&si, ctx);
+	}
+	return err == STORE_STOP ? 0 : err;
+}
+
+int pivot_rr_by_name(struct pivot_run *x, const char *name, store_rr_cb cb)
+{
+	const struct pf_key *k = find(x, PF_RR_NAME, name, strlen(name));
+	return k ? replay_rr(x, PF_RR_NAME, k, cb, x)
+	         : store_rr_by_name(x->rt, name, 0, &x->fence, cb, x);
+}
+
+int pivot_rr_by_target(struct pivot_run *x, const char *name, store_rr_cb cb)
+{
+	const struct pf_key *k = find(x, PF_RR_TARGET, name, strlen(name));
+	return k ? replay_rr(x, PF_RR_TARGET, k, cb, x)
+	         : store_rr_by_target(x->rt, name, &x->fence, cb, x);
+}
+
+int pivot_rr_by_addr(struct pivot_run *x, const uint8_t ip[16], store_rr_cb cb)
+{
+	const struct pf_key *k = find(x, PF_RR_ADDR, ip, 16);
+	return k ? replay_rr(x, PF_RR_ADDR, k, cb, x)
+	         : store_rr_by_addr(x->rt, ip, 128, &x->fence, cb, x);
+}
+
+int pivot_sight_by_addr(struct pivot_run *x, const uint8_t ip[16], store_sight_cb cb)
+{
+	const struct pf_key *k = find(x, PF_SIGHT_ADDR, ip, 16);
+	return k ? replay_sight(x, PF_SIGHT_ADDR, k, cb, x)
+	         : store_sight_by_addr(x->rt, ip, 128, &x->fence, cb, x);
+}
+
+int pivot_sight_by_cert(struct pivot_run *x, const struct store_cert_ref *ref, store_sight_cb cb)
+{
+	uint8_t k[1 + sizeof(ref->hash)];
+	k[0] = ref->kind;
+	memcpy(k + 1, ref->hash, sizeof(ref->hash));
+	const struct pf_key *key = find(x, PF_SIGHT_CERT, k, sizeof(k));
+	return key ? replay_sight(x, PF_SIGHT_CERT, key, cb, x)
+	           : store_sight_by_cert(x->rt, ref, &x->fence, cb, x);
+}
+
+int pivot_certs_by_name(struct pivot_run *x, const char *name, store_namecert_cb cb)
+{
+	const struct pf_key *key = find(x, PF_NAMECERT, name, strlen(name));
+	if (key == NULL)
+		return store_certs_by_name(x->rt, name, cb, x);
+	const struct pf_set *s = &x->pf->set[PF_NAMECERT];
+	int err = 0;
+	for (size_t i = 0; i < key->n && err == 0; i++)
+		err = cb(&s->rows[key->first + i].ref, s->rows[key->first + i].kind, x);
+	return err == STORE_STOP ? 0 : err;
+}

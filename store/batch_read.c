@@ -1,0 +1,107 @@
+/*
+ * batch_read.c - the batched readers of store.h (n keys of one kind at
+ * once, for the pivot's BFS levels): on a ClickHouse store one query per
+ * thousand keys (store/ch_batch.c), on LMDB a loop over the single-key
+ * reader, whose callbacks are the same.
+ */
+#include "store/ch.h"
+#include "store/store_internal.h"
+
+/* A single-key reader's callback handing its rows on with the key. */
+struct key_ctx {
+	size_t key;
+	store_rr_nth_cb rr;
+	store_sight_nth_cb sight;
+	store_namecert_nth_cb nc;
+	void *ctx;
+};
+
+static int one_rr(const struct store_rr *rr, void *c)
+{
+	const struct key_ctx *k = c;
+	return k->rr(k->key, rr, k->ctx);
+}
+
+static int one_sight(const struct store_sighting *s, void *c)
+{
+	const struct key_ctx *k = c;
+	return k->sight(k->key, s, k->ctx);
+}
+
+static int one_nc(const struct store_cert_ref *ref, unsigned kind, void *c)
+{
+	const struct key_ctx *k = c;
+	return k->nc(k->key, ref, kind, k->ctx);
+}
+
+/* A key's walk ended: its STORE_STOP is not the batch's. */
+static int key_done(int err)
+{
+	return err == STORE_STOP ? 0 : err;
+}
+
+int store_rr_by_addrs(store_rtxn_t *r, const uint8_t (*addrs)[16], size_t n,
+                      const struct store_fence *f, store_rr_nth_cb cb, void *ctx)
+{
+	STORE_CH_READ(r, store_ch_rr_by_addrs, addrs, n, f, cb, ctx);
+	struct key_ctx k = {.rr = cb, .ctx = ctx};
+	int err = 0;
+	for (k.key = 0; k.key < n && err == 0; k.key++)
+		err = key_done(store_rr_by_addr(r, addrs[k.key], 128, f, one_rr, &k));
+	return err;
+}
+
+int store_rr_by_names(store_rtxn_t *r, const char *const *names, size_t n,
+                      const struct store_fence *f, store_rr_nth_cb cb, void *ctx)
+{
+	STORE_CH_READ(r, store_ch_rr_by_names, names, n, f, cb, ctx);
+	struct key_ctx k = {.rr = cb, .ctx = ctx};
+	int err = 0;
+	for (k.key = 0; k.key < n && err == 0; k.key++)
+		err = key_done(store_rr_by_name(r, names[k.key], 0, f, one_rr, &k));
+	return err;
+}
+
+int store_rr_by_targets(store_rtxn_t *r, const char *const *targets, size_t n,
+                        const struct store_fence *f, store_rr_nth_cb cb, void *ctx)
+{
+	STORE_CH_READ(r, store_ch_rr_by_targets, targets, n, f, cb, ctx);
+	struct key_ctx k = {.rr = cb, .ctx = ctx};
+	int err = 0;
+	for (k.key = 0; k.key < n && err == 0; k.key++)
+		err = key_done(store_rr_by_target(r, targets[k.key], f, one_rr, &k));
+	return err;
+}
+
+int store_sight_by_addrs(store_rtxn_t *r, const uint8_t (*addrs)[16], size_t n,
+                         const struct store_fence *f, store_sight_nth_cb cb, void *ctx)
+{
+	STORE_CH_READ(r, store_ch_sight_by_addrs, addrs, n, f, cb, ctx);
+	struct key_ctx k = {.sight = cb, .ctx = ctx};
+	int err = 0;
+	for (k.key = 0; k.key < n && err == 0; k.key++)
+		err = key_done(store_sight_by_addr(r, addrs[k.key], 128, f, one_sight, &k));
+	return err;
+}
+
+int store_sight_by_certs(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
+                         const struct store_fence *f, store_sight_nth_cb cb, void *ctx)
+{
+	STORE_CH_READ(r, store_ch_sight_by_certs, refs, n, f, cb, ctx);
+	struct key_ctx k = {.sight = cb, .ctx = ctx};
+	int err = 0;
+	for (k.key = 0; k.key < n && err == 0; k.key++)
+		err = key_done(store_sight_by_cert(r, &refs[k.key], f, one_sight, &k));
+	return err;
+}
+
+int store_certs_by_names(store_rtxn_t *r, const char *const *names, size_t n,
+                         store_namecert_nth_cb cb, void *ctx)
+{
+	STORE_CH_READ(r, store_ch_certs_by_names, names, n, cb, ctx);
+	struct key_ctx k = {.nc = cb, .ctx = ctx};
+	int err = 0;
+	for (k.key = 0; k.key < n && err == 0; k.key++)
+		err = key_done(store_certs_by_name(r, names[k.key], one_nc, &k));
+	return err;
+}
