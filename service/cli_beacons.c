@@ -18,7 +18,7 @@ static void beacons_usage(FILE *f)
 	           "command-and-control beacons: regular gaps, every hour of the day, small\n"
 	           "steady transfers, few hosts in few organisations, fresh.\n\n"
 	           "  --db DIR            database directory\n"
-	           "  --store STORE       lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
+	           "  --store STORE       lmdb:DIR (as --db) or clickhouse://H:P[,H:P...]/DB\n"
 	           "  --since T, --until T  pairs seen in this window (epoch, ISO 8601, -7d)\n"
 	           "  --now T             reference time for freshness (default: now)\n"
 	           "  --min-score S       leave out destinations below S (default 0.1)\n"

@@ -36,7 +36,7 @@ static void lookup_usage(FILE *f)
 	    "\n"
 	    "Options:\n"
 	    "  --db DIR              database directory\n"
-	    "  --store STORE         lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
+	    "  --store STORE         lmdb:DIR (as --db) or clickhouse://H:P[,H:P...]/DB\n"
 	    "  --rrtype TYPE         only this RR type (domain lookups)\n"
 	    "  --first-after T       time_first >= T\n"
 	    "  --first-before T      time_first <= T\n"

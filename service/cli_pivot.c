@@ -30,7 +30,7 @@ static void pivot_usage(FILE *f)
 	       "\n"
 	       "Options:\n"
 	       "  --db DIR                database directory\n"
-	       "  --store STORE           lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
+	       "  --store STORE           lmdb:DIR (as --db) or clickhouse://H:P[,H:P...]/DB\n"
 	       "  --type TYPE             the seed's type: auto (default), domain, ip, cert,\n"
 	       "                          key (SPKI SHA-256), subject (a DN), jarm or ja3s\n"
 	       "  --depth N               hops from the seed, 0-6 (default 3: domain -> IP ->\n"

@@ -81,7 +81,7 @@ static void usage(FILE *f)
 	           "  --no-record         only print; record nothing\n"
 	           "  --pretty            indent the JSON\n"
 	           "  --db DIR            database directory\n"
-	           "  --store STORE       lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
+	           "  --store STORE       lmdb:DIR (as --db) or clickhouse://H:P[,H:P...]/DB\n"
 	           "  -h, --help          this help\n"
 	           "\n"
 	           "Exit status: 0 every address answered with a certificate (and a JARM\n"

@@ -76,7 +76,7 @@ static void usage(FILE *f)
 	        "                        on 429/503 is honoured as given (up to a day)\n"
 	        "Other:\n"
 	        "  --db DIR              database directory\n"
-	        "  --store STORE         lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
+	        "  --store STORE         lmdb:DIR (as --db) or clickhouse://H:P[,H:P...]/DB\n"
 	        "  -q, --quiet           do not print rejected lines on stderr\n"
 	        "  -h, --help            this help\n"
 	        "\n"

@@ -27,7 +27,7 @@ static void usage(FILE *f)
 	           "\n"
 	           "Options:\n"
 	           "  --db DIR               database directory (created when missing)\n"
-	           "  --store STORE          lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
+	           "  --store STORE          lmdb:DIR (as --db) or clickhouse://H:P[,H:P...]/DB\n"
 	           "  --listen ADDR:PORT     address to listen on (default 127.0.0.1:8080;\n"
 	           "                         IPv6 as [::1]:8080)\n"
 	           "  --tokens FILE          API tokens, lines of TOKEN ROLE [NAME], roles\n"

@@ -90,7 +90,7 @@ static const char usage_text[] =
     "\n"
     "Common options:\n"
     "  --db DIR                     database directory\n"
-    "  --store STORE                lmdb:DIR (as --db) or clickhouse://HOST:PORT/DB\n"
+    "  --store STORE                lmdb:DIR (as --db) or clickhouse://H:P[,H:P...]/DB\n"
     "  --now T                      act as if it were T (expiry is computed against\n"
     "                               it; for tests and what-if views).  T: epoch\n"
     "                               seconds, 2024-01-31, 2024-01-31T12:00:00Z, -7d\n"
