@@ -11,14 +11,16 @@
 #     under it; so the client's failover between entry points mid-request
 #     and the Distributed tables' failover between replicas are needed;
 #  2. during the outage lookups keep answering (exit 0); the rest of the
-#     input is written, the ingest completes (exit 0, the same lines as an
-#     LMDB ingest of the same file), and 250 sampled lookups (names and
-#     addresses) are byte for byte those of the LMDB store; the cluster's
-#     totals (records by name, address and target, sum of counts) are the
-#     LMDB store's and the input's: nothing lost, nothing counted twice;
+#     input is written and the ingest completes (exit 0, the same lines as
+#     an LMDB ingest of the same file); 250 sampled lookups (names and
+#     addresses) and the cluster's totals (records by name, address and
+#     target, sum of counts) never exceed the LMDB store's: nothing counted
+#     twice.  They may fall short: a part the killed replica took before
+#     its peer fetched it is missing until it returns (asynchronous
+#     replication; the resent INSERT is deduplicated against it);
 #  3. the two are restarted (`cluster.sh start`); each replica, read
 #     directly, catches up: the same totals on both replicas of a shard,
-#     adding up to the whole;
+#     adding up to the LMDB store's and the input's: nothing lost;
 #  4. the other two replicas (node1, node3) are killed, so the restarted
 #     ones answer alone: the sampled lookups are the LMDB store's again.
 #
@@ -169,7 +171,7 @@ outstanding() {
 wait_until "an INSERT waiting on the frozen node0" outstanding
 kill_node 0
 
-# --- 2. during the outage: lookups answer; the ingest completes, exactly --
+# --- 2. during the outage: lookups answer; the ingest completes ----------
 for q in "domain *.com" "ip 0.0.0.0/0"; do
 	# shellcheck disable=SC2086
 	"$IP" lookup $q --store "$URL" --limit 5 >"$WORK/during" 2>"$WORK/during.err" ||
@@ -183,13 +185,41 @@ ING=""
 [ "$rc" -eq 0 ] || fail "ingest during the outage: exit $rc: $(cat "$WORK/ch.err")"
 lines() { grep -o '[0-9]* lines read, [0-9]* accepted, [0-9]* rejected' "$1"; }
 [ "$(lines "$WORK/ch.err")" = "$(lines "$WORK/lm.err")" ] || fail "the ingests read differently"
+# During the outage a part that a killed replica took (and registered, so
+# that the resent INSERT was deduplicated) before its peer fetched it is
+# missing until that replica returns: ClickHouse replicates
+# asynchronously (docs/scale-out.md, "Faults").  What must hold: every
+# answer is a record LMDB has, counted at most as often; exactness is
+# checked once the replicas are back (3 and 4).
 lookups "$URL" "$WORK/got"
-cmp -s "$WORK/want" "$WORK/got" || {
-	diff "$WORK/want" "$WORK/got" | head -20 >&2
-	fail "sampled lookups during the outage differ from LMDB"
-}
-[ "$(totals 1)" = "$expect" ] || fail "totals during the outage: $(totals 1), want $expect"
-echo "during the outage: ingest exit 0, 250 lookups identical, totals $expect" >&2
+python3 - "$WORK/want" "$WORK/got" <<'EOF2' || fail "sampled lookups during the outage exceed LMDB's"
+import json, sys
+def load(path):
+    d, key = {}, None
+    for l in open(path):
+        if l.startswith("=="):
+            key = l.strip()
+            continue
+        r = json.loads(l)
+        c = r.pop("count")
+        d[key + json.dumps(r, sort_keys=True)] = c
+    return d
+want, got = load(sys.argv[1]), load(sys.argv[2])
+bad = [k for k, c in got.items() if k not in want or c > want[k]]
+for k in bad[:5]:
+    print("not in LMDB or counted more:", k, got[k], want.get(k), file=sys.stderr)
+missing = sum(1 for k in want if got.get(k) != want[k])
+print("during the outage: %d of %d sampled records short of LMDB's count" % (missing, len(want)),
+      file=sys.stderr)
+sys.exit(1 if bad else 0)
+EOF2
+during=$(totals 1)
+python3 - "$during" "$expect" <<'EOF2' || fail "totals during the outage: $during, above $expect"
+import sys
+got, want = ([int(x) for x in a.split()] for a in sys.argv[1:3])
+sys.exit(0 if len(got) == 4 and all(g <= w for g, w in zip(got, want)) else 1)
+EOF2
+echo "during the outage: ingest exit 0, lookups answer, totals $during (exact: $expect)" >&2
 
 # --- 3. restart; each replica catches up ---------------------------------
 "$ROOT/scripts/cluster.sh" start "$CL" >/dev/null
@@ -208,7 +238,7 @@ kill_node 1
 kill_node 3
 lookups "$URL" "$WORK/after"
 cmp -s "$WORK/want" "$WORK/after" || {
-	diff "$WORK/want" "$WORK/after" | head -20 >&2
+	{ diff "$WORK/want" "$WORK/after" || true; } | head -20 >&2
 	fail "sampled lookups on the restarted replicas differ from LMDB"
 }
 [ "$(totals 0)" = "$expect" ] || fail "totals on the restarted replicas: $(totals 0)"
