@@ -2,7 +2,8 @@
  * batch_read.c - the batched readers of store.h (n keys of one kind at
  * once, for the pivot's BFS levels): on a ClickHouse store one query per
  * thousand keys (store/ch_batch.c), on LMDB a loop over the single-key
- * reader, whose callbacks are the same.
+ * reader, whose callbacks are the same; and the prevalence counts of n
+ * keys (the noise limits of a level's new nodes).
  */
 #include "store/ch.h"
 #include "store/store_internal.h"
