@@ -351,15 +351,18 @@ static int run_walk(struct pivot_run *x, char *msg, size_t msgcap)
 		if (x->timed_out)
 			break;
 	}
+	/* the nodes of the last level (or of one cut short); a window's
+	 * recount may spend the time budget */
+	err = x->pf != NULL ? pivot_measure_new(x, 0) : 0;
+	if (err != 0) {
+		store_msg(err, msg, msgcap);
+		return err;
+	}
 	if (x->timed_out) {
 		r->truncated = true;
 		r->budget = "max_ms";
 	}
-	/* the nodes of the last level (or of one cut short) */
-	err = x->pf != NULL ? pivot_measure_new(x, 0) : 0;
-	if (err != 0)
-		store_msg(err, msg, msgcap);
-	return err;
+	return 0;
 }
 
 int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **out, char *msg,
