@@ -198,7 +198,7 @@ static int link_cand(struct pivot_run *x, size_t i, unsigned depth, const struct
 	bool added;
 	int err = pivot_edge_add(r, c, src, dst, &eid, &added);
 	if (err == 0 && fresh)
-		r->nodes[nb].parent_edge = eid;
+		r->nodes[nb].parent_edge = r->nodes[nb].fresh_edge = eid;
 	if (err == 0 && x->p->affinity)
 		pivot_affinity_link(x, i, (size_t)nb, fresh, c, eid);
 	return err;
@@ -332,8 +332,12 @@ static int run_walk(struct pivot_run *x, char *msg, size_t msgcap)
 		const struct pivot_node *n = &r->nodes[i].n;
 		if (n->depth >= x->p->depth)
 			break; /* breadth-first: every later node is as deep */
-		if (x->pf != NULL && (i == 0 || r->nodes[i - 1].n.depth != n->depth))
-			err = pivot_pf_level(x, i); /* the level's reads in one go */
+		if (x->pf != NULL && (i == 0 || r->nodes[i - 1].n.depth != n->depth)) {
+			/* the level's reads in one go: its nodes' counts, then their edges */
+			err = pivot_measure_new(x, i);
+			if (err == 0)
+				err = pivot_pf_level(x, i);
+		}
 		if (err == 0 && n->pruned != NULL)
 			continue;
 		if (err == 0 && pivot_over_time(x))
@@ -346,6 +350,13 @@ static int run_walk(struct pivot_run *x, char *msg, size_t msgcap)
 		}
 		if (x->timed_out)
 			break;
+	}
+	/* the nodes of the last level (or of one cut short); a window's
+	 * recount may spend the time budget */
+	err = x->pf != NULL ? pivot_measure_new(x, 0) : 0;
+	if (err != 0) {
+		store_msg(err, msg, msgcap);
+		return err;
 	}
 	if (x->timed_out) {
 		r->truncated = true;

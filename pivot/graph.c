@@ -148,13 +148,10 @@ static uint64_t count_list(const char *p, size_t n)
 	return c;
 }
 
-/* A certificate's prevalence, hashes and metadata (SAN count included). */
-static int cert_measure(struct pivot_run *x, struct pivot_xnode *xn)
+/* A certificate's hashes and metadata (SAN count included). */
+static int cert_meta(struct pivot_run *x, struct pivot_xnode *xn)
 {
 	struct pivot_node *n = &xn->n;
-	int err = store_prev_cert_ips(x->rt, &xn->ref, &n->degree);
-	if (err != 0)
-		return err;
 	n->has_sha1 = xn->ref.kind == 1;
 	if (n->has_sha1) {
 		memcpy(n->sha1, xn->ref.hash, 20);
@@ -163,7 +160,7 @@ static int cert_measure(struct pivot_run *x, struct pivot_xnode *xn)
 		memcpy(n->sha256, xn->ref.hash, 32);
 	}
 	struct store_cert_info ci;
-	err = store_cert_get(x->rt, &xn->ref, &ci);
+	int err = store_cert_get(x->rt, &xn->ref, &ci);
 	if (err == STORE_ENOTFOUND)
 		return 0;
 	if (err != 0)
@@ -229,7 +226,9 @@ static int node_measure(struct pivot_run *x, struct pivot_xnode *xn, bool seed)
 		err = store_prev_ip_names(x->rt, xn->ip, &n->degree);
 		break;
 	case PIVOT_NODE_CERT:
-		err = cert_measure(x, xn);
+		err = store_prev_cert_ips(x->rt, &xn->ref, &n->degree);
+		if (err == 0)
+			err = cert_meta(x, xn);
 		break;
 	default:
 		err = pivot_measure_more(x, xn);
@@ -266,7 +265,12 @@ int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
 		xn->ref = *ref;
 	if (ip != NULL)
 		memcpy(xn->ip, ip, 16);
-	err = node_measure(x, xn, r->nnodes == 0);
+	/* with a prefetch, a new node's counts are read with its level's */
+	xn->unmeasured =
+	    x->pf != NULL && depth > 0 &&
+	    (type == PIVOT_NODE_DOMAIN || type == PIVOT_NODE_IP || type == PIVOT_NODE_CERT);
+	if (!xn->unmeasured)
+		err = node_measure(x, xn, r->nnodes == 0);
 	if (err != 0)
 		return err;
 	size_t s = (size_t)node_hash(type, xn->n.value) & (r->node_ix_cap - 1);
@@ -328,4 +332,80 @@ int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned 
 	*id = e->id;
 	*added = true;
 	return 0;
+}
+
+/* ---- the prevalence of a level's new nodes, batched ---- */
+
+/* The degrees of the unmeasured nodes of type t from `from` on, in one
+ * batched read: the keys into keys (names, addresses or certificates). */
+static int measure_kind(struct pivot_run *x, size_t from, unsigned t, void *keys, uint64_t *out,
+                        size_t *idx)
+{
+	struct pivot_result *r = x->r;
+	size_t n = 0;
+	for (size_t i = from; i < r->nnodes; i++) {
+		struct pivot_xnode *xn = &r->nodes[i];
+		if (!xn->unmeasured || xn->n.type != t ||
+		    (t == PIVOT_NODE_DOMAIN && xn->n.value[0] == '*'))
+			continue;
+		if (t == PIVOT_NODE_DOMAIN)
+			((const char **)keys)[n] = xn->n.value;
+		else if (t == PIVOT_NODE_IP)
+			memcpy(((uint8_t(*)[16])keys)[n], xn->ip, 16);
+		else
+			((struct store_cert_ref *)keys)[n] = xn->ref;
+		idx[n++] = i;
+	}
+	if (n == 0)
+		return 0;
+	int err = t == PIVOT_NODE_DOMAIN
+	              ? store_prev_name_ips_n(x->rt, (const char *const *)keys, n, out)
+	          : t == PIVOT_NODE_IP
+	              ? store_prev_ip_names_n(x->rt, (const uint8_t(*)[16])keys, n, out)
+	              : store_prev_cert_ips_n(x->rt, (const struct store_cert_ref *)keys, n, out);
+	for (size_t k = 0; k < n && err == 0; k++)
+		r->nodes[idx[k]].n.degree = out[k];
+	return err;
+}
+
+/* The rest of the measure of node xn, its degree read: metadata, noise.
+ * Noise found now undoes what temporal affinity did to the node since it
+ * was added (a noise node keeps its reason and the edge it came by). */
+static int measure_rest(struct pivot_run *x, struct pivot_xnode *xn)
+{
+	int err = xn->n.type == PIVOT_NODE_CERT ? cert_meta(x, xn) : 0;
+	const char *before = xn->n.pruned;
+	if (err == 0)
+		err = node_judge(x, xn);
+	if (err == 0 && xn->n.pruned != before) {
+		xn->parent_edge = xn->fresh_edge;
+		xn->cot_from = 0;
+		xn->cot_since = 0;
+	}
+	xn->unmeasured = false;
+	return err;
+}
+
+int pivot_measure_new(struct pivot_run *x, size_t from)
+{
+	struct pivot_result *r = x->r;
+	size_t n = r->nnodes > from ? r->nnodes - from : 0;
+	if (n == 0)
+		return 0;
+	/* room for any kind's keys: a name pointer, an address, a reference */
+	size_t each = sizeof(struct store_cert_ref) > 16 ? sizeof(struct store_cert_ref) : 16;
+	void *keys = malloc(n * each);
+	uint64_t *out = malloc(n * sizeof(*out));
+	size_t *idx = malloc(n * sizeof(*idx));
+	int err = keys && out && idx ? 0 : -ENOMEM;
+	static const unsigned types[3] = {PIVOT_NODE_DOMAIN, PIVOT_NODE_IP, PIVOT_NODE_CERT};
+	for (int k = 0; k < 3 && err == 0; k++)
+		err = measure_kind(x, from, types[k], keys, out, idx);
+	for (size_t i = from; i < r->nnodes && err == 0; i++)
+		if (r->nodes[i].unmeasured)
+			err = measure_rest(x, &r->nodes[i]);
+	free(keys);
+	free(out);
+	free(idx);
+	return err;
 }

@@ -18,6 +18,10 @@ struct pivot_xnode {
 	uint8_t ip[16];            /* IPs */
 	unsigned parent_edge;      /* valid when n.depth > 0 */
 	bool expanded;
+	/* with a prefetch: degree and noise not read yet (pivot_measure_new),
+	 * and the edge the node was found through */
+	bool unmeasured;
+	unsigned fresh_edge;
 	/* temporal affinity (affinity.c) */
 	int64_t arrival;       /* IPs: when the path arrived (0: unknown, no rule) */
 	unsigned arrival_edge; /* the edge that set it; PIVOT_ARRIVAL_SEED for the seed */
@@ -155,6 +159,13 @@ long pivot_node_find(const struct pivot_result *r, unsigned type, const char *va
 int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
                    const struct store_cert_ref *ref, const uint8_t *ip, unsigned depth,
                    unsigned *id);
+/* With a prefetch (x->pf), pivot_node_add leaves the prevalence and the
+ * certificate metadata of a new domain, IP or certificate unread: this
+ * reads them for the nodes from `from` on, one batched call per kind
+ * (store_prev_*_n), then judges their noise in node order.  The walk
+ * calls it when a level starts (its nodes are all known then) and once
+ * at the end. */
+int pivot_measure_new(struct pivot_run *x, size_t from);
 /* Add an edge from candidate c unless known; *id is the edge either way. */
 int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned src, unsigned dst,
                    unsigned *id, bool *added);

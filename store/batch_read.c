@@ -2,7 +2,8 @@
  * batch_read.c - the batched readers of store.h (n keys of one kind at
  * once, for the pivot's BFS levels): on a ClickHouse store one query per
  * thousand keys (store/ch_batch.c), on LMDB a loop over the single-key
- * reader, whose callbacks are the same.
+ * reader, whose callbacks are the same; and the prevalence counts of n
+ * keys (the noise limits of a level's new nodes).
  */
 #include "store/ch.h"
 #include "store/store_internal.h"
@@ -103,5 +104,33 @@ int store_certs_by_names(store_rtxn_t *r, const char *const *names, size_t n,
 	int err = 0;
 	for (k.key = 0; k.key < n && err == 0; k.key++)
 		err = key_done(store_certs_by_name(r, names[k.key], one_nc, &k));
+	return err;
+}
+
+int store_prev_ip_names_n(store_rtxn_t *r, const uint8_t (*ips)[16], size_t n, uint64_t *out)
+{
+	STORE_CH_READ(r, store_ch_prev_ip_names_n, ips, n, out);
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++)
+		err = store_prev_ip_names(r, ips[i], &out[i]);
+	return err;
+}
+
+int store_prev_name_ips_n(store_rtxn_t *r, const char *const *names, size_t n, uint64_t *out)
+{
+	STORE_CH_READ(r, store_ch_prev_name_ips_n, names, n, out);
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++)
+		err = store_prev_name_ips(r, names[i], &out[i]);
+	return err;
+}
+
+int store_prev_cert_ips_n(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
+                          uint64_t *out)
+{
+	STORE_CH_READ(r, store_ch_prev_cert_ips_n, refs, n, out);
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++)
+		err = store_prev_cert_ips(r, &refs[i], &out[i]);
 	return err;
 }

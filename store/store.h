@@ -497,6 +497,12 @@ int store_certs_by_names(store_rtxn_t *r, const char *const *names, size_t n,
 int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n);
 int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n);
 int store_prev_cert_ips(store_rtxn_t *r, const struct store_cert_ref *ref, uint64_t *n);
+/* The same counters of n keys at once into out[n] (0 for a key never
+ * seen): one query per thousand keys on ClickHouse, a loop on LMDB. */
+int store_prev_ip_names_n(store_rtxn_t *r, const uint8_t (*ips)[16], size_t n, uint64_t *out);
+int store_prev_name_ips_n(store_rtxn_t *r, const char *const *names, size_t n, uint64_t *out);
+int store_prev_cert_ips_n(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
+                          uint64_t *out);
 
 /* ---- keys, subjects, issuer+serial (store/keys.c) --------------------- */
 #define STORE_DN_BUF 480     /* a normalised DN fits an LMDB key */

@@ -187,6 +187,23 @@ done
 check_eq "pivot: exit status" "$?" 0
 check_eq "... the names of the batched query" "$(grep -o '^node,[0-9],[a-z]*,[^,]*' "$WORK/out" | tr '\n' ' ')" \
 	"node,0,ip,192.0.2.1 node,1,domain,a.example.net node,2,domain,c.example.net "
+# the new nodes' prevalence counts: one batched query for the level's
+# names (the stand-in tells a.example.net's 7 IPs only to it), none a node;
+# over --max-domain-ips the count makes the name noise
+: >"$BODIES/selects"
+"$IP" pivot 192.0.2.1 --store "$S" --now @1700000000 --format csv --max-domain-ips 5 >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot, counting its queries: exit status" "$?" 0
+check_eq "... one batched count query for the names" "$(grep -c 'FROM prev_name_ips WHERE rname IN (' "$BODIES/selects")" 1
+check_eq "... no count query a name" "$(grep -c 'FROM prev_name_ips WHERE rname = ' "$BODIES/selects")" 0
+check_eq "... the seed's own count, read alone" "$(grep -c 'FROM prev_ip_names WHERE addr = ' "$BODIES/selects")" 1
+check_eq "... one query a kind for the level's edges" "$(grep -c 'FROM rr WHERE rname IN (' "$BODIES/selects")" 1
+check_grep "... the batched count, over the limit: noise" "^node,1,domain,a.example.net,1,7,cdn_or_fast_flux_name," "$WORK/out"
+check_grep "... a name not counted: 0" "^node,2,domain,c.example.net,1,0,," "$WORK/out"
+rm -f "$BODIES/selects"
+"$IP" pivot 192.0.2.5 --store "$S" --format csv >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot, the batched count query failing: exit status" "$?" 2
+check_grep "... ClickHouse's message" "infrapivot pivot: ClickHouse server error: clickhouse: HTTP 500: Code: 159, e.displayText\(\) = DB::Exception: Timeout exceeded" "$WORK/err"
+check_eq "... nothing on stdout" "$(cat "$WORK/out")" ""
 "$IP" pivot "$BB" --store "$S" >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot, the batched sightings query failing: exit status" "$?" 2
 check_grep "... ClickHouse's message" "infrapivot pivot: ClickHouse server error: clickhouse: HTTP 500: Code: 241" "$WORK/err"

@@ -622,11 +622,47 @@ static int build_rules(const char *dir)
 	scn_dns(&c, "flux.example", "203.0.113.12", now - 5 * d, now - d);
 	scn_dns(&c, "flux.example", "203.0.113.13", now - 5 * d, now - d);
 	scn_cname(&c, "b.rules.example", "b.rules.example.cdn.example", now - 5 * d, now - d);
+	/* actor.rules.example on two IPs; shared.rules.example, on three, met
+	 * first as a co-tenant of the first IP (there for 500 days), then by an
+	 * edge of the actor's from the second: noise with max_domain_ips 2 */
+	scn_dns(&c, "actor.rules.example", "198.18.0.1", now - 5 * d, now - d);
+	scn_dns(&c, "actor.rules.example", "198.18.0.2", now - 5 * d, now - d);
+	scn_dns(&c, "shared.rules.example", "198.18.0.1", now - 500 * d, now - d);
+	scn_dns(&c, "shared.rules.example", "198.18.0.2", now - 5 * d, now - d);
+	scn_dns(&c, "shared.rules.example", "198.18.0.3", now - 5 * d, now - d);
 	scn_flush(&c);
 	err = c.err;
 	free(c.obs);
 	store_close(c.s);
 	return err;
+}
+
+static int json_both(const char *seed, const char *k, const char *v, bool *same);
+
+/* The prefetch reads a level's prevalence counts in one batched call per
+ * kind and judges the noise then: the same JSON as the store's reads one
+ * by one, over nodes pruned as noise, as shared targets and as co-tenants,
+ * all time and within a window (the window's recount of a node over its
+ * limit), and with a node budget. */
+static void rules_prefetch(void)
+{
+	static const char *const seeds[] = {"a.rules.example",     "b.rules.example",
+	                                    "ghs.hosting.example", "flux.example",
+	                                    "203.0.113.9",         "b.rules.example.cdn.example",
+	                                    "actor.rules.example"};
+	static const char *const opt[][2] = {
+	    {"depth", "3"},      {"depth", "4"},   {"since", "-30d"},      {"no_affinity", "1"},
+	    {"max_nodes", "40"}, {"edges", "all"}, {"max_domain_ips", "2"}};
+	unsigned runs = 0, bad = 0;
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		for (size_t o = 0; o < sizeof(opt) / sizeof(opt[0]); o++) {
+			bool same;
+			T_CHECK(json_both(seeds[i], opt[o][0], opt[o][1], &same) > 1);
+			runs++;
+			bad += !same;
+		}
+	T_EQ_INT(bad, 0);
+	T_EQ_INT(runs, 49);
 }
 
 static void test_rules(void)
@@ -682,6 +718,7 @@ static void test_rules(void)
 		T_CHECK(test_find_node(r, PIVOT_NODE_IP, "198.51.100.100") == NULL);
 		pivot_result_free(r);
 	}
+	rules_prefetch();
 	store_close(db);
 	db = keep;
 }

@@ -6,7 +6,8 @@ serves hand-made RowBinary rows, good and truncated, and records each INSERT
 body in BODIES_DIR (insert-N, its statement in query-N).  The first INSERT of a token fails with 503, to make the
 client retry.  While BODIES_DIR/fail-after exists, holding N, N more
 INSERTs succeed and every one after fails with 500 (a server that went
-away mid-copy).
+away mid-copy).  While BODIES_DIR/selects exists, each SELECT is appended
+to it, one a line (to count a command's queries).
 Prints its port on the first line of stdout.
 
   ch_fake_server.py USER:PASSWORD BODIES_DIR [drop]
@@ -92,6 +93,11 @@ MORE = {
     "FROM prev_ip_names WHERE addr IN (": V4 + bytes([192, 0, 2, 1]) + struct.pack("<Q", 42),
     "FROM prev_cert_ips WHERE cert IN (": REF_AA + b"\x01\x02",
     "C0000209": addr_row(2, "b.example.net") + addr_row(1, "a.example.net"),
+    # the pivot's batched counts (tests/e2e/test_ch_cli.sh): a.example.net
+    # on 7 IPs, told only by the batched query; 192.0.2.5's one name,
+    # whose batched count fails (ERRORS)
+    "FROM prev_name_ips WHERE rname IN ('net.example.a'": rb_str("net.example.a") + struct.pack("<Q", 7),
+    "FROM rr_addr WHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000205'": addr_row(5, "prevfail.example.net"),
     "FROM rr_addr WHERE addr IN (": addr_row(1, "a.example.net") + addr_row(1, "c.example.net") + addr_row(2, "b.example.net"),
 }
 # the CLI's certificate lookups (tests/e2e/test_ch_cli.sh): a certificate
@@ -120,6 +126,7 @@ ERRORS = {
     "FROM sight WHERE cert = toFixedString(unhex('019999": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
     "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000242'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM name_cert WHERE rname = 'com.example.err'": b"Code: 47, e.displayText() = DB::Exception: Unknown identifier: rname, e.what() = DB::Exception\n",
+    "FROM prev_name_ips WHERE rname IN ('net.example.prevfail'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM sight WHERE cert IN (": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
 }
 
@@ -158,6 +165,10 @@ class H(http.server.BaseHTTPRequestHandler):
             q = body.decode(errors="replace")
         if not self.authorised():
             return self.reply(500, b"Code: 193, e.displayText() = DB::Exception: Wrong password for user default, e.what() = DB::Exception\n")
+        selects = os.path.join(BODIES, "selects")
+        if q.startswith("SELECT") and os.path.exists(selects):
+            with open(selects, "a") as f:  # the queries, one a line
+                f.write(q.replace("\n", " ") + "\n")
         if "no_such_table" in q:
             return self.reply(404, b"Code: 60, e.displayText() = DB::Exception: Table t.no_such_table doesn't exist., e.what() = DB::Exception\nsecond line\n")
         if q.startswith("SELECT big"):
