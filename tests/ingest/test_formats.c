@@ -94,6 +94,11 @@ static int epoch_ref(const char *s, size_t n, int64_t *out)
 	return 0;
 }
 
+static uint64_t lcg(uint64_t *seed)
+{
+	return *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+}
+
 static void test_epoch_parse(void)
 {
 	static const char alpha[] = "0123456789012345678901234567890123456789.x-";
@@ -101,7 +106,7 @@ static void test_epoch_parse(void)
 	unsigned agree = 0, valid = 0, n = 300000;
 	for (unsigned k = 0; k < n; k++) {
 		char s[24];
-		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		lcg(&seed);
 		size_t len = (size_t)(seed >> 59) % 20;
 		if (k % 2 == 0) { /* shaped like a time stamp */
 			len = (size_t)snprintf(s, sizeof(s), "%010llu.%06llu",
@@ -112,10 +117,8 @@ static void test_epoch_parse(void)
 			if (k % 10 == 0)
 				s[(seed >> 20) % len] = alpha[(seed >> 12) % (sizeof(alpha) - 1)];
 		} else {
-			for (size_t i = 0; i < len; i++) {
-				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-				s[i] = alpha[(seed >> 33) % (sizeof(alpha) - 1)];
-			}
+			for (size_t i = 0; i < len; i++)
+				s[i] = alpha[(lcg(&seed) >> 33) % (sizeof(alpha) - 1)];
 		}
 		int64_t a = -1, b = -1;
 		int ra = ingest_epoch_parse(s, len, &a), rb = epoch_ref(s, len, &b);
