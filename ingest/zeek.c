@@ -673,6 +673,11 @@ static int zeek_line(struct ingest_ctx *c, char *line, size_t len)
 		return ingest_zeek_tsv_header(c, s, line, len);
 	if (!s->have_fields)
 		return ingest_reject(c, "data line before a #fields header");
+	if (s->kind == ZK_CONN && s->conn_need > 0) {
+		int r = ingest_zeek_conn_fast(c, s, line, len);
+		if (r != ZEEK_SLOW)
+			return r;
+	}
 	if (ingest_zeek_tsv_row(c, s, line, len) != 0)
 		return INGEST_REJECT;
 	return zeek_record(c, s);

@@ -81,6 +81,7 @@ struct zeek_state {
 	int colidx[ZC_NCOLS]; /* column of each zcol, -1 when absent */
 	int nused;
 	unsigned char used[ZC_NCOLS]; /* the zcols with a column, ascending */
+	int conn_need;                /* conn.log fast path: columns it reads (0: not taken) */
 	struct zrow row;              /* last: a helper copies what precedes it (zeek.c) */
 };
 
@@ -93,6 +94,14 @@ void ingest_zeek_state_free(void *p);
 int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *line, size_t len);
 /* A TSV data line into s->row (unescaped in place).  0 or INGEST_REJECT. */
 int ingest_zeek_tsv_row(struct ingest_ctx *c, struct zeek_state *s, char *line, size_t len);
+/* The conn.log fast path's plan for the columns #fields declared. */
+void ingest_zeek_conn_plan(struct zeek_state *s);
+/* A conn.log TSV data line read without the row (zeek_conn.c): the usual
+ * line only, one with nothing unusual in the columns read; anything else
+ * returns ZEEK_SLOW and the line is read by the general path, unchanged. */
+#define ZEEK_SLOW 100
+int ingest_zeek_conn_fast(struct ingest_ctx *c, const struct zeek_state *s, const char *line,
+                          size_t len);
 /* A JSON-writer object into s->row, s->kind from its columns. */
 int ingest_zeek_json_row(struct ingest_ctx *c, struct zeek_state *s, json_t *obj);
 

@@ -170,6 +170,7 @@ int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *lin
 	const char *end = line + len;
 	if (len > 11 && memcmp(line, "#separator ", 11) == 0) {
 		s->seplen = directive_value(line + 11, len - 11, s->sep, sizeof(s->sep));
+		s->conn_need = 0; /* planned again with the #fields that follow */
 		if (s->seplen == 0)
 			return ingest_reject(c, "#separator is empty");
 		return INGEST_HEADER;
@@ -218,6 +219,7 @@ int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *lin
 			if (has[i])
 				s->used[s->nused++] = (unsigned char)i;
 		s->have_fields = true;
+		ingest_zeek_conn_plan(s);
 	}
 #undef IS
 	return INGEST_HEADER;
