@@ -371,6 +371,27 @@ static void line_end(struct ingest_stream *st, uint64_t at)
 	st->done_line = st->main.ctx.line;
 }
 
+/* A whole line of the read buffer that goes to the helper parsers is
+ * copied once, into their chunk, not first into the line buffer: what
+ * process_line does for it, without writing to it.  Returns false for
+ * any other line (blank or indented, with a NUL, of a line the helpers
+ * do not take), which then takes the line buffer as before. */
+static bool line_direct(struct ingest_stream *st, const char *p, size_t n, uint64_t at)
+{
+	while (n > 0 && p[n - 1] == '\r')
+		n--;
+	if (n == 0 || p[0] == ' ' || p[0] == '\t' || st->fmt == NULL ||
+	    memchr(p, '\0', n) != NULL || !ingest_parallel(st, st->fmt, p, n))
+		return false;
+	st->line_end_at = at;
+	st->main.ctx.line++;
+	if (ingest_chunk_add(st, p, n, false) != 0 && st->fatal == 0)
+		st->fatal = -ENOMEM;
+	st->done_at = at;
+	st->done_line = st->main.ctx.line;
+	return true;
+}
+
 int ingest_stream_feed(ingest_stream_t *st, const char *buf, size_t len)
 {
 	uint64_t base = st->input_bytes;
@@ -380,6 +401,14 @@ int ingest_stream_feed(ingest_stream_t *st, const char *buf, size_t len)
 	while (i < len) {
 		const char *nl = memchr(buf + i, '\n', len - i);
 		size_t chunk = nl ? (size_t)(nl - (buf + i)) : len - i;
+		if (nl != NULL && st->line_len == 0 && !st->overlong &&
+		    chunk <= st->opts.max_line &&
+		    line_direct(st, buf + i, chunk, base + i + chunk + 1)) {
+			i += chunk + 1;
+			if (st->fatal)
+				return st->fatal;
+			continue;
+		}
 		if (!st->overlong && line_append(st, buf + i, chunk) != 0)
 			return -ENOMEM;
 		i += chunk;
