@@ -19,6 +19,7 @@
 
 #include "ingest/stream_internal.h"
 #include "store/client.h"
+#include "util/mem.h"
 
 static void parse_chunk(struct parser *p, struct chunk *ch)
 {
@@ -300,6 +301,7 @@ int ingest_chunk_add(struct ingest_stream *st, const char *line, size_t len, boo
 		char *nb = realloc(tx->buf, nc);
 		if (nb == NULL)
 			return -ENOMEM;
+		util_populate(nb, tx->cap, nc); /* lines fill it from start to end */
 		tx->buf = nb;
 		tx->cap = nc;
 	}

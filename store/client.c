@@ -12,6 +12,7 @@
 #include "store/client.h"
 #include "store/store_internal.h"
 #include "util/be.h"
+#include "util/mem.h"
 
 #define GAP_MAX_LOG2 23 /* gaps beyond 97 days share the last bucket */
 
@@ -289,12 +290,14 @@ static int dest_enc(const struct store_obs *o, uint8_t *out)
 }
 
 /* The arena at least acap bytes and the index cap sightings. */
-static int set_grow(struct bclient_set *c, size_t acap, size_t cap)
+static int set_grow(struct bclient_set *c, size_t acap, size_t cap, bool fault_in)
 {
 	if (acap > c->acap) {
 		uint8_t *na = realloc(c->arena, acap);
 		if (na == NULL)
 			return -ENOMEM;
+		if (fault_in)
+			util_populate(na, c->acap, acap);
 		c->arena = na;
 		c->acap = acap;
 	}
@@ -302,6 +305,8 @@ static int set_grow(struct bclient_set *c, size_t acap, size_t cap)
 		uint32_t *no = realloc(c->offs, cap * sizeof(*no));
 		if (no == NULL)
 			return -ENOMEM;
+		if (fault_in)
+			util_populate(no, c->cap * sizeof(*no), cap * sizeof(*no));
 		c->offs = no;
 		c->cap = cap;
 	}
@@ -320,7 +325,7 @@ static int set_reserve(struct bclient_set *c, size_t need)
 			acap *= 2;
 	}
 	size_t cap = c->n < c->cap ? c->cap : c->cap ? c->cap * 2 : 1024;
-	return set_grow(c, acap, cap);
+	return set_grow(c, acap, cap, false);
 }
 
 /* A sighting takes at least BCLIENT_MIN bytes of the arena (an IP's). */
@@ -332,7 +337,7 @@ int store_client_batch_reserve(store_batch_t *b, size_t bytes)
 	struct bclient_set *c = b->clients;
 	if (c->alen + bytes > UINT32_MAX)
 		return STORE_ELIMIT;
-	return set_grow(c, c->alen + bytes, c->n + bytes / BCLIENT_MIN);
+	return set_grow(c, c->alen + bytes, c->n + bytes / BCLIENT_MIN, true);
 }
 
 size_t store_client_batch_bytes(const store_batch_t *b)
@@ -488,6 +493,7 @@ static struct cent *sort_space(store_t *s, size_t n)
 		struct cent *ns = realloc(s->client_sort, 2 * n * sizeof(*ns));
 		if (ns == NULL)
 			return NULL;
+		util_populate(ns, s->client_sort_cap * sizeof(*ns), 2 * n * sizeof(*ns));
 		s->client_sort = ns;
 		s->client_sort_cap = 2 * n;
 	}

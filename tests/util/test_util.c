@@ -4,12 +4,15 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "tests/testutil.h"
 #include "util/base64.h"
 #include "util/be.h"
 #include "util/buf.h"
 #include "util/hex.h"
+#include "util/mem.h"
 #include "util/num.h"
 #include "util/time.h"
 
@@ -613,6 +616,42 @@ static void test_be(void)
 	T_CHECK(memcmp(a, c, 8) < 0);
 }
 
+/* ---- populate ---------------------------------------------------------- */
+
+/* util_populate faults pages in and changes no byte: not of the range,
+ * not around it; an empty or inverted range does nothing.  Where the
+ * kernel has MADV_POPULATE_WRITE, the range's pages are resident after
+ * it (mincore) and the pages before and after are not. */
+static void test_populate(void)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = 16 * pg;
+	uint8_t *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	T_CHECK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	m[0] = 0x5a;                               /* page 0 resident and written */
+	util_populate(m, 2 * pg + 1, 10 * pg - 1); /* whole pages 3..8 */
+	util_populate(m, 12 * pg, 12 * pg);
+	util_populate(m, 13 * pg, 12 * pg);
+	T_EQ_INT(m[0], 0x5a);
+	unsigned char vec[16];
+	T_EQ_INT(mincore(m, n, vec), 0);
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(m + 15 * pg, pg, MADV_POPULATE_WRITE) == 0) { /* the kernel has it */
+		for (unsigned i = 3; i <= 8; i++)
+			T_CHECK(vec[i] & 1);
+		T_CHECK(!(vec[2] & 1));
+		T_CHECK(!(vec[9] & 1));
+		T_CHECK(!(vec[12] & 1));
+	}
+#endif
+	size_t zero = 0;
+	for (size_t i = 1; i < n; i++)
+		zero += m[i] == 0;
+	T_EQ_INT(zero, n - 1);
+	munmap(m, n);
+}
+
 int main(void)
 {
 	test_buf_basic();
@@ -630,5 +669,6 @@ int main(void)
 	test_time_parse_forms();
 	test_time_parse_bad();
 	test_be();
+	test_populate();
 	return t_done();
 }
