@@ -310,6 +310,7 @@ int ingest_chunk_add(struct ingest_stream *st, const char *line, size_t len, boo
 		struct pline *nl = realloc(tx->lines, nc * sizeof(*nl));
 		if (nl == NULL)
 			return -ENOMEM;
+		util_populate(nl, tx->caplines * sizeof(*nl), nc * sizeof(*nl));
 		tx->lines = nl;
 		tx->caplines = nc;
 	}
