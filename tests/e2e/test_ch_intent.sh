@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# test_ch_intent.sh - the three-step commit on a ClickHouse store
+# (store/ch_intent.c): `ingest --follow`, `pull --checkpoint` and pushes
+# with an Idempotency-Key, against the stand-in for a replicated cluster's
+# insert path (tests/store/ch_fake_server.py dedup: a repeated block is
+# dropped, counts are added up).  Each writer is killed (SIGKILL) by the
+# stand-in after one of its INSERTs was applied and before it learnt so,
+# or sees its INSERTs fail after they were applied; after a restart (or the
+# client's retry) every count is what a clean run gives: no line lost, none
+# counted twice.  Default suite; the real cluster: tests/store/test_ch_follow_kill.sh.
+. "$(dirname "$0")/../lib.sh"
+IP=$(realpath "$INFRAPIVOT")
+export INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=x
+unset INFRAPIVOT_DB INFRAPIVOT_CH_CREDENTIALS
+cd "$WORK" || exit 1
+PIDS=""
+CLEANUP_EXTRA='for p in $PIDS; do kill $p 2>/dev/null; done'
+
+# start_ch NAME: a fresh stand-in with its files in $WORK/NAME; sets S (its
+# store address), B (its files), CH (its base URL)
+start_ch() {
+	B=$WORK/$1
+	mkdir -p "$B"
+	python3 "$TESTS_DIR/store/ch_fake_server.py" "default:x" "$B" dedup >"$B/port" &
+	PIDS="$PIDS $!"
+	for _ in $(seq 200); do [ -s "$B/port" ] && break; sleep 0.05; done
+	CH=http://127.0.0.1:$(head -1 "$B/port")
+	S=clickhouse://127.0.0.1:$(head -1 "$B/port")/t
+}
+totals() { command curl -s "$1/totals"; }
+deduplicated() { command curl -s "$1/stats" | awk '{print $4}'; }
+# run PIDFILE CMD...: CMD with its pid written first, so the stand-in can
+# kill it whenever its INSERT comes
+run() { local pf=$1; shift; sh -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@"; }
+
+# 100,000 lines over 50 names, 2,000 each; follow reads 256 KiB at a time
+# and hands each read over as a unit (8,200 lines), one INSERT of 50 rows
+LOG=$WORK/sensor.log
+awk 'BEGIN { for (i = 0; i < 100000; i++)
+	printf "1322849924.408856||10.1.1.1||8.8.8.8||IN||n%d.example.com.||A||192.0.2.1||60||1\n", i % 50 }' \
+	>"$WORK/all.log"
+cp "$WORK/all.log" "$LOG"
+awk 'BEGIN { for (i = 0; i < 50; i++) printf "n%d.example.com 1 192.0.2.1 2000\n", i }' |
+	sort >"$WORK/want"
+follow() { "$IP" ingest --store "$S" --follow "$LOG" --exit-idle 1 --poll 20 --memory 16M "$@"; }
+
+# --- follow: a clean run gives the counts of the file
+start_ch clean
+INFRAPIVOT_CONTROL=$WORK/ctl-clean follow >/dev/null 2>"$WORK/err"
+check_eq "follow, clean: exit status" "$?" 0
+check_eq "follow, clean: every line once" "$(totals "$CH")" "$(cat "$WORK/want")"
+
+# --- follow killed after its first or second INSERT was applied, before
+# its answer (between steps 2 and 3: the rows are in, the position is not).
+# The file grows meanwhile: it had 5,000 (12,000) lines when the writer
+# read them (a unit per read of 256 KiB, 8,200 lines), the rest come
+# before the restart, so a re-read from the old position would cut
+# another batch (other blocks, counted again); only the intent's replay,
+# the same bytes, is dropped as a repeat.
+for k in 1 2; do
+	start_ch kill$k
+	head -n $((5000 + 7000 * (k - 1))) "$WORK/all.log" >"$LOG"
+	echo "$k" >"$B/kill-after"
+	export INFRAPIVOT_CONTROL=$WORK/ctl-kill$k
+	run "$B/pid" "$IP" ingest --store "$S" --follow "$LOG" --exit-idle 1 --poll 20 --memory 16M \
+		>/dev/null 2>"$WORK/err"
+	check_eq "follow killed at INSERT $k: by SIGKILL" "$?" 137
+	check "... the rows of INSERT $k are in" test -n "$(totals "$CH")"
+	rm "$B/kill-after"
+	tail -n +$((5000 + 7000 * (k - 1) + 1)) "$WORK/all.log" >>"$LOG"
+	follow >/dev/null 2>"$WORK/err"
+	check_eq "follow killed at INSERT $k, restarted: exit status" "$?" 0
+	check_eq "... every line once" "$(totals "$CH")" "$(cat "$WORK/want")"
+	check "... the INSERT resent was dropped as a repeat" test "$(deduplicated "$CH")" -ge 1
+done
+
+cp "$WORK/all.log" "$LOG"
+# --- follow whose INSERTs fail after the first one, each applied but
+# answered 500 (the answer lost), its retries too: it stops, the rows of
+# the failed unit are in; restarted with the cluster well, exact counts
+start_ch fail
+echo 1 >"$B/fail-after"
+export INFRAPIVOT_CONTROL=$WORK/ctl-fail
+follow >/dev/null 2>"$WORK/err"
+check_eq "follow, INSERTs failing: exit status" "$?" 2
+check_grep "... ClickHouse's message" "Code: 999" "$WORK/err"
+rm "$B/fail-after"
+follow >/dev/null 2>"$WORK/err"
+check_eq "follow after the failure: exit status" "$?" 0
+check_eq "... every line once" "$(totals "$CH")" "$(cat "$WORK/want")"
+check "... the unit's INSERT resent was dropped" test "$(deduplicated "$CH")" -ge 1
+
+# --- a pending batch that cannot be completed: the open says which and why
+start_ch stuck
+echo 1 >"$B/kill-after"
+export INFRAPIVOT_CONTROL=$WORK/ctl-stuck
+run "$B/pid" "$IP" ingest --store "$S" --follow "$LOG" --exit-idle 1 --poll 20 --memory 16M \
+	>/dev/null 2>"$WORK/err"
+check_eq "follow killed for the stuck case" "$?" 137
+rm "$B/kill-after"
+echo 0 >"$B/fail-after"
+follow >/dev/null 2>"$WORK/err"
+check_eq "restart while the cluster fails: exit status" "$?" 2
+check_grep "... names the batch" "a batch of F$LOG left unfinished by a crash could not be completed: .*Code: 999" "$WORK/err"
+rm "$B/fail-after"
+follow >/dev/null 2>"$WORK/err"
+check_eq "... and once it is well: exit status" "$?" 0
+check_eq "... every line once" "$(totals "$CH")" "$(cat "$WORK/want")"
+
+finish
