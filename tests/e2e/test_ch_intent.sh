@@ -107,4 +107,68 @@ follow >/dev/null 2>"$WORK/err"
 check_eq "... and once it is well: exit status" "$?" 0
 check_eq "... every line once" "$(totals "$CH")" "$(cat "$WORK/want")"
 
+# --- pull --checkpoint killed between steps 2 and 3: the restart completes
+# the batch (its checkpoint moves) and fetches from there; a record the
+# feed got meanwhile is counted once, the first ones are not counted again
+F=$WORK/feed
+mkdir -p "$F"
+cof() { # cof N NAME TIME: N records of NAME.feed.test, count 3 each
+	awk -v n="$1" -v name="$2" -v t="$3" 'BEGIN { for (i = 0; i < n; i++)
+		printf "{\"rrname\":\"%s%d.feed.test\",\"rrtype\":\"A\",\"rdata\":\"192.0.2.7\",\"time_first\":%d,\"time_last\":%d,\"count\":3}\n", name, i, t, t }'
+}
+cof 40 a 1000 >"$F/cof.ndjson"
+python3 "$TESTS_DIR/feeds/feed_server.py" --root "$F" --port-file "$F/port" >"$F/log" 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 200); do [ -s "$F/port" ] && break; sleep 0.05; done
+FEED=http://127.0.0.1:$(cat "$F/port")/open/cof.ndjson
+start_ch pull
+echo 1 >"$B/kill-after"
+export INFRAPIVOT_CONTROL=$WORK/ctl-pull
+run "$B/pid" "$IP" pull --store "$S" --checkpoint feed1 "$FEED" >/dev/null 2>"$WORK/err"
+check_eq "pull killed between steps 2 and 3: by SIGKILL" "$?" 137
+rm "$B/kill-after"
+cof 5 b 2000 >>"$F/cof.ndjson"
+"$IP" pull --store "$S" --checkpoint feed1 "$FEED" >/dev/null 2>"$WORK/err"
+check_eq "pull restarted: exit status" "$?" 0
+check_grep "... from the checkpoint the replay committed" "checkpoint 1000 -> 2000" "$WORK/err"
+check_eq "... every record once" "$(totals "$CH" | awk '{s += $4} END {print NR, s}')" "45 135"
+check "... the INSERT resent was dropped as a repeat" test "$(deduplicated "$CH")" -ge 1
+
+# --- idempotent pushes: the server killed between steps 2 and 3, restarted
+# (its open completes the push's batch and its record), the client's retry
+# answered from the record; then a push whose INSERT is applied but
+# answered 500: 500, and the client's retry (the same unit again, the same
+# tokens: its part that arrived is dropped) counts it once
+awk 'BEGIN { for (i = 0; i < 3000; i++)
+	printf "{\"rrname\":\"p%d.push.test\",\"rrtype\":\"A\",\"rdata\":\"192.0.2.9\",\"time_first\":1000,\"time_last\":1000,\"count\":1}\n", i % 50 }' \
+	>"$WORK/push.json"
+start_ch push
+export INFRAPIVOT_CONTROL=$WORK/ctl-push
+SPORT=$(free_port)
+serve() {
+	"$IP" serve --store "$S" --listen "127.0.0.1:$SPORT" --threads 2 2>>"$WORK/server.log" &
+	SRV=$!
+	PIDS="$PIDS $SRV"
+	echo "$SRV" >"$B/pid"
+	for _ in $(seq 200); do command curl -s -o /dev/null "http://127.0.0.1:$SPORT/healthz" && break; sleep 0.05; done
+}
+push() { command curl -s -o "$WORK/push.out" -w '%{http_code}' -H "Idempotency-Key: $1" \
+	--data-binary @"$WORK/push.json" "http://127.0.0.1:$SPORT/api/v1/observations"; }
+serve
+echo 1 >"$B/kill-after"
+check_eq "push, the server killed under it: no answer" "$(push k1)" 000
+rm "$B/kill-after"
+serve
+check_eq "the client's retry after the restart: 200" "$(push k1)" 200
+check_grep "... with the whole body's counts" '"accepted": *3000' "$WORK/push.out"
+check_eq "... every line once" "$(totals "$CH" | awk '{s += $4} END {print NR, s}')" "50 3000"
+echo 1 >"$B/fail-after"
+check_eq "push k2, its INSERT applied but answered 500: 500" "$(push k2)" 500
+check_grep "... ClickHouse's message, and a retry invited" "Code: 999.*a retry with the same Idempotency-Key" "$WORK/push.out"
+rm "$B/fail-after"
+check_eq "the client's retry: 200" "$(push k2)" 200
+check_eq "... every line once" "$(totals "$CH" | awk '{s += $4} END {print NR, s}')" "50 6000"
+check "... the INSERT sent again was dropped" test "$(deduplicated "$CH")" -ge 2
+kill "$SRV"
+
 finish
