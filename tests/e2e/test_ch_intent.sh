@@ -43,6 +43,25 @@ cp "$WORK/all.log" "$LOG"
 awk 'BEGIN { for (i = 0; i < 50; i++) printf "n%d.example.com 1 192.0.2.1 2000\n", i }' |
 	sort >"$WORK/want"
 follow() { "$IP" ingest --store "$S" --follow "$LOG" --exit-idle 1 --poll 20 --memory 16M "$@"; }
+# well_again WHAT: the stand-in well again, a follow reads to the end and
+# every line counts once
+well_again() {
+	rm "$B/fail-after"
+	follow >/dev/null 2>"$WORK/err"
+	check_eq "$1: exit status" "$?" 0
+	check_eq "... every line once" "$(totals "$CH")" "$(cat "$WORK/want")"
+}
+# killed_follow NAME K: a fresh stand-in and control directory NAME; a
+# follower killed by the stand-in after its K-th INSERT was applied
+killed_follow() {
+	start_ch "$1"
+	echo "$2" >"$B/kill-after"
+	export INFRAPIVOT_CONTROL=$WORK/ctl-$1
+	run "$B/pid" "$IP" ingest --store "$S" --follow "$LOG" --exit-idle 1 --poll 20 --memory 16M \
+		>/dev/null 2>"$WORK/err"
+	check_eq "follow killed at INSERT $2 ($1): by SIGKILL" "$?" 137
+	rm "$B/kill-after"
+}
 
 # --- follow: a clean run gives the counts of the file
 start_ch clean
@@ -58,15 +77,9 @@ check_eq "follow, clean: every line once" "$(totals "$CH")" "$(cat "$WORK/want")
 # another batch (other blocks, counted again); only the intent's replay,
 # the same bytes, is dropped as a repeat.
 for k in 1 2; do
-	start_ch kill$k
 	head -n $((5000 + 7000 * (k - 1))) "$WORK/all.log" >"$LOG"
-	echo "$k" >"$B/kill-after"
-	export INFRAPIVOT_CONTROL=$WORK/ctl-kill$k
-	run "$B/pid" "$IP" ingest --store "$S" --follow "$LOG" --exit-idle 1 --poll 20 --memory 16M \
-		>/dev/null 2>"$WORK/err"
-	check_eq "follow killed at INSERT $k: by SIGKILL" "$?" 137
+	killed_follow kill$k "$k"
 	check "... the rows of INSERT $k are in" test -n "$(totals "$CH")"
-	rm "$B/kill-after"
 	tail -n +$((5000 + 7000 * (k - 1) + 1)) "$WORK/all.log" >>"$LOG"
 	follow >/dev/null 2>"$WORK/err"
 	check_eq "follow killed at INSERT $k, restarted: exit status" "$?" 0
@@ -84,28 +97,16 @@ export INFRAPIVOT_CONTROL=$WORK/ctl-fail
 follow >/dev/null 2>"$WORK/err"
 check_eq "follow, INSERTs failing: exit status" "$?" 2
 check_grep "... ClickHouse's message" "Code: 999" "$WORK/err"
-rm "$B/fail-after"
-follow >/dev/null 2>"$WORK/err"
-check_eq "follow after the failure: exit status" "$?" 0
-check_eq "... every line once" "$(totals "$CH")" "$(cat "$WORK/want")"
+well_again "follow after the failure"
 check "... the unit's INSERT resent was dropped" test "$(deduplicated "$CH")" -ge 1
 
 # --- a pending batch that cannot be completed: the open says which and why
-start_ch stuck
-echo 1 >"$B/kill-after"
-export INFRAPIVOT_CONTROL=$WORK/ctl-stuck
-run "$B/pid" "$IP" ingest --store "$S" --follow "$LOG" --exit-idle 1 --poll 20 --memory 16M \
-	>/dev/null 2>"$WORK/err"
-check_eq "follow killed for the stuck case" "$?" 137
-rm "$B/kill-after"
+killed_follow stuck 1
 echo 0 >"$B/fail-after"
 follow >/dev/null 2>"$WORK/err"
 check_eq "restart while the cluster fails: exit status" "$?" 2
 check_grep "... names the batch" "a batch of F$LOG left unfinished by a crash could not be completed: .*Code: 999" "$WORK/err"
-rm "$B/fail-after"
-follow >/dev/null 2>"$WORK/err"
-check_eq "... and once it is well: exit status" "$?" 0
-check_eq "... every line once" "$(totals "$CH")" "$(cat "$WORK/want")"
+well_again "... and once it is well"
 
 # --- pull --checkpoint killed between steps 2 and 3: the restart completes
 # the batch (its checkpoint moves) and fetches from there; a record the

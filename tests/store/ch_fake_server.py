@@ -252,21 +252,12 @@ class Drop(http.server.BaseHTTPRequestHandler):
 FAIL = b"Code: 999, e.displayText() = DB::Exception: Connection loss\n"
 
 
-class Dedup(http.server.BaseHTTPRequestHandler):
+class Dedup(H):
     seen = set()
     totals = {}
     applied = 0
     deduped = 0
     lock = threading.Lock()
-
-    def log_message(self, *a):
-        pass
-
-    def reply(self, status, body):
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self):
         if self.path == "/totals":
