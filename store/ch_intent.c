@@ -117,7 +117,7 @@ static uint64_t intent_seed(store_t *s, store_batch_t *const *bs, size_t nb)
 /* The intent's key ('W' and the first meta key) and its record's head:
  * the seed and the meta records. */
 struct intent {
-	uint8_t key[512];
+	uint8_t key[511]; /* LMDB's longest key */
 	size_t klen;
 	uint64_t seed;
 	struct util_buf rec;
