@@ -83,7 +83,6 @@ lookups() { # STORE OUT: every sampled lookup, each answer in order
 lookups "lmdb:$WORK/lmdb" "$WORK/want"
 [ "$(grep -vc '^==' "$WORK/want")" -ge 250 ] || fail "the sampled lookups found too little"
 
-
 # --- 1. the ingest, from a pipe; kill node0 and node2 once rows show ------
 mkfifo "$WORK/pipe"
 "$IP" ingest --no-progress --batch 2000 --store "$URL" - <"$WORK/pipe" >"$WORK/ch.out" 2>"$WORK/ch.err" &
