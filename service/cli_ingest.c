@@ -398,11 +398,6 @@ int svc_cmd_ingest(int argc, char **argv)
 	store_t *s = ic.o.dry_run ? NULL : svc_open_db(ic.db, false);
 	if (s == NULL && !ic.o.dry_run)
 		goto close_rejects;
-	if (s != NULL && ic.follow != NULL &&
-	    !svc_lmdb_only(s, "--follow (its positions need the three-step commit)")) {
-		store_close(s);
-		goto close_rejects;
-	}
 	if (ic.follow != NULL) {
 		ran = run_follow(s, &ic, &sum, &err) == 0;
 	} else {

@@ -514,12 +514,6 @@ int svc_cmd_pull(int argc, char **argv)
 	s = svc_open_db(pc.db, false);
 	if (s == NULL)
 		goto cleanup_curl;
-	if (pc.po.checkpoint != NULL &&
-	    !svc_lmdb_only(s, "--checkpoint (its position needs the three-step commit)")) {
-		store_close(s);
-		s = NULL;
-		goto cleanup_curl;
-	}
 	svc_on_stop_signals(on_signal);
 	status = pull_rounds(s, &pc);
 	store_close(s);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store/ch.h"
+#include "store/ch_internal.h"
 #include "store/store_internal.h"
 #include "util/num.h"
 
@@ -24,6 +25,8 @@ struct store_ch {
 	char pass[STORE_CH_PASS_BUF];
 	size_t response_max;
 	unsigned cur; /* the entry point that answered last */
+	/* while set, INSERTs are recorded here instead of sent (ch_intent.c) */
+	struct util_buf *capture;
 };
 
 static bool host_ok(const char *s, size_t n)
@@ -208,6 +211,13 @@ void store_ch_close(store_ch_t *c)
 const char *store_ch_db(const store_ch_t *c)
 {
 	return c->url.db;
+}
+
+struct util_buf *ch_capture(store_ch_t *c, struct util_buf *to)
+{
+	struct util_buf *was = c->capture;
+	c->capture = to;
+	return was;
 }
 
 void store_ch_set_response_max(store_ch_t *c, size_t max)

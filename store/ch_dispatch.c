@@ -102,6 +102,12 @@ static int open_clickhouse(store_t **out, const char *url, unsigned flags, size_
 	s->ch = c;
 	s->ch_url = u;
 	pthread_mutex_init(&s->ch_lock, NULL);
+	/* a batch a crash left between its INSERTs and its position */
+	err = flags & STORE_RDONLY ? 0 : ch_intent_replay(s);
+	if (err != 0) {
+		store_close(s);
+		return err;
+	}
 	/* standing pivots run in LMDB writes; on ClickHouse they are a sweep
 	 * (docs/scale-out.md, Status) */
 	store_set_write_hook(s, NULL, NULL);
@@ -166,16 +172,25 @@ static uint64_t batch_unsupported(const store_batch_t *b)
 	return client_batch_len(b) + b->nfps;
 }
 
+/* The token of a batch's next INSERT: random without a seed, else the
+ * seed's n-th (ch_intent.c), so that a batch built again from the same
+ * seed is the same bytes. */
+static uint64_t next_token(uint64_t seed, uint64_t *n)
+{
+	return seed == 0 ? store_ch_token() : ch_intent_token(seed, (*n)++);
+}
+
 /* The DNS records of one batch, CH_WRITE_CHUNK to an INSERT, each under a
  * new token (a retry inside store_ch_write keeps it). */
-static int write_dns(store_t *s, const store_batch_t *b, struct store_obs *obs, uint64_t *rows)
+static int write_dns(store_t *s, const store_batch_t *b, struct store_obs *obs, uint64_t seed,
+                     uint64_t *tn, uint64_t *rows)
 {
 	int err = 0;
 	size_t n = 0;
 	for (size_t i = 0; i < b->nrecs && err == 0; i++) {
 		rr_rec_obs(b, (const struct brec *)(b->arena + b->recs[i]), &obs[n++]);
 		if (n == CH_WRITE_CHUNK || i + 1 == b->nrecs) {
-			err = store_ch_write(s->ch, obs, n, store_ch_token(), NULL);
+			err = store_ch_write(s->ch, obs, n, next_token(seed, tn), NULL);
 			*rows += err == 0 ? n : 0;
 			n = 0;
 		}
@@ -189,7 +204,8 @@ static int write_dns(store_t *s, const store_batch_t *b, struct store_obs *obs, 
  * hashes-only records.  Sightings count as new: the cluster merges them
  * when read. */
 static int write_certs(store_t *s, const store_batch_t *b, struct store_obs *obs,
-                       struct store_cert_meta *scratch, struct store_write_stats *st)
+                       struct store_cert_meta *scratch, uint64_t seed, uint64_t *tn,
+                       struct store_write_stats *st)
 {
 	int err = 0;
 	size_t n = 0, sightings = 0;
@@ -197,7 +213,7 @@ static int write_certs(store_t *s, const store_batch_t *b, struct store_obs *obs
 		batch_cert_obs(b, &b->certs[i], &obs[n], &scratch[n]);
 		sightings += obs[n++].cert.sighting;
 		if (n == CH_CERT_CHUNK || i + 1 == b->ncerts) {
-			err = store_ch_write(s->ch, obs, n, store_ch_token(), NULL);
+			err = store_ch_write(s->ch, obs, n, next_token(seed, tn), NULL);
 			st->sight_new += err == 0 ? sightings : 0;
 			n = sightings = 0;
 		}
@@ -214,31 +230,38 @@ bool store_ch_control_only(store_batch_t *const *bs, size_t nb)
 	return true;
 }
 
-int store_ch_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
-                           struct store_write_stats *st)
+int ch_write_rows(store_t *s, store_batch_t *const *bs, size_t nb, uint64_t seed,
+                  struct store_write_stats *st)
 {
-	for (size_t i = 0; i < nb; i++) {
-		if (bs[i]->nmeta > 0)
-			return store_ch_unsupported("follow positions, feed checkpoints and "
-			                            "idempotency records (ingest --follow, pull, "
-			                            "a push with Idempotency-Key)");
-	}
 	struct store_obs *obs = malloc(CH_WRITE_CHUNK * sizeof(*obs));
 	struct store_cert_meta *scratch = malloc(CH_CERT_CHUNK * sizeof(*scratch));
 	struct store_write_stats local = {0};
+	uint64_t tn = 0;
 	int err = obs == NULL || scratch == NULL ? -ENOMEM : 0;
-	pthread_mutex_lock(&s->ch_lock);
 	for (size_t i = 0; i < nb && err == 0; i++) {
-		err = write_dns(s, bs[i], obs, &local.dns_new);
+		err = write_dns(s, bs[i], obs, seed, &tn, &local.dns_new);
 		if (err == 0)
-			err = write_certs(s, bs[i], obs, scratch, &local);
+			err = write_certs(s, bs[i], obs, scratch, seed, &tn, &local);
 		local.dns_merged += bs[i]->absorbed;
 		local.unsupported += batch_unsupported(bs[i]);
 	}
-	pthread_mutex_unlock(&s->ch_lock);
 	free(scratch);
 	free(obs);
 	if (err == 0 && st != NULL)
 		store_write_stats_add(st, &local);
+	return err;
+}
+
+int store_ch_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
+                           struct store_write_stats *st)
+{
+	bool meta = false;
+	for (size_t i = 0; i < nb; i++)
+		meta = meta || bs[i]->nmeta > 0;
+	pthread_mutex_lock(&s->ch_lock);
+	/* positions, checkpoints and idempotency records: the three-step
+	 * commit (ch_intent.c) */
+	int err = meta ? ch_intent_write(s, bs, nb, st) : ch_write_rows(s, bs, nb, 0, st);
+	pthread_mutex_unlock(&s->ch_lock);
 	return err;
 }

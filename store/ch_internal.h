@@ -22,8 +22,18 @@ void ch_rb_str(struct util_buf *b, const char *s);
 /* "www.example.com" -> "com.example.www" into out[STORE_NAME_BUF]. */
 void ch_name_rev(const char *name, char *out);
 uint32_t ch_clamp_u32(int64_t t);
-/* INSERT sql with body, 3 attempts (same bytes) on STORE_EREMOTE. */
+/* INSERT sql with body, 3 attempts (same bytes) on STORE_EREMOTE; while
+ * c captures (ch_capture), the statement is appended to the capture
+ * buffer instead (ch_intent_add) and nothing is sent. */
 int ch_insert_retried(store_ch_t *c, const char *sql, const struct util_buf *body);
+/* Make c record its INSERTs into to (NULL: send them again); returns the
+ * buffer it recorded into before. */
+struct util_buf *ch_capture(store_ch_t *c, struct util_buf *to);
+/* Append one statement and its body to an intent's record (ch_intent.c). */
+int ch_intent_add(struct util_buf *rec, const char *sql, const void *body, size_t blen);
+/* FNV-1a 64 of n bytes at p into *h (start from CH_FNV_INIT). */
+#define CH_FNV_INIT 0xcbf29ce484222325ULL
+void ch_fnv(uint64_t *h, const void *p, size_t n);
 
 /* ---- RowBinary in: a failed read sets bad and reads nothing more ---- */
 struct ch_rb_in {

@@ -131,6 +131,10 @@ uint64_t store_ch_token(void)
 
 int ch_insert_retried(store_ch_t *c, const char *sql, const struct util_buf *body)
 {
+	struct util_buf *cap = ch_capture(c, NULL);
+	ch_capture(c, cap);
+	if (cap != NULL)
+		return ch_intent_add(cap, sql, body->p, body->len);
 	int err = 0;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		if (attempt > 0) {

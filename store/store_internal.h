@@ -103,6 +103,22 @@ int store_ch_unsupported(const char *what);
 bool store_ch_control_only(store_batch_t *const *bs, size_t nb);
 int store_ch_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
                            struct store_write_stats *st);
+/* Send the DNS and certificate records of the batches to the cluster
+ * (s->ch_lock held), under random tokens when seed is 0, else under the
+ * seed's tokens (ch_intent_token), so that the same batches give the same
+ * bytes. */
+int ch_write_rows(store_t *s, store_batch_t *const *bs, size_t nb, uint64_t seed,
+                  struct store_write_stats *st);
+/* The three-step commit of batches with meta records (ch_intent.c): the
+ * INSERTs, under tokens derived from the meta records, recorded in the
+ * control LMDB as an intent; sent; then the meta records committed and the
+ * intent deleted in one transaction.  s->ch_lock held. */
+int ch_intent_write(store_t *s, store_batch_t *const *bs, size_t nb, struct store_write_stats *st);
+/* The n-th token of seed (never 0). */
+uint64_t ch_intent_token(uint64_t seed, uint64_t n);
+/* Send again every intent a crash left in the control LMDB and commit its
+ * meta records (at open, writable). */
+int ch_intent_replay(store_t *s);
 /* Open and close a read session's handle on a ClickHouse store;
  * store_ch_session hands it out (STORE_ENOTSUP for the reader a write
  * transaction lends, which has none). */

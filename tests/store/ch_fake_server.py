@@ -12,16 +12,31 @@ Prints its port on the first line of stdout.
 
   ch_fake_server.py USER:PASSWORD BODIES_DIR [drop]
 
+With "dedup", a replicated cluster's insert path for the three-step commit
+(store/ch_intent.c): an INSERT whose statement and body were seen before is
+dropped (block deduplication; answered 200), another is applied: its rr_in
+rows' counts are added up by (name, type, rdata).  GET /totals answers them,
+sorted, "NAME TYPE RDATA COUNT" a line; GET /stats "applied N deduplicated
+M".  Faults, read from BODIES_DIR at each applied INSERT:
+kill-after (N): after the N-th applied INSERT, the process whose pid is in
+BODIES_DIR/pid is killed (SIGKILL) before the answer (the data is in, the
+writer never learns it); fail-after (N): INSERTs after the N-th applied
+one fail with 500, applied or not (new ones are applied: the answer was
+lost), until the file is removed.
+
 With "drop", an entry point that dies mid-request (the client's failover,
 store/ch.c): each request is recorded in BODIES_DIR/req-N (its query, a
 newline, its body), then an INSERT or /ping gets no answer at all (the
 connection closes) and a SELECT gets the status and half of a body.
 """
 import base64
+import hashlib
 import http.server
 import os
+import signal
 import struct
 import sys
+import threading
 import urllib.parse
 
 CRED, BODIES = sys.argv[1], sys.argv[2]
@@ -234,8 +249,101 @@ class Drop(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"\x0e" + b"ok.example.net")
 
 
+FAIL = b"Code: 999, e.displayText() = DB::Exception: Connection loss\n"
+
+
+class Dedup(H):
+    seen = set()
+    totals = {}
+    applied = 0
+    deduped = 0
+    lock = threading.Lock()
+
+    def do_GET(self):
+        if self.path == "/totals":
+            lines = ["%s %d %s %d\n" % (k[0], k[1], k[2], v) for k, v in sorted(Dedup.totals.items())]
+            return self.reply(200, "".join(lines).encode())
+        if self.path == "/stats":
+            return self.reply(200, b"applied %d deduplicated %d\n" % (Dedup.applied, Dedup.deduped))
+        return self.reply(200, b"Ok.\n")
+
+    def apply(self, body):
+        r = RowReader(body)
+        while not r.done():
+            r.u(8)
+            r.s()
+            name = r.s()
+            rtype = r.u(2)
+            rdata = r.s()
+            r.raw(16)
+            r.s()
+            r.s()
+            r.u(4)
+            r.u(4)
+            cnt = r.u(8)
+            r.s()
+            key = (name, rtype, rdata)
+            Dedup.totals[key] = Dedup.totals.get(key, 0) + cnt
+
+    def fault(self, name):
+        path = os.path.join(BODIES, name)
+        return int(open(path).read().split()[0]) if os.path.exists(path) else None
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query).get("query", [""])[0]
+        if not q.startswith("INSERT"):
+            return self.reply(200, b"1\n" if (q or body.decode(errors="replace")).startswith("SELECT 1") else b"")
+        with Dedup.lock:
+            h = hashlib.sha256(q.encode() + b"\0" + body).digest()
+            fail = self.fault("fail-after")
+            failing = fail is not None and Dedup.applied >= fail
+            if h in Dedup.seen:
+                Dedup.deduped += 1
+                return self.reply(500 if failing else 200, FAIL if failing else b"")
+            Dedup.seen.add(h)
+            if q.startswith("INSERT INTO rr_in"):
+                self.apply(body)
+            Dedup.applied += 1
+            kill = self.fault("kill-after")
+            if kill is not None and Dedup.applied == kill:
+                os.kill(int(open(os.path.join(BODIES, "pid")).read()), signal.SIGKILL)
+                return
+            if fail is not None and Dedup.applied > fail:
+                return self.reply(500, FAIL)
+        return self.reply(200, b"")
+
+
+class RowReader:
+    def __init__(self, b):
+        self.b, self.i = b, 0
+
+    def done(self):
+        return self.i >= len(self.b)
+
+    def raw(self, n):
+        v = self.b[self.i:self.i + n]
+        self.i += n
+        return v
+
+    def u(self, n):
+        return int.from_bytes(self.raw(n), "little")
+
+    def s(self):
+        n, shift = 0, 0
+        while True:
+            c = self.raw(1)[0]
+            n |= (c & 0x7F) << shift
+            shift += 7
+            if c < 0x80:
+                break
+        return self.raw(n).decode()
+
+
 if len(sys.argv) > 3 and sys.argv[3] == "drop":
     H = Drop
+if len(sys.argv) > 3 and sys.argv[3] == "dedup":
+    H = Dedup
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()

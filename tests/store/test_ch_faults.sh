@@ -40,42 +40,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-# CLUSTER_PORT_BASE from the environment, else a free one (cluster.sh
-# refuses a base in use, so try a few)
-started=""
-fixed=${CLUSTER_PORT_BASE:-}
-for _ in 1 2 3 4 5; do
-	export CLUSTER_PORT_BASE=${fixed:-$((30000 + (RANDOM % 300) * 100))}
-	if "$ROOT/scripts/cluster.sh" start "$CL" >/dev/null; then
-		started=1
-		break
-	fi
-	"$ROOT/scripts/cluster.sh" stop "$CL" || true
-done
-[ -n "$started" ] || fail "cluster did not start"
-http() { echo $((CLUSTER_PORT_BASE + 10 + 10 * $1)); }
-URL="clickhouse://127.0.0.1:$(http 0),127.0.0.1:$(http 1),127.0.0.1:$(http 2),127.0.0.1:$(http 3)/infrapivot"
-PW=$(cut -d: -f2- "$CL/credentials")
-export INFRAPIVOT_CH_CREDENTIALS=$CL/credentials INFRAPIVOT_CONTROL=$WORK/control
-unset INFRAPIVOT_DB INFRAPIVOT_CH_USER INFRAPIVOT_CH_PASSWORD
-
-sql() { # NODE QUERY: the answer of one node
-	curl -sS --fail-with-body -u "default:$PW" --data-binary "$2" "http://127.0.0.1:$(http "$1")/"
-}
-DEADLINE_S=${FAULT_TIMEOUT:-300}
-wait_until() { # WHAT COMMAND...: poll until it succeeds, within the deadline
-	local what=$1 end=$(($(date +%s) + DEADLINE_S))
-	shift
-	until "$@"; do
-		[ "$(date +%s)" -lt "$end" ] || fail "timed out waiting for $what"
-		sleep 0.2
-	done
-}
+. "$ROOT/tests/store/ch_cluster_lib.sh"
 gone() { ! kill -0 "$1" 2>/dev/null; }
 kill_node() { # N: SIGKILL, and wait until the process is gone
 	local p
@@ -91,13 +56,7 @@ python3 "$ROOT/scripts/gen-dataset" --lines 30000 --seed 17 --format passivedns 
 "$IP" stats --json --db "$WORK/lmdb" >"$WORK/stats.json"
 # the expected totals: records by name, by address, by target, and the sum
 # of the input's counts (the last field)
-expect=$(python3 - "$WORK/stats.json" "$WORK/in.pdns" <<'EOF'
-import json, sys
-s = json.load(open(sys.argv[1]))
-total = sum(int(l.rstrip("\n").split("||")[-1]) for l in open(sys.argv[2]) if l.strip())
-print(s["resolutions"], s["address_index"], s["target_index"], total)
-EOF
-)
+expect=$(expect_of "$WORK/stats.json" "$WORK/in.pdns")
 
 # the sample: 200 names (every k-th) and 50 addresses of the LMDB store
 "$IP" lookup ip 0.0.0.0/0 --db "$WORK/lmdb" --limit 0 >"$WORK/all" 2>/dev/null
@@ -123,18 +82,6 @@ lookups() { # STORE OUT: every sampled lookup, each answer in order
 }
 lookups "lmdb:$WORK/lmdb" "$WORK/want"
 [ "$(grep -vc '^==' "$WORK/want")" -ge 250 ] || fail "the sampled lookups found too little"
-
-# totals of the cluster through NODE's Distributed tables, or (local) of
-# its own replica: records by name, by address, by target, sum of counts
-totals() { # NODE [local]
-	local sfx=""
-	[ "${2:-}" = local ] && sfx=_local
-	local q="SELECT (SELECT count() FROM (SELECT 1 FROM infrapivot.rr$sfx GROUP BY rname, rrtype, rdata)),
-	(SELECT count() FROM (SELECT 1 FROM infrapivot.rr_addr$sfx GROUP BY addr, rname, rrtype)),
-	(SELECT count() FROM (SELECT 1 FROM infrapivot.rr_target$sfx GROUP BY target, rname, rrtype, rdata)),
-	(SELECT sum(c) FROM (SELECT sumMerge(cnt) AS c FROM infrapivot.rr$sfx GROUP BY rname, rrtype, rdata))"
-	sql "$1" "$q" | tr '\t' ' '
-}
 
 # --- 1. the ingest, from a pipe; kill node0 and node2 once rows show ------
 mkfifo "$WORK/pipe"
