@@ -119,7 +119,5 @@ finish() {
 			sed 's/^/  | /' "$OA_DIR/report" | head -40 >&2
 		fi
 	fi
-	echo "$PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]
-	exit $?
+	finish_status
 }
