@@ -6,9 +6,28 @@
 # short while (FUZZ_SECONDS, default 20) when clang is present.  Exit status
 # 0 only when everything passed.  INFRAPIVOT_CLICKHOUSE=1 adds the ClickHouse
 # cluster test (its packages too; docs/scale-out.md).
+#
+# scripts/test.sh --clickhouse: instead, the tests labelled both_stores (the
+# CLI and HTTP tests parameterised by the store, tests/lib.sh) against a
+# ClickHouse cluster: builds build-ch (-DINFRAPIVOT_CLICKHOUSE=ON), starts
+# scripts/cluster.sh in $TMPDIR/infrapivot-test-cluster (CLUSTER_PORT_BASE,
+# default 29100), runs them with INFRAPIVOT_TEST_STORE set, and stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TMPDIR=${TMPDIR:-/tmp}
+
+if [ "${1:-}" = --clickhouse ]; then
+	INFRAPIVOT_CLICKHOUSE=1 scripts/setup.sh --packages-only
+	BUILD_DIR=build-ch CMAKE_ARGS="-DINFRAPIVOT_CLICKHOUSE=ON" scripts/setup.sh
+	cl=$TMPDIR/infrapivot-test-cluster
+	trap 'scripts/cluster.sh stop "$cl"' EXIT
+	url=$(scripts/cluster.sh start "$cl" | tail -n 1)
+	echo "== tests against both stores, on ClickHouse ($url)"
+	export INFRAPIVOT_TEST_STORE=${url%/*}/test INFRAPIVOT_TEST_CLUSTER=$cl
+	(cd build-ch && ctest --output-on-failure -j2 --timeout 900 -L both_stores)
+	echo "== the both_stores tests passed on ClickHouse"
+	exit 0
+fi
 
 scripts/setup.sh --packages-only
 

@@ -127,6 +127,11 @@ int store_ch_sight_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
 int store_ch_certs_by_name(store_ch_t *c, const char *name, store_namecert_cb cb, void *ctx);
 int store_ch_certs_by_key(store_ch_t *c, const uint8_t key[32], store_ref_cb cb, void *ctx);
 int store_ch_certs_by_subject(store_ch_t *c, const char *dn, store_ref_cb cb, void *ctx);
+/* store_certs_by_serial's contract: the certificates of a serial (any
+ * spelling) from every issuer (issuer NULL: in issuer order) or from one;
+ * STORE_EBADHASH when the serial is not hex. */
+int store_ch_certs_by_serial(store_ch_t *c, const char *serial, const char *issuer, store_ref_cb cb,
+                             void *ctx);
 /* Prevalence, as the store_prev_* readers: one query each. */
 int store_ch_prev_cert_ips(store_ch_t *c, const struct store_cert_ref *ref, uint64_t *n);
 int store_ch_prev_key_certs(store_ch_t *c, const uint8_t key[32], uint64_t *n);

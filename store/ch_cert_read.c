@@ -237,6 +237,35 @@ int store_ch_certs_by_subject(store_ch_t *c, const char *dn, store_ref_cb cb, vo
 	return attr_refs(c, 2, dn, cb, ctx);
 }
 
+/* cert_attr's serial rows (attr 3, "serial|issuer", ch_cert.c): all of a
+ * serial are the range ['serial|', 'serial}'), in the LMDB index's order
+ * (issuer, then certificate); with an issuer, one value. */
+int store_ch_certs_by_serial(store_ch_t *c, const char *serial, const char *issuer, store_ref_cb cb,
+                             void *ctx)
+{
+	char v[STORE_SERIAL_BUF + 1 + STORE_DN_BUF];
+	if (store_serial_norm(serial, strlen(serial), v) != 0)
+		return STORE_EBADHASH;
+	size_t l = strlen(v);
+	v[l++] = '|';
+	v[l] = '\0';
+	if (issuer != NULL && store_dn_norm(issuer, strlen(issuer), v + l) != 0)
+		v[l] = '\0';
+	if (issuer != NULL)
+		return attr_refs(c, 3, v, cb, ctx);
+	struct util_buf q;
+	util_buf_init(&q, 2048);
+	util_buf_adds(&q, "SELECT cert FROM cert_attr WHERE attr = 3 AND value >= ");
+	ch_sql_str(&q, v);
+	v[l - 1] = '}';
+	util_buf_adds(&q, " AND value < ");
+	ch_sql_str(&q, v);
+	util_buf_adds(&q, " GROUP BY value, cert ORDER BY value, cert");
+	int err = refs_query(c, &q, false, NULL, cb, ctx);
+	util_buf_free(&q);
+	return err;
+}
+
 /* The key index rather than cert's spki: a replacing merge may drop the
  * hashes-only row that carried the key for a later one with metadata. */
 int store_ch_cert_key(store_ch_t *c, const struct store_cert_ref *ref, uint8_t key[32])

@@ -75,8 +75,6 @@ void ch_rd_rr(struct ch_rb_in *r, struct ch_rr_row *row);
 int ch_name_key(const char *name, bool wild, char rev[STORE_NAME_BUF]);
 /* q initialised with head and the name (ch_name_key, quoted) after it. */
 int ch_name_sql(struct util_buf *q, const char *head, const char *name);
-/* A name pattern (store_name_pattern) into out; "head.*" is -ENOTSUP. */
-int ch_pattern(const char *in, char out[STORE_NAME_BUF]);
 /* "col >= lo AND col <= hi" for the prefix addr/plen (plen <= 128). */
 void ch_where_prefix(struct util_buf *q, const char *col, const uint8_t addr[16], unsigned plen);
 /* toFixedString(unhex('..'), n): a FixedString(n) literal. */

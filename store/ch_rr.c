@@ -365,26 +365,37 @@ int ch_query(store_ch_t *c, struct util_buf *q, struct util_buf *resp)
 	return err;
 }
 
-int ch_pattern(const char *in, char out[STORE_NAME_BUF])
+/* A right-hand wildcard "head.*" (normalised): the names whose labels
+ * begin with head's and go on, in the LMDB forward index's order (FWDKEY:
+ * each label ended by 0x00), then each name's records as an exact lookup
+ * gives them.  No index serves it: the rr table is read whole. */
+static void rhs_query(struct util_buf *q, const char *pattern, uint16_t rrtype)
 {
-	int err = store_name_pattern(in, strlen(in), out);
-	if (err == 0 && store_name_is_rhs(out))
-		err = store_ch_unsupported("right-hand wildcards (head.*)");
-	return err;
+	size_t hl = strlen(pattern) - 1; /* "head." */
+	util_buf_adds(q, RR_SELECT);
+	util_buf_printf(q, "substring(rrname, 1, %zu) = '%.*s'", hl, (int)hl, pattern);
+	if (rrtype != 0)
+		util_buf_printf(q, " AND rrtype = %u", rrtype);
+	util_buf_adds(q, " GROUP BY rname, rrname, rrtype, rdata ORDER BY " CH_NAMEKEY(
+	                     "rrname") ", rrtype, a, rdata");
 }
 
 int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
                         const struct store_fence *f, store_rr_cb cb, void *ctx)
 {
 	char pattern[STORE_NAME_BUF];
-	int err = ch_pattern(name, pattern);
+	int err = store_name_pattern(name, strlen(name), pattern);
 	if (err != 0)
 		return err;
 	struct util_buf q;
 	util_buf_init(&q, 4096);
-	util_buf_adds(&q, RR_SELECT);
-	where_name(&q, pattern, rrtype);
-	util_buf_adds(&q, RR_GROUP);
+	if (store_name_is_rhs(pattern)) {
+		rhs_query(&q, pattern, rrtype);
+	} else {
+		util_buf_adds(&q, RR_SELECT);
+		where_name(&q, pattern, rrtype);
+		util_buf_adds(&q, RR_GROUP);
+	}
 	err = ch_rr_query(c, &q, f, cb, ctx);
 	util_buf_free(&q);
 	return err;

@@ -21,21 +21,35 @@ int ch_name_key(const char *name, bool wild, char rev[STORE_NAME_BUF])
 	return err;
 }
 
+/* What a target query asks for: one target, every target under a zone
+ * (*.zone), or every target whose labels begin with a head's (head.*). */
+enum { TQ_EXACT, TQ_ZONE, TQ_RHS };
+
+/* A target's labels in their own order, each ended by 0x00 as the LMDB
+ * forward index keys them (FWDKEY): the order of a right-hand wildcard. */
+#define TQ_FWDKEY "arrayStringConcat(arrayReverse(splitByChar('.', target)), '\\0')"
+
 /* rr_target's rows of the target rev (reversed, normalised: [a-z0-9_.-*]
- * only, nothing to quote) or of every target under it (zone), in the
- * LMDB store's order. */
-static int target_query(store_ch_t *c, bool zone, const char *rev, const struct store_fence *f,
+ * only, nothing to quote), of every target under it (TQ_ZONE) or, rev the
+ * reversed head, of every target beginning with head (TQ_RHS: no index
+ * serves it, the table is read whole), in the LMDB store's order. */
+static int target_query(store_ch_t *c, int kind, const char *rev, const struct store_fence *f,
                         store_rr_cb cb, void *ctx)
 {
 	struct util_buf q;
 	util_buf_init(&q, 4096);
 	util_buf_adds(&q, "SELECT " CH_RR_COLUMNS " FROM rr_target WHERE ");
-	if (zone) /* one range of the key */
+	if (kind == TQ_ZONE) /* one range of the key */
 		util_buf_printf(&q, "target > '%s.' AND target < '%s/'", rev, rev);
+	else if (kind == TQ_RHS)
+		util_buf_printf(
+		    &q, "length(target) > %zu AND substring(target, length(target) - %zu) = '.%s'",
+		    strlen(rev) + 1, strlen(rev), rev);
 	else
 		util_buf_printf(&q, "target = '%s'", rev);
-	util_buf_adds(&q, " GROUP BY target, rname, rrname, rrtype, rdata ORDER BY " CH_NAMEKEY(
-	                      "target") ", rrtype, " CH_NAMEKEY("rname") ", rdata");
+	util_buf_adds(&q, " GROUP BY target, rname, rrname, rrtype, rdata ORDER BY ");
+	util_buf_adds(&q, kind == TQ_RHS ? TQ_FWDKEY : CH_NAMEKEY("target"));
+	util_buf_adds(&q, ", rrtype, " CH_NAMEKEY("rname") ", rdata");
 	int err = ch_rr_query(c, &q, f, cb, ctx);
 	util_buf_free(&q);
 	return err;
@@ -46,20 +60,25 @@ int store_ch_rr_by_target(store_ch_t *c, const char *target, const struct store_
 {
 	char rev[STORE_NAME_BUF];
 	int err = ch_name_key(target, true, rev);
-	return err != 0 ? err : target_query(c, false, rev, f, cb, ctx);
+	return err != 0 ? err : target_query(c, TQ_EXACT, rev, f, cb, ctx);
 }
 
 int store_ch_rr_by_target_pattern(store_ch_t *c, const char *target, const struct store_fence *f,
                                   store_rr_cb cb, void *ctx)
 {
 	char pattern[STORE_NAME_BUF], rev[STORE_NAME_BUF];
-	int err = ch_pattern(target, pattern);
+	int err = store_name_pattern(target, strlen(target), pattern);
 	if (err != 0)
 		return err;
+	if (store_name_is_rhs(pattern)) {
+		pattern[strlen(pattern) - 2] = '\0';
+		ch_name_rev(pattern, rev);
+		return target_query(c, TQ_RHS, rev, f, cb, ctx);
+	}
 	if (pattern[0] != '*')
 		return store_ch_rr_by_target(c, pattern, f, cb, ctx);
 	ch_name_rev(pattern + 2, rev);
-	return target_query(c, true, rev, f, cb, ctx);
+	return target_query(c, TQ_ZONE, rev, f, cb, ctx);
 }
 
 int store_ch_prev_ip_names(store_ch_t *c, const uint8_t ip[16], uint64_t *n)

@@ -329,7 +329,7 @@ int store_certs_by_subject(store_rtxn_t *r, const char *dn, store_ref_cb cb, voi
 int store_certs_by_serial(store_rtxn_t *r, const char *serial, const char *issuer, store_ref_cb cb,
                           void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "certificates by serial");
+	STORE_CH_READ(r, store_ch_certs_by_serial, serial, issuer, cb, ctx);
 	uint8_t sk[SCHEMA_KEY_MAX];
 	size_t l = serial_key(serial, strlen(serial), issuer, issuer ? strlen(issuer) : 0, sk);
 	if (l == 0)

@@ -20,7 +20,14 @@ check_eq() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi
 check_rc() { local d=$1 want=$2; shift 2; "$@" >/dev/null 2>&1; local rc=$?; check_eq "$d (exit status)" "$rc" "$want"; }
 # check_grep DESCRIPTION PATTERN FILE
 check_grep() { if grep -qE -- "$2" "$3"; then ok; else bad "$1: /$2/ not in $3"; sed 's/^/  | /' "$3" | head -20 >&2; fi; }
-finish() { echo "$PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]; exit $?; }
+finish() { finish_status; }
+# finish_status: the counts (and, on ClickHouse, the skipped parts and the
+# store), exit 0 only when something passed and nothing failed
+finish_status() {
+	echo "$PASS passed, $FAIL failed${SKIPPED:+, $SKIPPED parts skipped on ClickHouse}${TEST_STORE_CH:+ ($TEST_STORE_CH)}"
+	[ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]
+	exit $?
+}
 # A free loopback TCP port.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 # wait_port PORT: until something accepts on 127.0.0.1:PORT (10 s at most)
@@ -44,3 +51,50 @@ assert a["resolutions"] > int(sys.argv[3]), a
 for k in a:
     if not k.endswith("bytes"): assert a[k]==b[k], (k, a[k], b[k])
 ' "$1" "$2" "${3:--1}"; }
+
+# --- the store under test: LMDB directories (default) or a ClickHouse cluster
+# INFRAPIVOT_TEST_STORE=clickhouse://127.0.0.1:PORT/PREFIX with
+# INFRAPIVOT_TEST_CLUSTER=DIR (the directory scripts/cluster.sh started the
+# cluster in; `scripts/test.sh --clickhouse` sets both) runs the
+# parameterised tests against that cluster: each test_store call makes a new
+# database PREFIX_NAME_PID there (empty, as a new directory is).
+on_clickhouse() { [ -n "${INFRAPIVOT_TEST_STORE:-}" ]; }
+# test_store VAR NAME: VAR is set to the store address for NAME: $WORK/NAME,
+# or a new database of the cluster, whose control directory
+# ($WORK/ctl-NAME) is exported as INFRAPIVOT_CONTROL, and the cluster's
+# credentials as INFRAPIVOT_CH_CREDENTIALS.  One cluster database a test
+# process (the control directory is bound to one).
+test_store() {
+	if ! on_clickhouse; then
+		printf -v "$1" '%s' "$WORK/$2"
+		return 0
+	fi
+	[ -z "${TEST_STORE_CH:-}" ] || { echo "test_store: one cluster database a test" >&2; exit 1; }
+	local url=$INFRAPIVOT_TEST_STORE cl=${INFRAPIVOT_TEST_CLUSTER:?INFRAPIVOT_TEST_CLUSTER must name the cluster directory}
+	local hp=${url#clickhouse://}
+	hp=${hp%%/*}
+	TEST_STORE_CH=$(CLUSTER_PORT_BASE=$((${hp##*:} - 10)) CLUSTER_DB="${url##*/}_${2}_$$" \
+		"$TESTS_DIR/../scripts/cluster.sh" start "$cl" 2>"$WORK/cluster.err" | tail -n 1)
+	case $TEST_STORE_CH in
+	clickhouse://*) ;;
+	*) cat "$WORK/cluster.err" >&2; echo "test_store: no cluster database for $2" >&2; exit 1 ;;
+	esac
+	export INFRAPIVOT_CONTROL=$WORK/ctl-$2 INFRAPIVOT_CH_CREDENTIALS=$cl/credentials
+	printf -v "$1" '%s' "$TEST_STORE_CH"
+	echo "store under test: $TEST_STORE_CH" >&2
+}
+# lmdb_only REASON: true on LMDB; on ClickHouse false, after printing the
+# skip and its reason:  if lmdb_only "stats reads LMDB's tables"; then ... fi
+lmdb_only() {
+	on_clickhouse || return 0
+	SKIPPED=$((${SKIPPED:-0} + 1))
+	echo "SKIP on ClickHouse: $*" >&2
+	return 1
+}
+# lmdb_only_test REASON: the whole test is LMDB's: on ClickHouse it prints
+# why and exits 77 (CTest's skip status for these tests).
+lmdb_only_test() {
+	on_clickhouse || return 0
+	echo "SKIP on ClickHouse: $*" >&2
+	exit 77
+}

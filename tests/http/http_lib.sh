@@ -1,8 +1,9 @@
 # tests/http/http_lib.sh - start and stop a real server for the HTTP tests.
 #   . "$(dirname "$0")/http_lib.sh"   (after ../lib.sh)
 # start_server [serve options...]: a fresh port, waits for /healthz; sets
-# SRV_PID, PORT, U (base URL).  DB is the database directory ($WORK/db).
-DB=${DB:-$WORK/db}
+# SRV_PID, PORT, U (base URL).  DB is the store: the directory $WORK/db, or a
+# new database of the cluster INFRAPIVOT_TEST_STORE names (tests/lib.sh).
+[ -n "${DB:-}" ] || test_store DB db
 SRV_PID=
 start_server() {
 	PORT=$(free_port)
@@ -118,7 +119,5 @@ finish() {
 			sed 's/^/  | /' "$OA_DIR/report" | head -40 >&2
 		fi
 	fi
-	echo "$PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ] && [ "$PASS" -gt 0 ]
-	exit $?
+	finish_status
 }

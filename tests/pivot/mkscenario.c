@@ -1,5 +1,6 @@
 /*
  * mkscenario.c - write the hunt scenario database (scenario.h) into DIR,
+ * (or a ClickHouse store: DIR may be any store address, store_open_url)
  * or with --cotenant the planted clusters beside co-tenants
  * (scenario_cotenant.h), for the shell tests of `infrapivot pivot`.
  */
@@ -11,7 +12,7 @@ int main(int argc, char **argv)
 {
 	bool cot = argc == 3 && strcmp(argv[1], "--cotenant") == 0;
 	if (argc != 2 && !cot) {
-		fprintf(stderr, "usage: mkscenario [--cotenant] DIR\n");
+		fprintf(stderr, "usage: mkscenario [--cotenant] DIR|STORE\n");
 		return 2;
 	}
 	int err = cot ? scn_build_cotenant(argv[2]) : scn_build(argv[1]);

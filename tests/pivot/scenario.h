@@ -139,7 +139,7 @@ static inline int scn_begin(struct scn *c, const char *dir, size_t cap)
 {
 	memset(c, 0, sizeof(*c));
 	c->cap = cap;
-	int err = store_open(&c->s, dir, STORE_NOSYNC, 0);
+	int err = store_open_url(&c->s, dir, STORE_NOSYNC, 0);
 	if (err != 0)
 		return err;
 	c->obs = calloc(c->cap, sizeof(*c->obs));
@@ -166,7 +166,7 @@ static inline int scn_build(const char *dir)
 {
 	const int64_t now = SCN_NOW, d = SCN_DAY;
 	struct scn c = {.cap = 1024};
-	int err = store_open(&c.s, dir, STORE_NOSYNC, 0);
+	int err = store_open_url(&c.s, dir, STORE_NOSYNC, 0);
 	if (err != 0)
 		return err;
 	c.obs = calloc(c.cap, sizeof(*c.obs));

@@ -7,7 +7,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/http/http_lib.sh"
 
-DB="$WORK/db"
 cd "$WORK" || exit 1
 # one key, two certificates (the re-issue: new serial, new hash); another key
 openssl req -x509 -newkey rsa:2048 -nodes -keyout a.key -subj "/O=Acme Widgets/CN=Acme Server" \

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 : "${MKSCENARIO:?MKSCENARIO must name the pivot_mkscenario tool}"
 
-DB="$WORK/db"
+test_store DB db # a directory, or a cluster database (tests/lib.sh)
 "$MKSCENARIO" --cotenant "$DB" >/dev/null || { echo "mkscenario failed"; exit 1; }
 P() { "$INFRAPIVOT" pivot --db "$DB" --now 2026-11-01 "$@"; }
 count() { # PRUNED-REASON FILE: nodes pruned for that reason

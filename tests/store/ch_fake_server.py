@@ -103,6 +103,7 @@ MORE = {
     "FROM name_cert WHERE rname = 'com.example.bad'": b"\x05" + REF_AA[1:] + b"\x01",
     "FROM rr_target WHERE target = 'net.example.ok'": row("www.example.org", "ok.example.net", ["t"], 3),
     "FROM rr_target WHERE target = 'net.example.big'": b"x" * 10000,
+    "FROM rr_target WHERE length(target) > 11 AND substring(target, length(target) - 10) = '.example.ok'": row("www.example.org", "ok.example.com", ["t"], 4),
     "FROM cert WHERE cert = toFixedString(unhex('02CDCD": REF_AA,
     "FROM name_cert WHERE rname IN (": rb_str("com.example.ok") + REF_AA + b"\x01" + rb_str("com.example.ok") + REF_AA + b"\x02",
     "FROM prev_ip_names WHERE addr IN (": V4 + bytes([192, 0, 2, 1]) + struct.pack("<Q", 42),
@@ -134,6 +135,7 @@ CLI = {
     "FROM cert_attr WHERE attr = 1 AND cert = toFixedString(unhex('01DDDD": rb_str(KEY_AB) * 2,
     "FROM cert_attr WHERE attr = 1 AND value = '%s'" % KEY_AB: REF_BB,
     "FROM cert_attr WHERE attr = 2 AND value = 'CN=www.example.com,O=example'": REF_BB,
+    "FROM cert_attr WHERE attr = 3 AND value >= 'A|' AND value < 'A}' GROUP BY value, cert ORDER BY value, cert": REF_BB,
     "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000201'": sight(REF_BB, 1, 443, ["s1"], ["com.example.www"]),
     "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000243'": sight(REF_BB, 67, 443, [], [])[:-2],
 }
@@ -150,6 +152,8 @@ ROWS = {
     "'net.example.two'": row("two.example.net", "192.0.2.1", ["a"], 1) * 2,
     "'net.example.truncated'": row("truncated.example.net", "192.0.2.1", ["s1"], 1)[:-5],
     "'net.example.absurd'": rb_str("absurd.example.net")[:1] + b"\xff" * 12,
+    # a right-hand wildcard (store/ch_rr.c): names beginning with "update."
+    "substring(rrname, 1, 7) = 'update.'": row("update.example.net", "192.0.2.1", ["s1"], 2),
 }
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_ch_cluster.sh TEST_CH INFRAPIVOT - the ClickHouse store against a real cluster:
+# test_ch_cluster.sh TEST_CH INFRAPIVOT MKSCENARIO - the ClickHouse store against a real cluster:
 # scripts/cluster.sh starts 2 shards x 2 replicas and ZooKeeper on loopback
 # in a temporary directory; test_ch writes the COF and passivedns fixtures
 # and a generated COF file, and the certificate fixtures, to LMDB and to the
@@ -7,10 +7,13 @@
 # test_ch_certs.h).  Registered only with INFRAPIVOT_CLICKHOUSE=1
 # (docs/scale-out.md, "Tests").  Also checks that `start` is idempotent and
 # that `stop` leaves none of its processes.  Then the CLI's parity
-# (test_ch_cluster_cli.sh): ingest, lookup and migrate on both stores.
+# (test_ch_cluster_cli.sh): ingest, lookup and migrate on both stores; and
+# the pivot scenarios and generated shapes (test_ch_cluster_scenarios.sh):
+# lookups, pivots and watchlist exports on both stores.
 set -euo pipefail
 TEST_CH=$1
 INFRAPIVOT=$2
+MKSCENARIO=$3
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/infrapivot-ch-XXXXXX")
 CL=$WORK/cluster
@@ -53,6 +56,8 @@ INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_CREDENTIALS=$CL/credentials \
 
 mkdir -p "$WORK/cli"
 bash "$ROOT/tests/store/test_ch_cluster_cli.sh" "$INFRAPIVOT" "$CL" "$WORK/cli"
+mkdir -p "$WORK/scn"
+bash "$ROOT/tests/store/test_ch_cluster_scenarios.sh" "$INFRAPIVOT" "$MKSCENARIO" "$CL" "$WORK/scn"
 
 # a wrong password is refused with ClickHouse's message, not taken for data
 if INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=wrong \

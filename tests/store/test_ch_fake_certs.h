@@ -131,9 +131,13 @@ static void fake_targets(store_ch_t *c)
 	store_ch_set_response_max(c, 100);
 	T_EQ_INT(store_ch_rr_by_target(c, "big.example.net", &f, seen_cb, &s), STORE_ELIMIT);
 	store_ch_set_response_max(c, STORE_CH_RESPONSE_MAX);
-	T_EQ_INT(store_ch_rr_by_target_pattern(c, "update.*", &f, seen_cb, &s), STORE_ENOTSUP);
+	/* a right-hand wildcard: targets ending with the reversed head */
+	T_EQ_INT(store_ch_rr_by_target_pattern(c, "OK.example.*", &f, seen_cb, &s), 0);
+	T_EQ_INT(s.n, 2);
+	T_EQ_STR(s.line, "www.example.org 1 ok.example.com 1000 2000 4 example.net 1:t,, more=0");
+	T_EQ_INT(store_ch_rr_by_target_pattern(c, "ok..*", &f, seen_cb, &s), STORE_EBADNAME);
 	T_EQ_INT(store_ch_rr_by_target(c, "bad..name", &f, seen_cb, &s), STORE_EBADNAME);
-	T_EQ_INT(s.n, 1);
+	T_EQ_INT(s.n, 2);
 }
 
 struct fake_keyed {
