@@ -146,8 +146,10 @@ int store_ch_read_begin(store_rtxn_t *r)
 
 void store_ch_read_end(store_rtxn_t *r)
 {
-	if (r->ch != NULL)
+	if (r->ch != NULL) {
 		ch_cert_mem_release();
+		ch_client_mem_release();
+	}
 	store_ch_close(r->ch);
 	r->ch = NULL;
 }
@@ -163,7 +165,7 @@ int store_ch_session(store_rtxn_t *r, store_ch_t **c)
 /* Observations of a batch the cluster does not take yet. */
 static uint64_t batch_unsupported(const store_batch_t *b)
 {
-	return client_batch_len(b) + b->nfps;
+	return b->nfps;
 }
 
 /* The DNS records of one batch, CH_WRITE_CHUNK to an INSERT, each under a
@@ -208,7 +210,8 @@ static int write_certs(store_t *s, const store_batch_t *b, struct store_obs *obs
 bool store_ch_control_only(store_batch_t *const *bs, size_t nb)
 {
 	for (size_t i = 0; i < nb; i++) {
-		if (bs[i]->nrecs + bs[i]->ncerts > 0 || batch_unsupported(bs[i]) > 0)
+		if (bs[i]->nrecs + bs[i]->ncerts + client_batch_len(bs[i]) > 0 ||
+		    batch_unsupported(bs[i]) > 0)
 			return false;
 	}
 	return true;
@@ -235,6 +238,8 @@ int store_ch_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
 		local.dns_merged += bs[i]->absorbed;
 		local.unsupported += batch_unsupported(bs[i]);
 	}
+	if (err == 0)
+		err = ch_client_write(s, bs, nb, &local);
 	pthread_mutex_unlock(&s->ch_lock);
 	free(scratch);
 	free(obs);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store/ch.h"
+#include "store/ch_internal.h"
 #include "store/store_internal.h"
 
 /* Observations a chunk holds (a record with several sensors takes one
@@ -102,30 +103,21 @@ static int add_record(const struct store_rr *rr, const void *key, size_t klen, v
 	return 0;
 }
 
-static void fnv(uint64_t *h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++) {
-		*h ^= b[i];
-		*h *= 0x100000001b3ULL;
-	}
-}
-
 /* The chunk's token: the same rows give the same token. */
 static uint64_t chunk_token(const struct chunk *ch)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct store_obs *o = &ch->obs[i];
-		fnv(&h, o->dns.rrname, strlen(o->dns.rrname) + 1);
-		fnv(&h, &o->dns.rrtype, sizeof(o->dns.rrtype));
-		fnv(&h, o->dns.addr, 16);
-		fnv(&h, o->dns.rdata, strlen(o->dns.rdata) + 1);
-		fnv(&h, o->dns.bailiwick, strlen(o->dns.bailiwick) + 1);
-		fnv(&h, o->sensor, strlen(o->sensor) + 1);
-		fnv(&h, &o->time_first, 8);
-		fnv(&h, &o->time_last, 8);
-		fnv(&h, &o->count, 8);
+		ch_fnv(&h, o->dns.rrname, strlen(o->dns.rrname) + 1);
+		ch_fnv(&h, &o->dns.rrtype, sizeof(o->dns.rrtype));
+		ch_fnv(&h, o->dns.addr, 16);
+		ch_fnv(&h, o->dns.rdata, strlen(o->dns.rdata) + 1);
+		ch_fnv(&h, o->dns.bailiwick, strlen(o->dns.bailiwick) + 1);
+		ch_fnv(&h, o->sensor, strlen(o->sensor) + 1);
+		ch_fnv(&h, &o->time_first, 8);
+		ch_fnv(&h, &o->time_last, 8);
+		ch_fnv(&h, &o->count, 8);
 	}
 	return h != 0 ? h : 1;
 }

@@ -378,6 +378,25 @@ void client_batch_truncate(store_batch_t *b, size_t n);
 void client_batch_free(store_batch_t *b);
 /* Merge the client sightings of nb batches, in time order per pair. */
 int client_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
+/* The sightings of the batches grouped by pair (dest, client, sensor id
+ * from sid, source), each pair's in time order: fn gets each pair with
+ * its LMDB key (dlen bytes of dtype and NAMEKEY or IP, client, be16
+ * sensor id, source); client_pair_fold folds its sightings into a state
+ * (store_client_add) and returns the last one's time.  Uses the store's
+ * sort space: one writer at a time. */
+struct client_pair {
+	uint8_t key[SCHEMA_KEY_MAX];
+	size_t klen, dlen;
+	uint16_t sid;
+	const void *e; /* the pair's sightings */
+	size_t n;
+};
+struct store_client_state;
+typedef int (*client_sid_fn)(void *ctx, const char *sensor, uint16_t *id);
+typedef int (*client_pair_fn)(void *ctx, const struct client_pair *p);
+int client_batch_pairs(store_t *s, store_batch_t *const *bs, size_t nb, client_sid_fn sid,
+                       void *sctx, client_pair_fn fn, void *ctx);
+int64_t client_pair_fold(const struct client_pair *p, struct store_client_state *st);
 
 /* Merge every DNS record of a batch (sorted, repeats aggregated). */
 int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
