@@ -111,14 +111,72 @@ check "... the retries are the same bytes" bash -c "cmp -s '$(nth 1)' '$(nth 2)'
 check_grep "... the metadata rows carry the SHA-256" "a97a22b691caf62c1623d14abf8a31ac915f14d87f77d8a37c47eb4785b484ad" <(hexof "$(nth 1)")
 check "... the names reversed" grep -qa "com.google.\*" "$(nth 3)"
 check "... the subject normalised" grep -qa "C=us,CN=\*.google.com,L=mountain view,O=google inc,ST=california" "$(nth 5)"
-# a sighting: written after its certificate; the client sighting of the
-# same line is not taken yet (exit 1, said)
+# a sighting: written after its certificate; then the client sighting of
+# the same line (the pair's state read first, then inserted)
 ingest_fresh "$SSL"
-check_eq "ingest of a Zeek ssl.log: exit status 1 (client sightings)" "$?" 1
-check_grep "... the user is told what was not recorded" "1 client and fingerprint observations not recorded: not supported on the ClickHouse store yet \(DNS resolutions and certificates were\)" "$WORK/err"
-check_eq "... the sighting last, after the certificate and its SNI name" "$(queries | uniq | tr '\n' ' ')" \
-	"INSERT INTO cert FORMAT RowBinary INSERT INTO name_cert FORMAT RowBinary INSERT INTO sight_in FORMAT RowBinary "
+check_eq "ingest of a Zeek ssl.log: exit status" "$?" 0
+check "... nothing said not recorded" bash -c "! grep -q 'not recorded' '$WORK/err'"
+check_grep "... the client sighting counted" "1 client sightings \(1 new client pairs\)" "$WORK/err"
+check_eq "... the sighting after the certificate and its SNI name, the client last" "$(queries | uniq | tr '\n' ' ')" \
+	"INSERT INTO cert FORMAT RowBinary INSERT INTO name_cert FORMAT RowBinary INSERT INTO sight_in FORMAT RowBinary INSERT INTO client (blk, pk, dtype, dest, client, sensor, src, ver, first_seen, last_seen, cnt, state) FORMAT RowBinary "
 check_grep "... the sighting carries the leaf's SHA-256 (cert_chain_fps)" "a580247a25324adf4add5af648de4ac5798030dfd622f26a5f2280d7528ae244" <(hexof "$(nth 5)")
+
+# --- client sightings: each batch's pairs are read (one SELECT by
+# destination and pk), folded with the LMDB code and inserted at ver + 1
+zeek_dns() { # NAME: a Zeek dns.log of one query for NAME by 141.142.220.118
+	head -n 8 "$FIXTURES/zeek/logs-ts/opt.basic__dns.log"
+	printf '1300475168.5\tCx\t141.142.220.118\t43927\t141.142.2.2\t53\tudp\t1\t-\t%s\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tF\t0\t-\t-\tF\t0\tquery\n' "$1"
+}
+# the client row of an INSERT body: ver, first_seen, cnt
+client_row() { # BODY
+	python3 -c '
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+def s(p):
+    n, k = 0, 0
+    while True:
+        x = b[p]; p += 1; n |= (x & 0x7F) << k; k += 7
+        if x < 0x80: return p + n
+p = s(17)  # blk, pk, dtype, then dest
+p = s(p + 16)  # client, then sensor
+ver, first, last, cnt = struct.unpack_from("<QIIQ", b, p + 1)
+print(ver, first, cnt)' "$1"
+}
+last_insert() { nth "$(ls "$BODIES" | grep -c insert-)"; }
+zeek_dns clientold.example.com >"$WORK/old.log"
+ingest_fresh "$WORK/old.log"
+check_eq "a pair the cluster holds: exit status" "$?" 0
+check_eq "... its state folded in at the next version (ver first count)" "$(client_row "$(last_insert)")" "2 1300000000 6"
+check_grep "... counted as merged, no new pair" "1 client sightings \(0 new client pairs\)" "$WORK/err"
+zeek_dns clientnew.example.com >"$WORK/new.log"
+ingest_fresh "$WORK/new.log"
+check_eq "a new pair: version 1, one contact" "$(client_row "$(last_insert)")" "1 1300475168 1"
+zeek_dns clientfail.example.com >"$WORK/fail.log"
+ingest_fresh "$WORK/fail.log"
+check_eq "the pairs' SELECT failing: exit status" "$?" 2
+check_grep "... ClickHouse's message" "Code: 241, e.displayText\(\) = DB::Exception: Memory limit" "$WORK/err"
+queries >"$WORK/q"
+check "... no client row inserted" bash -c "! grep -q 'INSERT INTO client' '$WORK/q'"
+zeek_dns clientbad.example.com >"$WORK/bad.log"
+ingest_fresh "$WORK/bad.log"
+check_eq "a pair's answer that does not decode: exit status" "$?" 2
+check_grep "... corrupt" "corrupt record" "$WORK/err"
+queries >"$WORK/q"
+check "... no client row inserted" bash -c "! grep -q 'INSERT INTO client' '$WORK/q'"
+"$IP" lookup domain clients.example.com --clients --store "$S" --now @1300010000 >"$WORK/out" 2>"$WORK/err"
+check_eq "lookup --clients: exit status" "$?" 0
+check_grep "... the pair that decodes" '"client": "141.142.220.118"' "$WORK/out"
+check "... the one that does not is skipped" bash -c "! grep -q '10.0.0.1' '$WORK/out'"
+check_grep "... its count" '"count": 3' "$WORK/out"
+"$IP" lookup domain clienterr.example.com --clients --store "$S" >"$WORK/out" 2>"$WORK/err"
+check_eq "lookup --clients failing on the server: exit status" "$?" 2
+check_grep "... ClickHouse's message" "Code: 159, e.displayText\(\) = DB::Exception: Timeout exceeded" "$WORK/err"
+"$IP" lookup domain clientcut.example.com --clients --store "$S" >"$WORK/out" 2>"$WORK/err"
+check_eq "lookup --clients, a row cut short: exit status" "$?" 2
+check_grep "... corrupt" "corrupt record" "$WORK/err"
+"$IP" lookup domain nobody.example.com --clients --store "$S" >"$WORK/out" 2>"$WORK/err"
+check_eq "lookup --clients of a destination nobody contacted: exit status (as LMDB)" "$?" 0
+check_grep "... said" "no client has contacted" "$WORK/err"
 "$IP" ingest --store "$S" --follow "$COF" 2>"$WORK/err"
 check_eq "--follow: exit status" "$?" 2
 check_grep "... not supported yet" "not supported on the ClickHouse store yet: --follow" "$WORK/err"

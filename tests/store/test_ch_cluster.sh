@@ -7,7 +7,8 @@
 # test_ch_certs.h).  Registered only with INFRAPIVOT_CLICKHOUSE=1
 # (docs/scale-out.md, "Tests").  Also checks that `start` is idempotent and
 # that `stop` leaves none of its processes.  Then the CLI's parity
-# (test_ch_cluster_cli.sh): ingest, lookup and migrate on both stores.
+# (test_ch_cluster_cli.sh): ingest, lookup and migrate on both stores; and
+# the estate's client sightings (test_ch_cluster_estate.sh).
 set -euo pipefail
 TEST_CH=$1
 INFRAPIVOT=$2
@@ -53,6 +54,8 @@ INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_CREDENTIALS=$CL/credentials \
 
 mkdir -p "$WORK/cli"
 bash "$ROOT/tests/store/test_ch_cluster_cli.sh" "$INFRAPIVOT" "$CL" "$WORK/cli"
+mkdir -p "$WORK/estate"
+bash "$ROOT/tests/store/test_ch_cluster_estate.sh" "$INFRAPIVOT" "$CL" "$WORK/estate"
 
 # a wrong password is refused with ClickHouse's message, not taken for data
 if INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=wrong \
