@@ -162,12 +162,6 @@ int store_ch_session(store_rtxn_t *r, store_ch_t **c)
 	return 0;
 }
 
-/* Observations of a batch the cluster does not take yet. */
-static uint64_t batch_unsupported(const store_batch_t *b)
-{
-	return b->nfps;
-}
-
 /* The DNS records of one batch, CH_WRITE_CHUNK to an INSERT, each under a
  * new token (a retry inside store_ch_write keeps it). */
 static int write_dns(store_t *s, const store_batch_t *b, struct store_obs *obs, uint64_t *rows)
@@ -210,8 +204,7 @@ static int write_certs(store_t *s, const store_batch_t *b, struct store_obs *obs
 bool store_ch_control_only(store_batch_t *const *bs, size_t nb)
 {
 	for (size_t i = 0; i < nb; i++) {
-		if (bs[i]->nrecs + bs[i]->ncerts + client_batch_len(bs[i]) > 0 ||
-		    batch_unsupported(bs[i]) > 0)
+		if (bs[i]->nrecs + bs[i]->ncerts + bs[i]->nfps + client_batch_len(bs[i]) > 0)
 			return false;
 	}
 	return true;
@@ -235,8 +228,9 @@ int store_ch_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
 		err = write_dns(s, bs[i], obs, &local.dns_new);
 		if (err == 0)
 			err = write_certs(s, bs[i], obs, scratch, &local);
+		if (err == 0)
+			err = ch_fp_write(s->ch, bs[i]);
 		local.dns_merged += bs[i]->absorbed;
-		local.unsupported += batch_unsupported(bs[i]);
 	}
 	if (err == 0)
 		err = ch_client_write(s, bs, nb, &local);

@@ -128,4 +128,14 @@ bool ch_client_sensor_name(uint16_t id, char out[STORE_SENSOR_MAX]);
 /* Forget those ids (the end of a read). */
 void ch_client_mem_release(void);
 
+/* ---- server fingerprints (ch_fp.c) ---- */
+/* Write the fingerprint records of b into fp_in under a new token. */
+int ch_fp_write(store_ch_t *c, const store_batch_t *b);
+/* As store_fp_by_hash, store_fp_by_addr and store_prev_fp_ips. */
+int store_ch_fp_by_hash(store_ch_t *c, unsigned fptype, const char *hash,
+                        const struct store_fence *f, store_fp_cb cb, void *ctx);
+int store_ch_fp_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
+                        const struct store_fence *f, store_fp_cb cb, void *ctx);
+int store_ch_prev_fp_ips(store_ch_t *c, unsigned fptype, const char *hash, uint64_t *n);
+
 #endif

@@ -442,6 +442,10 @@ void keys_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN],
 /* Fingerprint sightings of a batch (fp.c). */
 int fp_batch_add(store_batch_t *b, const struct store_obs *o);
 void fp_batch_free(store_batch_t *b);
+/* The i-th fingerprint record of b: its key (u8 type, hash zero-padded
+ * to 63, IP, be16 port) and its times and count (ClickHouse's writer). */
+const uint8_t *fp_batch_row(const store_batch_t *b, size_t i, int64_t *tf, int64_t *tl,
+                            uint64_t *count);
 int fp_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
 
 /* LEB128 varints for values. */

@@ -273,3 +273,54 @@ CREATE TABLE IF NOT EXISTS ${DB}.client_local (
 
 CREATE TABLE IF NOT EXISTS ${DB}.client AS ${DB}.client_local
 	ENGINE = Distributed(infrapivot, ${DB}, client_local, cityHash64(dest));
+
+-- ---- server fingerprints (JARM, JA3S) seen on ip:port ------------------
+-- merged as certificate sightings are (min first, max last, sum count);
+-- by fingerprint and by address (store/fp.c's two indexes)
+CREATE TABLE IF NOT EXISTS ${DB}.fp_in_local (
+	blk UInt64,
+	fptype UInt8,        -- 1 JARM, 2 JA3S
+	hash String,         -- lower-case hex (store_fp_norm)
+	ip FixedString(16),
+	port UInt16,
+	tf UInt32,
+	tl UInt32,
+	cnt UInt64
+) ENGINE = Null;
+
+CREATE TABLE IF NOT EXISTS ${DB}.fp_in AS ${DB}.fp_in_local
+	ENGINE = Distributed(infrapivot, ${DB}, fp_in_local, cityHash64(hash));
+
+CREATE TABLE IF NOT EXISTS ${DB}.fp_local (
+	blk UInt64,
+	fptype UInt8,
+	hash String,
+	ip FixedString(16),
+	port UInt16,
+	tf AggregateFunction(min, UInt32),
+	tl AggregateFunction(max, UInt32),
+	cnt AggregateFunction(sum, UInt64)
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/fp_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (fptype, hash, ip, port);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.fp_mv TO ${DB}.fp_local AS
+	SELECT any(blk) AS blk, fptype, hash, ip, port,
+		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt
+	FROM ${DB}.fp_in_local GROUP BY fptype, hash, ip, port;
+
+CREATE TABLE IF NOT EXISTS ${DB}.fp AS ${DB}.fp_local
+	ENGINE = Distributed(infrapivot, ${DB}, fp_local);
+
+CREATE TABLE IF NOT EXISTS ${DB}.fp_addr_local AS ${DB}.fp_local
+	ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/fp_addr_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (ip, fptype, hash, port);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.fp_addr_mv TO ${DB}.fp_addr_local AS
+	SELECT any(blk) AS blk, fptype, hash, ip, port,
+		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt
+	FROM ${DB}.fp_in_local GROUP BY ip, fptype, hash, port;
+
+CREATE TABLE IF NOT EXISTS ${DB}.fp_addr AS ${DB}.fp_addr_local
+	ENGINE = Distributed(infrapivot, ${DB}, fp_addr_local);
