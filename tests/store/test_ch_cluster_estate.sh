@@ -10,7 +10,10 @@
 # that most pairs are merged across many writes (the gap from one batch's
 # last contact to the next one's first), then one sensor's conn.log is
 # replayed (every contact out of order: counted, no gap).  The Zeek
-# fixtures' dns and ssl logs are compared the same way.
+# fixtures' dns and ssl logs are compared the same way.  Then server
+# fingerprints: generated EVE TLS events with JA3S hashes (and resolutions
+# of their SNI names), ingested in two halves, compared by `lookup ja3s`
+# (JSON, table, a fence) and pivots over fingerprint edges (--edges all).
 set -euo pipefail
 IP=$1
 CL=$2
@@ -127,4 +130,47 @@ compare_estate est "$url" "$NOW" replay
 url2=$(db_url estfx)
 ingest_both estfx "$url2" --sensor fx "$FX"/zeek/logs-ts/*__dns.log "$FX"/zeek/logs-ts/*__ssl.log
 compare_estate estfx "$url2" 1700000000 fixtures
+# --- server fingerprints: 300 TLS events, 5 JA3S hashes on 30 addresses
+python3 - "$WORK/fp" <<'EOF'
+import json, random, sys
+r = random.Random(5)
+hashes = ["%032x" % r.getrandbits(128) for _ in range(5)]
+tls, dns = [], []
+for i in range(300):
+    ip = "198.51.100.%d" % r.randint(1, 30)
+    name = "h%d.example.org" % r.randint(1, 12)
+    ts = "2026-10-%02dT%02d:%02d:00Z" % (r.randint(1, 28), r.randint(0, 23), r.randint(0, 59))
+    tls.append({"timestamp": ts, "event_type": "tls", "src_ip": "10.0.0.%d" % r.randint(1, 9),
+                "src_port": 40000 + i, "dest_ip": ip, "dest_port": r.choice([443, 8443]), "proto": "TCP",
+                "tls": {"sni": name, "ja3s": {"hash": r.choice(hashes), "string": "771,49199,65281"}}})
+    dns.append({"rrname": name, "rrtype": "A", "rdata": ip, "time_first": 1790000000 + i,
+                "time_last": 1790000000 + i * 7, "count": 1 + i % 3})
+for part in (0, 1):
+    with open("%s%d.json" % (sys.argv[1], part), "w") as f:
+        for e in tls[part::2]:
+            f.write(json.dumps(e) + "\n")
+with open(sys.argv[1] + ".cof", "w") as f:
+    for d in dns:
+        f.write(json.dumps(d) + "\n")
+with open(sys.argv[1] + ".hashes", "w") as f:
+    f.write("\n".join(hashes) + "\n")
+EOF
+url3=$(db_url estfp)
+ingest_both estfp "$url3" --no-clients "$WORK/fp.cof" "$WORK/fp0.json"
+ingest_both estfp "$url3" --no-clients "$WORK/fp1.json"
+out=$WORK/estfp.fp
+rm -f "$out".*
+while read -r h; do
+	run estfp "$url3" "$out" lookup ja3s "$h" --limit 0
+	run estfp "$url3" "$out" lookup ja3s "$h" --limit 0 --format table
+	run estfp "$url3" "$out" lookup ja3s "$h" --limit 0 --since 2026-10-15
+	run estfp "$url3" "$out" pivot "$h" --type ja3s --edges all --now @1800000000 --max-ms 600000
+done <"$WORK/fp.hashes"
+for ip in 198.51.100.1 198.51.100.7 198.51.100.20; do
+	run estfp "$url3" "$out" pivot "$ip" --edges all --now @1800000000 --max-ms 600000
+	run estfp "$url3" "$out" pivot "$ip" --edges all --now @1800000000 --max-ms 600000 --format dot
+done
+run estfp "$url3" "$out" pivot h3.example.org --edges all --depth 3 --now @1800000000 --max-ms 600000
+grep -q 'ja3s' "$out.lm" || fail "fingerprints: no ja3s in the answers"
+compare "fingerprints" "$out"
 echo "test_ch_cluster_estate: ok"
