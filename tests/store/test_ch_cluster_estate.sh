@@ -37,7 +37,9 @@ ingest_both() {
 	a=$(grep -o '[0-9]* client sightings ([0-9]* new client pairs)' "$WORK/$name.ch.err")
 	b=$(grep -o '[0-9]* client sightings ([0-9]* new client pairs)' "$WORK/$name.lm.err")
 	[ -n "$a" ] && [ "$a" = "$b" ] || fail "$name: client sightings counted '$a' and '$b'"
-	if grep -q "not recorded" "$WORK/$name.ch.err"; then fail "$name: not recorded on the cluster"; fi
+	if grep -q "not supported on the ClickHouse store" "$WORK/$name.ch.err"; then
+		fail "$name: not recorded on the cluster"
+	fi
 }
 
 # run NAME URL OUT ARGS...: one command on both stores, its stdout (and
@@ -76,8 +78,34 @@ for d in ds:
     print(d["type"], d["destination"])' "$1"
 }
 
-# the comparisons over one store pair
-compare_estate() { # NAME URL NOW LABEL
+# the destinations of Zeek dns and ssl logs (query; server_name, else
+# id.resp_h), one a line: KIND VALUE
+log_dests() { # LOGS...
+	python3 -c '
+import sys
+out = set()
+for path in sys.argv[1:]:
+    cols = []
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        if line.startswith("#fields"):
+            cols = f[1:]
+            continue
+        if line.startswith("#") or not cols:
+            continue
+        row = dict(zip(cols, f))
+        q, sni, resp = row.get("query", "-"), row.get("server_name", "-"), row.get("id.resp_h", "-")
+        if q not in ("-", ""):
+            out.add("domain " + q)
+        elif sni not in ("-", "", "(empty)"):
+            out.add("domain " + sni)
+        elif "server_name" in row:
+            out.add("ip " + resp)
+print("\n".join(sorted(out)))' "$@"
+}
+
+# the comparisons over one store pair (EXTRA: more destinations, KIND VALUE)
+compare_estate() { # NAME URL NOW LABEL [EXTRA]
 	local name=$1 url=$2 now=$3 out=$WORK/$1.$4
 	rm -f "$out".*
 	run "$name" "$url" "$out" beacons --now "$now" --min-score 0 --limit 200 --format json
@@ -101,7 +129,7 @@ compare_estate() { # NAME URL NOW LABEL
 			run "$name" "$url" "$out" pivot "$value" --now "$now" --max-ms 600000 --format table
 		fi
 		n=$((n + 1))
-	done < <(dests "$WORK/$name.all")
+	done < <(dests "$WORK/$name.all"; cat "${5:-/dev/null}")
 	[ "$n" -gt 0 ] || fail "$name: no destinations"
 	run "$name" "$url" "$out" lookup ip 10.99.99.99 --clients
 	compare "$name, $4 ($n destinations)" "$out"
@@ -128,8 +156,15 @@ compare_estate est "$url" "$NOW" replay
 
 # --- the Zeek fixtures' DNS and TLS logs (clients of names and addresses)
 url2=$(db_url estfx)
-ingest_both estfx "$url2" --sensor fx "$FX"/zeek/logs-ts/*__dns.log "$FX"/zeek/logs-ts/*__ssl.log
-compare_estate estfx "$url2" 1700000000 fixtures
+# (they span years: --client-days keeps LMDB from dropping old pairs, which
+# the cluster does not do yet, docs/estate.md)
+ingest_both estfx "$url2" --sensor fx --client-days 36500 "$FX"/zeek/logs-ts/*__dns.log \
+	"$FX"/zeek/logs-ts/*__ssl.log
+# their few contacts score under beacons' floor: every destination of the
+# logs is looked up too
+log_dests "$FX"/zeek/logs-ts/*__dns.log "$FX"/zeek/logs-ts/*__ssl.log >"$WORK/fx.dests"
+[ "$(wc -l <"$WORK/fx.dests")" -gt 5 ] || fail "fixtures: no destinations in the logs"
+compare_estate estfx "$url2" 1700000000 fixtures "$WORK/fx.dests"
 # --- server fingerprints: 300 TLS events, 5 JA3S hashes on 30 addresses
 python3 - "$WORK/fp" <<'EOF'
 import json, random, sys
