@@ -346,9 +346,9 @@ static int ingest_outcome(const struct ingest_cli *ic, int err, const struct ing
 		return 2;
 	if (sum->ws.unsupported > 0) {
 		fprintf(stderr,
-		        "infrapivot ingest: %llu client and fingerprint observations "
-		        "not recorded: not supported on the ClickHouse store yet (DNS "
-		        "resolutions and certificates were)\n",
+		        "infrapivot ingest: %llu fingerprint observations not recorded: "
+		        "not supported on the ClickHouse store yet (DNS resolutions, "
+		        "certificates and client sightings were)\n",
 		        (unsigned long long)sum->ws.unsupported);
 		return 1;
 	}

@@ -691,11 +691,6 @@ int svc_cmd_probe(int argc, char **argv)
 		run.store = svc_open_db(o.db, false);
 		if (run.store == NULL)
 			goto free_targets;
-		if (!svc_lmdb_only(run.store, "server fingerprints (JARM, JA3S; --no-record probes "
-		                              "without a store)")) {
-			store_close(run.store);
-			goto free_targets;
-		}
 	}
 	if (run.table)
 		table_header(&run);

@@ -440,7 +440,7 @@ static json_t *obs_summary(struct svc_http_req *rq, const struct ingest_summary 
 	json_object_set_new(o, "skipped", json_integer((json_int_t)(b->skipped + sum->skipped)));
 	if (b->line > 0)
 		json_object_set_new(o, "resumed_after_line", json_integer((json_int_t)b->line));
-	if (sum->ws.unsupported > 0) /* a ClickHouse store: client sightings, fingerprints */
+	if (sum->ws.unsupported > 0) /* a ClickHouse store: fingerprints */
 		json_object_set_new(o, "not_recorded",
 		                    json_integer((json_int_t)sum->ws.unsupported));
 	json_object_set_new(o, "errors", json_incref(rq->errors));

@@ -152,8 +152,10 @@ int store_ch_read_begin(store_rtxn_t *r)
 
 void store_ch_read_end(store_rtxn_t *r)
 {
-	if (r->ch != NULL)
+	if (r->ch != NULL) {
 		ch_cert_mem_release();
+		ch_client_mem_release();
+	}
 	store_ch_close(r->ch);
 	r->ch = NULL;
 }
@@ -164,12 +166,6 @@ int store_ch_session(store_rtxn_t *r, store_ch_t **c)
 		return store_ch_unsupported("reading inside a write transaction");
 	*c = r->ch;
 	return 0;
-}
-
-/* Observations of a batch the cluster does not take yet. */
-static uint64_t batch_unsupported(const store_batch_t *b)
-{
-	return client_batch_len(b) + b->nfps;
 }
 
 /* The token of a batch's next INSERT: random without a seed, else the
@@ -224,7 +220,7 @@ static int write_certs(store_t *s, const store_batch_t *b, struct store_obs *obs
 bool store_ch_control_only(store_batch_t *const *bs, size_t nb)
 {
 	for (size_t i = 0; i < nb; i++) {
-		if (bs[i]->nrecs + bs[i]->ncerts > 0 || batch_unsupported(bs[i]) > 0)
+		if (bs[i]->nrecs + bs[i]->ncerts + bs[i]->nfps + client_batch_len(bs[i]) > 0)
 			return false;
 	}
 	return true;
@@ -242,9 +238,12 @@ int ch_write_rows(store_t *s, store_batch_t *const *bs, size_t nb, uint64_t seed
 		err = write_dns(s, bs[i], obs, seed, &tn, &local.dns_new);
 		if (err == 0)
 			err = write_certs(s, bs[i], obs, scratch, seed, &tn, &local);
+		if (err == 0)
+			err = ch_fp_write(s->ch, bs[i]);
 		local.dns_merged += bs[i]->absorbed;
-		local.unsupported += batch_unsupported(bs[i]);
 	}
+	if (err == 0)
+		err = ch_client_write(s, bs, nb, &local);
 	free(scratch);
 	free(obs);
 	if (err == 0 && st != NULL)

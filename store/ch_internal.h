@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "store/ch.h"
+#include "store/client.h"
 #include "util/buf.h"
 
 /* ---- RowBinary out (ch_rr.c) ---- */
@@ -33,6 +34,9 @@ struct util_buf *ch_capture(store_ch_t *c, struct util_buf *to);
 int ch_intent_add(struct util_buf *rec, const char *sql, const void *body, size_t blen);
 /* FNV-1a 64 of n bytes at p into *h (start from CH_FNV_INIT). */
 #define CH_FNV_INIT 0xcbf29ce484222325ULL
+void ch_fnv(uint64_t *h, const void *p, size_t n);
+
+/* FNV-1a 64 over n bytes into *h (start 0xcbf29ce484222325). */
 void ch_fnv(uint64_t *h, const void *p, size_t n);
 
 /* ---- RowBinary in: a failed read sets bad and reads nothing more ---- */
@@ -115,5 +119,31 @@ struct ch_sight_row {
 	"arrayFilter(x -> x != '', groupUniqArrayMerge(sensors)), "                                \
 	"arrayFilter(x -> x != '', groupUniqArrayMerge(snis))"
 void ch_rd_sight(struct ch_rb_in *r, struct ch_sight_row *row);
+
+/* ---- client sightings (ch_client.c) ---- */
+/* Merge the batches' client sightings into their pairs' states on the
+ * cluster (read, fold with the LMDB code, insert at ver + 1); sensor ids
+ * assigned in s's control LMDB.  Counts into st (may be NULL). */
+int ch_client_write(store_t *s, store_batch_t *const *bs, size_t nb, struct store_write_stats *st);
+/* As store_clients_of (client NULL), store_clients_pair (client and sid)
+ * and store_clients_scan (dtype 0), through rt's session c. */
+int store_ch_clients(store_ch_t *c, store_rtxn_t *rt, uint8_t dtype, const char *name,
+                     const uint8_t ip[16], const uint8_t *client, uint16_t sid, store_client_cb cb,
+                     void *ctx);
+/* The name of a sensor id this thread's read made up for a sensor the
+ * control LMDB does not know; false for any other id. */
+bool ch_client_sensor_name(uint16_t id, char out[STORE_SENSOR_MAX]);
+/* Forget those ids (the end of a read). */
+void ch_client_mem_release(void);
+
+/* ---- server fingerprints (ch_fp.c) ---- */
+/* Write the fingerprint records of b into fp_in under a new token. */
+int ch_fp_write(store_ch_t *c, const store_batch_t *b);
+/* As store_fp_by_hash, store_fp_by_addr and store_prev_fp_ips. */
+int store_ch_fp_by_hash(store_ch_t *c, unsigned fptype, const char *hash,
+                        const struct store_fence *f, store_fp_cb cb, void *ctx);
+int store_ch_fp_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
+                        const struct store_fence *f, store_fp_cb cb, void *ctx);
+int store_ch_prev_fp_ips(store_ch_t *c, unsigned fptype, const char *hash, uint64_t *n);
 
 #endif

@@ -407,6 +407,11 @@ void client_batch_free(store_batch_t *b)
 }
 
 /* ---- the merge ------------------------------------------------------------- */
+struct put_ctx {
+	struct store_wtxn *w;
+	int64_t newest;
+};
+
 struct cent {
 	uint64_t h; /* hash of the pair: most comparisons end here */
 	const struct bclient *r;
@@ -500,10 +505,10 @@ static struct cent *sort_space(store_t *s, size_t n)
 	return s->client_sort;
 }
 
-/* Every sighting of the batches with its sensor id, in *out (the
- * store's sort space, with room for as many after them). */
-static int collect(struct store_wtxn *w, store_batch_t *const *bs, size_t nb, struct cent **out,
-                   size_t *n)
+/* Every sighting of the batches with its sensor id (from sid), in *out
+ * (the store's sort space, with room for as many after them). */
+static int collect(store_t *s, store_batch_t *const *bs, size_t nb, client_sid_fn sid, void *sctx,
+                   struct cent **out, size_t *n)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < nb; i++)
@@ -512,7 +517,7 @@ static int collect(struct store_wtxn *w, store_batch_t *const *bs, size_t nb, st
 	*out = NULL;
 	if (total == 0)
 		return 0;
-	struct cent *e = sort_space(w->s, total);
+	struct cent *e = sort_space(s, total);
 	if (e == NULL)
 		return -ENOMEM;
 	uint32_t order = 0;
@@ -520,7 +525,7 @@ static int collect(struct store_wtxn *w, store_batch_t *const *bs, size_t nb, st
 		const struct bclient_set *c = bs[i]->clients;
 		uint16_t ids[BATCH_SENSORS + 1] = {0};
 		for (unsigned k = 0; k < bs[i]->nsensors; k++)
-			if (sensor_id(w, bs[i]->sensors[k], &ids[k + 1]) != 0)
+			if (sid(sctx, bs[i]->sensors[k], &ids[k + 1]) != 0)
 				ids[k + 1] = 0;
 		for (size_t j = 0; c != NULL && j < c->n; j++) {
 			const struct bclient *r = (const struct bclient *)(c->arena + c->offs[j]);
@@ -542,26 +547,60 @@ static size_t pair_key(const struct cent *e, uint8_t *key)
 	return (size_t)r->dlen + 19;
 }
 
-/* Merge sightings e[0..n) of one pair into its row. */
-static int64_t merge_pair(struct store_wtxn *w, const struct cent *e, size_t n)
+int64_t client_pair_fold(const struct client_pair *p, struct store_client_state *st)
 {
-	uint8_t key[SCHEMA_KEY_MAX];
-	MDB_val k = {pair_key(e, key), key};
+	const struct cent *e = p->e;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct bclient *r = e[i].r;
+		store_client_add(st, r->t, r->has_bytes, r->out, r->in);
+	}
+	return e[p->n - 1].r->t;
+}
+
+int client_batch_pairs(store_t *s, store_batch_t *const *bs, size_t nb, client_sid_fn sid,
+                       void *sctx, client_pair_fn fn, void *ctx)
+{
+	struct cent *e;
+	size_t n;
+	int err = collect(s, bs, nb, sid, sctx, &e, &n);
+	if (err != 0 || n == 0)
+		return err;
+	cent_sort(e, e + n, n);
+	for (size_t i = 0; i < n && err == 0;) {
+		size_t j = i + 1;
+		while (j < n && same_pair(&e[i], &e[j]))
+			j++;
+		struct client_pair p = {
+		    .dlen = e[i].r->dlen, .sid = e[i].sid, .e = e + i, .n = j - i};
+		p.klen = pair_key(&e[i], p.key);
+		err = fn(ctx, &p);
+		i = j;
+	}
+	return err;
+}
+
+/* Merge the sightings of one pair into its row. */
+static int merge_pair(void *ctx, const struct client_pair *p)
+{
+	struct put_ctx *pc = ctx;
+	struct store_wtxn *w = pc->w;
+	if (w->err != 0)
+		return 0;
+	MDB_val k = {p->klen, (void *)p->key};
 	MDB_val v;
 	struct store_client_state st;
 	if (w_get(w, DB_CLIENT, &k, &v) != 0 || store_client_dec(v.mv_data, v.mv_size, &st) != 0) {
 		store_client_state_init(&st);
 		w->st->client_pairs_new++;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct bclient *r = e[i].r;
-		store_client_add(&st, r->t, r->has_bytes, r->out, r->in);
-	}
+	int64_t t = client_pair_fold(p, &st);
+	if (t > pc->newest)
+		pc->newest = t;
 	uint8_t val[STORE_CLIENT_VAL_MAX];
 	MDB_val nv = {store_client_enc(&st, val), val};
 	w_put(w, DB_CLIENT, &k, &nv, 0);
-	w->st->clients += n;
-	return e[n - 1].r->t;
+	w->st->clients += p->n;
+	return 0;
 }
 
 static void newest_put(struct store_wtxn *w, int64_t newest)
@@ -577,24 +616,16 @@ static void newest_put(struct store_wtxn *w, int64_t newest)
 	w_put(w, DB_META, &k, &nv, 0);
 }
 
+static int wtxn_sid(void *ctx, const char *sensor, uint16_t *id)
+{
+	return sensor_id(ctx, sensor, id);
+}
+
 int client_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 {
-	struct cent *e;
-	size_t n;
-	int err = collect(w, bs, nb, &e, &n);
-	if (err != 0 || n == 0)
-		return err;
-	cent_sort(e, e + n, n);
-	int64_t newest = 0;
-	for (size_t i = 0; i < n && w->err == 0;) {
-		size_t j = i + 1;
-		while (j < n && same_pair(&e[i], &e[j]))
-			j++;
-		int64_t t = merge_pair(w, e + i, j - i);
-		if (t > newest)
-			newest = t;
-		i = j;
-	}
-	newest_put(w, newest);
-	return 0;
+	struct put_ctx pc = {w, 0};
+	int err = client_batch_pairs(w->s, bs, nb, wtxn_sid, w, merge_pair, &pc);
+	if (err == 0 && pc.newest > 0)
+		newest_put(w, pc.newest);
+	return err;
 }

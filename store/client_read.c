@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "store/ch_internal.h"
 #include "store/client.h"
 #include "store/store_internal.h"
 #include "util/be.h"
@@ -77,7 +78,7 @@ static int dest_prefix(uint8_t dtype, const char *name, const uint8_t ip[16], ui
 int store_clients_of(store_rtxn_t *r, uint8_t dtype, const char *name, const uint8_t ip[16],
                      store_client_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "client sightings");
+	STORE_CH_READ(r, store_ch_clients, r, dtype, name, ip, NULL, 0, cb, ctx);
 	uint8_t key[SCHEMA_KEY_MAX];
 	int n = dest_prefix(dtype, name, ip, key);
 	if (n < 0)
@@ -88,7 +89,7 @@ int store_clients_of(store_rtxn_t *r, uint8_t dtype, const char *name, const uin
 int store_clients_pair(store_rtxn_t *r, uint8_t dtype, const char *name, const uint8_t ip[16],
                        const uint8_t client[16], uint16_t sensor_id, store_client_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "client sightings");
+	STORE_CH_READ(r, store_ch_clients, r, dtype, name, ip, client, sensor_id, cb, ctx);
 	uint8_t key[SCHEMA_KEY_MAX];
 	int n = dest_prefix(dtype, name, ip, key);
 	if (n < 0)
@@ -100,7 +101,7 @@ int store_clients_pair(store_rtxn_t *r, uint8_t dtype, const char *name, const u
 
 int store_clients_scan(store_rtxn_t *r, store_client_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "client sightings");
+	STORE_CH_READ(r, store_ch_clients, r, 0, NULL, NULL, NULL, 0, cb, ctx);
 	return walk(r, NULL, 0, cb, ctx);
 }
 
@@ -119,6 +120,8 @@ static int meta_read(store_rtxn_t *r, const void *key, size_t klen, char *out, s
 
 void store_sensor_name(store_rtxn_t *r, uint16_t id, char *out)
 {
+	if (r->ch != NULL && ch_client_sensor_name(id, out))
+		return;
 	uint8_t ik[3] = {'I', (uint8_t)(id >> 8), (uint8_t)id};
 	if (id == 0 || meta_read(r, ik, 3, out, STORE_SENSOR_MAX) != 0)
 		out[0] = '\0';

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/ch_internal.h"
 #include "store/store_internal.h"
 
 #define FPKEY_LEN 64                  /* u8 type, hash zero-padded to 63 */
@@ -96,6 +97,16 @@ int fp_batch_add(store_batch_t *b, const struct store_obs *o)
 	f->tl = o->time_last;
 	f->count = o->count;
 	return 0;
+}
+
+const uint8_t *fp_batch_row(const store_batch_t *b, size_t i, int64_t *tf, int64_t *tl,
+                            uint64_t *count)
+{
+	const struct bfp *f = &b->fps[i];
+	*tf = f->tf;
+	*tl = f->tl;
+	*count = f->count;
+	return f->key;
 }
 
 void fp_batch_free(store_batch_t *b)
@@ -211,7 +222,7 @@ static int fp_emit(const MDB_val *k, const MDB_val *v, const struct store_fence 
 int store_fp_by_hash(store_rtxn_t *r, unsigned fptype, const char *hash,
                      const struct store_fence *f, store_fp_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "server fingerprints (JARM, JA3S)");
+	STORE_CH_READ(r, store_ch_fp_by_hash, fptype, hash, f, cb, ctx);
 	char h[STORE_FP_HASH_BUF];
 	int err = store_fp_norm(fptype, hash, strlen(hash), h);
 	if (err != 0)
@@ -256,7 +267,7 @@ static int fp_ipitem(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, void *
 int store_fp_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
                      const struct store_fence *f, store_fp_cb cb, void *ctx)
 {
-	STORE_LMDB_ONLY(r->s, "server fingerprints (JARM, JA3S)");
+	STORE_CH_READ(r, store_ch_fp_by_addr, addr, plen, f, cb, ctx);
 	if (r->s->no_keys)
 		return 0;
 	struct fp_walk fw = {f, cb, ctx};
@@ -265,7 +276,7 @@ int store_fp_by_addr(store_rtxn_t *r, const uint8_t addr[16], unsigned plen,
 
 int store_prev_fp_ips(store_rtxn_t *r, unsigned fptype, const char *hash, uint64_t *n)
 {
-	STORE_LMDB_ONLY(r->s, "prevalence counts (addresses of a fingerprint)");
+	STORE_CH_READ(r, store_ch_prev_fp_ips, fptype, hash, n);
 	*n = 0;
 	char h[STORE_FP_HASH_BUF];
 	int err = store_fp_norm(fptype, hash, strlen(hash), h);

@@ -394,6 +394,25 @@ void client_batch_truncate(store_batch_t *b, size_t n);
 void client_batch_free(store_batch_t *b);
 /* Merge the client sightings of nb batches, in time order per pair. */
 int client_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
+/* The sightings of the batches grouped by pair (dest, client, sensor id
+ * from sid, source), each pair's in time order: fn gets each pair with
+ * its LMDB key (dlen bytes of dtype and NAMEKEY or IP, client, be16
+ * sensor id, source); client_pair_fold folds its sightings into a state
+ * (store_client_add) and returns the last one's time.  Uses the store's
+ * sort space: one writer at a time. */
+struct client_pair {
+	uint8_t key[SCHEMA_KEY_MAX];
+	size_t klen, dlen;
+	uint16_t sid;
+	const void *e; /* the pair's sightings */
+	size_t n;
+};
+struct store_client_state;
+typedef int (*client_sid_fn)(void *ctx, const char *sensor, uint16_t *id);
+typedef int (*client_pair_fn)(void *ctx, const struct client_pair *p);
+int client_batch_pairs(store_t *s, store_batch_t *const *bs, size_t nb, client_sid_fn sid,
+                       void *sctx, client_pair_fn fn, void *ctx);
+int64_t client_pair_fold(const struct client_pair *p, struct store_client_state *st);
 
 /* Merge every DNS record of a batch (sorted, repeats aggregated). */
 int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
@@ -439,6 +458,10 @@ void keys_join(struct store_wtxn *w, const uint8_t from[SCHEMA_CERTREF_LEN],
 /* Fingerprint sightings of a batch (fp.c). */
 int fp_batch_add(store_batch_t *b, const struct store_obs *o);
 void fp_batch_free(store_batch_t *b);
+/* The i-th fingerprint record of b: its key (u8 type, hash zero-padded
+ * to 63, IP, be16 port) and its times and count (ClickHouse's writer). */
+const uint8_t *fp_batch_row(const store_batch_t *b, size_t i, int64_t *tf, int64_t *tl,
+                            uint64_t *count);
 int fp_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
 
 /* LEB128 varints for values. */

@@ -241,3 +241,86 @@ CREATE TABLE IF NOT EXISTS ${DB}.cert_attr_local (
 
 CREATE TABLE IF NOT EXISTS ${DB}.cert_attr AS ${DB}.cert_attr_local
 	ENGINE = Distributed(infrapivot, ${DB}, cert_attr_local, cityHash64(value));
+
+-- ---- client sightings (the estate: docs/estate.md) -------------------
+-- One row per (destination, client, sensor, source) and write: the pair's
+-- whole merged state (CLIVAL, store/schema.h) at version ver.  The merge
+-- of a pair is order-dependent (gaps between one batch's last contact and
+-- the next one's first, out-of-order contacts, histograms that fold past
+-- their cap), so no aggregate function reproduces it: the writer reads
+-- the pair's newest state, folds the batch's sightings in with the LMDB
+-- store's code and inserts the result at ver + 1.  Readers take
+-- argMax(state, ver) with GROUP BY (final before the replacing merges,
+-- which keep the newest row).  pk is a hash of the key the writer selects
+-- its batch's pairs by; dest is a domain with its labels reversed or an
+-- address as 32 hex digits (both sort as the LMDB key does).
+CREATE TABLE IF NOT EXISTS ${DB}.client_local (
+	blk UInt64,
+	pk UInt64,
+	dtype UInt8,         -- 1 domain, 2 IP
+	dest String,
+	client FixedString(16),
+	sensor String,
+	src UInt8,           -- 1 dns, 2 sni, 3 conn, 4 tls, 5 flow
+	ver UInt64,
+	first_seen UInt32,
+	last_seen UInt32,
+	cnt UInt64,
+	state String
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/client_local', '{replica}', ver)
+	PARTITION BY tuple()
+	ORDER BY (dtype, dest, client, sensor, src);
+
+CREATE TABLE IF NOT EXISTS ${DB}.client AS ${DB}.client_local
+	ENGINE = Distributed(infrapivot, ${DB}, client_local, cityHash64(dest));
+
+-- ---- server fingerprints (JARM, JA3S) seen on ip:port ------------------
+-- merged as certificate sightings are (min first, max last, sum count);
+-- by fingerprint and by address (store/fp.c's two indexes)
+CREATE TABLE IF NOT EXISTS ${DB}.fp_in_local (
+	blk UInt64,
+	fptype UInt8,        -- 1 JARM, 2 JA3S
+	hash String,         -- lower-case hex (store_fp_norm)
+	ip FixedString(16),
+	port UInt16,
+	tf UInt32,
+	tl UInt32,
+	cnt UInt64
+) ENGINE = Null;
+
+CREATE TABLE IF NOT EXISTS ${DB}.fp_in AS ${DB}.fp_in_local
+	ENGINE = Distributed(infrapivot, ${DB}, fp_in_local, cityHash64(hash));
+
+CREATE TABLE IF NOT EXISTS ${DB}.fp_local (
+	blk UInt64,
+	fptype UInt8,
+	hash String,
+	ip FixedString(16),
+	port UInt16,
+	tf AggregateFunction(min, UInt32),
+	tl AggregateFunction(max, UInt32),
+	cnt AggregateFunction(sum, UInt64)
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/fp_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (fptype, hash, ip, port);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.fp_mv TO ${DB}.fp_local AS
+	SELECT any(blk) AS blk, fptype, hash, ip, port,
+		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt
+	FROM ${DB}.fp_in_local GROUP BY fptype, hash, ip, port;
+
+CREATE TABLE IF NOT EXISTS ${DB}.fp AS ${DB}.fp_local
+	ENGINE = Distributed(infrapivot, ${DB}, fp_local);
+
+CREATE TABLE IF NOT EXISTS ${DB}.fp_addr_local AS ${DB}.fp_local
+	ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/fp_addr_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (ip, fptype, hash, port);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.fp_addr_mv TO ${DB}.fp_addr_local AS
+	SELECT any(blk) AS blk, fptype, hash, ip, port,
+		minState(tf) AS tf, maxState(tl) AS tl, sumState(cnt) AS cnt
+	FROM ${DB}.fp_in_local GROUP BY ip, fptype, hash, port;
+
+CREATE TABLE IF NOT EXISTS ${DB}.fp_addr AS ${DB}.fp_addr_local
+	ENGINE = Distributed(infrapivot, ${DB}, fp_addr_local);

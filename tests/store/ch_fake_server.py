@@ -88,6 +88,19 @@ def addr_row(last_octet, name):
     return V4 + bytes([192, 0, 2, last_octet]) + row(name, "192.0.2.%d" % last_octet, ["s"], 1)
 
 
+# client sightings (store/ch_client.c): a pair's state (CLIVAL: format 1,
+# first, last, hours, count, repeats, out of order, three empty
+# histograms) and the row of the client table's SELECT list
+def clival(first, last, count):
+    return b"\x01" + struct.pack("<II", first, last) + b"\x01\x00\x00" + bytes([count, 0, 0]) + bytes(3)
+
+
+def client_row(dest, client, sensor, src, state, ver):
+    return b"\x01" + rb_str(dest) + client + rb_str(sensor) + bytes([src]) + rb_str(state) + struct.pack("<Q", ver)
+
+
+CLIENT_218 = V4 + bytes([141, 142, 220, 118])
+
 # certificates, targets, prevalence, batches (store/ch_cert*.c, ch_target.c,
 # ch_batch.c); keys are parts of the queries those functions send
 MORE = {
@@ -108,6 +121,17 @@ MORE = {
     "FROM name_cert WHERE rname IN (": rb_str("com.example.ok") + REF_AA + b"\x01" + rb_str("com.example.ok") + REF_AA + b"\x02",
     "FROM prev_ip_names WHERE addr IN (": V4 + bytes([192, 0, 2, 1]) + struct.pack("<Q", 42),
     "FROM prev_cert_ips WHERE cert IN (": REF_AA + b"\x01\x02",
+    # the writer's SELECT of a batch's pairs (tests/e2e/test_ch_cli.sh)
+    "FROM client WHERE dest IN ('com.example.clientold')": client_row("com.example.clientold", CLIENT_218, "", 1, clival(1300000000, 1300000100, 5), 1),
+    "FROM client WHERE dest IN ('com.example.clientbad')": client_row("com.example.clientbad", CLIENT_218, "", 1, b"", 1)[:-4],
+    # lookup --clients: two pairs; one whose state does not decode (skipped,
+    # as the LMDB store skips it); a row cut short
+    "FROM client WHERE dtype = 1 AND dest = 'com.example.clients'": client_row("com.example.clients", CLIENT_218, "s1", 1, clival(1300000000, 1300003600, 3), 2) + client_row("com.example.clients", V4 + bytes([10, 0, 0, 1]), "s1", 1, b"\x02", 1),
+    "FROM client WHERE dtype = 1 AND dest = 'com.example.clientcut'": client_row("com.example.clientcut", CLIENT_218, "s1", 1, clival(1, 2, 3), 2)[:-3],
+    # fingerprints (store/ch_fp.c): a JARM seen on 192.0.2.1:443; a JA3S
+    # whose row is cut short
+    "FROM fp WHERE fptype = 1 AND hash = '07d14d16d21d21d07c42d41d00041d24a458a375eef0c576d23a7bab9a9fb1'": b"\x01" + rb_str("07d14d16d21d21d07c42d41d00041d24a458a375eef0c576d23a7bab9a9fb1") + V4 + bytes([192, 0, 2, 1]) + struct.pack("<HIIQ", 443, 1000, 2000, 4),
+    "FROM fp WHERE fptype = 2 AND hash = 'ffffffffffffffffffffffffffffffff'": b"\x02" + rb_str("f" * 32) + V4[:5],
     "C0000209": addr_row(2, "b.example.net") + addr_row(1, "a.example.net"),
     # the pivot's batched counts (tests/e2e/test_ch_cli.sh): a.example.net
     # on 7 IPs, told only by the batched query; 192.0.2.5's one name,
@@ -144,6 +168,10 @@ ERRORS = {
     "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000242'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM name_cert WHERE rname = 'com.example.err'": b"Code: 47, e.displayText() = DB::Exception: Unknown identifier: rname, e.what() = DB::Exception\n",
     "FROM prev_name_ips WHERE rname IN ('net.example.prevfail'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
+    "FROM client WHERE dest IN ('com.example.clientfail')": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
+    "FROM client WHERE dtype = 1 AND dest = 'com.example.clienterr'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
+    "FROM fp WHERE fptype = 2 AND hash = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
+    "FROM fp_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000244'": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
     "FROM sight WHERE cert IN (": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
 }
 
