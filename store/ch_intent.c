@@ -35,15 +35,6 @@
  * the meta records are committed). */
 #define INTENT_MAX ((size_t)1 << 30)
 
-void ch_fnv(uint64_t *h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++) {
-		*h ^= b[i];
-		*h *= 0x100000001b3ULL;
-	}
-}
-
 uint64_t ch_intent_token(uint64_t seed, uint64_t n)
 {
 	/* splitmix64's finaliser: the tokens of one seed look unrelated */

@@ -36,9 +36,6 @@ int ch_intent_add(struct util_buf *rec, const char *sql, const void *body, size_
 #define CH_FNV_INIT 0xcbf29ce484222325ULL
 void ch_fnv(uint64_t *h, const void *p, size_t n);
 
-/* FNV-1a 64 over n bytes into *h (start 0xcbf29ce484222325). */
-void ch_fnv(uint64_t *h, const void *p, size_t n);
-
 /* ---- RowBinary in: a failed read sets bad and reads nothing more ---- */
 struct ch_rb_in {
 	const uint8_t *p, *end;
