@@ -374,9 +374,12 @@ for q in query/192.0.2.66 cquery/9999999999999999999999999999999999999999; do
 	check_eq "HTTP pssl $q, the server failing: status 502" "$code" 502
 	check_grep "... ClickHouse's message" "Code: (159|241)" "$WORK/body"
 done
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/stats")
+check_eq "HTTP stats: status 501" "$code" 501
+check_grep "... not_implemented, naming what" '"not_implemented".*not supported on the ClickHouse store yet: the stats command' "$WORK/body"
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/domain/update.*")
-check_eq "HTTP lookup of a right-hand wildcard: status 501" "$code" 501
-check_grep "... not_implemented, naming what" '"not_implemented".*not supported on the ClickHouse store yet: right-hand wildcards' "$WORK/body"
+check_eq "HTTP lookup of a right-hand wildcard: status 200" "$code" 200
+check_grep "... the stand-in's row" '"rrname":"update.example.net"' "$WORK/body"
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/jarm/07d14d16d21d21d07c42d41d00041d24a458a375eef0c576d23a7bab9a9fb1")
 check_eq "HTTP lookup jarm: status" "$code" 200
 check_grep "... the address it was seen on" '"ip":"192.0.2.1","port":443' "$WORK/body"
