@@ -673,7 +673,7 @@ static int zeek_line(struct ingest_ctx *c, char *line, size_t len)
 		return ingest_zeek_tsv_header(c, s, line, len);
 	if (!s->have_fields)
 		return ingest_reject(c, "data line before a #fields header");
-	if (s->kind == ZK_CONN && s->conn_need > 0) {
+	if (s->kind == ZK_CONN && s->conn_fast) {
 		int r = ingest_zeek_conn_fast(c, s, line, len);
 		if (r != ZEEK_SLOW)
 			return r;

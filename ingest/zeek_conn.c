@@ -91,26 +91,17 @@ int ingest_zeek_conn(struct ingest_ctx *c, struct zrow *r, const int64_t *ts)
  * wrong with it).  So both paths record the same sightings
  * (tests/ingest/test_formats.c compares them line by line).
  */
-static const int conn_cols[] = {ZC_TS, ZC_ORIG_H, ZC_RESP_H, ZC_ORIG_BYTES, ZC_RESP_BYTES};
-
 void ingest_zeek_conn_plan(struct zeek_state *s)
 {
-	s->conn_need = 0;
+	s->conn_fast = false;
 #ifdef __SSE2__
 	/* INFRAPIVOT_ZEEK_GENERAL=1: every line by the general path (the
-	 * test that compares the two paths) */
+	 * test that compares the two paths); no ts or address: the general
+	 * path says so */
 	const char *general = getenv("INFRAPIVOT_ZEEK_GENERAL");
-	if (s->seplen != 1 || s->sep[0] != '\t' || (general != NULL && general[0] == '1'))
-		return;
-	int need = 0;
-	for (size_t i = 0; i < sizeof(conn_cols) / sizeof(conn_cols[0]); i++) {
-		int col = s->colidx[conn_cols[i]];
-		if (col < 0 && i < 3)
-			return; /* no ts or address: the general path says so */
-		if (col + 1 > need)
-			need = col + 1;
-	}
-	s->conn_need = need;
+	s->conn_fast = s->seplen == 1 && s->sep[0] == '\t' &&
+	               !(general != NULL && general[0] == '1') && s->colidx[ZC_TS] >= 0 &&
+	               s->colidx[ZC_ORIG_H] >= 0 && s->colidx[ZC_RESP_H] >= 0;
 #endif
 }
 

@@ -81,7 +81,7 @@ struct zeek_state {
 	int colidx[ZC_NCOLS]; /* column of each zcol, -1 when absent */
 	int nused;
 	unsigned char used[ZC_NCOLS]; /* the zcols with a column, ascending */
-	int conn_need;                /* conn.log fast path: columns it reads (0: not taken) */
+	bool conn_fast;               /* conn.log lines may take the fast path */
 	struct zrow row;              /* last: a helper copies what precedes it (zeek.c) */
 };
 

@@ -170,7 +170,7 @@ int ingest_zeek_tsv_header(struct ingest_ctx *c, struct zeek_state *s, char *lin
 	const char *end = line + len;
 	if (len > 11 && memcmp(line, "#separator ", 11) == 0) {
 		s->seplen = directive_value(line + 11, len - 11, s->sep, sizeof(s->sep));
-		s->conn_need = 0; /* planned again with the #fields that follow */
+		s->conn_fast = false; /* planned again with the #fields that follow */
 		if (s->seplen == 0)
 			return ingest_reject(c, "#separator is empty");
 		return INGEST_HEADER;

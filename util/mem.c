@@ -10,11 +10,8 @@
 void util_populate(void *p, size_t from, size_t to)
 {
 #ifdef MADV_POPULATE_WRITE
-	static size_t page;
-	if (page == 0) {
-		long ps = sysconf(_SC_PAGESIZE);
-		page = ps > 0 ? (size_t)ps : 4096;
-	}
+	long ps = sysconf(_SC_PAGESIZE); /* called as a buffer grows: rarely */
+	size_t page = ps > 0 ? (size_t)ps : 4096;
 	uintptr_t a = ((uintptr_t)p + from + page - 1) & ~(uintptr_t)(page - 1);
 	uintptr_t e = ((uintptr_t)p + to) & ~(uintptr_t)(page - 1);
 	if (e > a)
