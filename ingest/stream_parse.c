@@ -67,8 +67,12 @@ static void parse_chunk(struct parser *p, struct chunk *ch)
 		ingest_parse_line(p, ch->fmt, text, l->len);
 	}
 	size_t bytes = 0;
-	for (size_t i = 0; i < ch->nsb; i++)
+	for (size_t i = 0; i < ch->nsb; i++) {
 		bytes += store_client_batch_bytes(ch->sb[i]);
+		/* the writer merges what is sorted here (not needed: without
+		 * memory it sorts them itself) */
+		(void)store_client_batch_prepare(ch->sb[i]);
+	}
 	p->client_line = ch->nlines > 0 ? (double)bytes / (double)ch->nlines : 0;
 	p->chunk = NULL;
 }

@@ -268,12 +268,18 @@ struct bclient {
 	uint8_t dest[];
 };
 
+struct cent;
 struct bclient_set {
 	uint8_t *arena;
 	size_t alen, acap;
 	uint32_t *offs;
 	size_t n, cap;
 	uint32_t seq;
+	/* store_client_batch_prepare: the sightings in merge order, with
+	 * their pair hashes (npre == n while nothing was added since), and
+	 * as much room again for the sort */
+	struct cent *pre;
+	size_t npre, precap;
 };
 
 static int dest_enc(const struct store_obs *o, uint8_t *out)
@@ -299,6 +305,7 @@ static int set_grow(struct bclient_set *c, size_t acap, size_t cap, bool fault_i
 		if (fault_in)
 			util_populate(na, c->acap, acap);
 		c->arena = na;
+		c->npre = 0; /* its pointers were into the old arena */
 		c->acap = acap;
 	}
 	if (cap > c->cap) {
@@ -359,6 +366,7 @@ int client_batch_add(store_batch_t *b, const struct store_obs *o)
 	if (b->clients == NULL && (b->clients = calloc(1, sizeof(*b->clients))) == NULL)
 		return -ENOMEM;
 	struct bclient_set *c = b->clients;
+	c->npre = 0;
 	size_t need = (offsetof(struct bclient, dest) + (size_t)dl + 7) & ~(size_t)7;
 	int err = set_reserve(c, need);
 	if (err != 0)
@@ -392,6 +400,7 @@ void client_batch_truncate(store_batch_t *b, size_t n)
 		return;
 	c->alen = n == 0 ? 0 : c->offs[n];
 	c->n = n;
+	c->npre = 0;
 	if (n == 0)
 		c->seq = 0;
 }
@@ -402,6 +411,7 @@ void client_batch_free(store_batch_t *b)
 		return;
 	free(b->clients->arena);
 	free(b->clients->offs);
+	free(b->clients->pre);
 	free(b->clients);
 	b->clients = NULL;
 }
@@ -419,14 +429,31 @@ struct cent {
 	uint16_t sid;
 };
 
-static uint64_t cent_hash(const struct bclient *r, uint16_t sid)
+static inline uint64_t hash_mix(uint64_t h, uint64_t v)
 {
-	uint64_t h = 1469598103934665603ull ^ ((uint64_t)sid << 8 | r->src);
-	for (unsigned i = 0; i < r->dlen; i++)
-		h = (h ^ r->dest[i]) * 1099511628211ull;
-	for (unsigned i = 0; i < 16; i++)
-		h = (h ^ r->client[i]) * 1099511628211ull;
-	return h;
+	h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+/* The hash of a pair but for its sensor, which only the writer knows (as
+ * an id): within one sensor's sightings it orders pairs the same way
+ * before and after the sensor is known.  Eight bytes a step. */
+static uint64_t cent_hash(const struct bclient *r)
+{
+	uint64_t h = hash_mix(0x243f6a8885a308d3ull, (uint64_t)r->src << 8 | r->dlen);
+	unsigned i = 0;
+	for (; i + 8 <= r->dlen; i += 8) {
+		uint64_t v;
+		memcpy(&v, r->dest + i, 8);
+		h = hash_mix(h, v);
+	}
+	uint64_t v = 0;
+	for (unsigned k = 0; i < r->dlen; i++, k += 8)
+		v |= (uint64_t)r->dest[i] << k;
+	uint64_t a, b;
+	memcpy(&a, r->client, 8);
+	memcpy(&b, r->client + 8, 8);
+	return hash_mix(hash_mix(hash_mix(h, v), a), b);
 }
 
 /* Pairs grouped (by hash, then key), each pair's sightings in time order. */
@@ -461,9 +488,23 @@ static bool same_pair(const struct cent *x, const struct cent *y)
 	       x->r->src == y->r->src;
 }
 
+/* Merge the sorted runs e[lo..mid) and e[mid..hi) in place (tmp: room
+ * from lo to hi).  Equal entries keep their order: the left run's first. */
+static void cent_merge(struct cent *e, struct cent *tmp, size_t lo, size_t mid, size_t hi)
+{
+	if (cent_cmp(&e[mid - 1], &e[mid]) <= 0)
+		return; /* already in order (a pair's run in time order) */
+	memcpy(tmp + lo, e + lo, (hi - lo) * sizeof(*e));
+	size_t a = lo, b = mid, k = lo;
+	while (a < mid && b < hi)
+		e[k++] = cent_cmp(&tmp[b], &tmp[a]) < 0 ? tmp[b++] : tmp[a++];
+	memcpy(e + k, tmp + a, (mid - a) * sizeof(*e));
+	memcpy(e + k + (mid - a), tmp + b, (hi - b) * sizeof(*e));
+}
+
 /* Sort e[0..n) (tmp: room for n more) by cent_cmp: a merge sort whose
  * comparisons are inlined and whose space is the caller's. */
-static void cent_sort(struct cent *e, struct cent *tmp, size_t n)
+static void cent_msort(struct cent *e, struct cent *tmp, size_t n)
 {
 	if (n <= 12) {
 		for (size_t i = 1; i < n; i++) {
@@ -476,16 +517,105 @@ static void cent_sort(struct cent *e, struct cent *tmp, size_t n)
 		return;
 	}
 	size_t h = n / 2;
-	cent_sort(e, tmp, h);
-	cent_sort(e + h, tmp + h, n - h);
-	if (cent_cmp(&e[h - 1], &e[h]) <= 0)
-		return; /* already in order (a pair's run in time order) */
-	memcpy(tmp, e, n * sizeof(*e));
-	size_t a = 0, b = h, k = 0;
-	while (a < h && b < n)
-		e[k++] = cent_cmp(&tmp[b], &tmp[a]) < 0 ? tmp[b++] : tmp[a++];
-	memcpy(e + k, tmp + a, (h - a) * sizeof(*e));
-	memcpy(e + k + (h - a), tmp + b, (n - b) * sizeof(*e));
+	cent_msort(e, tmp, h);
+	cent_msort(e + h, tmp + h, n - h);
+	cent_merge(e, tmp, 0, h, n);
+}
+
+#define RADIX_BITS 11
+#define RADIX_N (1u << RADIX_BITS)
+
+/* One stable pass of a radix sort: from src into dst by the digit of
+ * the hash's top 32 bits at shift (cnt: that digit's counts). */
+static void radix_pass(const struct cent *src, struct cent *dst, size_t n, uint32_t *cnt,
+                       unsigned shift)
+{
+	size_t sum = 0;
+	for (unsigned d = 0; d < RADIX_N; d++) {
+		size_t c = cnt[d];
+		cnt[d] = (uint32_t)sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < n; i++)
+		dst[cnt[(src[i].h >> (32 + shift)) & (RADIX_N - 1)]++] = src[i];
+}
+
+/* Sort e[0..n) by cent_cmp (tmp: room for n more).  Most of the order is
+ * the hash's: a radix sort on its top 32 bits in three passes, then each
+ * run of equal top bits (a pair's sightings, most often, already nearly
+ * in time order from the radix sort's stability) by cent_cmp — by
+ * insertion when short, by merging when long, so that a pair's sightings
+ * in reverse order cost n log n, not n squared. */
+static void cent_sort(struct cent *e, struct cent *tmp, size_t n)
+{
+	if (n <= 64) {
+		cent_msort(e, tmp, n);
+		return;
+	}
+	uint32_t(*cnt)[RADIX_N] = calloc(3, sizeof(*cnt));
+	if (cnt == NULL) {
+		cent_msort(e, tmp, n); /* slower, no memory needed */
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = (uint32_t)(e[i].h >> 32);
+		cnt[0][k & (RADIX_N - 1)]++;
+		cnt[1][(k >> RADIX_BITS) & (RADIX_N - 1)]++;
+		cnt[2][k >> (2 * RADIX_BITS)]++;
+	}
+	radix_pass(e, tmp, n, cnt[0], 0);
+	radix_pass(tmp, e, n, cnt[1], RADIX_BITS);
+	radix_pass(e, tmp, n, cnt[2], 2 * RADIX_BITS);
+	memcpy(e, tmp, n * sizeof(*e));
+	free(cnt);
+	for (size_t i = 0; i < n;) {
+		uint32_t k = (uint32_t)(e[i].h >> 32);
+		size_t j = i + 1;
+		while (j < n && (uint32_t)(e[j].h >> 32) == k)
+			j++;
+		if (j - i > 1)
+			cent_msort(e + i, tmp + i, j - i);
+		i = j;
+	}
+}
+
+/* Merge the k sorted runs e[run[i]..run[i + 1]) into one, two at a time
+ * (run[k] is the end; run is overwritten). */
+static void cent_merge_runs(struct cent *e, struct cent *tmp, size_t *run, size_t k)
+{
+	while (k > 1) {
+		size_t j = 0;
+		for (size_t i = 0; i < k; i += 2) {
+			if (i + 1 < k)
+				cent_merge(e, tmp, run[i], run[i + 1], run[i + 2]);
+			run[j++] = run[i];
+		}
+		run[j] = run[k];
+		k = j;
+	}
+}
+
+int store_client_batch_prepare(store_batch_t *b)
+{
+	struct bclient_set *c = b->clients;
+	/* several sensors: their order is their ids', known to the writer */
+	if (c == NULL || c->n == 0 || b->nsensors > 1)
+		return 0;
+	if (c->precap < 2 * c->n) {
+		struct cent *np = realloc(c->pre, 2 * c->n * sizeof(*np));
+		if (np == NULL)
+			return -ENOMEM;
+		util_populate(np, c->precap * sizeof(*np), 2 * c->n * sizeof(*np));
+		c->pre = np;
+		c->precap = 2 * c->n;
+	}
+	for (size_t j = 0; j < c->n; j++) {
+		const struct bclient *r = (const struct bclient *)(c->arena + c->offs[j]);
+		c->pre[j] = (struct cent){cent_hash(r), r, r->seq, 0};
+	}
+	cent_sort(c->pre, c->pre + c->n, c->n);
+	c->npre = c->n;
+	return 0;
 }
 
 /* Room for n sightings and as many for the sort: the store's, kept from
@@ -505,34 +635,57 @@ static struct cent *sort_space(store_t *s, size_t n)
 	return s->client_sort;
 }
 
+/* Batch c's sightings after e[*n], with sensor ids ids[slot] and orders
+ * from base on, as one sorted run: a prepared batch's as they are, any
+ * other's sorted here (tmp: the sort's room). */
+static void collect_one(const struct bclient_set *c, const uint16_t *ids, uint32_t base,
+                        struct cent *e, struct cent *tmp, size_t *n)
+{
+	size_t start = *n;
+	if (c->npre == c->n) {
+		for (size_t j = 0; j < c->n; j++) {
+			const struct cent *p = &c->pre[j];
+			e[(*n)++] = (struct cent){p->h, p->r, base + p->order, ids[p->r->slot]};
+		}
+		return;
+	}
+	for (size_t j = 0; j < c->n; j++) {
+		const struct bclient *r = (const struct bclient *)(c->arena + c->offs[j]);
+		e[(*n)++] = (struct cent){cent_hash(r), r, base + r->seq, ids[r->slot]};
+	}
+	cent_sort(e + start, tmp + start, *n - start);
+}
+
 /* Every sighting of the batches with its sensor id (from sid), in *out
- * (the store's sort space, with room for as many after them). */
+ * (the store's sort space, with room for as many after them), as sorted
+ * runs: run[0..*nrun] their bounds (room for nb + 1). */
 static int collect(store_t *s, store_batch_t *const *bs, size_t nb, client_sid_fn sid, void *sctx,
-                   struct cent **out, size_t *n)
+                   struct cent **out, size_t *n, size_t *run, size_t *nrun)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < nb; i++)
 		total += client_batch_len(bs[i]);
-	*n = 0;
+	*n = *nrun = 0;
 	*out = NULL;
 	if (total == 0)
 		return 0;
 	struct cent *e = sort_space(s, total);
 	if (e == NULL)
 		return -ENOMEM;
-	uint32_t order = 0;
+	uint32_t base = 0;
 	for (size_t i = 0; i < nb; i++) {
 		const struct bclient_set *c = bs[i]->clients;
+		if (c == NULL || c->n == 0)
+			continue;
 		uint16_t ids[BATCH_SENSORS + 1] = {0};
 		for (unsigned k = 0; k < bs[i]->nsensors; k++)
 			if (sid(sctx, bs[i]->sensors[k], &ids[k + 1]) != 0)
 				ids[k + 1] = 0;
-		for (size_t j = 0; c != NULL && j < c->n; j++) {
-			const struct bclient *r = (const struct bclient *)(c->arena + c->offs[j]);
-			e[(*n)++] =
-			    (struct cent){cent_hash(r, ids[r->slot]), r, order++, ids[r->slot]};
-		}
+		run[(*nrun)++] = *n;
+		collect_one(c, ids, base, e, e + total, n);
+		base += c->seq;
 	}
+	run[*nrun] = *n;
 	*out = e;
 	return 0;
 }
@@ -561,11 +714,14 @@ int client_batch_pairs(store_t *s, store_batch_t *const *bs, size_t nb, client_s
                        void *sctx, client_pair_fn fn, void *ctx)
 {
 	struct cent *e;
-	size_t n;
-	int err = collect(s, bs, nb, sid, sctx, &e, &n);
-	if (err != 0 || n == 0)
-		return err;
-	cent_sort(e, e + n, n);
+	size_t n, nrun;
+	size_t *run = malloc((nb + 1) * sizeof(*run));
+	if (run == NULL)
+		return -ENOMEM;
+	int err = collect(s, bs, nb, sid, sctx, &e, &n, run, &nrun);
+	if (err == 0 && n > 0)
+		cent_merge_runs(e, e + n, run, nrun);
+	free(run);
 	for (size_t i = 0; i < n && err == 0;) {
 		size_t j = i + 1;
 		while (j < n && same_pair(&e[i], &e[j]))

@@ -33,6 +33,15 @@ const char *store_client_src_name(unsigned src);
 int store_client_batch_reserve(store_batch_t *b, size_t bytes);
 size_t store_client_batch_bytes(const store_batch_t *b);
 
+/* Put b's client sightings in the order a write merges them in, so that
+ * a writer handed many such batches merges their sorted runs instead of
+ * sorting every sighting itself: ingest's helper threads call it as they
+ * finish a chunk, in parallel, and the one writer thread does less.  A
+ * batch of several sensors is left as it is (their order is their ids',
+ * which the write assigns), and adding to b afterwards undoes it.  The
+ * store writes the same either way.  0 or -ENOMEM (b unchanged). */
+int store_client_batch_prepare(store_batch_t *b);
+
 /* Sparse log-scale histograms: at most cap (index, count) buckets; a new
  * bucket beyond cap folds the smallest bucket into its nearest neighbour. */
 #define STORE_HIST_GAP_CAP 32

@@ -172,6 +172,210 @@ static void test_merge_order(void)
 	store_close(s);
 }
 
+/* ---- prepared batches: sorted runs merged give what one sort gives --------- */
+#define PP_PAIRS 40
+#define PP_MAX 3000
+struct pp_sight {
+	unsigned pair, sensor, seq;
+	int64_t t;
+	uint64_t out, in;
+};
+static struct pp_sight pp[PP_MAX];
+static size_t npp;
+
+/* Pair k: an IP destination or a domain of its own length (so that the
+ * pair hash reads whole words and tails), from one of five clients. */
+static void pp_obs(struct store_obs *o, const struct pp_sight *x)
+{
+	memset(o, 0, sizeof(*o));
+	o->kind = STORE_OBS_CLIENT;
+	o->time_first = o->time_last = x->t;
+	o->count = 1;
+	snprintf(o->sensor, sizeof(o->sensor), "s%u", x->sensor);
+	o->client.src = x->pair % 7 == 0 ? STORE_CSRC_TLS : STORE_CSRC_CONN;
+	o->client.has_bytes = x->pair % 5 != 0;
+	o->client.bytes_out = x->out;
+	o->client.bytes_in = x->in;
+	if (x->pair % 2 == 0) {
+		o->client.dtype = STORE_DEST_IP;
+		o->client.ip[10] = o->client.ip[11] = 0xff;
+		o->client.ip[12] = 198;
+		o->client.ip[15] = (uint8_t)(1 + x->pair);
+	} else {
+		o->client.dtype = STORE_DEST_DOMAIN;
+		snprintf(o->client.name, sizeof(o->client.name), "%.*s.example.net",
+		         (int)(1 + x->pair),
+		         "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz");
+	}
+	o->client.client[10] = o->client.client[11] = 0xff;
+	o->client.client[12] = 10;
+	o->client.client[15] = (uint8_t)(1 + x->pair % 5);
+}
+
+/* Sightings whose order is hard on a sort: pair 0 in reverse (a long run
+ * of one hash), pair 1 all in one second, the rest shuffled; sensor s2
+ * on a few pairs.  Batch i of nb takes a slice in arrival order. */
+static void pp_make(void)
+{
+	npp = 0;
+	for (unsigned i = 0; i < 400; i++)
+		pp[npp++] = (struct pp_sight){0, 1, 0, 1700100000 - (int64_t)i * 900, 300, 4000};
+	for (unsigned i = 0; i < 100; i++)
+		pp[npp++] = (struct pp_sight){1, 1, 0, 1700000000, 10 + i, 20};
+	while (npp < PP_MAX) {
+		unsigned k = 2 + (unsigned)(rnd() * (PP_PAIRS - 2));
+		int64_t t = 1700000000 + (int64_t)(rnd() * 7 * 86400);
+		pp[npp++] =
+		    (struct pp_sight){k, k % 6 == 0 ? 2 : 1,       0,
+		                      t, (uint64_t)(rnd() * 5000), (uint64_t)(rnd() * 90000)};
+	}
+	for (size_t i = npp - 1; i > 500; i--) { /* shuffle all but pairs 0 and 1 */
+		size_t j = 500 + (size_t)(rnd() * (double)(i - 500 + 1));
+		struct pp_sight x = pp[i];
+		pp[i] = pp[j];
+		pp[j] = x;
+	}
+	for (size_t i = 0; i < npp; i++)
+		pp[i].seq = (unsigned)i;
+}
+
+/* Write the sightings in nb batches (prepared or not) into a new store,
+ * then read back every row, encoded, in scan order. */
+static size_t pp_write(bool prepare, size_t nb, uint8_t (*rows)[STORE_CLIENT_VAL_MAX + 64],
+                       size_t *lens);
+
+struct pp_read {
+	uint8_t (*rows)[STORE_CLIENT_VAL_MAX + 64];
+	size_t *lens, n;
+};
+
+static int pp_row_cb(const struct store_client_row *row, void *ctx)
+{
+	struct pp_read *r = ctx;
+	T_CHECK(r->n < PP_PAIRS * 2);
+	uint8_t *b = r->rows[r->n];
+	size_t l = 0;
+	b[l++] = row->dtype;
+	b[l++] = row->src;
+	b[l++] = (uint8_t)row->sensor_id;
+	memcpy(b + l, row->client, 16);
+	l += 16;
+	memcpy(b + l, row->ip, 16);
+	l += 16;
+	l += store_client_enc(&row->st, b + l);
+	r->lens[r->n++] = l;
+	return 0;
+}
+
+static size_t pp_write(bool prepare, size_t nb, uint8_t (*rows)[STORE_CLIENT_VAL_MAX + 64],
+                       size_t *lens)
+{
+	store_t *s;
+	store_batch_t *b[8];
+	T_EQ_INT(store_open(&s, t_tmpdir(), STORE_NOSYNC, 0), 0);
+	for (size_t i = 0; i < nb; i++)
+		T_EQ_INT(store_batch_new(&b[i]), 0);
+	struct store_obs o;
+	for (size_t i = 0; i < npp; i++) {
+		pp_obs(&o, &pp[i]);
+		/* the last batch mixes both sensors: left unprepared */
+		size_t bi = pp[i].sensor == 2 ? nb - 1 : i * (nb - 1) / npp;
+		T_EQ_INT(store_batch_add(b[bi], &o), 0);
+	}
+	for (size_t i = 0; prepare && i < nb; i++)
+		T_EQ_INT(store_client_batch_prepare(b[i]), 0);
+	struct store_write_stats ws = {0};
+	T_EQ_INT(store_write_batches(s, b, nb, &ws), 0);
+	T_EQ_INT(ws.clients, npp);
+	store_rtxn_t *r;
+	struct pp_read rd = {rows, lens, 0};
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	T_EQ_INT(store_clients_scan(r, pp_row_cb, &rd), 0);
+	store_read_end(r);
+	for (size_t i = 0; i < nb; i++)
+		store_batch_free(b[i]);
+	store_close(s);
+	return rd.n;
+}
+
+static int pp_cmp(const void *a, const void *b)
+{
+	const struct pp_sight *x = a, *y = b;
+	if (x->pair != y->pair)
+		return x->pair < y->pair ? -1 : 1;
+	if (x->sensor != y->sensor)
+		return x->sensor < y->sensor ? -1 : 1;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The oracle: each (pair, sensor)'s sightings sorted by time and
+ * arrival, folded one by one. */
+static void pp_expect(struct store_client_state *exp, unsigned *nexp)
+{
+	static struct pp_sight sorted[PP_MAX];
+	memcpy(sorted, pp, npp * sizeof(pp[0]));
+	qsort(sorted, npp, sizeof(sorted[0]), pp_cmp);
+	*nexp = 0;
+	for (size_t i = 0; i < npp; i++) {
+		if (i == 0 || sorted[i].pair != sorted[i - 1].pair ||
+		    sorted[i].sensor != sorted[i - 1].sensor)
+			store_client_state_init(&exp[(*nexp)++]);
+		struct store_obs o;
+		pp_obs(&o, &sorted[i]);
+		store_client_add(&exp[*nexp - 1], sorted[i].t, o.client.has_bytes, sorted[i].out,
+		                 sorted[i].in);
+	}
+}
+
+static void test_prepared(void)
+{
+	static uint8_t a[PP_PAIRS * 2][STORE_CLIENT_VAL_MAX + 64];
+	static uint8_t b[PP_PAIRS * 2][STORE_CLIENT_VAL_MAX + 64];
+	size_t la[PP_PAIRS * 2], lb[PP_PAIRS * 2];
+	pp_make();
+	/* a prepared batch is sorted once; adding to it undoes that */
+	store_batch_t *x;
+	struct store_obs o;
+	T_EQ_INT(store_batch_new(&x), 0);
+	T_EQ_INT(store_client_batch_prepare(x), 0); /* empty: nothing to do */
+	pp_obs(&o, &pp[0]);
+	T_EQ_INT(store_batch_add(x, &o), 0);
+	T_EQ_INT(store_client_batch_prepare(x), 0);
+	T_EQ_INT(store_batch_add(x, &o), 0);
+	T_EQ_INT(store_batch_len(x), 2);
+	store_batch_free(x);
+	size_t na = pp_write(false, 6, a, la);
+	size_t nb = pp_write(true, 6, b, lb);
+	struct store_client_state exp[PP_PAIRS * 2];
+	unsigned nexp;
+	pp_expect(exp, &nexp);
+	T_EQ_INT(na, nexp);
+	T_EQ_INT(nb, nexp);
+	for (size_t i = 0; i < na && i < nb; i++) {
+		T_EQ_INT(la[i], lb[i]);
+		T_CHECK(memcmp(a[i], b[i], la[i]) == 0);
+	}
+	/* each row against the oracle's fold of its pair (rows come in key
+	 * order, the oracle in pair order: match by encoding) */
+	unsigned matched = 0;
+	for (unsigned k = 0; k < nexp; k++) {
+		uint8_t enc[STORE_CLIENT_VAL_MAX];
+		size_t l = store_client_enc(&exp[k], enc);
+		for (size_t i = 0; i < nb; i++)
+			if (lb[i] == 35 + l && memcmp(b[i] + 35, enc, l) == 0) {
+				matched++;
+				break;
+			}
+	}
+	T_EQ_INT(matched, nexp);
+	/* pair 0 came in reverse order: sorted, its 399 gaps are all real */
+	T_EQ_INT(exp[0].count, 400);
+	T_EQ_INT(exp[0].neg_gaps, 0);
+	T_EQ_INT(store_hist_total(&exp[0].gaps), 399);
+}
+
 static void test_scorer(void)
 {
 	struct store_client_state st;
@@ -246,6 +450,7 @@ int main(void)
 	test_codec();
 	test_order();
 	test_merge_order();
+	test_prepared();
 	test_scorer();
 	test_internal();
 	return t_done();
