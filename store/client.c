@@ -125,12 +125,13 @@ static unsigned hour_of(int64_t t)
 	return (unsigned)(h < 0 ? h + 24 : h);
 }
 
-void store_client_add(struct store_client_state *s, int64_t t, bool has_bytes, uint64_t out,
-                      uint64_t in)
+/* store_client_add with the byte counts' buckets (has_bytes) given. */
+static void client_add_buckets(struct store_client_state *s, int64_t t, bool has_bytes,
+                               unsigned bout, unsigned bin)
 {
 	if (has_bytes) {
-		store_hist_add(&s->out, STORE_HIST_BYTES_CAP, store_bytes_bucket(out), 1);
-		store_hist_add(&s->in, STORE_HIST_BYTES_CAP, store_bytes_bucket(in), 1);
+		store_hist_add(&s->out, STORE_HIST_BYTES_CAP, bout, 1);
+		store_hist_add(&s->in, STORE_HIST_BYTES_CAP, bin, 1);
 	}
 	if (s->count == 0) {
 		s->first_seen = s->last_seen = t;
@@ -149,6 +150,13 @@ void store_client_add(struct store_client_state *s, int64_t t, bool has_bytes, u
 	}
 	s->count++;
 	s->hours |= 1u << hour_of(t);
+}
+
+void store_client_add(struct store_client_state *s, int64_t t, bool has_bytes, uint64_t out,
+                      uint64_t in)
+{
+	client_add_buckets(s, t, has_bytes, has_bytes ? store_bytes_bucket(out) : 0,
+	                   has_bytes ? store_bytes_bucket(in) : 0);
 }
 
 static void hist_merge(struct store_hist *dst, unsigned cap, const struct store_hist *src)
@@ -427,7 +435,17 @@ struct cent {
 	const struct bclient *r;
 	uint32_t order; /* batch, then arrival */
 	uint16_t sid;
+	uint8_t bout, bin; /* the byte counts' buckets, or BUCKET_LATER */
 };
+/* A bucket left to the writer: not computed ahead, or past a byte */
+#define BUCKET_LATER 255
+
+/* A byte count's bucket as struct cent keeps it. */
+static uint8_t cent_bucket(uint64_t bytes)
+{
+	unsigned b = store_bytes_bucket(bytes);
+	return b < BUCKET_LATER ? (uint8_t)b : BUCKET_LATER;
+}
 
 static inline uint64_t hash_mix(uint64_t h, uint64_t v)
 {
@@ -611,7 +629,12 @@ int store_client_batch_prepare(store_batch_t *b)
 	}
 	for (size_t j = 0; j < c->n; j++) {
 		const struct bclient *r = (const struct bclient *)(c->arena + c->offs[j]);
-		c->pre[j] = (struct cent){cent_hash(r), r, r->seq, 0};
+		/* the byte buckets too: a log2 each, off the writer's thread */
+		c->pre[j] = (struct cent){cent_hash(r), r, r->seq, 0, BUCKET_LATER, BUCKET_LATER};
+		if (r->has_bytes) {
+			c->pre[j].bout = cent_bucket(r->out);
+			c->pre[j].bin = cent_bucket(r->in);
+		}
 	}
 	cent_sort(c->pre, c->pre + c->n, c->n);
 	c->npre = c->n;
@@ -645,13 +668,21 @@ static void collect_one(const struct bclient_set *c, const uint16_t *ids, uint32
 	if (c->npre == c->n) {
 		for (size_t j = 0; j < c->n; j++) {
 			const struct cent *p = &c->pre[j];
-			e[(*n)++] = (struct cent){p->h, p->r, base + p->order, ids[p->r->slot]};
+			struct cent x = *p;
+			x.order += base;
+			x.sid = ids[p->r->slot];
+			e[(*n)++] = x;
 		}
 		return;
 	}
 	for (size_t j = 0; j < c->n; j++) {
 		const struct bclient *r = (const struct bclient *)(c->arena + c->offs[j]);
-		e[(*n)++] = (struct cent){cent_hash(r), r, base + r->seq, ids[r->slot]};
+		e[(*n)++] = (struct cent){.h = cent_hash(r),
+		                          .r = r,
+		                          .order = base + r->seq,
+		                          .sid = ids[r->slot],
+		                          .bout = BUCKET_LATER,
+		                          .bin = BUCKET_LATER};
 	}
 	cent_sort(e + start, tmp + start, *n - start);
 }
@@ -705,7 +736,12 @@ int64_t client_pair_fold(const struct client_pair *p, struct store_client_state 
 	const struct cent *e = p->e;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct bclient *r = e[i].r;
-		store_client_add(st, r->t, r->has_bytes, r->out, r->in);
+		unsigned bo = e[i].bout, bi = e[i].bin;
+		if (r->has_bytes && bo == BUCKET_LATER)
+			bo = store_bytes_bucket(r->out);
+		if (r->has_bytes && bi == BUCKET_LATER)
+			bi = store_bytes_bucket(r->in);
+		client_add_buckets(st, r->t, r->has_bytes, bo, bi);
 	}
 	return e[p->n - 1].r->t;
 }

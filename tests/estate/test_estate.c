@@ -213,7 +213,8 @@ static void pp_obs(struct store_obs *o, const struct pp_sight *x)
 }
 
 /* Sightings whose order is hard on a sort: pair 0 in reverse (a long run
- * of one hash), pair 1 all in one second, the rest shuffled; sensor s2
+ * of one hash), pair 1 all in one second (half its byte counts past any
+ * bucket a byte holds), the rest shuffled; sensor s2
  * on a few pairs.  Batch i of nb takes a slice in arrival order. */
 static void pp_make(void)
 {
@@ -221,7 +222,7 @@ static void pp_make(void)
 	for (unsigned i = 0; i < 400; i++)
 		pp[npp++] = (struct pp_sight){0, 1, 0, 1700100000 - (int64_t)i * 900, 300, 4000};
 	for (unsigned i = 0; i < 100; i++)
-		pp[npp++] = (struct pp_sight){1, 1, 0, 1700000000, 10 + i, 20};
+		pp[npp++] = (struct pp_sight){1, 1, 0, 1700000000, 10 + i, i % 2 ? UINT64_MAX : 20};
 	while (npp < PP_MAX) {
 		unsigned k = 2 + (unsigned)(rnd() * (PP_PAIRS - 2));
 		int64_t t = 1700000000 + (int64_t)(rnd() * 7 * 86400);
