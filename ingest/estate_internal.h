@@ -28,6 +28,11 @@ struct ingest_client_sight {
  * recorded (the line is still good for its other records); returns 0,
  * or INGEST_REJECT when the line claimed too many slots. */
 int ingest_client_add(struct ingest_ctx *c, const struct ingest_client_sight *s);
+/* A client sighting of an IP, parsed, straight into the parser's batch
+ * (the conn.log fast path): what ingest_client_add of the same sighting
+ * does, without an observation slot.  0, or an error after which
+ * nothing was added (the caller takes ingest_client_add instead). */
+int ingest_client_ip_direct(struct ingest_ctx *c, const struct store_client_ip_sight *x);
 /* True when client sightings are recorded for this stream. */
 bool ingest_clients_on(const struct ingest_ctx *c);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest/estate_internal.h"
 #include "ingest/stream_internal.h"
 
 int ingest_parser_init(struct parser *p, struct ingest_stream *st)
@@ -97,6 +98,22 @@ int ingest_reject(struct ingest_ctx *c, const char *fmt, ...)
 static store_batch_t *target(struct parser *p)
 {
 	return p->chunk != NULL ? p->chunk->sb[p->chunk->nsb - 1] : p->cur->sb;
+}
+
+int ingest_client_ip_direct(struct ingest_ctx *c, const struct store_client_ip_sight *x)
+{
+	struct parser *p = c->p;
+	struct ingest_stream *st = c->st;
+	if (x->t < 0)
+		return 0; /* as ingest_client_add: no sighting, the line good */
+	int err = store_client_batch_add_ip(target(p), st->opts.sensor ? st->opts.sensor : "", x);
+	if (err != 0)
+		return err;
+	/* what ingest_line_done takes from the line's observations */
+	int64_t *newest = p->chunk != NULL ? &p->chunk->newest : &st->newest;
+	if (x->t > *newest)
+		*newest = x->t;
+	return 0;
 }
 
 /* The batch's sensor table is full: go on in a fresh batch (a helper's

@@ -184,6 +184,15 @@ int ingest_zeek_conn_fast(struct ingest_ctx *c, const struct zeek_state *s, cons
 	if (!conn_count(s, line, len, tab, nt, ZC_ORIG_BYTES, &out, &ko) ||
 	    !conn_count(s, line, len, tab, nt, ZC_RESP_BYTES, &in, &ki))
 		return ZEEK_SLOW;
+	struct store_client_ip_sight x = {.t = t,
+	                                  .src = STORE_CSRC_CONN,
+	                                  .has_bytes = ko && ki,
+	                                  .bytes_out = out,
+	                                  .bytes_in = in,
+	                                  .client = orig,
+	                                  .ip = resp};
+	if (ingest_client_ip_direct(c, &x) == 0)
+		return INGEST_OK;
 	return conn_add(c, t, oh, orig, resp, ko && ki, out, in);
 }
 #else

@@ -360,6 +360,35 @@ size_t store_client_batch_bytes(const store_batch_t *b)
 	return b->clients != NULL ? b->clients->alen : 0;
 }
 
+/* The sighting x of destination dest (dl bytes, dest_enc's) by the sensor
+ * in batch slot `slot` into b. */
+static int client_put(store_batch_t *b, int slot, const uint8_t *dest, int dl,
+                      const struct store_client_ip_sight *x)
+{
+	if (b->clients == NULL && (b->clients = calloc(1, sizeof(*b->clients))) == NULL)
+		return -ENOMEM;
+	struct bclient_set *c = b->clients;
+	c->npre = 0;
+	size_t need = (offsetof(struct bclient, dest) + (size_t)dl + 7) & ~(size_t)7;
+	int err = set_reserve(c, need);
+	if (err != 0)
+		return err;
+	struct bclient *r = (struct bclient *)(c->arena + c->alen);
+	r->t = x->t < 0 ? 0 : x->t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)x->t;
+	r->seq = c->seq++;
+	r->out = x->bytes_out;
+	r->in = x->bytes_in;
+	memcpy(r->client, x->client, 16);
+	r->src = x->src;
+	r->slot = (uint8_t)slot;
+	r->has_bytes = x->has_bytes;
+	r->dlen = (uint8_t)dl;
+	memcpy(r->dest, dest, (size_t)dl);
+	c->offs[c->n++] = (uint32_t)c->alen;
+	c->alen += need;
+	return 0;
+}
+
 int client_batch_add(store_batch_t *b, const struct store_obs *o)
 {
 	uint8_t dest[1 + SCHEMA_NAMEKEY_MAX];
@@ -371,29 +400,30 @@ int client_batch_add(store_batch_t *b, const struct store_obs *o)
 	int slot = batch_sensor_slot(b, o->sensor);
 	if (slot < 0)
 		return STORE_ELIMIT;
-	if (b->clients == NULL && (b->clients = calloc(1, sizeof(*b->clients))) == NULL)
-		return -ENOMEM;
-	struct bclient_set *c = b->clients;
-	c->npre = 0;
-	size_t need = (offsetof(struct bclient, dest) + (size_t)dl + 7) & ~(size_t)7;
-	int err = set_reserve(c, need);
-	if (err != 0)
-		return err;
-	struct bclient *r = (struct bclient *)(c->arena + c->alen);
-	int64_t t = o->time_first;
-	r->t = t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
-	r->seq = c->seq++;
-	r->out = o->client.bytes_out;
-	r->in = o->client.bytes_in;
-	memcpy(r->client, o->client.client, 16);
-	r->src = o->client.src;
-	r->slot = (uint8_t)slot;
-	r->has_bytes = o->client.has_bytes;
-	r->dlen = (uint8_t)dl;
-	memcpy(r->dest, dest, (size_t)dl);
-	c->offs[c->n++] = (uint32_t)c->alen;
-	c->alen += need;
-	return 0;
+	struct store_client_ip_sight x = {.t = o->time_first,
+	                                  .src = o->client.src,
+	                                  .has_bytes = o->client.has_bytes,
+	                                  .bytes_out = o->client.bytes_out,
+	                                  .bytes_in = o->client.bytes_in,
+	                                  .client = o->client.client,
+	                                  .ip = o->client.ip};
+	return client_put(b, slot, dest, dl, &x);
+}
+
+int store_client_batch_add_ip(store_batch_t *b, const char *sensor,
+                              const struct store_client_ip_sight *x)
+{
+	if (x->src < 1 || x->src > STORE_CSRC_MAX)
+		return STORE_EBADTYPE;
+	if (strnlen(sensor, STORE_SENSOR_MAX) >= STORE_SENSOR_MAX)
+		return STORE_ELIMIT;
+	int slot = batch_sensor_slot(b, sensor);
+	if (slot < 0)
+		return STORE_ELIMIT;
+	uint8_t dest[17];
+	dest[0] = STORE_DEST_IP;
+	memcpy(dest + 1, x->ip, 16);
+	return client_put(b, slot, dest, 17, x);
 }
 
 size_t client_batch_len(const store_batch_t *b)

@@ -33,6 +33,23 @@ const char *store_client_src_name(unsigned src);
 int store_client_batch_reserve(store_batch_t *b, size_t bytes);
 size_t store_client_batch_bytes(const store_batch_t *b);
 
+/* One sighting of an IP destination, already parsed: what a
+ * STORE_OBS_CLIENT observation of an IP carries, for a caller that adds
+ * many (the conn.log fast path) without filling a whole observation. */
+struct store_client_ip_sight {
+	int64_t t;
+	uint8_t src; /* STORE_CSRC_* */
+	bool has_bytes;
+	uint64_t bytes_out, bytes_in;
+	const uint8_t *client, *ip; /* 16 bytes each */
+};
+/* Add x, seen by sensor ("" for none), to b as store_batch_add adds the
+ * same observation.  0, or as store_batch_add: -ENOMEM, STORE_ELIMIT (a
+ * full batch, too many sensors, a sensor name too long), STORE_EBADTYPE
+ * (src); b unchanged on error. */
+int store_client_batch_add_ip(store_batch_t *b, const char *sensor,
+                              const struct store_client_ip_sight *x);
+
 /* Put b's client sightings in the order a write merges them in, so that
  * a writer handed many such batches merges their sorted runs instead of
  * sorting every sighting itself: ingest's helper threads call it as they

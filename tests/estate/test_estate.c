@@ -377,6 +377,71 @@ static void test_prepared(void)
 	T_EQ_INT(store_hist_total(&exp[0].gaps), 399);
 }
 
+/* Rows of the IP pairs of pp, added as observations or as parsed
+ * sightings (store_client_batch_add_ip): the same rows. */
+static size_t pp_write_ip(bool direct, uint8_t (*rows)[STORE_CLIENT_VAL_MAX + 64], size_t *lens)
+{
+	store_t *s;
+	store_batch_t *b;
+	T_EQ_INT(store_open(&s, t_tmpdir(), STORE_NOSYNC, 0), 0);
+	T_EQ_INT(store_batch_new(&b), 0);
+	struct store_obs o;
+	for (size_t i = 0; i < npp; i++) {
+		if (pp[i].pair % 2 != 0)
+			continue;
+		pp_obs(&o, &pp[i]);
+		struct store_client_ip_sight x = {.t = o.time_first,
+		                                  .src = o.client.src,
+		                                  .has_bytes = o.client.has_bytes,
+		                                  .bytes_out = o.client.bytes_out,
+		                                  .bytes_in = o.client.bytes_in,
+		                                  .client = o.client.client,
+		                                  .ip = o.client.ip};
+		T_EQ_INT(direct ? store_client_batch_add_ip(b, o.sensor, &x)
+		                : store_batch_add(b, &o),
+		         0);
+	}
+	T_EQ_INT(store_write_batches(s, &b, 1, NULL), 0);
+	store_rtxn_t *r;
+	struct pp_read rd = {rows, lens, 0};
+	T_EQ_INT(store_read_begin(s, &r), 0);
+	T_EQ_INT(store_clients_scan(r, pp_row_cb, &rd), 0);
+	store_read_end(r);
+	store_batch_free(b);
+	store_close(s);
+	return rd.n;
+}
+
+static void test_add_ip(void)
+{
+	static uint8_t a[PP_PAIRS * 2][STORE_CLIENT_VAL_MAX + 64];
+	static uint8_t b[PP_PAIRS * 2][STORE_CLIENT_VAL_MAX + 64];
+	size_t la[PP_PAIRS * 2], lb[PP_PAIRS * 2];
+	pp_make();
+	size_t na = pp_write_ip(false, a, la), nb = pp_write_ip(true, b, lb);
+	T_CHECK(na >= 20);
+	T_EQ_INT(na, nb);
+	for (size_t i = 0; i < na && i < nb; i++)
+		T_CHECK(la[i] == lb[i] && memcmp(a[i], b[i], la[i]) == 0);
+	/* what is refused leaves the batch as it was */
+	store_batch_t *x;
+	T_EQ_INT(store_batch_new(&x), 0);
+	uint8_t ip[16] = {0}, cl[16] = {0};
+	struct store_client_ip_sight y = {.t = 1, .src = 0, .client = cl, .ip = ip};
+	T_EQ_INT(store_client_batch_add_ip(x, "s1", &y), STORE_EBADTYPE);
+	y.src = STORE_CSRC_MAX + 1;
+	T_EQ_INT(store_client_batch_add_ip(x, "s1", &y), STORE_EBADTYPE);
+	y.src = STORE_CSRC_CONN;
+	char longname[STORE_SENSOR_MAX + 8];
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	T_EQ_INT(store_client_batch_add_ip(x, longname, &y), STORE_ELIMIT);
+	T_EQ_INT(store_batch_len(x), 0);
+	T_EQ_INT(store_client_batch_add_ip(x, "", &y), 0);
+	T_EQ_INT(store_batch_len(x), 1);
+	store_batch_free(x);
+}
+
 static void test_scorer(void)
 {
 	struct store_client_state st;
@@ -452,6 +517,7 @@ int main(void)
 	test_order();
 	test_merge_order();
 	test_prepared();
+	test_add_ip();
 	test_scorer();
 	test_internal();
 	return t_done();
