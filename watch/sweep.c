@@ -54,6 +54,7 @@ struct sweep {
 	size_t nseen;
 	bool has_cp;
 	int64_t now;
+	unsigned max_gen; /* of the list being read */
 };
 
 static void fnv(uint64_t *h, const void *p, size_t n)
@@ -138,10 +139,13 @@ static int grow(void **p, size_t *cap, size_t need, size_t each)
 	return 0;
 }
 
-/* A live entry of a list that expands over resolves or cname. */
+/* A live entry of a list that expands over resolves or cname, of a
+ * generation it expands from (the hook adds nothing from the others). */
 static int add_watched(const struct store_watch_entry *e, void *ctx)
 {
 	struct sweep *w = ctx;
+	if (e->gen >= w->max_gen)
+		return 0;
 	if (w->nn + w->na >= SWEEP_WATCHED_MAX)
 		return STORE_ELIMIT;
 	if (e->type == STORE_WATCH_DOMAIN) {
@@ -159,7 +163,8 @@ static int add_watched(const struct store_watch_entry *e, void *ctx)
 
 struct names {
 	char (*v)[STORE_WATCH_NAME_BUF];
-	size_t n, cap;
+	unsigned *max_gen;
+	size_t n, cap, cap_g;
 };
 
 static int add_list(const struct store_watch_info *info, void *ctx)
@@ -167,8 +172,10 @@ static int add_list(const struct store_watch_info *info, void *ctx)
 	struct names *l = ctx;
 	if (!(info->set.auto_edges & (STORE_EDGE_RESOLVES | STORE_EDGE_CNAME)))
 		return 0;
-	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) != 0)
+	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) != 0 ||
+	    grow((void **)&l->max_gen, &l->cap_g, l->n + 1, sizeof(*l->max_gen)) != 0)
 		return -ENOMEM;
+	l->max_gen[l->n] = info->set.auto_max_gen;
 	memcpy(l->v[l->n++], info->set.name, STORE_WATCH_NAME_BUF);
 	return 0;
 }
@@ -177,14 +184,16 @@ static int add_list(const struct store_watch_info *info, void *ctx)
  * resolves or cname. */
 static int load_watched(store_t *s, struct sweep *w)
 {
-	struct names l = {NULL, 0, 0};
+	struct names l = {NULL, NULL, 0, 0, 0};
 	int err = store_watch_list(s, w->now, add_list, &l);
 	for (size_t i = 0; i < l.n && err == 0; i++) {
+		w->max_gen = l.max_gen[i];
 		err = store_watch_read(s, l.v[i], w->now, 0, add_watched, w, NULL, NULL);
 		if (err == STORE_ENOTFOUND)
 			err = 0; /* deleted meanwhile */
 	}
 	free(l.v);
+	free(l.max_gen);
 	w->nptr = w->nn > 0 ? malloc(w->nn * sizeof(*w->nptr)) : NULL;
 	if (err == 0 && w->nn > 0 && w->nptr == NULL)
 		err = -ENOMEM;
@@ -340,6 +349,12 @@ int watch_sweep(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep
 	struct sweep w;
 	memset(&w, 0, sizeof(w));
 	memset(st, 0, sizeof(*st));
+	if (strcmp(store_backend(s), "clickhouse") != 0) {
+		snprintf(msg, cap,
+		         "the watch sweep is for a ClickHouse store (an LMDB store runs "
+		         "the standing pivots as it writes)");
+		return STORE_ENOTSUP;
+	}
 	w.now = o->now;
 	uint32_t t = 0;
 	int err = load_state(s, &w);
