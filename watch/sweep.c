@@ -11,9 +11,11 @@
  * changes and the new checkpoint are one control transaction.
  *
  *   meta "watch_sweep"  ->  be32 checkpoint (the cluster's clock when the
- *                           last sweep began), be32 n, n x (be64 hash,
- *                           be32 ins): the rows seen with ins >= checkpoint
- *                           - overlap
+ *                           last sweep began), be32 floor, be32 n, n x
+ *                           (be64 hash, be32 ins): every row seen with ins
+ *                           >= floor (checkpoint - overlap, never lower
+ *                           than the floor before: below it nothing is
+ *                           remembered, so no sweep reads below it)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -49,7 +51,7 @@ struct sweep {
 	struct row *rows;
 	size_t nrows, cap_rows, *feed, nfeed;
 	/* the checkpoint's record */
-	uint32_t cp;
+	uint32_t cp, floor;
 	struct seen *seen;
 	size_t nseen;
 	bool has_cp;
@@ -95,7 +97,7 @@ static bool was_seen(const struct sweep *w, uint64_t hash)
 /* The checkpoint's record, if any. */
 static int load_state(store_t *s, struct sweep *w)
 {
-	size_t cap = 8 + (size_t)SWEEP_SEEN_MAX * 12, len = 0;
+	size_t cap = 12 + (size_t)SWEEP_SEEN_MAX * 12, len = 0;
 	uint8_t *v = malloc(cap);
 	w->seen = malloc(SWEEP_SEEN_MAX * sizeof(*w->seen));
 	if (v == NULL || w->seen == NULL) {
@@ -107,16 +109,17 @@ static int load_state(store_t *s, struct sweep *w)
 		free(v);
 		return 0;
 	}
-	uint32_t n = len >= 8 ? util_be32_load(v + 4) : 0;
-	if (err == 0 && (len < 8 || n > SWEEP_SEEN_MAX || len != 8 + (size_t)n * 12))
+	uint32_t n = len >= 12 ? util_be32_load(v + 8) : 0;
+	if (err == 0 && (len < 12 || n > SWEEP_SEEN_MAX || len != 12 + (size_t)n * 12))
 		err = STORE_ECORRUPT;
 	for (uint32_t i = 0; err == 0 && i < n; i++) {
-		w->seen[i].hash = util_be64_load(v + 8 + 12 * i);
-		w->seen[i].ins = util_be32_load(v + 16 + 12 * i);
+		w->seen[i].hash = util_be64_load(v + 12 + 12 * i);
+		w->seen[i].ins = util_be32_load(v + 20 + 12 * i);
 	}
 	if (err == 0) {
 		w->has_cp = true;
 		w->cp = util_be32_load(v);
+		w->floor = util_be32_load(v + 4);
 		w->nseen = n;
 		qsort(w->seen, n, sizeof(*w->seen), cmp_seen);
 	}
@@ -269,13 +272,15 @@ static int mark_rows(struct sweep *w)
 	return 0;
 }
 
-/* The checkpoint's new record: t, and the hashes seen with ins >= t -
- * overlap (this sweep's rows and the last ones'), each once with its
+/* The checkpoint's new record: t, the floor, and the hashes seen with ins
+ * >= the floor (this sweep's rows and the last ones'), each once with its
  * latest ins.  *out malloc'd. */
 static int new_state(const struct sweep *w, uint32_t t, uint32_t overlap, uint8_t **out,
                      size_t *len)
 {
 	uint32_t lo = t > overlap ? t - overlap : 0;
+	if (lo < w->floor)
+		lo = w->floor;
 	struct seen *v = malloc((w->nseen + w->nrows + 1) * sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
@@ -293,16 +298,17 @@ static int new_state(const struct sweep *w, uint32_t t, uint32_t overlap, uint8_
 			u--; /* the same row: keep the latest ins */
 		v[u++] = v[i];
 	}
-	*out = u <= SWEEP_SEEN_MAX ? malloc(8 + u * 12) : NULL;
+	*out = u <= SWEEP_SEEN_MAX ? malloc(12 + u * 12) : NULL;
 	int err = u > SWEEP_SEEN_MAX ? STORE_ELIMIT : *out == NULL ? -ENOMEM : 0;
 	for (size_t i = 0; err == 0 && i < u; i++) {
-		util_be64_store(*out + 8 + 12 * i, v[i].hash);
-		util_be32_store(*out + 16 + 12 * i, v[i].ins);
+		util_be64_store(*out + 12 + 12 * i, v[i].hash);
+		util_be32_store(*out + 20 + 12 * i, v[i].ins);
 	}
 	if (err == 0) {
 		util_be32_store(*out, t);
-		util_be32_store(*out + 4, (uint32_t)u);
-		*len = 8 + u * 12;
+		util_be32_store(*out + 4, lo);
+		util_be32_store(*out + 8, (uint32_t)u);
+		*len = 12 + u * 12;
 	}
 	free(v);
 	return err;
@@ -366,6 +372,8 @@ int watch_sweep(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep
 	if (err == 0)
 		err = store_sweep_clock(s, &t);
 	st->from = w.has_cp && w.cp > o->overlap ? w.cp - o->overlap : 0;
+	if (st->from < w.floor)
+		st->from = w.floor; /* nothing is remembered below it */
 	st->to = t;
 	st->names = w.nn;
 	st->addrs = w.na;
