@@ -46,7 +46,7 @@ static const char usage_text[] =
     "                               resolutions the cluster took since the last\n"
     "                               sweep (any writer, any node), less S seconds of\n"
     "                               overlap for late rows (default 300); `serve`\n"
-    "                               sweeps every --watch-sweep seconds by itself\n"
+    "                               on a cluster sweeps by itself\n"
     "\n"
     "Settings (create):\n"
     "  --description TEXT           what the list is for\n"
