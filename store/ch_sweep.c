@@ -116,11 +116,16 @@ int store_sweep_rows(store_t *s, uint32_t from, const char *const *names, size_t
 		size_t nn = i < nnames ? nnames - i : 0, na = i < naddrs ? naddrs - i : 0;
 		struct util_buf q, resp;
 		util_buf_init(&q, (size_t)1 << 20);
-		sweep_sql(&q, from, names + (i < nnames ? i : 0),
-		          nn > STORE_SWEEP_KEYS ? STORE_SWEEP_KEYS : nn,
-		          addrs + (i < naddrs ? i : 0),
+		sweep_sql(&q, from, nn > 0 ? names + i : NULL,
+		          nn > STORE_SWEEP_KEYS ? STORE_SWEEP_KEYS : nn, na > 0 ? addrs + i : NULL,
 		          na > STORE_SWEEP_KEYS ? STORE_SWEEP_KEYS : na);
-		err = ch_query(h, &q, &resp);
+		/* 500 names of up to 253 bytes, twice: past the default 256 KiB */
+		util_buf_init(&resp, STORE_CH_RESPONSE_MAX);
+		util_buf_adds(&q, " FORMAT RowBinary");
+		err = q.err != 0
+		          ? q.err
+		          : store_ch_exec(h, q.p, NULL, 0,
+		                          "wait_end_of_query=1&max_query_size=1048576", &resp);
 		if (err == 0)
 			err = sweep_decode(&resp, cb, ctx);
 		util_buf_free(&resp);

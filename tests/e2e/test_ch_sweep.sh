@@ -124,6 +124,19 @@ wait "$SERVE"
 check_eq "... stops on SIGTERM: exit status" "$?" 0
 SERVE=""
 
+# --- more watched names than one query takes (500): two queries, the
+# rows of both fed
+export INFRAPIVOT_CONTROL=$WORK/control3
+"$IP" watchlist create w --auto-expand resolves,cname --store "$S" >/dev/null
+{ seq 0 599 | sed 's/^/n/; s/$/.example.org/'; echo evil.example.com; } |
+	"$IP" watchlist add w - --store "$S" >/dev/null
+: >"$BODIES/selects"
+sweep
+check_eq "601 watched names: exit status" "$?" 0
+check_eq "... in two queries" "$(grep -c 'FROM sweep_rr' "$BODIES/selects")" 2
+check_eq "... 601 names asked for, the rows of the one matched fed" \
+	"$(field "$WORK/out" names) $(field "$WORK/out" fed)" "601 2"
+
 # --- the server gone: a clear error, the checkpoint as it was
 export INFRAPIVOT_CONTROL=$WORK/control
 kill "$SRV"
