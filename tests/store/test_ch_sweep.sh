@@ -101,24 +101,22 @@ sweep
 export_of ch2 "$URL" "$WATCHER"
 same "a second sweep changes nothing" ch1.json ch2.json
 
+# round WHAT FILE N TAG: FILE ingested into LMDB and, by the writer, into
+# the cluster; a sweep feeds N rows and the list is LMDB's
+round() {
+	"$IP" ingest -q --no-progress --store "lmdb:$LM" "$2" 2>/dev/null
+	INFRAPIVOT_CONTROL=$WRITER "$IP" ingest -q --no-progress --store "$URL" "$2" 2>/dev/null
+	sweep
+	[ "$(field fed)" -eq "$3" ] || fail "$1: $(cat "$WORK/sweep.json"), want $3 fed"
+	export_of "lm$4" "lmdb:$LM"
+	export_of "ch$4" "$URL" "$WATCHER"
+	same "$1: as LMDB (JSON)" "lm$4.json" "ch$4.json"
+}
 # --- the same lines again (a new batch): fed, nothing new, as on LMDB ------
-"$IP" ingest -q --no-progress --store "lmdb:$LM" "$WORK/in1.ndjson" 2>/dev/null
-INFRAPIVOT_CONTROL=$WRITER "$IP" ingest -q --no-progress --store "$URL" "$WORK/in1.ndjson" 2>/dev/null
-sweep
-[ "$(field fed)" -eq 4 ] || fail "a second batch of the same lines: $(cat "$WORK/sweep.json"), want 4 fed"
-export_of lm3 "lmdb:$LM"
-export_of ch3 "$URL" "$WATCHER"
-same "the same lines again: as LMDB (JSON)" lm3.json ch3.json
+round "the same lines again" "$WORK/in1.ndjson" 4 3
 same "the same lines again: nothing added" ch1.json ch3.json
-
 # --- a new resolution of the watched domain ------------------------------
-"$IP" ingest -q --no-progress --store "lmdb:$LM" "$WORK/in2.ndjson" 2>/dev/null
-INFRAPIVOT_CONTROL=$WRITER "$IP" ingest -q --no-progress --store "$URL" "$WORK/in2.ndjson" 2>/dev/null
-sweep
-[ "$(field fed)" -eq 1 ] || fail "a new resolution: $(cat "$WORK/sweep.json"), want 1 fed"
-export_of lm4 "lmdb:$LM"
-export_of ch4 "$URL" "$WATCHER"
-same "a new resolution: as LMDB (JSON)" lm4.json ch4.json
+round "a new resolution" "$WORK/in2.ndjson" 1 4
 grep -qx 203.0.113.9 "$WORK/ch4.txt" || fail "203.0.113.9 not added"
 sweep
 [ "$(field fed)" -eq 0 ] || fail "the last sweep fed again: $(cat "$WORK/sweep.json")"
