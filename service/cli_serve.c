@@ -17,6 +17,20 @@
 
 #include "service/http_internal.h"
 #include "store/watch.h"
+#include "watch/watch.h"
+
+/* The watch sweep of a ClickHouse store (docs/scale-out.md, "The watch
+ * sweep"): a thread that sweeps every `interval` seconds until stopped. */
+struct sweeper {
+	uint64_t interval, overlap; /* --watch-sweep, --watch-sweep-overlap */
+	store_t *store;
+	int64_t now; /* --now */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop, running;
+};
+static struct sweeper sweeper = {.interval = WATCH_SWEEP_INTERVAL, .overlap = WATCH_SWEEP_OVERLAP};
 
 static void usage(FILE *f)
 {
@@ -56,6 +70,12 @@ static void usage(FILE *f)
 	           "  --now T                for tests: the watchlists' clock stands still at T\n"
 	           "                         (expiries, versions, standing pivots); T as in\n"
 	           "                         `infrapivot watchlist --now`\n"
+	           "  --watch-sweep SECS     ClickHouse store: feed the standing pivots the\n"
+	           "                         resolutions any writer sent to the cluster, every\n"
+	           "                         SECS seconds (default 60; 0: never, see\n"
+	           "                         `infrapivot watchlist sweep`)\n"
+	           "  --watch-sweep-overlap SECS  read this much before the last sweep again\n"
+	           "                         for rows that arrive late (default 300)\n"
 	           "  --no-ui                do not serve the analyst's page (GET / and /ui/)\n"
 	           "  -h, --help             this help\n");
 }
@@ -128,6 +148,10 @@ static int conf_set(struct svc_http_conf *conf, int opt, const char *v)
 	case 'U':
 		conf->no_ui = true;
 		return 0;
+	case 'W':
+		return num_opt("watch-sweep", v, 86400, &sweeper.interval) != 0 ? 2 : 0;
+	case 'O':
+		return num_opt("watch-sweep-overlap", v, 86400, &sweeper.overlap) != 0 ? 2 : 0;
 	case 'N':
 		if (svc_time_opt(NULL, "now", v, (int64_t)time(NULL), &conf->now) != 0)
 			return 2;
@@ -180,6 +204,8 @@ static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const c
 	    {"max-buffered-bodies", required_argument, NULL, 'B'},
 	    {"now", required_argument, NULL, 'N'},
 	    {"no-ui", no_argument, NULL, 'U'},
+	    {"watch-sweep", required_argument, NULL, 'W'},
+	    {"watch-sweep-overlap", required_argument, NULL, 'O'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -205,6 +231,62 @@ static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const c
 	return -1;
 }
 
+/* Sweep now, then every interval seconds, until sweeper_stop; a failure
+ * is reported and the next sweep reads from the same checkpoint. */
+static void *sweep_main(void *arg)
+{
+	struct sweeper *w = arg;
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		struct watch_sweep_opts o = {(uint32_t)w->overlap, w->now};
+		struct watch_sweep_stats st;
+		char msg[700] = "";
+		if (watch_sweep(w->store, &o, &st, msg, sizeof(msg)) != 0)
+			fprintf(stderr, "infrapivot serve: %s\n", msg);
+		else if (st.fed > 0)
+			fprintf(stderr, "infrapivot serve: watch sweep: %llu rows fed\n",
+			        (unsigned long long)st.fed);
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += (time_t)w->interval;
+		pthread_mutex_lock(&w->lock);
+		while (!w->stop && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0) {
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Start the sweeper on a ClickHouse store (LMDB runs the standing pivots
+ * in its writes). */
+static void sweeper_start(struct sweeper *w, store_t *s, int64_t now)
+{
+	if (w->interval == 0 || strcmp(store_backend(s), "clickhouse") != 0)
+		return;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&w->lock, NULL);
+	w->store = s;
+	w->now = now;
+	w->running = pthread_create(&w->thread, NULL, sweep_main, w) == 0;
+}
+
+static void sweeper_stop(struct sweeper *w)
+{
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	w->running = false;
+}
+
 /* Serve until SIGTERM or SIGINT; the signals must be blocked in set. */
 static int serve(struct svc_http_server *srv, const char *db, sigset_t *set)
 {
@@ -222,10 +304,12 @@ static int serve(struct svc_http_server *srv, const char *db, sigset_t *set)
 	}
 	fprintf(stderr, "infrapivot serve: listening on %s (%u threads, %s)\n", srv->conf.listen,
 	        srv->conf.threads, srv->tokens ? "tokens required" : "no tokens: loopback only");
+	sweeper_start(&sweeper, srv->store, srv->conf.now);
 	int sig = 0;
 	sigwait(set, &sig);
 	fprintf(stderr, "infrapivot serve: %s: finishing requests in flight\n",
 	        sig == SIGINT ? "SIGINT" : "SIGTERM");
+	sweeper_stop(&sweeper);
 	svc_http_stop(srv);
 	store_close(srv->store);
 	fprintf(stderr, "infrapivot serve: stopped\n");

@@ -1,6 +1,6 @@
 /*
  * cli_watch.c - `infrapivot watchlist create|list|show|add|remove|delete|
- * pivot|export`.  Each subcommand has its own option table, as the other
+ * pivot|export|sweep`.  Each subcommand has its own option table, as the other
  * subcommands do; the options they share go through one handler
  * (watch_opt), and pivot parameters through pivot_params_set.
  */
@@ -42,6 +42,11 @@ static const char usage_text[] =
     "                               each with its path from the seed\n"
     "  export NAME [--format F]     the list for sensors: json, text, zeek,\n"
     "                               suricata (--type ip|domain|cert), stix or misp\n"
+    "  sweep [--overlap S]          ClickHouse store: feed the standing pivots the\n"
+    "                               resolutions the cluster took since the last\n"
+    "                               sweep (any writer, any node), less S seconds of\n"
+    "                               overlap for late rows (default 300); `serve`\n"
+    "                               on a cluster sweeps by itself\n"
     "\n"
     "Settings (create):\n"
     "  --description TEXT           what the list is for\n"
@@ -149,6 +154,8 @@ struct wopts {
 	const char *output;
 	/* pivot */
 	struct pivot_params pp;
+	/* sweep */
+	int64_t overlap;
 };
 
 static int fail(const struct wopts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -286,6 +293,8 @@ static int watch_opt(struct wopts *o, int c, const char *name, const char *arg)
 		return 0;
 	case 't':
 		return num_opt(o, "ttl-days", arg, 36500, &o->ttl) != 0 ? 2 : 0;
+	case 'O':
+		return num_opt(o, "overlap", arg, 86400, &o->overlap) != 0 ? 2 : 0;
 	case 'I':
 	case 'C':
 	case 'M':
@@ -323,7 +332,7 @@ static int parse_opts(int argc, char **argv, const struct option *longopts, stru
 		has_o |= l->val == 'o';
 	memset(o, 0, sizeof(*o));
 	o->sub = argv[0];
-	o->ttl = o->tomb = o->auto_ttl = o->auto_gen = -1;
+	o->ttl = o->tomb = o->auto_ttl = o->auto_gen = o->overlap = -1;
 	for (int i = 0; i < 4; i++)
 		o->limit[i] = -1;
 	o->fmt = WATCH_FMT_JSON;
@@ -1005,6 +1014,43 @@ static int cmd_export(struct wopts *o, int argc, char **argv)
 	return rc;
 }
 
+/* ---- sweep ----------------------------------------------------------------------------------- */
+static const struct option sweep_opts[] = {
+    OPTS_COMMON,
+    {"json", no_argument, NULL, 'j'},
+    {"overlap", required_argument, NULL, 'O'},
+    OPT_END,
+};
+
+static int cmd_sweep(struct wopts *o, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return fail(o, "takes no arguments");
+	store_t *s = svc_open_db(o->db, false);
+	if (s == NULL)
+		return 2;
+	struct watch_sweep_opts x = {
+	    .overlap = o->overlap >= 0 ? (uint32_t)o->overlap : WATCH_SWEEP_OVERLAP, .now = o->now};
+	struct watch_sweep_stats st;
+	char msg[700] = "";
+	int err = watch_sweep(s, &x, &st, msg, sizeof(msg));
+	store_close(s);
+	if (err != 0)
+		return fail(o, "%s", *msg ? msg : store_strerror(err));
+	if (o->json)
+		printf("{\"from\":%u,\"checkpoint\":%u,\"names\":%llu,\"addrs\":%llu,"
+		       "\"rows\":%llu,\"fed\":%llu}\n",
+		       st.from, st.to, (unsigned long long)st.names, (unsigned long long)st.addrs,
+		       (unsigned long long)st.rows, (unsigned long long)st.fed);
+	else
+		printf("swept %u..%u: %llu watched domains, %llu IPs; %llu rows, %llu fed to the "
+		       "standing pivots\n",
+		       st.from, st.to, (unsigned long long)st.names, (unsigned long long)st.addrs,
+		       (unsigned long long)st.rows, (unsigned long long)st.fed);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	const struct option *opts;
@@ -1015,6 +1061,7 @@ static const struct {
     {"show", show_opts, true, cmd_show},        {"add", add_opts, false, cmd_add},
     {"remove", remove_opts, false, cmd_remove}, {"delete", delete_opts, true, cmd_delete},
     {"pivot", pivot_opts, false, cmd_pivot},    {"export", export_opts, true, cmd_export},
+    {"sweep", sweep_opts, false, cmd_sweep},
 };
 
 int svc_cmd_watchlist(int argc, char **argv)
@@ -1043,7 +1090,7 @@ int svc_cmd_watchlist(int argc, char **argv)
 	}
 	fprintf(stderr,
 	        "infrapivot watchlist: unknown subcommand '%s' (create, list, show, add, remove, "
-	        "delete, pivot, export)\n",
+	        "delete, pivot, export, sweep)\n",
 	        sub);
 	return 2;
 }

@@ -109,7 +109,7 @@ static int open_clickhouse(store_t **out, const char *url, unsigned flags, size_
 		return err;
 	}
 	/* standing pivots run in LMDB writes; on ClickHouse they are a sweep
-	 * (docs/scale-out.md, Status) */
+	 * (watch/sweep.c; docs/scale-out.md, "The watch sweep") */
 	store_set_write_hook(s, NULL, NULL);
 	*out = s;
 	return 0;

@@ -98,3 +98,12 @@ lmdb_only_test() {
 	echo "SKIP on ClickHouse: $*" >&2
 	exit 77
 }
+# ch_fake_start CRED BODIES [MODE]: the stand-in for ClickHouse's HTTP
+# interface (tests/store/ch_fake_server.py) in the background; sets SRV
+# (its pid), PORT and S (clickhouse://127.0.0.1:PORT/t)
+ch_fake_start() {
+	exec 4< <(exec python3 "$TESTS_DIR/store/ch_fake_server.py" "$@")
+	SRV=$!
+	read -r -t 60 PORT <&4 || { echo "FAIL: the fake server did not start" >&2; exit 1; }
+	S=clickhouse://127.0.0.1:$PORT/t
+}

@@ -115,6 +115,26 @@ int watch_pivot(store_t *s, const char *name, const struct pivot_params *p, int6
                 const char *who, const char *reason, int64_t now, bool dry_run, json_t **result,
                 char *msg, size_t cap);
 
+/* ---- the watch sweep (sweep.c; docs/scale-out.md, "The watch sweep") ------- */
+#define WATCH_SWEEP_OVERLAP 300 /* seconds read again each sweep: late rows */
+#define WATCH_SWEEP_INTERVAL 60 /* seconds between a server's sweeps */
+struct watch_sweep_opts {
+	uint32_t overlap; /* seconds before the checkpoint read again */
+	int64_t now;      /* the hook's clock (0: the clock) */
+};
+struct watch_sweep_stats {
+	uint32_t from, to;     /* the window read: ins >= from; to = the new checkpoint */
+	uint64_t names, addrs; /* watched domains and IPs asked for */
+	uint64_t rows, fed;    /* rows read; fed to the standing pivots (not seen before) */
+};
+/* On a ClickHouse store: feed the standing pivots the resolutions the
+ * cluster took since the last sweep (less the overlap) that touch watched
+ * domains or IPs, each row once, and move the checkpoint, in one control
+ * transaction.  0, or an error with msg set ("... checkpoint not moved");
+ * STORE_ENOTSUP on LMDB (its writes run the standing pivots). */
+int watch_sweep(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep_stats *st,
+                char *msg, size_t cap);
+
 /* If-None-Match against a version: true when one of the listed tags
  * (quoted or not, W/ allowed, or "*") names it. */
 bool watch_etag_match(const char *if_none_match, uint64_t version);

@@ -324,3 +324,38 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.fp_addr_mv TO ${DB}.fp_addr_local A
 
 CREATE TABLE IF NOT EXISTS ${DB}.fp_addr AS ${DB}.fp_addr_local
 	ENGINE = Distributed(infrapivot, ${DB}, fp_addr_local);
+
+-- ---- the watch sweep's log (docs/scale-out.md, "The watch sweep") ------
+-- Every resolution that can link a watched indicator (A, AAAA, CNAME) as
+-- it was inserted, stamped with `ins`, the time the shard's replica took
+-- the block (now() in the view, on the replica's clock).  The sweep reads
+-- the rows newer than its checkpoint (less an overlap) that touch watched
+-- indicators.  A plain ReplicatedMergeTree: rows are not merged, so each
+-- keeps its own `ins`.  `ins` is computed here, not by the writer, so a
+-- block replayed from an intent days later is new to the sweep; it is not
+-- in the counting tables' blocks, whose deduplication it would defeat (a
+-- retry in another second would be another block).  A retry that lands
+-- here twice gives two rows, which the sweep folds (same blk and row).
+-- One partition a day: an old day is dropped with ALTER TABLE
+-- sweep_rr_local DROP PARTITION YYYYMMDD on each shard (no TTL in 18.16).
+CREATE TABLE IF NOT EXISTS ${DB}.sweep_rr_local (
+	ins DateTime,
+	blk UInt64,
+	rrname String,       -- presentation, as written to rr_in
+	rrtype UInt16,
+	rdata String,
+	addr FixedString(16),
+	tf UInt32,
+	tl UInt32,
+	cnt UInt64,
+	sensor String
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${DB}/sweep_rr_local', '{replica}')
+	PARTITION BY toYYYYMMDD(ins)
+	ORDER BY (ins, rrname);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.sweep_rr_mv TO ${DB}.sweep_rr_local AS
+	SELECT now() AS ins, blk, rrname, rrtype, rdata, addr, tf, tl, cnt, sensor
+	FROM ${DB}.rr_in_local WHERE rrtype IN (1, 5, 28);
+
+CREATE TABLE IF NOT EXISTS ${DB}.sweep_rr AS ${DB}.sweep_rr_local
+	ENGINE = Distributed(infrapivot, ${DB}, sweep_rr_local);

@@ -11,11 +11,8 @@
 IP=$INFRAPIVOT
 BODIES=$WORK/bodies
 mkdir -p "$BODIES"
-exec 4< <(exec python3 "$TESTS_DIR/store/ch_fake_server.py" "default:s3cret" "$BODIES")
-SRV=$!
+ch_fake_start "default:s3cret" "$BODIES"
 CLEANUP_EXTRA="kill $SRV 2>/dev/null"
-read -r -t 60 PORT <&4 || { echo "FAIL: the fake server did not start" >&2; exit 1; }
-S=clickhouse://127.0.0.1:$PORT/t
 export INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=s3cret
 export INFRAPIVOT_CONTROL=$WORK/control
 unset INFRAPIVOT_DB INFRAPIVOT_CH_CREDENTIALS

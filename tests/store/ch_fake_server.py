@@ -175,6 +175,42 @@ ERRORS = {
     "FROM sight WHERE cert IN (": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
 }
 
+# the watch sweep (store/ch_sweep.c; tests/e2e/test_ch_sweep.sh): rows of
+# sweep_rr by the watched name the query asks for.  evil.example.com: its
+# A row twice (a retry that landed in two seconds: same batch, same row)
+# and a CNAME to it; cut.example.com: a row cut short; fail.example.com:
+# the server fails.  Rows are answered within the query's window (ins >=
+# toDateTime(N)).  The clock: BODIES/clock (default 1700000000), or an
+# error while BODIES/clock-fail exists.
+def sweep_row(ins, blk, name, rtype, rdata, addr, sensor):
+    out = struct.pack("<IQ", ins, blk) + rb_str(name) + struct.pack("<H", rtype) + rb_str(rdata)
+    return out + addr + struct.pack("<IIQ", 1700000000, 1700003600, 2) + rb_str(sensor)
+
+
+SWEEP_A = sweep_row(1699999990, 7, "evil.example.com", 1, "203.0.113.5", V4 + bytes([203, 0, 113, 5]), "s1")
+SWEEP = {
+    "'fail.example.com'": (500, b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n"),
+    "'cut.example.com'": (200, SWEEP_A[:-3]),
+    "'evil.example.com'": (200, [SWEEP_A, struct.pack("<I", 1699999995) + SWEEP_A[4:],
+                                 sweep_row(1699999991, 8, "www.evil.example.com", 5, "evil.example.com", bytes(16), "s1")]),
+}
+
+
+def sweep_answer(q):
+    if "toUInt32(now())" in q:
+        if os.path.exists(os.path.join(BODIES, "clock-fail")):
+            return 500, b"Code: 999, e.displayText() = DB::Exception: Connection loss\n"
+        clock = os.path.join(BODIES, "clock")
+        return 200, struct.pack("<Q", int(open(clock).read()) if os.path.exists(clock) else 1700000000)
+    since = int(q.split("ins >= toDateTime(")[1].split(")")[0])
+    for key, (status, rows) in SWEEP.items():
+        if key in q and isinstance(rows, list):  # the window: ins >= since
+            return status, b"".join(r for r in rows if struct.unpack("<I", r[:4])[0] >= since)
+        if key in q:
+            return status, rows
+    return 200, b""
+
+
 ROWS = {
     "'net.example.ok'": row("ok.example.net", "192.0.2.1", ["s2", "s1", "s3"], 7),
     "'net.example.two'": row("two.example.net", "192.0.2.1", ["a"], 1) * 2,
@@ -238,6 +274,8 @@ class H(http.server.BaseHTTPRequestHandler):
                 with open(fail_after, "w") as f:
                     f.write(str(left - 1))
             return self.reply(200, b"")
+        if "toUInt32(now())" in q or "FROM sweep_rr" in q:
+            return self.reply(*sweep_answer(q))
         for key, msg in ERRORS.items():
             if key in q:
                 return self.reply(500, msg)

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# test_ch_sweep.sh - the watch sweep (watch/sweep.c, store/ch_sweep.c;
+# docs/scale-out.md, "The watch sweep") against the stand-in for
+# ClickHouse's HTTP interface (tests/store/ch_fake_server.py): the query it
+# sends (the window from the checkpoint less the overlap, the watched
+# names and addresses), the rows fed to the standing pivot once (a row that
+# landed twice, a second sweep over the same window), and every failure —
+# the server's error, a row cut short, the clock's query failing, the
+# server gone, an LMDB store, bad options — exits 2 with the reason and
+# leaves the checkpoint (the control LMDB's meta table) as it was.  Then
+# `serve --watch-sweep` sweeps by itself.  Default suite; the real cluster,
+# compared with LMDB's hook: tests/store/test_ch_sweep.sh.
+. "$(dirname "$0")/../lib.sh"
+IP=$INFRAPIVOT
+BODIES=$WORK/bodies
+mkdir -p "$BODIES"
+ch_fake_start "default:s3cret" "$BODIES"
+SERVE=""
+CLEANUP_EXTRA='kill $SRV $SERVE 2>/dev/null'
+export INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=s3cret
+export INFRAPIVOT_CONTROL=$WORK/control
+unset INFRAPIVOT_DB INFRAPIVOT_CH_CREDENTIALS
+cd "$WORK" || exit 1
+
+sweep() { "$IP" watchlist sweep --store "$S" --json "$@" >"$WORK/out" 2>"$WORK/err"; }
+# the control LMDB's meta table (the checkpoint's record among the rest)
+meta() { mdb_dump -p -s meta "$INFRAPIVOT_CONTROL"; }
+listed() { "$IP" watchlist export w --format text --store "$S" | sort | tr '\n' ' '; }
+
+"$IP" watchlist create w --auto-expand resolves,cname --store "$S" >/dev/null
+"$IP" watchlist add w evil.example.com --store "$S" >/dev/null
+check_eq "before a sweep: the list" "$(listed)" "evil.example.com "
+
+# --- the first sweep: from the log's start; the row that landed twice is
+# fed once
+: >"$BODIES/selects"
+sweep
+check_eq "first sweep: exit status" "$?" 0
+check_eq "... from the start" "$(field "$WORK/out" from)" 0
+check_eq "... checkpoint: the cluster's clock" "$(field "$WORK/out" checkpoint)" 1700000000
+check_eq "... one watched name, no address" "$(field "$WORK/out" names) $(field "$WORK/out" addrs)" "1 0"
+check_eq "... 3 rows read, 2 fed" "$(field "$WORK/out" rows) $(field "$WORK/out" fed)" "3 2"
+check_grep "... the query: the window and the name (owner or CNAME target)" \
+	"FROM sweep_rr WHERE ins >= toDateTime\(0\) AND \(0 OR rrname IN \('evil.example.com'\) OR \(rrtype = 5 AND rdata IN \('evil.example.com'\)\)\)" \
+	"$BODIES/selects"
+check_eq "... the list: the address and the alias added" "$(listed)" \
+	"203.0.113.5 evil.example.com www.evil.example.com "
+"$IP" watchlist show w --json --store "$S" >"$WORK/show"
+check_grep "... with the sighting in the provenance" \
+	'auto: resolves with evil.example.com, seen 2023-11-14T23:13:20Z by s1' "$WORK/show"
+version=$("$IP" watchlist list --json --store "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["watchlists"][0]["version"])')
+
+# --- a second sweep: the overlap again, nothing fed twice
+: >"$BODIES/selects"
+sweep
+check_eq "second sweep: exit status" "$?" 0
+check_eq "... from the checkpoint less the overlap (300 s)" "$(field "$WORK/out" from)" 1699999700
+check_eq "... the same 3 rows read, none fed" "$(field "$WORK/out" rows) $(field "$WORK/out" fed)" "3 0"
+check_grep "... the query's window" "ins >= toDateTime\(1699999700\)" "$BODIES/selects"
+check_eq "... the list's version unchanged" \
+	"$("$IP" watchlist list --json --store "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["watchlists"][0]["version"])')" "$version"
+sweep --overlap 5
+check_eq "--overlap 5: from" "$(field "$WORK/out" from)" 1699999995
+
+# --- failures: exit 2, the reason, the checkpoint as it was
+echo 1700000100 >"$BODIES/clock"
+fails() { # WHAT PATTERN
+	meta >"$WORK/meta.before"
+	sweep
+	check_eq "$1: exit status" "$?" 2
+	check_grep "... the reason" "$2" "$WORK/err"
+	check_grep "... says the checkpoint did not move" "checkpoint not moved" "$WORK/err"
+	meta >"$WORK/meta.after"
+	check "... the control LMDB's meta table unchanged" cmp -s "$WORK/meta.before" "$WORK/meta.after"
+}
+"$IP" watchlist add w fail.example.com --store "$S" >/dev/null
+fails "the server fails the sweep's query" "Code: 159.*Timeout exceeded"
+"$IP" watchlist remove w fail.example.com --store "$S" >/dev/null
+"$IP" watchlist add w cut.example.com --store "$S" >/dev/null
+fails "a row cut short" "does not decode"
+"$IP" watchlist remove w cut.example.com --store "$S" >/dev/null
+touch "$BODIES/clock-fail"
+fails "the clock's query fails" "Connection loss"
+rm "$BODIES/clock-fail"
+sweep
+check_eq "after the failures: exit status" "$?" 0
+check_eq "... from the last sweep that worked (--overlap 5: no further back)" \
+	"$(field "$WORK/out" from)" 1699999995
+check_eq "... nothing fed twice" "$(field "$WORK/out" fed)" 0
+check_eq "... checkpoint moved now" "$(field "$WORK/out" checkpoint)" 1700000100
+
+# --- usage and the wrong store
+"$IP" watchlist sweep --store "$S" --overlap x >/dev/null 2>"$WORK/err"
+check_eq "--overlap x: exit status" "$?" 2
+check_grep "... says so" "overlap must be an integer" "$WORK/err"
+"$IP" watchlist sweep --store "$S" extra >/dev/null 2>"$WORK/err"
+check_eq "an argument: exit status" "$?" 2
+"$IP" watchlist sweep --db "$WORK/lmdb" >/dev/null 2>"$WORK/err"
+check_eq "an LMDB store: exit status" "$?" 2
+check_grep "... says the sweep is for a ClickHouse store" "is for a ClickHouse store" "$WORK/err"
+
+# --- serve sweeps by itself (another control directory: a fresh list)
+export INFRAPIVOT_CONTROL=$WORK/control2
+"$IP" watchlist create w --auto-expand resolves --store "$S" >/dev/null
+"$IP" watchlist add w evil.example.com --store "$S" >/dev/null
+HP=$(free_port)
+"$IP" serve --store "$S" --listen "127.0.0.1:$HP" --watch-sweep 1 --now 1700000000 2>"$WORK/serve.err" &
+SERVE=$!
+wait_port "$HP"
+added=""
+for _ in $(seq 200); do
+	curl -s "http://127.0.0.1:$HP/api/v1/watchlists/w?format=text" >"$WORK/served"
+	grep -qx 203.0.113.5 "$WORK/served" && { added=1; break; }
+	sleep 0.05
+done
+check_eq "serve --watch-sweep: the address added by the server's sweep" "$added" 1
+check_grep "... only over the list's edges (resolves: no alias)" "^evil.example.com$" "$WORK/served"
+check "... and no alias" sh -c "! grep -q www.evil.example.com '$WORK/served'"
+kill "$SERVE"
+wait "$SERVE"
+check_eq "... stops on SIGTERM: exit status" "$?" 0
+SERVE=""
+
+# --- more watched names than one query takes (500): two queries, the
+# rows of both fed
+export INFRAPIVOT_CONTROL=$WORK/control3
+"$IP" watchlist create w --auto-expand resolves,cname --store "$S" >/dev/null
+{ seq 0 599 | sed 's/^/n/; s/$/.example.org/'; echo evil.example.com; } |
+	"$IP" watchlist add w - --store "$S" >/dev/null
+: >"$BODIES/selects"
+sweep
+check_eq "601 watched names: exit status" "$?" 0
+check_eq "... in two queries" "$(grep -c 'FROM sweep_rr' "$BODIES/selects")" 2
+check_eq "... 601 names asked for, the rows of the one matched fed" \
+	"$(field "$WORK/out" names) $(field "$WORK/out" fed)" "601 2"
+
+# --- the server gone: a clear error, the checkpoint as it was
+export INFRAPIVOT_CONTROL=$WORK/control
+kill "$SRV"
+wait "$SRV" 2>/dev/null
+meta >"$WORK/meta.before"
+sweep
+check_eq "the server gone: exit status" "$?" 2
+check_grep "... names the server" "127.0.0.1:$PORT.*(Couldn't connect|Connection refused)" "$WORK/err"
+meta >"$WORK/meta.after"
+check "... the checkpoint unchanged" cmp -s "$WORK/meta.before" "$WORK/meta.after"
+
+finish

@@ -1,0 +1,401 @@
+/*
+ * sweep.c - standing pivots on a ClickHouse store (docs/scale-out.md, "The
+ * watch sweep").  Data written through any node reaches the cluster, not
+ * this node's watchlists, so the serving node sweeps: from the checkpoint
+ * in its control LMDB, less an overlap for late rows (inserts still
+ * running, replicas catching up, clocks behind), it reads the cluster's
+ * log of inserted resolutions that touch watched domains and IPs
+ * (store/sweep.h), drops the rows it fed before (their hashes from the
+ * overlap are kept with the checkpoint), and feeds the rest, in insertion
+ * order, to the standing-pivot hook LMDB runs as it writes.  The lists'
+ * changes and the new checkpoint are one control transaction.
+ *
+ *   meta "watch_sweep"  ->  be32 checkpoint (the cluster's clock when the
+ *                           last sweep began), be32 floor, be32 n, n x
+ *                           (be64 hash, be32 ins): every row seen with ins
+ *                           >= floor (checkpoint - overlap, never lower
+ *                           than the floor before: below it nothing is
+ *                           remembered, so no sweep reads below it)
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sweep.h"
+#include "util/be.h"
+#include "watch/watch.h"
+
+#define SWEEP_KEY "watch_sweep"
+#define SWEEP_SEEN_MAX 262144u /* rows remembered from the overlap */
+#define SWEEP_ROWS_MAX 65536u  /* rows one sweep feeds */
+
+struct seen {
+	uint64_t hash;
+	uint32_t ins;
+};
+
+struct row {
+	uint32_t ins;
+	bool feed; /* the first of its hash, not fed before */
+	uint64_t blk, hash;
+	struct store_obs o;
+};
+
+struct sweep {
+	/* watched indicators */
+	char (*names)[STORE_WATCH_IND_BUF];
+	const char **nptr;
+	uint8_t (*addrs)[16];
+	size_t nn, na, cap_n, cap_a;
+	/* the rows of this sweep; feed: the indexes of those to feed */
+	struct row *rows;
+	size_t nrows, cap_rows, *feed, nfeed;
+	/* the checkpoint's record */
+	uint32_t cp, floor;
+	struct seen *seen;
+	size_t nseen;
+	bool has_cp;
+	int64_t now;
+	unsigned max_gen; /* of the list being read */
+};
+
+static void fnv(uint64_t *h, const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		*h = (*h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ULL;
+}
+
+/* What makes a row itself: its batch and content, not when it landed (a
+ * retry in another second lands twice). */
+static uint64_t row_hash(uint64_t blk, const struct store_obs *o)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint32_t t[2] = {(uint32_t)o->time_first, (uint32_t)o->time_last};
+	fnv(&h, &blk, 8);
+	fnv(&h, o->dns.rrname, strlen(o->dns.rrname) + 1);
+	fnv(&h, &o->dns.rrtype, 2);
+	fnv(&h, o->dns.rdata, strlen(o->dns.rdata) + 1);
+	fnv(&h, o->dns.addr, 16);
+	fnv(&h, t, sizeof(t));
+	fnv(&h, &o->count, 8);
+	fnv(&h, o->sensor, strlen(o->sensor) + 1);
+	return h;
+}
+
+static int cmp_seen(const void *a, const void *b)
+{
+	uint64_t x = ((const struct seen *)a)->hash, y = ((const struct seen *)b)->hash;
+	return x < y ? -1 : x > y;
+}
+
+static bool was_seen(const struct sweep *w, uint64_t hash)
+{
+	struct seen k = {hash, 0};
+	return w->nseen > 0 && bsearch(&k, w->seen, w->nseen, sizeof(k), cmp_seen) != NULL;
+}
+
+/* The checkpoint's record, if any. */
+static int load_state(store_t *s, struct sweep *w)
+{
+	size_t cap = 12 + (size_t)SWEEP_SEEN_MAX * 12, len = 0;
+	uint8_t *v = malloc(cap);
+	w->seen = malloc(SWEEP_SEEN_MAX * sizeof(*w->seen));
+	if (v == NULL || w->seen == NULL) {
+		free(v);
+		return -ENOMEM;
+	}
+	int err = store_meta_get(s, SWEEP_KEY, strlen(SWEEP_KEY), v, cap, &len);
+	if (err == STORE_ENOTFOUND) {
+		free(v);
+		return 0;
+	}
+	uint32_t n = len >= 12 ? util_be32_load(v + 8) : 0;
+	if (err == 0 && (len < 12 || n > SWEEP_SEEN_MAX || len != 12 + (size_t)n * 12))
+		err = STORE_ECORRUPT;
+	for (uint32_t i = 0; err == 0 && i < n; i++) {
+		w->seen[i].hash = util_be64_load(v + 12 + 12 * i);
+		w->seen[i].ins = util_be32_load(v + 20 + 12 * i);
+	}
+	if (err == 0) {
+		w->has_cp = true;
+		w->cp = util_be32_load(v);
+		w->floor = util_be32_load(v + 4);
+		w->nseen = n;
+		qsort(w->seen, n, sizeof(*w->seen), cmp_seen);
+	}
+	free(v);
+	return err;
+}
+
+#define SWEEP_WATCHED_MAX 1000000u /* watched domains and IPs one sweep asks for */
+
+static int grow(void **p, size_t *cap, size_t need, size_t each)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 256;
+	void *q = realloc(*p, c * each);
+	if (q == NULL)
+		return -ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+/* A live entry of a list that expands over resolves or cname, of a
+ * generation it expands from (the hook adds nothing from the others). */
+static int add_watched(const struct store_watch_entry *e, void *ctx)
+{
+	struct sweep *w = ctx;
+	if (e->gen >= w->max_gen)
+		return 0;
+	if (w->nn + w->na >= SWEEP_WATCHED_MAX)
+		return STORE_ELIMIT;
+	if (e->type == STORE_WATCH_DOMAIN) {
+		if (grow((void **)&w->names, &w->cap_n, w->nn + 1, sizeof(*w->names)) != 0)
+			return -ENOMEM;
+		memcpy(w->names[w->nn++], e->indicator, STORE_WATCH_IND_BUF);
+	} else if (e->type == STORE_WATCH_IP) {
+		if (grow((void **)&w->addrs, &w->cap_a, w->na + 1, 16) != 0)
+			return -ENOMEM;
+		if (store_addr_parse(e->indicator, strlen(e->indicator), w->addrs[w->na]) == 0)
+			w->na++;
+	}
+	return 0;
+}
+
+struct names {
+	char (*v)[STORE_WATCH_NAME_BUF];
+	unsigned *max_gen;
+	size_t n, cap, cap_g;
+};
+
+static int add_list(const struct store_watch_info *info, void *ctx)
+{
+	struct names *l = ctx;
+	if (!(info->set.auto_edges & (STORE_EDGE_RESOLVES | STORE_EDGE_CNAME)))
+		return 0;
+	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) != 0 ||
+	    grow((void **)&l->max_gen, &l->cap_g, l->n + 1, sizeof(*l->max_gen)) != 0)
+		return -ENOMEM;
+	l->max_gen[l->n] = info->set.auto_max_gen;
+	memcpy(l->v[l->n++], info->set.name, STORE_WATCH_NAME_BUF);
+	return 0;
+}
+
+/* The watched domains and IPs of every list with a standing pivot over
+ * resolves or cname. */
+static int load_watched(store_t *s, struct sweep *w)
+{
+	struct names l = {NULL, NULL, 0, 0, 0};
+	int err = store_watch_list(s, w->now, add_list, &l);
+	for (size_t i = 0; i < l.n && err == 0; i++) {
+		w->max_gen = l.max_gen[i];
+		err = store_watch_read(s, l.v[i], w->now, 0, add_watched, w, NULL, NULL);
+		if (err == STORE_ENOTFOUND)
+			err = 0; /* deleted meanwhile */
+	}
+	free(l.v);
+	free(l.max_gen);
+	w->nptr = w->nn > 0 ? malloc(w->nn * sizeof(*w->nptr)) : NULL;
+	if (err == 0 && w->nn > 0 && w->nptr == NULL)
+		err = -ENOMEM;
+	for (size_t i = 0; err == 0 && i < w->nn; i++)
+		w->nptr[i] = w->names[i];
+	return err;
+}
+
+static int take_row(uint32_t ins, uint64_t blk, const struct store_obs *o, void *ctx)
+{
+	struct sweep *w = ctx;
+	if (w->nrows >= SWEEP_ROWS_MAX)
+		return STORE_ELIMIT;
+	if (grow((void **)&w->rows, &w->cap_rows, w->nrows + 1, sizeof(*w->rows)) != 0)
+		return -ENOMEM;
+	struct row *r = &w->rows[w->nrows++];
+	r->ins = ins;
+	r->blk = blk;
+	r->o = *o;
+	r->hash = row_hash(blk, o);
+	return 0;
+}
+
+/* Insertion order: the log's, across its queries. */
+static int cmp_row(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	if (x->ins != y->ins)
+		return x->ins < y->ins ? -1 : 1;
+	if (x->blk != y->blk)
+		return x->blk < y->blk ? -1 : 1;
+	int c = strcmp(x->o.dns.rrname, y->o.dns.rrname);
+	if (c == 0)
+		c = (int)x->o.dns.rrtype - (int)y->o.dns.rrtype;
+	if (c == 0)
+		c = strcmp(x->o.dns.rdata, y->o.dns.rdata);
+	if (c == 0)
+		c = memcmp(x->o.dns.addr, y->o.dns.addr, 16);
+	if (c == 0)
+		c = strcmp(x->o.sensor, y->o.sensor);
+	return c != 0 ? c : x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+static int cmp_seen_ins(const void *a, const void *b)
+{
+	int c = cmp_seen(a, b);
+	uint32_t x = ((const struct seen *)a)->ins, y = ((const struct seen *)b)->ins;
+	return c != 0 ? c : x < y ? -1 : x > y;
+}
+
+/* Mark the rows to feed: the first (in insertion order) of each hash that
+ * the last sweeps did not see.  rows sorted by cmp_row. */
+static int mark_rows(struct sweep *w)
+{
+	struct seen *h = malloc((w->nrows + 1) * sizeof(*h));
+	w->feed = malloc((w->nrows + 1) * sizeof(*w->feed));
+	if (h == NULL || w->feed == NULL) {
+		free(h);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < w->nrows; i++)
+		h[i] = (struct seen){w->rows[i].hash, (uint32_t)i}; /* ins: the row's index */
+	qsort(h, w->nrows, sizeof(*h), cmp_seen_ins);
+	for (size_t i = 0; i < w->nrows; i++) {
+		struct row *r = &w->rows[h[i].ins];
+		r->feed = (i == 0 || h[i - 1].hash != h[i].hash) && !was_seen(w, r->hash);
+	}
+	free(h);
+	for (size_t i = 0; i < w->nrows; i++) {
+		if (w->rows[i].feed)
+			w->feed[w->nfeed++] = i;
+	}
+	return 0;
+}
+
+/* The checkpoint's new record: t, the floor, and the hashes seen with ins
+ * >= the floor (this sweep's rows and the last ones'), each once with its
+ * latest ins.  *out malloc'd. */
+static int new_state(const struct sweep *w, uint32_t t, uint32_t overlap, uint8_t **out,
+                     size_t *len)
+{
+	uint32_t lo = t > overlap ? t - overlap : 0;
+	if (lo < w->floor)
+		lo = w->floor;
+	struct seen *v = malloc((w->nseen + w->nrows + 1) * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < w->nseen; i++)
+		if (w->seen[i].ins >= lo)
+			v[n++] = w->seen[i];
+	for (size_t i = 0; i < w->nrows; i++)
+		if (w->rows[i].ins >= lo)
+			v[n++] = (struct seen){w->rows[i].hash, w->rows[i].ins};
+	qsort(v, n, sizeof(*v), cmp_seen_ins);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (u > 0 && v[u - 1].hash == v[i].hash)
+			u--; /* the same row: keep the latest ins */
+		v[u++] = v[i];
+	}
+	*out = u <= SWEEP_SEEN_MAX ? malloc(12 + u * 12) : NULL;
+	int err = u > SWEEP_SEEN_MAX ? STORE_ELIMIT : *out == NULL ? -ENOMEM : 0;
+	for (size_t i = 0; err == 0 && i < u; i++) {
+		util_be64_store(*out + 12 + 12 * i, v[i].hash);
+		util_be32_store(*out + 20 + 12 * i, v[i].ins);
+	}
+	if (err == 0) {
+		util_be32_store(*out, t);
+		util_be32_store(*out + 4, lo);
+		util_be32_store(*out + 8, (uint32_t)u);
+		*len = 12 + u * 12;
+	}
+	free(v);
+	return err;
+}
+
+static int get_row(size_t i, struct store_obs *o, void *ctx)
+{
+	const struct sweep *w = ctx;
+	*o = w->rows[w->feed[i]].o;
+	return 0;
+}
+
+static void sweep_free(struct sweep *w)
+{
+	free(w->names);
+	free(w->nptr);
+	free(w->addrs);
+	free(w->rows);
+	free(w->feed);
+	free(w->seen);
+}
+
+/* What went wrong, for the caller's message. */
+static int sweep_err(int err, const char *what, char *msg, size_t cap)
+{
+	if (err == STORE_ELIMIT && strcmp(what, "read") == 0)
+		snprintf(msg, cap,
+		         "watch sweep: more than %u rows or %u watched indicators in one sweep "
+		         "(sweep more often); checkpoint not moved",
+		         SWEEP_ROWS_MAX, SWEEP_WATCHED_MAX);
+	else if (err == STORE_ELIMIT)
+		snprintf(msg, cap,
+		         "watch sweep: more than %u rows in the overlap; checkpoint not moved",
+		         SWEEP_SEEN_MAX);
+	else
+		snprintf(msg, cap, "watch sweep: %s: %s; checkpoint not moved", what,
+		         *store_last_error() ? store_last_error() : store_strerror(err));
+	return err;
+}
+
+int watch_sweep(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep_stats *st,
+                char *msg, size_t cap)
+{
+	struct sweep w;
+	memset(&w, 0, sizeof(w));
+	memset(st, 0, sizeof(*st));
+	if (strcmp(store_backend(s), "clickhouse") != 0) {
+		snprintf(msg, cap,
+		         "the watch sweep is for a ClickHouse store (an LMDB store runs "
+		         "the standing pivots as it writes)");
+		return STORE_ENOTSUP;
+	}
+	w.now = o->now;
+	uint32_t t = 0;
+	int err = load_state(s, &w);
+	if (err != 0) {
+		sweep_free(&w);
+		return sweep_err(err, "reading the checkpoint", msg, cap);
+	}
+	err = load_watched(s, &w);
+	if (err == 0)
+		err = store_sweep_clock(s, &t);
+	st->from = w.has_cp && w.cp > o->overlap ? w.cp - o->overlap : 0;
+	if (st->from < w.floor)
+		st->from = w.floor; /* nothing is remembered below it */
+	st->to = t;
+	st->names = w.nn;
+	st->addrs = w.na;
+	if (err == 0 && w.nn + w.na > 0)
+		err = store_sweep_rows(s, st->from, w.nptr, w.nn, (const uint8_t(*)[16])w.addrs,
+		                       w.na, take_row, &w);
+	if (err != 0) {
+		sweep_free(&w);
+		return sweep_err(err, "read", msg, cap);
+	}
+	qsort(w.rows, w.nrows, sizeof(*w.rows), cmp_row);
+	uint8_t *state = NULL;
+	size_t slen = 0;
+	err = mark_rows(&w);
+	if (err == 0)
+		err = new_state(&w, t, o->overlap, &state, &slen);
+	struct store_meta_put m = {SWEEP_KEY, strlen(SWEEP_KEY), state, slen};
+	if (err == 0)
+		err = store_sweep_feed(s, w.nfeed, get_row, &w, o->now, &m);
+	st->rows = w.nrows;
+	st->fed = w.nfeed;
+	free(state);
+	sweep_free(&w);
+	return err != 0 ? sweep_err(err, "feeding the watchlists", msg, cap) : 0;
+}
