@@ -27,7 +27,9 @@
 # 3. Pivot depth-2 and depth-3 p50/p99 (tests/bench/pivot_bench, affinity
 #    on) from PIVOT_SEEDS seeds (default 100) on the ClickHouse store and
 #    on LMDB; and the SELECTs one pivot of each depth sends (counted by
-#    the capture stand-in) for the first three seeds.
+#    the capture stand-in) for three planted and three popular seeds.
+# 4. The bytes and rows of the kept database on each node, and the LMDB
+#    copy's size (the cost per shard).
 # Every figure is printed with the load average (1, 5, 15 min) before it.
 #
 # Environment: LINES, RUNS, LOOKUPS, PIVOT_SEEDS; DATA (a gen-dataset
@@ -67,7 +69,16 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 skip() { [[ ",$SKIP," == *",$1,"* ]]; }
 now() { date +%s.%N; }
 
-cl_start() { CLUSTER_DB=$1 scripts/cluster.sh start "$CLDIR" 2>/dev/null | tail -n 1; }
+# start (or find running) the cluster with database $1; its address.  A
+# failed start is tried once more (a cold start failed once here), then its
+# message shown.
+cl_start() {
+	local out err=$WORK/cluster-start.err
+	out=$(CLUSTER_DB=$1 scripts/cluster.sh start "$CLDIR" 2>"$err") ||
+		out=$(CLUSTER_DB=$1 scripts/cluster.sh start "$CLDIR" 2>"$err") ||
+		{ grep -v 'Connection refused' "$err" | tail -n 5 >&2; return 1; }
+	tail -n 1 <<<"$out"
+}
 cl_drop() { # drop database $1 on every node
 	local i
 	for i in 0 1 2 3; do
@@ -255,3 +266,13 @@ if ! skip pivot; then
 		done
 	done
 fi
+
+# ---- the cost per shard: bytes and rows of the kept database on each node ----------
+echo "storage of $DB_KEEP (each node: bytes on disk, rows of its active parts):"
+for i in 0 1 2 3; do
+	printf '  node%d (shard %d): %s\n' "$i" $((i / 2 + 1)) "$(curl -s -u "$(cat "$CLDIR/credentials")" \
+		--data-binary "SELECT formatReadableSize(sum(bytes_on_disk)), sum(rows) FROM system.parts
+		WHERE database = '$DB_KEEP' AND active FORMAT TSV" "http://127.0.0.1:$((HTTP0 + 10 * i))/" || true)"
+done
+[ -d "$LMDB_KEEP" ] && echo "  lmdb: $(du -sh "$LMDB_KEEP" | cut -f1)"
+exit 0
