@@ -3,7 +3,8 @@
  * depth-2 and a depth-3 pivot with default limits, after one unmeasured
  * warm-up pass; prints p50, p99 and max per depth in milliseconds, and the
  * mean node count.
- *   pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS] [on|off|both] [EDGES]
+ *   pivot_bench STORE SEEDS_FILE [MAX_SEEDS] [on|off|both] [EDGES]
+ * STORE: DIR, lmdb:DIR or clickhouse://HOST:PORT/DB (store_open_url).
  * EDGES: the --edges list to walk (default: the engine's default); given
  * in place of the mode, the mode is on.
  * The mode sets temporal affinity (default on, the engine's default);
@@ -131,7 +132,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 3) {
 		fprintf(stderr,
-		        "usage: pivot_bench DBDIR SEEDS_FILE [MAX_SEEDS] [on|off|both] [EDGES]\n");
+		        "usage: pivot_bench STORE SEEDS_FILE [MAX_SEEDS] [on|off|both] [EDGES]\n");
 		return 2;
 	}
 	size_t max = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000;
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	store_t *s;
-	if (store_open(&s, argv[1], STORE_RDONLY, 0) != 0) {
+	if (store_open_url(&s, argv[1], STORE_RDONLY, 0) != 0) {
 		fprintf(stderr, "cannot open %s: %s\n", argv[1], store_last_error());
 		return 2;
 	}
