@@ -189,6 +189,12 @@ int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, s
 int store_ch_cert_resolve(store_ch_t *c, const uint8_t *hash, size_t hlen,
                           struct store_cert_ref *ref);
 
+/* ---- administration (ch_admin.c) ---------------------------------------- */
+/* As store_stats: each count the distinct keys of the LMDB table of that
+ * name, counted on the cluster (finalised with GROUP BY); sizes_unknown
+ * set (a cluster has no database file).  One query. */
+int store_ch_stats(store_ch_t *c, struct store_stats *st);
+
 /* ---- migrate (ch_migrate.c) -------------------------------------------- */
 struct store_migrate_stats {
 	uint64_t records; /* resolutions read from the LMDB store */

@@ -323,7 +323,35 @@ check_grep "... one query of the names beginning with the head, in forward order
 	"WHERE substring\(rrname, 1, 7\) = 'update.' GROUP BY .* ORDER BY replaceAll\(rrname, '.', '\\\\0'\)" "$BODIES/selects"
 rm -f "$BODIES/selects"
 check_rc "right-hand wildcard, a wildcard at both ends" 2 "$IP" lookup domain '*.update.*' --store "$S"
-unsup "stats" "the stats command" stats
+# stats: LMDB's counts, each the distinct keys of its table on the cluster,
+# in one query; the sizes of a database file are null (table: "-")
+: >"$BODIES/selects"
+"$IP" stats --json --store "$S" >"$WORK/out" 2>"$WORK/err"
+check_eq "stats --json: exit status" "$?" 0
+check_eq "... the stand-in's counts in LMDB's members and order, sizes null" \
+	"$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$WORK/out")" \
+	'{"resolutions": 101, "address_index": 102, "target_index": 103, "certificates": 106, "cert_sightings": 104, "ip_cert_index": 105, "name_cert_index": 107, "sha256_aliases": 108, "sensors": 109, "db_bytes": null, "used_bytes": null, "map_bytes": null}'
+check_eq "... one query (beside the open's SELECT 1)" "$(grep -vc '^SELECT 1$' "$BODIES/selects")" 1
+check_grep "... resolutions by LMDB's key, finalised" "^SELECT \(SELECT count\(\) FROM \(SELECT 1 FROM rr GROUP BY rname, rrtype, rdata\)\), " "$BODIES/selects"
+check_grep "... the address index by address and owner" "FROM rr_addr GROUP BY addr, rname\)" "$BODIES/selects"
+check_grep "... sensors from the merged states" "arrayJoin\(finalizeAggregation\(sensors\)\) AS s FROM sight UNION ALL SELECT sensor AS s FROM client\) WHERE s != ''\) FORMAT RowBinary$" "$BODIES/selects"
+rm -f "$BODIES/selects"
+"$IP" stats --store "$S" >"$WORK/out" 2>"$WORK/err"
+check_eq "stats (table): exit status" "$?" 0
+check_eq "... a line a member, a size as -" "$(tr -s ' ' <"$WORK/out" | tr '\n' '|')" \
+	"resolutions 101|address_index 102|target_index 103|certificates 106|cert_sightings 104|ip_cert_index 105|name_cert_index 107|sha256_aliases 108|sensors 109|db_bytes -|used_bytes -|map_bytes -|"
+for mode in error cut long; do
+	echo "$mode" >"$BODIES/stats-mode"
+	"$IP" stats --json --store "$S" >"$WORK/out" 2>"$WORK/err"
+	check_eq "stats, the answer $mode: exit status" "$?" 2
+	check_eq "... nothing on stdout" "$(cat "$WORK/out")" ""
+	if [ "$mode" = error ]; then
+		check_grep "... ClickHouse's message" "^infrapivot stats: .*Code: 159, .*Timeout exceeded" "$WORK/err"
+	else
+		check_grep "... an answer that does not decode" "^infrapivot stats: corrupt record" "$WORK/err"
+	fi
+done
+rm -f "$BODIES/stats-mode"
 unsup "compact" "compact" compact "$WORK/copy"
 "$IP" probe --store "$S" 127.0.0.1:1 >"$WORK/out" 2>"$WORK/err"
 check_eq "probe of a closed port: exit status (as on LMDB)" "$?" 2
@@ -374,9 +402,21 @@ for q in query/192.0.2.66 cquery/9999999999999999999999999999999999999999; do
 	check_eq "HTTP pssl $q, the server failing: status 502" "$code" 502
 	check_grep "... ClickHouse's message" "Code: (159|241)" "$WORK/body"
 done
+code=$(curl -s -D "$WORK/hdr" -o "$WORK/body" -w '%{http_code}' "$H/api/v1/stats")
+check_eq "HTTP stats: status" "$code" 200
+check_grep "... the counts, sizes null" '^\{"resolutions":101,"address_index":102,.*"sensors":109,"db_bytes":null,"used_bytes":null,"map_bytes":null\}' "$WORK/body"
+printf 'GET\t%s\t%s\t0\t%s\n' "$H/api/v1/stats" "$WORK/hdr" "$WORK/body" >"$WORK/oalog"
+check "... as docs/openapi.json describes it" /usr/bin/python3 "$TESTS_DIR/tools/openapi-check" \
+	"$TESTS_DIR/../docs/openapi.json" "$WORK/oalog"
+echo error >"$BODIES/stats-mode"
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/stats")
-check_eq "HTTP stats: status 501" "$code" 501
-check_grep "... not_implemented, naming what" '"not_implemented".*not supported on the ClickHouse store yet: the stats command' "$WORK/body"
+check_eq "HTTP stats, the server failing: status 502" "$code" 502
+check_grep "... bad_gateway with ClickHouse's message" '"bad_gateway".*Code: 159' "$WORK/body"
+rm -f "$BODIES/stats-mode"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$H/metrics")
+check_eq "HTTP metrics: status" "$code" 200
+curl -s "$H/metrics" >"$WORK/body"
+check "... no database size on a cluster" bash -c "! grep -q '^infrapivot_db_' '$WORK/body'"
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/domain/update.*")
 check_eq "HTTP lookup of a right-hand wildcard: status 200" "$code" 200
 check_grep "... the stand-in's row" '"rrname":"update.example.net"' "$WORK/body"
