@@ -83,8 +83,13 @@ static void report(const char *to, const struct store_migrate_stats *st)
 		        to);
 		return;
 	}
-	fprintf(stderr, "migrate: %llu resolutions as %llu rows in %llu chunk%s into %s%s\n",
-	        (unsigned long long)st->records, (unsigned long long)st->rows,
+	fprintf(stderr,
+	        "migrate: %llu resolutions, %llu certificates, %llu certificate sightings, "
+	        "%llu fingerprint sightings and %llu client pairs as %llu rows in %llu chunk%s "
+	        "into %s%s\n",
+	        (unsigned long long)st->records, (unsigned long long)st->certs,
+	        (unsigned long long)st->sightings, (unsigned long long)st->fps,
+	        (unsigned long long)st->clients, (unsigned long long)st->rows,
 	        (unsigned long long)st->chunks, st->chunks == 1 ? "" : "s", to,
 	        st->resumed ? " (resumed)" : "");
 }

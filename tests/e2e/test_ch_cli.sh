@@ -466,9 +466,9 @@ check_eq "... creates none" "$(ls -d "$WORK/nothing" 2>/dev/null)" ""
 # --- migrate: a copy that fails half way resumes where it stopped, the
 # chunk in flight sent again as the same bytes (the same token: the cluster
 # drops it), and a finished copy sends nothing
-python3 "$TESTS_DIR/../scripts/gen-dataset" --lines 12000 --seed 3 --format cof >"$WORK/gen.cof"
-"$IP" ingest --db "$WORK/big" "$WORK/gen.cof" 2>/dev/null
-check_eq "a source store of 12000 lines" "$?" 0
+python3 "$TESTS_DIR/../scripts/gen-dataset" --lines 50000 --seed 3 --format passivedns >"$WORK/gen.pdns"
+"$IP" ingest --db "$WORK/big" "$WORK/gen.pdns" 2>/dev/null
+check_eq "a source store of 10000 resolutions (no certificates)" "$?" 0
 rm -f "$BODIES"/insert-*
 echo 1 >"$BODIES/fail-after"
 "$IP" migrate --from "lmdb:$WORK/big" --to "$S" 2>"$WORK/err"
@@ -488,5 +488,36 @@ check "... not the first chunk" bash -c "! cmp -s '$(nth 1)' '$(nth 6)'"
 check_eq "migrate a third time: exit status" "$?" 0
 check_grep "... nothing to do" "already copied into $S" "$WORK/err"
 check_eq "... nothing sent" "$(ls "$BODIES" | grep -c insert-)" 7
+
+# --- migrate of certificates, fingerprints and client sightings: each kind a
+# phase with its own checkpoint; a run failing in the certificate phase
+# resumes there, the resolutions not sent again
+python3 "$TESTS_DIR/../scripts/gen-dataset" --lines 1000 --seed 5 --format cof >"$WORK/certs.cof"
+printf '%s\n' '{"timestamp":"2026-10-20T10:00:00Z","event_type":"tls","src_ip":"10.0.0.5","src_port":40000,"dest_ip":"198.51.100.3","dest_port":8443,"proto":"TCP","tls":{"sni":"fp.example.org","ja3s":{"hash":"15af977ce25de452b96affa2addb1036"}}}' >"$WORK/certs.json"
+"$IP" ingest --db "$WORK/certs" --client-days 36500 "$WORK/certs.cof" "$WORK/certs.json" 2>/dev/null
+check_eq "a source store with certificates, a fingerprint and a client pair" "$?" 0
+rm -f "$BODIES"/insert-* "$BODIES"/query-*
+echo 1 >"$BODIES/fail-after"
+"$IP" migrate --from "lmdb:$WORK/certs" --to "$S" 2>"$WORK/err"
+check_eq "migrate, the server failing after the resolutions: exit status" "$?" 2
+check_grep "... says to run it again" "run it again to resume" "$WORK/err"
+check_eq "... the resolutions (503, retry), then the certificates' metadata (3 attempts)" \
+	"$(queries | sed 's/ FORMAT.*//' | tr '\n' '|')" \
+	"INSERT INTO rr_in|INSERT INTO rr_in|INSERT INTO cert|INSERT INTO cert|INSERT INTO cert|"
+failed=$(nth 3)
+rm -f "$BODIES/fail-after"
+"$IP" migrate --from "lmdb:$WORK/certs" --to "$S" 2>"$WORK/err"
+check_eq "migrate again: exit status" "$?" 0
+check_grep "... resumed: no resolution, the certificates, sightings, fingerprint, client pair" \
+	"migrate: 0 resolutions, [1-9][0-9]* certificates, [1-9][0-9]* certificate sightings, 1 fingerprint sightings and [1-9][0-9]* client pairs as .* \(resumed\)" "$WORK/err"
+check "... no resolution sent again" bash -c "! sed -n '6,\$p' <(queries) | grep -q 'INSERT INTO rr_in'"
+check "... the metadata as the same bytes as its failed attempts" cmp -s "$failed" "$(nth 6)"
+check_grep "... the sightings after the metadata" "INSERT INTO sight_in" <(queries | sed -n '7,$p')
+check_grep "... the fingerprint" "INSERT INTO fp_in" <(queries)
+check_grep "... the client pair, at version 0" "INSERT INTO client \(blk, pk, dtype, dest, client, sensor, src, ver," <(queries)
+n2=$(ls "$BODIES" | grep -c insert-)
+"$IP" migrate --from "lmdb:$WORK/certs" --to "$S" 2>"$WORK/err"
+check_grep "a third time: nothing to do" "already copied into $S" "$WORK/err"
+check_eq "... nothing sent" "$(ls "$BODIES" | grep -c insert-)" "$n2"
 
 finish
