@@ -514,7 +514,20 @@ check "... no resolution sent again" bash -c "! sed -n '6,\$p' <(queries) | grep
 check "... the metadata as the same bytes as its failed attempts" cmp -s "$failed" "$(nth 6)"
 check_grep "... the sightings after the metadata" "INSERT INTO sight_in" <(queries | sed -n '7,$p')
 check_grep "... the fingerprint" "INSERT INTO fp_in" <(queries)
-check_grep "... the client pair, at version 0" "INSERT INTO client \(blk, pk, dtype, dest, client, sensor, src, ver," <(queries)
+check_grep "... the client pair" "INSERT INTO client \(blk, pk, dtype, dest, client, sensor, src, ver," <(queries)
+cq=$(grep -l "INSERT INTO client" "$BODIES"/query-* | head -n 1)
+check_eq "... at version 0, its state as LMDB holds it" "$(python3 -c '
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+def s(i):
+    n, sh = 0, 0
+    while True:
+        c = b[i]; i += 1; n |= (c & 0x7F) << sh; sh += 7
+        if c < 0x80: return i + n, b[i:i + n]
+i, dest = s(17)
+i, sensor = s(i + 16)
+ver, first, last, cnt = struct.unpack_from("<QIIQ", b, i + 1)
+print(dest.decode(), sensor.decode(), ver, cnt)' "${cq/query-/insert-}")" "org.example.fp  0 1"
 n2=$(ls "$BODIES" | grep -c insert-)
 "$IP" migrate --from "lmdb:$WORK/certs" --to "$S" 2>"$WORK/err"
 check_grep "a third time: nothing to do" "already copied into $S" "$WORK/err"

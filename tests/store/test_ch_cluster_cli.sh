@@ -8,8 +8,9 @@
 # by key and by subject, and `stats`; and `migrate` must copy an LMDB store so that its
 # lookups of resolutions are the same again, and a repeat of a copy whose
 # checkpoint was lost is dropped by the cluster (block tokens), not counted
-# twice (migrate copies resolutions only: those comparisons leave the
-# certificate lines out).
+# twice (these comparisons leave the certificate lines out, as when migrate
+# copied resolutions only; test_ch_cluster_migrate.sh compares everything it
+# copies now).
 #
 # Certificates come from Zeek's ssl and x509 logs and Suricata's TLS events
 # (sightings, metadata, SNI) and, alone in a store of their own, two PEM
