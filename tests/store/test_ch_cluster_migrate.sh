@@ -63,7 +63,7 @@ grep -qE "[1-9][0-9]* certificates, [1-9][0-9]* certificate sightings, [1-9][0-9
 	"$WORK/mig.err" || fail "migrate copied no certificate, fingerprint or client pair"
 
 # --- the queries: names, addresses, certificates, fingerprints, clients
-queries "$SRC" 60 >"$WORK/q"
+queries "$SRC" 20 >"$WORK/q"
 {
 	hashes_in "${FIXTURES[@]}"
 	for p in "$FX/zeek/certs/ecdhe-leaf.pem" "$FX/zeek/certs/tls-conn-with-extensions-leaf.pem"; do
@@ -82,9 +82,9 @@ for d in ds[:30] + ds[30::max(1, (len(ds) - 30) // 30)]:
     print(d["type"], d["destination"], "--clients --now @" + sys.argv[2])' "$WORK/all" "$NOW" >>"$WORK/q"
 [ "$(grep -c -- --clients "$WORK/q")" -gt 10 ] || fail "no client destinations"
 
-check_copy() { # WHAT CONTROL
-	run_queries "lmdb:$SRC" "" "$WORK/q" "$WORK/r.lm"
-	run_queries "$url" "$2" "$WORK/q" "$WORK/r.ch"
+check_copy() { # WHAT CONTROL QUERIES
+	run_queries "lmdb:$SRC" "" "$3" "$WORK/r.lm"
+	run_queries "$url" "$2" "$3" "$WORK/r.ch"
 	compare "$1" "$WORK/r.lm" "$WORK/r.ch"
 	local a out
 	for out in lm ch; do
@@ -105,7 +105,7 @@ check_copy() { # WHAT CONTROL
 	echo "test_ch_cluster_migrate: $1: beacons $(wc -c <"$WORK/b.lm") bytes, $(grep -c '^## ' "$WORK/p.lm") pivots $(wc -c <"$WORK/p.lm") bytes identical"
 	compare_stats "$1" "$SRC" "$url" "$2"
 }
-check_copy "migrate" "$WORK/ctl-mig"
+check_copy "migrate" "$WORK/ctl-mig" "$WORK/q"
 grep -q '"type":"cert_sighting"' "$WORK/r.lm" || fail "no certificate sighting compared"
 grep -q '"ja3s"' "$WORK/r.lm" || fail "no fingerprint compared"
 grep -q '"client"' "$WORK/r.lm" || fail "no client compared"
@@ -117,5 +117,7 @@ grep -q "already copied" "$WORK/mig.err" || fail "a second migrate did not see t
 INFRAPIVOT_CONTROL=$WORK/ctl-mig-lost "$IP" migrate --from "lmdb:$SRC" --to "$url" 2>"$WORK/mig.err" ||
 	{ cat "$WORK/mig.err" >&2; fail "migrate without checkpoint"; }
 grep -q "rows in" "$WORK/mig.err" || fail "migrate without checkpoint sent nothing"
-check_copy "a repeated migrate, deduplicated" "$WORK/ctl-mig"
+# (one query in four: a count doubled shows in any of them)
+awk 'NR % 4 == 1' "$WORK/q" >"$WORK/q4"
+check_copy "a repeated migrate, deduplicated" "$WORK/ctl-mig" "$WORK/q4"
 echo "test_ch_cluster_migrate: ok"
