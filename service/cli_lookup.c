@@ -293,7 +293,10 @@ int svc_cmd_stats(int argc, char **argv)
 	json_t *v;
 	json_object_foreach(o, k, v)
 	{
-		printf("%-16s %llu\n", k, (unsigned long long)json_integer_value(v));
+		if (json_is_null(v)) /* a size on a cluster (docs/scale-out.md) */
+			printf("%-16s -\n", k);
+		else
+			printf("%-16s %llu\n", k, (unsigned long long)json_integer_value(v));
 	}
 	json_decref(o);
 	return 0;

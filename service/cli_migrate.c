@@ -12,15 +12,16 @@ static void usage(FILE *f)
 {
 	fputs("Usage: infrapivot migrate --from lmdb:DIR --to clickhouse://HOST:PORT/DATABASE\n"
 	      "\n"
-	      "Copy the resolutions of an LMDB store into a ClickHouse store, in\n"
+	      "Copy an LMDB store into a ClickHouse store: resolutions, certificates\n"
+	      "(metadata, then sightings), fingerprint sightings and client pairs, in\n"
 	      "chunks in key order.  Each chunk's token is a hash of its rows, so a\n"
 	      "chunk sent again after a failure is dropped by the cluster's\n"
 	      "replicated tables; after each chunk the position is committed in the\n"
 	      "destination's control directory ($INFRAPIVOT_CONTROL, else\n"
 	      "./infrapivot-control), so running the same command again resumes a\n"
 	      "stopped copy and sends nothing after a finished one.  Copy a store\n"
-	      "nobody writes to meanwhile.  Certificates, fingerprints and client\n"
-	      "sightings are not copied yet (not supported on the ClickHouse store).\n"
+	      "nobody writes to meanwhile.  Client pairs are copied at version 0: an\n"
+	      "ingest into the cluster goes on from them (docs/scale-out.md).\n"
 	      "\n"
 	      "Options:\n"
 	      "  --from STORE    the LMDB store: lmdb:DIR or DIR\n"
@@ -83,8 +84,13 @@ static void report(const char *to, const struct store_migrate_stats *st)
 		        to);
 		return;
 	}
-	fprintf(stderr, "migrate: %llu resolutions as %llu rows in %llu chunk%s into %s%s\n",
-	        (unsigned long long)st->records, (unsigned long long)st->rows,
+	fprintf(stderr,
+	        "migrate: %llu resolutions, %llu certificates, %llu certificate sightings, "
+	        "%llu fingerprint sightings and %llu client pairs as %llu rows in %llu chunk%s "
+	        "into %s%s\n",
+	        (unsigned long long)st->records, (unsigned long long)st->certs,
+	        (unsigned long long)st->sightings, (unsigned long long)st->fps,
+	        (unsigned long long)st->clients, (unsigned long long)st->rows,
 	        (unsigned long long)st->chunks, st->chunks == 1 ? "" : "s", to,
 	        st->resumed ? " (resumed)" : "");
 }
@@ -110,9 +116,11 @@ int svc_cmd_migrate(int argc, char **argv)
 	if (err != 0) {
 		const char *d = store_last_error();
 		fprintf(stderr,
-		        "infrapivot migrate: %s%s%s (%llu resolutions copied in this run; run "
+		        "infrapivot migrate: %s%s%s (%llu records copied in this run; run "
 		        "it again to resume)\n",
-		        store_strerror(err), *d ? ": " : "", d, (unsigned long long)st.records);
+		        store_strerror(err), *d ? ": " : "", d,
+		        (unsigned long long)(st.records + st.certs + st.sightings + st.fps +
+		                             st.clients));
 		return 2;
 	}
 	report(to, &st);

@@ -446,9 +446,14 @@ int svc_stats_json(store_t *s, json_t **out)
 	    {"used_bytes", st.used_bytes},
 	    {"map_bytes", st.map_bytes},
 	};
+	/* the last three are sizes of the LMDB file: null on a cluster */
+	size_t nrows = sizeof(rows) / sizeof(rows[0]);
 	json_t *o = json_object();
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		json_object_set_new(o, rows[i].name, json_integer((json_int_t)rows[i].v));
+	for (size_t i = 0; i < nrows; i++) {
+		bool null = st.sizes_unknown && i >= nrows - 3;
+		json_object_set_new(o, rows[i].name,
+		                    null ? json_null() : json_integer((json_int_t)rows[i].v));
+	}
 	*out = o;
 	return 0;
 }

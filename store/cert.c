@@ -742,6 +742,13 @@ out:
 	return ret;
 }
 
+int sight_emit(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, store_sight_cb cb, void *ctx)
+{
+	struct store_fence f;
+	store_fence_init(&f);
+	return emit_sight(r, k, v, &f, cb, ctx);
+}
+
 int store_sight_by_cert(store_rtxn_t *r, const struct store_cert_ref *ref,
                         const struct store_fence *f, store_sight_cb cb, void *ctx)
 {

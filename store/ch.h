@@ -189,17 +189,28 @@ int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, s
 int store_ch_cert_resolve(store_ch_t *c, const uint8_t *hash, size_t hlen,
                           struct store_cert_ref *ref);
 
+/* ---- administration (ch_admin.c) ---------------------------------------- */
+/* As store_stats: each count the distinct keys of the LMDB table of that
+ * name, counted on the cluster (finalised with GROUP BY); sizes_unknown
+ * set (a cluster has no database file).  One query. */
+int store_ch_stats(store_ch_t *c, struct store_stats *st);
+
 /* ---- migrate (ch_migrate.c) -------------------------------------------- */
 struct store_migrate_stats {
-	uint64_t records; /* resolutions read from the LMDB store */
-	uint64_t rows;    /* rows sent (one more per further sensor of a record) */
-	uint64_t chunks;  /* INSERTs, each under the hash of its rows as token */
-	bool resumed;     /* went on from a checkpoint of a stopped run */
-	bool already;     /* a finished run's checkpoint: nothing sent */
+	uint64_t records;   /* resolutions read from the LMDB store */
+	uint64_t certs;     /* certificates (metadata or hashes) */
+	uint64_t sightings; /* certificate sightings */
+	uint64_t fps;       /* server fingerprint sightings */
+	uint64_t clients;   /* client pairs (the estate) */
+	uint64_t rows;      /* rows sent (one more per further sensor of a record) */
+	uint64_t chunks;    /* INSERTs, each under the hash of its rows as token */
+	bool resumed;       /* went on from a checkpoint of a stopped run */
+	bool already;       /* a finished run's checkpoint: nothing sent */
 };
-/* Copy every resolution of the LMDB store `from` into the ClickHouse
- * store `to`, resuming from the checkpoint kept in to's control LMDB (one
- * per source database file).  A chunk sent again after a failure is
+/* Copy every resolution, certificate, certificate sighting, fingerprint
+ * sighting and client pair of the LMDB store `from` into the ClickHouse
+ * store `to`, resuming from the checkpoints kept in to's control LMDB (one
+ * per source database file and kind).  A chunk sent again after a failure is
  * deduplicated by the cluster.  Sensors beyond the STORE_SENSORS_KEPT a
  * record keeps are not known and not copied.  Returns 0, -EINVAL (not
  * LMDB into ClickHouse) or a store error. */

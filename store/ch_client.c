@@ -149,7 +149,7 @@ struct cw {
 	uint32_t *slots; /* pk index: pair + 1, 0 empty */
 };
 
-static void pair_key_cols(const struct stab *t, const struct client_pair *p, struct craw *k)
+static void pair_key_cols(const char *sensor, const struct client_pair *p, struct craw *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->dtype = p->key[0];
@@ -162,7 +162,7 @@ static void pair_key_cols(const struct stab *t, const struct client_pair *p, str
 		ch_name_rev(name, k->dest);
 	}
 	memcpy(k->client, p->key + p->dlen, 16);
-	snprintf(k->sensor, sizeof(k->sensor), "%s", stab_name(t, p->sid));
+	snprintf(k->sensor, sizeof(k->sensor), "%s", sensor);
 	k->src = p->key[p->dlen + 18];
 }
 
@@ -214,23 +214,45 @@ static int chunk_match(struct cw *w, const struct util_buf *resp)
 	return r.bad ? ch_corrupt() : 0;
 }
 
+/* One row of CLIENT_INSERT: a pair's state val (CLIVAL) at version ver. */
+static void row_cols(struct util_buf *b, uint64_t token, const struct craw *k, uint64_t ver,
+                     const struct store_client_state *st, const uint8_t *val, size_t vl)
+{
+	ch_rb_uint(b, token, 8);
+	ch_rb_uint(b, craw_pk(k), 8);
+	ch_rb_uint(b, k->dtype, 1);
+	ch_rb_str(b, k->dest);
+	util_buf_add(b, k->client, 16);
+	ch_rb_str(b, k->sensor);
+	ch_rb_uint(b, k->src, 1);
+	ch_rb_uint(b, ver, 8);
+	ch_rb_uint(b, ch_clamp_u32(st->first_seen), 4);
+	ch_rb_uint(b, ch_clamp_u32(st->last_seen), 4);
+	ch_rb_uint(b, st->count, 8);
+	ch_rb_bytes(b, val, vl);
+}
+
 static void insert_row(struct util_buf *b, const struct cpair *cp,
                        const struct store_client_state *st, uint64_t token)
 {
 	uint8_t val[STORE_CLIENT_VAL_MAX];
 	size_t vl = store_client_enc(st, val);
-	ch_rb_uint(b, token, 8);
-	ch_rb_uint(b, cp->pk, 8);
-	ch_rb_uint(b, cp->k.dtype, 1);
-	ch_rb_str(b, cp->k.dest);
-	util_buf_add(b, cp->k.client, 16);
-	ch_rb_str(b, cp->k.sensor);
-	ch_rb_uint(b, cp->k.src, 1);
-	ch_rb_uint(b, cp->old != NULL ? cp->ver + 1 : 1, 8);
-	ch_rb_uint(b, ch_clamp_u32(st->first_seen), 4);
-	ch_rb_uint(b, ch_clamp_u32(st->last_seen), 4);
-	ch_rb_uint(b, st->count, 8);
-	ch_rb_bytes(b, val, vl);
+	row_cols(b, token, &cp->k, cp->old != NULL ? cp->ver + 1 : 1, st, val, vl);
+}
+
+int ch_client_row(struct util_buf *b, uint64_t token, const uint8_t *key, size_t klen,
+                  const char *sensor, const uint8_t *val, size_t vlen, uint64_t ver)
+{
+	struct store_client_state st;
+	struct client_pair p = {.klen = klen};
+	if (klen < 1 + 2 + 19 || klen > sizeof(p.key) || store_client_dec(val, vlen, &st) != 0)
+		return STORE_ECORRUPT;
+	memcpy(p.key, key, klen);
+	p.dlen = klen - 19;
+	struct craw k;
+	pair_key_cols(sensor, &p, &k);
+	row_cols(b, token, &k, ver, &st, val, vlen);
+	return 0;
 }
 
 /* Fold each pair's sightings into its newest state and insert them all,
@@ -287,7 +309,7 @@ static int pair_cb(void *ctx, const struct client_pair *p)
 	struct cw *w = ctx;
 	struct cpair *cp = &w->pairs[w->n++];
 	cp->p = *p;
-	pair_key_cols(w->tab, p, &cp->k);
+	pair_key_cols(stab_name(w->tab, p->sid), p, &cp->k);
 	cp->pk = craw_pk(&cp->k);
 	cp->old = NULL;
 	cp->oldlen = 0;

@@ -17,6 +17,19 @@
 #define FP_COLUMNS "fptype, hash, ip, port, minMerge(tf), maxMerge(tl), sumMerge(cnt)"
 #define FP_GROUP " GROUP BY fptype, hash, ip, port"
 
+void ch_fp_row(struct util_buf *b, uint64_t token, const uint8_t *k, int64_t tf, int64_t tl,
+               uint64_t count)
+{
+	ch_rb_uint(b, token, 8);
+	ch_rb_uint(b, k[0], 1);
+	ch_rb_bytes(b, k + 1, strnlen((const char *)k + 1, FP_KEY_LEN - 1));
+	util_buf_add(b, k + FP_KEY_LEN, 16);
+	ch_rb_uint(b, util_be16_load(k + FP_KEY_LEN + 16), 2);
+	ch_rb_uint(b, ch_clamp_u32(tf), 4);
+	ch_rb_uint(b, ch_clamp_u32(tl), 4);
+	ch_rb_uint(b, count, 8);
+}
+
 int ch_fp_write(store_ch_t *c, const store_batch_t *b)
 {
 	if (b->nfps == 0)
@@ -28,14 +41,7 @@ int ch_fp_write(store_ch_t *c, const store_batch_t *b)
 		int64_t tf, tl;
 		uint64_t count;
 		const uint8_t *k = fp_batch_row(b, i, &tf, &tl, &count);
-		ch_rb_uint(&body, token, 8);
-		ch_rb_uint(&body, k[0], 1);
-		ch_rb_bytes(&body, k + 1, strnlen((const char *)k + 1, FP_KEY_LEN - 1));
-		util_buf_add(&body, k + FP_KEY_LEN, 16);
-		ch_rb_uint(&body, util_be16_load(k + FP_KEY_LEN + 16), 2);
-		ch_rb_uint(&body, ch_clamp_u32(tf), 4);
-		ch_rb_uint(&body, ch_clamp_u32(tl), 4);
-		ch_rb_uint(&body, count, 8);
+		ch_fp_row(&body, token, k, tf, tl, count);
 	}
 	int err = body.err != 0 ? body.err
 	                        : ch_insert_retried(c, "INSERT INTO fp_in FORMAT RowBinary", &body);

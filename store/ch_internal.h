@@ -127,6 +127,14 @@ int ch_client_write(store_t *s, store_batch_t *const *bs, size_t nb, struct stor
 int store_ch_clients(store_ch_t *c, store_rtxn_t *rt, uint8_t dtype, const char *name,
                      const uint8_t ip[16], const uint8_t *client, uint16_t sid, store_client_cb cb,
                      void *ctx);
+/* Append to b the client table's row of an LMDB client record (key,
+ * its sensor's name, val: CLIVAL) at version ver under token (migrate).
+ * STORE_ECORRUPT for a key or state that does not decode. */
+int ch_client_row(struct util_buf *b, uint64_t token, const uint8_t *key, size_t klen,
+                  const char *sensor, const uint8_t *val, size_t vlen, uint64_t ver);
+/* Append to b an fp_in row (fp.c's fpsight key: FPKEY IP be16 port). */
+void ch_fp_row(struct util_buf *b, uint64_t token, const uint8_t *k, int64_t tf, int64_t tl,
+               uint64_t count);
 /* The name of a sensor id this thread's read made up for a sensor the
  * control LMDB does not know; false for any other id. */
 bool ch_client_sensor_name(uint16_t id, char out[STORE_SENSOR_MAX]);

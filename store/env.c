@@ -16,6 +16,7 @@
 
 #include <sys/statvfs.h>
 
+#include "store/ch.h"
 #include "store/store_internal.h"
 #include "store/watch.h"
 
@@ -722,14 +723,26 @@ void sensors_merge(uint16_t *ids, unsigned *n, unsigned *more, uint16_t id)
 
 /* ---- stats, compaction ------------------------------------------------- */
 
+/* The counts of a ClickHouse store, through a read session's handle. */
+static int stats_ch(store_rtxn_t *r, struct store_stats *st)
+{
+	struct store_ch *c;
+	int err = store_ch_session(r, &c);
+	if (err == 0)
+		err = store_ch_stats(c, st);
+	store_read_end(r);
+	return err;
+}
+
 int store_stats(store_t *s, struct store_stats *st)
 {
-	STORE_LMDB_ONLY(s, "the stats command (record counts)");
 	memset(st, 0, sizeof(*st));
 	store_rtxn_t *r;
 	int err = store_read_begin(s, &r);
 	if (err != 0)
 		return err;
+	if (s->ch != NULL)
+		return stats_ch(r, st);
 	uint64_t *dst[DB_COUNT] = {
 	    [DB_RR] = &st->resolutions,           [DB_ADDR] = &st->addr_index,
 	    [DB_TARGET] = &st->target_index,      [DB_SIGHT] = &st->sightings,

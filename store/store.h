@@ -672,6 +672,7 @@ struct store_stats {
 	uint64_t db_bytes;   /* file size */
 	uint64_t used_bytes; /* pages in use */
 	uint64_t map_bytes;
+	bool sizes_unknown; /* a ClickHouse store: no file, the three sizes are 0 */
 };
 int store_stats(store_t *s, struct store_stats *st);
 

@@ -295,6 +295,8 @@ int namekey_dec(const uint8_t *buf, size_t len, char *name);
 
 void certref_enc(const struct store_cert_ref *ref, uint8_t out[SCHEMA_CERTREF_LEN]);
 void certref_dec(const uint8_t in[SCHEMA_CERTREF_LEN], struct store_cert_ref *ref);
+/* A sight table item k/v as a store_sighting to cb (migrate's walk). */
+int sight_emit(store_rtxn_t *r, const MDB_val *k, const MDB_val *v, store_sight_cb cb, void *ctx);
 
 /* Sensor id for a name within the write txn (allocating a new one). */
 int sensor_id(struct store_wtxn *w, const char *name, uint16_t *id);

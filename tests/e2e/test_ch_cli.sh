@@ -320,7 +320,35 @@ check_grep "... one query of the names beginning with the head, in forward order
 	"WHERE substring\(rrname, 1, 7\) = 'update.' GROUP BY .* ORDER BY replaceAll\(rrname, '.', '\\\\0'\)" "$BODIES/selects"
 rm -f "$BODIES/selects"
 check_rc "right-hand wildcard, a wildcard at both ends" 2 "$IP" lookup domain '*.update.*' --store "$S"
-unsup "stats" "the stats command" stats
+# stats: LMDB's counts, each the distinct keys of its table on the cluster,
+# in one query; the sizes of a database file are null (table: "-")
+: >"$BODIES/selects"
+"$IP" stats --json --store "$S" >"$WORK/out" 2>"$WORK/err"
+check_eq "stats --json: exit status" "$?" 0
+check_eq "... the stand-in's counts in LMDB's members and order, sizes null" \
+	"$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))))' "$WORK/out")" \
+	'{"resolutions": 101, "address_index": 102, "target_index": 103, "certificates": 106, "cert_sightings": 104, "ip_cert_index": 105, "name_cert_index": 107, "sha256_aliases": 108, "sensors": 109, "db_bytes": null, "used_bytes": null, "map_bytes": null}'
+check_eq "... one query (beside the open's SELECT 1)" "$(grep -vc '^SELECT 1$' "$BODIES/selects")" 1
+check_grep "... resolutions by LMDB's key, finalised" "^SELECT \(SELECT count\(\) FROM \(SELECT 1 FROM rr GROUP BY rname, rrtype, rdata\)\), " "$BODIES/selects"
+check_grep "... the address index by address and owner" "FROM rr_addr GROUP BY addr, rname\)" "$BODIES/selects"
+check_grep "... sensors from the merged states" "arrayJoin\(finalizeAggregation\(sensors\)\) AS s FROM sight UNION ALL SELECT sensor AS s FROM client\) WHERE s != ''\) FORMAT RowBinary$" "$BODIES/selects"
+rm -f "$BODIES/selects"
+"$IP" stats --store "$S" >"$WORK/out" 2>"$WORK/err"
+check_eq "stats (table): exit status" "$?" 0
+check_eq "... a line a member, a size as -" "$(tr -s ' ' <"$WORK/out" | tr '\n' '|')" \
+	"resolutions 101|address_index 102|target_index 103|certificates 106|cert_sightings 104|ip_cert_index 105|name_cert_index 107|sha256_aliases 108|sensors 109|db_bytes -|used_bytes -|map_bytes -|"
+for mode in error cut long; do
+	echo "$mode" >"$BODIES/stats-mode"
+	"$IP" stats --json --store "$S" >"$WORK/out" 2>"$WORK/err"
+	check_eq "stats, the answer $mode: exit status" "$?" 2
+	check_eq "... nothing on stdout" "$(cat "$WORK/out")" ""
+	if [ "$mode" = error ]; then
+		check_grep "... ClickHouse's message" "^infrapivot stats: .*Code: 159, .*Timeout exceeded" "$WORK/err"
+	else
+		check_grep "... an answer that does not decode" "^infrapivot stats: corrupt record" "$WORK/err"
+	fi
+done
+rm -f "$BODIES/stats-mode"
 unsup "compact" "compact" compact "$WORK/copy"
 "$IP" probe --store "$S" 127.0.0.1:1 >"$WORK/out" 2>"$WORK/err"
 check_eq "probe of a closed port: exit status (as on LMDB)" "$?" 2
@@ -371,9 +399,21 @@ for q in query/192.0.2.66 cquery/9999999999999999999999999999999999999999; do
 	check_eq "HTTP pssl $q, the server failing: status 502" "$code" 502
 	check_grep "... ClickHouse's message" "Code: (159|241)" "$WORK/body"
 done
+code=$(curl -s -D "$WORK/hdr" -o "$WORK/body" -w '%{http_code}' "$H/api/v1/stats")
+check_eq "HTTP stats: status" "$code" 200
+check_grep "... the counts, sizes null" '^\{"resolutions":101,"address_index":102,.*"sensors":109,"db_bytes":null,"used_bytes":null,"map_bytes":null\}' "$WORK/body"
+printf 'GET\t%s\t%s\t0\t%s\n' "$H/api/v1/stats" "$WORK/hdr" "$WORK/body" >"$WORK/oalog"
+check "... as docs/openapi.json describes it" /usr/bin/python3 "$TESTS_DIR/tools/openapi-check" \
+	"$TESTS_DIR/../docs/openapi.json" "$WORK/oalog"
+echo error >"$BODIES/stats-mode"
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/stats")
-check_eq "HTTP stats: status 501" "$code" 501
-check_grep "... not_implemented, naming what" '"not_implemented".*not supported on the ClickHouse store yet: the stats command' "$WORK/body"
+check_eq "HTTP stats, the server failing: status 502" "$code" 502
+check_grep "... bad_gateway with ClickHouse's message" '"bad_gateway".*Code: 159' "$WORK/body"
+rm -f "$BODIES/stats-mode"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$H/metrics")
+check_eq "HTTP metrics: status" "$code" 200
+curl -s "$H/metrics" >"$WORK/body"
+check "... no database size on a cluster" bash -c "! grep -q '^infrapivot_db_' '$WORK/body'"
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$H/api/v1/lookup/domain/update.*")
 check_eq "HTTP lookup of a right-hand wildcard: status 200" "$code" 200
 check_grep "... the stand-in's row" '"rrname":"update.example.net"' "$WORK/body"
@@ -423,9 +463,9 @@ check_eq "... creates none" "$(ls -d "$WORK/nothing" 2>/dev/null)" ""
 # --- migrate: a copy that fails half way resumes where it stopped, the
 # chunk in flight sent again as the same bytes (the same token: the cluster
 # drops it), and a finished copy sends nothing
-python3 "$TESTS_DIR/../scripts/gen-dataset" --lines 12000 --seed 3 --format cof >"$WORK/gen.cof"
-"$IP" ingest --db "$WORK/big" "$WORK/gen.cof" 2>/dev/null
-check_eq "a source store of 12000 lines" "$?" 0
+python3 "$TESTS_DIR/../scripts/gen-dataset" --lines 50000 --seed 3 --format passivedns >"$WORK/gen.pdns"
+"$IP" ingest --db "$WORK/big" "$WORK/gen.pdns" 2>/dev/null
+check_eq "a source store of 10000 resolutions (no certificates)" "$?" 0
 rm -f "$BODIES"/insert-*
 echo 1 >"$BODIES/fail-after"
 "$IP" migrate --from "lmdb:$WORK/big" --to "$S" 2>"$WORK/err"
@@ -445,5 +485,49 @@ check "... not the first chunk" bash -c "! cmp -s '$(nth 1)' '$(nth 6)'"
 check_eq "migrate a third time: exit status" "$?" 0
 check_grep "... nothing to do" "already copied into $S" "$WORK/err"
 check_eq "... nothing sent" "$(ls "$BODIES" | grep -c insert-)" 7
+
+# --- migrate of certificates, fingerprints and client sightings: each kind a
+# phase with its own checkpoint; a run failing in the certificate phase
+# resumes there, the resolutions not sent again
+python3 "$TESTS_DIR/../scripts/gen-dataset" --lines 1000 --seed 5 --format cof >"$WORK/certs.cof"
+printf '%s\n' '{"timestamp":"2026-10-20T10:00:00Z","event_type":"tls","src_ip":"10.0.0.5","src_port":40000,"dest_ip":"198.51.100.3","dest_port":8443,"proto":"TCP","tls":{"sni":"fp.example.org","ja3s":{"hash":"15af977ce25de452b96affa2addb1036"}}}' >"$WORK/certs.json"
+"$IP" ingest --db "$WORK/certs" --client-days 36500 "$WORK/certs.cof" "$WORK/certs.json" 2>/dev/null
+check_eq "a source store with certificates, a fingerprint and a client pair" "$?" 0
+rm -f "$BODIES"/insert-* "$BODIES"/query-*
+echo 1 >"$BODIES/fail-after"
+"$IP" migrate --from "lmdb:$WORK/certs" --to "$S" 2>"$WORK/err"
+check_eq "migrate, the server failing after the resolutions: exit status" "$?" 2
+check_grep "... says to run it again" "run it again to resume" "$WORK/err"
+check_eq "... the resolutions (503, retry), then the certificates' metadata (3 attempts)" \
+	"$(queries | sed 's/ FORMAT.*//' | tr '\n' '|')" \
+	"INSERT INTO rr_in|INSERT INTO rr_in|INSERT INTO cert|INSERT INTO cert|INSERT INTO cert|"
+failed=$(nth 3)
+rm -f "$BODIES/fail-after"
+"$IP" migrate --from "lmdb:$WORK/certs" --to "$S" 2>"$WORK/err"
+check_eq "migrate again: exit status" "$?" 0
+check_grep "... resumed: no resolution, the certificates, sightings, fingerprint, client pair" \
+	"migrate: 0 resolutions, [1-9][0-9]* certificates, [1-9][0-9]* certificate sightings, 1 fingerprint sightings and [1-9][0-9]* client pairs as .* \(resumed\)" "$WORK/err"
+check "... no resolution sent again" bash -c "! sed -n '6,\$p' <(queries) | grep -q 'INSERT INTO rr_in'"
+check "... the metadata as the same bytes as its failed attempts" cmp -s "$failed" "$(nth 6)"
+check_grep "... the sightings after the metadata" "INSERT INTO sight_in" <(queries | sed -n '7,$p')
+check_grep "... the fingerprint" "INSERT INTO fp_in" <(queries)
+check_grep "... the client pair" "INSERT INTO client \(blk, pk, dtype, dest, client, sensor, src, ver," <(queries)
+cq=$(grep -l "INSERT INTO client" "$BODIES"/query-* | head -n 1)
+check_eq "... at version 0, its state as LMDB holds it" "$(python3 -c '
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+def s(i):
+    n, sh = 0, 0
+    while True:
+        c = b[i]; i += 1; n |= (c & 0x7F) << sh; sh += 7
+        if c < 0x80: return i + n, b[i:i + n]
+i, dest = s(17)
+i, sensor = s(i + 16)
+ver, first, last, cnt = struct.unpack_from("<QIIQ", b, i + 1)
+print(dest.decode(), sensor.decode(), ver, cnt)' "${cq/query-/insert-}")" "org.example.fp  0 1"
+n2=$(ls "$BODIES" | grep -c insert-)
+"$IP" migrate --from "lmdb:$WORK/certs" --to "$S" 2>"$WORK/err"
+check_grep "a third time: nothing to do" "already copied into $S" "$WORK/err"
+check_eq "... nothing sent" "$(ls "$BODIES" | grep -c insert-)" "$n2"
 
 finish

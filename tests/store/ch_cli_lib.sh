@@ -3,6 +3,7 @@
 # on both sides, the queries, running them on a store, comparing.
 # Needs IP (the binary), CL (the cluster directory), WORK and ROOT.
 fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$ROOT/tests/store/ch_stats_lib.sh"
 
 # a new database of the cluster for each (the process id keeps a second
 # run on the same cluster from finding the first one's rows)

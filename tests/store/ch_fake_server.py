@@ -7,7 +7,8 @@ body in BODIES_DIR (insert-N, its statement in query-N).  The first INSERT of a 
 client retry.  While BODIES_DIR/fail-after exists, holding N, N more
 INSERTs succeed and every one after fails with 500 (a server that went
 away mid-copy).  While BODIES_DIR/selects exists, each SELECT is appended
-to it, one a line (to count a command's queries).
+to it, one a line (to count a command's queries).  BODIES_DIR/stats-mode shapes the answer
+to `stats` (H.stats).
 Prints its port on the first line of stdout.
 
   ch_fake_server.py USER:PASSWORD BODIES_DIR [drop]
@@ -276,6 +277,8 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.reply(200, b"")
         if "toUInt32(now())" in q or "FROM sweep_rr" in q:
             return self.reply(*sweep_answer(q))
+        if "SELECT count() FROM (SELECT 1 FROM rr GROUP BY" in q:
+            return self.stats()
         for key, msg in ERRORS.items():
             if key in q:
                 return self.reply(500, msg)
@@ -289,6 +292,18 @@ class H(http.server.BaseHTTPRequestHandler):
             if key in q:
                 return self.reply(200, rows)
         return self.reply(200, b"")
+
+
+    def stats(self):
+        """store_ch_stats's one query (store/ch_admin.c): nine counts, 101
+        to 109 in the order asked; BODIES_DIR/stats-mode makes it fail
+        ("error"), cut its answer short ("cut") or add a byte ("long")."""
+        path = os.path.join(BODIES, "stats-mode")
+        mode = open(path).read().strip() if os.path.exists(path) else "ok"
+        if mode == "error":
+            return self.reply(500, b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n")
+        rows = struct.pack("<9Q", *range(101, 110))
+        return self.reply(200, rows[:-3] if mode == "cut" else rows + b"\x00" if mode == "long" else rows)
 
 
 class Drop(http.server.BaseHTTPRequestHandler):

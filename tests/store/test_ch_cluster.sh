@@ -10,7 +10,8 @@
 # (test_ch_cluster_cli.sh): ingest, lookup and migrate on both stores; and
 # the pivot scenarios and generated shapes (test_ch_cluster_scenarios.sh):
 # lookups, pivots and watchlist exports on both stores; the estate's
-# client sightings (test_ch_cluster_estate.sh).
+# client sightings (test_ch_cluster_estate.sh); `migrate` of everything
+# (test_ch_cluster_migrate.sh).
 set -euo pipefail
 TEST_CH=$1
 INFRAPIVOT=$2
@@ -61,6 +62,7 @@ mkdir -p "$WORK/scn"
 bash "$ROOT/tests/store/test_ch_cluster_scenarios.sh" "$INFRAPIVOT" "$MKSCENARIO" "$CL" "$WORK/scn"
 mkdir -p "$WORK/estate"
 bash "$ROOT/tests/store/test_ch_cluster_estate.sh" "$INFRAPIVOT" "$CL" "$WORK/estate"
+bash "$ROOT/tests/store/test_ch_cluster_migrate.sh" "$INFRAPIVOT" "$CL" "$WORK/migrate"
 
 # a wrong password is refused with ClickHouse's message, not taken for data
 if INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=wrong \

@@ -5,11 +5,12 @@
 # `lookup` output, byte for byte, for names, *.zone wildcards, addresses and
 # CIDRs with and without fences and types (with the certificates seen on
 # them), certificates by hash (SHA-1 and SHA-256, with and without a fence),
-# by key and by subject; and `migrate` must copy an LMDB store so that its
+# by key and by subject, and `stats`; and `migrate` must copy an LMDB store so that its
 # lookups of resolutions are the same again, and a repeat of a copy whose
 # checkpoint was lost is dropped by the cluster (block tokens), not counted
-# twice (migrate copies resolutions only: those comparisons leave the
-# certificate lines out).
+# twice (these comparisons leave the certificate lines out, as when migrate
+# copied resolutions only; test_ch_cluster_migrate.sh compares everything it
+# copies now).
 #
 # Certificates come from Zeek's ssl and x509 logs and Suricata's TLS events
 # (sightings, metadata, SNI) and, alone in a store of their own, two PEM
@@ -45,6 +46,7 @@ queries "$WORK/clifx" 400 >"$WORK/q1"
 run_queries "lmdb:$WORK/clifx" "" "$WORK/q1" "$WORK/r1.lm"
 run_queries "$url1" "$WORK/ctl-clifx" "$WORK/q1" "$WORK/r1.ch"
 compare "fixtures, ingest" "$WORK/r1.lm" "$WORK/r1.ch"
+compare_stats "fixtures, ingest" "$WORK/clifx" "$url1" "$WORK/ctl-clifx"
 [ "$(grep -c '"type":"cert_sighting"' "$WORK/r1.lm")" -gt 0 ] || fail "no certificate seen on an address"
 hashes_in "${FIXTURES[@]}" >"$WORK/h1"
 cert_queries "$WORK/clifx" "$WORK/h1" >"$WORK/q1c"
@@ -65,6 +67,7 @@ cert_queries "$WORK/clipem" "$WORK/h0" >"$WORK/q0"
 run_queries "lmdb:$WORK/clipem" "" "$WORK/q0" "$WORK/r0.lm"
 run_queries "$url0" "$WORK/ctl-clipem" "$WORK/q0" "$WORK/r0.ch"
 compare "PEM certificates" "$WORK/r0.lm" "$WORK/r0.ch"
+compare_stats "PEM certificates" "$WORK/clipem" "$url0" "$WORK/ctl-clipem"
 
 # --- pivots: from every address a certificate was seen on, every
 # certificate hash, 20 names and 10 addresses of resolutions (JSON), and
@@ -108,6 +111,7 @@ queries "$WORK/cligen" 40 >"$WORK/q2"
 run_queries "lmdb:$WORK/cligen" "" "$WORK/q2" "$WORK/r2.lm"
 run_queries "$url2" "$WORK/ctl-cligen" "$WORK/q2" "$WORK/r2.ch"
 compare "fixtures and 3000 generated lines, ingest" "$WORK/r2.lm" "$WORK/r2.ch" sorted
+compare_stats "fixtures and 3000 generated lines, ingest" "$WORK/cligen" "$url2" "$WORK/ctl-cligen"
 
 # --- migrate: the fixtures store, then the generated one
 url3=$(db_url climig)

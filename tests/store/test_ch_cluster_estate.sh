@@ -23,6 +23,7 @@ FX=$ROOT/tests/fixtures
 export INFRAPIVOT_CH_CREDENTIALS=$CL/credentials
 unset INFRAPIVOT_DB INFRAPIVOT_CH_USER INFRAPIVOT_CH_PASSWORD
 fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$ROOT/tests/store/ch_stats_lib.sh"
 db_url() { CLUSTER_DB=${1}_$$ "$ROOT/scripts/cluster.sh" start "$CL" | tail -n 1; }
 
 # ingest_both NAME URL ARGS...: the same ingest into both stores, exit 0
@@ -150,6 +151,7 @@ python3 -c "import json,sys; [print(s, o) for s, o in json.load(open(sys.argv[1]
 	INFRAPIVOT_CONTROL=$WORK/ctl-est "$IP" sensor set "$s" --org "$o" --store "$url"
 done
 compare_estate est "$url" "$NOW" ingest
+compare_stats "gen-estate" "$WORK/est" "$url" "$WORK/ctl-est"
 grep -q '"hosts": 6' "$WORK/est.ingest.lm" || fail "gen-estate: the planted beacon's 6 hosts not seen"
 # a replay: every contact of acme-s1's conn.log again, older than the last
 ingest_both est "$url" --sensor acme-s1 --batch 3000 "$WORK/est/acme-s1/conn.log"
