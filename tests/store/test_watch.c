@@ -294,7 +294,7 @@ static struct store_obs a_rec(const char *name, const char *ip, int64_t t)
 	o.time_first = t;
 	o.time_last = t;
 	o.count = 1;
-	snprintf(o.dns.rrname, sizeof(o.dns.rrname), "%s", name);
+	snprintf(o.dns.rrname, sizeof(o.dns.rrname), "%.*s", (int)sizeof(o.dns.rrname) - 1, name);
 	o.dns.rrtype = STORE_RR_A;
 	store_addr_parse(ip, strlen(ip), o.dns.addr);
 	return o;
