@@ -121,7 +121,8 @@ static int load_state(store_t *s, struct sweep *w)
 		w->cp = util_be32_load(v);
 		w->floor = util_be32_load(v + 4);
 		w->nseen = n;
-		qsort(w->seen, n, sizeof(*w->seen), cmp_seen);
+		if (n > 1) /* seen is NULL when n is 0: no qsort of a null pointer */
+			qsort(w->seen, n, sizeof(*w->seen), cmp_seen);
 	}
 	free(v);
 	return err;
@@ -384,7 +385,8 @@ int watch_sweep(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep
 		sweep_free(&w);
 		return sweep_err(err, "read", msg, cap);
 	}
-	qsort(w.rows, w.nrows, sizeof(*w.rows), cmp_row);
+	if (w.nrows > 1) /* rows is NULL when no row came */
+		qsort(w.rows, w.nrows, sizeof(*w.rows), cmp_row);
 	uint8_t *state = NULL;
 	size_t slen = 0;
 	err = mark_rows(&w);

@@ -368,7 +368,7 @@ HPORT=$(free_port)
 HTTP_PID=$!
 CLEANUP_EXTRA="kill $SRV $HTTP_PID 2>/dev/null"
 H=http://127.0.0.1:$HPORT
-for _ in $(seq 1 100); do
+for _ in $(seq 1 1200); do
 	curl -s -o /dev/null "$H/healthz" && break
 	kill -0 "$HTTP_PID" 2>/dev/null || break
 	sleep 0.05

@@ -27,6 +27,13 @@ sweep() { "$IP" watchlist sweep --store "$S" --json "$@" >"$WORK/out" 2>"$WORK/e
 meta() { mdb_dump -p -s meta "$INFRAPIVOT_CONTROL"; }
 listed() { "$IP" watchlist export w --format text --store "$S" | sort | tr '\n' ' '; }
 
+# --- nothing watched (a control directory of its own): a sweep reads no
+# row and succeeds (it sorted an empty, null row list: UBSan stopped it)
+INFRAPIVOT_CONTROL=$WORK/control0 "$IP" watchlist sweep --store "$S" --json >"$WORK/out" 2>"$WORK/err"
+check_eq "sweep with nothing watched: exit status" "$?" 0
+check_eq "... no name, no address, no row" \
+	"$(field "$WORK/out" names) $(field "$WORK/out" addrs) $(field "$WORK/out" rows)" "0 0 0"
+
 "$IP" watchlist create w --auto-expand resolves,cname --store "$S" >/dev/null
 "$IP" watchlist add w evil.example.com --store "$S" >/dev/null
 check_eq "before a sweep: the list" "$(listed)" "evil.example.com "

@@ -12,7 +12,9 @@ start_server() {
 		2>>"$WORK/server.log" &
 	SRV_PID=$!
 	CLEANUP_EXTRA='[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null'
-	for _ in $(seq 1 100); do
+	# wait for the server by condition: it answers, or it is gone (60 s at
+	# most: a sanitizer build on a busy machine starts slowly)
+	for _ in $(seq 1 1200); do
 		if curl -s -o /dev/null "$U/healthz"; then return 0; fi
 		if ! kill -0 "$SRV_PID" 2>/dev/null; then break; fi
 		sleep 0.05

@@ -81,7 +81,7 @@ if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)
 	P=$(free_port)
 	"$INFRAPIVOT" serve --db "$DB" --listen "[::1]:$P" --threads 1 2>>"$WORK/server.log" &
 	SRV_PID=$!
-	for _ in $(seq 1 100); do curl -s -o /dev/null "http://[::1]:$P/healthz" && break; sleep 0.05; done
+	for _ in $(seq 1 1200); do curl -s -o /dev/null "http://[::1]:$P/healthz" && break; sleep 0.05; done
 	check_eq "IPv6 listen" "$(curl -s -o /dev/null -w '%{http_code}' "http://[::1]:$P/healthz")" 200
 	stop_server
 fi
