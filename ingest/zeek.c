@@ -13,6 +13,7 @@
 
 #include "ingest/estate_internal.h"
 #include "ingest/zeek_internal.h"
+#include "util/hash.h"
 
 /* ---- the pre-4.2 join: cert_chain_fuids <-> x509 id / files fuid ---- */
 struct zpend {
@@ -38,16 +39,6 @@ struct zeek_run {
 	struct zjoin *tab;
 	size_t cap, n;
 };
-
-static uint64_t fnv(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 /* The join entry of a file id; created when create is set.  NULL when
  * absent, when the id is implausible, or when the table is full. */
@@ -78,7 +69,9 @@ static struct zjoin *join_get(struct ingest_ctx *c, const struct zspan *fuid, bo
 		for (size_t i = 0; i < r->cap; i++) {
 			if (!r->tab[i].used)
 				continue;
-			size_t j = fnv(r->tab[i].fuid, strlen(r->tab[i].fuid)) & (nc - 1);
+			size_t j =
+			    util_fnv64(UTIL_FNV64_INIT, r->tab[i].fuid, strlen(r->tab[i].fuid)) &
+			    (nc - 1);
 			while (nt[j].used)
 				j = (j + 1) & (nc - 1);
 			nt[j] = r->tab[i];
@@ -87,7 +80,7 @@ static struct zjoin *join_get(struct ingest_ctx *c, const struct zspan *fuid, bo
 		r->tab = nt;
 		r->cap = nc;
 	}
-	size_t j = fnv(fuid->p, fuid->n) & (r->cap - 1);
+	size_t j = util_fnv64(UTIL_FNV64_INIT, fuid->p, fuid->n) & (r->cap - 1);
 	while (r->tab[j].used) {
 		if (strlen(r->tab[j].fuid) == fuid->n &&
 		    memcmp(r->tab[j].fuid, fuid->p, fuid->n) == 0)

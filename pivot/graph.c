@@ -9,29 +9,20 @@
 #include <string.h>
 
 #include "pivot/pivot_internal.h"
+#include "util/hash.h"
 
 /* ---- indexes ------------------------------------------------------------------ */
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 static uint64_t node_hash(unsigned type, const char *value)
 {
 	uint8_t t = (uint8_t)type;
-	return fnv(fnv(14695981039346656037ull, &t, 1), value, strlen(value));
+	return util_fnv64(util_fnv64(UTIL_FNV64_INIT, &t, 1), value, strlen(value));
 }
 
 static uint64_t edge_hash(unsigned type, unsigned src, unsigned dst, uint16_t port)
 {
 	uint32_t k[4] = {type, src, dst, port};
-	return fnv(14695981039346656037ull, k, sizeof(k));
+	return util_fnv64(UTIL_FNV64_INIT, k, sizeof(k));
 }
 
 /* Grow an index to twice its size when it is half full. */

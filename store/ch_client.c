@@ -69,11 +69,11 @@ static void rd_craw(struct ch_rb_in *r, struct craw *x)
 static uint64_t craw_pk(const struct craw *x)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
-	ch_fnv(&h, &x->dtype, 1);
-	ch_fnv(&h, x->dest, strlen(x->dest) + 1);
-	ch_fnv(&h, x->client, 16);
-	ch_fnv(&h, x->sensor, strlen(x->sensor) + 1);
-	ch_fnv(&h, &x->src, 1);
+	h = util_fnv64(h, &x->dtype, 1);
+	h = util_fnv64(h, x->dest, strlen(x->dest) + 1);
+	h = util_fnv64(h, x->client, 16);
+	h = util_fnv64(h, x->sensor, strlen(x->sensor) + 1);
+	h = util_fnv64(h, &x->src, 1);
 	return h;
 }
 

@@ -86,7 +86,7 @@ static size_t meta_skip(const struct store_meta_put *m)
  * idempotent push gives the same tokens, and another gives others. */
 static uint64_t intent_seed(store_t *s, store_batch_t *const *bs, size_t nb)
 {
-	uint64_t h = CH_FNV_INIT;
+	uint64_t h = UTIL_FNV64_INIT;
 	for (size_t i = 0; i < nb; i++) {
 		for (size_t j = 0; j < bs[i]->nmeta; j++) {
 			const struct store_meta_put *m = &bs[i]->meta[j];
@@ -96,10 +96,11 @@ static uint64_t intent_seed(store_t *s, store_batch_t *const *bs, size_t nb)
 				olen = 0;
 			struct store_meta_put was = {m->key, m->klen, old, olen};
 			size_t sk = meta_skip(&was);
-			ch_fnv(&h, m->key, m->klen);
-			ch_fnv(&h, &olen, sizeof(olen));
-			ch_fnv(&h, old + sk, olen - sk);
-			ch_fnv(&h, (const uint8_t *)m->val + meta_skip(m), m->vlen - meta_skip(m));
+			h = util_fnv64(h, m->key, m->klen);
+			h = util_fnv64(h, &olen, sizeof(olen));
+			h = util_fnv64(h, old + sk, olen - sk);
+			h = util_fnv64(h, (const uint8_t *)m->val + meta_skip(m),
+			               m->vlen - meta_skip(m));
 		}
 	}
 	return h != 0 ? h : 1;

@@ -14,6 +14,7 @@
 #include "store/ch.h"
 #include "store/client.h"
 #include "util/buf.h"
+#include "util/hash.h"
 
 /* ---- RowBinary out (ch_rr.c) ---- */
 void ch_rb_uint(struct util_buf *b, uint64_t v, size_t bytes);
@@ -32,9 +33,6 @@ int ch_insert_retried(store_ch_t *c, const char *sql, const struct util_buf *bod
 struct util_buf *ch_capture(store_ch_t *c, struct util_buf *to);
 /* Append one statement and its body to an intent's record (ch_intent.c). */
 int ch_intent_add(struct util_buf *rec, const char *sql, const void *body, size_t blen);
-/* FNV-1a 64 of n bytes at p into *h (start from CH_FNV_INIT). */
-#define CH_FNV_INIT 0xcbf29ce484222325ULL
-void ch_fnv(uint64_t *h, const void *p, size_t n);
 
 /* ---- RowBinary in: a failed read sets bad and reads nothing more ---- */
 struct ch_rb_in {

@@ -131,18 +131,18 @@ static int add_record(const struct store_rr *rr, const void *key, size_t klen, v
 /* The chunk's token: the same rows give the same token. */
 static uint64_t chunk_token(const struct chunk *ch)
 {
-	uint64_t h = CH_FNV_INIT;
+	uint64_t h = UTIL_FNV64_INIT;
 	for (size_t i = 0; i < ch->n; i++) {
 		const struct store_obs *o = &ch->obs[i];
-		ch_fnv(&h, o->dns.rrname, strlen(o->dns.rrname) + 1);
-		ch_fnv(&h, &o->dns.rrtype, sizeof(o->dns.rrtype));
-		ch_fnv(&h, o->dns.addr, 16);
-		ch_fnv(&h, o->dns.rdata, strlen(o->dns.rdata) + 1);
-		ch_fnv(&h, o->dns.bailiwick, strlen(o->dns.bailiwick) + 1);
-		ch_fnv(&h, o->sensor, strlen(o->sensor) + 1);
-		ch_fnv(&h, &o->time_first, 8);
-		ch_fnv(&h, &o->time_last, 8);
-		ch_fnv(&h, &o->count, 8);
+		h = util_fnv64(h, o->dns.rrname, strlen(o->dns.rrname) + 1);
+		h = util_fnv64(h, &o->dns.rrtype, sizeof(o->dns.rrtype));
+		h = util_fnv64(h, o->dns.addr, 16);
+		h = util_fnv64(h, o->dns.rdata, strlen(o->dns.rdata) + 1);
+		h = util_fnv64(h, o->dns.bailiwick, strlen(o->dns.bailiwick) + 1);
+		h = util_fnv64(h, o->sensor, strlen(o->sensor) + 1);
+		h = util_fnv64(h, &o->time_first, 8);
+		h = util_fnv64(h, &o->time_last, 8);
+		h = util_fnv64(h, &o->count, 8);
 	}
 	return h != 0 ? h : 1;
 }
@@ -304,8 +304,8 @@ static int walk_table(store_rtxn_t *r, const struct phase *ph, const struct ckpt
 			ret = ph->add(r, &sc.k, &sc.v, ch);
 		if (ret != 0)
 			break;
-		ch_fnv(&ch->h, sc.k.mv_data, sc.k.mv_size);
-		ch_fnv(&ch->h, sc.v.mv_data, sc.v.mv_size);
+		ch->h = util_fnv64(ch->h, sc.k.mv_data, sc.k.mv_size);
+		ch->h = util_fnv64(ch->h, sc.v.mv_data, sc.v.mv_size);
 		memcpy(ch->last, sc.k.mv_data, sc.k.mv_size);
 		ch->lastlen = sc.k.mv_size;
 		ch->records++;
@@ -339,7 +339,7 @@ static int chunk_next(store_t *from, store_t *to, const struct phase *ph, const 
 {
 	ch->n = ch->nmeta = ch->nrows = 0;
 	ch->records = 0;
-	ch->h = CH_FNV_INIT;
+	ch->h = UTIL_FNV64_INIT;
 	ch->raw.len = 0;
 	store_rtxn_t *r;
 	int err = store_read_begin(from, &r);

@@ -26,15 +26,6 @@ void ch_rb_uint(struct util_buf *b, uint64_t v, size_t bytes)
 	util_buf_add(b, p, bytes);
 }
 
-void ch_fnv(uint64_t *h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++) {
-		*h ^= b[i];
-		*h *= 0x100000001b3ULL;
-	}
-}
-
 void ch_rb_varint(struct util_buf *b, uint64_t v)
 {
 	uint8_t p[10];

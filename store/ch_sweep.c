@@ -43,13 +43,12 @@ int store_sweep_clock(store_t *s, uint32_t *now)
 	return err;
 }
 
-/* " OR col IN (...)" over keys [lo, hi) of names (quoted) or addresses. */
-static void in_names(struct util_buf *q, const char *head, const char *const *v, size_t lo,
-                     size_t hi)
+/* head, then the n names of v quoted, then ")". */
+static void in_names(struct util_buf *q, const char *head, const char *const *v, size_t n)
 {
 	util_buf_adds(q, head);
-	for (size_t i = lo; i < hi; i++) {
-		util_buf_adds(q, i > lo ? ", " : "");
+	for (size_t i = 0; i < n; i++) {
+		util_buf_adds(q, i > 0 ? ", " : "");
 		ch_sql_str(q, v[i]);
 	}
 	util_buf_adds(q, ")");
@@ -63,8 +62,8 @@ static void sweep_sql(struct util_buf *q, uint32_t from, const char *const *name
 	                "sensor FROM sweep_rr WHERE ins >= toDateTime(%u) AND (0",
 	                from);
 	if (nn > 0) {
-		in_names(q, " OR rrname IN (", names, 0, nn);
-		in_names(q, " OR (rrtype = 5 AND rdata IN (", names, 0, nn);
+		in_names(q, " OR rrname IN (", names, nn);
+		in_names(q, " OR (rrtype = 5 AND rdata IN (", names, nn);
 		util_buf_adds(q, ")");
 	}
 	if (na > 0) {

@@ -23,6 +23,7 @@
 
 #include "store/sweep.h"
 #include "util/be.h"
+#include "util/hash.h"
 #include "watch/watch.h"
 
 #define SWEEP_KEY "watch_sweep"
@@ -59,26 +60,20 @@ struct sweep {
 	unsigned max_gen; /* of the list being read */
 };
 
-static void fnv(uint64_t *h, const void *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		*h = (*h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ULL;
-}
-
 /* What makes a row itself: its batch and content, not when it landed (a
  * retry in another second lands twice). */
 static uint64_t row_hash(uint64_t blk, const struct store_obs *o)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = UTIL_FNV64_INIT;
 	uint32_t t[2] = {(uint32_t)o->time_first, (uint32_t)o->time_last};
-	fnv(&h, &blk, 8);
-	fnv(&h, o->dns.rrname, strlen(o->dns.rrname) + 1);
-	fnv(&h, &o->dns.rrtype, 2);
-	fnv(&h, o->dns.rdata, strlen(o->dns.rdata) + 1);
-	fnv(&h, o->dns.addr, 16);
-	fnv(&h, t, sizeof(t));
-	fnv(&h, &o->count, 8);
-	fnv(&h, o->sensor, strlen(o->sensor) + 1);
+	h = util_fnv64(h, &blk, 8);
+	h = util_fnv64(h, o->dns.rrname, strlen(o->dns.rrname) + 1);
+	h = util_fnv64(h, &o->dns.rrtype, 2);
+	h = util_fnv64(h, o->dns.rdata, strlen(o->dns.rdata) + 1);
+	h = util_fnv64(h, o->dns.addr, 16);
+	h = util_fnv64(h, t, sizeof(t));
+	h = util_fnv64(h, &o->count, 8);
+	h = util_fnv64(h, o->sensor, strlen(o->sensor) + 1);
 	return h;
 }
 
