@@ -15,6 +15,7 @@
 int ingest_parser_init(struct parser *p, struct ingest_stream *st)
 {
 	p->st = st;
+	util_buf_init(&p->sort_tmp, SIZE_MAX / 2);
 	p->lobs = malloc(LINE_SLACK * sizeof(*p->lobs));
 	return p->lobs == NULL ? -ENOMEM : 0;
 }
@@ -33,6 +34,7 @@ void ingest_parser_free(struct parser *p)
 	free_line_metas(p);
 	free(p->lmetas);
 	free(p->lobs);
+	util_buf_free(&p->sort_tmp);
 }
 
 struct store_obs *ingest_obs_new(struct ingest_ctx *c)

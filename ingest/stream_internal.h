@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "ingest/ingest_internal.h"
+#include "util/buf.h"
 
 #define LINE_SLACK 1024 /* observations one line may produce */
 
@@ -112,6 +113,7 @@ struct parser {
 	struct chunk *chunk; /* the chunk a helper parses; NULL in the reading thread */
 	void *hstate;        /* a helper's copy of the per-input state (state_share) */
 	double client_line;  /* a helper's: client sighting bytes a line took in its last chunk */
+	struct util_buf sort_tmp; /* a helper's room to sort its chunks' client sightings in */
 	const struct ingest_format *hstate_fmt;
 	pthread_t tid;
 	bool running;

@@ -71,7 +71,7 @@ static void parse_chunk(struct parser *p, struct chunk *ch)
 		bytes += store_client_batch_bytes(ch->sb[i]);
 		/* the writer merges what is sorted here (not needed: without
 		 * memory it sorts them itself) */
-		(void)store_client_batch_prepare(ch->sb[i]);
+		(void)store_client_batch_prepare(ch->sb[i], &p->sort_tmp);
 	}
 	p->client_line = ch->nlines > 0 ? (double)bytes / (double)ch->nlines : 0;
 	p->chunk = NULL;
@@ -248,7 +248,12 @@ static struct chunk *chunk_get(struct ingest_stream *st)
 			/* only the oldest can be retired: later ones wait for it */
 			done |= s == CH_DONE && st->chunks[i].seq == st->retire_seq;
 		}
-		for (unsigned i = 0; i < NTEXT && tx == NULL; i++)
+		/* one filling, and two a helper (parsing, queued): more only
+		 * parse ahead of a writer that bounds the pace anyway, in
+		 * pages touched for the first time (some 20 us each where
+		 * the host maps a guest's pages lazily) */
+		unsigned ntext = 2 * st->nhelpers + 2;
+		for (unsigned i = 0; i < ntext && i < NTEXT && tx == NULL; i++)
 			if (!st->texts[i].busy)
 				tx = &st->texts[i];
 		if (ch != NULL && tx != NULL) {

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,97 @@ const char *store_client_src_name(unsigned src)
 }
 
 /* ---- histograms ---------------------------------------------------------- */
-unsigned store_gap_bucket(uint64_t gap)
+/* The buckets are defined by formulas (store_gap_bucket's and
+ * store_bytes_bucket's fallbacks below); the hot paths look them up
+ * instead.  th[b] is the least value whose bucket is b or more, found
+ * with the formula itself at first use, so a lookup gives what the
+ * formula gives wherever the formula is monotone (tests/estate/
+ * test_estate.c compares every gap, and byte counts around every
+ * threshold).  A value's octave (its top bit) and the next SUB_BITS bits
+ * under it name one of 2^SUB_BITS slices of the octave; a slice is
+ * narrower than a bucket, so it holds at most one bucket edge: start[]
+ * is the bucket of its least value, and one comparison with the next
+ * threshold finishes. */
+#define SUB_BITS 8
+#define GAP_NB (STORE_GAP_STEPS * GAP_MAX_LOG2 + 1)
+#define BYTES_NB (STORE_BYTES_STEPS * (GAP_MAX_LOG2 + 1) + 1)
+struct bucket_tab {
+	uint64_t th[GAP_NB + 1];
+	uint16_t start[(GAP_MAX_LOG2 + 1) << SUB_BITS];
+};
+static struct bucket_tab gap_tab, bytes_tab;
+static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
+
+static unsigned gap_formula(uint64_t gap)
 {
 	if (gap < 1)
 		gap = 1;
 	if (gap > (1ull << GAP_MAX_LOG2))
 		gap = 1ull << GAP_MAX_LOG2;
 	return (unsigned)lround(STORE_GAP_STEPS * log2((double)gap));
+}
+
+static unsigned bytes_formula(uint64_t bytes)
+{
+	return (unsigned)lround(STORE_BYTES_STEPS * log2((double)bytes + 1.0));
+}
+
+/* The least x with f(x) >= b, from a guess near it. */
+static uint64_t least_with(unsigned (*f)(uint64_t), unsigned b, double guess)
+{
+	uint64_t x = guess < 1 ? 0 : (uint64_t)guess;
+	while (x > 0 && f(x - 1) >= b)
+		x--;
+	while (f(x) < b)
+		x++;
+	return x;
+}
+
+/* The slice of v >= 1: its octave, then the bits under the top one. */
+static inline unsigned slice_of(uint64_t v)
+{
+	unsigned o = 63u - (unsigned)__builtin_clzll(v);
+	uint64_t m = o >= SUB_BITS ? v >> (o - SUB_BITS) : v << (SUB_BITS - o);
+	return o << SUB_BITS | (unsigned)(m & ((1u << SUB_BITS) - 1));
+}
+
+/* t's thresholds for buckets [0, nb) of f (guess: a bucket's edge), and
+ * its slices' first buckets for values v from 1 to 2^octaves - 1 (the
+ * bucket of v's value x = v - off). */
+static void tab_fill(struct bucket_tab *t, unsigned (*f)(uint64_t), unsigned nb, unsigned steps,
+                     unsigned octaves, uint64_t off)
+{
+	for (unsigned b = 0; b < nb; b++)
+		t->th[b] = least_with(f, b, exp2((b - 0.5) / steps) - (double)off);
+	t->th[nb] = UINT64_MAX;
+	unsigned b = 0;
+	for (unsigned o = 0; o < octaves; o++)
+		for (unsigned k = 0; k < 1u << SUB_BITS; k++) {
+			/* the least v of the slice (octaves under SUB_BITS
+			 * bits repeat values: their first bucket is right) */
+			uint64_t v = o >= SUB_BITS ? ((1ull << SUB_BITS) | k) << (o - SUB_BITS)
+			                           : ((1ull << SUB_BITS) | k) >> (SUB_BITS - o);
+			while (b + 1 < nb && t->th[b + 1] <= v - off)
+				b++;
+			t->start[o << SUB_BITS | k] = (uint16_t)b;
+		}
+}
+
+static void tab_init(void)
+{
+	tab_fill(&gap_tab, gap_formula, GAP_NB, STORE_GAP_STEPS, GAP_MAX_LOG2 + 1, 0);
+	tab_fill(&bytes_tab, bytes_formula, BYTES_NB, STORE_BYTES_STEPS, GAP_MAX_LOG2 + 1, 1);
+}
+
+unsigned store_gap_bucket(uint64_t gap)
+{
+	if (gap < 1)
+		gap = 1;
+	if (gap > (1ull << GAP_MAX_LOG2))
+		gap = 1ull << GAP_MAX_LOG2;
+	pthread_once(&tab_once, tab_init);
+	unsigned b = gap_tab.start[slice_of(gap)];
+	return b + (gap_tab.th[b + 1] <= gap);
 }
 
 double store_gap_value(unsigned idx)
@@ -39,7 +124,13 @@ double store_gap_value(unsigned idx)
 
 unsigned store_bytes_bucket(uint64_t bytes)
 {
-	return (unsigned)lround(STORE_BYTES_STEPS * log2((double)bytes + 1.0));
+	/* the table's octaves: those of gaps (counts up to 16 MiB); larger
+	 * ones are rare enough for the formula */
+	if (bytes >= (1ull << (GAP_MAX_LOG2 + 1)) - 1)
+		return bytes_formula(bytes);
+	pthread_once(&tab_once, tab_init);
+	unsigned b = bytes_tab.start[slice_of(bytes + 1)];
+	return b + (bytes_tab.th[b + 1] <= bytes);
 }
 
 double store_bytes_value(unsigned idx)
@@ -285,7 +376,7 @@ struct bclient_set {
 	uint32_t seq;
 	/* store_client_batch_prepare: the sightings in merge order, with
 	 * their pair hashes (npre == n while nothing was added since), and
-	 * as much room again for the sort */
+	 * as much room again for the sort when the caller gave none */
 	struct cent *pre;
 	size_t npre, precap;
 };
@@ -504,21 +595,50 @@ static uint64_t cent_hash(const struct bclient *r)
 	return hash_mix(hash_mix(hash_mix(h, v), a), b);
 }
 
+/* Whether a and b have the same destination and client: eight bytes a
+ * step, inline (the sorts compare mostly equal pairs: a pair's own
+ * sightings, grouped by their hash). */
+static inline bool pair_bytes_eq(const struct bclient *a, const struct bclient *b)
+{
+	if (a->dlen != b->dlen)
+		return false;
+	uint64_t d = 0, u, v;
+	unsigned i = 0;
+	for (; i + 8 <= a->dlen; i += 8) {
+		memcpy(&u, a->dest + i, 8);
+		memcpy(&v, b->dest + i, 8);
+		d |= u ^ v;
+	}
+	for (; i < a->dlen; i++)
+		d |= (uint64_t)(a->dest[i] ^ b->dest[i]);
+	for (i = 0; i < 16; i += 8) {
+		memcpy(&u, a->client + i, 8);
+		memcpy(&v, b->client + i, 8);
+		d |= u ^ v;
+	}
+	return d == 0;
+}
+
+/* The byte order of two different pairs' destination and client. */
+static int pair_bytes_cmp(const struct bclient *a, const struct bclient *b)
+{
+	size_t n = a->dlen < b->dlen ? a->dlen : b->dlen;
+	int c = memcmp(a->dest, b->dest, n);
+	if (c != 0)
+		return c;
+	if (a->dlen != b->dlen)
+		return a->dlen < b->dlen ? -1 : 1;
+	return memcmp(a->client, b->client, 16);
+}
+
 /* Pairs grouped (by hash, then key), each pair's sightings in time order. */
 static int cent_cmp(const void *a, const void *b)
 {
 	const struct cent *x = a, *y = b;
 	if (x->h != y->h)
 		return x->h < y->h ? -1 : 1;
-	size_t n = x->r->dlen < y->r->dlen ? x->r->dlen : y->r->dlen;
-	int c = memcmp(x->r->dest, y->r->dest, n);
-	if (c != 0)
-		return c;
-	if (x->r->dlen != y->r->dlen)
-		return x->r->dlen < y->r->dlen ? -1 : 1;
-	c = memcmp(x->r->client, y->r->client, 16);
-	if (c != 0)
-		return c;
+	if (!pair_bytes_eq(x->r, y->r))
+		return pair_bytes_cmp(x->r, y->r);
 	if (x->sid != y->sid)
 		return x->sid < y->sid ? -1 : 1;
 	if (x->r->src != y->r->src)
@@ -530,9 +650,7 @@ static int cent_cmp(const void *a, const void *b)
 
 static bool same_pair(const struct cent *x, const struct cent *y)
 {
-	return x->h == y->h && x->r->dlen == y->r->dlen &&
-	       memcmp(x->r->dest, y->r->dest, x->r->dlen) == 0 &&
-	       memcmp(x->r->client, y->r->client, 16) == 0 && x->sid == y->sid &&
+	return x->h == y->h && pair_bytes_eq(x->r, y->r) && x->sid == y->sid &&
 	       x->r->src == y->r->src;
 }
 
@@ -600,11 +718,10 @@ static void cent_sort(struct cent *e, struct cent *tmp, size_t n)
 		cent_msort(e, tmp, n);
 		return;
 	}
-	uint32_t(*cnt)[RADIX_N] = calloc(3, sizeof(*cnt));
-	if (cnt == NULL) {
-		cent_msort(e, tmp, n); /* slower, no memory needed */
-		return;
-	}
+	/* on the stack: a calloc'd block would come from the heap's top,
+	 * fresh pages each time, as often as not */
+	uint32_t cnt[3][RADIX_N];
+	memset(cnt, 0, sizeof(cnt));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = (uint32_t)(e[i].h >> 32);
 		cnt[0][k & (RADIX_N - 1)]++;
@@ -615,7 +732,6 @@ static void cent_sort(struct cent *e, struct cent *tmp, size_t n)
 	radix_pass(tmp, e, n, cnt[1], RADIX_BITS);
 	radix_pass(e, tmp, n, cnt[2], 2 * RADIX_BITS);
 	memcpy(e, tmp, n * sizeof(*e));
-	free(cnt);
 	for (size_t i = 0; i < n;) {
 		uint32_t k = (uint32_t)(e[i].h >> 32);
 		size_t j = i + 1;
@@ -643,19 +759,22 @@ static void cent_merge_runs(struct cent *e, struct cent *tmp, size_t *run, size_
 	}
 }
 
-int store_client_batch_prepare(store_batch_t *b)
+int store_client_batch_prepare(store_batch_t *b, struct util_buf *tmp)
 {
 	struct bclient_set *c = b->clients;
 	/* several sensors: their order is their ids', known to the writer */
 	if (c == NULL || c->n == 0 || b->nsensors > 1)
 		return 0;
-	if (c->precap < 2 * c->n) {
-		struct cent *np = realloc(c->pre, 2 * c->n * sizeof(*np));
+	size_t need = tmp != NULL ? c->n : 2 * c->n;
+	if (tmp != NULL && util_buf_reserve(tmp, c->n * sizeof(struct cent)) != 0)
+		return -ENOMEM;
+	if (c->precap < need) {
+		struct cent *np = realloc(c->pre, need * sizeof(*np));
 		if (np == NULL)
 			return -ENOMEM;
-		util_populate(np, c->precap * sizeof(*np), 2 * c->n * sizeof(*np));
+		util_populate(np, c->precap * sizeof(*np), need * sizeof(*np));
 		c->pre = np;
-		c->precap = 2 * c->n;
+		c->precap = need;
 	}
 	for (size_t j = 0; j < c->n; j++) {
 		const struct bclient *r = (const struct bclient *)(c->arena + c->offs[j]);
@@ -666,7 +785,7 @@ int store_client_batch_prepare(store_batch_t *b)
 			c->pre[j].bin = cent_bucket(r->in);
 		}
 	}
-	cent_sort(c->pre, c->pre + c->n, c->n);
+	cent_sort(c->pre, tmp != NULL ? (struct cent *)(void *)tmp->p : c->pre + c->n, c->n);
 	c->npre = c->n;
 	return 0;
 }

@@ -9,6 +9,7 @@
 #define INFRAPIVOT_STORE_CLIENT_H
 
 #include "store/store.h"
+#include "util/buf.h"
 
 enum store_dest_type { STORE_DEST_DOMAIN = 1, STORE_DEST_IP = 2 };
 
@@ -56,8 +57,11 @@ int store_client_batch_add_ip(store_batch_t *b, const char *sensor,
  * finish a chunk, in parallel, and the one writer thread does less.  A
  * batch of several sensors is left as it is (their order is their ids',
  * which the write assigns), and adding to b afterwards undoes it.  The
- * store writes the same either way.  0 or -ENOMEM (b unchanged). */
-int store_client_batch_prepare(store_batch_t *b);
+ * store writes the same either way.  The sort's working room is tmp's
+ * (grown, kept by the caller from one batch to the next: a thread that
+ * prepares many batches touches its pages once, not once a batch); NULL
+ * takes it from b.  0 or -ENOMEM (b unchanged). */
+int store_client_batch_prepare(store_batch_t *b, struct util_buf *tmp);
 
 /* Sparse log-scale histograms: at most cap (index, count) buckets; a new
  * bucket beyond cap folds the smallest bucket into its nearest neighbour. */

@@ -45,6 +45,46 @@ static void test_buckets(void)
 	T_EQ_INT(store_bytes_value(store_bytes_bucket(0)), 0);
 }
 
+/* The encoding docs/estate.md defines: round(32 log2 gap), the gap in
+ * [1, 2^23]; round(4 log2 (bytes + 1)). */
+static unsigned gap_def(uint64_t g)
+{
+	g = g < 1 ? 1 : g > (1u << 23) ? 1u << 23 : g;
+	return (unsigned)lround(STORE_GAP_STEPS * log2((double)g));
+}
+
+static unsigned bytes_def(uint64_t b)
+{
+	return (unsigned)lround(STORE_BYTES_STEPS * log2((double)b + 1.0));
+}
+
+/* The store looks buckets up in tables: the same as the formulas for
+ * every gap, every byte count up to the table's end (2^24), the counts
+ * around every bucket's edge up to 2^60, and random ones. */
+static void test_bucket_lookup(void)
+{
+	unsigned bad = 0;
+	for (uint64_t g = 0; g <= (1u << 23) + 2; g++)
+		bad += store_gap_bucket(g) != gap_def(g);
+	bad += store_gap_bucket(UINT64_MAX) != gap_def(UINT64_MAX);
+	for (uint64_t b = 0; b <= (1u << 24) + 2; b++)
+		bad += store_bytes_bucket(b) != bytes_def(b);
+	for (unsigned k = 0; k <= 4 * 60; k++) {
+		double edge = exp2((k - 0.5) / STORE_BYTES_STEPS) - 1;
+		uint64_t e = (uint64_t)edge;
+		for (uint64_t b = e > 64 ? e - 64 : 0; b < e + 64; b++)
+			bad += store_bytes_bucket(b) != bytes_def(b);
+	}
+	uint64_t x = 88172645463325252ull;
+	for (unsigned i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t b = x >> (x % 64);
+		bad += store_bytes_bucket(b) != bytes_def(b);
+	}
+	bad += store_bytes_bucket(UINT64_MAX) != bytes_def(UINT64_MAX);
+	T_EQ_INT(bad, 0);
+}
+
 static void test_hist_bound(void)
 {
 	struct store_hist h = {0};
@@ -283,8 +323,12 @@ static size_t pp_write(bool prepare, size_t nb, uint8_t (*rows)[STORE_CLIENT_VAL
 		size_t bi = pp[i].sensor == 2 ? nb - 1 : i * (nb - 1) / npp;
 		T_EQ_INT(store_batch_add(b[bi], &o), 0);
 	}
+	/* every other batch sorts in room of ours, reused as a helper does */
+	struct util_buf tmp;
+	util_buf_init(&tmp, SIZE_MAX / 2);
 	for (size_t i = 0; prepare && i < nb; i++)
-		T_EQ_INT(store_client_batch_prepare(b[i]), 0);
+		T_EQ_INT(store_client_batch_prepare(b[i], i % 2 ? &tmp : NULL), 0);
+	util_buf_free(&tmp);
 	struct store_write_stats ws = {0};
 	T_EQ_INT(store_write_batches(s, b, nb, &ws), 0);
 	T_EQ_INT(ws.clients, npp);
@@ -340,10 +384,10 @@ static void test_prepared(void)
 	store_batch_t *x;
 	struct store_obs o;
 	T_EQ_INT(store_batch_new(&x), 0);
-	T_EQ_INT(store_client_batch_prepare(x), 0); /* empty: nothing to do */
+	T_EQ_INT(store_client_batch_prepare(x, NULL), 0); /* empty: nothing to do */
 	pp_obs(&o, &pp[0]);
 	T_EQ_INT(store_batch_add(x, &o), 0);
-	T_EQ_INT(store_client_batch_prepare(x), 0);
+	T_EQ_INT(store_client_batch_prepare(x, NULL), 0);
 	T_EQ_INT(store_batch_add(x, &o), 0);
 	T_EQ_INT(store_batch_len(x), 2);
 	store_batch_free(x);
@@ -512,6 +556,7 @@ static void test_internal(void)
 int main(void)
 {
 	test_buckets();
+	test_bucket_lookup();
 	test_hist_bound();
 	test_codec();
 	test_order();
