@@ -1040,8 +1040,9 @@ static int cmd_sweep(struct wopts *o, int argc, char **argv)
 		return fail(o, "%s", *msg ? msg : store_strerror(err));
 	if (o->json)
 		printf("{\"from\":%u,\"checkpoint\":%u,\"names\":%llu,\"addrs\":%llu,"
-		       "\"rows\":%llu,\"fed\":%llu}\n",
+		       "\"certs\":%llu,\"keys\":%llu,\"rows\":%llu,\"fed\":%llu}\n",
 		       st.from, st.to, (unsigned long long)st.names, (unsigned long long)st.addrs,
+		       (unsigned long long)st.certs, (unsigned long long)st.keys,
 		       (unsigned long long)st.rows, (unsigned long long)st.fed);
 	else
 		printf("swept %u..%u: %llu watched domains, %llu IPs; %llu rows, %llu fed to the "
