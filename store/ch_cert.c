@@ -210,9 +210,12 @@ static void sweep_row(struct util_buf *b, const struct store_obs *o, const uint8
 
 enum { T_SIGHT, T_CERT, T_NAME, T_ATTR, T_SWEEP, T_N };
 static const char *const insert_sql[T_N] = {
-    "INSERT INTO sight_in FORMAT RowBinary",      "INSERT INTO cert FORMAT RowBinary",
-    "INSERT INTO name_cert FORMAT RowBinary",     "INSERT INTO cert_attr FORMAT RowBinary",
-    "INSERT INTO sweep_cert_in FORMAT RowBinary",
+    "INSERT INTO sight_in FORMAT RowBinary",
+    "INSERT INTO cert FORMAT RowBinary",
+    "INSERT INTO name_cert FORMAT RowBinary",
+    "INSERT INTO cert_attr FORMAT RowBinary",
+    "INSERT INTO sweep_cert_in (blk, seq, cert, sha256, flags, ip, port, sni, spki, san, names, "
+    "tf, tl, cnt, sensor) FORMAT RowBinary",
 };
 
 static void cert_rows(struct util_buf *t, const struct store_obs *o, uint64_t token, uint32_t seq)

@@ -373,6 +373,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.sweep_rr AS ${DB}.sweep_rr_local
 -- Retention as sweep_rr's: one partition a day (the sweep drops days past
 -- its horizon: watchlist sweep --keep-days).
 CREATE TABLE IF NOT EXISTS ${DB}.sweep_cert_in_local (
+	ins DateTime DEFAULT now(), -- not sent by the writer; the view stamps it
 	blk UInt64,
 	seq UInt32,
 	cert FixedString(33), -- the reference, as sight_in's
@@ -393,24 +394,8 @@ CREATE TABLE IF NOT EXISTS ${DB}.sweep_cert_in_local (
 CREATE TABLE IF NOT EXISTS ${DB}.sweep_cert_in AS ${DB}.sweep_cert_in_local
 	ENGINE = Distributed(infrapivot, ${DB}, sweep_cert_in_local, cityHash64(cert));
 
-CREATE TABLE IF NOT EXISTS ${DB}.sweep_cert_local (
-	ins DateTime,
-	blk UInt64,
-	seq UInt32,
-	cert FixedString(33),
-	sha256 String,
-	flags UInt8,
-	ip FixedString(16),
-	port UInt16,
-	sni String,
-	spki FixedString(32),
-	san String,
-	names Array(String),
-	tf UInt32,
-	tl UInt32,
-	cnt UInt64,
-	sensor String
-) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${DB}/sweep_cert_local', '{replica}')
+CREATE TABLE IF NOT EXISTS ${DB}.sweep_cert_local AS ${DB}.sweep_cert_in_local
+	ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${DB}/sweep_cert_local', '{replica}')
 	PARTITION BY toYYYYMMDD(ins)
 	ORDER BY (ins, cert);
 
