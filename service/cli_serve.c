@@ -23,7 +23,6 @@
  * sweep"): a thread that sweeps every `interval` seconds until stopped. */
 struct sweeper {
 	uint64_t interval, overlap; /* --watch-sweep, --watch-sweep-overlap */
-	uint64_t keep_days;         /* --watch-sweep-keep-days */
 	store_t *store;
 	int64_t now; /* --now */
 	pthread_t thread;
@@ -72,14 +71,11 @@ static void usage(FILE *f)
 	           "                         (expiries, versions, standing pivots); T as in\n"
 	           "                         `infrapivot watchlist --now`\n"
 	           "  --watch-sweep SECS     ClickHouse store: feed the standing pivots the\n"
-	           "                         resolutions and certificates any writer sent to\n"
-	           "                         the cluster, every\n"
+	           "                         resolutions any writer sent to the cluster, every\n"
 	           "                         SECS seconds (default 60; 0: never, see\n"
 	           "                         `infrapivot watchlist sweep`)\n"
 	           "  --watch-sweep-overlap SECS  read this much before the last sweep again\n"
 	           "                         for rows that arrive late (default 300)\n"
-	           "  --watch-sweep-keep-days N  drop the sweep's log days older than N\n"
-	           "                         (default 0: keep them)\n"
 	           "  --no-ui                do not serve the analyst's page (GET / and /ui/)\n"
 	           "  -h, --help             this help\n");
 }
@@ -156,8 +152,6 @@ static int conf_set(struct svc_http_conf *conf, int opt, const char *v)
 		return num_opt("watch-sweep", v, 86400, &sweeper.interval) != 0 ? 2 : 0;
 	case 'O':
 		return num_opt("watch-sweep-overlap", v, 86400, &sweeper.overlap) != 0 ? 2 : 0;
-	case 'K':
-		return num_opt("watch-sweep-keep-days", v, 36500, &sweeper.keep_days) != 0 ? 2 : 0;
 	case 'N':
 		if (svc_time_opt(NULL, "now", v, (int64_t)time(NULL), &conf->now) != 0)
 			return 2;
@@ -212,7 +206,6 @@ static int parse_opts(int argc, char **argv, struct svc_http_conf *conf, const c
 	    {"no-ui", no_argument, NULL, 'U'},
 	    {"watch-sweep", required_argument, NULL, 'W'},
 	    {"watch-sweep-overlap", required_argument, NULL, 'O'},
-	    {"watch-sweep-keep-days", required_argument, NULL, 'K'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -246,7 +239,7 @@ static void *sweep_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		pthread_mutex_unlock(&w->lock);
-		struct watch_sweep_opts o = {(uint32_t)w->overlap, w->now, (uint32_t)w->keep_days};
+		struct watch_sweep_opts o = {(uint32_t)w->overlap, w->now};
 		struct watch_sweep_stats st;
 		char msg[700] = "";
 		if (watch_sweep(w->store, &o, &st, msg, sizeof(msg)) != 0)

@@ -47,8 +47,7 @@ static const char usage_text[] =
     "                               since the last sweep (any writer, any node),\n"
     "                               less S seconds of\n"
     "                               overlap for late rows (default 300); `serve`\n"
-    "                               on a cluster sweeps by itself.  --keep-days N:\n"
-    "                               drop the logs' days older than N days\n"
+    "                               on a cluster sweeps by itself\n"
     "\n"
     "Settings (create):\n"
     "  --description TEXT           what the list is for\n"
@@ -157,7 +156,7 @@ struct wopts {
 	/* pivot */
 	struct pivot_params pp;
 	/* sweep */
-	int64_t overlap, keep_days;
+	int64_t overlap;
 };
 
 static int fail(const struct wopts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -297,8 +296,6 @@ static int watch_opt(struct wopts *o, int c, const char *name, const char *arg)
 		return num_opt(o, "ttl-days", arg, 36500, &o->ttl) != 0 ? 2 : 0;
 	case 'O':
 		return num_opt(o, "overlap", arg, 86400, &o->overlap) != 0 ? 2 : 0;
-	case 'K':
-		return num_opt(o, "keep-days", arg, 36500, &o->keep_days) != 0 ? 2 : 0;
 	case 'I':
 	case 'C':
 	case 'M':
@@ -336,7 +333,7 @@ static int parse_opts(int argc, char **argv, const struct option *longopts, stru
 		has_o |= l->val == 'o';
 	memset(o, 0, sizeof(*o));
 	o->sub = argv[0];
-	o->ttl = o->tomb = o->auto_ttl = o->auto_gen = o->overlap = o->keep_days = -1;
+	o->ttl = o->tomb = o->auto_ttl = o->auto_gen = o->overlap = -1;
 	for (int i = 0; i < 4; i++)
 		o->limit[i] = -1;
 	o->fmt = WATCH_FMT_JSON;
@@ -1023,7 +1020,6 @@ static const struct option sweep_opts[] = {
     OPTS_COMMON,
     {"json", no_argument, NULL, 'j'},
     {"overlap", required_argument, NULL, 'O'},
-    {"keep-days", required_argument, NULL, 'K'},
     OPT_END,
 };
 
@@ -1035,10 +1031,8 @@ static int cmd_sweep(struct wopts *o, int argc, char **argv)
 	store_t *s = svc_open_db(o->db, false);
 	if (s == NULL)
 		return 2;
-	struct watch_sweep_opts x = {.overlap = o->overlap >= 0 ? (uint32_t)o->overlap
-	                                                        : WATCH_SWEEP_OVERLAP,
-	                             .now = o->now,
-	                             .keep_days = o->keep_days > 0 ? (uint32_t)o->keep_days : 0};
+	struct watch_sweep_opts x = {
+	    .overlap = o->overlap >= 0 ? (uint32_t)o->overlap : WATCH_SWEEP_OVERLAP, .now = o->now};
 	struct watch_sweep_stats st;
 	char msg[700] = "";
 	int err = watch_sweep(s, &x, &st, msg, sizeof(msg));
@@ -1046,13 +1040,11 @@ static int cmd_sweep(struct wopts *o, int argc, char **argv)
 	if (err != 0)
 		return fail(o, "%s", *msg ? msg : store_strerror(err));
 	if (o->json)
-		printf(
-		    "{\"from\":%u,\"checkpoint\":%u,\"names\":%llu,\"addrs\":%llu,"
-		    "\"certs\":%llu,\"keys\":%llu,\"rows\":%llu,\"fed\":%llu,\"dropped\":%llu}\n",
-		    st.from, st.to, (unsigned long long)st.names, (unsigned long long)st.addrs,
-		    (unsigned long long)st.certs, (unsigned long long)st.keys,
-		    (unsigned long long)st.rows, (unsigned long long)st.fed,
-		    (unsigned long long)st.dropped);
+		printf("{\"from\":%u,\"checkpoint\":%u,\"names\":%llu,\"addrs\":%llu,"
+		       "\"certs\":%llu,\"keys\":%llu,\"rows\":%llu,\"fed\":%llu}\n",
+		       st.from, st.to, (unsigned long long)st.names, (unsigned long long)st.addrs,
+		       (unsigned long long)st.certs, (unsigned long long)st.keys,
+		       (unsigned long long)st.rows, (unsigned long long)st.fed);
 	else
 		printf(
 		    "swept %u..%u: %llu watched domains, %llu IPs, %llu certificates, %llu keys; "

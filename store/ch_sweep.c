@@ -327,54 +327,6 @@ int store_sweep_certs(store_t *s, uint32_t from, uint32_t until,
 	return err;
 }
 
-/* ---- retention ---------------------------------------------------------- */
-
-static int days_decode(const struct util_buf *resp, void *out, void *ctx)
-{
-	uint32_t *v = out;
-	size_t *n = ctx;
-	struct ch_rb_in r = {(const uint8_t *)resp->p, (const uint8_t *)resp->p + resp->len, false};
-	/* more days than that: the rest at the next sweep */
-	while (!r.bad && r.p < r.end && *n < STORE_SWEEP_KEYS) {
-		uint32_t d = (uint32_t)ch_rd_uint(&r, 4);
-		r.bad |= d < 19700101 || d > 21051231;
-		v[(*n)++] = d;
-	}
-	return r.bad ? ch_corrupt() : 0;
-}
-
-int store_sweep_prune(store_t *s, uint32_t before, size_t *days)
-{
-	static const char *const tables[] = {"sweep_rr", "sweep_cert"};
-	store_ch_t *h = NULL;
-	uint32_t v[STORE_SWEEP_KEYS];
-	size_t n = 0;
-	*days = 0;
-	int err = sweep_handle(s, &h);
-	for (size_t t = 0; t < 2 && err == 0; t++) {
-		struct util_buf q;
-		util_buf_init(&q, 1024);
-		/* a day wholly before `before`'s: its partition holds nothing later */
-		util_buf_printf(&q,
-		                "SELECT DISTINCT toUInt32(toYYYYMMDD(ins)) FROM %s WHERE ins < "
-		                "toDateTime(%u) AND toYYYYMMDD(ins) < toYYYYMMDD(toDateTime(%u))",
-		                tables[t], before, before);
-		n = 0;
-		err = sweep_exec(h, &q, days_decode, v, &n);
-		util_buf_free(&q);
-		for (size_t i = 0; i < n && err == 0; i++) {
-			char sql[256];
-			snprintf(sql, sizeof(sql),
-			         "ALTER TABLE %s.%s_local ON CLUSTER infrapivot DROP PARTITION %u",
-			         store_ch_db(h), tables[t], v[i]);
-			err = store_ch_exec(h, sql, NULL, 0, NULL, NULL);
-			*days += err == 0;
-		}
-	}
-	store_ch_close(h);
-	return err;
-}
-
 struct feed {
 	store_ch_t *h;
 	size_t n;

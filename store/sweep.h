@@ -63,12 +63,6 @@ typedef int (*store_sweep_cert_cb)(uint32_t ins, uint64_t blk, uint32_t seq,
 int store_sweep_certs(store_t *s, uint32_t from, uint32_t until,
                       const struct store_sweep_watched *k, store_sweep_cert_cb cb, void *ctx);
 
-/* The logs' retention: drop, on every shard (ON CLUSTER infrapivot), the
- * day partitions of sweep_rr_local and sweep_cert_local whose day (the
- * servers' toYYYYMMDD) is before that of `before`.  *days: the days
- * dropped.  0, or a store error (the cluster's message). */
-int store_sweep_prune(store_t *s, uint32_t before, size_t *days);
-
 /* Observation i into *o (0, or an error that ends the feed). */
 typedef int (*store_sweep_get)(size_t i, struct store_obs *o, void *ctx);
 /* In one control transaction: the n observations get() gives, each fed to

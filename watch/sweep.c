@@ -538,20 +538,6 @@ static int read_rows(store_t *s, struct sweep *w, uint32_t from)
 	return err != 0 ? err : read_set(s, w, &w->old, from, w->cp);
 }
 
-/* The logs' retention: the days before both the horizon and this sweep's
- * window (a sweep never reads below it again). */
-static int prune(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep_stats *st)
-{
-	uint64_t keep = (uint64_t)o->keep_days * 86400;
-	if (o->keep_days == 0 || st->to <= keep)
-		return 0;
-	uint32_t before = st->to - (uint32_t)keep;
-	size_t days = 0;
-	int err = store_sweep_prune(s, before < st->from ? before : st->from, &days);
-	st->dropped = days;
-	return err;
-}
-
 int watch_sweep(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep_stats *st,
                 char *msg, size_t cap)
 {
@@ -583,8 +569,6 @@ int watch_sweep(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep
 	st->addrs = w.all.na;
 	st->certs = w.all.nc;
 	st->keys = w.all.nk;
-	if (err == 0)
-		err = prune(s, o, st);
 	if (err == 0)
 		err = read_rows(s, &w, st->from);
 	if (err != 0) {

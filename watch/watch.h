@@ -119,16 +119,14 @@ int watch_pivot(store_t *s, const char *name, const struct pivot_params *p, int6
 #define WATCH_SWEEP_OVERLAP 300 /* seconds read again each sweep: late rows */
 #define WATCH_SWEEP_INTERVAL 60 /* seconds between a server's sweeps */
 struct watch_sweep_opts {
-	uint32_t overlap;   /* seconds before the checkpoint read again */
-	int64_t now;        /* the hook's clock (0: the clock) */
-	uint32_t keep_days; /* drop the logs' days older than this (0: keep them) */
+	uint32_t overlap; /* seconds before the checkpoint read again */
+	int64_t now;      /* the hook's clock (0: the clock) */
 };
 struct watch_sweep_stats {
 	uint32_t from, to;     /* the window read: ins >= from; to = the new checkpoint */
 	uint64_t names, addrs; /* watched domains and IPs asked for */
 	uint64_t certs, keys;  /* watched certificates and keys asked for */
 	uint64_t rows, fed;    /* rows read; fed to the standing pivots (not seen before) */
-	uint64_t dropped;      /* the logs' day partitions dropped (keep_days) */
 };
 /* On a ClickHouse store: feed the standing pivots the resolutions and
  * certificate observations the cluster took since the last sweep (less

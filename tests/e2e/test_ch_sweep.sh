@@ -89,9 +89,9 @@ check_grep "... below it only for what was watched when the last sweep began" \
 
 # --- failures: exit 2, the reason, the checkpoint as it was
 echo 1700000100 >"$BODIES/clock"
-fails() { # WHAT PATTERN [SWEEP OPTIONS]
+fails() { # WHAT PATTERN
 	meta >"$WORK/meta.before"
-	sweep "${@:3}"
+	sweep
 	check_eq "$1: exit status" "$?" 2
 	check_grep "... the reason" "$2" "$WORK/err"
 	check_grep "... says the checkpoint did not move" "checkpoint not moved" "$WORK/err"
@@ -215,30 +215,6 @@ for bad in "21 Code: 159.*Timeout exceeded" "22 does not decode" "23 does not de
 	check_eq "... the list unchanged" "$(clisted)" "$before"
 	"$IP" watchlist remove c "198.51.100.${bad%% *}" --store "$S" >/dev/null
 done
-
-# --- the logs' retention: --keep-days drops the days before the horizon
-# (and the window) on every shard, or fails the sweep
-: >"$BODIES/selects"
-sweep --keep-days 7
-check_eq "--keep-days 7: exit status" "$?" 0
-check_eq "... three day partitions dropped" "$(field "$WORK/out" dropped)" 3
-check_grep "... the days before 7 days before the clock" \
-	"SELECT DISTINCT toUInt32\(toYYYYMMDD\(ins\)\) FROM sweep_rr WHERE ins < toDateTime\(1699395400\) AND toYYYYMMDD\(ins\) < toYYYYMMDD\(toDateTime\(1699395400\)\)" \
-	"$BODIES/selects"
-check_grep "... each dropped on the cluster" \
-	"ALTER TABLE [A-Za-z0-9_]+\.sweep_rr_local ON CLUSTER infrapivot DROP PARTITION 20231101" "$BODIES/selects"
-check_grep "... the certificate log's too" \
-	"ALTER TABLE [A-Za-z0-9_]+\.sweep_cert_local ON CLUSTER infrapivot DROP PARTITION 20231102" "$BODIES/selects"
-check_eq "... without --keep-days nothing dropped" "$(: >"$BODIES/selects"; sweep; field "$WORK/out" dropped) $(grep -c ALTER "$BODIES/selects")" "0 0"
-touch "$BODIES/alter-fail"
-fails "a day that cannot be dropped" "Connection loss" --keep-days 7
-rm "$BODIES/alter-fail"
-touch "$BODIES/days-cut"
-fails "the days' answer cut short" "does not decode" --keep-days 7
-rm "$BODIES/days-cut"
-"$IP" watchlist sweep --store "$S" --keep-days x >/dev/null 2>"$WORK/err"
-check_eq "--keep-days x: exit status" "$?" 2
-check_grep "... says so" "keep-days must be an integer" "$WORK/err"
 echo 1700000000 >"$BODIES/clock"
 
 # --- the server gone: a clear error, the checkpoint as it was

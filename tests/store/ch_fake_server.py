@@ -7,7 +7,7 @@ body in BODIES_DIR (insert-N, its statement in query-N).  The first INSERT of a 
 client retry.  While BODIES_DIR/fail-after exists, holding N, N more
 INSERTs succeed and every one after fails with 500 (a server that went
 away mid-copy).  While BODIES_DIR/selects exists, each SELECT is appended
-to it, one a line (to count a command's queries; ALTERs too).  BODIES_DIR/stats-mode shapes the answer
+to it, one a line (to count a command's queries).  BODIES_DIR/stats-mode shapes the answer
 to `stats` (H.stats).
 Prints its port on the first line of stdout.
 
@@ -234,13 +234,6 @@ def window(rows, q):
 
 
 def sweep_answer(q):
-    # the logs' retention: the days before the horizon (sweep_rr 2023-11-01,
-    # sweep_cert that and 2023-11-02); BODIES/days-cut: an answer cut short
-    if "toYYYYMMDD(ins)" in q:
-        if os.path.exists(os.path.join(BODIES, "days-cut")):
-            return 200, b"\x01\x02\x03"
-        days = [20231101] if "FROM sweep_rr" in q else [20231101, 20231102]
-        return 200, b"".join(struct.pack("<I", d) for d in days)
     if "toUInt32(now())" in q:
         if os.path.exists(os.path.join(BODIES, "clock-fail")):
             return 500, b"Code: 999, e.displayText() = DB::Exception: Connection loss\n"
@@ -293,11 +286,9 @@ class H(http.server.BaseHTTPRequestHandler):
         if not self.authorised():
             return self.reply(500, b"Code: 193, e.displayText() = DB::Exception: Wrong password for user default, e.what() = DB::Exception\n")
         selects = os.path.join(BODIES, "selects")
-        if q.startswith(("SELECT", "ALTER")) and os.path.exists(selects):
+        if q.startswith("SELECT") and os.path.exists(selects):
             with open(selects, "a") as f:  # the queries, one a line
                 f.write(q.replace("\n", " ") + "\n")
-        if q.startswith("ALTER") and os.path.exists(os.path.join(BODIES, "alter-fail")):
-            return self.reply(500, b"Code: 999, e.displayText() = DB::Exception: Cannot execute replicated DDL query: Connection loss\n")
         if "no_such_table" in q:
             return self.reply(404, b"Code: 60, e.displayText() = DB::Exception: Table t.no_such_table doesn't exist., e.what() = DB::Exception\nsecond line\n")
         if q.startswith("SELECT big"):

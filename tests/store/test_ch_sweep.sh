@@ -166,30 +166,4 @@ sweep
 both_lists last "a last sweep"
 same "a last sweep changes nothing (c)" "chc$n.json" chclast.json
 same "a last sweep changes nothing (c2)" "chc2$n.json" chc2last.json
-
-# --- the logs' retention: rows of a day ten days ago (written straight
-# into one replica of each shard: the logs stamp the present) are dropped
-# by a sweep with --keep-days 7, on every shard; today's rows stay
-DB=sweep_$$
-for node in 0 2; do
-	sql "$node" "INSERT INTO $DB.sweep_rr_local (ins, blk, rrname, rrtype, rdata, addr, tf, tl, cnt, sensor) SELECT now() - 864000, 1, 'old.example.com', 1, '192.0.2.9', toFixedString(unhex('00000000000000000000FFFFC0000209'), 16), 1, 1, 1, ''" >/dev/null
-	sql "$node" "INSERT INTO $DB.sweep_cert_local (ins, blk, seq, cert, sha256, flags, ip, port, sni, spki, san, names, tf, tl, cnt, sensor) SELECT now() - 864000, 1, 0, toFixedString('', 33), '', 1, toFixedString('', 16), 443, '', toFixedString('', 32), '', [], 1, 1, 1, ''" >/dev/null
-done
-old() { sql 0 "SELECT count() FROM $DB.$1 WHERE ins < now() - 7 * 86400"; }
-today() { sql 0 "SELECT count() FROM $DB.$1 WHERE ins >= now() - 86400"; }
-[ "$(old sweep_rr) $(old sweep_cert)" = "2 2" ] || fail "retention: the old rows are not there: $(old sweep_rr) $(old sweep_cert)"
-rr_today=$(today sweep_rr)
-cert_today=$(today sweep_cert)
-INFRAPIVOT_CONTROL=$WATCHER "$IP" watchlist sweep --store "$URL" --json --keep-days 7 >"$WORK/sweep.json" ||
-	fail "sweep --keep-days 7: exit $?"
-[ "$(field dropped)" -eq 2 ] || fail "retention: $(cat "$WORK/sweep.json"), want a day of each log dropped"
-gone() { [ "$(old sweep_rr) $(old sweep_cert)" = "0 0" ]; }
-wait_until "the old days dropped" gone
-for node in 1 3; do # the other replicas drop them too
-	[ "$(sql "$node" "SELECT count() FROM $DB.sweep_rr_local WHERE ins < now() - 7 * 86400")" -eq 0 ] ||
-		fail "retention: node $node keeps the old day"
-done
-[ "$(today sweep_rr) $(today sweep_cert)" = "$rr_today $cert_today" ] ||
-	fail "retention: today's rows changed: $(today sweep_rr) $(today sweep_cert), were $rr_today $cert_today"
-echo "retention: $(cat "$WORK/sweep.json"); today's $rr_today + $cert_today rows kept"
-echo "PASS: the watch sweep on the cluster: 4 sweeps, the list as LMDB's at each step; certificates: $n rounds and a last sweep, both lists as LMDB's; the logs' retention"
+echo "PASS: the watch sweep on the cluster: 4 sweeps, the list as LMDB's at each step; certificates: $n rounds and a last sweep, both lists as LMDB's"
