@@ -43,8 +43,9 @@ static const char usage_text[] =
     "  export NAME [--format F]     the list for sensors: json, text, zeek,\n"
     "                               suricata (--type ip|domain|cert), stix or misp\n"
     "  sweep [--overlap S]          ClickHouse store: feed the standing pivots the\n"
-    "                               resolutions the cluster took since the last\n"
-    "                               sweep (any writer, any node), less S seconds of\n"
+    "                               resolutions and certificates the cluster took\n"
+    "                               since the last sweep (any writer, any node),\n"
+    "                               less S seconds of\n"
     "                               overlap for late rows (default 300); `serve`\n"
     "                               on a cluster sweeps by itself\n"
     "\n"
@@ -1040,14 +1041,17 @@ static int cmd_sweep(struct wopts *o, int argc, char **argv)
 		return fail(o, "%s", *msg ? msg : store_strerror(err));
 	if (o->json)
 		printf("{\"from\":%u,\"checkpoint\":%u,\"names\":%llu,\"addrs\":%llu,"
-		       "\"rows\":%llu,\"fed\":%llu}\n",
+		       "\"certs\":%llu,\"keys\":%llu,\"rows\":%llu,\"fed\":%llu}\n",
 		       st.from, st.to, (unsigned long long)st.names, (unsigned long long)st.addrs,
+		       (unsigned long long)st.certs, (unsigned long long)st.keys,
 		       (unsigned long long)st.rows, (unsigned long long)st.fed);
 	else
-		printf("swept %u..%u: %llu watched domains, %llu IPs; %llu rows, %llu fed to the "
-		       "standing pivots\n",
-		       st.from, st.to, (unsigned long long)st.names, (unsigned long long)st.addrs,
-		       (unsigned long long)st.rows, (unsigned long long)st.fed);
+		printf(
+		    "swept %u..%u: %llu watched domains, %llu IPs, %llu certificates, %llu keys; "
+		    "%llu rows, %llu fed to the standing pivots\n",
+		    st.from, st.to, (unsigned long long)st.names, (unsigned long long)st.addrs,
+		    (unsigned long long)st.certs, (unsigned long long)st.keys,
+		    (unsigned long long)st.rows, (unsigned long long)st.fed);
 	return 0;
 }
 

@@ -156,19 +156,74 @@ static void attr_rows(struct util_buf *b, const struct store_obs *o, const uint8
 	}
 }
 
-enum { T_SIGHT, T_CERT, T_NAME, T_ATTR, T_N };
+/* The normalised names a sweep_cert row is found by: its SNI, and its
+ * SAN names when it carries metadata (those the hook links: not the
+ * wildcards, which do not normalise without them). */
+static void sweep_names(struct util_buf *b, const struct store_obs *o)
+{
+	const struct store_cert_meta *m = o->cert.meta;
+	size_t len = o->cert.has_meta ? m->san_dns_len : 0;
+	bool sni = o->cert.sighting && o->cert.sni[0] != '\0';
+	char v[STORE_NAME_BUF];
+	/* twice: the count first, then the names */
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t n = sni;
+		if (pass == 1 && sni)
+			ch_rb_str(b, o->cert.sni);
+		for (size_t i = 0; i < len; i += strnlen(m->san_dns + i, len - i) + 1) {
+			if (store_name_norm(m->san_dns + i, strnlen(m->san_dns + i, len - i), v,
+			                    false) != 0)
+				continue;
+			n++;
+			if (pass == 1)
+				ch_rb_str(b, v);
+		}
+		if (pass == 0)
+			ch_rb_varint(b, n);
+	}
+}
+
+/* One sweep_cert_in row: the observation as the standing pivot's hook
+ * reads it (docs/scale-out.md, "The watch sweep"). */
+static void sweep_row(struct util_buf *b, const struct store_obs *o, const uint8_t ref[33],
+                      uint64_t token, uint32_t seq)
+{
+	const struct store_cert_meta *m = o->cert.meta;
+	bool sight = o->cert.sighting;
+	static const uint8_t zero[32];
+	ch_rb_uint(b, token, 8);
+	ch_rb_uint(b, seq, 4);
+	util_buf_add(b, ref, 33);
+	ch_rb_bytes(b, m->sha256, m->has_sha256 ? 32 : 0);
+	ch_rb_uint(b, (sight ? 1u : 0u) | (o->cert.has_meta ? 2u : 0u) | (m->has_key ? 4u : 0u), 1);
+	util_buf_add(b, sight ? o->cert.ip : zero, 16);
+	ch_rb_uint(b, sight ? o->cert.port : 0, 2);
+	ch_rb_str(b, sight ? o->cert.sni : "");
+	util_buf_add(b, m->has_key ? m->key : zero, 32);
+	ch_rb_bytes(b, m->san_dns, o->cert.has_meta ? m->san_dns_len : 0);
+	sweep_names(b, o);
+	ch_rb_uint(b, ch_clamp_u32(o->time_first), 4);
+	ch_rb_uint(b, ch_clamp_u32(o->time_last), 4);
+	ch_rb_uint(b, o->count, 8);
+	ch_rb_str(b, o->sensor);
+}
+
+enum { T_SIGHT, T_CERT, T_NAME, T_ATTR, T_SWEEP, T_N };
 static const char *const insert_sql[T_N] = {
     "INSERT INTO sight_in FORMAT RowBinary",
     "INSERT INTO cert FORMAT RowBinary",
     "INSERT INTO name_cert FORMAT RowBinary",
     "INSERT INTO cert_attr FORMAT RowBinary",
+    "INSERT INTO sweep_cert_in (blk, seq, cert, sha256, flags, ip, port, sni, spki, san, names, "
+    "tf, tl, cnt, sensor) FORMAT RowBinary",
 };
 
-static void cert_rows(struct util_buf *t, const struct store_obs *o, uint64_t token)
+static void cert_rows(struct util_buf *t, const struct store_obs *o, uint64_t token, uint32_t seq)
 {
 	uint8_t ref[33];
 	obs_ref(o->cert.meta, ref);
 	cert_row(&t[T_CERT], o, ref);
+	sweep_row(&t[T_SWEEP], o, ref, token, seq);
 	if (o->cert.has_meta)
 		san_rows(&t[T_NAME], o, ref);
 	attr_rows(&t[T_ATTR], o, ref);
@@ -193,6 +248,7 @@ int ch_cert_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_t
 	for (int i = 0; i < T_N; i++)
 		util_buf_init(&t[i], (size_t)1 << 30);
 	int err = 0;
+	uint32_t seq = 0;
 	for (size_t i = 0; i < n && err == 0; i++) {
 		const struct store_obs *o = &obs[i];
 		if (o->kind != STORE_OBS_CERT)
@@ -203,13 +259,14 @@ int ch_cert_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_t
 			err = STORE_EBADHASH;
 			break;
 		}
-		cert_rows(t, o, token);
+		cert_rows(t, o, token, seq++);
 	}
 	for (int i = 0; i < T_N && err == 0; i++)
 		err = t[i].err;
 	/* the metadata tables replace, the sightings add: write those last,
-	 * so that a sighting is never there without its certificate */
-	static const int order[T_N] = {T_CERT, T_NAME, T_ATTR, T_SIGHT};
+	 * so that a sighting is never there without its certificate; the
+	 * watch sweep's log after all (the sweep reads the others) */
+	static const int order[T_N] = {T_CERT, T_NAME, T_ATTR, T_SIGHT, T_SWEEP};
 	for (int i = 0; i < T_N && err == 0; i++) {
 		if (t[order[i]].len > 0)
 			err = ch_insert_retried(c, insert_sql[order[i]], &t[order[i]]);

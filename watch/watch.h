@@ -125,13 +125,14 @@ struct watch_sweep_opts {
 struct watch_sweep_stats {
 	uint32_t from, to;     /* the window read: ins >= from; to = the new checkpoint */
 	uint64_t names, addrs; /* watched domains and IPs asked for */
+	uint64_t certs, keys;  /* watched certificates and keys asked for */
 	uint64_t rows, fed;    /* rows read; fed to the standing pivots (not seen before) */
 };
-/* On a ClickHouse store: feed the standing pivots the resolutions the
- * cluster took since the last sweep (less the overlap) that touch watched
- * domains or IPs, each row once, and move the checkpoint, in one control
- * transaction.  0, or an error with msg set ("... checkpoint not moved");
- * STORE_ENOTSUP on LMDB (its writes run the standing pivots). */
+/* On a ClickHouse store: feed the standing pivots the resolutions and
+ * certificate observations the cluster took since the last sweep (less
+ * the overlap) that touch watched indicators, each row once, and move the checkpoint, in one
+ * control transaction.  0, or an error with msg set ("... checkpoint not moved"); STORE_ENOTSUP on
+ * LMDB (its writes run the standing pivots). */
 int watch_sweep(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep_stats *st,
                 char *msg, size_t cap);
 

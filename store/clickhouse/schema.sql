@@ -359,3 +359,50 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.sweep_rr_mv TO ${DB}.sweep_rr_local
 
 CREATE TABLE IF NOT EXISTS ${DB}.sweep_rr AS ${DB}.sweep_rr_local
 	ENGINE = Distributed(infrapivot, ${DB}, sweep_rr_local);
+
+-- The certificate observations, the same way (docs/scale-out.md, "The
+-- watch sweep"): one row per STORE_OBS_CERT observation as the writer had
+-- it, with what the standing pivot's hook reads of it (store/watch_auto.c:
+-- its hashes, key, SAN names, and the sighting with its SNI), inserted
+-- into sweep_cert_in (a Null table, sharded as sight_in) by the writer
+-- with the batch's other certificate rows, and stamped `ins` by the view on
+-- the replica that takes it.  seq: the observation's place among its
+-- batch's certificates (the order LMDB's hook sees them in).  names: the
+-- SNI and the SAN names normalised, for the sweep's query; san: the SAN
+-- names as the observation had them (NUL-separated), for the hook.
+-- Retention as sweep_rr's: one partition a day (the sweep drops days past
+-- its horizon: watchlist sweep --keep-days).
+CREATE TABLE IF NOT EXISTS ${DB}.sweep_cert_in_local (
+	ins DateTime DEFAULT now(), -- not sent by the writer; the view stamps it
+	blk UInt64,
+	seq UInt32,
+	cert FixedString(33), -- the reference, as sight_in's
+	sha256 String,       -- 32 bytes; '' when unknown
+	flags UInt8,         -- 1 a sighting, 2 with metadata, 4 the key known
+	ip FixedString(16),
+	port UInt16,
+	sni String,          -- presentation; '' when none
+	spki FixedString(32),
+	san String,
+	names Array(String),
+	tf UInt32,
+	tl UInt32,
+	cnt UInt64,
+	sensor String
+) ENGINE = Null;
+
+CREATE TABLE IF NOT EXISTS ${DB}.sweep_cert_in AS ${DB}.sweep_cert_in_local
+	ENGINE = Distributed(infrapivot, ${DB}, sweep_cert_in_local, cityHash64(cert));
+
+CREATE TABLE IF NOT EXISTS ${DB}.sweep_cert_local AS ${DB}.sweep_cert_in_local
+	ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${DB}/sweep_cert_local', '{replica}')
+	PARTITION BY toYYYYMMDD(ins)
+	ORDER BY (ins, cert);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.sweep_cert_mv TO ${DB}.sweep_cert_local AS
+	SELECT now() AS ins, blk, seq, cert, sha256, flags, ip, port, sni, spki, san, names,
+		tf, tl, cnt, sensor
+	FROM ${DB}.sweep_cert_in_local;
+
+CREATE TABLE IF NOT EXISTS ${DB}.sweep_cert AS ${DB}.sweep_cert_local
+	ENGINE = Distributed(infrapivot, ${DB}, sweep_cert_local);

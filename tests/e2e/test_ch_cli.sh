@@ -102,8 +102,8 @@ ingest_fresh() { # FILE: ingest it with no INSERT recorded before
 ingest_fresh "$X509"
 check_eq "ingest of Zeek x509 metadata: exit status" "$?" 0
 check_grep "... the summary" "3 lines read, 3 accepted, 0 rejected" "$WORK/err"
-check_eq "... metadata, names, attributes, each retried" "$(queries | tr '\n' ' ')" \
-	"INSERT INTO cert FORMAT RowBinary INSERT INTO cert FORMAT RowBinary INSERT INTO name_cert FORMAT RowBinary INSERT INTO name_cert FORMAT RowBinary INSERT INTO cert_attr FORMAT RowBinary INSERT INTO cert_attr FORMAT RowBinary "
+check_eq "... metadata, names, attributes, the watch sweep's log, each retried" "$(queries | tr '\n' ' ')" \
+	"INSERT INTO cert FORMAT RowBinary INSERT INTO cert FORMAT RowBinary INSERT INTO name_cert FORMAT RowBinary INSERT INTO name_cert FORMAT RowBinary INSERT INTO cert_attr FORMAT RowBinary INSERT INTO cert_attr FORMAT RowBinary INSERT INTO sweep_cert_in (blk, seq, cert, sha256, flags, ip, port, sni, spki, san, names, tf, tl, cnt, sensor) FORMAT RowBinary INSERT INTO sweep_cert_in (blk, seq, cert, sha256, flags, ip, port, sni, spki, san, names, tf, tl, cnt, sensor) FORMAT RowBinary "
 check "... the retries are the same bytes" bash -c "cmp -s '$(nth 1)' '$(nth 2)' && cmp -s '$(nth 3)' '$(nth 4)' && cmp -s '$(nth 5)' '$(nth 6)'"
 check_grep "... the metadata rows carry the SHA-256" "a97a22b691caf62c1623d14abf8a31ac915f14d87f77d8a37c47eb4785b484ad" <(hexof "$(nth 1)")
 check "... the names reversed" grep -qa "com.google.\*" "$(nth 3)"
@@ -114,8 +114,8 @@ ingest_fresh "$SSL"
 check_eq "ingest of a Zeek ssl.log: exit status" "$?" 0
 check "... nothing said not recorded" bash -c "! grep -q 'not recorded' '$WORK/err'"
 check_grep "... the client sighting counted" "1 client sightings \(1 new client pairs\)" "$WORK/err"
-check_eq "... the sighting after the certificate and its SNI name, the client last" "$(queries | uniq | tr '\n' ' ')" \
-	"INSERT INTO cert FORMAT RowBinary INSERT INTO name_cert FORMAT RowBinary INSERT INTO sight_in FORMAT RowBinary INSERT INTO client (blk, pk, dtype, dest, client, sensor, src, ver, first_seen, last_seen, cnt, state) FORMAT RowBinary "
+check_eq "... the sighting after the certificate and its SNI name, the watch sweep's log after them, the client last" "$(queries | uniq | tr '\n' ' ')" \
+	"INSERT INTO cert FORMAT RowBinary INSERT INTO name_cert FORMAT RowBinary INSERT INTO sight_in FORMAT RowBinary INSERT INTO sweep_cert_in (blk, seq, cert, sha256, flags, ip, port, sni, spki, san, names, tf, tl, cnt, sensor) FORMAT RowBinary INSERT INTO client (blk, pk, dtype, dest, client, sensor, src, ver, first_seen, last_seen, cnt, state) FORMAT RowBinary "
 check_grep "... the sighting carries the leaf's SHA-256 (cert_chain_fps)" "a580247a25324adf4add5af648de4ac5798030dfd622f26a5f2280d7528ae244" <(hexof "$(nth 5)")
 # --follow: its position in the control LMDB (the three-step commit,
 # tests/e2e/test_ch_intent.sh): a restart sends nothing again

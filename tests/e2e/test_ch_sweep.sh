@@ -66,8 +66,26 @@ check_eq "... the same 3 rows read, none fed" "$(field "$WORK/out" rows) $(field
 check_grep "... the query's window" "ins >= toDateTime\(1699999700\)" "$BODIES/selects"
 check_eq "... the list's version unchanged" \
 	"$("$IP" watchlist list --json --store "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["watchlists"][0]["version"])')" "$version"
-sweep --overlap 5
+# (this node's clock pinned a day ahead: after every entry so far, within
+# their time to live)
+NOW=$(($(date +%s) + 86400))
+sweep --overlap 5 --now "$NOW"
 check_eq "--overlap 5: from" "$(field "$WORK/out" from)" 1699999995
+
+# --- a name watched after the last sweep began: its row below the
+# checkpoint (there when that sweep read the log) is not fed, as LMDB's
+# hook only sees the writes after an entry
+"$IP" watchlist add w late.example.com --now $((NOW + 1)) --store "$S" >/dev/null
+: >"$BODIES/selects"
+sweep --overlap 5 --now $((NOW + 2))
+check_eq "a name added after the last sweep: exit status" "$?" 0
+check_eq "... its row below the checkpoint not fed" "$(field "$WORK/out" fed)" 0
+check "... nor linked" sh -c "! '$IP' watchlist export w --format text --store '$S' | grep -q 203.0.113.77"
+check_grep "... asked for from the checkpoint on" \
+	"ins >= toDateTime\(1700000000\) AND \(0 OR rrname IN \('evil.example.com', 'late.example.com'\)" "$BODIES/selects"
+check_grep "... below it only for what was watched when the last sweep began" \
+	"ins >= toDateTime\(1699999995\) AND ins < toDateTime\(1700000000\) AND \(0 OR rrname IN \('evil.example.com'\) OR" "$BODIES/selects"
+"$IP" watchlist remove w late.example.com --store "$S" >/dev/null
 
 # --- failures: exit 2, the reason, the checkpoint as it was
 echo 1700000100 >"$BODIES/clock"
@@ -140,6 +158,64 @@ check_eq "601 watched names: exit status" "$?" 0
 check_eq "... in two queries" "$(grep -c 'FROM sweep_rr' "$BODIES/selects")" 2
 check_eq "... 601 names asked for, the rows of the one matched fed" \
 	"$(field "$WORK/out" names) $(field "$WORK/out" fed)" "601 2"
+
+# --- certificate edges (serves, sni, san, key): a list seeded with an
+# address, three generations deep (a control directory of its own)
+export INFRAPIVOT_CONTROL=$WORK/control4
+echo 1700000000 >"$BODIES/clock"
+"$IP" watchlist create c --auto-expand serves,sni,san,key --auto-generations 3 --store "$S" >/dev/null
+"$IP" watchlist add c 198.51.100.20 --store "$S" >/dev/null
+clisted() { "$IP" watchlist export c --format text --store "$S" | sort | tr '\n' ' '; }
+: >"$BODIES/selects"
+sweep
+check_eq "certificates, first sweep: exit status" "$?" 0
+check_eq "... one address asked for, no name, certificate or key" \
+	"$(field "$WORK/out" names) $(field "$WORK/out" addrs) $(field "$WORK/out" certs) $(field "$WORK/out" keys)" "0 1 0 0"
+check_eq "... 2 rows read (one landed twice), 1 fed" "$(field "$WORK/out" rows) $(field "$WORK/out" fed)" "2 1"
+check_grep "... the query: the window and the address of a sighting" \
+	"FROM sweep_cert WHERE ins >= toDateTime\(0\) AND \(0 OR \(bitAnd\(flags, 1\) = 1 AND ip IN \(toFixedString\(unhex\('00000000000000000000FFFFC6336414'\), 16\)\)\)\) ORDER BY ins, blk, seq" \
+	"$BODIES/selects"
+check "... no resolution asked for (the list has no resolution edge)" sh -c "! grep -q 'FROM sweep_rr' '$BODIES/selects'"
+check_eq "... the list: the certificate (serves), its SNI and SAN names (sni, san)" "$(clisted)" \
+	"198.51.100.20 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb example.com www.example.com "
+"$IP" watchlist show c --json --store "$S" >"$WORK/show"
+check_grep "... with the sighting in the provenance" \
+	'auto: serves with 198.51.100.20, seen 2023-11-14T23:13:20Z by s1' "$WORK/show"
+# the certificate watched now: its metadata row (later) brings its key
+echo 1700000100 >"$BODIES/clock"
+: >"$BODIES/selects"
+sweep
+check_eq "certificates, second sweep: exit status" "$?" 0
+check_eq "... the certificate and two names asked for" \
+	"$(field "$WORK/out" names) $(field "$WORK/out" certs) $(field "$WORK/out" keys)" "2 1 0"
+check_grep "... by its reference and the SHA-256 the cluster has for it" \
+	"OR cert IN \(toFixedString\(unhex\('01BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB000000000000000000000000'\), 33\)\) OR \(sha256 != '' AND sha256 GLOBAL IN \(SELECT sha256 FROM cert WHERE sha256 != '' AND cert IN \(toFixedString" \
+	"$BODIES/selects"
+check_grep "... names by SNI or SAN" "OR hasAny\(names, \['example.com', 'www.example.com'\]\)" "$BODIES/selects"
+check_eq "... the metadata row fed" "$(field "$WORK/out" fed)" 1
+check_eq "... the key added (key)" "$(clisted)" \
+	"198.51.100.20 abababababababababababababababababababababababababababababababab bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb example.com www.example.com "
+echo 1700000200 >"$BODIES/clock"
+"$IP" watchlist add c "$(printf 'cd%.0s' $(seq 32))" --type cert --store "$S" >/dev/null
+: >"$BODIES/selects"
+sweep
+check_eq "certificates, third sweep: the key asked for" "$(field "$WORK/out" keys)" 1
+check_grep "... by the key of a row that knows it" \
+	"OR \(bitAnd\(flags, 4\) = 4 AND spki IN \(toFixedString\(unhex\('ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB'\), 32\)\)\)" \
+	"$BODIES/selects"
+check_grep "... a SHA-256 by its bytes" "OR sha256 IN \(unhex\('cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd'\)\)" "$BODIES/selects"
+check_eq "... nothing fed again" "$(field "$WORK/out" fed)" 0
+# failures of the certificate query: exit 2, the reason, the checkpoint
+# (and the list) as they were
+for bad in "21 Code: 159.*Timeout exceeded" "22 does not decode" "23 does not decode" \
+	"24 does not decode" "25 does not decode" "26 does not decode"; do
+	"$IP" watchlist add c "198.51.100.${bad%% *}" --store "$S" >/dev/null
+	before=$(clisted)
+	fails "certificate log, 198.51.100.${bad%% *}" "${bad#* }"
+	check_eq "... the list unchanged" "$(clisted)" "$before"
+	"$IP" watchlist remove c "198.51.100.${bad%% *}" --store "$S" >/dev/null
+done
+echo 1700000000 >"$BODIES/clock"
 
 # --- the server gone: a clear error, the checkpoint as it was
 export INFRAPIVOT_CONTROL=$WORK/control

@@ -190,11 +190,47 @@ def sweep_row(ins, blk, name, rtype, rdata, addr, sensor):
 
 SWEEP_A = sweep_row(1699999990, 7, "evil.example.com", 1, "203.0.113.5", V4 + bytes([203, 0, 113, 5]), "s1")
 SWEEP = {
+    "'late.example.com'": (200, [sweep_row(1699999992, 10, "late.example.com", 1, "203.0.113.77", V4 + bytes([203, 0, 113, 77]), "s1")]),
     "'fail.example.com'": (500, b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n"),
     "'cut.example.com'": (200, SWEEP_A[:-3]),
     "'evil.example.com'": (200, [SWEEP_A, struct.pack("<I", 1699999995) + SWEEP_A[4:],
                                  sweep_row(1699999991, 8, "www.evil.example.com", 5, "evil.example.com", bytes(16), "s1")]),
 }
+
+
+# the certificate log (sweep_cert), by the watched address or certificate
+# the query names: 198.51.100.20 saw certificate BB (SNI www.example.com,
+# key AB.., SAN www.example.com and example.com) twice (a retry in two
+# seconds); certificate BB's metadata row with its key came later; the
+# others fail: the server's error, a row cut short, unknown flags, a
+# reference of no kind, a SHA-256 of 5 bytes, SAN names past 2048 bytes.
+def cert_row(ins, ip_octet, flags=7, ref=None, sha256=b"", san=b"www.example.com\0example.com", port=443, sni="www.example.com"):
+    ip = V4 + bytes([198, 51, 100, ip_octet]) if ip_octet else bytes(16)
+    out = struct.pack("<IQI", ins, 9, 0) + (ref or REF_BB_SWEEP) + rb_str(sha256) + bytes([flags]) + ip
+    out += struct.pack("<H", port) + rb_str(sni) + bytes.fromhex("ab" * 32) + rb_str(san)
+    return out + struct.pack("<IIQ", 1700000000, 1700003600, 2) + rb_str("s1")
+
+
+REF_BB_SWEEP = b"\x01" + b"\xbb" * 20 + bytes(12)
+CERT_ROW = cert_row(1699999990, 20)
+SWEEP_CERT = {
+    "FFFFC6336414'": (200, [CERT_ROW, struct.pack("<I", 1699999995) + CERT_ROW[4:]]),
+    "FFFFC6336415'": (500, b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n"),
+    "FFFFC6336416'": (200, CERT_ROW[:-3]),
+    "FFFFC6336417'": (200, cert_row(1699999990, 23, flags=9)),
+    "FFFFC6336418'": (200, cert_row(1699999990, 24, ref=b"\x09" + REF_BB_SWEEP[1:])),
+    "FFFFC6336419'": (200, cert_row(1699999990, 25, sha256=b"\x01" * 5)),
+    "FFFFC633641A'": (200, cert_row(1699999990, 26, san=b"a" * 2049)),
+    "01BBBBBBBB": (200, [cert_row(1700000050, 0, flags=6, port=0, sni="")]),
+}
+
+
+def window(rows, q):
+    """The rows of a list inside the query's window: ins >= since (and <
+    until when the query has an end)."""
+    since = int(q.split("ins >= toDateTime(")[1].split(")")[0])
+    until = int(q.split("ins < toDateTime(")[1].split(")")[0]) if "ins < toDateTime(" in q else 1 << 32
+    return b"".join(r for r in rows if since <= struct.unpack("<I", r[:4])[0] < until)
 
 
 def sweep_answer(q):
@@ -203,13 +239,13 @@ def sweep_answer(q):
             return 500, b"Code: 999, e.displayText() = DB::Exception: Connection loss\n"
         clock = os.path.join(BODIES, "clock")
         return 200, struct.pack("<Q", int(open(clock).read()) if os.path.exists(clock) else 1700000000)
-    since = int(q.split("ins >= toDateTime(")[1].split(")")[0])
-    for key, (status, rows) in SWEEP.items():
-        if key in q and isinstance(rows, list):  # the window: ins >= since
-            return status, b"".join(r for r in rows if struct.unpack("<I", r[:4])[0] >= since)
-        if key in q:
+    out = b""
+    for key, (status, rows) in (SWEEP_CERT if "FROM sweep_cert" in q else SWEEP).items():
+        if key in q and status != 200:
             return status, rows
-    return 200, b""
+        if key in q:  # a list: the rows inside the window
+            out += window(rows, q) if isinstance(rows, list) else rows
+    return 200, out
 
 
 ROWS = {
@@ -275,7 +311,7 @@ class H(http.server.BaseHTTPRequestHandler):
                 with open(fail_after, "w") as f:
                     f.write(str(left - 1))
             return self.reply(200, b"")
-        if "toUInt32(now())" in q or "FROM sweep_rr" in q:
+        if "toUInt32(now())" in q or "FROM sweep_rr" in q or "FROM sweep_cert" in q:
             return self.reply(*sweep_answer(q))
         if "SELECT count() FROM (SELECT 1 FROM rr GROUP BY" in q:
             return self.stats()
