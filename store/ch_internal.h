@@ -125,6 +125,10 @@ int ch_client_write(store_t *s, store_batch_t *const *bs, size_t nb, struct stor
 int store_ch_clients(store_ch_t *c, store_rtxn_t *rt, uint8_t dtype, const char *name,
                      const uint8_t ip[16], const uint8_t *client, uint16_t sid, store_client_cb cb,
                      void *ctx);
+/* As store_clients_of_many: one query for every key (CH_BATCH_KEYS a
+ * query), each key's rows as store_ch_clients gives them. */
+int store_ch_clients_of_many(store_ch_t *c, store_rtxn_t *rt, const struct store_client_dest *dests,
+                             size_t n, store_client_key_cb cb, void *ctx);
 /* Append to b the client table's row of an LMDB client record (key,
  * its sensor's name, val: CLIVAL) at version ver under token (migrate).
  * STORE_ECORRUPT for a key or state that does not decode. */

@@ -86,6 +86,31 @@ int store_clients_of(store_rtxn_t *r, uint8_t dtype, const char *name, const uin
 	return walk(r, key, (size_t)n, cb, ctx);
 }
 
+struct key_cb {
+	store_client_key_cb cb;
+	size_t i;
+	void *ctx;
+};
+
+static int key_cb(const struct store_client_row *row, void *ctx)
+{
+	const struct key_cb *k = ctx;
+	return k->cb(k->i, row, k->ctx);
+}
+
+int store_clients_of_many(store_rtxn_t *r, const struct store_client_dest *dests, size_t n,
+                          store_client_key_cb cb, void *ctx)
+{
+	STORE_CH_READ(r, store_ch_clients_of_many, r, dests, n, cb, ctx);
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		struct key_cb k = {cb, i, ctx};
+		err = store_clients_of(r, dests[i].dtype, dests[i].name, dests[i].ip, key_cb, &k);
+		err = err == STORE_STOP ? 0 : err;
+	}
+	return err;
+}
+
 int store_clients_pair(store_rtxn_t *r, uint8_t dtype, const char *name, const uint8_t ip[16],
                        const uint8_t client[16], uint16_t sensor_id, store_client_cb cb, void *ctx)
 {
