@@ -115,6 +115,15 @@ struct ch_sight_row {
 	"arrayFilter(x -> x != '', groupUniqArrayMerge(snis))"
 void ch_rd_sight(struct ch_rb_in *r, struct ch_sight_row *row);
 
+/* A certificate's metadata, as store_ch_cert_get selects it; decoded by
+ * ch_rd_cert into out, its strings in this thread's buffer until the next
+ * decode (r->bad when it does not decode). */
+#define CH_CERT_COLUMNS                                                                            \
+	"max(sha1), max(sha256), argMax(subject, ver), argMax(issuer, ver), "                      \
+	"argMax(serial, ver), argMax(not_before, ver), argMax(not_after, ver), "                   \
+	"argMax(san_dns, ver), argMax(san_ip, ver), argMax(der, ver), max(ver)"
+void ch_rd_cert(struct ch_rb_in *r, struct store_cert_info *out);
+
 /* ---- client sightings (ch_client.c) ---- */
 /* Merge the batches' client sightings into their pairs' states on the
  * cluster (read, fold with the LMDB code, insert at ver + 1); sensor ids
