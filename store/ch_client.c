@@ -611,18 +611,6 @@ static int many_scan(store_rtxn_t *rt, const struct util_buf *resp, struct cmany
 	return 0;
 }
 
-struct key_tramp {
-	store_client_key_cb cb;
-	size_t i;
-	void *ctx;
-};
-
-static int key_tramp(const struct store_client_row *row, void *ctx)
-{
-	const struct key_tramp *k = ctx;
-	return k->cb(k->i, row, k->ctx);
-}
-
 /* Each key's rows, in input order; a key's in the LMDB key order. */
 static int many_emit(struct cmany *m, const struct cgroup *keys, size_t n, store_client_key_cb cb,
                      void *ctx)
@@ -632,8 +620,8 @@ static int many_emit(struct cmany *m, const struct cgroup *keys, size_t n, store
 		const struct cgroup *g = bsearch(&keys[i], m->g, m->ng, sizeof(*m->g), cgroup_cmp);
 		if (g == NULL)
 			continue;
-		struct key_tramp k = {cb, keys[i].from, ctx};
-		m->cr.cb = key_tramp;
+		struct ch_client_key k = {cb, keys[i].from, ctx};
+		m->cr.cb = ch_client_key_tramp;
 		m->cr.ctx = &k;
 		qsort(m->cr.e + g->from, g->to - g->from, sizeof(*m->cr.e), centry_cmp);
 		for (size_t j = g->from; j < g->to && err == 0; j++)

@@ -134,6 +134,14 @@ int ch_client_write(store_t *s, store_batch_t *const *bs, size_t nb, struct stor
 int store_ch_clients(store_ch_t *c, store_rtxn_t *rt, uint8_t dtype, const char *name,
                      const uint8_t ip[16], const uint8_t *client, uint16_t sid, store_client_cb cb,
                      void *ctx);
+/* A key's rows handed on with its index i (a store_client_cb, ctx a
+ * struct ch_client_key): the batched readers' (client_read.c). */
+struct ch_client_key {
+	store_client_key_cb cb;
+	size_t i;
+	void *ctx;
+};
+int ch_client_key_tramp(const struct store_client_row *row, void *ctx);
 /* As store_clients_of_many: one query for every key (CH_BATCH_KEYS a
  * query), each key's rows as store_ch_clients gives them. */
 int store_ch_clients_of_many(store_ch_t *c, store_rtxn_t *rt, const struct store_client_dest *dests,

@@ -86,15 +86,9 @@ int store_clients_of(store_rtxn_t *r, uint8_t dtype, const char *name, const uin
 	return walk(r, key, (size_t)n, cb, ctx);
 }
 
-struct key_cb {
-	store_client_key_cb cb;
-	size_t i;
-	void *ctx;
-};
-
-static int key_cb(const struct store_client_row *row, void *ctx)
+int ch_client_key_tramp(const struct store_client_row *row, void *ctx)
 {
-	const struct key_cb *k = ctx;
+	const struct ch_client_key *k = ctx;
 	return k->cb(k->i, row, k->ctx);
 }
 
@@ -104,8 +98,9 @@ int store_clients_of_many(store_rtxn_t *r, const struct store_client_dest *dests
 	STORE_CH_READ(r, store_ch_clients_of_many, r, dests, n, cb, ctx);
 	int err = 0;
 	for (size_t i = 0; i < n && err == 0; i++) {
-		struct key_cb k = {cb, i, ctx};
-		err = store_clients_of(r, dests[i].dtype, dests[i].name, dests[i].ip, key_cb, &k);
+		struct ch_client_key k = {cb, i, ctx};
+		err = store_clients_of(r, dests[i].dtype, dests[i].name, dests[i].ip,
+		                       ch_client_key_tramp, &k);
 		err = err == STORE_STOP ? 0 : err;
 	}
 	return err;
