@@ -193,27 +193,37 @@ static int scan_cb(const struct store_client_row *row, void *ctx)
 	return sc->err;
 }
 
-static int scan_init(struct scan *sc, store_t *s, const struct estate_opts *o)
+/* A scan within the read r (the caller's to end). */
+static int scan_setup(struct scan *sc, store_rtxn_t *r, const struct estate_opts *o)
 {
 	memset(sc, 0, sizeof(*sc));
+	sc->r = r;
 	sc->o = o;
 	sc->join = true;
 	sc->keep_min = fmax(0.05, o->min_score);
 	pairacc_reset(&sc->pair);
-	int err = store_read_begin(s, &sc->r);
-	if (err != 0)
-		return err;
 	char stored[STORE_INTERNAL_MAX];
 	store_internal_get(sc->r, stored);
 	if (estate_nets_add(&sc->nets, stored) != 0 ||
-	    (o->internal != NULL && estate_nets_add(&sc->nets, o->internal) != 0)) {
-		store_read_end(sc->r);
+	    (o->internal != NULL && estate_nets_add(&sc->nets, o->internal) != 0))
 		return STORE_EBADADDR;
-	}
 	return 0;
 }
 
-static void scan_free(struct scan *sc)
+static int scan_init(struct scan *sc, store_t *s, const struct estate_opts *o)
+{
+	store_rtxn_t *r;
+	int err = store_read_begin(s, &r);
+	if (err != 0)
+		return err;
+	err = scan_setup(sc, r, o);
+	if (err != 0)
+		store_read_end(r);
+	return err;
+}
+
+/* Everything but the read. */
+static void scan_release(struct scan *sc)
 {
 	for (size_t i = 0; i < sc->ncands; i++)
 		dest_drop(&sc->cands[i]);
@@ -223,6 +233,11 @@ static void scan_free(struct scan *sc)
 	free(sc->orgs);
 	free(sc->org_hosts);
 	free(sc->hosts);
+}
+
+static void scan_free(struct scan *sc)
+{
+	scan_release(sc);
 	store_read_end(sc->r);
 }
 
@@ -437,6 +452,16 @@ int estate_clients(store_t *s, uint8_t dtype, const char *value, const struct es
 	return err;
 }
 
+static void summary_of(struct estate_dest *d, struct estate_summary *sum)
+{
+	sum->hosts = d->hosts;
+	sum->orgs = d->orgs;
+	sum->sensors = d->sensors;
+	sum->score = d->nclients > 0 ? d->clients[0].ps.score : 0;
+	sum->period_s = d->period_s;
+	estate_dest_free(d);
+}
+
 bool estate_summary_get(store_t *s, uint8_t dtype, const char *value, struct estate_summary *sum)
 {
 	struct estate_opts o;
@@ -445,13 +470,76 @@ bool estate_summary_get(store_t *s, uint8_t dtype, const char *value, struct est
 	memset(sum, 0, sizeof(*sum));
 	if (estate_clients(s, dtype, value, &o, &d) != 0)
 		return false;
-	sum->hosts = d.hosts;
-	sum->orgs = d.orgs;
-	sum->sensors = d.sensors;
-	sum->score = d.nclients > 0 ? d.clients[0].ps.score : 0;
-	sum->period_s = d.period_s;
-	estate_dest_free(&d);
+	summary_of(&d, sum);
 	return true;
+}
+
+/* One scan a destination, as estate_clients runs it, fed by the batch. */
+struct many {
+	struct scan sc;
+	struct estate_opts o;
+	store_rtxn_t *r;
+	size_t cur;
+	bool open;
+	struct estate_summary *sums;
+	bool *found;
+};
+
+static int many_finish(struct many *m)
+{
+	struct scan *sc = &m->sc;
+	int err = sc->cur.klen > 0 && dest_finish(sc) != 0 ? -ENOMEM : 0;
+	if (err == 0 && sc->ncands > 0) {
+		struct estate_dest d;
+		materialize(sc, &sc->cands[0], &d, false);
+		summary_of(&d, &m->sums[m->cur]);
+		m->found[m->cur] = true;
+	}
+	scan_release(sc);
+	m->open = false;
+	return err;
+}
+
+static int many_cb(size_t i, const struct store_client_row *row, void *ctx)
+{
+	struct many *m = ctx;
+	if (m->open && i != m->cur) {
+		int err = many_finish(m);
+		if (err != 0)
+			return err;
+	}
+	if (!m->open) {
+		int err = scan_setup(&m->sc, m->r, &m->o);
+		m->sc.keep_all = true;
+		m->cur = i;
+		m->open = true;
+		if (err != 0)
+			return err;
+	}
+	return scan_cb(row, &m->sc);
+}
+
+int estate_summaries_get(store_t *s, const struct store_client_dest *dests, size_t n,
+                         struct estate_summary *sums, bool *found)
+{
+	struct many m = {.sums = sums, .found = found};
+	estate_opts_init(&m.o, 0);
+	memset(sums, 0, n * sizeof(*sums));
+	memset(found, 0, n * sizeof(*found));
+	int err = store_read_begin(s, &m.r);
+	if (err != 0)
+		return err;
+	err = store_clients_of_many(m.r, dests, n, many_cb, &m);
+	if (m.open) {
+		int e2 = many_finish(&m);
+		err = err != 0 ? err : e2;
+	}
+	store_read_end(m.r);
+	if (err != 0) {
+		memset(found, 0, n * sizeof(*found));
+		memset(sums, 0, n * sizeof(*sums));
+	}
+	return err;
 }
 
 void estate_dest_free(struct estate_dest *d)

@@ -395,6 +395,8 @@ int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **ou
 		store_msg(err, msg, msgcap);
 	pivot_pf_free(x.pf);
 	x.pf = NULL;
+	pivot_certs_free(x.certs);
+	x.certs = NULL;
 	store_read_end(x.rt);
 	x.rt = NULL;
 	if (err != 0)

@@ -183,7 +183,7 @@ int pivot_walk_cert_keys(struct pivot_run *x, const struct pivot_xnode *xn)
 	if (x->p->edges & PIVOT_EDGE_KEY) {
 		uint8_t key[32];
 		char hex[65];
-		int err = store_cert_key(x->rt, &xn->ref, key);
+		int err = pivot_cert_key(x, &xn->ref, key);
 		if (err != 0 && err != STORE_ENOTFOUND)
 			return err;
 		if (err == 0) {

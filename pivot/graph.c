@@ -151,7 +151,7 @@ static int cert_meta(struct pivot_run *x, struct pivot_xnode *xn)
 		memcpy(n->sha256, xn->ref.hash, 32);
 	}
 	struct store_cert_info ci;
-	int err = store_cert_get(x->rt, &xn->ref, &ci);
+	int err = pivot_cert_get(x, &xn->ref, &ci);
 	if (err == STORE_ENOTFOUND)
 		return 0;
 	if (err != 0)
@@ -359,6 +359,18 @@ static int measure_kind(struct pivot_run *x, size_t from, unsigned t, void *keys
 	return err;
 }
 
+/* The metadata of the unmeasured certificates from `from` on, in one
+ * batched read (refs: room for them), for cert_meta to find. */
+static int measure_certs(struct pivot_run *x, size_t from, struct store_cert_ref *refs)
+{
+	const struct pivot_result *r = x->r;
+	size_t n = 0;
+	for (size_t i = from; i < r->nnodes; i++)
+		if (r->nodes[i].unmeasured && r->nodes[i].n.type == PIVOT_NODE_CERT)
+			refs[n++] = r->nodes[i].ref;
+	return pivot_certs_fetch(x, refs, n, false);
+}
+
 /* The rest of the measure of node xn, its degree read: metadata, noise.
  * Noise found now undoes what temporal affinity did to the node since it
  * was added (a noise node keeps its reason and the edge it came by). */
@@ -392,6 +404,8 @@ int pivot_measure_new(struct pivot_run *x, size_t from)
 	static const unsigned types[3] = {PIVOT_NODE_DOMAIN, PIVOT_NODE_IP, PIVOT_NODE_CERT};
 	for (int k = 0; k < 3 && err == 0; k++)
 		err = measure_kind(x, from, types[k], keys, out, idx);
+	if (err == 0)
+		err = measure_certs(x, from, keys);
 	for (size_t i = from; i < r->nnodes && err == 0; i++)
 		if (r->nodes[i].unmeasured)
 			err = measure_rest(x, &r->nodes[i]);

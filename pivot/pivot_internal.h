@@ -84,10 +84,11 @@ struct pivot_run {
 	uint8_t last_ip[16];
 	bool shared_target;
 	bool is_seed;
-	bool is_key_walk;    /* certificates of a key (else of a subject) */
-	bool from_fp;        /* IPs of a fingerprint (else fingerprints of an IP) */
-	struct pivot_pf *pf; /* the level's reads (prefetch.c); NULL: none */
-	size_t pf_level;     /* the first node of the level they are for */
+	bool is_key_walk;          /* certificates of a key (else of a subject) */
+	bool from_fp;              /* IPs of a fingerprint (else fingerprints of an IP) */
+	struct pivot_pf *pf;       /* the level's reads (prefetch.c); NULL: none */
+	struct pivot_certs *certs; /* certificates read (certs.c); NULL: none */
+	size_t pf_level;           /* the first node of the level they are for */
 };
 
 /* ---- prefetch.c ---- */
@@ -106,6 +107,21 @@ int pivot_rr_by_addr(struct pivot_run *x, const uint8_t ip[16], store_rr_cb cb);
 int pivot_sight_by_addr(struct pivot_run *x, const uint8_t ip[16], store_sight_cb cb);
 int pivot_sight_by_cert(struct pivot_run *x, const struct store_cert_ref *ref, store_sight_cb cb);
 int pivot_certs_by_name(struct pivot_run *x, const char *name, store_namecert_cb cb);
+
+/* ---- certs.c ---- */
+/* Certificates' metadata and keys kept for the run (with a prefetch:
+ * pivot_pf_new makes x->certs; pivot_certs_free frees).  pivot_certs_fetch
+ * reads, in one batched call, the metadata (keys) of those of refs (n,
+ * reordered) not known yet; a batch over a bound is no error (the walk
+ * reads them alone).  pivot_cert_get and pivot_cert_key answer as
+ * store_cert_get and store_cert_key, from what is kept when it can (ci's
+ * strings then live until the next fetch; no DER, no SAN addresses). */
+int pivot_certs_new(struct pivot_run *x);
+void pivot_certs_free(struct pivot_certs *pc);
+int pivot_certs_fetch(struct pivot_run *x, struct store_cert_ref *refs, size_t n, bool keys);
+int pivot_cert_get(struct pivot_run *x, const struct store_cert_ref *ref,
+                   struct store_cert_info *ci);
+int pivot_cert_key(struct pivot_run *x, const struct store_cert_ref *ref, uint8_t key[32]);
 
 /* ---- walk.c ---- */
 /* Has the max_ms budget run out?  (sticky: sets x->timed_out) */

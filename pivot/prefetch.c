@@ -300,6 +300,21 @@ static int level_certs(struct pivot_run *x, const size_t *idx, size_t n)
 	return err;
 }
 
+/* Certificate nodes: their keys (certs.c keeps them). */
+static int level_keys(struct pivot_run *x, const size_t *idx, size_t n)
+{
+	if (n == 0 || !(x->p->edges & PIVOT_EDGE_KEY))
+		return 0;
+	struct store_cert_ref *refs = malloc(n * sizeof(*refs));
+	if (refs == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		refs[i] = x->r->nodes[idx[i]].ref;
+	int err = pivot_certs_fetch(x, refs, n, true);
+	free(refs);
+	return err;
+}
+
 int pivot_pf_level(struct pivot_run *x, size_t first)
 {
 	struct pivot_pf *pf = x->pf;
@@ -315,8 +330,11 @@ int pivot_pf_level(struct pivot_run *x, size_t first)
 	int err = level_domains(x, idx, level_nodes(x, first, PIVOT_NODE_DOMAIN, idx));
 	if (err == 0)
 		err = level_ips(x, idx, level_nodes(x, first, PIVOT_NODE_IP, idx));
+	size_t nc = err == 0 ? level_nodes(x, first, PIVOT_NODE_CERT, idx) : 0;
 	if (err == 0)
-		err = level_certs(x, idx, level_nodes(x, first, PIVOT_NODE_CERT, idx));
+		err = level_certs(x, idx, nc);
+	if (err == 0)
+		err = level_keys(x, idx, nc);
 	free(idx);
 	return err;
 }
@@ -327,7 +345,7 @@ int pivot_pf_new(struct pivot_run *x)
 	if (x->pf == NULL)
 		return -ENOMEM;
 	util_buf_init(&x->pf->arena, PF_MAX_ARENA);
-	return 0;
+	return pivot_certs_new(x);
 }
 
 /* ---- answering the walk --------------------------------------------------- */

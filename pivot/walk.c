@@ -248,7 +248,7 @@ static int cand_cert(struct pivot_run *x, uint8_t etype, bool nb_is_src, int64_t
 static int domain_san(struct pivot_run *x, const struct store_cert_ref *ref)
 {
 	struct store_cert_info ci;
-	int err = store_cert_get(x->rt, ref, &ci);
+	int err = pivot_cert_get(x, ref, &ci);
 	if (err == STORE_ENOTFOUND)
 		return 0;
 	if (err != 0)
@@ -430,7 +430,7 @@ int pivot_walk_cert(struct pivot_run *x, const struct pivot_xnode *xn)
 	if (!(x->p->edges & PIVOT_EDGE_SAN))
 		return 0;
 	struct store_cert_info ci;
-	err = store_cert_get(x->rt, &xn->ref, &ci);
+	err = pivot_cert_get(x, &xn->ref, &ci);
 	if (err == STORE_ENOTFOUND || (err == 0 && !ci.has_meta))
 		return 0;
 	if (err != 0)

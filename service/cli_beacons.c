@@ -315,19 +315,71 @@ void svc_estate_ingest_note(const struct ingest_summary *sum)
 }
 
 /* ---- pivot nodes ---------------------------------------------------------- */
+static uint8_t node_dtype(const struct pivot_node *nd)
+{
+	return nd->type == PIVOT_NODE_DOMAIN ? STORE_DEST_DOMAIN
+	       : nd->type == PIVOT_NODE_IP   ? STORE_DEST_IP
+	                                     : 0;
+}
+
+static void annotate_set(struct pivot_result *r, size_t i, const struct estate_summary *sum)
+{
+	struct pivot_estate e = {true,         sum->hosts, sum->orgs,
+	                         sum->sensors, sum->score, sum->period_s};
+	pivot_node_estate_set(r, i, &e);
+}
+
+/* Node by node: one read each. */
+static void annotate_each(store_t *s, struct pivot_result *r)
+{
+	for (size_t i = 0; i < pivot_node_count(r); i++) {
+		const struct pivot_node *nd = pivot_node_at(r, i);
+		struct estate_summary sum;
+		uint8_t dtype = node_dtype(nd);
+		if (dtype != 0 && estate_summary_get(s, dtype, nd->value, &sum))
+			annotate_set(r, i, &sum);
+	}
+}
+
+/* The domain and IP nodes (d[k], node index at[k]); *k their count. */
+static void annotate_dests(struct pivot_result *r, struct store_client_dest *d, size_t *at,
+                           size_t *k)
+{
+	*k = 0;
+	for (size_t i = 0; i < pivot_node_count(r); i++) {
+		const struct pivot_node *nd = pivot_node_at(r, i);
+		struct store_client_dest *x = &d[*k];
+		*x = (struct store_client_dest){node_dtype(nd), nd->value, {0}};
+		/* an address that does not parse has no estate (estate_clients) */
+		if (x->dtype == 0 || (x->dtype == STORE_DEST_IP &&
+		                      store_addr_parse(nd->value, strlen(nd->value), x->ip) != 0))
+			continue;
+		at[(*k)++] = i;
+	}
+}
+
+/* The domain and IP nodes' estate in one batched read of the client
+ * sightings (one query on ClickHouse, not one a node); node by node when
+ * the batch fails (a response over its bound), as before. */
 void svc_estate_annotate(store_t *s, struct pivot_result *r)
 {
-	size_t n = pivot_node_count(r);
-	for (size_t i = 0; i < n; i++) {
-		const struct pivot_node *nd = pivot_node_at(r, i);
-		uint8_t dtype = nd->type == PIVOT_NODE_DOMAIN ? STORE_DEST_DOMAIN
-		                : nd->type == PIVOT_NODE_IP   ? STORE_DEST_IP
-		                                              : 0;
-		struct estate_summary sum;
-		if (dtype == 0 || !estate_summary_get(s, dtype, nd->value, &sum))
-			continue;
-		struct pivot_estate e = {true,        sum.hosts, sum.orgs,
-		                         sum.sensors, sum.score, sum.period_s};
-		pivot_node_estate_set(r, i, &e);
+	size_t n = pivot_node_count(r), k = 0;
+	struct store_client_dest *d = malloc(n * sizeof(*d) + 1);
+	size_t *at = malloc(n * sizeof(*at) + 1);
+	struct estate_summary *sum = malloc(n * sizeof(*sum) + 1);
+	bool *found = malloc(n + 1);
+	bool batched = d != NULL && at != NULL && sum != NULL && found != NULL;
+	if (batched) {
+		annotate_dests(r, d, at, &k);
+		batched = estate_summaries_get(s, d, k, sum, found) == 0;
 	}
+	for (size_t j = 0; batched && j < k; j++)
+		if (found[j])
+			annotate_set(r, at[j], &sum[j]);
+	if (!batched)
+		annotate_each(s, r);
+	free(found);
+	free(sum);
+	free(at);
+	free(d);
 }

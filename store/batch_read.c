@@ -134,3 +134,30 @@ int store_prev_cert_ips_n(store_rtxn_t *r, const struct store_cert_ref *refs, si
 		err = store_prev_cert_ips(r, &refs[i], &out[i]);
 	return err;
 }
+
+/* A key never seen has no callback; another error ends the batch. */
+int store_cert_get_n(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
+                     store_cert_nth_cb cb, void *ctx)
+{
+	STORE_CH_READ(r, store_ch_cert_get_n, refs, n, cb, ctx);
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		struct store_cert_info ci;
+		err = store_cert_get(r, &refs[i], &ci);
+		err = err == 0 ? key_done(cb(i, &ci, ctx)) : err == STORE_ENOTFOUND ? 0 : err;
+	}
+	return err;
+}
+
+int store_cert_key_n(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
+                     store_certkey_nth_cb cb, void *ctx)
+{
+	STORE_CH_READ(r, store_ch_cert_key_n, refs, n, cb, ctx);
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		uint8_t key[32];
+		err = store_cert_key(r, &refs[i], key);
+		err = err == 0 ? key_done(cb(i, key, ctx)) : err == STORE_ENOTFOUND ? 0 : err;
+	}
+	return err;
+}

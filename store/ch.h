@@ -171,6 +171,12 @@ int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 /* Addresses each certificate was seen on (store_sight_by_cert). */
 int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
                             const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx);
+/* store_cert_get and store_cert_key of each certificate (store.h's
+ * store_cert_get_n, store_cert_key_n). */
+int store_ch_cert_get_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
+                        store_cert_nth_cb cb, void *ctx);
+int store_ch_cert_key_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
+                        store_certkey_nth_cb cb, void *ctx);
 typedef int (*store_ch_namecert_key_cb)(size_t key, const struct store_cert_ref *ref, unsigned kind,
                                         void *ctx);
 /* Certificates naming each name (store_certs_by_name). */

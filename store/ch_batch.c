@@ -21,6 +21,7 @@
 #include "store/ch.h"
 #include "store/ch_internal.h"
 #include "store/store_internal.h"
+#include "util/hex.h"
 
 /* The caller's callback, of the reader's kind. */
 struct batch_cb {
@@ -29,6 +30,8 @@ struct batch_cb {
 	void *ctx;
 	store_ch_namecert_key_cb namecert;
 	uint64_t *counts; /* prevalence: one a key */
+	store_cert_nth_cb cert;
+	store_certkey_nth_cb certkey;
 };
 
 /* What a batched reader asks and how its rows decode. */
@@ -242,7 +245,7 @@ int store_ch_rr_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	    dec_rr,
 	    emit_rr};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
-	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL};
+	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL, NULL, NULL};
 	return batch_run(c, &sp, &in, f, &bc);
 }
 
@@ -284,7 +287,7 @@ static int rr_names_run(store_ch_t *c, const struct batch_spec *sp, const char *
                         size_t n, bool wild, const struct store_fence *f, store_ch_rr_key_cb cb,
                         void *ctx)
 {
-	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL};
+	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL, NULL, NULL};
 	return names_run(c, sp, names, n, wild, f, &bc);
 }
 
@@ -360,7 +363,7 @@ int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	                                     dec_sight,
 	                                     emit_sight};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
-	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL};
+	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL};
 	return batch_run(c, &sp, &in, f, &bc);
 }
 
@@ -375,7 +378,7 @@ int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, si
 	                                     sizeof(struct ch_sight_row),
 	                                     dec_sight,
 	                                     emit_sight};
-	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL};
+	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL};
 	return certs_run(c, &sp, refs, n, f, &bc);
 }
 
@@ -418,7 +421,7 @@ int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
 	    sizeof(struct namecert_row),
 	    dec_namecert,
 	    emit_namecert};
-	struct batch_cb bc = {NULL, NULL, ctx, cb, NULL};
+	struct batch_cb bc = {NULL, NULL, ctx, cb, NULL, NULL, NULL};
 	return names_run(c, &sp, names, n, true, NULL, &bc);
 }
 
@@ -447,7 +450,7 @@ int store_ch_prev_ip_names_n(store_ch_t *c, const uint8_t (*ips)[16], size_t n, 
 	sp.keylen = 16;
 	memset(out, 0, n * sizeof(*out));
 	struct batch_keys in = {n, (const uint8_t *)ips, NULL};
-	struct batch_cb bc = {NULL, NULL, NULL, NULL, out};
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL};
 	return batch_run(c, &sp, &in, NULL, &bc);
 }
 
@@ -455,7 +458,7 @@ int store_ch_prev_name_ips_n(store_ch_t *c, const char *const *names, size_t n, 
 {
 	static const struct batch_spec sp = PREV_SPEC("rname", "addrs", "prev_name_ips");
 	memset(out, 0, n * sizeof(*out));
-	struct batch_cb bc = {NULL, NULL, NULL, NULL, out};
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL};
 	return names_run(c, &sp, names, n, true, NULL, &bc);
 }
 
@@ -465,6 +468,64 @@ int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, s
 	struct batch_spec sp = PREV_SPEC("cert", "ips", "prev_cert_ips");
 	sp.keylen = 33;
 	memset(out, 0, n * sizeof(*out));
-	struct batch_cb bc = {NULL, NULL, NULL, NULL, out};
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL};
+	return certs_run(c, &sp, refs, n, NULL, &bc);
+}
+
+/* ---- certificates' metadata and keys ------------------------------------------ */
+
+static void dec_cert(struct ch_rb_in *r, void *row)
+{
+	ch_rd_cert(r, row);
+}
+
+static int emit_cert(size_t i, void *row, const struct store_fence *f, const struct batch_cb *cb)
+{
+	(void)f;
+	return cb->cert(i, row, cb->ctx);
+}
+
+int store_ch_cert_get_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
+                        store_cert_nth_cb cb, void *ctx)
+{
+	/* a row a certificate, as store_ch_cert_get's */
+	static const struct batch_spec sp = {"SELECT cert AS k, " CH_CERT_COLUMNS
+	                                     " FROM cert WHERE cert IN (",
+	                                     ") GROUP BY cert ORDER BY k",
+	                                     33,
+	                                     sizeof(struct store_cert_info),
+	                                     dec_cert,
+	                                     emit_cert};
+	struct batch_cb bc = {.ctx = ctx, .cert = cb};
+	return certs_run(c, &sp, refs, n, NULL, &bc);
+}
+
+static void dec_certkey(struct ch_rb_in *r, void *row)
+{
+	char hex[65];
+	size_t n = 0;
+	ch_rd_str(r, hex, sizeof(hex));
+	if (!r->bad && (util_hex_decode(hex, strlen(hex), row, 32, &n) != 0 || n != 32))
+		r->bad = true;
+}
+
+static int emit_certkey(size_t i, void *row, const struct store_fence *f, const struct batch_cb *cb)
+{
+	(void)f;
+	return cb->certkey(i, row, cb->ctx);
+}
+
+int store_ch_cert_key_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
+                        store_certkey_nth_cb cb, void *ctx)
+{
+	/* store_ch_cert_key's first value by value: the least */
+	static const struct batch_spec sp = {
+	    "SELECT cert AS k, min(value) FROM cert_attr WHERE attr = 1 AND cert IN (",
+	    ") GROUP BY cert ORDER BY k",
+	    33,
+	    32,
+	    dec_certkey,
+	    emit_certkey};
+	struct batch_cb bc = {.ctx = ctx, .certkey = cb};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
 }

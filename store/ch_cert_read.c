@@ -90,13 +90,10 @@ static bool rd_hash(struct ch_rb_in *r, uint8_t *out, size_t want)
 	return n == want;
 }
 
-#define CERT_COLUMNS                                                                               \
-	"max(sha1), max(sha256), argMax(subject, ver), argMax(issuer, ver), "                      \
-	"argMax(serial, ver), argMax(not_before, ver), argMax(not_after, ver), "                   \
-	"argMax(san_dns, ver), argMax(san_ip, ver), argMax(der, ver), max(ver)"
-
-static void rd_cert(struct ch_rb_in *r, struct store_cert_info *out)
+void ch_rd_cert(struct ch_rb_in *r, struct store_cert_info *out)
 {
+	util_buf_free(&cert_mem);
+	util_buf_init(&cert_mem, STORE_CH_RESPONSE_MAX);
 	size_t off[7], san_len, ip_len;
 	out->has_sha1 = rd_hash(r, out->sha1, 20);
 	out->has_sha256 = rd_hash(r, out->sha256, 32);
@@ -111,7 +108,7 @@ static void rd_cert(struct ch_rb_in *r, struct store_cert_info *out)
 	off[5] = cert_mem.len;
 	util_buf_add(&cert_mem, der ? der : (const uint8_t *)"", der_len);
 	out->has_meta = ch_rd_uint(r, 1) >= 1;
-	if (r->bad || r->p != r->end || cert_mem.err) {
+	if (r->bad || cert_mem.err) {
 		r->bad = true;
 		return;
 	}
@@ -133,7 +130,7 @@ int store_ch_cert_get(store_ch_t *c, const struct store_cert_ref *ref, struct st
 	ch_certref(ref, rb);
 	struct util_buf q, resp;
 	util_buf_init(&q, 1024);
-	util_buf_adds(&q, "SELECT " CERT_COLUMNS " FROM cert WHERE cert = ");
+	util_buf_adds(&q, "SELECT " CH_CERT_COLUMNS " FROM cert WHERE cert = ");
 	ch_sql_fixed(&q, rb, 33);
 	util_buf_adds(&q, " GROUP BY cert");
 	int err = ch_query(c, &q, &resp);
@@ -147,10 +144,8 @@ int store_ch_cert_get(store_ch_t *c, const struct store_cert_ref *ref, struct st
 	if (err == 0) {
 		struct ch_rb_in r = {(const uint8_t *)resp.p, (const uint8_t *)resp.p + resp.len,
 		                     false};
-		util_buf_free(&cert_mem);
-		util_buf_init(&cert_mem, STORE_CH_RESPONSE_MAX);
-		rd_cert(&r, out);
-		if (r.bad)
+		ch_rd_cert(&r, out);
+		if (r.bad || r.p != r.end)
 			err = ch_corrupt();
 	}
 	util_buf_free(&resp);

@@ -502,21 +502,28 @@ static int emit_rows(store_rtxn_t *rt, const struct util_buf *resp, store_client
 	return err;
 }
 
+/* A destination as the table's dest column has it. */
+static int dest_col(uint8_t dtype, const char *name, const uint8_t ip[16],
+                    char dest[STORE_NAME_BUF])
+{
+	if (dtype == STORE_DEST_IP) {
+		util_hex_encode(ip, 16, dest);
+		return 0;
+	}
+	if (dtype == STORE_DEST_DOMAIN)
+		return ch_name_key(name, false, dest);
+	return STORE_EBADTYPE;
+}
+
 /* WHERE for one destination (dtype 0: every row). */
 static int where_dest(struct util_buf *q, uint8_t dtype, const char *name, const uint8_t ip[16])
 {
 	if (dtype == 0)
 		return 0;
 	char dest[STORE_NAME_BUF];
-	if (dtype == STORE_DEST_IP) {
-		util_hex_encode(ip, 16, dest);
-	} else if (dtype == STORE_DEST_DOMAIN) {
-		int err = ch_name_key(name, false, dest);
-		if (err != 0)
-			return err;
-	} else {
-		return STORE_EBADTYPE;
-	}
+	int err = dest_col(dtype, name, ip, dest);
+	if (err != 0)
+		return err;
 	util_buf_printf(q, " WHERE dtype = %u AND dest = ", dtype);
 	ch_sql_str(q, dest);
 	return 0;
@@ -547,5 +554,149 @@ int store_ch_clients(store_ch_t *c, store_rtxn_t *rt, uint8_t dtype, const char 
 		err = emit_rows(rt, &resp, cb, ctx);
 	util_buf_free(&resp);
 	util_buf_free(&q);
+	return err;
+}
+
+/* ---- many destinations in one query --------------------------------------- */
+
+/* A destination's run of entries [from, to); as an input key, from is
+ * the key's index. */
+struct cgroup {
+	uint8_t dtype;
+	char dest[STORE_NAME_BUF];
+	size_t from, to;
+};
+
+static int cgroup_cmp(const void *a, const void *b)
+{
+	const struct cgroup *x = a, *y = b;
+	if (x->dtype != y->dtype)
+		return x->dtype < y->dtype ? -1 : 1;
+	return strcmp(x->dest, y->dest);
+}
+
+struct cmany {
+	struct cread cr;  /* every row's entry, destination by destination */
+	struct cgroup *g; /* capg: the keys asked for */
+	size_t ng, capg;
+};
+
+/* Scan the response: an entry a row, a group a destination. */
+static int many_scan(store_rtxn_t *rt, const struct util_buf *resp, struct cmany *m)
+{
+	struct ch_rb_in r = {(const uint8_t *)resp->p, m->cr.end, false};
+	while (r.p < r.end) {
+		struct centry e = {.row = r.p};
+		struct craw x;
+		rd_craw(&r, &x);
+		if (r.bad)
+			return ch_corrupt();
+		struct cgroup *last = m->ng > 0 ? &m->g[m->ng - 1] : NULL;
+		if (last == NULL || last->dtype != x.dtype || strcmp(last->dest, x.dest) != 0) {
+			if (m->ng == m->capg)
+				return ch_corrupt(); /* more destinations than were asked for */
+			last = &m->g[m->ng++];
+			last->dtype = x.dtype;
+			memcpy(last->dest, x.dest, sizeof(last->dest));
+			last->from = m->cr.n;
+		}
+		memcpy(e.client, x.client, 16);
+		e.sid = sensor_sid(rt, x.sensor);
+		e.src = x.src;
+		if (group_add(&m->cr, &e) != 0)
+			return -ENOMEM;
+		last->to = m->cr.n;
+	}
+	qsort(m->g, m->ng, sizeof(*m->g), cgroup_cmp);
+	return 0;
+}
+
+/* Each key's rows, in input order; a key's in the LMDB key order. */
+static int many_emit(struct cmany *m, const struct cgroup *keys, size_t n, store_client_key_cb cb,
+                     void *ctx)
+{
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		const struct cgroup *g = bsearch(&keys[i], m->g, m->ng, sizeof(*m->g), cgroup_cmp);
+		if (g == NULL)
+			continue;
+		struct ch_client_key k = {cb, keys[i].from, ctx};
+		m->cr.cb = ch_client_key_tramp;
+		m->cr.ctx = &k;
+		qsort(m->cr.e + g->from, g->to - g->from, sizeof(*m->cr.e), centry_cmp);
+		for (size_t j = g->from; j < g->to && err == 0; j++)
+			err = emit_one(&m->cr, &m->cr.e[j]);
+		err = err == STORE_STOP ? 0 : err;
+	}
+	return err;
+}
+
+/* WHERE (dtype = 1 AND dest IN (...)) OR (dtype = 2 AND dest IN (...)) */
+static void many_where(struct util_buf *q, const struct cgroup *keys, size_t n)
+{
+	const char *sep = " WHERE ";
+	for (uint8_t t = STORE_DEST_DOMAIN; t <= STORE_DEST_IP; t++) {
+		const char *in = "";
+		for (size_t i = 0; i < n; i++) {
+			if (keys[i].dtype != t)
+				continue;
+			if (in[0] == '\0')
+				util_buf_printf(q, "%s(dtype = %u AND dest IN (", sep, t);
+			util_buf_adds(q, in);
+			ch_sql_str(q, keys[i].dest);
+			in = ", ";
+			sep = " OR ";
+		}
+		if (in[0] != '\0')
+			util_buf_adds(q, "))");
+	}
+}
+
+static int many_chunk(store_ch_t *c, store_rtxn_t *rt, const struct cgroup *keys, size_t n,
+                      store_client_key_cb cb, void *ctx)
+{
+	struct util_buf q, resp;
+	util_buf_init(&q, (size_t)1 << 20);
+	util_buf_init(&resp, STORE_CH_RESPONSE_MAX);
+	util_buf_adds(&q, "SELECT " CLIENT_COLUMNS " FROM client");
+	many_where(&q, keys, n);
+	util_buf_adds(&q,
+	              CLIENT_GROUP " ORDER BY dtype, if(dtype = 1, " CH_NAMEKEY("dest") ", dest)");
+	int err = ch_query(c, &q, &resp);
+	struct cmany m = {{(const uint8_t *)resp.p + resp.len, NULL, 0, 0, NULL, NULL},
+	                  malloc(n * sizeof(*m.g)),
+	                  0,
+	                  n};
+	if (err == 0 && m.g == NULL)
+		err = -ENOMEM;
+	if (err == 0)
+		err = many_scan(rt, &resp, &m);
+	if (err == 0)
+		err = many_emit(&m, keys, n, cb, ctx);
+	free(m.cr.e);
+	free(m.g);
+	util_buf_free(&resp);
+	util_buf_free(&q);
+	return err;
+}
+
+int store_ch_clients_of_many(store_ch_t *c, store_rtxn_t *rt, const struct store_client_dest *dests,
+                             size_t n, store_client_key_cb cb, void *ctx)
+{
+	/* the keys as the response has them; from: the key's index */
+	struct cgroup *keys = malloc(n * sizeof(*keys) + 1);
+	if (keys == NULL)
+		return -ENOMEM;
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		keys[i].dtype = dests[i].dtype;
+		keys[i].from = i;
+		err = dest_col(dests[i].dtype, dests[i].name, dests[i].ip, keys[i].dest);
+	}
+	for (size_t i = 0; i < n && err == 0; i += CH_BATCH_KEYS) {
+		size_t k = n - i < CH_BATCH_KEYS ? n - i : CH_BATCH_KEYS;
+		err = many_chunk(c, rt, keys + i, k, cb, ctx);
+	}
+	free(keys);
 	return err;
 }

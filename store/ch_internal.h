@@ -115,6 +115,15 @@ struct ch_sight_row {
 	"arrayFilter(x -> x != '', groupUniqArrayMerge(snis))"
 void ch_rd_sight(struct ch_rb_in *r, struct ch_sight_row *row);
 
+/* A certificate's metadata, as store_ch_cert_get selects it; decoded by
+ * ch_rd_cert into out, its strings in this thread's buffer until the next
+ * decode (r->bad when it does not decode). */
+#define CH_CERT_COLUMNS                                                                            \
+	"max(sha1), max(sha256), argMax(subject, ver), argMax(issuer, ver), "                      \
+	"argMax(serial, ver), argMax(not_before, ver), argMax(not_after, ver), "                   \
+	"argMax(san_dns, ver), argMax(san_ip, ver), argMax(der, ver), max(ver)"
+void ch_rd_cert(struct ch_rb_in *r, struct store_cert_info *out);
+
 /* ---- client sightings (ch_client.c) ---- */
 /* Merge the batches' client sightings into their pairs' states on the
  * cluster (read, fold with the LMDB code, insert at ver + 1); sensor ids
@@ -125,6 +134,18 @@ int ch_client_write(store_t *s, store_batch_t *const *bs, size_t nb, struct stor
 int store_ch_clients(store_ch_t *c, store_rtxn_t *rt, uint8_t dtype, const char *name,
                      const uint8_t ip[16], const uint8_t *client, uint16_t sid, store_client_cb cb,
                      void *ctx);
+/* A key's rows handed on with its index i (a store_client_cb, ctx a
+ * struct ch_client_key): the batched readers' (client_read.c). */
+struct ch_client_key {
+	store_client_key_cb cb;
+	size_t i;
+	void *ctx;
+};
+int ch_client_key_tramp(const struct store_client_row *row, void *ctx);
+/* As store_clients_of_many: one query for every key (CH_BATCH_KEYS a
+ * query), each key's rows as store_ch_clients gives them. */
+int store_ch_clients_of_many(store_ch_t *c, store_rtxn_t *rt, const struct store_client_dest *dests,
+                             size_t n, store_client_key_cb cb, void *ctx);
 /* Append to b the client table's row of an LMDB client record (key,
  * its sensor's name, val: CLIVAL) at version ver under token (migrate).
  * STORE_ECORRUPT for a key or state that does not decode. */

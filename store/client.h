@@ -123,6 +123,18 @@ typedef int (*store_client_cb)(const struct store_client_row *row, void *ctx);
 /* Rows of one destination (name for domains, ip for IPs), key order. */
 int store_clients_of(store_rtxn_t *r, uint8_t dtype, const char *name, const uint8_t ip[16],
                      store_client_cb cb, void *ctx);
+/* Rows of n destinations at once (dests[i].dtype, its name or ip), key by
+ * key in input order, each key's rows as store_clients_of gives them; cb
+ * gets the key's index.  A callback's STORE_STOP ends that key's rows.
+ * One query (per CH_BATCH_KEYS keys) on ClickHouse, a loop on LMDB. */
+struct store_client_dest {
+	uint8_t dtype;
+	const char *name; /* domains */
+	uint8_t ip[16];   /* IPs */
+};
+typedef int (*store_client_key_cb)(size_t key, const struct store_client_row *row, void *ctx);
+int store_clients_of_many(store_rtxn_t *r, const struct store_client_dest *dests, size_t n,
+                          store_client_key_cb cb, void *ctx);
 /* Rows of one destination and client seen by one sensor. */
 int store_clients_pair(store_rtxn_t *r, uint8_t dtype, const char *name, const uint8_t ip[16],
                        const uint8_t client[16], uint16_t sensor_id, store_client_cb cb, void *ctx);

@@ -86,6 +86,26 @@ int store_clients_of(store_rtxn_t *r, uint8_t dtype, const char *name, const uin
 	return walk(r, key, (size_t)n, cb, ctx);
 }
 
+int ch_client_key_tramp(const struct store_client_row *row, void *ctx)
+{
+	const struct ch_client_key *k = ctx;
+	return k->cb(k->i, row, k->ctx);
+}
+
+int store_clients_of_many(store_rtxn_t *r, const struct store_client_dest *dests, size_t n,
+                          store_client_key_cb cb, void *ctx)
+{
+	STORE_CH_READ(r, store_ch_clients_of_many, r, dests, n, cb, ctx);
+	int err = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		struct ch_client_key k = {cb, i, ctx};
+		err = store_clients_of(r, dests[i].dtype, dests[i].name, dests[i].ip,
+		                       ch_client_key_tramp, &k);
+		err = err == STORE_STOP ? 0 : err;
+	}
+	return err;
+}
+
 int store_clients_pair(store_rtxn_t *r, uint8_t dtype, const char *name, const uint8_t ip[16],
                        const uint8_t client[16], uint16_t sensor_id, store_client_cb cb, void *ctx)
 {

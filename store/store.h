@@ -492,6 +492,15 @@ int store_sight_by_certs(store_rtxn_t *r, const struct store_cert_ref *refs, siz
 /* store_certs_by_name of each key. */
 int store_certs_by_names(store_rtxn_t *r, const char *const *names, size_t n,
                          store_namecert_nth_cb cb, void *ctx);
+/* store_cert_get and store_cert_key of each key: cb gets a key's
+ * metadata (ci->ref unset; its strings live during the call only) or
+ * key, none for a key never seen. */
+typedef int (*store_cert_nth_cb)(size_t key, const struct store_cert_info *ci, void *ctx);
+typedef int (*store_certkey_nth_cb)(size_t key, const uint8_t spki[32], void *ctx);
+int store_cert_get_n(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
+                     store_cert_nth_cb cb, void *ctx);
+int store_cert_key_n(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
+                     store_certkey_nth_cb cb, void *ctx);
 
 /* Prevalence counters, kept on insert: one read each. */
 int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n);

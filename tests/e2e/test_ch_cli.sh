@@ -261,7 +261,27 @@ check_eq "... the seed's own count, read alone" "$(grep -c 'FROM prev_ip_names W
 check_eq "... one query a kind for the level's edges" "$(grep -c 'FROM rr WHERE rname IN (' "$BODIES/selects")" 1
 check_grep "... the batched count, over the limit: noise" "^node,1,domain,a.example.net,1,7,cdn_or_fast_flux_name," "$WORK/out"
 check_grep "... a name not counted: 0" "^node,2,domain,c.example.net,1,0,," "$WORK/out"
+# the nodes' estate (client sightings): one query for the three nodes,
+# domains and IPs together, not one a node (issue 17: 3 before)
+check_eq "... one client query for all the nodes" "$(grep -c 'FROM client WHERE' "$BODIES/selects")" 1
+check_grep "... the names and the address in it" "FROM client WHERE \(dtype = 1 AND dest IN \('net.example.a', 'net.example.c'\)\) OR \(dtype = 2 AND dest IN \('00000000000000000000ffffc0000201'\)\) GROUP BY" "$BODIES/selects"
+check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 9
 rm -f "$BODIES/selects"
+# the new certificates' metadata: one batched query for the level's two
+# (the stand-in describes them only to it), none a certificate
+: >"$BODIES/selects"
+"$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 1 >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot to two certificates: exit status" "$?" 0
+check_grep "... the first one's subject, from the batched query" '"subject": "CN=one.example.org"' "$WORK/out"
+check_grep "... the second one's" '"subject": "CN=two.example.org"' "$WORK/out"
+check_eq "... one metadata query for both" "$(grep -c 'FROM cert WHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... none a certificate" "$(grep -c 'FROM cert WHERE cert = ' "$BODIES/selects")" 0
+check_eq "... SELECTs in all (8 before: one a certificate)" "$(wc -l <"$BODIES/selects")" 7
+rm -f "$BODIES/selects"
+"$IP" pivot 192.0.2.8 --store "$S" --now @1700000000 --depth 1 >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot, the batched metadata query failing: exit status" "$?" 2
+check_grep "... ClickHouse's message" "infrapivot pivot: ClickHouse server error: clickhouse: HTTP 500: Code: 159, e.displayText\(\) = DB::Exception: Timeout exceeded" "$WORK/err"
+check_eq "... nothing on stdout" "$(cat "$WORK/out")" ""
 "$IP" pivot 192.0.2.5 --store "$S" --format csv >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot, the batched count query failing: exit status" "$?" 2
 check_grep "... ClickHouse's message" "infrapivot pivot: ClickHouse server error: clickhouse: HTTP 500: Code: 159, e.displayText\(\) = DB::Exception: Timeout exceeded" "$WORK/err"

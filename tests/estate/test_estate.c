@@ -4,7 +4,8 @@
  * codec and its rejection of corrupt values, out-of-order input, the
  * merge of a write's sightings (sorted per pair whatever their order in
  * the batches; a batch reserved ahead), and the rhythm of jittered,
- * missed, random and bursty contacts.
+ * missed, random and bursty contacts; the summaries of many destinations
+ * read at once.
  */
 #include <math.h>
 #include <string.h>
@@ -209,6 +210,82 @@ static void test_merge_order(void)
 	T_EQ_INT(seen, 3);
 	store_batch_free(b[0]);
 	store_batch_free(b[1]);
+	store_close(s);
+}
+
+/* ---- summaries of many destinations in one read ----------------------------- */
+
+/* Destination k (an IP 198.0.0.k+1, or with name a domain) contacted by
+ * k+1 clients every 60 (k+1) s, from two sensors for k odd: each
+ * destination's summary differs from the others'. */
+static void sum_dest(store_batch_t *b, unsigned k, const char *name)
+{
+	for (unsigned c = 0; c <= k; c++) {
+		for (unsigned i = 0; i < 40; i++) {
+			struct store_obs o;
+			memset(&o, 0, sizeof(o));
+			o.kind = STORE_OBS_CLIENT;
+			o.time_first = o.time_last =
+			    1700000000 + (int64_t)(i * 60 * (k + 1) + c * 7);
+			o.count = 1;
+			snprintf(o.sensor, sizeof(o.sensor), "s%u", (k & 1) ? c % 2 : 0);
+			o.client.dtype = name != NULL ? STORE_DEST_DOMAIN : STORE_DEST_IP;
+			o.client.src = name != NULL ? STORE_CSRC_SNI : STORE_CSRC_CONN;
+			if (name != NULL)
+				snprintf(o.client.name, sizeof(o.client.name), "%s", name);
+			T_EQ_INT(store_addr_parse("198.51.100.1", 12, o.client.ip), 0);
+			o.client.ip[15] = (uint8_t)(1 + k);
+			T_EQ_INT(store_addr_parse("10.0.0.1", 8, o.client.client), 0);
+			o.client.client[15] = (uint8_t)(1 + c);
+			T_EQ_INT(store_batch_add(b, &o), 0);
+		}
+	}
+}
+
+/* estate_summaries_get gives, key by key in input order, what
+ * estate_summary_get gives for each: unknown destinations and a run of
+ * rows of one key between others' included. */
+static void test_summaries(void)
+{
+	store_t *s;
+	store_batch_t *b;
+	T_EQ_INT(store_open(&s, t_tmpdir(), STORE_NOSYNC, 0), 0);
+	T_EQ_INT(store_batch_new(&b), 0);
+	for (unsigned k = 0; k < 4; k++)
+		sum_dest(b, k, NULL);
+	sum_dest(b, 4, "c2.example.com");
+	struct store_write_stats ws = {0};
+	T_EQ_INT(store_write_batches(s, &b, 1, &ws), 0);
+	const char *v[] = {"198.51.100.3", "c2.example.com",  "192.0.2.9",   "198.51.100.1",
+	                   "198.51.100.4", "nothere.example", "198.51.100.2"};
+	enum { N = sizeof(v) / sizeof(v[0]) };
+	struct store_client_dest d[N];
+	for (size_t i = 0; i < N; i++) {
+		d[i] = (struct store_client_dest){STORE_DEST_IP, v[i], {0}};
+		if (store_addr_parse(v[i], strlen(v[i]), d[i].ip) != 0)
+			d[i].dtype = STORE_DEST_DOMAIN;
+	}
+	struct estate_summary sum[N];
+	bool found[N];
+	T_EQ_INT(estate_summaries_get(s, d, N, sum, found), 0);
+	unsigned nfound = 0;
+	for (size_t i = 0; i < N; i++) {
+		struct estate_summary one;
+		bool f = estate_summary_get(s, d[i].dtype, v[i], &one);
+		T_EQ_INT(found[i], f);
+		nfound += f;
+		T_EQ_INT(sum[i].hosts, one.hosts);
+		T_EQ_INT(sum[i].orgs, one.orgs);
+		T_EQ_INT(sum[i].sensors, one.sensors);
+		T_CHECK(sum[i].score == one.score);
+		T_CHECK(sum[i].period_s == one.period_s);
+	}
+	T_EQ_INT(nfound, 5);
+	T_EQ_INT(sum[0].hosts, 3); /* 198.51.100.3: k = 2 */
+	T_EQ_INT(sum[1].hosts, 5); /* the domain: k = 4 */
+	T_EQ_INT(sum[4].sensors, 2);
+	T_EQ_INT(estate_summaries_get(s, d, 0, sum, found), 0);
+	store_batch_free(b);
 	store_close(s);
 }
 
@@ -561,6 +638,7 @@ int main(void)
 	test_codec();
 	test_order();
 	test_merge_order();
+	test_summaries();
 	test_prepared();
 	test_add_ip();
 	test_scorer();

@@ -246,6 +246,45 @@ static void test_bad_params(void)
 	T_EQ_INT(p.max_fingerprint_ips, 25);
 }
 
+/* The prefetch (a ClickHouse store's way: pivot/prefetch.c, the run's
+ * certificates of pivot/certs.c, a level's metadata and keys read in one
+ * batched call) gives the JSON of the store's reads one by one, from
+ * certificates, keys and subjects, with every edge and a node budget. */
+static char *json_of(const char *seed, const char *type, const char *k, const char *v)
+{
+	struct pivot_result *r = run(seed, "type", type, "edges", "all", "depth", "4", k, v, NULL);
+	json_t *j = r ? pivot_to_json(r) : NULL;
+	char *s = j ? json_dumps(j, JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	pivot_result_free(r);
+	return s;
+}
+
+static void test_prefetch(void)
+{
+	char seeds[3][65];
+	cert_hex("k-cert-0", seeds[0]);
+	key_hex("key-actor", seeds[1]);
+	cert_hex("k-noisy-1", seeds[2]);
+	static const char *const type[3] = {"cert", "key", "cert"};
+	unsigned same = 0, certs = 0;
+	for (int i = 0; i < 3; i++) {
+		for (int o = 0; o < 2; o++) {
+			const char *k = o ? "max_nodes" : "max_ms", *v = o ? "5" : "600000";
+			char *a = json_of(seeds[i], type[i], k, v);
+			setenv("INFRAPIVOT_PIVOT_PREFETCH", "1", 1);
+			char *b = json_of(seeds[i], type[i], k, v);
+			unsetenv("INFRAPIVOT_PIVOT_PREFETCH");
+			same += a != NULL && b != NULL && strcmp(a, b) == 0;
+			certs += a != NULL && strstr(a, "\"subject\"") != NULL;
+			free(a);
+			free(b);
+		}
+	}
+	T_EQ_INT(same, 6);
+	T_CHECK(certs >= 4); /* certificates with metadata in them */
+}
+
 int main(void)
 {
 	const char *dir = t_tmpdir();
@@ -261,6 +300,7 @@ int main(void)
 	test_jarm_cluster();
 	test_key_seed_and_renderers();
 	test_bad_params();
+	test_prefetch();
 	store_close(db);
 	return t_done();
 }

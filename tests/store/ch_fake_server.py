@@ -73,6 +73,9 @@ def varint(n):
 
 V4 = bytes(10) + b"\xff\xff"
 REF_AA = b"\x01" + b"\xaa" * 20 + bytes(12)
+REF_71 = b"\x01" + b"\x71" * 20 + bytes(12)
+REF_72 = b"\x01" + b"\x72" * 20 + bytes(12)
+REF_73 = b"\x01" + b"\x73" * 20 + bytes(12)
 
 
 def sight(ref, last_octet, port, sensors, snis):
@@ -121,6 +124,9 @@ MORE = {
     "FROM cert WHERE cert = toFixedString(unhex('02CDCD": REF_AA,
     "FROM name_cert WHERE rname IN (": rb_str("com.example.ok") + REF_AA + b"\x01" + rb_str("com.example.ok") + REF_AA + b"\x02",
     "FROM prev_ip_names WHERE addr IN (": V4 + bytes([192, 0, 2, 1]) + struct.pack("<Q", 42),
+    # (192.0.2.7's and .8's certificates, below: not counted)
+    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('0171": b"",
+    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('0173": b"",
     "FROM prev_cert_ips WHERE cert IN (": REF_AA + b"\x01\x02",
     # the writer's SELECT of a batch's pairs (tests/e2e/test_ch_cli.sh)
     "FROM client WHERE dest IN ('com.example.clientold')": client_row("com.example.clientold", CLIENT_218, "", 1, clival(1300000000, 1300000100, 5), 1),
@@ -139,6 +145,15 @@ MORE = {
     # whose batched count fails (ERRORS)
     "FROM prev_name_ips WHERE rname IN ('net.example.a'": rb_str("net.example.a") + struct.pack("<Q", 7),
     "FROM rr_addr WHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000205'": addr_row(5, "prevfail.example.net"),
+    # the new certificates' metadata, one batched query (issue 17): 192.0.2.7
+    # was served the certificates 71.. and 72.., which the batched query
+    # describes; 192.0.2.8 the certificate 73.., whose batched query fails
+    # (ERRORS)
+    "FROM rr_addr WHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000207'": b"",
+    "FROM rr_addr WHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000208'": b"",
+    "FROM sight_addr WHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC0000207'": V4 + bytes([192, 0, 2, 7]) + sight(REF_71, 7, 443, ["s1"], []) + V4 + bytes([192, 0, 2, 7]) + sight(REF_72, 7, 443, ["s1"], []),
+    "FROM sight_addr WHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC0000208'": V4 + bytes([192, 0, 2, 8]) + sight(REF_73, 8, 443, ["s1"], []),
+    "FROM cert WHERE cert IN (toFixedString(unhex('01717171": REF_71 + cert(b"\x71" * 20, "CN=one.example.org", ["one.example.org"], "", 2) + REF_72 + cert(b"\x72" * 20, "CN=two.example.org", ["two.example.org", "www.two.example.org"], "", 2),
     "FROM rr_addr WHERE addr IN (": addr_row(1, "a.example.net") + addr_row(1, "c.example.net") + addr_row(2, "b.example.net"),
 }
 # the CLI's certificate lookups (tests/e2e/test_ch_cli.sh): a certificate
@@ -173,6 +188,7 @@ ERRORS = {
     "FROM client WHERE dtype = 1 AND dest = 'com.example.clienterr'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM fp WHERE fptype = 2 AND hash = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM fp_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000244'": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
+    "FROM cert WHERE cert IN (toFixedString(unhex('01737373": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM sight WHERE cert IN (": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
 }
 
