@@ -176,4 +176,29 @@ check_eq "... every line once" "$(totals "$CH" | awk '{s += $4} END {print NR, s
 check "... the INSERT sent again was dropped" test "$(deduplicated "$CH")" -ge 2
 kill "$SRV"
 
+# --- a plain ingest (the merge table, written when full and at the end)
+# sends a table's rows in as few INSERTs as its share of --memory lets it
+# (store/ch_dispatch.c): 20,000 short rows in one (8,192 rows to an INSERT
+# before); 40,000 long ones (~14 MB) under --memory 16M, split into
+# INSERTs of 3 MiB (half of its 3/8), every line once
+applied() { command curl -s "$1/stats" | awk '{print $2}'; }
+plain() { # plain NAME LINES PAD INGEST-OPTIONS...
+	local name=$1 n=$2 pad=$3
+	shift 3
+	start_ch "$name"
+	awk -v n="$n" -v pad="$pad" 'BEGIN { for (i = 0; i < n; i++)
+		printf "1322849924.408856||10.1.1.1||8.8.8.8||IN||s%d%s.example.com.||A||192.0.2.1||60||1\n", i, pad }' \
+		>"$WORK/$name.log"
+	INFRAPIVOT_CONTROL=$WORK/ctl-$name "$IP" ingest --store "$S" "$@" "$WORK/$name.log" \
+		>"$WORK/out" 2>"$WORK/err"
+	check_eq "plain ingest of $n lines ($name): exit status" "$?" 0
+	check_eq "... every line once" "$(totals "$CH" | awk '{s += $4} END {print NR, s}')" "$n $n"
+}
+plain short 20000 ""
+check_grep "... one write" " 1 commit" "$WORK/err"
+check_eq "... in one INSERT" "$(applied "$CH")" 1
+plain long 40000 ".$PAD" --memory 16M
+commits=$(grep -o '[0-9]* commits' "$WORK/err" | cut -d' ' -f1)
+check "... in more INSERTs than writes ($commits)" test "$(applied "$CH")" -gt "${commits:-0}"
+
 finish
