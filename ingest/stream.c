@@ -123,6 +123,10 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
 		goto fail;
 	if (st->opts.memory == 0)
 		st->opts.memory = INGEST_MEMORY_DEFAULT;
+	/* a ClickHouse store has no dirty pages: their three eighths hold
+	 * the INSERT bodies of a write (store/ch_dispatch.c) */
+	if (s != NULL)
+		store_set_insert_memory(s, st->opts.memory / 8 * 3);
 	/* the merge table (stream_writer.c): not with --batch, which asks for
 	 * a commit every N observations */
 	if (s != NULL && !st->opts.dry_run && st->opts.batch == 0) {

@@ -55,6 +55,9 @@ BUILD=${BUILD:-build}
 WORK=${BENCH_DIR:-/tmp/infrapivot-bench-ch}
 CLDIR=${CLUSTER_DIR:-$WORK/cluster}
 SKIP=${SKIP:-}
+# the ingest kinds, interleaved (the order rotates each run); "curl" and
+# "http" (the captured bodies over ClickHouse's HTTP interface) on demand
+KINDS=${KINDS:-ip client lmdb}
 export CLUSTER_PORT_BASE=${CLUSTER_PORT_BASE:-29100}
 IP=$ROOT/$BUILD/service/infrapivot
 PB=$ROOT/$BUILD/tests/bench/bench_pivot
@@ -159,6 +162,31 @@ ingest_client() { # ingest_client DB: seconds
 	t1=$(now)
 	echo "$t1 - $t0" | bc
 }
+# the same bodies over the HTTP interface, without infrapivot: "curl", one
+# `curl --data-binary @TABLE.bin` a table (one INSERT, as the client's);
+# "http", one POST per INSERT infrapivot sent (tests/bench/ch_replay.py)
+ingest_curl() { # ingest_curl DB: seconds
+	local t0 t1 tab sql set
+	cl_drop "$1"
+	cl_start "$1" >/dev/null
+	t0=$(now)
+	while read -r tab; do
+		{ read -r sql; read -r set; } <"$CAP/$tab.sql"
+		curl -sSf -u "$(cat "$CLDIR/credentials")" --data-binary "@$CAP/$tab.bin" \
+			"http://127.0.0.1:$HTTP0/?database=$1&${set:+$set&}query=$(printf %s "$sql" | sed 's/ /%20/g')" >/dev/null
+	done <"$CAP/order"
+	t1=$(now)
+	echo "$t1 - $t0" | bc
+}
+ingest_http() { # ingest_http DB: seconds
+	local t0 t1
+	cl_drop "$1"
+	cl_start "$1" >/dev/null
+	t0=$(now)
+	python3 tests/bench/ch_replay.py "$CLDIR/credentials" "$HTTP0" "$1" "$CAP"
+	t1=$(now)
+	echo "$t1 - $t0" | bc
+}
 ingest_lmdb() { # ingest_lmdb DIR: seconds
 	local t0 t1
 	rm -rf "$1"
@@ -172,7 +200,7 @@ LMDB_KEEP=$WORK/lmdb$RUNS
 if ! skip ingest; then
 	declare -A secs
 	for r in $(seq 1 "$RUNS"); do
-		order=(ip client lmdb)
+		read -ra order <<<"$KINDS"
 		for _ in $(seq 2 "$r"); do order=("${order[@]:1}" "${order[0]}"); done
 		for k in "${order[@]}"; do
 			l=$(load)
@@ -180,11 +208,15 @@ if ! skip ingest; then
 			ip) s=$(ingest_ip "benchip$r") ;;
 			client) s=$(ingest_client "benchcl$r") ;;
 			lmdb) s=$(ingest_lmdb "$WORK/lmdb$r") ;;
+			curl) s=$(ingest_curl "benchcu$r") ;;
+			http) s=$(ingest_http "benchht$r") ;;
 			esac
 			secs[$k,$r]=$s
 			printf 'run %d %-7s %8.1f s %10.0f records/s  (load %s)\n' "$r" "$k" "$s" \
 				"$(echo "$LINES / $s" | bc -l)" "$l"
 			[ "$k" = client ] && cl_drop "benchcl$r"
+			[ "$k" = curl ] && cl_drop "benchcu$r"
+			[ "$k" = http ] && cl_drop "benchht$r"
 			[ "$k" = ip ] && [ "$r" != "$RUNS" ] && cl_drop "benchip$r"
 			[ "$k" = lmdb ] && [ "$r" != "$RUNS" ] && rm -rf "$WORK/lmdb$r"
 		done
@@ -192,13 +224,24 @@ if ! skip ingest; then
 	med() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 	mi=$(med $(for r in $(seq 1 "$RUNS"); do echo "$LINES / ${secs[ip,$r]}" | bc -l; done))
 	mc=$(med $(for r in $(seq 1 "$RUNS"); do echo "$LINES / ${secs[client,$r]}" | bc -l; done))
-	ml=$(med $(for r in $(seq 1 "$RUNS"); do echo "$LINES / ${secs[lmdb,$r]}" | bc -l; done))
+	ml=0 rl=0
+	if [[ " $KINDS " == *" lmdb "* ]]; then
+		ml=$(med $(for r in $(seq 1 "$RUNS"); do echo "$LINES / ${secs[lmdb,$r]}" | bc -l; done))
+		rl=$(med $(for r in $(seq 1 "$RUNS"); do echo "${secs[lmdb,$r]} / ${secs[ip,$r]}" | bc -l; done))
+	fi
 	rc=$(med $(for r in $(seq 1 "$RUNS"); do echo "${secs[client,$r]} / ${secs[ip,$r]}" | bc -l; done))
-	rl=$(med $(for r in $(seq 1 "$RUNS"); do echo "${secs[lmdb,$r]} / ${secs[ip,$r]}" | bc -l; done))
 	printf 'ingest medians of %d: infrapivot->clickhouse %.0f rec/s, clickhouse-client %.0f rec/s, infrapivot->lmdb %.0f rec/s\n' \
 		"$RUNS" "$mi" "$mc" "$ml"
 	printf 'ingest ratios (median of same-run ratios): infrapivot / clickhouse-client %.2f (target >= 0.8), clickhouse / lmdb %.2f\n' \
 		"$rc" "$rl"
+	for k in curl http; do
+		[[ " $KINDS " == *" $k "* ]] || continue
+		m=$(med $(for r in $(seq 1 "$RUNS"); do echo "$LINES / ${secs[$k,$r]}" | bc -l; done))
+		rk=$(med $(for r in $(seq 1 "$RUNS"); do echo "${secs[client,$r]} / ${secs[$k,$r]}" | bc -l; done))
+		ri=$(med $(for r in $(seq 1 "$RUNS"); do echo "${secs[$k,$r]} / ${secs[ip,$r]}" | bc -l; done))
+		printf 'ingest %s (the bodies over HTTP): %.0f rec/s; %s / clickhouse-client %.2f; infrapivot / %s %.2f\n' \
+			"$k" "$m" "$k" "$rk" "$k" "$ri"
+	done
 fi
 URL=clickhouse://127.0.0.1:$HTTP0/$DB_KEEP
 

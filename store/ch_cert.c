@@ -208,7 +208,7 @@ static void sweep_row(struct util_buf *b, const struct store_obs *o, const uint8
 	ch_rb_str(b, o->sensor);
 }
 
-enum { T_SIGHT, T_CERT, T_NAME, T_ATTR, T_SWEEP, T_N };
+enum { T_SIGHT, T_CERT, T_NAME, T_ATTR, T_SWEEP, T_N = CH_CERT_TABLES };
 static const char *const insert_sql[T_N] = {
     "INSERT INTO sight_in FORMAT RowBinary",
     "INSERT INTO cert FORMAT RowBinary",
@@ -218,7 +218,7 @@ static const char *const insert_sql[T_N] = {
     "tf, tl, cnt, sensor) FORMAT RowBinary",
 };
 
-static void cert_rows(struct util_buf *t, const struct store_obs *o, uint64_t token, uint32_t seq)
+void ch_cert_rows(struct util_buf *t, const struct store_obs *o, uint64_t token, uint32_t seq)
 {
 	uint8_t ref[33];
 	obs_ref(o->cert.meta, ref);
@@ -242,25 +242,9 @@ int ch_cert_check(const struct store_obs *o)
 	return STORE_EBADHASH;
 }
 
-int ch_cert_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_t token)
+int ch_cert_send(store_ch_t *c, const struct util_buf *t)
 {
-	struct util_buf t[T_N];
-	for (int i = 0; i < T_N; i++)
-		util_buf_init(&t[i], (size_t)1 << 30);
 	int err = 0;
-	uint32_t seq = 0;
-	for (size_t i = 0; i < n && err == 0; i++) {
-		const struct store_obs *o = &obs[i];
-		if (o->kind != STORE_OBS_CERT)
-			continue;
-		if (o->cert.meta == NULL ||
-		    (!o->cert.meta->has_sha1 && !o->cert.meta->has_sha256)) {
-			store_set_error("clickhouse: a certificate observation without a hash");
-			err = STORE_EBADHASH;
-			break;
-		}
-		cert_rows(t, o, token, seq++);
-	}
 	for (int i = 0; i < T_N && err == 0; i++)
 		err = t[i].err;
 	/* the metadata tables replace, the sightings add: write those last,
@@ -271,6 +255,25 @@ int ch_cert_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_t
 		if (t[order[i]].len > 0)
 			err = ch_insert_retried(c, insert_sql[order[i]], &t[order[i]]);
 	}
+	return err;
+}
+
+int ch_cert_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_t token)
+{
+	struct util_buf t[T_N];
+	for (int i = 0; i < T_N; i++)
+		util_buf_init(&t[i], (size_t)1 << 30);
+	int err = 0;
+	uint32_t seq = 0;
+	for (size_t i = 0; i < n && err == 0; i++) {
+		if (obs[i].kind != STORE_OBS_CERT)
+			continue;
+		err = ch_cert_check(&obs[i]);
+		if (err == 0)
+			ch_cert_rows(t, &obs[i], token, seq++);
+	}
+	if (err == 0)
+		err = ch_cert_send(c, t);
 	for (int i = 0; i < T_N; i++)
 		util_buf_free(&t[i]);
 	return err;

@@ -20,13 +20,18 @@
 
 /* The control LMDB's record of the address it serves. */
 #define CH_URL_META "clickhouse_url"
-/* Observations converted and sent per INSERT (a struct store_obs is
- * about 1 KiB: 8 MiB of them at a time). */
-#define CH_WRITE_CHUNK 8192
-/* Certificate observations per INSERT: a hashes-only one needs a
- * struct store_cert_meta of scratch (about 4 KiB), so fewer at a time
- * (5 MiB with their observations). */
-#define CH_CERT_CHUNK 1024
+/* The bytes a write's INSERT bodies take together by default (ingest
+ * sets its share of --memory: store_set_insert_memory). */
+#define CH_INSERT_MEMORY ((size_t)64 << 20)
+/* The hard limit of one body: the share above is a threshold checked
+ * after each observation, so a body may pass it by one observation's rows
+ * (a certificate's DER); this catches a runaway. */
+#define CH_BODY_MAX ((size_t)1 << 30)
+
+void store_set_insert_memory(store_t *s, size_t bytes)
+{
+	s->ch_insert_memory = bytes;
+}
 
 int store_ch_unsupported(const char *what)
 {
@@ -176,43 +181,106 @@ static uint64_t next_token(uint64_t seed, uint64_t *n)
 	return seed == 0 ? store_ch_token() : ch_intent_token(seed, (*n)++);
 }
 
-/* The DNS records of one batch, CH_WRITE_CHUNK to an INSERT, each under a
- * new token (a retry inside store_ch_write keeps it). */
-static int write_dns(store_t *s, const store_batch_t *b, struct store_obs *obs, uint64_t seed,
-                     uint64_t *tn, uint64_t *rows)
+/* The INSERTs one write builds: the resolutions' (rr_in) and the
+ * certificates' five tables (the watch sweep's log among them), each body sent when it holds CH_INSERT_ROWS
+ * rows or its half of the memory share, and at the end.  Few large
+ * INSERTs: each one is a part in every replicated table of each shard it
+ * touches (the materialized views' too), written through ZooKeeper. */
+struct ch_out {
+	store_t *s;
+	uint64_t seed, tn;
+	size_t half; /* bytes of the rr body, and of the cert bodies */
+	struct util_buf rr, cert[CH_CERT_TABLES];
+	size_t rr_rows, cert_obs, sightings;
+	uint64_t rr_token, cert_token;
+	struct store_write_stats *st;
+};
+
+static void out_init(struct ch_out *o, store_t *s, uint64_t seed, struct store_write_stats *st)
+{
+	memset(o, 0, sizeof(*o));
+	o->s = s;
+	o->seed = seed;
+	o->st = st;
+	o->half = (s->ch_insert_memory ? s->ch_insert_memory : CH_INSERT_MEMORY) / 2;
+	util_buf_init(&o->rr, CH_BODY_MAX);
+	for (int i = 0; i < CH_CERT_TABLES; i++)
+		util_buf_init(&o->cert[i], CH_BODY_MAX);
+}
+
+static void out_free(struct ch_out *o)
+{
+	util_buf_free(&o->rr);
+	for (int i = 0; i < CH_CERT_TABLES; i++)
+		util_buf_free(&o->cert[i]);
+}
+
+static int out_send_rr(struct ch_out *o)
+{
+	int err = o->rr.err;
+	if (err == 0 && o->rr_rows > 0)
+		err = ch_insert_retried(o->s->ch, "INSERT INTO rr_in FORMAT RowBinary", &o->rr);
+	if (err == 0)
+		o->st->dns_new += o->rr_rows;
+	o->rr.len = 0;
+	o->rr_rows = 0;
+	return err;
+}
+
+static int out_send_certs(struct ch_out *o)
+{
+	int err = o->cert_obs > 0 ? ch_cert_send(o->s->ch, o->cert) : 0;
+	if (err == 0)
+		o->st->sight_new += o->sightings; /* merged when read */
+	for (int i = 0; i < CH_CERT_TABLES; i++)
+		o->cert[i].len = 0;
+	o->cert_obs = o->sightings = 0;
+	return err;
+}
+
+/* The DNS records of one batch into the rr_in body. */
+static int out_dns(struct ch_out *o, const store_batch_t *b)
 {
 	int err = 0;
-	size_t n = 0;
 	for (size_t i = 0; i < b->nrecs && err == 0; i++) {
-		rr_rec_obs(b, (const struct brec *)(b->arena + b->recs[i]), &obs[n++]);
-		if (n == CH_WRITE_CHUNK || i + 1 == b->nrecs) {
-			err = store_ch_write(s->ch, obs, n, next_token(seed, tn), NULL);
-			*rows += err == 0 ? n : 0;
-			n = 0;
-		}
+		struct store_obs ob;
+		rr_rec_obs(b, (const struct brec *)(b->arena + b->recs[i]), &ob);
+		if (o->rr_rows == 0)
+			o->rr_token = next_token(o->seed, &o->tn);
+		ch_rr_row(&o->rr, &ob, o->rr_token);
+		if (++o->rr_rows == CH_INSERT_ROWS || o->rr.len >= o->half)
+			err = out_send_rr(o);
 	}
 	return err;
 }
 
+static size_t cert_bytes(const struct ch_out *o)
+{
+	size_t n = 0;
+	for (int i = 0; i < CH_CERT_TABLES; i++)
+		n += o->cert[i].len;
+	return n;
+}
+
 /* The certificate records of one batch (sightings, metadata, the name and
- * attribute indexes: ch_cert.c), CH_CERT_CHUNK to a store_ch_write, each
- * under a new token as write_dns; scratch holds the metadata of the
- * hashes-only records.  Sightings count as new: the cluster merges them
- * when read. */
-static int write_certs(store_t *s, const store_batch_t *b, struct store_obs *obs,
-                       struct store_cert_meta *scratch, uint64_t seed, uint64_t *tn,
-                       struct store_write_stats *st)
+ * attribute indexes, the sweep's log: ch_cert.c) into their bodies; one without a hash
+ * fails the write before its body is sent. */
+static int out_certs(struct ch_out *o, const store_batch_t *b)
 {
 	int err = 0;
-	size_t n = 0, sightings = 0;
 	for (size_t i = 0; i < b->ncerts && err == 0; i++) {
-		batch_cert_obs(b, &b->certs[i], &obs[n], &scratch[n]);
-		sightings += obs[n++].cert.sighting;
-		if (n == CH_CERT_CHUNK || i + 1 == b->ncerts) {
-			err = store_ch_write(s->ch, obs, n, next_token(seed, tn), NULL);
-			st->sight_new += err == 0 ? sightings : 0;
-			n = sightings = 0;
-		}
+		struct store_obs ob;
+		struct store_cert_meta scratch;
+		batch_cert_obs(b, &b->certs[i], &ob, &scratch);
+		err = ch_cert_check(&ob);
+		if (err != 0)
+			break;
+		if (o->cert_obs == 0)
+			o->cert_token = next_token(o->seed, &o->tn);
+		ch_cert_rows(o->cert, &ob, o->cert_token, (uint32_t)o->cert_obs);
+		o->sightings += ob.cert.sighting;
+		if (++o->cert_obs == CH_INSERT_ROWS || cert_bytes(o) >= o->half)
+			err = out_send_certs(o);
 	}
 	return err;
 }
@@ -229,23 +297,28 @@ bool store_ch_control_only(store_batch_t *const *bs, size_t nb)
 int ch_write_rows(store_t *s, store_batch_t *const *bs, size_t nb, uint64_t seed,
                   struct store_write_stats *st)
 {
-	struct store_obs *obs = malloc(CH_WRITE_CHUNK * sizeof(*obs));
-	struct store_cert_meta *scratch = malloc(CH_CERT_CHUNK * sizeof(*scratch));
 	struct store_write_stats local = {0};
-	uint64_t tn = 0;
-	int err = obs == NULL || scratch == NULL ? -ENOMEM : 0;
+	struct ch_out *o = malloc(sizeof(*o));
+	if (o == NULL)
+		return -ENOMEM;
+	out_init(o, s, seed, &local);
+	int err = 0;
 	for (size_t i = 0; i < nb && err == 0; i++) {
-		err = write_dns(s, bs[i], obs, seed, &tn, &local.dns_new);
+		err = out_dns(o, bs[i]);
 		if (err == 0)
-			err = write_certs(s, bs[i], obs, scratch, seed, &tn, &local);
+			err = out_certs(o, bs[i]);
 		if (err == 0)
 			err = ch_fp_write(s->ch, bs[i]);
 		local.dns_merged += bs[i]->absorbed;
 	}
 	if (err == 0)
+		err = out_send_rr(o);
+	if (err == 0)
+		err = out_send_certs(o);
+	out_free(o);
+	free(o);
+	if (err == 0)
 		err = ch_client_write(s, bs, nb, &local);
-	free(scratch);
-	free(obs);
 	if (err == 0 && st != NULL)
 		store_write_stats_add(st, &local);
 	return err;

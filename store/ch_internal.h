@@ -24,6 +24,14 @@ void ch_rb_str(struct util_buf *b, const char *s);
 /* "www.example.com" -> "com.example.www" into out[STORE_NAME_BUF]. */
 void ch_name_rev(const char *name, char *out);
 uint32_t ch_clamp_u32(int64_t t);
+/* Append one rr_in row (the column order of schema.sql) of a DNS
+ * observation under token: at most CH_RR_ROW_MAX bytes. */
+void ch_rr_row(struct util_buf *b, const struct store_obs *o, uint64_t token);
+#define CH_RR_ROW_MAX                                                                              \
+	(8 + 3 * (2 + STORE_NAME_BUF) + 2 + 2 + STORE_RDATA_MAX + 16 + 16 + 2 + STORE_SENSOR_MAX)
+/* Rows of one INSERT at most: ClickHouse's max_insert_block_size, the
+ * block its HTTP interface cuts a body into anyway. */
+#define CH_INSERT_ROWS ((size_t)1 << 20)
 /* INSERT sql with body, 3 attempts (same bytes) on STORE_EREMOTE; while
  * c captures (ch_capture), the statement is appended to the capture
  * buffer instead (ch_intent_add) and nothing is sent. */
@@ -96,6 +104,16 @@ void ch_sql_str(struct util_buf *q, const char *s);
 int ch_cert_check(const struct store_obs *o);
 /* Write the STORE_OBS_CERT observations among obs[n] under token. */
 int ch_cert_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_t token);
+/* The certificate tables' INSERT bodies: sight_in, cert, name_cert,
+ * cert_attr (ch_cert.c's order). */
+#define CH_CERT_TABLES 5
+/* Append the rows of certificate observation o (checked: ch_cert_check)
+ * to the bodies t[CH_CERT_TABLES], its sighting and its watch sweep log
+ * row under token, the log row as the body's seq-th certificate. */
+void ch_cert_rows(struct util_buf *t, const struct store_obs *o, uint64_t token, uint32_t seq);
+/* Send the non-empty bodies t[CH_CERT_TABLES], the metadata before the
+ * sightings, each with ch_insert_retried.  0 or its error. */
+int ch_cert_send(store_ch_t *c, const struct util_buf *t);
 /* Free this thread's copy of the last store_ch_cert_get answer (the end
  * of a read: a server's worker thread that exits would leak it). */
 void ch_cert_mem_release(void);

@@ -87,8 +87,7 @@ uint32_t ch_clamp_u32(int64_t t)
 	return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
-/* One rr_in row (column order of schema.sql). */
-static void rr_row(struct util_buf *b, const struct store_obs *o, uint64_t token)
+void ch_rr_row(struct util_buf *b, const struct store_obs *o, uint64_t token)
 {
 	char rev[STORE_NAME_BUF], text[STORE_RDATA_MAX + STORE_ADDR_BUF], trev[STORE_NAME_BUF] = "";
 	static const uint8_t zero[16];
@@ -114,10 +113,6 @@ static void rr_row(struct util_buf *b, const struct store_obs *o, uint64_t token
 	ch_rb_uint(b, o->count, 8);
 	ch_rb_str(b, o->sensor);
 }
-
-/* The longest rr_in row: see rr_row. */
-#define RR_ROW_MAX                                                                                 \
-	(8 + 3 * (2 + STORE_NAME_BUF) + 2 + 2 + STORE_RDATA_MAX + 16 + 16 + 2 + STORE_SENSOR_MAX)
 
 uint64_t store_ch_token(void)
 {
@@ -156,7 +151,7 @@ int store_ch_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_
 	size_t rows = 0, skip = 0;
 	size_t certs = 0;
 	int err = 0;
-	util_buf_init(&b, n * RR_ROW_MAX + 64);
+	util_buf_init(&b, n * CH_RR_ROW_MAX + 64);
 	for (size_t i = 0; i < n; i++) {
 		/* certificates: ch_cert.c (ch_cert_write below); one without
 		 * a hash fails the batch before anything is sent */
@@ -168,7 +163,7 @@ int store_ch_write(store_ch_t *c, const struct store_obs *obs, size_t n, uint64_
 			skip++;
 		if (obs[i].kind != STORE_OBS_DNS)
 			continue;
-		rr_row(&b, &obs[i], token);
+		ch_rr_row(&b, &obs[i], token);
 		rows++;
 	}
 	if (err == 0)

@@ -255,6 +255,11 @@ struct store_meta_put {
 struct store_wtxn;
 typedef int (*store_write_hook)(struct store_wtxn *w, const struct store_obs *o, void *ctx);
 void store_set_write_hook(store_t *s, store_write_hook hook, void *ctx);
+/* The bytes a write's INSERT bodies may take together on a ClickHouse
+ * store (a threshold: a body is sent when it reaches its share, at most
+ * one observation's rows later); 0 restores the default (64 MiB).  No
+ * effect on an LMDB store. */
+void store_set_insert_memory(store_t *s, size_t bytes);
 
 struct store_write_stats {
 	uint64_t dns_new, dns_merged;

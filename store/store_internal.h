@@ -66,6 +66,7 @@ struct store {
 	struct store_ch *ch;
 	char *ch_url;            /* its address, for a read session's own handle */
 	pthread_mutex_t ch_lock; /* one writer on ch at a time */
+	size_t ch_insert_memory; /* a write's INSERT bodies together; 0: default */
 };
 
 struct store_rtxn {

@@ -8,7 +8,9 @@ timing.
 
 Listens on 127.0.0.1:PORT.  A request whose query is an INSERT is not
 forwarded: its body (RowBinary rows) is appended to OUTDIR/TABLE.bin and
-its statement and settings to OUTDIR/TABLE.sql (first one only), and it
+its length (a line) to OUTDIR/TABLE.lens, so that the INSERTs can be
+told apart again, its statement and settings to OUTDIR/TABLE.sql (first
+one only), and it
 answers 200 with an empty body, as ClickHouse does.  Every other request
 (/ping, SELECTs) is forwarded to 127.0.0.1:UPSTREAM_PORT with its
 headers (the credentials) and its answer relayed, its SQL appended to
@@ -41,6 +43,8 @@ def record(query, settings, body):
                 f.write(table + "\n")
         with open(os.path.join(OUT, table + ".bin"), "ab") as f:
             f.write(body)
+        with open(os.path.join(OUT, table + ".lens"), "a") as f:
+            f.write("%d\n" % len(body))
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

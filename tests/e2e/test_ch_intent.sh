@@ -33,14 +33,18 @@ deduplicated() { command curl -s "$1/stats" | awk '{print $4}'; }
 # kill it whenever its INSERT comes
 run() { local pf=$1; shift; sh -c 'echo $$ >"$0"; exec "$@"' "$pf" "$@"; }
 
-# 100,000 lines over 50 names, 2,000 each; follow reads 256 KiB at a time
-# and hands each read over as a unit (8,200 lines), one INSERT of 50 rows
+# 100,000 lines over 50 names, 2,000 each.  A follow writes what it read
+# in one go as a unit, its rows in INSERTs of up to half its share of
+# --memory 16M (3 MiB: store/ch_dispatch.c): the names are long (two
+# 60-letter labels) so that a row takes ~350 bytes and 12,000 lines make
+# two INSERTs, 5,000 one
+PAD=$(printf 'p%.0s' $(seq 60)).$(printf 'q%.0s' $(seq 60))
 LOG=$WORK/sensor.log
-awk 'BEGIN { for (i = 0; i < 100000; i++)
-	printf "1322849924.408856||10.1.1.1||8.8.8.8||IN||n%d.example.com.||A||192.0.2.1||60||1\n", i % 50 }' \
+awk -v pad="$PAD" 'BEGIN { for (i = 0; i < 100000; i++)
+	printf "1322849924.408856||10.1.1.1||8.8.8.8||IN||n%d.%s.example.com.||A||192.0.2.1||60||1\n", i % 50, pad }' \
 	>"$WORK/all.log"
 cp "$WORK/all.log" "$LOG"
-awk 'BEGIN { for (i = 0; i < 50; i++) printf "n%d.example.com 1 192.0.2.1 2000\n", i }' |
+awk -v pad="$PAD" 'BEGIN { for (i = 0; i < 50; i++) printf "n%d.%s.example.com 1 192.0.2.1 2000\n", i, pad }' |
 	sort >"$WORK/want"
 follow() { "$IP" ingest --store "$S" --follow "$LOG" --exit-idle 1 --poll 20 --memory 16M "$@"; }
 # well_again WHAT: the stand-in well again, a follow reads to the end and
@@ -72,7 +76,7 @@ check_eq "follow, clean: every line once" "$(totals "$CH")" "$(cat "$WORK/want")
 # --- follow killed after its first or second INSERT was applied, before
 # its answer (between steps 2 and 3: the rows are in, the position is not).
 # The file grows meanwhile: it had 5,000 (12,000) lines when the writer
-# read them (a unit per read of 256 KiB, 8,200 lines), the rest come
+# read them (one unit: one INSERT, or two of 12,000 lines), the rest come
 # before the restart, so a re-read from the old position would cut
 # another batch (other blocks, counted again); only the intent's replay,
 # the same bytes, is dropped as a repeat.
@@ -171,5 +175,30 @@ check_eq "the client's retry: 200" "$(push k2)" 200
 check_eq "... every line once" "$(totals "$CH" | awk '{s += $4} END {print NR, s}')" "50 6000"
 check "... the INSERT sent again was dropped" test "$(deduplicated "$CH")" -ge 2
 kill "$SRV"
+
+# --- a plain ingest (the merge table, written when full and at the end)
+# sends a table's rows in as few INSERTs as its share of --memory lets it
+# (store/ch_dispatch.c): 20,000 short rows in one (8,192 rows to an INSERT
+# before); 40,000 long ones (~14 MB) under --memory 16M, split into
+# INSERTs of 3 MiB (half of its 3/8), every line once
+applied() { command curl -s "$1/stats" | awk '{print $2}'; }
+plain() { # plain NAME LINES PAD INGEST-OPTIONS...
+	local name=$1 n=$2 pad=$3
+	shift 3
+	start_ch "$name"
+	awk -v n="$n" -v pad="$pad" 'BEGIN { for (i = 0; i < n; i++)
+		printf "1322849924.408856||10.1.1.1||8.8.8.8||IN||s%d%s.example.com.||A||192.0.2.1||60||1\n", i, pad }' \
+		>"$WORK/$name.log"
+	INFRAPIVOT_CONTROL=$WORK/ctl-$name "$IP" ingest --store "$S" "$@" "$WORK/$name.log" \
+		>"$WORK/out" 2>"$WORK/err"
+	check_eq "plain ingest of $n lines ($name): exit status" "$?" 0
+	check_eq "... every line once" "$(totals "$CH" | awk '{s += $4} END {print NR, s}')" "$n $n"
+}
+plain short 20000 ""
+check_grep "... one write" " 1 commit" "$WORK/err"
+check_eq "... in one INSERT" "$(applied "$CH")" 1
+plain long 40000 ".$PAD" --memory 16M
+commits=$(grep -o '[0-9]* commits' "$WORK/err" | cut -d' ' -f1)
+check "... in more INSERTs than writes ($commits)" test "$(applied "$CH")" -gt "${commits:-0}"
 
 finish
