@@ -182,10 +182,11 @@ static uint64_t next_token(uint64_t seed, uint64_t *n)
 }
 
 /* The INSERTs one write builds: the resolutions' (rr_in) and the
- * certificates' five tables (the watch sweep's log among them), each body sent when it holds CH_INSERT_ROWS
- * rows or its half of the memory share, and at the end.  Few large
- * INSERTs: each one is a part in every replicated table of each shard it
- * touches (the materialized views' too), written through ZooKeeper. */
+ * certificates' five tables (the watch sweep's log among them), each
+ * body sent when it holds CH_INSERT_ROWS rows or its half of the memory
+ * share, and at the end.  Few large INSERTs: each one is a part in every
+ * replicated table of each shard it touches (the materialized views'
+ * too), written through ZooKeeper. */
 struct ch_out {
 	store_t *s;
 	uint64_t seed, tn;
