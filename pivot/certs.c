@@ -81,17 +81,22 @@ static struct pc_entry *find(const struct pivot_certs *pc, const struct store_ce
 	return NULL;
 }
 
+/* Index entry i (0-based) of ref in ix[cap] (a free slot is there). */
+static void ix_put(uint32_t *ix, size_t cap, const struct store_cert_ref *ref, size_t i)
+{
+	size_t s = ref_hash(ref) & (cap - 1);
+	while (ix[s] != 0)
+		s = (s + 1) & (cap - 1);
+	ix[s] = (uint32_t)i + 1;
+}
+
 static int reindex(struct pivot_certs *pc, size_t cap)
 {
 	uint32_t *ix = calloc(cap, sizeof(*ix));
 	if (ix == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < pc->n; i++) {
-		size_t s = ref_hash(&pc->e[i].ref) & (cap - 1);
-		while (ix[s] != 0)
-			s = (s + 1) & (cap - 1);
-		ix[s] = (uint32_t)i + 1;
-	}
+	for (size_t i = 0; i < pc->n; i++)
+		ix_put(ix, cap, &pc->e[i].ref, i);
 	free(pc->ix);
 	pc->ix = ix;
 	pc->ixcap = cap;
@@ -117,10 +122,7 @@ static struct pc_entry *entry(struct pivot_certs *pc, const struct store_cert_re
 	e = &pc->e[pc->n];
 	memset(e, 0, sizeof(*e));
 	e->ref = *ref;
-	size_t s = ref_hash(ref) & (pc->ixcap - 1);
-	while (pc->ix[s] != 0)
-		s = (s + 1) & (pc->ixcap - 1);
-	pc->ix[s] = (uint32_t)++pc->n;
+	ix_put(pc->ix, pc->ixcap, ref, pc->n++);
 	return e;
 }
 
