@@ -132,7 +132,6 @@ int ingest_stream_new(ingest_stream_t **out, store_t *s, const struct ingest_opt
 	if (s != NULL && !st->opts.dry_run && st->opts.batch == 0) {
 		if (store_batch_new(&st->acc) != 0)
 			goto fail;
-		st->acc_flush = acc_flush_records(st);
 	}
 	/* with the merge table, write units only carry records to it: their
 	 * size no longer follows the trees, only the memory budget */

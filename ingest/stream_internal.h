@@ -165,7 +165,6 @@ struct ingest_stream {
 	/* the writer's merge table (stream_writer.c), and what it holds */
 	store_batch_t *acc;
 	uint64_t acc_records;
-	size_t acc_flush; /* records that make a transaction's dirty pages */
 	bool acc_pending; /* acc holds records (st->mu) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -207,14 +206,6 @@ static inline double now_s(void)
 #define RAMP_UNITS 4 /* 16384 << 3 = 131072: past any budget */
 
 /* Observations a transaction should take (the writer updates it). */
-/* The records the merge table may take before a commit: as many as the
- * trees can take with 3/8 of --memory in dirty pages (the other shares:
- * the merge table 1/4, parsing and units the rest; docs/write-path.md). */
-static inline size_t acc_flush_records(const struct ingest_stream *st)
-{
-	return store_flush_budget(st->store, st->opts.memory / 8 * 3);
-}
-
 static inline size_t budget_now(struct ingest_stream *st)
 {
 	size_t b = __atomic_load_n(&st->budget, __ATOMIC_RELAXED);

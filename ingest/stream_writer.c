@@ -38,7 +38,7 @@ struct wlist {
  * (st->mu held).  Returns how many, or 0 with st->fatal set. */
 static size_t unit_batches(struct ingest_stream *st, struct wbatch *wb, struct wlist *l)
 {
-	size_t n = 2; /* its own, and l->v[-1]: room for the merge table */
+	size_t n = 1; /* its own */
 	for (unsigned i = 0; i < wb->ngroup; i++)
 		n += wb->group[i]->nsb;
 	if (n > l->cap) {
@@ -52,12 +52,12 @@ static size_t unit_batches(struct ingest_stream *st, struct wbatch *wb, struct w
 	}
 	if (st->fatal != 0)
 		return 0;
-	n = 1;
+	n = 0;
 	for (unsigned i = 0; i < wb->ngroup; i++)
 		for (size_t j = 0; j < wb->group[i]->nsb; j++)
 			l->v[n++] = wb->group[i]->sb[j];
 	l->v[n++] = wb->sb;
-	return n - 1;
+	return n;
 }
 
 /* Records were committed: add their counts (st->mu held). */
@@ -94,36 +94,35 @@ static void wdone_add(struct wdone *d, const struct store_write_stats *ws, uint6
 	d->commits++;
 }
 
-/* Commit the batches v[0..n) in one transaction, the merge table's
- * records before them (v[-1] is free for it). */
+/* Commit the merge table, in key-range slices of 3/8 of --memory in
+ * dirty pages each (store_write_sliced), then the batches v[0..n) in one
+ * transaction. */
 static int commit_with_acc(struct ingest_stream *st, store_batch_t **v, size_t n, uint64_t records,
                            struct wdone *d)
 {
-	bool acc = st->acc != NULL && !store_batch_empty(st->acc);
-	if (acc) {
-		*--v = st->acc;
-		n++;
-		records += st->acc_records;
+	if (st->acc != NULL && !store_batch_empty(st->acc)) {
+		int err = store_write_sliced(st->store, st->acc, st->opts.memory / 8 * 3, &d->ws,
+		                             &d->commits);
+		if (err != 0)
+			return err;
+		d->records += st->acc_records;
+		store_batch_reset(st->acc);
+		st->acc_records = 0;
 	}
+	if (n == 0)
+		return 0;
 	struct store_write_stats ws = {0};
 	int err = store_write_batches(st->store, v, n, &ws);
 	if (err != 0)
 		return err;
 	wdone_add(d, &ws, records);
-	if (acc) {
-		store_batch_reset(st->acc);
-		st->acc_records = 0;
-		/* the trees grew: the records a transaction may take */
-		st->acc_flush = acc_flush_records(st);
-	}
 	return 0;
 }
 
-/* Is the merge table's memory or its share of dirty pages used up? */
+/* Is the merge table's share of --memory used up? */
 static bool acc_full(const struct ingest_stream *st)
 {
-	return store_batch_bytes(st->acc) >= st->opts.memory / 4 ||
-	       store_batch_len(st->acc) >= st->acc_flush;
+	return store_batch_bytes(st->acc) >= st->opts.memory / 4;
 }
 
 /* Absorb the unit's batches into the merge table, committing the table
@@ -174,8 +173,6 @@ static int writer_step(struct ingest_stream *st, const struct wbatch *wb, store_
 		d->budget = st->opts.batch;
 	else if (st->acc == NULL || st->manual || st->pos_fn != NULL)
 		d->budget = store_batch_budget(st->store);
-	else if (st->acc_flush < d->budget)
-		d->budget = st->acc_flush > 1000 ? st->acc_flush : 1000; /* a unit within a flush */
 	return err;
 }
 
@@ -208,7 +205,7 @@ void *ingest_writer_main(void *arg)
 		int fatal = st->fatal;
 		pthread_mutex_unlock(&st->mu);
 		struct wdone d = {0};
-		store_batch_t **v = list.v != NULL ? list.v + 1 : NULL;
+		store_batch_t **v = list.v;
 		int err = writer_step(st, wb, v, n, fatal, &d);
 		pthread_mutex_lock(&st->mu);
 		step_done(st, err, &d);

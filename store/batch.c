@@ -354,24 +354,33 @@ static int certs_put(struct store_wtxn *w, const store_batch_t *b)
 	return e;
 }
 
-/* Run the write hook for every record, DNS then certificates. */
-static int run_hooks(struct store_wtxn *w, const store_batch_t *b)
+/* Is there a write hook with something to do?  The default one has
+ * nothing while nothing is watched: skip rebuilding every record for it. */
+static bool hooks_on(struct store_wtxn *w)
 {
 	store_t *s = w->s;
-	if (s->hook == NULL)
-		return 0;
-	/* the default hook has nothing to do while nothing is watched: skip
-	 * rebuilding every record for it */
-	if (s->hook == store_watch_hook && !store_watch_active(w))
+	return s->hook != NULL && (s->hook != store_watch_hook || store_watch_active(w));
+}
+
+/* Run the write hook for the batch's records: the DNS records
+ * sl[from..to) (sl NULL: all of b's, in its order), then the
+ * certificates when certs is set. */
+static int run_hooks(struct store_wtxn *w, const store_batch_t *b, const struct rr_slices *sl,
+                     size_t from, size_t to, bool certs)
+{
+	store_t *s = w->s;
+	if (!hooks_on(w))
 		return 0;
 	struct store_obs *o = malloc(sizeof(*o));
 	struct store_cert_meta *scratch = malloc(sizeof(*scratch));
 	int e = o == NULL || scratch == NULL ? -ENOMEM : 0;
-	for (size_t i = 0; i < b->nrecs && e >= 0 && w->err == 0; i++) {
-		rr_rec_obs(b, (const struct brec *)(b->arena + b->recs[i]), o);
+	for (size_t i = from; i < to && e >= 0 && w->err == 0; i++) {
+		const struct brec *r = sl != NULL ? rr_slices_rec(sl, i)
+		                                  : (const struct brec *)(b->arena + b->recs[i]);
+		rr_rec_obs(b, r, o);
 		e = s->hook(w, o, s->hook_ctx);
 	}
-	for (size_t i = 0; i < b->ncerts && e >= 0 && w->err == 0; i++) {
+	for (size_t i = 0; certs && i < b->ncerts && e >= 0 && w->err == 0; i++) {
 		batch_cert_obs(b, &b->certs[i], o, scratch);
 		e = s->hook(w, o, s->hook_ctx);
 	}
@@ -379,8 +388,6 @@ static int run_hooks(struct store_wtxn *w, const store_batch_t *b)
 	free(scratch);
 	return e < 0 ? e : 0;
 }
-
-#define FLUSH_NEW_BYTES 384
 
 /* Pages of the trees a DNS record touches (rr and its indexes). */
 static uint64_t index_pages(store_t *s)
@@ -402,17 +409,6 @@ size_t store_batch_budget(store_t *s)
 {
 	uint64_t pages = index_pages(s);
 	return pages == UINT64_MAX ? 10000 : batch_budget_for_pages(pages);
-}
-
-size_t store_flush_budget(store_t *s, size_t dirty_bytes)
-{
-	uint64_t pages = index_pages(s);
-	if (pages == UINT64_MAX)
-		return 10000;
-	/* new records make new pages, all dirty too: a record costs about
-	 * FLUSH_NEW_BYTES of pages over its tables (rr, addr, fwd, prev; a
-	 * measured 120-350 B each as ingest leaves them) */
-	return batch_budget_for(pages, (double)dirty_bytes / 4096, dirty_bytes / FLUSH_NEW_BYTES);
 }
 
 size_t batch_budget_for(uint64_t pages, double max_dirty, size_t max_records)
@@ -438,15 +434,16 @@ int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *st
 }
 
 /* The certificates, hooks and meta records of one batch into the open
- * transaction (its DNS records are merged with the others' first).
- * Returns 0 or an error that aborts it (LMDB errors are in w->err). */
-static int batch_put(struct store_wtxn *w, const store_batch_t *b)
+ * transaction (its DNS records are merged with the others' first; with
+ * dns_hooks, their hooks run here too).  Returns 0 or an error that
+ * aborts it (LMDB errors are in w->err). */
+static int batch_put(struct store_wtxn *w, const store_batch_t *b, bool dns_hooks)
 {
 	int e = 0;
 	if (b->ncerts > 0)
 		e = certs_put(w, b);
 	if (e >= 0 && w->err == 0)
-		e = run_hooks(w, b);
+		e = run_hooks(w, b, NULL, 0, dns_hooks ? b->nrecs : 0, true);
 	for (size_t i = 0; i < b->nmeta && e >= 0 && w->err == 0; i++) {
 		MDB_val k = {b->meta[i].klen, (void *)b->meta[i].key};
 		MDB_val v = {b->meta[i].vlen, (void *)b->meta[i].val};
@@ -474,7 +471,7 @@ static int batches_fn(struct store_wtxn *w, void *ctx)
 	if (e == 0 && w->err == 0)
 		e = fp_put_batches(w, c->bs, c->nb);
 	for (size_t i = 0; i < c->nb && e == 0 && w->err == 0; i++)
-		e = batch_put(w, c->bs[i]);
+		e = batch_put(w, c->bs[i], true);
 	return e;
 }
 
@@ -510,6 +507,83 @@ int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
 	if (stats != NULL)
 		store_write_stats_add(stats, &local);
 	return 0;
+}
+
+/* The merge table written in slices: where the next one starts, where
+ * the last one ended, and what one may dirty. */
+struct sliced {
+	store_batch_t *b;
+	struct rr_slices *sl;
+	double max_pages;
+	size_t from, to;
+};
+
+/* What follows the table's DNS records, in its last slice: any client
+ * or fingerprint sightings, its certificates, their hooks, its meta
+ * records. */
+static int slice_rest(struct store_wtxn *w, store_batch_t *b)
+{
+	store_batch_t *const bs[1] = {b};
+	int e = client_put_batches(w, bs, 1);
+	if (e == 0 && w->err == 0)
+		e = fp_put_batches(w, bs, 1);
+	if (e == 0 && w->err == 0)
+		e = batch_put(w, b, false);
+	return e;
+}
+
+/* One slice: a key range of the table's DNS records and their hooks;
+ * the first also counts the repeats merged in memory, the last takes
+ * the rest of the table. */
+static int slice_fn(struct store_wtxn *w, void *ctx)
+{
+	struct sliced *c = ctx;
+	if (c->from == 0)
+		w->st->dns_merged += c->b->absorbed;
+	int e = 0;
+	c->to = c->from;
+	if (c->from < c->b->nrecs)
+		e = rr_put_slice(w, c->sl, c->from, c->max_pages, &c->to);
+	if (e == 0 && w->err == 0)
+		e = run_hooks(w, c->b, c->sl, c->from, c->to, false);
+	if (e == 0 && w->err == 0 && c->to == c->b->nrecs)
+		e = slice_rest(w, c->b);
+	return e;
+}
+
+/* Run one transaction of a sliced write; count it. */
+static int slice_commit(store_t *s, store_wtxn_fn fn, struct sliced *c,
+                        struct store_write_stats *stats, uint64_t *commits)
+{
+	struct store_write_stats local;
+	int err = store_wtxn_retry(s, fn, c, &local, "write batch");
+	if (err != 0)
+		return err;
+	if (stats != NULL)
+		store_write_stats_add(stats, &local);
+	(*commits)++;
+	store_drop_mapped(s);
+	return 0;
+}
+
+int store_write_sliced(store_t *s, store_batch_t *b, size_t dirty_bytes,
+                       struct store_write_stats *stats, uint64_t *commits)
+{
+	if (s->ch != NULL) {
+		int err = store_write_batches(s, &b, 1, stats);
+		*commits += err == 0;
+		return err;
+	}
+	struct sliced c = {.b = b, .max_pages = (double)dirty_bytes / 4096};
+	int err = rr_slices_new(b, &c.sl);
+	/* at least one transaction: a table of certificates only */
+	do {
+		if (err == 0)
+			err = slice_commit(s, slice_fn, &c, stats, commits);
+		c.from = c.to;
+	} while (err == 0 && c.from < b->nrecs);
+	rr_slices_free(c.sl);
+	return err;
 }
 
 int store_write(store_t *s, const struct store_obs *obs, size_t n,

@@ -3,6 +3,7 @@
  * the per-name prevalence counter, and the lookups over them.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,10 +393,8 @@ struct rr_merge {
 
 #define SID_STRIDE (BATCH_SENSORS + 1)
 
-/* Collect and sort the records of nb batches, and give their sensors
- * ids.  Returns 0 (LMDB failures in w->err), -ENOMEM or STORE_ELIMIT. */
-static int merge_collect(struct store_wtxn *w, store_batch_t *const *bs, size_t nb,
-                         struct rr_merge *m)
+/* Collect and sort the records of nb batches.  Returns 0 or -ENOMEM. */
+static int merge_sort(store_batch_t *const *bs, size_t nb, struct rr_merge *m)
 {
 	m->order = malloc(m->n * sizeof(*m->order));
 	/* a new record queues at most 3 index items (index_new) */
@@ -409,12 +408,20 @@ static int merge_collect(struct store_wtxn *w, store_batch_t *const *bs, size_t 
 		for (size_t j = 0; j < b->nrecs; j++)
 			m->order[n++] = (struct bref){(const struct brec *)(b->arena + b->recs[j]),
 			                              (uint32_t)i};
-		for (unsigned j = 0; j < b->nsensors; j++) {
-			if (sensor_id(w, b->sensors[j], &m->sid[i * SID_STRIDE + j + 1]) != 0)
-				return w->err == 0 ? STORE_ELIMIT : 0;
-		}
 	}
 	qsort(m->order, n, sizeof(*m->order), cmp_brec);
+	return 0;
+}
+
+/* Give the sensors of nb batches their ids, in w's transaction.  Returns
+ * 0 (LMDB failures in w->err) or STORE_ELIMIT. */
+static int merge_sids(struct store_wtxn *w, store_batch_t *const *bs, size_t nb, struct rr_merge *m)
+{
+	for (size_t i = 0; i < nb; i++)
+		for (unsigned j = 0; j < bs[i]->nsensors; j++) {
+			if (sensor_id(w, bs[i]->sensors[j], &m->sid[i * SID_STRIDE + j + 1]) != 0)
+				return w->err == 0 ? STORE_ELIMIT : 0;
+		}
 	return 0;
 }
 
@@ -547,6 +554,63 @@ static void work_apply(struct store_wtxn *w, struct workbuf *wb)
 	}
 }
 
+/* What a slice of a merge table may dirty, and what it is expected to:
+ * the walk of n sorted records over an rr tree of L pages touches
+ * L (1 - e^(-n/L)) of them, in key order, so a slice of r of the records
+ * about r/n of that; its new records touch the address, forward and
+ * target indexes at random, and make new pages (FLUSH_NEW_BYTES each). */
+struct slice_est {
+	double max_pages;
+	double rr_per_rec; /* rr pages a record of the walk touches */
+	double idx_pages;  /* pages of addr, fwd and target */
+};
+
+#define FLUSH_NEW_BYTES 384.0
+
+static double slice_pages(const struct slice_est *e, size_t recs, uint64_t fresh)
+{
+	double idx =
+	    e->idx_pages > 0 ? e->idx_pages * (1 - exp(-2.0 * (double)fresh / e->idx_pages)) : 0;
+	return (double)recs * e->rr_per_rec + idx + (double)fresh * (FLUSH_NEW_BYTES / 4096);
+}
+
+/* Merge the key groups from order[a] on into rr and queue their index
+ * work, until e's estimate of the dirty pages is reached (at least one
+ * group; e NULL: all of them); then put the prevalence counts and the
+ * index work.  *end: the record after the last one merged. */
+static int merge_walk(struct store_wtxn *w, struct rr_merge *m, size_t a, const struct slice_est *e,
+                      size_t *end)
+{
+	int ret = 0;
+	size_t from = a;
+	uint64_t fresh0 = w->st->dns_new;
+	while (a < m->n && w->err == 0 && ret == 0) {
+		size_t g = a + 1;
+		const struct brec *ra = m->order[a].r;
+		while (g < m->n && m->order[g].r->klen == ra->klen &&
+		       memcmp(m->order[g].r->key, ra->key, ra->klen) == 0)
+			g++;
+		ret = merge_key(w, m, a, g);
+		a = g;
+		if (e != NULL && slice_pages(e, a - from, w->st->dns_new - fresh0) >= e->max_pages)
+			break;
+	}
+	*end = a;
+	if (ret != 0 || w->err != 0)
+		return ret;
+	prev_flush(w, &m->prev);
+	work_apply(w, &m->wb);
+	return 0;
+}
+
+static void merge_free(struct rr_merge *m)
+{
+	free(m->order);
+	free(m->sid);
+	free(m->wb.offs);
+	free(m->wb.buf);
+}
+
 /* Merge every DNS record of nb batches, as if they were one in that
  * order.  Records are sorted by rr key so that repeats of a resolution
  * cost one get and one put, and the B-tree is walked once in key order
@@ -558,28 +622,80 @@ int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb)
 		m.n += bs[i]->nrecs;
 	if (m.n == 0)
 		return 0;
-	int ret = merge_collect(w, bs, nb, &m);
-	if (ret != 0 || w->err != 0)
-		goto out;
-	for (size_t a = 0; a < m.n && w->err == 0 && ret == 0;) {
-		size_t e = a + 1;
-		const struct brec *ra = m.order[a].r;
-		while (e < m.n && m.order[e].r->klen == ra->klen &&
-		       memcmp(m.order[e].r->key, ra->key, ra->klen) == 0)
-			e++;
-		ret = merge_key(w, &m, a, e);
-		a = e;
-	}
-	if (ret != 0)
-		goto out;
-	prev_flush(w, &m.prev);
-	work_apply(w, &m.wb);
-out:
-	free(m.order);
-	free(m.sid);
-	free(m.wb.offs);
-	free(m.wb.buf);
+	int ret = merge_sort(bs, nb, &m);
+	if (ret == 0)
+		ret = merge_sids(w, bs, nb, &m);
+	size_t end;
+	if (ret == 0 && w->err == 0)
+		ret = merge_walk(w, &m, 0, NULL, &end);
+	merge_free(&m);
 	return ret;
+}
+
+struct rr_slices {
+	struct rr_merge m;
+	store_batch_t *b;
+};
+
+int rr_slices_new(store_batch_t *b, struct rr_slices **out)
+{
+	struct rr_slices *sl = calloc(1, sizeof(*sl));
+	if (sl == NULL)
+		return -ENOMEM;
+	sl->b = b;
+	sl->m.n = b->nrecs;
+	int ret = sl->m.n > 0 ? merge_sort(&sl->b, 1, &sl->m) : 0;
+	if (ret != 0) {
+		rr_slices_free(sl);
+		return ret;
+	}
+	*out = sl;
+	return 0;
+}
+
+/* Pages (leaf and branch) of table db as w's transaction has it. */
+static double tree_pages(struct store_wtxn *w, int db)
+{
+	MDB_stat ms;
+	if (mdb_stat(w->txn, w->s->dbi[db], &ms) != 0)
+		return 0;
+	return (double)(ms.ms_leaf_pages + ms.ms_branch_pages);
+}
+
+int rr_put_slice(struct store_wtxn *w, struct rr_slices *sl, size_t from, double max_pages,
+                 size_t *end)
+{
+	struct rr_merge *m = &sl->m;
+	struct slice_est e = {.max_pages = max_pages};
+	double rr = tree_pages(w, DB_RR), n = (double)m->n;
+	e.rr_per_rec = rr > 0 ? rr * (1 - exp(-n / rr)) / n : 0;
+	e.idx_pages = tree_pages(w, DB_ADDR) + tree_pages(w, DB_FWD) + tree_pages(w, DB_TARGET);
+	/* a slice's own index work and prevalence counts (the transaction
+	 * may be a retry of this slice) */
+	m->wb.n = m->wb.len = 0;
+	memset(&m->prev, 0, sizeof(m->prev));
+	int ret = merge_sids(w, &sl->b, 1, m);
+	if (ret != 0 || w->err != 0)
+		return ret;
+	return merge_walk(w, m, from, &e, end);
+}
+
+size_t rr_slices_len(const struct rr_slices *sl)
+{
+	return sl->m.n;
+}
+
+const struct brec *rr_slices_rec(const struct rr_slices *sl, size_t i)
+{
+	return sl->m.order[i].r;
+}
+
+void rr_slices_free(struct rr_slices *sl)
+{
+	if (sl == NULL)
+		return;
+	merge_free(&sl->m);
+	free(sl);
 }
 
 /* ---- reading ------------------------------------------------------------ */

@@ -419,6 +419,18 @@ int64_t client_pair_fold(const struct client_pair *p, struct store_client_state 
 
 /* Merge every DNS record of a batch (sorted, repeats aggregated). */
 int rr_put_batches(struct store_wtxn *w, store_batch_t *const *bs, size_t nb);
+/* A merge table written in key-range slices, one transaction each
+ * (store_write_sliced): its DNS records sorted once. */
+struct rr_slices;
+int rr_slices_new(store_batch_t *b, struct rr_slices **out);
+/* Merge the key groups from record `from` on into w's transaction, with
+ * their index work, until about max_pages pages are dirty (at least one
+ * group).  *end: the record after the last one merged. */
+int rr_put_slice(struct store_wtxn *w, struct rr_slices *sl, size_t from, double max_pages,
+                 size_t *end);
+size_t rr_slices_len(const struct rr_slices *sl);
+const struct brec *rr_slices_rec(const struct rr_slices *sl, size_t i);
+void rr_slices_free(struct rr_slices *sl);
 
 /* Transaction size.  A transaction's dirty pages are malloc'd copies,
  * and LMDB keeps the most it ever had for the life of the environment:
