@@ -24,6 +24,10 @@ A.0.0.0/8`, one call each) and those of the 5 most often seen names.
    resolution may be unknown to it.
 3. A last follow run (--exit-idle 1) must end identical to the reference:
    `stats` totals and every field of every sampled resolution.
+4. A plain ingest with --memory 16M (its merge table written in key-range
+   slices of 6 MiB of dirty pages, several transactions a flush) is killed
+   KILLS times, each into a fresh database, at moments chosen as in 2: the
+   database must open and no count may exceed the reference's.
 
 Prints the seed and each kill's moment; exits 1 on any failure."""
 import json
@@ -159,10 +163,12 @@ def wait_growth(p, db, n0, field, delta):
     return "exited"
 
 
-def kill_once(rng, db, log, threshold):
-    """Start follow mode, kill -9 it at a moment past threshold."""
-    p = subprocess.Popen([IP, "ingest", "--db", db, "--follow", INPUT, "--poll", "20", "-q"] + OPTS,
-                         stdout=subprocess.DEVNULL, stderr=log)
+def kill_once(rng, db, log, threshold, plain=False):
+    """Start follow mode (plain: a plain ingest whose merge table is written
+    in many slices), kill -9 it at a moment past threshold."""
+    mode = ["--memory", "16M"] if plain else ["--follow", INPUT, "--poll", "20"]
+    p = subprocess.Popen([IP, "ingest", "--db", db, "-q", "--no-progress"] + mode + OPTS +
+                         ([INPUT] if plain else []), stdout=subprocess.DEVNULL, stderr=log)
     how = rng.choice(("at once", "write_bytes", "rchar"))
     delta = rng.randrange(1 << 22) if how == "write_bytes" else rng.randrange(1 << 21)
     n0 = wait_threshold(p, db, threshold)
@@ -214,6 +220,20 @@ def reference(queries, keys, exp):
     return ref_stats, ref
 
 
+def plain_kills(rng, exp, ref_stats, ref, queries):
+    """Step 4: kills of plain ingests during their sliced flushes."""
+    thresholds = sorted(rng.randint(len(exp) // 50, len(exp) * 95 // 100) for _ in range(KILLS))
+    with open(os.path.join(WORK, "plain.log"), "w") as log:
+        for i, t in enumerate(thresholds, 1):
+            db = os.path.join(WORK, "plain-%d" % i)
+            alive, n0, why = kill_once(rng, db, log, t, plain=True)
+            if not alive:
+                print("plain kill %d: the ingest ended before it (threshold %d)" % (i, t), flush=True)
+            r = check_after_kill(i, db, ref_stats, ref, queries)
+            print("plain kill %d: threshold %d resolutions (reached %d), then %s; after it %s resolutions, %s sampled"
+                  % (i, t, n0, why, *(r or ("?", "?"))), flush=True)
+
+
 def main():
     rng = random.Random(SEED)
     print("seed %d, %d kills, ingest options %s" % (SEED, KILLS, OPTS or "none"), flush=True)
@@ -245,6 +265,7 @@ def main():
         fail("after the restart: %s is %s, clean run %s" % (k, got.get(k), ref.get(k)))
     print("after the restart: %d of %d sampled resolutions as in the clean run; stats %s"
           % (len(keys) - len(diff), len(keys), "equal" if s == ref_stats else "differ"))
+    plain_kills(rng, exp, ref_stats, ref, queries)
     print("%d failures" % len(failures))
     return 1 if failures else 0
 
