@@ -45,22 +45,29 @@ void util_populate(void *p, size_t from, size_t to)
 /* ---- the big buffers' region ---------------------------------------------- */
 
 /* Address space only: a page is backed when first written.  Buffers are
- * cut from its start in power-of-two sizes from UTIL_BIG_MIN (log2 16)
- * to BIG_MAXLOG; each slot of UTIL_BIG_MIN bytes records the log2 size
- * of the buffer starting there (0: none). */
+ * cut from its start in sizes of four steps an octave, from UTIL_BIG_MIN
+ * to 1 GiB (big_size: a quarter at most is slack, where powers of two
+ * left up to half of a huge page unused); each BIG_SLOT of the region
+ * records the size class of the buffer starting there, plus one (0:
+ * none). */
 #define BIG_REGION ((size_t)8 << 30)
-#define BIG_MINLOG 16
-#define BIG_MAXLOG 30
-#define BIG_SLOTS (BIG_REGION >> BIG_MINLOG)
+#define BIG_SLOT ((size_t)16 * 1024) /* every size is a multiple */
+#define BIG_SLOTS (BIG_REGION / BIG_SLOT)
+#define BIG_CLASSES 57 /* class 56 is 1 GiB */
+
+static size_t big_size(unsigned c)
+{
+	return (size_t)(4 + c % 4) << (14 + c / 4); /* class 0: 64 KiB */
+}
 
 static struct {
 	pthread_once_t once;
 	pthread_mutex_t mu;
 	uint8_t *base; /* NULL: no region, everything goes to malloc */
 	size_t top;    /* bytes cut so far */
-	void *freel[BIG_MAXLOG + 1];
+	void *freel[BIG_CLASSES];
 	size_t used, kept;
-	uint8_t lg[BIG_SLOTS];
+	uint8_t cls[BIG_SLOTS];
 } big = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, 0, {0}, 0, 0, {0}};
 
 static void big_init(void)
@@ -82,21 +89,21 @@ static bool in_region(const void *p)
 	       (const uint8_t *)p < big.base + BIG_REGION;
 }
 
-/* A region buffer of 2^lg bytes, or NULL when the region is full. */
-static void *big_take(unsigned lg)
+/* A region buffer of class c, or NULL when the region is full. */
+static void *big_take(unsigned c)
 {
-	size_t n = (size_t)1 << lg;
+	size_t n = big_size(c);
 	uint8_t *p = NULL;
 	pthread_mutex_lock(&big.mu);
-	if (big.freel[lg] != NULL) {
-		p = big.freel[lg];
+	if (big.freel[c] != NULL) {
+		p = big.freel[c];
 		BIG_UNPOISON(p, sizeof(void *));
-		memcpy(&big.freel[lg], p, sizeof(void *));
+		memcpy(&big.freel[c], p, sizeof(void *));
 		big.kept--;
 	} else if (big.top + n <= BIG_REGION) {
 		p = big.base + big.top;
 		big.top += n;
-		big.lg[(size_t)(p - big.base) >> BIG_MINLOG] = (uint8_t)lg;
+		big.cls[(size_t)(p - big.base) / BIG_SLOT] = (uint8_t)(c + 1);
 	}
 	if (p != NULL)
 		big.used++;
@@ -106,10 +113,10 @@ static void *big_take(unsigned lg)
 	return p;
 }
 
-/* The log2 size of region buffer p. */
-static unsigned big_lg(const void *p)
+/* The size class of region buffer p. */
+static unsigned big_class(const void *p)
 {
-	return big.lg[(size_t)((const uint8_t *)p - big.base) >> BIG_MINLOG];
+	return big.cls[(size_t)((const uint8_t *)p - big.base) / BIG_SLOT] - 1u;
 }
 
 void util_big_free(void *p)
@@ -118,30 +125,29 @@ void util_big_free(void *p)
 		free(p);
 		return;
 	}
-	unsigned lg = big_lg(p);
+	unsigned c = big_class(p);
 	pthread_mutex_lock(&big.mu);
-	memcpy(p, &big.freel[lg], sizeof(void *));
-	big.freel[lg] = p;
+	memcpy(p, &big.freel[c], sizeof(void *));
+	big.freel[c] = p;
 	big.used--;
 	big.kept++;
 	pthread_mutex_unlock(&big.mu);
-	BIG_POISON(p, (size_t)1 << lg);
+	BIG_POISON(p, big_size(c));
 }
 
 void *util_big_realloc(void *p, size_t keep, size_t want, size_t *cap)
 {
 	pthread_once(&big.once, big_init);
-	if (in_region(p) && want <= (size_t)1 << big_lg(p)) {
+	if (in_region(p) && want <= big_size(big_class(p))) {
 		if (cap != NULL)
-			*cap = (size_t)1 << big_lg(p);
+			*cap = big_size(big_class(p));
 		return p;
 	}
-	unsigned lg = BIG_MINLOG;
-	while (lg <= BIG_MAXLOG && ((size_t)1 << lg) < want)
-		lg++;
-	void *q =
-	    want >= UTIL_BIG_MIN && lg <= BIG_MAXLOG && big.base != NULL ? big_take(lg) : NULL;
-	size_t got = q != NULL ? (size_t)1 << lg : want;
+	unsigned c = 0;
+	while (c < BIG_CLASSES && big_size(c) < want)
+		c++;
+	void *q = want >= UTIL_BIG_MIN && c < BIG_CLASSES && big.base != NULL ? big_take(c) : NULL;
+	size_t got = q != NULL ? big_size(c) : want;
 	if (q == NULL && !in_region(p))
 		q = realloc(p, want ? want : 1); /* p is malloc's */
 	else {

@@ -20,7 +20,7 @@ void util_populate(void *p, size_t from, size_t to);
  * host) the pages a short ingest touches once cost as much as its
  * parse; from here a buffer of UTIL_BIG_MIN bytes or more comes from
  * one region advised for transparent huge pages (one fault a 2 MiB),
- * in power-of-two sizes, and a freed one is kept for the next buffer of
+ * in sizes of four steps an octave, and a freed one is kept for the next buffer of
  * its size instead of going back to the kernel.  Smaller requests, and
  * any the region cannot take, go to malloc.
  *

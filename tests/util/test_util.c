@@ -691,24 +691,27 @@ static void test_big(void)
 		return;
 	}
 	T_EQ_INT(used, used0 + 1);
-	T_EQ_INT(cap, 2 * UTIL_BIG_MIN);
-	fill(a, cap, 2);
+	/* four sizes an octave: 64, 80, 96, 112, 128 KiB ... */
+	T_EQ_INT(cap, UTIL_BIG_MIN / 4 * 5);
+	size_t acap = cap;
+	fill(a, acap, 2);
 	/* within its size: the same buffer */
-	T_CHECK(util_big_realloc(a, cap, cap, &cap) == a && cap == 2 * UTIL_BIG_MIN);
-	uint8_t *b = util_big_realloc(NULL, 0, 2 * UTIL_BIG_MIN, &cap);
-	T_CHECK(b != NULL && b != a);
-	fill(b, cap, 3);
+	T_CHECK(util_big_realloc(a, acap, acap, &cap) == a && cap == acap);
+	uint8_t *b = util_big_realloc(NULL, 0, acap, &cap);
+	T_CHECK(b != NULL && b != a && cap == acap);
+	T_CHECK(b >= a + acap || b + acap <= a);
+	fill(b, acap, 3);
 	/* a grows: its bytes move, its old buffer is kept and taken next */
-	uint8_t *a2 = util_big_realloc(a, 2 * UTIL_BIG_MIN, 3 * UTIL_BIG_MIN, &cap);
-	T_CHECK(a2 != NULL && a2 != a && cap == 4 * UTIL_BIG_MIN);
-	T_CHECK(same(a2, 2 * UTIL_BIG_MIN, 2));
+	uint8_t *a2 = util_big_realloc(a, acap, 3 * UTIL_BIG_MIN + 1, &cap);
+	T_CHECK(a2 != NULL && a2 != a && cap == 7 * UTIL_BIG_MIN / 2);
+	T_CHECK(same(a2, acap, 2));
 	util_big_stats(&used, &kept);
 	T_EQ_INT(kept, kept0 + 1);
-	uint8_t *c = util_big_realloc(NULL, 0, 2 * UTIL_BIG_MIN, &cap);
+	uint8_t *c = util_big_realloc(NULL, 0, acap - 1, &cap);
 	T_CHECK(c == a); /* the freed one, reused */
-	fill(c, cap, 4);
-	T_CHECK(same(b, 2 * UTIL_BIG_MIN, 3)); /* b untouched by c's use */
-	T_CHECK(same(a2, 2 * UTIL_BIG_MIN, 2));
+	fill(c, acap, 4);
+	T_CHECK(same(b, acap, 3)); /* b untouched by c's use */
+	T_CHECK(same(a2, acap, 2));
 	util_big_free(a2);
 	util_big_free(b);
 	util_big_free(c);
