@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ingest/stream_internal.h"
+#include "util/mem.h"
 
 void ingest_opts_init(struct ingest_opts *o)
 {
@@ -503,7 +504,7 @@ int ingest_stream_open(ingest_stream_t **st, char **buf, size_t bufsize, store_t
 	int err = ingest_stream_new(st, s, o);
 	if (err != 0)
 		return err;
-	*buf = malloc(bufsize);
+	*buf = util_big_realloc(NULL, 0, bufsize, NULL); /* its pages warm from the last stream */
 	if (*buf == NULL) {
 		ingest_stream_free(*st);
 		return -ENOMEM;
@@ -513,7 +514,7 @@ int ingest_stream_open(ingest_stream_t **st, char **buf, size_t bufsize, store_t
 
 int ingest_stream_close(ingest_stream_t *st, char *buf, struct ingest_summary *sum, int err)
 {
-	free(buf);
+	util_big_free(buf);
 	int ferr = ingest_stream_finish(st, sum);
 	ingest_stream_free(st);
 	return err != 0 ? err : ferr;
@@ -551,8 +552,8 @@ static void stream_chunks_free(struct ingest_stream *st)
 		free(ch->rtext);
 	}
 	for (unsigned i = 0; i < NTEXT; i++) {
-		free(st->texts[i].buf);
-		free(st->texts[i].lines);
+		util_big_free(st->texts[i].buf);
+		util_big_free(st->texts[i].lines);
 	}
 }
 

@@ -307,21 +307,24 @@ int ingest_chunk_add(struct ingest_stream *st, const char *line, size_t len, boo
 		size_t nc = tx->cap ? tx->cap : CHUNK_BYTES + 4096;
 		while (nc < ch->len + len + 1)
 			nc *= 2;
-		char *nb = realloc(tx->buf, nc);
+		size_t got; /* big-buffer memory, kept across streams (util/mem.h) */
+		char *nb = util_big_realloc(tx->buf, ch->len, nc, &got);
 		if (nb == NULL)
 			return -ENOMEM;
 		util_populate(nb, tx->cap, nc); /* lines fill it from start to end */
 		tx->buf = nb;
-		tx->cap = nc;
+		tx->cap = got;
 	}
 	if (ch->nlines == tx->caplines) {
 		size_t nc = tx->caplines ? tx->caplines * 2 : CHUNK_LINES;
-		struct pline *nl = realloc(tx->lines, nc * sizeof(*nl));
+		size_t got;
+		struct pline *nl =
+		    util_big_realloc(tx->lines, ch->nlines * sizeof(*nl), nc * sizeof(*nl), &got);
 		if (nl == NULL)
 			return -ENOMEM;
 		util_populate(nl, tx->caplines * sizeof(*nl), nc * sizeof(*nl));
 		tx->lines = nl;
-		tx->caplines = nc;
+		tx->caplines = got / sizeof(*nl);
 	}
 	tx->lines[ch->nlines++] = (struct pline){st->main.ctx.line, ch->len, len, overlong};
 	memcpy(tx->buf + ch->len, line, len);

@@ -397,24 +397,28 @@ static int dest_enc(const struct store_obs *o, uint8_t *out)
 /* The arena at least acap bytes and the index cap sightings. */
 static int set_grow(struct bclient_set *c, size_t acap, size_t cap, bool fault_in)
 {
+	size_t got;
 	if (acap > c->acap) {
-		uint8_t *na = realloc(c->arena, acap);
+		/* big-buffer memory: a chunk's batch is reset and refilled, and
+		 * a freed one is kept for the next (util/mem.h) */
+		uint8_t *na = util_big_realloc(c->arena, c->alen, acap, &got);
 		if (na == NULL)
 			return -ENOMEM;
 		if (fault_in)
 			util_populate(na, c->acap, acap);
 		c->arena = na;
 		c->npre = 0; /* its pointers were into the old arena */
-		c->acap = acap;
+		c->acap = got;
 	}
 	if (cap > c->cap) {
-		uint32_t *no = realloc(c->offs, cap * sizeof(*no));
+		uint32_t *no =
+		    util_big_realloc(c->offs, c->n * sizeof(*no), cap * sizeof(*no), &got);
 		if (no == NULL)
 			return -ENOMEM;
 		if (fault_in)
 			util_populate(no, c->cap * sizeof(*no), cap * sizeof(*no));
 		c->offs = no;
-		c->cap = cap;
+		c->cap = got / sizeof(*no);
 	}
 	return 0;
 }
@@ -538,9 +542,9 @@ void client_batch_free(store_batch_t *b)
 {
 	if (b->clients == NULL)
 		return;
-	free(b->clients->arena);
-	free(b->clients->offs);
-	free(b->clients->pre);
+	util_big_free(b->clients->arena);
+	util_big_free(b->clients->offs);
+	util_big_free(b->clients->pre);
 	free(b->clients);
 	b->clients = NULL;
 }
@@ -769,12 +773,13 @@ int store_client_batch_prepare(store_batch_t *b, struct util_buf *tmp)
 	if (tmp != NULL && util_buf_reserve(tmp, c->n * sizeof(struct cent)) != 0)
 		return -ENOMEM;
 	if (c->precap < need) {
-		struct cent *np = realloc(c->pre, need * sizeof(*np));
+		size_t got;
+		struct cent *np = util_big_realloc(c->pre, 0, need * sizeof(*np), &got);
 		if (np == NULL)
 			return -ENOMEM;
 		util_populate(np, c->precap * sizeof(*np), need * sizeof(*np));
 		c->pre = np;
-		c->precap = need;
+		c->precap = got / sizeof(*np);
 	}
 	for (size_t j = 0; j < c->n; j++) {
 		const struct bclient *r = (const struct bclient *)(c->arena + c->offs[j]);
@@ -797,12 +802,13 @@ int store_client_batch_prepare(store_batch_t *b, struct util_buf *tmp)
 static struct cent *sort_space(store_t *s, size_t n)
 {
 	if (s->client_sort_cap < 2 * n) {
-		struct cent *ns = realloc(s->client_sort, 2 * n * sizeof(*ns));
+		size_t got;
+		struct cent *ns = util_big_realloc(s->client_sort, 0, 2 * n * sizeof(*ns), &got);
 		if (ns == NULL)
 			return NULL;
 		util_populate(ns, s->client_sort_cap * sizeof(*ns), 2 * n * sizeof(*ns));
 		s->client_sort = ns;
-		s->client_sort_cap = 2 * n;
+		s->client_sort_cap = got / sizeof(*ns);
 	}
 	return s->client_sort;
 }

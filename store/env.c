@@ -19,6 +19,7 @@
 #include "store/ch.h"
 #include "store/store_internal.h"
 #include "store/watch.h"
+#include "util/mem.h"
 
 /* Free bytes below which a failed write is taken for a full disk. */
 #define STORE_DISK_FULL_SLACK (4u << 20)
@@ -267,7 +268,7 @@ void store_close(store_t *s)
 	store_ch_detach(s);
 	mdb_env_close(s->env);
 	pthread_rwlock_destroy(&s->grow_lock);
-	free(s->client_sort);
+	util_big_free(s->client_sort);
 	free(s);
 }
 

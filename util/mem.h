@@ -1,5 +1,6 @@
 /*
- * mem.h - memory that is about to be written whole.
+ * mem.h - memory that is about to be written whole, and big buffers that
+ * are kept for reuse in huge pages.
  */
 #ifndef UTIL_MEM_H
 #define UTIL_MEM_H
@@ -13,5 +14,25 @@
  * Best effort: without MADV_POPULATE_WRITE (Linux 5.14) it does nothing
  * and the pages fault as before. */
 void util_populate(void *p, size_t from, size_t to);
+
+/* Big buffers (an ingest's chunk arenas, line buffers, sort room).
+ * Where a first touch of a 4 KiB page costs 15-30 us (a paravirtualised
+ * host) the pages a short ingest touches once cost as much as its
+ * parse; from here a buffer of UTIL_BIG_MIN bytes or more comes from
+ * one region advised for transparent huge pages (one fault a 2 MiB),
+ * in sizes of four steps an octave, and a freed one is kept for the next buffer of
+ * its size instead of going back to the kernel.  Smaller requests, and
+ * any the region cannot take, go to malloc.
+ *
+ * util_big_realloc: a buffer of at least want bytes holding the first
+ * keep bytes of p (NULL, or a buffer from here; keep <= its size);
+ * *cap (may be NULL) becomes its usable size.  NULL when out of memory,
+ * p then unchanged.  util_big_free(NULL) does nothing.  Thread-safe. */
+#define UTIL_BIG_MIN ((size_t)64 * 1024)
+void *util_big_realloc(void *p, size_t keep, size_t want, size_t *cap);
+void util_big_free(void *p);
+
+/* Tests: how many region buffers are in use and kept free. */
+void util_big_stats(size_t *used, size_t *kept);
 
 #endif

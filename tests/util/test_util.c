@@ -3,6 +3,7 @@
  * big-endian helpers, each with its failure paths.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -652,6 +653,109 @@ static void test_populate(void)
 	munmap(m, n);
 }
 
+/* ---- big buffers ------------------------------------------------------- */
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 7);
+}
+
+static bool same(const uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (uint8_t)(seed + i * 7))
+			return false;
+	return true;
+}
+
+/* Small requests go to malloc; big ones to the region in power-of-two
+ * sizes, growing keeps the kept bytes, and a freed buffer is handed out
+ * again only once free: never while another holds it. */
+static void test_big(void)
+{
+	size_t used0, kept0, used, kept, cap = 0;
+	util_big_stats(&used0, &kept0);
+	uint8_t *s = util_big_realloc(NULL, 0, 100, &cap);
+	T_CHECK(s != NULL && cap == 100);
+	util_big_stats(&used, &kept);
+	T_EQ_INT(used, used0); /* malloc's */
+	fill(s, 100, 1);
+	/* from malloc into the region, the first 100 bytes kept */
+	uint8_t *a = util_big_realloc(s, 100, UTIL_BIG_MIN + 1, &cap);
+	T_CHECK(a != NULL && same(a, 100, 1));
+	util_big_stats(&used, &kept);
+	if (used == used0) { /* no region here (mmap refused): all malloc */
+		T_CHECK(cap == UTIL_BIG_MIN + 1);
+		util_big_free(a);
+		return;
+	}
+	T_EQ_INT(used, used0 + 1);
+	/* four sizes an octave: 64, 80, 96, 112, 128 KiB ... */
+	T_EQ_INT(cap, UTIL_BIG_MIN / 4 * 5);
+	size_t acap = cap;
+	fill(a, acap, 2);
+	/* within its size: the same buffer */
+	T_CHECK(util_big_realloc(a, acap, acap, &cap) == a && cap == acap);
+	uint8_t *b = util_big_realloc(NULL, 0, acap, &cap);
+	T_CHECK(b != NULL && b != a && cap == acap);
+	T_CHECK(b >= a + acap || b + acap <= a);
+	fill(b, acap, 3);
+	/* a grows: its bytes move, its old buffer is kept and taken next */
+	uint8_t *a2 = util_big_realloc(a, acap, 3 * UTIL_BIG_MIN + 1, &cap);
+	T_CHECK(a2 != NULL && a2 != a && cap == 7 * UTIL_BIG_MIN / 2);
+	T_CHECK(same(a2, acap, 2));
+	util_big_stats(&used, &kept);
+	T_EQ_INT(kept, kept0 + 1);
+	uint8_t *c = util_big_realloc(NULL, 0, acap - 1, &cap);
+	T_CHECK(c == a); /* the freed one, reused */
+	fill(c, acap, 4);
+	T_CHECK(same(b, acap, 3)); /* b untouched by c's use */
+	T_CHECK(same(a2, acap, 2));
+	util_big_free(a2);
+	util_big_free(b);
+	util_big_free(c);
+	util_big_free(NULL);
+	util_big_stats(&used, &kept);
+	T_EQ_INT(used, used0);
+	T_EQ_INT(kept, kept0 + 3);
+}
+
+/* Threads taking, filling, checking and freeing buffers at once: a
+ * buffer handed to two holders shows as a changed pattern. */
+static void *big_worker(void *arg)
+{
+	uint8_t seed = (uint8_t)(uintptr_t)arg;
+	uintptr_t bad = 0;
+	for (int round = 0; round < 200; round++) {
+		uint8_t *p[4];
+		size_t n[4];
+		for (int i = 0; i < 4; i++) {
+			p[i] = util_big_realloc(NULL, 0, UTIL_BIG_MIN << (i % 3), &n[i]);
+			if (p[i] == NULL)
+				return (void *)1;
+			fill(p[i], n[i], (uint8_t)(seed + i));
+		}
+		for (int i = 0; i < 4; i++) {
+			bad += !same(p[i], n[i], (uint8_t)(seed + i));
+			util_big_free(p[i]);
+		}
+	}
+	return (void *)bad;
+}
+
+static void test_big_threads(void)
+{
+	pthread_t t[4];
+	for (uintptr_t i = 0; i < 4; i++)
+		T_EQ_INT(pthread_create(&t[i], NULL, big_worker, (void *)(i * 40)), 0);
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		T_EQ_INT(pthread_join(t[i], &r), 0);
+		T_EQ_INT((uintptr_t)r, 0);
+	}
+}
+
 int main(void)
 {
 	test_buf_basic();
@@ -670,5 +774,7 @@ int main(void)
 	test_time_parse_bad();
 	test_be();
 	test_populate();
+	test_big();
+	test_big_threads();
 	return t_done();
 }
