@@ -20,7 +20,17 @@
  * allows; a level past it is read node by node (PF_MAX_ARENA). */
 #define PF_MAX_ARENA ((size_t)256 << 20)
 
-enum { PF_RR_NAME, PF_RR_TARGET, PF_NAMECERT, PF_RR_ADDR, PF_SIGHT_ADDR, PF_SIGHT_CERT, PF_N };
+enum {
+	PF_RR_NAME,
+	PF_RR_TARGET,
+	PF_NAMECERT,
+	PF_RR_ADDR,
+	PF_SIGHT_ADDR,
+	PF_SIGHT_CERT,
+	PF_SNI_IPS,   /* the level's SNI certificates' address counts (a row each) */
+	PF_SNI_SIGHT, /* their sightings, for those not over max_cert_ips */
+	PF_N
+};
 
 /* One row as read, its strings in the arena (offsets). */
 struct pf_row {
@@ -173,6 +183,14 @@ static int set_init(struct pf_set *s, size_t n)
 	return 0;
 }
 
+/* A certificate's key in a set: its kind, then its hash. */
+static void cert_key(struct pf_key *k, const struct store_cert_ref *ref)
+{
+	k->klen = 1 + sizeof(ref->hash);
+	k->k[0] = ref->kind;
+	memcpy(k->k + 1, ref->hash, sizeof(ref->hash));
+}
+
 /* The keys are in: index them, and take the read's result.  A read too
  * large for memory or a response bound leaves the set off (its nodes are
  * read one by one, as without a prefetch); another error is the walk's. */
@@ -245,6 +263,85 @@ static int level_domains(struct pivot_run *x, const size_t *idx, size_t n)
 	return err;
 }
 
+static int ref_cmp(const void *pa, const void *pb)
+{
+	const struct store_cert_ref *a = pa, *b = pb;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return memcmp(a->hash, b->hash, sizeof(a->hash));
+}
+
+/* The distinct certificates the level's names were seen with as SNI (the
+ * certificates-by-name rows) into refs, in key order; their count. */
+static size_t sni_refs(const struct pf_set *nc, struct store_cert_ref *refs)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nc->nrows; i++)
+		if (nc->rows[i].kind == STORE_NC_SNI)
+			refs[n++] = nc->rows[i].ref;
+	if (n < 2)
+		return n;
+	qsort(refs, n, sizeof(*refs), ref_cmp);
+	size_t o = 1;
+	for (size_t i = 1; i < n; i++)
+		if (ref_cmp(&refs[o - 1], &refs[i]) != 0)
+			refs[o++] = refs[i];
+	return o;
+}
+
+/* The SNI certificates' address counts (into ips too): a row a key. */
+static int sni_counts(struct pivot_run *x, const struct store_cert_ref *refs, size_t n,
+                      uint64_t *ips)
+{
+	struct pivot_pf *pf = x->pf;
+	struct pf_set *s = &pf->set[PF_SNI_IPS];
+	int err = set_init(s, n);
+	if (err != 0)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		cert_key(&s->keys[i], &refs[i]);
+	int rd = store_prev_cert_ips_n(x->rt, refs, n, ips);
+	for (size_t i = 0; i < n && rd == 0; i++) {
+		struct pf_row *r = row_new(pf, s, i);
+		if (r == NULL)
+			break;
+		r->count = ips[i];
+	}
+	return set_done(pf, s, rd);
+}
+
+/* The certificates the level's names were seen with as SNI, which the
+ * walk dates (walk.c, domain_sni): their address counts in one read, then
+ * the sightings of those not over max_cert_ips in one more (a certificate
+ * over it is read alone, only as far as the walk's scan cap). */
+static int level_sni(struct pivot_run *x)
+{
+	struct pivot_pf *pf = x->pf;
+	const struct pf_set *nc = &pf->set[PF_NAMECERT];
+	if (!nc->on || nc->nrows == 0 || !(x->p->edges & PIVOT_EDGE_SNI))
+		return 0;
+	struct store_cert_ref *refs = malloc(nc->nrows * sizeof(*refs));
+	uint64_t *ips = malloc(nc->nrows * sizeof(*ips));
+	int err = refs && ips ? 0 : -ENOMEM;
+	size_t n = err == 0 ? sni_refs(nc, refs) : 0, m = 0;
+	if (n > 0)
+		err = sni_counts(x, refs, n, ips);
+	for (size_t i = 0; i < n && err == 0 && pf->set[PF_SNI_IPS].on; i++)
+		if (ips[i] <= x->p->max_cert_ips)
+			refs[m++] = refs[i];
+	struct pf_set *s = &pf->set[PF_SNI_SIGHT];
+	if (m > 0 && (err = set_init(s, m)) == 0) {
+		for (size_t i = 0; i < m; i++)
+			cert_key(&s->keys[i], &refs[i]);
+		struct fill f = {pf, s};
+		err = set_done(pf, s,
+		               store_sight_by_certs(x->rt, refs, m, &x->fence, fill_sight, &f));
+	}
+	free(refs);
+	free(ips);
+	return err;
+}
+
 /* IP nodes: resolutions and sightings by address. */
 static int level_ips(struct pivot_run *x, const size_t *idx, size_t n)
 {
@@ -288,9 +385,7 @@ static int level_certs(struct pivot_run *x, const size_t *idx, size_t n)
 	int err = refs == NULL ? -ENOMEM : set_init(s, n);
 	for (size_t i = 0; i < n && err == 0; i++) {
 		refs[i] = x->r->nodes[idx[i]].ref;
-		s->keys[i].klen = 1 + sizeof(refs[i].hash);
-		s->keys[i].k[0] = refs[i].kind;
-		memcpy(s->keys[i].k + 1, refs[i].hash, sizeof(refs[i].hash));
+		cert_key(&s->keys[i], &refs[i]);
 	}
 	struct fill f = {pf, s};
 	if (err == 0)
@@ -328,6 +423,8 @@ int pivot_pf_level(struct pivot_run *x, size_t first)
 	if (idx == NULL)
 		return -ENOMEM;
 	int err = level_domains(x, idx, level_nodes(x, first, PIVOT_NODE_DOMAIN, idx));
+	if (err == 0)
+		err = level_sni(x);
 	if (err == 0)
 		err = level_ips(x, idx, level_nodes(x, first, PIVOT_NODE_IP, idx));
 	size_t nc = err == 0 ? level_nodes(x, first, PIVOT_NODE_CERT, idx) : 0;
@@ -438,12 +535,31 @@ int pivot_sight_by_addr(struct pivot_run *x, const uint8_t ip[16], store_sight_c
 
 int pivot_sight_by_cert(struct pivot_run *x, const struct store_cert_ref *ref, store_sight_cb cb)
 {
-	uint8_t k[1 + sizeof(ref->hash)];
-	k[0] = ref->kind;
-	memcpy(k + 1, ref->hash, sizeof(ref->hash));
-	const struct pf_key *key = find(x, PF_SIGHT_CERT, k, sizeof(k));
+	struct pf_key k;
+	cert_key(&k, ref);
+	const struct pf_key *key = find(x, PF_SIGHT_CERT, k.k, k.klen);
 	return key ? replay_sight(x, PF_SIGHT_CERT, key, cb, x)
 	           : store_sight_by_cert(x->rt, ref, &x->fence, cb, x);
+}
+
+int pivot_sni_sight(struct pivot_run *x, const struct store_cert_ref *ref, store_sight_cb cb)
+{
+	struct pf_key k;
+	cert_key(&k, ref);
+	const struct pf_key *key = find(x, PF_SNI_SIGHT, k.k, k.klen);
+	return key ? replay_sight(x, PF_SNI_SIGHT, key, cb, x)
+	           : store_sight_by_cert(x->rt, ref, &x->fence, cb, x);
+}
+
+int pivot_sni_cert_ips(struct pivot_run *x, const struct store_cert_ref *ref, uint64_t *n)
+{
+	struct pf_key k;
+	cert_key(&k, ref);
+	const struct pf_key *key = find(x, PF_SNI_IPS, k.k, k.klen);
+	if (key == NULL || key->n != 1)
+		return store_prev_cert_ips(x->rt, ref, n);
+	*n = x->pf->set[PF_SNI_IPS].rows[key->first].count;
+	return 0;
 }
 
 int pivot_certs_by_name(struct pivot_run *x, const char *name, store_namecert_cb cb)
