@@ -27,8 +27,10 @@ enum {
 	PF_RR_ADDR,
 	PF_SIGHT_ADDR,
 	PF_SIGHT_CERT,
-	PF_SNI_IPS,   /* the level's SNI certificates' address counts (a row each) */
-	PF_SNI_SIGHT, /* their sightings, for those not over max_cert_ips */
+	PF_SNI_IPS,    /* the level's SNI certificates' address counts (a row each) */
+	PF_SNI_SIGHT,  /* their sightings, for those not over max_cert_ips */
+	PF_PREV_SIGHT, /* the previous level's PF_SNI_SIGHT: those certificates
+	                * are often this level's nodes (same reader, same fence) */
 	PF_N
 };
 
@@ -61,7 +63,8 @@ struct pf_set {
 struct pivot_pf {
 	struct pf_set set[PF_N];
 	struct util_buf arena;
-	int err; /* of a row copy (memory) */
+	struct util_buf prev_arena; /* PF_PREV_SIGHT's strings */
+	int err;                    /* of a row copy (memory) */
 };
 
 static void set_free(struct pf_set *s)
@@ -79,6 +82,7 @@ void pivot_pf_free(struct pivot_pf *pf)
 	for (int i = 0; i < PF_N; i++)
 		set_free(&pf->set[i]);
 	util_buf_free(&pf->arena);
+	util_buf_free(&pf->prev_arena);
 	free(pf);
 }
 
@@ -374,7 +378,17 @@ static int level_ips(struct pivot_run *x, const size_t *idx, size_t n)
 	return err;
 }
 
-/* Certificate nodes: their sightings. */
+static const struct pf_key *find(const struct pivot_run *x, int kind, const void *k, size_t klen);
+
+/* Whether the previous level's SNI dating read ref's sightings. */
+static bool prev_sight(const struct pivot_run *x, const struct store_cert_ref *ref)
+{
+	struct pf_key k;
+	cert_key(&k, ref);
+	return find(x, PF_PREV_SIGHT, k.k, k.klen) != NULL;
+}
+
+/* Certificate nodes: their sightings (but those prev_sight has). */
 static int level_certs(struct pivot_run *x, const size_t *idx, size_t n)
 {
 	struct pivot_pf *pf = x->pf;
@@ -382,15 +396,17 @@ static int level_certs(struct pivot_run *x, const size_t *idx, size_t n)
 	if (n == 0 || !(x->p->edges & (PIVOT_EDGE_SERVES | PIVOT_EDGE_SNI)))
 		return 0;
 	struct store_cert_ref *refs = malloc(n * sizeof(*refs));
-	int err = refs == NULL ? -ENOMEM : set_init(s, n);
-	for (size_t i = 0; i < n && err == 0; i++) {
-		refs[i] = x->r->nodes[idx[i]].ref;
+	size_t m = 0; /* those the previous level's SNI dating did not read */
+	for (size_t i = 0; i < n && refs != NULL; i++)
+		if (!prev_sight(x, &x->r->nodes[idx[i]].ref))
+			refs[m++] = x->r->nodes[idx[i]].ref;
+	int err = refs == NULL ? -ENOMEM : m == 0 ? 0 : set_init(s, m);
+	for (size_t i = 0; i < m && err == 0; i++)
 		cert_key(&s->keys[i], &refs[i]);
-	}
 	struct fill f = {pf, s};
-	if (err == 0)
+	if (err == 0 && m > 0)
 		err = set_done(pf, s,
-		               store_sight_by_certs(x->rt, refs, n, &x->fence, fill_sight, &f));
+		               store_sight_by_certs(x->rt, refs, m, &x->fence, fill_sight, &f));
 	free(refs);
 	return err;
 }
@@ -415,9 +431,15 @@ int pivot_pf_level(struct pivot_run *x, size_t first)
 	struct pivot_pf *pf = x->pf;
 	if (pf == NULL)
 		return 0;
+	/* the SNI sightings read for the last level, kept for this one */
+	set_free(&pf->set[PF_PREV_SIGHT]);
+	pf->set[PF_PREV_SIGHT] = pf->set[PF_SNI_SIGHT];
+	memset(&pf->set[PF_SNI_SIGHT], 0, sizeof(pf->set[PF_SNI_SIGHT]));
+	util_buf_free(&pf->prev_arena);
+	pf->prev_arena = pf->arena;
 	for (int i = 0; i < PF_N; i++)
-		set_free(&pf->set[i]);
-	util_buf_free(&pf->arena);
+		if (i != PF_PREV_SIGHT)
+			set_free(&pf->set[i]);
 	util_buf_init(&pf->arena, PF_MAX_ARENA);
 	size_t *idx = malloc((x->r->nnodes - first) * sizeof(*idx));
 	if (idx == NULL)
@@ -442,6 +464,7 @@ int pivot_pf_new(struct pivot_run *x)
 	if (x->pf == NULL)
 		return -ENOMEM;
 	util_buf_init(&x->pf->arena, PF_MAX_ARENA);
+	util_buf_init(&x->pf->prev_arena, PF_MAX_ARENA);
 	return pivot_certs_new(x);
 }
 
@@ -488,6 +511,7 @@ static int replay_sight(const struct pivot_run *x, int kind, const struct pf_key
                         store_sight_cb cb, void *ctx)
 {
 	const struct pf_set *s = &x->pf->set[kind];
+	const char *a = kind == PF_PREV_SIGHT ? x->pf->prev_arena.p : x->pf->arena.p;
 	int err = 0;
 	for (size_t i = 0; i < key->n && err == 0; i++) {
 		const struct pf_row *r = &s->rows[key->first + i];
@@ -499,7 +523,7 @@ static int replay_sight(const struct pivot_run *x, int kind, const struct pf_key
 		                            .nsni = r->nsni};
 		memcpy(si.ip, r->addr, 16);
 		for (unsigned j = 0; j < r->nsni; j++)
-			si.sni[j] = x->pf->arena.p + r->str[3 + j];
+			si.sni[j] = a + r->str[3 + j];
 		err = cb(&si, ctx);
 	}
 	return err == STORE_STOP ? 0 : err;
@@ -537,8 +561,11 @@ int pivot_sight_by_cert(struct pivot_run *x, const struct store_cert_ref *ref, s
 {
 	struct pf_key k;
 	cert_key(&k, ref);
-	const struct pf_key *key = find(x, PF_SIGHT_CERT, k.k, k.klen);
-	return key ? replay_sight(x, PF_SIGHT_CERT, key, cb, x)
+	int kind = PF_SIGHT_CERT;
+	const struct pf_key *key = find(x, kind, k.k, k.klen);
+	if (key == NULL)
+		key = find(x, kind = PF_PREV_SIGHT, k.k, k.klen);
+	return key ? replay_sight(x, kind, key, cb, x)
 	           : store_sight_by_cert(x->rt, ref, &x->fence, cb, x);
 }
 
@@ -551,15 +578,20 @@ int pivot_sni_sight(struct pivot_run *x, const struct store_cert_ref *ref, store
 	           : store_sight_by_cert(x->rt, ref, &x->fence, cb, x);
 }
 
-int pivot_sni_cert_ips(struct pivot_run *x, const struct store_cert_ref *ref, uint64_t *n)
+bool pivot_pf_cert_ips(const struct pivot_run *x, const struct store_cert_ref *ref, uint64_t *n)
 {
 	struct pf_key k;
 	cert_key(&k, ref);
 	const struct pf_key *key = find(x, PF_SNI_IPS, k.k, k.klen);
 	if (key == NULL || key->n != 1)
-		return store_prev_cert_ips(x->rt, ref, n);
+		return false;
 	*n = x->pf->set[PF_SNI_IPS].rows[key->first].count;
-	return 0;
+	return true;
+}
+
+int pivot_sni_cert_ips(struct pivot_run *x, const struct store_cert_ref *ref, uint64_t *n)
+{
+	return pivot_pf_cert_ips(x, ref, n) ? 0 : store_prev_cert_ips(x->rt, ref, n);
 }
 
 int pivot_certs_by_name(struct pivot_run *x, const char *name, store_namecert_cb cb)

@@ -305,7 +305,19 @@ check_grep "... its count from the batched query" "^node,3,cert,6363636363636363
 check_eq "... no count query a certificate" "$(grep -c 'FROM prev_cert_ips WHERE cert = ' "$BODIES/selects")" 0
 check_eq "... one batched sightings query for the two" "$(grep -c "FROM sight WHERE cert IN (toFixedString(unhex('0161[0-9]*'), 33), toFixedString(unhex('0162[0-9]*'), 33))" "$BODIES/selects")" 1
 check_eq "... the one over the limit alone" "$(grep -c 'FROM sight WHERE cert = ' "$BODIES/selects")" 1
-check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 11
+check_eq "... the new certificate nodes counted by it too: one count query" "$(grep -c 'FROM prev_cert_ips WHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 10
+# a level deeper: the certificates' own sightings (their serves and SNI
+# edges) are the ones the dating read, not read again
+: >"$BODIES/selects"
+"$IP" pivot sni.example.org --store "$S" --now @1700000000 --depth 2 --format csv >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot to three SNI certificates, depth 2: exit status" "$?" 0
+check_grep "... the first certificate's address, from the dating's read" "^edge,3,serves,,,,,4,1,192.0.2.1,6161616161616161616161616161616161616161,443,5," "$WORK/out"
+check_grep "... the second's" "^edge,4,serves,,,,,5,2,192.0.2.2,6262626262626262626262626262626262626262,8443,5," "$WORK/out"
+check_grep "... and its other SNI name" "^edge,5,sni,,,,,6,2,other.example.com,6262626262626262626262626262626262626262,,5," "$WORK/out"
+check_eq "... one batched sightings query in all (the dating's)" "$(grep -c 'FROM sight WHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... one batched certificate count in all" "$(grep -c 'FROM prev_cert_ips WHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... SELECTs in all" "$(wc -l <"$BODIES/selects")" 13
 rm -f "$BODIES/selects"
 for bad in "snifail:the batched sightings failing:Code: 241, e.displayText\(\) = DB::Exception: Memory limit" \
 	"snibad:the batched sightings cut short:corrupt record" \
