@@ -343,6 +343,8 @@ static int measure_kind(struct pivot_run *x, size_t from, unsigned t, void *keys
 			((const char **)keys)[n] = xn->n.value;
 		else if (t == PIVOT_NODE_IP)
 			memcpy(((uint8_t(*)[16])keys)[n], xn->ip, 16);
+		else if (pivot_pf_cert_ips(x, &xn->ref, &xn->n.degree))
+			continue; /* counted by the last level's SNI dating */
 		else
 			((struct store_cert_ref *)keys)[n] = xn->ref;
 		idx[n++] = i;

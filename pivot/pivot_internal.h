@@ -107,6 +107,13 @@ int pivot_rr_by_addr(struct pivot_run *x, const uint8_t ip[16], store_rr_cb cb);
 int pivot_sight_by_addr(struct pivot_run *x, const uint8_t ip[16], store_sight_cb cb);
 int pivot_sight_by_cert(struct pivot_run *x, const struct store_cert_ref *ref, store_sight_cb cb);
 int pivot_certs_by_name(struct pivot_run *x, const char *name, store_namecert_cb cb);
+/* For the SNI dating of a domain's certificate (walk.c): its sightings and
+ * its address count, from the level's batched reads when they hold it. */
+int pivot_sni_sight(struct pivot_run *x, const struct store_cert_ref *ref, store_sight_cb cb);
+int pivot_sni_cert_ips(struct pivot_run *x, const struct store_cert_ref *ref, uint64_t *n);
+/* The address count of a certificate the level's SNI dating read (the next
+ * level's measure takes it from there); false when it did not. */
+bool pivot_pf_cert_ips(const struct pivot_run *x, const struct store_cert_ref *ref, uint64_t *n);
 
 /* ---- certs.c ---- */
 /* Certificates' metadata and keys kept for the run (with a prefetch:

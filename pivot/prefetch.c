@@ -20,7 +20,19 @@
  * allows; a level past it is read node by node (PF_MAX_ARENA). */
 #define PF_MAX_ARENA ((size_t)256 << 20)
 
-enum { PF_RR_NAME, PF_RR_TARGET, PF_NAMECERT, PF_RR_ADDR, PF_SIGHT_ADDR, PF_SIGHT_CERT, PF_N };
+enum {
+	PF_RR_NAME,
+	PF_RR_TARGET,
+	PF_NAMECERT,
+	PF_RR_ADDR,
+	PF_SIGHT_ADDR,
+	PF_SIGHT_CERT,
+	PF_SNI_IPS,    /* the level's SNI certificates' address counts (a row each) */
+	PF_SNI_SIGHT,  /* their sightings, for those not over max_cert_ips */
+	PF_PREV_SIGHT, /* the previous level's PF_SNI_SIGHT: those certificates
+	                * are often this level's nodes (same reader, same fence) */
+	PF_N
+};
 
 /* One row as read, its strings in the arena (offsets). */
 struct pf_row {
@@ -51,7 +63,8 @@ struct pf_set {
 struct pivot_pf {
 	struct pf_set set[PF_N];
 	struct util_buf arena;
-	int err; /* of a row copy (memory) */
+	struct util_buf prev_arena; /* PF_PREV_SIGHT's strings */
+	int err;                    /* of a row copy (memory) */
 };
 
 static void set_free(struct pf_set *s)
@@ -69,6 +82,7 @@ void pivot_pf_free(struct pivot_pf *pf)
 	for (int i = 0; i < PF_N; i++)
 		set_free(&pf->set[i]);
 	util_buf_free(&pf->arena);
+	util_buf_free(&pf->prev_arena);
 	free(pf);
 }
 
@@ -173,6 +187,14 @@ static int set_init(struct pf_set *s, size_t n)
 	return 0;
 }
 
+/* A certificate's key in a set: its kind, then its hash. */
+static void cert_key(struct pf_key *k, const struct store_cert_ref *ref)
+{
+	k->klen = 1 + sizeof(ref->hash);
+	k->k[0] = ref->kind;
+	memcpy(k->k + 1, ref->hash, sizeof(ref->hash));
+}
+
 /* The keys are in: index them, and take the read's result.  A read too
  * large for memory or a response bound leaves the set off (its nodes are
  * read one by one, as without a prefetch); another error is the walk's. */
@@ -245,6 +267,85 @@ static int level_domains(struct pivot_run *x, const size_t *idx, size_t n)
 	return err;
 }
 
+static int ref_cmp(const void *pa, const void *pb)
+{
+	const struct store_cert_ref *a = pa, *b = pb;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return memcmp(a->hash, b->hash, sizeof(a->hash));
+}
+
+/* The distinct certificates the level's names were seen with as SNI (the
+ * certificates-by-name rows) into refs, in key order; their count. */
+static size_t sni_refs(const struct pf_set *nc, struct store_cert_ref *refs)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nc->nrows; i++)
+		if (nc->rows[i].kind == STORE_NC_SNI)
+			refs[n++] = nc->rows[i].ref;
+	if (n < 2)
+		return n;
+	qsort(refs, n, sizeof(*refs), ref_cmp);
+	size_t o = 1;
+	for (size_t i = 1; i < n; i++)
+		if (ref_cmp(&refs[o - 1], &refs[i]) != 0)
+			refs[o++] = refs[i];
+	return o;
+}
+
+/* The SNI certificates' address counts (into ips too): a row a key. */
+static int sni_counts(struct pivot_run *x, const struct store_cert_ref *refs, size_t n,
+                      uint64_t *ips)
+{
+	struct pivot_pf *pf = x->pf;
+	struct pf_set *s = &pf->set[PF_SNI_IPS];
+	int err = set_init(s, n);
+	if (err != 0)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		cert_key(&s->keys[i], &refs[i]);
+	int rd = store_prev_cert_ips_n(x->rt, refs, n, ips);
+	for (size_t i = 0; i < n && rd == 0; i++) {
+		struct pf_row *r = row_new(pf, s, i);
+		if (r == NULL)
+			break;
+		r->count = ips[i];
+	}
+	return set_done(pf, s, rd);
+}
+
+/* The certificates the level's names were seen with as SNI, which the
+ * walk dates (walk.c, domain_sni): their address counts in one read, then
+ * the sightings of those not over max_cert_ips in one more (a certificate
+ * over it is read alone, only as far as the walk's scan cap). */
+static int level_sni(struct pivot_run *x)
+{
+	struct pivot_pf *pf = x->pf;
+	const struct pf_set *nc = &pf->set[PF_NAMECERT];
+	if (!nc->on || nc->nrows == 0 || !(x->p->edges & PIVOT_EDGE_SNI))
+		return 0;
+	struct store_cert_ref *refs = malloc(nc->nrows * sizeof(*refs));
+	uint64_t *ips = malloc(nc->nrows * sizeof(*ips));
+	int err = refs && ips ? 0 : -ENOMEM;
+	size_t n = err == 0 ? sni_refs(nc, refs) : 0, m = 0;
+	if (n > 0)
+		err = sni_counts(x, refs, n, ips);
+	for (size_t i = 0; i < n && err == 0 && pf->set[PF_SNI_IPS].on; i++)
+		if (ips[i] <= x->p->max_cert_ips)
+			refs[m++] = refs[i];
+	struct pf_set *s = &pf->set[PF_SNI_SIGHT];
+	if (m > 0 && (err = set_init(s, m)) == 0) {
+		for (size_t i = 0; i < m; i++)
+			cert_key(&s->keys[i], &refs[i]);
+		struct fill f = {pf, s};
+		err = set_done(pf, s,
+		               store_sight_by_certs(x->rt, refs, m, &x->fence, fill_sight, &f));
+	}
+	free(refs);
+	free(ips);
+	return err;
+}
+
 /* IP nodes: resolutions and sightings by address. */
 static int level_ips(struct pivot_run *x, const size_t *idx, size_t n)
 {
@@ -277,7 +378,17 @@ static int level_ips(struct pivot_run *x, const size_t *idx, size_t n)
 	return err;
 }
 
-/* Certificate nodes: their sightings. */
+static const struct pf_key *find(const struct pivot_run *x, int kind, const void *k, size_t klen);
+
+/* Whether the previous level's SNI dating read ref's sightings. */
+static bool prev_sight(const struct pivot_run *x, const struct store_cert_ref *ref)
+{
+	struct pf_key k;
+	cert_key(&k, ref);
+	return find(x, PF_PREV_SIGHT, k.k, k.klen) != NULL;
+}
+
+/* Certificate nodes: their sightings (but those prev_sight has). */
 static int level_certs(struct pivot_run *x, const size_t *idx, size_t n)
 {
 	struct pivot_pf *pf = x->pf;
@@ -285,17 +396,17 @@ static int level_certs(struct pivot_run *x, const size_t *idx, size_t n)
 	if (n == 0 || !(x->p->edges & (PIVOT_EDGE_SERVES | PIVOT_EDGE_SNI)))
 		return 0;
 	struct store_cert_ref *refs = malloc(n * sizeof(*refs));
-	int err = refs == NULL ? -ENOMEM : set_init(s, n);
-	for (size_t i = 0; i < n && err == 0; i++) {
-		refs[i] = x->r->nodes[idx[i]].ref;
-		s->keys[i].klen = 1 + sizeof(refs[i].hash);
-		s->keys[i].k[0] = refs[i].kind;
-		memcpy(s->keys[i].k + 1, refs[i].hash, sizeof(refs[i].hash));
-	}
+	size_t m = 0; /* those the previous level's SNI dating did not read */
+	for (size_t i = 0; i < n && refs != NULL; i++)
+		if (!prev_sight(x, &x->r->nodes[idx[i]].ref))
+			refs[m++] = x->r->nodes[idx[i]].ref;
+	int err = refs == NULL ? -ENOMEM : m == 0 ? 0 : set_init(s, m);
+	for (size_t i = 0; i < m && err == 0; i++)
+		cert_key(&s->keys[i], &refs[i]);
 	struct fill f = {pf, s};
-	if (err == 0)
+	if (err == 0 && m > 0)
 		err = set_done(pf, s,
-		               store_sight_by_certs(x->rt, refs, n, &x->fence, fill_sight, &f));
+		               store_sight_by_certs(x->rt, refs, m, &x->fence, fill_sight, &f));
 	free(refs);
 	return err;
 }
@@ -320,14 +431,22 @@ int pivot_pf_level(struct pivot_run *x, size_t first)
 	struct pivot_pf *pf = x->pf;
 	if (pf == NULL)
 		return 0;
+	/* the SNI sightings read for the last level, kept for this one */
+	set_free(&pf->set[PF_PREV_SIGHT]);
+	pf->set[PF_PREV_SIGHT] = pf->set[PF_SNI_SIGHT];
+	memset(&pf->set[PF_SNI_SIGHT], 0, sizeof(pf->set[PF_SNI_SIGHT]));
+	util_buf_free(&pf->prev_arena);
+	pf->prev_arena = pf->arena;
 	for (int i = 0; i < PF_N; i++)
-		set_free(&pf->set[i]);
-	util_buf_free(&pf->arena);
+		if (i != PF_PREV_SIGHT)
+			set_free(&pf->set[i]);
 	util_buf_init(&pf->arena, PF_MAX_ARENA);
 	size_t *idx = malloc((x->r->nnodes - first) * sizeof(*idx));
 	if (idx == NULL)
 		return -ENOMEM;
 	int err = level_domains(x, idx, level_nodes(x, first, PIVOT_NODE_DOMAIN, idx));
+	if (err == 0)
+		err = level_sni(x);
 	if (err == 0)
 		err = level_ips(x, idx, level_nodes(x, first, PIVOT_NODE_IP, idx));
 	size_t nc = err == 0 ? level_nodes(x, first, PIVOT_NODE_CERT, idx) : 0;
@@ -345,6 +464,7 @@ int pivot_pf_new(struct pivot_run *x)
 	if (x->pf == NULL)
 		return -ENOMEM;
 	util_buf_init(&x->pf->arena, PF_MAX_ARENA);
+	util_buf_init(&x->pf->prev_arena, PF_MAX_ARENA);
 	return pivot_certs_new(x);
 }
 
@@ -391,6 +511,7 @@ static int replay_sight(const struct pivot_run *x, int kind, const struct pf_key
                         store_sight_cb cb, void *ctx)
 {
 	const struct pf_set *s = &x->pf->set[kind];
+	const char *a = kind == PF_PREV_SIGHT ? x->pf->prev_arena.p : x->pf->arena.p;
 	int err = 0;
 	for (size_t i = 0; i < key->n && err == 0; i++) {
 		const struct pf_row *r = &s->rows[key->first + i];
@@ -402,7 +523,7 @@ static int replay_sight(const struct pivot_run *x, int kind, const struct pf_key
 		                            .nsni = r->nsni};
 		memcpy(si.ip, r->addr, 16);
 		for (unsigned j = 0; j < r->nsni; j++)
-			si.sni[j] = x->pf->arena.p + r->str[3 + j];
+			si.sni[j] = a + r->str[3 + j];
 		err = cb(&si, ctx);
 	}
 	return err == STORE_STOP ? 0 : err;
@@ -438,12 +559,39 @@ int pivot_sight_by_addr(struct pivot_run *x, const uint8_t ip[16], store_sight_c
 
 int pivot_sight_by_cert(struct pivot_run *x, const struct store_cert_ref *ref, store_sight_cb cb)
 {
-	uint8_t k[1 + sizeof(ref->hash)];
-	k[0] = ref->kind;
-	memcpy(k + 1, ref->hash, sizeof(ref->hash));
-	const struct pf_key *key = find(x, PF_SIGHT_CERT, k, sizeof(k));
-	return key ? replay_sight(x, PF_SIGHT_CERT, key, cb, x)
+	struct pf_key k;
+	cert_key(&k, ref);
+	int kind = PF_SIGHT_CERT;
+	const struct pf_key *key = find(x, kind, k.k, k.klen);
+	if (key == NULL)
+		key = find(x, kind = PF_PREV_SIGHT, k.k, k.klen);
+	return key ? replay_sight(x, kind, key, cb, x)
 	           : store_sight_by_cert(x->rt, ref, &x->fence, cb, x);
+}
+
+int pivot_sni_sight(struct pivot_run *x, const struct store_cert_ref *ref, store_sight_cb cb)
+{
+	struct pf_key k;
+	cert_key(&k, ref);
+	const struct pf_key *key = find(x, PF_SNI_SIGHT, k.k, k.klen);
+	return key ? replay_sight(x, PF_SNI_SIGHT, key, cb, x)
+	           : store_sight_by_cert(x->rt, ref, &x->fence, cb, x);
+}
+
+bool pivot_pf_cert_ips(const struct pivot_run *x, const struct store_cert_ref *ref, uint64_t *n)
+{
+	struct pf_key k;
+	cert_key(&k, ref);
+	const struct pf_key *key = find(x, PF_SNI_IPS, k.k, k.klen);
+	if (key == NULL || key->n != 1)
+		return false;
+	*n = x->pf->set[PF_SNI_IPS].rows[key->first].count;
+	return true;
+}
+
+int pivot_sni_cert_ips(struct pivot_run *x, const struct store_cert_ref *ref, uint64_t *n)
+{
+	return pivot_pf_cert_ips(x, ref, n) ? 0 : store_prev_cert_ips(x->rt, ref, n);
 }
 
 int pivot_certs_by_name(struct pivot_run *x, const char *name, store_namecert_cb cb)

@@ -273,13 +273,13 @@ static int domain_sni(struct pivot_run *x, const struct store_cert_ref *ref)
 	 * date this one edge would cost more than the rest of the pivot,
 	 * so only the first SNI_SCAN_CAP are read for the times. */
 	uint64_t ips = 0;
-	int err = store_prev_cert_ips(x->rt, ref, &ips);
+	int err = pivot_sni_cert_ips(x, ref, &ips);
 	if (err != 0)
 		return err;
 	bool capped = ips > x->p->max_cert_ips;
 	if (capped)
 		x->scan_cap = SNI_SCAN_CAP;
-	err = store_sight_by_cert(x->rt, ref, &x->fence, cb_sni_match, x);
+	err = pivot_sni_sight(x, ref, cb_sni_match);
 	x->scan_cap = 0;
 	if (err != 0)
 		return err;

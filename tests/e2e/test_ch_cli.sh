@@ -290,6 +290,45 @@ check_eq "... nothing on stdout" "$(cat "$WORK/out")" ""
 check_eq "pivot, the batched sightings query failing: exit status" "$?" 2
 check_grep "... ClickHouse's message" "infrapivot pivot: ClickHouse server error: clickhouse: HTTP 500: Code: 241" "$WORK/err"
 check_eq "... nothing on stdout" "$(cat "$WORK/out")" ""
+# the SNI dating of a domain's certificates (issue 17): the level's
+# certificates named by SNI counted in one batched query and their
+# sightings read in one more, not two queries a certificate (6 before for
+# these three); the one over --max-cert-ips read alone, as far as the scan
+# cap (the stand-in answers each only to the query the code should send)
+: >"$BODIES/selects"
+"$IP" pivot sni.example.org --store "$S" --now @1700000000 --depth 1 --format csv >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot to three SNI certificates: exit status" "$?" 0
+check_grep "... the first dated by the batched sightings" "^edge,0,sni,,,,,0,1,sni.example.org,6161616161616161616161616161616161616161,,5,1970-01-01T00:16:40Z,1970-01-01T00:33:20Z" "$WORK/out"
+check_grep "... the second (its other SNI name passed over)" "^edge,1,sni,,,,,0,2,sni.example.org,6262626262626262626262626262626262626262,,5," "$WORK/out"
+check_grep "... the one over the limit: noise, dated by its own read" "^edge,2,sni,,,,,0,3,sni.example.org,6363636363636363636363636363636363636363,,5," "$WORK/out"
+check_grep "... its count from the batched query" "^node,3,cert,6363636363636363636363636363636363636363,1,100000,cdn_or_default_cert," "$WORK/out"
+check_eq "... no count query a certificate" "$(grep -c 'FROM prev_cert_ips WHERE cert = ' "$BODIES/selects")" 0
+check_eq "... one batched sightings query for the two" "$(grep -c "FROM sight WHERE cert IN (toFixedString(unhex('0161[0-9]*'), 33), toFixedString(unhex('0162[0-9]*'), 33))" "$BODIES/selects")" 1
+check_eq "... the one over the limit alone" "$(grep -c 'FROM sight WHERE cert = ' "$BODIES/selects")" 1
+check_eq "... the new certificate nodes counted by it too: one count query" "$(grep -c 'FROM prev_cert_ips WHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 10
+# a level deeper: the certificates' own sightings (their serves and SNI
+# edges) are the ones the dating read, not read again
+: >"$BODIES/selects"
+"$IP" pivot sni.example.org --store "$S" --now @1700000000 --depth 2 --format csv >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot to three SNI certificates, depth 2: exit status" "$?" 0
+check_grep "... the first certificate's address, from the dating's read" "^edge,3,serves,,,,,4,1,192.0.2.1,6161616161616161616161616161616161616161,443,5," "$WORK/out"
+check_grep "... the second's" "^edge,4,serves,,,,,5,2,192.0.2.2,6262626262626262626262626262626262626262,8443,5," "$WORK/out"
+check_grep "... and its other SNI name" "^edge,5,sni,,,,,6,2,other.example.com,6262626262626262626262626262626262626262,,5," "$WORK/out"
+check_eq "... one batched sightings query in all (the dating's)" "$(grep -c 'FROM sight WHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... one batched certificate count in all" "$(grep -c 'FROM prev_cert_ips WHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... SELECTs in all" "$(wc -l <"$BODIES/selects")" 13
+rm -f "$BODIES/selects"
+for bad in "snifail:the batched sightings failing:Code: 241, e.displayText\(\) = DB::Exception: Memory limit" \
+	"snibad:the batched sightings cut short:corrupt record" \
+	"snicount:the batched count failing:Code: 159, e.displayText\(\) = DB::Exception: Timeout exceeded" \
+	"snicut:the batched count cut short:corrupt record"; do
+	"$IP" pivot "${bad%%:*}.example.org" --store "$S" --now @1700000000 --depth 1 >"$WORK/out" 2>"$WORK/err"
+	rc=$? what=${bad#*:}
+	check_eq "pivot, SNI dating, ${what%%:*}: exit status" "$rc" 2
+	check_grep "... says so" "^infrapivot pivot: .*${what#*:}" "$WORK/err"
+	check_eq "... nothing on stdout" "$(cat "$WORK/out")" ""
+done
 "$IP" pivot 192.0.2.1 --edges all --store "$S" >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot --edges all (fingerprints of an address): exit status" "$?" 0
 "$IP" pivot 192.0.2.68 --edges all --store "$S" >"$WORK/out" 2>"$WORK/err"
