@@ -76,7 +76,7 @@ row() {
 			f = s / w[1]; l = s / w[NR]
 			for (i = 1; i <= NR; i++)
 				ws = ws sprintf(" %.1f", w[i])
-			printf "%6g %12.0f %12.0f %6.2f %9.1f %10.0f %9.0f %12d  %s%s\n", n / 1e6, f, l, l / f, t, b / n, r / 1024, db, ws,
+			printf "%6g %12.0f %12.0f %6.2f %9.1f %10.0f %9.0f %12.0f  %s%s\n", n / 1e6, f, l, l / f, t, b / n, r / 1024, db, ws,
 				(r / 1024 > mem) ? "  (RSS over " mem " MiB)" : ""
 		}' "$WORK/slices"
 }
