@@ -134,6 +134,12 @@ static size_t keep(struct pivot_certs *pc, const char *s, size_t n)
 	return at;
 }
 
+/* keep() a string that may be NULL (kept as ""). */
+static size_t keep_str(struct pivot_certs *pc, const char *s)
+{
+	return s != NULL ? keep(pc, s, strlen(s)) : keep(pc, "", 0);
+}
+
 /* Keep what the pivot uses of ci as ref's metadata. */
 static int put_meta(struct pivot_certs *pc, const struct store_cert_ref *ref,
                     const struct store_cert_info *ci)
@@ -149,10 +155,9 @@ static int put_meta(struct pivot_certs *pc, const struct store_cert_ref *ref,
 	e->has_meta = ci->has_meta;
 	e->not_before = ci->not_before;
 	e->not_after = ci->not_after;
-	e->subject =
-	    keep(pc, ci->subject ? ci->subject : "", ci->subject ? strlen(ci->subject) : 0);
-	e->issuer = keep(pc, ci->issuer ? ci->issuer : "", ci->issuer ? strlen(ci->issuer) : 0);
-	e->serial = keep(pc, ci->serial ? ci->serial : "", ci->serial ? strlen(ci->serial) : 0);
+	e->subject = keep_str(pc, ci->subject);
+	e->issuer = keep_str(pc, ci->issuer);
+	e->serial = keep_str(pc, ci->serial);
 	e->san_len = ci->san_dns ? ci->san_dns_len : 0;
 	e->san = keep(pc, ci->san_dns ? ci->san_dns : "", e->san_len);
 	if (!pc->arena.err)

@@ -518,20 +518,6 @@ struct sliced {
 	size_t from, to;
 };
 
-/* What follows the table's DNS records, in its last slice: any client
- * or fingerprint sightings, its certificates, their hooks, its meta
- * records. */
-static int slice_rest(struct store_wtxn *w, store_batch_t *b)
-{
-	store_batch_t *const bs[1] = {b};
-	int e = client_put_batches(w, bs, 1);
-	if (e == 0 && w->err == 0)
-		e = fp_put_batches(w, bs, 1);
-	if (e == 0 && w->err == 0)
-		e = batch_put(w, b, false);
-	return e;
-}
-
 /* One slice: a key range of the table's DNS records and their hooks;
  * the first also counts the repeats merged in memory, the last takes
  * the rest of the table. */
@@ -547,7 +533,7 @@ static int slice_fn(struct store_wtxn *w, void *ctx)
 	if (e == 0 && w->err == 0)
 		e = run_hooks(w, c->b, c->sl, c->from, c->to, false);
 	if (e == 0 && w->err == 0 && c->to == c->b->nrecs)
-		e = slice_rest(w, c->b);
+		e = batch_put(w, c->b, false); /* certificates, their hooks, meta */
 	return e;
 }
 
@@ -574,6 +560,8 @@ int store_write_sliced(store_t *s, store_batch_t *b, size_t dirty_bytes,
 		*commits += err == 0;
 		return err;
 	}
+	if (!store_batch_absorbable(b))
+		return STORE_EBADTYPE; /* not a merge table: client or fingerprint sightings */
 	struct sliced c = {.b = b, .max_pages = (double)dirty_bytes / 4096};
 	int err = rr_slices_new(b, &c.sl);
 	/* at least one transaction: a table of certificates only */

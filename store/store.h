@@ -318,16 +318,17 @@ void store_write_stats_add(struct store_write_stats *to, const struct store_writ
 /* Observations per transaction that keep the dirty pages of one write
  * transaction around 96 MiB for this database's size. */
 size_t store_batch_budget(store_t *s);
-/* Write a merge table (store_batch_absorb) in key-range slices, each its
- * own transaction, each dirtying about dirty_bytes of pages (LMDB keeps
- * them as malloc'd copies until the commit): a slice is a range of rr
- * keys with the index work of its new records, so a leaf of rr is written
- * by one slice, however large the table and the trees
- * (docs/write-path.md).  The certificates, meta records and hooks of
- * certificates follow in one more transaction.  Each commit is whole and
- * consistent; a failure stops at the slice that failed, the ones before
- * it committed (stats and *commits count those).  On a ClickHouse store
- * the table is one write. */
+/* Write a merge table (store_batch_absorb: DNS records, certificates and
+ * meta records; a batch holding client or fingerprint sightings is
+ * refused with STORE_EBADTYPE) in key-range slices, each its own
+ * transaction, each dirtying about dirty_bytes of pages (LMDB keeps them
+ * as malloc'd copies until the commit): a slice is a range of rr keys
+ * with the index work of its new records, so a leaf of rr is written by
+ * one slice, however large the table and the trees (docs/write-path.md).
+ * The certificates, their hooks and the meta records go with the last
+ * slice.  Each commit is whole and consistent; a failure stops at the
+ * slice that failed, the ones before it committed (stats and *commits
+ * count those).  On a ClickHouse store the table is one write. */
 int store_write_sliced(store_t *s, store_batch_t *b, size_t dirty_bytes,
                        struct store_write_stats *stats, uint64_t *commits);
 
