@@ -310,17 +310,24 @@ static void print_summary(const struct ingest_summary *sum)
 		         "; %llu answers not recorded "
 		         "(rdata of other types)",
 		         (unsigned long long)sum->rdata_skipped);
+	/* what a merge table's largest slice wrote: its dirty pages, which
+	 * --memory bounds (docs/write-path.md) */
+	char largest[64] = "";
+	if (sum->ws.commit_bytes_max > 0)
+		snprintf(largest, sizeof(largest), "; largest commit %.1f MiB",
+		         (double)sum->ws.commit_bytes_max / (1 << 20));
 	double rate = sum->seconds > 0 ? (double)sum->records / sum->seconds : 0;
 	fprintf(stderr,
 	        "ingest: %llu lines read, %llu accepted, %llu rejected, %llu skipped; "
 	        "%llu records (%llu new, %llu merged) in %.2f s, %.0f records/s, "
-	        "%llu commit%s%s\n",
+	        "%llu commit%s%s%s\n",
 	        (unsigned long long)sum->lines, (unsigned long long)sum->accepted,
 	        (unsigned long long)sum->rejected, (unsigned long long)sum->skipped,
 	        (unsigned long long)sum->records,
 	        (unsigned long long)(sum->ws.dns_new + sum->ws.sight_new),
 	        (unsigned long long)(sum->ws.dns_merged + sum->ws.sight_merged), sum->seconds, rate,
-	        (unsigned long long)sum->commits, sum->commits == 1 ? "" : "s", skipped_note);
+	        (unsigned long long)sum->commits, sum->commits == 1 ? "" : "s", largest,
+	        skipped_note);
 }
 
 /* The exit status of a finished ingest (its summary printed). */

@@ -339,16 +339,51 @@ int store_batch_meta(store_batch_t *b, const struct store_meta_put *m)
 	return 0;
 }
 
-/* Merge the batch's certificate records. */
-static int certs_put(struct store_wtxn *w, const store_batch_t *b)
+/* What a slice's certificate records may dirty: each new or merged
+ * sighting touches about CERT_TOUCHES pages at random in the trees
+ * certificates live in (the sighting, its address and SNI index entries,
+ * the certificate), and a new one adds FLUSH_NEW_BYTES of new pages. */
+#define CERT_TOUCHES 3.0
+#define CERT_NEW_BYTES 384.0
+
+static double cert_slice_pages(double tree_pages, size_t n)
+{
+	double touched =
+	    tree_pages > 0 ? tree_pages * (1 - exp(-CERT_TOUCHES * (double)n / tree_pages)) : 0;
+	return touched + (double)n * (CERT_NEW_BYTES / 4096);
+}
+
+static double cert_tree_pages(struct store_wtxn *w)
+{
+	double pages = 0;
+	MDB_stat ms;
+	int dbs[] = {DB_CERT, DB_SIGHT, DB_IPCERT, DB_NAMECERT};
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if (mdb_stat(w->txn, w->s->dbi[dbs[i]], &ms) == 0)
+			pages += (double)(ms.ms_leaf_pages + ms.ms_branch_pages);
+	return pages;
+}
+
+/* Merge the batch's certificate records from `from` on, until about
+ * max_pages pages are dirty (max_pages < 0: all of them; at least one
+ * when from is where the slice starts its certificates, room > 0).
+ * *end: the record after the last one merged. */
+static int certs_put(struct store_wtxn *w, const store_batch_t *b, size_t from, double max_pages,
+                     size_t *end)
 {
 	struct store_obs *o = malloc(sizeof(*o));
 	struct store_cert_meta *scratch = malloc(sizeof(*scratch));
 	int e = o == NULL || scratch == NULL ? -ENOMEM : 0;
-	for (size_t i = 0; i < b->ncerts && e >= 0 && w->err == 0; i++) {
+	double tree = max_pages >= 0 ? cert_tree_pages(w) : 0;
+	size_t i = from;
+	while (i < b->ncerts && e >= 0 && w->err == 0) {
+		if (max_pages >= 0 && cert_slice_pages(tree, i + 1 - from) > max_pages && i > from)
+			break;
 		batch_cert_obs(b, &b->certs[i], o, scratch);
 		e = cert_put(w, o);
+		i++;
 	}
+	*end = i;
 	free(o);
 	free(scratch);
 	return e;
@@ -364,9 +399,9 @@ static bool hooks_on(struct store_wtxn *w)
 
 /* Run the write hook for the batch's records: the DNS records
  * sl[from..to) (sl NULL: all of b's, in its order), then the
- * certificates when certs is set. */
+ * certificates certs[cfrom..cto). */
 static int run_hooks(struct store_wtxn *w, const store_batch_t *b, const struct rr_slices *sl,
-                     size_t from, size_t to, bool certs)
+                     size_t from, size_t to, size_t cfrom, size_t cto)
 {
 	store_t *s = w->s;
 	if (!hooks_on(w))
@@ -380,7 +415,7 @@ static int run_hooks(struct store_wtxn *w, const store_batch_t *b, const struct 
 		rr_rec_obs(b, r, o);
 		e = s->hook(w, o, s->hook_ctx);
 	}
-	for (size_t i = 0; certs && i < b->ncerts && e >= 0 && w->err == 0; i++) {
+	for (size_t i = cfrom; i < cto && e >= 0 && w->err == 0; i++) {
 		batch_cert_obs(b, &b->certs[i], o, scratch);
 		e = s->hook(w, o, s->hook_ctx);
 	}
@@ -437,18 +472,25 @@ int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *st
  * transaction (its DNS records are merged with the others' first; with
  * dns_hooks, their hooks run here too).  Returns 0 or an error that
  * aborts it (LMDB errors are in w->err). */
-static int batch_put(struct store_wtxn *w, const store_batch_t *b, bool dns_hooks)
+static void meta_put(struct store_wtxn *w, const store_batch_t *b)
 {
-	int e = 0;
-	if (b->ncerts > 0)
-		e = certs_put(w, b);
-	if (e >= 0 && w->err == 0)
-		e = run_hooks(w, b, NULL, 0, dns_hooks ? b->nrecs : 0, true);
-	for (size_t i = 0; i < b->nmeta && e >= 0 && w->err == 0; i++) {
+	for (size_t i = 0; i < b->nmeta && w->err == 0; i++) {
 		MDB_val k = {b->meta[i].klen, (void *)b->meta[i].key};
 		MDB_val v = {b->meta[i].vlen, (void *)b->meta[i].val};
 		w_put(w, DB_META, &k, &v, 0);
 	}
+}
+
+static int batch_put(struct store_wtxn *w, const store_batch_t *b, bool dns_hooks)
+{
+	int e = 0;
+	size_t end;
+	if (b->ncerts > 0)
+		e = certs_put(w, b, 0, -1, &end);
+	if (e >= 0 && w->err == 0)
+		e = run_hooks(w, b, NULL, 0, dns_hooks ? b->nrecs : 0, 0, b->ncerts);
+	if (e >= 0)
+		meta_put(w, b);
 	return e < 0 ? e : 0;
 }
 
@@ -487,6 +529,8 @@ void store_write_stats_add(struct store_write_stats *to, const struct store_writ
 	to->client_pairs_new += add->client_pairs_new;
 	to->retries += add->retries;
 	to->unsupported += add->unsupported;
+	if (add->commit_bytes_max > to->commit_bytes_max)
+		to->commit_bytes_max = add->commit_bytes_max;
 }
 
 int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
@@ -509,42 +553,66 @@ int store_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
 	return 0;
 }
 
-/* The merge table written in slices: where the next one starts, where
- * the last one ended, and what one may dirty. */
+/* The merge table written in slices: where the next one starts (DNS
+ * records, then certificates), where the last one ended, and what one
+ * may dirty. */
 struct sliced {
 	store_batch_t *b;
 	struct rr_slices *sl;
 	double max_pages;
-	size_t from, to;
+	size_t from, to;   /* DNS records, in key order */
+	size_t cfrom, cto; /* certificates, after the DNS records */
 };
 
-/* One slice: a key range of the table's DNS records and their hooks;
- * the first also counts the repeats merged in memory, the last takes
- * the rest of the table. */
+/* The certificates of one slice and their hooks, in the room its DNS
+ * records left (a slice that has none begins with at least one). */
+static int slice_certs(struct store_wtxn *w, struct sliced *c, double used)
+{
+	double room = c->max_pages - used;
+	if (c->cfrom == c->b->ncerts || (c->to > c->from && room <= 0))
+		return 0;
+	int e = certs_put(w, c->b, c->cfrom, room > 0 ? room : 0, &c->cto);
+	if (e >= 0 && w->err == 0)
+		e = run_hooks(w, c->b, c->sl, 0, 0, c->cfrom, c->cto);
+	return e < 0 ? e : 0;
+}
+
+/* One slice: a key range of the table's DNS records and their hooks,
+ * then, when those are all written, as many certificates as the slice
+ * has room for; the first also counts the repeats merged in memory, the
+ * last writes the meta records. */
 static int slice_fn(struct store_wtxn *w, void *ctx)
 {
 	struct sliced *c = ctx;
-	if (c->from == 0)
+	if (c->from == 0 && c->cfrom == 0)
 		w->st->dns_merged += c->b->absorbed;
 	int e = 0;
+	double used = 0;
 	c->to = c->from;
+	c->cto = c->cfrom;
 	if (c->from < c->b->nrecs)
-		e = rr_put_slice(w, c->sl, c->from, c->max_pages, &c->to);
+		e = rr_put_slice(w, c->sl, c->from, c->max_pages, &c->to, &used);
 	if (e == 0 && w->err == 0)
-		e = run_hooks(w, c->b, c->sl, c->from, c->to, false);
+		e = run_hooks(w, c->b, c->sl, c->from, c->to, 0, 0);
 	if (e == 0 && w->err == 0 && c->to == c->b->nrecs)
-		e = batch_put(w, c->b, false); /* certificates, their hooks, meta */
+		e = slice_certs(w, c, used);
+	if (e == 0 && c->to == c->b->nrecs && c->cto == c->b->ncerts)
+		meta_put(w, c->b);
 	return e;
 }
 
-/* Run one transaction of a sliced write; count it. */
+/* Run one transaction of a sliced write; count it and the bytes it
+ * wrote. */
 static int slice_commit(store_t *s, store_wtxn_fn fn, struct sliced *c,
                         struct store_write_stats *stats, uint64_t *commits)
 {
 	struct store_write_stats local;
+	uint64_t w0 = store_thread_wchar();
 	int err = store_wtxn_retry(s, fn, c, &local, "write batch");
 	if (err != 0)
 		return err;
+	uint64_t w1 = store_thread_wchar();
+	local.commit_bytes_max = w1 > w0 ? w1 - w0 : 0;
 	if (stats != NULL)
 		store_write_stats_add(stats, &local);
 	(*commits)++;
@@ -564,12 +632,13 @@ int store_write_sliced(store_t *s, store_batch_t *b, size_t dirty_bytes,
 		return STORE_EBADTYPE; /* not a merge table: client or fingerprint sightings */
 	struct sliced c = {.b = b, .max_pages = (double)dirty_bytes / 4096};
 	int err = rr_slices_new(b, &c.sl);
-	/* at least one transaction: a table of certificates only */
+	/* at least one transaction: a table of meta records only */
 	do {
 		if (err == 0)
 			err = slice_commit(s, slice_fn, &c, stats, commits);
 		c.from = c.to;
-	} while (err == 0 && c.from < b->nrecs);
+		c.cfrom = c.cto;
+	} while (err == 0 && (c.from < b->nrecs || c.cfrom < b->ncerts));
 	rr_slices_free(c.sl);
 	return err;
 }

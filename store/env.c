@@ -345,6 +345,22 @@ static void rss_check(store_t *s)
 		store_drop_mapped(s);
 }
 
+uint64_t store_thread_wchar(void)
+{
+	char buf[512];
+	int fd = open("/proc/thread-self/io", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strstr(buf, "wchar:");
+	unsigned long long v;
+	return p != NULL && sscanf(p, "wchar: %llu", &v) == 1 ? (uint64_t)v : 0;
+}
+
 static inline void w_count(struct store_wtxn *w)
 {
 	if (++w->ops % RSS_CHECK_EVERY == 0)

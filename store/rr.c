@@ -560,9 +560,9 @@ static void work_apply(struct store_wtxn *w, struct workbuf *wb)
  * about r/n of that; its new records touch the address, forward and
  * target indexes at random, and make new pages (FLUSH_NEW_BYTES each). */
 struct slice_est {
-	double max_pages;
-	double rr_per_rec; /* rr pages a record of the walk touches */
-	double idx_pages;  /* pages of addr, fwd and target */
+	double max_pages, used; /* used: the estimate for what was merged */
+	double rr_per_rec;      /* rr pages a record of the walk touches */
+	double idx_pages;       /* pages of addr, fwd and target */
 };
 
 #define FLUSH_NEW_BYTES 384.0
@@ -578,7 +578,7 @@ static double slice_pages(const struct slice_est *e, size_t recs, uint64_t fresh
  * work, until e's estimate of the dirty pages is reached (at least one
  * group; e NULL: all of them); then put the prevalence counts and the
  * index work.  *end: the record after the last one merged. */
-static int merge_walk(struct store_wtxn *w, struct rr_merge *m, size_t a, const struct slice_est *e,
+static int merge_walk(struct store_wtxn *w, struct rr_merge *m, size_t a, struct slice_est *e,
                       size_t *end)
 {
 	int ret = 0;
@@ -592,7 +592,10 @@ static int merge_walk(struct store_wtxn *w, struct rr_merge *m, size_t a, const 
 			g++;
 		ret = merge_key(w, m, a, g);
 		a = g;
-		if (e != NULL && slice_pages(e, a - from, w->st->dns_new - fresh0) >= e->max_pages)
+		if (e == NULL)
+			continue;
+		e->used = slice_pages(e, a - from, w->st->dns_new - fresh0);
+		if (e->used >= e->max_pages)
 			break;
 	}
 	*end = a;
@@ -663,7 +666,7 @@ static double tree_pages(struct store_wtxn *w, int db)
 }
 
 int rr_put_slice(struct store_wtxn *w, struct rr_slices *sl, size_t from, double max_pages,
-                 size_t *end)
+                 size_t *end, double *used)
 {
 	struct rr_merge *m = &sl->m;
 	struct slice_est e = {.max_pages = max_pages};
@@ -677,7 +680,9 @@ int rr_put_slice(struct store_wtxn *w, struct rr_slices *sl, size_t from, double
 	int ret = merge_sids(w, &sl->b, 1, m);
 	if (ret != 0 || w->err != 0)
 		return ret;
-	return merge_walk(w, m, from, &e, end);
+	ret = merge_walk(w, m, from, &e, end);
+	*used = e.used;
+	return ret;
 }
 
 size_t rr_slices_len(const struct rr_slices *sl)

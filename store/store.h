@@ -270,6 +270,9 @@ struct store_write_stats {
 	/* ClickHouse store: observations of kinds it does not write yet
 	 * (client sightings, fingerprints), not recorded */
 	uint64_t unsupported;
+	/* bytes the largest commit of the write passed to write(2): its
+	 * dirty pages, measured (Linux: /proc/thread-self/io; 0 elsewhere) */
+	uint64_t commit_bytes_max;
 };
 
 /* Merge n observations and the meta records in one write transaction.
@@ -325,8 +328,9 @@ size_t store_batch_budget(store_t *s);
  * as malloc'd copies until the commit): a slice is a range of rr keys
  * with the index work of its new records, so a leaf of rr is written by
  * one slice, however large the table and the trees (docs/write-path.md).
- * The certificates, their hooks and the meta records go with the last
- * slice.  Each commit is whole and consistent; a failure stops at the
+ * The certificates and their hooks follow the DNS records, sliced the
+ * same way (estimated from the trees they touch); the meta records go
+ * with the last slice.  Each commit is whole and consistent; a failure stops at the
  * slice that failed, the ones before it committed (stats and *commits
  * count those).  On a ClickHouse store the table is one write. */
 int store_write_sliced(store_t *s, store_batch_t *b, size_t dirty_bytes,

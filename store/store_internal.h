@@ -168,6 +168,10 @@ int store_txn_begin_locked(store_t *s, unsigned flags, MDB_txn **txn);
 int store_grow_map(store_t *s);
 /* Drop the map's pages from this process's page tables. */
 void store_drop_mapped(store_t *s);
+/* Bytes the calling thread has passed to write(2) and its kind so far
+ * (/proc/thread-self/io wchar; 0 where that cannot be read): the
+ * difference over a commit is the pages it wrote. */
+uint64_t store_thread_wchar(void);
 
 /* True when some watchlist watches an indicator (the write hook has work). */
 bool store_watch_active(struct store_wtxn *w);
@@ -425,9 +429,10 @@ struct rr_slices;
 int rr_slices_new(store_batch_t *b, struct rr_slices **out);
 /* Merge the key groups from record `from` on into w's transaction, with
  * their index work, until about max_pages pages are dirty (at least one
- * group).  *end: the record after the last one merged. */
+ * group).  *end: the record after the last one merged; *used: the pages
+ * it expects them to have dirtied. */
 int rr_put_slice(struct store_wtxn *w, struct rr_slices *sl, size_t from, double max_pages,
-                 size_t *end);
+                 size_t *end, double *used);
 size_t rr_slices_len(const struct rr_slices *sl);
 const struct brec *rr_slices_rec(const struct rr_slices *sl, size_t i);
 void rr_slices_free(struct rr_slices *sl);

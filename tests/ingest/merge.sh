@@ -47,7 +47,7 @@ run() { # NAME ARGS... -> $WORK/NAME.db, NAME.err, NAME.rc
 	return 0
 }
 summary() { sed -nE 's/^ingest: .*; ([0-9]+) records \(([0-9]+) new, ([0-9]+) merged\).*/\1 \2 \3/p' "$1"; }
-commits() { sed -nE 's/^ingest: .* ([0-9]+) commits?$/\1/p' "$1"; }
+commits() { sed -nE 's/^ingest: .* ([0-9]+) commits?(;.*)?$/\1/p' "$1"; }
 
 run batch --batch 1000
 run tiny --memory 16M
