@@ -2,7 +2,8 @@
  * pivot_bench.c - in-process pivot latency: for each seed of a file, a
  * depth-2 and a depth-3 pivot with default limits, after one unmeasured
  * warm-up pass; prints p50, p99 and max per depth in milliseconds, and the
- * mean node count.
+ * mean node count; before them, the same for a domain lookup of each seed
+ * and an IP lookup of its first address (store_rr_by_name, _by_addr).
  *   pivot_bench STORE SEEDS_FILE [MAX_SEEDS] [on|off|both] [EDGES]
  * STORE: DIR, lmdb:DIR or clickhouse://HOST:PORT/DB (store_open_url).
  * EDGES: the --edges list to walk (default: the engine's default); given
@@ -110,6 +111,76 @@ static size_t read_seeds(const char *path, char (*seeds)[STORE_NAME_BUF], size_t
 	return n;
 }
 
+/* A lookup's answer: how many resolutions, and the first address. */
+struct lk {
+	size_t n;
+	bool has_addr;
+	uint8_t addr[16];
+};
+
+static int lk_cb(const struct store_rr *rr, void *ctx)
+{
+	struct lk *l = ctx;
+	l->n++;
+	if (!l->has_addr && (rr->rrtype == 1 || rr->rrtype == 28)) {
+		memcpy(l->addr, rr->addr, 16);
+		l->has_addr = true;
+	}
+	return 0;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* The lookups behind `lookup domain SEED` and `lookup ip ADDR` (its first
+ * address), each timed in its own read transaction, for every seed. */
+static void lookups(store_t *st, char (*seeds)[STORE_NAME_BUF], size_t n, struct series *dom,
+                    struct series *ip)
+{
+	dom->ok = ip->ok = 0;
+	dom->nodes = ip->nodes = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct lk l = {0}, a = {0};
+		store_rtxn_t *r;
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (store_read_begin(st, &r) != 0)
+			continue;
+		int err = store_rr_by_name(r, seeds[i], 0, NULL, lk_cb, &l);
+		store_read_end(r);
+		if (err < 0)
+			continue;
+		dom->lat[dom->ok++] = ms_since(&t0);
+		dom->nodes += (double)l.n;
+		if (!l.has_addr)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (store_read_begin(st, &r) != 0)
+			continue;
+		err = store_rr_by_addr(r, l.addr, 128, NULL, lk_cb, &a);
+		store_read_end(r);
+		if (err < 0)
+			continue;
+		ip->lat[ip->ok++] = ms_since(&t0);
+		ip->nodes += (double)a.n;
+	}
+}
+
+static void report_lookups(const char *what, struct series *s)
+{
+	if (s->ok == 0)
+		return;
+	qsort(s->lat, s->ok, sizeof(double), cmp_double);
+	printf("lookup %s: %zu lookups, p50 %.4f ms, p99 %.4f ms, max %.3f ms, mean %.1f "
+	       "resolutions\n",
+	       what, s->ok, pct(s->lat, s->ok, 0.5), pct(s->lat, s->ok, 0.99), s->lat[s->ok - 1],
+	       s->nodes / (double)s->ok);
+}
+
 /* Both series of one depth; with both modes, pivot i runs off first when
  * i is even, on first when odd, so neither gets the warmer cache. */
 static void run_depth(store_t *st, char (*seeds)[STORE_NAME_BUF], size_t n, unsigned depth,
@@ -170,6 +241,9 @@ int main(int argc, char **argv)
 	 * state (map pages faulted in), not a cold start */
 	for (size_t i = 0; i < n; i++)
 		one(s, seeds[i], 0, mode != 0, NULL);
+	lookups(s, seeds, n, &off, &on);
+	report_lookups("domain", &off);
+	report_lookups("ip", &on);
 	for (unsigned depth = 2; depth <= 3; depth++) {
 		double qoff[2], qon[2];
 		run_depth(s, seeds, n, depth, mode, &off, &on);
