@@ -53,14 +53,21 @@ bool ch_client_dropped(int64_t last_seen, uint64_t ver, int64_t cut)
 	return cut != CH_CUT_NONE && (ver >> 32) < cut_stamp(cut) && last_seen < cut;
 }
 
-int store_ch_client_newest(store_ch_t *c, int64_t *newest)
+/* The one UInt64 sql answers (no row: 0). */
+static int ask_u64(store_ch_t *c, const char *sql, uint64_t *n)
 {
 	struct util_buf q;
 	util_buf_init(&q, 256);
-	util_buf_adds(&q, "SELECT toUInt64(max(last_seen)) FROM client WHERE dtype != 0");
-	uint64_t n = 0;
-	int err = ch_query_u64(c, &q, &n);
+	util_buf_adds(&q, sql);
+	int err = ch_query_u64(c, &q, n);
 	util_buf_free(&q);
+	return err;
+}
+
+int store_ch_client_newest(store_ch_t *c, int64_t *newest)
+{
+	uint64_t n = 0;
+	int err = ask_u64(c, "SELECT toUInt64(max(last_seen)) FROM client WHERE dtype != 0", &n);
 	*newest = (int64_t)n;
 	return err;
 }
@@ -111,12 +118,8 @@ static int delete_dropped(store_ch_t *c, int64_t before)
 int store_ch_client_prune(store_ch_t *c, int64_t before, uint64_t *dropped)
 {
 	*dropped = 0;
-	struct util_buf q;
-	util_buf_init(&q, 256);
-	util_buf_adds(&q, "SELECT max(ver) FROM client WHERE dtype = 0");
 	uint64_t ver = 0;
-	int err = ch_query_u64(c, &q, &ver);
-	util_buf_free(&q);
+	int err = ask_u64(c, "SELECT max(ver) FROM client WHERE dtype = 0", &ver);
 	int64_t last = ch_cut_of_ver(ver);
 	if (err != 0 || (last != CH_CUT_NONE && before < last + DAY))
 		return err;

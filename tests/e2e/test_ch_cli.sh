@@ -135,8 +135,9 @@ zeek_dns() { # NAME: a Zeek dns.log of one query for NAME by 141.142.220.118
 	head -n 8 "$FIXTURES/zeek/logs-ts/opt.basic__dns.log"
 	printf '1300475168.5\tCx\t141.142.220.118\t43927\t141.142.2.2\t53\tudp\t1\t-\t%s\t1\tC_INTERNET\t1\tA\t0\tNOERROR\tF\tF\tT\tF\t0\t-\t-\tF\t0\tquery\n' "$1"
 }
-# the client row of an INSERT body: ver, first_seen, cnt
-client_row() { # BODY
+# the first client row of an INSERT body: ver, first_seen, cnt; with
+# "cut": its dtype and the cutoff its ver stands for (a cutoff row's)
+client_row() { # BODY [cut]
 	python3 -c '
 import struct, sys
 b = open(sys.argv[1], "rb").read()
@@ -148,7 +149,7 @@ def s(p):
 p = s(17)  # blk, pk, dtype, then dest
 p = s(p + 16)  # client, then sensor
 ver, first, last, cnt = struct.unpack_from("<QIIQ", b, p + 1)
-print(ver, first, cnt)' "$1"
+print(*((b[16], ver ^ (1 << 63)) if sys.argv[2:] == ["cut"] else (ver, first, cnt)))' "$@"
 }
 last_insert() { nth "$(ls "$BODIES" | grep -c insert-)"; }
 zeek_dns clientold.example.com >"$WORK/old.log"
@@ -183,19 +184,6 @@ check_grep "... counted as a new pair, as LMDB" "1 client sightings \(1 new clie
 # --- retention (--client-days): the cutoff is the newest last contact on
 # the cluster less N days; the stand-in answers the run's queries from
 # client-retain ("NEWEST LASTCUT DROPPED")
-cut_of() { # BODY: dtype and ver of its first client row
-	python3 -c '
-import struct, sys
-b = open(sys.argv[1], "rb").read()
-def s(p):
-    n, k = 0, 0
-    while True:
-        x = b[p]; p += 1; n |= (x & 0x7F) << k; k += 7
-        if x < 0x80: return p + n
-p = s(17)
-p = s(p + 16)
-print(b[16], struct.unpack_from("<Q", b, p + 1)[0] ^ (1 << 63))' "$1"
-}
 retain() { # CLIENT_RETAIN: ingest one new pair with --client-days 1
 	echo "$1" >"$BODIES/client-retain"
 	rm -f "$BODIES"/insert-* "$BODIES"/query-* "$BODIES/alters"
@@ -204,9 +192,9 @@ retain() { # CLIENT_RETAIN: ingest one new pair with --client-days 1
 retain "1300475168 - 2"
 check_eq "retention, the first run: exit status" "$?" 0
 check_eq "... the cutoff row after the pair's, its ver the cutoff (newest less a day)" \
-	"$(cut_of "$(last_insert)")" "0 $((1300475168 - 86400))"
+	"$(client_row "$(last_insert)" cut)" "0 $((1300475168 - 86400))"
 check_eq "... the pair's row first, each INSERT into client, each retried" \
-	"$(cut_of "$(nth 1)" | cut -d' ' -f1) $(queries | grep -c '^INSERT INTO client (')" "1 4"
+	"$(client_row "$(nth 1)" cut | cut -d' ' -f1) $(queries | grep -c '^INSERT INTO client (')" "1 4"
 check_grep "... the pairs dropped, as LMDB says it" "2 client pairs not seen for 1 days dropped" "$WORK/err"
 check_eq "... their rows deleted on every shard, queued (no wait for a node that is down)" \
 	"$(cat "$BODIES/alters")" \
@@ -218,7 +206,7 @@ check_eq "... no cutoff row, no delete (at most one run a day of data, as LMDB)"
 check "... nothing said dropped" bash -c "! grep -q dropped '$WORK/err'"
 retain "1300475168 1300300000 0"
 check_eq "retention a day later, nothing to drop: exit status" "$?" 0
-check_eq "... the cutoff moves" "$(cut_of "$(last_insert)")" "0 $((1300475168 - 86400))"
+check_eq "... the cutoff moves" "$(client_row "$(last_insert)" cut)" "0 $((1300475168 - 86400))"
 check_eq "... no delete" "$(cat "$BODIES/alters" 2>/dev/null | wc -l)" 0
 retain "error"
 check_eq "retention failing on the server: exit status" "$?" 2
