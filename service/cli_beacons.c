@@ -287,16 +287,16 @@ int svc_estate_ingest_opt(int opt, const char *arg, struct ingest_opts *o, uint6
 
 int svc_estate_retain(store_t *s, uint64_t days, struct ingest_summary *sum)
 {
-	(void)sum;
 	store_rtxn_t *r;
-	if (store_read_begin(s, &r) != 0)
+	if (sum->ws.clients == 0 || store_read_begin(s, &r) != 0)
 		return 0;
-	int64_t newest = store_client_newest(r);
+	int64_t newest = 0;
+	int err = store_client_newest(r, &newest);
 	store_read_end(r);
-	if (newest <= 0 || sum->ws.clients == 0)
-		return 0;
+	if (err != 0 || newest <= 0)
+		return err;
 	uint64_t dropped = 0;
-	int err = store_client_prune(s, newest - (int64_t)days * 86400, &dropped);
+	err = store_client_prune(s, newest - (int64_t)days * 86400, &dropped);
 	if (err == 0 && dropped > 0)
 		fprintf(stderr, "ingest: %llu client pairs not seen for %llu days dropped\n",
 		        (unsigned long long)dropped, (unsigned long long)days);

@@ -9,7 +9,10 @@
  * (client_batch_pairs, client_pair_fold) and inserts the result at
  * ver + 1: the state is LMDB's, byte for byte.  Reading: argMax(state, ver)
  * per pair, in the LMDB store's key order (destination, client, sensor id,
- * source), the sensor ids those of the control LMDB.
+ * source), the sensor ids those of the control LMDB.  Each query also
+ * reads the cutoff row (ch_client_cut.c): a pair that retention dropped
+ * is skipped by readers and started afresh by the writer, whether or not
+ * the cluster has deleted its rows yet.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +29,8 @@
 #define CLIENT_SLOTS 8192 /* the chunk's pk index (a power of two > CLIENT_CHUNK) */
 #define CLIENT_COLUMNS "dtype, dest, client, sensor, src, argMax(state, ver), max(ver)"
 #define CLIENT_GROUP " GROUP BY dtype, dest, client, sensor, src"
+/* and the cutoff row, first in dtype order */
+#define CLIENT_CUT " OR dtype = 0"
 /* a SELECT naming a chunk's pairs is longer than the default 256 KiB */
 #define CLIENT_SETTINGS "wait_end_of_query=1&max_query_size=16777216"
 #define CLIENT_INSERT                                                                              \
@@ -147,6 +152,7 @@ struct cw {
 	struct cpair *pairs;
 	size_t n;
 	uint32_t *slots; /* pk index: pair + 1, 0 empty */
+	int64_t cut;     /* the retention cutoff in force (CH_CUT_NONE) */
 };
 
 static void pair_key_cols(const char *sensor, const struct client_pair *p, struct craw *k)
@@ -181,7 +187,7 @@ static int chunk_select(struct cw *w, struct util_buf *resp)
 	util_buf_adds(&q, ") AND pk IN (");
 	for (size_t i = 0; i < w->n; i++)
 		util_buf_printf(&q, "%s%llu", i > 0 ? "," : "", (unsigned long long)w->pairs[i].pk);
-	util_buf_adds(&q, ")" CLIENT_GROUP " FORMAT RowBinary");
+	util_buf_adds(&q, ")" CLIENT_CUT CLIENT_GROUP " FORMAT RowBinary");
 	util_buf_init(resp, STORE_CH_RESPONSE_MAX);
 	int err = q.err;
 	if (err == 0)
@@ -199,6 +205,10 @@ static int chunk_match(struct cw *w, const struct util_buf *resp)
 		rd_craw(&r, &x);
 		if (r.bad)
 			break;
+		if (x.dtype == CH_CUT_DTYPE) {
+			w->cut = ch_cut_of_ver(x.ver);
+			continue;
+		}
 		uint64_t pk = craw_pk(&x);
 		for (size_t s = pk & (CLIENT_SLOTS - 1); w->slots[s] != 0;
 		     s = (s + 1) & (CLIENT_SLOTS - 1)) {
@@ -233,11 +243,26 @@ static void row_cols(struct util_buf *b, uint64_t token, const struct craw *k, u
 }
 
 static void insert_row(struct util_buf *b, const struct cpair *cp,
-                       const struct store_client_state *st, uint64_t token)
+                       const struct store_client_state *st, uint64_t token, int64_t cut)
 {
 	uint8_t val[STORE_CLIENT_VAL_MAX];
 	size_t vl = store_client_enc(st, val);
-	row_cols(b, token, &cp->k, cp->old != NULL ? cp->ver + 1 : 1, st, val, vl);
+	row_cols(b, token, &cp->k, ch_client_ver(cp->old != NULL ? cp->ver : 0, cut), st, val, vl);
+}
+
+int ch_client_cut_put(store_ch_t *c, int64_t cut)
+{
+	struct craw k;
+	memset(&k, 0, sizeof(k));
+	k.dtype = CH_CUT_DTYPE;
+	struct store_client_state st;
+	memset(&st, 0, sizeof(st));
+	struct util_buf b;
+	util_buf_init(&b, 4096);
+	row_cols(&b, store_ch_token(), &k, ch_cut_ver(cut), &st, (const uint8_t *)"", 0);
+	int err = b.err != 0 ? b.err : ch_insert_retried(c, CLIENT_INSERT, &b);
+	util_buf_free(&b);
+	return err;
 }
 
 int ch_client_row(struct util_buf *b, uint64_t token, const uint8_t *key, size_t klen,
@@ -265,13 +290,15 @@ static int chunk_insert(struct cw *w)
 	for (size_t i = 0; i < w->n; i++) {
 		struct cpair *cp = &w->pairs[i];
 		struct store_client_state st;
-		if (cp->old == NULL || store_client_dec(cp->old, cp->oldlen, &st) != 0) {
+		/* a pair retention dropped starts afresh, as on LMDB */
+		if (cp->old == NULL || store_client_dec(cp->old, cp->oldlen, &st) != 0 ||
+		    ch_client_dropped(st.last_seen, cp->ver, w->cut)) {
 			store_client_state_init(&st);
 			created++;
 		}
 		client_pair_fold(&cp->p, &st);
 		merged += cp->p.n;
-		insert_row(&b, cp, &st, token);
+		insert_row(&b, cp, &st, token, w->cut);
 	}
 	int err = b.err != 0 ? b.err : ch_insert_retried(w->c, CLIENT_INSERT, &b);
 	util_buf_free(&b);
@@ -327,9 +354,10 @@ int ch_client_write(store_t *s, store_batch_t *const *bs, size_t nb, struct stor
 	if (total == 0)
 		return 0;
 	struct stab tab = {bs, nb, calloc(ns + 1, sizeof(char *)), calloc(ns + 1, 2), 0};
-	struct cw w = {s->ch, &tab,
-	               st,    malloc(CLIENT_CHUNK * sizeof(struct cpair)),
-	               0,     malloc(CLIENT_SLOTS * sizeof(uint32_t))};
+	struct cw w = {s->ch,      &tab,
+	               st,         malloc(CLIENT_CHUNK * sizeof(struct cpair)),
+	               0,          malloc(CLIENT_SLOTS * sizeof(uint32_t)),
+	               CH_CUT_NONE};
 	int err = tab.name == NULL || tab.id == NULL || w.pairs == NULL || w.slots == NULL
 	              ? -ENOMEM
 	              : store_wtxn_run(s, stab_fn, &tab);
@@ -413,6 +441,7 @@ struct cread {
 	size_t n, cap;
 	store_client_cb cb;
 	void *ctx;
+	int64_t cut; /* the retention cutoff the answer carried (CH_CUT_NONE) */
 };
 
 static int emit_one(struct cread *cr, const struct centry *e)
@@ -443,6 +472,8 @@ static int emit_one(struct cread *cr, const struct centry *e)
 	row.vlen = x.slen;
 	if (store_client_dec(x.state, x.slen, &row.st) != 0)
 		return 0; /* as the LMDB walk, a row that does not decode is skipped */
+	if (ch_client_dropped(row.st.last_seen, x.ver, cr->cut))
+		return 0; /* retention dropped it: LMDB no longer has it */
 	return cr->cb(&row, cr->ctx);
 }
 
@@ -474,7 +505,7 @@ static int group_add(struct cread *cr, const struct centry *e)
  * sensor id (the control LMDB's) and source, as the LMDB key. */
 static int emit_rows(store_rtxn_t *rt, const struct util_buf *resp, store_client_cb cb, void *ctx)
 {
-	struct cread cr = {(const uint8_t *)resp->p + resp->len, NULL, 0, 0, cb, ctx};
+	struct cread cr = {(const uint8_t *)resp->p + resp->len, NULL, 0, 0, cb, ctx, CH_CUT_NONE};
 	struct ch_rb_in r = {(const uint8_t *)resp->p, cr.end, false};
 	char dest[STORE_NAME_BUF + 2] = "";
 	int err = 0;
@@ -484,6 +515,10 @@ static int emit_rows(store_rtxn_t *rt, const struct util_buf *resp, store_client
 		rd_craw(&r, &x);
 		if (r.bad)
 			break;
+		if (x.dtype == CH_CUT_DTYPE) {
+			cr.cut = ch_cut_of_ver(x.ver);
+			continue;
+		}
 		if (cr.n > 0 && (x.dtype != dest[0] || strcmp(x.dest, dest + 1) != 0))
 			err = emit_group(&cr);
 		dest[0] = (char)x.dtype;
@@ -546,6 +581,8 @@ int store_ch_clients(store_ch_t *c, store_rtxn_t *rt, uint8_t dtype, const char 
 		util_buf_adds(&q, " AND sensor = ");
 		ch_sql_str(&q, sensor);
 	}
+	if (dtype != 0)
+		util_buf_adds(&q, CLIENT_CUT); /* a scan reads the cutoff row anyway */
 	util_buf_adds(&q,
 	              CLIENT_GROUP " ORDER BY dtype, if(dtype = 1, " CH_NAMEKEY("dest") ", dest)");
 	if (err == 0)
@@ -591,6 +628,10 @@ static int many_scan(store_rtxn_t *rt, const struct util_buf *resp, struct cmany
 		rd_craw(&r, &x);
 		if (r.bad)
 			return ch_corrupt();
+		if (x.dtype == CH_CUT_DTYPE) {
+			m->cr.cut = ch_cut_of_ver(x.ver);
+			continue;
+		}
 		struct cgroup *last = m->ng > 0 ? &m->g[m->ng - 1] : NULL;
 		if (last == NULL || last->dtype != x.dtype || strcmp(last->dest, x.dest) != 0) {
 			if (m->ng == m->capg)
@@ -660,10 +701,10 @@ static int many_chunk(store_ch_t *c, store_rtxn_t *rt, const struct cgroup *keys
 	util_buf_init(&resp, STORE_CH_RESPONSE_MAX);
 	util_buf_adds(&q, "SELECT " CLIENT_COLUMNS " FROM client");
 	many_where(&q, keys, n);
-	util_buf_adds(&q,
-	              CLIENT_GROUP " ORDER BY dtype, if(dtype = 1, " CH_NAMEKEY("dest") ", dest)");
+	util_buf_adds(&q, CLIENT_CUT CLIENT_GROUP
+	              " ORDER BY dtype, if(dtype = 1, " CH_NAMEKEY("dest") ", dest)");
 	int err = ch_query(c, &q, &resp);
-	struct cmany m = {{(const uint8_t *)resp.p + resp.len, NULL, 0, 0, NULL, NULL},
+	struct cmany m = {{(const uint8_t *)resp.p + resp.len, NULL, 0, 0, NULL, NULL, CH_CUT_NONE},
 	                  malloc(n * sizeof(*m.g)),
 	                  0,
 	                  n};

@@ -169,6 +169,29 @@ int store_ch_clients_of_many(store_ch_t *c, store_rtxn_t *rt, const struct store
  * STORE_ECORRUPT for a key or state that does not decode. */
 int ch_client_row(struct util_buf *b, uint64_t token, const uint8_t *key, size_t klen,
                   const char *sensor, const uint8_t *val, size_t vlen, uint64_t ver);
+/* ---- client retention (ch_client_cut.c; docs/estate.md, "On a
+ * ClickHouse store") ---- */
+/* The cutoff row: a client table row of dtype 0 (no destination) whose
+ * ver is the last retention cutoff (ch_cut_ver), read with a query's
+ * pairs (" OR dtype = 0": first in dtype order). */
+#define CH_CUT_DTYPE 0
+#define CH_CUT_NONE INT64_MIN /* no cutoff yet */
+/* A cutoff as the cutoff row's ver (order-preserving) and back. */
+uint64_t ch_cut_ver(int64_t cut);
+int64_t ch_cut_of_ver(uint64_t ver);
+/* The ver of a pair's next row after old (0: none), stamped with the
+ * cutoff in force (cut, its high 32 bits): the row counts as written
+ * after that retention run. */
+uint64_t ch_client_ver(uint64_t old, int64_t cut);
+/* A pair whose newest row (its state's last_seen, its ver) the cutoff cut
+ * drops: last seen before cut and written before cut was set, as the
+ * LMDB store's retention deleted it. */
+bool ch_client_dropped(int64_t last_seen, uint64_t ver, int64_t cut);
+/* Insert the cutoff row of cut (ch_client.c).  0 or as ch_insert_retried. */
+int ch_client_cut_put(store_ch_t *c, int64_t cut);
+/* As store_client_newest and store_client_prune. */
+int store_ch_client_newest(store_ch_t *c, int64_t *newest);
+int store_ch_client_prune(store_ch_t *c, int64_t before, uint64_t *dropped);
 /* Append to b an fp_in row (fp.c's fpsight key: FPKEY IP be16 port). */
 void ch_fp_row(struct util_buf *b, uint64_t token, const uint8_t *k, int64_t tf, int64_t tl,
                uint64_t count);

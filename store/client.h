@@ -158,11 +158,16 @@ int store_internal_set(store_t *s, const char *cidrs);
 /* out[STORE_INTERNAL_MAX]; "" when none is set. */
 void store_internal_get(store_rtxn_t *r, char *out);
 
-/* Newest client sighting merged so far (0 when none). */
-int64_t store_client_newest(store_rtxn_t *r);
+/* Newest client sighting merged so far into *newest (0 when none): on
+ * ClickHouse, the newest last contact of the cluster's pairs.  0, or a
+ * ClickHouse store's query error. */
+int store_client_newest(store_rtxn_t *r, int64_t *newest);
 /* Drop rows whose last contact is older than before; *dropped counts them.
  * The whole table is read at most once per day of data: a call whose
- * before is less than a day after the last scan's does nothing. */
+ * before is less than a day after the last scan's does nothing.  On
+ * ClickHouse the cutoff is stored on the cluster and readers leave the
+ * dropped pairs out at once; their rows are deleted by a mutation queued
+ * on every shard (store/ch_client_cut.c). */
 int store_client_prune(store_t *s, int64_t before, uint64_t *dropped);
 
 #endif

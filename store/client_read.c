@@ -226,14 +226,15 @@ void store_internal_get(store_rtxn_t *r, char *out)
 	meta_read(r, INTERNAL_KEY, strlen(INTERNAL_KEY), out, STORE_INTERNAL_MAX);
 }
 
-int64_t store_client_newest(store_rtxn_t *r)
+int store_client_newest(store_rtxn_t *r, int64_t *newest)
 {
+	STORE_CH_READ(r, store_ch_client_newest, newest);
 	MDB_val k = {13, (void *)"client_newest"};
 	MDB_val v;
-	int64_t t = 0;
+	*newest = 0;
 	if (mdb_get(r->txn, r->s->dbi[DB_META], &k, &v) == 0 && v.mv_size == 8)
-		memcpy(&t, v.mv_data, 8);
-	return t;
+		memcpy(newest, v.mv_data, 8);
+	return 0;
 }
 
 /* ---- retention ----------------------------------------------------------------- */
@@ -280,7 +281,13 @@ static int prune_fn(struct store_wtxn *w, void *ctx)
 
 int store_client_prune(store_t *s, int64_t before, uint64_t *dropped)
 {
-	STORE_LMDB_ONLY(s, "client sightings");
+	if (s->ch != NULL) {
+		uint64_t n = 0;
+		int err = store_ch_client_prune(s->ch, before, &n);
+		if (dropped != NULL)
+			*dropped = n;
+		return err;
+	}
 	struct prune_ctx p = {before, 0};
 	int err = store_wtxn_run(s, prune_fn, &p);
 	if (dropped != NULL)

@@ -254,6 +254,13 @@ CREATE TABLE IF NOT EXISTS ${DB}.cert_attr AS ${DB}.cert_attr_local
 -- which keep the newest row).  pk is a hash of the key the writer selects
 -- its batch's pairs by; dest is a domain with its labels reversed or an
 -- address as 32 hex digits (both sort as the LMDB key does).
+-- Retention (`ingest --client-days`, store/ch_client_cut.c): the last
+-- cutoff is a row of dtype 0 (no destination) whose ver is the cutoff with
+-- the sign bit flipped; the high 32 bits of a pair's ver are the cutoff in
+-- force when the row was written.  Readers leave out a pair last seen
+-- before the cutoff and written before it; `ALTER TABLE client_local ON
+-- CLUSTER infrapivot DELETE WHERE ...` then deletes its rows (no TTL in
+-- 18.16).
 CREATE TABLE IF NOT EXISTS ${DB}.client_local (
 	blk UInt64,
 	pk UInt64,

@@ -111,11 +111,38 @@ def clival(first, last, count):
     return b"\x01" + struct.pack("<II", first, last) + b"\x01\x00\x00" + bytes([count, 0, 0]) + bytes(3)
 
 
-def client_row(dest, client, sensor, src, state, ver):
-    return b"\x01" + rb_str(dest) + client + rb_str(sensor) + bytes([src]) + rb_str(state) + struct.pack("<Q", ver)
+def client_row(dest, client, sensor, src, state, ver, dtype=1):
+    return bytes([dtype]) + rb_str(dest) + client + rb_str(sensor) + bytes([src]) + rb_str(state) + struct.pack("<Q", ver)
 
 
 CLIENT_218 = V4 + bytes([141, 142, 220, 118])
+# retention (store/ch_client_cut.c): the cutoff row (dtype 0, its ver the
+# cutoff with the sign bit flipped) and a pair's ver stamped with it
+CUT = 1300400000
+
+
+def cut_row(cut):
+    return client_row("", bytes(16), "", 0, b"", cut ^ (1 << 63), dtype=0)
+
+
+def retention(q):
+    """The retention run's three queries, answered from
+    BODIES_DIR/client-retain ("NEWEST LASTCUT DROPPED", LASTCUT "-" for
+    none; "error": the first query fails); None for any other query."""
+    path = os.path.join(BODIES, "client-retain")
+    if not os.path.exists(path):
+        return None
+    mode = open(path).read().split()
+    keys = ["SELECT toUInt64(max(last_seen)) FROM client", "SELECT max(ver) FROM client WHERE dtype = 0",
+            "SELECT count() FROM (SELECT argMax(last_seen, ver)"]
+    for i, key in enumerate(keys):
+        if key not in q:
+            continue
+        if mode[0] == "error":
+            return 500, b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n"
+        v = mode[i]
+        return 200, struct.pack("<Q", 0 if v == "-" else int(v) ^ (1 << 63) if i == 1 else int(v))
+    return None
 
 # certificates, targets, prevalence, batches (store/ch_cert*.c, ch_target.c,
 # ch_batch.c); keys are parts of the queries those functions send
@@ -158,6 +185,12 @@ MORE = {
     # the writer's SELECT of a batch's pairs (tests/e2e/test_ch_cli.sh)
     "FROM client WHERE dest IN ('com.example.clientold')": client_row("com.example.clientold", CLIENT_218, "", 1, clival(1300000000, 1300000100, 5), 1),
     "FROM client WHERE dest IN ('com.example.clientbad')": client_row("com.example.clientbad", CLIENT_218, "", 1, b"", 1)[:-4],
+    # a pair retention dropped (its row older than the cutoff and written
+    # before it): the writer starts it afresh past its version
+    "FROM client WHERE dest IN ('com.example.clientgone')": client_row("com.example.clientgone", CLIENT_218, "", 1, clival(1300000000, 1300000100, 5), 3) + cut_row(CUT),
+    # lookup --clients under a cutoff: a pair it dropped (skipped), one as
+    # old but written after it (kept until the next run), a recent one
+    "FROM client WHERE dtype = 1 AND dest = 'com.example.clientsdrop'": cut_row(CUT) + client_row("com.example.clientsdrop", CLIENT_218, "s1", 1, clival(1300000000, 1300000100, 3), 1) + client_row("com.example.clientsdrop", V4 + bytes([10, 0, 0, 2]), "s1", 1, clival(1300000000, 1300000100, 4), (CUT << 32) + 1) + client_row("com.example.clientsdrop", V4 + bytes([10, 0, 0, 3]), "s1", 1, clival(1300000000, 1300450000, 5), 2),
     # lookup --clients: two pairs; one whose state does not decode (skipped,
     # as the LMDB store skips it); a row cut short
     "FROM client WHERE dtype = 1 AND dest = 'com.example.clients'": client_row("com.example.clients", CLIENT_218, "s1", 1, clival(1300000000, 1300003600, 3), 2) + client_row("com.example.clients", V4 + bytes([10, 0, 0, 1]), "s1", 1, b"\x02", 1),
@@ -363,6 +396,14 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.reply(200, b"")
         if "toUInt32(now())" in q or "FROM sweep_rr" in q or "FROM sweep_cert" in q:
             return self.reply(*sweep_answer(q))
+        if q.startswith("ALTER"):  # with the request's settings
+            params = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+            with open(os.path.join(BODIES, "alters"), "a") as f:
+                f.write(q + "\t" + ",".join("%s=%s" % (k, v[0]) for k, v in sorted(params.items()) if k not in ("query", "database")) + "\n")
+            return self.reply(200, b"")
+        answer = retention(q)
+        if answer is not None:
+            return self.reply(*answer)
         if "SELECT count() FROM (SELECT 1 FROM rr GROUP BY" in q:
             return self.stats()
         for key, rows in FIRST.items():

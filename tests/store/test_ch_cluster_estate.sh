@@ -10,7 +10,10 @@
 # that most pairs are merged across many writes (the gap from one batch's
 # last contact to the next one's first), then one sensor's conn.log is
 # replayed (every contact out of order: counted, no gap).  The Zeek
-# fixtures' dns and ssl logs are compared the same way.  Then server
+# fixtures' dns and ssl logs are compared the same way.  Retention
+# (--client-days 30) over three ingests: the same pairs dropped and kept
+# (lookups, beacons, pivots and the HTTP routes), the dropped rows deleted
+# on the cluster, and a dropped pair's row put back left out.  Then server
 # fingerprints: generated EVE TLS events with JA3S hashes (and resolutions
 # of their SNI names), ingested in two halves, compared by `lookup ja3s`
 # (JSON, table, a fence) and pivots over fingerprint edges (--edges all).
@@ -157,10 +160,145 @@ grep -q '"hosts": 6' "$WORK/est.ingest.lm" || fail "gen-estate: the planted beac
 ingest_both est "$url" --sensor acme-s1 --batch 3000 "$WORK/est/acme-s1/conn.log"
 compare_estate est "$url" "$NOW" replay
 
+# --- retention (--client-days 30): pairs last seen more than 30 days
+# before the newest contact are dropped, at most once per day of data; a
+# pair written after a run stays, however old, until the next one.  EVE
+# flows and DNS queries of one sensor in three ingests; after each, the
+# answers of both stores (lookups, beacons, pivots, HTTP) and what the
+# ingest said it dropped must be the same.
+flow() { # SRC DEST TIME
+	printf '{"timestamp":"%s","event_type":"flow","src_ip":"%s","dest_ip":"%s","flow":{"bytes_toserver":100,"bytes_toclient":1000,"start":"%s"}}\n' "$3" "$1" "$2" "$3"
+}
+dnsq() { # SRC NAME TIME
+	printf '{"timestamp":"%s","event_type":"dns","src_ip":"%s","src_port":5353,"dest_ip":"192.0.2.53","dest_port":53,"proto":"UDP","dns":{"type":"query","id":1,"rrname":"%s","rrtype":"A"}}\n' "$3" "$1" "$2"
+}
+# 1: newest 12-20, cutoff 11-20: the 11-01 pairs go (198.51.100.10 by
+# .9, old.example.com), the rest stay (198.51.100.10 by .7 seen 11-25,
+# .11 seen again 12-20)
+{
+	flow 10.2.0.9 198.51.100.10 2023-11-01T00:00:00+0000
+	flow 10.2.0.9 198.51.100.11 2023-11-01T00:00:00+0000
+	flow 10.2.0.9 198.51.100.11 2023-12-20T00:00:00+0000
+	flow 10.2.0.7 198.51.100.10 2023-11-25T00:00:00+0000
+	dnsq 10.2.0.9 old.example.com 2023-11-01T00:00:00+0000
+	dnsq 10.2.0.9 recent.example.com 2023-12-19T00:00:00+0000
+} >"$WORK/ret1.json"
+# 2: an old contact replayed (a new pair, kept) and half a day more: no run
+{
+	flow 10.2.0.9 198.51.100.10 2023-11-02T00:00:00+0000
+	flow 10.2.0.8 198.51.100.12 2023-12-20T12:00:00+0000
+} >"$WORK/ret2.json"
+# 3: two days on (cutoff 11-22): the replayed pair goes, .7's stays
+flow 10.2.0.8 198.51.100.12 2023-12-22T00:00:00+0000 >"$WORK/ret3.json"
+RNOW=1703300000
+url4=$(db_url estret)
+CRED=$(cat "$CL/credentials")
+chq() { # QUERY [SETTINGS]: the answer of the store's entry node
+	local hp=${url4#clickhouse://}
+	curl -sS --fail-with-body -u "$CRED" --data-binary "$1" "http://${hp%%/*}/?database=${hp#*/}${2:-}"
+}
+# http_both: the HTTP routes of both stores into OUT.lm and OUT.ch
+http_both() { # OUT
+	local st out=$1 port pid sfx d u
+	for st in "lmdb:$WORK/estret" "$url4"; do
+		sfx=ch
+		[ "${st#lmdb:}" != "$st" ] && sfx=lm
+		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+		INFRAPIVOT_CONTROL=$WORK/ctl-estret "$IP" serve --store "$st" --listen "127.0.0.1:$port" \
+			--threads 2 2>>"$WORK/estret.serve.log" &
+		pid=$!
+		until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do
+			kill -0 "$pid" 2>/dev/null || fail "serve $st did not start"
+			sleep 0.1
+		done
+		for d in clients/ip/198.51.100.10 clients/ip/198.51.100.11 clients/ip/198.51.100.12 \
+			clients/domain/old.example.com clients/domain/recent.example.com \
+			"beacons?min_score=0&include_internal=true"; do
+			case $d in
+			*\?*) u="$d&now=$RNOW" ;;
+			*) u="$d?now=$RNOW" ;;
+			esac
+			curl -sS -w '\n## exit 0: HTTP %{http_code} GET '"$u"'\n' \
+				"http://127.0.0.1:$port/api/v1/$u" >>"$out.$sfx"
+		done
+		kill "$pid"
+		wait "$pid" || true
+	done
+}
+for part in 1 2 3; do
+	ingest_both estret "$url4" --sensor ret --client-days 30 "$WORK/ret$part.json"
+	a=$(grep 'not seen for' "$WORK/estret.ch.err" || true)
+	b=$(grep 'not seen for' "$WORK/estret.lm.err" || true)
+	[ "$a" = "$b" ] || fail "retention $part: the cluster said '$a', LMDB '$b'"
+	echo "test_ch_cluster_estate: retention $part: '${b:-nothing dropped}' on both"
+	out=$WORK/estret.$part
+	rm -f "$out".*
+	for d in "ip 198.51.100.10" "ip 198.51.100.11" "ip 198.51.100.12" "domain old.example.com" \
+		"domain recent.example.com"; do
+		# shellcheck disable=SC2086
+		run estret "$url4" "$out" lookup $d --clients --now "@$RNOW"
+		# shellcheck disable=SC2086
+		run estret "$url4" "$out" lookup $d --clients --now "@$RNOW" --format table
+	done
+	run estret "$url4" "$out" beacons --now "@$RNOW" --include-internal --min-score 0 --format json
+	run estret "$url4" "$out" pivot 198.51.100.10 --now "@$RNOW" --max-ms 600000
+	run estret "$url4" "$out" pivot recent.example.com --now "@$RNOW" --max-ms 600000 --format dot
+	compare "retention $part" "$out"
+	http_both "$out.http"
+	compare "retention $part over HTTP" "$out.http"
+	cp "$out.lm" "$WORK/estret.last"
+done
+[ "$(grep -c '10.2.0.9' "$WORK/estret.1.lm")" -gt 0 ] || fail "retention: no pair of 10.2.0.9"
+clients_of() { # OUT DEST: the clients lookup --clients listed for DEST (JSON)
+	python3 - "$@" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+for block in text.split("## exit")[:-1]:
+    block = block[block.find("{"):] if "{" in block else ""
+    try:
+        j = json.loads(block)
+    except ValueError:
+        continue
+    if j.get("destination") == sys.argv[2]:
+        print(" ".join(c["client"] for c in j["clients"]))
+        break
+PY
+}
+got=$(clients_of "$WORK/estret.1.lm" 198.51.100.10; clients_of "$WORK/estret.1.lm" old.example.com
+	clients_of "$WORK/estret.2.lm" 198.51.100.10; clients_of "$WORK/estret.3.lm" 198.51.100.10)
+[ "$got" = "$(printf '10.2.0.7\n10.2.0.7 10.2.0.9\n10.2.0.7')" ] ||
+	fail "retention: the pairs kept are not the expected ones: $got"
+grep -q 'not seen for 30 days dropped' "$WORK/estret.lm.err" || fail "retention 3: nothing dropped"
+# the dropped pairs' rows are deleted on every shard (the mutations run in
+# the background: polled, not timed)
+gone() { [ "$(chq "SELECT count() FROM client WHERE dtype != 0 AND last_seen < toUInt32(toDateTime('2023-11-22 00:00:00', 'UTC'))")" = 0 ]; }
+end=$(($(date +%s) + 120))
+until gone; do
+	[ "$(date +%s)" -lt "$end" ] || fail "retention: the dropped rows are still on the cluster"
+	sleep 0.2
+done
+echo "test_ch_cluster_estate: retention: the dropped pairs' rows deleted on the cluster"
+# answers do not wait for the deletion: a row of a dropped pair as the
+# first ingest wrote it (version 1, last seen 11-01), put back as if its
+# shard had not run the mutation yet, is left out all the same
+ghost=$(python3 -c 'import struct; t = 1698796800
+print((b"\x01" + struct.pack("<II", t, t) + b"\x01\x00\x00" + bytes([1, 0, 0]) + bytes(3)).hex())')
+chq "INSERT INTO client (blk, pk, dtype, dest, client, sensor, src, ver, first_seen, last_seen, cnt, state)
+	SELECT 1, 0, 2, '00000000000000000000ffffc633640a', toFixedString(unhex('00000000000000000000ffff0a020009'), 16),
+	'ret', 5, 1, 1698796800, 1698796800, 1, unhex('$ghost')" "&insert_distributed_sync=1"
+[ "$(chq "SELECT count() FROM client WHERE dest = '00000000000000000000ffffc633640a' AND sensor = 'ret' AND last_seen = 1698796800")" = 1 ] ||
+	fail "retention: the old row was not put back"
+out=$WORK/estret.ghost
+rm -f "$out".*
+run estret "$url4" "$out" lookup ip 198.51.100.10 --clients --now "@$RNOW"
+run estret "$url4" "$out" beacons --now "@$RNOW" --include-internal --min-score 0 --format json
+run estret "$url4" "$out" pivot 198.51.100.10 --now "@$RNOW" --max-ms 600000
+compare "retention, a dropped pair's row not deleted yet" "$out"
+
 # --- the Zeek fixtures' DNS and TLS logs (clients of names and addresses)
 url2=$(db_url estfx)
-# (they span years: --client-days keeps LMDB from dropping old pairs, which
-# the cluster does not do yet, docs/estate.md)
+# (they span years: --client-days keeps both stores from dropping old
+# pairs, which would leave little to compare)
 ingest_both estfx "$url2" --sensor fx --client-days 36500 "$FX"/zeek/logs-ts/*__dns.log \
 	"$FX"/zeek/logs-ts/*__ssl.log
 # their few contacts score under beacons' floor: every destination of the
