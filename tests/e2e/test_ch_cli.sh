@@ -364,6 +364,7 @@ check_grep "... its count from the batched query" "^node,3,cert,6363636363636363
 check_eq "... no count query a certificate" "$(grep -c 'FROM prev_cert_ips WHERE cert = ' "$BODIES/selects")" 0
 check_eq "... one batched sightings query for the two" "$(grep -c "FROM sight WHERE cert IN (toFixedString(unhex('0161[0-9]*'), 33), toFixedString(unhex('0162[0-9]*'), 33))" "$BODIES/selects")" 1
 check_eq "... the one over the limit alone" "$(grep -c 'FROM sight WHERE cert = ' "$BODIES/selects")" 1
+check_eq "... the chunk's SHA-256 aliases resolved in it (LMDB's join), their rows keyed by the SHA-1" "$(grep -F "FROM sight WHERE cert IN (" "$BODIES/selects" | grep -F "WITH (SELECT (arrayPushFront(groupArray(toString(r)), ''), arrayPushFront(groupArray(toString(x)), '')) FROM (SELECT toFixedString(concat(unhex('02'), sha256), 33) AS r, cert AS x FROM cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161" | grep -cF "OR has(al.1, toString(cert)) GROUP BY k, ip, port")" 1
 check_eq "... the new certificate nodes counted by it too: one count query" "$(grep -c 'FROM prev_cert_ips WHERE cert IN (' "$BODIES/selects")" 1
 check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 10
 # a level deeper: the certificates' own sightings (their serves and SNI

@@ -497,10 +497,12 @@ static void batch_keys(store_rtxn_t *r, const struct captured *cap, struct batch
 			in->target[in->ntarget] = in->tbuf[in->ntarget], in->ntarget++;
 	}
 	for (size_t i = 0; i < ncert_obs; i++) {
-		/* LMDB's joined certificates: by reference only (cmp_cert) */
-		if (obs_joined(r, &cert_obs[i], &in->ref[in->nref]))
-			continue;
+		/* LMDB's joined certificates: by reference only (cmp_cert), the
+		 * batched reads by certificate resolving the join too */
+		bool joined = obs_joined(r, &cert_obs[i], &in->ref[in->nref]);
 		in->nref++;
+		if (joined)
+			continue;
 		if (cert_obs[i].cert.sighting && !near_joined(r, cert_obs[i].cert.ip, NULL))
 			memcpy(in->sip[in->nsip++], cert_obs[i].cert.ip, 16);
 		if (cert_obs[i].cert.sni[0] != '\0')
