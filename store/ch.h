@@ -108,7 +108,13 @@ int store_ch_rr_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
  * observations (sightings, metadata, the name and attribute indexes)
  * under the batch's token; only client and fingerprint sightings are
  * still counted in *skipped.  Each reader answers as the store_* reader of
- * the same name, with the LMDB store's merge semantics and row order. */
+ * the same name, with the LMDB store's merge semantics and row order.
+ * The readers by one SHA-1 reference (store_ch_cert_get, _cert_key,
+ * _sight_by_cert, _prev_cert_ips) and their batched forms also read the
+ * rows written under the SHA-256 a cert row of that SHA-1 names, merged
+ * as LMDB's SHA-256 -> SHA-1 join merges them; the listings by address,
+ * name, key, subject and serial do not yet (docs/scale-out.md, "The
+ * SHA-256 -> SHA-1 join"). */
 
 /* As store_cert_get: metadata of a certificate (STORE_ENOTFOUND when the
  * cluster has no row of it).  Strings live until this thread's next

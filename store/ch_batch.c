@@ -43,6 +43,8 @@ struct batch_spec {
 	void (*decode)(struct ch_rb_in *r, void *row);
 	/* hand one decoded row of input key i to the caller (fence applied) */
 	int (*emit)(size_t i, void *row, const struct store_fence *f, const struct batch_cb *cb);
+	/* certificate keys: the chunk's SHA-256 aliases first (CERT_ALIASES) */
+	bool aliases;
 };
 
 /* Input keys as the response has them: fixed bytes, or a String. */
@@ -176,6 +178,34 @@ static void key_literal(const struct batch_spec *sp, struct util_buf *q, const u
 	ch_sql_str(q, s);
 }
 
+static void chunk_keys(const struct batch_spec *sp, struct util_buf *q, const struct batch_keys *in,
+                       size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		size_t kl;
+		const uint8_t *k = input_key(sp, in, i, &kl);
+		if (i > from)
+			util_buf_adds(q, ", ");
+		key_literal(sp, q, k, kl);
+	}
+}
+
+/* The SHA-256 references that cert rows of the chunk's SHA-1s name, and
+ * those SHA-1s, as two arrays of Strings (al.1, al.2): LMDB's SHA-256 ->
+ * SHA-1 join resolved when reading, as ch_where_cert does for one
+ * certificate (docs/scale-out.md).  A scalar subquery, evaluated once; an
+ * empty pair leads each array, as transform() refuses empty ones. */
+#define CERT_ALIASES                                                                               \
+	"WITH (SELECT (arrayPushFront(groupArray(toString(r)), ''), "                              \
+	"arrayPushFront(groupArray(toString(x)), '')) FROM (SELECT "                               \
+	"toFixedString(concat(unhex('02'), sha256), 33) AS r, cert AS x FROM cert WHERE "          \
+	"length(sha256) = 32 AND cert IN ("
+#define CERT_ALIASES_END ") GROUP BY cert, sha256)) AS al "
+/* The key of a row: its SHA-1 when its reference is an alias. */
+#define CERT_KEY "toFixedString(transform(toString(cert), al.1, al.2, toString(cert)), 33)"
+/* The rows of the aliases too, after the chunk's keys. */
+#define CERT_OR_ALIAS ") OR has(al.1, toString(cert))"
+
 /* One query for input keys [from, to). */
 static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct batch_keys *in,
                        size_t from, size_t to, void *row, const struct store_fence *f,
@@ -183,14 +213,13 @@ static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct 
 {
 	struct util_buf q, resp;
 	util_buf_init(&q, (size_t)1 << 20);
-	util_buf_adds(&q, sp->select);
-	for (size_t i = from; i < to; i++) {
-		size_t kl;
-		const uint8_t *k = input_key(sp, in, i, &kl);
-		if (i > from)
-			util_buf_adds(&q, ", ");
-		key_literal(sp, &q, k, kl);
+	if (sp->aliases) {
+		util_buf_adds(&q, CERT_ALIASES);
+		chunk_keys(sp, &q, in, from, to);
+		util_buf_adds(&q, CERT_ALIASES_END);
 	}
+	util_buf_adds(&q, sp->select);
+	chunk_keys(sp, &q, in, from, to);
 	util_buf_adds(&q, sp->tail);
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);
@@ -243,7 +272,8 @@ int store_ch_rr_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	    16,
 	    sizeof(struct ch_rr_row),
 	    dec_rr,
-	    emit_rr};
+	    emit_rr,
+	    false};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
 	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL, NULL, NULL};
 	return batch_run(c, &sp, &in, f, &bc);
@@ -301,7 +331,8 @@ int store_ch_rr_by_names(store_ch_t *c, const char *const *names, size_t n,
 	    0,
 	    sizeof(struct ch_rr_row),
 	    dec_rr,
-	    emit_rr};
+	    emit_rr,
+	    false};
 	return rr_names_run(c, &sp, names, n, false, f, cb, ctx);
 }
 
@@ -316,7 +347,8 @@ int store_ch_rr_by_targets(store_ch_t *c, const char *const *targets, size_t n,
 	    0,
 	    sizeof(struct ch_rr_row),
 	    dec_rr,
-	    emit_rr};
+	    emit_rr,
+	    false};
 	/* a target "*.zone" is a name here, as store_rr_by_target has it */
 	return rr_names_run(c, &sp, targets, n, true, f, cb, ctx);
 }
@@ -361,7 +393,8 @@ int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	                                     16,
 	                                     sizeof(struct ch_sight_row),
 	                                     dec_sight,
-	                                     emit_sight};
+	                                     emit_sight,
+	                                     false};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
 	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL};
 	return batch_run(c, &sp, &in, f, &bc);
@@ -371,13 +404,14 @@ int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, si
                             const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx)
 {
 	/* the LMDB key: certificate, address, port */
-	static const struct batch_spec sp = {"SELECT cert AS k, " CH_SIGHT_COLUMNS
-	                                     " FROM sight WHERE cert IN (",
-	                                     ") GROUP BY cert, ip, port ORDER BY k, ip, port",
-	                                     33,
-	                                     sizeof(struct ch_sight_row),
-	                                     dec_sight,
-	                                     emit_sight};
+	static const struct batch_spec sp = {
+	    "SELECT " CERT_KEY " AS k, k, " CH_SIGHT_VALUES " FROM sight WHERE cert IN (",
+	    CERT_OR_ALIAS " GROUP BY k, ip, port ORDER BY k, ip, port",
+	    33,
+	    sizeof(struct ch_sight_row),
+	    dec_sight,
+	    emit_sight,
+	    true};
 	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL};
 	return certs_run(c, &sp, refs, n, f, &bc);
 }
@@ -420,7 +454,8 @@ int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
 	    0,
 	    sizeof(struct namecert_row),
 	    dec_namecert,
-	    emit_namecert};
+	    emit_namecert,
+	    false};
 	struct batch_cb bc = {NULL, NULL, ctx, cb, NULL, NULL, NULL};
 	return names_run(c, &sp, names, n, true, NULL, &bc);
 }
@@ -441,7 +476,8 @@ static int emit_count(size_t i, void *row, const struct store_fence *f, const st
 	{                                                                                          \
 		"SELECT " key " AS k, toUInt64(uniqExactMerge(" count ")) FROM " table             \
 		" WHERE " key " IN (",                                                             \
-		    ") GROUP BY " key " ORDER BY k", 0, sizeof(uint64_t), dec_count, emit_count    \
+		    ") GROUP BY " key " ORDER BY k", 0, sizeof(uint64_t), dec_count, emit_count,   \
+		    false                                                                          \
 	}
 
 int store_ch_prev_ip_names_n(store_ch_t *c, const uint8_t (*ips)[16], size_t n, uint64_t *out)
@@ -465,8 +501,15 @@ int store_ch_prev_name_ips_n(store_ch_t *c, const char *const *names, size_t n, 
 int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
                              uint64_t *out)
 {
-	struct batch_spec sp = PREV_SPEC("cert", "ips", "prev_cert_ips");
-	sp.keylen = 33;
+	static const struct batch_spec sp = {
+	    "SELECT " CERT_KEY " AS k, toUInt64(uniqExactMerge(ips)) FROM prev_cert_ips "
+	    "WHERE cert IN (",
+	    CERT_OR_ALIAS " GROUP BY k ORDER BY k",
+	    33,
+	    sizeof(uint64_t),
+	    dec_count,
+	    emit_count,
+	    true};
 	memset(out, 0, n * sizeof(*out));
 	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
@@ -489,13 +532,14 @@ int store_ch_cert_get_n(store_ch_t *c, const struct store_cert_ref *refs, size_t
                         store_cert_nth_cb cb, void *ctx)
 {
 	/* a row a certificate, as store_ch_cert_get's */
-	static const struct batch_spec sp = {"SELECT cert AS k, " CH_CERT_COLUMNS
+	static const struct batch_spec sp = {"SELECT " CERT_KEY " AS k, " CH_CERT_COLUMNS
 	                                     " FROM cert WHERE cert IN (",
-	                                     ") GROUP BY cert ORDER BY k",
+	                                     CERT_OR_ALIAS " GROUP BY k ORDER BY k",
 	                                     33,
 	                                     sizeof(struct store_cert_info),
 	                                     dec_cert,
-	                                     emit_cert};
+	                                     emit_cert,
+	                                     true};
 	struct batch_cb bc = {.ctx = ctx, .cert = cb};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
 }
@@ -520,12 +564,13 @@ int store_ch_cert_key_n(store_ch_t *c, const struct store_cert_ref *refs, size_t
 {
 	/* store_ch_cert_key's first value by value: the least */
 	static const struct batch_spec sp = {
-	    "SELECT cert AS k, min(value) FROM cert_attr WHERE attr = 1 AND cert IN (",
-	    ") GROUP BY cert ORDER BY k",
+	    "SELECT " CERT_KEY " AS k, min(value) FROM cert_attr WHERE attr = 1 AND (cert IN (",
+	    CERT_OR_ALIAS ") GROUP BY k ORDER BY k",
 	    33,
 	    32,
 	    dec_certkey,
-	    emit_certkey};
+	    emit_certkey,
+	    true};
 	struct batch_cb bc = {.ctx = ctx, .certkey = cb};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
 }

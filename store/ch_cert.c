@@ -328,6 +328,26 @@ static int sight_query(store_ch_t *c, struct util_buf *q, const struct store_fen
 	return ret == STORE_STOP ? 0 : ret;
 }
 
+void ch_where_cert(struct util_buf *q, const uint8_t rb[33], const char *also)
+{
+	util_buf_adds(q, "cert = ");
+	ch_sql_fixed(q, rb, 33);
+	if (rb[0] != 1)
+		return;
+	/* The SHA-256 alone was a reference of its own until a row carried both
+	 * hashes (on another node perhaps, at any time): resolved here, at read
+	 * time, so no writer has to move rows (docs/scale-out.md).  The cert
+	 * table's key is the reference: a point read, sent to every shard as a
+	 * temporary table (GLOBAL: the subquery reads a Distributed table). */
+	util_buf_printf(
+	    q,
+	    " OR %scert GLOBAL IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) "
+	    "FROM cert WHERE length(sha256) = 32 AND cert = ",
+	    also);
+	ch_sql_fixed(q, rb, 33);
+	util_buf_adds(q, ")");
+}
+
 int store_ch_sight_by_cert(store_ch_t *c, const struct store_cert_ref *ref,
                            const struct store_fence *f, store_sight_cb cb, void *ctx)
 {
@@ -335,10 +355,14 @@ int store_ch_sight_by_cert(store_ch_t *c, const struct store_cert_ref *ref,
 	ch_certref(ref, rb);
 	struct util_buf q;
 	util_buf_init(&q, 4096);
-	util_buf_adds(&q, "SELECT " CH_SIGHT_COLUMNS " FROM sight WHERE cert = ");
+	/* the rows of both references merged per (address, port), as cert.c's
+	 * join_row merges them, and named by ref */
+	util_buf_adds(&q, "SELECT ");
 	ch_sql_fixed(&q, rb, 33);
+	util_buf_adds(&q, ", " CH_SIGHT_VALUES " FROM sight WHERE ");
+	ch_where_cert(&q, rb, "");
 	/* the LMDB key: certificate, address, port */
-	util_buf_adds(&q, " GROUP BY cert, ip, port ORDER BY ip, port");
+	util_buf_adds(&q, " GROUP BY ip, port ORDER BY ip, port");
 	int err = sight_query(c, &q, f, cb, ctx);
 	util_buf_free(&q);
 	return err;
@@ -384,8 +408,9 @@ int store_ch_prev_cert_ips(store_ch_t *c, const struct store_cert_ref *ref, uint
 	ch_certref(ref, rb);
 	struct util_buf q;
 	util_buf_init(&q, 1024);
-	util_buf_adds(&q, "SELECT toUInt64(uniqExactMerge(ips)) FROM prev_cert_ips WHERE cert = ");
-	ch_sql_fixed(&q, rb, 33);
+	/* the distinct addresses of both references (cert.c's cert_has_ip) */
+	util_buf_adds(&q, "SELECT toUInt64(uniqExactMerge(ips)) FROM prev_cert_ips WHERE ");
+	ch_where_cert(&q, rb, "");
 	int err = ch_query_u64(c, &q, n);
 	util_buf_free(&q);
 	return err;

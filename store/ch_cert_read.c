@@ -130,9 +130,13 @@ int store_ch_cert_get(store_ch_t *c, const struct store_cert_ref *ref, struct st
 	ch_certref(ref, rb);
 	struct util_buf q, resp;
 	util_buf_init(&q, 1024);
-	util_buf_adds(&q, "SELECT " CH_CERT_COLUMNS " FROM cert WHERE cert = ");
-	ch_sql_fixed(&q, rb, 33);
-	util_buf_adds(&q, " GROUP BY cert");
+	/* both references' rows in one aggregate: argMax over ver fills what the
+	 * SHA-1's rows lack from the SHA-256's, as cert.c's join_meta does; no
+	 * row at all is no answer (HAVING: an aggregate without keys answers
+	 * one row) */
+	util_buf_adds(&q, "SELECT " CH_CERT_COLUMNS " FROM cert WHERE ");
+	ch_where_cert(&q, rb, "");
+	util_buf_adds(&q, " HAVING count() > 0");
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);
 	memset(out, 0, sizeof(*out));
@@ -269,8 +273,8 @@ int store_ch_cert_key(store_ch_t *c, const struct store_cert_ref *ref, uint8_t k
 	ch_certref(ref, rb);
 	struct util_buf q, resp;
 	util_buf_init(&q, 1024);
-	util_buf_adds(&q, "SELECT value FROM cert_attr WHERE attr = 1 AND cert = ");
-	ch_sql_fixed(&q, rb, 33);
+	util_buf_adds(&q, "SELECT value FROM cert_attr WHERE attr = 1 AND ");
+	ch_where_cert(&q, rb, "attr = 1 AND "); /* cert.c's keys_join */
 	util_buf_adds(&q, " GROUP BY value ORDER BY value LIMIT 1");
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);

@@ -127,11 +127,18 @@ struct ch_sight_row {
 	struct store_sighting s;
 };
 /* The SELECT list ch_rd_sight reads, over sight_local's columns. */
-#define CH_SIGHT_COLUMNS                                                                           \
-	"cert, ip, port, minMerge(tf), maxMerge(tl), sumMerge(cnt), "                              \
+#define CH_SIGHT_VALUES                                                                            \
+	"ip, port, minMerge(tf), maxMerge(tl), sumMerge(cnt), "                                    \
 	"arrayFilter(x -> x != '', groupUniqArrayMerge(sensors)), "                                \
 	"arrayFilter(x -> x != '', groupUniqArrayMerge(snis))"
+#define CH_SIGHT_COLUMNS "cert, " CH_SIGHT_VALUES
 void ch_rd_sight(struct ch_rb_in *r, struct ch_sight_row *row);
+/* The condition "the rows of certificate rb", as LMDB's SHA-256 -> SHA-1
+ * join (cert.c, cert_join) leaves them: those under rb and, for a SHA-1,
+ * those under the SHA-256 reference that a cert row of rb names (written
+ * before the cluster knew the SHA-1).  also: a condition ANDed to the
+ * second branch as it is to the first ("attr = 1 AND "; "" for none). */
+void ch_where_cert(struct util_buf *q, const uint8_t rb[33], const char *also);
 
 /* A certificate's metadata, as store_ch_cert_get selects it; decoded by
  * ch_rd_cert into out, its strings in this thread's buffer until the next

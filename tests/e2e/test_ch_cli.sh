@@ -260,6 +260,18 @@ SIGHT_BB='{"type":"cert_sighting","ip":"192.0.2.1","port":443,"cert_sha1":"'$BB'
 check_eq "lookup cert: exit status" "$?" 0
 check_eq "... metadata then sightings" "$(cat "$WORK/out")" "$CERT_BB"',"sni":["www.example.com"],"ip_count":1,"key_sha256":"'$KEY'"}
 '"$SIGHT_BB"
+# each read by certificate (metadata, sightings, address count, key) takes
+# the rows under the SHA-256 a cert row of the SHA-1 names too: LMDB's
+# SHA-256 -> SHA-1 join, resolved when reading (docs/scale-out.md)
+: >"$BODIES/selects"
+"$IP" lookup cert "$BB" --store "$S" >/dev/null 2>&1
+ALSO="cert GLOBAL IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM cert WHERE length(sha256) = 32 AND cert = toFixedString(unhex('01BBBB"
+joined() { grep -F "$1toFixedString(unhex('01BBBB" "$BODIES/selects" | grep -cF " OR $2$ALSO"; }
+check_eq "... the metadata (one aggregate: none is no row)" "$(joined "FROM cert WHERE cert = " "") $(grep -c "HAVING count() > 0" "$BODIES/selects")" "1 1"
+check_eq "... the SNI names and the sightings" "$(joined "FROM sight WHERE cert = " "")" 2
+check_eq "... the address count" "$(joined "FROM prev_cert_ips WHERE cert = " "")" 1
+check_eq "... the key" "$(joined "FROM cert_attr WHERE attr = 1 AND cert = " "attr = 1 AND ")" 1
+rm -f "$BODIES/selects"
 "$IP" lookup cert "$BB" --store "$S" --since @3000 >"$WORK/out" 2>"$WORK/err"
 check_eq "lookup cert with a fence: exit status" "$?" 0
 check_eq "... the sightings fenced out, the metadata stays" "$(wc -l <"$WORK/out")" 1
@@ -352,6 +364,7 @@ check_grep "... its count from the batched query" "^node,3,cert,6363636363636363
 check_eq "... no count query a certificate" "$(grep -c 'FROM prev_cert_ips WHERE cert = ' "$BODIES/selects")" 0
 check_eq "... one batched sightings query for the two" "$(grep -c "FROM sight WHERE cert IN (toFixedString(unhex('0161[0-9]*'), 33), toFixedString(unhex('0162[0-9]*'), 33))" "$BODIES/selects")" 1
 check_eq "... the one over the limit alone" "$(grep -c 'FROM sight WHERE cert = ' "$BODIES/selects")" 1
+check_eq "... the chunk's SHA-256 aliases resolved in it (LMDB's join), their rows keyed by the SHA-1" "$(grep -F "FROM sight WHERE cert IN (" "$BODIES/selects" | grep -F "WITH (SELECT (arrayPushFront(groupArray(toString(r)), ''), arrayPushFront(groupArray(toString(x)), '')) FROM (SELECT toFixedString(concat(unhex('02'), sha256), 33) AS r, cert AS x FROM cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161" | grep -cF "OR has(al.1, toString(cert)) GROUP BY k, ip, port")" 1
 check_eq "... the new certificate nodes counted by it too: one count query" "$(grep -c 'FROM prev_cert_ips WHERE cert IN (' "$BODIES/selects")" 1
 check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 10
 # a level deeper: the certificates' own sightings (their serves and SNI

@@ -6,8 +6,8 @@ serves hand-made RowBinary rows, good and truncated, and records each INSERT
 body in BODIES_DIR (insert-N, its statement in query-N).  The first INSERT of a token fails with 503, to make the
 client retry.  While BODIES_DIR/fail-after exists, holding N, N more
 INSERTs succeed and every one after fails with 500 (a server that went
-away mid-copy).  While BODIES_DIR/selects exists, each SELECT is appended
-to it, one a line (to count a command's queries).  BODIES_DIR/stats-mode shapes the answer
+away mid-copy).  While BODIES_DIR/selects exists, each SELECT (a WITH ...
+SELECT too) is appended to it, one a line (to count a command's queries).  BODIES_DIR/stats-mode shapes the answer
 to `stats` (H.stats).
 Prints its port on the first line of stdout.
 
@@ -369,7 +369,7 @@ class H(http.server.BaseHTTPRequestHandler):
         if not self.authorised():
             return self.reply(500, b"Code: 193, e.displayText() = DB::Exception: Wrong password for user default, e.what() = DB::Exception\n")
         selects = os.path.join(BODIES, "selects")
-        if q.startswith("SELECT") and os.path.exists(selects):
+        if q.startswith(("SELECT", "WITH")) and os.path.exists(selects):
             with open(selects, "a") as f:  # the queries, one a line
                 f.write(q.replace("\n", " ") + "\n")
         if "no_such_table" in q:

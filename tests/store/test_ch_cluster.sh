@@ -47,13 +47,16 @@ url2=$("$ROOT/scripts/cluster.sh" start "$CL" | tail -n 1)
 
 python3 "$ROOT/scripts/gen-dataset" --lines 3000 --seed 7 --format cof >"$WORK/gen.cof"
 # certificates: the generated COF's sightings, Suricata's TLS events, Zeek's
-# ssl and x509 logs and two PEM certificates (DER, so keys and subjects)
+# ssl and x509 logs and two PEM certificates (DER, so keys and subjects); the
+# timed ssl.log names the leaf of the second PEM by SHA-256 alone, so LMDB
+# joins it to the PEM's SHA-1 (compared by reference: test_ch_certs.h)
 F=$ROOT/tests/fixtures
 INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_CREDENTIALS=$CL/credentials \
 	"$TEST_CH" "$F/cof/circl-sample.ndjson" "$F/passivedns/passivedns-sample.log" \
 	"$WORK/gen.cof" "$F/suricata/eve-from-zeek-pcaps.json" \
 	"$F/zeek/logs/scripts.base.protocols.ssl.basic__ssl.log" \
 	"$F/zeek/logs/scripts.base.protocols.ssl.basic__x509.log" \
+	"$F/zeek/logs-ts/scripts.base.protocols.ssl.basic__ssl.log" \
 	"$F/zeek/certs/ecdhe-leaf.pem" "$F/zeek/certs/tls-conn-with-extensions-leaf.pem"
 
 mkdir -p "$WORK/cli"
