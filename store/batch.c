@@ -344,29 +344,15 @@ int store_batch_meta(store_batch_t *b, const struct store_meta_put *m)
  * certificates live in (the sighting, its address and SNI index entries,
  * the certificate), and a new one adds FLUSH_NEW_BYTES of new pages. */
 #define CERT_TOUCHES 3.0
-#define CERT_NEW_BYTES 384.0
 
 static double cert_slice_pages(double tree_pages, size_t n)
 {
-	double touched =
-	    tree_pages > 0 ? tree_pages * (1 - exp(-CERT_TOUCHES * (double)n / tree_pages)) : 0;
-	return touched + (double)n * (CERT_NEW_BYTES / 4096);
-}
-
-static double cert_tree_pages(struct store_wtxn *w)
-{
-	double pages = 0;
-	MDB_stat ms;
-	int dbs[] = {DB_CERT, DB_SIGHT, DB_IPCERT, DB_NAMECERT};
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
-		if (mdb_stat(w->txn, w->s->dbi[dbs[i]], &ms) == 0)
-			pages += (double)(ms.ms_leaf_pages + ms.ms_branch_pages);
-	return pages;
+	return store_touched_pages(tree_pages, CERT_TOUCHES * (double)n) +
+	       (double)n * (FLUSH_NEW_BYTES / 4096);
 }
 
 /* Merge the batch's certificate records from `from` on, until about
- * max_pages pages are dirty (max_pages < 0: all of them; at least one
- * when from is where the slice starts its certificates, room > 0).
+ * max_pages pages are dirty (at least one; max_pages < 0: all of them).
  * *end: the record after the last one merged. */
 static int certs_put(struct store_wtxn *w, const store_batch_t *b, size_t from, double max_pages,
                      size_t *end)
@@ -374,7 +360,8 @@ static int certs_put(struct store_wtxn *w, const store_batch_t *b, size_t from, 
 	struct store_obs *o = malloc(sizeof(*o));
 	struct store_cert_meta *scratch = malloc(sizeof(*scratch));
 	int e = o == NULL || scratch == NULL ? -ENOMEM : 0;
-	double tree = max_pages >= 0 ? cert_tree_pages(w) : 0;
+	static const int dbs[] = {DB_CERT, DB_SIGHT, DB_IPCERT, DB_NAMECERT};
+	double tree = max_pages >= 0 ? store_tree_pages(w->s, w->txn, dbs, 4) : 0;
 	size_t i = from;
 	while (i < b->ncerts && e >= 0 && w->err == 0) {
 		if (max_pages >= 0 && cert_slice_pages(tree, i + 1 - from) > max_pages && i > from)
@@ -430,12 +417,8 @@ static uint64_t index_pages(store_t *s)
 	store_rtxn_t *r;
 	if (store_read_begin(s, &r) != 0)
 		return UINT64_MAX;
-	uint64_t pages = 0;
-	MDB_stat ms;
-	int dbs[] = {DB_RR, DB_ADDR, DB_PREV, DB_TARGET, DB_SIGHT, DB_IPCERT};
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
-		if (mdb_stat(r->txn, s->dbi[dbs[i]], &ms) == 0)
-			pages += ms.ms_leaf_pages + ms.ms_branch_pages;
+	static const int dbs[] = {DB_RR, DB_ADDR, DB_PREV, DB_TARGET, DB_SIGHT, DB_IPCERT};
+	uint64_t pages = (uint64_t)store_tree_pages(s, r->txn, dbs, 6);
 	store_read_end(r);
 	return pages;
 }
@@ -468,10 +451,6 @@ int store_write_batch(store_t *s, store_batch_t *b, struct store_write_stats *st
 	return store_write_batches(s, &b, 1, stats);
 }
 
-/* The certificates, hooks and meta records of one batch into the open
- * transaction (its DNS records are merged with the others' first; with
- * dns_hooks, their hooks run here too).  Returns 0 or an error that
- * aborts it (LMDB errors are in w->err). */
 static void meta_put(struct store_wtxn *w, const store_batch_t *b)
 {
 	for (size_t i = 0; i < b->nmeta && w->err == 0; i++) {
@@ -481,6 +460,10 @@ static void meta_put(struct store_wtxn *w, const store_batch_t *b)
 	}
 }
 
+/* The certificates, hooks and meta records of one batch into the open
+ * transaction (its DNS records are merged with the others' first; with
+ * dns_hooks, their hooks run here too).  Returns 0 or an error that
+ * aborts it (LMDB errors are in w->err). */
 static int batch_put(struct store_wtxn *w, const store_batch_t *b, bool dns_hooks)
 {
 	int e = 0;
@@ -568,10 +551,10 @@ struct sliced {
  * records left (a slice that has none begins with at least one). */
 static int slice_certs(struct store_wtxn *w, struct sliced *c, double used)
 {
-	double room = c->max_pages - used;
-	if (c->cfrom == c->b->ncerts || (c->to > c->from && room <= 0))
+	double room = c->max_pages - used; /* used is 0 when it has none */
+	if (c->cfrom == c->b->ncerts || room <= 0)
 		return 0;
-	int e = certs_put(w, c->b, c->cfrom, room > 0 ? room : 0, &c->cto);
+	int e = certs_put(w, c->b, c->cfrom, room, &c->cto);
 	if (e >= 0 && w->err == 0)
 		e = run_hooks(w, c->b, c->sl, 0, 0, c->cfrom, c->cto);
 	return e < 0 ? e : 0;

@@ -345,6 +345,16 @@ static void rss_check(store_t *s)
 		store_drop_mapped(s);
 }
 
+double store_tree_pages(const store_t *s, MDB_txn *txn, const int *dbs, size_t n)
+{
+	double pages = 0;
+	MDB_stat ms;
+	for (size_t i = 0; i < n; i++)
+		if (mdb_stat(txn, s->dbi[dbs[i]], &ms) == 0)
+			pages += (double)(ms.ms_leaf_pages + ms.ms_branch_pages);
+	return pages;
+}
+
 uint64_t store_thread_wchar(void)
 {
 	char buf[512];

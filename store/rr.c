@@ -565,13 +565,11 @@ struct slice_est {
 	double idx_pages;       /* pages of addr, fwd and target */
 };
 
-#define FLUSH_NEW_BYTES 384.0
-
 static double slice_pages(const struct slice_est *e, size_t recs, uint64_t fresh)
 {
-	double idx =
-	    e->idx_pages > 0 ? e->idx_pages * (1 - exp(-2.0 * (double)fresh / e->idx_pages)) : 0;
-	return (double)recs * e->rr_per_rec + idx + (double)fresh * (FLUSH_NEW_BYTES / 4096);
+	return (double)recs * e->rr_per_rec +
+	       store_touched_pages(e->idx_pages, 2.0 * (double)fresh) +
+	       (double)fresh * (FLUSH_NEW_BYTES / 4096);
 }
 
 /* Merge the key groups from order[a] on into rr and queue their index
@@ -656,23 +654,15 @@ int rr_slices_new(store_batch_t *b, struct rr_slices **out)
 	return 0;
 }
 
-/* Pages (leaf and branch) of table db as w's transaction has it. */
-static double tree_pages(struct store_wtxn *w, int db)
-{
-	MDB_stat ms;
-	if (mdb_stat(w->txn, w->s->dbi[db], &ms) != 0)
-		return 0;
-	return (double)(ms.ms_leaf_pages + ms.ms_branch_pages);
-}
-
 int rr_put_slice(struct store_wtxn *w, struct rr_slices *sl, size_t from, double max_pages,
                  size_t *end, double *used)
 {
 	struct rr_merge *m = &sl->m;
 	struct slice_est e = {.max_pages = max_pages};
-	double rr = tree_pages(w, DB_RR), n = (double)m->n;
-	e.rr_per_rec = rr > 0 ? rr * (1 - exp(-n / rr)) / n : 0;
-	e.idx_pages = tree_pages(w, DB_ADDR) + tree_pages(w, DB_FWD) + tree_pages(w, DB_TARGET);
+	static const int rr_db[] = {DB_RR}, idx_dbs[] = {DB_ADDR, DB_FWD, DB_TARGET};
+	double n = (double)m->n;
+	e.rr_per_rec = store_touched_pages(store_tree_pages(w->s, w->txn, rr_db, 1), n) / n;
+	e.idx_pages = store_tree_pages(w->s, w->txn, idx_dbs, 3);
 	/* a slice's own index work and prevalence counts (the transaction
 	 * may be a retry of this slice) */
 	m->wb.n = m->wb.len = 0;

@@ -5,6 +5,7 @@
 #define INFRAPIVOT_STORE_INTERNAL_H
 
 #include <lmdb.h>
+#include <math.h>
 #include <pthread.h>
 
 #include "store/schema.h"
@@ -168,6 +169,19 @@ int store_txn_begin_locked(store_t *s, unsigned flags, MDB_txn **txn);
 int store_grow_map(store_t *s);
 /* Drop the map's pages from this process's page tables. */
 void store_drop_mapped(store_t *s);
+/* Pages (leaf and branch) of the n tables dbs as txn has them. */
+double store_tree_pages(const store_t *s, MDB_txn *txn, const int *dbs, size_t n);
+/* Distinct pages of a P-page tree that t touches at random dirty:
+ * P (1 - e^(-t/P)); the slices' estimates (rr.c, batch.c). */
+static inline double store_touched_pages(double P, double t)
+{
+	return P > 0 ? P * (1 - exp(-t / P)) : 0;
+}
+/* Bytes of new pages a new record makes over its tables (rr, addr, fwd,
+ * prev; a measured 120-350 B each as ingest leaves them), and a new
+ * certificate sighting over its own. */
+#define FLUSH_NEW_BYTES 384.0
+
 /* Bytes the calling thread has passed to write(2) and its kind so far
  * (/proc/thread-self/io wchar; 0 where that cannot be read): the
  * difference over a commit is the pages it wrote. */
