@@ -65,6 +65,7 @@ struct pivot_pf {
 	struct util_buf arena;
 	struct util_buf prev_arena; /* PF_PREV_SIGHT's strings */
 	int err;                    /* of a row copy (memory) */
+	bool noting;                /* the read-ahead's first pass */
 };
 
 static void set_free(struct pf_set *s)
@@ -414,7 +415,9 @@ static int level_certs(struct pivot_run *x, const size_t *idx, size_t n)
 /* Certificate nodes: their keys (certs.c keeps them). */
 static int level_keys(struct pivot_run *x, const size_t *idx, size_t n)
 {
-	if (n == 0 || !(x->p->edges & PIVOT_EDGE_KEY))
+	/* not in the read-ahead's first pass: certs.c would take its
+	 * no-rows answers for certificates without a key */
+	if (n == 0 || !(x->p->edges & PIVOT_EDGE_KEY) || x->pf->noting)
 		return 0;
 	struct store_cert_ref *refs = malloc(n * sizeof(*refs));
 	if (refs == NULL)
@@ -426,21 +429,19 @@ static int level_keys(struct pivot_run *x, const size_t *idx, size_t n)
 	return err;
 }
 
-int pivot_pf_level(struct pivot_run *x, size_t first)
+/* The level's sets emptied (but the previous level's SNI sightings). */
+static void level_clear(struct pivot_pf *pf)
 {
-	struct pivot_pf *pf = x->pf;
-	if (pf == NULL)
-		return 0;
-	/* the SNI sightings read for the last level, kept for this one */
-	set_free(&pf->set[PF_PREV_SIGHT]);
-	pf->set[PF_PREV_SIGHT] = pf->set[PF_SNI_SIGHT];
-	memset(&pf->set[PF_SNI_SIGHT], 0, sizeof(pf->set[PF_SNI_SIGHT]));
-	util_buf_free(&pf->prev_arena);
-	pf->prev_arena = pf->arena;
 	for (int i = 0; i < PF_N; i++)
 		if (i != PF_PREV_SIGHT)
 			set_free(&pf->set[i]);
+	util_buf_free(&pf->arena);
 	util_buf_init(&pf->arena, PF_MAX_ARENA);
+	pf->err = 0;
+}
+
+static int level_reads(struct pivot_run *x, size_t first)
+{
 	size_t *idx = malloc((x->r->nnodes - first) * sizeof(*idx));
 	if (idx == NULL)
 		return -ENOMEM;
@@ -455,6 +456,34 @@ int pivot_pf_level(struct pivot_run *x, size_t first)
 	if (err == 0)
 		err = level_keys(x, idx, nc);
 	free(idx);
+	return err;
+}
+
+int pivot_pf_level(struct pivot_run *x, size_t first)
+{
+	struct pivot_pf *pf = x->pf;
+	if (pf == NULL)
+		return 0;
+	/* the SNI sightings read for the last level, kept for this one */
+	set_free(&pf->set[PF_PREV_SIGHT]);
+	pf->set[PF_PREV_SIGHT] = pf->set[PF_SNI_SIGHT];
+	memset(&pf->set[PF_SNI_SIGHT], 0, sizeof(pf->set[PF_SNI_SIGHT]));
+	util_buf_free(&pf->prev_arena);
+	pf->prev_arena = pf->arena;
+	util_buf_init(&pf->arena, PF_MAX_ARENA); /* its strings are prev_arena's now */
+	level_clear(pf);
+	/* the reads that do not wait for another's rows, sent at once: a
+	 * first pass notes them (their answers empty), the second takes the
+	 * answers and makes the rest, the SNI dating's */
+	if (store_ahead_record(x->rt)) {
+		pf->noting = true;
+		(void)level_reads(x, first);
+		pf->noting = false;
+		level_clear(pf);
+		store_ahead_send(x->rt);
+	}
+	int err = level_reads(x, first);
+	store_ahead_drop(x->rt);
 	return err;
 }
 

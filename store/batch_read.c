@@ -161,3 +161,23 @@ int store_cert_key_n(store_rtxn_t *r, const struct store_cert_ref *refs, size_t 
 	}
 	return err;
 }
+
+bool store_ahead_record(store_rtxn_t *r)
+{
+	struct store_ch *c;
+	return r->s->ch != NULL && store_ch_session(r, &c) == 0 && store_ch_ahead_record(c) == 0;
+}
+
+void store_ahead_send(store_rtxn_t *r)
+{
+	struct store_ch *c;
+	if (r->s->ch != NULL && store_ch_session(r, &c) == 0)
+		store_ch_ahead_send(c);
+}
+
+void store_ahead_drop(store_rtxn_t *r)
+{
+	struct store_ch *c;
+	if (r->s->ch != NULL && store_ch_session(r, &c) == 0)
+		store_ch_ahead_drop(c);
+}

@@ -27,6 +27,7 @@ struct store_ch {
 	unsigned cur; /* the entry point that answered last */
 	/* while set, INSERTs are recorded here instead of sent (ch_intent.c) */
 	struct util_buf *capture;
+	struct ch_ahead *ahead; /* a read-ahead's statements and answers */
 };
 
 static bool host_ok(const char *s, size_t n)
@@ -203,6 +204,8 @@ void store_ch_close(store_ch_t *c)
 {
 	if (c == NULL)
 		return;
+	store_ch_ahead_drop(c);
+	free(c->ahead);
 	curl_easy_cleanup(c->curl);
 	explicit_bzero(c->pass, sizeof(c->pass));
 	free(c);
@@ -266,6 +269,27 @@ static int server_error(long status, const struct util_buf *b)
 	return STORE_EREMOTE;
 }
 
+/* The options of one request to url on handle h (reset first): the
+ * handle's credentials, the body (NULL: a GET), the response into s and
+ * the headers hdr. */
+static void easy_opts(store_ch_t *c, CURL *h, const char *url, const void *body, size_t blen,
+                      struct sink *s, struct curl_slist *hdr)
+{
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
+	curl_easy_setopt(h, CURLOPT_PASSWORD, c->pass);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
+	if (body != NULL) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+}
+
 /* One request to entry point e.  *down: it did not answer (no
  * connection, or the connection broke before a whole answer came). */
 static int perform_at(store_ch_t *c, const struct store_ch_entry *e, const char *path,
@@ -276,23 +300,11 @@ static int perform_at(store_ch_t *c, const struct store_ch_entry *e, const char 
 	char *url = NULL;
 	if (asprintf(&url, "http://%s:%u%s", e->host, e->port, path) < 0)
 		return -ENOMEM;
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
-	curl_easy_setopt(h, CURLOPT_PASSWORD, c->pass);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-	if (body != NULL) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-	}
 	/* no "Expect: 100-continue": a round trip less for every INSERT */
 	struct curl_slist *hdr = curl_slist_append(NULL, "Expect:");
 	CURLcode rc = hdr == NULL ? CURLE_OUT_OF_MEMORY : CURLE_OK;
 	if (rc == CURLE_OK) {
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+		easy_opts(c, h, url, body, blen, &s, hdr);
 		rc = curl_easy_perform(h);
 	}
 	curl_slist_free_all(hdr);
@@ -374,4 +386,159 @@ int store_ch_ping(store_ch_t *c)
 	}
 	util_buf_free(&b);
 	return err;
+}
+
+/* ---- read-ahead: independent reads sent at once --------------------------- */
+
+#define AHEAD_MAX 64 /* statements kept; more are sent when read */
+#define AHEAD_PAR 8  /* requests in flight at once */
+
+struct ahead_req {
+	char *sql;            /* as ch_query sends it */
+	struct util_buf resp; /* its whole answer, when ok */
+	struct sink sink;
+	CURL *h; /* in flight */
+	bool ok;
+};
+
+struct ch_ahead {
+	bool recording;
+	size_t n;
+	struct ahead_req req[AHEAD_MAX];
+};
+
+int store_ch_ahead_record(store_ch_t *c)
+{
+	if (c->ahead == NULL && (c->ahead = calloc(1, sizeof(*c->ahead))) == NULL)
+		return -ENOMEM;
+	store_ch_ahead_drop(c);
+	c->ahead->recording = true;
+	return 0;
+}
+
+bool ch_ahead_answer(store_ch_t *c, const char *sql, struct util_buf *resp)
+{
+	struct ch_ahead *a = c->ahead;
+	if (a == NULL)
+		return false;
+	if (a->recording) {
+		if (a->n < AHEAD_MAX && (a->req[a->n].sql = strdup(sql)) != NULL)
+			a->n++;
+		return true; /* answered with no rows */
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		struct ahead_req *r = &a->req[i];
+		if (r->ok && strcmp(r->sql, sql) == 0) {
+			util_buf_free(resp);
+			*resp = r->resp; /* taken: a read made twice is sent twice */
+			memset(&r->resp, 0, sizeof(r->resp));
+			r->ok = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Start request i of a on multi handle m (url: the entry point and path;
+ * hdr: the headers).  A request that cannot start stays not ok. */
+static void ahead_start(store_ch_t *c, CURLM *m, size_t i, const char *url, struct curl_slist *hdr)
+{
+	struct ahead_req *r = &c->ahead->req[i];
+	CURL *h = curl_easy_init();
+	if (h == NULL)
+		return;
+	util_buf_init(&r->resp, c->response_max);
+	r->sink = (struct sink){&r->resp, false};
+	easy_opts(c, h, url, r->sql, strlen(r->sql), &r->sink, hdr);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)r);
+	if (curl_multi_add_handle(m, h) != CURLM_OK)
+		curl_easy_cleanup(h);
+	else
+		r->h = h;
+}
+
+/* Take the finished transfers of m: a 200 with its whole body is ok. */
+static size_t ahead_done(CURLM *m)
+{
+	size_t done = 0;
+	int left;
+	for (CURLMsg *msg; (msg = curl_multi_info_read(m, &left)) != NULL;) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		struct ahead_req *r = NULL;
+		long status = 0;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+		r->ok = msg->data.result == CURLE_OK && status == 200 && !r->sink.over;
+		curl_multi_remove_handle(m, r->h);
+		curl_easy_cleanup(r->h);
+		r->h = NULL;
+		done++;
+	}
+	return done;
+}
+
+/* The recorded statements, AHEAD_PAR at a time, to the entry point that
+ * answered last. */
+static void ahead_run(store_ch_t *c, CURLM *m, const char *url, struct curl_slist *hdr)
+{
+	struct ch_ahead *a = c->ahead;
+	size_t next = 0, running = 0;
+	for (; next < a->n && running < AHEAD_PAR; next++, running++)
+		ahead_start(c, m, next, url, hdr);
+	while (running > 0) {
+		int still = 0;
+		if (curl_multi_perform(m, &still) != CURLM_OK)
+			break;
+		size_t done = ahead_done(m);
+		running -= done < running ? done : running;
+		for (; next < a->n && running < AHEAD_PAR; next++, running++)
+			ahead_start(c, m, next, url, hdr);
+		if (running > 0 && done == 0 && curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
+			break;
+	}
+}
+
+void store_ch_ahead_send(store_ch_t *c)
+{
+	struct ch_ahead *a = c->ahead;
+	if (a == NULL || !a->recording)
+		return;
+	a->recording = false;
+	if (a->n == 0)
+		return;
+	const struct store_ch_entry *e = &c->url.entry[c->cur];
+	char *path = request_path(c, NULL, "wait_end_of_query=1");
+	char *url = NULL;
+	struct curl_slist *hdr = curl_slist_append(NULL, "Expect:");
+	CURLM *m = curl_multi_init();
+	if (path != NULL && hdr != NULL && m != NULL &&
+	    asprintf(&url, "http://%s:%u%s", e->host, e->port, path) >= 0) {
+		ahead_run(c, m, url, hdr);
+		free(url);
+	}
+	/* what did not finish is read as any read is, when it is made */
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->req[i].h != NULL) {
+			curl_multi_remove_handle(m, a->req[i].h);
+			curl_easy_cleanup(a->req[i].h);
+			a->req[i].h = NULL;
+		}
+	}
+	if (m != NULL)
+		curl_multi_cleanup(m);
+	curl_slist_free_all(hdr);
+	free(path);
+}
+
+void store_ch_ahead_drop(store_ch_t *c)
+{
+	struct ch_ahead *a = c->ahead;
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n; i++) {
+		free(a->req[i].sql);
+		util_buf_free(&a->req[i].resp);
+	}
+	memset(a, 0, sizeof(*a));
 }

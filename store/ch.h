@@ -62,6 +62,18 @@ const char *store_ch_db(const store_ch_t *c);
 /* Bound responses to max bytes (default STORE_CH_RESPONSE_MAX). */
 void store_ch_set_response_max(store_ch_t *c, size_t max);
 
+/* Read-ahead (docs/scale-out.md "A level's reads at once"): after
+ * store_ch_ahead_record, the reads of ch_query (every SELECT of rows) are
+ * noted and answered with no rows, sending nothing; store_ch_ahead_send
+ * sends what was noted at once (AHEAD_PAR requests in flight) and keeps
+ * each whole 200 answer, which the same statement read again takes
+ * instead of a round trip (once); a failed one is not kept, so the read
+ * made again goes out as any read, with its failover and its error.
+ * store_ch_ahead_drop forgets everything.  record: 0 or -ENOMEM. */
+int store_ch_ahead_record(store_ch_t *c);
+void store_ch_ahead_send(store_ch_t *c);
+void store_ch_ahead_drop(store_ch_t *c);
+
 /* Run one statement on the entry point that answered last; when it does
  * not answer (no connection, or the connection broke mid-request), on each
  * other entry point in turn, once.  That is safe because every statement

@@ -87,8 +87,12 @@ void ch_where_prefix(struct util_buf *q, const char *col, const uint8_t addr[16]
 /* toFixedString(unhex('..'), n): a FixedString(n) literal. */
 void ch_sql_fixed(struct util_buf *q, const uint8_t *a, size_t n);
 /* Run q (" FORMAT RowBinary" appended) into resp (initialised here,
- * bounded by STORE_CH_RESPONSE_MAX; the caller frees it). */
+ * bounded by STORE_CH_RESPONSE_MAX; the caller frees it).  During a
+ * read-ahead, noted or answered from what it kept (ch_ahead_answer). */
 int ch_query(store_ch_t *c, struct util_buf *q, struct util_buf *resp);
+/* The read-ahead's part in ch_query: whether it answered sql (no rows
+ * while recording; else a kept answer, moved into resp). */
+bool ch_ahead_answer(store_ch_t *c, const char *sql, struct util_buf *resp);
 /* Run q and hand each decoded resolution inside the fence to cb. */
 int ch_rr_query(store_ch_t *c, struct util_buf *q, const struct store_fence *f, store_rr_cb cb,
                 void *ctx);

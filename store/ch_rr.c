@@ -355,6 +355,8 @@ int ch_query(store_ch_t *c, struct util_buf *q, struct util_buf *resp)
 	util_buf_init(resp, STORE_CH_RESPONSE_MAX);
 	util_buf_adds(q, " FORMAT RowBinary");
 	int err = q->err;
+	if (err == 0 && ch_ahead_answer(c, q->p, resp))
+		return 0;
 	if (err == 0)
 		err = store_ch_exec(c, q->p, NULL, 0, "wait_end_of_query=1", resp);
 	return err;

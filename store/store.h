@@ -520,6 +520,18 @@ int store_cert_get_n(store_rtxn_t *r, const struct store_cert_ref *refs, size_t 
 int store_cert_key_n(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
                      store_certkey_nth_cb cb, void *ctx);
 
+/* Read-ahead of a level's independent batched reads (on a ClickHouse
+ * store; docs/scale-out.md "A level's reads at once").  The caller makes
+ * its reads twice: after store_ahead_record (true only where there is a
+ * read-ahead) the batched reads answer no rows and are noted; then
+ * store_ahead_send sends the noted ones at once, and the same reads made
+ * again take their answers (a read the first pass could not know of, or
+ * whose answer failed, goes out then as usual); store_ahead_drop ends it.
+ * The second pass is the one whose rows count. */
+bool store_ahead_record(store_rtxn_t *r);
+void store_ahead_send(store_rtxn_t *r);
+void store_ahead_drop(store_rtxn_t *r);
+
 /* Prevalence counters, kept on insert: one read each. */
 int store_prev_ip_names(store_rtxn_t *r, const uint8_t ip[16], uint64_t *n);
 int store_prev_name_ips(store_rtxn_t *r, const char *name, uint64_t *n);

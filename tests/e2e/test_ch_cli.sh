@@ -326,6 +326,16 @@ check_eq "... one client query for all the nodes" "$(grep -c 'FROM client WHERE'
 check_grep "... the names and the address in it" "FROM client WHERE \(dtype = 1 AND dest IN \('net.example.a', 'net.example.c'\)\) OR \(dtype = 2 AND dest IN \('00000000000000000000ffffc0000201'\)\) OR dtype = 0 GROUP BY" "$BODIES/selects"
 check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 9
 rm -f "$BODIES/selects"
+cp "$WORK/out" "$WORK/out-seq"
+# a level's independent reads go out at once (the read-ahead): the seed's
+# resolutions by address are in flight with its sightings by address (the
+# stand-in holds each until the other arrives, 10 s at most)
+rm -f "$BODIES/together-log"
+printf '%s\n' "FROM rr_addr WHERE addr IN (" "FROM sight_addr WHERE ip IN (" >"$BODIES/together"
+"$IP" pivot 192.0.2.1 --store "$S" --now @1700000000 --format csv --max-domain-ips 5 >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot with its level's reads at once: exit status" "$?" 0
+check_eq "... the seed's two address reads in flight together" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
+check_eq "... the same output" "$(cmp "$WORK/out-seq" "$WORK/out" && echo same)" same
 # the new certificates' metadata: one batched query for the level's two
 # (the stand-in describes them only to it), none a certificate
 : >"$BODIES/selects"

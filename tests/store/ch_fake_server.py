@@ -341,6 +341,48 @@ ROWS = {
 }
 
 
+rendezvous = {}  # pattern -> arrived
+rendezvous_cv = threading.Condition()
+
+
+class concurrent:
+    """A SELECT.  While BODIES_DIR/together holds patterns (one a line), a
+    SELECT containing one of them waits (10 s at most) until a SELECT
+    containing each of the others has arrived, then appends "together" (it
+    was answered with all of them in flight) or "alone" to
+    BODIES_DIR/together-log; the file is removed once all have arrived.
+    Reads sent one after another log "alone" then "together"; sent at once
+    (the read-ahead: store/ch.c), "together" twice."""
+
+    def __init__(self, q):
+        self.q = q
+
+    def __enter__(self):
+        path = os.path.join(BODIES, "together")
+        with rendezvous_cv:
+            if os.path.exists(path) and not rendezvous:
+                for line in open(path).read().splitlines():
+                    if line:
+                        rendezvous[line] = False
+            mine = [p for p in rendezvous if p in self.q]
+            if not mine:
+                return
+            for p in mine:
+                rendezvous[p] = True
+            rendezvous_cv.notify_all()
+            met = rendezvous_cv.wait_for(lambda: all(rendezvous.values()), timeout=10)
+            with open(os.path.join(BODIES, "together-log"), "a") as f:
+                f.write("together\n" if met else "alone\n")
+            if met and os.path.exists(path):
+                os.unlink(path)
+
+    def __exit__(self, *a):
+        with rendezvous_cv:
+            if rendezvous and all(rendezvous.values()) and not os.path.exists(
+                    os.path.join(BODIES, "together")):
+                rendezvous.clear()
+
+
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
@@ -372,6 +414,13 @@ class H(http.server.BaseHTTPRequestHandler):
         if q.startswith(("SELECT", "WITH")) and os.path.exists(selects):
             with open(selects, "a") as f:  # the queries, one a line
                 f.write(q.replace("\n", " ") + "\n")
+        if q.startswith(("SELECT", "WITH")):
+            with concurrent(q):
+                return self.answer(q, body)
+        return self.answer(q, body)
+
+    def answer(self, q, body):
+        global inserts
         if "no_such_table" in q:
             return self.reply(404, b"Code: 60, e.displayText() = DB::Exception: Table t.no_such_table doesn't exist., e.what() = DB::Exception\nsecond line\n")
         if q.startswith("SELECT big"):
