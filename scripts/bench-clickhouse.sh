@@ -57,7 +57,8 @@ WORK=${BENCH_DIR:-/tmp/infrapivot-bench-ch}
 CLDIR=${CLUSTER_DIR:-$WORK/cluster}
 SKIP=${SKIP:-}
 # the ingest kinds, interleaved (the order rotates each run); "curl" and
-# "http" (the captured bodies over ClickHouse's HTTP interface) on demand
+# "http" (the captured bodies over ClickHouse's HTTP interface) on demand; the
+# bodies are captured only for "client", "curl" and "http"
 KINDS=${KINDS:-ip client lmdb}
 export CLUSTER_PORT_BASE=${CLUSTER_PORT_BASE:-29100}
 IP=$ROOT/$BUILD/service/infrapivot
@@ -131,7 +132,7 @@ via_capture() {
 	rm -rf "$WORK/ctl-cap"
 	INFRAPIVOT_CONTROL=$WORK/ctl-cap "$IP" "$@"
 }
-if ! skip ingest && [ ! -s "$CAP/order" ]; then
+if ! skip ingest && [[ " $KINDS " =~ \ (client|curl|http)\  ]] && [ ! -s "$CAP/order" ]; then
 	rm -rf "$CAP" && mkdir -p "$CAP"
 	cl_start benchcap >/dev/null
 	capture_start "$CAP"
