@@ -60,7 +60,9 @@ port_free() {
 
 zk_ok() {
 	local r
-	exec 3<>"/dev/tcp/127.0.0.1/$BASE" 2>/dev/null || return 1
+	# braces: exec with only redirections keeps them, and a 2>/dev/null kept
+	# would hide every later message of the script (die's too)
+	{ exec 3<>"/dev/tcp/127.0.0.1/$BASE"; } 2>/dev/null || return 1
 	printf 'ruok' >&3
 	r=$(timeout 5 cat <&3 || true)
 	exec 3>&-
