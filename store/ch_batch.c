@@ -43,8 +43,9 @@ struct batch_spec {
 	void (*decode)(struct ch_rb_in *r, void *row);
 	/* hand one decoded row of input key i to the caller (fence applied) */
 	int (*emit)(size_t i, void *row, const struct store_fence *f, const struct batch_cb *cb);
-	/* certificate keys: the chunk's SHA-256 aliases first (CERT_ALIASES) */
-	bool aliases;
+	/* certificate keys: the chunk's SHA-256 aliases first (CERT_ALIASES);
+	 * a listing: the aliases of the certificates it names (ch_cert_aliases) */
+	enum { AL_NONE, AL_CERTS, AL_LISTING } aliases;
 };
 
 /* Input keys as the response has them: fixed bytes, or a String. */
@@ -201,10 +202,26 @@ static void chunk_keys(const struct batch_spec *sp, struct util_buf *q, const st
 	"toFixedString(concat(unhex('02'), sha256), 33) AS r, cert AS x FROM cert WHERE "          \
 	"length(sha256) = 32 AND cert IN ("
 #define CERT_ALIASES_END ") GROUP BY cert, sha256)) AS al "
-/* The key of a row: its SHA-1 when its reference is an alias. */
-#define CERT_KEY "toFixedString(transform(toString(cert), al.1, al.2, toString(cert)), 33)"
 /* The rows of the aliases too, after the chunk's keys. */
 #define CERT_OR_ALIAS ") OR has(al.1, toString(cert))"
+
+/* A listing's aliases: those of the certificates its rows of the chunk
+ * name, "SELECT cert FROM" what follows FROM in its select, the keys and
+ * ")" (the listing's own rows). */
+static void listing_aliases(const struct batch_spec *sp, struct util_buf *q,
+                            const struct batch_keys *in, size_t from, size_t to)
+{
+	struct util_buf rows;
+	util_buf_init(&rows, (size_t)1 << 20);
+	util_buf_adds(&rows, strstr(sp->select, " FROM ") + 6);
+	chunk_keys(sp, &rows, in, from, to);
+	util_buf_adds(&rows, ")");
+	if (rows.err != 0)
+		util_buf_set_error(q, rows.err);
+	else
+		ch_cert_aliases(q, rows.p);
+	util_buf_free(&rows);
+}
 
 /* One query for input keys [from, to). */
 static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct batch_keys *in,
@@ -213,10 +230,12 @@ static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct 
 {
 	struct util_buf q, resp;
 	util_buf_init(&q, (size_t)1 << 20);
-	if (sp->aliases) {
+	if (sp->aliases == AL_CERTS) {
 		util_buf_adds(&q, CERT_ALIASES);
 		chunk_keys(sp, &q, in, from, to);
 		util_buf_adds(&q, CERT_ALIASES_END);
+	} else if (sp->aliases == AL_LISTING) {
+		listing_aliases(sp, &q, in, from, to);
 	}
 	util_buf_adds(&q, sp->select);
 	chunk_keys(sp, &q, in, from, to);
@@ -273,7 +292,7 @@ int store_ch_rr_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	    sizeof(struct ch_rr_row),
 	    dec_rr,
 	    emit_rr,
-	    false};
+	    AL_NONE};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
 	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL, NULL, NULL};
 	return batch_run(c, &sp, &in, f, &bc);
@@ -332,7 +351,7 @@ int store_ch_rr_by_names(store_ch_t *c, const char *const *names, size_t n,
 	    sizeof(struct ch_rr_row),
 	    dec_rr,
 	    emit_rr,
-	    false};
+	    AL_NONE};
 	return rr_names_run(c, &sp, names, n, false, f, cb, ctx);
 }
 
@@ -348,7 +367,7 @@ int store_ch_rr_by_targets(store_ch_t *c, const char *const *targets, size_t n,
 	    sizeof(struct ch_rr_row),
 	    dec_rr,
 	    emit_rr,
-	    false};
+	    AL_NONE};
 	/* a target "*.zone" is a name here, as store_rr_by_target has it */
 	return rr_names_run(c, &sp, targets, n, true, f, cb, ctx);
 }
@@ -387,14 +406,15 @@ int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
                             const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx)
 {
 	/* the LMDB address index: address, then (certificate, port) */
-	static const struct batch_spec sp = {"SELECT ip AS k, " CH_SIGHT_COLUMNS
+	static const struct batch_spec sp = {"SELECT ip AS k, " CH_CERT_KEY
+	                                     " AS ref, " CH_SIGHT_VALUES
 	                                     " FROM sight_addr WHERE ip IN (",
-	                                     ") GROUP BY ip, port, cert ORDER BY k, cert, port",
+	                                     ") GROUP BY ip, port, ref ORDER BY k, ref, port",
 	                                     16,
 	                                     sizeof(struct ch_sight_row),
 	                                     dec_sight,
 	                                     emit_sight,
-	                                     false};
+	                                     AL_LISTING};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
 	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL};
 	return batch_run(c, &sp, &in, f, &bc);
@@ -405,13 +425,13 @@ int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, si
 {
 	/* the LMDB key: certificate, address, port */
 	static const struct batch_spec sp = {
-	    "SELECT " CERT_KEY " AS k, k, " CH_SIGHT_VALUES " FROM sight WHERE cert IN (",
+	    "SELECT " CH_CERT_KEY " AS k, k, " CH_SIGHT_VALUES " FROM sight WHERE cert IN (",
 	    CERT_OR_ALIAS " GROUP BY k, ip, port ORDER BY k, ip, port",
 	    33,
 	    sizeof(struct ch_sight_row),
 	    dec_sight,
 	    emit_sight,
-	    true};
+	    AL_CERTS};
 	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL};
 	return certs_run(c, &sp, refs, n, f, &bc);
 }
@@ -448,14 +468,14 @@ int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
                             store_ch_namecert_key_cb cb, void *ctx)
 {
 	/* the LMDB index's duplicates: (certificate, kind) */
-	static const struct batch_spec sp = {
-	    "SELECT rname AS k, cert, kind FROM name_cert WHERE rname IN (",
-	    ") GROUP BY rname, cert, kind ORDER BY k, cert, kind",
-	    0,
-	    sizeof(struct namecert_row),
-	    dec_namecert,
-	    emit_namecert,
-	    false};
+	static const struct batch_spec sp = {"SELECT rname AS k, " CH_CERT_KEY
+	                                     " AS ref, kind FROM name_cert WHERE rname IN (",
+	                                     ") GROUP BY rname, ref, kind ORDER BY k, ref, kind",
+	                                     0,
+	                                     sizeof(struct namecert_row),
+	                                     dec_namecert,
+	                                     emit_namecert,
+	                                     AL_LISTING};
 	struct batch_cb bc = {NULL, NULL, ctx, cb, NULL, NULL, NULL};
 	return names_run(c, &sp, names, n, true, NULL, &bc);
 }
@@ -477,7 +497,7 @@ static int emit_count(size_t i, void *row, const struct store_fence *f, const st
 		"SELECT " key " AS k, toUInt64(uniqExactMerge(" count ")) FROM " table             \
 		" WHERE " key " IN (",                                                             \
 		    ") GROUP BY " key " ORDER BY k", 0, sizeof(uint64_t), dec_count, emit_count,   \
-		    false                                                                          \
+		    AL_NONE                                                                        \
 	}
 
 int store_ch_prev_ip_names_n(store_ch_t *c, const uint8_t (*ips)[16], size_t n, uint64_t *out)
@@ -502,14 +522,14 @@ int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, s
                              uint64_t *out)
 {
 	static const struct batch_spec sp = {
-	    "SELECT " CERT_KEY " AS k, toUInt64(uniqExactMerge(ips)) FROM prev_cert_ips "
+	    "SELECT " CH_CERT_KEY " AS k, toUInt64(uniqExactMerge(ips)) FROM prev_cert_ips "
 	    "WHERE cert IN (",
 	    CERT_OR_ALIAS " GROUP BY k ORDER BY k",
 	    33,
 	    sizeof(uint64_t),
 	    dec_count,
 	    emit_count,
-	    true};
+	    AL_CERTS};
 	memset(out, 0, n * sizeof(*out));
 	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
@@ -532,14 +552,14 @@ int store_ch_cert_get_n(store_ch_t *c, const struct store_cert_ref *refs, size_t
                         store_cert_nth_cb cb, void *ctx)
 {
 	/* a row a certificate, as store_ch_cert_get's */
-	static const struct batch_spec sp = {"SELECT " CERT_KEY " AS k, " CH_CERT_COLUMNS
+	static const struct batch_spec sp = {"SELECT " CH_CERT_KEY " AS k, " CH_CERT_COLUMNS
 	                                     " FROM cert WHERE cert IN (",
 	                                     CERT_OR_ALIAS " GROUP BY k ORDER BY k",
 	                                     33,
 	                                     sizeof(struct store_cert_info),
 	                                     dec_cert,
 	                                     emit_cert,
-	                                     true};
+	                                     AL_CERTS};
 	struct batch_cb bc = {.ctx = ctx, .cert = cb};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
 }
@@ -564,13 +584,13 @@ int store_ch_cert_key_n(store_ch_t *c, const struct store_cert_ref *refs, size_t
 {
 	/* store_ch_cert_key's first value by value: the least */
 	static const struct batch_spec sp = {
-	    "SELECT " CERT_KEY " AS k, min(value) FROM cert_attr WHERE attr = 1 AND (cert IN (",
+	    "SELECT " CH_CERT_KEY " AS k, min(value) FROM cert_attr WHERE attr = 1 AND (cert IN (",
 	    CERT_OR_ALIAS ") GROUP BY k ORDER BY k",
 	    33,
 	    32,
 	    dec_certkey,
 	    emit_certkey,
-	    true};
+	    AL_CERTS};
 	struct batch_cb bc = {.ctx = ctx, .certkey = cb};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
 }

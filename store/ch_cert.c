@@ -373,13 +373,17 @@ int store_ch_sight_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
 {
 	if (plen > 128)
 		return STORE_EBADADDR;
-	struct util_buf q;
+	struct util_buf from, q;
+	util_buf_init(&from, 1024);
 	util_buf_init(&q, 4096);
-	util_buf_adds(&q, "SELECT " CH_SIGHT_COLUMNS " FROM sight_addr WHERE ");
-	ch_where_prefix(&q, "ip", addr, plen);
-	/* the LMDB address index: address, then (certificate, port) */
-	util_buf_adds(&q, " GROUP BY ip, port, cert ORDER BY ip, cert, port");
+	util_buf_adds(&from, "sight_addr WHERE ");
+	ch_where_prefix(&from, "ip", addr, plen);
+	/* the LMDB address index: address, then (certificate, port), a
+	 * SHA-256's rows merged into its SHA-1's (cert.c's join_row) */
+	ch_cert_listing(&q, CH_CERT_KEY " AS ref, " CH_SIGHT_VALUES, &from,
+	                " GROUP BY ip, port, ref ORDER BY ip, ref, port");
 	int err = sight_query(c, &q, f, cb, ctx);
+	util_buf_free(&from);
 	util_buf_free(&q);
 	return err;
 }

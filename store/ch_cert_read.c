@@ -26,6 +26,26 @@ void ch_sql_str(struct util_buf *q, const char *s)
 	util_buf_adds(q, "'");
 }
 
+void ch_cert_aliases(struct util_buf *q, const char *from)
+{
+	util_buf_adds(q, CH_ALIASES_HEAD);
+	/* GLOBAL: the subquery reads a Distributed table (ch_where_cert) */
+	if (from != NULL)
+		util_buf_printf(q, " WHERE alias GLOBAL IN (SELECT cert FROM %s)", from);
+	util_buf_adds(q, CH_ALIASES_TAIL);
+}
+
+void ch_cert_listing(struct util_buf *q, const char *select, const struct util_buf *from,
+                     const char *tail)
+{
+	if (from->err != 0 || from->p == NULL) {
+		util_buf_set_error(q, from->err != 0 ? from->err : -ENOMEM);
+		return;
+	}
+	ch_cert_aliases(q, from->p);
+	util_buf_printf(q, "SELECT %s FROM %s%s", select, from->p, tail);
+}
+
 /* A String of the response, in place. */
 static const uint8_t *rd_view(struct ch_rb_in *r, size_t *n)
 {
@@ -183,31 +203,38 @@ static int refs_query(store_ch_t *c, struct util_buf *q, bool with_kind, store_n
 
 int store_ch_certs_by_name(store_ch_t *c, const char *name, store_namecert_cb cb, void *ctx)
 {
-	struct util_buf q;
-	int err = ch_name_sql(&q, "SELECT cert, kind FROM name_cert WHERE rname = ", name);
+	struct util_buf from, q;
+	int err = ch_name_sql(&from, "name_cert WHERE rname = ", name);
 	if (err != 0)
 		return err;
+	util_buf_init(&q, 4096);
 	/* the LMDB index's duplicates: (certificate, kind) */
-	util_buf_adds(&q, " GROUP BY cert, kind ORDER BY cert, kind");
+	ch_cert_listing(&q, CH_CERT_KEY " AS ref, kind", &from,
+	                " GROUP BY ref, kind ORDER BY ref, kind");
 	err = refs_query(c, &q, true, cb, NULL, ctx);
+	util_buf_free(&from);
 	util_buf_free(&q);
 	return err;
 }
 
-/* The WHERE clause of an attribute (1 key as hex, 2 normalised subject). */
-static void where_attr(struct util_buf *q, unsigned attr, const char *value)
+/* The rows of an attribute (1 key as hex, 2 normalised subject, 3
+ * serial|issuer), listed as select ... tail. */
+static void attr_query(unsigned attr, const char *value, const char *select, const char *tail,
+                       struct util_buf *q)
 {
-	util_buf_printf(q, " FROM cert_attr WHERE attr = %u AND value = ", attr);
-	ch_sql_str(q, value);
+	struct util_buf from;
+	util_buf_init(&from, 2048);
+	util_buf_printf(&from, "cert_attr WHERE attr = %u AND value = ", attr);
+	ch_sql_str(&from, value);
+	util_buf_init(q, 4096);
+	ch_cert_listing(q, select, &from, tail);
+	util_buf_free(&from);
 }
 
 static int attr_refs(store_ch_t *c, unsigned attr, const char *value, store_ref_cb cb, void *ctx)
 {
 	struct util_buf q;
-	util_buf_init(&q, 2048);
-	util_buf_adds(&q, "SELECT cert");
-	where_attr(&q, attr, value);
-	util_buf_adds(&q, " GROUP BY cert ORDER BY cert");
+	attr_query(attr, value, CH_CERT_KEY " AS ref", " GROUP BY ref ORDER BY ref", &q);
 	int err = refs_query(c, &q, false, NULL, cb, ctx);
 	util_buf_free(&q);
 	return err;
@@ -216,9 +243,7 @@ static int attr_refs(store_ch_t *c, unsigned attr, const char *value, store_ref_
 static int attr_count(store_ch_t *c, unsigned attr, const char *value, uint64_t *n)
 {
 	struct util_buf q;
-	util_buf_init(&q, 2048);
-	util_buf_adds(&q, "SELECT toUInt64(uniqExact(cert))");
-	where_attr(&q, attr, value);
+	attr_query(attr, value, "toUInt64(uniqExact(" CH_CERT_KEY "))", "", &q);
 	int err = ch_query_u64(c, &q, n);
 	util_buf_free(&q);
 	return err;
@@ -252,15 +277,18 @@ int store_ch_certs_by_serial(store_ch_t *c, const char *serial, const char *issu
 		v[l] = '\0';
 	if (issuer != NULL)
 		return attr_refs(c, 3, v, cb, ctx);
-	struct util_buf q;
-	util_buf_init(&q, 2048);
-	util_buf_adds(&q, "SELECT cert FROM cert_attr WHERE attr = 3 AND value >= ");
-	ch_sql_str(&q, v);
+	struct util_buf from, q;
+	util_buf_init(&from, 2048);
+	util_buf_init(&q, 4096);
+	util_buf_adds(&from, "cert_attr WHERE attr = 3 AND value >= ");
+	ch_sql_str(&from, v);
 	v[l - 1] = '}';
-	util_buf_adds(&q, " AND value < ");
-	ch_sql_str(&q, v);
-	util_buf_adds(&q, " GROUP BY value, cert ORDER BY value, cert");
+	util_buf_adds(&from, " AND value < ");
+	ch_sql_str(&from, v);
+	ch_cert_listing(&q, CH_CERT_KEY " AS ref", &from,
+	                " GROUP BY value, ref ORDER BY value, ref");
 	int err = refs_query(c, &q, false, NULL, cb, ctx);
+	util_buf_free(&from);
 	util_buf_free(&q);
 	return err;
 }

@@ -144,6 +144,30 @@ void ch_rd_sight(struct ch_rb_in *r, struct ch_sight_row *row);
  * second branch as it is to the first ("attr = 1 AND "; "" for none). */
 void ch_where_cert(struct util_buf *q, const uint8_t rb[33], const char *also);
 
+/* Listings that name certificates (by address, name, key, subject, serial;
+ * stats) name each by its SHA-1 when cert_alias maps its SHA-256 reference
+ * to one, with the rows of both merged, as LMDB's join leaves them
+ * (docs/scale-out.md, "The SHA-256 -> SHA-1 join").  The WITH clause that
+ * defines `al`: the aliases among the references of "SELECT cert FROM
+ * <from>" (from: "table WHERE ..."; NULL: every alias) as two arrays of
+ * Strings (al.1 the SHA-256 references, al.2 their SHA-1s; an empty pair
+ * first, as 18.16's transform refuses empty arrays). */
+#define CH_ALIASES_HEAD                                                                            \
+	"WITH (SELECT (arrayPushFront(groupArray(toString(a)), ''), "                              \
+	"arrayPushFront(groupArray(toString(s)), '')) FROM (SELECT alias AS a, min(cert) AS s "    \
+	"FROM cert_alias"
+#define CH_ALIASES_TAIL " GROUP BY alias)) AS al "
+#define CH_ALIASES_ALL CH_ALIASES_HEAD CH_ALIASES_TAIL
+void ch_cert_aliases(struct util_buf *q, const char *from);
+/* A row's reference under al: its SHA-1 when al maps it (18.16's
+ * transform takes no FixedString); group by it so both rows merge. */
+#define CH_CERT_KEY "toFixedString(transform(toString(cert), al.1, al.2, toString(cert)), 33)"
+/* "<aliases of from> SELECT <select> FROM <from><tail>": a listing whose
+ * select and tail name certificates by CH_CERT_KEY (from's error, if
+ * any, is q's: ch_query returns it). */
+void ch_cert_listing(struct util_buf *q, const char *select, const struct util_buf *from,
+                     const char *tail);
+
 /* A certificate's metadata, as store_ch_cert_get selects it; decoded by
  * ch_rd_cert into out, its strings in this thread's buffer until the next
  * decode (r->bad when it does not decode). */

@@ -232,6 +232,28 @@ CREATE TABLE IF NOT EXISTS ${DB}.cert_local (
 CREATE TABLE IF NOT EXISTS ${DB}.cert AS ${DB}.cert_local
 	ENGINE = Distributed(infrapivot, ${DB}, cert_local, cityHash64(cert));
 
+-- SHA-256 -> SHA-1 (the LMDB store's alias table): the SHA-256 reference
+-- of every cert row under a SHA-1 that carries its SHA-256, so that the
+-- listings map a reference written before the SHA-1 was known to the
+-- SHA-1 (docs/scale-out.md, "The SHA-256 -> SHA-1 join").  Filled by a
+-- view on the rows a node's cert_local takes; readers take min(cert)
+-- GROUP BY alias.  An existing database is filled once by cluster.sh
+-- (docs/scale-out.md): a view sees only new rows.
+CREATE TABLE IF NOT EXISTS ${DB}.cert_alias_local (
+	alias FixedString(33), -- the SHA-256 reference (kind 2)
+	cert FixedString(33)   -- the SHA-1 reference (kind 1)
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/cert_alias_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (alias, cert)
+	SETTINGS index_granularity = 1024;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.cert_alias_mv TO ${DB}.cert_alias_local AS
+	SELECT toFixedString(concat(unhex('02'), sha256), 33) AS alias, min(cert) AS cert
+	FROM ${DB}.cert_local WHERE length(sha256) = 32 AND length(sha1) = 20 GROUP BY alias;
+
+CREATE TABLE IF NOT EXISTS ${DB}.cert_alias AS ${DB}.cert_alias_local
+	ENGINE = Distributed(infrapivot, ${DB}, cert_alias_local, cityHash64(alias));
+
 -- certificates by name (SAN/CN kind 1, SNI kind 2), by key, by subject, by serial
 CREATE TABLE IF NOT EXISTS ${DB}.name_cert_local (
 	rname String,

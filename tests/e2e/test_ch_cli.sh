@@ -281,6 +281,23 @@ check_eq "... the certificate" "$(cat "$WORK/out")" "$CERT_BB"',"key_sha256":"'$
 "$IP" lookup subject "O=Example,  cn=www.example.com" --store "$S" >"$WORK/out" 2>"$WORK/err"
 check_eq "lookup subject (another spelling): exit status" "$?" 0
 check_eq "... the certificate" "$(cat "$WORK/out")" "$CERT_BB"',"key_sha256":"'$KEY'","ip_count":1}'
+# a listing names a certificate by its SHA-1 when cert_alias maps its
+# SHA-256 reference (LMDB's join): the aliases of the listing's own rows
+# first, its rows grouped by the mapped reference (docs/scale-out.md)
+: >"$BODIES/selects"
+"$IP" lookup ip 192.0.2.1 --store "$S" >/dev/null 2>&1
+"$IP" lookup key "$KEY" --store "$S" >/dev/null 2>&1
+"$IP" lookup subject "O=Example,  cn=www.example.com" --store "$S" >/dev/null 2>&1
+"$IP" lookup cert --serial 0x0A --store "$S" >/dev/null 2>&1
+AL="WITH (SELECT (arrayPushFront(groupArray(toString(a)), ''), arrayPushFront(groupArray(toString(s)), '')) FROM (SELECT alias AS a, min(cert) AS s FROM cert_alias WHERE alias GLOBAL IN (SELECT cert FROM "
+REF=") GROUP BY alias)) AS al SELECT toFixedString(transform(toString(cert), al.1, al.2, toString(cert)), 33) AS ref"
+listed() { grep -F "$AL$1" "$BODIES/selects" | grep -F "$REF" | grep -cF "$1$2"; }
+check_eq "... listings by address, key, subject and serial: the SHA-1 of an alias" \
+	"$(listed "sight_addr WHERE ip >= " "") $(listed "cert_attr WHERE attr = 1 AND value = '$KEY'" " GROUP BY ref ORDER BY ref") $(listed "cert_attr WHERE attr = 2 AND value = " "") $(listed "cert_attr WHERE attr = 3 AND value >= 'A|' AND value < 'A}'" " GROUP BY value, ref ORDER BY value, ref")" \
+	"1 1 1 1"
+check_grep "... the address's sightings merged by (address, port, reference)" \
+	"GROUP BY ip, port, ref ORDER BY ip, ref, port FORMAT RowBinary$" "$BODIES/selects"
+rm -f "$BODIES/selects"
 "$IP" lookup cert 0000000000000000000000000000000000000000 --store "$S" >"$WORK/out" 2>"$WORK/err"
 check_eq "lookup cert, unknown: exit status" "$?" 0
 check_grep "... no results" "no results" "$WORK/err"
@@ -325,6 +342,9 @@ check_grep "... a name not counted: 0" "^node,2,domain,c.example.net,1,0,," "$WO
 check_eq "... one client query for all the nodes" "$(grep -c 'FROM client WHERE' "$BODIES/selects")" 1
 check_grep "... the names and the address in it" "FROM client WHERE \(dtype = 1 AND dest IN \('net.example.a', 'net.example.c'\)\) OR \(dtype = 2 AND dest IN \('00000000000000000000ffffc0000201'\)\) OR dtype = 0 GROUP BY" "$BODIES/selects"
 check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 9
+# the batched listings by address and by name: the chunk's aliases first
+check_eq "... the certificates by address and by name name the SHA-1 of an alias" \
+	"$(grep -cF "${AL}sight_addr WHERE ip IN (" "$BODIES/selects") $(grep -cF "${AL}name_cert WHERE rname IN (" "$BODIES/selects")" "1 1"
 rm -f "$BODIES/selects"
 cp "$WORK/out" "$WORK/out-seq"
 # a level's independent reads go out at once (the read-ahead): the seed's
@@ -460,6 +480,10 @@ check_eq "... the stand-in's counts in LMDB's members and order, sizes null" \
 check_eq "... one query (beside the open's SELECT 1)" "$(grep -vc '^SELECT 1$' "$BODIES/selects")" 1
 check_grep "... resolutions by LMDB's key, finalised" "^SELECT \(SELECT count\(\) FROM \(SELECT 1 FROM rr GROUP BY rname, rrtype, rdata\)\), " "$BODIES/selects"
 check_grep "... the address index by address and owner" "FROM rr_addr GROUP BY addr, rname\)" "$BODIES/selects"
+check_eq "... certificates, sightings and name entries by the SHA-1 of an alias" \
+	"$(grep -o "SELECT count() FROM (WITH (SELECT (arrayPushFront(groupArray(toString(a)), ''), arrayPushFront(groupArray(toString(s)), '')) FROM (SELECT alias AS a, min(cert) AS s FROM cert_alias GROUP BY alias)) AS al SELECT toFixedString(transform(toString(cert), al.1, al.2, toString(cert)), 33) AS ref FROM [a-z_]* GROUP BY [a-z, ]*)" "$BODIES/selects" | sed 's/.* FROM //' | tr '\n' ';')" \
+	"sight GROUP BY ref, ip, port);sight_addr GROUP BY ip, port, ref);name_cert GROUP BY rname, ref, kind);"
+check_grep "... and the certificates counted so" "AS al SELECT uniqExact\(toFixedString\(transform\(toString\(cert\), al.1, al.2, toString\(cert\)\), 33\)\) FROM cert\)" "$BODIES/selects"
 check_grep "... sensors from the merged states" "arrayJoin\(finalizeAggregation\(sensors\)\) AS s FROM sight UNION ALL SELECT sensor AS s FROM client\) WHERE s != ''\) FORMAT RowBinary$" "$BODIES/selects"
 rm -f "$BODIES/selects"
 "$IP" stats --store "$S" >"$WORK/out" 2>"$WORK/err"

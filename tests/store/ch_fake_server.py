@@ -235,7 +235,7 @@ CLI = {
     "FROM cert_attr WHERE attr = 1 AND cert = toFixedString(unhex('01DDDD": rb_str(KEY_AB) * 2,
     "FROM cert_attr WHERE attr = 1 AND value = '%s'" % KEY_AB: REF_BB,
     "FROM cert_attr WHERE attr = 2 AND value = 'CN=www.example.com,O=example'": REF_BB,
-    "FROM cert_attr WHERE attr = 3 AND value >= 'A|' AND value < 'A}' GROUP BY value, cert ORDER BY value, cert": REF_BB,
+    "FROM cert_attr WHERE attr = 3 AND value >= 'A|' AND value < 'A}' GROUP BY value, ref ORDER BY value, ref": REF_BB,
     "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000201'": sight(REF_BB, 1, 443, ["s1"], ["com.example.www"]),
     "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000243'": sight(REF_BB, 67, 443, [], [])[:-2],
 }
