@@ -49,7 +49,8 @@ int ch_fp_write(store_ch_t *c, const store_batch_t *b)
 	return err;
 }
 
-/* Run q and hand each merged sighting inside the fence to cb. */
+/* Run q and hand each merged sighting inside the fence to cb, until it
+ * returns non-zero. */
 static int fp_query(store_ch_t *c, struct util_buf *q, const struct store_fence *f, store_fp_cb cb,
                     void *ctx)
 {
@@ -73,7 +74,7 @@ static int fp_query(store_ch_t *c, struct util_buf *q, const struct store_fence 
 			err = cb(&s, ctx);
 	}
 	util_buf_free(&resp);
-	return err;
+	return walk_done(err); /* cb's STORE_STOP: a limit reached, no error */
 }
 
 /* "fptype = T AND hash = 'H'" after head, the hash normalised. */

@@ -344,9 +344,11 @@ static int feed_fn(struct store_wtxn *w, void *ctx)
 	/* the hook's readers (noise counts, first sightings) ask the cluster */
 	w->reader.ch = f->h;
 	for (size_t i = 0; i < f->n && err == 0 && w->err == 0; i++) {
-		err = f->get(i, o, f->ctx);
+		int64_t at = 0;
+		err = f->get(i, o, &at, f->ctx);
+		/* what the row adds is added when it was written, as on LMDB */
 		if (err == 0)
-			err = store_watch_hook(w, o, &f->now);
+			err = store_watch_hook_at(w, o, at < f->now ? at : f->now, at);
 	}
 	w->reader.ch = NULL;
 	free(o);

@@ -63,10 +63,12 @@ typedef int (*store_sweep_cert_cb)(uint32_t ins, uint64_t blk, uint32_t seq,
 int store_sweep_certs(store_t *s, uint32_t from, uint32_t until,
                       const struct store_sweep_watched *k, store_sweep_cert_cb cb, void *ctx);
 
-/* Observation i into *o (0, or an error that ends the feed). */
-typedef int (*store_sweep_get)(size_t i, struct store_obs *o, void *ctx);
+/* Observation i into *o and when it was written into *at, on the hook's
+ * clock (0, or an error that ends the feed). */
+typedef int (*store_sweep_get)(size_t i, struct store_obs *o, int64_t *at, void *ctx);
 /* In one control transaction: the n observations get() gives, each fed to
- * the standing-pivot hook (store_watch_hook, with now; 0 = the clock)
+ * the standing-pivot hook (store_watch_hook_at, with now, 0 = the clock,
+ * and the row's time: entries added after it do not expand from it)
  * whose readers (noise limits, temporal affinity) ask the cluster, and
  * the meta record state put: the lists change and the checkpoint moves
  * together, or neither does. */

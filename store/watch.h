@@ -201,5 +201,9 @@ int store_watch_entry_get(store_t *s, const char *name, unsigned type, const cha
  * edge, it adds the other node, unless a noise limit marks it (counted in
  * the list's noise_skipped).  ctx: NULL, or an int64_t now override. */
 int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx);
+/* The hook for an observation written at `at` (the watch sweep's rows, on
+ * now's clock): only entries added by then expand from it.  now: 0 = the
+ * clock. */
+int store_watch_hook_at(struct store_wtxn *w, const struct store_obs *o, int64_t now, int64_t at);
 
 #endif

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ struct link {
 	uint16_t port;
 	uint64_t nsan; /* SAN names of the certificate (san edges) */
 	int64_t now;
+	int64_t at; /* when the observation was written (INT64_MAX: now) */
 };
 
 /* How common a node is: names on an IP, IPs of a name or a certificate
@@ -264,7 +266,10 @@ static bool wants(struct store_wtxn *w, uint32_t id, const struct wl *wl, const 
 	    (ye.gen == 0 || ye.expires == 0 || ttl == 0 ||
 	     ye.expires - l->now > (int64_t)ttl * 86400 / 2))
 		return false;
-	return watched_entry(w, wl, x, xe, l->now) && xe->gen < wl->info.set.auto_max_gen;
+	/* an entry added after the write does not expand from it: LMDB's
+	 * hook sees only the writes after an entry, the sweep older rows */
+	return watched_entry(w, wl, x, xe, l->now) && xe->added <= l->at &&
+	       xe->gen < wl->info.set.auto_max_gen;
 }
 
 static int expand_list(struct store_wtxn *w, uint32_t id, const struct link *l,
@@ -497,6 +502,11 @@ static int hook_san(struct store_wtxn *w, struct link *l, struct node *a, const 
 
 int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 {
+	return store_watch_hook_at(w, o, ctx != NULL ? *(const int64_t *)ctx : 0, INT64_MAX);
+}
+
+int store_watch_hook_at(struct store_wtxn *w, const struct store_obs *o, int64_t now, int64_t at)
+{
 	if (w->s->no_watch || w->err != 0)
 		return 0;
 	/* the common case: nobody watches anything */
@@ -504,8 +514,8 @@ int store_watch_hook(struct store_wtxn *w, const struct store_obs *o, void *ctx)
 	if (mdb_stat(w->txn, w->s->dbi[DB_WIND], &ms) != 0 || ms.ms_entries == 0)
 		return 0;
 	struct node a, b;
-	struct link l = {.a = &a, .b = &b, .o = o};
-	l.now = watch_now(ctx != NULL ? *(const int64_t *)ctx : 0);
+	struct link l = {.a = &a, .b = &b, .o = o, .at = at};
+	l.now = watch_now(now);
 	if (o->kind == STORE_OBS_DNS)
 		return hook_dns(w, &l, &a, &b);
 	if (o->kind != STORE_OBS_CERT || o->cert.meta == NULL)

@@ -62,26 +62,30 @@ on_clickhouse() { [ -n "${INFRAPIVOT_TEST_STORE:-}" ]; }
 # test_store VAR NAME: VAR is set to the store address for NAME: $WORK/NAME,
 # or a new database of the cluster, whose control directory
 # ($WORK/ctl-NAME) is exported as INFRAPIVOT_CONTROL, and the cluster's
-# credentials as INFRAPIVOT_CH_CREDENTIALS.  One cluster database a test
-# process (the control directory is bound to one).
+# credentials as INFRAPIVOT_CH_CREDENTIALS.  A test may make several (a
+# new NAME each): the control directory is bound to one database, so each
+# call exports its own, and a test that goes back to an earlier store sets
+# INFRAPIVOT_CONTROL=$WORK/ctl-NAME again itself.
 test_store() {
 	if ! on_clickhouse; then
 		printf -v "$1" '%s' "$WORK/$2"
 		return 0
 	fi
-	[ -z "${TEST_STORE_CH:-}" ] || { echo "test_store: one cluster database a test" >&2; exit 1; }
+	[ ! -e "$WORK/ctl-$2" ] || { echo "test_store: $2 made twice" >&2; exit 1; }
 	local url=$INFRAPIVOT_TEST_STORE cl=${INFRAPIVOT_TEST_CLUSTER:?INFRAPIVOT_TEST_CLUSTER must name the cluster directory}
-	local hp=${url#clickhouse://}
+	local hp=${url#clickhouse://} made
 	hp=${hp%%/*}
-	TEST_STORE_CH=$(CLUSTER_PORT_BASE=$((${hp##*:} - 10)) CLUSTER_DB="${url##*/}_${2}_$$" \
+	made=$(CLUSTER_PORT_BASE=$((${hp##*:} - 10)) CLUSTER_DB="${url##*/}_${2}_$$" \
 		"$TESTS_DIR/../scripts/cluster.sh" start "$cl" 2>"$WORK/cluster.err" | tail -n 1)
-	case $TEST_STORE_CH in
+	case $made in
 	clickhouse://*) ;;
 	*) cat "$WORK/cluster.err" >&2; echo "test_store: no cluster database for $2" >&2; exit 1 ;;
 	esac
+	mkdir -p "$WORK/ctl-$2"
+	TEST_STORE_CH=${TEST_STORE_CH:+$TEST_STORE_CH }$made
 	export INFRAPIVOT_CONTROL=$WORK/ctl-$2 INFRAPIVOT_CH_CREDENTIALS=$cl/credentials
-	printf -v "$1" '%s' "$TEST_STORE_CH"
-	echo "store under test: $TEST_STORE_CH" >&2
+	printf -v "$1" '%s' "$made"
+	echo "store under test: $made" >&2
 }
 # lmdb_only REASON: true on LMDB; on ClickHouse false, after printing the
 # skip and its reason:  if lmdb_only "stats reads LMDB's tables"; then ... fi

@@ -80,6 +80,8 @@ struct sweep {
 	size_t nseen;
 	bool has_cp;
 	int64_t now;
+	uint32_t clock;   /* the cluster's when this sweep began (now on this node) */
+	bool pinned;      /* now is not the clock: rows cannot be placed on it */
 	unsigned max_gen; /* of the list being read */
 };
 
@@ -448,11 +450,22 @@ static int new_state(const struct sweep *w, uint32_t t, uint32_t overlap, uint8_
 	return err;
 }
 
-static int get_row(size_t i, struct store_obs *o, void *ctx)
+/* When row r was written, on this node's clock (the cluster's clock moved
+ * to it; never after this sweep began).  A pinned clock does not move, so
+ * every row counts as written after every entry (INT64_MAX). */
+static int64_t row_at(const struct sweep *w, const struct row *r)
+{
+	if (w->pinned)
+		return INT64_MAX;
+	return r->ins >= w->clock ? w->now : w->now - (int64_t)(w->clock - r->ins);
+}
+
+static int get_row(size_t i, struct store_obs *o, int64_t *at, void *ctx)
 {
 	const struct sweep *w = ctx;
 	const struct row *r = &w->rows[w->feed[i]];
 	*o = r->o;
+	*at = row_at(w, r);
 	if (r->cm == NULL)
 		return 0;
 	struct store_cert_meta *m = w->meta;
@@ -552,6 +565,7 @@ int watch_sweep(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep
 	}
 	/* one time for the whole sweep: what it adds was added when it began */
 	w.now = o->now != 0 ? o->now : (int64_t)time(NULL);
+	w.pinned = o->now != 0;
 	uint32_t t = 0;
 	int err = load_state(s, &w);
 	if (err != 0) {
@@ -565,6 +579,7 @@ int watch_sweep(store_t *s, const struct watch_sweep_opts *o, struct watch_sweep
 	if (st->from < w.floor)
 		st->from = w.floor; /* nothing is remembered below it */
 	st->to = t;
+	w.clock = t;
 	st->names = w.all.nn;
 	st->addrs = w.all.na;
 	st->certs = w.all.nc;

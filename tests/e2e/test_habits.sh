@@ -3,7 +3,8 @@
 # global options before the command, error messages, CSV, IDN, completion
 # and the man page.
 . "$(dirname "$0")/../lib.sh"
-export INFRAPIVOT_DB="$WORK/db"
+test_store DB db # a directory, or a cluster database (tests/lib.sh)
+export INFRAPIVOT_DB="$DB"
 IP=$INFRAPIVOT
 
 cat >"$WORK/obs.ndjson" <<EOT
@@ -48,16 +49,16 @@ check_eq "beacons: one line on a bad time" "$(cat "$WORK/err")" \
 	"infrapivot beacons: --since '-3q' is not a relative time: units y (years) M (months) w d h m (minutes) s, each at most once"
 
 # --- global options before the command work as after it
-"$IP" stats --db "$WORK/db" >"$WORK/after" 2>&1
+"$IP" stats --db "$DB" >"$WORK/after" 2>&1
 check_eq "stats --db DIR" "$?" 0
-"$IP" --db "$WORK/db" stats >"$WORK/before" 2>&1
+"$IP" --db "$DB" stats >"$WORK/before" 2>&1
 check_eq "--db DIR stats" "$?" 0
 check "... prints the same" cmp -s "$WORK/before" "$WORK/after"
-"$IP" --db="$WORK/db" lookup domain new.example >"$WORK/out" 2>&1
+"$IP" --db="$DB" lookup domain new.example >"$WORK/out" 2>&1
 check_grep "--db=DIR lookup" '"rrname":"new.example"' "$WORK/out"
-INFRAPIVOT_DB=/nonexistent "$IP" --db "$WORK/db" lookup domain x -- >/dev/null 2>"$WORK/err"
+INFRAPIVOT_DB=/nonexistent "$IP" --db "$DB" lookup domain x -- >/dev/null 2>"$WORK/err"
 check_grep "--db before the command is honoured (not \$INFRAPIVOT_DB)" "no results" "$WORK/err"
-"$IP" --db "$WORK/db" >/dev/null 2>"$WORK/err"
+"$IP" --db "$DB" >/dev/null 2>"$WORK/err"
 check_grep "--db with no command" "infrapivot: no command after --db" "$WORK/err"
 "$IP" --colour stats >/dev/null 2>"$WORK/err"
 check_grep "an unknown global option" "infrapivot: unknown option --colour before the command" "$WORK/err"

@@ -4,12 +4,12 @@
 # the number of lines recorded: a lost or double-counted line shows.
 . "$(dirname "$0")/../lib.sh"
 IP=$(realpath "$INFRAPIVOT")
-DB=$WORK/db
+test_store DB db # a directory, or a cluster database (tests/lib.sh)
 LOG=$WORK/sensor.log
 LINE='1322849924.408856||10.1.1.1||8.8.8.8||IN||f.example.com.||A||192.0.2.1||60||1'
 add() { for _ in $(seq "$1"); do echo "$LINE"; done >>"$LOG"; }
 count() { "$IP" lookup --db "$DB" domain f.example.com 2>/dev/null | sed -nE 's/.*"count":([0-9]+).*/\1/p'; }
-# wait_count N: until the store holds N (5 s at most)
+# wait_count N: until the store holds N (100 lookups at most)
 wait_count() {
 	for _ in $(seq 100); do [ "$(count)" = "$1" ] && return 0; sleep 0.05; done
 	return 1
@@ -100,7 +100,7 @@ check_grep "line numbers continue across restarts" 'sensor.log:2502: rejected' "
 
 # a "current" symlink re-pointed on rotation is a rotation
 mkdir "$WORK/sym" && cd "$WORK/sym"
-DB=$WORK/symdb
+test_store DB symdb
 LOG=$WORK/sym/a.log
 add 2
 ln -s a.log current

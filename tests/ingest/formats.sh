@@ -6,6 +6,11 @@ IP=$(realpath "$INFRAPIVOT")
 Z=$FIXTURES/zeek
 TAB=$(printf '\t')
 
+# The stores whose records are looked up are each a directory or a cluster
+# database (tests/lib.sh's test_store, made where first used: the last one
+# made is the one its control directory serves); those that only count
+# what a parser accepts and rejects stay directories.
+
 # summary FILE... -> "lines accepted rejected skipped records" (fresh db)
 summary() {
 	local db; db=$(mktemp -d "$WORK/db-XXXXXX")
@@ -57,7 +62,7 @@ check_grep "masked ts in the rejects file" '"line":10,"reason":"ts XXXXXXXXXX.XX
 	"$WORK/masked.rej"
 
 # ---- lookups after ingesting everything (a directory walk, mixed formats)
-DB=$WORK/all
+test_store DB all
 "$IP" ingest -q --db "$DB" "$Z/logs-ts" "$FIXTURES/suricata" "$FIXTURES/passivedns" \
 	>/dev/null 2>&1
 check_rc "directory of mixed formats: no rejects" 0 \
@@ -91,7 +96,7 @@ L cert a580247a25324adf4add5af648de4ac5798030dfd622f26a5f2280d7528ae244 >"$WORK/
 check_grep "SHA-256 resolves to the SHA-1 cert" '"cert_sha1":"82437e7830614e2500679d121590d25381de1dac"' "$WORK/c3"
 check_grep "...with its sighting" '"type":"cert_sighting","ip":"74.125.224.79","port":443' "$WORK/c3"
 # and in the other order: certificate first, then Zeek
-DB2=$WORK/order2
+test_store DB2 order2
 "$IP" ingest -q --db "$DB2" "$Z/certs" >/dev/null 2>&1
 "$IP" ingest -q --db "$DB2" "$Z/logs-ts/scripts.base.protocols.ssl.basic__ssl.log" >/dev/null 2>&1
 "$IP" lookup --db "$DB2" cert 82437e7830614e2500679d121590d25381de1dac >"$WORK/c4" 2>&1
@@ -106,9 +111,10 @@ expect "$WORK/eve.json.gz" "27 18 0 9 29"
 # ---- certificate files: bundle, DER, --ip/--port at mtime
 cat "$Z/certs/"*.pem >"$WORK/bundle.pem"
 touch -d '2024-01-02T03:04:05Z' "$WORK/bundle.pem"
-"$IP" ingest -q --db "$WORK/cdb" --ip 192.0.2.7 --port 8443 "$WORK/bundle.pem" 2>"$WORK/cdb.err"
+test_store CDB cdb
+"$IP" ingest -q --db "$CDB" --ip 192.0.2.7 --port 8443 "$WORK/bundle.pem" 2>"$WORK/cdb.err"
 check_grep "bundle: two certificates" 'ingest: 2 lines read, 2 accepted' "$WORK/cdb.err"
-"$IP" lookup --db "$WORK/cdb" ip 192.0.2.7 >"$WORK/cdb.out" 2>&1
+"$IP" lookup --db "$CDB" ip 192.0.2.7 >"$WORK/cdb.out" 2>&1
 check_grep "--ip sighting of the bundle (1)" '"port":8443,"cert_sha1":"82437e7830614e2500679d121590d25381de1dac","time_first":1704164645' "$WORK/cdb.out"
 check_grep "--ip sighting of the bundle (2)" '"cert_sha1":"e2fb0771ee6fc0d0e324bc863c02b57921257c86"' "$WORK/cdb.out"
 openssl x509 -in "$Z/certs/ecdhe-leaf.pem" -outform DER -out "$WORK/leaf.der" 2>/dev/null
@@ -149,13 +155,14 @@ this is not json
 {"timestamp":"2024-05-01T10:00:04.000000+0000","event_type":"tls","dest_ip":"999.1.1.1","dest_port":443,"tls":{"fingerprint":"aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd"}}
 J
 check_eq "EVE variants" "$(summary "$WORK/eve.json")" "10 4 2 4 5"
-"$IP" ingest --db "$WORK/evedb" "$WORK/eve.json" 2>"$WORK/eve.err" >/dev/null
+test_store EVEDB evedb
+"$IP" ingest --db "$EVEDB" "$WORK/eve.json" 2>"$WORK/eve.err" >/dev/null
 check_grep "EVE non-JSON reject" 'eve.json:9: rejected: not JSON' "$WORK/eve.err"
 check_grep "EVE bad IP reject" 'eve.json:10: rejected: dest_ip 999.1.1.1 is not an IP address' "$WORK/eve.err"
-"$IP" lookup --db "$WORK/evedb" ip 2001:db8::ff >"$WORK/eve6" 2>&1
+"$IP" lookup --db "$EVEDB" ip 2001:db8::ff >"$WORK/eve6" 2>&1
 check_grep "expanded IPv6 normalised, SNI trailing dot dropped" '"ip":"2001:db8::ff","port":443.*"sni":\["v6.example.com"\]' "$WORK/eve6"
-check_grep "EVE v3 AAAA" '"rdata":"2001:db8::1"' <("$IP" lookup --db "$WORK/evedb" domain v3.example.com)
-check_grep "EVE grouped CNAME" '"rdata":"g2.example.com"' <("$IP" lookup --db "$WORK/evedb" domain g.example.com)
+check_grep "EVE v3 AAAA" '"rdata":"2001:db8::1"' <("$IP" lookup --db "$EVEDB" domain v3.example.com)
+check_grep "EVE grouped CNAME" '"rdata":"g2.example.com"' <("$IP" lookup --db "$EVEDB" domain g.example.com)
 
 # ---- Zeek: JSON writer, any field order, escapes, bad lines, pre-4.2 join
 cat >"$WORK/zj.log" <<'J'
@@ -164,7 +171,8 @@ cat >"$WORK/zj.log" <<'J'
 {"ts":"2023-11-14T22:13:22.000000Z","uid":"C3","id.orig_h":"10.0.0.1","id.orig_p":1234,"id.resp_h":"192.0.2.81","id.resp_p":443,"server_name":"zj.example.com","resumed":true}
 J
 check_eq "Zeek JSON writer" "$(summary "$WORK/zj.log")" "3 2 0 1 3"
-check_grep "Zeek JSON: A of the query" '"rdata":"192.0.2.77"' <("$IP" lookup --db "$WORK/zjdb" domain zj.example.com 2>/dev/null; "$IP" ingest -q --db "$WORK/zjdb" "$WORK/zj.log" 2>/dev/null; "$IP" lookup --db "$WORK/zjdb" domain zj.example.com)
+test_store ZJDB zjdb
+check_grep "Zeek JSON: A of the query" '"rdata":"192.0.2.77"' <("$IP" lookup --db "$ZJDB" domain zj.example.com 2>/dev/null; "$IP" ingest -q --db "$ZJDB" "$WORK/zj.log" 2>/dev/null; "$IP" lookup --db "$ZJDB" domain zj.example.com)
 {
 	printf '#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n'
 	printf '#fields\tanswers\tquery\trcode\tqtype\tts\trejected\n'
@@ -179,13 +187,14 @@ check_grep "Zeek JSON: A of the query" '"rdata":"192.0.2.77"' <("$IP" lookup --d
 	printf '#close\t2024-01-01-00-00-00\n'
 } >"$WORK/zt.log"
 check_eq "Zeek TSV: field order, bad lines" "$(summary "$WORK/zt.log")" "7 2 2 3 2"
-"$IP" ingest --db "$WORK/ztdb" "$WORK/zt.log" 2>"$WORK/zt.err" >/dev/null
+test_store ZTDB ztdb
+"$IP" ingest --db "$ZTDB" "$WORK/zt.log" 2>"$WORK/zt.err" >/dev/null
 check_grep "field count mismatch" 'zt.log:9: rejected: 5 fields where #fields declares 6' "$WORK/zt.err"
 check_grep "malformed ts" "zt.log:10: rejected: ts 'yesterday' is not an epoch time" "$WORK/zt.err"
 # \x2c is a comma inside one answer, not a separator: "a,b.example.com"
 # is no host name, so it is other rdata (counted), and nothing is split
 check_grep "escaped set separator is not split" '1 answers not recorded' "$WORK/zt.err"
-check_eq "escaped: no CNAME to b.example.com" "$("$IP" lookup --db "$WORK/ztdb" domain esc.example.com 2>/dev/null | grep -c CNAME)" 0
+check_eq "escaped: no CNAME to b.example.com" "$("$IP" lookup --db "$ZTDB" domain esc.example.com 2>/dev/null | grep -c CNAME)" 0
 printf '1700000000\tx.example.com\n' >"$WORK/nohdr.log"
 check_eq "data before #fields" "$(summary --format zeek "$WORK/nohdr.log")" "1 0 1 0 0"
 
@@ -206,9 +215,10 @@ check_eq "data before #fields" "$(summary --format zeek "$WORK/nohdr.log")" "1 0
 	printf '1400000100.1\tFuidLeaf2\tapplication/x-x509-user-cert\t-\t1111111111111111111111111111111111111111\t-\n'
 } >"$WORK/3-files.log"
 mkdir "$WORK/old" && cp "$WORK/1-ssl.log" "$WORK/2-x509.log" "$WORK/3-files.log" "$WORK/old/"
-"$IP" ingest -q --db "$WORK/olddb" "$WORK/old" 2>"$WORK/old.err"
+test_store OLDDB olddb
+"$IP" ingest -q --db "$OLDDB" "$WORK/old" 2>"$WORK/old.err"
 check_grep "pre-4.2 join counts" 'ingest: 5 lines read, 5 accepted, 0 rejected, 0 skipped; 3 records' "$WORK/old.err"
-"$IP" lookup --db "$WORK/olddb" cert 1111111111111111111111111111111111111111 >"$WORK/old.out" 2>&1
+"$IP" lookup --db "$OLDDB" cert 1111111111111111111111111111111111111111 >"$WORK/old.out" 2>&1
 check_grep "pre-4.2 join: sighting" '"ip":"198.51.100.9","port":443.*"time_first":1400000000,"time_last":1400000100,"count":2' "$WORK/old.out"
 check_grep "pre-4.2 join: metadata" '"subject":"CN=old.example.com".*"san_ip":\["198.51.100.9"\]' "$WORK/old.out"
 
