@@ -5,8 +5,10 @@
  *                                     contacts (every 20th pair a beacon)
  *   estate_bench beacons DB RUNS      `beacons` over DB: p50 of RUNS runs
  *   estate_bench conn FILE DIR        conn.log ingest rate against the
- *                                     store-only rate of the same records,
- *                                     and the CPU time of each side
+ *                                     store-only rate of the same records
+ *                                     (each side a process of its own),
+ *                                     the CPU time of each side, and the
+ *                                     writes alone (batches built untimed)
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "estate/estate.h"
 #include "ingest/ingest.h"
@@ -165,9 +170,17 @@ static int cmd_beacons(const char *dir, unsigned runs)
 	return 0;
 }
 
+/* One conn.log sighting, parsed before any clock starts. */
+struct conn_rec {
+	int64_t t;
+	uint64_t out, in;
+	uint8_t client[16], ip[16];
+	bool has_bytes;
+};
+
 /* The standard conn.log columns: ts uid orig_h orig_p resp_h resp_p proto
- * service duration orig_bytes resp_bytes (not timed). */
-static int conn_obs(char *line, struct store_obs *o)
+ * service duration orig_bytes resp_bytes. */
+static int conn_parse(char *line, struct conn_rec *r)
 {
 	char *f[12];
 	int n = 0;
@@ -177,69 +190,125 @@ static int conn_obs(char *line, struct store_obs *o)
 		f[n++] = p;
 	if (n < 11 || line[0] == '#')
 		return -1;
-	memset(o, 0, sizeof(*o));
-	o->kind = STORE_OBS_CLIENT;
-	o->time_first = o->time_last = strtoll(f[0], NULL, 10);
-	o->count = 1;
-	snprintf(o->sensor, sizeof(o->sensor), "bench");
-	o->client.dtype = STORE_DEST_IP;
-	o->client.src = STORE_CSRC_CONN;
-	o->client.has_bytes = f[9][0] != '-';
-	o->client.bytes_out = strtoull(f[9], NULL, 10);
-	o->client.bytes_in = strtoull(f[10], NULL, 10);
-	if (store_addr_parse(f[2], strlen(f[2]), o->client.client) != 0 ||
-	    store_addr_parse(f[4], strlen(f[4]), o->client.ip) != 0)
+	r->t = strtoll(f[0], NULL, 10);
+	r->has_bytes = f[9][0] != '-';
+	r->out = strtoull(f[9], NULL, 10);
+	r->in = strtoull(f[10], NULL, 10);
+	if (store_addr_parse(f[2], strlen(f[2]), r->client) != 0 ||
+	    store_addr_parse(f[4], strlen(f[4]), r->ip) != 0)
 		return -1;
 	return 0;
 }
 
-/* The store-only side: build the batches of the sightings (not timed),
- * then write them one transaction each; *cpu is the CPU time of the
- * writes (the process's: nothing else runs then). */
-static double store_only(const char *file, const char *dir, uint64_t *nrec, double *cpu,
-                         long *faults)
+static struct conn_rec *conn_read(const char *file, size_t *n)
 {
 	FILE *in = fopen(file, "r");
-	store_t *s;
-	if (in == NULL || store_open(&s, dir, 0, 0) != 0)
-		return -1;
-	store_batch_t *bs[4096];
-	size_t nb = 0;
+	struct conn_rec *v = NULL;
+	size_t cap = 0;
 	char line[4096];
-	struct store_obs o;
-	*nrec = 0;
-	size_t budget = store_batch_budget(s);
-	while (fgets(line, sizeof(line), in) != NULL && nb < 4096) {
-		if (conn_obs(line, &o) != 0)
-			continue;
-		if (nb == 0 || store_batch_len(bs[nb - 1]) >= budget)
-			if (store_batch_new(&bs[nb++]) != 0)
-				return -1;
-		store_batch_add(bs[nb - 1], &o);
-		(*nrec)++;
+	*n = 0;
+	while (in != NULL && fgets(line, sizeof(line), in) != NULL) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 65536;
+			struct conn_rec *w = realloc(v, cap * sizeof(*v));
+			if (w == NULL)
+				break;
+			v = w;
+		}
+		if (conn_parse(line, &v[*n]) == 0)
+			(*n)++;
 	}
-	fclose(in);
-	long f0 = minflt();
-	double t0 = now_s(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-	for (size_t i = 0; i < nb; i++)
-		store_write_batch(s, bs[i], NULL);
-	double el = now_s() - t0;
-	*cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-	*faults = minflt() - f0;
-	for (size_t i = 0; i < nb; i++)
-		store_batch_free(bs[i]);
-	store_close(s);
-	return el;
+	if (in != NULL)
+		fclose(in);
+	return v;
 }
 
-static int cmd_conn(const char *file, const char *dir)
+static void conn_obs(const struct conn_rec *r, struct store_obs *o)
 {
-	char a[4096], b[4096];
-	snprintf(a, sizeof(a), "%s/ingest", dir);
-	snprintf(b, sizeof(b), "%s/store", dir);
+	o->time_first = o->time_last = r->t;
+	o->client.has_bytes = r->has_bytes;
+	o->client.bytes_out = r->out;
+	o->client.bytes_in = r->in;
+	memcpy(o->client.client, r->client, 16);
+	memcpy(o->client.ip, r->ip, 16);
+}
+
+/* What one side measured. */
+struct side {
+	uint64_t n;
+	double wall, cpu;
+	long faults;
+};
+
+static void side_start(struct side *sd, double *t0, double *c0)
+{
+	sd->faults = minflt();
+	*t0 = now_s();
+	*c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+static void side_stop(struct side *sd, double t0, double c0)
+{
+	sd->wall = now_s() - t0;
+	sd->cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	sd->faults = minflt() - sd->faults;
+}
+
+/* The store-only side: the sightings parsed into memory (not timed), then
+ * handed to the store as a store user does: each added to a batch, a
+ * batch written (one transaction) when it holds the store's budget, and
+ * reset for the next.  prebuilt: the earlier definition, every batch
+ * built before the clock starts and only the writes timed. */
+static int store_only(const char *file, const char *dir, bool prebuilt, struct side *sd)
+{
+	size_t n, nb = 0;
+	struct conn_rec *r = conn_read(file, &n);
 	store_t *s;
-	if (store_open(&s, a, 0, 0) != 0)
-		return 2;
+	if (r == NULL || store_open(&s, dir, 0, 0) != 0)
+		return -1;
+	static struct store_obs o;
+	o.kind = STORE_OBS_CLIENT;
+	o.count = 1;
+	snprintf(o.sensor, sizeof(o.sensor), "bench");
+	o.client.dtype = STORE_DEST_IP;
+	o.client.src = STORE_CSRC_CONN;
+	size_t budget = store_batch_budget(s), cap = prebuilt ? n / budget + 1 : 1;
+	store_batch_t **bs = calloc(cap, sizeof(*bs));
+	double t0 = 0, c0 = 0;
+	int err = bs == NULL;
+	if (!prebuilt)
+		side_start(sd, &t0, &c0);
+	for (size_t i = 0; i < n && err == 0; i++) {
+		if (nb == 0 || store_batch_len(bs[nb - 1]) >= budget) {
+			if (!prebuilt && nb == 1) {
+				err = store_write_batch(s, bs[0], NULL);
+				store_batch_reset(bs[0]);
+			} else if (store_batch_new(&bs[nb++]) != 0) {
+				return -1;
+			}
+		}
+		conn_obs(&r[i], &o);
+		err = err || store_batch_add(bs[nb - 1], &o);
+	}
+	if (prebuilt)
+		side_start(sd, &t0, &c0);
+	for (size_t i = 0; i < nb && err == 0; i++)
+		err = store_write_batch(s, bs[i], NULL);
+	side_stop(sd, t0, c0);
+	for (size_t i = 0; i < nb; i++)
+		store_batch_free(bs[i]);
+	free(bs);
+	free(r);
+	store_close(s);
+	sd->n = n;
+	return err ? -1 : 0;
+}
+
+static int ingest_side(const char *file, const char *dir, struct side *sd)
+{
+	store_t *s;
+	if (store_open(&s, dir, 0, 0) != 0)
+		return -1;
 	struct ingest_opts o;
 	ingest_opts_init(&o);
 	o.sensor = "bench";
@@ -247,24 +316,64 @@ static int cmd_conn(const char *file, const char *dir)
 	o.format = "zeek";
 	struct ingest_summary sum;
 	char *paths[] = {(char *)file};
-	long f0 = minflt(), fs;
-	double t0 = now_s(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+	double t0, c0;
+	side_start(sd, &t0, &c0);
 	int err = ingest_files(s, paths, 1, &o, &sum);
-	double ti = now_s() - t0, ci = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-	long fi = minflt() - f0;
+	side_stop(sd, t0, c0);
 	store_close(s);
-	uint64_t n;
-	double cs;
-	double ts = store_only(file, b, &n, &cs, &fs);
-	if (err != 0 || ts <= 0)
-		return 2;
-	double ri = (double)sum.ws.clients / ti, rs = (double)n / ts;
+	sd->n = sum.ws.clients;
+	return err;
+}
+
+/* Run one side in a process of its own (neither side inherits the
+ * other's warm heap or kept buffers); its figures come back by a pipe. */
+static int side_run(int which, const char *file, const char *dir, struct side *sd)
+{
+	int fd[2];
+	if (pipe(fd) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		int err = which == 0   ? ingest_side(file, dir, sd)
+		          : which == 1 ? store_only(file, dir, false, sd)
+		                       : store_only(file, dir, true, sd);
+		_exit(err != 0 || write(fd[1], sd, sizeof(*sd)) != (ssize_t)sizeof(*sd));
+	}
+	close(fd[1]);
+	ssize_t got = pid > 0 ? read(fd[0], sd, sizeof(*sd)) : -1;
+	close(fd[0]);
+	int st = 0;
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	return got == (ssize_t)sizeof(*sd) && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int cmd_conn(const char *file, const char *dir)
+{
+	static const char *sub[] = {"ingest", "store", "prebuilt"};
+	struct side sd[3];
+	for (int i = 0; i < 3; i++) {
+		char d[4096];
+		snprintf(d, sizeof(d), "%s/%s", dir, sub[i]);
+		if (mkdir(d, 0755) != 0 && errno != EEXIST)
+			return 2;
+		if (side_run(i, file, d, &sd[i]) != 0) {
+			fprintf(stderr, "conn: the %s side failed\n", sub[i]);
+			return 2;
+		}
+	}
+	double rate[3];
+	for (int i = 0; i < 3; i++)
+		rate[i] = (double)sd[i].n / sd[i].wall;
 	/* CPU seconds of every thread of each side: on a loaded machine the
 	 * wall clock says how the CPUs were shared as much as what it cost */
 	printf("conn.log: ingest %llu records %.0f/s, store-only %llu records %.0f/s, ratio %.2f; "
-	       "CPU ingest %.3f s, store-only %.3f s; page faults ingest %ld, store-only %ld\n",
-	       (unsigned long long)sum.ws.clients, ri, (unsigned long long)n, rs, ri / rs, ci, cs,
-	       fi, fs);
+	       "CPU ingest %.3f s, store-only %.3f s; page faults ingest %ld, store-only %ld; "
+	       "writes alone (batches built untimed) %.0f/s, ratio %.2f, CPU %.3f s\n",
+	       (unsigned long long)sd[0].n, rate[0], (unsigned long long)sd[1].n, rate[1],
+	       rate[0] / rate[1], sd[0].cpu, sd[1].cpu, sd[0].faults, sd[1].faults, rate[2],
+	       rate[0] / rate[2], sd[2].cpu);
 	return 0;
 }
 
