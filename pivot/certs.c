@@ -268,6 +268,34 @@ static size_t unknown(struct pivot_certs *pc, struct store_cert_ref *refs, size_
 	return k;
 }
 
+static int note_meta(size_t i, const struct store_cert_info *ci, void *ctx)
+{
+	(void)i, (void)ci, (void)ctx;
+	return 0;
+}
+
+static int note_key(size_t i, const uint8_t spki[32], void *ctx)
+{
+	(void)i, (void)spki, (void)ctx;
+	return 0;
+}
+
+void pivot_certs_note(struct pivot_run *x, struct store_cert_ref *refs, size_t n, bool keys)
+{
+	const struct pivot_certs *pc = x->certs;
+	if (pc == NULL)
+		return;
+	size_t k = 0; /* the refs pivot_certs_fetch would ask for, in its order */
+	for (size_t i = 0; i < n; i++) {
+		const struct pc_entry *e = find(pc, &refs[i]);
+		if (e == NULL || (keys ? e->key : e->meta) == PC_UNKNOWN)
+			refs[k++] = refs[i];
+	}
+	if (k > 0)
+		(void)(keys ? store_cert_key_n(x->rt, refs, k, note_key, NULL)
+		            : store_cert_get_n(x->rt, refs, k, note_meta, NULL));
+}
+
 int pivot_certs_fetch(struct pivot_run *x, struct store_cert_ref *refs, size_t n, bool keys)
 {
 	struct pivot_certs *pc = x->certs;

@@ -361,16 +361,38 @@ static int measure_kind(struct pivot_run *x, size_t from, unsigned t, void *keys
 	return err;
 }
 
-/* The metadata of the unmeasured certificates from `from` on, in one
- * batched read (refs: room for them), for cert_meta to find. */
-static int measure_certs(struct pivot_run *x, size_t from, struct store_cert_ref *refs)
+/* The unmeasured certificates from `from` on into refs (keys: only those
+ * the walk may expand, above the depth limit); their count. */
+static size_t unmeasured_certs(const struct pivot_run *x, size_t from, bool keys,
+                               struct store_cert_ref *refs)
 {
 	const struct pivot_result *r = x->r;
 	size_t n = 0;
 	for (size_t i = from; i < r->nnodes; i++)
-		if (r->nodes[i].unmeasured && r->nodes[i].n.type == PIVOT_NODE_CERT)
+		if (r->nodes[i].unmeasured && r->nodes[i].n.type == PIVOT_NODE_CERT &&
+		    (!keys || r->nodes[i].n.depth < x->p->depth))
 			refs[n++] = r->nodes[i].ref;
-	return pivot_certs_fetch(x, refs, n, false);
+	return n;
+}
+
+/* The metadata of the unmeasured certificates from `from` on, in one
+ * batched read (refs: room for them), for cert_meta to find; with the key
+ * edge, the keys of those the walk will expand too, read with them rather
+ * than a round trip later when their level is prefetched.  noting: the
+ * read-ahead's first pass (the reads noted, nothing kept). */
+static int measure_certs(struct pivot_run *x, size_t from, struct store_cert_ref *refs, bool noting)
+{
+	int err = 0;
+	for (int keys = 0; keys < 2 && err == 0; keys++) {
+		if (keys && !(x->p->edges & PIVOT_EDGE_KEY))
+			break;
+		size_t n = unmeasured_certs(x, from, keys, refs);
+		if (noting)
+			pivot_certs_note(x, refs, n, keys);
+		else
+			err = pivot_certs_fetch(x, refs, n, keys);
+	}
+	return err;
 }
 
 /* The rest of the measure of node xn, its degree read: metadata, noise.
@@ -404,18 +426,20 @@ int pivot_measure_new(struct pivot_run *x, size_t from)
 	size_t *idx = malloc(n * sizeof(*idx));
 	int err = keys && out && idx ? 0 : -ENOMEM;
 	static const unsigned types[3] = {PIVOT_NODE_DOMAIN, PIVOT_NODE_IP, PIVOT_NODE_CERT};
-	/* the three counts at once on a store with a read-ahead: noted
-	 * (their degrees 0 until the second pass), sent, then read */
+	/* the three counts and the certificates' metadata and keys at once on
+	 * a store with a read-ahead: noted (the degrees 0 until the second
+	 * pass), sent, then read */
 	if (err == 0 && store_ahead_record(x->rt)) {
 		for (int k = 0; k < 3; k++)
 			(void)measure_kind(x, from, types[k], keys, out, idx);
+		(void)measure_certs(x, from, keys, true);
 		store_ahead_send(x->rt);
 	}
 	for (int k = 0; k < 3 && err == 0; k++)
 		err = measure_kind(x, from, types[k], keys, out, idx);
-	store_ahead_drop(x->rt);
 	if (err == 0)
-		err = measure_certs(x, from, keys);
+		err = measure_certs(x, from, keys, false);
+	store_ahead_drop(x->rt);
 	for (size_t i = from; i < r->nnodes && err == 0; i++)
 		if (r->nodes[i].unmeasured)
 			err = measure_rest(x, &r->nodes[i]);

@@ -122,10 +122,13 @@ bool pivot_pf_cert_ips(const struct pivot_run *x, const struct store_cert_ref *r
  * reordered) not known yet; a batch over a bound is no error (the walk
  * reads them alone).  pivot_cert_get and pivot_cert_key answer as
  * store_cert_get and store_cert_key, from what is kept when it can (ci's
- * strings then live until the next fetch; no DER, no SAN addresses). */
+ * strings then live until the next fetch; no DER, no SAN addresses).
+ * pivot_certs_note makes the read pivot_certs_fetch would make, keeping
+ * nothing: the read-ahead's first pass, which answers every read empty. */
 int pivot_certs_new(struct pivot_run *x);
 void pivot_certs_free(struct pivot_certs *pc);
 int pivot_certs_fetch(struct pivot_run *x, struct store_cert_ref *refs, size_t n, bool keys);
+void pivot_certs_note(struct pivot_run *x, struct store_cert_ref *refs, size_t n, bool keys);
 int pivot_cert_get(struct pivot_run *x, const struct store_cert_ref *ref,
                    struct store_cert_info *ci);
 int pivot_cert_key(struct pivot_run *x, const struct store_cert_ref *ref, uint8_t key[32]);

@@ -214,8 +214,8 @@ static const char *const insert_sql[T_N] = {
     "INSERT INTO cert FORMAT RowBinary",
     "INSERT INTO name_cert FORMAT RowBinary",
     "INSERT INTO cert_attr FORMAT RowBinary",
-    "INSERT INTO sweep_cert_in (blk, seq, cert, sha256, flags, ip, port, sni, spki, san, names, "
-    "tf, tl, cnt, sensor) FORMAT RowBinary",
+    ("INSERT INTO sweep_cert_in (blk, seq, cert, sha256, flags, ip, port, sni, spki, san, names, "
+     "tf, tl, cnt, sensor) FORMAT RowBinary"),
 };
 
 void ch_cert_rows(struct util_buf *t, const struct store_obs *o, uint64_t token, uint32_t seq)

@@ -367,6 +367,26 @@ check_eq "... one metadata query for both" "$(grep -c 'FROM cert WHERE cert IN (
 check_eq "... none a certificate" "$(grep -c 'FROM cert WHERE cert = ' "$BODIES/selects")" 0
 check_eq "... SELECTs in all (8 before: one a certificate)" "$(wc -l <"$BODIES/selects")" 7
 rm -f "$BODIES/selects"
+cp "$WORK/out" "$WORK/out-seq"
+# their metadata goes out with their counts, not a round trip after them
+# (the stand-in holds each until the other arrives, 10 s at most)
+rm -f "$BODIES/together-log"
+printf '%s\n' "FROM prev_cert_ips WHERE cert IN (" "FROM cert WHERE cert IN (" >"$BODIES/together"
+"$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 1 >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot, the certificates' counts and metadata at once: exit status" "$?" 0
+check_eq "... in flight together" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
+check_eq "... the same output" "$(cmp "$WORK/out-seq" "$WORK/out" && echo same)" same
+# a level deeper the walk follows their keys: read with the counts too,
+# and not again when the level is expanded
+: >"$BODIES/selects"
+rm -f "$BODIES/together-log"
+printf '%s\n' "FROM prev_cert_ips WHERE cert IN (" "FROM cert_attr WHERE attr = 1 AND (cert IN (" >"$BODIES/together"
+"$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 2 >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot a level deeper: exit status" "$?" 0
+check_eq "... the certificates' keys in flight with their counts" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
+check_eq "... one key query for both" "$(grep -c 'FROM cert_attr WHERE attr = 1 AND (cert IN (' "$BODIES/selects")" 1
+check_grep "... the first one's subject" '"subject": "CN=one.example.org"' "$WORK/out"
+rm -f "$BODIES/selects" "$BODIES/together"
 "$IP" pivot 192.0.2.8 --store "$S" --now @1700000000 --depth 1 >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot, the batched metadata query failing: exit status" "$?" 2
 check_grep "... ClickHouse's message" "infrapivot pivot: ClickHouse server error: clickhouse: HTTP 500: Code: 159, e.displayText\(\) = DB::Exception: Timeout exceeded" "$WORK/err"

@@ -242,6 +242,8 @@ CLI = {
 # checked before ERRORS (whose batched sightings key is every other one's)
 FIRST = {
     "FROM sight WHERE cert IN (toFixedString(unhex('0161": REF_SNI[0x61] + sight(REF_SNI[0x61], 1, 443, [], ["org.example.sni"]) + REF_SNI[0x62] + sight(REF_SNI[0x62], 2, 8443, ["s1"], ["com.example.other", "org.example.sni"]),
+    # 192.0.2.7's two certificates a level deeper: no other sightings
+    "FROM sight WHERE cert IN (toFixedString(unhex('0171": b"",
     "FROM sight WHERE cert IN (toFixedString(unhex('0165": REF_SNI[0x65] + sight(REF_SNI[0x65], 5, 443, [], ["org.example.snibad"])[:-4],
 }
 ERRORS = {
