@@ -508,7 +508,7 @@ void store_ch_ahead_send(store_ch_t *c)
 	if (a->n == 0)
 		return;
 	const struct store_ch_entry *e = &c->url.entry[c->cur];
-	char *path = request_path(c, NULL, "wait_end_of_query=1");
+	char *path = request_path(c, NULL, CH_READ_SETTINGS);
 	char *url = NULL;
 	struct curl_slist *hdr = curl_slist_append(NULL, "Expect:");
 	CURLM *m = curl_multi_init();

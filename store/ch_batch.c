@@ -11,10 +11,12 @@
  * each row starts; each input key finds its run of rows by binary search
  * and the rows are decoded again as they are handed out.  Memory beyond
  * the bounded response is one offset per row.  Keys go in chunks of
- * CH_BATCH_KEYS per query, to stay well under the server's
- * max_query_size (256 KiB by default).
+ * CH_BATCH_KEYS per query, to stay under the max_query_size of
+ * CH_READ_SETTINGS (1 MiB; a chunk of certificates, written three times,
+ * is some 290 KiB).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,15 +39,18 @@ struct batch_cb {
 /* What a batched reader asks and how its rows decode. */
 struct batch_spec {
 	const char *select; /* "SELECT <key> AS k, <columns> FROM t WHERE <col> IN (" */
-	const char *tail;   /* ") GROUP BY ... ORDER BY k, ..." */
+	const char *tail;   /* ") GROUP BY ... ORDER BY k, ..." (AL_CERTS: without
+	                     * the ")", which CERT_OR_ALIAS_HEAD's clause closes) */
 	size_t keylen;      /* FixedString(keylen) keys; 0: String keys */
 	size_t rowsize;     /* bytes of the decoded row */
 	void (*decode)(struct ch_rb_in *r, void *row);
 	/* hand one decoded row of input key i to the caller (fence applied) */
 	int (*emit)(size_t i, void *row, const struct store_fence *f, const struct batch_cb *cb);
-	/* certificate keys: the chunk's SHA-256 aliases first (CERT_ALIASES);
+	/* certificate keys: the chunk's SHA-256 aliases first (CERT_ALIASES),
+	 * their rows with the keys' (CERT_OR_ALIAS_HEAD);
 	 * a listing: the aliases of the certificates it names (ch_cert_aliases) */
 	enum { AL_NONE, AL_CERTS, AL_LISTING } aliases;
+	size_t refoff; /* AL_LISTING: where the row's struct store_cert_ref is */
 };
 
 /* Input keys as the response has them: fixed bytes, or a String. */
@@ -87,8 +92,10 @@ struct batch_resp {
 	size_t rows;
 };
 
-/* Scan the response: every row must decode; keys must come in order. */
-static int batch_scan(const struct batch_spec *sp, struct batch_resp *br, void *row)
+/* Scan the response: every row must decode; keys must come in order.
+ * *sha256 (when not NULL): whether a row names a certificate by a SHA-256
+ * reference (an AL_LISTING's rows, sp->refoff). */
+static int batch_scan(const struct batch_spec *sp, struct batch_resp *br, void *row, bool *sha256)
 {
 	struct ch_rb_in r = {br->base, br->end, false};
 	size_t cap = 0, plen = 0;
@@ -108,6 +115,9 @@ static int batch_scan(const struct batch_spec *sp, struct batch_resp *br, void *
 			sp->decode(&r, row);
 		if (r.bad || (prev != NULL && key_cmp(prev, plen, k, klen) > 0))
 			return ch_corrupt();
+		if (sha256 != NULL &&
+		    ((const struct store_cert_ref *)((const char *)row + sp->refoff))->kind == 2)
+			*sha256 = true;
 		prev = k;
 		plen = klen;
 	}
@@ -202,13 +212,17 @@ static void chunk_keys(const struct batch_spec *sp, struct util_buf *q, const st
 	"toFixedString(concat(unhex('02'), sha256), 33) AS r, cert AS x FROM cert WHERE "          \
 	"length(sha256) = 32 AND cert IN ("
 #define CERT_ALIASES_END ") GROUP BY cert, sha256)) AS al "
-/* The rows of the aliases too, after the chunk's keys. */
-#define CERT_OR_ALIAS ") OR has(al.1, toString(cert))"
+/* The rows of the aliases too, after the chunk's keys: an IN on cert's
+ * key, so the table's key answers it (has(al.1, ...) did not: a whole
+ * table read); not GLOBAL, as ch_where_cert says why. */
+#define CERT_OR_ALIAS_HEAD                                                                         \
+	") OR cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM %s.cert WHERE "  \
+	"length(sha256) = 32 AND cert IN ("
 
 /* A listing's aliases: those of the certificates its rows of the chunk
  * name, "SELECT cert FROM" what follows FROM in its select, the keys and
  * ")" (the listing's own rows). */
-static void listing_aliases(const struct batch_spec *sp, struct util_buf *q,
+static void listing_aliases(const store_ch_t *c, const struct batch_spec *sp, struct util_buf *q,
                             const struct batch_keys *in, size_t from, size_t to)
 {
 	struct util_buf rows;
@@ -219,14 +233,31 @@ static void listing_aliases(const struct batch_spec *sp, struct util_buf *q,
 	if (rows.err != 0)
 		util_buf_set_error(q, rows.err);
 	else
-		ch_cert_aliases(q, rows.p);
+		ch_cert_aliases(q, store_ch_db(c), rows.p);
 	util_buf_free(&rows);
 }
 
-/* One query for input keys [from, to). */
+/* sp->select into q, every CH_CERT_KEY in it a plain cert (a listing
+ * without its aliases). */
+static void select_plain(const struct batch_spec *sp, struct util_buf *q)
+{
+	static const char key[] = CH_CERT_KEY;
+	const char *p = sp->select;
+	for (const char *k; (k = strstr(p, key)) != NULL; p = k + sizeof(key) - 1) {
+		util_buf_add(q, p, (size_t)(k - p));
+		util_buf_adds(q, "cert");
+	}
+	util_buf_adds(q, p);
+}
+
+/* One query for input keys [from, to).  A listing (AL_LISTING) is read
+ * first without its aliases' WITH clause, which costs several times the
+ * listing itself on a cluster (docs/scale-out.md); only an answer that
+ * names a certificate by a SHA-256 reference, which cert_alias may map to
+ * a SHA-1, is read again with it (plain: that first form). */
 static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct batch_keys *in,
                        size_t from, size_t to, void *row, const struct store_fence *f,
-                       const struct batch_cb *cb)
+                       const struct batch_cb *cb, bool plain)
 {
 	struct util_buf q, resp;
 	util_buf_init(&q, (size_t)1 << 20);
@@ -234,22 +265,33 @@ static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct 
 		util_buf_adds(&q, CERT_ALIASES);
 		chunk_keys(sp, &q, in, from, to);
 		util_buf_adds(&q, CERT_ALIASES_END);
-	} else if (sp->aliases == AL_LISTING) {
-		listing_aliases(sp, &q, in, from, to);
+	} else if (sp->aliases == AL_LISTING && !plain) {
+		listing_aliases(c, sp, &q, in, from, to);
 	}
-	util_buf_adds(&q, sp->select);
+	if (plain)
+		select_plain(sp, &q);
+	else
+		util_buf_adds(&q, sp->select);
 	chunk_keys(sp, &q, in, from, to);
+	if (sp->aliases == AL_CERTS) {
+		util_buf_printf(&q, CERT_OR_ALIAS_HEAD, store_ch_db(c));
+		chunk_keys(sp, &q, in, from, to);
+		util_buf_adds(&q, "))");
+	}
 	util_buf_adds(&q, sp->tail);
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);
 	struct batch_resp br = {(const uint8_t *)resp.p, (const uint8_t *)resp.p + resp.len, NULL,
 	                        0};
+	bool sha256 = false;
 	if (err == 0)
-		err = batch_scan(sp, &br, row);
-	if (err == 0)
+		err = batch_scan(sp, &br, row, plain ? &sha256 : NULL);
+	if (err == 0 && !sha256)
 		err = batch_emit(sp, &br, in, from, to, row, f, cb);
 	free(br.off);
 	util_buf_free(&resp);
+	if (err == 0 && sha256)
+		err = batch_chunk(c, sp, in, from, to, row, f, cb, false);
 	return err;
 }
 
@@ -260,7 +302,7 @@ static int batch_run(store_ch_t *c, const struct batch_spec *sp, const struct ba
 	int err = row ? 0 : -ENOMEM;
 	for (size_t i = 0; i < in->n && err == 0; i += CH_BATCH_KEYS) {
 		size_t to = in->n - i < CH_BATCH_KEYS ? in->n : i + CH_BATCH_KEYS;
-		err = batch_chunk(c, sp, in, i, to, row, f, cb);
+		err = batch_chunk(c, sp, in, i, to, row, f, cb, sp->aliases == AL_LISTING);
 	}
 	free(row);
 	return err;
@@ -292,7 +334,8 @@ int store_ch_rr_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	    sizeof(struct ch_rr_row),
 	    dec_rr,
 	    emit_rr,
-	    AL_NONE};
+	    AL_NONE,
+	    0};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
 	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL, NULL, NULL};
 	return batch_run(c, &sp, &in, f, &bc);
@@ -351,7 +394,8 @@ int store_ch_rr_by_names(store_ch_t *c, const char *const *names, size_t n,
 	    sizeof(struct ch_rr_row),
 	    dec_rr,
 	    emit_rr,
-	    AL_NONE};
+	    AL_NONE,
+	    0};
 	return rr_names_run(c, &sp, names, n, false, f, cb, ctx);
 }
 
@@ -367,7 +411,8 @@ int store_ch_rr_by_targets(store_ch_t *c, const char *const *targets, size_t n,
 	    sizeof(struct ch_rr_row),
 	    dec_rr,
 	    emit_rr,
-	    AL_NONE};
+	    AL_NONE,
+	    0};
 	/* a target "*.zone" is a name here, as store_rr_by_target has it */
 	return rr_names_run(c, &sp, targets, n, true, f, cb, ctx);
 }
@@ -414,7 +459,8 @@ int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	                                     sizeof(struct ch_sight_row),
 	                                     dec_sight,
 	                                     emit_sight,
-	                                     AL_LISTING};
+	                                     AL_LISTING,
+	                                     offsetof(struct ch_sight_row, s.ref)};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
 	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL};
 	return batch_run(c, &sp, &in, f, &bc);
@@ -424,14 +470,15 @@ int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, si
                             const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx)
 {
 	/* the LMDB key: certificate, address, port */
-	static const struct batch_spec sp = {
-	    "SELECT " CH_CERT_KEY " AS k, k, " CH_SIGHT_VALUES " FROM sight WHERE cert IN (",
-	    CERT_OR_ALIAS " GROUP BY k, ip, port ORDER BY k, ip, port",
-	    33,
-	    sizeof(struct ch_sight_row),
-	    dec_sight,
-	    emit_sight,
-	    AL_CERTS};
+	static const struct batch_spec sp = {"SELECT " CH_CERT_KEY " AS k, k, " CH_SIGHT_VALUES
+	                                     " FROM sight WHERE cert IN (",
+	                                     " GROUP BY k, ip, port ORDER BY k, ip, port",
+	                                     33,
+	                                     sizeof(struct ch_sight_row),
+	                                     dec_sight,
+	                                     emit_sight,
+	                                     AL_CERTS,
+	                                     0};
 	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL};
 	return certs_run(c, &sp, refs, n, f, &bc);
 }
@@ -475,7 +522,8 @@ int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
 	                                     sizeof(struct namecert_row),
 	                                     dec_namecert,
 	                                     emit_namecert,
-	                                     AL_LISTING};
+	                                     AL_LISTING,
+	                                     offsetof(struct namecert_row, ref)};
 	struct batch_cb bc = {NULL, NULL, ctx, cb, NULL, NULL, NULL};
 	return names_run(c, &sp, names, n, true, NULL, &bc);
 }
@@ -497,7 +545,7 @@ static int emit_count(size_t i, void *row, const struct store_fence *f, const st
 		"SELECT " key " AS k, toUInt64(uniqExactMerge(" count ")) FROM " table             \
 		" WHERE " key " IN (",                                                             \
 		    ") GROUP BY " key " ORDER BY k", 0, sizeof(uint64_t), dec_count, emit_count,   \
-		    AL_NONE                                                                        \
+		    AL_NONE, 0                                                                     \
 	}
 
 int store_ch_prev_ip_names_n(store_ch_t *c, const uint8_t (*ips)[16], size_t n, uint64_t *out)
@@ -524,12 +572,13 @@ int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, s
 	static const struct batch_spec sp = {
 	    "SELECT " CH_CERT_KEY " AS k, toUInt64(uniqExactMerge(ips)) FROM prev_cert_ips "
 	    "WHERE cert IN (",
-	    CERT_OR_ALIAS " GROUP BY k ORDER BY k",
+	    " GROUP BY k ORDER BY k",
 	    33,
 	    sizeof(uint64_t),
 	    dec_count,
 	    emit_count,
-	    AL_CERTS};
+	    AL_CERTS,
+	    0};
 	memset(out, 0, n * sizeof(*out));
 	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
@@ -554,12 +603,13 @@ int store_ch_cert_get_n(store_ch_t *c, const struct store_cert_ref *refs, size_t
 	/* a row a certificate, as store_ch_cert_get's */
 	static const struct batch_spec sp = {"SELECT " CH_CERT_KEY " AS k, " CH_CERT_COLUMNS
 	                                     " FROM cert WHERE cert IN (",
-	                                     CERT_OR_ALIAS " GROUP BY k ORDER BY k",
+	                                     " GROUP BY k ORDER BY k",
 	                                     33,
 	                                     sizeof(struct store_cert_info),
 	                                     dec_cert,
 	                                     emit_cert,
-	                                     AL_CERTS};
+	                                     AL_CERTS,
+	                                     0};
 	struct batch_cb bc = {.ctx = ctx, .cert = cb};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
 }
@@ -585,12 +635,13 @@ int store_ch_cert_key_n(store_ch_t *c, const struct store_cert_ref *refs, size_t
 	/* store_ch_cert_key's first value by value: the least */
 	static const struct batch_spec sp = {
 	    "SELECT " CH_CERT_KEY " AS k, min(value) FROM cert_attr WHERE attr = 1 AND (cert IN (",
-	    CERT_OR_ALIAS ") GROUP BY k ORDER BY k",
+	    ") GROUP BY k ORDER BY k",
 	    33,
 	    32,
 	    dec_certkey,
 	    emit_certkey,
-	    AL_CERTS};
+	    AL_CERTS,
+	    0};
 	struct batch_cb bc = {.ctx = ctx, .certkey = cb};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
 }

@@ -328,7 +328,7 @@ static int sight_query(store_ch_t *c, struct util_buf *q, const struct store_fen
 	return ret == STORE_STOP ? 0 : ret;
 }
 
-void ch_where_cert(struct util_buf *q, const uint8_t rb[33], const char *also)
+void ch_where_cert(struct util_buf *q, const char *db, const uint8_t rb[33], const char *also)
 {
 	util_buf_adds(q, "cert = ");
 	ch_sql_fixed(q, rb, 33);
@@ -337,13 +337,16 @@ void ch_where_cert(struct util_buf *q, const uint8_t rb[33], const char *also)
 	/* The SHA-256 alone was a reference of its own until a row carried both
 	 * hashes (on another node perhaps, at any time): resolved here, at read
 	 * time, so no writer has to move rows (docs/scale-out.md).  The cert
-	 * table's key is the reference: a point read, sent to every shard as a
-	 * temporary table (GLOBAL: the subquery reads a Distributed table). */
-	util_buf_printf(
-	    q,
-	    " OR %scert GLOBAL IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) "
-	    "FROM cert WHERE length(sha256) = 32 AND cert = ",
-	    also);
+	 * table's key is the reference: a point read.  Not GLOBAL: 18.16 uses
+	 * no primary key for a GLOBAL IN's temporary table, and an OR with a
+	 * condition the key cannot answer reads the whole table; a plain IN
+	 * (each shard reads the Distributed cert table: distributed_product_mode
+	 * = allow, ch.c; the table qualified, as a shard's session has no
+	 * database) keeps the read a range. */
+	util_buf_printf(q,
+	                " OR %scert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) "
+	                "FROM %s.cert WHERE length(sha256) = 32 AND cert = ",
+	                also, db);
 	ch_sql_fixed(q, rb, 33);
 	util_buf_adds(q, ")");
 }
@@ -360,7 +363,7 @@ int store_ch_sight_by_cert(store_ch_t *c, const struct store_cert_ref *ref,
 	util_buf_adds(&q, "SELECT ");
 	ch_sql_fixed(&q, rb, 33);
 	util_buf_adds(&q, ", " CH_SIGHT_VALUES " FROM sight WHERE ");
-	ch_where_cert(&q, rb, "");
+	ch_where_cert(&q, store_ch_db(c), rb, "");
 	/* the LMDB key: certificate, address, port */
 	util_buf_adds(&q, " GROUP BY ip, port ORDER BY ip, port");
 	int err = sight_query(c, &q, f, cb, ctx);
@@ -380,7 +383,7 @@ int store_ch_sight_by_addr(store_ch_t *c, const uint8_t addr[16], unsigned plen,
 	ch_where_prefix(&from, "ip", addr, plen);
 	/* the LMDB address index: address, then (certificate, port), a
 	 * SHA-256's rows merged into its SHA-1's (cert.c's join_row) */
-	ch_cert_listing(&q, CH_CERT_KEY " AS ref, " CH_SIGHT_VALUES, &from,
+	ch_cert_listing(&q, store_ch_db(c), CH_CERT_KEY " AS ref, " CH_SIGHT_VALUES, &from,
 	                " GROUP BY ip, port, ref ORDER BY ip, ref, port");
 	int err = sight_query(c, &q, f, cb, ctx);
 	util_buf_free(&from);
@@ -414,7 +417,7 @@ int store_ch_prev_cert_ips(store_ch_t *c, const struct store_cert_ref *ref, uint
 	util_buf_init(&q, 1024);
 	/* the distinct addresses of both references (cert.c's cert_has_ip) */
 	util_buf_adds(&q, "SELECT toUInt64(uniqExactMerge(ips)) FROM prev_cert_ips WHERE ");
-	ch_where_cert(&q, rb, "");
+	ch_where_cert(&q, store_ch_db(c), rb, "");
 	int err = ch_query_u64(c, &q, n);
 	util_buf_free(&q);
 	return err;

@@ -26,23 +26,23 @@ void ch_sql_str(struct util_buf *q, const char *s)
 	util_buf_adds(q, "'");
 }
 
-void ch_cert_aliases(struct util_buf *q, const char *from)
+void ch_cert_aliases(struct util_buf *q, const char *db, const char *from)
 {
 	util_buf_adds(q, CH_ALIASES_HEAD);
-	/* GLOBAL: the subquery reads a Distributed table (ch_where_cert) */
+	/* not GLOBAL, so cert_alias's key answers it (ch_where_cert) */
 	if (from != NULL)
-		util_buf_printf(q, " WHERE alias GLOBAL IN (SELECT cert FROM %s)", from);
+		util_buf_printf(q, " WHERE alias IN (SELECT cert FROM %s.%s)", db, from);
 	util_buf_adds(q, CH_ALIASES_TAIL);
 }
 
-void ch_cert_listing(struct util_buf *q, const char *select, const struct util_buf *from,
-                     const char *tail)
+void ch_cert_listing(struct util_buf *q, const char *db, const char *select,
+                     const struct util_buf *from, const char *tail)
 {
 	if (from->err != 0 || from->p == NULL) {
 		util_buf_set_error(q, from->err != 0 ? from->err : -ENOMEM);
 		return;
 	}
-	ch_cert_aliases(q, from->p);
+	ch_cert_aliases(q, db, from->p);
 	util_buf_printf(q, "SELECT %s FROM %s%s", select, from->p, tail);
 }
 
@@ -155,7 +155,7 @@ int store_ch_cert_get(store_ch_t *c, const struct store_cert_ref *ref, struct st
 	 * row at all is no answer (HAVING: an aggregate without keys answers
 	 * one row) */
 	util_buf_adds(&q, "SELECT " CH_CERT_COLUMNS " FROM cert WHERE ");
-	ch_where_cert(&q, rb, "");
+	ch_where_cert(&q, store_ch_db(c), rb, "");
 	util_buf_adds(&q, " HAVING count() > 0");
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);
@@ -209,7 +209,7 @@ int store_ch_certs_by_name(store_ch_t *c, const char *name, store_namecert_cb cb
 		return err;
 	util_buf_init(&q, 4096);
 	/* the LMDB index's duplicates: (certificate, kind) */
-	ch_cert_listing(&q, CH_CERT_KEY " AS ref, kind", &from,
+	ch_cert_listing(&q, store_ch_db(c), CH_CERT_KEY " AS ref, kind", &from,
 	                " GROUP BY ref, kind ORDER BY ref, kind");
 	err = refs_query(c, &q, true, cb, NULL, ctx);
 	util_buf_free(&from);
@@ -219,22 +219,22 @@ int store_ch_certs_by_name(store_ch_t *c, const char *name, store_namecert_cb cb
 
 /* The rows of an attribute (1 key as hex, 2 normalised subject, 3
  * serial|issuer), listed as select ... tail. */
-static void attr_query(unsigned attr, const char *value, const char *select, const char *tail,
-                       struct util_buf *q)
+static void attr_query(const store_ch_t *c, unsigned attr, const char *value, const char *select,
+                       const char *tail, struct util_buf *q)
 {
 	struct util_buf from;
 	util_buf_init(&from, 2048);
 	util_buf_printf(&from, "cert_attr WHERE attr = %u AND value = ", attr);
 	ch_sql_str(&from, value);
 	util_buf_init(q, 4096);
-	ch_cert_listing(q, select, &from, tail);
+	ch_cert_listing(q, store_ch_db(c), select, &from, tail);
 	util_buf_free(&from);
 }
 
 static int attr_refs(store_ch_t *c, unsigned attr, const char *value, store_ref_cb cb, void *ctx)
 {
 	struct util_buf q;
-	attr_query(attr, value, CH_CERT_KEY " AS ref", " GROUP BY ref ORDER BY ref", &q);
+	attr_query(c, attr, value, CH_CERT_KEY " AS ref", " GROUP BY ref ORDER BY ref", &q);
 	int err = refs_query(c, &q, false, NULL, cb, ctx);
 	util_buf_free(&q);
 	return err;
@@ -243,7 +243,7 @@ static int attr_refs(store_ch_t *c, unsigned attr, const char *value, store_ref_
 static int attr_count(store_ch_t *c, unsigned attr, const char *value, uint64_t *n)
 {
 	struct util_buf q;
-	attr_query(attr, value, "toUInt64(uniqExact(" CH_CERT_KEY "))", "", &q);
+	attr_query(c, attr, value, "toUInt64(uniqExact(" CH_CERT_KEY "))", "", &q);
 	int err = ch_query_u64(c, &q, n);
 	util_buf_free(&q);
 	return err;
@@ -285,7 +285,7 @@ int store_ch_certs_by_serial(store_ch_t *c, const char *serial, const char *issu
 	v[l - 1] = '}';
 	util_buf_adds(&from, " AND value < ");
 	ch_sql_str(&from, v);
-	ch_cert_listing(&q, CH_CERT_KEY " AS ref", &from,
+	ch_cert_listing(&q, store_ch_db(c), CH_CERT_KEY " AS ref", &from,
 	                " GROUP BY value, ref ORDER BY value, ref");
 	int err = refs_query(c, &q, false, NULL, cb, ctx);
 	util_buf_free(&from);
@@ -302,7 +302,7 @@ int store_ch_cert_key(store_ch_t *c, const struct store_cert_ref *ref, uint8_t k
 	struct util_buf q, resp;
 	util_buf_init(&q, 1024);
 	util_buf_adds(&q, "SELECT value FROM cert_attr WHERE attr = 1 AND ");
-	ch_where_cert(&q, rb, "attr = 1 AND "); /* cert.c's keys_join */
+	ch_where_cert(&q, store_ch_db(c), rb, "attr = 1 AND "); /* cert.c's keys_join */
 	util_buf_adds(&q, " GROUP BY value ORDER BY value LIMIT 1");
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);

@@ -137,19 +137,30 @@ struct ch_sight_row {
 	"arrayFilter(x -> x != '', groupUniqArrayMerge(snis))"
 #define CH_SIGHT_COLUMNS "cert, " CH_SIGHT_VALUES
 void ch_rd_sight(struct ch_rb_in *r, struct ch_sight_row *row);
+/* The settings of a query of rows (ch_query, the read-ahead): the answer
+ * whole before the status (a failure is a status, not a cut body);
+ * distributed_product_mode=allow, since a certificate's aliases are read
+ * by a plain IN over the Distributed cert table, which each shard runs
+ * (ch_where_cert says why not GLOBAL); 1 MiB of SQL, since a batch by
+ * certificate writes its chunk's keys three times (ch_batch.c: some
+ * 290 KiB for CH_BATCH_KEYS, over 18.16's default 256 KiB). */
+#define CH_READ_SETTINGS "wait_end_of_query=1&distributed_product_mode=allow&max_query_size=1048576"
+
 /* The condition "the rows of certificate rb", as LMDB's SHA-256 -> SHA-1
  * join (cert.c, cert_join) leaves them: those under rb and, for a SHA-1,
  * those under the SHA-256 reference that a cert row of rb names (written
  * before the cluster knew the SHA-1).  also: a condition ANDed to the
- * second branch as it is to the first ("attr = 1 AND "; "" for none). */
-void ch_where_cert(struct util_buf *q, const uint8_t rb[33], const char *also);
+ * second branch as it is to the first ("attr = 1 AND "; "" for none); db:
+ * the store's database (store_ch_db), which the second branch's subquery
+ * names. */
+void ch_where_cert(struct util_buf *q, const char *db, const uint8_t rb[33], const char *also);
 
 /* Listings that name certificates (by address, name, key, subject, serial;
  * stats) name each by its SHA-1 when cert_alias maps its SHA-256 reference
  * to one, with the rows of both merged, as LMDB's join leaves them
  * (docs/scale-out.md, "The SHA-256 -> SHA-1 join").  The WITH clause that
  * defines `al`: the aliases among the references of "SELECT cert FROM
- * <from>" (from: "table WHERE ..."; NULL: every alias) as two arrays of
+ * <from>" (from: "table WHERE ..." in database db; NULL: every alias) as two arrays of
  * Strings (al.1 the SHA-256 references, al.2 their SHA-1s; an empty pair
  * first, as 18.16's transform refuses empty arrays). */
 #define CH_ALIASES_HEAD                                                                            \
@@ -158,15 +169,15 @@ void ch_where_cert(struct util_buf *q, const uint8_t rb[33], const char *also);
 	"FROM cert_alias"
 #define CH_ALIASES_TAIL " GROUP BY alias)) AS al "
 #define CH_ALIASES_ALL CH_ALIASES_HEAD CH_ALIASES_TAIL
-void ch_cert_aliases(struct util_buf *q, const char *from);
+void ch_cert_aliases(struct util_buf *q, const char *db, const char *from);
 /* A row's reference under al: its SHA-1 when al maps it (18.16's
  * transform takes no FixedString); group by it so both rows merge. */
 #define CH_CERT_KEY "toFixedString(transform(toString(cert), al.1, al.2, toString(cert)), 33)"
 /* "<aliases of from> SELECT <select> FROM <from><tail>": a listing whose
  * select and tail name certificates by CH_CERT_KEY (from's error, if
  * any, is q's: ch_query returns it). */
-void ch_cert_listing(struct util_buf *q, const char *select, const struct util_buf *from,
-                     const char *tail);
+void ch_cert_listing(struct util_buf *q, const char *db, const char *select,
+                     const struct util_buf *from, const char *tail);
 
 /* A certificate's metadata, as store_ch_cert_get selects it; decoded by
  * ch_rd_cert into out, its strings in this thread's buffer until the next

@@ -358,7 +358,7 @@ int ch_query(store_ch_t *c, struct util_buf *q, struct util_buf *resp)
 	if (err == 0 && ch_ahead_answer(c, q->p, resp))
 		return 0;
 	if (err == 0)
-		err = store_ch_exec(c, q->p, NULL, 0, "wait_end_of_query=1", resp);
+		err = store_ch_exec(c, q->p, NULL, 0, CH_READ_SETTINGS, resp);
 	return err;
 }
 

@@ -74,6 +74,8 @@ def varint(n):
 V4 = bytes(10) + b"\xff\xff"
 REF_AA = b"\x01" + b"\xaa" * 20 + bytes(12)
 REF_71 = b"\x01" + b"\x71" * 20 + bytes(12)
+REF_A9 = b"\x01" + b"\xa9" * 20 + bytes(12)
+S256_A9 = b"\x02" + b"\xa2" * 32
 REF_72 = b"\x01" + b"\x72" * 20 + bytes(12)
 REF_73 = b"\x01" + b"\x73" * 20 + bytes(12)
 # certificates seen with SNI names (the pivot's SNI dating, issue 17)
@@ -241,6 +243,13 @@ CLI = {
 }
 # checked before ERRORS (whose batched sightings key is every other one's)
 FIRST = {
+    # a listing read plain whose answer names a certificate by a SHA-256
+    # reference is read again with its aliases (store/ch_batch.c): 192.0.2.10
+    # was served the SHA-256 reference S256_A9, which cert_alias maps to
+    # REF_A9 (the aliased form's answer), seen on one address
+    "alias IN (SELECT cert FROM t.sight_addr WHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC000020A'": V4 + bytes([192, 0, 2, 10]) + sight(REF_A9, 10, 443, ["s1"], []),
+    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('01A9A9": REF_A9 + struct.pack("<Q", 1),
+    "SELECT ip AS k, cert AS ref, ip, port, minMerge(tf), maxMerge(tl), sumMerge(cnt), arrayFilter(x -> x != '', groupUniqArrayMerge(sensors)), arrayFilter(x -> x != '', groupUniqArrayMerge(snis)) FROM sight_addr WHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC000020A'": V4 + bytes([192, 0, 2, 10]) + sight(S256_A9, 10, 443, ["s1"], []),
     "FROM sight WHERE cert IN (toFixedString(unhex('0161": REF_SNI[0x61] + sight(REF_SNI[0x61], 1, 443, [], ["org.example.sni"]) + REF_SNI[0x62] + sight(REF_SNI[0x62], 2, 8443, ["s1"], ["com.example.other", "org.example.sni"]),
     # 192.0.2.7's two certificates a level deeper: no other sightings
     "FROM sight WHERE cert IN (toFixedString(unhex('0171": b"",

@@ -637,6 +637,41 @@ static void batched_counts(struct both *x, const struct batch_in *in)
 	free(vb);
 }
 
+/* A whole chunk of CH_BATCH_KEYS certificates in one query (the keys
+ * written three times: some 290 KiB of SQL, over 18.16's default
+ * max_query_size): the captured references, then SHA-1s no store has. */
+static void batched_full_chunk(struct both *x, const struct batch_in *in,
+                               const struct store_fence *f)
+{
+	struct store_cert_ref *refs = calloc(CH_BATCH_KEYS, sizeof(*refs));
+	uint64_t *va = calloc(CH_BATCH_KEYS, sizeof(*va)), *vb = calloc(CH_BATCH_KEYS, sizeof(*vb));
+	T_CHECK(refs != NULL && va != NULL && vb != NULL);
+	if (refs == NULL || va == NULL || vb == NULL)
+		goto out;
+	size_t n = in->nref < CH_BATCH_KEYS ? in->nref : CH_BATCH_KEYS;
+	memcpy(refs, in->ref, n * sizeof(*refs));
+	for (size_t i = n; i < CH_BATCH_KEYS; i++) {
+		refs[i].kind = 1;
+		memset(refs[i].hash, 0xfe, 20);
+		memcpy(refs[i].hash, &i, sizeof(i));
+	}
+	int ea = 0;
+	for (size_t i = 0; i < CH_BATCH_KEYS && ea == 0; i++)
+		ea = store_sight_by_cert(x->r, &refs[i], f, lk_sight, &(struct lk){&x->a, i});
+	both_check(x, "sight_by_certs (a full chunk)", ea,
+	           store_ch_sight_by_certs(x->c, refs, CH_BATCH_KEYS, f, sight_key_line, &x->b));
+	for (size_t i = 0; i < CH_BATCH_KEYS && ea == 0; i++)
+		ea = store_prev_cert_ips(x->r, &refs[i], &va[i]);
+	int eb = store_ch_prev_cert_ips_n(x->c, refs, CH_BATCH_KEYS, vb);
+	counts_text(&x->a, va, CH_BATCH_KEYS);
+	counts_text(&x->b, vb, CH_BATCH_KEYS);
+	both_check(x, "prev_cert_ips_n (a full chunk)", ea, eb);
+out:
+	free(refs);
+	free(va);
+	free(vb);
+}
+
 /* Every batched reader over all its keys, with every fence given. */
 static void compare_batched(struct both *x, const struct captured *cap,
                             const struct store_fence *late)
@@ -650,6 +685,7 @@ static void compare_batched(struct both *x, const struct captured *cap,
 	batched_sight(x, &in, &all);
 	batched_sight(x, &in, late);
 	batched_counts(x, &in);
+	batched_full_chunk(x, &in, &all);
 	fprintf(stderr,
 	        "batched: %zu addresses, %zu names, %zu targets, %zu sighting addresses, "
 	        "%zu certificates, %zu certificate names\n",
