@@ -250,10 +250,10 @@ static int key_cb(size_t i, const uint8_t spki[32], void *ctx)
 }
 
 /* The refs whose metadata (keys) is not known yet, compacted in place;
- * their count.  Each gets its entry, marked none until the batch finds
- * it. */
+ * their count.  Each gets its entry; mark: marked none until the batch
+ * finds it (else left unknown: the read-ahead's first pass). */
 static size_t unknown(struct pivot_certs *pc, struct store_cert_ref *refs, size_t n, bool keys,
-                      int *err)
+                      bool mark, int *err)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n && *err == 0; i++) {
@@ -261,7 +261,8 @@ static size_t unknown(struct pivot_certs *pc, struct store_cert_ref *refs, size_
 		if (e == NULL) {
 			*err = -ENOMEM;
 		} else if ((keys ? e->key : e->meta) == PC_UNKNOWN) {
-			*(keys ? &e->key : &e->meta) = PC_NONE;
+			if (mark)
+				*(keys ? &e->key : &e->meta) = PC_NONE;
 			refs[k++] = refs[i];
 		}
 	}
@@ -282,16 +283,10 @@ static int note_key(size_t i, const uint8_t spki[32], void *ctx)
 
 void pivot_certs_note(struct pivot_run *x, struct store_cert_ref *refs, size_t n, bool keys)
 {
-	const struct pivot_certs *pc = x->certs;
-	if (pc == NULL)
-		return;
-	size_t k = 0; /* the refs pivot_certs_fetch would ask for, in its order */
-	for (size_t i = 0; i < n; i++) {
-		const struct pc_entry *e = find(pc, &refs[i]);
-		if (e == NULL || (keys ? e->key : e->meta) == PC_UNKNOWN)
-			refs[k++] = refs[i];
-	}
-	if (k > 0)
+	int err = 0;
+	/* the refs pivot_certs_fetch will ask for, in its order */
+	size_t k = x->certs != NULL ? unknown(x->certs, refs, n, keys, false, &err) : 0;
+	if (err == 0 && k > 0)
 		(void)(keys ? store_cert_key_n(x->rt, refs, k, note_key, NULL)
 		            : store_cert_get_n(x->rt, refs, k, note_meta, NULL));
 }
@@ -302,7 +297,7 @@ int pivot_certs_fetch(struct pivot_run *x, struct store_cert_ref *refs, size_t n
 	int err = 0;
 	if (pc == NULL)
 		return 0;
-	n = unknown(pc, refs, n, keys, &err);
+	n = unknown(pc, refs, n, keys, true, &err);
 	if (err != 0 || n == 0)
 		return err;
 	struct fetch f = {pc, refs};

@@ -215,9 +215,7 @@ static void chunk_keys(const struct batch_spec *sp, struct util_buf *q, const st
 /* The rows of the aliases too, after the chunk's keys: an IN on cert's
  * key, so the table's key answers it (has(al.1, ...) did not: a whole
  * table read); not GLOBAL, as ch_where_cert says why. */
-#define CERT_OR_ALIAS_HEAD                                                                         \
-	") OR cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM %s.cert WHERE "  \
-	"length(sha256) = 32 AND cert IN ("
+#define CERT_OR_ALIAS_HEAD ") OR cert IN (" CH_ALIAS_REFS "IN ("
 
 /* A listing's aliases: those of the certificates its rows of the chunk
  * name, "SELECT cert FROM" what follows FROM in its select, the keys and

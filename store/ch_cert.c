@@ -341,12 +341,9 @@ void ch_where_cert(struct util_buf *q, const char *db, const uint8_t rb[33], con
 	 * no primary key for a GLOBAL IN's temporary table, and an OR with a
 	 * condition the key cannot answer reads the whole table; a plain IN
 	 * (each shard reads the Distributed cert table: distributed_product_mode
-	 * = allow, ch.c; the table qualified, as a shard's session has no
-	 * database) keeps the read a range. */
-	util_buf_printf(q,
-	                " OR %scert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) "
-	                "FROM %s.cert WHERE length(sha256) = 32 AND cert = ",
-	                also, db);
+	 * = allow, CH_READ_SETTINGS; the table qualified, as a shard's session
+	 * has no database) keeps the read a range. */
+	util_buf_printf(q, " OR %scert IN (" CH_ALIAS_REFS "= ", also, db);
 	ch_sql_fixed(q, rb, 33);
 	util_buf_adds(q, ")");
 }

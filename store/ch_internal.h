@@ -146,6 +146,13 @@ void ch_rd_sight(struct ch_rb_in *r, struct ch_sight_row *row);
  * 290 KiB for CH_BATCH_KEYS, over 18.16's default 256 KiB). */
 #define CH_READ_SETTINGS "wait_end_of_query=1&distributed_product_mode=allow&max_query_size=1048576"
 
+/* The SHA-256 references cert rows name (printf: the database), the
+ * condition on cert to follow: ch_where_cert's and the batched reads'
+ * second branch, "cert IN (" CH_ALIAS_REFS "= X)". */
+#define CH_ALIAS_REFS                                                                              \
+	"SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM %s.cert WHERE "                \
+	"length(sha256) = 32 AND cert "
+
 /* The condition "the rows of certificate rb", as LMDB's SHA-256 -> SHA-1
  * join (cert.c, cert_join) leaves them: those under rb and, for a SHA-1,
  * those under the SHA-256 reference that a cert row of rb names (written
