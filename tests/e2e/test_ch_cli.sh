@@ -333,10 +333,10 @@ check_eq "... the names of the batched query" "$(grep -o '^node,[0-9],[a-z]*,[^,
 : >"$BODIES/selects"
 "$IP" pivot 192.0.2.1 --store "$S" --now @1700000000 --format csv --max-domain-ips 5 >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot, counting its queries: exit status" "$?" 0
-check_eq "... one batched count query for the names" "$(grep -c 'FROM prev_name_ips WHERE rname IN (' "$BODIES/selects")" 1
+check_eq "... one batched count query for the names" "$(grep -c 'FROM prev_name_ips PREWHERE rname IN (' "$BODIES/selects")" 1
 check_eq "... no count query a name" "$(grep -c 'FROM prev_name_ips WHERE rname = ' "$BODIES/selects")" 0
 check_eq "... the seed's own count, read alone" "$(grep -c 'FROM prev_ip_names WHERE addr = ' "$BODIES/selects")" 1
-check_eq "... one query a kind for the level's edges" "$(grep -c 'FROM rr WHERE rname IN (' "$BODIES/selects")" 1
+check_eq "... one query a kind for the level's edges" "$(grep -c 'FROM rr PREWHERE rname IN (' "$BODIES/selects")" 1
 check_grep "... the batched count, over the limit: noise" "^node,1,domain,a.example.net,1,7,cdn_or_fast_flux_name," "$WORK/out"
 check_grep "... a name not counted: 0" "^node,2,domain,c.example.net,1,0,," "$WORK/out"
 # the nodes' estate (client sightings): one query for the three nodes,
@@ -347,7 +347,7 @@ check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/
 # the batched listings by address and by name: read plain, without the
 # aliases' WITH clause, which an answer naming SHA-1s only does not need
 check_eq "... the certificates by address and by name read plain" \
-	"$(grep -cF "SELECT ip AS k, cert AS ref, " "$BODIES/selects") $(grep -cF "SELECT rname AS k, cert AS ref, kind FROM name_cert WHERE rname IN (" "$BODIES/selects")" "1 1"
+	"$(grep -cF "SELECT ip AS k, cert AS ref, " "$BODIES/selects") $(grep -cF "SELECT rname AS k, cert AS ref, kind FROM name_cert PREWHERE rname IN (" "$BODIES/selects")" "1 1"
 check_eq "... their answers name no SHA-256 reference: no aliased read" "$(grep -c "FROM cert_alias" "$BODIES/selects")" 0
 rm -f "$BODIES/selects"
 # an answer naming a certificate by a SHA-256 reference is read again with
@@ -356,7 +356,7 @@ rm -f "$BODIES/selects"
 "$IP" pivot 192.0.2.10 --store "$S" --now @1700000000 --depth 1 --format csv >"$WORK/out-alias" 2>"$WORK/err"
 check_eq "pivot to a certificate an alias names: exit status" "$?" 0
 check_eq "... the listing read plain, then with its aliases" \
-	"$(grep -F "FROM sight_addr WHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC000020A'" "$BODIES/selects" | grep -cF "${AL}sight_addr WHERE ip IN (") $(grep -cF "SELECT ip AS k, cert AS ref, " "$BODIES/selects")" "1 1"
+	"$(grep -F "FROM sight_addr PREWHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC000020A'" "$BODIES/selects" | grep -cF "${AL}sight_addr PREWHERE ip IN (") $(grep -cF "SELECT ip AS k, cert AS ref, " "$BODIES/selects")" "1 1"
 check_grep "... the certificate named by its SHA-1" "^node,1,cert,a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9," "$WORK/out-alias"
 check "... not by the SHA-256" bash -c "! grep -q 'a2a2a2a2' '$WORK/out-alias'"
 rm -f "$BODIES/selects"
@@ -365,7 +365,7 @@ cp "$WORK/out" "$WORK/out-seq"
 # resolutions by address are in flight with its sightings by address (the
 # stand-in holds each until the other arrives, 10 s at most)
 rm -f "$BODIES/together-log"
-printf '%s\n' "FROM rr_addr WHERE addr IN (" "FROM sight_addr WHERE ip IN (" >"$BODIES/together"
+printf '%s\n' "FROM rr_addr PREWHERE addr IN (" "FROM sight_addr PREWHERE ip IN (" >"$BODIES/together"
 "$IP" pivot 192.0.2.1 --store "$S" --now @1700000000 --format csv --max-domain-ips 5 >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot with its level's reads at once: exit status" "$?" 0
 check_eq "... the seed's two address reads in flight together" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
@@ -377,7 +377,7 @@ check_eq "... the same output" "$(cmp "$WORK/out-seq" "$WORK/out" && echo same)"
 check_eq "pivot to two certificates: exit status" "$?" 0
 check_grep "... the first one's subject, from the batched query" '"subject": "CN=one.example.org"' "$WORK/out"
 check_grep "... the second one's" '"subject": "CN=two.example.org"' "$WORK/out"
-check_eq "... one metadata query for both" "$(grep -c 'FROM cert WHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... one metadata query for both" "$(grep -c 'FROM cert PREWHERE cert IN (' "$BODIES/selects")" 1
 check_eq "... none a certificate" "$(grep -c 'FROM cert WHERE cert = ' "$BODIES/selects")" 0
 check_eq "... SELECTs in all (8 before: one a certificate)" "$(wc -l <"$BODIES/selects")" 7
 rm -f "$BODIES/selects"
@@ -385,7 +385,7 @@ cp "$WORK/out" "$WORK/out-seq"
 # their metadata goes out with their counts, not a round trip after them
 # (the stand-in holds each until the other arrives, 10 s at most)
 rm -f "$BODIES/together-log"
-printf '%s\n' "FROM prev_cert_ips WHERE cert IN (" "FROM cert WHERE cert IN (" >"$BODIES/together"
+printf '%s\n' "FROM prev_cert_ips PREWHERE cert IN (" "FROM cert PREWHERE cert IN (" >"$BODIES/together"
 "$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 1 >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot, the certificates' counts and metadata at once: exit status" "$?" 0
 check_eq "... in flight together" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
@@ -394,11 +394,11 @@ check_eq "... the same output" "$(cmp "$WORK/out-seq" "$WORK/out" && echo same)"
 # and not again when the level is expanded
 : >"$BODIES/selects"
 rm -f "$BODIES/together-log"
-printf '%s\n' "FROM prev_cert_ips WHERE cert IN (" "FROM cert_attr WHERE attr = 1 AND (cert IN (" >"$BODIES/together"
+printf '%s\n' "FROM prev_cert_ips PREWHERE cert IN (" "FROM cert_attr PREWHERE attr = 1 AND (cert IN (" >"$BODIES/together"
 "$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 2 >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot a level deeper: exit status" "$?" 0
 check_eq "... the certificates' keys in flight with their counts" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
-check_eq "... one key query for both" "$(grep -c 'FROM cert_attr WHERE attr = 1 AND (cert IN (' "$BODIES/selects")" 1
+check_eq "... one key query for both" "$(grep -c 'FROM cert_attr PREWHERE attr = 1 AND (cert IN (' "$BODIES/selects")" 1
 check_grep "... the first one's subject" '"subject": "CN=one.example.org"' "$WORK/out"
 rm -f "$BODIES/selects" "$BODIES/together"
 "$IP" pivot 192.0.2.8 --store "$S" --now @1700000000 --depth 1 >"$WORK/out" 2>"$WORK/err"
@@ -426,10 +426,10 @@ check_grep "... the second (its other SNI name passed over)" "^edge,1,sni,,,,,0,
 check_grep "... the one over the limit: noise, dated by its own read" "^edge,2,sni,,,,,0,3,sni.example.org,6363636363636363636363636363636363636363,,5," "$WORK/out"
 check_grep "... its count from the batched query" "^node,3,cert,6363636363636363636363636363636363636363,1,100000,cdn_or_default_cert," "$WORK/out"
 check_eq "... no count query a certificate" "$(grep -c 'FROM prev_cert_ips WHERE cert = ' "$BODIES/selects")" 0
-check_eq "... one batched sightings query for the two" "$(grep -c "FROM sight WHERE cert IN (toFixedString(unhex('0161[0-9]*'), 33), toFixedString(unhex('0162[0-9]*'), 33))" "$BODIES/selects")" 1
+check_eq "... one batched sightings query for the two" "$(grep -c "FROM sight PREWHERE cert IN (toFixedString(unhex('0161[0-9]*'), 33), toFixedString(unhex('0162[0-9]*'), 33))" "$BODIES/selects")" 1
 check_eq "... the one over the limit alone" "$(grep -c 'FROM sight WHERE cert = ' "$BODIES/selects")" 1
-check_eq "... the chunk's SHA-256 aliases resolved in it (LMDB's join), their rows keyed by the SHA-1" "$(grep -F "FROM sight WHERE cert IN (" "$BODIES/selects" | grep -F "WITH (SELECT (arrayPushFront(groupArray(toString(r)), ''), arrayPushFront(groupArray(toString(x)), '')) FROM (SELECT toFixedString(concat(unhex('02'), sha256), 33) AS r, cert AS x FROM cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161" | grep -F ") OR cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM t.cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161" | grep -cF ")) GROUP BY k, ip, port")" 1
-check_eq "... the new certificate nodes counted by it too: one count query" "$(grep -c 'FROM prev_cert_ips WHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... the chunk's SHA-256 aliases resolved in it (LMDB's join), their rows keyed by the SHA-1" "$(grep -F "FROM sight PREWHERE cert IN (" "$BODIES/selects" | grep -F "WITH (SELECT (arrayPushFront(groupArray(toString(r)), ''), arrayPushFront(groupArray(toString(x)), '')) FROM (SELECT toFixedString(concat(unhex('02'), sha256), 33) AS r, cert AS x FROM cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161" | grep -F ") OR cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM t.cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161" | grep -cF ")) GROUP BY k, ip, port")" 1
+check_eq "... the new certificate nodes counted by it too: one count query" "$(grep -c 'FROM prev_cert_ips PREWHERE cert IN (' "$BODIES/selects")" 1
 check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 10
 # a level deeper: the certificates' own sightings (their serves and SNI
 # edges) are the ones the dating read, not read again
@@ -439,8 +439,8 @@ check_eq "pivot to three SNI certificates, depth 2: exit status" "$?" 0
 check_grep "... the first certificate's address, from the dating's read" "^edge,3,serves,,,,,4,1,192.0.2.1,6161616161616161616161616161616161616161,443,5," "$WORK/out"
 check_grep "... the second's" "^edge,4,serves,,,,,5,2,192.0.2.2,6262626262626262626262626262626262626262,8443,5," "$WORK/out"
 check_grep "... and its other SNI name" "^edge,5,sni,,,,,6,2,other.example.com,6262626262626262626262626262626262626262,,5," "$WORK/out"
-check_eq "... one batched sightings query in all (the dating's)" "$(grep -c 'FROM sight WHERE cert IN (' "$BODIES/selects")" 1
-check_eq "... one batched certificate count in all" "$(grep -c 'FROM prev_cert_ips WHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... one batched sightings query in all (the dating's)" "$(grep -c 'FROM sight PREWHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... one batched certificate count in all" "$(grep -c 'FROM prev_cert_ips PREWHERE cert IN (' "$BODIES/selects")" 1
 check_eq "... SELECTs in all" "$(wc -l <"$BODIES/selects")" 13
 rm -f "$BODIES/selects"
 for bad in "snifail:the batched sightings failing:Code: 241, e.displayText\(\) = DB::Exception: Memory limit" \

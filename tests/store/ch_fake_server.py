@@ -168,22 +168,22 @@ MORE = {
     # one batched sightings query, 63 over max_cert_ips read alone; the
     # batched sightings failing on the server (64) or not decoding (65);
     # the batched count failing (66) or not decoding (67)
-    "FROM name_cert WHERE rname IN ('org.example.sni')": sni_names("org.example.sni", [0x61, 0x62, 0x63]),
-    "FROM name_cert WHERE rname IN ('org.example.snifail')": sni_names("org.example.snifail", [0x64]),
-    "FROM name_cert WHERE rname IN ('org.example.snibad')": sni_names("org.example.snibad", [0x65]),
-    "FROM name_cert WHERE rname IN ('org.example.snicount')": sni_names("org.example.snicount", [0x66]),
-    "FROM name_cert WHERE rname IN ('org.example.snicut')": sni_names("org.example.snicut", [0x67]),
-    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('0161": sni_counts([(0x61, 1), (0x62, 2), (0x63, 100000)]),
-    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('0164": sni_counts([(0x64, 1)]),
-    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('0165": sni_counts([(0x65, 1)]),
-    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('0167": sni_counts([(0x67, 1)])[:-3],
+    "FROM name_cert PREWHERE rname IN ('org.example.sni')": sni_names("org.example.sni", [0x61, 0x62, 0x63]),
+    "FROM name_cert PREWHERE rname IN ('org.example.snifail')": sni_names("org.example.snifail", [0x64]),
+    "FROM name_cert PREWHERE rname IN ('org.example.snibad')": sni_names("org.example.snibad", [0x65]),
+    "FROM name_cert PREWHERE rname IN ('org.example.snicount')": sni_names("org.example.snicount", [0x66]),
+    "FROM name_cert PREWHERE rname IN ('org.example.snicut')": sni_names("org.example.snicut", [0x67]),
+    "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('0161": sni_counts([(0x61, 1), (0x62, 2), (0x63, 100000)]),
+    "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('0164": sni_counts([(0x64, 1)]),
+    "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('0165": sni_counts([(0x65, 1)]),
+    "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('0167": sni_counts([(0x67, 1)])[:-3],
     "FROM sight WHERE cert = toFixedString(unhex('016363": sight(REF_SNI[0x63], 3, 443, [], ["org.example.sni"]),
-    "FROM name_cert WHERE rname IN (": rb_str("com.example.ok") + REF_AA + b"\x01" + rb_str("com.example.ok") + REF_AA + b"\x02",
-    "FROM prev_ip_names WHERE addr IN (": V4 + bytes([192, 0, 2, 1]) + struct.pack("<Q", 42),
+    "FROM name_cert PREWHERE rname IN (": rb_str("com.example.ok") + REF_AA + b"\x01" + rb_str("com.example.ok") + REF_AA + b"\x02",
+    "FROM prev_ip_names PREWHERE addr IN (": V4 + bytes([192, 0, 2, 1]) + struct.pack("<Q", 42),
     # (192.0.2.7's and .8's certificates, below: not counted)
-    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('0171": b"",
-    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('0173": b"",
-    "FROM prev_cert_ips WHERE cert IN (": REF_AA + b"\x01\x02",
+    "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('0171": b"",
+    "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('0173": b"",
+    "FROM prev_cert_ips PREWHERE cert IN (": REF_AA + b"\x01\x02",
     # the writer's SELECT of a batch's pairs (tests/e2e/test_ch_cli.sh)
     "FROM client WHERE dest IN ('com.example.clientold')": client_row("com.example.clientold", CLIENT_218, "", 1, clival(1300000000, 1300000100, 5), 1),
     "FROM client WHERE dest IN ('com.example.clientbad')": client_row("com.example.clientbad", CLIENT_218, "", 1, b"", 1)[:-4],
@@ -205,18 +205,18 @@ MORE = {
     # the pivot's batched counts (tests/e2e/test_ch_cli.sh): a.example.net
     # on 7 IPs, told only by the batched query; 192.0.2.5's one name,
     # whose batched count fails (ERRORS)
-    "FROM prev_name_ips WHERE rname IN ('net.example.a'": rb_str("net.example.a") + struct.pack("<Q", 7),
-    "FROM rr_addr WHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000205'": addr_row(5, "prevfail.example.net"),
+    "FROM prev_name_ips PREWHERE rname IN ('net.example.a'": rb_str("net.example.a") + struct.pack("<Q", 7),
+    "FROM rr_addr PREWHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000205'": addr_row(5, "prevfail.example.net"),
     # the new certificates' metadata, one batched query (issue 17): 192.0.2.7
     # was served the certificates 71.. and 72.., which the batched query
     # describes; 192.0.2.8 the certificate 73.., whose batched query fails
     # (ERRORS)
-    "FROM rr_addr WHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000207'": b"",
-    "FROM rr_addr WHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000208'": b"",
-    "FROM sight_addr WHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC0000207'": V4 + bytes([192, 0, 2, 7]) + sight(REF_71, 7, 443, ["s1"], []) + V4 + bytes([192, 0, 2, 7]) + sight(REF_72, 7, 443, ["s1"], []),
-    "FROM sight_addr WHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC0000208'": V4 + bytes([192, 0, 2, 8]) + sight(REF_73, 8, 443, ["s1"], []),
-    "FROM cert WHERE cert IN (toFixedString(unhex('01717171": REF_71 + cert(b"\x71" * 20, "CN=one.example.org", ["one.example.org"], "", 2) + REF_72 + cert(b"\x72" * 20, "CN=two.example.org", ["two.example.org", "www.two.example.org"], "", 2),
-    "FROM rr_addr WHERE addr IN (": addr_row(1, "a.example.net") + addr_row(1, "c.example.net") + addr_row(2, "b.example.net"),
+    "FROM rr_addr PREWHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000207'": b"",
+    "FROM rr_addr PREWHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000208'": b"",
+    "FROM sight_addr PREWHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC0000207'": V4 + bytes([192, 0, 2, 7]) + sight(REF_71, 7, 443, ["s1"], []) + V4 + bytes([192, 0, 2, 7]) + sight(REF_72, 7, 443, ["s1"], []),
+    "FROM sight_addr PREWHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC0000208'": V4 + bytes([192, 0, 2, 8]) + sight(REF_73, 8, 443, ["s1"], []),
+    "FROM cert PREWHERE cert IN (toFixedString(unhex('01717171": REF_71 + cert(b"\x71" * 20, "CN=one.example.org", ["one.example.org"], "", 2) + REF_72 + cert(b"\x72" * 20, "CN=two.example.org", ["two.example.org", "www.two.example.org"], "", 2),
+    "FROM rr_addr PREWHERE addr IN (": addr_row(1, "a.example.net") + addr_row(1, "c.example.net") + addr_row(2, "b.example.net"),
 }
 # the CLI's certificate lookups (tests/e2e/test_ch_cli.sh): a certificate
 # resolved, its metadata, key, sightings and address count; one whose
@@ -247,27 +247,27 @@ FIRST = {
     # reference is read again with its aliases (store/ch_batch.c): 192.0.2.10
     # was served the SHA-256 reference S256_A9, which cert_alias maps to
     # REF_A9 (the aliased form's answer), seen on one address
-    "alias IN (SELECT cert FROM t.sight_addr WHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC000020A'": V4 + bytes([192, 0, 2, 10]) + sight(REF_A9, 10, 443, ["s1"], []),
-    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('01A9A9": REF_A9 + struct.pack("<Q", 1),
-    "SELECT ip AS k, cert AS ref, ip, port, minMerge(tf), maxMerge(tl), sumMerge(cnt), arrayFilter(x -> x != '', groupUniqArrayMerge(sensors)), arrayFilter(x -> x != '', groupUniqArrayMerge(snis)) FROM sight_addr WHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC000020A'": V4 + bytes([192, 0, 2, 10]) + sight(S256_A9, 10, 443, ["s1"], []),
-    "FROM sight WHERE cert IN (toFixedString(unhex('0161": REF_SNI[0x61] + sight(REF_SNI[0x61], 1, 443, [], ["org.example.sni"]) + REF_SNI[0x62] + sight(REF_SNI[0x62], 2, 8443, ["s1"], ["com.example.other", "org.example.sni"]),
+    "alias IN (SELECT cert FROM t.sight_addr PREWHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC000020A'": V4 + bytes([192, 0, 2, 10]) + sight(REF_A9, 10, 443, ["s1"], []),
+    "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('01A9A9": REF_A9 + struct.pack("<Q", 1),
+    "SELECT ip AS k, cert AS ref, ip, port, minMerge(tf), maxMerge(tl), sumMerge(cnt), arrayFilter(x -> x != '', groupUniqArrayMerge(sensors)), arrayFilter(x -> x != '', groupUniqArrayMerge(snis)) FROM sight_addr PREWHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC000020A'": V4 + bytes([192, 0, 2, 10]) + sight(S256_A9, 10, 443, ["s1"], []),
+    "FROM sight PREWHERE cert IN (toFixedString(unhex('0161": REF_SNI[0x61] + sight(REF_SNI[0x61], 1, 443, [], ["org.example.sni"]) + REF_SNI[0x62] + sight(REF_SNI[0x62], 2, 8443, ["s1"], ["com.example.other", "org.example.sni"]),
     # 192.0.2.7's two certificates a level deeper: no other sightings
-    "FROM sight WHERE cert IN (toFixedString(unhex('0171": b"",
-    "FROM sight WHERE cert IN (toFixedString(unhex('0165": REF_SNI[0x65] + sight(REF_SNI[0x65], 5, 443, [], ["org.example.snibad"])[:-4],
+    "FROM sight PREWHERE cert IN (toFixedString(unhex('0171": b"",
+    "FROM sight PREWHERE cert IN (toFixedString(unhex('0165": REF_SNI[0x65] + sight(REF_SNI[0x65], 5, 443, [], ["org.example.snibad"])[:-4],
 }
 ERRORS = {
-    "FROM sight WHERE cert IN (toFixedString(unhex('0164": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
-    "FROM prev_cert_ips WHERE cert IN (toFixedString(unhex('0166": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
+    "FROM sight PREWHERE cert IN (toFixedString(unhex('0164": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
+    "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('0166": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM sight WHERE cert = toFixedString(unhex('019999": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
     "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000242'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM name_cert WHERE rname = 'com.example.err'": b"Code: 47, e.displayText() = DB::Exception: Unknown identifier: rname, e.what() = DB::Exception\n",
-    "FROM prev_name_ips WHERE rname IN ('net.example.prevfail'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
+    "FROM prev_name_ips PREWHERE rname IN ('net.example.prevfail'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM client WHERE dest IN ('com.example.clientfail')": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
     "FROM client WHERE dtype = 1 AND dest = 'com.example.clienterr'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM fp WHERE fptype = 2 AND hash = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee'": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM fp_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000244'": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
-    "FROM cert WHERE cert IN (toFixedString(unhex('01737373": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
-    "FROM sight WHERE cert IN (": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
+    "FROM cert PREWHERE cert IN (toFixedString(unhex('01737373": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
+    "FROM sight PREWHERE cert IN (": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
 }
 
 # the watch sweep (store/ch_sweep.c; tests/e2e/test_ch_sweep.sh): rows of
