@@ -257,18 +257,44 @@ static void select_plain(const struct batch_spec *sp, struct util_buf *q)
 	util_buf_adds(q, p);
 }
 
-/* One query for input keys [from, to).  A listing (AL_LISTING) is read
- * first without its aliases' WITH clause, which costs several times the
- * listing itself on a cluster (docs/scale-out.md); only an answer that
- * names a certificate by a SHA-256 reference, which cert_alias may map to
- * a SHA-1, is read again with it (plain: that first form). */
+/* Whether rows of the chunk's certificates may be filed under SHA-256
+ * references that cert rows of them name (LMDB's join, CERT_ALIASES): one
+ * such row in sp's table, "SELECT 1 FROM <table> PREWHERE cert IN (<those
+ * references>) LIMIT 1".  Conservative: a reference that is itself a key
+ * of the chunk counts too.  *yes: whether the answer has a row. */
+static int certs_aliased(store_ch_t *c, const struct batch_spec *sp, const struct batch_keys *in,
+                         size_t from, size_t to, bool *yes)
+{
+	const char *t = strstr(sp->select, " FROM ") + 6;
+	struct util_buf q, resp;
+	util_buf_init(&q, (size_t)1 << 20);
+	util_buf_printf(&q, "SELECT 1 FROM %.*s PREWHERE cert IN (" CH_ALIAS_REFS "IN (",
+	                (int)strcspn(t, " "), t, store_ch_db(c));
+	chunk_keys(sp, &q, in, from, to);
+	util_buf_adds(&q, ")) LIMIT 1");
+	int err = ch_query(c, &q, &resp);
+	util_buf_free(&q);
+	*yes = err == 0 && resp.len > 0;
+	util_buf_free(&resp);
+	return err;
+}
+
+/* One query for input keys [from, to).  A read is first made plain
+ * (plain): without the WITH clause that names certificates by their SHA-1
+ * (CERT_ALIASES, ch_cert_aliases), which costs several times the read
+ * itself on a cluster (docs/scale-out.md, "The SHA-256 -> SHA-1 join").
+ * It is made again with it only when that could change the answer: a
+ * listing (AL_LISTING) whose answer names a certificate by a SHA-256
+ * reference, which cert_alias may map to a SHA-1; a read by certificate
+ * (AL_CERTS) when certs_aliased, asked in the same round, finds rows under
+ * the SHA-256 references of the chunk's certificates. */
 static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct batch_keys *in,
                        size_t from, size_t to, void *row, const struct store_fence *f,
                        const struct batch_cb *cb, bool plain)
 {
 	struct util_buf q, resp;
 	util_buf_init(&q, (size_t)1 << 20);
-	if (sp->aliases == AL_CERTS) {
+	if (sp->aliases == AL_CERTS && !plain) {
 		util_buf_adds(&q, CERT_ALIASES);
 		chunk_keys(sp, &q, in, from, to);
 		util_buf_adds(&q, CERT_ALIASES_END);
@@ -280,7 +306,9 @@ static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct 
 	else
 		util_buf_adds(&q, sp->select);
 	chunk_keys(sp, &q, in, from, to);
-	if (sp->aliases == AL_CERTS) {
+	if (sp->aliases == AL_CERTS && plain) {
+		util_buf_adds(&q, ")");
+	} else if (sp->aliases == AL_CERTS) {
 		util_buf_printf(&q, CERT_OR_ALIAS_HEAD, store_ch_db(c));
 		chunk_keys(sp, &q, in, from, to);
 		util_buf_adds(&q, "))");
@@ -288,16 +316,20 @@ static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct 
 	util_buf_adds(&q, sp->tail);
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);
+	/* again (aliased): a SHA-256 reference in a plain listing, or the
+	 * chunk's certificates' SHA-256 references hold rows */
+	bool again = false;
+	if (err == 0 && plain && sp->aliases == AL_CERTS)
+		err = certs_aliased(c, sp, in, from, to, &again);
 	struct batch_resp br = {(const uint8_t *)resp.p, (const uint8_t *)resp.p + resp.len, NULL,
 	                        0};
-	bool sha256 = false;
-	if (err == 0)
-		err = batch_scan(sp, &br, row, plain ? &sha256 : NULL);
-	if (err == 0 && !sha256)
+	if (err == 0 && !again)
+		err = batch_scan(sp, &br, row, plain && sp->aliases == AL_LISTING ? &again : NULL);
+	if (err == 0 && !again)
 		err = batch_emit(sp, &br, in, from, to, row, f, cb);
 	free(br.off);
 	util_buf_free(&resp);
-	if (err == 0 && sha256)
+	if (err == 0 && again)
 		err = batch_chunk(c, sp, in, from, to, row, f, cb, false);
 	return err;
 }
@@ -309,7 +341,7 @@ static int batch_run(store_ch_t *c, const struct batch_spec *sp, const struct ba
 	int err = row ? 0 : -ENOMEM;
 	for (size_t i = 0; i < in->n && err == 0; i += CH_BATCH_KEYS) {
 		size_t to = in->n - i < CH_BATCH_KEYS ? in->n : i + CH_BATCH_KEYS;
-		err = batch_chunk(c, sp, in, i, to, row, f, cb, sp->aliases == AL_LISTING);
+		err = batch_chunk(c, sp, in, i, to, row, f, cb, sp->aliases != AL_NONE);
 	}
 	free(row);
 	return err;

@@ -377,24 +377,28 @@ check_eq "... the same output" "$(cmp "$WORK/out-seq" "$WORK/out" && echo same)"
 check_eq "pivot to two certificates: exit status" "$?" 0
 check_grep "... the first one's subject, from the batched query" '"subject": "CN=one.example.org"' "$WORK/out"
 check_grep "... the second one's" '"subject": "CN=two.example.org"' "$WORK/out"
-check_eq "... one metadata query for both" "$(grep -c 'FROM cert PREWHERE cert IN (' "$BODIES/selects")" 1
+check_eq "... one metadata query for both" "$(grep -c 'FROM cert PREWHERE cert IN (toF' "$BODIES/selects")" 1
 check_eq "... none a certificate" "$(grep -c 'FROM cert WHERE cert = ' "$BODIES/selects")" 0
-check_eq "... SELECTs in all (8 before: one a certificate)" "$(wc -l <"$BODIES/selects")" 7
+# 8 before the batched metadata (one a certificate); 2 of the 9 are the
+# alias checks of the counts and the metadata
+check_eq "... SELECTs in all (8 before: one a certificate)" "$(wc -l <"$BODIES/selects")" 9
 rm -f "$BODIES/selects"
 cp "$WORK/out" "$WORK/out-seq"
 # their metadata goes out with their counts, not a round trip after them
 # (the stand-in holds each until the other arrives, 10 s at most)
 rm -f "$BODIES/together-log"
-printf '%s\n' "FROM prev_cert_ips PREWHERE cert IN (" "FROM cert PREWHERE cert IN (" >"$BODIES/together"
+# (and the metadata's alias check: store/ch_batch.c, certs_aliased)
+printf '%s\n' "FROM prev_cert_ips PREWHERE cert IN (toF" "FROM cert PREWHERE cert IN (toF" \
+	"SELECT 1 FROM cert PREWHERE cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM t.cert WHERE length(sha256) = 32 AND cert IN (toF" >"$BODIES/together"
 "$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 1 >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot, the certificates' counts and metadata at once: exit status" "$?" 0
-check_eq "... in flight together" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
+check_eq "... in flight together, the metadata's alias check with them" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together together "
 check_eq "... the same output" "$(cmp "$WORK/out-seq" "$WORK/out" && echo same)" same
 # a level deeper the walk follows their keys: read with the counts too,
 # and not again when the level is expanded
 : >"$BODIES/selects"
 rm -f "$BODIES/together-log"
-printf '%s\n' "FROM prev_cert_ips PREWHERE cert IN (" "FROM cert_attr PREWHERE attr = 1 AND (cert IN (" >"$BODIES/together"
+printf '%s\n' "FROM prev_cert_ips PREWHERE cert IN (toF" "FROM cert_attr PREWHERE attr = 1 AND (cert IN (" >"$BODIES/together"
 "$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 2 >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot a level deeper: exit status" "$?" 0
 check_eq "... the certificates' keys in flight with their counts" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
@@ -426,11 +430,14 @@ check_grep "... the second (its other SNI name passed over)" "^edge,1,sni,,,,,0,
 check_grep "... the one over the limit: noise, dated by its own read" "^edge,2,sni,,,,,0,3,sni.example.org,6363636363636363636363636363636363636363,,5," "$WORK/out"
 check_grep "... its count from the batched query" "^node,3,cert,6363636363636363636363636363636363636363,1,100000,cdn_or_default_cert," "$WORK/out"
 check_eq "... no count query a certificate" "$(grep -c 'FROM prev_cert_ips WHERE cert = ' "$BODIES/selects")" 0
-check_eq "... one batched sightings query for the two" "$(grep -c "FROM sight PREWHERE cert IN (toFixedString(unhex('0161[0-9]*'), 33), toFixedString(unhex('0162[0-9]*'), 33))" "$BODIES/selects")" 1
+check_eq "... one batched sightings query for the two, read plain" "$(grep -c "^SELECT cert AS k, k, .* FROM sight PREWHERE cert IN (toFixedString(unhex('0161[0-9]*'), 33), toFixedString(unhex('0162[0-9]*'), 33)) GROUP BY" "$BODIES/selects")" 1
+check_eq "... its alias check (the stand-in finds rows under their SHA-256 references)" "$(grep -c "^SELECT 1 FROM sight PREWHERE cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM t.cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161[0-9]*'), 33), toFixedString(unhex('0162[0-9]*'), 33))) LIMIT 1 FORMAT RowBinary$" "$BODIES/selects")" 1
 check_eq "... the one over the limit alone" "$(grep -c 'FROM sight WHERE cert = ' "$BODIES/selects")" 1
 check_eq "... the chunk's SHA-256 aliases resolved in it (LMDB's join), their rows keyed by the SHA-1" "$(grep -F "FROM sight PREWHERE cert IN (" "$BODIES/selects" | grep -F "WITH (SELECT (arrayPushFront(groupArray(toString(r)), ''), arrayPushFront(groupArray(toString(x)), '')) FROM (SELECT toFixedString(concat(unhex('02'), sha256), 33) AS r, cert AS x FROM cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161" | grep -F ") OR cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM t.cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161" | grep -cF ")) GROUP BY k, ip, port")" 1
-check_eq "... the new certificate nodes counted by it too: one count query" "$(grep -c 'FROM prev_cert_ips PREWHERE cert IN (' "$BODIES/selects")" 1
-check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 10
+check_eq "... the new certificate nodes counted by it too: one count query" "$(grep -c 'FROM prev_cert_ips PREWHERE cert IN (toF' "$BODIES/selects")" 1
+# 4 of the 14: the alias checks of the sightings, the counts and the
+# metadata, and the sightings read again with their aliases
+check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 14
 # a level deeper: the certificates' own sightings (their serves and SNI
 # edges) are the ones the dating read, not read again
 : >"$BODIES/selects"
@@ -439,9 +446,11 @@ check_eq "pivot to three SNI certificates, depth 2: exit status" "$?" 0
 check_grep "... the first certificate's address, from the dating's read" "^edge,3,serves,,,,,4,1,192.0.2.1,6161616161616161616161616161616161616161,443,5," "$WORK/out"
 check_grep "... the second's" "^edge,4,serves,,,,,5,2,192.0.2.2,6262626262626262626262626262626262626262,8443,5," "$WORK/out"
 check_grep "... and its other SNI name" "^edge,5,sni,,,,,6,2,other.example.com,6262626262626262626262626262626262626262,,5," "$WORK/out"
-check_eq "... one batched sightings query in all (the dating's)" "$(grep -c 'FROM sight PREWHERE cert IN (' "$BODIES/selects")" 1
-check_eq "... one batched certificate count in all" "$(grep -c 'FROM prev_cert_ips PREWHERE cert IN (' "$BODIES/selects")" 1
-check_eq "... SELECTs in all" "$(wc -l <"$BODIES/selects")" 13
+check_eq "... one batched sightings query in all (the dating's): plain, then aliased" "$(grep -c '^SELECT cert AS k, k, .* FROM sight PREWHERE cert IN (' "$BODIES/selects") $(grep -c '^WITH .* FROM sight PREWHERE cert IN (' "$BODIES/selects")" "1 1"
+check_eq "... one batched certificate count in all" "$(grep -c 'FROM prev_cert_ips PREWHERE cert IN (toF' "$BODIES/selects")" 1
+# 5 of the 18: the alias checks of the sightings, the counts, the metadata
+# and the keys, and the sightings read again with their aliases
+check_eq "... SELECTs in all" "$(wc -l <"$BODIES/selects")" 18
 rm -f "$BODIES/selects"
 for bad in "snifail:the batched sightings failing:Code: 241, e.displayText\(\) = DB::Exception: Memory limit" \
 	"snibad:the batched sightings cut short:corrupt record" \
