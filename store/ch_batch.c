@@ -259,19 +259,21 @@ static void select_plain(const struct batch_spec *sp, struct util_buf *q)
 
 /* Whether rows of the chunk's certificates may be filed under SHA-256
  * references that cert rows of them name (LMDB's join, CERT_ALIASES): one
- * such row in sp's table, "SELECT 1 FROM <table> PREWHERE cert IN (<those
- * references>) LIMIT 1".  Conservative: a reference that is itself a key
- * of the chunk counts too.  *yes: whether the answer has a row. */
+ * row of the read's own condition with those references in place of the
+ * keys, "SELECT 1 FROM <table> PREWHERE ... cert IN (<those references>)
+ * ... LIMIT 1" (the tail's part before its GROUP BY closes what the select
+ * opened).  Conservative: a reference that is itself a key of the chunk
+ * counts too.  *yes: whether the answer has a row. */
 static int certs_aliased(store_ch_t *c, const struct batch_spec *sp, const struct batch_keys *in,
                          size_t from, size_t to, bool *yes)
 {
-	const char *t = strstr(sp->select, " FROM ") + 6;
 	struct util_buf q, resp;
 	util_buf_init(&q, (size_t)1 << 20);
-	util_buf_printf(&q, "SELECT 1 FROM %.*s PREWHERE cert IN (" CH_ALIAS_REFS "IN (",
-	                (int)strcspn(t, " "), t, store_ch_db(c));
+	util_buf_printf(&q, "SELECT 1%s" CH_ALIAS_REFS "IN (", strstr(sp->select, " FROM "),
+	                store_ch_db(c));
 	chunk_keys(sp, &q, in, from, to);
-	util_buf_adds(&q, ")) LIMIT 1");
+	util_buf_printf(&q, "))%.*s LIMIT 1", (int)(strstr(sp->tail, " GROUP BY ") - sp->tail),
+	                sp->tail);
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);
 	*yes = err == 0 && resp.len > 0;

@@ -149,8 +149,8 @@ def retention(q):
 # the alias check of a read by certificate (store/ch_batch.c, certs_aliased)
 # and the chunks whose SHA-256 references it finds rows under: the SNI
 # dating's sightings of 0x61 and 0x62, read again with their aliases
-ALIAS_CHECK = " PREWHERE cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM t.cert WHERE length(sha256) = 32 AND cert IN ("
-ALIASED = ["SELECT 1 FROM sight" + ALIAS_CHECK + "toFixedString(unhex('0161"]
+ALIAS_CHECK = "cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM t.cert WHERE length(sha256) = 32 AND cert IN ("
+ALIASED = ["SELECT 1 FROM sight PREWHERE " + ALIAS_CHECK + "toFixedString(unhex('0161"]
 
 # certificates, targets, prevalence, batches (store/ch_cert*.c, ch_target.c,
 # ch_batch.c); keys are parts of the queries those functions send
