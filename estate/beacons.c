@@ -519,26 +519,34 @@ static int many_cb(size_t i, const struct store_client_row *row, void *ctx)
 	return scan_cb(row, &m->sc);
 }
 
-int estate_summaries_get(store_t *s, const struct store_client_dest *dests, size_t n,
-                         struct estate_summary *sums, bool *found)
+int estate_summaries_read(store_rtxn_t *r, const struct store_client_dest *dests, size_t n,
+                          struct estate_summary *sums, bool *found)
 {
-	struct many m = {.sums = sums, .found = found};
+	struct many m = {.r = r, .sums = sums, .found = found};
 	estate_opts_init(&m.o, 0);
 	memset(sums, 0, n * sizeof(*sums));
 	memset(found, 0, n * sizeof(*found));
-	int err = store_read_begin(s, &m.r);
-	if (err != 0)
-		return err;
-	err = store_clients_of_many(m.r, dests, n, many_cb, &m);
+	int err = store_clients_of_many(r, dests, n, many_cb, &m);
 	if (m.open) {
 		int e2 = many_finish(&m);
 		err = err != 0 ? err : e2;
 	}
-	store_read_end(m.r);
 	if (err != 0) {
 		memset(found, 0, n * sizeof(*found));
 		memset(sums, 0, n * sizeof(*sums));
 	}
+	return err;
+}
+
+int estate_summaries_get(store_t *s, const struct store_client_dest *dests, size_t n,
+                         struct estate_summary *sums, bool *found)
+{
+	store_rtxn_t *r;
+	int err = store_read_begin(s, &r);
+	if (err != 0)
+		return err;
+	err = estate_summaries_read(r, dests, n, sums, found);
+	store_read_end(r);
 	return err;
 }
 

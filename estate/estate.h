@@ -111,5 +111,8 @@ bool estate_summary_get(store_t *s, uint8_t dtype, const char *value, struct est
  * nothing is set: estate_summary_get a destination still answers). */
 int estate_summaries_get(store_t *s, const struct store_client_dest *dests, size_t n,
                          struct estate_summary *sums, bool *found);
+/* The same on the read transaction r. */
+int estate_summaries_read(store_rtxn_t *r, const struct store_client_dest *dests, size_t n,
+                          struct estate_summary *sums, bool *found);
 
 #endif

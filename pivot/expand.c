@@ -333,10 +333,12 @@ static int run_walk(struct pivot_run *x, char *msg, size_t msgcap)
 		if (n->depth >= x->p->depth)
 			break; /* breadth-first: every later node is as deep */
 		if (x->pf != NULL && (i == 0 || r->nodes[i - 1].n.depth != n->depth)) {
-			/* the level's reads in one go: its nodes' counts, then their edges */
-			err = pivot_measure_new(x, i);
+			/* the level's reads in one go: its nodes' counts, then their
+			 * edges; the seed's with its counts (never pruned) */
+			err = pivot_measure_new(x, i,
+			                        n->depth == 0 ? PIVOT_WITH_EDGES : PIVOT_WITH_NONE);
 			if (err == 0)
-				err = pivot_pf_level(x, i);
+				err = pivot_pf_level(x, i, n->depth == 0);
 		}
 		if (err == 0 && n->pruned != NULL)
 			continue;
@@ -353,7 +355,7 @@ static int run_walk(struct pivot_run *x, char *msg, size_t msgcap)
 	}
 	/* the nodes of the last level (or of one cut short); a window's
 	 * recount may spend the time budget */
-	err = x->pf != NULL ? pivot_measure_new(x, 0) : 0;
+	err = x->pf != NULL ? pivot_measure_new(x, 0, PIVOT_WITH_AFTER) : 0;
 	if (err != 0) {
 		store_msg(err, msg, msgcap);
 		return err;
@@ -368,6 +370,12 @@ static int run_walk(struct pivot_run *x, char *msg, size_t msgcap)
 int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **out, char *msg,
               size_t msgcap)
 {
+	return pivot_run_after(s, p, NULL, out, msg, msgcap);
+}
+
+int pivot_run_after(store_t *s, const struct pivot_params *p, const struct pivot_after *after,
+                    struct pivot_result **out, char *msg, size_t msgcap)
+{
 	*out = NULL;
 	if (msgcap > 0)
 		msg[0] = '\0';
@@ -379,6 +387,7 @@ int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **ou
 		return -ENOMEM;
 	struct pivot_run x;
 	run_init(&x, r, p);
+	x.after = after;
 	err = store_read_begin(s, &x.rt);
 	if (err != 0) {
 		store_msg(err, msg, msgcap);
@@ -391,6 +400,9 @@ int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **ou
 		err = pivot_pf_new(&x);
 	if (err == 0)
 		err = run_walk(&x, msg, msgcap);
+	if (err == 0 && after != NULL)
+		after->fn(x.rt, r, false, after->ctx);
+	store_ahead_drop(x.rt);
 	if (err != 0 && msgcap > 0 && msg[0] == '\0')
 		store_msg(err, msg, msgcap);
 	pivot_pf_free(x.pf);

@@ -257,9 +257,8 @@ int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
 	if (ip != NULL)
 		memcpy(xn->ip, ip, 16);
 	/* with a prefetch, a new node's counts are read with its level's */
-	xn->unmeasured =
-	    x->pf != NULL && depth > 0 &&
-	    (type == PIVOT_NODE_DOMAIN || type == PIVOT_NODE_IP || type == PIVOT_NODE_CERT);
+	xn->unmeasured = x->pf != NULL && (type == PIVOT_NODE_DOMAIN || type == PIVOT_NODE_IP ||
+	                                   type == PIVOT_NODE_CERT);
 	if (!xn->unmeasured)
 		err = node_measure(x, xn, r->nnodes == 0);
 	if (err != 0)
@@ -402,7 +401,7 @@ static int measure_rest(struct pivot_run *x, struct pivot_xnode *xn)
 {
 	int err = xn->n.type == PIVOT_NODE_CERT ? cert_meta(x, xn) : 0;
 	const char *before = xn->n.pruned;
-	if (err == 0)
+	if (err == 0 && xn->n.depth > 0) /* never the seed */
 		err = node_judge(x, xn);
 	if (err == 0 && xn->n.pruned != before) {
 		xn->parent_edge = xn->fresh_edge;
@@ -413,7 +412,7 @@ static int measure_rest(struct pivot_run *x, struct pivot_xnode *xn)
 	return err;
 }
 
-int pivot_measure_new(struct pivot_run *x, size_t from)
+int pivot_measure_new(struct pivot_run *x, size_t from, enum pivot_measure_with with)
 {
 	struct pivot_result *r = x->r;
 	size_t n = r->nnodes > from ? r->nnodes - from : 0;
@@ -428,18 +427,25 @@ int pivot_measure_new(struct pivot_run *x, size_t from)
 	static const unsigned types[3] = {PIVOT_NODE_DOMAIN, PIVOT_NODE_IP, PIVOT_NODE_CERT};
 	/* the three counts and the certificates' metadata and keys at once on
 	 * a store with a read-ahead: noted (the degrees 0 until the second
-	 * pass), sent, then read */
-	if (err == 0 && store_ahead_record(x->rt)) {
+	 * pass), sent, then read; the level's edge reads or the after's
+	 * noted with them, their answers kept for pivot_pf_level or it */
+	bool ahead = err == 0 && store_ahead_record(x->rt);
+	if (ahead) {
 		for (int k = 0; k < 3; k++)
 			(void)measure_kind(x, from, types[k], keys, out, idx);
 		(void)measure_certs(x, from, keys, true);
+		if (with == PIVOT_WITH_EDGES)
+			pivot_pf_note(x, from);
+		else if (with == PIVOT_WITH_AFTER && x->after != NULL)
+			x->after->fn(x->rt, x->r, true, x->after->ctx);
 		store_ahead_send(x->rt);
 	}
 	for (int k = 0; k < 3 && err == 0; k++)
 		err = measure_kind(x, from, types[k], keys, out, idx);
 	if (err == 0)
 		err = measure_certs(x, from, keys, false);
-	store_ahead_drop(x->rt);
+	if (with == PIVOT_WITH_NONE || err != 0)
+		store_ahead_drop(x->rt);
 	for (size_t i = from; i < r->nnodes && err == 0; i++)
 		if (r->nodes[i].unmeasured)
 			err = measure_rest(x, &r->nodes[i]);

@@ -125,6 +125,20 @@ struct pivot_result;
  * (the result may be truncated), or an error with msg set (bad seed...). */
 int pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **out, char *msg,
               size_t msgcap);
+/* Reads made of the result on the walk's own read transaction once the
+ * walk is done (the estate's client sightings of its nodes): fn is called
+ * with noting true in the read-ahead's first pass of the last level's
+ * measure, so that its reads go out in that round (their answers empty:
+ * it must set nothing then), and with noting false once the walk is
+ * over, its reads then answered from that round.  On a store without a
+ * read-ahead only the second call is made. */
+struct pivot_after {
+	void (*fn)(store_rtxn_t *rt, struct pivot_result *r, bool noting, void *ctx);
+	void *ctx;
+};
+/* pivot_run with after (NULL: none) called on success. */
+int pivot_run_after(store_t *s, const struct pivot_params *p, const struct pivot_after *after,
+                    struct pivot_result **out, char *msg, size_t msgcap);
 void pivot_result_free(struct pivot_result *r);
 
 size_t pivot_node_count(const struct pivot_result *r);

@@ -65,6 +65,7 @@ struct pivot_cand {
  * of the node being expanded, and the state of the walk in progress. */
 struct pivot_run {
 	store_rtxn_t *rt;
+	const struct pivot_after *after; /* NULL: none */
 	struct pivot_result *r;
 	const struct pivot_params *p;
 	struct store_fence fence;
@@ -95,9 +96,13 @@ struct pivot_run {
 /* Reads of a BFS level in one batched call per kind (a ClickHouse store:
  * one query each instead of one per node).  pivot_pf_new makes x->pf;
  * pivot_pf_level reads for the level whose first node is first (the walk
- * calls it when it reaches the level); pivot_pf_free frees. */
+ * calls it when it reaches the level; noted: its reads were noted with
+ * the level's counts, pivot_measure_new's edges); pivot_pf_free frees. */
 int pivot_pf_new(struct pivot_run *x);
-int pivot_pf_level(struct pivot_run *x, size_t first);
+int pivot_pf_level(struct pivot_run *x, size_t first, bool noted);
+/* The read-ahead's first pass of the level's reads (store_ahead_record on):
+ * noted, not sent; pivot_pf_level(x, first, true) takes their answers. */
+void pivot_pf_note(struct pivot_run *x, size_t first);
 void pivot_pf_free(struct pivot_pf *pf);
 /* The walk's reads: from the level's prefetch when it holds the key, else
  * the store's single-node reader (x->fence; ctx is x). */
@@ -188,10 +193,19 @@ int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
 /* With a prefetch (x->pf), pivot_node_add leaves the prevalence and the
  * certificate metadata of a new domain, IP or certificate unread: this
  * reads them for the nodes from `from` on, one batched call per kind
- * (store_prev_*_n), then judges their noise in node order.  The walk
- * calls it when a level starts (its nodes are all known then) and once
- * at the end. */
-int pivot_measure_new(struct pivot_run *x, size_t from);
+ * (store_prev_*_n), then judges their noise in node order (never the
+ * seed's).  The walk calls it when a level starts (its nodes are all
+ * known then) and once at the end.  edges: the level's edge reads go out
+ * with the counts (pivot_pf_note) and pivot_pf_level(x, from, true) must
+ * follow to take them; only for the seed's level, since the seed is
+ * never pruned and the reads of its edges so do not wait for its counts
+ * (a later level's nodes found to be noise are not read). */
+enum pivot_measure_with {
+	PIVOT_WITH_NONE,
+	PIVOT_WITH_EDGES, /* the seed's level: its edge reads */
+	PIVOT_WITH_AFTER, /* the last: x->after's reads, kept for it */
+};
+int pivot_measure_new(struct pivot_run *x, size_t from, enum pivot_measure_with with);
 /* Add an edge from candidate c unless known; *id is the edge either way. */
 int pivot_edge_add(struct pivot_result *r, const struct pivot_cand *c, unsigned src, unsigned dst,
                    unsigned *id, bool *added);

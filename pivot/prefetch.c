@@ -459,7 +459,18 @@ static int level_reads(struct pivot_run *x, size_t first)
 	return err;
 }
 
-int pivot_pf_level(struct pivot_run *x, size_t first)
+void pivot_pf_note(struct pivot_run *x, size_t first)
+{
+	struct pivot_pf *pf = x->pf;
+	if (pf == NULL)
+		return;
+	pf->noting = true;
+	(void)level_reads(x, first);
+	pf->noting = false;
+	level_clear(pf);
+}
+
+int pivot_pf_level(struct pivot_run *x, size_t first, bool noted)
 {
 	struct pivot_pf *pf = x->pf;
 	if (pf == NULL)
@@ -474,12 +485,10 @@ int pivot_pf_level(struct pivot_run *x, size_t first)
 	level_clear(pf);
 	/* the reads that do not wait for another's rows, sent at once: a
 	 * first pass notes them (their answers empty), the second takes the
-	 * answers and makes the rest, the SNI dating's */
-	if (store_ahead_record(x->rt)) {
-		pf->noting = true;
-		(void)level_reads(x, first);
-		pf->noting = false;
-		level_clear(pf);
+	 * answers and makes the rest, the SNI dating's; noted: the first
+	 * pass went out with the level's counts */
+	if (!noted && store_ahead_record(x->rt)) {
+		pivot_pf_note(x, first);
 		store_ahead_send(x->rt);
 	}
 	int err = level_reads(x, first);

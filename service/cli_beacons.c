@@ -359,10 +359,17 @@ static void annotate_dests(struct pivot_result *r, struct store_client_dest *d, 
 }
 
 /* The domain and IP nodes' estate in one batched read of the client
- * sightings (one query on ClickHouse, not one a node); node by node when
- * the batch fails (a response over its bound), as before. */
-void svc_estate_annotate(store_t *s, struct pivot_result *r)
+ * sightings on the pivot's read transaction (one query on ClickHouse, not
+ * one a node, sent with the last level's counts: pivot_run_after); node by
+ * node, after the pivot, when the batch fails (a response over its bound),
+ * as before. */
+struct annotate {
+	bool failed;
+};
+
+static void annotate_after(store_rtxn_t *rt, struct pivot_result *r, bool noting, void *ctx)
 {
+	struct annotate *a = ctx;
 	size_t n = pivot_node_count(r), k = 0;
 	struct store_client_dest *d = malloc(n * sizeof(*d) + 1);
 	size_t *at = malloc(n * sizeof(*at) + 1);
@@ -371,15 +378,26 @@ void svc_estate_annotate(store_t *s, struct pivot_result *r)
 	bool batched = d != NULL && at != NULL && sum != NULL && found != NULL;
 	if (batched) {
 		annotate_dests(r, d, at, &k);
-		batched = estate_summaries_get(s, d, k, sum, found) == 0;
+		batched = estate_summaries_read(rt, d, k, sum, found) == 0;
 	}
-	for (size_t j = 0; batched && j < k; j++)
+	for (size_t j = 0; batched && !noting && j < k; j++)
 		if (found[j])
 			annotate_set(r, at[j], &sum[j]);
-	if (!batched)
-		annotate_each(s, r);
+	if (!noting)
+		a->failed = !batched;
 	free(found);
 	free(sum);
 	free(at);
 	free(d);
+}
+
+int svc_pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **out, char *msg,
+                  size_t msgcap)
+{
+	struct annotate a = {false};
+	const struct pivot_after after = {annotate_after, &a};
+	int err = pivot_run_after(s, p, &after, out, msg, msgcap);
+	if (err == 0 && a.failed)
+		annotate_each(s, *out);
+	return err;
 }

@@ -266,9 +266,7 @@ int svc_cmd_pivot(int argc, char **argv)
 		return 2;
 	struct pivot_result *r = NULL;
 	char msg[256];
-	int err = pivot_run(s, &p, &r, msg, sizeof(msg));
-	if (err == 0)
-		svc_estate_annotate(s, r);
+	int err = svc_pivot_run(s, &p, &r, msg, sizeof(msg));
 	store_close(s);
 	if (err != 0) {
 		fprintf(stderr, "infrapivot pivot: %s\n", *msg ? msg : svc_store_error(err));

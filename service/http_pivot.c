@@ -124,9 +124,8 @@ enum MHD_Result svc_http_pivot(struct svc_http_req *rq)
 	svc_http_pivot_caps(&rq->srv->conf, &p);
 	struct pivot_result *res = NULL;
 	char msg[256] = "";
-	int err = pivot_run(rq->srv->store, &p, &res, msg, sizeof(msg));
+	int err = svc_pivot_run(rq->srv->store, &p, &res, msg, sizeof(msg));
 	if (err != 0)
 		return pivot_failed(rq, err, msg);
-	svc_estate_annotate(rq->srv->store, res);
 	return pivot_send(rq, res, format);
 }

@@ -29,8 +29,10 @@ int svc_estate_retain(store_t *s, uint64_t days, struct ingest_summary *sum);
 /* The client part of the ingest summary line on stderr (when any). */
 void svc_estate_ingest_note(const struct ingest_summary *sum);
 
-/* Attach what the estate knows to every domain and IP node of r. */
-void svc_estate_annotate(store_t *s, struct pivot_result *r);
+/* pivot_run, with what the estate knows attached to every domain and IP
+ * node of the result. */
+int svc_pivot_run(store_t *s, const struct pivot_params *p, struct pivot_result **out, char *msg,
+                  size_t msgcap);
 
 /* JSON (estate_json.c): a destination as in docs/estate.md (new ref). */
 json_t *svc_estate_dest_json(const struct estate_dest *d, bool beacon);

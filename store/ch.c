@@ -422,6 +422,11 @@ bool ch_ahead_answer(store_ch_t *c, const char *sql, struct util_buf *resp)
 	if (a == NULL)
 		return false;
 	if (a->recording) {
+		/* noted once: a first pass may make a read twice (a seed's
+		 * certificate keys, by its counts and by its edges) */
+		for (size_t i = 0; i < a->n; i++)
+			if (strcmp(a->req[i].sql, sql) == 0)
+				return true;
 		if (a->n < AHEAD_MAX && (a->req[a->n].sql = strdup(sql)) != NULL)
 			a->n++;
 		return true; /* answered with no rows */
@@ -529,6 +534,51 @@ void store_ch_ahead_send(store_ch_t *c)
 		curl_multi_cleanup(m);
 	curl_slist_free_all(hdr);
 	free(path);
+}
+
+/* Whether a kept an answer for sql. */
+static bool ahead_kept(const struct ch_ahead *a, const char *sql)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->req[i].ok && strcmp(a->req[i].sql, sql) == 0)
+			return true;
+	return false;
+}
+
+bool ch_ahead_pair(store_ch_t *c, const struct util_buf *q1, const struct util_buf *q2,
+                   void **saved)
+{
+	struct ch_ahead *a = c->ahead;
+	if (q1->err != 0 || q2->err != 0 || (a != NULL && a->recording))
+		return false;
+	struct ch_ahead *two = calloc(1, sizeof(*two));
+	if (two == NULL)
+		return false;
+	const struct util_buf *q[2] = {q1, q2};
+	bool kept = false; /* the read-ahead's answer, which ch_query takes */
+	for (size_t i = 0; i < 2 && asprintf(&two->req[i].sql, "%s" CH_ROWBINARY, q[i]->p) >= 0;
+	     i++) {
+		two->n++;
+		kept = kept || (a != NULL && ahead_kept(a, two->req[i].sql));
+	}
+	if (two->n < 2 || kept) {
+		for (size_t i = 0; i < two->n; i++)
+			free(two->req[i].sql);
+		free(two);
+		return false;
+	}
+	two->recording = true;
+	*saved = a;
+	c->ahead = two;
+	store_ch_ahead_send(c);
+	return true;
+}
+
+void ch_ahead_pair_end(store_ch_t *c, void *saved)
+{
+	store_ch_ahead_drop(c);
+	free(c->ahead);
+	c->ahead = saved;
 }
 
 void store_ch_ahead_drop(store_ch_t *c)

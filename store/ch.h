@@ -64,7 +64,8 @@ void store_ch_set_response_max(store_ch_t *c, size_t max);
 
 /* Read-ahead (docs/scale-out.md "A level's reads at once"): after
  * store_ch_ahead_record, the reads of ch_query (every SELECT of rows) are
- * noted and answered with no rows, sending nothing; store_ch_ahead_send
+ * noted (a statement noted already, once) and answered with no rows,
+ * sending nothing; store_ch_ahead_send
  * sends what was noted at once (AHEAD_PAR requests in flight) and keeps
  * each whole 200 answer, which the same statement read again takes
  * instead of a round trip (once); a failed one is not kept, so the read

@@ -264,18 +264,22 @@ static void select_plain(const struct batch_spec *sp, struct util_buf *q)
  * ... LIMIT 1" (the tail's part before its GROUP BY closes what the select
  * opened).  Conservative: a reference that is itself a key of the chunk
  * counts too.  *yes: whether the answer has a row. */
-static int certs_aliased(store_ch_t *c, const struct batch_spec *sp, const struct batch_keys *in,
-                         size_t from, size_t to, bool *yes)
+static void certs_aliased_sql(store_ch_t *c, const struct batch_spec *sp,
+                              const struct batch_keys *in, size_t from, size_t to,
+                              struct util_buf *q)
 {
-	struct util_buf q, resp;
-	util_buf_init(&q, (size_t)1 << 20);
-	util_buf_printf(&q, "SELECT 1%s" CH_ALIAS_REFS "IN (", strstr(sp->select, " FROM "),
+	util_buf_init(q, (size_t)1 << 20);
+	util_buf_printf(q, "SELECT 1%s" CH_ALIAS_REFS "IN (", strstr(sp->select, " FROM "),
 	                store_ch_db(c));
-	chunk_keys(sp, &q, in, from, to);
-	util_buf_printf(&q, "))%.*s LIMIT 1", (int)(strstr(sp->tail, " GROUP BY ") - sp->tail),
+	chunk_keys(sp, q, in, from, to);
+	util_buf_printf(q, "))%.*s LIMIT 1", (int)(strstr(sp->tail, " GROUP BY ") - sp->tail),
 	                sp->tail);
-	int err = ch_query(c, &q, &resp);
-	util_buf_free(&q);
+}
+
+static int certs_aliased(store_ch_t *c, struct util_buf *q, bool *yes)
+{
+	struct util_buf resp;
+	int err = ch_query(c, q, &resp);
 	*yes = err == 0 && resp.len > 0;
 	util_buf_free(&resp);
 	return err;
@@ -316,13 +320,25 @@ static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct 
 		util_buf_adds(&q, "))");
 	}
 	util_buf_adds(&q, sp->tail);
+	/* a plain read by certificate and its alias check in one round (the
+	 * pivot's read-ahead may have sent them already) */
+	struct util_buf chk = {0};
+	bool check = plain && sp->aliases == AL_CERTS, pair = false;
+	void *saved = NULL;
+	if (check) {
+		certs_aliased_sql(c, sp, in, from, to, &chk);
+		pair = ch_ahead_pair(c, &q, &chk, &saved);
+	}
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);
 	/* again (aliased): a SHA-256 reference in a plain listing, or the
 	 * chunk's certificates' SHA-256 references hold rows */
 	bool again = false;
-	if (err == 0 && plain && sp->aliases == AL_CERTS)
-		err = certs_aliased(c, sp, in, from, to, &again);
+	if (err == 0 && check)
+		err = certs_aliased(c, &chk, &again);
+	if (pair)
+		ch_ahead_pair_end(c, saved);
+	util_buf_free(&chk);
 	struct batch_resp br = {(const uint8_t *)resp.p, (const uint8_t *)resp.p + resp.len, NULL,
 	                        0};
 	if (err == 0 && !again)

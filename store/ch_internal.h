@@ -93,6 +93,16 @@ int ch_query(store_ch_t *c, struct util_buf *q, struct util_buf *resp);
 /* The read-ahead's part in ch_query: whether it answered sql (no rows
  * while recording; else a kept answer, moved into resp). */
 bool ch_ahead_answer(store_ch_t *c, const char *sql, struct util_buf *resp);
+/* What ch_query appends to a read. */
+#define CH_ROWBINARY " FORMAT RowBinary"
+/* Two reads at once outside the read-ahead (a read by certificate and its
+ * alias check): unless a read-ahead is noting or kept an answer for
+ * either, q1 and q2 (as ch_query will send them) go out together on a
+ * read-ahead of their own and true is returned; the caller then reads
+ * them with ch_query and calls ch_ahead_pair_end(c, *saved). */
+bool ch_ahead_pair(store_ch_t *c, const struct util_buf *q1, const struct util_buf *q2,
+                   void **saved);
+void ch_ahead_pair_end(store_ch_t *c, void *saved);
 /* Run q and hand each decoded resolution inside the fence to cb. */
 int ch_rr_query(store_ch_t *c, struct util_buf *q, const struct store_fence *f, store_rr_cb cb,
                 void *ctx);

@@ -353,7 +353,7 @@ int ch_rr_query(store_ch_t *c, struct util_buf *q, const struct store_fence *f, 
 int ch_query(store_ch_t *c, struct util_buf *q, struct util_buf *resp)
 {
 	util_buf_init(resp, STORE_CH_RESPONSE_MAX);
-	util_buf_adds(q, " FORMAT RowBinary");
+	util_buf_adds(q, CH_ROWBINARY);
 	int err = q->err;
 	if (err == 0 && ch_ahead_answer(c, q->p, resp))
 		return 0;

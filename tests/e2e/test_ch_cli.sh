@@ -335,7 +335,8 @@ check_eq "... the names of the batched query" "$(grep -o '^node,[0-9],[a-z]*,[^,
 check_eq "pivot, counting its queries: exit status" "$?" 0
 check_eq "... one batched count query for the names" "$(grep -c 'FROM prev_name_ips PREWHERE rname IN (' "$BODIES/selects")" 1
 check_eq "... no count query a name" "$(grep -c 'FROM prev_name_ips WHERE rname = ' "$BODIES/selects")" 0
-check_eq "... the seed's own count, read alone" "$(grep -c 'FROM prev_ip_names WHERE addr = ' "$BODIES/selects")" 1
+check_eq "... no count query for the seed alone" "$(grep -c 'FROM prev_ip_names WHERE addr = ' "$BODIES/selects")" 0
+check_eq "... the seed's count batched (the level's nodes are all new: none)" "$(grep -c 'FROM prev_ip_names PREWHERE addr IN (' "$BODIES/selects")" 1
 check_eq "... one query a kind for the level's edges" "$(grep -c 'FROM rr PREWHERE rname IN (' "$BODIES/selects")" 1
 check_grep "... the batched count, over the limit: noise" "^node,1,domain,a.example.net,1,7,cdn_or_fast_flux_name," "$WORK/out"
 check_grep "... a name not counted: 0" "^node,2,domain,c.example.net,1,0,," "$WORK/out"
@@ -350,6 +351,16 @@ check_eq "... the certificates by address and by name read plain" \
 	"$(grep -cF "SELECT ip AS k, cert AS ref, " "$BODIES/selects") $(grep -cF "SELECT rname AS k, cert AS ref, kind FROM name_cert PREWHERE rname IN (" "$BODIES/selects")" "1 1"
 check_eq "... their answers name no SHA-256 reference: no aliased read" "$(grep -c "FROM cert_alias" "$BODIES/selects")" 0
 rm -f "$BODIES/selects"
+# the nodes' client read in flight with the last level's counts, not a
+# round trip after the walk (pivot_run_after; the stand-in holds each
+# until the other arrives)
+rm -f "$BODIES/together-log"
+printf '%s\n' "FROM prev_name_ips PREWHERE rname IN (" "FROM client WHERE (dtype = 1 AND dest IN ('net.example.a'" >"$BODIES/together"
+"$IP" pivot 192.0.2.1 --store "$S" --now @1700000000 --format csv --max-domain-ips 5 --depth 1 >"$WORK/out1" 2>"$WORK/err"
+check_eq "pivot at depth 1: exit status" "$?" 0
+check_eq "... the estate's client read in flight with the last level's counts" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
+check_grep "... the count still makes the name noise" "^node,1,domain,a.example.net,1,7,cdn_or_fast_flux_name," "$WORK/out1"
+rm -f "$BODIES/together"
 # an answer naming a certificate by a SHA-256 reference is read again with
 # the chunk's aliases first, and cert_alias's SHA-1 names it
 : >"$BODIES/selects"
@@ -362,13 +373,14 @@ check "... not by the SHA-256" bash -c "! grep -q 'a2a2a2a2' '$WORK/out-alias'"
 rm -f "$BODIES/selects"
 cp "$WORK/out" "$WORK/out-seq"
 # a level's independent reads go out at once (the read-ahead): the seed's
-# resolutions by address are in flight with its sightings by address (the
-# stand-in holds each until the other arrives, 10 s at most)
+# resolutions by address are in flight with its sightings by address, and
+# with its own count, since the seed is never pruned (the stand-in holds
+# each until the others arrive, 10 s at most)
 rm -f "$BODIES/together-log"
-printf '%s\n' "FROM rr_addr PREWHERE addr IN (" "FROM sight_addr PREWHERE ip IN (" >"$BODIES/together"
+printf '%s\n' "FROM rr_addr PREWHERE addr IN (" "FROM sight_addr PREWHERE ip IN (" "FROM prev_ip_names PREWHERE addr IN (" >"$BODIES/together"
 "$IP" pivot 192.0.2.1 --store "$S" --now @1700000000 --format csv --max-domain-ips 5 >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot with its level's reads at once: exit status" "$?" 0
-check_eq "... the seed's two address reads in flight together" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
+check_eq "... the seed's two address reads and its count in flight together" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together together "
 check_eq "... the same output" "$(cmp "$WORK/out-seq" "$WORK/out" && echo same)" same
 # the new certificates' metadata: one batched query for the level's two
 # (the stand-in describes them only to it), none a certificate
@@ -439,6 +451,22 @@ check_eq "... the new certificate nodes counted by it too: one count query" "$(g
 # 4 of the 14: the alias checks of the sightings, the counts and the
 # metadata, and the sightings read again with their aliases
 check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 14
+cp "$WORK/out" "$WORK/out-sni"
+# each read of the dating in flight with its alias check, not a round trip
+# after it (they depend on the names' certificates, so the level's
+# read-ahead cannot send them; the stand-in holds each of a pair until the
+# other arrives, 10 s at most)
+for pair in "prev_cert_ips:the count" "sight:the sightings"; do
+	rm -f "$BODIES/together-log"
+	printf '%s\n' "FROM ${pair%%:*} PREWHERE cert IN (toFixedString(unhex('0161" "SELECT 1 FROM ${pair%%:*} PREWHERE cert IN (SELECT" >"$BODIES/together"
+	: >"$BODIES/selects"
+	"$IP" pivot sni.example.org --store "$S" --now @1700000000 --depth 1 --format csv >"$WORK/out" 2>"$WORK/err"
+	check_eq "pivot, the SNI dating's reads with their checks: exit status" "$?" 0
+	check_eq "... ${pair#*:} and its alias check in flight together" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
+	check_eq "... the same output" "$(cmp "$WORK/out-sni" "$WORK/out" && echo same)" same
+	check_eq "... the same SELECTs" "$(wc -l <"$BODIES/selects")" 14
+	rm -f "$BODIES/together"
+done
 # a level deeper: the certificates' own sightings (their serves and SNI
 # edges) are the ones the dating read, not read again
 : >"$BODIES/selects"

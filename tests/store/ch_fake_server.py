@@ -257,6 +257,10 @@ FIRST = {
     "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('01A9A9": REF_A9 + struct.pack("<Q", 1),
     "SELECT ip AS k, cert AS ref, ip, port, minMerge(tf), maxMerge(tl), sumMerge(cnt), arrayFilter(x -> x != '', groupUniqArrayMerge(sensors)), arrayFilter(x -> x != '', groupUniqArrayMerge(snis)) FROM sight_addr PREWHERE ip IN (toFixedString(unhex('00000000000000000000FFFFC000020A'": V4 + bytes([192, 0, 2, 10]) + sight(S256_A9, 10, 443, ["s1"], []),
     "FROM sight PREWHERE cert IN (toFixedString(unhex('0161": REF_SNI[0x61] + sight(REF_SNI[0x61], 1, 443, [], ["org.example.sni"]) + REF_SNI[0x62] + sight(REF_SNI[0x62], 2, 8443, ["s1"], ["com.example.other", "org.example.sni"]),
+    # certificate BB as a seed: its count and metadata, read batched with
+    # the seed's edges (pivot_measure_new); its sightings fail (ERRORS)
+    "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('01BBBB": REF_BB + struct.pack("<Q", 1),
+    "FROM cert PREWHERE cert IN (toFixedString(unhex('01BBBB": REF_BB + cert(b"\xbb" * 20, "CN=www.example.com", ["www.example.com", "example.com"], b"\x30\x03\x02\x01\x00", 2),
     # 192.0.2.7's two certificates a level deeper: no other sightings
     "FROM sight PREWHERE cert IN (toFixedString(unhex('0171": b"",
     "FROM sight PREWHERE cert IN (toFixedString(unhex('0165": REF_SNI[0x65] + sight(REF_SNI[0x65], 5, 443, [], ["org.example.snibad"])[:-4],
