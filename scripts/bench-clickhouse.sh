@@ -315,8 +315,9 @@ if ! skip pivot; then
 				--depth "$d" "$seed" >"$WORK/pivot.json" || true
 			t1=$(now)
 			capture_stop
-			printf '  %-40s depth %d: %4d SELECTs, %5.0f ms via the stand-in, %s nodes; by table: %s\n' "$seed" "$d" \
-				"$(wc -l <"$WORK/sql-pivot/selects.log")" "$(echo "($t1 - $t0) * 1000" | bc)" \
+			printf '  %-40s depth %d: %4d SELECTs in %d round trips, %5.0f ms via the stand-in, %s nodes; by table: %s\n' "$seed" "$d" \
+				"$(wc -l <"$WORK/sql-pivot/selects.log")" "$(python3 tests/bench/ch_capture.py --rounds "$WORK/sql-pivot")" \
+				"$(echo "($t1 - $t0) * 1000" | bc)" \
 				"$(grep -o '"id"' "$WORK/pivot.json" | wc -l)" \
 				"$(grep -oE 'FROM [a-z_]+' "$WORK/sql-pivot/selects.log" | sort | uniq -c | sort -rn |
 					awk '{printf "%s %s, ", $3, $1}')"

@@ -13,10 +13,11 @@
 -- The column blk is the writer's batch token: it makes a retried batch's
 -- blocks byte-identical (deduplicated by the replicated tables) and two
 -- different batches different (never deduplicated).
--- The tables readers look keys up in have an index granule of 1,024 rows,
--- not 8,192: a point read decompresses an eighth of the rows (a local
--- read of one name 4-5 ms -> 1.7 ms at 2 M lines) for a primary index
--- eight times larger (docs/scale-out.md "Index granularity").
+-- The tables readers look keys up in have an index granule of 256 rows,
+-- not 8,192: a point read decompresses a 32nd of the rows in each part
+-- (a local read of one name 4-5 ms -> 1.4 ms at 2 M lines; a pivot's
+-- depth-3 p99 at 20 M lines some 0.8 of 1,024's) for a primary index 32
+-- times larger (docs/scale-out.md "Index granularity").
 
 -- ---- resolutions ----------------------------------------------------
 CREATE TABLE IF NOT EXISTS ${DB}.rr_in_local (
@@ -55,7 +56,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.rr_local (
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/rr_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (rname, rrtype, rdata)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.rr_mv TO ${DB}.rr_local AS
 	SELECT any(blk) AS blk, rname, any(rrname) AS rrname, rrtype, rdata, any(addr) AS addr,
@@ -71,7 +72,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.rr_addr_local AS ${DB}.rr_local
 	ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/rr_addr_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (addr, rname, rrtype)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.rr_addr_mv TO ${DB}.rr_addr_local AS
 	SELECT any(blk) AS blk, addr, rname, any(rrname) AS rrname, rrtype, any(rdata) AS rdata,
@@ -87,7 +88,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.rr_target_local AS ${DB}.rr_local
 	ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/rr_target_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (target, rname, rrtype, rdata)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.rr_target_mv TO ${DB}.rr_target_local AS
 	SELECT any(blk) AS blk, target, rname, any(rrname) AS rrname, rrtype, rdata,
@@ -106,7 +107,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.prev_ip_names_local (
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/prev_ip_names_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY addr
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.prev_ip_names_mv TO ${DB}.prev_ip_names_local AS
 	SELECT any(blk) AS blk, addr, uniqExactState(rname) AS names
@@ -122,7 +123,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.prev_name_ips_local (
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/prev_name_ips_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY rname
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.prev_name_ips_mv TO ${DB}.prev_name_ips_local AS
 	SELECT any(blk) AS blk, rname, uniqExactState(addr) AS addrs
@@ -162,7 +163,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.sight_local (
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/sight_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (cert, ip, port)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.sight_mv TO ${DB}.sight_local AS
 	SELECT any(blk) AS blk, cert, ip, port,
@@ -178,7 +179,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.sight_addr_local AS ${DB}.sight_local
 	ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/sight_addr_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (ip, port, cert)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.sight_addr_mv TO ${DB}.sight_addr_local AS
 	SELECT any(blk) AS blk, cert, ip, port,
@@ -197,7 +198,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.prev_cert_ips_local (
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/prev_cert_ips_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY cert
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.prev_cert_ips_mv TO ${DB}.prev_cert_ips_local AS
 	SELECT any(blk) AS blk, cert, uniqExactState(ip) AS ips
@@ -227,7 +228,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.cert_local (
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/cert_local', '{replica}', ver)
 	PARTITION BY tuple()
 	ORDER BY cert
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE TABLE IF NOT EXISTS ${DB}.cert AS ${DB}.cert_local
 	ENGINE = Distributed(infrapivot, ${DB}, cert_local, cityHash64(cert));
@@ -245,7 +246,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.cert_alias_local (
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/cert_alias_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (alias, cert)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.cert_alias_mv TO ${DB}.cert_alias_local AS
 	SELECT toFixedString(concat(unhex('02'), sha256), 33) AS alias, min(cert) AS cert
@@ -262,7 +263,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.name_cert_local (
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/name_cert_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (rname, cert, kind)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE TABLE IF NOT EXISTS ${DB}.name_cert AS ${DB}.name_cert_local
 	ENGINE = Distributed(infrapivot, ${DB}, name_cert_local, cityHash64(rname));
@@ -274,7 +275,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.cert_attr_local (
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/cert_attr_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (attr, value, cert)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE TABLE IF NOT EXISTS ${DB}.cert_attr AS ${DB}.cert_attr_local
 	ENGINE = Distributed(infrapivot, ${DB}, cert_attr_local, cityHash64(value));
@@ -314,7 +315,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.client_local (
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/client_local', '{replica}', ver)
 	PARTITION BY tuple()
 	ORDER BY (dtype, dest, client, sensor, src)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE TABLE IF NOT EXISTS ${DB}.client AS ${DB}.client_local
 	ENGINE = Distributed(infrapivot, ${DB}, client_local, cityHash64(dest));
@@ -348,7 +349,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.fp_local (
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/fp_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (fptype, hash, ip, port)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.fp_mv TO ${DB}.fp_local AS
 	SELECT any(blk) AS blk, fptype, hash, ip, port,
@@ -362,7 +363,7 @@ CREATE TABLE IF NOT EXISTS ${DB}.fp_addr_local AS ${DB}.fp_local
 	ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/${DB}/fp_addr_local', '{replica}')
 	PARTITION BY tuple()
 	ORDER BY (ip, fptype, hash, port)
-	SETTINGS index_granularity = 1024;
+	SETTINGS index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.fp_addr_mv TO ${DB}.fp_addr_local AS
 	SELECT any(blk) AS blk, fptype, hash, ip, port,

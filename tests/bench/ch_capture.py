@@ -14,8 +14,15 @@ one only), and it
 answers 200 with an empty body, as ClickHouse does.  Every other request
 (/ping, SELECTs) is forwarded to 127.0.0.1:UPSTREAM_PORT with its
 headers (the credentials) and its answer relayed, its SQL appended to
-OUTDIR/selects.log (one a line).  OUTDIR/order lists
+OUTDIR/selects.log (one a line) and the monotonic times it was sent
+upstream and answered to OUTDIR/times.log.  OUTDIR/order lists
 the tables in the order of their first INSERT.  Stops on SIGTERM.
+
+  ch_capture.py --rounds OUTDIR
+
+prints the number of round trips in OUTDIR/times.log: requests in flight
+together (each sent before the ones in flight were all answered) count
+as one.
 """
 import http.client
 import http.server
@@ -24,9 +31,9 @@ import re
 import signal
 import sys
 import threading
+import time
 import urllib.parse
 
-PORT, UPSTREAM, OUT = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 LOCK = threading.Lock()
 SEEN = []
 
@@ -74,17 +81,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
             f.write((query or body.decode("utf-8", "replace")).replace("\n", " ") + "\n")
         conn = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=600)
         hdrs = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+        t0 = time.monotonic()
         conn.request(self.command, self.path, body=body if n else None, headers=hdrs)
         r = conn.getresponse()
         data = r.read()
+        t1 = time.monotonic()
         conn.close()
+        with LOCK, open(os.path.join(OUT, "times.log"), "a") as f:
+            f.write("%.6f %.6f\n" % (t0, t1))
         self.reply(r.status, data, r.getheader("Content-Type") or "text/plain")
 
     do_GET = handle_any
     do_POST = handle_any
 
 
+def rounds(out):
+    spans = sorted(tuple(map(float, l.split())) for l in open(os.path.join(out, "times.log")))
+    n, end = 0, None
+    for t0, t1 in spans:
+        if end is None or t0 > end:
+            n, end = n + 1, t1
+        else:
+            end = max(end, t1)
+    return n
+
+
 def main():
+    global PORT, UPSTREAM, OUT
+    if sys.argv[1] == "--rounds":
+        print(rounds(sys.argv[2]))
+        return
+    PORT, UPSTREAM, OUT = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     os.makedirs(OUT, exist_ok=True)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
     signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=srv.shutdown).start())
