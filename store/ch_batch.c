@@ -257,13 +257,14 @@ static void select_plain(const struct batch_spec *sp, struct util_buf *q)
 	util_buf_adds(q, p);
 }
 
-/* Whether rows of the chunk's certificates may be filed under SHA-256
- * references that cert rows of them name (LMDB's join, CERT_ALIASES): one
+/* The check whether rows of the chunk's certificates may be filed under
+ * SHA-256 references that cert rows of them name (LMDB's join,
+ * CERT_ALIASES): one
  * row of the read's own condition with those references in place of the
  * keys, "SELECT 1 FROM <table> PREWHERE ... cert IN (<those references>)
  * ... LIMIT 1" (the tail's part before its GROUP BY closes what the select
  * opened).  Conservative: a reference that is itself a key of the chunk
- * counts too.  *yes: whether the answer has a row. */
+ * counts too.  Into q (initialised here; the caller frees it). */
 static void certs_aliased_sql(store_ch_t *c, const struct batch_spec *sp,
                               const struct batch_keys *in, size_t from, size_t to,
                               struct util_buf *q)
@@ -276,6 +277,7 @@ static void certs_aliased_sql(store_ch_t *c, const struct batch_spec *sp,
 	                sp->tail);
 }
 
+/* Run the check q (certs_aliased_sql); *yes: whether its answer has a row. */
 static int certs_aliased(store_ch_t *c, struct util_buf *q, bool *yes)
 {
 	struct util_buf resp;
