@@ -538,18 +538,6 @@ int estate_summaries_read(store_rtxn_t *r, const struct store_client_dest *dests
 	return err;
 }
 
-int estate_summaries_get(store_t *s, const struct store_client_dest *dests, size_t n,
-                         struct estate_summary *sums, bool *found)
-{
-	store_rtxn_t *r;
-	int err = store_read_begin(s, &r);
-	if (err != 0)
-		return err;
-	err = estate_summaries_read(r, dests, n, sums, found);
-	store_read_end(r);
-	return err;
-}
-
 void estate_dest_free(struct estate_dest *d)
 {
 	free(d->clients);

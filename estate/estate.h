@@ -105,13 +105,11 @@ struct estate_summary {
 	double score, period_s;
 };
 bool estate_summary_get(store_t *s, uint8_t dtype, const char *value, struct estate_summary *sum);
-/* The summaries of n destinations in one batched read of the store
- * (store_clients_of_many): found[i] tells whether sums[i] was set (false
- * where the estate knows nothing).  Returns 0 or a store error (then
- * nothing is set: estate_summary_get a destination still answers). */
-int estate_summaries_get(store_t *s, const struct store_client_dest *dests, size_t n,
-                         struct estate_summary *sums, bool *found);
-/* The same on the read transaction r. */
+/* The summaries of n destinations in one batched read on the read
+ * transaction r (store_clients_of_many): found[i] tells whether sums[i]
+ * was set (false where the estate knows nothing).  Returns 0 or a store
+ * error (then nothing is set: estate_summary_get a destination still
+ * answers). */
 int estate_summaries_read(store_rtxn_t *r, const struct store_client_dest *dests, size_t n,
                           struct estate_summary *sums, bool *found);
 
