@@ -129,13 +129,18 @@ void util_big_free(void *p)
 		return;
 	}
 	unsigned c = big_class(p);
+	/* poisoned while still ours: once on the list another thread may
+	 * take it and unpoison it, and a poison after that would land on
+	 * its buffer */
+	BIG_POISON(p, big_size(c));
 	pthread_mutex_lock(&big.mu);
+	BIG_UNPOISON(p, sizeof(void *));
 	memcpy(p, &big.freel[c], sizeof(void *));
+	BIG_POISON(p, sizeof(void *));
 	big.freel[c] = p;
 	big.used--;
 	big.kept++;
 	pthread_mutex_unlock(&big.mu);
-	BIG_POISON(p, big_size(c));
 }
 
 void *util_big_realloc(void *p, size_t keep, size_t want, size_t *cap)
