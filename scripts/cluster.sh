@@ -58,15 +58,19 @@ port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# ZooKeeper serving sessions: 'srvr' names its mode only once its database
+# is loaded ('ruok' answers imok as soon as the port is bound, and a
+# server started then exits: 18.16 cannot create its replicated tables
+# without a session; a large snapshot takes seconds to load).
 zk_ok() {
 	local r
 	# braces: exec with only redirections keeps them, and a 2>/dev/null kept
 	# would hide every later message of the script (die's too)
 	{ exec 3<>"/dev/tcp/127.0.0.1/$BASE"; } 2>/dev/null || return 1
-	printf 'ruok' >&3
+	printf 'srvr' >&3
 	r=$(timeout 5 cat <&3 || true)
 	exec 3>&-
-	[ "$r" = imok ]
+	[[ "$r" == *$'\nMode: '* ]]
 }
 
 start_zk() {
@@ -80,7 +84,7 @@ dataDir=$d/data
 clientPort=$BASE
 clientPortAddress=127.0.0.1
 admin.enableServer=false
-4lw.commands.whitelist=ruok
+4lw.commands.whitelist=srvr
 EOF
 	cat >"$d/log4j.properties" <<EOF
 log4j.rootLogger=WARN, F
@@ -90,7 +94,7 @@ log4j.appender.F.layout=org.apache.log4j.PatternLayout
 log4j.appender.F.layout.ConversionPattern=%d %p %c: %m%n
 EOF
 	setsid java -Xmx256m -Dlog4j.configuration="file:$d/log4j.properties" \
-		-Dzookeeper.4lw.commands.whitelist=ruok \
+		-Dzookeeper.4lw.commands.whitelist=srvr \
 		-cp /usr/share/java/zookeeper.jar org.apache.zookeeper.server.ZooKeeperServerMain \
 		"$d/zoo.cfg" </dev/null >"$d/log/stdout.log" 2>&1 &
 	echo $! >"$d/pid"
