@@ -333,12 +333,12 @@ static int run_walk(struct pivot_run *x, char *msg, size_t msgcap)
 		if (n->depth >= x->p->depth)
 			break; /* breadth-first: every later node is as deep */
 		if (x->pf != NULL && (i == 0 || r->nodes[i - 1].n.depth != n->depth)) {
-			/* the level's reads in one go: its nodes' counts, then their
-			 * edges; the seed's with its counts (never pruned) */
-			err = pivot_measure_new(x, i,
-			                        n->depth == 0 ? PIVOT_WITH_EDGES : PIVOT_WITH_NONE);
+			/* the level's reads in one go: its nodes' counts with
+			 * their edges (those of nodes found noise unused) */
+			pivot_pf_begin(x);
+			err = pivot_measure_new(x, i, PIVOT_WITH_EDGES);
 			if (err == 0)
-				err = pivot_pf_level(x, i, n->depth == 0);
+				err = pivot_pf_level(x, i);
 		}
 		if (err == 0 && n->pruned != NULL)
 			continue;

@@ -444,7 +444,7 @@ int pivot_measure_new(struct pivot_run *x, size_t from, enum pivot_measure_with 
 		err = measure_kind(x, from, types[k], keys, out, idx);
 	if (err == 0)
 		err = measure_certs(x, from, keys, false);
-	if (with == PIVOT_WITH_NONE || err != 0)
+	if (err != 0)
 		store_ahead_drop(x->rt);
 	for (size_t i = from; i < r->nnodes && err == 0; i++)
 		if (r->nodes[i].unmeasured)

@@ -95,13 +95,16 @@ struct pivot_run {
 /* ---- prefetch.c ---- */
 /* Reads of a BFS level in one batched call per kind (a ClickHouse store:
  * one query each instead of one per node).  pivot_pf_new makes x->pf;
- * pivot_pf_level reads for the level whose first node is first (the walk
- * calls it when it reaches the level; noted: its reads were noted with
- * the level's counts, pivot_measure_new's edges); pivot_pf_free frees. */
+ * when the walk reaches a level, pivot_pf_begin keeps what the last
+ * level's reads hold for it, pivot_measure_new(x, first,
+ * PIVOT_WITH_EDGES) notes the level's reads with its counts, and
+ * pivot_pf_level reads for the level whose first node is first (taking
+ * the noted answers); pivot_pf_free frees. */
 int pivot_pf_new(struct pivot_run *x);
-int pivot_pf_level(struct pivot_run *x, size_t first, bool noted);
+void pivot_pf_begin(struct pivot_run *x);
+int pivot_pf_level(struct pivot_run *x, size_t first);
 /* The read-ahead's first pass of the level's reads (store_ahead_record on):
- * noted, not sent; pivot_pf_level(x, first, true) takes their answers. */
+ * noted, not sent; pivot_pf_level takes their answers. */
 void pivot_pf_note(struct pivot_run *x, size_t first);
 void pivot_pf_free(struct pivot_pf *pf);
 /* The walk's reads: from the level's prefetch when it holds the key, else
@@ -196,13 +199,11 @@ int pivot_node_add(struct pivot_run *x, unsigned type, const char *value,
  * (store_prev_*_n), then judges their noise in node order (never the
  * seed's).  The walk calls it when a level starts (its nodes are all
  * known then) and once at the end.  edges: the level's edge reads go out
- * with the counts (pivot_pf_note) and pivot_pf_level(x, from, true) must
- * follow to take them; only for the seed's level, since the seed is
- * never pruned and the reads of its edges so do not wait for its counts
- * (a later level's nodes found to be noise are not read). */
+ * with the counts (pivot_pf_note), for every node of the level, as its
+ * noise is not known yet (a noise node's rows stop at a cap and are not
+ * used), and pivot_pf_level(x, from) must follow to take them. */
 enum pivot_measure_with {
-	PIVOT_WITH_NONE,
-	PIVOT_WITH_EDGES, /* the seed's level: its edge reads */
+	PIVOT_WITH_EDGES, /* a level's: its edge reads */
 	PIVOT_WITH_AFTER, /* the last: x->after's reads, kept for it */
 };
 int pivot_measure_new(struct pivot_run *x, size_t from, enum pivot_measure_with with);

@@ -31,6 +31,8 @@ enum {
 	PF_SNI_SIGHT,  /* their sightings, for those not over max_cert_ips */
 	PF_PREV_SIGHT, /* the previous level's PF_SNI_SIGHT: those certificates
 	                * are often this level's nodes (same reader, same fence) */
+	PF_PREV_IPS,   /* the previous level's PF_SNI_IPS, for this level's
+	                * certificates' counts (pivot_measure_new) */
 	PF_N
 };
 
@@ -49,6 +51,7 @@ struct pf_key {
 	uint8_t k[STORE_NAME_BUF];
 	size_t klen;
 	size_t first, n; /* its rows */
+	bool cut;        /* over the cap: not answered here (rows dropped) */
 };
 
 struct pf_set {
@@ -58,6 +61,7 @@ struct pf_set {
 	struct pf_key **sorted; /* the keys in key order, for lookups */
 	struct pf_row *rows;
 	size_t nrows, caprows;
+	bool *cut; /* the read's store_cap, a flag a key */
 };
 
 struct pivot_pf {
@@ -73,6 +77,7 @@ static void set_free(struct pf_set *s)
 	free(s->keys);
 	free(s->sorted);
 	free(s->rows);
+	free(s->cut);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -182,7 +187,8 @@ static int set_init(struct pf_set *s, size_t n)
 	set_free(s);
 	s->keys = calloc(n ? n : 1, sizeof(*s->keys));
 	s->sorted = calloc(n ? n : 1, sizeof(*s->sorted));
-	if (s->keys == NULL || s->sorted == NULL)
+	s->cut = calloc(n ? n : 1, sizeof(*s->cut));
+	if (s->keys == NULL || s->sorted == NULL || s->cut == NULL)
 		return -ENOMEM;
 	s->nkeys = n;
 	return 0;
@@ -202,8 +208,10 @@ static void cert_key(struct pf_key *k, const struct store_cert_ref *ref)
 static int set_done(struct pivot_pf *pf, struct pf_set *s, int err)
 {
 	if (err == 0 && pf->err == 0 && !pf->arena.err) {
-		for (size_t i = 0; i < s->nkeys; i++)
+		for (size_t i = 0; i < s->nkeys; i++) {
+			s->keys[i].cut = s->cut[i];
 			s->sorted[i] = &s->keys[i];
+		}
 		qsort(s->sorted, s->nkeys, sizeof(*s->sorted), key_cmp);
 		s->on = true;
 		return 0;
@@ -217,8 +225,12 @@ static int set_done(struct pivot_pf *pf, struct pf_set *s, int err)
 
 /* ---- a level ------------------------------------------------------------ */
 
-/* The nodes of the level starting at node first that the walk will
- * expand (not pruned), of type t, into idx (their count). */
+/* The nodes of the level starting at node first, of type t, into idx
+ * (their count): pruned ones too.  The reads go out with the level's
+ * counts, before its noise is judged (pivot_measure_new), and are made
+ * again to take their answers after it: the same keys both times, so the
+ * same statements.  A noise node's rows stop at the cap (pf_cap) and are
+ * never asked for: the walk does not expand it. */
 static size_t level_nodes(const struct pivot_run *x, size_t first, enum pivot_node_type t,
                           size_t *idx)
 {
@@ -227,11 +239,25 @@ static size_t level_nodes(const struct pivot_run *x, size_t first, enum pivot_no
 	size_t n = 0;
 	for (size_t i = first; i < r->nnodes && r->nodes[i].n.depth == depth; i++) {
 		const struct pivot_node *nd = &r->nodes[i].n;
-		if (nd->type == t && nd->pruned == NULL &&
-		    !(t == PIVOT_NODE_DOMAIN && nd->value[0] == '*'))
+		if (nd->type == t && !(t == PIVOT_NODE_DOMAIN && nd->value[0] == '*'))
 			idx[n++] = i;
 	}
 	return n;
+}
+
+/* A key's rows read ahead of its noise: a node within the noise limits
+ * has about as many edges of a kind as its count, so twice the largest
+ * limit and some (216 rows by default); a node the walk takes with more
+ * (a window's recount, a name on many certificates) is read alone. */
+static struct store_cap pf_cap(const struct pivot_run *x, struct pf_set *s)
+{
+	const struct pivot_params *p = x->p;
+	uint64_t m = p->max_ip_domains;
+	const uint64_t more[3] = {p->max_domain_ips, p->max_cert_ips, p->max_san};
+	for (int i = 0; i < 3; i++)
+		m = more[i] > m ? more[i] : m;
+	const uint64_t most = (uint64_t)1 << 30;
+	return (struct store_cap){(size_t)(m < most ? 2 * m + 16 : 2 * most), s->cut};
 }
 
 /* Domain nodes: by target, by name, certificates by name. */
@@ -257,11 +283,12 @@ static int level_domains(struct pivot_run *x, const size_t *idx, size_t n)
 			memcpy(s->keys[i].k, names[i], s->keys[i].klen);
 		}
 		struct fill f = {pf, s};
+		struct store_cap cap = pf_cap(x, s);
 		int rd = kinds[k] == PF_RR_TARGET
-		             ? store_rr_by_targets(x->rt, names, n, &x->fence, fill_rr, &f)
+		             ? store_rr_by_targets(x->rt, names, n, &x->fence, &cap, fill_rr, &f)
 		         : kinds[k] == PF_RR_NAME
-		             ? store_rr_by_names(x->rt, names, n, &x->fence, fill_rr, &f)
-		             : store_certs_by_names(x->rt, names, n, fill_nc, &f);
+		             ? store_rr_by_names(x->rt, names, n, &x->fence, &cap, fill_rr, &f)
+		             : store_certs_by_names(x->rt, names, n, &cap, fill_nc, &f);
 		err = set_done(pf, s, rd);
 	}
 	free(names);
@@ -276,14 +303,21 @@ static int ref_cmp(const void *pa, const void *pb)
 	return memcmp(a->hash, b->hash, sizeof(a->hash));
 }
 
-/* The distinct certificates the level's names were seen with as SNI (the
- * certificates-by-name rows) into refs, in key order; their count. */
-static size_t sni_refs(const struct pf_set *nc, struct store_cert_ref *refs)
+/* The distinct certificates the level's names the walk expands (idx:
+ * the set's nodes) were seen with as SNI (the certificates-by-name rows)
+ * into refs, in key order; their count. */
+static size_t sni_refs(const struct pivot_run *x, const struct pf_set *nc, const size_t *idx,
+                       struct store_cert_ref *refs)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < nc->nrows; i++)
-		if (nc->rows[i].kind == STORE_NC_SNI)
-			refs[n++] = nc->rows[i].ref;
+	for (size_t i = 0; i < nc->nkeys; i++) {
+		const struct pf_key *k = &nc->keys[i];
+		if (k->cut || x->r->nodes[idx[i]].n.pruned != NULL)
+			continue;
+		for (size_t j = k->first; j < k->first + k->n; j++)
+			if (nc->rows[j].kind == STORE_NC_SNI)
+				refs[n++] = nc->rows[j].ref;
+	}
 	if (n < 2)
 		return n;
 	qsort(refs, n, sizeof(*refs), ref_cmp);
@@ -319,7 +353,7 @@ static int sni_counts(struct pivot_run *x, const struct store_cert_ref *refs, si
  * walk dates (walk.c, domain_sni): their address counts in one read, then
  * the sightings of those not over max_cert_ips in one more (a certificate
  * over it is read alone, only as far as the walk's scan cap). */
-static int level_sni(struct pivot_run *x)
+static int level_sni(struct pivot_run *x, const size_t *idx)
 {
 	struct pivot_pf *pf = x->pf;
 	const struct pf_set *nc = &pf->set[PF_NAMECERT];
@@ -328,7 +362,7 @@ static int level_sni(struct pivot_run *x)
 	struct store_cert_ref *refs = malloc(nc->nrows * sizeof(*refs));
 	uint64_t *ips = malloc(nc->nrows * sizeof(*ips));
 	int err = refs && ips ? 0 : -ENOMEM;
-	size_t n = err == 0 ? sni_refs(nc, refs) : 0, m = 0;
+	size_t n = err == 0 ? sni_refs(x, nc, idx, refs) : 0, m = 0;
 	if (n > 0)
 		err = sni_counts(x, refs, n, ips);
 	for (size_t i = 0; i < n && err == 0 && pf->set[PF_SNI_IPS].on; i++)
@@ -339,8 +373,8 @@ static int level_sni(struct pivot_run *x)
 		for (size_t i = 0; i < m; i++)
 			cert_key(&s->keys[i], &refs[i]);
 		struct fill f = {pf, s};
-		err = set_done(pf, s,
-		               store_sight_by_certs(x->rt, refs, m, &x->fence, fill_sight, &f));
+		err = set_done(
+		    pf, s, store_sight_by_certs(x->rt, refs, m, &x->fence, NULL, fill_sight, &f));
 	}
 	free(refs);
 	free(ips);
@@ -368,11 +402,12 @@ static int level_ips(struct pivot_run *x, const size_t *idx, size_t n)
 			memcpy(s->keys[i].k, ips[i], 16);
 		}
 		struct fill f = {pf, s};
+		struct store_cap cap = pf_cap(x, s);
 		int rd = kinds[k] == PF_RR_ADDR
 		             ? store_rr_by_addrs(x->rt, (const uint8_t(*)[16])ips, n, &x->fence,
-		                                 fill_rr, &f)
+		                                 &cap, fill_rr, &f)
 		             : store_sight_by_addrs(x->rt, (const uint8_t(*)[16])ips, n, &x->fence,
-		                                    fill_sight, &f);
+		                                    &cap, fill_sight, &f);
 		err = set_done(pf, s, rd);
 	}
 	free(ips);
@@ -389,7 +424,22 @@ static bool prev_sight(const struct pivot_run *x, const struct store_cert_ref *r
 	return find(x, PF_PREV_SIGHT, k.k, k.klen) != NULL;
 }
 
-/* Certificate nodes: their sightings (but those prev_sight has). */
+/* Whether the previous level's SNI dating counted ref's addresses past
+ * max_cert_ips, with no window to count them again in: its node is noise
+ * for certain (node_judge), its sightings never asked for. */
+static bool known_noise(const struct pivot_run *x, const struct store_cert_ref *ref)
+{
+	struct pf_key k;
+	cert_key(&k, ref);
+	/* the previous level's only: the same in both passes (this level's
+	 * dating runs in the second) */
+	const struct pf_key *key = find(x, PF_PREV_IPS, k.k, k.klen);
+	return !x->windowed && key != NULL && key->n == 1 &&
+	       x->pf->set[PF_PREV_IPS].rows[key->first].count > x->p->max_cert_ips;
+}
+
+/* Certificate nodes: their sightings (but those prev_sight has, and
+ * those known to be noise). */
 static int level_certs(struct pivot_run *x, const size_t *idx, size_t n)
 {
 	struct pivot_pf *pf = x->pf;
@@ -398,16 +448,19 @@ static int level_certs(struct pivot_run *x, const size_t *idx, size_t n)
 		return 0;
 	struct store_cert_ref *refs = malloc(n * sizeof(*refs));
 	size_t m = 0; /* those the previous level's SNI dating did not read */
-	for (size_t i = 0; i < n && refs != NULL; i++)
-		if (!prev_sight(x, &x->r->nodes[idx[i]].ref))
-			refs[m++] = x->r->nodes[idx[i]].ref;
+	for (size_t i = 0; i < n && refs != NULL; i++) {
+		const struct store_cert_ref *ref = &x->r->nodes[idx[i]].ref;
+		if (!prev_sight(x, ref) && !known_noise(x, ref))
+			refs[m++] = *ref;
+	}
 	int err = refs == NULL ? -ENOMEM : m == 0 ? 0 : set_init(s, m);
 	for (size_t i = 0; i < m && err == 0; i++)
 		cert_key(&s->keys[i], &refs[i]);
 	struct fill f = {pf, s};
+	struct store_cap cap = pf_cap(x, s);
 	if (err == 0 && m > 0)
-		err = set_done(pf, s,
-		               store_sight_by_certs(x->rt, refs, m, &x->fence, fill_sight, &f));
+		err = set_done(
+		    pf, s, store_sight_by_certs(x->rt, refs, m, &x->fence, &cap, fill_sight, &f));
 	free(refs);
 	return err;
 }
@@ -433,7 +486,7 @@ static int level_keys(struct pivot_run *x, const size_t *idx, size_t n)
 static void level_clear(struct pivot_pf *pf)
 {
 	for (int i = 0; i < PF_N; i++)
-		if (i != PF_PREV_SIGHT)
+		if (i != PF_PREV_SIGHT && i != PF_PREV_IPS)
 			set_free(&pf->set[i]);
 	util_buf_free(&pf->arena);
 	util_buf_init(&pf->arena, PF_MAX_ARENA);
@@ -447,7 +500,7 @@ static int level_reads(struct pivot_run *x, size_t first)
 		return -ENOMEM;
 	int err = level_domains(x, idx, level_nodes(x, first, PIVOT_NODE_DOMAIN, idx));
 	if (err == 0)
-		err = level_sni(x);
+		err = level_sni(x, idx);
 	if (err == 0)
 		err = level_ips(x, idx, level_nodes(x, first, PIVOT_NODE_IP, idx));
 	size_t nc = err == 0 ? level_nodes(x, first, PIVOT_NODE_CERT, idx) : 0;
@@ -470,27 +523,39 @@ void pivot_pf_note(struct pivot_run *x, size_t first)
 	level_clear(pf);
 }
 
-int pivot_pf_level(struct pivot_run *x, size_t first, bool noted)
+/* The previous level's set `from` kept as `to` (its strings in
+ * prev_arena when it has any). */
+static void keep_prev(struct pivot_pf *pf, int from, int to)
+{
+	set_free(&pf->set[to]);
+	pf->set[to] = pf->set[from];
+	memset(&pf->set[from], 0, sizeof(pf->set[from]));
+}
+
+void pivot_pf_begin(struct pivot_run *x)
 {
 	struct pivot_pf *pf = x->pf;
 	if (pf == NULL)
-		return 0;
-	/* the SNI sightings read for the last level, kept for this one */
-	set_free(&pf->set[PF_PREV_SIGHT]);
-	pf->set[PF_PREV_SIGHT] = pf->set[PF_SNI_SIGHT];
-	memset(&pf->set[PF_SNI_SIGHT], 0, sizeof(pf->set[PF_SNI_SIGHT]));
+		return;
+	/* the SNI sightings and counts read for the last level, kept for
+	 * this one */
+	keep_prev(pf, PF_SNI_SIGHT, PF_PREV_SIGHT);
+	keep_prev(pf, PF_SNI_IPS, PF_PREV_IPS);
 	util_buf_free(&pf->prev_arena);
 	pf->prev_arena = pf->arena;
 	util_buf_init(&pf->arena, PF_MAX_ARENA); /* its strings are prev_arena's now */
 	level_clear(pf);
-	/* the reads that do not wait for another's rows, sent at once: a
-	 * first pass notes them (their answers empty), the second takes the
-	 * answers and makes the rest, the SNI dating's; noted: the first
-	 * pass went out with the level's counts */
-	if (!noted && store_ahead_record(x->rt)) {
-		pivot_pf_note(x, first);
-		store_ahead_send(x->rt);
-	}
+}
+
+int pivot_pf_level(struct pivot_run *x, size_t first)
+{
+	struct pivot_pf *pf = x->pf;
+	if (pf == NULL)
+		return 0;
+	/* the reads that do not wait for another's rows went out with the
+	 * level's counts (noted, pivot_measure_new); made again, they take
+	 * the answers, and the rest follow: the SNI dating's, the keys */
+	level_clear(pf);
 	int err = level_reads(x, first);
 	store_ahead_drop(x->rt);
 	return err;
@@ -520,7 +585,7 @@ static const struct pf_key *find(const struct pivot_run *x, int kind, const void
 	memcpy(want.k, k, klen);
 	const struct pf_key *wp = &want;
 	struct pf_key **hit = bsearch(&wp, s->sorted, s->nkeys, sizeof(*s->sorted), key_cmp);
-	return hit != NULL ? *hit : NULL;
+	return hit != NULL && !(*hit)->cut ? *hit : NULL;
 }
 
 /* A callback's STORE_STOP ends the key's rows without error. */
@@ -620,10 +685,13 @@ bool pivot_pf_cert_ips(const struct pivot_run *x, const struct store_cert_ref *r
 {
 	struct pf_key k;
 	cert_key(&k, ref);
-	const struct pf_key *key = find(x, PF_SNI_IPS, k.k, k.klen);
+	int kind = PF_SNI_IPS;
+	const struct pf_key *key = find(x, kind, k.k, k.klen);
+	if (key == NULL)
+		key = find(x, kind = PF_PREV_IPS, k.k, k.klen);
 	if (key == NULL || key->n != 1)
 		return false;
-	*n = x->pf->set[PF_SNI_IPS].rows[key->first].count;
+	*n = x->pf->set[kind].rows[key->first].count;
 	return true;
 }
 

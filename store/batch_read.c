@@ -15,24 +15,35 @@ struct key_ctx {
 	store_sight_nth_cb sight;
 	store_namecert_nth_cb nc;
 	void *ctx;
+	const struct store_cap *cap;
+	size_t rows; /* the key's so far */
 };
+
+/* Past the cap: the key cut, its walk stopped. */
+static bool over_cap(struct key_ctx *k)
+{
+	if (k->cap == NULL || ++k->rows <= k->cap->max)
+		return false;
+	k->cap->cut[k->key] = true;
+	return true;
+}
 
 static int one_rr(const struct store_rr *rr, void *c)
 {
-	const struct key_ctx *k = c;
-	return k->rr(k->key, rr, k->ctx);
+	struct key_ctx *k = c;
+	return over_cap(k) ? STORE_STOP : k->rr(k->key, rr, k->ctx);
 }
 
 static int one_sight(const struct store_sighting *s, void *c)
 {
-	const struct key_ctx *k = c;
-	return k->sight(k->key, s, k->ctx);
+	struct key_ctx *k = c;
+	return over_cap(k) ? STORE_STOP : k->sight(k->key, s, k->ctx);
 }
 
 static int one_nc(const struct store_cert_ref *ref, unsigned kind, void *c)
 {
-	const struct key_ctx *k = c;
-	return k->nc(k->key, ref, kind, k->ctx);
+	struct key_ctx *k = c;
+	return over_cap(k) ? STORE_STOP : k->nc(k->key, ref, kind, k->ctx);
 }
 
 /* A key's walk ended: its STORE_STOP is not the batch's. */
@@ -41,69 +52,81 @@ static int key_done(int err)
 	return err == STORE_STOP ? 0 : err;
 }
 
-int store_rr_by_addrs(store_rtxn_t *r, const uint8_t (*addrs)[16], size_t n,
-                      const struct store_fence *f, store_rr_nth_cb cb, void *ctx)
+/* A key's walk ended, and the next key's rows counted from 0. */
+static int key_next(struct key_ctx *k, int err)
 {
-	STORE_CH_READ(r, store_ch_rr_by_addrs, addrs, n, f, cb, ctx);
-	struct key_ctx k = {.rr = cb, .ctx = ctx};
+	k->rows = 0;
+	return key_done(err);
+}
+
+int store_rr_by_addrs(store_rtxn_t *r, const uint8_t (*addrs)[16], size_t n,
+                      const struct store_fence *f, const struct store_cap *cap, store_rr_nth_cb cb,
+                      void *ctx)
+{
+	STORE_CH_READ(r, store_ch_rr_by_addrs, addrs, n, f, cap, cb, ctx);
+	struct key_ctx k = {.rr = cb, .ctx = ctx, .cap = cap};
 	int err = 0;
 	for (k.key = 0; k.key < n && err == 0; k.key++)
-		err = key_done(store_rr_by_addr(r, addrs[k.key], 128, f, one_rr, &k));
+		err = key_next(&k, store_rr_by_addr(r, addrs[k.key], 128, f, one_rr, &k));
 	return err;
 }
 
 int store_rr_by_names(store_rtxn_t *r, const char *const *names, size_t n,
-                      const struct store_fence *f, store_rr_nth_cb cb, void *ctx)
+                      const struct store_fence *f, const struct store_cap *cap, store_rr_nth_cb cb,
+                      void *ctx)
 {
-	STORE_CH_READ(r, store_ch_rr_by_names, names, n, f, cb, ctx);
-	struct key_ctx k = {.rr = cb, .ctx = ctx};
+	STORE_CH_READ(r, store_ch_rr_by_names, names, n, f, cap, cb, ctx);
+	struct key_ctx k = {.rr = cb, .ctx = ctx, .cap = cap};
 	int err = 0;
 	for (k.key = 0; k.key < n && err == 0; k.key++)
-		err = key_done(store_rr_by_name(r, names[k.key], 0, f, one_rr, &k));
+		err = key_next(&k, store_rr_by_name(r, names[k.key], 0, f, one_rr, &k));
 	return err;
 }
 
 int store_rr_by_targets(store_rtxn_t *r, const char *const *targets, size_t n,
-                        const struct store_fence *f, store_rr_nth_cb cb, void *ctx)
+                        const struct store_fence *f, const struct store_cap *cap,
+                        store_rr_nth_cb cb, void *ctx)
 {
-	STORE_CH_READ(r, store_ch_rr_by_targets, targets, n, f, cb, ctx);
-	struct key_ctx k = {.rr = cb, .ctx = ctx};
+	STORE_CH_READ(r, store_ch_rr_by_targets, targets, n, f, cap, cb, ctx);
+	struct key_ctx k = {.rr = cb, .ctx = ctx, .cap = cap};
 	int err = 0;
 	for (k.key = 0; k.key < n && err == 0; k.key++)
-		err = key_done(store_rr_by_target(r, targets[k.key], f, one_rr, &k));
+		err = key_next(&k, store_rr_by_target(r, targets[k.key], f, one_rr, &k));
 	return err;
 }
 
 int store_sight_by_addrs(store_rtxn_t *r, const uint8_t (*addrs)[16], size_t n,
-                         const struct store_fence *f, store_sight_nth_cb cb, void *ctx)
+                         const struct store_fence *f, const struct store_cap *cap,
+                         store_sight_nth_cb cb, void *ctx)
 {
-	STORE_CH_READ(r, store_ch_sight_by_addrs, addrs, n, f, cb, ctx);
-	struct key_ctx k = {.sight = cb, .ctx = ctx};
+	STORE_CH_READ(r, store_ch_sight_by_addrs, addrs, n, f, cap, cb, ctx);
+	struct key_ctx k = {.sight = cb, .ctx = ctx, .cap = cap};
 	int err = 0;
 	for (k.key = 0; k.key < n && err == 0; k.key++)
-		err = key_done(store_sight_by_addr(r, addrs[k.key], 128, f, one_sight, &k));
+		err = key_next(&k, store_sight_by_addr(r, addrs[k.key], 128, f, one_sight, &k));
 	return err;
 }
 
 int store_sight_by_certs(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
-                         const struct store_fence *f, store_sight_nth_cb cb, void *ctx)
+                         const struct store_fence *f, const struct store_cap *cap,
+                         store_sight_nth_cb cb, void *ctx)
 {
-	STORE_CH_READ(r, store_ch_sight_by_certs, refs, n, f, cb, ctx);
-	struct key_ctx k = {.sight = cb, .ctx = ctx};
+	STORE_CH_READ(r, store_ch_sight_by_certs, refs, n, f, cap, cb, ctx);
+	struct key_ctx k = {.sight = cb, .ctx = ctx, .cap = cap};
 	int err = 0;
 	for (k.key = 0; k.key < n && err == 0; k.key++)
-		err = key_done(store_sight_by_cert(r, &refs[k.key], f, one_sight, &k));
+		err = key_next(&k, store_sight_by_cert(r, &refs[k.key], f, one_sight, &k));
 	return err;
 }
 
 int store_certs_by_names(store_rtxn_t *r, const char *const *names, size_t n,
-                         store_namecert_nth_cb cb, void *ctx)
+                         const struct store_cap *cap, store_namecert_nth_cb cb, void *ctx)
 {
-	STORE_CH_READ(r, store_ch_certs_by_names, names, n, cb, ctx);
-	struct key_ctx k = {.nc = cb, .ctx = ctx};
+	STORE_CH_READ(r, store_ch_certs_by_names, names, n, cap, cb, ctx);
+	struct key_ctx k = {.nc = cb, .ctx = ctx, .cap = cap};
 	int err = 0;
 	for (k.key = 0; k.key < n && err == 0; k.key++)
-		err = key_done(store_certs_by_name(r, names[k.key], one_nc, &k));
+		err = key_next(&k, store_certs_by_name(r, names[k.key], one_nc, &k));
 	return err;
 }
 

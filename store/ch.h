@@ -171,25 +171,32 @@ int store_ch_rr_by_target_pattern(store_ch_t *c, const char *target, const struc
  * order, each key's rows in the order of the single-node LMDB reader:
  * the same callbacks as looping store_rr_by_addr & co over the keys.  A
  * callback's STORE_STOP ends that key's rows, as it ends one single-node
- * call; an error (<0) ends everything. */
+ * call; an error (<0) ends everything.  cap (NULL: none, store.h's
+ * struct store_cap): `LIMIT max+1 BY` the key, and a key with more rows
+ * cut, none of its rows handed out. */
 #define CH_BATCH_KEYS 1000
 typedef int (*store_ch_rr_key_cb)(size_t key, const struct store_rr *rr, void *ctx);
 typedef int (*store_ch_sight_key_cb)(size_t key, const struct store_sighting *s, void *ctx);
 /* A/AAAA resolutions of each address (store_rr_by_addr, plen 128). */
 int store_ch_rr_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
-                         const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx);
+                         const struct store_fence *f, const struct store_cap *cap,
+                         store_ch_rr_key_cb cb, void *ctx);
 /* Resolutions of each name, any type (store_rr_by_name, no wildcards). */
 int store_ch_rr_by_names(store_ch_t *c, const char *const *names, size_t n,
-                         const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx);
+                         const struct store_fence *f, const struct store_cap *cap,
+                         store_ch_rr_key_cb cb, void *ctx);
 /* Resolutions pointing at each target (store_rr_by_target). */
 int store_ch_rr_by_targets(store_ch_t *c, const char *const *targets, size_t n,
-                           const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx);
+                           const struct store_fence *f, const struct store_cap *cap,
+                           store_ch_rr_key_cb cb, void *ctx);
 /* Certificates seen on each address (store_sight_by_addr, plen 128). */
 int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
-                            const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx);
+                            const struct store_fence *f, const struct store_cap *cap,
+                            store_ch_sight_key_cb cb, void *ctx);
 /* Addresses each certificate was seen on (store_sight_by_cert). */
 int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
-                            const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx);
+                            const struct store_fence *f, const struct store_cap *cap,
+                            store_ch_sight_key_cb cb, void *ctx);
 /* store_cert_get and store_cert_key of each certificate (store.h's
  * store_cert_get_n, store_cert_key_n). */
 int store_ch_cert_get_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
@@ -200,7 +207,7 @@ typedef int (*store_ch_namecert_key_cb)(size_t key, const struct store_cert_ref 
                                         void *ctx);
 /* Certificates naming each name (store_certs_by_name). */
 int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
-                            store_ch_namecert_key_cb cb, void *ctx);
+                            const struct store_cap *cap, store_ch_namecert_key_cb cb, void *ctx);
 /* Prevalence of n nodes in one query: out[i] for key i (0 for a key the
  * cluster does not know), as the single store_prev_* readers give it. */
 int store_ch_prev_ip_names_n(store_ch_t *c, const uint8_t (*ips)[16], size_t n, uint64_t *out);

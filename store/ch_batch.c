@@ -43,6 +43,7 @@ struct batch_cb {
 	uint64_t *counts; /* prevalence: one a key */
 	store_cert_nth_cb cert;
 	store_certkey_nth_cb certkey;
+	const struct store_cap *cap; /* an edge read's, or NULL */
 };
 
 /* What a batched reader asks and how its rows decode. */
@@ -162,8 +163,24 @@ static const uint8_t *input_key(const struct batch_spec *sp, const struct batch_
 	return (const uint8_t *)in->names[i];
 }
 
+/* The rows of key k from row j on (j: batch_find's). */
+static size_t key_rows(const struct batch_spec *sp, const struct batch_resp *br, size_t j,
+                       const uint8_t *k, size_t kl)
+{
+	size_t n = 0;
+	for (; j + n < br->rows; n++) {
+		struct ch_rb_in r = {br->base + br->off[j + n], br->end, false};
+		size_t rl = 0;
+		const uint8_t *rk = row_key(&r, sp->keylen, &rl);
+		if (key_cmp(rk, rl, k, kl) != 0)
+			break;
+	}
+	return n;
+}
+
 /* Hand out the rows of input keys [from, to), key by key.  A callback's
- * STORE_STOP ends that key's rows (as it ends one single-node call). */
+ * STORE_STOP ends that key's rows (as it ends one single-node call); a
+ * key over the cap is cut, none of its rows handed out. */
 static int batch_emit(const struct batch_spec *sp, const struct batch_resp *br,
                       const struct batch_keys *in, size_t from, size_t to, void *row,
                       const struct store_fence *f, const struct batch_cb *cb)
@@ -172,12 +189,15 @@ static int batch_emit(const struct batch_spec *sp, const struct batch_resp *br,
 	for (size_t i = from; i < to && ret == 0; i++) {
 		size_t kl;
 		const uint8_t *k = input_key(sp, in, i, &kl);
-		for (size_t j = batch_find(sp, br, k, kl); j < br->rows && ret == 0; j++) {
+		size_t j = batch_find(sp, br, k, kl), n = key_rows(sp, br, j, k, kl);
+		if (cb->cap != NULL && n > cb->cap->max) {
+			cb->cap->cut[i] = true;
+			continue;
+		}
+		for (size_t e = j + n; j < e && ret == 0; j++) {
 			struct ch_rb_in r = {br->base + br->off[j], br->end, false};
 			size_t rl = 0;
-			const uint8_t *rk = row_key(&r, sp->keylen, &rl);
-			if (key_cmp(rk, rl, k, kl) != 0)
-				break;
+			(void)row_key(&r, sp->keylen, &rl);
 			sp->decode(&r, row);
 			ret = sp->emit(i, row, f, cb);
 		}
@@ -322,6 +342,8 @@ static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct 
 		util_buf_adds(&q, "))");
 	}
 	util_buf_adds(&q, sp->tail);
+	if (cb->cap != NULL) /* a row past the cap tells a cut key */
+		util_buf_printf(&q, " LIMIT %zu BY k", cb->cap->max + 1);
 	/* a plain read by certificate and its alias check in one round (the
 	 * pivot's read-ahead may have sent them already) */
 	struct util_buf chk = {0};
@@ -383,7 +405,8 @@ static int emit_rr(size_t i, void *row, const struct store_fence *f, const struc
 }
 
 int store_ch_rr_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
-                         const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx)
+                         const struct store_fence *f, const struct store_cap *cap,
+                         store_ch_rr_key_cb cb, void *ctx)
 {
 	/* the LMDB address index: address, then owner (NAMEKEY order) */
 	static const struct batch_spec sp = {
@@ -396,7 +419,7 @@ int store_ch_rr_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	    AL_NONE,
 	    0};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
-	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL, NULL, NULL};
+	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL, NULL, NULL, cap};
 	return batch_run(c, &sp, &in, f, &bc);
 }
 
@@ -435,15 +458,16 @@ static int names_run(store_ch_t *c, const struct batch_spec *sp, const char *con
 }
 
 static int rr_names_run(store_ch_t *c, const struct batch_spec *sp, const char *const *names,
-                        size_t n, bool wild, const struct store_fence *f, store_ch_rr_key_cb cb,
-                        void *ctx)
+                        size_t n, bool wild, const struct store_fence *f,
+                        const struct store_cap *cap, store_ch_rr_key_cb cb, void *ctx)
 {
-	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL, NULL, NULL};
+	struct batch_cb bc = {cb, NULL, ctx, NULL, NULL, NULL, NULL, cap};
 	return names_run(c, sp, names, n, wild, f, &bc);
 }
 
 int store_ch_rr_by_names(store_ch_t *c, const char *const *names, size_t n,
-                         const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx)
+                         const struct store_fence *f, const struct store_cap *cap,
+                         store_ch_rr_key_cb cb, void *ctx)
 {
 	/* the LMDB key: name, type, rdata (an address as its bytes) */
 	static const struct batch_spec sp = {
@@ -455,11 +479,12 @@ int store_ch_rr_by_names(store_ch_t *c, const char *const *names, size_t n,
 	    emit_rr,
 	    AL_NONE,
 	    0};
-	return rr_names_run(c, &sp, names, n, false, f, cb, ctx);
+	return rr_names_run(c, &sp, names, n, false, f, cap, cb, ctx);
 }
 
 int store_ch_rr_by_targets(store_ch_t *c, const char *const *targets, size_t n,
-                           const struct store_fence *f, store_ch_rr_key_cb cb, void *ctx)
+                           const struct store_fence *f, const struct store_cap *cap,
+                           store_ch_rr_key_cb cb, void *ctx)
 {
 	/* the LMDB target index: target, type, owner (NAMEKEY order), rdata */
 	static const struct batch_spec sp = {
@@ -473,7 +498,7 @@ int store_ch_rr_by_targets(store_ch_t *c, const char *const *targets, size_t n,
 	    AL_NONE,
 	    0};
 	/* a target "*.zone" is a name here, as store_rr_by_target has it */
-	return rr_names_run(c, &sp, targets, n, true, f, cb, ctx);
+	return rr_names_run(c, &sp, targets, n, true, f, cap, cb, ctx);
 }
 
 /* ---- certificate sightings -------------------------------------------------- */
@@ -507,7 +532,8 @@ static int emit_sight(size_t i, void *row, const struct store_fence *f, const st
 }
 
 int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
-                            const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx)
+                            const struct store_fence *f, const struct store_cap *cap,
+                            store_ch_sight_key_cb cb, void *ctx)
 {
 	/* the LMDB address index: address, then (certificate, port) */
 	static const struct batch_spec sp = {"SELECT ip AS k, " CH_CERT_KEY
@@ -521,12 +547,13 @@ int store_ch_sight_by_addrs(store_ch_t *c, const uint8_t (*addrs)[16], size_t n,
 	                                     AL_LISTING,
 	                                     offsetof(struct ch_sight_row, s.ref)};
 	struct batch_keys in = {n, (const uint8_t *)addrs, NULL};
-	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL};
+	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL, cap};
 	return batch_run(c, &sp, &in, f, &bc);
 }
 
 int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
-                            const struct store_fence *f, store_ch_sight_key_cb cb, void *ctx)
+                            const struct store_fence *f, const struct store_cap *cap,
+                            store_ch_sight_key_cb cb, void *ctx)
 {
 	/* the LMDB key: certificate, address, port */
 	static const struct batch_spec sp = {"SELECT " CH_CERT_KEY " AS k, k, " CH_SIGHT_VALUES
@@ -538,7 +565,7 @@ int store_ch_sight_by_certs(store_ch_t *c, const struct store_cert_ref *refs, si
 	                                     emit_sight,
 	                                     AL_CERTS,
 	                                     0};
-	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL};
+	struct batch_cb bc = {NULL, cb, ctx, NULL, NULL, NULL, NULL, cap};
 	return certs_run(c, &sp, refs, n, f, &bc);
 }
 
@@ -571,7 +598,7 @@ static int emit_namecert(size_t i, void *row, const struct store_fence *f,
 }
 
 int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
-                            store_ch_namecert_key_cb cb, void *ctx)
+                            const struct store_cap *cap, store_ch_namecert_key_cb cb, void *ctx)
 {
 	/* the LMDB index's duplicates: (certificate, kind) */
 	static const struct batch_spec sp = {"SELECT rname AS k, " CH_CERT_KEY
@@ -583,7 +610,7 @@ int store_ch_certs_by_names(store_ch_t *c, const char *const *names, size_t n,
 	                                     emit_namecert,
 	                                     AL_LISTING,
 	                                     offsetof(struct namecert_row, ref)};
-	struct batch_cb bc = {NULL, NULL, ctx, cb, NULL, NULL, NULL};
+	struct batch_cb bc = {NULL, NULL, ctx, cb, NULL, NULL, NULL, cap};
 	return names_run(c, &sp, names, n, true, NULL, &bc);
 }
 
@@ -613,7 +640,7 @@ int store_ch_prev_ip_names_n(store_ch_t *c, const uint8_t (*ips)[16], size_t n, 
 	sp.keylen = 16;
 	memset(out, 0, n * sizeof(*out));
 	struct batch_keys in = {n, (const uint8_t *)ips, NULL};
-	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL};
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL, NULL};
 	return batch_run(c, &sp, &in, NULL, &bc);
 }
 
@@ -621,7 +648,7 @@ int store_ch_prev_name_ips_n(store_ch_t *c, const char *const *names, size_t n, 
 {
 	static const struct batch_spec sp = PREV_SPEC("rname", "addrs", "prev_name_ips");
 	memset(out, 0, n * sizeof(*out));
-	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL};
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL, NULL};
 	return names_run(c, &sp, names, n, true, NULL, &bc);
 }
 
@@ -639,7 +666,7 @@ int store_ch_prev_cert_ips_n(store_ch_t *c, const struct store_cert_ref *refs, s
 	    AL_CERTS,
 	    0};
 	memset(out, 0, n * sizeof(*out));
-	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL};
+	struct batch_cb bc = {NULL, NULL, NULL, NULL, out, NULL, NULL, NULL};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
 }
 

@@ -490,6 +490,17 @@ int store_certs_by_name(store_rtxn_t *r, const char *name, store_namecert_cb cb,
  * what the LMDB store does; a ClickHouse store asks one query per
  * thousand keys: store/ch_batch.c).  A callback's STORE_STOP ends that key's rows,
  * an error (<0) everything.  0 or a store error. ---- */
+/* A bound on a key's rows (cap NULL: none): a key with more than max
+ * rows is cut, cut[key] set (n entries, cleared by the caller), and what
+ * cb was handed of it must be dropped (ClickHouse hands none, LMDB its
+ * first max).  The pivot reads a level's edges before its noise is
+ * judged, and a noise node's thousands of rows stop at the cap; a cut
+ * key it does walk is read alone.  ClickHouse counts the rows before the
+ * fence (`LIMIT max+1 BY` the key), LMDB after. */
+struct store_cap {
+	size_t max;
+	bool *cut;
+};
 typedef int (*store_rr_nth_cb)(size_t key, const struct store_rr *rr, void *ctx);
 typedef int (*store_sight_nth_cb)(size_t key, const struct store_sighting *s, void *ctx);
 typedef int (*store_namecert_nth_cb)(size_t key, const struct store_cert_ref *ref, unsigned kind,
@@ -497,19 +508,24 @@ typedef int (*store_namecert_nth_cb)(size_t key, const struct store_cert_ref *re
 /* store_rr_by_addr (plen 128), store_rr_by_name (any type, no
  * wildcards) and store_rr_by_target of each key. */
 int store_rr_by_addrs(store_rtxn_t *r, const uint8_t (*addrs)[16], size_t n,
-                      const struct store_fence *f, store_rr_nth_cb cb, void *ctx);
+                      const struct store_fence *f, const struct store_cap *cap, store_rr_nth_cb cb,
+                      void *ctx);
 int store_rr_by_names(store_rtxn_t *r, const char *const *names, size_t n,
-                      const struct store_fence *f, store_rr_nth_cb cb, void *ctx);
+                      const struct store_fence *f, const struct store_cap *cap, store_rr_nth_cb cb,
+                      void *ctx);
 int store_rr_by_targets(store_rtxn_t *r, const char *const *targets, size_t n,
-                        const struct store_fence *f, store_rr_nth_cb cb, void *ctx);
+                        const struct store_fence *f, const struct store_cap *cap,
+                        store_rr_nth_cb cb, void *ctx);
 /* store_sight_by_addr (plen 128) and store_sight_by_cert of each key. */
 int store_sight_by_addrs(store_rtxn_t *r, const uint8_t (*addrs)[16], size_t n,
-                         const struct store_fence *f, store_sight_nth_cb cb, void *ctx);
+                         const struct store_fence *f, const struct store_cap *cap,
+                         store_sight_nth_cb cb, void *ctx);
 int store_sight_by_certs(store_rtxn_t *r, const struct store_cert_ref *refs, size_t n,
-                         const struct store_fence *f, store_sight_nth_cb cb, void *ctx);
+                         const struct store_fence *f, const struct store_cap *cap,
+                         store_sight_nth_cb cb, void *ctx);
 /* store_certs_by_name of each key. */
 int store_certs_by_names(store_rtxn_t *r, const char *const *names, size_t n,
-                         store_namecert_nth_cb cb, void *ctx);
+                         const struct store_cap *cap, store_namecert_nth_cb cb, void *ctx);
 /* store_cert_get and store_cert_key of each key: cb gets a key's
  * metadata (ci->ref unset; its strings live during the call only) or
  * key, none for a key never seen. */

@@ -418,6 +418,18 @@ check_eq "... one key query for both" "$(grep -c 'FROM cert_attr PREWHERE attr =
 check_eq "... its alias check within the key's range" "$(grep -c "^SELECT 1 FROM cert_attr PREWHERE attr = 1 AND (cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM t.cert WHERE length(sha256) = 32 AND cert IN (toF.*)))) LIMIT 1 FORMAT RowBinary$" "$BODIES/selects")" 1
 check_grep "... the first one's subject" '"subject": "CN=one.example.org"' "$WORK/out"
 rm -f "$BODIES/selects" "$BODIES/together"
+cp "$WORK/out" "$WORK/out-deeper"
+# and the level's edges (the certificates' sightings) go out with its
+# counts too, before its noise is known, not a round trip after them
+rm -f "$BODIES/together-log"
+: >"$BODIES/selects"
+printf '%s\n' "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('0171" "FROM sight PREWHERE cert IN (toFixedString(unhex('0171" >"$BODIES/together"
+"$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 2 >"$WORK/out" 2>"$WORK/err"
+check_eq "pivot, a level's counts and edges at once: exit status" "$?" 0
+check_eq "... in flight together" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
+check_eq "... the same output" "$(cmp "$WORK/out-deeper" "$WORK/out" && echo same)" same
+check_eq "... the sightings read capped at twice the largest noise limit and 16, plus the row that tells a cut" "$(grep -c "FROM sight PREWHERE cert IN (toFixedString(unhex('0171.* LIMIT 217 BY k FORMAT RowBinary$" "$BODIES/selects")" 1
+rm -f "$BODIES/together" "$BODIES/selects"
 "$IP" pivot 192.0.2.8 --store "$S" --now @1700000000 --depth 1 >"$WORK/out" 2>"$WORK/err"
 check_eq "pivot, the batched metadata query failing: exit status" "$?" 2
 check_grep "... ClickHouse's message" "infrapivot pivot: ClickHouse server error: clickhouse: HTTP 500: Code: 159, e.displayText\(\) = DB::Exception: Timeout exceeded" "$WORK/err"

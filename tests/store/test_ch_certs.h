@@ -558,16 +558,17 @@ static void batched_rr(struct both *x, const struct batch_in *in, const struct s
 	for (size_t i = 0; i < in->naddr && ea == 0; i++)
 		ea = store_rr_by_addr(x->r, in->addr[i], 128, f, lk_rr, &(struct lk){&x->a, i});
 	both_check(x, "rr_by_addrs", ea,
-	           store_ch_rr_by_addrs(x->c, (const uint8_t(*)[16])in->addr, in->naddr, f,
+	           store_ch_rr_by_addrs(x->c, (const uint8_t(*)[16])in->addr, in->naddr, f, NULL,
 	                                rr_key_line, &x->b));
 	for (size_t i = 0; i < in->nname && ea == 0; i++)
 		ea = store_rr_by_name(x->r, in->name[i], 0, f, lk_rr, &(struct lk){&x->a, i});
 	both_check(x, "rr_by_names", ea,
-	           store_ch_rr_by_names(x->c, in->name, in->nname, f, rr_key_line, &x->b));
+	           store_ch_rr_by_names(x->c, in->name, in->nname, f, NULL, rr_key_line, &x->b));
 	for (size_t i = 0; i < in->ntarget && ea == 0; i++)
 		ea = store_rr_by_target(x->r, in->target[i], f, lk_rr, &(struct lk){&x->a, i});
-	both_check(x, "rr_by_targets", ea,
-	           store_ch_rr_by_targets(x->c, in->target, in->ntarget, f, rr_key_line, &x->b));
+	both_check(
+	    x, "rr_by_targets", ea,
+	    store_ch_rr_by_targets(x->c, in->target, in->ntarget, f, NULL, rr_key_line, &x->b));
 }
 
 static void batched_sight(struct both *x, const struct batch_in *in, const struct store_fence *f)
@@ -577,12 +578,13 @@ static void batched_sight(struct both *x, const struct batch_in *in, const struc
 		ea =
 		    store_sight_by_addr(x->r, in->sip[i], 128, f, lk_sight, &(struct lk){&x->a, i});
 	both_check(x, "sight_by_addrs", ea,
-	           store_ch_sight_by_addrs(x->c, (const uint8_t(*)[16])in->sip, in->nsip, f,
+	           store_ch_sight_by_addrs(x->c, (const uint8_t(*)[16])in->sip, in->nsip, f, NULL,
 	                                   sight_key_line, &x->b));
 	for (size_t i = 0; i < in->nref && ea == 0; i++)
 		ea = store_sight_by_cert(x->r, &in->ref[i], f, lk_sight, &(struct lk){&x->a, i});
-	both_check(x, "sight_by_certs", ea,
-	           store_ch_sight_by_certs(x->c, in->ref, in->nref, f, sight_key_line, &x->b));
+	both_check(
+	    x, "sight_by_certs", ea,
+	    store_ch_sight_by_certs(x->c, in->ref, in->nref, f, NULL, sight_key_line, &x->b));
 }
 
 static int lk_namecert(const struct store_cert_ref *ref, unsigned kind, void *ctx)
@@ -611,8 +613,9 @@ static void batched_counts(struct both *x, const struct batch_in *in)
 	int ea = 0;
 	for (size_t i = 0; i < in->ncname && ea == 0; i++)
 		ea = store_certs_by_name(x->r, in->cnp[i], lk_namecert, &(struct lk){&x->a, i});
-	both_check(x, "certs_by_names", ea,
-	           store_ch_certs_by_names(x->c, in->cnp, in->ncname, namecert_key_line, &x->b));
+	both_check(
+	    x, "certs_by_names", ea,
+	    store_ch_certs_by_names(x->c, in->cnp, in->ncname, NULL, namecert_key_line, &x->b));
 	size_t most = in->naddr + in->nname + in->nref;
 	uint64_t *va = calloc(most, sizeof(*va)), *vb = calloc(most, sizeof(*vb));
 	for (size_t i = 0; i < in->naddr && ea == 0; i++)
@@ -658,8 +661,9 @@ static void batched_full_chunk(struct both *x, const struct batch_in *in,
 	int ea = 0;
 	for (size_t i = 0; i < CH_BATCH_KEYS && ea == 0; i++)
 		ea = store_sight_by_cert(x->r, &refs[i], f, lk_sight, &(struct lk){&x->a, i});
-	both_check(x, "sight_by_certs (a full chunk)", ea,
-	           store_ch_sight_by_certs(x->c, refs, CH_BATCH_KEYS, f, sight_key_line, &x->b));
+	both_check(
+	    x, "sight_by_certs (a full chunk)", ea,
+	    store_ch_sight_by_certs(x->c, refs, CH_BATCH_KEYS, f, NULL, sight_key_line, &x->b));
 	for (size_t i = 0; i < CH_BATCH_KEYS && ea == 0; i++)
 		ea = store_prev_cert_ips(x->r, &refs[i], &va[i]);
 	int eb = store_ch_prev_cert_ips_n(x->c, refs, CH_BATCH_KEYS, vb);

@@ -163,23 +163,24 @@ static void fake_batched(store_ch_t *c)
 		T_EQ_INT(store_addr_parse(txt[i], strlen(txt[i]), a[i]), 0);
 	/* input order, each key's rows, a key without rows, a repeat */
 	struct fake_keyed k = {"", -1};
-	T_EQ_INT(store_ch_rr_by_addrs(c, (const uint8_t(*)[16])a, 4, &f, fake_key_cb, &k), 0);
+	T_EQ_INT(store_ch_rr_by_addrs(c, (const uint8_t(*)[16])a, 4, &f, NULL, fake_key_cb, &k), 0);
 	T_EQ_STR(k.text, "0:b.example.net;1:a.example.net;1:c.example.net;3:b.example.net;");
 	/* a STORE_STOP ends its key's rows, not the others' */
 	struct fake_keyed k1 = {"", 1};
-	T_EQ_INT(store_ch_rr_by_addrs(c, (const uint8_t(*)[16])a, 4, &f, fake_key_cb, &k1), 0);
+	T_EQ_INT(store_ch_rr_by_addrs(c, (const uint8_t(*)[16])a, 4, &f, NULL, fake_key_cb, &k1),
+	         0);
 	T_EQ_STR(k1.text, "0:b.example.net;1:a.example.net;3:b.example.net;");
 	/* keys out of order in the answer: not trusted */
 	T_EQ_INT(store_addr_parse("192.0.2.9", 9, a[0]), 0);
 	struct fake_keyed k2 = {"", -1};
-	T_EQ_INT(store_ch_rr_by_addrs(c, (const uint8_t(*)[16])a, 1, &f, fake_key_cb, &k2),
+	T_EQ_INT(store_ch_rr_by_addrs(c, (const uint8_t(*)[16])a, 1, &f, NULL, fake_key_cb, &k2),
 	         STORE_ECORRUPT);
 	T_EQ_STR(k2.text, "");
 	struct store_cert_ref refs[2] = {fake_ref(0xaa), fake_ref(0xbb)};
-	T_EQ_INT(store_ch_sight_by_certs(c, refs, 2, &f, NULL, NULL), STORE_EREMOTE);
+	T_EQ_INT(store_ch_sight_by_certs(c, refs, 2, &f, NULL, NULL, NULL), STORE_EREMOTE);
 	T_CHECK(strstr(store_last_error(), "Code: 241") != NULL);
 	const char *names[2] = {"ok.example.net", "bad..name"};
-	T_EQ_INT(store_ch_rr_by_names(c, names, 2, &f, fake_key_cb, &k2), STORE_EBADNAME);
+	T_EQ_INT(store_ch_rr_by_names(c, names, 2, &f, NULL, fake_key_cb, &k2), STORE_EBADNAME);
 	T_EQ_STR(k2.text, "");
 }
 
@@ -204,7 +205,7 @@ static void fake_resolve_counts(store_ch_t *c)
 	T_EQ_INT(store_ch_cert_resolve(c, h, 16, &ref), STORE_EBADHASH);
 	struct fake_seen s = {0};
 	const char *names[3] = {"nowhere.example.com", "OK.example.com", "ok.example.com."};
-	T_EQ_INT(store_ch_certs_by_names(c, names, 3, fake_nc_key_cb, &s), 0);
+	T_EQ_INT(store_ch_certs_by_names(c, names, 3, NULL, fake_nc_key_cb, &s), 0);
 	T_EQ_STR(s.text, "1:1:aa/1;1:1:aa/2;2:1:aa/1;2:1:aa/2;");
 	uint8_t a[2][16];
 	T_EQ_INT(store_addr_parse("192.0.2.2", 9, a[0]), 0);
