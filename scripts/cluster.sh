@@ -7,6 +7,9 @@
 #   scripts/cluster.sh start [DIR]   start (or find running), create the schema,
 #                                    print clickhouse://127.0.0.1:PORT/DB last
 #   scripts/cluster.sh stop [DIR]    stop what start started (pid files in DIR)
+#   CLUSTER_DB=NAME scripts/cluster.sh drop [DIR]
+#                                    drop database NAME on every node (the
+#                                    tests' databases, tests/lib.sh)
 #
 # DIR defaults to ./cluster-data.  Environment:
 #   CLUSTER_PORT_BASE  first port (default 29100): ZooKeeper on BASE, node i
@@ -305,13 +308,30 @@ cmd_stop() {
 	echo "cluster: stopped ($DIR)" >&2
 }
 
+# A database dropped on every node (each has its own replicas' tables; ON
+# CLUSTER needs the distributed DDL queue and fails on 18.16 with a
+# password when a replica forwards to its leader): named explicitly, never
+# the default's.
+cmd_drop() {
+	[ -n "${CLUSTER_DB:-}" ] || die "drop: name the database in CLUSTER_DB"
+	[[ $DB =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "drop: not a database name: $DB"
+	[ -s "$DIR/credentials" ] || die "drop: no credentials in $DIR"
+	PASSWORD=$(cut -d: -f2- "$DIR/credentials")
+	local i
+	for i in $(seq 0 $((NODES - 1))); do
+		sql "$i" "DROP DATABASE IF EXISTS $DB" >/dev/null || die "drop: $DB on node$i failed"
+	done
+	echo "cluster: $DB dropped on every node" >&2
+}
+
 DIR=${2:-cluster-data}
 case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
+drop) cmd_drop ;;
 packages) echo "$PACKAGES" ;;
 *)
-	echo "usage: $0 start|stop [DIR] | packages" >&2
+	echo "usage: $0 start|stop|drop [DIR] | packages" >&2
 	exit 2
 	;;
 esac

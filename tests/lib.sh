@@ -8,7 +8,9 @@ FAIL=0
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FIXTURES="$TESTS_DIR/fixtures"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/infrapivot-it-XXXXXX")
-trap 'rm -rf "$WORK"; [ -n "${CLEANUP_EXTRA:-}" ] && eval "$CLEANUP_EXTRA"' EXIT
+# a passing test's cluster databases are dropped (drop_test_stores below);
+# a failing test's stay for reading, named on its last line
+trap 'rc=$?; rm -rf "$WORK"; [ -z "${CLEANUP_EXTRA:-}" ] || eval "$CLEANUP_EXTRA"; [ "$rc" != 0 ] || drop_test_stores' EXIT
 
 ok() { PASS=$((PASS + 1)); }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
@@ -86,6 +88,19 @@ test_store() {
 	export INFRAPIVOT_CONTROL=$WORK/ctl-$2 INFRAPIVOT_CH_CREDENTIALS=$cl/credentials
 	printf -v "$1" '%s' "$made"
 	echo "store under test: $made" >&2
+}
+# The databases test_store made, dropped on every node of the cluster
+# (a kept development cluster would gather them: 17 replicated tables each,
+# whose background threads load ZooKeeper).
+drop_test_stores() {
+	local url hp
+	for url in ${TEST_STORE_CH:-}; do
+		hp=${url#clickhouse://}
+		hp=${hp%%/*}
+		CLUSTER_PORT_BASE=$((${hp##*:} - 10)) CLUSTER_DB=${url##*/} \
+			"$TESTS_DIR/../scripts/cluster.sh" drop "$INFRAPIVOT_TEST_CLUSTER" 2>/dev/null ||
+			echo "test_store: $url not dropped" >&2
+	done
 }
 # lmdb_only REASON: true on LMDB; on ClickHouse false, after printing the
 # skip and its reason:  if lmdb_only "stats reads LMDB's tables"; then ... fi

@@ -5,8 +5,9 @@
 # and a generated COF file, and the certificate fixtures, to LMDB and to the
 # cluster and compares lookups (tests/store/test_ch_parity.h,
 # test_ch_certs.h).  Registered only with INFRAPIVOT_CLICKHOUSE=1
-# (docs/scale-out.md, "Tests").  Also checks that `start` is idempotent and
-# that `stop` leaves none of its processes.  Then the CLI's parity
+# (docs/scale-out.md, "Tests").  Also checks that `start` is idempotent,
+# that `drop` drops the one database named, and that `stop` leaves none of
+# its processes.  Then the CLI's parity
 # (test_ch_cluster_cli.sh): ingest, lookup and migrate on both stores; and
 # the pivot scenarios and generated shapes (test_ch_cluster_scenarios.sh):
 # lookups, pivots and watchlist exports on both stores; the estate's
@@ -44,6 +45,37 @@ esac
 # idempotent: a second start finds the servers running and the schema there
 url2=$("$ROOT/scripts/cluster.sh" start "$CL" | tail -n 1)
 [ "$url2" = "$url" ] || { echo "FAIL: second start said $url2" >&2; exit 1; }
+
+# drop: a database start made is gone from every node after it (the tests'
+# databases, tests/lib.sh); without CLUSTER_DB, or with a name that is not
+# one, it refuses and drops nothing
+dbs_named() {
+	local i n=0
+	for i in 0 1 2 3; do
+		n=$((n + $(curl -sS -u "$(cat "$CL/credentials")" --data-binary \
+			"SELECT count() FROM system.databases WHERE name = '$1'" \
+			"http://127.0.0.1:$((CLUSTER_PORT_BASE + 10 + 10 * i))/")))
+	done
+	echo "$n"
+}
+CLUSTER_DB=dropme "$ROOT/scripts/cluster.sh" start "$CL" >/dev/null 2>"$WORK/err" ||
+	{ cat "$WORK/err" >&2; echo "FAIL: start with CLUSTER_DB=dropme" >&2; exit 1; }
+[ "$(dbs_named dropme)" = 4 ] || { echo "FAIL: dropme not made on the four nodes" >&2; exit 1; }
+if "$ROOT/scripts/cluster.sh" drop "$CL" 2>"$WORK/err"; then
+	echo "FAIL: drop without CLUSTER_DB succeeded" >&2
+	exit 1
+fi
+grep -q "name the database in CLUSTER_DB" "$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
+if CLUSTER_DB="dropme; DROP DATABASE infrapivot" "$ROOT/scripts/cluster.sh" drop "$CL" 2>"$WORK/err"; then
+	echo "FAIL: drop took a statement for a name" >&2
+	exit 1
+fi
+grep -q "not a database name" "$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
+[ "$(dbs_named dropme)" = 4 ] && [ "$(dbs_named infrapivot)" = 4 ] ||
+	{ echo "FAIL: a refused drop dropped something" >&2; exit 1; }
+CLUSTER_DB=dropme "$ROOT/scripts/cluster.sh" drop "$CL"
+[ "$(dbs_named dropme)" = 0 ] || { echo "FAIL: dropme still on a node after drop" >&2; exit 1; }
+[ "$(dbs_named infrapivot)" = 4 ] || { echo "FAIL: drop took infrapivot too" >&2; exit 1; }
 
 python3 "$ROOT/scripts/gen-dataset" --lines 3000 --seed 7 --format cof >"$WORK/gen.cof"
 # certificates: the generated COF's sightings, Suricata's TLS events, Zeek's
