@@ -51,7 +51,6 @@ struct pf_key {
 	uint8_t k[STORE_NAME_BUF];
 	size_t klen;
 	size_t first, n; /* its rows */
-	bool cut;        /* over the cap: not answered here (rows dropped) */
 };
 
 struct pf_set {
@@ -61,7 +60,8 @@ struct pf_set {
 	struct pf_key **sorted; /* the keys in key order, for lookups */
 	struct pf_row *rows;
 	size_t nrows, caprows;
-	bool *cut; /* the read's store_cap, a flag a key */
+	bool *cut; /* the read's store_cap, a flag a key: over the cap, not
+	            * answered here (its rows dropped) */
 };
 
 struct pivot_pf {
@@ -208,10 +208,8 @@ static void cert_key(struct pf_key *k, const struct store_cert_ref *ref)
 static int set_done(struct pivot_pf *pf, struct pf_set *s, int err)
 {
 	if (err == 0 && pf->err == 0 && !pf->arena.err) {
-		for (size_t i = 0; i < s->nkeys; i++) {
-			s->keys[i].cut = s->cut[i];
+		for (size_t i = 0; i < s->nkeys; i++)
 			s->sorted[i] = &s->keys[i];
-		}
 		qsort(s->sorted, s->nkeys, sizeof(*s->sorted), key_cmp);
 		s->on = true;
 		return 0;
@@ -312,7 +310,7 @@ static size_t sni_refs(const struct pivot_run *x, const struct pf_set *nc, const
 	size_t n = 0;
 	for (size_t i = 0; i < nc->nkeys; i++) {
 		const struct pf_key *k = &nc->keys[i];
-		if (k->cut || x->r->nodes[idx[i]].n.pruned != NULL)
+		if (nc->cut[i] || x->r->nodes[idx[i]].n.pruned != NULL)
 			continue;
 		for (size_t j = k->first; j < k->first + k->n; j++)
 			if (nc->rows[j].kind == STORE_NC_SNI)
@@ -554,8 +552,8 @@ int pivot_pf_level(struct pivot_run *x, size_t first)
 		return 0;
 	/* the reads that do not wait for another's rows went out with the
 	 * level's counts (noted, pivot_measure_new); made again, they take
-	 * the answers, and the rest follow: the SNI dating's, the keys */
-	level_clear(pf);
+	 * the answers, and the rest follow: the SNI dating's, the keys (the
+	 * sets cleared by pivot_pf_begin and pivot_pf_note) */
 	int err = level_reads(x, first);
 	store_ahead_drop(x->rt);
 	return err;
@@ -574,7 +572,7 @@ int pivot_pf_new(struct pivot_run *x)
 /* ---- answering the walk --------------------------------------------------- */
 
 /* The rows of a key in a set that is on; NULL when the set is off or the
- * key not in it. */
+ * key not in it or cut. */
 static const struct pf_key *find(const struct pivot_run *x, int kind, const void *k, size_t klen)
 {
 	if (x->pf == NULL || !x->pf->set[kind].on || klen > STORE_NAME_BUF)
@@ -585,7 +583,7 @@ static const struct pf_key *find(const struct pivot_run *x, int kind, const void
 	memcpy(want.k, k, klen);
 	const struct pf_key *wp = &want;
 	struct pf_key **hit = bsearch(&wp, s->sorted, s->nkeys, sizeof(*s->sorted), key_cmp);
-	return hit != NULL && !(*hit)->cut ? *hit : NULL;
+	return hit != NULL && !s->cut[*hit - s->keys] ? *hit : NULL;
 }
 
 /* A callback's STORE_STOP ends the key's rows without error. */

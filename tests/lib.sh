@@ -61,6 +61,13 @@ for k in a:
 # parameterised tests against that cluster: each test_store call makes a new
 # database PREFIX_NAME_PID there (empty, as a new directory is).
 on_clickhouse() { [ -n "${INFRAPIVOT_TEST_STORE:-}" ]; }
+# cluster_base URL: the CLUSTER_PORT_BASE of a cluster.sh cluster whose
+# first node URL names (node0's HTTP port is BASE+10).
+cluster_base() {
+	local hp=${1#clickhouse://}
+	hp=${hp%%/*}
+	echo $((${hp##*:} - 10))
+}
 # test_store VAR NAME: VAR is set to the store address for NAME: $WORK/NAME,
 # or a new database of the cluster, whose control directory
 # ($WORK/ctl-NAME) is exported as INFRAPIVOT_CONTROL, and the cluster's
@@ -75,9 +82,8 @@ test_store() {
 	fi
 	[ ! -e "$WORK/ctl-$2" ] || { echo "test_store: $2 made twice" >&2; exit 1; }
 	local url=$INFRAPIVOT_TEST_STORE cl=${INFRAPIVOT_TEST_CLUSTER:?INFRAPIVOT_TEST_CLUSTER must name the cluster directory}
-	local hp=${url#clickhouse://} made
-	hp=${hp%%/*}
-	made=$(CLUSTER_PORT_BASE=$((${hp##*:} - 10)) CLUSTER_DB="${url##*/}_${2}_$$" \
+	local made
+	made=$(CLUSTER_PORT_BASE=$(cluster_base "$url") CLUSTER_DB="${url##*/}_${2}_$$" \
 		"$TESTS_DIR/../scripts/cluster.sh" start "$cl" 2>"$WORK/cluster.err" | tail -n 1)
 	case $made in
 	clickhouse://*) ;;
@@ -93,11 +99,9 @@ test_store() {
 # (a kept development cluster would gather them: 17 replicated tables each,
 # whose background threads load ZooKeeper).
 drop_test_stores() {
-	local url hp
+	local url
 	for url in ${TEST_STORE_CH:-}; do
-		hp=${url#clickhouse://}
-		hp=${hp%%/*}
-		CLUSTER_PORT_BASE=$((${hp##*:} - 10)) CLUSTER_DB=${url##*/} \
+		CLUSTER_PORT_BASE=$(cluster_base "$url") CLUSTER_DB=${url##*/} \
 			"$TESTS_DIR/../scripts/cluster.sh" drop "$INFRAPIVOT_TEST_CLUSTER" 2>/dev/null ||
 			echo "test_store: $url not dropped" >&2
 	done
