@@ -73,56 +73,87 @@ long pivot_node_find(const struct pivot_result *r, unsigned type, const char *va
 
 /* ---- prevalence ------------------------------------------------------------ */
 
-static int cb_count_rr(const struct store_rr *rr, void *ctx)
+/* Counting the rows of n nodes of one type within the window: a domain's
+ * A and AAAA resolutions, an IP's resolutions, a certificate's distinct
+ * addresses (its sightings come by address); each key's rows end past the
+ * limit. */
+struct recount {
+	struct pivot_run *x;
+	uint64_t limit;
+	bool domains;
+	uint64_t *n;
+	uint8_t (*last)[16]; /* certificates: the address of the key's last row */
+};
+
+static int recount_rr(size_t key, const struct store_rr *rr, void *ctx)
 {
-	struct pivot_run *x = ctx;
-	(void)rr;
-	if (pivot_tick(x))
+	struct recount *c = ctx;
+	if (pivot_tick(c->x))
 		return STORE_STOP;
-	return ++x->counted > x->count_limit ? STORE_STOP : 0;
+	if (c->domains && rr->rrtype != STORE_RR_A && rr->rrtype != STORE_RR_AAAA)
+		return 0;
+	return ++c->n[key] > c->limit ? STORE_STOP : 0;
 }
 
-static int cb_count_sight(const struct store_sighting *s, void *ctx)
+static int recount_sight(size_t key, const struct store_sighting *s, void *ctx)
 {
-	struct pivot_run *x = ctx;
-	if (pivot_tick(x))
+	struct recount *c = ctx;
+	if (pivot_tick(c->x))
 		return STORE_STOP;
-	/* rows come sorted by IP then port: count distinct IPs */
-	if (x->counted > 0 && memcmp(s->ip, x->last_ip, 16) == 0)
+	if (c->n[key] > 0 && memcmp(s->ip, c->last[key], 16) == 0)
 		return 0;
-	memcpy(x->last_ip, s->ip, 16);
-	return ++x->counted > x->count_limit ? STORE_STOP : 0;
+	memcpy(c->last[key], s->ip, 16);
+	return ++c->n[key] > c->limit ? STORE_STOP : 0;
+}
+
+/* The rows within the window of n keys of type t (names, addresses or
+ * certificate references) into counts, each up to limit + 1: one batched
+ * read (a query on ClickHouse, a loop on LMDB). */
+static int recount_read(struct pivot_run *x, unsigned t, const void *keys, size_t n, uint64_t limit,
+                        uint64_t *counts)
+{
+	struct recount c = {x, limit, t == PIVOT_NODE_DOMAIN, counts,
+	                    t == PIVOT_NODE_CERT ? calloc(n, 16) : NULL};
+	memset(counts, 0, n * sizeof(*counts));
+	if (t == PIVOT_NODE_CERT && c.last == NULL)
+		return -ENOMEM;
+	int err = t == PIVOT_NODE_DOMAIN ? store_rr_by_names(x->rt, (const char *const *)keys, n,
+	                                                     &x->fence, NULL, recount_rr, &c)
+	          : t == PIVOT_NODE_IP
+	              ? store_rr_by_addrs(x->rt, (const uint8_t(*)[16])keys, n, &x->fence, NULL,
+	                                  recount_rr, &c)
+	              : store_sight_by_certs(x->rt, (const struct store_cert_ref *)keys, n,
+	                                     &x->fence, NULL, recount_sight, &c);
+	free(c.last);
+	return err;
 }
 
 /* With a time window, is the node still over `limit` counting only what
  * was seen in the window?  Only asked when the all-time counter is over
- * the limit, and the walk stops at limit + 1. */
+ * the limit, and the count stops at limit + 1.  Domains, IPs and
+ * certificates are counted again (with their level's, recount_new, or
+ * here alone); any other node stays over. */
 static int window_over(struct pivot_run *x, const struct pivot_xnode *xn, uint64_t limit,
                        bool *over)
 {
-	int err = 0;
 	*over = true;
 	if (!x->windowed)
 		return 0;
-	x->counted = 0;
-	x->count_limit = limit;
-	switch (xn->n.type) {
-	case PIVOT_NODE_IP:
-		err = store_rr_by_addr(x->rt, xn->ip, 128, &x->fence, cb_count_rr, x);
-		break;
-	case PIVOT_NODE_DOMAIN:
-		err = store_rr_by_name(x->rt, xn->n.value, STORE_RR_A, &x->fence, cb_count_rr, x);
-		if (err == 0 && x->counted <= limit)
-			err = store_rr_by_name(x->rt, xn->n.value, STORE_RR_AAAA, &x->fence,
-			                       cb_count_rr, x);
-		break;
-	case PIVOT_NODE_CERT:
-		err = store_sight_by_cert(x->rt, &xn->ref, &x->fence, cb_count_sight, x);
-		break;
-	default:
-		break;
+	if (xn->recounted) {
+		*over = xn->win_over;
+		return 0;
 	}
-	*over = x->counted > limit;
+	const void *key = xn->n.type == PIVOT_NODE_IP     ? (const void *)xn->ip
+	                  : xn->n.type == PIVOT_NODE_CERT ? (const void *)&xn->ref
+	                                                  : NULL;
+	const char *name = xn->n.value;
+	if (xn->n.type == PIVOT_NODE_DOMAIN)
+		key = &name;
+	if (key == NULL) /* a key, subject or fingerprint: its all-time count stands */
+		return 0;
+	uint64_t n;
+	int err = recount_read(x, xn->n.type, key, 1, limit, &n);
+	*over = n > limit;
 	return err;
 }
 
@@ -394,6 +425,61 @@ static int measure_certs(struct pivot_run *x, size_t from, struct store_cert_ref
 	return err;
 }
 
+/* ---- a window's recounts, batched ---- */
+
+/* The new nodes of type t from `from` on (the seed never) over their
+ * degree limit all-time, counted again within the window: from their
+ * level's edge reads when those hold all their rows, the others in one
+ * batched read (keys: room for them), not one read a node.  An answer too
+ * large for a response leaves them to window_over, one by one. */
+static int recount_kind(struct pivot_run *x, size_t from, unsigned t, void *keys, size_t *idx)
+{
+	const struct pivot_params *p = x->p;
+	struct pivot_result *r = x->r;
+	const uint64_t limit = t == PIVOT_NODE_DOMAIN ? p->max_domain_ips
+	                       : t == PIVOT_NODE_IP   ? p->max_ip_domains
+	                                              : p->max_cert_ips;
+	size_t n = 0;
+	for (size_t i = from; i < r->nnodes; i++) {
+		struct pivot_xnode *xn = &r->nodes[i];
+		uint64_t rows;
+		if (!xn->unmeasured || xn->n.type != t || xn->n.depth == 0 ||
+		    xn->n.degree <= limit || (t == PIVOT_NODE_DOMAIN && xn->n.value[0] == '*'))
+			continue;
+		if (pivot_pf_recount(x, xn, &rows)) { /* its level's edges hold them */
+			xn->recounted = true;
+			xn->win_over = rows > limit;
+			continue;
+		}
+		if (t == PIVOT_NODE_DOMAIN)
+			((const char **)keys)[n] = xn->n.value;
+		else if (t == PIVOT_NODE_IP)
+			memcpy(((uint8_t(*)[16])keys)[n], xn->ip, 16);
+		else
+			((struct store_cert_ref *)keys)[n] = xn->ref;
+		idx[n++] = i;
+	}
+	if (n == 0)
+		return 0;
+	uint64_t *counts = malloc(n * sizeof(*counts));
+	int err = counts != NULL ? recount_read(x, t, keys, n, limit, counts) : -ENOMEM;
+	for (size_t k = 0; k < n && err == 0; k++) {
+		r->nodes[idx[k]].recounted = true;
+		r->nodes[idx[k]].win_over = counts[k] > limit;
+	}
+	free(counts);
+	return err == STORE_ELIMIT ? 0 : err;
+}
+
+static int recount_new(struct pivot_run *x, size_t from, void *keys, size_t *idx)
+{
+	static const unsigned types[3] = {PIVOT_NODE_DOMAIN, PIVOT_NODE_IP, PIVOT_NODE_CERT};
+	int err = 0;
+	for (int k = 0; k < 3 && err == 0; k++)
+		err = recount_kind(x, from, types[k], keys, idx);
+	return err;
+}
+
 /* The rest of the measure of node xn, its degree read: metadata, noise.
  * Noise found now undoes what temporal affinity did to the node since it
  * was added (a noise node keeps its reason and the edge it came by). */
@@ -444,6 +530,13 @@ int pivot_measure_new(struct pivot_run *x, size_t from, enum pivot_measure_with 
 		err = measure_kind(x, from, types[k], keys, out, idx);
 	if (err == 0)
 		err = measure_certs(x, from, keys, false);
+	/* the level's edges (the read-ahead's answers), then within a window
+	 * the nodes over a limit counted again there: from those edges, or
+	 * a batched read a kind, not one a node */
+	if (err == 0 && with == PIVOT_WITH_EDGES)
+		err = pivot_pf_edges(x, from);
+	if (err == 0 && x->windowed)
+		err = recount_new(x, from, keys, idx);
 	if (err != 0)
 		store_ahead_drop(x->rt);
 	for (size_t i = from; i < r->nnodes && err == 0; i++)

@@ -22,6 +22,9 @@ struct pivot_xnode {
 	 * and the edge the node was found through */
 	bool unmeasured;
 	unsigned fresh_edge;
+	/* with a window: counted again there with its level (recount_new),
+	 * and whether it is still over its limit */
+	bool recounted, win_over;
 	/* temporal affinity (affinity.c) */
 	int64_t arrival;       /* IPs: when the path arrived (0: unknown, no rule) */
 	unsigned arrival_edge; /* the edge that set it; PIVOT_ARRIVAL_SEED for the seed */
@@ -82,7 +85,6 @@ struct pivot_run {
 	bool acc_found;
 	uint64_t scanned, scan_cap;
 	uint64_t counted, count_limit;
-	uint8_t last_ip[16];
 	bool shared_target;
 	bool is_seed;
 	bool is_key_walk;          /* certificates of a key (else of a subject) */
@@ -103,6 +105,14 @@ struct pivot_run {
 int pivot_pf_new(struct pivot_run *x);
 void pivot_pf_begin(struct pivot_run *x);
 int pivot_pf_level(struct pivot_run *x, size_t first);
+/* The level's edge reads that do not wait for its noise (resolutions,
+ * certificates by name, sightings), taken before its noise is judged
+ * (pivot_measure_new), so a window's recount can count their rows;
+ * pivot_pf_level reads the rest. */
+int pivot_pf_edges(struct pivot_run *x, size_t first);
+/* A node's rows within the window that count against its limit, from its
+ * level's edge reads when they hold them all; false when they do not. */
+bool pivot_pf_recount(const struct pivot_run *x, const struct pivot_xnode *xn, uint64_t *n);
 /* The read-ahead's first pass of the level's reads (store_ahead_record on):
  * noted, not sent; pivot_pf_level takes their answers. */
 void pivot_pf_note(struct pivot_run *x, size_t first);

@@ -491,21 +491,28 @@ static void level_clear(struct pivot_pf *pf)
 	pf->err = 0;
 }
 
-static int level_reads(struct pivot_run *x, size_t first)
+/* The level's reads: its edges (edges: those that do not wait for its
+ * noise: resolutions, certificates by name, sightings), then (rest) the
+ * SNI dating of the names not found noise and the certificates' keys. */
+static int level_reads(struct pivot_run *x, size_t first, bool edges, bool rest)
 {
 	size_t *idx = malloc((x->r->nnodes - first) * sizeof(*idx));
 	if (idx == NULL)
 		return -ENOMEM;
-	int err = level_domains(x, idx, level_nodes(x, first, PIVOT_NODE_DOMAIN, idx));
-	if (err == 0)
+	int err = 0;
+	if (edges) {
+		err = level_domains(x, idx, level_nodes(x, first, PIVOT_NODE_DOMAIN, idx));
+		if (err == 0)
+			err = level_ips(x, idx, level_nodes(x, first, PIVOT_NODE_IP, idx));
+		if (err == 0)
+			err = level_certs(x, idx, level_nodes(x, first, PIVOT_NODE_CERT, idx));
+	}
+	if (rest && err == 0) {
+		(void)level_nodes(x, first, PIVOT_NODE_DOMAIN, idx);
 		err = level_sni(x, idx);
-	if (err == 0)
-		err = level_ips(x, idx, level_nodes(x, first, PIVOT_NODE_IP, idx));
-	size_t nc = err == 0 ? level_nodes(x, first, PIVOT_NODE_CERT, idx) : 0;
-	if (err == 0)
-		err = level_certs(x, idx, nc);
-	if (err == 0)
-		err = level_keys(x, idx, nc);
+	}
+	if (rest && err == 0)
+		err = level_keys(x, idx, level_nodes(x, first, PIVOT_NODE_CERT, idx));
 	free(idx);
 	return err;
 }
@@ -516,7 +523,7 @@ void pivot_pf_note(struct pivot_run *x, size_t first)
 	if (pf == NULL)
 		return;
 	pf->noting = true;
-	(void)level_reads(x, first);
+	(void)level_reads(x, first, true, true);
 	pf->noting = false;
 	level_clear(pf);
 }
@@ -545,18 +552,64 @@ void pivot_pf_begin(struct pivot_run *x)
 	level_clear(pf);
 }
 
+int pivot_pf_edges(struct pivot_run *x, size_t first)
+{
+	/* they went out with the level's counts (noted, pivot_measure_new);
+	 * made again, they take the answers (the sets cleared by
+	 * pivot_pf_begin and pivot_pf_note) */
+	return x->pf != NULL ? level_reads(x, first, true, false) : 0;
+}
+
 int pivot_pf_level(struct pivot_run *x, size_t first)
 {
 	struct pivot_pf *pf = x->pf;
 	if (pf == NULL)
 		return 0;
-	/* the reads that do not wait for another's rows went out with the
-	 * level's counts (noted, pivot_measure_new); made again, they take
-	 * the answers, and the rest follow: the SNI dating's, the keys (the
-	 * sets cleared by pivot_pf_begin and pivot_pf_note) */
-	int err = level_reads(x, first);
+	/* the edges taken (pivot_pf_edges), the reads that wait for another's
+	 * rows or for the level's noise: the SNI dating's, the keys */
+	int err = level_reads(x, first, false, true);
 	store_ahead_drop(x->rt);
 	return err;
+}
+
+/* How many of the key's rows within the window count against limit (a
+ * domain's A and AAAA resolutions, an IP's resolutions, a certificate's
+ * distinct addresses), when its level's edge reads hold them all (not
+ * cut); false when they do not. */
+bool pivot_pf_recount(const struct pivot_run *x, const struct pivot_xnode *xn, uint64_t *n)
+{
+	const struct pf_key *key = NULL;
+	struct pf_key k;
+	int kind = -1;
+	switch (xn->n.type) {
+	case PIVOT_NODE_DOMAIN:
+		key = find(x, kind = PF_RR_NAME, xn->n.value, strlen(xn->n.value));
+		break;
+	case PIVOT_NODE_IP:
+		key = find(x, kind = PF_RR_ADDR, xn->ip, 16);
+		break;
+	case PIVOT_NODE_CERT:
+		cert_key(&k, &xn->ref);
+		key = find(x, kind = PF_SIGHT_CERT, k.k, k.klen);
+		if (key == NULL)
+			key = find(x, kind = PF_PREV_SIGHT, k.k, k.klen);
+		break;
+	default:
+		break;
+	}
+	if (key == NULL)
+		return false;
+	const struct pf_row *r = &x->pf->set[kind].rows[key->first];
+	*n = 0;
+	for (size_t i = 0; i < key->n; i++) {
+		if (xn->n.type == PIVOT_NODE_DOMAIN)
+			*n += r[i].rrtype == STORE_RR_A || r[i].rrtype == STORE_RR_AAAA;
+		else if (xn->n.type == PIVOT_NODE_IP)
+			(*n)++;
+		else /* sightings come by address, then port */
+			*n += i == 0 || memcmp(r[i].addr, r[i - 1].addr, 16) != 0;
+	}
+	return true;
 }
 
 int pivot_pf_new(struct pivot_run *x)

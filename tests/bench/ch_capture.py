@@ -54,6 +54,14 @@ def record(query, settings, body):
             f.write("%d\n" % len(body))
 
 
+class Server(http.server.ThreadingHTTPServer):
+    # the listen backlog: a pivot's read-ahead opens a dozen connections
+    # at once, and the default 5 drops the rest's SYNs, which the client
+    # sends again a second later (a gap in times.log that is not the
+    # pivot's)
+    request_queue_size = 128
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -113,7 +121,7 @@ def main():
         return
     PORT, UPSTREAM, OUT = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     os.makedirs(OUT, exist_ok=True)
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+    srv = Server(("127.0.0.1", PORT), Handler)
     signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=srv.shutdown).start())
     srv.serve_forever()
 

@@ -351,6 +351,31 @@ check_eq "... the certificates by address and by name read plain" \
 	"$(grep -cF "SELECT ip AS k, cert AS ref, " "$BODIES/selects") $(grep -cF "SELECT rname AS k, cert AS ref, kind FROM name_cert PREWHERE rname IN (" "$BODIES/selects")" "1 1"
 check_eq "... their answers name no SHA-256 reference: no aliased read" "$(grep -c "FROM cert_alias" "$BODIES/selects")" 0
 rm -f "$BODIES/selects"
+# within a window, the names over --max-domain-ips all time are counted
+# again there: one batched resolutions query for both, uncapped, not one
+# a name (the stand-in tells their rows only to it): w1's one A row in the
+# window is under the limit (its old A row and CNAMEs do not count), w2's
+# three are over
+: >"$BODIES/selects"
+"$IP" pivot 192.0.2.11 --store "$S" --now @1700000000 --since @1698000000 --depth 1 --max-domain-ips 2 --format csv >"$WORK/out-win" 2>"$WORK/err"
+check_eq "pivot within a window, names over the limit: exit status" "$?" 0
+check_eq "... one batched recount for both names, without a cap" "$(grep -c "FROM rr PREWHERE rname IN ('net.example.w1', 'net.example.w2') GROUP BY .* FORMAT RowBinary$" "$BODIES/selects") $(grep -c "FROM rr PREWHERE rname IN ('net.example.w1', 'net.example.w2') .*LIMIT" "$BODIES/selects")" "1 0"
+check_eq "... none a name" "$(grep -c 'FROM rr WHERE rname = ' "$BODIES/selects")" 0
+check_grep "... one A row in the window: not noise there, its degree all time" "^node,1,domain,w1.example.net,1,7,," "$WORK/out-win"
+check_grep "... three: noise" "^node,2,domain,w2.example.net,1,9,cdn_or_fast_flux_name," "$WORK/out-win"
+# a level deeper the names' level reads (capped) hold all their rows: the
+# recount counts those, no query of its own
+: >"$BODIES/selects"
+"$IP" pivot 192.0.2.11 --store "$S" --now @1700000000 --since @1698000000 --depth 2 --max-domain-ips 2 --format csv >"$WORK/out-win2" 2>"$WORK/err"
+check_eq "pivot within a window a level deeper: exit status" "$?" 0
+check_eq "... the names' level read, capped, and no recount query" "$(grep -c "FROM rr PREWHERE rname IN ('net.example.w1', 'net.example.w2') .*LIMIT 217 BY k FORMAT RowBinary$" "$BODIES/selects") $(grep -F "FROM rr PREWHERE rname IN ('net.example.w1', 'net.example.w2')" "$BODIES/selects" | grep -vc " LIMIT ")" "1 0"
+check_eq "... the same judgement" "$(grep -c -e '^node,1,domain,w1.example.net,1,7,,' -e '^node,2,domain,w2.example.net,1,9,cdn_or_fast_flux_name,' "$WORK/out-win2")" 2
+check_grep "... w1 walked: its CNAME" "^node,[0-9],domain,a.example.org,2," "$WORK/out-win2"
+rm -f "$BODIES/selects"
+"$IP" pivot 192.0.2.12 --store "$S" --now @1700000000 --since @1698000000 --depth 1 --max-domain-ips 2 --format csv >"$WORK/out-win" 2>"$WORK/err"
+check_eq "pivot within a window, the recount failing: exit status" "$?" 2
+check_grep "... ClickHouse's message" "infrapivot pivot: ClickHouse server error: clickhouse: HTTP 500: Code: 241, e.displayText\(\) = DB::Exception: Memory limit \(for query\) exceeded" "$WORK/err"
+check_eq "... nothing on stdout" "$(cat "$WORK/out-win")" ""
 # the nodes' client read in flight with the last level's counts, not a
 # round trip after the walk (pivot_run_after; the stand-in holds each
 # until the other arrives)

@@ -76,6 +76,15 @@ static void test_reissued_cluster(void)
 	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_CERT, c1) == NULL);
 	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_IP, "198.51.100.61") == NULL);
 	pivot_result_free(r);
+	/* a window does not unprune the hoster's key: a key, a subject or a
+	 * fingerprint has no recount within a window (only domains, IPs and
+	 * certificates do), so its all-time count stands */
+	r = run(seed, "since", "-60d", NULL);
+	nk = r ? test_find_node(r, PIVOT_NODE_KEY, kn) : NULL;
+	T_CHECK(nk != NULL && nk->pruned != NULL && strcmp(nk->pruned, "shared_key") == 0);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_CERT, noisy1) == NULL);
+	T_CHECK(r != NULL && test_find_node(r, PIVOT_NODE_CERT, c1) != NULL);
+	pivot_result_free(r);
 	/* the noise limit is a parameter */
 	r = run(seed, "max_key_certs", "2", NULL);
 	k = r ? test_find_node(r, PIVOT_NODE_KEY, ka) : NULL;

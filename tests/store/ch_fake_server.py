@@ -247,8 +247,30 @@ CLI = {
     "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000201'": sight(REF_BB, 1, 443, ["s1"], ["com.example.www"]),
     "FROM sight_addr WHERE ip >= toFixedString(unhex('00000000000000000000FFFFC0000243'": sight(REF_BB, 67, 443, [], [])[:-2],
 }
+# a window's recount (pivot/graph.c, recount_new): a resolution row with
+# its own type and times (no sensor, no bailiwick); keyed by a name (trow)
+def wrow(name, rtype, rdata, tf, tl):
+    out = rb_str(name) + struct.pack("<H", rtype) + rb_str(rdata)
+    return out + V4 + bytes([192, 0, 2, 11]) + struct.pack("<IIQ", tf, tl, 1) + bytes([0]) + rb_str("")
+
+
+def trow(k, name, rtype, rdata, tf, tl):
+    return rb_str(k) + wrow(name, rtype, rdata, tf, tl)
+
+
+W_IN, W_OLD = (1699000000, 1699900000), (1500000000, 1500001000)
 # checked before ERRORS (whose batched sightings key is every other one's)
 FIRST = {
+    # 192.0.2.11's names w1 and w2, over --max-domain-ips 2 all time (7
+    # and 9 addresses), counted again within the window by one batched
+    # query: w1 has one A row there (an old A row and two CNAMEs do not
+    # count), w2 three; 192.0.2.12's wf, over its limit, whose recount
+    # fails (ERRORS)
+    "FROM rr_addr PREWHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC000020B'": V4 + bytes([192, 0, 2, 11]) + wrow("w1.example.net", 1, "192.0.2.11", *W_IN) + V4 + bytes([192, 0, 2, 11]) + wrow("w2.example.net", 1, "192.0.2.11", *W_IN),
+    "FROM rr_addr PREWHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC000020C'": V4 + bytes([192, 0, 2, 12]) + wrow("wf.example.net", 1, "192.0.2.12", *W_IN),
+    "FROM prev_name_ips PREWHERE rname IN ('net.example.w1', 'net.example.w2')": rb_str("net.example.w1") + struct.pack("<Q", 7) + rb_str("net.example.w2") + struct.pack("<Q", 9),
+    "FROM prev_name_ips PREWHERE rname IN ('net.example.wf')": rb_str("net.example.wf") + struct.pack("<Q", 9),
+    "FROM rr PREWHERE rname IN ('net.example.w1', 'net.example.w2')": trow("net.example.w1", "w1.example.net", 1, "192.0.2.11", *W_IN) + trow("net.example.w1", "w1.example.net", 1, "192.0.2.99", *W_OLD) + trow("net.example.w1", "w1.example.net", 5, "a.example.org", *W_IN) + trow("net.example.w1", "w1.example.net", 5, "b.example.org", *W_IN) + b"".join(trow("net.example.w2", "w2.example.net", 1, "192.0.2.%d" % o, *W_IN) for o in (11, 21, 31)),
     # a listing read plain whose answer names a certificate by a SHA-256
     # reference is read again with its aliases (store/ch_batch.c): 192.0.2.10
     # was served the SHA-256 reference S256_A9, which cert_alias maps to
@@ -266,6 +288,7 @@ FIRST = {
     "FROM sight PREWHERE cert IN (toFixedString(unhex('0165": REF_SNI[0x65] + sight(REF_SNI[0x65], 5, 443, [], ["org.example.snibad"])[:-4],
 }
 ERRORS = {
+    "FROM rr PREWHERE rname IN ('net.example.wf')": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
     "FROM sight PREWHERE cert IN (toFixedString(unhex('0164": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
     "FROM prev_cert_ips PREWHERE cert IN (toFixedString(unhex('0166": b"Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 5.0 seconds, e.what() = DB::Exception\n",
     "FROM sight WHERE cert = toFixedString(unhex('019999": b"Code: 241, e.displayText() = DB::Exception: Memory limit (for query) exceeded, e.what() = DB::Exception\n",
@@ -633,6 +656,10 @@ if len(sys.argv) > 3 and sys.argv[3] == "drop":
     H = Drop
 if len(sys.argv) > 3 and sys.argv[3] == "dedup":
     H = Dedup
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # a pivot's read-ahead connects a dozen at once
+
+
+srv = Server(("127.0.0.1", 0), H)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()
