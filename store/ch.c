@@ -28,6 +28,10 @@ struct store_ch {
 	/* while set, INSERTs are recorded here instead of sent (ch_intent.c) */
 	struct util_buf *capture;
 	struct ch_ahead *ahead; /* a read-ahead's statements and answers */
+	/* whether rows are filed under SHA-256 references (ch_s256): -1 not
+	 * asked yet (asked with the session's first read-ahead), -2 asked and
+	 * not answered, 0 none, 1 some */
+	int s256;
 };
 
 static bool host_ok(const char *s, size_t n)
@@ -196,6 +200,7 @@ int store_ch_open(store_ch_t **out, const char *url)
 		return err;
 	}
 	c->response_max = STORE_CH_RESPONSE_MAX;
+	c->s256 = -1;
 	*out = c;
 	return 0;
 }
@@ -504,6 +509,39 @@ static void ahead_run(store_ch_t *c, CURLM *m, const char *url, struct curl_slis
 	}
 }
 
+/* Whether any row is filed under a SHA-256 reference (kind 2: a sensor
+ * named the certificate by its SHA-256 before its SHA-1 was known): a
+ * range of the key of each table a read by certificate reads, cheap.  A
+ * certificate observation always writes its cert row, sightings their
+ * sight and prev_cert_ips rows; cert_attr's rows come with cert's (its
+ * key starts with the attribute, not the certificate).  A reference a
+ * branch, not a constant: 18.16 refuses a UNION ALL of constants over
+ * Distributed tables ("non constant in source stream"). */
+#define S256_KEYS "cert >= toFixedString(unhex('02'), 33) AND cert < toFixedString(unhex('03'), 33)"
+static const char s256_probe[] =
+    "SELECT cert FROM cert PREWHERE " S256_KEYS
+    " LIMIT 1 UNION ALL SELECT cert FROM sight PREWHERE " S256_KEYS
+    " LIMIT 1 UNION ALL SELECT cert FROM prev_cert_ips PREWHERE " S256_KEYS " LIMIT 1" CH_ROWBINARY;
+
+int ch_s256(const store_ch_t *c)
+{
+	return c->s256;
+}
+
+/* The probe's answer, when the read-ahead kept one (then forgotten). */
+static void s256_take(store_ch_t *c)
+{
+	struct ch_ahead *a = c->ahead;
+	for (size_t i = 0; i < a->n; i++) {
+		struct ahead_req *r = &a->req[i];
+		if (r->ok && strcmp(r->sql, s256_probe) == 0) {
+			c->s256 = r->resp.len > 0;
+			util_buf_free(&r->resp);
+			r->ok = false;
+		}
+	}
+}
+
 void store_ch_ahead_send(store_ch_t *c)
 {
 	struct ch_ahead *a = c->ahead;
@@ -512,6 +550,13 @@ void store_ch_ahead_send(store_ch_t *c)
 	a->recording = false;
 	if (a->n == 0)
 		return;
+	/* the session's first read-ahead asks whether rows are filed under
+	 * SHA-256 references: none, and no read by certificate needs its
+	 * alias check (ch_batch.c) */
+	if (c->s256 == -1 && a->n < AHEAD_MAX && (a->req[a->n].sql = strdup(s256_probe)) != NULL) {
+		a->n++;
+		c->s256 = -2; /* asked once: unknown unless answered */
+	}
 	const struct store_ch_entry *e = &c->url.entry[c->cur];
 	char *path = request_path(c, NULL, CH_READ_SETTINGS);
 	char *url = NULL;
@@ -534,6 +579,7 @@ void store_ch_ahead_send(store_ch_t *c)
 		curl_multi_cleanup(m);
 	curl_slist_free_all(hdr);
 	free(path);
+	s256_take(c);
 }
 
 /* Whether a kept an answer for sql. */

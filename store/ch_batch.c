@@ -345,9 +345,10 @@ static int batch_chunk(store_ch_t *c, const struct batch_spec *sp, const struct 
 	if (cb->cap != NULL) /* a row past the cap tells a cut key */
 		util_buf_printf(&q, " LIMIT %zu BY k", cb->cap->max + 1);
 	/* a plain read by certificate and its alias check in one round (the
-	 * pivot's read-ahead may have sent them already) */
+	 * pivot's read-ahead may have sent them already); none when the store
+	 * files no row under a SHA-256 reference (ch_s256) */
 	struct util_buf chk = {0};
-	bool check = plain && sp->aliases == AL_CERTS, pair = false;
+	bool check = plain && sp->aliases == AL_CERTS && ch_s256(c) != 0, pair = false;
 	void *saved = NULL;
 	if (check) {
 		certs_aliased_sql(c, sp, in, from, to, &chk);

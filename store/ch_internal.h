@@ -103,6 +103,11 @@ bool ch_ahead_answer(store_ch_t *c, const char *sql, struct util_buf *resp);
 bool ch_ahead_pair(store_ch_t *c, const struct util_buf *q1, const struct util_buf *q2,
                    void **saved);
 void ch_ahead_pair_end(store_ch_t *c, void *saved);
+/* Whether the store files rows under SHA-256 references (LMDB's join
+ * resolved when reading, docs/scale-out.md): 0 none, 1 some, < 0 not
+ * known.  Asked once a session, with its first read-ahead (a pivot's first
+ * level); a failed answer leaves it unknown. */
+int ch_s256(const store_ch_t *c);
 /* Run q and hand each decoded resolution inside the fence to cb. */
 int ch_rr_query(store_ch_t *c, struct util_buf *q, const struct store_fence *f, store_rr_cb cb,
                 void *ctx);

@@ -344,7 +344,10 @@ check_grep "... a name not counted: 0" "^node,2,domain,c.example.net,1,0,," "$WO
 # domains and IPs together, not one a node (issue 17: 3 before)
 check_eq "... one client query for all the nodes" "$(grep -c 'FROM client WHERE' "$BODIES/selects")" 1
 check_grep "... the names and the address in it" "FROM client WHERE \(dtype = 1 AND dest IN \('net.example.a', 'net.example.c'\)\) OR \(dtype = 2 AND dest IN \('00000000000000000000ffffc0000201'\)\) OR dtype = 0 GROUP BY" "$BODIES/selects"
-check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 9
+# (the open's SELECT 1 and, with the first level's reads, the session's
+# probe for rows under SHA-256 references among them: store/ch.c)
+check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 10
+check_eq "... the probe once" "$(grep -c "cert >= toFixedString(unhex('02'), 33) AND cert < toFixedString(unhex('03'), 33)" "$BODIES/selects")" 1
 # the batched listings by address and by name: read plain, without the
 # aliases' WITH clause, which an answer naming SHA-1s only does not need
 check_eq "... the certificates by address and by name read plain" \
@@ -416,9 +419,9 @@ check_grep "... the first one's subject, from the batched query" '"subject": "CN
 check_grep "... the second one's" '"subject": "CN=two.example.org"' "$WORK/out"
 check_eq "... one metadata query for both" "$(grep -c 'FROM cert PREWHERE cert IN (toF' "$BODIES/selects")" 1
 check_eq "... none a certificate" "$(grep -c 'FROM cert WHERE cert = ' "$BODIES/selects")" 0
-# 8 before the batched metadata (one a certificate); 2 of the 9 are the
-# alias checks of the counts and the metadata
-check_eq "... SELECTs in all (8 before: one a certificate)" "$(wc -l <"$BODIES/selects")" 9
+# 8 before the batched metadata (one a certificate, no probe); 2 of the
+# 10 are the alias checks of the counts and the metadata, 1 the probe
+check_eq "... SELECTs in all (8 before: one a certificate)" "$(wc -l <"$BODIES/selects")" 10
 rm -f "$BODIES/selects"
 cp "$WORK/out" "$WORK/out-seq"
 # their metadata goes out with their counts, not a round trip after them
@@ -444,6 +447,29 @@ check_eq "... its alias check within the key's range" "$(grep -c "^SELECT 1 FROM
 check_grep "... the first one's subject" '"subject": "CN=one.example.org"' "$WORK/out"
 rm -f "$BODIES/selects" "$BODIES/together"
 cp "$WORK/out" "$WORK/out-deeper"
+# the session's probe for rows under SHA-256 references (store/ch.c): the
+# stand-in finds some by default, and the reads by certificate are checked
+# for aliases; a store with none needs no check, and the output is the
+# same; a probe that fails leaves it unknown: checked, as with some
+checks() { grep -c "^SELECT 1 FROM .* IN (SELECT toFixedString(concat(unhex('02'), sha256), 33)" "$BODIES/selects"; }
+for mode in some none fail; do
+	echo "$mode" >"$BODIES/s256"
+	: >"$BODIES/selects"
+	"$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 2 >"$WORK/out-s256" 2>"$WORK/err"
+	check_eq "pivot, the probe finding $mode: exit status" "$?" 0
+	check_eq "... the same output" "$(cmp "$WORK/out-deeper" "$WORK/out-s256" && echo same)" same
+	check_eq "... the probe once" "$(grep -c "cert >= toFixedString(unhex('02'), 33) AND cert < toFixedString(unhex('03'), 33)" "$BODIES/selects")" 1
+	eval "checks_$mode=$(checks)"
+done
+check_eq "... alias checks: some, none, a failed probe" "$checks_some $checks_none $checks_fail" "4 0 4"
+rm -f "$BODIES/s256" "$BODIES/selects"
+# the probe goes out with the seed's reads, not a round trip of its own
+rm -f "$BODIES/together-log"
+printf '%s\n' "FROM rr_addr PREWHERE addr IN (toFixedString(unhex('00000000000000000000FFFFC0000207'" "cert >= toFixedString(unhex('02'), 33)" >"$BODIES/together"
+"$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 2 >"$WORK/out-s256" 2>"$WORK/err"
+check_eq "pivot, its probe: exit status" "$?" 0
+check_eq "... in flight with the seed's reads" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
+rm -f "$BODIES/together"
 # and the level's edges (the certificates' sightings) go out with its
 # counts too, before its noise is known, not a round trip after them
 rm -f "$BODIES/together-log"
@@ -485,9 +511,9 @@ check_eq "... its alias check (the stand-in finds rows under their SHA-256 refer
 check_eq "... the one over the limit alone" "$(grep -c 'FROM sight WHERE cert = ' "$BODIES/selects")" 1
 check_eq "... the chunk's SHA-256 aliases resolved in it (LMDB's join), their rows keyed by the SHA-1" "$(grep -F "FROM sight PREWHERE cert IN (" "$BODIES/selects" | grep -F "WITH (SELECT (arrayPushFront(groupArray(toString(r)), ''), arrayPushFront(groupArray(toString(x)), '')) FROM (SELECT toFixedString(concat(unhex('02'), sha256), 33) AS r, cert AS x FROM cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161" | grep -F ") OR cert IN (SELECT toFixedString(concat(unhex('02'), sha256), 33) FROM t.cert WHERE length(sha256) = 32 AND cert IN (toFixedString(unhex('0161" | grep -cF ")) GROUP BY k, ip, port")" 1
 check_eq "... the new certificate nodes counted by it too: one count query" "$(grep -c 'FROM prev_cert_ips PREWHERE cert IN (toF' "$BODIES/selects")" 1
-# 4 of the 14: the alias checks of the sightings, the counts and the
-# metadata, and the sightings read again with their aliases
-check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 14
+# 5 of the 15: the alias checks of the sightings, the counts and the
+# metadata, the sightings read again with their aliases, and the probe
+check_eq "... SELECTs in all, the open's SELECT 1 with them" "$(wc -l <"$BODIES/selects")" 15
 cp "$WORK/out" "$WORK/out-sni"
 # each read of the dating in flight with its alias check, not a round trip
 # after it (they depend on the names' certificates, so the level's
@@ -501,7 +527,7 @@ for pair in "prev_cert_ips:the count" "sight:the sightings"; do
 	check_eq "pivot, the SNI dating's reads with their checks: exit status" "$?" 0
 	check_eq "... ${pair#*:} and its alias check in flight together" "$(cat "$BODIES/together-log" | tr '\n' ' ')" "together together "
 	check_eq "... the same output" "$(cmp "$WORK/out-sni" "$WORK/out" && echo same)" same
-	check_eq "... the same SELECTs" "$(wc -l <"$BODIES/selects")" 14
+	check_eq "... the same SELECTs" "$(wc -l <"$BODIES/selects")" 15
 	rm -f "$BODIES/together"
 done
 # a level deeper: the certificates' own sightings (their serves and SNI
@@ -514,9 +540,9 @@ check_grep "... the second's" "^edge,4,serves,,,,,5,2,192.0.2.2,6262626262626262
 check_grep "... and its other SNI name" "^edge,5,sni,,,,,6,2,other.example.com,6262626262626262626262626262626262626262,,5," "$WORK/out"
 check_eq "... one batched sightings query in all (the dating's): plain, then aliased" "$(grep -c '^SELECT cert AS k, k, .* FROM sight PREWHERE cert IN (' "$BODIES/selects") $(grep -c '^WITH .* FROM sight PREWHERE cert IN (' "$BODIES/selects")" "1 1"
 check_eq "... one batched certificate count in all" "$(grep -c 'FROM prev_cert_ips PREWHERE cert IN (toF' "$BODIES/selects")" 1
-# 5 of the 18: the alias checks of the sightings, the counts, the metadata
-# and the keys, and the sightings read again with their aliases
-check_eq "... SELECTs in all" "$(wc -l <"$BODIES/selects")" 18
+# 6 of the 19: the alias checks of the sightings, the counts, the metadata
+# and the keys, the sightings read again with their aliases, and the probe
+check_eq "... SELECTs in all" "$(wc -l <"$BODIES/selects")" 19
 rm -f "$BODIES/selects"
 for bad in "snifail:the batched sightings failing:Code: 241, e.displayText\(\) = DB::Exception: Memory limit" \
 	"snibad:the batched sightings cut short:corrupt record" \
