@@ -106,6 +106,17 @@ static int recount_sight(size_t key, const struct store_sighting *s, void *ctx)
 	return ++c->n[key] > c->limit ? STORE_STOP : 0;
 }
 
+/* The same for one key's rows (key 0), from the level's edge reads. */
+static int recount_rr1(const struct store_rr *rr, void *ctx)
+{
+	return recount_rr(0, rr, ctx);
+}
+
+static int recount_sight1(const struct store_sighting *s, void *ctx)
+{
+	return recount_sight(0, s, ctx);
+}
+
 /* The rows within the window of n keys of type t (names, addresses or
  * certificate references) into counts, each up to limit + 1: one batched
  * read (a query on ClickHouse, a loop on LMDB). */
@@ -442,15 +453,20 @@ static int recount_kind(struct pivot_run *x, size_t from, unsigned t, void *keys
 	size_t n = 0;
 	for (size_t i = from; i < r->nnodes; i++) {
 		struct pivot_xnode *xn = &r->nodes[i];
-		uint64_t rows;
 		if (!xn->unmeasured || xn->n.type != t || xn->n.depth == 0 ||
 		    xn->n.degree <= limit || (t == PIVOT_NODE_DOMAIN && xn->n.value[0] == '*'))
 			continue;
-		if (pivot_pf_recount(x, xn, &rows)) { /* its level's edges hold them */
+		uint64_t rows = 0;
+		uint8_t last[1][16];
+		struct recount one = {x, limit, t == PIVOT_NODE_DOMAIN, &rows, last};
+		int held = pivot_pf_rows(x, xn, recount_rr1, recount_sight1, &one);
+		if (held == 0) { /* its level's edges hold them */
 			xn->recounted = true;
 			xn->win_over = rows > limit;
 			continue;
 		}
+		if (held != STORE_ENOTFOUND)
+			return held;
 		if (t == PIVOT_NODE_DOMAIN)
 			((const char **)keys)[n] = xn->n.value;
 		else if (t == PIVOT_NODE_IP)

@@ -110,9 +110,11 @@ int pivot_pf_level(struct pivot_run *x, size_t first);
  * (pivot_measure_new), so a window's recount can count their rows;
  * pivot_pf_level reads the rest. */
 int pivot_pf_edges(struct pivot_run *x, size_t first);
-/* A node's rows within the window that count against its limit, from its
- * level's edge reads when they hold them all; false when they do not. */
-bool pivot_pf_recount(const struct pivot_run *x, const struct pivot_xnode *xn, uint64_t *n);
+/* A domain's or an IP's resolutions (to rr) or a certificate's sightings
+ * (to sight), from its level's edge reads when they hold them all (a
+ * window's recount counts them); STORE_ENOTFOUND when they do not. */
+int pivot_pf_rows(struct pivot_run *x, const struct pivot_xnode *xn, store_rr_cb rr,
+                  store_sight_cb sight, void *ctx);
 /* The read-ahead's first pass of the level's reads (store_ahead_record on):
  * noted, not sent; pivot_pf_level takes their answers. */
 void pivot_pf_note(struct pivot_run *x, size_t first);

@@ -572,46 +572,6 @@ int pivot_pf_level(struct pivot_run *x, size_t first)
 	return err;
 }
 
-/* How many of the key's rows within the window count against limit (a
- * domain's A and AAAA resolutions, an IP's resolutions, a certificate's
- * distinct addresses), when its level's edge reads hold them all (not
- * cut); false when they do not. */
-bool pivot_pf_recount(const struct pivot_run *x, const struct pivot_xnode *xn, uint64_t *n)
-{
-	const struct pf_key *key = NULL;
-	struct pf_key k;
-	int kind = -1;
-	switch (xn->n.type) {
-	case PIVOT_NODE_DOMAIN:
-		key = find(x, kind = PF_RR_NAME, xn->n.value, strlen(xn->n.value));
-		break;
-	case PIVOT_NODE_IP:
-		key = find(x, kind = PF_RR_ADDR, xn->ip, 16);
-		break;
-	case PIVOT_NODE_CERT:
-		cert_key(&k, &xn->ref);
-		key = find(x, kind = PF_SIGHT_CERT, k.k, k.klen);
-		if (key == NULL)
-			key = find(x, kind = PF_PREV_SIGHT, k.k, k.klen);
-		break;
-	default:
-		break;
-	}
-	if (key == NULL)
-		return false;
-	const struct pf_row *r = &x->pf->set[kind].rows[key->first];
-	*n = 0;
-	for (size_t i = 0; i < key->n; i++) {
-		if (xn->n.type == PIVOT_NODE_DOMAIN)
-			*n += r[i].rrtype == STORE_RR_A || r[i].rrtype == STORE_RR_AAAA;
-		else if (xn->n.type == PIVOT_NODE_IP)
-			(*n)++;
-		else /* sightings come by address, then port */
-			*n += i == 0 || memcmp(r[i].addr, r[i - 1].addr, 16) != 0;
-	}
-	return true;
-}
-
 int pivot_pf_new(struct pivot_run *x)
 {
 	x->pf = calloc(1, sizeof(*x->pf));
@@ -730,6 +690,29 @@ int pivot_sni_sight(struct pivot_run *x, const struct store_cert_ref *ref, store
 	const struct pf_key *key = find(x, PF_SNI_SIGHT, k.k, k.klen);
 	return key ? replay_sight(x, PF_SNI_SIGHT, key, cb, x)
 	           : store_sight_by_cert(x->rt, ref, &x->fence, cb, x);
+}
+
+int pivot_pf_rows(struct pivot_run *x, const struct pivot_xnode *xn, store_rr_cb rr,
+                  store_sight_cb sight, void *ctx)
+{
+	const struct pf_key *key;
+	struct pf_key k;
+	switch (xn->n.type) {
+	case PIVOT_NODE_DOMAIN:
+		key = find(x, PF_RR_NAME, xn->n.value, strlen(xn->n.value));
+		return key ? replay_rr(x, PF_RR_NAME, key, rr, ctx) : STORE_ENOTFOUND;
+	case PIVOT_NODE_IP:
+		key = find(x, PF_RR_ADDR, xn->ip, 16);
+		return key ? replay_rr(x, PF_RR_ADDR, key, rr, ctx) : STORE_ENOTFOUND;
+	case PIVOT_NODE_CERT:
+		cert_key(&k, &xn->ref);
+		if ((key = find(x, PF_SIGHT_CERT, k.k, k.klen)) != NULL)
+			return replay_sight(x, PF_SIGHT_CERT, key, sight, ctx);
+		key = find(x, PF_PREV_SIGHT, k.k, k.klen);
+		return key ? replay_sight(x, PF_PREV_SIGHT, key, sight, ctx) : STORE_ENOTFOUND;
+	default:
+		return STORE_ENOTFOUND;
+	}
 }
 
 bool pivot_pf_cert_ips(const struct pivot_run *x, const struct store_cert_ref *ref, uint64_t *n)
