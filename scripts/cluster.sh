@@ -238,21 +238,33 @@ schema() {
 	done <"$SCHEMA"
 }
 
-# cert_alias (schema.sql) is filled by a view, which sees only the rows
-# inserted after it: a database whose cert table is older than it gets the
-# aliases of the rows already there once, when the schema creates it
-# (docs/scale-out.md, "The SHA-256 -> SHA-1 join").
-ALIAS_FILL="SELECT toFixedString(concat(unhex('02'), sha256), 33) AS alias, min(cert) AS cert
-	FROM cert WHERE length(sha256) = 32 AND length(sha1) = 20 GROUP BY alias"
-aliases_missing() {
-	[ "$(sql 0 "EXISTS TABLE $DB.cert_local")" = 1 ] &&
-		[ "$(sql 0 "EXISTS TABLE $DB.cert_alias_local")" = 0 ]
+# cert_alias and cert_key (schema.sql) are filled by views, which see only
+# the rows inserted after them: a database whose source table is older than
+# the view's target gets the rows already there once, when the schema
+# creates the target (docs/scale-out.md, "The SHA-256 -> SHA-1 join" and
+# "A certificate's keys"), the rows written before start returns (a
+# synchronous insert into the Distributed table).  One line a target:
+# table, source table, SELECT.
+FILLS="cert_alias cert SELECT toFixedString(concat(unhex('02'), sha256), 33) AS alias, min(cert) AS cert FROM cert WHERE length(sha256) = 32 AND length(sha1) = 20 GROUP BY alias
+cert_key cert_attr SELECT cert, value AS key FROM cert_attr WHERE attr = 1"
+# the targets to fill: those whose source exists and which do not
+fills_missing() {
+	local table src sel
+	while read -r table src sel; do
+		[ "$(sql 0 "EXISTS TABLE $DB.${src}_local")" = 1 ] &&
+			[ "$(sql 0 "EXISTS TABLE $DB.${table}_local")" = 0 ] && echo "$table"
+	done <<<"$FILLS"
+	return 0
 }
-fill_aliases() {
-	curl -sS --fail-with-body -u "default:$PASSWORD" --data-binary "INSERT INTO cert_alias $ALIAS_FILL" \
-		"http://127.0.0.1:$(http_port 0)/?database=$DB" >/dev/null ||
-		die "filling cert_alias failed: run 'INSERT INTO cert_alias $ALIAS_FILL' on $DB"
-	echo "cluster: cert_alias filled from the existing cert rows of $DB" >&2
+fill() { # TABLE
+	local table src sel
+	while read -r table src sel; do
+		[ "$table" = "$1" ] || continue
+		curl -sS --fail-with-body -u "default:$PASSWORD" --data-binary "INSERT INTO $table $sel" \
+			"http://127.0.0.1:$(http_port 0)/?database=$DB&insert_distributed_sync=1" >/dev/null ||
+			die "filling $table failed: run 'INSERT INTO $table $sel' on $DB"
+		echo "cluster: $table filled from the existing $src rows of $DB" >&2
+	done <<<"$FILLS"
 }
 
 cmd_start() {
@@ -274,10 +286,10 @@ cmd_start() {
 		wait_for "node$i" node_up "$i"
 		wait_for "node$i's ZooKeeper session" node_zk "$i"
 	done
-	local fill=0
-	! aliases_missing || fill=1
+	local fills t
+	fills=$(fills_missing)
 	for i in $(seq 0 $((NODES - 1))); do schema "$i"; done
-	[ "$fill" = 0 ] || fill_aliases
+	for t in $fills; do fill "$t"; done
 	echo "cluster: 2 shards x 2 replicas up in $DIR; credentials in $DIR/credentials" >&2
 	local all=""
 	for i in $(seq 0 $((NODES - 1))); do all+="${all:+,}127.0.0.1:$(http_port "$i")"; done

@@ -719,17 +719,17 @@ static int emit_certkey(size_t i, void *row, const struct store_fence *f, const 
 int store_ch_cert_key_n(store_ch_t *c, const struct store_cert_ref *refs, size_t n,
                         store_certkey_nth_cb cb, void *ctx)
 {
-	/* store_ch_cert_key's first value by value: the least */
-	static const struct batch_spec sp = {
-	    "SELECT " CH_CERT_KEY
-	    " AS k, min(value) FROM cert_attr PREWHERE attr = 1 AND (cert IN (",
-	    ") GROUP BY k ORDER BY k",
-	    33,
-	    32,
-	    dec_certkey,
-	    emit_certkey,
-	    AL_CERTS,
-	    0};
+	/* store_ch_cert_key's first key: the least; cert_key, keyed by
+	 * certificate, so each is a point read (schema.sql) */
+	static const struct batch_spec sp = {"SELECT " CH_CERT_KEY
+	                                     " AS k, min(key) FROM cert_key PREWHERE (cert IN (",
+	                                     ") GROUP BY k ORDER BY k",
+	                                     33,
+	                                     32,
+	                                     dec_certkey,
+	                                     emit_certkey,
+	                                     AL_CERTS,
+	                                     0};
 	struct batch_cb bc = {.ctx = ctx, .certkey = cb};
 	return certs_run(c, &sp, refs, n, NULL, &bc);
 }

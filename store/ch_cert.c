@@ -328,7 +328,7 @@ static int sight_query(store_ch_t *c, struct util_buf *q, const struct store_fen
 	return ret == STORE_STOP ? 0 : ret;
 }
 
-void ch_where_cert(struct util_buf *q, const char *db, const uint8_t rb[33], const char *also)
+void ch_where_cert(struct util_buf *q, const char *db, const uint8_t rb[33])
 {
 	util_buf_adds(q, "cert = ");
 	ch_sql_fixed(q, rb, 33);
@@ -343,7 +343,7 @@ void ch_where_cert(struct util_buf *q, const char *db, const uint8_t rb[33], con
 	 * (each shard reads the Distributed cert table: distributed_product_mode
 	 * = allow, CH_READ_SETTINGS; the table qualified, as a shard's session
 	 * has no database) keeps the read a range. */
-	util_buf_printf(q, " OR %scert IN (" CH_ALIAS_REFS "= ", also, db);
+	util_buf_printf(q, " OR cert IN (" CH_ALIAS_REFS "= ", db);
 	ch_sql_fixed(q, rb, 33);
 	util_buf_adds(q, ")");
 }
@@ -360,7 +360,7 @@ int store_ch_sight_by_cert(store_ch_t *c, const struct store_cert_ref *ref,
 	util_buf_adds(&q, "SELECT ");
 	ch_sql_fixed(&q, rb, 33);
 	util_buf_adds(&q, ", " CH_SIGHT_VALUES " FROM sight WHERE ");
-	ch_where_cert(&q, store_ch_db(c), rb, "");
+	ch_where_cert(&q, store_ch_db(c), rb);
 	/* the LMDB key: certificate, address, port */
 	util_buf_adds(&q, " GROUP BY ip, port ORDER BY ip, port");
 	int err = sight_query(c, &q, f, cb, ctx);
@@ -414,7 +414,7 @@ int store_ch_prev_cert_ips(store_ch_t *c, const struct store_cert_ref *ref, uint
 	util_buf_init(&q, 1024);
 	/* the distinct addresses of both references (cert.c's cert_has_ip) */
 	util_buf_adds(&q, "SELECT toUInt64(uniqExactMerge(ips)) FROM prev_cert_ips WHERE ");
-	ch_where_cert(&q, store_ch_db(c), rb, "");
+	ch_where_cert(&q, store_ch_db(c), rb);
 	int err = ch_query_u64(c, &q, n);
 	util_buf_free(&q);
 	return err;

@@ -155,7 +155,7 @@ int store_ch_cert_get(store_ch_t *c, const struct store_cert_ref *ref, struct st
 	 * row at all is no answer (HAVING: an aggregate without keys answers
 	 * one row) */
 	util_buf_adds(&q, "SELECT " CH_CERT_COLUMNS " FROM cert WHERE ");
-	ch_where_cert(&q, store_ch_db(c), rb, "");
+	ch_where_cert(&q, store_ch_db(c), rb);
 	util_buf_adds(&q, " HAVING count() > 0");
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);
@@ -293,7 +293,8 @@ int store_ch_certs_by_serial(store_ch_t *c, const char *serial, const char *issu
 	return err;
 }
 
-/* The key index rather than cert's spki: a replacing merge may drop the
+/* The keys by certificate (cert_key, cert_attr's attr 1 rows keyed by
+ * certificate) rather than cert's spki: a replacing merge may drop the
  * hashes-only row that carried the key for a later one with metadata. */
 int store_ch_cert_key(store_ch_t *c, const struct store_cert_ref *ref, uint8_t key[32])
 {
@@ -301,9 +302,9 @@ int store_ch_cert_key(store_ch_t *c, const struct store_cert_ref *ref, uint8_t k
 	ch_certref(ref, rb);
 	struct util_buf q, resp;
 	util_buf_init(&q, 1024);
-	util_buf_adds(&q, "SELECT value FROM cert_attr WHERE attr = 1 AND ");
-	ch_where_cert(&q, store_ch_db(c), rb, "attr = 1 AND "); /* cert.c's keys_join */
-	util_buf_adds(&q, " GROUP BY value ORDER BY value LIMIT 1");
+	util_buf_adds(&q, "SELECT key FROM cert_key WHERE ");
+	ch_where_cert(&q, store_ch_db(c), rb); /* cert.c's keys_join */
+	util_buf_adds(&q, " GROUP BY key ORDER BY key LIMIT 1");
 	int err = ch_query(c, &q, &resp);
 	util_buf_free(&q);
 	struct ch_rb_in r = {(const uint8_t *)resp.p, (const uint8_t *)resp.p + resp.len, false};
@@ -349,15 +350,21 @@ int store_ch_cert_resolve(store_ch_t *c, const uint8_t *hash, size_t hlen,
 	ref->kind = hlen == 20 ? 1 : 2;
 	memcpy(ref->hash, hash, hlen);
 	uint8_t rb[33];
-	char h[65];
 	ch_certref(ref, rb);
-	util_hex_encode(hash, hlen, h);
 	struct util_buf q;
 	util_buf_init(&q, 1024);
 	util_buf_adds(&q, "SELECT cert FROM cert WHERE cert = ");
 	ch_sql_fixed(&q, rb, 33);
-	if (hlen == 32) /* the SHA-1 reference of a row that knows both wins */
-		util_buf_printf(&q, " OR sha256 = unhex('%s')", h);
+	if (hlen == 32) {
+		/* the SHA-1 reference of a row that knows both wins (the least):
+		 * cert_alias's, a point read by its key (not cert's sha256
+		 * column, which no key orders: a read of every row); a plain IN,
+		 * as ch_where_cert says why */
+		util_buf_printf(&q, " OR cert IN (SELECT cert FROM %s.cert_alias WHERE alias = ",
+		                store_ch_db(c));
+		ch_sql_fixed(&q, rb, 33);
+		util_buf_adds(&q, ")");
+	}
 	util_buf_adds(&q, " GROUP BY cert ORDER BY cert LIMIT 1");
 	struct store_cert_ref found = {0};
 	int err = refs_query(c, &q, false, NULL, first_ref, &found);

@@ -171,11 +171,9 @@ void ch_rd_sight(struct ch_rb_in *r, struct ch_sight_row *row);
 /* The condition "the rows of certificate rb", as LMDB's SHA-256 -> SHA-1
  * join (cert.c, cert_join) leaves them: those under rb and, for a SHA-1,
  * those under the SHA-256 reference that a cert row of rb names (written
- * before the cluster knew the SHA-1).  also: a condition ANDed to the
- * second branch as it is to the first ("attr = 1 AND "; "" for none); db:
- * the store's database (store_ch_db), which the second branch's subquery
- * names. */
-void ch_where_cert(struct util_buf *q, const char *db, const uint8_t rb[33], const char *also);
+ * before the cluster knew the SHA-1).  db: the store's database
+ * (store_ch_db), which the second branch's subquery names. */
+void ch_where_cert(struct util_buf *q, const char *db, const uint8_t rb[33]);
 
 /* Listings that name certificates (by address, name, key, subject, serial;
  * stats) name each by its SHA-1 when cert_alias maps its SHA-256 reference

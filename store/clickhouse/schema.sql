@@ -280,6 +280,30 @@ CREATE TABLE IF NOT EXISTS ${DB}.cert_attr_local (
 CREATE TABLE IF NOT EXISTS ${DB}.cert_attr AS ${DB}.cert_attr_local
 	ENGINE = Distributed(infrapivot, ${DB}, cert_attr_local, cityHash64(value));
 
+-- certificate -> its keys (SPKI SHA-256, lower-case hex): cert_attr's
+-- attr 1 rows keyed by certificate, so that a pivot level's keys (a batch
+-- of certificates) are a point read each, not a read of every key row
+-- (cert_attr's key starts with attr and value).  cert's spki cannot answer
+-- it: a replacing merge may drop the hashes-only row that carried it for a
+-- later one with metadata.  Filled by a view on the rows a node's
+-- cert_attr_local takes (a row lands on the shard of its value, so readers
+-- ask every shard, as they do); readers take min(key) GROUP BY cert.  An
+-- existing database is filled once by cluster.sh (docs/scale-out.md): a
+-- view sees only new rows.
+CREATE TABLE IF NOT EXISTS ${DB}.cert_key_local (
+	cert FixedString(33),
+	key String
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${DB}/cert_key_local', '{replica}')
+	PARTITION BY tuple()
+	ORDER BY (cert, key)
+	SETTINGS index_granularity = 256;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ${DB}.cert_key_mv TO ${DB}.cert_key_local AS
+	SELECT cert, value AS key FROM ${DB}.cert_attr_local WHERE attr = 1;
+
+CREATE TABLE IF NOT EXISTS ${DB}.cert_key AS ${DB}.cert_key_local
+	ENGINE = Distributed(infrapivot, ${DB}, cert_key_local, cityHash64(cert));
+
 -- ---- client sightings (the estate: docs/estate.md) -------------------
 -- One row per (destination, client, sensor, source) and write: the pair's
 -- whole merged state (CLIVAL, store/schema.h) at version ver.  The merge

@@ -12,7 +12,8 @@
 # the pivot scenarios and generated shapes (test_ch_cluster_scenarios.sh):
 # lookups, pivots and watchlist exports on both stores; the estate's
 # client sightings (test_ch_cluster_estate.sh); `migrate` of everything
-# (test_ch_cluster_migrate.sh).
+# (test_ch_cluster_migrate.sh); a database made before the view-filled
+# tables, filled by `start` (test_ch_cluster_upgrade.sh).
 set -euo pipefail
 TEST_CH=$1
 INFRAPIVOT=$2
@@ -98,6 +99,7 @@ bash "$ROOT/tests/store/test_ch_cluster_scenarios.sh" "$INFRAPIVOT" "$MKSCENARIO
 mkdir -p "$WORK/estate"
 bash "$ROOT/tests/store/test_ch_cluster_estate.sh" "$INFRAPIVOT" "$CL" "$WORK/estate"
 bash "$ROOT/tests/store/test_ch_cluster_migrate.sh" "$INFRAPIVOT" "$CL" "$WORK/migrate"
+bash "$ROOT/tests/store/test_ch_cluster_upgrade.sh" "$INFRAPIVOT" "$CL" "$WORK/upgrade"
 
 # a wrong password is refused with ClickHouse's message, not taken for data
 if INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_USER=default INFRAPIVOT_CH_PASSWORD=wrong \
