@@ -10,6 +10,9 @@
 #   CLUSTER_DB=NAME scripts/cluster.sh drop [DIR]
 #                                    drop database NAME on every node (the
 #                                    tests' databases, tests/lib.sh)
+#   CLUSTER_DB=NAME scripts/cluster.sh optimize [DIR]
+#                                    merge the parts of NAME's tables (after a
+#                                    bulk load: migrate, a first ingest)
 #
 # DIR defaults to ./cluster-data.  Environment:
 #   CLUSTER_PORT_BASE  first port (default 29100): ZooKeeper on BASE, node i
@@ -336,14 +339,51 @@ cmd_drop() {
 	echo "cluster: $DB dropped on every node" >&2
 }
 
+# A load leaves each table a shard several parts, which ClickHouse's merge
+# selector may keep, and a read by key costs a granule in each part
+# (docs/scale-out.md, "Parts after a bulk load").  OPTIMIZE ... FINAL on
+# the leader replica of each table of each shard (a replica forwards it to
+# the leader without the cluster's credentials in 18.16), waiting until
+# every replica has the merged parts (replication_alter_partitions_sync=2).
+cmd_optimize() {
+	[ -n "${CLUSTER_DB:-}" ] || die "optimize: name the database in CLUSTER_DB"
+	[[ $DB =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "optimize: not a database name: $DB"
+	[ -s "$DIR/credentials" ] || die "optimize: no credentials in $DIR"
+	PASSWORD=$(cut -d: -f2- "$DIR/credentials")
+	local i t p parts n=0
+	[ "$(sql 0 "SELECT count() FROM system.databases WHERE name = '$DB'")" = 1 ] ||
+		die "optimize: no database $DB"
+	for i in $(seq 0 $((NODES - 1))); do
+		# the partitions of several parts of the tables this node leads, each
+		# named (a FINAL without one merges a single partition; 18.16 fails a
+		# waited OPTIMIZE that has nothing to merge: "Unknown log entry type:
+		# 0"); partitions are tuple() or a day (schema.sql)
+		parts=$(sql "$i" "SELECT table, partition FROM system.parts WHERE database = '$DB'
+			AND active AND table IN (SELECT table FROM system.replicas WHERE database = '$DB'
+			AND is_leader) GROUP BY table, partition HAVING count() > 1") ||
+			die "optimize: cannot ask node$i for its parts"
+		while IFS=$'\t' read -r t p; do
+			[ -n "$t" ] || continue
+			[[ $p =~ ^(tuple\(\)|[0-9]+)$ ]] || die "optimize: $DB.$t: unexpected partition $p"
+			curl -sS --fail-with-body -u "default:$PASSWORD" --data-binary \
+				"OPTIMIZE TABLE $DB.$t PARTITION $p FINAL" \
+				"http://127.0.0.1:$(http_port "$i")/?replication_alter_partitions_sync=2" >/dev/null ||
+				die "optimize: $DB.$t partition $p on node$i failed"
+			n=$((n + 1))
+		done <<<"$parts"
+	done
+	echo "cluster: $DB's parts merged ($n partitions of several parts, on their leaders)" >&2
+}
+
 DIR=${2:-cluster-data}
 case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
 drop) cmd_drop ;;
+optimize) cmd_optimize ;;
 packages) echo "$PACKAGES" ;;
 *)
-	echo "usage: $0 start|stop|drop [DIR] | packages" >&2
+	echo "usage: $0 start|stop|drop|optimize [DIR] | packages" >&2
 	exit 2
 	;;
 esac

@@ -7,7 +7,8 @@
 # test_ch_certs.h).  Registered only with INFRAPIVOT_CLICKHOUSE=1
 # (docs/scale-out.md, "Tests").  Also checks that `start` is idempotent,
 # that `drop` drops the one database named, and that `stop` leaves none of
-# its processes.  Then the CLI's parity
+# its processes, and that `optimize` merges the parts and changes no answer.
+# Then the CLI's parity
 # (test_ch_cluster_cli.sh): ingest, lookup and migrate on both stores; and
 # the pivot scenarios and generated shapes (test_ch_cluster_scenarios.sh):
 # lookups, pivots and watchlist exports on both stores; the estate's
@@ -91,6 +92,33 @@ INFRAPIVOT_CH_URL=$url INFRAPIVOT_CH_CREDENTIALS=$CL/credentials \
 	"$F/zeek/logs/scripts.base.protocols.ssl.basic__x509.log" \
 	"$F/zeek/logs-ts/scripts.base.protocols.ssl.basic__ssl.log" \
 	"$F/zeek/certs/ecdhe-leaf.pem" "$F/zeek/certs/tls-conn-with-extensions-leaf.pem"
+
+# optimize: the parity run's inserts left several parts a table; after it
+# every table has one part a partition on every node (each replica waited
+# for), and the store answers the same
+parts_max() {
+	local i
+	for i in 0 1 2 3; do
+		curl -sS -u "$(cat "$CL/credentials")" --data-binary "SELECT max(c) FROM (SELECT
+			count() AS c FROM system.parts WHERE database = 'infrapivot' AND active
+			GROUP BY table, partition)" "http://127.0.0.1:$((CLUSTER_PORT_BASE + 10 + 10 * i))/"
+	done | sort -n | tail -n 1
+}
+st() {
+	INFRAPIVOT_CH_CREDENTIALS=$CL/credentials INFRAPIVOT_CONTROL=$WORK/ctl-optimize \
+		"$INFRAPIVOT" stats --store "$url"
+}
+[ "$(parts_max)" -gt 1 ] || { echo "FAIL: optimize: nothing to merge" >&2; exit 1; }
+st >"$WORK/stats-before"
+CLUSTER_DB=infrapivot "$ROOT/scripts/cluster.sh" optimize "$CL" 2>"$WORK/err" ||
+	{ cat "$WORK/err" >&2; echo "FAIL: optimize" >&2; exit 1; }
+[ "$(parts_max)" = 1 ] || { echo "FAIL: optimize left $(parts_max) parts in a partition" >&2; exit 1; }
+st | cmp - "$WORK/stats-before" || { echo "FAIL: optimize changed stats" >&2; exit 1; }
+if CLUSTER_DB=nosuch "$ROOT/scripts/cluster.sh" optimize "$CL" 2>"$WORK/err"; then
+	echo "FAIL: optimize of a missing database succeeded" >&2
+	exit 1
+fi
+grep -q "optimize: no database nosuch" "$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
 
 mkdir -p "$WORK/cli"
 bash "$ROOT/tests/store/test_ch_cluster_cli.sh" "$INFRAPIVOT" "$CL" "$WORK/cli"
