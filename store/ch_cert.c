@@ -358,7 +358,7 @@ int store_ch_sight_by_cert(store_ch_t *c, const struct store_cert_ref *ref,
 	/* the rows of both references merged per (address, port), as cert.c's
 	 * join_row merges them, and named by ref */
 	util_buf_adds(&q, "SELECT ");
-	ch_sql_fixed(&q, rb, 33);
+	ch_sql_fixed_col(&q, rb, 33);
 	util_buf_adds(&q, ", " CH_SIGHT_VALUES " FROM sight WHERE ");
 	ch_where_cert(&q, store_ch_db(c), rb);
 	/* the LMDB key: certificate, address, port */

@@ -84,8 +84,16 @@ int ch_name_key(const char *name, bool wild, char rev[STORE_NAME_BUF]);
 int ch_name_sql(struct util_buf *q, const char *head, const char *name);
 /* "col >= lo AND col <= hi" for the prefix addr/plen (plen <= 128). */
 void ch_where_prefix(struct util_buf *q, const char *col, const uint8_t addr[16], unsigned plen);
-/* toFixedString(unhex('..'), n): a FixedString(n) literal. */
+/* The n bytes a as a String literal, each byte escaped ('\x01\xAB...'),
+ * for a condition on a FixedString(n) column (=, <, IN, the key's ranges
+ * and sets take it).  Not a function of a literal, as
+ * toFixedString(unhex('..'), n) was: 18.16 analyses each such element of
+ * an IN list as an expression, 55-87 ms for 200 addresses against 11-15
+ * ms for these (docs/scale-out.md, "Key literals"). */
 void ch_sql_fixed(struct util_buf *q, const uint8_t *a, size_t n);
+/* toFixedString(unhex('..'), n): a FixedString(n) value where the type
+ * matters (a column of a SELECT, which RowBinary answers as one). */
+void ch_sql_fixed_col(struct util_buf *q, const uint8_t *a, size_t n);
 /* Run q (" FORMAT RowBinary" appended) into resp (initialised here,
  * bounded by STORE_CH_RESPONSE_MAX; the caller frees it).  During a
  * read-ahead, noted or answered from what it kept (ch_ahead_answer). */
@@ -158,7 +166,7 @@ void ch_rd_sight(struct ch_rb_in *r, struct ch_sight_row *row);
  * by a plain IN over the Distributed cert table, which each shard runs
  * (ch_where_cert says why not GLOBAL); 1 MiB of SQL, since a batch by
  * certificate writes its chunk's keys three times (ch_batch.c: some
- * 290 KiB for CH_BATCH_KEYS, over 18.16's default 256 KiB). */
+ * 400 KiB for CH_BATCH_KEYS, over 18.16's default 256 KiB). */
 #define CH_READ_SETTINGS "wait_end_of_query=1&distributed_product_mode=allow&max_query_size=1048576"
 
 /* The SHA-256 references cert rows name (printf: the database), the

@@ -400,6 +400,19 @@ int store_ch_rr_by_name(store_ch_t *c, const char *name, uint16_t rrtype,
 
 void ch_sql_fixed(struct util_buf *q, const uint8_t *a, size_t n)
 {
+	static const char hex[] = "0123456789ABCDEF";
+	char esc[4] = {'\\', 'x', 0, 0};
+	util_buf_adds(q, "'");
+	for (size_t i = 0; i < n; i++) {
+		esc[2] = hex[a[i] >> 4];
+		esc[3] = hex[a[i] & 15];
+		util_buf_add(q, esc, sizeof(esc));
+	}
+	util_buf_adds(q, "'");
+}
+
+void ch_sql_fixed_col(struct util_buf *q, const uint8_t *a, size_t n)
+{
 	util_buf_adds(q, "toFixedString(unhex('");
 	for (size_t i = 0; i < n; i++)
 		util_buf_printf(q, "%02X", a[i]);

@@ -34,6 +34,7 @@ import base64
 import hashlib
 import http.server
 import os
+import re
 import signal
 import struct
 import sys
@@ -389,6 +390,22 @@ rendezvous = {}  # pattern -> arrived
 rendezvous_cv = threading.Condition()
 
 
+
+# A condition's FixedString value comes as an escaped String literal
+# ('\x01\xBB...': store/ch_rr.c, ch_sql_fixed); the tables above and the
+# tests' checks of the SQL spell it toFixedString(unhex('01BB...'), n), as
+# a SELECT's column still is, so each is read back in that spelling first
+# (the literal as sent: BODIES/selects-raw).
+FIXED_LIT = re.compile(r"'((?:\\x[0-9A-F]{2})+)'")
+
+
+def fixed_spelled(q):
+    def one(m):
+        h = m.group(1).replace("\\x", "")
+        return "toFixedString(unhex('%s'), %d)" % (h, len(h) // 2)
+    return FIXED_LIT.sub(one, q)
+
+
 class concurrent:
     """A SELECT.  While BODIES_DIR/together holds patterns (one a line), a
     SELECT containing one of them waits (10 s at most) until a SELECT
@@ -454,6 +471,11 @@ class H(http.server.BaseHTTPRequestHandler):
             q = body.decode(errors="replace")
         if not self.authorised():
             return self.reply(500, b"Code: 193, e.displayText() = DB::Exception: Wrong password for user default, e.what() = DB::Exception\n")
+        raw = os.path.join(BODIES, "selects-raw")
+        if q.startswith(("SELECT", "WITH")) and os.path.exists(raw):
+            with open(raw, "a") as f:  # as sent, one a line
+                f.write(q.replace("\n", " ") + "\n")
+        q = fixed_spelled(q)
         selects = os.path.join(BODIES, "selects")
         if q.startswith(("SELECT", "WITH")) and os.path.exists(selects):
             with open(selects, "a") as f:  # the queries, one a line
