@@ -355,7 +355,7 @@ cmd_optimize() {
 		die "optimize: no database $DB"
 	for i in $(seq 0 $((NODES - 1))); do
 		# the partitions of several parts of the tables this node leads, each
-		# named (a FINAL without one merges a single partition; 18.16 fails a
+		# named (a FINAL without one may merge a single partition; 18.16 fails a
 		# waited OPTIMIZE that has nothing to merge: "Unknown log entry type:
 		# 0"); partitions are tuple() or a day (schema.sql)
 		parts=$(sql "$i" "SELECT table, partition FROM system.parts WHERE database = '$DB'
