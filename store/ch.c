@@ -528,6 +528,11 @@ int ch_s256(const store_ch_t *c)
 	return c->s256;
 }
 
+void ch_s256_give(store_ch_t *c, int v)
+{
+	c->s256 = v != 0;
+}
+
 /* The probe's answer, when the read-ahead kept one (then forgotten). */
 static void s256_take(store_ch_t *c)
 {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "store/ch.h"
 #include "store/ch_internal.h"
@@ -74,10 +75,52 @@ static int control_bind(store_t *s, const char *url, const char *dir)
 	return store_write(s, NULL, 0, &m, 1, NULL);
 }
 
+/* The probe's answer kept (docs/scale-out.md, "The probe's answer
+ * kept").  A read session's first read-ahead asks whether any row is
+ * filed under a SHA-256 reference (store/ch.c, s256_probe), a query on
+ * three Distributed tables that costs more server time than any read of
+ * a pivot's level.  The answer changes only when such a row is written,
+ * so the process keeps it for the sessions that begin within
+ * INFRAPIVOT_CH_PROBE_KEEP_MS (default 1000; 0 keeps none) of the session
+ * that asked, unless a write went through this store_t since that session
+ * began: a write elsewhere (another process, another node) is seen by the
+ * sessions that begin after the kept answer's time is up. */
+#define PROBE_KEEP_MS 1000
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* INFRAPIVOT_CH_PROBE_KEEP_MS, else the default, into *ms. */
+static int probe_keep_ms(uint64_t *ms)
+{
+	const char *e = getenv("INFRAPIVOT_CH_PROBE_KEEP_MS");
+	*ms = PROBE_KEEP_MS;
+	if (e == NULL || *e == '\0')
+		return 0;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(e, &end, 10);
+	if (*e < '0' || *e > '9' || *end != '\0' || errno != 0 || v > 86400000ULL) {
+		store_set_error("INFRAPIVOT_CH_PROBE_KEEP_MS: not a number of milliseconds from 0 "
+		                "to 86400000: '%.40s'",
+		                e);
+		return -EINVAL;
+	}
+	*ms = v;
+	return 0;
+}
+
 static int open_clickhouse(store_t **out, const char *url, unsigned flags, size_t mapsize)
 {
+	uint64_t keep;
+	int err = probe_keep_ms(&keep);
 	store_ch_t *c;
-	int err = store_ch_open(&c, url);
+	if (err == 0)
+		err = store_ch_open(&c, url);
 	if (err != 0)
 		return err;
 	/* an unreachable server, a wrong password or a missing database is
@@ -107,6 +150,9 @@ static int open_clickhouse(store_t **out, const char *url, unsigned flags, size_
 	s->ch = c;
 	s->ch_url = u;
 	pthread_mutex_init(&s->ch_lock, NULL);
+	pthread_mutex_init(&s->ch_memo_lock, NULL);
+	s->ch_s256 = -1;
+	s->ch_keep_ms = keep;
 	/* a batch a crash left between its INSERTs and its position */
 	err = flags & STORE_RDONLY ? 0 : ch_intent_replay(s);
 	if (err != 0) {
@@ -143,7 +189,49 @@ void store_ch_detach(store_t *s)
 	store_ch_close(s->ch);
 	free(s->ch_url);
 	pthread_mutex_destroy(&s->ch_lock);
+	pthread_mutex_destroy(&s->ch_memo_lock);
 	s->ch = NULL;
+}
+
+/* The kept answer to the session r, when recent and no write since. */
+static void s256_give(store_rtxn_t *r)
+{
+	store_t *s = r->s;
+	r->ch_t0 = now_ms();
+	r->ch_given = false;
+	pthread_mutex_lock(&s->ch_memo_lock);
+	r->ch_wgen = s->ch_wgen;
+	if (s->ch_s256 >= 0 && r->ch_t0 - s->ch_s256_ms < s->ch_keep_ms) {
+		ch_s256_give(r->ch, s->ch_s256);
+		r->ch_given = true;
+	}
+	pthread_mutex_unlock(&s->ch_memo_lock);
+}
+
+/* The session's own answer kept, timed from its beginning, unless a write
+ * went through s since then (the answer may be older than its rows). */
+static void s256_keep(store_rtxn_t *r)
+{
+	store_t *s = r->s;
+	int v = ch_s256(r->ch);
+	if (r->ch_given || v < 0)
+		return;
+	pthread_mutex_lock(&s->ch_memo_lock);
+	if (s->ch_wgen == r->ch_wgen) {
+		s->ch_s256 = v;
+		s->ch_s256_ms = r->ch_t0;
+	}
+	pthread_mutex_unlock(&s->ch_memo_lock);
+}
+
+void store_ch_wrote(store_t *s)
+{
+	if (s->ch == NULL)
+		return;
+	pthread_mutex_lock(&s->ch_memo_lock);
+	s->ch_wgen++;
+	s->ch_s256 = -1;
+	pthread_mutex_unlock(&s->ch_memo_lock);
 }
 
 int store_ch_read_begin(store_rtxn_t *r)
@@ -152,12 +240,16 @@ int store_ch_read_begin(store_rtxn_t *r)
 	if (r->s->ch == NULL)
 		return 0;
 	/* a session per read transaction: a curl handle serves one thread */
-	return store_ch_open(&r->ch, r->s->ch_url);
+	int err = store_ch_open(&r->ch, r->s->ch_url);
+	if (err == 0)
+		s256_give(r);
+	return err;
 }
 
 void store_ch_read_end(store_rtxn_t *r)
 {
 	if (r->ch != NULL) {
+		s256_keep(r);
 		ch_cert_mem_release();
 		ch_client_mem_release();
 	}
@@ -336,5 +428,6 @@ int store_ch_write_batches(store_t *s, store_batch_t *const *bs, size_t nb,
 	 * commit (ch_intent.c) */
 	int err = meta ? ch_intent_write(s, bs, nb, st) : ch_write_rows(s, bs, nb, 0, st);
 	pthread_mutex_unlock(&s->ch_lock);
+	store_ch_wrote(s); /* even a failed write may have sent rows */
 	return err;
 }

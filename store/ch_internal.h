@@ -114,8 +114,12 @@ void ch_ahead_pair_end(store_ch_t *c, void *saved);
 /* Whether the store files rows under SHA-256 references (LMDB's join
  * resolved when reading, docs/scale-out.md): 0 none, 1 some, < 0 not
  * known.  Asked once a session, with its first read-ahead (a pivot's first
- * level); a failed answer leaves it unknown. */
+ * level), unless ch_s256_give gave the session a recent answer; a failed
+ * answer leaves it unknown. */
 int ch_s256(const store_ch_t *c);
+/* The session takes v (0 or 1), an answer the process kept
+ * (ch_dispatch.c, "the probe's answer kept"), and sends no probe. */
+void ch_s256_give(store_ch_t *c, int v);
 /* Run q and hand each decoded resolution inside the fence to cb. */
 int ch_rr_query(store_ch_t *c, struct util_buf *q, const struct store_fence *f, store_rr_cb cb,
                 void *ctx);

@@ -329,6 +329,7 @@ static int chunk_send(store_t *to, const struct phase *ph, struct chunk *ch)
 		err = ch_insert_retried(to->ch, ph->insert, &ch->raw);
 	}
 	pthread_mutex_unlock(&to->ch_lock);
+	store_ch_wrote(to);
 	return err;
 }
 

@@ -68,6 +68,14 @@ struct store {
 	char *ch_url;            /* its address, for a read session's own handle */
 	pthread_mutex_t ch_lock; /* one writer on ch at a time */
 	size_t ch_insert_memory; /* a write's INSERT bodies together; 0: default */
+	/* the last answer of a read session's probe for rows under SHA-256
+	 * references, given to the next sessions while recent
+	 * (ch_dispatch.c, s256_give) */
+	pthread_mutex_t ch_memo_lock;
+	int ch_s256;         /* 0 none, 1 some, -1 none kept */
+	uint64_t ch_s256_ms; /* when its session began (CLOCK_MONOTONIC) */
+	uint64_t ch_wgen;    /* writes through this store_t, counted */
+	uint64_t ch_keep_ms; /* INFRAPIVOT_CH_PROBE_KEEP_MS */
 };
 
 struct store_rtxn {
@@ -75,6 +83,9 @@ struct store_rtxn {
 	MDB_txn *txn;
 	bool own;            /* false when borrowed from a write transaction */
 	struct store_ch *ch; /* a ClickHouse store's session (own handle); else NULL */
+	uint64_t ch_t0;      /* when it began (CLOCK_MONOTONIC, ms) */
+	uint64_t ch_wgen;    /* s->ch_wgen then */
+	bool ch_given;       /* it took the kept probe answer */
 };
 
 /* A data-plane call `what` that the ClickHouse store does not implement
@@ -127,6 +138,9 @@ int ch_intent_replay(store_t *s);
 int store_ch_read_begin(store_rtxn_t *r);
 void store_ch_read_end(store_rtxn_t *r);
 int store_ch_session(store_rtxn_t *r, struct store_ch **c);
+/* After a write through s: the kept probe answer forgotten, and the
+ * sessions begun before it keep none of theirs (ch_dispatch.c). */
+void store_ch_wrote(store_t *s);
 /* Close a ClickHouse store's handle (store_close). */
 void store_ch_detach(store_t *s);
 

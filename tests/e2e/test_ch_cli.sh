@@ -673,16 +673,20 @@ check_eq "watchlist list on the control LMDB: exit status" "$?" 0
 
 # --- serve: the same lookups over HTTP; a partial IP lookup says so, an
 # unsupported call is 501
-HPORT=$(free_port)
-"$IP" serve --store "$S" --listen "127.0.0.1:$HPORT" --threads 2 2>"$WORK/serve.log" &
-HTTP_PID=$!
-CLEANUP_EXTRA="kill $SRV $HTTP_PID 2>/dev/null"
-H=http://127.0.0.1:$HPORT
-for _ in $(seq 1 1200); do
-	curl -s -o /dev/null "$H/healthz" && break
-	kill -0 "$HTTP_PID" 2>/dev/null || break
-	sleep 0.05
-done
+# a service on the stand-in; $1: its INFRAPIVOT_CH_PROBE_KEEP_MS (empty: the default)
+serve_keeping() {
+	HPORT=$(free_port)
+	INFRAPIVOT_CH_PROBE_KEEP_MS=$1 "$IP" serve --store "$S" --listen "127.0.0.1:$HPORT" --threads 2 2>"$WORK/serve.log" &
+	HTTP_PID=$!
+	CLEANUP_EXTRA="kill $SRV $HTTP_PID 2>/dev/null"
+	H=http://127.0.0.1:$HPORT
+	for _ in $(seq 1 1200); do
+		curl -s -o /dev/null "$H/healthz" && break
+		kill -0 "$HTTP_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+}
+serve_keeping ""
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Accept: application/x-ndjson' "$H/api/v1/lookup/domain/ok.example.net")
 check_eq "HTTP lookup domain: status" "$code" 200
 check_grep "... the row" '"rrname":"ok.example.net".*"sensors":\["s1","s2","s3"\]' "$WORK/body"
@@ -743,6 +747,47 @@ kill -TERM "$HTTP_PID"
 wait "$HTTP_PID"
 check_eq "serve exits 0 after SIGTERM" "$?" 0
 CLEANUP_EXTRA="kill $SRV 2>/dev/null"
+
+# --- the probe's answer kept (docs/scale-out.md, "The probe's answer
+# kept"): a service's pivots send no probe while the last answer is recent
+# (here within an hour), a push through the service makes the next one
+# probe again, and with INFRAPIVOT_CH_PROBE_KEEP_MS=0 every pivot probes
+probes() { grep -c "cert >= toFixedString(unhex('02'), 33) AND cert < toFixedString(unhex('03'), 33)" "$BODIES/selects"; }
+serve_stop() {
+	kill -TERM "$HTTP_PID"
+	wait "$HTTP_PID"
+	check_eq "... serve exits 0 after SIGTERM" "$?" 0
+	CLEANUP_EXTRA="kill $SRV 2>/dev/null"
+}
+# the same graph as the CLI's (out-deeper: the stand-in's probe finds rows)
+"$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 2 --format json >"$WORK/out-cli" 2>"$WORK/err"
+check_eq "pivot as JSON on the CLI: exit status" "$?" 0
+pivot_http() { curl -s -o "$WORK/body-$1" -w '%{http_code}' "$H/api/v1/pivot?seed=192.0.2.7&depth=2&now=1700000000"; }
+serve_keeping 3600000
+: >"$BODIES/selects"
+check_eq "kept probe answer: two pivots over HTTP, status" "$(pivot_http 1) $(pivot_http 2)" "200 200"
+check_eq "... the probe sent once" "$(probes)" 1
+graph_of() { python3 -c 'import json,sys; g=json.load(open(sys.argv[1])); print(json.dumps([g["nodes"], g["edges"]], sort_keys=True))' "$1"; }
+check_eq "... a graph of several nodes" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["nodes"]) > 2)' "$WORK/body-1")" True
+check_eq "... both the CLI's graph" "$(graph_of "$WORK/body-1" | cmp - <(graph_of "$WORK/out-cli") && graph_of "$WORK/body-2" | cmp - <(graph_of "$WORK/out-cli") && echo same)" same
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$WORK/push" "$H/api/v1/observations")
+check_eq "... a push through the service: status" "$code" 200
+: >"$BODIES/selects"
+check_eq "... the pivot after it: status" "$(pivot_http 3)" 200
+check_eq "... probes again" "$(probes)" 1
+check_eq "... and the one after that does not" "$(pivot_http 4) $(probes)" "200 1"
+serve_stop
+serve_keeping 0
+: >"$BODIES/selects"
+check_eq "INFRAPIVOT_CH_PROBE_KEEP_MS=0: two pivots, status" "$(pivot_http 1) $(pivot_http 2)" "200 200"
+check_eq "... each probes" "$(probes)" 2
+serve_stop
+rm -f "$BODIES/selects"
+for bad in abc -1 86400001 ' 5'; do
+	INFRAPIVOT_CH_PROBE_KEEP_MS=$bad "$IP" pivot 192.0.2.7 --store "$S" --now @1700000000 --depth 2 >"$WORK/out" 2>"$WORK/err"
+	check_eq "INFRAPIVOT_CH_PROBE_KEEP_MS='$bad': exit status" "$?" 2
+	check_grep "... the variable named" "INFRAPIVOT_CH_PROBE_KEEP_MS: not a number of milliseconds" "$WORK/err"
+done
 
 # --- the control directory serves one store address
 "$IP" lookup domain ok.example.net --store "clickhouse://127.0.0.1:$PORT/other" >/dev/null 2>"$WORK/err"
